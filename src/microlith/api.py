@@ -1,0 +1,123 @@
+"""The Python API. The command line (cli.py) is a thin layer over these functions."""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .ir import Graph, MicrolithError, Op, macs
+
+
+def load(model, name: str | None = None) -> Graph:
+    """A model file (.tflite) or an IR Graph -> Graph."""
+    if isinstance(model, Graph):
+        return model
+    path = str(model)
+    if not os.path.exists(path):
+        raise MicrolithError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise MicrolithError(f"{path}: is a folder, expected a model file (.tflite)")
+    ext = os.path.splitext(path)[1].lower()
+    if ext in (".tflite", ".lite", ""):
+        from .frontends.tflite import load_tflite
+        return load_tflite(path, name)
+    raise MicrolithError(f"{path}: unknown model format '{ext}'; microlith reads .tflite files")
+
+
+def require_quantized(g: Graph) -> None:
+    """Compilation needs int8 arithmetic inside; float may only cross QUANTIZE/DEQUANTIZE edges."""
+    for i, node in enumerate(g.nodes):
+        if node.op in (Op.QUANTIZE, Op.DEQUANTIZE):
+            continue
+        for name in [n for n in node.inputs if n] + list(node.outputs):
+            t = g.t(name)
+            if t.dtype == "float32":
+                raise MicrolithError(
+                    f"{g.source or g.name}: float model: op #{i} {node.op.value} computes in float "
+                    f"(tensor '{name}' is float32); microlith compiles int8 models. Quantize it first: "
+                    "microlith quantize MODEL --calibration DATA -o MODEL_int8.tflite")
+
+
+def inspect(model) -> dict:
+    g = load(model)
+    ops: dict[str, int] = {}
+    for n in g.nodes:
+        ops[n.op.value] = ops.get(n.op.value, 0) + 1
+    const = [t for t in g.tensors.values() if t.is_const]
+
+    def desc(name):
+        t = g.t(name)
+        d = {"name": name, "shape": list(t.shape), "dtype": t.dtype}
+        if t.quant is not None and not t.quant.per_axis:
+            d.update(scale=t.quant.scale[0], zero_point=t.quant.zero_point[0])
+        return d
+
+    layers = []
+    for i, n in enumerate(g.nodes):
+        out = g.t(n.outputs[0])
+        layers.append({"index": i, "op": n.op.value, "output": out.name, "shape": list(out.shape),
+                       "dtype": out.dtype,
+                       "quantization": ("per-channel" if any(g.t(x).quant and g.t(x).quant.per_axis
+                                                            for x in n.inputs if x) else
+                                        "per-tensor" if out.quant else "none")})
+    dtypes = sorted({g.t(x).dtype for n in g.nodes for x in list(n.inputs) + list(n.outputs) if x})
+    return {"model": g.source or g.name, "name": g.name, "layers": len(g.nodes), "ops": ops,
+            "inputs": [desc(n) for n in g.inputs], "outputs": [desc(n) for n in g.outputs],
+            "macs": macs(g), "parameter_bytes": int(sum(t.nbytes for t in const)),
+            "activation_dtypes": dtypes, "tensors": len(g.tensors), "layer_list": layers}
+
+
+def compile(model, out_dir, target: str | None = None, name: str | None = None,
+            strategy: str = "greedy") -> dict:
+    """Model -> folder of C. Returns the figures of the compile (see DESIGN.md section 2)."""
+    from .codegen.c import generate, prepare
+    t0 = time.perf_counter()
+    g = load(model)
+    require_quantized(g)
+    prep = prepare(g, strategy)
+    gen = generate(prep, out_dir, name)
+    result = {"model": g.source or g.name, "name": gen.name, "target": target or "host",
+              "board": None, "out_dir": str(out_dir), "arena_bytes": gen.arena_bytes,
+              "weight_bytes": gen.weight_bytes, "macs": macs(g), "layers": len(g.nodes),
+              "kernels": gen.kernels, "flash_bytes": None, "ram_bytes": None, "stack_bytes": None,
+              "compile_seconds": round(time.perf_counter() - t0, 3)}
+    return result
+
+
+def verify(model, target: str = "host", samples: int = 100, inputs: str | None = None,
+           seed: int = 0, workdir: str | None = None) -> dict:
+    """Compile, build and compare byte by byte with TFLM on random and given inputs."""
+    from .verify import HostModel, compare, first_differing_layer, load_inputs, random_inputs
+    g = load(model)
+    model_bytes = Path(g.source).read_bytes()
+    rng = np.random.default_rng(seed)
+    cases = [random_inputs(g, rng) for _ in range(samples)]
+    if inputs:
+        cases += load_inputs(inputs, g)
+    if not cases:
+        raise MicrolithError("nothing to verify: --samples 0 and no --inputs")
+    with tempfile.TemporaryDirectory(prefix="microlith-verify-", dir=workdir) as tmp:
+        tmp = Path(tmp)
+        res = compile(g, tmp / "c", target=target)
+        if target not in ("host", None):
+            from .targets.cortexm import BoardModel  # issue 3: same comparison on an emulated board
+            runner = BoardModel(tmp / "c", g, res["name"], target, tmp)
+            run_c = runner.run_many if hasattr(runner, "run_many") else runner.run
+        else:
+            runner = HostModel(tmp / "c", g, res["name"], tmp)
+            run_c = runner.run
+        cmp = compare(g, model_bytes, run_c, cases)
+        out = {"model": g.source, "target": target or "host", "samples": len(cases),
+               "mismatched_samples": cmp["mismatched_samples"], "max_abs_diff": cmp["max_abs_diff"],
+               "bit_exact": cmp["mismatched_samples"] == 0, "arena_bytes": res["arena_bytes"],
+               "first_mismatch": None}
+        if cmp["first_bad"] is not None and isinstance(runner, HostModel):
+            diff = first_differing_layer(g, model_bytes, runner, cases[cmp["first_bad"]])
+            out["first_mismatch"] = {"sample": cmp["first_bad"],
+                                     **(diff.__dict__ if diff else {}),
+                                     "description": diff.describe() if diff else
+                                     "every layer matches; the outputs differ in the copy-out"}
+    return out

@@ -1,0 +1,374 @@
+"""IR + memory plan -> a folder of C99 a firmware engineer can drop into any build.
+
+Output layout (also an Arduino library):
+  DIR/library.properties, DIR/CMakeLists.txt, DIR/README.md
+  DIR/src/NAME.h      public API: sizes, quantization of the I/O, NAME_invoke()
+  DIR/src/NAME.c      weights as static const arrays, layer parameters, the layer calls
+  DIR/src/ml_*.{c,h}  only the kernels this model uses
+Identical input gives a byte-identical folder: nothing here depends on time, paths or
+dict ordering.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..ir import Graph, MicrolithError, Node
+from ..ops import dims4, impl_for
+from ..planner import MemoryPlan, plan_memory, scratch_name
+
+CSRC = Path(__file__).resolve().parent.parent / "csrc"
+CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
+          "int64": "int64_t", "float32": "float", "bool": "uint8_t"}
+_C_KEYWORDS = set("""auto break case char const continue default do double else enum extern float
+for goto if inline int long register restrict return short signed sizeof static struct switch
+typedef union unsigned void volatile while _Bool _Complex _Imaginary""".split())
+
+
+def check_identifier(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name in _C_KEYWORDS or name.startswith("ml_"):
+        raise MicrolithError(f"--name '{name}' is not usable as a C prefix: use letters, digits and "
+                             "underscores, not starting with a digit or 'ml_', and not a C keyword")
+    return name
+
+
+@dataclass
+class Prepared:
+    """A graph with every node's parameters computed and its memory planned."""
+    graph: Graph
+    params: list[dict]
+    plan: MemoryPlan
+    scratch: dict[int, int]
+
+
+def prepare(graph: Graph, strategy: str = "greedy") -> Prepared:
+    params, scratch, alias_ops = [], {}, set()
+    for i, node in enumerate(graph.nodes):
+        impl = impl_for(node.op)
+        p = impl.prepare(node, graph)
+        params.append(p)
+        s = impl.scratch_bytes(node, graph, p)
+        if s:
+            scratch[i] = s
+        if impl.alias:
+            alias_ops.add(i)
+    plan = plan_memory(graph, scratch, alias_ops, strategy)
+    return Prepared(graph, params, plan, scratch)
+
+
+def _c_literal(v) -> str:
+    if isinstance(v, (float, np.floating)):
+        text = f"{float(np.float32(v)):.9g}"
+        if not any(ch in text for ch in ".en"):
+            text += ".0"
+        return text + "f"
+    if isinstance(v, (bool, np.bool_)):
+        return "1" if v else "0"
+    if isinstance(v, (int, np.integer)):
+        v = int(v)
+        if v == -(1 << 31):
+            return "INT32_MIN"
+        return str(v)
+    return str(v)  # an identifier or expression already
+
+
+def _array_body(arr: np.ndarray) -> str:
+    flat = arr.reshape(-1)
+    items = [_c_literal(x) for x in flat.tolist()] if flat.dtype.kind == "f" else \
+        [str(int(x)) if int(x) != -(1 << 31) else "INT32_MIN" for x in flat.tolist()]
+    lines, line = [], "   "
+    for it in items:
+        if len(line) + len(it) + 2 > 96:
+            lines.append(line)
+            line = "   "
+        line += " " + it + ","
+    lines.append(line)
+    return "\n".join(lines)
+
+
+@dataclass
+class _Emitter:
+    """The EmitContext that op implementations write through."""
+    prefix: str
+    graph: Graph
+    plan: MemoryPlan
+    io_names: dict[str, str]
+    decls: list[str] = field(default_factory=list)
+    const_bytes: int = 0
+    layer: int = 0
+    _seen: dict[str, str] = field(default_factory=dict)
+
+    def _declare(self, ident: str, text: str) -> str:
+        if ident in self._seen:
+            if self._seen[ident] != text:
+                raise AssertionError(f"two different declarations named {ident}")
+            return ident
+        self._seen[ident] = text
+        self.decls.append(text)
+        return ident
+
+    def const(self, hint: str, array: np.ndarray) -> str:
+        array = np.asarray(array)
+        ctype = CTYPES[str(array.dtype) if array.dtype != np.float64 else "float32"]
+        if array.dtype == np.float64:
+            array = array.astype(np.float32)
+        ident = f"{self.prefix}_l{self.layer}_{hint}"
+        n = max(array.size, 1)
+        body = _array_body(array) if array.size else "    0,"
+        self.const_bytes += n * array.dtype.itemsize
+        return self._declare(ident, f"static const {ctype} {ident}[{n}] = {{\n{body}\n}};\n")
+
+    def struct(self, ctype: str, hint: str, fields: dict) -> str:
+        ident = f"{self.prefix}_l{self.layer}_{hint}"
+        body = ",\n".join(f"    .{k} = {_c_literal(v)}" for k, v in fields.items())
+        self._declare(ident, f"static const {ctype} {ident} = {{\n{body}\n}};\n")
+        return "&" + ident
+
+    def dims(self, shape) -> str:
+        d = dims4(shape)
+        ident = f"{self.prefix}_dims_" + "x".join(str(x) for x in d)
+        self._declare(ident, f"static const ml_dims {ident} = {{ {d[0]}, {d[1]}, {d[2]}, {d[3]} }};\n")
+        return "&" + ident
+
+    def tensor(self, name: str) -> str:
+        t = self.graph.t(name)
+        ctype = CTYPES[t.dtype]
+        root = self.plan.alias.get(name, name)
+        if root in self.io_names:
+            return f"(({ctype} *){self.io_names[root]})"
+        if t.is_const:
+            saved = self.layer
+            ident = re.sub(r"[^0-9A-Za-z_]", "_", name)[-40:].strip("_")
+            ident = f"{self.prefix}_t_{ident}_{abs(hash_name(name)) % 100000}"
+            if ident not in self._seen:
+                n = max(t.size, 1)
+                self.const_bytes += n * t.np_dtype.itemsize
+                self._declare(ident, f"/* {name} {list(t.shape)} {t.dtype} */\n"
+                                     f"static const {ctype} {ident}[{n}] = {{\n{_array_body(t.data)}\n}};\n")
+            self.layer = saved
+            return ident
+        off = self.plan.offset_of(name)
+        if off is None:
+            raise AssertionError(f"tensor {name} has no memory")
+        return f"(({ctype} *)(arena + {off}))"
+
+    def scratch(self) -> str:
+        off = self.plan.offsets.get(scratch_name(self.layer))
+        if off is None:
+            raise AssertionError(f"layer {self.layer} asked for scratch it did not reserve")
+        return f"((void *)(arena + {off}))"
+
+
+def hash_name(name: str) -> int:
+    """A stable (not per-process salted) hash, so generated identifiers never change."""
+    h = 2166136261
+    for b in name.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+@dataclass
+class GeneratedC:
+    out_dir: Path
+    name: str
+    arena_bytes: int
+    weight_bytes: int
+    kernels: list[str]
+    files: list[str]
+
+
+def _io_params(graph: Graph) -> tuple[dict[str, str], list[str]]:
+    names, decl = {}, []
+    for kind, lst, const in (("input", graph.inputs, "const "), ("output", graph.outputs, "")):
+        for k, tname in enumerate(lst):
+            ident = kind if len(lst) == 1 else f"{kind}{k}"
+            names.setdefault(tname, ident)
+            decl.append(f"{const}{CTYPES[graph.t(tname).dtype]} *{ident}")
+    return names, decl
+
+
+def _describe(node: Node, g: Graph) -> str:
+    ins = [g.t(n) for n in node.inputs if n is not None and not g.t(n).is_const]
+    shp = lambda t: "x".join(str(d) for d in t.shape) or "scalar"  # noqa: E731
+    src = ", ".join(shp(t) for t in ins)
+    return f"{node.op.value} {src} -> {shp(g.t(node.outputs[0]))}"
+
+
+def generate(prep: Prepared, out_dir: str | os.PathLike, name: str | None = None) -> GeneratedC:
+    g, plan = prep.graph, prep.plan
+    prefix = check_identifier(name or g.name)
+    up = prefix.upper()
+    io_names, io_decl = _io_params(g)
+    em = _Emitter(prefix, g, plan, io_names)
+
+    body, kernels = [], set()
+    for i, node in enumerate(g.nodes):
+        em.layer = i
+        impl = impl_for(node.op)
+        kernels.update(impl.kernels)
+        out = node.outputs[0]
+        out_t = g.t(out)
+        body.append(f"    /* layer {i}: {_describe(node, g)} */")
+        body.append(f"    ML_LAYER_BEGIN({i});")
+        if impl.alias and plan.alias.get(out) is not None:
+            body.append(f"    /* shares the memory of '{node.inputs[0]}' */")
+        elif impl.alias:
+            src = em.tensor(node.inputs[0])
+            body.append(f"    memcpy({em.tensor(out)}, {src}, {out_t.nbytes});")
+        else:
+            call = impl.emit(node, g, prep.params[i], em)
+            body.append(f"    status = {call};")
+            body.append("    if (status != ML_OK) {\n        return (int)status;\n    }")
+        body.append(f"    ML_LAYER_END({i}, {em.tensor(out)}, {out_t.nbytes});")
+
+    kernels = sorted(kernels)
+    out_dir = Path(out_dir)
+    src_dir = out_dir / "src"
+    src_dir.mkdir(parents=True, exist_ok=True)
+    origin = os.path.basename(g.source) if g.source else g.name
+    banner = (f"/* Generated by microlith {__version__} from {origin}. Do not edit.\n"
+              f" * {len(g.nodes)} layers, arena {plan.arena_size} bytes, constants {em.const_bytes} bytes. */\n")
+
+    # -- header
+    h = [banner, f"#ifndef {up}_H", f"#define {up}_H", "", "#include <stdint.h>", "",
+         "#ifdef __cplusplus", 'extern "C" {', "#endif", "",
+         f"/* Bytes of working memory one inference needs (NAME_invoke_with_arena). */",
+         f"#define {up}_ARENA_SIZE {plan.arena_size}", ""]
+    for kind, lst in (("INPUT", g.inputs), ("OUTPUT", g.outputs)):
+        for k, tname in enumerate(lst):
+            t = g.t(tname)
+            tag = kind if len(lst) == 1 else f"{kind}{k}"
+            h.append(f"/* {kind.lower()} '{tname}': {t.dtype} {list(t.shape)} */")
+            h.append(f"#define {up}_{tag}_SIZE {t.size}")
+            if t.quant is not None and not t.quant.per_axis:
+                h.append(f"#define {up}_{tag}_SCALE {_c_literal(t.quant.scale[0])}")
+                h.append(f"#define {up}_{tag}_ZERO_POINT {t.quant.zero_point[0]}")
+            h.append("")
+    sig = ", ".join(io_decl)
+    h += ["/* Runs one inference on a static arena. Returns 0, or a negative ml_status code.",
+          " * Not re-entrant: use NAME_invoke_with_arena from several threads. */",
+          f"int {prefix}_invoke({sig});", "",
+          f"/* Same, on caller memory of {up}_ARENA_SIZE bytes, aligned to 8 bytes. */",
+          f"int {prefix}_invoke_with_arena({sig}, void *arena);", "",
+          "#ifdef __cplusplus", "}", "#endif", f"#endif /* {up}_H */", ""]
+
+    # -- source
+    arg_names = ", ".join(d.split("*")[-1] for d in io_decl)
+    c = [banner, f'#include "{prefix}.h"', "", '#include "ml_common.h"']
+    c += [f'#include "{k}.h"' for k in kernels if (CSRC / f"{k}.h").exists()]
+    c += ["",
+          "/* Per-layer hooks for tracing and profiling; empty unless the build defines them. */",
+          "#ifndef ML_LAYER_BEGIN", "#define ML_LAYER_BEGIN(layer)", "#endif",
+          "#ifndef ML_LAYER_END", "#define ML_LAYER_END(layer, data, bytes)", "#endif", ""]
+    c += em.decls
+    c += [f"int {prefix}_invoke_with_arena({sig}, void *arena_memory)", "{",
+          "    uint8_t *const arena = (uint8_t *)arena_memory;",
+          "    ml_status status = ML_OK;",
+          "    (void)arena;", "    (void)status;", ""]
+    c += body
+    c += ["    return 0;", "}", "",
+          f"static union {{ uint8_t bytes[{max(plan.arena_size, 1)}]; int64_t align; }} {prefix}_arena;", "",
+          f"int {prefix}_invoke({sig})", "{",
+          f"    return {prefix}_invoke_with_arena({arg_names}, {prefix}_arena.bytes);", "}", ""]
+
+    files = {f"src/{prefix}.h": "\n".join(h), f"src/{prefix}.c": "\n".join(c)}
+    copied = ["ml_common.h"] + [f"{k}{ext}" for k in kernels for ext in (".h", ".c")
+                                if (CSRC / f"{k}{ext}").exists()]
+    for extra in _kernel_includes(copied):
+        if extra not in copied:
+            copied.append(extra)
+    for fname in copied:
+        files[f"src/{fname}"] = (CSRC / fname).read_text()
+    files["CMakeLists.txt"] = _cmake(prefix)
+    files["library.properties"] = _arduino(prefix)
+    files["README.md"] = _readme(prefix, g, plan, em.const_bytes, kernels, origin)
+    for rel, text in sorted(files.items()):
+        path = out_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return GeneratedC(out_dir, prefix, plan.arena_size, em.const_bytes, kernels, sorted(files))
+
+
+def _kernel_includes(files: list[str]) -> list[str]:
+    """Headers the copied kernels include themselves (e.g. shared fixed-point helpers)."""
+    todo, seen = list(files), []
+    while todo:
+        f = todo.pop()
+        for inc in re.findall(r'#include "([^"]+)"', (CSRC / f).read_text()):
+            if inc not in seen and inc not in files and (CSRC / inc).exists():
+                seen.append(inc)
+                todo.append(inc)
+                base = inc[:-2]
+                if (CSRC / f"{base}.c").exists() and f"{base}.c" not in seen:
+                    seen.append(f"{base}.c")
+    return sorted(seen)
+
+
+def _cmake(prefix: str) -> str:
+    return f"""# Generated by microlith. Use from your project with:
+#   add_subdirectory(path/to/this/folder)
+#   target_link_libraries(your_firmware PRIVATE {prefix})
+cmake_minimum_required(VERSION 3.13)
+project({prefix} C)
+file(GLOB {prefix.upper()}_SOURCES ${{CMAKE_CURRENT_LIST_DIR}}/src/*.c)
+add_library({prefix} STATIC ${{{prefix.upper()}_SOURCES}})
+target_include_directories({prefix} PUBLIC ${{CMAKE_CURRENT_LIST_DIR}}/src)
+set_target_properties({prefix} PROPERTIES C_STANDARD 99 C_STANDARD_REQUIRED ON)
+"""
+
+
+def _arduino(prefix: str) -> str:
+    return f"""name={prefix}
+version=1.0.0
+author=microlith
+maintainer=microlith
+sentence=Neural network {prefix} compiled to C by microlith.
+paragraph=No interpreter and no dynamic memory; weights in flash.
+category=Data Processing
+url=https://example.invalid/microlith
+architectures=*
+"""
+
+
+def _readme(prefix: str, g: Graph, plan: MemoryPlan, const_bytes: int, kernels, origin) -> str:
+    up = prefix.upper()
+    ins = ", ".join(f"{g.t(n).dtype} {list(g.t(n).shape)}" for n in g.inputs)
+    outs = ", ".join(f"{g.t(n).dtype} {list(g.t(n).shape)}" for n in g.outputs)
+    return f"""# {prefix}
+
+Generated by microlith {__version__} from `{origin}`: {len(g.nodes)} layers, C99, no dynamic
+memory, no interpreter. Weights and layer parameters are `const` ({const_bytes} bytes, placed in
+flash by the linker); one inference needs {plan.arena_size} bytes of working memory.
+
+- input: {ins}
+- output: {outs}
+- kernels: {', '.join(kernels)}
+
+## Use
+
+```c
+#include "{prefix}.h"
+
+int8_t input[{up}_INPUT_SIZE];   /* quantized with {up}_INPUT_SCALE / {up}_INPUT_ZERO_POINT */
+int8_t output[{up}_OUTPUT_SIZE];
+int status = {prefix}_invoke(input, output);   /* 0 on success */
+```
+
+`{prefix}_invoke_with_arena(input, output, arena)` runs on your own `{up}_ARENA_SIZE`-byte buffer
+(8-byte aligned), e.g. to place it in a chosen RAM bank.
+
+## Build
+
+- CMake: `add_subdirectory(this_folder)` and link the `{prefix}` target.
+- Arduino: copy this folder into your `libraries/` folder.
+- Anything else: compile `src/*.c` with `src/` on the include path.
+
+Define `ML_LAYER_BEGIN(layer)` and `ML_LAYER_END(layer, data, bytes)` when compiling
+`{prefix}.c` to trace or time individual layers.
+"""

@@ -1,0 +1,80 @@
+/*
+ * microlith kernel library: common types and the one requantization routine.
+ *
+ * Conventions for every kernel (ml_<op>_<dtype>[_<variant>]):
+ *   - argument order: params struct(s), then for each operand (inputs first, then output)
+ *     its dims followed by its data pointer; inputs are const;
+ *   - tensors are NHWC, int8 unless the name says otherwise;
+ *   - a kernel returns ml_status (ML_OK = 0); it never allocates and never prints.
+ * The integer arithmetic is that of TFLite Micro's reference kernels, bit for bit.
+ */
+#ifndef ML_COMMON_H
+#define ML_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef enum {
+    ML_OK = 0,
+    ML_ARG_ERROR = -1,   /* inconsistent arguments (a bug in the caller or generator) */
+    ML_NO_IMPL = -2      /* this combination of parameters has no kernel */
+} ml_status;
+
+/* Tensor dimensions, NHWC. Lower-rank tensors put their leading dimensions at 1. */
+typedef struct {
+    int32_t n, h, w, c;
+} ml_dims;
+
+/* Per-output-channel requantization (conv, depthwise conv). */
+typedef struct {
+    const int32_t *multiplier;
+    const int32_t *shift;
+} ml_per_channel_quant;
+
+/* Per-tensor requantization. */
+typedef struct {
+    int32_t multiplier;
+    int32_t shift;
+} ml_per_tensor_quant;
+
+static inline int32_t ml_max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
+static inline int32_t ml_min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
+
+static inline int8_t ml_clamp_s8(int32_t x, int32_t lo, int32_t hi)
+{
+    return (int8_t)(x < lo ? lo : (x > hi ? hi : x));
+}
+
+/* round(a * b / 2^31) with the single overflow case saturated (gemmlowp's
+ * SaturatingRoundingDoublingHighMul). The division truncates toward zero, as in C. */
+static inline int32_t ml_nn_doubling_high_mul(int32_t a, int32_t b)
+{
+    if (a == b && a == INT32_MIN) {
+        return INT32_MAX;
+    }
+    const int64_t ab = (int64_t)a * (int64_t)b;
+    const int64_t nudge = ab >= 0 ? (1LL << 30) : (1LL - (1LL << 30));
+    return (int32_t)((ab + nudge) / (1LL << 31));
+}
+
+/* x / 2^exponent rounded half away from zero (gemmlowp's RoundingDivideByPOT).
+ * Relies on arithmetic right shift of negative values, as every supported compiler does. */
+static inline int32_t ml_nn_divide_by_pot(int32_t x, int32_t exponent)
+{
+    const int32_t mask = (int32_t)((1U << exponent) - 1U);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* x * multiplier * 2^shift, TFLM's MultiplyByQuantizedMultiplier (double rounding). */
+static inline int32_t ml_nn_requantize(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    const int32_t shifted = (int32_t)((uint32_t)x << left);
+    return ml_nn_divide_by_pot(ml_nn_doubling_high_mul(shifted, multiplier), right);
+}
+
+#endif /* ML_COMMON_H */

@@ -1,0 +1,102 @@
+"""One place per op: how it is prepared, computed in numpy and emitted as C.
+
+Each first-tier op has an OpImpl registered here (one module per op family). The three
+stages mirror TFLM's kernel structure, so each can be read beside the TFLM source:
+
+  prepare(node, g)             -> dict of integer parameters (TFLM's Prepare/OpData):
+                                  multipliers, shifts, offsets, clamps, padding. Raises
+                                  MicrolithError when a shape or quantization cannot be honoured.
+  reference(node, g, p, xs)    -> list of output arrays: the integer-exact numpy reference.
+  emit(node, g, p, ctx)        -> one C expression: the kernel call, returning ml_status.
+
+`kernels` names the csrc files (without extension) the C needs; only those are copied into
+the generated folder. `scratch_bytes` asks the planner for per-layer scratch memory.
+`alias` marks ops whose output may share the input's memory (reshape, squeeze).
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Protocol
+
+import numpy as np
+
+from ..ir import Graph, MicrolithError, Node, Op
+
+
+class EmitContext(Protocol):
+    """What codegen offers an op's emit(): names for data and constant declarations."""
+    prefix: str
+
+    def tensor(self, name: str) -> str: ...          # C pointer expression of a tensor's data
+    def const(self, hint: str, array: np.ndarray) -> str: ...   # static const array -> identifier
+    def struct(self, ctype: str, hint: str, fields: dict) -> str: ...  # static const struct -> &ident
+    def dims(self, shape) -> str: ...                # &ident of an ml_dims for a shape
+    def scratch(self) -> str: ...                    # pointer to this layer's scratch memory
+
+
+class OpImpl:
+    op: Op
+    kernels: tuple[str, ...] = ()
+    alias: bool = False
+
+    def prepare(self, node: Node, g: Graph) -> dict:
+        return {}
+
+    def reference(self, node: Node, g: Graph, p: dict, xs: list[np.ndarray]) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def emit(self, node: Node, g: Graph, p: dict, ctx: EmitContext) -> str:
+        raise NotImplementedError
+
+    def scratch_bytes(self, node: Node, g: Graph, p: dict) -> int:
+        return 0
+
+
+REGISTRY: dict[Op, OpImpl] = {}
+
+# Op families; each module registers its ops on import.
+_FAMILIES = ("conv", "fully_connected", "pool", "elementwise", "activation", "shape")
+
+
+def register(cls):
+    impl = cls()
+    REGISTRY[impl.op] = impl
+    return cls
+
+
+def impl_for(op: Op) -> OpImpl:
+    if not REGISTRY:
+        for fam in _FAMILIES:
+            try:
+                importlib.import_module(f"{__name__}.{fam}")
+            except ModuleNotFoundError as e:
+                if e.name != f"{__name__}.{fam}":
+                    raise
+    if op not in REGISTRY:
+        raise MicrolithError(f"op {op.value} is not implemented by this version of microlith")
+    return REGISTRY[op]
+
+
+def where(node: Node, g: Graph) -> str:
+    """'model.tflite: op #3 CONV_2D (output 'name')' for error messages."""
+    idx = g.nodes.index(node) if node in g.nodes else -1
+    return f"{g.source or g.name}: op #{idx} {node.op.value} (output '{node.outputs[0]}')"
+
+
+def require_int8(node: Node, g: Graph, names) -> None:
+    """Activations of int8 kernels must be int8 with per-tensor quantization."""
+    for name in names:
+        t = g.t(name)
+        if t.dtype != "int8" or t.quant is None or t.quant.per_axis:
+            got = t.dtype if t.quant is not None else f"{t.dtype} without quantization"
+            raise MicrolithError(
+                f"{where(node, g)}: tensor '{name}' is {got}; this kernel needs int8 with "
+                "per-tensor quantization. Quantize the model first (microlith quantize)")
+
+
+def dims4(shape) -> tuple[int, int, int, int]:
+    """A shape as NHWC, padding leading dimensions with 1 (how 1-D/2-D tensors reach kernels)."""
+    shape = tuple(int(d) for d in shape)
+    if len(shape) > 4:
+        raise ValueError(shape)
+    return (1,) * (4 - len(shape)) + shape

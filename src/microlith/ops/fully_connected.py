@@ -1,0 +1,68 @@
+"""FULLY_CONNECTED, int8 x int8 -> int8 with int32 bias (TFLM reference_integer_ops::FullyConnected)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import MicrolithError, Op
+from ..quantize.fixedpoint import activation_range, multiply_by_quantized_multiplier, quantize_multiplier
+from . import OpImpl, register, require_int8, where
+
+
+@register
+class FullyConnected(OpImpl):
+    op = Op.FULLY_CONNECTED
+    kernels = ("ml_fully_connected_s8",)
+
+    def prepare(self, node, g):
+        x, w = g.t(node.inputs[0]), g.t(node.inputs[1])
+        bias = g.t(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+        y = g.t(node.outputs[0])
+        require_int8(node, g, [x.name, y.name])
+        if w.dtype != "int8" or w.quant is None or not w.is_const or len(w.shape) != 2:
+            raise MicrolithError(f"{where(node, g)}: weights '{w.name}' must be constant 2-D int8 "
+                                 f"with quantization (got {w.dtype} {list(w.shape)})")
+        out_depth, accum = w.shape
+        if x.size % accum:
+            raise MicrolithError(f"{where(node, g)}: input '{x.name}' of {x.size} elements is not a "
+                                 f"multiple of the weights' depth {accum}")
+        batches = x.size // accum
+        if y.size != batches * out_depth:
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' has {y.size} elements, "
+                                 f"expected {batches} x {out_depth}")
+        if bias is not None and (bias.dtype != "int32" or bias.size != out_depth or not bias.is_const):
+            raise MicrolithError(f"{where(node, g)}: bias '{bias.name}' must be constant int32 "
+                                 f"of {out_depth} values (got {bias.dtype} {list(bias.shape)})")
+        in_scale, out_scale = x.quant.scale[0], y.quant.scale[0]
+        mult, shift = zip(*(quantize_multiplier(float(np.float64(in_scale) * np.float64(s) /
+                                                       np.float64(out_scale)))
+                            for s in w.quant.scale))
+        act_min, act_max = activation_range(node.attrs["activation"], out_scale, y.quant.zero_point[0])
+        return dict(batches=batches, accum=accum, out_depth=out_depth,
+                    input_offset=-x.quant.zero_point[0], filter_offset=-w.quant.zero_point[0],
+                    output_offset=y.quant.zero_point[0], act_min=act_min, act_max=act_max,
+                    multiplier=np.array(mult, np.int32), shift=np.array(shift, np.int32),
+                    per_channel=int(len(mult) > 1))
+
+    def reference(self, node, g, p, xs):
+        x = xs[0].reshape(p["batches"], p["accum"]).astype(np.int64) + p["input_offset"]
+        w = g.t(node.inputs[1]).data.astype(np.int64) + p["filter_offset"]
+        acc = x @ w.T
+        if len(node.inputs) > 2 and node.inputs[2]:
+            acc = acc + g.t(node.inputs[2]).data.astype(np.int64)
+        acc = multiply_by_quantized_multiplier(acc, p["multiplier"], p["shift"]) + p["output_offset"]
+        acc = np.clip(acc, p["act_min"], p["act_max"])
+        return [acc.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_fc_params", "params", dict(
+            input_offset=p["input_offset"], filter_offset=p["filter_offset"],
+            output_offset=p["output_offset"], act_min=p["act_min"], act_max=p["act_max"],
+            per_channel=p["per_channel"]))
+        quant = ctx.struct("ml_per_channel_quant", "quant", dict(
+            multiplier=ctx.const("multiplier", p["multiplier"]),
+            shift=ctx.const("shift", p["shift"])))
+        bias = ctx.tensor(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else "NULL"
+        return (f"ml_fully_connected_s8({params}, {quant}, "
+                f"{ctx.dims((p['batches'], p['accum']))}, {ctx.tensor(node.inputs[0])}, "
+                f"{ctx.dims((p['out_depth'], p['accum']))}, {ctx.tensor(node.inputs[1])}, {bias}, "
+                f"{ctx.dims((p['batches'], p['out_depth']))}, {ctx.tensor(node.outputs[0])})")
