@@ -1,5 +1,8 @@
 """microlith: ahead-of-time compiler from TinyML models to standalone, byte-exact C."""
 __version__ = "0.1.0"
 
+# The submodule `verify` is loaded first so that the name `microlith.verify` ends up bound to
+# the API function below (a submodule import binds its name on the package only once).
+from . import verify as _verify_module  # noqa: E402,F401
 from .ir import Graph, MicrolithError, Node, Op, Quant, Tensor  # noqa: E402,F401
 from .api import compile, inspect, load, verify  # noqa: E402,F401

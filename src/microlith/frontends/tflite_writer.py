@@ -1,0 +1,148 @@
+"""IR -> standard .tflite flatbuffer, through the schema's object API.
+
+Used by the quantizer (its output must load in TFLM and LiteRT) and by the tests, which
+write single-op models with exactly the edge case they want and let TFLM judge the kernel.
+"""
+from __future__ import annotations
+
+import flatbuffers
+import numpy as np
+
+from ..ir import Graph, Op
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+_TYPES = {"float32": fb.TensorType.FLOAT32, "int32": fb.TensorType.INT32, "uint8": fb.TensorType.UINT8,
+          "int64": fb.TensorType.INT64, "bool": fb.TensorType.BOOL, "int16": fb.TensorType.INT16,
+          "int8": fb.TensorType.INT8}
+_ACT = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
+_PAD = {"SAME": fb.Padding.SAME, "VALID": fb.Padding.VALID}
+
+
+def _options(op: Op, a: dict):
+    """(BuiltinOptions type, options object) for a node's attributes."""
+    B = fb.BuiltinOptions
+    if op is Op.CONV_2D:
+        o = fb.Conv2DOptionsT()
+        o.padding, o.strideH, o.strideW = _PAD[a["padding"]], a["stride_h"], a["stride_w"]
+        o.dilationHFactor, o.dilationWFactor = a["dilation_h"], a["dilation_w"]
+        o.fusedActivationFunction = _ACT[a["activation"]]
+        return B.Conv2DOptions, o
+    if op is Op.DEPTHWISE_CONV_2D:
+        o = fb.DepthwiseConv2DOptionsT()
+        o.padding, o.strideH, o.strideW = _PAD[a["padding"]], a["stride_h"], a["stride_w"]
+        o.dilationHFactor, o.dilationWFactor = a["dilation_h"], a["dilation_w"]
+        o.depthMultiplier = a["depth_multiplier"]
+        o.fusedActivationFunction = _ACT[a["activation"]]
+        return B.DepthwiseConv2DOptions, o
+    if op is Op.FULLY_CONNECTED:
+        o = fb.FullyConnectedOptionsT()
+        o.fusedActivationFunction = _ACT[a["activation"]]
+        o.keepNumDims = bool(a.get("keep_num_dims", False))
+        return B.FullyConnectedOptions, o
+    if op in (Op.AVERAGE_POOL_2D, Op.MAX_POOL_2D):
+        o = fb.Pool2DOptionsT()
+        o.padding, o.strideH, o.strideW = _PAD[a["padding"]], a["stride_h"], a["stride_w"]
+        o.filterHeight, o.filterWidth = a["filter_h"], a["filter_w"]
+        o.fusedActivationFunction = _ACT[a["activation"]]
+        return B.Pool2DOptions, o
+    if op in (Op.ADD, Op.SUB, Op.MUL):
+        cls, kind = {Op.ADD: (fb.AddOptionsT, B.AddOptions), Op.SUB: (fb.SubOptionsT, B.SubOptions),
+                     Op.MUL: (fb.MulOptionsT, B.MulOptions)}[op]
+        o = cls()
+        o.fusedActivationFunction = _ACT[a["activation"]]
+        return kind, o
+    if op is Op.CONCATENATION:
+        o = fb.ConcatenationOptionsT()
+        o.axis, o.fusedActivationFunction = a["axis"], _ACT[a["activation"]]
+        return B.ConcatenationOptions, o
+    if op is Op.SOFTMAX:
+        o = fb.SoftmaxOptionsT()
+        o.beta = a["beta"]
+        return B.SoftmaxOptions, o
+    if op is Op.LEAKY_RELU:
+        o = fb.LeakyReluOptionsT()
+        o.alpha = a["alpha"]
+        return B.LeakyReluOptions, o
+    if op is Op.MEAN:
+        o = fb.ReducerOptionsT()
+        o.keepDims = bool(a["keep_dims"])
+        return B.ReducerOptions, o
+    if op is Op.STRIDED_SLICE:
+        o = fb.StridedSliceOptionsT()
+        o.beginMask, o.endMask, o.ellipsisMask = a["begin_mask"], a["end_mask"], a["ellipsis_mask"]
+        o.newAxisMask, o.shrinkAxisMask, o.offset = a["new_axis_mask"], a["shrink_axis_mask"], a["offset"]
+        return B.StridedSliceOptions, o
+    if op is Op.RESHAPE:
+        return B.ReshapeOptions, fb.ReshapeOptionsT()
+    if op is Op.SQUEEZE:
+        return B.SqueezeOptions, fb.SqueezeOptionsT()
+    if op is Op.PAD:
+        return B.PadOptions, fb.PadOptionsT()
+    if op is Op.TRANSPOSE:
+        return B.TransposeOptions, fb.TransposeOptionsT()
+    if op is Op.HARD_SWISH:
+        return B.HardSwishOptions, fb.HardSwishOptionsT()
+    if op is Op.QUANTIZE:
+        return B.QuantizeOptions, fb.QuantizeOptionsT()
+    if op is Op.DEQUANTIZE:
+        return B.DequantizeOptions, fb.DequantizeOptionsT()
+    return B.NONE, None
+
+
+def write_tflite(g: Graph, description: str = "microlith") -> bytes:
+    model = fb.ModelT()
+    model.version = 3
+    model.description = description
+    model.buffers = [fb.BufferT()]  # buffer 0: the empty sentinel
+    names = list(g.tensors)
+    index = {n: k for k, n in enumerate(names)}
+    tensors = []
+    for n in names:
+        t = g.tensors[n]
+        tt = fb.TensorT()
+        tt.name = n
+        tt.shape = list(t.shape)
+        tt.type = _TYPES[t.dtype]
+        if t.quant is not None:
+            q = fb.QuantizationParametersT()
+            q.scale = [float(s) for s in t.quant.scale]
+            q.zeroPoint = [int(z) for z in t.quant.zero_point]
+            q.quantizedDimension = t.quant.axis
+            tt.quantization = q
+        if t.is_const:
+            b = fb.BufferT()
+            b.data = np.ascontiguousarray(t.data.astype(t.np_dtype).astype(t.np_dtype.newbyteorder("<"))
+                                          ).view(np.uint8).reshape(-1)
+            model.buffers.append(b)
+            tt.buffer = len(model.buffers) - 1
+        else:
+            tt.buffer = 0
+        tensors.append(tt)
+    codes: list[int] = []
+    ops = []
+    for node in g.nodes:
+        code = getattr(fb.BuiltinOperator, node.op.value)
+        if code not in codes:
+            codes.append(code)
+        o = fb.OperatorT()
+        o.opcodeIndex = codes.index(code)
+        o.inputs = [index[x] if x is not None else -1 for x in node.inputs]
+        o.outputs = [index[x] for x in node.outputs]
+        o.builtinOptionsType, o.builtinOptions = _options(node.op, node.attrs)
+        ops.append(o)
+    model.operatorCodes = []
+    for code in codes:
+        oc = fb.OperatorCodeT()
+        oc.builtinCode = code
+        oc.deprecatedBuiltinCode = min(code, 127)
+        oc.version = 1
+        model.operatorCodes.append(oc)
+    sg = fb.SubGraphT()
+    sg.tensors, sg.operators = tensors, ops
+    sg.inputs = [index[n] for n in g.inputs]
+    sg.outputs = [index[n] for n in g.outputs]
+    sg.name = "main"
+    model.subgraphs = [sg]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
