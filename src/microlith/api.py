@@ -37,8 +37,8 @@ def require_quantized(g: Graph) -> None:
             if t.dtype == "float32":
                 raise MicrolithError(
                     f"{g.source or g.name}: float model: op #{i} {node.op.value} computes in float "
-                    f"(tensor '{name}' is float32); microlith compiles int8 models. Quantize it first: "
-                    "microlith quantize MODEL --calibration DATA -o MODEL_int8.tflite")
+                    f"(tensor '{name}' is float32); microlith compiles int8 models. Convert it with full-integer "
+                    "(int8) post-training quantization first")
 
 
 def inspect(model) -> dict:
@@ -63,7 +63,8 @@ def inspect(model) -> dict:
                        "quantization": ("per-channel" if any(g.t(x).quant and g.t(x).quant.per_axis
                                                             for x in n.inputs if x) else
                                         "per-tensor" if out.quant else "none")})
-    dtypes = sorted({g.t(x).dtype for n in g.nodes for x in list(n.inputs) + list(n.outputs) if x})
+    dtypes = sorted({g.t(x).dtype for n in g.nodes for x in list(n.inputs) + list(n.outputs)
+                     if x and not g.t(x).is_const})
     return {"model": g.source or g.name, "name": g.name, "layers": len(g.nodes), "ops": ops,
             "inputs": [desc(n) for n in g.inputs], "outputs": [desc(n) for n in g.outputs],
             "macs": macs(g), "parameter_bytes": int(sum(t.nbytes for t in const)),
@@ -71,7 +72,7 @@ def inspect(model) -> dict:
 
 
 def compile(model, out_dir, target: str | None = None, name: str | None = None,
-            strategy: str = "greedy") -> dict:
+            strategy: str = "greedy", measure: bool = True) -> dict:
     """Model -> folder of C. Returns the figures of the compile (see DESIGN.md section 2)."""
     from .codegen.c import generate, prepare
     t0 = time.perf_counter()
@@ -79,11 +80,19 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
     require_quantized(g)
     prep = prepare(g, strategy)
     gen = generate(prep, out_dir, name)
+    seconds = time.perf_counter() - t0
     result = {"model": g.source or g.name, "name": gen.name, "target": target or "host",
               "board": None, "out_dir": str(out_dir), "arena_bytes": gen.arena_bytes,
-              "weight_bytes": gen.weight_bytes, "macs": macs(g), "layers": len(g.nodes),
-              "kernels": gen.kernels, "flash_bytes": None, "ram_bytes": None, "stack_bytes": None,
-              "compile_seconds": round(time.perf_counter() - t0, 3)}
+              "weight_bytes": gen.weight_bytes, "code_and_weight_bytes": None, "macs": macs(g),
+              "layers": len(g.nodes), "kernels": gen.kernels, "flash_bytes": None, "ram_bytes": None,
+              "stack_bytes": None, "compile_seconds": round(seconds, 3)}
+    if measure:
+        from .targets.host import object_sizes
+        sizes = object_sizes(gen.out_dir)
+        result["code_and_weight_bytes"] = sizes["text"] + sizes["data"]
+    if target not in (None, "host"):
+        from .targets import cortexm
+        result.update(cortexm.compile_figures(gen.out_dir, g, gen.name, target))
     return result
 
 
@@ -101,7 +110,7 @@ def verify(model, target: str = "host", samples: int = 100, inputs: str | None =
         raise MicrolithError("nothing to verify: --samples 0 and no --inputs")
     with tempfile.TemporaryDirectory(prefix="microlith-verify-", dir=workdir) as tmp:
         tmp = Path(tmp)
-        res = compile(g, tmp / "c", target=target)
+        res = compile(g, tmp / "c", measure=False)
         if target not in ("host", None):
             from .targets.cortexm import BoardModel  # issue 3: same comparison on an emulated board
             runner = BoardModel(tmp / "c", g, res["name"], target, tmp)

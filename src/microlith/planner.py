@@ -41,7 +41,8 @@ def greedy_offsets(buffers: list[Buffer]) -> tuple[dict[str, int], int]:
     placed: list[tuple[int, Buffer]] = []
     offsets: dict[str, int] = {}
     for buf in order:
-        live = sorted((off, b) for off, b in placed if b.first <= buf.last and buf.first <= b.last)
+        live = sorted(((off, b) for off, b in placed if b.first <= buf.last and buf.first <= b.last),
+                      key=lambda ob: (ob[0], ob[1].size))
         candidate = 0
         for off, b in live:
             candidate = -(-candidate // buf.align) * buf.align

@@ -1,0 +1,175 @@
+"""The `microlith` command: a thin layer over the Python API (api.py).
+
+Exit status: 0 success; 1 the check failed (not byte-exact, over budget); 2 bad input or
+usage, with one line on stderr naming the problem. Set MICROLITH_DEBUG=1 for tracebacks.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from . import __version__
+from .ir import MicrolithError
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse would print the whole usage)
+        raise MicrolithError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="microlith", description="Compile TinyML models to standalone C, byte-exact with TFLite Micro.")
+    p.add_argument("--version", action="version", version=f"microlith {__version__}")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("inspect", help="ops, tensors, MACs, parameter bytes, quantization")
+    s.add_argument("model")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("compile", help="model -> folder of C")
+    s.add_argument("model")
+    s.add_argument("-o", "--out", required=True, help="output folder")
+    s.add_argument("--target", default=None, help="core or board (see `microlith targets`); default host")
+    s.add_argument("--name", default=None, help="C prefix of the generated API (default: from the file name)")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("verify", help="byte-exact check of the generated C against TFLite Micro")
+    s.add_argument("model")
+    s.add_argument("--target", default="host")
+    s.add_argument("--samples", type=int, default=100, help="random inputs (default 100)")
+    s.add_argument("--inputs", default=None, help=".npy/.npz of extra inputs")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("profile", help="instructions, flash, RAM, stack on an emulated Cortex-M board")
+    s.add_argument("model")
+    s.add_argument("--target", required=True)
+    s.add_argument("--per-layer", action="store_true")
+    s.add_argument("--json", action="store_true")
+
+    sub.add_parser("targets", help="list cores and boards with their budgets")
+    return p
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, indent=2, sort_keys=False, default=str))
+
+
+def _kb(n) -> str:
+    return "-" if n is None else f"{n:,} B"
+
+
+def cmd_inspect(a) -> int:
+    from .api import inspect
+    r = inspect(a.model)
+    if a.json:
+        _print_json(r)
+        return EXIT_OK
+    print(f"{r['model']}: {r['layers']} layers, {r['macs']:,} MACs, {r['parameter_bytes']:,} parameter bytes, "
+          f"activations {'/'.join(r['activation_dtypes'])}")
+    for kind in ("inputs", "outputs"):
+        for t in r[kind]:
+            q = f" scale {t['scale']:.6g} zp {t['zero_point']}" if "scale" in t else ""
+            print(f"  {kind[:-1]:6} {t['name']}: {t['dtype']} {t['shape']}{q}")
+    print(f"  {'#':>3}  {'op':20} {'output shape':18} quantization")
+    for layer in r["layer_list"]:
+        print(f"  {layer['index']:>3}  {layer['op']:20} {str(layer['shape']):18} {layer['quantization']}")
+    return EXIT_OK
+
+
+def cmd_compile(a) -> int:
+    from .api import compile
+    r = compile(a.model, a.out, target=a.target, name=a.name)
+    if a.json:
+        _print_json(r)
+    else:
+        print(f"{r['model']} -> {r['out_dir']}/src/{r['name']}.[ch]  ({r['layers']} layers, "
+              f"{r['compile_seconds']:.2f} s)")
+        print(f"  arena {_kb(r['arena_bytes'])}, weights+params {_kb(r['weight_bytes'])}, "
+              f"code+weights {_kb(r.get('code_and_weight_bytes'))}, {r['macs']:,} MACs")
+        if r.get("flash_bytes") is not None:
+            print(f"  on {r['target']}: flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} "
+                  f"(stack {_kb(r['stack_bytes'])})")
+        if r.get("budget_error"):
+            print(f"  does not fit: {r['budget_error']}")
+    if r.get("budget_error"):
+        print(f"microlith: {r['budget_error']}", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    return EXIT_OK
+
+
+def cmd_verify(a) -> int:
+    from .api import verify
+    if a.samples < 0:
+        raise MicrolithError("--samples must be >= 0")
+    r = verify(a.model, target=a.target, samples=a.samples, inputs=a.inputs, seed=a.seed)
+    if a.json:
+        _print_json(r)
+    else:
+        verdict = "bit-exact" if r["bit_exact"] else "MISMATCH"
+        print(f"{r['model']} on {r['target']}: {verdict}: {r['samples'] - r['mismatched_samples']}/"
+              f"{r['samples']} samples identical to TFLite Micro (max |diff| {r['max_abs_diff']})")
+        if r.get("first_mismatch"):
+            print(f"  sample {r['first_mismatch']['sample']}: {r['first_mismatch']['description']}")
+    return EXIT_OK if r["bit_exact"] else EXIT_CHECK_FAILED
+
+
+def cmd_profile(a) -> int:
+    from .targets.cortexm import profile
+    r = profile(a.model, a.target, per_layer=a.per_layer)
+    if a.json:
+        _print_json(r)
+        return EXIT_OK if r.get("output_matches_host", True) else EXIT_CHECK_FAILED
+    print(f"{r['model']} on {r['target']}" + (f" ({r['board']})" if r.get("board") else ""))
+    print(f"  instructions {r['instructions']:,} ({r['instructions_per_mac']:.2f} per MAC, {r['macs']:,} MACs)")
+    print(f"  flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} = arena {_kb(r['arena_bytes'])} "
+          f"+ data/bss + stack {_kb(r['stack_bytes'])}")
+    print(f"  latency {r['latency_ms_est']:.2f} ms, energy {r['energy_uj_est']:.1f} uJ  (estimates: "
+          f"{r.get('estimate_basis', '')})")
+    print(f"  outputs {'identical to' if r['output_matches_host'] else 'DIFFERENT from'} the host build")
+    for layer in r.get("per_layer") or []:
+        print(f"    #{layer['index']:>3} {layer['op']:20} {layer['instructions']:>12,}")
+    return EXIT_OK if r["output_matches_host"] else EXIT_CHECK_FAILED
+
+
+def cmd_targets(a) -> int:
+    from .targets import list_targets
+    rows = list_targets()
+    print(f"{'target':12} {'kind':6} {'core':11} {'flash':>10} {'RAM':>10} {'clock':>8}  emulated on")
+    for t in rows:
+        fl = f"{t['flash_bytes'] // 1024} KB" if t.get("flash_bytes") else "-"
+        ram = f"{t['ram_bytes'] // 1024} KB" if t.get("ram_bytes") else "-"
+        mhz = f"{t['clock_mhz']} MHz" if t.get("clock_mhz") else "-"
+        print(f"{t['name']:12} {t['kind']:6} {t.get('core', '-'):11} {fl:>10} {ram:>10} {mhz:>8}  "
+              f"{t.get('qemu_machine', '-')}")
+    return EXIT_OK
+
+
+COMMANDS = {"inspect": cmd_inspect, "compile": cmd_compile, "verify": cmd_verify,
+            "profile": cmd_profile, "targets": cmd_targets}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        a = _parser().parse_args(argv)
+        return COMMANDS[a.cmd](a)
+    except MicrolithError as e:
+        print(f"microlith: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("microlith: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug in microlith, not in the user's input
+        if os.environ.get("MICROLITH_DEBUG"):
+            raise
+        print(f"microlith: internal error: {type(e).__name__}: {e} (set MICROLITH_DEBUG=1 for a traceback "
+              "and please report it)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
