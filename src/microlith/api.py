@@ -11,8 +11,9 @@ import numpy as np
 from .ir import Graph, MicrolithError, Op, macs
 
 
-def load(model, name: str | None = None) -> Graph:
-    """A model file (.tflite) or an IR Graph -> Graph."""
+def load(model, name: str | None = None, input_shape: list[int] | None = None) -> Graph:
+    """A model file (.tflite, .onnx) or an IR Graph -> Graph. `input_shape` fixes dynamic
+    dimensions of an ONNX model's input."""
     if isinstance(model, Graph):
         return model
     path = str(model)
@@ -24,7 +25,10 @@ def load(model, name: str | None = None) -> Graph:
     if ext in (".tflite", ".lite", ""):
         from .frontends.tflite import load_tflite
         return load_tflite(path, name)
-    raise MicrolithError(f"{path}: unknown model format '{ext}'; microlith reads .tflite files")
+    if ext == ".onnx":
+        from .frontends.onnx import load_onnx
+        return load_onnx(path, name=name, input_shape=input_shape)
+    raise MicrolithError(f"{path}: unknown model format '{ext}'; microlith reads .tflite and .onnx files")
 
 
 def require_quantized(g: Graph) -> None:
