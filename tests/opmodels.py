@@ -66,6 +66,10 @@ def assert_exact(g: Graph, tmp_path: Path, samples: int = 20, seed: int = 0, nam
             assert np.array_equal(np.asarray(w).reshape(-1), g_.reshape(-1)), \
                 f"numpy reference differs from TFLM on sample {k}: " \
                 f"max |diff| {np.max(np.abs(np.asarray(w, np.int64).reshape(-1) - g_.astype(np.int64).reshape(-1)))}"
-    res = microlith.verify(path, samples=samples, seed=seed + 1)
+    given = None
+    if inputs:
+        given = Path(tmp_path) / f"{name or g.name}_inputs.npz"
+        np.savez(given, *[np.stack([case[k] for case in inputs]) for k in range(len(model.inputs))])
+    res = microlith.verify(path, samples=samples, seed=seed + 1, inputs=str(given) if given else None)
     assert res["bit_exact"], res
     return res

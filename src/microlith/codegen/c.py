@@ -211,7 +211,7 @@ def generate(prep: Prepared, out_dir: str | os.PathLike, name: str | None = None
     for i, node in enumerate(g.nodes):
         em.layer = i
         impl = impl_for(node.op)
-        kernels.update(impl.kernels)
+        kernels.update(impl.kernels_for(node, g, prep.params[i]))
         out = node.outputs[0]
         out_t = g.t(out)
         body.append(f"    /* layer {i}: {_describe(node, g)} */")

@@ -51,6 +51,10 @@ class OpImpl:
     def scratch_bytes(self, node: Node, g: Graph, p: dict) -> int:
         return 0
 
+    def kernels_for(self, node: Node, g: Graph, p: dict) -> tuple[str, ...]:
+        """The kernels this particular node needs (default: all of the op's kernels)."""
+        return self.kernels
+
 
 REGISTRY: dict[Op, OpImpl] = {}
 

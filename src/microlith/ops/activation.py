@@ -1,0 +1,213 @@
+"""SOFTMAX, LOGISTIC and TANH on int8, in TFLM's fixed-point arithmetic.
+
+All three evaluate a transcendental function with gemmlowp's int32 fixed-point routines
+(quantize/gemmlowp.py here, csrc/ml_fixedpoint.h in C), after rescaling the input into a
+fixed-point format with a multiplier and shift computed in double, as TFLM's Prepare does:
+  SOFTMAX   micro/kernels/softmax_common.cc + reference/softmax.h (int8 -> int8 or int16)
+  LOGISTIC  micro/kernels/logistic_common.cc + reference/integer_ops/logistic.h
+  TANH      micro/kernels/tanh.cc + reference/integer_ops/tanh.h
+Their output quantization is fixed by the algorithm, so other output scales are rejected.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..ir import MicrolithError, Op
+from ..quantize import gemmlowp as fp
+from ..quantize.fixedpoint import (multiply_by_quantized_multiplier, quantize_multiplier,
+                                   rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
+                                   tf_round, wrap32)
+from . import OpImpl, register, require_int8, where
+
+_SCALED_DIFF_INTEGER_BITS = 5   # softmax: input differences in Q5.26
+_ACCUM_INTEGER_BITS = 12        # softmax: sum of exponentials in Q12.19
+_SIGMOID_INPUT_INTEGER_BITS = 4  # logistic and tanh: inputs in Q4.27
+
+
+def _f32(x) -> float:
+    """A float as TFLM holds it (float32 in the flatbuffer), widened to double."""
+    return float(np.float32(x))
+
+
+def _same_size(node, g) -> None:
+    x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+    if x.size != y.size:
+        raise MicrolithError(f"{where(node, g)}: output '{y.name}' {list(y.shape)} does not match "
+                             f"input '{x.name}' {list(x.shape)}")
+
+
+def _require_output_quant(node, g, scale: float, zero_point: int, why: str) -> None:
+    y = g.t(node.outputs[0])
+    got_scale, got_zp = y.quant.scale[0], y.quant.zero_point[0]
+    if got_zp != zero_point or np.float32(got_scale) != np.float32(scale):
+        raise MicrolithError(f"{where(node, g)}: output '{y.name}' has scale {got_scale:g} and zero point "
+                             f"{got_zp}; {why} needs scale {scale:g} (1/{round(1 / scale)}) and zero point "
+                             f"{zero_point}. Requantize the model with the standard int8 converter")
+
+
+def _sigmoid_input_scaling(node, g) -> dict:
+    """Input multiplier, shift and saturation radius shared by LOGISTIC and TANH (int8)."""
+    x = g.t(node.inputs[0])
+    real = _f32(x.quant.scale[0]) * float(1 << (31 - _SIGMOID_INPUT_INTEGER_BITS))
+    q, shift = math.frexp(real)
+    if real <= 0.0 or not 0 <= shift <= 62:
+        raise MicrolithError(f"{where(node, g)}: input '{x.name}' scale {x.quant.scale[0]:g} is outside "
+                             "the range TFLM's int8 kernel handles (2^-28 to 2^35)")
+    multiplier = int(tf_round(q * float(1 << 31)))
+    # CalculateInputRadius: largest |input - zero point| whose Q4.27 rescaling stays below 2^4 - 1.
+    radius = math.floor(1.0 * ((1 << _SIGMOID_INPUT_INTEGER_BITS) - 1) *
+                        float(1 << (31 - _SIGMOID_INPUT_INTEGER_BITS)) / float(1 << shift))
+    return dict(input_zero_point=int(x.quant.zero_point[0]), input_range_radius=int(radius),
+                input_multiplier=multiplier, input_left_shift=shift)
+
+
+def _sigmoid_input_q4(x: np.ndarray, p: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flattened (saturates low, saturates high, input in Q4.27 where neither)."""
+    d = x.astype(np.int64).reshape(-1) - p["input_zero_point"]
+    radius = p["input_range_radius"]
+    low, high = d <= -radius, d >= radius
+    inside = ~(low | high)
+    if radius > 0:  # else every input saturates and the shift may exceed 31
+        q4 = multiply_by_quantized_multiplier(np.where(inside, d, 0), p["input_multiplier"],
+                                              p["input_left_shift"])
+    else:
+        q4 = np.zeros_like(d)
+    return low, high, q4
+
+
+@register
+class Softmax(OpImpl):
+    op = Op.SOFTMAX
+    kernels = ("ml_softmax_s8", "ml_softmax_s8_s16")
+
+    def kernels_for(self, node, g, p):
+        return ("ml_softmax_s8",) if p["out_bits"] == 8 else ("ml_softmax_s8_s16",)
+
+    def prepare(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        if x.dtype == "int16":
+            raise MicrolithError(f"{where(node, g)}: input '{x.name}' is int16; SOFTMAX int16 -> int16 "
+                                 "(TFLM's lookup-table kernel) is not supported, only int8 input")
+        require_int8(node, g, [x.name])
+        if y.dtype == "int8":
+            require_int8(node, g, [y.name])
+            _require_output_quant(node, g, 1.0 / 256, -128, "int8 SOFTMAX")
+        elif y.dtype == "int16" and y.quant is not None and not y.quant.per_axis:
+            # TFLM: TF_LITE_ENSURE_NEAR(scale, 1.f / 65536, 0.001f * 1.f / 65536), in float.
+            want = np.float32(1.0) / np.float32(65536)
+            got = np.float32(y.quant.scale[0])
+            delta = got - want if got > want else want - got
+            if y.quant.zero_point[0] != -32768 or delta > np.float32(0.001) * want:
+                raise MicrolithError(f"{where(node, g)}: int16 output '{y.name}' has scale "
+                                     f"{y.quant.scale[0]:g} and zero point {y.quant.zero_point[0]}; "
+                                     "SOFTMAX int8 -> int16 needs scale 1/65536 and zero point -32768")
+        else:
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' is {y.dtype}; SOFTMAX with int8 "
+                                 "input writes int8 (or int16) with per-tensor quantization")
+        if len(x.shape) < 1 or x.shape != y.shape:
+            raise MicrolithError(f"{where(node, g)}: SOFTMAX needs input and output of the same shape "
+                                 f"with at least one dimension (got {list(x.shape)} -> {list(y.shape)})")
+        depth = int(x.shape[-1])
+        outer = x.size // depth if depth else 0
+        beta = _f32(node.attrs["beta"])
+        # PreprocessSoftmaxScaling: beta * input_scale as Q5.26 per input step, capped.
+        real = min(beta * _f32(x.quant.scale[0]) * float(1 << (31 - _SCALED_DIFF_INTEGER_BITS)),
+                   float((1 << 31) - 1))
+        if not real > 1.0:
+            # TFLM's QuantizeMultiplierGreaterThanOne stops the interpreter (TFLITE_CHECK) here.
+            raise MicrolithError(f"{where(node, g)}: beta {beta:g} x input scale {x.quant.scale[0]:g} is "
+                                 "too small for TFLM's int8 SOFTMAX (it must exceed 2^-26)")
+        multiplier, shift = quantize_multiplier(real)
+        diff_min = -math.floor(1.0 * ((1 << _SCALED_DIFF_INTEGER_BITS) - 1) *
+                               float(1 << (31 - _SCALED_DIFF_INTEGER_BITS)) / float(1 << shift))
+        return dict(outer=outer, depth=depth, input_multiplier=multiplier, input_left_shift=shift,
+                    diff_min=int(diff_min), out_bits=8 if y.dtype == "int8" else 16)
+
+    def reference(self, node, g, p, xs):
+        y = g.t(node.outputs[0])
+        x = xs[0].astype(np.int64).reshape(p["outer"], p["depth"])
+        diff = x - x.max(axis=1, keepdims=True)
+        used = diff >= p["diff_min"]
+        scaled = saturating_rounding_doubling_high_mul(wrap32(diff << p["input_left_shift"]),
+                                                       p["input_multiplier"])
+        exp = fp.exp_on_negative_values(scaled, _SCALED_DIFF_INTEGER_BITS)
+        terms = np.where(used, fp.rescale(exp, 0, _ACCUM_INTEGER_BITS), 0)
+        sum_of_exps = wrap32(terms.sum(axis=1, keepdims=True))  # wraps like TFLM's int32 sum
+        scale, num_bits_over_unit = fp.get_reciprocal(sum_of_exps, _ACCUM_INTEGER_BITS)
+        exponent = num_bits_over_unit + 31 - p["out_bits"]
+        # TFLM aborts (TFLITE_CHECK) when exponent leaves [0, 31] (int8 output and a sum of
+        # exponentials of 512 or more); every quotient then rounds to 0, which we write.
+        in_range = (exponent >= 0) & (exponent <= 31)
+        unsat = np.where(in_range, rounding_divide_by_pot(fp.mul(scale, exp), np.clip(exponent, 0, 31)), 0)
+        info = np.iinfo(y.np_dtype)
+        out = np.clip(unsat + info.min, info.min, info.max)
+        return [np.where(used, out, info.min).astype(y.np_dtype).reshape(y.shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_softmax_params", "params", dict(
+            input_multiplier=p["input_multiplier"], input_left_shift=p["input_left_shift"],
+            diff_min=p["diff_min"]))
+        dims = ctx.dims((p["outer"], p["depth"]))
+        fn = "ml_softmax_s8" if p["out_bits"] == 8 else "ml_softmax_s8_s16"
+        return (f"{fn}({params}, {dims}, {ctx.tensor(node.inputs[0])}, "
+                f"{dims}, {ctx.tensor(node.outputs[0])})")
+
+
+@register
+class Logistic(OpImpl):
+    op = Op.LOGISTIC
+    kernels = ("ml_logistic_s8",)
+
+    def prepare(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        require_int8(node, g, [x.name, y.name])
+        _same_size(node, g)
+        _require_output_quant(node, g, 1.0 / 256, -128, "int8 LOGISTIC")
+        return dict(size=x.size, **_sigmoid_input_scaling(node, g))
+
+    def reference(self, node, g, p, xs):
+        y = g.t(node.outputs[0])
+        low, high, q4 = _sigmoid_input_q4(xs[0], p)
+        q0 = fp.logistic(q4, _SIGMOID_INPUT_INTEGER_BITS)
+        out = np.clip(rounding_divide_by_pot(q0, 23) - 128, -128, 127)  # Q0.31 -> 1/256 steps
+        out = np.where(low, -128, np.where(high, 127, out))
+        return [out.astype(np.int8).reshape(y.shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_logistic_params", "params", {
+            k: p[k] for k in ("input_zero_point", "input_range_radius", "input_multiplier",
+                              "input_left_shift")})
+        dims = ctx.dims((p["size"],))
+        return (f"ml_logistic_s8({params}, {dims}, {ctx.tensor(node.inputs[0])}, "
+                f"{dims}, {ctx.tensor(node.outputs[0])})")
+
+
+@register
+class Tanh(OpImpl):
+    op = Op.TANH
+    kernels = ("ml_tanh_s8",)
+
+    def prepare(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        require_int8(node, g, [x.name, y.name])
+        _same_size(node, g)
+        _require_output_quant(node, g, 1.0 / 128, 0, "int8 TANH")
+        return dict(size=x.size, **_sigmoid_input_scaling(node, g))
+
+    def reference(self, node, g, p, xs):
+        y = g.t(node.outputs[0])
+        low, high, q4 = _sigmoid_input_q4(xs[0], p)
+        q0 = fp.tanh(q4, _SIGMOID_INPUT_INTEGER_BITS)
+        out = np.clip(rounding_divide_by_pot(q0, 24), -128, 127)  # Q0.31 -> 1/128 steps
+        out = np.where(low, -128, np.where(high, 127, out))
+        return [out.astype(np.int8).reshape(y.shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_tanh_params", "params", {
+            k: p[k] for k in ("input_zero_point", "input_range_radius", "input_multiplier",
+                              "input_left_shift")})
+        dims = ctx.dims((p["size"],))
+        return (f"ml_tanh_s8({params}, {dims}, {ctx.tensor(node.inputs[0])}, "
+                f"{dims}, {ctx.tensor(node.outputs[0])})")
