@@ -68,8 +68,13 @@ def register(cls):
     return cls
 
 
+_loaded = False
+
+
 def impl_for(op: Op) -> OpImpl:
-    if not REGISTRY:
+    global _loaded
+    if not _loaded:  # importing one family directly (a test might) must not hide the others
+        _loaded = True
         for fam in _FAMILIES:
             try:
                 importlib.import_module(f"{__name__}.{fam}")

@@ -1,0 +1,193 @@
+"""AVERAGE_POOL_2D, MAX_POOL_2D and MEAN on int8 (TFLM pooling.cc, pooling_common.cc,
+reduce.cc, reduce_common.cc; reference_integer_ops::AveragePool/MaxPool,
+reference_ops::Mean/QuantizedMeanOrSum)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..ir import MicrolithError, Op
+from ..quantize.fixedpoint import activation_range, multiply_by_quantized_multiplier, quantize_multiplier
+from . import OpImpl, register, require_int8, where
+from .shape import const_ints, require_nonempty, shape_nd
+
+
+def _c_div(a: int, b: int) -> int:
+    """C integer division (truncates toward zero)."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def out_size(padding: str, size: int, filt: int, stride: int) -> int:
+    """TFLM ComputeOutSize (padding.h), dilation 1."""
+    return _c_div(size + stride - 1, stride) if padding == "SAME" else _c_div(size + stride - filt, stride)
+
+
+def pad_before(size: int, filt: int, stride: int, out: int) -> int:
+    """TFLM ComputePaddingWithOffset: the top/left padding; an odd total puts the extra cell
+    at the bottom/right."""
+    return max(0, (out - 1) * stride + filt - size) // 2
+
+
+class _Pool(OpImpl):
+    kind = ""
+
+    def prepare(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        require_int8(node, g, [x.name, y.name])
+        require_nonempty(node, g, [x.name, y.name])
+        if len(x.shape) != 4 or len(y.shape) != 4:
+            raise MicrolithError(f"{where(node, g)}: input {list(x.shape)} and output {list(y.shape)} "
+                                 "must be 4-D NHWC")
+        a = node.attrs
+        n, h, w, c = x.shape
+        oh = out_size(a["padding"], h, a["filter_h"], a["stride_h"])
+        ow = out_size(a["padding"], w, a["filter_w"], a["stride_w"])
+        if (n, oh, ow, c) != tuple(y.shape) or oh < 1 or ow < 1:
+            raise MicrolithError(
+                f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}; a {a['filter_h']}x"
+                f"{a['filter_w']} {a['padding']} pool with strides {a['stride_h']}x{a['stride_w']} "
+                f"over {list(x.shape)} gives {[n, oh, ow, c]}")
+        # pooling_common.cc: no requantization, so both sides must share quantization.
+        xq, yq = x.quant, y.quant
+        if abs(float(xq.scale[0]) - float(yq.scale[0])) > 1e-6 or xq.zero_point[0] != yq.zero_point[0]:
+            raise MicrolithError(
+                f"{where(node, g)}: input scale {xq.scale[0]:.9g} / zero point {xq.zero_point[0]} "
+                f"differ from the output's {yq.scale[0]:.9g} / {yq.zero_point[0]}; TFLM's int8 "
+                "pooling requires them equal")
+        act_min, act_max = activation_range(a["activation"], yq.scale[0], yq.zero_point[0])
+        return dict(stride_h=a["stride_h"], stride_w=a["stride_w"], filter_h=a["filter_h"],
+                    filter_w=a["filter_w"], pad_h=pad_before(h, a["filter_h"], a["stride_h"], oh),
+                    pad_w=pad_before(w, a["filter_w"], a["stride_w"], ow),
+                    act_min=act_min, act_max=act_max)
+
+    def _windows(self, p, x, out_shape):
+        """Yields (oy, ox, window) with the window clipped to the input, as TFLM clips it."""
+        _, h, w, _ = x.shape
+        _, oh, ow, _ = out_shape
+        for oy in range(oh):
+            y0 = oy * p["stride_h"] - p["pad_h"]
+            ys, ye = max(0, -y0), min(p["filter_h"], h - y0)
+            for ox in range(ow):
+                x0 = ox * p["stride_w"] - p["pad_w"]
+                xs_, xe = max(0, -x0), min(p["filter_w"], w - x0)
+                yield oy, ox, x[:, y0 + ys:y0 + ye, x0 + xs_:x0 + xe, :]
+
+    def emit(self, node, g, p, ctx):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        params = ctx.struct(f"ml_{self.kind}_params", "params", {
+            k: p[k] for k in ("stride_h", "stride_w", "filter_h", "filter_w", "pad_h", "pad_w",
+                              "act_min", "act_max")})
+        return (f"ml_{self.kind}_s8({params}, {ctx.dims(x.shape)}, {ctx.tensor(x.name)}, "
+                f"{ctx.dims(y.shape)}, {ctx.tensor(y.name)})")
+
+
+@register
+class AveragePool(_Pool):
+    op = Op.AVERAGE_POOL_2D
+    kind = "avgpool"
+    kernels = ("ml_avgpool_s8",)
+
+    def reference(self, node, g, p, xs):
+        x = np.asarray(xs[0], np.int64)
+        y = g.t(node.outputs[0])
+        out = np.zeros(y.shape, np.int64)
+        for oy, ox, win in self._windows(p, x, y.shape):
+            count = win.shape[1] * win.shape[2]
+            if count == 0:
+                raise MicrolithError(f"{where(node, g)}: a pooling window lies outside the input")
+            acc = win.sum(axis=(1, 2))
+            # Rounds halves away from zero through C's truncating division.
+            out[:, oy, ox, :] = np.where(acc > 0, (acc + count // 2) // count,
+                                         -((count // 2 - acc) // count))
+        return [np.clip(out, p["act_min"], p["act_max"]).astype(np.int8)]
+
+
+@register
+class MaxPool(_Pool):
+    op = Op.MAX_POOL_2D
+    kind = "maxpool"
+    kernels = ("ml_maxpool_s8",)
+
+    def reference(self, node, g, p, xs):
+        x = np.asarray(xs[0], np.int64)
+        y = g.t(node.outputs[0])
+        out = np.full(y.shape, -128, np.int64)
+        for oy, ox, win in self._windows(p, x, y.shape):
+            if win.size:
+                out[:, oy, ox, :] = win.max(axis=(1, 2))
+        return [np.clip(out, p["act_min"], p["act_max"]).astype(np.int8)]
+
+
+@register
+class Mean(OpImpl):
+    """int8 MEAN as the TFLM oracle runs it: reference_ops::QuantizedMeanOrSum for every
+    axis set (also when input and output share quantization, and also for 4-D axes {1, 2}),
+    whose 1/count factor is folded into the requantization multiplier. TFLM folds it on
+    every call; here it is done once, with the same integer steps."""
+    op = Op.MEAN
+    kernels = ("ml_mean_s8",)
+    MAX_RANK = 6  # ML_MAX_RANK; TFLM accepts up to 6 too
+
+    def prepare(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        require_int8(node, g, [x.name, y.name])
+        require_nonempty(node, g, [x.name, y.name])
+        rank = len(x.shape)
+        if rank > self.MAX_RANK:
+            raise MicrolithError(f"{where(node, g)}: input '{x.name}' has rank {rank}; MEAN "
+                                 f"handles at most {self.MAX_RANK}")
+        axes = []  # reduce.h ResolveAxis: negative axes wrap, duplicates count once
+        for v in const_ints(node, g, 1, "axis").reshape(-1).tolist():
+            a = v + rank if v < 0 else v
+            if not 0 <= a < rank:
+                raise MicrolithError(f"{where(node, g)}: axis {v} is out of range for rank {rank}")
+            if a not in axes:
+                axes.append(a)
+        reduced = [d in axes for d in range(rank)]
+        kept = [int(d) for d, r in zip(x.shape, reduced) if not r]
+        count = math.prod(int(d) for d, r in zip(x.shape, reduced) if r)
+        if math.prod(kept) != y.size:
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' {list(y.shape)} does not hold "
+                                 f"the mean of {list(x.shape)} over axes {sorted(axes)}")
+        if count >= 1 << 23:
+            raise MicrolithError(f"{where(node, g)}: averaging {count} values overflows int32 sums")
+        xq, yq = x.quant, y.quant
+        # reduce_common.cc Prepare: the double ratio of the float32 scales.
+        mult, shift = quantize_multiplier(float(np.float64(xq.scale[0]) / np.float64(yq.scale[0])))
+        # QuantizedMeanOrSum: multiplier * 2^s / count with s = floor(log2(count)), s capped
+        # so the result keeps 32 bits and the final shift stays >= -31.
+        s = max(0, min(count.bit_length() - 1, 32, 31 + shift))
+        mult, shift = (mult << s) // count, shift - s
+        # The kernel walks the input with size-1 dimensions dropped and neighbouring
+        # dimensions of the same kind (kept / reduced) merged.
+        dims, kinds = [], []
+        for d, r in zip(x.shape, reduced):
+            if d == 1:
+                continue
+            if kinds and kinds[-1] == r:
+                dims[-1] *= int(d)
+            else:
+                dims.append(int(d))
+                kinds.append(r)
+        return dict(axes=tuple(sorted(axes)), count=count,
+                    input_zero_point=xq.zero_point[0], output_zero_point=yq.zero_point[0],
+                    multiplier=int(mult), shift=int(shift), in_shape=dims,
+                    reduce_mask=sum(1 << i for i, r in enumerate(kinds) if r),
+                    out_shape=[d for d, r in zip(dims, kinds) if not r])
+
+    def reference(self, node, g, p, xs):
+        x = np.asarray(xs[0], np.int64)
+        total = x.sum(axis=p["axes"]) if p["axes"] else x
+        v = multiply_by_quantized_multiplier(total - p["input_zero_point"] * p["count"],
+                                             p["multiplier"], p["shift"]) + p["output_zero_point"]
+        return [np.clip(v, -128, 127).astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_mean_params", "params", {
+            k: p[k] for k in ("reduce_mask", "input_zero_point", "output_zero_point",
+                              "multiplier", "shift")})
+        return (f"ml_mean_s8({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
+                f"{ctx.tensor(node.inputs[0])}, {shape_nd(ctx, 'out_shape', p['out_shape'])}, "
+                f"{ctx.tensor(node.outputs[0])})")
