@@ -128,8 +128,9 @@ def cmd_profile(a) -> int:
     print(f"  instructions {r['instructions']:,} ({r['instructions_per_mac']:.2f} per MAC, {r['macs']:,} MACs)")
     print(f"  flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} = arena {_kb(r['arena_bytes'])} "
           f"+ data/bss + stack {_kb(r['stack_bytes'])}")
-    print(f"  latency {r['latency_ms_est']:.2f} ms, energy {r['energy_uj_est']:.1f} uJ  (estimates: "
-          f"{r.get('estimate_basis', '')})")
+    lat = "-" if r.get("latency_ms_est") is None else f"{r['latency_ms_est']:.2f} ms"
+    energy = "-" if r.get("energy_uj_est") is None else f"{r['energy_uj_est']:.1f} uJ"
+    print(f"  latency {lat}, energy {energy}  (estimates: {r.get('estimate_basis', '')})")
     print(f"  outputs {'identical to' if r['output_matches_host'] else 'DIFFERENT from'} the host build")
     for layer in r.get("per_layer") or []:
         print(f"    #{layer['index']:>3} {layer['op']:20} {layer['instructions']:>12,}")
