@@ -63,9 +63,11 @@ def assert_exact(g: Graph, tmp_path: Path, samples: int = 20, seed: int = 0, nam
         got = run_reference(model, xs)
         for w, name_ in zip(want, model.outputs):
             g_ = got[name_]
-            assert np.array_equal(np.asarray(w).reshape(-1), g_.reshape(-1)), \
-                f"numpy reference differs from TFLM on sample {k}: " \
-                f"max |diff| {np.max(np.abs(np.asarray(w, np.int64).reshape(-1) - g_.astype(np.int64).reshape(-1)))}"
+            w = np.asarray(w).astype(g_.dtype).reshape(-1)
+            if w.tobytes() != g_.reshape(-1).tobytes():  # bitwise, also for float outputs
+                diff = np.abs(w.astype(np.float64) - g_.reshape(-1).astype(np.float64))
+                raise AssertionError(f"numpy reference differs from TFLM on sample {k}: "
+                                     f"{np.count_nonzero(diff)} values differ, max |diff| {np.nanmax(diff)}")
     given = None
     if inputs:
         given = Path(tmp_path) / f"{name or g.name}_inputs.npz"

@@ -1,0 +1,16 @@
+#ifndef ML_QUANTIZE_F32_S16_H
+#define ML_QUANTIZE_F32_S16_H
+
+#include "ml_common.h"
+#include "ml_nn_float.h"
+
+/*
+ * output = clamp(round(input / scale) + zero_point, -32768, 32767): QUANTIZE float32 -> int16
+ * (TFLM's AffineQuantize; see ml_nn_quantize_f32). quant: the OUTPUT's quantization.
+ * input_dims and output_dims hold the same number of elements (any layout).
+ */
+ml_status ml_quantize_f32_s16(const ml_float_quant *quant,
+                              const ml_dims *input_dims, const float *input,
+                              const ml_dims *output_dims, int16_t *output);
+
+#endif

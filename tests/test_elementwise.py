@@ -1,0 +1,284 @@
+"""ADD, SUB, MUL, RELU, RELU6, LEAKY_RELU, HARD_SWISH, QUANTIZE, DEQUANTIZE against TFLM.
+
+Besides random inputs, several tests feed every int8 value (or every pair of int8 values,
+through a [256, 1] x [1, 256] broadcast), so a rounding difference anywhere shows up.
+"""
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import microlith
+from microlith.ir import MicrolithError, Op, Quant, Tensor
+from microlith.ops import impl_for
+from opmodels import act, assert_exact, const, single_op, write
+
+CSRC = Path(microlith.__file__).parent / "csrc"
+EVERY_INT8 = np.arange(-128, 128, dtype=np.int8)
+BINARY = (Op.ADD, Op.SUB, Op.MUL)
+
+
+def every_pair(op, s1, z1, s2, z2, so, zo, activation="NONE"):
+    """A model whose one sample covers all 65536 pairs of int8 inputs."""
+    a, b = act("a", (256, 1), s1, z1), act("b", (1, 256), s2, z2)
+    g = single_op(op, [a, b], [act("y", (256, 256), so, zo)], dict(activation=activation))
+    return g, [[EVERY_INT8.reshape(256, 1), EVERY_INT8.reshape(1, 256)]]
+
+
+def float_tensor(name, shape):
+    return Tensor(name, tuple(shape), "float32")
+
+
+# -- ADD / SUB / MUL ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("op", BINARY)
+@pytest.mark.parametrize("s1,z1,s2,z2,so,zo,activation", [
+    (0.05, 0, 0.05, 0, 0.1, 0, "NONE"),            # equal input scales
+    (0.05, 3, 0.07, -5, 0.1, 2, "NONE"),           # different input scales
+    (0.02, -128, 0.9, 127, 0.3, -128, "RELU"),     # zero points at the int8 limits
+    (0.5, 127, 0.01, -128, 0.05, 127, "RELU6"),
+    (0.04, 7, 0.03, -2, 0.02, 10, "RELU_N1_TO_1"),
+    (0.3, -20, 0.4, 30, 0.001, 5, "NONE"),         # tiny output scale: most outputs saturate
+])
+def test_binary_every_pair(tmp_path, op, s1, z1, s2, z2, so, zo, activation):
+    g, inputs = every_pair(op, s1, z1, s2, z2, so, zo, activation)
+    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+
+
+def test_sub_multipliers_are_derived_in_double(tmp_path):
+    # These scales give SUB different q31 multipliers in float and in double arithmetic;
+    # the oracle's outputs follow the double ones (as for ADD).
+    g, inputs = every_pair(Op.SUB, 0.05, 3, 0.07, -5, 0.1, 2)
+    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+
+
+@pytest.mark.parametrize("op", BINARY)
+@pytest.mark.parametrize("shape1,shape2", [
+    ((1, 4, 4, 3), (1, 4, 4, 3)),
+    ((1, 4, 4, 3), (1, 1, 1, 3)),       # per-channel operand
+    ((1, 4, 4, 3), (1, 4, 1, 1)),       # per-row operand
+    ((1, 1, 1, 3), (1, 4, 4, 3)),       # the broadcast operand first
+    ((5, 6), (5, 1)),                   # 2-D
+    ((2, 3, 4), (4,)),                  # lower rank
+    ((4, 1), (1, 5)),                   # both broadcast: outer product
+    ((2, 3, 1, 4, 5), (1, 1, 6, 1, 1)), # 5-D
+])
+def test_binary_broadcast(tmp_path, op, shape1, shape2):
+    out = np.broadcast_shapes(shape1, shape2)
+    g = single_op(op, [act("a", shape1, 0.06, -3), act("b", shape2, 0.04, 9)],
+                  [act("y", out, 0.08, 4)], dict(activation="NONE"))
+    assert_exact(g, tmp_path, samples=4)
+
+
+@pytest.mark.parametrize("op", BINARY)
+@pytest.mark.parametrize("const_shape,const_first", [((), False), ((1,), False), ((3,), False),
+                                                     ((3,), True), ((1, 1, 1, 3), True)])
+def test_binary_constant_operand(tmp_path, op, const_shape, const_first):
+    rng = np.random.default_rng(len(const_shape) * 7 + const_first)
+    c = const("c", rng.integers(-128, 128, const_shape), scale=0.03, zp=-7, dtype="int8")
+    x = act("x", (1, 4, 4, 3), 0.05, 12)
+    ins = [c, x] if const_first else [x, c]
+    g = single_op(op, ins, [act("y", (1, 4, 4, 3), 0.07, -1)], dict(activation="RELU"))
+    assert_exact(g, tmp_path, samples=5)
+
+
+@pytest.mark.parametrize("op", BINARY)
+def test_binary_same_input_twice(tmp_path, op):
+    x = act("x", (2, 8, 3), 0.05, -6)
+    g = single_op(op, [x, x], [act("y", (2, 8, 3), 0.11, 3)], dict(activation="NONE"),
+                  graph_inputs=["x"])
+    assert_exact(g, tmp_path, samples=5, inputs=[[EVERY_INT8[:48].reshape(2, 8, 3)]])
+
+
+def test_mul_multiplier_above_one(tmp_path):
+    # input1 scale * input2 scale / output scale > 1: a left shift in the requantization.
+    g, inputs = every_pair(Op.MUL, 0.5, 1, 0.25, -1, 0.01, 0)
+    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+
+
+def test_collapse_broadcast():
+    # Load every op family first: importing one ops module on its own fills the registry with
+    # only that module's ops, and impl_for() would then never load the others.
+    impl_for(Op.ADD)
+    from microlith.ops.elementwise import collapse_broadcast
+    assert collapse_broadcast((1, 4, 4, 3), (1, 1, 1, 3), (1, 4, 4, 3)) == ((16, 3), (1, 3), (16, 3))
+    assert collapse_broadcast((1, 4, 4, 3), (1, 4, 4, 3), (1, 4, 4, 3)) == ((48,), (48,), (48,))
+    assert collapse_broadcast((), (2, 3), (2, 3)) == ((1,), (6,), (6,))
+    assert collapse_broadcast((1,), (), (1,)) == ((1,), (1,), (1,))
+    assert collapse_broadcast((2, 3), (3, 2), (2, 3)) is None
+    assert collapse_broadcast((2, 3), (1, 3), (4, 3)) is None
+
+
+@pytest.mark.parametrize("shape1,shape2,out,match", [
+    ((2, 3), (3, 2), (3, 3), "do not broadcast"),
+    ((3, 1, 2, 1, 2, 1), (1, 2, 1, 2, 1, 2), (3, 2, 2, 2, 2, 2), "at most 4"),
+])
+def test_binary_rejects_shapes(tmp_path, shape1, shape2, out, match):
+    g = single_op(Op.ADD, [act("a", shape1), act("b", shape2)], [act("y", out)],
+                  dict(activation="NONE"))
+    with pytest.raises(MicrolithError, match=match):
+        microlith.compile(g, tmp_path / "c")
+
+
+def test_binary_rejects_float(tmp_path):
+    g = single_op(Op.MUL, [act("a", (4,)), float_tensor("b", (4,))], [act("y", (4,))],
+                  dict(activation="NONE"))
+    with pytest.raises(MicrolithError, match="'b'"):
+        microlith.compile(g, tmp_path / "c")
+
+
+# -- RELU / RELU6 / LEAKY_RELU / HARD_SWISH -------------------------------------------------
+
+def unary(op, si, zi, so, zo, attrs=None, shape=(1, 256)):
+    return single_op(op, [act("x", shape, si, zi)], [act("y", shape, so, zo)], attrs)
+
+
+@pytest.mark.parametrize("si,zi,so,zo", [
+    (0.05, 0, 0.05, 0),        # same quantization
+    (0.05, -128, 0.03, -128),  # zero points at the limits; rescale up
+    (0.02, 127, 0.07, 127),
+    (0.1, 10, 0.02, -20),      # saturation at 127
+])
+@pytest.mark.parametrize("op", (Op.RELU, Op.RELU6))
+def test_relu(tmp_path, op, si, zi, so, zo):
+    assert_exact(unary(op, si, zi, so, zo), tmp_path, samples=2, inputs=[[EVERY_INT8.reshape(1, 256)]])
+
+
+def test_relu6_clamps_in_input_quantization(tmp_path):
+    # TFLM's RELU6 ignores the output quantization; 6 / 0.01 saturates "six" at 127.
+    assert_exact(unary(Op.RELU6, 0.01, -3, 0.5, 40), tmp_path, samples=1,
+                 inputs=[[EVERY_INT8.reshape(1, 256)]])
+
+
+def test_relu_rank5(tmp_path):
+    assert_exact(unary(Op.RELU, 0.05, 3, 0.04, -2, shape=(2, 1, 3, 2, 5)), tmp_path, samples=5)
+
+
+@pytest.mark.parametrize("alpha", [0.1, 1.5, 0.0, -0.3])
+@pytest.mark.parametrize("si,zi,so,zo", [(0.05, 0, 0.05, 0), (0.03, -128, 0.07, 127),
+                                         (0.2, 127, 0.01, -128)])
+def test_leaky_relu(tmp_path, alpha, si, zi, so, zo):
+    assert_exact(unary(Op.LEAKY_RELU, si, zi, so, zo, dict(alpha=alpha)), tmp_path, samples=1,
+                 inputs=[[EVERY_INT8.reshape(1, 256)]])
+
+
+@pytest.mark.parametrize("si,zi,so,zo", [
+    (0.1, 0, 0.05, -60),        # wide input range (+-12.8)
+    (0.5, -20, 0.3, -100),      # very wide: the relu-ish factor saturates
+    (0.004, 3, 0.003, -90),     # narrow input range (+-0.5): right shifts
+    (0.02, -128, 0.012, 127),   # zero points at the limits
+    (0.05, 127, 0.02, -128),
+    (3e-8, 0, 3e-8, 0),         # relu-ish exponent -18 and
+    (0.001, 5, 0.8, -3),        # output exponent -16: the 16-bit rounding mask wraps around
+])
+def test_hard_swish(tmp_path, si, zi, so, zo):
+    assert_exact(unary(Op.HARD_SWISH, si, zi, so, zo), tmp_path, samples=2,
+                 inputs=[[EVERY_INT8.reshape(1, 256)]])
+
+
+def test_hard_swish_rejects_tiny_output_scale(tmp_path):
+    with pytest.raises(MicrolithError, match="HARD_SWISH"):
+        microlith.compile(unary(Op.HARD_SWISH, 1.0, 0, 0.001, 0), tmp_path / "c")
+
+
+def test_unary_rejects_size_mismatch(tmp_path):
+    g = single_op(Op.RELU, [act("x", (4,))], [act("y", (5,))])
+    with pytest.raises(MicrolithError, match="elements"):
+        microlith.compile(g, tmp_path / "c")
+
+
+# -- QUANTIZE / DEQUANTIZE ------------------------------------------------------------------
+
+@pytest.mark.parametrize("scale,zp,dtype", [(0.03, 0, "int8"), (0.02, -128, "int8"),
+                                            (0.05, 127, "int8"), (1e-4, 5, "int16"),
+                                            (0.001, -32768, "int16")])
+def test_quantize_float(tmp_path, scale, zp, dtype):
+    g = single_op(Op.QUANTIZE, [float_tensor("x", (2, 3, 17))], [act("y", (2, 3, 17), scale, zp, dtype)])
+    assert_exact(g, tmp_path, samples=5)
+
+
+def test_quantize_float_rounds_halves_away_from_zero(tmp_path):
+    # With a power-of-two scale x / scale is exact, so k + 0.5 hits the tie every time.
+    halves = ((np.arange(-150, 150) + 0.5) * 0.25).astype(np.float32)
+    specials = np.array([0.0, -0.0, 1e6, -1e6, 5e8, -5e8, 1e-30, 31.87, -31.87, 32.0], np.float32)
+    x = np.concatenate([halves, specials, np.zeros(6, np.float32)]).reshape(4, 79)
+    g = single_op(Op.QUANTIZE, [float_tensor("x", (4, 79))], [act("y", (4, 79), 0.25, -3)])
+    assert_exact(g, tmp_path, samples=1, inputs=[[x]])
+
+
+def test_quantize_float_out_of_int32_range_saturates(tmp_path):
+    # TFLM casts round(x / scale) to int32 unchecked: undefined past 2^31 (the x86 oracle
+    # yields INT32_MIN, an ARM core saturates). microlith saturates, and NaN gives the
+    # zero point, in the reference and in C alike.
+    from microlith.codegen.c import generate, prepare
+    from microlith.reference import run_reference
+    from microlith.verify import HostModel
+    x = np.array([np.inf, -np.inf, 1e30, -1e30, np.nan, 3e9, -3e9, 0.3], np.float32)
+    want = np.array([127, -128, 127, -128, -3, 127, -128, -2], np.int8)
+    g = single_op(Op.QUANTIZE, [float_tensor("x", (8,))], [act("y", (8,), 0.25, -3)])
+    assert np.array_equal(run_reference(g, [x])["y"], want)
+    gen = generate(prepare(g), tmp_path / "c")
+    assert np.array_equal(HostModel(tmp_path / "c", g, gen.name, tmp_path).run([x])[0], want)
+
+
+@pytest.mark.parametrize("si,zi,so,zo", [(0.05, 3, 0.03, -7), (0.01, -128, 0.2, 127),
+                                         (0.2, 127, 0.01, -128), (0.05, 10, 0.05, -10)])
+def test_quantize_int8_to_int8(tmp_path, si, zi, so, zo):
+    assert_exact(unary(Op.QUANTIZE, si, zi, so, zo), tmp_path, samples=1,
+                 inputs=[[EVERY_INT8.reshape(1, 256)]])
+
+
+@pytest.mark.parametrize("scale,zp,dtype", [(0.05, 0, "int8"), (0.013, -128, "int8"),
+                                            (0.7, 127, "int8"), (3e-4, 0, "int16"),
+                                            (0.01, -300, "int16")])
+def test_dequantize(tmp_path, scale, zp, dtype):
+    g = single_op(Op.DEQUANTIZE, [act("x", (3, 50), scale, zp, dtype)], [float_tensor("y", (3, 50))])
+    assert_exact(g, tmp_path, samples=5)
+
+
+def test_dequantize_every_int8(tmp_path):
+    g = single_op(Op.DEQUANTIZE, [act("x", (1, 256), 0.0123, 17)], [float_tensor("y", (1, 256))])
+    x = EVERY_INT8.reshape(1, 256)
+    assert_exact(g, tmp_path, samples=1, inputs=[[x]])
+    # assert_exact compares the C output bitwise; check the numpy reference bitwise too.
+    from microlith.frontends.tflite import load_tflite
+    from microlith.reference import run_reference
+    from microlith.verify import Oracle
+    path = write(g, tmp_path, "bits")
+    model = load_tflite(path)
+    want = np.asarray(Oracle(path.read_bytes(), model).run([x])[0], np.float32)
+    assert want.tobytes() == run_reference(model, [x])["y"].tobytes()
+
+
+def test_quantize_rejects_per_channel_output(tmp_path):
+    y = Tensor("y", (2, 3), "int8", Quant((0.1, 0.2), (0, 0), 0))
+    g = single_op(Op.QUANTIZE, [float_tensor("x", (2, 3))], [y])
+    with pytest.raises(MicrolithError, match="per-tensor"):
+        microlith.compile(g, tmp_path / "c")
+
+
+# -- the C kernels on their own ---------------------------------------------------------------
+
+KERNELS = ("ml_add_s8", "ml_mul_s8", "ml_requantize_s8", "ml_leaky_relu_s8", "ml_hard_swish_s8",
+           "ml_quantize_f32_s8", "ml_quantize_f32_s16", "ml_dequantize_s8_f32", "ml_dequantize_s16_f32")
+
+
+@pytest.mark.parametrize("compiler", ["gcc", "clang"])
+def test_kernels_compile_strict(compiler):
+    if shutil.which(compiler) is None:
+        pytest.skip(f"{compiler} not installed")
+    flags = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-Wdouble-promotion",
+             "-Wfloat-conversion", "-Wconversion", "-O2", "-c", "-o", "/dev/null", "-I", str(CSRC)]
+    for k in KERNELS:
+        res = subprocess.run([compiler, *flags, str(CSRC / f"{k}.c")], capture_output=True, text=True)
+        assert res.returncode == 0, f"{k}.c with {compiler}: {res.stderr}"
+
+
+def test_quantize_graph_writes_float_io(tmp_path):
+    """A QUANTIZE -> DEQUANTIZE boundary model compiles with float I/O in its API."""
+    g = single_op(Op.DEQUANTIZE, [act("x", (8,), 0.1, 0)], [float_tensor("y", (8,))])
+    res = microlith.compile(write(g, tmp_path), tmp_path / "c")
+    header = (tmp_path / "c" / "src" / f"{res['name']}.h").read_text()
+    assert "int8_t *input" in header and "float *output" in header
