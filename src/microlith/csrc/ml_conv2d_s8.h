@@ -1,0 +1,44 @@
+#ifndef ML_CONV2D_S8_H
+#define ML_CONV2D_S8_H
+
+#include "ml_common.h"
+
+typedef struct {
+    int32_t stride_h;       /* >= 1 */
+    int32_t stride_w;
+    int32_t dilation_h;     /* >= 1 */
+    int32_t dilation_w;
+    int32_t pad_h;          /* rows of implicit padding above the image, >= 0 */
+    int32_t pad_w;          /* columns of implicit padding left of the image, >= 0 */
+    int32_t input_offset;   /* -input zero point, in [-127, 128] */
+    int32_t output_offset;  /* output zero point, in [-128, 127] */
+    int32_t act_min;        /* fused activation clamp, in the output's int8 domain */
+    int32_t act_max;
+} ml_conv_params;
+
+/*
+ * 2-D convolution, int8 activations and weights, int32 bias, per-output-channel
+ * requantization (TFLM reference_integer_ops::ConvPerChannel, bit for bit).
+ *
+ * input_dims:  {N, H, W, C_IN}                     input:  NHWC
+ * filter_dims: {C_OUT, KH, KW, C_IN / groups}      filter: [C_OUT][KH][KW][C_IN / groups]
+ * output_dims: {N, OH, OW, C_OUT}                  output: NHWC
+ * bias:        C_OUT int32 values, or NULL.
+ * quant:       C_OUT multipliers and shifts (per-tensor weights repeat one entry).
+ *
+ * Output pixel (oy, ox) reads input rows oy * stride_h - pad_h + ky * dilation_h (and the
+ * same for columns); taps outside the image contribute nothing, which is the same as padding
+ * with the input zero point. The weights' zero point is ignored, as TFLM ignores it (the int8
+ * spec makes it 0). groups = C_IN / filter_dims->c; each group of C_OUT / groups output
+ * channels reads its own slice of C_IN / groups input channels.
+ *
+ * The int32 accumulator holds KH * KW * C_IN / groups products of at most 128 * 255 each
+ * plus the bias: exact for up to 65,000 taps, the same limit TFLM has.
+ * No scratch memory. Returns ML_ARG_ERROR when the dims do not fit together.
+ */
+ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant *quant,
+                       const ml_dims *input_dims, const int8_t *input,
+                       const ml_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                       const ml_dims *output_dims, int8_t *output);
+
+#endif

@@ -1,0 +1,207 @@
+"""CONV_2D and DEPTHWISE_CONV_2D, int8 x int8 -> int8 with int32 bias and per-channel weights.
+
+TFLM's reference_integer_ops::ConvPerChannel and DepthwiseConvPerChannel, prepared the way
+conv_common.cc / depthwise_conv_common.cc do: output size and padding from padding.h
+(ComputePaddingHeightWidth), multipliers from PopulateConvolutionQuantizationParams (the
+effective scale input * filter / output in double, one per output channel; per-tensor weights
+repeat their one scale). As in TFLM, the int8 kernels ignore the weights' zero point.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import MicrolithError, Op
+from ..quantize.fixedpoint import (activation_range, multiply_by_quantized_multiplier, quantize_multiplier,
+                                   wrap32)
+from . import OpImpl, register, require_int8, where
+
+
+def _out_size(padding: str, size: int, taps: int, stride: int, dilation: int) -> int:
+    """padding.h ComputeOutSize (TensorFlow's GetWindowedOutputSize)."""
+    effective = (taps - 1) * dilation + 1
+    if padding == "SAME":
+        return (size + stride - 1) // stride
+    return (size + stride - effective) // stride
+
+
+def _pad_before(stride: int, dilation: int, size: int, taps: int, out: int) -> int:
+    """padding.h ComputePaddingWithOffset: the smaller half of the total padding goes first."""
+    effective = (taps - 1) * dilation + 1
+    return max((out - 1) * stride + effective - size, 0) // 2
+
+
+def _bias(node, g):
+    return g.t(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+
+
+def _prepare(node, g, depthwise: bool) -> dict:
+    """The checks and integer parameters both ops share (TFLM's CalculateOpData*)."""
+    here = where(node, g)
+    a = node.attrs
+    if len(node.inputs) < 2 or node.inputs[0] is None or node.inputs[1] is None:
+        raise MicrolithError(f"{here}: needs an input and a filter (got inputs {list(node.inputs)})")
+    if a["padding"] not in ("SAME", "VALID"):
+        raise MicrolithError(f"{here}: padding {a['padding']!r} is neither SAME nor VALID")
+    positive = ("stride_h", "stride_w", "dilation_h", "dilation_w") + (("depth_multiplier",) * depthwise)
+    for key in positive:
+        if a[key] < 1:
+            raise MicrolithError(f"{here}: {key}={a[key]}; it must be >= 1")
+    x, w, y, bias = g.t(node.inputs[0]), g.t(node.inputs[1]), g.t(node.outputs[0]), _bias(node, g)
+    require_int8(node, g, [x.name, y.name])
+    if w.dtype != "int8" or w.quant is None or not w.is_const or len(w.shape) != 4:
+        got = f"{'constant' if w.is_const else 'non-constant'} {w.dtype} {list(w.shape)}" + \
+            ("" if w.quant is not None else " without quantization")
+        raise MicrolithError(f"{here}: filter '{w.name}' must be constant 4-D int8 with quantization "
+                             f"(got {got})")
+    for t in (x, y):
+        if len(t.shape) != 4:
+            raise MicrolithError(f"{here}: tensor '{t.name}' must be 4-D NHWC (got {list(t.shape)})")
+    batches, in_h, in_w, in_c = x.shape
+    _, k_h, k_w, _ = w.shape
+    if depthwise:
+        out_c = w.shape[3]
+        mult = a["depth_multiplier"]
+        if w.shape[0] != 1:
+            raise MicrolithError(f"{here}: filter '{w.name}' must have shape [1, KH, KW, C_OUT] "
+                                 f"(got {list(w.shape)})")
+        if out_c != in_c * mult:
+            raise MicrolithError(f"{here}: filter '{w.name}' has {out_c} output channels, expected "
+                                 f"input channels {in_c} x depth_multiplier {mult}")
+        quant_axis = 3
+    else:
+        out_c, group_c = w.shape[0], w.shape[3]
+        if group_c < 1 or in_c % group_c or out_c % (in_c // group_c):
+            raise MicrolithError(f"{here}: input '{x.name}' has {in_c} channels but filter '{w.name}' "
+                                 f"{list(w.shape)} expects {group_c}; grouped convolution needs the "
+                                 f"input channels and the {out_c} output channels to be multiples of "
+                                 "the group count")
+        quant_axis = 0
+    n_scale = len(w.quant.scale)
+    if n_scale not in (1, out_c) or (n_scale > 1 and w.quant.axis != quant_axis):
+        raise MicrolithError(f"{here}: filter '{w.name}' has {n_scale} scales along axis "
+                             f"{w.quant.axis}; it needs 1 or {out_c} along axis {quant_axis}")
+    if bias is not None and (bias.dtype != "int32" or bias.size != out_c or not bias.is_const):
+        raise MicrolithError(f"{here}: bias '{bias.name}' must be constant int32 of {out_c} values "
+                             f"(got {bias.dtype} {list(bias.shape)})")
+
+    strides, dilations = (a["stride_h"], a["stride_w"]), (a["dilation_h"], a["dilation_w"])
+    out_hw = tuple(_out_size(a["padding"], n, k, s, d)
+                   for n, k, s, d in zip((in_h, in_w), (k_h, k_w), strides, dilations))
+    if min(out_hw) < 1 or y.shape != (batches, *out_hw, out_c):
+        raise MicrolithError(f"{here}: output '{y.name}' has shape {list(y.shape)}, but {a['padding']} "
+                             f"padding with this filter, stride and dilation gives "
+                             f"{[batches, *out_hw, out_c]}")
+    pad_h, pad_w = (_pad_before(s, d, n, k, o) for s, d, n, k, o in
+                    zip(strides, dilations, (in_h, in_w), (k_h, k_w), out_hw))
+
+    # TFLM keeps scales as float and widens each to double before the product and quotient.
+    in_scale, out_scale = (np.float64(np.float32(t.quant.scale[0])) for t in (x, y))
+    scales = w.quant.scale if n_scale > 1 else w.quant.scale * out_c
+    mult_shift = [quantize_multiplier(float(in_scale * np.float64(np.float32(s)) / out_scale))
+                  for s in scales]
+    act_min, act_max = activation_range(a["activation"], float(np.float32(y.quant.scale[0])),
+                                        y.quant.zero_point[0])
+    return dict(stride_h=strides[0], stride_w=strides[1], dilation_h=dilations[0],
+                dilation_w=dilations[1], pad_h=pad_h, pad_w=pad_w,
+                input_offset=-x.quant.zero_point[0], output_offset=y.quant.zero_point[0],
+                act_min=act_min, act_max=act_max,
+                multiplier=np.array([m for m, _ in mult_shift], np.int32),
+                shift=np.array([s for _, s in mult_shift], np.int32))
+
+
+def _windows(x: np.ndarray, p: dict, k_h: int, k_w: int, out_h: int, out_w: int):
+    """Yield (ky, kx, the input under tap (ky, kx) of every output pixel) after padding with 0.
+
+    `x` already has the input offset added, so a zero here is exactly a tap TFLM skips.
+    """
+    sh, sw, dh, dw = p["stride_h"], p["stride_w"], p["dilation_h"], p["dilation_w"]
+    below = max(0, (out_h - 1) * sh + (k_h - 1) * dh + 1 - x.shape[1] - p["pad_h"])
+    right = max(0, (out_w - 1) * sw + (k_w - 1) * dw + 1 - x.shape[2] - p["pad_w"])
+    xp = np.pad(x, ((0, 0), (p["pad_h"], below), (p["pad_w"], right), (0, 0)))
+    for ky in range(k_h):
+        for kx in range(k_w):
+            yield ky, kx, xp[:, ky * dh: ky * dh + (out_h - 1) * sh + 1: sh,
+                                kx * dw: kx * dw + (out_w - 1) * sw + 1: sw, :]
+
+
+def _requantize(acc: np.ndarray, node, g, p: dict) -> np.ndarray:
+    """Bias, requantization, offset and clamp, with the int32 wrap-around of TFLM's accumulator."""
+    bias = _bias(node, g)
+    if bias is not None:
+        acc = acc + bias.data.astype(np.int64)
+    acc = multiply_by_quantized_multiplier(wrap32(acc), p["multiplier"], p["shift"]) + p["output_offset"]
+    return np.clip(acc, p["act_min"], p["act_max"]).astype(np.int8)
+
+
+def _emit(kernel: str, ctype: str, fields: dict, node, g, p: dict, ctx) -> str:
+    params = ctx.struct(ctype, "params", fields)
+    quant = ctx.struct("ml_per_channel_quant", "quant", dict(
+        multiplier=ctx.const("multiplier", p["multiplier"]), shift=ctx.const("shift", p["shift"])))
+    bias = _bias(node, g)
+    x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    return (f"{kernel}({params}, {quant}, "
+            f"{ctx.dims(g.t(x).shape)}, {ctx.tensor(x)}, "
+            f"{ctx.dims(g.t(w).shape)}, {ctx.tensor(w)}, {ctx.tensor(bias.name) if bias else 'NULL'}, "
+            f"{ctx.dims(g.t(y).shape)}, {ctx.tensor(y)})")
+
+
+_GEOMETRY = ("stride_h", "stride_w", "dilation_h", "dilation_w", "pad_h", "pad_w")
+_QUANT = ("input_offset", "output_offset", "act_min", "act_max")
+
+
+@register
+class Conv2D(OpImpl):
+    op = Op.CONV_2D
+    kernels = ("ml_conv2d_s8",)
+
+    def prepare(self, node, g):
+        return _prepare(node, g, depthwise=False)
+
+    def reference(self, node, g, p, xs):
+        y = g.t(node.outputs[0])
+        w = g.t(node.inputs[1]).data
+        out_c, k_h, k_w, group_c = w.shape
+        groups = xs[0].shape[3] // group_c
+        n, out_h, out_w, _ = y.shape
+        x = xs[0].astype(np.float64) + p["input_offset"]
+        # Filter as [tap][group][in][out] so each tap is one batched matrix product per group.
+        wt = w.astype(np.float64).reshape(groups, out_c // groups, k_h, k_w, group_c)
+        wt = wt.transpose(2, 3, 0, 4, 1)
+        # Every product and partial sum is an integer far below 2^53, so float64 (and BLAS,
+        # in any summation order) is exact.
+        acc = np.zeros((groups, n * out_h * out_w, out_c // groups))
+        for ky, kx, win in _windows(x, p, k_h, k_w, out_h, out_w):
+            cols = win.reshape(-1, groups, group_c).transpose(1, 0, 2)
+            acc += cols @ wt[ky, kx]
+        acc = acc.transpose(1, 0, 2).reshape(y.shape).astype(np.int64)
+        return [_requantize(acc, node, g, p)]
+
+    def emit(self, node, g, p, ctx):
+        return _emit("ml_conv2d_s8", "ml_conv_params", {k: p[k] for k in _GEOMETRY + _QUANT},
+                     node, g, p, ctx)
+
+
+@register
+class DepthwiseConv2D(OpImpl):
+    op = Op.DEPTHWISE_CONV_2D
+    kernels = ("ml_depthwise_conv2d_s8",)
+
+    def prepare(self, node, g):
+        p = _prepare(node, g, depthwise=True)
+        p["depth_multiplier"] = node.attrs["depth_multiplier"]
+        return p
+
+    def reference(self, node, g, p, xs):
+        y = g.t(node.outputs[0])
+        w = g.t(node.inputs[1]).data.astype(np.int64)
+        _, k_h, k_w, _ = w.shape
+        # Output channel i * depth_multiplier + m reads input channel i.
+        x = np.repeat(xs[0].astype(np.int64) + p["input_offset"], p["depth_multiplier"], axis=3)
+        acc = np.zeros(y.shape, np.int64)
+        for ky, kx, win in _windows(x, p, k_h, k_w, y.shape[1], y.shape[2]):
+            acc += win * w[0, ky, kx]
+        return [_requantize(acc, node, g, p)]
+
+    def emit(self, node, g, p, ctx):
+        fields = {k: p[k] for k in _GEOMETRY + ("depth_multiplier",) + _QUANT}
+        return _emit("ml_depthwise_conv2d_s8", "ml_depthwise_conv_params", fields, node, g, p, ctx)
