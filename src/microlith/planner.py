@@ -31,27 +31,45 @@ class MemoryPlan:
     offsets: dict[str, int]                       # buffer name -> arena offset
     alias: dict[str, str] = field(default_factory=dict)   # tensor -> tensor whose memory it uses
     buffers: list[Buffer] = field(default_factory=list)
+    # node -> (input buffer, output buffer) of the layers that run in place
+    inplace: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     def offset_of(self, tensor: str) -> int | None:
         return self.offsets.get(self.alias.get(tensor, tensor))
 
 
-def greedy_offsets(buffers: list[Buffer]) -> tuple[dict[str, int], int]:
-    order = sorted(buffers, key=lambda b: (-b.size, b.first, b.name))
+def greedy_offsets(buffers: list[Buffer], groups: list[list[tuple[str, int]]] | None = None
+                   ) -> tuple[dict[str, int], int]:
+    """Greedy by size. `groups` binds buffers at fixed distances (name, offset within group):
+    an in-place layer's output sits at a fixed place relative to its input. A group is placed
+    as a unit at the lowest offset where each member clears every placed buffer it lives with."""
+    by_name = {b.name: b for b in buffers}
+    grouped = {n for grp in groups or () for n, _ in grp}
+    units = [list(grp) for grp in groups or ()] + [[(b.name, 0)] for b in buffers if b.name not in grouped]
+
+    def extent(unit):
+        return max(rel + by_name[n].size for n, rel in unit)
+
+    units.sort(key=lambda u: (-extent(u), min(by_name[n].first for n, _ in u), u[0][0]))
     placed: list[tuple[int, Buffer]] = []
     offsets: dict[str, int] = {}
-    for buf in order:
-        live = sorted(((off, b) for off, b in placed if b.first <= buf.last and buf.first <= b.last),
-                      key=lambda ob: (ob[0], ob[1].size))
-        candidate = 0
-        for off, b in live:
-            candidate = -(-candidate // buf.align) * buf.align
-            if candidate + buf.size <= off:
+    for unit in units:
+        members = [(by_name[n], rel) for n, rel in unit]
+        align = max(m.align for m, _ in members)
+        assert all(rel % align == 0 for _, rel in members), unit  # group distances keep alignment
+        candidates = {0, max((off + b.size for off, b in placed), default=0)}
+        for off, b in placed:
+            for m, rel in members:
+                if off + b.size - rel >= 0:
+                    candidates.add(off + b.size - rel)
+        for base in sorted({-(-c // align) * align for c in candidates}):
+            if all(not (b.first <= m.last and m.first <= b.last and
+                        off < base + rel + m.size and base + rel < off + b.size)
+                   for m, rel in members for off, b in placed):
                 break
-            candidate = max(candidate, off + b.size)
-        candidate = -(-candidate // buf.align) * buf.align
-        offsets[buf.name] = candidate
-        placed.append((candidate, buf))
+        for m, rel in members:
+            offsets[m.name] = base + rel
+            placed.append((base + rel, m))
     end = max((offsets[b.name] + b.size for b in buffers), default=0)
     return offsets, end
 
@@ -71,10 +89,14 @@ def scratch_name(node_index: int) -> str:
 
 
 def plan_memory(graph: Graph, scratch: dict[int, int] | None = None,
-                alias_ops: set[int] | None = None, strategy: str = "greedy") -> MemoryPlan:
+                alias_ops: set[int] | None = None, strategy: str = "greedy",
+                inplace: dict[int, tuple[int, int]] | None = None) -> MemoryPlan:
     """Plan the arena. `scratch` maps node index -> scratch bytes; `alias_ops` lists the nodes
-    whose output may share their input's memory."""
-    scratch = scratch or {}
+    whose output may share their input's memory; `inplace` maps node index -> (delta, scratch
+    bytes) for layers able to write their output at input offset + delta while they stream
+    their input through that much scratch. In-place is taken where the input dies at that
+    layer; the strategy "greedy-noinplace" turns it off."""
+    scratch = dict(scratch or {})
     external = set(graph.inputs) | set(graph.outputs)
     alias: dict[str, str] = {}
     for i in sorted(alias_ops or ()):
@@ -99,6 +121,24 @@ def plan_memory(graph: Graph, scratch: dict[int, int] | None = None,
             if root in first:
                 last[root] = max(last[root], i)
 
+    # In-place layers: the output joins its input's group at a fixed distance.
+    group_of: dict[str, list[tuple[str, int]]] = {}
+    taken: dict[int, tuple[str, str]] = {}
+    if strategy == "greedy":
+        for i, (delta, extra) in sorted((inplace or {}).items()):
+            node = graph.nodes[i]
+            src = alias.get(node.inputs[0], node.inputs[0])
+            dst = node.outputs[0]
+            if (src in external or dst in external or graph.t(src).is_const or src not in first
+                    or last[src] != i or alias.get(dst, dst) != dst):
+                continue
+            grp = group_of.setdefault(src, [(src, 0)])
+            rel = dict(grp)[src] + delta
+            grp.append((dst, rel))
+            group_of[dst] = grp
+            taken[i] = (src, dst)
+            scratch[i] = scratch.get(i, 0) + extra
+
     buffers = []
     for name, f in first.items():
         t = graph.t(name)
@@ -108,18 +148,27 @@ def plan_memory(graph: Graph, scratch: dict[int, int] | None = None,
     for i, size in sorted(scratch.items()):
         if size > 0:
             buffers.append(Buffer(scratch_name(i), size, i, i, 8))
-    place = greedy_offsets if strategy == "greedy" else linear_offsets
-    offsets, end = place(buffers)
-    return MemoryPlan(end, offsets, alias, buffers)
+    groups = []
+    for grp in {id(g_): g_ for g_ in group_of.values()}.values():
+        low = min(rel for _, rel in grp)
+        groups.append([(n, rel - low) for n, rel in grp])
+    if strategy == "linear":
+        offsets, end = linear_offsets(buffers)
+    else:
+        offsets, end = greedy_offsets(buffers, groups)
+    return MemoryPlan(end, offsets, alias, buffers, taken)
 
 
 def overlapping(plan: MemoryPlan) -> list[tuple[str, str]]:
-    """Pairs of buffers that share bytes while both are live: must always be empty."""
+    """Pairs of buffers that share bytes while both are live: must always be empty, except an
+    in-place layer's own input and output at that layer (it streams through scratch)."""
     bad = []
+    pairs = set(plan.inplace.values())
     bs = plan.buffers
     for i, a in enumerate(bs):
         for b in bs[i + 1:]:
-            if a.first <= b.last and b.first <= a.last:
+            handover = (a.name, b.name) in pairs or (b.name, a.name) in pairs
+            if a.first <= b.last and b.first <= a.last and not handover:
                 oa, ob = plan.offsets[a.name], plan.offsets[b.name]
                 if oa < ob + b.size and ob < oa + a.size:
                     bad.append((a.name, b.name))

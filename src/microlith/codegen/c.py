@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..ir import Graph, MicrolithError, Node
+from ..ir import Graph, MicrolithError, Node, Op
 from ..ops import dims4, impl_for
 from ..planner import MemoryPlan, plan_memory, scratch_name
+from .inplace import RowStream, emit_row_stream, row_stream
 
 CSRC = Path(__file__).resolve().parent.parent / "csrc"
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
@@ -44,11 +45,15 @@ class Prepared:
     graph: Graph
     params: list[dict]
     plan: MemoryPlan
-    scratch: dict[int, int]
+    streams: dict[int, RowStream]  # layers that run in place, with their chunk schedule
 
 
 def prepare(graph: Graph, strategy: str = "greedy") -> Prepared:
-    params, scratch, alias_ops = [], {}, set()
+    """Per-node parameters (TFLM's Prepare) and the memory plan. Strategies: "greedy" (with
+    in-place layers), "greedy-noinplace", "linear" (no sharing, the baseline)."""
+    if strategy not in ("greedy", "greedy-noinplace", "linear"):
+        raise MicrolithError(f"unknown memory strategy '{strategy}'")
+    params, scratch, alias_ops, candidates = [], {}, set(), {}
     for i, node in enumerate(graph.nodes):
         impl = impl_for(node.op)
         p = impl.prepare(node, graph)
@@ -58,8 +63,12 @@ def prepare(graph: Graph, strategy: str = "greedy") -> Prepared:
             scratch[i] = s
         if impl.alias:
             alias_ops.add(i)
-    plan = plan_memory(graph, scratch, alias_ops, strategy)
-    return Prepared(graph, params, plan, scratch)
+        stream = row_stream(node, graph, p)
+        if stream is not None:
+            candidates[i] = stream
+    plan = plan_memory(graph, scratch, alias_ops, strategy,
+                       {i: (c.delta, c.window) for i, c in candidates.items()})
+    return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace})
 
 
 def _c_literal(v) -> str:
@@ -103,6 +112,7 @@ class _Emitter:
     const_bytes: int = 0
     layer: int = 0
     _seen: dict[str, str] = field(default_factory=dict)
+    _const_ident: dict[str, str] = field(default_factory=dict)
 
     def _declare(self, ident: str, text: str) -> str:
         if ident in self._seen:
@@ -140,19 +150,19 @@ class _Emitter:
         t = self.graph.t(name)
         ctype = CTYPES[t.dtype]
         root = self.plan.alias.get(name, name)
-        if root in self.io_names:
-            return f"(({ctype} *){self.io_names[root]})"
+        if root in self.io_names:  # the caller's buffers, typed as the API declares them
+            return self.io_names[root]
         if t.is_const:
-            saved = self.layer
-            ident = re.sub(r"[^0-9A-Za-z_]", "_", name)[-40:].strip("_")
-            ident = f"{self.prefix}_t_{ident}_{abs(hash_name(name)) % 100000}"
-            if ident not in self._seen:
-                n = max(t.size, 1)
-                self.const_bytes += n * t.np_dtype.itemsize
-                self._declare(ident, f"/* {name} {list(t.shape)} {t.dtype} */\n"
-                                     f"static const {ctype} {ident}[{n}] = {{\n{_array_body(t.data)}\n}};\n")
-            self.layer = saved
-            return ident
+            if name not in self._const_ident:
+                node = self.graph.nodes[self.layer]
+                k = node.inputs.index(name) if name in node.inputs else -1
+                role = _CONST_ROLES.get((node.op, k), f"input{k}" if k >= 0 else "const")
+                ident = f"{self.prefix}_l{self.layer}_{role}"
+                self._const_ident[name] = ident
+                self.const_bytes += max(t.size, 1) * t.np_dtype.itemsize
+                self._declare(ident, f"/* '{name}' {list(t.shape)} {t.dtype} */\n"
+                                     f"static const {ctype} {ident}[{max(t.size, 1)}] = {{\n{_array_body(t.data)}\n}};\n")
+            return self._const_ident[name]
         off = self.plan.offset_of(name)
         if off is None:
             raise AssertionError(f"tensor {name} has no memory")
@@ -165,12 +175,8 @@ class _Emitter:
         return f"((void *)(arena + {off}))"
 
 
-def hash_name(name: str) -> int:
-    """A stable (not per-process salted) hash, so generated identifiers never change."""
-    h = 2166136261
-    for b in name.encode():
-        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
-    return h
+_CONST_ROLES = {(op, k): role for op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED)
+                for k, role in ((1, "weights"), (2, "bias"))}
 
 
 @dataclass
@@ -221,6 +227,10 @@ def generate(prep: Prepared, out_dir: str | os.PathLike, name: str | None = None
         elif impl.alias:
             src = em.tensor(node.inputs[0])
             body.append(f"    memcpy({em.tensor(out)}, {src}, {out_t.nbytes});")
+        elif i in prep.streams:
+            call = impl.emit(node, g, prep.params[i], em)
+            body += emit_row_stream(call, prep.streams[i], em.tensor(node.inputs[0]), em.tensor(out),
+                                    em.scratch(), em._seen)
         else:
             call = impl.emit(node, g, prep.params[i], em)
             body.append(f"    status = {call};")

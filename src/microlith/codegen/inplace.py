@@ -1,0 +1,136 @@
+"""Convolutions that write their output over their own input, row by row.
+
+A convolution with stride 1 reads, for output row y, only input rows near y. If each chunk of
+output rows first copies the input rows it needs into a small window (scratch) and keeps the
+rows the next chunk still needs, the output can be written over input rows that no later chunk
+reads. Input and output then share one buffer (the output at a fixed distance `delta` from
+the input: 0 when it is not larger, ending where the input ends when it is), and the layer
+needs max(in, out) + window bytes instead of in + out (the idea of TinyEngine's in-place
+depthwise convolution, here for any stride-1 convolution, with the unchanged kernels).
+
+Safety is not argued but simulated: `row_stream` replays the chunk schedule on the actual
+shapes and accepts the layer only if no chunk fetches an input row that an earlier chunk has
+already overwritten.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..ir import Graph, Node, Op
+
+
+@dataclass(frozen=True)
+class RowStream:
+    in_h: int
+    in_row: int      # bytes of one input row (W * C)
+    out_h: int
+    out_row: int     # bytes of one output row
+    stride_h: int
+    pad_h: int
+    eff_kh: int      # rows one output row reads: (Kh - 1) * dilation + 1
+    rows: int        # output rows per kernel call
+    delta: int       # output offset minus input offset
+    window: int      # scratch bytes
+
+    def chunks(self):
+        """(first output row, rows, first input row, end input row) of each kernel call."""
+        for y in range(0, self.out_h, self.rows):
+            rows = min(self.rows, self.out_h - y)
+            top = y * self.stride_h - self.pad_h
+            yield y, rows, max(0, top), min(self.in_h, (y + rows - 1) * self.stride_h - self.pad_h + self.eff_kh)
+
+
+def row_stream(node: Node, g: Graph, p: dict) -> RowStream | None:
+    if node.op not in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D) or p.get("stride_h") != 1:
+        return None
+    x, w, y = g.t(node.inputs[0]), g.t(node.inputs[1]), g.t(node.outputs[0])
+    if len(x.shape) != 4 or len(y.shape) != 4 or x.shape[0] != 1:
+        return None
+    _, in_h, in_w, in_c = x.shape
+    _, out_h, out_w, out_c = y.shape
+    in_row, out_row = in_w * in_c, out_w * out_c
+    in_size, out_size = in_h * in_row, out_h * out_row
+    delta = 0 if out_size <= in_size else -((out_size - in_size + 3) // 4 * 4)
+    eff_kh = (w.shape[1] - 1) * p["dilation_h"] + 1
+    # Enough output pixels per call for the kernels' 2-pixel blocking, one row for depthwise.
+    rows = 1 if node.op is Op.DEPTHWISE_CONV_2D else min(out_h, max(1, -(-8 // out_w)))
+    s = RowStream(in_h, in_row, out_h, out_row, 1, p["pad_h"], eff_kh, rows, delta, 0)
+    held_hi, window_rows = 0, 0
+    for y0, n, lo, hi in s.chunks():
+        if hi <= lo:
+            return None  # a chunk entirely in padding: keep the plain layer
+        fetch = max(held_hi, lo)
+        written = delta + y0 * out_row  # end of what earlier chunks wrote
+        if fetch < hi and written > fetch * in_row:
+            return None
+        held_hi = max(held_hi, hi)
+        window_rows = max(window_rows, hi - lo)
+    window = -(-window_rows * in_row // 8) * 8
+    if window * 2 > min(in_size, out_size):
+        return None  # the window would eat what sharing saves
+    return RowStream(in_h, in_row, out_h, out_row, 1, p["pad_h"], eff_kh, rows, delta, window)
+
+
+def _split_call(call: str) -> tuple[str, list[str]]:
+    name, rest = call.split("(", 1)
+    assert rest.endswith(")"), call
+    args, depth, cur = [], 0, ""
+    for ch in rest[:-1]:
+        if ch == "," and depth == 0:
+            args.append(cur.strip())
+            cur = ""
+            continue
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        cur += ch
+    args.append(cur.strip())
+    return name.strip(), args
+
+
+def emit_row_stream(call: str, s: RowStream, in_expr: str, out_expr: str, window_expr: str,
+                    declarations: dict[str, str]) -> list[str]:
+    """Wrap a kernel call (params first; every operand as dims, data) into the chunk loop."""
+    fn, args = _split_call(call)
+    i_in, i_out = args.index(in_expr), len(args) - 1 - args[::-1].index(out_expr)
+    params = args[0].lstrip("&")
+    ctype = re.match(r"static const (\w+) ", declarations[params]).group(1)
+    in_dims, out_dims = args[i_in - 1].lstrip("&"), args[i_out - 1].lstrip("&")
+    assert ".pad_h" in declarations[params], f"{fn}: params have no pad_h to move per chunk"
+    args[0], args[i_in - 1], args[i_in] = "&chunk_params", "&chunk_in", "window"
+    args[i_out - 1], args[i_out] = "&chunk_out", "dst + y * " + str(s.out_row)
+    return [
+        "    {",
+        f"        /* in place: output at input {s.delta:+d} bytes; input rows stream through a",
+        f"         * {s.window}-byte window so no row is overwritten before it is read */",
+        f"        {ctype} chunk_params = {params};",
+        f"        ml_dims chunk_in = {in_dims};",
+        f"        ml_dims chunk_out = {out_dims};",
+        f"        int8_t *const window = (int8_t *){window_expr};",
+        f"        const int8_t *const src = {in_expr};",
+        f"        int8_t *const dst = {out_expr};",
+        "        int32_t held_lo = 0;",
+        "        int32_t held_hi = 0; /* input rows now in the window: [held_lo, held_hi) */",
+        f"        for (int32_t y = 0; y < {s.out_h}; y += {s.rows}) {{",
+        f"            const int32_t rows = ml_min_i32({s.rows}, {s.out_h} - y);",
+        f"            const int32_t top = y * {s.stride_h} - {s.pad_h};",
+        "            const int32_t lo = ml_max_i32(0, top);",
+        f"            const int32_t hi = ml_min_i32({s.in_h}, (y + rows - 1) * {s.stride_h} - {s.pad_h} + {s.eff_kh});",
+        "            const int32_t keep = held_hi > lo ? held_hi - lo : 0;",
+        "            if (keep > 0) {",
+        f"                memmove(window, window + (lo - held_lo) * {s.in_row}, (size_t)keep * {s.in_row});",
+        "            }",
+        f"            memcpy(window + keep * {s.in_row}, src + (lo + keep) * {s.in_row}, "
+        f"(size_t)(hi - lo - keep) * {s.in_row});",
+        "            held_lo = lo;",
+        "            held_hi = hi;",
+        "            chunk_params.pad_h = lo - top;",
+        "            chunk_in.h = hi - lo;",
+        "            chunk_out.h = rows;",
+        f"            status = {fn}({', '.join(args)});",
+        "            if (status != ML_OK) {",
+        "                return (int)status;",
+        "            }",
+        "        }",
+        "    }",
+    ]
