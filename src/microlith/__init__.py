@@ -6,3 +6,4 @@ __version__ = "0.1.0"
 from . import verify as _verify_module  # noqa: E402,F401
 from .ir import Graph, MicrolithError, Node, Op, Quant, Tensor  # noqa: E402,F401
 from .api import compile, inspect, load, verify  # noqa: E402,F401
+from .frontends.torch import from_torch  # noqa: E402,F401

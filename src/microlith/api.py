@@ -45,8 +45,8 @@ def require_quantized(g: Graph) -> None:
                     "(int8) post-training quantization first")
 
 
-def inspect(model) -> dict:
-    g = load(model)
+def inspect(model, input_shape=None) -> dict:
+    g = load(model, input_shape=input_shape)
     ops: dict[str, int] = {}
     for n in g.nodes:
         ops[n.op.value] = ops.get(n.op.value, 0) + 1
@@ -76,11 +76,11 @@ def inspect(model) -> dict:
 
 
 def compile(model, out_dir, target: str | None = None, name: str | None = None,
-            strategy: str = "greedy", measure: bool = True) -> dict:
+            strategy: str = "greedy", measure: bool = True, input_shape=None) -> dict:
     """Model -> folder of C. Returns the figures of the compile (see DESIGN.md section 2)."""
     from .codegen.c import generate, prepare
     t0 = time.perf_counter()
-    g = load(model)
+    g = load(model, input_shape=input_shape)
     require_quantized(g)
     prep = prepare(g, strategy)
     gen = generate(prep, out_dir, name)

@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("inspect", help="ops, tensors, MACs, parameter bytes, quantization")
     s.add_argument("model")
+    _input_shape_option(s)
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("compile", help="model -> folder of C")
@@ -35,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--out", required=True, help="output folder")
     s.add_argument("--target", default=None, help="core or board (see `microlith targets`); default host")
     s.add_argument("--name", default=None, help="C prefix of the generated API (default: from the file name)")
+    _input_shape_option(s)
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("verify", help="byte-exact check of the generated C against TFLite Micro")
@@ -55,6 +57,25 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _shape(text: str) -> list[int]:
+    try:
+        dims = [int(d) for d in text.replace("x", ",").split(",") if d.strip()]
+    except ValueError:
+        raise MicrolithError(f"--input-shape '{text}': expected integers like 1,3,32,32") from None
+    if not dims or any(d < 1 for d in dims):
+        raise MicrolithError(f"--input-shape '{text}': every dimension must be >= 1")
+    return dims
+
+
+def _input_shape_option(s) -> None:
+    s.add_argument("--input-shape", type=_shape, action="append", default=None, metavar="1,3,32,32",
+                   help="static shape for a model input with dynamic dimensions (ONNX); repeat per input")
+
+
+def _shapes(a):
+    return None if not a.input_shape else (a.input_shape[0] if len(a.input_shape) == 1 else a.input_shape)
+
+
 def _print_json(obj) -> None:
     print(json.dumps(obj, indent=2, sort_keys=False, default=str))
 
@@ -65,7 +86,7 @@ def _kb(n) -> str:
 
 def cmd_inspect(a) -> int:
     from .api import inspect
-    r = inspect(a.model)
+    r = inspect(a.model, input_shape=_shapes(a))
     if a.json:
         _print_json(r)
         return EXIT_OK
@@ -83,7 +104,7 @@ def cmd_inspect(a) -> int:
 
 def cmd_compile(a) -> int:
     from .api import compile
-    r = compile(a.model, a.out, target=a.target, name=a.name)
+    r = compile(a.model, a.out, target=a.target, name=a.name, input_shape=_shapes(a))
     if a.json:
         _print_json(r)
     else:
