@@ -9,11 +9,12 @@ from ..ir import MicrolithError
 from .build import STRICT, find_compiler, run
 
 
-def object_sizes(c_dir: Path, compiler: str | None = None, opt: str = "-O2") -> dict:
+def object_sizes(c_dir: Path, compiler: str | None = None, opt: str = "-O2", flags=(),
+                 size_tool: str | None = None) -> dict:
     """text (code + read-only data, i.e. weights), data and bss summed over the library's objects,
-    as `size` reports them for objects compiled with the given compiler."""
+    as `size` reports them for objects compiled with the given compiler and flags."""
     cc = compiler or find_compiler()
-    size_tool = shutil.which("size")
+    size_tool = size_tool or shutil.which("size")
     if size_tool is None:
         raise MicrolithError("binutils 'size' not found; install binutils")
     totals = {"text": 0, "data": 0, "bss": 0}
@@ -21,7 +22,7 @@ def object_sizes(c_dir: Path, compiler: str | None = None, opt: str = "-O2") -> 
         objs = []
         for src in sorted((Path(c_dir) / "src").glob("*.c")):
             obj = Path(tmp) / (src.stem + ".o")
-            run([cc, opt, *STRICT, "-ffunction-sections", "-fdata-sections", "-c", str(src),
+            run([cc, opt, *flags, *STRICT, "-ffunction-sections", "-fdata-sections", "-c", str(src),
                  "-I", str(Path(c_dir) / "src"), "-o", str(obj)], f"compiling {src.name}")
             objs.append(str(obj))
         out = run([size_tool, "-t", *objs], "measuring object sizes").stdout.strip().splitlines()

@@ -1,0 +1,93 @@
+"""Compile the four MLPerf Tiny int8 models: arena (ours vs TFLM's), flash of weights + code,
+compile time, and the byte-exact check against TFLM.
+
+    python3 bench/bench_compile.py [--samples 100] [--write]
+
+Arena: microlith's planned arena (in-place layers on, and off) vs the smallest arena TFLM runs
+with on the host (../shared/baselines/tflm_host_arena.json; TFLM's includes the input and output
+tensors, ours uses the caller's buffers for them, so their bytes are listed too). Flash: .text +
+.data of the generated library's objects built with arm-none-eabi-gcc -O2 for cortex-m4 (weights
+are .rodata inside .text), measured with `size`; the host figure with gcc -O2 beside it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+import microlith  # noqa: E402
+from microlith.codegen.c import prepare  # noqa: E402
+from microlith.targets.host import object_sizes  # noqa: E402
+
+MODELS = ROOT / "examples" / "models" / "mlperf_tiny"
+BASELINE = ROOT.parent / "shared" / "baselines" / "tflm_host_arena.json"
+INT8 = ["kws_ref_model.tflite", "vww_96_int8.tflite", "pretrainedResnet_quant.tflite", "ad01_int8.tflite"]
+M4_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"]
+
+
+def arm_sizes(c_dir: Path) -> dict | None:
+    cc, size = shutil.which("arm-none-eabi-gcc"), shutil.which("arm-none-eabi-size")
+    if cc is None or size is None:
+        return None
+    return object_sizes(c_dir, compiler=cc, flags=M4_FLAGS, size_tool=size)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=100)
+    ap.add_argument("--write", action="store_true", help="update the section in BENCHMARKS.md")
+    a = ap.parse_args()
+    base = json.loads(BASELINE.read_text())["models"] if BASELINE.exists() else {}
+    rows = []
+    for model in INT8:
+        path = MODELS / model
+        g = microlith.load(path)
+        io_bytes = sum(g.t(n).nbytes for n in g.inputs + g.outputs)
+        no_inplace = prepare(g, strategy="greedy-noinplace").plan.arena_size
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            res = microlith.compile(path, Path(tmp) / "c", measure=False)
+            seconds = time.perf_counter() - t0
+            host = object_sizes(Path(tmp) / "c")
+            arm = arm_sizes(Path(tmp) / "c")
+        ver = microlith.verify(path, samples=a.samples, seed=11)
+        tflm = base.get(model, {}).get("min_arena_bytes")
+        rows.append((model, res["arena_bytes"], no_inplace, io_bytes, tflm, res["weight_bytes"],
+                     (arm["text"] + arm["data"]) if arm else None, host["text"] + host["data"], seconds,
+                     f"{ver['samples'] - ver['mismatched_samples']}/{ver['samples']}"))
+    fmt = lambda v: "-" if v is None else f"{v:,}"  # noqa: E731
+    lines = ["| model | arena (B) | arena, no in-place (B) | input+output (B) | TFLM arena (B) | "
+             "weights+params (B) | flash code+weights, M4 (B) | same, host x86-64 (B) | compile (s) | "
+             "byte-exact vs TFLM |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r[0]} | {fmt(r[1])} | {fmt(r[2])} | {fmt(r[3])} | {fmt(r[4])} | {fmt(r[5])} | "
+                     f"{fmt(r[6])} | {fmt(r[7])} | {r[8]:.2f} | {r[9]} |")
+    table = "\n".join(lines)
+    print(table)
+    if a.write:
+        write_section(ROOT / "BENCHMARKS.md", "bench_compile", table +
+                      f"\n\nMeasured with `python3 bench/bench_compile.py --samples {a.samples} --write`.")
+    return 0
+
+
+def write_section(path: Path, key: str, body: str) -> None:
+    begin, end = f"<!-- {key}:begin -->", f"<!-- {key}:end -->"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    block = f"{begin}\n{body}\n{end}"
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
