@@ -228,3 +228,11 @@ def test_canonical_transpose(shape, perm, want):
     impl_for(Op.TRANSPOSE)
     from microlith.ops.shape import canonical_transpose
     assert canonical_transpose(shape, perm) == want
+
+
+def test_squeeze_that_keeps_some_unit_axes_round_trips(tmp_path):
+    """(1,1,5,3) -> (1,5,3): the writer must name the squeezed axis or TFLM rejects the model."""
+    x = act("x", (1, 1, 5, 3), 0.1, 3)
+    y = act("y", (1, 5, 3), 0.1, 3)
+    g = single_op(Op.SQUEEZE, [x], [y])
+    assert_exact(g, tmp_path, samples=5)

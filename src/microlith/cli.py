@@ -53,6 +53,30 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--per-layer", action="store_true")
     s.add_argument("--json", action="store_true")
 
+    s = sub.add_parser("quantize", help="float model + calibration data -> int8 .tflite, with an accuracy report")
+    s.add_argument("model", help="float .tflite or .onnx")
+    s.add_argument("--calibration", required=True,
+                   help=".npy/.npz array, or a folder of images or WAV files")
+    s.add_argument("-o", "--out", required=True, help="int8 .tflite to write")
+    s.add_argument("--method", default="percentile", choices=["minmax", "percentile", "mse"],
+                   help="activation ranges from calibration (default percentile)")
+    s.add_argument("--percentile", type=float, default=99.99)
+    s.add_argument("--io", default="int8", choices=["int8", "float"],
+                   help="int8 model inputs/outputs, or float ones with QUANTIZE/DEQUANTIZE at the edges")
+    s.add_argument("--fc-per-channel", action="store_true",
+                   help="per-channel FULLY_CONNECTED weights (TFLM 2024+, CMSIS-NN 6+)")
+    s.add_argument("--eval", default=None, help="held-out data for the accuracy report (default: calibration)")
+    s.add_argument("--limit", type=int, default=None, help="use at most N calibration samples")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--scale", type=float, default=1.0, help="images: x = (pixel * scale - mean) / std")
+    s.add_argument("--mean", type=float, default=0.0)
+    s.add_argument("--std", type=float, default=1.0)
+    s.add_argument("--resize", default=None, metavar="HxW", help="images: resize to HxW (default: model input)")
+    s.add_argument("--sample-rate", type=int, default=None, help="WAV: required sample rate")
+    s.add_argument("--length", type=int, default=None, help="WAV: samples per clip")
+    _input_shape_option(s)
+    s.add_argument("--json", action="store_true")
+
     sub.add_parser("targets", help="list cores and boards with their budgets")
     return p
 
@@ -158,6 +182,28 @@ def cmd_profile(a) -> int:
     return EXIT_OK if r["output_matches_host"] else EXIT_CHECK_FAILED
 
 
+def cmd_quantize(a) -> int:
+    from .api import load
+    from .quantize.api import quantize
+    resize = None
+    if a.resize:
+        resize = tuple(_shape(a.resize))
+        if len(resize) != 2:
+            raise MicrolithError(f"--resize '{a.resize}': expected HxW, e.g. 32x32")
+    options = dict(limit=a.limit, seed=a.seed, scale=a.scale, mean=a.mean, std=a.std, resize=resize,
+                   sample_rate=a.sample_rate, length=a.length)
+    g = load(a.model, input_shape=_shapes(a))
+    r = quantize(g, a.calibration, a.out, method=a.method, io=a.io, percentile=a.percentile,
+                 fc_per_channel=a.fc_per_channel, data_options=options, evaluation=a.eval)
+    if a.json:
+        _print_json({k: v for k, v in r.items() if k != "report_text"})
+    else:
+        print(f"{r['model']} -> {r['output']} ({r['method']}, {r['calibration_samples']} calibration samples)")
+        if r.get("report_text"):
+            print(r["report_text"])
+    return EXIT_OK
+
+
 def cmd_targets(a) -> int:
     from .targets import list_targets
     rows = list_targets()
@@ -172,7 +218,7 @@ def cmd_targets(a) -> int:
 
 
 COMMANDS = {"inspect": cmd_inspect, "compile": cmd_compile, "verify": cmd_verify,
-            "profile": cmd_profile, "targets": cmd_targets}
+            "profile": cmd_profile, "quantize": cmd_quantize, "targets": cmd_targets}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,7 +75,7 @@ def _options(op: Op, a: dict):
     if op is Op.RESHAPE:
         return B.ReshapeOptions, fb.ReshapeOptionsT()
     if op is Op.SQUEEZE:
-        return B.SqueezeOptions, fb.SqueezeOptionsT()
+        return B.SqueezeOptions, fb.SqueezeOptionsT()  # squeeze_dims: filled in by write_tflite
     if op is Op.PAD:
         return B.PadOptions, fb.PadOptionsT()
     if op is Op.TRANSPOSE:
@@ -87,6 +87,20 @@ def _options(op: Op, a: dict):
     if op is Op.DEQUANTIZE:
         return B.DequantizeOptions, fb.DequantizeOptionsT()
     return B.NONE, None
+
+
+def _squeezed_axes(before: tuple, after: tuple) -> list[int]:
+    """The size-1 axes of `before` that `after` drops (the IR keeps shapes, TFLite wants axes).
+    Matching `after` as the earliest subsequence of `before` finds a valid choice whenever one
+    exists, and every valid choice describes the same data."""
+    axes, j = [], 0
+    for i, d in enumerate(before):
+        if j < len(after) and after[j] == d:
+            j += 1
+        else:
+            axes.append(i)
+    assert j == len(after) and all(before[i] == 1 for i in axes), (before, after)
+    return axes
 
 
 def write_tflite(g: Graph, description: str = "microlith") -> bytes:
@@ -129,6 +143,8 @@ def write_tflite(g: Graph, description: str = "microlith") -> bytes:
         o.inputs = [index[x] if x is not None else -1 for x in node.inputs]
         o.outputs = [index[x] for x in node.outputs]
         o.builtinOptionsType, o.builtinOptions = _options(node.op, node.attrs)
+        if node.op is Op.SQUEEZE:
+            o.builtinOptions.squeezeDims = _squeezed_axes(g.t(node.inputs[0]).shape, g.t(node.outputs[0]).shape)
         ops.append(o)
     model.operatorCodes = []
     for code in codes:
