@@ -3,7 +3,8 @@
 Calibrates microlith's quantizer on 500 CIFAR-10 test images (a seeded random subset) and
 evaluates on the other 9,500: top-1 of the float model, of our int8 models (one per
 calibration method) and of the reference pretrainedResnet_quant.tflite that the TFLite
-converter produced; int8 models run in the TFLM interpreter.
+converter produced. Every int8 model is scored through its compiled C (microlith compile,
+built for the host), the code that ships; `verify` checks that C against TFLM.
 
     python3 bench/bench_quantize.py [--calibration 500] [--limit N] [--methods minmax,mse]
 
@@ -24,7 +25,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "examples" / "models" / "mlperf_tiny"
-TAR = Path("/work/shared/data/cifar10_test_jpg.tar")
+TAR = ROOT.parent / "shared" / "data" / "cifar10_test_jpg.tar"
 CACHE = ROOT / ".cache" / "cifar10"
 
 
@@ -34,6 +35,7 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=None, help="evaluate on at most N of the rest")
     ap.add_argument("--methods", default="minmax,percentile,mse")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--write", action="store_true", help="update the section in BENCHMARKS.md")
     args = ap.parse_args()
 
     import microlith
@@ -62,27 +64,48 @@ def main() -> int:
     labels = data.labels[ev_idx]
     print(f"{n} images loaded in {time.time() - t0:.1f} s; calibration {len(cal)}, evaluation {len(ev)}")
 
+    from microlith.verify import HostModel
+
+    def score_c(path: Path, work: Path) -> dict:
+        """Compile the int8 model, build the C for the host, score it on the held-out images."""
+        gq = microlith.load(path)
+        microlith.compile(gq, work / "c", measure=False)
+        host = HostModel(work / "c", gq, gq.name, work)
+        exact = microlith.verify(path, samples=20)["bit_exact"]
+        res = evaluate(g, path.read_bytes(), gq, ev, labels, per_layer_samples=0, run_int8=host.run)
+        res["bit_exact"] = exact
+        return res
+
     rows = []
-    ref_bytes = (MODELS / "pretrainedResnet_quant.tflite").read_bytes()
     t0 = time.time()
-    ref = evaluate(g, ref_bytes, parse_tflite(ref_bytes), ev, labels, per_layer_samples=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        ref = score_c(MODELS / "pretrainedResnet_quant.tflite", Path(tmp))
     rows.append(("float32 (pretrainedResnet.tflite)", ref["top1_float"], None, None, None))
     rows.append(("int8 reference (pretrainedResnet_quant.tflite)", ref["top1_int8"], ref["argmax_agreement"],
-                 ref["output_sqnr_db"], time.time() - t0))
-    with tempfile.TemporaryDirectory() as tmp:
-        for method in args.methods.split(","):
+                 ref["output_sqnr_db"], None))
+    for method in args.methods.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
             t0 = time.time()
-            res = quantize(g, cal, Path(tmp) / f"{method}.tflite", method=method, evaluation=ev, labels=labels,
-                           per_layer_samples=0)
-            acc = res["accuracy"]
+            out = Path(tmp) / f"resnet8_{method}.tflite"
+            quantize(g, cal, out, method=method, report=False)
+            quant_seconds = time.time() - t0
+            acc = score_c(out, Path(tmp))
+            assert acc["bit_exact"], f"{method}: compiled C is not byte-exact with TFLM"
             rows.append((f"int8 microlith ({method}, {len(cal)} calibration images)", acc["top1_int8"],
-                         acc["argmax_agreement"], acc["output_sqnr_db"], time.time() - t0))
-    print(f"\n{'model':<52} {'top-1':>7} {'agree':>7} {'SQNR dB':>8} {'time s':>7}")
+                         acc["argmax_agreement"], acc["output_sqnr_db"], quant_seconds))
+    fmt = lambda v, spec: "" if v is None else format(v, spec)  # noqa: E731
+    lines = ["| model | top-1 | argmax agreement with float | output SQNR (dB) | quantization time (s) |",
+             "|---|---:|---:|---:|---:|"]
     for name, top1, agree, sqnr, secs in rows:
-        fmt = lambda v, spec: "" if v is None else format(v, spec)  # noqa: E731
-        print(f"{name:<52} {top1:7.2%} {fmt(agree, '7.2%'):>7} {fmt(sqnr, '8.1f'):>8} {fmt(secs, '7.1f'):>7}")
-    print(f"\n(top-1 on {len(ev)} held-out CIFAR-10 test images; agree = argmax agreement with float; "
-          "SQNR of the dequantized output vs float)")
+        lines.append(f"| {name} | {top1:.2%} | {fmt(agree, '.2%')} | {fmt(sqnr, '.1f')} | {fmt(secs, '.1f')} |")
+    note = (f"Top-1 on {len(ev)} held-out CIFAR-10 test images (JPEG re-encodings), int8 models scored through "
+            f"their compiled C (byte-exact with TFLM); calibration on {len(cal)} other images. Reproduce: "
+            f"`python3 bench/bench_quantize.py{' --write' if args.write else ''}`.")
+    print("\n".join(lines) + "\n\n" + note)
+    if args.write:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from bench_compile import write_section
+        write_section(ROOT / "BENCHMARKS.md", "bench_quantize", "\n".join(lines) + "\n\n" + note)
     return 0
 
 

@@ -85,8 +85,10 @@ class _Power:
 
 def evaluate(gf: Graph, model_bytes: bytes, gq: Graph, samples: list[list[np.ndarray]],
              labels: np.ndarray | None = None, per_layer_samples: int = 16,
-             batch_size: int = 32) -> dict:
-    """Accuracy figures of the int8 model `model_bytes` (graph `gq`) against float graph `gf`."""
+             batch_size: int = 32, run_int8=None) -> dict:
+    """Accuracy figures of the int8 model `model_bytes` (graph `gq`) against float graph `gf`.
+    `run_int8` runs one sample's int8 inputs and returns its outputs (default: the TFLM
+    interpreter; pass a compiled C library's runner to score the code that ships)."""
     from ..frontends.tflite import parse_tflite
     from ..verify import Oracle
     if not samples:
@@ -104,7 +106,7 @@ def evaluate(gf: Graph, model_bytes: bytes, gq: Graph, samples: list[list[np.nda
         for j in range(n):
             sample = [samples[k][m] for m in range(len(gf.inputs))]
             qin = int8_inputs(gq, sample)
-            outs = oracle.run(qin)
+            outs = (run_int8 or oracle.run)(qin)
             for m, (name_f, name_q, out) in enumerate(zip(gf.outputs, gq.outputs, outs)):
                 f = _sample(gf, fvals, name_f, j, n)
                 dq = _dequantize(gq, name_q, out)
