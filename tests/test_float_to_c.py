@@ -1,0 +1,91 @@
+"""Float models all the way to C: PyTorch -> ONNX -> int8 -> C on real data, and the float MLPerf
+Tiny models through quantize -> compile -> byte-exact verify."""
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import microlith
+
+MODELS = Path(__file__).resolve().parent.parent / "examples" / "models" / "mlperf_tiny"
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def _idx(path: Path) -> np.ndarray:
+    with gzip.open(path) as f:
+        data = f.read()
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+@pytest.mark.skipif(not (FASHION / "train-images-idx3-ubyte.gz").exists(),
+                    reason="Fashion-MNIST not installed: apt-get install dataset-fashion-mnist "
+                           "(or https://github.com/zalandoresearch/fashion-mnist)")
+def test_pytorch_cnn_fashion_mnist_int8_c_within_one_point(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    x_train = _idx(FASHION / "train-images-idx3-ubyte.gz")[:12000].astype(np.float32)[:, None] / 255.0
+    y_train = _idx(FASHION / "train-labels-idx1-ubyte.gz")[:12000].astype(np.int64)
+    x_test = _idx(FASHION / "t10k-images-idx3-ubyte.gz")[:2000].astype(np.float32)[:, None] / 255.0
+    y_test = _idx(FASHION / "t10k-labels-idx1-ubyte.gz")[:2000].astype(np.int64)
+
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 12, 3, stride=2, padding=1), torch.nn.BatchNorm2d(12), torch.nn.ReLU(),
+        torch.nn.Conv2d(12, 12, 3, padding=1, groups=12), torch.nn.ReLU6(),           # depthwise
+        torch.nn.Conv2d(12, 24, 1), torch.nn.ReLU(),                                  # pointwise
+        torch.nn.MaxPool2d(2), torch.nn.Conv2d(24, 32, 3, padding=1), torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(32, 10))
+    opt = torch.optim.Adam(net.parameters(), lr=5e-3)
+    xt, yt = torch.from_numpy(x_train), torch.from_numpy(y_train)
+    for _ in range(6):
+        perm = torch.randperm(len(xt))
+        for i in range(0, len(xt), 64):
+            idx = perm[i:i + 64]
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(xt[idx]), yt[idx]).backward()
+            opt.step()
+    net.eval()
+    with torch.no_grad():
+        top1_float = float((net(torch.from_numpy(x_test)).argmax(1).numpy() == y_test).mean())
+    assert top1_float > 0.75
+
+    g = microlith.from_torch(net, torch.from_numpy(x_test[:1]), name="fashion")
+    q = tmp_path / "fashion_int8.tflite"
+    microlith.quantize(g, x_train[:400], q, report=False)
+    assert microlith.verify(q, samples=20)["bit_exact"]
+
+    from microlith.verify import HostModel
+    gq = microlith.load(q)
+    microlith.compile(gq, tmp_path / "c", measure=False)
+    host = HostModel(tmp_path / "c", gq, gq.name, tmp_path)
+    t_in = gq.t(gq.inputs[0])
+    scale, zp = t_in.quant.scale[0], t_in.quant.zero_point[0]
+    correct = 0
+    for x, y in zip(x_test, y_test):
+        xq = np.clip(np.round(x.reshape(t_in.shape) / scale) + zp, -128, 127).astype(np.int8)
+        correct += int(np.argmax(host.run([xq])[0])) == y
+    top1_c = correct / len(y_test)
+    assert abs(top1_c - top1_float) <= 0.01, (top1_float, top1_c)
+
+
+@pytest.mark.parametrize("model,make_cal", [
+    ("ad01_fp32.tflite", "ad"), ("pretrainedResnet.tflite", "images"), ("kws_ref_model_float32.tflite", "kws")])
+def test_float_mlperf_models_quantize_compile_and_verify(tmp_path, model, make_cal):
+    rng = np.random.default_rng(0)
+    if make_cal == "ad":  # real log-mel windows of a ToyCar clip
+        spec = np.fromfile(MODELS / "inputs" / "ad_dcase01_normal_id_01_hist_librosa.bin", np.float32).reshape(200, 128)
+        cal = np.stack([spec[i:i + 5].reshape(1, 640) for i in range(0, 196, 2)])
+    elif make_cal == "images":  # pixel statistics of natural images are not needed to exercise the path
+        cal = rng.integers(0, 256, (32, 1, 32, 32, 3)).astype(np.float32).reshape(32, 1, 32, 32, 3)
+    else:  # the shipped MFCC input, dequantized, with small perturbations
+        base = (np.load(MODELS / "inputs" / "kws_input_int8.npy").astype(np.float32) - 83) * 0.5847029
+        cal = np.stack([base + rng.normal(0, 2.0, base.shape).astype(np.float32) for _ in range(32)])
+    out = tmp_path / "q.tflite"
+    res = microlith.quantize(MODELS / model, list(cal), out, eval_samples=32, per_layer_samples=4)
+    acc = res["accuracy"]
+    assert acc["samples"] > 0 and acc["output_sqnr_db"] > 10, acc
+    assert 0.0 <= acc["argmax_agreement"] <= 1.0
+    ver = microlith.verify(out, samples=10)
+    assert ver["bit_exact"], ver
