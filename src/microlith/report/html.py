@@ -1,0 +1,171 @@
+"""`microlith report`: one self-contained HTML page with what a model costs on a target.
+
+Everything on the page is measured by the stages before it: the memory plan (planner), the
+byte-exact check (verify), instructions per layer, flash, RAM and stack (profile on the
+emulated board). Estimates (latency, energy) carry the basis `profile` gives them. The plots
+are also written next to the page as PNG files.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..ir import MicrolithError, macs
+
+_OP_COLORS = {"CONV_2D": "#1f77b4", "DEPTHWISE_CONV_2D": "#ff7f0e", "FULLY_CONNECTED": "#2ca02c",
+              "AVERAGE_POOL_2D": "#9467bd", "MAX_POOL_2D": "#8c564b", "ADD": "#e377c2",
+              "SOFTMAX": "#7f7f7f", "RESHAPE": "#bcbd22"}
+
+
+def _pyplot():
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        return plt
+    except ImportError:
+        raise MicrolithError("the HTML report draws its plots with matplotlib: pip install matplotlib") from None
+
+
+def memory_timeline_png(prep, path: Path) -> bytes:
+    """Each arena buffer as a box: x = the layers it lives through, y = its bytes in the arena."""
+    plt = _pyplot()
+    g, plan = prep.graph, prep.plan
+    fig, ax = plt.subplots(figsize=(10, 4.2), dpi=110)
+    inplace_out = {dst for _, dst in plan.inplace.values()}
+    for b in plan.buffers:
+        off = plan.offsets[b.name]
+        scratch = b.name.startswith("@scratch")
+        color = "#d62728" if scratch else ("#2ca02c" if b.name in inplace_out else "#1f77b4")
+        ax.add_patch(plt.Rectangle((b.first - 0.4, off), b.last - b.first + 0.8, b.size, facecolor=color,
+                                   edgecolor="black", linewidth=0.4, alpha=0.75, hatch="//" if scratch else None))
+    ax.axhline(plan.arena_size, color="black", linestyle="--", linewidth=1)
+    ax.text(len(g.nodes) - 0.5, plan.arena_size, f" arena {plan.arena_size:,} B", va="bottom", ha="right", fontsize=8)
+    ax.set_xlim(-0.7, len(g.nodes) - 0.3)
+    ax.set_ylim(0, max(plan.arena_size, 1) * 1.12)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("arena offset (bytes)")
+    ax.set_title("Memory plan: activation buffers over their lifetimes (blue), outputs written in place "
+                 "(green), scratch (red)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path.read_bytes()
+
+
+def layer_cost_png(layers: list[dict], path: Path) -> bytes:
+    """Instructions per layer (bars, colored by op) and instructions per MAC (dots)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 4.2), dpi=110)
+    idx = [r["index"] for r in layers]
+    colors = [_OP_COLORS.get(r["op"], "#17becf") for r in layers]
+    ax.bar(idx, [r["instructions"] for r in layers], color=colors)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("instructions")
+    ax2 = ax.twinx()
+    pts = [(r["index"], r["instructions_per_mac"]) for r in layers if r.get("macs")]
+    if pts:
+        ax2.plot(*zip(*pts), "ko", markersize=3)
+    ax2.set_ylabel("instructions per MAC (dots)")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for op, c in _OP_COLORS.items() if op in {r["op"] for r in layers}]
+    ax.legend(handles, [op for op in _OP_COLORS if op in {r["op"] for r in layers}], fontsize=7, loc="upper right")
+    ax.set_title("Cost per layer, counted on the emulated board", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path.read_bytes()
+
+
+def _table(rows: list[list], header: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _n(v, unit="") -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.2f}{unit}"
+    return f"{v:,}{unit}"
+
+
+def build_report(model, target: str, out_html, samples: int = 20) -> dict:
+    """Compile, verify and profile `model` on `target`; write the page and its PNGs."""
+    from ..api import load, require_quantized, verify
+    from ..codegen.c import prepare
+    from ..targets import cortexm, get_target
+
+    get_target(target)  # unknown targets fail before any work
+    out_html = Path(out_html)
+    if out_html.suffix.lower() not in (".html", ".htm"):
+        raise MicrolithError(f"{out_html}: the report is an HTML page; name it *.html")
+    if not out_html.parent.exists():
+        raise MicrolithError(f"{out_html}: folder {out_html.parent} does not exist")
+    t0 = time.perf_counter()
+    g = load(model)
+    require_quantized(g)
+    prep = prepare(g)
+    ver = verify(g.source, samples=samples)
+    prof = cortexm.profile(g.source, target, per_layer=True)
+    stem = out_html.with_suffix("")
+    mem_png = memory_timeline_png(prep, Path(f"{stem}.memory.png"))
+    cost_png = layer_cost_png(prof["per_layer"], Path(f"{stem}.layers.png"))
+
+    summary = [
+        ["model", g.source], ["target", f"{target} ({prof.get('core')}, QEMU {prof.get('qemu_machine')})"],
+        ["layers / MACs", f"{len(g.nodes)} / {macs(g):,}"],
+        ["byte-exact with TFLM (host build)", f"{ver['bit_exact']} ({ver['samples'] - ver['mismatched_samples']}"
+                                              f"/{ver['samples']} random inputs)"],
+        ["outputs on the board equal the host build's", prof["output_matches_host"]],
+        ["instructions per inference (exact)", f"{_n(prof['instructions'])} ({prof['instructions_per_mac']} per MAC)"],
+        ["arena (planned)", _n(prof["arena_bytes"], " B")],
+        ["flash (firmware: code + weights)", _n(prof["flash_bytes"], " B")],
+        ["RAM (data + bss incl. arena + stack high-water mark)", _n(prof["ram_bytes"], " B")],
+        ["stack high-water mark", _n(prof["stack_bytes"], " B")],
+        ["latency (estimate)", _n(prof.get("latency_ms_est"), " ms")],
+        ["energy per inference (estimate)", _n(prof.get("energy_uj_est"), " uJ")],
+        ["how the estimates are derived", prof.get("estimate_basis", "-")],
+        ["how the figures are measured", prof.get("measurement", "-")],
+    ]
+    if prof.get("budget_message"):
+        summary.append(["board budget", prof["budget_message"]])
+    shapes = {i: "x".join(map(str, g.t(n.outputs[0]).shape)) for i, n in enumerate(g.nodes)}
+    in_place = set(prep.plan.inplace)
+    layer_rows = [[r["index"], r["op"] + (" (in place)" if r["index"] in in_place else ""), shapes[r["index"]],
+                   _n(r.get("macs")), _n(r["instructions"]),
+                   "-" if not r.get("macs") else f"{r['instructions_per_mac']:.2f}", f"{100 * r['share']:.1f}%"]
+                  for r in prof["per_layer"]]
+    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>microlith report: {html.escape(g.name)} on {html.escape(target)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; max-width: 1100px; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }}
+td, th {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }}
+th {{ background: #f0f0f0; }} img {{ max-width: 100%; }} .small {{ color: #666; font-size: 0.85em; }}
+</style></head><body>
+<h1>{html.escape(g.name)} on {html.escape(target)}</h1>
+<p class="small">microlith {__version__}. Measured figures come from a real build run on the emulated board;
+estimates say so and how they were derived.</p>
+<h2>Summary</h2>
+{_table(summary, ["", ""])}
+<h2>Memory plan</h2>
+<img src="data:image/png;base64,{b64(mem_png)}" alt="memory timeline">
+<h2>Cost per layer</h2>
+<img src="data:image/png;base64,{b64(cost_png)}" alt="instructions per layer">
+{_table(layer_rows, ["#", "op", "output", "MACs", "instructions", "per MAC", "share"])}
+<p class="small">Generated in {time.perf_counter() - t0:.1f} s.</p>
+</body></html>
+"""
+    out_html.write_text(page)
+    return {"model": g.source, "target": target, "report": str(out_html),
+            "plots": [f"{stem}.memory.png", f"{stem}.layers.png"], "bit_exact": ver["bit_exact"],
+            "instructions": prof["instructions"], "arena_bytes": prof["arena_bytes"],
+            "flash_bytes": prof["flash_bytes"], "ram_bytes": prof["ram_bytes"]}

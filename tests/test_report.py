@@ -1,0 +1,36 @@
+"""`microlith report`: one HTML page with measured figures and two plots."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MODELS = Path(__file__).resolve().parent.parent / "examples" / "models" / "mlperf_tiny"
+
+
+@pytest.mark.cortexm
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
+                    reason="needs arm-none-eabi-gcc and qemu-system-arm")
+def test_report_page_and_plots(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "ad.html"
+    res = subprocess.run([sys.executable, "-m", "microlith.cli", "report", str(MODELS / "ad01_int8.tflite"),
+                          "--target", "cortex-m4", "-o", str(out), "--samples", "5"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    page = out.read_text()
+    for text in ("byte-exact with TFLM", "instructions per inference (exact)", "latency (estimate)",
+                 "data:image/png;base64,", "FULLY_CONNECTED"):
+        assert text in page, text
+    for png in (tmp_path / "ad.memory.png", tmp_path / "ad.layers.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # one row per layer in the layer table
+    assert page.count("<tr><td>") >= 10
+
+
+def test_report_rejects_unknown_target(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "microlith.cli", "report", str(MODELS / "ad01_int8.tflite"),
+                          "--target", "cortex-m99", "-o", str(tmp_path / "r.html")],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "cortex-m99" in res.stderr and len(res.stderr.strip().splitlines()) == 1
