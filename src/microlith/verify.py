@@ -195,7 +195,8 @@ def compare(graph: Graph, model_bytes: bytes, run_c, samples: list[list[np.ndarr
             g_ = np.asarray(g_).reshape(-1).astype(w.dtype)
             if w.tobytes() != g_.tobytes():
                 bad = True
-                max_diff = max(max_diff, int(np.max(np.abs(w.astype(np.float64) - g_.astype(np.float64)))))
+                d = float(np.max(np.abs(w.astype(np.float64) - g_.astype(np.float64))))
+                max_diff = max(max_diff, int(d) if w.dtype.kind in "iu" else d)
         if bad:
             mismatched += 1
             first_bad = k if first_bad is None else first_bad
