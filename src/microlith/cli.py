@@ -48,9 +48,16 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("profile", help="instructions, flash, RAM, stack on an emulated Cortex-M board")
-    s.add_argument("model")
+    s.add_argument("model", help="int8 model, or a pipeline folder (with pipeline.json) from `microlith app`")
     s.add_argument("--target", required=True)
     s.add_argument("--per-layer", action="store_true")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("report", help="HTML page with memory plan, per-layer cost and footprint on a target")
+    s.add_argument("model")
+    s.add_argument("--target", required=True)
+    s.add_argument("-o", "--out", required=True, help="report.html (plots are also written as PNG beside it)")
+    s.add_argument("--samples", type=int, default=20, help="random inputs for the byte-exact check")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("quantize", help="float model + calibration data -> int8 .tflite, with an accuracy report")
@@ -78,6 +85,20 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     sub.add_parser("targets", help="list cores and boards with their budgets")
+
+    s = sub.add_parser("app", help="example applications on real data: train, quantize, compile DSP + model, "
+                                   "evaluate, profile")
+    s.add_argument("app", choices=["kws", "bearing", "ecg"])
+    s.add_argument("--data", default=None, help="folder with the data archives (default $MICROLITH_DATA, "
+                                                 "then ../shared/data beside the repository)")
+    s.add_argument("--out", default="out/apps", help="results folder (default out/apps)")
+    s.add_argument("--quick", action="store_true", help="reduced run (data subset, few epochs): a smoke test")
+    s.add_argument("--target", default="nrf52840", help="board to profile the pipeline on (default nrf52840)")
+    s.add_argument("--no-profile", action="store_true", help="skip the emulated-board measurement")
+    s.add_argument("--benchmarks", default=None, metavar="BENCHMARKS.md",
+                   help="update this file's <!-- apps:begin --> section with the results")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--json", action="store_true")
     return p
 
 
@@ -163,7 +184,38 @@ def cmd_verify(a) -> int:
     return EXIT_OK if r["bit_exact"] else EXIT_CHECK_FAILED
 
 
+def _is_pipeline(path: str) -> bool:
+    from .pipeline import CONFIG_FILE
+    return os.path.isdir(path) and os.path.isfile(os.path.join(path, CONFIG_FILE))
+
+
+def _profile_pipeline(a) -> int:
+    from .pipeline import profile
+    if a.per_layer:
+        raise MicrolithError("--per-layer is for models; for a pipeline, profile its model.tflite")
+    r = profile(a.model, a.target)
+    ok = r["output_matches_host"]
+    if a.json:
+        _print_json(r)
+        return EXIT_OK if ok else EXIT_CHECK_FAILED
+    print(f"pipeline {r['pipeline']} ({r['model']}) on {r['target']}" + (f" ({r['board']})" if r.get("board") else ""))
+    print(f"  one window of {r['window_samples']} samples ({r['block']} {r['variant']} DSP + int8 model + "
+          f"post-processing): {r['instructions']:,} instructions (model {r.get('model_instructions', 0):,}, "
+          f"DSP and glue {r.get('dsp_and_glue_instructions', 0):,})")
+    print(f"  flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} (stack {_kb(r['stack_bytes'])})")
+    lat = "-" if r.get("latency_ms_est") is None else f"{r['latency_ms_est']:.2f} ms"
+    print(f"  latency {lat} (estimate: {r.get('estimate_basis', '')})")
+    if r.get("board"):
+        print(f"  {'fits' if r['fits_budget'] else 'does not fit'} {r['board']}" +
+              (f": {r['budget_message']}" if r.get("budget_message") else ""))
+    print(f"  result label {r['label']} ({r['label_name']}), "
+          f"{'identical to' if ok else 'DIFFERENT from'} the host build")
+    return EXIT_OK if ok else EXIT_CHECK_FAILED
+
+
 def cmd_profile(a) -> int:
+    if _is_pipeline(a.model):
+        return _profile_pipeline(a)
     from .targets.cortexm import profile
     r = profile(a.model, a.target, per_layer=a.per_layer)
     if a.json:
@@ -204,6 +256,16 @@ def cmd_quantize(a) -> int:
     return EXIT_OK
 
 
+def cmd_report(a) -> int:
+    from .report.html import build_report
+    r = build_report(a.model, a.target, a.out, samples=a.samples)
+    if a.json:
+        _print_json(r)
+    else:
+        print(f"{r['report']} (plots: {', '.join(r['plots'])})")
+    return EXIT_OK if r["bit_exact"] else EXIT_CHECK_FAILED
+
+
 def cmd_targets(a) -> int:
     from .targets import list_targets
     rows = list_targets()
@@ -217,8 +279,25 @@ def cmd_targets(a) -> int:
     return EXIT_OK
 
 
+def cmd_app(a) -> int:
+    from .apps import AppOptions, run
+    from .apps.common import summary_text, update_benchmarks
+    opts = AppOptions(data=a.data, out=a.out, quick=a.quick, seed=a.seed, progress=True,
+                      profile=not a.no_profile, target=a.target, benchmarks=a.benchmarks)
+    r = run(a.app, opts)
+    if a.benchmarks:
+        update_benchmarks(a.benchmarks, r)
+    if a.json:
+        _print_json({k: v for k, v in r.items() if k not in ("checks_table", "benchmarks_details")})
+    else:
+        print(summary_text(r))
+    met = all(t["met"] for t in r["targets"])
+    return EXIT_OK if met or a.quick else EXIT_CHECK_FAILED
+
+
 COMMANDS = {"inspect": cmd_inspect, "compile": cmd_compile, "verify": cmd_verify,
-            "profile": cmd_profile, "quantize": cmd_quantize, "targets": cmd_targets}
+            "profile": cmd_profile, "quantize": cmd_quantize, "report": cmd_report, "targets": cmd_targets,
+            "app": cmd_app}
 
 
 def main(argv: list[str] | None = None) -> int:
