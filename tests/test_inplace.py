@@ -48,7 +48,7 @@ def _chain(specs, in_shape=(1, 40, 9, 6), seed=0):
 CHAINS = {
     # shrink (output at the input's start), grow (output ending where the input ends), equal
     "pointwise_shrink_grow": [dict(cout=12, k=3, stride=2), dict(cout=8, k=1), dict(cout=20, k=1),
-                              dict(cout=5, k=3)],
+                              dict(cout=5, k=1)],
     "depthwise_3x3_and_5x5_dilated": [dict(cout=10, k=3), dict(cout=10, k=3, depthwise=True),
                                       dict(cout=10, k=5, depthwise=True, dilation=2), dict(cout=4, k=1)],
     "dense_3x3_same_grow": [dict(cout=6, k=3), dict(cout=9, k=3), dict(cout=9, k=4), dict(cout=3, k=1)],

@@ -46,6 +46,7 @@ class Prepared:
     params: list[dict]
     plan: MemoryPlan
     streams: dict[int, RowStream]  # layers that run in place, with their chunk schedule
+    kernel_scratch: dict[int, int]  # scratch the kernels ask for; an in-place window follows it
 
 
 def prepare(graph: Graph, strategy: str = "greedy") -> Prepared:
@@ -60,7 +61,7 @@ def prepare(graph: Graph, strategy: str = "greedy") -> Prepared:
         params.append(p)
         s = impl.scratch_bytes(node, graph, p)
         if s:
-            scratch[i] = s
+            scratch[i] = -(-s // 8) * 8  # keeps an in-place window after it aligned
         if impl.alias:
             alias_ops.add(i)
         stream = row_stream(node, graph, p)
@@ -68,7 +69,7 @@ def prepare(graph: Graph, strategy: str = "greedy") -> Prepared:
             candidates[i] = stream
     plan = plan_memory(graph, scratch, alias_ops, strategy,
                        {i: (c.delta, c.window) for i, c in candidates.items()})
-    return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace})
+    return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch)
 
 
 def _c_literal(v) -> str:
@@ -168,11 +169,12 @@ class _Emitter:
             raise AssertionError(f"tensor {name} has no memory")
         return f"(({ctype} *)(arena + {off}))"
 
-    def scratch(self) -> str:
+    def scratch(self, skip: int = 0) -> str:
+        """This layer's scratch: the kernel's part first, then (skip=kernel bytes) the in-place window."""
         off = self.plan.offsets.get(scratch_name(self.layer))
         if off is None:
             raise AssertionError(f"layer {self.layer} asked for scratch it did not reserve")
-        return f"((void *)(arena + {off}))"
+        return f"((void *)(arena + {off + skip}))"
 
 
 _CONST_ROLES = {(op, k): role for op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED)
@@ -230,7 +232,7 @@ def generate(prep: Prepared, out_dir: str | os.PathLike, name: str | None = None
         elif i in prep.streams:
             call = impl.emit(node, g, prep.params[i], em)
             body += emit_row_stream(call, prep.streams[i], em.tensor(node.inputs[0]), em.tensor(out),
-                                    em.scratch(), em._seen)
+                                    em.scratch(prep.kernel_scratch.get(i, 0)), em._seen)
         else:
             call = impl.emit(node, g, prep.params[i], em)
             body.append(f"    status = {call};")

@@ -41,6 +41,22 @@ class RowStream:
             yield y, rows, max(0, top), min(self.in_h, (y + rows - 1) * self.stride_h - self.pad_h + self.eff_kh)
 
 
+# Output rows per kernel call: each call repeats the kernel's setup, and the DSP kernels work on
+# groups of 4 output pixels, so calls should cover a whole number of groups. Bigger chunks
+# cost window bytes (one input row per extra output row).
+DEPTHWISE_ROWS = 2
+PIXEL_GROUP = 4
+
+
+def _rows_per_call(op: Op, out_w: int) -> int:
+    if op is Op.DEPTHWISE_CONV_2D:
+        return DEPTHWISE_ROWS
+    rows = max(1, -(-2 * PIXEL_GROUP // out_w))
+    while (rows * out_w) % PIXEL_GROUP and rows < PIXEL_GROUP:
+        rows += 1
+    return rows
+
+
 def row_stream(node: Node, g: Graph, p: dict) -> RowStream | None:
     if node.op not in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D) or p.get("stride_h") != 1:
         return None
@@ -53,8 +69,7 @@ def row_stream(node: Node, g: Graph, p: dict) -> RowStream | None:
     in_size, out_size = in_h * in_row, out_h * out_row
     delta = 0 if out_size <= in_size else -((out_size - in_size + 3) // 4 * 4)
     eff_kh = (w.shape[1] - 1) * p["dilation_h"] + 1
-    # Enough output pixels per call for the kernels' 2-pixel blocking, one row for depthwise.
-    rows = 1 if node.op is Op.DEPTHWISE_CONV_2D else min(out_h, max(1, -(-8 // out_w)))
+    rows = min(out_h, _rows_per_call(node.op, out_w))
     s = RowStream(in_h, in_row, out_h, out_row, 1, p["pad_h"], eff_kh, rows, delta, 0)
     held_hi, window_rows = 0, 0
     for y0, n, lo, hi in s.chunks():

@@ -1,4 +1,5 @@
 #include "ml_conv2d_s8.h"
+#include "ml_nn_dsp.h"
 
 /*
  * The inner products stay out of line: inlined into the loop nest they lose registers to the
@@ -158,7 +159,372 @@ static void ml_conv_pixels(const ml_conv_params *params, const ml_per_channel_qu
     }
 }
 
+#if defined(ML_NN_DSP)
+/*
+ * DSP path: im2col to int16, then one output channel at a time against ML_CONV2D_S8_PIXELS
+ * columns, two multiply-accumulates per SMLAD.
+ *
+ * A column is one output pixel's window, K = KH * KW * C_IN values in the filter's order, each
+ * already plus input_offset (taps outside the image are 0, as TFLM skips them), padded with 0
+ * to a multiple of 4. Columns interleave by blocks of 4 values: block b of pixel p is the two
+ * words cols[(b * PIXELS + p) * 2 + {0, 1}], holding values {k0, k2} and {k1, k3} of the block,
+ * which is the order SXTB16 splits four int8 weights into. So the weights stay int8 in their
+ * TFLite layout, and one weight word serves all the pixels of the group.
+ */
+#define ML_CONV_PX ML_CONV2D_S8_PIXELS
+
+/* Widen n raw int8 values (plus offset, as halfword pairs in off2) into consecutive blocks of
+ * one column, from a block boundary; a partial last block is completed with zeros. */
+static void ml_conv_dsp_widen(const int8_t *raw, int32_t n, int32_t *col, int32_t off2)
+{
+    for (; n >= 4; n -= 4) {
+        const int32_t v = ml_dsp_read_s8x4(raw);
+        raw += 4;
+        col[0] = ml_dsp_sxtab16(off2, v);
+        col[1] = ml_dsp_sxtab16_ror8(off2, v);
+        col += 2 * ML_CONV_PX;
+    }
+    if (n > 0) {
+        int16_t lane[4] = {0, 0, 0, 0};
+        for (int32_t i = 0; i < n; ++i) {
+            lane[i] = (int16_t)((int32_t)raw[i] + (int16_t)off2);
+        }
+        col[0] = (int32_t)(((uint32_t)(uint16_t)lane[2] << 16) | (uint16_t)lane[0]);
+        col[1] = (int32_t)(((uint32_t)(uint16_t)lane[3] << 16) | (uint16_t)lane[1]);
+    }
+}
+
+static void ml_conv_dsp_zero(int32_t *col, int32_t blocks)
+{
+    for (; blocks > 0; --blocks) {
+        col[0] = 0;
+        col[1] = 0;
+        col += 2 * ML_CONV_PX;
+    }
+}
+
+/* What the DSP path derives once per call. */
+typedef struct {
+    const ml_conv_params *params;
+    const ml_per_channel_quant *quant;
+    int32_t in_h, in_w, in_c;
+    int32_t k_h, k_w;
+    int32_t k;            /* values per column */
+    int32_t blocks;       /* k / 4 rounded up */
+    int32_t out_c;
+    int32_t off2;         /* input_offset in both halfwords */
+    int32_t *cols;
+    int8_t *stage;        /* a window in raw int8, when its taps do not align with blocks */
+} ml_conv_dsp;
+
+/* Column `col` (one pixel's block 0) := the window of output pixel (oy, ox). */
+static void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int32_t oy,
+                               int32_t ox, int32_t *col)
+{
+    const ml_conv_params *pr = d->params;
+    const int32_t in_c = d->in_c;
+    const int32_t iy0 = oy * pr->stride_h - pr->pad_h;
+    const int32_t ix0 = ox * pr->stride_w - pr->pad_w;
+    const int32_t row_run = d->k_w * in_c;
+    if ((in_c & 3) == 0) {
+        /* Every tap starts on a block boundary: widen straight from the input. */
+        for (int32_t ky = 0; ky < d->k_h; ++ky) {
+            const int32_t iy = iy0 + ky * pr->dilation_h;
+            int32_t *dst = col + ky * (row_run >> 2) * 2 * ML_CONV_PX;
+            if (iy < 0 || iy >= d->in_h) {
+                ml_conv_dsp_zero(dst, row_run >> 2);
+                continue;
+            }
+            const int8_t *row = in_batch + iy * d->in_w * in_c;
+            if (pr->dilation_w == 1 && ix0 >= 0 && ix0 + d->k_w <= d->in_w) {
+                ml_conv_dsp_widen(row + ix0 * in_c, row_run, dst, d->off2);
+                continue;
+            }
+            for (int32_t kx = 0; kx < d->k_w; ++kx) {
+                const int32_t ix = ix0 + kx * pr->dilation_w;
+                int32_t *tap = dst + kx * (in_c >> 2) * 2 * ML_CONV_PX;
+                if (ix < 0 || ix >= d->in_w) {
+                    ml_conv_dsp_zero(tap, in_c >> 2);
+                } else {
+                    ml_conv_dsp_widen(row + ix * in_c, in_c, tap, d->off2);
+                }
+            }
+        }
+        return;
+    }
+    if (d->k_h == 1 && d->k_w == 1) {
+        if (iy0 < 0 || iy0 >= d->in_h || ix0 < 0 || ix0 >= d->in_w) {
+            ml_conv_dsp_zero(col, d->blocks);
+        } else {
+            ml_conv_dsp_widen(in_batch + (iy0 * d->in_w + ix0) * in_c, in_c, col, d->off2);
+        }
+        return;
+    }
+    /* Gather the raw window, outside taps as the input zero point (widened to 0). */
+    const int8_t zp = (int8_t)(-pr->input_offset);
+    int8_t *s = d->stage;
+    for (int32_t ky = 0; ky < d->k_h; ++ky) {
+        const int32_t iy = iy0 + ky * pr->dilation_h;
+        if (iy < 0 || iy >= d->in_h) {
+            memset(s, zp, (size_t)row_run);
+            s += row_run;
+            continue;
+        }
+        const int8_t *row = in_batch + iy * d->in_w * in_c;
+        if (pr->dilation_w == 1 && ix0 >= 0 && ix0 + d->k_w <= d->in_w) {
+            const int8_t *src = row + ix0 * in_c;
+            for (int32_t i = 0; i < row_run; ++i) {
+                s[i] = src[i];
+            }
+            s += row_run;
+            continue;
+        }
+        for (int32_t kx = 0; kx < d->k_w; ++kx) {
+            const int32_t ix = ix0 + kx * pr->dilation_w;
+            if (ix < 0 || ix >= d->in_w) {
+                for (int32_t c = 0; c < in_c; ++c) {
+                    s[c] = zp;
+                }
+            } else {
+                for (int32_t c = 0; c < in_c; ++c) {
+                    s[c] = row[ix * in_c + c];
+                }
+            }
+            s += in_c;
+        }
+    }
+    ml_conv_dsp_widen(d->stage, d->k, col, d->off2);
+}
+
+/* The reference requantization, out of line so the fast path keeps its registers. */
+static ML_NOINLINE int32_t ml_conv_dsp_requant_ref(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    return ml_nn_requantize(acc, multiplier, shift);
+}
+
+/* ml_nn_requantize(acc, multiplier, -n) + out_off, for a channel whose n > 0. */
+ML_DSP_INLINE int32_t ml_conv_dsp_requant(int32_t acc, int32_t multiplier, int32_t round,
+                                          int32_t n, int32_t out_off)
+{
+    if (ml_dsp_requant_fits(acc)) {
+        return ml_dsp_requantize(acc, multiplier, round, n) + out_off;
+    }
+    return ml_conv_dsp_requant_ref(acc, multiplier, -n) + out_off;
+}
+
+/* Output offset already added; full_range is a constant in each caller. */
+ML_DSP_INLINE int8_t ml_conv_dsp_clamp(int32_t v, int full_range, int32_t act_min,
+                                       int32_t act_max)
+{
+    return full_range ? (int8_t)ml_dsp_ssat8(v) : ml_clamp_s8(v, act_min, act_max);
+}
+
+/*
+ * Every output channel of a group of `np` <= ML_CONV_PX pixels whose columns are ready; the
+ * outputs of pixel p go to out + p * out_c. Columns past np hold stale values, computed and
+ * never stored. np == ML_CONV_PX and full_range (the clamp is [-128, 127]: one SSAT) are
+ * constants in the callers, so each specialization keeps only its own tests.
+ */
+ML_DSP_INLINE void ml_conv_dsp_group(const ml_conv_dsp *d, const int8_t *filter,
+                                     const int32_t *bias, int8_t *out, int32_t np,
+                                     int full_range)
+{
+    const int32_t out_off = d->params->output_offset;
+    const int32_t act_min = d->params->act_min;
+    const int32_t act_max = d->params->act_max;
+    const int32_t *mult = d->quant->multiplier;
+    const int32_t *shift = d->quant->shift;
+    const int32_t *cols = d->cols;
+    const int32_t k = d->k;
+    const int32_t full = k >> 2;
+    const int32_t rest = k & 3;
+    const int32_t out_c = d->out_c;
+    const int32_t *tail_col = cols + full * 2 * ML_CONV_PX;
+    const int8_t *w = filter;
+    for (int32_t oc = 0; oc < out_c; ++oc) {
+        const int32_t b = bias != NULL ? bias[oc] : 0;
+        int32_t a0 = b, a1 = b, a2 = b, a3 = b;
+        if (full > 0) {
+            if (np > 2) {
+                ml_dsp_mac_1x4(cols, w, full, &a0, &a1, &a2, &a3);
+            } else {
+                ml_dsp_mac_1x2(cols, w, full, &a0, &a1);
+            }
+        }
+        w += k;
+        if (rest != 0) {
+            /* Bytes past the channel's last weight meet zeros in the columns; reading them
+             * one by one keeps the last channel from reading past the filter. */
+            const int8_t *wt = w - rest;
+            uint32_t wv = 0;
+            for (int32_t i = 0; i < rest; ++i) {
+                wv |= (uint32_t)(uint8_t)wt[i] << (8 * i);
+            }
+            const int32_t wl = ml_dsp_sxtb16((int32_t)wv);
+            const int32_t wh = ml_dsp_sxtb16_ror8((int32_t)wv);
+            a0 = ml_dsp_smlad(tail_col[1], wh, ml_dsp_smlad(tail_col[0], wl, a0));
+            a1 = ml_dsp_smlad(tail_col[3], wh, ml_dsp_smlad(tail_col[2], wl, a1));
+            a2 = ml_dsp_smlad(tail_col[5], wh, ml_dsp_smlad(tail_col[4], wl, a2));
+            a3 = ml_dsp_smlad(tail_col[7], wh, ml_dsp_smlad(tail_col[6], wl, a3));
+        }
+        const int32_t m = mult[oc];
+        const int32_t sh = shift[oc];
+        int32_t v0, v1, v2, v3;
+        if (sh <= -1 && sh >= -30 && m >= 0) {
+            const int32_t n = -sh;
+            const int32_t round = (int32_t)(1u << (n - 1));
+            v0 = ml_conv_dsp_requant(a0, m, round, n, out_off);
+            v1 = ml_conv_dsp_requant(a1, m, round, n, out_off);
+            v2 = ml_conv_dsp_requant(a2, m, round, n, out_off);
+            v3 = ml_conv_dsp_requant(a3, m, round, n, out_off);
+        } else {
+            v0 = ml_conv_dsp_requant_ref(a0, m, sh) + out_off;
+            v1 = ml_conv_dsp_requant_ref(a1, m, sh) + out_off;
+            v2 = ml_conv_dsp_requant_ref(a2, m, sh) + out_off;
+            v3 = ml_conv_dsp_requant_ref(a3, m, sh) + out_off;
+        }
+        int8_t *o = out + oc;
+        o[0] = ml_conv_dsp_clamp(v0, full_range, act_min, act_max);
+        if (np > 1) {
+            o[out_c] = ml_conv_dsp_clamp(v1, full_range, act_min, act_max);
+        }
+        if (np > 2) {
+            o[2 * out_c] = ml_conv_dsp_clamp(v2, full_range, act_min, act_max);
+        }
+        if (np > 3) {
+            o[3 * out_c] = ml_conv_dsp_clamp(v3, full_range, act_min, act_max);
+        }
+    }
+}
+
+/*
+ * The common case with every test hoisted out of the channel loop: a full group, a bias, the
+ * clamp [-128, 127] (one SSAT) and accumulators the generator proved to stay below 2^30
+ * (params->acc_bounded), so the four-instruction requantization needs no range check.
+ * Channels whose shift falls outside [-22, -1] take the reference requantization; for the
+ * others the output offset rides in SMMLAR's accumulator: adding out_off * 2^n before the
+ * final shift by n adds exactly out_off, and n <= 22 keeps the high word below 2^31.
+ */
+static ML_NOINLINE void ml_conv_dsp_group_fast(const ml_conv_dsp *d, const int8_t *w,
+                                               const int32_t *bias, int8_t *out)
+{
+    const int32_t *mult = d->quant->multiplier;
+    const int32_t *shift = d->quant->shift;
+    const int32_t *cols = d->cols;
+    const int32_t *tail_col = cols + (d->k >> 2) * 2 * ML_CONV_PX;
+    const int32_t full = d->k >> 2;
+    const int32_t rest = d->k & 3;
+    const int32_t out_c = d->out_c;
+    const int32_t out_off = d->params->output_offset;
+    const int32_t odd = 2 * out_off + 1;
+    int8_t *const end = out + out_c;
+    for (int8_t *o = out; o != end; ++o) {
+        const int32_t b = *bias++;
+        int32_t a0 = b, a1 = b, a2 = b, a3 = b;
+        if (full > 0) {
+            ml_dsp_mac_1x4(cols, w, full, &a0, &a1, &a2, &a3);
+            w += 4 * full;
+        }
+        if (rest != 0) {
+            /* The bytes past the channel's last weight meet zero columns; the last channel
+             * reads its tail byte by byte so as not to read past the filter. */
+            uint32_t wv = 0;
+            if (o + 1 != end) {
+                wv = (uint32_t)ml_dsp_read_s8x4(w);
+            } else {
+                for (int32_t i = 0; i < rest; ++i) {
+                    wv |= (uint32_t)(uint8_t)w[i] << (8 * i);
+                }
+            }
+            w += rest;
+            const int32_t wl = ml_dsp_sxtb16((int32_t)wv);
+            const int32_t wh = ml_dsp_sxtb16_ror8((int32_t)wv);
+            a0 = ml_dsp_smlad(tail_col[1], wh, ml_dsp_smlad(tail_col[0], wl, a0));
+            a1 = ml_dsp_smlad(tail_col[3], wh, ml_dsp_smlad(tail_col[2], wl, a1));
+            a2 = ml_dsp_smlad(tail_col[5], wh, ml_dsp_smlad(tail_col[4], wl, a2));
+            a3 = ml_dsp_smlad(tail_col[7], wh, ml_dsp_smlad(tail_col[6], wl, a3));
+        }
+        const int32_t m = *mult++;
+        const int32_t sh = *shift++;
+        int32_t v0, v1, v2, v3;
+        if (__builtin_expect((uint32_t)(sh + 22) < 22u && m >= 0, 1)) {
+            const int32_t n = -sh;
+            const int32_t round = ml_dsp_round_with_offset(odd, sh);
+            v0 = ml_dsp_requantize(a0, m, round, n);
+            v1 = ml_dsp_requantize(a1, m, round, n);
+            v2 = ml_dsp_requantize(a2, m, round, n);
+            v3 = ml_dsp_requantize(a3, m, round, n);
+        } else {
+            v0 = ml_conv_dsp_requant_ref(a0, m, sh) + out_off;
+            v1 = ml_conv_dsp_requant_ref(a1, m, sh) + out_off;
+            v2 = ml_conv_dsp_requant_ref(a2, m, sh) + out_off;
+            v3 = ml_conv_dsp_requant_ref(a3, m, sh) + out_off;
+        }
+        ml_dsp_store_strided4(o, out_c, ml_dsp_ssat8(v0), ml_dsp_ssat8(v1), ml_dsp_ssat8(v2),
+                              ml_dsp_ssat8(v3));
+    }
+}
+
+/* Everything else: partial groups, no bias, a narrower clamp, unproven accumulators. */
+static ML_NOINLINE void ml_conv_dsp_group_any(const ml_conv_dsp *d, const int8_t *filter,
+                                              const int32_t *bias, int8_t *out, int32_t np)
+{
+    ml_conv_dsp_group(d, filter, bias, out, np, 0);
+}
+
+static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_channel_quant *quant,
+                                  void *scratch, const ml_dims *input_dims, const int8_t *input,
+                                  const ml_dims *filter_dims, const int8_t *filter,
+                                  const int32_t *bias, const ml_dims *output_dims, int8_t *output)
+{
+    ml_conv_dsp d;
+    d.params = params;
+    d.quant = quant;
+    d.in_h = input_dims->h;
+    d.in_w = input_dims->w;
+    d.in_c = input_dims->c;
+    d.k_h = filter_dims->h;
+    d.k_w = filter_dims->w;
+    d.k = d.k_h * d.k_w * d.in_c;
+    d.blocks = (d.k + 3) >> 2;
+    d.out_c = output_dims->c;
+    d.off2 = ml_dsp_pair16(params->input_offset);
+    d.cols = (int32_t *)scratch;
+    d.stage = (int8_t *)(d.cols + d.blocks * 2 * ML_CONV_PX);
+    const int fast = bias != NULL && params->acc_bounded && params->act_min <= -128 &&
+                     params->act_max >= 127;
+    const int32_t out_h = output_dims->h;
+    const int32_t out_w = output_dims->w;
+    const int32_t out_c = d.out_c;
+    for (int32_t b = 0; b < input_dims->n; ++b) {
+        const int8_t *in_batch = input + b * d.in_h * d.in_w * d.in_c;
+        int8_t *out_batch = output + b * out_h * out_w * out_c;
+        int32_t np = 0;
+        int32_t first = 0;
+        for (int32_t oy = 0; oy < out_h; ++oy) {
+            for (int32_t ox = 0; ox < out_w; ++ox) {
+                ml_conv_dsp_im2col(&d, in_batch, oy, ox, d.cols + 2 * np);
+                if (++np == ML_CONV_PX) {
+                    if (fast) {
+                        ml_conv_dsp_group_fast(&d, filter, bias, out_batch + first * out_c);
+                    } else {
+                        ml_conv_dsp_group_any(&d, filter, bias, out_batch + first * out_c, np);
+                    }
+                    first += np;
+                    np = 0;
+                }
+            }
+        }
+        if (np > 0) {
+            ml_conv_dsp_group_any(&d, filter, bias, out_batch + first * out_c, np);
+        }
+    }
+    return ML_OK;
+}
+#endif /* ML_NN_DSP */
+
 ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant *quant,
+                       void *scratch,
                        const ml_dims *input_dims, const int8_t *input,
                        const ml_dims *filter_dims, const int8_t *filter, const int32_t *bias,
                        const ml_dims *output_dims, int8_t *output)
@@ -189,6 +555,14 @@ ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant 
     geo.tap_dy = params->dilation_h * in_w * in_c;
     geo.tap_dx = params->dilation_w * in_c;
     geo.merge_row = params->dilation_w == 1 && geo.groups == 1;
+#if defined(ML_NN_DSP)
+    if (scratch != NULL && geo.groups == 1) {
+        return ml_conv2d_s8_dsp(params, quant, scratch, input_dims, input, filter_dims, filter,
+                                bias, output_dims, output);
+    }
+#else
+    (void)scratch;
+#endif
 
     if (k_h == 1 && k_w == 1 && geo.groups == 1 && params->stride_h == 1 && stride_w == 1 &&
         params->pad_h == 0 && params->pad_w == 0 && out_h == in_h && out_w == in_w) {

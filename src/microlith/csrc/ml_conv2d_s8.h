@@ -3,6 +3,9 @@
 
 #include "ml_common.h"
 
+/* Output pixels that share one pass over the weights in the DSP path. */
+#define ML_CONV2D_S8_PIXELS 4
+
 typedef struct {
     int32_t stride_h;       /* >= 1 */
     int32_t stride_w;
@@ -14,6 +17,8 @@ typedef struct {
     int32_t output_offset;  /* output zero point, in [-128, 127] */
     int32_t act_min;        /* fused activation clamp, in the output's int8 domain */
     int32_t act_max;
+    int32_t acc_bounded;    /* 1 when every channel's |bias + sum of products| < 2^30 for any
+                               input (the generator checks the weights); 0 when unknown */
 } ml_conv_params;
 
 /*
@@ -34,9 +39,21 @@ typedef struct {
  *
  * The int32 accumulator holds KH * KW * C_IN / groups products of at most 128 * 255 each
  * plus the bias: exact for up to 65,000 taps, the same limit TFLM has.
- * No scratch memory. Returns ML_ARG_ERROR when the dims do not fit together.
+ *
+ * scratch: ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims) bytes aligned to 4, or NULL.
+ * Cores with the DSP extension (__ARM_FEATURE_DSP) use it to widen ML_CONV2D_S8_PIXELS output
+ * pixels' windows to int16 once (im2col), plus the raw window when C_IN is not a multiple of 4,
+ * and run SMLAD over them; other cores, grouped convolutions and a NULL scratch take the
+ * portable path, which ignores it. The results are identical.
+ * Returns ML_ARG_ERROR when the dims do not fit together.
  */
+#define ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims)                                      \
+    (((filter_dims)->h * (filter_dims)->w * (filter_dims)->c + 3) / 4 *                        \
+     (4 * 2 * ML_CONV2D_S8_PIXELS +                                                             \
+      ((input_dims)->c % 4 != 0 && (filter_dims)->h * (filter_dims)->w > 1 ? 4 : 0)))
+
 ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant *quant,
+                       void *scratch,
                        const ml_dims *input_dims, const int8_t *input,
                        const ml_dims *filter_dims, const int8_t *filter, const int32_t *bias,
                        const ml_dims *output_dims, int8_t *output);

@@ -1,4 +1,5 @@
 #include "ml_depthwise_conv2d_s8.h"
+#include "ml_nn_dsp.h"
 
 /*
  * The inner products stay out of line: inlined into the loop nest they lose registers to the
@@ -91,8 +92,336 @@ static ML_NOINLINE void ml_dw_dot4(const ml_dw_window *win, const int8_t *in,
     acc[3] = a3;
 }
 
+#if defined(ML_NN_DSP)
+/*
+ * DSP path (depth multiplier 1, at most ML_DW_DSP_TAPS taps): four channels at a time. A tap
+ * is one word of the input (four channels' int8 values) split by SXTB16 into the halfword
+ * pairs {c0, c2} and {c1, c3}, times the same pairs of weights (widened once per pass);
+ * SMLABB/SMLATT keep the four sums apart.
+ *
+ * The channels go in passes of up to ML_DW_DSP_CHUNK groups of four, which bounds the scratch.
+ * The input offset is folded into each channel's starting value, bias + input_offset * sum(w)
+ * over every tap, so the taps need no offset. A pixel whose window the image clips first gets
+ * its window copied into a patch, the outside taps as the input zero point: such a tap adds
+ * zero_point * w = -input_offset * w and cancels its share of the fold, as TFLM skipping it
+ * does. So every pixel runs the same straight code. The int32 sums wrap alike either way (and
+ * the generator's acc_bounded says they never need to).
+ *
+ * Narrow images, where most windows are clipped, instead copy each output row's input rows
+ * padded (params->dsp_padded_rows).
+ *
+ * Scratch for a pass: per group the four starting values, the widened weights (2 words per
+ * tap) and each channel's requantization {multiplier, round, n}; then the patch (a word per
+ * tap and group) or the padded rows (a word per group, padded column and window row).
+ */
+#define ML_DW_DSP_TAPS 64
+#define ML_DW_DSP_CHUNK 4  /* groups of four channels per pass */
+
+static ML_NOINLINE int32_t ml_dw_requant_ref(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    return ml_nn_requantize(acc, multiplier, shift);
+}
+
+/* What the pixel loop needs, derived once per pass. */
+typedef struct {
+    const int32_t *groups_data;  /* per group: 4 starting values, 2 * taps weights, 3 * 4 quant */
+    int32_t group_words;
+    int32_t groups;              /* groups in this pass */
+    int32_t taps;
+    int32_t k_h, k_w;
+    int32_t dx, dy;              /* bytes between horizontally / vertically adjacent taps */
+    int32_t all_fast;            /* every channel of the pass has n > 0 */
+    int32_t out_off, act_min, act_max;
+} ml_dw_dsp;
+
+/* Requantize, offset and clamp one channel of a group: qp = {multiplier, round, n}. */
+ML_DSP_INLINE int8_t ml_dw_dsp_out(const ml_dw_dsp *d, const int32_t *qp, int32_t acc)
+{
+    int32_t v;
+    if (qp[2] > 0) {
+        v = ml_dsp_requantize(acc, qp[0], qp[1], qp[2]);
+    } else {
+        v = ml_dw_requant_ref(acc, qp[0], qp[1]) + d->out_off;
+    }
+    return ml_clamp_s8(v, d->act_min, d->act_max);
+}
+
+/* A pass's groups at one output pixel: 3x3 windows, every channel on the fast
+ * requantization, the clamp [-128, 127]. */
+static ML_NOINLINE void ml_dw_dsp_pixel_3x3(const ml_dw_dsp *d, const int8_t *in, int8_t *out)
+{
+    const int32_t *gd = d->groups_data;
+    const int32_t dx = d->dx;
+    const int32_t dyp = d->dy - d->dx;
+    int32_t g = d->groups;
+    do {
+        int32_t a0 = gd[0], a1 = gd[1], a2 = gd[2], a3 = gd[3];
+        ml_dsp_dw_3x3(in, dx, dyp, gd + 4, &a0, &a1, &a2, &a3);
+        out = ml_dsp_out4(gd + 4 + 2 * 9, out, a0, a1, a2, a3);
+        in += 4;
+        gd += 4 + 2 * 9 + 12;
+    } while (--g > 0);
+}
+
+/* The same for any window of up to ML_DW_DSP_TAPS taps, requantization and clamp. */
+static ML_NOINLINE void ml_dw_dsp_pixel_any(const ml_dw_dsp *d, const int8_t *in, int8_t *out)
+{
+    const int32_t *gd = d->groups_data;
+    for (int32_t g = d->groups; g > 0; --g) {
+        int32_t a0 = gd[0], a1 = gd[1], a2 = gd[2], a3 = gd[3];
+        const int32_t *pw = gd + 4;
+        for (int32_t ky = 0; ky < d->k_h; ++ky) {
+            const int8_t *q = in + ky * d->dy;
+            for (int32_t kx = 0; kx < d->k_w; ++kx) {
+                const int32_t x = ml_dsp_read_s8x4(q);
+                const int32_t x02 = ml_dsp_sxtb16(x);
+                const int32_t x13 = ml_dsp_sxtb16_ror8(x);
+                a0 = ml_dsp_smlabb(x02, pw[0], a0);
+                a2 = ml_dsp_smlatt(x02, pw[0], a2);
+                a1 = ml_dsp_smlabb(x13, pw[1], a1);
+                a3 = ml_dsp_smlatt(x13, pw[1], a3);
+                pw += 2;
+                q += d->dx;
+            }
+        }
+        out[0] = ml_dw_dsp_out(d, pw, a0);
+        out[1] = ml_dw_dsp_out(d, pw + 3, a1);
+        out[2] = ml_dw_dsp_out(d, pw + 6, a2);
+        out[3] = ml_dw_dsp_out(d, pw + 9, a3);
+        out += 4;
+        in += 4;
+        gd += d->group_words;
+    }
+}
+
+/* The per-group data of the pass's groups (channels 4 * g0 on) into gd. */
+static void ml_dw_dsp_setup(ml_dw_dsp *d, int32_t *gd, const ml_depthwise_conv_params *params,
+                            const ml_per_channel_quant *quant, const int8_t *filter,
+                            const int32_t *bias, int32_t channels, int32_t g0)
+{
+    const int32_t taps = d->taps;
+    const int32_t off2 = ml_dsp_pair16(params->input_offset);
+    const int32_t out_off = params->output_offset;
+    const int32_t *mult = quant->multiplier + 4 * g0;
+    const int32_t *shift = quant->shift + 4 * g0;
+    d->all_fast = 1;
+    d->groups_data = gd;
+    d->group_words = 4 + 2 * taps + 12;
+    for (int32_t g = g0; g < g0 + d->groups; ++g) {
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        if (bias != NULL) {
+            a0 = bias[4 * g];
+            a1 = bias[4 * g + 1];
+            a2 = bias[4 * g + 2];
+            a3 = bias[4 * g + 3];
+        }
+        int32_t *w = gd + 4;
+        const int8_t *f = filter + 4 * g;
+        for (int32_t t = 0; t < taps; ++t) {
+            const int32_t v = ml_dsp_read_s8x4(f);
+            const int32_t wl = ml_dsp_sxtb16(v);
+            const int32_t wh = ml_dsp_sxtb16_ror8(v);
+            w[0] = wl;
+            w[1] = wh;
+            w += 2;
+            f += channels;
+            /* The fold: input_offset * w, summed over the taps (mod 2^32, like the sums). */
+            a0 = ml_dsp_smlabb(off2, wl, a0);
+            a2 = ml_dsp_smlatt(off2, wl, a2);
+            a1 = ml_dsp_smlabb(off2, wh, a1);
+            a3 = ml_dsp_smlatt(off2, wh, a3);
+        }
+        gd[0] = a0;
+        gd[1] = a1;
+        gd[2] = a2;
+        gd[3] = a3;
+        int32_t *qp = w;
+        for (int32_t j = 0; j < 4; ++j) {
+            const int32_t m = *mult++;
+            const int32_t sh = *shift++;
+            qp[0] = m;
+            if ((uint32_t)(sh + 22) < 22u && m >= 0) {
+                qp[1] = (int32_t)((1u << (-sh - 1)) + ((uint32_t)out_off << -sh));
+                qp[2] = -sh;
+            } else {
+                qp[1] = sh;
+                qp[2] = 0;
+                d->all_fast = 0;
+            }
+            qp += 3;
+        }
+        gd += d->group_words;
+    }
+}
+
+/*
+ * Copy a window the image clips into the patch: tap (ky, kx) of the window at `in` is the
+ * `words` words at patch[(ky * k_w + kx) * words], the zero point outside rows/columns
+ * [lo, hi).
+ */
+static ML_NOINLINE void ml_dw_dsp_patch(int32_t *patch, const int8_t *in, int32_t words,
+                                        int32_t k_h, int32_t k_w, int32_t dx, int32_t dy,
+                                        int32_t ky_lo, int32_t ky_hi, int32_t kx_lo,
+                                        int32_t kx_hi, int32_t zp4)
+{
+    for (int32_t ky = 0; ky < k_h; ++ky) {
+        const int row_in = ky >= ky_lo && ky < ky_hi;
+        const int8_t *src = in + ky * dy;
+        for (int32_t kx = 0; kx < k_w; ++kx) {
+            if (row_in && kx >= kx_lo && kx < kx_hi) {
+                int32_t i = 0;
+                for (; i + 2 <= words; i += 2) {
+                    const int32_t v0 = ml_dsp_read_s8x4(src + 4 * i);
+                    const int32_t v1 = ml_dsp_read_s8x4(src + 4 * i + 4);
+                    patch[i] = v0;
+                    patch[i + 1] = v1;
+                }
+                if (i < words) {
+                    patch[i] = ml_dsp_read_s8x4(src + 4 * i);
+                }
+            } else {
+                for (int32_t i = 0; i < words; ++i) {
+                    patch[i] = zp4;
+                }
+            }
+            patch += words;
+            src += dx;
+        }
+    }
+}
+
+/*
+ * One batch of one pass, narrow images: for each output row, the input rows under its windows
+ * are copied (this pass's channels only) into `rows`, padded with the zero point where the
+ * windows leave the image, and every pixel reads from there.
+ */
+static void ml_dw_dsp_padded_rows(ml_dw_dsp *d, const ml_depthwise_conv_params *params,
+                                  int32_t *rows, const ml_dims *input_dims,
+                                  const int8_t *in_batch, const ml_dims *output_dims,
+                                  int8_t *out_px,
+                                  void (*pixel)(const ml_dw_dsp *, const int8_t *, int8_t *),
+                                  int32_t zp4)
+{
+    const int32_t in_h = input_dims->h;
+    const int32_t in_w = input_dims->w;
+    const int32_t in_c = input_dims->c;
+    const int32_t out_w = output_dims->w;
+    const int32_t out_c = output_dims->c;
+    const int32_t words = d->groups;
+    const int32_t cols = (out_w - 1) * params->stride_w + (d->k_w - 1) * params->dilation_w + 1;
+    d->dx = params->dilation_w * 4 * words;
+    d->dy = cols * 4 * words;
+    for (int32_t oy = 0; oy < output_dims->h; ++oy) {
+        const int32_t iy0 = oy * params->stride_h - params->pad_h;
+        int32_t *dst = rows;
+        for (int32_t ky = 0; ky < d->k_h; ++ky) {
+            const int32_t iy = iy0 + ky * params->dilation_h;
+            const int row_in = iy >= 0 && iy < in_h;
+            const int8_t *src = in_batch + (iy * in_w - params->pad_w) * in_c;
+            for (int32_t c = 0; c < cols; ++c) {
+                const int32_t ix = c - params->pad_w;
+                if (row_in && ix >= 0 && ix < in_w) {
+                    for (int32_t i = 0; i < words; ++i) {
+                        dst[i] = ml_dsp_read_s8x4(src + 4 * i);
+                    }
+                } else {
+                    for (int32_t i = 0; i < words; ++i) {
+                        dst[i] = zp4;
+                    }
+                }
+                dst += words;
+                src += in_c;
+            }
+        }
+        const int8_t *q = (const int8_t *)rows;
+        for (int32_t ox = 0; ox < out_w; ++ox) {
+            pixel(d, q, out_px);
+            q += params->stride_w * 4 * words;
+            out_px += out_c;
+        }
+    }
+}
+
+/* Channels [0, 4 * groups) of the whole layer. */
+static void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
+                          const ml_per_channel_quant *quant, void *scratch,
+                          const ml_dims *input_dims, const int8_t *input,
+                          const ml_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                          const ml_dims *output_dims, int8_t *output, int32_t groups)
+{
+    const int32_t in_h = input_dims->h;
+    const int32_t in_w = input_dims->w;
+    const int32_t in_c = input_dims->c;
+    const int32_t out_h = output_dims->h;
+    const int32_t out_w = output_dims->w;
+    const int32_t out_c = output_dims->c;
+    const int32_t stride_w = params->stride_w;
+    const int32_t zp4 = (int32_t)((uint32_t)(uint8_t)(-params->input_offset) * 0x01010101u);
+    ml_dw_dsp d;
+    d.k_h = filter_dims->h;
+    d.k_w = filter_dims->w;
+    d.taps = d.k_h * d.k_w;
+    d.out_off = params->output_offset;
+    d.act_min = params->act_min;
+    d.act_max = params->act_max;
+    const int32_t in_dx = params->dilation_w * in_c;
+    const int32_t in_dy = params->dilation_h * in_w * in_c;
+    const int32_t span_w = (d.k_w - 1) * params->dilation_w + 1;
+    /* Output columns [ox_lo, ox_hi) have their whole window inside horizontally. */
+    int32_t ox_lo = (params->pad_w + stride_w - 1) / stride_w;
+    int32_t ox_hi = in_w - span_w + params->pad_w >= 0
+                        ? (in_w - span_w + params->pad_w) / stride_w + 1
+                        : 0;
+    ox_hi = ox_hi < out_w ? ox_hi : out_w;
+    ox_lo = ox_lo < ox_hi ? ox_lo : ox_hi;
+    for (int32_t g0 = 0; g0 < groups; g0 += ML_DW_DSP_CHUNK) {
+        d.groups = groups - g0 < ML_DW_DSP_CHUNK ? groups - g0 : ML_DW_DSP_CHUNK;
+        ml_dw_dsp_setup(&d, (int32_t *)scratch, params, quant, filter, bias, out_c, g0);
+        int32_t *patch = (int32_t *)scratch + d.groups * d.group_words;
+        const int32_t words = d.groups;
+        void (*const pixel)(const ml_dw_dsp *, const int8_t *, int8_t *) =
+            d.k_h == 3 && d.k_w == 3 && d.all_fast && params->act_min <= -128 &&
+                    params->act_max >= 127
+                ? ml_dw_dsp_pixel_3x3
+                : ml_dw_dsp_pixel_any;
+        for (int32_t b = 0; b < input_dims->n; ++b) {
+            const int8_t *in_batch = input + b * in_h * in_w * in_c + 4 * g0;
+            int8_t *out_row = output + b * out_h * out_w * out_c + 4 * g0;
+            if (params->dsp_padded_rows) {
+                ml_dw_dsp_padded_rows(&d, params, patch, input_dims, in_batch, output_dims,
+                                      out_row, pixel, zp4);
+                continue;
+            }
+            for (int32_t oy = 0; oy < out_h; ++oy, out_row += out_w * out_c) {
+                const int32_t iy0 = oy * params->stride_h - params->pad_h;
+                int32_t ky_lo, ky_hi;
+                ml_dw_clip_window(iy0, params->dilation_h, d.k_h, in_h, &ky_lo, &ky_hi);
+                const int8_t *in_row = in_batch + iy0 * in_w * in_c;
+                const int rows_in = ky_lo == 0 && ky_hi == d.k_h;
+                for (int32_t ox = 0; ox < out_w; ++ox) {
+                    const int32_t ix0 = ox * stride_w - params->pad_w;
+                    if (rows_in && ox >= ox_lo && ox < ox_hi) {
+                        d.dx = in_dx;
+                        d.dy = in_dy;
+                        pixel(&d, in_row + ix0 * in_c, out_row + ox * out_c);
+                        continue;
+                    }
+                    int32_t kx_lo, kx_hi;
+                    ml_dw_clip_window(ix0, params->dilation_w, d.k_w, in_w, &kx_lo, &kx_hi);
+                    ml_dw_dsp_patch(patch, in_row + ix0 * in_c, words, d.k_h, d.k_w, in_dx, in_dy,
+                                    ky_lo, ky_hi, kx_lo, kx_hi, zp4);
+                    d.dx = 4 * words;
+                    d.dy = d.k_w * 4 * words;
+                    pixel(&d, (const int8_t *)patch, out_row + ox * out_c);
+                }
+            }
+        }
+    }
+}
+#endif /* ML_NN_DSP */
+
 ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
-                                 const ml_per_channel_quant *quant,
+                                 const ml_per_channel_quant *quant, void *scratch,
                                  const ml_dims *input_dims, const int8_t *input,
                                  const ml_dims *filter_dims, const int8_t *filter,
                                  const int32_t *bias,
@@ -119,6 +448,20 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
     win.in_dx = params->dilation_w * in_c;
     win.w_dy = k_w * out_c;
     win.w_dx = out_c;
+    int32_t first_oc = 0;  /* channels below are done by the DSP path */
+#if defined(ML_NN_DSP)
+    if (scratch != NULL && mult == 1 && params->acc_bounded && k_h * k_w <= ML_DW_DSP_TAPS &&
+        out_c >= 4) {
+        ml_dw_dsp_run(params, quant, scratch, input_dims, input, filter_dims, filter, bias,
+                      output_dims, output, out_c >> 2);
+        first_oc = out_c & ~3;
+        if (first_oc == out_c) {
+            return ML_OK;
+        }
+    }
+#else
+    (void)scratch;
+#endif
 
     for (int32_t b = 0; b < input_dims->n; ++b) {
         const int8_t *in_batch = input + b * in_h * row_stride;
@@ -142,7 +485,7 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
                     win.rows = 0;
                 }
                 int8_t *out_px = output + ((b * out_h + oy) * out_w + ox) * out_c;
-                int32_t oc = 0;
+                int32_t oc = first_oc;
                 if (mult == 1) {
                     for (; oc + 4 <= out_c; oc += 4) {
                         int32_t acc[4];

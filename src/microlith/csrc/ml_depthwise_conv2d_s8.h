@@ -15,6 +15,10 @@ typedef struct {
     int32_t output_offset;     /* output zero point, in [-128, 127] */
     int32_t act_min;           /* fused activation clamp, in the output's int8 domain */
     int32_t act_max;
+    int32_t acc_bounded;       /* 1 when every channel's |bias + sum of products| < 2^30 for
+                                  any input (the generator checks the weights); 0 if unknown */
+    int32_t dsp_padded_rows;   /* DSP path: 1 copies each output row's input rows padded (for
+                                  narrow images), 0 copies only the windows the image clips */
 } ml_depthwise_conv_params;
 
 /*
@@ -33,10 +37,25 @@ typedef struct {
  * the input zero point. The weights' zero point is ignored, as TFLM ignores it.
  *
  * The int32 accumulator holds KH * KW products of at most 128 * 255 each plus the bias.
- * No scratch memory. Returns ML_ARG_ERROR when the dims do not fit together.
+ *
+ * scratch: ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims, output_dims) bytes
+ * aligned to 4, or NULL. Cores with the DSP extension use it, when depth_multiplier is 1,
+ * acc_bounded is set and the window has at most 64 taps, for up to 16 channels at a time:
+ * their weights widened to int16, their requantization constants, and a padded copy of the
+ * input under clipped windows (dsp_padded_rows 0) or under a whole output row (1); other
+ * cases take the portable path, which ignores it. The results are identical.
+ * Returns ML_ARG_ERROR when the dims do not fit together.
  */
+#define ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims, output_dims)                   \
+    (((filter_dims)->c / 4 < 4 ? (filter_dims)->c / 4 : 4) * 4 *                                \
+     (16 + 2 * (filter_dims)->h * (filter_dims)->w +                                            \
+      (filter_dims)->h * ((params)->dsp_padded_rows                                              \
+                              ? ((output_dims)->w - 1) * (params)->stride_w +                    \
+                                    ((filter_dims)->w - 1) * (params)->dilation_w + 1            \
+                              : (filter_dims)->w)))
+
 ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
-                                 const ml_per_channel_quant *quant,
+                                 const ml_per_channel_quant *quant, void *scratch,
                                  const ml_dims *input_dims, const int8_t *input,
                                  const ml_dims *filter_dims, const int8_t *filter,
                                  const int32_t *bias,

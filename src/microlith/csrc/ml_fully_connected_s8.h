@@ -17,6 +17,12 @@ typedef struct {
  *                                 + bias[o]) + output_offset)
  * input_dims:  {1, 1, batches, depth}     filter_dims: {1, 1, out_depth, depth} (row-major [o][d])
  * output_dims: {1, 1, batches, out_depth} bias: out_depth int32 values or NULL.
+ *
+ * With symmetric weights the generator folds the input offset into the bias (it passes
+ * input_offset 0 and bias[o] + input_offset * sum_d w[o][d], modulo 2^32 like the sums), which
+ * leaves every int32 result unchanged and the inner loop without an add. Cores with the DSP
+ * extension then run four rows at a time with SMLAD (input_offset and filter_offset 0);
+ * otherwise the portable loop.
  */
 ml_status ml_fully_connected_s8(const ml_fc_params *params, const ml_per_channel_quant *quant,
                                 const ml_dims *input_dims, const int8_t *input,

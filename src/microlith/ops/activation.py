@@ -7,6 +7,8 @@ fixed-point format with a multiplier and shift computed in double, as TFLM's Pre
   LOGISTIC  micro/kernels/logistic_common.cc + reference/integer_ops/logistic.h
   TANH      micro/kernels/tanh.cc + reference/integer_ops/tanh.h
 Their output quantization is fixed by the algorithm, so other output scales are rejected.
+LOGISTIC and TANH on tensors of LUT_MIN_ELEMENTS values or more run as a 256-entry table
+filled from their reference (elementwise.py, ml_lut_s8).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from ..quantize.fixedpoint import (multiply_by_quantized_multiplier, quantize_mu
                                    rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
                                    tf_round, wrap32)
 from . import OpImpl, register, require_int8, where
+from .elementwise import LUT_KERNEL, emit_lut, use_lut
 
 _SCALED_DIFF_INTEGER_BITS = 5   # softmax: input differences in Q5.26
 _ACCUM_INTEGER_BITS = 12        # softmax: sum of exponentials in Q12.19
@@ -158,7 +161,10 @@ class Softmax(OpImpl):
 @register
 class Logistic(OpImpl):
     op = Op.LOGISTIC
-    kernels = ("ml_logistic_s8",)
+    kernels = ("ml_logistic_s8", LUT_KERNEL)
+
+    def kernels_for(self, node, g, p):
+        return (LUT_KERNEL,) if use_lut(node, g) else self.kernels[:1]
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
@@ -176,6 +182,8 @@ class Logistic(OpImpl):
         return [out.astype(np.int8).reshape(y.shape)]
 
     def emit(self, node, g, p, ctx):
+        if use_lut(node, g):
+            return emit_lut(self, node, g, ctx)
         params = ctx.struct("ml_logistic_params", "params", {
             k: p[k] for k in ("input_zero_point", "input_range_radius", "input_multiplier",
                               "input_left_shift")})
@@ -187,7 +195,10 @@ class Logistic(OpImpl):
 @register
 class Tanh(OpImpl):
     op = Op.TANH
-    kernels = ("ml_tanh_s8",)
+    kernels = ("ml_tanh_s8", LUT_KERNEL)
+
+    def kernels_for(self, node, g, p):
+        return (LUT_KERNEL,) if use_lut(node, g) else self.kernels[:1]
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
@@ -205,6 +216,8 @@ class Tanh(OpImpl):
         return [out.astype(np.int8).reshape(y.shape)]
 
     def emit(self, node, g, p, ctx):
+        if use_lut(node, g):
+            return emit_lut(self, node, g, ctx)
         params = ctx.struct("ml_tanh_params", "params", {
             k: p[k] for k in ("input_zero_point", "input_range_radius", "input_multiplier",
                               "input_left_shift")})

@@ -101,8 +101,15 @@ def _prepare(node, g, depthwise: bool) -> dict:
                   for s in scales]
     act_min, act_max = activation_range(a["activation"], float(np.float32(y.quant.scale[0])),
                                         y.quant.zero_point[0])
+    # A bound on every channel's accumulator (bias plus products) over all inputs: below 2^30
+    # the DSP paths requantize without a range check (ml_nn_dsp.h, ml_dsp_requantize).
+    widest = max(abs(-128 - x.quant.zero_point[0]), abs(127 - x.quant.zero_point[0]))
+    w_abs = np.abs(w.data.astype(np.int64))
+    per_out = w_abs.reshape(-1, out_c).sum(axis=0) if depthwise else w_abs.reshape(out_c, -1).sum(axis=1)
+    bound = per_out * widest + (np.abs(bias.data.astype(np.int64)) if bias is not None else 0)
     return dict(stride_h=strides[0], stride_w=strides[1], dilation_h=dilations[0],
                 dilation_w=dilations[1], pad_h=pad_h, pad_w=pad_w,
+                acc_bounded=int(bound.max(initial=0) < (1 << 30)),
                 input_offset=-x.quant.zero_point[0], output_offset=y.quant.zero_point[0],
                 act_min=act_min, act_max=act_max,
                 multiplier=np.array([m for m, _ in mult_shift], np.int32),
@@ -133,20 +140,22 @@ def _requantize(acc: np.ndarray, node, g, p: dict) -> np.ndarray:
     return np.clip(acc, p["act_min"], p["act_max"]).astype(np.int8)
 
 
-def _emit(kernel: str, ctype: str, fields: dict, node, g, p: dict, ctx) -> str:
+def _emit(kernel: str, ctype: str, fields: dict, node, g, p: dict, ctx, scratch: str | None = None) -> str:
     params = ctx.struct(ctype, "params", fields)
     quant = ctx.struct("ml_per_channel_quant", "quant", dict(
         multiplier=ctx.const("multiplier", p["multiplier"]), shift=ctx.const("shift", p["shift"])))
     bias = _bias(node, g)
     x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
-    return (f"{kernel}({params}, {quant}, "
+    extra = f"{scratch}, " if scratch is not None else ""
+    return (f"{kernel}({params}, {quant}, {extra}"
             f"{ctx.dims(g.t(x).shape)}, {ctx.tensor(x)}, "
             f"{ctx.dims(g.t(w).shape)}, {ctx.tensor(w)}, {ctx.tensor(bias.name) if bias else 'NULL'}, "
             f"{ctx.dims(g.t(y).shape)}, {ctx.tensor(y)})")
 
 
+CONV2D_PIXELS = 4  # ML_CONV2D_S8_PIXELS in ml_conv2d_s8.h
 _GEOMETRY = ("stride_h", "stride_w", "dilation_h", "dilation_w", "pad_h", "pad_w")
-_QUANT = ("input_offset", "output_offset", "act_min", "act_max")
+_QUANT = ("input_offset", "output_offset", "act_min", "act_max", "acc_bounded")
 
 
 @register
@@ -176,9 +185,20 @@ class Conv2D(OpImpl):
         acc = acc.transpose(1, 0, 2).reshape(y.shape).astype(np.int64)
         return [_requantize(acc, node, g, p)]
 
+    def scratch_bytes(self, node, g, p):
+        """ML_CONV2D_S8_SCRATCH_BYTES: ML_CONV2D_S8_PIXELS int16 im2col columns of the window
+        padded to a multiple of 4 values, plus the raw window when the input channels are not a
+        multiple of 4 (DSP path; portable C ignores it)."""
+        _, k_h, k_w, group_c = g.t(node.inputs[1]).shape
+        if g.t(node.inputs[0]).shape[3] != group_c:
+            return 0  # grouped: the portable path only
+        staged = group_c % 4 != 0 and k_h * k_w > 1
+        return (k_h * k_w * group_c + 3) // 4 * (4 * 2 * CONV2D_PIXELS + (4 if staged else 0))
+
     def emit(self, node, g, p, ctx):
+        scratch = ctx.scratch() if self.scratch_bytes(node, g, p) else "NULL"
         return _emit("ml_conv2d_s8", "ml_conv_params", {k: p[k] for k in _GEOMETRY + _QUANT},
-                     node, g, p, ctx)
+                     node, g, p, ctx, scratch)
 
 
 @register
@@ -202,6 +222,39 @@ class DepthwiseConv2D(OpImpl):
             acc += win * w[0, ky, kx]
         return [_requantize(acc, node, g, p)]
 
+    def scratch_bytes(self, node, g, p):
+        """ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES: for up to four groups of four channels at a time
+        their widened weights and requantization constants, and a padded copy of the input under
+        clipped windows or under each output row (DSP path, depth multiplier 1; portable C
+        ignores it)."""
+        _, k_h, k_w, out_c = g.t(node.inputs[1]).shape
+        if p["depth_multiplier"] != 1 or not p["acc_bounded"] or out_c < 4 or k_h * k_w > 64:
+            return 0
+        per_row = self._padded_row_cols(node, g, p) or k_w
+        return min(out_c // 4, 4) * 4 * (16 + 2 * k_h * k_w + k_h * per_row)
+
+    @staticmethod
+    def _padded_row_cols(node, g, p) -> int:
+        """Columns of the padded input rows when the DSP path should copy whole rows, else 0:
+        when more than a quarter of the pixels have a clipped window, one copy of each output
+        row's input rows costs less than a copy of every clipped window."""
+        _, in_h, in_w, _ = g.t(node.inputs[0]).shape
+        _, out_h, out_w, _ = g.t(node.outputs[0]).shape
+        _, k_h, k_w, _ = g.t(node.inputs[1]).shape
+
+        def inside(n_out, n_in, k, stride, dilation, pad):
+            span = (k - 1) * dilation + 1
+            return sum(1 for o in range(n_out) if 0 <= o * stride - pad and o * stride - pad + span <= n_in)
+
+        full = inside(out_h, in_h, k_h, p["stride_h"], p["dilation_h"], p["pad_h"]) * \
+            inside(out_w, in_w, k_w, p["stride_w"], p["dilation_w"], p["pad_w"])
+        if 4 * full >= 3 * out_h * out_w:
+            return 0
+        return (out_w - 1) * p["stride_w"] + (k_w - 1) * p["dilation_w"] + 1
+
     def emit(self, node, g, p, ctx):
         fields = {k: p[k] for k in _GEOMETRY + ("depth_multiplier",) + _QUANT}
-        return _emit("ml_depthwise_conv2d_s8", "ml_depthwise_conv_params", fields, node, g, p, ctx)
+        fields["dsp_padded_rows"] = int(bool(self._padded_row_cols(node, g, p)))
+        scratch = ctx.scratch() if self.scratch_bytes(node, g, p) else "NULL"
+        return _emit("ml_depthwise_conv2d_s8", "ml_depthwise_conv_params", fields, node, g, p, ctx,
+                     scratch)

@@ -1,6 +1,11 @@
 """Elementwise int8 ops: ADD, SUB, MUL (with broadcasting), RELU, RELU6, LEAKY_RELU,
 HARD_SWISH, QUANTIZE and DEQUANTIZE.
 
+The int8 -> int8 unary ops (here and LOGISTIC/TANH in activation.py) run as a 256-entry
+lookup table (ml_lut_s8) once their tensor is large enough to pay for it; the table is their
+own numpy reference evaluated on every int8 input, so it is exact by construction. Their
+arithmetic kernels stay for the small tensors.
+
 Each prepare() mirrors TFLM's Prepare for the op, including whether it derives the
 multipliers in double (ADD, SUB, MUL, RELU, QUANTIZE) or in float (LEAKY_RELU, HARD_SWISH):
 a float32 division can land on a different q31 multiplier than the double one, and then the
@@ -10,7 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import MicrolithError, Op
+from dataclasses import replace
+
+from ..ir import Graph, MicrolithError, Op
 from ..quantize.fixedpoint import (activation_range, multiply_by_quantized_multiplier,
                                    multiply_by_quantized_multiplier_smaller_than_one_exp,
                                    quantize_multiplier, tf_round)
@@ -222,6 +229,41 @@ def _requantize_reference(p: dict, x: np.ndarray) -> np.ndarray:
     return np.clip(y, p["act_min"], p["act_max"]).astype(np.int8)
 
 
+# -- int8 lookup tables --------------------------------------------------------------------
+
+LUT_MIN_ELEMENTS = 64
+LUT_KERNEL = "ml_lut_s8"
+
+
+def use_lut(node, g) -> bool:
+    """True when an int8 -> int8 unary op should run as a table: a few instructions per element
+    instead of 15 (RELU) to 150 (LOGISTIC) for the arithmetic kernels, for 256 bytes of flash,
+    which pays once the tensor has LUT_MIN_ELEMENTS values."""
+    x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+    return x.dtype == "int8" and y.dtype == "int8" and x.size >= LUT_MIN_ELEMENTS
+
+
+def lut_table(impl: OpImpl, node, g) -> np.ndarray:
+    """The op's output for the inputs -128..127, from its own prepare() and reference() run on
+    a copy of the layer with 256-element tensors (the parameters depend only on quantization)."""
+    x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+    tensors = dict(g.tensors)
+    tensors[x.name] = replace(x, shape=(256,))
+    tensors[y.name] = replace(y, shape=(256,))
+    g256 = Graph(g.name, tensors, [node], [x.name], [y.name], g.source)
+    p = impl.prepare(node, g256)
+    out = impl.reference(node, g256, p, [np.arange(-128, 128).astype(np.int8)])[0]
+    return np.asarray(out).astype(np.int8).reshape(256)
+
+
+def emit_lut(impl: OpImpl, node, g, ctx) -> str:
+    table = ctx.const("lut", lut_table(impl, node, g))
+    params = ctx.struct("ml_lut_params", "params", dict(table=table))
+    x, y = node.inputs[0], node.outputs[0]
+    return (f"ml_lut_s8({params}, {_flat_dims(ctx, g.t(x).shape)}, {ctx.tensor(x)}, "
+            f"{_flat_dims(ctx, g.t(y).shape)}, {ctx.tensor(y)})")
+
+
 def _unary_call(kernel: str, ctype: str, fields, node, g, p: dict, ctx) -> str:
     params = ctx.struct(ctype, "params", {k: p[k] for k in fields})
     x, y = node.inputs[0], node.outputs[0]
@@ -235,6 +277,9 @@ class _Unary(OpImpl):
         require_int8(node, g, [node.inputs[0], node.outputs[0]])
         _require_same_size(node, g, node.inputs[0], node.outputs[0])
 
+    def kernels_for(self, node, g, p):
+        return (LUT_KERNEL,) if use_lut(node, g) else self.kernels[:1]
+
 
 _REQUANT_FIELDS = ("input_offset", "output_offset", "multiplier", "shift", "act_min", "act_max")
 
@@ -243,7 +288,7 @@ _REQUANT_FIELDS = ("input_offset", "output_offset", "multiplier", "shift", "act_
 class Relu(_Unary):
     """TFLM ReluQuantized: rescale to the output's quantization, clamp below at its zero."""
     op = Op.RELU
-    kernels = ("ml_requantize_s8",)
+    kernels = ("ml_requantize_s8", LUT_KERNEL)
 
     def prepare(self, node, g):
         self.check(node, g)
@@ -257,6 +302,8 @@ class Relu(_Unary):
         return [_requantize_reference(p, xs[0]).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
+        if use_lut(node, g):
+            return emit_lut(self, node, g, ctx)
         return _unary_call("ml_requantize_s8", "ml_requantize_params", _REQUANT_FIELDS, node, g, p, ctx)
 
 
@@ -282,7 +329,7 @@ class Relu6(Relu):
 class LeakyRelu(_Unary):
     """TFLM leaky_relu_common.cc + reference_ops::QuantizeLeakyRelu."""
     op = Op.LEAKY_RELU
-    kernels = ("ml_leaky_relu_s8",)
+    kernels = ("ml_leaky_relu_s8", LUT_KERNEL)
     FIELDS = ("input_offset", "output_offset", "identity_multiplier", "identity_shift",
               "alpha_multiplier", "alpha_shift", "alpha_negative")
 
@@ -305,6 +352,8 @@ class LeakyRelu(_Unary):
         return [y.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
+        if use_lut(node, g):
+            return emit_lut(self, node, g, ctx)
         return _unary_call("ml_leaky_relu_s8", "ml_leaky_relu_params", self.FIELDS, node, g, p, ctx)
 
 
@@ -357,7 +406,7 @@ def downscale_int32_to_int16_multiplier(m: int) -> int:
 class HardSwish(_Unary):
     """TFLM hard_swish_common.cc + reference_ops::HardSwish (int8 in 16-bit fixed point)."""
     op = Op.HARD_SWISH
-    kernels = ("ml_hard_swish_s8",)
+    kernels = ("ml_hard_swish_s8", LUT_KERNEL)
     FIELDS = ("input_zero_point", "output_zero_point", "output_multiplier", "output_exponent",
               "reluish_multiplier", "reluish_exponent")
 
@@ -397,6 +446,8 @@ class HardSwish(_Unary):
         return [np.clip(y, -128, 127).astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
+        if use_lut(node, g):
+            return emit_lut(self, node, g, ctx)
         return _unary_call("ml_hard_swish_s8", "ml_hard_swish_params", self.FIELDS, node, g, p, ctx)
 
 
@@ -428,11 +479,11 @@ def _emit_float(node, g, p, ctx) -> str:
 class Quantize(OpImpl):
     """TFLM quantize_common.cc: float32 -> int8/int16 by AffineQuantize, int8 -> int8 by Requantize."""
     op = Op.QUANTIZE
-    kernels = ("ml_quantize_f32_s8", "ml_quantize_f32_s16", "ml_requantize_s8")
+    kernels = ("ml_quantize_f32_s8", "ml_quantize_f32_s16", "ml_requantize_s8", LUT_KERNEL)
 
     def kernels_for(self, node, g, p):
         if p["kind"] == "int8":
-            return ("ml_requantize_s8",)
+            return (LUT_KERNEL,) if use_lut(node, g) else ("ml_requantize_s8",)
         return (_FLOAT_KERNELS[(g.t(node.inputs[0]).dtype, g.t(node.outputs[0]).dtype)],)
 
     def prepare(self, node, g):
@@ -467,6 +518,8 @@ class Quantize(OpImpl):
     def emit(self, node, g, p, ctx):
         if p["kind"] == "float":
             return _emit_float(node, g, p, ctx)
+        if use_lut(node, g):
+            return emit_lut(self, node, g, ctx)
         return _unary_call("ml_requantize_s8", "ml_requantize_params", _REQUANT_FIELDS, node, g, p, ctx)
 
 

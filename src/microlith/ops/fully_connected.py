@@ -54,6 +54,19 @@ class FullyConnected(OpImpl):
         return [acc.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
+        has_bias = len(node.inputs) > 2 and node.inputs[2]
+        if p["filter_offset"] == 0 and p["input_offset"] != 0:
+            # Fold the input offset into the bias: sum (x + off) w + b == sum x w + (b + off sum w),
+            # modulo 2^32 like TFLM's int32 sums, so every result is unchanged and the kernel's
+            # inner loop needs no add (its DSP path requires it).
+            folded = g.t(node.inputs[1]).data.astype(np.int64).sum(axis=1) * p["input_offset"]
+            if has_bias:
+                folded = folded + g.t(node.inputs[2]).data.astype(np.int64)
+            folded = ((folded + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
+            bias = ctx.const("bias_folded", folded)
+            p = dict(p, input_offset=0)
+        else:
+            bias = ctx.tensor(node.inputs[2]) if has_bias else "NULL"
         params = ctx.struct("ml_fc_params", "params", dict(
             input_offset=p["input_offset"], filter_offset=p["filter_offset"],
             output_offset=p["output_offset"], act_min=p["act_min"], act_max=p["act_max"],
@@ -61,7 +74,6 @@ class FullyConnected(OpImpl):
         quant = ctx.struct("ml_per_channel_quant", "quant", dict(
             multiplier=ctx.const("multiplier", p["multiplier"]),
             shift=ctx.const("shift", p["shift"])))
-        bias = ctx.tensor(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else "NULL"
         return (f"ml_fully_connected_s8({params}, {quant}, "
                 f"{ctx.dims((p['batches'], p['accum']))}, {ctx.tensor(node.inputs[0])}, "
                 f"{ctx.dims((p['out_depth'], p['accum']))}, {ctx.tensor(node.inputs[1])}, {bias}, "

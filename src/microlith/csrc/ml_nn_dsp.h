@@ -1,0 +1,350 @@
+/*
+ * Helpers for the kernels' Cortex-M DSP-extension paths (ARMv7E-M and ARMv8-M Mainline with
+ * the DSP extension: Cortex-M4, M7, M33, M55...). Nothing here is public API.
+ *
+ * The instructions are written as one-line inline assembly instead of <arm_acle.h> intrinsics,
+ * so the generated folder keeps to stdint.h/stddef.h/string.h; they are plain values to the
+ * compiler (not volatile), which schedules and deduplicates them like any arithmetic.
+ *
+ * The pure C paths of the kernels are the specification; every helper below states the exact
+ * integer identity it relies on, and the DSP paths are tested byte for byte against TFLM on
+ * emulated M4, M7 and M33 cores.
+ */
+#ifndef ML_NN_DSP_H
+#define ML_NN_DSP_H
+
+#include "ml_common.h"
+
+/* Unoptimized builds (-O0) keep the portable paths: the assembly loops below need more free
+ * registers than gcc leaves without optimization. */
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && defined(__OPTIMIZE__)
+#define ML_NN_DSP 1
+
+#define ML_DSP_INLINE static inline __attribute__((always_inline))
+
+/* Halfwords {sext(x.byte0), sext(x.byte2)}. */
+ML_DSP_INLINE int32_t ml_dsp_sxtb16(int32_t x)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* Halfwords {sext(x.byte1), sext(x.byte3)}. */
+ML_DSP_INLINE int32_t ml_dsp_sxtb16_ror8(int32_t x)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* Halfwords {a.lo + sext(x.byte0), a.hi + sext(x.byte2)}, each modulo 2^16. */
+ML_DSP_INLINE int32_t ml_dsp_sxtab16(int32_t a, int32_t x)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
+/* Halfwords {a.lo + sext(x.byte1), a.hi + sext(x.byte3)}, each modulo 2^16. */
+ML_DSP_INLINE int32_t ml_dsp_sxtab16_ror8(int32_t a, int32_t x)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
+/* acc + a.lo * b.lo + a.hi * b.hi (signed halfwords), modulo 2^32 like the C accumulators. */
+ML_DSP_INLINE int32_t ml_dsp_smlad(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* acc + a.lo * b.lo */
+ML_DSP_INLINE int32_t ml_dsp_smlabb(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* acc + a.hi * b.hi */
+ML_DSP_INLINE int32_t ml_dsp_smlatt(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* floor((acc * 2^32 + a * b + 2^31) / 2^32), the high word of a rounded 64-bit sum. */
+ML_DSP_INLINE int32_t ml_dsp_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* x clamped to [-128, 127]. */
+ML_DSP_INLINE int32_t ml_dsp_ssat8(int32_t x)
+{
+    int32_t r;
+    __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* Four bytes from any address: Cortex-M3 and later load unaligned words (LDR, not LDRD/LDM),
+ * and memcpy tells the compiler so without breaking aliasing rules. */
+ML_DSP_INLINE int32_t ml_dsp_read_s8x4(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* The halfword pair {b, b} (b modulo 2^16): SXTAB16's addend, SMLABB/SMLATT's factor. */
+ML_DSP_INLINE int32_t ml_dsp_pair16(int32_t b)
+{
+    return (int32_t)(((uint32_t)b & 0xFFFFu) * 0x10001u);
+}
+
+/*
+ * ml_nn_requantize(acc, multiplier, -n) in four instructions, for multiplier >= 0,
+ * 1 <= n <= 30 and |acc| < 2^30 (the caller checks with ml_dsp_requant_fits).
+ *
+ * With P = acc * multiplier, TFLM computes x = floor((P + 2^30) / 2^31) (the rounding
+ * doubling high multiply; see ml_common.h) and then rounds x / 2^n half away from zero:
+ * floor((x + 2^(n-1) - [x < 0]) / 2^n). Nested floors of divisions by powers of two merge, so
+ * the result is floor((2P + 2^31 + (2^(n-1) - [x < 0]) * 2^32) / 2^(32 + n)). SMMLAR computes
+ * exactly floor((c * 2^32 + a * b + 2^31) / 2^32) with a = 2 * acc, b = multiplier and
+ * c = 2^(n-1) - [x < 0]; an arithmetic shift by n finishes. [x < 0] may be replaced by
+ * [acc < 0]: they differ only when -2^30 <= P < 0, where x = 0 and both choices give 0.
+ * |acc| < 2^30 keeps 2 * acc exact, and the high word stays below 2^30 + 2^29.
+ */
+ML_DSP_INLINE int32_t ml_dsp_requantize(int32_t acc, int32_t multiplier, int32_t round,
+                                        int32_t n)
+{
+    const int32_t c = round - (int32_t)((uint32_t)acc >> 31);
+    return ml_dsp_smmlar((int32_t)((uint32_t)acc << 1), multiplier, c) >> n;
+}
+
+/* The round argument of ml_dsp_requantize with the output offset added (see
+ * ml_dsp_requantize): 2^(n-1) + out_off * 2^n = (2 * out_off + 1) * 2^(n-1), so with
+ * odd = 2 * out_off + 1 it is one shift by n - 1 = ~shift (n = -shift). */
+ML_DSP_INLINE int32_t ml_dsp_round_with_offset(int32_t odd, int32_t shift)
+{
+    return (int32_t)((uint32_t)odd << (~shift & 31));
+}
+
+/* Bytes v0..v3 to o[0], o[stride], o[2 * stride], o[3 * stride]: one pointer, no spills. */
+ML_DSP_INLINE void ml_dsp_store_strided4(int8_t *o, int32_t stride, int32_t v0, int32_t v1,
+                                         int32_t v2, int32_t v3)
+{
+    int8_t *t;
+    __asm__ volatile(
+        "strb %[v0], [%[o]]\n\t"
+        "strb %[v1], [%[o], %[s]]\n\t"
+        "add %[t], %[o], %[s], lsl #1\n\t"
+        "strb %[v2], [%[t]]\n\t"
+        "strb %[v3], [%[t], %[s]]"
+        : [t] "=&r"(t)
+        : [o] "r"(o), [s] "r"(stride), [v0] "r"(v0), [v1] "r"(v1), [v2] "r"(v2), [v3] "r"(v3)
+        : "memory");
+}
+
+/* Nonzero when |acc| < 2^30, i.e. doubling acc cannot overflow (bits 31 and 30 agree). */
+ML_DSP_INLINE int ml_dsp_requant_fits(int32_t acc)
+{
+    return (int32_t)((uint32_t)acc ^ ((uint32_t)acc << 1)) >= 0;
+}
+
+/*
+ * acc[p] += sum over `blocks` blocks of four int8 weights (w, read as words at any alignment)
+ * times the int16 values of column p, for the four columns that interleave by block:
+ * block b of column p is the words cols[(b * 4 + p) * 2 + {0, 1}] holding values {k0, k2} and
+ * {k1, k3}, the order SXTB16 splits a weight word into.
+ *
+ * Written as one assembly loop because LDM needs ascending registers, which only fixed ones
+ * give: 14 instructions per 16 multiply-accumulates (r8-r11 carry the column words).
+ */
+#define ML_DSP_MAC_1X4_BLOCK                                                                    \
+    "ldr %[wl], [%[w]], #4\n\t"                                                                  \
+    "ldmia %[c]!, {r8, r9, r10, r11}\n\t"                                                        \
+    "sxtb16 %[wh], %[wl], ror #8\n\t"                                                            \
+    "sxtb16 %[wl], %[wl]\n\t"                                                                    \
+    "smlad %[a0], r8, %[wl], %[a0]\n\t"                                                          \
+    "smlad %[a0], r9, %[wh], %[a0]\n\t"                                                          \
+    "smlad %[a1], r10, %[wl], %[a1]\n\t"                                                         \
+    "smlad %[a1], r11, %[wh], %[a1]\n\t"                                                         \
+    "ldmia %[c]!, {r8, r9, r10, r11}\n\t"                                                        \
+    "smlad %[a2], r8, %[wl], %[a2]\n\t"                                                          \
+    "smlad %[a2], r9, %[wh], %[a2]\n\t"                                                          \
+    "smlad %[a3], r10, %[wl], %[a3]\n\t"                                                         \
+    "smlad %[a3], r11, %[wh], %[a3]\n\t"
+
+#define ML_DSP_MAC_1X4_OPERANDS                                                                 \
+    : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [c] "+r"(cols),            \
+      [w] "+r"(w), [n] "+r"(n), [wl] "=&r"(wl), [wh] "=&r"(wh)                                   \
+    :                                                                                            \
+    : "r8", "r9", "r10", "r11", "cc", "memory"
+
+ML_DSP_INLINE void ml_dsp_mac_1x4(const int32_t *cols, const int8_t *w, int32_t blocks,
+                                  int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    int32_t wl, wh;
+    int32_t n = blocks >> 1;
+    if (n > 0) {
+        /* Two blocks per iteration halve the loop's own cost. */
+        __asm__ volatile(
+            "1:\n\t"
+            ML_DSP_MAC_1X4_BLOCK
+            ML_DSP_MAC_1X4_BLOCK
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b"
+            ML_DSP_MAC_1X4_OPERANDS);
+    }
+    if (blocks & 1) {
+        __asm__ volatile(ML_DSP_MAC_1X4_BLOCK ML_DSP_MAC_1X4_OPERANDS);
+    }
+}
+
+/* The same for the first two columns of such a group: 11 instructions per 8. */
+ML_DSP_INLINE void ml_dsp_mac_1x2(const int32_t *cols, const int8_t *w, int32_t blocks,
+                                  int32_t *a0, int32_t *a1)
+{
+    int32_t wl, wh;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[wl], [%[w]], #4\n\t"
+        "ldmia %[c], {r8, r9, r10, r11}\n\t"
+        "adds %[c], %[c], #32\n\t"
+        "sxtb16 %[wh], %[wl], ror #8\n\t"
+        "sxtb16 %[wl], %[wl]\n\t"
+        "smlad %[a0], r8, %[wl], %[a0]\n\t"
+        "smlad %[a0], r9, %[wh], %[a0]\n\t"
+        "smlad %[a1], r10, %[wl], %[a1]\n\t"
+        "smlad %[a1], r11, %[wh], %[a1]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b"
+        : [a0] "+r"(*a0), [a1] "+r"(*a1), [c] "+r"(cols), [w] "+r"(w), [n] "+r"(blocks),
+          [wl] "=&r"(wl), [wh] "=&r"(wh)
+        :
+        : "r8", "r9", "r10", "r11", "cc", "memory");
+}
+
+/*
+ * Depthwise 3x3, four channels at a time, without the input offset (the caller folds
+ * input_offset * sum(w) into the accumulators): acc0..acc3 (channels c..c+3) += the input word
+ * (four int8 channels) at tap (ky, kx) = q + ky * dy + kx * dx times that tap's weights, the
+ * int16 pairs {w_c0, w_c2} {w_c1, w_c3} at pw[2 * (3 * ky + kx)]. dyp = dy - dx. Eight
+ * instructions per tap. Fixed scratch registers (r8-r11) keep the operands gcc must place
+ * to eight, which it manages at every optimization level and with a frame pointer.
+ */
+#define ML_DSP_DW_TAP(load, woff)                                                                \
+    load "\n\t"                                                                                  \
+    "ldrd r10, r11, [%[pw], #" woff "]\n\t"                                                      \
+    "sxtb16 r9, r8, ror #8\n\t"                                                                  \
+    "sxtb16 r8, r8\n\t"                                                                          \
+    "smlabb %[a0], r8, r10, %[a0]\n\t"                                                           \
+    "smlatt %[a2], r8, r10, %[a2]\n\t"                                                           \
+    "smlabb %[a1], r9, r11, %[a1]\n\t"                                                           \
+    "smlatt %[a3], r9, r11, %[a3]\n\t"
+
+#define ML_DSP_DW_ROW(w0, w1, w2)                                                                \
+    ML_DSP_DW_TAP("ldr r8, [%[q]]", w0)                                                          \
+    "add %[q], %[q], %[dx]\n\t"                                                                  \
+    ML_DSP_DW_TAP("ldr r8, [%[q]]", w1)                                                          \
+    ML_DSP_DW_TAP("ldr r8, [%[q], %[dx]]", w2)                                                   \
+    "add %[q], %[q], %[dyp]\n\t"
+
+ML_DSP_INLINE void ml_dsp_dw_3x3(const int8_t *q, int32_t dx, int32_t dyp, const int32_t *pw,
+                                 int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    __asm__ volatile(
+        ML_DSP_DW_ROW("0", "8", "16")
+        ML_DSP_DW_ROW("24", "32", "40")
+        ML_DSP_DW_ROW("48", "56", "64")
+        : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [q] "+r"(q)
+        : [dx] "r"(dx), [dyp] "r"(dyp), [pw] "r"(pw)
+        : "r8", "r9", "r10", "r11", "memory");
+}
+
+/*
+ * Four consecutive output channels from their accumulators: for each, {multiplier, round, n}
+ * from qp (ml_dsp_requantize with the output offset in round, n >= 1), SSAT to int8 and a
+ * byte store; seven instructions per channel.
+ */
+#define ML_DSP_OUT_ONE(a)                                                                       \
+    "ldmia %[qp]!, {r8, r9, r10}\n\t"                                                           \
+    "lsl %[t], %[" a "], #1\n\t"                                                                 \
+    "sub r9, r9, %[" a "], lsr #31\n\t"                                                          \
+    "smmlar %[t], %[t], r8, r9\n\t"                                                              \
+    "asr %[t], %[t], r10\n\t"                                                                    \
+    "ssat %[t], #8, %[t]\n\t"                                                                    \
+    "strb %[t], [%[o]], #1\n\t"
+
+ML_DSP_INLINE int8_t *ml_dsp_out4(const int32_t *qp, int8_t *o, int32_t a0, int32_t a1,
+                                  int32_t a2, int32_t a3)
+{
+    int32_t t;
+    __asm__ volatile(
+        ML_DSP_OUT_ONE("a0") ML_DSP_OUT_ONE("a1") ML_DSP_OUT_ONE("a2") ML_DSP_OUT_ONE("a3")
+        : [qp] "+r"(qp), [o] "+r"(o), [t] "=&r"(t)
+        : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3)
+        : "r8", "r9", "r10", "memory");
+    return o;
+}
+
+/*
+ * Four rows of a row-major int8 matrix (w0 and the rows `stride` and 2 * stride and
+ * 3 * stride bytes after it) dotted with one int8 vector x, over `blocks` blocks of four
+ * values: acc_r += sum x[k] * w_r[k], both widened by SXTB16 (their common halfword order
+ * does not matter to the sums). 24 instructions per 16 multiply-accumulates; any alignment.
+ */
+#define ML_DSP_FC_ROW(load, a)                                                                   \
+    load "\n\t"                                                                                  \
+    "sxtb16 r11, r10, ror #8\n\t"                                                                \
+    "sxtb16 r10, r10\n\t"                                                                        \
+    "smlad %[" a "], r8, r10, %[" a "]\n\t"                                                        \
+    "smlad %[" a "], r9, r11, %[" a "]\n\t"
+
+#define ML_DSP_FC_BLOCK                                                                         \
+    "ldr r8, [%[x]], #4\n\t"                                                                     \
+    "sxtb16 r9, r8, ror #8\n\t"                                                                  \
+    "sxtb16 r8, r8\n\t"                                                                          \
+    ML_DSP_FC_ROW("ldr r10, [%[w0], %[k]]", "a1")                                                \
+    ML_DSP_FC_ROW("ldr r10, [%[w0]], #4", "a0")                                                  \
+    ML_DSP_FC_ROW("ldr r10, [%[w2], %[k]]", "a3")                                                \
+    ML_DSP_FC_ROW("ldr r10, [%[w2]], #4", "a2")
+
+#define ML_DSP_FC_OPERANDS                                                                      \
+    : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [x] "+r"(x),              \
+      [w0] "+r"(w0), [w2] "+r"(w2), [n] "+r"(n)                                                 \
+    : [k] "r"(stride)                                                                            \
+    : "r8", "r9", "r10", "r11", "cc", "memory"
+
+ML_DSP_INLINE void ml_dsp_dot_4rows(const int8_t *x, const int8_t *w0, int32_t stride,
+                                    int32_t blocks, int32_t *a0, int32_t *a1, int32_t *a2,
+                                    int32_t *a3)
+{
+    const int8_t *w2 = w0 + 2 * stride;
+    int32_t n = blocks >> 1;
+    if (n > 0) {
+        /* Two blocks per iteration halve the loop's own cost. */
+        __asm__ volatile(
+            "1:\n\t"
+            ML_DSP_FC_BLOCK
+            ML_DSP_FC_BLOCK
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b"
+            ML_DSP_FC_OPERANDS);
+    }
+    if (blocks & 1) {
+        __asm__ volatile(ML_DSP_FC_BLOCK ML_DSP_FC_OPERANDS);
+    }
+}
+
+#endif /* __ARM_FEATURE_DSP && __GNUC__ && __OPTIMIZE__ */
+
+#endif /* ML_NN_DSP_H */
