@@ -158,10 +158,17 @@ class Softmax(OpImpl):
                 f"{dims}, {ctx.tensor(node.outputs[0])})")
 
 
-@register
-class Logistic(OpImpl):
-    op = Op.LOGISTIC
-    kernels = ("ml_logistic_s8", LUT_KERNEL)
+class _Sigmoidal(OpImpl):
+    """LOGISTIC and TANH: the same input scaling to Q4.27, gemmlowp's function, then a shift to
+    the fixed output quantization TFLM requires (1/256 zp -128, or 1/128 zp 0)."""
+    name: str           # "logistic" | "tanh"
+    out_scale: float
+    out_zero_point: int
+    out_shift: int      # Q0.31 -> output steps
+
+    @property
+    def kernels(self):
+        return (f"ml_{self.name}_s8", LUT_KERNEL)
 
     def kernels_for(self, node, g, p):
         return (LUT_KERNEL,) if use_lut(node, g) else self.kernels[:1]
@@ -170,57 +177,35 @@ class Logistic(OpImpl):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
         require_int8(node, g, [x.name, y.name])
         _same_size(node, g)
-        _require_output_quant(node, g, 1.0 / 256, -128, "int8 LOGISTIC")
+        _require_output_quant(node, g, self.out_scale, self.out_zero_point, f"int8 {self.op.value}")
         return dict(size=x.size, **_sigmoid_input_scaling(node, g))
 
     def reference(self, node, g, p, xs):
         y = g.t(node.outputs[0])
         low, high, q4 = _sigmoid_input_q4(xs[0], p)
-        q0 = fp.logistic(q4, _SIGMOID_INPUT_INTEGER_BITS)
-        out = np.clip(rounding_divide_by_pot(q0, 23) - 128, -128, 127)  # Q0.31 -> 1/256 steps
+        q0 = getattr(fp, self.name)(q4, _SIGMOID_INPUT_INTEGER_BITS)
+        out = np.clip(rounding_divide_by_pot(q0, self.out_shift) + self.out_zero_point, -128, 127)
         out = np.where(low, -128, np.where(high, 127, out))
         return [out.astype(np.int8).reshape(y.shape)]
 
     def emit(self, node, g, p, ctx):
         if use_lut(node, g):
             return emit_lut(self, node, g, ctx)
-        params = ctx.struct("ml_logistic_params", "params", {
+        params = ctx.struct(f"ml_{self.name}_params", "params", {
             k: p[k] for k in ("input_zero_point", "input_range_radius", "input_multiplier",
                               "input_left_shift")})
         dims = ctx.dims((p["size"],))
-        return (f"ml_logistic_s8({params}, {dims}, {ctx.tensor(node.inputs[0])}, "
+        return (f"ml_{self.name}_s8({params}, {dims}, {ctx.tensor(node.inputs[0])}, "
                 f"{dims}, {ctx.tensor(node.outputs[0])})")
 
 
 @register
-class Tanh(OpImpl):
-    op = Op.TANH
-    kernels = ("ml_tanh_s8", LUT_KERNEL)
+class Logistic(_Sigmoidal):
+    op, name = Op.LOGISTIC, "logistic"
+    out_scale, out_zero_point, out_shift = 1.0 / 256, -128, 23
 
-    def kernels_for(self, node, g, p):
-        return (LUT_KERNEL,) if use_lut(node, g) else self.kernels[:1]
 
-    def prepare(self, node, g):
-        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        require_int8(node, g, [x.name, y.name])
-        _same_size(node, g)
-        _require_output_quant(node, g, 1.0 / 128, 0, "int8 TANH")
-        return dict(size=x.size, **_sigmoid_input_scaling(node, g))
-
-    def reference(self, node, g, p, xs):
-        y = g.t(node.outputs[0])
-        low, high, q4 = _sigmoid_input_q4(xs[0], p)
-        q0 = fp.tanh(q4, _SIGMOID_INPUT_INTEGER_BITS)
-        out = np.clip(rounding_divide_by_pot(q0, 24), -128, 127)  # Q0.31 -> 1/128 steps
-        out = np.where(low, -128, np.where(high, 127, out))
-        return [out.astype(np.int8).reshape(y.shape)]
-
-    def emit(self, node, g, p, ctx):
-        if use_lut(node, g):
-            return emit_lut(self, node, g, ctx)
-        params = ctx.struct("ml_tanh_params", "params", {
-            k: p[k] for k in ("input_zero_point", "input_range_radius", "input_multiplier",
-                              "input_left_shift")})
-        dims = ctx.dims((p["size"],))
-        return (f"ml_tanh_s8({params}, {dims}, {ctx.tensor(node.inputs[0])}, "
-                f"{dims}, {ctx.tensor(node.outputs[0])})")
+@register
+class Tanh(_Sigmoidal):
+    op, name = Op.TANH, "tanh"
+    out_scale, out_zero_point, out_shift = 1.0 / 128, 0, 24
