@@ -39,7 +39,6 @@ def main() -> int:
     args = ap.parse_args()
 
     import microlith
-    from microlith.frontends.tflite import parse_tflite
     from microlith.quantize.api import quantize
     from microlith.quantize.data import load_dataset
     from microlith.quantize.report import evaluate

@@ -5,7 +5,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from microlith.codegen.c import prepare
 from microlith.frontends.tflite import parse_tflite

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import io
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -250,7 +249,7 @@ def generate(prep: Prepared, out_dir: str | os.PathLike, name: str | None = None
     # -- header
     h = [banner, f"#ifndef {up}_H", f"#define {up}_H", "", "#include <stdint.h>", "",
          "#ifdef __cplusplus", 'extern "C" {', "#endif", "",
-         f"/* Bytes of working memory one inference needs (NAME_invoke_with_arena). */",
+         "/* Bytes of working memory one inference needs (NAME_invoke_with_arena). */",
          f"#define {up}_ARENA_SIZE {plan.arena_size}", ""]
     for kind, lst in (("INPUT", g.inputs), ("OUTPUT", g.outputs)):
         for k, tname in enumerate(lst):

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import time
 from pathlib import Path
 
-import numpy as np
 
 from .. import __version__
 from ..ir import MicrolithError, macs

@@ -175,7 +175,7 @@ def _model_glue(api: ModelAPI, samples: list[list[np.ndarray]], per_layer: bool)
     for k, p in enumerate(api.inputs):
         raw = b"".join(np.ascontiguousarray(s[k], dtype=p.dtype).tobytes() for s in samples)
         lines += [f"/* input '{p.name}': {n} sample(s) of {p.count} {p.ctype} */",
-                  f'__attribute__((section(".ml_inputs"), aligned(8)))',
+                  '__attribute__((section(".ml_inputs"), aligned(8)))',
                   f"static const uint8_t ml_fw_in{k}[{max(len(raw), 1)}] = {{", _byte_rows(raw), "};", ""]
     for k, p in enumerate(api.outputs):
         lines += [f"static {p.ctype} ml_fw_out{k}[{p.count}] __attribute__((aligned(8)));"]
