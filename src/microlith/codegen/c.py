@@ -249,7 +249,7 @@ def generate(prep: Prepared, out_dir: str | os.PathLike, name: str | None = None
     # -- header
     h = [banner, f"#ifndef {up}_H", f"#define {up}_H", "", "#include <stdint.h>", "",
          "#ifdef __cplusplus", 'extern "C" {', "#endif", "",
-         "/* Bytes of working memory one inference needs (NAME_invoke_with_arena). */",
+         f"/* Bytes of working memory one inference needs ({prefix}_invoke_with_arena). */",
          f"#define {up}_ARENA_SIZE {plan.arena_size}", ""]
     for kind, lst in (("INPUT", g.inputs), ("OUTPUT", g.outputs)):
         for k, tname in enumerate(lst):
@@ -263,7 +263,7 @@ def generate(prep: Prepared, out_dir: str | os.PathLike, name: str | None = None
             h.append("")
     sig = ", ".join(io_decl)
     h += ["/* Runs one inference on a static arena. Returns 0, or a negative ml_status code.",
-          " * Not re-entrant: use NAME_invoke_with_arena from several threads. */",
+          f" * Not re-entrant: use {prefix}_invoke_with_arena from several threads. */",
           f"int {prefix}_invoke({sig});", "",
           f"/* Same, on caller memory of {up}_ARENA_SIZE bytes, aligned to 8 bytes. */",
           f"int {prefix}_invoke_with_arena({sig}, void *arena);", "",
