@@ -89,3 +89,23 @@ def test_float_mlperf_models_quantize_compile_and_verify(tmp_path, model, make_c
     assert 0.0 <= acc["argmax_agreement"] <= 1.0
     ver = microlith.verify(out, samples=10)
     assert ver["bit_exact"], ver
+
+
+@pytest.mark.parametrize("io", ["int8", "float"])
+def test_quantized_file_loads_in_litert(tmp_path, io):
+    """The written file is a standard int8 .tflite: LiteRT (not only TFLM) loads and runs it."""
+    litert = pytest.importorskip("ai_edge_litert.interpreter", reason="pip install ai-edge-litert")
+    spec = np.fromfile(MODELS / "inputs" / "ad_dcase01_normal_id_01_hist_librosa.bin", np.float32).reshape(200, 128)
+    cal = [spec[i:i + 5].reshape(1, 640) for i in range(0, 196, 4)]
+    out = tmp_path / f"ad_{io}.tflite"
+    microlith.quantize(MODELS / "ad01_fp32.tflite", cal, out, io=io, report=False)
+    it = litert.Interpreter(model_path=str(out))
+    it.allocate_tensors()
+    d = it.get_input_details()[0]
+    assert d["dtype"] == (np.int8 if io == "int8" else np.float32)
+    x = cal[0] if io == "float" else np.clip(np.round(cal[0] / d["quantization"][0]) + d["quantization"][1],
+                                             -128, 127).astype(np.int8)
+    it.set_tensor(d["index"], x.astype(d["dtype"]))
+    it.invoke()
+    y = it.get_tensor(it.get_output_details()[0]["index"])
+    assert y.shape == (1, 640)
