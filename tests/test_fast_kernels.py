@@ -305,3 +305,64 @@ def test_small_unary_tensor_keeps_arithmetic_kernel():
 def test_unary_lut_on_cortex_m4(tmp_path, name):
     op, si, zi, so, zo, attrs = UNARY_CASES[name]
     verify_on(unary_graph(op, (1, 9, 9, 5), si, zi, so, zo, attrs), tmp_path)
+
+
+# Cortex-M0 (ARMv6-M) and M3 (ARMv7-M, no DSP) have their own inner loops: M0 assembly for
+# conv 1x2 / 2x2 and four-row FC with the sums in r8-r11, M3 two-step post-indexed loops for
+# conv 2x2 and four-row FC, and on M0 a requantization from 16 x 16 multiplies instead of the
+# libgcc 64-bit multiply. The cases aim at run lengths 1 and odd (the M3 two-step loops' tail),
+# several window rows per call, pixels left unpaired, FC depths 1 and odd, row counts leaving
+# 1-3 over, and the requantization's edges (left shifts, shifts past 22, sums near 2^31).
+M0_M3_CASES = {
+    "conv_pw_c1": ("conv", ((1, 3, 3, 1), 5, (1, 1), dict(in_zp=-128))),
+    "conv_pw_c64_odd_pixels": ("conv", ((1, 3, 5, 64), 7, (1, 1), dict(in_zp=-128, out_zp=-128))),
+    "conv_3x3_c3_same": ("conv", ((1, 7, 6, 3), 6, (3, 3), dict(in_zp=127))),
+    "conv_kws_first_layer": ("conv", ((1, 49, 10, 1), 8, (10, 4), dict(stride=(2, 2), in_zp=83))),
+    "conv_dilation_stride": ("conv", ((1, 10, 11, 2), 3, (3, 3), dict(dilation=(2, 3), stride=(2, 1)))),
+    "conv_window_larger_than_image": ("conv", ((1, 3, 2, 4), 4, (5, 5), {})),
+    "conv_left_shift": ("conv", ((1, 6, 6, 8), 4, (3, 3), dict(out_scale=1e-4, out_zp=3))),
+    "conv_tiny_scale": ("conv", ((1, 5, 5, 8), 4, (1, 1), dict(out_scale=2e3))),
+    "conv_relu6_no_bias_batch2": ("conv", ((2, 5, 4, 5), 3, (3, 3),
+                                           dict(activation="RELU6", out_scale=0.03, bias="omit"))),
+    "conv_grouped": ("conv", ((1, 6, 5, 6), 9, (3, 3), dict(groups=3))),
+    "dw_kws_like": ("depthwise", ((1, 25, 5, 64), (3, 3), 1, dict(in_zp=-128, out_zp=-128))),
+    "dw_multiplier2_tiny_scale": ("depthwise", ((1, 6, 6, 4), (3, 3), 2, dict(out_scale=2e3))),
+    "dw_left_shift": ("depthwise", ((1, 6, 5, 7), (3, 3), 1, dict(out_scale=1e-4))),
+    "fc_depth1": ("fc", dict(batches=1, depth=1, units=6)),
+    "fc_odd_depth_units_tail": ("fc", dict(batches=2, depth=33, units=7, in_zp=-128)),
+    "fc_per_channel_relu": ("fc", dict(batches=1, depth=64, units=9, per_channel=True,
+                                       activation="RELU", out_zp=-100)),
+    "fc_weight_zero_point_portable": ("fc", dict(batches=1, depth=10, units=5, w_zp=3, in_zp=7)),
+    "fc_left_shift": ("fc", dict(batches=1, depth=20, units=8, out_scale=1e-4, out_zp=3)),
+}
+
+
+def m0_m3_graph(kind, case, seed):
+    if kind == "conv":
+        x_shape, out_c, kernel, kw = case
+        return conv_graph(x_shape, out_c, kernel, seed=seed, **kw)
+    if kind == "depthwise":
+        x_shape, kernel, mult, kw = case
+        return conv_graph(x_shape, None, kernel, depth_multiplier=mult, seed=seed, **kw)
+    return fc_graph(seed=seed, **case)
+
+
+@on_cortexm
+@pytest.mark.parametrize("target", ["cortex-m0", "cortex-m3"])
+@pytest.mark.parametrize("name", list(M0_M3_CASES))
+def test_m0_m3_kernels_exact(tmp_path, target, name):
+    kind, case = M0_M3_CASES[name]
+    verify_on(m0_m3_graph(kind, case, seed=len(name) + 200), tmp_path, target=target, samples=4)
+
+
+@on_cortexm
+@pytest.mark.parametrize("target", ["cortex-m0", "cortex-m3"])
+@pytest.mark.parametrize("kind", ["conv", "depthwise", "fc"])
+def test_m0_m3_accumulators_near_2_31(tmp_path, target, kind):
+    # Biases of +-2^30 put the requantization's products near 2^61 and its sums past 2^30.
+    if kind == "fc":
+        g = fc_graph(batches=1, depth=17, units=6, seed=9)
+    else:
+        g = conv_graph((1, 5, 6, 8), None if kind == "depthwise" else 6, (3, 3),
+                       depth_multiplier=1 if kind == "depthwise" else None, seed=9)
+    verify_on(huge_bias(g), tmp_path, target=target, samples=4)

@@ -46,7 +46,7 @@ static inline int8_t ml_conv_finish(int32_t acc, int32_t oc, const int32_t *bias
     if (bias != NULL) {
         acc += bias[oc];
     }
-    acc = ml_nn_requantize(acc, quant->multiplier[oc], quant->shift[oc]);
+    acc = ML_NN_REQUANTIZE(acc, quant->multiplier[oc], quant->shift[oc]);
     return ml_clamp_s8(acc + params->output_offset, params->act_min, params->act_max);
 }
 
@@ -59,6 +59,258 @@ typedef struct {
     int32_t w_step;
 } ml_conv_runs;
 
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+/*
+ * Cortex-M0/M0+ (ARMv6-M): the two inner products below as assembly. gcc cannot fit the 2x2
+ * loop's four pointers, four sums and the offset into the eight low registers and spills
+ * inside it (32 instructions per four MACs); here the sums and the offset live in r8-r12
+ * (ADD reaches them, only MULS and loads need low registers) and the four data pointers share
+ * one negative index counting up to zero (LDRSB has only the register-offset form), so a
+ * step is 17 instructions per four MACs, 10 per two for 1x2. Same arithmetic as the C
+ * versions: int32 sums of (x + offset) * w, modulo 2^32.
+ * Prototypes as the C versions; frame: 9 saved registers (36 bytes), then the stacked
+ * arguments, and three words of row state (w_step, rows, in_step) below them.
+ */
+void ml_conv_m0_dot_1x2(const int8_t *in, const int8_t *w0, const int8_t *w1,
+                        const ml_conv_runs *runs, int32_t offset, int32_t acc[2]);
+void ml_conv_m0_dot_2x2(const int8_t *in0, const int8_t *in1, const int8_t *w0,
+                        const int8_t *w1, const ml_conv_runs *runs, int32_t offset,
+                        int32_t acc[4]);
+
+#define ML_M0_PROLOGUE                                                                           \
+    "push {r4, r5, r6, r7, lr}\n\t"                                                              \
+    "mov r4, r8\n\t"                                                                             \
+    "mov r5, r9\n\t"                                                                             \
+    "mov r6, r10\n\t"                                                                            \
+    "mov r7, r11\n\t"                                                                            \
+    "push {r4, r5, r6, r7}\n\t"
+#define ML_M0_EPILOGUE                                                                           \
+    "pop {r4, r5, r6, r7}\n\t"                                                                   \
+    "mov r8, r4\n\t"                                                                             \
+    "mov r9, r5\n\t"                                                                             \
+    "mov r10, r6\n\t"                                                                            \
+    "mov r11, r7\n\t"                                                                            \
+    "pop {r4, r5, r6, r7, pc}\n\t"
+
+__asm__(
+    ".text\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".balign 2\n\t"
+    ".global ml_conv_m0_dot_2x2\n\t"
+    ".type ml_conv_m0_dot_2x2, %function\n\t"
+    ".thumb_func\n"
+    "ml_conv_m0_dot_2x2:\n\t"
+    ML_M0_PROLOGUE
+    /* r0..r3 = in0, in1, w0, w1; [sp, #36] runs, [sp, #40] offset, [sp, #44] acc */
+    "ldr r5, [sp, #44]\n\t"
+    "ldr r6, [r5, #0]\n\t"
+    "mov r8, r6\n\t"
+    "ldr r6, [r5, #4]\n\t"
+    "mov r9, r6\n\t"
+    "ldr r6, [r5, #8]\n\t"
+    "mov r10, r6\n\t"
+    "ldr r6, [r5, #12]\n\t"
+    "mov r11, r6\n\t"
+    "ldr r6, [sp, #40]\n\t"
+    "mov ip, r6\n\t"
+    "ldr r4, [sp, #36]\n\t"
+    "ldr r5, [r4, #0]\n\t"          /* rows */
+    "cmp r5, #0\n\t"
+    "ble 9f\n\t"
+    "ldr r6, [r4, #4]\n\t"          /* n */
+    "cmp r6, #0\n\t"
+    "ble 9f\n\t"
+    "ldr r7, [r4, #8]\n\t"          /* in_step */
+    "ldr r4, [r4, #12]\n\t"         /* w_step */
+    "mov lr, r6\n\t"
+    "adds r0, r0, r6\n\t"           /* the pointers mark the ends of the runs */
+    "adds r1, r1, r6\n\t"
+    "adds r2, r2, r6\n\t"
+    "adds r3, r3, r6\n\t"
+    "push {r4, r5, r7}\n"
+    "1:\n\t"
+    "mov r4, lr\n\t"
+    "rsbs r4, r4, #0\n"
+    "2:\n\t"
+    "ldrsb r5, [r0, r4]\n\t"
+    "add r5, ip\n\t"
+    "ldrsb r6, [r2, r4]\n\t"
+    "mov r7, r6\n\t"
+    "muls r7, r5\n\t"
+    "add r8, r7\n\t"
+    "ldrsb r7, [r3, r4]\n\t"
+    "muls r5, r7\n\t"
+    "add r9, r5\n\t"
+    "ldrsb r5, [r1, r4]\n\t"
+    "add r5, ip\n\t"
+    "muls r6, r5\n\t"
+    "add r10, r6\n\t"
+    "muls r7, r5\n\t"
+    "add r11, r7\n\t"
+    "adds r4, r4, #1\n\t"
+    "bne 2b\n\t"
+    "ldr r5, [sp, #8]\n\t"
+    "adds r0, r0, r5\n\t"
+    "adds r1, r1, r5\n\t"
+    "ldr r5, [sp, #0]\n\t"
+    "adds r2, r2, r5\n\t"
+    "adds r3, r3, r5\n\t"
+    "ldr r5, [sp, #4]\n\t"
+    "subs r5, r5, #1\n\t"
+    "str r5, [sp, #4]\n\t"
+    "bne 1b\n\t"
+    "add sp, sp, #12\n"
+    "9:\n\t"
+    "ldr r5, [sp, #44]\n\t"
+    "mov r6, r8\n\t"
+    "str r6, [r5, #0]\n\t"
+    "mov r6, r9\n\t"
+    "str r6, [r5, #4]\n\t"
+    "mov r6, r10\n\t"
+    "str r6, [r5, #8]\n\t"
+    "mov r6, r11\n\t"
+    "str r6, [r5, #12]\n\t"
+    ML_M0_EPILOGUE
+    ".size ml_conv_m0_dot_2x2, .-ml_conv_m0_dot_2x2\n\t"
+
+    ".balign 2\n\t"
+    ".global ml_conv_m0_dot_1x2\n\t"
+    ".type ml_conv_m0_dot_1x2, %function\n\t"
+    ".thumb_func\n"
+    "ml_conv_m0_dot_1x2:\n\t"
+    ML_M0_PROLOGUE
+    /* r0..r3 = in, w0, w1, runs; [sp, #36] offset, [sp, #40] acc */
+    "ldr r5, [sp, #40]\n\t"
+    "ldr r6, [r5, #0]\n\t"
+    "mov r8, r6\n\t"
+    "ldr r6, [r5, #4]\n\t"
+    "mov r9, r6\n\t"
+    "ldr r6, [sp, #36]\n\t"
+    "mov ip, r6\n\t"
+    "ldr r5, [r3, #0]\n\t"          /* rows */
+    "cmp r5, #0\n\t"
+    "ble 9f\n\t"
+    "ldr r6, [r3, #4]\n\t"          /* n */
+    "cmp r6, #0\n\t"
+    "ble 9f\n\t"
+    "ldr r7, [r3, #8]\n\t"          /* in_step */
+    "ldr r4, [r3, #12]\n\t"         /* w_step */
+    "mov lr, r6\n\t"
+    "adds r0, r0, r6\n\t"
+    "adds r1, r1, r6\n\t"
+    "adds r2, r2, r6\n\t"
+    "push {r4, r5, r7}\n"
+    "1:\n\t"
+    "mov r4, lr\n\t"
+    "rsbs r4, r4, #0\n"
+    "2:\n\t"
+    "ldrsb r5, [r0, r4]\n\t"
+    "add r5, ip\n\t"
+    "ldrsb r6, [r1, r4]\n\t"
+    "muls r6, r5\n\t"
+    "add r8, r6\n\t"
+    "ldrsb r7, [r2, r4]\n\t"
+    "muls r7, r5\n\t"
+    "add r9, r7\n\t"
+    "adds r4, r4, #1\n\t"
+    "bne 2b\n\t"
+    "ldr r5, [sp, #8]\n\t"
+    "adds r0, r0, r5\n\t"
+    "ldr r5, [sp, #0]\n\t"
+    "adds r1, r1, r5\n\t"
+    "adds r2, r2, r5\n\t"
+    "ldr r5, [sp, #4]\n\t"
+    "subs r5, r5, #1\n\t"
+    "str r5, [sp, #4]\n\t"
+    "bne 1b\n\t"
+    "add sp, sp, #12\n"
+    "9:\n\t"
+    "ldr r5, [sp, #40]\n\t"
+    "mov r6, r8\n\t"
+    "str r6, [r5, #0]\n\t"
+    "mov r6, r9\n\t"
+    "str r6, [r5, #4]\n\t"
+    ML_M0_EPILOGUE
+    ".size ml_conv_m0_dot_1x2, .-ml_conv_m0_dot_1x2");
+
+#define ml_conv_dot_1x2 ml_conv_m0_dot_1x2
+#define ml_conv_dot_2x2 ml_conv_m0_dot_2x2
+#elif defined(__ARM_ARCH_7M__) && defined(__GNUC__) && defined(__OPTIMIZE__)
+/*
+ * Cortex-M3 (ARMv7-M without DSP): the 2x2 loop as assembly, two steps per iteration with
+ * post-indexed loads, so one compare and branch serve eight MACs (22 instructions instead of
+ * 24; gcc unrolls with offset loads and separate pointer updates, 26). Same sums as the C
+ * version, modulo 2^32. Unoptimized builds keep the C loop (too few free registers).
+ */
+#define ML_CONV_M3_STEP                                                                          \
+    "ldrsb %[t0], [%[x0]], #1\n\t"                                                               \
+    "ldrsb %[t1], [%[x1]], #1\n\t"                                                               \
+    "ldrsb %[t2], [%[f0]], #1\n\t"                                                               \
+    "add %[t0], %[t0], %[off]\n\t"                                                               \
+    "add %[t1], %[t1], %[off]\n\t"                                                               \
+    "mla %[a00], %[t0], %[t2], %[a00]\n\t"                                                       \
+    "mla %[a10], %[t1], %[t2], %[a10]\n\t"                                                       \
+    "ldrsb %[t2], [%[f1]], #1\n\t"                                                               \
+    "mla %[a01], %[t0], %[t2], %[a01]\n\t"                                                       \
+    "mla %[a11], %[t1], %[t2], %[a11]\n\t"
+
+#define ML_CONV_M3_OPERANDS                                                                      \
+    : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [x0] "+r"(x0),        \
+      [x1] "+r"(x1), [f0] "+r"(f0), [f1] "+r"(f1), [t0] "=&r"(t0), [t1] "=&r"(t1),             \
+      [t2] "=&r"(t2)                                                                             \
+    : [off] "r"(offset), [end] "r"(end)                                                          \
+    : "cc", "memory"
+
+static ML_NOINLINE void ml_conv_dot_2x2(const int8_t *in0, const int8_t *in1,
+                                             const int8_t *w0, const int8_t *w1,
+                                             const ml_conv_runs *runs, int32_t offset,
+                                             int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    const int32_t n = runs->n;
+    for (int32_t r = 0; r < runs->rows; ++r) {
+        const int8_t *x0 = in0 + r * runs->in_step;
+        const int8_t *x1 = in1 + r * runs->in_step;
+        const int8_t *f0 = w0 + r * runs->w_step;
+        const int8_t *f1 = w1 + r * runs->w_step;
+        const int8_t *const end = x0 + (n & ~1);
+        int32_t t0, t1, t2;
+        if (n >= 2) {
+            __asm__ volatile("1:\n\t" ML_CONV_M3_STEP ML_CONV_M3_STEP
+                             "cmp %[x0], %[end]\n\t"
+                             "bne 1b" ML_CONV_M3_OPERANDS);
+        }
+        if (n & 1) {
+            __asm__ volatile(ML_CONV_M3_STEP ML_CONV_M3_OPERANDS);
+        }
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+static ML_NOINLINE void ml_conv_dot_1x2(const int8_t *in, const int8_t *w0,
+                                             const int8_t *w1, const ml_conv_runs *runs,
+                                             int32_t offset, int32_t acc[2])
+{
+    int32_t a0 = acc[0];
+    int32_t a1 = acc[1];
+    for (int32_t r = 0; r < runs->rows; ++r) {
+        const int8_t *x = in + r * runs->in_step;
+        const int8_t *f0 = w0 + r * runs->w_step;
+        const int8_t *f1 = w1 + r * runs->w_step;
+        for (int32_t i = 0; i < runs->n; ++i) {
+            const int32_t xi = (int32_t)x[i] + offset;
+            a0 += xi * f0[i];
+            a1 += xi * f1[i];
+        }
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+}
+#else
 /* acc[0..1] += one pixel's inputs (offset added) times two output channels' weights. */
 static ML_NOINLINE void ml_conv_dot_1x2(const int8_t *in, const int8_t *w0,
                                              const int8_t *w1, const ml_conv_runs *runs,
@@ -108,6 +360,7 @@ static ML_NOINLINE void ml_conv_dot_2x2(const int8_t *in0, const int8_t *in1,
     acc[2] = a10;
     acc[3] = a11;
 }
+#endif /* __ARM_ARCH_6M__ */
 
 /*
  * Every output channel of one output pixel, or of two (in1 and out1 not NULL) whose windows

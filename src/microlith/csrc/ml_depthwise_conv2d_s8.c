@@ -44,7 +44,7 @@ static inline int8_t ml_dw_finish(int32_t acc, int32_t oc, const int32_t *bias,
     if (bias != NULL) {
         acc += bias[oc];
     }
-    acc = ml_nn_requantize(acc, quant->multiplier[oc], quant->shift[oc]);
+    acc = ML_NN_REQUANTIZE(acc, quant->multiplier[oc], quant->shift[oc]);
     return ml_clamp_s8(acc + params->output_offset, params->act_min, params->act_max);
 }
 

@@ -15,6 +15,48 @@
 
 #include "ml_common.h"
 
+/*
+ * Cortex-M0/M0+ (ARMv6-M) has no 32x32 -> 64-bit multiply: the int64 product in
+ * ml_nn_requantize becomes a libgcc call (__aeabi_lmul) and a 64-bit add and shift. The
+ * same value from four 16 x 16 -> 32 MULS: with a = ah * 2^16 + al and b = bh * 2^16 + bl
+ * (ah, bh signed, al, bl in [0, 2^16)), m1 = ah * bl and m2 = al * bh fit int32 and
+ * a * b + 2^30 = (ah * bh + m1.hi + m2.hi) * 2^32 + L, L = (m1.lo + m2.lo) * 2^16 + al * bl
+ * + 2^30 (.hi/.lo: arithmetic >> 16 and the low halfword), so floor((a * b + 2^30) / 2^31)
+ * = 2 * (ah * bh + m1.hi + m2.hi) + floor(L / 2^31), and only al * bl has bits below 2^16,
+ * so floor(L / 2^31) = (m1.lo + m2.lo + (al * bl) / 2^16 + 2^14) >> 15. The sum wraps
+ * modulo 2^32 only where the true result (which fits int32 but for the saturated case) does.
+ */
+#if defined(__ARM_ARCH_6M__)
+static inline int32_t ml_m0_doubling_high_mul(int32_t a, int32_t b)
+{
+    if (a == b && a == INT32_MIN) {
+        return INT32_MAX;
+    }
+    const int32_t ah = a >> 16;
+    const int32_t bh = b >> 16;
+    const uint32_t al = (uint32_t)a & 0xFFFFu;
+    const uint32_t bl = (uint32_t)b & 0xFFFFu;
+    const int32_t m1 = ah * (int32_t)bl;
+    const int32_t m2 = (int32_t)al * bh;
+    const uint32_t low = (((uint32_t)m1 & 0xFFFFu) + ((uint32_t)m2 & 0xFFFFu) +
+                          ((al * bl) >> 16) + 0x4000u) >> 15;
+    const uint32_t high = (uint32_t)(ah * bh) + (uint32_t)(m1 >> 16) + (uint32_t)(m2 >> 16);
+    return (int32_t)((high << 1) + low);
+}
+
+/* ml_nn_requantize, exactly, on the product above. */
+static inline int32_t ml_m0_requantize(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    const int32_t shifted = (int32_t)((uint32_t)x << left);
+    return ml_nn_divide_by_pot(ml_m0_doubling_high_mul(shifted, multiplier), right);
+}
+#define ML_NN_REQUANTIZE ml_m0_requantize
+#else
+#define ML_NN_REQUANTIZE ml_nn_requantize
+#endif
+
 /* Unoptimized builds (-O0) keep the portable paths: the assembly loops below need more free
  * registers than gcc leaves without optimization. */
 #if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && defined(__OPTIMIZE__)

@@ -16,6 +16,7 @@ the generated folder. `scratch_bytes` asks the planner for per-layer scratch mem
 from __future__ import annotations
 
 import importlib
+import threading
 from typing import Protocol
 
 import numpy as np
@@ -69,18 +70,21 @@ def register(cls):
 
 
 _loaded = False
+_load_lock = threading.Lock()
 
 
 def impl_for(op: Op) -> OpImpl:
     global _loaded
     if not _loaded:  # importing one family directly (a test might) must not hide the others
-        _loaded = True
-        for fam in _FAMILIES:
-            try:
-                importlib.import_module(f"{__name__}.{fam}")
-            except ModuleNotFoundError as e:
-                if e.name != f"{__name__}.{fam}":
-                    raise
+        with _load_lock:  # and a second thread must not see a half-filled registry
+            if not _loaded:
+                for fam in _FAMILIES:
+                    try:
+                        importlib.import_module(f"{__name__}.{fam}")
+                    except ModuleNotFoundError as e:
+                        if e.name != f"{__name__}.{fam}":
+                            raise
+                _loaded = True
     if op not in REGISTRY:
         raise MicrolithError(f"op {op.value} is not implemented by this version of microlith")
     return REGISTRY[op]
