@@ -291,47 +291,7 @@ static ML_NOINLINE void ml_conv_dot_2x2(const int8_t *in0, const int8_t *in1,
     acc[3] = a11;
 }
 
-static ML_NOINLINE void ml_conv_dot_1x2(const int8_t *in, const int8_t *w0,
-                                             const int8_t *w1, const ml_conv_runs *runs,
-                                             int32_t offset, int32_t acc[2])
-{
-    int32_t a0 = acc[0];
-    int32_t a1 = acc[1];
-    for (int32_t r = 0; r < runs->rows; ++r) {
-        const int8_t *x = in + r * runs->in_step;
-        const int8_t *f0 = w0 + r * runs->w_step;
-        const int8_t *f1 = w1 + r * runs->w_step;
-        for (int32_t i = 0; i < runs->n; ++i) {
-            const int32_t xi = (int32_t)x[i] + offset;
-            a0 += xi * f0[i];
-            a1 += xi * f1[i];
-        }
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-}
 #else
-/* acc[0..1] += one pixel's inputs (offset added) times two output channels' weights. */
-static ML_NOINLINE void ml_conv_dot_1x2(const int8_t *in, const int8_t *w0,
-                                             const int8_t *w1, const ml_conv_runs *runs,
-                                             int32_t offset, int32_t acc[2])
-{
-    int32_t a0 = acc[0];
-    int32_t a1 = acc[1];
-    for (int32_t r = 0; r < runs->rows; ++r) {
-        const int8_t *x = in + r * runs->in_step;
-        const int8_t *f0 = w0 + r * runs->w_step;
-        const int8_t *f1 = w1 + r * runs->w_step;
-        for (int32_t i = 0; i < runs->n; ++i) {
-            const int32_t xi = (int32_t)x[i] + offset;
-            a0 += xi * f0[i];
-            a1 += xi * f1[i];
-        }
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-}
-
 /* acc[0..3] += two pixels by two output channels: every load feeds two MACs. */
 static ML_NOINLINE void ml_conv_dot_2x2(const int8_t *in0, const int8_t *in1,
                                              const int8_t *w0, const int8_t *w1,
@@ -361,6 +321,31 @@ static ML_NOINLINE void ml_conv_dot_2x2(const int8_t *in0, const int8_t *in1,
     acc[3] = a11;
 }
 #endif /* __ARM_ARCH_6M__ */
+
+#if !(defined(__ARM_ARCH_6M__) && defined(__GNUC__))
+/* The portable 1x2 product serves M3 as well: its gain there was in the 2x2 loop. */
+/* acc[0..1] += one pixel's inputs (offset added) times two output channels' weights. */
+static ML_NOINLINE void ml_conv_dot_1x2(const int8_t *in, const int8_t *w0,
+                                             const int8_t *w1, const ml_conv_runs *runs,
+                                             int32_t offset, int32_t acc[2])
+{
+    int32_t a0 = acc[0];
+    int32_t a1 = acc[1];
+    for (int32_t r = 0; r < runs->rows; ++r) {
+        const int8_t *x = in + r * runs->in_step;
+        const int8_t *f0 = w0 + r * runs->w_step;
+        const int8_t *f1 = w1 + r * runs->w_step;
+        for (int32_t i = 0; i < runs->n; ++i) {
+            const int32_t xi = (int32_t)x[i] + offset;
+            a0 += xi * f0[i];
+            a1 += xi * f1[i];
+        }
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+#endif
 
 /*
  * Every output channel of one output pixel, or of two (in1 and out1 not NULL) whose windows
