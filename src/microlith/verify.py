@@ -5,18 +5,21 @@ Runs the same inputs through the `tflite-micro` interpreter and through the comp
 on the first mismatch names the first layer whose output differs: the C library reports
 each layer's output through its ML_LAYER_END hook, TFLM keeps every tensor with
 kPreserveAllTensors.
+
+Both sides run the untrusted model, so neither runs in this process: the oracle and the host
+library each live in a child process with a memory limit and a deadline per sample
+(_child.py). A crash, hang or limit hit there is a MicrolithError naming the model.
 """
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import os
-import sys
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import _child
+from ._child import CALL_TIMEOUT, START_TIMEOUT, Child, ChildError
 from .ir import Graph, MicrolithError
 
 _TRACE_H = """#include <stddef.h>
@@ -33,83 +36,132 @@ void ml_trace_hook(int layer, const void *data, size_t bytes)
     }
 }
 """
-_TRACE_FN = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t)
 
 
-@contextlib.contextmanager
-def _quiet_fd(fd: int = 2):
-    """TFLM prints allocation chatter on stderr from C++; keep the CLI's one-line contract."""
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), fd)
-    try:
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
+_TFLM_CANNOT = "TFLM cannot run this model, so it cannot be verified"
+
+
+def _subject(graph: Graph) -> str:
+    return str(graph.source or graph.name)
 
 
 class Oracle:
-    """The TFLM Python interpreter on one model."""
+    """The TFLM Python interpreter on one model, in a child process (see _child.py).
 
-    def __init__(self, model_bytes: bytes, graph: Graph, preserve: bool = False):
-        from tflite_micro.python.tflite_micro import runtime
+    timeout: seconds each run() or tensor() may take; memory: the child's address-space
+    limit in bytes. wait=False returns before TFLM has loaded the model (the child loads it
+    while the caller works); a load error then surfaces at the first run()."""
+
+    def __init__(self, model_bytes: bytes, graph: Graph, preserve: bool = False,
+                 timeout: float = CALL_TIMEOUT, memory: int | None = None, wait: bool = True):
         arena = 4 * sum(t.nbytes for t in graph.tensors.values() if not t.is_const) + (256 << 10)
-        cfg = runtime.InterpreterConfig.kPreserveAllTensors if preserve else \
-            runtime.InterpreterConfig.kAllocationRecording
+        self.graph, self.timeout = graph, timeout
+        self._child = _child.acquire("oracle", "the TFLM oracle", _subject(graph), memory)
+        self._release = weakref.finalize(self, _child.release, self._child)
+        self._loading = True
+        self._child.send({"op": "load", "arena": arena, "preserve": preserve}, [model_bytes],
+                         timeout=START_TIMEOUT)
+        if wait:
+            self.ready()
+
+    def ready(self) -> None:
+        if not self._loading:
+            return
+        self._loading = False
         try:
-            with _quiet_fd():
-                self.interp = runtime.Interpreter.from_bytes(model_bytes, arena_size=arena,
-                                                             intrepreter_config=cfg)
-        except Exception as e:
-            raise MicrolithError(f"{graph.source}: the TFLM oracle cannot load this model ({e})") from None
-        self.graph = graph
+            self._child.receive()
+        except ChildError as e:
+            if e.kind == "error":
+                raise MicrolithError(f"{_subject(self.graph)}: the TFLM oracle cannot load this model "
+                                     f"({e.hint})") from None
+            raise e.update(hint=_TFLM_CANNOT) from None
 
     def run(self, xs: list[np.ndarray]) -> list[np.ndarray]:
-        for k, x in enumerate(xs):
-            self.interp.set_input(x, k)
-        with _quiet_fd():
-            self.interp.invoke()
-        return [np.array(self.interp.get_output(k)) for k in range(len(self.graph.outputs))]
+        self.ready()
+        arrays = [np.ascontiguousarray(x) for x in xs]
+        try:
+            reply, parts = self._child.request(
+                {"op": "run", "outputs": len(self.graph.outputs),
+                 "inputs": [{"dtype": a.dtype.str, "shape": list(a.shape)} for a in arrays]},
+                arrays, timeout=self.timeout)
+        except ChildError as e:
+            raise (e.update(hint=_TFLM_CANNOT) if e.kind in ("crash", "memory") else e) from None
+        return _arrays(reply, parts, self._child)
 
     def tensor(self, name: str) -> np.ndarray:
+        self.ready()
         idx = self.graph.meta["tflite_index"][name]
-        info = self.interp.GetTensor(idx, 0)
-        return np.asarray(info["tensor_data"])
+        reply, parts = self._child.request({"op": "tensor", "index": int(idx)}, timeout=self.timeout)
+        return _arrays(reply, parts, self._child)[0]
+
+    def close(self) -> None:
+        self._release()
+
+
+_DTYPES = {np.dtype(t).str: np.dtype(t) for t in
+           ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float16",
+            "float32", "float64", "bool")}
+
+
+def _arrays(reply: dict, parts: list[bytes], child: Child) -> list[np.ndarray]:
+    """The arrays of a reply, checked against what the reply says they are."""
+    specs = reply.get("arrays")
+    try:
+        if not isinstance(specs, list) or len(specs) != len(parts):
+            raise ValueError("part count")
+        out = []
+        for spec, raw in zip(specs, parts):
+            dtype = _DTYPES[spec["dtype"]]
+            shape = tuple(int(d) for d in spec["shape"])
+            out.append(np.frombuffer(raw, dtype=dtype).reshape(shape).copy())
+        return out
+    except (KeyError, TypeError, ValueError) as e:
+        raise child._fail(f"sent a malformed reply ({type(e).__name__})", "crash") from None
 
 
 class HostModel:
-    """Generated C built as a shared library, called through ctypes."""
+    """Generated C built as a host shared library, called through ctypes in a child process
+    (see _child.py). timeout: seconds each run() may take; memory: the child's address-space
+    limit in bytes."""
 
-    def __init__(self, c_dir: Path, graph: Graph, prefix: str, work: Path):
+    def __init__(self, c_dir: Path, graph: Graph, prefix: str, work: Path,
+                 timeout: float = CALL_TIMEOUT, memory: int | None = None):
         from .targets.build import build_host_library
-        (work / "ml_trace.h").write_text(_TRACE_H)
-        (work / "ml_trace.c").write_text(_TRACE_C)
-        lib_path = build_host_library(c_dir, work / f"lib{prefix}.so", extra_sources=[work / "ml_trace.c"],
-                                      extra_flags=["-include", str(work / "ml_trace.h")])
-        self.lib = ctypes.CDLL(str(lib_path))
-        self.fn = getattr(self.lib, f"{prefix}_invoke")
-        self.fn.restype = ctypes.c_int
-        self.graph = graph
-        self._trace: list[tuple[int, bytes]] | None = None
-        self._cb = _TRACE_FN(self._on_layer)
-        ctypes.c_void_p.in_dll(self.lib, "ml_trace_callback").value = \
-            ctypes.cast(self._cb, ctypes.c_void_p).value
-
-    def _on_layer(self, layer, data, nbytes):
-        if self._trace is not None:
-            self._trace.append((layer, ctypes.string_at(data, nbytes)))
+        self.graph, self.timeout, self.fn = graph, timeout, f"{prefix}_invoke"
+        self._child = Child("lib", "the generated C", _subject(graph), memory)  # starts while gcc runs
+        try:
+            (work / "ml_trace.h").write_text(_TRACE_H)
+            (work / "ml_trace.c").write_text(_TRACE_C)
+            lib_path = build_host_library(c_dir, work / f"lib{prefix}.so", extra_sources=[work / "ml_trace.c"],
+                                          extra_flags=["-include", str(work / "ml_trace.h")])
+            self._child.request({"op": "load", "path": str(lib_path.resolve()),
+                                 "trace_symbol": "ml_trace_callback"}, timeout=START_TIMEOUT)
+        except BaseException:
+            self._child.close()
+            raise
 
     def run(self, xs: list[np.ndarray], trace: bool = False):
         ins = [np.ascontiguousarray(x, dtype=self.graph.t(n).np_dtype) for x, n in zip(xs, self.graph.inputs)]
-        outs = [np.zeros(self.graph.t(n).shape, self.graph.t(n).np_dtype) for n in self.graph.outputs]
-        self._trace = [] if trace else None
-        rc = self.fn(*[a.ctypes.data_as(ctypes.c_void_p) for a in ins + outs])
-        layers, self._trace = self._trace, None
+        outs = [self.graph.t(n) for n in self.graph.outputs]
+        args = [["in", k] for k in range(len(ins))] + [["out", t.nbytes] for t in outs]
+        reply, parts = self._child.request({"op": "call", "calls": [{"fn": self.fn, "args": args, "trace": trace}]},
+                                           ins, timeout=self.timeout)
+        try:
+            (r,) = reply["results"]
+            rc, layers = int(r["rc"]), [int(v) for v in r["trace"]]
+            if r["outs"] != len(outs) or len(parts) != len(outs) + len(layers) or \
+                    any(len(p) != t.nbytes for p, t in zip(parts, outs)):
+                raise ValueError("output sizes")
+        except (KeyError, TypeError, ValueError) as e:
+            raise self._child._fail(f"sent a malformed reply ({type(e).__name__})", "crash") from None
         if rc != 0:
-            raise MicrolithError(f"generated C returned error {rc} (a kernel rejected its arguments)")
-        return (outs, layers) if trace else outs
+            raise MicrolithError(f"{_subject(self.graph)}: generated C returned error {rc} "
+                                 "(a kernel rejected its arguments)")
+        arrays = [np.frombuffer(p, dtype=t.np_dtype).reshape(t.shape).copy() for p, t in zip(parts, outs)]
+        return (arrays, list(zip(layers, parts[len(outs):]))) if trace else arrays
+
+    def close(self) -> None:
+        self._child.close()
 
 
 def random_inputs(graph: Graph, rng: np.random.Generator) -> list[np.ndarray]:
@@ -166,36 +218,77 @@ class LayerDiff:
 
 
 def first_differing_layer(graph: Graph, model_bytes: bytes, host: HostModel, xs) -> LayerDiff | None:
-    oracle = Oracle(model_bytes, graph, preserve=True)
-    oracle.run(xs)
-    _, layers = host.run(xs, trace=True)
-    ours = dict(layers)
-    for i, node in enumerate(graph.nodes):
-        t = graph.t(node.outputs[0])
-        want = oracle.tensor(t.name).astype(t.np_dtype).reshape(-1)
-        got = np.frombuffer(ours[i], dtype=t.np_dtype)
-        if want.size != got.size or not np.array_equal(want, got):
-            diff = np.abs(want.astype(np.int64) - got.astype(np.int64)) if want.size == got.size else np.array([0])
-            return LayerDiff(i, node.op.value, t.name, int(np.count_nonzero(diff)), t.nbytes, int(diff.max()))
+    oracle = Oracle(model_bytes, graph, preserve=True, timeout=host.timeout)
+    try:
+        oracle.run(xs)
+        _, layers = host.run(xs, trace=True)
+        ours = dict(layers)
+        for i, node in enumerate(graph.nodes):
+            t = graph.t(node.outputs[0])
+            want = oracle.tensor(t.name).astype(t.np_dtype).reshape(-1)
+            got = np.frombuffer(ours.get(i, b""), dtype=t.np_dtype)  # a layer that never reported differs
+            if want.size != got.size or not np.array_equal(want, got):
+                diff = np.abs(want.astype(np.int64) - got.astype(np.int64)) if want.size == got.size \
+                    else np.array([0])
+                return LayerDiff(i, node.op.value, t.name, int(np.count_nonzero(diff)) if want.size == got.size
+                                 else t.nbytes, t.nbytes, int(diff.max()))
+    finally:
+        oracle.close()
     return None
 
 
-def compare(graph: Graph, model_bytes: bytes, run_c, samples: list[list[np.ndarray]]) -> dict:
-    """Run every sample through the oracle and `run_c`; count mismatches."""
-    oracle = Oracle(model_bytes, graph)
-    mismatched, max_diff, first_bad = 0, 0, None
-    for k, xs in enumerate(samples):
-        want = oracle.run(xs)
-        got = run_c(xs)
-        bad = False
-        for w, g_ in zip(want, got):
-            w = np.asarray(w).reshape(-1)
-            g_ = np.asarray(g_).reshape(-1).astype(w.dtype)
-            if w.tobytes() != g_.tobytes():
-                bad = True
-                d = float(np.max(np.abs(w.astype(np.float64) - g_.astype(np.float64))))
-                max_diff = max(max_diff, int(d) if w.dtype.kind in "iu" else d)
-        if bad:
-            mismatched += 1
-            first_bad = k if first_bad is None else first_bad
-    return dict(mismatched_samples=mismatched, max_abs_diff=max_diff, first_bad=first_bad)
+def output_problem(graph: Graph, want: list, got: list) -> str | None:
+    """Why the C's outputs cannot be compared byte for byte with the oracle's (count, dtype,
+    shape or size differ), or None. Without this, zip() over a short or empty output list
+    would compare nothing and count as a match."""
+    n = len(graph.outputs)
+    if len(want) != n:
+        return f"the oracle returned {len(want)} outputs, the model has {n}"
+    if len(got) != n:
+        return f"the C returned {len(got)} outputs, the model has {n}"
+    for k, (w, g_, name) in enumerate(zip(want, got, graph.outputs)):
+        t = graph.t(name)
+        w, g_ = np.asarray(w), np.asarray(g_)
+        for who, a in (("the oracle", w), ("the C", g_)):
+            if a.size != t.size or a.dtype.itemsize != np.dtype(t.np_dtype).itemsize or \
+                    a.shape not in (tuple(t.shape), (t.size,)):
+                return (f"output {k} from {who} is {a.dtype}{list(a.shape)}, the model declares "
+                        f"{t.dtype}{list(t.shape)}")
+    return None
+
+
+def compare(graph: Graph, model_bytes: bytes, run_c, samples: list[list[np.ndarray]],
+            oracle: Oracle | None = None) -> dict:
+    """Run every sample through the oracle and `run_c`; count mismatches. A sample whose
+    outputs differ in count, dtype, shape or size is a mismatch too (`problem` says how, for
+    the first such sample)."""
+    own = oracle is None
+    oracle = oracle or Oracle(model_bytes, graph)
+    mismatched, max_diff, first_bad, problem = 0, 0, None, None
+    try:
+        oracle.ready()  # a model TFLM cannot load fails here, before any sample
+        for k, xs in enumerate(samples):
+            try:
+                want = oracle.run(xs)
+                got = run_c(xs)
+            except ChildError as e:
+                raise e.update(sample=k) from None
+            why = output_problem(graph, want, got)
+            bad = why is not None
+            if bad:
+                problem = problem or f"sample {k}: {why}"
+            else:
+                for w, g_ in zip(want, got):
+                    w = np.asarray(w).reshape(-1)
+                    g_ = np.asarray(g_).reshape(-1)
+                    if w.tobytes() != g_.tobytes():
+                        bad = True
+                        d = float(np.max(np.abs(w.astype(np.float64) - g_.astype(np.float64))))
+                        max_diff = max(max_diff, int(d) if w.dtype.kind in "iu" else d)
+            if bad:
+                mismatched += 1
+                first_bad = k if first_bad is None else first_bad
+    finally:
+        if own:
+            oracle.close()
+    return dict(mismatched_samples=mismatched, max_abs_diff=max_diff, first_bad=first_bad, problem=problem)
