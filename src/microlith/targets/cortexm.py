@@ -11,7 +11,9 @@ Figures (DESIGN.md section 6):
   flash_bytes = vector table + .text + .rodata + .ARM.exidx + .data initializers, leaving
                 out the embedded test inputs (section .ml_inputs, reported as input_bytes);
   ram_bytes   = .data + .bss (which holds the model's arena) + stack high-water mark;
-  instructions between the timer reads around NAME_invoke, minus the cost of the reads.
+  instructions between the timer reads around NAME_invoke, minus the cost of the reads;
+  stack_bound_bytes = static worst case of NAME_invoke over its call graph (stack.py), next
+                to the measured high-water mark; never a guess (None with the reason).
 Latency and energy are estimates: instructions x the core's documented CPI factor, at a
 board's clock, times the board's datasheet run current per MHz and supply voltage.
 """
@@ -210,6 +212,7 @@ class Firmware:
     samples: int
     per_layer: bool
     sizes: dict = field(default_factory=dict)
+    callgraph: list = field(default_factory=list)  # GCC's .ci files of exactly this firmware's objects
 
 
 def _flags(core: dict) -> list[str]:
@@ -231,7 +234,9 @@ class FirmwareBuilder:
         self.work = Path(workdir)
         self.work.mkdir(parents=True, exist_ok=True)
         self.cc = find_tool(CC)
-        self.cflags = _flags(self.core) + list(extra_cflags)
+        # -fcallgraph-info=su writes each object's frames and calls next to it (x.o -> x.ci) for
+        # the static stack bound; it does not change the generated code.
+        self.cflags = _flags(self.core) + list(extra_cflags) + ["-fcallgraph-info=su"]
         self.includes = ["-I", str(FIRMWARE_DIR), "-I", str(self.c_dir / "src")]
         self._objects: list[str] | None = None
         self._count = 0
@@ -273,7 +278,8 @@ class FirmwareBuilder:
         _run([self.cc, *self.cflags, "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
               "-T", str(ld), "-Wl,--gc-sections", f"-Wl,-Map={self.work / (stem + '.map')}",
               *objs, glue_obj, "-o", str(elf)], f"{CC} ({self.target}): linking the firmware")
-        return Firmware(elf, self.target, self.api, len(samples), self.per_layer, footprint(elf))
+        callgraph = [Path(o).with_suffix(".ci") for o in [*objs, glue_obj]]
+        return Firmware(elf, self.target, self.api, len(samples), self.per_layer, footprint(elf), callgraph)
 
 
 def _check_samples(api: ModelAPI, samples) -> list[list[np.ndarray]]:
@@ -409,13 +415,22 @@ class BoardModel:
         self.last_run: FirmwareRun | None = None
 
     def _decode(self, run: SampleRun) -> list[np.ndarray]:
+        """The outputs as arrays. A missing, extra or wrongly sized output must never compare
+        equal to anything (a zip over a short list would silently pass): when the count is
+        wrong every output of the sample, and when a size is wrong that output, comes back as
+        an empty array of the output's dtype, which differs from every real output."""
         if run.status != 0:
             raise MicrolithError(f"generated C returned error {run.status} on {self.target} "
                                  "(a kernel rejected its arguments)")
+        tensors = [self.graph.t(name) for name in self.graph.outputs]
+        if len(run.outputs) != len(tensors):
+            return [np.zeros(0, t.np_dtype) for t in tensors]
         outs = []
-        for raw, name in zip(run.outputs, self.graph.outputs):
-            t = self.graph.t(name)
-            outs.append(np.frombuffer(raw, dtype=t.np_dtype).reshape(t.shape).copy())
+        for raw, t in zip(run.outputs, tensors):
+            if len(raw) != t.nbytes:
+                outs.append(np.zeros(0, t.np_dtype))
+            else:
+                outs.append(np.frombuffer(raw, dtype=t.np_dtype).reshape(t.shape).copy())
         return outs
 
     def run_many(self, samples) -> list[list[np.ndarray]]:
@@ -426,8 +441,12 @@ class BoardModel:
         chunk = max(1, _MAX_INPUT_BYTES // per_sample)
         results = []
         for i in range(0, len(samples), chunk):
-            fw = self.builder.link(samples[i:i + chunk])
+            part = samples[i:i + chunk]
+            fw = self.builder.link(part)
             self.last_run = run_firmware(fw.elf, self.target, self.timeout)
+            if len(self.last_run.samples) != len(part):
+                raise MicrolithError(f"{self.target}: the firmware answered {len(self.last_run.samples)} of "
+                                     f"{len(part)} samples")
             results += [self._decode(r) for r in self.last_run.samples]
         return results
 
@@ -436,6 +455,52 @@ class BoardModel:
 
 
 # ---------------------------------------------------------------------------- estimates and budgets
+
+def outputs_match(want, got: list[bytes]) -> bool:
+    """The board's raw outputs equal `want` (arrays, e.g. the host build's): same number of
+    outputs, same byte size each, same bytes. A short or empty list is a mismatch."""
+    want = [np.ascontiguousarray(w).tobytes() for w in want]
+    return len(want) == len(got) and all(len(w) == len(g) and w == g for w, g in zip(want, got))
+
+
+# ---------------------------------------------------------------------------- static stack bound
+
+def stack_bounds(fw: Firmware) -> dict:
+    """Static worst-case stack of one linked firmware (targets/stack.py):
+      stack_bound_bytes           NAME_invoke and everything it calls: the stack a caller must
+                                  leave free below its own frame;
+      stack_bound_firmware_bytes  from the reset handler (the whole firmware, whose stack starts
+                                  at the top of the stack region): the figure the measured
+                                  high-water mark stack_bytes must not exceed;
+      stack_bound_basis           how the bound was made and its deepest path, or why it is
+                                  unknown (the bytes are then None, never a guess)."""
+    from . import stack
+    root = f"{fw.api.prefix}_invoke"
+    try:
+        bounds = stack.bound_for_build(fw.callgraph, fw.elf, [root, "ml_fw_reset"])
+    except (MicrolithError, OSError, subprocess.CalledProcessError) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        return {"stack_bound_bytes": None, "stack_bound_firmware_bytes": None,
+                "stack_bound_basis": f"unknown: the call graph could not be read ({why})"}
+    inv, whole = bounds[root], bounds["ml_fw_reset"]
+    if inv.bytes is None:
+        basis = f"unknown: {inv.reason}"
+    else:
+        basis = (f"static worst case on {fw.target}: the largest sum of stack frames over the call paths "
+                 f"from {root} (frames from GCC -fcallgraph-info=su for compiled C, from the linked "
+                 f"ELF's push/sub sp instructions for library and assembly code); deepest path: "
+                 + " -> ".join(f"{_short(n)} {b} B" for n, b in inv.path))
+        for caller, targets in sorted(inv.indirect.items()):
+            basis += (f"; indirect calls in {_short(caller)} taken to reach any function whose address the "
+                      f"code takes: {', '.join(_short(t) for t in targets)}")
+    return {"stack_bound_bytes": inv.bytes, "stack_bound_firmware_bytes": whole.bytes,
+            "stack_bound_basis": basis}
+
+
+def _short(title: str) -> str:
+    """'ml_conv2d_s8:ml_conv_pixels' (a static function, keyed by its object) -> 'ml_conv_pixels'."""
+    return title.rsplit(":", 1)[-1]
+
 
 def _fig(x):
     return x.get("value") if isinstance(x, dict) else x
@@ -511,11 +576,12 @@ def compile_figures(c_dir, graph: Graph, prefix: str, target: str, workdir=None,
     with tempfile.TemporaryDirectory(prefix="microlith-fw-", dir=workdir) as tmp:
         builder = FirmwareBuilder(Path(c_dir), prefix, t["name"], Path(tmp))
         fw = builder.link([[np.zeros(p.count, p.dtype) for p in builder.api.inputs]])
+        bound = stack_bounds(fw)
         run = run_firmware(fw.elf, t["name"], timeout)
     sizes, stack = fw.sizes, run.samples[0].stack_bytes
     out = {"target": t["name"], "board": t["name"] if t["kind"] == "board" else None,
            "flash_bytes": sizes["flash_bytes"], "ram_bytes": sizes["data_bytes"] + sizes["bss_bytes"] + stack,
-           "stack_bytes": stack}
+           "stack_bytes": stack, **bound}
     out["budget_error"] = check_budget({**out, "name": prefix}, t)
     return out
 
@@ -560,13 +626,14 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
             host_fut = pool.submit(lambda: HostModel(tmp / "c", g, name, _mkdir(tmp / "host")).run(xs))
             fws = [f.result() for f in fw_futs]
             run_futs = [pool.submit(run_firmware, fw.elf, t["name"], timeout) for fw in fws]
+            bound = stack_bounds(fws[0])  # while the build's files exist; overlaps the QEMU runs
             runs = [f.result() for f in run_futs]
             host_out = host_fut.result()
     fw, run = fws[0], runs[0]
     sample = run.samples[0]
     if sample.status != 0:
         raise MicrolithError(f"{g.source or g.name}: the generated C returned error {sample.status} on {t['name']}")
-    matches = all(np.ascontiguousarray(h).tobytes() == b for h, b in zip(host_out, sample.outputs))
+    matches = outputs_match(host_out, sample.outputs)
     sizes = fw.sizes
     n_macs = macs(g)
     out = {"model": g.source or g.name, "name": name, "target": t["name"],
@@ -576,6 +643,9 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
            "flash_bytes": sizes["flash_bytes"],
            "ram_bytes": sizes["data_bytes"] + sizes["bss_bytes"] + sample.stack_bytes,
            "stack_bytes": sample.stack_bytes,
+           "stack_bound_bytes": bound["stack_bound_bytes"],
+           "stack_bound_firmware_bytes": bound["stack_bound_firmware_bytes"],
+           "stack_bound_basis": bound["stack_bound_basis"],
            "text_bytes": sizes["text_bytes"], "rodata_bytes": sizes["rodata_bytes"],
            "data_bytes": sizes["data_bytes"], "bss_bytes": sizes["bss_bytes"],
            "input_bytes_excluded": sizes["input_bytes"],
