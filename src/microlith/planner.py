@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .ir import Graph
+from .ir import INDEX_LIMIT, Graph, MicrolithError
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,9 @@ def plan_memory(graph: Graph, scratch: dict[int, int] | None = None,
         offsets, end = linear_offsets(buffers)
     else:
         offsets, end = greedy_offsets(buffers, groups)
+    if end > INDEX_LIMIT:  # every buffer passed the limits; their sum still has to fit int32 offsets
+        raise MicrolithError(f"{graph.source or graph.name}: the memory plan needs an arena of {end} bytes; "
+                             f"the generated code addresses at most {INDEX_LIMIT}. Use a smaller model")
     return MemoryPlan(end, offsets, alias, buffers, taken)
 
 

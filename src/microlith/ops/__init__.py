@@ -16,12 +16,14 @@ the generated folder. `scratch_bytes` asks the planner for per-layer scratch mem
 from __future__ import annotations
 
 import importlib
+import math
 import threading
 from typing import Protocol
 
 import numpy as np
 
-from ..ir import Graph, MicrolithError, Node, Op
+from ..ir import Graph, MicrolithError, Node, Op, safe_text
+from ..quantize.fixedpoint import quantize_multiplier
 
 
 class EmitContext(Protocol):
@@ -94,6 +96,30 @@ def where(node: Node, g: Graph) -> str:
     """'model.tflite: op #3 CONV_2D (output 'name')' for error messages."""
     idx = g.nodes.index(node) if node in g.nodes else -1
     return f"{g.source or g.name}: op #{idx} {node.op.value} (output '{node.outputs[0]}')"
+
+
+# TFLM's MultiplyByQuantizedMultiplier computes x * (1 << shift) for a positive shift: 31 is
+# already signed overflow there (its single-rounding variant DCHECKs shift <= 30), and ours
+# (ml_nn_requantize) shifts a uint32 by at most 31. QuantizeMultiplier itself never gives less
+# than -31 (it flushes smaller multipliers to 0).
+MAX_LEFT_SHIFT = 30
+
+
+def requant_multiplier(node: Node, g: Graph, real: float, what: str, tensor: str,
+                       max_shift: int = MAX_LEFT_SHIFT) -> tuple[int, int]:
+    """QuantizeMultiplier of `real` (the scale ratio `what`), refusing what no kernel can apply:
+    a ratio that is not a finite number, or one whose exponent exceeds `max_shift`."""
+    real = float(real)
+    if not math.isfinite(real):
+        raise MicrolithError(f"{where(node, g)}: the {what} for tensor '{safe_text(tensor)}' is {real}; "
+                             "check the quantization scales")
+    mult, shift = quantize_multiplier(real)
+    if shift > max_shift:
+        raise MicrolithError(f"{where(node, g)}: the {what} for tensor '{safe_text(tensor)}' is {real:.6g} "
+                             f"(2^{shift - 1} or more), so requantizing needs a left shift of {shift} bits; "
+                             f"TFLM's fixed-point requantization shifts by at most {max_shift} (a ratio below "
+                             f"2^{max_shift}). Check the quantization scales")
+    return mult, shift
 
 
 def require_int8(node: Node, g: Graph, names) -> None:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import MicrolithError, Op
-from ..quantize.fixedpoint import (activation_range, multiply_by_quantized_multiplier, quantize_multiplier,
-                                   wrap32)
-from . import OpImpl, register, require_int8, where
+from ..quantize.fixedpoint import activation_range, multiply_by_quantized_multiplier, wrap32
+from . import OpImpl, register, require_int8, requant_multiplier, where
 
 
 def _out_size(padding: str, size: int, taps: int, stride: int, dilation: int) -> int:
@@ -97,8 +96,10 @@ def _prepare(node, g, depthwise: bool) -> dict:
     # TFLM keeps scales as float and widens each to double before the product and quotient.
     in_scale, out_scale = (np.float64(np.float32(t.quant.scale[0])) for t in (x, y))
     scales = w.quant.scale if n_scale > 1 else w.quant.scale * out_c
-    mult_shift = [quantize_multiplier(float(in_scale * np.float64(np.float32(s)) / out_scale))
-                  for s in scales]
+    mult_shift = [requant_multiplier(node, g, float(in_scale * np.float64(np.float32(s)) / out_scale),
+                                     f"input scale x filter scale / output scale of channel {c}",
+                                     w.name)
+                  for c, s in enumerate(scales)]
     act_min, act_max = activation_range(a["activation"], float(np.float32(y.quant.scale[0])),
                                         y.quant.zero_point[0])
     # A bound on every channel's accumulator (bias plus products) over all inputs: below 2^30
@@ -116,19 +117,36 @@ def _prepare(node, g, depthwise: bool) -> dict:
                 shift=np.array([s for _, s in mult_shift], np.int32))
 
 
+def _tap_range(out: int, stride: int, offset: int, size: int) -> tuple[int, int]:
+    """Outputs o in [lo, hi) whose tap reads input o * stride + offset inside [0, size)."""
+    lo = (-offset + stride - 1) // stride if offset < 0 else 0
+    hi = min(out, (size - 1 - offset) // stride + 1) if size - 1 - offset >= 0 else 0
+    return lo, max(lo, hi)
+
+
 def _windows(x: np.ndarray, p: dict, k_h: int, k_w: int, out_h: int, out_w: int):
-    """Yield (ky, kx, the input under tap (ky, kx) of every output pixel) after padding with 0.
+    """Yield (ky, kx, the input under tap (ky, kx) of every output pixel, 0 in the padding) for
+    every tap that reads the input at all; taps wholly in the padding add nothing and are left
+    out, so a window far larger than the input (a huge dilation) costs no memory.
 
     `x` already has the input offset added, so a zero here is exactly a tap TFLM skips.
     """
     sh, sw, dh, dw = p["stride_h"], p["stride_w"], p["dilation_h"], p["dilation_w"]
-    below = max(0, (out_h - 1) * sh + (k_h - 1) * dh + 1 - x.shape[1] - p["pad_h"])
-    right = max(0, (out_w - 1) * sw + (k_w - 1) * dw + 1 - x.shape[2] - p["pad_w"])
-    xp = np.pad(x, ((0, 0), (p["pad_h"], below), (p["pad_w"], right), (0, 0)))
+    n, in_h, in_w, c = x.shape
     for ky in range(k_h):
+        y_off = ky * dh - p["pad_h"]
+        y0, y1 = _tap_range(out_h, sh, y_off, in_h)
+        if y0 == y1:
+            continue
         for kx in range(k_w):
-            yield ky, kx, xp[:, ky * dh: ky * dh + (out_h - 1) * sh + 1: sh,
-                                kx * dw: kx * dw + (out_w - 1) * sw + 1: sw, :]
+            x_off = kx * dw - p["pad_w"]
+            x0, x1 = _tap_range(out_w, sw, x_off, in_w)
+            if x0 == x1:
+                continue
+            win = np.zeros((n, out_h, out_w, c), x.dtype)
+            win[:, y0:y1, x0:x1, :] = x[:, y0 * sh + y_off: (y1 - 1) * sh + y_off + 1: sh,
+                                          x0 * sw + x_off: (x1 - 1) * sw + x_off + 1: sw, :]
+            yield ky, kx, win
 
 
 def _requantize(acc: np.ndarray, node, g, p: dict) -> np.ndarray:

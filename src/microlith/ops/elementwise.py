@@ -21,7 +21,7 @@ from ..ir import Graph, MicrolithError, Op
 from ..quantize.fixedpoint import (activation_range, multiply_by_quantized_multiplier,
                                    multiply_by_quantized_multiplier_smaller_than_one_exp,
                                    quantize_multiplier, tf_round)
-from . import OpImpl, register, require_int8, where
+from . import OpImpl, register, require_int8, requant_multiplier, where
 
 F32 = np.float32
 
@@ -33,11 +33,7 @@ def _quant(g, name) -> tuple[float, int]:
 
 def _multiplier(node, g, real: float, what: str, max_shift: int = 30) -> tuple[int, int]:
     """QuantizeMultiplier, refusing exponents our shifts (and TFLM's) cannot apply."""
-    mult, shift = quantize_multiplier(float(real))
-    if shift > max_shift:
-        raise MicrolithError(f"{where(node, g)}: the {what} rescale factor {real:.6g} is too large "
-                             "to represent as a fixed-point multiplier; check the quantization scales")
-    return mult, shift
+    return requant_multiplier(node, g, real, f"{what} rescale factor", node.inputs[0], max_shift)
 
 
 def _multiplier_below_one(node, g, real: float, what: str) -> tuple[int, int]:
@@ -336,10 +332,15 @@ class LeakyRelu(_Unary):
     def prepare(self, node, g):
         self.check(node, g)
         (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
-        alpha = F32(node.attrs["alpha"])
-        # Both ratios are computed in float and then widened, as TFLM does.
-        ma, sa = _multiplier(node, g, float(F32(si) * alpha / F32(so)), "alpha")
-        mi, shi = _multiplier(node, g, float(F32(si) / F32(so)), "identity")
+        with np.errstate(all="ignore"):  # an overflow to inf or NaN is refused just below
+            alpha = F32(node.attrs["alpha"])
+            # Both ratios are computed in float and then widened, as TFLM does.
+            ma, sa = _multiplier(node, g, float(F32(si) * alpha / F32(so)), "alpha")
+            mi, shi = _multiplier(node, g, float(F32(si) / F32(so)), "identity")
+        if ma == -(1 << 31):  # the kernel applies |multiplier|, which int32 cannot hold here
+            raise MicrolithError(f"{where(node, g)}: alpha {float(alpha):g} gives the multiplier -2^31, "
+                                 "whose magnitude the int8 kernel cannot hold; use an alpha a little "
+                                 "closer to zero")
         return dict(input_offset=-zi, output_offset=zo, identity_multiplier=mi, identity_shift=shi,
                     alpha_multiplier=abs(ma), alpha_shift=sa, alpha_negative=int(ma < 0))
 
@@ -415,8 +416,13 @@ class HardSwish(_Unary):
         (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
         hires_input_scale = F32(1.0 / 128.0) * F32(si)
         reluish_scale = F32(3.0) / F32(32768.0)
-        mo, eo = quantize_multiplier(float(hires_input_scale / F32(so)))
-        mr, er = quantize_multiplier(float(hires_input_scale / reluish_scale))
+        with np.errstate(all="ignore"):  # float32 overflow to inf is refused below
+            ratio_o, ratio_r = float(hires_input_scale / F32(so)), float(hires_input_scale / reluish_scale)
+        if not (np.isfinite(ratio_o) and np.isfinite(ratio_r)):
+            raise MicrolithError(f"{where(node, g)}: input scale {si:.6g} and output scale {so:.6g} "
+                                 "are too far apart for the 16-bit fixed-point HARD_SWISH")
+        mo, eo = quantize_multiplier(ratio_o)
+        mr, er = quantize_multiplier(ratio_r)
         if eo > 0:  # TF_LITE_ENSURE in TFLM's Prepare
             raise MicrolithError(f"{where(node, g)}: output scale {so:.6g} is below input scale "
                                  f"{si:.6g} / 128; TFLM's int8 HARD_SWISH does not support that")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import MicrolithError, Op
-from ..quantize.fixedpoint import activation_range, multiply_by_quantized_multiplier, quantize_multiplier
-from . import OpImpl, register, require_int8, where
+from ..quantize.fixedpoint import activation_range, multiply_by_quantized_multiplier
+from . import OpImpl, register, require_int8, requant_multiplier, where
 
 
 @register
@@ -32,10 +32,15 @@ class FullyConnected(OpImpl):
         if bias is not None and (bias.dtype != "int32" or bias.size != out_depth or not bias.is_const):
             raise MicrolithError(f"{where(node, g)}: bias '{bias.name}' must be constant int32 "
                                  f"of {out_depth} values (got {bias.dtype} {list(bias.shape)})")
+        if len(w.quant.scale) not in (1, out_depth):
+            raise MicrolithError(f"{where(node, g)}: weights '{w.name}' have {len(w.quant.scale)} scales; "
+                                 f"they need 1 or one per output ({out_depth})")
         in_scale, out_scale = x.quant.scale[0], y.quant.scale[0]
-        mult, shift = zip(*(quantize_multiplier(float(np.float64(in_scale) * np.float64(s) /
-                                                       np.float64(out_scale)))
-                            for s in w.quant.scale))
+        mult, shift = zip(*(requant_multiplier(node, g, float(np.float64(in_scale) * np.float64(s) /
+                                                              np.float64(out_scale)),
+                                               f"input scale x weight scale / output scale of row {c}",
+                                               w.name)
+                            for c, s in enumerate(w.quant.scale)))
         act_min, act_max = activation_range(node.attrs["activation"], out_scale, y.quant.zero_point[0])
         return dict(batches=batches, accum=accum, out_depth=out_depth,
                     input_offset=-x.quant.zero_point[0], filter_offset=-w.quant.zero_point[0],

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..ir import MicrolithError, Op
 from ..quantize.fixedpoint import activation_range, multiply_by_quantized_multiplier, quantize_multiplier
-from . import OpImpl, register, require_int8, where
+from . import MAX_LEFT_SHIFT, OpImpl, register, require_int8, where
 from .shape import const_ints, require_nonempty, shape_nd
 
 
@@ -57,7 +57,10 @@ class _Pool(OpImpl):
                 f"differ from the output's {yq.scale[0]:.9g} / {yq.zero_point[0]}; TFLM's int8 "
                 "pooling requires them equal")
         act_min, act_max = activation_range(a["activation"], yq.scale[0], yq.zero_point[0])
-        return dict(stride_h=a["stride_h"], stride_w=a["stride_w"], filter_h=a["filter_h"],
+        # With one output along an axis its stride never applies; 1 keeps the kernel's
+        # stride x row-length products within int32 whatever the model says (TFLM's are int).
+        return dict(stride_h=a["stride_h"] if oh > 1 else 1, stride_w=a["stride_w"] if ow > 1 else 1,
+                    filter_h=a["filter_h"],
                     filter_w=a["filter_w"], pad_h=pad_before(h, a["filter_h"], a["stride_h"], oh),
                     pad_w=pad_before(w, a["filter_w"], a["stride_w"], ow),
                     act_min=act_min, act_max=act_max)
@@ -160,6 +163,11 @@ class Mean(OpImpl):
         # so the result keeps 32 bits and the final shift stays >= -31.
         s = max(0, min(count.bit_length() - 1, 32, 31 + shift))
         mult, shift = (mult << s) // count, shift - s
+        if shift > MAX_LEFT_SHIFT:  # MultiplyByQuantizedMultiplier cannot shift that far
+            raise MicrolithError(f"{where(node, g)}: input scale / output scale of tensor '{x.name}' is "
+                                 f"{float(xq.scale[0]) / float(yq.scale[0]):.6g}; averaging {count} values "
+                                 f"needs a left shift of {shift} bits, TFLM's requantization shifts by at "
+                                 f"most {MAX_LEFT_SHIFT}. Check the quantization scales")
         # The kernel walks the input with size-1 dimensions dropped and neighbouring
         # dimensions of the same kind (kept / reduced) merged.
         dims, kinds = [], []

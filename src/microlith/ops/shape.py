@@ -315,7 +315,10 @@ class StridedSlice(OpImpl):
             raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}, "
                                  f"but slicing {list(x.shape)} with begin {begin.tolist()} end "
                                  f"{end.tolist()} strides {strides.tolist()} gives {legacy}")
-        return dict(starts=starts, counts=counts, strides=[int(s) for s in strides])
+        # An axis that keeps one element never moves by its stride: 1 there keeps the kernel's
+        # stride x row-length step within int32 however large the model's stride is.
+        return dict(starts=starts, counts=counts,
+                    strides=[int(s) if n > 1 else 1 for s, n in zip(strides, counts)])
 
     def reference(self, node, g, p, xs):
         x = np.asarray(xs[0])

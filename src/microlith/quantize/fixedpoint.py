@@ -18,6 +18,8 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     """A real multiplier as (q31 mantissa, power-of-two exponent), TFLite's QuantizeMultiplier."""
     if real == 0.0:
         return 0, 0
+    if not math.isfinite(real):  # callers refuse such scales first (ops.requant_multiplier)
+        raise ValueError(f"quantize_multiplier({real}): not a finite number")
     q, shift = math.frexp(real)
     q_fixed = int(math.copysign(math.floor(abs(q) * (1 << 31) + 0.5), q))  # std::round
     if q_fixed == (1 << 31):
