@@ -266,8 +266,9 @@ def test_bad_configurations(vib, kws, tmp_path):
         Pipeline.load(tmp_path)
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "keep.txt").write_text("x")
-    with pytest.raises(MicrolithError, match="not a pipeline folder"):
+    with pytest.raises(MicrolithError, match="not made by microlith"):
         p.generate_c(tmp_path / "other")
+    assert (tmp_path / "other" / "keep.txt").read_text() == "x"
     k = kws[0]
     with pytest.raises(MicrolithError, match="window blocks only"):
         Pipeline("x", k.block, k.model_bytes, k.labels, k.mean, k.std, window_frames=k.window_frames,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .ir import Graph, MicrolithError, Op, macs
+from .ir import Graph, Limits, MicrolithError, Op, default_limits, macs
 
 
 def load(model, name: str | None = None, input_shape: list[int] | None = None) -> Graph:
@@ -21,28 +21,41 @@ def load(model, name: str | None = None, input_shape: list[int] | None = None) -
         raise MicrolithError(f"{path}: no such file")
     if os.path.isdir(path):
         raise MicrolithError(f"{path}: is a folder, expected a model file (.tflite)")
+    from .frontends.tflite import check_model_file
+    check_model_file(path)  # a regular file within MICROLITH_MAX_MODEL_BYTES, before any byte is read
     ext = os.path.splitext(path)[1].lower()
     if ext in (".tflite", ".lite", ""):
         from .frontends.tflite import load_tflite
-        return load_tflite(path, name)
+        if input_shape:  # a .tflite has static shapes; ignoring the option would hide a mistake
+            raise MicrolithError(f"{path}: --input-shape is for ONNX models with dynamic dimensions; a .tflite "
+                                 "model's input shapes are fixed in the file (see `microlith inspect`)")
+        return load_tflite(path, name).sanitize_names()
     if ext == ".onnx":
         from .frontends.onnx import load_onnx
-        return load_onnx(path, name=name, input_shape=input_shape)
+        return load_onnx(path, name=name, input_shape=input_shape).sanitize_names()
     raise MicrolithError(f"{path}: unknown model format '{ext}'; microlith reads .tflite and .onnx files")
 
 
 def require_quantized(g: Graph) -> None:
-    """Compilation needs int8 arithmetic inside; float may only cross QUANTIZE/DEQUANTIZE edges."""
+    """Compilation needs int8 arithmetic inside; float may only cross QUANTIZE/DEQUANTIZE edges.
+    The error names what the user wrote (the model's float input or first float op) and gives the
+    command that fixes it, not an op a frontend inserted."""
+    where = g.source or g.name
     for i, node in enumerate(g.nodes):
         if node.op in (Op.QUANTIZE, Op.DEQUANTIZE):
             continue
         for name in [n for n in node.inputs if n] + list(node.outputs):
-            t = g.t(name)
-            if t.dtype == "float32":
-                raise MicrolithError(
-                    f"{g.source or g.name}: float model: op #{i} {node.op.value} computes in float "
-                    f"(tensor '{name}' is float32); microlith compiles int8 models. Convert it with full-integer "
-                    "(int8) post-training quantization first")
+            if g.t(name).dtype != "float32":
+                continue
+            float_inputs = [n for n in g.inputs if g.t(n).dtype == "float32"]
+            what = (f"input '{float_inputs[0]}' {list(g.t(float_inputs[0]).shape)} is float32 and op #{i} "
+                    f"{node.op.value} computes in float" if float_inputs else
+                    f"op #{i} {node.op.value} computes in float (tensor '{name}' is float32)")
+            stem = os.path.splitext(os.path.basename(str(where)))[0] or "model"
+            raise MicrolithError(
+                f"{where}: float model: {what}; microlith compiles int8 models. Quantize it first: "
+                f"microlith quantize {where} --calibration SAMPLES.npy -o {stem}_int8.tflite "
+                "(SAMPLES.npy: a few hundred real inputs in the model's input layout), then compile that file")
 
 
 def inspect(model, input_shape=None) -> dict:
@@ -76,20 +89,37 @@ def inspect(model, input_shape=None) -> dict:
 
 
 def compile(model, out_dir, target: str | None = None, name: str | None = None,
-            strategy: str = "greedy", measure: bool = True, input_shape=None) -> dict:
-    """Model -> folder of C. Returns the figures of the compile (see DESIGN.md section 2)."""
+            strategy: str = "greedy", measure: bool = True, input_shape=None, force: bool = False,
+            max_arena: int | None = None, max_flash: int | None = None) -> dict:
+    """Model -> folder of C. Returns the figures of the compile (see DESIGN.md section 2).
+    `max_arena` / `max_flash` (bytes) bound the arena and the constant data; by default the most
+    RAM and flash of any supported target (ir.default_limits), beyond which a model is refused.
+    An existing `out_dir` is replaced only if microlith made it; `force` writes the generated files
+    into a folder of the user's, touching nothing else there (codegen/outdir.py)."""
     from .codegen.c import generate, prepare
     t0 = time.perf_counter()
     g = load(model, input_shape=input_shape)
     require_quantized(g)
+    limits = default_limits()
+    if max_arena is not None or max_flash is not None:
+        limits = Limits(limits.max_arena if max_arena is None else max_arena,
+                        limits.max_flash if max_flash is None else max_flash).checked()
+    g.meta["codegen_limits"] = limits  # prepare() validates the graph against these
     prep = prepare(g, strategy)
-    gen = generate(prep, out_dir, name)
+    if prep.plan.arena_size > limits.max_arena:
+        raise MicrolithError(f"{g.source or g.name}: the memory plan needs an arena of {prep.plan.arena_size} "
+                             f"bytes, more than the {limits.max_arena} allowed ({limits.origin}); use a "
+                             "smaller model or raise the limit (max_arena)")
+    gen = generate(prep, out_dir, name, force=force)
     seconds = time.perf_counter() - t0
     result = {"model": g.source or g.name, "name": gen.name, "target": target or "host",
               "board": None, "out_dir": str(out_dir), "arena_bytes": gen.arena_bytes,
-              "weight_bytes": gen.weight_bytes, "code_and_weight_bytes": None, "macs": macs(g),
+              "weight_bytes": gen.weight_bytes, "constants_crc32": f"0x{gen.constants_crc32:08X}",
+              "code_and_weight_bytes": None, "macs": macs(g),
               "layers": len(g.nodes), "kernels": gen.kernels, "flash_bytes": None, "ram_bytes": None,
-              "stack_bytes": None, "compile_seconds": round(seconds, 3)}
+              "stack_bytes": None, "stack_bound_bytes": None,
+              "stack_bound_firmware_bytes": None, "stack_bound_basis": None,
+              "compile_seconds": round(seconds, 3)}
     if measure:
         from .targets.host import object_sizes
         sizes = object_sizes(gen.out_dir)
@@ -101,10 +131,18 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
 
 
 def verify(model, target: str = "host", samples: int = 100, inputs: str | None = None,
-           seed: int = 0, workdir: str | None = None) -> dict:
-    """Compile, build and compare byte by byte with TFLM on random and given inputs."""
-    from .verify import HostModel, compare, first_differing_layer, load_inputs, random_inputs
+           seed: int = 0, workdir: str | None = None, timeout: float | None = None) -> dict:
+    """Compile, build and compare byte by byte with TFLM on random and given inputs.
+
+    TFLM and the host C each run in a child process (see _child.py); `timeout` is the
+    seconds each may take per sample (default _child.CALL_TIMEOUT). A crash, hang or memory
+    limit hit there raises MicrolithError naming the model and what died."""
+    from ._child import CALL_TIMEOUT
+    from .verify import HostModel, Oracle, compare, first_differing_layer, load_inputs, random_inputs
+    timeout = CALL_TIMEOUT if timeout is None else float(timeout)
     g = load(model)
+    require_quantized(g)  # before making inputs or starting TFLM: compile() would refuse it anyway
+    g.validate_for_codegen()  # likewise: a huge tensor is refused before random inputs are made
     model_bytes = Path(g.source).read_bytes()
     rng = np.random.default_rng(seed)
     cases = [random_inputs(g, rng) for _ in range(samples)]
@@ -112,27 +150,38 @@ def verify(model, target: str = "host", samples: int = 100, inputs: str | None =
         cases += load_inputs(inputs, g)
     if not cases:
         raise MicrolithError("nothing to verify: --samples 0 and no --inputs")
-    with tempfile.TemporaryDirectory(prefix="microlith-verify-", dir=workdir) as tmp:
-        tmp = Path(tmp)
-        res = compile(g, tmp / "c", measure=False)
-        if target not in ("host", None):
-            from .targets.cortexm import BoardModel  # issue 3: same comparison on an emulated board
-            runner = BoardModel(tmp / "c", g, res["name"], target, tmp)
-            outs = runner.run_many(cases)  # one emulator run for every sample
-            by_case = {id(c): o for c, o in zip(cases, outs)}
-            run_c = lambda xs: by_case[id(xs)]  # noqa: E731
-        else:
-            runner = HostModel(tmp / "c", g, res["name"], tmp)
-            run_c = runner.run
-        cmp = compare(g, model_bytes, run_c, cases)
-        out = {"model": g.source, "target": target or "host", "samples": len(cases),
-               "mismatched_samples": cmp["mismatched_samples"], "max_abs_diff": cmp["max_abs_diff"],
-               "bit_exact": cmp["mismatched_samples"] == 0, "arena_bytes": res["arena_bytes"],
-               "first_mismatch": None}
-        if cmp["first_bad"] is not None and isinstance(runner, HostModel):
-            diff = first_differing_layer(g, model_bytes, runner, cases[cmp["first_bad"]])
-            out["first_mismatch"] = {"sample": cmp["first_bad"],
-                                     **(diff.__dict__ if diff else {}),
-                                     "description": diff.describe() if diff else
-                                     "every layer matches; the outputs differ in the copy-out"}
+    # TFLM starts and loads the model in its child while this process compiles and builds the C.
+    oracle = Oracle(model_bytes, g, timeout=timeout, wait=False)
+    runner = None
+    try:
+        with tempfile.TemporaryDirectory(prefix="microlith-verify-", dir=workdir) as tmp:
+            tmp = Path(tmp)
+            res = compile(g, tmp / "c", measure=False)
+            if target not in ("host", None):
+                from .targets.cortexm import BoardModel  # issue 3: same comparison on an emulated board
+                runner = BoardModel(tmp / "c", g, res["name"], target, tmp)
+                outs = runner.run_many(cases)  # one emulator run for every sample
+                by_case = {id(c): o for c, o in zip(cases, outs)}
+                run_c = lambda xs: by_case[id(xs)]  # noqa: E731
+            else:
+                runner = HostModel(tmp / "c", g, res["name"], tmp, timeout=timeout)
+                run_c = runner.run
+            cmp = compare(g, model_bytes, run_c, cases, oracle=oracle)
+            oracle.close()
+            out = {"model": g.source, "target": target or "host", "samples": len(cases),
+                   "mismatched_samples": cmp["mismatched_samples"], "max_abs_diff": cmp["max_abs_diff"],
+                   "bit_exact": cmp["mismatched_samples"] == 0, "arena_bytes": res["arena_bytes"],
+                   "first_mismatch": None}
+            if cmp["problem"] is not None:  # outputs of the wrong count, dtype, shape or size
+                out["first_mismatch"] = {"sample": cmp["first_bad"], "description": cmp["problem"]}
+            elif cmp["first_bad"] is not None and isinstance(runner, HostModel):
+                diff = first_differing_layer(g, model_bytes, runner, cases[cmp["first_bad"]])
+                out["first_mismatch"] = {"sample": cmp["first_bad"],
+                                         **(diff.__dict__ if diff else {}),
+                                         "description": diff.describe() if diff else
+                                         "every layer matches; the outputs differ in the copy-out"}
+    finally:
+        oracle.close()
+        if isinstance(runner, HostModel):
+            runner.close()
     return out

@@ -36,6 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--out", required=True, help="output folder")
     s.add_argument("--target", default=None, help="core or board (see `microlith targets`); default host")
     s.add_argument("--name", default=None, help="C prefix of the generated API (default: from the file name)")
+    s.add_argument("--force", action="store_true",
+                   help="write into an existing folder microlith did not make (only the generated files are "
+                        "written; nothing else there is touched)")
+    s.add_argument("--max-arena", type=_bytes, default=None, metavar="BYTES",
+                   help="refuse a model whose arena or any activation is larger (default: the most RAM of any "
+                        "supported target)")
+    s.add_argument("--max-flash", type=_bytes, default=None, metavar="BYTES",
+                   help="refuse a model whose constant data is larger (default: the most flash of any target)")
     _input_shape_option(s)
     s.add_argument("--json", action="store_true")
 
@@ -112,6 +120,19 @@ def _shape(text: str) -> list[int]:
     return dims
 
 
+def _bytes(text: str) -> int:
+    """A byte count: 65536, 64K/64KB, 2M/2MB (binary multiples)."""
+    t = text.strip().upper().removesuffix("B")
+    mult = {"K": 1 << 10, "M": 1 << 20}.get(t[-1:], 1)
+    try:
+        n = int(t[:-1] if mult > 1 else t) * mult
+    except ValueError:
+        raise MicrolithError(f"'{text}': expected a number of bytes such as 65536, 64K or 2M") from None
+    if n < 1:
+        raise MicrolithError(f"'{text}': must be at least 1 byte")
+    return n
+
+
 def _input_shape_option(s) -> None:
     s.add_argument("--input-shape", type=_shape, action="append", default=None, metavar="1,3,32,32",
                    help="static shape for a model input with dynamic dimensions (ONNX); repeat per input")
@@ -149,7 +170,8 @@ def cmd_inspect(a) -> int:
 
 def cmd_compile(a) -> int:
     from .api import compile
-    r = compile(a.model, a.out, target=a.target, name=a.name, input_shape=_shapes(a))
+    r = compile(a.model, a.out, target=a.target, name=a.name, input_shape=_shapes(a), force=a.force,
+                max_arena=a.max_arena, max_flash=a.max_flash)
     if a.json:
         _print_json(r)
     else:
@@ -160,6 +182,10 @@ def cmd_compile(a) -> int:
         if r.get("flash_bytes") is not None:
             print(f"  on {r['target']}: flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} "
                   f"(stack {_kb(r['stack_bytes'])})")
+        if r.get("stack_bound_basis"):
+            print(f"  worst-case stack (static bound): {_kb(r.get('stack_bound_bytes'))} for {r['name']}_invoke, "
+                  f"{_kb(r.get('stack_bound_firmware_bytes'))} for the whole firmware "
+                  f"({r['stack_bound_basis'] if r.get('stack_bound_bytes') is None else 'from -fcallgraph-info'})")
         if r.get("budget_error"):
             print(f"  does not fit: {r['budget_error']}")
     if r.get("budget_error"):
@@ -225,6 +251,10 @@ def cmd_profile(a) -> int:
     print(f"  instructions {r['instructions']:,} ({r['instructions_per_mac']:.2f} per MAC, {r['macs']:,} MACs)")
     print(f"  flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} = arena {_kb(r['arena_bytes'])} "
           f"+ data/bss + stack {_kb(r['stack_bytes'])}")
+    if r.get("stack_bound_basis"):
+        print(f"  stack: measured high-water mark {_kb(r['stack_bytes'])}, static worst-case bound "
+              f"{_kb(r.get('stack_bound_firmware_bytes'))} (whole firmware; {_kb(r.get('stack_bound_bytes'))} "
+              "for the model alone)")
     lat = "-" if r.get("latency_ms_est") is None else f"{r['latency_ms_est']:.2f} ms"
     energy = "-" if r.get("energy_uj_est") is None else f"{r['energy_uj_est']:.1f} uJ"
     print(f"  latency {lat}, energy {energy}  (estimates: {r.get('estimate_basis', '')})")
@@ -300,20 +330,37 @@ COMMANDS = {"inspect": cmd_inspect, "compile": cmd_compile, "verify": cmd_verify
             "app": cmd_app}
 
 
+ERROR_MAX_CHARS = 2000
+
+
+def one_line(text: str, limit: int = ERROR_MAX_CHARS) -> str:
+    """A message as one bounded terminal line: control and bidi characters (which a model file
+    can carry in its names) are shown as '?', newlines as spaces."""
+    text = " ".join(str(text).split())
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         a = _parser().parse_args(argv)
         return COMMANDS[a.cmd](a)
     except MicrolithError as e:
-        print(f"microlith: error: {e}", file=sys.stderr)
+        print(f"microlith: error: {one_line(e)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # `microlith inspect ... | head`: the reader left; not an error of ours
+        try:  # so the interpreter's final flush of stdout does not raise again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_OK
     except KeyboardInterrupt:
         print("microlith: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # a bug in microlith, not in the user's input
         if os.environ.get("MICROLITH_DEBUG"):
             raise
-        print(f"microlith: internal error: {type(e).__name__}: {e} (set MICROLITH_DEBUG=1 for a traceback "
+        print(f"microlith: internal error: {type(e).__name__}: {one_line(e, 500)} (set MICROLITH_DEBUG=1 for a traceback "
               "and please report it)", file=sys.stderr)
         return EXIT_INTERNAL
 

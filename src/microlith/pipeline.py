@@ -14,6 +14,9 @@ does all of it. Windows:
   `window_frames` consecutive frames, windows start every `hop_frames` frames;
 - window blocks (VibrationBlock, EnvelopeBlock, EcgRhythmBlock): one feature vector per window
   of `window` samples, windows start every `hop` samples.
+- multi-axis window blocks (MotionBlock, `axes` int16 values per time step): the Python API takes
+  (n, axes) int16 arrays and refuses any other layout; the C takes the interleaved buffer, and
+  every count (n, window, hop, max_samples) is of int16 values, a multiple of NAME_AXES.
 A buffer of n samples holds windows(n) = 1 + (units(n) - window) // hop windows (0 if too short).
 
 Arithmetic contract (what the C does, and the numpy twin here does the same operations):
@@ -36,6 +39,7 @@ float DSP differs from numpy by the bounds documented in microlith.dsp.blocks.
 from __future__ import annotations
 
 import ctypes
+import io
 import json
 import math
 import os
@@ -48,11 +52,12 @@ import numpy as np
 
 from . import __version__
 from .codegen.c import check_identifier
-from .dsp import EcgRhythmBlock, EnvelopeBlock, LogMelBlock, MfccBlock, VibrationBlock
+from .dsp import EcgRhythmBlock, EnvelopeBlock, LogMelBlock, MfccBlock, MotionBlock, VibrationBlock
 from .dsp.cgen import c_float
 from .ir import Graph, MicrolithError
 
-BLOCKS = {cls.__name__: cls for cls in (LogMelBlock, MfccBlock, VibrationBlock, EnvelopeBlock, EcgRhythmBlock)}
+BLOCKS = {cls.__name__: cls for cls in (LogMelBlock, MfccBlock, VibrationBlock, EnvelopeBlock, EcgRhythmBlock,
+                                        MotionBlock)}
 FRAME_BLOCKS = (LogMelBlock, MfccBlock)
 CONFIG_FILE = "pipeline.json"
 MODEL_FILE = "model.tflite"
@@ -144,6 +149,9 @@ class Pipeline:
             _err(f"unsupported DSP block {type(block).__name__}; use one of {', '.join(BLOCKS)}")
         self.block = block
         self.frame_based = isinstance(block, FRAME_BLOCKS)
+        # Multi-axis blocks (MotionBlock): int16 values per time step, interleaved; every count of
+        # "samples" here and in the C (window, hop, max_samples, n) is of int16 values.
+        self.axes = int(getattr(block, "axes", 1))
         if isinstance(model, (bytes, bytearray)):
             self.model_bytes = bytes(model)
         else:
@@ -190,7 +198,7 @@ class Pipeline:
             if window_frames is not None:
                 _err("window_frames is for frame blocks (LogMelBlock, MfccBlock)")
             self.n_features = int(np.prod(block.feature_shape))
-            self.window = block.n_samples
+            self.window = block.n_samples * self.axes
             self.hop = int(hop or self.window)
             if self.hop < 1:
                 _err(f"hop must be positive, got {self.hop}")
@@ -201,6 +209,9 @@ class Pipeline:
         self.max_samples = int(max_samples or self.window)
         if self.max_samples < self.window:
             _err(f"max_samples ({self.max_samples}) is shorter than one window ({self.window})")
+        if self.hop % self.axes or self.max_samples % self.axes:
+            _err(f"{type(block).__name__} takes {self.axes} interleaved int16 values per time step: hop ({self.hop}) "
+                 f"and max_samples ({self.max_samples}) count int16 values and must be multiples of {self.axes}")
         if self.frame_based and self.block.preemphasis != 0.0:
             _err("frame blocks with pre-emphasis are not supported (a window's first frame would depend "
                  "on the sample before it)")
@@ -234,8 +245,25 @@ class Pipeline:
 
     # ----------------------------------------------------------------- numpy path
 
-    def _buffer(self, samples) -> np.ndarray:
+    def _interleaved(self, samples) -> np.ndarray:
+        """Multi-axis blocks: an (n, axes) int16 array -> the interleaved 1-D buffer the C takes.
+        Any other layout (axes first, flat, another axis count) is refused, never reshaped."""
         x = np.asarray(samples)
+        if self.axes == 1:
+            return x
+        if x.ndim != 2 or x.shape[1] != self.axes or x.dtype != np.int16:
+            hint = "; it looks axes-first: pass x.T" if x.ndim == 2 and x.shape[0] == self.axes else ""
+            _err(f"{type(self.block).__name__} samples must be an int16 array of shape (n, {self.axes}) "
+                 f"(time steps, axes), got {x.dtype} {x.shape}{hint}")
+        return np.ascontiguousarray(x).reshape(-1)
+
+    def rows(self, flat) -> np.ndarray:
+        """The (n, axes) view of an interleaved 1-D buffer (the C's layout); 1-D data as is."""
+        x = np.asarray(flat)
+        return x.reshape(-1, self.axes) if self.axes > 1 and x.ndim == 1 and x.size % self.axes == 0 else x
+
+    def _buffer(self, samples) -> np.ndarray:
+        x = self._interleaved(samples)
         if x.ndim != 1 or x.dtype != np.int16:
             _err(f"samples must be a 1-D int16 array, got {x.dtype} {x.shape}")
         if x.size > self.max_samples:
@@ -252,7 +280,7 @@ class Pipeline:
             frames = self.block.numpy(x)
             return np.stack([frames[w * self.hop_frames:w * self.hop_frames + self.window_frames]
                              for w in range(nw)]).astype(np.float32)
-        return np.stack([self.block.numpy(x[w * self.hop:w * self.hop + self.window])
+        return np.stack([self.block.numpy(self.rows(x[w * self.hop:w * self.hop + self.window]))
                          for w in range(nw)]).astype(np.float32)
 
     def normalize(self, features: np.ndarray) -> np.ndarray:
@@ -357,34 +385,46 @@ class Pipeline:
         """Write the pipeline folder: src/ (NAME.h/.c, NAME_dsp.*, NAME_model.*, kernels),
         CMakeLists.txt, README.md, library.properties, pipeline.json, model.tflite and, if given,
         sample.npy (one window of real samples, the default input of `microlith profile`)."""
-        from .api import compile as compile_model
+        from .codegen.c import prepare, render
+        from .codegen.outdir import write_folder
         out = Path(out_dir)
-        if out.exists() and any(out.iterdir()):
-            if not (out / CONFIG_FILE).is_file():
-                _err(f"{out} exists and is not a pipeline folder; choose an empty or new folder")
-            shutil.rmtree(out / "src", ignore_errors=True)
-        out.mkdir(parents=True, exist_ok=True)
-        model_name = f"{self.name}_model"
-        res = compile_model(self.graph, out, name=model_name, measure=False)
-        self.block.generate_c(out / "src", self.name, self.variant)
-        (out / "src" / f"{self.name}.h").write_text(self._header())
-        (out / "src" / f"{self.name}.c").write_text(self._source())
-        (out / "CMakeLists.txt").write_text(self._cmake())
-        (out / "library.properties").write_text(self._arduino())
-        (out / "README.md").write_text(self._readme(res))
-        (out / MODEL_FILE).write_bytes(self.model_bytes)
-        (out / CONFIG_FILE).write_text(json.dumps(self.config(), indent=1) + "\n")
+        gen, files = render(prepare(self.graph), f"{self.name}_model")
+        # The model's own CMake/README/Arduino files give way to the pipeline's.
+        files = {k: v for k, v in files.items() if k.startswith("src/")}
+        with tempfile.TemporaryDirectory(prefix="microlith-dsp-") as tmp:
+            self.block.generate_c(Path(tmp), self.name, self.variant)
+            for f in sorted(Path(tmp).iterdir()):
+                files[f"src/{f.name}"] = f.read_text()
+        files[f"src/{self.name}.h"] = self._header()
+        files[f"src/{self.name}.c"] = self._source()
+        files["CMakeLists.txt"] = self._cmake(sorted(f for f in files if f.endswith(".c")))
+        files["library.properties"] = self._arduino()
+        res = {"arena_bytes": gen.arena_bytes, "weight_bytes": gen.weight_bytes, "kernels": gen.kernels}
+        files["README.md"] = self._readme(res)
+        files[MODEL_FILE] = bytes(self.model_bytes)
+        files[CONFIG_FILE] = json.dumps(self.config(), indent=1) + "\n"
         if sample is not None:
-            s = np.asarray(sample, dtype=np.int16).reshape(-1)[:self.window]
+            s = self._interleaved(np.asarray(sample, dtype=np.int16)).reshape(-1)[:self.window]
             if s.size != self.window:
                 _err(f"the profiling sample needs {self.window} samples, got {s.size}")
-            np.save(out / SAMPLE_FILE, s)
+            buf = io.BytesIO()
+            np.save(buf, s)
+            files[SAMPLE_FILE] = buf.getvalue()
+        write_folder(out, files, kind="pipeline")
         return {"out_dir": str(out), "name": self.name, "model_arena_bytes": res["arena_bytes"],
                 "model_weight_bytes": res["weight_bytes"], "kernels": res["kernels"]}
 
     @property
     def _up(self) -> str:
         return self.name.upper()
+
+    def _axes_macro(self) -> str:
+        return (f"#define {self._up}_AXES {self.axes}  /* int16 values per time step, interleaved; every count of "
+                "samples is of int16 values */\n") if self.axes > 1 else ""
+
+    def _axes_check(self) -> str:
+        """Multi-axis data: n must hold whole time steps (a wrong layout is refused, not reinterpreted)."""
+        return f" || n % {self._up}_AXES != 0u" if self.axes > 1 else ""
 
     def _dsp_call(self) -> str:
         return f"{self.name}_features" + ("_q" if self.variant == "fixed" else "")
@@ -430,7 +470,7 @@ extern "C" {{
 
 #define {up}_CLASSES {self.n_classes}
 #define {up}_WINDOW_SAMPLES {self.window}  /* samples per window */
-#define {up}_HOP_SAMPLES {self.hop}  /* samples between window starts */
+{self._axes_macro()}#define {up}_HOP_SAMPLES {self.hop}  /* samples between window starts */
 #define {up}_MAX_SAMPLES {self.max_samples}  /* longest buffer NAME_process accepts */
 #define {up}_SAMPLES_SIZE {self.window}  /* samples taken by {n}_invoke (one window) */
 #define {up}_RESULT_SIZE {2 + self.n_classes}  /* int32 values written by {n}_invoke */
@@ -604,7 +644,7 @@ static void {n}_accumulate({n}_result *result)
 
 int {n}_process(const int16_t *samples, size_t n, {n}_result *result)
 {{
-    if (samples == NULL || result == NULL || n > {up}_MAX_SAMPLES) {{
+    if (samples == NULL || result == NULL || n > {up}_MAX_SAMPLES{self._axes_check()}) {{
         return -1;
     }}
     const size_t windows = {n}_windows(n);
@@ -621,7 +661,7 @@ int {n}_process(const int16_t *samples, size_t n, {n}_result *result)
 
 int {n}_window_input(const int16_t *samples, size_t n, size_t w, int8_t *input)
 {{
-    if (samples == NULL || input == NULL || n > {up}_MAX_SAMPLES || w >= {n}_windows(n)) {{
+    if (samples == NULL || input == NULL || n > {up}_MAX_SAMPLES{self._axes_check()} || w >= {n}_windows(n)) {{
         return -1;
     }}
 {window_input_body}}}
@@ -640,15 +680,16 @@ int {n}_invoke(const int16_t *samples, int32_t *result)
 }}
 """
 
-    def _cmake(self) -> str:
+    def _cmake(self, sources: list[str]) -> str:
         n = self.name
+        src_lines = "\n".join(f"  ${{CMAKE_CURRENT_LIST_DIR}}/{s}" for s in sources)
         return f"""# Generated by microlith. Use from your project with:
 #   add_subdirectory(path/to/this/folder)
 #   target_link_libraries(your_firmware PRIVATE {n})
 cmake_minimum_required(VERSION 3.13)
 project({n} C)
-file(GLOB {self._up}_SOURCES ${{CMAKE_CURRENT_LIST_DIR}}/src/*.c)
-add_library({n} STATIC ${{{self._up}_SOURCES}})
+add_library({n} STATIC
+{src_lines})
 target_include_directories({n} PUBLIC ${{CMAKE_CURRENT_LIST_DIR}}/src)
 set_target_properties({n} PROPERTIES C_STANDARD 99 C_STANDARD_REQUIRED ON)
 # The feature quantization rounds each float operation once (no fused multiply-add).
@@ -690,39 +731,58 @@ and `microlith.pipeline.Pipeline.load()`.
 # ----------------------------------------------------------------------------- host build
 
 class HostPipeline:
-    """A generated pipeline folder built as a host shared library, called through ctypes."""
+    """A generated pipeline folder built as a host shared library, called through ctypes in a
+    child process, as verify runs generated C (see _child.py): a crash, hang or memory limit
+    hit in the C is a MicrolithError naming the folder. timeout: seconds per call."""
 
-    def __init__(self, folder, pipeline: Pipeline | None = None, workdir=None):
+    def __init__(self, folder, pipeline: Pipeline | None = None, workdir=None,
+                 timeout: float | None = None, memory: int | None = None):
+        from ._child import CALL_TIMEOUT, START_TIMEOUT, Child
         from .targets.build import build_host_library
         self.folder = Path(folder)
         self.p = pipeline or Pipeline.load(self.folder)
+        self.timeout = CALL_TIMEOUT if timeout is None else float(timeout)
         self._tmp = tempfile.TemporaryDirectory(prefix="microlith-pipeline-", dir=workdir)
-        lib = build_host_library(self.folder, Path(self._tmp.name) / f"lib{self.p.name}.so",
-                                 extra_flags=["-ffp-contract=off"])
-        self.lib = ctypes.CDLL(str(lib))
+        self._child = Child("lib", "the generated pipeline C", str(self.folder), memory)  # starts while gcc runs
+        try:
+            lib = build_host_library(self.folder, Path(self._tmp.name) / f"lib{self.p.name}.so",
+                                     extra_flags=["-ffp-contract=off"])
+            self._child.request({"op": "load", "path": str(lib.resolve())}, timeout=START_TIMEOUT)
+        except BaseException:
+            self.close()
+            raise
         n = self.p.n_classes
 
-        class Result(ctypes.Structure):
+        class Result(ctypes.Structure):  # decodes the bytes the child returns for NAME_result
             _fields_ = [("label", ctypes.c_int32), ("windows", ctypes.c_int32), ("sums", ctypes.c_int32 * n),
                         ("probability", ctypes.c_float * n), ("anomaly", ctypes.c_float),
                         ("anomalous", ctypes.c_int32)]
         self._Result = Result
         name = self.p.name
-        self._process = getattr(self.lib, f"{name}_process")
-        self._process.restype = ctypes.c_int
-        self._process.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(Result)]
-        self._window_input = getattr(self.lib, f"{name}_window_input")
-        self._window_input.restype = ctypes.c_int
-        self._window_input.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p]
-        self._model = getattr(self.lib, f"{name}_model_invoke")
-        self._model.restype = ctypes.c_int
-        self._model.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-        self._features = getattr(self.lib, f"{name}_features" + ("_q" if self.p.variant == "fixed" else ""))
-        self._features.restype = ctypes.c_int
-        self._features.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+        self._fn = {"process": f"{name}_process", "window_input": f"{name}_window_input",
+                    "model": f"{name}_model_invoke",
+                    "features": f"{name}_features" + ("_q" if self.p.variant == "fixed" else "")}
 
     def close(self):
+        self._child.close()
         self._tmp.cleanup()
+
+    def _calls(self, fn: str, arg_lists: list[list], blobs, out_bytes: int) -> list[tuple[int, bytes]]:
+        """Call `fn` once per argument list in one request; (status, output bytes) per call.
+        Every call has exactly one ["out", out_bytes] argument."""
+        if not arg_lists:
+            return []
+        reply, parts = self._child.request({"op": "call", "calls": [{"fn": self._fn[fn], "args": a}
+                                                                    for a in arg_lists]},
+                                           blobs, timeout=self.timeout * len(arg_lists))
+        try:
+            results = reply["results"]
+            if len(results) != len(arg_lists) or len(parts) != len(arg_lists) or \
+                    any(r["outs"] != 1 or len(p) != out_bytes for r, p in zip(results, parts)):
+                raise ValueError("output sizes")
+            return [(int(r["rc"]), p) for r, p in zip(results, parts)]
+        except (KeyError, TypeError, ValueError) as e:
+            raise self._child._fail(f"sent a malformed reply ({type(e).__name__})", "crash") from None
 
     @staticmethod
     def _samples(samples) -> np.ndarray:
@@ -730,10 +790,11 @@ class HostPipeline:
 
     def process(self, samples) -> dict:
         x = self._samples(samples)
-        r = self._Result()
-        st = self._process(x.ctypes.data, x.size, ctypes.byref(r))
+        ((st, raw),) = self._calls("process", [[["in", 0], ["size", x.size], ["out", ctypes.sizeof(self._Result)]]],
+                                   [x], ctypes.sizeof(self._Result))
         if st != 0:
             raise MicrolithError(f"{self.p.name}_process returned {st} for {x.size} samples")
+        r = self._Result.from_buffer_copy(raw)
         return {"label": r.label, "windows": r.windows, "sums": list(r.sums),
                 "probability": [float(v) for v in r.probability], "anomaly": float(r.anomaly),
                 "anomalous": int(r.anomalous)}
@@ -744,20 +805,24 @@ class HostPipeline:
         nw = self.p.n_windows(x.size)
         size = self.p.graph.t(self.p.graph.inputs[0]).size
         out = np.zeros((nw, size), np.int8)
-        for w in range(nw):
-            st = self._window_input(x.ctypes.data, x.size, w, out[w].ctypes.data)
+        res = self._calls("window_input", [[["in", 0], ["size", x.size], ["size", w], ["out", size]]
+                                           for w in range(nw)], [x], size)
+        for w, (st, raw) in enumerate(res):
             if st != 0:
                 raise MicrolithError(f"{self.p.name}_window_input returned {st}")
+            out[w] = np.frombuffer(raw, np.int8)
         return out
 
     def model(self, q: np.ndarray) -> np.ndarray:
         """The compiled model alone on int8 inputs (windows, ...) -> (windows, classes)."""
         q = np.ascontiguousarray(np.asarray(q, np.int8).reshape(len(q), -1))
-        out = np.zeros((len(q), self.p.n_classes), np.int8)
-        for i in range(len(q)):
-            st = self._model(q[i].ctypes.data, out[i].ctypes.data)
+        n = self.p.n_classes
+        out = np.zeros((len(q), n), np.int8)
+        res = self._calls("model", [[["in", i], ["out", n]] for i in range(len(q))], list(q), n)
+        for i, (st, raw) in enumerate(res):
             if st != 0:
                 raise MicrolithError(f"{self.p.name}_model_invoke returned {st}")
+            out[i] = np.frombuffer(raw, np.int8)
         return out
 
     def features(self, samples) -> np.ndarray:
@@ -766,10 +831,11 @@ class HostPipeline:
         p = self.p
         count = p.units(x.size) * p.n_features if p.frame_based else p.n_features
         dtype = np.int32 if p.variant == "fixed" else np.float32
-        out = np.zeros(count, dtype)
-        st = self._features(x.ctypes.data, x.size, out.ctypes.data)
+        nbytes = count * np.dtype(dtype).itemsize
+        ((st, raw),) = self._calls("features", [[["in", 0], ["size", x.size], ["out", nbytes]]], [x], nbytes)
         if st != 0:
             raise MicrolithError(f"{p.name} DSP returned {st}")
+        out = np.frombuffer(raw, dtype).copy()
         if p.variant == "fixed":
             out = out.astype(np.float64) / (1 << p.block.q_frac_bits)
         return out.reshape(-1, p.n_features) if p.frame_based else out
@@ -808,7 +874,7 @@ def compare(pipeline: Pipeline, host: HostPipeline, buffers, oracle_check: bool 
         py_res = pipeline.decide(pipeline.run_model(qp), scores)
         same_label += int(py_res["label"] == c_res["label"])
         if not pipeline.frame_based:
-            c_feats.append(host.features(x[:pipeline.window]))
+            c_feats.append(host.features(pipeline._buffer(x)[:pipeline.window]))
             py_feats.append(feats[0])
         elif len(c_feats) < 64:
             c_feats.append(host.features(x)[:len(feats[0])])
@@ -847,6 +913,8 @@ def profile(folder, target: str, inputs=None, workdir=None, model_breakdown: boo
             x = (np.random.default_rng(0).standard_normal(p.window) * 3000).astype(np.int16)
     else:
         x = np.asarray(np.load(inputs) if isinstance(inputs, (str, os.PathLike)) else inputs)
+    if p.axes > 1 and np.ndim(x) == 2:
+        x = p._interleaved(np.asarray(x, np.int16))
     x = np.asarray(x).reshape(-1)[:p.window].astype(np.int16)
     if x.size != p.window:
         raise MicrolithError(f"pipeline {p.name}: the profiling input needs {p.window} samples, got {x.size}")
@@ -866,7 +934,7 @@ def profile(folder, target: str, inputs=None, workdir=None, model_breakdown: boo
         raise MicrolithError(f"pipeline {p.name}: {p.name}_invoke returned {sample.status} on {t['name']}")
     board_out = np.frombuffer(sample.outputs[0], dtype=np.int32)
     host_out = np.array([host_res["label"], host_res["windows"], *host_res["sums"]], dtype=np.int32)
-    py_res = p.process(x)
+    py_res = p.process(p.rows(x))
     sizes = fw.sizes
     out = {"model": str(folder), "pipeline": p.name, "name": p.name, "target": t["name"],
            "board": t["name"] if t["kind"] == "board" else None, "core": core["name"],
@@ -892,7 +960,7 @@ def profile(folder, target: str, inputs=None, workdir=None, model_breakdown: boo
         with tempfile.TemporaryDirectory(prefix="microlith-pipeline-model-", dir=workdir) as tmp:
             mpath = Path(tmp) / f"{p.name}_model.tflite"
             mpath.write_bytes(p.model_bytes)
-            q = p.quantize(p.window_features(x))[0]
+            q = p.quantize(p.window_features(p.rows(x)))[0]
             m = cortexm.profile(str(mpath), t["name"], inputs=[q.reshape(p.graph.t(p.graph.inputs[0]).shape)])
         out["model_instructions"] = m["instructions"]
         out["dsp_and_glue_instructions"] = sample.instructions - m["instructions"]

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import os
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
-from ..ir import Graph, MicrolithError, Node, Op
+from ..ir import Graph, MicrolithError, Node, Op, safe_text
 from ..ops import dims4, impl_for
 from ..planner import MemoryPlan, plan_memory, scratch_name
 from .inplace import RowStream, emit_row_stream, row_stream
+from .outdir import write_folder
 
 CSRC = Path(__file__).resolve().parent.parent / "csrc"
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
@@ -31,11 +33,43 @@ for goto if inline int long register restrict return short signed sizeof static 
 typedef union unsigned void volatile while _Bool _Complex _Imaginary""".split())
 
 
+PREFIX_MAX_CHARS = 48
+# Names the generated code or its headers already use: a prefix must not start with these.
+_RESERVED_PREFIXES = ("ml_", "microlith_", "_")
+
+
 def check_identifier(name: str) -> str:
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name in _C_KEYWORDS or name.startswith("ml_"):
-        raise MicrolithError(f"--name '{name}' is not usable as a C prefix: use letters, digits and "
-                             "underscores, not starting with a digit or 'ml_', and not a C keyword")
+    """A user's --name, validated (never altered): it becomes every public symbol's prefix and,
+    upper-cased, the header guard, so it must not collide with C keywords or the kernels' names."""
+    if not isinstance(name, str) or not name:
+        raise MicrolithError("--name is empty; give a C identifier such as kws_model, or leave --name out "
+                             "to derive one from the file name")
+    shown = safe_text(name, 60)
+    if len(name) > PREFIX_MAX_CHARS:
+        raise MicrolithError(f"--name '{shown}' is {len(name)} characters; use at most {PREFIX_MAX_CHARS}")
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or name in _C_KEYWORDS or \
+            name.lower().startswith(_RESERVED_PREFIXES) or name.lower() in _RESERVED_NAMES:
+        raise MicrolithError(f"--name '{shown}' is not usable as a C prefix: use letters, digits and "
+                             "underscores, starting with a letter, not starting with 'ml_' or 'microlith_' "
+                             "(any case), and not a C keyword or standard type name")
     return name
+
+
+_RESERVED_NAMES = {"int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t", "int64_t", "uint64_t",
+                   "size_t", "stdint", "stddef", "string", "main"}
+
+
+def default_prefix(graph_name: str) -> str:
+    """The prefix when --name is not given: the graph's name (from the file name) made usable,
+    so a file called int.tflite or ml_net.tflite still compiles."""
+    ident = re.sub(r"[^A-Za-z0-9_]", "_", graph_name or "").strip("_") or "model"
+    if not ident[0].isalpha():
+        ident = "m_" + ident
+    ident = ident[:PREFIX_MAX_CHARS - 6].rstrip("_")
+    if ident in _C_KEYWORDS or ident.lower().startswith(_RESERVED_PREFIXES) or ident.lower() in _RESERVED_NAMES:
+        ident = "model_" + ident.lstrip("_")
+        ident = ident[:PREFIX_MAX_CHARS].rstrip("_")
+    return check_identifier(ident)
 
 
 @dataclass
@@ -51,6 +85,7 @@ class Prepared:
 def prepare(graph: Graph, strategy: str = "greedy") -> Prepared:
     """Per-node parameters (TFLM's Prepare) and the memory plan. Strategies: "greedy" (with
     in-place layers), "greedy-noinplace", "linear" (no sharing, the baseline)."""
+    graph.validate_for_codegen()  # issue 8: refuse what the kernels cannot compute exactly, first
     if strategy not in ("greedy", "greedy-noinplace", "linear"):
         raise MicrolithError(f"unknown memory strategy '{strategy}'")
     params, scratch, alias_ops, candidates = [], {}, set(), {}
@@ -111,6 +146,7 @@ class _Emitter:
     decls: list[str] = field(default_factory=list)
     const_bytes: int = 0
     layer: int = 0
+    constants: list[tuple[str, bytes]] = field(default_factory=list)  # (ident, bytes) for the CRC
     _seen: dict[str, str] = field(default_factory=dict)
     _const_ident: dict[str, str] = field(default_factory=dict)
 
@@ -131,7 +167,9 @@ class _Emitter:
         ident = f"{self.prefix}_l{self.layer}_{hint}"
         n = max(array.size, 1)
         body = _array_body(array) if array.size else "    0,"
-        self.const_bytes += n * array.dtype.itemsize
+        if ident not in self._seen:
+            self.const_bytes += n * array.dtype.itemsize
+            self.constants.append((ident, _le_bytes(array, ctype)))
         return self._declare(ident, f"static const {ctype} {ident}[{n}] = {{\n{body}\n}};\n")
 
     def struct(self, ctype: str, hint: str, fields: dict) -> str:
@@ -159,8 +197,10 @@ class _Emitter:
                 role = _CONST_ROLES.get((node.op, k), f"input{k}" if k >= 0 else "const")
                 ident = f"{self.prefix}_l{self.layer}_{role}"
                 self._const_ident[name] = ident
-                self.const_bytes += max(t.size, 1) * t.np_dtype.itemsize
-                self._declare(ident, f"/* '{name}' {list(t.shape)} {t.dtype} */\n"
+                if ident not in self._seen:
+                    self.const_bytes += max(t.size, 1) * t.np_dtype.itemsize
+                    self.constants.append((ident, _le_bytes(t.data, ctype)))
+                self._declare(ident, f"/* '{safe_text(name)}' {list(t.shape)} {t.dtype} */\n"
                                      f"static const {ctype} {ident}[{max(t.size, 1)}] = {{\n{_array_body(t.data)}\n}};\n")
             return self._const_ident[name]
         off = self.plan.offset_of(name)
@@ -176,6 +216,18 @@ class _Emitter:
         return f"((void *)(arena + {off + skip}))"
 
 
+_NP_OF_CTYPE = {"int8_t": "<i1", "uint8_t": "<u1", "int16_t": "<i2", "int32_t": "<i4", "int64_t": "<i8",
+                "float": "<f4"}
+
+
+def _le_bytes(array, ctype: str) -> bytes:
+    """The bytes a const array occupies in (little-endian) memory, as the C literal lays them out."""
+    flat = np.asarray(array).reshape(-1)
+    if flat.size == 0:
+        flat = np.zeros(1, flat.dtype)
+    return flat.astype(_NP_OF_CTYPE[ctype]).tobytes()
+
+
 _CONST_ROLES = {(op, k): role for op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED)
                 for k, role in ((1, "weights"), (2, "bias"))}
 
@@ -188,6 +240,7 @@ class GeneratedC:
     weight_bytes: int
     kernels: list[str]
     files: list[str]
+    constants_crc32: int = 0
 
 
 def _io_params(graph: Graph) -> tuple[dict[str, str], list[str]]:
@@ -207,9 +260,19 @@ def _describe(node: Node, g: Graph) -> str:
     return f"{node.op.value} {src} -> {shp(g.t(node.outputs[0]))}"
 
 
-def generate(prep: Prepared, out_dir: str | os.PathLike, name: str | None = None) -> GeneratedC:
+def generate(prep: Prepared, out_dir: str | os.PathLike, name: str | None = None,
+             force: bool = False) -> GeneratedC:
+    """Write the C folder for `prep` (see outdir.write_folder for how an existing folder is treated)."""
+    gen, files = render(prep, name)
+    write_folder(out_dir, files, kind="model", force=force)
+    gen.out_dir = Path(out_dir)
+    return gen
+
+
+def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[str, str]]:
+    """The generated folder's files (relative path -> text), nothing written."""
     g, plan = prep.graph, prep.plan
-    prefix = check_identifier(name or g.name)
+    prefix = check_identifier(name) if name is not None else default_prefix(g.name)
     up = prefix.upper()
     io_names, io_decl = _io_params(g)
     em = _Emitter(prefix, g, plan, io_names)
@@ -224,7 +287,7 @@ def generate(prep: Prepared, out_dir: str | os.PathLike, name: str | None = None
         body.append(f"    /* layer {i}: {_describe(node, g)} */")
         body.append(f"    ML_LAYER_BEGIN({i});")
         if impl.alias and plan.alias.get(out) is not None:
-            body.append(f"    /* shares the memory of '{node.inputs[0]}' */")
+            body.append(f"    /* shares the memory of '{safe_text(node.inputs[0])}' */")
         elif impl.alias:
             src = em.tensor(node.inputs[0])
             body.append(f"    memcpy({em.tensor(out)}, {src}, {out_t.nbytes});")
@@ -239,10 +302,9 @@ def generate(prep: Prepared, out_dir: str | os.PathLike, name: str | None = None
         body.append(f"    ML_LAYER_END({i}, {em.tensor(out)}, {out_t.nbytes});")
 
     kernels = sorted(kernels)
-    out_dir = Path(out_dir)
-    src_dir = out_dir / "src"
-    src_dir.mkdir(parents=True, exist_ok=True)
-    origin = os.path.basename(g.source) if g.source else g.name
+    const_data = b"".join(data for _, data in em.constants)
+    crc, const_total = zlib.crc32(const_data), len(const_data)
+    origin = safe_text(os.path.basename(g.source) if g.source else g.name)
     banner = (f"/* Generated by microlith {__version__} from {origin}. Do not edit.\n"
               f" * {len(g.nodes)} layers, arena {plan.arena_size} bytes, constants {em.const_bytes} bytes. */\n")
 
@@ -255,7 +317,7 @@ def generate(prep: Prepared, out_dir: str | os.PathLike, name: str | None = None
         for k, tname in enumerate(lst):
             t = g.t(tname)
             tag = kind if len(lst) == 1 else f"{kind}{k}"
-            h.append(f"/* {kind.lower()} '{tname}': {t.dtype} {list(t.shape)} */")
+            h.append(f"/* {kind.lower()} '{safe_text(tname)}': {t.dtype} {list(t.shape)} */")
             h.append(f"#define {up}_{tag}_SIZE {t.size}")
             if t.quant is not None and not t.quant.per_axis:
                 h.append(f"#define {up}_{tag}_SCALE {_c_literal(t.quant.scale[0])}")
@@ -267,6 +329,12 @@ def generate(prep: Prepared, out_dir: str | os.PathLike, name: str | None = None
           f"int {prefix}_invoke({sig});", "",
           f"/* Same, on caller memory of {up}_ARENA_SIZE bytes, aligned to 8 bytes. */",
           f"int {prefix}_invoke_with_arena({sig}, void *arena);", "",
+          "/* CRC-32 (IEEE 802.3, as zlib's crc32) of every constant array (weights, biases, tables) in",
+          " * declaration order, as laid out in little-endian memory. */",
+          f"#define {up}_CONSTANTS_CRC32 0x{crc:08X}u", "",
+          f"/* Recomputes that CRC over the constants in flash: 0 when intact, else ML_CHECKSUM_ERROR (-3).",
+          f" * Takes about 10 instructions per constant byte ({const_total} bytes); call it at boot. */",
+          f"int {prefix}_self_test(void);", "",
           "#ifdef __cplusplus", "}", "#endif", f"#endif /* {up}_H */", ""]
 
     # -- source
@@ -287,6 +355,7 @@ def generate(prep: Prepared, out_dir: str | os.PathLike, name: str | None = None
           f"static union {{ uint8_t bytes[{max(plan.arena_size, 1)}]; int64_t align; }} {prefix}_arena;", "",
           f"int {prefix}_invoke({sig})", "{",
           f"    return {prefix}_invoke_with_arena({arg_names}, {prefix}_arena.bytes);", "}", ""]
+    c += _self_test(prefix, em.constants)
 
     files = {f"src/{prefix}.h": "\n".join(h), f"src/{prefix}.c": "\n".join(c)}
     copied = ["ml_common.h"] + [f"{k}{ext}" for k in kernels for ext in (".h", ".c")
@@ -296,14 +365,36 @@ def generate(prep: Prepared, out_dir: str | os.PathLike, name: str | None = None
             copied.append(extra)
     for fname in copied:
         files[f"src/{fname}"] = (CSRC / fname).read_text()
-    files["CMakeLists.txt"] = _cmake(prefix)
+    files["CMakeLists.txt"] = _cmake(prefix, sorted(f for f in files if f.endswith(".c")))
     files["library.properties"] = _arduino(prefix)
     files["README.md"] = _readme(prefix, g, plan, em.const_bytes, kernels, origin)
-    for rel, text in sorted(files.items()):
-        path = out_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return GeneratedC(out_dir, prefix, plan.arena_size, em.const_bytes, kernels, sorted(files))
+    gen = GeneratedC(None, prefix, plan.arena_size, em.const_bytes, kernels, sorted(files), crc)
+    return gen, files
+
+
+def _self_test(prefix: str, constants: list[tuple[str, bytes]]) -> list[str]:
+    """NAME_self_test(): a table-driven (16-entry, nibble-wise) CRC-32 over the constant arrays."""
+    table = [0] * 16
+    for n in range(16):
+        v = n
+        for _ in range(4):
+            v = (v >> 1) ^ (0xEDB88320 if v & 1 else 0)
+        table[n] = v
+    rows = [f"    {{ {ident}, sizeof({ident}) }}," for ident, _ in constants] or ["    { 0, 0 },"]
+    return [f"static const struct {{ const void *data; uint32_t bytes; }} {prefix}_constants[] = {{", *rows, "};", "",
+            f"static const uint32_t {prefix}_crc_nibble[16] = {{",
+            "    " + ", ".join(f"0x{v:08X}u" for v in table[:8]) + ",",
+            "    " + ", ".join(f"0x{v:08X}u" for v in table[8:]) + ",", "};", "",
+            f"int {prefix}_self_test(void)", "{",
+            "    uint32_t crc = 0xFFFFFFFFu;",
+            f"    for (size_t i = 0; i < sizeof({prefix}_constants) / sizeof({prefix}_constants[0]); ++i) {{",
+            f"        const uint8_t *p = (const uint8_t *){prefix}_constants[i].data;",
+            f"        for (uint32_t k = 0; k < {prefix}_constants[i].bytes; ++k) {{",
+            "            crc ^= p[k];",
+            f"            crc = (crc >> 4) ^ {prefix}_crc_nibble[crc & 15u];",
+            f"            crc = (crc >> 4) ^ {prefix}_crc_nibble[crc & 15u];",
+            "        }", "    }",
+            f"    return (~crc == {prefix.upper()}_CONSTANTS_CRC32) ? 0 : (int)ML_CHECKSUM_ERROR;", "}", ""]
 
 
 def _kernel_includes(files: list[str]) -> list[str]:
@@ -321,14 +412,16 @@ def _kernel_includes(files: list[str]) -> list[str]:
     return sorted(seen)
 
 
-def _cmake(prefix: str) -> str:
+def _cmake(prefix: str, sources: list[str]) -> str:
+    # The sources are listed, not globbed: nothing else put in src/ is ever compiled into the library.
+    src_lines = "\n".join(f"  ${{CMAKE_CURRENT_LIST_DIR}}/{s}" for s in sources)
     return f"""# Generated by microlith. Use from your project with:
 #   add_subdirectory(path/to/this/folder)
 #   target_link_libraries(your_firmware PRIVATE {prefix})
 cmake_minimum_required(VERSION 3.13)
 project({prefix} C)
-file(GLOB {prefix.upper()}_SOURCES ${{CMAKE_CURRENT_LIST_DIR}}/src/*.c)
-add_library({prefix} STATIC ${{{prefix.upper()}_SOURCES}})
+add_library({prefix} STATIC
+{src_lines})
 target_include_directories({prefix} PUBLIC ${{CMAKE_CURRENT_LIST_DIR}}/src)
 set_target_properties({prefix} PROPERTIES C_STANDARD 99 C_STANDARD_REQUIRED ON)
 """
@@ -374,11 +467,15 @@ int status = {prefix}_invoke(input, output);   /* 0 on success */
 `{prefix}_invoke_with_arena(input, output, arena)` runs on your own `{up}_ARENA_SIZE`-byte buffer
 (8-byte aligned), e.g. to place it in a chosen RAM bank.
 
+`{prefix}_self_test()` recomputes the CRC-32 of the constants (weights, biases, tables) and
+compares it with `{up}_CONSTANTS_CRC32`: 0 when intact, `ML_CHECKSUM_ERROR` (-3) when flash was
+corrupted or the wrong image was flashed. Call it once at boot.
+
 ## Build
 
 - CMake: `add_subdirectory(this_folder)` and link the `{prefix}` target.
 - Arduino: copy this folder into your `libraries/` folder.
-- Anything else: compile `src/*.c` with `src/` on the include path.
+- Anything else: compile the `.c` files listed in `CMakeLists.txt` with `src/` on the include path.
 
 Define `ML_LAYER_BEGIN(layer)` and `ML_LAYER_END(layer, data, bytes)` when compiling
 `{prefix}.c` to trace or time individual layers.

@@ -18,7 +18,8 @@
 typedef enum {
     ML_OK = 0,
     ML_ARG_ERROR = -1,   /* inconsistent arguments (a bug in the caller or generator) */
-    ML_NO_IMPL = -2      /* this combination of parameters has no kernel */
+    ML_NO_IMPL = -2,     /* this combination of parameters has no kernel */
+    ML_CHECKSUM_ERROR = -3  /* constant data differ from their CRC-32 (NAME_self_test) */
 } ml_status;
 
 /* Tensor dimensions, NHWC. Lower-rank tensors put their leading dimensions at 1. */

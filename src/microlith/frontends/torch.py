@@ -9,7 +9,7 @@ import re
 import tempfile
 import warnings
 
-from ..ir import Graph, MicrolithError
+from ..ir import Graph, MicrolithError, safe_text
 from .onnx import load_onnx
 from .tflite import c_identifier
 
@@ -76,5 +76,5 @@ def from_torch(module, example_input, name: str | None = None, opset: int = OPSE
                 raise MicrolithError(str(e).replace(path, f"<torch {type(module).__name__}>")) from None
     finally:
         module.train(was_training)
-    graph.source = f"<torch {type(module).__name__}>"
-    return graph
+    graph.source = f"<torch {safe_text(type(module).__name__)}>"
+    return graph.sanitize_names()
