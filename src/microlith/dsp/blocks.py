@@ -24,6 +24,10 @@ max |C - numpy| / (max - min):
                    RR features <= FIXED_RR_BOUND = 1e-4 (measured 7.9e-6, half an LSB of Q16)
     R peaks: the C returns exactly the positions of ecg.rpeaks (an integer algorithm, the same
     for both variants), on every CinC record.
+MotionBlock, on the 80 BasicMotions IMU recordings (tests/test_dsp_motion.py): float <= 1e-4
+(measured 2.4e-7), fixed point <= FIXED_MOTION_BOUND = 1e-4 (measured 1.1e-5, half an LSB of Q16
+on the smallest-range column); its gravity filter is integer in numpy and both C variants, so
+the gravity-removed signal, and with it the zero-crossing counts, are identical in all three.
 """
 from __future__ import annotations
 
@@ -34,12 +38,13 @@ from pathlib import Path
 import numpy as np
 
 from ..ir import MicrolithError
-from . import ecg, fixedmath, spectral, vibration
+from . import ecg, fixedmath, motion, spectral, vibration
 from .cgen import CUnit, c_float, c_int, check_variant
 
 FIXED_MEL_BOUND = 2e-3
 FIXED_VIB_BOUND = 1e-4
 FIXED_RR_BOUND = 1e-4
+FIXED_MOTION_BOUND = 1e-4  # MotionBlock, fixed point (see above)
 
 
 def _err(block, msg: str):
@@ -596,6 +601,218 @@ class EcgRhythmBlock(_Block):
         if want_fixed:
             u.define("Q_FRAC_BITS", self.q_frac_bits, "fixed-point output = value * 2^Q_FRAC_BITS")
         u.work_bytes = rp_work + 4 * max_peaks
+
+
+# --------------------------------------------------------------------------- motion (IMU)
+
+# +-4 g accelerometer on a 16-bit IMU, in m/s^2 per count
+ACC_4G_M_S2 = 4.0 * 9.80665 / 32768
+
+
+@dataclass(frozen=True)
+class MotionBlock(_Block):
+    """One IMU window of n_samples time steps x axes (3: one sensor; 6: accelerometer then
+    gyroscope), interleaved int16 counts: per-axis statistics, zero-crossing rate, jerk and
+    ln band energies of the gravity-removed signal, and magnitude statistics per sensor
+    (motion.py has every definition). scale: physical units per count, one per sensor (a
+    number applies to all); cutoff_hz: the gravity low-pass filter's cut-off (-3 dB).
+
+    Sizes: n_samples counts time steps; the C takes n = n_samples * axes int16 values and
+    refuses any other n. Fixed point: Q(q_frac_bits) saturates at +-2^(31 - q_frac_bits)
+    (32768 units at Q16); the largest feature a window can give is the jerk, at most
+    scale * sample_rate * 65535 (units/s): lower q_frac_bits when that can exceed the range
+    (e.g. a gyroscope in deg/s at 100 Hz)."""
+    sample_rate: float = 50.0
+    n_samples: int = 128
+    axes: int = 3
+    scale: tuple = (ACC_4G_M_S2,)
+    cutoff_hz: float = 0.3
+    band_edges_hz: tuple = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+    n_fft: int | None = None
+    window: str = "hann"
+    log_floor: float = 1e-10
+    q_frac_bits: int = 16
+    title = "motion (IMU) features"
+
+    def __post_init__(self):
+        object.__setattr__(self, "sample_rate", float(self.sample_rate))
+        object.__setattr__(self, "band_edges_hz", tuple(float(f) for f in self.band_edges_hz))
+        if self.axes not in (3, 6):
+            _err(self, f"axes must be 3 (one sensor) or 6 (accelerometer + gyroscope), got {self.axes}")
+        sc = self.scale
+        sc = (float(sc),) * (self.axes // 3) if isinstance(sc, (int, float)) else tuple(float(v) for v in sc)
+        object.__setattr__(self, "scale", sc)
+        if len(sc) != self.axes // 3:
+            _err(self, f"scale needs one value per 3-axis sensor ({self.axes // 3}), got {len(sc)}")
+        _check_common(self, self.n_samples, min(sc), self.q_frac_bits)
+        if not all(math.isfinite(v) for v in sc):
+            _err(self, f"scale must be finite, got {sc}")
+        if not 4 <= self.n_samples <= 16384:
+            _err(self, f"n_samples (time steps per window) must be in 4..16384, got {self.n_samples}")
+        if not self.sample_rate > 0 or not math.isfinite(self.sample_rate):
+            _err(self, f"sample_rate must be a positive number, got {self.sample_rate}")
+        if not spectral.is_pow2(self.fft_size) or not self.n_samples <= self.fft_size <= 16384:
+            _err(self, f"n_fft must be a power of two in n_samples..16384, got {self.fft_size}")
+        if not 0.0 < self.cutoff_hz < self.sample_rate / 2:
+            _err(self, f"cutoff_hz must be in (0, sample_rate/2 = {self.sample_rate / 2:g}), got {self.cutoff_hz}")
+        if not 0 < self.alpha_q30 < 1 << 30:
+            _err(self, f"cutoff_hz {self.cutoff_hz} is too low for fs {self.sample_rate:g} (the Q30 filter "
+                       "coefficient rounds to 0)")
+        if self.window not in spectral.WINDOWS:
+            _err(self, f"window must be one of {', '.join(spectral.WINDOWS)}, got '{self.window}'")
+        edges = list(self.band_edges_hz)
+        if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:])):
+            _err(self, f"band_edges_hz must be at least two increasing frequencies, got {edges}")
+        if not self.log_floor >= 1.2e-38:
+            _err(self, f"log_floor must be at least 1.2e-38 (a normal float), got {self.log_floor}")
+        self.bins()
+
+    @property
+    def fft_size(self) -> int:
+        if self.n_fft is not None:
+            return self.n_fft
+        n = 4
+        while n < self.n_samples:
+            n *= 2
+        return n
+
+    @property
+    def alpha_q30(self) -> int:
+        return motion.alpha_q30(self.sample_rate, self.cutoff_hz)
+
+    @property
+    def cutoff_actual_hz(self) -> float:
+        """The cut-off the Q30 filter coefficient realizes (cutoff_hz to about 1e-8 relative)."""
+        return motion.cutoff_actual(self.sample_rate, self.alpha_q30)
+
+    @property
+    def input_size(self) -> int:
+        """int16 values per window: n_samples time steps x axes."""
+        return self.n_samples * self.axes
+
+    def bins(self):
+        try:
+            return vibration.band_bins(list(self.band_edges_hz), self.sample_rate, self.fft_size)
+        except MicrolithError as e:
+            _err(self, str(e).removeprefix("dsp: "))
+
+    @property
+    def n_bands(self) -> int:
+        return len(self.band_edges_hz) - 1
+
+    @property
+    def feature_names(self) -> list[str]:
+        return motion.feature_names(self.axes, self.band_edges_hz)
+
+    @property
+    def feature_shape(self) -> tuple[int]:
+        return (self.axes * (len(motion.AXIS_FEATURES) + self.n_bands) + (self.axes // 3) * len(motion.MAG_FEATURES),)
+
+    def check_window(self, samples) -> np.ndarray:
+        """samples as an (n_samples, axes) int16 array; any other layout is refused, never reshaped."""
+        x = np.asarray(samples)
+        n, c = self.n_samples, self.axes
+        if x.shape != (n, c):
+            hint = ""
+            if x.shape == (c, n):
+                hint = "; it looks axes-first: pass x.T"
+            elif x.ndim == 1 and x.size == n * c:
+                hint = f"; a flat interleaved buffer (x0 y0 z0 x1 ...) is x.reshape(-1, {c})"
+            _err(self, f"expects one window of shape ({n}, {c}) (time steps, axes) of int16 counts, "
+                       f"got shape {x.shape}{hint}")
+        if x.dtype.kind not in "iu":
+            _err(self, f"expects int16 counts (scale converts them to physical units), got {x.dtype} values; "
+                       "convert physical values with np.round(v / scale).astype(np.int16)")
+        if x.size and (x.min() < -32768 or x.max() > 32767):
+            _err(self, "sample values must fit int16 (-32768..32767)")
+        return x.astype(np.int16)
+
+    def numpy(self, samples) -> np.ndarray:
+        x = self.check_window(samples)
+        return motion.features(x, sample_rate=self.sample_rate, scale=self.scale, cutoff_hz=self.cutoff_hz,
+                               n_fft=self.fft_size, edges_hz=self.band_edges_hz, window_kind=self.window,
+                               floor=self.log_floor).astype(np.float32)
+
+    def _xq_array(self, u: CUnit, hint: str, values) -> str:
+        name = u._name(hint)
+        items = ", ".join("{ %dU, %d }" % fixedmath.xq(v) for v in values)
+        u.decls.append(f"static const ml_dsp_xq {name}[{len(values)}] = {{ {items} }};\n")
+        u.const_bytes += 8 * len(values)
+        return name
+
+    def _emit(self, u: CUnit, want_float: bool, want_fixed: bool) -> None:
+        n, n_fft, axes, fs = self.n_samples, self.fft_size, self.axes, self.sample_rate
+        sensors = axes // 3
+        nb = self.n_bands
+        nout = self.feature_shape[0]
+        u.header_doc = (
+            f"Motion features of one IMU window: {n} time steps x {axes} axes at {fs:g} Hz, int16 counts "
+            f"interleaved as the IMU delivers them "
+            f"({'ax0 ay0 az0 gx0 gy0 gz0 ax1' if axes == 6 else 'x0 y0 z0 x1'} ...), "
+            f"so n = {n * axes} values; scale per sensor {list(self.scale)} units per count.\n"
+            f"Gravity removal per axis: first-order IIR low-pass g += alpha (x - g), alpha = "
+            f"{self.alpha_q30} / 2^30 (-3 dB at {self.cutoff_actual_hz:.6g} Hz), started at the window mean, "
+            f"exact integers; d = x - g.\n"
+            f"out, per axis ({', '.join(motion.axis_names(axes))}): mean of x, std, min, max, rms of d, "
+            f"zero crossings of d per second, jerk rms (units/s), ln band energy of d x {nb} "
+            f"(bands {list(self.band_edges_hz)} Hz, {self.window} window, {n_fft}-point FFT, floor "
+            f"{self.log_floor:g}); then per sensor: mean, std, min, max, rms of |d| (3-axis magnitude).\n"
+            f"Definitions and feature names: microlith.dsp.motion."
+            + (f"\nFixed point: output int32 in Q{self.q_frac_bits} (value = out / 2^{self.q_frac_bits}), saturated."
+               if want_fixed else ""))
+        u.define("SAMPLE_RATE", f"{fs:g}", "Hz")
+        # (not AXES / WINDOW_SAMPLES: a Pipeline of the same name defines those, counting int16 values)
+        u.define("AXES_PER_STEP", axes, "int16 values per time step, interleaved")
+        u.define("TIME_STEPS", n, "time steps per window")
+        u.define("INPUT_SIZE", n * axes, "int16 values per window (n must equal it)")
+        u.define("OUTPUT_SIZE", nout)
+        u.define("AXIS_FEATURES", len(motion.AXIS_FEATURES) + nb, "values per axis, then 5 per sensor")
+        starts = u.array("band_start", "uint16_t", [a for a, _ in self.bins()])
+        ends = u.array("band_end", "uint16_t", [b for _, b in self.bins()])
+        win = spectral.window(self.window, n)
+        fft = _fft_tables(u, n_fft, want_float, want_fixed)
+        check = _window_check(f"{u.macro}_INPUT_SIZE")
+        gravity = f"{{ {n}U, {axes}U, {self.alpha_q30} }}"
+        work = 0
+        if want_float:
+            u.use("ml_dsp_motion_f32.h")
+            sc = self.scale
+            p = u.struct("motion", "ml_dsp_motion_f32_params", dict(
+                gravity=gravity, fft=f"&{fft['f']}", window=u.array("window", "float", win),
+                d_unit=u.array("d_unit", "float", [s / 2 ** motion.Q_SHIFT for s in sc]),
+                mean_unit=u.array("mean_unit", "float", [s / n for s in sc]),
+                jerk_unit=u.array("jerk_unit", "float", [s * fs / math.sqrt(n - 1) for s in sc]),
+                zcr_unit=c_float(fs / (n - 1)), n_bands=f"{nb}U", band_start=starts, band_end=ends,
+                norm=c_float(1.0 / (n_fft * float(np.sum(win * win)))), floor=c_float(self.log_floor)))
+            body = check + _steps([f"ml_dsp_motion_f32(&{p}, samples, out, work)"], "    ")
+            u.entry("int", "features", "const int16_t *samples, size_t n, float *out", body + "    return 0;\n",
+                    f"{self.title}, float: {nout} values; returns 0 or a negative ml_status")
+            work = max(work, 4 * (2 * n + n_fft))
+        if want_fixed:
+            u.use("ml_dsp_motion_q.h")
+            sc = self.scale
+            offsets = [fixedmath.q30(math.log(s * s / (2.0 ** 30 * n * n * n_fft * float(np.sum(win * win)))))
+                       for s in sc]
+            off_name = u._name("offset_q30")
+            u.decls.append(f"static const int64_t {off_name}[{sensors}] = {{ "
+                           + ", ".join(f"{int(v)}LL" for v in offsets)
+                           + " };\n")
+            u.const_bytes += 8 * sensors
+            zm, ze = fixedmath.xq(fs / (n - 1))
+            p = u.struct("motion_q", "ml_dsp_motion_q_params", dict(
+                gravity=gravity, fft=f"&{fft['q']}", window=u.array("window_q30", "int32_t", fixedmath.to_q(win, 30)),
+                scale=self._xq_array(u, "scale_xq", sc),
+                jerk_unit=self._xq_array(u, "jerk_unit_xq", [s * fs / math.sqrt(n - 1) for s in sc]),
+                zcr_unit=f"{{ {zm}U, {ze} }}", n_bands=f"{nb}U", band_start=starts, band_end=ends,
+                offset_q30=off_name, floor_q30=c_int(fixedmath.q30(math.log(self.log_floor))),
+                frac_bits=self.q_frac_bits))
+            body = check + _steps([f"ml_dsp_motion_q(&{p}, samples, out, work)"], "    ")
+            u.entry("int", "features_q", "const int16_t *samples, size_t n, int32_t *out", body + "    return 0;\n",
+                    f"{self.title}, fixed point: {nout} values in Q{self.q_frac_bits}; returns 0 or a negative "
+                    "ml_status")
+            u.define("Q_FRAC_BITS", self.q_frac_bits, "fixed-point output = value * 2^Q_FRAC_BITS")
+            work = max(work, 12 * n + 4 * n_fft)
+        u.work_bytes = work
 
 
 def generate_c(block: _Block, out_dir, prefix: str, variant: str = "both") -> list[Path]:
