@@ -70,9 +70,14 @@ def test_pytorch_cnn_fashion_mnist_int8_c_within_one_point(tmp_path):
     assert abs(top1_c - top1_float) <= 0.01, (top1_float, top1_c)
 
 
-@pytest.mark.parametrize("model,make_cal", [
-    ("ad01_fp32.tflite", "ad"), ("pretrainedResnet.tflite", "images"), ("kws_ref_model_float32.tflite", "kws")])
-def test_float_mlperf_models_quantize_compile_and_verify(tmp_path, model, make_cal):
+# Accuracy floors of the int8 model against its float original on the calibration-like inputs
+# below (32 samples, seeded; measured: AD 32.1 dB, ResNet-8 23.3 dB and 100 % argmax agreement,
+# KWS 16.1 dB and 93.8 %). AD's output is a 640-value reconstruction, not a class, so its
+# argmax says nothing: SQNR alone judges it.
+@pytest.mark.parametrize("model,make_cal,min_sqnr_db,min_agreement", [
+    ("ad01_fp32.tflite", "ad", 28.0, None), ("pretrainedResnet.tflite", "images", 20.0, 0.9),
+    ("kws_ref_model_float32.tflite", "kws", 13.0, 0.85)])
+def test_float_mlperf_models_quantize_compile_and_verify(tmp_path, model, make_cal, min_sqnr_db, min_agreement):
     rng = np.random.default_rng(0)
     if make_cal == "ad":  # real log-mel windows of a ToyCar clip
         spec = np.fromfile(MODELS / "inputs" / "ad_dcase01_normal_id_01_hist_librosa.bin", np.float32).reshape(200, 128)
@@ -85,27 +90,46 @@ def test_float_mlperf_models_quantize_compile_and_verify(tmp_path, model, make_c
     out = tmp_path / "q.tflite"
     res = microlith.quantize(MODELS / model, list(cal), out, eval_samples=32, per_layer_samples=4)
     acc = res["accuracy"]
-    assert acc["samples"] > 0 and acc["output_sqnr_db"] > 10, acc
-    assert 0.0 <= acc["argmax_agreement"] <= 1.0
+    assert acc["samples"] == 32 and acc["output_sqnr_db"] >= min_sqnr_db, acc
+    if min_agreement is not None:
+        assert acc["argmax_agreement"] >= min_agreement, acc
     ver = microlith.verify(out, samples=10)
     assert ver["bit_exact"], ver
 
 
 @pytest.mark.parametrize("io", ["int8", "float"])
 def test_quantized_file_loads_in_litert(tmp_path, io):
-    """The written file is a standard int8 .tflite: LiteRT (not only TFLM) loads and runs it."""
+    """The written file is a standard int8 .tflite: LiteRT (not only TFLM) loads and runs it
+    and computes what TFLM computes. Not byte for byte: LiteRT's kernels round some
+    requantizations differently (1 step already in the first layer), and the differences grow
+    through the autoencoder's 10 layers. Tolerance over 13 real windows, in output
+    quantization steps: max |LiteRT - TFLM| <= 8 and mean <= 0.5 (measured 3 and 0.19; TFLM's
+    outputs for the next window, one frame later, differ from these by 33 and 2.5)."""
     litert = pytest.importorskip("ai_edge_litert.interpreter", reason="pip install ai-edge-litert")
+    from microlith.verify import Oracle
     spec = np.fromfile(MODELS / "inputs" / "ad_dcase01_normal_id_01_hist_librosa.bin", np.float32).reshape(200, 128)
     cal = [spec[i:i + 5].reshape(1, 640) for i in range(0, 196, 4)]
     out = tmp_path / f"ad_{io}.tflite"
     microlith.quantize(MODELS / "ad01_fp32.tflite", cal, out, io=io, report=False)
     it = litert.Interpreter(model_path=str(out))
     it.allocate_tensors()
-    d = it.get_input_details()[0]
+    d, od = it.get_input_details()[0], it.get_output_details()[0]
     assert d["dtype"] == (np.int8 if io == "int8" else np.float32)
-    x = cal[0] if io == "float" else np.clip(np.round(cal[0] / d["quantization"][0]) + d["quantization"][1],
-                                             -128, 127).astype(np.int8)
-    it.set_tensor(d["index"], x.astype(d["dtype"]))
-    it.invoke()
-    y = it.get_tensor(it.get_output_details()[0]["index"])
-    assert y.shape == (1, 640)
+    g = microlith.load(out)
+    oracle = Oracle(out.read_bytes(), g)
+    in_scale, in_zp = d["quantization"]
+    # one output step: 1 for int8 output; for float, the scale of the int8 tensor the file's
+    # DEQUANTIZE reads
+    out_step = 1.0 if io == "int8" else g.t(g.nodes[-1].inputs[0]).quant.scale[0]
+    diffs = []
+    for k in range(2, 196, 15):
+        xf = spec[k:k + 5].reshape(1, 640)
+        x = xf if io == "float" else np.clip(np.round(xf / in_scale) + in_zp, -128, 127).astype(np.int8)
+        it.set_tensor(d["index"], x.astype(d["dtype"]))
+        it.invoke()
+        y = it.get_tensor(od["index"])
+        want = oracle.run([x.astype(d["dtype"])])[0]
+        assert y.shape == want.shape == (1, 640) and y.dtype == want.dtype
+        diffs.append(np.abs(y.astype(np.float64) - want.astype(np.float64)) / out_step)
+    diffs = np.concatenate(diffs)
+    assert diffs.max() <= 8 and diffs.mean() <= 0.5, (diffs.max(), diffs.mean())
