@@ -233,3 +233,15 @@ def test_rejects_non_constant_filter():
     with pytest.raises(MicrolithError, match="filter 'w' must be constant 4-D int8 with quantization "
                                              r"\(got non-constant int8 \[4, 3, 3, 3\]\)"):
         _prepare(g)
+
+
+@pytest.mark.parametrize("depthwise", [False, True])
+def test_bias_quantized_dimension_is_ignored_like_tflm(tmp_path, depthwise):
+    """Converters write a bias's per-channel scales with the weights' quantized_dimension (3 for
+    depthwise, also seen on conv): a 1-D tensor has no axis 3, and TFLM ignores the field. Such a
+    model runs in TFLM, so it must compile, and byte-exact (issue 9, item 6)."""
+    g = conv_graph((1, 6, 6, 8), 8, (3, 3), depth_multiplier=1 if depthwise else None)
+    b = g.tensors["b"]
+    g.tensors["b"] = type(b)(b.name, b.shape, b.dtype, type(b.quant)(b.quant.scale, b.quant.zero_point, 3), b.data)
+    res = assert_exact(g, tmp_path, samples=10)
+    assert res["samples"] == 10

@@ -14,7 +14,7 @@ MODELS = Path(__file__).resolve().parent.parent / "examples" / "models" / "mlper
                     reason="needs arm-none-eabi-gcc and qemu-system-arm")
 def test_report_page_and_plots(tmp_path):
     pytest.importorskip("matplotlib")
-    out = tmp_path / "ad.html"
+    out = tmp_path / "new_folder" / "ad.html"  # a missing folder is created, as compile -o does
     res = subprocess.run([sys.executable, "-m", "microlith.cli", "report", str(MODELS / "ad01_int8.tflite"),
                           "--target", "cortex-m4", "-o", str(out), "--samples", "5"],
                          capture_output=True, text=True, timeout=300)

@@ -19,6 +19,16 @@ from ..ir import MicrolithError, macs
 _OP_COLORS = {"CONV_2D": "#1f77b4", "DEPTHWISE_CONV_2D": "#ff7f0e", "FULLY_CONNECTED": "#2ca02c",
               "AVERAGE_POOL_2D": "#9467bd", "MAX_POOL_2D": "#8c564b", "ADD": "#e377c2",
               "SOFTMAX": "#7f7f7f", "RESHAPE": "#bcbd22"}
+_PALETTE = ("#17becf", "#d62728", "#aec7e8", "#ffbb78", "#98df8a", "#c5b0d5", "#c49c94", "#f7b6d2",
+            "#dbdb8d", "#9edae5", "#393b79", "#637939")
+
+
+def _op_colors(ops) -> dict[str, str]:
+    """One color per op in the plot, so every op has its own legend entry (TRANSPOSE, MEAN...)."""
+    colors, spare = {}, iter(_PALETTE)
+    for op in sorted(set(ops), key=lambda o: (o not in _OP_COLORS, o)):
+        colors[op] = _OP_COLORS.get(op) or next(spare, "#444444")
+    return colors
 
 
 def _pyplot():
@@ -62,8 +72,8 @@ def layer_cost_png(layers: list[dict], path: Path) -> bytes:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 4.2), dpi=110)
     idx = [r["index"] for r in layers]
-    colors = [_OP_COLORS.get(r["op"], "#17becf") for r in layers]
-    ax.bar(idx, [r["instructions"] for r in layers], color=colors)
+    op_colors = _op_colors(r["op"] for r in layers)
+    ax.bar(idx, [r["instructions"] for r in layers], color=[op_colors[r["op"]] for r in layers])
     ax.set_xlabel("layer")
     ax.set_ylabel("instructions")
     ax2 = ax.twinx()
@@ -71,8 +81,8 @@ def layer_cost_png(layers: list[dict], path: Path) -> bytes:
     if pts:
         ax2.plot(*zip(*pts), "ko", markersize=3)
     ax2.set_ylabel("instructions per MAC (dots)")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for op, c in _OP_COLORS.items() if op in {r["op"] for r in layers}]
-    ax.legend(handles, [op for op in _OP_COLORS if op in {r["op"] for r in layers}], fontsize=7, loc="upper right")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in op_colors.values()]
+    ax.legend(handles, list(op_colors), fontsize=7, loc="upper right")
     ax.set_title("Cost per layer, counted on the emulated board", fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
@@ -104,8 +114,10 @@ def build_report(model, target: str, out_html, samples: int = 20) -> dict:
     out_html = Path(out_html)
     if out_html.suffix.lower() not in (".html", ".htm"):
         raise MicrolithError(f"{out_html}: the report is an HTML page; name it *.html")
-    if not out_html.parent.exists():
-        raise MicrolithError(f"{out_html}: folder {out_html.parent} does not exist")
+    try:  # like compile -o, the report's folder is created when missing
+        out_html.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise MicrolithError(f"{out_html}: cannot create folder {out_html.parent} ({e.strerror})") from None
     t0 = time.perf_counter()
     g = load(model)
     require_quantized(g)
