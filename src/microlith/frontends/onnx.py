@@ -31,9 +31,13 @@ import numpy as np
 
 from ..ir import ATTRS, Graph, MicrolithError, Node, Op, Tensor
 from ..passes.rewrite import prune
-from .tflite import c_identifier
+from .tflite import c_identifier, check_model_file, max_model_bytes, read_model_file
 
 MIN_OPSET = 11  # attribute-vs-input forms of opsets 11-12 are read too; exporters default to 17+
+# Elements one value (graph input or computed tensor) may hold: far above any model that fits a
+# microcontroller, and small enough that the float reference of `quantize` can hold it.
+MAX_VALUE_ELEMENTS = 1 << 26
+INT32_MAX = (1 << 31) - 1
 
 
 @dataclass(frozen=True)
@@ -88,25 +92,69 @@ def _strip_leading_ones(arr: np.ndarray) -> np.ndarray:
 def _read_model(path: str):
     import onnx
     from google.protobuf.message import DecodeError
-    try:
-        with open(path, "rb") as f:
-            buf = f.read()
-    except OSError as e:
-        raise MicrolithError(f"{path}: cannot read model file ({e.strerror})") from None
+    buf = read_model_file(path)
     try:
         model = onnx.ModelProto()
         model.ParseFromString(buf)
     except (DecodeError, ValueError, RuntimeError) as e:
         raise MicrolithError(f"{path}: not an ONNX model (the protobuf does not parse: {e})") from None
+    _check_text(model, path)
     if not model.HasField("graph") or not model.graph.output or not model.graph.node:
         raise MicrolithError(f"{path}: not an ONNX model, or an empty one (no graph, nodes or outputs)")
     if any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer):
+        _check_external_data(model, path)
         from onnx.external_data_helper import load_external_data_for_model
         try:
             load_external_data_for_model(model, os.path.dirname(os.path.abspath(path)))
         except (OSError, ValueError) as e:
             raise MicrolithError(f"{path}: cannot read the model's external weight data ({e})") from None
     return model
+
+
+def _check_external_data(model, path: str) -> None:
+    """External weights are files next to the model: a relative location inside the model's
+    folder naming a regular file of bounded size (never /dev/zero, a FIFO or ../../elsewhere)."""
+    import onnx
+    base = os.path.dirname(os.path.abspath(path))
+    total = 0
+    for t in model.graph.initializer:
+        if t.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        info = {e.key: e.value for e in t.external_data}
+        loc = info.get("location", "")
+        full, root = os.path.realpath(os.path.join(base, loc)), os.path.realpath(base)
+        if not loc or os.path.isabs(loc) or os.path.commonpath([full, root]) != root:
+            raise MicrolithError(f"{path}: initializer '{t.name}' keeps its data in '{loc}', which is not a "
+                                 "file inside the model's folder")
+        size = check_model_file(full)
+        try:
+            offset, length = int(info.get("offset", 0) or 0), int(info.get("length", 0) or 0)
+        except ValueError:
+            raise MicrolithError(f"{path}: initializer '{t.name}' has an invalid external data offset or "
+                                 "length") from None
+        if offset < 0 or length < 0 or offset + length > size:
+            raise MicrolithError(f"{path}: initializer '{t.name}' reads bytes {offset}..{offset + length} of "
+                                 f"'{loc}', which has {size}")
+        total += length or size - offset
+    if total > max_model_bytes():
+        raise MicrolithError(f"{path}: the external weight data adds up to {total} bytes, more than the "
+                             f"{max_model_bytes()} allowed (set MICROLITH_MAX_MODEL_BYTES to raise it)")
+
+
+def _check_text(msg, path: str, depth: int = 0) -> None:
+    """ONNX is proto2, whose parser keeps a string field that is not valid UTF-8 as bytes: every
+    name, op type and attribute text is checked to be text before anything compares it."""
+    if depth > 64:
+        raise MicrolithError(f"{path}: the ONNX graph nests more than 64 levels deep")
+    for fd, value in msg.ListFields():
+        if fd.type == fd.TYPE_MESSAGE:
+            for item in (value if hasattr(value, "extend") else [value]):
+                _check_text(item, path, depth + 1)
+        elif fd.type == fd.TYPE_STRING:
+            for item in (value if hasattr(value, "extend") else [value]):
+                if not isinstance(item, str):
+                    raise MicrolithError(f"{path}: a {msg.DESCRIPTOR.name}.{fd.name} is not valid UTF-8 "
+                                         f"text ({bytes(item)[:40]!r}); the file is corrupt")
 
 
 def _opset(model, path: str) -> int:
@@ -202,7 +250,8 @@ def _input_shapes(model, inits: dict, input_shape, path: str) -> dict[str, tuple
         if not inp.type.HasField("tensor_type"):
             raise MicrolithError(f"{path}: input '{inp.name}' is not a tensor")
         if tt.elem_type != TensorProto.FLOAT:
-            tname = TensorProto.DataType.Name(tt.elem_type) if tt.elem_type else "unknown"
+            tname = ({v: k for k, v in TensorProto.DataType.items()}.get(tt.elem_type, f"type {tt.elem_type}")
+                     if tt.elem_type else "unknown")
             raise MicrolithError(f"{path}: input '{inp.name}' is {tname}; microlith reads float32 "
                                  "ONNX models (quantize them with microlith)")
         dims = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
@@ -224,6 +273,10 @@ def _input_shapes(model, inits: dict, input_shape, path: str) -> dict[str, tuple
             raise MicrolithError(f"{path}: input '{inp.name}' has a dynamic shape ({shown}); pass a "
                                  "static one with --input-shape (Python: input_shape=[1, ...])")
         shapes[inp.name] = tuple(dims)
+    for inp_name, shape in shapes.items():
+        if math.prod(shape) > MAX_VALUE_ELEMENTS:
+            raise MicrolithError(f"{path}: input '{inp_name}' of shape {list(shape)} holds more than "
+                                 f"{MAX_VALUE_ELEMENTS} values; too large for a microcontroller model")
     return shapes
 
 
@@ -264,7 +317,9 @@ class _Builder:
     # -- errors and names
     def where(self) -> str:
         n = self.node
-        return f"{n.op_type} node '{n.name or n.output[0]}'" if n is not None else "model"
+        if n is None:
+            return "model"
+        return f"{n.op_type} node '{n.name or (n.output[0] if n.output else '?')}'"
 
     def fail(self, msg: str) -> MicrolithError:
         return MicrolithError(f"{self.path}: {self.where()}: {msg}")
@@ -294,6 +349,10 @@ class _Builder:
         attrs = {k: attrs.get(k, defaults.get(k)) for k in ATTRS[op]} | attrs
         assert set(attrs) == set(ATTRS[op]), (op, attrs)
         base = self.node.output[0] if self.node is not None else "t"
+        shape = tuple(int(d) for d in shape)
+        if any(d < 1 for d in shape) or math.prod(shape) > MAX_VALUE_ELEMENTS:
+            raise self.fail(f"computes a {op.value} result of shape {list(shape)}; every value needs "
+                            f"dimensions >= 1 and at most {MAX_VALUE_ELEMENTS} elements")
         out = self.unique(name or f"{base}_{op.value.lower()}")
         self.tensors[out] = Tensor(out, tuple(int(d) for d in shape), "float32")
         node_name = (self.node.name or self.node.op_type) if self.node is not None else op.value
@@ -349,6 +408,21 @@ class _Builder:
             raise self.fail(f"{what} must be a constant (an initializer), but it is computed at run time")
         return x
 
+    def need_ints(self, x, what: str) -> list[int]:
+        """A constant operand holding whole numbers (shapes, pads, axes)."""
+        arr = np.asarray(self.need_const(x, what))
+        if arr.dtype.kind not in "iub" and not (arr.dtype.kind == "f" and np.all(np.isfinite(arr))
+                                                and np.all(arr == np.round(arr))):
+            raise self.fail(f"{what} must hold whole numbers, got {arr.dtype} {arr.reshape(-1)[:8].tolist()}")
+        return [int(v) for v in arr.reshape(-1)]
+
+    def need_scalar(self, x, what: str) -> float:
+        """A constant operand holding one real number."""
+        arr = np.asarray(self.need_const(x, what))
+        if arr.size != 1 or arr.dtype.kind not in "iubf":
+            raise self.fail(f"{what} must be one number, got {arr.dtype} of shape {list(arr.shape)}")
+        return float(arr.reshape(-1)[0])
+
     def need_act(self, x, what: str = "input") -> _Val:
         if x is None:
             raise self.fail(f"{what} is missing")
@@ -357,8 +431,11 @@ class _Builder:
         return x
 
 
-def _ints(x) -> list[int]:
-    return [int(v) for v in np.asarray(x).reshape(-1)]
+def _broadcast(b: _Builder, *shapes) -> tuple:
+    try:
+        return tuple(int(d) for d in np.broadcast_shapes(*(tuple(s) for s in shapes)))
+    except ValueError:
+        raise b.fail(f"operand shapes {[list(s) for s in shapes]} do not broadcast together") from None
 
 
 def _axis(b: _Builder, axis: int, rank: int) -> int:
@@ -412,6 +489,9 @@ def _window(b: _Builder, at: dict, spatial: list[int], kernel: list[int], ceil_m
     if min(kernel + strides + dilations) < 1 or min(pads) < 0:
         raise b.fail(f"kernel {kernel}, strides {strides}, dilations {dilations} must be >= 1 "
                      f"and pads {pads} >= 0")
+    if max(kernel + strides + dilations + pads) > INT32_MAX:  # TFLite holds them as int32
+        raise b.fail(f"kernel {kernel}, strides {strides}, dilations {dilations} or pads {pads} exceed "
+                     f"{INT32_MAX}")
     auto = at.get("auto_pad", b"NOTSET")
     auto = auto.decode() if isinstance(auto, bytes) else auto
     begin, end = pads[:nd], pads[nd:]
@@ -483,9 +563,14 @@ def _conv(b: _Builder, node, ins, at) -> list:
         raise b.fail(f"kernel_shape {kernel} does not match the weight shape {list(w.shape)}")
     if w.ndim == 3:  # 1-D: weights [Co, Ci/g, K] -> [Co, Ci/g, 1, K]
         w = w[:, :, None, :]
+    for k in ("strides", "dilations"):
+        if k in at and len(at[k]) != x.rank - 2:
+            raise b.fail(f"{k} {at[k]} do not fit the {x.rank - 2} spatial dimension(s) of input {list(x.shape)}")
     at2 = {k: _to_2d(at[k], x.rank, f) for k, f in (("strides", 1), ("dilations", 1)) if k in at}
     if "pads" in at:
         p = list(at["pads"])
+        if len(p) != 2 * (x.rank - 2):
+            raise b.fail(f"pads {p} do not fit the {x.rank - 2} spatial dimension(s) of input {list(x.shape)}")
         at2["pads"] = p if x.rank == 4 else [0, p[0], 0, p[1]]
     if "auto_pad" in at:
         at2["auto_pad"] = at["auto_pad"]
@@ -524,9 +609,14 @@ def _pool(b: _Builder, node, ins, at) -> list:
         raise b.fail(f"kernel_shape {kernel} does not fit input {list(x.shape)}")
     if any(d != 1 for d in at.get("dilations", [1] * len(kernel))):
         raise b.fail(f"dilated pooling (dilations {list(at['dilations'])}) is not supported")
+    if "strides" in at and len(at["strides"]) != x.rank - 2:
+        raise b.fail(f"strides {at['strides']} do not fit the {x.rank - 2} spatial dimension(s) of input "
+                     f"{list(x.shape)}")
     at2 = {k: _to_2d(at[k], x.rank, 1) for k in ("strides",) if k in at}
     if "pads" in at:
         p = list(at["pads"])
+        if len(p) != 2 * (x.rank - 2):
+            raise b.fail(f"pads {p} do not fit the {x.rank - 2} spatial dimension(s) of input {list(x.shape)}")
         at2["pads"] = p if x.rank == 4 else [0, p[0], 0, p[1]]
     if "auto_pad" in at:
         at2["auto_pad"] = at["auto_pad"]
@@ -630,7 +720,7 @@ def _gemm(b: _Builder, node, ins, at) -> list:
     y = _fully_connected(b, a, w, bias, None if add is not None else b.out_name())
     if add is None:
         return [y]
-    shape = np.broadcast_shapes(y.shape, add.shape)
+    shape = _broadcast(b, y.shape, add.shape)
     other = b.plain(add).name if isinstance(add, _Val) else b.const(f"{b.out_name()}_c", add)
     return [_Val(b.emit(Op.ADD, [y.name, other], shape, b.out_name()), shape)]
 
@@ -671,7 +761,7 @@ def _batchnorm(b: _Builder, node, ins, at) -> list:
 
 def _elementwise_const(b: _Builder, op: Op, x: _Val, c: np.ndarray, name: str | None,
                        const_first: bool = False) -> _Val:
-    shape = tuple(np.broadcast_shapes(x.shape, c.shape))
+    shape = _broadcast(b, x.shape, c.shape)
     if x.cl and len(shape) != x.rank:
         x = b.plain(x)
     arr = _cl_const(c, x.rank) if x.cl else c.reshape((1,) * (len(shape) - c.ndim) + c.shape)
@@ -701,7 +791,7 @@ def _binary(b: _Builder, node, ins, at) -> list:
             # v * HardSigmoid(v) with alpha 1/6, beta 1/2 is v's hard swish (exports before opset 14)
             out = b.emit(Op.HARD_SWISH, [v.name], _ir_shape(v), b.out_name())
             return [replace(v, name=out)]
-    shape = tuple(np.broadcast_shapes(x.shape, y.shape))
+    shape = _broadcast(b, x.shape, y.shape)
     if x.cl != y.cl or (x.cl and x.rank != y.rank):
         if x.rank == y.rank == len(shape) and x.rank in (3, 4):
             x, y = b.channels_last(x), b.channels_last(y)
@@ -737,9 +827,9 @@ def _clip(b: _Builder, node, ins, at) -> list:
     x = b.need_act(ins[0])
     lo, hi = at.get("min"), at.get("max")       # opset < 11: attributes
     if len(ins) > 1 and ins[1] is not None:
-        lo = float(b.need_const(ins[1], "min").reshape(-1)[0])
+        lo = b.need_scalar(ins[1], "min")
     if len(ins) > 2 and ins[2] is not None:
-        hi = float(b.need_const(ins[2], "max").reshape(-1)[0])
+        hi = b.need_scalar(ins[2], "max")
     lo = None if lo is None or lo <= -3.4e38 else float(lo)
     hi = None if hi is None or hi >= 3.4e38 else float(hi)
     if (lo, hi) == (None, None):
@@ -793,7 +883,7 @@ def _cast(b: _Builder, node, ins, at) -> list:
 @_converts("Reshape")
 def _reshape(b: _Builder, node, ins, at) -> list:
     x = b.plain(b.need_act(ins[0]))
-    spec = _ints(b.need_const(ins[1], "shape"))
+    spec = b.need_ints(ins[1], "shape")
     shape = []
     for k, d in enumerate(spec):
         if d == 0 and not at.get("allowzero", 0):
@@ -829,7 +919,7 @@ def _flatten(b: _Builder, node, ins, at) -> list:
 
 def _axes_operand(b: _Builder, ins, at, what: str = "axes") -> list[int] | None:
     if len(ins) > 1 and ins[1] is not None:
-        return _ints(b.need_const(ins[1], what))
+        return b.need_ints(ins[1], what)
     return list(at["axes"]) if "axes" in at else None
 
 
@@ -908,18 +998,18 @@ def _pad(b: _Builder, node, ins, at) -> list:
     mode = mode.decode() if isinstance(mode, bytes) else mode
     if mode != "constant":
         raise b.fail(f"mode '{mode}' is not supported (only 'constant')")
-    pads = _ints(b.need_const(ins[1], "pads")) if len(ins) > 1 and ins[1] is not None else \
+    pads = b.need_ints(ins[1], "pads") if len(ins) > 1 and ins[1] is not None else \
         list(at.get("pads", []))
     value = 0.0
     if len(ins) > 2 and ins[2] is not None:
-        value = float(b.need_const(ins[2], "constant_value").reshape(-1)[0])
+        value = b.need_scalar(ins[2], "constant_value")
     elif "value" in at:
         value = float(at["value"])
     if value != 0.0:
         raise b.fail(f"padding with {value} is not supported (only with zeros)")
     axes = list(range(x.rank))
     if len(ins) > 3 and ins[3] is not None:
-        axes = [_axis(b, a, x.rank) for a in _ints(b.need_const(ins[3], "axes"))]
+        axes = [_axis(b, a, x.rank) for a in b.need_ints(ins[3], "axes")]
     if len(pads) != 2 * len(axes):
         raise b.fail(f"pads {pads} do not fit {len(axes)} axes")
     per_axis = [(0, 0)] * x.rank
@@ -1078,7 +1168,8 @@ def _convert(model, path: str, name: str | None, input_shape) -> Graph:
             outs = _evaluate(b, node, ins)
             consts.update(o for o in node.output if o)
         else:
-            outs = _CONVERTERS[_op_key(node)](b, node, ins, _attributes(node))
+            _check_arity(b, node)
+            outs = _CONVERTERS[_op_key(node)](b, node, ins, _attributes(b, node))
         for out_name, v in zip(node.output, outs):
             if out_name:
                 values[out_name] = v
@@ -1096,9 +1187,61 @@ def _convert(model, path: str, name: str | None, input_shape) -> Graph:
     return graph
 
 
-def _attributes(node) -> dict:
-    from onnx import helper
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+# Inputs (min, max) and outputs (max) of each converted op type, per the ONNX operator spec;
+# optional trailing inputs may also be present but empty ("").
+_ARITY = {"Conv": (2, 3, 1), "MaxPool": (1, 1, 2), "AveragePool": (1, 1, 1), "GlobalAveragePool": (1, 1, 1),
+          "GlobalMaxPool": (1, 1, 1), "ReduceMax": (1, 2, 1), "ReduceMean": (1, 2, 1), "Gemm": (2, 3, 1),
+          "MatMul": (2, 2, 1), "BatchNormalization": (5, 5, 3), "Add": (2, 2, 1), "Sub": (2, 2, 1),
+          "Mul": (2, 2, 1), "Div": (2, 2, 1), "LeakyRelu": (1, 1, 1), "Clip": (1, 3, 1),
+          "HardSigmoid": (1, 1, 1), "Identity": (1, 1, 1), "Dropout": (1, 3, 2), "Cast": (1, 1, 1),
+          "Reshape": (2, 2, 1), "Flatten": (1, 1, 1), "Squeeze": (1, 2, 1), "Unsqueeze": (1, 2, 1),
+          "Transpose": (1, 1, 1), "Concat": (1, 1 << 16, 1), "Pad": (1, 4, 1), "Softmax": (1, 1, 1),
+          "Relu": (1, 1, 1), "Sigmoid": (1, 1, 1), "Tanh": (1, 1, 1), "HardSwish": (1, 1, 1)}
+
+
+def _check_arity(b: _Builder, node) -> None:
+    lo, hi, outs = _ARITY[node.op_type]
+    n_in = len(node.input)
+    if not lo <= n_in <= hi or any(not name for name in node.input[:lo]):
+        want = f"{lo}" if lo == hi else f"{lo} to {hi}"
+        raise b.fail(f"has {n_in} input(s) ({list(node.input)}); {node.op_type} takes {want}")
+    if not node.output or not node.output[0] or len(node.output) > outs:
+        raise b.fail(f"has outputs {list(node.output)}; {node.op_type} writes 1 to {outs}, the first named")
+
+
+# The type each attribute the converters read must have (onnx.AttributeProto.AttributeType).
+_ATTR_INTS = {"kernel_shape", "strides", "pads", "dilations", "perm", "axes"}
+_ATTR_INT = {"group", "axis", "keepdims", "transA", "transB", "ceil_mode", "allowzero", "to",
+             "training_mode", "noop_with_empty_axes", "count_include_pad", "storage_order"}
+_ATTR_FLOAT = {"alpha", "beta", "epsilon", "min", "max", "value"}
+_ATTR_STRING = {"auto_pad", "mode"}
+
+
+def _attributes(b: _Builder, node) -> dict:
+    from onnx import AttributeProto, helper
+    want = {**{k: AttributeProto.INTS for k in _ATTR_INTS}, **{k: AttributeProto.INT for k in _ATTR_INT},
+            **{k: AttributeProto.FLOAT for k in _ATTR_FLOAT}, **{k: AttributeProto.STRING for k in _ATTR_STRING}}
+    out = {}
+    for a in node.attribute:
+        if a.name in want and a.type != want[a.name]:
+            names = {v: k for k, v in AttributeProto.AttributeType.items()}
+            raise b.fail(f"attribute '{a.name}' is of type {names.get(a.type, a.type)}; "
+                         f"{node.op_type} needs {names[want[a.name]]}")
+        try:
+            out[a.name] = helper.get_attribute_value(a)
+        except Exception as e:  # an attribute with no or an unknown type
+            raise b.fail(f"attribute '{a.name}' cannot be read ({type(e).__name__}: {e})") from None
+        if a.type == AttributeProto.STRING and a.name in _ATTR_STRING:
+            try:
+                out[a.name] = out[a.name].decode()
+            except UnicodeDecodeError:
+                raise b.fail(f"attribute '{a.name}' is not valid UTF-8 text") from None
+        elif a.type == AttributeProto.FLOAT and a.name in _ATTR_FLOAT and not math.isfinite(out[a.name]):
+            if a.name not in ("min", "max"):  # Clip's bounds may be +-inf
+                raise b.fail(f"attribute '{a.name}' is {out[a.name]}; it must be finite")
+        elif a.type == AttributeProto.INTS:
+            out[a.name] = [int(v) for v in out[a.name]]
+    return out
 
 
 def _graph_output(b: _Builder, v, onnx_name: str, taken: set[str]) -> str:
@@ -1133,9 +1276,15 @@ def load_onnx(path, name: str | None = None, input_shape=None, optimize: bool = 
     """An .onnx file -> float IR graph (NHWC). `input_shape` fixes dynamic input dimensions:
     one shape for a single-input model, or a list of shapes / a dict name -> shape.
     `optimize` runs passes.optimize (batch-norm folding, activation fusion, layout cleanup)."""
+    import warnings
     path = str(path)
-    graph = _convert(_read_model(path), path, name, input_shape)
-    if optimize:
-        from ..passes import optimize as run_passes
-        graph = run_passes(graph)
+    # Constants of an untrusted file may overflow float32 when folded (a variance of 3e38, a
+    # division by 1e-45): numpy's RuntimeWarnings would print on stderr even when the model
+    # loads. Non-finite values are refused where they matter (quantize checks every constant).
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        graph = _convert(_read_model(path), path, name, input_shape)
+        if optimize:
+            from ..passes import optimize as run_passes
+            graph = run_passes(graph)
     return graph

@@ -27,6 +27,17 @@ _ACT = {fb.ActivationFunctionType.NONE: "NONE", fb.ActivationFunctionType.RELU: 
 _PADDING = {fb.Padding.SAME: "SAME", fb.Padding.VALID: "VALID"}
 SUPPORTED = {op.value for op in Op}
 
+# Weight layouts: CONV_2D [Co, Kh, Kw, Ci], DEPTHWISE_CONV_2D [1, Kh, Kw, Co], FULLY_CONNECTED [Co, Ci].
+_WEIGHT_RANK = {Op.CONV_2D: 4, Op.DEPTHWISE_CONV_2D: 4, Op.FULLY_CONNECTED: 2}
+# Input tensors each op takes in a TFLite file (TFLM's kernels check the same counts), and the
+# positions that may be absent (index -1): the bias of the weighted ops. Every op has one output.
+_ARITY: dict[Op, tuple[int, int, tuple[int, ...]]] = {
+    Op.CONV_2D: (2, 3, (2,)), Op.DEPTHWISE_CONV_2D: (2, 3, (2,)), Op.FULLY_CONNECTED: (2, 3, (2,)),
+    Op.ADD: (2, 2, ()), Op.SUB: (2, 2, ()), Op.MUL: (2, 2, ()), Op.RESHAPE: (1, 2, ()),
+    Op.PAD: (2, 3, ()), Op.CONCATENATION: (1, 1 << 16, ()), Op.MEAN: (2, 2, ()),
+    Op.STRIDED_SLICE: (4, 4, ()), Op.TRANSPOSE: (2, 2, ()),
+}
+
 
 def c_identifier(text: str) -> str:
     """A C identifier from a file stem: what users get as the model prefix by default."""
@@ -50,14 +61,57 @@ class _Reader:
         return n
 
 
-def load_tflite(path: str | os.PathLike, name: str | None = None) -> Graph:
-    path = str(path)
+DEFAULT_MAX_MODEL_BYTES = 512 << 20
+
+
+def max_model_bytes() -> int:
+    """The largest model file read (env MICROLITH_MAX_MODEL_BYTES overrides the 512 MiB default)."""
+    env = os.environ.get("MICROLITH_MAX_MODEL_BYTES")
+    if not env:
+        return DEFAULT_MAX_MODEL_BYTES
     try:
-        with open(path, "rb") as f:
-            buf = f.read()
+        value = int(env)
+    except ValueError:
+        value = -1
+    if value < 1:
+        raise MicrolithError(f"MICROLITH_MAX_MODEL_BYTES={env!r} is not a positive number of bytes")
+    return value
+
+
+def check_model_file(path: str) -> int:
+    """A model path names a regular file of at most max_model_bytes(); returns its size. Checked
+    before reading, so that /dev/zero, a FIFO or a multi-GB file cannot exhaust memory or hang."""
+    try:
+        st = os.stat(path)
     except OSError as e:
         raise MicrolithError(f"{path}: cannot read model file ({e.strerror})") from None
-    return parse_tflite(buf, path, name)
+    import stat
+    if stat.S_ISDIR(st.st_mode):
+        raise MicrolithError(f"{path}: is a folder, expected a model file (.tflite or .onnx)")
+    if not stat.S_ISREG(st.st_mode):
+        raise MicrolithError(f"{path}: is not a regular file (a device, pipe or socket); give a model file")
+    limit = max_model_bytes()
+    if st.st_size > limit:
+        raise MicrolithError(f"{path}: the file has {st.st_size} bytes, more than the {limit} a model may "
+                             "have (set MICROLITH_MAX_MODEL_BYTES to raise the limit)")
+    return st.st_size
+
+
+def read_model_file(path: str) -> bytes:
+    size = check_model_file(path)
+    try:
+        with open(path, "rb") as f:
+            buf = f.read(size + 1)
+    except OSError as e:
+        raise MicrolithError(f"{path}: cannot read model file ({e.strerror})") from None
+    if len(buf) > size:  # it grew while we read it: refuse rather than read without bound
+        raise MicrolithError(f"{path}: the file changed while it was read")
+    return buf
+
+
+def load_tflite(path: str | os.PathLike, name: str | None = None) -> Graph:
+    path = str(path)
+    return parse_tflite(read_model_file(path), path, name)
 
 
 def parse_tflite(buf: bytes, path: str = "<bytes>", name: str | None = None) -> Graph:
@@ -89,6 +143,11 @@ def _parse(buf: bytes, path: str, name: str | None) -> Graph:
         raise rd.fail("no subgraph")
     n_codes = rd.count(model.OperatorCodesLength(), 4, "operator code list")
     n_buffers = rd.count(model.BuffersLength(), 4, "buffer list")
+    if n_buffers:
+        b0 = model.Buffers(0)
+        if rd.count(b0.DataLength(), 1, "buffer 0") or int(b0.Size()) > 0:
+            # The schema's empty sentinel: TFLM would treat every tensor on buffer 0 as a constant
+            raise rd.fail("buffer 0, the empty sentinel, holds data")
     sg = model.Subgraphs(0)
     n_tensors = rd.count(sg.TensorsLength(), 4, "tensor list")
     n_ops = rd.count(sg.OperatorsLength(), 4, "operator list")
@@ -124,6 +183,10 @@ def _parse(buf: bytes, path: str, name: str | None) -> Graph:
             raise MicrolithError(f"{path}: tensor '{tname}' has type "
                                  f"{_TYPE_NAMES.get(ttype, ttype)}, which microlith does not support")
         dtype = _TENSOR_TYPES[ttype]
+        if t.IsVariable():
+            # TFLM keeps a variable tensor as zero-initialized state, never reading its buffer
+            raise MicrolithError(f"{path}: tensor '{tname}' is a variable (state) tensor; microlith "
+                                 "compiles stateless models only")
         rank = rd.count(t.ShapeLength(), 4, f"shape of tensor '{tname}'")
         shape = tuple(int(d) for d in t.ShapeAsNumpy()) if rank else ()
         if any(d < 0 for d in shape):
@@ -156,7 +219,20 @@ def _parse(buf: bytes, path: str, name: str | None) -> Graph:
         outs = tensor_list(o.OutputsLength(), o.Outputs, f"outputs of op #{i} {op.value}")
         if not outs or any(x is None for x in outs):
             raise rd.fail(f"op #{i} {op.value} has no output tensor")
+        lo, hi, optional = _ARITY.get(op, (1, 1, ()))
+        if not lo <= len(ins) <= hi or len(outs) != 1:
+            want = f"{lo}" if lo == hi else f"{lo} to {hi}"
+            raise MicrolithError(f"{path}: op #{i} {op.value} has {len(ins)} input and {len(outs)} output "
+                                 f"tensor(s); TFLite's {op.value} takes {want} input(s) and 1 output")
+        missing = [k for k, x in enumerate(ins) if x is None and k not in optional]
+        if missing:
+            raise MicrolithError(f"{path}: op #{i} {op.value} has no tensor for its input #{missing[0]} "
+                                 "(index -1); only a bias may be absent")
         attrs = _read_options(o, op, path, i)
+        if op in _WEIGHT_RANK and len(tensors[ins[1]].shape) != _WEIGHT_RANK[op]:
+            raise MicrolithError(f"{path}: op #{i} {op.value} has weights '{ins[1]}' of shape "
+                                 f"{list(tensors[ins[1]].shape)}; TFLite's {op.value} weights are "
+                                 f"{_WEIGHT_RANK[op]}-D")
         nodes.append(Node(op, ins, outs, attrs, name=f"{i}_{op.value.lower()}"))
 
     g_in = tensor_list(sg.InputsLength(), sg.Inputs, "subgraph inputs")
@@ -176,15 +252,22 @@ def _read_quant(t, tname: str, shape: tuple, rd: _Reader) -> Quant | None:
         return None
     n_scale = rd.count(q.ScaleLength(), 4, f"scales of tensor '{tname}'")
     n_zp = rd.count(q.ZeroPointLength(), 8, f"zero points of tensor '{tname}'")
-    if n_scale == 0:
+    if n_scale == 0 or n_zp == 0:
+        # TFLM treats a tensor as quantized only when it has scales and zero points both
+        # (micro_allocator); with either missing its int8 kernels see scale 0, so neither do we.
         return None
     scale = tuple(float(s) for s in q.ScaleAsNumpy())
-    zp = tuple(int(z) for z in q.ZeroPointAsNumpy()) if n_zp else (0,) * n_scale
+    zp = tuple(int(z) for z in q.ZeroPointAsNumpy())
     axis = int(q.QuantizedDimension())
-    if n_zp not in (n_scale, 0) and not (n_zp == 1):
-        raise MicrolithError(f"{rd.path}: tensor '{tname}' has {n_scale} scales but {n_zp} zero points")
-    if n_zp == 1 and n_scale > 1:
+    if n_zp == 1 and n_scale > 1:  # per-channel weights with one (zero) zero point: TFLM reads zp[0]
         zp = zp * n_scale
+    elif n_zp != n_scale:
+        raise MicrolithError(f"{rd.path}: tensor '{tname}' has {n_scale} quantization scales but {n_zp} "
+                             "zero points; it needs one zero point, or one per scale")
+    if n_scale > 1 and len(shape) == 1 and shape[0] == n_scale:
+        # A 1-D per-channel tensor is a bias: TFLM ignores its quantized_dimension (converters
+        # write the weights' axis, e.g. 3) and reads the scales in order.
+        axis = 0
     if n_scale > 1 and not (0 <= axis < len(shape) and shape[axis] == n_scale):
         raise MicrolithError(f"{rd.path}: tensor '{tname}' has {n_scale} per-channel scales along "
                              f"axis {axis}, but its shape is {list(shape)}")
@@ -224,6 +307,11 @@ def _read_options(o, op: Op, path: str, i: int) -> dict:
     def table(cls):
         if opts is None:
             raise MicrolithError(f"{path}: op #{i} {op.value} is missing its options table")
+        kind = o.BuiltinOptionsType()
+        if kind != getattr(fb.BuiltinOptions, cls.__name__):
+            # TFLM reads a table only under its declared type, else falls back to defaults
+            raise MicrolithError(f"{path}: op #{i} {op.value} declares options of type {kind}, not "
+                                 f"{cls.__name__}; the file is corrupt")
         t = cls()
         t.Init(opts.Bytes, opts.Pos)
         return t
@@ -267,10 +355,10 @@ def _read_options(o, op: Op, path: str, i: int) -> dict:
     elif op is Op.CONCATENATION:
         t = table(fb.ConcatenationOptions)
         a = dict(axis=t.Axis(), activation=act(t.FusedActivationFunction()))
-    elif op is Op.SOFTMAX:
-        a = dict(beta=float(table(fb.SoftmaxOptions).Beta()) if opts is not None else 1.0)
+    elif op is Op.SOFTMAX:  # without options TFLM's beta (and alpha below) would be undefined
+        a = dict(beta=float(table(fb.SoftmaxOptions).Beta()))
     elif op is Op.LEAKY_RELU:
-        a = dict(alpha=float(table(fb.LeakyReluOptions).Alpha()) if opts is not None else 0.2)
+        a = dict(alpha=float(table(fb.LeakyReluOptions).Alpha()))
     elif op is Op.MEAN:
         a = dict(keep_dims=bool(table(fb.ReducerOptions).KeepDims()) if opts is not None else False)
     elif op is Op.STRIDED_SLICE:

@@ -70,7 +70,9 @@ def collect_ranges(g: Graph, samples: list[list[np.ndarray]], method: str = "min
     zeros = {n: 0 for n in names}
 
     def fill(name, v):
-        v = v.reshape(-1)
+        # float64: numpy bins float32 values in their own type, and (v - lo) overflows to inf
+        # for values near the float32 limit (a model file may hold such constants)
+        v = v.reshape(-1).astype(np.float64)
         nz = v[v != 0]
         zeros[name] += v.size - nz.size
         if nz.size and hi[name] > lo[name]:

@@ -19,7 +19,9 @@ Preprocessing is explicit, never guessed (DataOptions):
 """
 from __future__ import annotations
 
+import math
 import os
+import struct
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,22 +178,11 @@ def _load_path(path: Path, g: Graph, opts: DataOptions, what: str) -> Dataset:
     if ext not in (".npy", ".npz"):
         raise MicrolithError(f"{src}: unknown {what} data format '{ext}'; give a .npy/.npz file or a folder "
                              "of images or WAV files")
-    try:
-        data = np.load(src, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise MicrolithError(f"{src}: cannot read {what} data ({e})") from None
-    labels = None
-    if isinstance(data, np.lib.npyio.NpzFile):
-        keys = list(data.files)
-        label_keys = [k for k in keys if k in LABEL_KEYS]
-        if label_keys:
-            labels = np.asarray(data[label_keys[0]]).reshape(-1).astype(np.int64)
-        keys = [k for k in keys if k not in LABEL_KEYS]
-        if set(g.inputs) <= set(keys):
-            keys = list(g.inputs)
-        arrays = [np.asarray(data[k]) for k in keys]
-    else:
-        arrays = [np.asarray(data)]
+    members, labels = _read_npy_or_npz(path, what)
+    keys = list(members)
+    if set(g.inputs) <= set(keys):
+        keys = list(g.inputs)
+    arrays = [members[k] for k in keys]
     ds = Dataset(_split_arrays(arrays, g, what, src), labels, None, src)
     if labels is not None and len(labels) != len(ds.samples):
         raise MicrolithError(f"{src}: {len(labels)} labels for {len(ds.samples)} samples")
@@ -200,6 +191,109 @@ def _load_path(path: Path, g: Graph, opts: DataOptions, what: str) -> Dataset:
         ds.samples = [ds.samples[i] for i in keep]
         ds.labels = None if labels is None else labels[keep]
     return ds
+
+
+# A data file is as untrusted as a model file: .npy/.npz are parsed here (headers checked
+# against the bytes actually present, numeric dtypes only, never pickles) instead of by
+# np.load, whose readers allocate what a header claims before reading it and raise zipfile,
+# zlib and EOF errors of their own on a damaged archive.
+DEFAULT_MAX_DATA_BYTES = 2 << 30
+_NUMERIC_KINDS = "biuf"
+
+
+def max_data_bytes() -> int:
+    """Bytes one .npy/.npz may hold when loaded (env MICROLITH_MAX_DATA_BYTES overrides)."""
+    env = os.environ.get("MICROLITH_MAX_DATA_BYTES")
+    try:
+        return int(env) if env else DEFAULT_MAX_DATA_BYTES
+    except ValueError:
+        raise MicrolithError(f"MICROLITH_MAX_DATA_BYTES={env!r} is not a whole number of bytes") from None
+
+
+def _read_npy(fp, size: int, where: str) -> np.ndarray:
+    """One .npy stream of `size` bytes -> array, refusing anything but a plain numeric array."""
+    fmt = np.lib.format
+    start = fp.tell() if hasattr(fp, "tell") else 0
+    try:
+        version = fmt.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(fp)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = fmt.read_array_header_2_0(fp)
+        else:
+            raise ValueError(f"unknown .npy format version {version}")
+    except MemoryError:
+        raise
+    except Exception as e:  # noqa: BLE001 -- numpy's header parser (literal_eval) raises many types
+        raise MicrolithError(f"{where}: not a readable .npy array ({type(e).__name__}: {e})") from None
+    if not isinstance(shape, tuple) or any(isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in shape):
+        raise MicrolithError(f"{where}: the .npy header has an invalid shape {shape!r}")
+    if math.prod(max(int(d), 1) for d in shape) * dtype.itemsize > max_data_bytes():
+        # also for shapes with a 0 in them, which numpy cannot represent past 2^63 bytes
+        raise MicrolithError(f"{where}: the .npy header claims shape {list(shape)}, larger than the "
+                             f"{max_data_bytes()} bytes allowed (set MICROLITH_MAX_DATA_BYTES to raise it)")
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in _NUMERIC_KINDS:
+        raise MicrolithError(f"{where}: holds a {dtype} array; calibration data must be a plain numeric "
+                             "(float32) array (object arrays and pickles are never loaded)")
+    count = math.prod(int(d) for d in shape)
+    nbytes = count * dtype.itemsize
+    header = (fp.tell() if hasattr(fp, "tell") else 0) - start
+    if nbytes > size - header:
+        raise MicrolithError(f"{where}: the .npy header claims shape {list(shape)} ({nbytes} bytes) but the "
+                             f"file holds {max(size - header, 0)} bytes of data; the file is truncated or corrupt")
+    if nbytes > max_data_bytes():
+        raise MicrolithError(f"{where}: array of {nbytes} bytes is larger than the {max_data_bytes()} bytes "
+                             "allowed (set MICROLITH_MAX_DATA_BYTES to raise it)")
+    raw = fp.read(nbytes)
+    if len(raw) != nbytes:
+        raise MicrolithError(f"{where}: the .npy data ends after {len(raw)} of {nbytes} bytes")
+    arr = np.frombuffer(raw, dtype=dtype, count=count)
+    return arr.reshape(shape[::-1]).transpose() if fortran else arr.reshape(shape)
+
+
+def _read_npy_or_npz(path: Path, what: str) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """The arrays of a .npy or .npz file by name, and the labels of a .npz (LABEL_KEYS)."""
+    import zipfile
+    import zlib
+    src = str(path)
+    if not path.is_file():
+        raise MicrolithError(f"{src}: not a regular file ({what} data)")
+    if path.suffix.lower() == ".npy":
+        try:
+            with open(path, "rb") as f:
+                return {"arr_0": _read_npy(f, path.stat().st_size, src)}, None
+        except OSError as e:
+            raise MicrolithError(f"{src}: cannot read {what} data ({e.strerror or e})") from None
+    members: dict[str, np.ndarray] = {}
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                if info.is_dir():
+                    continue
+                key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                total += info.file_size
+                if total > max_data_bytes():
+                    raise MicrolithError(f"{src}: the archive unpacks to more than {max_data_bytes()} bytes "
+                                         "(set MICROLITH_MAX_DATA_BYTES to raise it)")
+                with z.open(info) as f:
+                    members[key] = _read_npy(f, info.file_size, f"{src} (array '{key}')")
+    except MicrolithError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
+            RuntimeError, struct.error, OverflowError) as e:
+        raise MicrolithError(f"{src}: not a readable .npz archive ({type(e).__name__}: {e})") from None
+    labels = None
+    label_keys = [k for k in members if k in LABEL_KEYS]
+    if label_keys:
+        raw = members[label_keys[0]]
+        if raw.dtype.kind == "f" and not (np.all(np.isfinite(raw)) and np.all(raw == np.round(raw))):
+            raise MicrolithError(f"{src}: labels '{label_keys[0]}' are not whole numbers")
+        if raw.dtype.kind not in "iuf" or (raw.size and (raw.min() < 0 or raw.max() > 2 ** 31)):
+            raise MicrolithError(f"{src}: labels '{label_keys[0]}' must be class numbers 0..2^31 "
+                                 f"({raw.dtype} given)")
+        labels = raw.reshape(-1).astype(np.int64)
+    return {k: v for k, v in members.items() if k not in LABEL_KEYS}, labels
 
 
 def _folder_labels(root: Path, files: list[Path]):
@@ -240,8 +334,10 @@ def _load_images(files: list[Path], g: Graph, opts: DataOptions, src: str) -> Da
                     im = im.resize((w, h), Image.BILINEAR)
                     resized += 1
                 px = np.asarray(im, np.float32)
-        except OSError as e:
-            raise MicrolithError(f"{p}: cannot read image ({e})") from None
+        except MemoryError:
+            raise
+        except Exception as e:  # noqa: BLE001 -- PIL's decoders raise many types on a damaged file
+            raise MicrolithError(f"{p}: cannot read image ({type(e).__name__}: {e})") from None
         x = (px.reshape(h, w, shape[3]) * np.float32(opts.scale) - mean) / std
         samples.append([x.reshape(shape).astype(np.float32)])
     notes = [f"{len(files)} images, {mode}, pixels 0..255 * {opts.scale} - mean {opts.mean} / std {opts.std}"
@@ -254,8 +350,12 @@ def _read_wav(p: Path) -> tuple[np.ndarray, int]:
         with wave.open(str(p), "rb") as f:
             ch, width, rate, n = f.getnchannels(), f.getsampwidth(), f.getframerate(), f.getnframes()
             raw = f.readframes(n)
-    except (wave.Error, EOFError, OSError) as e:
-        raise MicrolithError(f"{p}: cannot read WAV file ({e}); only uncompressed PCM is supported") from None
+    except (wave.Error, EOFError, OSError, struct.error, ValueError, OverflowError, RuntimeError) as e:
+        raise MicrolithError(f"{p}: cannot read WAV file ({type(e).__name__}: {e}); only uncompressed PCM "
+                             "is supported") from None
+    if ch < 1 or width < 1:
+        raise MicrolithError(f"{p}: WAV header says {ch} channels of {width}-byte samples")
+    raw = raw[: len(raw) // (ch * width) * ch * width]  # a truncated last frame is dropped
     if width == 1:
         x = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
     elif width == 2:

@@ -27,6 +27,7 @@ Rules, checked against TFLM's int8 kernels:
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -50,6 +51,10 @@ def round_away(x) -> np.ndarray:
     """TfLiteRound / std::round: halves away from zero (numpy's round goes to even)."""
     x = np.asarray(x, np.float64)  # exact for float32 inputs; |x| + 0.5 in float32 could round up
     return np.sign(x) * np.floor(np.abs(x) + 0.5)
+
+
+# A range wider than this has no float32 scale (hi - lo overflows, or the scale is inf).
+_MAX_ACTIVATION_SPAN = float(np.finfo(np.float32).max)
 
 
 def activation_params(rmin: float, rmax: float) -> tuple[float, int]:
@@ -138,6 +143,166 @@ def quantize_bias(b: np.ndarray, scales: np.ndarray) -> np.ndarray:
     return np.clip(q, -INT32_MAX, INT32_MAX).astype(np.int32)
 
 
+# Elements any one tensor of a float model may hold: 4 Mi, what the largest supported board's
+# RAM (or flash) holds as int8, far above any model compile accepts. The float reference keeps
+# every activation of every calibration sample in memory, and larger ones take minutes.
+MAX_FLOAT_ELEMENTS = 1 << 22
+_SAME_SHAPE_OPS = (Op.SOFTMAX, Op.LOGISTIC, Op.TANH, Op.RELU, Op.RELU6, Op.LEAKY_RELU, Op.HARD_SWISH,
+                   Op.QUANTIZE, Op.DEQUANTIZE)
+_ARITY = {Op.CONV_2D: 2, Op.DEPTHWISE_CONV_2D: 2, Op.FULLY_CONNECTED: 2, Op.ADD: 2, Op.SUB: 2, Op.MUL: 2,
+          Op.PAD: 2, Op.MEAN: 2, Op.TRANSPOSE: 2, Op.STRIDED_SLICE: 4}
+
+
+def _window_out(size: int, k: int, d: int, s: int, padding: str) -> int:
+    """TFLite's output size of a window (ComputeOutSize)."""
+    return -(-size // s) if padding == "SAME" else (size - (k - 1) * d - 1) // s + 1
+
+
+def _check_float_structure(g: Graph, where: str) -> None:
+    """Graph inputs and outputs are distinct computed tensors, and each tensor has at most one
+    producer that is neither a constant nor a graph input: what the int8 graph builder (and
+    TFLM) assume of a model."""
+    for kind, names in (("input", g.inputs), ("output", g.outputs)):
+        if len(set(names)) != len(names):
+            raise MicrolithError(f"{where}: a tensor is listed twice as a graph {kind}: {list(names)}")
+        for name in names:
+            if g.t(name).is_const:
+                raise MicrolithError(f"{where}: graph {kind} '{name}' is a constant tensor")
+    both = set(g.inputs) & set(g.outputs)
+    if both:
+        raise MicrolithError(f"{where}: tensor '{sorted(both)[0]}' is both a graph input and a graph output")
+    written: dict[str, int] = {}
+    for i, node in enumerate(g.nodes):
+        for name in node.outputs:
+            t = g.t(name)
+            if t.is_const or name in g.inputs or name in written:
+                what = ("a constant" if t.is_const else "a graph input" if name in g.inputs
+                        else f"already written by op #{written[name]}")
+                raise MicrolithError(f"{where}: op #{i} {node.op.value} writes tensor '{name}', {what}")
+            written[name] = i
+
+
+def check_float_shapes(g: Graph) -> None:
+    """Every op's tensors fit together as TFLite defines the op, and no tensor is too large, so
+    that the float reference computes exactly what the file describes. A model file is untrusted:
+    without this, inconsistent shapes reach numpy as IndexErrors or as paddings of 2^30 rows."""
+    where = g.source or g.name
+    _check_float_structure(g, where)
+    for name, t in g.tensors.items():
+        if (not t.is_const and any(int(d) < 1 for d in t.shape)) or t.size > MAX_FLOAT_ELEMENTS:
+            raise MicrolithError(f"{where}: tensor '{name}' has shape {list(t.shape)}; quantize needs "
+                                 f"dimensions >= 1 and at most {MAX_FLOAT_ELEMENTS} elements per tensor")
+        if not t.is_const and t.dtype != "float32":
+            raise MicrolithError(f"{where}: tensor '{name}' is {t.dtype} in a float model; quantize needs "
+                                 "every computed tensor in float32")
+        if t.is_const and np.asarray(t.data).dtype.kind == "f" and not np.all(np.isfinite(t.data)):
+            raise MicrolithError(f"{where}: constant '{name}' holds NaN or infinite values; the float model "
+                                 "cannot be calibrated (check the export)")
+    for i, node in enumerate(g.nodes):
+        here = f"{where}: op #{i} {node.op.value}"
+        need = _ARITY.get(node.op, 1)
+        if len(node.inputs) < need or any(x is None for x in node.inputs[:need]) or len(node.outputs) != 1:
+            raise MicrolithError(f"{here} has inputs {list(node.inputs)} and outputs {list(node.outputs)}; "
+                                 f"it needs {need} input(s) and 1 output")
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        xs, ys = tuple(int(d) for d in x.shape), tuple(int(d) for d in y.shape)
+        if x.is_const and (node.op not in (Op.ADD, Op.SUB, Op.MUL, Op.CONCATENATION) or
+                           all(g.t(n).is_const for n in node.inputs if n is not None)):
+            raise MicrolithError(f"{here} reads constant '{x.name}' as its data input; quantize needs it "
+                                 "computed from the model input (fold constant expressions first)")
+        operands = [g.t(n) for n in node.inputs[1:] if n is not None]
+
+        def bad(msg: str) -> MicrolithError:
+            return MicrolithError(f"{here}: {msg} (input '{x.name}' {list(xs)}, output '{y.name}' {list(ys)})")
+
+        op, a = node.op, node.attrs
+        if op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.AVERAGE_POOL_2D, Op.MAX_POOL_2D):
+            if len(xs) != 4 or len(ys) != 4 or xs[0] != ys[0]:
+                raise bad("needs 4-D [N, H, W, C] input and output of one batch size")
+            if op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D):
+                w = tuple(int(d) for d in g.t(node.inputs[1]).shape)
+                if len(w) != 4:
+                    raise bad(f"weights '{node.inputs[1]}' of shape {list(w)} are not 4-D")
+                k, dil = (w[1], w[2]), (a["dilation_h"], a["dilation_w"])
+                channels = (w[0] if op is Op.CONV_2D else w[3])
+                fits = (w[3] == xs[3] if op is Op.CONV_2D else
+                        w[0] == 1 and xs[3] * a["depth_multiplier"] == w[3])
+                if not fits or ys[3] != channels:
+                    raise bad(f"weights '{node.inputs[1]}' of shape {list(w)} do not fit")
+                bias = node.inputs[2] if len(node.inputs) > 2 else None
+                if bias is not None and g.t(bias).size != channels:
+                    raise bad(f"bias '{bias}' holds {g.t(bias).size} values for {channels} channels")
+            else:
+                k, dil = (a["filter_h"], a["filter_w"]), (1, 1)
+                if ys[3] != xs[3]:
+                    raise bad("a pool keeps the channel count")
+            padded = []
+            for axis in (0, 1):
+                stride = (a["stride_h"], a["stride_w"])[axis]
+                want = _window_out(xs[1 + axis], k[axis], dil[axis], stride, a["padding"])
+                if want < 1 or ys[1 + axis] != want:
+                    raise bad(f"{a['padding']} windows of {k[axis]} (dilation {dil[axis]}, stride "
+                              f"{stride}) give {want} along axis {1 + axis}")
+                padded.append(max(xs[1 + axis], (want - 1) * stride + (k[axis] - 1) * dil[axis] + 1))
+            if xs[0] * padded[0] * padded[1] * xs[3] > MAX_FLOAT_ELEMENTS:
+                raise bad(f"the windows span a padded input of {padded[0]} x {padded[1]}, more than "
+                          f"{MAX_FLOAT_ELEMENTS} elements")
+        elif op is Op.FULLY_CONNECTED:
+            w = tuple(int(d) for d in g.t(node.inputs[1]).shape)
+            if len(w) != 2 or x.size % w[1] or y.size != x.size // w[1] * w[0] or not ys or ys[-1] != w[0]:
+                raise bad(f"weights '{node.inputs[1]}' of shape {list(w)} do not fit")
+            bias = node.inputs[2] if len(node.inputs) > 2 else None
+            if bias is not None and g.t(bias).size != w[0]:
+                raise bad(f"bias '{bias}' holds {g.t(bias).size} values for {w[0]} outputs")
+        elif op in (Op.ADD, Op.SUB, Op.MUL):
+            try:
+                shape = np.broadcast_shapes(xs, tuple(operands[0].shape))
+            except ValueError:
+                raise bad(f"input shapes {list(xs)} and {list(operands[0].shape)} do not broadcast") from None
+            if math.prod(shape) != y.size:
+                raise bad(f"the inputs broadcast to {list(shape)}")
+        elif op in _SAME_SHAPE_OPS + (Op.RESHAPE, Op.SQUEEZE):
+            if x.size != y.size or (op in _SAME_SHAPE_OPS and not xs):
+                raise bad("input and output must hold the same number of values")
+        elif op is Op.CONCATENATION:
+            parts = [tuple(int(d) for d in g.t(n).shape) for n in node.inputs if n is not None]
+            axis = a["axis"]
+            if not -len(ys) <= axis < len(ys) or any(len(p) != len(ys) for p in parts):
+                raise bad(f"axis {axis} or the input ranks do not fit")
+            axis %= len(ys)
+            if any(p[:axis] + p[axis + 1:] != ys[:axis] + ys[axis + 1:] for p in parts) or \
+                    sum(p[axis] for p in parts) != ys[axis]:
+                raise bad(f"inputs {[list(p) for p in parts]} do not concatenate along axis {axis}")
+        elif op in (Op.PAD, Op.MEAN, Op.TRANSPOSE, Op.STRIDED_SLICE):
+            if not all(t.is_const for t in operands):
+                raise bad("the operands after the first must be constants")
+            vals = [np.asarray(t.data) for t in operands]
+            if any(v.dtype.kind not in "iu" for v in vals):
+                raise bad("the operands after the first must be integer constants")
+            if op is Op.PAD:
+                p = vals[0]
+                if p.shape != (len(xs), 2) or (p < 0).any() or \
+                        tuple(d + int(lo) + int(hi) for d, (lo, hi) in zip(xs, p)) != ys:
+                    raise bad(f"paddings {p.tolist()} do not fit")
+            elif op is Op.MEAN:
+                axes = {int(v) % len(xs) if xs and -len(xs) <= int(v) < len(xs) else None
+                        for v in vals[0].reshape(-1)}
+                kept = math.prod(d for k, d in enumerate(xs) if k not in axes)
+                if None in axes or kept != y.size:
+                    raise bad(f"axes {vals[0].reshape(-1).tolist()} do not fit")
+            elif op is Op.TRANSPOSE:
+                perm = [int(v) for v in vals[0].reshape(-1)]
+                if sorted(perm) != list(range(len(xs))) or tuple(xs[k] for k in perm) != ys:
+                    raise bad(f"perm {perm} does not fit")
+            else:
+                from ..reference_float import slice_ranges
+                if len({v.size for v in vals}) != 1 or vals[0].size > len(xs) or (vals[2] == 0).any():
+                    raise bad("begin, end and strides must have one entry per axis and strides != 0")
+                idx = slice_ranges(node, xs, vals[0], vals[1], vals[2])
+                if math.prod(len(r) for r in idx) != y.size:
+                    raise bad("the slice does not give the output's size")
+
+
 def check_float_graph(g: Graph) -> None:
     """The quantizer's input must be a float model: float activations, no QUANTIZE/DEQUANTIZE."""
     where = g.source or g.name
@@ -155,9 +320,12 @@ def check_float_graph(g: Graph) -> None:
         if node.op is Op.CONCATENATION and node.attrs["activation"] != "NONE":
             raise MicrolithError(f"{where}: op #{i} CONCATENATION has fused activation "
                                  f"{node.attrs['activation']}, which TFLM's CONCATENATION rejects")
-        if node.op in WEIGHT_OPS and not g.t(node.inputs[1]).is_const:
+        if node.op in WEIGHT_OPS and (len(node.inputs) < 2 or node.inputs[1] is None or
+                                      not g.t(node.inputs[1]).is_const):
             raise MicrolithError(f"{where}: op #{i} {node.op.value} has non-constant weights "
-                                 f"'{node.inputs[1]}'; int8 kernels need constant weights")
+                                 f"'{node.inputs[1] if len(node.inputs) > 1 else None}'; int8 kernels need "
+                                 "constant weights")
+    check_float_shapes(g)
 
 
 def _is_weight(node: Node, k: int) -> bool:
@@ -238,6 +406,10 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> dict[s
                 raise MicrolithError(f"no calibration range for tensor '{missing[0]}'")
             lo = min(ranges[n][0] for n in sources)
             hi = max(ranges[n][1] for n in sources)
+            if not (math.isfinite(lo) and math.isfinite(hi)) or hi - lo > _MAX_ACTIVATION_SPAN:
+                raise MicrolithError(f"{g.source or g.name}: tensor '{sources[0]}' ranges over [{lo:g}, {hi:g}] on the calibration "
+                                     "samples; its int8 scale would overflow float32 (the float model's "
+                                     "values are too large: check its weights)")
             scale, zp = activation_params(lo, hi)
         for n in members:
             plan[n] = Quant((float(scale),), (int(zp),))
