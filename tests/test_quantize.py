@@ -527,12 +527,14 @@ KWS_FLOAT = MODELS / "kws_ref_model_float32.tflite"
 
 
 @pytest.mark.parametrize("data,words", [
-    (np.zeros((3, 49, 11), F32), "not a whole number"),
-    (np.zeros((2, 490), np.int16), "int16"),
-    (np.full((2, 490), np.nan, F32), "NaN"),
-    (np.full((2, 490), np.inf, F32), "Inf"),
+    (np.zeros((3, 49, 11), F32), "expected a batch of samples"),
+    (np.zeros((2, 490), F32), "never reshaped"),  # flattened: refused, not reshaped by element count
+    (np.zeros((2, 1, 49, 10), F32), r"np.transpose\(x, \(0, 2, 3, 1\)\)"),  # NCHW for an NHWC input
+    (np.zeros((2, 49, 10, 1), np.int16), "int16"),
+    (np.full((2, 49, 10, 1), np.nan, F32), "NaN"),
+    (np.full((2, 49, 10, 1), np.inf, F32), "Inf"),
     ([], "no calibration samples"),
-    (np.zeros((0, 490), F32), "no calibration samples"),
+    (np.zeros((0, 49, 10, 1), F32), "no calibration samples"),
     ([np.zeros((7,), F32)], "shape"),
     ("/nonexistent/calib.npy", "no such file"),
     (42, "must be a path"),

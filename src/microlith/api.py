@@ -146,8 +146,9 @@ def verify(model, target: str = "host", samples: int = 100, inputs: str | None =
     model_bytes = Path(g.source).read_bytes()
     rng = np.random.default_rng(seed)
     cases = [random_inputs(g, rng) for _ in range(samples)]
+    notes: list[str] = []
     if inputs:
-        cases += load_inputs(inputs, g)
+        cases += load_inputs(inputs, g, notes)
     if not cases:
         raise MicrolithError("nothing to verify: --samples 0 and no --inputs")
     # TFLM starts and loads the model in its child while this process compiles and builds the C.
@@ -171,7 +172,7 @@ def verify(model, target: str = "host", samples: int = 100, inputs: str | None =
             out = {"model": g.source, "target": target or "host", "samples": len(cases),
                    "mismatched_samples": cmp["mismatched_samples"], "max_abs_diff": cmp["max_abs_diff"],
                    "bit_exact": cmp["mismatched_samples"] == 0, "arena_bytes": res["arena_bytes"],
-                   "first_mismatch": None}
+                   "first_mismatch": None, "notes": notes}
             if cmp["problem"] is not None:  # outputs of the wrong count, dtype, shape or size
                 out["first_mismatch"] = {"sample": cmp["first_bad"], "description": cmp["problem"]}
             elif cmp["first_bad"] is not None and isinstance(runner, HostModel):

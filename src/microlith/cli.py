@@ -207,6 +207,8 @@ def cmd_verify(a) -> int:
               f"{r['samples']} samples identical to TFLite Micro (max |diff| {r['max_abs_diff']})")
         if r.get("first_mismatch"):
             print(f"  sample {r['first_mismatch']['sample']}: {r['first_mismatch']['description']}")
+        for note in r.get("notes") or []:
+            print(f"  note: {note}")
     return EXIT_OK if r["bit_exact"] else EXIT_CHECK_FAILED
 
 

@@ -179,28 +179,48 @@ def random_inputs(graph: Graph, rng: np.random.Generator) -> list[np.ndarray]:
     return xs
 
 
-def load_inputs(path: str, graph: Graph) -> list[list[np.ndarray]]:
-    """Samples from a .npy (one input: one sample or a batch of them) or .npz (one array per input)."""
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise MicrolithError(f"{path}: cannot read inputs ({e})") from None
-    arrays = [data[k] for k in data.files] if isinstance(data, np.lib.npyio.NpzFile) else [data]
-    if len(arrays) != len(graph.inputs):
-        raise MicrolithError(f"{path}: holds {len(arrays)} arrays, the model has {len(graph.inputs)} inputs")
-    per_input = []
-    for arr, name in zip(arrays, graph.inputs):
+def load_inputs(path: str, graph: Graph, notes: list[str] | None = None) -> list[list[np.ndarray]]:
+    """Samples from a .npy (one input) or .npz (one array per input, by input name or in order),
+    under the input-data contract of inputs.py: a batch of samples, never reshaped to fit. Float
+    data for an integer input is quantized with the input's scale and zero point, as TFLM's
+    QUANTIZE does, and a line saying so is appended to `notes`."""
+    from .inputs import as_batch, quantize_like_tflm
+    from .quantize.data import _read_npy_or_npz
+    src = str(path)
+    arrays, _labels = _read_npy_or_npz(Path(src), "input")
+    names = list(graph.inputs)
+    if len(names) == 1 and len(arrays) == 1:
+        picked = list(arrays.values())
+    elif set(arrays) == set(names):
+        picked = [arrays[n] for n in names]
+    elif sorted(arrays) == [f"arr_{k}" for k in range(len(names))]:
+        picked = [arrays[f"arr_{k}"] for k in range(len(names))]
+    else:
+        raise MicrolithError(f"{src}: holds arrays {sorted(arrays)}; the model's inputs are {names}: give one "
+                             "array per input, named after it (or arr_0, arr_1, ... in input order)")
+    batches = []
+    for arr, name in zip(picked, names):
         t = graph.t(name)
-        if arr.dtype != t.np_dtype:
-            raise MicrolithError(f"{path}: inputs are {arr.dtype}, input '{name}' is {t.dtype}")
-        if arr.size % t.size:
-            raise MicrolithError(f"{path}: {arr.size} values is not a whole number of inputs of shape "
-                                 f"{list(t.shape)} for '{name}'")
-        per_input.append(arr.reshape((-1,) + t.shape))
-    n = per_input[0].shape[0]
-    if any(a.shape[0] != n for a in per_input):
-        raise MicrolithError(f"{path}: inputs hold different numbers of samples")
-    return [[a[k] for a in per_input] for k in range(n)]
+        batch = as_batch(arr, t.shape, src, name)
+        if batch.dtype.kind == "f" and t.dtype in ("int8", "int16", "uint8") and t.quant is not None \
+                and not t.quant.per_axis:
+            if not np.all(np.isfinite(batch)):
+                raise MicrolithError(f"{src}: float inputs for '{name}' contain NaN or Inf")
+            scale, zp = t.quant.scale[0], t.quant.zero_point[0]
+            batch = quantize_like_tflm(batch, scale, zp, t.np_dtype)
+            if notes is not None:
+                notes.append(f"float inputs for '{name}' quantized with its scale {scale:.6g} and zero point {zp} "
+                             "(round half away from zero, saturate), as TFLM's QUANTIZE does")
+        elif batch.dtype != t.np_dtype:
+            raise MicrolithError(f"{src}: inputs for '{name}' are {batch.dtype}; the input is {t.dtype}"
+                                 + (" (float data is quantized automatically only for a quantized int8/int16 input)"
+                                    if batch.dtype.kind == "f" else ""))
+        batches.append(batch)
+    n = batches[0].shape[0]
+    if any(b.shape[0] != n for b in batches):
+        raise MicrolithError(f"{src}: the arrays hold different numbers of samples "
+                             f"({', '.join(str(b.shape[0]) for b in batches)})")
+    return [[b[k] for b in batches] for k in range(n)]
 
 
 @dataclass

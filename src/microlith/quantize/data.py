@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..inputs import as_batch, as_sample
 from ..ir import Graph, MicrolithError
 
 IMAGE_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
@@ -116,10 +117,7 @@ def check_samples(g: Graph, samples, what: str = "calibration", source: str = "<
             if a.dtype.kind != "f":
                 raise MicrolithError(f"{source}: {what} sample #{k} for input '{name}' is {a.dtype}; "
                                      "the float model takes float values (convert and scale them first)")
-            if a.size != t.size:
-                raise MicrolithError(f"{source}: {what} sample #{k} for input '{name}' has shape "
-                                     f"{list(a.shape)} ({a.size} values); the input is {list(t.shape)} "
-                                     f"({t.size} values)")
+            a = as_sample(a, t.shape, f"{source}: {what} sample #{k}", name)  # never reshaped to fit
             if not np.all(np.isfinite(a)):
                 bad = "NaN" if np.isnan(a).any() else "Inf"
                 raise MicrolithError(f"{source}: {what} sample #{k} for input '{name}' contains {bad}")
@@ -139,10 +137,7 @@ def _split_arrays(arrays: list[np.ndarray], g: Graph, what: str, source: str = "
         t = g.t(name)
         if a.size == 0:
             raise MicrolithError(f"{source}: no {what} samples (empty array for input '{name}')")
-        if t.size == 0 or a.size % t.size:
-            raise MicrolithError(f"{source}: array of shape {list(a.shape)} is not a whole number of "
-                                 f"samples of input '{name}' {list(t.shape)}")
-        per_input.append(a.reshape((-1,) + tuple(t.shape)))
+        per_input.append(as_batch(a, t.shape, source, name))  # the data contract of inputs.py
     n = per_input[0].shape[0]
     if any(p.shape[0] != n for p in per_input):
         raise MicrolithError(f"{source}: the arrays hold different numbers of samples")
@@ -180,8 +175,12 @@ def _load_path(path: Path, g: Graph, opts: DataOptions, what: str) -> Dataset:
                              "of images or WAV files")
     members, labels = _read_npy_or_npz(path, what)
     keys = list(members)
-    if set(g.inputs) <= set(keys):
+    if set(keys) == set(g.inputs):
         keys = list(g.inputs)
+    elif len(keys) != len(g.inputs) or (len(keys) > 1 and keys != [f"arr_{k}" for k in range(len(keys))]):
+        raise MicrolithError(f"{src}: holds arrays {sorted(keys)}; the model's inputs are {list(g.inputs)}: give "
+                             "one array per input, named after it (or arr_0, arr_1, ... in input order), plus "
+                             f"optional labels named one of {list(LABEL_KEYS)}")
     arrays = [members[k] for k in keys]
     ds = Dataset(_split_arrays(arrays, g, what, src), labels, None, src)
     if labels is not None and len(labels) != len(ds.samples):
