@@ -23,7 +23,7 @@ def test_report_page_and_plots(tmp_path):
     for text in ("byte-exact with TFLM", "instructions per inference (exact)", "latency (estimate)",
                  "data:image/png;base64,", "FULLY_CONNECTED"):
         assert text in page, text
-    for png in (tmp_path / "ad.memory.png", tmp_path / "ad.layers.png"):
+    for png in (out.parent / "ad.memory.png", out.parent / "ad.layers.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # one row per layer in the layer table
     assert page.count("<tr><td>") >= 10
