@@ -151,5 +151,5 @@ def generated_sources(folder) -> list[Path]:
     folder = Path(folder)
     man = _manifest(folder)
     if man is None:
-        return sorted((folder / "src").glob("*.c"))
+        return sorted((folder / "src").rglob("*.c"))
     return [folder / f for f in sorted(man["files"]) if f.startswith("src/") and f.endswith(".c")]

@@ -5,6 +5,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from ..codegen.outdir import generated_sources
 from ..ir import MicrolithError
 
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
@@ -37,7 +38,7 @@ def build_host_library(c_dir: Path, out: Path, extra_sources=(), extra_flags=(),
                        compiler: str | None = None, opt: str = "-O2") -> Path:
     """Compile a generated folder (plus extra sources) into a shared library for ctypes."""
     cc = compiler or find_compiler()
-    src = sorted(str(p) for p in (Path(c_dir) / "src").glob("*.c"))
+    src = [str(p) for p in generated_sources(c_dir)]
     cmd = [cc, opt, *STRICT, "-fPIC", "-shared", "-I", str(Path(c_dir) / "src"),
            *extra_flags, *src, *map(str, extra_sources), "-o", str(out)]
     run(cmd, f"building {c_dir} for the host")
@@ -46,6 +47,6 @@ def build_host_library(c_dir: Path, out: Path, extra_sources=(), extra_flags=(),
 
 def check_strict(c_dir: Path, compiler: str) -> None:
     """Compile every source with -std=c99 -Wall -Wextra -Werror (no link)."""
-    for src in sorted((Path(c_dir) / "src").glob("*.c")):
+    for src in generated_sources(c_dir):
         run([compiler, "-O2", *STRICT, "-c", str(src), "-o", "/dev/null", "-I", str(Path(c_dir) / "src")],
             f"strict compile of {src.name} with {Path(compiler).name}")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..codegen.outdir import generated_sources
 from ..ir import MicrolithError
 from .build import STRICT, find_compiler, run
 
@@ -26,7 +27,7 @@ def object_sizes(c_dir: Path, compiler: str | None = None, opt: str = "-O2", fla
     totals = {"text": 0, "data": 0, "bss": 0}
     with tempfile.TemporaryDirectory(prefix="microlith-size-") as tmp:
         objs = []
-        for src in sorted((Path(c_dir) / "src").glob("*.c")):
+        for src in generated_sources(c_dir):
             obj = Path(tmp) / (src.stem + ".o")
             run([cc, opt, *flags, *STRICT, "-ffunction-sections", "-fdata-sections", "-c", str(src),
                  "-I", str(Path(c_dir) / "src"), "-o", str(obj)], f"compiling {src.name}")
@@ -192,7 +193,7 @@ def build_sanitized_runner(c_dir: Path, prefix: str, work: Path, compiler: str |
     cache = Path(cache_dir) if cache_dir else work / "obj"
     cache.mkdir(parents=True, exist_ok=True)
     objs = []
-    for src in sorted(src_dir.glob("*.c")) + [driver]:
+    for src in generated_sources(c_dir) + [driver]:
         inc = src_dir if src != driver else work
         digest = hashlib.sha256("\0".join(flags).encode() + _source_key(src, src_dir)
                                 + (_source_key(src_dir / f"{prefix}.h", src_dir) if src == driver else b""))
