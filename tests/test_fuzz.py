@@ -18,11 +18,7 @@ REGRESSIONS = Path(__file__).resolve().parent / "fuzz_regressions"
 
 # Regression files whose crash must be fixed outside the frontends and loaders (ir.py, ops/,
 # planner, codegen, verify): tolerated here by name only, until that fix lands. Empty it then.
-XFAIL: dict[str, str] = {
-    "verify_fc_output_shape_1x6x1_mismatch.tflite":
-        "FULLY_CONNECTED whose output is [1, 6, 1] for 6 units compiles (ops/fully_connected.py checks "
-        "only the element count) but TFLM reads the last dim as the depth: C differs, max |diff| 233",
-}
+XFAIL: dict[str, str] = {}  # known findings not fixed yet: file name -> why (empty: none)
 
 
 def _regression_files():

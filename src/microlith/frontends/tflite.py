@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 
 import numpy as np
 
@@ -85,7 +86,6 @@ def check_model_file(path: str) -> int:
         st = os.stat(path)
     except OSError as e:
         raise MicrolithError(f"{path}: cannot read model file ({e.strerror})") from None
-    import stat
     if stat.S_ISDIR(st.st_mode):
         raise MicrolithError(f"{path}: is a folder, expected a model file (.tflite or .onnx)")
     if not stat.S_ISREG(st.st_mode):

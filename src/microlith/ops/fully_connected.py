@@ -29,6 +29,11 @@ class FullyConnected(OpImpl):
         if y.size != batches * out_depth:
             raise MicrolithError(f"{where(node, g)}: output '{y.name}' has {y.size} elements, "
                                  f"expected {batches} x {out_depth}")
+        if not y.shape or y.shape[-1] != out_depth:
+            # TFLM takes the output's last dimension as the unit count (its MatchingDim check is
+            # debug-only): any other shape computes something else there.
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}; its last "
+                                 f"dimension must be the {out_depth} units of weights '{w.name}'")
         if bias is not None and (bias.dtype != "int32" or bias.size != out_depth or not bias.is_const):
             raise MicrolithError(f"{where(node, g)}: bias '{bias.name}' must be constant int32 "
                                  f"of {out_depth} values (got {bias.dtype} {list(bias.shape)})")
