@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from microlith.codegen.c import prepare
 from microlith.frontends.tflite import parse_tflite
@@ -72,9 +73,28 @@ def test_unsupported_ops_are_all_listed(tmp_path):
     assert_bad_input(res, str(bad), "unsupported op", "EXP (x4", "GELU (x1")
 
 
-def test_float_model_rejected_by_compile(tmp_path):
-    res, _ = cli("compile", MODELS / "ad01_fp32.tflite", "-o", tmp_path / "out")
-    assert_bad_input(res, "ad01_fp32.tflite", "float model", "FULLY_CONNECTED", "input_1")
+def test_float_model_rejected_by_compile_and_verify_with_the_fix(tmp_path):
+    """The error names the model's float input (not an op a frontend inserted) and gives the
+    quantize command line (issue 9, Deliver 2)."""
+    for cmd in (("compile", MODELS / "ad01_fp32.tflite", "-o", tmp_path / "out"),
+                ("verify", MODELS / "ad01_fp32.tflite")):
+        res, _ = cli(*cmd)
+        assert_bad_input(res, "ad01_fp32.tflite", "float model", "input 'input_1' [1, 640] is float32",
+                         "microlith quantize", "--calibration", "-o ad01_fp32_int8.tflite")
+
+
+def test_float_onnx_names_its_input_not_an_inserted_op(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+    x = helper.make_tensor_value_info("window", TensorProto.FLOAT, [1, 3, 64])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 64])
+    model = helper.make_model(helper.make_graph([helper.make_node("Relu", ["window"], ["y"])], "g", [x], [y]),
+                              opset_imports=[helper.make_opsetid("", 13)])
+    path = tmp_path / "net.onnx"
+    onnx.save(model, path)
+    res, _ = cli("compile", path, "-o", tmp_path / "out")
+    assert_bad_input(res, "net.onnx", "input 'window' [1, 3, 64] is float32", "microlith quantize")
+    assert "TRANSPOSE" not in res.stderr
 
 
 def test_mutated_models_never_crash():

@@ -48,8 +48,7 @@ def require_quantized(g: Graph) -> None:
             if g.t(name).dtype != "float32":
                 continue
             float_inputs = [n for n in g.inputs if g.t(n).dtype == "float32"]
-            what = (f"input '{float_inputs[0]}' {list(g.t(float_inputs[0]).shape)} is float32 and op #{i} "
-                    f"{node.op.value} computes in float" if float_inputs else
+            what = (f"its input '{float_inputs[0]}' {list(g.t(float_inputs[0]).shape)} is float32" if float_inputs else
                     f"op #{i} {node.op.value} computes in float (tensor '{name}' is float32)")
             stem = os.path.splitext(os.path.basename(str(where)))[0] or "model"
             raise MicrolithError(
