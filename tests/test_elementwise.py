@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 import microlith
+from microlith.csrc import include_dirs, kernel_file
 from microlith.ir import MicrolithError, Op, Quant, Tensor
 from microlith.ops import impl_for
 from opmodels import act, assert_exact, const, single_op, write
 
-CSRC = Path(microlith.__file__).parent / "csrc"
 EVERY_INT8 = np.arange(-128, 128, dtype=np.int8)
 BINARY = (Op.ADD, Op.SUB, Op.MUL)
 
@@ -270,9 +270,10 @@ def test_kernels_compile_strict(compiler):
     if shutil.which(compiler) is None:
         pytest.skip(f"{compiler} not installed")
     flags = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-Wdouble-promotion",
-             "-Wfloat-conversion", "-Wconversion", "-O2", "-c", "-o", "/dev/null", "-I", str(CSRC)]
+             "-Wfloat-conversion", "-Wconversion", "-O2", "-c", "-o", "/dev/null",
+             *(f"-I{d}" for d in include_dirs())]
     for k in KERNELS:
-        res = subprocess.run([compiler, *flags, str(CSRC / f"{k}.c")], capture_output=True, text=True)
+        res = subprocess.run([compiler, *flags, str(kernel_file(f"{k}.c"))], capture_output=True, text=True)
         assert res.returncode == 0, f"{k}.c with {compiler}: {res.stderr}"
 
 

@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from ..csrc import kernel_file
 from ..ir import Graph, MicrolithError, Node, Op, safe_text
 from ..ops import dims4, impl_for
 from ..planner import MemoryPlan, plan_memory, scratch_name
 from .inplace import RowStream, emit_row_stream, row_stream
 from .outdir import write_folder
 
-CSRC = Path(__file__).resolve().parent.parent / "csrc"
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
           "int64": "int64_t", "float32": "float", "bool": "uint8_t"}
 _C_KEYWORDS = set("""auto break case char const continue default do double else enum extern float
@@ -341,7 +341,7 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
     arg_names = ", ".join(d.split("*")[-1] for d in io_decl)
     c = [banner, f'#include "{prefix}.h"', "", f'#include "{KERNEL_DIR}/ml_common.h"',
          f'#include "{KERNEL_DIR}/{VERSION_HEADER}"']
-    c += [f'#include "{KERNEL_DIR}/{k}.h"' for k in kernels if (CSRC / f"{k}.h").exists()]
+    c += [f'#include "{KERNEL_DIR}/{k}.h"' for k in kernels if kernel_file(f"{k}.h")]
     c += ["", f"#if !defined(ML_KERNELS_VERSION_{_version_tag()})",
           f'#error "{prefix}.c needs the microlith_kernels of microlith {__version__}: regenerate every model '
           'with one microlith version"', "#endif"]
@@ -363,12 +363,12 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
 
     files = {f"src/{prefix}.h": "\n".join(h), f"src/{prefix}.c": "\n".join(c)}
     copied = ["ml_common.h"] + [f"{k}{ext}" for k in kernels for ext in (".h", ".c")
-                                if (CSRC / f"{k}{ext}").exists()]
+                                if kernel_file(f"{k}{ext}")]
     for extra in _kernel_includes(copied):
         if extra not in copied:
             copied.append(extra)
     for fname in copied:
-        files[f"src/{KERNEL_DIR}/{fname}"] = (CSRC / fname).read_text()
+        files[f"src/{KERNEL_DIR}/{fname}"] = kernel_file(fname).read_text()
     files[f"src/{KERNEL_DIR}/{VERSION_HEADER}"] = _version_header()
     files[f"src/{KERNEL_DIR}/{VERSION_SOURCE}"] = _version_source()
     files["CMakeLists.txt"] = _cmake(prefix, sorted(f for f in files if f.endswith(".c")))
@@ -410,12 +410,12 @@ def _kernel_includes(files: list[str]) -> list[str]:
     todo, seen = list(files), []
     while todo:
         f = todo.pop()
-        for inc in re.findall(r'#include "([^"]+)"', (CSRC / f).read_text()):
-            if inc not in seen and inc not in files and (CSRC / inc).exists():
+        for inc in re.findall(r'#include "([^"]+)"', kernel_file(f).read_text()):
+            if inc not in seen and inc not in files and kernel_file(inc):
                 seen.append(inc)
                 todo.append(inc)
                 base = inc[:-2]
-                if (CSRC / f"{base}.c").exists() and f"{base}.c" not in seen:
+                if kernel_file(f"{base}.c") and f"{base}.c" not in seen:
                     seen.append(f"{base}.c")
     return sorted(seen)
 

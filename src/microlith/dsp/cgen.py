@@ -17,9 +17,9 @@ import numpy as np
 
 from .. import __version__
 from ..codegen.c import check_identifier
+from ..csrc import CSRC, kernel_file
 from ..ir import MicrolithError
 
-CSRC = Path(__file__).resolve().parent.parent / "csrc"
 DSP_CSRC = CSRC / "dsp"
 VARIANTS = ("float", "fixed", "both")
 _INCLUDE = re.compile(r'^#include "([^"]+)"', re.M)
@@ -55,9 +55,9 @@ def _body(items: list[str]) -> str:
 
 
 def _find(name: str) -> Path:
-    for d in (DSP_CSRC, CSRC):
-        if (d / name).is_file():
-            return d / name
+    found = kernel_file(name)
+    if found is not None:
+        return found
     raise MicrolithError(f"dsp: kernel file {name} is missing from {DSP_CSRC}")
 
 

@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from ..ir import Graph, MicrolithError, Node, Op, safe_text
-from ..quantize.fixedpoint import quantize_multiplier
+from ..arith.fixedpoint import quantize_multiplier
 
 
 class EmitContext(Protocol):

@@ -1,7 +1,7 @@
 """SOFTMAX, LOGISTIC and TANH on int8, in TFLM's fixed-point arithmetic.
 
 All three evaluate a transcendental function with gemmlowp's int32 fixed-point routines
-(quantize/gemmlowp.py here, csrc/ml_fixedpoint.h in C), after rescaling the input into a
+(arith/gemmlowp.py here, csrc/common/ml_fixedpoint.h in C), after rescaling the input into a
 fixed-point format with a multiplier and shift computed in double, as TFLM's Prepare does:
   SOFTMAX   micro/kernels/softmax_common.cc + reference/softmax.h (int8 -> int8 or int16)
   LOGISTIC  micro/kernels/logistic_common.cc + reference/integer_ops/logistic.h
@@ -17,8 +17,8 @@ import math
 import numpy as np
 
 from ..ir import MicrolithError, Op
-from ..quantize import gemmlowp as fp
-from ..quantize.fixedpoint import (multiply_by_quantized_multiplier, quantize_multiplier,
+from ..arith import gemmlowp as fp
+from ..arith.fixedpoint import (multiply_by_quantized_multiplier, quantize_multiplier,
                                    rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
                                    tf_round, wrap32)
 from . import OpImpl, register, require_int8, where

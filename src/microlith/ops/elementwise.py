@@ -18,7 +18,7 @@ import numpy as np
 from dataclasses import replace
 
 from ..ir import Graph, MicrolithError, Op
-from ..quantize.fixedpoint import (activation_range, multiply_by_quantized_multiplier,
+from ..arith.fixedpoint import (activation_range, multiply_by_quantized_multiplier,
                                    multiply_by_quantized_multiplier_smaller_than_one_exp,
                                    quantize_multiplier, tf_round)
 from . import OpImpl, register, require_int8, requant_multiplier, where

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import MicrolithError, Op
-from ..quantize.fixedpoint import activation_range, multiply_by_quantized_multiplier
+from ..arith.fixedpoint import activation_range, multiply_by_quantized_multiplier
 from . import OpImpl, register, require_int8, requant_multiplier, where
 
 

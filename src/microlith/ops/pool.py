@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..ir import MicrolithError, Op
-from ..quantize.fixedpoint import activation_range, multiply_by_quantized_multiplier, quantize_multiplier
+from ..arith.fixedpoint import activation_range, multiply_by_quantized_multiplier, quantize_multiplier
 from . import MAX_LEFT_SHIFT, OpImpl, register, require_int8, where
 from .shape import const_ints, require_nonempty, shape_nd
 

@@ -10,7 +10,7 @@
  * TFLM runs on. The ml_fp_add/sub/neg below wrap the same way through uint32, so the results
  * agree without relying on signed overflow (undefined behaviour in C).
  *
- * Python twin: microlith/quantize/gemmlowp.py.
+ * Python twin: microlith/arith/gemmlowp.py.
  */
 #ifndef ML_FIXEDPOINT_H
 #define ML_FIXEDPOINT_H

@@ -1,6 +1,6 @@
 """Integer arithmetic of the TFLite int8 spec, bit for bit as TFLM computes it.
 
-Python twins of the C helpers in csrc/ml_common.h. Everything works on numpy int64 arrays
+Python twins of the C helpers in csrc/common/ml_common.h. Everything works on numpy int64 arrays
 and returns values that fit int32, so the numpy reference and the C kernels run the same
 algorithm. Names follow TFLM's (tensorflow/lite/kernels/internal/common.h) so a reader can
 put them side by side.
