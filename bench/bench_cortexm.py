@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from microlith.ir import MicrolithError
+from microlith import profiling
 from microlith.targets import cortexm
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,7 @@ def measure(models: Path, target: str) -> list[dict]:
         t0 = time.perf_counter()
         try:
             inputs = models / inp if inp else None
-            r = cortexm.profile(models / fname, target, inputs=inputs)
+            r = profiling.profile(models / fname, target, inputs=inputs)
             r["error"] = None
         except MicrolithError as e:
             r = {"error": str(e)}

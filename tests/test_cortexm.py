@@ -9,6 +9,7 @@ import pytest
 
 import microlith
 from microlith.ir import MicrolithError
+from microlith import profiling
 from microlith.targets import cortexm, get_target, list_targets, target_names
 
 MODELS = Path(__file__).resolve().parent.parent / "examples" / "models" / "mlperf_tiny"
@@ -106,7 +107,7 @@ def test_estimate_names_its_basis():
 @needs_models
 @pytest.mark.parametrize("core", CORES)
 def test_profile_ad_and_kws(core):
-    ad = cortexm.profile(AD, core)
+    ad = profiling.profile(AD, core)
     assert ad["output_matches_host"] is True
     assert ad["core"] == core and ad["board"] is None and ad["macs"] == 264192
     assert ad["flash_bytes"] > ad["weight_bytes"] and ad["input_bytes_excluded"] == 640
@@ -114,10 +115,10 @@ def test_profile_ad_and_kws(core):
     assert 1.0 < ad["instructions_per_mac"] < 40
     if core != "cortex-m3":
         assert ad["latency_ms_est"] > 0 and ad["estimate_board"]
-    r = cortexm.profile(KWS, core, inputs=KWS_INPUT)
+    r = profiling.profile(KWS, core, inputs=KWS_INPUT)
     assert r["output_matches_host"] is True and r["macs"] == 2656768
     assert r["ram_bytes"] >= r["arena_bytes"] and r["flash_bytes"] > r["weight_bytes"]
-    again = cortexm.profile(KWS, core, inputs=KWS_INPUT)
+    again = profiling.profile(KWS, core, inputs=KWS_INPUT)
     assert (again["instructions"], again["stack_bytes"], again["flash_bytes"]) == \
         (r["instructions"], r["stack_bytes"], r["flash_bytes"])
 
@@ -126,8 +127,8 @@ def test_profile_ad_and_kws(core):
 @needs_tools
 @needs_models
 def test_profile_board_is_deterministic_with_layers():
-    a = cortexm.profile(AD, "stm32l4r5", per_layer=True)
-    b = cortexm.profile(AD, "stm32l4r5", per_layer=True)
+    a = profiling.profile(AD, "stm32l4r5", per_layer=True)
+    b = profiling.profile(AD, "stm32l4r5", per_layer=True)
     keys = ("instructions", "flash_bytes", "ram_bytes", "stack_bytes", "latency_ms_est", "energy_uj_est")
     assert [a[k] for k in keys] == [b[k] for k in keys]
     assert a["per_layer"] == b["per_layer"]
@@ -140,7 +141,7 @@ def test_profile_board_is_deterministic_with_layers():
     total = sum(x["instructions"] for x in layers)
     assert 0 <= a["instructions"] - total < 200
     # a profile without layers measures the same total
-    assert cortexm.profile(AD, "cortex-m4")["instructions"] == a["instructions"]
+    assert profiling.profile(AD, "cortex-m4")["instructions"] == a["instructions"]
 
 
 @pytest.mark.cortexm
@@ -186,7 +187,7 @@ def test_missing_toolchain(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     t0 = time.perf_counter()
     with pytest.raises(MicrolithError, match="arm-none-eabi-gcc not found on PATH.*apt-get install"):
-        cortexm.profile(AD, "cortex-m4")
+        profiling.profile(AD, "cortex-m4")
     assert time.perf_counter() - t0 < 10
 
 

@@ -5,7 +5,6 @@ through a [256, 1] x [1, 256] broadcast), so a rounding difference anywhere show
 """
 import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -3,7 +3,6 @@ quantizes, compiles and verifies; its shell block verifies and profiles; its CMa
 the model and KWS into one program that runs both (issue 9, Deliver 6)."""
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess

@@ -244,7 +244,7 @@ def _profile_pipeline(a) -> int:
 def cmd_profile(a) -> int:
     if _is_pipeline(a.model):
         return _profile_pipeline(a)
-    from .targets.cortexm import profile
+    from .profiling import profile
     r = profile(a.model, a.target, per_layer=a.per_layer)
     if a.json:
         _print_json(r)

@@ -43,7 +43,6 @@ import io
 import json
 import math
 import os
-import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -900,6 +899,7 @@ def profile(folder, target: str, inputs=None, workdir=None, model_breakdown: boo
     pseudo-random signal. model_breakdown adds the model alone (microlith profile of model.tflite)."""
     from .targets import core_of, get_target
     from .targets import cortexm
+    from . import profiling
 
     folder = Path(folder)
     p = Pipeline.load(folder)
@@ -961,7 +961,7 @@ def profile(folder, target: str, inputs=None, workdir=None, model_breakdown: boo
             mpath = Path(tmp) / f"{p.name}_model.tflite"
             mpath.write_bytes(p.model_bytes)
             q = p.quantize(p.window_features(p.rows(x)))[0]
-            m = cortexm.profile(str(mpath), t["name"], inputs=[q.reshape(p.graph.t(p.graph.inputs[0]).shape)])
+            m = profiling.profile(str(mpath), t["name"], inputs=[q.reshape(p.graph.t(p.graph.inputs[0]).shape)])
         out["model_instructions"] = m["instructions"]
         out["dsp_and_glue_instructions"] = sample.instructions - m["instructions"]
         out["macs"] = m["macs"]

@@ -332,7 +332,7 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
           "/* CRC-32 (IEEE 802.3, as zlib's crc32) of every constant array (weights, biases, tables) in",
           " * declaration order, as laid out in little-endian memory. */",
           f"#define {up}_CONSTANTS_CRC32 0x{crc:08X}u", "",
-          f"/* Recomputes that CRC over the constants in flash: 0 when intact, else ML_CHECKSUM_ERROR (-3).",
+          "/* Recomputes that CRC over the constants in flash: 0 when intact, else ML_CHECKSUM_ERROR (-3).",
           f" * Takes about 10 instructions per constant byte ({const_total} bytes); call it at boot. */",
           f"int {prefix}_self_test(void);", "",
           "#ifdef __cplusplus", "}", "#endif", f"#endif /* {up}_H */", ""]

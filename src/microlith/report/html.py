@@ -108,7 +108,8 @@ def build_report(model, target: str, out_html, samples: int = 20) -> dict:
     """Compile, verify and profile `model` on `target`; write the page and its PNGs."""
     from ..api import load, require_quantized, verify
     from ..codegen.c import prepare
-    from ..targets import cortexm, get_target
+    from .. import profiling
+    from ..targets import get_target
 
     get_target(target)  # unknown targets fail before any work
     out_html = Path(out_html)
@@ -123,7 +124,7 @@ def build_report(model, target: str, out_html, samples: int = 20) -> dict:
     require_quantized(g)
     prep = prepare(g)
     ver = verify(g.source, samples=samples)
-    prof = cortexm.profile(g.source, target, per_layer=True)
+    prof = profiling.profile(g.source, target, per_layer=True)
     stem = out_html.with_suffix("")
     mem_png = memory_timeline_png(prep, Path(f"{stem}.memory.png"))
     cost_png = layer_cost_png(prof["per_layer"], Path(f"{stem}.layers.png"))

@@ -1,0 +1,105 @@
+"""`microlith profile`: compile a model, run it on an emulated board and measure it.
+
+This is orchestration above the target layer: it uses the API (load, compile), the host
+build (the output check) and targets.cortexm, which only builds and runs firmware. Keeping it
+here, not in targets/, is what keeps targets free of imports back into the API.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import tempfile
+import types
+from pathlib import Path
+
+import numpy as np
+
+from .api import compile as compile_model
+from .api import load, require_quantized
+from .ir import Graph, MicrolithError, macs
+from .targets import core_of, get_target
+from .targets.cortexm import (CC, DEFAULT_TIMEOUT, ICOUNT_SHIFT, QEMU, FirmwareBuilder, _mkdir, check_budget,
+                              estimate, find_tool, outputs_match, run_firmware, stack_bounds)
+from .verify import HostModel, load_inputs, random_inputs
+
+
+def _layer_macs(g: Graph, node) -> int:
+    return macs(types.SimpleNamespace(nodes=[node], t=g.t))
+
+
+def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=None,
+            timeout: float = DEFAULT_TIMEOUT, strategy: str = "greedy") -> dict:
+    """Compile `model`, run it once on the emulated core of `target`, and measure it.
+
+    inputs: None (a fixed pseudo-random sample, seed 0), a list with one array per model
+    input, or a .npy/.npz path (its first sample is used)."""
+    t = get_target(target)
+    core = core_of(t)
+    find_tool(CC)
+    find_tool(QEMU)
+    g = load(model)
+    require_quantized(g)
+    if inputs is None:
+        xs = random_inputs(g, np.random.default_rng(0))
+    elif isinstance(inputs, (str, os.PathLike)):
+        xs = load_inputs(str(inputs), g)[0]
+    else:
+        xs = [np.asarray(x) for x in inputs]
+    with tempfile.TemporaryDirectory(prefix="microlith-profile-", dir=workdir) as tmp:
+        tmp = Path(tmp)
+        res = compile_model(g, tmp / "c", strategy=strategy, measure=False)
+        name = res["name"]
+        builders = [FirmwareBuilder(tmp / "c", name, t["name"], tmp / "fw")]
+        if per_layer:
+            builders.append(FirmwareBuilder(tmp / "c", name, t["name"], tmp / "fw-layers", per_layer=True))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(builders) + 1) as pool:
+            fw_futs = [pool.submit(b.link, [xs]) for b in builders]
+            host_fut = pool.submit(lambda: HostModel(tmp / "c", g, name, _mkdir(tmp / "host")).run(xs))
+            fws = [f.result() for f in fw_futs]
+            run_futs = [pool.submit(run_firmware, fw.elf, t["name"], timeout) for fw in fws]
+            bound = stack_bounds(fws[0])  # while the build's files exist; overlaps the QEMU runs
+            runs = [f.result() for f in run_futs]
+            host_out = host_fut.result()
+    fw, run = fws[0], runs[0]
+    sample = run.samples[0]
+    if sample.status != 0:
+        raise MicrolithError(f"{g.source or g.name}: the generated C returned error {sample.status} on {t['name']}")
+    matches = outputs_match(host_out, sample.outputs)
+    sizes = fw.sizes
+    n_macs = macs(g)
+    out = {"model": g.source or g.name, "name": name, "target": t["name"],
+           "board": t["name"] if t["kind"] == "board" else None, "core": core["name"],
+           "qemu_machine": core["qemu"]["machine"],
+           "arena_bytes": res["arena_bytes"], "weight_bytes": res["weight_bytes"],
+           "flash_bytes": sizes["flash_bytes"],
+           "ram_bytes": sizes["data_bytes"] + sizes["bss_bytes"] + sample.stack_bytes,
+           "stack_bytes": sample.stack_bytes,
+           "stack_bound_bytes": bound["stack_bound_bytes"],
+           "stack_bound_firmware_bytes": bound["stack_bound_firmware_bytes"],
+           "stack_bound_basis": bound["stack_bound_basis"],
+           "text_bytes": sizes["text_bytes"], "rodata_bytes": sizes["rodata_bytes"],
+           "data_bytes": sizes["data_bytes"], "bss_bytes": sizes["bss_bytes"],
+           "input_bytes_excluded": sizes["input_bytes"],
+           "macs": n_macs, "instructions": sample.instructions,
+           "instructions_per_mac": round(sample.instructions / n_macs, 3) if n_macs else None,
+           "output_matches_host": bool(matches),
+           "measurement": (f"instructions counted exactly on QEMU {core['qemu']['machine']} with -icount "
+                           f"shift={ICOUNT_SHIFT} between timer reads around {name}_invoke (their own cost "
+                           "subtracted); flash = vector table + text + rodata + exidx + data initializers, "
+                           "test inputs excluded; RAM = data + bss (holds the arena) + painted-stack "
+                           "high-water mark (includes the harness's main frame)")}
+    out.update(estimate(sample.instructions, t["name"]))
+    budget = check_budget(out, t)
+    out["fits_budget"] = None if t["kind"] != "board" else budget is None
+    out["budget_message"] = budget
+    if per_layer:
+        lrun = runs[1]
+        total = sum(lrun.layers) or 1
+        out["per_layer"] = []
+        for i, (node, n) in enumerate(zip(g.nodes, lrun.layers)):
+            m = _layer_macs(g, node)
+            out["per_layer"].append({"index": i, "op": node.op.value, "output": node.outputs[0], "macs": m,
+                                     "instructions": n,
+                                     "instructions_per_mac": round(n / m, 3) if m else None,
+                                     "share": round(n / total, 4)})
+    return out
