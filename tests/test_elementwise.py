@@ -3,14 +3,11 @@
 Besides random inputs, several tests feed every int8 value (or every pair of int8 values,
 through a [256, 1] x [1, 256] broadcast), so a rounding difference anywhere shows up.
 """
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
 import microlith
-from microlith.csrc import include_dirs, kernel_file
 from microlith.ir import MicrolithError, Op, Quant, Tensor
 from microlith.ops import impl_for
 from opmodels import act, assert_exact, const, single_op, write
@@ -256,24 +253,6 @@ def test_quantize_rejects_per_channel_output(tmp_path):
     g = single_op(Op.QUANTIZE, [float_tensor("x", (2, 3))], [y])
     with pytest.raises(MicrolithError, match="per-tensor"):
         microlith.compile(g, tmp_path / "c")
-
-
-# -- the C kernels on their own ---------------------------------------------------------------
-
-KERNELS = ("ml_add_s8", "ml_mul_s8", "ml_requantize_s8", "ml_leaky_relu_s8", "ml_hard_swish_s8",
-           "ml_quantize_f32_s8", "ml_quantize_f32_s16", "ml_dequantize_s8_f32", "ml_dequantize_s16_f32")
-
-
-@pytest.mark.parametrize("compiler", ["gcc", "clang"])
-def test_kernels_compile_strict(compiler):
-    if shutil.which(compiler) is None:
-        pytest.skip(f"{compiler} not installed")
-    flags = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-Wdouble-promotion",
-             "-Wfloat-conversion", "-Wconversion", "-O2", "-c", "-o", "/dev/null",
-             *(f"-I{d}" for d in include_dirs())]
-    for k in KERNELS:
-        res = subprocess.run([compiler, *flags, str(kernel_file(f"{k}.c"))], capture_output=True, text=True)
-        assert res.returncode == 0, f"{k}.c with {compiler}: {res.stderr}"
 
 
 def test_quantize_graph_writes_float_io(tmp_path):

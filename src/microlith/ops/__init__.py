@@ -41,6 +41,9 @@ class OpImpl:
     op: Op
     kernels: tuple[str, ...] = ()
     alias: bool = False
+    # Activation types this op compiles byte-exact with TFLM: "int8", and "int16" for TFLM's
+    # 16x8 mode (int16 activations, int8 weights). `microlith ops` reports from this.
+    dtypes: tuple[str, ...] = ("int8",)
 
     def prepare(self, node: Node, g: Graph) -> dict:
         return {}
