@@ -94,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("targets", help="list cores and boards with their budgets")
 
+    s = sub.add_parser("ops", help="every op the installed TFLM registers, and whether microlith compiles it "
+                                   "(int8, int16)")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--markdown", action="store_true", help="the table as Markdown (docs/OPS.md)")
+
     s = sub.add_parser("app", help="example applications on real data: train, quantize, compile DSP + model, "
                                    "evaluate, profile")
     s.add_argument("app", choices=["kws", "bearing", "ecg"])
@@ -311,6 +316,18 @@ def cmd_targets(a) -> int:
     return EXIT_OK
 
 
+def cmd_ops(a) -> int:
+    from . import coverage
+    cov = coverage.coverage()
+    if a.json:
+        print(json.dumps(cov, indent=1))
+    elif a.markdown:
+        sys.stdout.write(coverage.markdown(cov))
+    else:
+        print(coverage.table(cov))
+    return EXIT_OK
+
+
 def cmd_app(a) -> int:
     from .apps import AppOptions, run
     from .apps.common import summary_text, update_benchmarks
@@ -329,7 +346,7 @@ def cmd_app(a) -> int:
 
 COMMANDS = {"inspect": cmd_inspect, "compile": cmd_compile, "verify": cmd_verify,
             "profile": cmd_profile, "quantize": cmd_quantize, "report": cmd_report, "targets": cmd_targets,
-            "app": cmd_app}
+            "ops": cmd_ops, "app": cmd_app}
 
 
 ERROR_MAX_CHARS = 2000
