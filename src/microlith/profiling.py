@@ -18,8 +18,21 @@ from .api import compile as compile_model
 from .api import load, require_quantized
 from .ir import Graph, MicrolithError, macs
 from .targets import core_of, get_target
-from .targets.cortexm import (CC, DEFAULT_TIMEOUT, ICOUNT_SHIFT, QEMU, FirmwareBuilder, _mkdir, check_budget,
-                              estimate, find_tool, outputs_match, run_firmware, stack_bounds)
+from .targets.cortexm import (
+    CC,
+    DEFAULT_TIMEOUT,
+    ICOUNT_SHIFT,
+    QEMU,
+    FirmwareBuilder,
+    _mkdir,
+    check_budget,
+    estimate,
+    find_tool,
+    outputs_match,
+    run_firmware,
+    stack_bounds,
+)
+from .targets.cycles import trace_cycles
 from .verify import HostModel, load_inputs, random_inputs
 
 
@@ -27,12 +40,17 @@ def _layer_macs(g: Graph, node) -> int:
     return macs(types.SimpleNamespace(nodes=[node], t=g.t))
 
 
+TRACE_TOLERANCE = 32  # instructions
+
+
 def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=None,
-            timeout: float = DEFAULT_TIMEOUT, strategy: str = "greedy") -> dict:
+            timeout: float = DEFAULT_TIMEOUT, strategy: str = "greedy", cycles: bool = True) -> dict:
     """Compile `model`, run it once on the emulated core of `target`, and measure it.
 
     inputs: None (a fixed pseudo-random sample, seed 0), a list with one array per model
-    input, or a .npy/.npz path (its first sample is used)."""
+    input, or a .npy/.npz path (its first sample is used). cycles: also run the firmware with
+    QEMU's block trace and price the executed instructions (targets/cycles.py), for
+    cycles_est and the latency and energy estimates built on it."""
     t = get_target(target)
     core = core_of(t)
     find_tool(CC)
@@ -57,8 +75,10 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
             host_fut = pool.submit(lambda: HostModel(tmp / "c", g, name, _mkdir(tmp / "host")).run(xs))
             fws = [f.result() for f in fw_futs]
             run_futs = [pool.submit(run_firmware, fw.elf, t["name"], timeout) for fw in fws]
+            cyc_fut = pool.submit(trace_cycles, fws[0].elf, t["name"], name, timeout, tmp) if cycles else None
             bound = stack_bounds(fws[0])  # while the build's files exist; overlaps the QEMU runs
             runs = [f.result() for f in run_futs]
+            cyc = cyc_fut.result() if cyc_fut is not None else None
             host_out = host_fut.result()
     fw, run = fws[0], runs[0]
     sample = run.samples[0]
@@ -88,7 +108,16 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
                            "subtracted); flash = vector table + text + rodata + exidx + data initializers, "
                            "test inputs excluded; RAM = data + bss (holds the arena) + painted-stack "
                            "high-water mark (includes the harness's main frame)")}
-    out.update(estimate(sample.instructions, t["name"]))
+    # The trace must be the measured run, else its cycles belong to some other stream. The timer
+    # method reads a few instructions off on SysTick-only boards (microbit); the trace is exact.
+    if cyc is not None and abs(cyc.instructions - sample.instructions) > TRACE_TOLERANCE:
+        raise MicrolithError(f"{t['name']}: the cycle trace saw {cyc.instructions} instructions where the "
+                             f"measurement counted {sample.instructions}; not pricing a different run")
+    out.update(estimate(sample.instructions, t["name"], cyc))
+    if cyc is not None:
+        out["cycles_per_mac_est"] = round(cyc.cycles / n_macs, 3) if n_macs else None
+        out["cycles_by_function"] = {fn: {"instructions": v[0], "cycles_est": v[1]}
+                                     for fn, v in sorted(cyc.by_function.items(), key=lambda kv: -kv[1][1])}
     budget = check_budget(out, t)
     out["fits_budget"] = None if t["kind"] != "board" else budget is None
     out["budget_message"] = budget

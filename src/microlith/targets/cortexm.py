@@ -531,30 +531,43 @@ def _fig(x):
     return x.get("value") if isinstance(x, dict) else x
 
 
-def estimate(instructions: int | None, target: str) -> dict:
-    """latency_ms_est, energy_uj_est and the text saying how they were made."""
+def estimate(instructions: int | None, target: str, cycles=None) -> dict:
+    """latency_ms_est, energy_uj_est and the text saying how they were made.
+
+    cycles: a cycles.CycleEstimate of the same run (the executed instruction stream priced by
+    the core's timing table); without one, instructions x the core's nominal CPI."""
     t = get_target(target)
     core = core_of(t)
     cpi = core["cpi_estimate"]["value"]
     board = t if t["kind"] == "board" else (get_target(core["estimate_board"]) if core.get("estimate_board") else None)
     out = {"latency_ms_est": None, "energy_uj_est": None, "cpi_estimate": cpi,
            "estimate_board": board["name"] if board else None}
+    if cycles is not None:
+        out["cycles_est"] = cycles.cycles
+        out["cpi_estimate"] = round(cycles.cycles / cycles.instructions, 3) if cycles.instructions else None
     if board is None:
-        out["estimate_basis"] = (f"no estimate: {core['name']} names no board to take a clock from; "
+        out["estimate_basis"] = (f"no latency estimate: {core['name']} names no board to take a clock from; "
                                  "profile with a board target for latency and energy")
         return out
     clock = _fig(board["clock_hz"])
     ua_mhz = _fig(board["energy"]["run_current_ua_per_mhz"])
     volts = _fig(board["energy"]["supply_v"])
     whose = "" if t["kind"] == "board" else f" ({core['name']} names {board['name']} for its estimates)"
-    basis = (f"estimate, not a measurement: instructions x CPI {cpi} (a {core['name']} estimate from its "
-             f"documented instruction timings, zero-wait-state memory) / {clock / 1e6:g} MHz "
-             f"({board['name']} clock){whose}")
-    if instructions is not None:
-        cycles = instructions * cpi
-        out["latency_ms_est"] = round(cycles / clock * 1e3, 4)
+    if cycles is not None:
+        basis = (f"estimate, not a measurement: {cycles.cycles} cycles = the {cycles.instructions} executed "
+                 f"instructions (QEMU block trace) priced by the {core['name']} timing table [{cycles.basis}]; "
+                 f"zero-wait-state memory: flash wait states, prefetch and caches of the real part are not "
+                 f"modelled / {clock / 1e6:g} MHz ({board['name']} clock){whose}")
+        n_cycles = cycles.cycles
+    else:
+        basis = (f"estimate, not a measurement: instructions x CPI {cpi} (a {core['name']} nominal figure from "
+                 f"its documented instruction timings, zero-wait-state memory) / {clock / 1e6:g} MHz "
+                 f"({board['name']} clock){whose}")
+        n_cycles = instructions * cpi if instructions is not None else None
+    if n_cycles is not None:
+        out["latency_ms_est"] = round(n_cycles / clock * 1e3, 4)
         if ua_mhz is not None and volts is not None:
-            out["energy_uj_est"] = round(cycles * ua_mhz * volts * 1e-6, 3)
+            out["energy_uj_est"] = round(n_cycles * ua_mhz * volts * 1e-6, 3)
     if ua_mhz is not None and volts is not None:
         cur = board["energy"]["run_current_ua_per_mhz"]
         checked = "" if cur.get("checked_against_document") else "; datasheet figure not yet checked"

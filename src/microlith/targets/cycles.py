@@ -1,0 +1,372 @@
+"""Cycle estimates from the executed instruction stream of an emulated Cortex-M core.
+
+QEMU counts instructions, not cycles: it models no pipeline and no memory timing. This module
+captures the exact instruction stream of one inference and prices each instruction with the
+timings the core's Technical Reference Manual (TRM) documents, so that a latency figure is a
+cycle estimate with a stated basis instead of instructions x a guessed CPI.
+
+Capture (exact): QEMU `-d in_asm,exec,nochain` logs every translated block's instructions once
+and every block execution; blocks x executions give the stream. The inference is the
+stretch from the first block of NAME_invoke to the next block of the harness's ml_fw_run.
+A logged block that QEMU then stops before its first instruction ("Stopped execution of TB
+chain") did not run, and one rewound at an I/O access ran only up to it. The instruction
+count of that stretch equals the -icount measurement of the same firmware
+(tests/test_cycles.py), so the stream priced is the one that was measured.
+
+Pricing (an estimate; what each core's table models and omits is in its `basis`):
+  - per-class issue cycles from the TRM's instruction timing table: single loads and stores,
+    multiple loads and stores (1+N), multiplies (single cycle or multi-cycle), divides
+    (data-dependent, priced at the middle of the documented range), VFP;
+  - pipelined neighbouring loads and stores on ARMv7-M (the TRM's "N+1 for N
+    neighbouring loads"), the load-use stall where the next instruction uses a loaded
+    register as an address;
+  - branches: taken or not decided from the next executed block, taken ones pay the
+    pipeline refill P; writes to the PC (POP {..pc}, BX) likewise;
+  - Cortex-M7: dual issue approximated by pairing neighbouring simple instructions that
+    do not depend on each other.
+Not modelled (zero-wait-state memory is assumed): flash wait states and the prefetch
+buffers or caches in front of flash, bus contention, interrupts. On a board whose flash
+needs wait states at the clock used, real latency is higher; `basis` says so.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..ir import MicrolithError
+
+# --------------------------------------------------------------------------- timing tables
+
+@dataclass(frozen=True)
+class CoreTiming:
+    name: str
+    load: int              # single LDR/STR (not pipelined)
+    pipelined_mem: bool    # ARMv7-M: a load/store right after another costs 1
+    load_use_addr: int     # extra when the next instruction uses a just-loaded register as an address
+    mem_multiple_base: int  # LDM/STM/PUSH/POP: base + N
+    branch_taken: int      # total cycles of a taken branch (1 + P)
+    branch_link: int       # BL (always taken)
+    mul: int               # MUL/MULS (32-bit result)
+    mla: int               # multiply-accumulate, dual 16-bit (SMLAD) where the core has it
+    long_mul: int          # UMULL/SMULL/UMLAL/SMLAL
+    div: int               # SDIV/UDIV, the middle of the documented data-dependent range
+    dual_issue: bool = False
+    basis: str = ""
+
+
+_V7M = ("ARMv7-M timings: single load/store 2 cycles, N+1 for N neighbouring loads/stores "
+        "(pipelined), +1 when a loaded register is the next instruction's address, LDM/STM/PUSH/POP "
+        "1+N, taken branch 1+P with P=2 (the TRM gives P=1..3 by target alignment and width), ")
+
+TIMINGS = {
+    "cortex-m0": CoreTiming(
+        "cortex-m0", load=2, pipelined_mem=False, load_use_addr=0, mem_multiple_base=1, branch_taken=3,
+        branch_link=4, mul=1, mla=1, long_mul=1, div=1,
+        basis="Cortex-M0 TRM (Arm DDI 0432C) table 3-1: loads/stores 2, LDM/STM/PUSH/POP 1+N, POP {pc} "
+              "3+N, taken branch 3, BL 4, BX/BLX 3, MULS 1 (the single-cycle multiplier option; parts "
+              "built with the small multiplier take 32)"),
+    "cortex-m3": CoreTiming(
+        "cortex-m3", load=2, pipelined_mem=True, load_use_addr=1, mem_multiple_base=1, branch_taken=3,
+        branch_link=3, mul=1, mla=2, long_mul=4, div=7,
+        basis="Cortex-M3 TRM (Arm DDI 0337H) table 18-1. " + _V7M
+              + "MUL 1, MLA/MLS 2, long multiplies 3-5 (priced 4), SDIV/UDIV 2-12 (priced 7)"),
+    "cortex-m4": CoreTiming(
+        "cortex-m4", load=2, pipelined_mem=True, load_use_addr=1, mem_multiple_base=1, branch_taken=3,
+        branch_link=3, mul=1, mla=1, long_mul=1, div=7,
+        basis="Cortex-M4 TRM (Arm DDI 0439B) table 3-1. " + _V7M
+              + "MUL/MLA/SMLAD and long multiplies 1, SDIV/UDIV 2-12 (priced 7), VFP loads 2, VMLA 3, "
+                "VDIV/VSQRT 14"),
+    "cortex-m33": CoreTiming(
+        "cortex-m33", load=2, pipelined_mem=True, load_use_addr=1, mem_multiple_base=1, branch_taken=3,
+        branch_link=3, mul=1, mla=1, long_mul=1, div=7,
+        basis="Cortex-M33 (ARMv8-M Mainline, 3-stage pipeline like Cortex-M4; Arm DDI 0594 gives no "
+              "per-instruction table, so the Cortex-M4 table is used). " + _V7M
+              + "multiplies 1, SDIV/UDIV 2-12 (priced 7)"),
+    "cortex-m7": CoreTiming(
+        "cortex-m7", load=1, pipelined_mem=False, load_use_addr=1, mem_multiple_base=1, branch_taken=2,
+        branch_link=2, mul=1, mla=1, long_mul=1, div=7, dual_issue=True,
+        basis="Cortex-M7 (6-stage superscalar; Arm publishes no cycle table): loads 1 (TCM or cache "
+              "hit), taken branch 1+1 (branch target address cache hit assumed), multiplies 1, "
+              "SDIV/UDIV priced 7; two neighbouring independent simple instructions (ALU, at most one "
+              "load/store, no branch) issue together. A coarse approximation"),
+}
+
+# --------------------------------------------------------------------------- classification
+
+_REG = re.compile(r"\b(r\d+|sb|sl|fp|ip|sp|lr|pc)\b")
+_COND = ("eq", "ne", "cs", "hs", "cc", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le", "al")
+
+
+def _base(mnemonic: str) -> str:
+    """'ldrb.w' -> 'ldrb', 'bne' -> 'b' (conditional), 'addseq' stays (IT-block forms are rare)."""
+    m = mnemonic.split(".")[0]
+    if m.startswith("b") and len(m) == 3 and m[1:] in _COND:
+        return "bcc"
+    return m
+
+
+def _regs(text: str) -> list[str]:
+    return _REG.findall(text)
+
+
+@dataclass
+class Insn:
+    addr: int
+    size: int
+    kind: str          # alu, load, store, mem_multi, branch, branch_link, pc_write, mul, mla, long_mul, div, vfp...
+    cycles: int        # issue cycles before inter-instruction effects
+    dest: tuple = ()   # registers written (for the load-use check)
+    addr_regs: tuple = ()  # registers used to form a memory address
+
+
+def classify(addr: int, size: int, mnemonic: str, ops: str, t: CoreTiming) -> Insn:
+    m = _base(mnemonic)
+    regs = _regs(ops)
+    bracket = ops[ops.find("["):] if "[" in ops else ""
+    addr_regs = tuple(_regs(bracket))
+    first = regs[:1]
+    if m in ("b", "bcc", "cbz", "cbnz"):
+        return Insn(addr, size, "branch", 1)
+    if m in ("bl", "blx"):
+        return Insn(addr, size, "branch_link", t.branch_link)
+    if m == "bx":
+        return Insn(addr, size, "pc_write", 1)
+    if m in ("push", "pop", "ldm", "ldmia", "ldmfd", "ldmdb", "stm", "stmia", "stmea", "stmdb", "stmfd"):
+        n = max(1, len(regs) - (0 if m in ("push", "pop") else 1))
+        if "-" in ops:  # a register range r4-r7
+            lo, hi = re.findall(r"r(\d+)\s*-\s*r(\d+)", ops)[0] if re.findall(r"r(\d+)\s*-\s*r(\d+)", ops) else (0, 0)
+            n += int(hi) - int(lo)
+        kind = "pc_write" if "pc" in regs[(0 if m in ("push", "pop") else 1):] and m.startswith(("pop", "ldm")) \
+            else "mem_multi"
+        dest = tuple(regs) if m.startswith(("pop", "ldm")) else ()
+        return Insn(addr, size, kind, t.mem_multiple_base + n, dest)
+    if m in ("vpush", "vpop", "vldm", "vstm", "vldmia", "vstmia", "vldmdb", "vstmdb"):
+        n = max(1, len(re.findall(r"\b[sd]\d+\b", ops)))
+        return Insn(addr, size, "mem_multi", 1 + n)
+    if m in ("ldrd", "strd"):
+        return Insn(addr, size, "mem_multi", 3, tuple(regs[:2]) if m == "ldrd" else (), addr_regs)
+    if m.startswith("ldr") or m.startswith("ldrex"):
+        kind = "pc_write" if first == ["pc"] else "load"
+        return Insn(addr, size, kind, t.load, tuple(first), addr_regs)
+    if m.startswith("str"):
+        return Insn(addr, size, "store", t.load, (), addr_regs)
+    if m in ("vldr", "vstr"):
+        return Insn(addr, size, "load" if m == "vldr" else "store", 2 if t.name != "cortex-m7" else 1, (),
+                    addr_regs)
+    if m in ("sdiv", "udiv"):
+        return Insn(addr, size, "div", t.div, tuple(first))
+    if m in ("umull", "smull", "umlal", "smlal", "smlald", "smlsld", "smlalbb", "smlalbt", "smlaltb",
+             "smlaltt", "umaal"):
+        return Insn(addr, size, "mul", t.long_mul, tuple(regs[:2]))
+    if m in ("mla", "mls") or m.startswith(("smla", "smlsd", "smmla", "smmls", "usada")):
+        return Insn(addr, size, "mul", t.mla, tuple(first))
+    if m in ("mul", "muls") or m.startswith(("smul", "smuad", "smusd", "smmul")):
+        return Insn(addr, size, "mul", t.mul, tuple(first))
+    if m in ("vdiv", "vsqrt"):
+        return Insn(addr, size, "vfp", 14)
+    if m in ("vmla", "vmls", "vnmla", "vnmls", "vfma", "vfms"):
+        return Insn(addr, size, "vfp", 3)
+    if m.startswith("v"):
+        return Insn(addr, size, "vfp", 1)
+    if first == ["pc"] and m in ("mov", "add"):
+        return Insn(addr, size, "pc_write", 1)
+    return Insn(addr, size, "alu", 1, tuple(first))
+
+
+# --------------------------------------------------------------------------- pricing a block
+
+@dataclass
+class Block:
+    pc: int
+    end: int                        # address after the last instruction (the fall-through)
+    insns: list[Insn]
+    symbol: str
+    cycles: int = 0                 # issue cycles inside the block, inter-instruction effects included
+    first_mem: bool = False
+    last_mem: bool = False
+    last_dest: tuple = ()
+    first_addr_regs: tuple = ()
+    tail: str = "alu"               # kind of the last instruction
+
+
+_MEM = ("load", "store")
+
+
+def price(insns: list[Insn], t: CoreTiming) -> int:
+    cycles = 0
+    prev: Insn | None = None
+    paired = False
+    for ins in insns:
+        c = ins.cycles
+        if prev is not None:
+            if t.pipelined_mem and ins.kind in _MEM and prev.kind in _MEM:
+                c -= 1
+            if prev.kind == "load" and set(prev.dest) & set(ins.addr_regs):
+                c += t.load_use_addr
+            if t.dual_issue and not paired and _pairs(prev, ins):
+                c -= 1
+                paired = True
+            else:
+                paired = False
+        cycles += c
+        prev = ins
+    return cycles
+
+
+_SIMPLE = ("alu", "load", "store", "mul")
+
+
+def _pairs(a: Insn, b: Insn) -> bool:
+    """Cortex-M7 approximation: two simple instructions, at most one memory access and one
+    multiply, and the second does not read what the first writes."""
+    if a.kind not in _SIMPLE or b.kind not in _SIMPLE:
+        return False
+    if (a.kind in _MEM) and (b.kind in _MEM):
+        return False
+    if a.kind == "mul" and b.kind == "mul":
+        return False
+    return not (set(a.dest) & (set(b.addr_regs) | set(b.dest)))
+
+
+def make_block(pc: int, insns: list[Insn], symbol: str, t: CoreTiming) -> Block:
+    b = Block(pc, insns[-1].addr + insns[-1].size if insns else pc, insns, symbol)
+    b.cycles = price(insns, t)
+    if insns:
+        b.first_mem, b.last_mem = insns[0].kind in _MEM, insns[-1].kind in _MEM
+        b.last_dest, b.first_addr_regs = insns[-1].dest if insns[-1].kind == "load" else (), insns[0].addr_regs
+        b.tail = insns[-1].kind
+    return b
+
+
+# --------------------------------------------------------------------------- the QEMU log
+
+_INSN = re.compile(r"^0x([0-9a-f]+):\s+((?:[0-9a-f]{4} )?[0-9a-f]{4})\s{2,}(\S+)\s*(.*)$")
+_TRACE = re.compile(r"^Trace \d+: (0x[0-9a-f]+) \[[0-9a-f]+/([0-9a-f]+)/[0-9a-f]+/[0-9a-f]+\] ?(.*)$")
+_REWIND = re.compile(r"^cpu_io_recompile: rewound execution of TB to ([0-9a-f]+)")
+
+
+@dataclass
+class CycleEstimate:
+    core: str
+    instructions: int
+    cycles: int
+    blocks: int
+    by_function: dict = field(default_factory=dict)   # symbol -> [instructions, cycles]
+    basis: str = ""
+
+
+def estimate_from_log(lines, t: CoreTiming, start_symbol: str, stop_symbol: str) -> CycleEstimate:
+    """Price the stretch of a QEMU in_asm,exec,nochain log from the first block of start_symbol
+    to the next block of stop_symbol."""
+    # One guest pc can have several translations at once (icount splits a block where the
+    # instruction budget runs out): a translation is known by its host code address, and is
+    # the one executed right after QEMU lists it.
+    fresh: dict[int, Block] = {}
+    by_host: dict[str, Block] = {}
+    collecting: list | None = None
+    sym = ""
+    pending: Block | None = None   # executed, waiting for the next pc to settle its branch
+    pending_n = 0                  # how many of its instructions ran (a rewind cuts it short)
+    active = done = False
+    total_i = total_c = n_blocks = 0
+    by_fn: dict[str, list[int]] = {}
+
+    def settle(b: Block, n: int, next_pc: int | None, prev_tail: tuple) -> None:
+        nonlocal total_i, total_c, n_blocks
+        insns = b.insns if n == len(b.insns) else b.insns[:n]
+        c = b.cycles if n == len(b.insns) else price(insns, t)
+        if not insns:
+            return
+        # effects across the block boundary
+        prev_mem, prev_dest = prev_tail
+        if t.pipelined_mem and prev_mem and insns[0].kind in _MEM:
+            c -= 1
+        if prev_dest and set(prev_dest) & set(insns[0].addr_regs):
+            c += t.load_use_addr
+        last = insns[-1]
+        if n == len(b.insns) and next_pc is not None:
+            taken = next_pc != b.end
+            if last.kind == "branch" and taken:
+                c += t.branch_taken - 1
+            elif last.kind == "pc_write":
+                c += t.branch_taken - 1
+        total_i += len(insns)
+        total_c += c
+        n_blocks += 1
+        f = by_fn.setdefault(b.symbol, [0, 0])
+        f[0] += len(insns)
+        f[1] += c
+
+    tail = (False, ())
+    for line in lines:
+        if collecting is not None:
+            mi = _INSN.match(line)
+            if mi:
+                addr, hexes, mnem, ops = mi.groups()
+                collecting.append(classify(int(addr, 16), 2 * len(hexes.split()), mnem, ops, t))
+                continue
+            if collecting:
+                fresh[collecting[0].addr] = make_block(collecting[0].addr, collecting, sym, t)
+            collecting = None
+        if line.startswith("IN:"):
+            sym = line[3:].strip()
+            collecting = []
+            continue
+        mt = _TRACE.match(line)
+        if mt:
+            host, pc = mt.group(1), int(mt.group(2), 16)
+            symbol = mt.group(3).strip()
+            if pc in fresh:
+                by_host[host] = fresh.pop(pc)
+            if not active and symbol == start_symbol:
+                active = True
+            elif active and symbol == stop_symbol:
+                if pending is not None:
+                    settle(pending, pending_n, pc, tail)
+                    pending = None
+                done = True
+                break
+            if active:
+                if pending is not None:
+                    settle(pending, pending_n, pc, tail)
+                    last = pending.insns[pending_n - 1] if pending_n else None
+                    tail = ((last.kind in _MEM) if last else False,
+                            last.dest if last is not None and last.kind == "load" else ())
+                b = by_host.get(host)
+                if b is None or b.pc != pc:
+                    raise MicrolithError(f"cycle trace: block at 0x{pc:08x} executed before it was listed")
+                pending, pending_n = b, len(b.insns)
+            continue
+        if line.startswith("Stopped execution of TB chain") and active:
+            # the block logged last never started (an exit request at its entry): not executed
+            pending = None
+            continue
+        mr = _REWIND.match(line)
+        if mr and active and pending is not None:
+            cut = int(mr.group(1), 16)
+            pending_n = sum(1 for i in pending.insns if i.addr < cut)
+    if not done:
+        raise MicrolithError(f"cycle trace: the log has no complete run of {start_symbol}")
+    return CycleEstimate(t.name, total_i, total_c, n_blocks, by_fn, t.basis)
+
+
+def trace_cycles(elf: Path, target: str, prefix: str, timeout: float = 600.0, workdir=None) -> CycleEstimate:
+    """Run the measurement firmware once more with QEMU's block log and price the inference."""
+    from . import core_of
+    from .cortexm import qemu_command
+    core = core_of(target)
+    t = TIMINGS.get(core["name"])
+    if t is None:
+        raise MicrolithError(f"{target}: no cycle timing table for core {core['name']}")
+    with tempfile.TemporaryDirectory(prefix="microlith-cycles-", dir=workdir) as tmp:
+        log = Path(tmp) / "qemu.log"
+        cmd = qemu_command(Path(elf), target) + ["-d", "in_asm,exec,nochain", "-D", str(log)]
+        try:
+            subprocess.run(cmd, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+        except subprocess.TimeoutExpired:
+            raise MicrolithError(f"{target}: the cycle trace did not finish within {timeout:g} s") from None
+        with open(log, errors="replace") as f:
+            return estimate_from_log(f, t, f"{prefix}_invoke", "ml_fw_run")
