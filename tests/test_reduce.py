@@ -64,3 +64,67 @@ def test_arg_max_refuses_wrong_output_shape(tmp_path):
     g = single_op(Op.ARG_MAX, [act("x", (2, 5), 0.1, 0), const("axis", np.array([1], np.int32))],
                   [raw("y", (5,), "int32")], dict(output_type="int32"))
     refuses(g, tmp_path, "gives \\[2\\]")
+
+
+# --- REDUCE_MAX / REDUCE_MIN / SUM
+
+def reduce_graph(op, shape, axes, keep, in_q, out_q):
+    rank = len(shape)
+    red = {a % rank for a in axes}
+    oshape = tuple(1 if i in red else d for i, d in enumerate(shape)) if keep else \
+        tuple(d for i, d in enumerate(shape) if i not in red)
+    return single_op(op, [act("x", shape, *in_q), const("axis", np.array(axes, np.int32))],
+                     [act("y", oshape, *out_q)], dict(keep_dims=keep))
+
+
+REDUCE_CASES = [  # shape, axes, keep_dims, zero point
+    ((1, 5, 7, 4), [1, 2], True, 3),          # the 4-D H,W case
+    ((2, 6, 3, 5), [-1], False, -128),        # negative axis, zp at the bottom
+    ((2, 6, 3, 5), [0, 3], True, 127),        # non-adjacent axes, zp at the top
+    ((2, 9, 4), [1, -2], False, -7),          # duplicate axis counted once
+    ((2, 5, 6, 3), [0, 1, 2], False, 0),      # three axes
+    ((1, 1, 1, 6), [1, 2], True, 5),          # reduced dims of size 1 only: a copy
+    ((3, 1, 4), [0, 1, 2], False, -1),        # everything to a scalar
+]
+
+
+@pytest.mark.parametrize("op", [Op.REDUCE_MAX, Op.REDUCE_MIN])
+@pytest.mark.parametrize("shape,axes,keep,zp", REDUCE_CASES)
+def test_reduce_min_max_exact(tmp_path, op, shape, axes, keep, zp):
+    rng = np.random.default_rng(2)
+    exact_with(reduce_graph(op, shape, axes, keep, (0.1, zp), (0.1, zp)), tmp_path, shape,
+               extra=[rng.integers(-128, -126, size=shape), rng.integers(125, 128, size=shape)])
+
+
+@pytest.mark.parametrize("op", [Op.REDUCE_MAX, Op.REDUCE_MIN])
+def test_reduce_min_max_refuses_requantization(tmp_path, op):
+    refuses(reduce_graph(op, (2, 5), [1], False, (0.1, 0), (0.2, 0)), tmp_path, "requires them equal")
+    refuses(reduce_graph(op, (2, 5), [1], False, (0.1, 0), (0.1, 1)), tmp_path, "requires them equal")
+
+
+@pytest.mark.parametrize("shape,axes,keep,in_q,out_q", [
+    ((1, 5, 7, 4), [1, 2], True, (0.1, 3), (1.5, 3)),         # typical: output scale ~ count x input
+    ((2, 6, 3, 5), [-1], False, (0.05, -128), (0.2, 127)),    # zp at both limits
+    ((2, 6, 3, 5), [0, 3], True, (0.2, 127), (0.2, -128)),    # same scale: saturates
+    ((2, 9, 4), [1, -2], False, (0.1, -7), (0.9, 9)),         # duplicate axis
+    ((2, 5, 6, 3), [0, 1, 2], False, (0.1, 3), (3.0, -100)),  # three axes
+    ((1, 1, 1, 6), [1, 2], True, (0.1, 3), (0.05, 2)),        # size-1 axes: a requantized copy
+    ((1, 8, 8, 2), [1, 2], True, (1e-6, 0), (100.0, 1)),      # tiny ratio: everything rounds to zp
+    ((1, 3, 3, 4), [1, 2], False, (0.5, 0), (0.01, 0)),       # ratio 50: left shift, saturation
+])
+def test_sum_exact(tmp_path, shape, axes, keep, in_q, out_q):
+    rng = np.random.default_rng(3)
+    exact_with(reduce_graph(Op.SUM, shape, axes, keep, in_q, out_q), tmp_path, shape,
+               extra=[rng.integers(-3, 3, size=shape)])
+
+
+def test_sum_refuses_runtime_axis(tmp_path):
+    axis = raw("axis", (1,), "int32")
+    g = single_op(Op.SUM, [act("x", (2, 5), 0.1, 0), axis], [act("y", (2,), 0.5, 0)],
+                  dict(keep_dims=False), graph_inputs=["x", "axis"])
+    with pytest.raises(MicrolithError, match="computed at run time"):
+        impl_for(Op.SUM).prepare(g.nodes[0], g)
+
+
+def test_sum_refuses_huge_ratio(tmp_path):
+    refuses(reduce_graph(Op.SUM, (2, 5), [1], False, (100.0, 0), (1e-9, 0)), tmp_path, "left shift")

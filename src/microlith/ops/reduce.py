@@ -1,7 +1,8 @@
 """Reductions and normalizations on int8, as TFLM computes them:
   ARG_MAX, ARG_MIN          micro/kernels/arg_min_max.cc, reference/arg_min_max.h
   REDUCE_MAX, REDUCE_MIN    micro/kernels/reduce_common.cc (EvalMinMaxHelper), reference/reduce.h
-  SUM                       reduce_common.cc (EvalSumHelper), reference_ops::QuantizedMeanOrSum
+  SUM                       reduce_common.cc (EvalSumHelper), reference_ops::QuantizedMeanOrSum,
+                            on MEAN's kernel ml_mean_s8
 
 MEAN (ops/pool.py) and SUM share `reduction()`: TFLM's ResolveAxis, and the kernel layout with
 size-1 dimensions dropped and neighbouring dimensions of the same kind merged.
@@ -13,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..arith.fixedpoint import multiply_by_quantized_multiplier
 from ..ir import MicrolithError, Op
-from . import OpImpl, register, where
+from . import OpImpl, register, require_int8, requant_multiplier, where
 from .shape import MAX_RANK, const_ints, require_nonempty, shape_nd
 
 
@@ -124,3 +126,85 @@ class ArgMax(_ArgMinMax):
 class ArgMin(_ArgMinMax):
     op = Op.ARG_MIN
     is_max = False
+
+
+class _ReduceMinMax(OpImpl):
+    """TFLM's EvalMinMaxHelper for int8: ReduceGeneric with outputs starting at -128 (max) or
+    127 (min). No requantization: TFLM requires input and output to share scale and zero point."""
+    kernels = ("ml_reduce_min_max_s8",)
+    is_max = True
+
+    def prepare(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        require_int8(node, g, [x.name, y.name])
+        xq, yq = x.quant, y.quant
+        # reduce_common.cc compares the float scales widened to double: exact equality.
+        if np.float32(xq.scale[0]) != np.float32(yq.scale[0]) or xq.zero_point[0] != yq.zero_point[0]:
+            raise MicrolithError(
+                f"{where(node, g)}: input scale {xq.scale[0]:.9g} / zero point {xq.zero_point[0]} differ "
+                f"from the output's {yq.scale[0]:.9g} / {yq.zero_point[0]}; TFLM's int8 {node.op.value} "
+                "requires them equal")
+        r = reduction(node, g, node.op.value)
+        return dict(axes=r.axes, in_shape=list(r.in_shape), reduce_mask=r.reduce_mask,
+                    out_shape=list(r.out_shape))
+
+    def reference(self, node, g, p, xs):
+        x = np.asarray(xs[0], np.int8)
+        v = (x.max if self.is_max else x.min)(axis=p["axes"]) if p["axes"] else x
+        return [np.asarray(v, np.int8).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_reduce_min_max_params", "params",
+                            dict(reduce_mask=p["reduce_mask"], is_max=int(self.is_max)))
+        return (f"ml_reduce_min_max_s8({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
+                f"{ctx.tensor(node.inputs[0])}, {shape_nd(ctx, 'out_shape', p['out_shape'])}, "
+                f"{ctx.tensor(node.outputs[0])})")
+
+
+@register
+class ReduceMax(_ReduceMinMax):
+    op = Op.REDUCE_MAX
+    is_max = True
+
+
+@register
+class ReduceMin(_ReduceMinMax):
+    op = Op.REDUCE_MIN
+    is_max = False
+
+
+@register
+class Sum(OpImpl):
+    """int8 SUM: TFLM's QuantizedMeanOrSum with compute_sum, i.e. MEAN's kernel (ml_mean_s8)
+    with the plain input/output scale ratio, without MEAN's 1/count folded in:
+      clamp(MultiplyByQuantizedMultiplier(sum - count * input_zp) + output_zp)."""
+    op = Op.SUM
+    kernels = ("ml_mean_s8",)
+
+    def prepare(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        require_int8(node, g, [x.name, y.name])
+        r = reduction(node, g, "sum")
+        if r.count >= 1 << 23:  # |sum - count * zp| <= 255 * count must fit int32
+            raise MicrolithError(f"{where(node, g)}: summing {r.count} values overflows int32 sums")
+        # reduce_common.cc Prepare: the double ratio of the float32 scales.
+        ratio = np.float64(x.quant.scale[0]) / np.float64(y.quant.scale[0])
+        mult, shift = requant_multiplier(node, g, ratio, "input scale / output scale", x.name)
+        return dict(axes=r.axes, count=r.count, input_zero_point=int(x.quant.zero_point[0]),
+                    output_zero_point=int(y.quant.zero_point[0]), multiplier=mult, shift=shift,
+                    in_shape=list(r.in_shape), reduce_mask=r.reduce_mask, out_shape=list(r.out_shape))
+
+    def reference(self, node, g, p, xs):
+        x = np.asarray(xs[0], np.int64)
+        total = x.sum(axis=p["axes"]) if p["axes"] else x
+        v = multiply_by_quantized_multiplier(total - p["input_zero_point"] * p["count"],
+                                             p["multiplier"], p["shift"]) + p["output_zero_point"]
+        return [np.clip(v, -128, 127).astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_mean_params", "params", {
+            k: p[k] for k in ("reduce_mask", "input_zero_point", "output_zero_point",
+                              "multiplier", "shift")})
+        return (f"ml_mean_s8({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
+                f"{ctx.tensor(node.inputs[0])}, {shape_nd(ctx, 'out_shape', p['out_shape'])}, "
+                f"{ctx.tensor(node.outputs[0])})")
