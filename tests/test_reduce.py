@@ -128,3 +128,39 @@ def test_sum_refuses_runtime_axis(tmp_path):
 
 def test_sum_refuses_huge_ratio(tmp_path):
     refuses(reduce_graph(Op.SUM, (2, 5), [1], False, (100.0, 0), (1e-9, 0)), tmp_path, "left shift")
+
+
+# --- LOG_SOFTMAX
+
+def log_softmax_graph(shape, scale, zp, out_q=(16.0 / 256, 127)):
+    return single_op(Op.LOG_SOFTMAX, [act("x", shape, scale, zp)], [act("y", shape, *out_q)])
+
+
+@pytest.mark.parametrize("shape,scale,zp", [
+    ((1, 10), 0.1, 0),           # a classifier's logits
+    ((2, 3, 7), 0.05, -128),     # several rows, zp at the bottom
+    ((4, 1), 0.3, 127),          # rows of one value: log(1) = 0 everywhere
+    ((1, 5, 33), 1.0, 3),        # coarse scale: most differences fall below diff_min
+    ((3, 16), 0.004, -5),        # fine scale: every difference counts
+    ((1, 2, 2, 9), 2.0 ** -20, 0),  # tiny scale: all exponentials near 1
+    ((2, 300), 0.25, 0),         # long rows: large sums of exponentials
+    ((1, 4000), 0.01, 0),        # near the 4095-value limit
+])
+def test_log_softmax_exact(tmp_path, shape, scale, zp):
+    rng = np.random.default_rng(4)
+    spikes = np.full(shape, -128)
+    spikes[..., 0] = 127  # one maximum per row, everything else far below it
+    exact_with(log_softmax_graph(shape, scale, zp), tmp_path, shape,
+               extra=[spikes, rng.integers(-2, 2, size=shape)], samples=6)
+
+
+def test_log_softmax_refuses_output_quantization(tmp_path):
+    refuses(log_softmax_graph((1, 10), 0.1, 0, out_q=(1.0 / 256, -128)), tmp_path, "scale 16/256")
+
+
+def test_log_softmax_refuses_long_rows(tmp_path):
+    refuses(log_softmax_graph((1, 4096), 0.1, 0), tmp_path, "wraps past 4095")
+
+
+def test_log_softmax_refuses_tiny_input_scale(tmp_path):
+    refuses(log_softmax_graph((1, 10), 1e-9, 0), tmp_path, "too small")

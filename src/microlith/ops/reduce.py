@@ -3,6 +3,7 @@
   REDUCE_MAX, REDUCE_MIN    micro/kernels/reduce_common.cc (EvalMinMaxHelper), reference/reduce.h
   SUM                       reduce_common.cc (EvalSumHelper), reference_ops::QuantizedMeanOrSum,
                             on MEAN's kernel ml_mean_s8
+  LOG_SOFTMAX               micro/kernels/log_softmax.cc, reference/log_softmax.h (LogSoftmaxQuantized)
 
 MEAN (ops/pool.py) and SUM share `reduction()`: TFLM's ResolveAxis, and the kernel layout with
 size-1 dimensions dropped and neighbouring dimensions of the same kind merged.
@@ -14,7 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..arith.fixedpoint import multiply_by_quantized_multiplier
+from ..arith import gemmlowp as fp
+from ..arith.fixedpoint import (INT32_MIN, multiply_by_quantized_multiplier, quantize_multiplier,
+                                rounding_divide_by_pot, wrap32)
+from ..arith.logarithm import log_x_for_x_greater_than_or_equal_to_1
 from ..ir import MicrolithError, Op
 from . import OpImpl, register, require_int8, requant_multiplier, where
 from .shape import MAX_RANK, const_ints, require_nonempty, shape_nd
@@ -208,3 +212,80 @@ class Sum(OpImpl):
         return (f"ml_mean_s8({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
                 f"{ctx.tensor(node.inputs[0])}, {shape_nd(ctx, 'out_shape', p['out_shape'])}, "
                 f"{ctx.tensor(node.outputs[0])})")
+
+
+_LOG_SOFTMAX_INPUT_BITS = 5    # scaled differences and their log: Q5.26
+_LOG_SOFTMAX_ACCUM_BITS = 12   # sum of exponentials: Q12.19
+_LOG_SOFTMAX_OUTPUT_BITS = 4   # output steps: 2^4 / 2^8
+_LOG_SOFTMAX_MAX_DEPTH = 4095  # 4096 terms of up to 2^19 would wrap the Q12.19 sum
+
+
+@register
+class LogSoftmax(OpImpl):
+    """int8 LOG_SOFTMAX: TFLM's log_softmax.cc Prepare (PreprocessLogSoftmaxScalingExp with
+    beta 1, CalculateInputRadius) and reference_ops::LogSoftmaxQuantized. The output
+    quantization is fixed (scale 16/256, zero point 127), as TFLM requires."""
+    op = Op.LOG_SOFTMAX
+    kernels = ("ml_log_softmax_s8",)
+
+    def prepare(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        require_int8(node, g, [x.name, y.name])
+        require_nonempty(node, g, [x.name])
+        if len(x.shape) < 1 or tuple(x.shape) != tuple(y.shape):
+            raise MicrolithError(f"{where(node, g)}: LOG_SOFTMAX needs input and output of the same shape "
+                                 f"with at least one dimension (got {list(x.shape)} -> {list(y.shape)})")
+        # log_softmax.cc compares the float32 scale for equality with 16.0 / 256.
+        if np.float32(y.quant.scale[0]) != np.float32(16.0 / 256) or y.quant.zero_point[0] != 127:
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' has scale {y.quant.scale[0]:g} and zero "
+                                 f"point {y.quant.zero_point[0]}; TFLM's int8 LOG_SOFTMAX needs scale 16/256 "
+                                 "and zero point 127. Requantize the model with the standard int8 converter")
+        depth = int(x.shape[-1])
+        if depth > _LOG_SOFTMAX_MAX_DEPTH:
+            raise MicrolithError(f"{where(node, g)}: rows of {depth} values; TFLM's Q12.19 sum of "
+                                 f"exponentials wraps past {_LOG_SOFTMAX_MAX_DEPTH} (its kernel does not "
+                                 "guard this), so microlith refuses it")
+        # PreprocessSoftmaxScaling (double rounding build): beta * input_scale as Q5.26, capped.
+        real = min(float(np.float32(x.quant.scale[0])) * float(1 << (31 - _LOG_SOFTMAX_INPUT_BITS)),
+                   float((1 << 31) - 1))
+        if not real > 1.0:  # QuantizeMultiplierGreaterThanOne stops TFLM (TFLITE_CHECK) here
+            raise MicrolithError(f"{where(node, g)}: input scale {x.quant.scale[0]:g} is too small for "
+                                 "TFLM's int8 LOG_SOFTMAX (it must exceed 2^-26)")
+        multiplier, left_shift = quantize_multiplier(real)
+        reverse = float(1 << (31 - left_shift)) / float(multiplier)
+        if not 0.0 < reverse < 1.0:  # QuantizeMultiplierSmallerThanOneExp's TFLITE_CHECKs
+            raise MicrolithError(f"{where(node, g)}: input scale {x.quant.scale[0]:g} gives a reverse "
+                                 f"scaling divisor of {reverse:g}; TFLM's int8 LOG_SOFTMAX stops on it")
+        reverse_multiplier, reverse_shift = quantize_multiplier(reverse)
+        # CalculateInputRadius(5, left_shift): larger differences would overflow Q5.26.
+        diff_min = -math.floor(1.0 * ((1 << _LOG_SOFTMAX_INPUT_BITS) - 1) *
+                               float(1 << (31 - _LOG_SOFTMAX_INPUT_BITS)) / float(1 << left_shift))
+        return dict(outer=x.size // depth, depth=depth, input_multiplier=multiplier,
+                    input_left_shift=left_shift, reverse_scaling_divisor=reverse_multiplier,
+                    reverse_scaling_left_shift=reverse_shift, diff_min=int(diff_min))
+
+    def reference(self, node, g, p, xs):
+        x = np.asarray(xs[0], np.int64).reshape(p["outer"], p["depth"])
+        diff = x - x.max(axis=1, keepdims=True)
+        # Differences below diff_min are never rescaled (the shift could overflow int32).
+        scaled = multiply_by_quantized_multiplier(np.where(diff >= p["diff_min"], diff, 0),
+                                                  p["input_multiplier"], p["input_left_shift"])
+        exp = fp.exp_on_negative_values(scaled, _LOG_SOFTMAX_INPUT_BITS)
+        terms = np.where(diff >= p["diff_min"], fp.rescale(exp, 0, _LOG_SOFTMAX_ACCUM_BITS), 0)
+        sum_of_exps = wrap32(terms.sum(axis=1, keepdims=True))
+        log_sum = log_x_for_x_greater_than_or_equal_to_1(sum_of_exps, _LOG_SOFTMAX_INPUT_BITS,
+                                                          _LOG_SOFTMAX_ACCUM_BITS)
+        adjusted_diff_min = np.maximum(p["diff_min"] - 1, multiply_by_quantized_multiplier(
+            fp.add(log_sum, INT32_MIN), p["reverse_scaling_divisor"], p["reverse_scaling_left_shift"]))
+        out = rounding_divide_by_pot(fp.sub(scaled, log_sum),
+                                     31 - _LOG_SOFTMAX_INPUT_BITS - _LOG_SOFTMAX_OUTPUT_BITS) + 127
+        out = np.where(diff > adjusted_diff_min, np.clip(out, -128, 127), -128)
+        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_log_softmax_params", "params", {
+            k: p[k] for k in ("input_multiplier", "input_left_shift", "reverse_scaling_divisor",
+                              "reverse_scaling_left_shift", "diff_min")})
+        dims = ctx.dims((p["outer"], p["depth"]))
+        return (f"ml_log_softmax_s8({params}, {dims}, {ctx.tensor(node.inputs[0])}, "
+                f"{dims}, {ctx.tensor(node.outputs[0])})")
