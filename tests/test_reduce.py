@@ -164,3 +164,39 @@ def test_log_softmax_refuses_long_rows(tmp_path):
 
 def test_log_softmax_refuses_tiny_input_scale(tmp_path):
     refuses(log_softmax_graph((1, 10), 1e-9, 0), tmp_path, "too small")
+
+
+# --- L2_NORMALIZATION
+
+def l2norm_graph(shape, scale, zp, out_q=(1.0 / 128, 0), activation="NONE"):
+    return single_op(Op.L2_NORMALIZATION, [act("x", shape, scale, zp)], [act("y", shape, *out_q)],
+                     dict(activation=activation))
+
+
+@pytest.mark.parametrize("shape,zp", [
+    ((1, 16), 0),           # one embedding
+    ((2, 3, 5), -128),      # rows, zp at the bottom: squares up to 255^2
+    ((4, 1), 127),          # one value per row: +-1 (saturating at 127/128) or 0
+    ((1, 2, 2, 7), 3),      # rank 4
+    ((3,), -1),             # rank 1
+    ((1, 9000), -128),      # all 127: a sum of squares >= 2^29 takes the divide-by-4 step
+    ((600, 3), 0),          # many short rows: many different sums of squares
+])
+def test_l2_normalization_exact(tmp_path, shape, zp):
+    rng = np.random.default_rng(5)
+    one_hot = np.full(shape, zp)
+    one_hot[..., 0] = zp + (1 if zp < 127 else -1)  # sums of squares of 1: the special case
+    exact_with(l2norm_graph(shape, 0.05, zp), tmp_path, shape,
+               extra=[np.full(shape, zp), one_hot, zp + rng.integers(-2, 3, size=shape).clip(-128 - zp, 127 - zp)])
+
+
+def test_l2_normalization_refuses_output_quantization(tmp_path):
+    refuses(l2norm_graph((1, 8), 0.05, 0, out_q=(1.0 / 256, -128)), tmp_path, "scale 1/128")
+
+
+def test_l2_normalization_refuses_activation(tmp_path):
+    refuses(l2norm_graph((1, 8), 0.05, 0, activation="RELU"), tmp_path, "supports none")
+
+
+def test_l2_normalization_refuses_rank_5(tmp_path):
+    refuses(l2norm_graph((1, 1, 2, 2, 8), 0.05, 0), tmp_path, "rank 1 to 4")

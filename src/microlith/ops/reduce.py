@@ -4,6 +4,7 @@
   SUM                       reduce_common.cc (EvalSumHelper), reference_ops::QuantizedMeanOrSum,
                             on MEAN's kernel ml_mean_s8
   LOG_SOFTMAX               micro/kernels/log_softmax.cc, reference/log_softmax.h (LogSoftmaxQuantized)
+  L2_NORMALIZATION          micro/kernels/l2norm.cc, reference/integer_ops/l2normalization.h
 
 MEAN (ops/pool.py) and SUM share `reduction()`: TFLM's ResolveAxis, and the kernel layout with
 size-1 dimensions dropped and neighbouring dimensions of the same kind merged.
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..arith import gemmlowp as fp
-from ..arith.fixedpoint import (INT32_MIN, multiply_by_quantized_multiplier, quantize_multiplier,
+from ..arith.fixedpoint import (INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier, quantize_multiplier,
                                 rounding_divide_by_pot, wrap32)
 from ..arith.logarithm import log_x_for_x_greater_than_or_equal_to_1
 from ..ir import MicrolithError, Op
@@ -288,4 +289,74 @@ class LogSoftmax(OpImpl):
                               "reverse_scaling_left_shift", "diff_min")})
         dims = ctx.dims((p["outer"], p["depth"]))
         return (f"ml_log_softmax_s8({params}, {dims}, {ctx.tensor(node.inputs[0])}, "
+                f"{dims}, {ctx.tensor(node.outputs[0])})")
+
+
+_L2NORM_MAX_DEPTH = 33025  # depth * 255^2, the sum of squares, must fit int32
+
+
+def inv_sqrt_multiplier(acc) -> tuple[np.ndarray, np.ndarray]:
+    """TFLite's GetInvSqrtQuantizedMultiplierExp(acc, kReverseShift = -1) for arrays of acc in
+    [0, 2^31): (multiplier, left shift <= 0) with multiplier * 2^shift ~ 1 / sqrt(acc)."""
+    acc = np.asarray(acc, np.int64)
+    small = acc <= 1  # 0 and 1 take the largest multiplier, shift 0
+    x_in = np.where(small, 1 << 28, acc)
+    big = x_in >= 1 << 29  # acc < 2^31: one division by 4 always suffices
+    x_in = np.where(big, x_in // 4, x_in)
+    shift = 11 + big.astype(np.int64)
+    pairs = (fp.count_leading_zeros32(x_in) - 1) // 2 - 1
+    shift = shift - pairs
+    x_in = x_in << (2 * pairs)
+    half_input = fp.saturating_rounding_multiply_by_pot(x_in >> 1, -1)
+    x = np.full(acc.shape, 1 << 28, np.int64)  # 1.0 in Q3.28
+    half_three = (1 << 28) + (1 << 27)
+    for _ in range(5):  # Newton-Raphson on 1 / sqrt
+        x3 = fp.rescale(fp.mul(fp.mul(x, x), x), 9, 3)
+        x = fp.rescale(fp.sub(fp.mul(half_three, x), fp.mul(half_input, x3)), 6, 3)
+    x = fp.mul(x, 1518500250)  # sqrt(2) / 2
+    x = np.where(shift < 0, wrap32(x << np.maximum(-shift, 0)), x)
+    shift = np.maximum(shift, 0)
+    return np.where(small, INT32_MAX, x), np.where(small, 0, -shift)
+
+
+@register
+class L2Normalization(OpImpl):
+    """int8 L2_NORMALIZATION over the last axis: TFLM's l2norm.cc and
+    reference_integer_ops::L2Normalization. TFLM writes in steps of 1/128 with zero point 0
+    whatever the output tensor says (it does not check); microlith requires the output to
+    declare that quantization, as TFLite's converter writes it and LiteRT checks it."""
+    op = Op.L2_NORMALIZATION
+    kernels = ("ml_l2_normalization_s8",)
+
+    def prepare(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        require_int8(node, g, [x.name, y.name])
+        require_nonempty(node, g, [x.name])
+        if not 1 <= len(x.shape) <= 4 or tuple(x.shape) != tuple(y.shape):
+            raise MicrolithError(f"{where(node, g)}: L2_NORMALIZATION needs input and output of the same "
+                                 f"shape, rank 1 to 4 (got {list(x.shape)} -> {list(y.shape)})")
+        if node.attrs["activation"] != "NONE":
+            raise MicrolithError(f"{where(node, g)}: fused activation {node.attrs['activation']}; TFLM's "
+                                 "L2_NORMALIZATION supports none")
+        if np.float32(y.quant.scale[0]) != np.float32(1.0 / 128) or y.quant.zero_point[0] != 0:
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' has scale {y.quant.scale[0]:g} and zero "
+                                 f"point {y.quant.zero_point[0]}; TFLM's int8 L2_NORMALIZATION always writes "
+                                 "scale 1/128, zero point 0. Requantize the model with the standard converter")
+        depth = int(x.shape[-1])
+        if depth > _L2NORM_MAX_DEPTH:
+            raise MicrolithError(f"{where(node, g)}: rows of {depth} values; the int32 sum of squares in "
+                                 f"TFLM's kernel overflows past {_L2NORM_MAX_DEPTH}")
+        return dict(outer=x.size // depth, depth=depth, input_zero_point=int(x.quant.zero_point[0]))
+
+    def reference(self, node, g, p, xs):
+        v = np.asarray(xs[0], np.int64).reshape(p["outer"], p["depth"]) - p["input_zero_point"]
+        multiplier, shift = inv_sqrt_multiplier((v * v).sum(axis=1, keepdims=True))
+        out = multiply_by_quantized_multiplier(v, multiplier, shift + 7)  # 7: steps of 1/128
+        return [np.clip(out, -128, 127).astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_l2_normalization_params", "params",
+                            dict(input_zero_point=p["input_zero_point"]))
+        dims = ctx.dims((p["outer"], p["depth"]))
+        return (f"ml_l2_normalization_s8({params}, {dims}, {ctx.tensor(node.inputs[0])}, "
                 f"{dims}, {ctx.tensor(node.outputs[0])})")
