@@ -200,3 +200,39 @@ def test_l2_normalization_refuses_activation(tmp_path):
 
 def test_l2_normalization_refuses_rank_5(tmp_path):
     refuses(l2norm_graph((1, 1, 2, 2, 8), 0.05, 0), tmp_path, "rank 1 to 4")
+
+
+# --- CUMSUM
+
+def cumsum_graph(shape, axis, in_q, out_q, exclusive=False, reverse=False):
+    return single_op(Op.CUMSUM, [act("x", shape, *in_q), const("axis", np.array([axis], np.int32))],
+                     [act("y", shape, *out_q)], dict(exclusive=exclusive, reverse=reverse))
+
+
+@pytest.mark.parametrize("exclusive", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("shape,axis,in_q,out_q", [
+    ((2, 5, 3), 1, (0.1, 0), (0.5, 0)),           # middle axis
+    ((1, 4, 6), -1, (0.05, -128), (0.4, -128)),   # negative axis, zp at the bottom: sums >= 0
+    ((3, 1, 4), 1, (0.1, 127), (0.3, 127)),       # axis of size 1, zp at the top: sums <= 0
+    ((7,), 0, (0.02, 5), (0.02, -3)),             # rank 1, same scale: saturates
+    ((4, 3), 0, (0.2, -7), (0.07, 9)),            # outermost axis
+])
+def test_cumsum_exact(tmp_path, shape, axis, in_q, out_q, exclusive, reverse):
+    exact_with(cumsum_graph(shape, axis, in_q, out_q, exclusive, reverse), tmp_path, shape, samples=5)
+
+
+@pytest.mark.parametrize("exclusive", [False, True])
+def test_cumsum_long_axis_wraps_like_tflm(tmp_path, exclusive):
+    # 255 * 2^19 per term: the int32 accumulator wraps after 16 extreme values, as TFLM's does.
+    exact_with(cumsum_graph((1, 40), 1, (0.1, -128), (100.0, 0), exclusive), tmp_path, (1, 40), samples=3)
+
+
+def test_cumsum_refuses_tiny_output_scale(tmp_path):
+    refuses(cumsum_graph((2, 5), 1, (1.0, 0), (1e-7, 0)), tmp_path, "stops on it")
+
+
+def test_cumsum_refuses_several_axes(tmp_path):
+    g = single_op(Op.CUMSUM, [act("x", (2, 5), 0.1, 0), const("axis", np.array([0, 1], np.int32))],
+                  [act("y", (2, 5), 0.5, 0)], dict(exclusive=False, reverse=False))
+    refuses(g, tmp_path, "exactly one")

@@ -5,6 +5,7 @@
                             on MEAN's kernel ml_mean_s8
   LOG_SOFTMAX               micro/kernels/log_softmax.cc, reference/log_softmax.h (LogSoftmaxQuantized)
   L2_NORMALIZATION          micro/kernels/l2norm.cc, reference/integer_ops/l2normalization.h
+  CUMSUM                    micro/kernels/cumsum.cc, reference/cumsum.h
 
 MEAN (ops/pool.py) and SUM share `reduction()`: TFLM's ResolveAxis, and the kernel layout with
 size-1 dimensions dropped and neighbouring dimensions of the same kind merged.
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..arith import gemmlowp as fp
-from ..arith.fixedpoint import (INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier, quantize_multiplier,
+from ..arith.fixedpoint import (INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier,
+                                multiply_by_quantized_multiplier_smaller_than_one_exp, quantize_multiplier,
                                 rounding_divide_by_pot, wrap32)
 from ..arith.logarithm import log_x_for_x_greater_than_or_equal_to_1
 from ..ir import MicrolithError, Op
@@ -360,3 +362,73 @@ class L2Normalization(OpImpl):
         dims = ctx.dims((p["outer"], p["depth"]))
         return (f"ml_l2_normalization_s8({params}, {dims}, {ctx.tensor(node.inputs[0])}, "
                 f"{dims}, {ctx.tensor(node.outputs[0])})")
+
+
+_CUMSUM_LEFT_SHIFT = 20  # TFLM's kCumSumIntegerShift
+
+
+@register
+class CumSum(OpImpl):
+    """int8 CUMSUM: TFLM's cumsum.cc Prepare (the ADD-style rescaling with a left shift of 20)
+    and the quantized reference_ops::CumSum. TFLM starts each line's accumulator at the scaled
+    input offset (-input zero point) rather than at 0, so every output carries an extra
+    -input_zero_point * input_scale; microlith reproduces that byte for byte."""
+    op = Op.CUMSUM
+    kernels = ("ml_cumsum_s8",)
+
+    def prepare(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        require_int8(node, g, [x.name, y.name])
+        require_nonempty(node, g, [x.name])
+        rank = len(x.shape)
+        if rank < 1 or tuple(x.shape) != tuple(y.shape):
+            raise MicrolithError(f"{where(node, g)}: CUMSUM needs input and output of the same shape with "
+                                 f"at least one dimension (got {list(x.shape)} -> {list(y.shape)})")
+        axis_values = const_ints(node, g, 1, "axis").reshape(-1)
+        if axis_values.size != 1:
+            raise MicrolithError(f"{where(node, g)}: axis holds {axis_values.size} values; TFLM's CUMSUM "
+                                 "takes exactly one")
+        axis = int(axis_values[0]) + (rank if axis_values[0] < 0 else 0)
+        if not 0 <= axis < rank:
+            raise MicrolithError(f"{where(node, g)}: axis {int(axis_values[0])} is out of range for rank {rank}")
+        in_scale = float(np.float32(x.quant.scale[0]))
+        twice = 2 * in_scale
+        in_mult, in_shift = quantize_multiplier(in_scale / twice)
+        real_out = twice / (float(1 << _CUMSUM_LEFT_SHIFT) * float(np.float32(y.quant.scale[0])))
+        out_mult, out_shift = quantize_multiplier(real_out)
+        # QuantizeMultiplierSmallerThanOneExp stops TFLM (TFLITE_CHECK) outside (0, 1).
+        if not 0.0 < real_out < 1.0 or out_shift > 0:
+            raise MicrolithError(f"{where(node, g)}: input scale {x.quant.scale[0]:g} / output scale "
+                                 f"{y.quant.scale[0]:g} is 2^19 or more; TFLM's int8 CUMSUM stops on it")
+        return dict(exclusive=int(bool(node.attrs["exclusive"])), reverse=int(bool(node.attrs["reverse"])),
+                    shape3=(math.prod(int(d) for d in x.shape[:axis]), int(x.shape[axis]),
+                            math.prod(int(d) for d in x.shape[axis + 1:])),
+                    input_offset=-int(x.quant.zero_point[0]), input_multiplier=in_mult,
+                    input_shift=in_shift, output_offset=int(y.quant.zero_point[0]),
+                    output_multiplier=out_mult, output_shift=out_shift)
+
+    def reference(self, node, g, p, xs):
+        def scale(v):
+            return multiply_by_quantized_multiplier_smaller_than_one_exp(
+                np.asarray(v, np.int64) << _CUMSUM_LEFT_SHIFT, p["input_multiplier"], p["input_shift"])
+
+        x = np.asarray(xs[0], np.int64).reshape(p["shape3"])
+        terms = scale(x + p["input_offset"])
+        if p["reverse"]:
+            terms = terms[:, ::-1, :]
+        sums = scale(p["input_offset"]) + np.cumsum(terms, axis=1)  # int32 wrapping: wrap once below
+        if p["exclusive"]:
+            sums = sums - terms
+        if p["reverse"]:
+            sums = sums[:, ::-1, :]
+        out = multiply_by_quantized_multiplier_smaller_than_one_exp(
+            wrap32(sums), p["output_multiplier"], p["output_shift"]) + p["output_offset"]
+        return [np.clip(out, -128, 127).astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_cumsum_params", "params", {
+            k: p[k] for k in ("exclusive", "reverse", "input_offset", "input_multiplier", "input_shift",
+                              "output_offset", "output_multiplier", "output_shift")})
+        shape = shape_nd(ctx, "shape", p["shape3"])
+        return (f"ml_cumsum_s8({params}, {shape}, {ctx.tensor(node.inputs[0])}, {shape}, "
+                f"{ctx.tensor(node.outputs[0])})")
