@@ -3,8 +3,9 @@ REDUCE_MAX, REDUCE_MIN, SUM, LOG_SOFTMAX, L2_NORMALIZATION, CUMSUM."""
 import numpy as np
 import pytest
 
+import microlith
 from microlith.frontends.tflite import load_tflite
-from microlith.ir import MicrolithError, Op, Tensor
+from microlith.ir import Graph, MicrolithError, Node, Op, Tensor
 from microlith.ops import impl_for
 from opmodels import act, assert_exact, const, single_op, write
 
@@ -236,3 +237,23 @@ def test_cumsum_refuses_several_axes(tmp_path):
     g = single_op(Op.CUMSUM, [act("x", (2, 5), 0.1, 0), const("axis", np.array([0, 1], np.int32))],
                   [act("y", (2, 5), 0.5, 0)], dict(exclusive=False, reverse=False))
     refuses(g, tmp_path, "exactly one")
+
+
+# --- int32 graph outputs through codegen
+
+def test_arg_max_output_is_int32_in_the_public_api(tmp_path):
+    res = microlith.compile(write(arg_graph(Op.ARG_MAX, (2, 5, 3), 1), tmp_path, "argmax"),
+                            tmp_path / "out", measure=False)
+    header = (tmp_path / "out" / "src" / f"{res['name']}.h").read_text()
+    assert f"int {res['name']}_invoke(const int8_t *input, int32_t *output);" in header
+    assert f"int32_t output[{res['name'].upper()}_OUTPUT_SIZE];" in (tmp_path / "out" / "README.md").read_text()
+
+
+def test_classifier_tail_log_softmax_then_arg_max(tmp_path):
+    """Two ops: an int8 intermediate in the arena, then an int32 graph output."""
+    x, h = act("x", (3, 10), 0.1, -4), act("h", (3, 10), 16.0 / 256, 127)
+    axis, y = const("axis", np.array([-1], np.int32)), raw("y", (3,), "int32")
+    g = Graph("tail", {t.name: t for t in (x, h, axis, y)},
+              [Node(Op.LOG_SOFTMAX, ("x",), ("h",), {}),
+               Node(Op.ARG_MAX, ("h", "axis"), ("y",), dict(output_type="int32"))], ["x"], ["y"])
+    exact_with(g, tmp_path, (3, 10))
