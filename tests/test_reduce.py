@@ -4,9 +4,12 @@ import numpy as np
 import pytest
 
 import microlith
-from microlith.frontends.tflite import load_tflite
+from microlith.frontends.tflite import load_tflite, parse_tflite
+from microlith.frontends.tflite_writer import write_tflite
 from microlith.ir import Graph, MicrolithError, Node, Op, Tensor
 from microlith.ops import impl_for
+from microlith.reference_float import run_float
+from microlith.verify import Oracle
 from opmodels import act, assert_exact, const, single_op, write
 
 
@@ -257,3 +260,40 @@ def test_classifier_tail_log_softmax_then_arg_max(tmp_path):
               [Node(Op.LOG_SOFTMAX, ("x",), ("h",), {}),
                Node(Op.ARG_MAX, ("h", "axis"), ("y",), dict(output_type="int32"))], ["x"], ["y"])
     exact_with(g, tmp_path, (3, 10))
+
+
+# --- float references (reference_float_reduce.py) against TFLM's float kernels
+
+FLOAT_CASES = {  # op, input shape, axis operand (or None), output shape, attrs
+    "arg_max": (Op.ARG_MAX, (2, 5, 3), [1], (2, 3), dict(output_type="int32")),
+    "arg_min": (Op.ARG_MIN, (2, 5, 3), [-1], (2, 5), dict(output_type="int32")),
+    "reduce_max": (Op.REDUCE_MAX, (1, 4, 5, 3), [1, 2], (1, 1, 1, 3), dict(keep_dims=True)),
+    "reduce_min": (Op.REDUCE_MIN, (2, 4, 3), [0, -1], (4,), dict(keep_dims=False)),
+    "sum": (Op.SUM, (1, 4, 5, 3), [2], (1, 4, 3), dict(keep_dims=False)),
+    "log_softmax": (Op.LOG_SOFTMAX, (3, 10), None, (3, 10), {}),
+    "l2_normalization": (Op.L2_NORMALIZATION, (3, 10), None, (3, 10), dict(activation="NONE")),
+    "cumsum_exclusive_reverse": (Op.CUMSUM, (2, 6, 3), [1], (2, 6, 3), dict(exclusive=True, reverse=True)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FLOAT_CASES))
+def test_float_reference_matches_tflm(case):
+    op, shape, axis, out_shape, attrs = FLOAT_CASES[case]
+    ins = [raw("x", shape, "float32")] + ([const("axis", np.array(axis, np.int32))] if axis else [])
+    out = raw("y", out_shape, "int32" if op in (Op.ARG_MAX, Op.ARG_MIN) else "float32")
+    g = parse_tflite(write_tflite(single_op(op, ins, [out], attrs)))
+    oracle = Oracle(write_tflite(g), g)
+    rng = np.random.default_rng(6)
+    for _ in range(3):
+        x = rng.normal(0, 2, shape).astype(np.float32)
+        want = np.asarray(oracle.run([x])[0], np.float64).reshape(-1)
+        got = run_float(g, [x])["y"].astype(np.float64).reshape(-1)
+        assert np.max(np.abs(want - got)) <= 1e-4 * max(np.max(np.abs(want)), 1.0), case
+
+
+def test_float_reference_batches_reduction_over_axis_0():
+    """A batch stacked on axis 0 must not be reduced with the samples' own axis 0."""
+    g = single_op(Op.SUM, [raw("x", (1, 4), "float32"), const("axis", np.array([0, 1], np.int32))],
+                  [raw("y", (1, 1), "float32")], dict(keep_dims=True))
+    xs = np.arange(12, dtype=np.float32).reshape(3, 4)
+    assert run_float(g, [xs])["y"].reshape(-1).tolist() == [6.0, 22.0, 38.0]
