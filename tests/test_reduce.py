@@ -297,3 +297,41 @@ def test_float_reference_batches_reduction_over_axis_0():
                   [raw("y", (1, 1), "float32")], dict(keep_dims=True))
     xs = np.arange(12, dtype=np.float32).reshape(3, 4)
     assert run_float(g, [xs])["y"].reshape(-1).tolist() == [6.0, 22.0, 38.0]
+
+
+# --- more refusals
+
+def test_arg_max_refuses_int16_input(tmp_path):
+    g = single_op(Op.ARG_MAX, [act("x", (2, 5), 0.1, 0, dtype="int16"), const("axis", np.array([1], np.int32))],
+                  [raw("y", (2,), "int32")], dict(output_type="int32"))
+    refuses(g, tmp_path, "reads int8 input")
+
+
+def test_arg_min_refuses_axis_out_of_range(tmp_path):
+    g = single_op(Op.ARG_MIN, [act("x", (2, 5), 0.1, 0), const("axis", np.array([2], np.int32))],
+                  [raw("y", (2,), "int32")], dict(output_type="int32"))
+    refuses(g, tmp_path, "out of range")
+
+
+def test_reduce_max_refuses_axis_out_of_range(tmp_path):
+    refuses(reduce_graph(Op.REDUCE_MAX, (2, 5), [-3], False, (0.1, 0), (0.1, 0)), tmp_path,
+            "axis -3 is out of range")
+
+
+def test_reduce_min_refuses_wrong_output_size(tmp_path):
+    g = single_op(Op.REDUCE_MIN, [act("x", (2, 5), 0.1, 0), const("axis", np.array([1], np.int32))],
+                  [act("y", (5,), 0.1, 0)], dict(keep_dims=False))
+    refuses(g, tmp_path, "does not hold")
+
+
+def test_sum_refuses_int32_overflowing_count(tmp_path):
+    refuses(reduce_graph(Op.SUM, (4096, 2048), [0, 1], False, (0.1, 0), (100.0, 0)), tmp_path,
+            "overflows int32 sums")
+
+
+def test_l2_normalization_refuses_long_rows(tmp_path):
+    refuses(l2norm_graph((1, 33026), 0.05, 0), tmp_path, "overflows past 33025")
+
+
+def test_cumsum_refuses_axis_out_of_range(tmp_path):
+    refuses(cumsum_graph((2, 5), 2, (0.1, 0), (0.5, 0)), tmp_path, "out of range")

@@ -256,9 +256,9 @@ class LogSoftmax(OpImpl):
                                  "TFLM's int8 LOG_SOFTMAX (it must exceed 2^-26)")
         multiplier, left_shift = quantize_multiplier(real)
         reverse = float(1 << (31 - left_shift)) / float(multiplier)
-        if not 0.0 < reverse < 1.0:  # QuantizeMultiplierSmallerThanOneExp's TFLITE_CHECKs
-            raise MicrolithError(f"{where(node, g)}: input scale {x.quant.scale[0]:g} gives a reverse "
-                                 f"scaling divisor of {reverse:g}; TFLM's int8 LOG_SOFTMAX stops on it")
+        # In (0, 1) as QuantizeMultiplierSmallerThanOneExp CHECKs: real > 1 makes left_shift >= 1,
+        # and multiplier > 2^30 whenever left_shift is 1.
+        assert 0.0 < reverse < 1.0, reverse
         reverse_multiplier, reverse_shift = quantize_multiplier(reverse)
         # CalculateInputRadius(5, left_shift): larger differences would overflow Q5.26.
         diff_min = -math.floor(1.0 * ((1 << _LOG_SOFTMAX_INPUT_BITS) - 1) *
