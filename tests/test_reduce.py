@@ -335,3 +335,20 @@ def test_l2_normalization_refuses_long_rows(tmp_path):
 
 def test_cumsum_refuses_axis_out_of_range(tmp_path):
     refuses(cumsum_graph((2, 5), 2, (0.1, 0), (0.5, 0)), tmp_path, "out of range")
+
+
+# --- the quantizer gives these ops the quantization TFLM requires
+
+@pytest.mark.parametrize("op,axis,out_shape,attrs", [
+    (Op.LOG_SOFTMAX, None, (1, 4, 6), {}),                       # fixed output 16/256, zp 127
+    (Op.L2_NORMALIZATION, None, (1, 4, 6), dict(activation="NONE")),  # fixed output 1/128, zp 0
+    (Op.REDUCE_MAX, [1], (1, 6), dict(keep_dims=False)),         # output quantized like the input
+    (Op.SUM, [2], (1, 4), dict(keep_dims=False)),                # own output range
+    (Op.CUMSUM, [1], (1, 4, 6), dict(exclusive=False, reverse=True)),
+])
+def test_quantized_float_model_runs_exact(tmp_path, op, axis, out_shape, attrs):
+    ins = [raw("x", (1, 4, 6), "float32")] + ([const("axis", np.array(axis, np.int32))] if axis else [])
+    src = write(single_op(op, ins, [raw("y", out_shape, "float32")], attrs), tmp_path, "float")
+    calibration = np.random.default_rng(7).normal(0, 2, (32, 1, 4, 6)).astype(np.float32)
+    microlith.quantize(str(src), calibration, str(tmp_path / "int8.tflite"), report=False)
+    assert microlith.verify(str(tmp_path / "int8.tflite"), samples=5)["bit_exact"]
