@@ -10,6 +10,7 @@ from microlith.ir import Graph, MicrolithError, Node, Op, Tensor
 from microlith.ops import impl_for
 from microlith.reference_float import run_float
 from microlith.verify import Oracle
+import test_sanitizers as sanitizers
 from opmodels import act, assert_exact, const, single_op, write
 
 
@@ -352,3 +353,22 @@ def test_quantized_float_model_runs_exact(tmp_path, op, axis, out_shape, attrs):
     calibration = np.random.default_rng(7).normal(0, 2, (32, 1, 4, 6)).astype(np.float32)
     microlith.quantize(str(src), calibration, str(tmp_path / "int8.tflite"), report=False)
     assert microlith.verify(str(tmp_path / "int8.tflite"), samples=5)["bit_exact"]
+
+
+# --- generated C under ASan + UBSan (test_sanitizers.check_sanitized) on the arithmetic extremes
+
+SANITIZED = {
+    "arg_max_ties": lambda: arg_graph(Op.ARG_MAX, (2, 5, 3), 1, -128),
+    "reduce_min_three_axes": lambda: reduce_graph(Op.REDUCE_MIN, (2, 5, 6, 3), [0, 1, 2], False, (0.1, 3), (0.1, 3)),
+    "sum_left_shift": lambda: reduce_graph(Op.SUM, (1, 3, 3, 4), [1, 2], False, (0.5, 0), (0.01, 0)),
+    "log_softmax_long_rows": lambda: log_softmax_graph((2, 300), 0.25, 0),
+    "l2_normalization_long_row": lambda: l2norm_graph((1, 9000), 0.05, -128),
+    "cumsum_wrapping": lambda: cumsum_graph((1, 40), 1, (0.1, -128), (100.0, 0), True, True),
+}
+
+
+@pytest.mark.skipif(sanitizers._why_not is not None, reason=str(sanitizers._why_not))
+@pytest.mark.parametrize("name", sorted(SANITIZED))
+def test_sanitized(tmp_path, name):
+    sanitizers.check_sanitized(write(SANITIZED[name](), tmp_path, name), tmp_path, tmp_path / "objects",
+                               n_random=2, seed=len(name))
