@@ -371,3 +371,9 @@ SANITIZED = {
 def test_sanitized(tmp_path, name):
     sanitizers.check_sanitized(write(SANITIZED[name](), tmp_path, name), tmp_path, tmp_path / "objects",
                                n_random=2, seed=len(name))
+
+
+def test_arg_max_refuses_scalar_input(tmp_path):
+    g = single_op(Op.ARG_MAX, [act("x", (), 0.1, 0), const("axis", np.array([0], np.int32))],
+                  [raw("y", (), "int32")], dict(output_type="int32"))
+    refuses(g, tmp_path, "rank >= 1")

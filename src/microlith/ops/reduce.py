@@ -7,8 +7,10 @@
   L2_NORMALIZATION          micro/kernels/l2norm.cc, reference/integer_ops/l2normalization.h
   CUMSUM                    micro/kernels/cumsum.cc, reference/cumsum.h
 
-MEAN (ops/pool.py) and SUM share `reduction()`: TFLM's ResolveAxis, and the kernel layout with
-size-1 dimensions dropped and neighbouring dimensions of the same kind merged.
+MEAN (ops/pool.py), SUM, REDUCE_MAX and REDUCE_MIN share `reduction()`: TFLM's ResolveAxis, and
+the kernel layout with size-1 dimensions dropped and neighbouring dimensions of the same kind
+merged. LOG_SOFTMAX and L2_NORMALIZATION work along the last axis; their output quantization
+is fixed by TFLM's algorithm.
 """
 from __future__ import annotations
 
