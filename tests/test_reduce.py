@@ -1,5 +1,7 @@
 """Reductions and normalizations (ops/reduce.py) byte-exact with TFLM: ARG_MAX, ARG_MIN,
 REDUCE_MAX, REDUCE_MIN, SUM, LOG_SOFTMAX, L2_NORMALIZATION, CUMSUM."""
+import shutil
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from microlith.frontends.tflite_writer import write_tflite
 from microlith.ir import Graph, MicrolithError, Node, Op, Tensor
 from microlith.ops import impl_for
 from microlith.reference_float import run_float
+from microlith.targets import cortexm
 from microlith.verify import Oracle
 import test_sanitizers as sanitizers
 from opmodels import act, assert_exact, const, single_op, write
@@ -377,3 +380,15 @@ def test_arg_max_refuses_scalar_input(tmp_path):
     g = single_op(Op.ARG_MAX, [act("x", (), 0.1, 0), const("axis", np.array([0], np.int32))],
                   [raw("y", (), "int32")], dict(output_type="int32"))
     refuses(g, tmp_path, "rank >= 1")
+
+
+@pytest.mark.skipif(any(shutil.which(t) is None for t in (cortexm.CC, cortexm.QEMU)),
+                    reason="arm-none-eabi-gcc or qemu-system-arm not installed")
+def test_classifier_tail_on_cortex_m0(tmp_path):
+    """The fixed-point log (64-bit products through libgcc on M0) and an int32 output, emulated."""
+    x, h = act("x", (3, 10), 0.1, -4), act("h", (3, 10), 16.0 / 256, 127)
+    axis, y = const("axis", np.array([-1], np.int32)), raw("y", (3,), "int32")
+    g = Graph("tail", {t.name: t for t in (x, h, axis, y)},
+              [Node(Op.LOG_SOFTMAX, ("x",), ("h",), {}),
+               Node(Op.ARG_MAX, ("h", "axis"), ("y",), dict(output_type="int32"))], ["x"], ["y"])
+    assert microlith.verify(write(g, tmp_path), target="cortex-m0", samples=3)["bit_exact"]
