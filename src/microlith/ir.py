@@ -66,6 +66,15 @@ class Op(enum.Enum):
     DEQUANTIZE = "DEQUANTIZE"
     STRIDED_SLICE = "STRIDED_SLICE"
     TRANSPOSE = "TRANSPOSE"
+    # --- issue 10: reduction and normalization
+    ARG_MAX = "ARG_MAX"
+    ARG_MIN = "ARG_MIN"
+    REDUCE_MAX = "REDUCE_MAX"
+    REDUCE_MIN = "REDUCE_MIN"
+    SUM = "SUM"
+    LOG_SOFTMAX = "LOG_SOFTMAX"
+    L2_NORMALIZATION = "L2_NORMALIZATION"
+    CUMSUM = "CUMSUM"
 
 
 # Fused activation names used in attrs["activation"].
@@ -99,6 +108,15 @@ ATTRS: dict[Op, tuple[str, ...]] = {
     Op.STRIDED_SLICE: ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask",
                        "shrink_axis_mask", "offset"),
     Op.TRANSPOSE: (),
+    # --- issue 10: reduction and normalization
+    Op.ARG_MAX: ("output_type",),
+    Op.ARG_MIN: ("output_type",),
+    Op.REDUCE_MAX: ("keep_dims",),
+    Op.REDUCE_MIN: ("keep_dims",),
+    Op.SUM: ("keep_dims",),
+    Op.LOG_SOFTMAX: (),
+    Op.L2_NORMALIZATION: ("activation",),
+    Op.CUMSUM: ("exclusive", "reverse"),
 }
 
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32,

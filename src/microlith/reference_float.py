@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ir import Graph, MicrolithError, Node, Op
+from . import reference_float_reduce  # --- issue 10: reduction and normalization
 
 F32 = np.float32
 
@@ -300,6 +301,8 @@ _RUN = {
     Op.DEQUANTIZE: _dequantize,
     Op.STRIDED_SLICE: _strided_slice,
     Op.TRANSPOSE: _transpose,
+    # --- issue 10: reduction and normalization
+    **reference_float_reduce.RUN,
 }
 assert set(_RUN) == set(Op), set(Op) - set(_RUN)
 
@@ -332,6 +335,9 @@ def _batchable(g: Graph) -> bool:
                 shrinks_batch = (node.attrs["shrink_axis_mask"] << (len(x.shape) - v.size)) & 1
                 if list(idx) != [0] or shrinks_batch:
                     return False
+        # --- issue 10: reduction and normalization
+        if reference_float_reduce.mixes_batch(node, g):
+            return False
     return True
 
 

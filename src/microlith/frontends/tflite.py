@@ -37,6 +37,9 @@ _ARITY: dict[Op, tuple[int, int, tuple[int, ...]]] = {
     Op.ADD: (2, 2, ()), Op.SUB: (2, 2, ()), Op.MUL: (2, 2, ()), Op.RESHAPE: (1, 2, ()),
     Op.PAD: (2, 3, ()), Op.CONCATENATION: (1, 1 << 16, ()), Op.MEAN: (2, 2, ()),
     Op.STRIDED_SLICE: (4, 4, ()), Op.TRANSPOSE: (2, 2, ()),
+    # --- issue 10: reduction and normalization
+    Op.ARG_MAX: (2, 2, ()), Op.ARG_MIN: (2, 2, ()), Op.REDUCE_MAX: (2, 2, ()),
+    Op.REDUCE_MIN: (2, 2, ()), Op.SUM: (2, 2, ()), Op.CUMSUM: (2, 2, ()),
 }
 
 
@@ -366,6 +369,20 @@ def _read_options(o, op: Op, path: str, i: int) -> dict:
         a = dict(begin_mask=t.BeginMask(), end_mask=t.EndMask(), ellipsis_mask=t.EllipsisMask(),
                  new_axis_mask=t.NewAxisMask(), shrink_axis_mask=t.ShrinkAxisMask(),
                  offset=bool(t.Offset()))
+    # --- issue 10: reduction and normalization
+    elif op in (Op.ARG_MAX, Op.ARG_MIN):
+        # TFLM's kernel reads the output tensor's type; output_type only documents it.
+        cls = fb.ArgMaxOptions if op is Op.ARG_MAX else fb.ArgMinOptions
+        code = table(cls).OutputType() if opts is not None else fb.TensorType.INT64
+        a = dict(output_type=_TENSOR_TYPES.get(code, _TYPE_NAMES.get(code, str(code))))
+    elif op in (Op.REDUCE_MAX, Op.REDUCE_MIN, Op.SUM):
+        a = dict(keep_dims=bool(table(fb.ReducerOptions).KeepDims()) if opts is not None else False)
+    elif op is Op.L2_NORMALIZATION:
+        a = dict(activation=act(table(fb.L2NormOptions).FusedActivationFunction())
+                 if opts is not None else "NONE")
+    elif op is Op.CUMSUM:
+        t = table(fb.CumsumOptions) if opts is not None else None
+        a = dict(exclusive=bool(t.Exclusive()) if t else False, reverse=bool(t.Reverse()) if t else False)
     assert set(a) == set(ATTRS[op]), (op, a)
     for key in ("stride_h", "stride_w", "dilation_h", "dilation_w", "filter_h", "filter_w",
                 "depth_multiplier"):

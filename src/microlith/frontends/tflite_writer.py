@@ -86,6 +86,25 @@ def _options(op: Op, a: dict):
         return B.QuantizeOptions, fb.QuantizeOptionsT()
     if op is Op.DEQUANTIZE:
         return B.DequantizeOptions, fb.DequantizeOptionsT()
+    # --- issue 10: reduction and normalization
+    if op in (Op.ARG_MAX, Op.ARG_MIN):
+        o = fb.ArgMaxOptionsT() if op is Op.ARG_MAX else fb.ArgMinOptionsT()
+        o.outputType = _TYPES[a["output_type"]]
+        return (B.ArgMaxOptions if op is Op.ARG_MAX else B.ArgMinOptions), o
+    if op in (Op.REDUCE_MAX, Op.REDUCE_MIN, Op.SUM):
+        o = fb.ReducerOptionsT()
+        o.keepDims = bool(a["keep_dims"])
+        return B.ReducerOptions, o
+    if op is Op.LOG_SOFTMAX:
+        return B.LogSoftmaxOptions, fb.LogSoftmaxOptionsT()
+    if op is Op.L2_NORMALIZATION:
+        o = fb.L2NormOptionsT()
+        o.fusedActivationFunction = _ACT[a["activation"]]
+        return B.L2NormOptions, o
+    if op is Op.CUMSUM:
+        o = fb.CumsumOptionsT()
+        o.exclusive, o.reverse = bool(a["exclusive"]), bool(a["reverse"])
+        return B.CumsumOptions, o
     return B.NONE, None
 
 

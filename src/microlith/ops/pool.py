@@ -3,14 +3,13 @@ reduce.cc, reduce_common.cc; reference_integer_ops::AveragePool/MaxPool,
 reference_ops::Mean/QuantizedMeanOrSum)."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..ir import MicrolithError, Op
 from ..arith.fixedpoint import activation_range, multiply_by_quantized_multiplier, quantize_multiplier
 from . import MAX_LEFT_SHIFT, OpImpl, register, require_int8, where
-from .shape import const_ints, require_nonempty, shape_nd
+from .reduce import reduction
+from .shape import require_nonempty, shape_nd
 
 
 def _c_div(a: int, b: int) -> int:
@@ -137,23 +136,8 @@ class Mean(OpImpl):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
         require_int8(node, g, [x.name, y.name])
         require_nonempty(node, g, [x.name, y.name])
-        rank = len(x.shape)
-        if rank > self.MAX_RANK:
-            raise MicrolithError(f"{where(node, g)}: input '{x.name}' has rank {rank}; MEAN "
-                                 f"handles at most {self.MAX_RANK}")
-        axes = []  # reduce.h ResolveAxis: negative axes wrap, duplicates count once
-        for v in const_ints(node, g, 1, "axis").reshape(-1).tolist():
-            a = v + rank if v < 0 else v
-            if not 0 <= a < rank:
-                raise MicrolithError(f"{where(node, g)}: axis {v} is out of range for rank {rank}")
-            if a not in axes:
-                axes.append(a)
-        reduced = [d in axes for d in range(rank)]
-        kept = [int(d) for d, r in zip(x.shape, reduced) if not r]
-        count = math.prod(int(d) for d, r in zip(x.shape, reduced) if r)
-        if math.prod(kept) != y.size:
-            raise MicrolithError(f"{where(node, g)}: output '{y.name}' {list(y.shape)} does not hold "
-                                 f"the mean of {list(x.shape)} over axes {sorted(axes)}")
+        r = reduction(node, g, "mean")  # ops/reduce.py: TFLM's ResolveAxis and the kernel layout
+        count = r.count
         if count >= 1 << 23:
             raise MicrolithError(f"{where(node, g)}: averaging {count} values overflows int32 sums")
         xq, yq = x.quant, y.quant
@@ -168,22 +152,10 @@ class Mean(OpImpl):
                                  f"{float(xq.scale[0]) / float(yq.scale[0]):.6g}; averaging {count} values "
                                  f"needs a left shift of {shift} bits, TFLM's requantization shifts by at "
                                  f"most {MAX_LEFT_SHIFT}. Check the quantization scales")
-        # The kernel walks the input with size-1 dimensions dropped and neighbouring
-        # dimensions of the same kind (kept / reduced) merged.
-        dims, kinds = [], []
-        for d, r in zip(x.shape, reduced):
-            if d == 1:
-                continue
-            if kinds and kinds[-1] == r:
-                dims[-1] *= int(d)
-            else:
-                dims.append(int(d))
-                kinds.append(r)
-        return dict(axes=tuple(sorted(axes)), count=count,
+        return dict(axes=r.axes, count=count,
                     input_zero_point=xq.zero_point[0], output_zero_point=yq.zero_point[0],
-                    multiplier=int(mult), shift=int(shift), in_shape=dims,
-                    reduce_mask=sum(1 << i for i, r in enumerate(kinds) if r),
-                    out_shape=[d for d, r in zip(dims, kinds) if not r])
+                    multiplier=int(mult), shift=int(shift), in_shape=list(r.in_shape),
+                    reduce_mask=r.reduce_mask, out_shape=list(r.out_shape))
 
     def reference(self, node, g, p, xs):
         x = np.asarray(xs[0], np.int64)

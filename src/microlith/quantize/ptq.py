@@ -23,6 +23,8 @@ Rules, checked against TFLM's int8 kernels:
   whose parameters are fixed elsewhere (a softmax output, say) gets an int8->int8 QUANTIZE
   (requantize) in front, as the converter inserts;
 - ADD, SUB, MUL, MEAN, RELU, LEAKY_RELU, HARD_SWISH rescale: own parameters.
+- issue 10: LOG_SOFTMAX outputs 16/256 zp 127, L2_NORMALIZATION 1/128 zp 0; REDUCE_MAX and
+  REDUCE_MIN take the input's parameters; SUM and CUMSUM rescale (own parameters).
 """
 from __future__ import annotations
 
@@ -38,9 +40,13 @@ F32 = np.float32
 INT32_MAX = np.iinfo(np.int32).max
 
 SAME_SCALE = (Op.MAX_POOL_2D, Op.AVERAGE_POOL_2D, Op.RESHAPE, Op.SQUEEZE, Op.PAD,
-              Op.STRIDED_SLICE, Op.TRANSPOSE, Op.RELU6)
+              Op.STRIDED_SLICE, Op.TRANSPOSE, Op.RELU6,
+              # --- issue 10: reduction and normalization (TFLM requires equal quantization)
+              Op.REDUCE_MAX, Op.REDUCE_MIN)
 FIXED_OUTPUT = {Op.SOFTMAX: (1.0 / 256.0, -128), Op.LOGISTIC: (1.0 / 256.0, -128),
-                Op.TANH: (1.0 / 128.0, 0)}
+                Op.TANH: (1.0 / 128.0, 0),
+                # --- issue 10: reduction and normalization (TFLM's fixed output formats)
+                Op.LOG_SOFTMAX: (16.0 / 256.0, 127), Op.L2_NORMALIZATION: (1.0 / 128.0, 0)}
 WEIGHT_OPS = {Op.CONV_2D: 0, Op.DEPTHWISE_CONV_2D: 3, Op.FULLY_CONNECTED: None}
 # Smallest range an activation may get (the MLIR quantizer's kNearZeroTolerance): an all-zero
 # tensor would otherwise get scale 0, which no kernel can rescale.

@@ -16,7 +16,8 @@ typedef struct {
  * MEAN of int8 over the dimensions in params->reduce_mask, as TFLM's
  * reference_ops::QuantizedMeanOrSum: for each output,
  *   clamp(requantize(sum - count * input_zero_point) + output_zero_point, -128, 127)
- * where the multiplier already includes the 1/count factor.
+ * where, for MEAN, the multiplier already includes the 1/count factor. SUM runs on this
+ * kernel too (QuantizedMeanOrSum with compute_sum), with the plain scale ratio.
  * input_shape:  any rank up to ML_MAX_RANK (row-major, innermost last).
  * output_shape: the kept dimensions of the input, in order (their product is the output
  *               size; keep_dims only inserts ones, which do not change the layout).
