@@ -37,6 +37,11 @@ _ARITY: dict[Op, tuple[int, int, tuple[int, ...]]] = {
     Op.ADD: (2, 2, ()), Op.SUB: (2, 2, ()), Op.MUL: (2, 2, ()), Op.RESHAPE: (1, 2, ()),
     Op.PAD: (2, 3, ()), Op.CONCATENATION: (1, 1 << 16, ()), Op.MEAN: (2, 2, ()),
     Op.STRIDED_SLICE: (4, 4, ()), Op.TRANSPOSE: (2, 2, ()),
+    # --- issue 10: elementwise math
+    **{op: (2, 2, ()) for op in (Op.MAXIMUM, Op.MINIMUM, Op.PRELU, Op.SQUARED_DIFFERENCE, Op.DIV,
+                                 Op.EQUAL, Op.NOT_EQUAL, Op.LESS, Op.LESS_EQUAL, Op.GREATER,
+                                 Op.GREATER_EQUAL, Op.LOGICAL_AND, Op.LOGICAL_OR)},
+    Op.ADD_N: (2, 1 << 16, ()), Op.SELECT_V2: (3, 3, ()),
 }
 
 
@@ -366,6 +371,9 @@ def _read_options(o, op: Op, path: str, i: int) -> dict:
         a = dict(begin_mask=t.BeginMask(), end_mask=t.EndMask(), ellipsis_mask=t.EllipsisMask(),
                  new_axis_mask=t.NewAxisMask(), shrink_axis_mask=t.ShrinkAxisMask(),
                  offset=bool(t.Offset()))
+    # --- issue 10: elementwise math
+    elif op is Op.DIV:  # TFLM's ParseDiv leaves kTfLiteActNone when the table is absent
+        a = dict(activation=act(table(fb.DivOptions).FusedActivationFunction()) if opts is not None else "NONE")
     assert set(a) == set(ATTRS[op]), (op, a)
     for key in ("stride_h", "stride_w", "dilation_h", "dilation_w", "filter_h", "filter_w",
                 "depth_multiplier"):

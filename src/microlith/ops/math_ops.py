@@ -1,0 +1,79 @@
+"""Elementwise math ops with TFLM int8 kernels: MAXIMUM, MINIMUM, PRELU, SQUARED_DIFFERENCE,
+ELU, ABS, RSQRT, DIV, ADD_N, the comparisons (EQUAL ... GREATER_EQUAL, bool output),
+SELECT_V2, LOGICAL_AND/OR/NOT (bool) and CAST between int8, int16 and int32 (and from bool).
+
+TFLM has no int8 kernel for EXP, LOG, SQRT, SQUARE, NEG, FLOOR_DIV or FLOOR_MOD (they are
+float32 only in tensorflow/lite/micro/kernels), so they are not here: a model using them with
+int8 tensors does not run in TFLM either.
+
+Binary ops broadcast the way ADD and MUL do (elementwise.collapse_broadcast, ml_nn_broadcast.h).
+Each prepare() follows the TFLM Prepare of its op, including float-versus-double details that
+are noted where they matter. bool tensors hold one byte per element, 0 or 1, as TFLM's do.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import MicrolithError, Op
+from . import OpImpl, register, require_int8, requant_multiplier, where
+from .elementwise import (_broadcast_inputs, _broadcast_prepare, _emit_binary, _flat_dims, _quant,
+                          _require_inputs, _require_same_size, collapse_broadcast)
+
+F32 = np.float32
+
+
+def _require_dtype(node, g, names, dtypes: tuple[str, ...]) -> None:
+    for name in names:
+        t = g.t(name)
+        if t.dtype not in dtypes:
+            raise MicrolithError(f"{where(node, g)}: tensor '{name}' is {t.dtype}; TFLM's "
+                                 f"{node.op.value} kernel here takes {' or '.join(dtypes)}")
+
+
+def _plan(node, g) -> dict:
+    """Broadcast plan for two inputs into the output, whatever their dtypes."""
+    _require_inputs(node, g, 2)
+    a, b, y = g.t(node.inputs[0]), g.t(node.inputs[1]), g.t(node.outputs[0])
+    plan = collapse_broadcast(a.shape, b.shape, y.shape)
+    if plan is None:
+        raise MicrolithError(f"{where(node, g)}: inputs {list(a.shape)} and {list(b.shape)} do not "
+                             f"broadcast to the output shape {list(y.shape)}")
+    if len(plan[2]) > 4:
+        raise MicrolithError(f"{where(node, g)}: broadcasting {list(a.shape)} with {list(b.shape)} "
+                             f"needs {len(plan[2])} runs of dimensions that broadcast differently; "
+                             "the kernels handle at most 4")
+    return dict(dims1=plan[0], dims2=plan[1], dims_out=plan[2])
+
+
+# -- MAXIMUM / MINIMUM ----------------------------------------------------------------------
+
+class _MaxMin(OpImpl):
+    """TFLM maximum_minimum.cc: max/min of the raw int8 values. TFLM has no Prepare for these
+    ops and never looks at the quantization (the converter gives all three tensors the same),
+    so neither do we: with differing quantizations both compute the same raw bytes."""
+    kernels = ("ml_maximum_s8",)
+
+    def prepare(self, node, g):
+        p = _plan(node, g)
+        _require_dtype(node, g, [*node.inputs, node.outputs[0]], ("int8",))
+        p["minimum"] = int(self.op is Op.MINIMUM)
+        return p
+
+    def reference(self, node, g, p, xs):
+        a, b = _broadcast_inputs(node, g, xs)
+        out = np.minimum(a, b) if p["minimum"] else np.maximum(a, b)
+        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_maximum_params", "params", dict(minimum=p["minimum"]))
+        return _emit_binary("ml_maximum_s8", node, p, ctx, params)
+
+
+@register
+class Maximum(_MaxMin):
+    op = Op.MAXIMUM
+
+
+@register
+class Minimum(_MaxMin):
+    op = Op.MINIMUM

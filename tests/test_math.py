@@ -1,0 +1,67 @@
+"""Elementwise math ops (ops/math_ops.py) against TFLM, byte for byte.
+
+Where an op is a function of one or two int8 values, a test feeds every int8 value (or every
+pair, through a [256, 1] x [1, 256] broadcast), so a rounding difference anywhere shows up.
+"""
+
+import numpy as np
+import pytest
+
+import microlith
+from microlith.ir import MicrolithError, Op
+from opmodels import act, assert_exact, const, single_op
+
+EVERY_INT8 = np.arange(-128, 128, dtype=np.int8)
+
+
+def every_pair(op, s1, z1, s2, z2, so, zo, attrs=None, out_dtype="int8"):
+    """A model whose one sample covers all 65536 pairs of int8 inputs."""
+    a, b = act("a", (256, 1), s1, z1), act("b", (1, 256), s2, z2)
+    y = act("y", (256, 256), so, zo, out_dtype)
+    g = single_op(op, [a, b], [y], attrs)
+    return g, [[EVERY_INT8.reshape(256, 1), EVERY_INT8.reshape(1, 256)]]
+
+
+BROADCASTS = [
+    ((1, 4, 4, 3), (1, 4, 4, 3)),
+    ((1, 4, 4, 3), (1, 1, 1, 3)),       # per-channel operand
+    ((1, 1, 1, 3), (1, 4, 4, 3)),       # the broadcast operand first
+    ((2, 3, 4), (4,)),                  # lower rank
+    ((4, 1), (1, 5)),                   # both broadcast: outer product
+    ((2, 3, 1, 4, 5), (1, 1, 6, 1, 1)), # 5-D
+    ((1,), (3, 1)),                     # one element
+]
+
+
+def refuses(g, tmp_path, match):
+    with pytest.raises(MicrolithError, match=match):
+        microlith.compile(g, tmp_path / "c")
+
+
+# -- MAXIMUM / MINIMUM ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("op", [Op.MAXIMUM, Op.MINIMUM])
+def test_max_min_every_pair(tmp_path, op):
+    g, inputs = every_pair(op, 0.05, -128, 0.05, -128, 0.05, -128)
+    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+
+
+@pytest.mark.parametrize("op", [Op.MAXIMUM, Op.MINIMUM])
+@pytest.mark.parametrize("shape1,shape2", BROADCASTS)
+def test_max_min_broadcast(tmp_path, op, shape1, shape2):
+    out = np.broadcast_shapes(shape1, shape2)
+    g = single_op(op, [act("a", shape1, 0.1, 127), act("b", shape2, 0.1, 127)], [act("y", out, 0.1, 127)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_max_ignores_quantization_like_tflm(tmp_path):
+    # TFLM compares raw int8 values whatever the scales; so do we (the converter never writes this).
+    g = single_op(Op.MAXIMUM, [act("a", (7,), 0.1, 3), const("c", np.int8(5), 0.5, -9, dtype="int8")],
+                  [act("y", (7,), 0.02, 0)])
+    assert_exact(g, tmp_path, samples=4)
+
+
+def test_max_refuses_int16(tmp_path):
+    g = single_op(Op.MAXIMUM, [act("a", (4,), dtype="int16"), act("b", (4,), dtype="int16")],
+                  [act("y", (4,), dtype="int16")])
+    refuses(g, tmp_path, "takes int8")
