@@ -65,3 +65,37 @@ def test_max_refuses_int16(tmp_path):
     g = single_op(Op.MAXIMUM, [act("a", (4,), dtype="int16"), act("b", (4,), dtype="int16")],
                   [act("y", (4,), dtype="int16")])
     refuses(g, tmp_path, "takes int8")
+
+
+# -- PRELU ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("si,zi,sa,za,so,zo", [
+    (0.05, 0, 0.01, 0, 0.05, 0),
+    (0.02, -128, 0.004, 127, 0.03, 127),   # zero points at the int8 limits, negative alphas
+    (0.1, 127, 0.02, -128, 0.01, -128),    # output scale below the input's: saturation
+    (0.5, 3, 0.9, -7, 0.001, 4),           # ratios above one: left shifts
+])
+def test_prelu_every_pair(tmp_path, si, zi, sa, za, so, zo):
+    g, inputs = every_pair(Op.PRELU, si, zi, sa, za, so, zo)
+    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+
+
+@pytest.mark.parametrize("shape1,shape2", BROADCASTS[:5])
+def test_prelu_broadcast(tmp_path, shape1, shape2):
+    out = np.broadcast_shapes(shape1, shape2)
+    g = single_op(Op.PRELU, [act("x", shape1, 0.06, -3), act("alpha", shape2, 0.01, 9)],
+                  [act("y", out, 0.05, 2)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+@pytest.mark.parametrize("alpha_shape", [(3,), (1, 1, 3), (1, 5, 1, 1)])
+def test_prelu_constant_alpha(tmp_path, alpha_shape):
+    rng = np.random.default_rng(len(alpha_shape))
+    alpha = const("alpha", rng.integers(-128, 128, alpha_shape), scale=0.004, zp=-20, dtype="int8")
+    g = single_op(Op.PRELU, [act("x", (2, 5, 4, 3), 0.05, 7), alpha], [act("y", (2, 5, 4, 3), 0.04, -6)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_prelu_refuses_huge_ratio(tmp_path):
+    g = single_op(Op.PRELU, [act("x", (4,), 100.0), act("alpha", (4,), 1e6)], [act("y", (4,), 1e-9)])
+    refuses(g, tmp_path, "left shift")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..arith.fixedpoint import multiply_by_quantized_multiplier
 from ..ir import MicrolithError, Op
 from . import OpImpl, register, require_int8, requant_multiplier, where
 from .elementwise import (_broadcast_inputs, _broadcast_prepare, _emit_binary, _flat_dims, _quant,
@@ -77,3 +78,38 @@ class Maximum(_MaxMin):
 @register
 class Minimum(_MaxMin):
     op = Op.MINIMUM
+
+
+# -- PRELU ----------------------------------------------------------------------------------
+
+@register
+class Prelu(OpImpl):
+    """TFLM prelu_common.cc + reference_ops::BroadcastPrelu4DSlow. Alpha (a constant or an
+    activation) broadcasts against the input; both ratios are derived in double."""
+    op = Op.PRELU
+    kernels = ("ml_prelu_s8",)
+    FIELDS = ("input_offset", "alpha_offset", "output_offset", "multiplier_1", "shift_1",
+              "multiplier_2", "shift_2")
+
+    def prepare(self, node, g):
+        p = _broadcast_prepare(node, g)  # int8 input, alpha and output, per-tensor
+        (si, zi), (sa, za) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
+        so, zo = _quant(g, node.outputs[0])
+        m1, s1 = requant_multiplier(node, g, si / so, "input-to-output ratio", node.inputs[0])
+        m2, s2 = requant_multiplier(node, g, si * sa / so, "input-times-alpha-to-output ratio",
+                                    node.inputs[1])
+        p.update(input_offset=-zi, alpha_offset=-za, output_offset=zo, multiplier_1=m1, shift_1=s1,
+                 multiplier_2=m2, shift_2=s2)
+        return p
+
+    def reference(self, node, g, p, xs):
+        x, alpha = _broadcast_inputs(node, g, xs)
+        x = x + p["input_offset"]
+        pos = multiply_by_quantized_multiplier(x, p["multiplier_1"], p["shift_1"])
+        neg = multiply_by_quantized_multiplier(x * (alpha + p["alpha_offset"]), p["multiplier_2"], p["shift_2"])
+        out = np.clip(np.where(x >= 0, pos, neg) + p["output_offset"], -128, 127)
+        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_prelu_params", "params", {k: p[k] for k in self.FIELDS})
+        return _emit_binary("ml_prelu_s8", node, p, ctx, params)
