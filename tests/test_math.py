@@ -99,3 +99,30 @@ def test_prelu_constant_alpha(tmp_path, alpha_shape):
 def test_prelu_refuses_huge_ratio(tmp_path):
     g = single_op(Op.PRELU, [act("x", (4,), 100.0), act("alpha", (4,), 1e6)], [act("y", (4,), 1e-9)])
     refuses(g, tmp_path, "left shift")
+
+
+# -- SQUARED_DIFFERENCE ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("s1,z1,s2,z2,so,zo", [
+    (0.05, 0, 0.05, 0, 0.5, -128),
+    (0.05, 3, 0.07, -5, 0.2, -100),
+    (0.02, -128, 0.9, 127, 30.0, -128),     # zero points at the int8 limits
+    (0.3, 127, 0.01, -128, 0.001, -128),    # tiny output scale: most outputs saturate
+    (0.05, 0, 0.05, 0, 0.00002, 127),       # output ratio far above one: left shift
+])
+def test_squared_difference_every_pair(tmp_path, s1, z1, s2, z2, so, zo):
+    g, inputs = every_pair(Op.SQUARED_DIFFERENCE, s1, z1, s2, z2, so, zo)
+    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+
+
+@pytest.mark.parametrize("shape1,shape2", BROADCASTS)
+def test_squared_difference_broadcast(tmp_path, shape1, shape2):
+    out = np.broadcast_shapes(shape1, shape2)
+    g = single_op(Op.SQUARED_DIFFERENCE, [act("a", shape1, 0.06, -3), act("b", shape2, 0.04, 9)],
+                  [act("y", out, 0.1, -120)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_squared_difference_refuses_huge_ratio(tmp_path):
+    g = single_op(Op.SQUARED_DIFFERENCE, [act("a", (4,), 10.0), act("b", (4,), 10.0)], [act("y", (4,), 1e-12)])
+    refuses(g, tmp_path, "left shift")

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arith.fixedpoint import multiply_by_quantized_multiplier
+from ..arith.fixedpoint import (multiply_by_quantized_multiplier,
+                                multiply_by_quantized_multiplier_smaller_than_one_exp)
 from ..ir import MicrolithError, Op
 from . import OpImpl, register, require_int8, requant_multiplier, where
-from .elementwise import (_broadcast_inputs, _broadcast_prepare, _emit_binary, _flat_dims, _quant,
-                          _require_inputs, _require_same_size, collapse_broadcast)
+from .elementwise import (_broadcast_inputs, _broadcast_prepare, _emit_binary, _flat_dims,
+                          _multiplier_below_one, _quant, _require_inputs, _require_same_size,
+                          collapse_broadcast)
 
 F32 = np.float32
 
@@ -113,3 +115,48 @@ class Prelu(OpImpl):
     def emit(self, node, g, p, ctx):
         params = ctx.struct("ml_prelu_params", "params", {k: p[k] for k in self.FIELDS})
         return _emit_binary("ml_prelu_s8", node, p, ctx, params)
+
+
+# -- SQUARED_DIFFERENCE ---------------------------------------------------------------------
+
+@register
+class SquaredDifference(OpImpl):
+    """TFLM squared_difference.cc (int8): ADD's rescaling to a shared scale with a left shift
+    of 7, then the square of the difference requantized by QuantizeMultiplier (which, unlike
+    ADD's output multiplier, may exceed one)."""
+    op = Op.SQUARED_DIFFERENCE
+    kernels = ("ml_squared_difference_s8",)
+    LEFT_SHIFT = 7
+    FIELDS = ("input1_offset", "input2_offset", "left_shift", "input1_multiplier", "input1_shift",
+              "input2_multiplier", "input2_shift", "output_multiplier", "output_shift", "output_offset")
+
+    def prepare(self, node, g):
+        p = _broadcast_prepare(node, g)
+        (s1, z1), (s2, z2) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
+        so, zo = _quant(g, node.outputs[0])
+        twice_max = 2.0 * max(s1, s2)  # double, from the float scales
+        # (1 << 14) * output scale is an int times a float: float32 (exact, a power of two).
+        with np.errstate(over="ignore"):
+            denominator = float(F32(1 << (2 * self.LEFT_SHIFT)) * F32(so))
+        m1, sh1 = _multiplier_below_one(node, g, s1 / twice_max, "input1")
+        m2, sh2 = _multiplier_below_one(node, g, s2 / twice_max, "input2")
+        mo, sho = requant_multiplier(node, g, twice_max * twice_max / denominator,
+                                     "squared-input-to-output ratio", node.outputs[0])
+        p.update(input1_offset=-z1, input2_offset=-z2, left_shift=self.LEFT_SHIFT,
+                 input1_multiplier=m1, input1_shift=sh1, input2_multiplier=m2, input2_shift=sh2,
+                 output_multiplier=mo, output_shift=sho, output_offset=zo)
+        return p
+
+    def reference(self, node, g, p, xs):
+        a, b = _broadcast_inputs(node, g, xs)
+        scale = multiply_by_quantized_multiplier_smaller_than_one_exp
+        sa = scale((a + p["input1_offset"]) << p["left_shift"], p["input1_multiplier"], p["input1_shift"])
+        sb = scale((b + p["input2_offset"]) << p["left_shift"], p["input2_multiplier"], p["input2_shift"])
+        diff = sa - sb
+        out = multiply_by_quantized_multiplier(diff * diff, p["output_multiplier"], p["output_shift"])
+        out = np.clip(out + p["output_offset"], -128, 127)
+        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_squared_difference_params", "params", {k: p[k] for k in self.FIELDS})
+        return _emit_binary("ml_squared_difference_s8", node, p, ctx, params)
