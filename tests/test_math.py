@@ -126,3 +126,32 @@ def test_squared_difference_broadcast(tmp_path, shape1, shape2):
 def test_squared_difference_refuses_huge_ratio(tmp_path):
     g = single_op(Op.SQUARED_DIFFERENCE, [act("a", (4,), 10.0), act("b", (4,), 10.0)], [act("y", (4,), 1e-12)])
     refuses(g, tmp_path, "left shift")
+
+
+# -- ELU, ABS, RSQRT: every int8 input ------------------------------------------------------
+
+def every_value(op, si, zi, so, zo, shape=(256,)):
+    g = single_op(op, [act("x", shape, si, zi)], [act("y", shape, so, zo)])
+    return g, [[EVERY_INT8.reshape(shape)]]
+
+
+@pytest.mark.parametrize("si,zi,so,zo", [
+    (0.05, 0, 0.05, 0),
+    (0.1, 127, 0.02, -128),        # zero points at the limits: mostly the exp side
+    (0.02, -128, 0.05, 127),       # mostly the identity side, saturating
+    (0.5, 10, 0.0078125, 100),     # exp(x) - 1 close to -1 in a fine output scale
+    (0.003, -7, 0.0001, -3),
+])
+def test_elu_every_value(tmp_path, si, zi, so, zo):
+    g, inputs = every_value(Op.ELU, si, zi, so, zo)
+    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+
+
+def test_elu_odd_shape(tmp_path):
+    g = single_op(Op.ELU, [act("x", (1, 3, 5, 7), 0.07, 9)], [act("y", (1, 3, 5, 7), 0.04, -50)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_elu_refuses_outputs_beyond_int32(tmp_path):
+    g, _ = every_value(Op.ELU, 1e3, 0, 1e-9, 0)
+    refuses(g, tmp_path, "int32 range")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..arith.fixedpoint import (multiply_by_quantized_multiplier,
-                                multiply_by_quantized_multiplier_smaller_than_one_exp)
+                                multiply_by_quantized_multiplier_smaller_than_one_exp, tf_round)
 from ..ir import MicrolithError, Op
 from . import OpImpl, register, require_int8, requant_multiplier, where
 from .elementwise import (_broadcast_inputs, _broadcast_prepare, _emit_binary, _flat_dims,
@@ -160,3 +160,70 @@ class SquaredDifference(OpImpl):
     def emit(self, node, g, p, ctx):
         params = ctx.struct("ml_squared_difference_params", "params", {k: p[k] for k in self.FIELDS})
         return _emit_binary("ml_squared_difference_s8", node, p, ctx, params)
+
+
+# -- int8 -> int8 functions of one element: ELU, ABS, RSQRT as 256-entry tables ---------------
+
+class _TableOp(OpImpl):
+    """A unary int8 op whose output depends on one input value only. prepare() builds the
+    256-entry table exactly as TFLM computes each value (ELU: TFLM itself builds this table in
+    float; ABS, RSQRT: TFLM's per-element integer arithmetic, run here on every int8 input),
+    and the kernel is ml_lut_s8."""
+    kernels = ("ml_lut_s8",)
+
+    def check(self, node, g) -> None:
+        _require_inputs(node, g, 1)
+        require_int8(node, g, [node.inputs[0], node.outputs[0]])
+        _require_same_size(node, g, node.inputs[0], node.outputs[0])
+
+    def table(self, node, g) -> np.ndarray:
+        """Output for inputs -128..127 (int64)."""
+        raise NotImplementedError
+
+    def prepare(self, node, g):
+        self.check(node, g)
+        table = np.asarray(self.table(node, g), dtype=np.int64)
+        assert table.shape == (256,) and table.min() >= -128 and table.max() <= 127
+        return dict(table=table.astype(np.int8))
+
+    def reference(self, node, g, p, xs):
+        x = np.asarray(xs[0], dtype=np.int64)
+        return [p["table"][x + 128].reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_lut_params", "params", dict(table=ctx.const("lut", p["table"])))
+        x, y = node.inputs[0], node.outputs[0]
+        return (f"ml_lut_s8({params}, {_flat_dims(ctx, g.t(x).shape)}, {ctx.tensor(x)}, "
+                f"{_flat_dims(ctx, g.t(y).shape)}, {ctx.tensor(y)})")
+
+
+def _expf(x: F32) -> F32:
+    """expf of a float32, correctly rounded (through double). glibc's expf (the oracle's) agrees
+    with this on all but about 1 in 2000 arguments, each off by one float32 ulp, which moves a
+    quantized ELU output only if it lands within that ulp of a rounding boundary."""
+    return F32(np.exp(np.float64(x)))
+
+
+@register
+class Elu(_TableOp):
+    """TFLM elu.cc PopulateLookupTable: every step in float32, as TFLM computes it:
+    dequantize, exp(x) - 1 for x < 0, multiply by 1 / output scale, roundf, add the zero
+    point, convert to int32 and clamp."""
+    op = Op.ELU
+
+    def table(self, node, g):
+        (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
+        out = []
+        with np.errstate(over="ignore"):
+            inverse_scale = F32(1) / F32(so)
+            for v in range(-128, 128):
+                x = F32(si) * F32(v - zi)
+                fx = _expf(x) - F32(1) if x < 0 else x
+                rescaled = F32(tf_round(float(fx * inverse_scale)))  # roundf: exact in double
+                q = rescaled + F32(zo)
+                if not abs(float(q)) < 2 ** 31:  # static_cast<int32_t> of it is undefined
+                    raise MicrolithError(f"{where(node, g)}: input scale {si:.6g} and output scale "
+                                         f"{so:.6g} put ELU outputs beyond the int32 range, where "
+                                         "TFLM's table conversion is undefined; check the scales")
+                out.append(min(127, max(-128, int(q))))
+        return out
