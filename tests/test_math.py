@@ -9,7 +9,7 @@ import pytest
 
 import microlith
 from microlith.ir import MicrolithError, Op
-from opmodels import act, assert_exact, const, single_op
+from opmodels import act, assert_exact, const, single_op, write
 
 EVERY_INT8 = np.arange(-128, 128, dtype=np.int8)
 
@@ -155,3 +155,65 @@ def test_elu_odd_shape(tmp_path):
 def test_elu_refuses_outputs_beyond_int32(tmp_path):
     g, _ = every_value(Op.ELU, 1e3, 0, 1e-9, 0)
     refuses(g, tmp_path, "int32 range")
+
+
+@pytest.mark.parametrize("si,zi,so,zo", [
+    (0.05, 0, 0.05, 0),            # same scale: no rescale
+    (0.05, 0, 0.05, 3),            # same scale, different zero points
+    (0.1, 127, 0.02, -128),        # zero points at the limits, saturating
+    (0.02, -128, 0.05, -128),
+    (0.5, 10, 0.25, 100),          # ratio 2: a left shift
+])
+def test_abs_every_value(tmp_path, si, zi, so, zo):
+    g, inputs = every_value(Op.ABS, si, zi, so, zo)
+    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+
+
+@pytest.mark.parametrize("si,so,zo", [
+    (0.05, 0.05, 0),
+    (1.0, 1 / 16, -128),           # 1 / sqrt(x) for x = 1..255 across the whole output range
+    (0.002, 0.5, 127),
+    (0.0001, 0.7, -60),            # tiny input scale: large outputs, saturating
+    (3.0, 0.002, 5),
+])
+def test_rsqrt_every_valid_value(tmp_path, si, so, zo):
+    g, inputs = every_value(Op.RSQRT, si, -128, so, zo)   # zero point -128: every input is >= 0
+    assert_exact(g, tmp_path, samples=3, inputs=inputs)
+
+
+@pytest.mark.parametrize("zi", [0, 77, 127])
+def test_rsqrt_nonnegative_inputs(tmp_path, zi):
+    x = np.arange(zi, 128, dtype=np.int8)
+    g = single_op(Op.RSQRT, [act("x", x.shape, 0.03, zi)], [act("y", x.shape, 0.02, -10)])
+    assert_exact(g, tmp_path, samples=0, inputs=[[x]])
+
+
+def test_rsqrt_fails_on_negative_input_like_tflm(tmp_path):
+    from microlith.verify import HostModel, Oracle
+    g = single_op(Op.RSQRT, [act("x", (5,), 0.05, 3)], [act("y", (5,), 0.05, 0)])
+    path = write(g, tmp_path)
+    model = microlith.load(str(path))
+    good, bad = [np.int8([3, 4, 5, 9, 9])], [np.int8([3, 4, 2, 9, 9])]  # 2 is below the zero point
+    oracle = Oracle(path.read_bytes(), model)
+    oracle.run(good)
+    with pytest.raises(Exception, match="invocation failed"):
+        oracle.run(bad)
+    oracle.close()
+    res = microlith.compile(model, tmp_path / "c")
+    host = HostModel(tmp_path / "c", model, res["name"], tmp_path)
+    try:
+        host.run(good)
+        with pytest.raises(MicrolithError, match="returned error -1"):
+            host.run(bad)
+    finally:
+        host.close()
+
+
+@pytest.mark.parametrize("op,si,so,match", [
+    (Op.RSQRT, 1e4, 1e4, "more than its 31-bit arithmetic"),
+    (Op.RSQRT, 1e-12, 1e-6, "left shift"),
+    (Op.ABS, 1e3, 1e-7, "left shift"),
+])
+def test_unary_refuses_extreme_scales(tmp_path, op, si, so, match):
+    g, _ = every_value(op, si, 0, so, 0)
+    refuses(g, tmp_path, match)

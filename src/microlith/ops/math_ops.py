@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arith.fixedpoint import (multiply_by_quantized_multiplier,
-                                multiply_by_quantized_multiplier_smaller_than_one_exp, tf_round)
+from ..arith import gemmlowp as gl
+from ..arith.fixedpoint import (INT32_MAX, multiply_by_quantized_multiplier,
+                                multiply_by_quantized_multiplier_smaller_than_one_exp, tf_round, wrap32)
 from ..ir import MicrolithError, Op
 from . import OpImpl, register, require_int8, requant_multiplier, where
 from .elementwise import (_broadcast_inputs, _broadcast_prepare, _emit_binary, _flat_dims,
@@ -227,3 +228,98 @@ class Elu(_TableOp):
                                          "TFLM's table conversion is undefined; check the scales")
                 out.append(min(127, max(-128, int(q))))
         return out
+
+
+@register
+class Abs(_TableOp):
+    """TFLM elementwise.cc AbsEvalQuantized: |input - zero point|, requantized only when the
+    float scales differ (by QuantizeMultiplier of their float32 ratio), then clamped."""
+    op = Op.ABS
+
+    def table(self, node, g):
+        (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
+        value = np.abs(np.arange(-128, 128) - zi)
+        if F32(si) != F32(so):
+            with np.errstate(all="ignore"):
+                ratio = float(F32(si) / F32(so))
+            mult, shift = requant_multiplier(node, g, ratio, "input-to-output ratio", node.inputs[0])
+            value = multiply_by_quantized_multiplier(value, mult, shift)
+        return np.clip(value + zo, -128, 127)
+
+
+def inv_sqrt_multiplier_exp(x: int, reverse_shift: int) -> tuple[int, int]:
+    """TFLite's GetInvSqrtQuantizedMultiplierExp for one x >= 0: 1/sqrt(x) as a q31 multiplier
+    and a shift, by five Newton-Raphson steps in gemmlowp's Q3.28 arithmetic."""
+    if x <= 1:
+        return INT32_MAX, 0
+    shift = 11
+    while x >= 1 << 29:
+        x //= 4
+        shift += 1
+    left_shift_bit_pairs = (int(gl.count_leading_zeros32(x)) - 1) // 2 - 1
+    shift -= left_shift_bit_pairs
+    x <<= 2 * left_shift_bit_pairs
+    half_input = gl.saturating_rounding_multiply_by_pot(x >> 1, -1)  # F3
+    half_three = (1 << 28) + (1 << 27)                                # 1.5 in F3
+    r = 1 << 28                                                       # F3 one
+    for _ in range(5):
+        r3 = gl.rescale(gl.mul(gl.mul(r, r), r), 9, 3)
+        r = gl.rescale(gl.sub(gl.mul(half_three, r), gl.mul(half_input, r3)), 6, 3)
+    r = int(gl.mul(r, 1518500250))                                    # times sqrt(2)/2 (F0)
+    if shift < 0:
+        r = int(wrap32(r << -shift))  # int32 shift in TFLM
+        shift = 0
+    return r, shift * reverse_shift
+
+
+@register
+class Rsqrt(_TableOp):
+    """TFLM elementwise.cc RsqrtEvalQuantized: 1/sqrt(input - zero point) in fixed point, then
+    requantized by 1 / (sqrtf(input scale) * output scale). An input below the zero point
+    makes TFLM's Eval fail; ml_rsqrt_s8 returns ML_ARG_ERROR for it."""
+    op = Op.RSQRT
+    kernels = ("ml_rsqrt_s8",)
+    SHIFT = 20  # TFLM's kShift
+
+    def table(self, node, g):
+        (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
+        with np.errstate(all="ignore"):
+            real = 1.0 / float(np.sqrt(F32(si)) * F32(so))  # sqrtf, a float product, then double
+        mult, shift = requant_multiplier(node, g, real, "1 / (sqrt(input scale) * output scale)",
+                                         node.inputs[0])
+        if shift - self.SHIFT < -31:
+            raise MicrolithError(f"{where(node, g)}: 1 / (sqrt(input scale) * output scale) = {real:.6g} "
+                                 f"is below 2^{shift - 1}; TFLM's RSQRT then shifts right by "
+                                 f"{self.SHIFT - shift} bits, more than its 31-bit arithmetic defines")
+        out = []
+        for v in range(-128, 128):
+            value = v - zi
+            if value < 0:
+                out.append(0)  # never read: the kernel fails on such inputs, as TFLM does
+                continue
+            if value == 0:
+                out.append(127)  # TFLM: "any value close to 0 represents the max output value"
+                continue
+            m, s = inv_sqrt_multiplier_exp(value, -1)
+            data = int(multiply_by_quantized_multiplier(1, m, s + self.SHIFT))
+            y = int(multiply_by_quantized_multiplier(data, mult, shift - self.SHIFT)) + zo
+            out.append(min(127, max(-128, y)))
+        return out
+
+    def prepare(self, node, g):
+        p = super().prepare(node, g)
+        p["input_zero_point"] = _quant(g, node.inputs[0])[1]
+        return p
+
+    def reference(self, node, g, p, xs):
+        if np.any(np.asarray(xs[0], dtype=np.int64) < p["input_zero_point"]):
+            raise MicrolithError(f"{where(node, g)}: RSQRT of a value below the input zero point "
+                                 "(a negative number); TFLM's Eval fails on it")
+        return super().reference(node, g, p, xs)
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_rsqrt_params", "params", dict(table=ctx.const("lut", p["table"]),
+                                                             input_zero_point=p["input_zero_point"]))
+        x, y = node.inputs[0], node.outputs[0]
+        return (f"ml_rsqrt_s8({params}, {_flat_dims(ctx, g.t(x).shape)}, {ctx.tensor(x)}, "
+                f"{_flat_dims(ctx, g.t(y).shape)}, {ctx.tensor(y)})")
