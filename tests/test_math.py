@@ -8,16 +8,21 @@ import numpy as np
 import pytest
 
 import microlith
-from microlith.ir import MicrolithError, Op
+from microlith.ir import Graph, MicrolithError, Node, Op, Tensor
 from opmodels import act, assert_exact, const, single_op, write
 
 EVERY_INT8 = np.arange(-128, 128, dtype=np.int8)
 
 
+def boolean(name, shape):
+    """A bool tensor: no quantization, as the converter writes them."""
+    return Tensor(name, tuple(shape), "bool")
+
+
 def every_pair(op, s1, z1, s2, z2, so, zo, attrs=None, out_dtype="int8"):
     """A model whose one sample covers all 65536 pairs of int8 inputs."""
     a, b = act("a", (256, 1), s1, z1), act("b", (1, 256), s2, z2)
-    y = act("y", (256, 256), so, zo, out_dtype)
+    y = act("y", (256, 256), so, zo) if out_dtype == "int8" else boolean("y", (256, 256))
     g = single_op(op, [a, b], [y], attrs)
     return g, [[EVERY_INT8.reshape(256, 1), EVERY_INT8.reshape(1, 256)]]
 
@@ -217,3 +222,38 @@ def test_rsqrt_fails_on_negative_input_like_tflm(tmp_path):
 def test_unary_refuses_extreme_scales(tmp_path, op, si, so, match):
     g, _ = every_value(op, si, 0, so, 0)
     refuses(g, tmp_path, match)
+
+
+# -- comparisons ----------------------------------------------------------------------------
+
+COMPARISONS = [Op.EQUAL, Op.NOT_EQUAL, Op.LESS, Op.LESS_EQUAL, Op.GREATER, Op.GREATER_EQUAL]
+
+
+def all_comparisons(a, b):
+    """One model computing all six comparisons of a and b (six bool outputs)."""
+    outs = [boolean(f"y_{op.value.lower()}", np.broadcast_shapes(a.shape, b.shape)) for op in COMPARISONS]
+    nodes = [Node(op, (a.name, b.name), (y.name,), {}) for op, y in zip(COMPARISONS, outs)]
+    tensors = {t.name: t for t in [a, b] + outs}
+    return Graph("comparisons", tensors, nodes, [a.name, b.name], [y.name for y in outs])
+
+
+@pytest.mark.parametrize("s1,z1,s2,z2", [
+    (0.05, 0, 0.05, 0),            # same quantization: equal values compare equal
+    (0.05, 3, 0.07, -5),           # different scales: values close in real terms
+    (0.02, -128, 0.9, 127),        # zero points at the limits
+    (0.999, 0, 1e-5, 0),           # largest accepted scale against a tiny one
+])
+def test_comparisons_every_pair(tmp_path, s1, z1, s2, z2):
+    g = all_comparisons(act("a", (256, 1), s1, z1), act("b", (1, 256), s2, z2))
+    assert_exact(g, tmp_path, samples=1, inputs=[[EVERY_INT8.reshape(256, 1), EVERY_INT8.reshape(1, 256)]])
+
+
+@pytest.mark.parametrize("shape1,shape2", BROADCASTS[1:])
+def test_comparisons_broadcast(tmp_path, shape1, shape2):
+    g = all_comparisons(act("a", shape1, 0.06, -3), act("b", shape2, 0.06, -3))
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_comparison_refuses_scale_of_one(tmp_path):
+    g, _ = every_pair(Op.LESS, 1.0, 0, 0.5, 0, 1.0, 0, out_dtype="bool")
+    refuses(g, tmp_path, "not in \\(0, 1\\)")

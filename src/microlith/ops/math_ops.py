@@ -323,3 +323,47 @@ class Rsqrt(_TableOp):
         x, y = node.inputs[0], node.outputs[0]
         return (f"ml_rsqrt_s8({params}, {_flat_dims(ctx, g.t(x).shape)}, {ctx.tensor(x)}, "
                 f"{_flat_dims(ctx, g.t(y).shape)}, {ctx.tensor(y)})")
+
+
+# -- EQUAL, NOT_EQUAL, LESS, LESS_EQUAL, GREATER, GREATER_EQUAL -------------------------------
+
+_COMPARISONS = {Op.EQUAL: (0, np.equal), Op.NOT_EQUAL: (1, np.not_equal), Op.LESS: (2, np.less),
+                Op.LESS_EQUAL: (3, np.less_equal), Op.GREATER: (4, np.greater),
+                Op.GREATER_EQUAL: (5, np.greater_equal)}
+
+
+class _Comparison(OpImpl):
+    """TFLM comparisons.cc, int8 inputs: each input is brought to a common fixed-point scale
+    by QuantizeMultiplierSmallerThanOneExp of its own scale (in double; TFLM aborts for a scale
+    of 1 or more) after a left shift of 8, and the scaled values are compared. bool output."""
+    kernels = ("ml_compare_s8",)
+    LEFT_SHIFT = 8
+    FIELDS = ("input1_offset", "input2_offset", "left_shift", "input1_multiplier", "input1_shift",
+              "input2_multiplier", "input2_shift", "comparison")
+
+    def prepare(self, node, g):
+        p = _plan(node, g)
+        require_int8(node, g, node.inputs)
+        _require_dtype(node, g, node.outputs, ("bool",))
+        (s1, z1), (s2, z2) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
+        m1, sh1 = _multiplier_below_one(node, g, s1, "input1 scale as a")
+        m2, sh2 = _multiplier_below_one(node, g, s2, "input2 scale as a")
+        p.update(input1_offset=-z1, input2_offset=-z2, left_shift=self.LEFT_SHIFT,
+                 input1_multiplier=m1, input1_shift=sh1, input2_multiplier=m2, input2_shift=sh2,
+                 comparison=_COMPARISONS[self.op][0])
+        return p
+
+    def reference(self, node, g, p, xs):
+        a, b = _broadcast_inputs(node, g, xs)
+        scale = multiply_by_quantized_multiplier_smaller_than_one_exp
+        sa = scale((a + p["input1_offset"]) << p["left_shift"], p["input1_multiplier"], p["input1_shift"])
+        sb = scale((b + p["input2_offset"]) << p["left_shift"], p["input2_multiplier"], p["input2_shift"])
+        return [_COMPARISONS[self.op][1](sa, sb).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_compare_params", "params", {k: p[k] for k in self.FIELDS})
+        return _emit_binary("ml_compare_s8", node, p, ctx, params)
+
+
+for _op in _COMPARISONS:
+    register(type(_op.value.title().replace("_", ""), (_Comparison,), {"op": _op}))
