@@ -257,3 +257,60 @@ def test_comparisons_broadcast(tmp_path, shape1, shape2):
 def test_comparison_refuses_scale_of_one(tmp_path):
     g, _ = every_pair(Op.LESS, 1.0, 0, 0.5, 0, 1.0, 0, out_dtype="bool")
     refuses(g, tmp_path, "not in \\(0, 1\\)")
+
+
+# -- SELECT_V2 ------------------------------------------------------------------------------
+
+def test_collapse_broadcast_n_agrees_with_two_input_version():
+    from microlith.ops import impl_for
+    impl_for(Op.ADD)  # load every op family (see test_elementwise.test_collapse_broadcast)
+    from microlith.ops.elementwise import collapse_broadcast
+    from microlith.ops.math_ops import collapse_broadcast_n
+    for a, b in BROADCASTS + [((2, 3), (3, 2)), ((5, 1, 3), (1, 4, 3))]:
+        try:
+            out = np.broadcast_shapes(a, b)
+        except ValueError:
+            out = (2, 3)
+        assert collapse_broadcast_n([a, b], out) == collapse_broadcast(a, b, out)
+    assert collapse_broadcast_n([(4, 1), (1, 5), (4, 5)], (4, 5)) == ((4, 1), (1, 5), (4, 5), (4, 5))
+    assert collapse_broadcast_n([(), (2, 3), (1, 3)], (2, 3)) == ((1, 1), (2, 3), (1, 3), (2, 3))
+
+
+def less_then_select(x_shape, y_shape, cond_shape, zx=0):
+    """LESS(a, b) -> bool condition -> SELECT_V2(condition, x, y): the bool stays internal."""
+    a, b = act("a", cond_shape, 0.05, zx), act("b", cond_shape, 0.05, -zx)
+    x, y = act("x", x_shape, 0.1, 3), act("y", y_shape, 0.1, 3)
+    out_shape = np.broadcast_shapes(cond_shape, x_shape, y_shape)
+    c, out = boolean("c", cond_shape), act("out", out_shape, 0.1, 3)
+    nodes = [Node(Op.LESS, ("a", "b"), ("c",), {}), Node(Op.SELECT_V2, ("c", "x", "y"), ("out",), {})]
+    return Graph("select", {t.name: t for t in (a, b, x, y, c, out)}, nodes, ["a", "b", "x", "y"], ["out"])
+
+
+@pytest.mark.parametrize("x_shape,y_shape,cond_shape", [
+    ((2, 3, 4), (2, 3, 4), (2, 3, 4)),
+    ((2, 3, 4), (2, 3, 4), (1, 1, 4)),      # broadcast condition
+    ((1, 1, 4), (2, 3, 1), (2, 1, 4)),      # all three broadcast
+    ((5,), (1,), (3, 1)),                   # lower ranks
+    ((1, 2, 3, 1, 1), (2, 2, 3, 4, 1), (1, 1, 1, 4, 5)),  # 5-D, four runs
+])
+def test_select_v2_broadcast(tmp_path, x_shape, y_shape, cond_shape):
+    assert_exact(less_then_select(x_shape, y_shape, cond_shape), tmp_path, samples=4)
+
+
+def test_select_v2_bool_graph_input(tmp_path):
+    rng = np.random.default_rng(3)
+    c, x, y = boolean("c", (3, 4)), act("x", (3, 4), 0.2, -128), act("y", (1, 4), 0.01, 127)
+    g = single_op(Op.SELECT_V2, [c, x, y], [act("out", (3, 4), 0.3, 7)])
+    cases = [[rng.integers(0, 2, (3, 4)).astype(bool), rng.integers(-128, 128, (3, 4)).astype(np.int8),
+              rng.integers(-128, 128, (1, 4)).astype(np.int8)] for _ in range(4)]
+    assert_exact(g, tmp_path, samples=0, inputs=cases)
+
+
+def test_select_v2_refuses_five_broadcast_runs(tmp_path):
+    g = less_then_select((1, 2, 1, 3, 1), (2, 1, 3, 1, 2), (1, 1, 1, 1, 2))
+    refuses(g, tmp_path, "at most 4")
+
+
+def test_select_v2_refuses_non_bool_condition(tmp_path):
+    g = single_op(Op.SELECT_V2, [act("c", (4,)), act("x", (4,)), act("y", (4,))], [act("out", (4,))])
+    refuses(g, tmp_path, "takes bool")

@@ -367,3 +367,62 @@ class _Comparison(OpImpl):
 
 for _op in _COMPARISONS:
     register(type(_op.value.title().replace("_", ""), (_Comparison,), {"op": _op}))
+
+
+# -- SELECT_V2 ------------------------------------------------------------------------------
+
+def collapse_broadcast_n(shapes, out_shape) -> tuple[tuple, ...] | None:
+    """elementwise.collapse_broadcast for any number of inputs: their shapes and the output's,
+    collapsed alike to as few dimensions as possible (last entry: the output), or None when
+    they do not broadcast to out_shape."""
+    rank = max([len(s) for s in shapes] + [len(out_shape)])
+    ext = [(1,) * (rank - len(s)) + tuple(int(d) for d in s) for s in list(shapes) + [out_shape]]
+    groups: list[list] = []  # [full flags..., extent]
+    for dims in zip(*ext):
+        *ins, do = dims
+        if do != max(ins) or any(d not in (1, do) for d in ins):
+            return None
+        if do == 1:
+            continue
+        key = [d == do for d in ins]
+        if groups and groups[-1][:-1] == key:
+            groups[-1][-1] *= do
+        else:
+            groups.append(key + [do])
+    if not groups:
+        groups = [[True] * len(shapes) + [1]]
+    collapsed = [tuple(grp[-1] if grp[k] else 1 for grp in groups) for k in range(len(shapes))]
+    return (*collapsed, tuple(grp[-1] for grp in groups))
+
+
+@register
+class SelectV2(OpImpl):
+    """TFLM select.cc (SELECT_V2): condition ? x : y with broadcasting of all three operands.
+    TFLM copies the values without looking at the quantization, and so do we."""
+    op = Op.SELECT_V2
+    kernels = ("ml_select_s8",)
+
+    def prepare(self, node, g):
+        _require_inputs(node, g, 3)
+        _require_dtype(node, g, node.inputs[:1], ("bool",))
+        _require_dtype(node, g, [*node.inputs[1:], node.outputs[0]], ("int8",))
+        shapes = [g.t(n).shape for n in node.inputs]
+        plan = collapse_broadcast_n(shapes, g.t(node.outputs[0]).shape)
+        if plan is None:
+            raise MicrolithError(f"{where(node, g)}: condition {list(shapes[0])}, x {list(shapes[1])} and "
+                                 f"y {list(shapes[2])} do not broadcast to the output shape "
+                                 f"{list(g.t(node.outputs[0]).shape)}")
+        if len(plan[-1]) > 4:
+            raise MicrolithError(f"{where(node, g)}: broadcasting condition, x and y needs "
+                                 f"{len(plan[-1])} runs of dimensions that broadcast differently; "
+                                 "the kernel handles at most 4")
+        return dict(dims=plan)
+
+    def reference(self, node, g, p, xs):
+        shape = g.t(node.outputs[0]).shape
+        c, x, y = (np.asarray(v).reshape((1,) * (len(shape) - np.ndim(v)) + np.shape(v)) for v in xs)
+        return [np.where(c, x, y).astype(np.int8).reshape(shape)]
+
+    def emit(self, node, g, p, ctx):
+        args = [f"{ctx.dims(d)}, {ctx.tensor(n)}" for d, n in zip(p["dims"], [*node.inputs, node.outputs[0]])]
+        return f"ml_select_s8({', '.join(args)})"
