@@ -314,3 +314,27 @@ def test_select_v2_refuses_five_broadcast_runs(tmp_path):
 def test_select_v2_refuses_non_bool_condition(tmp_path):
     g = single_op(Op.SELECT_V2, [act("c", (4,)), act("x", (4,)), act("y", (4,))], [act("out", (4,))])
     refuses(g, tmp_path, "takes bool")
+
+
+# -- LOGICAL_AND / LOGICAL_OR / LOGICAL_NOT -------------------------------------------------
+
+def random_bools(rng, *shapes):
+    return [rng.integers(0, 2, s).astype(bool) for s in shapes]
+
+
+@pytest.mark.parametrize("shape1,shape2", BROADCASTS)
+def test_logical_and_or_not(tmp_path, shape1, shape2):
+    # AND, OR and NOT of both inputs in one model with bool graph inputs and outputs.
+    out = np.broadcast_shapes(shape1, shape2)
+    a, b = boolean("a", shape1), boolean("b", shape2)
+    ys = [boolean("and", out), boolean("or", out), boolean("not_a", shape1)]
+    nodes = [Node(Op.LOGICAL_AND, ("a", "b"), ("and",), {}), Node(Op.LOGICAL_OR, ("a", "b"), ("or",), {}),
+             Node(Op.LOGICAL_NOT, ("a",), ("not_a",), {})]
+    g = Graph("logical", {t.name: t for t in [a, b] + ys}, nodes, ["a", "b"], [y.name for y in ys])
+    rng = np.random.default_rng(len(shape1))
+    assert_exact(g, tmp_path, samples=0, inputs=[random_bools(rng, shape1, shape2) for _ in range(4)])
+
+
+def test_logical_refuses_int8(tmp_path):
+    g = single_op(Op.LOGICAL_AND, [act("a", (4,)), act("b", (4,))], [boolean("y", (4,))])
+    refuses(g, tmp_path, "takes bool")

@@ -426,3 +426,58 @@ class SelectV2(OpImpl):
     def emit(self, node, g, p, ctx):
         args = [f"{ctx.dims(d)}, {ctx.tensor(n)}" for d, n in zip(p["dims"], [*node.inputs, node.outputs[0]])]
         return f"ml_select_s8({', '.join(args)})"
+
+
+# -- LOGICAL_AND / LOGICAL_OR / LOGICAL_NOT -------------------------------------------------
+
+class _Logical(OpImpl):
+    """TFLM logical.cc / logical_common.cc: && or || of bool tensors, with broadcasting."""
+    kernels = ("ml_logical_bool",)
+    dtypes = ("bool",)
+
+    def prepare(self, node, g):
+        p = _plan(node, g)
+        _require_dtype(node, g, [*node.inputs, node.outputs[0]], ("bool",))
+        p["logical_or"] = int(self.op is Op.LOGICAL_OR)
+        return p
+
+    def reference(self, node, g, p, xs):
+        a, b = _broadcast_inputs(node, g, xs)
+        out = np.logical_or(a, b) if p["logical_or"] else np.logical_and(a, b)
+        return [out.reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_logical_params", "params", dict(logical_or=p["logical_or"]))
+        return _emit_binary("ml_logical_bool", node, p, ctx, params)
+
+
+@register
+class LogicalAnd(_Logical):
+    op = Op.LOGICAL_AND
+
+
+@register
+class LogicalOr(_Logical):
+    op = Op.LOGICAL_OR
+
+
+@register
+class LogicalNot(OpImpl):
+    """TFLM elementwise.cc LogicalNotEval: !x on a bool tensor."""
+    op = Op.LOGICAL_NOT
+    kernels = ("ml_logical_not_bool",)
+    dtypes = ("bool",)
+
+    def prepare(self, node, g):
+        _require_inputs(node, g, 1)
+        _require_dtype(node, g, [node.inputs[0], node.outputs[0]], ("bool",))
+        _require_same_size(node, g, node.inputs[0], node.outputs[0])
+        return {}
+
+    def reference(self, node, g, p, xs):
+        return [np.logical_not(xs[0]).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        x, y = node.inputs[0], node.outputs[0]
+        return (f"ml_logical_not_bool({_flat_dims(ctx, g.t(x).shape)}, {ctx.tensor(x)}, "
+                f"{_flat_dims(ctx, g.t(y).shape)}, {ctx.tensor(y)})")
