@@ -338,3 +338,30 @@ def test_logical_and_or_not(tmp_path, shape1, shape2):
 def test_logical_refuses_int8(tmp_path):
     g = single_op(Op.LOGICAL_AND, [act("a", (4,)), act("b", (4,))], [boolean("y", (4,))])
     refuses(g, tmp_path, "takes bool")
+
+
+# -- CAST -----------------------------------------------------------------------------------
+
+def extremes(dtype, shape, rng):
+    """Random values of dtype with the type's limits and small values mixed in."""
+    if dtype == "bool":
+        return rng.integers(0, 2, shape).astype(bool)
+    info = np.iinfo(dtype)
+    x = rng.integers(info.min, int(info.max) + 1, shape, dtype=np.int64)
+    x.reshape(-1)[:6] = [info.min, info.max, -1, 0, 1, info.min + 1][:x.size]
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("src,dst", [(s, d) for s in ("int8", "int16", "int32", "bool")
+                                     for d in ("int8", "int16", "int32") if s != d])
+def test_cast(tmp_path, src, dst):
+    x = Tensor("x", (3, 5), src) if src in ("int32", "bool") else act("x", (3, 5), 0.1, 0, src)
+    y = Tensor("y", (3, 5), dst) if dst == "int32" else act("y", (3, 5), 0.1, 0, dst)
+    g = single_op(Op.CAST, [x], [y])
+    rng = np.random.default_rng(7)
+    assert_exact(g, tmp_path, samples=0, inputs=[[extremes(src, (3, 5), rng)] for _ in range(3)])
+
+
+def test_cast_refuses_uint8(tmp_path):
+    g = single_op(Op.CAST, [act("x", (4,))], [Tensor("y", (4,), "uint8")])
+    refuses(g, tmp_path, "is uint8; TFLM's CAST kernel here takes int8 or int16 or int32")

@@ -481,3 +481,37 @@ class LogicalNot(OpImpl):
         x, y = node.inputs[0], node.outputs[0]
         return (f"ml_logical_not_bool({_flat_dims(ctx, g.t(x).shape)}, {ctx.tensor(x)}, "
                 f"{_flat_dims(ctx, g.t(y).shape)}, {ctx.tensor(y)})")
+
+
+# -- CAST -----------------------------------------------------------------------------------
+
+_CAST_TYPES = {"bool": 0, "int8": 1, "int16": 2, "int32": 3}
+
+
+@register
+class Cast(OpImpl):
+    """TFLM cast.cc: a static_cast of every element between int8, int16 and int32 (and from
+    bool). Narrowing keeps the low bits; quantization is ignored, as TFLM ignores it. The float
+    casts TFLM also has are outside microlith's integer models."""
+    op = Op.CAST
+    kernels = ("ml_cast_int",)
+    dtypes = ("int8", "int16", "int32", "bool")
+
+    def prepare(self, node, g):
+        _require_inputs(node, g, 1)
+        _require_dtype(node, g, node.inputs, tuple(_CAST_TYPES))
+        _require_dtype(node, g, node.outputs, ("int8", "int16", "int32"))
+        _require_same_size(node, g, node.inputs[0], node.outputs[0])
+        return dict(input_type=_CAST_TYPES[g.t(node.inputs[0]).dtype],
+                    output_type=_CAST_TYPES[g.t(node.outputs[0]).dtype])
+
+    def reference(self, node, g, p, xs):
+        y = g.t(node.outputs[0])
+        return [np.asarray(xs[0]).astype(np.int64).astype(y.np_dtype).reshape(y.shape)]  # wraps
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_cast_params", "params", dict(input_type=p["input_type"],
+                                                             output_type=p["output_type"]))
+        x, y = node.inputs[0], node.outputs[0]
+        return (f"ml_cast_int({params}, {_flat_dims(ctx, g.t(x).shape)}, {ctx.tensor(x)}, "
+                f"{_flat_dims(ctx, g.t(y).shape)}, {ctx.tensor(y)})")
