@@ -365,3 +365,38 @@ def test_cast(tmp_path, src, dst):
 def test_cast_refuses_uint8(tmp_path):
     g = single_op(Op.CAST, [act("x", (4,))], [Tensor("y", (4,), "uint8")])
     refuses(g, tmp_path, "is uint8; TFLM's CAST kernel here takes int8 or int16 or int32")
+
+
+# -- ADD_N ----------------------------------------------------------------------------------
+
+def add_n(n, shape, s, z, so, zo, const_first=False):
+    ins = [act(f"x{k}", shape, s, z) for k in range(n)]
+    if const_first:
+        rng = np.random.default_rng(n)
+        ins[0] = const("c", rng.integers(-128, 128, shape), scale=s, zp=z, dtype="int8")
+    return single_op(Op.ADD_N, ins, [act("y", shape, so, zo)])
+
+
+@pytest.mark.parametrize("n,s,z,so,zo", [
+    (2, 0.05, 0, 0.1, 0),
+    (3, 0.05, -128, 0.1, 127),     # zero points at the limits: TFLM's extra offset term shows
+    (3, 0.02, 127, 0.5, -128),
+    (15, 0.1, -100, 0.05, 3),      # the most inputs accepted, saturating
+    (4, 0.3, 60, 1e-6, -7),        # tiny output scale
+])
+def test_add_n(tmp_path, n, s, z, so, zo):
+    assert_exact(add_n(n, (2, 3, 5), s, z, so, zo), tmp_path, samples=5)
+
+
+def test_add_n_constant_input(tmp_path):
+    assert_exact(add_n(3, (7,), 0.04, 9, 0.05, -2, const_first=True), tmp_path, samples=4)
+
+
+@pytest.mark.parametrize("g,match", [
+    (add_n(16, (3,), 0.05, 0, 0.1, 0), "can overflow"),
+    (single_op(Op.ADD_N, [act("a", (3,), 0.05, 1), act("b", (3,), 0.05, 2)], [act("y", (3,))]),
+     "in shape or quantization"),
+    (add_n(2, (3,), 1.0, 0, 1e-7, 0), "output rescale factor 19.07"),
+])
+def test_add_n_refuses(tmp_path, g, match):
+    refuses(g, tmp_path, match)

@@ -515,3 +515,61 @@ class Cast(OpImpl):
         x, y = node.inputs[0], node.outputs[0]
         return (f"ml_cast_int({params}, {_flat_dims(ctx, g.t(x).shape)}, {ctx.tensor(x)}, "
                 f"{_flat_dims(ctx, g.t(y).shape)}, {ctx.tensor(y)})")
+
+
+# -- ADD_N ----------------------------------------------------------------------------------
+
+@register
+class AddN(OpImpl):
+    """TFLM add_n.cc: every input shares one scale and zero point (TFLM's Prepare checks it),
+    each is rescaled as ADD rescales with a left shift of 20, the terms are summed in int32 and
+    the sum requantized. TFLM's sum starts from the rescaled input offset instead of 0 (an extra
+    -zero point term); we add it too."""
+    op = Op.ADD_N
+    kernels = ("ml_add_n_s8",)
+    LEFT_SHIFT = 20
+    MAX_INPUTS = 15  # 16 terms of up to 255 * 2^19 still fit int32
+    FIELDS = ("num_inputs", "input_offset", "left_shift", "input_multiplier", "input_shift",
+              "output_multiplier", "output_shift", "output_offset")
+
+    def prepare(self, node, g):
+        if len(node.inputs) < 2 or any(x is None for x in node.inputs):
+            raise MicrolithError(f"{where(node, g)}: ADD_N needs at least 2 input tensors")
+        if len(node.inputs) > self.MAX_INPUTS:
+            raise MicrolithError(f"{where(node, g)}: ADD_N of {len(node.inputs)} inputs; TFLM sums the "
+                                 f"rescaled terms in int32, which can overflow beyond {self.MAX_INPUTS} "
+                                 "inputs. Split the sum into several ADD_N")
+        require_int8(node, g, [*node.inputs, node.outputs[0]])
+        first = g.t(node.inputs[0])
+        for name in node.inputs[1:]:
+            t = g.t(name)
+            if t.shape != first.shape or _quant(g, name) != _quant(g, first.name):
+                raise MicrolithError(f"{where(node, g)}: input '{name}' {list(t.shape)} differs from input "
+                                     f"'{first.name}' {list(first.shape)} in shape or quantization; TFLM's "
+                                     "ADD_N needs every input alike")
+        _require_same_size(node, g, first.name, node.outputs[0])
+        (s, z), (so, zo) = _quant(g, first.name), _quant(g, node.outputs[0])
+        twice = 2.0 * s  # double
+        mi, shi = _multiplier_below_one(node, g, s / twice, "input")
+        mo, sho = _multiplier_below_one(node, g, twice / ((1 << self.LEFT_SHIFT) * so), "output")
+        return dict(num_inputs=len(node.inputs), input_offset=-z, left_shift=self.LEFT_SHIFT,
+                    input_multiplier=mi, input_shift=shi, output_multiplier=mo, output_shift=sho,
+                    output_offset=zo)
+
+    def reference(self, node, g, p, xs):
+        scale = lambda v: multiply_by_quantized_multiplier_smaller_than_one_exp(  # noqa: E731
+            np.asarray(v, dtype=np.int64) << p["left_shift"], p["input_multiplier"], p["input_shift"])
+        total = scale(p["input_offset"])
+        for x in xs:
+            total = total + scale(np.asarray(x, dtype=np.int64) + p["input_offset"])
+        out = multiply_by_quantized_multiplier_smaller_than_one_exp(total, p["output_multiplier"],
+                                                                    p["output_shift"])
+        out = np.clip(out + p["output_offset"], -128, 127)
+        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_add_n_params", "params", {k: p[k] for k in self.FIELDS})
+        data = ", ".join(ctx.tensor(n) for n in node.inputs)
+        return (f"ml_add_n_s8({params}, {_flat_dims(ctx, g.t(node.inputs[0]).shape)}, "
+                f"(const int8_t *const[]){{ {data} }}, {_flat_dims(ctx, g.t(node.outputs[0]).shape)}, "
+                f"{ctx.tensor(node.outputs[0])})")
