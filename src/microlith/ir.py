@@ -75,6 +75,27 @@ class Op(enum.Enum):
     LOG_SOFTMAX = "LOG_SOFTMAX"
     L2_NORMALIZATION = "L2_NORMALIZATION"
     CUMSUM = "CUMSUM"
+    # --- issue 10: elementwise math
+    MAXIMUM = "MAXIMUM"
+    MINIMUM = "MINIMUM"
+    PRELU = "PRELU"
+    SQUARED_DIFFERENCE = "SQUARED_DIFFERENCE"
+    ELU = "ELU"
+    RSQRT = "RSQRT"
+    ABS = "ABS"
+    DIV = "DIV"
+    ADD_N = "ADD_N"
+    EQUAL = "EQUAL"
+    NOT_EQUAL = "NOT_EQUAL"
+    LESS = "LESS"
+    LESS_EQUAL = "LESS_EQUAL"
+    GREATER = "GREATER"
+    GREATER_EQUAL = "GREATER_EQUAL"
+    SELECT_V2 = "SELECT_V2"
+    LOGICAL_AND = "LOGICAL_AND"
+    LOGICAL_OR = "LOGICAL_OR"
+    LOGICAL_NOT = "LOGICAL_NOT"
+    CAST = "CAST"
 
 
 # Fused activation names used in attrs["activation"].
@@ -117,6 +138,27 @@ ATTRS: dict[Op, tuple[str, ...]] = {
     Op.LOG_SOFTMAX: (),
     Op.L2_NORMALIZATION: ("activation",),
     Op.CUMSUM: ("exclusive", "reverse"),
+    # --- issue 10: elementwise math
+    Op.MAXIMUM: (),
+    Op.MINIMUM: (),
+    Op.PRELU: (),
+    Op.SQUARED_DIFFERENCE: (),
+    Op.ELU: (),
+    Op.RSQRT: (),
+    Op.ABS: (),
+    Op.DIV: ("activation",),
+    Op.ADD_N: (),
+    Op.EQUAL: (),
+    Op.NOT_EQUAL: (),
+    Op.LESS: (),
+    Op.LESS_EQUAL: (),
+    Op.GREATER: (),
+    Op.GREATER_EQUAL: (),
+    Op.SELECT_V2: (),
+    Op.LOGICAL_AND: (),
+    Op.LOGICAL_OR: (),
+    Op.LOGICAL_NOT: (),
+    Op.CAST: (),
 }
 
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32,

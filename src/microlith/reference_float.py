@@ -166,6 +166,13 @@ def _binary(fn):
     return run
 
 
+def _plain(fn):
+    """fn on the inputs as they are (any count, numpy broadcasting), no fused activation."""
+    def run(node, g, ins, out_shape):
+        return [np.asarray(fn(*ins))]
+    return run
+
+
 def _reshape(node, g, ins, out_shape):
     return [ins[0].reshape(out_shape)]
 
@@ -303,6 +310,27 @@ _RUN = {
     Op.TRANSPOSE: _transpose,
     # --- issue 10: reduction and normalization
     **reference_float_reduce.RUN,
+    # --- issue 10: elementwise math (TFLite's float kernels; comparisons give bool)
+    Op.MAXIMUM: _plain(np.maximum),
+    Op.MINIMUM: _plain(np.minimum),
+    Op.PRELU: _plain(lambda x, alpha: np.where(x >= 0, x, x * alpha)),
+    Op.SQUARED_DIFFERENCE: _plain(lambda a, b: (a - b) * (a - b)),
+    Op.ELU: _unary(lambda x, n: np.where(x < 0, np.exp(x) - F32(1), x)),
+    Op.RSQRT: _unary(lambda x, n: F32(1) / np.sqrt(x)),
+    Op.ABS: _unary(lambda x, n: np.abs(x)),
+    Op.DIV: _binary(np.divide),
+    Op.ADD_N: lambda node, g, ins, out_shape: [np.sum(np.stack(ins), axis=0, dtype=F32)],
+    Op.EQUAL: _plain(np.equal),
+    Op.NOT_EQUAL: _plain(np.not_equal),
+    Op.LESS: _plain(np.less),
+    Op.LESS_EQUAL: _plain(np.less_equal),
+    Op.GREATER: _plain(np.greater),
+    Op.GREATER_EQUAL: _plain(np.greater_equal),
+    Op.SELECT_V2: _plain(np.where),
+    Op.LOGICAL_AND: _plain(np.logical_and),
+    Op.LOGICAL_OR: _plain(np.logical_or),
+    Op.LOGICAL_NOT: _plain(np.logical_not),
+    Op.CAST: _plain(lambda x: x),  # _run converts to the output's type (integers wrap, as static_cast)
 }
 assert set(_RUN) == set(Op), set(Op) - set(_RUN)
 

@@ -40,6 +40,11 @@ _ARITY: dict[Op, tuple[int, int, tuple[int, ...]]] = {
     # --- issue 10: reduction and normalization
     Op.ARG_MAX: (2, 2, ()), Op.ARG_MIN: (2, 2, ()), Op.REDUCE_MAX: (2, 2, ()),
     Op.REDUCE_MIN: (2, 2, ()), Op.SUM: (2, 2, ()), Op.CUMSUM: (2, 2, ()),
+    # --- issue 10: elementwise math
+    **{op: (2, 2, ()) for op in (Op.MAXIMUM, Op.MINIMUM, Op.PRELU, Op.SQUARED_DIFFERENCE, Op.DIV,
+                                 Op.EQUAL, Op.NOT_EQUAL, Op.LESS, Op.LESS_EQUAL, Op.GREATER,
+                                 Op.GREATER_EQUAL, Op.LOGICAL_AND, Op.LOGICAL_OR)},
+    Op.ADD_N: (2, 1 << 16, ()), Op.SELECT_V2: (3, 3, ()),
 }
 
 
@@ -383,6 +388,9 @@ def _read_options(o, op: Op, path: str, i: int) -> dict:
     elif op is Op.CUMSUM:
         t = table(fb.CumsumOptions) if opts is not None else None
         a = dict(exclusive=bool(t.Exclusive()) if t else False, reverse=bool(t.Reverse()) if t else False)
+    # --- issue 10: elementwise math
+    elif op is Op.DIV:  # TFLM's ParseDiv leaves kTfLiteActNone when the table is absent
+        a = dict(activation=act(table(fb.DivOptions).FusedActivationFunction()) if opts is not None else "NONE")
     assert set(a) == set(ATTRS[op]), (op, a)
     for key in ("stride_h", "stride_w", "dilation_h", "dilation_w", "filter_h", "filter_w",
                 "depth_multiplier"):

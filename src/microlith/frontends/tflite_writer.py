@@ -105,7 +105,27 @@ def _options(op: Op, a: dict):
         o = fb.CumsumOptionsT()
         o.exclusive, o.reverse = bool(a["exclusive"]), bool(a["reverse"])
         return B.CumsumOptions, o
+    # --- issue 10: elementwise math
+    if op is Op.DIV:
+        o = fb.DivOptionsT()
+        o.fusedActivationFunction = _ACT[a["activation"]]
+        return B.DivOptions, o
+    if op in _PLAIN_OPTIONS:
+        name = _PLAIN_OPTIONS[op]
+        return getattr(B, name), getattr(fb, name + "T")()
     return B.NONE, None
+
+
+# --- issue 10: elementwise math. Ops whose options table has no fields TFLM reads.
+_PLAIN_OPTIONS = {Op.MAXIMUM: "MaximumMinimumOptions", Op.MINIMUM: "MaximumMinimumOptions",
+                  Op.SQUARED_DIFFERENCE: "SquaredDifferenceOptions", Op.ABS: "AbsOptions",
+                  Op.ADD_N: "AddNOptions", Op.EQUAL: "EqualOptions", Op.NOT_EQUAL: "NotEqualOptions",
+                  Op.LESS: "LessOptions", Op.LESS_EQUAL: "LessEqualOptions",
+                  Op.GREATER: "GreaterOptions", Op.GREATER_EQUAL: "GreaterEqualOptions",
+                  Op.SELECT_V2: "SelectV2Options", Op.LOGICAL_AND: "LogicalAndOptions",
+                  Op.LOGICAL_OR: "LogicalOrOptions", Op.LOGICAL_NOT: "LogicalNotOptions"}
+# CAST is written without options: its CastOptions would need the tensor types, and TFLM
+# reads the types from the tensors anyway.
 
 
 def _squeezed_axes(before: tuple, after: tuple) -> list[int]:

@@ -67,7 +67,10 @@ REGISTRY: dict[Op, OpImpl] = {}
 # Op families; each module registers its ops on import.
 _FAMILIES = ("conv", "fully_connected", "pool", "elementwise", "activation", "shape",
              # --- issue 10: reduction and normalization
-             "reduce")
+             "reduce",
+             # --- issue 10: elementwise math
+             "math_ops",
+             )
 
 
 def register(cls):

@@ -1,0 +1,575 @@
+"""Elementwise math ops with TFLM int8 kernels: MAXIMUM, MINIMUM, PRELU, SQUARED_DIFFERENCE,
+ELU, ABS, RSQRT, DIV, ADD_N, the comparisons (EQUAL ... GREATER_EQUAL, bool output),
+SELECT_V2, LOGICAL_AND/OR/NOT (bool) and CAST between int8, int16 and int32 (and from bool).
+
+TFLM has no int8 kernel for EXP, LOG, SQRT, SQUARE, NEG, FLOOR_DIV or FLOOR_MOD (they are
+float32 only in tensorflow/lite/micro/kernels), so they are not here: a model using them with
+int8 tensors does not run in TFLM either.
+
+Binary ops broadcast the way ADD and MUL do (elementwise.collapse_broadcast, ml_nn_broadcast.h).
+Each prepare() follows the TFLM Prepare of its op, including float-versus-double details that
+are noted where they matter. bool tensors hold one byte per element, 0 or 1, as TFLM's do.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..arith import gemmlowp as gl
+from ..arith.fixedpoint import (INT32_MAX, multiply_by_quantized_multiplier,
+                                multiply_by_quantized_multiplier_smaller_than_one_exp, tf_round, wrap32)
+from ..ir import MicrolithError, Op
+from . import OpImpl, register, require_int8, requant_multiplier, where
+from .elementwise import (_broadcast_inputs, _broadcast_prepare, _emit_binary, _flat_dims,
+                          _multiplier_below_one, _quant, _require_inputs, _require_same_size,
+                          collapse_broadcast)
+
+F32 = np.float32
+
+
+def _require_dtype(node, g, names, dtypes: tuple[str, ...]) -> None:
+    for name in names:
+        t = g.t(name)
+        if t.dtype not in dtypes:
+            raise MicrolithError(f"{where(node, g)}: tensor '{name}' is {t.dtype}; TFLM's "
+                                 f"{node.op.value} kernel here takes {' or '.join(dtypes)}")
+
+
+def _plan(node, g) -> dict:
+    """Broadcast plan for two inputs into the output, whatever their dtypes."""
+    _require_inputs(node, g, 2)
+    a, b, y = g.t(node.inputs[0]), g.t(node.inputs[1]), g.t(node.outputs[0])
+    plan = collapse_broadcast(a.shape, b.shape, y.shape)
+    if plan is None:
+        raise MicrolithError(f"{where(node, g)}: inputs {list(a.shape)} and {list(b.shape)} do not "
+                             f"broadcast to the output shape {list(y.shape)}")
+    if len(plan[2]) > 4:
+        raise MicrolithError(f"{where(node, g)}: broadcasting {list(a.shape)} with {list(b.shape)} "
+                             f"needs {len(plan[2])} runs of dimensions that broadcast differently; "
+                             "the kernels handle at most 4")
+    return dict(dims1=plan[0], dims2=plan[1], dims_out=plan[2])
+
+
+# -- MAXIMUM / MINIMUM ----------------------------------------------------------------------
+
+class _MaxMin(OpImpl):
+    """TFLM maximum_minimum.cc: max/min of the raw int8 values. TFLM has no Prepare for these
+    ops and never looks at the quantization (the converter gives all three tensors the same),
+    so neither do we: with differing quantizations both compute the same raw bytes."""
+    kernels = ("ml_maximum_s8",)
+
+    def prepare(self, node, g):
+        p = _plan(node, g)
+        _require_dtype(node, g, [*node.inputs, node.outputs[0]], ("int8",))
+        p["minimum"] = int(self.op is Op.MINIMUM)
+        return p
+
+    def reference(self, node, g, p, xs):
+        a, b = _broadcast_inputs(node, g, xs)
+        out = np.minimum(a, b) if p["minimum"] else np.maximum(a, b)
+        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_maximum_params", "params", dict(minimum=p["minimum"]))
+        return _emit_binary("ml_maximum_s8", node, p, ctx, params)
+
+
+@register
+class Maximum(_MaxMin):
+    op = Op.MAXIMUM
+
+
+@register
+class Minimum(_MaxMin):
+    op = Op.MINIMUM
+
+
+# -- PRELU ----------------------------------------------------------------------------------
+
+@register
+class Prelu(OpImpl):
+    """TFLM prelu_common.cc + reference_ops::BroadcastPrelu4DSlow. Alpha (a constant or an
+    activation) broadcasts against the input; both ratios are derived in double."""
+    op = Op.PRELU
+    kernels = ("ml_prelu_s8",)
+    FIELDS = ("input_offset", "alpha_offset", "output_offset", "multiplier_1", "shift_1",
+              "multiplier_2", "shift_2")
+
+    def prepare(self, node, g):
+        p = _broadcast_prepare(node, g)  # int8 input, alpha and output, per-tensor
+        (si, zi), (sa, za) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
+        so, zo = _quant(g, node.outputs[0])
+        m1, s1 = requant_multiplier(node, g, si / so, "input-to-output ratio", node.inputs[0])
+        m2, s2 = requant_multiplier(node, g, si * sa / so, "input-times-alpha-to-output ratio",
+                                    node.inputs[1])
+        p.update(input_offset=-zi, alpha_offset=-za, output_offset=zo, multiplier_1=m1, shift_1=s1,
+                 multiplier_2=m2, shift_2=s2)
+        return p
+
+    def reference(self, node, g, p, xs):
+        x, alpha = _broadcast_inputs(node, g, xs)
+        x = x + p["input_offset"]
+        pos = multiply_by_quantized_multiplier(x, p["multiplier_1"], p["shift_1"])
+        neg = multiply_by_quantized_multiplier(x * (alpha + p["alpha_offset"]), p["multiplier_2"], p["shift_2"])
+        out = np.clip(np.where(x >= 0, pos, neg) + p["output_offset"], -128, 127)
+        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_prelu_params", "params", {k: p[k] for k in self.FIELDS})
+        return _emit_binary("ml_prelu_s8", node, p, ctx, params)
+
+
+# -- SQUARED_DIFFERENCE ---------------------------------------------------------------------
+
+@register
+class SquaredDifference(OpImpl):
+    """TFLM squared_difference.cc (int8): ADD's rescaling to a shared scale with a left shift
+    of 7, then the square of the difference requantized by QuantizeMultiplier (which, unlike
+    ADD's output multiplier, may exceed one)."""
+    op = Op.SQUARED_DIFFERENCE
+    kernels = ("ml_squared_difference_s8",)
+    LEFT_SHIFT = 7
+    FIELDS = ("input1_offset", "input2_offset", "left_shift", "input1_multiplier", "input1_shift",
+              "input2_multiplier", "input2_shift", "output_multiplier", "output_shift", "output_offset")
+
+    def prepare(self, node, g):
+        p = _broadcast_prepare(node, g)
+        (s1, z1), (s2, z2) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
+        so, zo = _quant(g, node.outputs[0])
+        twice_max = 2.0 * max(s1, s2)  # double, from the float scales
+        # (1 << 14) * output scale is an int times a float: float32 (exact, a power of two).
+        with np.errstate(over="ignore"):
+            denominator = float(F32(1 << (2 * self.LEFT_SHIFT)) * F32(so))
+        m1, sh1 = _multiplier_below_one(node, g, s1 / twice_max, "input1")
+        m2, sh2 = _multiplier_below_one(node, g, s2 / twice_max, "input2")
+        mo, sho = requant_multiplier(node, g, twice_max * twice_max / denominator,
+                                     "squared-input-to-output ratio", node.outputs[0])
+        p.update(input1_offset=-z1, input2_offset=-z2, left_shift=self.LEFT_SHIFT,
+                 input1_multiplier=m1, input1_shift=sh1, input2_multiplier=m2, input2_shift=sh2,
+                 output_multiplier=mo, output_shift=sho, output_offset=zo)
+        return p
+
+    def reference(self, node, g, p, xs):
+        a, b = _broadcast_inputs(node, g, xs)
+        scale = multiply_by_quantized_multiplier_smaller_than_one_exp
+        sa = scale((a + p["input1_offset"]) << p["left_shift"], p["input1_multiplier"], p["input1_shift"])
+        sb = scale((b + p["input2_offset"]) << p["left_shift"], p["input2_multiplier"], p["input2_shift"])
+        diff = sa - sb
+        out = multiply_by_quantized_multiplier(diff * diff, p["output_multiplier"], p["output_shift"])
+        out = np.clip(out + p["output_offset"], -128, 127)
+        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_squared_difference_params", "params", {k: p[k] for k in self.FIELDS})
+        return _emit_binary("ml_squared_difference_s8", node, p, ctx, params)
+
+
+# -- int8 -> int8 functions of one element: ELU, ABS, RSQRT as 256-entry tables ---------------
+
+class _TableOp(OpImpl):
+    """A unary int8 op whose output depends on one input value only. prepare() builds the
+    256-entry table exactly as TFLM computes each value (ELU: TFLM itself builds this table in
+    float; ABS, RSQRT: TFLM's per-element integer arithmetic, run here on every int8 input),
+    and the kernel is ml_lut_s8."""
+    kernels = ("ml_lut_s8",)
+
+    def check(self, node, g) -> None:
+        _require_inputs(node, g, 1)
+        require_int8(node, g, [node.inputs[0], node.outputs[0]])
+        _require_same_size(node, g, node.inputs[0], node.outputs[0])
+
+    def table(self, node, g) -> np.ndarray:
+        """Output for inputs -128..127 (int64)."""
+        raise NotImplementedError
+
+    def prepare(self, node, g):
+        self.check(node, g)
+        table = np.asarray(self.table(node, g), dtype=np.int64)
+        assert table.shape == (256,) and table.min() >= -128 and table.max() <= 127
+        return dict(table=table.astype(np.int8))
+
+    def reference(self, node, g, p, xs):
+        x = np.asarray(xs[0], dtype=np.int64)
+        return [p["table"][x + 128].reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_lut_params", "params", dict(table=ctx.const("lut", p["table"])))
+        x, y = node.inputs[0], node.outputs[0]
+        return (f"ml_lut_s8({params}, {_flat_dims(ctx, g.t(x).shape)}, {ctx.tensor(x)}, "
+                f"{_flat_dims(ctx, g.t(y).shape)}, {ctx.tensor(y)})")
+
+
+def _expf(x: F32) -> F32:
+    """expf of a float32, correctly rounded (through double). glibc's expf (the oracle's) agrees
+    with this on all but about 1 in 2000 arguments, each off by one float32 ulp, which moves a
+    quantized ELU output only if it lands within that ulp of a rounding boundary."""
+    return F32(np.exp(np.float64(x)))
+
+
+@register
+class Elu(_TableOp):
+    """TFLM elu.cc PopulateLookupTable: every step in float32, as TFLM computes it:
+    dequantize, exp(x) - 1 for x < 0, multiply by 1 / output scale, roundf, add the zero
+    point, convert to int32 and clamp."""
+    op = Op.ELU
+
+    def table(self, node, g):
+        (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
+        out = []
+        with np.errstate(over="ignore"):
+            inverse_scale = F32(1) / F32(so)
+            for v in range(-128, 128):
+                x = F32(si) * F32(v - zi)
+                fx = _expf(x) - F32(1) if x < 0 else x
+                rescaled = F32(tf_round(float(fx * inverse_scale)))  # roundf: exact in double
+                q = rescaled + F32(zo)
+                if not abs(float(q)) < 2 ** 31:  # static_cast<int32_t> of it is undefined
+                    raise MicrolithError(f"{where(node, g)}: input scale {si:.6g} and output scale "
+                                         f"{so:.6g} put ELU outputs beyond the int32 range, where "
+                                         "TFLM's table conversion is undefined; check the scales")
+                out.append(min(127, max(-128, int(q))))
+        return out
+
+
+@register
+class Abs(_TableOp):
+    """TFLM elementwise.cc AbsEvalQuantized: |input - zero point|, requantized only when the
+    float scales differ (by QuantizeMultiplier of their float32 ratio), then clamped."""
+    op = Op.ABS
+
+    def table(self, node, g):
+        (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
+        value = np.abs(np.arange(-128, 128) - zi)
+        if F32(si) != F32(so):
+            with np.errstate(all="ignore"):
+                ratio = float(F32(si) / F32(so))
+            mult, shift = requant_multiplier(node, g, ratio, "input-to-output ratio", node.inputs[0])
+            value = multiply_by_quantized_multiplier(value, mult, shift)
+        return np.clip(value + zo, -128, 127)
+
+
+def inv_sqrt_multiplier_exp(x: int, reverse_shift: int) -> tuple[int, int]:
+    """TFLite's GetInvSqrtQuantizedMultiplierExp for one x >= 0: 1/sqrt(x) as a q31 multiplier
+    and a shift, by five Newton-Raphson steps in gemmlowp's Q3.28 arithmetic."""
+    if x <= 1:
+        return INT32_MAX, 0
+    shift = 11
+    while x >= 1 << 29:
+        x //= 4
+        shift += 1
+    left_shift_bit_pairs = (int(gl.count_leading_zeros32(x)) - 1) // 2 - 1
+    shift -= left_shift_bit_pairs
+    x <<= 2 * left_shift_bit_pairs
+    half_input = gl.saturating_rounding_multiply_by_pot(x >> 1, -1)  # F3
+    half_three = (1 << 28) + (1 << 27)                                # 1.5 in F3
+    r = 1 << 28                                                       # F3 one
+    for _ in range(5):
+        r3 = gl.rescale(gl.mul(gl.mul(r, r), r), 9, 3)
+        r = gl.rescale(gl.sub(gl.mul(half_three, r), gl.mul(half_input, r3)), 6, 3)
+    r = int(gl.mul(r, 1518500250))                                    # times sqrt(2)/2 (F0)
+    if shift < 0:
+        r = int(wrap32(r << -shift))  # int32 shift in TFLM
+        shift = 0
+    return r, shift * reverse_shift
+
+
+@register
+class Rsqrt(_TableOp):
+    """TFLM elementwise.cc RsqrtEvalQuantized: 1/sqrt(input - zero point) in fixed point, then
+    requantized by 1 / (sqrtf(input scale) * output scale). An input below the zero point
+    makes TFLM's Eval fail; ml_rsqrt_s8 returns ML_ARG_ERROR for it."""
+    op = Op.RSQRT
+    kernels = ("ml_rsqrt_s8",)
+    SHIFT = 20  # TFLM's kShift
+
+    def table(self, node, g):
+        (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
+        with np.errstate(all="ignore"):
+            real = 1.0 / float(np.sqrt(F32(si)) * F32(so))  # sqrtf, a float product, then double
+        mult, shift = requant_multiplier(node, g, real, "1 / (sqrt(input scale) * output scale)",
+                                         node.inputs[0])
+        if shift - self.SHIFT < -31:
+            raise MicrolithError(f"{where(node, g)}: 1 / (sqrt(input scale) * output scale) = {real:.6g} "
+                                 f"is below 2^{shift - 1}; TFLM's RSQRT then shifts right by "
+                                 f"{self.SHIFT - shift} bits, more than its 31-bit arithmetic defines")
+        out = []
+        for v in range(-128, 128):
+            value = v - zi
+            if value < 0:
+                out.append(0)  # never read: the kernel fails on such inputs, as TFLM does
+                continue
+            if value == 0:
+                out.append(127)  # TFLM: "any value close to 0 represents the max output value"
+                continue
+            m, s = inv_sqrt_multiplier_exp(value, -1)
+            data = int(multiply_by_quantized_multiplier(1, m, s + self.SHIFT))
+            y = int(multiply_by_quantized_multiplier(data, mult, shift - self.SHIFT)) + zo
+            out.append(min(127, max(-128, y)))
+        return out
+
+    def prepare(self, node, g):
+        p = super().prepare(node, g)
+        p["input_zero_point"] = _quant(g, node.inputs[0])[1]
+        return p
+
+    def reference(self, node, g, p, xs):
+        if np.any(np.asarray(xs[0], dtype=np.int64) < p["input_zero_point"]):
+            raise MicrolithError(f"{where(node, g)}: RSQRT of a value below the input zero point "
+                                 "(a negative number); TFLM's Eval fails on it")
+        return super().reference(node, g, p, xs)
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_rsqrt_params", "params", dict(table=ctx.const("lut", p["table"]),
+                                                             input_zero_point=p["input_zero_point"]))
+        x, y = node.inputs[0], node.outputs[0]
+        return (f"ml_rsqrt_s8({params}, {_flat_dims(ctx, g.t(x).shape)}, {ctx.tensor(x)}, "
+                f"{_flat_dims(ctx, g.t(y).shape)}, {ctx.tensor(y)})")
+
+
+# -- EQUAL, NOT_EQUAL, LESS, LESS_EQUAL, GREATER, GREATER_EQUAL -------------------------------
+
+_COMPARISONS = {Op.EQUAL: (0, np.equal), Op.NOT_EQUAL: (1, np.not_equal), Op.LESS: (2, np.less),
+                Op.LESS_EQUAL: (3, np.less_equal), Op.GREATER: (4, np.greater),
+                Op.GREATER_EQUAL: (5, np.greater_equal)}
+
+
+class _Comparison(OpImpl):
+    """TFLM comparisons.cc, int8 inputs: each input is brought to a common fixed-point scale
+    by QuantizeMultiplierSmallerThanOneExp of its own scale (in double; TFLM aborts for a scale
+    of 1 or more) after a left shift of 8, and the scaled values are compared. bool output."""
+    kernels = ("ml_compare_s8",)
+    LEFT_SHIFT = 8
+    FIELDS = ("input1_offset", "input2_offset", "left_shift", "input1_multiplier", "input1_shift",
+              "input2_multiplier", "input2_shift", "comparison")
+
+    def prepare(self, node, g):
+        p = _plan(node, g)
+        require_int8(node, g, node.inputs)
+        _require_dtype(node, g, node.outputs, ("bool",))
+        (s1, z1), (s2, z2) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
+        m1, sh1 = _multiplier_below_one(node, g, s1, "input1 scale as a")
+        m2, sh2 = _multiplier_below_one(node, g, s2, "input2 scale as a")
+        p.update(input1_offset=-z1, input2_offset=-z2, left_shift=self.LEFT_SHIFT,
+                 input1_multiplier=m1, input1_shift=sh1, input2_multiplier=m2, input2_shift=sh2,
+                 comparison=_COMPARISONS[self.op][0])
+        return p
+
+    def reference(self, node, g, p, xs):
+        a, b = _broadcast_inputs(node, g, xs)
+        scale = multiply_by_quantized_multiplier_smaller_than_one_exp
+        sa = scale((a + p["input1_offset"]) << p["left_shift"], p["input1_multiplier"], p["input1_shift"])
+        sb = scale((b + p["input2_offset"]) << p["left_shift"], p["input2_multiplier"], p["input2_shift"])
+        return [_COMPARISONS[self.op][1](sa, sb).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_compare_params", "params", {k: p[k] for k in self.FIELDS})
+        return _emit_binary("ml_compare_s8", node, p, ctx, params)
+
+
+for _op in _COMPARISONS:
+    register(type(_op.value.title().replace("_", ""), (_Comparison,), {"op": _op}))
+
+
+# -- SELECT_V2 ------------------------------------------------------------------------------
+
+def collapse_broadcast_n(shapes, out_shape) -> tuple[tuple, ...] | None:
+    """elementwise.collapse_broadcast for any number of inputs: their shapes and the output's,
+    collapsed alike to as few dimensions as possible (last entry: the output), or None when
+    they do not broadcast to out_shape."""
+    rank = max([len(s) for s in shapes] + [len(out_shape)])
+    ext = [(1,) * (rank - len(s)) + tuple(int(d) for d in s) for s in list(shapes) + [out_shape]]
+    groups: list[list] = []  # [full flags..., extent]
+    for dims in zip(*ext):
+        *ins, do = dims
+        if do != max(ins) or any(d not in (1, do) for d in ins):
+            return None
+        if do == 1:
+            continue
+        key = [d == do for d in ins]
+        if groups and groups[-1][:-1] == key:
+            groups[-1][-1] *= do
+        else:
+            groups.append(key + [do])
+    if not groups:
+        groups = [[True] * len(shapes) + [1]]
+    collapsed = [tuple(grp[-1] if grp[k] else 1 for grp in groups) for k in range(len(shapes))]
+    return (*collapsed, tuple(grp[-1] for grp in groups))
+
+
+@register
+class SelectV2(OpImpl):
+    """TFLM select.cc (SELECT_V2): condition ? x : y with broadcasting of all three operands.
+    TFLM copies the values without looking at the quantization, and so do we."""
+    op = Op.SELECT_V2
+    kernels = ("ml_select_s8",)
+
+    def prepare(self, node, g):
+        _require_inputs(node, g, 3)
+        _require_dtype(node, g, node.inputs[:1], ("bool",))
+        _require_dtype(node, g, [*node.inputs[1:], node.outputs[0]], ("int8",))
+        shapes = [g.t(n).shape for n in node.inputs]
+        plan = collapse_broadcast_n(shapes, g.t(node.outputs[0]).shape)
+        if plan is None:
+            raise MicrolithError(f"{where(node, g)}: condition {list(shapes[0])}, x {list(shapes[1])} and "
+                                 f"y {list(shapes[2])} do not broadcast to the output shape "
+                                 f"{list(g.t(node.outputs[0]).shape)}")
+        if len(plan[-1]) > 4:
+            raise MicrolithError(f"{where(node, g)}: broadcasting condition, x and y needs "
+                                 f"{len(plan[-1])} runs of dimensions that broadcast differently; "
+                                 "the kernel handles at most 4")
+        return dict(dims=plan)
+
+    def reference(self, node, g, p, xs):
+        shape = g.t(node.outputs[0]).shape
+        c, x, y = (np.asarray(v).reshape((1,) * (len(shape) - np.ndim(v)) + np.shape(v)) for v in xs)
+        return [np.where(c, x, y).astype(np.int8).reshape(shape)]
+
+    def emit(self, node, g, p, ctx):
+        args = [f"{ctx.dims(d)}, {ctx.tensor(n)}" for d, n in zip(p["dims"], [*node.inputs, node.outputs[0]])]
+        return f"ml_select_s8({', '.join(args)})"
+
+
+# -- LOGICAL_AND / LOGICAL_OR / LOGICAL_NOT -------------------------------------------------
+
+class _Logical(OpImpl):
+    """TFLM logical.cc / logical_common.cc: && or || of bool tensors, with broadcasting."""
+    kernels = ("ml_logical_bool",)
+    dtypes = ("bool",)
+
+    def prepare(self, node, g):
+        p = _plan(node, g)
+        _require_dtype(node, g, [*node.inputs, node.outputs[0]], ("bool",))
+        p["logical_or"] = int(self.op is Op.LOGICAL_OR)
+        return p
+
+    def reference(self, node, g, p, xs):
+        a, b = _broadcast_inputs(node, g, xs)
+        out = np.logical_or(a, b) if p["logical_or"] else np.logical_and(a, b)
+        return [out.reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_logical_params", "params", dict(logical_or=p["logical_or"]))
+        return _emit_binary("ml_logical_bool", node, p, ctx, params)
+
+
+@register
+class LogicalAnd(_Logical):
+    op = Op.LOGICAL_AND
+
+
+@register
+class LogicalOr(_Logical):
+    op = Op.LOGICAL_OR
+
+
+@register
+class LogicalNot(OpImpl):
+    """TFLM elementwise.cc LogicalNotEval: !x on a bool tensor."""
+    op = Op.LOGICAL_NOT
+    kernels = ("ml_logical_not_bool",)
+    dtypes = ("bool",)
+
+    def prepare(self, node, g):
+        _require_inputs(node, g, 1)
+        _require_dtype(node, g, [node.inputs[0], node.outputs[0]], ("bool",))
+        _require_same_size(node, g, node.inputs[0], node.outputs[0])
+        return {}
+
+    def reference(self, node, g, p, xs):
+        return [np.logical_not(xs[0]).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        x, y = node.inputs[0], node.outputs[0]
+        return (f"ml_logical_not_bool({_flat_dims(ctx, g.t(x).shape)}, {ctx.tensor(x)}, "
+                f"{_flat_dims(ctx, g.t(y).shape)}, {ctx.tensor(y)})")
+
+
+# -- CAST -----------------------------------------------------------------------------------
+
+_CAST_TYPES = {"bool": 0, "int8": 1, "int16": 2, "int32": 3}
+
+
+@register
+class Cast(OpImpl):
+    """TFLM cast.cc: a static_cast of every element between int8, int16 and int32 (and from
+    bool). Narrowing keeps the low bits; quantization is ignored, as TFLM ignores it. The float
+    casts TFLM also has are outside microlith's integer models."""
+    op = Op.CAST
+    kernels = ("ml_cast_int",)
+    dtypes = ("int8", "int16", "int32", "bool")
+
+    def prepare(self, node, g):
+        _require_inputs(node, g, 1)
+        _require_dtype(node, g, node.inputs, tuple(_CAST_TYPES))
+        _require_dtype(node, g, node.outputs, ("int8", "int16", "int32"))
+        _require_same_size(node, g, node.inputs[0], node.outputs[0])
+        return dict(input_type=_CAST_TYPES[g.t(node.inputs[0]).dtype],
+                    output_type=_CAST_TYPES[g.t(node.outputs[0]).dtype])
+
+    def reference(self, node, g, p, xs):
+        y = g.t(node.outputs[0])
+        return [np.asarray(xs[0]).astype(np.int64).astype(y.np_dtype).reshape(y.shape)]  # wraps
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_cast_params", "params", dict(input_type=p["input_type"],
+                                                             output_type=p["output_type"]))
+        x, y = node.inputs[0], node.outputs[0]
+        return (f"ml_cast_int({params}, {_flat_dims(ctx, g.t(x).shape)}, {ctx.tensor(x)}, "
+                f"{_flat_dims(ctx, g.t(y).shape)}, {ctx.tensor(y)})")
+
+
+# -- ADD_N ----------------------------------------------------------------------------------
+
+@register
+class AddN(OpImpl):
+    """TFLM add_n.cc: every input shares one scale and zero point (TFLM's Prepare checks it),
+    each is rescaled as ADD rescales with a left shift of 20, the terms are summed in int32 and
+    the sum requantized. TFLM's sum starts from the rescaled input offset instead of 0 (an extra
+    -zero point term); we add it too."""
+    op = Op.ADD_N
+    kernels = ("ml_add_n_s8",)
+    LEFT_SHIFT = 20
+    MAX_INPUTS = 15  # 16 terms of up to 255 * 2^19 still fit int32
+    FIELDS = ("num_inputs", "input_offset", "left_shift", "input_multiplier", "input_shift",
+              "output_multiplier", "output_shift", "output_offset")
+
+    def prepare(self, node, g):
+        if len(node.inputs) < 2 or any(x is None for x in node.inputs):
+            raise MicrolithError(f"{where(node, g)}: ADD_N needs at least 2 input tensors")
+        if len(node.inputs) > self.MAX_INPUTS:
+            raise MicrolithError(f"{where(node, g)}: ADD_N of {len(node.inputs)} inputs; TFLM sums the "
+                                 f"rescaled terms in int32, which can overflow beyond {self.MAX_INPUTS} "
+                                 "inputs. Split the sum into several ADD_N")
+        require_int8(node, g, [*node.inputs, node.outputs[0]])
+        first = g.t(node.inputs[0])
+        for name in node.inputs[1:]:
+            t = g.t(name)
+            if t.shape != first.shape or _quant(g, name) != _quant(g, first.name):
+                raise MicrolithError(f"{where(node, g)}: input '{name}' {list(t.shape)} differs from input "
+                                     f"'{first.name}' {list(first.shape)} in shape or quantization; TFLM's "
+                                     "ADD_N needs every input alike")
+        _require_same_size(node, g, first.name, node.outputs[0])
+        (s, z), (so, zo) = _quant(g, first.name), _quant(g, node.outputs[0])
+        twice = 2.0 * s  # double
+        mi, shi = _multiplier_below_one(node, g, s / twice, "input")
+        mo, sho = _multiplier_below_one(node, g, twice / ((1 << self.LEFT_SHIFT) * so), "output")
+        return dict(num_inputs=len(node.inputs), input_offset=-z, left_shift=self.LEFT_SHIFT,
+                    input_multiplier=mi, input_shift=shi, output_multiplier=mo, output_shift=sho,
+                    output_offset=zo)
+
+    def reference(self, node, g, p, xs):
+        scale = lambda v: multiply_by_quantized_multiplier_smaller_than_one_exp(  # noqa: E731
+            np.asarray(v, dtype=np.int64) << p["left_shift"], p["input_multiplier"], p["input_shift"])
+        total = scale(p["input_offset"])
+        for x in xs:
+            total = total + scale(np.asarray(x, dtype=np.int64) + p["input_offset"])
+        out = multiply_by_quantized_multiplier_smaller_than_one_exp(total, p["output_multiplier"],
+                                                                    p["output_shift"])
+        out = np.clip(out + p["output_offset"], -128, 127)
+        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_add_n_params", "params", {k: p[k] for k in self.FIELDS})
+        data = ", ".join(ctx.tensor(n) for n in node.inputs)
+        return (f"ml_add_n_s8({params}, {_flat_dims(ctx, g.t(node.inputs[0]).shape)}, "
+                f"(const int8_t *const[]){{ {data} }}, {_flat_dims(ctx, g.t(node.outputs[0]).shape)}, "
+                f"{ctx.tensor(node.outputs[0])})")

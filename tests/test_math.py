@@ -1,0 +1,402 @@
+"""Elementwise math ops (ops/math_ops.py) against TFLM, byte for byte.
+
+Where an op is a function of one or two int8 values, a test feeds every int8 value (or every
+pair, through a [256, 1] x [1, 256] broadcast), so a rounding difference anywhere shows up.
+"""
+
+import numpy as np
+import pytest
+
+import microlith
+from microlith.ir import Graph, MicrolithError, Node, Op, Tensor
+from opmodels import act, assert_exact, const, single_op, write
+
+EVERY_INT8 = np.arange(-128, 128, dtype=np.int8)
+
+
+def boolean(name, shape):
+    """A bool tensor: no quantization, as the converter writes them."""
+    return Tensor(name, tuple(shape), "bool")
+
+
+def every_pair(op, s1, z1, s2, z2, so, zo, attrs=None, out_dtype="int8"):
+    """A model whose one sample covers all 65536 pairs of int8 inputs."""
+    a, b = act("a", (256, 1), s1, z1), act("b", (1, 256), s2, z2)
+    y = act("y", (256, 256), so, zo) if out_dtype == "int8" else boolean("y", (256, 256))
+    g = single_op(op, [a, b], [y], attrs)
+    return g, [[EVERY_INT8.reshape(256, 1), EVERY_INT8.reshape(1, 256)]]
+
+
+BROADCASTS = [
+    ((1, 4, 4, 3), (1, 4, 4, 3)),
+    ((1, 4, 4, 3), (1, 1, 1, 3)),       # per-channel operand
+    ((1, 1, 1, 3), (1, 4, 4, 3)),       # the broadcast operand first
+    ((2, 3, 4), (4,)),                  # lower rank
+    ((4, 1), (1, 5)),                   # both broadcast: outer product
+    ((2, 3, 1, 4, 5), (1, 1, 6, 1, 1)), # 5-D
+    ((1,), (3, 1)),                     # one element
+]
+
+
+def refuses(g, tmp_path, match):
+    with pytest.raises(MicrolithError, match=match):
+        microlith.compile(g, tmp_path / "c")
+
+
+# -- MAXIMUM / MINIMUM ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("op", [Op.MAXIMUM, Op.MINIMUM])
+def test_max_min_every_pair(tmp_path, op):
+    g, inputs = every_pair(op, 0.05, -128, 0.05, -128, 0.05, -128)
+    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+
+
+@pytest.mark.parametrize("op", [Op.MAXIMUM, Op.MINIMUM])
+@pytest.mark.parametrize("shape1,shape2", BROADCASTS)
+def test_max_min_broadcast(tmp_path, op, shape1, shape2):
+    out = np.broadcast_shapes(shape1, shape2)
+    g = single_op(op, [act("a", shape1, 0.1, 127), act("b", shape2, 0.1, 127)], [act("y", out, 0.1, 127)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_max_ignores_quantization_like_tflm(tmp_path):
+    # TFLM compares raw int8 values whatever the scales; so do we (the converter never writes this).
+    g = single_op(Op.MAXIMUM, [act("a", (7,), 0.1, 3), const("c", np.int8(5), 0.5, -9, dtype="int8")],
+                  [act("y", (7,), 0.02, 0)])
+    assert_exact(g, tmp_path, samples=4)
+
+
+def test_max_refuses_int16(tmp_path):
+    g = single_op(Op.MAXIMUM, [act("a", (4,), dtype="int16"), act("b", (4,), dtype="int16")],
+                  [act("y", (4,), dtype="int16")])
+    refuses(g, tmp_path, "takes int8")
+
+
+# -- PRELU ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("si,zi,sa,za,so,zo", [
+    (0.05, 0, 0.01, 0, 0.05, 0),
+    (0.02, -128, 0.004, 127, 0.03, 127),   # zero points at the int8 limits, negative alphas
+    (0.1, 127, 0.02, -128, 0.01, -128),    # output scale below the input's: saturation
+    (0.5, 3, 0.9, -7, 0.001, 4),           # ratios above one: left shifts
+])
+def test_prelu_every_pair(tmp_path, si, zi, sa, za, so, zo):
+    g, inputs = every_pair(Op.PRELU, si, zi, sa, za, so, zo)
+    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+
+
+@pytest.mark.parametrize("shape1,shape2", BROADCASTS[:5])
+def test_prelu_broadcast(tmp_path, shape1, shape2):
+    out = np.broadcast_shapes(shape1, shape2)
+    g = single_op(Op.PRELU, [act("x", shape1, 0.06, -3), act("alpha", shape2, 0.01, 9)],
+                  [act("y", out, 0.05, 2)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+@pytest.mark.parametrize("alpha_shape", [(3,), (1, 1, 3), (1, 5, 1, 1)])
+def test_prelu_constant_alpha(tmp_path, alpha_shape):
+    rng = np.random.default_rng(len(alpha_shape))
+    alpha = const("alpha", rng.integers(-128, 128, alpha_shape), scale=0.004, zp=-20, dtype="int8")
+    g = single_op(Op.PRELU, [act("x", (2, 5, 4, 3), 0.05, 7), alpha], [act("y", (2, 5, 4, 3), 0.04, -6)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_prelu_refuses_huge_ratio(tmp_path):
+    g = single_op(Op.PRELU, [act("x", (4,), 100.0), act("alpha", (4,), 1e6)], [act("y", (4,), 1e-9)])
+    refuses(g, tmp_path, "left shift")
+
+
+# -- SQUARED_DIFFERENCE ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("s1,z1,s2,z2,so,zo", [
+    (0.05, 0, 0.05, 0, 0.5, -128),
+    (0.05, 3, 0.07, -5, 0.2, -100),
+    (0.02, -128, 0.9, 127, 30.0, -128),     # zero points at the int8 limits
+    (0.3, 127, 0.01, -128, 0.001, -128),    # tiny output scale: most outputs saturate
+    (0.05, 0, 0.05, 0, 0.00002, 127),       # output ratio far above one: left shift
+])
+def test_squared_difference_every_pair(tmp_path, s1, z1, s2, z2, so, zo):
+    g, inputs = every_pair(Op.SQUARED_DIFFERENCE, s1, z1, s2, z2, so, zo)
+    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+
+
+@pytest.mark.parametrize("shape1,shape2", BROADCASTS)
+def test_squared_difference_broadcast(tmp_path, shape1, shape2):
+    out = np.broadcast_shapes(shape1, shape2)
+    g = single_op(Op.SQUARED_DIFFERENCE, [act("a", shape1, 0.06, -3), act("b", shape2, 0.04, 9)],
+                  [act("y", out, 0.1, -120)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_squared_difference_refuses_huge_ratio(tmp_path):
+    g = single_op(Op.SQUARED_DIFFERENCE, [act("a", (4,), 10.0), act("b", (4,), 10.0)], [act("y", (4,), 1e-12)])
+    refuses(g, tmp_path, "left shift")
+
+
+# -- ELU, ABS, RSQRT: every int8 input ------------------------------------------------------
+
+def every_value(op, si, zi, so, zo, shape=(256,)):
+    g = single_op(op, [act("x", shape, si, zi)], [act("y", shape, so, zo)])
+    return g, [[EVERY_INT8.reshape(shape)]]
+
+
+@pytest.mark.parametrize("si,zi,so,zo", [
+    (0.05, 0, 0.05, 0),
+    (0.1, 127, 0.02, -128),        # zero points at the limits: mostly the exp side
+    (0.02, -128, 0.05, 127),       # mostly the identity side, saturating
+    (0.5, 10, 0.0078125, 100),     # exp(x) - 1 close to -1 in a fine output scale
+    (0.003, -7, 0.0001, -3),
+])
+def test_elu_every_value(tmp_path, si, zi, so, zo):
+    g, inputs = every_value(Op.ELU, si, zi, so, zo)
+    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+
+
+def test_elu_odd_shape(tmp_path):
+    g = single_op(Op.ELU, [act("x", (1, 3, 5, 7), 0.07, 9)], [act("y", (1, 3, 5, 7), 0.04, -50)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_elu_refuses_outputs_beyond_int32(tmp_path):
+    g, _ = every_value(Op.ELU, 1e3, 0, 1e-9, 0)
+    refuses(g, tmp_path, "int32 range")
+
+
+@pytest.mark.parametrize("si,zi,so,zo", [
+    (0.05, 0, 0.05, 0),            # same scale: no rescale
+    (0.05, 0, 0.05, 3),            # same scale, different zero points
+    (0.1, 127, 0.02, -128),        # zero points at the limits, saturating
+    (0.02, -128, 0.05, -128),
+    (0.5, 10, 0.25, 100),          # ratio 2: a left shift
+])
+def test_abs_every_value(tmp_path, si, zi, so, zo):
+    g, inputs = every_value(Op.ABS, si, zi, so, zo)
+    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+
+
+@pytest.mark.parametrize("si,so,zo", [
+    (0.05, 0.05, 0),
+    (1.0, 1 / 16, -128),           # 1 / sqrt(x) for x = 1..255 across the whole output range
+    (0.002, 0.5, 127),
+    (0.0001, 0.7, -60),            # tiny input scale: large outputs, saturating
+    (3.0, 0.002, 5),
+])
+def test_rsqrt_every_valid_value(tmp_path, si, so, zo):
+    g, inputs = every_value(Op.RSQRT, si, -128, so, zo)   # zero point -128: every input is >= 0
+    assert_exact(g, tmp_path, samples=3, inputs=inputs)
+
+
+@pytest.mark.parametrize("zi", [0, 77, 127])
+def test_rsqrt_nonnegative_inputs(tmp_path, zi):
+    x = np.arange(zi, 128, dtype=np.int8)
+    g = single_op(Op.RSQRT, [act("x", x.shape, 0.03, zi)], [act("y", x.shape, 0.02, -10)])
+    assert_exact(g, tmp_path, samples=0, inputs=[[x]])
+
+
+def test_rsqrt_fails_on_negative_input_like_tflm(tmp_path):
+    from microlith.verify import HostModel, Oracle
+    g = single_op(Op.RSQRT, [act("x", (5,), 0.05, 3)], [act("y", (5,), 0.05, 0)])
+    path = write(g, tmp_path)
+    model = microlith.load(str(path))
+    good, bad = [np.int8([3, 4, 5, 9, 9])], [np.int8([3, 4, 2, 9, 9])]  # 2 is below the zero point
+    oracle = Oracle(path.read_bytes(), model)
+    oracle.run(good)
+    with pytest.raises(Exception, match="invocation failed"):
+        oracle.run(bad)
+    oracle.close()
+    res = microlith.compile(model, tmp_path / "c")
+    host = HostModel(tmp_path / "c", model, res["name"], tmp_path)
+    try:
+        host.run(good)
+        with pytest.raises(MicrolithError, match="returned error -1"):
+            host.run(bad)
+    finally:
+        host.close()
+
+
+@pytest.mark.parametrize("op,si,so,match", [
+    (Op.RSQRT, 1e4, 1e4, "more than its 31-bit arithmetic"),
+    (Op.RSQRT, 1e-12, 1e-6, "left shift"),
+    (Op.ABS, 1e3, 1e-7, "left shift"),
+])
+def test_unary_refuses_extreme_scales(tmp_path, op, si, so, match):
+    g, _ = every_value(op, si, 0, so, 0)
+    refuses(g, tmp_path, match)
+
+
+# -- comparisons ----------------------------------------------------------------------------
+
+COMPARISONS = [Op.EQUAL, Op.NOT_EQUAL, Op.LESS, Op.LESS_EQUAL, Op.GREATER, Op.GREATER_EQUAL]
+
+
+def all_comparisons(a, b):
+    """One model computing all six comparisons of a and b (six bool outputs)."""
+    outs = [boolean(f"y_{op.value.lower()}", np.broadcast_shapes(a.shape, b.shape)) for op in COMPARISONS]
+    nodes = [Node(op, (a.name, b.name), (y.name,), {}) for op, y in zip(COMPARISONS, outs)]
+    tensors = {t.name: t for t in [a, b] + outs}
+    return Graph("comparisons", tensors, nodes, [a.name, b.name], [y.name for y in outs])
+
+
+@pytest.mark.parametrize("s1,z1,s2,z2", [
+    (0.05, 0, 0.05, 0),            # same quantization: equal values compare equal
+    (0.05, 3, 0.07, -5),           # different scales: values close in real terms
+    (0.02, -128, 0.9, 127),        # zero points at the limits
+    (0.999, 0, 1e-5, 0),           # largest accepted scale against a tiny one
+])
+def test_comparisons_every_pair(tmp_path, s1, z1, s2, z2):
+    g = all_comparisons(act("a", (256, 1), s1, z1), act("b", (1, 256), s2, z2))
+    assert_exact(g, tmp_path, samples=1, inputs=[[EVERY_INT8.reshape(256, 1), EVERY_INT8.reshape(1, 256)]])
+
+
+@pytest.mark.parametrize("shape1,shape2", BROADCASTS[1:])
+def test_comparisons_broadcast(tmp_path, shape1, shape2):
+    g = all_comparisons(act("a", shape1, 0.06, -3), act("b", shape2, 0.06, -3))
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_comparison_refuses_scale_of_one(tmp_path):
+    g, _ = every_pair(Op.LESS, 1.0, 0, 0.5, 0, 1.0, 0, out_dtype="bool")
+    refuses(g, tmp_path, "not in \\(0, 1\\)")
+
+
+# -- SELECT_V2 ------------------------------------------------------------------------------
+
+def test_collapse_broadcast_n_agrees_with_two_input_version():
+    from microlith.ops import impl_for
+    impl_for(Op.ADD)  # load every op family (see test_elementwise.test_collapse_broadcast)
+    from microlith.ops.elementwise import collapse_broadcast
+    from microlith.ops.math_ops import collapse_broadcast_n
+    for a, b in BROADCASTS + [((2, 3), (3, 2)), ((5, 1, 3), (1, 4, 3))]:
+        try:
+            out = np.broadcast_shapes(a, b)
+        except ValueError:
+            out = (2, 3)
+        assert collapse_broadcast_n([a, b], out) == collapse_broadcast(a, b, out)
+    assert collapse_broadcast_n([(4, 1), (1, 5), (4, 5)], (4, 5)) == ((4, 1), (1, 5), (4, 5), (4, 5))
+    assert collapse_broadcast_n([(), (2, 3), (1, 3)], (2, 3)) == ((1, 1), (2, 3), (1, 3), (2, 3))
+
+
+def less_then_select(x_shape, y_shape, cond_shape, zx=0):
+    """LESS(a, b) -> bool condition -> SELECT_V2(condition, x, y): the bool stays internal."""
+    a, b = act("a", cond_shape, 0.05, zx), act("b", cond_shape, 0.05, -zx)
+    x, y = act("x", x_shape, 0.1, 3), act("y", y_shape, 0.1, 3)
+    out_shape = np.broadcast_shapes(cond_shape, x_shape, y_shape)
+    c, out = boolean("c", cond_shape), act("out", out_shape, 0.1, 3)
+    nodes = [Node(Op.LESS, ("a", "b"), ("c",), {}), Node(Op.SELECT_V2, ("c", "x", "y"), ("out",), {})]
+    return Graph("select", {t.name: t for t in (a, b, x, y, c, out)}, nodes, ["a", "b", "x", "y"], ["out"])
+
+
+@pytest.mark.parametrize("x_shape,y_shape,cond_shape", [
+    ((2, 3, 4), (2, 3, 4), (2, 3, 4)),
+    ((2, 3, 4), (2, 3, 4), (1, 1, 4)),      # broadcast condition
+    ((1, 1, 4), (2, 3, 1), (2, 1, 4)),      # all three broadcast
+    ((5,), (1,), (3, 1)),                   # lower ranks
+    ((1, 2, 3, 1, 1), (2, 2, 3, 4, 1), (1, 1, 1, 4, 5)),  # 5-D, four runs
+])
+def test_select_v2_broadcast(tmp_path, x_shape, y_shape, cond_shape):
+    assert_exact(less_then_select(x_shape, y_shape, cond_shape), tmp_path, samples=4)
+
+
+def test_select_v2_bool_graph_input(tmp_path):
+    rng = np.random.default_rng(3)
+    c, x, y = boolean("c", (3, 4)), act("x", (3, 4), 0.2, -128), act("y", (1, 4), 0.01, 127)
+    g = single_op(Op.SELECT_V2, [c, x, y], [act("out", (3, 4), 0.3, 7)])
+    cases = [[rng.integers(0, 2, (3, 4)).astype(bool), rng.integers(-128, 128, (3, 4)).astype(np.int8),
+              rng.integers(-128, 128, (1, 4)).astype(np.int8)] for _ in range(4)]
+    assert_exact(g, tmp_path, samples=0, inputs=cases)
+
+
+def test_select_v2_refuses_five_broadcast_runs(tmp_path):
+    g = less_then_select((1, 2, 1, 3, 1), (2, 1, 3, 1, 2), (1, 1, 1, 1, 2))
+    refuses(g, tmp_path, "at most 4")
+
+
+def test_select_v2_refuses_non_bool_condition(tmp_path):
+    g = single_op(Op.SELECT_V2, [act("c", (4,)), act("x", (4,)), act("y", (4,))], [act("out", (4,))])
+    refuses(g, tmp_path, "takes bool")
+
+
+# -- LOGICAL_AND / LOGICAL_OR / LOGICAL_NOT -------------------------------------------------
+
+def random_bools(rng, *shapes):
+    return [rng.integers(0, 2, s).astype(bool) for s in shapes]
+
+
+@pytest.mark.parametrize("shape1,shape2", BROADCASTS)
+def test_logical_and_or_not(tmp_path, shape1, shape2):
+    # AND, OR and NOT of both inputs in one model with bool graph inputs and outputs.
+    out = np.broadcast_shapes(shape1, shape2)
+    a, b = boolean("a", shape1), boolean("b", shape2)
+    ys = [boolean("and", out), boolean("or", out), boolean("not_a", shape1)]
+    nodes = [Node(Op.LOGICAL_AND, ("a", "b"), ("and",), {}), Node(Op.LOGICAL_OR, ("a", "b"), ("or",), {}),
+             Node(Op.LOGICAL_NOT, ("a",), ("not_a",), {})]
+    g = Graph("logical", {t.name: t for t in [a, b] + ys}, nodes, ["a", "b"], [y.name for y in ys])
+    rng = np.random.default_rng(len(shape1))
+    assert_exact(g, tmp_path, samples=0, inputs=[random_bools(rng, shape1, shape2) for _ in range(4)])
+
+
+def test_logical_refuses_int8(tmp_path):
+    g = single_op(Op.LOGICAL_AND, [act("a", (4,)), act("b", (4,))], [boolean("y", (4,))])
+    refuses(g, tmp_path, "takes bool")
+
+
+# -- CAST -----------------------------------------------------------------------------------
+
+def extremes(dtype, shape, rng):
+    """Random values of dtype with the type's limits and small values mixed in."""
+    if dtype == "bool":
+        return rng.integers(0, 2, shape).astype(bool)
+    info = np.iinfo(dtype)
+    x = rng.integers(info.min, int(info.max) + 1, shape, dtype=np.int64)
+    x.reshape(-1)[:6] = [info.min, info.max, -1, 0, 1, info.min + 1][:x.size]
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("src,dst", [(s, d) for s in ("int8", "int16", "int32", "bool")
+                                     for d in ("int8", "int16", "int32") if s != d])
+def test_cast(tmp_path, src, dst):
+    x = Tensor("x", (3, 5), src) if src in ("int32", "bool") else act("x", (3, 5), 0.1, 0, src)
+    y = Tensor("y", (3, 5), dst) if dst == "int32" else act("y", (3, 5), 0.1, 0, dst)
+    g = single_op(Op.CAST, [x], [y])
+    rng = np.random.default_rng(7)
+    assert_exact(g, tmp_path, samples=0, inputs=[[extremes(src, (3, 5), rng)] for _ in range(3)])
+
+
+def test_cast_refuses_uint8(tmp_path):
+    g = single_op(Op.CAST, [act("x", (4,))], [Tensor("y", (4,), "uint8")])
+    refuses(g, tmp_path, "is uint8; TFLM's CAST kernel here takes int8 or int16 or int32")
+
+
+# -- ADD_N ----------------------------------------------------------------------------------
+
+def add_n(n, shape, s, z, so, zo, const_first=False):
+    ins = [act(f"x{k}", shape, s, z) for k in range(n)]
+    if const_first:
+        rng = np.random.default_rng(n)
+        ins[0] = const("c", rng.integers(-128, 128, shape), scale=s, zp=z, dtype="int8")
+    return single_op(Op.ADD_N, ins, [act("y", shape, so, zo)])
+
+
+@pytest.mark.parametrize("n,s,z,so,zo", [
+    (2, 0.05, 0, 0.1, 0),
+    (3, 0.05, -128, 0.1, 127),     # zero points at the limits: TFLM's extra offset term shows
+    (3, 0.02, 127, 0.5, -128),
+    (15, 0.1, -100, 0.05, 3),      # the most inputs accepted, saturating
+    (4, 0.3, 60, 1e-6, -7),        # tiny output scale
+])
+def test_add_n(tmp_path, n, s, z, so, zo):
+    assert_exact(add_n(n, (2, 3, 5), s, z, so, zo), tmp_path, samples=5)
+
+
+def test_add_n_constant_input(tmp_path):
+    assert_exact(add_n(3, (7,), 0.04, 9, 0.05, -2, const_first=True), tmp_path, samples=4)
+
+
+@pytest.mark.parametrize("g,match", [
+    (add_n(16, (3,), 0.05, 0, 0.1, 0), "can overflow"),
+    (single_op(Op.ADD_N, [act("a", (3,), 0.05, 1), act("b", (3,), 0.05, 2)], [act("y", (3,))]),
+     "in shape or quantization"),
+    (add_n(2, (3,), 1.0, 0, 1e-7, 0), "output rescale factor 19.07"),
+])
+def test_add_n_refuses(tmp_path, g, match):
+    refuses(g, tmp_path, match)
