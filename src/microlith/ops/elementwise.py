@@ -22,6 +22,7 @@ from ..arith.fixedpoint import (activation_range, multiply_by_quantized_multipli
                                    multiply_by_quantized_multiplier_smaller_than_one_exp,
                                    quantize_multiplier, tf_round)
 from . import OpImpl, register, require_int8, requant_multiplier, where
+from .s16 import NP, QRANGE, act_dtype
 
 F32 = np.float32
 
@@ -92,11 +93,11 @@ def collapse_broadcast(a_shape, b_shape, out_shape) -> tuple[tuple, tuple, tuple
     return a, b, out
 
 
-def _broadcast_prepare(node, g) -> dict:
+def _broadcast_prepare(node, g, int16_zero_point: bool = True) -> dict:
     _require_inputs(node, g, 2)
     a, b = g.t(node.inputs[0]), g.t(node.inputs[1])
     y = g.t(node.outputs[0])
-    require_int8(node, g, [a.name, b.name, y.name])
+    dtype = act_dtype(node, g, [a.name, b.name, y.name], int16_zero_point)
     plan = collapse_broadcast(a.shape, b.shape, y.shape)
     if plan is None:
         raise MicrolithError(f"{where(node, g)}: inputs {list(a.shape)} and {list(b.shape)} do not "
@@ -105,7 +106,7 @@ def _broadcast_prepare(node, g) -> dict:
         raise MicrolithError(f"{where(node, g)}: broadcasting {list(a.shape)} with {list(b.shape)} "
                              f"needs {len(plan[2])} runs of dimensions that broadcast differently; "
                              "the kernels handle at most 4")
-    return dict(dims1=plan[0], dims2=plan[1], dims_out=plan[2])
+    return dict(dtype=dtype, dims1=plan[0], dims2=plan[1], dims_out=plan[2])
 
 
 def _broadcast_inputs(node, g, xs) -> tuple[np.ndarray, np.ndarray]:
@@ -131,27 +132,33 @@ def _emit_binary(kernel: str, node, p: dict, ctx, params: str) -> str:
 
 class _AddSub(OpImpl):
     """TFLM add_common.cc / sub_common.cc: both inputs are rescaled to a shared scale
-    (twice the larger input scale, with 20 bits of headroom), combined, and rescaled."""
-    kernels = ("ml_add_s8",)
-    LEFT_SHIFT = 20
+    (twice the larger input scale, with 20 bits of headroom, 15 for int16), combined, and
+    rescaled. TFLM's int16 path is the same algorithm and takes any zero points."""
+    kernels = ("ml_add_s8", "ml_add_s16")
+    dtypes = ("int8", "int16")
+    LEFT_SHIFT = {"int8": 20, "int16": 15}
 
-    def real_multipliers(self, s1: float, s2: float, so: float) -> tuple[float, float, float]:
+    def kernels_for(self, node, g, p):
+        return self.kernels[1:] if p["dtype"] == "int16" else self.kernels[:1]
+
+    def real_multipliers(self, s1: float, s2: float, so: float, left_shift: int) -> tuple[float, float, float]:
         # In double, from the float scales. Some TFLM trees compute SUB's ratios in float
         # instead; the tflite-micro oracle we verify against does double for both (a float
         # variant differs by one on some outputs), and test_elementwise pins this.
         twice_max = 2.0 * max(s1, s2)
-        return s1 / twice_max, s2 / twice_max, twice_max / ((1 << self.LEFT_SHIFT) * so)
+        return s1 / twice_max, s2 / twice_max, twice_max / ((1 << left_shift) * so)
 
     def prepare(self, node, g):
-        p = _broadcast_prepare(node, g)
+        p = _broadcast_prepare(node, g, int16_zero_point=False)
         (s1, z1), (s2, z2) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
         so, zo = _quant(g, node.outputs[0])
-        r1, r2, ro = self.real_multipliers(s1, s2, so)
+        left_shift = self.LEFT_SHIFT[p["dtype"]]
+        r1, r2, ro = self.real_multipliers(s1, s2, so, left_shift)
         m1, sh1 = _multiplier_below_one(node, g, r1, "input1")
         m2, sh2 = _multiplier_below_one(node, g, r2, "input2")
         mo, sho = _multiplier_below_one(node, g, ro, "output")
-        act_min, act_max = activation_range(node.attrs["activation"], so, zo)
-        p.update(input1_offset=-z1, input2_offset=-z2, left_shift=self.LEFT_SHIFT,
+        act_min, act_max = activation_range(node.attrs["activation"], so, zo, *QRANGE[p["dtype"]])
+        p.update(input1_offset=-z1, input2_offset=-z2, left_shift=left_shift,
                  input1_multiplier=m1, input1_shift=sh1, input2_multiplier=m2, input2_shift=sh2,
                  output_multiplier=mo, output_shift=sho, output_offset=zo,
                  act_min=act_min, act_max=act_max, subtract=int(self.op is Op.SUB))
@@ -165,14 +172,14 @@ class _AddSub(OpImpl):
         raw = sa - sb if p["subtract"] else sa + sb
         out = scale(raw, p["output_multiplier"], p["output_shift"]) + p["output_offset"]
         out = np.clip(out, p["act_min"], p["act_max"])
-        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+        return [out.astype(NP[p["dtype"]]).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
         keys = ("input1_offset", "input2_offset", "left_shift", "input1_multiplier", "input1_shift",
                 "input2_multiplier", "input2_shift", "output_multiplier", "output_shift",
                 "output_offset", "act_min", "act_max", "subtract")
         params = ctx.struct("ml_add_params", "params", {k: p[k] for k in keys})
-        return _emit_binary("ml_add_s8", node, p, ctx, params)
+        return _emit_binary(self.kernels_for(node, g, p)[0], node, p, ctx, params)
 
 
 @register
@@ -189,16 +196,21 @@ class Sub(_AddSub):
 
 @register
 class Mul(OpImpl):
-    """TFLM mul_common.cc + reference_integer_ops::Mul / BroadcastMul6DSlow."""
+    """TFLM mul_common.cc + reference_integer_ops::Mul / BroadcastMul6DSlow; int16 the same
+    (MulElementwise<int16_t, int16_t>), with the zero points 0 that TFLM requires there."""
     op = Op.MUL
-    kernels = ("ml_mul_s8",)
+    kernels = ("ml_mul_s8", "ml_mul_s16")
+    dtypes = ("int8", "int16")
+
+    def kernels_for(self, node, g, p):
+        return self.kernels[1:] if p["dtype"] == "int16" else self.kernels[:1]
 
     def prepare(self, node, g):
         p = _broadcast_prepare(node, g)
         (s1, z1), (s2, z2) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
         so, zo = _quant(g, node.outputs[0])
         mult, shift = _multiplier(node, g, s1 * s2 / so, "output")  # double, as TFLM
-        act_min, act_max = activation_range(node.attrs["activation"], so, zo)
+        act_min, act_max = activation_range(node.attrs["activation"], so, zo, *QRANGE[p["dtype"]])
         p.update(input1_offset=-z1, input2_offset=-z2, output_offset=zo, output_multiplier=mult,
                  output_shift=shift, act_min=act_min, act_max=act_max)
         return p
@@ -208,13 +220,13 @@ class Mul(OpImpl):
         prod = (a + p["input1_offset"]) * (b + p["input2_offset"])
         out = multiply_by_quantized_multiplier(prod, p["output_multiplier"], p["output_shift"])
         out = np.clip(out + p["output_offset"], p["act_min"], p["act_max"])
-        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+        return [out.astype(NP[p["dtype"]]).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
         keys = ("input1_offset", "input2_offset", "output_offset", "output_multiplier",
                 "output_shift", "act_min", "act_max")
         params = ctx.struct("ml_mul_params", "params", {k: p[k] for k in keys})
-        return _emit_binary("ml_mul_s8", node, p, ctx, params)
+        return _emit_binary(self.kernels_for(node, g, p)[0], node, p, ctx, params)
 
 
 # -- RELU / RELU6 / QUANTIZE int8 -> int8: one requantize-and-clamp kernel --------------------
