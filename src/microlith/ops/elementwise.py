@@ -280,12 +280,23 @@ def _unary_call(kernel: str, ctype: str, fields, node, g, p: dict, ctx) -> str:
 
 
 class _Unary(OpImpl):
-    def check(self, node, g) -> None:
+    # The int16 kernel, for the ops that set dtypes = ("int8", "int16").
+    KERNEL_S16: str | None = None
+
+    def check(self, node, g) -> str:
+        """The op's activation dtype, after checking its operands."""
         _require_inputs(node, g, 1)
-        require_int8(node, g, [node.inputs[0], node.outputs[0]])
+        if "int16" in self.dtypes:
+            dtype = act_dtype(node, g, [node.inputs[0], node.outputs[0]], int16_zero_point=False)
+        else:
+            require_int8(node, g, [node.inputs[0], node.outputs[0]])
+            dtype = "int8"
         _require_same_size(node, g, node.inputs[0], node.outputs[0])
+        return dtype
 
     def kernels_for(self, node, g, p):
+        if p.get("dtype") == "int16":
+            return (self.KERNEL_S16,)
         return (LUT_KERNEL,) if use_lut(node, g) else self.kernels[:1]
 
 
@@ -337,12 +348,14 @@ class Relu6(Relu):
 class LeakyRelu(_Unary):
     """TFLM leaky_relu_common.cc + reference_ops::QuantizeLeakyRelu."""
     op = Op.LEAKY_RELU
-    kernels = ("ml_leaky_relu_s8", LUT_KERNEL)
+    kernels = ("ml_leaky_relu_s8", LUT_KERNEL, "ml_leaky_relu_s16")
+    KERNEL_S16 = "ml_leaky_relu_s16"
+    dtypes = ("int8", "int16")
     FIELDS = ("input_offset", "output_offset", "identity_multiplier", "identity_shift",
               "alpha_multiplier", "alpha_shift", "alpha_negative")
 
     def prepare(self, node, g):
-        self.check(node, g)
+        dtype = self.check(node, g)
         (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
         with np.errstate(all="ignore"):  # an overflow to inf or NaN is refused just below
             alpha = F32(node.attrs["alpha"])
@@ -353,21 +366,21 @@ class LeakyRelu(_Unary):
             raise MicrolithError(f"{where(node, g)}: alpha {float(alpha):g} gives the multiplier -2^31, "
                                  "whose magnitude the int8 kernel cannot hold; use an alpha a little "
                                  "closer to zero")
-        return dict(input_offset=-zi, output_offset=zo, identity_multiplier=mi, identity_shift=shi,
-                    alpha_multiplier=abs(ma), alpha_shift=sa, alpha_negative=int(ma < 0))
+        return dict(dtype=dtype, input_offset=-zi, output_offset=zo, identity_multiplier=mi,
+                    identity_shift=shi, alpha_multiplier=abs(ma), alpha_shift=sa, alpha_negative=int(ma < 0))
 
     def reference(self, node, g, p, xs):
         x = np.asarray(xs[0], dtype=np.int64) + p["input_offset"]
         pos = multiply_by_quantized_multiplier(x, p["identity_multiplier"], p["identity_shift"])
         neg = multiply_by_quantized_multiplier(x, p["alpha_multiplier"], p["alpha_shift"])
         neg = -neg if p["alpha_negative"] else neg
-        y = np.clip(np.where(x >= 0, pos, neg) + p["output_offset"], -128, 127)
-        return [y.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+        y = np.clip(np.where(x >= 0, pos, neg) + p["output_offset"], *QRANGE[p["dtype"]])
+        return [y.astype(NP[p["dtype"]]).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
         if use_lut(node, g):
             return emit_lut(self, node, g, ctx)
-        return _unary_call("ml_leaky_relu_s8", "ml_leaky_relu_params", self.FIELDS, node, g, p, ctx)
+        return _unary_call(self.kernels_for(node, g, p)[0], "ml_leaky_relu_params", self.FIELDS, node, g, p, ctx)
 
 
 # -- HARD_SWISH -----------------------------------------------------------------------------
