@@ -18,7 +18,7 @@ import numpy as np
 from dataclasses import replace
 
 from ..ir import Graph, MicrolithError, Op
-from ..arith.fixedpoint import (activation_range, multiply_by_quantized_multiplier,
+from ..arith.fixedpoint import (activation_range, multiply_by_quantized_multiplier, wrap32,
                                    multiply_by_quantized_multiplier_smaller_than_one_exp,
                                    quantize_multiplier, tf_round)
 from . import OpImpl, register, require_int8, requant_multiplier, where
@@ -508,13 +508,22 @@ def _emit_float(node, g, p, ctx) -> str:
 
 @register
 class Quantize(OpImpl):
-    """TFLM quantize_common.cc: float32 -> int8/int16 by AffineQuantize, int8 -> int8 by Requantize."""
+    """TFLM quantize_common.cc: float32 -> int8/int16 by AffineQuantize, int8 -> int8 by Requantize,
+    and Requantize between the other integer pairs TFLM's Prepare lists (int16 <-> int8/int16/int32,
+    int8 -> int32, int32 -> int8) by ml_requantize_s16."""
     op = Op.QUANTIZE
-    kernels = ("ml_quantize_f32_s8", "ml_quantize_f32_s16", "ml_requantize_s8", LUT_KERNEL)
+    kernels = ("ml_quantize_f32_s8", "ml_quantize_f32_s16", "ml_requantize_s8", LUT_KERNEL, "ml_requantize_s16")
+    dtypes = ("int8", "int16")
+    # (input, output) integer pairs of TFLM's EvalQuantizeReference besides int8 -> int8.
+    WIDE_PAIRS = {("int16", "int8"), ("int8", "int16"), ("int16", "int16"), ("int16", "int32"),
+                  ("int8", "int32"), ("int32", "int8"), ("int32", "int16")}
+    BYTES = {"int8": 1, "int16": 2, "int32": 4}
 
     def kernels_for(self, node, g, p):
         if p["kind"] == "int8":
             return (LUT_KERNEL,) if use_lut(node, g) else ("ml_requantize_s8",)
+        if p["kind"] == "wide":
+            return ("ml_requantize_s16",)
         return (_FLOAT_KERNELS[(g.t(node.inputs[0]).dtype, g.t(node.outputs[0]).dtype)],)
 
     def prepare(self, node, g):
@@ -522,6 +531,9 @@ class Quantize(OpImpl):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
         if x.dtype == "float32":
             _per_tensor(node, g, y.name, ("int8", "int16"))
+        elif (x.dtype, y.dtype) in self.WIDE_PAIRS:
+            _per_tensor(node, g, x.name, (x.dtype,))
+            _per_tensor(node, g, y.name, (y.dtype,))
         else:
             _per_tensor(node, g, x.name, ("int8",))
             _per_tensor(node, g, y.name, ("int8",))
@@ -531,6 +543,9 @@ class Quantize(OpImpl):
             return dict(kind="float", scale=so, zero_point=zo)
         si, zi = _quant(g, x.name)
         mult, shift = _multiplier(node, g, si / so, "input-to-output")  # double
+        if x.dtype != "int8" or y.dtype != "int8":
+            return dict(kind="wide", input_offset=-zi, output_offset=zo, multiplier=mult, shift=shift,
+                        input_bytes=self.BYTES[x.dtype], output_bytes=self.BYTES[y.dtype])
         return dict(kind="int8", input_offset=-zi, output_offset=zo, multiplier=mult, shift=shift,
                     act_min=-128, act_max=127)
 
@@ -538,6 +553,11 @@ class Quantize(OpImpl):
         y = g.t(node.outputs[0])
         if p["kind"] == "int8":
             return [_requantize_reference(p, xs[0]).reshape(y.shape)]
+        if p["kind"] == "wide":  # int32 arithmetic wraps, as TFLM's does
+            v = wrap32(np.asarray(xs[0], dtype=np.int64) + p["input_offset"])
+            v = wrap32(multiply_by_quantized_multiplier(v, p["multiplier"], p["shift"]) + p["output_offset"])
+            info = np.iinfo(y.np_dtype)
+            return [np.clip(v, info.min, info.max).astype(y.np_dtype).reshape(y.shape)]
         info = np.iinfo(y.np_dtype)
         q = np.asarray(xs[0], dtype=F32) / F32(p["scale"])  # float division, as TFLM
         # Far enough out, the result saturates whatever the zero point; NaN maps to the zero point.
@@ -549,6 +569,10 @@ class Quantize(OpImpl):
     def emit(self, node, g, p, ctx):
         if p["kind"] == "float":
             return _emit_float(node, g, p, ctx)
+        if p["kind"] == "wide":
+            return _unary_call("ml_requantize_s16", "ml_requantize_s16_params",
+                               ("input_offset", "output_offset", "multiplier", "shift", "input_bytes",
+                                "output_bytes"), node, g, p, ctx)
         if use_lut(node, g):
             return emit_lut(self, node, g, ctx)
         return _unary_call("ml_requantize_s8", "ml_requantize_params", _REQUANT_FIELDS, node, g, p, ctx)
