@@ -259,3 +259,26 @@ def test_strided_slice(tmp_path):
     attrs = dict(begin_mask=1, end_mask=0, ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=0, offset=False)
     g = single_op(Op.STRIDED_SLICE, [a16("x", (2, 5, 7)), begin, end, strides], [a16("y", (2, 2, 2))], attrs)
     assert_exact(g, tmp_path, samples=2)
+
+
+# -- CONCATENATION / TRANSPOSE / RESHAPE / DEQUANTIZE ----------------------------------------
+
+def test_concatenation_copies_whatever_the_scales(tmp_path):
+    # TFLM requires zero point 0 for int16 and copies without comparing scales (int8 must match).
+    g = single_op(Op.CONCATENATION, [a16("a", (2, 3, 1), 0.001), a16("b", (2, 3, 4), 0.004)],
+                  [a16("y", (2, 3, 5), 0.002)], dict(axis=-1, activation="NONE"))
+    assert_exact(g, tmp_path, samples=2)
+
+
+def test_transpose(tmp_path):
+    perm = const("perm", np.array([2, 0, 1], np.int32))
+    g = single_op(Op.TRANSPOSE, [a16("x", (3, 4, 5)), perm], [a16("y", (5, 3, 4))])
+    assert_exact(g, tmp_path, samples=2)
+
+
+def test_reshape_then_dequantize(tmp_path):
+    g = single_op(Op.RESHAPE, [a16("x", (2, 6), 0.0007, 3)], [a16("mid", (3, 4), 0.0007, 3)])
+    g.tensors["y"] = Tensor_f32("y", (3, 4))
+    g.nodes.append(Node(Op.DEQUANTIZE, ("mid",), ("y",), {}))
+    g.outputs[:] = ["y"]
+    assert_exact(g, tmp_path, samples=2, inputs=[[extremes((2, 6))]])

@@ -585,6 +585,7 @@ class Dequantize(OpImpl):
     """TFLM dequantize: int8/int16 -> float32, scale * (q - zero_point)."""
     op = Op.DEQUANTIZE
     kernels = ("ml_dequantize_s8_f32", "ml_dequantize_s16_f32")
+    dtypes = ("int8", "int16")
 
     def kernels_for(self, node, g, p):
         return (_FLOAT_KERNELS[(g.t(node.inputs[0]).dtype, g.t(node.outputs[0]).dtype)],)

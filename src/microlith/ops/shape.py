@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..ir import MicrolithError, Op
-from . import OpImpl, register, require_int8, where
+from . import OpImpl, register, where
 from .s16 import NP, act_dtype
 
 SUFFIX = {"int8": "s8", "int16": "s16"}
@@ -76,6 +76,7 @@ class _Alias(OpImpl):
     """Reshape-like ops: the bytes do not change, only the shape. Codegen shares the input's
     memory or emits a memcpy, so there is no kernel and no emit()."""
     alias = True
+    dtypes = ("int8", "int16")  # any dtype: the bytes are shared or copied
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
@@ -175,16 +176,20 @@ class Concatenation(OpImpl):
     """TFLM concatenation.cc: int8 inputs must share the output's scale and zero point (no
     rescaling), no fused activation, at most 10 inputs; the kernel is a byte copy."""
     op = Op.CONCATENATION
-    kernels = ("ml_concat_s8",)
+    kernels = ("ml_concat_s8", "ml_concat_s16")
+    dtypes = ("int8", "int16")
     MAX_INPUTS = 10
     MAX_RANK = 6  # RuntimeShape::kMaxSmallSize
+
+    def kernels_for(self, node, g, p):
+        return (f"ml_concat_{SUFFIX[p['dtype']]}",)
 
     def prepare(self, node, g):
         names = [n for n in node.inputs if n is not None]
         y = g.t(node.outputs[0])
         if not names:
             raise MicrolithError(f"{where(node, g)}: no inputs")
-        require_int8(node, g, names + [y.name])
+        dtype = act_dtype(node, g, names + [y.name])
         require_nonempty(node, g, [y.name])
         if len(names) > self.MAX_INPUTS:
             raise MicrolithError(f"{where(node, g)}: {len(names)} inputs; TFLM concatenates at most "
@@ -203,9 +208,10 @@ class Concatenation(OpImpl):
         yq = y.quant
         for n in names:
             t = g.t(n)
-            # TFLM compares the float32 scales exactly.
-            if np.float32(t.quant.scale[0]) != np.float32(yq.scale[0]) or \
-                    t.quant.zero_point[0] != yq.zero_point[0]:
+            # TFLM compares the float32 scales exactly for int8; int16 (zero point 0) it copies
+            # whatever the scales.
+            if dtype == "int8" and (np.float32(t.quant.scale[0]) != np.float32(yq.scale[0]) or
+                                    t.quant.zero_point[0] != yq.zero_point[0]):
                 raise MicrolithError(
                     f"{where(node, g)}: input '{n}' (scale {t.quant.scale[0]:.9g}, zero point "
                     f"{t.quant.zero_point[0]}) is quantized differently from the output (scale "
@@ -221,11 +227,12 @@ class Concatenation(OpImpl):
                                  f"output has {y.shape[axis]}")
         outer = math.prod(y.shape[:axis])
         blocks = [math.prod(g.t(n).shape[axis:]) for n in names]
-        return dict(axis=axis, outer=outer, blocks=blocks)
+        return dict(dtype=dtype, axis=axis, outer=outer, blocks=blocks)
 
     def reference(self, node, g, p, xs):
-        arrays = [np.asarray(x, np.int8) for x, n in zip(xs, node.inputs) if n is not None]
-        return [np.concatenate(arrays, axis=p["axis"]).astype(np.int8)]
+        dt = NP[p["dtype"]]
+        arrays = [np.asarray(x, dt) for x, n in zip(xs, node.inputs) if n is not None]
+        return [np.concatenate(arrays, axis=p["axis"]).astype(dt)]
 
     def emit(self, node, g, p, ctx):
         names = [n for n in node.inputs if n is not None]
@@ -234,8 +241,9 @@ class Concatenation(OpImpl):
         data = ", ".join(ctx.tensor(n) for n in names)
         total = sum(p["blocks"])
         # Compound literals: the input pointers live in the arena, known only inside invoke().
-        return (f"ml_concat_s8({params}, (const ml_dims *const[]){{ {dims} }}, "
-                f"(const int8_t *const[]){{ {data} }}, {ctx.dims((p['outer'], total))}, "
+        ctype = "int8_t" if p["dtype"] == "int8" else "int16_t"
+        return (f"{self.kernels_for(node, g, p)[0]}({params}, (const ml_dims *const[]){{ {dims} }}, "
+                f"(const {ctype} *const[]){{ {data} }}, {ctx.dims((p['outer'], total))}, "
                 f"{ctx.tensor(node.outputs[0])})")
 
 
@@ -380,12 +388,17 @@ def canonical_transpose(shape, perm) -> tuple[list[int], list[int]]:
 class Transpose(OpImpl):
     """TFLM transpose.cc: constant int32 perm, rank 1..5 (TFLM's limit)."""
     op = Op.TRANSPOSE
-    kernels = ("ml_transpose_s8",)
+    kernels = ("ml_transpose_s8", "ml_transpose_s16")
+    dtypes = ("int8", "int16")
     MAX_RANK = 5
+
+    def kernels_for(self, node, g, p):
+        return (f"ml_transpose_{SUFFIX[p['dtype']]}",)
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        require_same_dtype(node, g, [x.name, y.name])
+        dtype = moved_dtype(node, g, [x.name, y.name])
+        require_same_dtype(node, g, [x.name, y.name], dtype)
         require_nonempty(node, g, [x.name, y.name])
         rank = len(x.shape)
         if not 1 <= rank <= self.MAX_RANK:
@@ -400,7 +413,7 @@ class Transpose(OpImpl):
             raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}, "
                                  f"transposing {list(x.shape)} by {perm.tolist()} gives {list(want)}")
         in_shape, kperm = canonical_transpose(x.shape, perm.tolist())
-        return dict(perm=perm.tolist(), in_shape=in_shape, kperm=kperm)
+        return dict(dtype=dtype, perm=perm.tolist(), in_shape=in_shape, kperm=kperm)
 
     def reference(self, node, g, p, xs):
         return [np.transpose(np.asarray(xs[0]), p["perm"]).astype(g.t(node.outputs[0]).np_dtype)]
@@ -408,6 +421,6 @@ class Transpose(OpImpl):
     def emit(self, node, g, p, ctx):
         out_shape = [p["in_shape"][q] for q in p["kperm"]]
         params = ctx.struct("ml_transpose_params", "params", dict(perm=c_array(p["kperm"])))
-        return (f"ml_transpose_s8({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
+        return (f"{self.kernels_for(node, g, p)[0]}({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
                 f"{ctx.tensor(node.inputs[0])}, {shape_nd(ctx, 'out_shape', out_shape)}, "
                 f"{ctx.tensor(node.outputs[0])})")
