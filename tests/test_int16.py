@@ -282,3 +282,20 @@ def test_reshape_then_dequantize(tmp_path):
     g.nodes.append(Node(Op.DEQUANTIZE, ("mid",), ("y",), {}))
     g.outputs[:] = ["y"]
     assert_exact(g, tmp_path, samples=2, inputs=[[extremes((2, 6))]])
+
+
+# -- AVERAGE_POOL_2D / MAX_POOL_2D -----------------------------------------------------------
+
+@pytest.mark.parametrize("op", (Op.AVERAGE_POOL_2D, Op.MAX_POOL_2D))
+@pytest.mark.parametrize("shape,filt,strides,padding,activation,zp", [
+    ((1, 5, 7, 3), (3, 2), (2, 2), "SAME", "NONE", 0),
+    ((2, 4, 4, 1), (2, 2), (1, 1), "VALID", "RELU6", 0),
+    ((1, 3, 5, 2), (3, 3), (1, 2), "SAME", "RELU", -9),   # zero point: TFLM's int16 pools take any
+])
+def test_pool(tmp_path, op, shape, filt, strides, padding, activation, zp):
+    out_hw = [(n + s - 1) // s if padding == "SAME" else (n - f + s) // s
+              for n, f, s in zip(shape[1:3], filt, strides)]
+    attrs = dict(padding=padding, stride_h=strides[0], stride_w=strides[1], filter_h=filt[0],
+                 filter_w=filt[1], activation=activation)
+    g = single_op(op, [a16("x", shape, 0.002, zp)], [a16("y", (shape[0], *out_hw, shape[3]), 0.002, zp)], attrs)
+    assert_exact(g, tmp_path, samples=3, inputs=[[extremes(shape)]])

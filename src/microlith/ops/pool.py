@@ -10,6 +10,7 @@ import numpy as np
 from ..ir import MicrolithError, Op
 from ..arith.fixedpoint import activation_range, multiply_by_quantized_multiplier, quantize_multiplier
 from . import MAX_LEFT_SHIFT, OpImpl, register, require_int8, where
+from .s16 import NP, QRANGE, act_dtype
 from .shape import const_ints, require_nonempty, shape_nd
 
 
@@ -32,10 +33,14 @@ def pad_before(size: int, filt: int, stride: int, out: int) -> int:
 
 class _Pool(OpImpl):
     kind = ""
+    dtypes = ("int8", "int16")
+
+    def kernels_for(self, node, g, p):
+        return (f"ml_{self.kind}_{'s16' if p['dtype'] == 'int16' else 's8'}",)
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        require_int8(node, g, [x.name, y.name])
+        dtype = act_dtype(node, g, [x.name, y.name], int16_zero_point=False)
         require_nonempty(node, g, [x.name, y.name])
         if len(x.shape) != 4 or len(y.shape) != 4:
             raise MicrolithError(f"{where(node, g)}: input {list(x.shape)} and output {list(y.shape)} "
@@ -54,12 +59,15 @@ class _Pool(OpImpl):
         if abs(float(xq.scale[0]) - float(yq.scale[0])) > 1e-6 or xq.zero_point[0] != yq.zero_point[0]:
             raise MicrolithError(
                 f"{where(node, g)}: input scale {xq.scale[0]:.9g} / zero point {xq.zero_point[0]} "
-                f"differ from the output's {yq.scale[0]:.9g} / {yq.zero_point[0]}; TFLM's int8 "
+                f"differ from the output's {yq.scale[0]:.9g} / {yq.zero_point[0]}; TFLM's {dtype} "
                 "pooling requires them equal")
-        act_min, act_max = activation_range(a["activation"], yq.scale[0], yq.zero_point[0])
+        if dtype == "int16" and a["filter_h"] * a["filter_w"] * 32768 >= 1 << 31:
+            raise MicrolithError(f"{where(node, g)}: a {a['filter_h']}x{a['filter_w']} window of int16 "
+                                 "values can overflow TFLM's int32 sum")
+        act_min, act_max = activation_range(a["activation"], yq.scale[0], yq.zero_point[0], *QRANGE[dtype])
         # With one output along an axis its stride never applies; 1 keeps the kernel's
         # stride x row-length products within int32 whatever the model says (TFLM's are int).
-        return dict(stride_h=a["stride_h"] if oh > 1 else 1, stride_w=a["stride_w"] if ow > 1 else 1,
+        return dict(dtype=dtype, stride_h=a["stride_h"] if oh > 1 else 1, stride_w=a["stride_w"] if ow > 1 else 1,
                     filter_h=a["filter_h"],
                     filter_w=a["filter_w"], pad_h=pad_before(h, a["filter_h"], a["stride_h"], oh),
                     pad_w=pad_before(w, a["filter_w"], a["stride_w"], ow),
@@ -82,7 +90,7 @@ class _Pool(OpImpl):
         params = ctx.struct(f"ml_{self.kind}_params", "params", {
             k: p[k] for k in ("stride_h", "stride_w", "filter_h", "filter_w", "pad_h", "pad_w",
                               "act_min", "act_max")})
-        return (f"ml_{self.kind}_s8({params}, {ctx.dims(x.shape)}, {ctx.tensor(x.name)}, "
+        return (f"{self.kernels_for(node, g, p)[0]}({params}, {ctx.dims(x.shape)}, {ctx.tensor(x.name)}, "
                 f"{ctx.dims(y.shape)}, {ctx.tensor(y.name)})")
 
 
@@ -90,7 +98,7 @@ class _Pool(OpImpl):
 class AveragePool(_Pool):
     op = Op.AVERAGE_POOL_2D
     kind = "avgpool"
-    kernels = ("ml_avgpool_s8",)
+    kernels = ("ml_avgpool_s8", "ml_avgpool_s16")
 
     def reference(self, node, g, p, xs):
         x = np.asarray(xs[0], np.int64)
@@ -104,23 +112,23 @@ class AveragePool(_Pool):
             # Rounds halves away from zero through C's truncating division.
             out[:, oy, ox, :] = np.where(acc > 0, (acc + count // 2) // count,
                                          -((count // 2 - acc) // count))
-        return [np.clip(out, p["act_min"], p["act_max"]).astype(np.int8)]
+        return [np.clip(out, p["act_min"], p["act_max"]).astype(NP[p["dtype"]])]
 
 
 @register
 class MaxPool(_Pool):
     op = Op.MAX_POOL_2D
     kind = "maxpool"
-    kernels = ("ml_maxpool_s8",)
+    kernels = ("ml_maxpool_s8", "ml_maxpool_s16")
 
     def reference(self, node, g, p, xs):
         x = np.asarray(xs[0], np.int64)
         y = g.t(node.outputs[0])
-        out = np.full(y.shape, -128, np.int64)
+        out = np.full(y.shape, QRANGE[p["dtype"]][0], np.int64)
         for oy, ox, win in self._windows(p, x, y.shape):
             if win.size:
                 out[:, oy, ox, :] = win.max(axis=(1, 2))
-        return [np.clip(out, p["act_min"], p["act_max"]).astype(np.int8)]
+        return [np.clip(out, p["act_min"], p["act_max"]).astype(NP[p["dtype"]])]
 
 
 @register
