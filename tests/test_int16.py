@@ -299,3 +299,22 @@ def test_pool(tmp_path, op, shape, filt, strides, padding, activation, zp):
                  filter_w=filt[1], activation=activation)
     g = single_op(op, [a16("x", shape, 0.002, zp)], [a16("y", (shape[0], *out_hw, shape[3]), 0.002, zp)], attrs)
     assert_exact(g, tmp_path, samples=3, inputs=[[extremes(shape)]])
+
+
+# -- LOGISTIC / TANH -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("op", (Op.LOGISTIC, Op.TANH))
+@pytest.mark.parametrize("scale", [2.0 ** -12, 2.0 ** -11, 0.0003, 0.002, 1e-6])
+def test_sigmoidal_every_int16(tmp_path, op, scale):
+    # 2^-12 (and 2^-11 for TANH) take TFLM's power-of-two path, the others its multiplier.
+    g = single_op(op, [a16("x", (256, 256), scale)], [a16("y", (256, 256), 1.0 / 32768)])
+    assert_exact(g, tmp_path, samples=0, inputs=[[EVERY_INT16]])
+
+
+def test_sigmoid_table_c_twin_matches():
+    import re
+    from microlith.arith.sigmoid16 import SIGMOID_TABLE_U16
+    from microlith.csrc import kernel_file
+    text = kernel_file("ml_sigmoid_table_u16.c").read_text()
+    values = [int(v) for v in re.findall(r"(\d+)u", text.split("{", 1)[1])]
+    assert values == SIGMOID_TABLE_U16.tolist()

@@ -18,11 +18,13 @@ import numpy as np
 
 from ..ir import MicrolithError, Op
 from ..arith import gemmlowp as fp
+from ..arith import sigmoid16
 from ..arith.fixedpoint import (multiply_by_quantized_multiplier, quantize_multiplier,
                                    rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
                                    tf_round, wrap32)
 from . import OpImpl, register, require_int8, where
 from .elementwise import LUT_KERNEL, emit_lut, use_lut
+from .s16 import act_dtype
 
 _SCALED_DIFF_INTEGER_BITS = 5   # softmax: input differences in Q5.26
 _ACCUM_INTEGER_BITS = 12        # softmax: sum of exponentials in Q12.19
@@ -166,22 +168,35 @@ class _Sigmoidal(OpImpl):
     out_zero_point: int
     out_shift: int      # Q0.31 -> output steps
 
+    pot_shifts: tuple[int, ...]  # int16: input shifts TFLM treats as power-of-two scales
+    dtypes = ("int8", "int16")
+
     @property
     def kernels(self):
-        return (f"ml_{self.name}_s8", LUT_KERNEL)
+        return (f"ml_{self.name}_s8", LUT_KERNEL, f"ml_{self.name}_s16")
 
     def kernels_for(self, node, g, p):
+        if p["dtype"] == "int16":
+            return self.kernels[2:]
         return (LUT_KERNEL,) if use_lut(node, g) else self.kernels[:1]
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        require_int8(node, g, [x.name, y.name])
+        dtype = act_dtype(node, g, [x.name, y.name])
         _same_size(node, g)
+        if dtype == "int16":
+            # TFLM's int16 kernels: zero points 0 (act_dtype), output scale 2^-15 (Q0.15).
+            _require_output_quant(node, g, 1.0 / 32768, 0, f"int16 {self.op.value}")
+            mult, shift = sigmoid16.input_scaling(_f32(x.quant.scale[0]), self.pot_shifts)
+            return dict(dtype=dtype, size=x.size, input_multiplier=mult, input_left_shift=shift)
         _require_output_quant(node, g, self.out_scale, self.out_zero_point, f"int8 {self.op.value}")
-        return dict(size=x.size, **_sigmoid_input_scaling(node, g))
+        return dict(dtype=dtype, size=x.size, **_sigmoid_input_scaling(node, g))
 
     def reference(self, node, g, p, xs):
         y = g.t(node.outputs[0])
+        if p["dtype"] == "int16":
+            f = getattr(sigmoid16, self.name)
+            return [f(xs[0], p["input_multiplier"], p["input_left_shift"]).astype(np.int16).reshape(y.shape)]
         low, high, q4 = _sigmoid_input_q4(xs[0], p)
         q0 = getattr(fp, self.name)(q4, _SIGMOID_INPUT_INTEGER_BITS)
         out = np.clip(rounding_divide_by_pot(q0, self.out_shift) + self.out_zero_point, -128, 127)
@@ -189,6 +204,12 @@ class _Sigmoidal(OpImpl):
         return [out.astype(np.int8).reshape(y.shape)]
 
     def emit(self, node, g, p, ctx):
+        if p["dtype"] == "int16":
+            params = ctx.struct("ml_sigmoid_s16_params", "params", {
+                k: p[k] for k in ("input_multiplier", "input_left_shift")})
+            dims = ctx.dims((p["size"],))
+            return (f"ml_{self.name}_s16({params}, {dims}, {ctx.tensor(node.inputs[0])}, "
+                    f"{dims}, {ctx.tensor(node.outputs[0])})")
         if use_lut(node, g):
             return emit_lut(self, node, g, ctx)
         params = ctx.struct(f"ml_{self.name}_params", "params", {
@@ -203,9 +224,11 @@ class _Sigmoidal(OpImpl):
 class Logistic(_Sigmoidal):
     op, name = Op.LOGISTIC, "logistic"
     out_scale, out_zero_point, out_shift = 1.0 / 256, -128, 23
+    pot_shifts = (0,)
 
 
 @register
 class Tanh(_Sigmoidal):
     op, name = Op.TANH, "tanh"
     out_scale, out_zero_point, out_shift = 1.0 / 128, 0, 24
+    pot_shifts = (0, 1)
