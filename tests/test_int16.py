@@ -318,3 +318,26 @@ def test_sigmoid_table_c_twin_matches():
     text = kernel_file("ml_sigmoid_table_u16.c").read_text()
     values = [int(v) for v in re.findall(r"(\d+)u", text.split("{", 1)[1])]
     assert values == SIGMOID_TABLE_U16.tolist()
+
+
+# -- SOFTMAX ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape,scale,beta", [
+    ((4, 10), 0.001, 1.0),
+    ((2, 3, 7), 0.0003, 0.5),
+    ((1, 1), 0.01, 1.0),          # one value per row: probability 1
+    ((3, 300), 0.00005, 2.0),     # long rows, differences mostly inside the table
+    ((2, 16), 1.0, 1.0),          # coarse scale: most exps round to the table's floor
+])
+def test_softmax(tmp_path, shape, scale, beta):
+    g = single_op(Op.SOFTMAX, [a16("x", shape, scale)], [a16("y", shape, 1.0 / 32768)], dict(beta=beta))
+    assert_exact(g, tmp_path, samples=4, inputs=[[extremes(shape)]])
+
+
+def test_softmax_every_input_difference(tmp_path):
+    # One row holding 32767 and every other value: each difference -65535..0 appears.
+    x = EVERY_INT16.reshape(256, 256).copy()
+    x[:, -1] = I16_MAX
+    g = single_op(Op.SOFTMAX, [a16("x", (256, 256), 0.0002)], [a16("y", (256, 256), 1.0 / 32768)],
+                  dict(beta=1.0))
+    assert_exact(g, tmp_path, samples=0, inputs=[[x]])
