@@ -341,3 +341,17 @@ def test_softmax_every_input_difference(tmp_path):
     g = single_op(Op.SOFTMAX, [a16("x", (256, 256), 0.0002)], [a16("y", (256, 256), 1.0 / 32768)],
                   dict(beta=1.0))
     assert_exact(g, tmp_path, samples=0, inputs=[[x]])
+
+
+# -- RELU / RELU6 ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("op,si,so,zp", [
+    (Op.RELU, 0.0005, 0.0003, 0),
+    (Op.RELU, 0.0002, 0.0009, 0),
+    (Op.RELU6, 0.0005, 0.0005, 0),     # six = 12000
+    (Op.RELU6, 0.00001, 0.00001, 0),   # six beyond int16: clamped to 32767
+    (Op.RELU6, 0.0004, 0.0004, -300),  # TFLM's int16 RELU6 takes a zero point
+])
+def test_relu_every_int16(tmp_path, op, si, so, zp):
+    g = single_op(op, [a16("x", (256, 256), si, zp)], [a16("y", (256, 256), so, zp)])
+    assert_exact(g, tmp_path, samples=0, inputs=[[EVERY_INT16]])

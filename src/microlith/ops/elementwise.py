@@ -237,6 +237,17 @@ def _requantize_reference(p: dict, x: np.ndarray) -> np.ndarray:
     return np.clip(y, p["act_min"], p["act_max"]).astype(np.int8)
 
 
+def _requantize_s16_reference(p: dict, x: np.ndarray) -> np.ndarray:
+    """ml_requantize_s16: int32 arithmetic wraps, as TFLM's does."""
+    v = wrap32(np.asarray(x, dtype=np.int64) + p["input_offset"])
+    v = wrap32(multiply_by_quantized_multiplier(v, p["multiplier"], p["shift"]) + p["output_offset"])
+    return np.clip(v, p["act_min"], p["act_max"])
+
+
+_REQUANT_S16_FIELDS = ("input_offset", "output_offset", "multiplier", "shift", "act_min", "act_max",
+                       "input_bytes", "output_bytes")
+
+
 # -- int8 lookup tables --------------------------------------------------------------------
 
 LUT_MIN_ELEMENTS = 64
@@ -280,14 +291,16 @@ def _unary_call(kernel: str, ctype: str, fields, node, g, p: dict, ctx) -> str:
 
 
 class _Unary(OpImpl):
-    # The int16 kernel, for the ops that set dtypes = ("int8", "int16").
+    # The int16 kernel, for the ops that set dtypes = ("int8", "int16"), and whether TFLM
+    # requires int16 zero points 0 for the op.
     KERNEL_S16: str | None = None
+    INT16_ZERO_POINT = False
 
     def check(self, node, g) -> str:
         """The op's activation dtype, after checking its operands."""
         _require_inputs(node, g, 1)
         if "int16" in self.dtypes:
-            dtype = act_dtype(node, g, [node.inputs[0], node.outputs[0]], int16_zero_point=False)
+            dtype = act_dtype(node, g, [node.inputs[0], node.outputs[0]], self.INT16_ZERO_POINT)
         else:
             require_int8(node, g, [node.inputs[0], node.outputs[0]])
             dtype = "int8"
@@ -307,20 +320,30 @@ _REQUANT_FIELDS = ("input_offset", "output_offset", "multiplier", "shift", "act_
 class Relu(_Unary):
     """TFLM ReluQuantized: rescale to the output's quantization, clamp below at its zero."""
     op = Op.RELU
-    kernels = ("ml_requantize_s8", LUT_KERNEL)
+    kernels = ("ml_requantize_s8", LUT_KERNEL, "ml_requantize_s16")
+    KERNEL_S16 = "ml_requantize_s16"
+    INT16_ZERO_POINT = True  # TFLM's ReluPrepare ensures it for int16
+    dtypes = ("int8", "int16")
 
     def prepare(self, node, g):
-        self.check(node, g)
+        dtype = self.check(node, g)
         (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
         mult, shift = _multiplier(node, g, si / so, "input-to-output")  # double
         # roundf(0 / scale) is 0: the lower bound is the output zero point.
-        return dict(input_offset=-zi, output_offset=zo, multiplier=mult, shift=shift,
-                    act_min=max(-128, zo), act_max=127)
+        lo, hi = QRANGE[dtype]
+        return dict(dtype=dtype, input_offset=-zi, output_offset=zo, multiplier=mult, shift=shift,
+                    act_min=max(lo, zo), act_max=hi, input_bytes=2, output_bytes=2)
 
     def reference(self, node, g, p, xs):
-        return [_requantize_reference(p, xs[0]).reshape(g.t(node.outputs[0]).shape)]
+        shape = g.t(node.outputs[0]).shape
+        if p["dtype"] == "int16":
+            return [_requantize_s16_reference(p, xs[0]).astype(np.int16).reshape(shape)]
+        return [_requantize_reference(p, xs[0]).reshape(shape)]
 
     def emit(self, node, g, p, ctx):
+        if p["dtype"] == "int16":
+            return _unary_call("ml_requantize_s16", "ml_requantize_s16_params", _REQUANT_S16_FIELDS,
+                               node, g, p, ctx)
         if use_lut(node, g):
             return emit_lut(self, node, g, ctx)
         return _unary_call("ml_requantize_s8", "ml_requantize_params", _REQUANT_FIELDS, node, g, p, ctx)
@@ -331,15 +354,16 @@ class Relu6(Relu):
     """TFLM Relu6Quantized: a plain clamp to [zero, six] in the INPUT's quantization; TFLM
     ignores the output tensor's scale and zero point (the converter makes them equal)."""
     op = Op.RELU6
+    INT16_ZERO_POINT = False  # TFLM's Relu6Prepare does not check it
 
     def prepare(self, node, g):
-        self.check(node, g)
+        dtype = self.check(node, g)
         si, zi = _quant(g, node.inputs[0])
-        # FloatToQuantizedType<int8_t>(6.0f, scale, zero_point): float division, round().
-        six = int(np.clip(tf_round(F32(6.0) / F32(si)) + zi, -128, 127))
+        # FloatToQuantizedType<T>(6.0f, scale, zero_point): float division, round(), clamp.
+        six = int(np.clip(tf_round(F32(6.0) / F32(si)) + zi, *QRANGE[dtype]))
         # 2^30 with shift 1 is the exact identity of MultiplyByQuantizedMultiplier.
-        return dict(input_offset=-zi, output_offset=zi, multiplier=1 << 30, shift=1,
-                    act_min=zi, act_max=six)
+        return dict(dtype=dtype, input_offset=-zi, output_offset=zi, multiplier=1 << 30, shift=1,
+                    act_min=zi, act_max=six, input_bytes=2, output_bytes=2)
 
 
 # -- LEAKY_RELU -----------------------------------------------------------------------------
@@ -546,7 +570,9 @@ class Quantize(OpImpl):
         si, zi = _quant(g, x.name)
         mult, shift = _multiplier(node, g, si / so, "input-to-output")  # double
         if x.dtype != "int8" or y.dtype != "int8":
+            info = np.iinfo(y.np_dtype)
             return dict(kind="wide", input_offset=-zi, output_offset=zo, multiplier=mult, shift=shift,
+                        act_min=int(info.min), act_max=int(info.max),
                         input_bytes=self.BYTES[x.dtype], output_bytes=self.BYTES[y.dtype])
         return dict(kind="int8", input_offset=-zi, output_offset=zo, multiplier=mult, shift=shift,
                     act_min=-128, act_max=127)
@@ -555,11 +581,8 @@ class Quantize(OpImpl):
         y = g.t(node.outputs[0])
         if p["kind"] == "int8":
             return [_requantize_reference(p, xs[0]).reshape(y.shape)]
-        if p["kind"] == "wide":  # int32 arithmetic wraps, as TFLM's does
-            v = wrap32(np.asarray(xs[0], dtype=np.int64) + p["input_offset"])
-            v = wrap32(multiply_by_quantized_multiplier(v, p["multiplier"], p["shift"]) + p["output_offset"])
-            info = np.iinfo(y.np_dtype)
-            return [np.clip(v, info.min, info.max).astype(y.np_dtype).reshape(y.shape)]
+        if p["kind"] == "wide":
+            return [_requantize_s16_reference(p, xs[0]).astype(y.np_dtype).reshape(y.shape)]
         info = np.iinfo(y.np_dtype)
         q = np.asarray(xs[0], dtype=F32) / F32(p["scale"])  # float division, as TFLM
         # Far enough out, the result saturates whatever the zero point; NaN maps to the zero point.
@@ -572,9 +595,8 @@ class Quantize(OpImpl):
         if p["kind"] == "float":
             return _emit_float(node, g, p, ctx)
         if p["kind"] == "wide":
-            return _unary_call("ml_requantize_s16", "ml_requantize_s16_params",
-                               ("input_offset", "output_offset", "multiplier", "shift", "input_bytes",
-                                "output_bytes"), node, g, p, ctx)
+            return _unary_call("ml_requantize_s16", "ml_requantize_s16_params", _REQUANT_S16_FIELDS,
+                               node, g, p, ctx)
         if use_lut(node, g):
             return emit_lut(self, node, g, ctx)
         return _unary_call("ml_requantize_s8", "ml_requantize_params", _REQUANT_FIELDS, node, g, p, ctx)

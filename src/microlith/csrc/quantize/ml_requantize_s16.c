@@ -11,12 +11,13 @@ static int32_t ml_requantize_s16_load(const void *data, int32_t bytes, int32_t i
     return ((const int32_t *)data)[i];
 }
 
+/* Stores v, already clamped to the output type's range. */
 static void ml_requantize_s16_store(void *data, int32_t bytes, int32_t i, int32_t v)
 {
     if (bytes == 1) {
-        ((int8_t *)data)[i] = (int8_t)(v < -128 ? -128 : (v > 127 ? 127 : v));
+        ((int8_t *)data)[i] = (int8_t)v;
     } else if (bytes == 2) {
-        ((int16_t *)data)[i] = (int16_t)(v < -32768 ? -32768 : (v > 32767 ? 32767 : v));
+        ((int16_t *)data)[i] = (int16_t)v;
     } else {
         ((int32_t *)data)[i] = v;
     }
@@ -40,7 +41,9 @@ ml_status ml_requantize_s16(const ml_requantize_s16_params *params,
                                     (uint32_t)params->input_offset);
         const uint32_t y = (uint32_t)ml_nn_requantize(x, params->multiplier, params->shift) +
                            (uint32_t)params->output_offset;
-        ml_requantize_s16_store(output, out_bytes, i, (int32_t)y);
+        const int32_t v = (int32_t)y;
+        ml_requantize_s16_store(output, out_bytes, i,
+                                v < params->act_min ? params->act_min : (v > params->act_max ? params->act_max : v));
     }
     return ML_OK;
 }
