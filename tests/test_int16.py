@@ -355,3 +355,17 @@ def test_softmax_every_input_difference(tmp_path):
 def test_relu_every_int16(tmp_path, op, si, so, zp):
     g = single_op(op, [a16("x", (256, 256), si, zp)], [a16("y", (256, 256), so, zp)])
     assert_exact(g, tmp_path, samples=0, inputs=[[EVERY_INT16]])
+
+
+# -- MEAN ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape,axes,out_shape,si,so,zi,zo", [
+    ((1, 4, 5, 3), [1, 2], (1, 1, 1, 3), 0.001, 0.001, 0, 0),
+    ((2, 3, 7), [-1], (2, 3), 0.0004, 0.0002, 0, 0),     # output scale smaller: saturates
+    ((3, 5, 2), [0, 2], (5,), 0.002, 0.003, 11, -4),     # zero points: TFLM's int16 MEAN takes them
+])
+def test_mean(tmp_path, shape, axes, out_shape, si, so, zi, zo):
+    axis = const("axis", np.array(axes, np.int32))
+    g = single_op(Op.MEAN, [a16("x", shape, si, zi), axis], [a16("y", out_shape, so, zo)],
+                  dict(keep_dims=len(out_shape) == len(shape)))
+    assert_exact(g, tmp_path, samples=3, inputs=[[extremes(shape)]])

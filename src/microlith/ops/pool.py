@@ -9,7 +9,7 @@ import numpy as np
 
 from ..ir import MicrolithError, Op
 from ..arith.fixedpoint import activation_range, multiply_by_quantized_multiplier, quantize_multiplier
-from . import MAX_LEFT_SHIFT, OpImpl, register, require_int8, where
+from . import MAX_LEFT_SHIFT, OpImpl, register, where
 from .s16 import NP, QRANGE, act_dtype
 from .shape import const_ints, require_nonempty, shape_nd
 
@@ -138,12 +138,16 @@ class Mean(OpImpl):
     whose 1/count factor is folded into the requantization multiplier. TFLM folds it on
     every call; here it is done once, with the same integer steps."""
     op = Op.MEAN
-    kernels = ("ml_mean_s8",)
+    kernels = ("ml_mean_s8", "ml_mean_s16")
+    dtypes = ("int8", "int16")
     MAX_RANK = 6  # ML_MAX_RANK; TFLM accepts up to 6 too
+
+    def kernels_for(self, node, g, p):
+        return ("ml_mean_s16",) if p["dtype"] == "int16" else ("ml_mean_s8",)
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        require_int8(node, g, [x.name, y.name])
+        dtype = act_dtype(node, g, [x.name, y.name], int16_zero_point=False)
         require_nonempty(node, g, [x.name, y.name])
         rank = len(x.shape)
         if rank > self.MAX_RANK:
@@ -162,8 +166,8 @@ class Mean(OpImpl):
         if math.prod(kept) != y.size:
             raise MicrolithError(f"{where(node, g)}: output '{y.name}' {list(y.shape)} does not hold "
                                  f"the mean of {list(x.shape)} over axes {sorted(axes)}")
-        if count >= 1 << 23:
-            raise MicrolithError(f"{where(node, g)}: averaging {count} values overflows int32 sums")
+        if count >= (1 << 23 if dtype == "int8" else 1 << 15):
+            raise MicrolithError(f"{where(node, g)}: averaging {count} {dtype} values overflows int32 sums")
         xq, yq = x.quant, y.quant
         # reduce_common.cc Prepare: the double ratio of the float32 scales.
         mult, shift = quantize_multiplier(float(np.float64(xq.scale[0]) / np.float64(yq.scale[0])))
@@ -187,7 +191,7 @@ class Mean(OpImpl):
             else:
                 dims.append(int(d))
                 kinds.append(r)
-        return dict(axes=tuple(sorted(axes)), count=count,
+        return dict(dtype=dtype, axes=tuple(sorted(axes)), count=count,
                     input_zero_point=xq.zero_point[0], output_zero_point=yq.zero_point[0],
                     multiplier=int(mult), shift=int(shift), in_shape=dims,
                     reduce_mask=sum(1 << i for i, r in enumerate(kinds) if r),
@@ -198,12 +202,12 @@ class Mean(OpImpl):
         total = x.sum(axis=p["axes"]) if p["axes"] else x
         v = multiply_by_quantized_multiplier(total - p["input_zero_point"] * p["count"],
                                              p["multiplier"], p["shift"]) + p["output_zero_point"]
-        return [np.clip(v, -128, 127).astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+        return [np.clip(v, *QRANGE[p["dtype"]]).astype(NP[p["dtype"]]).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
         params = ctx.struct("ml_mean_params", "params", {
             k: p[k] for k in ("reduce_mask", "input_zero_point", "output_zero_point",
                               "multiplier", "shift")})
-        return (f"ml_mean_s8({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
+        return (f"{self.kernels_for(node, g, p)[0]}({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
                 f"{ctx.tensor(node.inputs[0])}, {shape_nd(ctx, 'out_shape', p['out_shape'])}, "
                 f"{ctx.tensor(node.outputs[0])})")
