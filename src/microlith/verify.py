@@ -168,7 +168,7 @@ def random_inputs(graph: Graph, rng: np.random.Generator) -> list[np.ndarray]:
     xs = []
     for name in graph.inputs:
         t = graph.t(name)
-        if t.dtype in ("int8", "int16", "uint8"):
+        if t.dtype in ("int8", "int16", "uint8", "int32"):  # int32: e.g. TFLM's int32 -> int16 QUANTIZE
             info = np.iinfo(t.np_dtype)
             xs.append(rng.integers(info.min, int(info.max) + 1, size=t.shape).astype(t.np_dtype))
         elif t.dtype == "float32":

@@ -60,6 +60,8 @@ def _rows_per_call(op: Op, out_w: int) -> int:
 def row_stream(node: Node, g: Graph, p: dict) -> RowStream | None:
     if node.op not in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D) or p.get("stride_h") != 1:
         return None
+    if p.get("dtype", "int8") != "int8":  # rows are counted in bytes and the s8 kernels' calls
+        return None
     x, w, y = g.t(node.inputs[0]), g.t(node.inputs[1]), g.t(node.outputs[0])
     if len(x.shape) != 4 or len(y.shape) != 4 or x.shape[0] != 1:
         return None

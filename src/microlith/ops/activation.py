@@ -18,11 +18,13 @@ import numpy as np
 
 from ..ir import MicrolithError, Op
 from ..arith import gemmlowp as fp
+from ..arith import lut16, sigmoid16
 from ..arith.fixedpoint import (multiply_by_quantized_multiplier, quantize_multiplier,
                                    rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
                                    tf_round, wrap32)
-from . import OpImpl, register, require_int8, where
+from . import OpImpl, register, require_int8, requant_multiplier, where
 from .elementwise import LUT_KERNEL, emit_lut, use_lut
+from .s16 import act_dtype
 
 _SCALED_DIFF_INTEGER_BITS = 5   # softmax: input differences in Q5.26
 _ACCUM_INTEGER_BITS = 12        # softmax: sum of exponentials in Q12.19
@@ -83,16 +85,18 @@ def _sigmoid_input_q4(x: np.ndarray, p: dict) -> tuple[np.ndarray, np.ndarray, n
 @register
 class Softmax(OpImpl):
     op = Op.SOFTMAX
-    kernels = ("ml_softmax_s8", "ml_softmax_s8_s16")
+    kernels = ("ml_softmax_s8", "ml_softmax_s8_s16", "ml_softmax_s16")
+    dtypes = ("int8", "int16")
 
     def kernels_for(self, node, g, p):
+        if p["in_bits"] == 16:
+            return ("ml_softmax_s16",)
         return ("ml_softmax_s8",) if p["out_bits"] == 8 else ("ml_softmax_s8_s16",)
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
         if x.dtype == "int16":
-            raise MicrolithError(f"{where(node, g)}: input '{x.name}' is int16; SOFTMAX int16 -> int16 "
-                                 "(TFLM's lookup-table kernel) is not supported, only int8 input")
+            return self._prepare_s16(node, g)
         require_int8(node, g, [x.name])
         if y.dtype == "int8":
             require_int8(node, g, [y.name])
@@ -126,10 +130,48 @@ class Softmax(OpImpl):
         diff_min = -math.floor(1.0 * ((1 << _SCALED_DIFF_INTEGER_BITS) - 1) *
                                float(1 << (31 - _SCALED_DIFF_INTEGER_BITS)) / float(1 << shift))
         return dict(outer=outer, depth=depth, input_multiplier=multiplier, input_left_shift=shift,
-                    diff_min=int(diff_min), out_bits=8 if y.dtype == "int8" else 16)
+                    diff_min=int(diff_min), in_bits=8, out_bits=8 if y.dtype == "int8" else 16)
+
+    def _prepare_s16(self, node, g) -> dict:
+        """softmax_common.cc for int16 -> int16: zero points 0, output scale 2^-15 (within
+        0.1%, compared in float), input rescaled so that [-65535, 0] spans [-10, 0]."""
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        act_dtype(node, g, [x.name, y.name])
+        want = np.float32(1.0) / np.float32(32768)
+        got = np.float32(y.quant.scale[0])
+        if (got - want if got > want else want - got) > np.float32(0.001) * want:
+            raise MicrolithError(f"{where(node, g)}: int16 output '{y.name}' has scale {y.quant.scale[0]:g}; "
+                                 "TFLM's int16 SOFTMAX needs 1/32768")
+        if len(x.shape) < 1 or x.shape != y.shape:
+            raise MicrolithError(f"{where(node, g)}: SOFTMAX needs input and output of the same shape "
+                                 f"with at least one dimension (got {list(x.shape)} -> {list(y.shape)})")
+        depth = int(x.shape[-1])
+        if depth * 32767 >= 1 << 31:
+            raise MicrolithError(f"{where(node, g)}: {depth} values per row overflow TFLM's int32 sum of exps")
+        real = _f32(x.quant.scale[0]) * _f32(node.attrs["beta"]) / (10.0 / 65535.0)
+        # Differences reach -65535: a left shift above 15 would overflow TFLM's int32 product.
+        multiplier, shift = requant_multiplier(node, g, real, "input scale x beta / (10 / 65535)",
+                                               x.name, max_shift=15)
+        return dict(outer=x.size // depth, depth=depth, input_multiplier=multiplier,
+                    input_left_shift=shift, in_bits=16, out_bits=16)
+
+    def _reference_s16(self, p, x) -> np.ndarray:
+        exp_lut, recip_lut = lut16.softmax_tables()
+        x = x.astype(np.int64).reshape(p["outer"], p["depth"])
+        scaled = multiply_by_quantized_multiplier(x - x.max(axis=1, keepdims=True),
+                                                  p["input_multiplier"], p["input_left_shift"])
+        exps = lut16.lookup(np.clip(scaled + 32767, -32768, 32767), exp_lut)
+        total = exps.sum(axis=1, keepdims=True)
+        headroom_plus_one = 32 - np.frexp(total.astype(np.float64))[1].astype(np.int64)  # leading zeros
+        shifted = ((total << (headroom_plus_one - 1)) + (1 << 13)) >> 14
+        recip = lut16.lookup(np.clip(shifted - ((1 << 15) + (1 << 16)), -32768, 32767), recip_lut)
+        right = 31 - headroom_plus_one
+        return np.clip((exps * recip + (np.int64(1) << (right - 1))) >> right, 0, 32767)
 
     def reference(self, node, g, p, xs):
         y = g.t(node.outputs[0])
+        if p["in_bits"] == 16:
+            return [self._reference_s16(p, xs[0]).astype(np.int16).reshape(y.shape)]
         x = xs[0].astype(np.int64).reshape(p["outer"], p["depth"])
         diff = x - x.max(axis=1, keepdims=True)
         used = diff >= p["diff_min"]
@@ -149,6 +191,15 @@ class Softmax(OpImpl):
         return [np.where(used, out, info.min).astype(y.np_dtype).reshape(y.shape)]
 
     def emit(self, node, g, p, ctx):
+        if p["in_bits"] == 16:
+            exp_lut, recip_lut = lut16.softmax_tables()
+            params = ctx.struct("ml_softmax_s16_params", "params", dict(
+                input_multiplier=p["input_multiplier"], input_left_shift=p["input_left_shift"],
+                exp_lut=ctx.const("exp_lut", exp_lut.astype(np.int16)),
+                recip_lut=ctx.const("recip_lut", recip_lut.astype(np.int16))))
+            dims = ctx.dims((p["outer"], p["depth"]))
+            return (f"ml_softmax_s16({params}, {dims}, {ctx.tensor(node.inputs[0])}, "
+                    f"{dims}, {ctx.tensor(node.outputs[0])})")
         params = ctx.struct("ml_softmax_params", "params", dict(
             input_multiplier=p["input_multiplier"], input_left_shift=p["input_left_shift"],
             diff_min=p["diff_min"]))
@@ -166,22 +217,35 @@ class _Sigmoidal(OpImpl):
     out_zero_point: int
     out_shift: int      # Q0.31 -> output steps
 
+    pot_shifts: tuple[int, ...]  # int16: input shifts TFLM treats as power-of-two scales
+    dtypes = ("int8", "int16")
+
     @property
     def kernels(self):
-        return (f"ml_{self.name}_s8", LUT_KERNEL)
+        return (f"ml_{self.name}_s8", LUT_KERNEL, f"ml_{self.name}_s16")
 
     def kernels_for(self, node, g, p):
+        if p["dtype"] == "int16":
+            return self.kernels[2:]
         return (LUT_KERNEL,) if use_lut(node, g) else self.kernels[:1]
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        require_int8(node, g, [x.name, y.name])
+        dtype = act_dtype(node, g, [x.name, y.name])
         _same_size(node, g)
+        if dtype == "int16":
+            # TFLM's int16 kernels: zero points 0 (act_dtype), output scale 2^-15 (Q0.15).
+            _require_output_quant(node, g, 1.0 / 32768, 0, f"int16 {self.op.value}")
+            mult, shift = sigmoid16.input_scaling(_f32(x.quant.scale[0]), self.pot_shifts)
+            return dict(dtype=dtype, size=x.size, input_multiplier=mult, input_left_shift=shift)
         _require_output_quant(node, g, self.out_scale, self.out_zero_point, f"int8 {self.op.value}")
-        return dict(size=x.size, **_sigmoid_input_scaling(node, g))
+        return dict(dtype=dtype, size=x.size, **_sigmoid_input_scaling(node, g))
 
     def reference(self, node, g, p, xs):
         y = g.t(node.outputs[0])
+        if p["dtype"] == "int16":
+            f = getattr(sigmoid16, self.name)
+            return [f(xs[0], p["input_multiplier"], p["input_left_shift"]).astype(np.int16).reshape(y.shape)]
         low, high, q4 = _sigmoid_input_q4(xs[0], p)
         q0 = getattr(fp, self.name)(q4, _SIGMOID_INPUT_INTEGER_BITS)
         out = np.clip(rounding_divide_by_pot(q0, self.out_shift) + self.out_zero_point, -128, 127)
@@ -189,6 +253,12 @@ class _Sigmoidal(OpImpl):
         return [out.astype(np.int8).reshape(y.shape)]
 
     def emit(self, node, g, p, ctx):
+        if p["dtype"] == "int16":
+            params = ctx.struct("ml_sigmoid_s16_params", "params", {
+                k: p[k] for k in ("input_multiplier", "input_left_shift")})
+            dims = ctx.dims((p["size"],))
+            return (f"ml_{self.name}_s16({params}, {dims}, {ctx.tensor(node.inputs[0])}, "
+                    f"{dims}, {ctx.tensor(node.outputs[0])})")
         if use_lut(node, g):
             return emit_lut(self, node, g, ctx)
         params = ctx.struct(f"ml_{self.name}_params", "params", {
@@ -203,9 +273,11 @@ class _Sigmoidal(OpImpl):
 class Logistic(_Sigmoidal):
     op, name = Op.LOGISTIC, "logistic"
     out_scale, out_zero_point, out_shift = 1.0 / 256, -128, 23
+    pot_shifts = (0,)
 
 
 @register
 class Tanh(_Sigmoidal):
     op, name = Op.TANH, "tanh"
     out_scale, out_zero_point, out_shift = 1.0 / 128, 0, 24
+    pot_shifts = (0, 1)

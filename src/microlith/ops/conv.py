@@ -5,6 +5,8 @@ conv_common.cc / depthwise_conv_common.cc do: output size and padding from paddi
 (ComputePaddingHeightWidth), multipliers from PopulateConvolutionQuantizationParams (the
 effective scale input * filter / output in double, one per output channel; per-tensor weights
 repeat their one scale). As in TFLM, the int8 kernels ignore the weights' zero point.
+int16 activations (TFLite's 16x8 mode, int64 bias) run TFLM's int16 ConvPerChannel /
+DepthwiseConvPerChannel: the same preparation, another accumulator and requantization (s16.py).
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ import numpy as np
 
 from ..ir import MicrolithError, Op
 from ..arith.fixedpoint import activation_range, multiply_by_quantized_multiplier, wrap32
-from . import OpImpl, register, require_int8, requant_multiplier, where
+from . import OpImpl, register, requant_multiplier, where
+from .s16 import NP, QRANGE, acc_mode, act_dtype, check_acc64, requantize_acc
 
 
 def _out_size(padding: str, size: int, taps: int, stride: int, dilation: int) -> int:
@@ -46,7 +49,7 @@ def _prepare(node, g, depthwise: bool) -> dict:
         if a[key] < 1:
             raise MicrolithError(f"{here}: {key}={a[key]}; it must be >= 1")
     x, w, y, bias = g.t(node.inputs[0]), g.t(node.inputs[1]), g.t(node.outputs[0]), _bias(node, g)
-    require_int8(node, g, [x.name, y.name])
+    dtype = act_dtype(node, g, [x.name, y.name])
     if w.dtype != "int8" or w.quant is None or not w.is_const or len(w.shape) != 4:
         got = f"{'constant' if w.is_const else 'non-constant'} {w.dtype} {list(w.shape)}" + \
             ("" if w.quant is not None else " without quantization")
@@ -79,9 +82,8 @@ def _prepare(node, g, depthwise: bool) -> dict:
     if n_scale not in (1, out_c) or (n_scale > 1 and w.quant.axis != quant_axis):
         raise MicrolithError(f"{here}: filter '{w.name}' has {n_scale} scales along axis "
                              f"{w.quant.axis}; it needs 1 or {out_c} along axis {quant_axis}")
-    if bias is not None and (bias.dtype != "int32" or bias.size != out_c or not bias.is_const):
-        raise MicrolithError(f"{here}: bias '{bias.name}' must be constant int32 of {out_c} values "
-                             f"(got {bias.dtype} {list(bias.shape)})")
+    # TFLM's int16 depthwise convolution reads the bias as int64 only.
+    acc32 = acc_mode(node, g, bias, dtype, out_c, allow_int32=not depthwise)
 
     strides, dilations = (a["stride_h"], a["stride_w"]), (a["dilation_h"], a["dilation_w"])
     out_hw = tuple(_out_size(a["padding"], n, k, s, d)
@@ -101,14 +103,17 @@ def _prepare(node, g, depthwise: bool) -> dict:
                                      w.name)
                   for c, s in enumerate(scales)]
     act_min, act_max = activation_range(a["activation"], float(np.float32(y.quant.scale[0])),
-                                        y.quant.zero_point[0])
+                                        y.quant.zero_point[0], *QRANGE[dtype])
     # A bound on every channel's accumulator (bias plus products) over all inputs: below 2^30
     # the DSP paths requantize without a range check (ml_nn_dsp.h, ml_dsp_requantize).
-    widest = max(abs(-128 - x.quant.zero_point[0]), abs(127 - x.quant.zero_point[0]))
+    lo, hi = QRANGE[dtype]
+    widest = max(abs(lo - x.quant.zero_point[0]), abs(hi - x.quant.zero_point[0]))
     w_abs = np.abs(w.data.astype(np.int64))
     per_out = w_abs.reshape(-1, out_c).sum(axis=0) if depthwise else w_abs.reshape(out_c, -1).sum(axis=1)
     bound = per_out * widest + (np.abs(bias.data.astype(np.int64)) if bias is not None else 0)
-    return dict(stride_h=strides[0], stride_w=strides[1], dilation_h=dilations[0],
+    if not acc32:
+        check_acc64(node, g, bound, [s for _, s in mult_shift], "accumulator")
+    return dict(dtype=dtype, acc32=acc32, stride_h=strides[0], stride_w=strides[1], dilation_h=dilations[0],
                 dilation_w=dilations[1], pad_h=pad_h, pad_w=pad_w,
                 acc_bounded=int(bound.max(initial=0) < (1 << 30)),
                 input_offset=-x.quant.zero_point[0], output_offset=y.quant.zero_point[0],
@@ -154,8 +159,11 @@ def _requantize(acc: np.ndarray, node, g, p: dict) -> np.ndarray:
     bias = _bias(node, g)
     if bias is not None:
         acc = acc + bias.data.astype(np.int64)
-    acc = multiply_by_quantized_multiplier(wrap32(acc), p["multiplier"], p["shift"]) + p["output_offset"]
-    return np.clip(acc, p["act_min"], p["act_max"]).astype(np.int8)
+    if p["dtype"] == "int16":  # TFLM's int16 kernels add no output offset (it is 0)
+        acc = requantize_acc(acc, p["acc32"], p["multiplier"], p["shift"])
+    else:
+        acc = multiply_by_quantized_multiplier(wrap32(acc), p["multiplier"], p["shift"]) + p["output_offset"]
+    return np.clip(acc, p["act_min"], p["act_max"]).astype(NP[p["dtype"]])
 
 
 def _emit(kernel: str, ctype: str, fields: dict, node, g, p: dict, ctx, scratch: str | None = None) -> str:
@@ -164,22 +172,33 @@ def _emit(kernel: str, ctype: str, fields: dict, node, g, p: dict, ctx, scratch:
         multiplier=ctx.const("multiplier", p["multiplier"]), shift=ctx.const("shift", p["shift"])))
     bias = _bias(node, g)
     x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    if bias is None:
+        bias_ref = "NULL"
+    elif p["dtype"] == "int16" and bias.dtype != "int64":  # the s16 kernels read int64: widen
+        bias_ref = ctx.const("bias64", bias.data.astype(np.int64))
+    else:
+        bias_ref = ctx.tensor(bias.name)
     extra = f"{scratch}, " if scratch is not None else ""
     return (f"{kernel}({params}, {quant}, {extra}"
             f"{ctx.dims(g.t(x).shape)}, {ctx.tensor(x)}, "
-            f"{ctx.dims(g.t(w).shape)}, {ctx.tensor(w)}, {ctx.tensor(bias.name) if bias else 'NULL'}, "
+            f"{ctx.dims(g.t(w).shape)}, {ctx.tensor(w)}, {bias_ref}, "
             f"{ctx.dims(g.t(y).shape)}, {ctx.tensor(y)})")
 
 
 CONV2D_PIXELS = 4  # ML_CONV2D_S8_PIXELS in ml_conv2d_s8.h
 _GEOMETRY = ("stride_h", "stride_w", "dilation_h", "dilation_w", "pad_h", "pad_w")
 _QUANT = ("input_offset", "output_offset", "act_min", "act_max", "acc_bounded")
+_QUANT_S16 = ("act_min", "act_max")
 
 
 @register
 class Conv2D(OpImpl):
     op = Op.CONV_2D
-    kernels = ("ml_conv2d_s8",)
+    kernels = ("ml_conv2d_s8", "ml_conv2d_s16")
+    dtypes = ("int8", "int16")
+
+    def kernels_for(self, node, g, p):
+        return self.kernels[1:] if p["dtype"] == "int16" else self.kernels[:1]
 
     def prepare(self, node, g):
         return _prepare(node, g, depthwise=False)
@@ -208,12 +227,15 @@ class Conv2D(OpImpl):
         padded to a multiple of 4 values, plus the raw window when the input channels are not a
         multiple of 4 (DSP path; portable C ignores it)."""
         _, k_h, k_w, group_c = g.t(node.inputs[1]).shape
-        if g.t(node.inputs[0]).shape[3] != group_c:
+        if g.t(node.inputs[0]).shape[3] != group_c or p["dtype"] == "int16":
             return 0  # grouped: the portable path only
         staged = group_c % 4 != 0 and k_h * k_w > 1
         return (k_h * k_w * group_c + 3) // 4 * (4 * 2 * CONV2D_PIXELS + (4 if staged else 0))
 
     def emit(self, node, g, p, ctx):
+        if p["dtype"] == "int16":
+            return _emit("ml_conv2d_s16", "ml_conv_s16_params",
+                         {k: p[k] for k in _GEOMETRY + _QUANT_S16 + ("acc32",)}, node, g, p, ctx)
         scratch = ctx.scratch() if self.scratch_bytes(node, g, p) else "NULL"
         return _emit("ml_conv2d_s8", "ml_conv_params", {k: p[k] for k in _GEOMETRY + _QUANT},
                      node, g, p, ctx, scratch)
@@ -222,7 +244,11 @@ class Conv2D(OpImpl):
 @register
 class DepthwiseConv2D(OpImpl):
     op = Op.DEPTHWISE_CONV_2D
-    kernels = ("ml_depthwise_conv2d_s8",)
+    kernels = ("ml_depthwise_conv2d_s8", "ml_depthwise_conv2d_s16")
+    dtypes = ("int8", "int16")
+
+    def kernels_for(self, node, g, p):
+        return self.kernels[1:] if p["dtype"] == "int16" else self.kernels[:1]
 
     def prepare(self, node, g):
         p = _prepare(node, g, depthwise=True)
@@ -246,7 +272,7 @@ class DepthwiseConv2D(OpImpl):
         clipped windows or under each output row (DSP path, depth multiplier 1; portable C
         ignores it)."""
         _, k_h, k_w, out_c = g.t(node.inputs[1]).shape
-        if p["depth_multiplier"] != 1 or not p["acc_bounded"] or out_c < 4 or k_h * k_w > 64:
+        if p["dtype"] == "int16" or p["depth_multiplier"] != 1 or not p["acc_bounded"] or out_c < 4 or k_h * k_w > 64:
             return 0
         per_row = self._padded_row_cols(node, g, p) or k_w
         return min(out_c // 4, 4) * 4 * (16 + 2 * k_h * k_w + k_h * per_row)
@@ -271,6 +297,9 @@ class DepthwiseConv2D(OpImpl):
         return (out_w - 1) * p["stride_w"] + (k_w - 1) * p["dilation_w"] + 1
 
     def emit(self, node, g, p, ctx):
+        if p["dtype"] == "int16":
+            return _emit("ml_depthwise_conv2d_s16", "ml_depthwise_conv_s16_params",
+                         {k: p[k] for k in _GEOMETRY + ("depth_multiplier",) + _QUANT_S16}, node, g, p, ctx)
         fields = {k: p[k] for k in _GEOMETRY + ("depth_multiplier",) + _QUANT}
         fields["dsp_padded_rows"] = int(bool(self._padded_row_cols(node, g, p)))
         scratch = ctx.scratch() if self.scratch_bytes(node, g, p) else "NULL"

@@ -18,10 +18,11 @@ import numpy as np
 from dataclasses import replace
 
 from ..ir import Graph, MicrolithError, Op
-from ..arith.fixedpoint import (activation_range, multiply_by_quantized_multiplier,
+from ..arith.fixedpoint import (activation_range, multiply_by_quantized_multiplier, wrap32,
                                    multiply_by_quantized_multiplier_smaller_than_one_exp,
                                    quantize_multiplier, tf_round)
 from . import OpImpl, register, require_int8, requant_multiplier, where
+from .s16 import NP, QRANGE, act_dtype
 
 F32 = np.float32
 
@@ -92,11 +93,11 @@ def collapse_broadcast(a_shape, b_shape, out_shape) -> tuple[tuple, tuple, tuple
     return a, b, out
 
 
-def _broadcast_prepare(node, g) -> dict:
+def _broadcast_prepare(node, g, int16_zero_point: bool = True) -> dict:
     _require_inputs(node, g, 2)
     a, b = g.t(node.inputs[0]), g.t(node.inputs[1])
     y = g.t(node.outputs[0])
-    require_int8(node, g, [a.name, b.name, y.name])
+    dtype = act_dtype(node, g, [a.name, b.name, y.name], int16_zero_point)
     plan = collapse_broadcast(a.shape, b.shape, y.shape)
     if plan is None:
         raise MicrolithError(f"{where(node, g)}: inputs {list(a.shape)} and {list(b.shape)} do not "
@@ -105,7 +106,7 @@ def _broadcast_prepare(node, g) -> dict:
         raise MicrolithError(f"{where(node, g)}: broadcasting {list(a.shape)} with {list(b.shape)} "
                              f"needs {len(plan[2])} runs of dimensions that broadcast differently; "
                              "the kernels handle at most 4")
-    return dict(dims1=plan[0], dims2=plan[1], dims_out=plan[2])
+    return dict(dtype=dtype, dims1=plan[0], dims2=plan[1], dims_out=plan[2])
 
 
 def _broadcast_inputs(node, g, xs) -> tuple[np.ndarray, np.ndarray]:
@@ -131,27 +132,33 @@ def _emit_binary(kernel: str, node, p: dict, ctx, params: str) -> str:
 
 class _AddSub(OpImpl):
     """TFLM add_common.cc / sub_common.cc: both inputs are rescaled to a shared scale
-    (twice the larger input scale, with 20 bits of headroom), combined, and rescaled."""
-    kernels = ("ml_add_s8",)
-    LEFT_SHIFT = 20
+    (twice the larger input scale, with 20 bits of headroom, 15 for int16), combined, and
+    rescaled. TFLM's int16 path is the same algorithm and takes any zero points."""
+    kernels = ("ml_add_s8", "ml_add_s16")
+    dtypes = ("int8", "int16")
+    LEFT_SHIFT = {"int8": 20, "int16": 15}
 
-    def real_multipliers(self, s1: float, s2: float, so: float) -> tuple[float, float, float]:
+    def kernels_for(self, node, g, p):
+        return self.kernels[1:] if p["dtype"] == "int16" else self.kernels[:1]
+
+    def real_multipliers(self, s1: float, s2: float, so: float, left_shift: int) -> tuple[float, float, float]:
         # In double, from the float scales. Some TFLM trees compute SUB's ratios in float
         # instead; the tflite-micro oracle we verify against does double for both (a float
         # variant differs by one on some outputs), and test_elementwise pins this.
         twice_max = 2.0 * max(s1, s2)
-        return s1 / twice_max, s2 / twice_max, twice_max / ((1 << self.LEFT_SHIFT) * so)
+        return s1 / twice_max, s2 / twice_max, twice_max / ((1 << left_shift) * so)
 
     def prepare(self, node, g):
-        p = _broadcast_prepare(node, g)
+        p = _broadcast_prepare(node, g, int16_zero_point=False)
         (s1, z1), (s2, z2) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
         so, zo = _quant(g, node.outputs[0])
-        r1, r2, ro = self.real_multipliers(s1, s2, so)
+        left_shift = self.LEFT_SHIFT[p["dtype"]]
+        r1, r2, ro = self.real_multipliers(s1, s2, so, left_shift)
         m1, sh1 = _multiplier_below_one(node, g, r1, "input1")
         m2, sh2 = _multiplier_below_one(node, g, r2, "input2")
         mo, sho = _multiplier_below_one(node, g, ro, "output")
-        act_min, act_max = activation_range(node.attrs["activation"], so, zo)
-        p.update(input1_offset=-z1, input2_offset=-z2, left_shift=self.LEFT_SHIFT,
+        act_min, act_max = activation_range(node.attrs["activation"], so, zo, *QRANGE[p["dtype"]])
+        p.update(input1_offset=-z1, input2_offset=-z2, left_shift=left_shift,
                  input1_multiplier=m1, input1_shift=sh1, input2_multiplier=m2, input2_shift=sh2,
                  output_multiplier=mo, output_shift=sho, output_offset=zo,
                  act_min=act_min, act_max=act_max, subtract=int(self.op is Op.SUB))
@@ -165,14 +172,14 @@ class _AddSub(OpImpl):
         raw = sa - sb if p["subtract"] else sa + sb
         out = scale(raw, p["output_multiplier"], p["output_shift"]) + p["output_offset"]
         out = np.clip(out, p["act_min"], p["act_max"])
-        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+        return [out.astype(NP[p["dtype"]]).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
         keys = ("input1_offset", "input2_offset", "left_shift", "input1_multiplier", "input1_shift",
                 "input2_multiplier", "input2_shift", "output_multiplier", "output_shift",
                 "output_offset", "act_min", "act_max", "subtract")
         params = ctx.struct("ml_add_params", "params", {k: p[k] for k in keys})
-        return _emit_binary("ml_add_s8", node, p, ctx, params)
+        return _emit_binary(self.kernels_for(node, g, p)[0], node, p, ctx, params)
 
 
 @register
@@ -189,16 +196,21 @@ class Sub(_AddSub):
 
 @register
 class Mul(OpImpl):
-    """TFLM mul_common.cc + reference_integer_ops::Mul / BroadcastMul6DSlow."""
+    """TFLM mul_common.cc + reference_integer_ops::Mul / BroadcastMul6DSlow; int16 the same
+    (MulElementwise<int16_t, int16_t>), with the zero points 0 that TFLM requires there."""
     op = Op.MUL
-    kernels = ("ml_mul_s8",)
+    kernels = ("ml_mul_s8", "ml_mul_s16")
+    dtypes = ("int8", "int16")
+
+    def kernels_for(self, node, g, p):
+        return self.kernels[1:] if p["dtype"] == "int16" else self.kernels[:1]
 
     def prepare(self, node, g):
         p = _broadcast_prepare(node, g)
         (s1, z1), (s2, z2) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
         so, zo = _quant(g, node.outputs[0])
         mult, shift = _multiplier(node, g, s1 * s2 / so, "output")  # double, as TFLM
-        act_min, act_max = activation_range(node.attrs["activation"], so, zo)
+        act_min, act_max = activation_range(node.attrs["activation"], so, zo, *QRANGE[p["dtype"]])
         p.update(input1_offset=-z1, input2_offset=-z2, output_offset=zo, output_multiplier=mult,
                  output_shift=shift, act_min=act_min, act_max=act_max)
         return p
@@ -208,13 +220,13 @@ class Mul(OpImpl):
         prod = (a + p["input1_offset"]) * (b + p["input2_offset"])
         out = multiply_by_quantized_multiplier(prod, p["output_multiplier"], p["output_shift"])
         out = np.clip(out + p["output_offset"], p["act_min"], p["act_max"])
-        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+        return [out.astype(NP[p["dtype"]]).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
         keys = ("input1_offset", "input2_offset", "output_offset", "output_multiplier",
                 "output_shift", "act_min", "act_max")
         params = ctx.struct("ml_mul_params", "params", {k: p[k] for k in keys})
-        return _emit_binary("ml_mul_s8", node, p, ctx, params)
+        return _emit_binary(self.kernels_for(node, g, p)[0], node, p, ctx, params)
 
 
 # -- RELU / RELU6 / QUANTIZE int8 -> int8: one requantize-and-clamp kernel --------------------
@@ -223,6 +235,17 @@ def _requantize_reference(p: dict, x: np.ndarray) -> np.ndarray:
     v = np.asarray(x, dtype=np.int64) + p["input_offset"]
     y = multiply_by_quantized_multiplier(v, p["multiplier"], p["shift"]) + p["output_offset"]
     return np.clip(y, p["act_min"], p["act_max"]).astype(np.int8)
+
+
+def _requantize_s16_reference(p: dict, x: np.ndarray) -> np.ndarray:
+    """ml_requantize_s16: int32 arithmetic wraps, as TFLM's does."""
+    v = wrap32(np.asarray(x, dtype=np.int64) + p["input_offset"])
+    v = wrap32(multiply_by_quantized_multiplier(v, p["multiplier"], p["shift"]) + p["output_offset"])
+    return np.clip(v, p["act_min"], p["act_max"])
+
+
+_REQUANT_S16_FIELDS = ("input_offset", "output_offset", "multiplier", "shift", "act_min", "act_max",
+                       "input_bytes", "output_bytes")
 
 
 # -- int8 lookup tables --------------------------------------------------------------------
@@ -268,12 +291,25 @@ def _unary_call(kernel: str, ctype: str, fields, node, g, p: dict, ctx) -> str:
 
 
 class _Unary(OpImpl):
-    def check(self, node, g) -> None:
+    # The int16 kernel, for the ops that set dtypes = ("int8", "int16"), and whether TFLM
+    # requires int16 zero points 0 for the op.
+    KERNEL_S16: str | None = None
+    INT16_ZERO_POINT = False
+
+    def check(self, node, g) -> str:
+        """The op's activation dtype, after checking its operands."""
         _require_inputs(node, g, 1)
-        require_int8(node, g, [node.inputs[0], node.outputs[0]])
+        if "int16" in self.dtypes:
+            dtype = act_dtype(node, g, [node.inputs[0], node.outputs[0]], self.INT16_ZERO_POINT)
+        else:
+            require_int8(node, g, [node.inputs[0], node.outputs[0]])
+            dtype = "int8"
         _require_same_size(node, g, node.inputs[0], node.outputs[0])
+        return dtype
 
     def kernels_for(self, node, g, p):
+        if p.get("dtype") == "int16":
+            return (self.KERNEL_S16,)
         return (LUT_KERNEL,) if use_lut(node, g) else self.kernels[:1]
 
 
@@ -284,20 +320,30 @@ _REQUANT_FIELDS = ("input_offset", "output_offset", "multiplier", "shift", "act_
 class Relu(_Unary):
     """TFLM ReluQuantized: rescale to the output's quantization, clamp below at its zero."""
     op = Op.RELU
-    kernels = ("ml_requantize_s8", LUT_KERNEL)
+    kernels = ("ml_requantize_s8", LUT_KERNEL, "ml_requantize_s16")
+    KERNEL_S16 = "ml_requantize_s16"
+    INT16_ZERO_POINT = True  # TFLM's ReluPrepare ensures it for int16
+    dtypes = ("int8", "int16")
 
     def prepare(self, node, g):
-        self.check(node, g)
+        dtype = self.check(node, g)
         (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
         mult, shift = _multiplier(node, g, si / so, "input-to-output")  # double
         # roundf(0 / scale) is 0: the lower bound is the output zero point.
-        return dict(input_offset=-zi, output_offset=zo, multiplier=mult, shift=shift,
-                    act_min=max(-128, zo), act_max=127)
+        lo, hi = QRANGE[dtype]
+        return dict(dtype=dtype, input_offset=-zi, output_offset=zo, multiplier=mult, shift=shift,
+                    act_min=max(lo, zo), act_max=hi, input_bytes=2, output_bytes=2)
 
     def reference(self, node, g, p, xs):
-        return [_requantize_reference(p, xs[0]).reshape(g.t(node.outputs[0]).shape)]
+        shape = g.t(node.outputs[0]).shape
+        if p["dtype"] == "int16":
+            return [_requantize_s16_reference(p, xs[0]).astype(np.int16).reshape(shape)]
+        return [_requantize_reference(p, xs[0]).reshape(shape)]
 
     def emit(self, node, g, p, ctx):
+        if p["dtype"] == "int16":
+            return _unary_call("ml_requantize_s16", "ml_requantize_s16_params", _REQUANT_S16_FIELDS,
+                               node, g, p, ctx)
         if use_lut(node, g):
             return emit_lut(self, node, g, ctx)
         return _unary_call("ml_requantize_s8", "ml_requantize_params", _REQUANT_FIELDS, node, g, p, ctx)
@@ -308,15 +354,16 @@ class Relu6(Relu):
     """TFLM Relu6Quantized: a plain clamp to [zero, six] in the INPUT's quantization; TFLM
     ignores the output tensor's scale and zero point (the converter makes them equal)."""
     op = Op.RELU6
+    INT16_ZERO_POINT = False  # TFLM's Relu6Prepare does not check it
 
     def prepare(self, node, g):
-        self.check(node, g)
+        dtype = self.check(node, g)
         si, zi = _quant(g, node.inputs[0])
-        # FloatToQuantizedType<int8_t>(6.0f, scale, zero_point): float division, round().
-        six = int(np.clip(tf_round(F32(6.0) / F32(si)) + zi, -128, 127))
+        # FloatToQuantizedType<T>(6.0f, scale, zero_point): float division, round(), clamp.
+        six = int(np.clip(tf_round(F32(6.0) / F32(si)) + zi, *QRANGE[dtype]))
         # 2^30 with shift 1 is the exact identity of MultiplyByQuantizedMultiplier.
-        return dict(input_offset=-zi, output_offset=zi, multiplier=1 << 30, shift=1,
-                    act_min=zi, act_max=six)
+        return dict(dtype=dtype, input_offset=-zi, output_offset=zi, multiplier=1 << 30, shift=1,
+                    act_min=zi, act_max=six, input_bytes=2, output_bytes=2)
 
 
 # -- LEAKY_RELU -----------------------------------------------------------------------------
@@ -325,37 +372,41 @@ class Relu6(Relu):
 class LeakyRelu(_Unary):
     """TFLM leaky_relu_common.cc + reference_ops::QuantizeLeakyRelu."""
     op = Op.LEAKY_RELU
-    kernels = ("ml_leaky_relu_s8", LUT_KERNEL)
+    kernels = ("ml_leaky_relu_s8", LUT_KERNEL, "ml_leaky_relu_s16")
+    KERNEL_S16 = "ml_leaky_relu_s16"
+    dtypes = ("int8", "int16")
     FIELDS = ("input_offset", "output_offset", "identity_multiplier", "identity_shift",
               "alpha_multiplier", "alpha_shift", "alpha_negative")
 
     def prepare(self, node, g):
-        self.check(node, g)
+        dtype = self.check(node, g)
         (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
         with np.errstate(all="ignore"):  # an overflow to inf or NaN is refused just below
             alpha = F32(node.attrs["alpha"])
-            # Both ratios are computed in float and then widened, as TFLM does.
-            ma, sa = _multiplier(node, g, float(F32(si) * alpha / F32(so)), "alpha")
-            mi, shi = _multiplier(node, g, float(F32(si) / F32(so)), "identity")
+            # Both ratios in double from the float32 scales and alpha: TFLM's HEAD source divides
+            # in float, but the tflite-micro oracle divides in double; int16 inputs (up to 2^15
+            # times the rounding error of the ratio) tell the two apart (test_int16 pins it).
+            ma, sa = _multiplier(node, g, float(si) * float(alpha) / float(so), "alpha")
+            mi, shi = _multiplier(node, g, float(si) / float(so), "identity")
         if ma == -(1 << 31):  # the kernel applies |multiplier|, which int32 cannot hold here
             raise MicrolithError(f"{where(node, g)}: alpha {float(alpha):g} gives the multiplier -2^31, "
                                  "whose magnitude the int8 kernel cannot hold; use an alpha a little "
                                  "closer to zero")
-        return dict(input_offset=-zi, output_offset=zo, identity_multiplier=mi, identity_shift=shi,
-                    alpha_multiplier=abs(ma), alpha_shift=sa, alpha_negative=int(ma < 0))
+        return dict(dtype=dtype, input_offset=-zi, output_offset=zo, identity_multiplier=mi,
+                    identity_shift=shi, alpha_multiplier=abs(ma), alpha_shift=sa, alpha_negative=int(ma < 0))
 
     def reference(self, node, g, p, xs):
         x = np.asarray(xs[0], dtype=np.int64) + p["input_offset"]
         pos = multiply_by_quantized_multiplier(x, p["identity_multiplier"], p["identity_shift"])
         neg = multiply_by_quantized_multiplier(x, p["alpha_multiplier"], p["alpha_shift"])
         neg = -neg if p["alpha_negative"] else neg
-        y = np.clip(np.where(x >= 0, pos, neg) + p["output_offset"], -128, 127)
-        return [y.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+        y = np.clip(np.where(x >= 0, pos, neg) + p["output_offset"], *QRANGE[p["dtype"]])
+        return [y.astype(NP[p["dtype"]]).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
         if use_lut(node, g):
             return emit_lut(self, node, g, ctx)
-        return _unary_call("ml_leaky_relu_s8", "ml_leaky_relu_params", self.FIELDS, node, g, p, ctx)
+        return _unary_call(self.kernels_for(node, g, p)[0], "ml_leaky_relu_params", self.FIELDS, node, g, p, ctx)
 
 
 # -- HARD_SWISH -----------------------------------------------------------------------------
@@ -483,13 +534,22 @@ def _emit_float(node, g, p, ctx) -> str:
 
 @register
 class Quantize(OpImpl):
-    """TFLM quantize_common.cc: float32 -> int8/int16 by AffineQuantize, int8 -> int8 by Requantize."""
+    """TFLM quantize_common.cc: float32 -> int8/int16 by AffineQuantize, int8 -> int8 by Requantize,
+    and Requantize between the other integer pairs TFLM's Prepare lists (int16 <-> int8/int16/int32,
+    int8 -> int32, int32 -> int8) by ml_requantize_s16."""
     op = Op.QUANTIZE
-    kernels = ("ml_quantize_f32_s8", "ml_quantize_f32_s16", "ml_requantize_s8", LUT_KERNEL)
+    kernels = ("ml_quantize_f32_s8", "ml_quantize_f32_s16", "ml_requantize_s8", LUT_KERNEL, "ml_requantize_s16")
+    dtypes = ("int8", "int16")
+    # (input, output) integer pairs of TFLM's EvalQuantizeReference besides int8 -> int8.
+    WIDE_PAIRS = {("int16", "int8"), ("int8", "int16"), ("int16", "int16"), ("int16", "int32"),
+                  ("int8", "int32"), ("int32", "int8"), ("int32", "int16")}
+    BYTES = {"int8": 1, "int16": 2, "int32": 4}
 
     def kernels_for(self, node, g, p):
         if p["kind"] == "int8":
             return (LUT_KERNEL,) if use_lut(node, g) else ("ml_requantize_s8",)
+        if p["kind"] == "wide":
+            return ("ml_requantize_s16",)
         return (_FLOAT_KERNELS[(g.t(node.inputs[0]).dtype, g.t(node.outputs[0]).dtype)],)
 
     def prepare(self, node, g):
@@ -497,6 +557,9 @@ class Quantize(OpImpl):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
         if x.dtype == "float32":
             _per_tensor(node, g, y.name, ("int8", "int16"))
+        elif (x.dtype, y.dtype) in self.WIDE_PAIRS:
+            _per_tensor(node, g, x.name, (x.dtype,))
+            _per_tensor(node, g, y.name, (y.dtype,))
         else:
             _per_tensor(node, g, x.name, ("int8",))
             _per_tensor(node, g, y.name, ("int8",))
@@ -506,6 +569,11 @@ class Quantize(OpImpl):
             return dict(kind="float", scale=so, zero_point=zo)
         si, zi = _quant(g, x.name)
         mult, shift = _multiplier(node, g, si / so, "input-to-output")  # double
+        if x.dtype != "int8" or y.dtype != "int8":
+            info = np.iinfo(y.np_dtype)
+            return dict(kind="wide", input_offset=-zi, output_offset=zo, multiplier=mult, shift=shift,
+                        act_min=int(info.min), act_max=int(info.max),
+                        input_bytes=self.BYTES[x.dtype], output_bytes=self.BYTES[y.dtype])
         return dict(kind="int8", input_offset=-zi, output_offset=zo, multiplier=mult, shift=shift,
                     act_min=-128, act_max=127)
 
@@ -513,6 +581,8 @@ class Quantize(OpImpl):
         y = g.t(node.outputs[0])
         if p["kind"] == "int8":
             return [_requantize_reference(p, xs[0]).reshape(y.shape)]
+        if p["kind"] == "wide":
+            return [_requantize_s16_reference(p, xs[0]).astype(y.np_dtype).reshape(y.shape)]
         info = np.iinfo(y.np_dtype)
         q = np.asarray(xs[0], dtype=F32) / F32(p["scale"])  # float division, as TFLM
         # Far enough out, the result saturates whatever the zero point; NaN maps to the zero point.
@@ -524,6 +594,9 @@ class Quantize(OpImpl):
     def emit(self, node, g, p, ctx):
         if p["kind"] == "float":
             return _emit_float(node, g, p, ctx)
+        if p["kind"] == "wide":
+            return _unary_call("ml_requantize_s16", "ml_requantize_s16_params", _REQUANT_S16_FIELDS,
+                               node, g, p, ctx)
         if use_lut(node, g):
             return emit_lut(self, node, g, ctx)
         return _unary_call("ml_requantize_s8", "ml_requantize_params", _REQUANT_FIELDS, node, g, p, ctx)
@@ -534,6 +607,7 @@ class Dequantize(OpImpl):
     """TFLM dequantize: int8/int16 -> float32, scale * (q - zero_point)."""
     op = Op.DEQUANTIZE
     kernels = ("ml_dequantize_s8_f32", "ml_dequantize_s16_f32")
+    dtypes = ("int8", "int16")
 
     def kernels_for(self, node, g, p):
         return (_FLOAT_KERNELS[(g.t(node.inputs[0]).dtype, g.t(node.outputs[0]).dtype)],)

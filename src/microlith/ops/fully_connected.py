@@ -1,23 +1,29 @@
-"""FULLY_CONNECTED, int8 x int8 -> int8 with int32 bias (TFLM reference_integer_ops::FullyConnected)."""
+"""FULLY_CONNECTED, int8 x int8 -> int8 with int32 bias (TFLM reference_integer_ops::FullyConnected),
+and int16 x int8 -> int16 with int64 (or int32) bias, TFLite's 16x8 mode."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..ir import MicrolithError, Op
 from ..arith.fixedpoint import activation_range, multiply_by_quantized_multiplier
-from . import OpImpl, register, require_int8, requant_multiplier, where
+from . import OpImpl, register, requant_multiplier, where
+from .s16 import NP, QRANGE, acc_mode, act_dtype, check_acc64, requantize_acc
 
 
 @register
 class FullyConnected(OpImpl):
     op = Op.FULLY_CONNECTED
-    kernels = ("ml_fully_connected_s8",)
+    kernels = ("ml_fully_connected_s8", "ml_fully_connected_s16")
+    dtypes = ("int8", "int16")
+
+    def kernels_for(self, node, g, p):
+        return ("ml_fully_connected_s16",) if p["dtype"] == "int16" else ("ml_fully_connected_s8",)
 
     def prepare(self, node, g):
         x, w = g.t(node.inputs[0]), g.t(node.inputs[1])
         bias = g.t(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
         y = g.t(node.outputs[0])
-        require_int8(node, g, [x.name, y.name])
+        dtype = act_dtype(node, g, [x.name, y.name])
         if w.dtype != "int8" or w.quant is None or not w.is_const or len(w.shape) != 2:
             raise MicrolithError(f"{where(node, g)}: weights '{w.name}' must be constant 2-D int8 "
                                  f"with quantization (got {w.dtype} {list(w.shape)})")
@@ -34,9 +40,7 @@ class FullyConnected(OpImpl):
             # debug-only): any other shape computes something else there.
             raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}; its last "
                                  f"dimension must be the {out_depth} units of weights '{w.name}'")
-        if bias is not None and (bias.dtype != "int32" or bias.size != out_depth or not bias.is_const):
-            raise MicrolithError(f"{where(node, g)}: bias '{bias.name}' must be constant int32 "
-                                 f"of {out_depth} values (got {bias.dtype} {list(bias.shape)})")
+        acc32 = acc_mode(node, g, bias, dtype, out_depth)
         if len(w.quant.scale) not in (1, out_depth):
             raise MicrolithError(f"{where(node, g)}: weights '{w.name}' have {len(w.quant.scale)} scales; "
                                  f"they need 1 or one per output ({out_depth})")
@@ -46,12 +50,19 @@ class FullyConnected(OpImpl):
                                                f"input scale x weight scale / output scale of row {c}",
                                                w.name)
                             for c, s in enumerate(w.quant.scale)))
-        act_min, act_max = activation_range(node.attrs["activation"], out_scale, y.quant.zero_point[0])
-        return dict(batches=batches, accum=accum, out_depth=out_depth,
+        act_min, act_max = activation_range(node.attrs["activation"], out_scale, y.quant.zero_point[0],
+                                            *QRANGE[dtype])
+        if not acc32:
+            bound = np.abs(w.data.astype(np.int64) - w.quant.zero_point[0]).sum(axis=1) * 32768 + \
+                (np.abs(bias.data.astype(np.int64)) if bias is not None else 0)
+            check_acc64(node, g, bound, shift, "accumulator")
+        return dict(dtype=dtype, acc32=acc32, batches=batches, accum=accum, out_depth=out_depth,
                     input_offset=-x.quant.zero_point[0], filter_offset=-w.quant.zero_point[0],
                     output_offset=y.quant.zero_point[0], act_min=act_min, act_max=act_max,
                     multiplier=np.array(mult, np.int32), shift=np.array(shift, np.int32),
-                    per_channel=int(len(mult) > 1))
+                    per_channel=int(len(mult) > 1)) | (
+                        # TFLM's per-channel int16 kernel ignores the weights' zero point
+                        dict(filter_offset=0) if dtype == "int16" and len(mult) > 1 else {})
 
     def reference(self, node, g, p, xs):
         x = xs[0].reshape(p["batches"], p["accum"]).astype(np.int64) + p["input_offset"]
@@ -59,11 +70,16 @@ class FullyConnected(OpImpl):
         acc = x @ w.T
         if len(node.inputs) > 2 and node.inputs[2]:
             acc = acc + g.t(node.inputs[2]).data.astype(np.int64)
-        acc = multiply_by_quantized_multiplier(acc, p["multiplier"], p["shift"]) + p["output_offset"]
-        acc = np.clip(acc, p["act_min"], p["act_max"])
-        return [acc.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+        if p["dtype"] == "int16":
+            acc = requantize_acc(acc, p["acc32"], p["multiplier"], p["shift"])
+        else:
+            acc = multiply_by_quantized_multiplier(acc, p["multiplier"], p["shift"])
+        acc = np.clip(acc + p["output_offset"], p["act_min"], p["act_max"])
+        return [acc.astype(NP[p["dtype"]]).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
+        if p["dtype"] == "int16":
+            return self._emit_s16(node, g, p, ctx)
         has_bias = len(node.inputs) > 2 and node.inputs[2]
         if p["filter_offset"] == 0 and p["input_offset"] != 0:
             # Fold the input offset into the bias: sum (x + off) w + b == sum x w + (b + off sum w),
@@ -85,6 +101,23 @@ class FullyConnected(OpImpl):
             multiplier=ctx.const("multiplier", p["multiplier"]),
             shift=ctx.const("shift", p["shift"])))
         return (f"ml_fully_connected_s8({params}, {quant}, "
+                f"{ctx.dims((p['batches'], p['accum']))}, {ctx.tensor(node.inputs[0])}, "
+                f"{ctx.dims((p['out_depth'], p['accum']))}, {ctx.tensor(node.inputs[1])}, {bias}, "
+                f"{ctx.dims((p['batches'], p['out_depth']))}, {ctx.tensor(node.outputs[0])})")
+
+    def _emit_s16(self, node, g, p, ctx):
+        has_bias = len(node.inputs) > 2 and node.inputs[2]
+        bias = "NULL"
+        if has_bias:  # the kernel reads int64: an int32 bias (acc32) is widened
+            b = g.t(node.inputs[2])
+            bias = ctx.tensor(b.name) if b.dtype == "int64" else ctx.const("bias64", b.data.astype(np.int64))
+        params = ctx.struct("ml_fc_s16_params", "params", dict(
+            filter_offset=p["filter_offset"], act_min=p["act_min"], act_max=p["act_max"],
+            per_channel=p["per_channel"], acc32=p["acc32"]))
+        quant = ctx.struct("ml_per_channel_quant", "quant", dict(
+            multiplier=ctx.const("multiplier", p["multiplier"]),
+            shift=ctx.const("shift", p["shift"])))
+        return (f"ml_fully_connected_s16({params}, {quant}, "
                 f"{ctx.dims((p['batches'], p['accum']))}, {ctx.tensor(node.inputs[0])}, "
                 f"{ctx.dims((p['out_depth'], p['accum']))}, {ctx.tensor(node.inputs[1])}, {bias}, "
                 f"{ctx.dims((p['batches'], p['out_depth']))}, {ctx.tensor(node.outputs[0])})")

@@ -7,8 +7,9 @@ import numpy as np
 
 from ..ir import MicrolithError, Op
 from ..arith.fixedpoint import activation_range, multiply_by_quantized_multiplier, quantize_multiplier
-from . import MAX_LEFT_SHIFT, OpImpl, register, require_int8, where
+from . import MAX_LEFT_SHIFT, OpImpl, register, where
 from .reduce import reduction
+from .s16 import NP, QRANGE, act_dtype
 from .shape import require_nonempty, shape_nd
 
 
@@ -31,10 +32,14 @@ def pad_before(size: int, filt: int, stride: int, out: int) -> int:
 
 class _Pool(OpImpl):
     kind = ""
+    dtypes = ("int8", "int16")
+
+    def kernels_for(self, node, g, p):
+        return (f"ml_{self.kind}_{'s16' if p['dtype'] == 'int16' else 's8'}",)
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        require_int8(node, g, [x.name, y.name])
+        dtype = act_dtype(node, g, [x.name, y.name], int16_zero_point=False)
         require_nonempty(node, g, [x.name, y.name])
         if len(x.shape) != 4 or len(y.shape) != 4:
             raise MicrolithError(f"{where(node, g)}: input {list(x.shape)} and output {list(y.shape)} "
@@ -53,12 +58,15 @@ class _Pool(OpImpl):
         if abs(float(xq.scale[0]) - float(yq.scale[0])) > 1e-6 or xq.zero_point[0] != yq.zero_point[0]:
             raise MicrolithError(
                 f"{where(node, g)}: input scale {xq.scale[0]:.9g} / zero point {xq.zero_point[0]} "
-                f"differ from the output's {yq.scale[0]:.9g} / {yq.zero_point[0]}; TFLM's int8 "
+                f"differ from the output's {yq.scale[0]:.9g} / {yq.zero_point[0]}; TFLM's {dtype} "
                 "pooling requires them equal")
-        act_min, act_max = activation_range(a["activation"], yq.scale[0], yq.zero_point[0])
+        if dtype == "int16" and a["filter_h"] * a["filter_w"] * 32768 >= 1 << 31:
+            raise MicrolithError(f"{where(node, g)}: a {a['filter_h']}x{a['filter_w']} window of int16 "
+                                 "values can overflow TFLM's int32 sum")
+        act_min, act_max = activation_range(a["activation"], yq.scale[0], yq.zero_point[0], *QRANGE[dtype])
         # With one output along an axis its stride never applies; 1 keeps the kernel's
         # stride x row-length products within int32 whatever the model says (TFLM's are int).
-        return dict(stride_h=a["stride_h"] if oh > 1 else 1, stride_w=a["stride_w"] if ow > 1 else 1,
+        return dict(dtype=dtype, stride_h=a["stride_h"] if oh > 1 else 1, stride_w=a["stride_w"] if ow > 1 else 1,
                     filter_h=a["filter_h"],
                     filter_w=a["filter_w"], pad_h=pad_before(h, a["filter_h"], a["stride_h"], oh),
                     pad_w=pad_before(w, a["filter_w"], a["stride_w"], ow),
@@ -81,7 +89,7 @@ class _Pool(OpImpl):
         params = ctx.struct(f"ml_{self.kind}_params", "params", {
             k: p[k] for k in ("stride_h", "stride_w", "filter_h", "filter_w", "pad_h", "pad_w",
                               "act_min", "act_max")})
-        return (f"ml_{self.kind}_s8({params}, {ctx.dims(x.shape)}, {ctx.tensor(x.name)}, "
+        return (f"{self.kernels_for(node, g, p)[0]}({params}, {ctx.dims(x.shape)}, {ctx.tensor(x.name)}, "
                 f"{ctx.dims(y.shape)}, {ctx.tensor(y.name)})")
 
 
@@ -89,7 +97,7 @@ class _Pool(OpImpl):
 class AveragePool(_Pool):
     op = Op.AVERAGE_POOL_2D
     kind = "avgpool"
-    kernels = ("ml_avgpool_s8",)
+    kernels = ("ml_avgpool_s8", "ml_avgpool_s16")
 
     def reference(self, node, g, p, xs):
         x = np.asarray(xs[0], np.int64)
@@ -103,23 +111,23 @@ class AveragePool(_Pool):
             # Rounds halves away from zero through C's truncating division.
             out[:, oy, ox, :] = np.where(acc > 0, (acc + count // 2) // count,
                                          -((count // 2 - acc) // count))
-        return [np.clip(out, p["act_min"], p["act_max"]).astype(np.int8)]
+        return [np.clip(out, p["act_min"], p["act_max"]).astype(NP[p["dtype"]])]
 
 
 @register
 class MaxPool(_Pool):
     op = Op.MAX_POOL_2D
     kind = "maxpool"
-    kernels = ("ml_maxpool_s8",)
+    kernels = ("ml_maxpool_s8", "ml_maxpool_s16")
 
     def reference(self, node, g, p, xs):
         x = np.asarray(xs[0], np.int64)
         y = g.t(node.outputs[0])
-        out = np.full(y.shape, -128, np.int64)
+        out = np.full(y.shape, QRANGE[p["dtype"]][0], np.int64)
         for oy, ox, win in self._windows(p, x, y.shape):
             if win.size:
                 out[:, oy, ox, :] = win.max(axis=(1, 2))
-        return [np.clip(out, p["act_min"], p["act_max"]).astype(np.int8)]
+        return [np.clip(out, p["act_min"], p["act_max"]).astype(NP[p["dtype"]])]
 
 
 @register
@@ -129,17 +137,21 @@ class Mean(OpImpl):
     whose 1/count factor is folded into the requantization multiplier. TFLM folds it on
     every call; here it is done once, with the same integer steps."""
     op = Op.MEAN
-    kernels = ("ml_mean_s8",)
+    kernels = ("ml_mean_s8", "ml_mean_s16")
+    dtypes = ("int8", "int16")
     MAX_RANK = 6  # ML_MAX_RANK; TFLM accepts up to 6 too
+
+    def kernels_for(self, node, g, p):
+        return ("ml_mean_s16",) if p["dtype"] == "int16" else ("ml_mean_s8",)
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        require_int8(node, g, [x.name, y.name])
+        dtype = act_dtype(node, g, [x.name, y.name], int16_zero_point=False)
         require_nonempty(node, g, [x.name, y.name])
         r = reduction(node, g, "mean")  # ops/reduce.py: TFLM's ResolveAxis and the kernel layout
         count = r.count
-        if count >= 1 << 23:
-            raise MicrolithError(f"{where(node, g)}: averaging {count} values overflows int32 sums")
+        if count >= (1 << 23 if dtype == "int8" else 1 << 15):
+            raise MicrolithError(f"{where(node, g)}: averaging {count} {dtype} values overflows int32 sums")
         xq, yq = x.quant, y.quant
         # reduce_common.cc Prepare: the double ratio of the float32 scales.
         mult, shift = quantize_multiplier(float(np.float64(xq.scale[0]) / np.float64(yq.scale[0])))
@@ -152,7 +164,7 @@ class Mean(OpImpl):
                                  f"{float(xq.scale[0]) / float(yq.scale[0]):.6g}; averaging {count} values "
                                  f"needs a left shift of {shift} bits, TFLM's requantization shifts by at "
                                  f"most {MAX_LEFT_SHIFT}. Check the quantization scales")
-        return dict(axes=r.axes, count=count,
+        return dict(dtype=dtype, axes=r.axes, count=count,
                     input_zero_point=xq.zero_point[0], output_zero_point=yq.zero_point[0],
                     multiplier=int(mult), shift=int(shift), in_shape=list(r.in_shape),
                     reduce_mask=r.reduce_mask, out_shape=list(r.out_shape))
@@ -162,12 +174,12 @@ class Mean(OpImpl):
         total = x.sum(axis=p["axes"]) if p["axes"] else x
         v = multiply_by_quantized_multiplier(total - p["input_zero_point"] * p["count"],
                                              p["multiplier"], p["shift"]) + p["output_zero_point"]
-        return [np.clip(v, -128, 127).astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+        return [np.clip(v, *QRANGE[p["dtype"]]).astype(NP[p["dtype"]]).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
         params = ctx.struct("ml_mean_params", "params", {
             k: p[k] for k in ("reduce_mask", "input_zero_point", "output_zero_point",
                               "multiplier", "shift")})
-        return (f"ml_mean_s8({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
+        return (f"{self.kernels_for(node, g, p)[0]}({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
                 f"{ctx.tensor(node.inputs[0])}, {shape_nd(ctx, 'out_shape', p['out_shape'])}, "
                 f"{ctx.tensor(node.outputs[0])})")

@@ -1,4 +1,5 @@
-"""Data movement: RESHAPE, SQUEEZE, PAD, CONCATENATION, STRIDED_SLICE, TRANSPOSE (int8).
+"""Data movement: RESHAPE, SQUEEZE, PAD, CONCATENATION, STRIDED_SLICE, TRANSPOSE (int8, and
+int16 through the *_s16 kernels).
 
 None of these does arithmetic: TFLM copies bytes (PAD fills with the output zero point), so
 the work here is reading the constant operands exactly as TFLM's Prepare does, rejecting
@@ -12,7 +13,16 @@ import math
 import numpy as np
 
 from ..ir import MicrolithError, Op
-from . import OpImpl, register, require_int8, where
+from . import OpImpl, register, where
+from .s16 import NP, act_dtype
+
+SUFFIX = {"int8": "s8", "int16": "s16"}
+
+
+def moved_dtype(node, g, names) -> str:
+    """The dtype a pure data-movement op copies: int16 when the input is int16, else int8
+    (require_same_dtype then refuses anything but these two)."""
+    return "int16" if g.t(names[0]).dtype == "int16" else "int8"
 
 MAX_RANK = 6  # ML_MAX_RANK in csrc/ml_shape_nd.h
 
@@ -66,6 +76,7 @@ class _Alias(OpImpl):
     """Reshape-like ops: the bytes do not change, only the shape. Codegen shares the input's
     memory or emits a memcpy, so there is no kernel and no emit()."""
     alias = True
+    dtypes = ("int8", "int16")  # any dtype: the bytes are shared or copied
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
@@ -97,12 +108,16 @@ class Pad(OpImpl):
     """TFLM pad.cc: paddings [rank, 2] constant int32, fill value the output zero point
     (or a third, constant scalar input with the output's quantization), rank <= 5."""
     op = Op.PAD
-    kernels = ("ml_pad_s8",)
+    kernels = ("ml_pad_s8", "ml_pad_s16")
+    dtypes = ("int8", "int16")
     MAX_RANK = 5
+
+    def kernels_for(self, node, g, p):
+        return (f"ml_pad_{SUFFIX[p['dtype']]}",)
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        require_int8(node, g, [x.name, y.name])
+        dtype = act_dtype(node, g, [x.name, y.name], int16_zero_point=False)
         require_nonempty(node, g, [x.name, y.name])
         rank = len(x.shape)
         if not 1 <= rank <= self.MAX_RANK:
@@ -119,14 +134,15 @@ class Pad(OpImpl):
         if want != tuple(y.shape):
             raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}, "
                                  f"padding {list(x.shape)} by {pads.tolist()} gives {list(want)}")
-        value = y.quant.zero_point[0]
+        # TFLM pads int16 with 0 whatever the zero point (pad.cc), int8 with the zero point.
+        value = y.quant.zero_point[0] if dtype == "int8" else 0
         if len(node.inputs) > 2 and node.inputs[2] is not None:
             c = g.t(node.inputs[2])
-            if (c.dtype != "int8" or not c.is_const or c.size != 1 or c.quant is None
+            if (c.dtype != dtype or not c.is_const or c.size != 1 or c.quant is None
                     or c.quant.zero_point[0] != y.quant.zero_point[0]
                     or np.float32(c.quant.scale[0]) != np.float32(y.quant.scale[0])):
                 raise MicrolithError(f"{where(node, g)}: constant_values '{c.name}' must be a constant "
-                                     "int8 scalar quantized like the output")
+                                     f"{dtype} scalar quantized like the output")
             value = int(c.data.reshape(-1)[0])
         # Merge each unpadded dimension into the one before it: the copy loops then run over
         # the longest contiguous rows.
@@ -140,16 +156,17 @@ class Pad(OpImpl):
                 ins.append(int(x.shape[d]))
                 befores.append(int(pads[d, 0]))
                 outs.append(int(y.shape[d]))
-        return dict(pads=pads, value=value, in_shape=ins, out_shape=outs, before=befores)
+        return dict(dtype=dtype, pads=pads, value=value, in_shape=ins, out_shape=outs, before=befores)
 
     def reference(self, node, g, p, xs):
-        y = np.pad(np.asarray(xs[0], np.int8), p["pads"], mode="constant", constant_values=p["value"])
-        return [y.astype(np.int8)]
+        dt = NP[p["dtype"]]
+        y = np.pad(np.asarray(xs[0], dt), p["pads"], mode="constant", constant_values=p["value"])
+        return [y.astype(dt)]
 
     def emit(self, node, g, p, ctx):
         params = ctx.struct("ml_pad_params", "params",
                             dict(before=c_array(p["before"]), pad_value=p["value"]))
-        return (f"ml_pad_s8({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
+        return (f"{self.kernels_for(node, g, p)[0]}({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
                 f"{ctx.tensor(node.inputs[0])}, {shape_nd(ctx, 'out_shape', p['out_shape'])}, "
                 f"{ctx.tensor(node.outputs[0])})")
 
@@ -159,16 +176,20 @@ class Concatenation(OpImpl):
     """TFLM concatenation.cc: int8 inputs must share the output's scale and zero point (no
     rescaling), no fused activation, at most 10 inputs; the kernel is a byte copy."""
     op = Op.CONCATENATION
-    kernels = ("ml_concat_s8",)
+    kernels = ("ml_concat_s8", "ml_concat_s16")
+    dtypes = ("int8", "int16")
     MAX_INPUTS = 10
     MAX_RANK = 6  # RuntimeShape::kMaxSmallSize
+
+    def kernels_for(self, node, g, p):
+        return (f"ml_concat_{SUFFIX[p['dtype']]}",)
 
     def prepare(self, node, g):
         names = [n for n in node.inputs if n is not None]
         y = g.t(node.outputs[0])
         if not names:
             raise MicrolithError(f"{where(node, g)}: no inputs")
-        require_int8(node, g, names + [y.name])
+        dtype = act_dtype(node, g, names + [y.name])
         require_nonempty(node, g, [y.name])
         if len(names) > self.MAX_INPUTS:
             raise MicrolithError(f"{where(node, g)}: {len(names)} inputs; TFLM concatenates at most "
@@ -187,9 +208,10 @@ class Concatenation(OpImpl):
         yq = y.quant
         for n in names:
             t = g.t(n)
-            # TFLM compares the float32 scales exactly.
-            if np.float32(t.quant.scale[0]) != np.float32(yq.scale[0]) or \
-                    t.quant.zero_point[0] != yq.zero_point[0]:
+            # TFLM compares the float32 scales exactly for int8; int16 (zero point 0) it copies
+            # whatever the scales.
+            if dtype == "int8" and (np.float32(t.quant.scale[0]) != np.float32(yq.scale[0]) or
+                                    t.quant.zero_point[0] != yq.zero_point[0]):
                 raise MicrolithError(
                     f"{where(node, g)}: input '{n}' (scale {t.quant.scale[0]:.9g}, zero point "
                     f"{t.quant.zero_point[0]}) is quantized differently from the output (scale "
@@ -205,11 +227,12 @@ class Concatenation(OpImpl):
                                  f"output has {y.shape[axis]}")
         outer = math.prod(y.shape[:axis])
         blocks = [math.prod(g.t(n).shape[axis:]) for n in names]
-        return dict(axis=axis, outer=outer, blocks=blocks)
+        return dict(dtype=dtype, axis=axis, outer=outer, blocks=blocks)
 
     def reference(self, node, g, p, xs):
-        arrays = [np.asarray(x, np.int8) for x, n in zip(xs, node.inputs) if n is not None]
-        return [np.concatenate(arrays, axis=p["axis"]).astype(np.int8)]
+        dt = NP[p["dtype"]]
+        arrays = [np.asarray(x, dt) for x, n in zip(xs, node.inputs) if n is not None]
+        return [np.concatenate(arrays, axis=p["axis"]).astype(dt)]
 
     def emit(self, node, g, p, ctx):
         names = [n for n in node.inputs if n is not None]
@@ -218,8 +241,9 @@ class Concatenation(OpImpl):
         data = ", ".join(ctx.tensor(n) for n in names)
         total = sum(p["blocks"])
         # Compound literals: the input pointers live in the arena, known only inside invoke().
-        return (f"ml_concat_s8({params}, (const ml_dims *const[]){{ {dims} }}, "
-                f"(const int8_t *const[]){{ {data} }}, {ctx.dims((p['outer'], total))}, "
+        ctype = "int8_t" if p["dtype"] == "int8" else "int16_t"
+        return (f"{self.kernels_for(node, g, p)[0]}({params}, (const ml_dims *const[]){{ {dims} }}, "
+                f"(const {ctype} *const[]){{ {data} }}, {ctx.dims((p['outer'], total))}, "
                 f"{ctx.tensor(node.outputs[0])})")
 
 
@@ -273,12 +297,17 @@ class StridedSlice(OpImpl):
     them) and the `offset` option, so a model that sets them is rejected rather than
     silently misread. Rank 1..4, as TFLM's kMaxDim."""
     op = Op.STRIDED_SLICE
-    kernels = ("ml_strided_slice_s8",)
+    kernels = ("ml_strided_slice_s8", "ml_strided_slice_s16")
+    dtypes = ("int8", "int16")
     MAX_RANK = 4
+
+    def kernels_for(self, node, g, p):
+        return (f"ml_strided_slice_{SUFFIX[p['dtype']]}",)
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        require_same_dtype(node, g, [x.name, y.name])
+        dtype = moved_dtype(node, g, [x.name, y.name])
+        require_same_dtype(node, g, [x.name, y.name], dtype)
         require_nonempty(node, g, [x.name, y.name])
         a = node.attrs
         rank = len(x.shape)
@@ -317,7 +346,7 @@ class StridedSlice(OpImpl):
                                  f"{end.tolist()} strides {strides.tolist()} gives {legacy}")
         # An axis that keeps one element never moves by its stride: 1 there keeps the kernel's
         # stride x row-length step within int32 however large the model's stride is.
-        return dict(starts=starts, counts=counts,
+        return dict(dtype=dtype, starts=starts, counts=counts,
                     strides=[int(s) if n > 1 else 1 for s, n in zip(strides, counts)])
 
     def reference(self, node, g, p, xs):
@@ -329,7 +358,7 @@ class StridedSlice(OpImpl):
         params = ctx.struct("ml_strided_slice_params", "params",
                             dict(begin=c_array(p["starts"]), stride=c_array(p["strides"])))
         x = g.t(node.inputs[0])
-        return (f"ml_strided_slice_s8({params}, {shape_nd(ctx, 'in_shape', x.shape)}, "
+        return (f"{self.kernels_for(node, g, p)[0]}({params}, {shape_nd(ctx, 'in_shape', x.shape)}, "
                 f"{ctx.tensor(x.name)}, {shape_nd(ctx, 'out_shape', p['counts'])}, "
                 f"{ctx.tensor(node.outputs[0])})")
 
@@ -359,12 +388,17 @@ def canonical_transpose(shape, perm) -> tuple[list[int], list[int]]:
 class Transpose(OpImpl):
     """TFLM transpose.cc: constant int32 perm, rank 1..5 (TFLM's limit)."""
     op = Op.TRANSPOSE
-    kernels = ("ml_transpose_s8",)
+    kernels = ("ml_transpose_s8", "ml_transpose_s16")
+    dtypes = ("int8", "int16")
     MAX_RANK = 5
+
+    def kernels_for(self, node, g, p):
+        return (f"ml_transpose_{SUFFIX[p['dtype']]}",)
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        require_same_dtype(node, g, [x.name, y.name])
+        dtype = moved_dtype(node, g, [x.name, y.name])
+        require_same_dtype(node, g, [x.name, y.name], dtype)
         require_nonempty(node, g, [x.name, y.name])
         rank = len(x.shape)
         if not 1 <= rank <= self.MAX_RANK:
@@ -379,7 +413,7 @@ class Transpose(OpImpl):
             raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}, "
                                  f"transposing {list(x.shape)} by {perm.tolist()} gives {list(want)}")
         in_shape, kperm = canonical_transpose(x.shape, perm.tolist())
-        return dict(perm=perm.tolist(), in_shape=in_shape, kperm=kperm)
+        return dict(dtype=dtype, perm=perm.tolist(), in_shape=in_shape, kperm=kperm)
 
     def reference(self, node, g, p, xs):
         return [np.transpose(np.asarray(xs[0]), p["perm"]).astype(g.t(node.outputs[0]).np_dtype)]
@@ -387,6 +421,6 @@ class Transpose(OpImpl):
     def emit(self, node, g, p, ctx):
         out_shape = [p["in_shape"][q] for q in p["kperm"]]
         params = ctx.struct("ml_transpose_params", "params", dict(perm=c_array(p["kperm"])))
-        return (f"ml_transpose_s8({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
+        return (f"{self.kernels_for(node, g, p)[0]}({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
                 f"{ctx.tensor(node.inputs[0])}, {shape_nd(ctx, 'out_shape', out_shape)}, "
                 f"{ctx.tensor(node.outputs[0])})")
