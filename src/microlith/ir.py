@@ -66,6 +66,9 @@ class Op(enum.Enum):
     DEQUANTIZE = "DEQUANTIZE"
     STRIDED_SLICE = "STRIDED_SLICE"
     TRANSPOSE = "TRANSPOSE"
+    # --- issue 10: transpose conv and batch matmul
+    TRANSPOSE_CONV = "TRANSPOSE_CONV"
+    BATCH_MATMUL = "BATCH_MATMUL"
 
 
 # Fused activation names used in attrs["activation"].
@@ -99,6 +102,9 @@ ATTRS: dict[Op, tuple[str, ...]] = {
     Op.STRIDED_SLICE: ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask",
                        "shrink_axis_mask", "offset"),
     Op.TRANSPOSE: (),
+    # --- issue 10: transpose conv and batch matmul
+    Op.TRANSPOSE_CONV: ("padding", "stride_h", "stride_w", "activation"),
+    Op.BATCH_MATMUL: ("adj_x", "adj_y"),
 }
 
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32,

@@ -37,6 +37,9 @@ _ARITY: dict[Op, tuple[int, int, tuple[int, ...]]] = {
     Op.ADD: (2, 2, ()), Op.SUB: (2, 2, ()), Op.MUL: (2, 2, ()), Op.RESHAPE: (1, 2, ()),
     Op.PAD: (2, 3, ()), Op.CONCATENATION: (1, 1 << 16, ()), Op.MEAN: (2, 2, ()),
     Op.STRIDED_SLICE: (4, 4, ()), Op.TRANSPOSE: (2, 2, ()),
+    # --- issue 10: transpose conv and batch matmul
+    # TRANSPOSE_CONV: output shape, weights, input and an optional bias (TFLM: 3 or 4 inputs).
+    Op.TRANSPOSE_CONV: (3, 4, (3,)), Op.BATCH_MATMUL: (2, 2, ()),
 }
 
 
@@ -366,6 +369,15 @@ def _read_options(o, op: Op, path: str, i: int) -> dict:
         a = dict(begin_mask=t.BeginMask(), end_mask=t.EndMask(), ellipsis_mask=t.EllipsisMask(),
                  new_axis_mask=t.NewAxisMask(), shrink_axis_mask=t.ShrinkAxisMask(),
                  offset=bool(t.Offset()))
+    # --- issue 10: transpose conv and batch matmul
+    elif op is Op.TRANSPOSE_CONV:
+        t = table(fb.TransposeConvOptions)
+        a = dict(padding=padding(t.Padding()), stride_h=t.StrideH(), stride_w=t.StrideW(),
+                 activation=act(t.FusedActivationFunction()))
+    elif op is Op.BATCH_MATMUL:
+        # asymmetric_quantize_inputs only concerns hybrid (float x int8) models, which TFLM refuses.
+        t = table(fb.BatchMatMulOptions)
+        a = dict(adj_x=bool(t.AdjX()), adj_y=bool(t.AdjY()))
     assert set(a) == set(ATTRS[op]), (op, a)
     for key in ("stride_h", "stride_w", "dilation_h", "dilation_w", "filter_h", "filter_w",
                 "depth_multiplier"):

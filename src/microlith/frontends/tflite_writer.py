@@ -86,6 +86,16 @@ def _options(op: Op, a: dict):
         return B.QuantizeOptions, fb.QuantizeOptionsT()
     if op is Op.DEQUANTIZE:
         return B.DequantizeOptions, fb.DequantizeOptionsT()
+    # --- issue 10: transpose conv and batch matmul
+    if op is Op.TRANSPOSE_CONV:
+        o = fb.TransposeConvOptionsT()
+        o.padding, o.strideH, o.strideW = _PAD[a["padding"]], a["stride_h"], a["stride_w"]
+        o.fusedActivationFunction = _ACT[a["activation"]]
+        return B.TransposeConvOptions, o
+    if op is Op.BATCH_MATMUL:
+        o = fb.BatchMatMulOptionsT()
+        o.adjX, o.adjY = bool(a["adj_x"]), bool(a["adj_y"])
+        return B.BatchMatMulOptions, o
     return B.NONE, None
 
 

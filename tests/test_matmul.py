@@ -1,0 +1,277 @@
+"""TRANSPOSE_CONV (int8 and 16x8) and BATCH_MATMUL (int8): byte-exact against TFLM on the edge
+cases of the geometry (strides 1-3, SAME/VALID, odd and uneven output sizes, outputs no tap
+reaches, batches; adjoints and broadcast batch dimensions for BATCH_MATMUL, constant operands)
+and of the arithmetic (per-channel and per-tensor weights, zero points at the int8 limits,
+saturation, fused activations, absent bias), plus TFLM's own int16 seanet TRANSPOSE_CONV models
+and one test per refusal."""
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import microlith
+from microlith.frontends.tflite import load_tflite
+from microlith.ir import MicrolithError, Op
+from microlith.reference import run_reference
+from microlith.verify import Oracle
+from opmodels import act, assert_exact, const, single_op, write
+
+SEANET = Path(__file__).parent / "data" / "tflm" / "seanet" / "transpose_conv"
+
+
+# -- TRANSPOSE_CONV -------------------------------------------------------------------------
+
+def tconv_out(n, k, stride, padding):
+    """The output size TensorFlow gives conv2d_transpose (the input of the forward conv)."""
+    return n * stride if padding == "SAME" else (n - 1) * stride + k
+
+
+def tconv_graph(x_shape, out_c, kernel, stride=(1, 1), padding="SAME", activation="NONE", in_zp=0,
+                out_zp=0, per_channel=True, bias=True, out_hw=None, out_scale=None, dtype="int8",
+                bias_dtype=None, seed=0):
+    """One TRANSPOSE_CONV with random weights. bias=False writes an absent fourth input (index -1),
+    bias="omit" a node with three inputs. out_hw overrides the output height and width."""
+    rng = np.random.default_rng(seed)
+    n, h, w, c = x_shape
+    k_h, k_w = kernel
+    oh, ow = out_hw or (tconv_out(h, k_h, stride[0], padding), tconv_out(w, k_w, stride[1], padding))
+    in_scale = 0.04 if dtype == "int8" else 0.0005
+    w_scales = rng.uniform(0.002, 0.02, out_c) if per_channel else np.array([0.01])
+    weights = const("w", rng.integers(-127, 128, (out_c, k_h, k_w, c)), scale=list(w_scales), axis=0,
+                    dtype="int8")
+    # Each output sums about ceil(K / stride) taps per dimension.
+    taps = math.ceil(k_h / stride[0]) * math.ceil(k_w / stride[1]) * c
+    act_range = 128 if dtype == "int8" else 32768
+    b = None
+    if bias is True:
+        bias_dtype = bias_dtype or ("int32" if dtype == "int8" else "int64")
+        limit = 20 * taps * (64 if dtype == "int8" else 16384)
+        if bias_dtype == "int16":
+            limit = 32767
+        b = const("b", rng.integers(-limit, limit, out_c), scale=list(in_scale * w_scales), axis=0,
+                  dtype=bias_dtype)
+    if out_scale is None:
+        out_scale = in_scale * float(np.mean(w_scales)) * 75 * act_range * math.sqrt(taps) / (50 * 128)
+    shape = np.array([n, oh, ow, out_c], np.int32)
+    s = const("out_shape", shape)
+    x = act("x", x_shape, in_scale, in_zp, dtype)
+    y = act("y", (n, oh, ow, out_c), out_scale, out_zp, dtype)
+    attrs = dict(padding=padding, stride_h=stride[0], stride_w=stride[1], activation=activation)
+    inputs = [s, weights, x] + ([] if bias == "omit" else [b])
+    return single_op(Op.TRANSPOSE_CONV, inputs, [y], attrs)
+
+
+TCONV_CASES = {
+    # name: (x_shape, out_c, kernel, keyword arguments)
+    "3x3_same_stride1": ((1, 5, 6, 3), 4, (3, 3), {}),
+    "3x3_same_stride2": ((1, 4, 5, 3), 5, (3, 3), dict(stride=(2, 2))),
+    "3x3_valid_stride2": ((1, 4, 3, 2), 3, (3, 3), dict(stride=(2, 2), padding="VALID")),
+    "4x4_same_stride3": ((1, 3, 4, 2), 3, (4, 4), dict(stride=(3, 3))),
+    "2x5_valid_stride3_2": ((1, 3, 3, 3), 2, (2, 5), dict(stride=(3, 2), padding="VALID")),
+    "kernel_smaller_than_stride": ((1, 3, 4, 2), 3, (2, 2), dict(stride=(3, 3), padding="VALID")),
+    "1x1_stride2": ((1, 3, 3, 4), 5, (1, 1), dict(stride=(2, 2))),
+    "1d_height1": ((1, 1, 7, 3), 4, (1, 4), dict(stride=(1, 2))),
+    # SAME with an odd output (ceil(out / stride) = in): the padding is uneven.
+    "same_odd_output": ((1, 4, 4, 3), 4, (3, 3), dict(stride=(2, 2), out_hw=(7, 7))),
+    "same_odd_output_stride3": ((1, 3, 3, 2), 3, (5, 4), dict(stride=(3, 3), out_hw=(8, 7))),
+    # VALID with extra rows/columns no tap reaches: they hold only bias.
+    "valid_unreached_rows": ((1, 3, 3, 2), 3, (3, 3), dict(stride=(2, 2), padding="VALID", out_hw=(8, 8))),
+    "batch2_odd_channels": ((2, 3, 4, 5), 7, (3, 3), dict(stride=(2, 2))),
+    "per_tensor": ((1, 4, 4, 3), 5, (3, 3), dict(per_channel=False, stride=(2, 2))),
+    "zp_min_max": ((1, 4, 3, 3), 4, (3, 3), dict(stride=(2, 2), in_zp=-128, out_zp=127)),
+    "zp_max_min": ((1, 4, 3, 3), 4, (3, 3), dict(stride=(2, 2), in_zp=127, out_zp=-128)),
+    "saturation": ((1, 4, 4, 4), 4, (3, 3), dict(stride=(2, 2), out_scale=0.0005)),
+    "no_bias_absent": ((1, 3, 4, 3), 4, (3, 3), dict(stride=(2, 2), bias=False)),
+    "no_bias_omitted": ((1, 3, 4, 3), 4, (3, 3), dict(stride=(2, 2), bias="omit", in_zp=-128)),
+    "relu": ((1, 4, 4, 3), 4, (3, 3), dict(stride=(2, 2), activation="RELU", out_zp=-20)),
+    "relu6": ((1, 4, 4, 3), 4, (3, 3), dict(activation="RELU6", out_scale=0.03, out_zp=-100)),
+    "relu_n1_to_1": ((1, 4, 4, 3), 4, (3, 3), dict(activation="RELU_N1_TO_1", out_scale=0.01, out_zp=5)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TCONV_CASES))
+def test_transpose_conv_exact(case, tmp_path):
+    x_shape, out_c, kernel, kw = TCONV_CASES[case]
+    assert_exact(tconv_graph(x_shape, out_c, kernel, **kw), tmp_path, samples=4)
+
+
+def test_transpose_conv_accumulator_wraps_like_tflm(tmp_path):
+    """Inputs and weights all at their extremes with many channels: the int32 sums pass 2^31 and
+    wrap, and TFLM's wrapped value is what gets requantized."""
+    c, out_c = 1100, 2
+    weights = const("w", np.full((out_c, 3, 3, c), 127), scale=[0.01, 0.01], axis=0, dtype="int8")
+    g = single_op(Op.TRANSPOSE_CONV, [const("s", np.array([1, 2, 2, out_c], np.int32)), weights,
+                                      act("x", (1, 2, 2, c), 0.04, -128), None],
+                  [act("y", (1, 2, 2, out_c), 2.0, 0)], dict(padding="SAME", stride_h=1, stride_w=1,
+                                                          activation="NONE"))
+    high = [np.full((1, 2, 2, c), 127, np.int8)]  # (127 + 128) * 127 * 1100 * 4 taps > 2^31
+    res = assert_exact(g, tmp_path, samples=2, inputs=[high])
+    assert res["bit_exact"]
+
+
+TCONV16_CASES = {
+    "int64_bias_stride2": ((1, 3, 4, 3), 4, (3, 4), dict(stride=(1, 2), padding="VALID")),
+    "int16_bias_same": ((1, 3, 3, 2), 3, (3, 3), dict(stride=(2, 2), bias_dtype="int16")),
+    "no_bias_stride3": ((1, 2, 3, 3), 2, (4, 4), dict(stride=(3, 3), bias=False)),
+    "per_tensor_relu": ((1, 3, 3, 2), 3, (3, 3), dict(per_channel=False, activation="RELU")),
+    "saturation": ((1, 3, 3, 4), 3, (3, 3), dict(stride=(2, 2), out_scale=1e-6)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TCONV16_CASES))
+def test_transpose_conv_16x8_exact(case, tmp_path):
+    x_shape, out_c, kernel, kw = TCONV16_CASES[case]
+    assert_exact(tconv_graph(x_shape, out_c, kernel, dtype="int16", **kw), tmp_path, samples=4)
+
+
+def _seanet_inputs(g, rng, n):
+    """TFLM's seanet models take the output shape as a graph input (int32) that TFLM never reads."""
+    cases = []
+    for _ in range(n):
+        xs = []
+        for name in g.inputs:
+            t = g.t(name)
+            if t.dtype == "int32":
+                xs.append(np.array(g.t(g.outputs[0]).shape, np.int32))
+            else:
+                xs.append(rng.integers(-32768, 32768, t.shape).astype(t.np_dtype))
+        cases.append(xs)
+    return cases
+
+
+@pytest.mark.parametrize("k", range(5))
+def test_seanet_transpose_conv_16x8(k, tmp_path):
+    path = SEANET / f"transpose_conv{k}.tflite"
+    g = load_tflite(path)
+    cases = _seanet_inputs(g, np.random.default_rng(k), 3)
+    oracle = Oracle(path.read_bytes(), g)
+    try:
+        for xs in cases:
+            want = oracle.run(xs)[0]
+            got = run_reference(g, xs)[g.outputs[0]]
+            assert np.asarray(want).astype(np.int16).tobytes() == got.tobytes()
+    finally:
+        oracle.close()
+    given = tmp_path / "inputs.npz"
+    np.savez(given, **{name: np.stack([c[i] for c in cases]) for i, name in enumerate(g.inputs)})
+    res = microlith.verify(path, samples=0, inputs=str(given))
+    assert res["bit_exact"], res
+
+
+# -- TRANSPOSE_CONV refusals ------------------------------------------------------------------
+
+def _refused(g, tmp_path, match):
+    with pytest.raises(MicrolithError, match=match):
+        microlith.compile(write(g, tmp_path), tmp_path / "out")
+
+
+def test_transpose_conv_refuses_disagreeing_output_shape(tmp_path):
+    g = tconv_graph((1, 3, 3, 2), 3, (3, 3), stride=(2, 2))
+    s = g.tensors["out_shape"]
+    s.data = np.array([1, 5, 6, 3], np.int32)
+    _refused(g, tmp_path, "output shape 'out_shape' holds .* but output 'y' has shape")
+
+
+def test_transpose_conv_refuses_nonzero_int16_zero_point(tmp_path):
+    _refused(tconv_graph((1, 3, 3, 2), 3, (3, 3), dtype="int16", in_zp=3), tmp_path,
+             "zero point 3; the 16x8 kernel needs")
+
+
+def test_transpose_conv_refuses_int32_bias_with_int16(tmp_path):
+    _refused(tconv_graph((1, 3, 3, 2), 3, (3, 3), dtype="int16", bias_dtype="int32"), tmp_path,
+             "bias 'b' must be constant int64 or int16")
+
+
+def test_transpose_conv_refuses_channel_mismatch(tmp_path):
+    g = tconv_graph((1, 3, 3, 2), 3, (3, 3))
+    w = g.tensors["w"]
+    g.tensors["w"] = const("w", w.data[:, :, :, :1].copy(), scale=list(w.quant.scale), axis=0, dtype="int8")
+    _refused(g, tmp_path, "do not fit together")
+
+
+def test_transpose_conv_refuses_valid_output_below_filter(tmp_path):
+    _refused(tconv_graph((1, 1, 1, 2), 3, (3, 3), padding="VALID", out_hw=(2, 3)), tmp_path,
+             "output height 2 is smaller than the filter height 3")
+
+
+def test_transpose_conv_refuses_huge_16x8_ratio(tmp_path):
+    _refused(tconv_graph((1, 2, 2, 2), 2, (2, 2), dtype="int16", out_scale=1e-9), tmp_path,
+             "left shift of .* at most 7")
+
+
+# -- BATCH_MATMUL ---------------------------------------------------------------------------
+
+def bmm_graph(lhs_shape, rhs_shape, adj_x=False, adj_y=False, lhs_zp=0, rhs_zp=0, out_zp=0,
+              rhs_const=False, lhs_const=False, out_scale=None, seed=0):
+    rng = np.random.default_rng(seed)
+    ls, rs = tuple(lhs_shape), tuple(rhs_shape)
+    rank = max(len(ls), len(rs))
+    le, re_ = (1,) * (rank - len(ls)) + ls, (1,) * (rank - len(rs)) + rs
+    batch = tuple(max(a, b) for a, b in zip(le[:-2], re_[:-2]))
+    rows = le[-1] if adj_x else le[-2]
+    depth = le[-2] if adj_x else le[-1]
+    cols = re_[-2] if adj_y else re_[-1]
+    l_scale, r_scale = 0.05, 0.02
+    if out_scale is None:
+        out_scale = l_scale * r_scale * 75 * 73 * math.sqrt(depth) / 100
+    lhs = const("lhs", rng.integers(-128, 128, ls), scale=l_scale, zp=lhs_zp, dtype="int8") if lhs_const \
+        else act("lhs", ls, l_scale, lhs_zp)
+    rhs = const("rhs", rng.integers(-128, 128, rs), scale=r_scale, zp=rhs_zp, dtype="int8") if rhs_const \
+        else act("rhs", rs, r_scale, rhs_zp)
+    y = act("y", batch + (rows, cols), out_scale, out_zp)
+    return single_op(Op.BATCH_MATMUL, [lhs, rhs], [y], dict(adj_x=adj_x, adj_y=adj_y))
+
+
+BMM_CASES = {
+    "2d": ((3, 5), (5, 4), {}),
+    "2d_adj_x": ((5, 3), (5, 4), dict(adj_x=True)),
+    "2d_adj_y": ((3, 5), (4, 5), dict(adj_y=True)),
+    "2d_adj_both": ((5, 3), (4, 5), dict(adj_x=True, adj_y=True)),
+    "3d_batches": ((2, 3, 5), (2, 5, 3), {}),
+    "broadcast_rhs_rank2": ((3, 2, 4), (4, 5), {}),
+    "broadcast_lhs_rank2": ((2, 4), (3, 4, 5), dict(adj_y=False)),
+    # rhs batch 1 under a longer lhs batch: TFLM folds the lhs batch into the rows.
+    "broadcast_rhs_batch1": ((2, 3, 2, 4), (2, 1, 4, 3), dict(adj_x=False)),
+    "broadcast_both_ways": ((2, 1, 3, 4), (1, 3, 4, 2), dict(adj_x=False, adj_y=False)),
+    "rank5_mixed": ((2, 1, 2, 3, 4), (1, 3, 1, 2, 4), dict(adj_y=True)),
+    "size1_dims": ((1, 1, 5), (1, 5, 1), {}),
+    "zp_min_max": ((2, 3, 4), (2, 4, 3), dict(lhs_zp=-128, rhs_zp=127, out_zp=127)),
+    "zp_max_min": ((2, 4, 3), (2, 4, 3), dict(lhs_zp=127, rhs_zp=-128, out_zp=-128, adj_x=True)),
+    "saturation": ((3, 6), (6, 3), dict(out_scale=0.001, lhs_zp=10)),
+    "rhs_const": ((2, 3, 5), (5, 4), dict(rhs_const=True, rhs_zp=-7)),
+    "rhs_const_adj_y": ((2, 3, 5), (2, 4, 5), dict(rhs_const=True, adj_y=True)),
+    "lhs_const_adj_x": ((5, 3), (2, 5, 4), dict(lhs_const=True, adj_x=True, lhs_zp=3)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BMM_CASES))
+def test_batch_matmul_exact(case, tmp_path):
+    ls, rs, kw = BMM_CASES[case]
+    assert_exact(bmm_graph(ls, rs, **kw), tmp_path, samples=4)
+
+
+def test_batch_matmul_refuses_mismatched_depth(tmp_path):
+    g = bmm_graph((3, 5), (5, 4))
+    g.tensors["rhs"] = act("rhs", (6, 4), 0.02, 0)
+    _refused(g, tmp_path, "do not multiply: 5 vs 6")
+
+
+def test_batch_matmul_refuses_unbroadcastable_batches(tmp_path):
+    g = bmm_graph((2, 3, 5), (2, 5, 4))
+    g.tensors["rhs"] = act("rhs", (3, 5, 4), 0.02, 0)
+    _refused(g, tmp_path, "do not broadcast")
+
+
+def test_batch_matmul_refuses_wrong_output_shape(tmp_path):
+    g = bmm_graph((2, 3, 5), (2, 5, 4))
+    g.tensors["y"] = act("y", (6, 4), 0.1, 0)
+    _refused(g, tmp_path, r"output 'y' has shape \[6, 4\]; the product is \[2, 3, 4\]")
+
+
+def test_batch_matmul_refuses_int16(tmp_path):
+    g = bmm_graph((3, 5), (5, 4))
+    for name in ("lhs", "rhs", "y"):
+        t = g.tensors[name]
+        g.tensors[name] = act(name, t.shape, t.quant.scale[0], 0, "int16")
+    _refused(g, tmp_path, "needs int8 with per-tensor quantization")
