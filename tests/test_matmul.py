@@ -5,6 +5,8 @@ and of the arithmetic (per-channel and per-tensor weights, zero points at the in
 saturation, fused activations, absent bias), plus TFLM's own int16 seanet TRANSPOSE_CONV models
 and one test per refusal."""
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -173,6 +175,17 @@ def test_transpose_conv_refuses_disagreeing_output_shape(tmp_path):
     _refused(g, tmp_path, "output shape 'out_shape' holds .* but output 'y' has shape")
 
 
+def test_refusal_exits_2_with_one_line(tmp_path):
+    """What a user of the command line sees for a refused model: exit status 2, one line naming it."""
+    g = tconv_graph((1, 3, 3, 2), 3, (3, 3), stride=(2, 2))
+    g.tensors["out_shape"].data = np.array([1, 5, 6, 3], np.int32)
+    res = subprocess.run([sys.executable, "-m", "microlith.cli", "compile", str(write(g, tmp_path)), "-o",
+                          str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "op #0 TRANSPOSE_CONV" in lines[0] and "must agree" in lines[0], res.stderr
+
+
 def test_transpose_conv_refuses_nonzero_int16_zero_point(tmp_path):
     _refused(tconv_graph((1, 3, 3, 2), 3, (3, 3), dtype="int16", in_zp=3), tmp_path,
              "zero point 3; the 16x8 kernel needs")
@@ -198,6 +211,50 @@ def test_transpose_conv_refuses_valid_output_below_filter(tmp_path):
 def test_transpose_conv_refuses_huge_16x8_ratio(tmp_path):
     _refused(tconv_graph((1, 2, 2, 2), 2, (2, 2), dtype="int16", out_scale=1e-9), tmp_path,
              "left shift of .* at most 7")
+
+
+def test_transpose_conv_refuses_stride_beyond_int16(tmp_path):
+    g = tconv_graph((1, 2, 2, 2), 3, (3, 3))
+    g.nodes[0].attrs["stride_w"] = 40000
+    _refused(g, tmp_path, r"TRANSPOSE_CONV \(output 'y'\): stride_w=40000; it must be in \[1, 32767\]")
+
+
+def test_transpose_conv_refuses_unquantized_input(tmp_path):
+    g = tconv_graph((1, 2, 2, 2), 3, (3, 3))
+    g.tensors["x"].quant = None
+    _refused(g, tmp_path, "tensor 'x' is int8 without quantization")
+
+
+def test_transpose_conv_refuses_non_constant_weights(tmp_path):
+    g = tconv_graph((1, 2, 2, 2), 3, (3, 3))
+    g.tensors["w"] = act("w", (3, 3, 3, 2), 0.01)
+    g.inputs.append("w")
+    _refused(g, tmp_path, r"weights 'w' must be constant 4-D int8 with quantization \(got non-constant")
+
+
+def test_transpose_conv_refuses_scales_along_wrong_axis(tmp_path):
+    g = tconv_graph((1, 2, 2, 2), 3, (3, 3))
+    g.tensors["w"] = const("w", g.tensors["w"].data, scale=[0.01, 0.02], axis=3, dtype="int8")
+    _refused(g, tmp_path, "2 scales along axis 3; they need 1 or 3 along axis 0")
+
+
+def test_transpose_conv_refuses_bad_output_shape_operand(tmp_path):
+    g = tconv_graph((1, 2, 2, 2), 3, (3, 3))
+    g.tensors["out_shape"] = const("out_shape", np.array([2, 2, 3], np.int32))
+    _refused(g, tmp_path, r"output shape 'out_shape' must be 4 int32 values \(got int32 \[3\]\)")
+
+
+def test_transpose_conv_refuses_padding_beyond_int16(tmp_path):
+    """SAME padding of a 65,600-wide filter is about 32,800 columns: TFLM's int16 padding wraps."""
+    g = tconv_graph((1, 1, 1, 1), 1, (1, 65600), out_hw=(1, 1), bias=False)
+    _refused(g, tmp_path, "width padding 32799 exceeds TFLM's int16 padding values")
+
+
+def test_transpose_conv_refuses_16x8_accumulator_past_2_47(tmp_path):
+    g = tconv_graph((1, 2, 2, 2), 3, (3, 3), dtype="int16")
+    b = g.tensors["b"]
+    g.tensors["b"] = const("b", np.array([1 << 47, 0, 0], np.int64), scale=list(b.quant.scale), dtype="int64")
+    _refused(g, tmp_path, "can make an accumulator reach .*less than 2\\^47")
 
 
 # -- BATCH_MATMUL ---------------------------------------------------------------------------
@@ -275,3 +332,15 @@ def test_batch_matmul_refuses_int16(tmp_path):
         t = g.tensors[name]
         g.tensors[name] = act(name, t.shape, t.quant.scale[0], 0, "int16")
     _refused(g, tmp_path, "needs int8 with per-tensor quantization")
+
+
+def test_batch_matmul_refuses_rank_6(tmp_path):
+    _refused(bmm_graph((1, 1, 1, 2, 3, 5), (5, 4)), tmp_path, "has rank 6; TFLM's BATCH_MATMUL takes ranks 2 to 5")
+
+
+def test_macs_count_both_ops(tmp_path):
+    """inspect's MACs: every input pixel meets every weight (transposed conv); rows x cols x depth."""
+    tconv = microlith.inspect(write(tconv_graph((1, 3, 4, 5), 7, (3, 2), stride=(2, 2)), tmp_path, "t"))
+    assert tconv["macs"] == 3 * 4 * 7 * 3 * 2 * 5
+    bmm = microlith.inspect(write(bmm_graph((2, 5, 3), (4, 5), adj_x=True, adj_y=True), tmp_path, "b"))
+    assert bmm["macs"] == 2 * 3 * 4 * 5
