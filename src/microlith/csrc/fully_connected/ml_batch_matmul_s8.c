@@ -30,7 +30,9 @@ static void ml_bmm_matrix(const ml_batch_matmul_params *p, const int8_t *lhs, in
             const int8_t *b = rhs + j * r_col;
             uint32_t acc = 0;
             for (int32_t k = 0; k < depth; ++k) {
-                acc += (uint32_t)((a[k * l_k] + p->lhs_offset) * (b[k * r_k] + p->rhs_offset));
+                acc += (uint32_t)((*a + p->lhs_offset) * (*b + p->rhs_offset));
+                a += l_k;
+                b += r_k;
             }
             const int32_t v = ml_nn_requantize((int32_t)acc, p->multiplier, p->shift) + p->output_offset;
             out[i * cols + j] = ml_clamp_s8(v, -128, 127);
