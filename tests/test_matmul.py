@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 
 import microlith
-from microlith.frontends.tflite import load_tflite
-from microlith.ir import MicrolithError, Op
+from microlith.frontends.tflite import load_tflite, parse_tflite
+from microlith.frontends.tflite_writer import write_tflite
+from microlith.ir import MicrolithError, Op, Tensor
 from microlith.reference import run_reference
+from microlith.reference_float import run_float
 from microlith.verify import Oracle
 from opmodels import act, assert_exact, const, single_op, write
 
@@ -344,3 +346,52 @@ def test_macs_count_both_ops(tmp_path):
     assert tconv["macs"] == 3 * 4 * 7 * 3 * 2 * 5
     bmm = microlith.inspect(write(bmm_graph((2, 5, 3), (4, 5), adj_x=True, adj_y=True), tmp_path, "b"))
     assert bmm["macs"] == 2 * 3 * 4 * 5
+
+
+# -- float reference (calibration) ------------------------------------------------------------
+
+def _float_graph(op, inputs, out_shape, attrs):
+    y = Tensor("y", tuple(out_shape), "float32")
+    return parse_tflite(write_tflite(single_op(op, inputs, [y], attrs)))
+
+
+FLOAT_CASES = {
+    "tconv_same_odd_output": (Op.TRANSPOSE_CONV, (1, 7, 9, 4), (4, 3), dict(padding="SAME", stride_h=2, stride_w=3,
+                                                                             activation="NONE")),
+    "tconv_valid_relu6": (Op.TRANSPOSE_CONV, (1, 9, 11, 4), (3, 3), dict(padding="VALID", stride_h=3, stride_w=3,
+                                                                          activation="RELU6")),
+    "bmm_adj_broadcast": (Op.BATCH_MATMUL, None, None, dict(adj_x=True, adj_y=True)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FLOAT_CASES))
+def test_float_reference_matches_tflm(case, tmp_path):
+    """The quantizer calibrates with reference_float: it must compute what TFLM's float kernels do."""
+    op, out_shape, kernel, attrs = FLOAT_CASES[case]
+    rng = np.random.default_rng(len(case))
+    if op is Op.TRANSPOSE_CONV:
+        w = const("w", rng.normal(0, 1, (out_shape[3], *kernel, 3)).astype(np.float32))
+        b = const("b", rng.normal(0, 1, out_shape[3]).astype(np.float32))
+        h = -(-out_shape[1] // attrs["stride_h"]) if attrs["padding"] == "SAME" else \
+            (out_shape[1] - kernel[0]) // attrs["stride_h"] + 1
+        wd = -(-out_shape[2] // attrs["stride_w"]) if attrs["padding"] == "SAME" else \
+            (out_shape[2] - kernel[1]) // attrs["stride_w"] + 1
+        inputs = [const("s", np.array(out_shape, np.int32)), w, Tensor("x", (1, h, wd, 3), "float32"), b]
+    else:
+        inputs = [Tensor("x", (2, 1, 5, 3), "float32"), Tensor("z", (3, 4, 5), "float32")]
+        out_shape = (2, 3, 3, 4)
+    g = _float_graph(op, inputs, out_shape, attrs)
+    oracle = Oracle(write(g, tmp_path).read_bytes(), g)
+    try:
+        for _ in range(2):
+            xs = [rng.normal(0, 2, g.t(n).shape).astype(np.float32) for n in g.inputs]
+            want = np.asarray(oracle.run(xs)[0]).reshape(-1)
+            got = run_float(g, xs)["y"].reshape(-1)
+            assert np.allclose(want, got, rtol=1e-4, atol=1e-4), np.max(np.abs(want - got))
+    finally:
+        oracle.close()
+    if op is Op.TRANSPOSE_CONV:  # calibration runs samples stacked along axis 0
+        xs = rng.normal(0, 2, (3,) + g.t("x").shape[1:]).astype(np.float32)
+        batch = run_float(g, [xs])["y"]
+        for k in range(3):
+            assert np.allclose(batch[k:k + 1], run_float(g, [xs[k:k + 1]])["y"], rtol=1e-6, atol=1e-6)
