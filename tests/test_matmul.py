@@ -190,7 +190,7 @@ def test_refusal_exits_2_with_one_line(tmp_path):
 
 def test_transpose_conv_refuses_nonzero_int16_zero_point(tmp_path):
     _refused(tconv_graph((1, 3, 3, 2), 3, (3, 3), dtype="int16", in_zp=3), tmp_path,
-             "zero point 3; the 16x8 kernel needs")
+             "zero point 3; TFLM.s 16x8 kernels need int16 activations")
 
 
 def test_transpose_conv_refuses_int32_bias_with_int16(tmp_path):
@@ -262,7 +262,7 @@ def test_transpose_conv_refuses_16x8_accumulator_past_2_47(tmp_path):
 # -- BATCH_MATMUL ---------------------------------------------------------------------------
 
 def bmm_graph(lhs_shape, rhs_shape, adj_x=False, adj_y=False, lhs_zp=0, rhs_zp=0, out_zp=0,
-              rhs_const=False, lhs_const=False, out_scale=None, seed=0):
+              rhs_const=False, lhs_const=False, out_scale=None, dtype="int8", seed=0):
     rng = np.random.default_rng(seed)
     ls, rs = tuple(lhs_shape), tuple(rhs_shape)
     rank = max(len(ls), len(rs))
@@ -272,13 +272,14 @@ def bmm_graph(lhs_shape, rhs_shape, adj_x=False, adj_y=False, lhs_zp=0, rhs_zp=0
     depth = le[-2] if adj_x else le[-1]
     cols = re_[-2] if adj_y else re_[-1]
     l_scale, r_scale = 0.05, 0.02
-    if out_scale is None:
-        out_scale = l_scale * r_scale * 75 * 73 * math.sqrt(depth) / 100
-    lhs = const("lhs", rng.integers(-128, 128, ls), scale=l_scale, zp=lhs_zp, dtype="int8") if lhs_const \
-        else act("lhs", ls, l_scale, lhs_zp)
-    rhs = const("rhs", rng.integers(-128, 128, rs), scale=r_scale, zp=rhs_zp, dtype="int8") if rhs_const \
-        else act("rhs", rs, r_scale, rhs_zp)
-    y = act("y", batch + (rows, cols), out_scale, out_zp)
+    lo, hi = (-128, 128) if dtype == "int8" else (-32768, 32768)
+    if out_scale is None:  # spreads the outputs over most of the range
+        out_scale = l_scale * r_scale * (hi * 0.58) ** 2 * math.sqrt(depth) / (hi * 0.8)
+    lhs = const("lhs", rng.integers(lo, hi, ls), scale=l_scale, zp=lhs_zp, dtype=dtype) if lhs_const \
+        else act("lhs", ls, l_scale, lhs_zp, dtype)
+    rhs = const("rhs", rng.integers(lo, hi, rs), scale=r_scale, zp=rhs_zp, dtype=dtype) if rhs_const \
+        else act("rhs", rs, r_scale, rhs_zp, dtype)
+    y = act("y", batch + (rows, cols), out_scale, out_zp, dtype)
     return single_op(Op.BATCH_MATMUL, [lhs, rhs], [y], dict(adj_x=adj_x, adj_y=adj_y))
 
 
@@ -310,6 +311,20 @@ def test_batch_matmul_exact(case, tmp_path):
     assert_exact(bmm_graph(ls, rs, **kw), tmp_path, samples=4)
 
 
+BMM16_CASES = {
+    "2d": ((3, 5), (5, 4), {}),
+    "adj_both_broadcast": ((2, 1, 5, 3), (3, 4, 5), dict(adj_x=True, adj_y=True)),
+    "rank5_rhs_const": ((2, 1, 2, 3, 4), (1, 3, 1, 4, 2), dict(rhs_const=True)),
+    "saturation": ((3, 6), (6, 3), dict(out_scale=1e-4)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BMM16_CASES))
+def test_batch_matmul_16x8_exact(case, tmp_path):
+    ls, rs, kw = BMM16_CASES[case]
+    assert_exact(bmm_graph(ls, rs, dtype="int16", **kw), tmp_path, samples=4)
+
+
 def test_batch_matmul_refuses_mismatched_depth(tmp_path):
     g = bmm_graph((3, 5), (5, 4))
     g.tensors["rhs"] = act("rhs", (6, 4), 0.02, 0)
@@ -328,12 +343,21 @@ def test_batch_matmul_refuses_wrong_output_shape(tmp_path):
     _refused(g, tmp_path, r"output 'y' has shape \[6, 4\]; the product is \[2, 3, 4\]")
 
 
-def test_batch_matmul_refuses_int16(tmp_path):
-    g = bmm_graph((3, 5), (5, 4))
-    for name in ("lhs", "rhs", "y"):
-        t = g.tensors[name]
-        g.tensors[name] = act(name, t.shape, t.quant.scale[0], 0, "int16")
-    _refused(g, tmp_path, "needs int8 with per-tensor quantization")
+def test_batch_matmul_refuses_nonzero_int16_zero_point(tmp_path):
+    _refused(bmm_graph((3, 5), (5, 4), dtype="int16", rhs_zp=2), tmp_path,
+             "tensor 'rhs' is int16 with zero point 2; TFLM's 16x8 kernels need")
+
+
+def test_batch_matmul_refuses_mixed_int16_int8(tmp_path):
+    g = bmm_graph((3, 5), (5, 4), dtype="int16")
+    g.tensors["rhs"] = act("rhs", (5, 4), 0.02, 0)
+    _refused(g, tmp_path, "tensor 'rhs' is int8 with zero point 0; TFLM's 16x8 kernels need")
+
+
+def test_batch_matmul_refuses_16x8_depth_past_2_47(tmp_path):
+    """131,072 products of 2^30 reach 2^47, past what TFLM's int64 requantization assumes."""
+    _refused(bmm_graph((1, 1 << 17), (1 << 17, 1), dtype="int16"), tmp_path,
+             "131072 int16 products can sum past 2\\^47")
 
 
 def test_batch_matmul_refuses_rank_6(tmp_path):

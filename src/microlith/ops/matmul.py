@@ -1,4 +1,4 @@
-"""TRANSPOSE_CONV (int8, and int16 activations x int8 weights) and BATCH_MATMUL (int8).
+"""TRANSPOSE_CONV and BATCH_MATMUL, int8 and 16x8 (int16 activations; int8 weights).
 
 TRANSPOSE_CONV follows TFLM's transpose_conv.cc with reference_integer_ops::TransposeConv:
 inputs are (output shape, weights [C_OUT, KH, KW, C_IN], input, optional bias). TFLM never
@@ -16,7 +16,8 @@ Integer sums are the same modulo 2^32 (int8) or exactly (int16, |sum| < 2^47 che
 any order, so the results are TFLM's, without TFLM's scratch buffer of one int32 (int64) per
 output element. The numpy reference keeps TFLM's scatter, so the two check each other.
 
-BATCH_MATMUL follows batch_matmul.cc with reference_ops::BatchMatMul<int8_t, int32_t>:
+BATCH_MATMUL follows batch_matmul.cc with reference_ops::BatchMatMul<int8_t, int32_t> (int16:
+<int16_t, int64_t>, zero points 0, the int64 requantization):
 out[..., i, j] = requantize(sum_k (lhs[..., i, k] - lhs_zp) * (rhs[..., k, j] - rhs_zp)),
 adj_x / adj_y transposing the last two dimensions of lhs / rhs, numpy broadcasting over the
 batch dimensions (ranks 2 to 5), per-tensor scales, one multiplier in double from the float
@@ -43,6 +44,17 @@ S64_MAX_SHIFT = 7
 def _f64(scale) -> np.float64:
     """TFLM keeps scales as float and widens each to double before multiplying and dividing."""
     return np.float64(np.float32(scale))
+
+
+def _require_int16_zero_zp(node, g, names) -> None:
+    """TFLM's 16x8 kernels take int16 activations with per-tensor scales and zero point 0."""
+    for name in names:
+        t = g.t(name)
+        if t.dtype != "int16" or t.quant is None or t.quant.per_axis or t.quant.zero_point[0] != 0:
+            got = t.dtype if t.quant is None or t.quant.per_axis else f"{t.dtype} with zero point " \
+                f"{t.quant.zero_point[0]}"
+            raise MicrolithError(f"{where(node, g)}: tensor '{name}' is {got}; TFLM's 16x8 kernels need int16 "
+                                 "activations with per-tensor quantization and zero point 0")
 
 
 # -- TRANSPOSE_CONV -------------------------------------------------------------------------
@@ -88,14 +100,8 @@ def _tconv_check_tensors(node, g):
         raise MicrolithError(f"{here}: needs an output shape, weights and an input (got inputs "
                              f"{list(node.inputs)})")
     w, x, y, bias = g.t(node.inputs[1]), g.t(node.inputs[2]), g.t(node.outputs[0]), _tconv_bias(node, g)
-    if x.dtype == "int16":
-        for t in (x, y):
-            if t.dtype != "int16" or t.quant is None or t.quant.per_axis or t.quant.zero_point[0] != 0:
-                got = t.dtype if t.quant is None or t.quant.per_axis else f"{t.dtype} with zero point " \
-                    f"{t.quant.zero_point[0]}"
-                raise MicrolithError(f"{here}: tensor '{t.name}' is {got}; the 16x8 kernel needs int16 "
-                                     "input and output with per-tensor quantization and zero point 0 "
-                                     "(TFLM ignores any other zero point)")
+    if x.dtype == "int16":  # TFLM's kernel ignores the zero points: refuse any but 0
+        _require_int16_zero_zp(node, g, [x.name, y.name])
     else:
         require_int8(node, g, [x.name, y.name])
     if w.dtype != "int8" or w.quant is None or not w.is_const or len(w.shape) != 4:
@@ -248,14 +254,22 @@ def _swap_last(shape) -> tuple:
 @register
 class BatchMatMul(OpImpl):
     op = Op.BATCH_MATMUL
-    kernels = ("ml_batch_matmul_s8",)
+    kernels = ("ml_batch_matmul_s8", "ml_batch_matmul_s16")
+    dtypes = ("int8", "int16")
+
+    def kernels_for(self, node, g, p):
+        return ("ml_batch_matmul_s16",) if p["wide"] else ("ml_batch_matmul_s8",)
 
     def prepare(self, node, g):
         here = where(node, g)
         if len(node.inputs) != 2 or any(n is None for n in node.inputs):
             raise MicrolithError(f"{here}: needs two inputs (got {list(node.inputs)})")
         lhs, rhs, y = g.t(node.inputs[0]), g.t(node.inputs[1]), g.t(node.outputs[0])
-        require_int8(node, g, [lhs.name, rhs.name, y.name])
+        wide = lhs.dtype == "int16"
+        if wide:
+            _require_int16_zero_zp(node, g, [lhs.name, rhs.name, y.name])
+        else:
+            require_int8(node, g, [lhs.name, rhs.name, y.name])
         for t in (lhs, rhs):
             if not 2 <= len(t.shape) <= 5:
                 raise MicrolithError(f"{here}: tensor '{t.name}' has rank {len(t.shape)}; TFLM's BATCH_MATMUL "
@@ -279,12 +293,17 @@ class BatchMatMul(OpImpl):
         if tuple(y.shape) != want:
             raise MicrolithError(f"{here}: output '{y.name}' has shape {list(y.shape)}; the product is "
                                  f"{list(want)}")
+        if wide and depth * (1 << 30) >= S64_ACC_LIMIT:
+            raise MicrolithError(f"{here}: {depth} int16 products can sum past 2^47, which TFLM's 16x8 "
+                                 "requantization assumes they do not")
         mult, shift = requant_multiplier(node, g, float(_f64(lhs.quant.scale[0]) * _f64(rhs.quant.scale[0])
                                                         / _f64(y.quant.scale[0])),
-                                         "lhs scale x rhs scale / output scale", rhs.name)
-        return dict(lhs_shape=ls, rhs_shape=rs, out_shape=want, adj_x=int(adj_x), adj_y=int(adj_y),
-                    lhs_offset=-int(lhs.quant.zero_point[0]), rhs_offset=-int(rhs.quant.zero_point[0]),
-                    output_offset=int(y.quant.zero_point[0]), multiplier=mult, shift=shift)
+                                         "lhs scale x rhs scale / output scale", rhs.name,
+                                         S64_MAX_SHIFT if wide else 30)
+        return dict(wide=int(wide), lhs_shape=ls, rhs_shape=rs, out_shape=want, adj_x=int(adj_x),
+                    adj_y=int(adj_y), lhs_offset=-int(lhs.quant.zero_point[0]),
+                    rhs_offset=-int(rhs.quant.zero_point[0]), output_offset=int(y.quant.zero_point[0]),
+                    multiplier=mult, shift=shift)
 
     def reference(self, node, g, p, xs):
         a = np.asarray(xs[0], dtype=np.int64).reshape(p["lhs_shape"]) + p["lhs_offset"]
@@ -293,9 +312,14 @@ class BatchMatMul(OpImpl):
             a = np.swapaxes(a, -1, -2)
         if p["adj_y"]:
             b = np.swapaxes(b, -1, -2)
-        acc = wrap32(np.matmul(a, b))  # |products| <= 255^2: int64 sums are exact; TFLM's int32 wraps
+        acc = np.matmul(a, b)  # int64, exact: |sum| < 2^47 (16x8, checked) or K * 255^2 (int8)
+        shape = g.t(node.outputs[0]).shape
+        if p["wide"]:
+            out = _requantize_s64(acc, p["multiplier"], p["shift"])
+            return [np.clip(out, -32768, 32767).astype(np.int16).reshape(shape)]
+        acc = wrap32(acc)  # TFLM's int32 accumulator wraps
         out = multiply_by_quantized_multiplier(acc, p["multiplier"], p["shift"]) + p["output_offset"]
-        return [np.clip(out, -128, 127).astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+        return [np.clip(out, -128, 127).astype(np.int8).reshape(shape)]
 
     def emit(self, node, g, p, ctx):
         adj = dict(adj_x=p["adj_x"], adj_y=p["adj_y"])
@@ -311,10 +335,16 @@ class BatchMatMul(OpImpl):
                 adj[key] = contiguous
             else:
                 operands.append((shape, ctx.tensor(name)))
-        params = ctx.struct("ml_batch_matmul_params", "params", dict(
-            lhs_offset=p["lhs_offset"], rhs_offset=p["rhs_offset"], output_offset=p["output_offset"],
-            multiplier=p["multiplier"], shift=p["shift"], **adj))
+        if p["wide"]:
+            kernel = "ml_batch_matmul_s16"
+            params = ctx.struct("ml_batch_matmul_s16_params", "params", dict(
+                multiplier=p["multiplier"], shift=p["shift"], **adj))
+        else:
+            kernel = "ml_batch_matmul_s8"
+            params = ctx.struct("ml_batch_matmul_params", "params", dict(
+                lhs_offset=p["lhs_offset"], rhs_offset=p["rhs_offset"], output_offset=p["output_offset"],
+                multiplier=p["multiplier"], shift=p["shift"], **adj))
         (ls, lhs), (rs, rhs) = operands
-        return (f"ml_batch_matmul_s8({params}, {shape_nd(ctx, 'lhs_shape', ls)}, {lhs}, "
+        return (f"{kernel}({params}, {shape_nd(ctx, 'lhs_shape', ls)}, {lhs}, "
                 f"{shape_nd(ctx, 'rhs_shape', rs)}, {rhs}, "
                 f"{shape_nd(ctx, 'out_shape', p['out_shape'])}, {ctx.tensor(node.outputs[0])})")

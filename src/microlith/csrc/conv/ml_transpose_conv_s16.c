@@ -1,14 +1,6 @@
 #include "ml_transpose_conv_s16.h"
 
-/* TFLM's MultiplyByQuantizedMultiplier(int64_t x, int32_t multiplier, int shift). */
-static inline int32_t ml_tconv_requantize_s64(int64_t x, int32_t multiplier, int32_t shift)
-{
-    const int32_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
-    const int32_t total_shift = 15 - shift;
-    const int64_t rounded = x * (int64_t)reduced + ((int64_t)1 << (total_shift - 1));
-    /* TFLM narrows the shifted int64 to int32 by an implicit conversion: keep its low 32 bits. */
-    return (int32_t)(uint32_t)((uint64_t)(rounded >> total_shift) & 0xFFFFFFFFu);
-}
+#include "ml_nn_requantize_s64.h"
 
 static inline int64_t ml_tconv_dot_s16(const int16_t *in, const int8_t *w, int32_t n)
 {
@@ -62,7 +54,7 @@ ml_status ml_transpose_conv_s16(const ml_transpose_conv_s16_params *params, cons
                                                     filter + ((oc * k_h + ky) * k_w + kx) * in_c, in_c);
                         }
                     }
-                    const int32_t v = ml_tconv_requantize_s64(acc, quant->multiplier[oc], quant->shift[oc]);
+                    const int32_t v = ml_nn_requantize_s64(acc, quant->multiplier[oc], quant->shift[oc]);
                     *out++ = (int16_t)(v < p->act_min ? p->act_min : (v > p->act_max ? p->act_max : v));
                 }
             }
