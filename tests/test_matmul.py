@@ -1,9 +1,10 @@
-"""TRANSPOSE_CONV (int8 and 16x8) and BATCH_MATMUL (int8): byte-exact against TFLM on the edge
-cases of the geometry (strides 1-3, SAME/VALID, odd and uneven output sizes, outputs no tap
-reaches, batches; adjoints and broadcast batch dimensions for BATCH_MATMUL, constant operands)
-and of the arithmetic (per-channel and per-tensor weights, zero points at the int8 limits,
-saturation, fused activations, absent bias), plus TFLM's own int16 seanet TRANSPOSE_CONV models
-and one test per refusal."""
+"""TRANSPOSE_CONV and BATCH_MATMUL (int8 and 16x8): byte-exact against TFLM on the edge cases of
+the geometry (strides 1-3, SAME/VALID, odd and uneven output sizes, outputs no tap reaches,
+batches; adjoints, broadcast batch dimensions and constant operands for BATCH_MATMUL) and of the
+arithmetic (per-channel and per-tensor weights, zero points at the int8 limits, saturation,
+int32 accumulators that wrap, fused activations, absent bias), TFLM's own int16 seanet
+TRANSPOSE_CONV models, the float reference the quantizer calibrates with, and one test per
+refusal."""
 import math
 import subprocess
 import sys
@@ -101,17 +102,20 @@ def test_transpose_conv_exact(case, tmp_path):
 
 
 def test_transpose_conv_accumulator_wraps_like_tflm(tmp_path):
-    """Inputs and weights all at their extremes with many channels: the int32 sums pass 2^31 and
-    wrap, and TFLM's wrapped value is what gets requantized."""
-    c, out_c = 1100, 2
-    weights = const("w", np.full((out_c, 3, 3, c), 127), scale=[0.01, 0.01], axis=0, dtype="int8")
-    g = single_op(Op.TRANSPOSE_CONV, [const("s", np.array([1, 2, 2, out_c], np.int32)), weights,
-                                      act("x", (1, 2, 2, c), 0.04, -128), None],
-                  [act("y", (1, 2, 2, out_c), 2.0, 0)], dict(padding="SAME", stride_h=1, stride_w=1,
-                                                          activation="NONE"))
-    high = [np.full((1, 2, 2, c), 127, np.int8)]  # (127 + 128) * 127 * 1100 * 4 taps > 2^31
-    res = assert_exact(g, tmp_path, samples=2, inputs=[high])
-    assert res["bit_exact"]
+    """Inputs and weights at their extremes with many channels: the centre output's int32 sum
+    passes 2^31 and wraps, and TFLM requantizes the wrapped (negative) value."""
+    c = 8000
+    assert 9 * c * (127 + 128) * 127 > 2 ** 31  # 3x3 taps reach the centre of a 3x3 output
+    weights = const("w", np.full((1, 3, 3, c), 127), scale=[0.01], axis=0, dtype="int8")
+    g = single_op(Op.TRANSPOSE_CONV, [const("s", np.array([1, 3, 3, 1], np.int32)), weights,
+                                      act("x", (1, 3, 3, c), 0.04, -128), None],
+                  [act("y", (1, 3, 3, 1), 2.0, 0)], dict(padding="SAME", stride_h=1, stride_w=1,
+                                                         activation="NONE"))
+    high = [np.full((1, 3, 3, c), 127, np.int8)]
+    assert_exact(g, tmp_path, samples=1, inputs=[high])
+    model = load_tflite(write(g, tmp_path))
+    out = run_reference(model, high)[model.outputs[0]].reshape(3, 3)
+    assert out[1, 1] == -128 and out[0, 0] == 127  # wrapped centre, saturated corner
 
 
 TCONV16_CASES = {
@@ -309,6 +313,17 @@ BMM_CASES = {
 def test_batch_matmul_exact(case, tmp_path):
     ls, rs, kw = BMM_CASES[case]
     assert_exact(bmm_graph(ls, rs, **kw), tmp_path, samples=4)
+
+
+def test_batch_matmul_accumulator_wraps_like_tflm(tmp_path):
+    """34,000 products of 255 x 255 pass 2^31: TFLM requantizes the wrapped int32 sum."""
+    k = 34000
+    assert k * 255 * 255 > 2 ** 31
+    g = bmm_graph((1, k), (k, 2), lhs_zp=-128, rhs_zp=-128, out_scale=1.0)
+    full = [np.full((1, k), 127, np.int8), np.full((k, 2), 127, np.int8)]
+    assert_exact(g, tmp_path, samples=1, inputs=[full])
+    model = load_tflite(write(g, tmp_path))
+    assert (run_reference(model, full)[model.outputs[0]] == -128).all()  # wrapped negative
 
 
 BMM16_CASES = {
