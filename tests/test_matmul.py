@@ -82,6 +82,8 @@ TCONV_CASES = {
     "same_odd_output_stride3": ((1, 3, 3, 2), 3, (5, 4), dict(stride=(3, 3), out_hw=(8, 7))),
     # VALID with extra rows/columns no tap reaches: they hold only bias.
     "valid_unreached_rows": ((1, 3, 3, 2), 3, (3, 3), dict(stride=(2, 2), padding="VALID", out_hw=(8, 8))),
+    # Only the first input row/column lands inside the output; the rest scatter past it.
+    "huge_stride": ((1, 10, 10, 2), 3, (3, 3), dict(stride=(30000, 30000), padding="VALID", out_hw=(5, 5))),
     "batch2_odd_channels": ((2, 3, 4, 5), 7, (3, 3), dict(stride=(2, 2))),
     "per_tensor": ((1, 4, 4, 3), 5, (3, 3), dict(per_channel=False, stride=(2, 2))),
     "zp_min_max": ((1, 4, 3, 3), 4, (3, 3), dict(stride=(2, 2), in_zp=-128, out_zp=127)),

@@ -288,11 +288,14 @@ def _transpose_conv(node, g, ins, out_shape):
     sh, sw = a["stride_h"], a["stride_w"]
     ph, pw = ((0, 0) if a["padding"] == "VALID" else
               (_same_padding(o, -(-o // s), s, k)[0] for o, s, k in ((oh, sh, kh), (ow, sw, kw))))
-    full = np.zeros((n, max((h - 1) * sh + kh, ph + oh), max((wd - 1) * sw + kw, pw + ow), co), F32)
+    from .ops.matmul import scatter_range
+    acc = np.zeros((n, oh, ow, co), F32)
     for i in range(kh):
+        rows = scatter_range(h, sh, i - ph, oh)
         for j in range(kw):
-            full[:, i:i + (h - 1) * sh + 1:sh, j:j + (wd - 1) * sw + 1:sw, :] += x @ w[:, i, j, :].T
-    acc = full[:, ph:ph + oh, pw:pw + ow, :]
+            cols = scatter_range(wd, sw, j - pw, ow)
+            if rows is not None and cols is not None:  # else the tap misses the output everywhere
+                acc[:, rows[2], cols[2], :] += x[:, rows[0]:rows[1], cols[0]:cols[1], :] @ w[:, i, j, :].T
     if len(ins) > 3 and ins[3] is not None:
         acc = acc + ins[3]
     return [_activation(acc.astype(F32), a["activation"])]

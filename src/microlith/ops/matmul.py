@@ -76,6 +76,16 @@ def _tconv_padding(node, g, padding: str, out_size: int, k: int, stride: int, ax
     return pad
 
 
+def scatter_range(size: int, stride: int, offset: int, out: int) -> tuple[int, int, slice] | None:
+    """Input positions [lo, hi) whose tap lands on output i * stride + offset inside [0, out), and
+    the output slice they land on; None when there are none."""
+    lo = max(0, -(offset // stride))  # smallest i with i * stride + offset >= 0
+    hi = min(size, (out - 1 - offset) // stride + 1) if out - 1 - offset >= 0 else 0
+    if hi <= lo:
+        return None
+    return lo, hi, slice(lo * stride + offset, (hi - 1) * stride + offset + 1, stride)
+
+
 def _tconv_bias(node, g):
     return g.t(node.inputs[3]) if len(node.inputs) > 3 and node.inputs[3] else None
 
@@ -185,19 +195,19 @@ class TransposeConv(OpImpl):
         x = np.asarray(xs[2], dtype=np.int64)
         if not p["wide"]:
             x = x + p["input_offset"]
-        n, in_h, in_w, _ = x.shape
-        out_c, k_h, k_w, _ = w.shape
-        sh, sw = p["stride_h"], p["stride_w"]
-        _, out_h, out_w, _ = y.shape
-        full_h = max((in_h - 1) * sh + k_h, p["pad_h"] + out_h)
-        full_w = max((in_w - 1) * sw + k_w, p["pad_w"] + out_w)
-        acc = np.zeros((n, full_h, full_w, out_c), np.int64)
+        _, in_h, in_w, _ = x.shape
+        _, k_h, k_w, _ = w.shape
+        n, out_h, out_w, out_c = y.shape
+        acc = np.zeros((n, out_h, out_w, out_c), np.int64)
         for ky in range(k_h):
+            rows = scatter_range(in_h, p["stride_h"], ky - p["pad_h"], out_h)
             for kx in range(k_w):
+                cols = scatter_range(in_w, p["stride_w"], kx - p["pad_w"], out_w)
+                if rows is None or cols is None:
+                    continue  # this tap lands outside the output for every input pixel
+                (i0, i1, o_rows), (j0, j1, o_cols) = rows, cols
                 # |products| < 2^23 and their count < 2^30: int64 sums are exact.
-                contrib = x @ w[:, ky, kx, :].T
-                acc[:, ky: ky + (in_h - 1) * sh + 1: sh, kx: kx + (in_w - 1) * sw + 1: sw, :] += contrib
-        acc = acc[:, p["pad_h"]: p["pad_h"] + out_h, p["pad_w"]: p["pad_w"] + out_w, :]
+                acc[:, o_rows, o_cols, :] += x[:, i0:i1, j0:j1, :] @ w[:, ky, kx, :].T
         bias = _tconv_bias(node, g)
         if p["wide"]:
             if bias is not None:
