@@ -6,6 +6,7 @@ int32 accumulators that wrap, fused activations, absent bias), TFLM's own int16 
 TRANSPOSE_CONV models, the float reference the quantizer calibrates with, and one test per
 refusal."""
 import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -436,3 +437,17 @@ def test_float_reference_matches_tflm(case, tmp_path):
         batch = run_float(g, [xs])["y"]
         for k in range(3):
             assert np.allclose(batch[k:k + 1], run_float(g, [xs[k:k + 1]])["y"], rtol=1e-6, atol=1e-6)
+
+
+# -- on an emulated core ------------------------------------------------------------------------
+
+_NO_ARM = [t for t in ("arm-none-eabi-gcc", "qemu-system-arm") if shutil.which(t) is None]
+
+
+@pytest.mark.skipif(bool(_NO_ARM), reason=f"{' and '.join(_NO_ARM)} not installed")
+def test_16x8_kernels_exact_on_cortex_m0(tmp_path):
+    """The 16x8 kernels multiply and shift int64 values, which a Cortex-M0 does in library calls."""
+    for name, g in (("t16", tconv_graph((1, 3, 4, 5), 7, (3, 3), stride=(2, 2), dtype="int16")),
+                    ("b16", bmm_graph((2, 3, 5), (2, 4, 5), dtype="int16", adj_y=True))):
+        res = microlith.verify(write(g, tmp_path, name), target="cortex-m0", samples=2)
+        assert res["bit_exact"], res
