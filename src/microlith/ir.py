@@ -96,6 +96,9 @@ class Op(enum.Enum):
     LOGICAL_OR = "LOGICAL_OR"
     LOGICAL_NOT = "LOGICAL_NOT"
     CAST = "CAST"
+    # --- issue 10: transpose conv and batch matmul
+    TRANSPOSE_CONV = "TRANSPOSE_CONV"
+    BATCH_MATMUL = "BATCH_MATMUL"
 
 
 # Fused activation names used in attrs["activation"].
@@ -159,6 +162,9 @@ ATTRS: dict[Op, tuple[str, ...]] = {
     Op.LOGICAL_OR: (),
     Op.LOGICAL_NOT: (),
     Op.CAST: (),
+    # --- issue 10: transpose conv and batch matmul
+    Op.TRANSPOSE_CONV: ("padding", "stride_h", "stride_w", "activation"),
+    Op.BATCH_MATMUL: ("adj_x", "adj_y"),
 }
 
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32,
@@ -332,6 +338,15 @@ def macs(graph: Graph) -> int:
         elif node.op is Op.FULLY_CONNECTED:
             w = graph.t(node.inputs[1]).shape
             total += math.prod(int(d) for d in graph.t(node.outputs[0]).shape) * int(w[1])
+        # --- issue 10: transpose conv and batch matmul
+        elif node.op is Op.TRANSPOSE_CONV and len(node.inputs) > 2 and node.inputs[2] is not None:
+            x, w = graph.t(node.inputs[2]).shape, graph.t(node.inputs[1]).shape  # w: [Co,Kh,Kw,Ci]
+            if len(x) == 4 and len(w) == 4:  # every input pixel meets every weight but one channel's
+                total += math.prod(int(d) for d in x[:3]) * math.prod(int(d) for d in w)
+        elif node.op is Op.BATCH_MATMUL and len(graph.t(node.inputs[0]).shape) >= 2:
+            lhs = graph.t(node.inputs[0]).shape
+            depth = lhs[-2] if node.attrs.get("adj_x") else lhs[-1]
+            total += math.prod(int(d) for d in graph.t(node.outputs[0]).shape) * int(depth)
     return total
 
 

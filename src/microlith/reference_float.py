@@ -283,6 +283,41 @@ def _hard_swish(x, node):
     return x * np.clip(x + F32(3), F32(0), F32(6)) / F32(6)
 
 
+# --- issue 10: transpose conv and batch matmul
+def _transpose_conv(node, g, ins, out_shape):
+    """reference_ops::TransposeConv: input pixel (iy, ix) adds input * filter to output pixel
+    (iy * stride - pad + ky, ...); the padding is computed on the output size (TFLM ignores the
+    output-shape operand, ins[0])."""
+    w, x = ins[1], ins[2]
+    a = node.attrs
+    co, kh, kw, ci = w.shape
+    n, h, wd, _ = x.shape
+    oh, ow = out_shape[1], out_shape[2]
+    sh, sw = a["stride_h"], a["stride_w"]
+    ph, pw = ((0, 0) if a["padding"] == "VALID" else
+              (_same_padding(o, -(-o // s), s, k)[0] for o, s, k in ((oh, sh, kh), (ow, sw, kw))))
+    from .ops.matmul import scatter_range
+    acc = np.zeros((n, oh, ow, co), F32)
+    for i in range(kh):
+        rows = scatter_range(h, sh, i - ph, oh)
+        for j in range(kw):
+            cols = scatter_range(wd, sw, j - pw, ow)
+            if rows is not None and cols is not None:  # else the tap misses the output everywhere
+                acc[:, rows[2], cols[2], :] += x[:, rows[0]:rows[1], cols[0]:cols[1], :] @ w[:, i, j, :].T
+    if len(ins) > 3 and ins[3] is not None:
+        acc = acc + ins[3]
+    return [_activation(acc.astype(F32), a["activation"])]
+
+
+def _batch_matmul(node, g, ins, out_shape):
+    a, b = ins[0], ins[1]
+    if node.attrs["adj_x"]:
+        a = np.swapaxes(a, -1, -2)
+    if node.attrs["adj_y"]:
+        b = np.swapaxes(b, -1, -2)
+    return [np.matmul(a, b).astype(F32).reshape(out_shape)]
+
+
 _RUN = {
     Op.CONV_2D: _conv,
     Op.DEPTHWISE_CONV_2D: _depthwise,
@@ -331,6 +366,9 @@ _RUN = {
     Op.LOGICAL_OR: _plain(np.logical_or),
     Op.LOGICAL_NOT: _plain(np.logical_not),
     Op.CAST: _plain(lambda x: x),  # _run converts to the output's type (integers wrap, as static_cast)
+    # --- issue 10: transpose conv and batch matmul
+    Op.TRANSPOSE_CONV: _transpose_conv,
+    Op.BATCH_MATMUL: _batch_matmul,
 }
 assert set(_RUN) == set(Op), set(Op) - set(_RUN)
 
@@ -365,6 +403,9 @@ def _batchable(g: Graph) -> bool:
                     return False
         # --- issue 10: reduction and normalization
         if reference_float_reduce.mixes_batch(node, g):
+            return False
+        # --- issue 10: transpose conv and batch matmul
+        if node.op is Op.BATCH_MATMUL:  # its batch dimensions broadcast: a stacked axis 0 would mix in
             return False
     return True
 

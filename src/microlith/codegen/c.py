@@ -149,6 +149,7 @@ class _Emitter:
     constants: list[tuple[str, bytes]] = field(default_factory=list)  # (ident, bytes) for the CRC
     _seen: dict[str, str] = field(default_factory=dict)
     _const_ident: dict[str, str] = field(default_factory=dict)
+    io_read: set[str] = field(default_factory=set)  # graph inputs/outputs some call refers to
 
     def _declare(self, ident: str, text: str) -> str:
         if ident in self._seen:
@@ -189,6 +190,7 @@ class _Emitter:
         ctype = CTYPES[t.dtype]
         root = self.plan.alias.get(name, name)
         if root in self.io_names:  # the caller's buffers, typed as the API declares them
+            self.io_read.add(root)
             return self.io_names[root]
         if t.is_const:
             if name not in self._const_ident:
@@ -353,7 +355,10 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
     c += [f"int {prefix}_invoke_with_arena({sig}, void *arena_memory)", "{",
           "    uint8_t *const arena = (uint8_t *)arena_memory;",
           "    ml_status status = ML_OK;",
-          "    (void)arena;", "    (void)status;", ""]
+          "    (void)arena;", "    (void)status;"]
+    # A graph input no kernel reads (TFLM's TRANSPOSE_CONV ignores its output-shape operand,
+    # which some models feed as a graph input) stays in the signature, marked used.
+    c += [f"    (void){io_names[n]};" for n in g.inputs if n not in em.io_read] + [""]
     c += body
     c += ["    return 0;", "}", "",
           f"static union {{ uint8_t bytes[{max(plan.arena_size, 1)}]; int64_t align; }} {prefix}_arena;", "",

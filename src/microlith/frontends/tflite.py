@@ -45,6 +45,9 @@ _ARITY: dict[Op, tuple[int, int, tuple[int, ...]]] = {
                                  Op.EQUAL, Op.NOT_EQUAL, Op.LESS, Op.LESS_EQUAL, Op.GREATER,
                                  Op.GREATER_EQUAL, Op.LOGICAL_AND, Op.LOGICAL_OR)},
     Op.ADD_N: (2, 1 << 16, ()), Op.SELECT_V2: (3, 3, ()),
+    # --- issue 10: transpose conv and batch matmul
+    # TRANSPOSE_CONV: output shape, weights, input and an optional bias (TFLM: 3 or 4 inputs).
+    Op.TRANSPOSE_CONV: (3, 4, (3,)), Op.BATCH_MATMUL: (2, 2, ()),
 }
 
 
@@ -391,6 +394,15 @@ def _read_options(o, op: Op, path: str, i: int) -> dict:
     # --- issue 10: elementwise math
     elif op is Op.DIV:  # TFLM's ParseDiv leaves kTfLiteActNone when the table is absent
         a = dict(activation=act(table(fb.DivOptions).FusedActivationFunction()) if opts is not None else "NONE")
+    # --- issue 10: transpose conv and batch matmul
+    elif op is Op.TRANSPOSE_CONV:
+        t = table(fb.TransposeConvOptions)
+        a = dict(padding=padding(t.Padding()), stride_h=t.StrideH(), stride_w=t.StrideW(),
+                 activation=act(t.FusedActivationFunction()))
+    elif op is Op.BATCH_MATMUL:
+        # asymmetric_quantize_inputs only concerns hybrid (float x int8) models, which TFLM refuses.
+        t = table(fb.BatchMatMulOptions)
+        a = dict(adj_x=bool(t.AdjX()), adj_y=bool(t.AdjY()))
     assert set(a) == set(ATTRS[op]), (op, a)
     for key in ("stride_h", "stride_w", "dilation_h", "dilation_w", "filter_h", "filter_w",
                 "depth_multiplier"):

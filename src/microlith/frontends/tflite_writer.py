@@ -113,6 +113,16 @@ def _options(op: Op, a: dict):
     if op in _PLAIN_OPTIONS:
         name = _PLAIN_OPTIONS[op]
         return getattr(B, name), getattr(fb, name + "T")()
+    # --- issue 10: transpose conv and batch matmul
+    if op is Op.TRANSPOSE_CONV:
+        o = fb.TransposeConvOptionsT()
+        o.padding, o.strideH, o.strideW = _PAD[a["padding"]], a["stride_h"], a["stride_w"]
+        o.fusedActivationFunction = _ACT[a["activation"]]
+        return B.TransposeConvOptions, o
+    if op is Op.BATCH_MATMUL:
+        o = fb.BatchMatMulOptionsT()
+        o.adjX, o.adjY = bool(a["adj_x"]), bool(a["adj_y"])
+        return B.BatchMatMulOptions, o
     return B.NONE, None
 
 

@@ -66,11 +66,8 @@ REGISTRY: dict[Op, OpImpl] = {}
 
 # Op families; each module registers its ops on import.
 _FAMILIES = ("conv", "fully_connected", "pool", "elementwise", "activation", "shape",
-             # --- issue 10: reduction and normalization
-             "reduce",
-             # --- issue 10: elementwise math
-             "math_ops",
-             )
+             # --- issue 10: one module per new op family
+             "reduce", "math_ops", "matmul")
 
 
 def register(cls):
