@@ -275,6 +275,12 @@ def _hard_swish(x, node):
     return x * np.clip(x + F32(3), F32(0), F32(6)) / F32(6)
 
 
+def _no_float_recurrent(node, g, ins, out_shape):
+    raise MicrolithError(f"{g.source or g.name}: {node.op.value} keeps state across invokes; microlith's "
+                         "quantizer does not calibrate recurrent layers. Quantize the model with the TFLite "
+                         "converter (full integer) and compile that file")
+
+
 _RUN = {
     Op.CONV_2D: _conv,
     Op.DEPTHWISE_CONV_2D: _depthwise,
@@ -300,6 +306,9 @@ _RUN = {
     Op.DEQUANTIZE: _dequantize,
     Op.STRIDED_SLICE: _strided_slice,
     Op.TRANSPOSE: _transpose,
+    # --- issue 10: recurrent layers (state across invokes: not part of the float calibration path)
+    Op.SVDF: _no_float_recurrent,
+    Op.UNIDIRECTIONAL_SEQUENCE_LSTM: _no_float_recurrent,
 }
 assert set(_RUN) == set(Op), set(Op) - set(_RUN)
 

@@ -37,6 +37,11 @@ _ARITY: dict[Op, tuple[int, int, tuple[int, ...]]] = {
     Op.ADD: (2, 2, ()), Op.SUB: (2, 2, ()), Op.MUL: (2, 2, ()), Op.RESHAPE: (1, 2, ()),
     Op.PAD: (2, 3, ()), Op.CONCATENATION: (1, 1 << 16, ()), Op.MEAN: (2, 2, ()),
     Op.STRIDED_SLICE: (4, 4, ()), Op.TRANSPOSE: (2, 2, ()),
+    # --- issue 10: recurrent layers
+    Op.SVDF: (5, 5, (3,)),
+    # input-to-input and recurrent-to-input weights and the input gate bias (CIFG), peepholes,
+    # projection and layer norm may be absent in TFLite; ops/recurrent.py says what TFLM runs
+    Op.UNIDIRECTIONAL_SEQUENCE_LSTM: (24, 24, (1, 5, 9, 10, 11, 12, 16, 17, 20, 21, 22, 23)),
 }
 
 
@@ -183,10 +188,6 @@ def _parse(buf: bytes, path: str, name: str | None) -> Graph:
             raise MicrolithError(f"{path}: tensor '{tname}' has type "
                                  f"{_TYPE_NAMES.get(ttype, ttype)}, which microlith does not support")
         dtype = _TENSOR_TYPES[ttype]
-        if t.IsVariable():
-            # TFLM keeps a variable tensor as zero-initialized state, never reading its buffer
-            raise MicrolithError(f"{path}: tensor '{tname}' is a variable (state) tensor; microlith "
-                                 "compiles stateless models only")
         rank = rd.count(t.ShapeLength(), 4, f"shape of tensor '{tname}'")
         shape = tuple(int(d) for d in t.ShapeAsNumpy()) if rank else ()
         if any(d < 0 for d in shape):
@@ -194,7 +195,12 @@ def _parse(buf: bytes, path: str, name: str | None) -> Graph:
                                  "microlith needs static shapes")
         quant = _read_quant(t, tname, shape, rd)
         data = _read_buffer(model, buf, t.Buffer(), n_buffers, tname, dtype, shape, rd)
-        tensors[tname] = Tensor(tname, shape, dtype, quant, data)
+        variable = bool(t.IsVariable())
+        if variable:
+            # State of a recurrent op: TFLM fills it at reset (its zero point for int8, else zeros)
+            # and never reads a buffer the file may give it.
+            data = None
+        tensors[tname] = Tensor(tname, shape, dtype, quant, data, variable)
         names.append(tname)
 
     def tensor_list(vec_len: int, getter, what: str) -> tuple:
@@ -366,6 +372,17 @@ def _read_options(o, op: Op, path: str, i: int) -> dict:
         a = dict(begin_mask=t.BeginMask(), end_mask=t.EndMask(), ellipsis_mask=t.EllipsisMask(),
                  new_axis_mask=t.NewAxisMask(), shrink_axis_mask=t.ShrinkAxisMask(),
                  offset=bool(t.Offset()))
+    # --- issue 10: recurrent layers
+    elif op is Op.SVDF:
+        t = table(fb.SVDFOptions)
+        a = dict(rank=t.Rank(), activation=act(t.FusedActivationFunction()))
+    elif op is Op.UNIDIRECTIONAL_SEQUENCE_LSTM:
+        t = table(fb.UnidirectionalSequenceLSTMOptions)
+        code = t.FusedActivationFunction()
+        # the cell gate's activation: TFLM's LSTM runs TANH (and asserts on anything but it or sigmoid)
+        lstm_act = {fb.ActivationFunctionType.TANH: "TANH"}.get(code, _ACT.get(code, f"code {code}"))
+        a = dict(activation=lstm_act, cell_clip=float(t.CellClip()), proj_clip=float(t.ProjClip()),
+                 time_major=bool(t.TimeMajor()))
     assert set(a) == set(ATTRS[op]), (op, a)
     for key in ("stride_h", "stride_w", "dilation_h", "dilation_w", "filter_h", "filter_w",
                 "depth_multiplier"):
