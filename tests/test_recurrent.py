@@ -37,7 +37,12 @@ def assert_stream_exact(g: Graph, tmp_path: Path, samples: int = 8, seed: int = 
     """Numpy reference and generated C equal TFLM on a stream of samples, then again after a reset;
     the reference's state equals TFLM's after every sample. `expect_state=False` for a model
     whose outputs do not depend on earlier samples (memory 1, or saturated)."""
-    path = write(g, tmp_path)
+    return assert_file_stream_exact(write(g, tmp_path), tmp_path, samples, seed, c_samples, inputs, expect_state)
+
+
+def assert_file_stream_exact(path: Path, tmp_path: Path, samples: int = 8, seed: int = 0,
+                             c_samples: int | None = None, inputs=None, expect_state: bool | None = True) -> dict:
+    """assert_stream_exact on a model file (expect_state None: not checked)."""
     model = load_tflite(path)
     rng = np.random.default_rng(seed)
     stream = list(inputs or []) + [random_inputs(model, rng) for _ in range(samples)]
@@ -61,10 +66,11 @@ def assert_stream_exact(g: Graph, tmp_path: Path, samples: int = 8, seed: int = 
                 for name in model.state_tensors():  # the state itself, after each sample
                     w = oracle.tensor(name).reshape(-1)
                     assert w.tobytes() == carried[name].reshape(-1).tobytes(), (n_pass, k, name)
-            assert state_mattered == expect_state, f"the stream's dependence on the state: {state_mattered}"
+            assert expect_state is None or state_mattered == expect_state, \
+                f"the stream's dependence on the state: {state_mattered}"
     finally:
         oracle.close()
-    given = tmp_path / "stream.npz"
+    given = tmp_path / f"{path.stem}_stream.npz"
     np.savez(given, *[np.stack([xs[i] for xs in stream]) for i in range(len(model.inputs))])
     res = microlith.verify(path, samples=0 if c_samples is None else c_samples, inputs=str(given))
     assert res["bit_exact"], res
@@ -328,3 +334,98 @@ def test_diagnosis_replays_the_stream(tmp_path):
         assert first_differing_layer(model, path.read_bytes(), host, stream[3], history=stream[:3]) is None
     finally:
         host.close()
+
+
+# -- UNIDIRECTIONAL_SEQUENCE_LSTM --------------------------------------------------------------
+
+def lstm_model(batches=1, steps=4, n_in=5, units=3, time_major=False, input_zp=-128, hidden_zp=0,
+               hidden_scale=1 / 128, cell_scale=2.0 ** -11, cell_clip=0.0, weight_gain=1.0, weight_zp=0,
+               activation="TANH", seed=0, extra=None):
+    """One integer LSTM as TFLite's converter writes it (24 inputs, absent ones as None); scales
+    put the gates' Q3.12 inputs at a few units (weight_gain > 1 saturates them)."""
+    rng = np.random.default_rng(seed)
+    sx = 0.02
+    x_shape = (steps, batches, n_in) if time_major else (batches, steps, n_in)
+    x = act("x", x_shape, sx, input_zp)
+    h = state("hidden", (batches, units), "int8", hidden_scale, hidden_zp)
+    c = state("cell", (batches, units), "int16", cell_scale)
+    ins: list = [x] + [None] * 23
+    for gate, (wi, wr, b) in {"i": (1, 5, 12), "f": (2, 6, 13), "c": (3, 7, 14), "o": (4, 8, 15)}.items():
+        sw_in = 3.0 * weight_gain / (sx * np.sqrt(n_in) * 60 * 127)
+        sw_rec = 2.0 * weight_gain / (hidden_scale * np.sqrt(units) * 60 * 127)
+        ins[wi] = const(f"w_{gate}", rng.integers(-127, 128, (units, n_in)), sw_in, zp=weight_zp, dtype="int8")
+        ins[wr] = const(f"r_{gate}", rng.integers(-127, 128, (units, units)), sw_rec, zp=weight_zp, dtype="int8")
+        ins[b] = const(f"b_{gate}", rng.integers(-3000, 3000, (units,)), sx * sw_in, dtype="int32")
+    ins[18], ins[19] = h, c
+    for k, t in (extra or {}).items():
+        ins[k] = t
+    y = act("y", x_shape[:2] + (units,), hidden_scale, hidden_zp)
+    attrs = dict(activation=activation, cell_clip=float(cell_clip), proj_clip=0.0, time_major=time_major)
+    return single_op(Op.UNIDIRECTIONAL_SEQUENCE_LSTM, ins, [y], attrs, graph_inputs=["x"])
+
+
+@pytest.mark.parametrize("kw", [
+    dict(),                                                          # batch-major, one batch
+    dict(batches=2, steps=3, n_in=7, units=5),                       # each batch its own state row
+    dict(batches=3, steps=2, time_major=True, units=4),              # time-major: batches in one step
+    dict(steps=1, n_in=1, units=1),                                  # size 1 everywhere
+    dict(cell_scale=2.0 ** -15, hidden_zp=127, input_zp=127),         # tanh with a rounding right shift
+    dict(cell_scale=2.0 ** -8, hidden_zp=-128),                      # tanh with a left shift (3 << 4)
+    dict(cell_scale=0.0003),                                         # not a power of two: TFLM rounds log2
+    dict(cell_clip=0.05, cell_scale=2.0 ** -12),                     # the cell state is clipped
+    dict(weight_gain=12.0, hidden_scale=0.01, hidden_zp=-3),         # gates saturate (table's end)
+    dict(weight_zp=3, batches=2, time_major=True),                   # weight zero points (TFLM subtracts them)
+])
+def test_lstm(tmp_path, kw):
+    assert_stream_exact(lstm_model(**kw), tmp_path, samples=5)
+
+
+def _lstm_outputs_too(path: Path) -> Graph:
+    """The model with every LSTM's output a graph output too (TFLM's examples end in a saturating
+    softmax or classifier, which hides small differences)."""
+    g = load_tflite(path)
+    extra = [n.outputs[0] for n in g.nodes if n.op is Op.UNIDIRECTIONAL_SEQUENCE_LSTM]
+    return Graph(g.name + "_lstm", g.tensors, g.nodes, g.inputs, extra + [o for o in g.outputs if o not in extra])
+
+
+@pytest.mark.parametrize("model,samples", [("trained_lstm_int8.tflite", 6), ("micro_speech_lstm.tflite", 3),
+                                           ("dtln_noise_suppression.tflite", 12)])
+def test_tflm_lstm_models(tmp_path, model, samples):
+    """TFLM's published LSTM models (all int8 with int16 cell state: TFLM runs them integer-only)."""
+    res = assert_file_stream_exact(TFLM / model, tmp_path, samples=samples, expect_state=None)
+    assert res["samples"] == samples
+    assert_stream_exact(_lstm_outputs_too(TFLM / model), tmp_path, samples=samples)
+
+
+def test_lstm_refusals(tmp_path):
+    def refused(g, *words):
+        with pytest.raises(MicrolithError) as e:
+            microlith.compile(g, tmp_path / "c", measure=False)
+        for w in words:
+            assert w in str(e.value), str(e.value)
+
+    peep = const("peep", np.ones(3, np.int16), 0.001, dtype="int16")
+    refused(lstm_model(extra={9: peep}), "peephole", "standard LSTM")
+    proj = const("proj", np.ones((3, 3), np.int8), 0.01, dtype="int8")
+    refused(lstm_model(extra={16: proj}), "projection")
+    norm = const("norm", np.ones(3, np.int16), 0.001, dtype="int16")
+    refused(lstm_model(extra={20: norm}), "layer norm")
+    refused(lstm_model(extra={1: None, 5: None, 12: None}), "CIFG")
+    refused(lstm_model(activation="RELU"), "RELU", "TANH")
+    g = lstm_model()
+    c = g.t("cell")
+    g.tensors["cell"] = state("cell", c.shape, "int8", 0.01)
+    refused(g, "cell state", "int16")
+    g = lstm_model()
+    w = g.t("w_f")
+    g.tensors["w_f"] = Tensor("w_f", w.shape, "int8", Quant((0.01,) * 3, (0,) * 3, 0), w.data)
+    refused(g, "per-channel")
+    g = lstm_model()
+    g.tensors["hidden"] = Tensor("hidden", (1, 3), "int8", g.t("hidden").quant)
+    g.inputs.append("hidden")
+    refused(g, "not a variable tensor")
+    g = lstm_model()
+    x = g.t("x")
+    g.tensors["x"] = Tensor("x", x.shape, "int16", Quant((0.001,), (0,)))
+    refused(g, "input 'x' is int16")
+    refused(lstm_model(cell_scale=8.0), "cell state", "overflows")
