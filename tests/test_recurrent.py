@@ -188,6 +188,17 @@ def test_svdf_refusals(tmp_path):
     g = svdf_model(filters=6, rank=2)
     g.nodes[0].attrs["rank"] = 4
     refused(g, "rank 4")
+    g = svdf_model()
+    g.outputs.append("state")  # the state is the model's own, never the caller's
+    refused(g, "graph output #1 'state' is a state (variable) tensor")
+
+
+def test_macs_count_recurrent_products():
+    """inspect/profile count each recurrent layer's matrix products per invoke."""
+    lstm = microlith.inspect(TFLM / "trained_lstm_int8.tflite")  # 28 steps x 4 gates x 20 x (28 + 20), FC
+    assert lstm["macs"] == 28 * 4 * 20 * (28 + 20) + 10 * 560
+    g = svdf_model(batches=2, input_size=7, filters=6, memory=3)
+    assert microlith.inspect(g)["macs"] == 2 * 6 * (7 + 3)
 
 
 # -- the state API of the generated C ----------------------------------------------------------
@@ -429,3 +440,39 @@ def test_lstm_refusals(tmp_path):
     g.tensors["x"] = Tensor("x", x.shape, "int16", Quant((0.001,), (0,)))
     refused(g, "input 'x' is int16")
     refused(lstm_model(cell_scale=8.0), "cell state", "overflows")
+
+
+# -- undefined behaviour and out-of-bounds access ------------------------------------------------
+
+@pytest.mark.parametrize("which", ["svdf_wrap_int16", "svdf_int8_wrap", "lstm_saturating", "dtln"])
+def test_recurrent_under_sanitizers(tmp_path, which):
+    """ASan + UBSan (targets/host.py): the kernels' wrapping sums and int8 state stores are
+    defined behaviour, and state, scratch and arena stay in bounds, over a stream of extreme
+    and random inputs that still equals TFLM's."""
+    from microlith.targets.host import build_sanitized_runner
+    try:
+        from test_sanitizers import _why_not
+    except ImportError:
+        _why_not = None
+    if _why_not is not None:
+        pytest.skip(_why_not)
+    models = {"svdf_wrap_int16": lambda: svdf_model(wt_max=32767, feature_gain=40.0, memory=6),
+              "svdf_int8_wrap": lambda: svdf_model(state_dtype="int8", state_scale=0.05, state_zp=127,
+                                                   feature_gain=10.0),
+              "lstm_saturating": lambda: lstm_model(weight_gain=12.0, batches=2, cell_scale=2.0 ** -15)}
+    path = TFLM / "dtln_noise_suppression.tflite" if which == "dtln" else write(models[which](), tmp_path)
+    model = load_tflite(path)
+    res = microlith.compile(model, tmp_path / "c", measure=False)
+    runner = build_sanitized_runner(tmp_path / "c", res["name"], tmp_path / "san")
+    rng = np.random.default_rng(5)
+    t = model.t(model.inputs[0])
+    stream = [[np.full(t.shape, v, np.int8)] for v in (-128, 127, 127, -128)]
+    stream += [random_inputs(model, rng) for _ in range(4)]
+    got = runner.run(stream)
+    oracle = Oracle(path.read_bytes(), model)
+    try:
+        for k, xs in enumerate(stream):
+            want = oracle.run(xs)
+            assert all(np.asarray(w).reshape(-1).tobytes() == c.tobytes() for w, c in zip(want, got[k])), k
+    finally:
+        oracle.close()

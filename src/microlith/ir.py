@@ -298,6 +298,15 @@ def macs(graph: Graph) -> int:
         elif node.op is Op.FULLY_CONNECTED:
             w = graph.t(node.inputs[1]).shape
             total += math.prod(int(d) for d in graph.t(node.outputs[0]).shape) * int(w[1])
+        # --- issue 10: recurrent layers: their matrix products, per invoke
+        elif node.op is Op.SVDF:  # feature [filters, input] and time [filters, memory] products
+            batches = int(graph.t(node.inputs[0]).shape[0])
+            wf, wt = graph.t(node.inputs[1]).shape, graph.t(node.inputs[2]).shape
+            total += batches * int(wf[0]) * (int(wf[1]) + int(wt[1]))
+        elif node.op is Op.UNIDIRECTIONAL_SEQUENCE_LSTM:  # 4 gates x (input + recurrent) per row
+            rows = math.prod(int(d) for d in graph.t(node.outputs[0]).shape[:2])
+            w_in, w_rec = graph.t(node.inputs[2]).shape, graph.t(node.inputs[6]).shape
+            total += rows * 4 * int(w_in[0]) * (int(w_in[1]) + int(w_rec[1]))
     return total
 
 
