@@ -82,7 +82,7 @@ def assert_file_stream_exact(path: Path, tmp_path: Path, samples: int = 8, seed:
 
 def svdf_model(batches=1, input_size=7, filters=6, memory=3, rank=2, state_dtype="int16", input_zp=3,
                output_zp=-5, state_zp=0, activation="NONE", seed=0, bias=True, wt_max=None,
-               feature_gain=1.0, output_gain=1.0, state_scale=0.0005):
+               feature_gain=1.0, output_gain=1.0, state_scale=0.0005, wf_zp=0):
     """One SVDF with random weights; scales chosen so features and outputs mostly stay in range
     (`feature_gain`, `output_gain` > 1 push them into saturation)."""
     rng = np.random.default_rng(seed)
@@ -92,7 +92,7 @@ def svdf_model(batches=1, input_size=7, filters=6, memory=3, rank=2, state_dtype
     sx, swf, swt = 0.05, 0.01, 0.002
     ss = float(state_scale) / feature_gain
     x = act("x", (batches, input_size), sx, input_zp)
-    wf = const("wf", rng.integers(-127, 128, (filters, input_size)), swf, dtype="int8")
+    wf = const("wf", rng.integers(-127, 128, (filters, input_size)), swf, zp=wf_zp, dtype="int8")
     wt = const("wt", rng.integers(-wt_max, wt_max + 1, (filters, memory)), swt, dtype=state_dtype)
     st = state("state", (batches, filters * memory), state_dtype, ss, state_zp)
     bias_scale = float(F32(ss) * F32(swt))
@@ -113,6 +113,7 @@ def svdf_model(batches=1, input_size=7, filters=6, memory=3, rank=2, state_dtype
     dict(input_zp=127, output_zp=-128, activation="RELU"),                  # TFLM ignores the fused activation
     dict(feature_gain=40.0, output_gain=30.0),                              # features and outputs saturate
     dict(wt_max=32767, feature_gain=40.0, memory=6),                        # time dot products wrap int32
+    dict(wf_zp=9),                                   # TFLM ignores the feature weights' zero point
 ])
 def test_svdf_int16_state(tmp_path, kw):
     assert_stream_exact(svdf_model(**kw), tmp_path, expect_state=kw.get("memory", 3) > 1)

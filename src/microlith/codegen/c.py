@@ -232,6 +232,11 @@ def _le_bytes(array, ctype: str) -> bytes:
 
 _CONST_ROLES = {(op, k): role for op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED)
                 for k, role in ((1, "weights"), (2, "bias"))}
+# --- issue 10: recurrent layers (TFLite's input order, lstm_shared.h for the LSTM)
+_CONST_ROLES.update({(Op.SVDF, 1): "weights_feature", (Op.SVDF, 2): "weights_time", (Op.SVDF, 3): "bias"})
+_CONST_ROLES.update({(Op.UNIDIRECTIONAL_SEQUENCE_LSTM, k): f"{kind}_{gate}"
+                     for base, kind in ((1, "input_weights"), (5, "recurrent_weights"), (12, "bias"))
+                     for k, gate in enumerate(("input_gate", "forget_gate", "cell_gate", "output_gate"), base)})
 
 
 @dataclass
@@ -331,8 +336,9 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
     stateful = bool(g.state_tensors())
     if stateful:
         h += _state_header(prefix, g, plan)
+    reentrant = f"{prefix}_invoke_with_state" if stateful else f"{prefix}_invoke_with_arena"
     h += ["/* Runs one inference on a static arena. Returns 0, or a negative ml_status code.",
-          f" * Not re-entrant: use {prefix}_invoke_with_arena from several threads. */",
+          f" * Not re-entrant: use {reentrant} from several threads. */",
           f"int {prefix}_invoke({sig});", "",
           f"/* Same, on caller memory of {up}_ARENA_SIZE bytes, aligned to 8 bytes. */",
           f"int {prefix}_invoke_with_arena({sig}, void *arena);", ""]
