@@ -92,6 +92,10 @@ class OracleServer:
         self.interp = None  # frees the model and its arena while the child waits in the pool
         return {}, []
 
+    def reset_state(self, h, blobs):
+        self.interp.reset()  # MicroInterpreter::Reset: variable tensors back to their reset value
+        return {}, []
+
     def run(self, h, blobs):
         import numpy as np
         for k, (spec, raw) in enumerate(zip(h["inputs"], blobs)):
@@ -162,7 +166,7 @@ class LibServer:
         return {"results": results}, parts
 
 
-SERVERS = {"oracle": (OracleServer, ("load", "run", "tensor", "reset")), "lib": (LibServer, ("load", "call"))}
+SERVERS = {"oracle": (OracleServer, ("load", "run", "tensor", "reset", "reset_state")), "lib": (LibServer, ("load", "call"))}
 
 
 def _limit(which: int, value: int) -> None:

@@ -109,10 +109,15 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
         raise MicrolithError(f"{g.source or g.name}: the memory plan needs an arena of {prep.plan.arena_size} "
                              f"bytes, more than the {limits.max_arena} allowed ({limits.origin}); use a "
                              "smaller model or raise the limit (max_arena)")
+    if prep.plan.arena_size + prep.plan.state_size > limits.max_arena:  # state is RAM too
+        raise MicrolithError(f"{g.source or g.name}: the arena ({prep.plan.arena_size} bytes) and the recurrent "
+                             f"layers' state ({prep.plan.state_size} bytes) need more than the {limits.max_arena} "
+                             f"bytes allowed ({limits.origin}); use a smaller model or raise the limit (max_arena)")
     gen = generate(prep, out_dir, name, force=force)
     seconds = time.perf_counter() - t0
     result = {"model": g.source or g.name, "name": gen.name, "target": target or "host",
               "board": None, "out_dir": str(out_dir), "arena_bytes": gen.arena_bytes,
+              "state_bytes": gen.state_bytes,
               "weight_bytes": gen.weight_bytes, "constants_crc32": f"0x{gen.constants_crc32:08X}",
               "code_and_weight_bytes": None, "macs": macs(g),
               "layers": len(g.nodes), "kernels": gen.kernels, "flash_bytes": None, "ram_bytes": None,
@@ -166,7 +171,11 @@ def verify(model, target: str = "host", samples: int = 100, inputs: str | None =
             else:
                 runner = HostModel(tmp / "c", g, res["name"], tmp, timeout=timeout)
                 run_c = runner.run
-            cmp = compare(g, model_bytes, run_c, cases, oracle=oracle)
+            reset_c = runner.reset if isinstance(runner, HostModel) else None
+            if g.state_tensors():
+                notes.append("the model keeps state (recurrent layers): the samples ran in order as one stream"
+                             + (", then again after a reset of both sides" if reset_c else ""))
+            cmp = compare(g, model_bytes, run_c, cases, oracle=oracle, reset_c=reset_c)
             oracle.close()
             out = {"model": g.source, "target": target or "host", "samples": len(cases),
                    "mismatched_samples": cmp["mismatched_samples"], "max_abs_diff": cmp["max_abs_diff"],
@@ -175,7 +184,8 @@ def verify(model, target: str = "host", samples: int = 100, inputs: str | None =
             if cmp["problem"] is not None:  # outputs of the wrong count, dtype, shape or size
                 out["first_mismatch"] = {"sample": cmp["first_bad"], "description": cmp["problem"]}
             elif cmp["first_bad"] is not None and isinstance(runner, HostModel):
-                diff = first_differing_layer(g, model_bytes, runner, cases[cmp["first_bad"]])
+                diff = first_differing_layer(g, model_bytes, runner, cases[cmp["first_bad"]],
+                                             history=cases[:cmp["first_bad"]])
                 out["first_mismatch"] = {"sample": cmp["first_bad"],
                                          **(diff.__dict__ if diff else {}),
                                          "description": diff.describe() if diff else

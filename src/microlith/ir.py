@@ -99,6 +99,9 @@ class Op(enum.Enum):
     # --- issue 10: transpose conv and batch matmul
     TRANSPOSE_CONV = "TRANSPOSE_CONV"
     BATCH_MATMUL = "BATCH_MATMUL"
+    # --- issue 10: recurrent layers
+    SVDF = "SVDF"
+    UNIDIRECTIONAL_SEQUENCE_LSTM = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 
 
 # Fused activation names used in attrs["activation"].
@@ -165,6 +168,10 @@ ATTRS: dict[Op, tuple[str, ...]] = {
     # --- issue 10: transpose conv and batch matmul
     Op.TRANSPOSE_CONV: ("padding", "stride_h", "stride_w", "activation"),
     Op.BATCH_MATMUL: ("adj_x", "adj_y"),
+    # --- issue 10: recurrent layers
+    Op.SVDF: ("rank", "activation"),
+    # activation: the cell gate's ("TANH"; TFLM's integer kernel supports no other)
+    Op.UNIDIRECTIONAL_SEQUENCE_LSTM: ("activation", "cell_clip", "proj_clip", "time_major"),
 }
 
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32,
@@ -190,10 +197,22 @@ class Tensor:
     dtype: str
     quant: Quant | None = None
     data: np.ndarray | None = None  # set for constants (weights, biases, shape operands)
+    # State (TFLite's variable tensors): the memory of a recurrent op (SVDF, LSTM), which reads
+    # and updates it in place. It is an op input that no op outputs; it keeps its value from one
+    # invoke to the next and is set to reset_value by a reset (see planner.py, codegen/c.py).
+    variable: bool = False
 
     @property
     def is_const(self) -> bool:
         return self.data is not None
+
+    @property
+    def reset_value(self) -> int:
+        """The byte a state tensor is filled with at reset: TFLM's ResetTensorData writes an int8
+        tensor's zero point, any other type zeros (micro_interpreter_graph.cc)."""
+        if self.dtype == "int8" and self.quant is not None:
+            return int(self.quant.zero_point[0])
+        return 0
 
     @property
     def size(self) -> int:
@@ -213,7 +232,8 @@ class Tensor:
         if self.quant is not None:
             q = (f", scale={self.quant.scale[0]:.6g}, zero_point={self.quant.zero_point[0]}" if not self.quant.per_axis
                  else f", {len(self.quant.scale)} scales along axis {self.quant.axis}")
-        return f"Tensor({self.name!r}, {list(self.shape)}, {self.dtype}{q}{', const' if self.is_const else ''})"
+        return (f"Tensor({self.name!r}, {list(self.shape)}, {self.dtype}{q}{', const' if self.is_const else ''}"
+                f"{', state' if self.variable else ''})")
 
 
 @dataclass(frozen=True)
@@ -289,6 +309,11 @@ class Graph:
                     out.setdefault(name, []).append(i)
         return out
 
+    def state_tensors(self) -> list[str]:
+        """Names of the state tensors the ops use, in order of first use."""
+        return list(dict.fromkeys(n for node in self.nodes for n in node.inputs
+                                  if n is not None and self.tensors[n].variable))
+
     def activations(self) -> list[str]:
         """Names of non-constant tensors: what lives in the arena (or the I/O buffers)."""
         seen, order = set(), []
@@ -301,7 +326,8 @@ class Graph:
     def validate(self) -> None:
         """Structural checks every stage may rely on: names resolve, order is topological."""
         where = f"{self.source or self.name}"
-        known = {n for n, t in self.tensors.items() if t.is_const} | set(self.inputs)
+        # constants, the caller's inputs and state (it holds its last value, or the reset value)
+        known = {n for n, t in self.tensors.items() if t.is_const or t.variable} | set(self.inputs)
         for i, node in enumerate(self.nodes):
             for name in node.inputs:
                 if name is None:
@@ -347,6 +373,15 @@ def macs(graph: Graph) -> int:
             lhs = graph.t(node.inputs[0]).shape
             depth = lhs[-2] if node.attrs.get("adj_x") else lhs[-1]
             total += math.prod(int(d) for d in graph.t(node.outputs[0]).shape) * int(depth)
+        # --- issue 10: recurrent layers: their matrix products, per invoke
+        elif node.op is Op.SVDF:  # feature [filters, input] and time [filters, memory] products
+            batches = int(graph.t(node.inputs[0]).shape[0])
+            wf, wt = graph.t(node.inputs[1]).shape, graph.t(node.inputs[2]).shape
+            total += batches * int(wf[0]) * (int(wf[1]) + int(wt[1]))
+        elif node.op is Op.UNIDIRECTIONAL_SEQUENCE_LSTM:  # 4 gates x (input + recurrent) per row
+            rows = math.prod(int(d) for d in graph.t(node.outputs[0]).shape[:2])
+            w_in, w_rec = graph.t(node.inputs[2]).shape, graph.t(node.inputs[6]).shape
+            total += rows * 4 * int(w_in[0]) * (int(w_in[1]) + int(w_rec[1]))
     return total
 
 
@@ -480,6 +515,10 @@ def _validate_structure(g: Graph, at: _Where) -> None:
                 raise MicrolithError(f"{src}: tensor '{_shown(name)}' is listed twice as a graph {kind} "
                                      f"(#{seen[name]} and #{k}); list each {kind} once")
             seen[name] = k
+            if g.tensors[name].variable:
+                raise MicrolithError(f"{src}: graph {kind} #{k} '{_shown(name)}' is a state (variable) tensor, "
+                                     "which the model keeps to itself; remove it from the graph "
+                                     f"{kind}s")
             if g.tensors[name].is_const:
                 raise MicrolithError(
                     f"{src}: graph {kind} #{k} '{_shown(name)}' is a constant tensor (its data is in the model, "
@@ -503,6 +542,9 @@ def _validate_structure(g: Graph, at: _Where) -> None:
             if name in inputs:
                 raise MicrolithError(f"{at.op(i, node)}: writes graph input '{_shown(name)}', which belongs "
                                      "to the caller; give the op its own output tensor")
+            if g.tensors[name].variable:
+                raise MicrolithError(f"{at.op(i, node)}: writes state tensor '{_shown(name)}' as its output; "
+                                     "state is updated in place by the recurrent op that reads it")
             if g.tensors[name].is_const:
                 raise MicrolithError(f"{at.op(i, node)}: writes constant tensor '{_shown(name)}' (it has "
                                      "data in the model); give the op its own output tensor")

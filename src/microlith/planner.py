@@ -6,8 +6,13 @@ GreedyMemoryPlanner): the biggest buffer is placed first, each next one at the l
 where it does not overlap any placed buffer whose lifetime intersects its own.
 
 What is not in the arena: constants (flash), the graph inputs and outputs (the caller's
-buffers are used directly, so they cost no arena), and outputs of alias ops (reshape,
-squeeze), which share their input's memory.
+buffers are used directly, so they cost no arena), outputs of alias ops (reshape,
+squeeze), which share their input's memory, and state.
+
+State (the variable tensors of recurrent ops, ir.Tensor.variable) must outlive the invoke, so
+it never shares the arena, which the next invoke (or another model, or the caller) reuses: it
+gets its own buffer, laid out one tensor after another (state_layout), that codegen makes a
+static array or the caller's memory (NAME_invoke_with_state).
 """
 from __future__ import annotations
 
@@ -33,6 +38,8 @@ class MemoryPlan:
     buffers: list[Buffer] = field(default_factory=list)
     # node -> (input buffer, output buffer) of the layers that run in place
     inplace: dict[int, tuple[str, str]] = field(default_factory=dict)
+    state_size: int = 0                                   # bytes of the state buffer
+    state_offsets: dict[str, int] = field(default_factory=dict)  # state tensor -> offset in it
 
     def offset_of(self, tensor: str) -> int | None:
         return self.offsets.get(self.alias.get(tensor, tensor))
@@ -84,6 +91,20 @@ def linear_offsets(buffers: list[Buffer]) -> tuple[dict[str, int], int]:
     return offsets, end
 
 
+def state_layout(graph: Graph) -> tuple[dict[str, int], int]:
+    """Offsets of the state tensors in the state buffer: in order of first use, each aligned to
+    its element size (at least 4), as the arena's buffers are. Every state tensor lives for the
+    whole program, so none can share."""
+    offsets, end = {}, 0
+    for name in graph.state_tensors():
+        t = graph.t(name)
+        align = max(4, t.np_dtype.itemsize)
+        end = -(-end // align) * align
+        offsets[name] = end
+        end += t.nbytes
+    return offsets, end
+
+
 def scratch_name(node_index: int) -> str:
     return f"@scratch{node_index}"
 
@@ -103,8 +124,9 @@ def plan_memory(graph: Graph, scratch: dict[int, int] | None = None,
         node = graph.nodes[i]
         src, dst = node.inputs[0], node.outputs[0]
         src = alias.get(src, src)
-        # Sharing is only sound when the destination is not a caller buffer of its own.
-        if dst not in external and not graph.t(src).is_const:
+        # Sharing is only sound when the destination is not a caller buffer of its own, and
+        # never with state, which the recurrent op overwrites at the next invoke.
+        if dst not in external and not graph.t(src).is_const and not graph.t(src).variable:
             alias[dst] = src
 
     first: dict[str, int] = {}
@@ -159,7 +181,11 @@ def plan_memory(graph: Graph, scratch: dict[int, int] | None = None,
     if end > INDEX_LIMIT:  # every buffer passed the limits; their sum still has to fit int32 offsets
         raise MicrolithError(f"{graph.source or graph.name}: the memory plan needs an arena of {end} bytes; "
                              f"the generated code addresses at most {INDEX_LIMIT}. Use a smaller model")
-    return MemoryPlan(end, offsets, alias, buffers, taken)
+    state_offsets, state_size = state_layout(graph)
+    if end + state_size > INDEX_LIMIT:
+        raise MicrolithError(f"{graph.source or graph.name}: the arena ({end} bytes) and the state ({state_size} "
+                             f"bytes) together exceed the {INDEX_LIMIT} bytes the generated code addresses")
+    return MemoryPlan(end, offsets, alias, buffers, taken, state_size, state_offsets)
 
 
 def overlapping(plan: MemoryPlan) -> list[tuple[str, str]]:

@@ -318,6 +318,12 @@ def _batch_matmul(node, g, ins, out_shape):
     return [np.matmul(a, b).astype(F32).reshape(out_shape)]
 
 
+def _no_float_recurrent(node, g, ins, out_shape):
+    raise MicrolithError(f"{g.source or g.name}: {node.op.value} keeps state across invokes; microlith's "
+                         "quantizer does not calibrate recurrent layers. Quantize the model with the TFLite "
+                         "converter (full integer) and compile that file")
+
+
 _RUN = {
     Op.CONV_2D: _conv,
     Op.DEPTHWISE_CONV_2D: _depthwise,
@@ -369,6 +375,9 @@ _RUN = {
     # --- issue 10: transpose conv and batch matmul
     Op.TRANSPOSE_CONV: _transpose_conv,
     Op.BATCH_MATMUL: _batch_matmul,
+    # --- issue 10: recurrent layers (state across invokes: not part of the float calibration path)
+    Op.SVDF: _no_float_recurrent,
+    Op.UNIDIRECTIONAL_SEQUENCE_LSTM: _no_float_recurrent,
 }
 assert set(_RUN) == set(Op), set(Op) - set(_RUN)
 

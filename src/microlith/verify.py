@@ -88,6 +88,15 @@ class Oracle:
             raise (e.update(hint=_TFLM_CANNOT) if e.kind in ("crash", "memory") else e) from None
         return _arrays(reply, parts, self._child)
 
+    def reset_state(self) -> None:
+        """TFLM's MicroInterpreter::Reset: the state of recurrent layers back to its reset value.
+        Without it the interpreter keeps that state from one run() to the next."""
+        self.ready()
+        try:
+            self._child.request({"op": "reset_state"}, timeout=self.timeout)
+        except ChildError as e:
+            raise (e.update(hint=_TFLM_CANNOT) if e.kind in ("crash", "memory") else e) from None
+
     def tensor(self, name: str) -> np.ndarray:
         self.ready()
         idx = self.graph.meta["tflite_index"][name]
@@ -128,6 +137,7 @@ class HostModel:
                  timeout: float = CALL_TIMEOUT, memory: int | None = None):
         from .targets.build import build_host_library
         self.graph, self.timeout, self.fn = graph, timeout, f"{prefix}_invoke"
+        self.reset_fn = f"{prefix}_reset" if graph.state_tensors() else None
         self._child = Child("lib", "the generated C", _subject(graph), memory)  # starts while gcc runs
         try:
             (work / "ml_trace.h").write_text(_TRACE_H)
@@ -159,6 +169,13 @@ class HostModel:
                                  "(a kernel rejected its arguments)")
         arrays = [np.frombuffer(p, dtype=t.np_dtype).reshape(t.shape).copy() for p, t in zip(parts, outs)]
         return (arrays, list(zip(layers, parts[len(outs):]))) if trace else arrays
+
+    def reset(self) -> None:
+        """NAME_reset(): restart the state of a model with recurrent layers (a no-op without)."""
+        if self.reset_fn is None:
+            return
+        self._child.request({"op": "call", "calls": [{"fn": self.reset_fn, "args": []}]},
+                                       timeout=self.timeout)
 
     def close(self) -> None:
         self._child.close()
@@ -237,9 +254,18 @@ class LayerDiff:
                 f"({self.differing_bytes} of {self.total_bytes} bytes differ, max |diff| {self.max_abs_diff})")
 
 
-def first_differing_layer(graph: Graph, model_bytes: bytes, host: HostModel, xs) -> LayerDiff | None:
+def first_differing_layer(graph: Graph, model_bytes: bytes, host: HostModel, xs,
+                          history=()) -> LayerDiff | None:
+    """The first layer whose output differs on sample `xs`. A model with state (recurrent layers)
+    computes xs from the state its earlier samples left: both sides restart from reset and run
+    `history` (those samples, in order) first."""
     oracle = Oracle(model_bytes, graph, preserve=True, timeout=host.timeout)
     try:
+        if graph.state_tensors():
+            host.reset()
+            for h in history:
+                oracle.run(h)
+                host.run(h)
         oracle.run(xs)
         _, layers = host.run(xs, trace=True)
         ours = dict(layers)
@@ -278,37 +304,55 @@ def output_problem(graph: Graph, want: list, got: list) -> str | None:
 
 
 def compare(graph: Graph, model_bytes: bytes, run_c, samples: list[list[np.ndarray]],
-            oracle: Oracle | None = None) -> dict:
+            oracle: Oracle | None = None, reset_c=None) -> dict:
     """Run every sample through the oracle and `run_c`; count mismatches. A sample whose
     outputs differ in count, dtype, shape or size is a mismatch too (`problem` says how, for
-    the first such sample)."""
+    the first such sample).
+
+    A model with state (recurrent layers) sees the samples as one stream, in order, on both
+    sides, each starting from reset; with `reset_c` (the C side's NAME_reset) both sides are
+    then reset and run the stream again, so the reset is checked too. A sample counts once,
+    mismatched if it differs in either pass."""
     own = oracle is None
     oracle = oracle or Oracle(model_bytes, graph)
-    mismatched, max_diff, first_bad, problem = 0, 0, None, None
+    max_diff, first_bad, problem = 0, None, None
+    passes = [list(enumerate(samples))]
+    if graph.state_tensors() and reset_c is not None:
+        passes.append(list(enumerate(samples)))
+    bad_samples: set[int] = set()
     try:
         oracle.ready()  # a model TFLM cannot load fails here, before any sample
-        for k, xs in enumerate(samples):
-            try:
-                want = oracle.run(xs)
-                got = run_c(xs)
-            except ChildError as e:
-                raise e.update(sample=k) from None
-            why = output_problem(graph, want, got)
-            bad = why is not None
-            if bad:
-                problem = problem or f"sample {k}: {why}"
-            else:
-                for w, g_ in zip(want, got):
-                    w = np.asarray(w).reshape(-1)
-                    g_ = np.asarray(g_).reshape(-1)
-                    if w.tobytes() != g_.tobytes():
-                        bad = True
-                        d = float(np.max(np.abs(w.astype(np.float64) - g_.astype(np.float64))))
-                        max_diff = max(max_diff, int(d) if w.dtype.kind in "iu" else d)
-            if bad:
-                mismatched += 1
-                first_bad = k if first_bad is None else first_bad
+        for n_pass, seq in enumerate(passes):
+            if n_pass:
+                oracle.reset_state()
+                reset_c()
+            for k, xs in seq:
+                bad, max_diff, why = _compare_one(graph, oracle, run_c, k, xs, max_diff)
+                problem = problem or (f"sample {k}: {why}" if why else None)
+                if bad:
+                    bad_samples.add(k)
+                    first_bad = k if first_bad is None else min(first_bad, k)
     finally:
         if own:
             oracle.close()
-    return dict(mismatched_samples=mismatched, max_abs_diff=max_diff, first_bad=first_bad, problem=problem)
+    return dict(mismatched_samples=len(bad_samples), max_abs_diff=max_diff, first_bad=first_bad, problem=problem)
+
+
+def _compare_one(graph: Graph, oracle: Oracle, run_c, k: int, xs, max_diff):
+    """(mismatched, max |diff| so far, why the outputs cannot be compared or None) for sample k."""
+    try:
+        want = oracle.run(xs)
+        got = run_c(xs)
+    except ChildError as e:
+        raise e.update(sample=k) from None
+    why = output_problem(graph, want, got)
+    bad = why is not None
+    if not bad:
+        for w, g_ in zip(want, got):
+            w = np.asarray(w).reshape(-1)
+            g_ = np.asarray(g_).reshape(-1)
+            if w.tobytes() != g_.tobytes():
+                bad = True
+                d = float(np.max(np.abs(w.astype(np.float64) - g_.astype(np.float64))))
+                max_diff = max(max_diff, int(d) if w.dtype.kind in "iu" else d)
+    return bad, max_diff, why

@@ -48,6 +48,11 @@ _ARITY: dict[Op, tuple[int, int, tuple[int, ...]]] = {
     # --- issue 10: transpose conv and batch matmul
     # TRANSPOSE_CONV: output shape, weights, input and an optional bias (TFLM: 3 or 4 inputs).
     Op.TRANSPOSE_CONV: (3, 4, (3,)), Op.BATCH_MATMUL: (2, 2, ()),
+    # --- issue 10: recurrent layers
+    Op.SVDF: (5, 5, (3,)),
+    # input-to-input and recurrent-to-input weights and the input gate bias (CIFG), peepholes,
+    # projection and layer norm may be absent in TFLite; ops/recurrent.py says what TFLM runs
+    Op.UNIDIRECTIONAL_SEQUENCE_LSTM: (24, 24, (1, 5, 9, 10, 11, 12, 16, 17, 20, 21, 22, 23)),
 }
 
 
@@ -194,10 +199,6 @@ def _parse(buf: bytes, path: str, name: str | None) -> Graph:
             raise MicrolithError(f"{path}: tensor '{tname}' has type "
                                  f"{_TYPE_NAMES.get(ttype, ttype)}, which microlith does not support")
         dtype = _TENSOR_TYPES[ttype]
-        if t.IsVariable():
-            # TFLM keeps a variable tensor as zero-initialized state, never reading its buffer
-            raise MicrolithError(f"{path}: tensor '{tname}' is a variable (state) tensor; microlith "
-                                 "compiles stateless models only")
         rank = rd.count(t.ShapeLength(), 4, f"shape of tensor '{tname}'")
         shape = tuple(int(d) for d in t.ShapeAsNumpy()) if rank else ()
         if any(d < 0 for d in shape):
@@ -205,7 +206,12 @@ def _parse(buf: bytes, path: str, name: str | None) -> Graph:
                                  "microlith needs static shapes")
         quant = _read_quant(t, tname, shape, rd)
         data = _read_buffer(model, buf, t.Buffer(), n_buffers, tname, dtype, shape, rd)
-        tensors[tname] = Tensor(tname, shape, dtype, quant, data)
+        variable = bool(t.IsVariable())
+        if variable:
+            # State of a recurrent op: TFLM fills it at reset (its zero point for int8, else zeros)
+            # and never reads a buffer the file may give it.
+            data = None
+        tensors[tname] = Tensor(tname, shape, dtype, quant, data, variable)
         names.append(tname)
 
     def tensor_list(vec_len: int, getter, what: str) -> tuple:
@@ -403,6 +409,17 @@ def _read_options(o, op: Op, path: str, i: int) -> dict:
         # asymmetric_quantize_inputs only concerns hybrid (float x int8) models, which TFLM refuses.
         t = table(fb.BatchMatMulOptions)
         a = dict(adj_x=bool(t.AdjX()), adj_y=bool(t.AdjY()))
+    # --- issue 10: recurrent layers
+    elif op is Op.SVDF:
+        t = table(fb.SVDFOptions)
+        a = dict(rank=t.Rank(), activation=act(t.FusedActivationFunction()))
+    elif op is Op.UNIDIRECTIONAL_SEQUENCE_LSTM:
+        t = table(fb.UnidirectionalSequenceLSTMOptions)
+        code = t.FusedActivationFunction()
+        # the cell gate's activation: TFLM's LSTM runs TANH (and asserts on anything but it or sigmoid)
+        lstm_act = {fb.ActivationFunctionType.TANH: "TANH"}.get(code, _ACT.get(code, f"code {code}"))
+        a = dict(activation=lstm_act, cell_clip=float(t.CellClip()), proj_clip=float(t.ProjClip()),
+                 time_major=bool(t.TimeMajor()))
     assert set(a) == set(ATTRS[op]), (op, a)
     for key in ("stride_h", "stride_w", "dilation_h", "dilation_w", "filter_h", "filter_w",
                 "depth_multiplier"):

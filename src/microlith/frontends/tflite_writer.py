@@ -123,6 +123,17 @@ def _options(op: Op, a: dict):
         o = fb.BatchMatMulOptionsT()
         o.adjX, o.adjY = bool(a["adj_x"]), bool(a["adj_y"])
         return B.BatchMatMulOptions, o
+    # --- issue 10: recurrent layers
+    if op is Op.SVDF:
+        o = fb.SVDFOptionsT()
+        o.rank, o.fusedActivationFunction = a["rank"], _ACT[a["activation"]]
+        return B.SVDFOptions, o
+    if op is Op.UNIDIRECTIONAL_SEQUENCE_LSTM:
+        o = fb.UnidirectionalSequenceLSTMOptionsT()
+        o.fusedActivationFunction = {"TANH": fb.ActivationFunctionType.TANH}.get(a["activation"],
+                                                                                 _ACT.get(a["activation"], 0))
+        o.cellClip, o.projClip, o.timeMajor = a["cell_clip"], a["proj_clip"], bool(a["time_major"])
+        return B.UnidirectionalSequenceLSTMOptions, o
     return B.NONE, None
 
 
@@ -180,6 +191,7 @@ def write_tflite(g: Graph, description: str = "microlith") -> bytes:
             tt.buffer = len(model.buffers) - 1
         else:
             tt.buffer = 0
+        tt.isVariable = bool(t.variable)
         tensors.append(tt)
     codes: list[int] = []
     ops = []

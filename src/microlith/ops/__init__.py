@@ -12,6 +12,7 @@ stages mirror TFLM's kernel structure, so each can be read beside the TFLM sourc
 `kernels` names the csrc files (without extension) the C needs; only those are copied into
 the generated folder. `scratch_bytes` asks the planner for per-layer scratch memory.
 `alias` marks ops whose output may share the input's memory (reshape, squeeze).
+`state_inputs` marks inputs that are state the op updates (recurrent ops; see reference.py).
 """
 from __future__ import annotations
 
@@ -41,6 +42,9 @@ class OpImpl:
     op: Op
     kernels: tuple[str, ...] = ()
     alias: bool = False
+    # Input positions that are state (TFLite variable tensors) this op updates in place, e.g.
+    # SVDF's activation state. reference() returns their new values after the outputs.
+    state_inputs: tuple[int, ...] = ()
     # Activation types this op compiles byte-exact with TFLM: "int8", and "int16" for TFLM's
     # 16x8 mode (int16 activations, int8 weights). `microlith ops` reports from this.
     dtypes: tuple[str, ...] = ("int8",)
@@ -67,7 +71,7 @@ REGISTRY: dict[Op, OpImpl] = {}
 # Op families; each module registers its ops on import.
 _FAMILIES = ("conv", "fully_connected", "pool", "elementwise", "activation", "shape",
              # --- issue 10: one module per new op family
-             "reduce", "math_ops", "matmul")
+             "reduce", "math_ops", "matmul", "recurrent")
 
 
 def register(cls):
