@@ -1,0 +1,62 @@
+"""Dense layers: Gemm and MatMul with constant weights -> FULLY_CONNECTED."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...ir import Op
+from .values import Builder, Val, broadcast
+
+
+def fully_connected(b: Builder, x: Val, weights: np.ndarray, bias: np.ndarray, name: str) -> Val:
+    """y = x @ weights.T + bias over the last axis; weights [out, in]."""
+    x = b.plain(x)
+    if x.shape[-1] != weights.shape[1]:
+        raise b.fail(f"input {list(x.shape)} does not fit weights of {weights.shape[1]} inputs")
+    shape = x.shape[:-1] + (weights.shape[0],)
+    wt = b.const(f"{b.out_name()}_weights", weights.astype(np.float32))
+    bt = b.const(f"{b.out_name()}_bias", bias.astype(np.float32))
+    out = b.emit(Op.FULLY_CONNECTED, [x.name, wt, bt], shape, name, keep_num_dims=x.rank > 2)
+    return Val(out, shape)
+
+
+def gemm(b: Builder, node, ins, at) -> list:
+    a = b.plain(b.need_act(ins[0], "input A"))
+    w = b.need_const(ins[1], "input B (weights)").astype(np.float32)
+    c = ins[2] if len(ins) > 2 else None
+    if a.rank != 2 or w.ndim != 2:
+        raise b.fail(f"Gemm needs 2-D operands, got {list(a.shape)} and {list(w.shape)}")
+    if at.get("transA", 0):
+        a = Val(b.transpose(a.name, (1, 0), a.shape), a.shape[::-1])
+    w = w * np.float32(at.get("alpha", 1.0))
+    w = w if at.get("transB", 0) else w.T                      # -> [N, K]
+    n_out = w.shape[0]
+    beta = np.float32(at.get("beta", 1.0))
+    bias = np.zeros(n_out, np.float32)
+    add = None
+    if isinstance(c, np.ndarray):
+        if c.size in (1, n_out) and (c.ndim < 2 or c.shape[0] == 1):
+            bias = np.broadcast_to(c.astype(np.float32).reshape(-1) * beta, (n_out,))
+        else:
+            add = c.astype(np.float32) * beta
+    elif isinstance(c, Val):
+        if beta != 1:
+            raise b.fail("a computed C input with beta != 1 is not supported")
+        add = c
+    y = fully_connected(b, a, w, bias, None if add is not None else b.out_name())
+    if add is None:
+        return [y]
+    shape = broadcast(b, y.shape, add.shape)
+    other = b.plain(add).name if isinstance(add, Val) else b.const(f"{b.out_name()}_c", add)
+    return [Val(b.emit(Op.ADD, [y.name, other], shape, b.out_name()), shape)]
+
+
+def matmul(b: Builder, node, ins, at) -> list:
+    a, w = ins
+    if isinstance(a, Val) and isinstance(w, np.ndarray) and w.ndim == 2 and a.rank >= 1:
+        y = fully_connected(b, a, w.astype(np.float32).T, np.zeros(w.shape[1], np.float32),
+                             b.out_name())
+        return [y]
+    raise b.fail("MatMul is supported with a computed left operand and a constant 2-D right "
+                 "operand (weights); a product of two computed tensors would need BATCH_MATMUL")
+
+
