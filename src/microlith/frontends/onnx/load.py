@@ -139,11 +139,12 @@ def _check_arity(b: Builder, node) -> None:
 
 
 # The type each attribute the converters read must have (onnx.AttributeProto.AttributeType).
-_ATTR_INTS = {"kernel_shape", "strides", "pads", "dilations", "perm", "axes"}
+_ATTR_INTS = {"kernel_shape", "strides", "pads", "dilations", "perm", "axes", "split"}
 _ATTR_INT = {"group", "axis", "keepdims", "transA", "transB", "ceil_mode", "allowzero", "to",
-             "training_mode", "noop_with_empty_axes", "count_include_pad", "storage_order"}
-_ATTR_FLOAT = {"alpha", "beta", "epsilon", "min", "max", "value"}
-_ATTR_STRING = {"auto_pad", "mode"}
+             "training_mode", "noop_with_empty_axes", "count_include_pad", "storage_order",
+             "hidden_size", "layout", "linear_before_reset", "input_forget", "num_outputs"}
+_ATTR_FLOAT = {"alpha", "beta", "epsilon", "min", "max", "value", "clip"}
+_ATTR_STRING = {"auto_pad", "mode", "direction", "approximate"}
 
 
 def _attributes(b: Builder, node) -> dict:

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from ...ir import Op
-from .values import CL_AXES, Builder, Val, cl_const, cl_shape, norm_axis
+from .values import CL_AXES, Builder, Val, cl_const, cl_shape, ir_shape_of, norm_axis
 
 
 def reshape(b: Builder, node, ins, at) -> list:
@@ -110,7 +110,8 @@ def concat(b: Builder, node, ins, at) -> list:
     shape[axis] = sum(s[axis] for s in shapes)
     shape = tuple(shape)
     ir_axis = CL_AXES[rank][axis] if cl else axis
-    out = b.emit(Op.CONCATENATION, names, cl_shape(shape) if cl else shape, b.out_name(), axis=ir_axis)
+    ir_shapes = [cl_shape(s) if cl else s for s in shapes]
+    out = concat_tree(b, names, ir_shapes, ir_axis, b.out_name())
     return [Val(out, shape, cl=cl, nonneg=all(v.nonneg for v in acts) and len(acts) == len(names))]
 
 
@@ -150,3 +151,132 @@ def pad(b: Builder, node, ins, at) -> list:
     return [Val(out, shape, cl=x.cl, nonneg=x.nonneg)]
 
 
+
+
+# TFLM's CONCATENATION takes at most 10 inputs (concatenation.cc kMaxInputNum).
+MAX_CONCAT_INPUTS = 10
+
+
+def concat_tree(b: Builder, names: list[str], ir_shapes: list[tuple], axis: int, name: str | None) -> str:
+    """CONCATENATION of any number of IR tensors along IR `axis`: more than TFLM's 10 inputs
+    are joined in groups of 10 first (a byte copy each, so the result is the same)."""
+    names, ir_shapes = list(names), [tuple(s) for s in ir_shapes]
+
+    def joined(shapes):
+        return shapes[0][:axis] + (sum(s[axis] for s in shapes),) + shapes[0][axis + 1:]
+
+    while len(names) > MAX_CONCAT_INPUTS:
+        grouped, grouped_shapes = [], []
+        for k in range(0, len(names), MAX_CONCAT_INPUTS):
+            part, part_shapes = names[k:k + MAX_CONCAT_INPUTS], ir_shapes[k:k + MAX_CONCAT_INPUTS]
+            if len(part) > 1:
+                part = [b.emit(Op.CONCATENATION, part, joined(part_shapes), None, axis=axis)]
+                part_shapes = [joined(part_shapes)]
+            grouped += part
+            grouped_shapes += part_shapes
+        names, ir_shapes = grouped, grouped_shapes
+    return b.emit(Op.CONCATENATION, names, joined(ir_shapes), name, axis=axis)
+
+
+def strided_slice(b: Builder, x: Val, ranges: dict[int, range], name: str | None) -> Val:
+    """x with ONNX axis a restricted to the indices ranges[a] (a Python range, step != 0):
+    one STRIDED_SLICE, in x's layout (a channels-last value is sliced in place)."""
+    if all(r == range(x.shape[a]) for a, r in ranges.items()):
+        return x
+    shape = tuple(len(ranges.get(a, range(d))) for a, d in enumerate(x.shape))
+    if min(shape) < 1:
+        raise b.fail(f"takes no element along an axis of shape {list(x.shape)} (result {list(shape)})")
+    ir_in = ir_shape_of(x)
+    begin, end, strides = [0] * len(ir_in), list(ir_in), [1] * len(ir_in)
+    end_mask = 0
+    for a, r in ranges.items():
+        ir_axis = CL_AXES[x.rank][a] if x.cl else a
+        begin[ir_axis], end[ir_axis], strides[ir_axis] = r.start, r.stop, r.step
+        if r.stop < 0:  # a negative step down to index 0: "to the end" is only expressible as a mask
+            end[ir_axis] = 0
+            end_mask |= 1 << ir_axis
+    ir_out = cl_shape(shape) if x.cl else shape
+    out = b.emit(Op.STRIDED_SLICE, [x.name, b.const(f"{x.name}_begin", begin), b.const(f"{x.name}_end", end),
+                                    b.const(f"{x.name}_strides", strides)], ir_out, name,
+                 begin_mask=0, end_mask=end_mask, ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=0,
+                 offset=False)
+    return Val(out, shape, cl=x.cl, nonneg=x.nonneg)
+
+
+def _drop_axis(b: Builder, v: Val, axis: int, name: str | None) -> Val:
+    shape = v.shape[:axis] + v.shape[axis + 1:]
+    v = b.plain(v)
+    return Val(b.reshape(v, shape, name), shape, nonneg=v.nonneg)
+
+
+def slice_(b: Builder, node, ins, at) -> list:
+    """ONNX Slice (opset >= 10: starts, ends, axes, steps as constant inputs)."""
+    x = b.need_act(ins[0])
+    starts, ends = b.need_ints(ins[1], "starts"), b.need_ints(ins[2], "ends")
+    axes = b.need_ints(ins[3], "axes") if len(ins) > 3 and ins[3] is not None else list(range(len(starts)))
+    steps = b.need_ints(ins[4], "steps") if len(ins) > 4 and ins[4] is not None else [1] * len(starts)
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        raise b.fail(f"starts {starts}, ends {ends}, axes {axes} and steps {steps} differ in length")
+    axes = [norm_axis(b, a, x.rank) for a in axes]
+    if len(set(axes)) != len(axes) or 0 in steps:
+        raise b.fail(f"axes {axes} repeat an axis, or steps {steps} hold a 0")
+    # Python's slice.indices clamps exactly as the ONNX spec does (negative indices count from
+    # the end; a negative step runs down to index 0 at most).
+    ranges = {a: range(*slice(s, e, st).indices(x.shape[a])) for a, s, e, st in zip(axes, starts, ends, steps)}
+    return [strided_slice(b, x, ranges, b.out_name())]
+
+
+def gather(b: Builder, node, ins, at) -> list:
+    """Gather of a computed tensor at constant indices (a scalar or a 1-D list): STRIDED_SLICEs,
+    then a RESHAPE dropping the axis (scalar) or a CONCATENATION (scattered indices)."""
+    x = b.need_act(ins[0], "data")
+    if isinstance(ins[1], Val):
+        raise b.fail("indices computed at run time are not supported (only constant indices)")
+    arr = np.asarray(ins[1])
+    if arr.ndim > 1:
+        raise b.fail(f"indices of shape {list(arr.shape)} are not supported (only a scalar or a 1-D list)")
+    axis = norm_axis(b, int(at.get("axis", 0)), x.rank)
+    dim = x.shape[axis]
+    idx = [i + dim if i < 0 else i for i in b.need_ints(arr, "indices")]
+    if not idx or any(not 0 <= i < dim for i in idx):
+        raise b.fail(f"indices {b.need_ints(arr, 'indices')} are out of range for axis {axis} of "
+                     f"size {dim}")
+    if arr.ndim == 0:
+        one = strided_slice(b, x, {axis: range(idx[0], idx[0] + 1)}, None)
+        return [_drop_axis(b, one, axis, b.out_name())]
+    step = idx[1] - idx[0] if len(idx) > 1 else 1
+    if step != 0 and idx == list(range(idx[0], idx[-1] + step, step)):
+        return [strided_slice(b, x, {axis: range(idx[0], idx[-1] + step, step)}, b.out_name())]
+    parts = [strided_slice(b, x, {axis: range(i, i + 1)}, None) for i in idx]
+    ir_axis = CL_AXES[x.rank][axis] if x.cl else axis
+    shape = x.shape[:axis] + (len(idx),) + x.shape[axis + 1:]
+    out = concat_tree(b, [p.name for p in parts], [ir_shape_of(p) for p in parts], ir_axis, b.out_name())
+    return [Val(out, shape, cl=x.cl, nonneg=x.nonneg)]
+
+
+def split(b: Builder, node, ins, at) -> list:
+    """Split into STRIDED_SLICEs, one per output."""
+    x = b.need_act(ins[0])
+    axis = norm_axis(b, int(at.get("axis", 0)), x.rank)
+    dim, n = x.shape[axis], len(node.output)
+    if len(ins) > 1 and ins[1] is not None:
+        sizes = b.need_ints(ins[1], "split")
+    elif "split" in at:
+        sizes = list(at["split"])
+    else:
+        n = int(at.get("num_outputs", n))
+        if n != len(node.output):
+            raise b.fail(f"num_outputs {n} differs from the {len(node.output)} outputs")
+        chunk = -(-dim // n)
+        if dim % n and b.opset < 18:
+            raise b.fail(f"axis {axis} of size {dim} does not split into {n} equal parts")
+        sizes = [chunk] * (n - 1) + [dim - chunk * (n - 1)]
+    if len(sizes) != len(node.output) or sum(sizes) != dim or min(sizes) < 1:
+        raise b.fail(f"split sizes {sizes} do not cut axis {axis} of size {dim} into {len(node.output)} "
+                     "non-empty parts")
+    outs, start = [], 0
+    for k, size in enumerate(sizes):
+        name = node.output[k] or None
+        outs.append(strided_slice(b, x, {axis: range(start, start + size)}, name))
+        start += size
+    return outs

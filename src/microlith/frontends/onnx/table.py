@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import activation, conv, dense, elementwise, pooling, shape
+from . import activation, conv, dense, elementwise, pooling, recurrent, shape
 
 # lower(builder, onnx node, inputs (np.ndarray constant, Val or None), attributes) -> outputs
 Lower = Callable[..., list]
@@ -59,4 +59,10 @@ LOWERINGS: dict[str, Lowering] = {
     "Transpose": Lowering(shape.transpose, 1, 1),
     "Concat": Lowering(shape.concat, 1, 1 << 16),
     "Pad": Lowering(shape.pad, 1, 4),
+    "Slice": Lowering(shape.slice_, 3, 5),
+    "Split": Lowering(shape.split, 1, 2, 1 << 16),
+    "Gather": Lowering(shape.gather, 2, 2),
+    # recurrent, unrolled
+    "GRU": Lowering(recurrent.gru, 3, 6, 2),
+    "LSTM": Lowering(recurrent.lstm, 3, 8, 3),
 }
