@@ -16,13 +16,13 @@ import pytest
 torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-from onnx.reference import ReferenceEvaluator  # noqa: E402
-from test_onnx import assert_close, export, run_ort, run_tflm  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
+from test_onnx import assert_close, export, run_ort, run_tflm
 
-import microlith  # noqa: E402
-from microlith.frontends.onnx import load_onnx  # noqa: E402
-from microlith.ir import MicrolithError, Op  # noqa: E402
+import microlith
+from microlith.frontends.onnx import load_onnx
+from microlith.ir import MicrolithError, Op
 
 nn = torch.nn
 DATA = Path(__file__).resolve().parent / "data" / "basicmotions"
