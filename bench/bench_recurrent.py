@@ -45,7 +45,7 @@ def tflm_min_arena(tflite: Path, hi: int = 1 << 20) -> int:
     """Smallest arena_size with which TFLM allocates and invokes the model (TFLM exits the
     process when its arena is too small, so each try runs in its own)."""
     def fits(size: int) -> bool:
-        r = subprocess.run([sys.executable, "-c", _TRY_ARENA, str(tflite), str(size)], capture_output=True,
+        r = subprocess.run([sys.executable, "-c", _TRY_ARENA, str(tflite), str(size)], capture_output=True, check=False,
                            timeout=120)
         return r.returncode == 0
     if not fits(hi):
@@ -60,9 +60,10 @@ def tflm_min_arena(tflite: Path, hi: int = 1 << 20) -> int:
 
 
 def measure(work: Path) -> dict:
+    from test_recurrent_onnx import host_accuracy, train_gru
+
     import microlith
     from microlith.profiling import profile
-    from test_recurrent_onnx import host_accuracy, train_gru
 
     t0 = time.perf_counter()
     m = train_gru(work)

@@ -1,8 +1,7 @@
 """ONNX GRU and LSTM (unrolled into FULLY_CONNECTED / LOGISTIC / TANH / MUL / ADD / SUB /
-STRIDED_SLICE / CONCATENATION), Slice, Split and Gather: the float IR run in TFLM equals the
-ONNX semantics (onnx's reference evaluator, onnxruntime for torch exports); quantized, the
-generated C is byte-exact with TFLM; and a GRU classifier trained on BasicMotions keeps its
-accuracy in int8 C."""
+STRIDED_SLICE / CONCATENATION): the float IR run in TFLM equals the ONNX semantics (onnx's
+reference evaluator; onnxruntime for torch exports); quantized, the generated C is byte-exact
+with TFLM; and a GRU classifier trained on BasicMotions keeps its accuracy in int8 C."""
 from __future__ import annotations
 
 import contextlib
@@ -131,55 +130,6 @@ def test_torch_export(tmp_path, kind, kw, dynamo):
 
 
 # ---------------------------------------------------------------------------------------------
-# Slice, Split, Gather
-
-
-class Slicing(nn.Module):
-    """Slices of a channels-last value (after a conv) and of a plain one, negative steps,
-    scalar and scattered gathers, an uneven split, and a concat of 12 inputs (> TFLM's 10)."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv1d(3, 8, 3)
-
-    def forward(self, x):
-        c = torch.relu(self.conv(x))                           # [1, 8, 10], channels last inside
-        a = c[:, 1:7:2, 2:]                                    # Slice on channels and length
-        b = c.flip(-1)[:, :, ::3]                              # negative step
-        p, q = torch.split(c, [3, 5], dim=1)                   # Split
-        g = c[:, [0, 5, 2], -1]                                # Gather 1-D scattered, then scalar
-        many = torch.cat([c[:, k:k + 1] for k in range(8)] + [p, q, p, q], dim=1)
-        return a, b, p * 2, q, g, many
-
-
-def test_slice_split_gather(tmp_path):
-    torch.manual_seed(0)
-    x = torch.randn(1, 3, 12)
-    path = export(Slicing(), x, tmp_path / "slice.onnx")
-    want = run_ort(path, [x.numpy()])
-    g = load_onnx(path)
-    assert_close(want, run_tflm(g, [x.numpy()]))
-    assert_close(want, run_tflm(load_onnx(path, optimize=False), [x.numpy()]))
-    concats = [n for n in g.nodes if n.op is Op.CONCATENATION]
-    assert concats and all(len(n.inputs) <= 10 for n in concats)
-
-
-@pytest.mark.parametrize("attrs,consts,n_out", [
-    ({"axis": 1}, [np.array([2, 3, 1], np.int64)], 3),
-    ({"axis": -1}, [], 2),
-])
-def test_split_node(tmp_path, attrs, consts, n_out):
-    path = one_node(tmp_path / "split.onnx", "Split", (1, 6, 4), consts, n_out, **attrs)
-    check_node(path, (1, 6, 4))
-
-
-def test_gather_contiguous_is_one_slice(tmp_path):
-    path = one_node(tmp_path / "gather.onnx", "Gather", (1, 7, 4), [np.array([1, 3, 5], np.int64)], 1, axis=1)
-    g = check_node(path, (1, 7, 4))
-    assert [n.op for n in g.nodes] == [Op.STRIDED_SLICE]
-
-
-# ---------------------------------------------------------------------------------------------
 # int8: quantize, compile, byte-exact against TFLM
 
 
@@ -206,12 +156,6 @@ def test_recurrent_int8_exact(tmp_path, op_type, gates, attrs):
     w, r, b = rnn_weights(rng, dirs, gates, 4, 6)
     path = one_node(tmp_path / "rnn.onnx", op_type, (5, 1, 4), [w, r, b], 2, hidden_size=6, **attrs)
     quantize_verify(path, (5, 1, 4), tmp_path)
-
-
-def test_slicing_int8_exact(tmp_path):
-    torch.manual_seed(0)
-    path = export(Slicing(), torch.randn(1, 3, 12), tmp_path / "slice.onnx")
-    quantize_verify(path, (1, 3, 12), tmp_path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,15 +203,6 @@ def test_lstm_peephole_and_computed_state_refused(tmp_path):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "h.onnx"))
     with pytest.raises(MicrolithError, match="initial_h is computed at run time"):
         load_onnx(tmp_path / "h.onnx")
-
-
-def test_gather_refusals(tmp_path):
-    path = one_node(tmp_path / "g2.onnx", "Gather", (1, 5), [np.array([[0, 1]], np.int64)], 1, axis=1)
-    with pytest.raises(MicrolithError, match="only a scalar or a 1-D list"):
-        load_onnx(path)
-    path = one_node(tmp_path / "g3.onnx", "Gather", (1, 5), [np.array([5], np.int64)], 1, axis=1)
-    with pytest.raises(MicrolithError, match="out of range"):
-        load_onnx(path)
 
 
 # ---------------------------------------------------------------------------------------------

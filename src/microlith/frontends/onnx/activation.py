@@ -90,3 +90,26 @@ def softmax(b: Builder, node, ins, at) -> list:
     return [Val(b.transpose(s, inverse, moved_shape, b.out_name()), x.shape, nonneg=True)]
 
 
+
+
+# GELU's tanh approximation, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), written as
+# x * sigmoid(x * (A + B x^2)) (0.5 (1 + tanh(u)) = sigmoid(2u)): TFLM has no GELU kernel, and this
+# form needs only MUL, ADD and LOGISTIC. It differs from exact (erf) GELU by less than 5e-4.
+_GELU_A = 2 * math.sqrt(2 / math.pi)
+_GELU_B = 2 * 0.044715 * math.sqrt(2 / math.pi)
+
+
+def gelu(b: Builder, node, ins, at) -> list:
+    """Gelu (opset 20, or the Erf chain patterns.fuse_gelu finds): the tanh approximation for
+    both approximate="none" and "tanh"."""
+    x = b.need_act(ins[0])
+    approx = at.get("approximate", "none")
+    if approx not in ("none", "tanh"):
+        raise b.fail(f"approximate '{approx}' is not 'none' or 'tanh'")
+    shape = ir_shape_of(x)
+    x2 = replace(x, name=b.emit(Op.MUL, [x.name, x.name], shape), nonneg=True)
+    t = elementwise_const(b, Op.MUL, x2, np.float32([_GELU_B]), None)
+    t = elementwise_const(b, Op.ADD, t, np.float32([_GELU_A]), None)
+    u = b.emit(Op.MUL, [x.name, t.name], shape)
+    s = b.emit(Op.LOGISTIC, [u], shape)
+    return [replace(x, name=b.emit(Op.MUL, [x.name, s], shape, b.out_name()), nonneg=False)]

@@ -51,12 +51,23 @@ def gemm(b: Builder, node, ins, at) -> list:
 
 
 def matmul(b: Builder, node, ins, at) -> list:
+    """MatMul by constant weights: FULLY_CONNECTED. The weights may be 2-D [K, N], a vector [K]
+    (the result loses its last axis, as numpy's matmul) or [1, ..., 1, K, N] (the result gains
+    the leading ones)."""
     a, w = ins
-    if isinstance(a, Val) and isinstance(w, np.ndarray) and w.ndim == 2 and a.rank >= 1:
-        y = fully_connected(b, a, w.astype(np.float32).T, np.zeros(w.shape[1], np.float32),
-                             b.out_name())
-        return [y]
-    raise b.fail("MatMul is supported with a computed left operand and a constant 2-D right "
-                 "operand (weights); a product of two computed tensors would need BATCH_MATMUL")
-
-
+    if not (isinstance(a, Val) and isinstance(w, np.ndarray) and a.rank >= 1 and w.ndim >= 1 and
+            all(d == 1 for d in w.shape[:-2])):
+        raise b.fail("MatMul is supported with a computed left operand and a constant right operand "
+                     "(weights) of shape [K, N], [K] or [1, ..., K, N]; a product of two computed tensors "
+                     "would need BATCH_MATMUL")
+    w2 = w.reshape(-1, 1) if w.ndim == 1 else w.reshape(w.shape[-2:])
+    if w.ndim == 2:
+        return [fully_connected(b, a, w2.astype(np.float32).T, np.zeros(w2.shape[1], np.float32), b.out_name())]
+    y = fully_connected(b, a, w2.astype(np.float32).T, np.zeros(w2.shape[1], np.float32), None)
+    if w.ndim == 1:
+        shape = y.shape[:-1]
+    else:
+        shape = (1,) * (w.ndim - y.rank) + y.shape
+    if not shape:
+        raise b.fail(f"the product of {list(a.shape)} and {list(w.shape)} is a scalar; not supported")
+    return [Val(b.reshape(y, shape, b.out_name()), shape)]

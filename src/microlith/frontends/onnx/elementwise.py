@@ -94,3 +94,19 @@ def cast(b: Builder, node, ins, at) -> list:
     return [b.need_act(ins[0])]
 
 
+
+
+def pow_(b: Builder, node, ins, at) -> list:
+    """Pow by a constant whole exponent 1, 2 or 3 (GELU's x^3): repeated MUL."""
+    x = b.need_act(ins[0], "X")
+    if isinstance(ins[1], Val):
+        raise b.fail("a computed exponent is not supported")
+    exponent = b.need_scalar(ins[1], "exponent Y")
+    if exponent not in (1.0, 2.0, 3.0):
+        raise b.fail(f"exponent {exponent:g} is not supported (only 1, 2 and 3, as repeated MUL)")
+    y, shape = x, ir_shape_of(x)
+    for k in range(int(exponent) - 1):
+        last = k == int(exponent) - 2
+        y = replace(x, name=b.emit(Op.MUL, [y.name, x.name], shape, b.out_name() if last else None),
+                    nonneg=x.nonneg or exponent == 2.0)
+    return [y]

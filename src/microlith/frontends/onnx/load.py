@@ -11,6 +11,7 @@ import numpy as np
 from ...ir import Graph, MicrolithError, Tensor
 from ...passes.rewrite import prune
 from ..tflite import c_identifier
+from .patterns import fuse_gelu
 from .reader import check_references, initializers, input_shapes, opset_of, read_model
 from .table import LOWERINGS
 from .values import Builder, Val
@@ -79,8 +80,16 @@ def _check_supported(model, inits: dict, path: str) -> None:
             bad.setdefault(_op_key(node), []).append(node.name or f"#{i}")
     if bad:
         detail = ", ".join(f"{op} (x{len(names)}, first node '{names[0]}')" for op, names in sorted(bad.items()))
-        raise MicrolithError(f"{path}: unsupported ONNX op(s): {detail}. Supported: "
+        hints = "".join(f" {_UNSUPPORTED_HINTS[op]}" for op in sorted(bad) if op in _UNSUPPORTED_HINTS)
+        raise MicrolithError(f"{path}: unsupported ONNX op(s): {detail}.{hints} Supported: "
                              + ", ".join(sorted(LOWERINGS)))
+
+
+# Why an op that models often hold is not supported, and what is.
+_UNSUPPORTED_HINTS = {
+    "Erf": "TFLM has no Erf kernel: microlith reads Erf only inside exact GELU, 0.5 * x * (1 + Erf(x / sqrt(2))), "
+           "which it lowers to GELU's tanh approximation.",
+}
 
 
 def _convert(model, path: str, name: str | None, input_shape) -> Graph:
@@ -88,6 +97,7 @@ def _convert(model, path: str, name: str | None, input_shape) -> Graph:
     inits = initializers(model, path)
     shapes = input_shapes(model, inits, input_shape, path)
     check_references(model, set(inits) | set(shapes), path)
+    fuse_gelu(model.graph, inits)
     _check_supported(model, inits, path)
 
     b = Builder(path, opset)

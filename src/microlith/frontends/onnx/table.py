@@ -6,7 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import activation, conv, dense, elementwise, pooling, recurrent, shape
+from . import (
+    activation,
+    conv,
+    dense,
+    elementwise,
+    normalization,
+    pooling,
+    recurrent,
+    shape,
+)
 
 # lower(builder, onnx node, inputs (np.ndarray constant, Val or None), attributes) -> outputs
 Lower = Callable[..., list]
@@ -42,6 +51,7 @@ LOWERINGS: dict[str, Lowering] = {
     "Identity": Lowering(elementwise.identity, 1, 1),
     "Dropout": Lowering(elementwise.identity, 1, 3, 2),
     "Cast": Lowering(elementwise.cast, 1, 1),
+    "Pow": Lowering(elementwise.pow_, 2, 2),
     # activations
     "Relu": Lowering(activation.relu, 1, 1),
     "Sigmoid": Lowering(activation.sigmoid, 1, 1),
@@ -51,6 +61,8 @@ LOWERINGS: dict[str, Lowering] = {
     "Clip": Lowering(activation.clip, 1, 3),
     "HardSigmoid": Lowering(activation.hard_sigmoid, 1, 1),
     "Softmax": Lowering(activation.softmax, 1, 1),
+    "Gelu": Lowering(activation.gelu, 1, 1),
+    "LayerNormalization": Lowering(normalization.layer_norm, 2, 3, 3),
     # shape and axis
     "Reshape": Lowering(shape.reshape, 2, 2),
     "Flatten": Lowering(shape.flatten, 1, 1),
