@@ -66,6 +66,14 @@ class Op(enum.Enum):
     DEQUANTIZE = "DEQUANTIZE"
     STRIDED_SLICE = "STRIDED_SLICE"
     TRANSPOSE = "TRANSPOSE"
+    # --- issue 10: data movement (ops/movement.py)
+    SLICE = "SLICE"
+    GATHER = "GATHER"
+    SPLIT = "SPLIT"      # lowered by the TFLite frontend into one SLICE per output
+    SPLIT_V = "SPLIT_V"  # likewise
+    PACK = "PACK"
+    UNPACK = "UNPACK"    # lowered by the TFLite frontend into one GATHER per output
+    EXPAND_DIMS = "EXPAND_DIMS"
 
 
 # Fused activation names used in attrs["activation"].
@@ -99,6 +107,14 @@ ATTRS: dict[Op, tuple[str, ...]] = {
     Op.STRIDED_SLICE: ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask",
                        "shrink_axis_mask", "offset"),
     Op.TRANSPOSE: (),
+    # --- issue 10: data movement (ops/movement.py)
+    Op.SLICE: (),
+    Op.GATHER: ("axis", "batch_dims"),
+    Op.SPLIT: ("num_splits",),
+    Op.SPLIT_V: ("num_splits",),
+    Op.PACK: ("values_count", "axis"),
+    Op.UNPACK: ("num", "axis"),
+    Op.EXPAND_DIMS: (),
 }
 
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32,

@@ -301,6 +301,9 @@ _RUN = {
     Op.STRIDED_SLICE: _strided_slice,
     Op.TRANSPOSE: _transpose,
 }
+# --- issue 10: data movement
+from .ops.movement import FLOAT_RUN as _MOVEMENT_RUN  # noqa: E402
+_RUN.update(_MOVEMENT_RUN)
 assert set(_RUN) == set(Op), set(Op) - set(_RUN)
 
 

@@ -14,6 +14,7 @@ import stat
 import numpy as np
 
 from ..ir import ATTRS, Graph, MicrolithError, Node, Op, Quant, Tensor
+from ..ops.movement import MULTI_OUTPUT
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
 _BUILTIN_NAMES = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
@@ -37,6 +38,9 @@ _ARITY: dict[Op, tuple[int, int, tuple[int, ...]]] = {
     Op.ADD: (2, 2, ()), Op.SUB: (2, 2, ()), Op.MUL: (2, 2, ()), Op.RESHAPE: (1, 2, ()),
     Op.PAD: (2, 3, ()), Op.CONCATENATION: (1, 1 << 16, ()), Op.MEAN: (2, 2, ()),
     Op.STRIDED_SLICE: (4, 4, ()), Op.TRANSPOSE: (2, 2, ()),
+    # --- issue 10: data movement
+    Op.SLICE: (3, 3, ()), Op.GATHER: (2, 2, ()), Op.SPLIT: (2, 2, ()), Op.SPLIT_V: (3, 3, ()),
+    Op.PACK: (1, 1 << 16, ()), Op.UNPACK: (1, 1, ()), Op.EXPAND_DIMS: (2, 2, ()),
 }
 
 
@@ -220,7 +224,7 @@ def _parse(buf: bytes, path: str, name: str | None) -> Graph:
         if not outs or any(x is None for x in outs):
             raise rd.fail(f"op #{i} {op.value} has no output tensor")
         lo, hi, optional = _ARITY.get(op, (1, 1, ()))
-        if not lo <= len(ins) <= hi or len(outs) != 1:
+        if not lo <= len(ins) <= hi or (len(outs) != 1 and op not in MULTI_OUTPUT):
             want = f"{lo}" if lo == hi else f"{lo} to {hi}"
             raise MicrolithError(f"{path}: op #{i} {op.value} has {len(ins)} input and {len(outs)} output "
                                  f"tensor(s); TFLite's {op.value} takes {want} input(s) and 1 output")
@@ -233,6 +237,10 @@ def _parse(buf: bytes, path: str, name: str | None) -> Graph:
             raise MicrolithError(f"{path}: op #{i} {op.value} has weights '{ins[1]}' of shape "
                                  f"{list(tensors[ins[1]].shape)}; TFLite's {op.value} weights are "
                                  f"{_WEIGHT_RANK[op]}-D")
+        if op in MULTI_OUTPUT:  # the IR has one output per node: one node per output tensor
+            nodes.extend(MULTI_OUTPUT[op](Node(op, ins, outs, attrs, name=f"{i}_{op.value.lower()}"),
+                                          tensors, f"{path}: op #{i} {op.value}"))
+            continue
         nodes.append(Node(op, ins, outs, attrs, name=f"{i}_{op.value.lower()}"))
 
     g_in = tensor_list(sg.InputsLength(), sg.Inputs, "subgraph inputs")
@@ -366,6 +374,19 @@ def _read_options(o, op: Op, path: str, i: int) -> dict:
         a = dict(begin_mask=t.BeginMask(), end_mask=t.EndMask(), ellipsis_mask=t.EllipsisMask(),
                  new_axis_mask=t.NewAxisMask(), shrink_axis_mask=t.ShrinkAxisMask(),
                  offset=bool(t.Offset()))
+    # --- issue 10: data movement
+    elif op is Op.GATHER:  # TFLM's ParseGather defaults both to 0 without options
+        t = table(fb.GatherOptions) if opts is not None else None
+        a = dict(axis=t.Axis() if t else 0, batch_dims=t.BatchDims() if t else 0)
+    elif op in (Op.SPLIT, Op.SPLIT_V):  # TFLM ignores num_splits: the outputs decide
+        cls = fb.SplitOptions if op is Op.SPLIT else fb.SplitVOptions
+        a = dict(num_splits=table(cls).NumSplits() if opts is not None else 0)
+    elif op is Op.PACK:  # TFLM leaves the params undefined without options
+        t = table(fb.PackOptions)
+        a = dict(values_count=t.ValuesCount(), axis=t.Axis())
+    elif op is Op.UNPACK:
+        t = table(fb.UnpackOptions)
+        a = dict(num=t.Num(), axis=t.Axis())
     assert set(a) == set(ATTRS[op]), (op, a)
     for key in ("stride_h", "stride_w", "dilation_h", "dilation_w", "filter_h", "filter_w",
                 "depth_multiplier"):

@@ -86,6 +86,27 @@ def _options(op: Op, a: dict):
         return B.QuantizeOptions, fb.QuantizeOptionsT()
     if op is Op.DEQUANTIZE:
         return B.DequantizeOptions, fb.DequantizeOptionsT()
+    # --- issue 10: data movement
+    if op is Op.SLICE:
+        return B.SliceOptions, fb.SliceOptionsT()
+    if op is Op.GATHER:
+        o = fb.GatherOptionsT()
+        o.axis, o.batchDims = a["axis"], a["batch_dims"]
+        return B.GatherOptions, o
+    if op in (Op.SPLIT, Op.SPLIT_V):
+        o = fb.SplitOptionsT() if op is Op.SPLIT else fb.SplitVOptionsT()
+        o.numSplits = a["num_splits"]
+        return (B.SplitOptions if op is Op.SPLIT else B.SplitVOptions), o
+    if op is Op.PACK:
+        o = fb.PackOptionsT()
+        o.valuesCount, o.axis = a["values_count"], a["axis"]
+        return B.PackOptions, o
+    if op is Op.UNPACK:
+        o = fb.UnpackOptionsT()
+        o.num, o.axis = a["num"], a["axis"]
+        return B.UnpackOptions, o
+    if op is Op.EXPAND_DIMS:
+        return B.ExpandDimsOptions, fb.ExpandDimsOptionsT()
     return B.NONE, None
 
 

@@ -1,0 +1,383 @@
+"""Data movement, issue 10: SLICE, GATHER, PACK, EXPAND_DIMS (int8), and the TFLite
+frontend's lowering of the multi-output SPLIT, SPLIT_V and UNPACK.
+
+Like ops/shape.py, nothing here does arithmetic: TFLM copies bytes, and none of these kernels
+checks or changes quantization (an output quantized differently from its input gets the same
+bytes, so we copy them too). The work is reading the operands exactly as TFLM's Prepare and
+Eval do and refusing what TFLM would only DCHECK (out-of-range begins, sizes, indices): a
+release build of TFLM reads out of bounds there, so no result could be byte-exact with it.
+
+The IR has one output per node. SPLIT and SPLIT_V become one SLICE per output and UNPACK one
+GATHER of a scalar index per output; each lowered node keeps its original output tensor name
+(so per-layer diagnosis still finds it) and the TFLite op's number in its name.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..ir import MicrolithError, Node, Op, Tensor
+from . import OpImpl, register, where
+from .shape import _Alias, c_array, const_ints, require_nonempty, require_same_dtype, shape_nd
+
+
+def _axis(node, g, axis: int, rank: int, what: str = "axis") -> int:
+    """A possibly negative axis into [0, rank), refusing what is out of range."""
+    a = axis + rank if axis < 0 else axis
+    if not 0 <= a < rank:
+        raise MicrolithError(f"{where(node, g)}: {what} {axis} is out of range for rank {rank}")
+    return a
+
+
+def merged_slice(shape, begin, count) -> tuple[list[int], list[int], list[int]]:
+    """A stride-1 slice on the fewest dimensions: a dimension taken whole joins the one before
+    it (rows i*D .. i*D+D-1 of consecutive i are contiguous), so the kernel copies long rows."""
+    ins, begins, counts = [int(shape[0])], [int(begin[0])], [int(count[0])]
+    for d, b, n in zip(shape[1:], begin[1:], count[1:]):
+        d, b, n = int(d), int(b), int(n)
+        if b == 0 and n == d:
+            ins[-1] *= d
+            begins[-1] *= d
+            counts[-1] *= d
+        else:
+            ins.append(d)
+            begins.append(b)
+            counts.append(n)
+    return ins, begins, counts
+
+
+def emit_slice(node, g, ctx, in_shape, begins, counts) -> str:
+    """The strided-slice kernel with stride 1 (SLICE and the lowered SPLIT/SPLIT_V)."""
+    params = ctx.struct("ml_strided_slice_params", "params",
+                        dict(begin=c_array(begins), stride=c_array([1] * len(begins))))
+    return (f"ml_strided_slice_s8({params}, {shape_nd(ctx, 'in_shape', in_shape)}, "
+            f"{ctx.tensor(node.inputs[0])}, {shape_nd(ctx, 'out_shape', counts)}, "
+            f"{ctx.tensor(node.outputs[0])})")
+
+
+@register
+class Slice(OpImpl):
+    """TFLM slice.cc: constant begin and size (int32 or int64, same type), size -1 meaning "to
+    the end", rank 1..5 (kMaxDim). TFLM checks none of the ranges (its reference Slice reads
+    whatever begin + size points at), so out-of-range slices are refused here."""
+    op = Op.SLICE
+    kernels = ("ml_strided_slice_s8",)
+    MAX_RANK = 5
+
+    def prepare(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        require_same_dtype(node, g, [x.name, y.name])
+        require_nonempty(node, g, [x.name, y.name])
+        rank = len(x.shape)
+        if not 1 <= rank <= self.MAX_RANK:
+            raise MicrolithError(f"{where(node, g)}: input '{x.name}' has rank {rank}; TFLM slices "
+                                 f"tensors of rank 1 to {self.MAX_RANK}")
+        begin = const_ints(node, g, 1, "begin", ("int32", "int64"))
+        size = const_ints(node, g, 2, "size", ("int32", "int64"))
+        if g.t(node.inputs[1]).dtype != g.t(node.inputs[2]).dtype:
+            raise MicrolithError(f"{where(node, g)}: begin is {g.t(node.inputs[1]).dtype} but size is "
+                                 f"{g.t(node.inputs[2]).dtype}; TFLM needs both of one type")
+        for what, v in (("begin", begin), ("size", size)):
+            if v.shape != (rank,):
+                raise MicrolithError(f"{where(node, g)}: {what} has shape {list(v.shape)}, expected "
+                                     f"[{rank}] for input {list(x.shape)}")
+        counts = []
+        for d in range(rank):
+            dim, b, n = int(x.shape[d]), int(begin[d]), int(size[d])
+            n = dim - b if n == -1 else n
+            if not (0 <= b <= dim and 0 <= n <= dim - b):
+                raise MicrolithError(f"{where(node, g)}: begin {begin.tolist()} size {size.tolist()} "
+                                     f"reach outside input '{x.name}' {list(x.shape)} along dimension {d}; "
+                                     "TFLM does not clamp them")
+            counts.append(n)
+        if tuple(counts) != tuple(y.shape):
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}, "
+                                 f"slicing {list(x.shape)} by begin {begin.tolist()} size "
+                                 f"{size.tolist()} gives {counts}")
+        in_shape, begins, kcounts = merged_slice(x.shape, begin, counts)
+        return dict(begin=[int(b) for b in begin], counts=counts, in_shape=in_shape,
+                    kbegin=begins, kcounts=kcounts)
+
+    def reference(self, node, g, p, xs):
+        index = tuple(slice(b, b + n) for b, n in zip(p["begin"], p["counts"]))
+        return [np.asarray(xs[0])[index].astype(g.t(node.outputs[0]).np_dtype)]
+
+    def emit(self, node, g, p, ctx):
+        return emit_slice(node, g, ctx, p["in_shape"], p["kbegin"], p["kcounts"])
+
+
+@register
+class Gather(OpImpl):
+    """TFLM gather.cc: int8 params, int32 indices (constant or computed at run time), axis and
+    batch_dims (both may be negative). Output shape: params[:axis] + indices[batch_dims:] +
+    params[axis+1:]. Constant indices are checked here, run-time ones by the kernel."""
+    op = Op.GATHER
+    kernels = ("ml_gather_s8",)
+
+    def prepare(self, node, g):
+        x, idx, y = g.t(node.inputs[0]), g.t(node.inputs[1]), g.t(node.outputs[0])
+        require_same_dtype(node, g, [x.name, y.name])
+        require_nonempty(node, g, [x.name, y.name])
+        if idx.dtype != "int32":
+            raise MicrolithError(f"{where(node, g)}: indices '{idx.name}' are {idx.dtype}; TFLM's "
+                                 "GATHER takes int32 positions only")
+        rank, irank = len(x.shape), len(idx.shape)
+        axis = _axis(node, g, int(node.attrs["axis"]), rank)
+        bd = int(node.attrs["batch_dims"])
+        bd = bd + irank if bd < 0 else bd
+        if not (0 <= bd < rank and bd <= irank and bd <= axis):
+            raise MicrolithError(f"{where(node, g)}: batch_dims {node.attrs['batch_dims']} does not fit "
+                                 f"axis {node.attrs['axis']}, params of rank {rank} and indices of rank "
+                                 f"{irank} (TFLM needs 0 <= batch_dims <= axis and batch_dims <= "
+                                 "the indices' rank)")
+        if tuple(x.shape[:bd]) != tuple(idx.shape[:bd]):
+            raise MicrolithError(f"{where(node, g)}: the first {bd} (batch) dimensions of params "
+                                 f"{list(x.shape)} and indices {list(idx.shape)} differ")
+        want = tuple(x.shape[:axis]) + tuple(idx.shape[bd:]) + tuple(x.shape[axis + 1:])
+        if want != tuple(y.shape):
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}, "
+                                 f"gathering {list(idx.shape)} from {list(x.shape)} along axis {axis} "
+                                 f"gives {list(want)}")
+        axis_size = int(x.shape[axis])
+        if idx.is_const:
+            bad = (idx.data < 0) | (idx.data >= axis_size)
+            if bad.any():
+                raise MicrolithError(f"{where(node, g)}: index {int(idx.data[bad].reshape(-1)[0])} of "
+                                     f"'{idx.name}' is outside [0, {axis_size}); TFLM does not check it")
+        return dict(batch=math.prod(x.shape[:bd]), outer=math.prod(x.shape[bd:axis]),
+                    axis_size=axis_size, coords=math.prod(idx.shape[bd:]),
+                    inner=math.prod(x.shape[axis + 1:]))
+
+    def reference(self, node, g, p, xs):
+        x = np.asarray(xs[0]).reshape(p["batch"], p["outer"], p["axis_size"], p["inner"])
+        idx = np.asarray(xs[1]).astype(np.int64).reshape(p["batch"], p["coords"])
+        if ((idx < 0) | (idx >= p["axis_size"])).any():
+            raise MicrolithError(f"{where(node, g)}: an index in '{node.inputs[1]}' is outside "
+                                 f"[0, {p['axis_size']}); the generated code returns an error there")
+        y = x[np.arange(p["batch"])[:, None, None], np.arange(p["outer"])[None, :, None], idx[:, None, :]]
+        return [y.astype(g.t(node.outputs[0]).np_dtype)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_gather_params", "params",
+                            {k: p[k] for k in ("batch", "outer", "axis_size", "coords", "inner")})
+        return (f"ml_gather_s8({params}, {ctx.tensor(node.inputs[0])}, {ctx.tensor(node.inputs[1])}, "
+                f"{ctx.tensor(node.outputs[0])})")
+
+
+@register
+class Pack(OpImpl):
+    """TFLM pack.cc (no Prepare): values_count inputs of input 0's shape stacked along a new
+    axis of the output (negative axis counts from the output's rank). As a concatenation of
+    [outer, copy] blocks it is exactly ml_concat_s8's copy."""
+    op = Op.PACK
+    kernels = ("ml_concat_s8",)
+
+    def prepare(self, node, g):
+        names, y = list(node.inputs), g.t(node.outputs[0])
+        if any(n is None for n in names):
+            raise MicrolithError(f"{where(node, g)}: an input is absent")
+        require_same_dtype(node, g, names + [y.name])
+        require_nonempty(node, g, [y.name])
+        n = int(node.attrs["values_count"])
+        if n != len(names):
+            raise MicrolithError(f"{where(node, g)}: values_count is {n} but the op has {len(names)} "
+                                 "inputs; TFLM reads values_count inputs")
+        shape = tuple(g.t(names[0]).shape)
+        for name in names[1:]:
+            if tuple(g.t(name).shape) != shape:
+                raise MicrolithError(f"{where(node, g)}: input '{name}' {list(g.t(name).shape)} differs "
+                                     f"from input 0 {list(shape)}; TFLM sizes every copy by input 0")
+        axis = _axis(node, g, int(node.attrs["axis"]), len(y.shape))
+        want = shape[:axis] + (n,) + shape[axis:]
+        if want != tuple(y.shape):
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}, "
+                                 f"packing {n} x {list(shape)} along axis {axis} gives {list(want)}")
+        return dict(axis=axis, outer=math.prod(shape[:axis]), copy=math.prod(shape[axis:]))
+
+    def reference(self, node, g, p, xs):
+        return [np.stack([np.asarray(x) for x in xs], axis=p["axis"]).astype(g.t(node.outputs[0]).np_dtype)]
+
+    def emit(self, node, g, p, ctx):
+        names = list(node.inputs)
+        params = ctx.struct("ml_concat_params", "params", dict(num_inputs=len(names)))
+        dims = ctx.dims((p["outer"], p["copy"]))
+        data = ", ".join(ctx.tensor(n) for n in names)
+        return (f"ml_concat_s8({params}, (const ml_dims *const[]){{ {', '.join([dims] * len(names))} }}, "
+                f"(const int8_t *const[]){{ {data} }}, {ctx.dims((p['outer'], p['copy'] * len(names)))}, "
+                f"{ctx.tensor(node.outputs[0])})")
+
+
+@register
+class ExpandDims(_Alias):
+    """TFLM expand_dims.cc: a constant int32 axis of at most one dimension (its first value is
+    read), in [-rank-1, rank]; the output is the input with a 1 inserted there. A byte copy,
+    so the output may share the input's memory like RESHAPE."""
+    op = Op.EXPAND_DIMS
+
+    def prepare(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        a = g.t(node.inputs[1])
+        axis = const_ints(node, g, 1, "axis")
+        if len(a.shape) > 1 or axis.size < 1:
+            raise MicrolithError(f"{where(node, g)}: axis '{a.name}' has shape {list(a.shape)}; TFLM "
+                                 "needs one value")
+        rank = len(x.shape)
+        value = int(axis.reshape(-1)[0])
+        pos = value + rank + 1 if value < 0 else value
+        if not 0 <= pos <= rank:
+            raise MicrolithError(f"{where(node, g)}: axis {value} is out of range for input rank {rank}")
+        want = tuple(x.shape[:pos]) + (1,) + tuple(x.shape[pos:])
+        if want != tuple(y.shape):
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}, "
+                                 f"expanding {list(x.shape)} at axis {value} gives {list(want)}")
+        return super().prepare(node, g)
+
+
+# -- lowering of the multi-output ops (called by frontends/tflite.py) ---------------------
+
+def _const_axis(node: Node, tensors: dict, index: int, at: str) -> int:
+    """SPLIT/SPLIT_V's axis operand: TFLM refuses a non-constant one and reads int32 [0]."""
+    t = tensors[node.inputs[index]]
+    if not t.is_const or t.dtype != "int32" or t.size != 1:
+        raise MicrolithError(f"{at}: axis '{t.name}' must be a constant int32 with one value "
+                             f"(it is {'a constant' if t.is_const else 'computed at run time'}, "
+                             f"{t.dtype}, shape {list(t.shape)})")
+    return int(t.data.reshape(-1)[0])
+
+
+def _new_const(tensors: dict, base: str, data: np.ndarray) -> str:
+    name, k = base, 1
+    while name in tensors:
+        name, k = f"{base}#{k}", k + 1
+    tensors[name] = Tensor(name, tuple(data.shape), str(data.dtype), None, data)
+    return name
+
+
+def _split_axis(at: str, x: Tensor, axis: int, outs: list[Tensor]) -> int:
+    """The split axis in [0, rank), every output shaped like the input off the axis."""
+    rank = len(x.shape)
+    a = axis + rank if axis < 0 else axis
+    if not 0 <= a < rank:
+        raise MicrolithError(f"{at}: axis {axis} is out of range for input '{x.name}' of rank {rank}")
+    for y in outs:
+        if len(y.shape) != rank or any(p != q for d, (p, q) in enumerate(zip(x.shape, y.shape)) if d != a):
+            raise MicrolithError(f"{at}: output '{y.name}' {list(y.shape)} does not fit input "
+                                 f"'{x.name}' {list(x.shape)} split along axis {a}")
+    return a
+
+
+def _lower_to_slices(node: Node, tensors: dict, at: str, x: Tensor, axis: int, sizes: list[int]) -> list[Node]:
+    begin, nodes = 0, []
+    for out, n in zip(node.outputs, sizes):
+        start = [0] * len(x.shape)
+        start[axis] = begin
+        size = list(x.shape)
+        size[axis] = n
+        b = _new_const(tensors, f"{out}/begin", np.array(start, np.int32))
+        s = _new_const(tensors, f"{out}/size", np.array(size, np.int32))
+        nodes.append(Node(Op.SLICE, (x.name, b, s), (out,), {}, name=node.name))
+        begin += n
+    return nodes
+
+
+def lower_split(node: Node, tensors: dict, at: str) -> list[Node]:
+    """TFLM split.cc: inputs (axis, input); every output gets output 0's share of the axis,
+    which must divide it evenly. num_splits is ignored, as TFLM does."""
+    x = tensors[node.inputs[1]]
+    outs = [tensors[n] for n in node.outputs]
+    axis = _split_axis(at, x, _const_axis(node, tensors, 0, at), outs)
+    share = int(outs[0].shape[axis])
+    if any(int(y.shape[axis]) != share for y in outs) or share * len(outs) != int(x.shape[axis]):
+        raise MicrolithError(f"{at}: {len(outs)} outputs of {[int(y.shape[axis]) for y in outs]} along "
+                             f"axis {axis} do not split input '{x.name}' {list(x.shape)} evenly")
+    return _lower_to_slices(node, tensors, at, x, axis, [share] * len(outs))
+
+
+def lower_split_v(node: Node, tensors: dict, at: str) -> list[Node]:
+    """TFLM split_v.cc: inputs (input, size_splits, axis); the outputs' own sizes along the axis
+    decide (TFLM never reads size_splits) and must add up to the input's."""
+    x = tensors[node.inputs[0]]
+    outs = [tensors[n] for n in node.outputs]
+    axis = _split_axis(at, x, _const_axis(node, tensors, 2, at), outs)
+    sizes = [int(y.shape[axis]) for y in outs]
+    if sum(sizes) != int(x.shape[axis]):
+        raise MicrolithError(f"{at}: outputs of {sizes} along axis {axis} add up to {sum(sizes)}, "
+                             f"input '{x.name}' has {x.shape[axis]}")
+    return _lower_to_slices(node, tensors, at, x, axis, sizes)
+
+
+def lower_unpack(node: Node, tensors: dict, at: str) -> list[Node]:
+    """TFLM unpack.cc: num outputs, output i the input at index i of the axis, the axis dropped.
+    TFLM steps through the input by num, so num must be the axis' size and the output count."""
+    x = tensors[node.inputs[0]]
+    rank, num = len(x.shape), int(node.attrs["num"])
+    axis = int(node.attrs["axis"])
+    a = axis + rank if axis < 0 else axis
+    if not 0 <= a < rank:
+        raise MicrolithError(f"{at}: axis {axis} is out of range for input '{x.name}' of rank {rank}")
+    if not num == len(node.outputs) == int(x.shape[a]):
+        raise MicrolithError(f"{at}: num is {num}, the op has {len(node.outputs)} outputs and input "
+                             f"'{x.name}' {list(x.shape)} has {x.shape[a]} along axis {a}; TFLM needs "
+                             "all three equal")
+    nodes = []
+    for k, out in enumerate(node.outputs):
+        index = _new_const(tensors, f"{out}/index", np.array(k, np.int32))
+        nodes.append(Node(Op.GATHER, (x.name, index), (out,), dict(axis=a, batch_dims=0), name=node.name))
+    return nodes
+
+
+MULTI_OUTPUT = {Op.SPLIT: lower_split, Op.SPLIT_V: lower_split_v, Op.UNPACK: lower_unpack}
+
+
+# -- float32 references (reference_float.py: calibration of float models) -----------------
+
+def _float_slice(node, g, ins, out_shape):
+    x = ins[0]
+    begin = np.asarray(ins[1]).reshape(-1).astype(np.int64)
+    size = np.asarray(ins[2]).reshape(-1).astype(np.int64)
+    index = tuple(slice(int(b), x.shape[d] if n == -1 else int(b + n)) for d, (b, n) in enumerate(zip(begin, size)))
+    return [x[index]]
+
+
+def _float_gather(node, g, ins, out_shape):
+    x, idx = ins[0], np.asarray(ins[1]).astype(np.int64)
+    axis = int(node.attrs["axis"]) % x.ndim
+    bd = int(node.attrs["batch_dims"])
+    bd = bd + idx.ndim if bd < 0 else bd
+    batch = math.prod(x.shape[:bd])
+    xs = x.reshape(batch, math.prod(x.shape[bd:axis]), x.shape[axis], -1)
+    ids = idx.reshape(batch, -1)
+    y = xs[np.arange(batch)[:, None, None], np.arange(xs.shape[1])[None, :, None], ids[:, None, :]]
+    return [y.reshape(out_shape)]
+
+
+def _float_pack(node, g, ins, out_shape):
+    return [np.stack(ins, axis=int(node.attrs["axis"]) % len(out_shape))]
+
+
+def _float_expand_dims(node, g, ins, out_shape):
+    return [ins[0].reshape(out_shape)]
+
+
+def _float_lowered(node, g, ins, out_shape):
+    raise MicrolithError(f"{where(node, g)}: {node.op.value} should have been lowered by the frontend")
+
+
+def _per_sample(fn):
+    """Run a single-sample float reference on a batch (reference_float's leading N) one sample
+    at a time: these ops may move data across axis 0, so they cannot see the batch whole."""
+    def run(node, g, ins, out_shape):
+        n = out_shape[0] if out_shape else 1
+        one = tuple(g.t(node.outputs[0]).shape)
+        if tuple(out_shape) == one or not one or one[0] != 1:
+            return fn(node, g, ins, out_shape)
+        acts = [name is not None and not g.t(name).is_const for name in node.inputs]
+        outs = [fn(node, g, [x[k:k + 1] if a else x for x, a in zip(ins, acts)], one)[0] for k in range(n)]
+        return [np.concatenate([np.asarray(o).reshape(one) for o in outs], axis=0)]
+    return run
+
+
+FLOAT_RUN = {Op.SLICE: _per_sample(_float_slice), Op.GATHER: _per_sample(_float_gather),
+             Op.PACK: _per_sample(_float_pack), Op.EXPAND_DIMS: _per_sample(_float_expand_dims),
+             Op.SPLIT: _float_lowered, Op.SPLIT_V: _float_lowered, Op.UNPACK: _float_lowered}

@@ -1,0 +1,302 @@
+"""Issue 10 data-movement ops (ops/movement.py), byte-exact with TFLM.
+
+Multi-output ops (SPLIT, SPLIT_V, UNPACK) are written as real multi-output .tflite files (the
+writer takes a node with several outputs) so TFLM runs its own kernel; our frontend lowers
+them to one node per output."""
+import numpy as np
+import pytest
+
+from microlith.codegen.c import prepare
+from microlith.frontends.tflite import load_tflite
+from microlith.ir import Graph, MicrolithError, Node, Op, Tensor
+from microlith.ops import impl_for
+from microlith.reference import run_reference
+from opmodels import act, assert_exact, const, single_op, write
+
+
+def prepare_error(g, tmp_path, node=0):
+    """The MicrolithError prepare() raises on the written-and-reloaded model."""
+    model = load_tflite(write(g, tmp_path))
+    with pytest.raises(MicrolithError) as err:
+        impl_for(model.nodes[node].op).prepare(model.nodes[node], model)
+    return str(err.value)
+
+
+def load_error(g, tmp_path):
+    """The MicrolithError the frontend raises (lowering happens while loading)."""
+    with pytest.raises(MicrolithError) as err:
+        load_tflite(write(g, tmp_path))
+    return str(err.value)
+
+
+def i32(v):
+    return np.array(v, np.int32)
+
+
+# -- SLICE -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape,begin,size,zp", [
+    ((2, 5, 4, 3), [1, 1, 0, 1], [1, -1, 4, 2], -128),     # -1: to the end
+    ((1, 6, 7, 3), [0, 2, 3, 0], [1, 3, 4, 3], 127),       # inner dims taken whole merge
+    ((9,), [4], [5], 0),                                   # 1-D, up to the end exactly
+    ((9,), [0], [9], 5),                                   # whole tensor
+    ((3, 1, 5), [2, 0, 4], [1, 1, 1], -7),                 # single element, size-1 dim
+    ((2, 3, 2, 3, 4), [1, 0, 1, 1, 1], [1, 3, 1, -1, 2], 3),  # 5-D (TFLM's limit)
+])
+def test_slice_exact(tmp_path, shape, begin, size, zp):
+    oshape = tuple(d - b if n == -1 else n for d, b, n in zip(shape, begin, size))
+    g = single_op(Op.SLICE, [act("x", shape, 0.1, zp), const("begin", i32(begin)), const("size", i32(size))],
+                  [act("y", oshape, 0.1, zp)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_slice_int64_operands_and_other_output_quantization(tmp_path):
+    # TFLM copies bytes whatever the output's quantization; begin/size may be int64.
+    g = single_op(Op.SLICE, [act("x", (4, 6), 0.1, -128), const("begin", np.array([1, 2], np.int64)),
+                             const("size", np.array([2, -1], np.int64))], [act("y", (2, 4), 0.3, 127)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+@pytest.mark.parametrize("begin,size,oshape,dtypes,match", [
+    ([1, 4], [2, 3], (2, 3), ("int32", "int32"), "reach outside"),   # TFLM does not clamp
+    ([-1, 0], [1, 6], (1, 6), ("int32", "int32"), "reach outside"),   # no negative begins
+    ([0, 0], [2, -2], (2, 6), ("int32", "int32"), "reach outside"),   # only -1 means "to the end"
+    ([0, 0], [2, 3], (3, 2), ("int32", "int32"), "gives"),            # wrong output shape
+    ([0, 0], [2, 3], (2, 3), ("int32", "int64"), "both of one type"),
+    ([0, 0], [2, 3], (2, 3), ("int16", "int16"), "int32 or int64"),
+])
+def test_slice_rejects(tmp_path, begin, size, oshape, dtypes, match):
+    g = single_op(Op.SLICE, [act("x", (4, 6)), const("begin", np.array(begin, dtypes[0])),
+                             const("size", np.array(size, dtypes[1]))], [act("y", oshape)])
+    assert match in prepare_error(g, tmp_path)
+
+
+def test_slice_rejects_rank6_and_runtime_begin(tmp_path):
+    shape = (1, 2, 1, 2, 1, 2)
+    g = single_op(Op.SLICE, [act("x", shape), const("b", i32([0] * 6)), const("s", i32(shape))], [act("y", shape)])
+    assert "rank" in prepare_error(g, tmp_path)
+    g = single_op(Op.SLICE, [act("x", (4,)), Tensor("b", (1,), "int32"), const("s", i32([2]))], [act("y", (2,))])
+    assert "run time" in prepare_error(g, tmp_path)
+
+
+# -- GATHER ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape,indices,axis,batch_dims,zp", [
+    ((5, 3), [4, 0, 0, 2], 0, 0, -128),                     # rows, repeated index
+    ((2, 5, 3), [[4, 0], [1, 1]], 1, 0, 127),               # 2-D indices
+    ((2, 3, 7), [6, 0, 3], -1, 0, 0),                       # last axis: one byte per copy
+    ((4, 3), 2, 0, 0, 5),                                   # scalar index drops the axis
+    ((2, 5, 3), [[4, 0, 1], [2, 2, 3]], 1, 1, -3),          # batch_dims
+    ((2, 3, 4, 2), [[1, 0], [3, 3]], 2, -1, 9),             # negative batch_dims, outer > 1
+    ((1, 1), [0, 0, 0], 1, 0, -128),                        # size-1 params
+])
+def test_gather_constant_indices_exact(tmp_path, shape, indices, axis, batch_dims, zp):
+    idx = i32(indices)
+    a = axis % len(shape)
+    bd = batch_dims + idx.ndim if batch_dims < 0 else batch_dims
+    oshape = shape[:a] + idx.shape[bd:] + shape[a + 1:]
+    g = single_op(Op.GATHER, [act("x", shape, 0.1, zp), const("idx", idx)], [act("y", oshape, 0.1, zp)],
+                  dict(axis=axis, batch_dims=batch_dims))
+    assert_exact(g, tmp_path, samples=3)
+
+
+@pytest.mark.parametrize("shape,ishape,axis,batch_dims", [
+    ((6, 4), (3,), 0, 0),
+    ((2, 5, 3), (2, 4), 1, 1),
+])
+def test_gather_runtime_indices_exact(tmp_path, shape, ishape, axis, batch_dims):
+    oshape = shape[:axis] + ishape[batch_dims:] + shape[axis + 1:]
+    g = single_op(Op.GATHER, [act("x", shape, 0.1, -128), Tensor("idx", ishape, "int32")],
+                  [act("y", oshape, 0.1, -128)], dict(axis=axis, batch_dims=batch_dims))
+    rng = np.random.default_rng(1)
+    hi = shape[axis]
+    cases = [[rng.integers(-128, 128, shape).astype(np.int8), rng.integers(0, hi, ishape).astype(np.int32)]
+             for _ in range(4)]
+    cases.append([cases[0][0], np.full(ishape, hi - 1, np.int32)])  # the last valid index
+    assert_exact(g, tmp_path, samples=0, inputs=cases)
+
+
+def test_gather_runtime_index_out_of_range_is_an_error(tmp_path):
+    # TFLM only DCHECKs the range; the numpy reference refuses and the C kernel returns an error.
+    g = single_op(Op.GATHER, [act("x", (6, 4)), Tensor("idx", (2,), "int32")], [act("y", (2, 4))],
+                  dict(axis=0, batch_dims=0))
+    model = load_tflite(write(g, tmp_path))
+    for bad in (6, -1):
+        with pytest.raises(MicrolithError, match="outside"):
+            run_reference(model, [np.zeros((6, 4), np.int8), i32([0, bad])])
+
+
+@pytest.mark.parametrize("indices,itype,axis,batch_dims,oshape,match", [
+    ([0, 5], "int32", 0, 0, (2, 4), "outside"),       # constant index out of range
+    ([0, -1], "int32", 0, 0, (2, 4), "outside"),
+    ([0, 1], "int64", 0, 0, (2, 4), "int32"),         # TFLM: int32 positions only
+    ([0, 1], "int32", 2, 0, (2, 4), "out of range"),  # axis
+    ([[0], [1]], "int32", 0, 1, (5, 1, 4), "batch_dims"),  # batch_dims > axis
+    ([0, 1], "int32", 0, 0, (4, 2), "gives"),
+])
+def test_gather_rejects(tmp_path, indices, itype, axis, batch_dims, oshape, match):
+    g = single_op(Op.GATHER, [act("x", (5, 4)), const("idx", np.array(indices, itype))], [act("y", oshape)],
+                  dict(axis=axis, batch_dims=batch_dims))
+    assert match in prepare_error(g, tmp_path)
+
+
+# -- SPLIT / SPLIT_V ---------------------------------------------------------------------
+
+def outs(shapes, scale=0.1, zp=3):
+    return [act(f"y{k}", s, scale, zp) for k, s in enumerate(shapes)]
+
+
+@pytest.mark.parametrize("shape,axis,n,zp", [
+    ((2, 6), -1, 3, -128),
+    ((6, 2, 3), 0, 2, 127),
+    ((1, 4, 5, 3), 1, 4, 0),    # size-1 pieces
+    ((3, 5), 1, 1, 7),          # one output: a copy
+])
+def test_split_exact(tmp_path, shape, axis, n, zp):
+    a = axis % len(shape)
+    piece = tuple(d // n if k == a else d for k, d in enumerate(shape))
+    g = single_op(Op.SPLIT, [const("axis", i32([axis])), act("x", shape, 0.1, zp)], outs([piece] * n, zp=zp),
+                  dict(num_splits=n))
+    assert_exact(g, tmp_path, samples=3)
+    model = load_tflite(write(g, tmp_path))
+    assert [(nd.op, nd.outputs) for nd in model.nodes] == [(Op.SLICE, (f"y{k}",)) for k in range(n)]
+
+
+@pytest.mark.parametrize("shape,axis,sizes,size_splits", [
+    ((2, 7), 1, [3, 1, 3], [3, 1, -1]),     # -1 in size_splits: TFLM reads the outputs anyway
+    ((5, 2, 2), 0, [1, 4], [1, 4]),
+    ((2, 3, 6), -1, [2, 2, 1, 1], [2, 2, 1, 1]),
+])
+def test_split_v_exact(tmp_path, shape, axis, sizes, size_splits):
+    a = axis % len(shape)
+    shapes = [tuple(n if k == a else d for k, d in enumerate(shape)) for n in sizes]
+    g = single_op(Op.SPLIT_V, [act("x", shape, 0.1, -128), const("sizes", i32(size_splits)),
+                               const("axis", i32(axis))], outs(shapes, zp=-128), dict(num_splits=len(sizes)))
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_split_outputs_feed_later_ops(tmp_path):
+    """Split pieces live in the arena and are read by a later op, in swapped order."""
+    x = act("x", (1, 4, 6), 0.1, 2)
+    a, b = act("a", (1, 4, 3), 0.1, 2), act("b", (1, 4, 3), 0.1, 2)
+    y = act("y", (1, 4, 6), 0.1, 2)
+    axis = const("axis", i32(2))
+    g = Graph("split_concat", {t.name: t for t in (x, a, b, y, axis)},
+              [Node(Op.SPLIT, ("axis", "x"), ("a", "b"), dict(num_splits=2)),
+               Node(Op.CONCATENATION, ("b", "a"), ("y",), dict(axis=2, activation="NONE"))], ["x"], ["y"])
+    assert_exact(g, tmp_path, samples=3)
+
+
+@pytest.mark.parametrize("op,shapes,axis,match", [
+    (Op.SPLIT, [(2, 2), (2, 4)], 1, "evenly"),        # TFLM sizes every piece by output 0
+    (Op.SPLIT, [(2, 3), (2, 3)], 2, "out of range"),
+    (Op.SPLIT, [(2, 3), (1, 3)], 1, "does not fit"),
+    (Op.SPLIT_V, [(2, 2), (2, 3)], 1, "add up"),
+])
+def test_split_rejects(tmp_path, op, shapes, axis, match):
+    x = act("x", (2, 6))
+    ax = const("axis", i32([axis]))
+    ins = [ax, x] if op is Op.SPLIT else [x, const("sizes", i32([s[1] for s in shapes])), ax]
+    g = single_op(op, ins, outs(shapes, 0.05, 0), dict(num_splits=len(shapes)))
+    assert match in load_error(g, tmp_path)
+
+
+def test_split_rejects_runtime_axis(tmp_path):
+    g = single_op(Op.SPLIT, [Tensor("axis", (1,), "int32"), act("x", (2, 6))], outs([(2, 3)] * 2, 0.05, 0),
+                  dict(num_splits=2))
+    assert "constant int32" in load_error(g, tmp_path)
+
+
+# -- PACK / UNPACK -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape,n,axis,zp", [
+    ((2, 3), 2, 0, -128),
+    ((2, 3), 3, 1, 127),
+    ((2, 3), 2, 2, 0),      # new innermost axis: interleave bytes
+    ((2, 3), 2, -1, 4),     # -1 counts from the output's rank
+    ((4,), 1, 0, -9),       # one input
+    ((1, 1, 2), 4, -2, 1),
+])
+def test_pack_exact(tmp_path, shape, n, axis, zp):
+    a = axis + len(shape) + 1 if axis < 0 else axis
+    oshape = shape[:a] + (n,) + shape[a:]
+    ins = [act(f"x{k}", shape, 0.1, zp) for k in range(n)]
+    g = single_op(Op.PACK, ins, [act("y", oshape, 0.1, zp)], dict(values_count=n, axis=axis))
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_pack_with_constant_input_and_other_quantization(tmp_path):
+    # TFLM's PACK copies bytes: inputs quantized differently are not rescaled.
+    c = const("c", np.arange(-3, 3).reshape(2, 3), scale=0.5, zp=-1, dtype="int8")
+    g = single_op(Op.PACK, [act("x", (2, 3), 0.1, 7), c], [act("y", (2, 2, 3), 0.2, 0)],
+                  dict(values_count=2, axis=1))
+    assert_exact(g, tmp_path, samples=3)
+
+
+@pytest.mark.parametrize("shapes,count,oshape,match", [
+    ([(2, 3), (2, 3)], 3, (2, 2, 3), "values_count"),
+    ([(2, 3), (3, 2)], 2, (2, 2, 3), "differs"),
+    ([(2, 3), (2, 3)], 2, (2, 3, 2), "gives"),
+])
+def test_pack_rejects(tmp_path, shapes, count, oshape, match):
+    ins = [act(f"x{k}", s) for k, s in enumerate(shapes)]
+    g = single_op(Op.PACK, ins, [act("y", oshape)], dict(values_count=count, axis=0))
+    assert match in prepare_error(g, tmp_path)
+
+
+@pytest.mark.parametrize("shape,axis,zp", [
+    ((3, 4), 0, -128),
+    ((2, 3, 4), 1, 127),
+    ((2, 3, 4), -1, 0),     # last axis: strided bytes
+    ((1, 5), 0, 6),         # one output
+])
+def test_unpack_exact(tmp_path, shape, axis, zp):
+    a = axis % len(shape)
+    piece = shape[:a] + shape[a + 1:]
+    g = single_op(Op.UNPACK, [act("x", shape, 0.1, zp)], outs([piece] * shape[a], zp=zp),
+                  dict(num=shape[a], axis=axis))
+    assert_exact(g, tmp_path, samples=3)
+    assert {nd.op for nd in load_tflite(write(g, tmp_path)).nodes} == {Op.GATHER}
+
+
+@pytest.mark.parametrize("num,n_out,axis,match", [
+    (2, 3, 0, "num is 2"),
+    (3, 3, 2, "out of range"),
+])
+def test_unpack_rejects(tmp_path, num, n_out, axis, match):
+    g = single_op(Op.UNPACK, [act("x", (3, 4))], outs([(4,)] * n_out), dict(num=num, axis=axis))
+    assert match in load_error(g, tmp_path)
+
+
+# -- EXPAND_DIMS -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape,axis", [
+    ((3, 4), [0]), ((3, 4), 1), ((3, 4), -1), ((3, 4), [-3]), ((5,), 1),
+])
+def test_expand_dims_exact(tmp_path, shape, axis):
+    v = int(np.asarray(axis).reshape(-1)[0])
+    pos = v + len(shape) + 1 if v < 0 else v
+    oshape = shape[:pos] + (1,) + shape[pos:]
+    g = single_op(Op.EXPAND_DIMS, [act("x", shape, 0.1, -128), const("axis", i32(axis))],
+                  [act("y", oshape, 0.1, -128)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_expand_dims_shares_memory(tmp_path):
+    x, mid, y = act("x", (4, 6), 0.1, 1), act("mid", (4, 1, 6), 0.1, 1), act("y", (4, 1, 3), 0.1, 1)
+    tensors = [x, mid, y, const("axis", i32(1)), const("b", i32([0, 0, 2])), const("s", i32([4, 1, 3]))]
+    g = Graph("expand_slice", {t.name: t for t in tensors},
+              [Node(Op.EXPAND_DIMS, ("x", "axis"), ("mid",)), Node(Op.SLICE, ("mid", "b", "s"), ("y",))],
+              ["x"], ["y"])
+    assert_exact(g, tmp_path, samples=3)
+    assert prepare(load_tflite(write(g, tmp_path))).plan.alias == {"mid": "x"}
+
+
+@pytest.mark.parametrize("axis,oshape,match", [
+    (3, (3, 4, 1), "out of range"),
+    (1, (3, 4, 1), "gives"),
+    ([[1]], (3, 1, 4), "one value"),
+])
+def test_expand_dims_rejects(tmp_path, axis, oshape, match):
+    g = single_op(Op.EXPAND_DIMS, [act("x", (3, 4)), const("axis", i32(axis))], [act("y", oshape)])
+    assert match in prepare_error(g, tmp_path)
