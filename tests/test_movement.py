@@ -300,3 +300,129 @@ def test_expand_dims_shares_memory(tmp_path):
 def test_expand_dims_rejects(tmp_path, axis, oshape, match):
     g = single_op(Op.EXPAND_DIMS, [act("x", (3, 4)), const("axis", i32(axis))], [act("y", oshape)])
     assert match in prepare_error(g, tmp_path)
+
+
+# -- BROADCAST_TO ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape,target,zp", [
+    ((3,), (4, 3), -128),              # new leading dims: whole rows repeated
+    ((4, 1), (4, 5), 127),             # innermost broadcast: one byte repeated
+    ((1, 3, 1), (2, 3, 4), 0),         # both kinds, alternating
+    ((2, 1, 1, 3), (2, 2, 5, 3), 5),   # neighbouring broadcast dims merge
+    ((1,), (1, 1, 1), 9),              # nothing to repeat
+    ((2, 1, 3, 1, 2), (2, 3, 3, 2, 2), -1),  # 5-D
+])
+def test_broadcast_to_exact(tmp_path, shape, target, zp):
+    g = single_op(Op.BROADCAST_TO, [act("x", shape, 0.1, zp), const("shape", i32(target))],
+                  [act("y", target, 0.1, zp)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_broadcast_to_int64_shape(tmp_path):
+    g = single_op(Op.BROADCAST_TO, [act("x", (1, 2), 0.1, 3), const("shape", np.array([3, 2], np.int64))],
+                  [act("y", (3, 2), 0.1, 3)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+@pytest.mark.parametrize("shape,target,oshape,match", [
+    ((2, 3), (4, 3), (4, 3), "does not broadcast"),     # 2 -> 4
+    ((2, 3), (3,), (3,), "do not fit"),                 # output rank below the input's
+    ((3,), (1, 1, 1, 1, 2, 3), (1, 1, 1, 1, 2, 3), "do not fit"),  # 6-D
+    ((3,), (2, 3), (3, 3), "does not broadcast"),       # output differs from the shape operand
+])
+def test_broadcast_to_rejects(tmp_path, shape, target, oshape, match):
+    g = single_op(Op.BROADCAST_TO, [act("x", shape), const("shape", i32(target))], [act("y", oshape)])
+    assert match in prepare_error(g, tmp_path)
+
+
+# -- DEPTH_TO_SPACE / SPACE_TO_DEPTH -----------------------------------------------------
+
+@pytest.mark.parametrize("shape,b,zp", [
+    ((1, 2, 3, 8), 2, -128),
+    ((2, 3, 2, 18), 3, 127),
+    ((1, 1, 1, 4), 2, 0),
+    ((1, 2, 2, 5), 1, 4),      # block 1: a copy
+])
+def test_depth_to_space_exact(tmp_path, shape, b, zp):
+    n, h, w, c = shape
+    g = single_op(Op.DEPTH_TO_SPACE, [act("x", shape, 0.1, zp)], [act("y", (n, h * b, w * b, c // b // b), 0.1, zp)],
+                  dict(block_size=b))
+    assert_exact(g, tmp_path, samples=3)
+
+
+@pytest.mark.parametrize("shape,b,zp", [
+    ((1, 4, 6, 3), 2, -128),
+    ((2, 3, 6, 1), 3, 127),
+    ((1, 2, 2, 1), 2, 0),
+    ((1, 3, 5, 2), 1, 6),
+])
+def test_space_to_depth_exact(tmp_path, shape, b, zp):
+    n, h, w, c = shape
+    g = single_op(Op.SPACE_TO_DEPTH, [act("x", shape, 0.1, zp)], [act("y", (n, h // b, w // b, c * b * b), 0.1, zp)],
+                  dict(block_size=b))
+    assert_exact(g, tmp_path, samples=3)
+
+
+@pytest.mark.parametrize("op,shape,b,oshape,match", [
+    (Op.DEPTH_TO_SPACE, (1, 2, 2, 6), 2, (1, 4, 4, 1), "divide"),
+    (Op.SPACE_TO_DEPTH, (1, 3, 4, 1), 2, (1, 1, 2, 4), "divide"),
+    (Op.SPACE_TO_DEPTH, (1, 2, 2, 1), 0, (1, 2, 2, 1), "block_size >= 1"),  # TFLM divides by 0
+    (Op.DEPTH_TO_SPACE, (2, 2, 8), 2, (4, 4, 2), "4-D"),
+    (Op.DEPTH_TO_SPACE, (1, 2, 2, 8), 2, (1, 4, 2, 4), "gives"),
+])
+def test_depth_space_rejects(tmp_path, op, shape, b, oshape, match):
+    g = single_op(op, [act("x", shape)], [act("y", oshape)], dict(block_size=b))
+    assert match in prepare_error(g, tmp_path)
+
+
+# -- MIRROR_PAD / PADV2 ------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["REFLECT", "SYMMETRIC"])
+@pytest.mark.parametrize("shape,pads,zp", [
+    ((1, 4, 5, 3), [[0, 0], [1, 2], [2, 1], [0, 0]], -128),   # image style, channels as a block
+    ((5,), [[3, 2]], 127),                                      # 1-D, up to REFLECT's limit (4)
+    ((3, 2, 4), [[2, 0], [0, 0], [1, 3]], 0),                   # padded, unpadded, padded
+    ((2, 3), [[0, 0], [0, 0]], 7),                              # no padding: one block
+    ((2, 3, 2, 2, 3), [[1, 1], [0, 2], [0, 0], [1, 0], [0, 0]], -5),  # 5-D
+])
+def test_mirror_pad_exact(tmp_path, mode, shape, pads, zp):
+    oshape = tuple(d + a + b for d, (a, b) in zip(shape, pads))
+    g = single_op(Op.MIRROR_PAD, [act("x", shape, 0.1, zp), const("pads", i32(pads))], [act("y", oshape, 0.1, zp)],
+                  dict(mode=mode))
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_mirror_pad_symmetric_full_width_int64(tmp_path):
+    # SYMMETRIC may mirror the whole dimension (pad == dim); paddings may be int64.
+    g = single_op(Op.MIRROR_PAD, [act("x", (2, 3), 0.1, 1), const("pads", np.array([[2, 2], [3, 0]], np.int64))],
+                  [act("y", (6, 6), 0.1, 1)], dict(mode="SYMMETRIC"))
+    assert_exact(g, tmp_path, samples=3)
+
+
+@pytest.mark.parametrize("mode,pads,match", [
+    ("REFLECT", [[0, 0], [3, 0]], "outside [0, 2]"),      # REFLECT: at most dim - 1
+    ("SYMMETRIC", [[0, 0], [0, 4]], "outside [0, 3]"),    # SYMMETRIC: at most dim
+    ("REFLECT", [[0, 0], [-1, 0]], "outside"),
+    ("REFLECT", [[0, 0, 0, 0]], "need [2, 2]"),
+])
+def test_mirror_pad_rejects(tmp_path, mode, pads, match):
+    p = i32(pads)
+    oshape = (2, 3 + int(p.reshape(-1)[2]) + int(p.reshape(-1)[3])) if p.size == 4 else (2, 3)
+    g = single_op(Op.MIRROR_PAD, [act("x", (2, 3)), const("pads", p)], [act("y", oshape)], dict(mode=mode))
+    assert match in prepare_error(g, tmp_path)
+
+
+@pytest.mark.parametrize("value,zp", [(-128, -128), (127, 127), (5, -3)])
+def test_padv2_exact(tmp_path, value, zp):
+    x = act("x", (1, 3, 3, 2), 0.1, zp)
+    cv = const("value", np.array(value, np.int8), scale=0.1, zp=zp)
+    g = single_op(Op.PADV2, [x, const("pads", i32([[0, 0], [1, 2], [0, 1], [1, 0]])), cv],
+                  [act("y", (1, 6, 4, 3), 0.1, zp)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_padv2_rejects_constant_quantized_differently(tmp_path):
+    cv = const("value", np.array(3, np.int8), scale=0.2, zp=0)
+    g = single_op(Op.PADV2, [act("x", (2, 2), 0.1, 0), const("pads", i32([[1, 0], [0, 1]])), cv],
+                  [act("y", (3, 3), 0.1, 0)])
+    assert "quantized like the output" in prepare_error(g, tmp_path)

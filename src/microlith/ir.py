@@ -74,6 +74,11 @@ class Op(enum.Enum):
     PACK = "PACK"
     UNPACK = "UNPACK"    # lowered by the TFLite frontend into one GATHER per output
     EXPAND_DIMS = "EXPAND_DIMS"
+    BROADCAST_TO = "BROADCAST_TO"
+    DEPTH_TO_SPACE = "DEPTH_TO_SPACE"
+    SPACE_TO_DEPTH = "SPACE_TO_DEPTH"
+    MIRROR_PAD = "MIRROR_PAD"
+    PADV2 = "PADV2"
 
 
 # Fused activation names used in attrs["activation"].
@@ -115,6 +120,11 @@ ATTRS: dict[Op, tuple[str, ...]] = {
     Op.PACK: ("values_count", "axis"),
     Op.UNPACK: ("num", "axis"),
     Op.EXPAND_DIMS: (),
+    Op.BROADCAST_TO: (),
+    Op.DEPTH_TO_SPACE: ("block_size",),
+    Op.SPACE_TO_DEPTH: ("block_size",),
+    Op.MIRROR_PAD: ("mode",),  # "REFLECT" or "SYMMETRIC"
+    Op.PADV2: (),
 }
 
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32,

@@ -41,6 +41,7 @@ _ARITY: dict[Op, tuple[int, int, tuple[int, ...]]] = {
     # --- issue 10: data movement
     Op.SLICE: (3, 3, ()), Op.GATHER: (2, 2, ()), Op.SPLIT: (2, 2, ()), Op.SPLIT_V: (3, 3, ()),
     Op.PACK: (1, 1 << 16, ()), Op.UNPACK: (1, 1, ()), Op.EXPAND_DIMS: (2, 2, ()),
+    Op.BROADCAST_TO: (2, 2, ()), Op.MIRROR_PAD: (2, 2, ()), Op.PADV2: (2, 3, ()),
 }
 
 
@@ -387,6 +388,15 @@ def _read_options(o, op: Op, path: str, i: int) -> dict:
     elif op is Op.UNPACK:
         t = table(fb.UnpackOptions)
         a = dict(num=t.Num(), axis=t.Axis())
+    elif op in (Op.DEPTH_TO_SPACE, Op.SPACE_TO_DEPTH):
+        cls = fb.DepthToSpaceOptions if op is Op.DEPTH_TO_SPACE else fb.SpaceToDepthOptions
+        a = dict(block_size=table(cls).BlockSize())
+    elif op is Op.MIRROR_PAD:  # TFLM fails without options
+        mode = table(fb.MirrorPadOptions).Mode()
+        names = {fb.MirrorPadMode.REFLECT: "REFLECT", fb.MirrorPadMode.SYMMETRIC: "SYMMETRIC"}
+        if mode not in names:
+            raise MicrolithError(f"{path}: op #{i} MIRROR_PAD has unknown mode {mode}")
+        a = dict(mode=names[mode])
     assert set(a) == set(ATTRS[op]), (op, a)
     for key in ("stride_h", "stride_w", "dilation_h", "dilation_w", "filter_h", "filter_w",
                 "depth_multiplier"):

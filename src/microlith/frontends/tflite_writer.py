@@ -107,6 +107,19 @@ def _options(op: Op, a: dict):
         return B.UnpackOptions, o
     if op is Op.EXPAND_DIMS:
         return B.ExpandDimsOptions, fb.ExpandDimsOptionsT()
+    if op is Op.BROADCAST_TO:
+        return B.BroadcastToOptions, fb.BroadcastToOptionsT()
+    if op in (Op.DEPTH_TO_SPACE, Op.SPACE_TO_DEPTH):
+        d2s = op is Op.DEPTH_TO_SPACE
+        o = fb.DepthToSpaceOptionsT() if d2s else fb.SpaceToDepthOptionsT()
+        o.blockSize = a["block_size"]
+        return (B.DepthToSpaceOptions if d2s else B.SpaceToDepthOptions), o
+    if op is Op.MIRROR_PAD:
+        o = fb.MirrorPadOptionsT()
+        o.mode = {"REFLECT": fb.MirrorPadMode.REFLECT, "SYMMETRIC": fb.MirrorPadMode.SYMMETRIC}[a["mode"]]
+        return B.MirrorPadOptions, o
+    if op is Op.PADV2:
+        return B.PadV2Options, fb.PadV2OptionsT()
     return B.NONE, None
 
 

@@ -1,4 +1,5 @@
-"""Data movement, issue 10: SLICE, GATHER, PACK, EXPAND_DIMS (int8), and the TFLite
+"""Data movement, issue 10: SLICE, GATHER, PACK, EXPAND_DIMS, BROADCAST_TO, DEPTH_TO_SPACE,
+SPACE_TO_DEPTH, MIRROR_PAD, PADV2 (int8), and the TFLite
 frontend's lowering of the multi-output SPLIT, SPLIT_V and UNPACK.
 
 Like ops/shape.py, nothing here does arithmetic: TFLM copies bytes, and none of these kernels
@@ -19,7 +20,8 @@ import numpy as np
 
 from ..ir import MicrolithError, Node, Op, Tensor
 from . import OpImpl, register, where
-from .shape import _Alias, c_array, const_ints, require_nonempty, require_same_dtype, shape_nd
+from .shape import (MAX_RANK, Pad, _Alias, c_array, canonical_transpose, const_ints, require_nonempty,
+                    require_same_dtype, shape_nd)
 
 
 def _axis(node, g, axis: int, rank: int, what: str = "axis") -> int:
@@ -234,6 +236,181 @@ class ExpandDims(_Alias):
         return super().prepare(node, g)
 
 
+@register
+class BroadcastTo(OpImpl):
+    """TFLM broadcast_to.cc: a constant int32/int64 shape of the output's rank (1..5); every
+    input dimension (aligned to the right) is 1 or the output's. The strided-slice kernel does
+    it with stride 0 along the broadcast dimensions (it rereads the one input element)."""
+    op = Op.BROADCAST_TO
+    kernels = ("ml_strided_slice_s8",)
+    MAX_RANK = 5
+
+    def prepare(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        require_same_dtype(node, g, [x.name, y.name])
+        require_nonempty(node, g, [x.name, y.name])
+        shape = const_ints(node, g, 1, "shape", ("int32", "int64"))
+        rank = len(y.shape)
+        if shape.ndim != 1 or shape.size != rank or not len(x.shape) <= rank <= self.MAX_RANK:
+            raise MicrolithError(f"{where(node, g)}: shape {shape.tolist()}, input {list(x.shape)} and "
+                                 f"output {list(y.shape)} do not fit TFLM's BROADCAST_TO (ranks up to "
+                                 f"{self.MAX_RANK}, the output's rank equal to the shape's length)")
+        ext = (1,) * (rank - len(x.shape)) + tuple(int(d) for d in x.shape)
+        if tuple(shape.tolist()) != tuple(y.shape) or any(i not in (1, o) for i, o in zip(ext, y.shape)):
+            raise MicrolithError(f"{where(node, g)}: input '{x.name}' {list(x.shape)} does not broadcast "
+                                 f"to shape {shape.tolist()} (output '{y.name}' {list(y.shape)})")
+        # Fewest dimensions: size-1 output dimensions go, neighbours of one kind (copied or
+        # repeated) merge.
+        ins, outs = [], []
+        for i, o in zip(ext, y.shape):
+            if o == 1:
+                continue
+            if outs and (ins[-1] == 1) == (i == 1):
+                ins[-1] *= i
+                outs[-1] *= int(o)
+            else:
+                ins.append(i)
+                outs.append(int(o))
+        if not outs:
+            ins, outs = [1], [1]
+        return dict(ext=ext, in_shape=ins, out_shape=outs,
+                    stride=[1 if i == o else 0 for i, o in zip(ins, outs)])
+
+    def reference(self, node, g, p, xs):
+        y = g.t(node.outputs[0])
+        return [np.broadcast_to(np.asarray(xs[0]).reshape(p["ext"]), y.shape).astype(y.np_dtype)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_strided_slice_params", "params",
+                            dict(begin=c_array([0] * len(p["in_shape"])), stride=c_array(p["stride"])))
+        return (f"ml_strided_slice_s8({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
+                f"{ctx.tensor(node.inputs[0])}, {shape_nd(ctx, 'out_shape', p['out_shape'])}, "
+                f"{ctx.tensor(node.outputs[0])})")
+
+
+class _BlockTranspose(OpImpl):
+    """DEPTH_TO_SPACE and SPACE_TO_DEPTH are one transpose of a 6-D view: with block b,
+    [N, H, W, b, b, C'] <-> [N, H, b, W, b, C'] (perm 0 1 3 2 4 5 either way round), done by
+    the transpose kernel on the canonical (merged) shape. TFLM: 4-D int8 (or float) only."""
+    kernels = ("ml_transpose_s8",)
+
+    def view(self, node, g, shape, b):  # -> (6-D input view, 4-D output shape)
+        raise NotImplementedError
+
+    def prepare(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        require_same_dtype(node, g, [x.name, y.name])
+        require_nonempty(node, g, [x.name, y.name])
+        b = int(node.attrs["block_size"])
+        if len(x.shape) != 4 or b < 1:
+            raise MicrolithError(f"{where(node, g)}: input '{x.name}' {list(x.shape)} with block_size {b}; "
+                                 f"TFLM's {node.op.value} needs a 4-D input and block_size >= 1")
+        view, want = self.view(node, g, tuple(int(d) for d in x.shape), b)
+        if want != tuple(y.shape):
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}; "
+                                 f"{node.op.value} of {list(x.shape)} with block_size {b} gives {list(want)}")
+        perm = [0, 1, 3, 2, 4, 5]
+        in_shape, kperm = canonical_transpose(view, perm)
+        return dict(view=view, perm=perm, in_shape=in_shape, kperm=kperm)
+
+    def reference(self, node, g, p, xs):
+        y = g.t(node.outputs[0])
+        return [np.transpose(np.asarray(xs[0]).reshape(p["view"]), p["perm"]).reshape(y.shape).astype(y.np_dtype)]
+
+    def emit(self, node, g, p, ctx):
+        out_shape = [p["in_shape"][q] for q in p["kperm"]]
+        params = ctx.struct("ml_transpose_params", "params", dict(perm=c_array(p["kperm"])))
+        return (f"ml_transpose_s8({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
+                f"{ctx.tensor(node.inputs[0])}, {shape_nd(ctx, 'out_shape', out_shape)}, "
+                f"{ctx.tensor(node.outputs[0])})")
+
+
+@register
+class DepthToSpace(_BlockTranspose):
+    """TFLM depth_to_space.cc: channels divisible by block_size^2."""
+    op = Op.DEPTH_TO_SPACE
+
+    def view(self, node, g, shape, b):
+        n, h, w, c = shape
+        if c % (b * b):
+            raise MicrolithError(f"{where(node, g)}: {c} channels do not divide by block_size^2 = {b * b}")
+        return (n, h, w, b, b, c // (b * b)), (n, h * b, w * b, c // (b * b))
+
+
+@register
+class SpaceToDepth(_BlockTranspose):
+    """TFLM space_to_depth.cc: height and width divisible by block_size (TFLM does not check
+    block_size >= 1 and would divide by zero)."""
+    op = Op.SPACE_TO_DEPTH
+
+    def view(self, node, g, shape, b):
+        n, h, w, c = shape
+        if h % b or w % b:
+            raise MicrolithError(f"{where(node, g)}: height {h} and width {w} do not divide by "
+                                 f"block_size {b}")
+        return (n, h // b, b, w // b, b, c), (n, h // b, w // b, c * b * b)
+
+
+@register
+class MirrorPad(OpImpl):
+    """TFLM mirror_pad.cc: paddings [rank, 2] constant int32/int64, mode REFLECT (edge not
+    repeated) or SYMMETRIC. TFLM does not bound the paddings and reads outside the input for
+    large ones, so each side is refused beyond dim - 1 (REFLECT) or dim (SYMMETRIC), the
+    limits TensorFlow's MirrorPad documents."""
+    op = Op.MIRROR_PAD
+    kernels = ("ml_mirror_pad_s8",)
+
+    def prepare(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        require_same_dtype(node, g, [x.name, y.name])
+        require_nonempty(node, g, [x.name, y.name])
+        rank = len(x.shape)
+        if not 1 <= rank <= MAX_RANK:
+            raise MicrolithError(f"{where(node, g)}: input '{x.name}' has rank {rank}; microlith mirror-pads "
+                                 f"tensors of rank 1 to {MAX_RANK}")
+        pads = const_ints(node, g, 1, "paddings", ("int32", "int64"))
+        if pads.shape != (rank, 2) or len(y.shape) != rank:
+            raise MicrolithError(f"{where(node, g)}: paddings of shape {list(pads.shape)} do not fit input "
+                                 f"{list(x.shape)} and output {list(y.shape)} (need [{rank}, 2])")
+        offset = 1 if node.attrs["mode"] == "REFLECT" else 0
+        for d in range(rank):
+            limit = int(x.shape[d]) - offset
+            if not (0 <= pads[d, 0] <= limit and 0 <= pads[d, 1] <= limit):
+                raise MicrolithError(f"{where(node, g)}: paddings {pads[d].tolist()} of dimension {d} (size "
+                                     f"{x.shape[d]}) are outside [0, {limit}], the most {node.attrs['mode']} "
+                                     "mode can mirror")
+        want = tuple(int(s + a + b) for s, (a, b) in zip(x.shape, pads))
+        if want != tuple(y.shape):
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}, padding "
+                                 f"{list(x.shape)} by {pads.tolist()} gives {list(want)}")
+        # Trailing unpadded dimensions move as one block of bytes.
+        padded = [d for d in range(rank) if pads[d].any()]
+        last = padded[-1] if padded else -1
+        block = math.prod(x.shape[last + 1:])
+        keep = max(last + 1, 1)
+        in_shape = [int(d) for d in x.shape[:last + 1]] or [1]
+        out_shape = [int(d) for d in y.shape[:last + 1]] or [1]
+        return dict(pads=pads.tolist(), offset=offset, block=block, in_shape=in_shape, out_shape=out_shape,
+                    before=[int(v) for v in pads[:keep, 0]])
+
+    def reference(self, node, g, p, xs):
+        mode = "reflect" if p["offset"] else "symmetric"
+        return [np.pad(np.asarray(xs[0]), p["pads"], mode=mode).astype(g.t(node.outputs[0]).np_dtype)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_mirror_pad_params", "params",
+                            dict(before=c_array(p["before"]), offset=p["offset"], block=p["block"]))
+        return (f"ml_mirror_pad_s8({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
+                f"{ctx.tensor(node.inputs[0])}, {shape_nd(ctx, 'out_shape', p['out_shape'])}, "
+                f"{ctx.tensor(node.outputs[0])})")
+
+
+@register
+class PadV2(Pad):
+    """TFLM registers its PAD kernel as PADV2 too: the same Prepare and Eval."""
+    op = Op.PADV2
+
+
 # -- lowering of the multi-output ops (called by frontends/tflite.py) ---------------------
 
 def _const_axis(node: Node, tensors: dict, index: int, at: str) -> int:
@@ -360,6 +537,33 @@ def _float_expand_dims(node, g, ins, out_shape):
     return [ins[0].reshape(out_shape)]
 
 
+def _float_broadcast_to(node, g, ins, out_shape):
+    x = ins[0]
+    return [np.broadcast_to(x.reshape((1,) * (len(out_shape) - x.ndim) + x.shape), out_shape).copy()]
+
+
+def _float_depth_to_space(node, g, ins, out_shape):
+    n, h, w, c = ins[0].shape
+    b = int(node.attrs["block_size"])
+    return [ins[0].reshape(n, h, w, b, b, c // (b * b)).transpose(0, 1, 3, 2, 4, 5).reshape(out_shape)]
+
+
+def _float_space_to_depth(node, g, ins, out_shape):
+    n, h, w, c = ins[0].shape
+    b = int(node.attrs["block_size"])
+    return [ins[0].reshape(n, h // b, b, w // b, b, c).transpose(0, 1, 3, 2, 4, 5).reshape(out_shape)]
+
+
+def _float_mirror_pad(node, g, ins, out_shape):
+    pads = np.asarray(ins[1]).reshape(-1, 2).astype(np.int64).tolist()
+    return [np.pad(ins[0], pads, mode="reflect" if node.attrs["mode"] == "REFLECT" else "symmetric")]
+
+
+def _float_padv2(node, g, ins, out_shape):
+    value = 0.0 if len(ins) < 3 or ins[2] is None else float(np.asarray(ins[2]).reshape(-1)[0])
+    return [np.pad(ins[0], np.asarray(ins[1]).reshape(-1, 2).astype(np.int64).tolist(), constant_values=value)]
+
+
 def _float_lowered(node, g, ins, out_shape):
     raise MicrolithError(f"{where(node, g)}: {node.op.value} should have been lowered by the frontend")
 
@@ -380,4 +584,8 @@ def _per_sample(fn):
 
 FLOAT_RUN = {Op.SLICE: _per_sample(_float_slice), Op.GATHER: _per_sample(_float_gather),
              Op.PACK: _per_sample(_float_pack), Op.EXPAND_DIMS: _per_sample(_float_expand_dims),
+             Op.BROADCAST_TO: _per_sample(_float_broadcast_to),
+             Op.DEPTH_TO_SPACE: _per_sample(_float_depth_to_space),
+             Op.SPACE_TO_DEPTH: _per_sample(_float_space_to_depth),
+             Op.MIRROR_PAD: _per_sample(_float_mirror_pad), Op.PADV2: _per_sample(_float_padv2),
              Op.SPLIT: _float_lowered, Op.SPLIT_V: _float_lowered, Op.UNPACK: _float_lowered}
