@@ -426,3 +426,65 @@ def test_padv2_rejects_constant_quantized_differently(tmp_path):
     g = single_op(Op.PADV2, [act("x", (2, 2), 0.1, 0), const("pads", i32([[1, 0], [0, 1]])), cv],
                   [act("y", (3, 3), 0.1, 0)])
     assert "quantized like the output" in prepare_error(g, tmp_path)
+
+
+# -- RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR -------------------------------------------
+
+RESIZE_FLAGS = [(False, False), (True, False), (False, True)]
+
+
+def resize_graph(op, shape, size, flags, zp=0):
+    n, h, w, c = shape
+    return single_op(op, [act("x", shape, 0.1, zp), const("size", i32(size))],
+                     [act("y", (n, size[0], size[1], c), 0.1, zp)],
+                     dict(align_corners=flags[0], half_pixel_centers=flags[1]))
+
+
+@pytest.mark.parametrize("flags", RESIZE_FLAGS + [(True, True)])   # nearest allows both
+@pytest.mark.parametrize("shape,size,zp", [
+    ((1, 2, 3, 2), (4, 6), -128),    # x2 up
+    ((2, 5, 7, 1), (3, 4), 127),     # down, odd ratios
+    ((1, 3, 3, 3), (7, 5), 3),       # odd up
+    ((1, 1, 4, 2), (1, 1), 0),       # to a single pixel (align_corners with size 1)
+])
+def test_resize_nearest_exact(tmp_path, flags, shape, size, zp):
+    assert_exact(resize_graph(Op.RESIZE_NEAREST_NEIGHBOR, shape, size, flags, zp), tmp_path, samples=3)
+
+
+@pytest.mark.parametrize("flags", RESIZE_FLAGS)
+@pytest.mark.parametrize("shape,size,zp", [
+    ((1, 2, 3, 2), (4, 6), -128),    # x2 up: exact halves between neighbours (rounding)
+    ((2, 5, 7, 3), (3, 4), 127),     # down, odd ratios
+    ((1, 3, 3, 1), (7, 5), 3),
+    ((1, 4, 1, 2), (9, 1), 0),       # one column in and out
+])
+def test_resize_bilinear_exact(tmp_path, flags, shape, size, zp):
+    assert_exact(resize_graph(Op.RESIZE_BILINEAR, shape, size, flags, zp), tmp_path, samples=6)
+
+
+def test_resize_bilinear_rounds_negative_halves_away_from_zero(tmp_path):
+    """x2 upsampling puts outputs exactly halfway between two inputs; with inputs of both
+    signs TFLM rounds -x.5 down (its default double rounding), not up."""
+    g = resize_graph(Op.RESIZE_BILINEAR, (1, 1, 2, 1), (1, 4), (False, False))
+    xs = [[np.array([a, b], np.int8).reshape(1, 1, 2, 1), ] for a, b in ((-3, -4), (-1, 0), (3, 4), (-128, 127))]
+    res = assert_exact(g, tmp_path, samples=0, inputs=xs)
+    model = load_tflite(write(g, tmp_path))
+    got = run_reference(model, [xs[0][0]])["y"].reshape(-1)
+    assert got.tolist() == [-3, -4, -4, -4]   # (-3 + -4) / 2 = -3.5 -> -4
+    assert res["bit_exact"]
+
+
+@pytest.mark.parametrize("op,size,flags,match", [
+    (Op.RESIZE_BILINEAR, (4, 4), (True, True), "both set"),
+    (Op.RESIZE_NEAREST_NEIGHBOR, (4, 4, 1), (False, False), "size of 2 values"),
+])
+def test_resize_rejects(tmp_path, op, size, flags, match):
+    g = single_op(op, [act("x", (1, 2, 2, 1)), const("size", i32(size))], [act("y", (1, 4, 4, 1))],
+                  dict(align_corners=flags[0], half_pixel_centers=flags[1]))
+    assert match in prepare_error(g, tmp_path)
+
+
+def test_resize_rejects_output_other_than_size(tmp_path):
+    g = single_op(Op.RESIZE_BILINEAR, [act("x", (1, 2, 2, 1)), const("size", i32([4, 4]))],
+                  [act("y", (1, 4, 3, 1))], dict(align_corners=False, half_pixel_centers=False))
+    assert "gives" in prepare_error(g, tmp_path)

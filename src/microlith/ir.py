@@ -79,6 +79,8 @@ class Op(enum.Enum):
     SPACE_TO_DEPTH = "SPACE_TO_DEPTH"
     MIRROR_PAD = "MIRROR_PAD"
     PADV2 = "PADV2"
+    RESIZE_NEAREST_NEIGHBOR = "RESIZE_NEAREST_NEIGHBOR"
+    RESIZE_BILINEAR = "RESIZE_BILINEAR"
 
 
 # Fused activation names used in attrs["activation"].
@@ -125,6 +127,8 @@ ATTRS: dict[Op, tuple[str, ...]] = {
     Op.SPACE_TO_DEPTH: ("block_size",),
     Op.MIRROR_PAD: ("mode",),  # "REFLECT" or "SYMMETRIC"
     Op.PADV2: (),
+    Op.RESIZE_NEAREST_NEIGHBOR: ("align_corners", "half_pixel_centers"),
+    Op.RESIZE_BILINEAR: ("align_corners", "half_pixel_centers"),
 }
 
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32,

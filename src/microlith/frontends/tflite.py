@@ -42,6 +42,7 @@ _ARITY: dict[Op, tuple[int, int, tuple[int, ...]]] = {
     Op.SLICE: (3, 3, ()), Op.GATHER: (2, 2, ()), Op.SPLIT: (2, 2, ()), Op.SPLIT_V: (3, 3, ()),
     Op.PACK: (1, 1 << 16, ()), Op.UNPACK: (1, 1, ()), Op.EXPAND_DIMS: (2, 2, ()),
     Op.BROADCAST_TO: (2, 2, ()), Op.MIRROR_PAD: (2, 2, ()), Op.PADV2: (2, 3, ()),
+    Op.RESIZE_NEAREST_NEIGHBOR: (2, 2, ()), Op.RESIZE_BILINEAR: (2, 2, ()),
 }
 
 
@@ -397,6 +398,11 @@ def _read_options(o, op: Op, path: str, i: int) -> dict:
         if mode not in names:
             raise MicrolithError(f"{path}: op #{i} MIRROR_PAD has unknown mode {mode}")
         a = dict(mode=names[mode])
+    elif op in (Op.RESIZE_NEAREST_NEIGHBOR, Op.RESIZE_BILINEAR):  # TFLM: both false without options
+        cls = fb.ResizeNearestNeighborOptions if op is Op.RESIZE_NEAREST_NEIGHBOR else fb.ResizeBilinearOptions
+        t = table(cls) if opts is not None else None
+        a = dict(align_corners=bool(t.AlignCorners()) if t else False,
+                 half_pixel_centers=bool(t.HalfPixelCenters()) if t else False)
     assert set(a) == set(ATTRS[op]), (op, a)
     for key in ("stride_h", "stride_w", "dilation_h", "dilation_w", "filter_h", "filter_w",
                 "depth_multiplier"):

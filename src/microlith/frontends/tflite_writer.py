@@ -120,6 +120,11 @@ def _options(op: Op, a: dict):
         return B.MirrorPadOptions, o
     if op is Op.PADV2:
         return B.PadV2Options, fb.PadV2OptionsT()
+    if op in (Op.RESIZE_NEAREST_NEIGHBOR, Op.RESIZE_BILINEAR):
+        nearest = op is Op.RESIZE_NEAREST_NEIGHBOR
+        o = fb.ResizeNearestNeighborOptionsT() if nearest else fb.ResizeBilinearOptionsT()
+        o.alignCorners, o.halfPixelCenters = bool(a["align_corners"]), bool(a["half_pixel_centers"])
+        return (B.ResizeNearestNeighborOptions if nearest else B.ResizeBilinearOptions), o
     return B.NONE, None
 
 

@@ -411,6 +411,137 @@ class PadV2(Pad):
     op = Op.PADV2
 
 
+def _resize_checks(node, g) -> tuple[Tensor, Tensor, int, int]:
+    """TFLM resize_*.cc Prepare: 4-D input, size a constant int32 [2] (new height, width). TFLM
+    loops to the size operand's values, so the output must have exactly that shape."""
+    x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+    require_same_dtype(node, g, [x.name, y.name])
+    require_nonempty(node, g, [x.name, y.name])
+    size = const_ints(node, g, 1, "size")
+    if len(x.shape) != 4 or size.shape != (2,):
+        raise MicrolithError(f"{where(node, g)}: input '{x.name}' {list(x.shape)} and size of shape "
+                             f"{list(size.shape)}; TFLM resizes 4-D inputs to a size of 2 values")
+    want = (x.shape[0], int(size[0]), int(size[1]), x.shape[3])
+    if tuple(y.shape) != want:
+        raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}; resizing "
+                             f"{list(x.shape)} to size {size.tolist()} gives {list(want)}")
+    return x, y, int(size[0]), int(size[1])
+
+
+def nearest_sources(in_size: int, out_size: int, align_corners: bool, half_pixel: bool) -> list[int]:
+    """TFLM's GetNearestNeighbor for each output index, in its float32 arithmetic."""
+    f32 = np.float32
+    if align_corners and out_size > 1:
+        scale = f32(in_size - 1) / f32(out_size - 1)
+    else:
+        scale = f32(in_size) / f32(out_size)
+    offset = f32(0.5) if half_pixel else f32(0.0)
+    out = []
+    for v in range(out_size):
+        t = (f32(v) + offset) * scale  # float32 throughout, as in C++
+        r = math.floor(t)
+        if align_corners and t - f32(r) >= f32(0.5):  # TfLiteRound: half away from zero (t >= 0)
+            r += 1
+        r = min(int(r), in_size - 1)
+        out.append(max(0, r) if half_pixel else r)
+    return out
+
+
+@register
+class ResizeNearestNeighbor(OpImpl):
+    """TFLM resize_nearest_neighbor.cc: align_corners and half_pixel_centers (both allowed).
+    The float index arithmetic is evaluated here, once, into row and column tables."""
+    op = Op.RESIZE_NEAREST_NEIGHBOR
+    kernels = ("ml_resize_nearest_s8",)
+
+    def prepare(self, node, g):
+        x, y, h, w = _resize_checks(node, g)
+        a = node.attrs
+        ys = nearest_sources(int(x.shape[1]), h, a["align_corners"], a["half_pixel_centers"])
+        xs = nearest_sources(int(x.shape[2]), w, a["align_corners"], a["half_pixel_centers"])
+        return dict(ys=ys, xs=xs)
+
+    def reference(self, node, g, p, xs):
+        x = np.asarray(xs[0])
+        return [x[:, p["ys"]][:, :, p["xs"]].astype(g.t(node.outputs[0]).np_dtype)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_resize_nearest_params", "params",
+                            dict(y_source=ctx.const("y_source", np.array(p["ys"], np.int32)),
+                                 x_source=ctx.const("x_source", np.array(p["xs"], np.int32))))
+        return (f"ml_resize_nearest_s8({params}, {ctx.dims(g.t(node.inputs[0]).shape)}, "
+                f"{ctx.tensor(node.inputs[0])}, {ctx.dims(g.t(node.outputs[0]).shape)}, "
+                f"{ctx.tensor(node.outputs[0])})")
+
+
+def _tdiv(a: int, b: int) -> int:
+    """C/C++ integer division (truncates toward zero)."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def bilinear_scale_10(in_size: int, out_size: int, align_corners: bool) -> int:
+    """TFLM ResizeBilinearInteger's Q10 scale, rounded as it does."""
+    if align_corners and out_size > 1:
+        return _tdiv((1 << 10) * (in_size - 1) + (out_size - 1) // 2, out_size - 1)
+    return _tdiv((1 << 10) * in_size + out_size // 2, out_size)
+
+
+def bilinear_sources(in_size: int, out_size: int, scale_10: int, half_pixel: bool):
+    """TFLM's ComputeInterpolationValuesInteger per output index: (lower, upper, Q10 weight of
+    upper); the lower neighbour's weight is 1024 minus it."""
+    lo, hi, w = [], [], []
+    for v in range(out_size):
+        scaled = v * scale_10 + _tdiv(scale_10, 2) - (1 << 9) if half_pixel else v * scale_10
+        low = max(_tdiv(scaled, 1 << 10), 0)
+        lo.append(low)
+        hi.append(min(_tdiv(scaled + (1 << 10) - 1, 1 << 10), in_size - 1))
+        w.append(scaled - (1 << 10) * low)
+    return np.array(lo), np.array(hi), np.array(w, np.int64)
+
+
+@register
+class ResizeBilinear(OpImpl):
+    """TFLM resize_bilinear.cc on int8: ResizeBilinearInteger (Q10 positions and weights, Q20
+    sums rounded half away from zero); align_corners and half_pixel_centers not both."""
+    op = Op.RESIZE_BILINEAR
+    kernels = ("ml_resize_bilinear_s8",)
+
+    def prepare(self, node, g):
+        x, y, h, w = _resize_checks(node, g)
+        a = node.attrs
+        if a["align_corners"] and a["half_pixel_centers"]:
+            raise MicrolithError(f"{where(node, g)}: align_corners and half_pixel_centers are both set; "
+                                 "TFLM refuses that")
+        hs = bilinear_scale_10(int(x.shape[1]), h, a["align_corners"])
+        ws = bilinear_scale_10(int(x.shape[2]), w, a["align_corners"])
+        ys = bilinear_sources(int(x.shape[1]), h, hs, a["half_pixel_centers"])
+        xs = bilinear_sources(int(x.shape[2]), w, ws, a["half_pixel_centers"])
+        if ys[0].max() >= x.shape[1] or xs[0].max() >= x.shape[2]:
+            raise MicrolithError(f"{where(node, g)}: resizing {list(x.shape[1:3])} to {[h, w]} rounds a "
+                                 "source position past the input's edge, where TFLM reads out of bounds")
+        return dict(height_scale_10=hs, width_scale_10=ws, ys=ys, xs=xs,
+                    half_pixel_centers=int(bool(a["half_pixel_centers"])))
+
+    def reference(self, node, g, p, xs):
+        x = np.asarray(xs[0]).astype(np.int64)
+        y0, y1, wy = p["ys"]
+        x0, x1, wx = p["xs"]
+        wy, wx = wy[None, :, None, None], wx[None, None, :, None]
+        total = (x[:, y0][:, :, x0] * ((1 << 10) - wy) * ((1 << 10) - wx) + x[:, y1][:, :, x0] * wy * ((1 << 10) - wx)
+                 + x[:, y0][:, :, x1] * ((1 << 10) - wy) * wx + x[:, y1][:, :, x1] * wy * wx)
+        rounded = np.where(total > 0, total + (1 << 19), total - (1 << 19))
+        out = np.sign(rounded) * (np.abs(rounded) // (1 << 20))  # C++ division truncates
+        return [out.astype(g.t(node.outputs[0]).np_dtype)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_resize_bilinear_params", "params",
+                            {k: p[k] for k in ("height_scale_10", "width_scale_10", "half_pixel_centers")})
+        return (f"ml_resize_bilinear_s8({params}, {ctx.dims(g.t(node.inputs[0]).shape)}, "
+                f"{ctx.tensor(node.inputs[0])}, {ctx.dims(g.t(node.outputs[0]).shape)}, "
+                f"{ctx.tensor(node.outputs[0])})")
+
+
 # -- lowering of the multi-output ops (called by frontends/tflite.py) ---------------------
 
 def _const_axis(node: Node, tensors: dict, index: int, at: str) -> int:
@@ -564,6 +695,35 @@ def _float_padv2(node, g, ins, out_shape):
     return [np.pad(ins[0], np.asarray(ins[1]).reshape(-1, 2).astype(np.int64).tolist(), constant_values=value)]
 
 
+def _float_resize_nearest(node, g, ins, out_shape):
+    a, x = node.attrs, ins[0]
+    ys = nearest_sources(x.shape[1], out_shape[1], a["align_corners"], a["half_pixel_centers"])
+    xs = nearest_sources(x.shape[2], out_shape[2], a["align_corners"], a["half_pixel_centers"])
+    return [x[:, ys][:, :, xs]]
+
+
+def _float_resize_bilinear(node, g, ins, out_shape):
+    """TFLite's float ResizeBilinear (float32 positions, no rounding offset)."""
+    a, x, f32 = node.attrs, ins[0].astype(np.float32), np.float32
+
+    def axis(in_size, out_size):
+        scale = f32(in_size) / f32(out_size)
+        if a["align_corners"] and out_size > 1:
+            scale = f32(in_size - 1) / f32(out_size - 1)
+        v = np.arange(out_size, dtype=np.float32)
+        pos = (v + f32(0.5)) * scale - f32(0.5) if a["half_pixel_centers"] else v * scale
+        lo = np.maximum(np.floor(pos).astype(np.int64), 0)
+        hi = np.minimum(np.ceil(pos).astype(np.int64), in_size - 1)
+        return lo, hi, (pos - lo).astype(np.float32)
+
+    y0, y1, dy = axis(x.shape[1], out_shape[1])
+    x0, x1, dx = axis(x.shape[2], out_shape[2])
+    dy, dx = dy[None, :, None, None], dx[None, None, :, None]
+    one = f32(1)
+    return [(x[:, y0][:, :, x0] * (one - dy) * (one - dx) + x[:, y1][:, :, x0] * dy * (one - dx)
+             + x[:, y0][:, :, x1] * (one - dy) * dx + x[:, y1][:, :, x1] * dy * dx).astype(np.float32)]
+
+
 def _float_lowered(node, g, ins, out_shape):
     raise MicrolithError(f"{where(node, g)}: {node.op.value} should have been lowered by the frontend")
 
@@ -588,4 +748,6 @@ FLOAT_RUN = {Op.SLICE: _per_sample(_float_slice), Op.GATHER: _per_sample(_float_
              Op.DEPTH_TO_SPACE: _per_sample(_float_depth_to_space),
              Op.SPACE_TO_DEPTH: _per_sample(_float_space_to_depth),
              Op.MIRROR_PAD: _per_sample(_float_mirror_pad), Op.PADV2: _per_sample(_float_padv2),
+             Op.RESIZE_NEAREST_NEIGHBOR: _per_sample(_float_resize_nearest),
+             Op.RESIZE_BILINEAR: _per_sample(_float_resize_bilinear),
              Op.SPLIT: _float_lowered, Op.SPLIT_V: _float_lowered, Op.UNPACK: _float_lowered}
