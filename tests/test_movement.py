@@ -488,3 +488,146 @@ def test_resize_rejects_output_other_than_size(tmp_path):
     g = single_op(Op.RESIZE_BILINEAR, [act("x", (1, 2, 2, 1)), const("size", i32([4, 4]))],
                   [act("y", (1, 4, 3, 1))], dict(align_corners=False, half_pixel_centers=False))
     assert "gives" in prepare_error(g, tmp_path)
+
+
+# -- BATCH_TO_SPACE_ND / SPACE_TO_BATCH_ND -----------------------------------------------
+
+@pytest.mark.parametrize("shape,block,crops,zp", [
+    ((4, 2, 3, 2), [2, 2], [[0, 0], [0, 0]], -128),
+    ((8, 2, 2, 1), [2, 2], [[1, 0], [0, 1]], 127),     # crops on each side
+    ((6, 3, 2, 3), [3, 1], [[2, 1], [0, 0]], 0),       # uneven block, both crops on height
+    ((2, 3, 2), [2], [[1, 2]], 5),                     # 3-D [N, H, C]
+    ((3, 1, 1, 2), [1, 3], [[0, 0], [1, 1]], -7),      # single pixels
+])
+def test_batch_to_space_nd_exact(tmp_path, shape, block, crops, zp):
+    from microlith.ops.movement import batch_to_space
+    oshape = batch_to_space(np.zeros(shape, np.int8), block, np.array(crops)).shape
+    g = single_op(Op.BATCH_TO_SPACE_ND, [act("x", shape, 0.1, zp), const("block", i32(block)),
+                                         const("crops", i32(crops))], [act("y", oshape, 0.1, zp)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+@pytest.mark.parametrize("shape,block,pads,zp", [
+    ((1, 4, 6, 2), [2, 2], [[0, 0], [0, 0]], -128),
+    ((2, 2, 6, 1), [2, 3], [[0, 0], [0, 0]], 5),
+    ((1, 2, 4, 3), [1, 2], [[0, 0], [0, 0]], -128),
+    ((2, 6, 2), [3], [[0, 0]], 127),                   # 3-D [N, H, C]
+    ((1, 1, 1, 1), [1, 1], [[0, 0], [0, 0]], 9),
+])
+def test_space_to_batch_nd_exact(tmp_path, shape, block, pads, zp):
+    from microlith.ops.movement import space_to_batch
+    oshape = space_to_batch(np.zeros(shape, np.int8), block, np.array(pads), 0).shape
+    g = single_op(Op.SPACE_TO_BATCH_ND, [act("x", shape, 0.1, zp), const("block", i32(block)),
+                                         const("pads", i32(pads))], [act("y", oshape, 0.1, zp)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_space_batch_round_trip_in_one_graph(tmp_path):
+    """The dilated-convolution pattern: SPACE_TO_BATCH_ND then BATCH_TO_SPACE_ND restores the input."""
+    x, mid, y = act("x", (1, 4, 4, 2), 0.1, 3), act("mid", (4, 2, 2, 2), 0.1, 3), act("y", (1, 4, 4, 2), 0.1, 3)
+    tensors = [x, mid, y, const("block", i32([2, 2])), const("zero", i32([[0, 0], [0, 0]]))]
+    g = Graph("s2b_b2s", {t.name: t for t in tensors},
+              [Node(Op.SPACE_TO_BATCH_ND, ("x", "block", "zero"), ("mid",)),
+               Node(Op.BATCH_TO_SPACE_ND, ("mid", "block", "zero"), ("y",))], ["x"], ["y"])
+    assert_exact(g, tmp_path, samples=3)
+
+
+@pytest.mark.parametrize("op,shape,block,amounts,oshape,match", [
+    (Op.BATCH_TO_SPACE_ND, (3, 2, 2, 1), [2, 2], [[0, 0], [0, 0]], (1, 4, 4, 1), "no whole batch"),
+    (Op.BATCH_TO_SPACE_ND, (4, 2, 2, 1), [2, 2], [[0, 0], [0, 0]], (1, 4, 3, 1), "gives"),
+    (Op.BATCH_TO_SPACE_ND, (4, 2, 2, 1), [2, 0], [[0, 0], [0, 0]], (1, 4, 4, 1), ">= 1"),
+    (Op.BATCH_TO_SPACE_ND, (4, 2, 2, 1), [2, 2], [[0, -1], [0, 0]], (1, 4, 4, 1), ">= 0"),
+    (Op.SPACE_TO_BATCH_ND, (1, 3, 4, 1), [2, 2], [[0, 0], [0, 0]], (4, 1, 2, 1), "divide"),
+    (Op.SPACE_TO_BATCH_ND, (1, 4, 4, 1), [2, 2], [[0, 0], [0, 0]], (4, 2, 1, 1), "gives"),
+    (Op.SPACE_TO_BATCH_ND, (1, 4, 4, 1), [2], [[0, 0]], (4, 2, 2, 1), "do not fit"),
+    (Op.SPACE_TO_BATCH_ND, (4, 4), [2], [[0, 0]], (8, 2), "3-D or 4-D"),
+    # TFLM pads with SpaceToBatchParams.output_offset, which it never initializes: run after
+    # other models the oracle's padding bytes changed from 0 to leftovers.
+    (Op.SPACE_TO_BATCH_ND, (1, 2, 3, 1), [2, 2], [[1, 1], [0, 1]], (4, 2, 2, 1), "uninitialized"),
+])
+def test_space_batch_rejects(tmp_path, op, shape, block, amounts, oshape, match):
+    g = single_op(op, [act("x", shape), const("block", i32(block)), const("amounts", i32(amounts))],
+                  [act("y", oshape)])
+    assert match in prepare_error(g, tmp_path)
+
+
+# -- REVERSE_V2 / ZEROS_LIKE -------------------------------------------------------------
+
+@pytest.mark.parametrize("shape,axes,zp", [
+    ((5,), [0], -128),
+    ((3, 4), [1], 127),              # innermost: byte by byte
+    ((3, 4, 2), [0], 0),             # outermost: whole rows
+    ((2, 3, 4, 2), [2, 1], 5),       # contiguous pair, unsorted
+    ((2, 3, 4), [-1, 0, 1], -3),     # every axis: one reversed copy
+    ((2, 1, 3), [1], 9),             # a size-1 axis: a copy
+])
+def test_reverse_v2_exact(tmp_path, shape, axes, zp):
+    g = single_op(Op.REVERSE_V2, [act("x", shape, 0.1, zp), const("axis", i32(axes))], [act("y", shape, 0.1, zp)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+@pytest.mark.parametrize("axes,match", [
+    ([0, 2], "contiguous"),     # TFLM: "Non-contiguous `axes` not supported"
+    ([1, 1], "contiguous"),
+    ([3], "out of range"),
+    ([[1]], "1 to rank"),       # TFLM: a vector of axes
+])
+def test_reverse_v2_rejects(tmp_path, axes, match):
+    g = single_op(Op.REVERSE_V2, [act("x", (2, 3, 4)), const("axis", i32(axes))], [act("y", (2, 3, 4))])
+    assert match in prepare_error(g, tmp_path)
+
+
+@pytest.mark.parametrize("shape,zp", [((2, 3), 5), ((7,), -128), ((1, 2, 2, 3), 127)])
+def test_zeros_like_writes_integer_zero(tmp_path, shape, zp):
+    # TFLM writes the byte 0, not the zero point.
+    g = single_op(Op.ZEROS_LIKE, [act("x", shape, 0.1, zp)], [act("y", shape, 0.1, zp)])
+    assert_exact(g, tmp_path, samples=2)
+
+
+def test_zeros_like_rejects_other_shape(tmp_path):
+    g = single_op(Op.ZEROS_LIKE, [act("x", (2, 3))], [act("y", (3, 2))])
+    assert "differs" in prepare_error(g, tmp_path)
+
+
+# -- GATHER_ND ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape,indices,zp", [
+    ((4, 3), [[1], [3], [0]], -128),                 # whole rows
+    ((4, 3), [[1, 2], [3, 0], [0, 0]], 127),         # single elements
+    ((2, 3, 4), [[[1, 2]], [[0, 0]]], 0),            # batched index tuples
+    ((2, 3, 4), [1, 2, 3], 5),                       # one tuple, rank-1 indices: a scalar out
+    ((3, 4), [[0, 5]], -9),                          # index 5 >= 4: TFLM checks the flat position only
+])
+def test_gather_nd_constant_indices_exact(tmp_path, shape, indices, zp):
+    idx = i32(indices)
+    oshape = idx.shape[:-1] + shape[idx.shape[-1]:]
+    g = single_op(Op.GATHER_ND, [act("x", shape, 0.1, zp), const("idx", idx)], [act("y", oshape, 0.1, zp)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_gather_nd_runtime_indices_exact(tmp_path):
+    g = single_op(Op.GATHER_ND, [act("x", (3, 4, 2), 0.1, 3), Tensor("idx", (5, 2), "int32")],
+                  [act("y", (5, 2), 0.1, 3)])
+    rng = np.random.default_rng(2)
+    cases = [[rng.integers(-128, 128, (3, 4, 2)).astype(np.int8),
+              np.stack([rng.integers(0, 3, 5), rng.integers(0, 4, 5)], axis=1).astype(np.int32)] for _ in range(4)]
+    assert_exact(g, tmp_path, samples=0, inputs=cases)
+
+
+def test_gather_nd_runtime_out_of_range_is_an_error(tmp_path):
+    g = single_op(Op.GATHER_ND, [act("x", (3, 4)), Tensor("idx", (1, 2), "int32")], [act("y", (1,))])
+    model = load_tflite(write(g, tmp_path))
+    with pytest.raises(MicrolithError, match="outside params"):
+        run_reference(model, [np.zeros((3, 4), np.int8), i32([[2, 4]])])   # flat 12 of 12
+
+
+@pytest.mark.parametrize("shape,indices,itype,oshape,match", [
+    ((3, 4), [[3, 0]], "int32", (1,), "outside params"),
+    ((3, 4), [[-1, 2]], "int32", (1,), "outside params"),
+    ((3, 4), [[0, 1]], "int64", (1,), "int32"),
+    ((3, 4), [[0, 1, 0]], "int32", (1,), "at most the rank"),
+    ((3, 4), [[0]], "int32", (1, 3), "gives"),
+])
+def test_gather_nd_rejects(tmp_path, shape, indices, itype, oshape, match):
+    g = single_op(Op.GATHER_ND, [act("x", shape), const("idx", np.array(indices, itype))], [act("y", oshape)])
+    assert match in prepare_error(g, tmp_path)

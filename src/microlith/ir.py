@@ -81,6 +81,11 @@ class Op(enum.Enum):
     PADV2 = "PADV2"
     RESIZE_NEAREST_NEIGHBOR = "RESIZE_NEAREST_NEIGHBOR"
     RESIZE_BILINEAR = "RESIZE_BILINEAR"
+    BATCH_TO_SPACE_ND = "BATCH_TO_SPACE_ND"
+    SPACE_TO_BATCH_ND = "SPACE_TO_BATCH_ND"
+    REVERSE_V2 = "REVERSE_V2"
+    ZEROS_LIKE = "ZEROS_LIKE"
+    GATHER_ND = "GATHER_ND"
 
 
 # Fused activation names used in attrs["activation"].
@@ -129,6 +134,11 @@ ATTRS: dict[Op, tuple[str, ...]] = {
     Op.PADV2: (),
     Op.RESIZE_NEAREST_NEIGHBOR: ("align_corners", "half_pixel_centers"),
     Op.RESIZE_BILINEAR: ("align_corners", "half_pixel_centers"),
+    Op.BATCH_TO_SPACE_ND: (),
+    Op.SPACE_TO_BATCH_ND: (),
+    Op.REVERSE_V2: (),
+    Op.ZEROS_LIKE: (),
+    Op.GATHER_ND: (),
 }
 
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32,

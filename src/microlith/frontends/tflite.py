@@ -43,6 +43,8 @@ _ARITY: dict[Op, tuple[int, int, tuple[int, ...]]] = {
     Op.PACK: (1, 1 << 16, ()), Op.UNPACK: (1, 1, ()), Op.EXPAND_DIMS: (2, 2, ()),
     Op.BROADCAST_TO: (2, 2, ()), Op.MIRROR_PAD: (2, 2, ()), Op.PADV2: (2, 3, ()),
     Op.RESIZE_NEAREST_NEIGHBOR: (2, 2, ()), Op.RESIZE_BILINEAR: (2, 2, ()),
+    Op.BATCH_TO_SPACE_ND: (3, 3, ()), Op.SPACE_TO_BATCH_ND: (3, 3, ()), Op.REVERSE_V2: (2, 2, ()),
+    Op.GATHER_ND: (2, 2, ()),
 }
 
 

@@ -125,6 +125,16 @@ def _options(op: Op, a: dict):
         o = fb.ResizeNearestNeighborOptionsT() if nearest else fb.ResizeBilinearOptionsT()
         o.alignCorners, o.halfPixelCenters = bool(a["align_corners"]), bool(a["half_pixel_centers"])
         return (B.ResizeNearestNeighborOptions if nearest else B.ResizeBilinearOptions), o
+    if op is Op.BATCH_TO_SPACE_ND:
+        return B.BatchToSpaceNDOptions, fb.BatchToSpaceNDOptionsT()
+    if op is Op.SPACE_TO_BATCH_ND:
+        return B.SpaceToBatchNDOptions, fb.SpaceToBatchNDOptionsT()
+    if op is Op.REVERSE_V2:
+        return B.ReverseV2Options, fb.ReverseV2OptionsT()
+    if op is Op.ZEROS_LIKE:
+        return B.ZerosLikeOptions, fb.ZerosLikeOptionsT()
+    if op is Op.GATHER_ND:
+        return B.GatherNdOptions, fb.GatherNdOptionsT()
     return B.NONE, None
 
 

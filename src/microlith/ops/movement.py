@@ -1,5 +1,6 @@
 """Data movement, issue 10: SLICE, GATHER, PACK, EXPAND_DIMS, BROADCAST_TO, DEPTH_TO_SPACE,
-SPACE_TO_DEPTH, MIRROR_PAD, PADV2 (int8), and the TFLite
+SPACE_TO_DEPTH, MIRROR_PAD, PADV2, RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR, BATCH_TO_SPACE_ND,
+SPACE_TO_BATCH_ND, REVERSE_V2, ZEROS_LIKE, GATHER_ND (int8), and the TFLite
 frontend's lowering of the multi-output SPLIT, SPLIT_V and UNPACK.
 
 Like ops/shape.py, nothing here does arithmetic: TFLM copies bytes, and none of these kernels
@@ -542,6 +543,257 @@ class ResizeBilinear(OpImpl):
                 f"{ctx.tensor(node.outputs[0])})")
 
 
+def batch_to_space(x: np.ndarray, block, crops) -> np.ndarray:
+    """TF's BatchToSpaceND on a 3-D [B, H, C] or 4-D [B, H, W, C] array."""
+    x4 = x if x.ndim == 4 else x[:, :, None, :]
+    bh, bw = (int(block[0]), int(block[1])) if x.ndim == 4 else (int(block[0]), 1)
+    (ct, cb), (cl, cr) = (crops[0], crops[1]) if x.ndim == 4 else (crops[0], (0, 0))
+    b, h, w, c = x4.shape
+    y = x4.reshape(bh, bw, b // (bh * bw), h, w, c).transpose(2, 3, 0, 4, 1, 5)
+    y = y.reshape(b // (bh * bw), h * bh, w * bw, c)[:, ct:h * bh - cb, cl:w * bw - cr]
+    return y if x.ndim == 4 else y[:, :, 0, :]
+
+
+def space_to_batch(x: np.ndarray, block, pads, value) -> np.ndarray:
+    """TF's SpaceToBatchND on a 3-D or 4-D array, padding with `value`."""
+    x4 = x if x.ndim == 4 else x[:, :, None, :]
+    bh, bw = (int(block[0]), int(block[1])) if x.ndim == 4 else (int(block[0]), 1)
+    pads4 = [(0, 0), tuple(int(v) for v in pads[0]),
+             tuple(int(v) for v in pads[1]) if x.ndim == 4 else (0, 0), (0, 0)]
+    p = np.pad(x4, pads4, constant_values=value)
+    b, h, w, c = p.shape
+    y = p.reshape(b, h // bh, bh, w // bw, bw, c).transpose(2, 4, 0, 1, 3, 5).reshape(b * bh * bw, h // bh, w // bw, c)
+    return y if x.ndim == 4 else y[:, :, 0, :]
+
+
+class _SpaceBatch(OpImpl):
+    """BATCH_TO_SPACE_ND / SPACE_TO_BATCH_ND (TFLM batch_to_space_nd.cc, space_to_batch_nd.cc):
+    3-D [B, H, C] or 4-D [B, H, W, C] int8, block_shape [1 or 2] and crops/paddings [1 or 2, 2]
+    constant int32 (TFLM reads them at Eval; microlith needs them when compiling). TFLM loops
+    over the output's shape and ignores the bottom/right amounts, so the output must be exactly
+    what the operands describe."""
+
+    def operands(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        require_same_dtype(node, g, [x.name, y.name])
+        require_nonempty(node, g, [x.name, y.name])
+        rank = len(x.shape)
+        if rank not in (3, 4) or len(y.shape) != rank:
+            raise MicrolithError(f"{where(node, g)}: input '{x.name}' {list(x.shape)} and output "
+                                 f"{list(y.shape)}; TFLM's {node.op.value} takes 3-D or 4-D tensors of one rank")
+        spatial = rank - 2
+        block = const_ints(node, g, 1, "block_shape")
+        amounts = const_ints(node, g, 2, "crops" if node.op is Op.BATCH_TO_SPACE_ND else "paddings")
+        if block.shape != (spatial,) or amounts.shape != (spatial, 2):
+            raise MicrolithError(f"{where(node, g)}: block_shape {list(block.shape)} and crops/paddings "
+                                 f"{list(amounts.shape)} do not fit a {rank}-D input (need [{spatial}] and "
+                                 f"[{spatial}, 2])")
+        if (block < 1).any() or (amounts < 0).any():
+            raise MicrolithError(f"{where(node, g)}: block_shape {block.tolist()} must be >= 1 and crops/"
+                                 f"paddings {amounts.tolist()} >= 0")
+        return x, y, block, amounts
+
+    def kernel_view(self, x, y, block, amounts):
+        """4-D shapes, 2 block sizes and (top, left) amounts, 3-D extended as TFLM does (NHC -> NH1C)."""
+        def four(shape):
+            return tuple(int(d) for d in shape) if len(shape) == 4 else (int(shape[0]), int(shape[1]), 1, int(shape[2]))
+        bw, left = (int(block[1]), int(amounts[1, 0])) if len(x.shape) == 4 else (1, 0)
+        return four(x.shape), four(y.shape), (int(block[0]), bw), (int(amounts[0, 0]), left)
+
+
+@register
+class BatchToSpaceND(_SpaceBatch):
+    """Crops make it more than a transpose: ml_batch_to_space_nd_s8 skips cropped pixels."""
+    op = Op.BATCH_TO_SPACE_ND
+    kernels = ("ml_batch_to_space_nd_s8",)
+
+    def prepare(self, node, g):
+        x, y, block, crops = self.operands(node, g)
+        blocks = int(np.prod(block))
+        want = None
+        if x.shape[0] % blocks == 0:
+            want = batch_to_space(np.zeros(x.shape, np.int8), block, crops).shape
+        if want is None or want != tuple(y.shape) or 0 in want:
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}; input "
+                                 f"{list(x.shape)} with block_shape {block.tolist()} and crops {crops.tolist()} "
+                                 f"gives {list(want) if want is not None else 'no whole batch'}")
+        in4, out4, blk, start = self.kernel_view(x, y, block, crops)
+        return dict(block=blk, start=start, in4=in4, out4=out4, block_list=block.tolist(), amounts=crops.tolist())
+
+    def reference(self, node, g, p, xs):
+        return [batch_to_space(np.asarray(xs[0]), p["block_list"], p["amounts"]).astype(g.t(node.outputs[0]).np_dtype)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_batch_to_space_nd_params", "params",
+                            dict(block_h=p["block"][0], block_w=p["block"][1], top=p["start"][0],
+                                 left=p["start"][1]))
+        return (f"ml_batch_to_space_nd_s8({params}, {ctx.dims(p['in4'])}, {ctx.tensor(node.inputs[0])}, "
+                f"{ctx.dims(p['out4'])}, {ctx.tensor(node.outputs[0])})")
+
+
+@register
+class SpaceToBatchND(_SpaceBatch):
+    """TFLM fills the padding with SpaceToBatchParams.output_offset, which its micro kernel
+    never initializes: the padding bytes are whatever its persistent buffer held (0 in a fresh
+    arena, other bytes after earlier models ran; tests saw both). So only paddings of zero are
+    compiled, and then the op is a transpose of a 6-D view:
+    [N, H/bh, bh, W/bw, bw, C] -> [bh, bw, N, H/bh, W/bw, C]."""
+    op = Op.SPACE_TO_BATCH_ND
+    kernels = ("ml_transpose_s8",)
+
+    def prepare(self, node, g):
+        x, y, block, pads = self.operands(node, g)
+        if pads.any():
+            raise MicrolithError(f"{where(node, g)}: paddings {pads.tolist()}: TFLM fills SPACE_TO_BATCH_ND's "
+                                 "padding with an uninitialized value (SpaceToBatchParams.output_offset), so "
+                                 "no result can match it; only zero paddings are supported (pad with PAD first)")
+        in4, out4, (bh, bw), _ = self.kernel_view(x, y, block, pads)
+        n, h, w, c = in4
+        if h % bh or w % bw:
+            raise MicrolithError(f"{where(node, g)}: spatial sizes {list(x.shape[1:-1])} do not divide by "
+                                 f"block_shape {block.tolist()}")
+        view, perm = (n, h // bh, bh, w // bw, bw, c), [2, 4, 0, 1, 3, 5]
+        want = space_to_batch(np.zeros(x.shape, np.int8), block, pads, 0).shape
+        if want != tuple(y.shape):
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}; input "
+                                 f"{list(x.shape)} with block_shape {block.tolist()} gives {list(want)}")
+        in_shape, kperm = canonical_transpose(view, perm)
+        return dict(view=view, perm=perm, in_shape=in_shape, kperm=kperm)
+
+    def reference(self, node, g, p, xs):
+        y = g.t(node.outputs[0])
+        return [np.transpose(np.asarray(xs[0]).reshape(p["view"]), p["perm"]).reshape(y.shape).astype(y.np_dtype)]
+
+    emit = _BlockTranspose.emit
+
+
+@register
+class ReverseV2(OpImpl):
+    """TFLM reverse.cc: axis a constant int32 vector of distinct axes that are contiguous once
+    sorted (TFLM refuses others), rank up to 6. Reversing contiguous axes is reversing their
+    flattened run, which the strided-slice kernel does with stride -1 on [outer, run, inner]."""
+    op = Op.REVERSE_V2
+    kernels = ("ml_strided_slice_s8",)
+
+    def prepare(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        require_same_dtype(node, g, [x.name, y.name])
+        require_nonempty(node, g, [x.name, y.name])
+        rank = len(x.shape)
+        axes = const_ints(node, g, 1, "axis")
+        if axes.ndim != 1 or not 1 <= axes.size <= rank or not 1 <= rank <= MAX_RANK:
+            raise MicrolithError(f"{where(node, g)}: axis {axes.tolist()} for input '{x.name}' "
+                                 f"{list(x.shape)}; TFLM needs 1 to rank axes in a vector, rank 1 to {MAX_RANK}")
+        if tuple(y.shape) != tuple(x.shape):
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' {list(y.shape)} differs from input "
+                                 f"{list(x.shape)}")
+        norm = sorted(_axis(node, g, int(a), rank) for a in axes)
+        if norm != list(range(norm[0], norm[0] + len(norm))):
+            raise MicrolithError(f"{where(node, g)}: axes {axes.tolist()} are not distinct and contiguous; "
+                                 "TFLM reverses contiguous axes only")
+        outer = math.prod(x.shape[:norm[0]])
+        run = math.prod(x.shape[norm[0]:norm[-1] + 1])
+        inner = math.prod(x.shape[norm[-1] + 1:])
+        dims = [(outer, 0, 1), (run, run - 1, -1), (inner, 0, 1)]
+        dims = [d for d in dims if d[0] > 1] or [(1, 0, 1)]
+        return dict(axes=norm, in_shape=[d[0] for d in dims], begin=[d[1] for d in dims],
+                    stride=[d[2] if d[0] > 1 else 1 for d in dims])
+
+    def reference(self, node, g, p, xs):
+        return [np.flip(np.asarray(xs[0]), axis=tuple(p["axes"])).astype(g.t(node.outputs[0]).np_dtype)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_strided_slice_params", "params",
+                            dict(begin=c_array(p["begin"]), stride=c_array(p["stride"])))
+        shape = shape_nd(ctx, "shape", p["in_shape"])
+        return (f"ml_strided_slice_s8({params}, {shape}, {ctx.tensor(node.inputs[0])}, {shape}, "
+                f"{ctx.tensor(node.outputs[0])})")
+
+
+@register
+class ZerosLike(OpImpl):
+    """TFLM zeros_like.cc: the output, of the input's size and type, is all integer zeros (the
+    byte 0, not the zero point: TFLM ignores quantization)."""
+    op = Op.ZEROS_LIKE
+    kernels = ("ml_zeros_like_s8",)
+
+    def prepare(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        require_same_dtype(node, g, [x.name, y.name])
+        require_nonempty(node, g, [y.name])
+        if tuple(x.shape) != tuple(y.shape):
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' {list(y.shape)} differs from input "
+                                 f"'{x.name}' {list(x.shape)}")
+        return dict(size=y.size)
+
+    def reference(self, node, g, p, xs):
+        y = g.t(node.outputs[0])
+        return [np.zeros(y.shape, y.np_dtype)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_zeros_like_params", "params", dict(size=p["size"]))
+        return f"ml_zeros_like_s8({params}, {ctx.tensor(node.inputs[0])}, {ctx.tensor(node.outputs[0])})"
+
+
+def gather_nd(x: np.ndarray, idx: np.ndarray, where_: str = "GATHER_ND") -> np.ndarray:
+    """TFLM's GatherNd: each index tuple picks the slice at flat position sum(index * stride);
+    only that position is bounds-checked, as TFLM does."""
+    depth = idx.shape[-1]
+    strides = [math.prod(x.shape[j + 1:]) for j in range(depth)]
+    slice_size = math.prod(x.shape[depth:])
+    tuples = idx.reshape(-1, depth).astype(np.int64)
+    start = tuples @ np.array(strides, np.int64)
+    if ((start < 0) | (start + slice_size > x.size)).any():
+        raise MicrolithError(f"{where_}: an index tuple points outside params; TFLM fails there and so "
+                             "does the generated code")
+    flat = x.reshape(-1)
+    out = flat[start[:, None] + np.arange(slice_size)[None, :]]
+    return out.reshape(idx.shape[:-1] + x.shape[depth:])
+
+
+@register
+class GatherNd(OpImpl):
+    """TFLM gather_nd.cc: int8 params, int32 indices (constant or run-time) whose last dimension
+    (1..5, at most the params' rank) indexes the leading params dimensions."""
+    op = Op.GATHER_ND
+    kernels = ("ml_gather_nd_s8",)
+    MAX_DEPTH = 5
+
+    def prepare(self, node, g):
+        x, idx, y = g.t(node.inputs[0]), g.t(node.inputs[1]), g.t(node.outputs[0])
+        require_same_dtype(node, g, [x.name, y.name])
+        require_nonempty(node, g, [x.name, idx.name, y.name])
+        if idx.dtype != "int32":
+            raise MicrolithError(f"{where(node, g)}: indices '{idx.name}' are {idx.dtype}; TFLM's GATHER_ND "
+                                 "takes int32 indices only")
+        if not x.shape or not idx.shape:
+            raise MicrolithError(f"{where(node, g)}: params {list(x.shape)} and indices {list(idx.shape)} "
+                                 "must be at least vectors")
+        depth = int(idx.shape[-1])
+        if depth > min(len(x.shape), self.MAX_DEPTH):
+            raise MicrolithError(f"{where(node, g)}: index tuples of {depth} values for params of rank "
+                                 f"{len(x.shape)}; TFLM allows at most the rank and at most {self.MAX_DEPTH}")
+        want = tuple(idx.shape[:-1]) + tuple(x.shape[depth:])
+        if want != tuple(y.shape):
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}; gathering "
+                                 f"{list(idx.shape)} from {list(x.shape)} gives {list(want)}")
+        if idx.is_const:
+            gather_nd(np.zeros(x.shape, np.int8), idx.data, where(node, g))  # refuses what TFLM fails on
+        return dict(slices=math.prod(idx.shape[:-1]), depth=depth, slice_size=math.prod(x.shape[depth:]),
+                    params_size=x.size, stride=[math.prod(x.shape[j + 1:]) for j in range(depth)])
+
+    def reference(self, node, g, p, xs):
+        y = gather_nd(np.asarray(xs[0]), np.asarray(xs[1]), where(node, g))
+        return [y.astype(g.t(node.outputs[0]).np_dtype)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_gather_nd_params", "params",
+                            dict(slices=p["slices"], depth=p["depth"], slice_size=p["slice_size"],
+                                 params_size=p["params_size"], stride=c_array(p["stride"], 5)))
+        return (f"ml_gather_nd_s8({params}, {ctx.tensor(node.inputs[0])}, {ctx.tensor(node.inputs[1])}, "
+                f"{ctx.tensor(node.outputs[0])})")
+
+
 # -- lowering of the multi-output ops (called by frontends/tflite.py) ---------------------
 
 def _const_axis(node: Node, tensors: dict, index: int, at: str) -> int:
@@ -724,6 +976,26 @@ def _float_resize_bilinear(node, g, ins, out_shape):
              + x[:, y0][:, :, x1] * (one - dy) * dx + x[:, y1][:, :, x1] * dy * dx).astype(np.float32)]
 
 
+def _float_batch_to_space(node, g, ins, out_shape):
+    return [batch_to_space(ins[0], np.asarray(ins[1]).reshape(-1), np.asarray(ins[2]).reshape(-1, 2))]
+
+
+def _float_space_to_batch(node, g, ins, out_shape):
+    return [space_to_batch(ins[0], np.asarray(ins[1]).reshape(-1), np.asarray(ins[2]).reshape(-1, 2), 0)]
+
+
+def _float_reverse(node, g, ins, out_shape):
+    return [np.flip(ins[0], axis=tuple(int(a) % ins[0].ndim for a in np.asarray(ins[1]).reshape(-1)))]
+
+
+def _float_zeros_like(node, g, ins, out_shape):
+    return [np.zeros(out_shape, np.float32)]
+
+
+def _float_gather_nd(node, g, ins, out_shape):
+    return [gather_nd(ins[0], np.asarray(ins[1]).astype(np.int64))]
+
+
 def _float_lowered(node, g, ins, out_shape):
     raise MicrolithError(f"{where(node, g)}: {node.op.value} should have been lowered by the frontend")
 
@@ -750,4 +1022,8 @@ FLOAT_RUN = {Op.SLICE: _per_sample(_float_slice), Op.GATHER: _per_sample(_float_
              Op.MIRROR_PAD: _per_sample(_float_mirror_pad), Op.PADV2: _per_sample(_float_padv2),
              Op.RESIZE_NEAREST_NEIGHBOR: _per_sample(_float_resize_nearest),
              Op.RESIZE_BILINEAR: _per_sample(_float_resize_bilinear),
+             Op.BATCH_TO_SPACE_ND: _per_sample(_float_batch_to_space),
+             Op.SPACE_TO_BATCH_ND: _per_sample(_float_space_to_batch),
+             Op.REVERSE_V2: _per_sample(_float_reverse), Op.ZEROS_LIKE: _float_zeros_like,
+             Op.GATHER_ND: _per_sample(_float_gather_nd),
              Op.SPLIT: _float_lowered, Op.SPLIT_V: _float_lowered, Op.UNPACK: _float_lowered}
