@@ -6,11 +6,13 @@ them to one node per output."""
 import numpy as np
 import pytest
 
+import microlith
 from microlith.codegen.c import prepare
 from microlith.frontends.tflite import load_tflite
 from microlith.ir import Graph, MicrolithError, Node, Op, Tensor
 from microlith.ops import impl_for
 from microlith.reference import run_reference
+from microlith.verify import HostModel
 from opmodels import act, assert_exact, const, single_op, write
 
 
@@ -31,6 +33,23 @@ def load_error(g, tmp_path):
 
 def i32(v):
     return np.array(v, np.int32)
+
+
+def runtime_index_errors(g, tmp_path, good, bad):
+    """Run-time indices out of range: the numpy reference raises and the generated C returns an
+    error (TFLM reads out of bounds or fails), while the same C computes good indices."""
+    model = load_tflite(write(g, tmp_path))
+    microlith.compile(model, tmp_path / "c", measure=False)
+    host = HostModel(tmp_path / "c", model, model.name, tmp_path)
+    try:
+        assert np.array_equal(host.run(good)[0], run_reference(model, good)[model.outputs[0]])
+        for xs in bad:
+            with pytest.raises(MicrolithError, match="outside"):
+                run_reference(model, xs)
+            with pytest.raises(MicrolithError, match="returned error"):
+                host.run(xs)
+    finally:
+        host.close()
 
 
 # -- SLICE -------------------------------------------------------------------------------
@@ -120,10 +139,8 @@ def test_gather_runtime_index_out_of_range_is_an_error(tmp_path):
     # TFLM only DCHECKs the range; the numpy reference refuses and the C kernel returns an error.
     g = single_op(Op.GATHER, [act("x", (6, 4)), Tensor("idx", (2,), "int32")], [act("y", (2, 4))],
                   dict(axis=0, batch_dims=0))
-    model = load_tflite(write(g, tmp_path))
-    for bad in (6, -1):
-        with pytest.raises(MicrolithError, match="outside"):
-            run_reference(model, [np.zeros((6, 4), np.int8), i32([0, bad])])
+    x = np.arange(24, dtype=np.int8).reshape(6, 4)
+    runtime_index_errors(g, tmp_path, [x, i32([5, 0])], [[x, i32([0, 6])], [x, i32([-1, 0])]])
 
 
 @pytest.mark.parametrize("indices,itype,axis,batch_dims,oshape,match", [
@@ -616,9 +633,9 @@ def test_gather_nd_runtime_indices_exact(tmp_path):
 
 def test_gather_nd_runtime_out_of_range_is_an_error(tmp_path):
     g = single_op(Op.GATHER_ND, [act("x", (3, 4)), Tensor("idx", (1, 2), "int32")], [act("y", (1,))])
-    model = load_tflite(write(g, tmp_path))
-    with pytest.raises(MicrolithError, match="outside params"):
-        run_reference(model, [np.zeros((3, 4), np.int8), i32([[2, 4]])])   # flat 12 of 12
+    x = np.arange(12, dtype=np.int8).reshape(3, 4)
+    runtime_index_errors(g, tmp_path, [x, i32([[1, 5]])],             # flat 9: accepted, like TFLM
+                         [[x, i32([[2, 4]])], [x, i32([[0, -1]])]])  # flat 12 of 12, flat -1
 
 
 @pytest.mark.parametrize("shape,indices,itype,oshape,match", [
