@@ -648,3 +648,47 @@ def test_gather_nd_runtime_out_of_range_is_an_error(tmp_path):
 def test_gather_nd_rejects(tmp_path, shape, indices, itype, oshape, match):
     g = single_op(Op.GATHER_ND, [act("x", shape), const("idx", np.array(indices, itype))], [act("y", oshape)])
     assert match in prepare_error(g, tmp_path)
+
+
+# -- float32 references (reference_float: calibration of float models) -------------------
+
+def fact(name, shape):
+    return Tensor(name, tuple(shape), "float32")
+
+
+FLOAT_CASES = [
+    (Op.SLICE, [fact("x", (1, 4, 5)), const("b", i32([0, 1, 2])), const("s", i32([1, 2, -1]))], (1, 2, 3), {}),
+    (Op.GATHER, [fact("x", (1, 5, 3)), const("i", i32([4, 0, 4]))], (1, 3, 3), dict(axis=1, batch_dims=0)),
+    (Op.PACK, [fact("x", (1, 3)), fact("z", (1, 3))], (1, 2, 3), dict(values_count=2, axis=1)),
+    (Op.BROADCAST_TO, [fact("x", (1, 1, 3)), const("s", i32([1, 4, 3]))], (1, 4, 3), {}),
+    (Op.DEPTH_TO_SPACE, [fact("x", (1, 2, 2, 8))], (1, 4, 4, 2), dict(block_size=2)),
+    (Op.MIRROR_PAD, [fact("x", (1, 3, 4)), const("p", i32([[0, 0], [2, 1], [1, 3]]))], (1, 6, 8),
+     dict(mode="REFLECT")),
+    (Op.RESIZE_NEAREST_NEIGHBOR, [fact("x", (1, 3, 5, 2)), const("s", i32([7, 4]))], (1, 7, 4, 2),
+     dict(align_corners=True, half_pixel_centers=False)),
+    (Op.RESIZE_BILINEAR, [fact("x", (1, 3, 5, 2)), const("s", i32([7, 4]))], (1, 7, 4, 2),
+     dict(align_corners=False, half_pixel_centers=True)),
+    (Op.REVERSE_V2, [fact("x", (1, 3, 4)), const("a", i32([1, 2]))], (1, 3, 4), {}),
+    (Op.GATHER_ND, [fact("x", (1, 3, 4)), const("i", i32([[0, 2], [0, 0]]))], (2, 4), {}),
+]
+
+
+@pytest.mark.parametrize("op,ins,oshape,attrs", FLOAT_CASES, ids=[c[0].value for c in FLOAT_CASES])
+def test_float_reference_matches_tflm_float_kernels(tmp_path, op, ins, oshape, attrs):
+    """What calibration computes for these ops equals TFLM's float kernels, one sample and a
+    batch alike (a batch runs sample by sample: these ops may move data across axis 0)."""
+    from microlith.reference_float import run_float
+    from microlith.verify import Oracle
+    g = single_op(op, ins, [fact("y", oshape)], attrs)
+    path = write(g, tmp_path)
+    model = load_tflite(path)
+    oracle = Oracle(path.read_bytes(), model)
+    rng = np.random.default_rng(4)
+    xs = [rng.uniform(-4, 4, (3,) + model.t(n).shape[1:]).astype(np.float32) for n in model.inputs]
+    batch = run_float(model, xs)["y"]
+    for k in range(3):
+        want = oracle.run([x[k:k + 1] for x in xs])[0].reshape(oshape)
+        got = run_float(model, [x[k:k + 1] for x in xs])["y"].reshape(oshape)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+        if oshape[0] == 1:
+            np.testing.assert_allclose(batch[k:k + 1].reshape(oshape), want, rtol=1e-6, atol=1e-6)
