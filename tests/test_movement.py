@@ -202,6 +202,18 @@ def test_split_outputs_feed_later_ops(tmp_path):
               [Node(Op.SPLIT, ("axis", "x"), ("a", "b"), dict(num_splits=2)),
                Node(Op.CONCATENATION, ("b", "a"), ("y",), dict(axis=2, activation="NONE"))], ["x"], ["y"])
     assert_exact(g, tmp_path, samples=3)
+    # Per-layer diagnosis finds each lowered piece under its TFLite name, and it matches.
+    from microlith.verify import first_differing_layer
+    path = write(g, tmp_path)
+    model = load_tflite(path)
+    assert [nd.outputs[0] for nd in model.nodes] == ["a", "b", "y"]
+    microlith.compile(model, tmp_path / "c", measure=False)
+    host = HostModel(tmp_path / "c", model, model.name, tmp_path)
+    try:
+        x = np.arange(-12, 12, dtype=np.int8).reshape(1, 4, 6)
+        assert first_differing_layer(model, path.read_bytes(), host, [x]) is None
+    finally:
+        host.close()
 
 
 @pytest.mark.parametrize("op,shapes,axis,match", [
