@@ -331,6 +331,11 @@ def test_expand_dims_rejects(tmp_path, axis, oshape, match):
     assert match in prepare_error(g, tmp_path)
 
 
+def test_expand_dims_rejects_int32_like_tflm(tmp_path):
+    g = single_op(Op.EXPAND_DIMS, [Tensor("x", (3,), "int32"), const("axis", i32(0))], [Tensor("y", (1, 3), "int32")])
+    assert "copies int8, int16, float32 only" in prepare_error(g, tmp_path)
+
+
 # -- BROADCAST_TO ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("shape,target,zp", [
@@ -704,3 +709,22 @@ def test_float_reference_matches_tflm_float_kernels(tmp_path, op, ins, oshape, a
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
         if oshape[0] == 1:
             np.testing.assert_allclose(batch[k:k + 1].reshape(oshape), want, rtol=1e-6, atol=1e-6)
+
+
+def i16(name, shape):
+    return Tensor(name, tuple(shape), "int16", act(name, shape).quant)
+
+
+@pytest.mark.parametrize("op,ins,oshape,attrs", [
+    (Op.SLICE, [i16("x", (4,)), const("b", i32([1])), const("s", i32([2]))], (2,), {}),
+    (Op.GATHER, [i16("x", (4,)), const("i", i32([1]))], (1,), dict(axis=0, batch_dims=0)),
+    (Op.PACK, [i16("x", (4,))], (1, 4), dict(values_count=1, axis=0)),
+    (Op.MIRROR_PAD, [i16("x", (4,)), const("p", i32([[1, 1]]))], (6,), dict(mode="REFLECT")),
+    (Op.RESIZE_BILINEAR, [i16("x", (1, 2, 2, 1)), const("s", i32([4, 4]))], (1, 4, 4, 1),
+     dict(align_corners=False, half_pixel_centers=False)),
+    (Op.GATHER_ND, [i16("x", (4,)), const("i", i32([[1]]))], (1,), {}),
+])
+def test_int16_data_is_refused(tmp_path, op, ins, oshape, attrs):
+    # The byte kernels move int8 only; TFLM's int16 variants (where it has them) are not compiled.
+    g = single_op(op, ins, [i16("y", oshape)], attrs)
+    assert "moves int8 data only" in prepare_error(g, tmp_path)

@@ -218,8 +218,13 @@ class ExpandDims(_Alias):
     so the output may share the input's memory like RESHAPE."""
     op = Op.EXPAND_DIMS
 
+    TYPES = ("int8", "int16", "float32")  # what TFLM's Eval copies; it fails on others
+
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        if x.dtype not in self.TYPES:
+            raise MicrolithError(f"{where(node, g)}: input '{x.name}' is {x.dtype}; TFLM's EXPAND_DIMS copies "
+                                 f"{', '.join(self.TYPES)} only")
         a = g.t(node.inputs[1])
         axis = const_ints(node, g, 1, "axis")
         if len(a.shape) > 1 or axis.size < 1:
