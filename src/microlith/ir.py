@@ -102,6 +102,26 @@ class Op(enum.Enum):
     # --- issue 10: recurrent layers
     SVDF = "SVDF"
     UNIDIRECTIONAL_SEQUENCE_LSTM = "UNIDIRECTIONAL_SEQUENCE_LSTM"
+    # --- issue 10: data movement (ops/movement.py)
+    SLICE = "SLICE"
+    GATHER = "GATHER"
+    SPLIT = "SPLIT"      # lowered by the TFLite frontend into one SLICE per output
+    SPLIT_V = "SPLIT_V"  # likewise
+    PACK = "PACK"
+    UNPACK = "UNPACK"    # lowered by the TFLite frontend into one GATHER per output
+    EXPAND_DIMS = "EXPAND_DIMS"
+    BROADCAST_TO = "BROADCAST_TO"
+    DEPTH_TO_SPACE = "DEPTH_TO_SPACE"
+    SPACE_TO_DEPTH = "SPACE_TO_DEPTH"
+    MIRROR_PAD = "MIRROR_PAD"
+    PADV2 = "PADV2"
+    RESIZE_NEAREST_NEIGHBOR = "RESIZE_NEAREST_NEIGHBOR"
+    RESIZE_BILINEAR = "RESIZE_BILINEAR"
+    BATCH_TO_SPACE_ND = "BATCH_TO_SPACE_ND"
+    SPACE_TO_BATCH_ND = "SPACE_TO_BATCH_ND"
+    REVERSE_V2 = "REVERSE_V2"
+    ZEROS_LIKE = "ZEROS_LIKE"
+    GATHER_ND = "GATHER_ND"
 
 
 # Fused activation names used in attrs["activation"].
@@ -172,6 +192,26 @@ ATTRS: dict[Op, tuple[str, ...]] = {
     Op.SVDF: ("rank", "activation"),
     # activation: the cell gate's ("TANH"; TFLM's integer kernel supports no other)
     Op.UNIDIRECTIONAL_SEQUENCE_LSTM: ("activation", "cell_clip", "proj_clip", "time_major"),
+    # --- issue 10: data movement (ops/movement.py)
+    Op.SLICE: (),
+    Op.GATHER: ("axis", "batch_dims"),
+    Op.SPLIT: ("num_splits",),
+    Op.SPLIT_V: ("num_splits",),
+    Op.PACK: ("values_count", "axis"),
+    Op.UNPACK: ("num", "axis"),
+    Op.EXPAND_DIMS: (),
+    Op.BROADCAST_TO: (),
+    Op.DEPTH_TO_SPACE: ("block_size",),
+    Op.SPACE_TO_DEPTH: ("block_size",),
+    Op.MIRROR_PAD: ("mode",),  # "REFLECT" or "SYMMETRIC"
+    Op.PADV2: (),
+    Op.RESIZE_NEAREST_NEIGHBOR: ("align_corners", "half_pixel_centers"),
+    Op.RESIZE_BILINEAR: ("align_corners", "half_pixel_centers"),
+    Op.BATCH_TO_SPACE_ND: (),
+    Op.SPACE_TO_BATCH_ND: (),
+    Op.REVERSE_V2: (),
+    Op.ZEROS_LIKE: (),
+    Op.GATHER_ND: (),
 }
 
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32,

@@ -379,6 +379,9 @@ _RUN = {
     Op.SVDF: _no_float_recurrent,
     Op.UNIDIRECTIONAL_SEQUENCE_LSTM: _no_float_recurrent,
 }
+# --- issue 10: data movement
+from .ops.movement import FLOAT_RUN as _MOVEMENT_RUN  # noqa: E402
+_RUN.update(_MOVEMENT_RUN)
 assert set(_RUN) == set(Op), set(Op) - set(_RUN)
 
 

@@ -14,6 +14,7 @@ import stat
 import numpy as np
 
 from ..ir import ATTRS, Graph, MicrolithError, Node, Op, Quant, Tensor
+from ..ops.movement import MULTI_OUTPUT
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
 _BUILTIN_NAMES = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
@@ -53,6 +54,13 @@ _ARITY: dict[Op, tuple[int, int, tuple[int, ...]]] = {
     # input-to-input and recurrent-to-input weights and the input gate bias (CIFG), peepholes,
     # projection and layer norm may be absent in TFLite; ops/recurrent.py says what TFLM runs
     Op.UNIDIRECTIONAL_SEQUENCE_LSTM: (24, 24, (1, 5, 9, 10, 11, 12, 16, 17, 20, 21, 22, 23)),
+    # --- issue 10: data movement
+    Op.SLICE: (3, 3, ()), Op.GATHER: (2, 2, ()), Op.SPLIT: (2, 2, ()), Op.SPLIT_V: (3, 3, ()),
+    Op.PACK: (1, 1 << 16, ()), Op.UNPACK: (1, 1, ()), Op.EXPAND_DIMS: (2, 2, ()),
+    Op.BROADCAST_TO: (2, 2, ()), Op.MIRROR_PAD: (2, 2, ()), Op.PADV2: (2, 3, ()),
+    Op.RESIZE_NEAREST_NEIGHBOR: (2, 2, ()), Op.RESIZE_BILINEAR: (2, 2, ()),
+    Op.BATCH_TO_SPACE_ND: (3, 3, ()), Op.SPACE_TO_BATCH_ND: (3, 3, ()), Op.REVERSE_V2: (2, 2, ()),
+    Op.GATHER_ND: (2, 2, ()),
 }
 
 
@@ -237,7 +245,7 @@ def _parse(buf: bytes, path: str, name: str | None) -> Graph:
         if not outs or any(x is None for x in outs):
             raise rd.fail(f"op #{i} {op.value} has no output tensor")
         lo, hi, optional = _ARITY.get(op, (1, 1, ()))
-        if not lo <= len(ins) <= hi or len(outs) != 1:
+        if not lo <= len(ins) <= hi or (len(outs) != 1 and op not in MULTI_OUTPUT):
             want = f"{lo}" if lo == hi else f"{lo} to {hi}"
             raise MicrolithError(f"{path}: op #{i} {op.value} has {len(ins)} input and {len(outs)} output "
                                  f"tensor(s); TFLite's {op.value} takes {want} input(s) and 1 output")
@@ -250,6 +258,10 @@ def _parse(buf: bytes, path: str, name: str | None) -> Graph:
             raise MicrolithError(f"{path}: op #{i} {op.value} has weights '{ins[1]}' of shape "
                                  f"{list(tensors[ins[1]].shape)}; TFLite's {op.value} weights are "
                                  f"{_WEIGHT_RANK[op]}-D")
+        if op in MULTI_OUTPUT:  # the IR has one output per node: one node per output tensor
+            nodes.extend(MULTI_OUTPUT[op](Node(op, ins, outs, attrs, name=f"{i}_{op.value.lower()}"),
+                                          tensors, f"{path}: op #{i} {op.value}"))
+            continue
         nodes.append(Node(op, ins, outs, attrs, name=f"{i}_{op.value.lower()}"))
 
     g_in = tensor_list(sg.InputsLength(), sg.Inputs, "subgraph inputs")
@@ -420,6 +432,33 @@ def _read_options(o, op: Op, path: str, i: int) -> dict:
         lstm_act = {fb.ActivationFunctionType.TANH: "TANH"}.get(code, _ACT.get(code, f"code {code}"))
         a = dict(activation=lstm_act, cell_clip=float(t.CellClip()), proj_clip=float(t.ProjClip()),
                  time_major=bool(t.TimeMajor()))
+    # --- issue 10: data movement
+    elif op is Op.GATHER:  # TFLM's ParseGather defaults both to 0 without options
+        t = table(fb.GatherOptions) if opts is not None else None
+        a = dict(axis=t.Axis() if t else 0, batch_dims=t.BatchDims() if t else 0)
+    elif op in (Op.SPLIT, Op.SPLIT_V):  # TFLM ignores num_splits: the outputs decide
+        cls = fb.SplitOptions if op is Op.SPLIT else fb.SplitVOptions
+        a = dict(num_splits=table(cls).NumSplits() if opts is not None else 0)
+    elif op is Op.PACK:  # TFLM leaves the params undefined without options
+        t = table(fb.PackOptions)
+        a = dict(values_count=t.ValuesCount(), axis=t.Axis())
+    elif op is Op.UNPACK:
+        t = table(fb.UnpackOptions)
+        a = dict(num=t.Num(), axis=t.Axis())
+    elif op in (Op.DEPTH_TO_SPACE, Op.SPACE_TO_DEPTH):
+        cls = fb.DepthToSpaceOptions if op is Op.DEPTH_TO_SPACE else fb.SpaceToDepthOptions
+        a = dict(block_size=table(cls).BlockSize())
+    elif op is Op.MIRROR_PAD:  # TFLM fails without options
+        mode = table(fb.MirrorPadOptions).Mode()
+        names = {fb.MirrorPadMode.REFLECT: "REFLECT", fb.MirrorPadMode.SYMMETRIC: "SYMMETRIC"}
+        if mode not in names:
+            raise MicrolithError(f"{path}: op #{i} MIRROR_PAD has unknown mode {mode}")
+        a = dict(mode=names[mode])
+    elif op in (Op.RESIZE_NEAREST_NEIGHBOR, Op.RESIZE_BILINEAR):  # TFLM: both false without options
+        cls = fb.ResizeNearestNeighborOptions if op is Op.RESIZE_NEAREST_NEIGHBOR else fb.ResizeBilinearOptions
+        t = table(cls) if opts is not None else None
+        a = dict(align_corners=bool(t.AlignCorners()) if t else False,
+                 half_pixel_centers=bool(t.HalfPixelCenters()) if t else False)
     assert set(a) == set(ATTRS[op]), (op, a)
     for key in ("stride_h", "stride_w", "dilation_h", "dilation_w", "filter_h", "filter_w",
                 "depth_multiplier"):

@@ -134,6 +134,55 @@ def _options(op: Op, a: dict):
                                                                                  _ACT.get(a["activation"], 0))
         o.cellClip, o.projClip, o.timeMajor = a["cell_clip"], a["proj_clip"], bool(a["time_major"])
         return B.UnidirectionalSequenceLSTMOptions, o
+    # --- issue 10: data movement
+    if op is Op.SLICE:
+        return B.SliceOptions, fb.SliceOptionsT()
+    if op is Op.GATHER:
+        o = fb.GatherOptionsT()
+        o.axis, o.batchDims = a["axis"], a["batch_dims"]
+        return B.GatherOptions, o
+    if op in (Op.SPLIT, Op.SPLIT_V):
+        o = fb.SplitOptionsT() if op is Op.SPLIT else fb.SplitVOptionsT()
+        o.numSplits = a["num_splits"]
+        return (B.SplitOptions if op is Op.SPLIT else B.SplitVOptions), o
+    if op is Op.PACK:
+        o = fb.PackOptionsT()
+        o.valuesCount, o.axis = a["values_count"], a["axis"]
+        return B.PackOptions, o
+    if op is Op.UNPACK:
+        o = fb.UnpackOptionsT()
+        o.num, o.axis = a["num"], a["axis"]
+        return B.UnpackOptions, o
+    if op is Op.EXPAND_DIMS:
+        return B.ExpandDimsOptions, fb.ExpandDimsOptionsT()
+    if op is Op.BROADCAST_TO:
+        return B.BroadcastToOptions, fb.BroadcastToOptionsT()
+    if op in (Op.DEPTH_TO_SPACE, Op.SPACE_TO_DEPTH):
+        d2s = op is Op.DEPTH_TO_SPACE
+        o = fb.DepthToSpaceOptionsT() if d2s else fb.SpaceToDepthOptionsT()
+        o.blockSize = a["block_size"]
+        return (B.DepthToSpaceOptions if d2s else B.SpaceToDepthOptions), o
+    if op is Op.MIRROR_PAD:
+        o = fb.MirrorPadOptionsT()
+        o.mode = {"REFLECT": fb.MirrorPadMode.REFLECT, "SYMMETRIC": fb.MirrorPadMode.SYMMETRIC}[a["mode"]]
+        return B.MirrorPadOptions, o
+    if op is Op.PADV2:
+        return B.PadV2Options, fb.PadV2OptionsT()
+    if op in (Op.RESIZE_NEAREST_NEIGHBOR, Op.RESIZE_BILINEAR):
+        nearest = op is Op.RESIZE_NEAREST_NEIGHBOR
+        o = fb.ResizeNearestNeighborOptionsT() if nearest else fb.ResizeBilinearOptionsT()
+        o.alignCorners, o.halfPixelCenters = bool(a["align_corners"]), bool(a["half_pixel_centers"])
+        return (B.ResizeNearestNeighborOptions if nearest else B.ResizeBilinearOptions), o
+    if op is Op.BATCH_TO_SPACE_ND:
+        return B.BatchToSpaceNDOptions, fb.BatchToSpaceNDOptionsT()
+    if op is Op.SPACE_TO_BATCH_ND:
+        return B.SpaceToBatchNDOptions, fb.SpaceToBatchNDOptionsT()
+    if op is Op.REVERSE_V2:
+        return B.ReverseV2Options, fb.ReverseV2OptionsT()
+    if op is Op.ZEROS_LIKE:
+        return B.ZerosLikeOptions, fb.ZerosLikeOptionsT()
+    if op is Op.GATHER_ND:
+        return B.GatherNdOptions, fb.GatherNdOptionsT()
     return B.NONE, None
 
 

@@ -6,7 +6,8 @@
 
 typedef struct {
     int32_t begin[ML_MAX_RANK];   /* first input index along each dimension, resolved */
-    int32_t stride[ML_MAX_RANK];  /* step along each dimension, non-zero, may be negative */
+    int32_t stride[ML_MAX_RANK];  /* step along each dimension, may be negative; 0 repeats
+                                     one element (BROADCAST_TO) */
 } ml_strided_slice_params;
 
 /*
