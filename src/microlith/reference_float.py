@@ -301,6 +301,15 @@ _RUN = {
     Op.STRIDED_SLICE: _strided_slice,
     Op.TRANSPOSE: _transpose,
 }
+
+
+# --- issue 10: signal ops (integer-only: a front end with them is never quantized)
+def _integer_only(node, g, ins, out_shape):
+    raise MicrolithError(f"{_where(node, g)}: {node.op.value} is an integer-only signal op with no float "
+                         "form; a model with it needs no quantization (compile it as it is)")
+
+
+_RUN.update({op: _integer_only for op in Op if op.value.startswith("CUSTOM:Signal")})
 assert set(_RUN) == set(Op), set(Op) - set(_RUN)
 
 

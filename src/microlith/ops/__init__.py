@@ -65,7 +65,8 @@ class OpImpl:
 REGISTRY: dict[Op, OpImpl] = {}
 
 # Op families; each module registers its ops on import.
-_FAMILIES = ("conv", "fully_connected", "pool", "elementwise", "activation", "shape")
+_FAMILIES = ("conv", "fully_connected", "pool", "elementwise", "activation", "shape",
+             "signal")
 
 
 def register(cls):
