@@ -250,7 +250,9 @@ def cmd_profile(a) -> int:
         _print_json(r)
         return EXIT_OK if r.get("output_matches_host", True) else EXIT_CHECK_FAILED
     print(f"{r['model']} on {r['target']}" + (f" ({r['board']})" if r.get("board") else ""))
-    print(f"  instructions {r['instructions']:,} ({r['instructions_per_mac']:.2f} per MAC, {r['macs']:,} MACs)")
+    per_mac = "no MACs" if r["instructions_per_mac"] is None else \
+        f"{r['instructions_per_mac']:.2f} per MAC, {r['macs']:,} MACs"  # a signal front end has none
+    print(f"  instructions {r['instructions']:,} ({per_mac})")
     print(f"  flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} = arena {_kb(r['arena_bytes'])} "
           f"+ data/bss + stack {_kb(r['stack_bytes'])}")
     if r.get("stack_bound_basis"):

@@ -169,24 +169,35 @@ static ml_status ml_kiss_fft(const ml_signal_rfft_params *params, const ml_cpx16
 {
     const int32_t nfft = params->fft_length / 2;
     const int32_t *fac = params->factors;
+    const int32_t last = params->num_stages - 1;
+    int32_t digit[ML_SIGNAL_RFFT_MAX_STAGES];
+    int32_t stride[ML_SIGNAL_RFFT_MAX_STAGES];
+    int32_t idx = 0;
+    if (params->num_stages < 1 || params->num_stages > ML_SIGNAL_RFFT_MAX_STAGES) {
+        return ML_ARG_ERROR;
+    }
     /* kf_work's recursion copies input[sum_k q_k * (p_0 ... p_{k-1})] to output position
-     * sum_k q_k * m_k, where q_k is the k-th mixed-radix digit. */
+     * sum_k q_k * m_k, where q_k < p_k is the k-th mixed-radix digit of the position. The
+     * digits are counted up (the last stage's fastest), so no division is needed. */
+    for (int32_t s = 0; s <= last; ++s) {
+        digit[s] = 0;
+        stride[s] = s == 0 ? 1 : stride[s - 1] * fac[2 * (s - 1)];
+    }
     for (int32_t o = 0; o < nfft; ++o) {
-        int32_t rem = o, idx = 0, stride = 1;
-        for (int32_t s = 0; s < params->num_stages; ++s) {
-            idx += (rem / fac[2 * s + 1]) * stride;
-            rem %= fac[2 * s + 1];
-            stride *= fac[2 * s];
-        }
         out[o] = in[idx];
+        for (int32_t s = last; s >= 0; --s) {
+            idx += stride[s];
+            if (++digit[s] < fac[2 * s]) {
+                break;
+            }
+            idx -= fac[2 * s] * stride[s];
+            digit[s] = 0;
+        }
     }
     /* Then each stage recombines its p sub-transforms of length m, innermost stage first. */
     for (int32_t s = params->num_stages - 1; s >= 0; --s) {
         const int32_t p = fac[2 * s], m = fac[2 * s + 1];
-        int32_t fstride = 1;
-        for (int32_t j = 0; j < s; ++j) {
-            fstride *= fac[2 * j];
-        }
+        const int32_t fstride = stride[s];
         for (int32_t base = 0; base < nfft; base += p * m) {
             switch (p) {
             case 2: ml_bfly2(out + base, fstride, params->twiddles, m); break;

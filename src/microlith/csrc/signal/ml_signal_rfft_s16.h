@@ -22,6 +22,9 @@ typedef struct {
     const int16_t *super_twiddles;  /* N/4 complex: exp(-i pi ((k + 1) / (N/2) + 1/2)) in Q15 */
 } ml_signal_rfft_params;
 
+/* kf_factor gives at most 15 stages for N/2 <= 32768 (each radix is at least 2). */
+#define ML_SIGNAL_RFFT_MAX_STAGES 16
+
 /* Scratch: 2 * N int16 (the padded frame and the half-length complex FFT). */
 static inline int32_t ml_signal_rfft_s16_scratch_bytes(int32_t fft_length)
 {
