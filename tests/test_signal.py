@@ -434,6 +434,20 @@ def test_full_preprocessor(tmp_path):
                        [t("y", (4,), "uint32")], dict(snr_shift=64)), r"snr_shift=64 is outside \[0, 63\]"),
     (lambda: single_op(Op.SIGNAL_FILTER_BANK_LOG, [t("x", (4,), "uint32")], [t("y", (4,), "int16")],
                        dict(input_correction_bits=32, output_scale=1)), r"input_correction_bits=32 is outside"),
+    (lambda: single_op(Op.SIGNAL_FFT_AUTO_SCALE, [t("x", (2, 4), "int16")],
+                       [t("y", (8,), "int16"), t("s", (), "int32")]), "needs 1 dimension"),
+    (lambda: single_op(Op.SIGNAL_WINDOW, [t("x", (1, 4), "int16"), const("w", np.ones(4, np.int16))],
+                       [t("y", (4,), "int16")], dict(shift=1)), "need the same rank"),
+    (lambda: single_op(Op.SIGNAL_RFFT, [t("x", (1, 16), "int16")], [t("y", (18,), "int16")],
+                       dict(fft_length=16)), "need the same rank"),
+    (lambda: single_op(Op.SIGNAL_FILTER_BANK, [t("x", (4,), "uint32"), const("w", np.ones(4, np.int16)),
+                                               const("u", np.ones(4, np.int16)), const("f", np.array([0, 2], np.int16)),
+                                               const("s", np.array([0, 1], np.int16)),
+                                               const("c", np.array([2, 2], np.int16))],
+                       [t("y", (2,), "uint64")], dict(num_channels=1)), "output has 2 elements; num_channels=1"),
+    (lambda: single_op(Op.SIGNAL_FILTER_BANK, [t("x", (4,), "uint32")] + [const(n, np.zeros(1, np.int16))
+                                                                          for n in "wufsc"],
+                       [t("y", (1,), "uint64")], dict(num_channels=-1)), r"num_channels=-1 is outside"),
 ])
 def test_refusals(tmp_path, make, match):
     g = write(make(), tmp_path, "bad")
@@ -452,6 +466,7 @@ def _with_options(op_index: int, raw: bytes) -> bytes:
     (13, None, r"keys \[output_scale\]; TFLM reads them by position"),
     (0, None, "not an int32 integer"),
     (3, None, "int16 RFFT only"),
+    (11, None, "option clamping is str, not a boolean"),
 ])
 def test_option_refusals(op_index, raw, match):
     from flatbuffers import flexbuffers
@@ -462,12 +477,31 @@ def test_option_refusals(op_index, raw, match):
                 fbb.Int("output_scale", 64)
             elif op_index == 0:
                 fbb.Int("shift", 1 << 40)
+            elif op_index == 11:
+                for key, v in REAL_SUBTRACTION.items():
+                    if key == "clamping":
+                        fbb.String(key, "yes")
+                    else:
+                        fbb.Int(key, v)
             else:
                 fbb.Int("T", 9)
                 fbb.Int("fft_length", 512)
         raw = bytes(fbb.Finish())
     with pytest.raises(MicrolithError, match=match):
         parse_tflite(_with_options(op_index, raw), "bad.tflite")
+
+
+def test_two_outputs_are_required_by_the_frontend():
+    buf = PREPROCESSOR.read_bytes()
+    m = fb.ModelT.InitFromObj(fb.Model.GetRootAs(buf, 0))
+    sg = m.subgraphs[0]
+    op = sg.operators[2]  # SignalFftAutoScale
+    op.outputs = [int(op.outputs[0])]
+    sg.operators, sg.inputs, sg.outputs = [op], [int(op.inputs[0])], [int(op.outputs[0])]
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    with pytest.raises(MicrolithError, match="takes 1 input.* and 2 outputs"):
+        parse_tflite(bytes(b.Output()), "bad.tflite")
 
 
 def test_two_outputs_are_required():
