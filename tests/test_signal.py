@@ -273,7 +273,7 @@ def test_spectral_subtraction_reset(tmp_path):
     host = HostModel(gen.out_dir, model, "sub", tmp_path)
     try:
         first = [host.run(x)[1] for x in xs]
-        reply, _ = host._child.request({"op": "call", "calls": [{"fn": "sub_reset", "args": []}]}, [])
+        host._child.request({"op": "call", "calls": [{"fn": "sub_reset", "args": []}]}, [])
         again = [host.run(x)[1] for x in xs]
     finally:
         host.close()
@@ -362,7 +362,7 @@ def test_signal_chain_of_the_real_preprocessor(tmp_path):
     frames = int16_cases((1, 480), rng, n=2)
     tone = (8000 * np.sin(np.arange(480) * 0.3)).astype(np.int16).reshape(1, 480)
     frames += [[tone], [tone], [frames[5][0]], [tone // 64]]
-    model, _ = reference_matches_tflm(path, frames)
+    reference_matches_tflm(path, frames)
     given = Path(tmp_path) / "frames.npz"
     np.savez(given, np.stack([f[0] for f in frames]))
     res = microlith.verify(path, samples=0, inputs=str(given))

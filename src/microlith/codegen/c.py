@@ -2,7 +2,8 @@
 
 Output layout (also an Arduino library):
   DIR/library.properties, DIR/CMakeLists.txt, DIR/README.md
-  DIR/src/NAME.h      public API: sizes, quantization of the I/O, NAME_invoke()
+  DIR/src/NAME.h      public API: sizes, quantization of the I/O, NAME_invoke(), and
+                      NAME_reset() when an op keeps state across invokes (EmitContext.state)
   DIR/src/NAME.c      weights as static const arrays, layer parameters, the layer calls
   DIR/src/ml_*.{c,h}  only the kernels this model uses
 Identical input gives a byte-identical folder: nothing here depends on time, paths or

@@ -59,6 +59,12 @@ def _same_size(node, g, a: str, b: str) -> None:
                              f"{g.t(b).size}; TFLM's kernel writes one output per input element")
 
 
+def _as_int32(x) -> np.ndarray:
+    """A uint32 bit pattern read as int32_t (two's complement), as the C casts do."""
+    x = np.asarray(x, np.int64) & U32
+    return x - ((x >> 31) << 32)
+
+
 def _wrap16(x) -> np.ndarray:
     """Conversion to int16_t as every supported compiler does it (two's complement wrap)."""
     return ((np.asarray(x, np.int64) + (1 << 15)) & 0xFFFF) - (1 << 15)
@@ -108,10 +114,6 @@ def sqrt64(x) -> np.ndarray:
     if b.any():
         out[b] = _sqrt_bitwise(x[b], 64)
     return out
-
-
-def _flat(ctx, name: str) -> str:
-    return ctx.tensor(name)
 
 
 # -- SignalWindow ---------------------------------------------------------------------------------
@@ -594,7 +596,7 @@ def wide_dynamic(x: np.ndarray, lut: np.ndarray) -> np.ndarray:
                     xi >> np.clip(interval - 11, 0, None)) & 0x3FF
     l0, l1, l2 = lut[base], lut[base + 1], lut[base + 2]
     result = (l2 * frac) >> 5
-    result = result + (((l1 & U32) << 5) & U32 ^ (1 << 31)) - (1 << 31)  # (int32_t)((uint32_t)l1 << 5)
+    result = result + _as_int32((l1 & U32) << 5)  # (int32_t)((uint32_t)lut[1] << 5)
     result = result * frac  # stays within int32 for int16 tables (see the kernel)
     result = ((result + (1 << 14)) >> 15) + l0
     return np.where(small, lut[np.minimum(xi, 2)], _wrap16(result))
