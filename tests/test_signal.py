@@ -369,6 +369,61 @@ def test_signal_chain_of_the_real_preprocessor(tmp_path):
     assert res["bit_exact"], res
 
 
+def _builtin_tail(log_out: np.ndarray, consts: dict) -> np.ndarray:
+    """The preprocessor's int32 builtins after FilterBankLog, as TFLM computes them: CAST
+    int16 -> int32, MUL, ADD, DIV (C division, truncating), ADD, MINIMUM, MAXIMUM, and CAST
+    int32 -> int8 (a plain C conversion; TFLM's CAST ignores the int8 output's quantization)."""
+    v = log_out.astype(np.int64) * consts["mul"] + consts["add"]
+    v = np.trunc(v / consts["div"]).astype(np.int64) + consts["add_1"]
+    v = np.maximum(np.minimum(v, consts["min"]), consts["max"])
+    return v.astype(np.int8)
+
+
+def test_full_preprocessor_signal_references():
+    """The whole preprocessor in numpy: our references of its nine signal ops, and its int32
+    builtins (the bin mask: CAST uint32 -> int32, STRIDED_SLICE [5:241], CONCATENATION with
+    zeros, CAST back; then _builtin_tail) written out here, against TFLM's int8 output over a
+    sequence of frames (the noise estimate carries over)."""
+    buf = PREPROCESSOR.read_bytes()
+    model = fb.Model.GetRootAs(buf, 0)
+    sg = model.Subgraphs(0)
+    names = [sg.Tensors(j).Name().decode() for j in range(sg.TensorsLength())]
+
+    def scalar(j):
+        return int(model.Buffers(sg.Tensors(j).Buffer()).DataAsNumpy().view("<i4")[0])
+
+    consts = dict(mul=scalar(17), add=scalar(4), div=scalar(18), add_1=scalar(16), min=scalar(14), max=scalar(16))
+    assert consts == dict(mul=256, add=333, div=666, add_1=-128, min=127, max=-128)
+    subs = {i: extract_op(i) for i in (0, 2, 3, 4, 9, 10, 11, 12, 13)}
+    params = {i: impl_for(g.nodes[0].op).prepare(g.nodes[0], g) for i, g in subs.items()}
+
+    def run(i, *live):
+        g = subs[i]
+        node = g.nodes[0]
+        ins = list(live) + [g.t(n).data for n in node.inputs[len(live):]]
+        return impl_for(node.op).reference(node, g, params[i], ins)
+
+    from microlith.ir import Graph
+    fake = Graph("m", {n: Tensor(n, (1,), "int8") for n in names}, [], [names[0]], [names[42]],
+                 meta={"tflite_index": {n: k for k, n in enumerate(names)}})
+    oracle = Oracle(buf, fake)
+    rng = np.random.default_rng(0)
+    frames = int16_cases((1, 480), rng, n=2)
+    tone = (8000 * np.sin(np.arange(480) * 0.3)).astype(np.int16).reshape(1, 480)
+    frames += [[tone], [tone], [tone // 64]]
+    try:
+        for k, (x,) in enumerate(frames):
+            want = oracle.run([x])[0].reshape(-1)
+            scaled, bits = run(2, run(0, x)[0].reshape(480))
+            energy = run(4, run(3, scaled)[0])[0].view(np.int32)
+            masked = np.concatenate([np.zeros(5, np.int32), energy[5:241], np.zeros(16, np.int32)])
+            sub, noise = run(11, run(10, run(9, masked.view(np.uint32))[0], bits)[0])
+            got = _builtin_tail(run(13, run(12, sub, noise)[0])[0], consts)
+            np.testing.assert_array_equal(got, want, err_msg=f"frame {k}")
+    finally:
+        oracle.close()
+
+
 def test_full_preprocessor(tmp_path):
     """The whole micro_speech preprocessor, once its int32 builtins (CAST, DIV, MINIMUM,
     MAXIMUM on int32/uint32) exist."""
