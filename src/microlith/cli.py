@@ -255,10 +255,12 @@ def cmd_profile(a) -> int:
         _print_json(r)
         return EXIT_OK if r.get("output_matches_host", True) else EXIT_CHECK_FAILED
     print(f"{r['model']} on {r['target']}" + (f" ({r['board']})" if r.get("board") else ""))
-    print(f"  instructions {r['instructions']:,} ({r['instructions_per_mac']:.2f} per MAC, {r['macs']:,} MACs)")
+    per_mac = "no MACs" if r["instructions_per_mac"] is None else \
+        f"{r['instructions_per_mac']:.2f} per MAC, {r['macs']:,} MACs"  # a signal front end has none
+    print(f"  instructions {r['instructions']:,} ({per_mac})")
     if r.get("cycles_est") is not None:
-        print(f"  cycles {r['cycles_est']:,} (estimate; {r['cycles_per_mac_est']:.2f} per MAC, "
-              f"{r['cpi_estimate']:.2f} per instruction)")
+        per_mac_c = "" if r.get("cycles_per_mac_est") is None else f"{r['cycles_per_mac_est']:.2f} per MAC, "
+        print(f"  cycles {r['cycles_est']:,} (estimate; {per_mac_c}{r['cpi_estimate']:.2f} per instruction)")
     print(f"  flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} = arena {_kb(r['arena_bytes'])} "
           f"+ data/bss + stack {_kb(r['stack_bytes'])}")
     if r.get("stack_bound_basis"):

@@ -122,6 +122,16 @@ class Op(enum.Enum):
     REVERSE_V2 = "REVERSE_V2"
     ZEROS_LIKE = "ZEROS_LIKE"
     GATHER_ND = "GATHER_ND"
+    # --- issue 10: signal ops (TFLM signal library; options are FlexBuffers)
+    SIGNAL_WINDOW = "CUSTOM:SignalWindow"
+    SIGNAL_FFT_AUTO_SCALE = "CUSTOM:SignalFftAutoScale"
+    SIGNAL_RFFT = "CUSTOM:SignalRfft"
+    SIGNAL_ENERGY = "CUSTOM:SignalEnergy"
+    SIGNAL_FILTER_BANK = "CUSTOM:SignalFilterBank"
+    SIGNAL_FILTER_BANK_SQUARE_ROOT = "CUSTOM:SignalFilterBankSquareRoot"
+    SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION = "CUSTOM:SignalFilterBankSpectralSubtraction"
+    SIGNAL_PCAN = "CUSTOM:SignalPCAN"
+    SIGNAL_FILTER_BANK_LOG = "CUSTOM:SignalFilterBankLog"
 
 
 # Fused activation names used in attrs["activation"].
@@ -212,10 +222,31 @@ ATTRS: dict[Op, tuple[str, ...]] = {
     Op.REVERSE_V2: (),
     Op.ZEROS_LIKE: (),
     Op.GATHER_ND: (),
+    # --- issue 10: signal ops (the FlexBuffers keys of their custom options)
+    Op.SIGNAL_WINDOW: ("shift",),
+    Op.SIGNAL_FFT_AUTO_SCALE: (),
+    Op.SIGNAL_RFFT: ("fft_length",),
+    Op.SIGNAL_ENERGY: ("end_index", "start_index"),
+    Op.SIGNAL_FILTER_BANK: ("num_channels",),
+    Op.SIGNAL_FILTER_BANK_SQUARE_ROOT: (),
+    Op.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION: (
+        "alternate_one_minus_smoothing", "alternate_smoothing", "clamping", "min_signal_remaining",
+        "num_channels", "one_minus_smoothing", "smoothing", "smoothing_bits", "spectral_subtraction_bits"),
+    Op.SIGNAL_PCAN: ("snr_shift",),
+    Op.SIGNAL_FILTER_BANK_LOG: ("input_correction_bits", "output_scale"),
+}
+
+# Ops that write more than one output tensor (every other op writes exactly one).
+OUTPUTS: dict[Op, int] = {
+    # --- issue 10: signal ops
+    Op.SIGNAL_FFT_AUTO_SCALE: 2,  # the scaled frame and the scale (int32 scalar)
+    Op.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION: 2,  # the output and a copy of the noise estimate
 }
 
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32,
-          "int64": np.int64, "float32": np.float32, "bool": np.bool_}
+          "int64": np.int64, "float32": np.float32, "bool": np.bool_,
+          # --- issue 10: signal ops (energies, filter bank sums)
+          "uint32": np.uint32, "uint64": np.uint64}
 
 
 @dataclass(frozen=True)
@@ -575,9 +606,10 @@ def _validate_structure(g: Graph, at: _Where) -> None:
             missing = [k for k in ATTRS[node.op] if k not in node.attrs]
             if missing:
                 raise MicrolithError(f"{at.op(i, node)}: options {missing} are missing")
-        if len(node.outputs) != 1:
+        n_out = OUTPUTS.get(node.op, 1)
+        if len(node.outputs) != n_out:
             raise MicrolithError(f"{at.op(i, node)}: has {len(node.outputs)} outputs; {node.op.value} "
-                                 "writes exactly one")
+                                 f"writes exactly {'one' if n_out == 1 else n_out}")
         for name in node.outputs:
             if name in inputs:
                 raise MicrolithError(f"{at.op(i, node)}: writes graph input '{_shown(name)}', which belongs "

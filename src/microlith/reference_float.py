@@ -382,6 +382,15 @@ _RUN = {
 # --- issue 10: data movement
 from .ops.movement import FLOAT_RUN as _MOVEMENT_RUN  # noqa: E402
 _RUN.update(_MOVEMENT_RUN)
+
+
+# --- issue 10: signal ops (integer-only: a front end with them is never quantized)
+def _integer_only(node, g, ins, out_shape):
+    raise MicrolithError(f"{_where(node, g)}: {node.op.value} is an integer-only signal op with no float "
+                         "form; a model with it needs no quantization (compile it as it is)")
+
+
+_RUN.update({op: _integer_only for op in Op if op.value.startswith("CUSTOM:Signal")})
 assert set(_RUN) == set(Op), set(Op) - set(_RUN)
 
 

@@ -2,7 +2,8 @@
 
 Output layout (also an Arduino library):
   DIR/library.properties, DIR/CMakeLists.txt, DIR/README.md
-  DIR/src/NAME.h      public API: sizes, quantization of the I/O, NAME_invoke()
+  DIR/src/NAME.h      public API: sizes, quantization of the I/O, NAME_invoke(), and
+                      NAME_reset() when an op keeps state across invokes (EmitContext.state)
   DIR/src/NAME.c      weights as static const arrays, layer parameters, the layer calls
   DIR/src/ml_*.{c,h}  only the kernels this model uses
 Identical input gives a byte-identical folder: nothing here depends on time, paths or
@@ -27,7 +28,9 @@ from .inplace import RowStream, emit_row_stream, row_stream
 from .outdir import write_folder
 
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
-          "int64": "int64_t", "float32": "float", "bool": "uint8_t"}
+          "int64": "int64_t", "float32": "float", "bool": "uint8_t",
+          # --- issue 10: signal ops
+          "uint32": "uint32_t", "uint64": "uint64_t"}
 _C_KEYWORDS = set("""auto break case char const continue default do double else enum extern float
 for goto if inline int long register restrict return short signed sizeof static struct switch
 typedef union unsigned void volatile while _Bool _Complex _Imaginary""".split())
@@ -150,6 +153,18 @@ class _Emitter:
     _seen: dict[str, str] = field(default_factory=dict)
     _const_ident: dict[str, str] = field(default_factory=dict)
     io_read: set[str] = field(default_factory=set)  # graph inputs/outputs some call refers to
+    states: list[str] = field(default_factory=list)  # --- issue 10: op state arrays, for NAME_reset
+
+    def state(self, hint: str, ctype: str, count: int) -> str:
+        """A static array this layer keeps from one invoke to the next: the persistent buffer in
+        which a TFLM kernel keeps state of its own (e.g. a noise estimate). C zero-initialises
+        it at program start and NAME_reset() zeroes it again (TFLM's MicroInterpreter::Reset)."""
+        ident = f"{self.prefix}_l{self.layer}_{hint}"
+        self._declare(ident, f"/* layer {self.layer}'s state, kept across invokes; {self.prefix}_reset() "
+                             f"zeroes it */\nstatic {ctype} {ident}[{max(int(count), 1)}];\n")
+        if ident not in self.states:
+            self.states.append(ident)
+        return ident
 
     def _declare(self, ident: str, text: str) -> str:
         if ident in self._seen:
@@ -221,7 +236,9 @@ class _Emitter:
 
 
 _NP_OF_CTYPE = {"int8_t": "<i1", "uint8_t": "<u1", "int16_t": "<i2", "int32_t": "<i4", "int64_t": "<i8",
-                "float": "<f4"}
+                "float": "<f4",
+                # --- issue 10: signal ops
+                "uint16_t": "<u2", "uint32_t": "<u4", "uint64_t": "<u8"}
 
 
 def _le_bytes(array, ctype: str) -> bytes:
@@ -355,8 +372,13 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
           f"#define {up}_CONSTANTS_CRC32 0x{crc:08X}u", "",
           "/* Recomputes that CRC over the constants in flash: 0 when intact, else ML_CHECKSUM_ERROR (-3).",
           f" * Takes about 10 instructions per constant byte ({const_total} bytes); call it at boot. */",
-          f"int {prefix}_self_test(void);", "",
-          "#ifdef __cplusplus", "}", "#endif", f"#endif /* {up}_H */", ""]
+          f"int {prefix}_self_test(void);", ""]
+    if em.states:  # --- issue 10: ops that keep state across invokes
+        h += ["/* Some layers keep state from one invoke to the next (in static memory, not in the arena,",
+              " * so invokes of this model must not overlap, even with separate arenas). This puts every",
+              " * layer back in its initial state, as TFLM's MicroInterpreter::Reset does. */",
+              f"void {prefix}_reset(void);", ""]
+    h += ["#ifdef __cplusplus", "}", "#endif", f"#endif /* {up}_H */", ""]
 
     # -- source
     arg_names = ", ".join(d.split("*")[-1] for d in io_decl)
@@ -392,6 +414,9 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
     c += [f"static union {{ uint8_t bytes[{max(plan.arena_size, 1)}]; int64_t align; }} {prefix}_arena;", "",
           f"int {prefix}_invoke({sig})", "{",
           f"    return {prefix}_invoke_with_arena({arg_names}, {prefix}_arena.bytes);", "}", ""]
+    if em.states:  # --- issue 10: ops that keep state across invokes
+        c += [f"void {prefix}_reset(void)", "{"] + \
+             [f"    memset({ident}, 0, sizeof({ident}));" for ident in em.states] + ["}", ""]
     c += _self_test(prefix, em.constants)
 
     files = {f"src/{prefix}.h": "\n".join(h), f"src/{prefix}.c": "\n".join(c)}

@@ -13,15 +13,18 @@ import stat
 
 import numpy as np
 
-from ..ir import ATTRS, Graph, MicrolithError, Node, Op, Quant, Tensor
+from ..ir import ATTRS, OUTPUTS, Graph, MicrolithError, Node, Op, Quant, Tensor
 from ..ops.movement import MULTI_OUTPUT
+from .flexopts import SCHEMAS as _CUSTOM_OPTIONS, read_custom_options
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
 _BUILTIN_NAMES = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
 _TENSOR_TYPES = {fb.TensorType.FLOAT32: "float32", fb.TensorType.INT32: "int32",
                  fb.TensorType.UINT8: "uint8", fb.TensorType.INT64: "int64",
                  fb.TensorType.BOOL: "bool", fb.TensorType.INT16: "int16",
-                 fb.TensorType.INT8: "int8"}
+                 fb.TensorType.INT8: "int8",
+                 # --- issue 10: signal ops
+                 fb.TensorType.UINT32: "uint32", fb.TensorType.UINT64: "uint64"}
 _TYPE_NAMES = {v: k for k, v in vars(fb.TensorType).items() if not k.startswith("_")}
 _ACT = {fb.ActivationFunctionType.NONE: "NONE", fb.ActivationFunctionType.RELU: "RELU",
         fb.ActivationFunctionType.RELU_N1_TO_1: "RELU_N1_TO_1",
@@ -61,6 +64,9 @@ _ARITY: dict[Op, tuple[int, int, tuple[int, ...]]] = {
     Op.RESIZE_NEAREST_NEIGHBOR: (2, 2, ()), Op.RESIZE_BILINEAR: (2, 2, ()),
     Op.BATCH_TO_SPACE_ND: (3, 3, ()), Op.SPACE_TO_BATCH_ND: (3, 3, ()), Op.REVERSE_V2: (2, 2, ()),
     Op.GATHER_ND: (2, 2, ()),
+    # --- issue 10: signal ops
+    Op.SIGNAL_WINDOW: (2, 2, ()), Op.SIGNAL_FILTER_BANK: (6, 6, ()),
+    Op.SIGNAL_FILTER_BANK_SQUARE_ROOT: (2, 2, ()), Op.SIGNAL_PCAN: (3, 3, ()),
 }
 
 
@@ -245,10 +251,12 @@ def _parse(buf: bytes, path: str, name: str | None) -> Graph:
         if not outs or any(x is None for x in outs):
             raise rd.fail(f"op #{i} {op.value} has no output tensor")
         lo, hi, optional = _ARITY.get(op, (1, 1, ()))
-        if not lo <= len(ins) <= hi or (len(outs) != 1 and op not in MULTI_OUTPUT):
+        n_out = OUTPUTS.get(op, 1)
+        if not lo <= len(ins) <= hi or (len(outs) != n_out and op not in MULTI_OUTPUT):
             want = f"{lo}" if lo == hi else f"{lo} to {hi}"
             raise MicrolithError(f"{path}: op #{i} {op.value} has {len(ins)} input and {len(outs)} output "
-                                 f"tensor(s); TFLite's {op.value} takes {want} input(s) and 1 output")
+                                 f"tensor(s); TFLite's {op.value} takes {want} input(s) and {n_out} "
+                                 f"output{'s' if n_out > 1 else ''}")
         missing = [k for k, x in enumerate(ins) if x is None and k not in optional]
         if missing:
             raise MicrolithError(f"{path}: op #{i} {op.value} has no tensor for its input #{missing[0]} "
@@ -459,6 +467,11 @@ def _read_options(o, op: Op, path: str, i: int) -> dict:
         t = table(cls) if opts is not None else None
         a = dict(align_corners=bool(t.AlignCorners()) if t else False,
                  half_pixel_centers=bool(t.HalfPixelCenters()) if t else False)
+    # --- issue 10: signal ops (custom options in FlexBuffers)
+    elif op in _CUSTOM_OPTIONS:
+        n = o.CustomOptionsLength()
+        raw = o.CustomOptionsAsNumpy().tobytes() if n > 0 else b""
+        a = read_custom_options(raw, op, path, i)
     assert set(a) == set(ATTRS[op]), (op, a)
     for key in ("stride_h", "stride_w", "dilation_h", "dilation_w", "filter_h", "filter_w",
                 "depth_multiplier"):

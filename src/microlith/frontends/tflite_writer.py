@@ -9,11 +9,14 @@ import flatbuffers
 import numpy as np
 
 from ..ir import Graph, Op
+from .flexopts import SCHEMAS as _CUSTOM_OPTIONS, write_custom_options
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
 _TYPES = {"float32": fb.TensorType.FLOAT32, "int32": fb.TensorType.INT32, "uint8": fb.TensorType.UINT8,
           "int64": fb.TensorType.INT64, "bool": fb.TensorType.BOOL, "int16": fb.TensorType.INT16,
-          "int8": fb.TensorType.INT8}
+          "int8": fb.TensorType.INT8,
+          # --- issue 10: signal ops
+          "uint32": fb.TensorType.UINT32, "uint64": fb.TensorType.UINT64}
 _ACT = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
 _PAD = {"SAME": fb.Padding.SAME, "VALID": fb.Padding.VALID}
 
@@ -242,10 +245,11 @@ def write_tflite(g: Graph, description: str = "microlith") -> bytes:
             tt.buffer = 0
         tt.isVariable = bool(t.variable)
         tensors.append(tt)
-    codes: list[int] = []
+    codes: list = []  # builtin codes, and ("CUSTOM", name) for custom ops
     ops = []
     for node in g.nodes:
-        code = getattr(fb.BuiltinOperator, node.op.value)
+        custom = node.op.value.startswith("CUSTOM:")
+        code = ("CUSTOM", node.op.value[len("CUSTOM:"):]) if custom else getattr(fb.BuiltinOperator, node.op.value)
         if code not in codes:
             codes.append(code)
         o = fb.OperatorT()
@@ -253,12 +257,17 @@ def write_tflite(g: Graph, description: str = "microlith") -> bytes:
         o.inputs = [index[x] if x is not None else -1 for x in node.inputs]
         o.outputs = [index[x] for x in node.outputs]
         o.builtinOptionsType, o.builtinOptions = _options(node.op, node.attrs)
+        if node.op in _CUSTOM_OPTIONS:  # --- issue 10: signal ops (FlexBuffers options)
+            o.customOptions = list(write_custom_options(node.op, node.attrs))
+            o.customOptionsFormat = fb.CustomOptionsFormat.FLEXBUFFERS
         if node.op is Op.SQUEEZE:
             o.builtinOptions.squeezeDims = _squeezed_axes(g.t(node.inputs[0]).shape, g.t(node.outputs[0]).shape)
         ops.append(o)
     model.operatorCodes = []
     for code in codes:
         oc = fb.OperatorCodeT()
+        if isinstance(code, tuple):  # a custom op: CUSTOM plus its name
+            code, oc.customCode = fb.BuiltinOperator.CUSTOM, code[1]
         oc.builtinCode = code
         oc.deprecatedBuiltinCode = min(code, 127)
         oc.version = 1
