@@ -893,6 +893,8 @@ def lower_unpack(node: Node, tensors: dict, at: str) -> list[Node]:
 
 
 MULTI_OUTPUT = {Op.SPLIT: lower_split, Op.SPLIT_V: lower_split_v, Op.UNPACK: lower_unpack}
+# The op each lowered op becomes (what `microlith ops` reports their support from).
+LOWERED_TO = {Op.SPLIT: Op.SLICE, Op.SPLIT_V: Op.SLICE, Op.UNPACK: Op.GATHER}
 
 
 # -- float32 references (reference_float.py: calibration of float models) -----------------
