@@ -1,0 +1,70 @@
+"""Issue 11 item 6: instruction counts pinned per model and core (bench/perf_guard.py), and the
+fast kernel paths really in the build: a broken feature macro must not fall back to portable C
+without anyone noticing."""
+import importlib.util
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from microlith import profiling
+from microlith.targets import cortexm
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "examples" / "models" / "mlperf_tiny"
+_missing = [t for t in (cortexm.CC, cortexm.QEMU) if shutil.which(t) is None]
+pytestmark = [pytest.mark.cortexm,
+              pytest.mark.skipif(bool(_missing), reason=f"{' and '.join(_missing)} not installed (apt-get install "
+                                 "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)")]
+
+
+def _guard():
+    spec = importlib.util.spec_from_file_location("perf_guard", ROOT / "bench" / "perf_guard.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("model", ["kws_ref_model.tflite", "ad01_int8.tflite"])
+def test_instruction_counts_hold_their_pins(model):
+    guard = _guard()
+    pins = __import__("json").loads(guard.PINS.read_text())
+    problems = guard.check([model], guard.CORES, pins)
+    assert not problems, "\n".join(problems)
+
+
+def test_guard_reports_drift(monkeypatch):
+    guard = _guard()
+    monkeypatch.setattr(guard, "measure", lambda model, core: 1010)
+    assert guard.check(["m"], ["cortex-m4"], {"m": {"cortex-m4": 1000}})[0].endswith("REGRESSION")
+    assert "not pinned" in guard.check(["m"], ["cortex-m4"], {})[0]
+    assert guard.check(["m"], ["cortex-m4"], {"m": {"cortex-m4": 1008}}) == []
+
+
+def test_dsp_and_m0_paths_are_compiled_in():
+    """On the M4 the convolutions run in the DSP-extension kernels and SMLAD is in the code; on
+    the M3 (no DSP extension) neither; on the M0 requantization never calls libgcc's 64-bit
+    multiply (its MULS-only path)."""
+    kws = MODELS / "kws_ref_model.tflite"
+    m4 = profiling.profile(kws, "cortex-m4")["cycles_by_function"]
+    m3 = profiling.profile(kws, "cortex-m3")["cycles_by_function"]
+    m0 = profiling.profile(kws, "cortex-m0")["cycles_by_function"]
+    dsp_m4 = sum(v["instructions"] for k, v in m4.items() if k.startswith("ml_conv_dsp") or k.startswith("ml_dw_dsp"))
+    assert dsp_m4 > 0.5 * sum(v["instructions"] for v in m4.values()), m4
+    assert not any(k.startswith(("ml_conv_dsp", "ml_dw_dsp")) for k in m3), m3
+    assert not any("lmul" in k for k in m0), m0
+
+
+def test_smlad_in_the_m4_build(tmp_path):
+    from microlith.api import compile as compile_model
+    from microlith.targets.cortexm import FirmwareBuilder
+    import numpy as np
+    res = compile_model(MODELS / "kws_ref_model.tflite", tmp_path / "c", measure=False)
+    out = {}
+    for core in ("cortex-m4", "cortex-m3"):
+        b = FirmwareBuilder(tmp_path / "c", res["name"], core, tmp_path / core)
+        fw = b.link([[np.zeros(p.count, p.dtype) for p in b.api.inputs]])
+        dis = subprocess.run(["arm-none-eabi-objdump", "-d", str(fw.elf)], capture_output=True, text=True).stdout
+        out[core] = dis.count("\tsmlad")
+    assert out["cortex-m4"] > 10 and out["cortex-m3"] == 0, out
