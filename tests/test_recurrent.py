@@ -477,3 +477,24 @@ def test_recurrent_under_sanitizers(tmp_path, which):
             assert all(np.asarray(w).reshape(-1).tobytes() == c.tobytes() for w, c in zip(want, got[k])), k
     finally:
         oracle.close()
+
+
+# -- on an emulated Cortex-M -------------------------------------------------------------------
+
+def _arm_tools_missing() -> list[str]:
+    import shutil
+    from microlith.targets import cortexm
+    return [t for t in (cortexm.CC, cortexm.QEMU) if shutil.which(t) is None]
+
+
+@pytest.mark.skipif(bool(_arm_tools_missing()), reason="arm-none-eabi-gcc or qemu-system-arm not installed")
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m0"])
+def test_recurrent_on_cortex_m(tmp_path, target):
+    """One firmware runs the stream in order with the state in .bss: the M4 build takes the
+    LSTM's SMLAD dot product (input sizes not multiples of 4, a folded hidden offset), the M0
+    the portable C; both equal TFLM."""
+    lstm = write(lstm_model(batches=2, n_in=7, units=5, hidden_zp=-3, cell_scale=2.0 ** -12), tmp_path)
+    svdf = write(svdf_model(state_dtype="int8", state_zp=-50, state_scale=0.05), tmp_path)
+    for path in (lstm, svdf):
+        res = microlith.verify(path, target=target, samples=4)
+        assert res["bit_exact"] and res["samples"] == 4, res

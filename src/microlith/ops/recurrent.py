@@ -361,13 +361,28 @@ class UnidirectionalSequenceLstm(OpImpl):
         return 4 * p["batches"] * p["state_size"] * 2  # TFLM's four int16 buffers
 
     def emit(self, node, g, p, ctx):
+        # With symmetric weights (TFLite's int8 spec) the input and hidden offsets fold into the
+        # biases: sum (x + o) w + b = sum x w + (b + o sum w), modulo 2^32 like TFLM's sums, so
+        # every result is unchanged and the kernel's dot products need no adds (and use SMLAD).
+        fold = all(p[gate][k] == 0 for gate in _GATES for k in ("input_weight_offset", "recurrent_weight_offset"))
         gates = {}
         for gate in _GATES:
             gp = p[gate]
             fields = {k: ctx.tensor(gp[k]) for k in ("input_weights", "recurrent_weights", "bias")}
+            fields["recurrent_bias"] = "NULL"
+            if fold:
+                row_sums = lambda name: g.t(name).data.astype(np.int64).sum(axis=1)  # noqa: E731
+                b = g.t(gp["bias"]).data.astype(np.int64) + p["input_offset"] * row_sums(gp["input_weights"])
+                fields["bias"] = ctx.const(f"bias_folded_{gate}_gate", wrap32(b).astype(np.int32))
+                if p["hidden_offset"]:
+                    rb = p["hidden_offset"] * row_sums(gp["recurrent_weights"])
+                    fields["recurrent_bias"] = ctx.const(f"recurrent_bias_folded_{gate}_gate",
+                                                         wrap32(rb).astype(np.int32))
             fields.update({k: gp[k] for k in ("input_weight_offset", "recurrent_weight_offset", "input_multiplier",
                                               "input_shift", "recurrent_multiplier", "recurrent_shift")})
             gates[f"{gate}_gate"] = ctx.struct("ml_lstm_gate", f"{gate}_gate", fields)
+        if fold:
+            p = dict(p, input_offset=0, hidden_offset=0)
         scalars = ("batches", "time_steps", "input_size", "state_size", "time_major", "input_offset",
                    "hidden_offset", "hidden_zero_point", "forget_mul_multiplier", "forget_mul_shift",
                    "input_mul_multiplier", "input_mul_shift", "output_mul_multiplier", "output_mul_shift",

@@ -1,4 +1,5 @@
 #include "ml_lstm_s8.h"
+#include "ml_nn_dsp.h"
 
 /* TFLM's sigmoid_table_uint16 (tensorflow/lite/kernels/internal/common.h, Apache-2.0):
  * sigmoid(i / 24) in unsigned Q0.16, which its int16 Logistic and Tanh interpolate. The values
@@ -78,6 +79,26 @@ static int16_t ml_lstm_tanh(int16_t x, int32_t multiplier, int32_t shift)
     return (int16_t)(r >> 8);
 }
 
+/* acc + sum x[i] w[i] over n, modulo 2^32 (TFLM's int32 sums wrap the same way). */
+static uint32_t ml_lstm_dot(const int8_t *x, const int8_t *w, int32_t n, uint32_t acc)
+{
+    int32_t i = 0;
+#if defined(ML_NN_DSP)
+    int32_t a = (int32_t)acc;
+    for (; i + 4 <= n; i += 4) {  /* SMLAD on halfwords {x0, x2} . {w0, w2}, then {x1, x3} . {w1, w3} */
+        const int32_t xv = ml_dsp_read_s8x4(x + i);
+        const int32_t wv = ml_dsp_read_s8x4(w + i);
+        a = ml_dsp_smlad(ml_dsp_sxtb16(xv), ml_dsp_sxtb16(wv), a);
+        a = ml_dsp_smlad(ml_dsp_sxtb16_ror8(xv), ml_dsp_sxtb16_ror8(wv), a);
+    }
+    acc = (uint32_t)a;
+#endif
+    for (; i < n; ++i) {
+        acc += (uint32_t)((int32_t)x[i] * (int32_t)w[i]);
+    }
+    return acc;
+}
+
 /* One fully connected layer into Q3.12: rows x [n] by weights [state_size, n], to int16
  * (TFLM reference_integer_ops::FullyConnected, output offset 0, int16 range). */
 static void ml_lstm_fc(const int8_t *x, int32_t rows, int32_t n, int32_t x_offset, const int8_t *w,
@@ -89,8 +110,12 @@ static void ml_lstm_fc(const int8_t *x, int32_t rows, int32_t n, int32_t x_offse
         for (s = 0; s < state_size; ++s) {
             const int8_t *wr = w + s * n;
             uint32_t acc = bias != NULL ? (uint32_t)bias[s] : 0u;  /* int32 sums wrap, as TFLM's */
-            for (i = 0; i < n; ++i) {
-                acc += (uint32_t)(((int32_t)wr[i] + w_offset) * ((int32_t)x[r * n + i] + x_offset));
+            if (x_offset == 0 && w_offset == 0) {
+                acc = ml_lstm_dot(x + r * n, wr, n, acc);
+            } else {
+                for (i = 0; i < n; ++i) {
+                    acc += (uint32_t)(((int32_t)wr[i] + w_offset) * ((int32_t)x[r * n + i] + x_offset));
+                }
             }
             out[r * state_size + s] = ml_lstm_sat16(ml_nn_requantize((int32_t)acc, multiplier, shift));
         }
@@ -105,8 +130,8 @@ static void ml_lstm_gate_step(const ml_lstm_params *p, const ml_lstm_gate *g, co
     int32_t i;
     ml_lstm_fc(x, rows, p->input_size, p->input_offset, g->input_weights, g->input_weight_offset, g->bias,
                p->state_size, g->input_multiplier, g->input_shift, out);
-    ml_lstm_fc(h, rows, p->state_size, p->hidden_offset, g->recurrent_weights, g->recurrent_weight_offset, NULL,
-               p->state_size, g->recurrent_multiplier, g->recurrent_shift, tmp);
+    ml_lstm_fc(h, rows, p->state_size, p->hidden_offset, g->recurrent_weights, g->recurrent_weight_offset,
+               g->recurrent_bias, p->state_size, g->recurrent_multiplier, g->recurrent_shift, tmp);
     for (i = 0; i < n; ++i) {
         const int16_t sum = ml_lstm_sat16((int32_t)out[i] + (int32_t)tmp[i]);
         /* the cell gate's tanh takes Q3.12 directly: TFLM's Tanh(-12), multiplier 3, no shift */

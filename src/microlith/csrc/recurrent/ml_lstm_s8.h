@@ -8,7 +8,8 @@
 typedef struct {
     const int8_t *input_weights;      /* [state_size, input_size] */
     const int8_t *recurrent_weights;  /* [state_size, state_size] */
-    const int32_t *bias;              /* [state_size], added to the input FC only */
+    const int32_t *bias;              /* [state_size], added to the input FC (TFLM's only bias) */
+    const int32_t *recurrent_bias;    /* [state_size] or NULL: the generator's folded offsets */
     int32_t input_weight_offset;      /* -zero point of input_weights */
     int32_t recurrent_weight_offset;  /* -zero point of recurrent_weights */
     int32_t input_multiplier, input_shift;          /* input x input_weights -> Q3.12 */
@@ -38,6 +39,8 @@ typedef struct {
  * that step's output row. hidden_state [batches, state_size] and cell_state (as many int16)
  * are updated in place and carry over to the next call. scratch: 4 * batches * state_size int16.
  * No peephole, projection or layer norm: TFLM's integer LSTM has none.
+ * With every offset of a product 0 (the generator folds the input offsets into the biases,
+ * sum (x + o) w = sum x w + o sum w modulo 2^32) its dot product runs on the DSP extension.
  */
 ml_status ml_lstm_s8(const ml_lstm_params *params, const int8_t *input, int8_t *hidden_state,
                      int16_t *cell_state, int16_t *scratch, int8_t *output);
