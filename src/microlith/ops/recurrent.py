@@ -169,7 +169,7 @@ def _sigmoid_table() -> np.ndarray:
     """TFLM's sigmoid_table_uint16, read from the C kernel that embeds it (one copy of the data)."""
     import re
     from ..csrc import kernel_file
-    text = kernel_file(f"{_LSTM_KERNEL}.c").read_text()
+    text = kernel_file("ml_lstm_common.h").read_text()
     body = text[text.index("ml_lstm_sigmoid_table[256] = {"):]
     values = [int(v) for v in re.findall(r"\d+", body[body.index("{"):body.index("}")])]
     assert len(values) == 256, len(values)
@@ -369,7 +369,7 @@ class UnidirectionalSequenceLstm(OpImpl):
         for gate in _GATES:
             gp = p[gate]
             fields = {k: ctx.tensor(gp[k]) for k in ("input_weights", "recurrent_weights", "bias")}
-            fields["recurrent_bias"] = "NULL"
+            fields["bias64"], fields["recurrent_bias"] = "NULL", "NULL"
             if fold:
                 row_sums = lambda name: g.t(name).data.astype(np.int64).sum(axis=1)  # noqa: E731
                 b = g.t(gp["bias"]).data.astype(np.int64) + p["input_offset"] * row_sums(gp["input_weights"])
