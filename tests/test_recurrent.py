@@ -352,26 +352,30 @@ def test_diagnosis_replays_the_stream(tmp_path):
 
 def lstm_model(batches=1, steps=4, n_in=5, units=3, time_major=False, input_zp=-128, hidden_zp=0,
                hidden_scale=1 / 128, cell_scale=2.0 ** -11, cell_clip=0.0, weight_gain=1.0, weight_zp=0,
-               activation="TANH", seed=0, extra=None):
+               activation="TANH", seed=0, extra=None, dtype="int8"):
     """One integer LSTM as TFLite's converter writes it (24 inputs, absent ones as None); scales
-    put the gates' Q3.12 inputs at a few units (weight_gain > 1 saturates them)."""
+    put the gates' Q3.12 inputs at a few units (weight_gain > 1 saturates them). dtype "int16":
+    TFLM's 16x8 LSTM (int16 input, hidden state and output, int64 bias)."""
     rng = np.random.default_rng(seed)
-    sx = 0.02
+    wide = 256.0 if dtype == "int16" else 1.0  # int16 steps are 1/256 of int8's for the same range
+    sx = 0.02 / wide
+    hidden_scale /= wide
     x_shape = (steps, batches, n_in) if time_major else (batches, steps, n_in)
-    x = act("x", x_shape, sx, input_zp)
-    h = state("hidden", (batches, units), "int8", hidden_scale, hidden_zp)
+    x = act("x", x_shape, sx, input_zp, dtype=dtype)
+    h = state("hidden", (batches, units), dtype, hidden_scale, hidden_zp)
     c = state("cell", (batches, units), "int16", cell_scale)
     ins: list = [x] + [None] * 23
     for gate, (wi, wr, b) in {"i": (1, 5, 12), "f": (2, 6, 13), "c": (3, 7, 14), "o": (4, 8, 15)}.items():
-        sw_in = 3.0 * weight_gain / (sx * np.sqrt(n_in) * 60 * 127)
-        sw_rec = 2.0 * weight_gain / (hidden_scale * np.sqrt(units) * 60 * 127)
+        sw_in = 3.0 * weight_gain / (sx * wide * np.sqrt(n_in) * 60 * 127)
+        sw_rec = 2.0 * weight_gain / (hidden_scale * wide * np.sqrt(units) * 60 * 127)
         ins[wi] = const(f"w_{gate}", rng.integers(-127, 128, (units, n_in)), sw_in, zp=weight_zp, dtype="int8")
         ins[wr] = const(f"r_{gate}", rng.integers(-127, 128, (units, units)), sw_rec, zp=weight_zp, dtype="int8")
-        ins[b] = const(f"b_{gate}", rng.integers(-3000, 3000, (units,)), sx * sw_in, dtype="int32")
+        ins[b] = const(f"b_{gate}", rng.integers(-3000, 3000, (units,)) * int(wide), sx * sw_in,
+                       dtype="int64" if dtype == "int16" else "int32")
     ins[18], ins[19] = h, c
     for k, t in (extra or {}).items():
         ins[k] = t
-    y = act("y", x_shape[:2] + (units,), hidden_scale, hidden_zp)
+    y = act("y", x_shape[:2] + (units,), hidden_scale, hidden_zp, dtype=dtype)
     attrs = dict(activation=activation, cell_clip=float(cell_clip), proj_clip=0.0, time_major=time_major)
     return single_op(Op.UNIDIRECTIONAL_SEQUENCE_LSTM, ins, [y], attrs, graph_inputs=["x"])
 
@@ -390,6 +394,17 @@ def lstm_model(batches=1, steps=4, n_in=5, units=3, time_major=False, input_zp=-
 ])
 def test_lstm(tmp_path, kw):
     assert_stream_exact(lstm_model(**kw), tmp_path, samples=5)
+
+
+@pytest.mark.parametrize("kw", [
+    dict(),                                                          # batch-major
+    dict(batches=2, steps=2, time_major=True, n_in=6, units=5, hidden_zp=-300, cell_scale=2.0 ** -15),
+    dict(weight_gain=12.0, cell_clip=0.1, cell_scale=2.0 ** -12, input_zp=7),   # saturation, clip
+])
+def test_lstm_16x8(tmp_path, kw):
+    """TFLM's 16x8 LSTM: int16 activations, int64 bias, 64-bit requantization in the FCs."""
+    kw = {"input_zp": 0, **kw}
+    assert_stream_exact(lstm_model(dtype="int16", **kw), tmp_path, samples=4)
 
 
 def _lstm_outputs_too(path: Path) -> Graph:
@@ -438,14 +453,19 @@ def test_lstm_refusals(tmp_path):
     refused(g, "not a variable tensor")
     g = lstm_model()
     x = g.t("x")
-    g.tensors["x"] = Tensor("x", x.shape, "int16", Quant((0.001,), (0,)))
-    refused(g, "input 'x' is int16")
+    g.tensors["x"] = Tensor("x", x.shape, "int16", Quant((0.001,), (0,)))  # hidden state stays int8
+    refused(g, "hidden (output) state 'hidden' is int8", "int16")
+    g = lstm_model(dtype="int16", input_zp=0)
+    b = g.t("b_o")
+    g.tensors["b_o"] = Tensor("b_o", b.shape, "int32", b.quant, b.data.astype(np.int32))
+    refused(g, "output gate bias 'b_o' is int32", "int64")
     refused(lstm_model(cell_scale=8.0), "cell state", "overflows")
 
 
 # -- undefined behaviour and out-of-bounds access ------------------------------------------------
 
-@pytest.mark.parametrize("which", ["svdf_wrap_int16", "svdf_int8_wrap", "lstm_saturating", "mnist_lstm"])
+@pytest.mark.parametrize("which", ["svdf_wrap_int16", "svdf_int8_wrap", "lstm_saturating", "lstm_16x8",
+                                   "mnist_lstm"])
 def test_recurrent_under_sanitizers(tmp_path, which):
     """ASan + UBSan (targets/host.py): the kernels' wrapping sums and int8 state stores are
     defined behaviour, and state, scratch and arena stay in bounds, over a stream of extreme
@@ -460,14 +480,16 @@ def test_recurrent_under_sanitizers(tmp_path, which):
     models = {"svdf_wrap_int16": lambda: svdf_model(wt_max=32767, feature_gain=40.0, memory=6),
               "svdf_int8_wrap": lambda: svdf_model(state_dtype="int8", state_scale=0.05, state_zp=127,
                                                    feature_gain=10.0),
-              "lstm_saturating": lambda: lstm_model(weight_gain=12.0, batches=2, cell_scale=2.0 ** -15)}
+              "lstm_saturating": lambda: lstm_model(weight_gain=12.0, batches=2, cell_scale=2.0 ** -15),
+              "lstm_16x8": lambda: lstm_model(dtype="int16", input_zp=0, weight_gain=12.0, hidden_zp=-300)}
     path = TFLM / "trained_lstm_int8.tflite" if which == "mnist_lstm" else write(models[which](), tmp_path)
     model = load_tflite(path)
     res = microlith.compile(model, tmp_path / "c", measure=False)
     runner = build_sanitized_runner(tmp_path / "c", res["name"], tmp_path / "san")
     rng = np.random.default_rng(5)
     t = model.t(model.inputs[0])
-    stream = [[np.full(t.shape, v, np.int8)] for v in (-128, 127, 127, -128)]
+    info = np.iinfo(t.np_dtype)
+    stream = [[np.full(t.shape, v, t.np_dtype)] for v in (info.min, info.max, info.max, info.min)]
     stream += [random_inputs(model, rng) for _ in range(4)]
     got = runner.run(stream)
     oracle = Oracle(path.read_bytes(), model)
@@ -495,6 +517,7 @@ def test_recurrent_on_cortex_m(tmp_path, target):
     to TFLM (the portable C path is the host's)."""
     lstm = write(lstm_model(batches=2, n_in=7, units=5, hidden_zp=-3, cell_scale=2.0 ** -12), tmp_path)
     svdf = write(svdf_model(state_dtype="int8", state_zp=-50, state_scale=0.05), tmp_path)
-    for path in (lstm, svdf):
+    lstm16 = write(lstm_model(dtype="int16", input_zp=0, steps=3, units=4), tmp_path, name="lstm16x8")
+    for path in (lstm, svdf, lstm16):
         res = microlith.verify(path, target=target, samples=4)
         assert res["bit_exact"] and res["samples"] == 4, res
