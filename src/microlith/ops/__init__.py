@@ -69,8 +69,7 @@ class OpImpl:
 REGISTRY: dict[Op, OpImpl] = {}
 
 # Op families; each module registers its ops on import.
-_FAMILIES = ("conv", "fully_connected", "pool", "elementwise", "activation", "shape",
-             "recurrent")  # --- issue 10: recurrent layers
+_FAMILIES = ("conv", "fully_connected", "pool", "elementwise", "activation", "shape", "recurrent")
 
 
 def register(cls):
