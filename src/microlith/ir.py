@@ -298,7 +298,6 @@ def macs(graph: Graph) -> int:
         elif node.op is Op.FULLY_CONNECTED:
             w = graph.t(node.inputs[1]).shape
             total += math.prod(int(d) for d in graph.t(node.outputs[0]).shape) * int(w[1])
-        # --- issue 10: recurrent layers: their matrix products, per invoke
         # --- issue 10: recurrent layers
         elif node.op in (Op.SVDF, Op.UNIDIRECTIONAL_SEQUENCE_LSTM):
             total += _recurrent_macs(graph, node)
