@@ -13,9 +13,12 @@ mode (int16 activations, int64 bias: EvalLstm<int16_t, int8_t, int16_t, int64_t>
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..arith.fixedpoint import multiply_by_quantized_multiplier, wrap32
+from ..csrc import kernel_file
 from ..ir import MicrolithError, Op, safe_text
 from . import MAX_LEFT_SHIFT, OpImpl, register, requant_multiplier, where
 
@@ -88,6 +91,7 @@ class Svdf(OpImpl):
             # TFLM picks the kernel by weights_time's type and reads the state as that type
             raise _fail(node, g, f"weights_time '{safe_text(wt.name)}' is {wt.dtype} but the state "
                                  f"'{safe_text(state.name)}' is {state.dtype}; TFLM needs both of one type")
+        # attrs["activation"] is not applied: EvalIntegerSvdfReference ignores the fused activation
         rank = node.attrs["rank"]
         if len(x.shape) != 2 or len(wf.shape) != 2 or len(wt.shape) != 2:
             raise _fail(node, g, f"input {list(x.shape)}, weights_feature {list(wf.shape)} and weights_time "
@@ -128,7 +132,8 @@ class Svdf(OpImpl):
         wf = g.t(node.inputs[1]).data.astype(np.int64)
         wt = g.t(node.inputs[2]).data.astype(np.int64)
         s = np.asarray(state, np.int64).reshape(-1)
-        s = np.concatenate([s[1:], s[:1]]).reshape(b, f, m)  # the whole buffer moves one element down
+        # the whole buffer moves one element down (its last element stays, then is overwritten)
+        s = np.concatenate([s[1:], s[-1:]]).reshape(b, f, m)
         # feature: requantized to the state's scale, saturated to its type, offset, stored modulo 2^bits
         dot = wrap32((x.astype(np.int64) + p["input_offset"]) @ wf.T)
         v = multiply_by_quantized_multiplier(dot, p["feature_multiplier"], p["feature_shift"])
@@ -168,9 +173,8 @@ _GATE_OUTPUT_SCALE = F32(2.0 ** -15)  # activation outputs: Q0.15
 
 
 def _sigmoid_table() -> np.ndarray:
-    """TFLM's sigmoid_table_uint16, read from the C kernel that embeds it (one copy of the data)."""
-    import re
-    from ..csrc import kernel_file
+    """TFLM's sigmoid_table_uint16, read from the C header of the LSTM kernels that embeds it
+    (one copy of the data)."""
     text = kernel_file("ml_lstm_common.h").read_text()
     body = text[text.index("ml_lstm_sigmoid_table[256] = {"):]
     values = [int(v) for v in re.findall(r"\d+", body[body.index("{"):body.index("}")])]
