@@ -521,3 +521,16 @@ def test_recurrent_on_cortex_m(tmp_path, target):
     for path in (lstm, svdf, lstm16):
         res = microlith.verify(path, target=target, samples=4)
         assert res["bit_exact"] and res["samples"] == 4, res
+
+
+@pytest.mark.skipif(bool(_arm_tools_missing()), reason="arm-none-eabi-gcc or qemu-system-arm not installed")
+def test_firmware_restarts_reset_the_oracle_too(tmp_path, monkeypatch):
+    """A long stream takes several firmware runs, each starting from reset state: verify resets
+    TFLM at the same samples instead of reporting a false mismatch."""
+    from microlith.targets import cortexm
+    g = lstm_model(steps=3, n_in=4, units=3)
+    path = write(g, tmp_path)
+    monkeypatch.setattr(cortexm, "_MAX_INPUT_BYTES", 2 * 3 * 4)  # two samples per firmware run
+    res = microlith.verify(path, target="cortex-m4", samples=5)
+    assert res["bit_exact"], res
+    assert any("restarted" in n and "[2, 4]" in n for n in res["notes"]), res["notes"]
