@@ -19,7 +19,7 @@ import pytest
 import microlith
 from microlith.frontends.tflite import load_tflite
 from microlith.frontends.tflite_writer import write_tflite
-from microlith.ir import Graph, MicrolithError, Op, Quant, Tensor
+from microlith.ir import Graph, MicrolithError, Node, Op, Quant, Tensor
 from microlith.reference import run_reference
 from microlith.verify import HostModel, Oracle, compare, first_differing_layer, random_inputs
 from opmodels import act, const, single_op, write
@@ -192,6 +192,20 @@ def test_svdf_refusals(tmp_path):
     g = svdf_model()
     g.outputs.append("state")  # the state is the model's own, never the caller's
     refused(g, "graph output #1 'state' is a state (variable) tensor")
+    g = svdf_model()
+    g.tensors["x"] = Tensor("x", g.t("x").shape, "int16", Quant((0.001,), (0,)))
+    refused(g, "input 'x' is int16", "int8")
+    g = svdf_model(batches=1, filters=6, rank=2)
+    g.tensors["y"] = act("y", (1, 6), 0.1)  # filters, not units
+    refused(g, "output 'y' has shape [1, 6]; expected [1, 3]")
+    g = svdf_model()
+    g.tensors["wf"] = Tensor("wf", g.t("wf").shape, "int8", g.t("wf").quant)  # computed, not weights
+    g.inputs.append("wf")
+    refused(g, "weights_feature 'wf' must be a constant")
+    g = svdf_model()  # an op that writes the state as its output
+    relu = Node(Op.RELU, ("y",), ("state",), {})
+    g.nodes.append(relu)
+    refused(g, "writes state tensor 'state' as its output")
 
 
 def test_macs_count_recurrent_products():
@@ -460,6 +474,17 @@ def test_lstm_refusals(tmp_path):
     g.tensors["b_o"] = Tensor("b_o", b.shape, "int32", b.quant, b.data.astype(np.int32))
     refused(g, "output gate bias 'b_o' is int32", "int64")
     refused(lstm_model(cell_scale=8.0), "cell state", "overflows")
+    g = lstm_model(batches=2, units=3)
+    g.tensors["cell"] = state("cell", (1, 3), "int16", 2.0 ** -11)  # one batch's worth
+    refused(g, "cell state 'cell' has 3 values", "6")
+    g = lstm_model(units=3, n_in=5)
+    w = g.t("r_c")
+    g.tensors["r_c"] = Tensor("r_c", (3, 5), "int8", w.quant, np.zeros((3, 5), np.int8))
+    refused(g, "cell gate recurrent weights 'r_c' has shape [3, 5]; expected [3, 3]")
+    g = lstm_model(steps=4, n_in=5)
+    g.tensors["x"] = act("x", (4, 5), 0.02, -128)
+    g.tensors["y"] = act("y", (4, 3), 1 / 128)
+    refused(g, "must be 3-D")
 
 
 # -- undefined behaviour and out-of-bounds access ------------------------------------------------
