@@ -19,7 +19,7 @@ import pytest
 import microlith
 from microlith.frontends.tflite import load_tflite
 from microlith.frontends.tflite_writer import write_tflite
-from microlith.ir import Graph, MicrolithError, Op, Quant, Tensor
+from microlith.ir import Graph, MicrolithError, Node, Op, Quant, Tensor
 from microlith.reference import run_reference
 from microlith.verify import HostModel, Oracle, compare, first_differing_layer, random_inputs
 from opmodels import act, const, single_op, write
@@ -148,7 +148,7 @@ def test_keyword_model_svdf_stack(tmp_path, model):
     assert sum(n.op is Op.SVDF for n in g.nodes) == 7
     # The 8-bit model's scrambled weights saturate each new int8 feature and every output, whatever
     # came before: there only the state (compared after each sample) shows the history.
-    assert_stream_exact(g, tmp_path, samples=12, expect_state="8bit" not in model)
+    assert_stream_exact(g, tmp_path, samples=8, expect_state="8bit" not in model)
 
 
 @pytest.mark.parametrize("model", ["keyword_scrambled.tflite", "keyword_scrambled_8bit.tflite"])
@@ -192,6 +192,20 @@ def test_svdf_refusals(tmp_path):
     g = svdf_model()
     g.outputs.append("state")  # the state is the model's own, never the caller's
     refused(g, "graph output #1 'state' is a state (variable) tensor")
+    g = svdf_model()
+    g.tensors["x"] = Tensor("x", g.t("x").shape, "int16", Quant((0.001,), (0,)))
+    refused(g, "input 'x' is int16", "int8")
+    g = svdf_model(batches=1, filters=6, rank=2)
+    g.tensors["y"] = act("y", (1, 6), 0.1)  # filters, not units
+    refused(g, "output 'y' has shape [1, 6]; expected [1, 3]")
+    g = svdf_model()
+    g.tensors["wf"] = Tensor("wf", g.t("wf").shape, "int8", g.t("wf").quant)  # computed, not weights
+    g.inputs.append("wf")
+    refused(g, "weights_feature 'wf' must be a constant")
+    g = svdf_model()  # an op that writes the state as its output
+    relu = Node(Op.RELU, ("y",), ("state",), {})
+    g.nodes.append(relu)
+    refused(g, "writes state tensor 'state' as its output")
 
 
 def test_macs_count_recurrent_products():
@@ -352,26 +366,30 @@ def test_diagnosis_replays_the_stream(tmp_path):
 
 def lstm_model(batches=1, steps=4, n_in=5, units=3, time_major=False, input_zp=-128, hidden_zp=0,
                hidden_scale=1 / 128, cell_scale=2.0 ** -11, cell_clip=0.0, weight_gain=1.0, weight_zp=0,
-               activation="TANH", seed=0, extra=None):
+               activation="TANH", seed=0, extra=None, dtype="int8"):
     """One integer LSTM as TFLite's converter writes it (24 inputs, absent ones as None); scales
-    put the gates' Q3.12 inputs at a few units (weight_gain > 1 saturates them)."""
+    put the gates' Q3.12 inputs at a few units (weight_gain > 1 saturates them). dtype "int16":
+    TFLM's 16x8 LSTM (int16 input, hidden state and output, int64 bias)."""
     rng = np.random.default_rng(seed)
-    sx = 0.02
+    wide = 256.0 if dtype == "int16" else 1.0  # int16 steps are 1/256 of int8's for the same range
+    sx = 0.02 / wide
+    hidden_scale /= wide
     x_shape = (steps, batches, n_in) if time_major else (batches, steps, n_in)
-    x = act("x", x_shape, sx, input_zp)
-    h = state("hidden", (batches, units), "int8", hidden_scale, hidden_zp)
+    x = act("x", x_shape, sx, input_zp, dtype=dtype)
+    h = state("hidden", (batches, units), dtype, hidden_scale, hidden_zp)
     c = state("cell", (batches, units), "int16", cell_scale)
     ins: list = [x] + [None] * 23
     for gate, (wi, wr, b) in {"i": (1, 5, 12), "f": (2, 6, 13), "c": (3, 7, 14), "o": (4, 8, 15)}.items():
-        sw_in = 3.0 * weight_gain / (sx * np.sqrt(n_in) * 60 * 127)
-        sw_rec = 2.0 * weight_gain / (hidden_scale * np.sqrt(units) * 60 * 127)
+        sw_in = 3.0 * weight_gain / (sx * wide * np.sqrt(n_in) * 60 * 127)
+        sw_rec = 2.0 * weight_gain / (hidden_scale * wide * np.sqrt(units) * 60 * 127)
         ins[wi] = const(f"w_{gate}", rng.integers(-127, 128, (units, n_in)), sw_in, zp=weight_zp, dtype="int8")
         ins[wr] = const(f"r_{gate}", rng.integers(-127, 128, (units, units)), sw_rec, zp=weight_zp, dtype="int8")
-        ins[b] = const(f"b_{gate}", rng.integers(-3000, 3000, (units,)), sx * sw_in, dtype="int32")
+        ins[b] = const(f"b_{gate}", rng.integers(-3000, 3000, (units,)) * int(wide), sx * sw_in,
+                       dtype="int64" if dtype == "int16" else "int32")
     ins[18], ins[19] = h, c
     for k, t in (extra or {}).items():
         ins[k] = t
-    y = act("y", x_shape[:2] + (units,), hidden_scale, hidden_zp)
+    y = act("y", x_shape[:2] + (units,), hidden_scale, hidden_zp, dtype=dtype)
     attrs = dict(activation=activation, cell_clip=float(cell_clip), proj_clip=0.0, time_major=time_major)
     return single_op(Op.UNIDIRECTIONAL_SEQUENCE_LSTM, ins, [y], attrs, graph_inputs=["x"])
 
@@ -392,6 +410,17 @@ def test_lstm(tmp_path, kw):
     assert_stream_exact(lstm_model(**kw), tmp_path, samples=5)
 
 
+@pytest.mark.parametrize("kw", [
+    dict(),                                                          # batch-major
+    dict(batches=2, steps=2, time_major=True, n_in=6, units=5, hidden_zp=-300, cell_scale=2.0 ** -15),
+    dict(weight_gain=12.0, cell_clip=0.1, cell_scale=2.0 ** -12, input_zp=7),   # saturation, clip
+])
+def test_lstm_16x8(tmp_path, kw):
+    """TFLM's 16x8 LSTM: int16 activations, int64 bias, 64-bit requantization in the FCs."""
+    kw = {"input_zp": 0, **kw}
+    assert_stream_exact(lstm_model(dtype="int16", **kw), tmp_path, samples=4)
+
+
 def _lstm_outputs_too(path: Path) -> Graph:
     """The model with every LSTM's output a graph output too (TFLM's examples end in a saturating
     softmax or classifier, which hides small differences)."""
@@ -400,8 +429,8 @@ def _lstm_outputs_too(path: Path) -> Graph:
     return Graph(g.name + "_lstm", g.tensors, g.nodes, g.inputs, extra + [o for o in g.outputs if o not in extra])
 
 
-@pytest.mark.parametrize("model,samples", [("trained_lstm_int8.tflite", 6), ("micro_speech_lstm.tflite", 3),
-                                           ("dtln_noise_suppression.tflite", 12)])
+@pytest.mark.parametrize("model,samples", [("trained_lstm_int8.tflite", 4), ("micro_speech_lstm.tflite", 2),
+                                           ("dtln_noise_suppression.tflite", 6)])
 def test_tflm_lstm_models(tmp_path, model, samples):
     """TFLM's published LSTM models (all int8 with int16 cell state: TFLM runs them integer-only)."""
     res = assert_file_stream_exact(TFLM / model, tmp_path, samples=samples, expect_state=None)
@@ -438,14 +467,30 @@ def test_lstm_refusals(tmp_path):
     refused(g, "not a variable tensor")
     g = lstm_model()
     x = g.t("x")
-    g.tensors["x"] = Tensor("x", x.shape, "int16", Quant((0.001,), (0,)))
-    refused(g, "input 'x' is int16")
+    g.tensors["x"] = Tensor("x", x.shape, "int16", Quant((0.001,), (0,)))  # hidden state stays int8
+    refused(g, "hidden (output) state 'hidden' is int8", "int16")
+    g = lstm_model(dtype="int16", input_zp=0)
+    b = g.t("b_o")
+    g.tensors["b_o"] = Tensor("b_o", b.shape, "int32", b.quant, b.data.astype(np.int32))
+    refused(g, "output gate bias 'b_o' is int32", "int64")
     refused(lstm_model(cell_scale=8.0), "cell state", "overflows")
+    g = lstm_model(batches=2, units=3)
+    g.tensors["cell"] = state("cell", (1, 3), "int16", 2.0 ** -11)  # one batch's worth
+    refused(g, "cell state 'cell' has 3 values", "6")
+    g = lstm_model(units=3, n_in=5)
+    w = g.t("r_c")
+    g.tensors["r_c"] = Tensor("r_c", (3, 5), "int8", w.quant, np.zeros((3, 5), np.int8))
+    refused(g, "cell gate recurrent weights 'r_c' has shape [3, 5]; expected [3, 3]")
+    g = lstm_model(steps=4, n_in=5)
+    g.tensors["x"] = act("x", (4, 5), 0.02, -128)
+    g.tensors["y"] = act("y", (4, 3), 1 / 128)
+    refused(g, "must be 3-D")
 
 
 # -- undefined behaviour and out-of-bounds access ------------------------------------------------
 
-@pytest.mark.parametrize("which", ["svdf_wrap_int16", "svdf_int8_wrap", "lstm_saturating", "dtln"])
+@pytest.mark.parametrize("which", ["svdf_wrap_int16", "svdf_int8_wrap", "lstm_saturating", "lstm_16x8",
+                                   "mnist_lstm"])
 def test_recurrent_under_sanitizers(tmp_path, which):
     """ASan + UBSan (targets/host.py): the kernels' wrapping sums and int8 state stores are
     defined behaviour, and state, scratch and arena stay in bounds, over a stream of extreme
@@ -460,14 +505,16 @@ def test_recurrent_under_sanitizers(tmp_path, which):
     models = {"svdf_wrap_int16": lambda: svdf_model(wt_max=32767, feature_gain=40.0, memory=6),
               "svdf_int8_wrap": lambda: svdf_model(state_dtype="int8", state_scale=0.05, state_zp=127,
                                                    feature_gain=10.0),
-              "lstm_saturating": lambda: lstm_model(weight_gain=12.0, batches=2, cell_scale=2.0 ** -15)}
-    path = TFLM / "dtln_noise_suppression.tflite" if which == "dtln" else write(models[which](), tmp_path)
+              "lstm_saturating": lambda: lstm_model(weight_gain=12.0, batches=2, cell_scale=2.0 ** -15),
+              "lstm_16x8": lambda: lstm_model(dtype="int16", input_zp=0, weight_gain=12.0, hidden_zp=-300)}
+    path = TFLM / "trained_lstm_int8.tflite" if which == "mnist_lstm" else write(models[which](), tmp_path)
     model = load_tflite(path)
     res = microlith.compile(model, tmp_path / "c", measure=False)
     runner = build_sanitized_runner(tmp_path / "c", res["name"], tmp_path / "san")
     rng = np.random.default_rng(5)
     t = model.t(model.inputs[0])
-    stream = [[np.full(t.shape, v, np.int8)] for v in (-128, 127, 127, -128)]
+    info = np.iinfo(t.np_dtype)
+    stream = [[np.full(t.shape, v, t.np_dtype)] for v in (info.min, info.max, info.max, info.min)]
     stream += [random_inputs(model, rng) for _ in range(4)]
     got = runner.run(stream)
     oracle = Oracle(path.read_bytes(), model)
@@ -477,3 +524,38 @@ def test_recurrent_under_sanitizers(tmp_path, which):
             assert all(np.asarray(w).reshape(-1).tobytes() == c.tobytes() for w, c in zip(want, got[k])), k
     finally:
         oracle.close()
+
+
+# -- on an emulated Cortex-M -------------------------------------------------------------------
+
+def _arm_tools_missing() -> list[str]:
+    import shutil
+    from microlith.targets import cortexm
+    return [t for t in (cortexm.CC, cortexm.QEMU) if shutil.which(t) is None]
+
+
+@pytest.mark.skipif(bool(_arm_tools_missing()), reason="arm-none-eabi-gcc or qemu-system-arm not installed")
+@pytest.mark.parametrize("target", ["cortex-m4"])
+def test_recurrent_on_cortex_m(tmp_path, target):
+    """One firmware runs the stream in order with the state in .bss; the M4 build takes the
+    LSTM's SMLAD dot product (input sizes not multiples of 4, a folded hidden offset). Equal
+    to TFLM (the portable C path is the host's)."""
+    lstm = write(lstm_model(batches=2, n_in=7, units=5, hidden_zp=-3, cell_scale=2.0 ** -12), tmp_path)
+    svdf = write(svdf_model(state_dtype="int8", state_zp=-50, state_scale=0.05), tmp_path)
+    lstm16 = write(lstm_model(dtype="int16", input_zp=0, steps=3, units=4), tmp_path, name="lstm16x8")
+    for path in (lstm, svdf, lstm16):
+        res = microlith.verify(path, target=target, samples=4)
+        assert res["bit_exact"] and res["samples"] == 4, res
+
+
+@pytest.mark.skipif(bool(_arm_tools_missing()), reason="arm-none-eabi-gcc or qemu-system-arm not installed")
+def test_firmware_restarts_reset_the_oracle_too(tmp_path, monkeypatch):
+    """A long stream takes several firmware runs, each starting from reset state: verify resets
+    TFLM at the same samples instead of reporting a false mismatch."""
+    from microlith.targets import cortexm
+    g = lstm_model(steps=3, n_in=4, units=3)
+    path = write(g, tmp_path)
+    monkeypatch.setattr(cortexm, "_MAX_INPUT_BYTES", 2 * 3 * 4)  # two samples per firmware run
+    res = microlith.verify(path, target="cortex-m4", samples=5)
+    assert res["bit_exact"], res
+    assert any("restarted" in n and "[2, 4]" in n for n in res["notes"]), res["notes"]

@@ -165,17 +165,20 @@ def verify(model, target: str = "host", samples: int = 100, inputs: str | None =
             if target not in ("host", None):
                 from .targets.cortexm import BoardModel  # issue 3: same comparison on an emulated board
                 runner = BoardModel(tmp / "c", g, res["name"], target, tmp)
-                outs = runner.run_many(cases)  # one emulator run for every sample
+                outs = runner.run_many(cases)  # one emulator run for every sample (or a few)
                 by_case = {id(c): o for c, o in zip(cases, outs)}
                 run_c = lambda xs: by_case[id(xs)]  # noqa: E731
             else:
                 runner = HostModel(tmp / "c", g, res["name"], tmp, timeout=timeout)
                 run_c = runner.run
             reset_c = runner.reset if isinstance(runner, HostModel) else None
+            restarts = [] if isinstance(runner, HostModel) else runner.restarts(len(cases))
             if g.state_tensors():
                 notes.append("the model keeps state (recurrent layers): the samples ran in order as one stream"
-                             + (", then again after a reset of both sides" if reset_c else ""))
-            cmp = compare(g, model_bytes, run_c, cases, oracle=oracle, reset_c=reset_c)
+                             + (", then again after a reset of both sides" if reset_c else "")
+                             + (f"; the firmware restarted (state reset, on both sides) at samples {restarts}"
+                                if restarts else ""))
+            cmp = compare(g, model_bytes, run_c, cases, oracle=oracle, reset_c=reset_c, restarts=restarts)
             oracle.close()
             out = {"model": g.source, "target": target or "host", "samples": len(cases),
                    "mismatched_samples": cmp["mismatched_samples"], "max_abs_diff": cmp["max_abs_diff"],

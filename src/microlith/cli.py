@@ -184,6 +184,9 @@ def cmd_compile(a) -> int:
               f"{r['compile_seconds']:.2f} s)")
         print(f"  arena {_kb(r['arena_bytes'])}, weights+params {_kb(r['weight_bytes'])}, "
               f"code+weights {_kb(r.get('code_and_weight_bytes'))}, {r['macs']:,} MACs")
+        if r.get("state_bytes"):  # --- issue 10: recurrent layers' state, kept across invokes
+            print(f"  state {_kb(r['state_bytes'])} (recurrent layers; kept between calls, reset by "
+                  f"{r['name']}_reset)")
         if r.get("flash_bytes") is not None:
             print(f"  on {r['target']}: flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} "
                   f"(stack {_kb(r['stack_bytes'])})")

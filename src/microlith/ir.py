@@ -444,16 +444,26 @@ def macs(graph: Graph) -> int:
             lhs = graph.t(node.inputs[0]).shape
             depth = lhs[-2] if node.attrs.get("adj_x") else lhs[-1]
             total += math.prod(int(d) for d in graph.t(node.outputs[0]).shape) * int(depth)
-        # --- issue 10: recurrent layers: their matrix products, per invoke
-        elif node.op is Op.SVDF:  # feature [filters, input] and time [filters, memory] products
-            batches = int(graph.t(node.inputs[0]).shape[0])
-            wf, wt = graph.t(node.inputs[1]).shape, graph.t(node.inputs[2]).shape
-            total += batches * int(wf[0]) * (int(wf[1]) + int(wt[1]))
-        elif node.op is Op.UNIDIRECTIONAL_SEQUENCE_LSTM:  # 4 gates x (input + recurrent) per row
-            rows = math.prod(int(d) for d in graph.t(node.outputs[0]).shape[:2])
-            w_in, w_rec = graph.t(node.inputs[2]).shape, graph.t(node.inputs[6]).shape
-            total += rows * 4 * int(w_in[0]) * (int(w_in[1]) + int(w_rec[1]))
+        # --- issue 10: recurrent layers
+        elif node.op in (Op.SVDF, Op.UNIDIRECTIONAL_SEQUENCE_LSTM):
+            total += _recurrent_macs(graph, node)
     return total
+
+
+def _recurrent_macs(graph: Graph, node: Node) -> int:
+    """SVDF: the feature [filters, input] and time [filters, memory] products per batch. LSTM: 4
+    gates x (input + recurrent) products per row (time step x batch). 0 for shapes the op's
+    prepare() would refuse (inspect counts before anything is validated)."""
+    shape = lambda k: graph.t(node.inputs[k]).shape if len(node.inputs) > k and node.inputs[k] else ()  # noqa: E731
+    if node.op is Op.SVDF:
+        x, wf, wt = shape(0), shape(1), shape(2)
+        if len(x) == 2 and len(wf) == 2 and len(wt) == 2:
+            return int(x[0]) * int(wf[0]) * (int(wf[1]) + int(wt[1]))
+        return 0
+    y, w_in, w_rec = graph.t(node.outputs[0]).shape, shape(2), shape(6)
+    if len(y) == 3 and len(w_in) == 2 and len(w_rec) == 2:
+        return int(y[0]) * int(y[1]) * 4 * int(w_in[0]) * (int(w_in[1]) + int(w_rec[1]))
+    return 0
 
 
 # -- validation before code generation (issue 8) ----------------------------------------------

@@ -304,7 +304,7 @@ def output_problem(graph: Graph, want: list, got: list) -> str | None:
 
 
 def compare(graph: Graph, model_bytes: bytes, run_c, samples: list[list[np.ndarray]],
-            oracle: Oracle | None = None, reset_c=None) -> dict:
+            oracle: Oracle | None = None, reset_c=None, restarts=()) -> dict:
     """Run every sample through the oracle and `run_c`; count mismatches. A sample whose
     outputs differ in count, dtype, shape or size is a mismatch too (`problem` says how, for
     the first such sample).
@@ -312,10 +312,12 @@ def compare(graph: Graph, model_bytes: bytes, run_c, samples: list[list[np.ndarr
     A model with state (recurrent layers) sees the samples as one stream, in order, on both
     sides, each starting from reset; with `reset_c` (the C side's NAME_reset) both sides are
     then reset and run the stream again, so the reset is checked too. A sample counts once,
-    mismatched if it differs in either pass."""
+    mismatched if it differs in either pass. `restarts`: samples before which the C side starts
+    afresh (a new firmware run), so its state is reset there; the oracle is reset there too."""
     own = oracle is None
     oracle = oracle or Oracle(model_bytes, graph)
     max_diff, first_bad, problem = 0, None, None
+    restarts = set(restarts)
     passes = [list(enumerate(samples))]
     if graph.state_tensors() and reset_c is not None:
         passes.append(list(enumerate(samples)))
@@ -327,6 +329,8 @@ def compare(graph: Graph, model_bytes: bytes, run_c, samples: list[list[np.ndarr
                 oracle.reset_state()
                 reset_c()
             for k, xs in seq:
+                if k in restarts and graph.state_tensors():
+                    oracle.reset_state()
                 bad, max_diff, why = _compare_one(graph, oracle, run_c, k, xs, max_diff)
                 problem = problem or (f"sample {k}: {why}" if why else None)
                 if bad:

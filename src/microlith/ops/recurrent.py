@@ -8,14 +8,19 @@ the state pointer codegen gives (planner.state_layout). TFLM sources:
   LSTM   micro/kernels/unidirectional_sequence_lstm.cc, lstm_eval.h/.cc, lstm_eval_common.cc,
          lstm_shared.h
 Scales that TFLM multiplies in float before widening to double are multiplied in float32 here.
+The LSTM runs int8 activations (EvalLstm<int8_t, int8_t, int16_t, int32_t>) and TFLM's 16x8
+mode (int16 activations, int64 bias: EvalLstm<int16_t, int8_t, int16_t, int64_t>).
 """
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
 from ..arith.fixedpoint import multiply_by_quantized_multiplier, wrap32
+from ..csrc import kernel_file
 from ..ir import MicrolithError, Op, safe_text
-from . import OpImpl, register, requant_multiplier, where
+from . import MAX_LEFT_SHIFT, OpImpl, register, requant_multiplier, where
 
 F32 = np.float32
 
@@ -86,6 +91,7 @@ class Svdf(OpImpl):
             # TFLM picks the kernel by weights_time's type and reads the state as that type
             raise _fail(node, g, f"weights_time '{safe_text(wt.name)}' is {wt.dtype} but the state "
                                  f"'{safe_text(state.name)}' is {state.dtype}; TFLM needs both of one type")
+        # attrs["activation"] is not applied: EvalIntegerSvdfReference ignores the fused activation
         rank = node.attrs["rank"]
         if len(x.shape) != 2 or len(wf.shape) != 2 or len(wt.shape) != 2:
             raise _fail(node, g, f"input {list(x.shape)}, weights_feature {list(wf.shape)} and weights_time "
@@ -126,7 +132,8 @@ class Svdf(OpImpl):
         wf = g.t(node.inputs[1]).data.astype(np.int64)
         wt = g.t(node.inputs[2]).data.astype(np.int64)
         s = np.asarray(state, np.int64).reshape(-1)
-        s = np.concatenate([s[1:], s[:1]]).reshape(b, f, m)  # the whole buffer moves one element down
+        # the whole buffer moves one element down (its last element stays, then is overwritten)
+        s = np.concatenate([s[1:], s[-1:]]).reshape(b, f, m)
         # feature: requantized to the state's scale, saturated to its type, offset, stored modulo 2^bits
         dot = wrap32((x.astype(np.int64) + p["input_offset"]) @ wf.T)
         v = multiply_by_quantized_multiplier(dot, p["feature_multiplier"], p["feature_shift"])
@@ -166,10 +173,9 @@ _GATE_OUTPUT_SCALE = F32(2.0 ** -15)  # activation outputs: Q0.15
 
 
 def _sigmoid_table() -> np.ndarray:
-    """TFLM's sigmoid_table_uint16, read from the C kernel that embeds it (one copy of the data)."""
-    import re
-    from ..csrc import kernel_file
-    text = kernel_file(f"{_LSTM_KERNEL}.c").read_text()
+    """TFLM's sigmoid_table_uint16, read from the C header of the LSTM kernels that embeds it
+    (one copy of the data)."""
+    text = kernel_file("ml_lstm_common.h").read_text()
     body = text[text.index("ml_lstm_sigmoid_table[256] = {"):]
     values = [int(v) for v in re.findall(r"\d+", body[body.index("{"):body.index("}")])]
     assert len(values) == 256, len(values)
@@ -220,16 +226,29 @@ def _checked_log2(x: float) -> int:
     return int(np.sign(v) * np.floor(np.abs(v) + F32(0.5)))
 
 
+def _requantize64(x, multiplier: int, shift: int) -> np.ndarray:
+    """TFLM's MultiplyByQuantizedMultiplier(int64_t x, ...) (common.cc, the 16x8 kernels'): the
+    multiplier rounded to 16 bits, one rounding shift, the result truncated to int32."""
+    reduced = (multiplier + (1 << 15)) >> 16 if multiplier < 0x7FFF0000 else 0x7FFF
+    total = 15 - shift
+    return wrap32((np.asarray(x, np.int64) * reduced + (1 << (total - 1))) >> total)
+
+
 @register
 class UnidirectionalSequenceLstm(OpImpl):
-    """TFLM's integer LSTM: int8 input/output/hidden state and weights, int16 gates and cell."""
+    """TFLM's integer LSTM: int8 (or int16, TFLM's 16x8 mode) input/output/hidden state, int8
+    weights, int16 gates and cell state, int32 (int64) bias."""
     op = Op.UNIDIRECTIONAL_SEQUENCE_LSTM
-    kernels = (_LSTM_KERNEL,)
+    kernels = (_LSTM_KERNEL, "ml_lstm_s16")
     state_inputs = (_HIDDEN, _CELL)
+    dtypes = ("int8", "int16")
+
+    def kernels_for(self, node, g, p):
+        return ("ml_lstm_s16",) if p["bits"] == 16 else (_LSTM_KERNEL,)
 
     def prepare(self, node, g):
         ins = node.inputs
-        x = _per_tensor(node, g, ins[_X], ("int8",), "input", const=False)
+        x = _per_tensor(node, g, ins[_X], ("int8", "int16"), "input", const=False)
         present = sorted({_UNSUPPORTED[k] for k in _UNSUPPORTED if ins[k] is not None})
         if present:
             raise _fail(node, g, f"has {' and '.join(present)} tensors; TFLM's LSTM kernel supports the "
@@ -241,9 +260,9 @@ class UnidirectionalSequenceLstm(OpImpl):
         if node.attrs["activation"] != "TANH":
             raise _fail(node, g, f"cell gate activation {node.attrs['activation']}; TFLM's integer LSTM "
                                  "runs TANH")
-        h = _state(node, g, _HIDDEN, ("int8",), "hidden (output) state")
+        h = _state(node, g, _HIDDEN, (x.dtype,), "hidden (output) state")  # TFLM: the input's type
         c = _state(node, g, _CELL, ("int16",), "cell state")
-        y = _per_tensor(node, g, node.outputs[0], ("int8",), "output")
+        y = _per_tensor(node, g, node.outputs[0], (x.dtype,), "output")
         if len(x.shape) != 3 or len(y.shape) != 3 or len(h.shape) != 2:
             raise _fail(node, g, f"input {list(x.shape)} and output {list(y.shape)} must be 3-D and the hidden "
                                  f"state {list(h.shape)} 2-D [batch, units]")
@@ -257,7 +276,8 @@ class UnidirectionalSequenceLstm(OpImpl):
                                      f"batches x units = {batches * units}")
         p = dict(batches=int(batches), time_steps=int(steps), input_size=n_in, state_size=units,
                  time_major=int(time_major), input_offset=-int(x.quant.zero_point[0]),
-                 hidden_offset=-int(h.quant.zero_point[0]), hidden_zero_point=int(h.quant.zero_point[0]))
+                 hidden_offset=-int(h.quant.zero_point[0]), hidden_zero_point=int(h.quant.zero_point[0]),
+                 bits=8 * x.np_dtype.itemsize)
         for gate, (wi, wr, b) in _GATES.items():
             p[gate] = self._gate(node, g, gate, wi, wr, b, x, h, n_in, units)
         p.update(self._cell(node, g, c, h))
@@ -266,7 +286,9 @@ class UnidirectionalSequenceLstm(OpImpl):
     def _gate(self, node, g, gate, wi, wr, b, x, h, n_in, units) -> dict:
         w_in = _per_tensor(node, g, node.inputs[wi], ("int8",), f"{gate} gate input weights", const=True)
         w_rec = _per_tensor(node, g, node.inputs[wr], ("int8",), f"{gate} gate recurrent weights", const=True)
-        bias = _per_tensor(node, g, node.inputs[b], ("int32",), f"{gate} gate bias", const=True)
+        # EvalLstm reads the bias as int32 for int8 activations, int64 for int16
+        bias_type = "int64" if x.dtype == "int16" else "int32"
+        bias = _per_tensor(node, g, node.inputs[b], (bias_type,), f"{gate} gate bias", const=True)
         _shape(node, g, w_in, (units, n_in), f"{gate} gate input weights")
         _shape(node, g, w_rec, (units, units), f"{gate} gate recurrent weights")
         _shape(node, g, bias, (units,), f"{gate} gate bias")
@@ -276,7 +298,9 @@ class UnidirectionalSequenceLstm(OpImpl):
         # GetQuantizedConvolutionMultipler: float product of the scales, widened, over 2^-12
         for kind, src, w in (("input", x, w_in), ("recurrent", h, w_rec)):
             real = float(_scale(src) * _scale(w)) / float(_GATE_INPUT_SCALE)
-            m, s = requant_multiplier(node, g, real, f"{gate} gate {kind} FC scale", w.name)
+            # the 64-bit requantization (16x8) shifts left by at most 7 (its DCHECK: shift < 8)
+            m, s = requant_multiplier(node, g, real, f"{gate} gate {kind} FC scale", w.name,
+                                      max_shift=7 if x.dtype == "int16" else MAX_LEFT_SHIFT)
             out[f"{kind}_multiplier"], out[f"{kind}_shift"] = m, s
         return out
 
@@ -318,20 +342,22 @@ class UnidirectionalSequenceLstm(OpImpl):
                 for t in range(steps):
                     out[b, t] = self._step(g, p, xb[b, t:t + 1], h[b:b + 1], c[b:b + 1])[0]
         hs, cs = g.t(node.inputs[_HIDDEN]), g.t(node.inputs[_CELL])
-        return [out.astype(np.int8).reshape(y.shape), h.astype(np.int8).reshape(hs.shape),
+        return [out.astype(y.np_dtype).reshape(y.shape), h.astype(hs.np_dtype).reshape(hs.shape),
                 c.astype(np.int16).reshape(cs.shape)]
 
-    def _fc(self, g, rows, offset, name, w_offset, bias, mult, shift):
+    def _fc(self, g, p, rows, offset, name, w_offset, bias, mult, shift):
         w = g.t(name).data.astype(np.int64) + w_offset
         acc = (rows + offset) @ w.T
         if bias is not None:
             acc = acc + g.t(bias).data.astype(np.int64)
+        if p["bits"] == 16:  # int64 sums (no wrap for any realistic size), 64-bit requantization
+            return np.clip(_requantize64(acc, mult, shift), -32768, 32767)
         return np.clip(multiply_by_quantized_multiplier(wrap32(acc), mult, shift), -32768, 32767)
 
     def _gate_out(self, g, p, gp, x, h, cell_gate):
-        a = self._fc(g, x, p["input_offset"], gp["input_weights"], gp["input_weight_offset"], gp["bias"],
+        a = self._fc(g, p, x, p["input_offset"], gp["input_weights"], gp["input_weight_offset"], gp["bias"],
                      gp["input_multiplier"], gp["input_shift"])
-        r = self._fc(g, h, p["hidden_offset"], gp["recurrent_weights"], gp["recurrent_weight_offset"], None,
+        r = self._fc(g, p, h, p["hidden_offset"], gp["recurrent_weights"], gp["recurrent_weight_offset"], None,
                      gp["recurrent_multiplier"], gp["recurrent_shift"])
         s = np.clip(a + r, -32768, 32767)
         return (tanh_q15(s, 0, 0) if cell_gate else sigmoid_q15(s)).astype(np.int64)
@@ -353,25 +379,43 @@ class UnidirectionalSequenceLstm(OpImpl):
         o = self._gate_out(g, p, p["output"], x, h, False)  # still the previous hidden state
         t = tanh_q15(new_c, p["tanh_multiplier"], p["tanh_shift"]).astype(np.int64)
         c[...] = new_c
-        h[...] = self._mul(t, o, p["output_mul_multiplier"], p["output_mul_shift"], p["hidden_zero_point"],
-                           -128, 127)
+        lo, hi = -(1 << (p["bits"] - 1)), (1 << (p["bits"] - 1)) - 1
+        h[...] = self._mul(t, o, p["output_mul_multiplier"], p["output_mul_shift"], p["hidden_zero_point"], lo, hi)
         return h.copy()
 
     def scratch_bytes(self, node, g, p):
         return 4 * p["batches"] * p["state_size"] * 2  # TFLM's four int16 buffers
 
     def emit(self, node, g, p, ctx):
+        # With symmetric weights (TFLite's int8 spec) the input and hidden offsets fold into the
+        # biases: sum (x + o) w + b = sum x w + (b + o sum w), modulo 2^32 like TFLM's sums, so
+        # every result is unchanged and the kernel's dot products need no adds (and use SMLAD).
+        fold = p["bits"] == 8 and all(p[gate][k] == 0 for gate in _GATES
+                                      for k in ("input_weight_offset", "recurrent_weight_offset"))
         gates = {}
         for gate in _GATES:
             gp = p[gate]
             fields = {k: ctx.tensor(gp[k]) for k in ("input_weights", "recurrent_weights", "bias")}
+            fields["bias64"], fields["recurrent_bias"] = "NULL", "NULL"
+            if p["bits"] == 16:  # the int64 bias of TFLM's 16x8 kernel
+                fields["bias"], fields["bias64"] = "NULL", fields["bias"]
+            if fold:
+                row_sums = lambda name: g.t(name).data.astype(np.int64).sum(axis=1)  # noqa: E731
+                b = g.t(gp["bias"]).data.astype(np.int64) + p["input_offset"] * row_sums(gp["input_weights"])
+                fields["bias"] = ctx.const(f"bias_folded_{gate}_gate", wrap32(b).astype(np.int32))
+                if p["hidden_offset"]:
+                    rb = p["hidden_offset"] * row_sums(gp["recurrent_weights"])
+                    fields["recurrent_bias"] = ctx.const(f"recurrent_bias_folded_{gate}_gate",
+                                                         wrap32(rb).astype(np.int32))
             fields.update({k: gp[k] for k in ("input_weight_offset", "recurrent_weight_offset", "input_multiplier",
                                               "input_shift", "recurrent_multiplier", "recurrent_shift")})
             gates[f"{gate}_gate"] = ctx.struct("ml_lstm_gate", f"{gate}_gate", fields)
+        if fold:
+            p = dict(p, input_offset=0, hidden_offset=0)
         scalars = ("batches", "time_steps", "input_size", "state_size", "time_major", "input_offset",
                    "hidden_offset", "hidden_zero_point", "forget_mul_multiplier", "forget_mul_shift",
                    "input_mul_multiplier", "input_mul_shift", "output_mul_multiplier", "output_mul_shift",
                    "cell_clip", "tanh_multiplier", "tanh_shift")
         params = ctx.struct("ml_lstm_params", "params", {**gates, **{k: p[k] for k in scalars}})
-        return (f"{_LSTM_KERNEL}({params}, {ctx.tensor(node.inputs[_X])}, {ctx.tensor(node.inputs[_HIDDEN])}, "
+        return (f"{self.kernels_for(node, g, p)[0]}({params}, {ctx.tensor(node.inputs[_X])}, {ctx.tensor(node.inputs[_HIDDEN])}, "
                 f"{ctx.tensor(node.inputs[_CELL])}, (int16_t *){ctx.scratch()}, {ctx.tensor(node.outputs[0])})")

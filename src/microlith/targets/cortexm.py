@@ -458,12 +458,21 @@ class BoardModel:
                 outs.append(np.frombuffer(raw, dtype=t.np_dtype).reshape(t.shape).copy())
         return outs
 
+    def _chunk(self) -> int:
+        """Samples per firmware run (its embedded inputs are bounded)."""
+        return max(1, _MAX_INPUT_BYTES // max(1, sum(p.nbytes for p in self.builder.api.inputs)))
+
+    # --- issue 10: recurrent layers
+    def restarts(self, n_samples: int) -> list[int]:
+        """The samples run_many starts a new firmware run at: the model's state (recurrent layers)
+        is reset there, so a comparison resets the oracle at the same samples."""
+        return list(range(self._chunk(), n_samples, self._chunk()))
+
     def run_many(self, samples) -> list[list[np.ndarray]]:
         # A single sample (a list of arrays) is accepted too, and answered like run().
         if samples and isinstance(samples[0], np.ndarray):
             return self.run(samples)
-        per_sample = max(1, sum(p.nbytes for p in self.builder.api.inputs))
-        chunk = max(1, _MAX_INPUT_BYTES // per_sample)
+        chunk = self._chunk()
         results = []
         for i in range(0, len(samples), chunk):
             part = samples[i:i + chunk]
