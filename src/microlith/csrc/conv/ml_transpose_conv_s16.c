@@ -1,11 +1,51 @@
 #include "ml_transpose_conv_s16.h"
 
+#include "ml_nn_dsp.h"
 #include "ml_nn_requantize_s64.h"
 
+#if defined(ML_NN_DSP)
+/* Halfwords {a.lo, b.lo}. */
+ML_DSP_INLINE int32_t ml_tconv_pkhbt(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+/* Halfwords {b.hi, a.hi}. */
+ML_DSP_INLINE int32_t ml_tconv_pkhtb(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+/* acc + a.lo * b.lo + a.hi * b.hi (signed halfwords) in 64 bits: exact. */
+ML_DSP_INLINE int64_t ml_tconv_smlald(int32_t a, int32_t b, int64_t acc)
+{
+    __asm__("smlald %Q0, %R0, %1, %2" : "+r"(acc) : "r"(a), "r"(b));
+    return acc;
+}
+#endif
+
+/* Sum over C_IN of input * filter in int64 (exact). */
 static inline int64_t ml_tconv_dot_s16(const int16_t *in, const int8_t *w, int32_t n)
 {
     int64_t acc = 0;
-    for (int32_t c = 0; c < n; ++c) {
+    int32_t c = 0;
+#if defined(ML_NN_DSP)
+    /* Four channels a step: SXTB16 splits four weights into {k0, k2} and {k1, k3}, PKHBT/PKHTB
+     * pair the inputs the same way, and SMLALD adds two products at a time. */
+    for (; c + 4 <= n; c += 4) {
+        int32_t x01, x23;
+        memcpy(&x01, in + c, sizeof x01);  /* unaligned word loads are fine on M3 and later */
+        memcpy(&x23, in + c + 2, sizeof x23);
+        const int32_t k = ml_dsp_read_s8x4(w + c);
+        acc = ml_tconv_smlald(ml_tconv_pkhbt(x01, x23), ml_dsp_sxtb16(k), acc);
+        acc = ml_tconv_smlald(ml_tconv_pkhtb(x23, x01), ml_dsp_sxtb16_ror8(k), acc);
+    }
+#endif
+    for (; c < n; ++c) {
         acc += (int32_t)in[c] * (int32_t)w[c];
     }
     return acc;
