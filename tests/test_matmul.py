@@ -444,10 +444,21 @@ def test_float_reference_matches_tflm(case, tmp_path):
 _NO_ARM = [t for t in ("arm-none-eabi-gcc", "qemu-system-arm") if shutil.which(t) is None]
 
 
+EMULATED = {
+    # The 16x8 kernels multiply and shift int64 values, which a Cortex-M0 does in library calls.
+    "m0_tconv16": ("cortex-m0", lambda: tconv_graph((1, 3, 4, 5), 7, (3, 3), stride=(2, 2), dtype="int16")),
+    "m0_bmm16": ("cortex-m0", lambda: bmm_graph((2, 3, 5), (2, 4, 5), dtype="int16", adj_y=True)),
+    # The DSP paths take four channels a step: 7 and 6 channels also run the scalar tail.
+    "m4_tconv8_dsp": ("cortex-m4", lambda: tconv_graph((2, 3, 4, 7), 5, (3, 2), stride=(3, 2), in_zp=-128,
+                                                       padding="VALID")),
+    "m4_tconv8_dsp_zp127": ("cortex-m4", lambda: tconv_graph((1, 3, 3, 8), 3, (3, 3), stride=(2, 2), in_zp=127)),
+    "m4_tconv16_dsp": ("cortex-m4", lambda: tconv_graph((1, 3, 4, 6), 7, (3, 3), stride=(2, 2), dtype="int16")),
+}
+
+
 @pytest.mark.skipif(bool(_NO_ARM), reason=f"{' and '.join(_NO_ARM)} not installed")
-def test_16x8_kernels_exact_on_cortex_m0(tmp_path):
-    """The 16x8 kernels multiply and shift int64 values, which a Cortex-M0 does in library calls."""
-    for name, g in (("t16", tconv_graph((1, 3, 4, 5), 7, (3, 3), stride=(2, 2), dtype="int16")),
-                    ("b16", bmm_graph((2, 3, 5), (2, 4, 5), dtype="int16", adj_y=True))):
-        res = microlith.verify(write(g, tmp_path, name), target="cortex-m0", samples=2)
-        assert res["bit_exact"], res
+@pytest.mark.parametrize("case", sorted(EMULATED))
+def test_kernels_exact_on_emulated_cores(case, tmp_path):
+    target, make = EMULATED[case]
+    res = microlith.verify(write(make(), tmp_path, case), target=target, samples=2)
+    assert res["bit_exact"], res

@@ -11,10 +11,11 @@ The int8 accumulator is int32 and wraps like TFLM's; the 16x8 kernel accumulates
 ignores the zero points (the int16 spec makes them 0, we refuse others), widens an int16 bias
 to int64 as TFLM's Eval does, and requantizes with the int64 MultiplyByQuantizedMultiplier.
 
-Our C kernels gather instead of scatter: each output element sums the taps that reach it.
-Integer sums are the same modulo 2^32 (int8) or exactly (int16, |sum| < 2^47 checked here) in
-any order, so the results are TFLM's, without TFLM's scratch buffer of one int32 (int64) per
-output element. The numpy reference keeps TFLM's scatter, so the two check each other.
+Our C kernels gather instead of scatter: each output pixel sums the taps that reach it. Integer
+sums are the same modulo 2^32 (int8) or exactly (int16, |sum| < 2^47 checked here) in any
+order, so the results are TFLM's, with scratch for one int32 (int64) sum per output channel
+where TFLM's holds one per output element. The numpy reference keeps TFLM's scatter, so the
+two check each other.
 
 BATCH_MATMUL follows batch_matmul.cc with reference_ops::BatchMatMul<int8_t, int32_t> (int16:
 <int16_t, int64_t>, zero points 0, the int64 requantization):
@@ -188,6 +189,11 @@ class TransposeConv(OpImpl):
                                      f"{int(per_out.max())}; TFLM's 16x8 requantization assumes less than 2^47")
         return p
 
+    def scratch_bytes(self, node, g, p):
+        """ML_TRANSPOSE_CONV_S{8,16}_SCRATCH_BYTES: one int32 (int64) sum per output channel of
+        the pixel being computed, where TFLM holds one per output element."""
+        return g.t(node.outputs[0]).shape[3] * (8 if p["wide"] else 4)
+
     def reference(self, node, g, p, xs):
         """TFLM's scatter: input pixel (iy, ix) adds its products to output rows iy * stride - pad + ky."""
         y = g.t(node.outputs[0])
@@ -239,7 +245,7 @@ class TransposeConv(OpImpl):
                 act_min=p["act_min"], act_max=p["act_max"]))
             bias_c = "NULL" if bias is None else ctx.tensor(bias.name)
             kernel = "ml_transpose_conv_s8"
-        return (f"{kernel}({params}, {quant}, "
+        return (f"{kernel}({params}, {quant}, {ctx.scratch()}, "
                 f"{ctx.dims(g.t(x).shape)}, {ctx.tensor(x)}, "
                 f"{ctx.dims(g.t(w).shape)}, {ctx.tensor(w)}, {bias_c}, "
                 f"{ctx.dims(g.t(y).shape)}, {ctx.tensor(y)})")

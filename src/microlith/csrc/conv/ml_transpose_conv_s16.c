@@ -52,6 +52,7 @@ static inline int64_t ml_tconv_dot_s16(const int16_t *in, const int8_t *w, int32
 }
 
 ml_status ml_transpose_conv_s16(const ml_transpose_conv_s16_params *params, const ml_per_channel_quant *quant,
+                                void *scratch,
                                 const ml_dims *input_dims, const int16_t *input,
                                 const ml_dims *filter_dims, const int8_t *filter, const int64_t *bias,
                                 const ml_dims *output_dims, int16_t *output)
@@ -60,10 +61,12 @@ ml_status ml_transpose_conv_s16(const ml_transpose_conv_s16_params *params, cons
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
     const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
-    if (input_dims->n != output_dims->n || filter_dims->c != in_c || filter_dims->n != out_c ||
-        p->stride_h < 1 || p->stride_w < 1 || p->pad_h < 0 || p->pad_w < 0) {
+    if (scratch == NULL || input_dims->n != output_dims->n || filter_dims->c != in_c ||
+        filter_dims->n != out_c || p->stride_h < 1 || p->stride_w < 1 || p->pad_h < 0 || p->pad_w < 0) {
         return ML_ARG_ERROR;
     }
+    int64_t *acc = (int64_t *)scratch;   /* one sum per output channel of the current pixel */
+    const int32_t channel_step = k_h * k_w * in_c;  /* filter values per output channel */
     int16_t *out = output;
     for (int32_t n = 0; n < output_dims->n; ++n) {
         const int16_t *image = input + n * in_h * in_w * in_c;
@@ -73,28 +76,33 @@ ml_status ml_transpose_conv_s16(const ml_transpose_conv_s16_params *params, cons
             for (int32_t ox = 0; ox < out_w; ++ox) {
                 const int32_t kx0 = (ox + p->pad_w) % p->stride_w;
                 for (int32_t oc = 0; oc < out_c; ++oc) {
-                    int64_t acc = bias != NULL ? bias[oc] : 0;
-                    for (int32_t ky = ky0; ky < k_h; ky += p->stride_h) {
-                        const int32_t iy = (oy + p->pad_h - ky) / p->stride_h;
-                        if (iy < 0) {
+                    acc[oc] = bias != NULL ? bias[oc] : 0;
+                }
+                for (int32_t ky = ky0; ky < k_h; ky += p->stride_h) {
+                    const int32_t iy = (oy + p->pad_h - ky) / p->stride_h;
+                    if (iy < 0) {
+                        break;
+                    }
+                    if (iy >= in_h) {
+                        continue;
+                    }
+                    for (int32_t kx = kx0; kx < k_w; kx += p->stride_w) {
+                        const int32_t ix = (ox + p->pad_w - kx) / p->stride_w;
+                        if (ix < 0) {
                             break;
                         }
-                        if (iy >= in_h) {
+                        if (ix >= in_w) {
                             continue;
                         }
-                        for (int32_t kx = kx0; kx < k_w; kx += p->stride_w) {
-                            const int32_t ix = (ox + p->pad_w - kx) / p->stride_w;
-                            if (ix < 0) {
-                                break;
-                            }
-                            if (ix >= in_w) {
-                                continue;
-                            }
-                            acc += ml_tconv_dot_s16(image + (iy * in_w + ix) * in_c,
-                                                    filter + ((oc * k_h + ky) * k_w + kx) * in_c, in_c);
+                        const int16_t *x = image + (iy * in_w + ix) * in_c;
+                        const int8_t *w = filter + (ky * k_w + kx) * in_c;
+                        for (int32_t oc = 0; oc < out_c; ++oc) {
+                            acc[oc] += ml_tconv_dot_s16(x, w + oc * channel_step, in_c);
                         }
                     }
-                    const int32_t v = ml_nn_requantize_s64(acc, quant->multiplier[oc], quant->shift[oc]);
+                }
+                for (int32_t oc = 0; oc < out_c; ++oc) {
+                    const int32_t v = ml_nn_requantize_s64(acc[oc], quant->multiplier[oc], quant->shift[oc]);
                     *out++ = (int16_t)(v < p->act_min ? p->act_min : (v > p->act_max ? p->act_max : v));
                 }
             }
