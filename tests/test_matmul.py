@@ -71,28 +71,24 @@ def tconv_graph(x_shape, out_c, kernel, stride=(1, 1), padding="SAME", activatio
 TCONV_CASES = {
     # name: (x_shape, out_c, kernel, keyword arguments)
     "3x3_same_stride1": ((1, 5, 6, 3), 4, (3, 3), {}),
-    "3x3_same_stride2": ((1, 4, 5, 3), 5, (3, 3), dict(stride=(2, 2))),
-    "3x3_valid_stride2": ((1, 4, 3, 2), 3, (3, 3), dict(stride=(2, 2), padding="VALID")),
-    "4x4_same_stride3": ((1, 3, 4, 2), 3, (4, 4), dict(stride=(3, 3))),
+    "3x3_valid_stride2_bias_absent": ((1, 4, 3, 2), 3, (3, 3), dict(stride=(2, 2), padding="VALID", bias=False)),
+    "4x4_same_stride3_per_tensor": ((1, 3, 4, 2), 3, (4, 4), dict(stride=(3, 3), per_channel=False)),
     "2x5_valid_stride3_2": ((1, 3, 3, 3), 2, (2, 5), dict(stride=(3, 2), padding="VALID")),
     "kernel_smaller_than_stride": ((1, 3, 4, 2), 3, (2, 2), dict(stride=(3, 3), padding="VALID")),
-    "1x1_stride2": ((1, 3, 3, 4), 5, (1, 1), dict(stride=(2, 2))),
+    "1x1_stride2_bias_omitted": ((1, 3, 3, 4), 5, (1, 1), dict(stride=(2, 2), bias="omit", in_zp=-128)),
     "1d_height1": ((1, 1, 7, 3), 4, (1, 4), dict(stride=(1, 2))),
     # SAME with an odd output (ceil(out / stride) = in): the padding is uneven.
-    "same_odd_output": ((1, 4, 4, 3), 4, (3, 3), dict(stride=(2, 2), out_hw=(7, 7))),
+    "same_odd_output_relu": ((1, 4, 4, 3), 4, (3, 3), dict(stride=(2, 2), out_hw=(7, 7), activation="RELU",
+                                                             out_zp=-20)),
     "same_odd_output_stride3": ((1, 3, 3, 2), 3, (5, 4), dict(stride=(3, 3), out_hw=(8, 7))),
     # VALID with extra rows/columns no tap reaches: they hold only bias.
     "valid_unreached_rows": ((1, 3, 3, 2), 3, (3, 3), dict(stride=(2, 2), padding="VALID", out_hw=(8, 8))),
     # Only the first input row/column lands inside the output; the rest scatter past it.
     "huge_stride": ((1, 10, 10, 2), 3, (3, 3), dict(stride=(30000, 30000), padding="VALID", out_hw=(5, 5))),
     "batch2_odd_channels": ((2, 3, 4, 5), 7, (3, 3), dict(stride=(2, 2))),
-    "per_tensor": ((1, 4, 4, 3), 5, (3, 3), dict(per_channel=False, stride=(2, 2))),
     "zp_min_max": ((1, 4, 3, 3), 4, (3, 3), dict(stride=(2, 2), in_zp=-128, out_zp=127)),
     "zp_max_min": ((1, 4, 3, 3), 4, (3, 3), dict(stride=(2, 2), in_zp=127, out_zp=-128)),
     "saturation": ((1, 4, 4, 4), 4, (3, 3), dict(stride=(2, 2), out_scale=0.0005)),
-    "no_bias_absent": ((1, 3, 4, 3), 4, (3, 3), dict(stride=(2, 2), bias=False)),
-    "no_bias_omitted": ((1, 3, 4, 3), 4, (3, 3), dict(stride=(2, 2), bias="omit", in_zp=-128)),
-    "relu": ((1, 4, 4, 3), 4, (3, 3), dict(stride=(2, 2), activation="RELU", out_zp=-20)),
     "relu6": ((1, 4, 4, 3), 4, (3, 3), dict(activation="RELU6", out_scale=0.03, out_zp=-100)),
     "relu_n1_to_1": ((1, 4, 4, 3), 4, (3, 3), dict(activation="RELU_N1_TO_1", out_scale=0.01, out_zp=5)),
 }
@@ -292,19 +288,17 @@ def bmm_graph(lhs_shape, rhs_shape, adj_x=False, adj_y=False, lhs_zp=0, rhs_zp=0
 
 BMM_CASES = {
     "2d": ((3, 5), (5, 4), {}),
-    "2d_adj_x": ((5, 3), (5, 4), dict(adj_x=True)),
-    "2d_adj_y": ((3, 5), (4, 5), dict(adj_y=True)),
     "2d_adj_both": ((5, 3), (4, 5), dict(adj_x=True, adj_y=True)),
     "3d_batches": ((2, 3, 5), (2, 5, 3), {}),
     "broadcast_rhs_rank2": ((3, 2, 4), (4, 5), {}),
-    "broadcast_lhs_rank2": ((2, 4), (3, 4, 5), dict(adj_y=False)),
+    "broadcast_lhs_rank2_adj_y": ((2, 4), (3, 5, 4), dict(adj_y=True)),
     # rhs batch 1 under a longer lhs batch: TFLM folds the lhs batch into the rows.
-    "broadcast_rhs_batch1": ((2, 3, 2, 4), (2, 1, 4, 3), dict(adj_x=False)),
-    "broadcast_both_ways": ((2, 1, 3, 4), (1, 3, 4, 2), dict(adj_x=False, adj_y=False)),
+    "broadcast_rhs_batch1": ((2, 3, 2, 4), (2, 1, 4, 3), {}),
+    "broadcast_both_ways": ((2, 1, 3, 4), (1, 3, 4, 2), {}),
     "rank5_mixed": ((2, 1, 2, 3, 4), (1, 3, 1, 2, 4), dict(adj_y=True)),
     "size1_dims": ((1, 1, 5), (1, 5, 1), {}),
     "zp_min_max": ((2, 3, 4), (2, 4, 3), dict(lhs_zp=-128, rhs_zp=127, out_zp=127)),
-    "zp_max_min": ((2, 4, 3), (2, 4, 3), dict(lhs_zp=127, rhs_zp=-128, out_zp=-128, adj_x=True)),
+    "zp_max_min_adj_x": ((2, 4, 3), (2, 4, 3), dict(lhs_zp=127, rhs_zp=-128, out_zp=-128, adj_x=True)),
     "saturation": ((3, 6), (6, 3), dict(out_scale=0.001, lhs_zp=10)),
     "rhs_const": ((2, 3, 5), (5, 4), dict(rhs_const=True, rhs_zp=-7)),
     "rhs_const_adj_y": ((2, 3, 5), (2, 4, 5), dict(rhs_const=True, adj_y=True)),
