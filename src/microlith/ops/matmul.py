@@ -321,6 +321,14 @@ class BatchMatMul(OpImpl):
                     rhs_offset=-int(rhs.quant.zero_point[0]), output_offset=int(y.quant.zero_point[0]),
                     multiplier=mult, shift=shift)
 
+    def scratch_bytes(self, node, g, p):
+        """ML_BATCH_MATMUL_S8_SCRATCH_BYTES: one rhs matrix, transposed, when rhs is an activation
+        read column by column (adj_y = 0); a constant rhs is transposed at compile time."""
+        if p["wide"] or p["adj_y"] or g.t(node.inputs[1]).is_const:
+            return 0
+        rs = p["rhs_shape"]
+        return rs[-2] * rs[-1]
+
     def reference(self, node, g, p, xs):
         a = np.asarray(xs[0], dtype=np.int64).reshape(p["lhs_shape"]) + p["lhs_offset"]
         b = np.asarray(xs[1], dtype=np.int64).reshape(p["rhs_shape"]) + p["rhs_offset"]
@@ -355,12 +363,14 @@ class BatchMatMul(OpImpl):
             kernel = "ml_batch_matmul_s16"
             params = ctx.struct("ml_batch_matmul_s16_params", "params", dict(
                 multiplier=p["multiplier"], shift=p["shift"], **adj))
+            scratch = ""
         else:
             kernel = "ml_batch_matmul_s8"
             params = ctx.struct("ml_batch_matmul_params", "params", dict(
                 lhs_offset=p["lhs_offset"], rhs_offset=p["rhs_offset"], output_offset=p["output_offset"],
                 multiplier=p["multiplier"], shift=p["shift"], **adj))
+            scratch = f"{ctx.scratch() if self.scratch_bytes(node, g, p) else 'NULL'}, "
         (ls, lhs), (rs, rhs) = operands
-        return (f"{kernel}({params}, {shape_nd(ctx, 'lhs_shape', ls)}, {lhs}, "
+        return (f"{kernel}({params}, {scratch}{shape_nd(ctx, 'lhs_shape', ls)}, {lhs}, "
                 f"{shape_nd(ctx, 'rhs_shape', rs)}, {rhs}, "
                 f"{shape_nd(ctx, 'out_shape', p['out_shape'])}, {ctx.tensor(node.outputs[0])})")
