@@ -23,8 +23,9 @@ out[..., i, j] = requantize(sum_k (lhs[..., i, k] - lhs_zp) * (rhs[..., k, j] - 
 adj_x / adj_y transposing the last two dimensions of lhs / rhs, numpy broadcasting over the
 batch dimensions (ranks 2 to 5), per-tensor scales, one multiplier in double from the float
 scales, no fused activation. TFLM transposes a non-adjoint rhs into row-per-column form before
-multiplying (once when it is constant); we do that at compile time for a constant operand and
-read an activation operand with strides (the sum is the same in any order).
+multiplying (once when it is constant); we do that at compile time for a constant operand, and
+the int8 kernel does it in K x N bytes of scratch for an activation (the 16x8 kernel, and an
+adjoint lhs, read with strides: the sum is the same in any order).
 """
 from __future__ import annotations
 
