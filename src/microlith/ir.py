@@ -438,7 +438,7 @@ def macs(graph: Graph) -> int:
         # --- issue 10: transpose conv and batch matmul
         elif node.op is Op.TRANSPOSE_CONV and len(node.inputs) > 2 and node.inputs[2] is not None:
             x, w = graph.t(node.inputs[2]).shape, graph.t(node.inputs[1]).shape  # w: [Co,Kh,Kw,Ci]
-            if len(x) == 4 and len(w) == 4:  # every input pixel meets every weight but one channel's
+            if len(x) == 4 and len(w) == 4:  # each input value meets each weight of its channel
                 total += math.prod(int(d) for d in x[:3]) * math.prod(int(d) for d in w)
         elif node.op is Op.BATCH_MATMUL and len(graph.t(node.inputs[0]).shape) >= 2:
             lhs = graph.t(node.inputs[0]).shape

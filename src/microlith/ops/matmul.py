@@ -11,10 +11,11 @@ The int8 accumulator is int32 and wraps like TFLM's; the 16x8 kernel accumulates
 ignores the zero points (the int16 spec makes them 0, we refuse others), widens an int16 bias
 to int64 as TFLM's Eval does, and requantizes with the int64 MultiplyByQuantizedMultiplier.
 
-Our C kernels gather instead of scatter: each output element sums the taps that reach it.
-Integer sums are the same modulo 2^32 (int8) or exactly (int16, |sum| < 2^47 checked here) in
-any order, so the results are TFLM's, without TFLM's scratch buffer of one int32 (int64) per
-output element. The numpy reference keeps TFLM's scatter, so the two check each other.
+Our C kernels gather instead of scatter: each output pixel sums the taps that reach it. Integer
+sums are the same modulo 2^32 (int8) or exactly (int16, |sum| < 2^47 checked here) in any
+order, so the results are TFLM's, with scratch for one int32 (int64) sum per output channel
+where TFLM's holds one per output element. The numpy reference keeps TFLM's scatter, so the
+two check each other.
 
 BATCH_MATMUL follows batch_matmul.cc with reference_ops::BatchMatMul<int8_t, int32_t> (int16:
 <int16_t, int64_t>, zero points 0, the int64 requantization):
@@ -22,8 +23,9 @@ out[..., i, j] = requantize(sum_k (lhs[..., i, k] - lhs_zp) * (rhs[..., k, j] - 
 adj_x / adj_y transposing the last two dimensions of lhs / rhs, numpy broadcasting over the
 batch dimensions (ranks 2 to 5), per-tensor scales, one multiplier in double from the float
 scales, no fused activation. TFLM transposes a non-adjoint rhs into row-per-column form before
-multiplying (once when it is constant); we do that at compile time for a constant operand and
-read an activation operand with strides (the sum is the same in any order).
+multiplying (once when it is constant); we do that at compile time for a constant operand, and
+the int8 kernel does it in K x N bytes of scratch for an activation (the 16x8 kernel, and an
+adjoint lhs, read with strides: the sum is the same in any order).
 """
 from __future__ import annotations
 
@@ -188,6 +190,11 @@ class TransposeConv(OpImpl):
                                      f"{int(per_out.max())}; TFLM's 16x8 requantization assumes less than 2^47")
         return p
 
+    def scratch_bytes(self, node, g, p):
+        """ML_TRANSPOSE_CONV_S{8,16}_SCRATCH_BYTES: one int32 (int64) sum per output channel of
+        the pixel being computed, where TFLM holds one per output element."""
+        return g.t(node.outputs[0]).shape[3] * (8 if p["wide"] else 4)
+
     def reference(self, node, g, p, xs):
         """TFLM's scatter: input pixel (iy, ix) adds its products to output rows iy * stride - pad + ky."""
         y = g.t(node.outputs[0])
@@ -239,7 +246,7 @@ class TransposeConv(OpImpl):
                 act_min=p["act_min"], act_max=p["act_max"]))
             bias_c = "NULL" if bias is None else ctx.tensor(bias.name)
             kernel = "ml_transpose_conv_s8"
-        return (f"{kernel}({params}, {quant}, "
+        return (f"{kernel}({params}, {quant}, {ctx.scratch()}, "
                 f"{ctx.dims(g.t(x).shape)}, {ctx.tensor(x)}, "
                 f"{ctx.dims(g.t(w).shape)}, {ctx.tensor(w)}, {bias_c}, "
                 f"{ctx.dims(g.t(y).shape)}, {ctx.tensor(y)})")
@@ -315,6 +322,14 @@ class BatchMatMul(OpImpl):
                     rhs_offset=-int(rhs.quant.zero_point[0]), output_offset=int(y.quant.zero_point[0]),
                     multiplier=mult, shift=shift)
 
+    def scratch_bytes(self, node, g, p):
+        """ML_BATCH_MATMUL_S8_SCRATCH_BYTES: one rhs matrix, transposed, when rhs is an activation
+        read column by column (adj_y = 0); a constant rhs is transposed at compile time."""
+        if p["wide"] or p["adj_y"] or g.t(node.inputs[1]).is_const:
+            return 0
+        rs = p["rhs_shape"]
+        return rs[-2] * rs[-1]
+
     def reference(self, node, g, p, xs):
         a = np.asarray(xs[0], dtype=np.int64).reshape(p["lhs_shape"]) + p["lhs_offset"]
         b = np.asarray(xs[1], dtype=np.int64).reshape(p["rhs_shape"]) + p["rhs_offset"]
@@ -349,12 +364,14 @@ class BatchMatMul(OpImpl):
             kernel = "ml_batch_matmul_s16"
             params = ctx.struct("ml_batch_matmul_s16_params", "params", dict(
                 multiplier=p["multiplier"], shift=p["shift"], **adj))
+            scratch = ""
         else:
             kernel = "ml_batch_matmul_s8"
             params = ctx.struct("ml_batch_matmul_params", "params", dict(
                 lhs_offset=p["lhs_offset"], rhs_offset=p["rhs_offset"], output_offset=p["output_offset"],
                 multiplier=p["multiplier"], shift=p["shift"], **adj))
+            scratch = f"{ctx.scratch() if self.scratch_bytes(node, g, p) else 'NULL'}, "
         (ls, lhs), (rs, rhs) = operands
-        return (f"{kernel}({params}, {shape_nd(ctx, 'lhs_shape', ls)}, {lhs}, "
+        return (f"{kernel}({params}, {scratch}{shape_nd(ctx, 'lhs_shape', ls)}, {lhs}, "
                 f"{shape_nd(ctx, 'rhs_shape', rs)}, {rhs}, "
                 f"{shape_nd(ctx, 'out_shape', p['out_shape'])}, {ctx.tensor(node.outputs[0])})")

@@ -27,12 +27,19 @@ typedef struct {
  * Input pixel (iy, ix) adds (input + input_offset) * filter[oc][ky][kx] to output pixel
  * (iy * stride_h - pad_h + ky, ix * stride_w - pad_w + kx) when that lies inside the output.
  * TFLM scatters into an int32 scratch buffer the size of the output; this kernel gathers, for
- * each output element, the taps that reach it, and needs no scratch. The int32 sum wraps like
- * TFLM's (it is computed modulo 2^32, so the order of the terms does not matter), then gets the
+ * each output pixel, the taps that reach it, into C_OUT sums. The int32 sums wrap like TFLM's
+ * (they are computed modulo 2^32, so the order of the terms does not matter), then get the
  * bias, requantization, output_offset and the clamp. The weights' zero point is ignored, as in
- * TFLM. Returns ML_ARG_ERROR when the dims do not fit together.
+ * TFLM. Cores with the DSP extension take four input channels a step (SMLAD); the result is
+ * the same.
+ *
+ * scratch: ML_TRANSPOSE_CONV_S8_SCRATCH_BYTES(output_dims) bytes aligned to 4 (the sums).
+ * Returns ML_ARG_ERROR when the dims do not fit together or scratch is NULL.
  */
+#define ML_TRANSPOSE_CONV_S8_SCRATCH_BYTES(output_dims) ((output_dims)->c * 4)
+
 ml_status ml_transpose_conv_s8(const ml_transpose_conv_params *params, const ml_per_channel_quant *quant,
+                               void *scratch,
                                const ml_dims *input_dims, const int8_t *input,
                                const ml_dims *filter_dims, const int8_t *filter, const int32_t *bias,
                                const ml_dims *output_dims, int8_t *output);

@@ -27,10 +27,15 @@ typedef struct {
  * numpy broadcasting). output is [b..., M, N], row-major. The int32 sum wraps like TFLM's
  * (it is computed modulo 2^32, so the order of the terms does not matter). Reads are
  * contiguous in k for lhs with adj_x = 0 and rhs with adj_y = 1 (the layout TFLM transposes
- * rhs into); the other layouts are read with strides. Returns ML_ARG_ERROR when the shapes
- * do not fit together.
+ * rhs into); cores with the DSP extension then take four values a step (SMLAD).
+ *
+ * scratch: with adj_y = 0, NULL (rhs is read with strides) or K * N bytes, where each rhs
+ * matrix is transposed first, as TFLM does; ignored with adj_y = 1. The results are the same.
+ * Returns ML_ARG_ERROR when the shapes do not fit together.
  */
-ml_status ml_batch_matmul_s8(const ml_batch_matmul_params *params,
+#define ML_BATCH_MATMUL_S8_SCRATCH_BYTES(depth, cols) ((depth) * (cols))
+
+ml_status ml_batch_matmul_s8(const ml_batch_matmul_params *params, void *scratch,
                              const ml_shape_nd *lhs_shape, const int8_t *lhs,
                              const ml_shape_nd *rhs_shape, const int8_t *rhs,
                              const ml_shape_nd *output_shape, int8_t *output);
