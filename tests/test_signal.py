@@ -348,14 +348,19 @@ def extract_op(i):
     return parse_tflite(_cut([i]), f"{PREPROCESSOR.name}#op{i}")
 
 
+def _chain_model() -> bytes:
+    """The preprocessor's signal ops in a row (FilterBank reads Energy directly; Energy then
+    writes every bin, since TFLM leaves unwritten ones undefined)."""
+    from microlith.frontends.flexopts import write_custom_options
+    energy_all_bins = write_custom_options(Op.SIGNAL_ENERGY, dict(start_index=0, end_index=257))
+    return _cut([0, 1, 2, 3, 4, 9, 10, 11, 12, 13], rewire={(9, 0): 24}, changes={4: energy_all_bins})
+
+
 def test_signal_chain_of_the_real_preprocessor(tmp_path):
     """Window .. FilterBankLog with TFLM's tables, minus the int32 bin mask (STRIDED_SLICE /
     CONCATENATION / CASTs), over a sequence of frames: the noise estimate carries over."""
-    from microlith.frontends.flexopts import write_custom_options
-    energy_all_bins = write_custom_options(Op.SIGNAL_ENERGY, dict(start_index=0, end_index=257))
-    raw = _cut([0, 1, 2, 3, 4, 9, 10, 11, 12, 13], rewire={(9, 0): 24}, changes={4: energy_all_bins})
     path = Path(tmp_path) / "chain.tflite"
-    path.write_bytes(raw)
+    path.write_bytes(_chain_model())
     g = load_tflite(path)
     assert [n.op for n in g.nodes][-1] is Op.SIGNAL_FILTER_BANK_LOG and len(g.nodes) == 10
     rng = np.random.default_rng(7)
@@ -367,6 +372,28 @@ def test_signal_chain_of_the_real_preprocessor(tmp_path):
     np.savez(given, np.stack([f[0] for f in frames]))
     res = microlith.verify(path, samples=0, inputs=str(given))
     assert res["bit_exact"], res
+
+
+def test_signal_chain_sanitized(tmp_path):
+    """The chain's C under ASan + UBSan (exact-size heap arena refilled with a new byte per
+    frame, so memory read before it is written shows up), equal to TFLM frame after frame."""
+    test_sanitizers = pytest.importorskip("test_sanitizers")
+    if test_sanitizers._why_not is not None:
+        pytest.skip(test_sanitizers._why_not)
+    from microlith.targets.host import build_sanitized_runner
+    path = Path(tmp_path) / "chain.tflite"
+    path.write_bytes(_chain_model())
+    g = load_tflite(path)
+    res = microlith.compile(g, tmp_path / "c", measure=False)
+    runner = build_sanitized_runner(tmp_path / "c", res["name"], tmp_path / "san")
+    frames = int16_cases((1, 480), np.random.default_rng(11), n=2)
+    got = runner.run(frames)
+    oracle = Oracle(path.read_bytes(), g)
+    try:
+        for k, xs in enumerate(frames):
+            np.testing.assert_array_equal(got[k][0], oracle.run(xs)[0].reshape(-1), err_msg=f"frame {k}")
+    finally:
+        oracle.close()
 
 
 def _builtin_tail(log_out: np.ndarray, consts: dict) -> np.ndarray:
