@@ -269,6 +269,8 @@ def test_spectral_subtraction_reset(tmp_path):
     gen = generate(prepare(model), tmp_path / "c", name="sub")
     source = (tmp_path / "c" / "src" / "sub.c").read_text()
     assert "void sub_reset(void)" in source and "memset(sub_l0_noise_estimate" in source
+    assert "void sub_reset(void);" in (tmp_path / "c" / "src" / "sub.h").read_text()
+    assert "sub_reset()" in (tmp_path / "c" / "README.md").read_text()
     xs = [[np.array([1000, 2000, 3000, 4000], np.uint32) * (k + 1)] for k in range(3)]
     host = HostModel(gen.out_dir, model, "sub", tmp_path)
     try:

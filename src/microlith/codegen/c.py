@@ -399,6 +399,15 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
     files["CMakeLists.txt"] = _cmake(prefix, sorted(f for f in files if f.endswith(".c")))
     files["library.properties"] = _arduino(prefix)
     files["README.md"] = _readme(prefix, g, plan, em.const_bytes, kernels, origin)
+    if em.states:  # --- issue 10: ops that keep state across invokes
+        files["README.md"] += f"""
+## State
+
+Some layers keep state from one invoke to the next (e.g. a running noise estimate), in static
+memory beside the arena: consecutive invokes see one stream of frames, as in TFLM. Call
+`{prefix}_reset()` to start a new stream (TFLM's `MicroInterpreter::Reset`). Invokes of this
+model must not overlap, even with separate arenas.
+"""
     gen = GeneratedC(None, prefix, plan.arena_size, em.const_bytes, kernels, sorted(files), crc)
     return gen, files
 
