@@ -231,6 +231,15 @@ def test_filter_bank_square_root(tmp_path):
     check(g, tmp_path, cases)
 
 
+def test_filter_bank_square_root_scalar_input(tmp_path):
+    """The scale as a 0-d graph input of its own (any int32: TFLM's shift is undefined outside
+    [0, 31], its x86 build uses the count's low 5 bits, and so does the kernel)."""
+    g = single_op(Op.SIGNAL_FILTER_BANK_SQUARE_ROOT, [t("x", (5,), "uint64"), t("bits", (), "int32")],
+                  [t("y", (5,), "uint32")])
+    x = np.array([0, 3, (1 << 32) + 5, U64_MAX, 1 << 40], np.uint64)
+    check(g, tmp_path, [[x, np.array(b, np.int32)] for b in (0, 7, 31, 32, 33, -1)])
+
+
 # -- SignalFilterBankSpectralSubtraction (keeps a noise estimate across invokes) -------------------
 
 REAL_SUBTRACTION = dict(alternate_one_minus_smoothing=15401, alternate_smoothing=983, clamping=False,
