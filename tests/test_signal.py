@@ -601,3 +601,11 @@ def test_two_outputs_are_required():
     g = single_op(Op.SIGNAL_FFT_AUTO_SCALE, [t("x", (4,), "int16")], [t("y", (4,), "int16")])
     with pytest.raises(MicrolithError, match="writes exactly 2"):
         g.validate_for_codegen()
+
+
+def test_no_float_form():
+    """The float reference (used to calibrate float models) refuses signal ops by name."""
+    from microlith.reference_float import run_float
+    g = single_op(Op.SIGNAL_FFT_AUTO_SCALE, [t("x", (4,), "int16")], [t("y", (4,), "int16"), t("s", (), "int32")])
+    with pytest.raises(MicrolithError, match="integer-only signal op"):
+        run_float(g, [np.zeros(4, np.int16)])

@@ -65,8 +65,7 @@ class OpImpl:
 REGISTRY: dict[Op, OpImpl] = {}
 
 # Op families; each module registers its ops on import.
-_FAMILIES = ("conv", "fully_connected", "pool", "elementwise", "activation", "shape",
-             "signal")
+_FAMILIES = ("conv", "fully_connected", "pool", "elementwise", "activation", "shape", "signal")
 
 
 def register(cls):
