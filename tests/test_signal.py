@@ -385,6 +385,23 @@ def test_signal_chain_of_the_real_preprocessor(tmp_path):
     assert res["bit_exact"], res
 
 
+@pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4"])
+def test_signal_chain_on_cortex_m(tmp_path, core):
+    """The chain's firmware on emulated cores (M0: no divider, no DSP; M4: DSP), all frames in
+    one run so the noise estimate carries over, equal to TFLM frame by frame."""
+    import shutil
+    from microlith.targets import cortexm
+    if shutil.which(cortexm.CC) is None or shutil.which(cortexm.QEMU) is None:
+        pytest.skip("arm-none-eabi-gcc or qemu-system-arm not installed")
+    path = Path(tmp_path) / "chain.tflite"
+    path.write_bytes(_chain_model())
+    frames = int16_cases((1, 480), np.random.default_rng(3), n=1)
+    given = Path(tmp_path) / "frames.npz"
+    np.savez(given, np.stack([f[0] for f in frames]))
+    res = microlith.verify(path, target=core, samples=0, inputs=str(given))
+    assert res["bit_exact"] and res["samples"] == len(frames), res
+
+
 def test_signal_chain_sanitized(tmp_path):
     """The chain's C under ASan + UBSan (exact-size heap arena refilled with a new byte per
     frame, so memory read before it is written shows up), equal to TFLM frame after frame."""
