@@ -93,7 +93,6 @@ def uint_cases(shape, rng, dtype=np.uint32, n=3):
     ((1, 16), 16, 12),
     ((3, 7), 7, 0),      # odd window, several frames, no shift: saturates
     ((21,), 7, 31),      # frames laid out along one axis; the largest shift
-    ((1, 5), 5, 15),
 ])
 def test_window(tmp_path, shape, window, shift):
     rng = np.random.default_rng(window + shift)
@@ -150,7 +149,7 @@ def energy_model(bins, start, end):
                      dict(start_index=start, end_index=end))
 
 
-@pytest.mark.parametrize("bins", [257, 9, 1])
+@pytest.mark.parametrize("bins", [257, 1])
 def test_energy(tmp_path, bins):
     # A bin of -32768 - 32768i has energy 2^31: TFLM's int32 sum wraps there, the uint32 holds it.
     check(energy_model(bins, 0, bins), tmp_path, int16_cases((2 * bins,), np.random.default_rng(bins)))
