@@ -488,7 +488,12 @@ def test_full_preprocessor(tmp_path):
     frames = int16_cases((1, 480), rng, n=3)
     given = Path(tmp_path) / "frames.npz"
     np.savez(given, np.stack([f[0] for f in frames]))
-    res = microlith.verify(str(PREPROCESSOR), samples=20, inputs=str(given))
+    try:
+        res = microlith.verify(str(PREPROCESSOR), samples=20, inputs=str(given))
+    except MicrolithError as e:  # after a merge: says which builtin still lacks int32/uint32
+        pytest.fail(f"the preprocessor's int32/uint32 builtins (CAST uint32<->int32, int16->int32, int32->int8; "
+                    f"MUL, ADD, DIV, MINIMUM, MAXIMUM, STRIDED_SLICE, CONCATENATION on int32) are not all "
+                    f"supported yet: {e}")
     assert res["bit_exact"], res
 
 
