@@ -1,5 +1,5 @@
 """TFLM's signal-library custom ops (Window, FftAutoScale, Rfft, Energy, FilterBank,
-FilterBankSquareRoot, FilterBankSpectralSubtraction, PCAN, FilterBankLog) against TFLM.
+FilterBankSquareRoot, FilterBankSpectralSubtraction, PCAN, FilterBankLog, Delay) against TFLM.
 
 Every check runs a sequence of samples through TFLM, the numpy reference (one prepare() for the
 whole sequence, as TFLM keeps op state between invokes) and the generated C, and demands the
@@ -292,6 +292,17 @@ def test_spectral_subtraction_reset(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+# -- SignalDelay (keeps the delayed samples across invokes) -------------------------------------
+
+@pytest.mark.parametrize("shape,delay", [((5,), 3), ((3,), 7), ((2, 4), 4), ((4,), 0), ((1, 1), 2)])
+def test_delay_sequence(tmp_path, shape, delay):
+    rng = np.random.default_rng(delay * 10 + len(shape))
+    g = single_op(Op.SIGNAL_DELAY, [t("x", shape, "int16")], [t("y", shape, "int16")], dict(delay_length=delay))
+    frames = [[rng.integers(I16_MIN, I16_MAX + 1, shape).astype(np.int16)] for _ in range(6)]
+    frames.insert(2, [np.full(shape, I16_MIN, np.int16)])
+    check(g, tmp_path, frames)
+
+
 # -- SignalPCAN ------------------------------------------------------------------------------------
 
 def real_gain_lut():
@@ -548,6 +559,12 @@ def test_full_preprocessor(tmp_path):
                        [t("y", (4,), "uint32")], dict(snr_shift=64)), r"snr_shift=64 is outside \[0, 63\]"),
     (lambda: single_op(Op.SIGNAL_FILTER_BANK_LOG, [t("x", (4,), "uint32")], [t("y", (4,), "int16")],
                        dict(input_correction_bits=32, output_scale=1)), r"input_correction_bits=32 is outside"),
+    (lambda: single_op(Op.SIGNAL_DELAY, [t("x", (4,), "int16")], [t("y", (4,), "int16")],
+                       dict(delay_length=-1)), r"delay_length=-1 is outside"),
+    (lambda: single_op(Op.SIGNAL_DELAY, [t("x", (4,), "int16")], [t("y", (4,), "int16")],
+                       dict(delay_length=1 << 25)), "kept in static memory"),
+    (lambda: single_op(Op.SIGNAL_DELAY, [t("x", (4,), "int16")], [t("y", (5,), "int16")],
+                       dict(delay_length=1)), "has 4 elements but 'y' has 5"),
     (lambda: single_op(Op.SIGNAL_FFT_AUTO_SCALE, [t("x", (2, 4), "int16")],
                        [t("y", (8,), "int16"), t("s", (), "int32")]), "needs 1 dimension"),
     (lambda: single_op(Op.SIGNAL_WINDOW, [t("x", (1, 4), "int16"), const("w", np.ones(4, np.int16))],
