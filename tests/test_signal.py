@@ -128,7 +128,6 @@ def test_fft_auto_scale_wrapped_maximum(tmp_path):
 @pytest.mark.parametrize("fft_length,in_shape", [
     (512, (480,)),        # the micro_speech front end: radix 4 only, zero padding
     (4, (4,)),            # the smallest: one radix-2 stage
-    (8, (3,)),            # one radix-4 stage, mostly padding
     (12, (2, 12)),        # radix 2 and 3, two frames
     (40, (33,)),          # radix 4 and 5
     (60, (60,)),          # radix 2, 3 and 5
@@ -294,7 +293,7 @@ def test_spectral_subtraction_reset(tmp_path):
 
 # -- SignalDelay (keeps the delayed samples across invokes) -------------------------------------
 
-@pytest.mark.parametrize("shape,delay", [((5,), 3), ((3,), 7), ((2, 4), 4), ((4,), 0), ((1, 1), 2)])
+@pytest.mark.parametrize("shape,delay", [((5,), 3), ((3,), 7), ((2, 4), 4), ((4,), 0)])
 def test_delay_sequence(tmp_path, shape, delay):
     rng = np.random.default_rng(delay * 10 + len(shape))
     g = single_op(Op.SIGNAL_DELAY, [t("x", shape, "int16")], [t("y", shape, "int16")], dict(delay_length=delay))
