@@ -1,5 +1,5 @@
 """TFLM's signal-library custom ops (Window, FftAutoScale, Rfft, Energy, FilterBank,
-FilterBankSquareRoot, FilterBankSpectralSubtraction, PCAN, FilterBankLog) against TFLM.
+FilterBankSquareRoot, FilterBankSpectralSubtraction, PCAN, FilterBankLog, Delay) against TFLM.
 
 Every check runs a sequence of samples through TFLM, the numpy reference (one prepare() for the
 whole sequence, as TFLM keeps op state between invokes) and the generated C, and demands the
@@ -93,7 +93,6 @@ def uint_cases(shape, rng, dtype=np.uint32, n=3):
     ((1, 16), 16, 12),
     ((3, 7), 7, 0),      # odd window, several frames, no shift: saturates
     ((21,), 7, 31),      # frames laid out along one axis; the largest shift
-    ((1, 5), 5, 15),
 ])
 def test_window(tmp_path, shape, window, shift):
     rng = np.random.default_rng(window + shift)
@@ -129,7 +128,6 @@ def test_fft_auto_scale_wrapped_maximum(tmp_path):
 @pytest.mark.parametrize("fft_length,in_shape", [
     (512, (480,)),        # the micro_speech front end: radix 4 only, zero padding
     (4, (4,)),            # the smallest: one radix-2 stage
-    (8, (3,)),            # one radix-4 stage, mostly padding
     (12, (2, 12)),        # radix 2 and 3, two frames
     (40, (33,)),          # radix 4 and 5
     (60, (60,)),          # radix 2, 3 and 5
@@ -150,7 +148,7 @@ def energy_model(bins, start, end):
                      dict(start_index=start, end_index=end))
 
 
-@pytest.mark.parametrize("bins", [257, 9, 1])
+@pytest.mark.parametrize("bins", [257, 1])
 def test_energy(tmp_path, bins):
     # A bin of -32768 - 32768i has energy 2^31: TFLM's int32 sum wraps there, the uint32 holds it.
     check(energy_model(bins, 0, bins), tmp_path, int16_cases((2 * bins,), np.random.default_rng(bins)))
@@ -231,6 +229,15 @@ def test_filter_bank_square_root(tmp_path):
     check(g, tmp_path, cases)
 
 
+def test_filter_bank_square_root_scalar_input(tmp_path):
+    """The scale as a 0-d graph input of its own (any int32: TFLM's shift is undefined outside
+    [0, 31], its x86 build uses the count's low 5 bits, and so does the kernel)."""
+    g = single_op(Op.SIGNAL_FILTER_BANK_SQUARE_ROOT, [t("x", (5,), "uint64"), t("bits", (), "int32")],
+                  [t("y", (5,), "uint32")])
+    x = np.array([0, 3, (1 << 32) + 5, U64_MAX, 1 << 40], np.uint64)
+    check(g, tmp_path, [[x, np.array(b, np.int32)] for b in (0, 7, 31, 32, 33, -1)])
+
+
 # -- SignalFilterBankSpectralSubtraction (keeps a noise estimate across invokes) -------------------
 
 REAL_SUBTRACTION = dict(alternate_one_minus_smoothing=15401, alternate_smoothing=983, clamping=False,
@@ -269,6 +276,8 @@ def test_spectral_subtraction_reset(tmp_path):
     gen = generate(prepare(model), tmp_path / "c", name="sub")
     source = (tmp_path / "c" / "src" / "sub.c").read_text()
     assert "void sub_reset(void)" in source and "memset(sub_l0_noise_estimate" in source
+    assert "void sub_reset(void);" in (tmp_path / "c" / "src" / "sub.h").read_text()
+    assert "sub_reset()" in (tmp_path / "c" / "README.md").read_text()
     xs = [[np.array([1000, 2000, 3000, 4000], np.uint32) * (k + 1)] for k in range(3)]
     host = HostModel(gen.out_dir, model, "sub", tmp_path)
     try:
@@ -280,6 +289,17 @@ def test_spectral_subtraction_reset(tmp_path):
     assert first[2].any() and not np.array_equal(first[0], first[2])  # the state does change the output
     for a, b in zip(first, again):
         np.testing.assert_array_equal(a, b)
+
+
+# -- SignalDelay (keeps the delayed samples across invokes) -------------------------------------
+
+@pytest.mark.parametrize("shape,delay", [((5,), 3), ((3,), 7), ((2, 4), 4), ((4,), 0)])
+def test_delay_sequence(tmp_path, shape, delay):
+    rng = np.random.default_rng(delay * 10 + len(shape))
+    g = single_op(Op.SIGNAL_DELAY, [t("x", shape, "int16")], [t("y", shape, "int16")], dict(delay_length=delay))
+    frames = [[rng.integers(I16_MIN, I16_MAX + 1, shape).astype(np.int16)] for _ in range(6)]
+    frames.insert(2, [np.full(shape, I16_MIN, np.int16)])
+    check(g, tmp_path, frames)
 
 
 # -- SignalPCAN ------------------------------------------------------------------------------------
@@ -348,14 +368,19 @@ def extract_op(i):
     return parse_tflite(_cut([i]), f"{PREPROCESSOR.name}#op{i}")
 
 
+def _chain_model() -> bytes:
+    """The preprocessor's signal ops in a row (FilterBank reads Energy directly; Energy then
+    writes every bin, since TFLM leaves unwritten ones undefined)."""
+    from microlith.frontends.flexopts import write_custom_options
+    energy_all_bins = write_custom_options(Op.SIGNAL_ENERGY, dict(start_index=0, end_index=257))
+    return _cut([0, 1, 2, 3, 4, 9, 10, 11, 12, 13], rewire={(9, 0): 24}, changes={4: energy_all_bins})
+
+
 def test_signal_chain_of_the_real_preprocessor(tmp_path):
     """Window .. FilterBankLog with TFLM's tables, minus the int32 bin mask (STRIDED_SLICE /
     CONCATENATION / CASTs), over a sequence of frames: the noise estimate carries over."""
-    from microlith.frontends.flexopts import write_custom_options
-    energy_all_bins = write_custom_options(Op.SIGNAL_ENERGY, dict(start_index=0, end_index=257))
-    raw = _cut([0, 1, 2, 3, 4, 9, 10, 11, 12, 13], rewire={(9, 0): 24}, changes={4: energy_all_bins})
     path = Path(tmp_path) / "chain.tflite"
-    path.write_bytes(raw)
+    path.write_bytes(_chain_model())
     g = load_tflite(path)
     assert [n.op for n in g.nodes][-1] is Op.SIGNAL_FILTER_BANK_LOG and len(g.nodes) == 10
     rng = np.random.default_rng(7)
@@ -367,6 +392,45 @@ def test_signal_chain_of_the_real_preprocessor(tmp_path):
     np.savez(given, np.stack([f[0] for f in frames]))
     res = microlith.verify(path, samples=0, inputs=str(given))
     assert res["bit_exact"], res
+
+
+@pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4"])
+def test_signal_chain_on_cortex_m(tmp_path, core):
+    """The chain's firmware on emulated cores (M0: no divider, no DSP; M4: DSP), all frames in
+    one run so the noise estimate carries over, equal to TFLM frame by frame."""
+    import shutil
+    from microlith.targets import cortexm
+    if shutil.which(cortexm.CC) is None or shutil.which(cortexm.QEMU) is None:
+        pytest.skip("arm-none-eabi-gcc or qemu-system-arm not installed")
+    path = Path(tmp_path) / "chain.tflite"
+    path.write_bytes(_chain_model())
+    frames = int16_cases((1, 480), np.random.default_rng(3), n=1)
+    given = Path(tmp_path) / "frames.npz"
+    np.savez(given, np.stack([f[0] for f in frames]))
+    res = microlith.verify(path, target=core, samples=0, inputs=str(given))
+    assert res["bit_exact"] and res["samples"] == len(frames), res
+
+
+def test_signal_chain_sanitized(tmp_path):
+    """The chain's C under ASan + UBSan (exact-size heap arena refilled with a new byte per
+    frame, so memory read before it is written shows up), equal to TFLM frame after frame."""
+    test_sanitizers = pytest.importorskip("test_sanitizers")
+    if test_sanitizers._why_not is not None:
+        pytest.skip(test_sanitizers._why_not)
+    from microlith.targets.host import build_sanitized_runner
+    path = Path(tmp_path) / "chain.tflite"
+    path.write_bytes(_chain_model())
+    g = load_tflite(path)
+    res = microlith.compile(g, tmp_path / "c", measure=False)
+    runner = build_sanitized_runner(tmp_path / "c", res["name"], tmp_path / "san")
+    frames = int16_cases((1, 480), np.random.default_rng(11), n=2)
+    got = runner.run(frames)
+    oracle = Oracle(path.read_bytes(), g)
+    try:
+        for k, xs in enumerate(frames):
+            np.testing.assert_array_equal(got[k][0], oracle.run(xs)[0].reshape(-1), err_msg=f"frame {k}")
+    finally:
+        oracle.close()
 
 
 def _builtin_tail(log_out: np.ndarray, consts: dict) -> np.ndarray:
@@ -434,7 +498,12 @@ def test_full_preprocessor(tmp_path):
     frames = int16_cases((1, 480), rng, n=3)
     given = Path(tmp_path) / "frames.npz"
     np.savez(given, np.stack([f[0] for f in frames]))
-    res = microlith.verify(str(PREPROCESSOR), samples=20, inputs=str(given))
+    try:
+        res = microlith.verify(str(PREPROCESSOR), samples=20, inputs=str(given))
+    except MicrolithError as e:  # after a merge: says which builtin still lacks int32/uint32
+        pytest.fail(f"the preprocessor's int32/uint32 builtins (CAST uint32<->int32, int16->int32, int32->int8; "
+                    f"MUL, ADD, DIV, MINIMUM, MAXIMUM, STRIDED_SLICE, CONCATENATION on int32) are not all "
+                    f"supported yet: {e}")
     assert res["bit_exact"], res
 
 
@@ -489,6 +558,12 @@ def test_full_preprocessor(tmp_path):
                        [t("y", (4,), "uint32")], dict(snr_shift=64)), r"snr_shift=64 is outside \[0, 63\]"),
     (lambda: single_op(Op.SIGNAL_FILTER_BANK_LOG, [t("x", (4,), "uint32")], [t("y", (4,), "int16")],
                        dict(input_correction_bits=32, output_scale=1)), r"input_correction_bits=32 is outside"),
+    (lambda: single_op(Op.SIGNAL_DELAY, [t("x", (4,), "int16")], [t("y", (4,), "int16")],
+                       dict(delay_length=-1)), r"delay_length=-1 is outside"),
+    (lambda: single_op(Op.SIGNAL_DELAY, [t("x", (4,), "int16")], [t("y", (4,), "int16")],
+                       dict(delay_length=1 << 25)), "kept in static memory"),
+    (lambda: single_op(Op.SIGNAL_DELAY, [t("x", (4,), "int16")], [t("y", (5,), "int16")],
+                       dict(delay_length=1)), "has 4 elements but 'y' has 5"),
     (lambda: single_op(Op.SIGNAL_FFT_AUTO_SCALE, [t("x", (2, 4), "int16")],
                        [t("y", (8,), "int16"), t("s", (), "int32")]), "needs 1 dimension"),
     (lambda: single_op(Op.SIGNAL_WINDOW, [t("x", (1, 4), "int16"), const("w", np.ones(4, np.int16))],
@@ -563,3 +638,11 @@ def test_two_outputs_are_required():
     g = single_op(Op.SIGNAL_FFT_AUTO_SCALE, [t("x", (4,), "int16")], [t("y", (4,), "int16")])
     with pytest.raises(MicrolithError, match="writes exactly 2"):
         g.validate_for_codegen()
+
+
+def test_no_float_form():
+    """The float reference (used to calibrate float models) refuses signal ops by name."""
+    from microlith.reference_float import run_float
+    g = single_op(Op.SIGNAL_FFT_AUTO_SCALE, [t("x", (4,), "int16")], [t("y", (4,), "int16"), t("s", (), "int32")])
+    with pytest.raises(MicrolithError, match="integer-only signal op"):
+        run_float(g, [np.zeros(4, np.int16)])

@@ -132,6 +132,7 @@ class Op(enum.Enum):
     SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION = "CUSTOM:SignalFilterBankSpectralSubtraction"
     SIGNAL_PCAN = "CUSTOM:SignalPCAN"
     SIGNAL_FILTER_BANK_LOG = "CUSTOM:SignalFilterBankLog"
+    SIGNAL_DELAY = "CUSTOM:SignalDelay"
 
 
 # Fused activation names used in attrs["activation"].
@@ -234,6 +235,7 @@ ATTRS: dict[Op, tuple[str, ...]] = {
         "num_channels", "one_minus_smoothing", "smoothing", "smoothing_bits", "spectral_subtraction_bits"),
     Op.SIGNAL_PCAN: ("snr_shift",),
     Op.SIGNAL_FILTER_BANK_LOG: ("input_correction_bits", "output_scale"),
+    Op.SIGNAL_DELAY: ("delay_length",),
 }
 
 # Ops that write more than one output tensor (every other op writes exactly one).

@@ -78,7 +78,7 @@ class Oracle:
 
     def run(self, xs: list[np.ndarray]) -> list[np.ndarray]:
         self.ready()
-        arrays = [np.ascontiguousarray(x) for x in xs]
+        arrays = [np.require(x, requirements="C") for x in xs]  # keeps a 0-d input 0-d (ascontiguousarray would not)
         try:
             reply, parts = self._child.request(
                 {"op": "run", "outputs": len(self.graph.outputs),

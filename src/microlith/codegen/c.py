@@ -373,7 +373,7 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
           "/* Recomputes that CRC over the constants in flash: 0 when intact, else ML_CHECKSUM_ERROR (-3).",
           f" * Takes about 10 instructions per constant byte ({const_total} bytes); call it at boot. */",
           f"int {prefix}_self_test(void);", ""]
-    if em.states:  # --- issue 10: ops that keep state across invokes
+    if em.states and not stateful:  # --- issue 10: ops that keep state across invokes
         h += ["/* Some layers keep state from one invoke to the next (in static memory, not in the arena,",
               " * so invokes of this model must not overlap, even with separate arenas). This puts every",
               " * layer back in its initial state, as TFLM's MicroInterpreter::Reset does. */",
@@ -410,11 +410,11 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
     c += body
     c += ["    return 0;", "}", ""]
     if stateful:
-        c += _state_source(prefix, g, plan, sig, arg_names)
+        c += _state_source(prefix, g, plan, sig, arg_names, em.states)
     c += [f"static union {{ uint8_t bytes[{max(plan.arena_size, 1)}]; int64_t align; }} {prefix}_arena;", "",
           f"int {prefix}_invoke({sig})", "{",
           f"    return {prefix}_invoke_with_arena({arg_names}, {prefix}_arena.bytes);", "}", ""]
-    if em.states:  # --- issue 10: ops that keep state across invokes
+    if em.states and not stateful:  # --- issue 10: ops that keep state across invokes
         c += [f"void {prefix}_reset(void)", "{"] + \
              [f"    memset({ident}, 0, sizeof({ident}));" for ident in em.states] + ["}", ""]
     c += _self_test(prefix, em.constants)
@@ -434,6 +434,15 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
     files["README.md"] = _readme(prefix, g, plan, em.const_bytes, kernels, origin)
     if stateful:
         files["README.md"] += _state_readme(prefix, g, plan)
+    if em.states and not stateful:  # --- issue 10: ops that keep state across invokes
+        files["README.md"] += f"""
+## State
+
+Some layers keep state from one invoke to the next (e.g. a running noise estimate), in static
+memory beside the arena: consecutive invokes see one stream of frames, as in TFLM. Call
+`{prefix}_reset()` to start a new stream (TFLM's `MicroInterpreter::Reset`). Invokes of this
+model must not overlap, even with separate arenas.
+"""
     gen = GeneratedC(None, prefix, plan.arena_size, em.const_bytes, kernels, sorted(files), crc, plan.state_size)
     return gen, files
 
@@ -458,8 +467,11 @@ def _state_header(prefix: str, g: Graph, plan: MemoryPlan) -> list[str]:
     return lines
 
 
-def _state_source(prefix: str, g: Graph, plan: MemoryPlan, sig: str, arg_names: str) -> list[str]:
-    """The static state buffer, the reset functions and the stateful invoke_with_arena."""
+def _state_source(prefix: str, g: Graph, plan: MemoryPlan, sig: str, arg_names: str,
+                  op_states: list[str] = ()) -> list[str]:
+    """The static state buffer, the reset functions and the stateful invoke_with_arena.
+    op_states: static arrays in which layers keep state of their own (EmitContext.state): one
+    NAME_reset() restarts those too; they are static even for a caller-owned state buffer."""
     reset = [f"void {prefix}_reset_state(void *state_memory)", "{",
              "    uint8_t *const state = (uint8_t *)state_memory;"]
     for name in g.state_tensors():
@@ -475,6 +487,7 @@ def _state_source(prefix: str, g: Graph, plan: MemoryPlan, sig: str, arg_names: 
         f"static uint8_t {prefix}_state_ready;", "",
         f"void {prefix}_reset(void)", "{",
         f"    {prefix}_reset_state({prefix}_state.bytes);",
+        *[f"    memset({ident}, 0, sizeof({ident}));" for ident in op_states],
         f"    {prefix}_state_ready = 1u;", "}", "",
         f"int {prefix}_invoke_with_arena({sig}, void *arena)", "{",
         f"    if (!{prefix}_state_ready) {{", f"        {prefix}_reset();", "    }",

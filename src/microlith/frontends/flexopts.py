@@ -34,6 +34,7 @@ SCHEMAS: dict[Op, tuple[tuple[str, str], ...]] = {
             "num_channels", "one_minus_smoothing", "smoothing", "smoothing_bits", "spectral_subtraction_bits")),
     Op.SIGNAL_PCAN: (("snr_shift", "int"),),
     Op.SIGNAL_FILTER_BANK_LOG: (("input_correction_bits", "int"), ("output_scale", "int")),
+    Op.SIGNAL_DELAY: (("delay_length", "int"),),
 }
 
 

@@ -36,6 +36,8 @@ class EmitContext(Protocol):
     def struct(self, ctype: str, hint: str, fields: dict) -> str: ...  # static const struct -> &ident
     def dims(self, shape) -> str: ...                # &ident of an ml_dims for a shape
     def scratch(self) -> str: ...                    # pointer to this layer's scratch memory
+    # --- issue 10: op state kept across invokes (a static array; NAME_reset() zeroes it)
+    def state(self, hint: str, ctype: str, count: int) -> str: ...
 
 
 class OpImpl:

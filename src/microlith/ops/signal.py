@@ -2,12 +2,13 @@
 
 Window -> FftAutoScale -> Rfft -> Energy -> FilterBank -> FilterBankSquareRoot ->
 FilterBankSpectralSubtraction -> PCAN -> FilterBankLog, as in TFLM's micro_speech
-preprocessor. Their arithmetic is unsigned and wide (uint32 energies, uint64 filter-bank
+preprocessor, plus Delay. Their arithmetic is unsigned and wide (uint32 energies, uint64 filter-bank
 sums) and has no quantization parameters: each reference below is TFLM's integer code
 (signal/src/*.cc) written over numpy int64/uint64, with every C wrap-around made explicit.
 
-State: FilterBankSpectralSubtraction keeps a noise estimate from one invoke to the next in a
-persistent buffer that TFLM zeroes in Prepare and on MicroInterpreter::Reset. Here it is
+State: FilterBankSpectralSubtraction keeps a noise estimate, Delay the samples it still owes,
+from one invoke to the next in a persistent buffer that TFLM zeroes in Prepare and on
+MicroInterpreter::Reset. Here it is
 `p["state"]`, created zeroed by prepare() and updated in place by reference() (so reusing one
 prepare() result across samples is TFLM running them in sequence, and a fresh prepare() is a
 Reset), and in the generated C a static array from EmitContext.state(), zeroed by NAME_reset().
@@ -695,3 +696,45 @@ class FilterBankLog(OpImpl):
         params = ctx.struct("ml_signal_filter_bank_log_params", "params", dict(
             size=p["size"], correction_bits=f"{p['correction_bits']}u", output_scale=f"{p['output_scale']}u"))
         return f"ml_signal_filter_bank_log_u32({params}, {ctx.tensor(node.inputs[0])}, {ctx.tensor(node.outputs[0])})"
+
+
+# -- SignalDelay (stateful) -----------------------------------------------------------------------
+
+# The delay lines live in static memory (see the module docstring); this bounds them like a tensor.
+DELAY_STATE_LIMIT = 1 << 24  # samples
+
+
+@register
+class Delay(OpImpl):
+    """signal/micro/kernels/delay.cc: each row (the last dimension) delayed by delay_length
+    samples across invokes, zeros first: TFLM's circular buffer, kept as the samples owed."""
+    op = Op.SIGNAL_DELAY
+    kernels = ("ml_signal_delay_s16",)
+    dtypes = ("int16",)
+
+    def prepare(self, node, g):
+        _check(node, g, [("int16", None)], [("int16", None)])
+        x = g.t(node.inputs[0])
+        if len(x.shape) < 1 or int(x.shape[-1]) < 1:
+            raise _fail(node, g, f"input '{safe_text(x.name)}' has shape {list(x.shape)}; TFLM's delay needs a "
+                                 "last dimension of at least one sample")
+        _same_size(node, g, x.name, node.outputs[0])
+        frame = int(x.shape[-1])
+        rows = x.size // frame
+        delay = _in_range(node, g, "delay_length", 0, DELAY_STATE_LIMIT // max(rows, 1),
+                          f"the {rows} delay lines are kept in static memory")
+        # the samples owed per row: zero after Prepare / Reset (TFLM writes delay_length zeros)
+        return dict(rows=rows, frame_size=frame, delay_length=delay, state=np.zeros((rows, delay), np.int16))
+
+    def reference(self, node, g, p, xs):
+        x = np.asarray(xs[0], np.int16).reshape(p["rows"], p["frame_size"])
+        stream = np.concatenate([p["state"], x], axis=1)
+        p["state"][:] = stream[:, p["frame_size"]:]
+        return [stream[:, :p["frame_size"]].reshape(g.t(node.outputs[0]).shape).astype(np.int16)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_signal_delay_params", "params",
+                            {k: p[k] for k in ("rows", "frame_size", "delay_length")})
+        state = ctx.state("delay_line", "int16_t", p["rows"] * p["delay_length"])
+        return (f"ml_signal_delay_s16({params}, {ctx.tensor(node.inputs[0])}, {ctx.tensor(node.outputs[0])}, "
+                f"{state})")
