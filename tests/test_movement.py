@@ -230,6 +230,12 @@ def test_split_rejects(tmp_path, op, shapes, axis, match):
     assert match in load_error(g, tmp_path)
 
 
+def test_split_rejects_rank6(tmp_path):
+    g = single_op(Op.SPLIT, [const("axis", i32([0])), act("x", (2, 1, 1, 1, 1, 3))],
+                  outs([(1, 1, 1, 1, 1, 3)] * 2, 0.05, 0), dict(num_splits=2))
+    assert "rank 1 to 5" in load_error(g, tmp_path)
+
+
 def test_split_rejects_runtime_axis(tmp_path):
     g = single_op(Op.SPLIT, [Tensor("axis", (1,), "int32"), act("x", (2, 6))], outs([(2, 3)] * 2, 0.05, 0),
                   dict(num_splits=2))
