@@ -179,6 +179,13 @@ def test_split_exact(tmp_path, shape, axis, n, zp):
     assert [(nd.op, nd.outputs) for nd in model.nodes] == [(Op.SLICE, (f"y{k}",)) for k in range(n)]
 
 
+def test_split_ignores_num_splits_like_tflm(tmp_path):
+    # TFLM splits by its outputs; a num_splits that disagrees changes nothing.
+    g = single_op(Op.SPLIT, [const("axis", i32(0)), act("x", (4, 3), 0.1, 1)], outs([(2, 3)] * 2, zp=1),
+                  dict(num_splits=5))
+    assert_exact(g, tmp_path, samples=3)
+
+
 @pytest.mark.parametrize("shape,axis,sizes,size_splits", [
     ((2, 7), 1, [3, 1, 3], [3, 1, -1]),     # -1 in size_splits: TFLM reads the outputs anyway
     ((5, 2, 2), 0, [1, 4], [1, 4]),
