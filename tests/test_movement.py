@@ -324,6 +324,12 @@ def test_expand_dims_exact(tmp_path, shape, axis):
     assert_exact(g, tmp_path, samples=3)
 
 
+def test_expand_dims_int16(tmp_path):
+    g = single_op(Op.EXPAND_DIMS, [act("x", (3, 4), 0.001, 0, "int16"), const("axis", i32(1))],
+                  [act("y", (3, 1, 4), 0.001, 0, "int16")])
+    assert_exact(g, tmp_path, samples=3)
+
+
 def test_expand_dims_shares_memory(tmp_path):
     x, mid, y = act("x", (4, 6), 0.1, 1), act("mid", (4, 1, 6), 0.1, 1), act("y", (4, 1, 3), 0.1, 1)
     tensors = [x, mid, y, const("axis", i32(1)), const("b", i32([0, 0, 2])), const("s", i32([4, 1, 3]))]

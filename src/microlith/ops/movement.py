@@ -218,7 +218,7 @@ class ExpandDims(_Alias):
     read), in [-rank-1, rank]; the output is the input with a 1 inserted there. A byte copy,
     so the output may share the input's memory like RESHAPE."""
     op = Op.EXPAND_DIMS
-
+    dtypes = ("int8", "int16")  # a shared buffer or a memcpy: any element size
     TYPES = ("int8", "int16", "float32")  # what TFLM's Eval copies; it fails on others
 
     def prepare(self, node, g):
