@@ -179,6 +179,13 @@ def test_split_exact(tmp_path, shape, axis, n, zp):
     assert [(nd.op, nd.outputs) for nd in model.nodes] == [(Op.SLICE, (f"y{k}",)) for k in range(n)]
 
 
+def test_split_ignores_num_splits_like_tflm(tmp_path):
+    # TFLM splits by its outputs; a num_splits that disagrees changes nothing.
+    g = single_op(Op.SPLIT, [const("axis", i32(0)), act("x", (4, 3), 0.1, 1)], outs([(2, 3)] * 2, zp=1),
+                  dict(num_splits=5))
+    assert_exact(g, tmp_path, samples=3)
+
+
 @pytest.mark.parametrize("shape,axis,sizes,size_splits", [
     ((2, 7), 1, [3, 1, 3], [3, 1, -1]),     # -1 in size_splits: TFLM reads the outputs anyway
     ((5, 2, 2), 0, [1, 4], [1, 4]),
@@ -228,6 +235,12 @@ def test_split_rejects(tmp_path, op, shapes, axis, match):
     ins = [ax, x] if op is Op.SPLIT else [x, const("sizes", i32([s[1] for s in shapes])), ax]
     g = single_op(op, ins, outs(shapes, 0.05, 0), dict(num_splits=len(shapes)))
     assert match in load_error(g, tmp_path)
+
+
+def test_split_rejects_rank6(tmp_path):
+    g = single_op(Op.SPLIT, [const("axis", i32([0])), act("x", (2, 1, 1, 1, 1, 3))],
+                  outs([(1, 1, 1, 1, 1, 3)] * 2, 0.05, 0), dict(num_splits=2))
+    assert "rank 1 to 5" in load_error(g, tmp_path)
 
 
 def test_split_rejects_runtime_axis(tmp_path):
@@ -308,6 +321,12 @@ def test_expand_dims_exact(tmp_path, shape, axis):
     oshape = shape[:pos] + (1,) + shape[pos:]
     g = single_op(Op.EXPAND_DIMS, [act("x", shape, 0.1, -128), const("axis", i32(axis))],
                   [act("y", oshape, 0.1, -128)])
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_expand_dims_int16(tmp_path):
+    g = single_op(Op.EXPAND_DIMS, [act("x", (3, 4), 0.001, 0, "int16"), const("axis", i32(1))],
+                  [act("y", (3, 1, 4), 0.001, 0, "int16")])
     assert_exact(g, tmp_path, samples=3)
 
 

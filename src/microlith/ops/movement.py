@@ -3,11 +3,12 @@ SPACE_TO_DEPTH, MIRROR_PAD, PADV2, RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR, BAT
 SPACE_TO_BATCH_ND, REVERSE_V2, ZEROS_LIKE, GATHER_ND (int8), and the TFLite
 frontend's lowering of the multi-output SPLIT, SPLIT_V and UNPACK.
 
-Like ops/shape.py, nothing here does arithmetic: TFLM copies bytes, and none of these kernels
-checks or changes quantization (an output quantized differently from its input gets the same
-bytes, so we copy them too). The work is reading the operands exactly as TFLM's Prepare and
-Eval do and refusing what TFLM would only DCHECK (out-of-range begins, sizes, indices): a
-release build of TFLM reads out of bounds there, so no result could be byte-exact with it.
+Like ops/shape.py, almost nothing here does arithmetic (RESIZE_BILINEAR interpolates, in TFLM's
+integer arithmetic): TFLM copies bytes, and none of these kernels checks or changes
+quantization (an output quantized differently from its input gets the same bytes, so we copy
+them too). The work is reading the operands exactly as TFLM's Prepare and Eval do and refusing
+what TFLM would only DCHECK (out-of-range begins, sizes, indices): a release build of TFLM
+reads out of bounds there, so no result could be byte-exact with it.
 
 The IR has one output per node. SPLIT and SPLIT_V become one SLICE per output and UNPACK one
 GATHER of a scalar index per output; each lowered node keeps its original output tensor name
@@ -217,7 +218,7 @@ class ExpandDims(_Alias):
     read), in [-rank-1, rank]; the output is the input with a 1 inserted there. A byte copy,
     so the output may share the input's memory like RESHAPE."""
     op = Op.EXPAND_DIMS
-
+    dtypes = ("int8", "int16")  # a shared buffer or a memcpy: any element size
     TYPES = ("int8", "int16", "float32")  # what TFLM's Eval copies; it fails on others
 
     def prepare(self, node, g):
@@ -833,6 +834,9 @@ def _split_axis(at: str, x: Tensor, axis: int, outs: list[Tensor]) -> int:
 
 
 def _lower_to_slices(node: Node, tensors: dict, at: str, x: Tensor, axis: int, sizes: list[int]) -> list[Node]:
+    if len(x.shape) > Slice.MAX_RANK:  # said here: the SLICE's own message would puzzle
+        raise MicrolithError(f"{at}: input '{x.name}' has rank {len(x.shape)}; microlith splits tensors of "
+                             f"rank 1 to {Slice.MAX_RANK} (each piece becomes a SLICE)")
     begin, nodes = 0, []
     for out, n in zip(node.outputs, sizes):
         start = [0] * len(x.shape)
