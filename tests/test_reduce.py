@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import microlith
-from microlith.frontends.tflite import load_tflite, parse_tflite
+from microlith.frontends.tflite import parse_tflite
 from microlith.frontends.tflite_writer import write_tflite
 from microlith.ir import Graph, MicrolithError, Node, Op, Tensor
 from microlith.ops import impl_for
