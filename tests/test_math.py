@@ -400,3 +400,39 @@ def test_add_n_constant_input(tmp_path):
 ])
 def test_add_n_refuses(tmp_path, g, match):
     refuses(g, tmp_path, match)
+
+
+# -- DIV ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("s1,z1,s2,z2,so,zo,activation", [
+    (0.05, 0, 0.05, 0, 0.05, 0, "NONE"),          # zero divisors and TFLM's shifts beyond 31 bits
+    (0.02, -128, 0.3, 127, 0.01, 5, "NONE"),      # zero points at the limits
+    (0.1, 3, 0.01, -7, 0.9, -100, "RELU"),
+    (0.5, 127, 0.002, -128, 4.0, 127, "RELU6"),
+    (0.004, -9, 0.05, 20, 0.05, -1, "RELU_N1_TO_1"),
+])
+def test_div_every_pair(tmp_path, s1, z1, s2, z2, so, zo, activation):
+    g, inputs = every_pair(Op.DIV, s1, z1, s2, z2, so, zo, dict(activation=activation))
+    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+
+
+def test_div_multiplier_is_derived_in_double(tmp_path):
+    # 0.004 / (0.05 * 0.0005) is exactly 160 in float32 but 159.9999976 in double; the oracle
+    # gives 1 / 64 -> 2 (the double), not 3 (the float32 ratio).
+    g, inputs = every_pair(Op.DIV, 0.004, -9, 0.05, 20, 0.0005, -1, dict(activation="NONE"))
+    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+
+
+@pytest.mark.parametrize("shape1,shape2", [((1, 4, 4, 3), (1, 4, 4, 3)), ((1, 4, 4, 3), (3,)),
+                                           ((2, 3, 1, 4, 5), (1, 1, 6, 1, 1))])
+def test_div_broadcast(tmp_path, shape1, shape2):
+    out = np.broadcast_shapes(shape1, shape2)
+    g = single_op(Op.DIV, [act("a", shape1, 0.06, -3), act("b", shape2, 0.04, 9)],
+                  [act("y", out, 0.08, 4)], dict(activation="NONE"))
+    assert_exact(g, tmp_path, samples=3)
+
+
+@pytest.mark.parametrize("s1,s2,so", [(1.0, 1e-4, 1e-4), (1e-6, 10.0, 10.0)])
+def test_div_refuses_extreme_ratio(tmp_path, s1, s2, so):
+    g, _ = every_pair(Op.DIV, s1, 0, s2, 0, so, 0, dict(activation="NONE"))
+    refuses(g, tmp_path, "needs a shift of")

@@ -15,8 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..arith import gemmlowp as gl
-from ..arith.fixedpoint import (INT32_MAX, multiply_by_quantized_multiplier,
-                                multiply_by_quantized_multiplier_smaller_than_one_exp, tf_round, wrap32)
+from ..arith.fixedpoint import (INT32_MAX, activation_range, multiply_by_quantized_multiplier,
+                                multiply_by_quantized_multiplier_smaller_than_one_exp,
+                                quantize_multiplier, saturating_rounding_doubling_high_mul,
+                                tf_round, wrap32)
 from ..ir import MicrolithError, Op
 from . import OpImpl, register, require_int8, requant_multiplier, where
 from .elementwise import (_broadcast_inputs, _broadcast_prepare, _emit_binary, _flat_dims,
@@ -573,3 +575,71 @@ class AddN(OpImpl):
         return (f"ml_add_n_s8({params}, {_flat_dims(ctx, g.t(node.inputs[0]).shape)}, "
                 f"(const int8_t *const[]){{ {data} }}, {_flat_dims(ctx, g.t(node.outputs[0]).shape)}, "
                 f"{ctx.tensor(node.outputs[0])})")
+
+
+# -- DIV ------------------------------------------------------------------------------------
+
+def _sign_bits(x) -> np.ndarray:
+    """TFLM's CountLeadingSignBits for int32 values (31 for 0 and -1)."""
+    x = np.asarray(x, dtype=np.int64)
+    return gl.count_leading_zeros32(np.where(x < 0, ~x, x)) - 1
+
+
+def _divide_by_pot_x86(x, exponent) -> np.ndarray:
+    """gemmlowp's RoundingDivideByPOT for exponents in [0, 63] as TFLM's x86 build evaluates
+    it (undefined C++ beyond 31): the mask is the low 32 bits of 2^e - 1 and the shift count
+    is taken modulo 32. ml_div_s8 does the same; see its header."""
+    x, e = np.asarray(x, dtype=np.int64), np.asarray(exponent, dtype=np.int64)
+    mask = np.where(e >= 32, -1, (np.int64(1) << np.minimum(e, 31)) - 1)
+    remainder = x & mask
+    threshold = (mask >> 1) + (x < 0)
+    return (x >> (e & 31)) + (remainder > threshold)
+
+
+@register
+class Div(OpImpl):
+    """TFLM div.cc + reference_ops::DivElementwise (int8): the multiplier comes from
+    input1 scale / (input2 scale * output scale), in double; each element divides by
+    a Newton-Raphson reciprocal of the divisor. For small quotients TFLM's final rounding shift
+    exceeds 31 bits, which is undefined C++; we reproduce what the tflite-micro oracle (an x86
+    build) computes there, and a zero divisor too (see ml_div_s8.h)."""
+    op = Op.DIV
+    kernels = ("ml_div_s8",)
+    FIELDS = ("input1_offset", "input2_offset", "output_offset", "output_multiplier", "output_shift",
+              "act_min", "act_max")
+
+    def prepare(self, node, g):
+        p = _broadcast_prepare(node, g)
+        (s1, z1), (s2, z2) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
+        so, zo = _quant(g, node.outputs[0])
+        # In double: the tflite-micro oracle's outputs follow the double ratio (the TFLM tree we
+        # read divides in float32 and widens; test_div_multiplier_is_derived_in_double pins it).
+        real = s1 / (s2 * so)
+        if not np.isfinite(real) or real == 0.0:
+            raise MicrolithError(f"{where(node, g)}: input1 scale / (input2 scale * output scale) is "
+                                 f"{real} in float32; check the quantization scales")
+        mult, shift = quantize_multiplier(real)
+        if not -25 <= shift <= 22:
+            raise MicrolithError(f"{where(node, g)}: input1 scale / (input2 scale * output scale) = "
+                                 f"{real:.6g} needs a shift of {shift}; TFLM's DIV then shifts by a "
+                                 "negative or 64-bit-overflowing amount, which has no defined result")
+        act_min, act_max = activation_range(node.attrs["activation"], so, zo)
+        p.update(input1_offset=-z1, input2_offset=-z2, output_offset=zo, output_multiplier=mult,
+                 output_shift=shift, act_min=act_min, act_max=act_max)
+        return p
+
+    def reference(self, node, g, p, xs):
+        a, b = _broadcast_inputs(node, g, xs)
+        x, y = a + p["input1_offset"], b + p["input2_offset"]
+        x, y = np.where(y < 0, -x, x), np.abs(y)
+        recip, recip_shift = gl.get_reciprocal(y, 31)
+        headroom = _sign_bits(x)
+        quotient = saturating_rounding_doubling_high_mul(wrap32(x << headroom), recip)
+        scaled = saturating_rounding_doubling_high_mul(quotient, p["output_multiplier"])
+        out = _divide_by_pot_x86(scaled, headroom + recip_shift - p["output_shift"]) + p["output_offset"]
+        out = np.clip(out, p["act_min"], p["act_max"])
+        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        params = ctx.struct("ml_div_params", "params", {k: p[k] for k in self.FIELDS})
+        return _emit_binary("ml_div_s8", node, p, ctx, params)
