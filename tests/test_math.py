@@ -174,6 +174,13 @@ def test_abs_every_value(tmp_path, si, zi, so, zo):
     assert_exact(g, tmp_path, samples=1, inputs=inputs)
 
 
+def test_abs_multiplier_is_derived_in_double(tmp_path):
+    # These scales give different q31 multipliers from their float32 and their double ratio,
+    # and one output differs; the oracle follows the double ratio.
+    g, inputs = every_value(Op.ABS, 0.39853477478027344, -128, 0.46631279587745667, -128)
+    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+
+
 @pytest.mark.parametrize("si,so,zo", [
     (0.05, 0.05, 0),
     (1.0, 1 / 16, -128),           # 1 / sqrt(x) for x = 1..255 across the whole output range
@@ -184,6 +191,15 @@ def test_abs_every_value(tmp_path, si, zi, so, zo):
 def test_rsqrt_every_valid_value(tmp_path, si, so, zo):
     g, inputs = every_value(Op.RSQRT, si, -128, so, zo)   # zero point -128: every input is >= 0
     assert_exact(g, tmp_path, samples=3, inputs=inputs)
+
+
+@pytest.mark.parametrize("si,so,zo", [(0.0014485048595815897, 0.03151150792837143, -70),
+                                      (0.419444739818573, 0.17829270660877228, -36)])
+def test_rsqrt_multiplier_is_derived_in_double(tmp_path, si, so, zo):
+    # 1 / (sqrtf(si) * so) in float32 gives a different multiplier and one output differs;
+    # the oracle follows the double formula.
+    g, inputs = every_value(Op.RSQRT, si, -128, so, zo)
+    assert_exact(g, tmp_path, samples=1, inputs=inputs)
 
 
 @pytest.mark.parametrize("zi", [0, 77, 127])

@@ -12,6 +12,8 @@ are noted where they matter. bool tensors hold one byte per element, 0 or 1, as 
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..arith import gemmlowp as gl
@@ -235,16 +237,16 @@ class Elu(_TableOp):
 @register
 class Abs(_TableOp):
     """TFLM elementwise.cc AbsEvalQuantized: |input - zero point|, requantized only when the
-    float scales differ (by QuantizeMultiplier of their float32 ratio), then clamped."""
+    float scales differ (by QuantizeMultiplier of their ratio), then clamped."""
     op = Op.ABS
 
     def table(self, node, g):
         (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
         value = np.abs(np.arange(-128, 128) - zi)
         if F32(si) != F32(so):
-            with np.errstate(all="ignore"):
-                ratio = float(F32(si) / F32(so))
-            mult, shift = requant_multiplier(node, g, ratio, "input-to-output ratio", node.inputs[0])
+            # In double: the TFLM tree we read divides in float32, but the tflite-micro oracle's
+            # outputs follow the double ratio (test_abs_multiplier_is_derived_in_double).
+            mult, shift = requant_multiplier(node, g, si / so, "input-to-output ratio", node.inputs[0])
             value = multiply_by_quantized_multiplier(value, mult, shift)
         return np.clip(value + zo, -128, 127)
 
@@ -277,7 +279,7 @@ def inv_sqrt_multiplier_exp(x: int, reverse_shift: int) -> tuple[int, int]:
 @register
 class Rsqrt(_TableOp):
     """TFLM elementwise.cc RsqrtEvalQuantized: 1/sqrt(input - zero point) in fixed point, then
-    requantized by 1 / (sqrtf(input scale) * output scale). An input below the zero point
+    requantized by 1 / (sqrt(input scale) * output scale), derived in double. An input below the zero point
     makes TFLM's Eval fail; ml_rsqrt_s8 returns ML_ARG_ERROR for it."""
     op = Op.RSQRT
     kernels = ("ml_rsqrt_s8",)
@@ -285,8 +287,9 @@ class Rsqrt(_TableOp):
 
     def table(self, node, g):
         (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
-        with np.errstate(all="ignore"):
-            real = 1.0 / float(np.sqrt(F32(si)) * F32(so))  # sqrtf, a float product, then double
+        # In double: the TFLM tree we read takes sqrtf and a float32 product, but the tflite-micro
+        # oracle's outputs follow this double formula (test_rsqrt_multiplier_is_derived_in_double).
+        real = 1.0 / (math.sqrt(si) * so)
         mult, shift = requant_multiplier(node, g, real, "1 / (sqrt(input scale) * output scale)",
                                          node.inputs[0])
         if shift - self.SHIFT < -31:
