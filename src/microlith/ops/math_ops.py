@@ -12,6 +12,7 @@ are noted where they matter. bool tensors hold one byte per element, 0 or 1, as 
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -276,6 +277,17 @@ def inv_sqrt_multiplier_exp(x: int, reverse_shift: int) -> tuple[int, int]:
     return r, shift * reverse_shift
 
 
+@functools.lru_cache(maxsize=None)
+def _inv_sqrt_data(k_shift: int) -> tuple[int, ...]:
+    """TFLM's first RSQRT step, MultiplyByQuantizedMultiplier(1, 1/sqrt(v) multiplier, its
+    shift + k_shift), for v = 0..255; it does not depend on the scales."""
+    out = []
+    for v in range(256):
+        m, s = inv_sqrt_multiplier_exp(v, -1)
+        out.append(int(multiply_by_quantized_multiplier(1, m, s + k_shift)))
+    return tuple(out)
+
+
 @register
 class Rsqrt(_TableOp):
     """TFLM elementwise.cc RsqrtEvalQuantized: 1/sqrt(input - zero point) in fixed point, then
@@ -296,20 +308,12 @@ class Rsqrt(_TableOp):
             raise MicrolithError(f"{where(node, g)}: 1 / (sqrt(input scale) * output scale) = {real:.6g} "
                                  f"is below 2^{shift - 1}; TFLM's RSQRT then shifts right by "
                                  f"{self.SHIFT - shift} bits, more than its 31-bit arithmetic defines")
-        out = []
-        for v in range(-128, 128):
-            value = v - zi
-            if value < 0:
-                out.append(0)  # never read: the kernel fails on such inputs, as TFLM does
-                continue
-            if value == 0:
-                out.append(127)  # TFLM: "any value close to 0 represents the max output value"
-                continue
-            m, s = inv_sqrt_multiplier_exp(value, -1)
-            data = int(multiply_by_quantized_multiplier(1, m, s + self.SHIFT))
-            y = int(multiply_by_quantized_multiplier(data, mult, shift - self.SHIFT)) + zo
-            out.append(min(127, max(-128, y)))
-        return out
+        value = np.arange(-128, 128) - zi
+        data = np.asarray(_inv_sqrt_data(self.SHIFT))[np.clip(value, 0, 255)]
+        y = np.clip(multiply_by_quantized_multiplier(data, mult, shift - self.SHIFT) + zo, -128, 127)
+        # value 0: TFLM returns the largest output ("any value close to 0 represents the max
+        # output value"); negative values are never read, the kernel fails on them as TFLM does.
+        return np.where(value == 0, 127, np.where(value < 0, 0, y))
 
     def prepare(self, node, g):
         p = super().prepare(node, g)
