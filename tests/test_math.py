@@ -87,6 +87,40 @@ def test_max_min_every_pair(tmp_path):
     assert_exact(g, tmp_path, samples=0, inputs=[[EVERY_INT8.reshape(256, 1), EVERY_INT8.reshape(1, 256)]])
 
 
+@pytest.mark.parametrize("dtype", ["int16", "int32"])
+@pytest.mark.parametrize("shape1,shape2", [((2, 3, 4), (2, 3, 4)), ((2, 3, 4), (4,)), ((4, 1), (1, 5))])
+def test_max_min_wider_ints(tmp_path, dtype, shape1, shape2):
+    out = np.broadcast_shapes(shape1, shape2)
+    a, b = Tensor("a", shape1, dtype), Tensor("b", shape2, dtype)
+    g = graph("max_min", [a, b], [(Op.MAXIMUM, "ab", Tensor("max", out, dtype), {}),
+                                  (Op.MINIMUM, "ab", Tensor("min", out, dtype), {})])
+    assert_exact(g, tmp_path, samples=3)
+
+
+def test_signal_front_end_tail(tmp_path):
+    # The int32 tail of TFLM's micro_speech audio preprocessor: int16 log energies cast to
+    # int32, divided by a constant (DIV int32), clamped by MINIMUM/MAXIMUM, cast to int8.
+    x = Tensor("x", (1, 40), "int16")
+    nodes = [(Op.CAST, ("x",), Tensor("wide", (1, 40), "int32"), {}),
+             (Op.DIV, ("wide", "d"), Tensor("q", (1, 40), "int32"), dict(activation="NONE")),
+             (Op.MINIMUM, ("q", "hi"), Tensor("lo_clamped", (1, 40), "int32"), {}),
+             (Op.MAXIMUM, ("lo_clamped", "lo"), Tensor("clamped", (1, 40), "int32"), {}),
+             (Op.CAST, ("clamped",), Tensor("y", (1, 40), "int8"), {})]
+    consts = [const("d", np.int32(-25)), const("hi", np.int32(127)), const("lo", np.int32(-128))]
+    g = graph("tail", [x] + consts, nodes)
+    g.outputs = ["y"]
+    assert_exact(g, tmp_path, samples=5)
+
+
+@pytest.mark.parametrize("activation", ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"])
+def test_div_int32(tmp_path, activation):
+    # Divisors of both signs and the int32 extremes; TFLM truncates toward zero.
+    a, b = Tensor("a", (3, 6), "int32"), const("b", np.int32([7, -7, 1, -1, 1000, -(1 << 31)]))
+    g = single_op(Op.DIV, [a, b], [Tensor("y", (3, 6), "int32")], dict(activation=activation))
+    edge = np.int32([[-(1 << 31), (1 << 31) - 1, -1, 0, 1, 13]] * 3)
+    assert_exact(g, tmp_path, samples=3, inputs=[[edge]])
+
+
 def test_max_ignores_quantization_like_tflm(tmp_path):
     # TFLM compares raw int8 values whatever the scales; so do we (the converter never writes this).
     g = single_op(Op.MAXIMUM, [act("a", (7,), 0.1, 3), const("c", np.int8(5), 0.5, -9, dtype="int8")],
@@ -376,8 +410,12 @@ def _refusals():
     pair = lambda op, s1, s2, so, **kw: every_pair(op, s1, 0, s2, 0, so, 0, **kw)[0]  # noqa: E731
     one = lambda op, si, so: every_value(op, si, 0, so, 0)[0]  # noqa: E731
     return [
-        (single_op(Op.MAXIMUM, [act("a", (4,), dtype="int16"), act("b", (4,), dtype="int16")],
-                   [act("y", (4,), dtype="int16")]), "takes int8"),
+        (single_op(Op.MAXIMUM, [act("a", (4,), dtype="uint8"), act("b", (4,), dtype="uint8")],
+                   [act("y", (4,), dtype="uint8")]), "takes int8 or int16 or int32"),
+        (single_op(Op.MINIMUM, [act("a", (4,), dtype="int16"), act("b", (4,))], [act("y", (4,))]),
+         "is int16; TFLM's MINIMUM kernel here takes int8"),
+        (single_op(Op.DIV, [act("a", (4,), dtype="int32"), Tensor("b", (4,), "int32")],
+                   [Tensor("y", (4,), "int32")], dict(activation="NONE")), "only divides unquantized"),
         (single_op(Op.MAXIMUM, [act("a", (2, 3)), act("b", (3, 2))], [act("y", (3, 3))]), "do not broadcast"),
         (single_op(Op.PRELU, [act("x", (4,), 100.0), act("alpha", (4,), 1e6)], [act("y", (4,), 1e-9)]),
          "left shift"),

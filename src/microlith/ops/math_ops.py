@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from ..arith import gemmlowp as gl
-from ..arith.fixedpoint import (INT32_MAX, activation_range, multiply_by_quantized_multiplier,
+from ..arith.fixedpoint import (INT32_MAX, INT32_MIN, activation_range, multiply_by_quantized_multiplier,
                                 multiply_by_quantized_multiplier_smaller_than_one_exp,
                                 quantize_multiplier, saturating_rounding_doubling_high_mul,
                                 tf_round, wrap32)
@@ -56,26 +56,37 @@ def _plan(node, g) -> dict:
 
 # -- MAXIMUM / MINIMUM ----------------------------------------------------------------------
 
+_INT_KERNEL_SUFFIX = {"int8": "s8", "int16": "s16", "int32": "s32"}
+
+
 class _MaxMin(OpImpl):
-    """TFLM maximum_minimum.cc: max/min of the raw int8 values. TFLM has no Prepare for these
-    ops and never looks at the quantization (the converter gives all three tensors the same),
-    so neither do we: with differing quantizations both compute the same raw bytes."""
-    kernels = ("ml_maximum_s8",)
+    """TFLM maximum_minimum.cc: max/min of the raw values (int8, int16, int32). TFLM has no
+    Prepare for these ops and never looks at the quantization (the converter gives all three
+    tensors the same), so neither do we: with differing quantizations both compute the same
+    raw values."""
+    kernels = ("ml_maximum_s8", "ml_maximum_s16", "ml_maximum_s32")
+    dtypes = ("int8", "int16", "int32")
 
     def prepare(self, node, g):
         p = _plan(node, g)
-        _require_dtype(node, g, [*node.inputs, node.outputs[0]], ("int8",))
-        p["minimum"] = int(self.op is Op.MINIMUM)
+        dtype = g.t(node.outputs[0]).dtype
+        _require_dtype(node, g, node.outputs, tuple(_INT_KERNEL_SUFFIX))
+        _require_dtype(node, g, node.inputs, (dtype,))
+        p.update(minimum=int(self.op is Op.MINIMUM), kernel=f"ml_maximum_{_INT_KERNEL_SUFFIX[dtype]}")
         return p
+
+    def kernels_for(self, node, g, p):
+        return (p["kernel"],)
 
     def reference(self, node, g, p, xs):
         a, b = _broadcast_inputs(node, g, xs)
         out = np.minimum(a, b) if p["minimum"] else np.maximum(a, b)
-        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+        y = g.t(node.outputs[0])
+        return [out.astype(y.np_dtype).reshape(y.shape)]
 
     def emit(self, node, g, p, ctx):
         params = ctx.struct("ml_maximum_params", "params", dict(minimum=p["minimum"]))
-        return _emit_binary("ml_maximum_s8", node, p, ctx, params)
+        return _emit_binary(p["kernel"], node, p, ctx, params)
 
 
 @register
@@ -609,13 +620,22 @@ class Div(OpImpl):
     input1 scale / (input2 scale * output scale), in double; each element divides by
     a Newton-Raphson reciprocal of the divisor. For small quotients TFLM's final rounding shift
     exceeds 31 bits, which is undefined C++; we reproduce what the tflite-micro oracle (an x86
-    build) computes there, and a zero divisor too (see ml_div_s8.h)."""
+    build) computes there, and a zero divisor too (see ml_div_s8.h).
+
+    int32 DIV (unquantized tensors, as TFLM's signal front ends use) is C division truncating
+    toward zero, clamped to the fused activation's int32 range."""
     op = Op.DIV
-    kernels = ("ml_div_s8",)
+    kernels = ("ml_div_s8", "ml_div_s32")
+    dtypes = ("int8", "int32")
     FIELDS = ("input1_offset", "input2_offset", "output_offset", "output_multiplier", "output_shift",
               "act_min", "act_max")
 
+    def kernels_for(self, node, g, p):
+        return ("ml_div_s32",) if p["int32"] else ("ml_div_s8",)
+
     def prepare(self, node, g):
+        if g.t(node.outputs[0]).dtype == "int32":
+            return self.prepare_int32(node, g)
         p = _broadcast_prepare(node, g)
         (s1, z1), (s2, z2) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
         so, zo = _quant(g, node.outputs[0])
@@ -624,19 +644,38 @@ class Div(OpImpl):
         real = s1 / (s2 * so)
         if not np.isfinite(real) or real == 0.0:
             raise MicrolithError(f"{where(node, g)}: input1 scale / (input2 scale * output scale) is "
-                                 f"{real} in float32; check the quantization scales")
+                                 f"{real}; check the quantization scales")
         mult, shift = quantize_multiplier(real)
         if not -25 <= shift <= 22:
             raise MicrolithError(f"{where(node, g)}: input1 scale / (input2 scale * output scale) = "
                                  f"{real:.6g} needs a shift of {shift}; TFLM's DIV then shifts by a "
                                  "negative or 64-bit-overflowing amount, which has no defined result")
         act_min, act_max = activation_range(node.attrs["activation"], so, zo)
-        p.update(input1_offset=-z1, input2_offset=-z2, output_offset=zo, output_multiplier=mult,
+        p.update(int32=False, input1_offset=-z1, input2_offset=-z2, output_offset=zo, output_multiplier=mult,
                  output_shift=shift, act_min=act_min, act_max=act_max)
+        return p
+
+    def prepare_int32(self, node, g):
+        p = _plan(node, g)
+        _require_dtype(node, g, [*node.inputs, node.outputs[0]], ("int32",))
+        for name in node.inputs:
+            if g.t(name).quant is not None:  # TFLM's Prepare insists on it
+                raise MicrolithError(f"{where(node, g)}: int32 input '{name}' is quantized; TFLM's "
+                                     "int32 DIV only divides unquantized integers")
+        # TFLM's CalculateActivationRange<int32_t>: plain integer bounds, no quantization.
+        lo, hi = {"NONE": (INT32_MIN, INT32_MAX), "RELU": (0, INT32_MAX), "RELU6": (0, 6),
+                  "RELU_N1_TO_1": (-1, 1)}[node.attrs["activation"]]
+        p.update(int32=True, act_min=lo, act_max=hi)
         return p
 
     def reference(self, node, g, p, xs):
         a, b = _broadcast_inputs(node, g, xs)
+        if p["int32"]:
+            if np.any(b == 0) or np.any((a == INT32_MIN) & (b == -1)):
+                raise MicrolithError(f"{where(node, g)}: int32 division by zero (or INT32_MIN / -1), "
+                                     "which TFLM does not define")
+            q = np.abs(a) // np.abs(b) * np.sign(a) * np.sign(b)  # C truncates toward zero
+            return [np.clip(q, p["act_min"], p["act_max"]).astype(np.int32).reshape(g.t(node.outputs[0]).shape)]
         x, y = a + p["input1_offset"], b + p["input2_offset"]
         x, y = np.where(y < 0, -x, x), np.abs(y)
         recip, recip_shift = gl.get_reciprocal(y, 31)
@@ -648,5 +687,8 @@ class Div(OpImpl):
         return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
+        if p["int32"]:
+            params = ctx.struct("ml_div_s32_params", "params", dict(act_min=p["act_min"], act_max=p["act_max"]))
+            return _emit_binary("ml_div_s32", node, p, ctx, params)
         params = ctx.struct("ml_div_params", "params", {k: p[k] for k in self.FIELDS})
         return _emit_binary("ml_div_s8", node, p, ctx, params)
