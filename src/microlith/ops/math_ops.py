@@ -125,7 +125,8 @@ class Prelu(OpImpl):
         x, alpha = _broadcast_inputs(node, g, xs)
         x = x + p["input_offset"]
         pos = multiply_by_quantized_multiplier(x, p["multiplier_1"], p["shift_1"])
-        neg = multiply_by_quantized_multiplier(x * (alpha + p["alpha_offset"]), p["multiplier_2"], p["shift_2"])
+        neg = multiply_by_quantized_multiplier(x * (alpha + p["alpha_offset"]), p["multiplier_2"],
+                                               p["shift_2"])
         out = np.clip(np.where(x >= 0, pos, neg) + p["output_offset"], -128, 127)
         return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
 
@@ -257,7 +258,7 @@ class Abs(_TableOp):
         value = np.abs(np.arange(-128, 128) - zi)
         if F32(si) != F32(so):
             # In double: the TFLM tree we read divides in float32, but the tflite-micro oracle's
-            # outputs follow the double ratio (test_abs_multiplier_is_derived_in_double).
+            # outputs follow the double ratio (pinned in test_math.test_elu_abs_every_value).
             mult, shift = requant_multiplier(node, g, si / so, "input-to-output ratio", node.inputs[0])
             value = multiply_by_quantized_multiplier(value, mult, shift)
         return np.clip(value + zo, -128, 127)
@@ -310,8 +311,8 @@ class Rsqrt(_TableOp):
 
     def table(self, node, g):
         (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
-        # In double: the TFLM tree we read takes sqrtf and a float32 product, but the tflite-micro
-        # oracle's outputs follow this double formula (test_rsqrt_multiplier_is_derived_in_double).
+        # In double: the TFLM tree we read takes sqrtf and a float32 product, but the oracle's
+        # outputs follow this double formula (pinned in test_math.test_rsqrt_every_valid_value).
         real = 1.0 / (math.sqrt(si) * so)
         mult, shift = requant_multiplier(node, g, real, "1 / (sqrt(input scale) * output scale)",
                                          node.inputs[0])
@@ -640,7 +641,7 @@ class Div(OpImpl):
         (s1, z1), (s2, z2) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
         so, zo = _quant(g, node.outputs[0])
         # In double: the tflite-micro oracle's outputs follow the double ratio (the TFLM tree we
-        # read divides in float32 and widens; test_div_multiplier_is_derived_in_double pins it).
+        # read divides in float32 and widens; test_math.test_div_every_pair pins it).
         real = s1 / (s2 * so)
         if not np.isfinite(real) or real == 0.0:
             raise MicrolithError(f"{where(node, g)}: input1 scale / (input2 scale * output scale) is "
@@ -675,7 +676,8 @@ class Div(OpImpl):
                 raise MicrolithError(f"{where(node, g)}: int32 division by zero (or INT32_MIN / -1), "
                                      "which TFLM does not define")
             q = np.abs(a) // np.abs(b) * np.sign(a) * np.sign(b)  # C truncates toward zero
-            return [np.clip(q, p["act_min"], p["act_max"]).astype(np.int32).reshape(g.t(node.outputs[0]).shape)]
+            q = np.clip(q, p["act_min"], p["act_max"])
+            return [q.astype(np.int32).reshape(g.t(node.outputs[0]).shape)]
         x, y = a + p["input1_offset"], b + p["input2_offset"]
         x, y = np.where(y < 0, -x, x), np.abs(y)
         recip, recip_shift = gl.get_reciprocal(y, 31)
@@ -688,7 +690,8 @@ class Div(OpImpl):
 
     def emit(self, node, g, p, ctx):
         if p["int32"]:
-            params = ctx.struct("ml_div_s32_params", "params", dict(act_min=p["act_min"], act_max=p["act_max"]))
+            params = ctx.struct("ml_div_s32_params", "params",
+                                dict(act_min=p["act_min"], act_max=p["act_max"]))
             return _emit_binary("ml_div_s32", node, p, ctx, params)
         params = ctx.struct("ml_div_params", "params", {k: p[k] for k in self.FIELDS})
         return _emit_binary("ml_div_s8", node, p, ctx, params)
