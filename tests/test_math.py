@@ -148,6 +148,16 @@ def test_prelu_constant_alpha(tmp_path, alpha_shape):
     assert_exact(g, tmp_path, samples=3)
 
 
+@pytest.mark.parametrize("zi,zo,alpha_shape", [(0, 0, (1, 1, 3)), (-32768, 32767, (4, 1, 1)),
+                                               (1000, -2000, (4, 5, 3))])
+def test_prelu_int16(tmp_path, zi, zo, alpha_shape):
+    # 16x8: int16 input and output, int8 alpha (TFLM does not require int16 zero points of 0 here).
+    x = act("x", (4, 5, 3), 0.0005, zi, "int16")
+    alpha = act("alpha", alpha_shape, 0.01, -3)
+    g = single_op(Op.PRELU, [x, alpha], [act("y", (4, 5, 3), 0.0004, zo, "int16")])
+    assert_exact(g, tmp_path, samples=4)
+
+
 # -- SQUARED_DIFFERENCE ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("s1,z1,s2,z2,so,zo", [
@@ -420,6 +430,8 @@ def _refusals():
         (single_op(Op.PRELU, [act("x", (4,), 100.0), act("alpha", (4,), 1e6)], [act("y", (4,), 1e-9)]),
          "left shift"),
         (pair(Op.SQUARED_DIFFERENCE, 10.0, 10.0, 1e-12), "left shift"),
+        (single_op(Op.PRELU, [act("x", (4,), dtype="int16"), act("a", (4,), dtype="int16")],
+                   [act("y", (4,), dtype="int16")]), "tensor 'a' is int16; this kernel needs int8"),
         (one(Op.ELU, 1e3, 1e-9), "int32 range"),
         (one(Op.RSQRT, 1e4, 1e4), "more than its 31-bit arithmetic"),
         (one(Op.RSQRT, 1e-12, 1e-6), "left shift"),

@@ -25,8 +25,8 @@ from ..arith.fixedpoint import (INT32_MAX, INT32_MIN, activation_range, multiply
 from ..ir import MicrolithError, Op
 from . import OpImpl, register, require_int8, requant_multiplier, where
 from .elementwise import (_broadcast_inputs, _broadcast_prepare, _emit_binary, _flat_dims,
-                          _multiplier_below_one, _quant, _require_inputs, _require_same_size,
-                          collapse_broadcast)
+                          _multiplier_below_one, _per_tensor, _quant, _require_inputs,
+                          _require_same_size, collapse_broadcast)
 
 F32 = np.float32
 
@@ -103,22 +103,33 @@ class Minimum(_MaxMin):
 
 @register
 class Prelu(OpImpl):
-    """TFLM prelu_common.cc + reference_ops::BroadcastPrelu4DSlow. Alpha (a constant or an
-    activation) broadcasts against the input; both ratios are derived in double."""
+    """TFLM prelu_common.cc + reference_ops::BroadcastPrelu4DSlow, int8, or int16 input and
+    output with an int8 alpha (16x8). Alpha (a constant or an activation) broadcasts against
+    the input; both ratios are derived in double."""
     op = Op.PRELU
-    kernels = ("ml_prelu_s8",)
+    kernels = ("ml_prelu_s8", "ml_prelu_s16")
+    dtypes = ("int8", "int16")
     FIELDS = ("input_offset", "alpha_offset", "output_offset", "multiplier_1", "shift_1",
               "multiplier_2", "shift_2")
 
+    def kernels_for(self, node, g, p):
+        return (p["kernel"],)
+
     def prepare(self, node, g):
-        p = _broadcast_prepare(node, g)  # int8 input, alpha and output, per-tensor
+        p = _plan(node, g)
+        dtype = g.t(node.inputs[0]).dtype
+        if dtype == "int16":  # TFLM: int16 input and output, int8 alpha
+            for name, want in zip((*node.inputs, node.outputs[0]), ("int16", "int8", "int16")):
+                _per_tensor(node, g, name, (want,))
+        else:
+            require_int8(node, g, [*node.inputs, node.outputs[0]])
         (si, zi), (sa, za) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
         so, zo = _quant(g, node.outputs[0])
         m1, s1 = requant_multiplier(node, g, si / so, "input-to-output ratio", node.inputs[0])
         m2, s2 = requant_multiplier(node, g, si * sa / so, "input-times-alpha-to-output ratio",
                                     node.inputs[1])
         p.update(input_offset=-zi, alpha_offset=-za, output_offset=zo, multiplier_1=m1, shift_1=s1,
-                 multiplier_2=m2, shift_2=s2)
+                 multiplier_2=m2, shift_2=s2, kernel=f"ml_prelu_{_INT_KERNEL_SUFFIX[dtype]}")
         return p
 
     def reference(self, node, g, p, xs):
@@ -127,12 +138,14 @@ class Prelu(OpImpl):
         pos = multiply_by_quantized_multiplier(x, p["multiplier_1"], p["shift_1"])
         neg = multiply_by_quantized_multiplier(x * (alpha + p["alpha_offset"]), p["multiplier_2"],
                                                p["shift_2"])
-        out = np.clip(np.where(x >= 0, pos, neg) + p["output_offset"], -128, 127)
-        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+        y = g.t(node.outputs[0])
+        info = np.iinfo(y.np_dtype)
+        out = np.clip(np.where(x >= 0, pos, neg) + p["output_offset"], info.min, info.max)
+        return [out.astype(y.np_dtype).reshape(y.shape)]
 
     def emit(self, node, g, p, ctx):
         params = ctx.struct("ml_prelu_params", "params", {k: p[k] for k in self.FIELDS})
-        return _emit_binary("ml_prelu_s8", node, p, ctx, params)
+        return _emit_binary(p["kernel"], node, p, ctx, params)
 
 
 # -- SQUARED_DIFFERENCE ---------------------------------------------------------------------
