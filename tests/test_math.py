@@ -298,6 +298,12 @@ def test_select_v2_bool_graph_input(tmp_path):
     assert_exact(g, tmp_path, samples=0, inputs=cases)
 
 
+def test_select_v2_int16(tmp_path):
+    c, x, y = boolean("c", (2, 1, 4)), act("x", (2, 3, 4), 0.001, 0, "int16"), act("y", (4,), 0.002, 0, "int16")
+    g = single_op(Op.SELECT_V2, [c, x, y], [act("out", (2, 3, 4), 0.001, 0, "int16")])
+    assert_exact(g, tmp_path, samples=4)
+
+
 def test_select_v2_refuses_five_broadcast_runs(tmp_path):
     g = less_then_select((1, 2, 1, 3, 1), (2, 1, 3, 1, 2), (1, 1, 1, 1, 2))
     refuses(g, tmp_path, "at most 4")

@@ -434,12 +434,18 @@ class SelectV2(OpImpl):
     """TFLM select.cc (SELECT_V2): condition ? x : y with broadcasting of all three operands.
     TFLM copies the values without looking at the quantization, and so do we."""
     op = Op.SELECT_V2
-    kernels = ("ml_select_s8",)
+    kernels = ("ml_select_s8", "ml_select_s16")
+    dtypes = ("int8", "int16")
+
+    def kernels_for(self, node, g, p):
+        return (p["kernel"],)
 
     def prepare(self, node, g):
         _require_inputs(node, g, 3)
         _require_dtype(node, g, node.inputs[:1], ("bool",))
-        _require_dtype(node, g, [*node.inputs[1:], node.outputs[0]], ("int8",))
+        dtype = g.t(node.outputs[0]).dtype
+        _require_dtype(node, g, node.outputs, ("int8", "int16"))
+        _require_dtype(node, g, node.inputs[1:], (dtype,))
         shapes = [g.t(n).shape for n in node.inputs]
         plan = collapse_broadcast_n(shapes, g.t(node.outputs[0]).shape)
         if plan is None:
@@ -450,16 +456,16 @@ class SelectV2(OpImpl):
             raise MicrolithError(f"{where(node, g)}: broadcasting condition, x and y needs "
                                  f"{len(plan[-1])} runs of dimensions that broadcast differently; "
                                  "the kernel handles at most 4")
-        return dict(dims=plan)
+        return dict(dims=plan, kernel=f"ml_select_{_INT_KERNEL_SUFFIX[dtype]}")
 
     def reference(self, node, g, p, xs):
         shape = g.t(node.outputs[0]).shape
         c, x, y = (np.asarray(v).reshape((1,) * (len(shape) - np.ndim(v)) + np.shape(v)) for v in xs)
-        return [np.where(c, x, y).astype(np.int8).reshape(shape)]
+        return [np.where(c, x, y).astype(g.t(node.outputs[0]).np_dtype).reshape(shape)]
 
     def emit(self, node, g, p, ctx):
         args = [f"{ctx.dims(d)}, {ctx.tensor(n)}" for d, n in zip(p["dims"], [*node.inputs, node.outputs[0]])]
-        return f"ml_select_s8({', '.join(args)})"
+        return f"{p['kernel']}({', '.join(args)})"
 
 
 # -- LOGICAL_AND / LOGICAL_OR / LOGICAL_NOT -------------------------------------------------
