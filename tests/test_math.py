@@ -170,6 +170,15 @@ def test_squared_difference_every_pair(tmp_path, s1, z1, s2, z2, so, zo):
     assert_exact(g, tmp_path, samples=0, inputs=inputs)
 
 
+@pytest.mark.parametrize("s1,s2,so", [(0.001, 0.001, 0.002), (0.0003, 0.002, 0.00001), (0.01, 0.0001, 5.0)])
+def test_squared_difference_int16(tmp_path, s1, s2, so):
+    a, b = act("a", (3, 1, 8), s1, 0, "int16"), act("b", (1, 5, 8), s2, 0, "int16")
+    g = single_op(Op.SQUARED_DIFFERENCE, [a, b], [act("y", (3, 5, 8), so, 0, "int16")])
+    edge_a = np.broadcast_to(np.int16([-32768, 32767, 0, 1, -1, 100, -100, 7]), (3, 1, 8))
+    edge_b = np.broadcast_to(np.int16([32767, -32768, 0, -1, 1, -100, 100, 7]), (1, 5, 8))
+    assert_exact(g, tmp_path, samples=3, inputs=[[edge_a.copy(), edge_b.copy()]])
+
+
 # -- ELU, ABS, RSQRT: every int8 input ------------------------------------------------------
 
 def every_value(op, si, zi, so, zo, shape=(256,)):
@@ -299,7 +308,8 @@ def test_select_v2_bool_graph_input(tmp_path):
 
 
 def test_select_v2_int16(tmp_path):
-    c, x, y = boolean("c", (2, 1, 4)), act("x", (2, 3, 4), 0.001, 0, "int16"), act("y", (4,), 0.002, 0, "int16")
+    c = boolean("c", (2, 1, 4))
+    x, y = act("x", (2, 3, 4), 0.001, 0, "int16"), act("y", (4,), 0.002, 0, "int16")
     g = single_op(Op.SELECT_V2, [c, x, y], [act("out", (2, 3, 4), 0.001, 0, "int16")])
     assert_exact(g, tmp_path, samples=4)
 
@@ -436,6 +446,9 @@ def _refusals():
         (single_op(Op.PRELU, [act("x", (4,), 100.0), act("alpha", (4,), 1e6)], [act("y", (4,), 1e-9)]),
          "left shift"),
         (pair(Op.SQUARED_DIFFERENCE, 10.0, 10.0, 1e-12), "left shift"),
+        (single_op(Op.SQUARED_DIFFERENCE, [act("a", (4,), 0.01, 1, "int16"),
+                                           act("b", (4,), 0.01, 0, "int16")],
+                   [act("y", (4,), 0.01, 0, "int16")]), "needs 0"),
         (single_op(Op.PRELU, [act("x", (4,), dtype="int16"), act("a", (4,), dtype="int16")],
                    [act("y", (4,), dtype="int16")]), "tensor 'a' is int16; this kernel needs int8"),
         (one(Op.ELU, 1e3, 1e-9), "int32 range"),

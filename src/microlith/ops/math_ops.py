@@ -152,28 +152,43 @@ class Prelu(OpImpl):
 
 @register
 class SquaredDifference(OpImpl):
-    """TFLM squared_difference.cc (int8): ADD's rescaling to a shared scale with a left shift
-    of 7, then the square of the difference requantized by QuantizeMultiplier (which, unlike
-    ADD's output multiplier, may exceed one)."""
+    """TFLM squared_difference.cc: ADD's rescaling to a shared scale with a left shift of 7
+    (int8; int16: 0, with zero points 0), then the square of the difference requantized by
+    QuantizeMultiplier (which, unlike ADD's output multiplier, may exceed one)."""
     op = Op.SQUARED_DIFFERENCE
-    kernels = ("ml_squared_difference_s8",)
-    LEFT_SHIFT = 7
+    kernels = ("ml_squared_difference_s8", "ml_squared_difference_s16")
+    dtypes = ("int8", "int16")
+    LEFT_SHIFT = {"int8": 7, "int16": 0}
     FIELDS = ("input1_offset", "input2_offset", "left_shift", "input1_multiplier", "input1_shift",
               "input2_multiplier", "input2_shift", "output_multiplier", "output_shift", "output_offset")
 
+    def kernels_for(self, node, g, p):
+        return (p["kernel"],)
+
     def prepare(self, node, g):
-        p = _broadcast_prepare(node, g)
+        dtype = g.t(node.inputs[0]).dtype
+        if dtype == "int16":
+            p = _plan(node, g)
+            for name in (*node.inputs, node.outputs[0]):
+                _per_tensor(node, g, name, ("int16",))
+                if _quant(g, name)[1] != 0:  # TF_LITE_ENSURE in TFLM's Prepare
+                    raise MicrolithError(f"{where(node, g)}: int16 tensor '{name}' has zero point "
+                                         f"{_quant(g, name)[1]}; TFLM's int16 SQUARED_DIFFERENCE needs 0")
+        else:
+            p = _broadcast_prepare(node, g)
+        left_shift = self.LEFT_SHIFT[dtype]
         (s1, z1), (s2, z2) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
         so, zo = _quant(g, node.outputs[0])
         twice_max = 2.0 * max(s1, s2)  # double, from the float scales
-        # (1 << 14) * output scale is an int times a float: float32 (exact, a power of two).
+        # (1 << 2 * left_shift) * output scale is an int times a float: float32 (exact, a power of two).
         with np.errstate(over="ignore"):
-            denominator = float(F32(1 << (2 * self.LEFT_SHIFT)) * F32(so))
+            denominator = float(F32(1 << (2 * left_shift)) * F32(so))
         m1, sh1 = _multiplier_below_one(node, g, s1 / twice_max, "input1")
         m2, sh2 = _multiplier_below_one(node, g, s2 / twice_max, "input2")
         mo, sho = requant_multiplier(node, g, twice_max * twice_max / denominator,
                                      "squared-input-to-output ratio", node.outputs[0])
-        p.update(input1_offset=-z1, input2_offset=-z2, left_shift=self.LEFT_SHIFT,
+        p.update(kernel=f"ml_squared_difference_{_INT_KERNEL_SUFFIX[dtype]}",
+                 input1_offset=-z1, input2_offset=-z2, left_shift=left_shift,
                  input1_multiplier=m1, input1_shift=sh1, input2_multiplier=m2, input2_shift=sh2,
                  output_multiplier=mo, output_shift=sho, output_offset=zo)
         return p
@@ -185,12 +200,14 @@ class SquaredDifference(OpImpl):
         sb = scale((b + p["input2_offset"]) << p["left_shift"], p["input2_multiplier"], p["input2_shift"])
         diff = sa - sb
         out = multiply_by_quantized_multiplier(diff * diff, p["output_multiplier"], p["output_shift"])
-        out = np.clip(out + p["output_offset"], -128, 127)
-        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+        y = g.t(node.outputs[0])
+        info = np.iinfo(y.np_dtype)
+        out = np.clip(out + p["output_offset"], info.min, info.max)
+        return [out.astype(y.np_dtype).reshape(y.shape)]
 
     def emit(self, node, g, p, ctx):
         params = ctx.struct("ml_squared_difference_params", "params", {k: p[k] for k in self.FIELDS})
-        return _emit_binary("ml_squared_difference_s8", node, p, ctx, params)
+        return _emit_binary(p["kernel"], node, p, ctx, params)
 
 
 # -- int8 -> int8 functions of one element: ELU, ABS, RSQRT as 256-entry tables ---------------
