@@ -209,6 +209,15 @@ def test_elu_abs_odd_shape(tmp_path):
     assert_exact(g, tmp_path, samples=3)
 
 
+@pytest.mark.parametrize("si,so", [(None, None), (0.001, 0.001), (0.001, 0.0004), (0.002, 0.003)])
+def test_abs_int16(tmp_path, si, so):
+    # Unquantized (std::abs wraps |-32768|), same scale (|-32768| clamps), and rescaled.
+    x = Tensor("x", (2, 40), "int16") if si is None else act("x", (2, 40), si, 0, "int16")
+    y = Tensor("y", (2, 40), "int16") if so is None else act("y", (2, 40), so, 0, "int16")
+    edge = np.int16([[-32768, 32767, -32767, 0, 1, -1, 16384, -16385] * 5] * 2)
+    assert_exact(single_op(Op.ABS, [x], [y]), tmp_path, samples=2, inputs=[[edge]])
+
+
 @pytest.mark.parametrize("si,so,zo", [
     (1.0, 1 / 16, -128),           # 1 / sqrt(x) for x = 1..255 across the whole output range
     (0.0001, 0.7, -60),            # tiny input scale: large outputs, saturating
@@ -455,6 +464,8 @@ def _refusals():
         (one(Op.RSQRT, 1e4, 1e4), "more than its 31-bit arithmetic"),
         (one(Op.RSQRT, 1e-12, 1e-6), "left shift"),
         (one(Op.ABS, 1e3, 1e-7), "left shift"),
+        (single_op(Op.ABS, [act("x", (4,), 0.01, 5, "int16")], [act("y", (4,), 0.01, 0, "int16")]),
+         "int16 ABS needs 0"),
         (pair(Op.LESS, 1.0, 0.5, 1.0, out_dtype="bool"), "not in \\(0, 1\\)"),
         (pair(Op.DIV, 1.0, 1e-4, 1e-4, attrs=dict(activation="NONE")), "needs a shift of 27"),
         (pair(Op.DIV, 1e-6, 10.0, 10.0, attrs=dict(activation="NONE")), "needs a shift of -26"),

@@ -280,18 +280,69 @@ class Elu(_TableOp):
 @register
 class Abs(_TableOp):
     """TFLM elementwise.cc AbsEvalQuantized: |input - zero point|, requantized only when the
-    float scales differ (by QuantizeMultiplier of their ratio), then clamped."""
+    float scales differ (by QuantizeMultiplier of their ratio), then clamped. int8 runs as a
+    table; int16 (zero points 0, or no quantization at all: plain std::abs) has ml_abs_s16."""
     op = Op.ABS
+    kernels = ("ml_lut_s8", "ml_abs_s16")
+    dtypes = ("int8", "int16")
+
+    def multiplier(self, node, g) -> tuple[int, int] | None:
+        """QuantizeMultiplier of input scale / output scale, or None when the scales are equal."""
+        si, so = _quant(g, node.inputs[0])[0], _quant(g, node.outputs[0])[0]
+        if F32(si) == F32(so):
+            return None
+        # In double: the TFLM tree we read divides in float32, but the tflite-micro oracle's
+        # outputs follow the double ratio (pinned in test_math.test_elu_abs_every_value).
+        return requant_multiplier(node, g, si / so, "input-to-output ratio", node.inputs[0])
 
     def table(self, node, g):
-        (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
+        zi, zo = _quant(g, node.inputs[0])[1], _quant(g, node.outputs[0])[1]
         value = np.abs(np.arange(-128, 128) - zi)
-        if F32(si) != F32(so):
-            # In double: the TFLM tree we read divides in float32, but the tflite-micro oracle's
-            # outputs follow the double ratio (pinned in test_math.test_elu_abs_every_value).
-            mult, shift = requant_multiplier(node, g, si / so, "input-to-output ratio", node.inputs[0])
-            value = multiply_by_quantized_multiplier(value, mult, shift)
+        m = self.multiplier(node, g)
+        if m is not None:
+            value = multiply_by_quantized_multiplier(value, *m)
         return np.clip(value + zo, -128, 127)
+
+    def kernels_for(self, node, g, p):
+        return ("ml_abs_s16",) if "quantized" in p else ("ml_lut_s8",)
+
+    def prepare(self, node, g):
+        if g.t(node.inputs[0]).dtype != "int16":
+            return super().prepare(node, g)
+        _require_inputs(node, g, 1)
+        _require_dtype(node, g, [node.inputs[0], node.outputs[0]], ("int16",))
+        _require_same_size(node, g, node.inputs[0], node.outputs[0])
+        if g.t(node.inputs[0]).quant is None:
+            return dict(quantized=0, rescale=0, multiplier=0, shift=0)
+        for name in (node.inputs[0], node.outputs[0]):
+            _per_tensor(node, g, name, ("int16",))
+            if _quant(g, name)[1] != 0:  # TF_LITE_ENSURE in TFLM's Prepare
+                raise MicrolithError(f"{where(node, g)}: int16 tensor '{name}' has zero point "
+                                     f"{_quant(g, name)[1]}; TFLM's int16 ABS needs 0")
+        m = self.multiplier(node, g)
+        return dict(quantized=1, rescale=int(m is not None), multiplier=m[0] if m else 0,
+                    shift=m[1] if m else 0)
+
+    def reference(self, node, g, p, xs):
+        if "quantized" not in p:
+            return super().reference(node, g, p, xs)
+        v = np.abs(np.asarray(xs[0], dtype=np.int64))
+        if not p["quantized"]:
+            out = v.astype(np.int16)  # static_cast<int16_t>(std::abs(x)): 32768 wraps
+        else:
+            if p["rescale"]:
+                v = multiply_by_quantized_multiplier(v, p["multiplier"], p["shift"])
+            out = np.clip(v, -32768, 32767).astype(np.int16)
+        return [out.reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        if "quantized" not in p:
+            return super().emit(node, g, p, ctx)
+        params = ctx.struct("ml_abs_s16_params", "params",
+                            {k: p[k] for k in ("quantized", "rescale", "multiplier", "shift")})
+        x, y = node.inputs[0], node.outputs[0]
+        return (f"ml_abs_s16({params}, {_flat_dims(ctx, g.t(x).shape)}, {ctx.tensor(x)}, "
+                f"{_flat_dims(ctx, g.t(y).shape)}, {ctx.tensor(y)})")
 
 
 def inv_sqrt_multiplier_exp(x: int, reverse_shift: int) -> tuple[int, int]:
