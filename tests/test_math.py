@@ -38,25 +38,87 @@ BROADCASTS = [
 ]
 
 
+def graph(name, inputs, nodes):
+    """A model from (op, input names, output tensor, attrs) tuples; every output is a graph output."""
+    tensors = {t.name: t for t in inputs}
+    tensors.update({y.name: y for _, _, y, _ in nodes})
+    return Graph(name, tensors, [Node(op, tuple(ins), (y.name,), attrs) for op, ins, y, attrs in nodes],
+                 [t.name for t in inputs if not t.is_const], [y.name for _, _, y, _ in nodes])
+
+
+COMPARISONS = [Op.EQUAL, Op.NOT_EQUAL, Op.LESS, Op.LESS_EQUAL, Op.GREATER, Op.GREATER_EQUAL]
+
+
+def all_comparisons(a, b):
+    """One model computing all six comparisons of a and b (six bool outputs)."""
+    out = np.broadcast_shapes(a.shape, b.shape)
+    return graph("comparisons", [a, b], [(op, ("a", "b"), boolean(f"y_{op.value.lower()}", out), {})
+                                         for op in COMPARISONS])
+
+
 def refuses(g, tmp_path, match):
     with pytest.raises(MicrolithError, match=match):
         microlith.compile(g, tmp_path / "c")
 
 
+# -- every binary op at once: broadcasting -------------------------------------------------
+
+@pytest.mark.parametrize("shape1,shape2", BROADCASTS)
+def test_binary_ops_broadcast(tmp_path, shape1, shape2):
+    # MAXIMUM, MINIMUM, PRELU, SQUARED_DIFFERENCE, DIV and the six comparisons of the same two
+    # inputs, each with its own output quantization.
+    out = np.broadcast_shapes(shape1, shape2)
+    a, b = act("a", shape1, 0.06, -3), act("b", shape2, 0.04, 9)
+    nodes = [(Op.MAXIMUM, "ab", act("max", out, 0.06, -3), {}),
+             (Op.MINIMUM, "ab", act("min", out, 0.06, -3), {}),
+             (Op.PRELU, "ab", act("prelu", out, 0.05, 2), {}),
+             (Op.SQUARED_DIFFERENCE, "ab", act("sqdiff", out, 0.1, -120), {}),
+             (Op.DIV, "ab", act("div", out, 0.08, 4), dict(activation="NONE"))]
+    nodes += [(op, "ab", boolean(op.value.lower(), out), {}) for op in COMPARISONS]
+    assert_exact(graph("binary", [a, b], nodes), tmp_path, samples=3)
+
+
 # -- MAXIMUM / MINIMUM ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("op", [Op.MAXIMUM, Op.MINIMUM])
-def test_max_min_every_pair(tmp_path, op):
-    g, inputs = every_pair(op, 0.05, -128, 0.05, -128, 0.05, -128)
-    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+def test_max_min_every_pair(tmp_path):
+    a, b = act("a", (256, 1), 0.05, -128), act("b", (1, 256), 0.05, -128)
+    g = graph("max_min", [a, b], [(Op.MAXIMUM, "ab", act("max", (256, 256), 0.05, -128), {}),
+                                  (Op.MINIMUM, "ab", act("min", (256, 256), 0.05, -128), {})])
+    assert_exact(g, tmp_path, samples=0, inputs=[[EVERY_INT8.reshape(256, 1), EVERY_INT8.reshape(1, 256)]])
 
 
-@pytest.mark.parametrize("op", [Op.MAXIMUM, Op.MINIMUM])
-@pytest.mark.parametrize("shape1,shape2", BROADCASTS)
-def test_max_min_broadcast(tmp_path, op, shape1, shape2):
+@pytest.mark.parametrize("dtype", ["int16", "int32"])
+@pytest.mark.parametrize("shape1,shape2", [((2, 3, 4), (2, 3, 4)), ((2, 3, 4), (4,)), ((4, 1), (1, 5))])
+def test_max_min_wider_ints(tmp_path, dtype, shape1, shape2):
     out = np.broadcast_shapes(shape1, shape2)
-    g = single_op(op, [act("a", shape1, 0.1, 127), act("b", shape2, 0.1, 127)], [act("y", out, 0.1, 127)])
+    a, b = Tensor("a", shape1, dtype), Tensor("b", shape2, dtype)
+    g = graph("max_min", [a, b], [(Op.MAXIMUM, "ab", Tensor("max", out, dtype), {}),
+                                  (Op.MINIMUM, "ab", Tensor("min", out, dtype), {})])
     assert_exact(g, tmp_path, samples=3)
+
+
+def test_signal_front_end_tail(tmp_path):
+    # The int32 tail of TFLM's micro_speech audio preprocessor: int16 log energies cast to
+    # int32, divided by a constant (DIV int32), clamped by MINIMUM/MAXIMUM, cast to int8.
+    x = Tensor("x", (1, 40), "int16")
+    nodes = [(Op.CAST, ("x",), Tensor("wide", (1, 40), "int32"), {}),
+             (Op.DIV, ("wide", "d"), Tensor("q", (1, 40), "int32"), dict(activation="NONE")),
+             (Op.MINIMUM, ("q", "hi"), Tensor("lo_clamped", (1, 40), "int32"), {}),
+             (Op.MAXIMUM, ("lo_clamped", "lo"), Tensor("clamped", (1, 40), "int32"), {}),
+             (Op.CAST, ("clamped",), Tensor("y", (1, 40), "int8"), {})]
+    consts = [const("d", np.int32(-25)), const("hi", np.int32(127)), const("lo", np.int32(-128))]
+    g = graph("tail", [x] + consts, nodes)
+    g.outputs = ["y"]
+    assert_exact(g, tmp_path, samples=5)
+
+
+@pytest.mark.parametrize("activation", ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"])
+def test_div_int32(tmp_path, activation):
+    # Divisors of both signs and the int32 extremes; TFLM truncates toward zero.
+    a, b = Tensor("a", (3, 6), "int32"), const("b", np.int32([7, -7, 1, -1, 1000, -(1 << 31)]))
+    g = single_op(Op.DIV, [a, b], [Tensor("y", (3, 6), "int32")], dict(activation=activation))
+    edge = np.int32([[-(1 << 31), (1 << 31) - 1, -1, 0, 1, 13]] * 3)
+    assert_exact(g, tmp_path, samples=3, inputs=[[edge]])
 
 
 def test_max_ignores_quantization_like_tflm(tmp_path):
@@ -66,34 +128,19 @@ def test_max_ignores_quantization_like_tflm(tmp_path):
     assert_exact(g, tmp_path, samples=4)
 
 
-def test_max_refuses_int16(tmp_path):
-    g = single_op(Op.MAXIMUM, [act("a", (4,), dtype="int16"), act("b", (4,), dtype="int16")],
-                  [act("y", (4,), dtype="int16")])
-    refuses(g, tmp_path, "takes int8")
-
-
 # -- PRELU ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("si,zi,sa,za,so,zo", [
-    (0.05, 0, 0.01, 0, 0.05, 0),
     (0.02, -128, 0.004, 127, 0.03, 127),   # zero points at the int8 limits, negative alphas
     (0.1, 127, 0.02, -128, 0.01, -128),    # output scale below the input's: saturation
     (0.5, 3, 0.9, -7, 0.001, 4),           # ratios above one: left shifts
 ])
 def test_prelu_every_pair(tmp_path, si, zi, sa, za, so, zo):
     g, inputs = every_pair(Op.PRELU, si, zi, sa, za, so, zo)
-    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+    assert_exact(g, tmp_path, samples=0, inputs=inputs)
 
 
-@pytest.mark.parametrize("shape1,shape2", BROADCASTS[:5])
-def test_prelu_broadcast(tmp_path, shape1, shape2):
-    out = np.broadcast_shapes(shape1, shape2)
-    g = single_op(Op.PRELU, [act("x", shape1, 0.06, -3), act("alpha", shape2, 0.01, 9)],
-                  [act("y", out, 0.05, 2)])
-    assert_exact(g, tmp_path, samples=3)
-
-
-@pytest.mark.parametrize("alpha_shape", [(3,), (1, 1, 3), (1, 5, 1, 1)])
+@pytest.mark.parametrize("alpha_shape", [(3,), (1, 5, 1, 1)])
 def test_prelu_constant_alpha(tmp_path, alpha_shape):
     rng = np.random.default_rng(len(alpha_shape))
     alpha = const("alpha", rng.integers(-128, 128, alpha_shape), scale=0.004, zp=-20, dtype="int8")
@@ -101,36 +148,35 @@ def test_prelu_constant_alpha(tmp_path, alpha_shape):
     assert_exact(g, tmp_path, samples=3)
 
 
-def test_prelu_refuses_huge_ratio(tmp_path):
-    g = single_op(Op.PRELU, [act("x", (4,), 100.0), act("alpha", (4,), 1e6)], [act("y", (4,), 1e-9)])
-    refuses(g, tmp_path, "left shift")
+@pytest.mark.parametrize("zi,zo,alpha_shape", [(0, 0, (1, 1, 3)), (-32768, 32767, (4, 1, 1)),
+                                               (1000, -2000, (4, 5, 3))])
+def test_prelu_int16(tmp_path, zi, zo, alpha_shape):
+    # 16x8: int16 input and output, int8 alpha (TFLM does not require int16 zero points of 0 here).
+    x = act("x", (4, 5, 3), 0.0005, zi, "int16")
+    alpha = act("alpha", alpha_shape, 0.01, -3)
+    g = single_op(Op.PRELU, [x, alpha], [act("y", (4, 5, 3), 0.0004, zo, "int16")])
+    assert_exact(g, tmp_path, samples=4)
 
 
 # -- SQUARED_DIFFERENCE ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("s1,z1,s2,z2,so,zo", [
-    (0.05, 0, 0.05, 0, 0.5, -128),
     (0.05, 3, 0.07, -5, 0.2, -100),
     (0.02, -128, 0.9, 127, 30.0, -128),     # zero points at the int8 limits
-    (0.3, 127, 0.01, -128, 0.001, -128),    # tiny output scale: most outputs saturate
-    (0.05, 0, 0.05, 0, 0.00002, 127),       # output ratio far above one: left shift
+    (0.05, 0, 0.05, 0, 0.00002, 127),       # output ratio far above one: left shift, saturation
 ])
 def test_squared_difference_every_pair(tmp_path, s1, z1, s2, z2, so, zo):
     g, inputs = every_pair(Op.SQUARED_DIFFERENCE, s1, z1, s2, z2, so, zo)
-    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+    assert_exact(g, tmp_path, samples=0, inputs=inputs)
 
 
-@pytest.mark.parametrize("shape1,shape2", BROADCASTS)
-def test_squared_difference_broadcast(tmp_path, shape1, shape2):
-    out = np.broadcast_shapes(shape1, shape2)
-    g = single_op(Op.SQUARED_DIFFERENCE, [act("a", shape1, 0.06, -3), act("b", shape2, 0.04, 9)],
-                  [act("y", out, 0.1, -120)])
-    assert_exact(g, tmp_path, samples=3)
-
-
-def test_squared_difference_refuses_huge_ratio(tmp_path):
-    g = single_op(Op.SQUARED_DIFFERENCE, [act("a", (4,), 10.0), act("b", (4,), 10.0)], [act("y", (4,), 1e-12)])
-    refuses(g, tmp_path, "left shift")
+@pytest.mark.parametrize("s1,s2,so", [(0.001, 0.001, 0.002), (0.0003, 0.002, 0.00001), (0.01, 0.0001, 5.0)])
+def test_squared_difference_int16(tmp_path, s1, s2, so):
+    a, b = act("a", (3, 1, 8), s1, 0, "int16"), act("b", (1, 5, 8), s2, 0, "int16")
+    g = single_op(Op.SQUARED_DIFFERENCE, [a, b], [act("y", (3, 5, 8), so, 0, "int16")])
+    edge_a = np.broadcast_to(np.int16([-32768, 32767, 0, 1, -1, 100, -100, 7]), (3, 1, 8))
+    edge_b = np.broadcast_to(np.int16([32767, -32768, 0, -1, 1, -100, 100, 7]), (1, 5, 8))
+    assert_exact(g, tmp_path, samples=3, inputs=[[edge_a.copy(), edge_b.copy()]])
 
 
 # -- ELU, ABS, RSQRT: every int8 input ------------------------------------------------------
@@ -140,56 +186,54 @@ def every_value(op, si, zi, so, zo, shape=(256,)):
     return g, [[EVERY_INT8.reshape(shape)]]
 
 
-@pytest.mark.parametrize("si,zi,so,zo", [
-    (0.05, 0, 0.05, 0),
-    (0.1, 127, 0.02, -128),        # zero points at the limits: mostly the exp side
-    (0.02, -128, 0.05, 127),       # mostly the identity side, saturating
-    (0.5, 10, 0.0078125, 100),     # exp(x) - 1 close to -1 in a fine output scale
-    (0.003, -7, 0.0001, -3),
+@pytest.mark.parametrize("si,zi,elu_q,abs_q", [
+    (0.05, 0, (0.05, 0), (0.05, 3)),                # ABS: same scale, no rescale
+    (0.1, 127, (0.02, -128), (0.02, -128)),         # zero points at the limits: ELU's exp side
+    (0.02, -128, (0.05, 127), (0.01, -128)),        # ELU's identity side; ABS saturating
+    (0.5, 10, (0.0078125, 100), (0.25, 100)),       # exp(x) - 1 near -1; ABS ratio 2: left shift
+    # ABS: these scales give different q31 multipliers from their float32 and double ratios
+    # and one output differs; the oracle follows the double ratio.
+    (0.39853477478027344, -128, (0.003, -3), (0.46631279587745667, -128)),
 ])
-def test_elu_every_value(tmp_path, si, zi, so, zo):
-    g, inputs = every_value(Op.ELU, si, zi, so, zo)
-    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+def test_elu_abs_every_value(tmp_path, si, zi, elu_q, abs_q):
+    x = act("x", (256,), si, zi)
+    g = graph("elu_abs", [x], [(Op.ELU, "x", act("elu", (256,), *elu_q), {}),
+                               (Op.ABS, "x", act("abs", (256,), *abs_q), {})])
+    assert_exact(g, tmp_path, samples=0, inputs=[[EVERY_INT8]])
 
 
-def test_elu_odd_shape(tmp_path):
-    g = single_op(Op.ELU, [act("x", (1, 3, 5, 7), 0.07, 9)], [act("y", (1, 3, 5, 7), 0.04, -50)])
+def test_elu_abs_odd_shape(tmp_path):
+    x = act("x", (1, 3, 5, 7), 0.07, 9)
+    g = graph("elu_abs", [x], [(Op.ELU, "x", act("elu", x.shape, 0.04, -50), {}),
+                               (Op.ABS, "x", act("abs", x.shape, 0.04, -128), {})])
     assert_exact(g, tmp_path, samples=3)
 
 
-def test_elu_refuses_outputs_beyond_int32(tmp_path):
-    g, _ = every_value(Op.ELU, 1e3, 0, 1e-9, 0)
-    refuses(g, tmp_path, "int32 range")
-
-
-@pytest.mark.parametrize("si,zi,so,zo", [
-    (0.05, 0, 0.05, 0),            # same scale: no rescale
-    (0.05, 0, 0.05, 3),            # same scale, different zero points
-    (0.1, 127, 0.02, -128),        # zero points at the limits, saturating
-    (0.02, -128, 0.05, -128),
-    (0.5, 10, 0.25, 100),          # ratio 2: a left shift
-])
-def test_abs_every_value(tmp_path, si, zi, so, zo):
-    g, inputs = every_value(Op.ABS, si, zi, so, zo)
-    assert_exact(g, tmp_path, samples=1, inputs=inputs)
+@pytest.mark.parametrize("si,so", [(None, None), (0.001, 0.001), (0.001, 0.0004), (0.002, 0.003)])
+def test_abs_int16(tmp_path, si, so):
+    # Unquantized (std::abs wraps |-32768|), same scale (|-32768| clamps), and rescaled.
+    x = Tensor("x", (2, 40), "int16") if si is None else act("x", (2, 40), si, 0, "int16")
+    y = Tensor("y", (2, 40), "int16") if so is None else act("y", (2, 40), so, 0, "int16")
+    edge = np.int16([[-32768, 32767, -32767, 0, 1, -1, 16384, -16385] * 5] * 2)
+    assert_exact(single_op(Op.ABS, [x], [y]), tmp_path, samples=2, inputs=[[edge]])
 
 
 @pytest.mark.parametrize("si,so,zo", [
-    (0.05, 0.05, 0),
     (1.0, 1 / 16, -128),           # 1 / sqrt(x) for x = 1..255 across the whole output range
-    (0.002, 0.5, 127),
     (0.0001, 0.7, -60),            # tiny input scale: large outputs, saturating
-    (3.0, 0.002, 5),
+    # 1 / (sqrtf(si) * so) in float32 gives a different multiplier and one output differs;
+    # the oracle follows the double formula.
+    (0.0014485048595815897, 0.03151150792837143, -70),
+    (0.419444739818573, 0.17829270660877228, -36),
 ])
 def test_rsqrt_every_valid_value(tmp_path, si, so, zo):
     g, inputs = every_value(Op.RSQRT, si, -128, so, zo)   # zero point -128: every input is >= 0
-    assert_exact(g, tmp_path, samples=3, inputs=inputs)
+    assert_exact(g, tmp_path, samples=2, inputs=inputs)
 
 
-@pytest.mark.parametrize("zi", [0, 77, 127])
-def test_rsqrt_nonnegative_inputs(tmp_path, zi):
-    x = np.arange(zi, 128, dtype=np.int8)
-    g = single_op(Op.RSQRT, [act("x", x.shape, 0.03, zi)], [act("y", x.shape, 0.02, -10)])
+def test_rsqrt_nonnegative_inputs(tmp_path):
+    x = np.arange(77, 128, dtype=np.int8)
+    g = single_op(Op.RSQRT, [act("x", x.shape, 0.03, 77)], [act("y", x.shape, 0.02, -10)])
     assert_exact(g, tmp_path, samples=0, inputs=[[x]])
 
 
@@ -214,49 +258,16 @@ def test_rsqrt_fails_on_negative_input_like_tflm(tmp_path):
         host.close()
 
 
-@pytest.mark.parametrize("op,si,so,match", [
-    (Op.RSQRT, 1e4, 1e4, "more than its 31-bit arithmetic"),
-    (Op.RSQRT, 1e-12, 1e-6, "left shift"),
-    (Op.ABS, 1e3, 1e-7, "left shift"),
-])
-def test_unary_refuses_extreme_scales(tmp_path, op, si, so, match):
-    g, _ = every_value(op, si, 0, so, 0)
-    refuses(g, tmp_path, match)
-
-
 # -- comparisons ----------------------------------------------------------------------------
-
-COMPARISONS = [Op.EQUAL, Op.NOT_EQUAL, Op.LESS, Op.LESS_EQUAL, Op.GREATER, Op.GREATER_EQUAL]
-
-
-def all_comparisons(a, b):
-    """One model computing all six comparisons of a and b (six bool outputs)."""
-    outs = [boolean(f"y_{op.value.lower()}", np.broadcast_shapes(a.shape, b.shape)) for op in COMPARISONS]
-    nodes = [Node(op, (a.name, b.name), (y.name,), {}) for op, y in zip(COMPARISONS, outs)]
-    tensors = {t.name: t for t in [a, b] + outs}
-    return Graph("comparisons", tensors, nodes, [a.name, b.name], [y.name for y in outs])
-
 
 @pytest.mark.parametrize("s1,z1,s2,z2", [
     (0.05, 0, 0.05, 0),            # same quantization: equal values compare equal
-    (0.05, 3, 0.07, -5),           # different scales: values close in real terms
     (0.02, -128, 0.9, 127),        # zero points at the limits
     (0.999, 0, 1e-5, 0),           # largest accepted scale against a tiny one
 ])
 def test_comparisons_every_pair(tmp_path, s1, z1, s2, z2):
     g = all_comparisons(act("a", (256, 1), s1, z1), act("b", (1, 256), s2, z2))
-    assert_exact(g, tmp_path, samples=1, inputs=[[EVERY_INT8.reshape(256, 1), EVERY_INT8.reshape(1, 256)]])
-
-
-@pytest.mark.parametrize("shape1,shape2", BROADCASTS[1:])
-def test_comparisons_broadcast(tmp_path, shape1, shape2):
-    g = all_comparisons(act("a", shape1, 0.06, -3), act("b", shape2, 0.06, -3))
-    assert_exact(g, tmp_path, samples=3)
-
-
-def test_comparison_refuses_scale_of_one(tmp_path):
-    g, _ = every_pair(Op.LESS, 1.0, 0, 0.5, 0, 1.0, 0, out_dtype="bool")
-    refuses(g, tmp_path, "not in \\(0, 1\\)")
+    assert_exact(g, tmp_path, samples=0, inputs=[[EVERY_INT8.reshape(256, 1), EVERY_INT8.reshape(1, 256)]])
 
 
 # -- SELECT_V2 ------------------------------------------------------------------------------
@@ -287,7 +298,6 @@ def less_then_select(x_shape, y_shape, cond_shape, zx=0):
 
 
 @pytest.mark.parametrize("x_shape,y_shape,cond_shape", [
-    ((2, 3, 4), (2, 3, 4), (2, 3, 4)),
     ((2, 3, 4), (2, 3, 4), (1, 1, 4)),      # broadcast condition
     ((1, 1, 4), (2, 3, 1), (2, 1, 4)),      # all three broadcast
     ((5,), (1,), (3, 1)),                   # lower ranks
@@ -306,6 +316,13 @@ def test_select_v2_bool_graph_input(tmp_path):
     assert_exact(g, tmp_path, samples=0, inputs=cases)
 
 
+def test_select_v2_int16(tmp_path):
+    c = boolean("c", (2, 1, 4))
+    x, y = act("x", (2, 3, 4), 0.001, 0, "int16"), act("y", (4,), 0.002, 0, "int16")
+    g = single_op(Op.SELECT_V2, [c, x, y], [act("out", (2, 3, 4), 0.001, 0, "int16")])
+    assert_exact(g, tmp_path, samples=4)
+
+
 def test_select_v2_refuses_five_broadcast_runs(tmp_path):
     g = less_then_select((1, 2, 1, 3, 1), (2, 1, 3, 1, 2), (1, 1, 1, 1, 2))
     refuses(g, tmp_path, "at most 4")
@@ -322,7 +339,7 @@ def random_bools(rng, *shapes):
     return [rng.integers(0, 2, s).astype(bool) for s in shapes]
 
 
-@pytest.mark.parametrize("shape1,shape2", BROADCASTS)
+@pytest.mark.parametrize("shape1,shape2", [BROADCASTS[0], BROADCASTS[4], BROADCASTS[5]])
 def test_logical_and_or_not(tmp_path, shape1, shape2):
     # AND, OR and NOT of both inputs in one model with bool graph inputs and outputs.
     out = np.broadcast_shapes(shape1, shape2)
@@ -352,14 +369,20 @@ def extremes(dtype, shape, rng):
     return x.astype(dtype)
 
 
-@pytest.mark.parametrize("src,dst", [(s, d) for s in ("int8", "int16", "int32", "bool")
-                                     for d in ("int8", "int16", "int32") if s != d])
-def test_cast(tmp_path, src, dst):
-    x = Tensor("x", (3, 5), src) if src in ("int32", "bool") else act("x", (3, 5), 0.1, 0, src)
-    y = Tensor("y", (3, 5), dst) if dst == "int32" else act("y", (3, 5), 0.1, 0, dst)
-    g = single_op(Op.CAST, [x], [y])
+def integer(name, shape, dtype):
+    """int32 and bool tensors carry no quantization; int8 and int16 ones do."""
+    return act(name, shape, 0.1, 0, dtype) if dtype in ("int8", "int16") else Tensor(name, shape, dtype)
+
+
+@pytest.mark.parametrize("src", ["int8", "int16", "int32", "bool"])
+def test_cast(tmp_path, src):
+    # One model casts the input to each of the other types (narrowing keeps the low bits).
+    shape = (3, 5)
+    nodes = [(Op.CAST, ("x",), integer(f"to_{dst}", shape, dst), {})
+             for dst in ("int8", "int16", "int32") if dst != src]
+    g = graph("cast", [integer("x", shape, src)], nodes)
     rng = np.random.default_rng(7)
-    assert_exact(g, tmp_path, samples=0, inputs=[[extremes(src, (3, 5), rng)] for _ in range(3)])
+    assert_exact(g, tmp_path, samples=0, inputs=[[extremes(src, shape, rng)] for _ in range(3)])
 
 
 def test_cast_refuses_uint8(tmp_path):
@@ -378,7 +401,6 @@ def add_n(n, shape, s, z, so, zo, const_first=False):
 
 
 @pytest.mark.parametrize("n,s,z,so,zo", [
-    (2, 0.05, 0, 0.1, 0),
     (3, 0.05, -128, 0.1, 127),     # zero points at the limits: TFLM's extra offset term shows
     (3, 0.02, 127, 0.5, -128),
     (15, 0.1, -100, 0.05, 3),      # the most inputs accepted, saturating
@@ -399,4 +421,58 @@ def test_add_n_constant_input(tmp_path):
     (add_n(2, (3,), 1.0, 0, 1e-7, 0), "output rescale factor 19.07"),
 ])
 def test_add_n_refuses(tmp_path, g, match):
+    refuses(g, tmp_path, match)
+
+
+# -- DIV ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("s1,z1,s2,z2,so,zo,activation", [
+    (0.05, 0, 0.05, 0, 0.05, 0, "NONE"),          # zero divisors and TFLM's shifts beyond 31 bits
+    (0.02, -128, 0.3, 127, 0.01, 5, "RELU"),      # zero points at the limits
+    (0.5, 127, 0.002, -128, 4.0, 127, "RELU6"),
+    # 0.004 / (0.05 * 0.0005) is exactly 160 in float32 but 159.9999976 in double; the oracle
+    # gives 1 / 64 -> 2 (the double), not 3 (the float32 ratio).
+    (0.004, -9, 0.05, 20, 0.0005, -1, "RELU_N1_TO_1"),
+])
+def test_div_every_pair(tmp_path, s1, z1, s2, z2, so, zo, activation):
+    g, inputs = every_pair(Op.DIV, s1, z1, s2, z2, so, zo, dict(activation=activation))
+    assert_exact(g, tmp_path, samples=0, inputs=inputs)
+
+
+# -- refusals -------------------------------------------------------------------------------
+
+def _refusals():
+    pair = lambda op, s1, s2, so, **kw: every_pair(op, s1, 0, s2, 0, so, 0, **kw)[0]  # noqa: E731
+    one = lambda op, si, so: every_value(op, si, 0, so, 0)[0]  # noqa: E731
+    return [
+        (single_op(Op.MAXIMUM, [act("a", (4,), dtype="uint8"), act("b", (4,), dtype="uint8")],
+                   [act("y", (4,), dtype="uint8")]), "takes int8 or int16 or int32"),
+        (single_op(Op.MINIMUM, [act("a", (4,), dtype="int16"), act("b", (4,))], [act("y", (4,))]),
+         "is int16; TFLM's MINIMUM kernel here takes int8"),
+        (single_op(Op.DIV, [act("a", (4,), dtype="int32"), Tensor("b", (4,), "int32")],
+                   [Tensor("y", (4,), "int32")], dict(activation="NONE")), "only divides unquantized"),
+        (single_op(Op.MAXIMUM, [act("a", (2, 3)), act("b", (3, 2))], [act("y", (3, 3))]), "do not broadcast"),
+        (single_op(Op.PRELU, [act("x", (4,), 100.0), act("alpha", (4,), 1e6)], [act("y", (4,), 1e-9)]),
+         "left shift"),
+        (pair(Op.SQUARED_DIFFERENCE, 10.0, 10.0, 1e-12), "left shift"),
+        (single_op(Op.SQUARED_DIFFERENCE, [act("a", (4,), 0.01, 1, "int16"),
+                                           act("b", (4,), 0.01, 0, "int16")],
+                   [act("y", (4,), 0.01, 0, "int16")]), "needs 0"),
+        (single_op(Op.PRELU, [act("x", (4,), dtype="int16"), act("a", (4,), dtype="int16")],
+                   [act("y", (4,), dtype="int16")]), "tensor 'a' is int16; this kernel needs int8"),
+        (one(Op.ELU, 1e3, 1e-9), "int32 range"),
+        (one(Op.RSQRT, 1e4, 1e4), "more than its 31-bit arithmetic"),
+        (one(Op.RSQRT, 1e-12, 1e-6), "left shift"),
+        (one(Op.ABS, 1e3, 1e-7), "left shift"),
+        (single_op(Op.ABS, [act("x", (4,), 0.01, 5, "int16")], [act("y", (4,), 0.01, 0, "int16")]),
+         "int16 ABS needs 0"),
+        (pair(Op.LESS, 1.0, 0.5, 1.0, out_dtype="bool"), "not in \\(0, 1\\)"),
+        (pair(Op.DIV, 1.0, 1e-4, 1e-4, attrs=dict(activation="NONE")), "needs a shift of 27"),
+        (pair(Op.DIV, 1e-6, 10.0, 10.0, attrs=dict(activation="NONE")), "needs a shift of -26"),
+    ]
+
+
+@pytest.mark.parametrize("k", range(len(_refusals())))
+def test_refusals(tmp_path, k):
+    g, match = _refusals()[k]
     refuses(g, tmp_path, match)

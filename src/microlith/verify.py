@@ -190,6 +190,11 @@ def random_inputs(graph: Graph, rng: np.random.Generator) -> list[np.ndarray]:
             xs.append(rng.integers(info.min, int(info.max) + 1, size=t.shape).astype(t.np_dtype))
         elif t.dtype == "float32":
             xs.append(rng.uniform(-4.0, 4.0, size=t.shape).astype(np.float32))
+        # --- issue 10: elementwise math (bool conditions, int32 CAST/DIV/MAXIMUM inputs)
+        elif t.dtype == "bool":
+            xs.append(rng.integers(0, 2, size=t.shape).astype(bool))
+        elif t.dtype == "int32":
+            xs.append(rng.integers(-(1 << 31), 1 << 31, size=t.shape).astype(np.int32))
         else:
             raise MicrolithError(f"{graph.source}: cannot make random inputs of type {t.dtype} "
                                  f"for input '{name}'; pass --inputs")

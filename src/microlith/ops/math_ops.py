@@ -12,16 +12,21 @@ are noted where they matter. bool tensors hold one byte per element, 0 or 1, as 
 """
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 
 from ..arith import gemmlowp as gl
-from ..arith.fixedpoint import (INT32_MAX, multiply_by_quantized_multiplier,
-                                multiply_by_quantized_multiplier_smaller_than_one_exp, tf_round, wrap32)
+from ..arith.fixedpoint import (INT32_MAX, INT32_MIN, activation_range, multiply_by_quantized_multiplier,
+                                multiply_by_quantized_multiplier_smaller_than_one_exp,
+                                quantize_multiplier, saturating_rounding_doubling_high_mul,
+                                tf_round, wrap32)
 from ..ir import MicrolithError, Op
 from . import OpImpl, register, require_int8, requant_multiplier, where
 from .elementwise import (_broadcast_inputs, _broadcast_prepare, _emit_binary, _flat_dims,
-                          _multiplier_below_one, _quant, _require_inputs, _require_same_size,
-                          collapse_broadcast)
+                          _multiplier_below_one, _per_tensor, _quant, _require_inputs,
+                          _require_same_size, collapse_broadcast)
 
 F32 = np.float32
 
@@ -51,26 +56,37 @@ def _plan(node, g) -> dict:
 
 # -- MAXIMUM / MINIMUM ----------------------------------------------------------------------
 
+_INT_KERNEL_SUFFIX = {"int8": "s8", "int16": "s16", "int32": "s32"}
+
+
 class _MaxMin(OpImpl):
-    """TFLM maximum_minimum.cc: max/min of the raw int8 values. TFLM has no Prepare for these
-    ops and never looks at the quantization (the converter gives all three tensors the same),
-    so neither do we: with differing quantizations both compute the same raw bytes."""
-    kernels = ("ml_maximum_s8",)
+    """TFLM maximum_minimum.cc: max/min of the raw values (int8, int16, int32). TFLM has no
+    Prepare for these ops and never looks at the quantization (the converter gives all three
+    tensors the same), so neither do we: with differing quantizations both compute the same
+    raw values."""
+    kernels = ("ml_maximum_s8", "ml_maximum_s16", "ml_maximum_s32")
+    dtypes = ("int8", "int16", "int32")
 
     def prepare(self, node, g):
         p = _plan(node, g)
-        _require_dtype(node, g, [*node.inputs, node.outputs[0]], ("int8",))
-        p["minimum"] = int(self.op is Op.MINIMUM)
+        dtype = g.t(node.outputs[0]).dtype
+        _require_dtype(node, g, node.outputs, tuple(_INT_KERNEL_SUFFIX))
+        _require_dtype(node, g, node.inputs, (dtype,))
+        p.update(minimum=int(self.op is Op.MINIMUM), kernel=f"ml_maximum_{_INT_KERNEL_SUFFIX[dtype]}")
         return p
+
+    def kernels_for(self, node, g, p):
+        return (p["kernel"],)
 
     def reference(self, node, g, p, xs):
         a, b = _broadcast_inputs(node, g, xs)
         out = np.minimum(a, b) if p["minimum"] else np.maximum(a, b)
-        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+        y = g.t(node.outputs[0])
+        return [out.astype(y.np_dtype).reshape(y.shape)]
 
     def emit(self, node, g, p, ctx):
         params = ctx.struct("ml_maximum_params", "params", dict(minimum=p["minimum"]))
-        return _emit_binary("ml_maximum_s8", node, p, ctx, params)
+        return _emit_binary(p["kernel"], node, p, ctx, params)
 
 
 @register
@@ -87,63 +103,92 @@ class Minimum(_MaxMin):
 
 @register
 class Prelu(OpImpl):
-    """TFLM prelu_common.cc + reference_ops::BroadcastPrelu4DSlow. Alpha (a constant or an
-    activation) broadcasts against the input; both ratios are derived in double."""
+    """TFLM prelu_common.cc + reference_ops::BroadcastPrelu4DSlow, int8, or int16 input and
+    output with an int8 alpha (16x8). Alpha (a constant or an activation) broadcasts against
+    the input; both ratios are derived in double."""
     op = Op.PRELU
-    kernels = ("ml_prelu_s8",)
+    kernels = ("ml_prelu_s8", "ml_prelu_s16")
+    dtypes = ("int8", "int16")
     FIELDS = ("input_offset", "alpha_offset", "output_offset", "multiplier_1", "shift_1",
               "multiplier_2", "shift_2")
 
+    def kernels_for(self, node, g, p):
+        return (p["kernel"],)
+
     def prepare(self, node, g):
-        p = _broadcast_prepare(node, g)  # int8 input, alpha and output, per-tensor
+        p = _plan(node, g)
+        dtype = g.t(node.inputs[0]).dtype
+        if dtype == "int16":  # TFLM: int16 input and output, int8 alpha
+            for name, want in zip((*node.inputs, node.outputs[0]), ("int16", "int8", "int16")):
+                _per_tensor(node, g, name, (want,))
+        else:
+            require_int8(node, g, [*node.inputs, node.outputs[0]])
         (si, zi), (sa, za) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
         so, zo = _quant(g, node.outputs[0])
         m1, s1 = requant_multiplier(node, g, si / so, "input-to-output ratio", node.inputs[0])
         m2, s2 = requant_multiplier(node, g, si * sa / so, "input-times-alpha-to-output ratio",
                                     node.inputs[1])
         p.update(input_offset=-zi, alpha_offset=-za, output_offset=zo, multiplier_1=m1, shift_1=s1,
-                 multiplier_2=m2, shift_2=s2)
+                 multiplier_2=m2, shift_2=s2, kernel=f"ml_prelu_{_INT_KERNEL_SUFFIX[dtype]}")
         return p
 
     def reference(self, node, g, p, xs):
         x, alpha = _broadcast_inputs(node, g, xs)
         x = x + p["input_offset"]
         pos = multiply_by_quantized_multiplier(x, p["multiplier_1"], p["shift_1"])
-        neg = multiply_by_quantized_multiplier(x * (alpha + p["alpha_offset"]), p["multiplier_2"], p["shift_2"])
-        out = np.clip(np.where(x >= 0, pos, neg) + p["output_offset"], -128, 127)
-        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+        neg = multiply_by_quantized_multiplier(x * (alpha + p["alpha_offset"]), p["multiplier_2"],
+                                               p["shift_2"])
+        y = g.t(node.outputs[0])
+        info = np.iinfo(y.np_dtype)
+        out = np.clip(np.where(x >= 0, pos, neg) + p["output_offset"], info.min, info.max)
+        return [out.astype(y.np_dtype).reshape(y.shape)]
 
     def emit(self, node, g, p, ctx):
         params = ctx.struct("ml_prelu_params", "params", {k: p[k] for k in self.FIELDS})
-        return _emit_binary("ml_prelu_s8", node, p, ctx, params)
+        return _emit_binary(p["kernel"], node, p, ctx, params)
 
 
 # -- SQUARED_DIFFERENCE ---------------------------------------------------------------------
 
 @register
 class SquaredDifference(OpImpl):
-    """TFLM squared_difference.cc (int8): ADD's rescaling to a shared scale with a left shift
-    of 7, then the square of the difference requantized by QuantizeMultiplier (which, unlike
-    ADD's output multiplier, may exceed one)."""
+    """TFLM squared_difference.cc: ADD's rescaling to a shared scale with a left shift of 7
+    (int8; int16: 0, with zero points 0), then the square of the difference requantized by
+    QuantizeMultiplier (which, unlike ADD's output multiplier, may exceed one)."""
     op = Op.SQUARED_DIFFERENCE
-    kernels = ("ml_squared_difference_s8",)
-    LEFT_SHIFT = 7
+    kernels = ("ml_squared_difference_s8", "ml_squared_difference_s16")
+    dtypes = ("int8", "int16")
+    LEFT_SHIFT = {"int8": 7, "int16": 0}
     FIELDS = ("input1_offset", "input2_offset", "left_shift", "input1_multiplier", "input1_shift",
               "input2_multiplier", "input2_shift", "output_multiplier", "output_shift", "output_offset")
 
+    def kernels_for(self, node, g, p):
+        return (p["kernel"],)
+
     def prepare(self, node, g):
-        p = _broadcast_prepare(node, g)
+        dtype = g.t(node.inputs[0]).dtype
+        if dtype == "int16":
+            p = _plan(node, g)
+            for name in (*node.inputs, node.outputs[0]):
+                _per_tensor(node, g, name, ("int16",))
+                if _quant(g, name)[1] != 0:  # TF_LITE_ENSURE in TFLM's Prepare
+                    raise MicrolithError(f"{where(node, g)}: int16 tensor '{name}' has zero point "
+                                         f"{_quant(g, name)[1]}; TFLM's int16 SQUARED_DIFFERENCE needs 0")
+        else:
+            p = _broadcast_prepare(node, g)
+        left_shift = self.LEFT_SHIFT[dtype]
         (s1, z1), (s2, z2) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
         so, zo = _quant(g, node.outputs[0])
         twice_max = 2.0 * max(s1, s2)  # double, from the float scales
-        # (1 << 14) * output scale is an int times a float: float32 (exact, a power of two).
+        # (1 << 2 * left_shift) * output scale is an int times a float: float32 (exact, a power of two).
         with np.errstate(over="ignore"):
-            denominator = float(F32(1 << (2 * self.LEFT_SHIFT)) * F32(so))
+            denominator = float(F32(1 << (2 * left_shift)) * F32(so))
         m1, sh1 = _multiplier_below_one(node, g, s1 / twice_max, "input1")
         m2, sh2 = _multiplier_below_one(node, g, s2 / twice_max, "input2")
         mo, sho = requant_multiplier(node, g, twice_max * twice_max / denominator,
                                      "squared-input-to-output ratio", node.outputs[0])
-        p.update(input1_offset=-z1, input2_offset=-z2, left_shift=self.LEFT_SHIFT,
+        p.update(kernel=f"ml_squared_difference_{_INT_KERNEL_SUFFIX[dtype]}",
+                 input1_offset=-z1, input2_offset=-z2, left_shift=left_shift,
                  input1_multiplier=m1, input1_shift=sh1, input2_multiplier=m2, input2_shift=sh2,
                  output_multiplier=mo, output_shift=sho, output_offset=zo)
         return p
@@ -155,12 +200,14 @@ class SquaredDifference(OpImpl):
         sb = scale((b + p["input2_offset"]) << p["left_shift"], p["input2_multiplier"], p["input2_shift"])
         diff = sa - sb
         out = multiply_by_quantized_multiplier(diff * diff, p["output_multiplier"], p["output_shift"])
-        out = np.clip(out + p["output_offset"], -128, 127)
-        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+        y = g.t(node.outputs[0])
+        info = np.iinfo(y.np_dtype)
+        out = np.clip(out + p["output_offset"], info.min, info.max)
+        return [out.astype(y.np_dtype).reshape(y.shape)]
 
     def emit(self, node, g, p, ctx):
         params = ctx.struct("ml_squared_difference_params", "params", {k: p[k] for k in self.FIELDS})
-        return _emit_binary("ml_squared_difference_s8", node, p, ctx, params)
+        return _emit_binary(p["kernel"], node, p, ctx, params)
 
 
 # -- int8 -> int8 functions of one element: ELU, ABS, RSQRT as 256-entry tables ---------------
@@ -233,18 +280,69 @@ class Elu(_TableOp):
 @register
 class Abs(_TableOp):
     """TFLM elementwise.cc AbsEvalQuantized: |input - zero point|, requantized only when the
-    float scales differ (by QuantizeMultiplier of their float32 ratio), then clamped."""
+    float scales differ (by QuantizeMultiplier of their ratio), then clamped. int8 runs as a
+    table; int16 (zero points 0, or no quantization at all: plain std::abs) has ml_abs_s16."""
     op = Op.ABS
+    kernels = ("ml_lut_s8", "ml_abs_s16")
+    dtypes = ("int8", "int16")
+
+    def multiplier(self, node, g) -> tuple[int, int] | None:
+        """QuantizeMultiplier of input scale / output scale, or None when the scales are equal."""
+        si, so = _quant(g, node.inputs[0])[0], _quant(g, node.outputs[0])[0]
+        if F32(si) == F32(so):
+            return None
+        # In double: the TFLM tree we read divides in float32, but the tflite-micro oracle's
+        # outputs follow the double ratio (pinned in test_math.test_elu_abs_every_value).
+        return requant_multiplier(node, g, si / so, "input-to-output ratio", node.inputs[0])
 
     def table(self, node, g):
-        (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
+        zi, zo = _quant(g, node.inputs[0])[1], _quant(g, node.outputs[0])[1]
         value = np.abs(np.arange(-128, 128) - zi)
-        if F32(si) != F32(so):
-            with np.errstate(all="ignore"):
-                ratio = float(F32(si) / F32(so))
-            mult, shift = requant_multiplier(node, g, ratio, "input-to-output ratio", node.inputs[0])
-            value = multiply_by_quantized_multiplier(value, mult, shift)
+        m = self.multiplier(node, g)
+        if m is not None:
+            value = multiply_by_quantized_multiplier(value, *m)
         return np.clip(value + zo, -128, 127)
+
+    def kernels_for(self, node, g, p):
+        return ("ml_abs_s16",) if "quantized" in p else ("ml_lut_s8",)
+
+    def prepare(self, node, g):
+        if g.t(node.inputs[0]).dtype != "int16":
+            return super().prepare(node, g)
+        _require_inputs(node, g, 1)
+        _require_dtype(node, g, [node.inputs[0], node.outputs[0]], ("int16",))
+        _require_same_size(node, g, node.inputs[0], node.outputs[0])
+        if g.t(node.inputs[0]).quant is None:
+            return dict(quantized=0, rescale=0, multiplier=0, shift=0)
+        for name in (node.inputs[0], node.outputs[0]):
+            _per_tensor(node, g, name, ("int16",))
+            if _quant(g, name)[1] != 0:  # TF_LITE_ENSURE in TFLM's Prepare
+                raise MicrolithError(f"{where(node, g)}: int16 tensor '{name}' has zero point "
+                                     f"{_quant(g, name)[1]}; TFLM's int16 ABS needs 0")
+        m = self.multiplier(node, g)
+        return dict(quantized=1, rescale=int(m is not None), multiplier=m[0] if m else 0,
+                    shift=m[1] if m else 0)
+
+    def reference(self, node, g, p, xs):
+        if "quantized" not in p:
+            return super().reference(node, g, p, xs)
+        v = np.abs(np.asarray(xs[0], dtype=np.int64))
+        if not p["quantized"]:
+            out = v.astype(np.int16)  # static_cast<int16_t>(std::abs(x)): 32768 wraps
+        else:
+            if p["rescale"]:
+                v = multiply_by_quantized_multiplier(v, p["multiplier"], p["shift"])
+            out = np.clip(v, -32768, 32767).astype(np.int16)
+        return [out.reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        if "quantized" not in p:
+            return super().emit(node, g, p, ctx)
+        params = ctx.struct("ml_abs_s16_params", "params",
+                            {k: p[k] for k in ("quantized", "rescale", "multiplier", "shift")})
+        x, y = node.inputs[0], node.outputs[0]
+        return (f"ml_abs_s16({params}, {_flat_dims(ctx, g.t(x).shape)}, {ctx.tensor(x)}, "
+                f"{_flat_dims(ctx, g.t(y).shape)}, {ctx.tensor(y)})")
 
 
 def inv_sqrt_multiplier_exp(x: int, reverse_shift: int) -> tuple[int, int]:
@@ -272,10 +370,21 @@ def inv_sqrt_multiplier_exp(x: int, reverse_shift: int) -> tuple[int, int]:
     return r, shift * reverse_shift
 
 
+@functools.lru_cache(maxsize=None)
+def _inv_sqrt_data(k_shift: int) -> tuple[int, ...]:
+    """TFLM's first RSQRT step, MultiplyByQuantizedMultiplier(1, 1/sqrt(v) multiplier, its
+    shift + k_shift), for v = 0..255; it does not depend on the scales."""
+    out = []
+    for v in range(256):
+        m, s = inv_sqrt_multiplier_exp(v, -1)
+        out.append(int(multiply_by_quantized_multiplier(1, m, s + k_shift)))
+    return tuple(out)
+
+
 @register
 class Rsqrt(_TableOp):
     """TFLM elementwise.cc RsqrtEvalQuantized: 1/sqrt(input - zero point) in fixed point, then
-    requantized by 1 / (sqrtf(input scale) * output scale). An input below the zero point
+    requantized by 1 / (sqrt(input scale) * output scale), derived in double. An input below the zero point
     makes TFLM's Eval fail; ml_rsqrt_s8 returns ML_ARG_ERROR for it."""
     op = Op.RSQRT
     kernels = ("ml_rsqrt_s8",)
@@ -283,28 +392,21 @@ class Rsqrt(_TableOp):
 
     def table(self, node, g):
         (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
-        with np.errstate(all="ignore"):
-            real = 1.0 / float(np.sqrt(F32(si)) * F32(so))  # sqrtf, a float product, then double
+        # In double: the TFLM tree we read takes sqrtf and a float32 product, but the oracle's
+        # outputs follow this double formula (pinned in test_math.test_rsqrt_every_valid_value).
+        real = 1.0 / (math.sqrt(si) * so)
         mult, shift = requant_multiplier(node, g, real, "1 / (sqrt(input scale) * output scale)",
                                          node.inputs[0])
         if shift - self.SHIFT < -31:
             raise MicrolithError(f"{where(node, g)}: 1 / (sqrt(input scale) * output scale) = {real:.6g} "
                                  f"is below 2^{shift - 1}; TFLM's RSQRT then shifts right by "
                                  f"{self.SHIFT - shift} bits, more than its 31-bit arithmetic defines")
-        out = []
-        for v in range(-128, 128):
-            value = v - zi
-            if value < 0:
-                out.append(0)  # never read: the kernel fails on such inputs, as TFLM does
-                continue
-            if value == 0:
-                out.append(127)  # TFLM: "any value close to 0 represents the max output value"
-                continue
-            m, s = inv_sqrt_multiplier_exp(value, -1)
-            data = int(multiply_by_quantized_multiplier(1, m, s + self.SHIFT))
-            y = int(multiply_by_quantized_multiplier(data, mult, shift - self.SHIFT)) + zo
-            out.append(min(127, max(-128, y)))
-        return out
+        value = np.arange(-128, 128) - zi
+        data = np.asarray(_inv_sqrt_data(self.SHIFT))[np.clip(value, 0, 255)]
+        y = np.clip(multiply_by_quantized_multiplier(data, mult, shift - self.SHIFT) + zo, -128, 127)
+        # value 0: TFLM returns the largest output ("any value close to 0 represents the max
+        # output value"); negative values are never read, the kernel fails on them as TFLM does.
+        return np.where(value == 0, 127, np.where(value < 0, 0, y))
 
     def prepare(self, node, g):
         p = super().prepare(node, g)
@@ -400,12 +502,18 @@ class SelectV2(OpImpl):
     """TFLM select.cc (SELECT_V2): condition ? x : y with broadcasting of all three operands.
     TFLM copies the values without looking at the quantization, and so do we."""
     op = Op.SELECT_V2
-    kernels = ("ml_select_s8",)
+    kernels = ("ml_select_s8", "ml_select_s16")
+    dtypes = ("int8", "int16")
+
+    def kernels_for(self, node, g, p):
+        return (p["kernel"],)
 
     def prepare(self, node, g):
         _require_inputs(node, g, 3)
         _require_dtype(node, g, node.inputs[:1], ("bool",))
-        _require_dtype(node, g, [*node.inputs[1:], node.outputs[0]], ("int8",))
+        dtype = g.t(node.outputs[0]).dtype
+        _require_dtype(node, g, node.outputs, ("int8", "int16"))
+        _require_dtype(node, g, node.inputs[1:], (dtype,))
         shapes = [g.t(n).shape for n in node.inputs]
         plan = collapse_broadcast_n(shapes, g.t(node.outputs[0]).shape)
         if plan is None:
@@ -416,16 +524,16 @@ class SelectV2(OpImpl):
             raise MicrolithError(f"{where(node, g)}: broadcasting condition, x and y needs "
                                  f"{len(plan[-1])} runs of dimensions that broadcast differently; "
                                  "the kernel handles at most 4")
-        return dict(dims=plan)
+        return dict(dims=plan, kernel=f"ml_select_{_INT_KERNEL_SUFFIX[dtype]}")
 
     def reference(self, node, g, p, xs):
         shape = g.t(node.outputs[0]).shape
         c, x, y = (np.asarray(v).reshape((1,) * (len(shape) - np.ndim(v)) + np.shape(v)) for v in xs)
-        return [np.where(c, x, y).astype(np.int8).reshape(shape)]
+        return [np.where(c, x, y).astype(g.t(node.outputs[0]).np_dtype).reshape(shape)]
 
     def emit(self, node, g, p, ctx):
         args = [f"{ctx.dims(d)}, {ctx.tensor(n)}" for d, n in zip(p["dims"], [*node.inputs, node.outputs[0]])]
-        return f"ml_select_s8({', '.join(args)})"
+        return f"{p['kernel']}({', '.join(args)})"
 
 
 # -- LOGICAL_AND / LOGICAL_OR / LOGICAL_NOT -------------------------------------------------
@@ -573,3 +681,104 @@ class AddN(OpImpl):
         return (f"ml_add_n_s8({params}, {_flat_dims(ctx, g.t(node.inputs[0]).shape)}, "
                 f"(const int8_t *const[]){{ {data} }}, {_flat_dims(ctx, g.t(node.outputs[0]).shape)}, "
                 f"{ctx.tensor(node.outputs[0])})")
+
+
+# -- DIV ------------------------------------------------------------------------------------
+
+def _sign_bits(x) -> np.ndarray:
+    """TFLM's CountLeadingSignBits for int32 values (31 for 0 and -1)."""
+    x = np.asarray(x, dtype=np.int64)
+    return gl.count_leading_zeros32(np.where(x < 0, ~x, x)) - 1
+
+
+def _divide_by_pot_x86(x, exponent) -> np.ndarray:
+    """gemmlowp's RoundingDivideByPOT for exponents in [0, 63] as TFLM's x86 build evaluates
+    it (undefined C++ beyond 31): the mask is the low 32 bits of 2^e - 1 and the shift count
+    is taken modulo 32. ml_div_s8 does the same; see its header."""
+    x, e = np.asarray(x, dtype=np.int64), np.asarray(exponent, dtype=np.int64)
+    mask = np.where(e >= 32, -1, (np.int64(1) << np.minimum(e, 31)) - 1)
+    remainder = x & mask
+    threshold = (mask >> 1) + (x < 0)
+    return (x >> (e & 31)) + (remainder > threshold)
+
+
+@register
+class Div(OpImpl):
+    """TFLM div.cc + reference_ops::DivElementwise (int8): the multiplier comes from
+    input1 scale / (input2 scale * output scale), in double; each element divides by
+    a Newton-Raphson reciprocal of the divisor. For small quotients TFLM's final rounding shift
+    exceeds 31 bits, which is undefined C++; we reproduce what the tflite-micro oracle (an x86
+    build) computes there, and a zero divisor too (see ml_div_s8.h).
+
+    int32 DIV (unquantized tensors, as TFLM's signal front ends use) is C division truncating
+    toward zero, clamped to the fused activation's int32 range."""
+    op = Op.DIV
+    kernels = ("ml_div_s8", "ml_div_s32")
+    dtypes = ("int8", "int32")
+    FIELDS = ("input1_offset", "input2_offset", "output_offset", "output_multiplier", "output_shift",
+              "act_min", "act_max")
+
+    def kernels_for(self, node, g, p):
+        return ("ml_div_s32",) if p["int32"] else ("ml_div_s8",)
+
+    def prepare(self, node, g):
+        if g.t(node.outputs[0]).dtype == "int32":
+            return self.prepare_int32(node, g)
+        p = _broadcast_prepare(node, g)
+        (s1, z1), (s2, z2) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
+        so, zo = _quant(g, node.outputs[0])
+        # In double: the tflite-micro oracle's outputs follow the double ratio (the TFLM tree we
+        # read divides in float32 and widens; test_math.test_div_every_pair pins it).
+        real = s1 / (s2 * so)
+        if not np.isfinite(real) or real == 0.0:
+            raise MicrolithError(f"{where(node, g)}: input1 scale / (input2 scale * output scale) is "
+                                 f"{real}; check the quantization scales")
+        mult, shift = quantize_multiplier(real)
+        if not -25 <= shift <= 22:
+            raise MicrolithError(f"{where(node, g)}: input1 scale / (input2 scale * output scale) = "
+                                 f"{real:.6g} needs a shift of {shift}; TFLM's DIV then shifts by a "
+                                 "negative or 64-bit-overflowing amount, which has no defined result")
+        act_min, act_max = activation_range(node.attrs["activation"], so, zo)
+        p.update(int32=False, input1_offset=-z1, input2_offset=-z2, output_offset=zo, output_multiplier=mult,
+                 output_shift=shift, act_min=act_min, act_max=act_max)
+        return p
+
+    def prepare_int32(self, node, g):
+        p = _plan(node, g)
+        _require_dtype(node, g, [*node.inputs, node.outputs[0]], ("int32",))
+        for name in node.inputs:
+            if g.t(name).quant is not None:  # TFLM's Prepare insists on it
+                raise MicrolithError(f"{where(node, g)}: int32 input '{name}' is quantized; TFLM's "
+                                     "int32 DIV only divides unquantized integers")
+        # TFLM's CalculateActivationRange<int32_t>: plain integer bounds, no quantization.
+        lo, hi = {"NONE": (INT32_MIN, INT32_MAX), "RELU": (0, INT32_MAX), "RELU6": (0, 6),
+                  "RELU_N1_TO_1": (-1, 1)}[node.attrs["activation"]]
+        p.update(int32=True, act_min=lo, act_max=hi)
+        return p
+
+    def reference(self, node, g, p, xs):
+        a, b = _broadcast_inputs(node, g, xs)
+        if p["int32"]:
+            if np.any(b == 0) or np.any((a == INT32_MIN) & (b == -1)):
+                raise MicrolithError(f"{where(node, g)}: int32 division by zero (or INT32_MIN / -1), "
+                                     "which TFLM does not define")
+            q = np.abs(a) // np.abs(b) * np.sign(a) * np.sign(b)  # C truncates toward zero
+            q = np.clip(q, p["act_min"], p["act_max"])
+            return [q.astype(np.int32).reshape(g.t(node.outputs[0]).shape)]
+        x, y = a + p["input1_offset"], b + p["input2_offset"]
+        x, y = np.where(y < 0, -x, x), np.abs(y)
+        recip, recip_shift = gl.get_reciprocal(y, 31)
+        headroom = _sign_bits(x)
+        quotient = saturating_rounding_doubling_high_mul(wrap32(x << headroom), recip)
+        scaled = saturating_rounding_doubling_high_mul(quotient, p["output_multiplier"])
+        out = _divide_by_pot_x86(scaled, headroom + recip_shift - p["output_shift"]) + p["output_offset"]
+        out = np.clip(out, p["act_min"], p["act_max"])
+        return [out.astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+
+    def emit(self, node, g, p, ctx):
+        if p["int32"]:
+            params = ctx.struct("ml_div_s32_params", "params",
+                                dict(act_min=p["act_min"], act_max=p["act_max"]))
+            return _emit_binary("ml_div_s32", node, p, ctx, params)
+        params = ctx.struct("ml_div_params", "params", {k: p[k] for k in self.FIELDS})
+        return _emit_binary("ml_div_s8", node, p, ctx, params)

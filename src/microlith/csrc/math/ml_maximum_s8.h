@@ -1,11 +1,7 @@
 #ifndef ML_MAXIMUM_S8_H
 #define ML_MAXIMUM_S8_H
 
-#include "ml_common.h"
-
-typedef struct {
-    int32_t minimum;  /* 0: MAXIMUM, 1: MINIMUM */
-} ml_maximum_params;
+#include "ml_math_common.h"
 
 /*
  * output = max(input1, input2) (or min) on the raw int8 values, TFLM's

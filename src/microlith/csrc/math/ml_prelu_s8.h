@@ -1,18 +1,7 @@
 #ifndef ML_PRELU_S8_H
 #define ML_PRELU_S8_H
 
-#include "ml_common.h"
-
-/* TFLM's int8 PRELU parameters (prelu_common.cc CalculatePreluParams). */
-typedef struct {
-    int32_t input_offset;   /* -input zero point, in [-127, 128] */
-    int32_t alpha_offset;   /* -alpha zero point, in [-127, 128] */
-    int32_t output_offset;  /* output zero point, in [-128, 127] */
-    int32_t multiplier_1;   /* q31 multiplier of input scale / output scale */
-    int32_t shift_1;
-    int32_t multiplier_2;   /* q31 multiplier of input scale * alpha scale / output scale */
-    int32_t shift_2;
-} ml_prelu_params;
+#include "ml_math_common.h"
 
 /*
  * x = input + input_offset

@@ -1,0 +1,36 @@
+#include "ml_div_s32.h"
+
+#include "ml_nn_broadcast.h"
+
+ml_status ml_div_s32(const ml_div_s32_params *params,
+                     const ml_dims *input1_dims, const int32_t *input1,
+                     const ml_dims *input2_dims, const int32_t *input2,
+                     const ml_dims *output_dims, int32_t *output)
+{
+    int32_t s1[4], s2[4];
+    if (ml_nn_broadcast_strides(input1_dims, output_dims, s1) != ML_OK ||
+        ml_nn_broadcast_strides(input2_dims, output_dims, s2) != ML_OK) {
+        return ML_ARG_ERROR;
+    }
+    const int32_t depth = output_dims->c;
+    int32_t *out = output;
+    for (int32_t n = 0; n < output_dims->n; ++n) {
+        for (int32_t h = 0; h < output_dims->h; ++h) {
+            for (int32_t w = 0; w < output_dims->w; ++w) {
+                const int32_t *a = input1 + n * s1[0] + h * s1[1] + w * s1[2];
+                const int32_t *b = input2 + n * s2[0] + h * s2[1] + w * s2[2];
+                for (int32_t c = 0; c < depth; ++c) {
+                    const int32_t x = a[c * s1[3]];
+                    const int32_t y = b[c * s2[3]];
+                    if (y == 0 || (x == INT32_MIN && y == -1)) {
+                        return ML_ARG_ERROR;
+                    }
+                    const int32_t q = x / y;
+                    out[c] = q < params->act_min ? params->act_min : (q > params->act_max ? params->act_max : q);
+                }
+                out += depth;
+            }
+        }
+    }
+    return ML_OK;
+}
