@@ -58,7 +58,7 @@ def populate(input_scale: np.float32, input_zero_point: int, output_scale: np.fl
     return lut
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def softmax_tables() -> tuple[np.ndarray, np.ndarray]:
     """The exp and 1/(1+x) tables TFLM's SOFTMAX Prepare builds for int16 input (constants:
     they depend on no tensor's quantization)."""
