@@ -125,3 +125,9 @@ def test_hard_swish_refuses_int16():
     g = single_op(Op.HARD_SWISH, [a16("x", (4,))], [a16("y", (4,))])
     with pytest.raises(MicrolithError, match="tensor 'x' is int16; this kernel needs int8"):
         _prepare(g)
+
+
+def test_readme_example_uses_the_io_type(tmp_path):
+    microlith.compile(str(SEANET / "pad" / "pad0.tflite"), str(tmp_path / "out"), name="pad0")
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert "int16_t input[PAD0_INPUT_SIZE];" in readme and "int16_t output[PAD0_OUTPUT_SIZE];" in readme

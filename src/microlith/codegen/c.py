@@ -530,8 +530,8 @@ flash by the linker); one inference needs {plan.arena_size} bytes of working mem
 ```c
 #include "{prefix}.h"
 
-int8_t input[{up}_INPUT_SIZE];   /* quantized with {up}_INPUT_SCALE / {up}_INPUT_ZERO_POINT */
-int8_t output[{up}_OUTPUT_SIZE];
+{CTYPES[g.t(g.inputs[0]).dtype]} input[{up}_INPUT_SIZE];   /* quantized with {up}_INPUT_SCALE / {up}_INPUT_ZERO_POINT */
+{CTYPES[g.t(g.outputs[0]).dtype]} output[{up}_OUTPUT_SIZE];
 int status = {prefix}_invoke(input, output);   /* 0 on success */
 ```
 
