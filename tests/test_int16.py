@@ -131,3 +131,31 @@ def test_readme_example_uses_the_io_type(tmp_path):
     microlith.compile(str(SEANET / "pad" / "pad0.tflite"), str(tmp_path / "out"), name="pad0")
     readme = (tmp_path / "out" / "README.md").read_text()
     assert "int16_t input[PAD0_INPUT_SIZE];" in readme and "int16_t output[PAD0_OUTPUT_SIZE];" in readme
+
+
+@pytest.mark.parametrize("op", (Op.FULLY_CONNECTED, Op.CONV_2D))
+def test_refuses_int32_accumulation_without_bias(tmp_path, monkeypatch, op):
+    # quantized_bias_type INT32 and no bias: TFLM sums in int32, which the IR does not record.
+    from microlith.frontends import tflite_writer
+    from microlith.frontends.tflite import load_tflite
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+    plain = tflite_writer._options
+
+    def with_int32_bias_type(op_, a):
+        kind, o = plain(op_, a)
+        o.quantizedBiasType = fb.TensorType.INT32
+        return kind, o
+
+    monkeypatch.setattr(tflite_writer, "_options", with_int32_bias_type)
+    if op is Op.FULLY_CONNECTED:
+        w = const("w", np.ones((2, 3), np.int8), scale=0.01, dtype="int8")
+        g = single_op(op, [a16("x", (1, 3)), w, None], [a16("y", (1, 2))],
+                      dict(activation="NONE", keep_num_dims=False))
+    else:
+        g = _conv_graph()
+        g.nodes[0] = g.nodes[0].replace(inputs=g.nodes[0].inputs[:2])
+        del g.tensors["b"]
+    path = tmp_path / "m.tflite"
+    path.write_bytes(tflite_writer.write_tflite(g))
+    with pytest.raises(MicrolithError, match="no bias and quantized_bias_type INT32"):
+        load_tflite(path)
