@@ -6,7 +6,7 @@ each operation rounded to float32 as TFLM's float build does (x86-64 SSE, no FMA
 each entry by half the interpolation error at the step's midpoint. The transforms TFLM's
 SOFTMAX uses are exp and 1 / (1 + x); float32 exp is taken as the correctly rounded one
 (double exp rounded to float32), which is what the oracle's expf returns on these inputs
-(test_int16 checks the tables through SOFTMAX outputs).
+(test_int16_ops checks the tables through SOFTMAX outputs).
 """
 from __future__ import annotations
 
