@@ -30,6 +30,16 @@ def test_fully_connected(tmp_path, batches, depth, units, per_channel, bias, act
     assert_exact(g, tmp_path, samples=4, inputs=[[extremes((batches, depth))]])
 
 
+def test_fully_connected_applies_a_per_tensor_weight_zero_point(tmp_path):
+    # TFLM's per-tensor FullyConnected adds the weights' offset (its per-channel one ignores it).
+    rng = np.random.default_rng(4)
+    w = const("w", rng.integers(-127, 128, (5, 7)), scale=0.01, zp=3, dtype="int8")
+    b = const("b", rng.integers(-1000, 1000, (5,)), scale=1e-5, dtype="int64")
+    g = single_op(Op.FULLY_CONNECTED, [a16("x", (2, 7), 0.002), w, b], [a16("y", (2, 5), 0.01)],
+                  dict(activation="NONE", keep_num_dims=False))
+    assert_exact(g, tmp_path, samples=3, inputs=[[extremes((2, 7))]])
+
+
 def test_fully_connected_saturates(tmp_path):
     # A tiny output scale sends most outputs to -32768 or 32767.
     rng = np.random.default_rng(3)
