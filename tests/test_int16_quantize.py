@@ -68,3 +68,24 @@ def test_quantize_int16_refuses_int8_io():
     with pytest.raises(MicrolithError, match="io must be 'int16' \\(the activation type\\) or 'float'"):
         quantize_graph(_zoo_without_hard_swish(), [[np.zeros((1, 8, 8, 3), np.float32)]],
                        activations="int16", io="int8")
+
+
+@pytest.mark.cortexm
+@pytest.mark.parametrize("target", ["cortex-m0", "cortex-m4"])
+def test_quantized_int16_model_exact_on_cortexm(tmp_path, target):
+    # Every int16 kernel (and the int64 arithmetic of the conv/FC requantization) cross-compiled
+    # for an ARMv6-M and an ARMv7E-M core, run on QEMU against TFLM.
+    import shutil
+
+    from microlith.frontends.tflite_writer import write_tflite
+    from microlith.quantize.ptq import quantize_graph
+    from microlith.targets import cortexm
+    if any(shutil.which(t) is None for t in (cortexm.CC, cortexm.QEMU)):
+        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm")
+    rng = np.random.default_rng(10)
+    gq = quantize_graph(_zoo_without_hard_swish(), [[rng.normal(0, 1, (1, 8, 8, 3)).astype(np.float32)]
+                                                    for _ in range(16)], activations="int16")
+    path = tmp_path / "zoo16.tflite"
+    path.write_bytes(write_tflite(gq))
+    res = microlith.verify(str(path), target=target, samples=3)
+    assert res["bit_exact"], res
