@@ -76,8 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--method", default="percentile", choices=["minmax", "percentile", "mse"],
                    help="activation ranges from calibration (default percentile)")
     s.add_argument("--percentile", type=float, default=99.99)
-    s.add_argument("--io", default="int8", choices=["int8", "float"],
-                   help="int8 model inputs/outputs, or float ones with QUANTIZE/DEQUANTIZE at the edges")
+    s.add_argument("--activations", default="int8", choices=["int8", "int16"],
+                   help="int8 activations, or int16 (TFLite's 16x8 mode: int8 weights, int64 bias)")
+    s.add_argument("--io", default=None, choices=["int8", "int16", "float"],
+                   help="model inputs/outputs in the activation type (default), or float ones with "
+                        "QUANTIZE/DEQUANTIZE at the edges")
     s.add_argument("--fc-per-channel", action="store_true",
                    help="per-channel FULLY_CONNECTED weights (TFLM 2024+, CMSIS-NN 6+)")
     s.add_argument("--eval", default=None, help="held-out data for the accuracy report (default: calibration)")
@@ -291,7 +294,8 @@ def cmd_quantize(a) -> int:
                    sample_rate=a.sample_rate, length=a.length)
     g = load(a.model, input_shape=_shapes(a))
     r = quantize(g, a.calibration, a.out, method=a.method, io=a.io, percentile=a.percentile,
-                 fc_per_channel=a.fc_per_channel, data_options=options, evaluation=a.eval)
+                 fc_per_channel=a.fc_per_channel, data_options=options, evaluation=a.eval,
+                 activations=a.activations)
     if a.json:
         _print_json({k: v for k, v in r.items() if k != "report_text"})
     else:

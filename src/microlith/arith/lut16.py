@@ -6,7 +6,7 @@ each operation rounded to float32 as TFLM's float build does (x86-64 SSE, no FMA
 each entry by half the interpolation error at the step's midpoint. The transforms TFLM's
 SOFTMAX uses are exp and 1 / (1 + x); float32 exp is taken as the correctly rounded one
 (double exp rounded to float32), which is what the oracle's expf returns on these inputs
-(test_int16 checks the tables through SOFTMAX outputs).
+(test_int16_ops checks the tables through SOFTMAX outputs).
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def populate(input_scale: np.float32, input_zero_point: int, output_scale: np.fl
     return lut
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def softmax_tables() -> tuple[np.ndarray, np.ndarray]:
     """The exp and 1/(1+x) tables TFLM's SOFTMAX Prepare builds for int16 input (constants:
     they depend on no tensor's quantization)."""

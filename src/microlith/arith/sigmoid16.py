@@ -4,7 +4,7 @@ Both read one table, sigmoid(i / 24) in unsigned 0.16 fixed point for i = 0..255
 sigmoid_table_uint16, tensorflow/lite/kernels/internal/common.h, Apache-2.0; its values are
 not plain roundings of sigmoid, so they are data here, not recomputed), and interpolate
 linearly between entries; tanh(x) = 2 sigmoid(2x) - 1 reuses it. The C twin of the table is
-csrc/activation/ml_sigmoid_table_u16.c (test_int16 checks the two agree).
+csrc/activation/ml_sigmoid_table_u16.c (test_int16_ops checks the two agree).
 """
 from __future__ import annotations
 

@@ -262,6 +262,7 @@ def _parse(buf: bytes, path: str, name: str | None) -> Graph:
             raise MicrolithError(f"{path}: op #{i} {op.value} has no tensor for its input #{missing[0]} "
                                  "(index -1); only a bias may be absent")
         attrs = _read_options(o, op, path, i)
+        _check_int16_accumulator(o, op, ins, tensors, path, i)
         if op in _WEIGHT_RANK and len(tensors[ins[1]].shape) != _WEIGHT_RANK[op]:
             raise MicrolithError(f"{path}: op #{i} {op.value} has weights '{ins[1]}' of shape "
                                  f"{list(tensors[ins[1]].shape)}; TFLite's {op.value} weights are "
@@ -281,6 +282,24 @@ def _parse(buf: bytes, path: str, name: str | None) -> Graph:
                   meta={"format": "tflite", "tflite_index": {n: k for k, n in enumerate(names)}})
     graph.validate()
     return graph
+
+
+def _check_int16_accumulator(o, op: Op, ins: list, tensors: dict, path: str, i: int) -> None:
+    """TFLM sums an int16 CONV_2D or FULLY_CONNECTED without a bias in int32 (wrapping, another
+    requantization) when the options' quantized_bias_type is INT32, else in int64; the IR keeps
+    no such field, so refuse the int32 case rather than compile the int64 one."""
+    if op not in (Op.CONV_2D, Op.FULLY_CONNECTED) or (len(ins) > 2 and ins[2] is not None):
+        return
+    if tensors[ins[0]].dtype != "int16":
+        return
+    opts = o.BuiltinOptions()
+    t = fb.Conv2DOptions() if op is Op.CONV_2D else fb.FullyConnectedOptions()
+    t.Init(opts.Bytes, opts.Pos)
+    if t.QuantizedBiasType() == fb.TensorType.INT32:
+        raise MicrolithError(f"{path}: op #{i} {op.value} has int16 input, no bias and quantized_bias_type "
+                             "INT32, which makes TFLM accumulate in int32; microlith compiles int16 layers "
+                             "without a bias with TFLM's int64 accumulator only. Give the layer a zero int32 "
+                             "or int64 bias")
 
 
 def _read_quant(t, tname: str, shape: tuple, rd: _Reader) -> Quant | None:

@@ -9,6 +9,10 @@ fixed-point format with a multiplier and shift computed in double, as TFLM's Pre
 Their output quantization is fixed by the algorithm, so other output scales are rejected.
 LOGISTIC and TANH on tensors of LUT_MIN_ELEMENTS values or more run as a 256-entry table
 filled from their reference (elementwise.py, ml_lut_s8).
+
+int16 (TFLite's 16x8 mode) runs TFLM's int16 kernels instead, which are table based too:
+LOGISTIC and TANH interpolate TFLM's sigmoid table (arith/sigmoid16.py), SOFTMAX the exp and
+1/(1+x) tables TFLM's Prepare fills in float32 (arith/lut16.py); all outputs are Q0.15.
 """
 from __future__ import annotations
 

@@ -228,7 +228,7 @@ class Conv2D(OpImpl):
         multiple of 4 (DSP path; portable C ignores it)."""
         _, k_h, k_w, group_c = g.t(node.inputs[1]).shape
         if g.t(node.inputs[0]).shape[3] != group_c or p["dtype"] == "int16":
-            return 0  # grouped: the portable path only
+            return 0  # grouped, or int16: portable paths only
         staged = group_c % 4 != 0 and k_h * k_w > 1
         return (k_h * k_w * group_c + 3) // 4 * (4 * 2 * CONV2D_PIXELS + (4 if staged else 0))
 

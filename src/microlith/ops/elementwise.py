@@ -1,5 +1,6 @@
 """Elementwise int8 ops: ADD, SUB, MUL (with broadcasting), RELU, RELU6, LEAKY_RELU,
-HARD_SWISH, QUANTIZE and DEQUANTIZE.
+HARD_SWISH, QUANTIZE and DEQUANTIZE; all but HARD_SWISH (which TFLM has only for int8) also
+on int16 (TFLite's 16x8 mode) through the *_s16 kernels.
 
 The int8 -> int8 unary ops (here and LOGISTIC/TANH in activation.py) run as a 256-entry
 lookup table (ml_lut_s8) once their tensor is large enough to pay for it; the table is their
@@ -385,7 +386,7 @@ class LeakyRelu(_Unary):
             alpha = F32(node.attrs["alpha"])
             # Both ratios in double from the float32 scales and alpha: TFLM's HEAD source divides
             # in float, but the tflite-micro oracle divides in double; int16 inputs (up to 2^15
-            # times the rounding error of the ratio) tell the two apart (test_int16 pins it).
+            # times the rounding error of the ratio) tell the two apart (test_int16_ops pins it).
             ma, sa = _multiplier(node, g, float(si) * float(alpha) / float(so), "alpha")
             mi, shi = _multiplier(node, g, float(si) / float(so), "identity")
         if ma == -(1 << 31):  # the kernel applies |multiplier|, which int32 cannot hold here

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arith.fixedpoint import wrap32
+from ..arith.fixedpoint import multiply_by_quantized_multiplier, wrap32
 from ..arith.wide import ACC64_LIMIT, MAX_SHIFT64, multiply_by_quantized_multiplier_64
-from ..arith.fixedpoint import multiply_by_quantized_multiplier
 from ..ir import MicrolithError, safe_text
 from . import require_int8, where
 

@@ -1,4 +1,4 @@
-"""`quantize`: float model + calibration data -> standard int8 .tflite + accuracy report.
+"""`quantize`: float model + calibration data -> standard int8 (or int16x8) .tflite + accuracy report.
 
 The one public entry of the quantizer; the CLI's `microlith quantize` is a thin layer on it.
 """
@@ -12,7 +12,8 @@ import numpy as np
 from ..ir import Graph, MicrolithError
 from .calibrate import METHODS
 from .data import DataOptions, load_dataset
-from .ptq import build_int8_graph, check_float_graph, collect_ranges_for, plan_activations
+from .ptq import (build_int8_graph, check_activation_dtype, check_float_graph, collect_ranges_for,
+                  plan_activations)
 from .report import evaluate, format_report, int8_inputs
 
 
@@ -27,10 +28,10 @@ def _io_desc(g: Graph, names: list[str]) -> list[dict]:
     return out
 
 
-def quantize(model, calibration, out_path, *, method: str = "percentile", io: str = "int8",
+def quantize(model, calibration, out_path, *, method: str = "percentile", io: str | None = None,
              percentile: float = 99.99, fc_per_channel: bool = False, data_options=None,
              evaluation=None, labels=None, eval_samples: int = 200, per_layer_samples: int = 16,
-             report: bool = True) -> dict:
+             report: bool = True, activations: str = "int8") -> dict:
     """Quantize a float model to int8 and write a standard .tflite that TFLM runs.
 
     model:        float .tflite/.onnx path or IR Graph (int8 weights of hybrid models are
@@ -39,8 +40,11 @@ def quantize(model, calibration, out_path, *, method: str = "percentile", io: st
                   iterable of samples (an array, or one array per input).
     out_path:     where the int8 .tflite goes.
     method:       "minmax" | "percentile" | "mse" (activation ranges, see quantize.calibrate).
-    io:           "int8": model inputs/outputs are int8; "float": float32 I/O with QUANTIZE
-                  at the inputs and DEQUANTIZE at the outputs.
+    io:           the activation type (default): model inputs/outputs are int8 (int16);
+                  "float": float32 I/O with QUANTIZE at the inputs and DEQUANTIZE at the outputs.
+    activations:  "int8" (TFLite's int8 spec) or "int16": TFLite's 16x8 mode (int16 activations
+                  with zero point 0, int8 weights, int64 bias), which TFLM runs with its int16
+                  kernels; ops without one (HARD_SWISH) are refused.
     fc_per_channel: per-channel FULLY_CONNECTED weights (needs TFLM from 2024 / CMSIS-NN 6+).
     data_options: DataOptions or dict (limit, seed, resize, scale, mean, std, sample_rate,
                   length) for paths; see quantize.data.
@@ -49,7 +53,7 @@ def quantize(model, calibration, out_path, *, method: str = "percentile", io: st
                   (default: class subfolders of an image/WAV folder, or `labels` in a .npz).
     report:       False skips the accuracy figures (the file is still checked in TFLM).
 
-    Returns a JSON-serializable dict: model, output, method, io, calibration_samples,
+    Returns a JSON-serializable dict: model, output, method, io, activations, calibration_samples,
     preprocessing, tflite_bytes, ops, requantize_ops, inputs, outputs (with scale and
     zero point), and if report: accuracy (samples, argmax_agreement, output_sqnr_db,
     top1_float/top1_int8 with labels, per_layer, worst_layer) and report_text.
@@ -61,15 +65,20 @@ def quantize(model, calibration, out_path, *, method: str = "percentile", io: st
 
     if method not in METHODS:
         raise MicrolithError(f"unknown calibration method {method!r}; use one of {', '.join(METHODS)}")
-    if io not in ("int8", "float"):
-        raise MicrolithError(f"io must be 'int8' or 'float', not {io!r}")
+    if activations not in ("int8", "int16"):
+        raise MicrolithError(f"activations must be 'int8' or 'int16', not {activations!r}")
+    io = io or activations
+    if io not in (activations, "float"):
+        raise MicrolithError(f"io must be '{activations}' (the activation type) or 'float', not {io!r}")
     opts = DataOptions.of(data_options)
     gf = load(model)
     check_float_graph(gf)
+    check_activation_dtype(gf, activations)
     cal = load_dataset(calibration, gf, opts, "calibration")
     ranges = collect_ranges_for(gf, cal.samples, method, percentile)
-    gq = build_int8_graph(gf, plan_activations(gf, ranges), io, fc_per_channel)
-    model_bytes = write_tflite(gq, description=f"microlith int8 PTQ ({method}) of {gf.source or gf.name}")
+    gq = build_int8_graph(gf, plan_activations(gf, ranges, activations), io, fc_per_channel, activations)
+    kind = "int8" if activations == "int8" else "int16x8"
+    model_bytes = write_tflite(gq, description=f"microlith {kind} PTQ ({method}) of {gf.source or gf.name}")
     out = Path(out_path)
     if out.parent and not out.parent.exists():
         raise MicrolithError(f"{out}: folder {out.parent} does not exist")
@@ -81,6 +90,7 @@ def quantize(model, calibration, out_path, *, method: str = "percentile", io: st
 
     result = {
         "model": gf.source or gf.name, "output": os.fspath(out), "method": method, "io": io,
+        "activations": activations,
         "calibration_samples": len(cal.samples), "calibration_source": cal.source,
         "preprocessing": cal.notes, "tflite_bytes": len(model_bytes), "ops": len(written.nodes),
         "requantize_ops": gq.meta.get("requantize_ops", 0),

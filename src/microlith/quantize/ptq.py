@@ -25,6 +25,13 @@ Rules, checked against TFLM's int8 kernels:
 - ADD, SUB, MUL, MEAN, RELU, LEAKY_RELU, HARD_SWISH rescale: own parameters.
 - issue 10: LOG_SOFTMAX outputs 16/256 zp 127, L2_NORMALIZATION 1/128 zp 0; REDUCE_MAX and
   REDUCE_MIN take the input's parameters; SUM and CUMSUM rescale (own parameters).
+
+With `activations="int16"` the graph follows TFLite's 16x8 mode instead (the converter's
+EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8): activations int16 symmetric
+(zero point 0, scale = max |range| / 32767, GetSymmetricQuantizationParams), the same int8
+weights, bias int64 (no weight widening: int64 cannot overflow), SOFTMAX, LOGISTIC and TANH
+outputs 2^-15; the same-scale and concatenation rules hold (TFLM's int16 CONCATENATION copies
+values without comparing scales). Ops without an int16 kernel in TFLM (HARD_SWISH) are refused.
 """
 from __future__ import annotations
 
@@ -47,6 +54,9 @@ FIXED_OUTPUT = {Op.SOFTMAX: (1.0 / 256.0, -128), Op.LOGISTIC: (1.0 / 256.0, -128
                 Op.TANH: (1.0 / 128.0, 0),
                 # --- issue 10: reduction and normalization (TFLM's fixed output formats)
                 Op.LOG_SOFTMAX: (16.0 / 256.0, 127), Op.L2_NORMALIZATION: (1.0 / 128.0, 0)}
+FIXED_OUTPUT_INT16 = {Op.SOFTMAX: (1.0 / 32768.0, 0), Op.LOGISTIC: (1.0 / 32768.0, 0),
+                      Op.TANH: (1.0 / 32768.0, 0)}
+ACTIVATION_DTYPES = ("int8", "int16")
 WEIGHT_OPS = {Op.CONV_2D: 0, Op.DEPTHWISE_CONV_2D: 3, Op.FULLY_CONNECTED: None}
 # Smallest range an activation may get (the MLIR quantizer's kNearZeroTolerance): an all-zero
 # tensor would otherwise get scale 0, which no kernel can rescale.
@@ -78,6 +88,15 @@ def activation_params(rmin: float, rmax: float) -> tuple[float, int]:
     else:
         zp = int(round_away(zp_from_min))
     return float(scale), zp
+
+
+def activation_params_int16(rmin: float, rmax: float) -> tuple[float, int]:
+    """(scale, 0) of an int16 activation with range [rmin, rmax]: TFLite's
+    GetSymmetricQuantizationParams with half range 32767, in float32 as there."""
+    lo, hi = min(F32(rmin), F32(0)), max(F32(rmax), F32(0))
+    if float(hi) - float(lo) < NEAR_ZERO:
+        lo, hi = F32(lo - F32(NEAR_ZERO)), F32(hi + F32(NEAR_ZERO))
+    return float(F32(max(abs(hi), abs(lo)) / F32(32767))), 0
 
 
 def quantize_values(x: np.ndarray, scale: float, zero_point: int, dtype=np.int8) -> np.ndarray:
@@ -147,6 +166,19 @@ def quantize_bias(b: np.ndarray, scales: np.ndarray) -> np.ndarray:
         inv = np.full(b.shape, inv[0], F32)
     q = round_away((np.asarray(b, F32) * inv).astype(F32)).astype(np.float64)
     return np.clip(q, -INT32_MAX, INT32_MAX).astype(np.int32)
+
+
+def quantize_bias_int64(b: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """SymmetricBiasQuantize<int64_t> (16x8 mode): the same float32 arithmetic, no practical
+    saturation (|bias / scale| would have to reach 2^63)."""
+    scales = np.asarray(scales, F32)
+    with np.errstate(divide="ignore"):
+        inv = np.where(scales == 0, 0.0, 1.0 / np.where(scales == 0, 1.0, scales.astype(np.float64))).astype(F32)
+    if inv.size == 1:
+        inv = np.full(b.shape, inv[0], F32)
+    q = round_away((np.asarray(b, F32) * inv).astype(F32))
+    limit = float(np.iinfo(np.int64).max)
+    return np.clip(q, -limit, limit).astype(np.int64)
 
 
 # Elements any one tensor of a float model may hold: 4 Mi, what the largest supported board's
@@ -362,8 +394,11 @@ def const_ranges(g: Graph) -> dict[str, tuple[float, float]]:
     return {name: const_ranges_of(g.t(name)) for name in value_tensors(g) if g.t(name).is_const}
 
 
-def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> dict[str, Quant]:
+def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]],
+                     activations: str = "int8") -> dict[str, Quant]:
     """Quantization parameters of every value tensor, with the fixed-output and same-scale rules."""
+    fixed_outputs = FIXED_OUTPUT_INT16 if activations == "int16" else FIXED_OUTPUT
+    params_of = activation_params_int16 if activations == "int16" else activation_params
     names = value_tensors(g)
     parent = {n: n for n in names}
 
@@ -376,8 +411,8 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> dict[s
     fixed: dict[str, tuple[float, int]] = {}
     derived = set()  # outputs of same-scale ops: their range is their input's
     for node in g.nodes:
-        if node.op in FIXED_OUTPUT and node.outputs[0] in parent:
-            fixed[node.outputs[0]] = FIXED_OUTPUT[node.op]
+        if node.op in fixed_outputs and node.outputs[0] in parent:
+            fixed[node.outputs[0]] = fixed_outputs[node.op]
     for node in g.nodes:
         x, y = node.inputs[0], node.outputs[0]
         if node.op in SAME_SCALE and x in parent and y in parent:
@@ -414,9 +449,9 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> dict[s
             hi = max(ranges[n][1] for n in sources)
             if not (math.isfinite(lo) and math.isfinite(hi)) or hi - lo > _MAX_ACTIVATION_SPAN:
                 raise MicrolithError(f"{g.source or g.name}: tensor '{sources[0]}' ranges over [{lo:g}, {hi:g}] on the calibration "
-                                     "samples; its int8 scale would overflow float32 (the float model's "
-                                     "values are too large: check its weights)")
-            scale, zp = activation_params(lo, hi)
+                                     f"samples; its {activations} scale would overflow float32 (the float "
+                                     "model's values are too large: check its weights)")
+            scale, zp = params_of(lo, hi)
         for n in members:
             plan[n] = Quant((float(scale),), (int(zp),))
     return plan
@@ -450,24 +485,40 @@ class _Builder:
         return base
 
 
-def build_int8_graph(g: Graph, act: dict[str, Quant], io: str = "int8",
-                     fc_per_channel: bool = False) -> Graph:
-    """The int8 graph for given activation parameters (see plan_activations)."""
-    if io not in ("int8", "float"):
-        raise MicrolithError(f"io must be 'int8' or 'float', not {io!r}")
+def check_activation_dtype(g: Graph, activations: str) -> None:
+    """Refuse an activation type TFLM has no kernel for on one of the graph's ops."""
+    from ..ops import impl_for
+    if activations not in ACTIVATION_DTYPES:
+        raise MicrolithError(f"activations must be 'int8' or 'int16', not {activations!r}")
+    for i, node in enumerate(g.nodes):
+        if activations not in impl_for(node.op).dtypes:
+            raise MicrolithError(f"{g.source or g.name}: op #{i} {node.op.value} has no {activations} kernel in "
+                                 f"TFLM (it supports {', '.join(impl_for(node.op).dtypes)}); quantize with "
+                                 f"int8 activations or replace the op")
+
+
+def build_int8_graph(g: Graph, act: dict[str, Quant], io: str | None = None,
+                     fc_per_channel: bool = False, activations: str = "int8") -> Graph:
+    """The int8 (or, with activations="int16", 16x8) graph for given activation parameters
+    (see plan_activations). io: the activation type (the default) for quantized inputs and
+    outputs, or "float" for QUANTIZE/DEQUANTIZE at the edges."""
+    check_activation_dtype(g, activations)
+    io = io or activations
+    if io not in (activations, "float"):
+        raise MicrolithError(f"io must be '{activations}' (the activation type) or 'float', not {io!r}")
     b = _Builder(g)
     for name, t in g.tensors.items():
         if not t.is_const:
             if t.dtype == "float32":
                 if name not in act:
                     raise MicrolithError(f"no quantization parameters for tensor '{name}'")
-                b.tensors[name] = Tensor(name, t.shape, "int8", act[name])
+                b.tensors[name] = Tensor(name, t.shape, activations, act[name])
             else:
                 b.tensors[name] = dataclasses.replace(t)
     for node in g.nodes:
         ins = list(node.inputs)
         if node.op in WEIGHT_OPS:
-            ins = _quantize_weight_op(b, node, ins, act, fc_per_channel)
+            ins = _quantize_weight_op(b, node, ins, act, fc_per_channel, activations)
         for k, name in enumerate(ins):
             if name is None or _is_weight(node, k) or not g.t(name).is_const:
                 continue
@@ -477,8 +528,9 @@ def build_int8_graph(g: Graph, act: dict[str, Quant], io: str = "int8",
                 if q is None:  # not planned (no same-scale tie): its own data range
                     scale, zp = activation_params(*const_ranges_of(t))
                     q = Quant((scale,), (zp,))
-                ins[k] = b.add_const(name, Tensor(name, t.shape, "int8", q,
-                                                  quantize_values(t.data, q.scale[0], q.zero_point[0])))
+                ins[k] = b.add_const(name, Tensor(name, t.shape, activations, q,
+                                                  quantize_values(t.data, q.scale[0], q.zero_point[0],
+                                                                  np.dtype(activations))))
             elif t.is_const:
                 ins[k] = b.add_const(name, dataclasses.replace(t))
         if node.op is Op.CONCATENATION:
@@ -490,13 +542,14 @@ def build_int8_graph(g: Graph, act: dict[str, Quant], io: str = "int8",
     used = {n for node in b.nodes for n in list(node.inputs) + list(node.outputs) if n} | set(inputs) | set(outputs)
     tensors = {n: t for n, t in b.tensors.items() if n in used}
     out = Graph(g.name, tensors, b.nodes, inputs, outputs, source=g.source,
-                meta={"format": "ir", "quantized_from": g.source or g.name, "io": io,
+                meta={"format": "ir", "quantized_from": g.source or g.name, "io": io, "activations": activations,
                       "requantize_ops": b.requantized})
     out.validate()
     return out
 
 
-def _quantize_weight_op(b: _Builder, node: Node, ins: list, act: dict[str, Quant], fc_per_channel: bool) -> list:
+def _quantize_weight_op(b: _Builder, node: Node, ins: list, act: dict[str, Quant], fc_per_channel: bool,
+                        activations: str = "int8") -> list:
     g = b.g
     axis = WEIGHT_OPS[node.op]
     if node.op is Op.FULLY_CONNECTED and fc_per_channel:
@@ -520,16 +573,18 @@ def _quantize_weight_op(b: _Builder, node: Node, ins: list, act: dict[str, Quant
         if bias.size != w.shape[WEIGHT_OPS[node.op] or 0]:
             raise MicrolithError(f"op {node.name} ({node.op.value}): bias '{bias_name}' has {bias.size} "
                                  f"values for {w.shape[WEIGHT_OPS[node.op] or 0]} output channels")
-        half = adjust_half_ranges_for_bias(half, bias.reshape(-1), in_scale)
+        if activations == "int8":  # an int64 bias (16x8) cannot overflow: no widening
+            half = adjust_half_ranges_for_bias(half, bias.reshape(-1), in_scale)
     qw, w_scales = quantize_weights(w, half, axis)
     wt = g.t(w_name)
     w_quant = Quant(tuple(float(s) for s in w_scales), (0,) * len(w_scales), 0 if axis is None else axis)
     ins[1] = b.add_const(w_name, Tensor(w_name, wt.shape, "int8", w_quant, qw))
     if bias is not None:
         b_scales = (F32(in_scale) * w_scales).astype(F32)
-        qb = quantize_bias(bias.reshape(-1), b_scales).reshape(g.t(bias_name).shape)
+        quantize_b, b_dtype = (quantize_bias, "int32") if activations == "int8" else (quantize_bias_int64, "int64")
+        qb = quantize_b(bias.reshape(-1), b_scales).reshape(g.t(bias_name).shape)
         b_quant = Quant(tuple(float(s) for s in b_scales), (0,) * len(b_scales), 0)
-        ins[2] = b.add_const(bias_name, Tensor(bias_name, g.t(bias_name).shape, "int32", b_quant, qb))
+        ins[2] = b.add_const(bias_name, Tensor(bias_name, g.t(bias_name).shape, b_dtype, b_quant, qb))
     return ins
 
 
@@ -541,11 +596,12 @@ def _requantize_concat_inputs(b: _Builder, node: Node, ins: list) -> list:
         src = b.tensors[name]
         if src.is_const:  # a constant is simply stored with the output's parameters
             data = (src.data.astype(np.float64) - src.quant.zero_point[0]) * src.quant.scale[0]
-            ins[k] = b.add_const(name + "_requant", Tensor(name + "_requant", src.shape, "int8", out_q,
-                                                           quantize_values(data, out_q.scale[0], out_q.zero_point[0])))
+            ins[k] = b.add_const(name + "_requant", Tensor(name + "_requant", src.shape, src.dtype, out_q,
+                                                           quantize_values(data, out_q.scale[0], out_q.zero_point[0],
+                                                                           src.np_dtype)))
             continue
         new = b.unique(f"{name}_requant")
-        b.tensors[new] = Tensor(new, src.shape, "int8", out_q)
+        b.tensors[new] = Tensor(new, src.shape, src.dtype, out_q)
         b.nodes.append(Node(Op.QUANTIZE, (name,), (new,), {}, name=f"requantize_{new}"))
         b.requantized += 1
         ins[k] = new
@@ -559,9 +615,9 @@ def _float_io(b: _Builder, inputs: list[str], outputs: list[str]) -> tuple[list[
     front = []
     for name in inputs:
         t = b.tensors[name]
-        if t.dtype != "int8":
+        if t.dtype not in ACTIVATION_DTYPES:
             continue
-        new = b.unique(f"{name}_int8")
+        new = b.unique(f"{name}_{t.dtype}")
         b.tensors[new] = dataclasses.replace(t, name=new)
         b.tensors[name] = Tensor(name, t.shape, "float32")
         rename[name] = new
@@ -570,9 +626,9 @@ def _float_io(b: _Builder, inputs: list[str], outputs: list[str]) -> tuple[list[
     out_rename: dict[str, str] = {}
     for name in outputs:
         t = b.tensors[name]
-        if t.dtype != "int8" or name in out_rename:
+        if t.dtype not in ACTIVATION_DTYPES or name in out_rename:
             continue
-        new = b.unique(f"{name}_int8")
+        new = b.unique(f"{name}_{t.dtype}")
         b.tensors[new] = dataclasses.replace(t, name=new)
         b.tensors[name] = Tensor(name, t.shape, "float32")
         out_rename[name] = new
@@ -595,18 +651,21 @@ def collect_ranges_for(g: Graph, samples: list[list[np.ndarray]], method: str = 
     return found
 
 
-def quantize_graph(float_graph: Graph, samples, method: str = "minmax", io: str = "int8", *,
+def quantize_graph(float_graph: Graph, samples, method: str = "minmax", io: str | None = None, *,
                    percentile: float = 99.99, fc_per_channel: bool = False,
-                   ranges: dict[str, tuple[float, float]] | None = None) -> Graph:
+                   ranges: dict[str, tuple[float, float]] | None = None, activations: str = "int8") -> Graph:
     """Float IR graph + calibration samples -> int8 IR graph following the TFLite int8 spec.
 
     `samples`: anything quantize.data.load_dataset accepts (an iterable of samples, each an
     array or one array per graph input, or a batch array). `ranges` overrides the calibrated
-    ranges of chosen tensors ({name: (min, max)}).
+    ranges of chosen tensors ({name: (min, max)}). `activations`: "int8", or "int16" for
+    TFLite's 16x8 mode; io defaults to the activation type.
     """
     from .data import load_dataset
     check_float_graph(float_graph)
+    check_activation_dtype(float_graph, activations)
     ds = load_dataset(samples, float_graph)
     found = collect_ranges_for(float_graph, ds.samples, method, percentile)
     found.update(ranges or {})
-    return build_int8_graph(float_graph, plan_activations(float_graph, found), io, fc_per_channel)
+    return build_int8_graph(float_graph, plan_activations(float_graph, found, activations), io or activations,
+                            fc_per_channel, activations)

@@ -53,8 +53,9 @@ def _float_name(gf: Graph, gq: Graph, name: str) -> str | None:
     """The float graph's tensor for an int8 graph tensor (io='float' renames the I/O edges)."""
     if name in gf.tensors and not gf.t(name).is_const:
         return name
-    if name.endswith("_int8") and name[:-5] in gf.tensors:
-        return name[:-5]
+    for suffix in ("_int8", "_int16"):  # io="float" renames the quantized edges name_<dtype>
+        if name.endswith(suffix) and name[:-len(suffix)] in gf.tensors:
+            return name[:-len(suffix)]
     return None
 
 
