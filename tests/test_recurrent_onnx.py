@@ -177,6 +177,7 @@ def _gru(tmp_path, x_shape=(3, 1, 2), consts=None, **attrs):
     ("activations", "activations"),
     ("clip", "clip"),
     ("sequence_lens", "sequence_lens"),
+    ("long", "more than 1024 steps"),
 ])
 def test_gru_refusals(tmp_path, case, message):
     w, r, b = rnn_weights(np.random.default_rng(5), 1, 3, 2, 4)
@@ -186,6 +187,9 @@ def test_gru_refusals(tmp_path, case, message):
         path = _gru(tmp_path, activations=["Relu", "Tanh"])
     elif case == "clip":
         path = _gru(tmp_path, clip=3.0)
+    elif case == "long":
+        path = _gru(tmp_path, x_shape=(513, 1, 2), direction="bidirectional",
+                    consts=list(rnn_weights(np.random.default_rng(5), 2, 3, 2, 4)))
     else:
         path = _gru(tmp_path, consts=[w, r, b, np.array([2], np.int32)])
     with pytest.raises(MicrolithError, match=message) as e:
