@@ -16,6 +16,7 @@ host) allocates and invokes the same int8 .tflite (binary search, one process pe
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import tempfile
@@ -38,6 +39,8 @@ interp = runtime.Interpreter.from_bytes(open(sys.argv[1], "rb").read(), arena_si
 d = interp.get_input_details(0)
 interp.set_input(np.zeros(d["shape"], d["dtype"]), 0)
 interp.invoke()
+if len(sys.argv) > 3:
+    interp.print_allocations()
 """
 
 
@@ -57,6 +60,15 @@ def tflm_min_arena(tflite: Path, hi: int = 1 << 20) -> int:
     while hi > lo + 1 and fits(hi - 1):
         hi -= 1
     return hi
+
+
+def tflm_recorded(tflite: Path, arena: int) -> dict:
+    """TFLM's RecordingMicroAllocator report after one invoke: total, head (activations) and
+    tail (persistent: per-tensor and per-node structs, kernel data) bytes."""
+    r = subprocess.run([sys.executable, "-c", _TRY_ARENA, str(tflite), str(arena), "print"], capture_output=True,
+                       text=True, timeout=120, check=True)
+    found = re.findall(r"Arena allocation (total|head|tail) (\d+) bytes", r.stdout + r.stderr)
+    return {k: int(v) for k, v in found}
 
 
 def measure(work: Path) -> dict:
@@ -81,6 +93,7 @@ def measure(work: Path) -> dict:
     v = microlith.verify(str(q), samples=20, inputs=str(work / "test.npy"))
     info["exact"] = f"{v['samples'] - v['mismatched_samples']}/{v['samples']}"
     info["tflm_arena"] = tflm_min_arena(q)
+    info["tflm_recorded"] = tflm_recorded(q, info["tflm_arena"])
     rows = []
     for target in TARGETS:
         t1 = time.perf_counter()
@@ -97,6 +110,7 @@ def _n(x) -> str:
 
 
 def table(info: dict) -> str:
+    rec = info["tflm_recorded"]
     lines = [
         "GRU activity classifier (PyTorch -> ONNX -> microlith): BasicMotions, 6 IMU axes averaged to 20 steps, "
         "GRU(6 -> 12) unrolled over the 20 steps (FULLY_CONNECTED, LOGISTIC, TANH, MUL, ADD, SUB, STRIDED_SLICE, "
@@ -107,7 +121,9 @@ def table(info: dict) -> str:
         f"int8 TFLM {100 * info['tflm_int8_acc']:.1f}%, int8 generated C {100 * info['c_acc']:.1f}%",
         f"- byte-exact against TFLM: {info['exact']} samples (20 random + 40 held-out series)",
         f"- arena: microlith {_n(info['arena'])} B, TFLM (smallest that runs, 64-bit host) {_n(info['tflm_arena'])} B; "
-        f"weights and parameters {_n(info['weights'])} B; .tflite {_n(info['tflite_bytes'])} B",
+        f"TFLM's own report after invoke: {_n(rec.get('total'))} B = head (activations) {_n(rec.get('head'))} B "
+        f"+ tail (per-tensor and per-node structs, kernel data) {_n(rec.get('tail'))} B",
+        f"- weights and parameters {_n(info['weights'])} B; .tflite {_n(info['tflite_bytes'])} B",
         "",
         "| target | flash B | RAM B | stack B | arena B | instructions / inference | est. ms | C = host |",
         "|---|---:|---:|---:|---:|---:|---:|:---:|",

@@ -85,6 +85,15 @@ def test_gather_refusals(tmp_path):
     path = one_node(tmp_path / "g3.onnx", "Gather", (1, 5), [np.array([5], np.int64)], 1, axis=1)
     with pytest.raises(MicrolithError, match="out of range"):
         load_onnx(path)
+    path = one_node(tmp_path / "g4.onnx", "Gather", (1, 5), [np.array([0, 2] * 513, np.int64)], 1, axis=1)
+    with pytest.raises(MicrolithError, match="at most 1024"):
+        load_onnx(path)
+    node = helper.make_node("Gather", ["x", "x"], ["y"])  # indices computed from the input
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 5])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "g5.onnx"))
+    with pytest.raises(MicrolithError, match="indices computed at run time"):
+        load_onnx(tmp_path / "g5.onnx")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -147,15 +147,19 @@ def quantize_verify(path: Path, x_shape, tmp_path: Path, samples: int = 8) -> di
     return res
 
 
-@pytest.mark.parametrize("op_type,gates,attrs", [("GRU", 3, {"linear_before_reset": 1}),
-                                                 ("GRU", 3, {"direction": "bidirectional"}),
-                                                 ("LSTM", 4, {})])
-def test_recurrent_int8_exact(tmp_path, op_type, gates, attrs):
+@pytest.mark.parametrize("op_type,gates,h0,attrs", [("GRU", 3, None, {"linear_before_reset": 1}),
+                                                    ("GRU", 3, "const", {"direction": "bidirectional"}),
+                                                    ("LSTM", 4, "const", {"layout": 1})])
+def test_recurrent_int8_exact(tmp_path, op_type, gates, h0, attrs):
+    """Quantized and compiled; a constant initial state puts constant operands into the first
+    step's SUB/MUL/ADD."""
     rng = np.random.default_rng(4)
-    dirs = 2 if attrs.get("direction") == "bidirectional" else 1
+    dirs, layout = (2 if attrs.get("direction") == "bidirectional" else 1), attrs.get("layout", 0)
     w, r, b = rnn_weights(rng, dirs, gates, 4, 6)
-    path = one_node(tmp_path / "rnn.onnx", op_type, (5, 1, 4), [w, r, b], 2, hidden_size=6, **attrs)
-    quantize_verify(path, (5, 1, 4), tmp_path)
+    state = [initial_state(rng, h0, dirs, layout, 6)] * (gates - 2)
+    x_shape = (5, 1, 4) if layout == 0 else (1, 5, 4)
+    path = one_node(tmp_path / "rnn.onnx", op_type, x_shape, [w, r, b, None, *state], 2, hidden_size=6, **attrs)
+    quantize_verify(path, x_shape, tmp_path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,6 +177,7 @@ def _gru(tmp_path, x_shape=(3, 1, 2), consts=None, **attrs):
     ("activations", "activations"),
     ("clip", "clip"),
     ("sequence_lens", "sequence_lens"),
+    ("long", "more than 1024 steps"),
 ])
 def test_gru_refusals(tmp_path, case, message):
     w, r, b = rnn_weights(np.random.default_rng(5), 1, 3, 2, 4)
@@ -182,6 +187,9 @@ def test_gru_refusals(tmp_path, case, message):
         path = _gru(tmp_path, activations=["Relu", "Tanh"])
     elif case == "clip":
         path = _gru(tmp_path, clip=3.0)
+    elif case == "long":
+        path = _gru(tmp_path, x_shape=(513, 1, 2), direction="bidirectional",
+                    consts=list(rnn_weights(np.random.default_rng(5), 2, 3, 2, 4)))
     else:
         path = _gru(tmp_path, consts=[w, r, b, np.array([2], np.int32)])
     with pytest.raises(MicrolithError, match=message) as e:
@@ -285,9 +293,8 @@ def test_gru_basicmotions_end_to_end(tmp_path):
     acc = r["accuracy"]
     assert acc["top1_float"] >= 0.85 and acc["top1_int8"] >= acc["top1_float"] - 0.05, r["report_text"]
     np.save(tmp_path / "test.npy", m["x_test"])
-    res = microlith.compile(str(q), tmp_path / "c", name="gru")
-    c_acc = host_accuracy(tmp_path / "c", res["name"], q, m["x_test"], m["y_test"], tmp_path / "host")
-    assert abs(c_acc - acc["top1_int8"]) < 1e-9, (c_acc, acc)   # the C computes what TFLM does
+    # The C is byte-exact with TFLM on every held-out series, so its accuracy is top1_int8
+    # (bench/bench_recurrent.py measures it on the C directly).
     v = microlith.verify(str(q), samples=4, inputs=str(tmp_path / "test.npy"))
     assert v["bit_exact"] and v["samples"] == 44, v
-    assert res["arena_bytes"] < 4096
+    assert v["arena_bytes"] < 4096

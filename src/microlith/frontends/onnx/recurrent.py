@@ -12,17 +12,37 @@ model's case); sequence_lens must equal the sequence length.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import arith
 from .shape import concat_tree, strided_slice
 from .values import Builder, Val
 
+# Steps (x directions) unrolled at most: each costs about 17 ops (GRU) and their code and
+# parameters; far more than any model that fits a microcontroller, and it bounds the graph an
+# untrusted file can make.
+MAX_UNROLLED_STEPS = 1024
 _DEFAULT_ACTIVATIONS = {"GRU": ["Sigmoid", "Tanh"], "LSTM": ["Sigmoid", "Tanh", "Tanh"]}
 _GATES = {"GRU": 3, "LSTM": 4}
 
 
-def _common(b: Builder, node, ins, at) -> dict:
+@dataclass(frozen=True)
+class _Layer:
+    """A recurrent node's operands, checked."""
+    flat: Val               # the input sequence as [S, I]
+    layout: int             # 0: X [S, N, I], Y [S, D, N, H]; 1: X [N, S, I], Y [N, S, D, H]
+    steps: int
+    dirs: int               # 1, or 2 (bidirectional; direction 1 runs backwards)
+    hidden: int
+    w: np.ndarray           # [D, gates * H, I]
+    r: np.ndarray           # [D, gates * H, H]
+    bias: np.ndarray        # [D, 2 * gates * H]: Wb then Rb
+    reverse: bool           # direction "reverse"
+
+
+def _common(b: Builder, node, ins, at) -> _Layer:
     """Checks and operands shared by GRU and LSTM."""
     kind = node.op_type
     x = b.plain(b.need_act(ins[0], "X"))
@@ -38,6 +58,9 @@ def _common(b: Builder, node, ins, at) -> dict:
     if direction not in ("forward", "reverse", "bidirectional"):
         raise b.fail(f"unknown direction '{direction}'")
     dirs = 2 if direction == "bidirectional" else 1
+    if steps * dirs > MAX_UNROLLED_STEPS:
+        raise b.fail(f"{steps} steps x {dirs} direction(s) would unroll into more than {MAX_UNROLLED_STEPS} "
+                     "steps; too long a sequence for a microcontroller model")
     gates = _GATES[kind]
     w = b.need_const(ins[1], "W").astype(np.float32)
     r = b.need_const(ins[2], "R").astype(np.float32)
@@ -63,28 +86,27 @@ def _common(b: Builder, node, ins, at) -> dict:
     if "clip" in at:
         raise b.fail("cell clipping (attribute clip) is not supported")
     flat = Val(b.reshape(x, (steps, n_in)), (steps, n_in))  # batch 1: either layout is [S, I] in memory
-    return dict(flat=flat, layout=layout, steps=steps, dirs=dirs, hidden=hidden, w=w, r=r, bias=bias,
-                reverse=direction == "reverse")
+    return _Layer(flat, layout, steps, dirs, hidden, w, r, bias, direction == "reverse")
 
 
-def _initial(b: Builder, v, what: str, c: dict) -> list[np.ndarray]:
+def _initial(b: Builder, v, what: str, c: _Layer) -> list[np.ndarray]:
     """Per direction, the [1, H] initial state (a constant; zero when absent)."""
-    dirs, hidden = c["dirs"], c["hidden"]
+    dirs, hidden = c.dirs, c.hidden
     if v is None:
         return [np.zeros((1, hidden), np.float32)] * dirs
     if isinstance(v, Val):
         raise b.fail(f"{what} is computed at run time; only a constant initial state is supported")
     v = v.astype(np.float32)
-    want = (dirs, 1, hidden) if c["layout"] == 0 else (1, dirs, hidden)
+    want = (dirs, 1, hidden) if c.layout == 0 else (1, dirs, hidden)
     if v.shape != want:
         raise b.fail(f"{what} of shape {list(v.shape)} does not fit {list(want)}")
     return [v.reshape(dirs, hidden)[d].reshape(1, hidden) for d in range(dirs)]
 
 
-def _input_projections(b: Builder, c: dict, d: int, biases: list[np.ndarray]) -> list[Val]:
+def _input_projections(b: Builder, c: _Layer, d: int, biases: list[np.ndarray]) -> list[Val]:
     """x @ W_k^T + bias_k for every step at once, one [S, H] value per gate k."""
-    w, hidden = c["w"][d], c["hidden"]
-    return [arith.dense(b, c["flat"], w[k * hidden:(k + 1) * hidden], biases[k]) for k in range(len(biases))]
+    w, hidden = c.w[d], c.hidden
+    return [arith.dense(b, c.flat, w[k * hidden:(k + 1) * hidden], biases[k]) for k in range(len(biases))]
 
 
 def _row(b: Builder, v: Val, t: int) -> Val:
@@ -92,16 +114,16 @@ def _row(b: Builder, v: Val, t: int) -> Val:
     return strided_slice(b, v, {0: range(t, t + 1)}, None)
 
 
-def _order(c: dict, d: int) -> range:
-    backwards = c["reverse"] or d == 1
-    return range(c["steps"] - 1, -1, -1) if backwards else range(c["steps"])
+def _order(c: _Layer, d: int) -> range:
+    backwards = c.reverse or d == 1
+    return range(c.steps - 1, -1, -1) if backwards else range(c.steps)
 
 
-def _gru_direction(b: Builder, c: dict, d: int, h, linear_before_reset: bool) -> dict[int, object]:
-    hidden = c["hidden"]
-    wb, rb = c["bias"][d][:3 * hidden], c["bias"][d][3 * hidden:]
+def _gru_direction(b: Builder, c: _Layer, d: int, h, linear_before_reset: bool) -> dict[int, object]:
+    hidden = c.hidden
+    wb, rb = c.bias[d][:3 * hidden], c.bias[d][3 * hidden:]
     z_, r_, h_ = (slice(k * hidden, (k + 1) * hidden) for k in range(3))
-    rz, rr, rh = c["r"][d][z_], c["r"][d][r_], c["r"][d][h_]
+    rz, rr, rh = c.r[d][z_], c.r[d][r_], c.r[d][h_]
     zeros = np.zeros(hidden, np.float32)
     # Both biases of z and r add to the input projection; Rb_h too unless it sits inside r * (.)
     xz, xr, xh = _input_projections(b, c, d, [wb[z_] + rb[z_], wb[r_] + rb[r_],
@@ -124,12 +146,12 @@ def _gru_direction(b: Builder, c: dict, d: int, h, linear_before_reset: bool) ->
     return out
 
 
-def _lstm_direction(b: Builder, c: dict, d: int, h, cell) -> tuple[dict[int, object], object]:
-    hidden = c["hidden"]
+def _lstm_direction(b: Builder, c: _Layer, d: int, h, cell) -> tuple[dict[int, object], object]:
+    hidden = c.hidden
     gate = [slice(k * hidden, (k + 1) * hidden) for k in range(4)]     # i, o, f, c
-    bias = c["bias"][d][:4 * hidden] + c["bias"][d][4 * hidden:]
+    bias = c.bias[d][:4 * hidden] + c.bias[d][4 * hidden:]
     xi, xo, xf, xc = _input_projections(b, c, d, [bias[g] for g in gate])
-    ri, ro, rf, rc = (c["r"][d][g] for g in gate)
+    ri, ro, rf, rc = (c.r[d][g] for g in gate)
     zeros = np.zeros(hidden, np.float32)
     out = {}
     for t in _order(c, d):
@@ -158,9 +180,9 @@ def _stack(b: Builder, parts: list[Val], name: str | None) -> Val:
     return Val(out, (len(parts), hidden))
 
 
-def _outputs(b: Builder, node, c: dict, per_dir: list[dict[int, object]], finals: list[list]) -> list:
+def _outputs(b: Builder, node, c: _Layer, per_dir: list[dict[int, object]], finals: list[list]) -> list:
     """Y ([S, D, 1, H] or [1, S, D, H]) and the final states ([D, 1, H] or [1, D, H])."""
-    steps, dirs, hidden, layout = c["steps"], c["dirs"], c["hidden"], c["layout"]
+    steps, dirs, hidden, layout = c.steps, c.dirs, c.hidden, c.layout
     outs: list = [None] * len(node.output)
     if node.output[0]:
         ys = [_stack(b, [_as_val(b, seq[t], "Y") for t in range(steps)], None) for seq in per_dir]
@@ -184,7 +206,7 @@ def gru(b: Builder, node, ins, at) -> list:
     c = _common(b, node, ins, at)
     h0 = _initial(b, ins[5] if len(ins) > 5 else None, "initial_h", c)
     lbr = bool(at.get("linear_before_reset", 0))
-    per_dir = [_gru_direction(b, c, d, h0[d], lbr) for d in range(c["dirs"])]
+    per_dir = [_gru_direction(b, c, d, h0[d], lbr) for d in range(c.dirs)]
     last = [seq[_order(c, d)[-1]] for d, seq in enumerate(per_dir)]
     return _outputs(b, node, c, per_dir, [last])
 
@@ -197,7 +219,7 @@ def lstm(b: Builder, node, ins, at) -> list:
         raise b.fail("peephole weights (input P) are not supported")
     h0 = _initial(b, ins[5] if len(ins) > 5 else None, "initial_h", c)
     c0 = _initial(b, ins[6] if len(ins) > 6 else None, "initial_c", c)
-    runs = [_lstm_direction(b, c, d, h0[d], c0[d]) for d in range(c["dirs"])]
+    runs = [_lstm_direction(b, c, d, h0[d], c0[d]) for d in range(c.dirs)]
     per_dir = [seq for seq, _ in runs]
     last_h = [seq[_order(c, d)[-1]] for d, seq in enumerate(per_dir)]
     return _outputs(b, node, c, per_dir, [last_h, [cell for _, cell in runs]])

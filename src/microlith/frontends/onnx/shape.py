@@ -155,6 +155,8 @@ def pad(b: Builder, node, ins, at) -> list:
 
 # TFLM's CONCATENATION takes at most 10 inputs (concatenation.cc kMaxInputNum).
 MAX_CONCAT_INPUTS = 10
+# A Gather at scattered indices is one STRIDED_SLICE per index: bounded, as a file is untrusted.
+MAX_GATHER_SLICES = 1024
 
 
 def concat_tree(b: Builder, names: list[str], ir_shapes: list[tuple], axis: int, name: str | None) -> str:
@@ -247,6 +249,9 @@ def gather(b: Builder, node, ins, at) -> list:
     step = idx[1] - idx[0] if len(idx) > 1 else 1
     if step != 0 and idx == list(range(idx[0], idx[-1] + step, step)):
         return [strided_slice(b, x, {axis: range(idx[0], idx[-1] + step, step)}, b.out_name())]
+    if len(idx) > MAX_GATHER_SLICES:
+        raise b.fail(f"{len(idx)} scattered indices would need as many slices; at most {MAX_GATHER_SLICES} "
+                     "are supported")
     parts = [strided_slice(b, x, {axis: range(i, i + 1)}, None) for i in idx]
     ir_axis = CL_AXES[x.rank][axis] if x.cl else axis
     shape = x.shape[:axis] + (len(idx),) + x.shape[axis + 1:]
