@@ -231,18 +231,29 @@ def test_rsqrt_every_valid_value(tmp_path, si, so, zo):
     assert_exact(g, tmp_path, samples=2, inputs=inputs)
 
 
+@pytest.mark.parametrize("si,so", [(0.001, 0.001), (1.0, 1 / 1024), (0.02, 0.0005)])
+def test_rsqrt_int16(tmp_path, si, so):
+    rng = np.random.default_rng(int(si * 1000))
+    edge = np.int16([0, 1, 2, 3, 4, 255, 256, 1023, 1024, 32767, 16384, 12345])
+    cases = [[edge]] + [[rng.integers(0, 32768, 12).astype(np.int16)] for _ in range(3)]
+    g = single_op(Op.RSQRT, [act("x", (12,), si, 0, "int16")], [act("y", (12,), so, 0, "int16")])
+    assert_exact(g, tmp_path, samples=0, inputs=cases)
+
+
 def test_rsqrt_nonnegative_inputs(tmp_path):
     x = np.arange(77, 128, dtype=np.int8)
     g = single_op(Op.RSQRT, [act("x", x.shape, 0.03, 77)], [act("y", x.shape, 0.02, -10)])
     assert_exact(g, tmp_path, samples=0, inputs=[[x]])
 
 
-def test_rsqrt_fails_on_negative_input_like_tflm(tmp_path):
+@pytest.mark.parametrize("dtype,zp", [("int8", 3), ("int16", 0)])
+def test_rsqrt_fails_on_negative_input_like_tflm(tmp_path, dtype, zp):
     from microlith.verify import HostModel, Oracle
-    g = single_op(Op.RSQRT, [act("x", (5,), 0.05, 3)], [act("y", (5,), 0.05, 0)])
+    g = single_op(Op.RSQRT, [act("x", (5,), 0.05, zp, dtype)], [act("y", (5,), 0.05, 0, dtype)])
     path = write(g, tmp_path)
     model = microlith.load(str(path))
-    good, bad = [np.int8([3, 4, 5, 9, 9])], [np.int8([3, 4, 2, 9, 9])]  # 2 is below the zero point
+    good = [np.array([3, 4, 5, 9, 9], dtype=dtype)]
+    bad = [np.array([3, 4, zp - 1, 9, 9], dtype=dtype)]  # below the zero point: a negative number
     oracle = Oracle(path.read_bytes(), model)
     oracle.run(good)
     with pytest.raises(Exception, match="invocation failed"):
@@ -466,6 +477,8 @@ def _refusals():
         (one(Op.ABS, 1e3, 1e-7), "left shift"),
         (single_op(Op.ABS, [act("x", (4,), 0.01, 5, "int16")], [act("y", (4,), 0.01, 0, "int16")]),
          "int16 ABS needs 0"),
+        (single_op(Op.RSQRT, [act("x", (4,), 0.01, 0, "int16")], [act("y", (4,), 0.01, 3, "int16")]),
+         "int16 RSQRT needs 0"),
         (pair(Op.LESS, 1.0, 0.5, 1.0, out_dtype="bool"), "not in \\(0, 1\\)"),
         (pair(Op.DIV, 1.0, 1e-4, 1e-4, attrs=dict(activation="NONE")), "needs a shift of 27"),
         (pair(Op.DIV, 1e-6, 10.0, 10.0, attrs=dict(activation="NONE")), "needs a shift of -26"),
