@@ -489,3 +489,29 @@ def _refusals():
 def test_refusals(tmp_path, k):
     g, match = _refusals()[k]
     refuses(g, tmp_path, match)
+
+
+# -- float reference (reference_float.py, used by the quantizer's calibration) -------------
+
+def test_float_reference_matches_tflm_float_kernels(tmp_path):
+    from microlith.frontends.tflite import load_tflite
+    from microlith.reference_float import run_float
+    from microlith.verify import Oracle, random_inputs
+    f = lambda name, shape=(3, 4): Tensor(name, shape, "float32")  # noqa: E731
+    nodes = [(Op.MAXIMUM, "ab", f("max"), {}), (Op.MINIMUM, "ab", f("min"), {}),
+             (Op.PRELU, "ab", f("prelu"), {}), (Op.SQUARED_DIFFERENCE, "ab", f("sqdiff"), {}),
+             (Op.DIV, "ab", f("div"), dict(activation="RELU6")), (Op.ADD_N, "ab", f("sum"), {}),
+             (Op.ABS, "a", f("abs"), {}), (Op.ELU, "a", f("elu"), {}),
+             (Op.RSQRT, ("abs",), f("rsqrt"), {}), (Op.LESS, "ab", boolean("less", (3, 4)), {}),
+             (Op.SELECT_V2, ("less", "a", "b"), f("select"), {})]
+    g = graph("float_math", [f("a"), f("b")], nodes)
+    model = load_tflite(write(g, tmp_path))
+    oracle = Oracle((tmp_path / "float_math.tflite").read_bytes(), model)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        xs = random_inputs(model, rng)
+        ours = run_float(model, xs)
+        for name, want in zip(model.outputs, oracle.run(xs)):
+            np.testing.assert_allclose(ours[name].astype(np.float64), np.asarray(want, np.float64).reshape(-1)
+                                       .reshape(ours[name].shape), rtol=1e-5, atol=1e-6, err_msg=name)
+    oracle.close()

@@ -373,7 +373,8 @@ def _read_options(o, op: Op, path: str, i: int) -> dict:
                  offset=bool(t.Offset()))
     # --- issue 10: elementwise math
     elif op is Op.DIV:  # TFLM's ParseDiv leaves kTfLiteActNone when the table is absent
-        a = dict(activation=act(table(fb.DivOptions).FusedActivationFunction()) if opts is not None else "NONE")
+        a = dict(activation=act(table(fb.DivOptions).FusedActivationFunction())
+                 if opts is not None else "NONE")
     assert set(a) == set(ATTRS[op]), (op, a)
     for key in ("stride_h", "stride_w", "dilation_h", "dilation_w", "filter_h", "filter_w",
                 "depth_multiplier"):
