@@ -356,7 +356,7 @@ _RUN = {
     Op.MINIMUM: _plain(np.minimum),
     Op.PRELU: _plain(lambda x, alpha: np.where(x >= 0, x, x * alpha)),
     Op.SQUARED_DIFFERENCE: _plain(lambda a, b: (a - b) * (a - b)),
-    Op.ELU: _unary(lambda x, n: np.where(x < 0, np.exp(x) - F32(1), x)),
+    Op.ELU: _unary(lambda x, n: np.where(x < 0, np.expm1(x), x)),
     Op.RSQRT: _unary(lambda x, n: F32(1) / np.sqrt(x)),
     Op.ABS: _unary(lambda x, n: np.abs(x)),
     Op.DIV: _binary(np.divide),

@@ -438,7 +438,8 @@ def _read_options(o, op: Op, path: str, i: int) -> dict:
         a = dict(exclusive=bool(t.Exclusive()) if t else False, reverse=bool(t.Reverse()) if t else False)
     # --- issue 10: elementwise math
     elif op is Op.DIV:  # TFLM's ParseDiv leaves kTfLiteActNone when the table is absent
-        a = dict(activation=act(table(fb.DivOptions).FusedActivationFunction()) if opts is not None else "NONE")
+        a = dict(activation=act(table(fb.DivOptions).FusedActivationFunction())
+                 if opts is not None else "NONE")
     # --- issue 10: transpose conv and batch matmul
     elif op is Op.TRANSPOSE_CONV:
         t = table(fb.TransposeConvOptions)

@@ -371,27 +371,27 @@ def inv_sqrt_multiplier_exp(x: int, reverse_shift: int) -> tuple[int, int]:
 
 
 @functools.lru_cache(maxsize=None)
-def _inv_sqrt_data(k_shift: int) -> tuple[int, ...]:
-    """TFLM's first RSQRT step, MultiplyByQuantizedMultiplier(1, 1/sqrt(v) multiplier, its
-    shift + k_shift), for v = 0..255; it does not depend on the scales."""
-    out = []
-    for v in range(256):
-        m, s = inv_sqrt_multiplier_exp(v, -1)
-        out.append(int(multiply_by_quantized_multiplier(1, m, s + k_shift)))
-    return tuple(out)
+def _inv_sqrt_data(v: int) -> int:
+    """TFLM's first RSQRT step for v > 0, MultiplyByQuantizedMultiplier(1, 1/sqrt(v) multiplier,
+    its shift + kShift); it does not depend on the scales."""
+    m, s = inv_sqrt_multiplier_exp(v, -1)
+    return int(multiply_by_quantized_multiplier(1, m, s + Rsqrt.SHIFT))
 
 
 @register
 class Rsqrt(_TableOp):
     """TFLM elementwise.cc RsqrtEvalQuantized: 1/sqrt(input - zero point) in fixed point, then
-    requantized by 1 / (sqrt(input scale) * output scale), derived in double. An input below the zero point
-    makes TFLM's Eval fail; ml_rsqrt_s8 returns ML_ARG_ERROR for it."""
+    requantized by 1 / (sqrt(input scale) * output scale), derived in double; an input at the
+    zero point gives the largest output. int8 runs as a table; int16 (zero points 0) computes
+    the fixed-point 1/sqrt per element in ml_rsqrt_s16. An input below the zero point makes
+    TFLM's Eval fail; both kernels return ML_ARG_ERROR for it."""
     op = Op.RSQRT
-    kernels = ("ml_rsqrt_s8",)
+    kernels = ("ml_rsqrt_s8", "ml_rsqrt_s16")
+    dtypes = ("int8", "int16")
     SHIFT = 20  # TFLM's kShift
 
-    def table(self, node, g):
-        (si, zi), (so, zo) = _quant(g, node.inputs[0]), _quant(g, node.outputs[0])
+    def multiplier(self, node, g) -> tuple[int, int]:
+        si, so = _quant(g, node.inputs[0])[0], _quant(g, node.outputs[0])[0]
         # In double: the TFLM tree we read takes sqrtf and a float32 product, but the oracle's
         # outputs follow this double formula (pinned in test_math.test_rsqrt_every_valid_value).
         real = 1.0 / (math.sqrt(si) * so)
@@ -401,30 +401,61 @@ class Rsqrt(_TableOp):
             raise MicrolithError(f"{where(node, g)}: 1 / (sqrt(input scale) * output scale) = {real:.6g} "
                                  f"is below 2^{shift - 1}; TFLM's RSQRT then shifts right by "
                                  f"{self.SHIFT - shift} bits, more than its 31-bit arithmetic defines")
+        return mult, shift
+
+    def compute(self, value: np.ndarray, mult: int, shift: int, zo: int, qmax: int) -> np.ndarray:
+        """Outputs for values (input - zero point) >= 0, before the clamp's lower bound."""
+        data = np.asarray([_inv_sqrt_data(int(v)) if v > 0 else 0 for v in value.reshape(-1)],
+                          dtype=np.int64).reshape(value.shape)
+        y = np.minimum(multiply_by_quantized_multiplier(data, mult, shift - self.SHIFT) + zo, qmax)
+        # TFLM: "any value close to 0 represents the max output value"
+        return np.where(value == 0, qmax, y)
+
+    def table(self, node, g):
+        zi, zo = _quant(g, node.inputs[0])[1], _quant(g, node.outputs[0])[1]
         value = np.arange(-128, 128) - zi
-        data = np.asarray(_inv_sqrt_data(self.SHIFT))[np.clip(value, 0, 255)]
-        y = np.clip(multiply_by_quantized_multiplier(data, mult, shift - self.SHIFT) + zo, -128, 127)
-        # value 0: TFLM returns the largest output ("any value close to 0 represents the max
-        # output value"); negative values are never read, the kernel fails on them as TFLM does.
-        return np.where(value == 0, 127, np.where(value < 0, 0, y))
+        y = np.maximum(self.compute(np.maximum(value, 0), *self.multiplier(node, g), zo, 127), -128)
+        return np.where(value < 0, 0, y)  # never read: the kernel fails on such inputs
+
+    def kernels_for(self, node, g, p):
+        return ("ml_rsqrt_s16",) if p["int16"] else ("ml_rsqrt_s8",)
 
     def prepare(self, node, g):
-        p = super().prepare(node, g)
-        p["input_zero_point"] = _quant(g, node.inputs[0])[1]
-        return p
+        if g.t(node.inputs[0]).dtype != "int16":
+            p = super().prepare(node, g)
+            p.update(int16=False, input_zero_point=_quant(g, node.inputs[0])[1])
+            return p
+        _require_inputs(node, g, 1)
+        _require_same_size(node, g, node.inputs[0], node.outputs[0])
+        for name in (node.inputs[0], node.outputs[0]):
+            _per_tensor(node, g, name, ("int16",))
+            if _quant(g, name)[1] != 0:  # TF_LITE_ENSURE in TFLM's Prepare
+                raise MicrolithError(f"{where(node, g)}: int16 tensor '{name}' has zero point "
+                                     f"{_quant(g, name)[1]}; TFLM's int16 RSQRT needs 0")
+        mult, shift = self.multiplier(node, g)
+        return dict(int16=True, input_zero_point=0, multiplier=mult, shift=shift)
 
     def reference(self, node, g, p, xs):
-        if np.any(np.asarray(xs[0], dtype=np.int64) < p["input_zero_point"]):
+        x = np.asarray(xs[0], dtype=np.int64)
+        if np.any(x < p["input_zero_point"]):
             raise MicrolithError(f"{where(node, g)}: RSQRT of a value below the input zero point "
                                  "(a negative number); TFLM's Eval fails on it")
-        return super().reference(node, g, p, xs)
+        if not p["int16"]:
+            return super().reference(node, g, p, xs)
+        y = np.maximum(self.compute(x, p["multiplier"], p["shift"], 0, 32767), -32768)
+        return [y.astype(np.int16).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
+        x, y = node.inputs[0], node.outputs[0]
+        dims = (f"{_flat_dims(ctx, g.t(x).shape)}, {ctx.tensor(x)}, "
+                f"{_flat_dims(ctx, g.t(y).shape)}, {ctx.tensor(y)}")
+        if p["int16"]:
+            params = ctx.struct("ml_rsqrt_s16_params", "params",
+                                dict(multiplier=p["multiplier"], shift=p["shift"]))
+            return f"ml_rsqrt_s16({params}, {dims})"
         params = ctx.struct("ml_rsqrt_params", "params", dict(table=ctx.const("lut", p["table"]),
                                                              input_zero_point=p["input_zero_point"]))
-        x, y = node.inputs[0], node.outputs[0]
-        return (f"ml_rsqrt_s8({params}, {_flat_dims(ctx, g.t(x).shape)}, {ctx.tensor(x)}, "
-                f"{_flat_dims(ctx, g.t(y).shape)}, {ctx.tensor(y)})")
+        return f"ml_rsqrt_s8({params}, {dims})"
 
 
 # -- EQUAL, NOT_EQUAL, LESS, LESS_EQUAL, GREATER, GREATER_EQUAL -------------------------------
