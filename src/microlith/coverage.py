@@ -36,6 +36,7 @@ NOT_INT8_COMPUTE = {
     "LOG": "float only in TFLM (kernels/elementwise.cc, IsNumericSupportedType)",
     "SQRT": "float only in TFLM (kernels/elementwise.cc, IsNumericSupportedType)",
     "SQUARE": "float only in TFLM (kernels/elementwise.cc, IsNumericSupportedType)",
+    "NEG": "float only in TFLM (kernels/neg.cc)",
     "FLOOR_DIV": "float and int32 only in TFLM (kernels/floor_div.cc)",
     "FLOOR_MOD": "float and int32 only in TFLM (kernels/floor_mod.cc)",
     "L2_POOL_2D": "float only in TFLM (kernels/l2_pool_2d.cc)",
