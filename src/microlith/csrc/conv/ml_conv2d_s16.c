@@ -19,11 +19,8 @@ static int64_t ml_conv2d_s16_window(const ml_conv_s16_params *p, const ml_dims *
             if (ix < 0 || ix >= in_d->w) {
                 continue;
             }
-            const int16_t *x = in_n + (iy * in_d->w + ix) * in_d->c + c0;
-            const int8_t *wk = w + (ky * f_d->w + kx) * f_d->c;
-            for (int32_t c = 0; c < f_d->c; ++c) {
-                acc += (int32_t)x[c] * wk[c];
-            }
+            acc = ml_nn_dot_s16_s8(in_n + (iy * in_d->w + ix) * in_d->c + c0,
+                                   w + (ky * f_d->w + kx) * f_d->c, f_d->c, acc);
         }
     }
     return acc;
