@@ -302,7 +302,9 @@ def test_fully_connected_dsp_on_cortex_m4(tmp_path, depth, zp):
 
 
 @pytest.mark.cortexm
-def test_conv2d_dsp_on_cortex_m4(tmp_path):
+@pytest.mark.parametrize("groups,dilation_w", [(1, 1), (2, 2)])
+def test_conv2d_dsp_on_cortex_m4(tmp_path, groups, dilation_w):
+    # One dot product per kernel row (no groups, dilation 1), or per tap (grouped, dilated).
     import shutil
 
     import microlith
@@ -311,9 +313,9 @@ def test_conv2d_dsp_on_cortex_m4(tmp_path):
     if any(shutil.which(t) is None for t in (cortexm.CC, cortexm.QEMU)):
         pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm")
     rng = np.random.default_rng(5)
-    w = const("w", rng.integers(-127, 128, (6, 3, 3, 10)), scale=[0.003] * 6, dtype="int8")
+    w = const("w", rng.integers(-127, 128, (6, 3, 3, 10 // groups)), scale=[0.003] * 6, dtype="int8")
     b = const("b", rng.integers(-10 ** 5, 10 ** 5, 6), scale=[1e-6] * 6, dtype="int64")
-    attrs = dict(padding="SAME", stride_h=1, stride_w=2, dilation_h=1, dilation_w=1, activation="NONE")
+    attrs = dict(padding="SAME", stride_h=1, stride_w=2, dilation_h=1, dilation_w=dilation_w, activation="NONE")
     g = single_op(Op.CONV_2D, [a16("x", (1, 5, 6, 10), 0.0004), w, b], [a16("y", (1, 5, 3, 6), 0.01)], attrs)
     res = microlith.verify(str(write(g, tmp_path)), target="cortex-m4", samples=4)
     assert res["bit_exact"], res
