@@ -269,3 +269,53 @@ def test_mean(tmp_path, shape, axes, out_shape, si, so, zi, zo):
     g = single_op(Op.MEAN, [a16("x", shape, si, zi), axis], [a16("y", out_shape, so, zo)],
                   dict(keep_dims=len(out_shape) == len(shape)))
     assert_exact(g, tmp_path, samples=3, inputs=[[extremes(shape)]])
+
+
+# -- the Cortex-M DSP dot product (ml_nn_dot_s16_s8) -----------------------------------------
+
+@pytest.mark.cortexm
+@pytest.mark.parametrize("depth,zp", [(3, 0), (4, 0), (7, 0), (600, 0), (9, 2)])
+def test_fully_connected_dsp_on_cortex_m4(tmp_path, depth, zp):
+    # Four-product steps with a tail; 600 products of 127 x 32767 with one sign (about 2.5e9, past
+    # int32) exercise the 256-product int32 blocks; a per-tensor weight zero point takes the
+    # portable loop. On QEMU against TFLM.
+    import shutil
+
+    import microlith
+    from microlith.targets import cortexm
+    from opmodels import write
+    if any(shutil.which(t) is None for t in (cortexm.CC, cortexm.QEMU)):
+        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm")
+    rng = np.random.default_rng(depth)
+    wdata = rng.integers(-127, 128, (5, depth))
+    wdata[0] = np.where(wdata[0] < 0, -127, 127)
+    w = const("w", wdata, scale=0.004, zp=zp, dtype="int8")
+    b = const("b", rng.integers(-10 ** 6, 10 ** 6, 5), scale=1e-6, dtype="int64")
+    g = single_op(Op.FULLY_CONNECTED, [a16("x", (2, depth), 0.0004), w, b], [a16("y", (2, 5), 1.0)],
+                  dict(activation="NONE", keep_num_dims=False))
+    x = np.stack([np.where(wdata[0] < 0, I16_MIN, I16_MAX), np.where(wdata[0] < 0, I16_MAX, I16_MIN)])
+    inputs = tmp_path / "x.npy"
+    np.save(inputs, x.astype(np.int16)[None])
+    for given in (str(inputs), None):
+        res = microlith.verify(str(write(g, tmp_path)), target="cortex-m4", samples=3, inputs=given)
+        assert res["bit_exact"], res
+
+
+@pytest.mark.cortexm
+@pytest.mark.parametrize("groups,dilation_w", [(1, 1), (2, 2)])
+def test_conv2d_dsp_on_cortex_m4(tmp_path, groups, dilation_w):
+    # One dot product per kernel row (no groups, dilation 1), or per tap (grouped, dilated).
+    import shutil
+
+    import microlith
+    from microlith.targets import cortexm
+    from opmodels import write
+    if any(shutil.which(t) is None for t in (cortexm.CC, cortexm.QEMU)):
+        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm")
+    rng = np.random.default_rng(5)
+    w = const("w", rng.integers(-127, 128, (6, 3, 3, 10 // groups)), scale=[0.003] * 6, dtype="int8")
+    b = const("b", rng.integers(-10 ** 5, 10 ** 5, 6), scale=[1e-6] * 6, dtype="int64")
+    attrs = dict(padding="SAME", stride_h=1, stride_w=2, dilation_h=1, dilation_w=dilation_w, activation="NONE")
+    g = single_op(Op.CONV_2D, [a16("x", (1, 5, 6, 10), 0.0004), w, b], [a16("y", (1, 5, 3, 6), 0.01)], attrs)
+    res = microlith.verify(str(write(g, tmp_path)), target="cortex-m4", samples=4)
+    assert res["bit_exact"], res

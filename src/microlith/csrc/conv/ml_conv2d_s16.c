@@ -2,28 +2,41 @@
 
 #include "ml_nn_s16.h"
 
-/* bias + the window's products for one output pixel and channel. Each product is below 2^23
- * in magnitude, so the int64 sum is exact (and its low 32 bits are TFLM's int32 sum). */
+/* The taps k in [0, taps) with 0 <= origin + k * dilation < size, as [*lo, *hi). */
+static void ml_conv2d_s16_taps(int32_t origin, int32_t dilation, int32_t size, int32_t taps,
+                               int32_t *lo, int32_t *hi)
+{
+    *lo = origin < 0 ? (-origin + dilation - 1) / dilation : 0;
+    *hi = size - origin <= 0 ? 0 : ml_min_i32(taps, (size - origin + dilation - 1) / dilation);
+    if (*hi < *lo) {
+        *hi = *lo;
+    }
+}
+
+/* The window's products for one output pixel and channel; taps outside the image are skipped.
+ * Each product is below 2^22 in magnitude, so the int64 sum is exact (and its low 32 bits are
+ * TFLM's int32 sum). Without groups and with column dilation 1 the taps of one kernel row are
+ * contiguous in both the input and the filter: one dot product per row. */
 static int64_t ml_conv2d_s16_window(const ml_conv_s16_params *p, const ml_dims *in_d,
                                     const int16_t *in_n, const ml_dims *f_d, const int8_t *w,
                                     int32_t y0, int32_t x0, int32_t c0)
 {
+    int32_t ky_lo, ky_hi, kx_lo, kx_hi;
+    ml_conv2d_s16_taps(y0, p->dilation_h, in_d->h, f_d->h, &ky_lo, &ky_hi);
+    ml_conv2d_s16_taps(x0, p->dilation_w, in_d->w, f_d->w, &kx_lo, &kx_hi);
+    const int contiguous = p->dilation_w == 1 && f_d->c == in_d->c;
     int64_t acc = 0;
-    for (int32_t ky = 0; ky < f_d->h; ++ky) {
-        const int32_t iy = y0 + ky * p->dilation_h;
-        if (iy < 0 || iy >= in_d->h) {
+    for (int32_t ky = ky_lo; ky < ky_hi; ++ky) {
+        const int16_t *row = in_n + (y0 + ky * p->dilation_h) * in_d->w * in_d->c + c0;
+        const int8_t *wk = w + ky * f_d->w * f_d->c;
+        if (contiguous) {
+            acc = ml_nn_dot_s16_s8(row + (x0 + kx_lo) * in_d->c, wk + kx_lo * f_d->c,
+                                   (kx_hi - kx_lo) * f_d->c, acc);
             continue;
         }
-        for (int32_t kx = 0; kx < f_d->w; ++kx) {
-            const int32_t ix = x0 + kx * p->dilation_w;
-            if (ix < 0 || ix >= in_d->w) {
-                continue;
-            }
-            const int16_t *x = in_n + (iy * in_d->w + ix) * in_d->c + c0;
-            const int8_t *wk = w + (ky * f_d->w + kx) * f_d->c;
-            for (int32_t c = 0; c < f_d->c; ++c) {
-                acc += (int32_t)x[c] * wk[c];
-            }
+        for (int32_t kx = kx_lo; kx < kx_hi; ++kx) {
+            acc = ml_nn_dot_s16_s8(row + (x0 + kx * p->dilation_w) * in_d->c, wk + kx * f_d->c,
+                                   f_d->c, acc);
         }
     }
     return acc;

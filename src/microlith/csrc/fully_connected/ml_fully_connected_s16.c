@@ -21,8 +21,12 @@ ml_status ml_fully_connected_s16(const ml_fc_s16_params *params, const ml_per_ch
             /* Each product is below 2^23 in magnitude: int64 never overflows, and the int32
              * sum of the acc32 case is the low 32 bits of this one. */
             int64_t acc = 0;
-            for (int32_t d = 0; d < depth; ++d) {
-                acc += (int32_t)in_row[d] * ((int32_t)w_row[d] + filter_offset);
+            if (filter_offset == 0) {
+                acc = ml_nn_dot_s16_s8(in_row, w_row, depth, 0);
+            } else {
+                for (int32_t d = 0; d < depth; ++d) {
+                    acc += (int32_t)in_row[d] * ((int32_t)w_row[d] + filter_offset);
+                }
             }
             if (bias != NULL) {
                 acc += bias[o];
