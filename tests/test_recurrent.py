@@ -153,13 +153,9 @@ def test_keyword_model_svdf_stack(tmp_path, model):
 
 @pytest.mark.parametrize("model", ["keyword_scrambled.tflite", "keyword_scrambled_8bit.tflite"])
 def test_keyword_model_whole(model):
-    try:
-        res = microlith.verify(TFLM / model, samples=6)
-    except MicrolithError as e:
-        if "op #0 QUANTIZE" in str(e) and "int16" in str(e):
-            pytest.skip("its int16 -> int8 QUANTIZE front op is another family's (the SVDF stack is "
-                        "verified without it above)")
-        raise
+    """TFLM's published keyword model as it is: QUANTIZE int16 -> int8, 7 SVDF, FULLY_CONNECTED,
+    SOFTMAX, QUANTIZE -> int32, over a stream of samples and again after a reset."""
+    res = microlith.verify(TFLM / model, samples=6)
     assert res["bit_exact"], res
 
 
