@@ -249,3 +249,57 @@ def test_dynamic_update_slice_refusals(tmp_path, case, match):
         y = act("y", (4, 3))
     g = single_op(Op.DYNAMIC_UPDATE_SLICE, [x, u, s], [y])
     assert match in prepare_error(g, tmp_path)
+
+
+# -- SHAPE and BROADCAST_ARGS (computed while compiling) -----------------------------------------
+
+@pytest.mark.parametrize("dtype,shape", [("int8", (1, 5, 3)), ("int16", (7,)), ("int8", (2, 1, 3, 1, 4, 2))])
+def test_shape(tmp_path, dtype, shape):
+    g = single_op(Op.SHAPE, [act("x", shape, dtype=dtype)], [Tensor("y", (len(shape),), "int32")],
+                  dict(out_type="int32"))
+    assert_exact(g, tmp_path, samples=2)
+
+
+@pytest.mark.parametrize("a,b,n,dtype", [
+    ([2, 1, 3], [4, 1], 3, "int32"),
+    ([5], [3, 1, 1], 3, "int32"),
+    ([1, 6], [7, 1], 2, "int64"),
+    ([2, 3], [3], 4, "int32"),       # an output longer than both: TFLM pads with 1
+])
+def test_broadcast_args_of_shape_and_constant(tmp_path, a, b, n, dtype):
+    # SHAPE(x) then BROADCAST_ARGS(shape, constant): both known while compiling
+    x = act("x", tuple(a))
+    if dtype == "int64":  # SHAPE writes int32 only: use two constants
+        ins = [const("a", np.array(a, dtype)), const("b", np.array(b, dtype))]
+        g = Graph("bargs", {t.name: t for t in ins + [x, Tensor("y", (n,), dtype), act("z", tuple(a))]},
+                  [Node(Op.BROADCAST_ARGS, ("a", "b"), ("y",)), Node(Op.RELU, ("x",), ("z",))],
+                  ["x"], ["y", "z"])
+    else:
+        g = Graph("bargs", {t.name: t for t in [x, Tensor("s", (len(a),), "int32"), const("b", i32(b)),
+                                                Tensor("y", (n,), dtype)]},
+                  [Node(Op.SHAPE, ("x",), ("s",), dict(out_type="int32")),
+                   Node(Op.BROADCAST_ARGS, ("s", "b"), ("y",))], ["x"], ["y"])
+    assert_exact(g, tmp_path, samples=2)
+
+
+@pytest.mark.parametrize("case,match", [
+    ("runtime", "computed at run time"),
+    ("incompatible", "do not broadcast"),
+    ("types_differ", "needs one type"),
+    ("shape_int64", "int32 only"),
+])
+def test_shape_and_broadcast_args_refusals(tmp_path, case, match):
+    if case == "shape_int64":
+        g = single_op(Op.SHAPE, [act("x", (2, 3))], [Tensor("y", (2,), "int64")], dict(out_type="int64"))
+    else:
+        a = Tensor("a", (2,), "int32") if case == "runtime" else const("a", i32([2, 3]))
+        b = const("b", i32([4, 3] if case == "incompatible" else [1, 3]))
+        y = Tensor("y", (2,), "int64" if case == "types_differ" else "int32")
+        g = single_op(Op.BROADCAST_ARGS, [a, b], [y], graph_inputs=["a"] if case == "runtime" else None)
+        if case != "runtime":
+            x = act("x", (2,))
+            g.tensors["x"] = x
+            g.tensors["z"] = act("z", (2,))
+            g.nodes.append(Node(Op.RELU, ("x",), ("z",)))
+            g.inputs, g.outputs = ["x"], ["y", "z"]
+    assert match in prepare_error(g, tmp_path)

@@ -1,4 +1,5 @@
-"""Issue 10, the last int8 ops TFLM registers: EMBEDDING_LOOKUP, FILL, DYNAMIC_UPDATE_SLICE.
+"""Issue 10, the last int8 ops TFLM registers: EMBEDDING_LOOKUP, FILL, DYNAMIC_UPDATE_SLICE, and
+SHAPE and BROADCAST_ARGS, whose int32 shape arithmetic is done while compiling.
 
 Like ops/movement.py these move bytes and do no arithmetic, except EMBEDDING_LOOKUP's hybrid
 path (an int8 table read into a float32 output, dequantized with one float multiply as TFLM
@@ -12,7 +13,7 @@ import numpy as np
 from ..ir import MicrolithError, Op
 from . import OpImpl, register, where
 from .movement import _per_sample
-from .shape import MAX_RANK, require_nonempty, shape_nd
+from .shape import MAX_RANK, c_array, require_nonempty, shape_nd
 
 F32 = np.float32
 
@@ -209,13 +210,116 @@ class DynamicUpdateSlice(OpImpl):
                 f"{ctx.tensor(s)}, {ctx.tensor(node.outputs[0])})")
 
 
+# -- SHAPE and BROADCAST_ARGS: int32 shape arithmetic, done while compiling ----------------
+
+def _wrap_int32(v: int) -> int:
+    """C++'s conversion of an integer to int (two's complement, 32 bits)."""
+    return (int(v) + (1 << 31)) % (1 << 32) - (1 << 31)
+
+
+def broadcast_args(a, b, n: int | None = None, at: str = "BROADCAST_ARGS") -> list[int]:
+    """TFLite's reference BroadcastArgs for an output of n values (default: the longer input):
+    shapes aligned at their ends, missing dimensions 1, each value read as a C++ int. Two
+    values that differ and are not 1 fail TFLITE_CHECK_EQ (an abort): refused."""
+    a = [int(v) for v in np.asarray(a).reshape(-1)]
+    b = [int(v) for v in np.asarray(b).reshape(-1)]
+    n = max(len(a), len(b)) if n is None else n
+    out = [0] * n
+    for i in range(n):  # i counts from the end
+        x = _wrap_int32(a[len(a) - 1 - i]) if i < len(a) else 1
+        y = _wrap_int32(b[len(b) - 1 - i]) if i < len(b) else 1
+        if x != 1 and y != 1 and x != y:
+            raise MicrolithError(f"{at}: shapes {a} and {b} do not broadcast ({x} against {y}); TFLM aborts there")
+        out[n - 1 - i] = y if x == 1 else x
+    return out
+
+
+def static_ints(g, name: str) -> np.ndarray | None:
+    """The value of integer tensor `name` if it is known while compiling: a constant, or the
+    output of SHAPE (of a tensor's static shape) or of BROADCAST_ARGS of known values."""
+    t = g.t(name)
+    if t.is_const:
+        return t.data.astype(np.int64)
+    producer = g.producers().get(name)
+    if producer is None:
+        return None
+    node = g.nodes[producer]
+    if node.op is Op.SHAPE:
+        return np.array(g.t(node.inputs[0]).shape, np.int64)
+    if node.op is Op.BROADCAST_ARGS:
+        ins = [static_ints(g, n) for n in node.inputs]
+        if any(v is None for v in ins):
+            return None
+        return np.array(broadcast_args(ins[0], ins[1], t.size, where(node, g)), np.int64)
+    return None
+
+
+class _ShapeConstant(OpImpl):
+    """An op whose output microlith knows while compiling: the kernel copies that constant into
+    the output (ml_strided_slice_s8 on the bytes, a stride-1 slice of everything)."""
+    kernels = ("ml_strided_slice_s8",)
+
+    def value(self, node, g) -> np.ndarray:
+        raise NotImplementedError
+
+    def prepare(self, node, g):
+        y = g.t(node.outputs[0])
+        value = self.value(node, g).astype(y.np_dtype)
+        if value.size != y.size or len(y.shape) != 1:
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}; the op "
+                                 f"gives {value.size} values in a vector")
+        return dict(value=value)
+
+    def reference(self, node, g, p, xs):
+        return [p["value"].copy()]
+
+    def emit(self, node, g, p, ctx):
+        nbytes = p["value"].nbytes
+        data = ctx.const("value", p["value"])
+        params = ctx.struct("ml_strided_slice_params", "params", dict(begin=c_array([0]), stride=c_array([1])))
+        shape = shape_nd(ctx, "bytes", [nbytes])
+        return (f"ml_strided_slice_s8({params}, {shape}, (const int8_t *){data}, {shape}, "
+                f"(int8_t *){ctx.tensor(node.outputs[0])})")
+
+
+@register
+class Shape(_ShapeConstant):
+    """TFLM shape.cc: the input's shape as int32 (TFLM fails on any other output type). Shapes
+    are static in microlith, so the values are known while compiling whatever the input holds."""
+    op = Op.SHAPE
+    dtypes = ("int8", "int16")
+
+    def value(self, node, g):
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        if y.dtype != "int32":
+            raise MicrolithError(f"{where(node, g)}: output '{y.name}' is {y.dtype}; TFLM's SHAPE writes "
+                                 "int32 only")
+        return np.array(x.shape, np.int64)
+
+
+@register
+class BroadcastArgs(_ShapeConstant):
+    """TFLM broadcast_args.cc: two 1-D shapes of one type (int32 or int64, the output's too),
+    computed while compiling, so both must be known then: constants or SHAPE/BROADCAST_ARGS
+    outputs (see static_ints)."""
+    op = Op.BROADCAST_ARGS
+    dtypes = ("int8", "int16")
+
+    def value(self, node, g):
+        names = [*node.inputs, node.outputs[0]]
+        _dtype_of(node, g, names, ("int32", "int64"), "shape")
+        if any(len(g.t(n).shape) != 1 for n in names):
+            raise MicrolithError(f"{where(node, g)}: shapes {[list(g.t(n).shape) for n in names]}; TFLM needs "
+                                 "1-D inputs and output")
+        ins = [static_ints(g, n) for n in node.inputs]
+        for n, v in zip(node.inputs, ins):
+            if v is None:
+                raise MicrolithError(f"{where(node, g)}: shape '{n}' is computed at run time; microlith "
+                                     "computes BROADCAST_ARGS while compiling (from constants or SHAPE outputs)")
+        return np.array(broadcast_args(ins[0], ins[1], g.t(node.outputs[0]).size, where(node, g)), np.int64)
+
+
 # -- float32 references (reference_float.py: calibration of float models) -----------------
-
-def broadcast_args(a, b) -> list[int]:
-    """TFLite's BroadcastArgs: numpy's broadcast of two shapes."""
-    return list(np.broadcast_shapes(tuple(int(v) for v in np.asarray(a).reshape(-1)),
-                                    tuple(int(v) for v in np.asarray(b).reshape(-1))))
-
 
 def _float_embedding_lookup(node, g, ins, out_shape):
     ids = np.asarray(ins[0]).reshape(-1).astype(np.int64)
@@ -231,7 +335,7 @@ def _float_dynamic_update_slice(node, g, ins, out_shape):
 
 
 def _float_broadcast_args(node, g, ins, out_shape):
-    return [np.array(broadcast_args(ins[0], ins[1]), np.int32)]
+    return [np.array(broadcast_args(ins[0], ins[1], int(np.prod(out_shape))), g.t(node.outputs[0]).np_dtype)]
 
 
 def _float_shape(node, g, ins, out_shape):
