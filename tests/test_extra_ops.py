@@ -303,3 +303,46 @@ def test_shape_and_broadcast_args_refusals(tmp_path, case, match):
             g.nodes.append(Node(Op.RELU, ("x",), ("z",)))
             g.inputs, g.outputs = ["x"], ["y", "z"]
     assert match in prepare_error(g, tmp_path)
+
+
+# -- int16 through the existing *_s16 copy kernels (ops/movement.py) ------------------------------
+
+def a16(name, shape):
+    return act(name, shape, 0.001, 0, "int16")
+
+
+def extremes16(shape):
+    """Both int16 limits in every input (a byte-order or width slip shows up)."""
+    x = np.random.default_rng(5).integers(-32768, 32768, shape).astype(np.int16)
+    x.reshape(-1)[0], x.reshape(-1)[-1] = -32768, 32767
+    return x
+
+
+@pytest.mark.parametrize("shape,begin,size", [((2, 5, 3), [1, 1, 0], [1, -1, 3]), ((9,), [3], [5])])
+def test_slice_int16(tmp_path, shape, begin, size):
+    oshape = tuple(d - b if n == -1 else n for d, b, n in zip(shape, begin, size))
+    g = single_op(Op.SLICE, [a16("x", shape), const("b", i32(begin)), const("s", i32(size))], [a16("y", oshape)])
+    assert_exact(g, tmp_path, samples=2, inputs=[[extremes16(shape)]])
+
+
+def test_split_int16_lowers_to_int16_slices(tmp_path):
+    g = Graph("split16", {t.name: t for t in [const("axis", i32(1)), a16("x", (2, 6)), a16("y0", (2, 3)),
+                                               a16("y1", (2, 3))]},
+              [Node(Op.SPLIT, ("axis", "x"), ("y0", "y1"), dict(num_splits=2))], ["x"], ["y0", "y1"])
+    assert_exact(g, tmp_path, samples=2, inputs=[[extremes16((2, 6))]])
+
+
+def test_pack_int16(tmp_path):
+    g = single_op(Op.PACK, [a16("a", (3, 2)), a16("b", (3, 2))], [a16("y", (3, 2, 2))],
+                  dict(values_count=2, axis=2))
+    assert_exact(g, tmp_path, samples=2, inputs=[[extremes16((3, 2)), extremes16((3, 2))[::-1].copy()]])
+
+
+def test_broadcast_to_int16(tmp_path):
+    g = single_op(Op.BROADCAST_TO, [a16("x", (3, 1)), const("shape", i32([2, 3, 4]))], [a16("y", (2, 3, 4))])
+    assert_exact(g, tmp_path, samples=2, inputs=[[extremes16((3, 1))]])
+
+
+def test_reverse_int16(tmp_path):
+    g = single_op(Op.REVERSE_V2, [a16("x", (2, 3, 5)), const("axis", i32([1, 2]))], [a16("y", (2, 3, 5))])
+    assert_exact(g, tmp_path, samples=2, inputs=[[extremes16((2, 3, 5))]])

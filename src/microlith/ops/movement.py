@@ -24,6 +24,15 @@ from ..ir import MicrolithError, Node, Op, Tensor
 from . import OpImpl, register, where
 from .shape import (MAX_RANK, Pad, _Alias, c_array, canonical_transpose, const_ints, require_nonempty,
                     require_same_dtype, shape_nd)
+from .shape import SUFFIX, moved_dtype  # --- issue 10: extra ops (int16 copies)
+
+
+def _moved(node, g, names) -> str:
+    """--- issue 10: extra ops. The element type a byte-copying op moves: int8, or int16 through
+    the *_s16 kernel (TFLM's SLICE, PACK, BROADCAST_TO and REVERSE_V2 take int16 too)."""
+    dtype = moved_dtype(node, g, names)
+    require_same_dtype(node, g, names, dtype)
+    return dtype
 
 
 def _axis(node, g, axis: int, rank: int, what: str = "axis") -> int:
@@ -55,7 +64,8 @@ def emit_slice(node, g, ctx, in_shape, begins, counts) -> str:
     """The strided-slice kernel with stride 1 (SLICE and the lowered SPLIT/SPLIT_V)."""
     params = ctx.struct("ml_strided_slice_params", "params",
                         dict(begin=c_array(begins), stride=c_array([1] * len(begins))))
-    return (f"ml_strided_slice_s8({params}, {shape_nd(ctx, 'in_shape', in_shape)}, "
+    kernel = f"ml_strided_slice_{SUFFIX[g.t(node.inputs[0]).dtype]}"
+    return (f"{kernel}({params}, {shape_nd(ctx, 'in_shape', in_shape)}, "
             f"{ctx.tensor(node.inputs[0])}, {shape_nd(ctx, 'out_shape', counts)}, "
             f"{ctx.tensor(node.outputs[0])})")
 
@@ -66,12 +76,16 @@ class Slice(OpImpl):
     the end", rank 1..5 (kMaxDim). TFLM checks none of the ranges (its reference Slice reads
     whatever begin + size points at), so out-of-range slices are refused here."""
     op = Op.SLICE
-    kernels = ("ml_strided_slice_s8",)
+    kernels = ("ml_strided_slice_s8", "ml_strided_slice_s16")
+    dtypes = ("int8", "int16")
     MAX_RANK = 5
+
+    def kernels_for(self, node, g, p):
+        return (f"ml_strided_slice_{SUFFIX[g.t(node.inputs[0]).dtype]}",)
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        require_same_dtype(node, g, [x.name, y.name])
+        _moved(node, g, [x.name, y.name])
         require_nonempty(node, g, [x.name, y.name])
         rank = len(x.shape)
         if not 1 <= rank <= self.MAX_RANK:
@@ -175,13 +189,17 @@ class Pack(OpImpl):
     axis of the output (negative axis counts from the output's rank). As a concatenation of
     [outer, copy] blocks it is exactly ml_concat_s8's copy."""
     op = Op.PACK
-    kernels = ("ml_concat_s8",)
+    kernels = ("ml_concat_s8", "ml_concat_s16")
+    dtypes = ("int8", "int16")
+
+    def kernels_for(self, node, g, p):
+        return (f"ml_concat_{SUFFIX[p['dtype']]}",)
 
     def prepare(self, node, g):
         names, y = list(node.inputs), g.t(node.outputs[0])
         if any(n is None for n in names):
             raise MicrolithError(f"{where(node, g)}: an input is absent")
-        require_same_dtype(node, g, names + [y.name])
+        dtype = _moved(node, g, names + [y.name])
         require_nonempty(node, g, [y.name])
         n = int(node.attrs["values_count"])
         if n != len(names):
@@ -197,7 +215,7 @@ class Pack(OpImpl):
         if want != tuple(y.shape):
             raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}, "
                                  f"packing {n} x {list(shape)} along axis {axis} gives {list(want)}")
-        return dict(axis=axis, outer=math.prod(shape[:axis]), copy=math.prod(shape[axis:]))
+        return dict(axis=axis, outer=math.prod(shape[:axis]), copy=math.prod(shape[axis:]), dtype=dtype)
 
     def reference(self, node, g, p, xs):
         return [np.stack([np.asarray(x) for x in xs], axis=p["axis"]).astype(g.t(node.outputs[0]).np_dtype)]
@@ -207,8 +225,10 @@ class Pack(OpImpl):
         params = ctx.struct("ml_concat_params", "params", dict(num_inputs=len(names)))
         dims = ctx.dims((p["outer"], p["copy"]))
         data = ", ".join(ctx.tensor(n) for n in names)
-        return (f"ml_concat_s8({params}, (const ml_dims *const[]){{ {', '.join([dims] * len(names))} }}, "
-                f"(const int8_t *const[]){{ {data} }}, {ctx.dims((p['outer'], p['copy'] * len(names)))}, "
+        ctype = {"int8": "int8_t", "int16": "int16_t"}[p["dtype"]]
+        return (f"ml_concat_{SUFFIX[p['dtype']]}({params}, "
+                f"(const ml_dims *const[]){{ {', '.join([dims] * len(names))} }}, "
+                f"(const {ctype} *const[]){{ {data} }}, {ctx.dims((p['outer'], p['copy'] * len(names)))}, "
                 f"{ctx.tensor(node.outputs[0])})")
 
 
@@ -249,12 +269,16 @@ class BroadcastTo(OpImpl):
     input dimension (aligned to the right) is 1 or the output's. The strided-slice kernel does
     it with stride 0 along the broadcast dimensions (it rereads the one input element)."""
     op = Op.BROADCAST_TO
-    kernels = ("ml_strided_slice_s8",)
+    kernels = ("ml_strided_slice_s8", "ml_strided_slice_s16")
+    dtypes = ("int8", "int16")
     MAX_RANK = 5
+
+    def kernels_for(self, node, g, p):
+        return (f"ml_strided_slice_{SUFFIX[g.t(node.inputs[0]).dtype]}",)
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        require_same_dtype(node, g, [x.name, y.name])
+        _moved(node, g, [x.name, y.name])
         require_nonempty(node, g, [x.name, y.name])
         shape = const_ints(node, g, 1, "shape", ("int32", "int64"))
         rank = len(y.shape)
@@ -290,7 +314,8 @@ class BroadcastTo(OpImpl):
     def emit(self, node, g, p, ctx):
         params = ctx.struct("ml_strided_slice_params", "params",
                             dict(begin=c_array([0] * len(p["in_shape"])), stride=c_array(p["stride"])))
-        return (f"ml_strided_slice_s8({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
+        return (f"ml_strided_slice_{SUFFIX[g.t(node.inputs[0]).dtype]}({params}, "
+                f"{shape_nd(ctx, 'in_shape', p['in_shape'])}, "
                 f"{ctx.tensor(node.inputs[0])}, {shape_nd(ctx, 'out_shape', p['out_shape'])}, "
                 f"{ctx.tensor(node.outputs[0])})")
 
@@ -679,11 +704,15 @@ class ReverseV2(OpImpl):
     sorted (TFLM refuses others), rank up to 6. Reversing contiguous axes is reversing their
     flattened run, which the strided-slice kernel does with stride -1 on [outer, run, inner]."""
     op = Op.REVERSE_V2
-    kernels = ("ml_strided_slice_s8",)
+    kernels = ("ml_strided_slice_s8", "ml_strided_slice_s16")
+    dtypes = ("int8", "int16")
+
+    def kernels_for(self, node, g, p):
+        return (f"ml_strided_slice_{SUFFIX[g.t(node.inputs[0]).dtype]}",)
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        require_same_dtype(node, g, [x.name, y.name])
+        _moved(node, g, [x.name, y.name])
         require_nonempty(node, g, [x.name, y.name])
         rank = len(x.shape)
         axes = const_ints(node, g, 1, "axis")
@@ -712,7 +741,8 @@ class ReverseV2(OpImpl):
         params = ctx.struct("ml_strided_slice_params", "params",
                             dict(begin=c_array(p["begin"]), stride=c_array(p["stride"])))
         shape = shape_nd(ctx, "shape", p["in_shape"])
-        return (f"ml_strided_slice_s8({params}, {shape}, {ctx.tensor(node.inputs[0])}, {shape}, "
+        kernel = f"ml_strided_slice_{SUFFIX[g.t(node.inputs[0]).dtype]}"
+        return (f"{kernel}({params}, {shape}, {ctx.tensor(node.inputs[0])}, {shape}, "
                 f"{ctx.tensor(node.outputs[0])})")
 
 
