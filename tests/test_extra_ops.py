@@ -346,3 +346,22 @@ def test_broadcast_to_int16(tmp_path):
 def test_reverse_int16(tmp_path):
     g = single_op(Op.REVERSE_V2, [a16("x", (2, 3, 5)), const("axis", i32([1, 2]))], [a16("y", (2, 3, 5))])
     assert_exact(g, tmp_path, samples=2, inputs=[[extremes16((2, 3, 5))]])
+
+
+@pytest.mark.parametrize("shape,axes,keep,in_q,out_q", [
+    ((2, 5, 3), [1], False, (0.001, 0), (0.002, 0)),
+    ((4, 7), [0, 1], True, (0.0005, 5), (0.02, -3)),   # TFLM's int16 SUM takes zero points
+    ((3, 1, 4), [-1], False, (0.01, 0), (0.001, 0)),   # saturates at the int16 limits
+])
+def test_sum_int16(tmp_path, shape, axes, keep, in_q, out_q):
+    out_shape = tuple(1 if d in [a % len(shape) for a in axes] else n for d, n in enumerate(shape)) if keep \
+        else tuple(n for d, n in enumerate(shape) if d not in [a % len(shape) for a in axes])
+    g = single_op(Op.SUM, [act("x", shape, in_q[0], in_q[1], "int16"), const("axes", i32(axes))],
+                  [act("y", out_shape, out_q[0], out_q[1], "int16")], dict(keep_dims=keep))
+    assert_exact(g, tmp_path, samples=3, inputs=[[extremes16(shape)]])
+
+
+def test_sum_int16_refuses_int32_overflow(tmp_path):
+    g = single_op(Op.SUM, [act("x", (1 << 15,), 0.001, 0, "int16"), const("axes", i32([0]))],
+                  [act("y", (), 0.1, 0, "int16")], dict(keep_dims=False))
+    assert "overflows int32" in prepare_error(g, tmp_path)
