@@ -365,3 +365,10 @@ def test_sum_int16_refuses_int32_overflow(tmp_path):
     g = single_op(Op.SUM, [act("x", (1 << 15,), 0.001, 0, "int16"), const("axes", i32([0]))],
                   [act("y", (), 0.1, 0, "int16")], dict(keep_dims=False))
     assert "overflows int32" in prepare_error(g, tmp_path)
+
+
+@pytest.mark.parametrize("size,align,half", [((5, 3), False, False), ((4, 6), True, False), ((3, 7), False, True)])
+def test_resize_nearest_int16(tmp_path, size, align, half):
+    g = single_op(Op.RESIZE_NEAREST_NEIGHBOR, [a16("x", (1, 2, 3, 3)), const("size", i32(size))],
+                  [a16("y", (1, *size, 3))], dict(align_corners=align, half_pixel_centers=half))
+    assert_exact(g, tmp_path, samples=2, inputs=[[extremes16((1, 2, 3, 3))]])

@@ -443,11 +443,11 @@ class PadV2(Pad):
     op = Op.PADV2
 
 
-def _resize_checks(node, g) -> tuple[Tensor, Tensor, int, int]:
+def _resize_checks(node, g, dtype: str = "int8") -> tuple[Tensor, Tensor, int, int]:
     """TFLM resize_*.cc Prepare: 4-D input, size a constant int32 [2] (new height, width). TFLM
     loops to the size operand's values, so the output must have exactly that shape."""
     x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-    require_same_dtype(node, g, [x.name, y.name])
+    require_same_dtype(node, g, [x.name, y.name], dtype)
     require_nonempty(node, g, [x.name, y.name])
     size = const_ints(node, g, 1, "size")
     if len(x.shape) != 4 or size.shape != (2,):
@@ -485,13 +485,17 @@ class ResizeNearestNeighbor(OpImpl):
     The float index arithmetic is evaluated here, once, into row and column tables."""
     op = Op.RESIZE_NEAREST_NEIGHBOR
     kernels = ("ml_resize_nearest_s8",)
+    # --- issue 10: extra ops. TFLM resizes int16 too; the kernel copies whole pixels, so an
+    # int16 [N, H, W, C] is passed as int8 [N, H, W, 2C].
+    dtypes = ("int8", "int16")
 
     def prepare(self, node, g):
-        x, y, h, w = _resize_checks(node, g)
+        dtype = moved_dtype(node, g, [node.inputs[0], node.outputs[0]])
+        x, y, h, w = _resize_checks(node, g, dtype)
         a = node.attrs
         ys = nearest_sources(int(x.shape[1]), h, a["align_corners"], a["half_pixel_centers"])
         xs = nearest_sources(int(x.shape[2]), w, a["align_corners"], a["half_pixel_centers"])
-        return dict(ys=ys, xs=xs)
+        return dict(ys=ys, xs=xs, bytes=g.t(node.inputs[0]).np_dtype.itemsize)
 
     def reference(self, node, g, p, xs):
         x = np.asarray(xs[0])
@@ -501,9 +505,11 @@ class ResizeNearestNeighbor(OpImpl):
         params = ctx.struct("ml_resize_nearest_params", "params",
                             dict(y_source=ctx.const("y_source", np.array(p["ys"], np.int32)),
                                  x_source=ctx.const("x_source", np.array(p["xs"], np.int32))))
-        return (f"ml_resize_nearest_s8({params}, {ctx.dims(g.t(node.inputs[0]).shape)}, "
-                f"{ctx.tensor(node.inputs[0])}, {ctx.dims(g.t(node.outputs[0]).shape)}, "
-                f"{ctx.tensor(node.outputs[0])})")
+        (n, h, w, c), (_, oh, ow, _) = g.t(node.inputs[0]).shape, g.t(node.outputs[0]).shape
+        k = p["bytes"]
+        return (f"ml_resize_nearest_s8({params}, {ctx.dims((n, h, w, c * k))}, "
+                f"(const int8_t *){ctx.tensor(node.inputs[0])}, {ctx.dims((n, oh, ow, c * k))}, "
+                f"(int8_t *){ctx.tensor(node.outputs[0])})")
 
 
 def _tdiv(a: int, b: int) -> int:
