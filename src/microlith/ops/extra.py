@@ -335,11 +335,12 @@ def _float_dynamic_update_slice(node, g, ins, out_shape):
 
 
 def _float_broadcast_args(node, g, ins, out_shape):
-    return [np.array(broadcast_args(ins[0], ins[1], int(np.prod(out_shape))), g.t(node.outputs[0]).np_dtype)]
+    y = g.t(node.outputs[0])  # a batch of samples shares the one static value
+    return [np.broadcast_to(np.array(broadcast_args(ins[0], ins[1], y.size), y.np_dtype), out_shape)]
 
 
 def _float_shape(node, g, ins, out_shape):
-    return [np.array(g.t(node.inputs[0]).shape, np.int32)]
+    return [np.broadcast_to(np.array(g.t(node.inputs[0]).shape, np.int32), out_shape)]
 
 
 FLOAT_RUN = {Op.EMBEDDING_LOOKUP: _float_embedding_lookup, Op.FILL: _float_fill,
