@@ -133,6 +133,12 @@ class Op(enum.Enum):
     SIGNAL_PCAN = "CUSTOM:SignalPCAN"
     SIGNAL_FILTER_BANK_LOG = "CUSTOM:SignalFilterBankLog"
     SIGNAL_DELAY = "CUSTOM:SignalDelay"
+    # --- issue 10: extra ops (ops/extra.py)
+    EMBEDDING_LOOKUP = "EMBEDDING_LOOKUP"
+    FILL = "FILL"
+    DYNAMIC_UPDATE_SLICE = "DYNAMIC_UPDATE_SLICE"
+    BROADCAST_ARGS = "BROADCAST_ARGS"
+    SHAPE = "SHAPE"
 
 
 # Fused activation names used in attrs["activation"].
@@ -236,6 +242,12 @@ ATTRS: dict[Op, tuple[str, ...]] = {
     Op.SIGNAL_PCAN: ("snr_shift",),
     Op.SIGNAL_FILTER_BANK_LOG: ("input_correction_bits", "output_scale"),
     Op.SIGNAL_DELAY: ("delay_length",),
+    # --- issue 10: extra ops (ops/extra.py)
+    Op.EMBEDDING_LOOKUP: (),
+    Op.FILL: (),
+    Op.DYNAMIC_UPDATE_SLICE: (),
+    Op.BROADCAST_ARGS: (),
+    Op.SHAPE: ("out_type",),
 }
 
 # Ops that write more than one output tensor (every other op writes exactly one).

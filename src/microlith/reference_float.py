@@ -391,6 +391,9 @@ def _integer_only(node, g, ins, out_shape):
 
 
 _RUN.update({op: _integer_only for op in Op if op.value.startswith("CUSTOM:Signal")})
+# --- issue 10: extra ops
+from .ops.extra import FLOAT_RUN as _EXTRA_RUN  # noqa: E402
+_RUN.update(_EXTRA_RUN)
 assert set(_RUN) == set(Op), set(Op) - set(_RUN)
 
 

@@ -67,6 +67,9 @@ _ARITY: dict[Op, tuple[int, int, tuple[int, ...]]] = {
     # --- issue 10: signal ops
     Op.SIGNAL_WINDOW: (2, 2, ()), Op.SIGNAL_FILTER_BANK: (6, 6, ()),
     Op.SIGNAL_FILTER_BANK_SQUARE_ROOT: (2, 2, ()), Op.SIGNAL_PCAN: (3, 3, ()),
+    # --- issue 10: extra ops
+    Op.EMBEDDING_LOOKUP: (2, 2, ()), Op.FILL: (2, 2, ()), Op.DYNAMIC_UPDATE_SLICE: (3, 3, ()),
+    Op.BROADCAST_ARGS: (2, 2, ()),
 }
 
 
@@ -492,6 +495,10 @@ def _read_options(o, op: Op, path: str, i: int) -> dict:
         n = o.CustomOptionsLength()
         raw = o.CustomOptionsAsNumpy().tobytes() if n > 0 else b""
         a = read_custom_options(raw, op, path, i)
+    # --- issue 10: extra ops
+    elif op is Op.SHAPE:  # TFLM reads the output tensor's type; out_type only documents it
+        code = table(fb.ShapeOptions).OutType() if opts is not None else fb.TensorType.INT32
+        a = dict(out_type=_TENSOR_TYPES.get(code, _TYPE_NAMES.get(code, str(code))))
     assert set(a) == set(ATTRS[op]), (op, a)
     for key in ("stride_h", "stride_w", "dilation_h", "dilation_w", "filter_h", "filter_w",
                 "depth_multiplier"):

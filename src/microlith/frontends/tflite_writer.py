@@ -186,6 +186,15 @@ def _options(op: Op, a: dict):
         return B.ZerosLikeOptions, fb.ZerosLikeOptionsT()
     if op is Op.GATHER_ND:
         return B.GatherNdOptions, fb.GatherNdOptionsT()
+    # --- issue 10: extra ops
+    if op is Op.FILL:
+        return B.FillOptions, fb.FillOptionsT()
+    if op is Op.DYNAMIC_UPDATE_SLICE:
+        return B.DynamicUpdateSliceOptions, fb.DynamicUpdateSliceOptionsT()
+    if op is Op.SHAPE:
+        o = fb.ShapeOptionsT()
+        o.outType = _TYPES[a["out_type"]]
+        return B.ShapeOptions, o
     return B.NONE, None
 
 

@@ -73,7 +73,9 @@ REGISTRY: dict[Op, OpImpl] = {}
 # Op families; each module registers its ops on import.
 _FAMILIES = ("conv", "fully_connected", "pool", "elementwise", "activation", "shape",
              # --- issue 10: one module per new op family
-             "reduce", "math_ops", "matmul", "recurrent", "movement", "signal")
+             "reduce", "math_ops", "matmul", "recurrent", "movement", "signal",
+             # --- issue 10: extra ops
+             "extra")
 
 
 def register(cls):

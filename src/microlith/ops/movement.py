@@ -24,6 +24,15 @@ from ..ir import MicrolithError, Node, Op, Tensor
 from . import OpImpl, register, where
 from .shape import (MAX_RANK, Pad, _Alias, c_array, canonical_transpose, const_ints, require_nonempty,
                     require_same_dtype, shape_nd)
+from .shape import SUFFIX, moved_dtype  # --- issue 10: extra ops (int16 copies)
+
+
+def _moved(node, g, names) -> str:
+    """--- issue 10: extra ops. The element type a byte-copying op moves: int8, or int16 through
+    the *_s16 kernel (TFLM's SLICE, PACK, BROADCAST_TO and REVERSE_V2 take int16 too)."""
+    dtype = moved_dtype(node, g, names)
+    require_same_dtype(node, g, names, dtype)
+    return dtype
 
 
 def _axis(node, g, axis: int, rank: int, what: str = "axis") -> int:
@@ -55,7 +64,8 @@ def emit_slice(node, g, ctx, in_shape, begins, counts) -> str:
     """The strided-slice kernel with stride 1 (SLICE and the lowered SPLIT/SPLIT_V)."""
     params = ctx.struct("ml_strided_slice_params", "params",
                         dict(begin=c_array(begins), stride=c_array([1] * len(begins))))
-    return (f"ml_strided_slice_s8({params}, {shape_nd(ctx, 'in_shape', in_shape)}, "
+    kernel = f"ml_strided_slice_{SUFFIX[g.t(node.inputs[0]).dtype]}"
+    return (f"{kernel}({params}, {shape_nd(ctx, 'in_shape', in_shape)}, "
             f"{ctx.tensor(node.inputs[0])}, {shape_nd(ctx, 'out_shape', counts)}, "
             f"{ctx.tensor(node.outputs[0])})")
 
@@ -66,12 +76,16 @@ class Slice(OpImpl):
     the end", rank 1..5 (kMaxDim). TFLM checks none of the ranges (its reference Slice reads
     whatever begin + size points at), so out-of-range slices are refused here."""
     op = Op.SLICE
-    kernels = ("ml_strided_slice_s8",)
+    kernels = ("ml_strided_slice_s8", "ml_strided_slice_s16")
+    dtypes = ("int8", "int16")
     MAX_RANK = 5
+
+    def kernels_for(self, node, g, p):
+        return (f"ml_strided_slice_{SUFFIX[g.t(node.inputs[0]).dtype]}",)
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        require_same_dtype(node, g, [x.name, y.name])
+        _moved(node, g, [x.name, y.name])
         require_nonempty(node, g, [x.name, y.name])
         rank = len(x.shape)
         if not 1 <= rank <= self.MAX_RANK:
@@ -175,13 +189,17 @@ class Pack(OpImpl):
     axis of the output (negative axis counts from the output's rank). As a concatenation of
     [outer, copy] blocks it is exactly ml_concat_s8's copy."""
     op = Op.PACK
-    kernels = ("ml_concat_s8",)
+    kernels = ("ml_concat_s8", "ml_concat_s16")
+    dtypes = ("int8", "int16")
+
+    def kernels_for(self, node, g, p):
+        return (f"ml_concat_{SUFFIX[p['dtype']]}",)
 
     def prepare(self, node, g):
         names, y = list(node.inputs), g.t(node.outputs[0])
         if any(n is None for n in names):
             raise MicrolithError(f"{where(node, g)}: an input is absent")
-        require_same_dtype(node, g, names + [y.name])
+        dtype = _moved(node, g, names + [y.name])
         require_nonempty(node, g, [y.name])
         n = int(node.attrs["values_count"])
         if n != len(names):
@@ -197,7 +215,7 @@ class Pack(OpImpl):
         if want != tuple(y.shape):
             raise MicrolithError(f"{where(node, g)}: output '{y.name}' has shape {list(y.shape)}, "
                                  f"packing {n} x {list(shape)} along axis {axis} gives {list(want)}")
-        return dict(axis=axis, outer=math.prod(shape[:axis]), copy=math.prod(shape[axis:]))
+        return dict(axis=axis, outer=math.prod(shape[:axis]), copy=math.prod(shape[axis:]), dtype=dtype)
 
     def reference(self, node, g, p, xs):
         return [np.stack([np.asarray(x) for x in xs], axis=p["axis"]).astype(g.t(node.outputs[0]).np_dtype)]
@@ -207,8 +225,10 @@ class Pack(OpImpl):
         params = ctx.struct("ml_concat_params", "params", dict(num_inputs=len(names)))
         dims = ctx.dims((p["outer"], p["copy"]))
         data = ", ".join(ctx.tensor(n) for n in names)
-        return (f"ml_concat_s8({params}, (const ml_dims *const[]){{ {', '.join([dims] * len(names))} }}, "
-                f"(const int8_t *const[]){{ {data} }}, {ctx.dims((p['outer'], p['copy'] * len(names)))}, "
+        ctype = {"int8": "int8_t", "int16": "int16_t"}[p["dtype"]]
+        return (f"ml_concat_{SUFFIX[p['dtype']]}({params}, "
+                f"(const ml_dims *const[]){{ {', '.join([dims] * len(names))} }}, "
+                f"(const {ctype} *const[]){{ {data} }}, {ctx.dims((p['outer'], p['copy'] * len(names)))}, "
                 f"{ctx.tensor(node.outputs[0])})")
 
 
@@ -249,12 +269,16 @@ class BroadcastTo(OpImpl):
     input dimension (aligned to the right) is 1 or the output's. The strided-slice kernel does
     it with stride 0 along the broadcast dimensions (it rereads the one input element)."""
     op = Op.BROADCAST_TO
-    kernels = ("ml_strided_slice_s8",)
+    kernels = ("ml_strided_slice_s8", "ml_strided_slice_s16")
+    dtypes = ("int8", "int16")
     MAX_RANK = 5
+
+    def kernels_for(self, node, g, p):
+        return (f"ml_strided_slice_{SUFFIX[g.t(node.inputs[0]).dtype]}",)
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        require_same_dtype(node, g, [x.name, y.name])
+        _moved(node, g, [x.name, y.name])
         require_nonempty(node, g, [x.name, y.name])
         shape = const_ints(node, g, 1, "shape", ("int32", "int64"))
         rank = len(y.shape)
@@ -290,7 +314,8 @@ class BroadcastTo(OpImpl):
     def emit(self, node, g, p, ctx):
         params = ctx.struct("ml_strided_slice_params", "params",
                             dict(begin=c_array([0] * len(p["in_shape"])), stride=c_array(p["stride"])))
-        return (f"ml_strided_slice_s8({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
+        return (f"ml_strided_slice_{SUFFIX[g.t(node.inputs[0]).dtype]}({params}, "
+                f"{shape_nd(ctx, 'in_shape', p['in_shape'])}, "
                 f"{ctx.tensor(node.inputs[0])}, {shape_nd(ctx, 'out_shape', p['out_shape'])}, "
                 f"{ctx.tensor(node.outputs[0])})")
 
@@ -418,11 +443,11 @@ class PadV2(Pad):
     op = Op.PADV2
 
 
-def _resize_checks(node, g) -> tuple[Tensor, Tensor, int, int]:
+def _resize_checks(node, g, dtype: str = "int8") -> tuple[Tensor, Tensor, int, int]:
     """TFLM resize_*.cc Prepare: 4-D input, size a constant int32 [2] (new height, width). TFLM
     loops to the size operand's values, so the output must have exactly that shape."""
     x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-    require_same_dtype(node, g, [x.name, y.name])
+    require_same_dtype(node, g, [x.name, y.name], dtype)
     require_nonempty(node, g, [x.name, y.name])
     size = const_ints(node, g, 1, "size")
     if len(x.shape) != 4 or size.shape != (2,):
@@ -460,13 +485,17 @@ class ResizeNearestNeighbor(OpImpl):
     The float index arithmetic is evaluated here, once, into row and column tables."""
     op = Op.RESIZE_NEAREST_NEIGHBOR
     kernels = ("ml_resize_nearest_s8",)
+    # --- issue 10: extra ops. TFLM resizes int16 too; the kernel copies whole pixels, so an
+    # int16 [N, H, W, C] is passed as int8 [N, H, W, 2C].
+    dtypes = ("int8", "int16")
 
     def prepare(self, node, g):
-        x, y, h, w = _resize_checks(node, g)
+        dtype = moved_dtype(node, g, [node.inputs[0], node.outputs[0]])
+        x, y, h, w = _resize_checks(node, g, dtype)
         a = node.attrs
         ys = nearest_sources(int(x.shape[1]), h, a["align_corners"], a["half_pixel_centers"])
         xs = nearest_sources(int(x.shape[2]), w, a["align_corners"], a["half_pixel_centers"])
-        return dict(ys=ys, xs=xs)
+        return dict(ys=ys, xs=xs, bytes=g.t(node.inputs[0]).np_dtype.itemsize)
 
     def reference(self, node, g, p, xs):
         x = np.asarray(xs[0])
@@ -476,9 +505,11 @@ class ResizeNearestNeighbor(OpImpl):
         params = ctx.struct("ml_resize_nearest_params", "params",
                             dict(y_source=ctx.const("y_source", np.array(p["ys"], np.int32)),
                                  x_source=ctx.const("x_source", np.array(p["xs"], np.int32))))
-        return (f"ml_resize_nearest_s8({params}, {ctx.dims(g.t(node.inputs[0]).shape)}, "
-                f"{ctx.tensor(node.inputs[0])}, {ctx.dims(g.t(node.outputs[0]).shape)}, "
-                f"{ctx.tensor(node.outputs[0])})")
+        (n, h, w, c), (_, oh, ow, _) = g.t(node.inputs[0]).shape, g.t(node.outputs[0]).shape
+        k = p["bytes"]
+        return (f"ml_resize_nearest_s8({params}, {ctx.dims((n, h, w, c * k))}, "
+                f"(const int8_t *){ctx.tensor(node.inputs[0])}, {ctx.dims((n, oh, ow, c * k))}, "
+                f"(int8_t *){ctx.tensor(node.outputs[0])})")
 
 
 def _tdiv(a: int, b: int) -> int:
@@ -679,11 +710,15 @@ class ReverseV2(OpImpl):
     sorted (TFLM refuses others), rank up to 6. Reversing contiguous axes is reversing their
     flattened run, which the strided-slice kernel does with stride -1 on [outer, run, inner]."""
     op = Op.REVERSE_V2
-    kernels = ("ml_strided_slice_s8",)
+    kernels = ("ml_strided_slice_s8", "ml_strided_slice_s16")
+    dtypes = ("int8", "int16")
+
+    def kernels_for(self, node, g, p):
+        return (f"ml_strided_slice_{SUFFIX[g.t(node.inputs[0]).dtype]}",)
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        require_same_dtype(node, g, [x.name, y.name])
+        _moved(node, g, [x.name, y.name])
         require_nonempty(node, g, [x.name, y.name])
         rank = len(x.shape)
         axes = const_ints(node, g, 1, "axis")
@@ -712,7 +747,8 @@ class ReverseV2(OpImpl):
         params = ctx.struct("ml_strided_slice_params", "params",
                             dict(begin=c_array(p["begin"]), stride=c_array(p["stride"])))
         shape = shape_nd(ctx, "shape", p["in_shape"])
-        return (f"ml_strided_slice_s8({params}, {shape}, {ctx.tensor(node.inputs[0])}, {shape}, "
+        kernel = f"ml_strided_slice_{SUFFIX[g.t(node.inputs[0]).dtype]}"
+        return (f"{kernel}({params}, {shape}, {ctx.tensor(node.inputs[0])}, {shape}, "
                 f"{ctx.tensor(node.outputs[0])})")
 
 

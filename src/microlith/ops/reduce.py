@@ -27,6 +27,7 @@ from ..arith.logarithm import log_x_for_x_greater_than_or_equal_to_1
 from ..ir import MicrolithError, Op
 from . import OpImpl, register, require_int8, requant_multiplier, where
 from .shape import MAX_RANK, const_ints, require_nonempty, shape_nd
+from .s16 import NP, QRANGE, act_dtype  # --- issue 10: extra ops (int16 SUM)
 
 
 @dataclass(frozen=True)
@@ -188,33 +189,41 @@ class Sum(OpImpl):
     with the plain input/output scale ratio, without MEAN's 1/count folded in:
       clamp(MultiplyByQuantizedMultiplier(sum - count * input_zp) + output_zp)."""
     op = Op.SUM
-    kernels = ("ml_mean_s8",)
+    # --- issue 10: extra ops. int16 too: TFLM's EvalSumHelper runs QuantizedMeanOrSum<int16_t>
+    # (int32 sums, any zero point), MEAN's int16 kernel.
+    kernels = ("ml_mean_s8", "ml_mean_s16")
+    dtypes = ("int8", "int16")
+
+    def kernels_for(self, node, g, p):
+        return ("ml_mean_s16",) if p["dtype"] == "int16" else ("ml_mean_s8",)
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        require_int8(node, g, [x.name, y.name])
+        dtype = act_dtype(node, g, [x.name, y.name], int16_zero_point=False)
         r = reduction(node, g, "sum")
-        if r.count >= 1 << 23:  # |sum - count * zp| <= 255 * count must fit int32
+        # |sum - count * zp| <= 255 * count (65535 * count for int16) must fit int32
+        if r.count >= (1 << 23 if dtype == "int8" else 1 << 15):
             raise MicrolithError(f"{where(node, g)}: summing {r.count} values overflows int32 sums")
         # reduce_common.cc Prepare: the double ratio of the float32 scales.
         ratio = np.float64(x.quant.scale[0]) / np.float64(y.quant.scale[0])
         mult, shift = requant_multiplier(node, g, ratio, "input scale / output scale", x.name)
         return dict(axes=r.axes, count=r.count, input_zero_point=int(x.quant.zero_point[0]),
                     output_zero_point=int(y.quant.zero_point[0]), multiplier=mult, shift=shift,
-                    in_shape=list(r.in_shape), reduce_mask=r.reduce_mask, out_shape=list(r.out_shape))
+                    in_shape=list(r.in_shape), reduce_mask=r.reduce_mask, out_shape=list(r.out_shape),
+                    dtype=dtype)
 
     def reference(self, node, g, p, xs):
         x = np.asarray(xs[0], np.int64)
         total = x.sum(axis=p["axes"]) if p["axes"] else x
         v = multiply_by_quantized_multiplier(total - p["input_zero_point"] * p["count"],
                                              p["multiplier"], p["shift"]) + p["output_zero_point"]
-        return [np.clip(v, -128, 127).astype(np.int8).reshape(g.t(node.outputs[0]).shape)]
+        return [np.clip(v, *QRANGE[p["dtype"]]).astype(NP[p["dtype"]]).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
         params = ctx.struct("ml_mean_params", "params", {
             k: p[k] for k in ("reduce_mask", "input_zero_point", "output_zero_point",
                               "multiplier", "shift")})
-        return (f"ml_mean_s8({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
+        return (f"{self.kernels_for(node, g, p)[0]}({params}, {shape_nd(ctx, 'in_shape', p['in_shape'])}, "
                 f"{ctx.tensor(node.inputs[0])}, {shape_nd(ctx, 'out_shape', p['out_shape'])}, "
                 f"{ctx.tensor(node.outputs[0])})")
 

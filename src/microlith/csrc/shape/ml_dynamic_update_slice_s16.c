@@ -1,0 +1,10 @@
+#include "ml_dynamic_update_slice_s16.h"
+
+ml_status ml_dynamic_update_slice_s16(const ml_dynamic_update_slice_params *params,
+                                    const ml_shape_nd *operand_shape, const int16_t *operand,
+                                    const ml_shape_nd *update_shape, const int16_t *update,
+                                    const void *start_indices, int16_t *output)
+{
+    return ml_nn_dynamic_update_slice(params, operand_shape, operand, update_shape, update,
+                                      start_indices, output, sizeof(int16_t));
+}
