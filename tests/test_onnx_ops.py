@@ -96,6 +96,23 @@ def test_gather_refusals(tmp_path):
         load_onnx(tmp_path / "g5.onnx")
 
 
+class PiecesOfConcat(nn.Module):
+    def forward(self, x):
+        a, b = torch.tanh(x), torch.sigmoid(x)
+        y = torch.cat([a, b], dim=1)         # [1, 8]
+        return y[:, 4:] * 2, y[:, 3:5]       # exactly b: read b itself; across both: a slice
+
+
+def test_slice_of_concat_reads_the_piece(tmp_path):
+    x = torch.randn(1, 4)
+    path = export(PiecesOfConcat(), x, tmp_path / "pieces.onnx")
+    want = run_ort(path, [x.numpy()])
+    g = load_onnx(path)
+    assert_close(want, run_tflm(g, [x.numpy()]))
+    slices = [n for n in g.nodes if n.op is Op.STRIDED_SLICE]
+    assert len(slices) == 1 and g.t(slices[0].outputs[0]).shape == (1, 2)
+
+
 # ---------------------------------------------------------------------------------------------
 # GELU, Pow
 

@@ -21,8 +21,10 @@ exactly what the ONNX model computes, with the ONNX input and output shapes; pas
 then drops the transposes that move no data (e.g. over an H = W = 1 tensor).
 
 The package: reader (file validation), values (Val, Builder), one module per op family
-(conv, pooling, dense, elementwise, activation, shape), table (ONNX op -> lowering, the one
-place an op is registered) and load (the walk and load_onnx).
+(conv, pooling, dense, elementwise, activation, shape, normalization, recurrent), arith
+(constant-folding arithmetic for ops lowered to formulas), table (ONNX op -> lowering, the one
+place an op is registered), patterns (ONNX-level fusions run first: GELU's Erf chain), peephole
+(a cleanup of the lowered graph) and load (the walk and load_onnx).
 """
 from __future__ import annotations
 

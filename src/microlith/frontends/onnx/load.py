@@ -12,6 +12,7 @@ from ...ir import Graph, MicrolithError, Tensor
 from ...passes.rewrite import prune
 from ..tflite import c_identifier
 from .patterns import fuse_gelu
+from .peephole import slices_of_concats
 from .reader import check_references, initializers, input_shapes, opset_of, read_model
 from .table import LOWERINGS
 from .values import Builder, Val
@@ -131,6 +132,7 @@ def _convert(model, path: str, name: str | None, input_shape) -> Graph:
         if o.name in shapes:
             raise MicrolithError(f"{path}: graph output '{o.name}' is a graph input; nothing to compute")
         outputs.append(_graph_output(b, values[o.name], o.name, set(outputs)))
+    slices_of_concats(b)  # e.g. the last step of an unrolled GRU's stacked output
     stem = os.path.splitext(os.path.basename(path))[0]
     graph = Graph(c_identifier(name or stem), b.tensors, b.nodes, list(shapes), outputs,
                   source=path, meta={"format": "onnx", "opset": opset})
