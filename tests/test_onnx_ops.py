@@ -188,16 +188,33 @@ def test_matmul_const(tmp_path, w_shape):
     assert Op.FULLY_CONNECTED in [n.op for n in g.nodes]
 
 
-@pytest.mark.skipif(hasattr(Op, "RSQRT"), reason="RSQRT exists: LayerNormalization lowers")
-def test_layer_norm_refused_without_rsqrt(tmp_path):
-    path = one_node(tmp_path / "ln.onnx", "LayerNormalization", (1, 6), [np.ones(6, np.float32)], 1)
-    with pytest.raises(MicrolithError, match="no RSQRT op"):
-        load_onnx(path)
-
-
-@pytest.mark.skipif(not hasattr(Op, "RSQRT"), reason="no RSQRT IR op in this tree")
 def test_layer_norm(tmp_path):
     rng = np.random.default_rng(0)
     path = one_node(tmp_path / "ln.onnx", "LayerNormalization", (2, 3, 6),
                     [rng.normal(size=6).astype(np.float32), rng.normal(size=6).astype(np.float32)], 1, axis=-1)
     check_node(path, (2, 3, 6))
+
+
+def test_layer_norm_int8_is_byte_exact(tmp_path):
+    """MatMul then LayerNormalization from ONNX, quantized to int8 (RSQRT included): TFLM runs the
+    file and the generated C equals it byte for byte."""
+    import onnx
+    from onnx import numpy_helper
+
+    import microlith
+    rng = np.random.default_rng(0)
+    consts = [numpy_helper.from_array(rng.normal(size=(16, 16)).astype(np.float32), "w"),
+              numpy_helper.from_array(rng.normal(size=16).astype(np.float32), "s"),
+              numpy_helper.from_array(rng.normal(size=16).astype(np.float32), "b")]
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"]),
+             helper.make_node("LayerNormalization", ["h", "s", "b"], ["y"], axis=-1)]
+    graph = helper.make_graph(nodes, "ln", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 16])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 16])], consts)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "ln.onnx")
+    out = tmp_path / "ln_int8.tflite"
+    microlith.quantize(microlith.load(tmp_path / "ln.onnx"), list(rng.normal(size=(64, 1, 8, 16)).astype(np.float32)),
+                       str(out))
+    g = microlith.load(out)
+    assert Op.RSQRT in [n.op for n in g.nodes]
+    res = microlith.verify(out, samples=10)
+    assert res["bit_exact"], res
