@@ -40,6 +40,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 MLPERF = ROOT / "examples" / "models" / "mlperf_tiny"
+# TFLM's own published models (LSTM, SVDF with variable tensors, signal ops with FlexBuffers
+# options, int16x8): parsers that only these reach get mutated too. Seanet: one per op kind.
+TFLM_MODELS = ROOT / "tests" / "data" / "tflm"
 OUTCOMES = ("ok", "error", "mismatch", "crash", "memory", "timeout", "signal")
 FINDINGS = ("mismatch", "crash", "memory", "timeout", "signal")
 EXT = {"tflite": ".tflite", "onnx": ".onnx"}
@@ -211,6 +214,8 @@ def seeds() -> Seeds:
         s.onnx = _onnx_seeds()
         s.tflite = [(p.stem, p.read_bytes()) for p in sorted(MLPERF.glob("*.tflite"))]
         s.tflite += _quantized_seeds(s.onnx) + _single_op_seeds()
+        tflm = sorted(TFLM_MODELS.glob("*.tflite")) + sorted(TFLM_MODELS.glob("seanet/*/*0.tflite"))
+        s.tflite += [(p.stem, p.read_bytes()) for p in tflm if p.stat().st_size < 200_000]
         with tempfile.TemporaryDirectory(prefix="microlith-fuzz-seed-") as tmp:
             from .frontends.tflite_writer import write_tflite
             for name, data in s.onnx:  # small float .tflite models: the float TFLite path
