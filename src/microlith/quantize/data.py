@@ -280,7 +280,7 @@ def _read_npy_or_npz(path: Path, what: str) -> tuple[dict[str, np.ndarray], np.n
     except MicrolithError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
-            RuntimeError, struct.error, OverflowError) as e:
+            RuntimeError, struct.error, OverflowError, IndexError) as e:  # IndexError: an empty member name
         raise MicrolithError(f"{src}: not a readable .npz archive ({type(e).__name__}: {e})") from None
     labels = None
     label_keys = [k for k in members if k in LABEL_KEYS]
