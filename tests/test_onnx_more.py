@@ -14,6 +14,7 @@ from test_onnx import assert_close, run_ort, run_tflm
 from test_recurrent_onnx import one_node, quantize_verify
 
 from microlith.frontends.onnx import load_onnx
+from microlith.frontends.tflite import load_tflite
 from microlith.ir import MicrolithError, Op
 
 
@@ -114,7 +115,12 @@ def test_resize_float(tmp_path, mode, ctm, nearest, size):
 
 @pytest.mark.parametrize("case", [RESIZE_CASES[k] for k in (1, 3, 4, 7, 9)])
 def test_resize_int8_exact(tmp_path, case):
+    """Byte-exact, and the resize keeps its input's parameters: TFLM moves int8 values without
+    rescaling, so any other output scale would misread them."""
     quantize_verify(resize_case(tmp_path, *case, x_shape=(1, 2, 4, 5)), (1, 2, 4, 5), tmp_path)
+    g = load_tflite(str(tmp_path / "q.tflite"))
+    (node,) = [n for n in g.nodes if n.op in (Op.RESIZE_NEAREST_NEIGHBOR, Op.RESIZE_BILINEAR)]
+    assert g.t(node.inputs[0]).quant == g.t(node.outputs[0]).quant
 
 
 @pytest.mark.parametrize("attrs,size,match", [

@@ -25,6 +25,8 @@ Rules, checked against TFLM's int8 kernels:
 - ADD, SUB, MUL, MEAN, RELU, LEAKY_RELU, HARD_SWISH rescale: own parameters.
 - issue 10: LOG_SOFTMAX outputs 16/256 zp 127, L2_NORMALIZATION 1/128 zp 0; REDUCE_MAX and
   REDUCE_MIN take the input's parameters; SUM and CUMSUM rescale (own parameters).
+- issue 10: RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR take the input's parameters;
+  TRANSPOSE_CONV weights per output channel (axis 0), its data input is input 2, bias input 3.
 
 With `activations="int16"` the graph follows TFLite's 16x8 mode instead (the converter's
 EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8): activations int16 symmetric
@@ -49,7 +51,10 @@ INT32_MAX = np.iinfo(np.int32).max
 SAME_SCALE = (Op.MAX_POOL_2D, Op.AVERAGE_POOL_2D, Op.RESHAPE, Op.SQUEEZE, Op.PAD,
               Op.STRIDED_SLICE, Op.TRANSPOSE, Op.RELU6,
               # --- issue 10: reduction and normalization (TFLM requires equal quantization)
-              Op.REDUCE_MAX, Op.REDUCE_MIN)
+              Op.REDUCE_MAX, Op.REDUCE_MIN,
+              # --- issue 10: ONNX Resize. TFLM copies (nearest) or interpolates (bilinear) the
+              # int8 values without rescaling, as the converter's same-scale restriction assumes.
+              Op.RESIZE_NEAREST_NEIGHBOR, Op.RESIZE_BILINEAR)
 FIXED_OUTPUT = {Op.SOFTMAX: (1.0 / 256.0, -128), Op.LOGISTIC: (1.0 / 256.0, -128),
                 Op.TANH: (1.0 / 128.0, 0),
                 # --- issue 10: reduction and normalization (TFLM's fixed output formats)
