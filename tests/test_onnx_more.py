@@ -8,14 +8,17 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
-pytest.importorskip("torch")  # test_onnx (the shared helpers) needs it
-from onnx import TensorProto, helper, numpy_helper
-from test_onnx import assert_close, run_ort, run_tflm
+torch = pytest.importorskip("torch")
+from onnx import TensorProto, helper
+from test_onnx import assert_close, export, run_ort, run_tflm
 from test_recurrent_onnx import one_node, quantize_verify
 
 from microlith.frontends.onnx import load_onnx
 from microlith.frontends.tflite import load_tflite
 from microlith.ir import MicrolithError, Op
+
+nn = torch.nn
+F = torch.nn.functional
 
 
 def against_ort(path, x_shape, op: Op, seed: int = 0):
@@ -43,13 +46,13 @@ def deconv(tmp_path, x_shape, cout, kernel, bias=True, **attrs):
 
 
 DECONV_CASES = [  # (input shape, kernel, attributes): VALID and SAME, odd sizes, 1-D
-    ((1, 3, 4, 5), (3, 3), dict(strides=[2, 2])),
-    ((1, 2, 5, 3), (2, 3), dict(strides=[2, 1], output_padding=[1, 0])),
-    ((1, 3, 4, 4), (3, 3), dict(strides=[2, 2], pads=[1, 1, 1, 1], output_padding=[1, 1])),  # cropped
-    ((1, 2, 4, 3), (3, 2), dict(strides=[2, 3], pads=[0, 2, 1, 0], output_padding=[1, 2])),
-    ((1, 2, 3, 5), (4, 4), dict(strides=[2, 2], pads=[1, 1, 1, 1])),
-    ((2, 3, 3, 3), (1, 1), dict()),
-    ((1, 4, 7), (5,), dict(strides=[3], pads=[1, 1])),
+    ((1, 3, 4, 5), (3, 3), {"strides": [2, 2]}),
+    ((1, 2, 5, 3), (2, 3), {"strides": [2, 1], "output_padding": [1, 0]}),
+    ((1, 3, 4, 4), (3, 3), {"strides": [2, 2], "pads": [1, 1, 1, 1], "output_padding": [1, 1]}),  # cropped
+    ((1, 2, 4, 3), (3, 2), {"strides": [2, 3], "pads": [0, 2, 1, 0], "output_padding": [1, 2]}),
+    ((1, 2, 3, 5), (4, 4), {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
+    ((2, 3, 3, 3), (1, 1), {}),
+    ((1, 4, 7), (5,), {"strides": [3], "pads": [1, 1]}),
 ]
 
 
@@ -58,17 +61,17 @@ def test_conv_transpose_float(tmp_path, x_shape, kernel, attrs):
     against_ort(deconv(tmp_path, x_shape, 4, kernel, bias=x_shape[0] == 1, **attrs), x_shape, Op.TRANSPOSE_CONV)
 
 
-@pytest.mark.parametrize("x_shape,kernel,attrs", [DECONV_CASES[2], DECONV_CASES[5]])
+@pytest.mark.parametrize("x_shape,kernel,attrs", [DECONV_CASES[k] for k in (2, 4, 5, 6)])
 def test_conv_transpose_int8_exact(tmp_path, x_shape, kernel, attrs):
     quantize_verify(deconv(tmp_path, x_shape, 5, kernel, **attrs), x_shape, tmp_path)
 
 
 @pytest.mark.parametrize("attrs,match", [
-    (dict(group=2), "no groups"),
-    (dict(dilations=[2, 2]), "dilations"),
-    (dict(strides=[2, 2], output_padding=[2, 0]), "smaller than the strides"),
-    (dict(auto_pad="SAME_UPPER"), "auto_pad SAME_UPPER"),
-    (dict(output_shape=[9, 9]), "output_shape"),
+    ({"group": 2}, "no groups"),
+    ({"dilations": [2, 2]}, "dilations"),
+    ({"strides": [2, 2], "output_padding": [2, 0]}, "smaller than the strides"),
+    ({"auto_pad": "SAME_UPPER"}, "auto_pad SAME_UPPER"),
+    ({"output_shape": [9, 9]}, "output_shape"),
 ])
 def test_conv_transpose_refused(tmp_path, attrs, match):
     x_shape = (1, 4, 4, 4)
@@ -89,21 +92,21 @@ def resize(tmp_path, x_shape, out_hw=None, scales=None, **attrs):
 
 
 RESIZE_CASES = [  # (mode, coordinate mode, nearest mode, output size or scales)
-    ("nearest", "asymmetric", "floor", dict(scales=[1, 1, 2, 3])),
-    ("nearest", "half_pixel", "round_prefer_floor", dict(out_hw=(8, 10))),
-    ("nearest", "half_pixel", "round_prefer_ceil", dict(out_hw=(2, 7))),
-    ("nearest", "half_pixel", "round_prefer_floor", dict(out_hw=(2, 5))),  # ties: TFLite's no-flag tables
-    ("nearest", "align_corners", "round_prefer_ceil", dict(out_hw=(7, 3))),
-    ("nearest", "asymmetric", "floor", dict(out_hw=(3, 2))),
-    ("linear", "asymmetric", None, dict(scales=[1, 1, 2, 2])),
-    ("linear", "half_pixel", None, dict(out_hw=(7, 9))),
-    ("linear", "pytorch_half_pixel", None, dict(out_hw=(3, 8))),
-    ("linear", "align_corners", None, dict(out_hw=(6, 2))),
+    ("nearest", "asymmetric", "floor", {"scales": [1, 1, 2, 3]}),
+    ("nearest", "half_pixel", "round_prefer_floor", {"out_hw": (8, 10)}),
+    ("nearest", "half_pixel", "round_prefer_ceil", {"out_hw": (2, 7)}),
+    ("nearest", "half_pixel", "round_prefer_floor", {"out_hw": (2, 5)}),  # ties: TFLite's no-flag tables
+    ("nearest", "align_corners", "round_prefer_ceil", {"out_hw": (7, 3)}),
+    ("nearest", "asymmetric", "floor", {"out_hw": (3, 2)}),
+    ("linear", "asymmetric", None, {"scales": [1, 1, 2, 2]}),
+    ("linear", "half_pixel", None, {"out_hw": (7, 9)}),
+    ("linear", "pytorch_half_pixel", None, {"out_hw": (3, 8)}),
+    ("linear", "align_corners", None, {"out_hw": (6, 2)}),
 ]
 
 
 def resize_case(tmp_path, mode, ctm, nearest, size, x_shape=(1, 3, 4, 5)):
-    attrs = dict(mode=mode, coordinate_transformation_mode=ctm) | ({"nearest_mode": nearest} if nearest else {})
+    attrs = {"mode": mode, "coordinate_transformation_mode": ctm} | ({"nearest_mode": nearest} if nearest else {})
     return resize(tmp_path, x_shape, **size, **attrs)
 
 
@@ -124,13 +127,13 @@ def test_resize_int8_exact(tmp_path, case):
 
 
 @pytest.mark.parametrize("attrs,size,match", [
-    (dict(mode="cubic"), dict(out_hw=(8, 10)), "mode cubic"),
-    (dict(mode="linear", coordinate_transformation_mode="tf_crop_and_resize"), dict(out_hw=(8, 10)),
+    ({"mode": "cubic"}, {"out_hw": (8, 10)}, "mode cubic"),
+    ({"mode": "linear", "coordinate_transformation_mode": "tf_crop_and_resize"}, {"out_hw": (8, 10)},
      "no TFLite RESIZE_BILINEAR"),
-    (dict(mode="linear", coordinate_transformation_mode="half_pixel"), dict(scales=[1, 1, 1.7, 2]), "differ"),
-    (dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="ceil"),
-     dict(out_hw=(8, 10)), "no TFLite RESIZE_NEAREST_NEIGHBOR"),
-    (dict(mode="nearest"), dict(scales=[1, 2, 2, 2]), "batch and channels"),
+    ({"mode": "linear", "coordinate_transformation_mode": "half_pixel"}, {"scales": [1, 1, 1.7, 2]}, "differ"),
+    ({"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "ceil"},
+     {"out_hw": (8, 10)}, "no TFLite RESIZE_NEAREST_NEIGHBOR"),
+    ({"mode": "nearest"}, {"scales": [1, 2, 2, 2]}, "batch and channels"),
 ])
 def test_resize_refused(tmp_path, attrs, size, match):
     refused(resize(tmp_path, (1, 3, 4, 5), **size, **attrs), match)
@@ -176,3 +179,32 @@ def test_matmul_refuses_1d_activation(tmp_path):
     path = tmp_path / "mm1.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
     refused(path, "ranks 2 to 5")
+
+
+# ---------------------------------------------------------------------------------------------
+# A torch decoder: what exporters write (empty roi, scales input, fused ReLU after the deconv)
+
+class Decoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1)
+        self.up1d = nn.ConvTranspose1d(4, 2, 4, stride=2)
+
+    def forward(self, x):
+        h = torch.relu(self.up(x))                                            # [1, 4, 8, 10]
+        a = F.interpolate(h, scale_factor=2, mode="nearest")                  # [1, 4, 16, 20]
+        b = F.interpolate(h, size=(5, 7), mode="bilinear", align_corners=False)
+        c = F.interpolate(h, size=(3, 9), mode="bilinear", align_corners=True)
+        s = h.flatten(2)                                                      # [1, 4, 80]
+        att = s @ s.transpose(1, 2)                                           # [1, 4, 4]
+        return a, b, c, att, self.up1d(s[:, :, :9])
+
+
+def test_torch_decoder(tmp_path):
+    torch.manual_seed(0)
+    x = torch.randn(1, 3, 4, 5)
+    path = export(Decoder().eval(), x, tmp_path / "dec.onnx")
+    g = against_ort(path, (1, 3, 4, 5), Op.TRANSPOSE_CONV)
+    assert {Op.RESIZE_NEAREST_NEIGHBOR, Op.RESIZE_BILINEAR, Op.BATCH_MATMUL} <= {n.op for n in g.nodes}
+    assert_close(run_ort(path, [x.numpy()]), run_tflm(load_onnx(path, optimize=False), [x.numpy()]))
+    quantize_verify(path, (1, 3, 4, 5), tmp_path)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import Op
-from .values import Builder, Val
 from .shape import strided_slice
+from .values import Builder, Val
 from .window import onnx_out, spatial_of
 
 

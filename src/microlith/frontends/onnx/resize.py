@@ -48,7 +48,7 @@ def _out_sizes(b: Builder, x: Val, ins) -> tuple[list[int], list]:
     s = [float(v) for v in np.asarray(b.need_const(scales, "scales"), np.float32).reshape(-1)]
     if len(s) != 4 or s[:2] != [1.0, 1.0] or min(s) <= 0:
         raise b.fail(f"scales {s} must be 4 positive values with 1 for the batch and channels")
-    out = [int(math.floor(i * v)) for i, v in zip((h, w), s[2:])]
+    out = [math.floor(i * v) for i, v in zip((h, w), s[2:])]
     return out, [Fraction(v) for v in s[2:]]
 
 
