@@ -13,6 +13,7 @@ from onnx import TensorProto, helper
 from test_onnx import assert_close, export, run_ort, run_tflm
 from test_recurrent_onnx import one_node, quantize_verify
 
+import microlith
 from microlith.frontends.onnx import load_onnx
 from microlith.frontends.tflite import load_tflite
 from microlith.ir import MicrolithError, Op
@@ -208,3 +209,16 @@ def test_torch_decoder(tmp_path):
     assert {Op.RESIZE_NEAREST_NEIGHBOR, Op.RESIZE_BILINEAR, Op.BATCH_MATMUL} <= {n.op for n in g.nodes}
     assert_close(run_ort(path, [x.numpy()]), run_tflm(load_onnx(path, optimize=False), [x.numpy()]))
     quantize_verify(path, (1, 3, 4, 5), tmp_path)
+
+
+@pytest.mark.parametrize("which", ["deconv", "matmul", "nearest"])
+def test_int16x8_exact(tmp_path, which):
+    """The 16x8 quantizer takes the same lowerings (TRANSPOSE_CONV with an int64 bias)."""
+    x_shape = {"deconv": DECONV_CASES[2][0], "matmul": (1, 4, 6), "nearest": (1, 2, 4, 5)}[which]
+    path = {"deconv": lambda: deconv(tmp_path, x_shape, 4, DECONV_CASES[2][1], **DECONV_CASES[2][2]),
+            "matmul": lambda: self_product(tmp_path, x_shape, (0, 2, 1)),
+            "nearest": lambda: resize_case(tmp_path, *RESIZE_CASES[1], x_shape=x_shape)}[which]()
+    cal = np.random.default_rng(3).normal(size=(16, *x_shape)).astype(np.float32)
+    microlith.quantize(str(path), list(cal), str(tmp_path / "q16.tflite"), report=False, activations="int16")
+    res = microlith.verify(str(tmp_path / "q16.tflite"), samples=4)
+    assert res["bit_exact"], res["first_mismatch"]
