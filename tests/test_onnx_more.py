@@ -73,6 +73,8 @@ def test_conv_transpose_int8_exact(tmp_path, x_shape, kernel, attrs):
     ({"strides": [2, 2], "output_padding": [2, 0]}, "smaller than the strides"),
     ({"auto_pad": "SAME_UPPER"}, "auto_pad SAME_UPPER"),
     ({"output_shape": [9, 9]}, "output_shape"),
+    ({"pads": [3, 3, 3, 3]}, "empty output"),
+    ({"kernel_shape": [2, 2]}, "does not match the weight shape"),
 ])
 def test_conv_transpose_refused(tmp_path, attrs, match):
     x_shape = (1, 4, 4, 4)
@@ -135,6 +137,11 @@ def test_resize_int8_exact(tmp_path, case):
     ({"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "ceil"},
      {"out_hw": (8, 10)}, "no TFLite RESIZE_NEAREST_NEIGHBOR"),
     ({"mode": "nearest"}, {"scales": [1, 2, 2, 2]}, "batch and channels"),
+    ({"mode": "nearest"}, {"scales": [1, 1, 0.1, 1]}, "output size .* is empty"),
+    ({"mode": "linear", "coordinate_transformation_mode": "pytorch_half_pixel"}, {"out_hw": (1, 8)},
+     "no TFLite RESIZE_BILINEAR"),
+    ({"mode": "nearest", "antialias": 1}, {"out_hw": (8, 10)}, "antialias"),
+    ({"mode": "nearest"}, {"scales": [1, 1, 2, 2], "out_hw": (8, 10)}, "exactly one of scales and sizes"),
 ])
 def test_resize_refused(tmp_path, attrs, size, match):
     refused(resize(tmp_path, (1, 3, 4, 5), **size, **attrs), match)
