@@ -54,6 +54,9 @@ DECONV_CASES = [  # (input shape, kernel, attributes): VALID and SAME, odd sizes
     ((1, 2, 3, 5), (4, 4), {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
     ((2, 3, 3, 3), (1, 1), {}),
     ((1, 4, 7), (5,), {"strides": [3], "pads": [1, 1]}),
+    ((1, 2, 3, 4), (4, 3), {"strides": [2, 2], "auto_pad": "SAME_UPPER"}),
+    ((1, 2, 3, 4), (4, 3), {"strides": [2, 2], "auto_pad": "SAME_LOWER"}),
+    ((1, 2, 3, 4), (3, 3), {"strides": [1, 2], "auto_pad": "VALID"}),
 ]
 
 
@@ -71,7 +74,7 @@ def test_conv_transpose_int8_exact(tmp_path, x_shape, kernel, attrs):
     ({"group": 2}, "no groups"),
     ({"dilations": [2, 2]}, "dilations"),
     ({"strides": [2, 2], "output_padding": [2, 0]}, "smaller than the strides"),
-    ({"auto_pad": "SAME_UPPER"}, "auto_pad SAME_UPPER"),
+    ({"auto_pad": "SAME_UPPER", "strides": [4, 4]}, "needs negative pads"),
     ({"output_shape": [9, 9]}, "output_shape"),
     ({"pads": [3, 3, 3, 3]}, "empty output"),
     ({"kernel_shape": [2, 2]}, "does not match the weight shape"),

@@ -49,8 +49,15 @@ def _geometry(b: Builder, at: dict, nd: int, spatial: list[int], kernel: list[in
     auto = _text(at.get("auto_pad", "NOTSET"))
     if auto == "VALID":
         begin, end = [0, 0], [0, 0]
+    elif auto in ("SAME_UPPER", "SAME_LOWER"):  # output = input * stride; the odd pad at the end for UPPER
+        total = [s * (i - 1) + op + k - i * s for i, s, k, op in zip(spatial, strides, kernel, out_pad)]
+        if min(total) < 0:
+            raise b.fail(f"auto_pad {auto} with kernel {kernel} smaller than strides {strides} needs negative pads")
+        small = [t // 2 for t in total]
+        big = [t - t // 2 for t in total]
+        begin, end = (small, big) if auto == "SAME_UPPER" else (big, small)
     elif auto != "NOTSET":
-        raise b.fail(f"auto_pad {auto} is not supported (use explicit pads); NOTSET and VALID are")
+        raise b.fail(f"unknown auto_pad {auto}")
     if "output_shape" in at:
         raise b.fail("the output_shape attribute is not supported; give pads and output_padding instead")
     if any(d != 1 for d in dil):
