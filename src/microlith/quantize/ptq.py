@@ -25,6 +25,8 @@ Rules, checked against TFLM's int8 kernels:
 - ADD, SUB, MUL, MEAN, RELU, LEAKY_RELU, HARD_SWISH rescale: own parameters.
 - issue 10: LOG_SOFTMAX outputs 16/256 zp 127, L2_NORMALIZATION 1/128 zp 0; REDUCE_MAX and
   REDUCE_MIN take the input's parameters; SUM and CUMSUM rescale (own parameters).
+- issue 10: RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR take the input's parameters;
+  TRANSPOSE_CONV weights per output channel (axis 0), its data input is input 2, bias input 3.
 
 With `activations="int16"` the graph follows TFLite's 16x8 mode instead (the converter's
 EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8): activations int16 symmetric
@@ -49,7 +51,10 @@ INT32_MAX = np.iinfo(np.int32).max
 SAME_SCALE = (Op.MAX_POOL_2D, Op.AVERAGE_POOL_2D, Op.RESHAPE, Op.SQUEEZE, Op.PAD,
               Op.STRIDED_SLICE, Op.TRANSPOSE, Op.RELU6,
               # --- issue 10: reduction and normalization (TFLM requires equal quantization)
-              Op.REDUCE_MAX, Op.REDUCE_MIN)
+              Op.REDUCE_MAX, Op.REDUCE_MIN,
+              # --- issue 10: ONNX Resize. TFLM copies (nearest) or interpolates (bilinear) the
+              # int8 values without rescaling, as the converter's same-scale restriction assumes.
+              Op.RESIZE_NEAREST_NEIGHBOR, Op.RESIZE_BILINEAR)
 FIXED_OUTPUT = {Op.SOFTMAX: (1.0 / 256.0, -128), Op.LOGISTIC: (1.0 / 256.0, -128),
                 Op.TANH: (1.0 / 128.0, 0),
                 # --- issue 10: reduction and normalization (TFLM's fixed output formats)
@@ -57,7 +62,12 @@ FIXED_OUTPUT = {Op.SOFTMAX: (1.0 / 256.0, -128), Op.LOGISTIC: (1.0 / 256.0, -128
 FIXED_OUTPUT_INT16 = {Op.SOFTMAX: (1.0 / 32768.0, 0), Op.LOGISTIC: (1.0 / 32768.0, 0),
                       Op.TANH: (1.0 / 32768.0, 0)}
 ACTIVATION_DTYPES = ("int8", "int16")
-WEIGHT_OPS = {Op.CONV_2D: 0, Op.DEPTHWISE_CONV_2D: 3, Op.FULLY_CONNECTED: None}
+WEIGHT_OPS = {Op.CONV_2D: 0, Op.DEPTHWISE_CONV_2D: 3, Op.FULLY_CONNECTED: None,
+              # --- issue 10: ONNX ConvTranspose (inputs: output shape, weights, input, bias)
+              Op.TRANSPOSE_CONV: 0}
+# Where a weight op's data input and bias are, when not at 0 and 2.
+DATA_INPUT = {Op.TRANSPOSE_CONV: 2}
+BIAS_INPUT = {Op.TRANSPOSE_CONV: 3}
 # Smallest range an activation may get (the MLIR quantizer's kNearZeroTolerance): an all-zero
 # tensor would otherwise get scale 0, which no kernel can rescale.
 NEAR_ZERO = 1.0e-6
@@ -188,7 +198,7 @@ MAX_FLOAT_ELEMENTS = 1 << 22
 _SAME_SHAPE_OPS = (Op.SOFTMAX, Op.LOGISTIC, Op.TANH, Op.RELU, Op.RELU6, Op.LEAKY_RELU, Op.HARD_SWISH,
                    Op.QUANTIZE, Op.DEQUANTIZE)
 _ARITY = {Op.CONV_2D: 2, Op.DEPTHWISE_CONV_2D: 2, Op.FULLY_CONNECTED: 2, Op.ADD: 2, Op.SUB: 2, Op.MUL: 2,
-          Op.PAD: 2, Op.MEAN: 2, Op.TRANSPOSE: 2, Op.STRIDED_SLICE: 4}
+          Op.PAD: 2, Op.MEAN: 2, Op.TRANSPOSE: 2, Op.STRIDED_SLICE: 4, Op.TRANSPOSE_CONV: 3}
 
 
 def _window_out(size: int, k: int, d: int, s: int, padding: str) -> int:
@@ -242,7 +252,7 @@ def check_float_shapes(g: Graph) -> None:
         if len(node.inputs) < need or any(x is None for x in node.inputs[:need]) or len(node.outputs) != 1:
             raise MicrolithError(f"{here} has inputs {list(node.inputs)} and outputs {list(node.outputs)}; "
                                  f"it needs {need} input(s) and 1 output")
-        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        x, y = g.t(node.inputs[DATA_INPUT.get(node.op, 0)]), g.t(node.outputs[0])
         xs, ys = tuple(int(d) for d in x.shape), tuple(int(d) for d in y.shape)
         if x.is_const and (node.op not in (Op.ADD, Op.SUB, Op.MUL, Op.CONCATENATION) or
                            all(g.t(n).is_const for n in node.inputs if n is not None)):
@@ -367,7 +377,7 @@ def check_float_graph(g: Graph) -> None:
 
 
 def _is_weight(node: Node, k: int) -> bool:
-    return node.op in WEIGHT_OPS and k in (1, 2)
+    return node.op in WEIGHT_OPS and k in (1, BIAS_INPUT.get(node.op, 2))
 
 
 def value_tensors(g: Graph) -> list[str]:
@@ -559,12 +569,13 @@ def _quantize_weight_op(b: _Builder, node: Node, ins: list, act: dict[str, Quant
     if w.dtype != F32:
         raise MicrolithError(f"op {node.name} ({node.op.value}): weights '{w_name}' are {g.t(w_name).dtype} "
                              "without quantization; expected float32")
-    x = ins[0]
+    x = ins[DATA_INPUT.get(node.op, 0)]
     if x not in act:
         raise MicrolithError(f"op {node.name} ({node.op.value}): input '{x}' is not a float tensor")
     in_scale = act[x].scale[0]
     half = weight_half_ranges(w, axis)
-    bias_name = ins[2] if len(ins) > 2 else None
+    k_bias = BIAS_INPUT.get(node.op, 2)
+    bias_name = ins[k_bias] if len(ins) > k_bias else None
     bias = const_value(g, bias_name) if bias_name else None
     if bias is not None:
         if bias.dtype != F32:
@@ -584,7 +595,7 @@ def _quantize_weight_op(b: _Builder, node: Node, ins: list, act: dict[str, Quant
         quantize_b, b_dtype = (quantize_bias, "int32") if activations == "int8" else (quantize_bias_int64, "int64")
         qb = quantize_b(bias.reshape(-1), b_scales).reshape(g.t(bias_name).shape)
         b_quant = Quant(tuple(float(s) for s in b_scales), (0,) * len(b_scales), 0)
-        ins[2] = b.add_const(bias_name, Tensor(bias_name, g.t(bias_name).shape, b_dtype, b_quant, qb))
+        ins[k_bias] = b.add_const(bias_name, Tensor(bias_name, g.t(bias_name).shape, b_dtype, b_quant, qb))
     return ins
 
 

@@ -11,7 +11,7 @@ How a model is read:
  4. Convert in one walk, in the model's (topological) order.
 
 Layout. ONNX activations are channels first. A value is stored "channels last" (cl) once a
-conv or pool has produced it: a 4-D [N,C,H,W] value as [N,H,W,C], a 3-D [N,C,L] value as
+conv, pool, ConvTranspose or Resize has produced it: a 4-D [N,C,H,W] value as [N,H,W,C], a 3-D [N,C,L] value as
 [N,1,L,C] (a 1-D conv or pool is a 2-D one of height 1, exactly as the TFLite converter
 lowers Conv1D). Element-wise ops keep the layout (broadcast constants are permuted to
 match); ops with an axis remap it (Concat, Softmax, ReduceMean, Pad); ops that see the
@@ -21,7 +21,8 @@ exactly what the ONNX model computes, with the ONNX input and output shapes; pas
 then drops the transposes that move no data (e.g. over an H = W = 1 tensor).
 
 The package: reader (file validation), values (Val, Builder), one module per op family
-(conv, pooling, dense, elementwise, activation, shape, normalization, recurrent), arith
+(conv, deconv, pooling, dense, elementwise, activation, shape, normalization, recurrent,
+resize), arith
 (constant-folding arithmetic for ops lowered to formulas), table (ONNX op -> lowering, the one
 place an op is registered), patterns (ONNX-level fusions run first: GELU's Erf chain), peephole
 (a cleanup of the lowered graph) and load (the walk and load_onnx).

@@ -1,4 +1,5 @@
-"""Dense layers: Gemm and MatMul with constant weights -> FULLY_CONNECTED."""
+"""Dense layers: Gemm and MatMul with constant weights -> FULLY_CONNECTED; MatMul of two
+computed tensors -> BATCH_MATMUL."""
 from __future__ import annotations
 
 import numpy as np
@@ -55,11 +56,12 @@ def matmul(b: Builder, node, ins, at) -> list:
     (the result loses its last axis, as numpy's matmul) or [1, ..., 1, K, N] (the result gains
     the leading ones)."""
     a, w = ins
+    if isinstance(a, Val) and isinstance(w, Val):
+        return [batch_matmul(b, a, w)]
     if not (isinstance(a, Val) and isinstance(w, np.ndarray) and a.rank >= 1 and w.ndim >= 1 and
             all(d == 1 for d in w.shape[:-2])):
         raise b.fail("MatMul is supported with a computed left operand and a constant right operand "
-                     "(weights) of shape [K, N], [K] or [1, ..., K, N]; a product of two computed tensors "
-                     "would need BATCH_MATMUL")
+                     "(weights) of shape [K, N], [K] or [1, ..., K, N], or with two computed operands")
     w2 = w.reshape(-1, 1) if w.ndim == 1 else w.reshape(w.shape[-2:])
     if w.ndim == 2:
         return [fully_connected(b, a, w2.astype(np.float32).T, np.zeros(w2.shape[1], np.float32), b.out_name())]
@@ -71,3 +73,16 @@ def matmul(b: Builder, node, ins, at) -> list:
     if not shape:
         raise b.fail(f"the product of {list(a.shape)} and {list(w.shape)} is a scalar; not supported")
     return [Val(b.reshape(y, shape, b.out_name()), shape)]
+
+
+def batch_matmul(b: Builder, a: Val, c: Val) -> Val:
+    """MatMul of two computed tensors of ranks 2 to 5 (TFLM's BATCH_MATMUL), batch dimensions
+    broadcast as numpy's. A 1-D operand would need its axis added and removed: refused."""
+    a, c = b.plain(a), b.plain(c)
+    if not (2 <= a.rank <= 5 and 2 <= c.rank <= 5):
+        raise b.fail(f"a MatMul of two computed tensors needs ranks 2 to 5 (TFLM's BATCH_MATMUL), got "
+                     f"{list(a.shape)} and {list(c.shape)}")
+    if a.shape[-1] != c.shape[-2]:
+        raise b.fail(f"operands {list(a.shape)} and {list(c.shape)} do not multiply")
+    shape = broadcast(b, a.shape[:-2], c.shape[:-2]) + (a.shape[-2], c.shape[-1])
+    return Val(b.emit(Op.BATCH_MATMUL, [a.name, c.name], shape, b.out_name(), adj_x=False, adj_y=False), shape)

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from . import (
     activation,
     conv,
+    deconv,
     dense,
     elementwise,
     normalization,
     pooling,
     recurrent,
+    resize,
     shape,
 )
 
@@ -77,4 +79,7 @@ LOWERINGS: dict[str, Lowering] = {
     # recurrent, unrolled
     "GRU": Lowering(recurrent.gru, 3, 6, 2),
     "LSTM": Lowering(recurrent.lstm, 3, 8, 3),
+    # --- issue 10: ONNX lowerings onto TRANSPOSE_CONV, RESIZE_* and BATCH_MATMUL
+    "ConvTranspose": Lowering(deconv.conv_transpose, 2, 3),
+    "Resize": Lowering(resize.resize, 1, 4),
 }
