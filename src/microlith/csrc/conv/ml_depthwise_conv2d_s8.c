@@ -319,15 +319,15 @@ static void ml_dw_dsp_copy_cols(int32_t *dst, const int8_t *src, int32_t n, int3
  * One batch of one pass, narrow images: for each output row, the input rows under its windows
  * are copied (this pass's channels only) into `rows`, padded with the zero point where the
  * windows leave the image, and every pixel reads from there. The padding columns hold the
- * zero point for every output row, so they are filled once and only the image's columns are
- * written per row.
+ * zero point for every output row, so they are filled once (`fill`: the first pass, or one of
+ * fewer words than the last) and only the image's columns are written per row.
  */
 static void ml_dw_dsp_padded_rows(ml_dw_dsp *d, const ml_depthwise_conv_params *params,
                                   int32_t *rows, const ml_dims *input_dims,
                                   const int8_t *in_batch, const ml_dims *output_dims,
                                   int8_t *out_px,
                                   void (*pixel)(const ml_dw_dsp *, const int8_t *, int8_t *),
-                                  int32_t zp4)
+                                  int32_t zp4, int fill)
 {
     const int32_t in_h = input_dims->h;
     const int32_t in_w = input_dims->w;
@@ -342,8 +342,10 @@ static void ml_dw_dsp_padded_rows(ml_dw_dsp *d, const ml_depthwise_conv_params *
     const int32_t n_in = ix_hi - pad_w;
     d->dx = params->dilation_w * 4 * words;
     d->dy = cols * 4 * words;
-    for (int32_t i = 0; i < d->k_h * cols * words; ++i) {
-        rows[i] = zp4;
+    if (fill) {  /* else a pass of as many words left the padding in place */
+        for (int32_t i = 0; i < d->k_h * cols * words; ++i) {
+            rows[i] = zp4;
+        }
     }
     for (int32_t oy = 0; oy < output_dims->h; ++oy) {
         const int32_t iy0 = oy * params->stride_h - params->pad_h;
@@ -399,6 +401,7 @@ static void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
                         : 0;
     ox_hi = ox_hi < out_w ? ox_hi : out_w;
     ox_lo = ox_lo < ox_hi ? ox_lo : ox_hi;
+    int32_t filled_words = 0;  /* words per column of the padded rows left by the last pass */
     for (int32_t g0 = 0; g0 < groups; g0 += ML_DW_DSP_CHUNK) {
         d.groups = groups - g0 < ML_DW_DSP_CHUNK ? groups - g0 : ML_DW_DSP_CHUNK;
         ml_dw_dsp_setup(&d, (int32_t *)scratch, params, quant, filter, bias, out_c, g0);
@@ -414,7 +417,8 @@ static void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
             int8_t *out_row = output + b * out_h * out_w * out_c + 4 * g0;
             if (params->dsp_padded_rows) {
                 ml_dw_dsp_padded_rows(&d, params, patch, input_dims, in_batch, output_dims,
-                                      out_row, pixel, zp4);
+                                      out_row, pixel, zp4, filled_words != words);
+                filled_words = words;
                 continue;
             }
             for (int32_t oy = 0; oy < out_h; ++oy, out_row += out_w * out_c) {
