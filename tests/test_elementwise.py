@@ -274,6 +274,8 @@ def test_quantize_graph_writes_float_io(tmp_path):
     (0.02, -128, 0.9, 127, 0.3, -128, "RELU"),     # input2 has the larger scale
     (0.5, 127, 0.01, -128, 0.05, 127, "RELU6"),    # input1 has the larger scale, narrow clamp
     (0.3, -20, 0.4, 30, 0.001, 5, "NONE"),         # output shift 0: portable path
+    (0.05, 3, 0.07, -5, 6.4, 100, "NONE"),         # output shift -25: portable path
+    (0.05, 3, 0.07, -5, 0.7, -100, "NONE"),        # output shift -22: the fast path's limit
 ])
 def test_binary_same_shape_on_cortex_m4(tmp_path, op, s1, z1, s2, z2, so, zo, activation):
     shape = (1, 65541)  # every pair, plus a tail that is not a whole block

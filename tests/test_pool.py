@@ -119,7 +119,7 @@ CORTEXM_POOL_CASES = {
 
 
 @pytest.mark.cortexm
-@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m0"])
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m3", "cortex-m0"])
 @pytest.mark.parametrize("op", POOLS)
 @pytest.mark.parametrize("name", list(CORTEXM_POOL_CASES))
 def test_pool_exact_on_cortexm(tmp_path, target, op, name):

@@ -36,13 +36,16 @@ typedef struct {
     int32_t m, round, n;
 } ml_add_rq;
 
-static int ml_add_rq_of(ml_add_rq *rq, int32_t multiplier, int32_t shift, int32_t offset)
+/* max_n: 30 for the inputs; 22 for the output, whose offset (|2 * offset + 1| <= 257) times
+ * 2^(n-1) in c must leave the high word below 2^31. */
+static int ml_add_rq_of(ml_add_rq *rq, int32_t multiplier, int32_t shift, int32_t offset,
+                        int32_t max_n)
 {
     if (shift == 0 && multiplier == (1 << 30) && offset == 0) {
         multiplier = INT32_MAX;
         shift = -1;
     }
-    if (multiplier < 0 || shift > -1 || shift < -30) {
+    if (multiplier < 0 || shift > -1 || shift < -max_n) {
         return 0;
     }
     rq->m = multiplier;
@@ -65,9 +68,9 @@ static ML_NOINLINE int ml_add_s8_dsp(const ml_add_params *p, const int8_t *in1,
                                      const int8_t *in2, int8_t *out, int32_t count)
 {
     ml_add_rq r1, r2, ro;
-    if (p->left_shift != 20 || !ml_add_rq_of(&r1, p->input1_multiplier, p->input1_shift, 0) ||
-        !ml_add_rq_of(&r2, p->input2_multiplier, p->input2_shift, 0) ||
-        !ml_add_rq_of(&ro, p->output_multiplier, p->output_shift, p->output_offset)) {
+    if (p->left_shift != 20 || !ml_add_rq_of(&r1, p->input1_multiplier, p->input1_shift, 0, 30) ||
+        !ml_add_rq_of(&r2, p->input2_multiplier, p->input2_shift, 0, 30) ||
+        !ml_add_rq_of(&ro, p->output_multiplier, p->output_shift, p->output_offset, 22)) {
         return 0;
     }
     const int32_t lo = p->act_min;
