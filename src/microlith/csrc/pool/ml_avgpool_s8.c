@@ -23,6 +23,16 @@ static inline int8_t ml_avgpool_out(int32_t acc, int32_t count, const ml_avgpool
 }
 
 #if defined(ML_NN_DSP)
+/* Four channels from their halfword sums: {0, 2} in s02, {1, 3} in s13. */
+static void ml_avgpool_out4(int32_t s02, int32_t s13, int32_t count,
+                            const ml_avgpool_params *params, int8_t *out)
+{
+    out[0] = ml_avgpool_out((int16_t)s02, count, params);
+    out[1] = ml_avgpool_out((int16_t)s13, count, params);
+    out[2] = ml_avgpool_out(s02 >> 16, count, params);
+    out[3] = ml_avgpool_out(s13 >> 16, count, params);
+}
+
 /*
  * Channels [0, c_end) in pairs of words, returning where it stopped: SXTAB16 adds bytes
  * {0, 2} and {1, 3} of a word to two halfword sums each. A window of at most 256 cells keeps
@@ -33,11 +43,10 @@ static int32_t ml_avgpool_dsp(const ml_pool_window *win, int32_t depth, int32_t 
 {
     int32_t c = 0;
     for (; c + 8 <= c_end; c += 8) {
-        int32_t s[4] = {0, 0, 0, 0};  /* halfword sums of channels {0,2} {1,3} {4,6} {5,7} */
+        int32_t a02 = 0, a13 = 0, b02 = 0, b13 = 0;  /* channels {0,2} {1,3} {4,6} {5,7} */
         const int8_t *row = win->first + c;
         for (int32_t r = win->rows; r > 0; --r, row += win->dy) {
             const int8_t *q = row;
-            int32_t a02 = s[0], a13 = s[1], b02 = s[2], b13 = s[3];
             for (int32_t k = win->cols; k > 0; --k, q += depth) {
                 const int32_t x = ml_dsp_read_s8x4(q);
                 const int32_t y = ml_dsp_read_s8x4(q + 4);
@@ -46,16 +55,9 @@ static int32_t ml_avgpool_dsp(const ml_pool_window *win, int32_t depth, int32_t 
                 b02 = ml_dsp_sxtab16(b02, y);
                 b13 = ml_dsp_sxtab16_ror8(b13, y);
             }
-            s[0] = a02;
-            s[1] = a13;
-            s[2] = b02;
-            s[3] = b13;
         }
-        for (int32_t j = 0; j < 8; ++j) {  /* channel c + j: s[0..3] as listed above */
-            const int32_t w = s[(j >> 2) * 2 + (j & 1)];
-            const int32_t sum = (j & 2) ? w >> 16 : (int16_t)w;
-            out[c + j] = ml_avgpool_out(sum, win->count, params);
-        }
+        ml_avgpool_out4(a02, a13, win->count, params, out + c);
+        ml_avgpool_out4(b02, b13, win->count, params, out + c + 4);
     }
     return c;
 }
