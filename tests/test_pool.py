@@ -105,3 +105,33 @@ def test_mean_rejects_runtime_axis(tmp_path):
     g = single_op(Op.MEAN, [x, axis], [y], dict(keep_dims=False), graph_inputs=["x", "axis"])
     with pytest.raises(MicrolithError, match="constant"):
         impl_for(Op.MEAN).prepare(g.nodes[0], g)
+
+
+# The kernels' Cortex-M paths (DSP words of 8 and 4 channels with a scalar tail on M4, the
+# portable groups of four elsewhere), on emulated cores: windows clipped by padding, the
+# narrow clamp in bytes, whole-row windows walked as one run, and an average over more than
+# 256 cells (beyond the DSP path's halfword sums).
+CORTEXM_POOL_CASES = {
+    "c15_same_relu6": ((1, 7, 9, 15), 3, 3, 2, 2, "SAME", "RELU6", 0.05, -128),
+    "global_c64": ((1, 25, 5, 64), 25, 5, 1, 1, "VALID", "NONE", 0.1, 3),
+    "global_289_cells": ((1, 17, 17, 12), 17, 17, 1, 1, "VALID", "RELU", 0.1, 127),
+}
+
+
+@pytest.mark.cortexm
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m3", "cortex-m0"])
+@pytest.mark.parametrize("op", POOLS)
+@pytest.mark.parametrize("name", list(CORTEXM_POOL_CASES))
+def test_pool_exact_on_cortexm(tmp_path, target, op, name):
+    shape, fh, fw, sh, sw, padding, act_fn, scale, zp = CORTEXM_POOL_CASES[name]
+    n, h, w, c = shape
+    oh, ow = out_hw(h, w, fh, fw, sh, sw, padding)
+    x = act("x", shape, scale, zp)
+    y = act("y", (n, oh, ow, c), scale, zp)
+    g = single_op(op, [x], [y], pool_attrs(fh, fw, sh, sw, padding, act_fn))
+    extremes = np.stack([np.full(shape, -128, np.int8), np.full(shape, 127, np.int8)])
+    np.save(tmp_path / "extremes.npy", extremes)
+    path = write(g, tmp_path)
+    for kw in (dict(samples=4, seed=1), dict(samples=0, inputs=str(tmp_path / "extremes.npy"))):
+        res = microlith.verify(path, target=target, **kw)
+        assert res["bit_exact"], res

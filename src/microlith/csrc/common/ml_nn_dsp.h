@@ -145,6 +145,30 @@ ML_DSP_INLINE int32_t ml_dsp_read_s8x4(const int8_t *p)
     return v;
 }
 
+/* Bytewise signed max of a and b: SSUB8 sets GE[i] where a.byte[i] >= b.byte[i], SEL takes
+ * those bytes from a and the rest from b. One statement, so nothing can touch the GE flags
+ * between the two. */
+ML_DSP_INLINE int32_t ml_dsp_max_s8x4(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("ssub8 %0, %1, %2\n\tsel %0, %1, %2" : "=&r"(r) : "r"(a), "r"(b) : "cc");
+    return r;
+}
+
+/* Bytewise signed min of a and b (the same flags, the other operand order in SEL). */
+ML_DSP_INLINE int32_t ml_dsp_min_s8x4(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("ssub8 %0, %1, %2\n\tsel %0, %2, %1" : "=&r"(r) : "r"(a), "r"(b) : "cc");
+    return r;
+}
+
+/* Four bytes to any address (STR takes unaligned addresses on Cortex-M3 and later). */
+ML_DSP_INLINE void ml_dsp_write_s8x4(int8_t *p, int32_t v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
 /* The halfword pair {b, b} (b modulo 2^16): SXTAB16's addend, SMLABB/SMLATT's factor. */
 ML_DSP_INLINE int32_t ml_dsp_pair16(int32_t b)
 {

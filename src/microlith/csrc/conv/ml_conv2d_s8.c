@@ -372,7 +372,12 @@ static void ml_conv_pixels(const ml_conv_params *params, const ml_per_channel_qu
             const int32_t paired = oc + 1 < oc_end;
             const int8_t *w0 = filter + oc * geo->per_channel;
             const int8_t *w1 = paired ? w0 + geo->per_channel : w0;
-            int32_t acc[4] = {0, 0, 0, 0};
+            /* Element by element: an initializer list becomes a memset call on Cortex-M0. */
+            int32_t acc[4];
+            acc[0] = 0;
+            acc[1] = 0;
+            acc[2] = 0;
+            acc[3] = 0;
             for (int32_t c = 0; c < columns; ++c) {
                 const int32_t in_at = c * geo->tap_dx + slice;
                 const int32_t w_at = c * geo->group_c;

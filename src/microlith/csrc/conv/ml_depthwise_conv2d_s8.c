@@ -290,17 +290,44 @@ static ML_NOINLINE void ml_dw_dsp_patch(int32_t *patch, const int8_t *in, int32_
     }
 }
 
+/* Columns [0, n) of an input row (this pass's `words` words of each, `in_c` bytes apart)
+ * into n * words consecutive words. */
+static void ml_dw_dsp_copy_cols(int32_t *dst, const int8_t *src, int32_t n, int32_t words,
+                                int32_t in_c)
+{
+    if (words == 4) {  /* the full pass: one unrolled column per iteration */
+        for (; n > 0; --n, dst += 4, src += in_c) {
+            const int32_t v0 = ml_dsp_read_s8x4(src);
+            const int32_t v1 = ml_dsp_read_s8x4(src + 4);
+            const int32_t v2 = ml_dsp_read_s8x4(src + 8);
+            const int32_t v3 = ml_dsp_read_s8x4(src + 12);
+            dst[0] = v0;
+            dst[1] = v1;
+            dst[2] = v2;
+            dst[3] = v3;
+        }
+        return;
+    }
+    for (; n > 0; --n, src += in_c) {
+        for (int32_t i = 0; i < words; ++i) {
+            *dst++ = ml_dsp_read_s8x4(src + 4 * i);
+        }
+    }
+}
+
 /*
  * One batch of one pass, narrow images: for each output row, the input rows under its windows
  * are copied (this pass's channels only) into `rows`, padded with the zero point where the
- * windows leave the image, and every pixel reads from there.
+ * windows leave the image, and every pixel reads from there. The padding columns hold the
+ * zero point for every output row, so they are filled once (`fill`: the first pass, or one of
+ * fewer words than the last) and only the image's columns are written per row.
  */
 static void ml_dw_dsp_padded_rows(ml_dw_dsp *d, const ml_depthwise_conv_params *params,
                                   int32_t *rows, const ml_dims *input_dims,
                                   const int8_t *in_batch, const ml_dims *output_dims,
                                   int8_t *out_px,
                                   void (*pixel)(const ml_dw_dsp *, const int8_t *, int8_t *),
-                                  int32_t zp4)
+                                  int32_t zp4, int fill)
 {
     const int32_t in_h = input_dims->h;
     const int32_t in_w = input_dims->w;
@@ -309,28 +336,28 @@ static void ml_dw_dsp_padded_rows(ml_dw_dsp *d, const ml_depthwise_conv_params *
     const int32_t out_c = output_dims->c;
     const int32_t words = d->groups;
     const int32_t cols = (out_w - 1) * params->stride_w + (d->k_w - 1) * params->dilation_w + 1;
+    /* Buffer columns [pad_w, ix_hi) are image columns [0, ix_hi - pad_w). */
+    const int32_t pad_w = params->pad_w < cols ? params->pad_w : cols;
+    const int32_t ix_hi = pad_w + in_w < cols ? pad_w + in_w : cols;
+    const int32_t n_in = ix_hi - pad_w;
     d->dx = params->dilation_w * 4 * words;
     d->dy = cols * 4 * words;
+    if (fill) {  /* else a pass of as many words left the padding in place */
+        for (int32_t i = 0; i < d->k_h * cols * words; ++i) {
+            rows[i] = zp4;
+        }
+    }
     for (int32_t oy = 0; oy < output_dims->h; ++oy) {
         const int32_t iy0 = oy * params->stride_h - params->pad_h;
-        int32_t *dst = rows;
         for (int32_t ky = 0; ky < d->k_h; ++ky) {
             const int32_t iy = iy0 + ky * params->dilation_h;
-            const int row_in = iy >= 0 && iy < in_h;
-            const int8_t *src = in_batch + (iy * in_w - params->pad_w) * in_c;
-            for (int32_t c = 0; c < cols; ++c) {
-                const int32_t ix = c - params->pad_w;
-                if (row_in && ix >= 0 && ix < in_w) {
-                    for (int32_t i = 0; i < words; ++i) {
-                        dst[i] = ml_dsp_read_s8x4(src + 4 * i);
-                    }
-                } else {
-                    for (int32_t i = 0; i < words; ++i) {
-                        dst[i] = zp4;
-                    }
+            int32_t *dst = rows + (ky * cols + pad_w) * words;
+            if (iy >= 0 && iy < in_h) {
+                ml_dw_dsp_copy_cols(dst, in_batch + iy * in_w * in_c, n_in, words, in_c);
+            } else {
+                for (int32_t i = 0; i < n_in * words; ++i) {
+                    dst[i] = zp4;
                 }
-                dst += words;
-                src += in_c;
             }
         }
         const int8_t *q = (const int8_t *)rows;
@@ -374,6 +401,7 @@ static void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
                         : 0;
     ox_hi = ox_hi < out_w ? ox_hi : out_w;
     ox_lo = ox_lo < ox_hi ? ox_lo : ox_hi;
+    int32_t filled_words = 0;  /* words per column of the padded rows left by the last pass */
     for (int32_t g0 = 0; g0 < groups; g0 += ML_DW_DSP_CHUNK) {
         d.groups = groups - g0 < ML_DW_DSP_CHUNK ? groups - g0 : ML_DW_DSP_CHUNK;
         ml_dw_dsp_setup(&d, (int32_t *)scratch, params, quant, filter, bias, out_c, g0);
@@ -389,7 +417,8 @@ static void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
             int8_t *out_row = output + b * out_h * out_w * out_c + 4 * g0;
             if (params->dsp_padded_rows) {
                 ml_dw_dsp_padded_rows(&d, params, patch, input_dims, in_batch, output_dims,
-                                      out_row, pixel, zp4);
+                                      out_row, pixel, zp4, filled_words != words);
+                filled_words = words;
                 continue;
             }
             for (int32_t oy = 0; oy < out_h; ++oy, out_row += out_w * out_c) {

@@ -1,6 +1,7 @@
 #include "ml_add_s8.h"
 
 #include "ml_nn_broadcast.h"
+#include "ml_nn_dsp.h"
 
 /* |x + offset| <= 255, so (x + offset) << 20 stays below 2^28: no overflow. */
 static inline int32_t ml_add_scale(int32_t x, int32_t offset, int32_t left_shift,
@@ -16,11 +17,111 @@ static inline int8_t ml_add_finish(const ml_add_params *p, int32_t a, int32_t b)
     return ml_clamp_s8(out, p->act_min, p->act_max);
 }
 
+#if defined(ML_NN_DSP)
+/*
+ * Same-shape operands on DSP cores: each requantization in SMMLAR form (see
+ * ml_dsp_requantize): ml_nn_requantize(acc, m, -n) = SMMLAR(2 * acc, m, c) >> n with
+ * c = 2^(n-1) - [acc < 0], for m >= 0, 1 <= n <= 30 and |acc| < 2^30. The rescaled inputs
+ * have |acc| = |x + offset| * 2^20 < 2^28 and stay below 2^28 after the multiply, so their
+ * sum or difference is below 2^29. The output offset rides in c as in the conv kernels
+ * (ml_dsp_round_with_offset).
+ *
+ * The input with the larger scale has n = 0 and m = 2^30 (TFLM's 0.5), which this form lacks:
+ * there ml_nn_requantize(acc, 2^30, 0) = floor((acc + 1) / 2) = acc / 2 (acc is even), and
+ * m = 2^31 - 1, n = 1 gives SMMLAR(2 * acc, m, c) = c + acc + floor((2^31 - 2 * acc) / 2^32)
+ * = c + acc (|2 * acc| < 2^29), then (acc + c) >> 1 = acc / 2 for c in {0, 1}. Any other
+ * n = 0 takes the portable path.
+ */
+typedef struct {
+    int32_t m, round, n;
+} ml_add_rq;
+
+/* max_n: 30 for the inputs; 22 for the output, whose offset (|2 * offset + 1| <= 257) times
+ * 2^(n-1) in c must leave the high word below 2^31. */
+static int ml_add_rq_of(ml_add_rq *rq, int32_t multiplier, int32_t shift, int32_t offset,
+                        int32_t max_n)
+{
+    if (shift == 0 && multiplier == (1 << 30) && offset == 0) {
+        multiplier = INT32_MAX;
+        shift = -1;
+    }
+    if (multiplier < 0 || shift > -1 || shift < -max_n) {
+        return 0;
+    }
+    rq->m = multiplier;
+    rq->n = -shift;
+    rq->round = ml_dsp_round_with_offset(2 * offset + 1, shift);
+    return 1;
+}
+
+ML_DSP_INLINE int32_t ml_add_rq_apply(int32_t acc, int32_t m, int32_t round, int32_t n)
+{
+    const int32_t c = round - (int32_t)((uint32_t)acc >> 31);
+    return ml_dsp_smmlar((int32_t)((uint32_t)acc << 1), m, c) >> n;
+}
+
+#define ML_ADD_BLOCK 32
+
+/* Elements in blocks: first input1's rescaled values into a small buffer, then input2's and
+ * the output, so neither loop runs out of registers for its constants. */
+static ML_NOINLINE int ml_add_s8_dsp(const ml_add_params *p, const int8_t *in1,
+                                     const int8_t *in2, int8_t *out, int32_t count)
+{
+    ml_add_rq r1, r2, ro;
+    if (p->left_shift != 20 || !ml_add_rq_of(&r1, p->input1_multiplier, p->input1_shift, 0, 30) ||
+        !ml_add_rq_of(&r2, p->input2_multiplier, p->input2_shift, 0, 30) ||
+        !ml_add_rq_of(&ro, p->output_multiplier, p->output_shift, p->output_offset, 22)) {
+        return 0;
+    }
+    const int32_t lo = p->act_min;
+    const int32_t hi = p->act_max;
+    int32_t buf[ML_ADD_BLOCK];
+    while (count > 0) {
+        const int32_t k = count < ML_ADD_BLOCK ? count : ML_ADD_BLOCK;
+        {
+            const int32_t off = p->input1_offset;
+            for (int32_t i = 0; i < k; ++i) {
+                buf[i] = ml_add_rq_apply((in1[i] + off) * (1 << 20), r1.m, r1.round, r1.n);
+            }
+        }
+        const int32_t off = p->input2_offset;
+        if (p->subtract) {
+            for (int32_t i = 0; i < k; ++i) {
+                const int32_t b = ml_add_rq_apply((in2[i] + off) * (1 << 20), r2.m, r2.round, r2.n);
+                out[i] = ml_clamp_s8(ml_add_rq_apply(buf[i] - b, ro.m, ro.round, ro.n), lo, hi);
+            }
+        } else {
+            for (int32_t i = 0; i < k; ++i) {
+                const int32_t b = ml_add_rq_apply((in2[i] + off) * (1 << 20), r2.m, r2.round, r2.n);
+                out[i] = ml_clamp_s8(ml_add_rq_apply(buf[i] + b, ro.m, ro.round, ro.n), lo, hi);
+            }
+        }
+        in1 += k;
+        in2 += k;
+        out += k;
+        count -= k;
+    }
+    return 1;
+}
+
+static int ml_dims_equal(const ml_dims *a, const ml_dims *b)
+{
+    return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c;
+}
+#endif
+
 ml_status ml_add_s8(const ml_add_params *params,
                     const ml_dims *input1_dims, const int8_t *input1,
                     const ml_dims *input2_dims, const int8_t *input2,
                     const ml_dims *output_dims, int8_t *output)
 {
+#if defined(ML_NN_DSP)
+    if (ml_dims_equal(input1_dims, output_dims) && ml_dims_equal(input2_dims, output_dims) &&
+        ml_add_s8_dsp(params, input1, input2, output,
+                      output_dims->n * output_dims->h * output_dims->w * output_dims->c)) {
+        return ML_OK;
+    }
+#endif
     int32_t s1[4], s2[4];
     if (ml_nn_broadcast_strides(input1_dims, output_dims, s1) != ML_OK ||
         ml_nn_broadcast_strides(input2_dims, output_dims, s2) != ML_OK) {

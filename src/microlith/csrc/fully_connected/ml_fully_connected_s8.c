@@ -264,7 +264,12 @@ static void ml_fc_rows4(const ml_fc_params *params, const ml_per_channel_quant *
         const int8_t *w = filter;
         int32_t o = 0;
         for (; o + 4 <= out_depth; o += 4) {
-            int32_t acc[4] = {0, 0, 0, 0};
+            /* Element by element: an initializer list becomes a memset call on Cortex-M0. */
+            int32_t acc[4];
+            acc[0] = 0;
+            acc[1] = 0;
+            acc[2] = 0;
+            acc[3] = 0;
             if (bias != NULL) {
                 acc[0] = bias[o];
                 acc[1] = bias[o + 1];

@@ -1,4 +1,87 @@
 #include "ml_maxpool_s8.h"
+#include "ml_nn_dsp.h"
+
+/*
+ * Channels run innermost, as they lie in memory: for each output pixel and group of channels
+ * the window is walked once with the group's running maxima in registers. The maxima start at
+ * -128, as TFLM's do, so a window with no cell inside the input yields the clamp of -128.
+ */
+
+/* The in-image part of one output pixel's window. */
+typedef struct {
+    const int8_t *first;  /* channel 0 of the first cell */
+    int32_t rows, cols;   /* cells in range; rows = 0 when none */
+    int32_t dy;           /* bytes between vertically adjacent cells */
+} ml_pool_window;
+
+#if defined(ML_NN_DSP)
+/* Channels [0, c_end) in pairs of words, returning where it stopped: SSUB8 + SEL per word and
+ * cell, the clamp the same way on the bytes {act_min} and {act_max}. */
+static int32_t ml_maxpool_dsp(const ml_pool_window *win, int32_t depth, int32_t c_end, int32_t lo4,
+                              int32_t hi4, int clamp, int8_t *out)
+{
+    int32_t c = 0;
+    for (; c + 8 <= c_end; c += 8) {
+        int32_t a = (int32_t)0x80808080u;
+        int32_t b = (int32_t)0x80808080u;
+        const int8_t *row = win->first + c;
+        for (int32_t r = win->rows; r > 0; --r, row += win->dy) {
+            const int8_t *q = row;
+            for (int32_t k = win->cols; k > 0; --k, q += depth) {
+                a = ml_dsp_max_s8x4(ml_dsp_read_s8x4(q), a);
+                b = ml_dsp_max_s8x4(ml_dsp_read_s8x4(q + 4), b);
+            }
+        }
+        if (clamp) {
+            a = ml_dsp_min_s8x4(ml_dsp_max_s8x4(a, lo4), hi4);
+            b = ml_dsp_min_s8x4(ml_dsp_max_s8x4(b, lo4), hi4);
+        }
+        ml_dsp_write_s8x4(out + c, a);
+        ml_dsp_write_s8x4(out + c + 4, b);
+    }
+    return c;
+}
+#endif
+
+/* Channels [c, c_end) four at a time (c_end - c a multiple of 4), portable C. */
+static void ml_maxpool_c4(const ml_pool_window *win, int32_t depth, int32_t c, int32_t c_end,
+                          const ml_maxpool_params *params, int8_t *out)
+{
+    for (; c < c_end; c += 4) {
+        int32_t m0 = INT8_MIN, m1 = INT8_MIN, m2 = INT8_MIN, m3 = INT8_MIN;
+        const int8_t *row = win->first + c;
+        for (int32_t r = win->rows; r > 0; --r, row += win->dy) {
+            const int8_t *q = row;
+            for (int32_t k = win->cols; k > 0; --k, q += depth) {
+                m0 = q[0] > m0 ? q[0] : m0;
+                m1 = q[1] > m1 ? q[1] : m1;
+                m2 = q[2] > m2 ? q[2] : m2;
+                m3 = q[3] > m3 ? q[3] : m3;
+            }
+        }
+        out[c] = ml_clamp_s8(m0, params->act_min, params->act_max);
+        out[c + 1] = ml_clamp_s8(m1, params->act_min, params->act_max);
+        out[c + 2] = ml_clamp_s8(m2, params->act_min, params->act_max);
+        out[c + 3] = ml_clamp_s8(m3, params->act_min, params->act_max);
+    }
+}
+
+/* Channels [c, depth) one at a time. */
+static void ml_maxpool_c1(const ml_pool_window *win, int32_t depth, int32_t c,
+                          const ml_maxpool_params *params, int8_t *out)
+{
+    for (; c < depth; ++c) {
+        int32_t m = INT8_MIN;
+        const int8_t *row = win->first + c;
+        for (int32_t r = win->rows; r > 0; --r, row += win->dy) {
+            const int8_t *q = row;
+            for (int32_t k = win->cols; k > 0; --k, q += depth) {
+                m = *q > m ? *q : m;
+            }
+        }
+        out[c] = ml_clamp_s8(m, params->act_min, params->act_max);
+    }
+}
 
 ml_status ml_maxpool_s8(const ml_maxpool_params *params,
                         const ml_dims *input_dims, const int8_t *input,
@@ -13,6 +96,14 @@ ml_status ml_maxpool_s8(const ml_maxpool_params *params,
     if (output_dims->n != batches || output_dims->c != depth) {
         return ML_ARG_ERROR;
     }
+    const int32_t c4 = depth & ~3;
+#if defined(ML_NN_DSP)
+    const int32_t lo4 = (int32_t)((uint32_t)(uint8_t)params->act_min * 0x01010101u);
+    const int32_t hi4 = (int32_t)((uint32_t)(uint8_t)params->act_max * 0x01010101u);
+    const int clamp = params->act_min > INT8_MIN || params->act_max < INT8_MAX;
+#endif
+    ml_pool_window win;
+    win.dy = in_w * depth;
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *in_batch = input + b * in_h * in_w * depth;
         for (int32_t oy = 0; oy < out_h; ++oy) {
@@ -24,16 +115,19 @@ ml_status ml_maxpool_s8(const ml_maxpool_params *params,
                 const int32_t fx_start = ml_max_i32(0, -x0);
                 const int32_t fx_end = ml_min_i32(params->filter_w, in_w - x0);
                 int8_t *out = output + ((b * out_h + oy) * out_w + ox) * depth;
-                for (int32_t c = 0; c < depth; ++c) {
-                    int32_t max = INT8_MIN;
-                    for (int32_t fy = fy_start; fy < fy_end; ++fy) {
-                        const int8_t *row = in_batch + ((y0 + fy) * in_w + x0 + fx_start) * depth + c;
-                        for (int32_t fx = 0; fx < fx_end - fx_start; ++fx) {
-                            max = ml_max_i32(max, row[fx * depth]);
-                        }
-                    }
-                    out[c] = ml_clamp_s8(max, params->act_min, params->act_max);
+                win.rows = fy_end > fy_start && fx_end > fx_start ? fy_end - fy_start : 0;
+                win.cols = fx_end - fx_start;
+                win.first = in_batch + ((y0 + fy_start) * in_w + x0 + fx_start) * depth;
+                if (win.cols == in_w) {  /* whole rows: one run of cells */
+                    win.cols *= win.rows;
+                    win.rows = win.rows > 0;
                 }
+                int32_t c = 0;
+#if defined(ML_NN_DSP)
+                c = ml_maxpool_dsp(&win, depth, c4, lo4, hi4, clamp, out);
+#endif
+                ml_maxpool_c4(&win, depth, c, c4, params, out);
+                ml_maxpool_c1(&win, depth, c4, params, out);
             }
         }
     }
