@@ -25,6 +25,12 @@ Rules, checked against TFLM's int8 kernels:
 - ADD, SUB, MUL, MEAN, RELU, LEAKY_RELU, HARD_SWISH rescale: own parameters.
 - issue 10: LOG_SOFTMAX outputs 16/256 zp 127, L2_NORMALIZATION 1/128 zp 0; REDUCE_MAX and
   REDUCE_MIN take the input's parameters; SUM and CUMSUM rescale (own parameters).
+- issue 10: the data-movement ops (SLICE, GATHER, GATHER_ND, EXPAND_DIMS, BROADCAST_TO,
+  DEPTH_TO_SPACE, SPACE_TO_DEPTH, MIRROR_PAD, PADV2, RESIZE_*, BATCH_TO_SPACE_ND,
+  SPACE_TO_BATCH_ND, REVERSE_V2; SPLIT and UNPACK arrive lowered to SLICE and GATHER) take the
+  input's parameters: TFLM copies (or, for RESIZE_BILINEAR, interpolates) int8 values without
+  rescaling. PADV2's constant pad value is stored with them too (TFLM pads with its raw int8).
+  PACK follows the CONCATENATION rule.
 
 With `activations="int16"` the graph follows TFLite's 16x8 mode instead (the converter's
 EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8): activations int16 symmetric
@@ -49,7 +55,15 @@ INT32_MAX = np.iinfo(np.int32).max
 SAME_SCALE = (Op.MAX_POOL_2D, Op.AVERAGE_POOL_2D, Op.RESHAPE, Op.SQUEEZE, Op.PAD,
               Op.STRIDED_SLICE, Op.TRANSPOSE, Op.RELU6,
               # --- issue 10: reduction and normalization (TFLM requires equal quantization)
-              Op.REDUCE_MAX, Op.REDUCE_MIN)
+              Op.REDUCE_MAX, Op.REDUCE_MIN,
+              # --- issue 10: data movement (ops/movement.py: TFLM moves int8 values unscaled)
+              Op.SLICE, Op.GATHER, Op.GATHER_ND, Op.EXPAND_DIMS, Op.BROADCAST_TO, Op.DEPTH_TO_SPACE,
+              Op.SPACE_TO_DEPTH, Op.MIRROR_PAD, Op.PADV2, Op.RESIZE_NEAREST_NEIGHBOR,
+              Op.RESIZE_BILINEAR, Op.BATCH_TO_SPACE_ND, Op.SPACE_TO_BATCH_ND, Op.REVERSE_V2)
+# Operands of a SAME_SCALE op, besides its data input, that TFLM reads as raw output values.
+SAME_SCALE_OPERANDS = {Op.PADV2: (2,)}  # the pad value
+# Ops that copy several inputs into one output unscaled: the inputs share the output's parameters.
+CONCAT_LIKE = (Op.CONCATENATION, Op.PACK)
 FIXED_OUTPUT = {Op.SOFTMAX: (1.0 / 256.0, -128), Op.LOGISTIC: (1.0 / 256.0, -128),
                 Op.TANH: (1.0 / 128.0, 0),
                 # --- issue 10: reduction and normalization (TFLM's fixed output formats)
@@ -244,7 +258,7 @@ def check_float_shapes(g: Graph) -> None:
                                  f"it needs {need} input(s) and 1 output")
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
         xs, ys = tuple(int(d) for d in x.shape), tuple(int(d) for d in y.shape)
-        if x.is_const and (node.op not in (Op.ADD, Op.SUB, Op.MUL, Op.CONCATENATION) or
+        if x.is_const and (node.op not in (Op.ADD, Op.SUB, Op.MUL) + CONCAT_LIKE or
                            all(g.t(n).is_const for n in node.inputs if n is not None)):
             raise MicrolithError(f"{here} reads constant '{x.name}' as its data input; quantize needs it "
                                  "computed from the model input (fold constant expressions first)")
@@ -418,13 +432,17 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]],
         if node.op in SAME_SCALE and x in parent and y in parent:
             parent[find(y)] = find(x)
             derived.add(y)
+            for k in SAME_SCALE_OPERANDS.get(node.op, ()):
+                v = node.inputs[k] if k < len(node.inputs) else None
+                if v in parent and find(v) != find(x):
+                    parent[find(v)] = find(x)
 
     def group_fixed(root):
         return [fixed[n] for n in names if n in fixed and find(n) == root]
 
     merged = set()
     for node in g.nodes:
-        if node.op is not Op.CONCATENATION or node.outputs[0] not in parent:
+        if node.op not in CONCAT_LIKE or node.outputs[0] not in parent:
             continue
         out = node.outputs[0]
         for x in node.inputs:
@@ -533,7 +551,7 @@ def build_int8_graph(g: Graph, act: dict[str, Quant], io: str | None = None,
                                                                   np.dtype(activations))))
             elif t.is_const:
                 ins[k] = b.add_const(name, dataclasses.replace(t))
-        if node.op is Op.CONCATENATION:
+        if node.op in CONCAT_LIKE:
             ins = _requantize_concat_inputs(b, node, ins)
         b.nodes.append(node.replace(inputs=tuple(ins)))
     inputs, outputs = list(g.inputs), list(g.outputs)
