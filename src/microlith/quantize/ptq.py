@@ -11,7 +11,8 @@ Rules, checked against TFLM's int8 kernels:
 - activations int8 asymmetric per tensor; the range is widened to include 0 and the zero
   point is an integer, so real 0 is exact;
 - CONV_2D weights symmetric per output channel (axis 0), DEPTHWISE_CONV_2D per channel
-  (axis 3), FULLY_CONNECTED per tensor by default (TFLM before 2024 and CMSIS-NN before v6
+  (axis 3), TRANSPOSE_CONV (issue 10; inputs: output shape, weights, data, bias) per channel
+  (axis 0), FULLY_CONNECTED per tensor by default (TFLM before 2024 and CMSIS-NN before v6
   reject per-channel FC; `fc_per_channel=True` gives axis 0); values in [-127, 127];
 - bias int32, scale = input scale x weight scale (float32 product), zero point 0;
 - SOFTMAX and LOGISTIC outputs 1/256 zp -128, TANH 1/128 zp 0 (TFLM checks these);
@@ -71,7 +72,17 @@ FIXED_OUTPUT = {Op.SOFTMAX: (1.0 / 256.0, -128), Op.LOGISTIC: (1.0 / 256.0, -128
 FIXED_OUTPUT_INT16 = {Op.SOFTMAX: (1.0 / 32768.0, 0), Op.LOGISTIC: (1.0 / 32768.0, 0),
                       Op.TANH: (1.0 / 32768.0, 0)}
 ACTIVATION_DTYPES = ("int8", "int16")
-WEIGHT_OPS = {Op.CONV_2D: 0, Op.DEPTHWISE_CONV_2D: 3, Op.FULLY_CONNECTED: None}
+WEIGHT_OPS = {Op.CONV_2D: 0, Op.DEPTHWISE_CONV_2D: 3, Op.FULLY_CONNECTED: None,
+              # --- issue 10: transpose conv (weights [C_OUT, KH, KW, C_IN], per channel as CONV_2D)
+              Op.TRANSPOSE_CONV: 0}
+# (data input, weights, bias) positions of a weight op, where they are not (0, 1, 2).
+WEIGHT_INPUTS = {Op.TRANSPOSE_CONV: (2, 1, 3)}  # input 0 is the constant output shape
+
+
+def data_input(node: Node) -> str | None:
+    """The input a op computes from (TRANSPOSE_CONV's is its third)."""
+    k = WEIGHT_INPUTS.get(node.op, (0,))[0]
+    return node.inputs[k] if k < len(node.inputs) else None
 # Smallest range an activation may get (the MLIR quantizer's kNearZeroTolerance): an all-zero
 # tensor would otherwise get scale 0, which no kernel can rescale.
 NEAR_ZERO = 1.0e-6
@@ -202,7 +213,9 @@ MAX_FLOAT_ELEMENTS = 1 << 22
 _SAME_SHAPE_OPS = (Op.SOFTMAX, Op.LOGISTIC, Op.TANH, Op.RELU, Op.RELU6, Op.LEAKY_RELU, Op.HARD_SWISH,
                    Op.QUANTIZE, Op.DEQUANTIZE)
 _ARITY = {Op.CONV_2D: 2, Op.DEPTHWISE_CONV_2D: 2, Op.FULLY_CONNECTED: 2, Op.ADD: 2, Op.SUB: 2, Op.MUL: 2,
-          Op.PAD: 2, Op.MEAN: 2, Op.TRANSPOSE: 2, Op.STRIDED_SLICE: 4}
+          Op.PAD: 2, Op.MEAN: 2, Op.TRANSPOSE: 2, Op.STRIDED_SLICE: 4,
+          # --- issue 10: transpose conv
+          Op.TRANSPOSE_CONV: 3}
 
 
 def _window_out(size: int, k: int, d: int, s: int, padding: str) -> int:
@@ -256,13 +269,13 @@ def check_float_shapes(g: Graph) -> None:
         if len(node.inputs) < need or any(x is None for x in node.inputs[:need]) or len(node.outputs) != 1:
             raise MicrolithError(f"{here} has inputs {list(node.inputs)} and outputs {list(node.outputs)}; "
                                  f"it needs {need} input(s) and 1 output")
-        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        x, y = g.t(data_input(node)), g.t(node.outputs[0])
         xs, ys = tuple(int(d) for d in x.shape), tuple(int(d) for d in y.shape)
         if x.is_const and (node.op not in (Op.ADD, Op.SUB, Op.MUL) + CONCAT_LIKE or
                            all(g.t(n).is_const for n in node.inputs if n is not None)):
             raise MicrolithError(f"{here} reads constant '{x.name}' as its data input; quantize needs it "
                                  "computed from the model input (fold constant expressions first)")
-        operands = [g.t(n) for n in node.inputs[1:] if n is not None]
+        operands = [g.t(n) for n in node.inputs if n is not None and n != x.name]
 
         def bad(msg: str) -> MicrolithError:
             return MicrolithError(f"{here}: {msg} (input '{x.name}' {list(xs)}, output '{y.name}' {list(ys)})")
@@ -325,6 +338,19 @@ def check_float_shapes(g: Graph) -> None:
             if any(p[:axis] + p[axis + 1:] != ys[:axis] + ys[axis + 1:] for p in parts) or \
                     sum(p[axis] for p in parts) != ys[axis]:
                 raise bad(f"inputs {[list(p) for p in parts]} do not concatenate along axis {axis}")
+        elif op is Op.TRANSPOSE_CONV:  # TFLM reads the output shape from the output tensor
+            w = tuple(int(d) for d in g.t(node.inputs[1]).shape)
+            if len(xs) != 4 or len(ys) != 4 or xs[0] != ys[0] or len(w) != 4 or w[3] != xs[3] or ys[3] != w[0]:
+                raise bad(f"needs 4-D [N, H, W, C] input and output and weights [C_OUT, KH, KW, C_IN]; "
+                          f"weights '{node.inputs[1]}' are {list(w)}")
+            bias = node.inputs[3] if len(node.inputs) > 3 else None
+            if bias is not None and g.t(bias).size != w[0]:
+                raise bad(f"bias '{bias}' holds {g.t(bias).size} values for {w[0]} channels")
+            for axis in (0, 1):
+                stride = (a["stride_h"], a["stride_w"])[axis]
+                if stride < 1 or _window_out(ys[1 + axis], w[1 + axis], 1, stride, a["padding"]) != xs[1 + axis]:
+                    raise bad(f"{a['padding']} windows of {w[1 + axis]} with stride {stride} on the output do "
+                              f"not give the input's size along axis {1 + axis}")
         elif op in (Op.PAD, Op.MEAN, Op.TRANSPOSE, Op.STRIDED_SLICE):
             if not all(t.is_const for t in operands):
                 raise bad("the operands after the first must be constants")
@@ -381,7 +407,7 @@ def check_float_graph(g: Graph) -> None:
 
 
 def _is_weight(node: Node, k: int) -> bool:
-    return node.op in WEIGHT_OPS and k in (1, 2)
+    return node.op in WEIGHT_OPS and k in WEIGHT_INPUTS.get(node.op, (0, 1, 2))[1:]
 
 
 def value_tensors(g: Graph) -> list[str]:
@@ -572,17 +598,18 @@ def _quantize_weight_op(b: _Builder, node: Node, ins: list, act: dict[str, Quant
     axis = WEIGHT_OPS[node.op]
     if node.op is Op.FULLY_CONNECTED and fc_per_channel:
         axis = 0
-    w_name = ins[1]
+    x_k, w_k, b_k = WEIGHT_INPUTS.get(node.op, (0, 1, 2))
+    w_name = ins[w_k]
     w = const_value(g, w_name)
     if w.dtype != F32:
         raise MicrolithError(f"op {node.name} ({node.op.value}): weights '{w_name}' are {g.t(w_name).dtype} "
                              "without quantization; expected float32")
-    x = ins[0]
+    x = ins[x_k]
     if x not in act:
         raise MicrolithError(f"op {node.name} ({node.op.value}): input '{x}' is not a float tensor")
     in_scale = act[x].scale[0]
     half = weight_half_ranges(w, axis)
-    bias_name = ins[2] if len(ins) > 2 else None
+    bias_name = ins[b_k] if len(ins) > b_k else None
     bias = const_value(g, bias_name) if bias_name else None
     if bias is not None:
         if bias.dtype != F32:
@@ -596,13 +623,13 @@ def _quantize_weight_op(b: _Builder, node: Node, ins: list, act: dict[str, Quant
     qw, w_scales = quantize_weights(w, half, axis)
     wt = g.t(w_name)
     w_quant = Quant(tuple(float(s) for s in w_scales), (0,) * len(w_scales), 0 if axis is None else axis)
-    ins[1] = b.add_const(w_name, Tensor(w_name, wt.shape, "int8", w_quant, qw))
+    ins[w_k] = b.add_const(w_name, Tensor(w_name, wt.shape, "int8", w_quant, qw))
     if bias is not None:
         b_scales = (F32(in_scale) * w_scales).astype(F32)
         quantize_b, b_dtype = (quantize_bias, "int32") if activations == "int8" else (quantize_bias_int64, "int64")
         qb = quantize_b(bias.reshape(-1), b_scales).reshape(g.t(bias_name).shape)
         b_quant = Quant(tuple(float(s) for s in b_scales), (0,) * len(b_scales), 0)
-        ins[2] = b.add_const(bias_name, Tensor(bias_name, g.t(bias_name).shape, b_dtype, b_quant, qb))
+        ins[b_k] = b.add_const(bias_name, Tensor(bias_name, g.t(bias_name).shape, b_dtype, b_quant, qb))
     return ins
 
 
