@@ -1,6 +1,8 @@
 """Elementwise int8 ops: ADD, SUB, MUL (with broadcasting), RELU, RELU6, LEAKY_RELU,
 HARD_SWISH, QUANTIZE and DEQUANTIZE; all but HARD_SWISH (which TFLM has only for int8) also
-on int16 (TFLite's 16x8 mode) through the *_s16 kernels.
+on int16 (TFLite's 16x8 mode) through the *_s16 kernels. ADD and MUL also run on unquantized
+int32 (TFLM's raw int32 path, used by its signal front ends): the result wraps modulo 2^32 as
+in TFLM; MUL then clamps to its fused activation, ADD ignores it (TFLM's int32 ADD does).
 
 The int8 -> int8 unary ops (here and LOGISTIC/TANH in activation.py) run as a 256-entry
 lookup table (ml_lut_s8) once their tensor is large enough to pay for it; the table is their

@@ -1,6 +1,7 @@
 """Elementwise math ops with TFLM int8 kernels: MAXIMUM, MINIMUM, PRELU, SQUARED_DIFFERENCE,
 ELU, ABS, RSQRT, DIV, ADD_N, the comparisons (EQUAL ... GREATER_EQUAL, bool output),
-SELECT_V2, LOGICAL_AND/OR/NOT (bool) and CAST between int8, int16 and int32 (and from bool).
+SELECT_V2, LOGICAL_AND/OR/NOT (bool) and CAST between int8, int16, int32 and uint32 (and from
+bool).
 
 TFLM has no int8 kernel for EXP, LOG, SQRT, SQUARE, NEG, FLOOR_DIV or FLOOR_MOD (they are
 float32 only in tensorflow/lite/micro/kernels), so they are not here: a model using them with

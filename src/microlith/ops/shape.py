@@ -1,5 +1,5 @@
 """Data movement: RESHAPE, SQUEEZE, PAD, CONCATENATION, STRIDED_SLICE, TRANSPOSE (int8, and
-int16 through the *_s16 kernels).
+int16 through the *_s16 kernels; CONCATENATION and STRIDED_SLICE also int32, *_s32).
 
 None of these does arithmetic: TFLM copies bytes (PAD fills with the output zero point), so
 the work here is reading the constant operands exactly as TFLM's Prepare does, rejecting
