@@ -80,7 +80,7 @@ WEIGHT_INPUTS = {Op.TRANSPOSE_CONV: (2, 1, 3)}  # input 0 is the constant output
 
 
 def data_input(node: Node) -> str | None:
-    """The input a op computes from (TRANSPOSE_CONV's is its third)."""
+    """The input an op computes from (TRANSPOSE_CONV's is its third)."""
     k = WEIGHT_INPUTS.get(node.op, (0,))[0]
     return node.inputs[k] if k < len(node.inputs) else None
 # Smallest range an activation may get (the MLIR quantizer's kNearZeroTolerance): an all-zero
@@ -275,7 +275,8 @@ def check_float_shapes(g: Graph) -> None:
                            all(g.t(n).is_const for n in node.inputs if n is not None)):
             raise MicrolithError(f"{here} reads constant '{x.name}' as its data input; quantize needs it "
                                  "computed from the model input (fold constant expressions first)")
-        operands = [g.t(n) for n in node.inputs if n is not None and n != x.name]
+        data_k = WEIGHT_INPUTS.get(node.op, (0,))[0]
+        operands = [g.t(n) for k, n in enumerate(node.inputs) if n is not None and k != data_k]
 
         def bad(msg: str) -> MicrolithError:
             return MicrolithError(f"{here}: {msg} (input '{x.name}' {list(xs)}, output '{y.name}' {list(ys)})")
