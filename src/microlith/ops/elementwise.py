@@ -1,6 +1,8 @@
 """Elementwise int8 ops: ADD, SUB, MUL (with broadcasting), RELU, RELU6, LEAKY_RELU,
 HARD_SWISH, QUANTIZE and DEQUANTIZE; all but HARD_SWISH (which TFLM has only for int8) also
-on int16 (TFLite's 16x8 mode) through the *_s16 kernels.
+on int16 (TFLite's 16x8 mode) through the *_s16 kernels. ADD and MUL also run on unquantized
+int32 (TFLM's raw int32 path, used by its signal front ends): the result wraps modulo 2^32 as
+in TFLM; MUL then clamps to its fused activation, ADD ignores it (TFLM's int32 ADD does).
 
 The int8 -> int8 unary ops (here and LOGISTIC/TANH in activation.py) run as a 256-entry
 lookup table (ml_lut_s8) once their tensor is large enough to pay for it; the table is their
@@ -96,9 +98,15 @@ def collapse_broadcast(a_shape, b_shape, out_shape) -> tuple[tuple, tuple, tuple
 
 def _broadcast_prepare(node, g, int16_zero_point: bool = True) -> dict:
     _require_inputs(node, g, 2)
+    dtype = act_dtype(node, g, [node.inputs[0], node.inputs[1], node.outputs[0]], int16_zero_point)
+    return dict(dtype=dtype, **_broadcast_prepare_plan(node, g))
+
+
+def _broadcast_prepare_plan(node, g) -> dict:
+    """dims1, dims2, dims_out: the broadcast collapsed to at most 4 dimensions."""
+    _require_inputs(node, g, 2)
     a, b = g.t(node.inputs[0]), g.t(node.inputs[1])
     y = g.t(node.outputs[0])
-    dtype = act_dtype(node, g, [a.name, b.name, y.name], int16_zero_point)
     plan = collapse_broadcast(a.shape, b.shape, y.shape)
     if plan is None:
         raise MicrolithError(f"{where(node, g)}: inputs {list(a.shape)} and {list(b.shape)} do not "
@@ -107,7 +115,7 @@ def _broadcast_prepare(node, g, int16_zero_point: bool = True) -> dict:
         raise MicrolithError(f"{where(node, g)}: broadcasting {list(a.shape)} with {list(b.shape)} "
                              f"needs {len(plan[2])} runs of dimensions that broadcast differently; "
                              "the kernels handle at most 4")
-    return dict(dtype=dtype, dims1=plan[0], dims2=plan[1], dims_out=plan[2])
+    return dict(dims1=plan[0], dims2=plan[1], dims_out=plan[2])
 
 
 def _broadcast_inputs(node, g, xs) -> tuple[np.ndarray, np.ndarray]:
@@ -129,17 +137,54 @@ def _emit_binary(kernel: str, node, p: dict, ctx, params: str) -> str:
             f"{ctx.dims(p['dims_out'])}, {ctx.tensor(node.outputs[0])})")
 
 
+# TFLM's CalculateActivationRange on int32 tensors (kernel_util.h): no scale, raw bounds.
+INT32_ACTIVATION = {"NONE": (-(1 << 31), (1 << 31) - 1), "RELU": (0, (1 << 31) - 1),
+                    "RELU6": (0, 6), "RELU_N1_TO_1": (-1, 1)}
+
+
+def int32_binary(node, g) -> bool:
+    """True when both inputs and the output are int32: TFLM's raw int32 ADD / MUL path (the
+    signal front ends), which ignores any quantization."""
+    return len(node.inputs) == 2 and all(n is not None and g.t(n).dtype == "int32"
+                                         for n in node.inputs + node.outputs)
+
+
+def int32_prepare(node, g, activation: str) -> dict:
+    """Broadcast plan and clamp of a raw int32 binary op."""
+    p = _broadcast_prepare_plan(node, g)
+    if activation not in INT32_ACTIVATION:
+        raise MicrolithError(f"{where(node, g)}: fused activation {activation} is not supported "
+                             "by TFLM on int32")
+    act_min, act_max = INT32_ACTIVATION[activation]
+    p.update(dtype="int32", act_min=act_min, act_max=act_max)
+    return p
+
+
+def int32_reference(node, g, p, xs, combine) -> list[np.ndarray]:
+    """combine(a, b) in int64, wrapped to int32 as TFLM's kernels do, then clamped."""
+    a, b = _broadcast_inputs(node, g, xs)
+    out = np.clip(wrap32(combine(a, b)), p["act_min"], p["act_max"])
+    return [out.astype(np.int32).reshape(g.t(node.outputs[0]).shape)]
+
+
+def int32_emit(kernel: str, ctype: str, node, p, ctx) -> str:
+    params = ctx.struct(ctype, "params", dict(act_min=p["act_min"], act_max=p["act_max"]))
+    return _emit_binary(kernel, node, p, ctx, params)
+
+
 # -- ADD / SUB ------------------------------------------------------------------------------
 
 class _AddSub(OpImpl):
     """TFLM add_common.cc / sub_common.cc: both inputs are rescaled to a shared scale
     (twice the larger input scale, with 20 bits of headroom, 15 for int16), combined, and
     rescaled. TFLM's int16 path is the same algorithm and takes any zero points."""
-    kernels = ("ml_add_s8", "ml_add_s16")
-    dtypes = ("int8", "int16")
+    kernels = ("ml_add_s8", "ml_add_s16", "ml_add_s32")
+    dtypes = ("int8", "int16")  # and int32 for ADD (Add.dtypes)
     LEFT_SHIFT = {"int8": 20, "int16": 15}
 
     def kernels_for(self, node, g, p):
+        if p["dtype"] == "int32":
+            return ("ml_add_s32",)
         return self.kernels[1:] if p["dtype"] == "int16" else self.kernels[:1]
 
     def real_multipliers(self, s1: float, s2: float, so: float, left_shift: int) -> tuple[float, float, float]:
@@ -150,6 +195,9 @@ class _AddSub(OpImpl):
         return s1 / twice_max, s2 / twice_max, twice_max / ((1 << left_shift) * so)
 
     def prepare(self, node, g):
+        if self.op is Op.ADD and int32_binary(node, g):
+            # TFLM's int32 ADD clamps to the whole int32 range whatever the fused activation.
+            return int32_prepare(node, g, "NONE")
         p = _broadcast_prepare(node, g, int16_zero_point=False)
         (s1, z1), (s2, z2) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
         so, zo = _quant(g, node.outputs[0])
@@ -166,6 +214,8 @@ class _AddSub(OpImpl):
         return p
 
     def reference(self, node, g, p, xs):
+        if p["dtype"] == "int32":
+            return int32_reference(node, g, p, xs, np.add)
         a, b = _broadcast_inputs(node, g, xs)
         scale = multiply_by_quantized_multiplier_smaller_than_one_exp
         sa = scale((a + p["input1_offset"]) << p["left_shift"], p["input1_multiplier"], p["input1_shift"])
@@ -176,6 +226,8 @@ class _AddSub(OpImpl):
         return [out.astype(NP[p["dtype"]]).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
+        if p["dtype"] == "int32":
+            return int32_emit("ml_add_s32", "ml_add_params", node, p, ctx)
         keys = ("input1_offset", "input2_offset", "left_shift", "input1_multiplier", "input1_shift",
                 "input2_multiplier", "input2_shift", "output_multiplier", "output_shift",
                 "output_offset", "act_min", "act_max", "subtract")
@@ -186,6 +238,7 @@ class _AddSub(OpImpl):
 @register
 class Add(_AddSub):
     op = Op.ADD
+    dtypes = ("int8", "int16", "int32")
 
 
 @register
@@ -200,13 +253,15 @@ class Mul(OpImpl):
     """TFLM mul_common.cc + reference_integer_ops::Mul / BroadcastMul6DSlow; int16 the same
     (MulElementwise<int16_t, int16_t>), with the zero points 0 that TFLM requires there."""
     op = Op.MUL
-    kernels = ("ml_mul_s8", "ml_mul_s16")
-    dtypes = ("int8", "int16")
+    kernels = ("ml_mul_s8", "ml_mul_s16", "ml_mul_s32")
+    dtypes = ("int8", "int16", "int32")
 
     def kernels_for(self, node, g, p):
-        return self.kernels[1:] if p["dtype"] == "int16" else self.kernels[:1]
+        return (self.kernels[self.dtypes.index(p["dtype"])],)
 
     def prepare(self, node, g):
+        if int32_binary(node, g):
+            return int32_prepare(node, g, node.attrs["activation"])
         p = _broadcast_prepare(node, g)
         (s1, z1), (s2, z2) = _quant(g, node.inputs[0]), _quant(g, node.inputs[1])
         so, zo = _quant(g, node.outputs[0])
@@ -217,6 +272,8 @@ class Mul(OpImpl):
         return p
 
     def reference(self, node, g, p, xs):
+        if p["dtype"] == "int32":
+            return int32_reference(node, g, p, xs, np.multiply)  # int64 holds the product
         a, b = _broadcast_inputs(node, g, xs)
         prod = (a + p["input1_offset"]) * (b + p["input2_offset"])
         out = multiply_by_quantized_multiplier(prod, p["output_multiplier"], p["output_shift"])
@@ -224,6 +281,8 @@ class Mul(OpImpl):
         return [out.astype(NP[p["dtype"]]).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
+        if p["dtype"] == "int32":
+            return int32_emit("ml_mul_s32", "ml_mul_params", node, p, ctx)
         keys = ("input1_offset", "input2_offset", "output_offset", "output_multiplier",
                 "output_shift", "act_min", "act_max")
         params = ctx.struct("ml_mul_params", "params", {k: p[k] for k in keys})

@@ -1,6 +1,7 @@
 """Elementwise math ops with TFLM int8 kernels: MAXIMUM, MINIMUM, PRELU, SQUARED_DIFFERENCE,
 ELU, ABS, RSQRT, DIV, ADD_N, the comparisons (EQUAL ... GREATER_EQUAL, bool output),
-SELECT_V2, LOGICAL_AND/OR/NOT (bool) and CAST between int8, int16 and int32 (and from bool).
+SELECT_V2, LOGICAL_AND/OR/NOT (bool) and CAST between int8, int16, int32 and uint32 (and from
+bool).
 
 TFLM has no int8 kernel for EXP, LOG, SQRT, SQUARE, NEG, FLOOR_DIV or FLOOR_MOD (they are
 float32 only in tensorflow/lite/micro/kernels), so they are not here: a model using them with
@@ -624,22 +625,22 @@ class LogicalNot(OpImpl):
 
 # -- CAST -----------------------------------------------------------------------------------
 
-_CAST_TYPES = {"bool": 0, "int8": 1, "int16": 2, "int32": 3}
+_CAST_TYPES = {"bool": 0, "int8": 1, "int16": 2, "int32": 3, "uint32": 4}
 
 
 @register
 class Cast(OpImpl):
-    """TFLM cast.cc: a static_cast of every element between int8, int16 and int32 (and from
-    bool). Narrowing keeps the low bits; quantization is ignored, as TFLM ignores it. The float
+    """TFLM cast.cc: a static_cast of every element between int8, int16, int32 and uint32 (and
+    from bool). Narrowing and int32 <-> uint32 keep the low bits; quantization is ignored, as TFLM ignores it. The float
     casts TFLM also has are outside microlith's integer models."""
     op = Op.CAST
     kernels = ("ml_cast_int",)
-    dtypes = ("int8", "int16", "int32", "bool")
+    dtypes = ("int8", "int16", "int32", "uint32", "bool")
 
     def prepare(self, node, g):
         _require_inputs(node, g, 1)
         _require_dtype(node, g, node.inputs, tuple(_CAST_TYPES))
-        _require_dtype(node, g, node.outputs, ("int8", "int16", "int32"))
+        _require_dtype(node, g, node.outputs, ("int8", "int16", "int32", "uint32"))
         _require_same_size(node, g, node.inputs[0], node.outputs[0])
         return dict(input_type=_CAST_TYPES[g.t(node.inputs[0]).dtype],
                     output_type=_CAST_TYPES[g.t(node.outputs[0]).dtype])

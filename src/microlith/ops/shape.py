@@ -1,5 +1,5 @@
 """Data movement: RESHAPE, SQUEEZE, PAD, CONCATENATION, STRIDED_SLICE, TRANSPOSE (int8, and
-int16 through the *_s16 kernels).
+int16 through the *_s16 kernels; CONCATENATION and STRIDED_SLICE also int32, *_s32).
 
 None of these does arithmetic: TFLM copies bytes (PAD fills with the output zero point), so
 the work here is reading the constant operands exactly as TFLM's Prepare does, rejecting
@@ -16,13 +16,20 @@ from ..ir import MicrolithError, Op
 from . import OpImpl, register, where
 from .s16 import NP, act_dtype
 
-SUFFIX = {"int8": "s8", "int16": "s16"}
+SUFFIX = {"int8": "s8", "int16": "s16", "int32": "s32"}
+CTYPE = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t"}
 
 
 def moved_dtype(node, g, names) -> str:
     """The dtype a pure data-movement op copies: int16 when the input is int16, else int8
     (require_same_dtype then refuses anything but these two)."""
     return "int16" if g.t(names[0]).dtype == "int16" else "int8"
+
+
+def unquantized_int32(g, names) -> bool:
+    """TFLM's CONCATENATION and STRIDED_SLICE also copy int32 data (the signal front ends'
+    tensors), which they never rescale, so its quantization (usually none) does not matter."""
+    return all(g.t(n).dtype == "int32" for n in names)
 
 MAX_RANK = 6  # ML_MAX_RANK in csrc/ml_shape_nd.h
 
@@ -174,10 +181,11 @@ class Pad(OpImpl):
 @register
 class Concatenation(OpImpl):
     """TFLM concatenation.cc: int8 inputs must share the output's scale and zero point (no
-    rescaling), no fused activation, at most 10 inputs; the kernel is a byte copy."""
+    rescaling), no fused activation, at most 10 inputs; the kernel is a byte copy. int32 is
+    copied whatever its quantization, as TFLM does."""
     op = Op.CONCATENATION
-    kernels = ("ml_concat_s8", "ml_concat_s16")
-    dtypes = ("int8", "int16")
+    kernels = ("ml_concat_s8", "ml_concat_s16", "ml_concat_s32")
+    dtypes = ("int8", "int16", "int32")
     MAX_INPUTS = 10
     MAX_RANK = 6  # RuntimeShape::kMaxSmallSize
 
@@ -189,7 +197,7 @@ class Concatenation(OpImpl):
         y = g.t(node.outputs[0])
         if not names:
             raise MicrolithError(f"{where(node, g)}: no inputs")
-        dtype = act_dtype(node, g, names + [y.name])
+        dtype = "int32" if unquantized_int32(g, names + [y.name]) else act_dtype(node, g, names + [y.name])
         require_nonempty(node, g, [y.name])
         if len(names) > self.MAX_INPUTS:
             raise MicrolithError(f"{where(node, g)}: {len(names)} inputs; TFLM concatenates at most "
@@ -230,7 +238,7 @@ class Concatenation(OpImpl):
         return dict(dtype=dtype, axis=axis, outer=outer, blocks=blocks)
 
     def reference(self, node, g, p, xs):
-        dt = NP[p["dtype"]]
+        dt = np.dtype(p["dtype"])
         arrays = [np.asarray(x, dt) for x, n in zip(xs, node.inputs) if n is not None]
         return [np.concatenate(arrays, axis=p["axis"]).astype(dt)]
 
@@ -241,7 +249,7 @@ class Concatenation(OpImpl):
         data = ", ".join(ctx.tensor(n) for n in names)
         total = sum(p["blocks"])
         # Compound literals: the input pointers live in the arena, known only inside invoke().
-        ctype = "int8_t" if p["dtype"] == "int8" else "int16_t"
+        ctype = CTYPE[p["dtype"]]
         return (f"{self.kernels_for(node, g, p)[0]}({params}, (const ml_dims *const[]){{ {dims} }}, "
                 f"(const {ctype} *const[]){{ {data} }}, {ctx.dims((p['outer'], total))}, "
                 f"{ctx.tensor(node.outputs[0])})")
@@ -297,8 +305,8 @@ class StridedSlice(OpImpl):
     them) and the `offset` option, so a model that sets them is rejected rather than
     silently misread. Rank 1..4, as TFLM's kMaxDim."""
     op = Op.STRIDED_SLICE
-    kernels = ("ml_strided_slice_s8", "ml_strided_slice_s16")
-    dtypes = ("int8", "int16")
+    kernels = ("ml_strided_slice_s8", "ml_strided_slice_s16", "ml_strided_slice_s32")
+    dtypes = ("int8", "int16", "int32")
     MAX_RANK = 4
 
     def kernels_for(self, node, g, p):
@@ -306,7 +314,7 @@ class StridedSlice(OpImpl):
 
     def prepare(self, node, g):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        dtype = moved_dtype(node, g, [x.name, y.name])
+        dtype = "int32" if x.dtype == "int32" else moved_dtype(node, g, [x.name, y.name])
         require_same_dtype(node, g, [x.name, y.name], dtype)
         require_nonempty(node, g, [x.name, y.name])
         a = node.attrs

@@ -11,7 +11,8 @@ Rules, checked against TFLM's int8 kernels:
 - activations int8 asymmetric per tensor; the range is widened to include 0 and the zero
   point is an integer, so real 0 is exact;
 - CONV_2D weights symmetric per output channel (axis 0), DEPTHWISE_CONV_2D per channel
-  (axis 3), FULLY_CONNECTED per tensor by default (TFLM before 2024 and CMSIS-NN before v6
+  (axis 3), TRANSPOSE_CONV (issue 10; inputs: output shape, weights, data, bias) per channel
+  (axis 0), FULLY_CONNECTED per tensor by default (TFLM before 2024 and CMSIS-NN before v6
   reject per-channel FC; `fc_per_channel=True` gives axis 0); values in [-127, 127];
 - bias int32, scale = input scale x weight scale (float32 product), zero point 0;
 - SOFTMAX and LOGISTIC outputs 1/256 zp -128, TANH 1/128 zp 0 (TFLM checks these);
@@ -25,8 +26,12 @@ Rules, checked against TFLM's int8 kernels:
 - ADD, SUB, MUL, MEAN, RELU, LEAKY_RELU, HARD_SWISH rescale: own parameters.
 - issue 10: LOG_SOFTMAX outputs 16/256 zp 127, L2_NORMALIZATION 1/128 zp 0; REDUCE_MAX and
   REDUCE_MIN take the input's parameters; SUM and CUMSUM rescale (own parameters).
-- issue 10: RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR take the input's parameters;
-  TRANSPOSE_CONV weights per output channel (axis 0), its data input is input 2, bias input 3.
+- issue 10: the data-movement ops (SLICE, GATHER, GATHER_ND, EXPAND_DIMS, BROADCAST_TO,
+  DEPTH_TO_SPACE, SPACE_TO_DEPTH, MIRROR_PAD, PADV2, RESIZE_*, BATCH_TO_SPACE_ND,
+  SPACE_TO_BATCH_ND, REVERSE_V2; SPLIT and UNPACK arrive lowered to SLICE and GATHER) take the
+  input's parameters: TFLM copies (or, for RESIZE_BILINEAR, interpolates) int8 values without
+  rescaling. PADV2's constant pad value is stored with them too (TFLM pads with its raw int8).
+  PACK follows the CONCATENATION rule.
 
 With `activations="int16"` the graph follows TFLite's 16x8 mode instead (the converter's
 EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8): activations int16 symmetric
@@ -52,9 +57,14 @@ SAME_SCALE = (Op.MAX_POOL_2D, Op.AVERAGE_POOL_2D, Op.RESHAPE, Op.SQUEEZE, Op.PAD
               Op.STRIDED_SLICE, Op.TRANSPOSE, Op.RELU6,
               # --- issue 10: reduction and normalization (TFLM requires equal quantization)
               Op.REDUCE_MAX, Op.REDUCE_MIN,
-              # --- issue 10: ONNX Resize. TFLM copies (nearest) or interpolates (bilinear) the
-              # int8 values without rescaling, as the converter's same-scale restriction assumes.
-              Op.RESIZE_NEAREST_NEIGHBOR, Op.RESIZE_BILINEAR)
+              # --- issue 10: data movement (ops/movement.py: TFLM moves int8 values unscaled)
+              Op.SLICE, Op.GATHER, Op.GATHER_ND, Op.EXPAND_DIMS, Op.BROADCAST_TO, Op.DEPTH_TO_SPACE,
+              Op.SPACE_TO_DEPTH, Op.MIRROR_PAD, Op.PADV2, Op.RESIZE_NEAREST_NEIGHBOR,
+              Op.RESIZE_BILINEAR, Op.BATCH_TO_SPACE_ND, Op.SPACE_TO_BATCH_ND, Op.REVERSE_V2)
+# Operands of a SAME_SCALE op, besides its data input, that TFLM reads as raw output values.
+SAME_SCALE_OPERANDS = {Op.PADV2: (2,)}  # the pad value
+# Ops that copy several inputs into one output unscaled: the inputs share the output's parameters.
+CONCAT_LIKE = (Op.CONCATENATION, Op.PACK)
 FIXED_OUTPUT = {Op.SOFTMAX: (1.0 / 256.0, -128), Op.LOGISTIC: (1.0 / 256.0, -128),
                 Op.TANH: (1.0 / 128.0, 0),
                 # --- issue 10: reduction and normalization (TFLM's fixed output formats)
@@ -63,11 +73,16 @@ FIXED_OUTPUT_INT16 = {Op.SOFTMAX: (1.0 / 32768.0, 0), Op.LOGISTIC: (1.0 / 32768.
                       Op.TANH: (1.0 / 32768.0, 0)}
 ACTIVATION_DTYPES = ("int8", "int16")
 WEIGHT_OPS = {Op.CONV_2D: 0, Op.DEPTHWISE_CONV_2D: 3, Op.FULLY_CONNECTED: None,
-              # --- issue 10: ONNX ConvTranspose (inputs: output shape, weights, input, bias)
+              # --- issue 10: transpose conv (weights [C_OUT, KH, KW, C_IN], per channel as CONV_2D)
               Op.TRANSPOSE_CONV: 0}
-# Where a weight op's data input and bias are, when not at 0 and 2.
-DATA_INPUT = {Op.TRANSPOSE_CONV: 2}
-BIAS_INPUT = {Op.TRANSPOSE_CONV: 3}
+# (data input, weights, bias) positions of a weight op, where they are not (0, 1, 2).
+WEIGHT_INPUTS = {Op.TRANSPOSE_CONV: (2, 1, 3)}  # input 0 is the constant output shape
+
+
+def data_input(node: Node) -> str | None:
+    """The input an op computes from (TRANSPOSE_CONV's is its third)."""
+    k = WEIGHT_INPUTS.get(node.op, (0,))[0]
+    return node.inputs[k] if k < len(node.inputs) else None
 # Smallest range an activation may get (the MLIR quantizer's kNearZeroTolerance): an all-zero
 # tensor would otherwise get scale 0, which no kernel can rescale.
 NEAR_ZERO = 1.0e-6
@@ -198,7 +213,9 @@ MAX_FLOAT_ELEMENTS = 1 << 22
 _SAME_SHAPE_OPS = (Op.SOFTMAX, Op.LOGISTIC, Op.TANH, Op.RELU, Op.RELU6, Op.LEAKY_RELU, Op.HARD_SWISH,
                    Op.QUANTIZE, Op.DEQUANTIZE)
 _ARITY = {Op.CONV_2D: 2, Op.DEPTHWISE_CONV_2D: 2, Op.FULLY_CONNECTED: 2, Op.ADD: 2, Op.SUB: 2, Op.MUL: 2,
-          Op.PAD: 2, Op.MEAN: 2, Op.TRANSPOSE: 2, Op.STRIDED_SLICE: 4, Op.TRANSPOSE_CONV: 3}
+          Op.PAD: 2, Op.MEAN: 2, Op.TRANSPOSE: 2, Op.STRIDED_SLICE: 4,
+          # --- issue 10: transpose conv
+          Op.TRANSPOSE_CONV: 3}
 
 
 def _window_out(size: int, k: int, d: int, s: int, padding: str) -> int:
@@ -252,13 +269,14 @@ def check_float_shapes(g: Graph) -> None:
         if len(node.inputs) < need or any(x is None for x in node.inputs[:need]) or len(node.outputs) != 1:
             raise MicrolithError(f"{here} has inputs {list(node.inputs)} and outputs {list(node.outputs)}; "
                                  f"it needs {need} input(s) and 1 output")
-        x, y = g.t(node.inputs[DATA_INPUT.get(node.op, 0)]), g.t(node.outputs[0])
+        x, y = g.t(data_input(node)), g.t(node.outputs[0])
         xs, ys = tuple(int(d) for d in x.shape), tuple(int(d) for d in y.shape)
-        if x.is_const and (node.op not in (Op.ADD, Op.SUB, Op.MUL, Op.CONCATENATION) or
+        if x.is_const and (node.op not in (Op.ADD, Op.SUB, Op.MUL) + CONCAT_LIKE or
                            all(g.t(n).is_const for n in node.inputs if n is not None)):
             raise MicrolithError(f"{here} reads constant '{x.name}' as its data input; quantize needs it "
                                  "computed from the model input (fold constant expressions first)")
-        operands = [g.t(n) for n in node.inputs[1:] if n is not None]
+        data_k = WEIGHT_INPUTS.get(node.op, (0,))[0]
+        operands = [g.t(n) for k, n in enumerate(node.inputs) if n is not None and k != data_k]
 
         def bad(msg: str) -> MicrolithError:
             return MicrolithError(f"{here}: {msg} (input '{x.name}' {list(xs)}, output '{y.name}' {list(ys)})")
@@ -321,6 +339,19 @@ def check_float_shapes(g: Graph) -> None:
             if any(p[:axis] + p[axis + 1:] != ys[:axis] + ys[axis + 1:] for p in parts) or \
                     sum(p[axis] for p in parts) != ys[axis]:
                 raise bad(f"inputs {[list(p) for p in parts]} do not concatenate along axis {axis}")
+        elif op is Op.TRANSPOSE_CONV:  # TFLM reads the output shape from the output tensor
+            w = tuple(int(d) for d in g.t(node.inputs[1]).shape)
+            if len(xs) != 4 or len(ys) != 4 or xs[0] != ys[0] or len(w) != 4 or w[3] != xs[3] or ys[3] != w[0]:
+                raise bad(f"needs 4-D [N, H, W, C] input and output and weights [C_OUT, KH, KW, C_IN]; "
+                          f"weights '{node.inputs[1]}' are {list(w)}")
+            bias = node.inputs[3] if len(node.inputs) > 3 else None
+            if bias is not None and g.t(bias).size != w[0]:
+                raise bad(f"bias '{bias}' holds {g.t(bias).size} values for {w[0]} channels")
+            for axis in (0, 1):
+                stride = (a["stride_h"], a["stride_w"])[axis]
+                if stride < 1 or _window_out(ys[1 + axis], w[1 + axis], 1, stride, a["padding"]) != xs[1 + axis]:
+                    raise bad(f"{a['padding']} windows of {w[1 + axis]} with stride {stride} on the output do "
+                              f"not give the input's size along axis {1 + axis}")
         elif op in (Op.PAD, Op.MEAN, Op.TRANSPOSE, Op.STRIDED_SLICE):
             if not all(t.is_const for t in operands):
                 raise bad("the operands after the first must be constants")
@@ -377,7 +408,7 @@ def check_float_graph(g: Graph) -> None:
 
 
 def _is_weight(node: Node, k: int) -> bool:
-    return node.op in WEIGHT_OPS and k in (1, BIAS_INPUT.get(node.op, 2))
+    return node.op in WEIGHT_OPS and k in WEIGHT_INPUTS.get(node.op, (0, 1, 2))[1:]
 
 
 def value_tensors(g: Graph) -> list[str]:
@@ -428,13 +459,17 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]],
         if node.op in SAME_SCALE and x in parent and y in parent:
             parent[find(y)] = find(x)
             derived.add(y)
+            for k in SAME_SCALE_OPERANDS.get(node.op, ()):
+                v = node.inputs[k] if k < len(node.inputs) else None
+                if v in parent and find(v) != find(x):
+                    parent[find(v)] = find(x)
 
     def group_fixed(root):
         return [fixed[n] for n in names if n in fixed and find(n) == root]
 
     merged = set()
     for node in g.nodes:
-        if node.op is not Op.CONCATENATION or node.outputs[0] not in parent:
+        if node.op not in CONCAT_LIKE or node.outputs[0] not in parent:
             continue
         out = node.outputs[0]
         for x in node.inputs:
@@ -543,7 +578,7 @@ def build_int8_graph(g: Graph, act: dict[str, Quant], io: str | None = None,
                                                                   np.dtype(activations))))
             elif t.is_const:
                 ins[k] = b.add_const(name, dataclasses.replace(t))
-        if node.op is Op.CONCATENATION:
+        if node.op in CONCAT_LIKE:
             ins = _requantize_concat_inputs(b, node, ins)
         b.nodes.append(node.replace(inputs=tuple(ins)))
     inputs, outputs = list(g.inputs), list(g.outputs)
@@ -564,18 +599,18 @@ def _quantize_weight_op(b: _Builder, node: Node, ins: list, act: dict[str, Quant
     axis = WEIGHT_OPS[node.op]
     if node.op is Op.FULLY_CONNECTED and fc_per_channel:
         axis = 0
-    w_name = ins[1]
+    x_k, w_k, b_k = WEIGHT_INPUTS.get(node.op, (0, 1, 2))
+    w_name = ins[w_k]
     w = const_value(g, w_name)
     if w.dtype != F32:
         raise MicrolithError(f"op {node.name} ({node.op.value}): weights '{w_name}' are {g.t(w_name).dtype} "
                              "without quantization; expected float32")
-    x = ins[DATA_INPUT.get(node.op, 0)]
+    x = ins[x_k]
     if x not in act:
         raise MicrolithError(f"op {node.name} ({node.op.value}): input '{x}' is not a float tensor")
     in_scale = act[x].scale[0]
     half = weight_half_ranges(w, axis)
-    k_bias = BIAS_INPUT.get(node.op, 2)
-    bias_name = ins[k_bias] if len(ins) > k_bias else None
+    bias_name = ins[b_k] if len(ins) > b_k else None
     bias = const_value(g, bias_name) if bias_name else None
     if bias is not None:
         if bias.dtype != F32:
@@ -589,13 +624,13 @@ def _quantize_weight_op(b: _Builder, node: Node, ins: list, act: dict[str, Quant
     qw, w_scales = quantize_weights(w, half, axis)
     wt = g.t(w_name)
     w_quant = Quant(tuple(float(s) for s in w_scales), (0,) * len(w_scales), 0 if axis is None else axis)
-    ins[1] = b.add_const(w_name, Tensor(w_name, wt.shape, "int8", w_quant, qw))
+    ins[w_k] = b.add_const(w_name, Tensor(w_name, wt.shape, "int8", w_quant, qw))
     if bias is not None:
         b_scales = (F32(in_scale) * w_scales).astype(F32)
         quantize_b, b_dtype = (quantize_bias, "int32") if activations == "int8" else (quantize_bias_int64, "int64")
         qb = quantize_b(bias.reshape(-1), b_scales).reshape(g.t(bias_name).shape)
         b_quant = Quant(tuple(float(s) for s in b_scales), (0,) * len(b_scales), 0)
-        ins[k_bias] = b.add_const(bias_name, Tensor(bias_name, g.t(bias_name).shape, b_dtype, b_quant, qb))
+        ins[b_k] = b.add_const(bias_name, Tensor(bias_name, g.t(bias_name).shape, b_dtype, b_quant, qb))
     return ins
 
 
