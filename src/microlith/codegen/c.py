@@ -531,8 +531,9 @@ def _kernel_includes(files: list[str]) -> list[str]:
                 seen.append(inc)
                 todo.append(inc)
                 base = inc[:-2]
-                if kernel_file(f"{base}.c") and f"{base}.c" not in seen:
+                if kernel_file(f"{base}.c") and f"{base}.c" not in seen and f"{base}.c" not in files:
                     seen.append(f"{base}.c")
+                    todo.append(f"{base}.c")  # its own includes are needed too
     return sorted(seen)
 
 
