@@ -32,7 +32,9 @@ def _optuna():
     except ImportError:
         raise MicrolithError("microlith search needs Optuna (and Ray for --workers > 1 / --ray-address): "
                              "pip install 'microlith[search]'") from None
+    import warnings
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     return optuna
 
 
@@ -162,8 +164,9 @@ def recover(study) -> int:
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         study._storage.set_trial_state_values(t._trial_id, state=optuna.trial.TrialState.FAIL)
         study._storage.set_trial_system_attr(t._trial_id, "fail_reason", "interrupted (search killed)")
-        if t.params:
-            study.enqueue_trial(t.params, user_attrs={k: v for k, v in t.user_attrs.items() if k == "role"})
+        params = t.params or t.user_attrs.get("params")
+        if params:
+            study.enqueue_trial(params, user_attrs={k: v for k, v in t.user_attrs.items() if k == "role"})
         n += 1
     return n
 
@@ -187,7 +190,8 @@ def record(study, trial, res: dict) -> None:
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
         return
     if hasattr(trial, "set_constraint"):
-        trial.set_constraint(res["constraints"])
+        for name, v in zip(("flash", "ram", "latency"), res["constraints"]):
+            trial.set_constraint(name, v)
     instr = float(res["footprint"]["instructions"])
     acc = float(res.get("accuracy", 0.0)) if res["status"] == "trained" else 0.0
     study.tell(trial, [acc, instr])
@@ -267,12 +271,13 @@ def run(problem, limits: Limits, *, trials: int = 20, workers: int = 1, ray_addr
                  f"{', '.join(sorted(set(ex.hosts)))}; limits flash {lim['flash_bytes']:,} B, RAM "
                  f"{lim['ram_bytes']:,} B" + (f", latency {lim['latency_ms_est']} ms" if lim["latency_ms_est"] else "")
                  + f"; study {study}")
-        pending = {}
+        pending, failures = {}, 0
         while True:
             need = trials - len(finished(st)) - ex.busy()
             while need > 0 and ex.busy() < ex.slots:
                 tr = st.ask()
                 params = problem.space(tr)
+                tr.set_user_attr("params", params)   # also for spaces that do not suggest through the trial
                 pending[tr.number] = tr
                 ex.submit(tr.number, params, limits)
                 need -= 1
@@ -282,6 +287,9 @@ def run(problem, limits: Limits, *, trials: int = 20, workers: int = 1, ray_addr
             tr = pending.pop(number)
             record(st, tr, res)
             rep.trial(number, res, st, ex.busy())
+            failures += res.get("status") == "error"
+            if failures >= max(3, trials):  # a broken problem: stop instead of retrying forever
+                raise MicrolithError(f"search: {failures} trials failed; the last: {res.get('reason')}")
     finally:
         ex.close()
     wall = time.perf_counter() - t0

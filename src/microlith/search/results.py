@@ -23,7 +23,7 @@ def _rows(study) -> list[dict]:
                      "reason": ua.get("reason"), "host": ua.get("host"), "seconds": ua.get("seconds"),
                      **{k: fp.get(k) for k in ("flash_bytes", "ram_bytes", "instructions", "latency_ms_est",
                                               "energy_uj_est")},
-                     "params": dict(t.params)})
+                     "params": dict(t.params or ua.get("params") or {})})
     return rows
 
 
