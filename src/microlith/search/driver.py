@@ -162,8 +162,8 @@ def recover(study) -> int:
     optuna = _optuna()
     n = 0
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        study._storage.set_trial_state_values(t._trial_id, state=optuna.trial.TrialState.FAIL)
         study._storage.set_trial_system_attr(t._trial_id, "fail_reason", "interrupted (search killed)")
+        study._storage.set_trial_state_values(t._trial_id, state=optuna.trial.TrialState.FAIL)
         params = t.params or t.user_attrs.get("params")
         if params:
             study.enqueue_trial(params, user_attrs={k: v for k, v in t.user_attrs.items() if k == "role"})
