@@ -175,3 +175,25 @@ def markdown(res: dict) -> str:
     return "\n".join([f"# microlith search: {res['problem']} on {res['target']}", "", "```", res["summary"], "```",
                       "", "## Pareto front", "", table(res["pareto"], markdown=True) if res["pareto"] else "(empty)",
                       "", "## Every trial", "", table(res["rows"], markdown=True), ""])
+
+
+def html_section(folder) -> str:
+    """The search section of `microlith report --search DIR`: summary, Pareto plot and table."""
+    import html
+    folder = Path(folder)
+    path = folder / "search.json"
+    if not path.is_file():
+        raise MicrolithError(f"--search {folder}: no search.json there; give the --out folder of `microlith search`")
+    try:
+        res = json.loads(path.read_text())
+    except ValueError as e:
+        raise MicrolithError(f"{path}: not valid JSON ({e})") from None
+    png = folder / "pareto.png"
+    img = (f'<img src="data:image/png;base64,{base64.b64encode(png.read_bytes()).decode()}" alt="Pareto front">'
+           if png.is_file() else "")
+    head = ["trial", "accuracy", "flash B", "RAM B", "instructions", "ms (est.)", "uJ (est.)", "parameters"]
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(c.strip())}</td>" for c in line.strip("|").split("|")) +
+                   "</tr>" for line in table(res.get("pareto") or [], markdown=True).splitlines()[2:])
+    return (f"<h2>Architecture search: {html.escape(str(res.get('problem')))} on "
+            f"{html.escape(str(res.get('target')))}</h2>\n<pre>{html.escape(res.get('summary', ''))}</pre>\n{img}\n"
+            f"<table><thead><tr>{''.join(f'<th>{h}</th>' for h in head)}</tr></thead><tbody>{rows}</tbody></table>")
