@@ -78,12 +78,17 @@ def plot(rows: list[dict], front: list[dict], path: Path, title: str) -> Path | 
         if r.get("role") == "default" and r["accuracy"] is not None:
             ax.annotate("app default", (r["instructions"], 100 * r["accuracy"]), fontsize=7,
                         textcoords="offset points", xytext=(4, -10))
-    ax.set_xscale("log")
+    xs = [r["instructions"] for r in rows if r.get("instructions")]
+    if xs and max(xs) > 4 * min(xs):   # a log axis only where it spreads the points; its minor labels overlap
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    else:
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
     ax.set_xlabel("instructions per inference (QEMU, exact)")
     ax.set_ylabel("held-out accuracy, compiled C (%)")
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
