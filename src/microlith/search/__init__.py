@@ -33,14 +33,14 @@ def search(data=None, space=None, train=None, *, app: str | None = None, target:
     from . import driver
     if app is not None:
         from ..apps.common import AppOptions, cache_dir, data_dir
-        from .apps import PROBLEMS
+        from .apps import PROBLEMS, dsp_variant
         from ..ir import MicrolithError
         if app not in PROBLEMS:
             raise MicrolithError(f"search: unknown application {app!r}; choose one of {', '.join(PROBLEMS)}")
         opts = app_options or AppOptions()
         # resolved here, so workers elsewhere (Ray) read the same folders
         opts.data, opts.cache, opts.progress = str(data_dir(opts).resolve()), str(cache_dir(opts).resolve()), False
-        problem = PROBLEMS[app](opts, epochs)
+        problem = PROBLEMS[app](opts, epochs, dsp_variant(target))
     else:
         problem = Problem(data, space, train, default=default)
     limits = Limits(target, max_flash=max_flash, max_ram=max_ram, max_latency_ms=max_latency_ms)

@@ -28,16 +28,25 @@ def _random_cal(shape, n: int = 64) -> np.ndarray:
     return np.random.default_rng(0).standard_normal((n, *shape[1:])).astype(np.float32)
 
 
+def dsp_variant(target: str) -> str:
+    """The pipeline's C DSP for the board's core: float on cores with an FPU, fixed point on the
+    others (soft-float DSP on a Cortex-M0 costs ~10x the instructions)."""
+    from ..targets import core_of
+    return "fixed" if "-mfloat-abi=soft" in core_of(target)["cflags"] else "float"
+
+
 class AppProblem(Problem):
     """An application's data, its search space and its training, parameterized."""
 
-    def __init__(self, opts: C.AppOptions, epochs: int | None = None):
+    def __init__(self, opts: C.AppOptions, epochs: int | None = None, variant: str = "float"):
         super().__init__(name=self.name, default=dict(self.DEFAULT))
         self.opts = opts
+        self.variant = variant
         self.epochs = int(epochs or (self.QUICK_EPOCHS if opts.quick else self.EPOCHS))
 
     def key(self) -> dict:
-        return {"problem": self.name, "quick": bool(self.opts.quick), "seed": self.opts.seed, "epochs": self.epochs}
+        return {"problem": self.name, "quick": bool(self.opts.quick), "seed": self.opts.seed, "epochs": self.epochs,
+                "dsp": self.variant}
 
 
 class KwsProblem(AppProblem):
@@ -84,7 +93,7 @@ class KwsProblem(AppProblem):
             cal = cal_x[np.random.default_rng(seed).permutation(len(cal_x))[:300]]
         tfl = _int8(net, shape, cal, "kws_model")
         return Pipeline("kws", blk, tfl, kws.LABELS, mean, std, window_frames=wf, hop_frames=hf,
-                        max_samples=kws.BUFFER, post=PostProcess(mode="argmax"))
+                        max_samples=kws.BUFFER, post=PostProcess(mode="argmax"), variant=self.variant)
 
 
 class BearingProblem(AppProblem):
@@ -142,7 +151,7 @@ class BearingProblem(AppProblem):
             cal = Z[np.random.default_rng(self.opts.seed).permutation(len(Z))[:600]]
         tfl = _int8(net, (1, n_in), cal, "bearing_model")
         return Pipeline("bearing", blk, tfl, bearing.CLASSES, mean, std, hop=window, max_samples=self.BUFFER,
-                        post=PostProcess(mode="argmax"))
+                        post=PostProcess(mode="argmax"), variant=self.variant)
 
 
 class EcgProblem(AppProblem):
@@ -188,7 +197,7 @@ class EcgProblem(AppProblem):
             cal = Z[np.random.default_rng(self.opts.seed).permutation(len(Z))[:400]]
         tfl = _int8(net, (1, 9), cal, "ecg_af_model")
         return Pipeline("ecg_af", blk, tfl, ecg.LABELS, mean, std, hop=hop, max_samples=ecg.MAX_SAMPLES,
-                        post=PostProcess(mode="detect", positive=1, threshold=ecg.THRESHOLD))
+                        post=PostProcess(mode="detect", positive=1, threshold=ecg.THRESHOLD), variant=self.variant)
 
 
 PROBLEMS = {"kws": KwsProblem, "bearing": BearingProblem, "ecg": EcgProblem}
