@@ -63,7 +63,9 @@ def test_footprint_first_rejects_untrained_and_compiles_best(tmp_path):
     assert r["best_profile"]["fits_budget"] is True
     assert (tmp_path / "out" / "pareto.png").stat().st_size > 1000
     assert "Pareto front" in (tmp_path / "out" / "pareto.md").read_text()
-    from microlith.search.results import html_section   # the section of `microlith report --search DIR`
+    from microlith.search.results import (
+        html_section,  # the section of `microlith report --search DIR`
+    )
     section = html_section(tmp_path / "out")
     assert "Architecture search: custom on nrf52840" in section and "data:image/png;base64," in section
     # the study file holds both trials; asking for them again runs nothing

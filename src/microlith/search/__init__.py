@@ -33,8 +33,8 @@ def search(data=None, space=None, train=None, *, app: str | None = None, target:
     from . import driver
     if app is not None:
         from ..apps.common import AppOptions, cache_dir, data_dir
-        from .apps import PROBLEMS, dsp_variant
         from ..ir import MicrolithError
+        from .apps import PROBLEMS, dsp_variant
         if app not in PROBLEMS:
             raise MicrolithError(f"search: unknown application {app!r}; choose one of {', '.join(PROBLEMS)}")
         opts = app_options or AppOptions()

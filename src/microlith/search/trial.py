@@ -45,8 +45,9 @@ FOOTPRINT_KEYS = ("flash_bytes", "ram_bytes", "instructions", "latency_ms_est", 
 
 def check_worker() -> str:
     """This machine's name, or an error naming what it lacks to run trials."""
-    from ..targets.cortexm import CC, QEMU
     import shutil
+
+    from ..targets.cortexm import CC, QEMU
     host = socket.gethostname()
     missing = [t for t in (CC, QEMU) if shutil.which(t) is None]
     if missing:
