@@ -115,29 +115,31 @@ def _free_port() -> int:
 
 
 @needs_tools
-def test_search_on_a_ray_cluster_started_with_ray_start(tmp_path):
+def test_search_on_a_ray_cluster_started_with_ray_start(tmp_path, monkeypatch):
     pytest.importorskip("ray", reason="Ray is not installed: pip install 'microlith[search]'")
+    # Ray 2.5x turns token authentication on for `ray start`; a throwaway loopback cluster goes without
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     ray_cli = shutil.which("ray")
     if ray_cli is None:
         pytest.skip("the `ray` command is not on PATH")
     port = _free_port()
     temp = tempfile.mkdtemp(prefix="mlray", dir="/tmp")   # short: Ray's socket paths have a length limit
     head = subprocess.Popen([ray_cli, "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
-                             "--node-ip-address=127.0.0.1", "--include-dashboard=false", "--disable-usage-stats",
+                             "--include-dashboard=false", "--disable-usage-stats",
                              f"--temp-dir={temp}", "--object-store-memory=100000000"],
                             env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        r = None
-        deadline = time.monotonic() + 90
-        while True:   # the head takes a few seconds to accept drivers
+        deadline = time.monotonic() + 180
+        while True:   # the head takes a few seconds to listen
+            assert head.poll() is None, "ray start --head exited"
+            assert time.monotonic() < deadline, "ray start --head did not listen within 180 s"
             try:
-                r = search_tiny.run(str(tmp_path / "s.db"), str(tmp_path / "out"), 2, progress=False,
-                                    ray_address=f"127.0.0.1:{port}", workers=2)
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
-            except Exception as e:  # noqa: BLE001
-                if head.poll() is not None or time.monotonic() > deadline or isinstance(e, AssertionError):
-                    raise
-                time.sleep(2)
+            except OSError:
+                time.sleep(1)
+        r = search_tiny.run(str(tmp_path / "s.db"), str(tmp_path / "out"), 2, progress=False,
+                            ray_address=f"127.0.0.1:{port}", workers=2)
         assert r["workers"] == 2 and len(r["rows"]) == 2
         assert {row["status"] for row in r["rows"]} == {"trained", "rejected"}
         assert all(row["host"] for row in r["rows"])
