@@ -17,7 +17,7 @@ AD = MODELS / "ad01_int8.tflite"
 KWS = MODELS / "kws_ref_model.tflite"
 KWS_INPUT = MODELS / "inputs" / "kws_input_int8.npy"
 CORES = ["cortex-m0", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33"]
-BOARDS = ["stm32l4r5", "nrf52840", "stm32f746", "stm32u575", "rp2040"]
+BOARDS = ["stm32l4r5", "nrf52840", "stm32f746", "stm32u575", "rp2040", "nrf51822"]
 
 _missing = [t for t in (cortexm.CC, cortexm.QEMU) if shutil.which(t) is None]
 needs_tools = pytest.mark.skipif(bool(_missing), reason=f"{' and '.join(_missing)} not installed "

@@ -9,3 +9,5 @@ from .ir import Graph, MicrolithError, Node, Op, Quant, Tensor  # noqa: E402,F40
 from .api import compile, inspect, load, verify  # noqa: E402,F401
 from .frontends.torch import from_torch  # noqa: E402,F401
 from .quantize.api import quantize  # noqa: E402,F401
+from . import search as _search_package  # noqa: E402,F401  (same for `microlith.search`)
+from .search import search  # noqa: E402,F401

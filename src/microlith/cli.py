@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--target", required=True)
     s.add_argument("-o", "--out", required=True, help="report.html (plots are also written as PNG beside it)")
     s.add_argument("--samples", type=int, default=20, help="random inputs for the byte-exact check")
+    s.add_argument("--search", default=None, metavar="DIR",
+                   help="add the results of `microlith search --out DIR` (Pareto front table and plot)")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("quantize", help="float model + calibration data -> int8 .tflite, with an accuracy report")
@@ -113,6 +115,26 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-profile", action="store_true", help="skip the emulated-board measurement")
     s.add_argument("--benchmarks", default=None, metavar="BENCHMARKS.md",
                    help="update this file's <!-- apps:begin --> section with the results")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("search", help="the most accurate DSP + model pipeline that fits a board (Optuna, Ray)")
+    s.add_argument("app", choices=["kws", "bearing", "ecg"])
+    s.add_argument("--target", required=True, help="board whose flash, RAM and clock bound the search")
+    s.add_argument("--max-latency-ms", type=float, default=None, help="latency limit (estimate from the board clock)")
+    s.add_argument("--max-ram", type=_bytes, default=None, metavar="BYTES", help="RAM limit (default the board's)")
+    s.add_argument("--max-flash", type=_bytes, default=None, metavar="BYTES", help="flash limit (default the board's)")
+    s.add_argument("--trials", type=int, default=20, help="finished trials to reach (default 20)")
+    s.add_argument("--workers", type=int, default=None,
+                   help="parallel trials: 1 runs in this process; more start a local Ray instance (default 1, "
+                        "or every CPU of the cluster with --ray-address)")
+    s.add_argument("--ray-address", default=None, help="join an existing Ray cluster (`ray start --head`), "
+                                                         "e.g. 127.0.0.1:6379")
+    s.add_argument("--study", default="search.db", help="Optuna study file (SQLite); an existing one is resumed")
+    s.add_argument("--out", default="out/search", help="results folder: pareto.md/png, search.json, best_pipeline/")
+    s.add_argument("--data", default=None, help="folder with the data archives (as for `microlith app`)")
+    s.add_argument("--quick", action="store_true", help="the app's reduced data and very short training")
+    s.add_argument("--epochs", type=int, default=None, help="training epochs of a surviving candidate")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--json", action="store_true")
     return p
@@ -307,7 +329,7 @@ def cmd_quantize(a) -> int:
 
 def cmd_report(a) -> int:
     from .report.html import build_report
-    r = build_report(a.model, a.target, a.out, samples=a.samples)
+    r = build_report(a.model, a.target, a.out, samples=a.samples, search_dir=a.search)
     if a.json:
         _print_json(r)
     else:
@@ -356,9 +378,24 @@ def cmd_app(a) -> int:
     return EXIT_OK if met or a.quick else EXIT_CHECK_FAILED
 
 
+def cmd_search(a) -> int:
+    from .apps import AppOptions
+    from .search import search
+    opts = AppOptions(data=a.data, quick=a.quick, seed=a.seed, progress=False)
+    workers = a.workers if a.workers is not None else (0 if a.ray_address else 1)
+    r = search(app=a.app, target=a.target, max_latency_ms=a.max_latency_ms, max_ram=a.max_ram,
+               max_flash=a.max_flash, trials=a.trials, workers=workers, ray_address=a.ray_address, study=a.study,
+               out=a.out, seed=a.seed, app_options=opts, epochs=a.epochs, progress=not a.json)
+    if a.json:
+        _print_json({k: v for k, v in r.items() if k != "summary"})
+    else:
+        print(r["summary"])
+    return EXIT_OK if r.get("best") else EXIT_CHECK_FAILED
+
+
 COMMANDS = {"inspect": cmd_inspect, "compile": cmd_compile, "verify": cmd_verify,
             "profile": cmd_profile, "quantize": cmd_quantize, "report": cmd_report, "targets": cmd_targets,
-            "ops": cmd_ops, "app": cmd_app}
+            "ops": cmd_ops, "app": cmd_app, "search": cmd_search}
 
 
 ERROR_MAX_CHARS = 2000

@@ -36,9 +36,37 @@ _NORMAL = re.compile(r"normal_(\d)_(\d+)\.mat$")
 _KIND = {"B": 1, "IR": 2, "OR": 3}
 
 
-def block() -> VibrationBlock:
-    edges = tuple(float(v) for v in np.linspace(0.0, FS / 2, 33))
-    return VibrationBlock(sample_rate=FS, n_samples=WINDOW, band_edges_hz=edges, scale=SCALE)
+def block(window: int = WINDOW, bands: int = 32) -> VibrationBlock:
+    """The app's vibration front end; `microlith search` varies the window length and band count."""
+    edges = tuple(float(v) for v in np.linspace(0.0, FS / 2, bands + 1))
+    return VibrationBlock(sample_rate=FS, n_samples=window, band_edges_hz=edges, scale=SCALE)
+
+
+def make_model(n_in: int, widths=(32, 16)):
+    """MLP n_in-32-16-4 by default; `microlith search` varies its widths and depth."""
+    import torch
+    layers, prev = [], n_in
+    for w in widths:
+        layers += [torch.nn.Linear(prev, w), torch.nn.ReLU()]
+        prev = w
+    return torch.nn.Sequential(*layers, torch.nn.Linear(prev, len(CLASSES)))
+
+
+def split(recs: list[dict]) -> tuple[list, list]:
+    """(train, test) segments: recordings by load (load 3 held out); the only normal recording by
+    time with a gap."""
+    train_seg, test_seg = [], []
+    for r in recs:
+        x = to_int16(r["x"])
+        if r["label"] == 0 and not any(q["label"] == 0 and q["load"] != r["load"] for q in recs):
+            n = len(x)
+            train_seg.append((x[:int(NORMAL_TRAIN * n)], r))
+            test_seg.append((x[int((NORMAL_TRAIN + NORMAL_GAP) * n):], r))
+        elif r["load"] == 3:
+            test_seg.append((x, r))
+        else:
+            train_seg.append((x, r))
+    return train_seg, test_seg
 
 
 def _harmonic_score(x: np.ndarray, f0: float, fs: float, skip_every: int = 0) -> float:
@@ -174,8 +202,8 @@ def to_int16(x: np.ndarray) -> np.ndarray:
     return np.clip(np.round(x / SCALE), -32768, 32767).astype(np.int16)
 
 
-def _windows(x: np.ndarray, hop: int, limit: int | None = None) -> list[np.ndarray]:
-    out = [x[i:i + WINDOW] for i in range(0, len(x) - WINDOW + 1, hop)]
+def _windows(x: np.ndarray, hop: int, limit: int | None = None, window: int = WINDOW) -> list[np.ndarray]:
+    out = [x[i:i + window] for i in range(0, len(x) - window + 1, hop)]
     return out[:limit] if limit else out
 
 
@@ -193,18 +221,7 @@ def run(opts: C.AppOptions) -> dict:
         bar.update()
     checks.raise_if_fatal()
 
-    # split: recordings by load; the normal recording by time with a gap
-    train_seg, test_seg = [], []
-    for r in recs:
-        x = to_int16(r["x"])
-        if r["label"] == 0 and not any(q["label"] == 0 and q["load"] != r["load"] for q in recs):
-            n = len(x)
-            train_seg.append((x[:int(NORMAL_TRAIN * n)], r))
-            test_seg.append((x[int((NORMAL_TRAIN + NORMAL_GAP) * n):], r))
-        elif r["load"] == 3:
-            test_seg.append((x, r))
-        else:
-            train_seg.append((x, r))
+    train_seg, test_seg = split(recs)
     blk = block()
     limit = 24 if opts.quick else None
     hop_train = WINDOW if opts.quick else WINDOW // 2
@@ -236,8 +253,7 @@ def run(opts: C.AppOptions) -> dict:
     counts = np.bincount(ytr, minlength=4)
     weight = len(ytr) / (4.0 * np.maximum(counts, 1))
     torch.manual_seed(opts.seed)
-    net = torch.nn.Sequential(torch.nn.Linear(Ztr.shape[1], 32), torch.nn.ReLU(), torch.nn.Linear(32, 16),
-                              torch.nn.ReLU(), torch.nn.Linear(16, 4))
+    net = make_model(Ztr.shape[1])
     t0 = time.perf_counter()
     epochs = 8 if opts.quick else 40
     C.train(net, lambda ep: (Ztr, ytr), epochs, lr=2e-3, weight_decay=1e-4, class_weight=weight, progress=prog,

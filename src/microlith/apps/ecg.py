@@ -35,8 +35,9 @@ FOLDS = 5
 REPEATS = 4   # repeated CV: one borderline record is 1.1 points of AF F1 on 50 AF records
 
 
-def block() -> EcgRhythmBlock:
-    return EcgRhythmBlock(sample_rate=FS, n_samples=WINDOW)
+def block(window: int = WINDOW) -> EcgRhythmBlock:
+    """The app's R-peak/RR front end; `microlith search` varies the window length."""
+    return EcgRhythmBlock(sample_rate=FS, n_samples=window)
 
 
 def _read_header(path: Path) -> dict:
@@ -139,9 +140,9 @@ def _check(recs: list[dict], seen: dict, checks: C.DataChecks) -> None:
                if clipped else "no record saturates", len(clipped))
 
 
-def _windows(x: np.ndarray) -> list[np.ndarray]:
+def _windows(x: np.ndarray, window: int = WINDOW, hop: int = HOP) -> list[np.ndarray]:
     x = x[:MAX_SAMPLES]
-    return [x[s:s + WINDOW] for s in range(0, x.size - WINDOW + 1, HOP)]
+    return [x[s:s + window] for s in range(0, x.size - window + 1, hop)]
 
 
 def _folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -154,10 +155,15 @@ def _folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
     return f
 
 
-def _net(seed: int):
+def _net(seed: int, widths=(16,)):
+    """MLP 9-16-2 by default; `microlith search` varies its widths and depth."""
     import torch
     torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Linear(9, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    layers, prev = [], 9
+    for w in widths:
+        layers += [torch.nn.Linear(prev, w), torch.nn.ReLU()]
+        prev = w
+    return torch.nn.Sequential(*layers, torch.nn.Linear(prev, 2))
 
 
 def _fit(F: np.ndarray, y: np.ndarray, epochs: int, seed: int, prog, name: str):

@@ -53,9 +53,26 @@ TEST_SHARE = 0.2
 _FSDD = re.compile(r"^(\d)_([a-z]+)_(\d+)\.wav$")
 
 
-def block() -> MfccBlock:
-    return MfccBlock(sample_rate=FS, n_samples=WINDOW, frame_length=FRAME, hop=HOP, n_fft=512, n_mels=40,
-                     fmin=20.0, fmax=4000.0, n_mfcc=N_MFCC)
+def block(frame: int = FRAME, hop: int = HOP, n_mfcc: int = N_MFCC, n_mels: int = 40) -> MfccBlock:
+    """The app's MFCC front end; `microlith search` varies frame length, hop (so the frame count of
+    a 0.99 s window), mel bands and coefficients."""
+    n_fft = 1 << max(0, int(frame - 1).bit_length())
+    return MfccBlock(sample_rate=FS, n_samples=window_samples(frame, hop), frame_length=frame, hop=hop,
+                     n_fft=n_fft, n_mels=n_mels, fmin=20.0, fmax=4000.0, n_mfcc=n_mfcc)
+
+
+def window_frames(frame: int = FRAME, hop: int = HOP) -> int:
+    """Frames of one model window: as many as fit in 0.99 s (49 with the default 30/20 ms)."""
+    return 1 + (WINDOW - frame) // hop
+
+
+def window_samples(frame: int = FRAME, hop: int = HOP) -> int:
+    return frame + (window_frames(frame, hop) - 1) * hop
+
+
+def hop_frames(hop: int = HOP) -> int:
+    """Model windows 0.1 s apart inside a buffer (5 frames with the default 20 ms hop)."""
+    return max(1, round(FS // 10 / hop))
 
 
 # ----------------------------------------------------------------------------- reading
@@ -402,9 +419,11 @@ def make_silence(n: int, noise: Noise, rng: np.random.Generator) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- model
 
-def make_model(channels: int = 48, blocks: int = 4):
+def make_model(channels: int = 48, blocks: int = 4, kernel: int = 3, first_kernel: tuple = (10, 4)):
+    """DS-CNN; `microlith search` varies width (channels), depth (blocks) and kernel sizes."""
     import torch
     from torch import nn
+    kt, kf = first_kernel
 
     class DSCNN(nn.Module):
         """DS-CNN (Zhang et al. 2017, "Hello Edge"): a 10x4 convolution, depthwise-separable blocks,
@@ -412,10 +431,11 @@ def make_model(channels: int = 48, blocks: int = 4):
 
         def __init__(self):
             super().__init__()
-            layers = [nn.Conv2d(1, channels, (10, 4), stride=(2, 2), padding=(5, 1), bias=False),
+            layers = [nn.Conv2d(1, channels, (kt, kf), stride=(2, 2), padding=(kt // 2, kf // 2 - (kf % 2 == 0)),
+                                bias=False),
                       nn.BatchNorm2d(channels), nn.ReLU()]
             for _ in range(blocks):
-                layers += [nn.Conv2d(channels, channels, 3, padding=1, groups=channels, bias=False),
+                layers += [nn.Conv2d(channels, channels, kernel, padding=kernel // 2, groups=channels, bias=False),
                            nn.BatchNorm2d(channels), nn.ReLU(),
                            nn.Conv2d(channels, channels, 1, bias=False), nn.BatchNorm2d(channels), nn.ReLU()]
             self.features = nn.Sequential(*layers)
@@ -431,14 +451,10 @@ def make_model(channels: int = 48, blocks: int = 4):
 
 # ----------------------------------------------------------------------------- run
 
-def run(opts: C.AppOptions) -> dict:
-    t_start = time.perf_counter()
-    C.set_threads()
-    prog = C.Progress(opts.progress)
-    out_dir = Path(opts.out) / "kws"
-    out_dir.mkdir(parents=True, exist_ok=True)
+def prepare(opts: C.AppOptions, prog: C.Progress, checks: C.DataChecks) -> dict:
+    """Clips loaded and checked, keywords located, the speaker split, the unknown subsample and
+    the noise sources: everything `run` and `microlith search` share before the DSP front end."""
     seconds = {}
-    checks = C.DataChecks()
     with prog.stage("loading Picovoice + FSDD clips", 1) as bar:
         data = load(opts, checks, opts.quick)
         bar.update()
@@ -472,29 +488,69 @@ def run(opts: C.AppOptions) -> dict:
                          for s in background_segments(c, c["center"] - FS // 2)], np.random.default_rng(opts.seed))
     noise_test = Noise([s for c in test if c["source"] == "picovoice"
                         for s in background_segments(c, c["center"] - FS // 2)], np.random.default_rng(opts.seed + 1))
-    n_sil_train = max(40, len(train) // 7)
-    n_sil_test = max(10, len(test) // 7)
-    blk = block()
+    return {"clips": clips, "train": train, "test": test, "noise_train": noise_train, "noise_test": noise_test,
+            "n_sil_train": max(40, len(train) // 7), "n_sil_test": max(10, len(test) // 7),
+            "split_info": split_info, "rng": rng, "seconds": seconds}
+
+
+def heldout(d: dict, seed: int) -> tuple[list, np.ndarray, list]:
+    """The held-out 1.2 s buffers (fixed seed): clips of held-out speakers/sessions, plus silence."""
+    test_rng = np.random.default_rng(seed + 11)
+    buffers, ybuf, names = [], [], []
+    for c in d["test"]:
+        buffers.append(make_example(c, BUFFER, d["noise_test"], test_rng, False))
+        ybuf.append(c["label"])
+        names.append(c["name"])
+    for k in range(d["n_sil_test"]):
+        buffers.append(make_silence(BUFFER, d["noise_test"], test_rng))
+        ybuf.append(SILENCE)
+        names.append(f"silence/{k}")
+    return buffers, np.array(ybuf), names
+
+
+def training_data(d: dict, blk: MfccBlock, frames: int, rng: np.random.Generator, seed: int):
+    """(epoch_data, mean, std): epoch_data(ep) -> (X, y), a fresh augmentation of every training
+    clip plus silence each epoch, normalized with fixed statistics (mean/std per coefficient)
+    of un-augmented windows."""
+    n = blk.n_samples
+    train, noise_train, n_sil_train = d["train"], d["noise_train"], d["n_sil_train"]
 
     def window_features(buf: np.ndarray) -> np.ndarray:
-        return blk.numpy(buf)[:WINDOW_FRAMES]
+        return blk.numpy(buf)[:frames]
 
-    # fixed training statistics (mean/std per coefficient) from un-augmented windows
-    stats = np.concatenate([window_features(make_example(c, WINDOW, noise_train, rng, False))
+    stats = np.concatenate([window_features(make_example(c, n, noise_train, rng, False))
                             for c in train[::max(1, len(train) // 400)]])
     mean, std = stats.mean(axis=0), stats.std(axis=0) + 1e-6
-    epoch_rng = np.random.default_rng(opts.seed + 7)
+    epoch_rng = np.random.default_rng(seed + 7)
 
     def epoch_data(ep: int):
         X, y = [], []
         for c in train:
-            X.append(window_features(make_example(c, WINDOW, noise_train, epoch_rng, True)))
+            X.append(window_features(make_example(c, n, noise_train, epoch_rng, True)))
             y.append(c["label"])
         for _ in range(n_sil_train):
-            X.append(window_features(make_silence(WINDOW, noise_train, epoch_rng)))
+            X.append(window_features(make_silence(n, noise_train, epoch_rng)))
             y.append(SILENCE)
         Z = (np.stack(X) - mean) / std
         return Z[:, None].astype(np.float32), np.array(y)
+
+    return epoch_data, mean, std
+
+
+def run(opts: C.AppOptions) -> dict:
+    t_start = time.perf_counter()
+    C.set_threads()
+    prog = C.Progress(opts.progress)
+    out_dir = Path(opts.out) / "kws"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    checks = C.DataChecks()
+    d = prepare(opts, prog, checks)
+    seconds = d["seconds"]
+    clips, train, split_info, rng = d["clips"], d["train"], d["split_info"], d["rng"]
+    n_sil_train = d["n_sil_train"]
+    blk = block()
+
+    epoch_data, mean, std = training_data(d, blk, WINDOW_FRAMES, rng, opts.seed)
 
     import torch
     torch.manual_seed(opts.seed)
@@ -505,18 +561,7 @@ def run(opts: C.AppOptions) -> dict:
             name="training DS-CNN", seed=opts.seed, label_smoothing=0.05)
     seconds["training"] = time.perf_counter() - t0
 
-    # held-out buffers (fixed seed): clips of held-out speakers/sessions, plus silence
-    test_rng = np.random.default_rng(opts.seed + 11)
-    buffers, ybuf, names = [], [], []
-    for c in test:
-        buffers.append(make_example(c, BUFFER, noise_test, test_rng, False))
-        ybuf.append(c["label"])
-        names.append(c["name"])
-    for k in range(n_sil_test):
-        buffers.append(make_silence(BUFFER, noise_test, test_rng))
-        ybuf.append(SILENCE)
-        names.append(f"silence/{k}")
-    ybuf = np.array(ybuf)
+    buffers, ybuf, names = heldout(d, opts.seed)
     post = PostProcess(mode="argmax")
     t0 = time.perf_counter()
     # float: the same windows, softmax averaged

@@ -104,14 +104,17 @@ def _n(v, unit="") -> str:
     return f"{v:,}{unit}"
 
 
-def build_report(model, target: str, out_html, samples: int = 20) -> dict:
-    """Compile, verify and profile `model` on `target`; write the page and its PNGs."""
+def build_report(model, target: str, out_html, samples: int = 20, search_dir=None) -> dict:
+    """Compile, verify and profile `model` on `target`; write the page and its PNGs. search_dir:
+    a `microlith search` results folder, shown as a section (its Pareto front and plot)."""
     from ..api import load, require_quantized, verify
     from ..codegen.c import prepare
     from .. import profiling
     from ..targets import get_target
 
     get_target(target)  # unknown targets fail before any work
+    from ..search.results import html_section
+    search_html = html_section(search_dir) if search_dir else ""  # a bad folder fails before any work
     out_html = Path(out_html)
     if out_html.suffix.lower() not in (".html", ".htm"):
         raise MicrolithError(f"{out_html}: the report is an HTML page; name it *.html")
@@ -172,6 +175,7 @@ estimates say so and how they were derived.</p>
 <h2>Cost per layer</h2>
 <img src="data:image/png;base64,{b64(cost_png)}" alt="instructions per layer">
 {_table(layer_rows, ["#", "op", "output", "MACs", "instructions", "per MAC", "share"])}
+{search_html}
 <p class="small">Generated in {time.perf_counter() - t0:.1f} s.</p>
 </body></html>
 """
