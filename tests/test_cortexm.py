@@ -133,7 +133,9 @@ def test_profile_board_is_deterministic_with_layers():
     assert [a[k] for k in keys] == [b[k] for k in keys]
     assert a["per_layer"] == b["per_layer"]
     assert a["board"] == "stm32l4r5" and a["core"] == "cortex-m4" and a["fits_budget"] is True
-    assert "120 MHz" in a["estimate_basis"] and "CPI" in a["estimate_basis"]
+    # latency comes from the cycle estimate (the traced instruction stream, the TRM's timings)
+    assert "120 MHz" in a["estimate_basis"] and "cycles" in a["estimate_basis"] and "TRM" in a["estimate_basis"]
+    assert a["latency_ms_est"] == round(a["cycles_est"] / 120e6 * 1e3, 4)
     layers = a["per_layer"]
     assert [x["index"] for x in layers] == list(range(10))
     assert sum(x["macs"] for x in layers) == a["macs"]
