@@ -24,7 +24,7 @@ from ..ir import MicrolithError, Node, Op, Tensor
 from . import OpImpl, register, where
 from .shape import (MAX_RANK, Pad, _Alias, c_array, canonical_transpose, const_ints, require_nonempty,
                     require_same_dtype, shape_nd)
-from .shape import SUFFIX, moved_dtype  # --- issue 10: extra ops (int16 copies)
+from .shape import SUFFIX, emit_byte_concat, moved_dtype  # --- issue 10: extra ops (int16 copies)
 
 
 def _moved(node, g, names) -> str:
@@ -189,11 +189,8 @@ class Pack(OpImpl):
     axis of the output (negative axis counts from the output's rank). As a concatenation of
     [outer, copy] blocks it is exactly ml_concat_s8's copy."""
     op = Op.PACK
-    kernels = ("ml_concat_s8", "ml_concat_s16")
+    kernels = ("ml_concat_s8",)  # a byte copy for every element type (shape.emit_byte_concat)
     dtypes = ("int8", "int16")
-
-    def kernels_for(self, node, g, p):
-        return (f"ml_concat_{SUFFIX[p['dtype']]}",)
 
     def prepare(self, node, g):
         names, y = list(node.inputs), g.t(node.outputs[0])
@@ -222,14 +219,7 @@ class Pack(OpImpl):
 
     def emit(self, node, g, p, ctx):
         names = list(node.inputs)
-        params = ctx.struct("ml_concat_params", "params", dict(num_inputs=len(names)))
-        dims = ctx.dims((p["outer"], p["copy"]))
-        data = ", ".join(ctx.tensor(n) for n in names)
-        ctype = {"int8": "int8_t", "int16": "int16_t"}[p["dtype"]]
-        return (f"ml_concat_{SUFFIX[p['dtype']]}({params}, "
-                f"(const ml_dims *const[]){{ {', '.join([dims] * len(names))} }}, "
-                f"(const {ctype} *const[]){{ {data} }}, {ctx.dims((p['outer'], p['copy'] * len(names)))}, "
-                f"{ctx.tensor(node.outputs[0])})")
+        return emit_byte_concat(ctx, names, node.outputs[0], p["outer"], [p["copy"]] * len(names), p["dtype"])
 
 
 @register

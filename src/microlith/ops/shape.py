@@ -184,13 +184,10 @@ class Concatenation(OpImpl):
     rescaling), no fused activation, at most 10 inputs; the kernel is a byte copy. int32 is
     copied whatever its quantization, as TFLM does."""
     op = Op.CONCATENATION
-    kernels = ("ml_concat_s8", "ml_concat_s16", "ml_concat_s32")
+    kernels = ("ml_concat_s8",)  # a byte copy for every element type (emit_byte_concat)
     dtypes = ("int8", "int16", "int32")
     MAX_INPUTS = 10
     MAX_RANK = 6  # RuntimeShape::kMaxSmallSize
-
-    def kernels_for(self, node, g, p):
-        return (f"ml_concat_{SUFFIX[p['dtype']]}",)
 
     def prepare(self, node, g):
         names = [n for n in node.inputs if n is not None]
@@ -244,15 +241,22 @@ class Concatenation(OpImpl):
 
     def emit(self, node, g, p, ctx):
         names = [n for n in node.inputs if n is not None]
-        params = ctx.struct("ml_concat_params", "params", dict(num_inputs=len(names)))
-        dims = ", ".join(ctx.dims((p["outer"], b)) for b in p["blocks"])
-        data = ", ".join(ctx.tensor(n) for n in names)
-        total = sum(p["blocks"])
-        # Compound literals: the input pointers live in the arena, known only inside invoke().
-        ctype = CTYPE[p["dtype"]]
-        return (f"{self.kernels_for(node, g, p)[0]}({params}, (const ml_dims *const[]){{ {dims} }}, "
-                f"(const {ctype} *const[]){{ {data} }}, {ctx.dims((p['outer'], total))}, "
-                f"{ctx.tensor(node.outputs[0])})")
+        return emit_byte_concat(ctx, names, node.outputs[0], p["outer"], p["blocks"], p["dtype"])
+
+
+def emit_byte_concat(ctx, names, output, outer: int, blocks, dtype: str) -> str:
+    """ml_concat_s8 on [outer][block] views, blocks given in elements of `dtype`: the kernel
+    copies bytes, so wider types pass their blocks in bytes and their pointers as bytes."""
+    size = np.dtype(dtype).itemsize
+    bblocks = [int(b) * size for b in blocks]
+    params = ctx.struct("ml_concat_params", "params", dict(num_inputs=len(names)))
+    dims = ", ".join(ctx.dims((outer, b)) for b in bblocks)
+    cast = "" if size == 1 else "(const int8_t *)"
+    data = ", ".join(f"{cast}{ctx.tensor(n)}" for n in names)
+    out = ctx.tensor(output) if size == 1 else f"(int8_t *){ctx.tensor(output)}"
+    # Compound literals: the input pointers live in the arena, known only inside invoke().
+    return (f"ml_concat_s8({params}, (const ml_dims *const[]){{ {dims} }}, "
+            f"(const int8_t *const[]){{ {data} }}, {ctx.dims((outer, sum(bblocks)))}, {out})")
 
 
 def _slice_start(start: int, stride: int, size: int, begin_masked: bool) -> int:

@@ -10,8 +10,9 @@ and every block execution; blocks x executions give the stream. The inference is
 stretch from the first block of NAME_invoke to the next block of the harness's ml_fw_run.
 A logged block that QEMU then stops before its first instruction ("Stopped execution of TB
 chain") did not run, and one rewound at an I/O access ran only up to it. The instruction
-count of that stretch equals the -icount measurement of the same firmware
-(tests/test_cycles.py), so the stream priced is the one that was measured.
+count of that stretch agrees with the -icount timer measurement of the same firmware (exactly on
+M4 and M33, 1 fewer on M3 and M7, 10 fewer on M0's SysTick: the timer method's few instructions
+around its reads; tests/test_cycles.py), so the stream priced is the one that was measured.
 
 Pricing (an estimate; what each core's table models and omits is in its `basis`):
   - per-class issue cycles from the TRM's instruction timing table: single loads and stores,

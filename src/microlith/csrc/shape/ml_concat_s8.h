@@ -8,10 +8,11 @@ typedef struct {
 } ml_concat_params;
 
 /*
- * CONCATENATION (TFLM reference_ops::Concatenation on int8): a byte copy, since TFLM
- * requires every input to share the output's scale and zero point.
- * Each tensor is seen as [outer][block]: outer is the product of the dimensions before the
- * axis, block the product of the axis and the dimensions after it.
+ * CONCATENATION and PACK (TFLM reference_ops::Concatenation): a byte copy, since TFLM copies
+ * values without rescaling. Each tensor is seen as [outer][block]: outer is the product of the
+ * dimensions before the axis, block the product of the axis and the dimensions after it, in
+ * bytes; int16 and int32 tensors pass their blocks in bytes (elements x 2 or 4), so this one
+ * kernel serves every element type.
  * input_dims[i]: {1, 1, outer, block_i}    output_dims: {1, 1, outer, sum_i block_i}
  */
 ml_status ml_concat_s8(const ml_concat_params *params,
