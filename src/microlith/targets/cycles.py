@@ -257,6 +257,12 @@ class CycleEstimate:
     blocks: int
     by_function: dict = field(default_factory=dict)   # symbol -> [instructions, cycles]
     basis: str = ""
+    # with a board memory model (the plugin route): stall cycles on top of `cycles`
+    memory_cycles: int | None = None
+    memory_by_function: dict = field(default_factory=dict)   # symbol -> stall cycles
+    memory_counts: dict = field(default_factory=dict)        # fetches, misses, loads by region
+    memory_basis: str = ""
+    source: str = "log"                                      # "plugin" or "log"
 
 
 def estimate_from_log(lines, t: CoreTiming, start_symbol: str, stop_symbol: str) -> CycleEstimate:
@@ -354,14 +360,166 @@ def estimate_from_log(lines, t: CoreTiming, start_symbol: str, stop_symbol: str)
     return CycleEstimate(t.name, total_i, total_c, n_blocks, by_fn, t.basis)
 
 
+# --------------------------------------------------------------------------- the plugin's counters
+
+_ROLE_STOP = 2
+
+
+def read_memtrace(lines):
+    """The plugin's output: ({id: block record}, [(from, to, count)], reached the stop symbol).
+    A block record is a dict with pc, end, role, execs, i_fetches, i_misses, i_stall, symbol and
+    insns: (addr, size, flash loads, flash load misses, other loads, mnemonic, operands)."""
+    blocks: dict[int, dict] = {}
+    edges: list[tuple[int, int, int]] = []
+    done = False
+    cur = None
+    for line in lines:
+        tag, _, rest = line.rstrip("\n").partition(" ")
+        if tag == "I":
+            addr, size, ldf, ldm, ldo, text = (rest.split(" ", 5) + [""])[:6]
+            mnem, _, ops = text.strip().partition(" ")
+            cur["insns"].append((int(addr, 16), int(size), int(ldf), int(ldm), int(ldo), mnem, ops.strip()))
+        elif tag == "B":
+            f = rest.split(" ", 9)
+            cur = {"id": int(f[0]), "pc": int(f[1], 16), "end": int(f[2], 16), "role": int(f[4]),
+                   "execs": int(f[5]), "i_fetches": int(f[6]), "i_misses": int(f[7]), "i_stall": int(f[8]),
+                   "symbol": f[9] if len(f) > 9 else "?", "insns": []}
+            blocks[cur["id"]] = cur
+        elif tag == "E":
+            a, b, n = (int(x) for x in rest.split())
+            edges.append((a, b, n))
+        elif tag == "ML-MEMTRACE":
+            done = "done=1" in rest
+    return blocks, edges, done
+
+
+def estimate_from_memtrace(lines, t: CoreTiming, mem=None) -> CycleEstimate:
+    """Price the plugin's block counts exactly as estimate_from_log prices the block log: each
+    executed block at its table cost, plus, per edge A -> B, the effects across the boundary
+    (neighbouring loads and stores pipelined, a load feeding B's first address, A's branch taken
+    when B does not start where A ends). With `mem` (memmodel.MemorySystem), the plugin's cache
+    misses are priced too: fetch stalls as the plugin computed them, each missed flash data load
+    the flash wait states."""
+    recs, edges, done = read_memtrace(lines)
+    if not done:
+        raise MicrolithError("cycle trace: the plugin saw no complete run of the measured function")
+    blocks: dict[int, Block] = {}
+    total_i = total_c = n_blocks = 0
+    by_fn: dict[str, list[int]] = {}
+    stall_fn: dict[str, int] = {}
+    counts = dict.fromkeys(("fetches", "fetch_misses", "fetch_stall_cycles", "flash_loads", "flash_load_misses",
+                            "flash_load_stall_cycles", "sram_loads"), 0)
+    ws = mem.wait_states if mem is not None else 0
+    for k, r in recs.items():
+        insns = [classify(a, size, mn, ops, t) for a, size, _f, _m, _o, mn, ops in r["insns"]]
+        blocks[k] = make_block(r["pc"], insns, r["symbol"], t)
+        if r["role"] == _ROLE_STOP or not r["execs"]:
+            continue
+        n = r["execs"]
+        total_i += n * len(insns)
+        total_c += n * blocks[k].cycles
+        n_blocks += n
+        f = by_fn.setdefault(r["symbol"], [0, 0])
+        f[0] += n * len(insns)
+        f[1] += n * blocks[k].cycles
+        ldf = sum(x[2] for x in r["insns"])
+        ldm = sum(x[3] for x in r["insns"])
+        counts["fetches"] += r["i_fetches"]
+        counts["fetch_misses"] += r["i_misses"]
+        counts["fetch_stall_cycles"] += r["i_stall"]
+        counts["flash_loads"] += ldf
+        counts["flash_load_misses"] += ldm
+        counts["flash_load_stall_cycles"] += ldm * ws
+        counts["sram_loads"] += sum(x[4] for x in r["insns"])
+        stall_fn[r["symbol"]] = stall_fn.get(r["symbol"], 0) + r["i_stall"] + ldm * ws
+    for a, b, n in edges:
+        ra, A, B = recs[a], blocks[a], blocks[b]
+        if not A.insns or not B.insns:
+            continue
+        if recs[b]["role"] != _ROLE_STOP:
+            c = 0
+            if t.pipelined_mem and A.last_mem and B.first_mem:
+                c -= 1
+            if A.last_dest and set(A.last_dest) & set(B.first_addr_regs):
+                c += t.load_use_addr
+            total_c += n * c
+            by_fn[recs[b]["symbol"]][1] += n * c
+        if (A.tail == "branch" and B.pc != A.end) or A.tail == "pc_write":
+            total_c += n * (t.branch_taken - 1)
+            by_fn[ra["symbol"]][1] += n * (t.branch_taken - 1)
+    est = CycleEstimate(t.name, total_i, total_c, n_blocks, by_fn, t.basis, source="plugin")
+    if mem is not None:
+        est.memory_cycles = counts["fetch_stall_cycles"] + counts["flash_load_stall_cycles"]
+        est.memory_by_function = stall_fn
+        est.memory_counts = counts
+        est.memory_basis = mem.basis()
+    return est
+
+
+def _board_of(target: str) -> dict | None:
+    from . import core_of, get_target
+    t = get_target(target)
+    if t["kind"] == "board":
+        return t
+    name = core_of(t).get("estimate_board")
+    return get_target(name) if name else None
+
+
 def trace_cycles(elf: Path, target: str, prefix: str, timeout: float = 600.0, workdir=None) -> CycleEstimate:
-    """Run the measurement firmware once more with QEMU's block log and price the inference."""
+    """Run the measurement firmware once more and price the inference: through the counting
+    plugin when a host C compiler can build it (with the board's flash model, if its file has
+    one), else through QEMU's block log (zero-wait-state memory only)."""
     from . import core_of
-    from .cortexm import qemu_command
+    from .memmodel import host_cc
     core = core_of(target)
     t = TIMINGS.get(core["name"])
     if t is None:
         raise MicrolithError(f"{target}: no cycle timing table for core {core['name']}")
+    if host_cc() is not None:
+        return trace_cycles_plugin(elf, target, prefix, timeout, workdir)
+    return trace_cycles_log(elf, target, prefix, timeout, workdir)
+
+
+def trace_cycles_plugin(elf: Path, target: str, prefix: str, timeout: float = 600.0, workdir=None,
+                        mem="board") -> CycleEstimate:
+    """The plugin route. mem: "board" (the flash model of the target's board, or of the board
+    its core names for estimates), None (no memory model), or a memmodel.MemorySystem."""
+    from . import core_of
+    from .cortexm import elf_sections, qemu_command
+    from .memmodel import memory_system, plugin_path
+    core = core_of(target)
+    t = TIMINGS[core["name"]]
+    if mem == "board":
+        mem = memory_system(_board_of(target))
+    flash = core["memory"]["flash"]
+    args = [f"start={prefix}_invoke", "stop=ml_fw_run",
+            f"flash={flash['origin']:x}:{flash['origin'] + flash['length']:x}"]
+    inputs = elf_sections(Path(elf)).get(".ml_inputs")
+    if inputs and inputs["size"]:
+        # the test inputs sit in flash only in this firmware; a deployment receives them in RAM
+        args.append(f"sram_alias={inputs['addr']:x}:{inputs['addr'] + inputs['size']:x}")
+    if mem is not None:
+        args += mem.plugin_args()
+    with tempfile.TemporaryDirectory(prefix="microlith-cycles-", dir=workdir) as tmp:
+        out = Path(tmp) / "memtrace.txt"
+        cmd = qemu_command(Path(elf), target) + ["-plugin", ",".join([str(plugin_path()), f"out={out}", *args])]
+        try:
+            res = subprocess.run(cmd, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+        except subprocess.TimeoutExpired:
+            raise MicrolithError(f"{target}: the cycle trace did not finish within {timeout:g} s") from None
+        if not out.exists():
+            err = res.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise MicrolithError(f"{target}: the QEMU memory-trace plugin wrote nothing"
+                                 + (f": {err[-1]}" if err else ""))
+        with open(out, errors="replace") as f:
+            return estimate_from_memtrace(f, t, mem)
+
+
+def trace_cycles_log(elf: Path, target: str, prefix: str, timeout: float = 600.0, workdir=None) -> CycleEstimate:
+    """The block-log route: QEMU's -d in_asm,exec,nochain (no memory model)."""
+    from . import core_of
+    from .cortexm import qemu_command
+    t = TIMINGS[core_of(target)["name"]]
     with tempfile.TemporaryDirectory(prefix="microlith-cycles-", dir=workdir) as tmp:
         log = Path(tmp) / "qemu.log"
         cmd = qemu_command(Path(elf), target) + ["-d", "in_asm,exec,nochain", "-D", str(log)]
