@@ -465,6 +465,26 @@ def _board_of(target: str) -> dict | None:
     return get_target(name) if name else None
 
 
+def board_figures(cyc: CycleEstimate, target: str, n_macs: int) -> dict:
+    """The profile keys of the memory model: cycles_est_board (cycles_est plus the flash stalls
+    of the board's wait states behind its cache), per MAC, the latency at the board's clock,
+    and the counts behind them. Empty without a memory model (no plugin, or a board file
+    without a memory_system block); the zero-wait keys are left as they are."""
+    if cyc.memory_cycles is None:
+        return {}
+    board = _board_of(target)
+    total = cyc.cycles + cyc.memory_cycles
+    clock = board["clock_hz"]["value"] if isinstance(board["clock_hz"], dict) else board["clock_hz"]
+    return {"cycles_est_board": total,
+            "cycles_per_mac_est_board": round(total / n_macs, 3) if n_macs else None,
+            "latency_ms_est_board": round(total / clock * 1e3, 4),
+            "memory_model": {"board": board["name"], "stall_cycles": cyc.memory_cycles, **cyc.memory_counts,
+                             "basis": ("estimate, not a measurement: cycles_est plus flash stalls from every "
+                                       "instruction fetch and data load of the run (QEMU plugin) through a model of "
+                                       f"the board's flash accelerator: {cyc.memory_basis}; latency_ms_est_board = "
+                                       f"cycles_est_board / {clock / 1e6:g} MHz")}}
+
+
 def trace_cycles(elf: Path, target: str, prefix: str, timeout: float = 600.0, workdir=None) -> CycleEstimate:
     """Run the measurement firmware once more and price the inference: through the counting
     plugin when a host C compiler can build it (with the board's flash model, if its file has
