@@ -5,14 +5,20 @@ captures the exact instruction stream of one inference and prices each instructi
 timings the core's Technical Reference Manual (TRM) documents, so that a latency figure is a
 cycle estimate with a stated basis instead of instructions x a guessed CPI.
 
-Capture (exact): QEMU `-d in_asm,exec,nochain` logs every translated block's instructions once
-and every block execution; blocks x executions give the stream. The inference is the
-stretch from the first block of NAME_invoke to the next block of the harness's ml_fw_run.
-A logged block that QEMU then stops before its first instruction ("Stopped execution of TB
-chain") did not run, and one rewound at an I/O access ran only up to it. The instruction
-count of that stretch agrees with the -icount timer measurement of the same firmware (exactly on
-M4 and M33, 1 fewer on M3 and M7, 10 fewer on M0's SysTick: the timer method's few instructions
-around its reads; tests/test_cycles.py), so the stream priced is the one that was measured.
+Capture (exact), two routes that price the same stream identically (tests/test_cycles.py):
+  - a TCG plugin (qemu_plugin/ml_memtrace.c, built by memmodel.plugin_path with the host C
+    compiler) counts each translated block's executions and its successor edges, and each
+    instruction's data loads by region, for the stretch from the first block of NAME_invoke to
+    the next block of the harness's ml_fw_run; the output is one line per block and edge, so
+    it stays small and fast however long the run. It also runs the board's flash model
+    (memmodel.py). Used whenever a host C compiler exists.
+  - QEMU's `-d in_asm,exec,nochain` log: every translated block's instructions once and
+    every block execution; blocks x executions give the stream. A logged block that QEMU then
+    stops before its first instruction ("Stopped execution of TB chain") did not run, and one
+    rewound at an I/O access ran only up to it. No memory model on this route.
+The instruction count of that stretch agrees with the -icount timer measurement of the same
+firmware (exactly on M4 and M33, 1 fewer on M3 and M7, 10 fewer on M0's SysTick: the timer
+method's few instructions around its reads), so the stream priced is the one that was measured.
 
 Pricing (an estimate; what each core's table models and omits is in its `basis`):
   - per-class issue cycles from the TRM's instruction timing table: single loads and stores,
@@ -25,9 +31,10 @@ Pricing (an estimate; what each core's table models and omits is in its `basis`)
     pipeline refill P; writes to the PC (POP {..pc}, BX) likewise;
   - Cortex-M7: dual issue approximated by pairing neighbouring simple instructions that
     do not depend on each other.
-Not modelled (zero-wait-state memory is assumed): flash wait states and the prefetch
-buffers or caches in front of flash, bus contention, interrupts. On a board whose flash
-needs wait states at the clock used, real latency is higher; `basis` says so.
+`cycles` assumes zero-wait-state memory. With a board memory model (plugin route, a board file
+with a memory_system block), `memory_cycles` adds the flash stalls: wait states on each
+instruction fetch and flash data load that misses the board's cache or accelerator
+(memmodel.py; approximate). Not modelled either way: bus contention, interrupts, SRAM waits.
 """
 from __future__ import annotations
 

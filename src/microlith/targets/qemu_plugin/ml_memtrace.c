@@ -299,6 +299,8 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
             b->symbol = dup_text(qemu_plugin_insn_symbol(qi));
         }
         b->end = in->addr + in->size;
+        /* every access, stores filtered in on_load: on QEMU 7.2 a QEMU_PLUGIN_MEM_R filter
+         * was seen to deliver the stores and drop the loads */
         qemu_plugin_register_vcpu_mem_cb(qi, on_load, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, in);
         if (S.fetch_cache && in_flash(in->addr)) {
             /* the sectors this instruction's bytes lie in (a 32-bit one can straddle two) */
