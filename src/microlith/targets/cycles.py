@@ -108,11 +108,23 @@ _REG = re.compile(r"\b(r\d+|sb|sl|fp|ip|sp|lr|pc)\b")
 _COND = ("eq", "ne", "cs", "hs", "cc", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le", "al")
 
 
+# Mnemonics whose class matters, as they appear with an IT block's condition appended
+# ('sdivlt', 'popeq', 'bxne'); any other conditional form is priced as ALU either way.
+_CONDITIONABLE = frozenset((
+    "bx", "blx", "bl", "push", "pop", "ldm", "ldmia", "ldmdb", "stm", "stmia", "stmdb", "ldr", "ldrb", "ldrh",
+    "ldrsb", "ldrsh", "ldrd", "str", "strb", "strh", "strd", "sdiv", "udiv", "mul", "mla", "mls", "umull",
+    "smull", "umlal", "smlal", "vldr", "vstr", "vpush", "vpop", "vldm", "vstm", "vmla", "vmls", "vdiv", "vsqrt"))
+
+
 def _base(mnemonic: str) -> str:
-    """'ldrb.w' -> 'ldrb', 'bne' -> 'b' (conditional), 'addseq' stays (IT-block forms are rare)."""
+    """'ldrb.w' -> 'ldrb', 'bne' -> 'b' (conditional), 'sdivlt' -> 'sdiv' (inside an IT block).
+    QEMU's block log disassembles with the IT state (conditions shown), the plugin instruction
+    by instruction (none): both give the same class this way."""
     m = mnemonic.split(".")[0]
     if m.startswith("b") and len(m) == 3 and m[1:] in _COND:
         return "bcc"
+    if len(m) > 2 and m[-2:] in _COND and m[:-2] in _CONDITIONABLE:
+        return m[:-2]
     return m
 
 
