@@ -1,6 +1,7 @@
 """Cycle estimates (targets/cycles.py): the pricing follows the cores' documented timings,
 the log parser prices exactly the instructions that ran, and on a real firmware the traced
 stream is the measured one."""
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -33,6 +34,14 @@ def test_neighbouring_loads(core, cycles):
     # ARMv7-M pipelines neighbouring loads (2 + 1); ARMv6-M does not (2 + 2); M7 loads in 1
     seq, t = insns(core, "ldr r1, [r0]", "ldr r2, [r0, #4]")
     assert price(seq, t) == cycles
+
+
+def test_it_block_conditions_keep_the_class():
+    t = TIMINGS["cortex-m4"]
+    assert classify(0, 4, "sdivlt", "r0, r1, r2", t).kind == "div"      # not an ALU op
+    assert classify(0, 2, "popeq", "{r4, pc}", t).kind == "pc_write"
+    assert classify(0, 2, "movs", "r0, #1", t).kind == "alu"            # "vs" is not a condition here
+    assert classify(0, 4, "mls", "r0, r1, r2, r3", t).kind == "mul"
 
 
 def test_load_use_as_address_stalls_on_m4():
@@ -181,3 +190,9 @@ def test_plugin_and_log_price_the_same_stream(core, tmp_path):
     # no wait states: the flash model adds nothing, whatever the caches do
     free = MemorySystem("x", 0, CacheGeometry(32, 1, 4, 8), CacheGeometry(32, 1, 4, 8), False, False, "")
     assert trace_cycles_plugin(fw.elf, core, name, workdir=tmp_path, mem=free).memory_cycles == 0
+    # 3 wait states: a cache saves stalls, and without one every flash word entered or loaded pays them
+    cached = trace_cycles_plugin(fw.elf, core, name, workdir=tmp_path, mem=dataclasses.replace(free, wait_states=3))
+    bare = trace_cycles_plugin(fw.elf, core, name, workdir=tmp_path,
+                               mem=dataclasses.replace(free, wait_states=3, icache=None, dcache=None))
+    assert 0 < cached.memory_cycles < bare.memory_cycles
+    assert bare.memory_counts["flash_load_stall_cycles"] == 3 * bare.memory_counts["flash_loads"]

@@ -61,9 +61,11 @@ class MemorySystem:
     unified: bool                  # one cache for both (fetches go to dcache)
     prefetch: bool                 # sequential fetch overlaps the previous flash word
     description: str               # what the part has, for the basis text
+    fetch_bytes: int = 8           # one flash read when no cache says otherwise
 
     def plugin_args(self) -> list[str]:
-        args = [f"ws={self.wait_states}", f"prefetch={int(self.prefetch)}", f"unified={int(self.unified)}"]
+        args = [f"ws={self.wait_states}", f"prefetch={int(self.prefetch)}", f"unified={int(self.unified)}",
+                f"fetch={self.fetch_bytes}"]
         if self.icache is not None:
             args.append(f"icache={self.icache.arg()}")
         if self.dcache is not None:

@@ -12,7 +12,8 @@
  *     instruction cache (icache=LINE_BYTES:SETS:WAYS:SECTOR_BYTES), data loads from flash
  *     through a data cache (dcache=...; unified=1 sends both through it), both LRU, a miss
  *     filling one sector (one flash read). With prefetch=1 a fetch of the sector right after
- *     the previous one overlaps the previous sector's instructions (ws=N wait states).
+ *     the previous one overlaps the previous sector's instructions (ws=N wait states). Without
+ *     a cache every flash read misses (fetches in fetch=BYTES units, one per unit entered).
  * Everything is accumulated here; at exit one line per block, instruction and edge is written
  * to out=FILE, so the output stays small whatever the length of the run.
  *
@@ -156,6 +157,7 @@ static struct {
     bool has_icache, has_dcache, unified, prefetch;
     Cache icache, dcache;
     Cache *fetch_cache;       /* where instruction fetches go: icache, dcache when unified, or none */
+    bool model;               /* ws= given: model flash timing (without a cache every read misses) */
     uint32_t ws, fetch_bytes;
     /* run state */
     bool active, done;
@@ -199,7 +201,7 @@ static void fetch(Block *b)
             continue;
         }
         b->i_fetches++;
-        if (!cache_access(c, u * S.fetch_bytes)) {
+        if (!c || !cache_access(c, u * S.fetch_bytes)) {
             b->i_misses++;
             /* prefetch: the next sequential sector was read while the previous one's
              * instructions ran, each at least one cycle */
@@ -235,7 +237,7 @@ static void on_exec(unsigned int vcpu, void *userdata)
     }
     b->execs++;
     S.prev = b;
-    if (S.fetch_cache && b->n_units) {
+    if (S.model && b->n_units) {
         fetch(b);
     }
 }
@@ -252,7 +254,7 @@ static void on_load(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vadd
         return;
     }
     in->ld_flash++;
-    if (S.has_dcache && !cache_access(&S.dcache, vaddr)) {
+    if (S.model && (!S.has_dcache || !cache_access(&S.dcache, vaddr))) {
         in->ld_flash_miss++;
     }
 }
@@ -302,7 +304,7 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         /* every access, stores filtered in on_load: on QEMU 7.2 a QEMU_PLUGIN_MEM_R filter
          * was seen to deliver the stores and drop the loads */
         qemu_plugin_register_vcpu_mem_cb(qi, on_load, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, in);
-        if (S.fetch_cache && in_flash(in->addr)) {
+        if (S.model && in_flash(in->addr)) {
             /* the sectors this instruction's bytes lie in (a 32-bit one can straddle two) */
             for (uint64_t u = in->addr / S.fetch_bytes; u <= (in->addr + in->size - 1) / S.fetch_bytes; u++) {
                 if (b->n_units == 0 || b->units[b->n_units - 1] != u) {
@@ -399,10 +401,14 @@ int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, 
             ok = S.has_dcache = cache_init(&S.dcache, v);
         } else if (!strncmp(a, "unified=", 8)) {
             S.unified = atoi(v) != 0;
+        } else if (!strncmp(a, "fetch=", 6)) {
+            S.fetch_bytes = (uint32_t)strtoul(v, NULL, 10);
+            ok = S.fetch_bytes > 0;
         } else if (!strncmp(a, "prefetch=", 9)) {
             S.prefetch = atoi(v) != 0;
         } else if (!strncmp(a, "ws=", 3)) {
             S.ws = (uint32_t)strtoul(v, NULL, 10);
+            S.model = true;
         } else {
             ok = false;
         }
