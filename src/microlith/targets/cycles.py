@@ -515,8 +515,15 @@ def trace_cycles(elf: Path, target: str, prefix: str, timeout: float = 600.0, wo
     if t is None:
         raise MicrolithError(f"{target}: no cycle timing table for core {core['name']}")
     if host_cc() is not None:
-        return trace_cycles_plugin(elf, target, prefix, timeout, workdir)
+        try:
+            return trace_cycles_plugin(elf, target, prefix, timeout, workdir)
+        except PluginUnavailable:
+            pass   # a QEMU without plugin support, or the plugin did not build: the log still prices
     return trace_cycles_log(elf, target, prefix, timeout, workdir)
+
+
+class PluginUnavailable(MicrolithError):
+    """The memory-trace plugin could not be built or loaded (not a failure of the run)."""
 
 
 def trace_cycles_plugin(elf: Path, target: str, prefix: str, timeout: float = 600.0, workdir=None,
@@ -541,15 +548,19 @@ def trace_cycles_plugin(elf: Path, target: str, prefix: str, timeout: float = 60
         args += mem.plugin_args()
     with tempfile.TemporaryDirectory(prefix="microlith-cycles-", dir=workdir) as tmp:
         out = Path(tmp) / "memtrace.txt"
-        cmd = qemu_command(Path(elf), target) + ["-plugin", ",".join([str(plugin_path()), f"out={out}", *args])]
+        try:
+            plugin = plugin_path()
+        except MicrolithError as e:
+            raise PluginUnavailable(str(e)) from None
+        cmd = qemu_command(Path(elf), target) + ["-plugin", ",".join([str(plugin), f"out={out}", *args])]
         try:
             res = subprocess.run(cmd, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
         except subprocess.TimeoutExpired:
             raise MicrolithError(f"{target}: the cycle trace did not finish within {timeout:g} s") from None
         if not out.exists():
             err = res.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise MicrolithError(f"{target}: the QEMU memory-trace plugin wrote nothing"
-                                 + (f": {err[-1]}" if err else ""))
+            raise PluginUnavailable(f"{target}: the QEMU memory-trace plugin wrote nothing"
+                                    + (f": {err[-1]}" if err else ""))
         with open(out, errors="replace") as f:
             return estimate_from_memtrace(f, t, mem)
 
