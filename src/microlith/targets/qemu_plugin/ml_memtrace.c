@@ -17,8 +17,11 @@
  * Everything is accumulated here; at exit one line per block, instruction and edge is written
  * to out=FILE, so the output stays small whatever the length of the run.
  *
- * Only the few API declarations this file calls are written out below, matching the C ABI
- * of QEMU 7.2's include/qemu/qemu-plugin.h (QEMU resolves the functions when it loads us).
+ * Only the few API declarations this file calls are written out below, from the documented
+ * interface (docs/devel/tcg-plugins.rst) and matching the C ABI of QEMU 7.2's
+ * include/qemu/qemu-plugin.h, which is GPL-2.0-or-later and is not copied here; QEMU resolves
+ * the functions when it loads the plugin. The plugin is a separate shared object that runs only
+ * inside QEMU; it is kept in its own folder so its licence can be set apart if needed.
  * Build: cc -O2 -shared -fPIC -fvisibility=hidden -o ml_memtrace.so ml_memtrace.c
  */
 #include <stdbool.h>
