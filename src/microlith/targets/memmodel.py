@@ -127,9 +127,18 @@ def plugin_path() -> Path:
         raise MicrolithError("no host C compiler (cc, gcc or clang) to build the QEMU memory-trace plugin")
     src = PLUGIN_SOURCE.read_bytes()
     digest = hashlib.sha256(src + cc.encode()).hexdigest()[:16]
-    out = _cache_root() / "qemu-plugins" / f"ml_memtrace-{digest}.so"
-    if out.exists():
-        return out
+    for root in (_cache_root(), Path(tempfile.gettempdir()) / f"microlith-{os.getuid()}"):
+        out = root / "qemu-plugins" / f"ml_memtrace-{digest}.so"
+        if out.exists():
+            return out
+        try:
+            return _build(cc, out)
+        except OSError:
+            continue   # a read-only cache folder: try the next
+    raise MicrolithError("no writable folder to build the QEMU memory-trace plugin in")
+
+
+def _build(cc: str, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         tmp_so = Path(tmp) / out.name
