@@ -9,8 +9,19 @@ import pytest
 
 from microlith import profiling
 from microlith.targets import get_target
-from microlith.targets.cycles import TIMINGS, classify, estimate_from_log, estimate_from_memtrace, price
-from microlith.targets.memmodel import CacheGeometry, MemorySystem, host_cc, memory_system
+from microlith.targets.cycles import (
+    TIMINGS,
+    classify,
+    estimate_from_log,
+    estimate_from_memtrace,
+    price,
+)
+from microlith.targets.memmodel import (
+    CacheGeometry,
+    MemorySystem,
+    host_cc,
+    memory_system,
+)
 
 MODELS = Path(__file__).resolve().parent.parent / "examples" / "models" / "mlperf_tiny"
 AD = MODELS / "ad01_int8.tflite"
