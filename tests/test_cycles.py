@@ -1,17 +1,32 @@
 """Cycle estimates (targets/cycles.py): the pricing follows the cores' documented timings,
 the log parser prices exactly the instructions that ran, and on a real firmware the traced
 stream is the measured one."""
+import dataclasses
 import shutil
 from pathlib import Path
 
 import pytest
 
 from microlith import profiling
-from microlith.targets.cycles import TIMINGS, classify, estimate_from_log, price
+from microlith.targets import get_target
+from microlith.targets.cycles import (
+    TIMINGS,
+    classify,
+    estimate_from_log,
+    estimate_from_memtrace,
+    price,
+)
+from microlith.targets.memmodel import (
+    CacheGeometry,
+    MemorySystem,
+    host_cc,
+    memory_system,
+)
 
 MODELS = Path(__file__).resolve().parent.parent / "examples" / "models" / "mlperf_tiny"
 AD = MODELS / "ad01_int8.tflite"
 _missing = [t for t in ("arm-none-eabi-gcc", "qemu-system-arm") if shutil.which(t) is None]
+needs_cc = pytest.mark.skipif(host_cc() is None, reason="no host C compiler to build the QEMU plugin")
 needs_tools = pytest.mark.skipif(bool(_missing), reason=f"{' and '.join(_missing)} not installed "
                                  "(apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)")
 
@@ -30,6 +45,14 @@ def test_neighbouring_loads(core, cycles):
     # ARMv7-M pipelines neighbouring loads (2 + 1); ARMv6-M does not (2 + 2); M7 loads in 1
     seq, t = insns(core, "ldr r1, [r0]", "ldr r2, [r0, #4]")
     assert price(seq, t) == cycles
+
+
+def test_it_block_conditions_keep_the_class():
+    t = TIMINGS["cortex-m4"]
+    assert classify(0, 4, "sdivlt", "r0, r1, r2", t).kind == "div"      # not an ALU op
+    assert classify(0, 2, "popeq", "{r4, pc}", t).kind == "pc_write"
+    assert classify(0, 2, "movs", "r0, #1", t).kind == "alu"            # "vs" is not a condition here
+    assert classify(0, 4, "mls", "r0, r1, r2, r3", t).kind == "mul"
 
 
 def test_load_use_as_address_stalls_on_m4():
@@ -76,6 +99,49 @@ def test_log_prices_taken_and_fallthrough_branches_and_skips_stopped_blocks():
     assert est.by_function["kernel"] == [7, 11]
 
 
+def _memtrace(blocks, execs, edges, loads=None):
+    """The plugin's output for blocks = {id: (pc, symbol, role, [text...])}."""
+    lines = ["ML-MEMTRACE 1 done=1"]
+    for k, (pc, sym, role, body) in blocks.items():
+        lines.append(f"B {k} 0x{pc:x} 0x{pc + 2 * len(body):x} {len(body)} {role} {execs.get(k, 0)} 0 0 0 {sym}")
+        for i, text in enumerate(body):
+            ldf, ldm = (loads or {}).get((k, i), (0, 0))
+            lines.append(f"I 0x{pc + 2 * i:x} 2 {ldf} {ldm} 0 {text}")
+    lines += [f"E {a} {b} {n}" for a, b, n in edges]
+    return [ln + "\n" for ln in lines]
+
+
+def test_plugin_counts_price_the_same_as_the_log():
+    # the stream of test_log_prices_taken_and_fallthrough...: invoke, kernel x2 (taken, then
+    # falling through), bx, back in ml_fw_run; given as block and edge counts
+    blocks = {0: (0x100, "m_invoke", 1, ["movs r0, #0", "bl #0x200"]),
+              1: (0x200, "kernel", 0, ["adds r0, #1", "cmp r0, #2", "bne #0x200"]),
+              2: (0x206, "kernel", 0, ["bx lr"]),
+              3: (0x300, "ml_fw_run", 2, ["ldr r3, [r6, #4]"])}
+    trace = _memtrace(blocks, {0: 1, 1: 2, 2: 1}, [(0, 1, 1), (1, 1, 1), (1, 2, 1), (2, 3, 1)])
+    est = estimate_from_memtrace(trace, TIMINGS["cortex-m4"])
+    assert (est.instructions, est.cycles) == (2 + 3 + 3 + 1, (1 + 3) + (2 + 3) + 3 + 3)
+    assert est.by_function["kernel"] == [7, 11] and est.memory_cycles is None
+
+
+def test_plugin_flash_misses_cost_the_wait_states():
+    blocks = {0: (0x100, "m_invoke", 1, ["ldr r1, [r0]", "ldr r2, [r0, #4]", "bx lr"]),
+              1: (0x300, "ml_fw_run", 2, ["nop"])}
+    trace = _memtrace(blocks, {0: 1}, [(0, 1, 1)], loads={(0, 0): (1, 1), (0, 1): (1, 0)})
+    mem = MemorySystem("b", 5, None, CacheGeometry(32, 1, 8, 8), False, False, "")
+    est = estimate_from_memtrace(trace, TIMINGS["cortex-m4"], mem)
+    assert est.cycles == 2 + 1 + 1 + 2          # pipelined loads, bx with its refill
+    assert est.memory_cycles == 5 and est.memory_counts["flash_loads"] == 2
+    assert est.memory_by_function == {"m_invoke": 5}
+
+
+def test_board_files_give_the_flash_model():
+    l4 = memory_system(get_target("stm32l4r5"))
+    assert l4.wait_states == 5 and l4.icache.bytes == 1024 and l4.dcache.bytes == 256 and not l4.unified
+    assert memory_system(get_target("stm32u575")).unified
+    assert memory_system(get_target("nrf52840")) is None      # no figures in its file: no board model
+
+
 def test_log_rewind_counts_only_the_instructions_that_ran():
     blocks = {0x100: ("m_invoke", ["movs r0, #0", "movs r1, #0", "movs r2, #0"]),
               0x300: ("ml_fw_run", ["nop"])}
@@ -102,3 +168,56 @@ def test_profile_prices_the_measured_stream():
     assert top.startswith("ml_fully_connected"), m4["cycles_by_function"]
     board = profiling.profile(AD, "stm32l4r5")
     assert board["latency_ms_est"] == round(board["cycles_est"] / 120e6 * 1e3, 4)
+    if host_cc() is not None:
+        # the flash model: AD's FC weights (264 KB) stream from flash through a 256 B data cache
+        mm = board["memory_model"]
+        assert board["cycles_est_board"] == board["cycles_est"] + mm["stall_cycles"]
+        # each weight is read once: about one 8-byte flash read per 8 weight bytes (plus biases, literals)
+        assert mm["flash_loads"] * 4 >= 264192 and 0.9 * 264192 <= mm["flash_load_misses"] * 8 <= 1.2 * 264192
+        assert mm["fetch_stall_cycles"] == 5 * mm["fetch_misses"]        # prefetch off: each miss 5 WS
+        assert board["latency_ms_est_board"] == round(board["cycles_est_board"] / 120e6 * 1e3, 4)
+        assert "5 wait states" in board["estimate_basis"]
+
+
+@pytest.mark.cortexm
+@needs_tools
+@needs_cc
+@pytest.mark.skipif(not AD.exists(), reason=f"{AD} not present")
+@pytest.mark.parametrize("core", ["cortex-m0", "cortex-m7"])
+def test_plugin_and_log_price_the_same_stream(core, tmp_path):
+    import numpy as np
+
+    from microlith.api import compile as compile_model
+    from microlith.api import load
+    from microlith.targets.cortexm import FirmwareBuilder
+    from microlith.targets.cycles import trace_cycles_log, trace_cycles_plugin
+    from microlith.verify import random_inputs
+    g = load(AD)
+    name = compile_model(g, tmp_path / "c", measure=False)["name"]
+    fw = FirmwareBuilder(tmp_path / "c", name, core, tmp_path / "fw").link([random_inputs(g, np.random.default_rng(0))])
+    log = trace_cycles_log(fw.elf, core, name, workdir=tmp_path)
+    plug = trace_cycles_plugin(fw.elf, core, name, workdir=tmp_path, mem=None)
+    assert (plug.instructions, plug.cycles, plug.by_function) == (log.instructions, log.cycles, log.by_function)
+    # no wait states: the flash model adds nothing, whatever the caches do
+    free = MemorySystem("x", 0, CacheGeometry(32, 1, 4, 8), CacheGeometry(32, 1, 4, 8), False, False, "")
+    assert trace_cycles_plugin(fw.elf, core, name, workdir=tmp_path, mem=free).memory_cycles == 0
+    # 3 wait states: a cache saves stalls, and without one every flash word entered or loaded pays them
+    cached = trace_cycles_plugin(fw.elf, core, name, workdir=tmp_path, mem=dataclasses.replace(free, wait_states=3))
+    bare = trace_cycles_plugin(fw.elf, core, name, workdir=tmp_path,
+                               mem=dataclasses.replace(free, wait_states=3, icache=None, dcache=None))
+    assert 0 < cached.memory_cycles < bare.memory_cycles
+    assert bare.memory_counts["flash_load_stall_cycles"] == 3 * bare.memory_counts["flash_loads"]
+    if core == "cortex-m0":
+        # no plugin (it does not build here, or QEMU lacks plugin support): the block log still prices
+        from microlith.ir import MicrolithError
+        from microlith.targets import cycles, memmodel
+
+        def broken():
+            raise MicrolithError("no plugin")
+        mp = pytest.MonkeyPatch()
+        mp.setattr(memmodel, "plugin_path", broken)
+        try:
+            est = cycles.trace_cycles(fw.elf, core, name, workdir=tmp_path)
+        finally:
+            mp.undo()
+        assert est.source == "log" and est.cycles == log.cycles and est.memory_cycles is None

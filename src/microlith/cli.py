@@ -289,6 +289,9 @@ def cmd_profile(a) -> int:
     if r.get("cycles_est") is not None:
         per_mac_c = "" if r.get("cycles_per_mac_est") is None else f"{r['cycles_per_mac_est']:.2f} per MAC, "
         print(f"  cycles {r['cycles_est']:,} (estimate; {per_mac_c}{r['cpi_estimate']:.2f} per instruction)")
+    if r.get("cycles_est_board") is not None:  # the board's flash wait states behind its cache
+        print(f"  cycles with {r['memory_model']['board']} flash {r['cycles_est_board']:,} (estimate; "
+              f"{r['cycles_per_mac_est_board']:.2f} per MAC, {r['latency_ms_est_board']:.2f} ms)")
     print(f"  flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} = arena {_kb(r['arena_bytes'])} "
           f"+ data/bss + stack {_kb(r['stack_bytes'])}")
     if r.get("stack_bound_basis"):

@@ -32,7 +32,7 @@ from .targets.cortexm import (
     run_firmware,
     stack_bounds,
 )
-from .targets.cycles import trace_cycles
+from .targets.cycles import board_figures, trace_cycles
 from .verify import HostModel, load_inputs, random_inputs
 
 
@@ -118,6 +118,12 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
         out["cycles_per_mac_est"] = round(cyc.cycles / n_macs, 3) if n_macs else None
         out["cycles_by_function"] = {fn: {"instructions": v[0], "cycles_est": v[1]}
                                      for fn, v in sorted(cyc.by_function.items(), key=lambda kv: -kv[1][1])}
+        out.update(board_figures(cyc, t["name"], n_macs))   # flash wait states and cache, where known
+        if cyc.memory_cycles is not None:
+            out["estimate_basis"] += (f"; cycles_est_board / latency_ms_est_board add the flash model: "
+                                      f"{out['memory_model']['basis']}")
+            for fn, v in out["cycles_by_function"].items():
+                v["cycles_est_board"] = v["cycles_est"] + cyc.memory_by_function.get(fn, 0)
     budget = check_budget(out, t)
     out["fits_budget"] = None if t["kind"] != "board" else budget is None
     out["budget_message"] = budget

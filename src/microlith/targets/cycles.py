@@ -5,14 +5,20 @@ captures the exact instruction stream of one inference and prices each instructi
 timings the core's Technical Reference Manual (TRM) documents, so that a latency figure is a
 cycle estimate with a stated basis instead of instructions x a guessed CPI.
 
-Capture (exact): QEMU `-d in_asm,exec,nochain` logs every translated block's instructions once
-and every block execution; blocks x executions give the stream. The inference is the
-stretch from the first block of NAME_invoke to the next block of the harness's ml_fw_run.
-A logged block that QEMU then stops before its first instruction ("Stopped execution of TB
-chain") did not run, and one rewound at an I/O access ran only up to it. The instruction
-count of that stretch agrees with the -icount timer measurement of the same firmware (exactly on
-M4 and M33, 1 fewer on M3 and M7, 10 fewer on M0's SysTick: the timer method's few instructions
-around its reads; tests/test_cycles.py), so the stream priced is the one that was measured.
+Capture (exact), two routes that price the same stream identically (tests/test_cycles.py):
+  - a TCG plugin (qemu_plugin/ml_memtrace.c, built by memmodel.plugin_path with the host C
+    compiler) counts each translated block's executions and its successor edges, and each
+    instruction's data loads by region, for the stretch from the first block of NAME_invoke to
+    the next block of the harness's ml_fw_run; the output is one line per block and edge, so
+    it stays small and fast however long the run. It also runs the board's flash model
+    (memmodel.py). Used whenever a host C compiler exists.
+  - QEMU's `-d in_asm,exec,nochain` log: every translated block's instructions once and
+    every block execution; blocks x executions give the stream. A logged block that QEMU then
+    stops before its first instruction ("Stopped execution of TB chain") did not run, and one
+    rewound at an I/O access ran only up to it. No memory model on this route.
+The instruction count of that stretch agrees with the -icount timer measurement of the same
+firmware (exactly on M4 and M33, 1 fewer on M3 and M7, 10 fewer on M0's SysTick: the timer
+method's few instructions around its reads), so the stream priced is the one that was measured.
 
 Pricing (an estimate; what each core's table models and omits is in its `basis`):
   - per-class issue cycles from the TRM's instruction timing table: single loads and stores,
@@ -25,9 +31,10 @@ Pricing (an estimate; what each core's table models and omits is in its `basis`)
     pipeline refill P; writes to the PC (POP {..pc}, BX) likewise;
   - Cortex-M7: dual issue approximated by pairing neighbouring simple instructions that
     do not depend on each other.
-Not modelled (zero-wait-state memory is assumed): flash wait states and the prefetch
-buffers or caches in front of flash, bus contention, interrupts. On a board whose flash
-needs wait states at the clock used, real latency is higher; `basis` says so.
+`cycles` assumes zero-wait-state memory. With a board memory model (plugin route, a board file
+with a memory_system block), `memory_cycles` adds the flash stalls: wait states on each
+instruction fetch and flash data load that misses the board's cache or accelerator
+(memmodel.py; approximate). Not modelled either way: bus contention, interrupts, SRAM waits.
 """
 from __future__ import annotations
 
@@ -101,11 +108,23 @@ _REG = re.compile(r"\b(r\d+|sb|sl|fp|ip|sp|lr|pc)\b")
 _COND = ("eq", "ne", "cs", "hs", "cc", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le", "al")
 
 
+# Mnemonics whose class matters, as they appear with an IT block's condition appended
+# ('sdivlt', 'popeq', 'bxne'); any other conditional form is priced as ALU either way.
+_CONDITIONABLE = frozenset((
+    "bx", "blx", "bl", "push", "pop", "ldm", "ldmia", "ldmdb", "stm", "stmia", "stmdb", "ldr", "ldrb", "ldrh",
+    "ldrsb", "ldrsh", "ldrd", "str", "strb", "strh", "strd", "sdiv", "udiv", "mul", "mla", "mls", "umull",
+    "smull", "umlal", "smlal", "vldr", "vstr", "vpush", "vpop", "vldm", "vstm", "vmla", "vmls", "vdiv", "vsqrt"))
+
+
 def _base(mnemonic: str) -> str:
-    """'ldrb.w' -> 'ldrb', 'bne' -> 'b' (conditional), 'addseq' stays (IT-block forms are rare)."""
+    """'ldrb.w' -> 'ldrb', 'bne' -> 'b' (conditional), 'sdivlt' -> 'sdiv' (inside an IT block).
+    QEMU's block log disassembles with the IT state (conditions shown), the plugin instruction
+    by instruction (none): both give the same class this way."""
     m = mnemonic.split(".")[0]
     if m.startswith("b") and len(m) == 3 and m[1:] in _COND:
         return "bcc"
+    if len(m) > 2 and m[-2:] in _COND and m[:-2] in _CONDITIONABLE:
+        return m[:-2]
     return m
 
 
@@ -257,6 +276,12 @@ class CycleEstimate:
     blocks: int
     by_function: dict = field(default_factory=dict)   # symbol -> [instructions, cycles]
     basis: str = ""
+    # with a board memory model (the plugin route): stall cycles on top of `cycles`
+    memory_cycles: int | None = None
+    memory_by_function: dict = field(default_factory=dict)   # symbol -> stall cycles
+    memory_counts: dict = field(default_factory=dict)        # fetches, misses, loads by region
+    memory_basis: str = ""
+    source: str = "log"                                      # "plugin" or "log"
 
 
 def estimate_from_log(lines, t: CoreTiming, start_symbol: str, stop_symbol: str) -> CycleEstimate:
@@ -354,14 +379,197 @@ def estimate_from_log(lines, t: CoreTiming, start_symbol: str, stop_symbol: str)
     return CycleEstimate(t.name, total_i, total_c, n_blocks, by_fn, t.basis)
 
 
+# --------------------------------------------------------------------------- the plugin's counters
+
+_ROLE_STOP = 2
+
+
+def read_memtrace(lines):
+    """The plugin's output: ({id: block record}, [(from, to, count)], reached the stop symbol).
+    A block record is a dict with pc, end, role, execs, i_fetches, i_misses, i_stall, symbol and
+    insns: (addr, size, flash loads, flash load misses, other loads, mnemonic, operands)."""
+    blocks: dict[int, dict] = {}
+    edges: list[tuple[int, int, int]] = []
+    done = False
+    cur = None
+    for line in lines:
+        tag, _, rest = line.rstrip("\n").partition(" ")
+        if tag == "I":
+            addr, size, ldf, ldm, ldo, text = (rest.split(" ", 5) + [""])[:6]
+            mnem, _, ops = text.strip().partition(" ")
+            cur["insns"].append((int(addr, 16), int(size), int(ldf), int(ldm), int(ldo), mnem, ops.strip()))
+        elif tag == "B":
+            f = rest.split(" ", 9)
+            cur = {"id": int(f[0]), "pc": int(f[1], 16), "end": int(f[2], 16), "role": int(f[4]),
+                   "execs": int(f[5]), "i_fetches": int(f[6]), "i_misses": int(f[7]), "i_stall": int(f[8]),
+                   "symbol": f[9] if len(f) > 9 else "?", "insns": []}
+            blocks[cur["id"]] = cur
+        elif tag == "E":
+            a, b, n = (int(x) for x in rest.split())
+            edges.append((a, b, n))
+        elif tag == "ML-MEMTRACE":
+            done = "done=1" in rest
+    return blocks, edges, done
+
+
+def estimate_from_memtrace(lines, t: CoreTiming, mem=None) -> CycleEstimate:
+    """Price the plugin's block counts exactly as estimate_from_log prices the block log: each
+    executed block at its table cost, plus, per edge A -> B, the effects across the boundary
+    (neighbouring loads and stores pipelined, a load feeding B's first address, A's branch taken
+    when B does not start where A ends). With `mem` (memmodel.MemorySystem), the plugin's cache
+    misses are priced too: fetch stalls as the plugin computed them, each missed flash data load
+    the flash wait states."""
+    recs, edges, done = read_memtrace(lines)
+    if not done:
+        raise MicrolithError("cycle trace: the plugin saw no complete run of the measured function")
+    blocks: dict[int, Block] = {}
+    total_i = total_c = n_blocks = 0
+    by_fn: dict[str, list[int]] = {}
+    stall_fn: dict[str, int] = {}
+    counts = dict.fromkeys(("fetches", "fetch_misses", "fetch_stall_cycles", "flash_loads", "flash_load_misses",
+                            "flash_load_stall_cycles", "sram_loads"), 0)
+    ws = mem.wait_states if mem is not None else 0
+    for k, r in recs.items():
+        insns = [classify(a, size, mn, ops, t) for a, size, _f, _m, _o, mn, ops in r["insns"]]
+        blocks[k] = make_block(r["pc"], insns, r["symbol"], t)
+        if r["role"] == _ROLE_STOP or not r["execs"]:
+            continue
+        n = r["execs"]
+        total_i += n * len(insns)
+        total_c += n * blocks[k].cycles
+        n_blocks += n
+        f = by_fn.setdefault(r["symbol"], [0, 0])
+        f[0] += n * len(insns)
+        f[1] += n * blocks[k].cycles
+        ldf = sum(x[2] for x in r["insns"])
+        ldm = sum(x[3] for x in r["insns"])
+        counts["fetches"] += r["i_fetches"]
+        counts["fetch_misses"] += r["i_misses"]
+        counts["fetch_stall_cycles"] += r["i_stall"]
+        counts["flash_loads"] += ldf
+        counts["flash_load_misses"] += ldm
+        counts["flash_load_stall_cycles"] += ldm * ws
+        counts["sram_loads"] += sum(x[4] for x in r["insns"])
+        stall_fn[r["symbol"]] = stall_fn.get(r["symbol"], 0) + r["i_stall"] + ldm * ws
+    for a, b, n in edges:
+        ra, A, B = recs[a], blocks[a], blocks[b]
+        if not A.insns or not B.insns:
+            continue
+        if recs[b]["role"] != _ROLE_STOP:
+            c = 0
+            if t.pipelined_mem and A.last_mem and B.first_mem:
+                c -= 1
+            if A.last_dest and set(A.last_dest) & set(B.first_addr_regs):
+                c += t.load_use_addr
+            total_c += n * c
+            by_fn[recs[b]["symbol"]][1] += n * c
+        if (A.tail == "branch" and B.pc != A.end) or A.tail == "pc_write":
+            total_c += n * (t.branch_taken - 1)
+            by_fn[ra["symbol"]][1] += n * (t.branch_taken - 1)
+    est = CycleEstimate(t.name, total_i, total_c, n_blocks, by_fn, t.basis, source="plugin")
+    if mem is not None:
+        est.memory_cycles = counts["fetch_stall_cycles"] + counts["flash_load_stall_cycles"]
+        est.memory_by_function = stall_fn
+        est.memory_counts = counts
+        est.memory_basis = mem.basis()
+    return est
+
+
+def _board_of(target: str) -> dict | None:
+    from . import core_of, get_target
+    t = get_target(target)
+    if t["kind"] == "board":
+        return t
+    name = core_of(t).get("estimate_board")
+    return get_target(name) if name else None
+
+
+def board_figures(cyc: CycleEstimate, target: str, n_macs: int) -> dict:
+    """The profile keys of the memory model: cycles_est_board (cycles_est plus the flash stalls
+    of the board's wait states behind its cache), per MAC, the latency at the board's clock,
+    and the counts behind them. Empty without a memory model (no plugin, or a board file
+    without a memory_system block); the zero-wait keys are left as they are."""
+    if cyc.memory_cycles is None:
+        return {}
+    board = _board_of(target)
+    total = cyc.cycles + cyc.memory_cycles
+    clock = board["clock_hz"]["value"] if isinstance(board["clock_hz"], dict) else board["clock_hz"]
+    return {"cycles_est_board": total,
+            "cycles_per_mac_est_board": round(total / n_macs, 3) if n_macs else None,
+            "latency_ms_est_board": round(total / clock * 1e3, 4),
+            "memory_model": {"board": board["name"], "stall_cycles": cyc.memory_cycles, **cyc.memory_counts,
+                             "basis": ("estimate, not a measurement: cycles_est plus flash stalls from every "
+                                       "instruction fetch and data load of the run (QEMU plugin) through a model of "
+                                       f"the board's flash accelerator: {cyc.memory_basis}; latency_ms_est_board = "
+                                       f"cycles_est_board / {clock / 1e6:g} MHz")}}
+
+
 def trace_cycles(elf: Path, target: str, prefix: str, timeout: float = 600.0, workdir=None) -> CycleEstimate:
-    """Run the measurement firmware once more with QEMU's block log and price the inference."""
+    """Run the measurement firmware once more and price the inference: through the counting
+    plugin when a host C compiler can build it (with the board's flash model, if its file has
+    one), else through QEMU's block log (zero-wait-state memory only)."""
     from . import core_of
-    from .cortexm import qemu_command
+    from .memmodel import host_cc
     core = core_of(target)
     t = TIMINGS.get(core["name"])
     if t is None:
         raise MicrolithError(f"{target}: no cycle timing table for core {core['name']}")
+    if host_cc() is not None:
+        try:
+            return trace_cycles_plugin(elf, target, prefix, timeout, workdir)
+        except PluginUnavailable:
+            pass   # a QEMU without plugin support, or the plugin did not build: the log still prices
+    return trace_cycles_log(elf, target, prefix, timeout, workdir)
+
+
+class PluginUnavailable(MicrolithError):
+    """The memory-trace plugin could not be built or loaded (not a failure of the run)."""
+
+
+def trace_cycles_plugin(elf: Path, target: str, prefix: str, timeout: float = 600.0, workdir=None,
+                        mem="board") -> CycleEstimate:
+    """The plugin route. mem: "board" (the flash model of the target's board, or of the board
+    its core names for estimates), None (no memory model), or a memmodel.MemorySystem."""
+    from . import core_of
+    from .cortexm import elf_sections, qemu_command
+    from .memmodel import memory_system, plugin_path
+    core = core_of(target)
+    t = TIMINGS[core["name"]]
+    if mem == "board":
+        mem = memory_system(_board_of(target))
+    flash = core["memory"]["flash"]
+    args = [f"start={prefix}_invoke", "stop=ml_fw_run",
+            f"flash={flash['origin']:x}:{flash['origin'] + flash['length']:x}"]
+    inputs = elf_sections(Path(elf)).get(".ml_inputs")
+    if inputs and inputs["size"]:
+        # the test inputs sit in flash only in this firmware; a deployment receives them in RAM
+        args.append(f"sram_alias={inputs['addr']:x}:{inputs['addr'] + inputs['size']:x}")
+    if mem is not None:
+        args += mem.plugin_args()
+    with tempfile.TemporaryDirectory(prefix="microlith-cycles-", dir=workdir) as tmp:
+        out = Path(tmp) / "memtrace.txt"
+        try:
+            plugin = plugin_path()
+        except MicrolithError as e:
+            raise PluginUnavailable(str(e)) from None
+        cmd = qemu_command(Path(elf), target) + ["-plugin", ",".join([str(plugin), f"out={out}", *args])]
+        try:
+            res = subprocess.run(cmd, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+        except subprocess.TimeoutExpired:
+            raise MicrolithError(f"{target}: the cycle trace did not finish within {timeout:g} s") from None
+        if not out.exists():
+            err = res.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise PluginUnavailable(f"{target}: the QEMU memory-trace plugin wrote nothing"
+                                    + (f": {err[-1]}" if err else ""))
+        with open(out, errors="replace") as f:
+            return estimate_from_memtrace(f, t, mem)
+
+
+def trace_cycles_log(elf: Path, target: str, prefix: str, timeout: float = 600.0, workdir=None) -> CycleEstimate:
+    """The block-log route: QEMU's -d in_asm,exec,nochain (no memory model)."""
+    from . import core_of
+    from .cortexm import qemu_command
+    t = TIMINGS[core_of(target)["name"]]
     with tempfile.TemporaryDirectory(prefix="microlith-cycles-", dir=workdir) as tmp:
         log = Path(tmp) / "qemu.log"
         cmd = qemu_command(Path(elf), target) + ["-d", "in_asm,exec,nochain", "-D", str(log)]
