@@ -292,6 +292,10 @@ def test_profile_pipeline_cli(vib, tmp_path):
     assert r["instructions"] > r["model_instructions"] > 0
     assert r["flash_bytes"] > 0 and r["ram_bytes"] > r["stack_bytes"] > 0
     assert r["latency_ms_est"] > 0 and r["window_samples"] == 1024
+    # the whole window (DSP + model) is priced from its traced instruction stream, like a model
+    assert r["cycles_est"] > r["instructions"] and r["model_cycles_est"] > 0
+    assert r["latency_ms_est"] == round(r["cycles_est"] / 64e6 * 1e3, 4)   # nrf52840: 64 MHz, no flash model
+    assert "cycles" in r["estimate_basis"] and "TRM" in r["estimate_basis"]
     text = subprocess.run([sys.executable, "-m", "microlith.cli", "profile", str(folder), "--target", "cortex-m4"],
                           capture_output=True, text=True, timeout=300)
     assert text.returncode == 0 and "instructions" in text.stdout and "identical to the host build" in text.stdout

@@ -924,6 +924,8 @@ def profile(folder, target: str, inputs=None, workdir=None, model_breakdown: boo
                                           extra_cflags=["-ffp-contract=off"])
         fw = builder.link([[x]])
         run = cortexm.run_firmware(fw.elf, t["name"])
+        # the same priced trace as a model profile: cycles, and latency and energy built on them
+        cyc = profiling.trace_cycles(fw.elf, t["name"], p.name, profiling.DEFAULT_TIMEOUT, tmp)
         host = HostPipeline(folder, p, workdir=tmp)
         try:
             host_res = host.process(x)
@@ -952,7 +954,7 @@ def profile(folder, target: str, inputs=None, workdir=None, model_breakdown: boo
                            "post-processing); flash = vector table + text + rodata + exidx + data initializers, "
                            "the test window excluded; RAM = data + bss (feature buffer, DSP work, model arena) + "
                            "painted-stack high-water mark")}
-    out.update(cortexm.estimate(sample.instructions, t["name"]))
+    out.update(profiling.estimates(sample.instructions, t["name"], cyc, None))
     budget = cortexm.check_budget(out, t)
     out["fits_budget"] = None if t["kind"] != "board" else budget is None
     out["budget_message"] = budget
@@ -966,4 +968,6 @@ def profile(folder, target: str, inputs=None, workdir=None, model_breakdown: boo
         out["dsp_and_glue_instructions"] = sample.instructions - m["instructions"]
         out["macs"] = m["macs"]
         out["model_arena_bytes"] = m["arena_bytes"]
+        if m.get("cycles_est") is not None:
+            out["model_cycles_est"] = m["cycles_est"]
     return out

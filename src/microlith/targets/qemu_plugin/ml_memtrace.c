@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later (see LICENSE in this folder) */
 /*
  * microlith memory trace: a TCG plugin for qemu-system-arm 7.2 (plugin API version 1).
  *
