@@ -44,13 +44,17 @@ TRACE_TOLERANCE = 32  # instructions
 
 
 def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=None,
-            timeout: float = DEFAULT_TIMEOUT, strategy: str = "greedy", cycles: bool = True) -> dict:
+            timeout: float = DEFAULT_TIMEOUT, strategy: str = "greedy", cycles: bool = True,
+            optimize: str | None = None) -> dict:
     """Compile `model`, run it once on the emulated core of `target`, and measure it.
 
     inputs: None (a fixed pseudo-random sample, seed 0), a list with one array per model
     input, or a .npy/.npz path (its first sample is used). cycles: also run the firmware with
     QEMU's block trace and price the executed instructions (targets/cycles.py), for
-    cycles_est and the latency and energy estimates built on it."""
+    cycles_est and the latency and energy estimates built on it. optimize: speed, size or
+    balanced (None: balanced), as for compile (codegen/optimize.py)."""
+    from .codegen.optimize import check_mode
+    optimize = check_mode(optimize)
     t = get_target(target)
     core = core_of(t)
     find_tool(CC)
@@ -65,7 +69,7 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
         xs = [np.asarray(x) for x in inputs]
     with tempfile.TemporaryDirectory(prefix="microlith-profile-", dir=workdir) as tmp:
         tmp = Path(tmp)
-        res = compile_model(g, tmp / "c", strategy=strategy, measure=False)
+        res = compile_model(g, tmp / "c", strategy=strategy, measure=False, optimize=optimize)
         name = res["name"]
         builders = [FirmwareBuilder(tmp / "c", name, t["name"], tmp / "fw")]
         if per_layer:

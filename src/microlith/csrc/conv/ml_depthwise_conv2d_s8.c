@@ -115,6 +115,11 @@ static ML_NOINLINE void ml_dw_dot4(const ml_dw_window *win, const int8_t *in,
  * tap and group) or the padded rows (a word per group, padded column and window row).
  */
 #define ML_DW_DSP_TAPS 64
+/* The 3x3 pixel saves about 5 instructions per MAC: --optimize size keeps it when the model has
+ * a layer that takes it (ml_config.h), although it drops the other variants. */
+#if !defined(ML_SPECIALISE_DW_3X3)
+#define ML_SPECIALISE_DW_3X3 ML_SPECIALISE
+#endif
 #define ML_DW_DSP_CHUNK 4  /* groups of four channels per pass */
 
 static ML_NOINLINE int32_t ml_dw_requant_ref(int32_t acc, int32_t multiplier, int32_t shift)
@@ -408,7 +413,7 @@ static void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
         int32_t *patch = (int32_t *)scratch + d.groups * d.group_words;
         const int32_t words = d.groups;
         void (*const pixel)(const ml_dw_dsp *, const int8_t *, int8_t *) =
-            d.k_h == 3 && d.k_w == 3 && d.all_fast && params->act_min <= -128 &&
+            ML_SPECIALISE_DW_3X3 && d.k_h == 3 && d.k_w == 3 && d.all_fast && params->act_min <= -128 &&
                     params->act_max >= 127
                 ? ml_dw_dsp_pixel_3x3
                 : ml_dw_dsp_pixel_any;
@@ -488,6 +493,9 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
             return ML_OK;
         }
     }
+#if defined(ML_NO_FALLBACK_DEPTHWISE_CONV2D_S8)
+    return ML_NO_IMPL;  /* --optimize size: the generator saw every layer take the DSP path */
+#endif
 #else
     (void)scratch;
 #endif

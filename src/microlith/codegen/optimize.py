@@ -1,0 +1,242 @@
+"""`--optimize speed|size|balanced`: where the generated code trades instructions for flash.
+
+Three kinds of code grow with what a model asks for, and each has a compact form:
+
+  kernel variants   a kernel picks a shape-specialised variant of its generic path at run time
+                    (the DSP 3x3 depthwise pixel, the convolution's full-group fast path). They
+                    compute the same bytes in fewer instructions with more code. The C macro
+                    ML_SPECIALISE (ml_common.h) gates each choice; size mode sets it to 0 and
+                    the compiler drops the variants.
+  compiler flags    size mode also compiles the kernels and the model for size: the generated
+                    ml_config.h defines ML_OPTIMIZE_SIZE and ml_common.h turns that into
+                    `#pragma GCC optimize("Os")`, so the folder keeps that choice under the
+                    user's own build flags (clang ignores it, with the same bytes out).
+  per-layer glue    a stride-1 convolution run in place (codegen/inplace.py) loops over chunks
+                    of rows. speed emits that loop inline in NAME_invoke for each such layer
+                    (about 200 bytes each on Cortex-M4); the compact form is a few lines around
+                    one shared cursor (csrc/common/ml_row_stream.c).
+
+Modes, resolved before any code is emitted:
+  speed     every variant, -O2 as the build says, inline glue: the fastest code.
+  size      one generic instance per kernel family, -Os, compact glue; every layer "size".
+  balanced  (default) kernel variants and flags as speed, which pay 100+ instructions per byte
+            (measured below). Per layer: inline glue only where it saves at least
+            BALANCED_MIN_GAIN instructions per byte of code it adds, within a code budget
+            (`code_budget`, default CODE_BUDGET bytes); a layer doing less than COLD_SHARE of
+            the model's MACs is a "size" layer, the others "speed" layers.
+
+Op implementations read the mode of the layer they emit as `ctx.optimize` ("speed" or
+"size": balanced is already resolved per layer), and in prepare()/scratch_bytes() as
+`layer_mode(g, node)` (one source: g.meta["optimize_layers"]): an op with an offline weight
+layout or a per-layer specialisation that costs flash keeps it for "speed" and leaves it out
+for "size".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..ir import Graph, MicrolithError, Node
+from .inplace import RowStream, _split_call
+
+MODES = ("speed", "size", "balanced")
+DEFAULT = "balanced"
+CODE_BUDGET = 20 * 1024  # bytes of code beside the weights that balanced aims to stay within
+
+# Inline glue against the shared cursor, per in-place layer, arm-none-eabi-gcc 12.2 -O2 on
+# Cortex-M4 (KWS, `python3 bench/bench_optimize.py`): the cursor costs about this many more
+# instructions per chunk of rows (two calls and the cursor's loads), and the inline loop
+# about this many more bytes per layer.
+CURSOR_INSTRUCTIONS_PER_CHUNK = 30
+INLINE_GLUE_BYTES = 180
+# Kernel variants (ML_SPECIALISE) save 100-600 instructions per byte on the MLPerf Tiny models
+# (ibid.); per-layer glue saves about 2. Balanced keeps code that saves at least this many.
+BALANCED_MIN_GAIN = 16
+COLD_SHARE = 0.01  # balanced: layers below this share of the model's MACs are "size" layers
+
+_META_KEY = "optimize_layers"
+
+
+def check_mode(mode: str | None) -> str:
+    if mode is None:
+        return DEFAULT
+    if mode not in MODES:
+        raise MicrolithError(f"--optimize '{mode}' is not a mode: use one of {', '.join(MODES)} "
+                             f"(default {DEFAULT})")
+    return mode
+
+
+@dataclass
+class Plan:
+    """The resolved choice: the folder's mode, each layer's mode, and why."""
+    mode: str
+    layer_modes: list[str]                # what ctx.optimize answers, per layer
+    inline_glue: set[int] = field(default_factory=set)  # in-place layers whose loop is inline
+    no_fallback: list[str] = field(default_factory=list)  # kernels built without their portable path
+    kept_variants: list[str] = field(default_factory=list)  # size mode: variants kept all the same
+    choices: list[dict] = field(default_factory=list)  # per decided layer: what was chosen, why
+
+    @property
+    def size_kernels(self) -> bool:
+        """Kernels built as one generic instance each, for size (ML_OPTIMIZE_SIZE)."""
+        return self.mode == "size"
+
+    def report(self) -> dict:
+        return {"mode": self.mode, "kernel_variants": not self.size_kernels,
+                "kernels_compiled_for_size": self.size_kernels,
+                "kernels_without_portable_fallback": list(self.no_fallback),
+                "variants_kept_in_size_mode": list(self.kept_variants),
+                "layers_speed": sum(m == "speed" for m in self.layer_modes),
+                "layers_size": sum(m == "size" for m in self.layer_modes),
+                "choices": self.choices}
+
+
+def plan_layers(g: Graph, mode: str, streams: dict[int, RowStream],
+                code_budget: int = CODE_BUDGET) -> Plan:
+    """Each layer's mode and which in-place candidates (`streams`) keep their loop inline."""
+    mode = check_mode(mode)
+    if mode != "balanced":
+        return _store(g, Plan(mode, [mode] * len(g.nodes), set(streams) if mode == "speed" else set()))
+    from ..ir import macs
+    import types
+    per_layer = [macs(types.SimpleNamespace(nodes=[n], t=g.t)) for n in g.nodes]
+    total = sum(per_layer) or 1
+    modes = ["size" if m < COLD_SHARE * total else "speed" for m in per_layer]
+    inline, scored = set(), []
+    for i, s in sorted(streams.items()):
+        chunks = -(-s.out_h // s.rows)
+        saved = CURSOR_INSTRUCTIONS_PER_CHUNK * chunks
+        scored.append((saved / INLINE_GLUE_BYTES, saved, i))
+    spent, choices = 0, []
+    for gain, saved, i in sorted(scored, key=lambda x: (-x[0], x[2])):
+        keep = gain >= BALANCED_MIN_GAIN and spent + INLINE_GLUE_BYTES <= code_budget
+        if keep:
+            spent += INLINE_GLUE_BYTES
+            inline.add(i)
+        choices.append({"layer": i, "what": "in-place row loop", "chosen": "inline" if keep else "shared cursor",
+                        "instructions_saved_est": saved, "bytes_est": INLINE_GLUE_BYTES,
+                        "instructions_per_byte_est": round(gain, 2)})
+    return _store(g, Plan(mode, modes, inline, sorted(choices, key=lambda c: c["layer"])))
+
+
+# Kernels whose DSP path covers a layer only under conditions the generator can see. Each test
+# mirrors the kernel's own dispatch (its scratch, offsets and channel count); a mismatch cannot
+# change a result, only make the kernel return ML_NO_IMPL, which every byte-exact test catches.
+_FALLBACK_KERNELS = ("ml_conv2d_s8", "ml_depthwise_conv2d_s8", "ml_fully_connected_s8")
+
+
+def _needs_fallback(node: Node, g: Graph, p: dict) -> str | None:
+    """The kernel whose portable path this layer needs on a DSP core, or None."""
+    from ..ir import Op
+    from ..ops import impl_for
+    if p.get("dtype", "int8") != "int8":
+        return None
+    if node.op is Op.CONV_2D:
+        return "ml_conv2d_s8" if not impl_for(node.op).scratch_bytes(node, g, p) else None
+    if node.op is Op.DEPTHWISE_CONV_2D:
+        out_c = g.t(node.outputs[0]).shape[-1]
+        ok = impl_for(node.op).scratch_bytes(node, g, p) and out_c % 4 == 0
+        return None if ok else "ml_depthwise_conv2d_s8"
+    if node.op is Op.FULLY_CONNECTED:
+        return "ml_fully_connected_s8" if p.get("filter_offset", 1) != 0 else None
+    return None
+
+
+def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
+    """Size mode: the kernels that no layer needs the portable path of (plan.no_fallback)."""
+    if plan.mode != "size":
+        return
+    needed = {k for i, n in enumerate(g.nodes) if (k := _needs_fallback(n, g, params[i]))}
+    plan.no_fallback = [k for k in _FALLBACK_KERNELS if k not in needed]
+    if any(_takes_dw_3x3(n, g, params[i]) for i, n in enumerate(g.nodes)):
+        plan.kept_variants.append("DW_3X3")
+
+
+def _takes_dw_3x3(node: Node, g: Graph, p: dict) -> bool:
+    """The depthwise kernel's 3x3 DSP pixel, which saves about 5 instructions per MAC on KWS
+    (1.54 M of 6.9 M instructions in size mode for 480 bytes): its dispatch conditions."""
+    from ..ir import Op
+    from ..ops import impl_for
+    if node.op is not Op.DEPTHWISE_CONV_2D or p.get("dtype", "int8") != "int8":
+        return False
+    _, k_h, k_w, _ = g.t(node.inputs[1]).shape
+    if (k_h, k_w) != (3, 3) or not impl_for(node.op).scratch_bytes(node, g, p):
+        return False
+    if p["act_min"] > -128 or p["act_max"] < 127:
+        return False
+    return all(-22 <= int(s) <= -1 and int(m) >= 0 for m, s in zip(p["multiplier"], p["shift"]))
+
+
+def _store(g: Graph, plan: Plan) -> Plan:
+    g.meta[_META_KEY] = list(plan.layer_modes)
+    return plan
+
+
+def layer_mode(g: Graph, node: Node | int) -> str:
+    """"speed" or "size" for one layer, once codegen.c.prepare has planned the graph ("speed"
+    before, or for a graph compiled without it)."""
+    modes = g.meta.get(_META_KEY)
+    i = node if isinstance(node, int) else next((k for k, n in enumerate(g.nodes) if n is node), None)
+    if not modes or i is None or i >= len(modes):
+        return "speed"
+    return modes[i]
+
+
+def config_header(plan: Plan) -> str:
+    """The folder's microlith_kernels/ml_config.h."""
+    lines = ["/*",
+             f" * Generated by `microlith compile --optimize {plan.mode}`: how this folder's kernels are built",
+             " * (the macros are described in microlith's csrc/common/ml_config.h). Every macro only removes",
+             " * code that a generic path computes identically.",
+             " */",
+             "#ifndef ML_CONFIG_H", "#define ML_CONFIG_H", ""]
+    if plan.size_kernels:
+        lines += ["/* One generic instance per kernel family, compiled for size. */",
+                  "#define ML_OPTIMIZE_SIZE 1", ""]
+    if plan.no_fallback:
+        lines += ["/* Every layer of this model that uses these kernels takes their DSP-extension path on a core",
+                  " * that has it, so DSP builds leave their portable path out (a call that would need it",
+                  " * returns ML_NO_IMPL). Cores without the extension keep it. */"]
+        lines += [f"#define ML_NO_FALLBACK_{k[3:].upper()} 1" for k in plan.no_fallback] + [""]
+    if plan.kept_variants:
+        lines += ["/* Variants kept although size mode drops the others: a layer takes them and they save",
+                  " * many instructions per byte (codegen/optimize.py). */"]
+        lines += [f"#define ML_SPECIALISE_{v} 1" for v in plan.kept_variants] + [""]
+    lines += ["#endif /* ML_CONFIG_H */", ""]
+    return "\n".join(lines)
+
+
+def emit_row_cursor(call: str, s: RowStream, in_expr: str, out_expr: str, window_expr: str,
+                    declarations: dict[str, str], stream_ref: str) -> list[str]:
+    """The compact form of inplace.emit_row_stream: the same chunks, through the shared cursor.
+    `stream_ref` is &ident of the layer's const ml_row_stream_params."""
+    import re
+    fn, args = _split_call(call)
+    i_in, i_out = args.index(in_expr), len(args) - 1 - args[::-1].index(out_expr)
+    params = args[0].lstrip("&")
+    ctype = re.match(r"static const (\w+) ", declarations[params]).group(1)
+    in_dims, out_dims = args[i_in - 1], args[i_out - 1]
+    assert ".pad_h" in declarations[params], f"{fn}: params have no pad_h to move per chunk"
+    args[0], args[i_in - 1], args[i_in] = "&chunk_params", "&rows.in", "window"
+    args[i_out - 1], args[i_out] = "&rows.out", "rows.dst"
+    return [
+        "    {",
+        f"        /* in place: output at input {s.delta:+d} bytes; input rows stream through a",
+        f"         * {s.window}-byte window (the shared ml_row_stream cursor) */",
+        f"        {ctype} chunk_params = {params};",
+        f"        int8_t *const window = (int8_t *){window_expr};",
+        "        ml_row_cursor rows;",
+        f"        ml_row_stream_begin(&rows, {stream_ref}, {in_dims}, {out_dims}, {in_expr}, {out_expr}, window);",
+        "        while (ml_row_stream_next(&rows)) {",
+        "            chunk_params.pad_h = rows.pad_h;",
+        f"            status = {fn}({', '.join(args)});",
+        "            if (status != ML_OK) {",
+        "                return (int)status;",
+        "            }",
+        "        }",
+        "    }",
+    ]
+
+
+def stream_fields(s: RowStream) -> dict:
+    return {"in_h": s.in_h, "in_row": s.in_row, "out_h": s.out_h, "out_row": s.out_row,
+            "stride_h": s.stride_h, "pad_h": s.pad_h, "eff_kh": s.eff_kh, "rows": s.rows}
