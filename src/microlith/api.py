@@ -143,7 +143,8 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
 
 
 def verify(model, target: str = "host", samples: int = 100, inputs: str | None = None,
-           seed: int = 0, workdir: str | None = None, timeout: float | None = None) -> dict:
+           seed: int = 0, workdir: str | None = None, timeout: float | None = None,
+           optimize: str | None = None) -> dict:
     """Compile, build and compare byte by byte with TFLM on random and given inputs.
 
     TFLM and the host C each run in a child process (see _child.py); `timeout` is the
@@ -169,7 +170,7 @@ def verify(model, target: str = "host", samples: int = 100, inputs: str | None =
     try:
         with tempfile.TemporaryDirectory(prefix="microlith-verify-", dir=workdir) as tmp:
             tmp = Path(tmp)
-            res = compile(g, tmp / "c", measure=False)
+            res = compile(g, tmp / "c", measure=False, optimize=optimize)
             if target not in ("host", None):
                 from .targets.cortexm import BoardModel  # issue 3: same comparison on an emulated board
                 runner = BoardModel(tmp / "c", g, res["name"], target, tmp)

@@ -13,14 +13,17 @@ Three kinds of code grow with what a model asks for, and each has a compact form
                     user's own build flags (clang ignores it, with the same bytes out).
   per-layer glue    a stride-1 convolution run in place (codegen/inplace.py) loops over chunks
                     of rows. speed emits that loop inline in NAME_invoke for each such layer
-                    (about 200 bytes each on Cortex-M4); the compact form is a few lines around
+                    (about 100 bytes each at -O2 on Cortex-M4); the compact form is a few lines around
                     one shared cursor (csrc/common/ml_row_stream.c).
 
 Modes, resolved before any code is emitted:
   speed     every variant, -O2 as the build says, inline glue: the fastest code.
-  size      one generic instance per kernel family, -Os, compact glue; every layer "size".
-  balanced  (default) kernel variants and flags as speed, which pay 100+ instructions per byte
-            (measured below). Per layer: inline glue only where it saves at least
+  size      one generic instance per kernel family (plus the few variants that save far more
+            than their bytes: kept_variants), -Os, no unused portable fallback, compact glue;
+            every layer "size".
+  balanced  (default) kernel variants and flags as speed, which pay 1,000+ instructions per byte
+            (measured below), and no portable fallback a DSP core never runs for this model
+            (free: see drop_fallbacks). Per layer: inline glue only where it saves at least
             BALANCED_MIN_GAIN instructions per byte of code it adds, within a code budget
             (`code_budget`, default CODE_BUDGET bytes); a layer doing less than COLD_SHARE of
             the model's MACs is a "size" layer, the others "speed" layers.
@@ -43,13 +46,14 @@ DEFAULT = "balanced"
 CODE_BUDGET = 20 * 1024  # bytes of code beside the weights that balanced aims to stay within
 
 # Inline glue against the shared cursor, per in-place layer, arm-none-eabi-gcc 12.2 -O2 on
-# Cortex-M4 (KWS, `python3 bench/bench_optimize.py`): the cursor costs about this many more
-# instructions per chunk of rows (two calls and the cursor's loads), and the inline loop
-# about this many more bytes per layer.
-CURSOR_INSTRUCTIONS_PER_CHUNK = 30
-INLINE_GLUE_BYTES = 180
-# Kernel variants (ML_SPECIALISE) save 100-600 instructions per byte on the MLPerf Tiny models
-# (ibid.); per-layer glue saves about 2. Balanced keeps code that saves at least this many.
+# Cortex-M4 (KWS, `microlith profile ... --target cortex-m4 --optimize speed|balanced --json`):
+# the cursor costs about this many more instructions per chunk of rows (two calls and the
+# cursor's loads), and the inline loop about this many more bytes per layer.
+CURSOR_INSTRUCTIONS_PER_CHUNK = 31   # KWS: +2,492 instructions over its 80 chunks
+INLINE_GLUE_BYTES = 100              # KWS: 8 layers' loops, less the cursor's own code
+# Kernel variants save far more (KWS, size mode without each: the 3x3 depthwise pixel 1.54 M
+# instructions for 480 bytes, the convolution's full-group path 0.63 M for 654 bytes, so
+# 1,000-3,000 per byte); per-layer glue saves about 2. Balanced keeps code that saves at least:
 BALANCED_MIN_GAIN = 16
 COLD_SHARE = 0.01  # balanced: layers below this share of the model's MACs are "size" layers
 
@@ -115,7 +119,7 @@ def plan_layers(g: Graph, mode: str, streams: dict[int, RowStream],
         choices.append({"layer": i, "what": "in-place row loop", "chosen": "inline" if keep else "shared cursor",
                         "instructions_saved_est": saved, "bytes_est": INLINE_GLUE_BYTES,
                         "instructions_per_byte_est": round(gain, 2)})
-    return _store(g, Plan(mode, modes, inline, sorted(choices, key=lambda c: c["layer"])))
+    return _store(g, Plan(mode, modes, inline, choices=sorted(choices, key=lambda c: c["layer"])))
 
 
 # Kernels whose DSP path covers a layer only under conditions the generator can see. Each test
@@ -142,12 +146,13 @@ def _needs_fallback(node: Node, g: Graph, p: dict) -> str | None:
 
 
 def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
-    """Size mode: the kernels that no layer needs the portable path of (plan.no_fallback)."""
-    if plan.mode != "size":
+    """Size and balanced: the kernels that no layer needs the portable path of (plan.no_fallback),
+    which costs no instruction; size also keeps the variants worth their bytes (kept_variants)."""
+    if plan.mode == "speed":
         return
     needed = {k for i, n in enumerate(g.nodes) if (k := _needs_fallback(n, g, params[i]))}
     plan.no_fallback = [k for k in _FALLBACK_KERNELS if k not in needed]
-    if any(_takes_dw_3x3(n, g, params[i]) for i, n in enumerate(g.nodes)):
+    if plan.mode == "size" and any(_takes_dw_3x3(n, g, params[i]) for i, n in enumerate(g.nodes)):
         plan.kept_variants.append("DW_3X3")
 
 
