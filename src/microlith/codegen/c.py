@@ -25,7 +25,7 @@ from ..ir import Graph, MicrolithError, Node, Op, safe_text
 from ..ops import dims4, impl_for
 from ..planner import MemoryPlan, plan_memory, scratch_name
 from .inplace import RowStream, emit_row_stream, row_stream
-from .optimize import Plan, config_header, drop_fallbacks, emit_row_cursor, plan_layers, stream_fields
+from .optimize import Plan, config_header, drop_fallbacks, emit_row_cursor, plan_layers
 from .outdir import write_folder
 
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
@@ -344,10 +344,9 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
                                     em.scratch(prep.kernel_scratch.get(i, 0)), em._seen)
         elif i in prep.streams:  # --- issue 11: the compact form, through one shared cursor
             call = impl.emit(node, g, prep.params[i], em)
-            stream = em.struct("ml_row_stream_params", "rows", stream_fields(prep.streams[i]))
             kernels.add("ml_row_stream")
             body += emit_row_cursor(call, prep.streams[i], em.tensor(node.inputs[0]), em.tensor(out),
-                                    em.scratch(prep.kernel_scratch.get(i, 0)), em._seen, stream)
+                                    em.scratch(prep.kernel_scratch.get(i, 0)), em._seen, em)
         else:
             call = impl.emit(node, g, prep.params[i], em)
             body.append(f"    status = {call};")

@@ -211,28 +211,32 @@ def config_header(plan: Plan) -> str:
 
 
 def emit_row_cursor(call: str, s: RowStream, in_expr: str, out_expr: str, window_expr: str,
-                    declarations: dict[str, str], stream_ref: str) -> list[str]:
+                    declarations: dict[str, str], em) -> list[str]:
     """The compact form of inplace.emit_row_stream: the same chunks, through the shared cursor.
-    `stream_ref` is &ident of the layer's const ml_row_stream_params."""
+    `em` declares the layer's const ml_row_stream_params (it names the params and dims)."""
     import re
     fn, args = _split_call(call)
     i_in, i_out = args.index(in_expr), len(args) - 1 - args[::-1].index(out_expr)
     params = args[0].lstrip("&")
     ctype = re.match(r"static const (\w+) ", declarations[params]).group(1)
-    in_dims, out_dims = args[i_in - 1], args[i_out - 1]
     assert ".pad_h" in declarations[params], f"{fn}: params have no pad_h to move per chunk"
+    stream = em.struct("ml_row_stream_params", "rows", {
+        "params": f"&{params}",
+        "in_dims": args[i_in - 1], "out_dims": args[i_out - 1],
+        "params_bytes": f"sizeof({ctype})", "pad_h_at": f"offsetof({ctype}, pad_h)",
+        "pad_h": s.pad_h, "eff_kh": s.eff_kh, "rows": s.rows})
+    assert s.stride_h == 1 and max(s.pad_h, s.eff_kh, s.rows) < 1 << 15, "ml_row_stream: stride 1, int16 rows"
     args[0], args[i_in - 1], args[i_in] = "&chunk_params", "&rows.in", "window"
     args[i_out - 1], args[i_out] = "&rows.out", "rows.dst"
     return [
         "    {",
         f"        /* in place: output at input {s.delta:+d} bytes; input rows stream through a",
         f"         * {s.window}-byte window (the shared ml_row_stream cursor) */",
-        f"        {ctype} chunk_params = {params};",
+        f"        {ctype} chunk_params;",
         f"        int8_t *const window = (int8_t *){window_expr};",
         "        ml_row_cursor rows;",
-        f"        ml_row_stream_begin(&rows, {stream_ref}, {in_dims}, {out_dims}, {in_expr}, {out_expr}, window);",
+        f"        ml_row_stream_begin(&rows, {stream}, &chunk_params, {in_expr}, {out_expr}, window);",
         "        while (ml_row_stream_next(&rows)) {",
-        "            chunk_params.pad_h = rows.pad_h;",
         f"            status = {fn}({', '.join(args)});",
         "            if (status != ML_OK) {",
         "                return (int)status;",
@@ -240,8 +244,3 @@ def emit_row_cursor(call: str, s: RowStream, in_expr: str, out_expr: str, window
         "        }",
         "    }",
     ]
-
-
-def stream_fields(s: RowStream) -> dict:
-    return {"in_h": s.in_h, "in_row": s.in_row, "out_h": s.out_h, "out_row": s.out_row,
-            "stride_h": s.stride_h, "pad_h": s.pad_h, "eff_kh": s.eff_kh, "rows": s.rows}
