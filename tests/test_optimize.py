@@ -92,3 +92,33 @@ def test_kws_size_and_speed_on_cortex_m4(tmp_path):
     assert size["model_code_bytes"] < speed["model_code_bytes"]
     assert speed["instructions"] <= size["instructions"] <= 1.2 * speed["instructions"], \
         (size["instructions"], speed["instructions"])
+
+
+@needs_tools
+@needs_models
+def test_models_of_different_modes_share_kernels_built_for_both(tmp_path):
+    """One firmware with KWS in size mode and KWS in speed mode (two prefixes): their ml_config.h
+    differ, so the shared kernels are built with ML_CONFIG_MIXED, and both models compute what
+    their host builds do."""
+    import numpy as np
+    from microlith.verify import HostModel, random_inputs
+    g = microlith.api.load(KWS)
+    a = microlith.api.compile(KWS, tmp_path / "a", name="kws_small", optimize="size", measure=False)
+    b = microlith.api.compile(KWS, tmp_path / "b", name="kws_fast", optimize="speed", measure=False)
+    builder = cortexm.FirmwareBuilder(tmp_path / "a", a["name"], "cortex-m4", tmp_path / "fw",
+                                      others=[(tmp_path / "b", b["name"])])
+    assert builder._mixed_config()
+    x = random_inputs(g, np.random.default_rng(3))
+    fw = builder.link([[*x, *x]])
+    run = cortexm.run_firmware(fw.elf, "cortex-m4")
+    # The kernels came from the size folder, yet carry what the speed model's config keeps.
+    symbols = subprocess.run(["arm-none-eabi-nm", str(fw.elf)], capture_output=True, text=True).stdout
+    assert "ml_conv_dsp_group_fast" in symbols and "ml_conv_pixels" in symbols
+    (tmp_path / "host").mkdir()
+    runner = HostModel(tmp_path / "b", g, b["name"], tmp_path / "host")
+    try:
+        host = runner.run(x)
+    finally:
+        runner.close()
+    want = np.ascontiguousarray(host[0]).tobytes()
+    assert run.samples[0].status == 0 and run.samples[0].outputs == [want, want]

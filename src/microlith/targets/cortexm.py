@@ -303,6 +303,13 @@ class FirmwareBuilder:
              f"{CC} ({self.target}): compiling {src.name}")
         return str(obj)
 
+    def _mixed_config(self) -> bool:
+        """Models generated with different --optimize (their ml_config.h differ): the shared
+        kernels are then built for all of them (ML_CONFIG_MIXED, codegen/optimize.py)."""
+        configs = {(d / "src" / "microlith_kernels" / "ml_config.h").read_bytes()
+                   for d, _ in self.folders if (d / "src" / "microlith_kernels" / "ml_config.h").exists()}
+        return len(configs) > 1
+
     def objects(self) -> list[str]:
         if self._objects is None:
             jobs = [(FIRMWARE_DIR / "ml_fw_startup.c", ()), (FIRMWARE_DIR / "ml_fw_main.c", ())]
@@ -319,6 +326,8 @@ class FirmwareBuilder:
                         kernels[src.name] = src.read_bytes()
                     hooks = ("-include", str(FIRMWARE_DIR / "ml_fw_layers.h")) \
                         if self.per_layer and folder == self.c_dir and src.name == f"{prefix}.c" else ()
+                    if src.parent.name == "microlith_kernels" and self._mixed_config():  # --- issue 11
+                        hooks += ("-DML_CONFIG_MIXED=1",)
                     jobs.append((src, hooks + ("-I", str(folder / "src"))))
             odir = self.work / "obj"
             odir.mkdir(exist_ok=True)

@@ -8,8 +8,14 @@
  *                      GCC the kernels and the model compile for size (as with -Os) whatever
  *                      flags the build passes.
  *
- * Every macro here only removes code that a generic path computes identically, so a program
- * whose kernels were built with another folder's ml_config.h still computes the same bytes.
+ *   ML_NO_FALLBACK_<KERNEL>   (size and balanced) every layer of the model that uses the
+ *                      kernel takes its DSP-extension path on a core that has one, so DSP builds
+ *                      leave the portable path out; a call that would need it returns ML_NO_IMPL.
+ *   ML_SPECIALISE_<VARIANT>   keeps one variant in size mode (it saves far more than its bytes).
+ *
+ * A generated ml_config.h applies only while ML_CONFIG_MIXED is not defined: a build whose
+ * models have different ml_config.h defines it for the shared kernels (the generated CMake and
+ * microlith's firmware builder do), which then carry every path and serve every model.
  */
 #ifndef ML_CONFIG_H
 #define ML_CONFIG_H
