@@ -413,6 +413,9 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
     c += ["", f"#if !defined(ML_KERNELS_VERSION_{_version_tag()})",
           f'#error "{prefix}.c needs the microlith_kernels of microlith {__version__}: regenerate every model '
           'with one microlith version"', "#endif"]
+    if opt.mode != "speed":  # --- issue 11: the layer calls are not where the time goes
+        c += ["", f"/* --optimize {opt.mode}: this file only calls the kernels, so GCC compiles it for size. */",
+              "#if defined(__GNUC__) && !defined(__clang__)", '#pragma GCC optimize("Os")', "#endif"]
     c += ["",
           "/* Per-layer hooks for tracing and profiling; empty unless the build defines them. */",
           "#ifndef ML_LAYER_BEGIN", "#define ML_LAYER_BEGIN(layer)", "#endif",

@@ -36,9 +36,12 @@ for "size".
 """
 from __future__ import annotations
 
+import re
+import types
 from dataclasses import dataclass, field
 
-from ..ir import Graph, MicrolithError, Node
+from ..ir import Graph, MicrolithError, Node, Op, macs
+from ..ops import impl_for
 from .inplace import RowStream, _split_call
 
 MODES = ("speed", "size", "balanced")
@@ -100,8 +103,6 @@ def plan_layers(g: Graph, mode: str, streams: dict[int, RowStream],
     mode = check_mode(mode)
     if mode != "balanced":
         return _store(g, Plan(mode, [mode] * len(g.nodes), set(streams) if mode == "speed" else set()))
-    from ..ir import macs
-    import types
     per_layer = [macs(types.SimpleNamespace(nodes=[n], t=g.t)) for n in g.nodes]
     total = sum(per_layer) or 1
     modes = ["size" if m < COLD_SHARE * total else "speed" for m in per_layer]
@@ -130,8 +131,6 @@ _FALLBACK_KERNELS = ("ml_conv2d_s8", "ml_depthwise_conv2d_s8", "ml_fully_connect
 
 def _needs_fallback(node: Node, g: Graph, p: dict) -> str | None:
     """The kernel whose portable path this layer needs on a DSP core, or None."""
-    from ..ir import Op
-    from ..ops import impl_for
     if p.get("dtype", "int8") != "int8":
         return None
     if node.op is Op.CONV_2D:
@@ -159,8 +158,6 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
 def _takes_dw_3x3(node: Node, g: Graph, p: dict) -> bool:
     """The depthwise kernel's 3x3 DSP pixel, which saves about 5 instructions per MAC on KWS
     (1.54 M of 6.9 M instructions in size mode for 480 bytes): its dispatch conditions."""
-    from ..ir import Op
-    from ..ops import impl_for
     if node.op is not Op.DEPTHWISE_CONV_2D or p.get("dtype", "int8") != "int8":
         return False
     _, k_h, k_w, _ = g.t(node.inputs[1]).shape
@@ -241,7 +238,6 @@ def emit_row_cursor(call: str, s: RowStream, in_expr: str, out_expr: str, window
                     declarations: dict[str, str], em) -> list[str]:
     """The compact form of inplace.emit_row_stream: the same chunks, through the shared cursor.
     `em` declares the layer's const ml_row_stream_params (it names the params and dims)."""
-    import re
     fn, args = _split_call(call)
     i_in, i_out = args.index(in_expr), len(args) - 1 - args[::-1].index(out_expr)
     params = args[0].lstrip("&")
