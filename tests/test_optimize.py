@@ -123,3 +123,33 @@ def test_models_of_different_modes_share_kernels_built_for_both(tmp_path):
         runner.close()
     want = np.ascontiguousarray(host[0]).tobytes()
     assert run.samples[0].status == 0 and run.samples[0].outputs == [want, want]
+
+
+@needs_tools
+@needs_models
+@pytest.mark.parametrize("edit", ["padded_rows", "shift"])
+def test_size_mode_refuses_a_depthwise_layer_it_left_the_loops_out_for(tmp_path, edit):
+    """KWS in size mode keeps only the 3x3 padded-rows depthwise loop (ML_DW_ONLY_3X3_PADDED).
+    A layer edited out of that class after generation must be refused (ML_NO_IMPL), never
+    computed by a loop it does not fit."""
+    import re
+
+    import numpy as np
+    r = microlith.api.compile(KWS, tmp_path / "c", optimize="size", measure=False)
+    src = tmp_path / "c" / "src"
+    assert "#define ML_DW_ONLY_3X3_PADDED 1" in (src / "microlith_kernels" / "ml_config.h").read_text()
+    model = src / f"{r['name']}.c"
+    text = model.read_text()
+    if edit == "padded_rows":
+        text, n = re.subn(r"(_l1_params = \{[^}]*\.dsp_padded_rows = )1", r"\g<1>0", text)
+    else:  # one channel's shift outside the fast requantization's range
+        text, n = re.subn(r"(_l1_shift\[64\] = \{\s*)-?\d+", r"\g<1>-23", text)
+    assert n == 1
+    model.write_text(text)
+    builder = cortexm.FirmwareBuilder(tmp_path / "c", r["name"], "cortex-m4", tmp_path / "fw")
+    x = [np.zeros(p.count, p.dtype) for p in builder.api.inputs]
+    elf = builder.link([x]).elf
+    # The harness reports each sample's status, then exits 1 because one failed.
+    res = subprocess.run(cortexm.qemu_command(elf, "cortex-m4"), capture_output=True, timeout=120, check=False)
+    report = [ln.split() for ln in (res.stdout + res.stderr).decode().splitlines() if ln.startswith("ML:run")]
+    assert res.returncode == 1 and report and report[0][2] == "-2", report  # ML_NO_IMPL

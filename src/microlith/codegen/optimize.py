@@ -80,6 +80,7 @@ class Plan:
     inline_glue: set[int] = field(default_factory=set)  # in-place layers whose loop is inline
     no_fallback: list[str] = field(default_factory=list)  # kernels built without their portable path
     kept_variants: list[str] = field(default_factory=list)  # size mode: variants kept all the same
+    only_variants: list[str] = field(default_factory=list)  # size mode: the only variant a kernel keeps
     choices: list[dict] = field(default_factory=list)  # per decided layer: what was chosen, why
 
     @property
@@ -92,6 +93,7 @@ class Plan:
                 "kernels_compiled_for_size": self.size_kernels,
                 "kernels_without_portable_fallback": list(self.no_fallback),
                 "variants_kept_in_size_mode": list(self.kept_variants),
+                "only_variants_in_size_mode": list(self.only_variants),
                 "layers_speed": sum(m == "speed" for m in self.layer_modes),
                 "layers_size": sum(m == "size" for m in self.layer_modes),
                 "choices": self.choices}
@@ -157,17 +159,26 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
     plan.no_fallback = [k for k in kernels if k not in needed]
     if plan.mode == "size" and any(_takes_dw_3x3(n, g, params[i]) for i, n in enumerate(g.nodes)):
         plan.kept_variants.append("DW_3X3")
+        dws = [i for i, n in enumerate(g.nodes) if n.op is Op.DEPTHWISE_CONV_2D]
+        if "ml_depthwise_conv2d_s8" in plan.no_fallback and \
+                all(_takes_dw_3x3(g.nodes[i], g, params[i], padded=True) for i in dws):
+            plan.only_variants.append("DW_ONLY_3X3_PADDED")
 
 
-def _takes_dw_3x3(node: Node, g: Graph, p: dict) -> bool:
+def _takes_dw_3x3(node: Node, g: Graph, p: dict, padded: bool = False) -> bool:
     """The depthwise kernel's 3x3 DSP pixel, which saves about 5 instructions per MAC on KWS
-    (1.54 M of 6.9 M instructions in size mode for 480 bytes): its dispatch conditions."""
+    (1.54 M of 6.9 M instructions in size mode for 480 bytes): its dispatch conditions. With
+    `padded`, also over padded rows (the params' dsp_padded_rows) and on every channel: then
+    the kernel needs no other pixel loop (ML_DW_ONLY_3X3_PADDED, which checks the same at run
+    time and refuses a layer that fails it)."""
     if node.op is not Op.DEPTHWISE_CONV_2D or p.get("dtype", "int8") != "int8":
         return False
     _, k_h, k_w, _ = g.t(node.inputs[1]).shape
     if (k_h, k_w) != (3, 3) or not impl_for(node.op).scratch_bytes(node, g, p):
         return False
     if p["act_min"] > -128 or p["act_max"] < 127:
+        return False
+    if padded and (g.t(node.outputs[0]).shape[-1] % 4 or not impl_for(node.op)._padded_row_cols(node, g, p)):
         return False
     return all(-22 <= int(s) <= -1 and int(m) >= 0 for m, s in zip(p["multiplier"], p["shift"]))
 
@@ -211,6 +222,10 @@ def config_header(plan: Plan) -> str:
         lines += ["/* Variants kept although size mode drops the others: a layer takes them and they save",
                   " * many instructions per byte (codegen/optimize.py). */"]
         lines += [f"#define ML_SPECIALISE_{v} 1" for v in plan.kept_variants] + [""]
+    if plan.only_variants:
+        lines += ["/* Every layer of the kernel takes this variant: its other loops are left out, and a call",
+                  " * that would need them returns ML_NO_IMPL. */"]
+        lines += [f"#define ML_{v} 1" for v in plan.only_variants] + [""]
     lines += ["#endif /* ML_CONFIG_MIXED */", "", "#endif /* ML_CONFIG_H */", ""]
     return "\n".join(lines)
 

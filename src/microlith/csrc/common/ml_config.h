@@ -12,6 +12,9 @@
  *                      kernel takes its DSP-extension path on a core that has one, so DSP builds
  *                      leave the portable path out; a call that would need it returns ML_NO_IMPL.
  *   ML_SPECIALISE_<VARIANT>   keeps one variant in size mode (it saves far more than its bytes).
+ *   ML_<KERNEL>_ONLY_<VARIANT>  (size) every layer of the model that uses the kernel takes this
+ *                      variant, so its other loops are left out; the kernel checks the variant's
+ *                      conditions on each call and returns ML_NO_IMPL when they fail.
  *
  * A generated ml_config.h applies only while ML_CONFIG_MIXED is not defined: a build whose
  * models have different ml_config.h defines it for the shared kernels (the generated CMake and
