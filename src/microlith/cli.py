@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
                         "supported target)")
     s.add_argument("--max-flash", type=_bytes, default=None, metavar="BYTES",
                    help="refuse a model whose constant data is larger (default: the most flash of any target)")
+    _optimize_option(s)
     _input_shape_option(s)
     s.add_argument("--json", action="store_true")
 
@@ -53,12 +54,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--samples", type=int, default=100, help="random inputs (default 100)")
     s.add_argument("--inputs", default=None, help=".npy/.npz of extra inputs")
     s.add_argument("--seed", type=int, default=0)
+    _optimize_option(s)
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("profile", help="instructions, flash, RAM, stack on an emulated Cortex-M board")
     s.add_argument("model", help="int8 model, or a pipeline folder (with pipeline.json) from `microlith app`")
     s.add_argument("--target", required=True)
     s.add_argument("--per-layer", action="store_true")
+    _optimize_option(s)
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("report", help="HTML page with memory plan, per-layer cost and footprint on a target")
@@ -163,6 +166,20 @@ def _bytes(text: str) -> int:
     return n
 
 
+def _optimize(text: str) -> str:
+    from .codegen.optimize import MODES
+    if text not in MODES:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a mode; use one of {', '.join(MODES)}")
+    return text
+
+
+def _optimize_option(s) -> None:  # --- issue 11: code size
+    s.add_argument("--optimize", type=_optimize, default=None, metavar="speed|size|balanced",
+                   help="speed: every kernel variant, inline layer loops; size: one generic kernel per "
+                        "family compiled for size; balanced (default): variants and loops only where they "
+                        "save many instructions per byte of code")
+
+
 def _input_shape_option(s) -> None:
     s.add_argument("--input-shape", type=_shape, action="append", default=None, metavar="1,3,32,32",
                    help="static shape for a model input with dynamic dimensions (ONNX); repeat per input")
@@ -201,7 +218,7 @@ def cmd_inspect(a) -> int:
 def cmd_compile(a) -> int:
     from .api import compile
     r = compile(a.model, a.out, target=a.target, name=a.name, input_shape=_shapes(a), force=a.force,
-                max_arena=a.max_arena, max_flash=a.max_flash)
+                max_arena=a.max_arena, max_flash=a.max_flash, optimize=a.optimize)
     if a.json:
         _print_json(r)
     else:
@@ -209,6 +226,7 @@ def cmd_compile(a) -> int:
               f"{r['compile_seconds']:.2f} s)")
         print(f"  arena {_kb(r['arena_bytes'])}, weights+params {_kb(r['weight_bytes'])}, "
               f"code+weights {_kb(r.get('code_and_weight_bytes'))}, {r['macs']:,} MACs")
+        print(f"  optimize {r['optimize']}")
         if r.get("state_bytes"):  # --- issue 10: recurrent layers' state, kept across invokes
             print(f"  state {_kb(r['state_bytes'])} (recurrent layers; kept between calls, reset by "
                   f"{r['name']}_reset)")
@@ -231,7 +249,7 @@ def cmd_verify(a) -> int:
     from .api import verify
     if a.samples < 0:
         raise MicrolithError("--samples must be >= 0")
-    r = verify(a.model, target=a.target, samples=a.samples, inputs=a.inputs, seed=a.seed)
+    r = verify(a.model, target=a.target, samples=a.samples, inputs=a.inputs, seed=a.seed, optimize=a.optimize)
     if a.json:
         _print_json(r)
     else:
@@ -278,7 +296,7 @@ def cmd_profile(a) -> int:
     if _is_pipeline(a.model):
         return _profile_pipeline(a)
     from .profiling import profile
-    r = profile(a.model, a.target, per_layer=a.per_layer)
+    r = profile(a.model, a.target, per_layer=a.per_layer, optimize=a.optimize)
     if a.json:
         _print_json(r)
         return EXIT_OK if r.get("output_matches_host", True) else EXIT_CHECK_FAILED
@@ -294,6 +312,9 @@ def cmd_profile(a) -> int:
               f"{r['cycles_per_mac_est_board']:.2f} per MAC, {r['latency_ms_est_board']:.2f} ms)")
     print(f"  flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} = arena {_kb(r['arena_bytes'])} "
           f"+ data/bss + stack {_kb(r['stack_bytes'])}")
+    if r.get("code_bytes") is not None:  # --- issue 11: code and weights apart
+        print(f"  flash = code {_kb(r['code_bytes'])} (model and kernels {_kb(r['model_code_bytes'])}) + weights "
+              f"{_kb(r['weight_bytes'])}; --optimize {r.get('optimize')}")
     if r.get("stack_bound_basis"):
         print(f"  stack: measured high-water mark {_kb(r['stack_bytes'])}, static worst-case bound "
               f"{_kb(r.get('stack_bound_firmware_bytes'))} (whole firmware; {_kb(r.get('stack_bound_bytes'))} "

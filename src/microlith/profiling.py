@@ -76,14 +76,35 @@ def estimates(instructions: int, target: str, cyc, n_macs: int | None) -> dict:
     return out
 
 
+def _code_figures(sizes: dict, res: dict) -> dict:
+    """--- issue 11: flash split into code and weights (see the measurement text)."""
+    code = sizes["flash_bytes"] - res["weight_bytes"]
+    harness, library = sizes.get("harness_bytes"), sizes.get("library_bytes")
+    model_code = code - harness - library if harness is not None and library is not None else None
+    return {"code_bytes": code, "model_code_bytes": model_code, "harness_bytes": harness,
+            "library_bytes": library, "optimize": res.get("optimize"),
+            "optimize_choices": res.get("optimize_choices"),
+            "code_basis": ("code_bytes = flash_bytes - weight_bytes: everything in flash but the model's "
+                           "constant arrays (weights, biases, requantization tables, LUTs) and the test "
+                           "inputs, so kernels, layer code and parameter structs, plus the measurement "
+                           "firmware's harness (harness_bytes: startup, main, sample glue) and C/GCC "
+                           "runtime library code (library_bytes: memcpy, memset...), from the linker map; "
+                           "model_code_bytes = code_bytes - harness_bytes - library_bytes is the generated "
+                           "folder's own code")}
+
+
 def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=None,
-            timeout: float = DEFAULT_TIMEOUT, strategy: str = "greedy", cycles: bool = True) -> dict:
+            timeout: float = DEFAULT_TIMEOUT, strategy: str = "greedy", cycles: bool = True,
+            optimize: str | None = None) -> dict:
     """Compile `model`, run it once on the emulated core of `target`, and measure it.
 
     inputs: None (a fixed pseudo-random sample, seed 0), a list with one array per model
     input, or a .npy/.npz path (its first sample is used). cycles: also run the firmware with
     QEMU's block trace and price the executed instructions (targets/cycles.py), for
-    cycles_est and the latency and energy estimates built on it."""
+    cycles_est and the latency and energy estimates built on it. optimize: speed, size or
+    balanced (None: balanced), as for compile (codegen/optimize.py)."""
+    from .codegen.optimize import check_mode
+    optimize = check_mode(optimize)
     t = get_target(target)
     core = core_of(t)
     find_tool(CC)
@@ -98,7 +119,7 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
         xs = [np.asarray(x) for x in inputs]
     with tempfile.TemporaryDirectory(prefix="microlith-profile-", dir=workdir) as tmp:
         tmp = Path(tmp)
-        res = compile_model(g, tmp / "c", strategy=strategy, measure=False)
+        res = compile_model(g, tmp / "c", strategy=strategy, measure=False, optimize=optimize)
         name = res["name"]
         builders = [FirmwareBuilder(tmp / "c", name, t["name"], tmp / "fw")]
         if per_layer:
@@ -133,6 +154,7 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
            "text_bytes": sizes["text_bytes"], "rodata_bytes": sizes["rodata_bytes"],
            "data_bytes": sizes["data_bytes"], "bss_bytes": sizes["bss_bytes"],
            "input_bytes_excluded": sizes["input_bytes"],
+           **_code_figures(sizes, res),
            "macs": n_macs, "instructions": sample.instructions,
            "instructions_per_mac": round(sample.instructions / n_macs, 3) if n_macs else None,
            "output_matches_host": bool(matches),

@@ -25,6 +25,7 @@ from ..ir import Graph, MicrolithError, Node, Op, safe_text
 from ..ops import dims4, impl_for
 from ..planner import MemoryPlan, plan_memory, scratch_name
 from .inplace import RowStream, emit_row_stream, row_stream
+from .optimize import Plan, config_header, drop_fallbacks, emit_row_cursor, plan_layers, readme_section
 from .outdir import write_folder
 
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
@@ -83,19 +84,26 @@ class Prepared:
     plan: MemoryPlan
     streams: dict[int, RowStream]  # layers that run in place, with their chunk schedule
     kernel_scratch: dict[int, int]  # scratch the kernels ask for; an in-place window follows it
+    optimize: Plan | None = None  # --- issue 11: --optimize, resolved per layer (codegen/optimize.py)
 
 
-def prepare(graph: Graph, strategy: str = "greedy") -> Prepared:
+def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None) -> Prepared:
     """Per-node parameters (TFLM's Prepare) and the memory plan. Strategies: "greedy" (with
-    in-place layers), "greedy-noinplace", "linear" (no sharing, the baseline)."""
+    in-place layers), "greedy-noinplace", "linear" (no sharing, the baseline). `optimize`:
+    speed, size or balanced (the default), see codegen/optimize.py."""
     graph.validate_for_codegen()  # issue 8: refuse what the kernels cannot compute exactly, first
     if strategy not in ("greedy", "greedy-noinplace", "linear"):
         raise MicrolithError(f"unknown memory strategy '{strategy}'")
     params, scratch, alias_ops, candidates = [], {}, set(), {}
+    for node in graph.nodes:
+        params.append(impl_for(node.op).prepare(node, graph))
+    # --- issue 11: each layer's mode, before anything asks for scratch or a weight layout. The
+    # in-place candidates depend on shapes and params only, so they are known here already.
+    opt = plan_layers(graph, optimize, {i: st for i, node in enumerate(graph.nodes)
+                                        if (st := row_stream(node, graph, params[i])) is not None})
     for i, node in enumerate(graph.nodes):
         impl = impl_for(node.op)
-        p = impl.prepare(node, graph)
-        params.append(p)
+        p = params[i]
         s = impl.scratch_bytes(node, graph, p)
         if s:
             scratch[i] = -(-s // 8) * 8  # keeps an in-place window after it aligned
@@ -106,7 +114,9 @@ def prepare(graph: Graph, strategy: str = "greedy") -> Prepared:
             candidates[i] = stream
     plan = plan_memory(graph, scratch, alias_ops, strategy,
                        {i: (c.delta, c.window) for i, c in candidates.items()})
-    return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch)
+    opt.choices = [c for c in opt.choices if c["layer"] in plan.inplace]
+    drop_fallbacks(graph, params, opt)
+    return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt)
 
 
 def _c_literal(v) -> str:
@@ -154,6 +164,13 @@ class _Emitter:
     _const_ident: dict[str, str] = field(default_factory=dict)
     io_read: set[str] = field(default_factory=set)  # graph inputs/outputs some call refers to
     states: list[str] = field(default_factory=list)  # --- issue 10: op state arrays, for NAME_reset
+    layer_modes: list[str] = field(default_factory=list)  # --- issue 11: --optimize, per layer
+
+    @property
+    def optimize(self) -> str:
+        """"speed" or "size" for the layer being emitted (codegen/optimize.py): the one switch an
+        op's emit() reads to keep or drop code or data that only buy instructions."""
+        return self.layer_modes[self.layer] if self.layer < len(self.layer_modes) else "speed"
 
     def state(self, hint: str, ctype: str, count: int) -> str:
         """A static array this layer keeps from one invoke to the next: the persistent buffer in
@@ -268,6 +285,7 @@ class GeneratedC:
     files: list[str]
     constants_crc32: int = 0
     state_bytes: int = 0  # recurrent layers' state, kept apart from the arena
+    optimize: dict | None = None  # --- issue 11: the --optimize choice (optimize.Plan.report)
 
 
 def _io_params(graph: Graph) -> tuple[dict[str, str], list[str]]:
@@ -303,6 +321,8 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
     up = prefix.upper()
     io_names, io_decl = _io_params(g)
     em = _Emitter(prefix, g, plan, io_names)
+    opt = prep.optimize if prep.optimize is not None else plan_layers(g, "speed", prep.streams)
+    em.layer_modes = list(opt.layer_modes)
 
     body, kernels = [], set()
     for i, node in enumerate(g.nodes):
@@ -318,10 +338,15 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
         elif impl.alias:
             src = em.tensor(node.inputs[0])
             body.append(f"    memcpy({em.tensor(out)}, {src}, {out_t.nbytes});")
-        elif i in prep.streams:
+        elif i in prep.streams and i in opt.inline_glue:
             call = impl.emit(node, g, prep.params[i], em)
             body += emit_row_stream(call, prep.streams[i], em.tensor(node.inputs[0]), em.tensor(out),
                                     em.scratch(prep.kernel_scratch.get(i, 0)), em._seen)
+        elif i in prep.streams:  # --- issue 11: the compact form, through one shared cursor
+            call = impl.emit(node, g, prep.params[i], em)
+            kernels.add("ml_row_stream")
+            body += emit_row_cursor(call, prep.streams[i], em.tensor(node.inputs[0]), em.tensor(out),
+                                    em.scratch(prep.kernel_scratch.get(i, 0)), em._seen, em)
         else:
             call = impl.emit(node, g, prep.params[i], em)
             body.append(f"    status = {call};")
@@ -388,6 +413,9 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
     c += ["", f"#if !defined(ML_KERNELS_VERSION_{_version_tag()})",
           f'#error "{prefix}.c needs the microlith_kernels of microlith {__version__}: regenerate every model '
           'with one microlith version"', "#endif"]
+    if opt.mode != "speed":  # --- issue 11: the layer calls are not where the time goes
+        c += ["", f"/* --optimize {opt.mode}: this file only calls the kernels, so GCC compiles it for size. */",
+              "#if defined(__GNUC__) && !defined(__clang__)", '#pragma GCC optimize("Os")', "#endif"]
     c += ["",
           "/* Per-layer hooks for tracing and profiling; empty unless the build defines them. */",
           "#ifndef ML_LAYER_BEGIN", "#define ML_LAYER_BEGIN(layer)", "#endif",
@@ -428,10 +456,11 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
     for fname in copied:
         files[f"src/{KERNEL_DIR}/{fname}"] = kernel_file(fname).read_text()
     files[f"src/{KERNEL_DIR}/{VERSION_HEADER}"] = _version_header()
+    files[f"src/{KERNEL_DIR}/ml_config.h"] = config_header(opt)  # --- issue 11: --optimize
     files[f"src/{KERNEL_DIR}/{VERSION_SOURCE}"] = _version_source()
     files["CMakeLists.txt"] = _cmake(prefix, sorted(f for f in files if f.endswith(".c")))
     files["library.properties"] = _arduino(prefix)
-    files["README.md"] = _readme(prefix, g, plan, em.const_bytes, kernels, origin)
+    files["README.md"] = _readme(prefix, g, plan, em.const_bytes, kernels, origin) + readme_section(opt)
     if stateful:
         files["README.md"] += _state_readme(prefix, g, plan)
     if em.states and not stateful:  # --- issue 10: ops that keep state across invokes
@@ -443,7 +472,8 @@ memory beside the arena: consecutive invokes see one stream of frames, as in TFL
 `{prefix}_reset()` to start a new stream (TFLM's `MicroInterpreter::Reset`). Invokes of this
 model must not overlap, even with separate arenas.
 """
-    gen = GeneratedC(None, prefix, plan.arena_size, em.const_bytes, kernels, sorted(files), crc, plan.state_size)
+    gen = GeneratedC(None, prefix, plan.arena_size, em.const_bytes, kernels, sorted(files), crc, plan.state_size,
+                     opt.report())
     return gen, files
 
 
@@ -598,6 +628,14 @@ else()
     message(FATAL_ERROR "{prefix} was generated by microlith ${{_ml_version}}, but this build already has "
                         "microlith_kernels ${{_ml_have}}: regenerate every model with one microlith version")
   endif()
+endif()
+# --- issue 11: models generated with different --optimize share kernels built for all of them
+file(SHA256 "${{_ml_kernels}}/ml_config.h" _ml_config)
+get_property(_ml_config_have GLOBAL PROPERTY MICROLITH_KERNELS_CONFIG)
+if(NOT DEFINED _ml_config_have OR _ml_config_have STREQUAL "")
+  set_property(GLOBAL PROPERTY MICROLITH_KERNELS_CONFIG "${{_ml_config}}")
+elseif(NOT _ml_config_have STREQUAL _ml_config)
+  target_compile_definitions(microlith_kernels PRIVATE ML_CONFIG_MIXED=1)
 endif()
 foreach(_ml_k {' '.join(kernels)})
   get_property(_ml_done GLOBAL PROPERTY "MICROLITH_KERNEL_${{_ml_k}}")

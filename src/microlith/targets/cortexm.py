@@ -108,6 +108,49 @@ def footprint(elf: Path) -> dict:
     return fig
 
 
+# --- issue 11: code bytes by origin
+_FLASH_OUTPUTS = (".isr_vector", ".text", ".rodata", ".ARM.exidx", ".data")
+
+
+def flash_by_origin(map_file: Path, harness_objects) -> dict:
+    """Flash bytes of the measurement harness (startup, main, sample glue) and of the C and GCC
+    runtime libraries, from the linker map: what a firmware around the model has, but the user's
+    firmware would bring its own of. The rest of `flash_bytes` is the generated folder."""
+    harness = {str(Path(o).resolve()) for o in harness_objects}
+    out = {"harness_bytes": 0, "library_bytes": 0}
+    try:
+        text = Path(map_file).read_text(errors="replace")
+    except OSError:
+        return {"harness_bytes": None, "library_bytes": None}
+    text = text.split("Linker script and memory map", 1)[-1]
+    current, pending = None, None
+    for line in text.splitlines():
+        top = re.match(r"^(\.[\w.]+)\s", line + " ")
+        if top:
+            current = top.group(1)
+            continue
+        m = re.match(r"^ (\.\S+)(?:\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S.*))?$", line)
+        if m and m.group(2) is None:
+            pending = m.group(1)
+            continue
+        if m:
+            size, origin = int(m.group(2), 16), m.group(3).strip()
+        else:
+            m2 = re.match(r"^\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S.*)$", line)
+            if not m2 or pending is None:
+                pending = None
+                continue
+            size, origin = int(m2.group(1), 16), m2.group(2).strip()
+        pending = None
+        if current not in _FLASH_OUTPUTS or not size:
+            continue
+        if ".a(" in origin or origin.endswith(".a"):
+            out["library_bytes"] += size
+        elif str(Path(origin).resolve()) in harness:
+            out["harness_bytes"] += size
+    return out
+
+
 # ---------------------------------------------------------------------------- the generated API
 
 @dataclass
@@ -260,6 +303,13 @@ class FirmwareBuilder:
              f"{CC} ({self.target}): compiling {src.name}")
         return str(obj)
 
+    def _mixed_config(self) -> bool:
+        """Models generated with different --optimize (their ml_config.h differ): the shared
+        kernels are then built for all of them (ML_CONFIG_MIXED, codegen/optimize.py)."""
+        configs = {(d / "src" / "microlith_kernels" / "ml_config.h").read_bytes()
+                   for d, _ in self.folders if (d / "src" / "microlith_kernels" / "ml_config.h").exists()}
+        return len(configs) > 1
+
     def objects(self) -> list[str]:
         if self._objects is None:
             jobs = [(FIRMWARE_DIR / "ml_fw_startup.c", ()), (FIRMWARE_DIR / "ml_fw_main.c", ())]
@@ -276,6 +326,8 @@ class FirmwareBuilder:
                         kernels[src.name] = src.read_bytes()
                     hooks = ("-include", str(FIRMWARE_DIR / "ml_fw_layers.h")) \
                         if self.per_layer and folder == self.c_dir and src.name == f"{prefix}.c" else ()
+                    if src.parent.name == "microlith_kernels" and self._mixed_config():  # --- issue 11
+                        hooks += ("-DML_CONFIG_MIXED=1",)
                     jobs.append((src, hooks + ("-I", str(folder / "src"))))
             odir = self.work / "obj"
             odir.mkdir(exist_ok=True)
@@ -304,7 +356,9 @@ class FirmwareBuilder:
               "-T", str(ld), "-Wl,--gc-sections", f"-Wl,-Map={self.work / (stem + '.map')}",
               *objs, glue_obj, "-o", str(elf)], f"{CC} ({self.target}): linking the firmware")
         callgraph = [Path(o).with_suffix(".ci") for o in [*objs, glue_obj]]
-        return Firmware(elf, self.target, self.api, len(samples), self.per_layer, footprint(elf), callgraph)
+        sizes = footprint(elf)
+        sizes.update(flash_by_origin(self.work / f"{stem}.map", [*objs[:2], glue_obj]))  # issue 11
+        return Firmware(elf, self.target, self.api, len(samples), self.per_layer, sizes, callgraph)
 
 
 def _check_samples(api: ModelAPI, samples) -> list[list[np.ndarray]]:

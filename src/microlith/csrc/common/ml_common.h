@@ -15,6 +15,20 @@
 #include <stdint.h>
 #include <string.h>
 
+/* --- issue 11: --optimize (code size) */
+#include "ml_config.h"
+#if defined(ML_OPTIMIZE_SIZE) && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("Os")
+#endif
+/* 1 where a kernel may take a shape-specialised variant of its generic path (same bytes, fewer
+ * instructions, more code); 0 for --optimize size, where such a variant becomes dead code that
+ * the compiler drops. Kernels test it in the condition that picks the variant. */
+#if defined(ML_OPTIMIZE_SIZE)
+#define ML_SPECIALISE 0
+#else
+#define ML_SPECIALISE 1
+#endif
+
 typedef enum {
     ML_OK = 0,
     ML_ARG_ERROR = -1,   /* inconsistent arguments (a bug in the caller or generator) */

@@ -734,8 +734,8 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
     d.off2 = ml_dsp_pair16(params->input_offset);
     d.cols = (int32_t *)scratch;
     d.stage = (int8_t *)(d.cols + d.blocks * 2 * ML_CONV_PX);
-    const int fast = bias != NULL && params->acc_bounded && params->act_min <= -128 &&
-                     params->act_max >= 127;
+    const int fast = ML_SPECIALISE && bias != NULL && params->acc_bounded &&
+                     params->act_min <= -128 && params->act_max >= 127;
     const int32_t out_h = output_dims->h;
     const int32_t out_w = output_dims->w;
     const int32_t out_c = d.out_c;
@@ -803,6 +803,9 @@ ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant 
         return ml_conv2d_s8_dsp(params, quant, scratch, input_dims, input, filter_dims, filter,
                                 bias, output_dims, output);
     }
+#if defined(ML_NO_FALLBACK_CONV2D_S8)
+    return ML_NO_IMPL;  /* --optimize size: the generator saw every layer take the DSP path */
+#endif
 #else
     (void)scratch;
 #endif

@@ -115,6 +115,35 @@ static ML_NOINLINE void ml_dw_dot4(const ml_dw_window *win, const int8_t *in,
  * tap and group) or the padded rows (a word per group, padded column and window row).
  */
 #define ML_DW_DSP_TAPS 64
+/* The 3x3 pixel saves about 5 instructions per MAC: --optimize size keeps it when the model has
+ * a layer that takes it (ml_config.h), although it drops the other variants. */
+#if !defined(ML_SPECIALISE_DW_3X3)
+#define ML_SPECIALISE_DW_3X3 ML_SPECIALISE
+#endif
+
+/* --- issue 11: --optimize size. When the generator saw every depthwise layer of the model take
+ * the 3x3 pixel over padded rows (ML_DW_ONLY_3X3_PADDED in ml_config.h), the other pixel loops
+ * are left out, and ml_dw_only_3x3_padded refuses (ML_NO_IMPL) any call that would need them. */
+#if defined(ML_DW_ONLY_3X3_PADDED)
+#define ML_DW_ONLY 1
+static int ml_dw_only_3x3_padded(const ml_depthwise_conv_params *params,
+                                 const ml_per_channel_quant *quant, const ml_dims *filter_dims,
+                                 int32_t channels)
+{
+    if (filter_dims->h != 3 || filter_dims->w != 3 || !params->dsp_padded_rows ||
+        params->act_min > -128 || params->act_max < 127) {
+        return 0;
+    }
+    for (int32_t c = 0; c < channels; ++c) {
+        if ((uint32_t)(quant->shift[c] + 22) >= 22u || quant->multiplier[c] < 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+#else
+#define ML_DW_ONLY 0
+#endif
 #define ML_DW_DSP_CHUNK 4  /* groups of four channels per pass */
 
 static ML_NOINLINE int32_t ml_dw_requant_ref(int32_t acc, int32_t multiplier, int32_t shift)
@@ -408,14 +437,14 @@ static void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
         int32_t *patch = (int32_t *)scratch + d.groups * d.group_words;
         const int32_t words = d.groups;
         void (*const pixel)(const ml_dw_dsp *, const int8_t *, int8_t *) =
-            d.k_h == 3 && d.k_w == 3 && d.all_fast && params->act_min <= -128 &&
-                    params->act_max >= 127
+            ML_DW_ONLY || (ML_SPECIALISE_DW_3X3 && d.k_h == 3 && d.k_w == 3 && d.all_fast &&
+                           params->act_min <= -128 && params->act_max >= 127)
                 ? ml_dw_dsp_pixel_3x3
                 : ml_dw_dsp_pixel_any;
         for (int32_t b = 0; b < input_dims->n; ++b) {
             const int8_t *in_batch = input + b * in_h * in_w * in_c + 4 * g0;
             int8_t *out_row = output + b * out_h * out_w * out_c + 4 * g0;
-            if (params->dsp_padded_rows) {
+            if (ML_DW_ONLY || params->dsp_padded_rows) {
                 ml_dw_dsp_padded_rows(&d, params, patch, input_dims, in_batch, output_dims,
                                       out_row, pixel, zp4, filled_words != words);
                 filled_words = words;
@@ -481,6 +510,11 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
 #if defined(ML_NN_DSP)
     if (scratch != NULL && mult == 1 && params->acc_bounded && k_h * k_w <= ML_DW_DSP_TAPS &&
         out_c >= 4) {
+#if defined(ML_DW_ONLY_3X3_PADDED)
+        if (!ml_dw_only_3x3_padded(params, quant, filter_dims, out_c)) {
+            return ML_NO_IMPL;
+        }
+#endif
         ml_dw_dsp_run(params, quant, scratch, input_dims, input, filter_dims, filter, bias,
                       output_dims, output, out_c >> 2);
         first_oc = out_c & ~3;
@@ -488,6 +522,9 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
             return ML_OK;
         }
     }
+#if defined(ML_NO_FALLBACK_DEPTHWISE_CONV2D_S8)
+    return ML_NO_IMPL;  /* --optimize size: the generator saw every layer take the DSP path */
+#endif
 #else
     (void)scratch;
 #endif

@@ -70,8 +70,8 @@ static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *qu
     const int32_t sh = quant->shift[0];
     const int32_t out_off = params->output_offset;
     const int32_t round = ml_dsp_round_with_offset(2 * out_off + 1, sh);
-    const int tensor_fast = !params->per_channel && (uint32_t)(sh + 22) < 22u && m >= 0 &&
-                            params->act_min <= -128 && params->act_max >= 127;
+    const int tensor_fast = ML_SPECIALISE && !params->per_channel && (uint32_t)(sh + 22) < 22u &&
+                            m >= 0 && params->act_min <= -128 && params->act_max >= 127;
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *x = input + b * depth;
         int8_t *out = output + b * out_depth;
@@ -310,6 +310,9 @@ ml_status ml_fully_connected_s8(const ml_fc_params *params, const ml_per_channel
         ml_fc_dsp(params, quant, batches, depth, out_depth, input, filter, bias, output);
         return ML_OK;
     }
+#if defined(ML_NO_FALLBACK_FULLY_CONNECTED_S8)
+    return ML_NO_IMPL;  /* --optimize size: the generator saw every layer take the DSP path */
+#endif
 #endif
 #if defined(ML_FC_ROWS4)
     if (params->filter_offset == 0 && params->input_offset == 0 && depth > 0) {

@@ -1,0 +1,288 @@
+"""`--optimize speed|size|balanced`: where the generated code trades instructions for flash.
+
+Three kinds of code grow with what a model asks for, and each has a compact form:
+
+  kernel variants   a kernel picks a shape-specialised variant of its generic path at run time
+                    (the DSP 3x3 depthwise pixel, the convolution's full-group fast path). They
+                    compute the same bytes in fewer instructions with more code. The C macro
+                    ML_SPECIALISE (ml_common.h) gates each choice; size mode sets it to 0 and
+                    the compiler drops the variants.
+  compiler flags    size mode also compiles the kernels and the model for size: the generated
+                    ml_config.h defines ML_OPTIMIZE_SIZE and ml_common.h turns that into
+                    `#pragma GCC optimize("Os")`, so the folder keeps that choice under the
+                    user's own build flags (clang ignores it, with the same bytes out).
+  per-layer glue    a stride-1 convolution run in place (codegen/inplace.py) loops over chunks
+                    of rows. speed emits that loop inline in NAME_invoke for each such layer
+                    (about 100 bytes each at -O2 on Cortex-M4); the compact form is a few lines around
+                    one shared cursor (csrc/common/ml_row_stream.c).
+
+Modes, resolved before any code is emitted:
+  speed     every variant, -O2 as the build says, inline glue: the fastest code.
+  size      one generic instance per kernel family (plus the few variants that save far more
+            than their bytes: kept_variants), -Os, no unused portable fallback, compact glue;
+            every layer "size".
+  balanced  (default) kernel variants and flags as speed, which pay 1,000+ instructions per byte
+            (measured below), and no portable fallback a DSP core never runs for this model
+            (free: see drop_fallbacks). Per layer: inline glue only where it saves at least
+            BALANCED_MIN_GAIN instructions per byte of code it adds, within a code budget
+            (`code_budget`, default CODE_BUDGET bytes); a layer doing less than COLD_SHARE of
+            the model's MACs is a "size" layer, the others "speed" layers.
+
+Op implementations read the mode of the layer they emit as `ctx.optimize` ("speed" or
+"size": balanced is already resolved per layer), and in prepare()/scratch_bytes() as
+`layer_mode(g, node)` (one source: g.meta["optimize_layers"]): an op with an offline weight
+layout or a per-layer specialisation that costs flash keeps it for "speed" and leaves it out
+for "size".
+"""
+from __future__ import annotations
+
+import re
+import types
+from dataclasses import dataclass, field
+
+from ..ir import Graph, MicrolithError, Node, Op, macs
+from ..ops import impl_for
+from .inplace import RowStream, _split_call
+
+MODES = ("speed", "size", "balanced")
+DEFAULT = "balanced"
+CODE_BUDGET = 20 * 1024  # bytes of code beside the weights that balanced aims to stay within
+
+# Inline glue against the shared cursor, per in-place layer, arm-none-eabi-gcc 12.2 -O2 on
+# Cortex-M4 (KWS, `microlith profile ... --target cortex-m4 --optimize speed|balanced --json`):
+# the cursor costs about this many more instructions per chunk of rows (two calls and the
+# cursor's loads), and the inline loop about this many more bytes per layer.
+CURSOR_INSTRUCTIONS_PER_CHUNK = 31   # KWS: +2,492 instructions over its 80 chunks
+INLINE_GLUE_BYTES = 100              # KWS: 8 layers' loops, less the cursor's own code
+# Kernel variants save far more (KWS, size mode without each: the 3x3 depthwise pixel 1.54 M
+# instructions for 480 bytes, the convolution's full-group path 0.63 M for 654 bytes, so
+# 1,000-3,000 per byte); per-layer glue saves about 2. Balanced keeps code that saves at least:
+BALANCED_MIN_GAIN = 16
+COLD_SHARE = 0.01  # balanced: layers below this share of the model's MACs are "size" layers
+
+_META_KEY = "optimize_layers"
+
+
+def check_mode(mode: str | None) -> str:
+    if mode is None:
+        return DEFAULT
+    if mode not in MODES:
+        raise MicrolithError(f"--optimize '{mode}' is not a mode: use one of {', '.join(MODES)} "
+                             f"(default {DEFAULT})")
+    return mode
+
+
+@dataclass
+class Plan:
+    """The resolved choice: the folder's mode, each layer's mode, and why."""
+    mode: str
+    layer_modes: list[str]                # what ctx.optimize answers, per layer
+    inline_glue: set[int] = field(default_factory=set)  # in-place layers whose loop is inline
+    no_fallback: list[str] = field(default_factory=list)  # kernels built without their portable path
+    kept_variants: list[str] = field(default_factory=list)  # size mode: variants kept all the same
+    only_variants: list[str] = field(default_factory=list)  # size mode: the only variant a kernel keeps
+    choices: list[dict] = field(default_factory=list)  # per decided layer: what was chosen, why
+
+    @property
+    def size_kernels(self) -> bool:
+        """Kernels built as one generic instance each, for size (ML_OPTIMIZE_SIZE)."""
+        return self.mode == "size"
+
+    def report(self) -> dict:
+        return {"mode": self.mode, "kernel_variants": not self.size_kernels,
+                "kernels_compiled_for_size": self.size_kernels,
+                "kernels_without_portable_fallback": list(self.no_fallback),
+                "variants_kept_in_size_mode": list(self.kept_variants),
+                "only_variants_in_size_mode": list(self.only_variants),
+                "layers_speed": sum(m == "speed" for m in self.layer_modes),
+                "layers_size": sum(m == "size" for m in self.layer_modes),
+                "choices": self.choices}
+
+
+def plan_layers(g: Graph, mode: str, streams: dict[int, RowStream],
+                code_budget: int = CODE_BUDGET) -> Plan:
+    """Each layer's mode and which in-place candidates (`streams`) keep their loop inline."""
+    mode = check_mode(mode)
+    if mode != "balanced":
+        return _store(g, Plan(mode, [mode] * len(g.nodes), set(streams) if mode == "speed" else set()))
+    per_layer = [macs(types.SimpleNamespace(nodes=[n], t=g.t)) for n in g.nodes]
+    total = sum(per_layer) or 1
+    modes = ["size" if m < COLD_SHARE * total else "speed" for m in per_layer]
+    inline, scored = set(), []
+    for i, s in sorted(streams.items()):
+        chunks = -(-s.out_h // s.rows)
+        saved = CURSOR_INSTRUCTIONS_PER_CHUNK * chunks
+        scored.append((saved / INLINE_GLUE_BYTES, saved, i))
+    spent, choices = 0, []
+    for gain, saved, i in sorted(scored, key=lambda x: (-x[0], x[2])):
+        keep = gain >= BALANCED_MIN_GAIN and spent + INLINE_GLUE_BYTES <= code_budget
+        if keep:
+            spent += INLINE_GLUE_BYTES
+            inline.add(i)
+        choices.append({"layer": i, "what": "in-place row loop", "chosen": "inline" if keep else "shared cursor",
+                        "instructions_saved_est": saved, "bytes_est": INLINE_GLUE_BYTES,
+                        "instructions_per_byte_est": round(gain, 2)})
+    return _store(g, Plan(mode, modes, inline, choices=sorted(choices, key=lambda c: c["layer"])))
+
+
+# Kernels whose DSP path covers a layer only under conditions the generator can see. Each test
+# mirrors the kernel's own dispatch (its scratch, offsets and channel count); a mismatch cannot
+# change a result, only make the kernel return ML_NO_IMPL, which every byte-exact test catches.
+_FALLBACK_KERNELS = ("ml_conv2d_s8", "ml_depthwise_conv2d_s8", "ml_fully_connected_s8")
+# Balanced keeps the depthwise kernel whole: at -O2 without its portable path gcc lays out its DSP
+# path differently, +18 k instructions on KWS on Cortex-M4 and +58 k (1.3%) on Cortex-M7.
+_BALANCED_FALLBACK_KERNELS = ("ml_conv2d_s8", "ml_fully_connected_s8")
+
+
+def _needs_fallback(node: Node, g: Graph, p: dict) -> str | None:
+    """The kernel whose portable path this layer needs on a DSP core, or None."""
+    if p.get("dtype", "int8") != "int8":
+        return None
+    if node.op is Op.CONV_2D:
+        return "ml_conv2d_s8" if not impl_for(node.op).scratch_bytes(node, g, p) else None
+    if node.op is Op.DEPTHWISE_CONV_2D:
+        out_c = g.t(node.outputs[0]).shape[-1]
+        ok = impl_for(node.op).scratch_bytes(node, g, p) and out_c % 4 == 0
+        return None if ok else "ml_depthwise_conv2d_s8"
+    if node.op is Op.FULLY_CONNECTED:
+        return "ml_fully_connected_s8" if p.get("filter_offset", 1) != 0 else None
+    return None
+
+
+def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
+    """Size and balanced: the kernels that no layer needs the portable path of (plan.no_fallback),
+    which costs no instruction; size also keeps the variants worth their bytes (kept_variants)."""
+    if plan.mode == "speed":
+        return
+    needed = {k for i, n in enumerate(g.nodes) if (k := _needs_fallback(n, g, params[i]))}
+    kernels = _FALLBACK_KERNELS if plan.mode == "size" else _BALANCED_FALLBACK_KERNELS
+    plan.no_fallback = [k for k in kernels if k not in needed]
+    if plan.mode == "size" and any(_takes_dw_3x3(n, g, params[i]) for i, n in enumerate(g.nodes)):
+        plan.kept_variants.append("DW_3X3")
+        dws = [i for i, n in enumerate(g.nodes) if n.op is Op.DEPTHWISE_CONV_2D]
+        if "ml_depthwise_conv2d_s8" in plan.no_fallback and \
+                all(_takes_dw_3x3(g.nodes[i], g, params[i], padded=True) for i in dws):
+            plan.only_variants.append("DW_ONLY_3X3_PADDED")
+
+
+def _takes_dw_3x3(node: Node, g: Graph, p: dict, padded: bool = False) -> bool:
+    """The depthwise kernel's 3x3 DSP pixel, which saves about 5 instructions per MAC on KWS
+    (1.54 M of 6.9 M instructions in size mode for 480 bytes): its dispatch conditions. With
+    `padded`, also over padded rows (the params' dsp_padded_rows) and on every channel: then
+    the kernel needs no other pixel loop (ML_DW_ONLY_3X3_PADDED, which checks the same at run
+    time and refuses a layer that fails it)."""
+    if node.op is not Op.DEPTHWISE_CONV_2D or p.get("dtype", "int8") != "int8":
+        return False
+    _, k_h, k_w, _ = g.t(node.inputs[1]).shape
+    if (k_h, k_w) != (3, 3) or not impl_for(node.op).scratch_bytes(node, g, p):
+        return False
+    if p["act_min"] > -128 or p["act_max"] < 127:
+        return False
+    if padded and (g.t(node.outputs[0]).shape[-1] % 4 or not impl_for(node.op)._padded_row_cols(node, g, p)):
+        return False
+    return all(-22 <= int(s) <= -1 and int(m) >= 0 for m, s in zip(p["multiplier"], p["shift"]))
+
+
+def _store(g: Graph, plan: Plan) -> Plan:
+    g.meta[_META_KEY] = list(plan.layer_modes)
+    return plan
+
+
+def layer_mode(g: Graph, node: Node | int) -> str:
+    """"speed" or "size" for one layer, once codegen.c.prepare has planned the graph ("speed"
+    before, or for a graph compiled without it)."""
+    modes = g.meta.get(_META_KEY)
+    i = node if isinstance(node, int) else next((k for k, n in enumerate(g.nodes) if n is node), None)
+    if not modes or i is None or i >= len(modes):
+        return "speed"
+    return modes[i]
+
+
+def config_header(plan: Plan) -> str:
+    """The folder's microlith_kernels/ml_config.h."""
+    lines = ["/*",
+             f" * Generated by `microlith compile --optimize {plan.mode}`: how this folder's kernels are built",
+             " * (the macros are described in microlith's csrc/common/ml_config.h). Every macro only removes",
+             " * code this model never runs or that a generic path computes identically.",
+             " */",
+             "#ifndef ML_CONFIG_H", "#define ML_CONFIG_H", "",
+             "/* A build whose models were generated with different --optimize choices compiles its shared",
+             " * kernels with ML_CONFIG_MIXED defined (the generated CMakeLists.txt does): then none of this",
+             " * model's choices applies to them, and they serve every model. */",
+             "#if !defined(ML_CONFIG_MIXED)", ""]
+    if plan.size_kernels:
+        lines += ["/* One generic instance per kernel family, compiled for size. */",
+                  "#define ML_OPTIMIZE_SIZE 1", ""]
+    if plan.no_fallback:
+        lines += ["/* Every layer of this model that uses these kernels takes their DSP-extension path on a core",
+                  " * that has it, so DSP builds leave their portable path out (a call that would need it",
+                  " * returns ML_NO_IMPL). Cores without the extension keep it. */"]
+        lines += [f"#define ML_NO_FALLBACK_{k[3:].upper()} 1" for k in plan.no_fallback] + [""]
+    if plan.kept_variants:
+        lines += ["/* Variants kept although size mode drops the others: a layer takes them and they save",
+                  " * many instructions per byte (codegen/optimize.py). */"]
+        lines += [f"#define ML_SPECIALISE_{v} 1" for v in plan.kept_variants] + [""]
+    if plan.only_variants:
+        lines += ["/* Every layer of the kernel takes this variant: its other loops are left out, and a call",
+                  " * that would need them returns ML_NO_IMPL. */"]
+        lines += [f"#define ML_{v} 1" for v in plan.only_variants] + [""]
+    lines += ["#endif /* ML_CONFIG_MIXED */", "", "#endif /* ML_CONFIG_H */", ""]
+    return "\n".join(lines)
+
+
+def readme_section(plan: Plan) -> str:
+    """What the generated README says about the --optimize choice."""
+    what = {"speed": "every kernel variant and an inline loop per in-place layer (the fastest code)",
+            "size": "one generic kernel per family (plus the variants listed in "
+                    "`src/microlith_kernels/ml_config.h`), compiled for size with GCC whatever your flags",
+            "balanced": "kernel variants where they save many instructions per byte, shared code elsewhere"}
+    text = f"""
+## Code size (--optimize {plan.mode})
+
+Generated with `--optimize {plan.mode}`: {what[plan.mode]}. `src/microlith_kernels/ml_config.h`
+records the choice; the kernels read it, so your own compiler flags keep it. Its macros only
+leave out code this model never runs or that a generic path computes identically. Models that
+share one `microlith_kernels` library may differ in `--optimize`: the CMake build then defines
+`ML_CONFIG_MIXED` for the kernels, which serve every model; without CMake, define it yourself
+when compiling the kernels for models whose `ml_config.h` differ.
+"""
+    if plan.no_fallback:
+        text += (f"\nOn cores with the DSP extension, {', '.join(plan.no_fallback)} are built without their "
+                 "portable path, which no layer of this model takes there; a call that would need it returns "
+                 "ML_NO_IMPL.\n")
+    return text
+
+
+def emit_row_cursor(call: str, s: RowStream, in_expr: str, out_expr: str, window_expr: str,
+                    declarations: dict[str, str], em) -> list[str]:
+    """The compact form of inplace.emit_row_stream: the same chunks, through the shared cursor.
+    `em` declares the layer's const ml_row_stream_params (it names the params and dims)."""
+    fn, args = _split_call(call)
+    i_in, i_out = args.index(in_expr), len(args) - 1 - args[::-1].index(out_expr)
+    params = args[0].lstrip("&")
+    ctype = re.match(r"static const (\w+) ", declarations[params]).group(1)
+    assert ".pad_h" in declarations[params], f"{fn}: params have no pad_h to move per chunk"
+    stream = em.struct("ml_row_stream_params", "rows", {
+        "params": f"&{params}",
+        "in_dims": args[i_in - 1], "out_dims": args[i_out - 1],
+        "params_bytes": f"sizeof({ctype})", "pad_h_at": f"offsetof({ctype}, pad_h)",
+        "pad_h": s.pad_h, "eff_kh": s.eff_kh, "rows": s.rows})
+    assert s.stride_h == 1 and max(s.pad_h, s.eff_kh, s.rows) < 1 << 15, "ml_row_stream: stride 1, int16 rows"
+    args[0], args[i_in - 1], args[i_in] = "&chunk_params", "&rows.in", "window"
+    args[i_out - 1], args[i_out] = "&rows.out", "rows.dst"
+    return [
+        "    {",
+        f"        /* in place: output at input {s.delta:+d} bytes; input rows stream through a",
+        f"         * {s.window}-byte window (the shared ml_row_stream cursor) */",
+        f"        {ctype} chunk_params;",
+        f"        int8_t *const window = (int8_t *){window_expr};",
+        "        ml_row_cursor rows;",
+        f"        ml_row_stream_begin(&rows, {stream}, &chunk_params, {in_expr}, {out_expr}, window);",
+        "        while (ml_row_stream_next(&rows)) {",
+        f"            status = {fn}({', '.join(args)});",
+        "            if (status != ML_OK) {",
+        "                return (int)status;",
+        "            }",
+        "        }",
+        "    }",
+    ]

@@ -1,0 +1,26 @@
+/*
+ * How the kernels of a generated folder are built. `microlith compile --optimize MODE` writes
+ * this file into each folder it generates; this copy (mode speed: no macro defined) is what the
+ * kernels see when they are compiled straight from microlith's source tree.
+ *
+ *   ML_OPTIMIZE_SIZE   one generic instance per kernel family: the shape-specialised variants,
+ *                      which only save instructions, are left out (ML_SPECIALISE is 0), and with
+ *                      GCC the kernels and the model compile for size (as with -Os) whatever
+ *                      flags the build passes.
+ *
+ *   ML_NO_FALLBACK_<KERNEL>   (size and balanced) every layer of the model that uses the
+ *                      kernel takes its DSP-extension path on a core that has one, so DSP builds
+ *                      leave the portable path out; a call that would need it returns ML_NO_IMPL.
+ *   ML_SPECIALISE_<VARIANT>   keeps one variant in size mode (it saves far more than its bytes).
+ *   ML_<KERNEL>_ONLY_<VARIANT>  (size) every layer of the model that uses the kernel takes this
+ *                      variant, so its other loops are left out; the kernel checks the variant's
+ *                      conditions on each call and returns ML_NO_IMPL when they fail.
+ *
+ * A generated ml_config.h applies only while ML_CONFIG_MIXED is not defined: a build whose
+ * models have different ml_config.h defines it for the shared kernels (the generated CMake and
+ * microlith's firmware builder do), which then carry every path and serve every model.
+ */
+#ifndef ML_CONFIG_H
+#define ML_CONFIG_H
+
+#endif /* ML_CONFIG_H */
