@@ -550,16 +550,23 @@ static void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int
 /* ---- Layers with proven accumulators and the full clamp: the assembly routines ---- */
 
 /*
- * One output channel's constants, built once per call (ml_conv_dsp_records), four words:
- *  - shift in [-22, -1] (n = -shift): {2 * bias, multiplier, (2 * out_off + 1) << (n - 1), n}:
- *    ml_dsp_requantize of acc + bias with the output offset riding in SMMLAR's accumulator
- *    (ml_dsp_round_with_offset);
- *  - shift in [-31, -23]: {2 * bias, multiplier, 1 << (n - 1), n}: the same requantization
- *    (its high word stays below 2^31 for n <= 31), the offset added after the shift, since
- *    folding it would overflow the high word;
+ * One output channel's constants, built once per call (ml_conv_dsp_records), four words. With
+ * t = acc + bias (int32, wrapping like TFLM's sum), P = t * multiplier and n = -shift, TFLM's
+ * requantization is floor((x + 2^(n-1) - [x < 0]) / 2^n) with x = floor((P + 2^30) / 2^31)
+ * (see ml_dsp_requantize), i.e. floor((P + 2^30 + (2^(n-1) - s) * 2^31) / 2^(31+n)) with
+ * s = [t < 0] (which differs from [x < 0] only where x = 0, and then both give 0).
+ *  - fast, n in [1, 22] and |t| < 2^30: {2 * bias, multiplier, (2 * out_off + 1) << (n - 1), n}:
+ *    ml_dsp_requantize with the output offset riding in SMMLAR's accumulator
+ *    (ml_dsp_round_with_offset), five instructions;
+ *  - wide, n in [2, 31], any t: {bias, multiplier, 2^(n-2), ML_CONV_REC_WIDE + n - 1}: SMLAL
+ *    of t * multiplier onto the 64-bit 2^30 + (2^(n-1) - s) * 2^31, whose high word is
+ *    2^(n-2) - s and low word 2^30 + s * 2^31, then the high word >> (n - 1) (the low word
+ *    only carries), and the offset added; nine instructions. It serves the channels whose
+ *    accumulator may reach 2^30 (a large bias) and the smallest scales (n > 22), where the
+ *    folded offset would overflow SMMLAR's high word;
  *  - anything else: {bias, multiplier, shift, ML_CONV_REC_GENERAL}, requantized in C.
- * The first two need |acc + bias| < 2^30 (ml_conv_dsp_records checks it).
  */
+#define ML_CONV_REC_WIDE 32
 #define ML_CONV_REC_GENERAL 64
 
 /* One call of an assembly routine: every channel of [rec, rec_end) for one group of P pixels.
@@ -631,25 +638,13 @@ __attribute__((used)) void ml_conv2d_s8_dsp_general(const int32_t *acc, int8_t *
     ML_CONV_WORD ML_CONV_MAC2(op, "r0", "r1") ML_CONV_LDM ML_CONV_MAC2(op, "r2", "r3")
 #define ML_CONV_BLOCK2(op) ML_CONV_WORD ML_CONV_MAC2(op, "r0", "r1")
 
-/* Requantize accumulator a into r6 (r8 = 2 * bias, r9 = multiplier, r10 = the rounding term,
- * r11 = n; ml_dsp_requantize): a is free afterwards. `off` adds r0 (the output offset) after
- * the shift, for the records that cannot fold it. */
-#define ML_CONV_REQ(a, off)                                                                     \
+/* Fast records: requantize accumulator a into r6 (r8 = 2 * bias, r9 = multiplier, r10 = the
+ * rounding term with the output offset, r11 = n; ml_dsp_requantize); a is free afterwards. */
+#define ML_CONV_FAST(a)                                                                         \
     "add r6, r8, " a ", lsl #1\n\t"                                                              \
     "sub " a ", r10, r6, lsr #31\n\t"                                                            \
     "smmlar r6, r6, r9, " a "\n\t"                                                               \
-    "asr r6, r6, r11\n\t" off                                                                    \
-    "ssat r6, #8, r6\n\t"
-#define ML_CONV_FAST(a) ML_CONV_REQ(a, "")
-#define ML_CONV_MID(a) ML_CONV_REQ(a, "add r6, r6, r0\n\t")
-/* Pixel 0 of the second kind: r0 takes the output offset once its sum is used. */
-#define ML_CONV_MID0                                                                            \
-    "add r6, r8, r0, lsl #1\n\t"                                                                 \
-    "sub r0, r10, r6, lsr #31\n\t"                                                               \
-    "smmlar r6, r6, r9, r0\n\t"                                                                  \
-    "ldr r0, [sp, #36]\n\t"                                                                      \
     "asr r6, r6, r11\n\t"                                                                        \
-    "add r6, r6, r0\n\t"                                                                         \
     "ssat r6, #8, r6\n\t"
 
 /* Byte stores of pixels 2i and 2i + 1 (r12 = pixel 2i's output, lr = C_OUT). */
@@ -657,14 +652,51 @@ __attribute__((used)) void ml_conv2d_s8_dsp_general(const int32_t *acc, int8_t *
 #define ML_CONV_ST1 "strb r6, [r12, lr]\n\t"
 #define ML_CONV_NEXT2 "add r12, r12, lr, lsl #1\n\t"
 
-#define ML_CONV_OUT6(R, R0)                                                                     \
-    R0 ML_CONV_ST0 R("r1") ML_CONV_ST1 ML_CONV_NEXT2 R("r2") ML_CONV_ST0 R("r3") ML_CONV_ST1       \
-    ML_CONV_NEXT2 R("r4") ML_CONV_ST0 R("r5") ML_CONV_ST1
-#define ML_CONV_OUT4(R, R0)                                                                     \
-    R0 ML_CONV_ST0 R("r1") ML_CONV_ST1 ML_CONV_NEXT2 R("r2") ML_CONV_ST0 R("r3") ML_CONV_ST1
-#define ML_CONV_OUT2(R, R0) R0 ML_CONV_ST0 R("r1") ML_CONV_ST1
+#define ML_CONV_FAST6                                                                           \
+    ML_CONV_FAST("r0") ML_CONV_ST0 ML_CONV_FAST("r1") ML_CONV_ST1 ML_CONV_NEXT2                  \
+    ML_CONV_FAST("r2") ML_CONV_ST0 ML_CONV_FAST("r3") ML_CONV_ST1 ML_CONV_NEXT2                  \
+    ML_CONV_FAST("r4") ML_CONV_ST0 ML_CONV_FAST("r5") ML_CONV_ST1
+#define ML_CONV_FAST4                                                                           \
+    ML_CONV_FAST("r0") ML_CONV_ST0 ML_CONV_FAST("r1") ML_CONV_ST1 ML_CONV_NEXT2                  \
+    ML_CONV_FAST("r2") ML_CONV_ST0 ML_CONV_FAST("r3") ML_CONV_ST1
+#define ML_CONV_FAST2 ML_CONV_FAST("r0") ML_CONV_ST0 ML_CONV_FAST("r1") ML_CONV_ST1
 
-#define ML_CONV_ROUTINE(name, BLOCK, OUT)                                                       \
+/* Wide records: accumulator a := its requantization before the offset (r8 = bias,
+ * r9 = multiplier, r10 = 2^(n-2), r11 = n - 1; r6, r12 and lr are scratch). */
+#define ML_CONV_WIDE(a)                                                                         \
+    "add r6, " a ", r8\n\t"                                                                      \
+    "asr lr, r6, #31\n\t"                                                                        \
+    "add " a ", r10, lr\n\t"                                                                     \
+    "lsl r12, lr, #31\n\t"                                                                       \
+    "add r12, r12, #0x40000000\n\t"                                                              \
+    "smlal r12, " a ", r6, r9\n\t"                                                               \
+    "asr " a ", " a ", r11\n\t"
+/* ... then offset (r6), SSAT and the byte store of pixel 2i (0) or 2i + 1 (1). */
+#define ML_CONV_WST(a, at)                                                                      \
+    "add " a ", " a ", r6\n\t"                                                                   \
+    "ssat " a ", #8, " a "\n\t"                                                                  \
+    "strb " a ", " at "\n\t"
+#define ML_CONV_WIDE_TAIL                                                                       \
+    "ldr r6, [sp, #36]\n\t"                                                                      \
+    "ldr r12, [sp, #20]\n\t"                                                                     \
+    "sub r12, r12, #1\n\t"                                                                       \
+    "ldr lr, [sp, #24]\n\t"
+#define ML_CONV_WIDE6                                                                           \
+    ML_CONV_WIDE("r0") ML_CONV_WIDE("r1") ML_CONV_WIDE("r2") ML_CONV_WIDE("r3")                  \
+    ML_CONV_WIDE("r4") ML_CONV_WIDE("r5") ML_CONV_WIDE_TAIL                                      \
+    ML_CONV_WST("r0", "[r12]") ML_CONV_WST("r1", "[r12, lr]") ML_CONV_NEXT2                      \
+    ML_CONV_WST("r2", "[r12]") ML_CONV_WST("r3", "[r12, lr]") ML_CONV_NEXT2                      \
+    ML_CONV_WST("r4", "[r12]") ML_CONV_WST("r5", "[r12, lr]")
+#define ML_CONV_WIDE4                                                                           \
+    ML_CONV_WIDE("r0") ML_CONV_WIDE("r1") ML_CONV_WIDE("r2") ML_CONV_WIDE("r3")                  \
+    ML_CONV_WIDE_TAIL                                                                            \
+    ML_CONV_WST("r0", "[r12]") ML_CONV_WST("r1", "[r12, lr]") ML_CONV_NEXT2                      \
+    ML_CONV_WST("r2", "[r12]") ML_CONV_WST("r3", "[r12, lr]")
+#define ML_CONV_WIDE2                                                                           \
+    ML_CONV_WIDE("r0") ML_CONV_WIDE("r1") ML_CONV_WIDE_TAIL                                      \
+    ML_CONV_WST("r0", "[r12]") ML_CONV_WST("r1", "[r12, lr]")
+
+#define ML_CONV_ROUTINE(name, BLOCK, FAST, WIDE)                                                       \
     ".balign 4\n\t"                                                                              \
     ".global " name "\n\t"                                                                       \
     ".type " name ", %function\n\t"                                                              \
@@ -705,7 +737,7 @@ __attribute__((used)) void ml_conv2d_s8_dsp_general(const int32_t *acc, int8_t *
     "str r6, [sp, #20]\n\t"                                                                      \
     "cmp r11, #23\n\t"                                                                           \
     "bhs.w .L" name "_slow\n\t"                                                                  \
-    OUT(ML_CONV_FAST, ML_CONV_FAST("r0"))                                                        \
+    FAST                                                                                         \
     ".L" name "_next:\n\t"                                                                       \
     "ldr r6, [sp, #12]\n\t"                                                                      \
     "ldr r8, [sp, #16]\n\t"                                                                      \
@@ -714,9 +746,10 @@ __attribute__((used)) void ml_conv2d_s8_dsp_general(const int32_t *acc, int8_t *
     "add sp, sp, #48\n\t"                                                                        \
     "pop {r3, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                                           \
     ".L" name "_slow:\n\t"                                                                       \
-    "cmp r11, #32\n\t"                                                                           \
+    "cmp r11, #64\n\t"                                                                           \
     "bhs.w .L" name "_general\n\t"                                                               \
-    OUT(ML_CONV_MID, ML_CONV_MID0)                                                               \
+    "sub r11, r11, #32\n\t"                                                                      \
+    WIDE                                                                                         \
     "b.w .L" name "_next\n"                                                                      \
     ".L" name "_general:\n\t"                                                                    \
     "push {r0, r1, r2, r3, r4, r5}\n\t"                                                          \
@@ -734,14 +767,14 @@ __attribute__((used)) void ml_conv2d_s8_dsp_general(const int32_t *acc, int8_t *
 __asm__(".text\n\t"
         ".syntax unified\n\t"
         ".thumb\n\t"
-        ML_CONV_ROUTINE("ml_conv2d_s8_dsp_p6", ML_CONV_BLOCK6, ML_CONV_OUT6)
-        ML_CONV_ROUTINE("ml_conv2d_s8_dsp_p4", ML_CONV_BLOCK4, ML_CONV_OUT4)
-        ML_CONV_ROUTINE("ml_conv2d_s8_dsp_p2", ML_CONV_BLOCK2, ML_CONV_OUT2));
+        ML_CONV_ROUTINE("ml_conv2d_s8_dsp_p6", ML_CONV_BLOCK6, ML_CONV_FAST6, ML_CONV_WIDE6)
+        ML_CONV_ROUTINE("ml_conv2d_s8_dsp_p4", ML_CONV_BLOCK4, ML_CONV_FAST4, ML_CONV_WIDE4)
+        ML_CONV_ROUTINE("ml_conv2d_s8_dsp_p2", ML_CONV_BLOCK2, ML_CONV_FAST2, ML_CONV_WIDE2));
 
 /*
- * The records of ml_conv_dsp_job for every output channel. A channel gets one of the first two
- * kinds only when |acc + bias| < 2^30 is certain: the generator proved it for every channel
- * (acc_bounded), or its bias leaves room for K products of at most 128 * 255 each.
+ * The records of ml_conv_dsp_job for every output channel. A channel is fast only when
+ * |acc + bias| < 2^30 is certain: the generator proved it for every channel (acc_bounded), or
+ * its bias leaves room for K products of at most 128 * 255 each.
  */
 static void ml_conv_dsp_records(const ml_conv_dsp *d, const int32_t *bias, int32_t *rec)
 {
@@ -752,12 +785,17 @@ static void ml_conv_dsp_records(const ml_conv_dsp *d, const int32_t *bias, int32
         const int32_t m = d->quant->multiplier[oc];
         const int32_t sh = d->quant->shift[oc];
         const int bounded = d->params->acc_bounded || (b < room && -(int64_t)b < room);
-        if (bounded && m >= 0 && sh <= -1 && sh >= -31) {
-            const int32_t n = -sh;
+        const int32_t n = -sh;
+        if (bounded && m >= 0 && n >= 1 && n <= 22) {
             rec[0] = (int32_t)((uint32_t)b << 1);
             rec[1] = m;
-            rec[2] = n <= 22 ? ml_dsp_round_with_offset(odd, sh) : (int32_t)(1u << (n - 1));
+            rec[2] = ml_dsp_round_with_offset(odd, sh);
             rec[3] = n;
+        } else if (m >= 0 && n >= 2 && n <= 31) {
+            rec[0] = b;
+            rec[1] = m;
+            rec[2] = (int32_t)(1u << (n - 2));
+            rec[3] = ML_CONV_REC_WIDE + n - 1;
         } else {
             rec[0] = b;
             rec[1] = m;
