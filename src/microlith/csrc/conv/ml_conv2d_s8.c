@@ -845,17 +845,21 @@ __asm__(".text\n\t"
 static void ml_conv_dsp_records(const ml_conv_dsp *d, const int32_t *bias, int32_t *rec)
 {
     const int32_t odd = 2 * d->params->output_offset + 1;
-    const int64_t room = ((int64_t)1 << 30) - (int64_t)d->k * 128 * 255;
+    /* bias in (-room, room): K * 128 * 255 < 2^30 - room; room = 0 when K is too deep */
+    const int32_t worst = d->k < 32896 ? d->k * 128 * 255 : (1 << 30);  /* room 0: none */
+    const uint32_t room = d->params->acc_bounded ? 1u << 30 : (uint32_t)((1 << 30) - worst);
+    const int32_t *mult = d->quant->multiplier;
+    const int32_t *shift = d->quant->shift;
     for (int32_t oc = 0; oc < d->out_c; ++oc) {
         const int32_t b = bias != NULL ? bias[oc] : 0;
-        const int32_t m = d->quant->multiplier[oc];
-        const int32_t sh = d->quant->shift[oc];
-        const int bounded = d->params->acc_bounded || (b < room && -(int64_t)b < room);
-        const int32_t n = -sh;
+        const int32_t m = mult[oc];
+        const int32_t n = -shift[oc];
+        /* (uint32_t)(b + room - 1) < 2 * room - 1 <=> -room < b < room (room <= 2^30) */
+        const int bounded = room != 0u && (uint32_t)b + room - 1u < 2u * room - 1u;
         if (bounded && m >= 0 && n >= 1 && n <= 22) {
             rec[0] = (int32_t)((uint32_t)b << 1);
             rec[1] = m;
-            rec[2] = ml_dsp_round_with_offset(odd, sh);
+            rec[2] = (int32_t)((uint32_t)odd << (n - 1));
             rec[3] = n;
         } else if (m >= 0 && n >= 2 && n <= 31) {
             rec[0] = b;
@@ -865,7 +869,7 @@ static void ml_conv_dsp_records(const ml_conv_dsp *d, const int32_t *bias, int32
         } else {
             rec[0] = b;
             rec[1] = m;
-            rec[2] = sh;
+            rec[2] = -n;
             rec[3] = ML_CONV_REC_GENERAL;
         }
         rec += 4;
