@@ -656,15 +656,15 @@ typedef struct {
 typedef char ml_conv_dsp_job_layout[offsetof(ml_conv_dsp_job, out_off) == 36 &&
                                             sizeof(ml_conv_dsp_job) == 48 ? 1 : -1];
 
-void ml_conv2d_s8_dsp_p6(const ml_conv_dsp_job *job);
-void ml_conv2d_s8_dsp_p4(const ml_conv_dsp_job *job);
-void ml_conv2d_s8_dsp_p2(const ml_conv_dsp_job *job);
-void ml_conv2d_s8_dsp_general(const int32_t *acc, int8_t *out, const int32_t *rec,
+void ml_conv_dsp_p6(const ml_conv_dsp_job *job);
+void ml_conv_dsp_p4(const ml_conv_dsp_job *job);
+void ml_conv_dsp_p2(const ml_conv_dsp_job *job);
+void ml_conv_dsp_general(const int32_t *acc, int8_t *out, const int32_t *rec,
                               const ml_conv_dsp_job *job);
 
 /* The reference requantization of one channel's P accumulators (the records' third kind);
  * called from the assembly routines. */
-__attribute__((used)) void ml_conv2d_s8_dsp_general(const int32_t *acc, int8_t *out,
+__attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
                                                     const int32_t *rec,
                                                     const ml_conv_dsp_job *job)
 {
@@ -825,7 +825,7 @@ __attribute__((used)) void ml_conv2d_s8_dsp_general(const int32_t *acc, int8_t *
     "ldr r2, [sp, #44]\n\t"                                                                      \
     "sub r2, r2, #16\n\t"                                                                        \
     "add r3, sp, #32\n\t"                                                                        \
-    "bl ml_conv2d_s8_dsp_general\n\t"                                                            \
+    "bl ml_conv_dsp_general\n\t"                                                            \
     "add sp, sp, #32\n\t"                                                                        \
     "b.w .L" name "_next\n\t"                                                                    \
     ".size " name ", .-" name "\n\t"
@@ -833,9 +833,9 @@ __attribute__((used)) void ml_conv2d_s8_dsp_general(const int32_t *acc, int8_t *
 __asm__(".text\n\t"
         ".syntax unified\n\t"
         ".thumb\n\t"
-        ML_CONV_ROUTINE("ml_conv2d_s8_dsp_p6", ML_CONV_BLOCK6, ML_CONV_FAST6, ML_CONV_WIDE6)
-        ML_CONV_ROUTINE("ml_conv2d_s8_dsp_p4", ML_CONV_BLOCK4, ML_CONV_FAST4, ML_CONV_WIDE4)
-        ML_CONV_ROUTINE("ml_conv2d_s8_dsp_p2", ML_CONV_BLOCK2, ML_CONV_FAST2, ML_CONV_WIDE2));
+        ML_CONV_ROUTINE("ml_conv_dsp_p6", ML_CONV_BLOCK6, ML_CONV_FAST6, ML_CONV_WIDE6)
+        ML_CONV_ROUTINE("ml_conv_dsp_p4", ML_CONV_BLOCK4, ML_CONV_FAST4, ML_CONV_WIDE4)
+        ML_CONV_ROUTINE("ml_conv_dsp_p2", ML_CONV_BLOCK2, ML_CONV_FAST2, ML_CONV_WIDE2));
 
 /*
  * The records of ml_conv_dsp_job for every output channel. A channel is fast only when
@@ -1060,8 +1060,8 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
                 job.out = out;
                 job.px = px;
                 void (*const run)(const ml_conv_dsp_job *) =
-                    px == 6 ? ml_conv2d_s8_dsp_p6 : px == 4 ? ml_conv2d_s8_dsp_p4
-                                                            : ml_conv2d_s8_dsp_p2;
+                    px == 6 ? ml_conv_dsp_p6 : px == 4 ? ml_conv_dsp_p4
+                                                            : ml_conv_dsp_p2;
                 if (job.rec_end != job.rec) {
                     run(&job);
                 }
