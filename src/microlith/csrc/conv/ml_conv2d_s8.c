@@ -487,6 +487,23 @@ static void ml_conv_dsp_widen(const int8_t *raw, int32_t n, int32_t *col, int32_
     }
 }
 
+/* The columns of np consecutive pixels of a pointwise layer (1x1, stride 1, no padding, C_IN a
+ * multiple of 4), whose inputs are np * C_IN consecutive bytes: no window to work out. */
+static void ml_conv_dsp_widen_pixels(const int8_t *src, int32_t np, int32_t in_c, int32_t *cols,
+                                     int32_t step, int32_t off2)
+{
+    for (int32_t p = 0; p < np; ++p) {
+        int32_t *col = cols + 2 * p;
+        for (int32_t c = 0; c < in_c; c += 4) {
+            const int32_t v = ml_dsp_read_s8x4(src);
+            src += 4;
+            col[0] = ml_dsp_sxtab16(off2, v);
+            col[1] = ml_dsp_sxtab16_ror8(off2, v);
+            col += step;
+        }
+    }
+}
+
 /* n bytes from src to dst, a word at a time where whole words remain (any alignment). */
 static void ml_conv_dsp_copy(int8_t *dst, const int8_t *src, int32_t n)
 {
@@ -1003,6 +1020,9 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
     const int32_t out_c = d.out_c;
     const int32_t pixels = out_h * out_w;
     const int fast = params->act_min <= -128 && params->act_max >= 127;
+    const int pointwise = d.k_h == 1 && d.k_w == 1 && (d.in_c & 3) == 0 && params->stride_h == 1 &&
+                          params->stride_w == 1 && params->pad_h == 0 && params->pad_w == 0 &&
+                          out_h == d.in_h && out_w == d.in_w;
     ml_conv_dsp_job job;
     if (fast) {
         ml_conv_dsp_records(&d, bias, rec);
@@ -1044,13 +1064,18 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
             /* px == 0: one pixel in all, the C path's */
             const int32_t step = px > 0 ? px : ML_CONV_PX;
             const int32_t np = px > 0 ? px : (left < ML_CONV_PX ? left : ML_CONV_PX);
-            int32_t oy = first / out_w;
-            int32_t ox = first - oy * out_w;
-            for (int32_t i = 0; i < np; ++i) {
-                ml_conv_dsp_im2col(&d, in_batch, oy, ox, d.cols + 2 * i, 2 * step);
-                if (++ox == out_w) {
-                    ox = 0;
-                    ++oy;
+            if (pointwise) {
+                ml_conv_dsp_widen_pixels(in_batch + first * d.in_c, np, d.in_c, d.cols, 2 * step,
+                                         d.off2);
+            } else {
+                int32_t oy = first / out_w;
+                int32_t ox = first - oy * out_w;
+                for (int32_t i = 0; i < np; ++i) {
+                    ml_conv_dsp_im2col(&d, in_batch, oy, ox, d.cols + 2 * i, 2 * step);
+                    if (++ox == out_w) {
+                        ox = 0;
+                        ++oy;
+                    }
                 }
             }
             int8_t *out = out_batch + first * out_c;
