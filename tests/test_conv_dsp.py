@@ -11,8 +11,12 @@ routine that requantizes in place and hands back a group whose sums reach 2^30.
 import numpy as np
 import pytest
 
+from microlith.api import compile as compile_model
+from microlith.api import load
 from microlith.ir import Op
-from opmodels import act, const, single_op
+from microlith.targets.cortexm import FirmwareBuilder, outputs_match, run_firmware
+from microlith.verify import HostModel, random_inputs
+from opmodels import act, const, single_op, write
 from test_conv import conv_graph
 from test_fast_kernels import fc_graph, on_cortexm, params_of, verify_on
 
@@ -117,3 +121,29 @@ def test_wide_record_rounds_ties_away_from_zero(tmp_path):
     p = params_of(g)
     assert list(p["shift"][:4]) == [-23] * 4 and list(p["multiplier"][:4]) == [1 << 30] * 4
     verify_on(g, tmp_path, samples=2)
+
+
+@on_cortexm
+@pytest.mark.parametrize("kind", ["conv", "fc"])
+def test_optimize_size_build_gives_the_same_bytes(tmp_path, kind):
+    # ML_OPTIMIZE_SIZE drops the assembly routines (smaller code, C groups of four pixels and
+    # rows of four): the same outputs as the default DSP build and the host build.
+    if kind == "conv":
+        g = conv_graph((1, 7, 9, 8), 11, (3, 3), in_zp=-128, out_zp=-5, seed=12)
+    else:
+        g = fc_graph(batches=1, depth=52, units=14, in_zp=-128, seed=13)
+    path = write(g, tmp_path)
+    res = compile_model(path, tmp_path / "c", measure=False)
+    name = res["name"]
+    model = load(path)
+    samples = [random_inputs(model, np.random.default_rng(s)) for s in range(3)]
+    (tmp_path / "host").mkdir()
+    host = HostModel(tmp_path / "c", model, name, tmp_path / "host")
+    try:
+        want = [host.run(xs) for xs in samples]
+    finally:
+        host.close()
+    for flags, sub in (((), "dsp"), (("-DML_OPTIMIZE_SIZE",), "size")):
+        fw = FirmwareBuilder(tmp_path / "c", name, "cortex-m4", tmp_path / sub, extra_cflags=flags).link(samples)
+        run = run_firmware(fw.elf, "cortex-m4")
+        assert all(outputs_match(w, s.outputs) for w, s in zip(want, run.samples)), sub

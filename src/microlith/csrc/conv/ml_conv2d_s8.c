@@ -405,7 +405,7 @@ static void ml_conv_pixels(const ml_conv_params *params, const ml_per_channel_qu
 #if defined(ML_NN_DSP)
 /*
  * DSP path: im2col to int16, then every output channel against a group of P output pixels
- * (P = 6, 4 or 2), two multiply-accumulates per SMLAD.
+ * (P = 6 or 4), two multiply-accumulates per SMLAD.
  *
  * A column is one output pixel's window, K = KH * KW * C_IN values in the filter's order, each
  * already plus input_offset (taps outside the image are 0, as TFLM skips them), padded with 0
@@ -418,8 +418,18 @@ static void ml_conv_pixels(const ml_conv_params *params, const ml_per_channel_qu
  * two pixels' words and four SMLAD per two pixels; six accumulators, the LDM's four registers,
  * the two widened weights and the two pointers take all fourteen registers, so P = 6 is 18
  * instructions per 24 MACs where P = 4 is 13 per 16. Eight pixels would leave no registers for
- * the LDM. Groups of 4 and 2 cover row ends without computing pixels that are thrown away.
+ * the LDM. Groups of 4 cover row ends; the last group of a call ends on its last pixel and may
+ * recompute pixels of the group before.
+ *
+ * Building with ML_OPTIMIZE_SIZE defined keeps only the C groups of four (ml_conv_dsp_group_any)
+ * and drops the assembly routines: about 2.5 KB less code on Cortex-M4 for some 10-20% more
+ * instructions in the convolutions.
  */
+#if !defined(ML_OPTIMIZE_SIZE)
+#define ML_CONV_ASM 1
+#else
+#define ML_CONV_ASM 0
+#endif
 
 /*
  * Two blocks per iteration, post-incremented STRD to the next block of the column (`bytes` =
@@ -630,7 +640,8 @@ static void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int
     ml_conv_dsp_widen(d->stage, d->k, col, step, d->off2);
 }
 
-/* ---- Layers with proven accumulators and the full clamp: the assembly routines ---- */
+#if ML_CONV_ASM
+/* ---- Layers with the full clamp: the assembly routines ---- */
 
 /*
  * One output channel's constants, built once per call (ml_conv_dsp_records), four words. With
@@ -675,7 +686,6 @@ typedef char ml_conv_dsp_job_layout[offsetof(ml_conv_dsp_job, out_off) == 36 &&
 
 void ml_conv_dsp_p6(const ml_conv_dsp_job *job);
 void ml_conv_dsp_p4(const ml_conv_dsp_job *job);
-void ml_conv_dsp_p2(const ml_conv_dsp_job *job);
 void ml_conv_dsp_general(const int32_t *acc, int8_t *out, const int32_t *rec,
                               const ml_conv_dsp_job *job);
 
@@ -693,7 +703,7 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
 }
 
 /*
- * The routines, one per P. Registers: r0-r5 accumulators (pixels 0-5), r6 the column pointer,
+ * The routines, for P = 6 and 4. Registers: r0-r5 accumulators (pixels 0-5), r6 the column pointer,
  * r7 the weight pointer, r8/r9 a weight word split by SXTB16 into {w0, w2} and {w1, w3},
  * r10-r12 and lr the LDM of two pixels' column words. Per channel: the first block with SMUAD
  * (which starts the sums at zero; the bias enters the requantization), the rest through four
@@ -719,7 +729,6 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     ML_CONV_LDM ML_CONV_MAC2(op, "r4", "r5")
 #define ML_CONV_BLOCK4(op)                                                                      \
     ML_CONV_WORD ML_CONV_MAC2(op, "r0", "r1") ML_CONV_LDM ML_CONV_MAC2(op, "r2", "r3")
-#define ML_CONV_BLOCK2(op) ML_CONV_WORD ML_CONV_MAC2(op, "r0", "r1")
 
 /* Fast records: requantize accumulator a into r6 (r8 = 2 * bias, r9 = multiplier, r10 = the
  * rounding term with the output offset, r11 = n; ml_dsp_requantize); a is free afterwards. */
@@ -742,7 +751,6 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
 #define ML_CONV_FAST4                                                                           \
     ML_CONV_FAST("r0") ML_CONV_ST0 ML_CONV_FAST("r1") ML_CONV_ST1 ML_CONV_NEXT2                  \
     ML_CONV_FAST("r2") ML_CONV_ST0 ML_CONV_FAST("r3") ML_CONV_ST1
-#define ML_CONV_FAST2 ML_CONV_FAST("r0") ML_CONV_ST0 ML_CONV_FAST("r1") ML_CONV_ST1
 
 /* Wide records: accumulator a := its requantization before the offset (r8 = bias,
  * r9 = multiplier, r10 = 2^(n-2), r11 = n - 1; r6, r12 and lr are scratch). */
@@ -775,10 +783,6 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     ML_CONV_WIDE_TAIL                                                                            \
     ML_CONV_WST("r0", "[r12]") ML_CONV_WST("r1", "[r12, lr]") ML_CONV_NEXT2                      \
     ML_CONV_WST("r2", "[r12]") ML_CONV_WST("r3", "[r12, lr]")
-#define ML_CONV_WIDE2                                                                           \
-    ML_CONV_WIDE("r0") ML_CONV_WIDE("r1") ML_CONV_WIDE_TAIL                                      \
-    ML_CONV_WST("r0", "[r12]") ML_CONV_WST("r1", "[r12, lr]")
-
 #define ML_CONV_ROUTINE(name, BLOCK, FAST, WIDE)                                                       \
     ".balign 4\n\t"                                                                              \
     ".global " name "\n\t"                                                                       \
@@ -851,8 +855,7 @@ __asm__(".text\n\t"
         ".syntax unified\n\t"
         ".thumb\n\t"
         ML_CONV_ROUTINE("ml_conv_dsp_p6", ML_CONV_BLOCK6, ML_CONV_FAST6, ML_CONV_WIDE6)
-        ML_CONV_ROUTINE("ml_conv_dsp_p4", ML_CONV_BLOCK4, ML_CONV_FAST4, ML_CONV_WIDE4)
-        ML_CONV_ROUTINE("ml_conv_dsp_p2", ML_CONV_BLOCK2, ML_CONV_FAST2, ML_CONV_WIDE2));
+        ML_CONV_ROUTINE("ml_conv_dsp_p4", ML_CONV_BLOCK4, ML_CONV_FAST4, ML_CONV_WIDE4));
 
 /*
  * The records of ml_conv_dsp_job for every output channel. A channel is fast only when
@@ -894,14 +897,13 @@ static void ml_conv_dsp_records(const ml_conv_dsp *d, const int32_t *bias, int32
 }
 
 /* Pixels of the next group when `left` remain: sixes, with a rest of 8 or fewer taken as
- * fours and twos. */
+ * fours (a rest of 1 or 2 in a four that recomputes pixels of the group before). */
 static int32_t ml_conv_dsp_group_px(int32_t left)
 {
-    if (left >= 9 || (left >= 5 && left <= 7)) {
-        return 6;
-    }
-    return left >= 3 ? 4 : 2;
+    return left >= 9 || (left >= 5 && left <= 7) ? 6 : 4;
 }
+
+#endif /* ML_CONV_ASM */
 
 /* ---- Everything else (unproven accumulators, a narrower clamp): groups of four in C ---- */
 
@@ -1019,10 +1021,11 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
     const int32_t out_w = output_dims->w;
     const int32_t out_c = d.out_c;
     const int32_t pixels = out_h * out_w;
-    const int fast = params->act_min <= -128 && params->act_max >= 127;
+    const int fast = ML_CONV_ASM && params->act_min <= -128 && params->act_max >= 127;
     const int pointwise = d.k_h == 1 && d.k_w == 1 && (d.in_c & 3) == 0 && params->stride_h == 1 &&
                           params->stride_w == 1 && params->pad_h == 0 && params->pad_w == 0 &&
                           out_h == d.in_h && out_w == d.in_w;
+#if ML_CONV_ASM
     ml_conv_dsp_job job;
     if (fast) {
         ml_conv_dsp_records(&d, bias, rec);
@@ -1044,16 +1047,22 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
             job.rec_end -= 4;
         }
     }
+#else
+    (void)rec;
+    (void)last;
+    (void)fast;
+#endif
     for (int32_t b = 0; b < input_dims->n; ++b) {
         const int8_t *in_batch = input + b * d.in_h * d.in_w * d.in_c;
         int8_t *out_batch = output + b * pixels * out_c;
         for (int32_t first = 0; first < pixels;) {
             const int32_t left = pixels - first;
             int32_t px = 0;
+#if ML_CONV_ASM
             if (fast) {
                 px = ml_conv_dsp_group_px(left);
-                while (px > pixels) {
-                    px -= 2;
+                if (px > pixels) {
+                    px = pixels >= 4 ? 4 : 0;
                 }
                 if (px > left) {
                     /* The last group ends on the last pixel and computes some of the previous
@@ -1061,7 +1070,8 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
                     first = pixels - px;
                 }
             }
-            /* px == 0: one pixel in all, the C path's */
+#endif
+            /* px == 0: fewer than four pixels in all, the C path's */
             const int32_t step = px > 0 ? px : ML_CONV_PX;
             const int32_t np = px > 0 ? px : (left < ML_CONV_PX ? left : ML_CONV_PX);
             if (pointwise) {
@@ -1079,14 +1089,14 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
                 }
             }
             int8_t *out = out_batch + first * out_c;
+#if ML_CONV_ASM
             if (px > 0) {
                 job.cols = d.cols;
                 job.cols_end = d.cols + d.blocks * 2 * px;
                 job.out = out;
                 job.px = px;
-                void (*const run)(const ml_conv_dsp_job *) =
-                    px == 6 ? ml_conv_dsp_p6 : px == 4 ? ml_conv_dsp_p4
-                                                            : ml_conv_dsp_p2;
+                void (*const run)(const ml_conv_dsp_job *) = px == 6 ? ml_conv_dsp_p6
+                                                                             : ml_conv_dsp_p4;
                 if (job.rec_end != job.rec) {
                     run(&job);
                 }
@@ -1098,7 +1108,9 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
                     one.out = out + out_c - 1;
                     run(&one);
                 }
-            } else {
+            } else
+#endif
+            {
                 ml_conv_dsp_group_any(&d, filter, bias, out, np);
             }
             first += np;
