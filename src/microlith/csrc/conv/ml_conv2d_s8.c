@@ -562,19 +562,21 @@ static void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int
     const int32_t row_run = d->k_w * in_c;
     const int inside_w = pr->dilation_w == 1 && ix0 >= 0 && ix0 + d->k_w <= d->in_w;
     const int inside = inside_w && iy0 >= 0 && iy0 + (d->k_h - 1) * pr->dilation_h < d->in_h;
+    if (inside && (row_run & 3) == 0) {
+        /* Every window row is whole blocks (taps on block boundaries, or a row of e.g. four
+         * one-channel taps) in one run of the input: widen straight from it. */
+        const int8_t *src = in_batch + (iy0 * d->in_w + ix0) * in_c;
+        const int32_t dy = pr->dilation_h * d->in_w * in_c;
+        const int32_t col_dy = (row_run >> 2) * step;
+        for (int32_t ky = 0; ky < d->k_h; ++ky) {
+            ml_conv_dsp_widen(src, row_run, col, step, d->off2);
+            src += dy;
+            col += col_dy;
+        }
+        return;
+    }
     if ((in_c & 3) == 0) {
         /* Every tap starts on a block boundary: widen straight from the input. */
-        if (inside) {
-            const int8_t *src = in_batch + (iy0 * d->in_w + ix0) * in_c;
-            const int32_t dy = pr->dilation_h * d->in_w * in_c;
-            const int32_t col_dy = (row_run >> 2) * step;
-            for (int32_t ky = 0; ky < d->k_h; ++ky) {
-                ml_conv_dsp_widen(src, row_run, col, step, d->off2);
-                src += dy;
-                col += col_dy;
-            }
-            return;
-        }
         for (int32_t ky = 0; ky < d->k_h; ++ky) {
             const int32_t iy = iy0 + ky * pr->dilation_h;
             int32_t *dst = col + ky * (row_run >> 2) * step;
