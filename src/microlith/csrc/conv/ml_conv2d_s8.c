@@ -785,7 +785,7 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     ML_CONV_WIDE_TAIL                                                                            \
     ML_CONV_WST("r0", "[r12]") ML_CONV_WST("r1", "[r12, lr]") ML_CONV_NEXT2                      \
     ML_CONV_WST("r2", "[r12]") ML_CONV_WST("r3", "[r12, lr]")
-#define ML_CONV_ROUTINE(name, BLOCK, FAST, WIDE)                                                       \
+#define ML_CONV_ROUTINE(name, BLOCK, FAST, WIDE, START, END)                                                       \
     ".balign 4\n\t"                                                                              \
     ".global " name "\n\t"                                                                       \
     ".type " name ", %function\n\t"                                                              \
@@ -794,7 +794,7 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     "push {r3, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"                                        \
     "ldmia r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"                          \
     "push {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"                               \
-    "mov r7, r3\n"                                                                               \
+    "mov r7, r3\n\t" START                                                                        \
     ".L" name "_ch:\n\t"                                                                         \
     "ldr r6, [sp, #0]\n\t"                                                                       \
     BLOCK(smuad)                                                                               \
@@ -811,8 +811,7 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     ".L" name "_b1:\n\t" BLOCK(smlad)                                                          \
     ".L" name "_b2:\n\t" BLOCK(smlad)                                                          \
     ".L" name "_b3:\n\t" BLOCK(smlad)                                                          \
-    "ldr r10, [sp, #4]\n\t"                                                                      \
-    "cmp r6, r10\n\t"                                                                            \
+    END                                                                                          \
     "bne.w .L" name "_b0\n"                                                                      \
     ".L" name "_done:\n\t"                                                                       \
     "ldr r10, [sp, #32]\n\t"                                                                     \
@@ -856,8 +855,11 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
 __asm__(".text\n\t"
         ".syntax unified\n\t"
         ".thumb\n\t"
-        ML_CONV_ROUTINE("ml_conv_dsp_p6", ML_CONV_BLOCK6, ML_CONV_FAST6, ML_CONV_WIDE6)
-        ML_CONV_ROUTINE("ml_conv_dsp_p4", ML_CONV_BLOCK4, ML_CONV_FAST4, ML_CONV_WIDE4));
+        ML_CONV_ROUTINE("ml_conv_dsp_p6", ML_CONV_BLOCK6, ML_CONV_FAST6, ML_CONV_WIDE6, "",
+                        "ldr r10, [sp, #4]\n\tcmp r6, r10\n\t")
+        /* P = 4 leaves r4 free for the columns' end (C keeps it across the general path) */
+        ML_CONV_ROUTINE("ml_conv_dsp_p4", ML_CONV_BLOCK4, ML_CONV_FAST4, ML_CONV_WIDE4,
+                        "mov r4, r2\n\t", "cmp r6, r4\n\t"));
 
 /*
  * The records of ml_conv_dsp_job for every output channel. A channel is fast only when
