@@ -144,6 +144,7 @@ def test_optimize_size_build_gives_the_same_bytes(tmp_path, kind):
     finally:
         host.close()
     for flags, sub in (((), "dsp"), (("-DML_OPTIMIZE_SIZE",), "size")):
-        fw = FirmwareBuilder(tmp_path / "c", name, "cortex-m4", tmp_path / sub, extra_cflags=flags).link(samples)
+        fw = FirmwareBuilder(tmp_path / "c", name, "cortex-m4", tmp_path / sub,
+                             extra_cflags=flags).link(samples)
         run = run_firmware(fw.elf, "cortex-m4")
         assert all(outputs_match(w, s.outputs) for w, s in zip(want, run.samples)), sub

@@ -689,13 +689,12 @@ typedef char ml_conv_dsp_job_layout[offsetof(ml_conv_dsp_job, out_off) == 36 &&
 void ml_conv_dsp_p6(const ml_conv_dsp_job *job);
 void ml_conv_dsp_p4(const ml_conv_dsp_job *job);
 void ml_conv_dsp_general(const int32_t *acc, int8_t *out, const int32_t *rec,
-                              const ml_conv_dsp_job *job);
+                         const ml_conv_dsp_job *job);
 
 /* The reference requantization of one channel's P accumulators (the records' third kind);
  * called from the assembly routines. */
 __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
-                                                    const int32_t *rec,
-                                                    const ml_conv_dsp_job *job)
+                                               const int32_t *rec, const ml_conv_dsp_job *job)
 {
     for (int32_t p = 0; p < job->px; ++p) {
         const int32_t sum = (int32_t)((uint32_t)acc[p] + (uint32_t)rec[0]);  /* wraps as TFLM's */
@@ -705,12 +704,12 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
 }
 
 /*
- * The routines, for P = 6 and 4. Registers: r0-r5 accumulators (pixels 0-5), r6 the column pointer,
- * r7 the weight pointer, r8/r9 a weight word split by SXTB16 into {w0, w2} and {w1, w3},
- * r10-r12 and lr the LDM of two pixels' column words. Per channel: the first block with SMUAD
- * (which starts the sums at zero; the bias enters the requantization), the rest through four
- * unrolled blocks entered at job->entry (TBB), then the record's requantization, SSAT and
- * byte stores P * C_OUT apart. Every address in the loop is a post-increment, so any entry
+ * The routines, for P = 6 and 4. Registers: r0-r5 accumulators (pixels 0-5), r6 the column
+ * pointer, r7 the weight pointer, r8/r9 a weight word split by SXTB16 into {w0, w2} and
+ * {w1, w3}, r10-r12 and lr the LDM of two pixels' column words. Per channel: the first block
+ * with SMUAD (which starts the sums at zero; the bias enters the requantization), the rest
+ * through four unrolled blocks entered at job->entry (TBB), then the record's requantization,
+ * SSAT and byte stores C_OUT apart. Every address in the loop is a post-increment, so any entry
  * slot reads the blocks in order.
  */
 #define ML_CONV_LDM "ldmia r6!, {r10, r11, r12, lr}\n\t"
@@ -785,7 +784,7 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     ML_CONV_WIDE_TAIL                                                                            \
     ML_CONV_WST("r0", "[r12]") ML_CONV_WST("r1", "[r12, lr]") ML_CONV_NEXT2                      \
     ML_CONV_WST("r2", "[r12]") ML_CONV_WST("r3", "[r12, lr]")
-#define ML_CONV_ROUTINE(name, BLOCK, FAST, WIDE, START, END)                                                       \
+#define ML_CONV_ROUTINE(name, BLOCK, FAST, WIDE, START, END)                                   \
     ".balign 4\n\t"                                                                              \
     ".global " name "\n\t"                                                                       \
     ".type " name ", %function\n\t"                                                              \

@@ -44,9 +44,10 @@ typedef struct {
  * Cores with the DSP extension (__ARM_FEATURE_DSP) use it to widen up to ML_CONV2D_S8_PIXELS
  * output pixels' windows to int16 once (im2col; K = KH * KW * C_IN values in blocks of 4), plus
  * the raw window when C_IN is not a multiple of 4, and run SMLAD over them. Layers whose clamp
- * is [-128, 127] also keep 16 bytes of requantization constants per output channel there, and a padded copy
- * of the last channel's weights when K is not a multiple of 4 (ML_CONV2D_S8_SCRATCH_BYTES
- * counts all of it; the generator passes ML_CONV2D_S8_SCRATCH_BYTES_ANY to other layers).
+ * is [-128, 127] also keep 16 bytes of requantization constants per output channel there, and
+ * a padded copy of the last channel's weights when K is not a multiple of 4
+ * (ML_CONV2D_S8_SCRATCH_BYTES counts all of it; the generator passes
+ * ML_CONV2D_S8_SCRATCH_BYTES_ANY to layers with a narrower clamp).
  * Other cores, grouped convolutions and a NULL scratch take the portable path, which ignores
  * it. The results are identical. The DSP path may compute an output pixel twice: the output
  * must not overlap the input.
