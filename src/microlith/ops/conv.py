@@ -185,7 +185,7 @@ def _emit(kernel: str, ctype: str, fields: dict, node, g, p: dict, ctx, scratch:
             f"{ctx.dims(g.t(y).shape)}, {ctx.tensor(y)})")
 
 
-CONV2D_PIXELS = 4  # ML_CONV2D_S8_PIXELS in ml_conv2d_s8.h
+CONV2D_PIXELS = 6  # ML_CONV2D_S8_PIXELS in ml_conv2d_s8.h
 _GEOMETRY = ("stride_h", "stride_w", "dilation_h", "dilation_w", "pad_h", "pad_w")
 _QUANT = ("input_offset", "output_offset", "act_min", "act_max", "acc_bounded")
 _QUANT_S16 = ("act_min", "act_max")
@@ -223,14 +223,21 @@ class Conv2D(OpImpl):
         return [_requantize(acc, node, g, p)]
 
     def scratch_bytes(self, node, g, p):
-        """ML_CONV2D_S8_SCRATCH_BYTES: ML_CONV2D_S8_PIXELS int16 im2col columns of the window
-        padded to a multiple of 4 values, plus the raw window when the input channels are not a
-        multiple of 4 (DSP path; portable C ignores it)."""
-        _, k_h, k_w, group_c = g.t(node.inputs[1]).shape
+        """ML_CONV2D_S8_SCRATCH_BYTES(_ANY): ML_CONV2D_S8_PIXELS int16 im2col columns of the
+        window padded to a multiple of 4 values, plus the raw window when the input channels are
+        not a multiple of 4; for layers the DSP assembly runs (the full clamp) also 16 bytes of
+        constants per output channel, and a padded copy of the last channel's weights when K is
+        not a multiple of 4 (DSP path; portable C ignores it)."""
+        out_c, k_h, k_w, group_c = g.t(node.inputs[1]).shape
         if g.t(node.inputs[0]).shape[3] != group_c or p["dtype"] == "int16":
             return 0  # grouped, or int16: portable paths only
         staged = group_c % 4 != 0 and k_h * k_w > 1
-        return (k_h * k_w * group_c + 3) // 4 * (4 * 2 * CONV2D_PIXELS + (4 if staged else 0))
+        k = k_h * k_w * group_c
+        blocks = (k + 3) // 4
+        size = blocks * (4 * 2 * CONV2D_PIXELS + (4 if staged else 0))
+        if p["act_min"] <= -128 and p["act_max"] >= 127:
+            size += out_c * 16 + (4 * blocks if k % 4 else 0)
+        return size
 
     def emit(self, node, g, p, ctx):
         if p["dtype"] == "int16":

@@ -404,28 +404,88 @@ static void ml_conv_pixels(const ml_conv_params *params, const ml_per_channel_qu
 
 #if defined(ML_NN_DSP)
 /*
- * DSP path: im2col to int16, then one output channel at a time against ML_CONV2D_S8_PIXELS
- * columns, two multiply-accumulates per SMLAD.
+ * DSP path: im2col to int16, then every output channel against a group of P output pixels
+ * (P = 6 or 4), two multiply-accumulates per SMLAD.
  *
  * A column is one output pixel's window, K = KH * KW * C_IN values in the filter's order, each
  * already plus input_offset (taps outside the image are 0, as TFLM skips them), padded with 0
  * to a multiple of 4. Columns interleave by blocks of 4 values: block b of pixel p is the two
- * words cols[(b * PIXELS + p) * 2 + {0, 1}], holding values {k0, k2} and {k1, k3} of the block,
+ * words cols[(b * P + p) * 2 + {0, 1}], holding values {k0, k2} and {k1, k3} of the block,
  * which is the order SXTB16 splits four int8 weights into. So the weights stay int8 in their
  * TFLite layout, and one weight word serves all the pixels of the group.
+ *
+ * Why six pixels: a block costs one weight load and two SXTB16 whatever P is, plus one LDM of
+ * two pixels' words and four SMLAD per two pixels; six accumulators, the LDM's four registers,
+ * the two widened weights and the two pointers take all fourteen registers, so P = 6 is 18
+ * instructions per 24 MACs where P = 4 is 13 per 16. Eight pixels would leave no registers for
+ * the LDM. Groups of 4 cover row ends; the last group of a call ends on its last pixel and may
+ * recompute pixels of the group before.
+ *
+ * Building with ML_OPTIMIZE_SIZE defined keeps only the C groups of four (ml_conv_dsp_group_any)
+ * and drops the assembly routines: about 2.5 KB less code on Cortex-M4 for some 10-20% more
+ * instructions in the convolutions.
  */
-#define ML_CONV_PX ML_CONV2D_S8_PIXELS
+#if !defined(ML_OPTIMIZE_SIZE)
+#define ML_CONV_ASM 1
+#else
+#define ML_CONV_ASM 0
+#endif
+
+/*
+ * Two blocks per iteration, post-incremented STRD to the next block of the column (`bytes` =
+ * 4 * step, an immediate): 5 instructions per block where the C loop takes 7.
+ */
+#define ML_CONV_WIDEN2(bytes)                                                                   \
+    __asm__ volatile("1:\n\t"                                                                    \
+                     "ldr %[a], [%[raw]], #4\n\t"                                                \
+                     "ldr %[b], [%[raw]], #4\n\t"                                                \
+                     "sxtab16 %[t0], %[off], %[a]\n\t"                                           \
+                     "sxtab16 %[t1], %[off], %[a], ror #8\n\t"                                   \
+                     "strd %[t0], %[t1], [%[col]], #" bytes "\n\t"                               \
+                     "sxtab16 %[t0], %[off], %[b]\n\t"                                           \
+                     "sxtab16 %[t1], %[off], %[b], ror #8\n\t"                                   \
+                     "strd %[t0], %[t1], [%[col]], #" bytes "\n\t"                               \
+                     "subs %[n2], %[n2], #1\n\t"                                                 \
+                     "bne 1b"                                                                    \
+                     : [raw] "+r"(raw), [col] "+r"(col), [n2] "+r"(n2), [a] "=&r"(a),           \
+                       [b] "=&r"(b), [t0] "=&r"(t0), [t1] "=&r"(t1)                             \
+                     : [off] "r"(off2)                                                           \
+                     : "cc", "memory")
 
 /* Widen n raw int8 values (plus offset, as halfword pairs in off2) into consecutive blocks of
- * one column, from a block boundary; a partial last block is completed with zeros. */
-static void ml_conv_dsp_widen(const int8_t *raw, int32_t n, int32_t *col, int32_t off2)
+ * one column, `step` words apart (2 * P), from a block boundary; a partial last block is
+ * completed with zeros. */
+static void ml_conv_dsp_widen(const int8_t *raw, int32_t n, int32_t *col, int32_t step,
+                              int32_t off2)
 {
+    int32_t n2 = n >> 3;
+    if (n2 > 0) {
+        int32_t a, b, t0, t1;
+        if (step == 12) {
+            ML_CONV_WIDEN2("48");
+        } else if (step == 8) {
+            ML_CONV_WIDEN2("32");
+        } else if (step == 4) {
+            ML_CONV_WIDEN2("16");
+        } else {
+            for (; n2 > 0; --n2) {
+                for (int32_t i = 0; i < 2; ++i) {
+                    const int32_t v = ml_dsp_read_s8x4(raw);
+                    raw += 4;
+                    col[0] = ml_dsp_sxtab16(off2, v);
+                    col[1] = ml_dsp_sxtab16_ror8(off2, v);
+                    col += step;
+                }
+            }
+        }
+        n &= 7;
+    }
     for (; n >= 4; n -= 4) {
         const int32_t v = ml_dsp_read_s8x4(raw);
         raw += 4;
         col[0] = ml_dsp_sxtab16(off2, v);
         col[1] = ml_dsp_sxtab16_ror8(off2, v);
-        col += 2 * ML_CONV_PX;
+        col += step;
     }
     if (n > 0) {
         int16_t lane[4] = {0, 0, 0, 0};
@@ -437,12 +497,42 @@ static void ml_conv_dsp_widen(const int8_t *raw, int32_t n, int32_t *col, int32_
     }
 }
 
-static void ml_conv_dsp_zero(int32_t *col, int32_t blocks)
+/* The columns of np consecutive pixels of a pointwise layer (1x1, stride 1, no padding, C_IN a
+ * multiple of 4), whose inputs are np * C_IN consecutive bytes: no window to work out. */
+static void ml_conv_dsp_widen_pixels(const int8_t *src, int32_t np, int32_t in_c, int32_t *cols,
+                                     int32_t step, int32_t off2)
+{
+    for (int32_t p = 0; p < np; ++p) {
+        int32_t *col = cols + 2 * p;
+        for (int32_t c = 0; c < in_c; c += 4) {
+            const int32_t v = ml_dsp_read_s8x4(src);
+            src += 4;
+            col[0] = ml_dsp_sxtab16(off2, v);
+            col[1] = ml_dsp_sxtab16_ror8(off2, v);
+            col += step;
+        }
+    }
+}
+
+/* n bytes from src to dst, a word at a time where whole words remain (any alignment). */
+static void ml_conv_dsp_copy(int8_t *dst, const int8_t *src, int32_t n)
+{
+    for (; n >= 4; n -= 4) {
+        ml_dsp_write_s8x4(dst, ml_dsp_read_s8x4(src));
+        src += 4;
+        dst += 4;
+    }
+    for (; n > 0; --n) {
+        *dst++ = *src++;
+    }
+}
+
+static void ml_conv_dsp_zero(int32_t *col, int32_t blocks, int32_t step)
 {
     for (; blocks > 0; --blocks) {
         col[0] = 0;
         col[1] = 0;
-        col += 2 * ML_CONV_PX;
+        col += step;
     }
 }
 
@@ -460,36 +550,52 @@ typedef struct {
     int8_t *stage;        /* a window in raw int8, when its taps do not align with blocks */
 } ml_conv_dsp;
 
-/* Column `col` (one pixel's block 0) := the window of output pixel (oy, ox). */
+/* Column `col` (one pixel's block 0; blocks `step` words apart) := the window of output pixel
+ * (oy, ox). */
 static void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int32_t oy,
-                               int32_t ox, int32_t *col)
+                               int32_t ox, int32_t *col, int32_t step)
 {
     const ml_conv_params *pr = d->params;
     const int32_t in_c = d->in_c;
     const int32_t iy0 = oy * pr->stride_h - pr->pad_h;
     const int32_t ix0 = ox * pr->stride_w - pr->pad_w;
     const int32_t row_run = d->k_w * in_c;
+    const int inside_w = pr->dilation_w == 1 && ix0 >= 0 && ix0 + d->k_w <= d->in_w;
+    const int inside = inside_w && iy0 >= 0 && iy0 + (d->k_h - 1) * pr->dilation_h < d->in_h;
+    if (inside && (row_run & 3) == 0) {
+        /* Every window row is whole blocks (taps on block boundaries, or a row of e.g. four
+         * one-channel taps) in one run of the input: widen straight from it. */
+        const int8_t *src = in_batch + (iy0 * d->in_w + ix0) * in_c;
+        const int32_t dy = pr->dilation_h * d->in_w * in_c;
+        const int32_t col_dy = (row_run >> 2) * step;
+        for (int32_t ky = 0; ky < d->k_h; ++ky) {
+            ml_conv_dsp_widen(src, row_run, col, step, d->off2);
+            src += dy;
+            col += col_dy;
+        }
+        return;
+    }
     if ((in_c & 3) == 0) {
         /* Every tap starts on a block boundary: widen straight from the input. */
         for (int32_t ky = 0; ky < d->k_h; ++ky) {
             const int32_t iy = iy0 + ky * pr->dilation_h;
-            int32_t *dst = col + ky * (row_run >> 2) * 2 * ML_CONV_PX;
+            int32_t *dst = col + ky * (row_run >> 2) * step;
             if (iy < 0 || iy >= d->in_h) {
-                ml_conv_dsp_zero(dst, row_run >> 2);
+                ml_conv_dsp_zero(dst, row_run >> 2, step);
                 continue;
             }
             const int8_t *row = in_batch + iy * d->in_w * in_c;
             if (pr->dilation_w == 1 && ix0 >= 0 && ix0 + d->k_w <= d->in_w) {
-                ml_conv_dsp_widen(row + ix0 * in_c, row_run, dst, d->off2);
+                ml_conv_dsp_widen(row + ix0 * in_c, row_run, dst, step, d->off2);
                 continue;
             }
             for (int32_t kx = 0; kx < d->k_w; ++kx) {
                 const int32_t ix = ix0 + kx * pr->dilation_w;
-                int32_t *tap = dst + kx * (in_c >> 2) * 2 * ML_CONV_PX;
+                int32_t *tap = dst + kx * (in_c >> 2) * step;
                 if (ix < 0 || ix >= d->in_w) {
-                    ml_conv_dsp_zero(tap, in_c >> 2);
+                    ml_conv_dsp_zero(tap, in_c >> 2, step);
                 } else {
-                    ml_conv_dsp_widen(row + ix * in_c, in_c, tap, d->off2);
+                    ml_conv_dsp_widen(row + ix * in_c, in_c, tap, step, d->off2);
                 }
             }
         }
@@ -497,9 +603,9 @@ static void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int
     }
     if (d->k_h == 1 && d->k_w == 1) {
         if (iy0 < 0 || iy0 >= d->in_h || ix0 < 0 || ix0 >= d->in_w) {
-            ml_conv_dsp_zero(col, d->blocks);
+            ml_conv_dsp_zero(col, d->blocks, step);
         } else {
-            ml_conv_dsp_widen(in_batch + (iy0 * d->in_w + ix0) * in_c, in_c, col, d->off2);
+            ml_conv_dsp_widen(in_batch + (iy0 * d->in_w + ix0) * in_c, in_c, col, step, d->off2);
         }
         return;
     }
@@ -514,11 +620,8 @@ static void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int
             continue;
         }
         const int8_t *row = in_batch + iy * d->in_w * in_c;
-        if (pr->dilation_w == 1 && ix0 >= 0 && ix0 + d->k_w <= d->in_w) {
-            const int8_t *src = row + ix0 * in_c;
-            for (int32_t i = 0; i < row_run; ++i) {
-                s[i] = src[i];
-            }
+        if (inside_w) {
+            ml_conv_dsp_copy(s, row + ix0 * in_c, row_run);
             s += row_run;
             continue;
         }
@@ -536,8 +639,278 @@ static void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int
             s += in_c;
         }
     }
-    ml_conv_dsp_widen(d->stage, d->k, col, d->off2);
+    ml_conv_dsp_widen(d->stage, d->k, col, step, d->off2);
 }
+
+#if ML_CONV_ASM
+/* ---- Layers with the full clamp: the assembly routines ---- */
+
+/*
+ * One output channel's constants, built once per call (ml_conv_dsp_records), four words. With
+ * t = acc + bias (int32, wrapping like TFLM's sum), P = t * multiplier and n = -shift, TFLM's
+ * requantization is floor((x + 2^(n-1) - [x < 0]) / 2^n) with x = floor((P + 2^30) / 2^31)
+ * (see ml_dsp_requantize), i.e. floor((P + 2^30 + (2^(n-1) - s) * 2^31) / 2^(31+n)) with
+ * s = [t < 0] (which differs from [x < 0] only where x = 0, and then both give 0).
+ *  - fast, n in [1, 22] and |t| < 2^30: {2 * bias, multiplier, (2 * out_off + 1) << (n - 1), n}:
+ *    ml_dsp_requantize with the output offset riding in SMMLAR's accumulator
+ *    (ml_dsp_round_with_offset), five instructions;
+ *  - wide, n in [2, 31], any t: {bias, multiplier, 2^(n-2), ML_CONV_REC_WIDE + n - 1}: SMLAL
+ *    of t * multiplier onto the 64-bit 2^30 + (2^(n-1) - s) * 2^31, whose high word is
+ *    2^(n-2) - s and low word 2^30 + s * 2^31, then the high word >> (n - 1) (the low word
+ *    only carries), and the offset added; nine instructions. It serves the channels whose
+ *    accumulator may reach 2^30 (a large bias) and the smallest scales (n > 22), where the
+ *    folded offset would overflow SMMLAR's high word;
+ *  - anything else: {bias, multiplier, shift, ML_CONV_REC_GENERAL}, requantized in C.
+ */
+#define ML_CONV_REC_WIDE 32
+#define ML_CONV_REC_GENERAL 64
+
+/* One call of an assembly routine: every channel of [rec, rec_end) for one group of P pixels.
+ * The routine copies it into its frame, where the offsets in the comments are from sp. */
+typedef struct {
+    const int32_t *cols;      /* 0: the group's columns */
+    const int32_t *cols_end;  /* 4: their end */
+    const int8_t *filter;     /* 8: the first channel's weights */
+    const int32_t *rec;       /* 12: the first channel's record */
+    const int32_t *rec_end;   /* 16: past the last channel's record */
+    int8_t *out;              /* 20: pixel 0's output of the first channel */
+    int32_t out_stride;       /* 24: bytes between two pixels' outputs (C_OUT) */
+    int32_t entry;            /* 28: where the unrolled loop starts for the blocks after the
+                                 first: slot (4 - (blocks - 1) % 4) % 4, or 4 for none */
+    int32_t w_back;           /* 32: 4 * blocks - K, what each channel's word reads overrun */
+    int32_t out_off;          /* 36: output zero point */
+    int32_t px;               /* 40: P */
+    int32_t unused;           /* 44: keeps the frame 8-byte aligned */
+} ml_conv_dsp_job;
+
+typedef char ml_conv_dsp_job_layout[offsetof(ml_conv_dsp_job, out_off) == 36 &&
+                                            sizeof(ml_conv_dsp_job) == 48 ? 1 : -1];
+
+void ml_conv_dsp_p6(const ml_conv_dsp_job *job);
+void ml_conv_dsp_p4(const ml_conv_dsp_job *job);
+void ml_conv_dsp_general(const int32_t *acc, int8_t *out, const int32_t *rec,
+                         const ml_conv_dsp_job *job);
+
+/* The reference requantization of one channel's P accumulators (the records' third kind);
+ * called from the assembly routines. */
+__attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
+                                               const int32_t *rec, const ml_conv_dsp_job *job)
+{
+    for (int32_t p = 0; p < job->px; ++p) {
+        const int32_t sum = (int32_t)((uint32_t)acc[p] + (uint32_t)rec[0]);  /* wraps as TFLM's */
+        const int32_t v = ml_nn_requantize(sum, rec[1], rec[2]) + job->out_off;
+        out[p * job->out_stride] = ml_clamp_s8(v, -128, 127);
+    }
+}
+
+/*
+ * The routines, for P = 6 and 4. Registers: r0-r5 accumulators (pixels 0-5), r6 the column
+ * pointer, r7 the weight pointer, r8/r9 a weight word split by SXTB16 into {w0, w2} and
+ * {w1, w3}, r10-r12 and lr the LDM of two pixels' column words. Per channel: the first block
+ * with SMUAD (which starts the sums at zero; the bias enters the requantization), the rest
+ * through four unrolled blocks entered at job->entry (TBB), then the record's requantization,
+ * SSAT and byte stores C_OUT apart. Every address in the loop is a post-increment, so any entry
+ * slot reads the blocks in order.
+ */
+#define ML_CONV_LDM "ldmia r6!, {r10, r11, r12, lr}\n\t"
+#define ML_CONV_WORD                                                                            \
+    "ldr r8, [r7], #4\n\t" ML_CONV_LDM                                                           \
+    "sxtb16 r9, r8, ror #8\n\t"                                                                  \
+    "sxtb16 r8, r8\n\t"
+#define ML_CONV_MAC2(op, a, b)                                                                  \
+    #op " " a ", r10, r8" ML_CONV_ACC_##op(a) "\n\t"                                             \
+    "smlad " a ", r11, r9, " a "\n\t"                                                            \
+    #op " " b ", r12, r8" ML_CONV_ACC_##op(b) "\n\t"                                             \
+    "smlad " b ", lr, r9, " b "\n\t"
+#define ML_CONV_ACC_smuad(a) ""
+#define ML_CONV_ACC_smlad(a) ", " a
+
+#define ML_CONV_BLOCK6(op)                                                                      \
+    ML_CONV_WORD ML_CONV_MAC2(op, "r0", "r1") ML_CONV_LDM ML_CONV_MAC2(op, "r2", "r3")           \
+    ML_CONV_LDM ML_CONV_MAC2(op, "r4", "r5")
+#define ML_CONV_BLOCK4(op)                                                                      \
+    ML_CONV_WORD ML_CONV_MAC2(op, "r0", "r1") ML_CONV_LDM ML_CONV_MAC2(op, "r2", "r3")
+
+/* Fast records: requantize accumulator a into r6 (r8 = 2 * bias, r9 = multiplier, r10 = the
+ * rounding term with the output offset, r11 = n; ml_dsp_requantize); a is free afterwards. */
+#define ML_CONV_FAST(a)                                                                         \
+    "add r6, r8, " a ", lsl #1\n\t"                                                              \
+    "sub " a ", r10, r6, lsr #31\n\t"                                                            \
+    "smmlar r6, r6, r9, " a "\n\t"                                                               \
+    "asr r6, r6, r11\n\t"                                                                        \
+    "ssat r6, #8, r6\n\t"
+
+/* Byte stores of pixels 2i and 2i + 1 (r12 = pixel 2i's output, lr = C_OUT). */
+#define ML_CONV_ST0 "strb r6, [r12]\n\t"
+#define ML_CONV_ST1 "strb r6, [r12, lr]\n\t"
+#define ML_CONV_NEXT2 "add r12, r12, lr, lsl #1\n\t"
+
+#define ML_CONV_FAST6                                                                           \
+    ML_CONV_FAST("r0") ML_CONV_ST0 ML_CONV_FAST("r1") ML_CONV_ST1 ML_CONV_NEXT2                  \
+    ML_CONV_FAST("r2") ML_CONV_ST0 ML_CONV_FAST("r3") ML_CONV_ST1 ML_CONV_NEXT2                  \
+    ML_CONV_FAST("r4") ML_CONV_ST0 ML_CONV_FAST("r5") ML_CONV_ST1
+#define ML_CONV_FAST4                                                                           \
+    ML_CONV_FAST("r0") ML_CONV_ST0 ML_CONV_FAST("r1") ML_CONV_ST1 ML_CONV_NEXT2                  \
+    ML_CONV_FAST("r2") ML_CONV_ST0 ML_CONV_FAST("r3") ML_CONV_ST1
+
+/* Wide records: accumulator a := its requantization before the offset (r8 = bias,
+ * r9 = multiplier, r10 = 2^(n-2), r11 = n - 1; r6, r12 and lr are scratch). */
+#define ML_CONV_WIDE(a)                                                                         \
+    "add r6, " a ", r8\n\t"                                                                      \
+    "asr lr, r6, #31\n\t"                                                                        \
+    "add " a ", r10, lr\n\t"                                                                     \
+    "lsl r12, lr, #31\n\t"                                                                       \
+    "add r12, r12, #0x40000000\n\t"                                                              \
+    "smlal r12, " a ", r6, r9\n\t"                                                               \
+    "asr " a ", " a ", r11\n\t"
+/* ... then offset (r6), SSAT and the byte store of pixel 2i (0) or 2i + 1 (1). */
+#define ML_CONV_WST(a, at)                                                                      \
+    "add " a ", " a ", r6\n\t"                                                                   \
+    "ssat " a ", #8, " a "\n\t"                                                                  \
+    "strb " a ", " at "\n\t"
+#define ML_CONV_WIDE_TAIL                                                                       \
+    "ldr r6, [sp, #36]\n\t"                                                                      \
+    "ldr r12, [sp, #20]\n\t"                                                                     \
+    "sub r12, r12, #1\n\t"                                                                       \
+    "ldr lr, [sp, #24]\n\t"
+#define ML_CONV_WIDE6                                                                           \
+    ML_CONV_WIDE("r0") ML_CONV_WIDE("r1") ML_CONV_WIDE("r2") ML_CONV_WIDE("r3")                  \
+    ML_CONV_WIDE("r4") ML_CONV_WIDE("r5") ML_CONV_WIDE_TAIL                                      \
+    ML_CONV_WST("r0", "[r12]") ML_CONV_WST("r1", "[r12, lr]") ML_CONV_NEXT2                      \
+    ML_CONV_WST("r2", "[r12]") ML_CONV_WST("r3", "[r12, lr]") ML_CONV_NEXT2                      \
+    ML_CONV_WST("r4", "[r12]") ML_CONV_WST("r5", "[r12, lr]")
+#define ML_CONV_WIDE4                                                                           \
+    ML_CONV_WIDE("r0") ML_CONV_WIDE("r1") ML_CONV_WIDE("r2") ML_CONV_WIDE("r3")                  \
+    ML_CONV_WIDE_TAIL                                                                            \
+    ML_CONV_WST("r0", "[r12]") ML_CONV_WST("r1", "[r12, lr]") ML_CONV_NEXT2                      \
+    ML_CONV_WST("r2", "[r12]") ML_CONV_WST("r3", "[r12, lr]")
+#define ML_CONV_ROUTINE(name, BLOCK, FAST, WIDE, START, END)                                   \
+    ".balign 4\n\t"                                                                              \
+    ".global " name "\n\t"                                                                       \
+    ".type " name ", %function\n\t"                                                              \
+    ".thumb_func\n"                                                                              \
+    name ":\n\t"                                                                                 \
+    "push {r3, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"                                        \
+    "ldmia r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"                          \
+    "push {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"                               \
+    "mov r7, r3\n\t" START                                                                        \
+    ".L" name "_ch:\n\t"                                                                         \
+    "ldr r6, [sp, #0]\n\t"                                                                       \
+    BLOCK(smuad)                                                                               \
+    "ldr r10, [sp, #28]\n\t"                                                                     \
+    "tbb [pc, r10]\n"                                                                            \
+    ".L" name "_tab:\n\t"                                                                        \
+    ".byte (.L" name "_b0 - .L" name "_tab) / 2\n\t"                                             \
+    ".byte (.L" name "_b1 - .L" name "_tab) / 2\n\t"                                             \
+    ".byte (.L" name "_b2 - .L" name "_tab) / 2\n\t"                                             \
+    ".byte (.L" name "_b3 - .L" name "_tab) / 2\n\t"                                             \
+    ".byte (.L" name "_done - .L" name "_tab) / 2\n\t"                                           \
+    ".balign 2\n"                                                                                \
+    ".L" name "_b0:\n\t" BLOCK(smlad)                                                          \
+    ".L" name "_b1:\n\t" BLOCK(smlad)                                                          \
+    ".L" name "_b2:\n\t" BLOCK(smlad)                                                          \
+    ".L" name "_b3:\n\t" BLOCK(smlad)                                                          \
+    END                                                                                          \
+    "bne.w .L" name "_b0\n"                                                                      \
+    ".L" name "_done:\n\t"                                                                       \
+    "ldr r10, [sp, #32]\n\t"                                                                     \
+    "sub r7, r7, r10\n\t"                                                                        \
+    "ldr r6, [sp, #12]\n\t"                                                                      \
+    "ldmia r6!, {r8, r9, r10, r11}\n\t"                                                          \
+    "str r6, [sp, #12]\n\t"                                                                      \
+    "ldr r12, [sp, #20]\n\t"                                                                     \
+    "ldr lr, [sp, #24]\n\t"                                                                      \
+    "add r6, r12, #1\n\t"                                                                        \
+    "str r6, [sp, #20]\n\t"                                                                      \
+    "cmp r11, #23\n\t"                                                                           \
+    "bhs.w .L" name "_slow\n\t"                                                                  \
+    FAST                                                                                         \
+    ".L" name "_next:\n\t"                                                                       \
+    "ldr r6, [sp, #12]\n\t"                                                                      \
+    "ldr r8, [sp, #16]\n\t"                                                                      \
+    "cmp r6, r8\n\t"                                                                             \
+    "bne.w .L" name "_ch\n\t"                                                                    \
+    "add sp, sp, #48\n\t"                                                                        \
+    "pop {r3, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                                           \
+    ".L" name "_slow:\n\t"                                                                       \
+    "cmp r11, #64\n\t"                                                                           \
+    "bhs.w .L" name "_general\n\t"                                                               \
+    "sub r11, r11, #32\n\t"                                                                      \
+    WIDE                                                                                         \
+    "b.w .L" name "_next\n"                                                                      \
+    ".L" name "_general:\n\t"                                                                    \
+    "push {r0, r1, r2, r3, r4, r5}\n\t"                                                          \
+    "sub sp, sp, #8\n\t"                                                                         \
+    "add r0, sp, #8\n\t"                                                                         \
+    "mov r1, r12\n\t"                                                                            \
+    "ldr r2, [sp, #44]\n\t"                                                                      \
+    "sub r2, r2, #16\n\t"                                                                        \
+    "add r3, sp, #32\n\t"                                                                        \
+    "bl ml_conv_dsp_general\n\t"                                                            \
+    "add sp, sp, #32\n\t"                                                                        \
+    "b.w .L" name "_next\n\t"                                                                    \
+    ".size " name ", .-" name "\n\t"
+
+__asm__(".text\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ML_CONV_ROUTINE("ml_conv_dsp_p6", ML_CONV_BLOCK6, ML_CONV_FAST6, ML_CONV_WIDE6, "",
+                        "ldr r10, [sp, #4]\n\tcmp r6, r10\n\t")
+        /* P = 4 leaves r4 free for the columns' end (C keeps it across the general path) */
+        ML_CONV_ROUTINE("ml_conv_dsp_p4", ML_CONV_BLOCK4, ML_CONV_FAST4, ML_CONV_WIDE4,
+                        "mov r4, r2\n\t", "cmp r6, r4\n\t"));
+
+/*
+ * The records of ml_conv_dsp_job for every output channel. A channel is fast only when
+ * |acc + bias| < 2^30 is certain: the generator proved it for every channel (acc_bounded), or
+ * its bias leaves room for K products of at most 128 * 255 each.
+ */
+static void ml_conv_dsp_records(const ml_conv_dsp *d, const int32_t *bias, int32_t *rec)
+{
+    const int32_t odd = 2 * d->params->output_offset + 1;
+    /* bias in (-room, room): K * 128 * 255 < 2^30 - room; room = 0 when K is too deep */
+    const int32_t worst = d->k < 32896 ? d->k * 128 * 255 : (1 << 30);  /* room 0: none */
+    const uint32_t room = d->params->acc_bounded ? 1u << 30 : (uint32_t)((1 << 30) - worst);
+    const int32_t *mult = d->quant->multiplier;
+    const int32_t *shift = d->quant->shift;
+    for (int32_t oc = 0; oc < d->out_c; ++oc) {
+        const int32_t b = bias != NULL ? bias[oc] : 0;
+        const int32_t m = mult[oc];
+        const int32_t n = -shift[oc];
+        /* (uint32_t)(b + room - 1) < 2 * room - 1 <=> -room < b < room (room <= 2^30) */
+        const int bounded = room != 0u && (uint32_t)b + room - 1u < 2u * room - 1u;
+        if (bounded && m >= 0 && n >= 1 && n <= 22) {
+            rec[0] = (int32_t)((uint32_t)b << 1);
+            rec[1] = m;
+            rec[2] = (int32_t)((uint32_t)odd << (n - 1));
+            rec[3] = n;
+        } else if (m >= 0 && n >= 2 && n <= 31) {
+            rec[0] = b;
+            rec[1] = m;
+            rec[2] = (int32_t)(1u << (n - 2));
+            rec[3] = ML_CONV_REC_WIDE + n - 1;
+        } else {
+            rec[0] = b;
+            rec[1] = m;
+            rec[2] = -n;
+            rec[3] = ML_CONV_REC_GENERAL;
+        }
+        rec += 4;
+    }
+}
+
+/* Pixels of the next group when `left` remain: sixes, with a rest of 8 or fewer taken as
+ * fours (a rest of 1 or 2 in a four that recomputes pixels of the group before). */
+static int32_t ml_conv_dsp_group_px(int32_t left)
+{
+    return left >= 9 || (left >= 5 && left <= 7) ? 6 : 4;
+}
+
+#endif /* ML_CONV_ASM */
+
+/* ---- Everything else (unproven accumulators, a narrower clamp): groups of four in C ---- */
+
+#define ML_CONV_PX 4
 
 /* The reference requantization, out of line so the fast path keeps its registers. */
 static ML_NOINLINE int32_t ml_conv_dsp_requant_ref(int32_t acc, int32_t multiplier, int32_t shift)
@@ -555,22 +928,13 @@ ML_DSP_INLINE int32_t ml_conv_dsp_requant(int32_t acc, int32_t multiplier, int32
     return ml_conv_dsp_requant_ref(acc, multiplier, -n) + out_off;
 }
 
-/* Output offset already added; full_range is a constant in each caller. */
-ML_DSP_INLINE int8_t ml_conv_dsp_clamp(int32_t v, int full_range, int32_t act_min,
-                                       int32_t act_max)
-{
-    return full_range ? (int8_t)ml_dsp_ssat8(v) : ml_clamp_s8(v, act_min, act_max);
-}
-
 /*
- * Every output channel of a group of `np` <= ML_CONV_PX pixels whose columns are ready; the
- * outputs of pixel p go to out + p * out_c. Columns past np hold stale values, computed and
- * never stored. np == ML_CONV_PX and full_range (the clamp is [-128, 127]: one SSAT) are
- * constants in the callers, so each specialization keeps only its own tests.
+ * Every output channel of a group of `np` <= ML_CONV_PX pixels whose columns are ready
+ * (interleaved by ML_CONV_PX); the outputs of pixel p go to out + p * out_c. Columns past np
+ * hold stale values, computed and never stored.
  */
-ML_DSP_INLINE void ml_conv_dsp_group(const ml_conv_dsp *d, const int8_t *filter,
-                                     const int32_t *bias, int8_t *out, int32_t np,
-                                     int full_range)
+static ML_NOINLINE void ml_conv_dsp_group_any(const ml_conv_dsp *d, const int8_t *filter,
+                                              const int32_t *bias, int8_t *out, int32_t np)
 {
     const int32_t out_off = d->params->output_offset;
     const int32_t act_min = d->params->act_min;
@@ -612,107 +976,24 @@ ML_DSP_INLINE void ml_conv_dsp_group(const ml_conv_dsp *d, const int8_t *filter,
         }
         const int32_t m = mult[oc];
         const int32_t sh = shift[oc];
-        int32_t v0, v1, v2, v3;
+        int32_t v[4];
         if (sh <= -1 && sh >= -30 && m >= 0) {
             const int32_t n = -sh;
             const int32_t round = (int32_t)(1u << (n - 1));
-            v0 = ml_conv_dsp_requant(a0, m, round, n, out_off);
-            v1 = ml_conv_dsp_requant(a1, m, round, n, out_off);
-            v2 = ml_conv_dsp_requant(a2, m, round, n, out_off);
-            v3 = ml_conv_dsp_requant(a3, m, round, n, out_off);
+            v[0] = ml_conv_dsp_requant(a0, m, round, n, out_off);
+            v[1] = ml_conv_dsp_requant(a1, m, round, n, out_off);
+            v[2] = ml_conv_dsp_requant(a2, m, round, n, out_off);
+            v[3] = ml_conv_dsp_requant(a3, m, round, n, out_off);
         } else {
-            v0 = ml_conv_dsp_requant_ref(a0, m, sh) + out_off;
-            v1 = ml_conv_dsp_requant_ref(a1, m, sh) + out_off;
-            v2 = ml_conv_dsp_requant_ref(a2, m, sh) + out_off;
-            v3 = ml_conv_dsp_requant_ref(a3, m, sh) + out_off;
+            v[0] = ml_conv_dsp_requant_ref(a0, m, sh) + out_off;
+            v[1] = ml_conv_dsp_requant_ref(a1, m, sh) + out_off;
+            v[2] = ml_conv_dsp_requant_ref(a2, m, sh) + out_off;
+            v[3] = ml_conv_dsp_requant_ref(a3, m, sh) + out_off;
         }
-        int8_t *o = out + oc;
-        o[0] = ml_conv_dsp_clamp(v0, full_range, act_min, act_max);
-        if (np > 1) {
-            o[out_c] = ml_conv_dsp_clamp(v1, full_range, act_min, act_max);
-        }
-        if (np > 2) {
-            o[2 * out_c] = ml_conv_dsp_clamp(v2, full_range, act_min, act_max);
-        }
-        if (np > 3) {
-            o[3 * out_c] = ml_conv_dsp_clamp(v3, full_range, act_min, act_max);
+        for (int32_t p = 0; p < np; ++p) {
+            out[p * out_c + oc] = ml_clamp_s8(v[p], act_min, act_max);
         }
     }
-}
-
-/*
- * The common case with every test hoisted out of the channel loop: a full group, a bias, the
- * clamp [-128, 127] (one SSAT) and accumulators the generator proved to stay below 2^30
- * (params->acc_bounded), so the four-instruction requantization needs no range check.
- * Channels whose shift falls outside [-22, -1] take the reference requantization; for the
- * others the output offset rides in SMMLAR's accumulator: adding out_off * 2^n before the
- * final shift by n adds exactly out_off, and n <= 22 keeps the high word below 2^31.
- */
-static ML_NOINLINE void ml_conv_dsp_group_fast(const ml_conv_dsp *d, const int8_t *w,
-                                               const int32_t *bias, int8_t *out)
-{
-    const int32_t *mult = d->quant->multiplier;
-    const int32_t *shift = d->quant->shift;
-    const int32_t *cols = d->cols;
-    const int32_t *tail_col = cols + (d->k >> 2) * 2 * ML_CONV_PX;
-    const int32_t full = d->k >> 2;
-    const int32_t rest = d->k & 3;
-    const int32_t out_c = d->out_c;
-    const int32_t out_off = d->params->output_offset;
-    const int32_t odd = 2 * out_off + 1;
-    int8_t *const end = out + out_c;
-    for (int8_t *o = out; o != end; ++o) {
-        const int32_t b = *bias++;
-        int32_t a0 = b, a1 = b, a2 = b, a3 = b;
-        if (full > 0) {
-            ml_dsp_mac_1x4(cols, w, full, &a0, &a1, &a2, &a3);
-            w += 4 * full;
-        }
-        if (rest != 0) {
-            /* The bytes past the channel's last weight meet zero columns; the last channel
-             * reads its tail byte by byte so as not to read past the filter. */
-            uint32_t wv = 0;
-            if (o + 1 != end) {
-                wv = (uint32_t)ml_dsp_read_s8x4(w);
-            } else {
-                for (int32_t i = 0; i < rest; ++i) {
-                    wv |= (uint32_t)(uint8_t)w[i] << (8 * i);
-                }
-            }
-            w += rest;
-            const int32_t wl = ml_dsp_sxtb16((int32_t)wv);
-            const int32_t wh = ml_dsp_sxtb16_ror8((int32_t)wv);
-            a0 = ml_dsp_smlad(tail_col[1], wh, ml_dsp_smlad(tail_col[0], wl, a0));
-            a1 = ml_dsp_smlad(tail_col[3], wh, ml_dsp_smlad(tail_col[2], wl, a1));
-            a2 = ml_dsp_smlad(tail_col[5], wh, ml_dsp_smlad(tail_col[4], wl, a2));
-            a3 = ml_dsp_smlad(tail_col[7], wh, ml_dsp_smlad(tail_col[6], wl, a3));
-        }
-        const int32_t m = *mult++;
-        const int32_t sh = *shift++;
-        int32_t v0, v1, v2, v3;
-        if (__builtin_expect((uint32_t)(sh + 22) < 22u && m >= 0, 1)) {
-            const int32_t n = -sh;
-            const int32_t round = ml_dsp_round_with_offset(odd, sh);
-            v0 = ml_dsp_requantize(a0, m, round, n);
-            v1 = ml_dsp_requantize(a1, m, round, n);
-            v2 = ml_dsp_requantize(a2, m, round, n);
-            v3 = ml_dsp_requantize(a3, m, round, n);
-        } else {
-            v0 = ml_conv_dsp_requant_ref(a0, m, sh) + out_off;
-            v1 = ml_conv_dsp_requant_ref(a1, m, sh) + out_off;
-            v2 = ml_conv_dsp_requant_ref(a2, m, sh) + out_off;
-            v3 = ml_conv_dsp_requant_ref(a3, m, sh) + out_off;
-        }
-        ml_dsp_store_strided4(o, out_c, ml_dsp_ssat8(v0), ml_dsp_ssat8(v1), ml_dsp_ssat8(v2),
-                              ml_dsp_ssat8(v3));
-    }
-}
-
-/* Everything else: partial groups, no bias, a narrower clamp, unproven accumulators. */
-static ML_NOINLINE void ml_conv_dsp_group_any(const ml_conv_dsp *d, const int8_t *filter,
-                                              const int32_t *bias, int8_t *out, int32_t np)
-{
-    ml_conv_dsp_group(d, filter, bias, out, np, 0);
 }
 
 static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_channel_quant *quant,
@@ -732,34 +1013,110 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
     d.blocks = (d.k + 3) >> 2;
     d.out_c = output_dims->c;
     d.off2 = ml_dsp_pair16(params->input_offset);
+    /* scratch: columns | raw window | records | padded last channel, the last two only for the
+     * assembly (ml_conv2d_s8.h) */
     d.cols = (int32_t *)scratch;
-    d.stage = (int8_t *)(d.cols + d.blocks * 2 * ML_CONV_PX);
-    const int fast = ML_SPECIALISE && bias != NULL && params->acc_bounded &&
-                     params->act_min <= -128 && params->act_max >= 127;
+    d.stage = (int8_t *)(d.cols + d.blocks * 2 * ML_CONV2D_S8_PIXELS);
+    int32_t *const rec =
+        (int32_t *)(void *)(d.stage + ((d.in_c & 3) != 0 && d.k_h * d.k_w > 1 ? 4 * d.blocks : 0));
+    int8_t *const last = (int8_t *)(rec + 4 * d.out_c);
     const int32_t out_h = output_dims->h;
     const int32_t out_w = output_dims->w;
     const int32_t out_c = d.out_c;
+    const int32_t pixels = out_h * out_w;
+    const int fast = ML_CONV_ASM && params->act_min <= -128 && params->act_max >= 127;
+    const int pointwise = d.k_h == 1 && d.k_w == 1 && (d.in_c & 3) == 0 && params->stride_h == 1 &&
+                          params->stride_w == 1 && params->pad_h == 0 && params->pad_w == 0 &&
+                          out_h == d.in_h && out_w == d.in_w;
+#if ML_CONV_ASM
+    ml_conv_dsp_job job;
+    if (fast) {
+        ml_conv_dsp_records(&d, bias, rec);
+        job.filter = filter;
+        job.rec = rec;
+        job.rec_end = rec + 4 * out_c;
+        job.out_stride = out_c;
+        job.entry = d.blocks == 1 ? 4 : (4 - (d.blocks - 1) % 4) % 4;
+        job.w_back = 4 * d.blocks - d.k;
+        job.out_off = params->output_offset;
+        job.unused = 0;
+        if ((d.k & 3) != 0) {
+            /* Word reads overrun each channel by w_back bytes, which meet zero columns; the last
+             * channel reads a padded copy instead, so nothing past the filter is read. */
+            const int8_t *w = filter + (out_c - 1) * d.k;
+            for (int32_t i = 0; i < 4 * d.blocks; ++i) {
+                last[i] = i < d.k ? w[i] : 0;
+            }
+            job.rec_end -= 4;
+        }
+    }
+#else
+    (void)rec;
+    (void)last;
+    (void)fast;
+#endif
     for (int32_t b = 0; b < input_dims->n; ++b) {
         const int8_t *in_batch = input + b * d.in_h * d.in_w * d.in_c;
-        int8_t *out_batch = output + b * out_h * out_w * out_c;
-        int32_t np = 0;
-        int32_t first = 0;
-        for (int32_t oy = 0; oy < out_h; ++oy) {
-            for (int32_t ox = 0; ox < out_w; ++ox) {
-                ml_conv_dsp_im2col(&d, in_batch, oy, ox, d.cols + 2 * np);
-                if (++np == ML_CONV_PX) {
-                    if (fast) {
-                        ml_conv_dsp_group_fast(&d, filter, bias, out_batch + first * out_c);
-                    } else {
-                        ml_conv_dsp_group_any(&d, filter, bias, out_batch + first * out_c, np);
-                    }
-                    first += np;
-                    np = 0;
+        int8_t *out_batch = output + b * pixels * out_c;
+        for (int32_t first = 0; first < pixels;) {
+            const int32_t left = pixels - first;
+            int32_t px = 0;
+#if ML_CONV_ASM
+            if (fast) {
+                px = ml_conv_dsp_group_px(left);
+                if (px > pixels) {
+                    px = pixels >= 4 ? 4 : 0;
+                }
+                if (px > left) {
+                    /* The last group ends on the last pixel and computes some of the previous
+                     * group's again (same values: the input and output never overlap). */
+                    first = pixels - px;
                 }
             }
-        }
-        if (np > 0) {
-            ml_conv_dsp_group_any(&d, filter, bias, out_batch + first * out_c, np);
+#endif
+            /* px == 0: fewer than four pixels in all, the C path's */
+            const int32_t step = px > 0 ? px : ML_CONV_PX;
+            const int32_t np = px > 0 ? px : (left < ML_CONV_PX ? left : ML_CONV_PX);
+            if (pointwise) {
+                ml_conv_dsp_widen_pixels(in_batch + first * d.in_c, np, d.in_c, d.cols, 2 * step,
+                                         d.off2);
+            } else {
+                int32_t oy = first / out_w;
+                int32_t ox = first - oy * out_w;
+                for (int32_t i = 0; i < np; ++i) {
+                    ml_conv_dsp_im2col(&d, in_batch, oy, ox, d.cols + 2 * i, 2 * step);
+                    if (++ox == out_w) {
+                        ox = 0;
+                        ++oy;
+                    }
+                }
+            }
+            int8_t *out = out_batch + first * out_c;
+#if ML_CONV_ASM
+            if (px > 0) {
+                job.cols = d.cols;
+                job.cols_end = d.cols + d.blocks * 2 * px;
+                job.out = out;
+                job.px = px;
+                void (*const run)(const ml_conv_dsp_job *) = px == 6 ? ml_conv_dsp_p6
+                                                                             : ml_conv_dsp_p4;
+                if (job.rec_end != job.rec) {
+                    run(&job);
+                }
+                if ((d.k & 3) != 0) {
+                    ml_conv_dsp_job one = job;
+                    one.filter = last;
+                    one.rec = job.rec_end;
+                    one.rec_end = job.rec_end + 4;
+                    one.out = out + out_c - 1;
+                    run(&one);
+                }
+            } else
+#endif
+            {
+                ml_conv_dsp_group_any(&d, filter, bias, out, np);
+            }
+            first += np;
         }
     }
     return ML_OK;

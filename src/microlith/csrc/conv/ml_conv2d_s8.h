@@ -3,8 +3,8 @@
 
 #include "ml_common.h"
 
-/* Output pixels that share one pass over the weights in the DSP path. */
-#define ML_CONV2D_S8_PIXELS 4
+/* Output pixels that share one pass over the weights in the DSP path (at most). */
+#define ML_CONV2D_S8_PIXELS 6
 
 typedef struct {
     int32_t stride_h;       /* >= 1 */
@@ -41,16 +41,29 @@ typedef struct {
  * plus the bias: exact for up to 65,000 taps, the same limit TFLM has.
  *
  * scratch: ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims) bytes aligned to 4, or NULL.
- * Cores with the DSP extension (__ARM_FEATURE_DSP) use it to widen ML_CONV2D_S8_PIXELS output
- * pixels' windows to int16 once (im2col), plus the raw window when C_IN is not a multiple of 4,
- * and run SMLAD over them; other cores, grouped convolutions and a NULL scratch take the
- * portable path, which ignores it. The results are identical.
+ * Cores with the DSP extension (__ARM_FEATURE_DSP) use it to widen up to ML_CONV2D_S8_PIXELS
+ * output pixels' windows to int16 once (im2col; K = KH * KW * C_IN values in blocks of 4), plus
+ * the raw window when C_IN is not a multiple of 4, and run SMLAD over them. Layers whose clamp
+ * is [-128, 127] also keep 16 bytes of requantization constants per output channel there, and
+ * a padded copy of the last channel's weights when K is not a multiple of 4
+ * (ML_CONV2D_S8_SCRATCH_BYTES counts all of it; the generator passes
+ * ML_CONV2D_S8_SCRATCH_BYTES_ANY to layers with a narrower clamp).
+ * Other cores, grouped convolutions and a NULL scratch take the portable path, which ignores
+ * it. The results are identical. The DSP path may compute an output pixel twice: the output
+ * must not overlap the input.
  * Returns ML_ARG_ERROR when the dims do not fit together.
  */
-#define ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims)                                      \
-    (((filter_dims)->h * (filter_dims)->w * (filter_dims)->c + 3) / 4 *                        \
-     (4 * 2 * ML_CONV2D_S8_PIXELS +                                                             \
+#define ML_CONV2D_S8_BLOCKS(filter_dims)                                                         \
+    (((filter_dims)->h * (filter_dims)->w * (filter_dims)->c + 3) / 4)
+#define ML_CONV2D_S8_SCRATCH_BYTES_ANY(input_dims, filter_dims)                                  \
+    (ML_CONV2D_S8_BLOCKS(filter_dims) *                                                          \
+     (4 * 2 * ML_CONV2D_S8_PIXELS +                                                              \
       ((input_dims)->c % 4 != 0 && (filter_dims)->h * (filter_dims)->w > 1 ? 4 : 0)))
+#define ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims)                                      \
+    (ML_CONV2D_S8_SCRATCH_BYTES_ANY(input_dims, filter_dims) +                                   \
+     (filter_dims)->n * 16 +                                                                     \
+     (((filter_dims)->h * (filter_dims)->w * (filter_dims)->c) % 4 != 0                          \
+          ? 4 * ML_CONV2D_S8_BLOCKS(filter_dims) : 0))
 
 ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant *quant,
                        void *scratch,

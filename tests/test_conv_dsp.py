@@ -1,0 +1,150 @@
+"""The Cortex-M DSP assembly of CONV_2D and FULLY_CONNECTED (issue 11), byte-exact against TFLM
+on the emulated Cortex-M4: what the assembly does that the older C paths did not.
+
+CONV_2D runs every output channel over a group of 6, 4 or 2 pixels in one routine; the last
+group of a call may recompute pixels of the previous one, and a call of one pixel goes to C.
+Each channel's requantization is one of three records (ml_conv2d_s8.c): fast (SMMLAR with the
+output offset folded in), wide (SMLAL, for a bias that may carry the sum past 2^30 and for
+n > 22) or general (C, for left shifts). FULLY_CONNECTED runs six rows per input word in one
+routine that requantizes in place and hands back a group whose sums reach 2^30.
+"""
+import numpy as np
+import pytest
+
+from microlith.api import compile as compile_model
+from microlith.api import load
+from microlith.ir import Op
+from microlith.targets.cortexm import FirmwareBuilder, outputs_match, run_firmware
+from microlith.verify import HostModel, random_inputs
+from opmodels import act, const, single_op, write
+from test_conv import conv_graph
+from test_fast_kernels import fc_graph, on_cortexm, params_of, verify_on
+
+
+@on_cortexm
+@pytest.mark.parametrize("width", [1, 3, 5, 7, 8, 13])
+def test_pixel_groups_and_overlapping_last_group(tmp_path, width):
+    # 1: the C path; 3: 2 + 2 overlapping; 5: 4 + 2; 7: 6 + 2; 8: 4 + 4; 13: 6 + 6 + 2.
+    g = conv_graph((2, 1, width, 8), 7, (1, 1), in_zp=-128, out_zp=3, seed=width)
+    verify_on(g, tmp_path, samples=3)
+
+
+def mixed_records_conv(in_c=3, kernel=(3, 3), out_c=9):
+    """One channel of every requantization kind: shifts -2, -10 and -22 (fast), -23 and -30
+    (wide), 0 and +1 (general, left shift), and biases near 2^30 (wide: the sum may pass 2^30;
+    with shift -1 the C path)."""
+    rng = np.random.default_rng(4)
+    k_h, k_w = kernel
+    in_scale, out_scale = 0.5, 1.0
+    # effective scale = in * w / out = 2^(shift - 1) * (1 + u) for u in [0, 1)
+    shifts = [-2, -10, -22, -23, -30, 0, 1, -1, -29][:out_c]
+    w_scales = [2.0 ** (s - 1) * 1.3 / in_scale * out_scale for s in shifts]
+    w = const("w", rng.integers(-127, 128, (out_c, k_h, k_w, in_c)), scale=w_scales, axis=0,
+              dtype="int8")
+    bias = rng.integers(-2000, 2000, out_c)
+    bias[7] = (1 << 30) - 5           # shift -1 with a bias past the fast bound: C
+    bias[8] = -(1 << 30) + 77         # wide, and a sum that may cross -2^30
+    bias[4] = (1 << 30) + 123456      # wide with n = 30: a real output from a huge bias
+    b = const("b", bias, scale=[in_scale * s for s in w_scales], axis=0, dtype="int32")
+    x = act("x", (1, 5, 7, in_c), in_scale, -11)
+    y = act("y", (1, 5, 7, out_c), out_scale, 4)
+    attrs = dict(padding="SAME", stride_h=1, stride_w=1, dilation_h=1, dilation_w=1,
+                 activation="NONE")
+    return single_op(Op.CONV_2D, [x, w, b], [y], attrs)
+
+
+@on_cortexm
+@pytest.mark.parametrize("in_c,kernel", [(3, (3, 3)), (8, (1, 1))], ids=["k27", "pointwise"])
+def test_every_record_kind_in_one_layer(tmp_path, in_c, kernel):
+    g = mixed_records_conv(in_c, kernel)
+    assert list(params_of(g)["shift"]) == [-2, -10, -22, -23, -30, 0, 1, -1, -29]
+    assert params_of(g)["acc_bounded"] == 0
+    verify_on(g, tmp_path, samples=4)
+
+
+@on_cortexm
+def test_odd_depth_last_channel_reads_padded_copy(tmp_path):
+    # K = 2 * 2 * 5 = 20 ... and 3 * 3 * 3 = 27: word reads overrun each channel; the last one
+    # reads a zero-padded copy. 5 output channels, 11 x 3 pixels: groups of 6 and 4.
+    verify_on(conv_graph((1, 11, 3, 3), 5, (3, 3), stride=(1, 1), in_zp=127, seed=9), tmp_path,
+              samples=3)
+    verify_on(conv_graph((1, 6, 9, 5), 3, (2, 3), stride=(2, 1), padding="VALID", seed=10),
+              tmp_path, samples=3, name="k30")
+
+
+FC_ROW_CASES = {
+    # rows in groups of six, then four, then one by one; depth tails 0-3
+    "units6_depth128": dict(batches=1, depth=128, units=6, in_zp=-128, out_zp=-128),
+    "units13_depth33": dict(batches=2, depth=33, units=13, in_zp=5, out_zp=-7),
+    "units19_depth4": dict(batches=1, depth=4, units=19, in_zp=-128),
+    "units12_per_channel": dict(batches=1, depth=30, units=12, per_channel=True, in_zp=-3),
+    "units7_relu": dict(batches=1, depth=64, units=7, activation="RELU", out_zp=-20),
+    "units8_no_bias": dict(batches=1, depth=40, units=8, bias=False),
+}
+
+
+@on_cortexm
+@pytest.mark.parametrize("name", list(FC_ROW_CASES))
+def test_fully_connected_six_rows(tmp_path, name):
+    verify_on(fc_graph(seed=len(name) + 20, **FC_ROW_CASES[name]), tmp_path, samples=4)
+
+
+@on_cortexm
+def test_fully_connected_group_with_huge_sum_goes_to_c(tmp_path):
+    # Row 8 (second group of six) has a bias near 2^30: that group's sums come back to C,
+    # the groups after it continue in the routine.
+    g = fc_graph(batches=1, depth=24, units=18, in_zp=-128, seed=3)
+    b = g.tensors["b"]
+    b.data = b.data.copy()
+    b.data[8] = (1 << 30) - 100
+    b.data[15] = -(1 << 30) - 5000
+    verify_on(g, tmp_path, samples=4)
+
+
+@on_cortexm
+def test_wide_record_rounds_ties_away_from_zero(tmp_path):
+    # Multiplier 2^30 and shift -23 (effective scale 2^-24): a wide record. Channels 0-3 have
+    # zero weights, so their sum is the bias, chosen on exact ties of the final shift:
+    # x = (bias + 1) / 2 = -2^22, 2^22, -3 * 2^22, 3 * 2^22 -> -1, 1, -2, 2 (half away from 0).
+    rng = np.random.default_rng(8)
+    data = rng.integers(-127, 128, (6, 1, 1, 4))
+    data[:4] = 0
+    w_scales = [2.0 ** -24] * 4 + [0.01, 0.02]
+    w = const("w", data, scale=w_scales, axis=0, dtype="int8")
+    bias = np.array([-(1 << 23) - 1, (1 << 23) - 1, -3 * (1 << 23) - 1, 3 * (1 << 23) - 1, 50, -70])
+    b = const("b", bias, scale=w_scales, axis=0, dtype="int32")
+    x = act("x", (1, 3, 5, 4), 1.0, 0)
+    y = act("y", (1, 3, 5, 6), 1.0, 0)
+    attrs = dict(padding="VALID", stride_h=1, stride_w=1, dilation_h=1, dilation_w=1,
+                 activation="NONE")
+    g = single_op(Op.CONV_2D, [x, w, b], [y], attrs)
+    p = params_of(g)
+    assert list(p["shift"][:4]) == [-23] * 4 and list(p["multiplier"][:4]) == [1 << 30] * 4
+    verify_on(g, tmp_path, samples=2)
+
+
+@on_cortexm
+@pytest.mark.parametrize("kind", ["conv", "fc"])
+def test_optimize_size_build_gives_the_same_bytes(tmp_path, kind):
+    # ML_OPTIMIZE_SIZE drops the assembly routines (smaller code, C groups of four pixels and
+    # rows of four): the same outputs as the default DSP build and the host build.
+    if kind == "conv":
+        g = conv_graph((1, 7, 9, 8), 11, (3, 3), in_zp=-128, out_zp=-5, seed=12)
+    else:
+        g = fc_graph(batches=1, depth=52, units=14, in_zp=-128, seed=13)
+    path = write(g, tmp_path)
+    res = compile_model(path, tmp_path / "c", measure=False)
+    name = res["name"]
+    model = load(path)
+    samples = [random_inputs(model, np.random.default_rng(s)) for s in range(3)]
+    (tmp_path / "host").mkdir()
+    host = HostModel(tmp_path / "c", model, name, tmp_path / "host")
+    try:
+        want = [host.run(xs) for xs in samples]
+    finally:
+        host.close()
+    for flags, sub in (((), "dsp"), (("-DML_OPTIMIZE_SIZE",), "size")):
+        fw = FirmwareBuilder(tmp_path / "c", name, "cortex-m4", tmp_path / sub,
+                             extra_cflags=flags).link(samples)
+        run = run_firmware(fw.elf, "cortex-m4")
+        assert all(outputs_match(w, s.outputs) for w, s in zip(want, run.samples)), sub
