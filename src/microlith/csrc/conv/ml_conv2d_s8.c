@@ -1,5 +1,6 @@
 #include "ml_conv2d_s8.h"
 #include "ml_nn_dsp.h"
+#include "ml_nn_m0.h"
 
 /*
  * The inner products stay out of line: inlined into the loop nest they lose registers to the
@@ -41,13 +42,12 @@ static void ml_conv_clip_window(int32_t origin, int32_t dilation, int32_t taps, 
 
 /* Bias, requantization, output offset and clamp. */
 static inline int8_t ml_conv_finish(int32_t acc, int32_t oc, const int32_t *bias,
-                                    const ml_per_channel_quant *quant, const ml_conv_params *params)
+                                    const ml_per_channel_quant *quant, const ml_m0_act *act)
 {
     if (bias != NULL) {
         acc += bias[oc];
     }
-    acc = ML_NN_REQUANTIZE(acc, quant->multiplier[oc], quant->shift[oc]);
-    return ml_clamp_s8(acc + params->output_offset, params->act_min, params->act_max);
+    return ml_m0_out_s8(acc, quant->multiplier[oc], quant->shift[oc], act);
 }
 
 /* The in-image part of a window as `rows` runs of `n` values, consecutive runs `in_step`
@@ -358,6 +358,10 @@ static void ml_conv_pixels(const ml_conv_params *params, const ml_per_channel_qu
                            int8_t *out0, int8_t *out1)
 {
     const int32_t offset = params->input_offset;
+    ml_m0_act act;
+    act.out_off = params->output_offset;
+    act.act_min = params->act_min;
+    act.act_max = params->act_max;
     /* A merged window row is one run; otherwise each column is a run per row. */
     const int32_t columns = geo->merge_row ? 1 : cols;
     ml_conv_runs runs;
@@ -388,14 +392,14 @@ static void ml_conv_pixels(const ml_conv_params *params, const ml_per_channel_qu
                     ml_conv_dot_1x2(in0 + in_at, w0 + w_at, w1 + w_at, &runs, offset, acc);
                 }
             }
-            out0[oc] = ml_conv_finish(acc[0], oc, bias, quant, params);
+            out0[oc] = ml_conv_finish(acc[0], oc, bias, quant, &act);
             if (paired) {
-                out0[oc + 1] = ml_conv_finish(acc[1], oc + 1, bias, quant, params);
+                out0[oc + 1] = ml_conv_finish(acc[1], oc + 1, bias, quant, &act);
             }
             if (out1 != NULL) {
-                out1[oc] = ml_conv_finish(acc[2], oc, bias, quant, params);
+                out1[oc] = ml_conv_finish(acc[2], oc, bias, quant, &act);
                 if (paired) {
-                    out1[oc + 1] = ml_conv_finish(acc[3], oc + 1, bias, quant, params);
+                    out1[oc + 1] = ml_conv_finish(acc[3], oc + 1, bias, quant, &act);
                 }
             }
         }

@@ -1,5 +1,6 @@
 #include "ml_depthwise_conv2d_s8.h"
 #include "ml_nn_dsp.h"
+#include "ml_nn_m0.h"
 
 /*
  * The inner products stay out of line: inlined into the loop nest they lose registers to the
@@ -38,14 +39,12 @@ static void ml_dw_clip_window(int32_t origin, int32_t dilation, int32_t taps, in
 
 /* Bias, requantization, output offset and clamp of one output channel. */
 static inline int8_t ml_dw_finish(int32_t acc, int32_t oc, const int32_t *bias,
-                                  const ml_per_channel_quant *quant,
-                                  const ml_depthwise_conv_params *params)
+                                  const ml_per_channel_quant *quant, const ml_m0_act *act)
 {
     if (bias != NULL) {
         acc += bias[oc];
     }
-    acc = ML_NN_REQUANTIZE(acc, quant->multiplier[oc], quant->shift[oc]);
-    return ml_clamp_s8(acc + params->output_offset, params->act_min, params->act_max);
+    return ml_m0_out_s8(acc, quant->multiplier[oc], quant->shift[oc], act);
 }
 
 /* One channel over the window; `in` and `w` point at the first tap of that channel. */
@@ -477,6 +476,10 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
     win.in_dx = params->dilation_w * in_c;
     win.w_dy = k_w * out_c;
     win.w_dx = out_c;
+    ml_m0_act act;
+    act.out_off = params->output_offset;
+    act.act_min = params->act_min;
+    act.act_max = params->act_max;
     int32_t first_oc = 0;  /* channels below are done by the DSP path */
 #if defined(ML_NN_DSP)
     if (scratch != NULL && mult == 1 && params->acc_bounded && k_h * k_w <= ML_DW_DSP_TAPS &&
@@ -520,13 +523,13 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
                         int32_t acc[4];
                         ml_dw_dot4(&win, in_tap + oc, w_tap + oc, offset, acc);
                         for (int32_t j = 0; j < 4; ++j) {
-                            out_px[oc + j] = ml_dw_finish(acc[j], oc + j, bias, quant, params);
+                            out_px[oc + j] = ml_dw_finish(acc[j], oc + j, bias, quant, &act);
                         }
                     }
                 }
                 for (; oc < out_c; ++oc) {
                     const int32_t acc = ml_dw_dot(&win, in_tap + oc / mult, w_tap + oc, offset);
-                    out_px[oc] = ml_dw_finish(acc, oc, bias, quant, params);
+                    out_px[oc] = ml_dw_finish(acc, oc, bias, quant, &act);
                 }
             }
         }

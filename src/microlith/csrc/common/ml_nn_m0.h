@@ -1,0 +1,112 @@
+/*
+ * Helpers for the kernels' paths on cores without the DSP extension (Cortex-M0/M0+, M3) and
+ * the host. Nothing here is public API.
+ *
+ * ml_m0_out_s8 is the per-output tail of conv, depthwise conv and fully connected: bias
+ * already added, TFLM's requantization (MultiplyByQuantizedMultiplier), output offset, clamp.
+ * On ARMv6-M, which has no 32 x 32 -> 64 multiply, its common case is an assembly routine
+ * that needs no libgcc call: out of line it has the eight low registers to itself, where
+ * ml_nn_requantize inlined into a kernel's loop nest spilled and cost about 90 instructions
+ * per output on Cortex-M0 (now 45 plus the caller's loads). Other cores and the host run
+ * ml_nn_requantize itself (Cortex-M3 has SMULL).
+ */
+#ifndef ML_NN_M0_H
+#define ML_NN_M0_H
+
+#include "ml_common.h"
+
+/* Output offset and activation clamp of one layer (output domain). */
+typedef struct {
+    int32_t out_off;
+    int32_t act_min;
+    int32_t act_max;
+} ml_m0_act;
+
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+/*
+ * ARMv6-M: the fast case of ml_m0_out_s8 (shift <= 0, m >= 0) in 45 instructions, call
+ * included; gcc's code for the same steps in C is 75 (it moves the products through r8-r10).
+ *
+ * y = floor((acc * m + 2^30) / 2^31) is gemmlowp's SaturatingRoundingDoublingHighMul (its
+ * saturated case needs m == INT32_MIN, excluded). With acc = ah * 2^16 + al and
+ * m = mh * 2^16 + ml (al, ml in [0, 2^16); ah in [-2^15, 2^15), mh in [0, 2^15)):
+ * acc * m = ah*mh * 2^32 + (ah*ml + al*mh) * 2^16 + al*ml, where ah*ml and al*mh fit int32
+ * and al*ml fits uint32; the sum is formed as a 64-bit hi:lo pair with ADDS/ADCS, so every
+ * step is exact, and hi:lo >> 31 fits int32 because |acc * m| < 2^62. Then gemmlowp's
+ * RoundingDivideByPOT as (y >> n) + (rem >= thr1) with rem = y & (2^n - 1) and thr1 = (2^n + 1) / 2 + (y < 0), which
+ * is TFLM's rem > (2^n - 1) / 2 + (y < 0) for every n in [0, 31]. The 2^30 of the rounding
+ * rides on al * mh: (al * mh + 2^14) * 2^16 = al * mh * 2^16 + 2^30 and al * mh + 2^14 < 2^32.
+ * Naked, so it is a private copy in each file that uses it; arguments as the C prototype.
+ */
+#define ML_M0_ARG __attribute__((unused))  /* read by the assembly, not by C */
+__attribute__((naked, noinline)) static int8_t
+ml_m0_requant_fast(ML_M0_ARG int32_t acc, ML_M0_ARG int32_t m, ML_M0_ARG int32_t n,
+                   ML_M0_ARG const ml_m0_act *act)
+{
+    __asm__(
+        ".syntax unified\n\t"
+        "push {r4, r5, r6, lr}\n\t"
+        "asrs r4, r0, #16\n\t"       /* ah */
+        "uxth r0, r0\n\t"            /* al */
+        "asrs r5, r1, #16\n\t"       /* mh */
+        "uxth r1, r1\n\t"            /* ml */
+        "movs r6, r0\n\t"
+        "muls r6, r1\n\t"            /* lo = al * ml */
+        "muls r1, r4\n\t"            /* p2 = ah * ml, signed */
+        "muls r0, r5\n\t"            /* p3 = al * mh */
+        "muls r4, r5\n\t"            /* hi = ah * mh */
+        "movs r5, #1\n\t"
+        "lsls r5, r5, #14\n\t"
+        "adds r0, r0, r5\n\t"        /* p3 + 2^14: the rounding 2^30 */
+        "lsls r5, r1, #16\n\t"
+        "asrs r1, r1, #16\n\t"
+        "adds r6, r6, r5\n\t"
+        "adcs r4, r1\n\t"            /* hi:lo += p2 * 2^16 */
+        "lsls r5, r0, #16\n\t"
+        "lsrs r0, r0, #16\n\t"
+        "adds r6, r6, r5\n\t"
+        "adcs r4, r0\n\t"            /* hi:lo += (p3 + 2^14) * 2^16 */
+        "adds r6, r6, r6\n\t"
+        "adcs r4, r4\n\t"            /* y = hi:lo >> 31 */
+        "movs r5, #1\n\t"
+        "lsls r5, r2\n\t"            /* 2^n */
+        "subs r6, r5, #1\n\t"
+        "ands r6, r4\n\t"            /* rem */
+        "adds r5, r5, #1\n\t"
+        "lsrs r5, r5, #1\n\t"
+        "lsrs r1, r4, #31\n\t"
+        "adds r5, r5, r1\n\t"        /* thr1 */
+        "asrs r4, r2\n\t"
+        "movs r1, #0\n\t"
+        "cmp r6, r5\n\t"
+        "adcs r4, r1\n\t"            /* z = (y >> n) + (rem >= thr1) */
+        "ldr r0, [r3, #0]\n\t"
+        "adds r0, r0, r4\n\t"        /* + out_off */
+        "ldr r1, [r3, #4]\n\t"
+        "cmp r0, r1\n\t"
+        "bge 1f\n\t"
+        "movs r0, r1\n"
+        "1:\n\t"
+        "ldr r1, [r3, #8]\n\t"
+        "cmp r0, r1\n\t"
+        "ble 2f\n\t"
+        "movs r0, r1\n"
+        "2:\n\t"
+        "sxtb r0, r0\n\t"
+        "pop {r4, r5, r6, pc}");
+}
+#endif
+
+/* ml_nn_requantize(acc, m, shift) + act->out_off, clamped to the activation range. */
+static inline int8_t ml_m0_out_s8(int32_t acc, int32_t m, int32_t shift, const ml_m0_act *act)
+{
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+    if (shift <= 0 && shift >= -31 && m >= 0) {
+        return ml_m0_requant_fast(acc, m, -shift, act);
+    }
+#endif
+    return ml_clamp_s8(ml_nn_requantize(acc, m, shift) + act->out_off, act->act_min,
+                       act->act_max);
+}
+
+#endif /* ML_NN_M0_H */
