@@ -98,15 +98,30 @@ ml_m0_requant_fast(ML_M0_ARG int32_t acc, ML_M0_ARG int32_t m, ML_M0_ARG int32_t
 #endif
 
 /* ml_nn_requantize(acc, m, shift) + act->out_off, clamped to the activation range. */
-static inline int8_t ml_m0_out_s8(int32_t acc, int32_t m, int32_t shift, const ml_m0_act *act)
+static inline int8_t ml_m0_out_ref(int32_t acc, int32_t m, int32_t shift, const ml_m0_act *act)
 {
-#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
-    if (shift <= 0 && shift >= -31 && m >= 0) {
-        return ml_m0_requant_fast(acc, m, -shift, act);
-    }
-#endif
     return ml_clamp_s8(ml_nn_requantize(acc, m, shift) + act->out_off, act->act_min,
                        act->act_max);
 }
+
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+/* The rare channels (left shift, negative multiplier), out of line so that the callers' loops
+ * keep their registers. */
+static ML_NOINLINE int8_t ml_m0_out_slow(int32_t acc, int32_t m, int32_t shift,
+                                         const ml_m0_act *act)
+{
+    return ml_m0_out_ref(acc, m, shift, act);
+}
+
+static inline int8_t ml_m0_out_s8(int32_t acc, int32_t m, int32_t shift, const ml_m0_act *act)
+{
+    if ((uint32_t)(shift + 31) <= 31u && m >= 0) {  /* shift in [-31, 0] */
+        return ml_m0_requant_fast(acc, m, -shift, act);
+    }
+    return ml_m0_out_slow(acc, m, shift, act);
+}
+#else
+#define ml_m0_out_s8 ml_m0_out_ref
+#endif
 
 #endif /* ML_NN_M0_H */
