@@ -865,44 +865,140 @@ typedef struct {
     int32_t in_h, in_w, in_c;
     int32_t k_h, k_w;
     int32_t k;        /* taps per window: k_h * k_w * in_c */
-    int8_t zp;        /* the input zero point, what a tap outside the image reads */
+    int32_t zp;       /* the input zero point, what a tap outside the image reads */
 } ml_conv_m0;
 
+/* One tap's in_c values of two pixels into the column: dst[c] = a[c] + 2^16 * b[c], a NULL
+ * source reading as the zero point. */
+static void ml_conv_m0_tap(int32_t *dst, const int8_t *a, const int8_t *b, int32_t n,
+                           int32_t zp)
+{
+    const int32_t zp_hi = (int32_t)((uint32_t)zp << 16);
+    if (a != NULL && b != NULL) {
+        for (int32_t c = 0; c < n; ++c) {
+            dst[c] = a[c] + (int32_t)((uint32_t)b[c] << 16);
+        }
+    } else if (a != NULL) {
+        for (int32_t c = 0; c < n; ++c) {
+            dst[c] = a[c] + zp_hi;
+        }
+    } else if (b != NULL) {
+        for (int32_t c = 0; c < n; ++c) {
+            dst[c] = zp + (int32_t)((uint32_t)b[c] << 16);
+        }
+    } else {
+        for (int32_t c = 0; c < n; ++c) {
+            dst[c] = zp + zp_hi;
+        }
+    }
+}
+
 /*
- * The window of output pixel (oy, ox) into the column: lane 0 (cols[t] := x) or, with
- * high != 0, lane 1 (cols[t] += x * 2^16).
+ * The windows of output pixels (oya, oxa) and, when has_b, (oyb, oxb) into the packed column.
+ * A row whose taps are all inside for both pixels, without dilation, is one run.
  */
-static void ml_conv_m0_gather(const ml_conv_m0 *d, const int8_t *in_batch, int32_t oy,
-                              int32_t ox, int32_t *cols, int high)
+static ML_NOINLINE void ml_conv_m0_gather(const ml_conv_m0 *d, const int8_t *in_batch,
+                                          int32_t oya, int32_t oxa, int32_t oyb, int32_t oxb,
+                                          int has_b, int32_t *cols)
 {
     const ml_conv_params *pr = d->params;
     const int32_t in_c = d->in_c;
-    const int32_t iy0 = oy * pr->stride_h - pr->pad_h;
-    const int32_t ix0 = ox * pr->stride_w - pr->pad_w;
-    const int32_t shift = high ? 16 : 0;
+    const int32_t row_elems = d->in_w * in_c;
+    const int32_t iya = oya * pr->stride_h - pr->pad_h;
+    const int32_t ixa = oxa * pr->stride_w - pr->pad_w;
+    const int32_t iyb = oyb * pr->stride_h - pr->pad_h;
+    const int32_t ixb = oxb * pr->stride_w - pr->pad_w;
+    const int32_t span = (d->k_w - 1) * pr->dilation_w;
+    const int cols_in = ixa >= 0 && ixa + span < d->in_w && ixb >= 0 && ixb + span < d->in_w &&
+                        pr->dilation_w == 1;
     int32_t *dst = cols;
     for (int32_t ky = 0; ky < d->k_h; ++ky) {
-        const int32_t iy = iy0 + ky * pr->dilation_h;
-        const int row_in = iy >= 0 && iy < d->in_h;
-        const int8_t *row = in_batch + iy * d->in_w * in_c;
+        const int32_t ya = iya + ky * pr->dilation_h;
+        const int32_t yb = iyb + ky * pr->dilation_h;
+        const int8_t *ra = ya >= 0 && ya < d->in_h ? in_batch + ya * row_elems : NULL;
+        const int8_t *rb = has_b && yb >= 0 && yb < d->in_h ? in_batch + yb * row_elems : NULL;
+        if (cols_in && ra != NULL && (rb != NULL || !has_b)) {
+            ml_conv_m0_tap(dst, ra + ixa * in_c, rb != NULL ? rb + ixb * in_c : NULL,
+                           d->k_w * in_c, d->zp);
+            dst += d->k_w * in_c;
+            continue;
+        }
         for (int32_t kx = 0; kx < d->k_w; ++kx) {
-            const int32_t ix = ix0 + kx * pr->dilation_w;
-            const int8_t *src = row + ix * in_c;
-            const int in = row_in && ix >= 0 && ix < d->in_w;
-            for (int32_t c = 0; c < in_c; ++c) {
-                const int32_t x = in ? src[c] : d->zp;
-                const int32_t v = (int32_t)((uint32_t)x << shift);
-                dst[c] = high ? dst[c] + v : v;
-            }
+            const int32_t xa = ixa + kx * pr->dilation_w;
+            const int32_t xb = ixb + kx * pr->dilation_w;
+            const int8_t *a = ra != NULL && xa >= 0 && xa < d->in_w ? ra + xa * in_c : NULL;
+            const int8_t *b = rb != NULL && xb >= 0 && xb < d->in_w ? rb + xb * in_c : NULL;
+            ml_conv_m0_tap(dst, a, b, in_c, d->zp);
             dst += in_c;
         }
     }
 }
 
-static void ml_conv2d_s8_m0(const ml_conv_params *params, const ml_per_channel_quant *quant,
-                            void *scratch, const ml_dims *input_dims, const int8_t *input,
-                            const ml_dims *filter_dims, const int8_t *filter,
-                            const int32_t *bias, const ml_dims *output_dims, int8_t *output)
+typedef struct {
+    const int32_t *cols;
+    const int8_t *filter;     /* the chunk's first channel */
+    const int32_t *base;      /* per channel of the chunk: bias + input_offset * sum(w) */
+    const int32_t *mult;      /* the chunk's first channel's multiplier and shift */
+    const int32_t *shift;
+    int32_t n;                /* channels in the chunk */
+    int32_t k;
+    uint32_t lane_bias;       /* (k / 2) * 2^15, the lanes' offset in L */
+    int32_t out_c;
+    ml_m0_act act;
+} ml_conv_m0_pass;
+
+/* Every channel of a chunk at one or two pixels (o0 and, when pair, o0 + out_c). */
+static ML_NOINLINE void ml_conv_m0_channels(const ml_conv_m0_pass *ps, int8_t *o0, int pair)
+{
+    const int32_t k = ps->k;
+    const int32_t pairs = k >> 1;
+    const int32_t out_c = ps->out_c;
+    /* An odd last tap is added here: its lanes, exactly (|xa| <= 128). */
+    const int32_t tail = k & 1 ? ps->cols[k - 1] : 0;
+    const int32_t ta = (int32_t)(int16_t)(uint16_t)((uint32_t)tail & 0xFFFFu);
+    const int32_t tb = (tail - ta) >> 16;
+    const int32_t *base = ps->base;
+    const int32_t *mult = ps->mult;
+    const int32_t *shift = ps->shift;
+    const int8_t *w0 = ps->filter;
+    for (int32_t left = ps->n; left > 0; left -= 2) {
+        const int8_t *w1 = left > 1 ? w0 + k : w0;
+        int32_t s[4];
+        ml_conv_m0_swar(ps->cols, w0, w1, pairs, s);
+        int32_t a00 = (int32_t)((uint32_t)s[0] - ((uint32_t)s[2] << 16) - ps->lane_bias);
+        int32_t a01 = (int32_t)((uint32_t)s[1] - ((uint32_t)s[3] << 16) - ps->lane_bias);
+        int32_t a10 = s[2];
+        int32_t a11 = s[3];
+        if (k & 1) {
+            a00 += ta * w0[k - 1];
+            a01 += ta * w1[k - 1];
+            a10 += tb * w0[k - 1];
+            a11 += tb * w1[k - 1];
+        }
+        o0[0] = ml_m0_out_s8(a00 + base[0], mult[0], shift[0], &ps->act);
+        if (pair) {
+            o0[out_c] = ml_m0_out_s8(a10 + base[0], mult[0], shift[0], &ps->act);
+        }
+        if (left > 1) {
+            o0[1] = ml_m0_out_s8(a01 + base[1], mult[1], shift[1], &ps->act);
+            if (pair) {
+                o0[out_c + 1] = ml_m0_out_s8(a11 + base[1], mult[1], shift[1], &ps->act);
+            }
+        }
+        o0 += 2;
+        base += 2;
+        mult += 2;
+        shift += 2;
+        w0 += 2 * k;
+    }
+}
+
+static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
+                                        const ml_per_channel_quant *quant, void *scratch,
+                                        const ml_dims *input_dims, const int8_t *input,
+                                        const ml_dims *filter_dims, const int8_t *filter,
+                                        const int32_t *bias, const ml_dims *output_dims,
+                                        int8_t *output)
 {
     ml_conv_m0 d;
     d.params = params;
@@ -912,85 +1008,54 @@ static void ml_conv2d_s8_m0(const ml_conv_params *params, const ml_per_channel_q
     d.k_h = filter_dims->h;
     d.k_w = filter_dims->w;
     d.k = d.k_h * d.k_w * d.in_c;
-    d.zp = (int8_t)(-params->input_offset);
-    ml_m0_act act;
-    act.out_off = params->output_offset;
-    act.act_min = params->act_min;
-    act.act_max = params->act_max;
+    d.zp = -params->input_offset;
+    ml_conv_m0_pass ps;
+    ps.cols = (const int32_t *)scratch;
+    ps.k = d.k;
+    ps.lane_bias = (uint32_t)(d.k >> 1) << 15;
+    ps.out_c = output_dims->c;
+    ps.act.out_off = params->output_offset;
+    ps.act.act_min = params->act_min;
+    ps.act.act_max = params->act_max;
     const int32_t k = d.k;
-    const int32_t pairs = k >> 1;
-    const uint32_t lane_bias = (uint32_t)pairs << 15;
-    const int32_t out_h = output_dims->h;
     const int32_t out_w = output_dims->w;
     const int32_t out_c = output_dims->c;
-    const int32_t pixels = out_h * out_w;
-    int32_t *cols = (int32_t *)scratch;
+    const int32_t pixels = output_dims->h * out_w;
     int32_t base[ML_CONV_M0_CHUNK];
+    ps.base = base;
     for (int32_t c0 = 0; c0 < out_c; c0 += ML_CONV_M0_CHUNK) {
-        const int32_t c_end = out_c - c0 < ML_CONV_M0_CHUNK ? out_c : c0 + ML_CONV_M0_CHUNK;
-        for (int32_t c = c0; c < c_end; ++c) {
-            const int8_t *w = filter + c * k;
+        ps.n = out_c - c0 < ML_CONV_M0_CHUNK ? out_c - c0 : ML_CONV_M0_CHUNK;
+        ps.filter = filter + c0 * k;
+        ps.mult = quant->multiplier + c0;
+        ps.shift = quant->shift + c0;
+        for (int32_t j = 0; j < ps.n; ++j) {
+            const int8_t *w = ps.filter + j * k;
             int32_t s = 0;
             for (int32_t i = 0; i < k; ++i) {
                 s += w[i];
             }
-            base[c - c0] = (int32_t)((uint32_t)(bias != NULL ? bias[c] : 0) +
-                                     (uint32_t)params->input_offset * (uint32_t)s);
+            base[j] = (int32_t)((uint32_t)(bias != NULL ? bias[c0 + j] : 0) +
+                                (uint32_t)params->input_offset * (uint32_t)s);
         }
         for (int32_t b = 0; b < input_dims->n; ++b) {
             const int8_t *in_batch = input + b * d.in_h * d.in_w * d.in_c;
-            int8_t *out_batch = output + b * pixels * out_c;
+            int8_t *out = output + b * pixels * out_c + c0;
             int32_t oy = 0, ox = 0;
             for (int32_t p = 0; p < pixels; p += 2) {
                 const int pair = p + 1 < pixels;
-                ml_conv_m0_gather(&d, in_batch, oy, ox, cols, 0);
-                if (++ox == out_w) {
+                int32_t oyb = oy, oxb = ox + 1;
+                if (oxb == out_w) {
+                    oxb = 0;
+                    ++oyb;
+                }
+                ml_conv_m0_gather(&d, in_batch, oy, ox, oyb, oxb, pair, (int32_t *)scratch);
+                ml_conv_m0_channels(&ps, out, pair);
+                out += 2 * out_c;
+                oy = oyb;
+                ox = oxb + 1;
+                if (ox == out_w) {
                     ox = 0;
                     ++oy;
-                }
-                if (pair) {
-                    ml_conv_m0_gather(&d, in_batch, oy, ox, cols, 1);
-                    if (++ox == out_w) {
-                        ox = 0;
-                        ++oy;
-                    }
-                }
-                /* The odd last tap in C: its lanes, exactly (|xa| <= 128). */
-                const int32_t tail = k & 1 ? cols[k - 1] : 0;
-                const int32_t ta = (int32_t)(int16_t)(tail & 0xFFFF);
-                const int32_t tb = (tail - ta) >> 16;
-                int8_t *o0 = out_batch + p * out_c;
-                for (int32_t c = c0; c < c_end; c += 2) {
-                    const int paired = c + 1 < c_end;
-                    const int8_t *w0 = filter + c * k;
-                    const int8_t *w1 = paired ? w0 + k : w0;
-                    int32_t s[4];
-                    ml_conv_m0_swar(cols, w0, w1, pairs, s);
-                    int32_t a00 = (int32_t)((uint32_t)s[0] - ((uint32_t)s[2] << 16) - lane_bias);
-                    int32_t a01 = (int32_t)((uint32_t)s[1] - ((uint32_t)s[3] << 16) - lane_bias);
-                    int32_t a10 = s[2];
-                    int32_t a11 = s[3];
-                    if (k & 1) {
-                        a00 += ta * w0[k - 1];
-                        a01 += ta * w1[k - 1];
-                        a10 += tb * w0[k - 1];
-                        a11 += tb * w1[k - 1];
-                    }
-                    const int32_t b0 = base[c - c0];
-                    o0[c] = ml_m0_out_s8(a00 + b0, quant->multiplier[c], quant->shift[c], &act);
-                    if (pair) {
-                        o0[out_c + c] = ml_m0_out_s8(a10 + b0, quant->multiplier[c],
-                                                     quant->shift[c], &act);
-                    }
-                    if (paired) {
-                        const int32_t b1 = base[c + 1 - c0];
-                        o0[c + 1] = ml_m0_out_s8(a01 + b1, quant->multiplier[c + 1],
-                                                 quant->shift[c + 1], &act);
-                        if (pair) {
-                            o0[out_c + c + 1] = ml_m0_out_s8(a11 + b1, quant->multiplier[c + 1],
-                                                             quant->shift[c + 1], &act);
-                        }
-                    }
                 }
             }
         }
