@@ -124,4 +124,90 @@ static inline int8_t ml_m0_out_s8(int32_t acc, int32_t m, int32_t shift, const m
 #define ml_m0_out_s8 ml_m0_out_ref
 #endif
 
+/*
+ * The same requantization with the per-channel constants prepared once per layer (a kernel
+ * keeps them in its scratch), for channels with multiplier >= 0 and shift in [-22, -1]: the
+ * rounding shift and the 2^30 rounding merge into one add before a single shift.
+ * With y = floor((acc * m + 2^30) / 2^31) (as above), TFLM's
+ * RoundingDivideByPOT(y, n) = (y + 2^(n-1) - [y < 0]) >> n, and [y < 0] = [acc < 0] except for
+ * acc * m in [-2^30, 0), where y = 0 and both give 0 for n >= 1. y + 2^(n-1) - [acc < 0] can
+ * overflow only upward, for y >= 2^31 - 2^21, whose result (>= 2^9) clamps to act_max.
+ * About 35 instructions with the call, against 45 plus the caller's tests.
+ */
+typedef struct {
+    int32_t mh;   /* multiplier >> 16 */
+    int32_t ml;   /* multiplier & 0xFFFF */
+    int32_t h;    /* 2^(n-1) */
+    int32_t n;    /* -shift, in [1, 22] */
+} ml_m0_rq;
+
+/* 1 and q filled when the channel takes ml_m0_rq_apply, else 0. */
+static inline int ml_m0_rq_of(ml_m0_rq *q, int32_t multiplier, int32_t shift)
+{
+    if (multiplier < 0 || shift > -1 || shift < -22) {
+        return 0;
+    }
+    q->mh = multiplier >> 16;
+    q->ml = multiplier & 0xFFFF;
+    q->n = -shift;
+    q->h = (int32_t)(1u << (q->n - 1));
+    return 1;
+}
+
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+/* ml_m0_out_s8(acc, m, shift, act) for a channel prepared by ml_m0_rq_of (clamped, as int32). */
+__attribute__((naked, noinline)) static int32_t
+ml_m0_rq_apply(ML_M0_ARG int32_t acc, ML_M0_ARG const ml_m0_rq *q, ML_M0_ARG const ml_m0_act *act)
+{
+    __asm__(
+        ".syntax unified\n\t"
+        "push {r4, r5, r6, r7, lr}\n\t"
+        "ldm r1!, {r3, r4, r5, r6}\n\t"  /* mh, ml, h, n */
+        "lsrs r7, r0, #31\n\t"
+        "subs r5, r5, r7\n\t"            /* h - [acc < 0] */
+        "asrs r7, r0, #16\n\t"           /* ah */
+        "uxth r0, r0\n\t"                /* al */
+        "movs r1, r0\n\t"
+        "muls r1, r4\n\t"                /* lo = al * ml */
+        "muls r4, r7\n\t"                /* p2 = ml * ah */
+        "muls r0, r3\n\t"                /* p3 = al * mh */
+        "muls r7, r3\n\t"                /* hi = ah * mh */
+        "movs r3, #1\n\t"
+        "lsls r3, r3, #14\n\t"
+        "adds r0, r0, r3\n\t"            /* p3 + 2^14: the rounding 2^30 */
+        "lsls r3, r4, #16\n\t"
+        "asrs r4, r4, #16\n\t"
+        "adds r1, r1, r3\n\t"
+        "adcs r7, r4\n\t"
+        "lsls r3, r0, #16\n\t"
+        "lsrs r0, r0, #16\n\t"
+        "adds r1, r1, r3\n\t"
+        "adcs r7, r0\n\t"
+        "adds r1, r1, r1\n\t"
+        "adcs r7, r7\n\t"                /* y */
+        "ldm r2!, {r0, r3, r4}\n\t"      /* out_off, act_min, act_max */
+        "adds r7, r7, r5\n\t"
+        "bvs 3f\n\t"
+        "asrs r7, r6\n\t"
+        "adds r0, r0, r7\n\t"
+        "cmp r0, r3\n\t"
+        "bge 1f\n\t"
+        "movs r0, r3\n"
+        "1:\n\t"
+        "cmp r0, r4\n\t"
+        "ble 2f\n"
+        "3:\n\t"
+        "movs r0, r4\n"
+        "2:\n\t"
+        "pop {r4, r5, r6, r7, pc}");
+}
+#else
+static inline int32_t ml_m0_rq_apply(int32_t acc, const ml_m0_rq *q, const ml_m0_act *act)
+{
+    const int32_t m = (int32_t)(((uint32_t)q->mh << 16) | (uint32_t)q->ml);
+    const int32_t v = ml_nn_requantize(acc, m, -q->n) + act->out_off;
+    return v < act->act_min ? act->act_min : (v > act->act_max ? act->act_max : v);
+}
+#endif
+
 #endif /* ML_NN_M0_H */

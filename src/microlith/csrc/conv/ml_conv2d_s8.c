@@ -787,8 +787,9 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
  * modulo 2^32 like TFLM's int32 sums. A step of two taps, two channels and two pixels (eight
  * MACs) is 22 instructions, against 34 for the byte loop of ml_conv_m0_dot_2x2.
  *
- * Scratch: the column, K words (ML_CONV2D_S8_SCRATCH_BYTES is at least 8K bytes). An odd last
- * tap is added in C.
+ * Scratch: the column, K words (ML_CONV2D_S8_SCRATCH_BYTES is at least 8K bytes), then, when
+ * there is room for a chunk, the chunk's channels in the fast requantization form
+ * (ml_m0_rq_apply). An odd last tap is added in C.
  * The starting values of up to ML_CONV_M0_CHUNK channels live on the stack; wider layers run
  * in chunks of channels, rebuilding the columns for each.
  */
@@ -934,8 +935,15 @@ static ML_NOINLINE void ml_conv_m0_gather(const ml_conv_m0 *d, const int8_t *in_
     }
 }
 
+/* A channel's starting value and requantization constants (the fast form). */
+typedef struct {
+    int32_t base;
+    ml_m0_rq q;
+} ml_conv_m0_ch;
+
 typedef struct {
     const int32_t *cols;
+    const ml_conv_m0_ch *tab; /* the chunk's channels in the fast form, or NULL */
     const int8_t *filter;     /* the chunk's first channel */
     const int32_t *base;      /* per channel of the chunk: bias + input_offset * sum(w) */
     const int32_t *mult;      /* the chunk's first channel's multiplier and shift */
@@ -947,6 +955,17 @@ typedef struct {
     ml_m0_act act;
 } ml_conv_m0_pass;
 
+/* Output j of the chunk (its first channel's pointers advanced by the caller). */
+static inline int8_t ml_conv_m0_out(const ml_conv_m0_pass *ps, const ml_conv_m0_ch *tab,
+                                    const int32_t *base, const int32_t *mult,
+                                    const int32_t *shift, int32_t j, int32_t acc)
+{
+    if (tab != NULL) {
+        return (int8_t)ml_m0_rq_apply(acc + tab[j].base, &tab[j].q, &ps->act);
+    }
+    return ml_m0_out_s8(acc + base[j], mult[j], shift[j], &ps->act);
+}
+
 /* Every channel of a chunk at one or two pixels (o0 and, when pair, o0 + out_c). */
 static ML_NOINLINE void ml_conv_m0_channels(const ml_conv_m0_pass *ps, int8_t *o0, int pair)
 {
@@ -957,6 +976,7 @@ static ML_NOINLINE void ml_conv_m0_channels(const ml_conv_m0_pass *ps, int8_t *o
     const int32_t tail = k & 1 ? ps->cols[k - 1] : 0;
     const int32_t ta = (int32_t)(int16_t)(uint16_t)((uint32_t)tail & 0xFFFFu);
     const int32_t tb = (tail - ta) >> 16;
+    const ml_conv_m0_ch *tab = ps->tab;
     const int32_t *base = ps->base;
     const int32_t *mult = ps->mult;
     const int32_t *shift = ps->shift;
@@ -975,17 +995,20 @@ static ML_NOINLINE void ml_conv_m0_channels(const ml_conv_m0_pass *ps, int8_t *o
             a10 += tb * w0[k - 1];
             a11 += tb * w1[k - 1];
         }
-        o0[0] = ml_m0_out_s8(a00 + base[0], mult[0], shift[0], &ps->act);
+        o0[0] = ml_conv_m0_out(ps, tab, base, mult, shift, 0, a00);
         if (pair) {
-            o0[out_c] = ml_m0_out_s8(a10 + base[0], mult[0], shift[0], &ps->act);
+            o0[out_c] = ml_conv_m0_out(ps, tab, base, mult, shift, 0, a10);
         }
         if (left > 1) {
-            o0[1] = ml_m0_out_s8(a01 + base[1], mult[1], shift[1], &ps->act);
+            o0[1] = ml_conv_m0_out(ps, tab, base, mult, shift, 1, a01);
             if (pair) {
-                o0[out_c + 1] = ml_m0_out_s8(a11 + base[1], mult[1], shift[1], &ps->act);
+                o0[out_c + 1] = ml_conv_m0_out(ps, tab, base, mult, shift, 1, a11);
             }
         }
         o0 += 2;
+        if (tab != NULL) {
+            tab += 2;
+        }
         base += 2;
         mult += 2;
         shift += 2;
@@ -1023,8 +1046,15 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
     const int32_t pixels = output_dims->h * out_w;
     int32_t base[ML_CONV_M0_CHUNK];
     ps.base = base;
+    /* The fast-form table goes after the column when the scratch has room for a chunk. */
+    const int32_t room = (int32_t)ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims) - 4 * k;
+    const int32_t chunk = ML_CONV_M0_CHUNK < out_c ? ML_CONV_M0_CHUNK : out_c;
+    ml_conv_m0_ch *tab = room >= chunk * (int32_t)sizeof(ml_conv_m0_ch)
+                             ? (ml_conv_m0_ch *)((int32_t *)scratch + k)
+                             : NULL;
     for (int32_t c0 = 0; c0 < out_c; c0 += ML_CONV_M0_CHUNK) {
         ps.n = out_c - c0 < ML_CONV_M0_CHUNK ? out_c - c0 : ML_CONV_M0_CHUNK;
+        ps.tab = tab;
         ps.filter = filter + c0 * k;
         ps.mult = quant->multiplier + c0;
         ps.shift = quant->shift + c0;
@@ -1036,6 +1066,12 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
             }
             base[j] = (int32_t)((uint32_t)(bias != NULL ? bias[c0 + j] : 0) +
                                 (uint32_t)params->input_offset * (uint32_t)s);
+            if (tab != NULL) {
+                tab[j].base = base[j];
+                if (!ml_m0_rq_of(&tab[j].q, ps.mult[j], ps.shift[j])) {
+                    ps.tab = NULL;  /* a channel outside the fast form: the chunk goes slow */
+                }
+            }
         }
         for (int32_t b = 0; b < input_dims->n; ++b) {
             const int8_t *in_batch = input + b * d.in_h * d.in_w * d.in_c;

@@ -124,6 +124,8 @@ static int ml_dims_equal(const ml_dims *a, const ml_dims *b)
  */
 typedef struct {
     int32_t mh, ml, e, half, n;
+    int32_t round;     /* 2^(n-1), or 0 for n = 0 */
+    uint32_t neg;      /* 1 for n > 0: the [y < 0] term; 0 for n = 0 (y passes unchanged) */
 } ml_add_m0_in;
 
 static int ml_add_m0_in_of(ml_add_m0_in *q, int32_t ls, int32_t m, int32_t shift)
@@ -136,13 +138,17 @@ static int ml_add_m0_in_of(ml_add_m0_in *q, int32_t ls, int32_t m, int32_t shift
     q->ml = m & (int32_t)((1u << q->e) - 1u);
     q->half = (int32_t)(1u << (q->e - 1));
     q->n = -shift;
+    q->round = q->n > 0 ? (int32_t)(1u << (q->n - 1)) : 0;
+    q->neg = q->n > 0 ? 1u : 0u;
     return 1;
 }
 
+/* RoundingDivideByPOT(y, n) as (y + 2^(n-1) - [y < 0]) >> n for n > 0 (|y| < 2^28, so no
+ * overflow), y itself for n = 0. */
 static inline int32_t ml_add_m0_scale(int32_t v, const ml_add_m0_in *q)
 {
     const int32_t y = v * q->mh + ((v * q->ml + q->half) >> q->e);
-    return ml_nn_divide_by_pot(y, q->n);
+    return (y + q->round - (int32_t)(((uint32_t)y >> 31) & q->neg)) >> q->n;
 }
 
 static int ml_add_m0_same(const ml_dims *a, const ml_dims *b)
@@ -166,6 +172,15 @@ static int ml_add_s8_m0(const ml_add_params *p, const int8_t *a, const int8_t *b
     const int32_t shift = p->output_shift;
     const int32_t off1 = p->input1_offset;
     const int32_t off2 = p->input2_offset;
+    ml_m0_rq rq;
+    if (ml_m0_rq_of(&rq, m, shift)) {
+        for (int32_t i = 0; i < count; ++i) {
+            const int32_t sa = ml_add_m0_scale(a[i] + off1, &q1);
+            const int32_t sb = ml_add_m0_scale(b[i] + off2, &q2);
+            out[i] = (int8_t)ml_m0_rq_apply(p->subtract ? sa - sb : sa + sb, &rq, &act);
+        }
+        return 1;
+    }
     for (int32_t i = 0; i < count; ++i) {
         const int32_t sa = ml_add_m0_scale(a[i] + off1, &q1);
         const int32_t sb = ml_add_m0_scale(b[i] + off2, &q2);
