@@ -39,7 +39,7 @@ typedef struct {
  * Naked, so it is a private copy in each file that uses it; arguments as the C prototype.
  */
 #define ML_M0_ARG __attribute__((unused))  /* read by the assembly, not by C */
-__attribute__((naked, noinline)) static int8_t
+__attribute__((naked, noinline, unused)) static int8_t
 ml_m0_requant_fast(ML_M0_ARG int32_t acc, ML_M0_ARG int32_t m, ML_M0_ARG int32_t n,
                    ML_M0_ARG const ml_m0_act *act)
 {
@@ -156,7 +156,7 @@ static inline int ml_m0_rq_of(ml_m0_rq *q, int32_t multiplier, int32_t shift)
 
 #if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
 /* ml_m0_out_s8(acc, m, shift, act) for a channel prepared by ml_m0_rq_of (clamped, as int32). */
-__attribute__((naked, noinline)) static int32_t
+__attribute__((naked, noinline, unused)) static int32_t
 ml_m0_rq_apply(ML_M0_ARG int32_t acc, ML_M0_ARG const ml_m0_rq *q, ML_M0_ARG const ml_m0_act *act)
 {
     __asm__(
