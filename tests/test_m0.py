@@ -34,3 +34,44 @@ def test_add_sub_every_pair_on_m0(tmp_path, op, s1, z1, s2, z2, so, zo, activati
     res = microlith.verify(write(g, tmp_path), target="cortex-m0", samples=1, seed=0,
                            inputs=str(tmp_path / "pairs.npz"))
     assert res["bit_exact"], res
+
+
+# Depthwise 3x3 on M0 (groups of four channels over copied rows, assembly taps): padding on
+# every side, strides, odd widths, a one-column image, batches, clamps, zero points at the
+# limits, no bias, per-tensor weights, and a left shift (the portable fallback).
+DW_CASES = {
+    "same_c4": ((1, 6, 5, 4), dict()),
+    "same_stride2_c12": ((1, 9, 7, 12), dict(stride=(2, 2), in_zp=-128, out_zp=127)),
+    "valid_stride_2_1": ((1, 8, 9, 8), dict(padding="VALID", stride=(2, 1), in_zp=127)),
+    "one_column": ((1, 5, 1, 8), dict(activation="RELU6", out_scale=0.03, out_zp=-128)),
+    "batch2_no_bias": ((2, 4, 6, 4), dict(bias="omit", activation="RELU")),
+    "per_tensor": ((1, 7, 3, 16), dict(per_channel=False)),
+    "left_shift": ((1, 5, 5, 8), dict(out_scale=1e-4, out_zp=3)),
+}
+
+
+@on_cortexm
+@pytest.mark.parametrize("name", list(DW_CASES))
+def test_depthwise_3x3_on_m0(tmp_path, name):
+    shape, kw = DW_CASES[name]
+    g = conv_graph(shape, None, (3, 3), depth_multiplier=1, seed=len(name), **kw)
+    verify_on(g, tmp_path, target="cortex-m0", samples=3)
+
+
+# Conv on M0 (two pixels per MULS): channel chunks past 32 with an odd last channel, an odd tap
+# count, windows clipped on every side, a pixel count that leaves one unpaired, a deep window,
+# and channels whose requantization table does not fit the scratch (pointwise, small K).
+CONV_CASES = {
+    "chunks_odd_out": ((1, 5, 3, 8), 41, (3, 3), dict(in_zp=-128)),
+    "odd_taps_stride2": ((1, 7, 7, 3), 6, (3, 3), dict(stride=(2, 2), in_zp=127, out_zp=-128)),
+    "deep_window": ((1, 4, 3, 200), 5, (3, 3), dict(in_zp=-128, activation="RELU")),
+    "pointwise_small_k": ((1, 5, 5, 3), 34, (1, 1), dict(out_zp=90)),
+}
+
+
+@on_cortexm
+@pytest.mark.parametrize("name", list(CONV_CASES))
+def test_conv_on_m0(tmp_path, name):
+    shape, out_c, kernel, kw = CONV_CASES[name]
+    g = conv_graph(shape, out_c, kernel, seed=len(name) + 7, **kw)
+    verify_on(g, tmp_path, target="cortex-m0", samples=3)
