@@ -75,3 +75,23 @@ def test_conv_on_m0(tmp_path, name):
     shape, out_c, kernel, kw = CONV_CASES[name]
     g = conv_graph(shape, out_c, kernel, seed=len(name) + 7, **kw)
     verify_on(g, tmp_path, target="cortex-m0", samples=3)
+
+
+@on_cortexm
+def test_m0_assembly_paths_are_linked(tmp_path):
+    """A broken feature test (__ARM_ARCH_6M__) would fall back to portable C silently: the M0
+    build of KWS must link the assembly routines of its conv, depthwise and requantization."""
+    import subprocess
+    from pathlib import Path
+    from microlith.api import compile as compile_model
+    from microlith.targets.cortexm import FirmwareBuilder
+    kws = Path(__file__).resolve().parent.parent / "examples" / "models" / "mlperf_tiny" / "kws_ref_model.tflite"
+    if not kws.exists():
+        pytest.skip(f"{kws} not present")
+    res = compile_model(kws, tmp_path / "c", measure=False)
+    b = FirmwareBuilder(tmp_path / "c", res["name"], "cortex-m0", tmp_path / "fw")
+    fw = b.link([[np.zeros(p.count, p.dtype) for p in b.api.inputs]])
+    syms = subprocess.run(["arm-none-eabi-nm", str(fw.elf)], capture_output=True, text=True, check=True).stdout
+    names = {line.split()[-1] for line in syms.splitlines() if line.strip()}
+    for sym in ("ml_conv_m0_swar", "ml_dw_m0_3x3", "ml_m0_requant_fast", "ml_m0_rq_apply"):
+        assert sym in names, sym
