@@ -787,11 +787,10 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
  * modulo 2^32 like TFLM's int32 sums. A step of two taps, two channels and two pixels (eight
  * MACs) is 22 instructions, against 34 for the byte loop of ml_conv_m0_dot_2x2.
  *
- * Scratch: the column, K words (ML_CONV2D_S8_SCRATCH_BYTES is at least 8K bytes), then, when
- * there is room for a chunk, the chunk's channels in the fast requantization form
- * (ml_m0_rq_apply). An odd last tap is added in C.
- * The starting values of up to ML_CONV_M0_CHUNK channels live on the stack; wider layers run
- * in chunks of channels, rebuilding the columns for each.
+ * Scratch: the column, K words (ML_CONV2D_S8_SCRATCH_BYTES is at least 8K bytes, so at least K
+ * words remain), then up to ML_CONV_M0_CHUNK channels' starting values and, when there is room,
+ * their constants for the fast requantization (ml_m0_rq_apply). An odd last tap is added in C.
+ * Wider layers run in chunks of channels, rebuilding the columns for each.
  */
 #define ML_CONV_M0_CHUNK 32
 
@@ -975,15 +974,9 @@ static ML_NOINLINE void ml_conv_m0_gather(const ml_conv_m0 *d, const int8_t *in_
     }
 }
 
-/* A channel's starting value and requantization constants (the fast form). */
-typedef struct {
-    int32_t base;
-    ml_m0_rq q;
-} ml_conv_m0_ch;
-
 typedef struct {
     const int32_t *cols;
-    const ml_conv_m0_ch *tab; /* the chunk's channels in the fast form, or NULL */
+    const ml_m0_rq *q;        /* the chunk's channels in the fast form, or NULL */
     const int8_t *filter;     /* the chunk's first channel */
     const int32_t *base;      /* per channel of the chunk: bias + input_offset * sum(w) */
     const int32_t *mult;      /* the chunk's first channel's multiplier and shift */
@@ -996,12 +989,12 @@ typedef struct {
 } ml_conv_m0_pass;
 
 /* Output j of the chunk (its first channel's pointers advanced by the caller). */
-static inline int8_t ml_conv_m0_out(const ml_conv_m0_pass *ps, const ml_conv_m0_ch *tab,
+static inline int8_t ml_conv_m0_out(const ml_conv_m0_pass *ps, const ml_m0_rq *q,
                                     const int32_t *base, const int32_t *mult,
                                     const int32_t *shift, int32_t j, int32_t acc)
 {
-    if (tab != NULL) {
-        return (int8_t)ml_m0_rq_apply(acc + tab[j].base, &tab[j].q, &ps->act);
+    if (q != NULL) {
+        return (int8_t)ml_m0_rq_apply(acc + base[j], &q[j], &ps->act);
     }
     return ml_m0_out_s8(acc + base[j], mult[j], shift[j], &ps->act);
 }
@@ -1016,7 +1009,7 @@ static ML_NOINLINE void ml_conv_m0_channels(const ml_conv_m0_pass *ps, int8_t *o
     const int32_t tail = k & 1 ? ps->cols[k - 1] : 0;
     const int32_t ta = (int32_t)(int16_t)(uint16_t)((uint32_t)tail & 0xFFFFu);
     const int32_t tb = (tail - ta) >> 16;
-    const ml_conv_m0_ch *tab = ps->tab;
+    const ml_m0_rq *q = ps->q;
     const int32_t *base = ps->base;
     const int32_t *mult = ps->mult;
     const int32_t *shift = ps->shift;
@@ -1035,19 +1028,19 @@ static ML_NOINLINE void ml_conv_m0_channels(const ml_conv_m0_pass *ps, int8_t *o
             a10 += tb * w0[k - 1];
             a11 += tb * w1[k - 1];
         }
-        o0[0] = ml_conv_m0_out(ps, tab, base, mult, shift, 0, a00);
+        o0[0] = ml_conv_m0_out(ps, q, base, mult, shift, 0, a00);
         if (pair) {
-            o0[out_c] = ml_conv_m0_out(ps, tab, base, mult, shift, 0, a10);
+            o0[out_c] = ml_conv_m0_out(ps, q, base, mult, shift, 0, a10);
         }
         if (left > 1) {
-            o0[1] = ml_conv_m0_out(ps, tab, base, mult, shift, 1, a01);
+            o0[1] = ml_conv_m0_out(ps, q, base, mult, shift, 1, a01);
             if (pair) {
-                o0[out_c + 1] = ml_conv_m0_out(ps, tab, base, mult, shift, 1, a11);
+                o0[out_c + 1] = ml_conv_m0_out(ps, q, base, mult, shift, 1, a11);
             }
         }
         o0 += 2;
-        if (tab != NULL) {
-            tab += 2;
+        if (q != NULL) {
+            q += 2;
         }
         base += 2;
         mult += 2;
@@ -1084,17 +1077,21 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
     const int32_t out_w = output_dims->w;
     const int32_t out_c = output_dims->c;
     const int32_t pixels = output_dims->h * out_w;
-    int32_t base[ML_CONV_M0_CHUNK];
-    ps.base = base;
-    /* The fast-form table goes after the column when the scratch has room for a chunk. */
+    /* After the column: the chunk's starting values, then, when there is room, its channels'
+     * requantization constants. A small scratch (small K) takes smaller chunks. */
     const int32_t room = (int32_t)ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims) - 4 * k;
-    const int32_t chunk = ML_CONV_M0_CHUNK < out_c ? ML_CONV_M0_CHUNK : out_c;
-    ml_conv_m0_ch *tab = room >= chunk * (int32_t)sizeof(ml_conv_m0_ch)
-                             ? (ml_conv_m0_ch *)((int32_t *)scratch + k)
-                             : NULL;
-    for (int32_t c0 = 0; c0 < out_c; c0 += ML_CONV_M0_CHUNK) {
-        ps.n = out_c - c0 < ML_CONV_M0_CHUNK ? out_c - c0 : ML_CONV_M0_CHUNK;
-        ps.tab = tab;
+    int32_t chunk = ML_CONV_M0_CHUNK < out_c ? ML_CONV_M0_CHUNK : out_c;
+    ml_m0_rq *qtab = NULL;
+    if (room >= chunk * (4 + (int32_t)sizeof(ml_m0_rq))) {
+        qtab = (ml_m0_rq *)((int32_t *)scratch + k + chunk);
+    } else if (room < 4 * chunk) {
+        chunk = room / 4;
+    }
+    int32_t *base = (int32_t *)scratch + k;
+    ps.base = base;
+    for (int32_t c0 = 0; c0 < out_c; c0 += chunk) {
+        ps.n = out_c - c0 < chunk ? out_c - c0 : chunk;
+        ps.q = qtab;
         ps.filter = filter + c0 * k;
         ps.mult = quant->multiplier + c0;
         ps.shift = quant->shift + c0;
@@ -1106,11 +1103,8 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
             }
             base[j] = (int32_t)((uint32_t)(bias != NULL ? bias[c0 + j] : 0) +
                                 (uint32_t)params->input_offset * (uint32_t)s);
-            if (tab != NULL) {
-                tab[j].base = base[j];
-                if (!ml_m0_rq_of(&tab[j].q, ps.mult[j], ps.shift[j])) {
-                    ps.tab = NULL;  /* a channel outside the fast form: the chunk goes slow */
-                }
+            if (qtab != NULL && !ml_m0_rq_of(&qtab[j], ps.mult[j], ps.shift[j])) {
+                ps.q = NULL;  /* a channel outside the fast form: the chunk goes slow */
             }
         }
         for (int32_t b = 0; b < input_dims->n; ++b) {
