@@ -537,28 +537,45 @@ __asm__(
     "pop {r4, r5, r6, r7, pc}\n\t"
     ".size ml_dw_m0_3x3, .-ml_dw_m0_3x3");
 
+/* The word at p (4-aligned), read with LDR: int8 data read as a word without going through a
+ * uint32_t lvalue. */
+static inline int32_t ml_dw_m0_word(const int8_t *p)
+{
+    int32_t v;
+    __asm__("ldr %0, [%1]" : "=l"(v) : "l"(p));
+    return v;
+}
+
 /* Buffer row := input row iy's four channels at columns [-pad_w, cols - pad_w), the zero
- * point outside the image. */
-static void ml_dw_m0_row(int8_t *dst, const int8_t *in_batch, int32_t iy, int32_t in_h,
-                         int32_t in_w, int32_t in_c, int32_t cols, int32_t pad_w, int8_t zp)
+ * point outside the image; `words`: the sources are 4-aligned. */
+static void ml_dw_m0_row(int32_t *dst, const int8_t *in_batch, int32_t iy, int32_t in_h,
+                         int32_t in_w, int32_t in_c, int32_t cols, int32_t pad_w, int32_t zp4,
+                         int words)
 {
     int32_t i = 0;
     if (iy >= 0 && iy < in_h) {
-        const int8_t *src = in_batch + iy * in_w * in_c;
         const int32_t lo = pad_w < cols ? pad_w : cols;
         const int32_t hi = pad_w + in_w < cols ? pad_w + in_w : cols;
-        for (; i < lo; ++i, dst += 4) {
-            dst[0] = dst[1] = dst[2] = dst[3] = zp;
+        for (; i < lo; ++i) {
+            dst[i] = zp4;
         }
-        for (const int8_t *s = src + (i - pad_w) * in_c; i < hi; ++i, dst += 4, s += in_c) {
-            dst[0] = s[0];
-            dst[1] = s[1];
-            dst[2] = s[2];
-            dst[3] = s[3];
+        const int8_t *s = in_batch + iy * in_w * in_c + (i - pad_w) * in_c;
+        if (words) {
+            for (; i < hi; ++i, s += in_c) {
+                dst[i] = ml_dw_m0_word(s);
+            }
+        } else {
+            for (; i < hi; ++i, s += in_c) {
+                int8_t *d = (int8_t *)(dst + i);
+                d[0] = s[0];
+                d[1] = s[1];
+                d[2] = s[2];
+                d[3] = s[3];
+            }
         }
     }
-    for (; i < cols; ++i, dst += 4) {
-        dst[0] = dst[1] = dst[2] = dst[3] = zp;
+    for (; i < cols; ++i) {
+        dst[i] = zp4;
     }
 }
 
@@ -595,8 +612,10 @@ static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel
     ml_dw_m0_ctx ctx;
     ctx.w_dx = out_c;
     ctx.offset = params->input_offset;
-    const int8_t zp = (int8_t)(-params->input_offset);
-    int8_t *buf = (int8_t *)scratch;  /* 3 rows of `cols` words */
+    const int32_t zp4 =
+        (int32_t)((uint32_t)(uint8_t)(int8_t)(-params->input_offset) * 0x01010101u);
+    const int words = ((uintptr_t)input & 3u) == 0;  /* in_c and the group offsets are too */
+    int32_t *buf = (int32_t *)scratch;  /* 3 rows of `cols` words */
     for (int32_t c0 = 0; c0 < out_c; c0 += 4) {
         int32_t base[4];
         for (int32_t j = 0; j < 4; ++j) {
@@ -615,7 +634,7 @@ static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel
                     rows[ky] = NULL;
                     for (int32_t r = 0; r < 3; ++r) {
                         if (held[r] == iy0 + ky) {
-                            rows[ky] = buf + r * cols * 4;
+                            rows[ky] = (const int8_t *)(buf + r * cols);
                         }
                     }
                 }
@@ -629,9 +648,9 @@ static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel
                         ++r;
                     }
                     held[r] = iy0 + ky;
-                    ml_dw_m0_row(buf + r * cols * 4, in_batch, iy0 + ky, in_h, in_w, in_c, cols,
-                                 params->pad_w, zp);
-                    rows[ky] = buf + r * cols * 4;
+                    ml_dw_m0_row(buf + r * cols, in_batch, iy0 + ky, in_h, in_w, in_c, cols,
+                                 params->pad_w, zp4, words);
+                    rows[ky] = (const int8_t *)(buf + r * cols);
                 }
                 for (int32_t ox = 0; ox < out_w; ++ox) {
                     int32_t acc[4];
