@@ -85,13 +85,15 @@ def test_m0_assembly_paths_are_linked(tmp_path):
     from pathlib import Path
     from microlith.api import compile as compile_model
     from microlith.targets.cortexm import FirmwareBuilder
-    kws = Path(__file__).resolve().parent.parent / "examples" / "models" / "mlperf_tiny" / "kws_ref_model.tflite"
+    models = Path(__file__).resolve().parent.parent / "examples" / "models" / "mlperf_tiny"
+    kws = models / "kws_ref_model.tflite"
     if not kws.exists():
         pytest.skip(f"{kws} not present")
     res = compile_model(kws, tmp_path / "c", measure=False)
     b = FirmwareBuilder(tmp_path / "c", res["name"], "cortex-m0", tmp_path / "fw")
     fw = b.link([[np.zeros(p.count, p.dtype) for p in b.api.inputs]])
-    syms = subprocess.run(["arm-none-eabi-nm", str(fw.elf)], capture_output=True, text=True, check=True).stdout
+    syms = subprocess.run(["arm-none-eabi-nm", str(fw.elf)], capture_output=True, text=True,
+                          check=True).stdout
     names = {line.split()[-1] for line in syms.splitlines() if line.strip()}
     for sym in ("ml_conv_m0_swar", "ml_dw_m0_3x3", "ml_m0_requant_fast", "ml_m0_rq_apply"):
         assert sym in names, sym

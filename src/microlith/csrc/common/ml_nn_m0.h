@@ -2,8 +2,9 @@
  * Helpers for the kernels' paths on cores without the DSP extension (Cortex-M0/M0+, M3) and
  * the host. Nothing here is public API.
  *
- * ml_m0_out_s8 is the per-output tail of conv, depthwise conv and fully connected: bias
- * already added, TFLM's requantization (MultiplyByQuantizedMultiplier), output offset, clamp.
+ * ml_m0_out_s8 is the per-output tail of the portable conv and depthwise conv and of the M0
+ * ADD/SUB: bias already added, TFLM's requantization (MultiplyByQuantizedMultiplier), output
+ * offset, clamp.
  * On ARMv6-M, which has no 32 x 32 -> 64 multiply, its common case is an assembly routine
  * that needs no libgcc call: out of line it has the eight low registers to itself, where
  * ml_nn_requantize inlined into a kernel's loop nest spilled and cost about 90 instructions
@@ -33,8 +34,9 @@ typedef struct {
  * acc * m = ah*mh * 2^32 + (ah*ml + al*mh) * 2^16 + al*ml, where ah*ml and al*mh fit int32
  * and al*ml fits uint32; the sum is formed as a 64-bit hi:lo pair with ADDS/ADCS, so every
  * step is exact, and hi:lo >> 31 fits int32 because |acc * m| < 2^62. Then gemmlowp's
- * RoundingDivideByPOT as (y >> n) + (rem >= thr1) with rem = y & (2^n - 1) and thr1 = (2^n + 1) / 2 + (y < 0), which
- * is TFLM's rem > (2^n - 1) / 2 + (y < 0) for every n in [0, 31]. The 2^30 of the rounding
+ * RoundingDivideByPOT as (y >> n) + (rem >= thr1) with rem = y & (2^n - 1) and
+ * thr1 = (2^n + 1) / 2 + (y < 0), which is TFLM's rem > (2^n - 1) / 2 + (y < 0) for every n
+ * in [0, 31]. The 2^30 of the rounding
  * rides on al * mh: (al * mh + 2^14) * 2^16 = al * mh * 2^16 + 2^30 and al * mh + 2^14 < 2^32.
  * Naked, so it is a private copy in each file that uses it; arguments as the C prototype.
  */
