@@ -25,19 +25,22 @@ typedef struct {
 
 #if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
 /*
- * ARMv6-M: the fast case of ml_m0_out_s8 (shift <= 0, m >= 0) in 45 instructions, call
- * included; gcc's code for the same steps in C is 75 (it moves the products through r8-r10).
+ * ARMv6-M: the fast case of ml_m0_out_s8 (m >= 0, shift in [-22, -1]) in about 40
+ * instructions, call included; gcc's code for the same steps in C took 75 (it moves the
+ * products through r8-r10).
  *
  * y = floor((acc * m + 2^30) / 2^31) is gemmlowp's SaturatingRoundingDoublingHighMul (its
  * saturated case needs m == INT32_MIN, excluded). With acc = ah * 2^16 + al and
  * m = mh * 2^16 + ml (al, ml in [0, 2^16); ah in [-2^15, 2^15), mh in [0, 2^15)):
  * acc * m = ah*mh * 2^32 + (ah*ml + al*mh) * 2^16 + al*ml, where ah*ml and al*mh fit int32
  * and al*ml fits uint32; the sum is formed as a 64-bit hi:lo pair with ADDS/ADCS, so every
- * step is exact, and hi:lo >> 31 fits int32 because |acc * m| < 2^62. Then gemmlowp's
- * RoundingDivideByPOT as (y >> n) + (rem >= thr1) with rem = y & (2^n - 1) and
- * thr1 = (2^n + 1) / 2 + (y < 0), which is TFLM's rem > (2^n - 1) / 2 + (y < 0) for every n
- * in [0, 31]. The 2^30 of the rounding
- * rides on al * mh: (al * mh + 2^14) * 2^16 = al * mh * 2^16 + 2^30 and al * mh + 2^14 < 2^32.
+ * step is exact, and hi:lo >> 31 fits int32 because |acc * m| < 2^62. The 2^30 of the
+ * rounding rides on al * mh: (al * mh + 2^14) * 2^16 = al * mh * 2^16 + 2^30, and
+ * al * mh + 2^14 < 2^32. Then TFLM's RoundingDivideByPOT(y, n) = (y + 2^(n-1) - [y < 0]) >> n,
+ * where [y < 0] = [acc < 0] except for acc * m in [-2^30, 0), where y = 0 and both give 0 for
+ * n >= 1. y + 2^(n-1) - [acc < 0] can overflow only upward, for y >= 2^31 - 2^21, whose
+ * result (>= 2^9, plus an output offset >= -128) clamps to act_max, which the int8 output
+ * domain keeps below 128.
  * Naked, so it is a private copy in each file that uses it; arguments as the C prototype.
  */
 #define ML_M0_ARG __attribute__((unused))  /* read by the assembly, not by C */
@@ -47,55 +50,50 @@ ml_m0_requant_fast(ML_M0_ARG int32_t acc, ML_M0_ARG int32_t m, ML_M0_ARG int32_t
 {
     __asm__(
         ".syntax unified\n\t"
-        "push {r4, r5, r6, lr}\n\t"
-        "asrs r4, r0, #16\n\t"       /* ah */
-        "uxth r0, r0\n\t"            /* al */
-        "asrs r5, r1, #16\n\t"       /* mh */
-        "uxth r1, r1\n\t"            /* ml */
+        "push {r4, r5, r6, r7, lr}\n\t"
+        "lsrs r7, r0, #31\n\t"
+        "movs r5, #1\n\t"
+        "lsls r5, r2\n\t"
+        "lsrs r5, r5, #1\n\t"            /* 2^(n-1) */
+        "subs r5, r5, r7\n\t"            /* 2^(n-1) - [acc < 0] */
+        "asrs r4, r1, #16\n\t"           /* mh */
+        "uxth r1, r1\n\t"                /* ml */
+        "asrs r7, r0, #16\n\t"           /* ah */
+        "uxth r0, r0\n\t"                /* al */
         "movs r6, r0\n\t"
-        "muls r6, r1\n\t"            /* lo = al * ml */
-        "muls r1, r4\n\t"            /* p2 = ah * ml, signed */
-        "muls r0, r5\n\t"            /* p3 = al * mh */
-        "muls r4, r5\n\t"            /* hi = ah * mh */
-        "movs r5, #1\n\t"
-        "lsls r5, r5, #14\n\t"
-        "adds r0, r0, r5\n\t"        /* p3 + 2^14: the rounding 2^30 */
-        "lsls r5, r1, #16\n\t"
+        "muls r6, r1\n\t"                /* lo = al * ml */
+        "muls r1, r7\n\t"                /* p2 = ml * ah */
+        "muls r0, r4\n\t"                /* p3 = al * mh */
+        "muls r7, r4\n\t"                /* hi = ah * mh */
+        "movs r4, #1\n\t"
+        "lsls r4, r4, #14\n\t"
+        "adds r0, r0, r4\n\t"            /* p3 + 2^14: the rounding 2^30 */
+        "lsls r4, r1, #16\n\t"
         "asrs r1, r1, #16\n\t"
-        "adds r6, r6, r5\n\t"
-        "adcs r4, r1\n\t"            /* hi:lo += p2 * 2^16 */
-        "lsls r5, r0, #16\n\t"
+        "adds r6, r6, r4\n\t"
+        "adcs r7, r1\n\t"                /* hi:lo += p2 * 2^16 */
+        "lsls r4, r0, #16\n\t"
         "lsrs r0, r0, #16\n\t"
-        "adds r6, r6, r5\n\t"
-        "adcs r4, r0\n\t"            /* hi:lo += (p3 + 2^14) * 2^16 */
+        "adds r6, r6, r4\n\t"
+        "adcs r7, r0\n\t"                /* hi:lo += (p3 + 2^14) * 2^16 */
         "adds r6, r6, r6\n\t"
-        "adcs r4, r4\n\t"            /* y = hi:lo >> 31 */
-        "movs r5, #1\n\t"
-        "lsls r5, r2\n\t"            /* 2^n */
-        "subs r6, r5, #1\n\t"
-        "ands r6, r4\n\t"            /* rem */
-        "adds r5, r5, #1\n\t"
-        "lsrs r5, r5, #1\n\t"
-        "lsrs r1, r4, #31\n\t"
-        "adds r5, r5, r1\n\t"        /* thr1 */
-        "asrs r4, r2\n\t"
-        "movs r1, #0\n\t"
-        "cmp r6, r5\n\t"
-        "adcs r4, r1\n\t"            /* z = (y >> n) + (rem >= thr1) */
-        "ldr r0, [r3, #0]\n\t"
-        "adds r0, r0, r4\n\t"        /* + out_off */
-        "ldr r1, [r3, #4]\n\t"
+        "adcs r7, r7\n\t"                /* y = hi:lo >> 31 */
+        "ldm r3!, {r0, r1, r4}\n\t"      /* out_off, act_min, act_max */
+        "adds r7, r7, r5\n\t"
+        "bvs 3f\n\t"
+        "asrs r7, r2\n\t"
+        "adds r0, r0, r7\n\t"
         "cmp r0, r1\n\t"
         "bge 1f\n\t"
         "movs r0, r1\n"
         "1:\n\t"
-        "ldr r1, [r3, #8]\n\t"
-        "cmp r0, r1\n\t"
-        "ble 2f\n\t"
-        "movs r0, r1\n"
+        "cmp r0, r4\n\t"
+        "ble 2f\n"
+        "3:\n\t"
+        "movs r0, r4\n"
         "2:\n\t"
         "sxtb r0, r0\n\t"
-        "pop {r4, r5, r6, pc}");
+        "pop {r4, r5, r6, r7, pc}");
 }
 #endif
 
@@ -107,8 +105,8 @@ static inline int8_t ml_m0_out_ref(int32_t acc, int32_t m, int32_t shift, const 
 }
 
 #if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
-/* The rare channels (left shift, negative multiplier), out of line so that the callers' loops
- * keep their registers. */
+/* The rare channels (shift outside [-22, -1], negative multiplier), out of line so that the
+ * callers' loops keep their registers. */
 static ML_NOINLINE int8_t ml_m0_out_slow(int32_t acc, int32_t m, int32_t shift,
                                          const ml_m0_act *act)
 {
@@ -117,7 +115,7 @@ static ML_NOINLINE int8_t ml_m0_out_slow(int32_t acc, int32_t m, int32_t shift,
 
 static inline int8_t ml_m0_out_s8(int32_t acc, int32_t m, int32_t shift, const ml_m0_act *act)
 {
-    if ((uint32_t)(shift + 31) <= 31u && m >= 0) {  /* shift in [-31, 0] */
+    if ((uint32_t)(shift + 22) < 22u && m >= 0) {  /* shift in [-22, -1] */
         return ml_m0_requant_fast(acc, m, -shift, act);
     }
     return ml_m0_out_slow(acc, m, shift, act);
@@ -130,11 +128,7 @@ static inline int8_t ml_m0_out_s8(int32_t acc, int32_t m, int32_t shift, const m
  * The same requantization with the per-channel constants prepared once per layer (a kernel
  * keeps them in its scratch), for channels with multiplier >= 0 and shift in [-22, -1]: the
  * rounding shift and the 2^30 rounding merge into one add before a single shift.
- * With y = floor((acc * m + 2^30) / 2^31) (as above), TFLM's
- * RoundingDivideByPOT(y, n) = (y + 2^(n-1) - [y < 0]) >> n, and [y < 0] = [acc < 0] except for
- * acc * m in [-2^30, 0), where y = 0 and both give 0 for n >= 1. y + 2^(n-1) - [acc < 0] can
- * overflow only upward, for y >= 2^31 - 2^21, whose result (>= 2^9) clamps to act_max.
- * About 35 instructions with the call, against 45 plus the caller's tests.
+ * The steps are those of ml_m0_requant_fast. About 35 instructions with the call.
  */
 typedef struct {
     int32_t mh;   /* multiplier >> 16 */
