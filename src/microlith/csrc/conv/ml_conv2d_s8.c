@@ -1,5 +1,6 @@
 #include "ml_conv2d_s8.h"
 #include "ml_nn_dsp.h"
+#include "ml_nn_m0.h"
 
 /*
  * The inner products stay out of line: inlined into the loop nest they lose registers to the
@@ -41,13 +42,12 @@ static void ml_conv_clip_window(int32_t origin, int32_t dilation, int32_t taps, 
 
 /* Bias, requantization, output offset and clamp. */
 static inline int8_t ml_conv_finish(int32_t acc, int32_t oc, const int32_t *bias,
-                                    const ml_per_channel_quant *quant, const ml_conv_params *params)
+                                    const ml_per_channel_quant *quant, const ml_m0_act *act)
 {
     if (bias != NULL) {
         acc += bias[oc];
     }
-    acc = ML_NN_REQUANTIZE(acc, quant->multiplier[oc], quant->shift[oc]);
-    return ml_clamp_s8(acc + params->output_offset, params->act_min, params->act_max);
+    return ml_m0_out_s8(acc, quant->multiplier[oc], quant->shift[oc], act);
 }
 
 /* The in-image part of a window as `rows` runs of `n` values, consecutive runs `in_step`
@@ -358,6 +358,10 @@ static void ml_conv_pixels(const ml_conv_params *params, const ml_per_channel_qu
                            int8_t *out0, int8_t *out1)
 {
     const int32_t offset = params->input_offset;
+    ml_m0_act act;
+    act.out_off = params->output_offset;
+    act.act_min = params->act_min;
+    act.act_max = params->act_max;
     /* A merged window row is one run; otherwise each column is a run per row. */
     const int32_t columns = geo->merge_row ? 1 : cols;
     ml_conv_runs runs;
@@ -388,14 +392,14 @@ static void ml_conv_pixels(const ml_conv_params *params, const ml_per_channel_qu
                     ml_conv_dot_1x2(in0 + in_at, w0 + w_at, w1 + w_at, &runs, offset, acc);
                 }
             }
-            out0[oc] = ml_conv_finish(acc[0], oc, bias, quant, params);
+            out0[oc] = ml_conv_finish(acc[0], oc, bias, quant, &act);
             if (paired) {
-                out0[oc + 1] = ml_conv_finish(acc[1], oc + 1, bias, quant, params);
+                out0[oc + 1] = ml_conv_finish(acc[1], oc + 1, bias, quant, &act);
             }
             if (out1 != NULL) {
-                out1[oc] = ml_conv_finish(acc[2], oc, bias, quant, params);
+                out1[oc] = ml_conv_finish(acc[2], oc, bias, quant, &act);
                 if (paired) {
-                    out1[oc + 1] = ml_conv_finish(acc[3], oc + 1, bias, quant, params);
+                    out1[oc + 1] = ml_conv_finish(acc[3], oc + 1, bias, quant, &act);
                 }
             }
         }
@@ -1123,6 +1127,369 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
 }
 #endif /* ML_NN_DSP */
 
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+/*
+ * Cortex-M0/M0+ path: two products per MULS. Two output pixels' windows are packed into one
+ * column of words, X[k] = xa[k] + 2^16 * xb[k] (raw int8 inputs; taps outside the image hold
+ * the input zero point), so X[k] * w = xa*w + 2^16 * xb*w: one multiply serves both pixels.
+ * The input offset is folded into each channel's starting value, base[c] = bias[c] +
+ * input_offset * sum(w[c]) over every tap: a tap outside the image adds zp * w =
+ * -input_offset * w and cancels its share, as TFLM skipping it does.
+ *
+ * The lanes are taken apart every two taps. |x * w| <= 128 * 127, so the low lane of two taps'
+ * sum plus 2^15, lo, lies in [256, 65280]: P = X[k] * w[k] + X[k+1] * w[k+1] + 2^15 is exactly
+ * lo + 2^16 * hi as an int32 (|hi| <= 32512), P >> 16 (arithmetic) is hi, the second pixel's
+ * two products, and summing P whole gives sum(lo) + 2^16 * sum(hi). So per channel
+ * H = sum(P >> 16) is the second pixel's sum and L - 2^16 * H - pairs * 2^15 the first's, both
+ * modulo 2^32 like TFLM's int32 sums. A step of two taps, two channels and two pixels (eight
+ * MACs) is 22 instructions, against 34 for the byte loop of ml_conv_m0_dot_2x2.
+ *
+ * Scratch: the column, K words (ML_CONV2D_S8_SCRATCH_BYTES is at least 8K bytes, so at least K
+ * words remain), then up to ML_CONV_M0_CHUNK channels' starting values and, when there is room,
+ * their constants for the fast requantization (ml_m0_rq_apply). An odd last tap is added in C.
+ * Wider layers run in chunks of channels, rebuilding the columns for each.
+ */
+#define ML_CONV_M0_CHUNK 32
+
+/* sums = {L0, L1, H0, H1} over `pairs` tap pairs of the column against rows w0 and w1. */
+void ml_conv_m0_swar(const int32_t *cols, const int8_t *w0, const int8_t *w1, int32_t pairs,
+                     int32_t sums[4]);
+
+__asm__(
+    ".text\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".balign 2\n\t"
+    ".global ml_conv_m0_swar\n\t"
+    ".type ml_conv_m0_swar, %function\n\t"
+    ".thumb_func\n"
+    "ml_conv_m0_swar:\n\t"
+    ML_M0_PROLOGUE
+    /* r0 cols, r1 w0, r2 w1, r3 pairs; [sp, #36] sums. r8 = 2^15, r9 H0, r10 L0, r11 H1,
+     * ip L1. */
+    "movs r4, #0\n\t"
+    "mov r9, r4\n\t"
+    "mov r10, r4\n\t"
+    "mov r11, r4\n\t"
+    "mov ip, r4\n\t"
+    "movs r4, #1\n\t"
+    "lsls r4, r4, #15\n\t"
+    "mov r8, r4\n\t"
+    "lsls r3, r3, #1\n\t"
+    "beq 9f\n\t"
+    "adds r1, r1, r3\n\t"           /* the weight rows' ends, read at a negative index */
+    "adds r2, r2, r3\n\t"
+    "rsbs r3, r3, #0\n"
+    "1:\n\t"
+    "ldm r0!, {r4, r5}\n\t"         /* X[k], X[k+1] */
+    "ldrsb r6, [r1, r3]\n\t"
+    "ldrsb r7, [r2, r3]\n\t"
+    "adds r3, r3, #1\n\t"
+    "muls r6, r4\n\t"
+    "muls r7, r4\n\t"
+    "ldrsb r4, [r1, r3]\n\t"
+    "muls r4, r5\n\t"
+    "adds r6, r6, r4\n\t"
+    "ldrsb r4, [r2, r3]\n\t"
+    "muls r4, r5\n\t"
+    "adds r7, r7, r4\n\t"
+    "add r6, r8\n\t"                /* P0 */
+    "asrs r4, r6, #16\n\t"
+    "add r9, r4\n\t"
+    "add r10, r6\n\t"
+    "add r7, r8\n\t"                /* P1 */
+    "asrs r4, r7, #16\n\t"
+    "add r11, r4\n\t"
+    "add ip, r7\n\t"
+    "adds r3, r3, #1\n\t"
+    "bne 1b\n"
+    "9:\n\t"
+    "ldr r0, [sp, #36]\n\t"
+    "mov r1, r10\n\t"
+    "str r1, [r0, #0]\n\t"
+    "mov r1, ip\n\t"
+    "str r1, [r0, #4]\n\t"
+    "mov r1, r9\n\t"
+    "str r1, [r0, #8]\n\t"
+    "mov r1, r11\n\t"
+    "str r1, [r0, #12]\n\t"
+    ML_M0_EPILOGUE
+    ".size ml_conv_m0_swar, .-ml_conv_m0_swar");
+
+/*
+ * sum(w[0..4*quads)) for quads >= 1: four bases one byte apart share a negative index, so a
+ * quad is 4 loads, 4 adds and the loop step (2.5 instructions per weight; gcc's loop took 5).
+ * The generator slices some layers into one call per output row (in-place chunking), and
+ * each call sums every channel's weights again, so this matters.
+ */
+int32_t ml_conv_m0_wsum(const int8_t *w, int32_t quads);
+
+__asm__(
+    ".text\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".balign 2\n\t"
+    ".global ml_conv_m0_wsum\n\t"
+    ".type ml_conv_m0_wsum, %function\n\t"
+    ".thumb_func\n"
+    "ml_conv_m0_wsum:\n\t"
+    "push {r4, r5, r6, r7, lr}\n\t"
+    "lsls r1, r1, #2\n\t"
+    "adds r5, r0, r1\n\t"         /* the end, and three more bases after it */
+    "adds r2, r5, #1\n\t"
+    "adds r3, r5, #2\n\t"
+    "adds r0, r5, #3\n\t"
+    "rsbs r1, r1, #0\n\t"
+    "movs r4, #0\n"
+    "1:\n\t"
+    "ldrsb r6, [r5, r1]\n\t"
+    "ldrsb r7, [r2, r1]\n\t"
+    "adds r4, r4, r6\n\t"
+    "adds r4, r4, r7\n\t"
+    "ldrsb r6, [r3, r1]\n\t"
+    "ldrsb r7, [r0, r1]\n\t"
+    "adds r4, r4, r6\n\t"
+    "adds r4, r4, r7\n\t"
+    "adds r1, r1, #4\n\t"
+    "bne 1b\n\t"
+    "movs r0, r4\n\t"
+    "pop {r4, r5, r6, r7, pc}\n\t"
+    ".size ml_conv_m0_wsum, .-ml_conv_m0_wsum");
+
+/* What the M0 path derives once per call. */
+typedef struct {
+    const ml_conv_params *params;
+    int32_t in_h, in_w, in_c;
+    int32_t k_h, k_w;
+    int32_t k;        /* taps per window: k_h * k_w * in_c */
+    int32_t zp;       /* the input zero point, what a tap outside the image reads */
+} ml_conv_m0;
+
+/* One tap's in_c values of two pixels into the column: dst[c] = a[c] + 2^16 * b[c], a NULL
+ * source reading as the zero point. */
+static void ml_conv_m0_tap(int32_t *dst, const int8_t *a, const int8_t *b, int32_t n,
+                           int32_t zp)
+{
+    const int32_t zp_hi = (int32_t)((uint32_t)zp << 16);
+    if (a != NULL && b != NULL) {
+        for (int32_t c = 0; c < n; ++c) {
+            dst[c] = a[c] + (int32_t)((uint32_t)b[c] << 16);
+        }
+    } else if (a != NULL) {
+        for (int32_t c = 0; c < n; ++c) {
+            dst[c] = a[c] + zp_hi;
+        }
+    } else if (b != NULL) {
+        for (int32_t c = 0; c < n; ++c) {
+            dst[c] = zp + (int32_t)((uint32_t)b[c] << 16);
+        }
+    } else {
+        for (int32_t c = 0; c < n; ++c) {
+            dst[c] = zp + zp_hi;
+        }
+    }
+}
+
+/*
+ * The windows of output pixels (oya, oxa) and, when has_b, (oyb, oxb) into the packed column.
+ * A row whose taps are all inside for both pixels, without dilation, is one run.
+ */
+static ML_NOINLINE void ml_conv_m0_gather(const ml_conv_m0 *d, const int8_t *in_batch,
+                                          int32_t oya, int32_t oxa, int32_t oyb, int32_t oxb,
+                                          int has_b, int32_t *cols)
+{
+    const ml_conv_params *pr = d->params;
+    const int32_t in_c = d->in_c;
+    const int32_t row_elems = d->in_w * in_c;
+    const int32_t iya = oya * pr->stride_h - pr->pad_h;
+    const int32_t ixa = oxa * pr->stride_w - pr->pad_w;
+    const int32_t iyb = oyb * pr->stride_h - pr->pad_h;
+    const int32_t ixb = oxb * pr->stride_w - pr->pad_w;
+    const int32_t span = (d->k_w - 1) * pr->dilation_w;
+    const int cols_in = ixa >= 0 && ixa + span < d->in_w && ixb >= 0 && ixb + span < d->in_w &&
+                        pr->dilation_w == 1;
+    int32_t *dst = cols;
+    for (int32_t ky = 0; ky < d->k_h; ++ky) {
+        const int32_t ya = iya + ky * pr->dilation_h;
+        const int32_t yb = iyb + ky * pr->dilation_h;
+        const int8_t *ra = ya >= 0 && ya < d->in_h ? in_batch + ya * row_elems : NULL;
+        const int8_t *rb = has_b && yb >= 0 && yb < d->in_h ? in_batch + yb * row_elems : NULL;
+        if (cols_in && ra != NULL && (rb != NULL || !has_b)) {
+            ml_conv_m0_tap(dst, ra + ixa * in_c, rb != NULL ? rb + ixb * in_c : NULL,
+                           d->k_w * in_c, d->zp);
+            dst += d->k_w * in_c;
+            continue;
+        }
+        for (int32_t kx = 0; kx < d->k_w; ++kx) {
+            const int32_t xa = ixa + kx * pr->dilation_w;
+            const int32_t xb = ixb + kx * pr->dilation_w;
+            const int8_t *a = ra != NULL && xa >= 0 && xa < d->in_w ? ra + xa * in_c : NULL;
+            const int8_t *b = rb != NULL && xb >= 0 && xb < d->in_w ? rb + xb * in_c : NULL;
+            ml_conv_m0_tap(dst, a, b, in_c, d->zp);
+            dst += in_c;
+        }
+    }
+}
+
+typedef struct {
+    const int32_t *cols;
+    const ml_m0_rq *q;        /* the chunk's channels in the fast form, or NULL */
+    const int8_t *filter;     /* the chunk's first channel */
+    const int32_t *base;      /* per channel of the chunk: bias + input_offset * sum(w) */
+    const int32_t *mult;      /* the chunk's first channel's multiplier and shift */
+    const int32_t *shift;
+    int32_t n;                /* channels in the chunk */
+    int32_t k;
+    uint32_t lane_bias;       /* (k / 2) * 2^15, the lanes' offset in L */
+    int32_t out_c;
+    ml_m0_act act;
+} ml_conv_m0_pass;
+
+/* Output j of the chunk (its first channel's pointers advanced by the caller). */
+static inline int8_t ml_conv_m0_out(const ml_conv_m0_pass *ps, const ml_m0_rq *q,
+                                    const int32_t *base, const int32_t *mult,
+                                    const int32_t *shift, int32_t j, int32_t acc)
+{
+    if (q != NULL) {
+        return (int8_t)ml_m0_rq_apply(acc + base[j], &q[j], &ps->act);
+    }
+    return ml_m0_out_s8(acc + base[j], mult[j], shift[j], &ps->act);
+}
+
+/* Every channel of a chunk at one or two pixels (o0 and, when pair, o0 + out_c). */
+static ML_NOINLINE void ml_conv_m0_channels(const ml_conv_m0_pass *ps, int8_t *o0, int pair)
+{
+    const int32_t k = ps->k;
+    const int32_t pairs = k >> 1;
+    const int32_t out_c = ps->out_c;
+    /* An odd last tap is added here: its lanes, exactly (|xa| <= 128). */
+    const int32_t tail = k & 1 ? ps->cols[k - 1] : 0;
+    const int32_t ta = (int32_t)(int16_t)(uint16_t)((uint32_t)tail & 0xFFFFu);
+    const int32_t tb = (tail - ta) >> 16;
+    const ml_m0_rq *q = ps->q;
+    const int32_t *base = ps->base;
+    const int32_t *mult = ps->mult;
+    const int32_t *shift = ps->shift;
+    const int8_t *w0 = ps->filter;
+    for (int32_t left = ps->n; left > 0; left -= 2) {
+        const int8_t *w1 = left > 1 ? w0 + k : w0;
+        int32_t s[4];
+        ml_conv_m0_swar(ps->cols, w0, w1, pairs, s);
+        int32_t a00 = (int32_t)((uint32_t)s[0] - ((uint32_t)s[2] << 16) - ps->lane_bias);
+        int32_t a01 = (int32_t)((uint32_t)s[1] - ((uint32_t)s[3] << 16) - ps->lane_bias);
+        int32_t a10 = s[2];
+        int32_t a11 = s[3];
+        if (k & 1) {
+            a00 += ta * w0[k - 1];
+            a01 += ta * w1[k - 1];
+            a10 += tb * w0[k - 1];
+            a11 += tb * w1[k - 1];
+        }
+        o0[0] = ml_conv_m0_out(ps, q, base, mult, shift, 0, a00);
+        if (pair) {
+            o0[out_c] = ml_conv_m0_out(ps, q, base, mult, shift, 0, a10);
+        }
+        if (left > 1) {
+            o0[1] = ml_conv_m0_out(ps, q, base, mult, shift, 1, a01);
+            if (pair) {
+                o0[out_c + 1] = ml_conv_m0_out(ps, q, base, mult, shift, 1, a11);
+            }
+        }
+        o0 += 2;
+        if (q != NULL) {
+            q += 2;
+        }
+        base += 2;
+        mult += 2;
+        shift += 2;
+        w0 += 2 * k;
+    }
+}
+
+static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
+                                        const ml_per_channel_quant *quant, void *scratch,
+                                        const ml_dims *input_dims, const int8_t *input,
+                                        const ml_dims *filter_dims, const int8_t *filter,
+                                        const int32_t *bias, const ml_dims *output_dims,
+                                        int8_t *output)
+{
+    ml_conv_m0 d;
+    d.params = params;
+    d.in_h = input_dims->h;
+    d.in_w = input_dims->w;
+    d.in_c = input_dims->c;
+    d.k_h = filter_dims->h;
+    d.k_w = filter_dims->w;
+    d.k = d.k_h * d.k_w * d.in_c;
+    d.zp = -params->input_offset;
+    ml_conv_m0_pass ps;
+    ps.cols = (const int32_t *)scratch;
+    ps.k = d.k;
+    ps.lane_bias = (uint32_t)(d.k >> 1) << 15;
+    ps.out_c = output_dims->c;
+    ps.act.out_off = params->output_offset;
+    ps.act.act_min = params->act_min;
+    ps.act.act_max = params->act_max;
+    const int32_t k = d.k;
+    const int32_t out_w = output_dims->w;
+    const int32_t out_c = output_dims->c;
+    const int32_t pixels = output_dims->h * out_w;
+    /* After the column: the chunk's starting values, then, when there is room, its channels'
+     * requantization constants. A small scratch (small K) takes smaller chunks. */
+    const int32_t room = (int32_t)ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims) - 4 * k;
+    int32_t chunk = ML_CONV_M0_CHUNK < out_c ? ML_CONV_M0_CHUNK : out_c;
+    ml_m0_rq *qtab = NULL;
+    if (room >= chunk * (4 + (int32_t)sizeof(ml_m0_rq))) {
+        qtab = (ml_m0_rq *)((int32_t *)scratch + k + chunk);
+    } else if (room < 4 * chunk) {
+        chunk = room / 4;
+    }
+    int32_t *base = (int32_t *)scratch + k;
+    ps.base = base;
+    for (int32_t c0 = 0; c0 < out_c; c0 += chunk) {
+        ps.n = out_c - c0 < chunk ? out_c - c0 : chunk;
+        ps.q = qtab;
+        ps.filter = filter + c0 * k;
+        ps.mult = quant->multiplier + c0;
+        ps.shift = quant->shift + c0;
+        for (int32_t j = 0; j < ps.n; ++j) {
+            const int8_t *w = ps.filter + j * k;
+            int32_t s = k >= 4 ? ml_conv_m0_wsum(w, k >> 2) : 0;
+            for (int32_t i = k & ~3; i < k; ++i) {
+                s += w[i];
+            }
+            base[j] = (int32_t)((uint32_t)(bias != NULL ? bias[c0 + j] : 0) +
+                                (uint32_t)params->input_offset * (uint32_t)s);
+            if (qtab != NULL && !ml_m0_rq_of(&qtab[j], ps.mult[j], ps.shift[j])) {
+                ps.q = NULL;  /* a channel outside the fast form: the chunk goes slow */
+            }
+        }
+        for (int32_t b = 0; b < input_dims->n; ++b) {
+            const int8_t *in_batch = input + b * d.in_h * d.in_w * d.in_c;
+            int8_t *out = output + b * pixels * out_c + c0;
+            int32_t oy = 0, ox = 0;
+            for (int32_t p = 0; p < pixels; p += 2) {
+                const int pair = p + 1 < pixels;
+                int32_t oyb = oy, oxb = ox + 1;
+                if (oxb == out_w) {
+                    oxb = 0;
+                    ++oyb;
+                }
+                ml_conv_m0_gather(&d, in_batch, oy, ox, oyb, oxb, pair, (int32_t *)scratch);
+                ml_conv_m0_channels(&ps, out, pair);
+                out += 2 * out_c;
+                oy = oyb;
+                ox = oxb + 1;
+                if (ox == out_w) {
+                    ox = 0;
+                    ++oy;
+                }
+            }
+        }
+    }
+}
+#endif /* __ARM_ARCH_6M__ */
+
 ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant *quant,
                        void *scratch,
                        const ml_dims *input_dims, const int8_t *input,
@@ -1163,6 +1530,12 @@ ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant 
 #if defined(ML_NO_FALLBACK_CONV2D_S8)
     return ML_NO_IMPL;  /* --optimize size: the generator saw every layer take the DSP path */
 #endif
+#elif defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+    if (scratch != NULL && geo.groups == 1) {
+        ml_conv2d_s8_m0(params, quant, scratch, input_dims, input, filter_dims, filter, bias,
+                        output_dims, output);
+        return ML_OK;
+    }
 #else
     (void)scratch;
 #endif

@@ -1,5 +1,6 @@
 #include "ml_depthwise_conv2d_s8.h"
 #include "ml_nn_dsp.h"
+#include "ml_nn_m0.h"
 
 /*
  * The inner products stay out of line: inlined into the loop nest they lose registers to the
@@ -38,14 +39,12 @@ static void ml_dw_clip_window(int32_t origin, int32_t dilation, int32_t taps, in
 
 /* Bias, requantization, output offset and clamp of one output channel. */
 static inline int8_t ml_dw_finish(int32_t acc, int32_t oc, const int32_t *bias,
-                                  const ml_per_channel_quant *quant,
-                                  const ml_depthwise_conv_params *params)
+                                  const ml_per_channel_quant *quant, const ml_m0_act *act)
 {
     if (bias != NULL) {
         acc += bias[oc];
     }
-    acc = ML_NN_REQUANTIZE(acc, quant->multiplier[oc], quant->shift[oc]);
-    return ml_clamp_s8(acc + params->output_offset, params->act_min, params->act_max);
+    return ml_m0_out_s8(acc, quant->multiplier[oc], quant->shift[oc], act);
 }
 
 /* One channel over the window; `in` and `w` point at the first tap of that channel. */
@@ -478,6 +477,229 @@ static void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
 }
 #endif /* ML_NN_DSP */
 
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+/*
+ * Cortex-M0/M0+ path for 3x3 windows, depth multiplier 1, no dilation, channels in groups of
+ * four. Channel group by channel group, the input rows under each output row are copied into
+ * the scratch as words of the group's four channels, with the input zero point where the
+ * window leaves the image (x + input_offset = 0 there, so such a tap adds nothing, as TFLM
+ * skipping it does). Every pixel then runs the same unrolled assembly, 3 x 3 taps of four
+ * channels, 22 instructions per tap (the C loop took 30 plus its tap walk), and each output's
+ * requantization takes the group's prepared constants (ml_m0_rq_apply).
+ */
+typedef struct {
+    int32_t w_dx;     /* weight bytes between taps: the channel count */
+    int32_t offset;   /* input_offset */
+} ml_dw_m0_ctx;
+
+/* acc[0..3] = sum over the 3 x 3 taps of (x + offset) * w for four channels: row ky of the
+ * window is the 12 bytes at rows[ky] (three taps of four channels), tap t's weights the four
+ * bytes at w + t * w_dx. */
+void ml_dw_m0_3x3(const int8_t *const rows[3], const int8_t *w, const ml_dw_m0_ctx *ctx,
+                  int32_t acc[4]);
+
+#define ML_DW_M0_CHANNEL(idx, acc)                                                               \
+    "ldrsb r5, [r0, " idx "]\n\t"                                                                \
+    "add r5, ip\n\t"                                                                             \
+    "ldrsb r6, [r1, " idx "]\n\t"                                                                \
+    "muls r6, r5\n\t"                                                                            \
+    "add " acc ", r6\n\t"
+#define ML_DW_M0_TAP                                                                             \
+    ML_DW_M0_CHANNEL("r7", "r8")                                                                 \
+    ML_DW_M0_CHANNEL("r2", "r9")                                                                 \
+    ML_DW_M0_CHANNEL("r3", "r10")                                                                \
+    ML_DW_M0_CHANNEL("r4", "r11")                                                                \
+    "adds r0, r0, #4\n\t"                                                                        \
+    "add r1, lr\n\t"
+__asm__(
+    ".text\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".balign 2\n\t"
+    ".global ml_dw_m0_3x3\n\t"
+    ".type ml_dw_m0_3x3, %function\n\t"
+    ".thumb_func\n"
+    "ml_dw_m0_3x3:\n\t"
+    "push {r4, r5, r6, r7, lr}\n\t"
+    "mov r4, r8\n\t"
+    "mov r5, r9\n\t"
+    "mov r6, r10\n\t"
+    "mov r7, r11\n\t"
+    "push {r4, r5, r6, r7}\n\t"
+    "push {r0, r3}\n\t"             /* [sp] rows, [sp, #4] acc: pushed in register order */
+    "ldr r5, [r2, #0]\n\t"
+    "mov lr, r5\n\t"
+    "ldr r5, [r2, #4]\n\t"
+    "mov ip, r5\n\t"
+    "movs r7, #0\n\t"
+    "mov r8, r7\n\t"
+    "mov r9, r7\n\t"
+    "mov r10, r7\n\t"
+    "mov r11, r7\n\t"
+    "movs r2, #1\n\t"
+    "movs r3, #2\n\t"
+    "movs r4, #3\n\t"
+    "ldr r0, [sp, #0]\n\t"
+    "ldr r0, [r0, #0]\n\t"
+    ML_DW_M0_TAP ML_DW_M0_TAP ML_DW_M0_TAP
+    "ldr r0, [sp, #0]\n\t"
+    "ldr r0, [r0, #4]\n\t"
+    ML_DW_M0_TAP ML_DW_M0_TAP ML_DW_M0_TAP
+    "ldr r0, [sp, #0]\n\t"
+    "ldr r0, [r0, #8]\n\t"
+    ML_DW_M0_TAP ML_DW_M0_TAP ML_DW_M0_TAP
+    "ldr r0, [sp, #4]\n\t"
+    "mov r1, r8\n\t"
+    "str r1, [r0, #0]\n\t"
+    "mov r1, r9\n\t"
+    "str r1, [r0, #4]\n\t"
+    "mov r1, r10\n\t"
+    "str r1, [r0, #8]\n\t"
+    "mov r1, r11\n\t"
+    "str r1, [r0, #12]\n\t"
+    "add sp, sp, #8\n\t"
+    "pop {r4, r5, r6, r7}\n\t"
+    "mov r8, r4\n\t"
+    "mov r9, r5\n\t"
+    "mov r10, r6\n\t"
+    "mov r11, r7\n\t"
+    "pop {r4, r5, r6, r7, pc}\n\t"
+    ".size ml_dw_m0_3x3, .-ml_dw_m0_3x3");
+
+/* The word at p (4-aligned), read with LDR: int8 data read as a word without going through a
+ * uint32_t lvalue. */
+static inline int32_t ml_dw_m0_word(const int8_t *p)
+{
+    int32_t v;
+    __asm__("ldr %0, [%1]" : "=l"(v) : "l"(p));
+    return v;
+}
+
+/* Buffer row := input row iy's four channels at columns [-pad_w, cols - pad_w), the zero
+ * point outside the image; `words`: the sources are 4-aligned. */
+static void ml_dw_m0_row(int32_t *dst, const int8_t *in_batch, int32_t iy, int32_t in_h,
+                         int32_t in_w, int32_t in_c, int32_t cols, int32_t pad_w, int32_t zp4,
+                         int words)
+{
+    int32_t i = 0;
+    if (iy >= 0 && iy < in_h) {
+        const int32_t lo = pad_w < cols ? pad_w : cols;
+        const int32_t hi = pad_w + in_w < cols ? pad_w + in_w : cols;
+        for (; i < lo; ++i) {
+            dst[i] = zp4;
+        }
+        const int8_t *s = in_batch + iy * in_w * in_c + (i - pad_w) * in_c;
+        if (words) {
+            for (; i < hi; ++i, s += in_c) {
+                dst[i] = ml_dw_m0_word(s);
+            }
+        } else {
+            for (; i < hi; ++i, s += in_c) {
+                int8_t *d = (int8_t *)(dst + i);
+                d[0] = s[0];
+                d[1] = s[1];
+                d[2] = s[2];
+                d[3] = s[3];
+            }
+        }
+    }
+    for (; i < cols; ++i) {
+        dst[i] = zp4;
+    }
+}
+
+/* 1 when the layer took this path. */
+static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel_quant *quant,
+                    void *scratch, const ml_dims *input_dims, const int8_t *input,
+                    const ml_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                    const ml_dims *output_dims, int8_t *output)
+{
+    const int32_t in_h = input_dims->h;
+    const int32_t in_w = input_dims->w;
+    const int32_t in_c = input_dims->c;
+    const int32_t out_h = output_dims->h;
+    const int32_t out_w = output_dims->w;
+    const int32_t out_c = output_dims->c;
+    const int32_t cols = (out_w - 1) * params->stride_w + 3;  /* buffer columns per row */
+    if (scratch == NULL || params->depth_multiplier != 1 || filter_dims->h != 3 ||
+        filter_dims->w != 3 || params->dilation_h != 1 || params->dilation_w != 1 ||
+        (out_c & 3) != 0 ||
+        3 * cols * 4 > (int32_t)ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims,
+                                                                     output_dims)) {
+        return 0;
+    }
+    ml_m0_rq q[4];
+    for (int32_t c = 0; c < out_c; ++c) {
+        if (!ml_m0_rq_of(&q[0], quant->multiplier[c], quant->shift[c])) {
+            return 0;
+        }
+    }
+    ml_m0_act act;
+    act.out_off = params->output_offset;
+    act.act_min = params->act_min;
+    act.act_max = params->act_max;
+    ml_dw_m0_ctx ctx;
+    ctx.w_dx = out_c;
+    ctx.offset = params->input_offset;
+    const int32_t zp4 =
+        (int32_t)((uint32_t)(uint8_t)(int8_t)(-params->input_offset) * 0x01010101u);
+    const int words = ((uintptr_t)input & 3u) == 0;  /* in_c and the group offsets are too */
+    int32_t *buf = (int32_t *)scratch;  /* 3 rows of `cols` words */
+    for (int32_t c0 = 0; c0 < out_c; c0 += 4) {
+        int32_t base[4];
+        for (int32_t j = 0; j < 4; ++j) {
+            (void)ml_m0_rq_of(&q[j], quant->multiplier[c0 + j], quant->shift[c0 + j]);
+            base[j] = bias != NULL ? bias[c0 + j] : 0;
+        }
+        for (int32_t b = 0; b < input_dims->n; ++b) {
+            const int8_t *in_batch = input + b * in_h * in_w * in_c + c0;
+            int8_t *out = output + b * out_h * out_w * out_c + c0;
+            int32_t held[3];  /* the input row each buffer row holds */
+            held[0] = held[1] = held[2] = INT32_MIN;
+            for (int32_t oy = 0; oy < out_h; ++oy) {
+                const int32_t iy0 = oy * params->stride_h - params->pad_h;
+                const int8_t *rows[3];
+                for (int32_t ky = 0; ky < 3; ++ky) {
+                    rows[ky] = NULL;
+                    for (int32_t r = 0; r < 3; ++r) {
+                        if (held[r] == iy0 + ky) {
+                            rows[ky] = (const int8_t *)(buf + r * cols);
+                        }
+                    }
+                }
+                for (int32_t ky = 0; ky < 3; ++ky) {
+                    if (rows[ky] != NULL) {
+                        continue;
+                    }
+                    /* A buffer row no row of this window needs: input rows only move down. */
+                    int32_t r = 0;
+                    while (held[r] >= iy0 && held[r] <= iy0 + 2) {
+                        ++r;
+                    }
+                    held[r] = iy0 + ky;
+                    ml_dw_m0_row(buf + r * cols, in_batch, iy0 + ky, in_h, in_w, in_c, cols,
+                                 params->pad_w, zp4, words);
+                    rows[ky] = (const int8_t *)(buf + r * cols);
+                }
+                for (int32_t ox = 0; ox < out_w; ++ox) {
+                    int32_t acc[4];
+                    ml_dw_m0_3x3(rows, filter + c0, &ctx, acc);
+                    out[0] = (int8_t)ml_m0_rq_apply(acc[0] + base[0], &q[0], &act);
+                    out[1] = (int8_t)ml_m0_rq_apply(acc[1] + base[1], &q[1], &act);
+                    out[2] = (int8_t)ml_m0_rq_apply(acc[2] + base[2], &q[2], &act);
+                    out[3] = (int8_t)ml_m0_rq_apply(acc[3] + base[3], &q[3], &act);
+                    out += out_c;
+                    rows[0] += 4 * params->stride_w;
+                    rows[1] += 4 * params->stride_w;
+                    rows[2] += 4 * params->stride_w;
+                }
+            }
+        }
+    }
+    return 1;
+}
+#endif /* __ARM_ARCH_6M__ */
+
 ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
                                  const ml_per_channel_quant *quant, void *scratch,
                                  const ml_dims *input_dims, const int8_t *input,
@@ -506,6 +728,10 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
     win.in_dx = params->dilation_w * in_c;
     win.w_dy = k_w * out_c;
     win.w_dx = out_c;
+    ml_m0_act act;
+    act.out_off = params->output_offset;
+    act.act_min = params->act_min;
+    act.act_max = params->act_max;
     int32_t first_oc = 0;  /* channels below are done by the DSP path */
 #if defined(ML_NN_DSP)
     if (scratch != NULL && mult == 1 && params->acc_bounded && k_h * k_w <= ML_DW_DSP_TAPS &&
@@ -525,6 +751,11 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
 #if defined(ML_NO_FALLBACK_DEPTHWISE_CONV2D_S8)
     return ML_NO_IMPL;  /* --optimize size: the generator saw every layer take the DSP path */
 #endif
+#elif defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+    if (ml_dw_m0(params, quant, scratch, input_dims, input, filter_dims, filter, bias,
+                 output_dims, output)) {
+        return ML_OK;
+    }
 #else
     (void)scratch;
 #endif
@@ -557,13 +788,13 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
                         int32_t acc[4];
                         ml_dw_dot4(&win, in_tap + oc, w_tap + oc, offset, acc);
                         for (int32_t j = 0; j < 4; ++j) {
-                            out_px[oc + j] = ml_dw_finish(acc[j], oc + j, bias, quant, params);
+                            out_px[oc + j] = ml_dw_finish(acc[j], oc + j, bias, quant, &act);
                         }
                     }
                 }
                 for (; oc < out_c; ++oc) {
                     const int32_t acc = ml_dw_dot(&win, in_tap + oc / mult, w_tap + oc, offset);
-                    out_px[oc] = ml_dw_finish(acc, oc, bias, quant, params);
+                    out_px[oc] = ml_dw_finish(acc, oc, bias, quant, &act);
                 }
             }
         }

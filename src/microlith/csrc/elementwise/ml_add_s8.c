@@ -110,6 +110,86 @@ static int ml_dims_equal(const ml_dims *a, const ml_dims *b)
 }
 #endif
 
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+#include "ml_nn_m0.h"
+/*
+ * --- Cortex-M0/M0+ (ARMv6-M, no 32 x 32 -> 64 multiply): same-shape operands. An input's
+ * rescale is ml_nn_requantize(v * 2^ls, m, -n) with v = x + offset, |v| <= 255. Its rounding
+ * high multiply floor((v * m * 2^ls + 2^30) / 2^31) is floor((v * m + 2^(e-1)) / 2^e) with
+ * e = 31 - ls, and with m = mh * 2^e + ml (ml < 2^e) that is exactly
+ * v * mh + floor((v * ml + 2^(e-1)) / 2^e): two 32-bit products, |v * mh| < 2^(8 + ls) and
+ * |v * ml| < 2^(39 - ls), so for 8 <= ls <= 22 nothing overflows (TFLM's ls is 20). The
+ * output's requantization is ml_m0_out_s8. Three libgcc 64-bit multiplies per element become
+ * four MULS and one short assembly call.
+ */
+typedef struct {
+    int32_t mh, ml, e, half, n;
+    int32_t round;     /* 2^(n-1), or 0 for n = 0 */
+    uint32_t neg;      /* 1 for n > 0: the [y < 0] term; 0 for n = 0 (y passes unchanged) */
+} ml_add_m0_in;
+
+static int ml_add_m0_in_of(ml_add_m0_in *q, int32_t ls, int32_t m, int32_t shift)
+{
+    if (ls < 8 || ls > 22 || m < 0 || shift > 0 || shift < -31) {
+        return 0;
+    }
+    q->e = 31 - ls;
+    q->mh = m >> q->e;
+    q->ml = m & (int32_t)((1u << q->e) - 1u);
+    q->half = (int32_t)(1u << (q->e - 1));
+    q->n = -shift;
+    q->round = q->n > 0 ? (int32_t)(1u << (q->n - 1)) : 0;
+    q->neg = q->n > 0 ? 1u : 0u;
+    return 1;
+}
+
+/* RoundingDivideByPOT(y, n) as (y + 2^(n-1) - [y < 0]) >> n for n > 0 (|y| < 2^28, so no
+ * overflow), y itself for n = 0. */
+static inline int32_t ml_add_m0_scale(int32_t v, const ml_add_m0_in *q)
+{
+    const int32_t y = v * q->mh + ((v * q->ml + q->half) >> q->e);
+    return (y + q->round - (int32_t)(((uint32_t)y >> 31) & q->neg)) >> q->n;
+}
+
+static int ml_add_m0_same(const ml_dims *a, const ml_dims *b)
+{
+    return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c;
+}
+
+static int ml_add_s8_m0(const ml_add_params *p, const int8_t *a, const int8_t *b, int8_t *out,
+                        int32_t count)
+{
+    ml_add_m0_in q1, q2;
+    if (!ml_add_m0_in_of(&q1, p->left_shift, p->input1_multiplier, p->input1_shift) ||
+        !ml_add_m0_in_of(&q2, p->left_shift, p->input2_multiplier, p->input2_shift)) {
+        return 0;
+    }
+    ml_m0_act act;
+    act.out_off = p->output_offset;
+    act.act_min = p->act_min;
+    act.act_max = p->act_max;
+    const int32_t m = p->output_multiplier;
+    const int32_t shift = p->output_shift;
+    const int32_t off1 = p->input1_offset;
+    const int32_t off2 = p->input2_offset;
+    ml_m0_rq rq;
+    if (ml_m0_rq_of(&rq, m, shift)) {
+        for (int32_t i = 0; i < count; ++i) {
+            const int32_t sa = ml_add_m0_scale(a[i] + off1, &q1);
+            const int32_t sb = ml_add_m0_scale(b[i] + off2, &q2);
+            out[i] = (int8_t)ml_m0_rq_apply(p->subtract ? sa - sb : sa + sb, &rq, &act);
+        }
+        return 1;
+    }
+    for (int32_t i = 0; i < count; ++i) {
+        const int32_t sa = ml_add_m0_scale(a[i] + off1, &q1);
+        const int32_t sb = ml_add_m0_scale(b[i] + off2, &q2);
+        out[i] = ml_m0_out_s8(p->subtract ? sa - sb : sa + sb, m, shift, &act);
+    }
+    return 1;
+}
+#endif
+
 ml_status ml_add_s8(const ml_add_params *params,
                     const ml_dims *input1_dims, const int8_t *input1,
                     const ml_dims *input2_dims, const int8_t *input2,
@@ -119,6 +199,12 @@ ml_status ml_add_s8(const ml_add_params *params,
     if (ml_dims_equal(input1_dims, output_dims) && ml_dims_equal(input2_dims, output_dims) &&
         ml_add_s8_dsp(params, input1, input2, output,
                       output_dims->n * output_dims->h * output_dims->w * output_dims->c)) {
+        return ML_OK;
+    }
+#elif defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+    if (ml_add_m0_same(input1_dims, output_dims) && ml_add_m0_same(input2_dims, output_dims) &&
+        ml_add_s8_m0(params, input1, input2, output,
+                     output_dims->n * output_dims->h * output_dims->w * output_dims->c)) {
         return ML_OK;
     }
 #endif

@@ -1,0 +1,99 @@
+"""Cortex-M0 (ARMv6-M) paths against TFLM on the emulated core: the requantization routine of
+csrc/common/ml_nn_m0.h (through every kernel that calls it), the two-pixels-per-MULS conv and
+the same-shape ADD/SUB rescale. The conv/depthwise/FC geometry cases for M0 and M3 are in
+test_fast_kernels.py (test_m0_m3_*)."""
+import numpy as np
+import pytest
+
+import microlith
+from microlith.ir import Op
+from opmodels import act, single_op, write
+from test_fast_kernels import on_cortexm, verify_on
+from test_conv import conv_graph
+
+EVERY_INT8 = np.arange(-128, 128, dtype=np.int8)
+
+
+# Same-shape ADD/SUB on M0: every pair of int8 values; input shifts from the scales' ratio, the
+# output shift from 0 (requantization's slow path) to -25, clamps narrower than int8.
+@on_cortexm
+@pytest.mark.parametrize("op", (Op.ADD, Op.SUB))
+@pytest.mark.parametrize("s1,z1,s2,z2,so,zo,activation", [
+    (0.05, 0, 0.05, 0, 0.1, 0, "NONE"),
+    (0.02, -128, 0.9, 127, 0.3, -128, "RELU"),
+    (0.5, 127, 0.01, -128, 0.05, 127, "RELU6"),
+    (0.3, -20, 0.4, 30, 0.001, 5, "NONE"),
+    (0.05, 3, 0.07, -5, 6.4, 100, "NONE"),
+])
+def test_add_sub_every_pair_on_m0(tmp_path, op, s1, z1, s2, z2, so, zo, activation):
+    shape = (1, 65536)
+    a, b = act("a", shape, s1, z1), act("b", shape, s2, z2)
+    g = single_op(op, [a, b], [act("y", shape, so, zo)], dict(activation=activation))
+    x = np.stack(np.meshgrid(EVERY_INT8, EVERY_INT8, indexing="ij")).reshape(2, -1)
+    np.savez(tmp_path / "pairs.npz", a=x[0][None], b=x[1][None])
+    res = microlith.verify(write(g, tmp_path), target="cortex-m0", samples=1, seed=0,
+                           inputs=str(tmp_path / "pairs.npz"))
+    assert res["bit_exact"], res
+
+
+# Depthwise 3x3 on M0 (groups of four channels over copied rows, assembly taps): padding on
+# every side, strides, odd widths, a one-column image, batches, clamps, zero points at the
+# limits, no bias, per-tensor weights, and a left shift (the portable fallback).
+DW_CASES = {
+    "same_c4": ((1, 6, 5, 4), dict()),
+    "same_stride2_c12": ((1, 9, 7, 12), dict(stride=(2, 2), in_zp=-128, out_zp=127)),
+    "valid_stride_2_1": ((1, 8, 9, 8), dict(padding="VALID", stride=(2, 1), in_zp=127)),
+    "one_column": ((1, 5, 1, 8), dict(activation="RELU6", out_scale=0.03, out_zp=-128)),
+    "batch2_no_bias": ((2, 4, 6, 4), dict(bias="omit", activation="RELU")),
+    "per_tensor": ((1, 7, 3, 16), dict(per_channel=False)),
+    "left_shift": ((1, 5, 5, 8), dict(out_scale=1e-4, out_zp=3)),
+}
+
+
+@on_cortexm
+@pytest.mark.parametrize("name", list(DW_CASES))
+def test_depthwise_3x3_on_m0(tmp_path, name):
+    shape, kw = DW_CASES[name]
+    g = conv_graph(shape, None, (3, 3), depth_multiplier=1, seed=len(name), **kw)
+    verify_on(g, tmp_path, target="cortex-m0", samples=3)
+
+
+# Conv on M0 (two pixels per MULS): channel chunks past 32 with an odd last channel, an odd tap
+# count, windows clipped on every side, a pixel count that leaves one unpaired, a deep window,
+# and channels whose requantization table does not fit the scratch (pointwise, small K).
+CONV_CASES = {
+    "chunks_odd_out": ((1, 5, 3, 8), 41, (3, 3), dict(in_zp=-128)),
+    "odd_taps_stride2": ((1, 7, 7, 3), 6, (3, 3), dict(stride=(2, 2), in_zp=127, out_zp=-128)),
+    "deep_window": ((1, 4, 3, 200), 5, (3, 3), dict(in_zp=-128, activation="RELU")),
+    "pointwise_small_k": ((1, 5, 5, 3), 34, (1, 1), dict(out_zp=90)),
+}
+
+
+@on_cortexm
+@pytest.mark.parametrize("name", list(CONV_CASES))
+def test_conv_on_m0(tmp_path, name):
+    shape, out_c, kernel, kw = CONV_CASES[name]
+    g = conv_graph(shape, out_c, kernel, seed=len(name) + 7, **kw)
+    verify_on(g, tmp_path, target="cortex-m0", samples=3)
+
+
+@on_cortexm
+def test_m0_assembly_paths_are_linked(tmp_path):
+    """A broken feature test (__ARM_ARCH_6M__) would fall back to portable C silently: the M0
+    build of KWS must link the assembly routines of its conv, depthwise and requantization."""
+    import subprocess
+    from pathlib import Path
+    from microlith.api import compile as compile_model
+    from microlith.targets.cortexm import FirmwareBuilder
+    models = Path(__file__).resolve().parent.parent / "examples" / "models" / "mlperf_tiny"
+    kws = models / "kws_ref_model.tflite"
+    if not kws.exists():
+        pytest.skip(f"{kws} not present")
+    res = compile_model(kws, tmp_path / "c", measure=False)
+    b = FirmwareBuilder(tmp_path / "c", res["name"], "cortex-m0", tmp_path / "fw")
+    fw = b.link([[np.zeros(p.count, p.dtype) for p in b.api.inputs]])
+    syms = subprocess.run(["arm-none-eabi-nm", str(fw.elf)], capture_output=True, text=True,
+                          check=True).stdout
+    names = {line.split()[-1] for line in syms.splitlines() if line.strip()}
+    for sym in ("ml_conv_m0_swar", "ml_dw_m0_3x3", "ml_m0_requant_fast", "ml_m0_rq_apply"):
+        assert sym in names, sym
