@@ -52,6 +52,8 @@ CASES = [
     (Op.AVERAGE_POOL_2D, (1, 17, 17, 8), (17, 17), (1, 1), "VALID", "NONE", 0),
     (Op.MAX_POOL_2D, (1, 1, 50, 32), (1, 2), (1, 2), "VALID", "NONE", -128),
     (Op.MAX_POOL_2D, (1, 1, 51, 24), (1, 3), (1, 2), "SAME", "RELU", -5),
+    (Op.MAX_POOL_2D, (1, 1, 21, 48), (1, 2), (1, 1), "SAME", "NONE", 2),
+    (Op.MAX_POOL_2D, (1, 3, 9, 16), (1, 2), (1, 2), "SAME", "NONE", 0),
     (Op.MAX_POOL_2D, (1, 1, 40, 20), (1, 3), (1, 2), "VALID", "NONE", 7),
     (Op.MAX_POOL_2D, (2, 9, 7, 36), (3, 3), (2, 2), "SAME", "RELU6", -128),
     (Op.MAX_POOL_2D, (1, 5, 5, 3), (2, 2), (1, 1), "VALID", "NONE", 0),
