@@ -35,12 +35,21 @@ static inline int8_t ml_avgpool_out_mul(int32_t acc, int32_t bias, int32_t even,
     return ml_clamp_s8(q, params->act_min, params->act_max);
 }
 
-/* One channel's output, by whichever division the window allows. */
+/* One channel's output in portable C. ARMv6-M has no divide instruction (C's division is a
+ * library call there), so the proven multiply pays; elsewhere one SDIV/UDIV takes fewer
+ * instructions than the bias, sign fix and multiply. */
 static inline int8_t ml_avgpool_one(int32_t acc, const ml_pool_window *win, int32_t bias,
                                     int32_t even, const ml_avgpool_params *params)
 {
-    return win->fast ? ml_avgpool_out_mul(acc, bias, even, params)
-                     : ml_avgpool_out(acc, win->count, params);
+#if defined(__ARM_ARCH_6M__)
+    if (win->fast) {
+        return ml_avgpool_out_mul(acc, bias, even, params);
+    }
+#else
+    (void)bias;
+    (void)even;
+#endif
+    return ml_avgpool_out(acc, win->count, params);
 }
 
 #if defined(ML_NN_DSP)

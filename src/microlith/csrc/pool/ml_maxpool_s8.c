@@ -42,13 +42,10 @@ static int32_t ml_maxpool_dsp(const ml_pool_window *win, int32_t depth, int32_t 
     return c;
 }
 
-/* 16 channels of the cells at p and q: LDM both, SSUB8 + SEL per word, STM to o. LDM/STM
- * need fixed ascending registers, hence assembly; r12 takes the first SSUB8's unused
- * difference. 13 instructions for 32 input values, the loop included. */
-#define ML_MAXPOOL_PAIR16_LOOP                                                                  \
-    "1:\n\t"                                                                                     \
-    "ldmia %[p]!, {r4, r5, r6, r7}\n\t"                                                          \
-    "ldmia %[q]!, {r8, r9, r10, r11}\n\t"                                                        \
+/* r4-r7 = bytewise max(r4-r7, the 16 bytes at ptr), ptr moved past them: LDM, then SSUB8 +
+ * SEL per word; r12 takes the first SSUB8's unused difference, the loaded words the others. */
+#define ML_MAXPOOL_MAX16(ptr)                                                                   \
+    "ldmia %[" ptr "]!, {r8, r9, r10, r11}\n\t"                                                  \
     "ssub8 r12, r4, r8\n\t"                                                                      \
     "sel r4, r4, r8\n\t"                                                                         \
     "ssub8 r8, r5, r9\n\t"                                                                       \
@@ -56,48 +53,71 @@ static int32_t ml_maxpool_dsp(const ml_pool_window *win, int32_t depth, int32_t 
     "ssub8 r8, r6, r10\n\t"                                                                      \
     "sel r6, r6, r10\n\t"                                                                        \
     "ssub8 r8, r7, r11\n\t"                                                                      \
-    "sel r7, r7, r11\n\t"                                                                        \
+    "sel r7, r7, r11\n\t"
+
+/* i times: 16 channels of the cells at p and q (and r) to o. LDM/STM need fixed ascending
+ * registers, hence assembly: 13 instructions per 16 channels of a pair, the loop included,
+ * 22 of a triple. */
+#define ML_MAXPOOL_LOOP2                                                                        \
+    "1:\n\t"                                                                                     \
+    "ldmia %[p]!, {r4, r5, r6, r7}\n\t" ML_MAXPOOL_MAX16("q")                                   \
     "stmia %[o]!, {r4, r5, r6, r7}\n\t"                                                          \
     "subs %[i], %[i], #1\n\t"                                                                    \
     "bne 1b\n\t"
 
-#define ML_MAXPOOL_PAIR16_CLOBBERS                                                              \
-    "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "cc", "memory"
+#define ML_MAXPOOL_LOOP3                                                                        \
+    "1:\n\t"                                                                                     \
+    "ldmia %[p]!, {r4, r5, r6, r7}\n\t" ML_MAXPOOL_MAX16("q") ML_MAXPOOL_MAX16("r")             \
+    "stmia %[o]!, {r4, r5, r6, r7}\n\t"                                                          \
+    "subs %[i], %[i], #1\n\t"                                                                    \
+    "bne 1b\n\t"
+
+#define ML_MAXPOOL_CLOBBERS "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "cc", "memory"
 
 /*
- * Windows of two horizontally adjacent cells (1x2, the 1-D CNN pool), all channels, no clamp,
- * word-aligned cells and depth a multiple of 16: for each of n outputs, the max of the cells
- * at a and a + depth goes to o, then a moves on by `step` bytes and o by depth.
+ * Windows of k = 2 or 3 horizontally adjacent cells (1x2, 1x3: the 1-D CNN pools), all
+ * channels, no clamp, word-aligned cells and depth a multiple of 16: for each of n outputs,
+ * the max of the cells at a, a + depth (and a + 2 depth) goes to o, then a moves on by `step`
+ * bytes and o by depth. Kept out of line so that its assembly has the registers to itself.
  */
-ML_NOINLINE static void ml_maxpool_pairs16(const int8_t *a, int32_t step, int32_t depth, int32_t n, int8_t *o)
+ML_NOINLINE static void ml_maxpool_row16(const int8_t *a, int32_t step, int32_t depth,
+                                         int32_t k, int32_t n, int8_t *o)
 {
-    if (step == 2 * depth) {
+    if (k == 2 && step == 2 * depth) {
         /* The windows tile the row: after a window, q stands at the next window's first cell
-         * and q - p is depth, so the whole run is one assembly block. */
+         * and q - p is depth, so the whole row is one assembly block. */
         const int8_t *p = a;
         const int8_t *q = a + depth;
         int32_t i = depth >> 4;
         __asm__ volatile(
-            "2:\n\t" ML_MAXPOOL_PAIR16_LOOP
-            "sub r12, %[q], %[p]\n\t"
+            "2:\n\t" ML_MAXPOOL_LOOP2
+            "sub %[i], %[q], %[p]\n\t"
             "mov %[p], %[q]\n\t"
-            "add %[q], %[q], r12\n\t"
-            "lsr %[i], r12, #4\n\t"
+            "add %[q], %[q], %[i]\n\t"
+            "lsr %[i], %[i], #4\n\t"
             "subs %[n], %[n], #1\n\t"
             "bne 2b"
             : [p] "+r"(p), [q] "+r"(q), [o] "+r"(o), [i] "+r"(i), [n] "+r"(n)
             :
-            : ML_MAXPOOL_PAIR16_CLOBBERS);
+            : ML_MAXPOOL_CLOBBERS);
         return;
     }
     for (; n > 0; --n, a += step) {
         const int8_t *p = a;
         const int8_t *q = a + depth;
         int32_t i = depth >> 4;
-        __asm__ volatile(ML_MAXPOOL_PAIR16_LOOP
-                         : [p] "+r"(p), [q] "+r"(q), [o] "+r"(o), [i] "+r"(i)
-                         :
-                         : ML_MAXPOOL_PAIR16_CLOBBERS);
+        if (k == 2) {
+            __asm__ volatile(ML_MAXPOOL_LOOP2
+                             : [p] "+r"(p), [q] "+r"(q), [o] "+r"(o), [i] "+r"(i)
+                             :
+                             : ML_MAXPOOL_CLOBBERS);
+        } else {
+            const int8_t *r = q + depth;
+            __asm__ volatile(ML_MAXPOOL_LOOP3
+                             : [p] "+r"(p), [q] "+r"(q), [r] "+r"(r), [o] "+r"(o), [i] "+r"(i)
+                             :
+                             : ML_MAXPOOL_CLOBBERS);
+        }
     }
 }
 #endif
@@ -160,12 +180,13 @@ ml_status ml_maxpool_s8(const ml_maxpool_params *params,
     const int32_t lo4 = (int32_t)((uint32_t)(uint8_t)params->act_min * 0x01010101u);
     const int32_t hi4 = (int32_t)((uint32_t)(uint8_t)params->act_max * 0x01010101u);
     const int clamp = params->act_min > INT8_MIN || params->act_max < INT8_MAX;
-    /* ml_maxpool_pairs16's conditions, but for where the windows lie. */
-    const int pairs16 = !clamp && params->filter_w == 2 && (depth & 15) == 0 &&
-                        (((uintptr_t)input | (uintptr_t)output) & 3u) == 0;
-    /* Outputs [ox_lo, ox_hi) have both window columns inside the input. */
+    /* ml_maxpool_row16's conditions, but for where the windows lie. */
+    const int32_t fw = params->filter_w;
+    const int row16 = !clamp && (fw == 2 || fw == 3) && (depth & 15) == 0 &&
+                      (((uintptr_t)input | (uintptr_t)output) & 3u) == 0;
+    /* Outputs [ox_lo, ox_hi) have every window column inside the input. */
     const int32_t ox_lo = (params->pad_w + params->stride_w - 1) / params->stride_w;
-    const int32_t ox_hi = ml_min_i32(out_w, (in_w - 2 + params->pad_w) / params->stride_w + 1);
+    const int32_t ox_hi = ml_min_i32(out_w, (in_w - fw + params->pad_w) / params->stride_w + 1);
 #endif
     ml_pool_window win;
     win.dy = in_w * depth;
@@ -177,11 +198,11 @@ ml_status ml_maxpool_s8(const ml_maxpool_params *params,
             const int32_t fy_end = ml_min_i32(params->filter_h, in_h - y0);
             for (int32_t ox = 0; ox < out_w; ++ox) {
 #if defined(ML_NN_DSP)
-                if (pairs16 && ox == ox_lo && ox_hi > ox_lo && fy_end - fy_start == 1) {
+                if (row16 && ox == ox_lo && ox_hi > ox_lo && fy_end - fy_start == 1) {
                     const int32_t x0 = ox * params->stride_w - params->pad_w;
-                    ml_maxpool_pairs16(in_batch + ((y0 + fy_start) * in_w + x0) * depth,
-                                       params->stride_w * depth, depth, ox_hi - ox_lo,
-                                       output + ((b * out_h + oy) * out_w + ox) * depth);
+                    ml_maxpool_row16(in_batch + ((y0 + fy_start) * in_w + x0) * depth,
+                                     params->stride_w * depth, depth, fw, ox_hi - ox_lo,
+                                     output + ((b * out_h + oy) * out_w + ox) * depth);
                     ox = ox_hi - 1;
                     continue;
                 }
