@@ -25,6 +25,7 @@ static inline int8_t ml_avgpool_out(int32_t acc, int32_t count, const ml_avgpool
     return ml_clamp_s8(acc, params->act_min, params->act_max);
 }
 
+#if defined(__ARM_ARCH_6M__)
 /* The same through the proven multiply (see ml_avgpool_params): acc + bias - [acc < 0 and
  * the count even] lies in [0, 2^15), and its product with div_mult in [0, 2^32). */
 static inline int8_t ml_avgpool_out_mul(int32_t acc, int32_t bias, int32_t even,
@@ -34,6 +35,7 @@ static inline int8_t ml_avgpool_out_mul(int32_t acc, int32_t bias, int32_t even,
     const int32_t q = (int32_t)((a * (uint32_t)params->div_mult) >> params->div_shift) - 128;
     return ml_clamp_s8(q, params->act_min, params->act_max);
 }
+#endif
 
 /* One channel's output in portable C. ARMv6-M has no divide instruction (C's division is a
  * library call there), so the proven multiply pays; elsewhere one SDIV/UDIV takes fewer
