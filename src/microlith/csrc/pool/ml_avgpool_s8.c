@@ -94,7 +94,7 @@ typedef struct {
  * with div_mult (a' < 2^15 is a positive halfword), and the four quotients q in [0, 255] pack
  * into one word; q - 128 is q with its top bit flipped.
  */
-static inline void ml_avgpool_out4_fast(int32_t s02, int32_t s13, const ml_avgpool_dsp_ctx *k,
+ML_DSP_INLINE void ml_avgpool_out4_fast(int32_t s02, int32_t s13, const ml_avgpool_dsp_ctx *k,
                                         int8_t *out)
 {
     int32_t b02 = ml_pool_uadd16(s02, k->bias2);
@@ -182,10 +182,17 @@ static int32_t ml_avgpool_dsp16(const ml_pool_window *win, int32_t depth, int32_
                                  "bne 1b\n\t" ML_AVGPOOL_CELL16_OPERANDS);
             }
         }
-        ml_avgpool_out4(a0, a1, win, k, params, out + c);
-        ml_avgpool_out4(a2, a3, win, k, params, out + c + 4);
-        ml_avgpool_out4(a4, a5, win, k, params, out + c + 8);
-        ml_avgpool_out4(a6, a7, win, k, params, out + c + 12);
+        if (win->fast) {
+            ml_avgpool_out4_fast(a0, a1, k, out + c);
+            ml_avgpool_out4_fast(a2, a3, k, out + c + 4);
+            ml_avgpool_out4_fast(a4, a5, k, out + c + 8);
+            ml_avgpool_out4_fast(a6, a7, k, out + c + 12);
+        } else {
+            ml_avgpool_out4(a0, a1, win, k, params, out + c);
+            ml_avgpool_out4(a2, a3, win, k, params, out + c + 4);
+            ml_avgpool_out4(a4, a5, win, k, params, out + c + 8);
+            ml_avgpool_out4(a6, a7, win, k, params, out + c + 12);
+        }
     }
     return c;
 }
