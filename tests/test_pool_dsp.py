@@ -54,6 +54,8 @@ CASES = [
     (Op.MAX_POOL_2D, (1, 1, 51, 24), (1, 3), (1, 2), "SAME", "RELU", -5),
     (Op.MAX_POOL_2D, (1, 1, 21, 48), (1, 2), (1, 1), "SAME", "NONE", 2),
     (Op.MAX_POOL_2D, (1, 1, 41, 32), (1, 3), (1, 2), "VALID", "NONE", -128),
+    (Op.MAX_POOL_2D, (1, 1, 30, 8), (1, 2), (1, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 1, 31, 24), (1, 3), (1, 2), "SAME", "NONE", 0),
     (Op.MAX_POOL_2D, (1, 2, 12, 16), (1, 3), (1, 1), "SAME", "NONE", 1),
     (Op.MAX_POOL_2D, (1, 3, 9, 16), (1, 2), (1, 2), "SAME", "NONE", 0),
     (Op.MAX_POOL_2D, (1, 1, 40, 20), (1, 3), (1, 2), "VALID", "NONE", 7),

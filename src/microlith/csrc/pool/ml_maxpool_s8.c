@@ -72,18 +72,33 @@ static int32_t ml_maxpool_dsp(const ml_pool_window *win, int32_t depth, int32_t 
     "subs %[i], %[i], #1\n\t"                                                                    \
     "bne 1b\n\t"
 
+/* The last 8 channels when depth is 8 more than a multiple of 16: LDM of two words. */
+#define ML_MAXPOOL_MAX8(ptr)                                                                    \
+    "ldmia %[" ptr "]!, {r8, r9}\n\t"                                                            \
+    "ssub8 r12, r4, r8\n\t"                                                                      \
+    "sel r4, r4, r8\n\t"                                                                         \
+    "ssub8 r8, r5, r9\n\t"                                                                       \
+    "sel r5, r5, r9\n\t"
+
+#define ML_MAXPOOL_TAIL2                                                                        \
+    "ldmia %[p]!, {r4, r5}\n\t" ML_MAXPOOL_MAX8("q") "stmia %[o]!, {r4, r5}\n\t"
+
+#define ML_MAXPOOL_TAIL3                                                                        \
+    "ldmia %[p]!, {r4, r5}\n\t" ML_MAXPOOL_MAX8("q") ML_MAXPOOL_MAX8("r")                       \
+    "stmia %[o]!, {r4, r5}\n\t"
+
 #define ML_MAXPOOL_CLOBBERS "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "cc", "memory"
 
 /*
  * Windows of k = 2 or 3 horizontally adjacent cells (1x2, 1x3: the 1-D CNN pools), all
- * channels, no clamp, word-aligned cells and depth a multiple of 16: for each of n outputs,
+ * channels, no clamp, word-aligned cells and depth a multiple of 8: for each of n outputs,
  * the max of the cells at a, a + depth (and a + 2 depth) goes to o, then a moves on by `step`
  * bytes and o by depth. Kept out of line so that its assembly has the registers to itself.
  */
 ML_NOINLINE static void ml_maxpool_row16(const int8_t *a, int32_t step, int32_t depth,
                                          int32_t k, int32_t n, int8_t *o)
 {
-    if (k == 2 && step == 2 * depth) {
+    if (k == 2 && step == 2 * depth && (depth & 15) == 0) {
         /* The windows tile the row: after a window, q stands at the next window's first cell
          * and q - p is depth, so the whole row is one assembly block. */
         const int8_t *p = a;
@@ -105,18 +120,34 @@ ML_NOINLINE static void ml_maxpool_row16(const int8_t *a, int32_t step, int32_t 
     for (; n > 0; --n, a += step) {
         const int8_t *p = a;
         const int8_t *q = a + depth;
+        const int8_t *r = q + depth;
         int32_t i = depth >> 4;
         if (k == 2) {
-            __asm__ volatile(ML_MAXPOOL_LOOP2
-                             : [p] "+r"(p), [q] "+r"(q), [o] "+r"(o), [i] "+r"(i)
-                             :
-                             : ML_MAXPOOL_CLOBBERS);
+            if (i > 0) {
+                __asm__ volatile(ML_MAXPOOL_LOOP2
+                                 : [p] "+r"(p), [q] "+r"(q), [o] "+r"(o), [i] "+r"(i)
+                                 :
+                                 : ML_MAXPOOL_CLOBBERS);
+            }
+            if (depth & 8) {
+                __asm__ volatile(ML_MAXPOOL_TAIL2
+                                 : [p] "+r"(p), [q] "+r"(q), [o] "+r"(o)
+                                 :
+                                 : ML_MAXPOOL_CLOBBERS);
+            }
         } else {
-            const int8_t *r = q + depth;
-            __asm__ volatile(ML_MAXPOOL_LOOP3
-                             : [p] "+r"(p), [q] "+r"(q), [r] "+r"(r), [o] "+r"(o), [i] "+r"(i)
-                             :
-                             : ML_MAXPOOL_CLOBBERS);
+            if (i > 0) {
+                __asm__ volatile(ML_MAXPOOL_LOOP3
+                                 : [p] "+r"(p), [q] "+r"(q), [r] "+r"(r), [o] "+r"(o), [i] "+r"(i)
+                                 :
+                                 : ML_MAXPOOL_CLOBBERS);
+            }
+            if (depth & 8) {
+                __asm__ volatile(ML_MAXPOOL_TAIL3
+                                 : [p] "+r"(p), [q] "+r"(q), [r] "+r"(r), [o] "+r"(o)
+                                 :
+                                 : ML_MAXPOOL_CLOBBERS);
+            }
         }
     }
 }
@@ -182,7 +213,7 @@ ml_status ml_maxpool_s8(const ml_maxpool_params *params,
     const int clamp = params->act_min > INT8_MIN || params->act_max < INT8_MAX;
     /* ml_maxpool_row16's conditions, but for where the windows lie. */
     const int32_t fw = params->filter_w;
-    const int row16 = !clamp && (fw == 2 || fw == 3) && (depth & 15) == 0 &&
+    const int row16 = !clamp && (fw == 2 || fw == 3) && (depth & 7) == 0 &&
                       (((uintptr_t)input | (uintptr_t)output) & 3u) == 0;
     /* Outputs [ox_lo, ox_hi) have every window column inside the input. */
     const int32_t ox_lo = (params->pad_w + params->stride_w - 1) / params->stride_w;
