@@ -153,45 +153,72 @@ static void ml_avgpool_out4(int32_t s02, int32_t s13, const ml_pool_window *win,
     : [step] "r"(depth)                                                                          \
     : "cc", "memory"
 
+/* Adds n cells of 16 channels, step bytes apart from word-aligned q, to the sums a0..a7
+ * (channels {0,2} {1,3} {4,6} ... {13,15}), two cells per loop turn. */
+#define ML_AVGPOOL_RUN16(q, n)                                                                  \
+    do {                                                                                         \
+        int32_t x0, x1;                                                                          \
+        if ((n) & 1) {                                                                           \
+            __asm__ volatile(ML_AVGPOOL_CELL16 ML_AVGPOOL_CELL16_OPERANDS);                      \
+        }                                                                                        \
+        (n) >>= 1;                                                                               \
+        if ((n) > 0) {                                                                           \
+            __asm__ volatile("1:\n\t" ML_AVGPOOL_CELL16 ML_AVGPOOL_CELL16                        \
+                             "subs %[n], %[n], #1\n\t"                                            \
+                             "bne 1b\n\t" ML_AVGPOOL_CELL16_OPERANDS);                            \
+        }                                                                                        \
+    } while (0)
+
+/*
+ * The 16 outputs of one run of n cells (a window of whole rows, or of one row) of the full
+ * size: the sums stay in registers from the first cell to the packed stores. Its own
+ * function, with little else live, because the loop needs 13 registers at once, more than
+ * gcc finds inside a bigger function on some cores and optimization levels.
+ */
+ML_NOINLINE static void ml_avgpool_run16_fast(const int8_t *q, int32_t n, int32_t depth,
+                                              const ml_avgpool_dsp_ctx *k, int8_t *out)
+{
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    ML_AVGPOOL_RUN16(q, n);
+    ml_avgpool_out4_fast(a0, a1, k, out);
+    ml_avgpool_out4_fast(a2, a3, k, out + 4);
+    ml_avgpool_out4_fast(a4, a5, k, out + 8);
+    ml_avgpool_out4_fast(a6, a7, k, out + 12);
+}
+
+/* Adds n cells of 16 channels to the eight sums s[], for windows of several runs or clipped
+ * ones (then the caller divides). */
+ML_NOINLINE static void ml_avgpool_run16(const int8_t *q, int32_t n, int32_t depth, int32_t *s)
+{
+    int32_t a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3], a4 = s[4], a5 = s[5], a6 = s[6], a7 = s[7];
+    ML_AVGPOOL_RUN16(q, n);
+    s[0] = a0; s[1] = a1; s[2] = a2; s[3] = a3; s[4] = a4; s[5] = a5; s[6] = a6; s[7] = a7;
+}
+
 /*
  * Channels [0, c_end) sixteen at a time, returning where it stopped; word-aligned cells only
- * (the caller checks). Each row of the window is one assembly run, two cells per loop turn,
- * with the sixteen sums in registers. A window of at most 256 cells keeps every sum within
- * [-32768, 32512], so the halfwords never wrap (the caller checks the count).
+ * (the caller checks). A window of at most 256 cells keeps every sum within [-32768, 32512],
+ * so the halfwords never wrap (the caller checks the count).
  */
 static int32_t ml_avgpool_dsp16(const ml_pool_window *win, int32_t depth, int32_t c_end,
                                 const ml_avgpool_dsp_ctx *k, const ml_avgpool_params *params,
                                 int8_t *out)
 {
     int32_t c = 0;
+    if (win->fast && win->rows == 1) {
+        for (; c + 16 <= c_end; c += 16) {
+            ml_avgpool_run16_fast(win->first + c, win->cols, depth, k, out + c);
+        }
+        return c;
+    }
     for (; c + 16 <= c_end; c += 16) {
-        /* channels {0,2} {1,3} {4,6} {5,7} {8,10} {9,11} {12,14} {13,15} */
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+        int32_t s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         const int8_t *row = win->first + c;
         for (int32_t r = win->rows; r > 0; --r, row += win->dy) {
-            const int8_t *q = row;
-            int32_t n = win->cols;
-            int32_t x0, x1;
-            if (n & 1) {
-                __asm__ volatile(ML_AVGPOOL_CELL16 ML_AVGPOOL_CELL16_OPERANDS);
-            }
-            n >>= 1;
-            if (n > 0) {
-                __asm__ volatile("1:\n\t" ML_AVGPOOL_CELL16 ML_AVGPOOL_CELL16
-                                 "subs %[n], %[n], #1\n\t"
-                                 "bne 1b\n\t" ML_AVGPOOL_CELL16_OPERANDS);
-            }
+            ml_avgpool_run16(row, win->cols, depth, s);
         }
-        if (win->fast) {
-            ml_avgpool_out4_fast(a0, a1, k, out + c);
-            ml_avgpool_out4_fast(a2, a3, k, out + c + 4);
-            ml_avgpool_out4_fast(a4, a5, k, out + c + 8);
-            ml_avgpool_out4_fast(a6, a7, k, out + c + 12);
-        } else {
-            ml_avgpool_out4(a0, a1, win, k, params, out + c);
-            ml_avgpool_out4(a2, a3, win, k, params, out + c + 4);
-            ml_avgpool_out4(a4, a5, win, k, params, out + c + 8);
-            ml_avgpool_out4(a6, a7, win, k, params, out + c + 12);
+        for (int32_t j = 0; j < 8; j += 2) {
+            ml_avgpool_out4(s[j], s[j + 1], win, k, params, out + c + 2 * j);
         }
     }
     return c;

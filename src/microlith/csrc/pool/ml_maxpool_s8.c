@@ -55,9 +55,23 @@ static int32_t ml_maxpool_dsp(const ml_pool_window *win, int32_t depth, int32_t 
     "ssub8 r8, r7, r11\n\t"                                                                      \
     "sel r7, r7, r11\n\t"
 
+/* The same without r12, for the three-pointer loop: one word comes by LDR after the others,
+ * so a loaded register is free for the first difference. */
+#define ML_MAXPOOL_MAX16_NO_R12(ptr)                                                            \
+    "ldmia %[" ptr "]!, {r8, r9, r10}\n\t"                                                       \
+    "ssub8 r11, r4, r8\n\t"                                                                      \
+    "sel r4, r4, r8\n\t"                                                                         \
+    "ssub8 r8, r5, r9\n\t"                                                                       \
+    "sel r5, r5, r9\n\t"                                                                         \
+    "ssub8 r8, r6, r10\n\t"                                                                      \
+    "sel r6, r6, r10\n\t"                                                                        \
+    "ldr r8, [%[" ptr "]], #4\n\t"                                                               \
+    "ssub8 r9, r7, r8\n\t"                                                                       \
+    "sel r7, r7, r8\n\t"
+
 /* i times: 16 channels of the cells at p and q (and r) to o. LDM/STM need fixed ascending
  * registers, hence assembly: 13 instructions per 16 channels of a pair, the loop included,
- * 22 of a triple. */
+ * 24 of a triple (whose five pointers and counter leave no room for r12). */
 #define ML_MAXPOOL_LOOP2                                                                        \
     "1:\n\t"                                                                                     \
     "ldmia %[p]!, {r4, r5, r6, r7}\n\t" ML_MAXPOOL_MAX16("q")                                   \
@@ -67,7 +81,8 @@ static int32_t ml_maxpool_dsp(const ml_pool_window *win, int32_t depth, int32_t 
 
 #define ML_MAXPOOL_LOOP3                                                                        \
     "1:\n\t"                                                                                     \
-    "ldmia %[p]!, {r4, r5, r6, r7}\n\t" ML_MAXPOOL_MAX16("q") ML_MAXPOOL_MAX16("r")             \
+    "ldmia %[p]!, {r4, r5, r6, r7}\n\t"                                                          \
+    ML_MAXPOOL_MAX16_NO_R12("q") ML_MAXPOOL_MAX16_NO_R12("r")                                    \
     "stmia %[o]!, {r4, r5, r6, r7}\n\t"                                                          \
     "subs %[i], %[i], #1\n\t"                                                                    \
     "bne 1b\n\t"
@@ -75,7 +90,7 @@ static int32_t ml_maxpool_dsp(const ml_pool_window *win, int32_t depth, int32_t 
 /* The last 8 channels when depth is 8 more than a multiple of 16: LDM of two words. */
 #define ML_MAXPOOL_MAX8(ptr)                                                                    \
     "ldmia %[" ptr "]!, {r8, r9}\n\t"                                                            \
-    "ssub8 r12, r4, r8\n\t"                                                                      \
+    "ssub8 r10, r4, r8\n\t"                                                                      \
     "sel r4, r4, r8\n\t"                                                                         \
     "ssub8 r8, r5, r9\n\t"                                                                       \
     "sel r5, r5, r9\n\t"
@@ -88,6 +103,7 @@ static int32_t ml_maxpool_dsp(const ml_pool_window *win, int32_t depth, int32_t 
     "stmia %[o]!, {r4, r5}\n\t"
 
 #define ML_MAXPOOL_CLOBBERS "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "cc", "memory"
+#define ML_MAXPOOL_CLOBBERS3 "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "cc", "memory"
 
 /*
  * Windows of k = 2 or 3 horizontally adjacent cells (1x2, 1x3: the 1-D CNN pools), all
@@ -140,13 +156,13 @@ ML_NOINLINE static void ml_maxpool_row16(const int8_t *a, int32_t step, int32_t 
                 __asm__ volatile(ML_MAXPOOL_LOOP3
                                  : [p] "+r"(p), [q] "+r"(q), [r] "+r"(r), [o] "+r"(o), [i] "+r"(i)
                                  :
-                                 : ML_MAXPOOL_CLOBBERS);
+                                 : ML_MAXPOOL_CLOBBERS3);
             }
             if (depth & 8) {
                 __asm__ volatile(ML_MAXPOOL_TAIL3
                                  : [p] "+r"(p), [q] "+r"(q), [r] "+r"(r), [o] "+r"(o)
                                  :
-                                 : ML_MAXPOOL_CLOBBERS);
+                                 : ML_MAXPOOL_CLOBBERS3);
             }
         }
     }
