@@ -60,6 +60,9 @@ CASES = [
     (Op.MAX_POOL_2D, (1, 3, 9, 16), (1, 2), (1, 2), "SAME", "NONE", 0),
     (Op.MAX_POOL_2D, (1, 1, 40, 20), (1, 3), (1, 2), "VALID", "NONE", 7),
     (Op.MAX_POOL_2D, (2, 9, 7, 36), (3, 3), (2, 2), "SAME", "RELU6", -128),
+    (Op.MAX_POOL_2D, (1, 8, 8, 16), (2, 2), (2, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 7, 9, 24), (3, 3), (2, 2), "SAME", "NONE", -1),
+    (Op.MAX_POOL_2D, (2, 6, 7, 32), (3, 2), (1, 1), "VALID", "NONE", 4),
     (Op.MAX_POOL_2D, (1, 5, 5, 3), (2, 2), (1, 1), "VALID", "NONE", 0),
 ]
 
