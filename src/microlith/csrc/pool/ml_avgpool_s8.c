@@ -154,16 +154,20 @@ static void ml_avgpool_out4(int32_t s02, int32_t s13, const ml_pool_window *win,
     : "cc", "memory"
 
 /* Adds n cells of 16 channels, step bytes apart from word-aligned q, to the sums a0..a7
- * (channels {0,2} {1,3} {4,6} ... {13,15}), two cells per loop turn. */
+ * (channels {0,2} {1,3} {4,6} ... {13,15}), four cells per loop turn after the odd ones. */
 #define ML_AVGPOOL_RUN16(q, n)                                                                  \
     do {                                                                                         \
         int32_t x0, x1;                                                                          \
         if ((n) & 1) {                                                                           \
             __asm__ volatile(ML_AVGPOOL_CELL16 ML_AVGPOOL_CELL16_OPERANDS);                      \
         }                                                                                        \
-        (n) >>= 1;                                                                               \
+        if ((n) & 2) {                                                                           \
+            __asm__ volatile(ML_AVGPOOL_CELL16 ML_AVGPOOL_CELL16 ML_AVGPOOL_CELL16_OPERANDS);    \
+        }                                                                                        \
+        (n) >>= 2;                                                                               \
         if ((n) > 0) {                                                                           \
-            __asm__ volatile("1:\n\t" ML_AVGPOOL_CELL16 ML_AVGPOOL_CELL16                        \
+            __asm__ volatile("1:\n\t" ML_AVGPOOL_CELL16 ML_AVGPOOL_CELL16 ML_AVGPOOL_CELL16      \
+                             ML_AVGPOOL_CELL16                                                   \
                              "subs %[n], %[n], #1\n\t"                                            \
                              "bne 1b\n\t" ML_AVGPOOL_CELL16_OPERANDS);                            \
         }                                                                                        \
