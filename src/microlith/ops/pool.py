@@ -30,6 +30,28 @@ def pad_before(size: int, filt: int, stride: int, out: int) -> int:
     return max(0, (out - 1) * stride + filt - size) // 2
 
 
+def avgpool_reciprocal(count: int) -> tuple[int, int]:
+    """(mult, shift) that turn TFLM's rounded division of a window sum by `count` into a
+    multiply, or (0, 0) when none fits (the kernel then divides). The kernel biases each sum a
+    in [-128 count, 127 count] to a' = a + 128 count + count // 2 - [a < 0 and count even] >= 0,
+    so that (a' * mult) >> shift - 128 is TFLM's (a +- count // 2) / count truncated; that
+    identity is checked here for every a, along with a' < 2^15 (SMULWB/SMULWT read a' as a
+    signed halfword) and a' * mult < 2^32 (the portable path multiplies in uint32)."""
+    a = np.arange(-128 * count, 127 * count + 1, dtype=np.int64)
+    half = count // 2
+    want = np.where(a > 0, (a + half) // count, -((half - a) // count))  # C truncation
+    biased = a + 128 * count + half - ((a < 0) & (count % 2 == 0))
+    if biased.min() < 0 or biased.max() >= 1 << 15:
+        return 0, 0
+    for shift in range(16, 32):
+        mult = -(-(1 << shift) // count)
+        if mult * int(biased.max()) >= 1 << 32:
+            break
+        if np.array_equal((biased * mult) >> shift, want + 128):
+            return mult, shift
+    return 0, 0
+
+
 class _Pool(OpImpl):
     kind = ""
     dtypes = ("int8", "int16")
@@ -86,9 +108,12 @@ class _Pool(OpImpl):
 
     def emit(self, node, g, p, ctx):
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        params = ctx.struct(f"ml_{self.kind}_params", "params", {
-            k: p[k] for k in ("stride_h", "stride_w", "filter_h", "filter_w", "pad_h", "pad_w",
-                              "act_min", "act_max")})
+        fields = {k: p[k] for k in ("stride_h", "stride_w", "filter_h", "filter_w", "pad_h", "pad_w",
+                                    "act_min", "act_max")}
+        if self.kind == "avgpool":
+            div = avgpool_reciprocal(p["filter_h"] * p["filter_w"]) if p["dtype"] == "int8" else (0, 0)
+            fields.update(div_mult=div[0], div_shift=div[1])
+        params = ctx.struct(f"ml_{self.kind}_params", "params", fields)
         return (f"{self.kernels_for(node, g, p)[0]}({params}, {ctx.dims(x.shape)}, {ctx.tensor(x.name)}, "
                 f"{ctx.dims(y.shape)}, {ctx.tensor(y.name)})")
 

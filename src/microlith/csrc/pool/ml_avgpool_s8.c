@@ -3,7 +3,9 @@
 
 /*
  * Channels run innermost, as they lie in memory: for each output pixel and group of channels
- * the window is walked once with the group's sums in registers.
+ * the window is walked once with the group's sums in registers. A window of the full size
+ * divides with the multiply the compiler proved exact (ml_avgpool_params); windows clipped by
+ * the padding divide.
  */
 
 /* The in-image part of one output pixel's window. */
@@ -12,6 +14,7 @@ typedef struct {
     int32_t rows, cols;   /* cells in range */
     int32_t dy;           /* bytes between vertically adjacent cells */
     int32_t count;        /* rows * cols of the window before any flattening */
+    int32_t fast;         /* count is the full window's and params->div_mult is set */
 } ml_pool_window;
 
 /* TFLM's rounding division of a window sum (halves away from zero), then the clamp. */
@@ -22,32 +25,223 @@ static inline int8_t ml_avgpool_out(int32_t acc, int32_t count, const ml_avgpool
     return ml_clamp_s8(acc, params->act_min, params->act_max);
 }
 
-#if defined(ML_NN_DSP)
-/* Four channels from their halfword sums: {0, 2} in s02, {1, 3} in s13. */
-static void ml_avgpool_out4(int32_t s02, int32_t s13, int32_t count,
-                            const ml_avgpool_params *params, int8_t *out)
+#if defined(__ARM_ARCH_6M__)
+/* The same through the proven multiply (see ml_avgpool_params): acc + bias - [acc < 0 and
+ * the count even] lies in [0, 2^15), and its product with div_mult in [0, 2^32). */
+static inline int8_t ml_avgpool_out_mul(int32_t acc, int32_t bias, int32_t even,
+                                        const ml_avgpool_params *params)
 {
-    out[0] = ml_avgpool_out((int16_t)s02, count, params);
-    out[1] = ml_avgpool_out((int16_t)s13, count, params);
-    out[2] = ml_avgpool_out(s02 >> 16, count, params);
-    out[3] = ml_avgpool_out(s13 >> 16, count, params);
+    const uint32_t a = (uint32_t)(acc + bias - (even & (int32_t)((uint32_t)acc >> 31)));
+    const int32_t q = (int32_t)((a * (uint32_t)params->div_mult) >> params->div_shift) - 128;
+    return ml_clamp_s8(q, params->act_min, params->act_max);
+}
+#endif
+
+/* One channel's output in portable C. ARMv6-M has no divide instruction (C's division is a
+ * library call there), so the proven multiply pays; elsewhere one SDIV/UDIV takes fewer
+ * instructions than the bias, sign fix and multiply. */
+static inline int8_t ml_avgpool_one(int32_t acc, const ml_pool_window *win, int32_t bias,
+                                    int32_t even, const ml_avgpool_params *params)
+{
+#if defined(__ARM_ARCH_6M__)
+    if (win->fast) {
+        return ml_avgpool_out_mul(acc, bias, even, params);
+    }
+#else
+    (void)bias;
+    (void)even;
+#endif
+    return ml_avgpool_out(acc, win->count, params);
+}
+
+#if defined(ML_NN_DSP)
+/* Halfwords {a.lo + b.lo, a.hi + b.hi}, each modulo 2^16. */
+ML_DSP_INLINE int32_t ml_pool_uadd16(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("uadd16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(b) : "cc");
+    return r;
+}
+
+/* floor(m * sext(x.lo) / 2^16) and floor(m * sext(x.hi) / 2^16). */
+ML_DSP_INLINE int32_t ml_pool_smulwb(int32_t m, int32_t x)
+{
+    int32_t r;
+    __asm__("smulwb %0, %1, %2" : "=r"(r) : "r"(m), "r"(x));
+    return r;
+}
+
+ML_DSP_INLINE int32_t ml_pool_smulwt(int32_t m, int32_t x)
+{
+    int32_t r;
+    __asm__("smulwt %0, %1, %2" : "=r"(r) : "r"(m), "r"(x));
+    return r;
+}
+
+/* What the four outputs of a 16-bit-lane sum pair need, set once per call. */
+typedef struct {
+    int32_t bias2;     /* {bias, bias}: a' = a + bias in both lanes at once */
+    int32_t even;      /* 0x00010001 when the count is even (a negative lane loses one), else 0 */
+    int32_t mult;      /* div_mult */
+    int32_t sh;        /* div_shift - 16, what is left after SMULWx's own 16 */
+    int32_t lo4, hi4;  /* act_min and act_max in every byte */
+    int32_t clamp;     /* the activation range is narrower than int8's */
+} ml_avgpool_dsp_ctx;
+
+/*
+ * Four channels from their halfword sums ({0, 2} in s02, {1, 3} in s13), window of the full
+ * size: UADD16 biases both lanes to a' at once, SMULWB/SMULWT take the product of each lane
+ * with div_mult (a' < 2^15 is a positive halfword), and the four quotients q in [0, 255] pack
+ * into one word; q - 128 is q with its top bit flipped.
+ */
+ML_DSP_INLINE void ml_avgpool_out4_fast(int32_t s02, int32_t s13, const ml_avgpool_dsp_ctx *k,
+                                        int8_t *out)
+{
+    int32_t b02 = ml_pool_uadd16(s02, k->bias2);
+    int32_t b13 = ml_pool_uadd16(s13, k->bias2);
+    if (k->even != 0) {  /* every lane is >= bias - 1 >= 0: no borrow crosses a lane */
+        b02 -= (int32_t)(((uint32_t)s02 >> 15) & (uint32_t)k->even);
+        b13 -= (int32_t)(((uint32_t)s13 >> 15) & (uint32_t)k->even);
+    }
+    const uint32_t q0 = (uint32_t)ml_pool_smulwb(k->mult, b02) >> k->sh;
+    const uint32_t q1 = (uint32_t)ml_pool_smulwb(k->mult, b13) >> k->sh;
+    const uint32_t q2 = (uint32_t)ml_pool_smulwt(k->mult, b02) >> k->sh;
+    const uint32_t q3 = (uint32_t)ml_pool_smulwt(k->mult, b13) >> k->sh;
+    int32_t w = (int32_t)((q0 | (q1 << 8) | (q2 << 16) | (q3 << 24)) ^ 0x80808080u);
+    if (k->clamp) {
+        w = ml_dsp_min_s8x4(ml_dsp_max_s8x4(w, k->lo4), k->hi4);
+    }
+    ml_dsp_write_s8x4(out, w);
+}
+
+/* Four channels from their halfword sums, by whichever division the window allows. */
+static void ml_avgpool_out4(int32_t s02, int32_t s13, const ml_pool_window *win,
+                            const ml_avgpool_dsp_ctx *k, const ml_avgpool_params *params,
+                            int8_t *out)
+{
+    if (win->fast) {
+        ml_avgpool_out4_fast(s02, s13, k, out);
+        return;
+    }
+    out[0] = ml_avgpool_out((int16_t)s02, win->count, params);
+    out[1] = ml_avgpool_out((int16_t)s13, win->count, params);
+    out[2] = ml_avgpool_out(s02 >> 16, win->count, params);
+    out[3] = ml_avgpool_out(s13 >> 16, win->count, params);
 }
 
 /*
- * Channels [0, c_end) in pairs of words, returning where it stopped: SXTAB16 adds bytes
- * {0, 2} and {1, 3} of a word to two halfword sums each. A window of at most 256 cells keeps
- * every sum within [-32768, 32512], so the halfwords never wrap (the caller checks the count).
+ * One cell of 16 channels into eight halfword-pair sums: two LDRD (the cell is word aligned)
+ * and SXTAB16 adding bytes {0, 2} and {1, 3} of each word, 11 instructions for 16 values.
  */
-static int32_t ml_avgpool_dsp(const ml_pool_window *win, int32_t depth, int32_t c_end,
-                              const ml_avgpool_params *params, int8_t *out)
+#define ML_AVGPOOL_CELL16                                                                       \
+    "ldrd %[x0], %[x1], [%[q]]\n\t"                                                              \
+    "sxtab16 %[a0], %[a0], %[x0]\n\t"                                                            \
+    "sxtab16 %[a1], %[a1], %[x0], ror #8\n\t"                                                    \
+    "sxtab16 %[a2], %[a2], %[x1]\n\t"                                                            \
+    "sxtab16 %[a3], %[a3], %[x1], ror #8\n\t"                                                    \
+    "ldrd %[x0], %[x1], [%[q], #8]\n\t"                                                          \
+    "add %[q], %[q], %[step]\n\t"                                                                \
+    "sxtab16 %[a4], %[a4], %[x0]\n\t"                                                            \
+    "sxtab16 %[a5], %[a5], %[x0], ror #8\n\t"                                                    \
+    "sxtab16 %[a6], %[a6], %[x1]\n\t"                                                            \
+    "sxtab16 %[a7], %[a7], %[x1], ror #8\n\t"
+
+#define ML_AVGPOOL_CELL16_OPERANDS                                                              \
+    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4),                 \
+      [a5] "+r"(a5), [a6] "+r"(a6), [a7] "+r"(a7), [q] "+r"(q), [n] "+r"(n),                     \
+      [x0] "=&r"(x0), [x1] "=&r"(x1)                                                             \
+    : [step] "r"(depth)                                                                          \
+    : "cc", "memory"
+
+/* Adds n cells of 16 channels, step bytes apart from word-aligned q, to the sums a0..a7
+ * (channels {0,2} {1,3} {4,6} ... {13,15}), four cells per loop turn after the odd ones. */
+#define ML_AVGPOOL_RUN16(q, n)                                                                  \
+    do {                                                                                         \
+        int32_t x0, x1;                                                                          \
+        if ((n) & 1) {                                                                           \
+            __asm__ volatile(ML_AVGPOOL_CELL16 ML_AVGPOOL_CELL16_OPERANDS);                      \
+        }                                                                                        \
+        if ((n) & 2) {                                                                           \
+            __asm__ volatile(ML_AVGPOOL_CELL16 ML_AVGPOOL_CELL16 ML_AVGPOOL_CELL16_OPERANDS);    \
+        }                                                                                        \
+        (n) >>= 2;                                                                               \
+        if ((n) > 0) {                                                                           \
+            __asm__ volatile("1:\n\t" ML_AVGPOOL_CELL16 ML_AVGPOOL_CELL16 ML_AVGPOOL_CELL16      \
+                             ML_AVGPOOL_CELL16                                                   \
+                             "subs %[n], %[n], #1\n\t"                                            \
+                             "bne 1b\n\t" ML_AVGPOOL_CELL16_OPERANDS);                            \
+        }                                                                                        \
+    } while (0)
+
+/*
+ * The 16 outputs of one run of n cells (a window of whole rows, or of one row) of the full
+ * size: the sums stay in registers from the first cell to the packed stores. Its own
+ * function, with little else live, because the loop needs 13 registers at once, more than
+ * gcc finds inside a bigger function on some cores and optimization levels.
+ */
+ML_NOINLINE static void ml_avgpool_run16_fast(const int8_t *q, int32_t n, int32_t depth,
+                                              const ml_avgpool_dsp_ctx *k, int8_t *out)
+{
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    ML_AVGPOOL_RUN16(q, n);
+    ml_avgpool_out4_fast(a0, a1, k, out);
+    ml_avgpool_out4_fast(a2, a3, k, out + 4);
+    ml_avgpool_out4_fast(a4, a5, k, out + 8);
+    ml_avgpool_out4_fast(a6, a7, k, out + 12);
+}
+
+/* Adds n cells of 16 channels to the eight sums s[], for windows of several runs or clipped
+ * ones (then the caller divides). */
+ML_NOINLINE static void ml_avgpool_run16(const int8_t *q, int32_t n, int32_t depth, int32_t *s)
+{
+    int32_t a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3], a4 = s[4], a5 = s[5], a6 = s[6], a7 = s[7];
+    ML_AVGPOOL_RUN16(q, n);
+    s[0] = a0; s[1] = a1; s[2] = a2; s[3] = a3; s[4] = a4; s[5] = a5; s[6] = a6; s[7] = a7;
+}
+
+/*
+ * Channels [0, c_end) sixteen at a time, returning where it stopped; word-aligned cells only
+ * (the caller checks). A window of at most 256 cells keeps every sum within [-32768, 32512],
+ * so the halfwords never wrap (the caller checks the count).
+ */
+static int32_t ml_avgpool_dsp16(const ml_pool_window *win, int32_t depth, int32_t c_end,
+                                const ml_avgpool_dsp_ctx *k, const ml_avgpool_params *params,
+                                int8_t *out)
 {
     int32_t c = 0;
+    if (win->fast && win->rows == 1) {
+        for (; c + 16 <= c_end; c += 16) {
+            ml_avgpool_run16_fast(win->first + c, win->cols, depth, k, out + c);
+        }
+        return c;
+    }
+    for (; c + 16 <= c_end; c += 16) {
+        int32_t s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        const int8_t *row = win->first + c;
+        for (int32_t r = win->rows; r > 0; --r, row += win->dy) {
+            ml_avgpool_run16(row, win->cols, depth, s);
+        }
+        for (int32_t j = 0; j < 8; j += 2) {
+            ml_avgpool_out4(s[j], s[j + 1], win, k, params, out + c + 2 * j);
+        }
+    }
+    return c;
+}
+
+/*
+ * Channels [c, c_end) in pairs of words at any alignment: SXTAB16 adds bytes {0, 2} and
+ * {1, 3} of a word to two halfword sums each (same bound as above).
+ */
+static int32_t ml_avgpool_dsp8(const ml_pool_window *win, int32_t depth, int32_t c, int32_t c_end,
+                               const ml_avgpool_dsp_ctx *k, const ml_avgpool_params *params,
+                               int8_t *out)
+{
     for (; c + 8 <= c_end; c += 8) {
         int32_t a02 = 0, a13 = 0, b02 = 0, b13 = 0;  /* channels {0,2} {1,3} {4,6} {5,7} */
         const int8_t *row = win->first + c;
         for (int32_t r = win->rows; r > 0; --r, row += win->dy) {
             const int8_t *q = row;
-            for (int32_t k = win->cols; k > 0; --k, q += depth) {
+            for (int32_t n = win->cols; n > 0; --n, q += depth) {
                 const int32_t x = ml_dsp_read_s8x4(q);
                 const int32_t y = ml_dsp_read_s8x4(q + 4);
                 a02 = ml_dsp_sxtab16(a02, x);
@@ -56,8 +250,8 @@ static int32_t ml_avgpool_dsp(const ml_pool_window *win, int32_t depth, int32_t 
                 b13 = ml_dsp_sxtab16_ror8(b13, y);
             }
         }
-        ml_avgpool_out4(a02, a13, win->count, params, out + c);
-        ml_avgpool_out4(b02, b13, win->count, params, out + c + 4);
+        ml_avgpool_out4(a02, a13, win, k, params, out + c);
+        ml_avgpool_out4(b02, b13, win, k, params, out + c + 4);
     }
     return c;
 }
@@ -66,7 +260,7 @@ static int32_t ml_avgpool_dsp(const ml_pool_window *win, int32_t depth, int32_t 
 /* Channels [c, c_end) four at a time (c_end - c a multiple of 4), portable C.
  * |sum| <= 128 * filter_h * filter_w: exact in int32. */
 static void ml_avgpool_c4(const ml_pool_window *win, int32_t depth, int32_t c, int32_t c_end,
-                          const ml_avgpool_params *params, int8_t *out)
+                          int32_t bias, int32_t even, const ml_avgpool_params *params, int8_t *out)
 {
     for (; c < c_end; c += 4) {
         int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -80,16 +274,16 @@ static void ml_avgpool_c4(const ml_pool_window *win, int32_t depth, int32_t c, i
                 s3 += q[3];
             }
         }
-        out[c] = ml_avgpool_out(s0, win->count, params);
-        out[c + 1] = ml_avgpool_out(s1, win->count, params);
-        out[c + 2] = ml_avgpool_out(s2, win->count, params);
-        out[c + 3] = ml_avgpool_out(s3, win->count, params);
+        out[c] = ml_avgpool_one(s0, win, bias, even, params);
+        out[c + 1] = ml_avgpool_one(s1, win, bias, even, params);
+        out[c + 2] = ml_avgpool_one(s2, win, bias, even, params);
+        out[c + 3] = ml_avgpool_one(s3, win, bias, even, params);
     }
 }
 
 /* Channels [c, depth) one at a time. */
-static void ml_avgpool_c1(const ml_pool_window *win, int32_t depth, int32_t c,
-                          const ml_avgpool_params *params, int8_t *out)
+static void ml_avgpool_c1(const ml_pool_window *win, int32_t depth, int32_t c, int32_t bias,
+                          int32_t even, const ml_avgpool_params *params, int8_t *out)
 {
     for (; c < depth; ++c) {
         int32_t s = 0;
@@ -100,7 +294,7 @@ static void ml_avgpool_c1(const ml_pool_window *win, int32_t depth, int32_t c,
                 s += *q;
             }
         }
-        out[c] = ml_avgpool_out(s, win->count, params);
+        out[c] = ml_avgpool_one(s, win, bias, even, params);
     }
 }
 
@@ -118,6 +312,21 @@ ml_status ml_avgpool_s8(const ml_avgpool_params *params,
         return ML_ARG_ERROR;
     }
     const int32_t c4 = depth & ~3;
+    const int32_t full = params->filter_h * params->filter_w;
+    const int32_t bias = 128 * full + full / 2;
+    const int32_t even = (full & 1) == 0;
+#if defined(ML_NN_DSP)
+    ml_avgpool_dsp_ctx k;
+    k.bias2 = ml_dsp_pair16(bias);
+    k.even = even ? 0x00010001 : 0;
+    k.mult = params->div_mult;
+    k.sh = params->div_shift - 16;
+    k.lo4 = (int32_t)((uint32_t)(uint8_t)params->act_min * 0x01010101u);
+    k.hi4 = (int32_t)((uint32_t)(uint8_t)params->act_max * 0x01010101u);
+    k.clamp = params->act_min > INT8_MIN || params->act_max < INT8_MAX;
+    /* LDRD needs word-aligned cells. */
+    const int aligned = (((uintptr_t)input | (uintptr_t)depth) & 3u) == 0;
+#endif
     ml_pool_window win;
     win.dy = in_w * depth;
     for (int32_t b = 0; b < batches; ++b) {
@@ -137,6 +346,7 @@ ml_status ml_avgpool_s8(const ml_avgpool_params *params,
                 win.rows = fy_end - fy_start;
                 win.cols = fx_end - fx_start;
                 win.count = win.rows * win.cols;
+                win.fast = params->div_mult != 0 && win.count == full;
                 win.first = in_batch + ((y0 + fy_start) * in_w + x0 + fx_start) * depth;
                 if (win.cols == in_w) {  /* whole rows: one run of cells */
                     win.cols = win.count;
@@ -145,11 +355,14 @@ ml_status ml_avgpool_s8(const ml_avgpool_params *params,
                 int32_t c = 0;
 #if defined(ML_NN_DSP)
                 if (win.count <= 256) {
-                    c = ml_avgpool_dsp(&win, depth, c4, params, out);
+                    if (aligned) {
+                        c = ml_avgpool_dsp16(&win, depth, c4, &k, params, out);
+                    }
+                    c = ml_avgpool_dsp8(&win, depth, c, c4, &k, params, out);
                 }
 #endif
-                ml_avgpool_c4(&win, depth, c, c4, params, out);
-                ml_avgpool_c1(&win, depth, c4, params, out);
+                ml_avgpool_c4(&win, depth, c, c4, bias, even, params, out);
+                ml_avgpool_c1(&win, depth, c4, bias, even, params, out);
             }
         }
     }

@@ -1,0 +1,95 @@
+"""Pooling on an emulated Cortex-M4: the DSP-extension paths (SXTAB16 sums in assembly, the
+proven reciprocal division, SSUB8/SEL max) judged byte for byte by TFLM, plus the compile-time
+proof of the reciprocal itself."""
+import shutil
+
+import numpy as np
+import pytest
+
+import microlith
+from microlith.ir import Op
+from microlith.ops.pool import avgpool_reciprocal
+from microlith.targets import cortexm
+from opmodels import act, single_op, write
+
+needs_tools = pytest.mark.skipif(any(shutil.which(t) is None for t in (cortexm.CC, cortexm.QEMU)),
+                                 reason="arm-none-eabi-gcc or qemu-system-arm not installed")
+
+
+def tflm_average(a: np.ndarray, count: int) -> np.ndarray:
+    """TFLM reference_integer_ops::AveragePool's rounding, with C's truncating division."""
+    half = count // 2
+    return np.where(a > 0, (a + half) // count, -((half - a) // count))
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 9, 25, 64, 100, 125, 127, 128])
+def test_reciprocal_is_tflm_rounding_for_every_sum(count):
+    mult, shift = avgpool_reciprocal(count)
+    assert mult > 0 and shift >= 16
+    a = np.arange(-128 * count, 127 * count + 1, dtype=np.int64)
+    biased = a + 128 * count + count // 2 - ((a < 0) & (count % 2 == 0))
+    assert biased.min() >= 0 and biased.max() < 1 << 15 and int(biased.max()) * mult < 1 << 32
+    # What the kernel's SMULWx + shift compute: floor(floor(a' * m / 2^16) / 2^(s - 16)).
+    got = ((biased * mult) >> 16) >> (shift - 16)
+    assert np.array_equal(got - 128, tflm_average(a, count))
+
+
+def test_reciprocal_refuses_windows_it_cannot_prove():
+    assert avgpool_reciprocal(129) == (0, 0)   # a' no longer fits a signed halfword
+    assert avgpool_reciprocal(256) == (0, 0)
+
+
+# (op, input shape, filter, stride, padding, activation, zero point): the MLPerf Tiny pools,
+# a 1-D CNN max pool, channel counts off the 16/8/4 groups, clipped windows, an unaligned
+# channel count, a window over 128 cells (divides) and one over 256 (portable sums).
+CASES = [
+    (Op.AVERAGE_POOL_2D, (1, 25, 5, 64), (25, 5), (1, 1), "VALID", "NONE", -128),  # KWS
+    (Op.AVERAGE_POOL_2D, (1, 3, 3, 256), (3, 3), (1, 1), "VALID", "NONE", -128),   # VWW
+    (Op.AVERAGE_POOL_2D, (1, 8, 8, 64), (8, 8), (1, 1), "VALID", "RELU", 3),        # ResNet-8
+    (Op.AVERAGE_POOL_2D, (2, 7, 9, 28), (3, 3), (2, 2), "SAME", "RELU6", -3),
+    (Op.AVERAGE_POOL_2D, (1, 6, 6, 19), (2, 2), (2, 2), "VALID", "NONE", 0),
+    (Op.AVERAGE_POOL_2D, (1, 12, 12, 16), (12, 12), (1, 1), "VALID", "NONE", 0),
+    (Op.AVERAGE_POOL_2D, (1, 17, 17, 8), (17, 17), (1, 1), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 1, 50, 32), (1, 2), (1, 2), "VALID", "NONE", -128),
+    (Op.MAX_POOL_2D, (1, 1, 51, 24), (1, 3), (1, 2), "SAME", "RELU", -5),
+    (Op.MAX_POOL_2D, (1, 1, 21, 48), (1, 2), (1, 1), "SAME", "NONE", 2),
+    (Op.MAX_POOL_2D, (1, 1, 41, 32), (1, 3), (1, 2), "VALID", "NONE", -128),
+    (Op.MAX_POOL_2D, (1, 1, 30, 8), (1, 2), (1, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 1, 31, 24), (1, 3), (1, 2), "SAME", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 2, 12, 16), (1, 3), (1, 1), "SAME", "NONE", 1),
+    (Op.MAX_POOL_2D, (1, 3, 9, 16), (1, 2), (1, 2), "SAME", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 1, 40, 20), (1, 3), (1, 2), "VALID", "NONE", 7),
+    (Op.MAX_POOL_2D, (2, 9, 7, 36), (3, 3), (2, 2), "SAME", "RELU6", -128),
+    (Op.MAX_POOL_2D, (1, 8, 8, 16), (2, 2), (2, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 7, 9, 24), (3, 3), (2, 2), "SAME", "NONE", -1),
+    (Op.MAX_POOL_2D, (2, 6, 7, 32), (3, 2), (1, 1), "VALID", "NONE", 4),
+    (Op.MAX_POOL_2D, (1, 5, 5, 3), (2, 2), (1, 1), "VALID", "NONE", 0),
+]
+
+
+def _model(tmp_path, op, shape, filt, stride, padding, activation, zp):
+    n, h, w, c = shape
+    if padding == "SAME":
+        oh, ow = -(-h // stride[0]), -(-w // stride[1])
+    else:
+        oh, ow = (h - filt[0]) // stride[0] + 1, (w - filt[1]) // stride[1] + 1
+    g = single_op(op, [act("x", shape, 0.05, zp)], [act("y", (n, oh, ow, c), 0.05, zp)],
+                  dict(padding=padding, stride_h=stride[0], stride_w=stride[1], filter_h=filt[0],
+                       filter_w=filt[1], activation=activation))
+    return write(g, tmp_path)
+
+
+@pytest.mark.cortexm
+@needs_tools
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0].value}-{'x'.join(map(str, c[1]))}-{c[4]}")
+def test_pool_exact_on_cortex_m4(tmp_path, case):
+    path = _model(tmp_path, *case)
+    shape = case[1]
+    rng = np.random.default_rng(3)
+    # All -128 and all 127 are the sums' extremes; the rest random.
+    xs = np.stack([np.full(shape, -128, np.int8), np.full(shape, 127, np.int8),
+                   rng.integers(-128, 128, shape).astype(np.int8)])
+    np.save(tmp_path / "x.npy", xs)
+    r = microlith.verify(path, target="cortex-m4", samples=2, inputs=str(tmp_path / "x.npy"), seed=1)
+    assert r["target"] == "cortex-m4" and r["samples"] == 5, r
+    assert r["bit_exact"] and r["mismatched_samples"] == 0, r
