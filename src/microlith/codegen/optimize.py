@@ -23,7 +23,8 @@ Modes, resolved before any code is emitted:
             every layer "size".
   balanced  (default) kernel variants and flags as speed, which pay 1,000+ instructions per byte
             (measured below), and no portable fallback a DSP core never runs for this model
-            (free: see drop_fallbacks). Per layer: inline glue only where it saves at least
+            (free: see drop_fallbacks); a kernel only "size" layers use keeps its compact
+            form (compact_kernels). Per layer: inline glue only where it saves at least
             BALANCED_MIN_GAIN instructions per byte of code it adds, within a code budget
             (`code_budget`, default CODE_BUDGET bytes); a layer doing less than COLD_SHARE of
             the model's MACs is a "size" layer, the others "speed" layers.
@@ -81,6 +82,7 @@ class Plan:
     no_fallback: list[str] = field(default_factory=list)  # kernels built without their portable path
     kept_variants: list[str] = field(default_factory=list)  # size mode: variants kept all the same
     only_variants: list[str] = field(default_factory=list)  # size mode: the only variant a kernel keeps
+    compact: list[str] = field(default_factory=list)  # balanced: kernels that only "size" layers use
     choices: list[dict] = field(default_factory=list)  # per decided layer: what was chosen, why
 
     @property
@@ -94,6 +96,7 @@ class Plan:
                 "kernels_without_portable_fallback": list(self.no_fallback),
                 "variants_kept_in_size_mode": list(self.kept_variants),
                 "only_variants_in_size_mode": list(self.only_variants),
+                "kernels_compact": list(self.compact),
                 "layers_speed": sum(m == "speed" for m in self.layer_modes),
                 "layers_size": sum(m == "size" for m in self.layer_modes),
                 "choices": self.choices}
@@ -154,6 +157,8 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
     which costs no instruction; size also keeps the variants worth their bytes (kept_variants)."""
     if plan.mode == "speed":
         return
+    if plan.mode == "balanced":
+        plan.compact = compact_kernels(g, params, plan)
     needed = {k for i, n in enumerate(g.nodes) if (k := _needs_fallback(n, g, params[i]))}
     kernels = _FALLBACK_KERNELS if plan.mode == "size" else _BALANCED_FALLBACK_KERNELS
     plan.no_fallback = [k for k in kernels if k not in needed]
@@ -163,6 +168,24 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
         if "ml_depthwise_conv2d_s8" in plan.no_fallback and \
                 all(_takes_dw_3x3(g.nodes[i], g, params[i], padded=True) for i in dws):
             plan.only_variants.append("DW_ONLY_3X3_PADDED")
+
+
+# Kernels with a compact form (ML_COMPACT_<KERNEL>: the variants ML_OPTIMIZE_SIZE drops for that
+# kernel alone, the same bytes out). Their fast forms cost kilobytes (Cortex-M4, -O2): the
+# fully-connected six-row assembly about 1.2 KB, the convolution's pixel-group assembly about
+# 3 KB, average pooling's 16-channel loop about 1.4 KB.
+COMPACT_KERNELS = ("ml_fully_connected_s8", "ml_conv2d_s8", "ml_avgpool_s8")
+
+
+def compact_kernels(g: Graph, params: list[dict], plan: Plan) -> list[str]:
+    """Balanced: the kernels whose every layer is a "size" layer (a small share of the model's
+    work, e.g. KWS's 12-output classifier or its one average pool), which keep their compact
+    form: kilobytes of code for a fraction of a percent of the instructions."""
+    users: dict[str, list[int]] = {}
+    for i, n in enumerate(g.nodes):
+        for k in impl_for(n.op).kernels_for(n, g, params[i]):
+            users.setdefault(k, []).append(i)
+    return [k for k in COMPACT_KERNELS if users.get(k) and all(plan.layer_modes[i] == "size" for i in users[k])]
 
 
 def _takes_dw_3x3(node: Node, g: Graph, p: dict, padded: bool = False) -> bool:
@@ -218,6 +241,10 @@ def config_header(plan: Plan) -> str:
                   " * that has it, so DSP builds leave their portable path out (a call that would need it",
                   " * returns ML_NO_IMPL). Cores without the extension keep it. */"]
         lines += [f"#define ML_NO_FALLBACK_{k[3:].upper()} 1" for k in plan.no_fallback] + [""]
+    if plan.compact:
+        lines += ["/* Only small layers of this model use these kernels: they keep their compact form (the",
+                  " * code size mode keeps; same results, fewer bytes, a few more instructions). */"]
+        lines += [f"#define ML_COMPACT_{k[3:].upper()} 1" for k in plan.compact] + [""]
     if plan.kept_variants:
         lines += ["/* Variants kept although size mode drops the others: a layer takes them and they save",
                   " * many instructions per byte (codegen/optimize.py). */"]

@@ -2,6 +2,13 @@
 #include "ml_nn_dsp.h"
 #include "ml_nn_m0.h"
 
+/* The compact form (ml_config.h): size mode, or a model whose layers on this kernel are all small. */
+#if defined(ML_OPTIMIZE_SIZE) || defined(ML_COMPACT_CONV2D_S8)
+#define ML_COMPACT 1
+#else
+#define ML_COMPACT 0
+#endif
+
 /*
  * The inner products stay out of line: inlined into the loop nest they lose registers to the
  * outer loops' state and spill inside the innermost loop (twice the instructions per MAC for
@@ -429,7 +436,7 @@ static void ml_conv_pixels(const ml_conv_params *params, const ml_per_channel_qu
  * and drops the assembly routines: about 2.5 KB less code on Cortex-M4 for some 10-20% more
  * instructions in the convolutions.
  */
-#if !defined(ML_OPTIMIZE_SIZE)
+#if !ML_COMPACT
 #define ML_CONV_ASM 1
 #else
 #define ML_CONV_ASM 0

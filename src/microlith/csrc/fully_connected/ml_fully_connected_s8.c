@@ -1,6 +1,13 @@
 #include "ml_fully_connected_s8.h"
 #include "ml_nn_dsp.h"
 
+/* The compact form (ml_config.h): size mode, or a model whose layers on this kernel are all small. */
+#if defined(ML_OPTIMIZE_SIZE) || defined(ML_COMPACT_FULLY_CONNECTED_S8)
+#define ML_COMPACT 1
+#else
+#define ML_COMPACT 0
+#endif
+
 #if defined(ML_NN_DSP)
 /*
  * DSP path, for symmetric weights with the input offset folded into the bias by the
@@ -60,7 +67,7 @@ static int32_t ml_fc_dsp_dot(const int8_t *x, const int8_t *w, int32_t n, int32_
     return acc;
 }
 
-#if !defined(ML_OPTIMIZE_SIZE)
+#if !ML_COMPACT
 /*
  * Six rows at a time: each row's sum over `blocks` blocks of four of x[k] * w[r * depth + k],
  * both widened by SXTB16. One input word serves six rows (three instructions), each row costs
@@ -219,7 +226,7 @@ static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *qu
         const int8_t *w = filter;
         int32_t o = 0;
         if (blocks > 0) {
-#if !defined(ML_OPTIMIZE_SIZE)
+#if !ML_COMPACT
             if (bias != NULL && out_depth >= 6) {
                 /* The routine requantizes itself when nothing is left to add and the
                  * requantization is the per-tensor fast one; otherwise it hands over each

@@ -1,6 +1,13 @@
 #include "ml_avgpool_s8.h"
 #include "ml_nn_dsp.h"
 
+/* The compact form (ml_config.h): size mode, or a model whose layers on this kernel are all small. */
+#if defined(ML_OPTIMIZE_SIZE) || defined(ML_COMPACT_AVGPOOL_S8)
+#define ML_COMPACT 1
+#else
+#define ML_COMPACT 0
+#endif
+
 /*
  * Channels run innermost, as they lie in memory: for each output pixel and group of channels
  * the window is walked once with the group's sums in registers. A window of the full size
@@ -355,9 +362,14 @@ ml_status ml_avgpool_s8(const ml_avgpool_params *params,
                 int32_t c = 0;
 #if defined(ML_NN_DSP)
                 if (win.count <= 256) {
+#if !ML_COMPACT  /* size mode: the 8-channel loop alone, half the code */
                     if (aligned) {
                         c = ml_avgpool_dsp16(&win, depth, c4, &k, params, out);
                     }
+#else
+                    (void)aligned;
+                    (void)ml_avgpool_dsp16;  /* unused, so not emitted */
+#endif
                     c = ml_avgpool_dsp8(&win, depth, c, c4, &k, params, out);
                 }
 #endif
