@@ -134,14 +134,15 @@ typedef struct {
     int32_t out_off, act_min, act_max;
 } ml_dw_dsp;
 
-/* Requantize, offset and clamp one channel of a group: qp = {multiplier, round, n}. */
-ML_DSP_INLINE int8_t ml_dw_dsp_out(const ml_dw_dsp *d, const int32_t *qp, int32_t acc)
+/* Requantize, offset and clamp one channel of a group from its doubled sum acc2:
+ * qp = {multiplier, round, n}. */
+ML_DSP_INLINE int8_t ml_dw_dsp_out(const ml_dw_dsp *d, const int32_t *qp, int32_t acc2)
 {
     int32_t v;
     if (qp[2] > 0) {
-        v = ml_dsp_requantize(acc, qp[0], qp[1], qp[2]);
+        v = ml_dsp_requantize_x2(acc2, qp[0], qp[1], qp[2]);
     } else {
-        v = ml_dw_requant_ref(acc, qp[0], qp[1]) + d->out_off;
+        v = ml_dw_requant_ref(acc2 / 2, qp[0], qp[1]) + d->out_off;  /* acc2 is even */
     }
     return ml_clamp_s8(v, d->act_min, d->act_max);
 }
@@ -157,7 +158,7 @@ static ML_NOINLINE void ml_dw_dsp_pixel_3x3(const ml_dw_dsp *d, const int8_t *in
     do {
         int32_t a0 = gd[0], a1 = gd[1], a2 = gd[2], a3 = gd[3];
         ml_dsp_dw_3x3(in, dx, dyp, gd + 4, &a0, &a1, &a2, &a3);
-        out = ml_dsp_out4(gd + 4 + 2 * 9, out, a0, a1, a2, a3);
+        out = ml_dsp_out4_x2(gd + 4 + 2 * 9, out, a0, a1, a2, a3);
         in += 4;
         gd += 4 + 2 * 9 + 12;
     } while (--g > 0);
@@ -194,6 +195,30 @@ static ML_NOINLINE void ml_dw_dsp_pixel_any(const ml_dw_dsp *d, const int8_t *in
     }
 }
 
+/* Both halfwords of an int16 pair in [-128, 127] doubled, without a carry between them. */
+static inline int32_t ml_dw_double16(int32_t pair)
+{
+    const uint32_t u = (uint32_t)pair;
+    return (int32_t)(((u & 0xFFFF0000u) << 1) | ((u << 1) & 0xFFFFu));
+}
+
+/* The pass's groups (channels 4 * g0 on) from the group data laid out at code generation. */
+static void ml_dw_dsp_use_groups(ml_dw_dsp *d, const int32_t *groups, int32_t g0)
+{
+    d->group_words = ML_DEPTHWISE_CONV2D_S8_GROUP_WORDS(d->taps);
+    d->groups_data = groups + g0 * d->group_words;
+    d->all_fast = 1;
+    const int32_t *qp = d->groups_data + 4 + 2 * d->taps;
+    for (int32_t i = 0; i < 4 * d->groups; ++i) {
+        if (qp[3 * (i & 3) + 2] <= 0) {
+            d->all_fast = 0;
+        }
+        if ((i & 3) == 3) {
+            qp += d->group_words;
+        }
+    }
+}
+
 /* The per-group data of the pass's groups (channels 4 * g0 on) into gd. */
 static void ml_dw_dsp_setup(ml_dw_dsp *d, int32_t *gd, const ml_depthwise_conv_params *params,
                             const ml_per_channel_quant *quant, const int8_t *filter,
@@ -221,8 +246,8 @@ static void ml_dw_dsp_setup(ml_dw_dsp *d, int32_t *gd, const ml_depthwise_conv_p
             const int32_t v = ml_dsp_read_s8x4(f);
             const int32_t wl = ml_dsp_sxtb16(v);
             const int32_t wh = ml_dsp_sxtb16_ror8(v);
-            w[0] = wl;
-            w[1] = wh;
+            w[0] = ml_dw_double16(wl);
+            w[1] = ml_dw_double16(wh);
             w += 2;
             f += channels;
             /* The fold: input_offset * w, summed over the taps (mod 2^32, like the sums). */
@@ -231,10 +256,10 @@ static void ml_dw_dsp_setup(ml_dw_dsp *d, int32_t *gd, const ml_depthwise_conv_p
             a1 = ml_dsp_smlabb(off2, wh, a1);
             a3 = ml_dsp_smlatt(off2, wh, a3);
         }
-        gd[0] = a0;
-        gd[1] = a1;
-        gd[2] = a2;
-        gd[3] = a3;
+        gd[0] = (int32_t)((uint32_t)a0 << 1);
+        gd[1] = (int32_t)((uint32_t)a1 << 1);
+        gd[2] = (int32_t)((uint32_t)a2 << 1);
+        gd[3] = (int32_t)((uint32_t)a3 << 1);
         int32_t *qp = w;
         for (int32_t j = 0; j < 4; ++j) {
             const int32_t m = *mult++;
@@ -404,8 +429,13 @@ static void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
     int32_t filled_words = 0;  /* words per column of the padded rows left by the last pass */
     for (int32_t g0 = 0; g0 < groups; g0 += ML_DW_DSP_CHUNK) {
         d.groups = groups - g0 < ML_DW_DSP_CHUNK ? groups - g0 : ML_DW_DSP_CHUNK;
-        ml_dw_dsp_setup(&d, (int32_t *)scratch, params, quant, filter, bias, out_c, g0);
-        int32_t *patch = (int32_t *)scratch + d.groups * d.group_words;
+        int32_t *patch = (int32_t *)scratch;
+        if (params->dsp_groups != NULL) {
+            ml_dw_dsp_use_groups(&d, params->dsp_groups, g0);
+        } else {
+            ml_dw_dsp_setup(&d, patch, params, quant, filter, bias, out_c, g0);
+            patch += d.groups * d.group_words;
+        }
         const int32_t words = d.groups;
         void (*const pixel)(const ml_dw_dsp *, const int8_t *, int8_t *) =
             d.k_h == 3 && d.k_w == 3 && d.all_fast && params->act_min <= -128 &&

@@ -19,6 +19,9 @@ typedef struct {
                                   any input (the generator checks the weights); 0 if unknown */
     int32_t dsp_padded_rows;   /* DSP path: 1 copies each output row's input rows padded (for
                                   narrow images), 0 copies only the windows the image clips */
+    const int32_t *dsp_groups; /* DSP path: every group's data laid out at code generation
+                                  (ML_DEPTHWISE_CONV2D_S8_GROUP_WORDS each, see below), or NULL
+                                  to derive it in scratch on every call */
 } ml_depthwise_conv_params;
 
 /*
@@ -41,14 +44,23 @@ typedef struct {
  * scratch: ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims, output_dims) bytes
  * aligned to 4, or NULL. Cores with the DSP extension use it, when depth_multiplier is 1,
  * acc_bounded is set and the window has at most 64 taps, for up to 16 channels at a time:
- * their weights widened to int16, their requantization constants, and a padded copy of the
+ * their group data (below; not when params->dsp_groups has it), and a padded copy of the
  * input under clipped windows (dsp_padded_rows 0) or under a whole output row (1); other
  * cases take the portable path, which ignores it. The results are identical.
+ *
+ * Group data, for the four channels 4g..4g+3 (ML_DEPTHWISE_CONV2D_S8_GROUP_WORDS(taps) int32):
+ * their starting values 2 * (bias + input_offset * sum of the taps' weights) (modulo 2^32);
+ * per tap (row-major) the int16 pairs {2 w_c0, 2 w_c2} and {2 w_c1, 2 w_c3} (low half first);
+ * per channel {multiplier, 2^(n-1) + output_offset * 2^n, n} with n = -shift when
+ * 1 <= n <= 21 and multiplier >= 0, else {multiplier, shift, 0}. Everything is doubled so
+ * the requantization needs no doubling (acc_bounded keeps twice the sums below 2^31).
  * Returns ML_ARG_ERROR when the dims do not fit together.
  */
+#define ML_DEPTHWISE_CONV2D_S8_GROUP_WORDS(taps) (4 + 2 * (taps) + 12)
+
 #define ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims, output_dims)                   \
     (((filter_dims)->c / 4 < 4 ? (filter_dims)->c / 4 : 4) * 4 *                                \
-     (16 + 2 * (filter_dims)->h * (filter_dims)->w +                                            \
+     (((params)->dsp_groups != NULL ? 0 : 16 + 2 * (filter_dims)->h * (filter_dims)->w) +       \
       (filter_dims)->h * ((params)->dsp_padded_rows                                              \
                               ? ((output_dims)->w - 1) * (params)->stride_w +                    \
                                     ((filter_dims)->w - 1) * (params)->dilation_w + 1            \
