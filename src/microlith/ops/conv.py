@@ -260,8 +260,10 @@ class DepthwiseConv2D(OpImpl):
         p["depth_multiplier"] = node.attrs["depth_multiplier"]
         if offline_groups is None:
             offline_groups = g.meta.get("optimize", "speed") != "size"
-        p["dsp_groups"] = _dw_dsp_groups(node, g, p) if offline_groups and self._dsp_applies(node, g, p) \
+        p["dsp_channels"] = _dw_3x3_channels(node, g, p) if offline_groups and _dw_3x3_applies(node, g, p) \
             else None
+        p["dsp_groups"] = _dw_dsp_groups(node, g, p) \
+            if offline_groups and p["dsp_channels"] is None and self._dsp_applies(node, g, p) else None
         return p
 
     @staticmethod
@@ -289,6 +291,10 @@ class DepthwiseConv2D(OpImpl):
         clipped windows or under each output row (DSP path, depth multiplier 1; portable C
         ignores it)."""
         _, k_h, k_w, out_c = g.t(node.inputs[1]).shape
+        if p.get("dsp_channels") is not None:  # the 3x3 path: a ring of 3 rows x 2 channels
+            _, out_h, out_w, _ = g.t(node.outputs[0]).shape
+            rows = (min(out_h, DW_3X3_BAND) - 1) * p["stride_h"] + 3
+            return 4 * (2 * rows * ((out_w - 1) * p["stride_w"] // 2 + 2) + out_w + 1)
         if not self._dsp_applies(node, g, p):
             return 0
         per_row = self._padded_row_cols(node, g, p) or k_w
@@ -322,6 +328,8 @@ class DepthwiseConv2D(OpImpl):
         fields["dsp_padded_rows"] = int(bool(self._padded_row_cols(node, g, p)))
         groups = p.get("dsp_groups")
         fields["dsp_groups"] = ctx.const("dsp_groups", groups) if groups is not None else "NULL"
+        chans = p.get("dsp_channels")
+        fields["dsp_channels"] = ctx.const("dsp_channels", chans) if chans is not None else "NULL"
         scratch = ctx.scratch() if self.scratch_bytes(node, g, p) else "NULL"
         return _emit("ml_depthwise_conv2d_s8", "ml_depthwise_conv_params", fields, node, g, p, ctx,
                      scratch)
@@ -354,4 +362,47 @@ def _dw_dsp_groups(node, g, p) -> np.ndarray:
     quant = np.stack([mult, np.where(fast, round_, shift), np.where(fast, n, 0)], axis=-1)  # ch, 3
     data = np.concatenate([start.reshape(groups, 4), weights.transpose(1, 0, 2).reshape(groups, 2 * taps),
                            quant.reshape(groups, 12)], axis=1)
+    return data.reshape(-1).astype(np.int32)
+
+
+DW_3X3_BAND = 8  # ML_DW_3X3_BAND in ml_depthwise_conv2d_s8.c: output rows per band of the 3x3 path
+
+
+def _dw_fast_requant(p: dict, n_ch: int):
+    """Each channel's {multiplier, round, n} of the DSP requantization (ml_nn_dsp.h,
+    ml_dsp_requantize): n = -shift when 1 <= n <= 21 and the multiplier is >= 0, else
+    {multiplier, shift, 0} (the reference requantization); and whether every channel is fast."""
+    mult = p["multiplier"][:n_ch].astype(np.int64)
+    shift = p["shift"][:n_ch].astype(np.int64)
+    fast = (shift > -22) & (shift < 0) & (mult >= 0)
+    n = np.where(fast, -shift, 0)
+    round_ = wrap32((np.int64(1) << np.maximum(n - 1, 0)) + (np.int64(p["output_offset"]) << n))
+    return np.stack([mult, np.where(fast, round_, shift), n], axis=-1), bool(fast.all())
+
+
+def _dw_3x3_applies(node, g, p) -> bool:
+    """The conditions of ml_depthwise_conv2d_s8's 3x3 path (ml_depthwise_conv2d_s8.h)."""
+    _, k_h, k_w, out_c = g.t(node.inputs[1]).shape
+    return (p["dtype"] == "int8" and p["depth_multiplier"] == 1 and bool(p["acc_bounded"])
+            and (k_h, k_w) == (3, 3) and p["dilation_h"] == p["dilation_w"] == 1
+            and p["stride_h"] == p["stride_w"] and p["stride_w"] in (1, 2) and out_c % 2 == 0
+            and p["act_min"] <= -128 and p["act_max"] >= 127 and _dw_fast_requant(p, out_c)[1])
+
+
+def _dw_3x3_channels(node, g, p) -> np.ndarray:
+    """The 3x3 path's per-channel data (ML_DEPTHWISE_CONV2D_S8_3X3_WORDS int32 each): 2 * bias,
+    per window row the doubled int16 pairs {w0, w1} and {w1, w2}, then {multiplier, round, n}.
+    The input offset is not folded here: that path adds it to the input values."""
+    w = g.t(node.inputs[1]).data.astype(np.int64)[0]  # kh, kw, c
+    out_c = w.shape[2]
+    bias = _bias(node, g)
+    b = bias.data.astype(np.int64) if bias is not None else np.zeros(out_c, np.int64)
+
+    def pair(lo, hi):
+        return wrap32(((2 * lo) & 0xFFFF) | (((2 * hi) & 0xFFFF) << 16))
+
+    rows = np.stack([np.stack([pair(w[r, 0], w[r, 1]), pair(w[r, 1], w[r, 2])], axis=-1) for r in range(3)],
+                    axis=0)  # 3, c, 2
+    quant, _ = _dw_fast_requant(p, out_c)
+    data = np.concatenate([wrap32(2 * b)[:, None], rows.transpose(1, 0, 2).reshape(out_c, 6), quant], axis=1)
     return data.reshape(-1).astype(np.int32)

@@ -445,6 +445,31 @@ ML_DSP_INLINE int8_t *ml_dsp_out4_x2(const int32_t *qp, int8_t *o, int32_t a0, i
     return o;
 }
 
+
+/* acc + a.lo * b.hi */
+ML_DSP_INLINE int32_t ml_dsp_smlabt(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlabt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* acc + a.hi * b.lo */
+ML_DSP_INLINE int32_t ml_dsp_smlatb(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlatb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* Halfwords {a.lo, b.lo}: PKHBT with b shifted up by 16. */
+ML_DSP_INLINE int32_t ml_dsp_pack_lo16(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
 #endif /* __ARM_FEATURE_DSP && __GNUC__ && __OPTIMIZE__ */
 
 #endif /* ML_NN_DSP_H */

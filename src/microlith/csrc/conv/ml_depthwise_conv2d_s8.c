@@ -477,6 +477,242 @@ static void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
         }
     }
 }
+
+/*
+ * The 3x3 path (stride 1 or 2, dilation 1, every channel on the fast requantization, the
+ * clamp [-128, 127], an even channel count; the generator checks and lays out
+ * params->dsp_channels). Channels go two at a time, and a band of output rows at a time:
+ * the input rows under the band are copied once, each channel into a plane of int16 pairs
+ * of horizontally adjacent values with the input offset added. Word X of a plane row holds
+ * buffer columns {2X, 2X + 1}, buffer column b being image column b - pad_w (0 outside the
+ * image, which is exactly a tap TFLM skips). A window row is then the words A (columns
+ * x, x + 1) and B (x + 2, x + 3), x even: SMLAD(A, {w0, w1}) + B.lo * w2 for output column
+ * x, and for x + 1 (stride 1) A.hi * w0 + SMLAD(B, {w1, w2}): two MACs per multiply, and the
+ * widening is paid once per input value instead of once per tap. An output row's sums go
+ * to a row of int32 first, then are requantized with the channel's constants in registers.
+ *
+ * dsp_channels, per channel (ML_DW_3X3_WORDS int32): 2 * bias, then per window row
+ * {2 w0, 2 w1} and {2 w1, 2 w2} (int16 pairs, low half first), then {multiplier, round, n}
+ * as in the group data. Sums are doubled as there.
+ */
+#define ML_DW_3X3_WORDS ML_DEPTHWISE_CONV2D_S8_3X3_WORDS
+
+/* The two channels' int8 values at src, as a halfword. */
+ML_DSP_INLINE uint32_t ml_dw_3x3_h(const int8_t *src)
+{
+    uint16_t h;
+    memcpy(&h, src, sizeof h);
+    return h;
+}
+
+/* Where a plane row's words come from (the same for every row and channel pair): words
+ * [0, first) and [end, words_x) are wholly outside the image and stay 0; word `first` holds
+ * the zero point and image column 0 when `left` is set; then `inner` words of two image
+ * columns each; then one of the last image column and the zero point when `right` is set. */
+typedef struct {
+    int32_t words_x, first, left, inner, right, start_col;  /* start_col: first inner column */
+} ml_dw_3x3_cols;
+
+static void ml_dw_3x3_layout(ml_dw_3x3_cols *l, int32_t words_x, int32_t pad_w, int32_t in_w)
+{
+    l->words_x = words_x;
+    l->first = pad_w / 2 < words_x ? pad_w / 2 : words_x;
+    l->left = (pad_w & 1) && l->first < words_x;
+    int32_t X = l->first + l->left;
+    l->start_col = 2 * X - pad_w;
+    l->inner = 0;
+    while (X < words_x && 2 * X - pad_w + 1 < in_w) {
+        ++l->inner;
+        ++X;
+    }
+    l->right = X < words_x && 2 * X - pad_w == in_w - 1;
+}
+
+/* One input row (at the pair's first channel) into plane rows d0 (first channel) and d1:
+ * two halfword loads, one pack and two widenings per word. */
+static void ml_dw_3x3_fill_row(int32_t *d0, int32_t *d1, const int8_t *row, int32_t in_c,
+                               const ml_dw_3x3_cols *l, int32_t off2, uint32_t zp2)
+{
+    d0 += l->first;
+    d1 += l->first;
+    if (l->left) {
+        const int32_t v = (int32_t)(zp2 | (ml_dw_3x3_h(row) << 16));
+        *d0++ = ml_dsp_sxtab16(off2, v);
+        *d1++ = ml_dsp_sxtab16_ror8(off2, v);
+    }
+    const int8_t *src = row + l->start_col * in_c;
+    for (int32_t i = l->inner; i > 0; --i, src += 2 * in_c) {
+        const int32_t v = ml_dsp_pack_lo16((int32_t)ml_dw_3x3_h(src),
+                                           (int32_t)ml_dw_3x3_h(src + in_c));
+        *d0++ = ml_dsp_sxtab16(off2, v);
+        *d1++ = ml_dsp_sxtab16_ror8(off2, v);
+    }
+    if (l->right) {
+        const int32_t v = (int32_t)(ml_dw_3x3_h(src) | (zp2 << 16));
+        *d0 = ml_dsp_sxtab16(off2, v);
+        *d1 = ml_dsp_sxtab16_ror8(off2, v);
+    }
+}
+
+/*
+ * Sums (bias included) of `pairs` pairs of adjacent output columns, stride 1: rows r,
+ * r + rs, r + 2 * rs bytes (plane rows at word 0), weights w = the channel's six pair words;
+ * into acc[0 .. 2 * pairs). 23 instructions per 18 multiply-accumulates.
+ */
+static void ml_dw_3x3_sums_s1(const int32_t *r, int32_t rs, const int32_t *w, int32_t bias,
+                              int32_t *acc, int32_t pairs)
+{
+    int32_t p, q, a, b, u, v;
+    const int32_t *t;
+    __asm__ volatile(
+        "1:\n\t"
+        "add %[t], %[r], %[rs]\n\t"
+        "ldrd %[a], %[b], [%[t]]\n\t"
+        "ldrd %[u], %[v], [%[w], #8]\n\t"
+        "smlad %[p], %[a], %[u], %[bias]\n\t"
+        "smlatb %[q], %[a], %[u], %[bias]\n\t"
+        "smlabt %[p], %[b], %[v], %[p]\n\t"
+        "smlad %[q], %[b], %[v], %[q]\n\t"
+        "add %[t], %[t], %[rs]\n\t"
+        "ldrd %[a], %[b], [%[t]]\n\t"
+        "ldrd %[u], %[v], [%[w], #16]\n\t"
+        "smlad %[p], %[a], %[u], %[p]\n\t"
+        "smlatb %[q], %[a], %[u], %[q]\n\t"
+        "smlabt %[p], %[b], %[v], %[p]\n\t"
+        "smlad %[q], %[b], %[v], %[q]\n\t"
+        "ldrd %[a], %[b], [%[r]], #4\n\t"
+        "ldrd %[u], %[v], [%[w]]\n\t"
+        "smlad %[p], %[a], %[u], %[p]\n\t"
+        "smlatb %[q], %[a], %[u], %[q]\n\t"
+        "smlabt %[p], %[b], %[v], %[p]\n\t"
+        "smlad %[q], %[b], %[v], %[q]\n\t"
+        "strd %[p], %[q], [%[acc]], #8\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b"
+        : [p] "=&r"(p), [q] "=&r"(q), [a] "=&r"(a), [b] "=&r"(b), [u] "=&r"(u), [v] "=&r"(v),
+          [t] "=&r"(t), [r] "+r"(r), [acc] "+r"(acc), [n] "+r"(pairs)
+        : [rs] "r"(rs), [w] "r"(w), [bias] "r"(bias)
+        : "cc", "memory");
+}
+
+/* The same for stride 2: one output column per word of the planes, 17 instructions per 9
+ * multiply-accumulates. */
+static void ml_dw_3x3_sums_s2(const int32_t *r, int32_t rs, const int32_t *w, int32_t bias,
+                              int32_t *acc, int32_t n)
+{
+    int32_t p, a, b, u, v;
+    const int32_t *t;
+    __asm__ volatile(
+        "1:\n\t"
+        "add %[t], %[r], %[rs]\n\t"
+        "ldrd %[a], %[b], [%[t]]\n\t"
+        "ldrd %[u], %[v], [%[w], #8]\n\t"
+        "smlad %[p], %[a], %[u], %[bias]\n\t"
+        "smlabt %[p], %[b], %[v], %[p]\n\t"
+        "add %[t], %[t], %[rs]\n\t"
+        "ldrd %[a], %[b], [%[t]]\n\t"
+        "ldrd %[u], %[v], [%[w], #16]\n\t"
+        "smlad %[p], %[a], %[u], %[p]\n\t"
+        "smlabt %[p], %[b], %[v], %[p]\n\t"
+        "ldrd %[a], %[b], [%[r]], #4\n\t"
+        "ldrd %[u], %[v], [%[w]]\n\t"
+        "smlad %[p], %[a], %[u], %[p]\n\t"
+        "smlabt %[p], %[b], %[v], %[p]\n\t"
+        "str %[p], [%[acc]], #4\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b"
+        : [p] "=&r"(p), [a] "=&r"(a), [b] "=&r"(b), [u] "=&r"(u), [v] "=&r"(v), [t] "=&r"(t),
+          [r] "+r"(r), [acc] "+r"(acc), [n] "+r"(n)
+        : [rs] "r"(rs), [w] "r"(w), [bias] "r"(bias)
+        : "cc", "memory");
+}
+
+/* Requantize n doubled sums to int8 with the channel's {multiplier, round, n} = q, `stride`
+ * bytes apart: eight instructions per output. */
+static void ml_dw_3x3_requant_row(const int32_t *acc, const int32_t *q, int8_t *out,
+                                  int32_t n, int32_t stride)
+{
+    const int32_t m = q[0];
+    const int32_t round = q[1];
+    const int32_t sh = q[2];
+    for (; n > 0; --n) {
+        *out = (int8_t)ml_dsp_ssat8(ml_dsp_requantize_x2(*acc++, m, round, sh));
+        out += stride;
+    }
+}
+
+#define ML_DW_3X3_BAND 8  /* output rows per band (see ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES) */
+
+static void ml_dw_3x3_run(const ml_depthwise_conv_params *params, int32_t *scratch,
+                          const ml_dims *input_dims, const int8_t *input,
+                          const ml_dims *output_dims, int8_t *output)
+{
+    const int32_t in_h = input_dims->h;
+    const int32_t in_w = input_dims->w;
+    const int32_t in_c = input_dims->c;
+    const int32_t out_h = output_dims->h;
+    const int32_t out_w = output_dims->w;
+    const int32_t s_h = params->stride_h;
+    const int32_t stride = params->stride_w;
+    const int32_t words_x = ((out_w - 1) * stride) / 2 + 2;
+    const int32_t band = out_h < ML_DW_3X3_BAND ? out_h : ML_DW_3X3_BAND;
+    const int32_t plane_words = ((band - 1) * s_h + 3) * words_x;
+    int32_t *const acc = scratch + 2 * plane_words;
+    const int32_t off2 = ml_dsp_pair16(params->input_offset);
+    const uint32_t zp = (uint32_t)(uint8_t)(-params->input_offset);
+    const uint32_t zp2 = zp | (zp << 8);
+    ml_dw_3x3_cols cols;
+    ml_dw_3x3_layout(&cols, words_x, params->pad_w, in_w);
+    /* The planes' padding is 0 and no channel pair writes there. */
+    for (int32_t i = 0; i < 2 * plane_words; ++i) {
+        scratch[i] = 0;
+    }
+    for (int32_t b = 0; b < input_dims->n; ++b) {
+        const int8_t *in_batch = input + b * in_h * in_w * in_c;
+        int8_t *out_batch = output + b * out_h * out_w * in_c;
+        for (int32_t oy0 = 0; oy0 < out_h; oy0 += band) {
+            const int32_t rows = out_h - oy0 < band ? out_h - oy0 : band;
+            const int32_t iy0 = oy0 * s_h - params->pad_h;
+            const int32_t n_in = (rows - 1) * s_h + 3;
+            /* Plane rows [k_lo, k_hi) are image rows; the others must read 0 (a later band
+             * can put padding rows where an earlier one had image rows). */
+            const int32_t k_lo = iy0 < 0 ? (-iy0 < n_in ? -iy0 : n_in) : 0;
+            const int32_t k_hi = in_h - iy0 < n_in ? (in_h - iy0 > k_lo ? in_h - iy0 : k_lo) : n_in;
+            if (oy0 > 0 && (k_lo > 0 || k_hi < n_in)) {
+                for (int32_t k = 0; k < n_in; ++k) {
+                    if (k < k_lo || k >= k_hi) {
+                        for (int32_t i = 0; i < words_x; ++i) {
+                            scratch[k * words_x + i] = 0;
+                            scratch[plane_words + k * words_x + i] = 0;
+                        }
+                    }
+                }
+            }
+            for (int32_t c = 0; c < in_c; c += 2) {
+                const int8_t *src = in_batch + (iy0 + k_lo) * in_w * in_c + c;
+                for (int32_t k = k_lo; k < k_hi; ++k, src += in_w * in_c) {
+                    ml_dw_3x3_fill_row(scratch + k * words_x, scratch + plane_words + k * words_x,
+                                       src, in_c, &cols, off2, zp2);
+                }
+                const int32_t *cd = params->dsp_channels + c * ML_DW_3X3_WORDS;
+                int8_t *out = out_batch + oy0 * out_w * in_c + c;
+                for (int32_t j = 0; j < 2; ++j, cd += ML_DW_3X3_WORDS, ++out) {
+                    const int32_t *r = scratch + j * plane_words;
+                    for (int32_t y = 0; y < rows; ++y, r += s_h * words_x) {
+                        if (stride == 1) {
+                            /* An odd width computes one more column (the planes have room
+                             * for its taps, acc for its sum), which is not stored. */
+                            ml_dw_3x3_sums_s1(r, 4 * words_x, cd + 1, cd[0], acc, (out_w + 1) >> 1);
+                        } else {
+                            ml_dw_3x3_sums_s2(r, 4 * words_x, cd + 1, cd[0], acc, out_w);
+                        }
+                        ml_dw_3x3_requant_row(acc, cd + 7, out + y * out_w * in_c, out_w, in_c);
+                    }
+                }
+            }
+        }
+    }
+}
 #endif /* ML_NN_DSP */
 
 ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
@@ -509,6 +745,10 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
     win.w_dx = out_c;
     int32_t first_oc = 0;  /* channels below are done by the DSP path */
 #if defined(ML_NN_DSP)
+    if (scratch != NULL && params->dsp_channels != NULL) {
+        ml_dw_3x3_run(params, (int32_t *)scratch, input_dims, input, output_dims, output);
+        return ML_OK;
+    }
     if (scratch != NULL && mult == 1 && params->acc_bounded && k_h * k_w <= ML_DW_DSP_TAPS &&
         out_c >= 4) {
         ml_dw_dsp_run(params, quant, scratch, input_dims, input, filter_dims, filter, bias,

@@ -22,6 +22,7 @@ typedef struct {
     const int32_t *dsp_groups; /* DSP path: every group's data laid out at code generation
                                   (ML_DEPTHWISE_CONV2D_S8_GROUP_WORDS each, see below), or NULL
                                   to derive it in scratch on every call */
+    const int32_t *dsp_channels; /* DSP path for 3x3 windows (see below), or NULL */
 } ml_depthwise_conv_params;
 
 /*
@@ -54,11 +55,27 @@ typedef struct {
  * per channel {multiplier, 2^(n-1) + output_offset * 2^n, n} with n = -shift when
  * 1 <= n <= 21 and multiplier >= 0, else {multiplier, shift, 0}. Everything is doubled so
  * the requantization needs no doubling (acc_bounded keeps twice the sums below 2^31).
+ *
+ * dsp_channels (the generator sets it only for 3x3 windows with stride 1 or 2 both ways,
+ * dilation 1, an even channel count, every channel on the fast requantization above and
+ * act_min <= -128, act_max >= 127): per channel ML_DEPTHWISE_CONV2D_S8_3X3_WORDS int32,
+ * 2 * bias, then per window row the int16 pairs {2 w0, 2 w1} and {2 w1, 2 w2}, then
+ * {multiplier, round, n}. Cores with the DSP extension then run the 3x3 path, with the
+ * input rows under up to 8 output rows, two channels of them widened, and one output row's
+ * sums in scratch.
  * Returns ML_ARG_ERROR when the dims do not fit together.
  */
 #define ML_DEPTHWISE_CONV2D_S8_GROUP_WORDS(taps) (4 + 2 * (taps) + 12)
+#define ML_DEPTHWISE_CONV2D_S8_3X3_WORDS 10
 
 #define ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims, output_dims)                   \
+    ((params)->dsp_channels != NULL                                                              \
+         ? 4 * (2 * (((output_dims)->h < 8 ? (output_dims)->h : 8) - 1) * (params)->stride_h + 6) *  \
+                   (((output_dims)->w - 1) * (params)->stride_w / 2 + 2) +                      \
+               4 * ((output_dims)->w + 1)                                                        \
+         : ML_DEPTHWISE_CONV2D_S8_GROUPS_SCRATCH_BYTES(params, filter_dims, output_dims))
+
+#define ML_DEPTHWISE_CONV2D_S8_GROUPS_SCRATCH_BYTES(params, filter_dims, output_dims)            \
     (((filter_dims)->c / 4 < 4 ? (filter_dims)->c / 4 : 4) * 4 *                                \
      (((params)->dsp_groups != NULL ? 0 : 16 + 2 * (filter_dims)->h * (filter_dims)->w) +       \
       (filter_dims)->h * ((params)->dsp_padded_rows                                              \
