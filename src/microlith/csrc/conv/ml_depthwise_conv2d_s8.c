@@ -202,20 +202,17 @@ static inline int32_t ml_dw_double16(int32_t pair)
     return (int32_t)(((u & 0xFFFF0000u) << 1) | ((u << 1) & 0xFFFFu));
 }
 
-/* The pass's groups (channels 4 * g0 on) from the group data laid out at code generation. */
-static void ml_dw_dsp_use_groups(ml_dw_dsp *d, const int32_t *groups, int32_t g0)
+/* The pass's groups (channels 4 * g0 on) from the group data laid out at code generation:
+ * one word per group saying whether its channels are all on the fast requantization, then
+ * the groups. */
+static void ml_dw_dsp_use_groups(ml_dw_dsp *d, const int32_t *data, int32_t n_groups,
+                                 int32_t g0)
 {
     d->group_words = ML_DEPTHWISE_CONV2D_S8_GROUP_WORDS(d->taps);
-    d->groups_data = groups + g0 * d->group_words;
+    d->groups_data = data + n_groups + g0 * d->group_words;
     d->all_fast = 1;
-    const int32_t *qp = d->groups_data + 4 + 2 * d->taps;
-    for (int32_t i = 0; i < 4 * d->groups; ++i) {
-        if (qp[3 * (i & 3) + 2] <= 0) {
-            d->all_fast = 0;
-        }
-        if ((i & 3) == 3) {
-            qp += d->group_words;
-        }
+    for (int32_t g = g0; g < g0 + d->groups; ++g) {
+        d->all_fast &= data[g];
     }
 }
 
@@ -395,7 +392,7 @@ static void ml_dw_dsp_padded_rows(ml_dw_dsp *d, const ml_depthwise_conv_params *
 }
 
 /* Channels [0, 4 * groups) of the whole layer. */
-static void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
+static ML_NOINLINE void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
                           const ml_per_channel_quant *quant, void *scratch,
                           const ml_dims *input_dims, const int8_t *input,
                           const ml_dims *filter_dims, const int8_t *filter, const int32_t *bias,
@@ -431,7 +428,7 @@ static void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
         d.groups = groups - g0 < ML_DW_DSP_CHUNK ? groups - g0 : ML_DW_DSP_CHUNK;
         int32_t *patch = (int32_t *)scratch;
         if (params->dsp_groups != NULL) {
-            ml_dw_dsp_use_groups(&d, params->dsp_groups, g0);
+            ml_dw_dsp_use_groups(&d, params->dsp_groups, groups, g0);
         } else {
             ml_dw_dsp_setup(&d, patch, params, quant, filter, bias, out_c, g0);
             patch += d.groups * d.group_words;
@@ -479,15 +476,15 @@ static void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
 }
 
 /*
- * The 3x3 path (stride 1 or 2, dilation 1, every channel on the fast requantization, the
- * clamp [-128, 127], an even channel count; the generator checks and lays out
+ * The 3x3 path (stride 1, dilation 1, every channel on the fast requantization, the clamp
+ * [-128, 127], an even channel count; the generator checks and lays out
  * params->dsp_channels). Channels go two at a time, and a band of output rows at a time:
  * the input rows under the band are copied once, each channel into a plane of int16 pairs
  * of horizontally adjacent values with the input offset added. Word X of a plane row holds
  * buffer columns {2X, 2X + 1}, buffer column b being image column b - pad_w (0 outside the
  * image, which is exactly a tap TFLM skips). A window row is then the words A (columns
  * x, x + 1) and B (x + 2, x + 3), x even: SMLAD(A, {w0, w1}) + B.lo * w2 for output column
- * x, and for x + 1 (stride 1) A.hi * w0 + SMLAD(B, {w1, w2}): two MACs per multiply, and the
+ * x, and for x + 1 A.hi * w0 + SMLAD(B, {w1, w2}): two MACs per multiply, and the
  * widening is paid once per input value instead of once per tap. An output row's sums go
  * to a row of int32 first, then are requantized with the channel's constants in registers.
  *
@@ -595,55 +592,59 @@ static void ml_dw_3x3_sums_s1(const int32_t *r, int32_t rs, const int32_t *w, in
         : "cc", "memory");
 }
 
-/* The same for stride 2: one output column per word of the planes, 17 instructions per 9
- * multiply-accumulates. */
-static void ml_dw_3x3_sums_s2(const int32_t *r, int32_t rs, const int32_t *w, int32_t bias,
-                              int32_t *acc, int32_t n)
-{
-    int32_t p, a, b, u, v;
-    const int32_t *t;
-    __asm__ volatile(
-        "1:\n\t"
-        "add %[t], %[r], %[rs]\n\t"
-        "ldrd %[a], %[b], [%[t]]\n\t"
-        "ldrd %[u], %[v], [%[w], #8]\n\t"
-        "smlad %[p], %[a], %[u], %[bias]\n\t"
-        "smlabt %[p], %[b], %[v], %[p]\n\t"
-        "add %[t], %[t], %[rs]\n\t"
-        "ldrd %[a], %[b], [%[t]]\n\t"
-        "ldrd %[u], %[v], [%[w], #16]\n\t"
-        "smlad %[p], %[a], %[u], %[p]\n\t"
-        "smlabt %[p], %[b], %[v], %[p]\n\t"
-        "ldrd %[a], %[b], [%[r]], #4\n\t"
-        "ldrd %[u], %[v], [%[w]]\n\t"
-        "smlad %[p], %[a], %[u], %[p]\n\t"
-        "smlabt %[p], %[b], %[v], %[p]\n\t"
-        "str %[p], [%[acc]], #4\n\t"
-        "subs %[n], %[n], #1\n\t"
-        "bne 1b"
-        : [p] "=&r"(p), [a] "=&r"(a), [b] "=&r"(b), [u] "=&r"(u), [v] "=&r"(v), [t] "=&r"(t),
-          [r] "+r"(r), [acc] "+r"(acc), [n] "+r"(n)
-        : [rs] "r"(rs), [w] "r"(w), [bias] "r"(bias)
-        : "cc", "memory");
-}
-
 /* Requantize n doubled sums to int8 with the channel's {multiplier, round, n} = q, `stride`
- * bytes apart: eight instructions per output. */
+ * bytes apart: seven instructions per output. */
 static void ml_dw_3x3_requant_row(const int32_t *acc, const int32_t *q, int8_t *out,
                                   int32_t n, int32_t stride)
 {
     const int32_t m = q[0];
     const int32_t round = q[1];
     const int32_t sh = q[2];
-    for (; n > 0; --n) {
-        *out = (int8_t)ml_dsp_ssat8(ml_dsp_requantize_x2(*acc++, m, round, sh));
-        out += stride;
+    int32_t pairs = n >> 1;
+    if (pairs > 0) {
+        int32_t a, b, t;
+        __asm__ volatile(
+            "1:\n\t"
+            "ldrd %[a], %[b], [%[acc]], #8\n\t"
+            "sub %[t], %[round], %[a], lsr #31\n\t"
+            "smmlar %[a], %[a], %[m], %[t]\n\t"
+            "sub %[t], %[round], %[b], lsr #31\n\t"
+            "smmlar %[b], %[b], %[m], %[t]\n\t"
+            "asr %[a], %[a], %[sh]\n\t"
+            "asr %[b], %[b], %[sh]\n\t"
+            "ssat %[a], #8, %[a]\n\t"
+            "ssat %[b], #8, %[b]\n\t"
+            "strb %[a], [%[o]]\n\t"
+            "strb %[b], [%[o], %[c]]\n\t"
+            "add %[o], %[o], %[c], lsl #1\n\t"
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b"
+            : [a] "=&r"(a), [b] "=&r"(b), [t] "=&r"(t), [acc] "+r"(acc), [o] "+r"(out),
+              [n] "+r"(pairs)
+            : [round] "r"(round), [m] "r"(m), [sh] "r"(sh), [c] "r"(stride)
+            : "cc", "memory");
+    }
+    if (n & 1) {
+        *out = (int8_t)ml_dsp_ssat8(ml_dsp_requantize_x2(*acc, m, round, sh));
+    }
+}
+
+/* `rows` output rows of one channel: plane rows `row_step` words apart per output row. */
+static ML_NOINLINE void ml_dw_3x3_channel(const int32_t *r, int32_t words_x, int32_t row_step,
+                                          const int32_t *cd, int32_t *acc, int8_t *out,
+                                          int32_t rows, int32_t out_w, int32_t out_c)
+{
+    for (; rows > 0; --rows, r += row_step, out += out_w * out_c) {
+        /* An odd width computes one more column (the planes have room for its taps, acc
+         * for its sum), which is not stored. */
+        ml_dw_3x3_sums_s1(r, 4 * words_x, cd + 1, cd[0], acc, (out_w + 1) >> 1);
+        ml_dw_3x3_requant_row(acc, cd + 7, out, out_w, out_c);
     }
 }
 
 #define ML_DW_3X3_BAND 8  /* output rows per band (see ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES) */
 
-static void ml_dw_3x3_run(const ml_depthwise_conv_params *params, int32_t *scratch,
+static ML_NOINLINE void ml_dw_3x3_run(const ml_depthwise_conv_params *params, int32_t *scratch,
                           const ml_dims *input_dims, const int8_t *input,
                           const ml_dims *output_dims, int8_t *output)
 {
@@ -652,11 +653,9 @@ static void ml_dw_3x3_run(const ml_depthwise_conv_params *params, int32_t *scrat
     const int32_t in_c = input_dims->c;
     const int32_t out_h = output_dims->h;
     const int32_t out_w = output_dims->w;
-    const int32_t s_h = params->stride_h;
-    const int32_t stride = params->stride_w;
-    const int32_t words_x = ((out_w - 1) * stride) / 2 + 2;
+    const int32_t words_x = (out_w - 1) / 2 + 2;
     const int32_t band = out_h < ML_DW_3X3_BAND ? out_h : ML_DW_3X3_BAND;
-    const int32_t plane_words = ((band - 1) * s_h + 3) * words_x;
+    const int32_t plane_words = (band + 2) * words_x;
     int32_t *const acc = scratch + 2 * plane_words;
     const int32_t off2 = ml_dsp_pair16(params->input_offset);
     const uint32_t zp = (uint32_t)(uint8_t)(-params->input_offset);
@@ -672,8 +671,8 @@ static void ml_dw_3x3_run(const ml_depthwise_conv_params *params, int32_t *scrat
         int8_t *out_batch = output + b * out_h * out_w * in_c;
         for (int32_t oy0 = 0; oy0 < out_h; oy0 += band) {
             const int32_t rows = out_h - oy0 < band ? out_h - oy0 : band;
-            const int32_t iy0 = oy0 * s_h - params->pad_h;
-            const int32_t n_in = (rows - 1) * s_h + 3;
+            const int32_t iy0 = oy0 - params->pad_h;
+            const int32_t n_in = rows + 2;
             /* Plane rows [k_lo, k_hi) are image rows; the others must read 0 (a later band
              * can put padding rows where an earlier one had image rows). */
             const int32_t k_lo = iy0 < 0 ? (-iy0 < n_in ? -iy0 : n_in) : 0;
@@ -696,19 +695,9 @@ static void ml_dw_3x3_run(const ml_depthwise_conv_params *params, int32_t *scrat
                 }
                 const int32_t *cd = params->dsp_channels + c * ML_DW_3X3_WORDS;
                 int8_t *out = out_batch + oy0 * out_w * in_c + c;
-                for (int32_t j = 0; j < 2; ++j, cd += ML_DW_3X3_WORDS, ++out) {
-                    const int32_t *r = scratch + j * plane_words;
-                    for (int32_t y = 0; y < rows; ++y, r += s_h * words_x) {
-                        if (stride == 1) {
-                            /* An odd width computes one more column (the planes have room
-                             * for its taps, acc for its sum), which is not stored. */
-                            ml_dw_3x3_sums_s1(r, 4 * words_x, cd + 1, cd[0], acc, (out_w + 1) >> 1);
-                        } else {
-                            ml_dw_3x3_sums_s2(r, 4 * words_x, cd + 1, cd[0], acc, out_w);
-                        }
-                        ml_dw_3x3_requant_row(acc, cd + 7, out + y * out_w * in_c, out_w, in_c);
-                    }
-                }
+                ml_dw_3x3_channel(scratch, words_x, words_x, cd, acc, out, rows, out_w, in_c);
+                ml_dw_3x3_channel(scratch + plane_words, words_x, words_x, cd + ML_DW_3X3_WORDS,
+                                  acc, out + 1, rows, out_w, in_c);
             }
         }
     }

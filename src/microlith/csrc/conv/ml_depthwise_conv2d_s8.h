@@ -49,15 +49,16 @@ typedef struct {
  * input under clipped windows (dsp_padded_rows 0) or under a whole output row (1); other
  * cases take the portable path, which ignores it. The results are identical.
  *
- * Group data, for the four channels 4g..4g+3 (ML_DEPTHWISE_CONV2D_S8_GROUP_WORDS(taps) int32):
+ * dsp_groups: per group of four channels one word, 1 when its four channels have n > 0 below
+ * (else 0); then for each group, channels 4g..4g+3 (ML_DEPTHWISE_CONV2D_S8_GROUP_WORDS(taps)
+ * int32):
  * their starting values 2 * (bias + input_offset * sum of the taps' weights) (modulo 2^32);
  * per tap (row-major) the int16 pairs {2 w_c0, 2 w_c2} and {2 w_c1, 2 w_c3} (low half first);
  * per channel {multiplier, 2^(n-1) + output_offset * 2^n, n} with n = -shift when
  * 1 <= n <= 21 and multiplier >= 0, else {multiplier, shift, 0}. Everything is doubled so
  * the requantization needs no doubling (acc_bounded keeps twice the sums below 2^31).
  *
- * dsp_channels (the generator sets it only for 3x3 windows with stride 1 or 2 both ways,
- * dilation 1, an even channel count, every channel on the fast requantization above and
+ * dsp_channels (the generator sets it only for 3x3 windows with stride 1 and dilation 1, an even channel count, every channel on the fast requantization above and
  * act_min <= -128, act_max >= 127): per channel ML_DEPTHWISE_CONV2D_S8_3X3_WORDS int32,
  * 2 * bias, then per window row the int16 pairs {2 w0, 2 w1} and {2 w1, 2 w2}, then
  * {multiplier, round, n}. Cores with the DSP extension then run the 3x3 path, with the
@@ -70,9 +71,9 @@ typedef struct {
 
 #define ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims, output_dims)                   \
     ((params)->dsp_channels != NULL                                                              \
-         ? 4 * (2 * (((output_dims)->h < 8 ? (output_dims)->h : 8) - 1) * (params)->stride_h + 6) *  \
-                   (((output_dims)->w - 1) * (params)->stride_w / 2 + 2) +                      \
-               4 * ((output_dims)->w + 1)                                                        \
+         ? 4 * (2 * (((output_dims)->h < 8 ? (output_dims)->h : 8) + 2) *                        \
+                    (((output_dims)->w - 1) / 2 + 2) +                                          \
+                (output_dims)->w + 1)                                                           \
          : ML_DEPTHWISE_CONV2D_S8_GROUPS_SCRATCH_BYTES(params, filter_dims, output_dims))
 
 #define ML_DEPTHWISE_CONV2D_S8_GROUPS_SCRATCH_BYTES(params, filter_dims, output_dims)            \
