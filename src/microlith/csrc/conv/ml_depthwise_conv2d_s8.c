@@ -623,36 +623,51 @@ static void ml_dw_3x3_sums_s1(const int32_t *r, int32_t rs, const int32_t *w, in
 }
 
 /* Requantize n doubled sums to int8 with the channel's {multiplier, round, n} = q, `stride`
- * bytes apart: seven instructions per output. */
+ * bytes apart: 25 instructions per four outputs, then a pair and a single as needed. */
+#define ML_DW_3X3_REQ(a)                                                                        \
+    "sub %[t], %[round], %[" a "], lsr #31\n\t"                                                  \
+    "smmlar %[" a "], %[" a "], %[m], %[t]\n\t"                                                  \
+    "asr %[" a "], %[" a "], %[sh]\n\t"                                                          \
+    "ssat %[" a "], #8, %[" a "]\n\t"
+
 static void ml_dw_3x3_requant_row(const int32_t *acc, const int32_t *q, int8_t *out,
                                   int32_t n, int32_t stride)
 {
     const int32_t m = q[0];
     const int32_t round = q[1];
     const int32_t sh = q[2];
-    int32_t pairs = n >> 1;
-    if (pairs > 0) {
-        int32_t a, b, t;
+    int32_t quads = n >> 2;
+    if (quads > 0) {
+        int32_t a, b, c, d, t;
         __asm__ volatile(
             "1:\n\t"
             "ldrd %[a], %[b], [%[acc]], #8\n\t"
-            "sub %[t], %[round], %[a], lsr #31\n\t"
-            "smmlar %[a], %[a], %[m], %[t]\n\t"
-            "sub %[t], %[round], %[b], lsr #31\n\t"
-            "smmlar %[b], %[b], %[m], %[t]\n\t"
-            "asr %[a], %[a], %[sh]\n\t"
-            "asr %[b], %[b], %[sh]\n\t"
-            "ssat %[a], #8, %[a]\n\t"
-            "ssat %[b], #8, %[b]\n\t"
+            "ldrd %[c], %[d], [%[acc]], #8\n\t"
+            ML_DW_3X3_REQ("a") ML_DW_3X3_REQ("b") ML_DW_3X3_REQ("c") ML_DW_3X3_REQ("d")
             "strb %[a], [%[o]]\n\t"
-            "strb %[b], [%[o], %[c]]\n\t"
-            "add %[o], %[o], %[c], lsl #1\n\t"
+            "strb %[b], [%[o], %[s]]\n\t"
+            "add %[o], %[o], %[s], lsl #1\n\t"
+            "strb %[c], [%[o]]\n\t"
+            "strb %[d], [%[o], %[s]]\n\t"
+            "add %[o], %[o], %[s], lsl #1\n\t"
             "subs %[n], %[n], #1\n\t"
             "bne 1b"
-            : [a] "=&r"(a), [b] "=&r"(b), [t] "=&r"(t), [acc] "+r"(acc), [o] "+r"(out),
-              [n] "+r"(pairs)
-            : [round] "r"(round), [m] "r"(m), [sh] "r"(sh), [c] "r"(stride)
+            : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [t] "=&r"(t),
+              [acc] "+r"(acc), [o] "+r"(out), [n] "+r"(quads)
+            : [round] "r"(round), [m] "r"(m), [sh] "r"(sh), [s] "r"(stride)
             : "cc", "memory");
+    }
+    if (n & 2) {
+        int32_t a, b, t;
+        __asm__ volatile(
+            "ldrd %[a], %[b], [%[acc]], #8\n\t"
+            ML_DW_3X3_REQ("a") ML_DW_3X3_REQ("b")
+            "strb %[a], [%[o]]\n\t"
+            "strb %[b], [%[o], %[s]]\n\t"
+            "add %[o], %[o], %[s], lsl #1"
+            : [a] "=&r"(a), [b] "=&r"(b), [t] "=&r"(t), [acc] "+r"(acc), [o] "+r"(out)
+            : [round] "r"(round), [m] "r"(m), [sh] "r"(sh), [s] "r"(stride)
+            : "memory");
     }
     if (n & 1) {
         *out = (int8_t)ml_dsp_ssat8(ml_dsp_requantize_x2(*acc, m, round, sh));
