@@ -60,3 +60,21 @@ def test_size_switch_exact(tmp_path, monkeypatch):
     p = params_of(g)
     assert p["dsp_channels"] is None and p["dsp_groups"] is None
     verify_on(g, tmp_path)
+
+
+@on_cortexm
+@pytest.mark.parametrize("shape,out_scale,out_zp", [((1, 6, 8, 8), 5e2, -128), ((1, 6, 8, 8), 5e2, 127),
+                                                    ((1, 6, 5, 8), 2e3, 127)],
+                         ids=["3x3_path_zp_min", "3x3_path_zp_max", "group_path_mixed"])
+def test_shift_22_on_the_fast_requantization(tmp_path, shape, out_scale, out_zp):
+    # Shifts down to -22 take the four-instruction requantization (|round| < 2^29 keeps SMMLAR
+    # from wrapping, also with the output offset at either end); biases up to 2^26 put the
+    # sums where a 2^-22 scale still rounds to many different outputs.
+    import numpy as np
+    g = dw_graph(shape, seed=11, out_scale=out_scale, out_zp=out_zp)
+    b = g.tensors["b"]
+    b.data = np.random.default_rng(5).integers(-(1 << 26), 1 << 26, b.size).astype(np.int32)
+    p = params_of(g)
+    assert -22 in set(p["shift"].tolist()) and p["acc_bounded"]
+    assert (p["dsp_channels"] is not None) == (shape[2] >= 6)
+    verify_on(g, tmp_path)

@@ -372,11 +372,13 @@ DW_3X3_BAND = 8  # ML_DW_3X3_BAND in ml_depthwise_conv2d_s8.c: output rows per b
 
 def _dw_fast_requant(p: dict, n_ch: int):
     """Each channel's {multiplier, round, n} of the DSP requantization (ml_nn_dsp.h,
-    ml_dsp_requantize): n = -shift when 1 <= n <= 21 and the multiplier is >= 0, else
+    ml_dsp_requantize): n = -shift when 1 <= n <= 22 and the multiplier is >= 0, else
     {multiplier, shift, 0} (the reference requantization); and whether every channel is fast."""
     mult = p["multiplier"][:n_ch].astype(np.int64)
     shift = p["shift"][:n_ch].astype(np.int64)
-    fast = (shift > -22) & (shift < 0) & (mult >= 0)
+    # n <= 22 keeps |round| = |2^(n-1) + output_offset * 2^n| below 2^29, so SMMLAR's high word
+    # (below 2^30 from the product, doubled sums under 2^31) cannot wrap.
+    fast = (shift > -23) & (shift < 0) & (mult >= 0)
     n = np.where(fast, -shift, 0)
     round_ = wrap32((np.int64(1) << np.maximum(n - 1, 0)) + (np.int64(p["output_offset"]) << n))
     return np.stack([mult, np.where(fast, round_, shift), n], axis=-1), bool(fast.all())

@@ -292,7 +292,8 @@ static void ml_dw_dsp_setup(ml_dw_dsp *d, int32_t *gd, const ml_depthwise_conv_p
             const int32_t m = *mult++;
             const int32_t sh = *shift++;
             qp[0] = m;
-            if ((uint32_t)(sh + 22) < 22u && m >= 0) {
+            /* n <= 22: |round| < 2^29, so SMMLAR's high word, below 2^30 + 2^29, cannot wrap */
+            if ((uint32_t)(sh + 23) < 23u && m >= 0) {
                 qp[1] = (int32_t)((1u << (-sh - 1)) + ((uint32_t)out_off << -sh));
                 qp[2] = -sh;
             } else {

@@ -55,7 +55,7 @@ typedef struct {
  * their starting values 2 * (bias + input_offset * sum of the taps' weights) (modulo 2^32);
  * per tap (row-major) the int16 pairs {2 w_c0, 2 w_c2} and {2 w_c1, 2 w_c3} (low half first);
  * per channel {multiplier, 2^(n-1) + output_offset * 2^n, n} with n = -shift when
- * 1 <= n <= 21 and multiplier >= 0, else {multiplier, shift, 0}. Everything is doubled so
+ * 1 <= n <= 22 and multiplier >= 0, else {multiplier, shift, 0}. Everything is doubled so
  * the requantization needs no doubling (acc_bounded keeps twice the sums below 2^31).
  *
  * dsp_channels (the generator sets it only for 3x3 windows with stride 1 and dilation 1, an even channel count, every channel on the fast requantization above and
