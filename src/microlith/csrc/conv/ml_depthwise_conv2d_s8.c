@@ -151,7 +151,8 @@ ML_DSP_INLINE int8_t ml_dw_dsp_out(const ml_dw_dsp *d, const int32_t *qp, int32_
  * requantization, the clamp [-128, 127]. One assembly loop over the groups, so nothing is
  * spilled: per group 2 loads of the starting values, 8 instructions per tap (ML_DSP_DW_TAP:
  * the input word, its weights, two SXTB16, four multiply-accumulates), 6 per output channel,
- * 9 of pointer and loop upkeep: 107 for 36 multiply-accumulates. */
+ * 9 of pointer and loop upkeep: 107 for 36 multiply-accumulates. Clang cannot give the loop
+ * its 13 registers, so it gets the same steps as separate assembly blocks. */
 #define ML_DW_TAP3(w0, w1, w2)                                                                  \
     ML_DSP_DW_TAP("ldr r8, [%[q]]", w0)                                                         \
     ML_DSP_DW_TAP("ldr r8, [%[q], %[dx]]", w1)                                                  \
@@ -165,6 +166,22 @@ ML_DSP_INLINE int8_t ml_dw_dsp_out(const ml_dw_dsp *d, const int32_t *qp, int32_
     "ssat %[" a "], #8, %[" a "]\n\t"                                                            \
     "strb %[" a "], [%[o]], #1\n\t"
 
+#if defined(__clang__)
+static ML_NOINLINE void ml_dw_dsp_pixel_3x3(const ml_dw_dsp *d, const int8_t *in, int8_t *out)
+{
+    const int32_t *gd = d->groups_data;
+    const int32_t dx = d->dx;
+    const int32_t dyp = d->dy - d->dx;
+    int32_t g = d->groups;
+    do {
+        int32_t a0 = gd[0], a1 = gd[1], a2 = gd[2], a3 = gd[3];
+        ml_dsp_dw_3x3(in, dx, dyp, gd + 4, &a0, &a1, &a2, &a3);
+        out = ml_dsp_out4_x2(gd + 4 + 2 * 9, out, a0, a1, a2, a3);
+        in += 4;
+        gd += 4 + 2 * 9 + 12;
+    } while (--g > 0);
+}
+#else
 static ML_NOINLINE void ml_dw_dsp_pixel_3x3(const ml_dw_dsp *d, const int8_t *in, int8_t *out)
 {
     const int32_t *gd = d->groups_data;
@@ -193,6 +210,7 @@ static ML_NOINLINE void ml_dw_dsp_pixel_3x3(const ml_dw_dsp *d, const int8_t *in
         : [dx] "r"(dx), [dy] "r"(dy), [end] "m"(end)
         : "r8", "r9", "r10", "r11", "cc", "memory");
 }
+#endif
 
 /* The same for any window of up to ML_DW_DSP_TAPS taps, requantization and clamp. */
 static ML_NOINLINE void ml_dw_dsp_pixel_any(const ml_dw_dsp *d, const int8_t *in, int8_t *out)
