@@ -293,7 +293,8 @@ class DepthwiseConv2D(OpImpl):
         _, k_h, k_w, out_c = g.t(node.inputs[1]).shape
         if p.get("dsp_channels") is not None:  # the 3x3 path: a ring of 3 rows x 2 channels
             _, out_h, out_w, _ = g.t(node.outputs[0]).shape
-            return 4 * (2 * (min(out_h, DW_3X3_BAND) + 2) * ((out_w - 1) // 2 + 2) + out_w + 1)
+            band = min(out_h, DW_3X3_BAND)
+            return 4 * (2 * (band + 2) * ((out_w - 1) // 2 + 2) + band * (out_w + 1))
         if not self._dsp_applies(node, g, p):
             return 0
         per_row = self._padded_row_cols(node, g, p) or k_w

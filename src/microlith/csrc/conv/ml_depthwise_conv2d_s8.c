@@ -601,45 +601,73 @@ static void ml_dw_3x3_fill_row(int32_t *d0, int32_t *d1, const int8_t *row, int3
 }
 
 /*
- * Sums (bias included) of `pairs` pairs of adjacent output columns, stride 1: rows r,
- * r + rs, r + 2 * rs bytes (plane rows at word 0), weights w = the channel's six pair words;
- * into acc[0 .. 2 * pairs). 23 instructions per 18 multiply-accumulates.
+ * Sums (bias included) of `pairs` pairs of adjacent output columns, stride 1: an output row
+ * reads plane rows r, r + rs, r + 2 * rs bytes (at word 0); weights w = the channel's six
+ * pair words; into acc[0 .. 2 * pairs). 23 instructions per 18 multiply-accumulates.
  */
+#define ML_DW_3X3_SUMS_LOOP                                                                     \
+    "1:\n\t"                                                                                     \
+    "add %[t], %[r], %[rs]\n\t"                                                                  \
+    "ldrd %[a], %[b], [%[t]]\n\t"                                                                \
+    "ldrd %[u], %[v], [%[w], #8]\n\t"                                                            \
+    "smlad %[p], %[a], %[u], %[bias]\n\t"                                                        \
+    "smlatb %[q], %[a], %[u], %[bias]\n\t"                                                       \
+    "smlabt %[p], %[b], %[v], %[p]\n\t"                                                          \
+    "smlad %[q], %[b], %[v], %[q]\n\t"                                                           \
+    "add %[t], %[t], %[rs]\n\t"                                                                  \
+    "ldrd %[a], %[b], [%[t]]\n\t"                                                                \
+    "ldrd %[u], %[v], [%[w], #16]\n\t"                                                           \
+    "smlad %[p], %[a], %[u], %[p]\n\t"                                                           \
+    "smlatb %[q], %[a], %[u], %[q]\n\t"                                                          \
+    "smlabt %[p], %[b], %[v], %[p]\n\t"                                                          \
+    "smlad %[q], %[b], %[v], %[q]\n\t"                                                           \
+    "ldrd %[a], %[b], [%[r]], #4\n\t"                                                            \
+    "ldrd %[u], %[v], [%[w]]\n\t"                                                                \
+    "smlad %[p], %[a], %[u], %[p]\n\t"                                                           \
+    "smlatb %[q], %[a], %[u], %[q]\n\t"                                                          \
+    "smlabt %[p], %[b], %[v], %[p]\n\t"                                                          \
+    "smlad %[q], %[b], %[v], %[q]\n\t"                                                           \
+    "strd %[p], %[q], [%[acc]], #8\n\t"                                                          \
+    "subs %[n], %[n], #1\n\t"                                                                    \
+    "bne 1b"
+
 static void ml_dw_3x3_sums_s1(const int32_t *r, int32_t rs, const int32_t *w, int32_t bias,
                               int32_t *acc, int32_t pairs)
 {
     int32_t p, q, a, b, u, v;
     const int32_t *t;
     __asm__ volatile(
-        "1:\n\t"
-        "add %[t], %[r], %[rs]\n\t"
-        "ldrd %[a], %[b], [%[t]]\n\t"
-        "ldrd %[u], %[v], [%[w], #8]\n\t"
-        "smlad %[p], %[a], %[u], %[bias]\n\t"
-        "smlatb %[q], %[a], %[u], %[bias]\n\t"
-        "smlabt %[p], %[b], %[v], %[p]\n\t"
-        "smlad %[q], %[b], %[v], %[q]\n\t"
-        "add %[t], %[t], %[rs]\n\t"
-        "ldrd %[a], %[b], [%[t]]\n\t"
-        "ldrd %[u], %[v], [%[w], #16]\n\t"
-        "smlad %[p], %[a], %[u], %[p]\n\t"
-        "smlatb %[q], %[a], %[u], %[q]\n\t"
-        "smlabt %[p], %[b], %[v], %[p]\n\t"
-        "smlad %[q], %[b], %[v], %[q]\n\t"
-        "ldrd %[a], %[b], [%[r]], #4\n\t"
-        "ldrd %[u], %[v], [%[w]]\n\t"
-        "smlad %[p], %[a], %[u], %[p]\n\t"
-        "smlatb %[q], %[a], %[u], %[q]\n\t"
-        "smlabt %[p], %[b], %[v], %[p]\n\t"
-        "smlad %[q], %[b], %[v], %[q]\n\t"
-        "strd %[p], %[q], [%[acc]], #8\n\t"
-        "subs %[n], %[n], #1\n\t"
-        "bne 1b"
+        ML_DW_3X3_SUMS_LOOP
         : [p] "=&r"(p), [q] "=&r"(q), [a] "=&r"(a), [b] "=&r"(b), [u] "=&r"(u), [v] "=&r"(v),
           [t] "=&r"(t), [r] "+r"(r), [acc] "+r"(acc), [n] "+r"(pairs)
         : [rs] "r"(rs), [w] "r"(w), [bias] "r"(bias)
         : "cc", "memory");
 }
+
+#if !defined(__clang__)  /* clang cannot give this one its registers and memory operands */
+/* The same for `rows` output rows, each rs bytes of plane further, into consecutive sums. */
+static void ml_dw_3x3_sums_s1_rows(const int32_t *r, int32_t rs, const int32_t *w, int32_t bias,
+                                   int32_t *acc, int32_t pairs, int32_t rows)
+{
+    const int32_t skip = rs - 4 * pairs;  /* from the end of a row's pairs to the next row */
+    const int32_t n_pairs = pairs;
+    int32_t p, q, a, b, u, v;
+    const int32_t *t;
+    __asm__ volatile(
+        ML_DW_3X3_SUMS_LOOP "\n\t"
+        "ldr %[t], %[skip]\n\t"
+        "add %[r], %[r], %[t]\n\t"
+        "ldr %[n], %[pairs]\n\t"
+        "ldr %[t], %[rows]\n\t"
+        "subs %[t], %[t], #1\n\t"
+        "str %[t], %[rows]\n\t"
+        "bne 1b"
+        : [p] "=&r"(p), [q] "=&r"(q), [a] "=&r"(a), [b] "=&r"(b), [u] "=&r"(u), [v] "=&r"(v),
+          [t] "=&r"(t), [r] "+r"(r), [acc] "+r"(acc), [n] "+r"(pairs), [rows] "+m"(rows)
+        : [rs] "r"(rs), [w] "r"(w), [bias] "r"(bias), [skip] "m"(skip), [pairs] "m"(n_pairs)
+        : "cc", "memory");
+}
+#endif
 
 /* Requantize n doubled sums to int8 with the channel's {multiplier, round, n} = q, `stride`
  * bytes apart: 25 instructions per four outputs, then a pair and a single as needed. */
@@ -698,6 +726,18 @@ static ML_NOINLINE void ml_dw_3x3_channel(const int32_t *r, int32_t words_x, int
                                           const int32_t *cd, int32_t *acc, int8_t *out,
                                           int32_t rows, int32_t out_w, int32_t out_c)
 {
+    if ((out_w & 1) == 0) {  /* the band's sums in one run, then its outputs, out_c apart */
+#if defined(__clang__)
+        for (int32_t y = 0; y < rows; ++y) {
+            ml_dw_3x3_sums_s1(r + y * row_step, 4 * words_x, cd + 1, cd[0], acc + y * out_w,
+                              out_w >> 1);
+        }
+#else
+        ml_dw_3x3_sums_s1_rows(r, 4 * words_x, cd + 1, cd[0], acc, out_w >> 1, rows);
+#endif
+        ml_dw_3x3_requant_row(acc, cd + 7, out, rows * out_w, out_c);
+        return;
+    }
     for (; rows > 0; --rows, r += row_step, out += out_w * out_c) {
         /* An odd width computes one more column (the planes have room for its taps, acc
          * for its sum), which is not stored. */

@@ -62,7 +62,7 @@ typedef struct {
  * act_min <= -128, act_max >= 127): per channel ML_DEPTHWISE_CONV2D_S8_3X3_WORDS int32,
  * 2 * bias, then per window row the int16 pairs {2 w0, 2 w1} and {2 w1, 2 w2}, then
  * {multiplier, round, n}. Cores with the DSP extension then run the 3x3 path, with the
- * input rows under up to 8 output rows, two channels of them widened, and one output row's
+ * input rows under up to 8 output rows, two channels of them widened, and those output rows'
  * sums in scratch.
  * Returns ML_ARG_ERROR when the dims do not fit together.
  */
@@ -71,9 +71,9 @@ typedef struct {
 
 #define ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims, output_dims)                   \
     ((params)->dsp_channels != NULL                                                              \
-         ? 4 * (2 * (((output_dims)->h < 8 ? (output_dims)->h : 8) + 2) *                        \
+         ? 4 * ((((output_dims)->h < 8 ? (output_dims)->h : 8) + 2) * 2 *                       \
                     (((output_dims)->w - 1) / 2 + 2) +                                          \
-                (output_dims)->w + 1)                                                           \
+                ((output_dims)->h < 8 ? (output_dims)->h : 8) * ((output_dims)->w + 1))         \
          : ML_DEPTHWISE_CONV2D_S8_GROUPS_SCRATCH_BYTES(params, filter_dims, output_dims))
 
 #define ML_DEPTHWISE_CONV2D_S8_GROUPS_SCRATCH_BYTES(params, filter_dims, output_dims)            \
