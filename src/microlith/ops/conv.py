@@ -326,13 +326,40 @@ class DepthwiseConv2D(OpImpl):
                          {k: p[k] for k in _GEOMETRY + ("depth_multiplier",) + _QUANT_S16}, node, g, p, ctx)
         fields = {k: p[k] for k in _GEOMETRY + ("depth_multiplier",) + _QUANT}
         fields["dsp_padded_rows"] = int(bool(self._padded_row_cols(node, g, p)))
-        groups = p.get("dsp_groups")
-        fields["dsp_groups"] = ctx.const("dsp_groups", groups) if groups is not None else "NULL"
-        chans = p.get("dsp_channels")
-        fields["dsp_channels"] = ctx.const("dsp_channels", chans) if chans is not None else "NULL"
+        groups, chans = p.get("dsp_groups"), p.get("dsp_channels")
+        fields["dsp_layout"] = "ML_DW_LAYOUT_3X3" if chans is not None else \
+            "ML_DW_LAYOUT_GROUPS" if groups is not None else "ML_DW_LAYOUT_NONE"
         scratch = ctx.scratch() if self.scratch_bytes(node, g, p) else "NULL"
-        return _emit("ml_depthwise_conv2d_s8", "ml_depthwise_conv_params", fields, node, g, p, ctx,
-                     scratch)
+        return _dw_emit_s8(node, g, p, ctx, fields, scratch)
+
+
+def _dw_emit_s8(node, g, p, ctx, fields: dict, scratch: str) -> str:
+    """The int8 kernel call. Its DSP data goes through ML_DW_DSP_DATA and, when that data covers
+    every channel, the portable operands (weights, bias, quantization) through
+    ML_DW_PORTABLE_DATA (ml_depthwise_conv2d_s8.h): each build keeps only the arrays its path
+    reads, so the DSP layout costs no flash on cores without the DSP extension, and the portable
+    arrays none on cores with it."""
+    params = ctx.struct("ml_depthwise_conv_params", "params", fields)
+    quant = ctx.struct("ml_per_channel_quant", "quant", dict(
+        multiplier=ctx.const("multiplier", p["multiplier"]), shift=ctx.const("shift", p["shift"])))
+    x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    bias = _bias(node, g)
+    bias_ref = ctx.tensor(bias.name) if bias is not None else "NULL"
+    w_ref = ctx.tensor(w)
+    groups, chans = p.get("dsp_groups"), p.get("dsp_channels")
+    dsp = "NULL"
+    if chans is not None:
+        dsp = f"ML_DW_DSP_DATA({ctx.const('dsp_channels', chans)})"
+    elif groups is not None:
+        dsp = f"ML_DW_DSP_DATA({ctx.const('dsp_groups', groups)})"
+    out_c = g.t(w).shape[3]
+    if chans is not None or (groups is not None and out_c % 4 == 0):
+        quant, w_ref = f"ML_DW_PORTABLE_DATA({quant})", f"ML_DW_PORTABLE_DATA({w_ref})"
+        bias_ref = f"ML_DW_PORTABLE_DATA({bias_ref})" if bias is not None else "NULL"
+    return (f"ml_depthwise_conv2d_s8({params}, {quant}, {scratch}, {dsp}, "
+            f"{ctx.dims(g.t(x).shape)}, {ctx.tensor(x)}, "
+            f"{ctx.dims(g.t(w).shape)}, {w_ref}, {bias_ref}, "
+            f"{ctx.dims(g.t(y).shape)}, {ctx.tensor(y)})")
 
 
 def _dw_dsp_groups(node, g, p) -> np.ndarray:

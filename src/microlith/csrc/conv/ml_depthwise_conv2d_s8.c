@@ -443,6 +443,7 @@ static void ml_dw_dsp_padded_rows(ml_dw_dsp *d, const ml_depthwise_conv_params *
 /* Channels [0, 4 * groups) of the whole layer. */
 static ML_NOINLINE void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
                           const ml_per_channel_quant *quant, void *scratch,
+                          const int32_t *dsp_data,
                           const ml_dims *input_dims, const int8_t *input,
                           const ml_dims *filter_dims, const int8_t *filter, const int32_t *bias,
                           const ml_dims *output_dims, int8_t *output, int32_t groups)
@@ -476,8 +477,8 @@ static ML_NOINLINE void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
     for (int32_t g0 = 0; g0 < groups; g0 += ML_DW_DSP_CHUNK) {
         d.groups = groups - g0 < ML_DW_DSP_CHUNK ? groups - g0 : ML_DW_DSP_CHUNK;
         int32_t *patch = (int32_t *)scratch;
-        if (params->dsp_groups != NULL) {
-            ml_dw_dsp_use_groups(&d, params->dsp_groups, groups, g0);
+        if (dsp_data != NULL) {
+            ml_dw_dsp_use_groups(&d, dsp_data, groups, g0);
         } else {
             ml_dw_dsp_setup(&d, patch, params, quant, filter, bias, out_c, g0);
             patch += d.groups * d.group_words;
@@ -527,7 +528,7 @@ static ML_NOINLINE void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
 /*
  * The 3x3 path (stride 1, dilation 1, every channel on the fast requantization, the clamp
  * [-128, 127], an even channel count; the generator checks and lays out
- * params->dsp_channels). Channels go two at a time, and a band of output rows at a time:
+ * dsp_data, ML_DW_LAYOUT_3X3). Channels go two at a time, and a band of output rows at a time:
  * the input rows under the band are copied once, each channel into a plane of int16 pairs
  * of horizontally adjacent values with the input offset added. Word X of a plane row holds
  * buffer columns {2X, 2X + 1}, buffer column b being image column b - pad_w (0 outside the
@@ -537,7 +538,7 @@ static ML_NOINLINE void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
  * widening is paid once per input value instead of once per tap. An output row's sums go
  * to a row of int32 first, then are requantized with the channel's constants in registers.
  *
- * dsp_channels, per channel (ML_DW_3X3_WORDS int32): 2 * bias, then per window row
+ * The data, per channel (ML_DW_3X3_WORDS int32): 2 * bias, then per window row
  * {2 w0, 2 w1} and {2 w1, 2 w2} (int16 pairs, low half first), then {multiplier, round, n}
  * as in the group data. Sums are doubled as there.
  */
@@ -748,9 +749,10 @@ static ML_NOINLINE void ml_dw_3x3_channel(const int32_t *r, int32_t words_x, int
 
 #define ML_DW_3X3_BAND 8  /* output rows per band (see ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES) */
 
-static ML_NOINLINE void ml_dw_3x3_run(const ml_depthwise_conv_params *params, int32_t *scratch,
-                          const ml_dims *input_dims, const int8_t *input,
-                          const ml_dims *output_dims, int8_t *output)
+static ML_NOINLINE void ml_dw_3x3_run(const ml_depthwise_conv_params *params,
+                                      const int32_t *dsp_data, int32_t *scratch,
+                                      const ml_dims *input_dims, const int8_t *input,
+                                      const ml_dims *output_dims, int8_t *output)
 {
     const int32_t in_h = input_dims->h;
     const int32_t in_w = input_dims->w;
@@ -797,7 +799,7 @@ static ML_NOINLINE void ml_dw_3x3_run(const ml_depthwise_conv_params *params, in
                     ml_dw_3x3_fill_row(scratch + k * words_x, scratch + plane_words + k * words_x,
                                        src, in_c, &cols, off2, zp2);
                 }
-                const int32_t *cd = params->dsp_channels + c * ML_DW_3X3_WORDS;
+                const int32_t *cd = dsp_data + c * ML_DW_3X3_WORDS;
                 int8_t *out = out_batch + oy0 * out_w * in_c + c;
                 ml_dw_3x3_channel(scratch, words_x, words_x, cd, acc, out, rows, out_w, in_c);
                 ml_dw_3x3_channel(scratch + plane_words, words_x, words_x, cd + ML_DW_3X3_WORDS,
@@ -810,6 +812,7 @@ static ML_NOINLINE void ml_dw_3x3_run(const ml_depthwise_conv_params *params, in
 
 ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
                                  const ml_per_channel_quant *quant, void *scratch,
+                                 const int32_t *dsp_data,
                                  const ml_dims *input_dims, const int8_t *input,
                                  const ml_dims *filter_dims, const int8_t *filter,
                                  const int32_t *bias,
@@ -838,14 +841,16 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
     win.w_dx = out_c;
     int32_t first_oc = 0;  /* channels below are done by the DSP path */
 #if defined(ML_NN_DSP)
-    if (scratch != NULL && params->dsp_channels != NULL) {
-        ml_dw_3x3_run(params, (int32_t *)scratch, input_dims, input, output_dims, output);
+    if (scratch != NULL && dsp_data != NULL && params->dsp_layout == ML_DW_LAYOUT_3X3) {
+        ml_dw_3x3_run(params, dsp_data, (int32_t *)scratch, input_dims, input, output_dims,
+                      output);
         return ML_OK;
     }
     if (scratch != NULL && mult == 1 && params->acc_bounded && k_h * k_w <= ML_DW_DSP_TAPS &&
         out_c >= 4) {
-        ml_dw_dsp_run(params, quant, scratch, input_dims, input, filter_dims, filter, bias,
-                      output_dims, output, out_c >> 2);
+        ml_dw_dsp_run(params, quant, scratch,
+                      params->dsp_layout == ML_DW_LAYOUT_GROUPS ? dsp_data : NULL, input_dims,
+                      input, filter_dims, filter, bias, output_dims, output, out_c >> 2);
         first_oc = out_c & ~3;
         if (first_oc == out_c) {
             return ML_OK;
@@ -853,6 +858,7 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
     }
 #else
     (void)scratch;
+    (void)dsp_data;
 #endif
 
     for (int32_t b = 0; b < input_dims->n; ++b) {
