@@ -251,11 +251,13 @@ class DepthwiseConv2D(OpImpl):
         return self.kernels[1:] if p["dtype"] == "int16" else self.kernels[:1]
 
     def prepare(self, node, g, offline_groups: bool | None = None):
-        """`offline_groups` (None: on unless g.meta["optimize"] is "size") lays the DSP path's
-        group data out here, as a const array in flash, instead of in scratch on every call:
-        fewer instructions and less scratch for about 34 more flash bytes per channel. The
-        decision is recorded as p["dsp_groups"] (None when off or when the DSP path does not
-        apply)."""
+        """`offline_groups` (None: dw_offline_layout(g), on unless g.meta["optimize"] is "size")
+        lays the DSP paths' data out here, as const arrays in flash, instead of deriving it in
+        scratch on every call: the 3x3 path's per-channel data (p["dsp_channels"], where
+        _dw_3x3_applies) or the four-channel group data (p["dsp_groups"]); None when off or
+        when no DSP path applies. Fewer instructions and less scratch; on DSP builds about 19
+        (3x3) or 14 (groups) more flash bytes per channel, as the portable arrays are then
+        dropped (_dw_emit_s8); no flash on other cores."""
         p = _prepare(node, g, depthwise=True)
         p["depth_multiplier"] = node.attrs["depth_multiplier"]
         if offline_groups is None:
@@ -291,7 +293,7 @@ class DepthwiseConv2D(OpImpl):
         clipped windows or under each output row (DSP path, depth multiplier 1; portable C
         ignores it)."""
         _, k_h, k_w, out_c = g.t(node.inputs[1]).shape
-        if p.get("dsp_channels") is not None:  # the 3x3 path: a ring of 3 rows x 2 channels
+        if p.get("dsp_channels") is not None:  # 3x3 path: 2 channels' planes for a band, its sums
             _, out_h, out_w, _ = g.t(node.outputs[0]).shape
             band = min(out_h, DW_3X3_BAND)
             return 4 * (2 * (band + 2) * ((out_w - 1) // 2 + 2) + band * (out_w + 1))

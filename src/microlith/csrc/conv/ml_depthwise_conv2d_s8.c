@@ -96,8 +96,8 @@ static ML_NOINLINE void ml_dw_dot4(const ml_dw_window *win, const int8_t *in,
 /*
  * DSP path (depth multiplier 1, at most ML_DW_DSP_TAPS taps): four channels at a time. A tap
  * is one word of the input (four channels' int8 values) split by SXTB16 into the halfword
- * pairs {c0, c2} and {c1, c3}, times the same pairs of weights (widened once per pass);
- * SMLABB/SMLATT keep the four sums apart.
+ * pairs {c0, c2} and {c1, c3}, times the same pairs of weights (laid out at code generation,
+ * ML_DW_LAYOUT_GROUPS, or widened once per pass); SMLABB/SMLATT keep the four sums apart.
  *
  * The channels go in passes of up to ML_DW_DSP_CHUNK groups of four, which bounds the scratch.
  * The input offset is folded into each channel's starting value, bias + input_offset * sum(w)
@@ -110,9 +110,10 @@ static ML_NOINLINE void ml_dw_dot4(const ml_dw_window *win, const int8_t *in,
  * Narrow images, where most windows are clipped, instead copy each output row's input rows
  * padded (params->dsp_padded_rows).
  *
- * Scratch for a pass: per group the four starting values, the widened weights (2 words per
- * tap) and each channel's requantization {multiplier, round, n}; then the patch (a word per
- * tap and group) or the padded rows (a word per group, padded column and window row).
+ * Scratch for a pass: without a layout, per group the four starting values, the widened
+ * weights (2 words per tap) and each channel's requantization {multiplier, round, n} (the
+ * group data of ml_depthwise_conv2d_s8.h); then the patch (a word per tap and group) or the
+ * padded rows (a word per group, padded column and window row).
  */
 #define ML_DW_DSP_TAPS 64
 #define ML_DW_DSP_CHUNK 4  /* groups of four channels per pass */
