@@ -103,6 +103,8 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None)
                                         if (st := row_stream(node, graph, params[i])) is not None})
     for i, node in enumerate(graph.nodes):
         impl = impl_for(node.op)
+        if impl.mode_dependent and opt.layer_modes[i] != "speed":
+            params[i] = impl.prepare(node, graph)   # now that its mode is known
         p = params[i]
         s = impl.scratch_bytes(node, graph, p)
         if s:

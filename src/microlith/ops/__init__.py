@@ -63,6 +63,10 @@ class OpImpl:
     def scratch_bytes(self, node: Node, g: Graph, p: dict) -> int:
         return 0
 
+    # prepare() reads the layer's --optimize mode (codegen.optimize.layer_mode), e.g. to lay weights
+    # out for speed at a flash cost: codegen prepares such layers again once the modes are planned.
+    mode_dependent = False
+
     def kernels_for(self, node: Node, g: Graph, p: dict) -> tuple[str, ...]:
         """The kernels this particular node needs (default: all of the op's kernels)."""
         return self.kernels

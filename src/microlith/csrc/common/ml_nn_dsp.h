@@ -411,6 +411,65 @@ ML_DSP_INLINE void ml_dsp_dot_4rows(const int8_t *x, const int8_t *w0, int32_t s
     }
 }
 
+
+/* --- issue 11, depthwise: accumulators that hold twice the sum (weights and starting values
+ * doubled when they are laid out), so the requantization skips the doubling. */
+
+/* ml_dsp_requantize for acc2 = 2 * acc (|acc| < 2^30, so acc2 is exact and has acc's sign). */
+ML_DSP_INLINE int32_t ml_dsp_requantize_x2(int32_t acc2, int32_t multiplier, int32_t round,
+                                           int32_t n)
+{
+    const int32_t c = round - (int32_t)((uint32_t)acc2 >> 31);
+    return ml_dsp_smmlar(acc2, multiplier, c) >> n;
+}
+
+/* ml_dsp_out4 for doubled accumulators: six instructions per channel. */
+#define ML_DSP_OUT_ONE_X2(a)                                                                    \
+    "ldmia %[qp]!, {r8, r9, r10}\n\t"                                                           \
+    "sub r9, r9, %[" a "], lsr #31\n\t"                                                          \
+    "smmlar %[t], %[" a "], r8, r9\n\t"                                                          \
+    "asr %[t], %[t], r10\n\t"                                                                    \
+    "ssat %[t], #8, %[t]\n\t"                                                                    \
+    "strb %[t], [%[o]], #1\n\t"
+
+ML_DSP_INLINE int8_t *ml_dsp_out4_x2(const int32_t *qp, int8_t *o, int32_t a0, int32_t a1,
+                                     int32_t a2, int32_t a3)
+{
+    int32_t t;
+    __asm__ volatile(
+        ML_DSP_OUT_ONE_X2("a0") ML_DSP_OUT_ONE_X2("a1") ML_DSP_OUT_ONE_X2("a2")
+        ML_DSP_OUT_ONE_X2("a3")
+        : [qp] "+r"(qp), [o] "+r"(o), [t] "=&r"(t)
+        : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3)
+        : "r8", "r9", "r10", "memory");
+    return o;
+}
+
+
+/* acc + a.lo * b.hi */
+ML_DSP_INLINE int32_t ml_dsp_smlabt(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlabt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* acc + a.hi * b.lo */
+ML_DSP_INLINE int32_t ml_dsp_smlatb(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlatb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* Halfwords {a.lo, b.lo}: PKHBT with b shifted up by 16. */
+ML_DSP_INLINE int32_t ml_dsp_pack_lo16(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
 #endif /* __ARM_FEATURE_DSP && __GNUC__ && __OPTIMIZE__ */
 
 #endif /* ML_NN_DSP_H */

@@ -95,8 +95,8 @@ static ML_NOINLINE void ml_dw_dot4(const ml_dw_window *win, const int8_t *in,
 /*
  * DSP path (depth multiplier 1, at most ML_DW_DSP_TAPS taps): four channels at a time. A tap
  * is one word of the input (four channels' int8 values) split by SXTB16 into the halfword
- * pairs {c0, c2} and {c1, c3}, times the same pairs of weights (widened once per pass);
- * SMLABB/SMLATT keep the four sums apart.
+ * pairs {c0, c2} and {c1, c3}, times the same pairs of weights (laid out at code generation,
+ * ML_DW_LAYOUT_GROUPS, or widened once per pass); SMLABB/SMLATT keep the four sums apart.
  *
  * The channels go in passes of up to ML_DW_DSP_CHUNK groups of four, which bounds the scratch.
  * The input offset is folded into each channel's starting value, bias + input_offset * sum(w)
@@ -109,9 +109,10 @@ static ML_NOINLINE void ml_dw_dot4(const ml_dw_window *win, const int8_t *in,
  * Narrow images, where most windows are clipped, instead copy each output row's input rows
  * padded (params->dsp_padded_rows).
  *
- * Scratch for a pass: per group the four starting values, the widened weights (2 words per
- * tap) and each channel's requantization {multiplier, round, n}; then the patch (a word per
- * tap and group) or the padded rows (a word per group, padded column and window row).
+ * Scratch for a pass: without a layout, per group the four starting values, the widened
+ * weights (2 words per tap) and each channel's requantization {multiplier, round, n} (the
+ * group data of ml_depthwise_conv2d_s8.h); then the patch (a word per tap and group) or the
+ * padded rows (a word per group, padded column and window row).
  */
 #define ML_DW_DSP_TAPS 64
 /* The 3x3 pixel saves about 5 instructions per MAC: --optimize size keeps it when the model has
@@ -162,20 +163,39 @@ typedef struct {
     int32_t out_off, act_min, act_max;
 } ml_dw_dsp;
 
-/* Requantize, offset and clamp one channel of a group: qp = {multiplier, round, n}. */
-ML_DSP_INLINE int8_t ml_dw_dsp_out(const ml_dw_dsp *d, const int32_t *qp, int32_t acc)
+/* Requantize, offset and clamp one channel of a group from its doubled sum acc2:
+ * qp = {multiplier, round, n}. */
+ML_DSP_INLINE int8_t ml_dw_dsp_out(const ml_dw_dsp *d, const int32_t *qp, int32_t acc2)
 {
     int32_t v;
     if (qp[2] > 0) {
-        v = ml_dsp_requantize(acc, qp[0], qp[1], qp[2]);
+        v = ml_dsp_requantize_x2(acc2, qp[0], qp[1], qp[2]);
     } else {
-        v = ml_dw_requant_ref(acc, qp[0], qp[1]) + d->out_off;
+        v = ml_dw_requant_ref(acc2 / 2, qp[0], qp[1]) + d->out_off;  /* acc2 is even */
     }
     return ml_clamp_s8(v, d->act_min, d->act_max);
 }
 
 /* A pass's groups at one output pixel: 3x3 windows, every channel on the fast
- * requantization, the clamp [-128, 127]. */
+ * requantization, the clamp [-128, 127]. One assembly loop over the groups, so nothing is
+ * spilled: per group 2 loads of the starting values, 8 instructions per tap (ML_DSP_DW_TAP:
+ * the input word, its weights, two SXTB16, four multiply-accumulates), 6 per output channel,
+ * 9 of pointer and loop upkeep: 107 for 36 multiply-accumulates. Clang cannot give the loop
+ * its 13 registers, so it gets the same steps as separate assembly blocks. */
+#define ML_DW_TAP3(w0, w1, w2)                                                                  \
+    ML_DSP_DW_TAP("ldr r8, [%[q]]", w0)                                                         \
+    ML_DSP_DW_TAP("ldr r8, [%[q], %[dx]]", w1)                                                  \
+    ML_DSP_DW_TAP("ldr r8, [%[q], %[dx], lsl #1]", w2)
+
+#define ML_DW_OUT_X2(a)                                                                         \
+    "ldmia %[pw]!, {r8, r9, r10}\n\t"                                                           \
+    "sub r9, r9, %[" a "], lsr #31\n\t"                                                          \
+    "smmlar %[" a "], %[" a "], r8, r9\n\t"                                                      \
+    "asr %[" a "], %[" a "], r10\n\t"                                                            \
+    "ssat %[" a "], #8, %[" a "]\n\t"                                                            \
+    "strb %[" a "], [%[o]], #1\n\t"
+
+#if defined(__clang__)
 static ML_NOINLINE void ml_dw_dsp_pixel_3x3(const ml_dw_dsp *d, const int8_t *in, int8_t *out)
 {
     const int32_t *gd = d->groups_data;
@@ -185,11 +205,41 @@ static ML_NOINLINE void ml_dw_dsp_pixel_3x3(const ml_dw_dsp *d, const int8_t *in
     do {
         int32_t a0 = gd[0], a1 = gd[1], a2 = gd[2], a3 = gd[3];
         ml_dsp_dw_3x3(in, dx, dyp, gd + 4, &a0, &a1, &a2, &a3);
-        out = ml_dsp_out4(gd + 4 + 2 * 9, out, a0, a1, a2, a3);
+        out = ml_dsp_out4_x2(gd + 4 + 2 * 9, out, a0, a1, a2, a3);
         in += 4;
         gd += 4 + 2 * 9 + 12;
     } while (--g > 0);
 }
+#else
+static ML_NOINLINE void ml_dw_dsp_pixel_3x3(const ml_dw_dsp *d, const int8_t *in, int8_t *out)
+{
+    const int32_t *gd = d->groups_data;
+    const int32_t *const end = gd + d->groups * (4 + 2 * 9 + 12);
+    const int32_t dx = d->dx;
+    const int32_t dy = d->dy;
+    int32_t a0, a1, a2, a3;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd %[a0], %[a1], [%[pw]]\n\t"
+        "ldrd %[a2], %[a3], [%[pw], #8]\n\t"
+        ML_DW_TAP3("16", "24", "32")
+        "add %[q], %[q], %[dy]\n\t"
+        ML_DW_TAP3("40", "48", "56")
+        "add %[q], %[q], %[dy]\n\t"
+        ML_DW_TAP3("64", "72", "80")
+        "sub %[q], %[q], %[dy], lsl #1\n\t"
+        "add %[q], %[q], #4\n\t"
+        "add %[pw], %[pw], #88\n\t"
+        ML_DW_OUT_X2("a0") ML_DW_OUT_X2("a1") ML_DW_OUT_X2("a2") ML_DW_OUT_X2("a3")
+        "ldr r8, %[end]\n\t"
+        "cmp %[pw], r8\n\t"
+        "bne 1b"
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [q] "+r"(in),
+          [pw] "+r"(gd), [o] "+r"(out)
+        : [dx] "r"(dx), [dy] "r"(dy), [end] "m"(end)
+        : "r8", "r9", "r10", "r11", "cc", "memory");
+}
+#endif
 
 /* The same for any window of up to ML_DW_DSP_TAPS taps, requantization and clamp. */
 static ML_NOINLINE void ml_dw_dsp_pixel_any(const ml_dw_dsp *d, const int8_t *in, int8_t *out)
@@ -222,6 +272,27 @@ static ML_NOINLINE void ml_dw_dsp_pixel_any(const ml_dw_dsp *d, const int8_t *in
     }
 }
 
+/* Both halfwords of an int16 pair in [-128, 127] doubled, without a carry between them. */
+static inline int32_t ml_dw_double16(int32_t pair)
+{
+    const uint32_t u = (uint32_t)pair;
+    return (int32_t)(((u & 0xFFFF0000u) << 1) | ((u << 1) & 0xFFFFu));
+}
+
+/* The pass's groups (channels 4 * g0 on) from the group data laid out at code generation:
+ * one word per group saying whether its channels are all on the fast requantization, then
+ * the groups. */
+static void ml_dw_dsp_use_groups(ml_dw_dsp *d, const int32_t *data, int32_t n_groups,
+                                 int32_t g0)
+{
+    d->group_words = ML_DEPTHWISE_CONV2D_S8_GROUP_WORDS(d->taps);
+    d->groups_data = data + n_groups + g0 * d->group_words;
+    d->all_fast = 1;
+    for (int32_t g = g0; g < g0 + d->groups; ++g) {
+        d->all_fast &= data[g];
+    }
+}
+
 /* The per-group data of the pass's groups (channels 4 * g0 on) into gd. */
 static void ml_dw_dsp_setup(ml_dw_dsp *d, int32_t *gd, const ml_depthwise_conv_params *params,
                             const ml_per_channel_quant *quant, const int8_t *filter,
@@ -249,8 +320,8 @@ static void ml_dw_dsp_setup(ml_dw_dsp *d, int32_t *gd, const ml_depthwise_conv_p
             const int32_t v = ml_dsp_read_s8x4(f);
             const int32_t wl = ml_dsp_sxtb16(v);
             const int32_t wh = ml_dsp_sxtb16_ror8(v);
-            w[0] = wl;
-            w[1] = wh;
+            w[0] = ml_dw_double16(wl);
+            w[1] = ml_dw_double16(wh);
             w += 2;
             f += channels;
             /* The fold: input_offset * w, summed over the taps (mod 2^32, like the sums). */
@@ -259,16 +330,17 @@ static void ml_dw_dsp_setup(ml_dw_dsp *d, int32_t *gd, const ml_depthwise_conv_p
             a1 = ml_dsp_smlabb(off2, wh, a1);
             a3 = ml_dsp_smlatt(off2, wh, a3);
         }
-        gd[0] = a0;
-        gd[1] = a1;
-        gd[2] = a2;
-        gd[3] = a3;
+        gd[0] = (int32_t)((uint32_t)a0 << 1);
+        gd[1] = (int32_t)((uint32_t)a1 << 1);
+        gd[2] = (int32_t)((uint32_t)a2 << 1);
+        gd[3] = (int32_t)((uint32_t)a3 << 1);
         int32_t *qp = w;
         for (int32_t j = 0; j < 4; ++j) {
             const int32_t m = *mult++;
             const int32_t sh = *shift++;
             qp[0] = m;
-            if ((uint32_t)(sh + 22) < 22u && m >= 0) {
+            /* n <= 22: |round| < 2^29, so SMMLAR's high word, below 2^30 + 2^29, cannot wrap */
+            if ((uint32_t)(sh + 23) < 23u && m >= 0) {
                 qp[1] = (int32_t)((1u << (-sh - 1)) + ((uint32_t)out_off << -sh));
                 qp[2] = -sh;
             } else {
@@ -398,8 +470,9 @@ static void ml_dw_dsp_padded_rows(ml_dw_dsp *d, const ml_depthwise_conv_params *
 }
 
 /* Channels [0, 4 * groups) of the whole layer. */
-static void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
+static ML_NOINLINE void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
                           const ml_per_channel_quant *quant, void *scratch,
+                          const int32_t *dsp_data,
                           const ml_dims *input_dims, const int8_t *input,
                           const ml_dims *filter_dims, const int8_t *filter, const int32_t *bias,
                           const ml_dims *output_dims, int8_t *output, int32_t groups)
@@ -432,8 +505,13 @@ static void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
     int32_t filled_words = 0;  /* words per column of the padded rows left by the last pass */
     for (int32_t g0 = 0; g0 < groups; g0 += ML_DW_DSP_CHUNK) {
         d.groups = groups - g0 < ML_DW_DSP_CHUNK ? groups - g0 : ML_DW_DSP_CHUNK;
-        ml_dw_dsp_setup(&d, (int32_t *)scratch, params, quant, filter, bias, out_c, g0);
-        int32_t *patch = (int32_t *)scratch + d.groups * d.group_words;
+        int32_t *patch = (int32_t *)scratch;
+        if (dsp_data != NULL) {
+            ml_dw_dsp_use_groups(&d, dsp_data, groups, g0);
+        } else {
+            ml_dw_dsp_setup(&d, patch, params, quant, filter, bias, out_c, g0);
+            patch += d.groups * d.group_words;
+        }
         const int32_t words = d.groups;
         void (*const pixel)(const ml_dw_dsp *, const int8_t *, int8_t *) =
             ML_DW_ONLY || (ML_SPECIALISE_DW_3X3 && d.k_h == 3 && d.k_w == 3 && d.all_fast &&
@@ -471,6 +549,290 @@ static void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
                     d.dy = d.k_w * 4 * words;
                     pixel(&d, (const int8_t *)patch, out_row + ox * out_c);
                 }
+            }
+        }
+    }
+}
+
+/*
+ * The 3x3 path (stride 1, dilation 1, every channel on the fast requantization, the clamp
+ * [-128, 127], an even channel count; the generator checks and lays out
+ * dsp_data, ML_DW_LAYOUT_3X3). Channels go two at a time, and a band of output rows at a time:
+ * the input rows under the band are copied once, each channel into a plane of int16 pairs
+ * of horizontally adjacent values with the input offset added. Word X of a plane row holds
+ * buffer columns {2X, 2X + 1}, buffer column b being image column b - pad_w (0 outside the
+ * image, which is exactly a tap TFLM skips). A window row is then the words A (columns
+ * x, x + 1) and B (x + 2, x + 3), x even: SMLAD(A, {w0, w1}) + B.lo * w2 for output column
+ * x, and for x + 1 A.hi * w0 + SMLAD(B, {w1, w2}): two MACs per multiply, and the
+ * widening is paid once per input value instead of once per tap. An output row's sums go
+ * to a row of int32 first, then are requantized with the channel's constants in registers.
+ *
+ * The data, per channel (ML_DW_3X3_WORDS int32): 2 * bias, then per window row
+ * {2 w0, 2 w1} and {2 w1, 2 w2} (int16 pairs, low half first), then {multiplier, round, n}
+ * as in the group data. Sums are doubled as there.
+ */
+#define ML_DW_3X3_WORDS ML_DEPTHWISE_CONV2D_S8_3X3_WORDS
+
+/* The two channels' int8 values at src, as a halfword. */
+ML_DSP_INLINE uint32_t ml_dw_3x3_h(const int8_t *src)
+{
+    uint16_t h;
+    memcpy(&h, src, sizeof h);
+    return h;
+}
+
+/* Where a plane row's words come from (the same for every row and channel pair): words
+ * [0, first) and [end, words_x) are wholly outside the image and stay 0; word `first` holds
+ * the zero point and image column 0 when `left` is set; then `inner` words of two image
+ * columns each; then one of the last image column and the zero point when `right` is set. */
+typedef struct {
+    int32_t words_x, first, left, inner, right, start_col;  /* start_col: first inner column */
+} ml_dw_3x3_cols;
+
+static void ml_dw_3x3_layout(ml_dw_3x3_cols *l, int32_t words_x, int32_t pad_w, int32_t in_w)
+{
+    l->words_x = words_x;
+    l->first = pad_w / 2 < words_x ? pad_w / 2 : words_x;
+    l->left = (pad_w & 1) && l->first < words_x;
+    int32_t X = l->first + l->left;
+    l->start_col = 2 * X - pad_w;
+    l->inner = 0;
+    while (X < words_x && 2 * X - pad_w + 1 < in_w) {
+        ++l->inner;
+        ++X;
+    }
+    l->right = X < words_x && 2 * X - pad_w == in_w - 1;
+}
+
+/* One input row (at the pair's first channel) into plane rows d0 (first channel) and d1:
+ * two halfword loads, one pack and two widenings per word. */
+static void ml_dw_3x3_fill_row(int32_t *d0, int32_t *d1, const int8_t *row, int32_t in_c,
+                               const ml_dw_3x3_cols *l, int32_t off2, uint32_t zp2)
+{
+    d0 += l->first;
+    d1 += l->first;
+    if (l->left) {
+        const int32_t v = (int32_t)(zp2 | (ml_dw_3x3_h(row) << 16));
+        *d0++ = ml_dsp_sxtab16(off2, v);
+        *d1++ = ml_dsp_sxtab16_ror8(off2, v);
+    }
+    const int8_t *src = row + l->start_col * in_c;
+    for (int32_t i = l->inner; i > 0; --i, src += 2 * in_c) {
+        const int32_t v = ml_dsp_pack_lo16((int32_t)ml_dw_3x3_h(src),
+                                           (int32_t)ml_dw_3x3_h(src + in_c));
+        *d0++ = ml_dsp_sxtab16(off2, v);
+        *d1++ = ml_dsp_sxtab16_ror8(off2, v);
+    }
+    if (l->right) {
+        const int32_t v = (int32_t)(ml_dw_3x3_h(src) | (zp2 << 16));
+        *d0 = ml_dsp_sxtab16(off2, v);
+        *d1 = ml_dsp_sxtab16_ror8(off2, v);
+    }
+}
+
+/*
+ * Sums (bias included) of `pairs` pairs of adjacent output columns, stride 1: an output row
+ * reads plane rows r, r + rs, r + 2 * rs bytes (at word 0); weights w = the channel's six
+ * pair words; into acc[0 .. 2 * pairs). 23 instructions per 18 multiply-accumulates.
+ */
+#define ML_DW_3X3_SUMS_LOOP                                                                     \
+    "1:\n\t"                                                                                     \
+    "add %[t], %[r], %[rs]\n\t"                                                                  \
+    "ldrd %[a], %[b], [%[t]]\n\t"                                                                \
+    "ldrd %[u], %[v], [%[w], #8]\n\t"                                                            \
+    "smlad %[p], %[a], %[u], %[bias]\n\t"                                                        \
+    "smlatb %[q], %[a], %[u], %[bias]\n\t"                                                       \
+    "smlabt %[p], %[b], %[v], %[p]\n\t"                                                          \
+    "smlad %[q], %[b], %[v], %[q]\n\t"                                                           \
+    "add %[t], %[t], %[rs]\n\t"                                                                  \
+    "ldrd %[a], %[b], [%[t]]\n\t"                                                                \
+    "ldrd %[u], %[v], [%[w], #16]\n\t"                                                           \
+    "smlad %[p], %[a], %[u], %[p]\n\t"                                                           \
+    "smlatb %[q], %[a], %[u], %[q]\n\t"                                                          \
+    "smlabt %[p], %[b], %[v], %[p]\n\t"                                                          \
+    "smlad %[q], %[b], %[v], %[q]\n\t"                                                           \
+    "ldrd %[a], %[b], [%[r]], #4\n\t"                                                            \
+    "ldrd %[u], %[v], [%[w]]\n\t"                                                                \
+    "smlad %[p], %[a], %[u], %[p]\n\t"                                                           \
+    "smlatb %[q], %[a], %[u], %[q]\n\t"                                                          \
+    "smlabt %[p], %[b], %[v], %[p]\n\t"                                                          \
+    "smlad %[q], %[b], %[v], %[q]\n\t"                                                           \
+    "strd %[p], %[q], [%[acc]], #8\n\t"                                                          \
+    "subs %[n], %[n], #1\n\t"                                                                    \
+    "bne 1b"
+
+static void ml_dw_3x3_sums_s1(const int32_t *r, int32_t rs, const int32_t *w, int32_t bias,
+                              int32_t *acc, int32_t pairs)
+{
+    int32_t p, q, a, b, u, v;
+    const int32_t *t;
+    __asm__ volatile(
+        ML_DW_3X3_SUMS_LOOP
+        : [p] "=&r"(p), [q] "=&r"(q), [a] "=&r"(a), [b] "=&r"(b), [u] "=&r"(u), [v] "=&r"(v),
+          [t] "=&r"(t), [r] "+r"(r), [acc] "+r"(acc), [n] "+r"(pairs)
+        : [rs] "r"(rs), [w] "r"(w), [bias] "r"(bias)
+        : "cc", "memory");
+}
+
+#if !defined(__clang__)  /* clang cannot give this one its registers and memory operands */
+/* The same for `rows` output rows, each rs bytes of plane further, into consecutive sums. */
+static void ml_dw_3x3_sums_s1_rows(const int32_t *r, int32_t rs, const int32_t *w, int32_t bias,
+                                   int32_t *acc, int32_t pairs, int32_t rows)
+{
+    const int32_t skip = rs - 4 * pairs;  /* from the end of a row's pairs to the next row */
+    const int32_t n_pairs = pairs;
+    int32_t p, q, a, b, u, v;
+    const int32_t *t;
+    __asm__ volatile(
+        ML_DW_3X3_SUMS_LOOP "\n\t"
+        "ldr %[t], %[skip]\n\t"
+        "add %[r], %[r], %[t]\n\t"
+        "ldr %[n], %[pairs]\n\t"
+        "ldr %[t], %[rows]\n\t"
+        "subs %[t], %[t], #1\n\t"
+        "str %[t], %[rows]\n\t"
+        "bne 1b"
+        : [p] "=&r"(p), [q] "=&r"(q), [a] "=&r"(a), [b] "=&r"(b), [u] "=&r"(u), [v] "=&r"(v),
+          [t] "=&r"(t), [r] "+r"(r), [acc] "+r"(acc), [n] "+r"(pairs), [rows] "+m"(rows)
+        : [rs] "r"(rs), [w] "r"(w), [bias] "r"(bias), [skip] "m"(skip), [pairs] "m"(n_pairs)
+        : "cc", "memory");
+}
+#endif
+
+/* Requantize n doubled sums to int8 with the channel's {multiplier, round, n} = q, `stride`
+ * bytes apart: 25 instructions per four outputs, then a pair and a single as needed. */
+#define ML_DW_3X3_REQ(a)                                                                        \
+    "sub %[t], %[round], %[" a "], lsr #31\n\t"                                                  \
+    "smmlar %[" a "], %[" a "], %[m], %[t]\n\t"                                                  \
+    "asr %[" a "], %[" a "], %[sh]\n\t"                                                          \
+    "ssat %[" a "], #8, %[" a "]\n\t"
+
+static void ml_dw_3x3_requant_row(const int32_t *acc, const int32_t *q, int8_t *out,
+                                  int32_t n, int32_t stride)
+{
+    const int32_t m = q[0];
+    const int32_t round = q[1];
+    const int32_t sh = q[2];
+    int32_t quads = n >> 2;
+    if (quads > 0) {
+        int32_t a, b, c, d, t;
+        __asm__ volatile(
+            "1:\n\t"
+            "ldrd %[a], %[b], [%[acc]], #8\n\t"
+            "ldrd %[c], %[d], [%[acc]], #8\n\t"
+            ML_DW_3X3_REQ("a") ML_DW_3X3_REQ("b") ML_DW_3X3_REQ("c") ML_DW_3X3_REQ("d")
+            "strb %[a], [%[o]]\n\t"
+            "strb %[b], [%[o], %[s]]\n\t"
+            "add %[o], %[o], %[s], lsl #1\n\t"
+            "strb %[c], [%[o]]\n\t"
+            "strb %[d], [%[o], %[s]]\n\t"
+            "add %[o], %[o], %[s], lsl #1\n\t"
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b"
+            : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [t] "=&r"(t),
+              [acc] "+r"(acc), [o] "+r"(out), [n] "+r"(quads)
+            : [round] "r"(round), [m] "r"(m), [sh] "r"(sh), [s] "r"(stride)
+            : "cc", "memory");
+    }
+    if (n & 2) {
+        int32_t a, b, t;
+        __asm__ volatile(
+            "ldrd %[a], %[b], [%[acc]], #8\n\t"
+            ML_DW_3X3_REQ("a") ML_DW_3X3_REQ("b")
+            "strb %[a], [%[o]]\n\t"
+            "strb %[b], [%[o], %[s]]\n\t"
+            "add %[o], %[o], %[s], lsl #1"
+            : [a] "=&r"(a), [b] "=&r"(b), [t] "=&r"(t), [acc] "+r"(acc), [o] "+r"(out)
+            : [round] "r"(round), [m] "r"(m), [sh] "r"(sh), [s] "r"(stride)
+            : "memory");
+    }
+    if (n & 1) {
+        *out = (int8_t)ml_dsp_ssat8(ml_dsp_requantize_x2(*acc, m, round, sh));
+    }
+}
+
+/* `rows` output rows of one channel: plane rows `row_step` words apart per output row. */
+static ML_NOINLINE void ml_dw_3x3_channel(const int32_t *r, int32_t words_x, int32_t row_step,
+                                          const int32_t *cd, int32_t *acc, int8_t *out,
+                                          int32_t rows, int32_t out_w, int32_t out_c)
+{
+    if ((out_w & 1) == 0) {  /* the band's sums in one run, then its outputs, out_c apart */
+#if defined(__clang__)
+        for (int32_t y = 0; y < rows; ++y) {
+            ml_dw_3x3_sums_s1(r + y * row_step, 4 * words_x, cd + 1, cd[0], acc + y * out_w,
+                              out_w >> 1);
+        }
+#else
+        ml_dw_3x3_sums_s1_rows(r, 4 * words_x, cd + 1, cd[0], acc, out_w >> 1, rows);
+#endif
+        ml_dw_3x3_requant_row(acc, cd + 7, out, rows * out_w, out_c);
+        return;
+    }
+    for (; rows > 0; --rows, r += row_step, out += out_w * out_c) {
+        /* An odd width computes one more column (the planes have room for its taps, acc
+         * for its sum), which is not stored. */
+        ml_dw_3x3_sums_s1(r, 4 * words_x, cd + 1, cd[0], acc, (out_w + 1) >> 1);
+        ml_dw_3x3_requant_row(acc, cd + 7, out, out_w, out_c);
+    }
+}
+
+#define ML_DW_3X3_BAND 8  /* output rows per band (see ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES) */
+
+static ML_NOINLINE void ml_dw_3x3_run(const ml_depthwise_conv_params *params,
+                                      const int32_t *dsp_data, int32_t *scratch,
+                                      const ml_dims *input_dims, const int8_t *input,
+                                      const ml_dims *output_dims, int8_t *output)
+{
+    const int32_t in_h = input_dims->h;
+    const int32_t in_w = input_dims->w;
+    const int32_t in_c = input_dims->c;
+    const int32_t out_h = output_dims->h;
+    const int32_t out_w = output_dims->w;
+    const int32_t words_x = (out_w - 1) / 2 + 2;
+    const int32_t band = out_h < ML_DW_3X3_BAND ? out_h : ML_DW_3X3_BAND;
+    const int32_t plane_words = (band + 2) * words_x;
+    int32_t *const acc = scratch + 2 * plane_words;
+    const int32_t off2 = ml_dsp_pair16(params->input_offset);
+    const uint32_t zp = (uint32_t)(uint8_t)(-params->input_offset);
+    const uint32_t zp2 = zp | (zp << 8);
+    ml_dw_3x3_cols cols;
+    ml_dw_3x3_layout(&cols, words_x, params->pad_w, in_w);
+    /* The planes' padding is 0 and no channel pair writes there. */
+    for (int32_t i = 0; i < 2 * plane_words; ++i) {
+        scratch[i] = 0;
+    }
+    for (int32_t b = 0; b < input_dims->n; ++b) {
+        const int8_t *in_batch = input + b * in_h * in_w * in_c;
+        int8_t *out_batch = output + b * out_h * out_w * in_c;
+        for (int32_t oy0 = 0; oy0 < out_h; oy0 += band) {
+            const int32_t rows = out_h - oy0 < band ? out_h - oy0 : band;
+            const int32_t iy0 = oy0 - params->pad_h;
+            const int32_t n_in = rows + 2;
+            /* Plane rows [k_lo, k_hi) are image rows; the others must read 0 (a later band
+             * can put padding rows where an earlier one had image rows). */
+            const int32_t k_lo = iy0 < 0 ? (-iy0 < n_in ? -iy0 : n_in) : 0;
+            const int32_t k_hi = in_h - iy0 < n_in ? (in_h - iy0 > k_lo ? in_h - iy0 : k_lo) : n_in;
+            if (oy0 > 0 && (k_lo > 0 || k_hi < n_in)) {
+                for (int32_t k = 0; k < n_in; ++k) {
+                    if (k < k_lo || k >= k_hi) {
+                        for (int32_t i = 0; i < words_x; ++i) {
+                            scratch[k * words_x + i] = 0;
+                            scratch[plane_words + k * words_x + i] = 0;
+                        }
+                    }
+                }
+            }
+            for (int32_t c = 0; c < in_c; c += 2) {
+                const int8_t *src = in_batch + (iy0 + k_lo) * in_w * in_c + c;
+                for (int32_t k = k_lo; k < k_hi; ++k, src += in_w * in_c) {
+                    ml_dw_3x3_fill_row(scratch + k * words_x, scratch + plane_words + k * words_x,
+                                       src, in_c, &cols, off2, zp2);
+                }
+                const int32_t *cd = dsp_data + c * ML_DW_3X3_WORDS;
+                int8_t *out = out_batch + oy0 * out_w * in_c + c;
+                ml_dw_3x3_channel(scratch, words_x, words_x, cd, acc, out, rows, out_w, in_c);
+                ml_dw_3x3_channel(scratch + plane_words, words_x, words_x, cd + ML_DW_3X3_WORDS,
+                                  acc, out + 1, rows, out_w, in_c);
             }
         }
     }
@@ -702,6 +1064,7 @@ static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel
 
 ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
                                  const ml_per_channel_quant *quant, void *scratch,
+                                 const int32_t *dsp_data,
                                  const ml_dims *input_dims, const int8_t *input,
                                  const ml_dims *filter_dims, const int8_t *filter,
                                  const int32_t *bias,
@@ -734,6 +1097,11 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
     act.act_max = params->act_max;
     int32_t first_oc = 0;  /* channels below are done by the DSP path */
 #if defined(ML_NN_DSP)
+    if (scratch != NULL && dsp_data != NULL && params->dsp_layout == ML_DW_LAYOUT_3X3) {
+        ml_dw_3x3_run(params, dsp_data, (int32_t *)scratch, input_dims, input, output_dims,
+                      output);
+        return ML_OK;
+    }
     if (scratch != NULL && mult == 1 && params->acc_bounded && k_h * k_w <= ML_DW_DSP_TAPS &&
         out_c >= 4) {
 #if defined(ML_DW_ONLY_3X3_PADDED)
@@ -741,8 +1109,9 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
             return ML_NO_IMPL;
         }
 #endif
-        ml_dw_dsp_run(params, quant, scratch, input_dims, input, filter_dims, filter, bias,
-                      output_dims, output, out_c >> 2);
+        ml_dw_dsp_run(params, quant, scratch,
+                      params->dsp_layout == ML_DW_LAYOUT_GROUPS ? dsp_data : NULL, input_dims,
+                      input, filter_dims, filter, bias, output_dims, output, out_c >> 2);
         first_oc = out_c & ~3;
         if (first_oc == out_c) {
             return ML_OK;
@@ -758,6 +1127,7 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
     }
 #else
     (void)scratch;
+    (void)dsp_data;
 #endif
 
     for (int32_t b = 0; b < input_dims->n; ++b) {

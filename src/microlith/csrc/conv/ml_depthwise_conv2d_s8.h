@@ -19,7 +19,28 @@ typedef struct {
                                   any input (the generator checks the weights); 0 if unknown */
     int32_t dsp_padded_rows;   /* DSP path: 1 copies each output row's input rows padded (for
                                   narrow images), 0 copies only the windows the image clips */
+    int32_t dsp_layout;        /* what the dsp_data argument holds, laid out at code generation:
+                                  ML_DW_LAYOUT_NONE (the DSP path derives its group data in
+                                  scratch on every call), _GROUPS or _3X3 (see below) */
 } ml_depthwise_conv_params;
+
+#define ML_DW_LAYOUT_NONE 0
+#define ML_DW_LAYOUT_GROUPS 1
+#define ML_DW_LAYOUT_3X3 2
+
+/*
+ * Generated code passes dsp_data through ML_DW_DSP_DATA, and, when that data covers every
+ * channel, filter, bias and quant through ML_DW_PORTABLE_DATA: a build then references only
+ * the arrays its path reads, and drops the others. The condition is ML_NN_DSP's
+ * (ml_nn_dsp.h), the one that compiles the DSP paths in.
+ */
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && defined(__OPTIMIZE__)
+#define ML_DW_DSP_DATA(x) (x)
+#define ML_DW_PORTABLE_DATA(x) ((void)(x), NULL)
+#else
+#define ML_DW_DSP_DATA(x) ((void)(x), NULL)
+#define ML_DW_PORTABLE_DATA(x) (x)
+#endif
 
 /*
  * Depthwise 2-D convolution, int8 activations and weights, int32 bias, per-output-channel
@@ -41,14 +62,45 @@ typedef struct {
  * scratch: ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims, output_dims) bytes
  * aligned to 4, or NULL. Cores with the DSP extension use it, when depth_multiplier is 1,
  * acc_bounded is set and the window has at most 64 taps, for up to 16 channels at a time:
- * their weights widened to int16, their requantization constants, and a padded copy of the
+ * their group data (below; not with ML_DW_LAYOUT_GROUPS), and a padded copy of the
  * input under clipped windows (dsp_padded_rows 0) or under a whole output row (1); other
  * cases take the portable path, which ignores it. The results are identical.
+ *
+ * dsp_data (NULL with ML_DW_LAYOUT_NONE), ML_DW_LAYOUT_GROUPS: one word per group of four
+ * channels, 1 when its four channels have n > 0 below (else 0); then per group, channels
+ * 4g..4g+3 (ML_DEPTHWISE_CONV2D_S8_GROUP_WORDS(taps) int32): their starting values
+ * 2 * (bias + input_offset * sum of the taps' weights) (modulo 2^32); per tap (row-major) the
+ * int16 pairs {2 w_c0, 2 w_c2} and {2 w_c1, 2 w_c3} (low half first); per channel
+ * {multiplier, 2^(n-1) + output_offset * 2^n, n} with n = -shift when 1 <= n <= 22 and
+ * multiplier >= 0, else {multiplier, shift, 0}. Everything is doubled so the requantization
+ * needs no doubling (acc_bounded keeps twice the sums below 2^31).
+ *
+ * dsp_data, ML_DW_LAYOUT_3X3 (the generator sets it only for 3x3 windows with stride 1 and
+ * dilation 1, an even channel count, every channel on the fast requantization above and
+ * act_min <= -128, act_max >= 127): per channel ML_DEPTHWISE_CONV2D_S8_3X3_WORDS int32,
+ * 2 * bias, then per window row the int16 pairs {2 w0, 2 w1} and {2 w1, 2 w2}, then
+ * {multiplier, round, n}. Cores with the DSP extension then run the 3x3 path, with the input
+ * rows under up to 8 output rows, two channels of them widened, and those output rows' sums
+ * in scratch.
+ *
+ * With a layout that covers every channel (3x3; groups when C_OUT is a multiple of 4), the
+ * DSP path reads neither filter nor bias nor quant, and they may be NULL there.
  * Returns ML_ARG_ERROR when the dims do not fit together.
  */
+#define ML_DEPTHWISE_CONV2D_S8_GROUP_WORDS(taps) (4 + 2 * (taps) + 12)
+#define ML_DEPTHWISE_CONV2D_S8_3X3_WORDS 10
+
 #define ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims, output_dims)                   \
+    ((params)->dsp_layout == ML_DW_LAYOUT_3X3                                                    \
+         ? 4 * ((((output_dims)->h < 8 ? (output_dims)->h : 8) + 2) * 2 *                       \
+                    (((output_dims)->w - 1) / 2 + 2) +                                          \
+                ((output_dims)->h < 8 ? (output_dims)->h : 8) * ((output_dims)->w + 1))         \
+         : ML_DEPTHWISE_CONV2D_S8_GROUPS_SCRATCH_BYTES(params, filter_dims, output_dims))
+
+#define ML_DEPTHWISE_CONV2D_S8_GROUPS_SCRATCH_BYTES(params, filter_dims, output_dims)            \
     (((filter_dims)->c / 4 < 4 ? (filter_dims)->c / 4 : 4) * 4 *                                \
-     (16 + 2 * (filter_dims)->h * (filter_dims)->w +                                            \
+     (((params)->dsp_layout == ML_DW_LAYOUT_GROUPS ? 0                                           \
+                                                    : 16 + 2 * (filter_dims)->h * (filter_dims)->w) + \
       (filter_dims)->h * ((params)->dsp_padded_rows                                              \
                               ? ((output_dims)->w - 1) * (params)->stride_w +                    \
                                     ((filter_dims)->w - 1) * (params)->dilation_w + 1            \
@@ -56,6 +108,7 @@ typedef struct {
 
 ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
                                  const ml_per_channel_quant *quant, void *scratch,
+                                 const int32_t *dsp_data,
                                  const ml_dims *input_dims, const int8_t *input,
                                  const ml_dims *filter_dims, const int8_t *filter,
                                  const int32_t *bias,

@@ -1,0 +1,80 @@
+"""DEPTHWISE_CONV_2D's DSP data laid out at code generation (ops/conv.py, issue 11): the 3x3
+path over int16 planes of channel pairs, and the four-channel group path reading its group
+data from flash, each byte-exact against TFLM on an emulated Cortex-M4; and the size switch
+that keeps the data out of flash."""
+import pytest
+
+from microlith.ir import Op
+from microlith.ops import conv, impl_for
+from test_conv import conv_graph
+from test_fast_kernels import on_cortexm, params_of, verify_on
+
+# name: (x_shape, keyword arguments); all 3x3, stride 1, wide enough for the 3x3 path
+PLANAR_CASES = {
+    "odd_width_batch2_zp127": ((2, 7, 9, 6), dict(in_zp=127)),          # extra column, 3 pairs
+    "valid_no_bias": ((1, 8, 10, 4), dict(padding="VALID", bias="omit")),
+    "tall_bands_two_channels": ((1, 19, 8, 2), dict(in_zp=-128, out_zp=127)),  # 3 bands of rows
+    "zp_min_max_per_tensor": ((1, 6, 6, 8), dict(in_zp=-128, out_zp=-128, per_channel=False)),
+}
+
+
+def dw_graph(x_shape, seed, **kw):
+    return conv_graph(x_shape, None, (3, 3), depth_multiplier=1, seed=seed, **kw)
+
+
+@on_cortexm
+@pytest.mark.parametrize("name", list(PLANAR_CASES))
+def test_3x3_path_exact(tmp_path, name):
+    x_shape, kw = PLANAR_CASES[name]
+    g = dw_graph(x_shape, seed=len(name) + 7, **kw)
+    assert params_of(g)["dsp_channels"] is not None, "expected the 3x3 path"
+    verify_on(g, tmp_path)
+
+
+def test_layout_choice_and_size_switch():
+    narrow = dw_graph((1, 6, 5, 8), seed=1)          # 5 columns: the group path pays more
+    wide = dw_graph((1, 6, 7, 8), seed=1)
+    p_narrow, p_wide = params_of(narrow), params_of(wide)
+    assert p_narrow["dsp_channels"] is None and p_narrow["dsp_groups"] is not None
+    assert p_wide["dsp_channels"] is not None and p_wide["dsp_groups"] is None
+    # group data: a flag per group, then 4 + 2 * 9 + 12 words per group of four channels
+    assert p_narrow["dsp_groups"].size == 2 + 2 * (4 + 18 + 12)
+    assert p_wide["dsp_channels"].size == 8 * 10
+    node = wide.nodes[0]
+    off = impl_for(Op.DEPTHWISE_CONV_2D).prepare(node, wide, offline_groups=False)
+    assert off["dsp_channels"] is None and off["dsp_groups"] is None
+    wide.meta["optimize"] = "size"
+    assert impl_for(Op.DEPTHWISE_CONV_2D).prepare(node, wide)["dsp_groups"] is None
+    # without offline data the kernel derives its group data in scratch, which needs more
+    impl = impl_for(Op.DEPTHWISE_CONV_2D)
+    n_node = narrow.nodes[0]
+    n_off = impl.prepare(n_node, narrow, offline_groups=False)
+    assert impl.scratch_bytes(n_node, narrow, n_off) > impl.scratch_bytes(n_node, narrow, p_narrow)
+
+
+@on_cortexm
+def test_size_switch_exact(tmp_path, monkeypatch):
+    # The per-call group data (no flash layout) stays byte-exact.
+    monkeypatch.setattr(conv, "dw_offline_layout", lambda g, node: False)
+    g = dw_graph((1, 7, 8, 12), seed=3, in_zp=-128)
+    p = params_of(g)
+    assert p["dsp_channels"] is None and p["dsp_groups"] is None
+    verify_on(g, tmp_path)
+
+
+@on_cortexm
+@pytest.mark.parametrize("shape,out_scale,out_zp", [((1, 6, 8, 8), 5e2, -128), ((1, 6, 8, 8), 5e2, 127),
+                                                    ((1, 6, 5, 8), 2e3, 127)],
+                         ids=["3x3_path_zp_min", "3x3_path_zp_max", "group_path_mixed"])
+def test_shift_22_on_the_fast_requantization(tmp_path, shape, out_scale, out_zp):
+    # Shifts down to -22 take the four-instruction requantization (|round| < 2^29 keeps SMMLAR
+    # from wrapping, also with the output offset at either end); biases up to 2^26 put the
+    # sums where a 2^-22 scale still rounds to many different outputs.
+    import numpy as np
+    g = dw_graph(shape, seed=11, out_scale=out_scale, out_zp=out_zp)
+    b = g.tensors["b"]
+    b.data = np.random.default_rng(5).integers(-(1 << 26), 1 << 26, b.size).astype(np.int32)
+    p = params_of(g)
+    assert -22 in set(p["shift"].tolist()) and p["acc_bounded"]
+    assert (p["dsp_channels"] is not None) == (shape[2] >= 6)
+    verify_on(g, tmp_path)
