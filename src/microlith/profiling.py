@@ -78,14 +78,19 @@ def estimates(instructions: int, target: str, cyc, n_macs: int | None) -> dict:
 
 def _code_figures(sizes: dict, res: dict) -> dict:
     """--- issue 11: flash split into code and weights (see the measurement text)."""
-    code = sizes["flash_bytes"] - res["weight_bytes"]
+    # the constant arrays this build kept (the folder may carry one layout per kind of core)
+    weights = sizes.get("weight_bytes_linked")
+    weights = res["weight_bytes"] if weights is None else weights
+    code = sizes["flash_bytes"] - weights
     harness, library = sizes.get("harness_bytes"), sizes.get("library_bytes")
     model_code = code - harness - library if harness is not None and library is not None else None
-    return {"code_bytes": code, "model_code_bytes": model_code, "harness_bytes": harness,
+    return {"code_bytes": code, "weight_bytes_linked": weights, "model_code_bytes": model_code,
+            "harness_bytes": harness,
             "library_bytes": library, "optimize": res.get("optimize"),
             "optimize_choices": res.get("optimize_choices"),
-            "code_basis": ("code_bytes = flash_bytes - weight_bytes: everything in flash but the model's "
-                           "constant arrays (weights, biases, requantization tables, LUTs) and the test "
+            "code_basis": ("code_bytes = flash_bytes - weight_bytes_linked: everything in flash but the "
+                           "model's constant arrays this build kept (weights, biases, requantization and "
+                           "layout tables, LUTs; from the linker map) and the test "
                            "inputs, so kernels, layer code and parameter structs, plus the measurement "
                            "firmware's harness (harness_bytes: startup, main, sample glue) and C/GCC "
                            "runtime library code (library_bytes: memcpy, memset...), from the linker map; "

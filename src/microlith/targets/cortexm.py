@@ -112,16 +112,32 @@ def footprint(elf: Path) -> dict:
 _FLASH_OUTPUTS = (".isr_vector", ".text", ".rodata", ".ARM.exidx", ".data")
 
 
-def flash_by_origin(map_file: Path, harness_objects) -> dict:
+_CONST_ARRAY = re.compile(r"^static const \w+ (\w+)\[\d+\] = \{", re.M)
+
+
+def constant_arrays(sources) -> set[str]:
+    """The names of the constant arrays (weights, biases, requantization and layout tables) a
+    generated model source declares; its parameter structs and dims are not arrays."""
+    names = set()
+    for src in sources:
+        names.update(_CONST_ARRAY.findall(Path(src).read_text(errors="replace")))
+    return names
+
+
+def flash_by_origin(map_file: Path, harness_objects, const_arrays=()) -> dict:
     """Flash bytes of the measurement harness (startup, main, sample glue) and of the C and GCC
     runtime libraries, from the linker map: what a firmware around the model has, but the user's
-    firmware would bring its own of. The rest of `flash_bytes` is the generated folder."""
+    firmware would bring its own of. The rest of `flash_bytes` is the generated folder. Also
+    weight_bytes_linked: the model's constant arrays the link kept (a folder carries layouts for
+    several cores, e.g. depthwise weights pre-widened for the DSP extension beside the portable
+    ones, and each build keeps one)."""
     harness = {str(Path(o).resolve()) for o in harness_objects}
-    out = {"harness_bytes": 0, "library_bytes": 0}
+    arrays = {f".rodata.{n}" for n in const_arrays}
+    out = {"harness_bytes": 0, "library_bytes": 0, "weight_bytes_linked": 0 if arrays else None}
     try:
         text = Path(map_file).read_text(errors="replace")
     except OSError:
-        return {"harness_bytes": None, "library_bytes": None}
+        return {"harness_bytes": None, "library_bytes": None, "weight_bytes_linked": None}
     text = text.split("Linker script and memory map", 1)[-1]
     current, pending = None, None
     for line in text.splitlines():
@@ -134,16 +150,18 @@ def flash_by_origin(map_file: Path, harness_objects) -> dict:
             pending = m.group(1)
             continue
         if m:
-            size, origin = int(m.group(2), 16), m.group(3).strip()
+            size, origin, section = int(m.group(2), 16), m.group(3).strip(), m.group(1)
         else:
             m2 = re.match(r"^\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S.*)$", line)
             if not m2 or pending is None:
                 pending = None
                 continue
-            size, origin = int(m2.group(1), 16), m2.group(2).strip()
+            size, origin, section = int(m2.group(1), 16), m2.group(2).strip(), pending
         pending = None
         if current not in _FLASH_OUTPUTS or not size:
             continue
+        if section in arrays:
+            out["weight_bytes_linked"] += size
         if ".a(" in origin or origin.endswith(".a"):
             out["library_bytes"] += size
         elif str(Path(origin).resolve()) in harness:
@@ -357,7 +375,9 @@ class FirmwareBuilder:
               *objs, glue_obj, "-o", str(elf)], f"{CC} ({self.target}): linking the firmware")
         callgraph = [Path(o).with_suffix(".ci") for o in [*objs, glue_obj]]
         sizes = footprint(elf)
-        sizes.update(flash_by_origin(self.work / f"{stem}.map", [*objs[:2], glue_obj]))  # issue 11
+        models = [d / "src" / f"{prefix}.c" for d, prefix in self.folders]
+        sizes.update(flash_by_origin(self.work / f"{stem}.map", [*objs[:2], glue_obj],
+                                     constant_arrays(m for m in models if m.is_file())))  # issue 11
         return Firmware(elf, self.target, self.api, len(samples), self.per_layer, sizes, callgraph)
 
 
