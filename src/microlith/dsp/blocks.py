@@ -54,13 +54,15 @@ def _err(block, msg: str):
 def _fft_tables(u: CUnit, n: int, want_float: bool, want_fixed: bool):
     """Twiddle table for n points and the fft params of an n-point rfft."""
     tw = fixedmath.twiddles(n)
+    pairs = fixedmath.bitrev_pairs(n // 2)  # the rfft's inner complex FFT has n / 2 points
+    rev = dict(bitrev=u.array("bitrev", "uint16_t", pairs), n_bitrev=f"{pairs.size // 2}U") if pairs.size else {}
     out = {}
     if want_float:
         name = u.array("twiddle", "float", tw)
-        out["f"] = u.struct("fft", "ml_dsp_fft_f32_params", dict(n=f"{n}U", stride="1U", twiddle=name))
+        out["f"] = u.struct("fft", "ml_dsp_fft_f32_params", dict(n=f"{n}U", stride="1U", twiddle=name, **rev))
     if want_fixed:
         name = u.array("twiddle_q31", "int32_t", fixedmath.to_q(tw, 31))
-        out["q"] = u.struct("fft_q", "ml_dsp_fft_q31_params", dict(n=f"{n}U", stride="1U", twiddle=name))
+        out["q"] = u.struct("fft_q", "ml_dsp_fft_q31_params", dict(n=f"{n}U", stride="1U", twiddle=name, **rev))
     return out
 
 
@@ -222,17 +224,17 @@ class LogMelBlock(_Block):
         fft = _fft_tables(u, n_fft, want_float, want_fixed)
         work = 0
         if want_float:
-            u.use("ml_dsp_frame_f32.h", "ml_dsp_rfft_f32.h", "ml_dsp_power_f32.h", "ml_dsp_mel_f32.h",
-                  "ml_dsp_log_f32.h")
+            u.use("ml_dsp_frame_f32.h", "ml_dsp_rfft_power_f32.h", "ml_dsp_mel_f32.h", "ml_dsp_log_f32.h")
+            n_bins = max(s + c for s, c in zip(starts, counts))  # bins past the last filter are not computed
             frame = u.struct("frame", "ml_dsp_frame_f32_params", dict(
-                frame_length=f"{self.frame_length}U", n_fft=f"{n_fft}U", scale=c_float(self.scale),
-                preemphasis=c_float(self.preemphasis), window=u.array("window", "float", win)))
+                frame_length=f"{self.frame_length}U", n_fft=f"{n_fft}U", preemphasis=c_float(self.preemphasis),
+                window=u.array("window", "float", win * self.scale)))  # one multiply per sample, not two
             mel = u.struct("mel", "ml_dsp_filterbank_f32_params", dict(
                 n_filters=f"{nm}U", start=start, count=count, weights=u.array("mel_weights", "float", weights)))
             log = u.struct("log", "ml_dsp_log_f32_params", dict(n=f"{nm}U", floor=c_float(self.log_floor)))
-            bufs = ["float *buf = (float *)work;", f"float *power = buf + {n_fft};", f"float *melv = power + {nb};"]
-            steps = [f"ml_dsp_frame_f32(&{frame}, x, prev, buf)", f"ml_dsp_rfft_f32(&{fft['f']}, buf)",
-                     f"ml_dsp_power_f32(&{fft['f']}, buf, power)", f"ml_dsp_mel_f32(&{mel}, power, melv)"]
+            bufs = ["float *buf = (float *)work;", f"float *power = buf + {n_fft};", f"float *melv = power + {n_bins};"]
+            steps = [f"ml_dsp_frame_f32(&{frame}, x, prev, buf)",
+                     f"ml_dsp_rfft_power_f32(&{fft['f']}, {n_bins}U, buf, power)", f"ml_dsp_mel_f32(&{mel}, power, melv)"]
             if dct is None:
                 steps.append(f"ml_dsp_log_f32(&{log}, melv, out + f * {nout})")
             else:
@@ -244,7 +246,7 @@ class LogMelBlock(_Block):
             u.entry("int", "features", "const int16_t *samples, size_t n, float *out",
                     _frame_loop(m, bufs, [], steps),
                     f"{self.title}, float: out[f * {nout} + j]; returns 0 or a negative ml_status")
-            work = max(work, 4 * (n_fft + nb + 2 * nm))
+            work = max(work, 4 * (n_fft + n_bins + 2 * nm))
         if want_fixed:
             u.use("ml_dsp_frame_q31.h", "ml_dsp_rfft_q31.h", "ml_dsp_power_q31.h", "ml_dsp_mel_q.h", "ml_dsp_log_q.h")
             frame = u.struct("frame_q", "ml_dsp_frame_q31_params", dict(

@@ -17,19 +17,26 @@
 
 #include "ml_common.h"
 
-/* A radix-2 FFT of n points (complex points for cfft, real samples for rfft).
+/* An FFT of n points (complex points for cfft, real samples for rfft).
  * twiddle holds (cos, sin)(2 pi k / N) interleaved for k < N / 2, N = n * stride, so one
- * table serves every power-of-two size up to N. */
+ * table serves every power-of-two size up to N.
+ * bitrev (optional, NULL: computed on the fly) lists the n_bitrev index pairs (i, j), i < j,
+ * that the bit-reversal permutation of the complex FFT swaps: of n points for a cfft, of
+ * n / 2 points for an rfft (its inner complex FFT). */
 typedef struct {
     uint32_t n;            /* a power of two: >= 1 for cfft, >= 4 for rfft */
     uint32_t stride;       /* N / n */
     const float *twiddle;  /* N floats */
+    const uint16_t *bitrev;  /* 2 n_bitrev indices, or NULL */
+    uint32_t n_bitrev;
 } ml_dsp_fft_f32_params;
 
 typedef struct {
     uint32_t n;
     uint32_t stride;
     const int32_t *twiddle;  /* q31, N values; cos(0) = 1 is stored as INT32_MAX */
+    const uint16_t *bitrev;
+    uint32_t n_bitrev;
 } ml_dsp_fft_q31_params;
 
 static inline int ml_dsp_is_pow2(uint32_t n) { return n != 0U && (n & (n - 1U)) == 0U; }
@@ -43,13 +50,5 @@ static inline uint32_t ml_dsp_log2_pow2(uint32_t n)
     return bits;
 }
 
-static inline uint32_t ml_dsp_bit_reverse(uint32_t i, uint32_t bits)
-{
-    uint32_t r = 0;
-    for (uint32_t b = 0; b < bits; ++b) {
-        r = (r << 1) | ((i >> b) & 1U);
-    }
-    return r;
-}
 
 #endif /* ML_DSP_COMMON_H */
