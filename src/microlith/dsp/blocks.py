@@ -239,8 +239,11 @@ class LogMelBlock(_Block):
                 steps.append(f"ml_dsp_log_f32(&{log}, melv, out + f * {nout})")
             else:
                 u.use("ml_dsp_dct_f32.h")
+                half = dct[:, :(nm + 1) // 2]  # the kernel uses each row's (anti)symmetry
+                sign = np.where(np.arange(nout) % 2 == 0, 1.0, -1.0)[:, None]
+                assert np.allclose(dct[:, ::-1][:, :(nm + 1) // 2] * sign, half, atol=1e-12)
                 d = u.struct("dct", "ml_dsp_dct_f32_params", dict(
-                    n_in=f"{nm}U", n_out=f"{nout}U", matrix=u.array("dct_matrix", "float", dct)))
+                    n_in=f"{nm}U", n_out=f"{nout}U", matrix=u.array("dct_matrix", "float", half)))
                 bufs.append(f"float *logmel = melv + {nm};")
                 steps += [f"ml_dsp_log_f32(&{log}, melv, logmel)", f"ml_dsp_dct_f32(&{d}, logmel, out + f * {nout})"]
             u.entry("int", "features", "const int16_t *samples, size_t n, float *out",
