@@ -1,8 +1,9 @@
 #include "ml_dsp_cfft_q31.h"
 
 /* The structure of ml_dsp_cfft_f32 (radix-2 stages fused in pairs, the second stage's
- * W_L^(k + L/4) applied exactly as -i W_L^k), in q31: each product is rounded once,
- * (x w + 2^30) >> 31, as in a plain radix-2 FFT. */
+ * W_L^(k + L/4) applied exactly as -i W_L^k), in q31. Each product is rounded on its own
+ * (ml_dsp_mul_q31), so a complex product carries two roundings, not one: what lets
+ * ARMv6-M use 32-bit multiplies, with the same result on every core. */
 
 
 static void bit_reverse(const ml_dsp_fft_q31_params *params, int32_t *data)
@@ -118,10 +119,10 @@ ml_status ml_dsp_cfft_q31(const ml_dsp_fft_q31_params *params, int32_t inverse, 
                     tdr = d[0];
                     tdi = d[1];
                 } else {
-                    tbr = (int32_t)(((int64_t)b[0] * w1r - (int64_t)b[1] * w1i + (1LL << 30)) >> 31);
-                    tbi = (int32_t)(((int64_t)b[0] * w1i + (int64_t)b[1] * w1r + (1LL << 30)) >> 31);
-                    tdr = (int32_t)(((int64_t)d[0] * w1r - (int64_t)d[1] * w1i + (1LL << 30)) >> 31);
-                    tdi = (int32_t)(((int64_t)d[0] * w1i + (int64_t)d[1] * w1r + (1LL << 30)) >> 31);
+                    tbr = ml_dsp_mul_q31(b[0], w1r) - ml_dsp_mul_q31(b[1], w1i);
+                    tbi = ml_dsp_mul_q31(b[0], w1i) + ml_dsp_mul_q31(b[1], w1r);
+                    tdr = ml_dsp_mul_q31(d[0], w1r) - ml_dsp_mul_q31(d[1], w1i);
+                    tdi = ml_dsp_mul_q31(d[0], w1i) + ml_dsp_mul_q31(d[1], w1r);
                 }
                 const int32_t a1r = a[0] + tbr;
                 const int32_t a1i = a[1] + tbi;
@@ -137,10 +138,10 @@ ml_status ml_dsp_cfft_q31(const ml_dsp_fft_q31_params *params, int32_t inverse, 
                     ur = d1r;
                     ui = d1i;
                 } else {
-                    tcr = (int32_t)(((int64_t)c1r * w2r - (int64_t)c1i * w2i + (1LL << 30)) >> 31);
-                    tci = (int32_t)(((int64_t)c1r * w2i + (int64_t)c1i * w2r + (1LL << 30)) >> 31);
-                    ur = (int32_t)(((int64_t)d1r * w2r - (int64_t)d1i * w2i + (1LL << 30)) >> 31);
-                    ui = (int32_t)(((int64_t)d1r * w2i + (int64_t)d1i * w2r + (1LL << 30)) >> 31);
+                    tcr = ml_dsp_mul_q31(c1r, w2r) - ml_dsp_mul_q31(c1i, w2i);
+                    tci = ml_dsp_mul_q31(c1r, w2i) + ml_dsp_mul_q31(c1i, w2r);
+                    ur = ml_dsp_mul_q31(d1r, w2r) - ml_dsp_mul_q31(d1i, w2i);
+                    ui = ml_dsp_mul_q31(d1r, w2i) + ml_dsp_mul_q31(d1i, w2r);
                 }
                 a[0] = a1r + tcr;
                 a[1] = a1i + tci;

@@ -13,12 +13,37 @@ static const int32_t ml_dsp_log2_poly_q31[10] = {
 
 int32_t ml_dsp_bitlen_u64(uint64_t v)
 {
-    int32_t n = 0;
-    while (v != 0U) {
-        v >>= 1;
-        ++n;
+    /* binary search on 32-bit halves: a handful of steps, not one 64-bit shift per bit */
+    uint32_t x = (uint32_t)(v >> 32);
+    int32_t n = 32;
+    if (x == 0U) {
+        x = (uint32_t)v;
+        n = 0;
     }
-    return n;
+    if (x == 0U) {
+        return 0;
+    }
+    if (x >> 16) {
+        x >>= 16;
+        n += 16;
+    }
+    if (x >> 8) {
+        x >>= 8;
+        n += 8;
+    }
+    if (x >> 4) {
+        x >>= 4;
+        n += 4;
+    }
+    if (x >> 2) {
+        x >>= 2;
+        n += 2;
+    }
+    if (x >> 1) {
+        x >>= 1;
+        n += 1;
+    }
+    return n + (int32_t)x;
 }
 
 uint32_t ml_dsp_isqrt_u64(uint64_t v)
@@ -40,17 +65,6 @@ uint32_t ml_dsp_isqrt_u64(uint64_t v)
         bit >>= 2;
     }
     return (uint32_t)root;
-}
-
-int64_t ml_dsp_shift_round_i64(int64_t v, int32_t s)
-{
-    if (s <= 0) {
-        return (int64_t)((uint64_t)v << (uint32_t)(-s));
-    }
-    if (s >= 63) {
-        return 0;
-    }
-    return (v >> s) + ((v >> (s - 1)) & 1);  /* (v + 2^(s-1)) >> s without overflow */
 }
 
 int32_t ml_dsp_sat_i32(int64_t v)
