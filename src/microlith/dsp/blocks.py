@@ -51,15 +51,23 @@ def _err(block, msg: str):
     raise MicrolithError(f"dsp {type(block).__name__}: {msg}")
 
 
-def _fft_tables(u: CUnit, n: int, want_float: bool, want_fixed: bool):
-    """Twiddle table for n points and the fft params of an n-point rfft."""
+def _fft_tables(u: CUnit, n: int, want_float: bool, want_fixed: bool, float_order: bool = False):
+    """Twiddle table for n points and the fft params of an n-point rfft. float_order: the float
+    input comes permuted (out["order"], the bit reversal of n / 2 points, is the framing
+    kernel's order table), so the float FFT does no swaps."""
     tw = fixedmath.twiddles(n)
     pairs = fixedmath.bitrev_pairs(n // 2)  # the rfft's inner complex FFT has n / 2 points
-    rev = dict(bitrev=u.array("bitrev", "uint16_t", pairs), n_bitrev=f"{pairs.size // 2}U") if pairs.size else {}
+    rev = {}
+    if pairs.size and (want_fixed or not float_order):
+        rev = dict(bitrev=u.array("bitrev", "uint16_t", pairs), n_bitrev=f"{pairs.size // 2}U")
     out = {}
     if want_float:
         name = u.array("twiddle", "float", tw)
-        out["f"] = u.struct("fft", "ml_dsp_fft_f32_params", dict(n=f"{n}U", stride="1U", twiddle=name, **rev))
+        frev = rev
+        if float_order:
+            out["order"] = u.array("order", "uint16_t", fixedmath.bitrev_order(n // 2))
+            frev = dict(bitrev=out["order"], n_bitrev="0U")  # already permuted: no swaps
+        out["f"] = u.struct("fft", "ml_dsp_fft_f32_params", dict(n=f"{n}U", stride="1U", twiddle=name, **frev))
     if want_fixed:
         name = u.array("twiddle_q31", "int32_t", fixedmath.to_q(tw, 31))
         out["q"] = u.struct("fft_q", "ml_dsp_fft_q31_params", dict(n=f"{n}U", stride="1U", twiddle=name, **rev))
@@ -221,14 +229,15 @@ class LogMelBlock(_Block):
         start = u.array("mel_start", "uint16_t", starts)
         count = u.array("mel_count", "uint16_t", counts)
         win = spectral.window(self.window, self.frame_length)
-        fft = _fft_tables(u, n_fft, want_float, want_fixed)
+        fft = _fft_tables(u, n_fft, want_float, want_fixed, float_order=True)
         work = 0
         if want_float:
             u.use("ml_dsp_frame_f32.h", "ml_dsp_rfft_power_f32.h", "ml_dsp_mel_f32.h", "ml_dsp_log_f32.h")
             n_bins = max(s + c for s, c in zip(starts, counts))  # bins past the last filter are not computed
             frame = u.struct("frame", "ml_dsp_frame_f32_params", dict(
                 frame_length=f"{self.frame_length}U", n_fft=f"{n_fft}U", preemphasis=c_float(self.preemphasis),
-                window=u.array("window", "float", win * self.scale)))  # one multiply per sample, not two
+                window=u.array("window", "float", win * self.scale),  # one multiply per sample, not two
+                order=fft["order"]))  # written in the FFT's bit-reversed order: no swap pass
             mel = u.struct("mel", "ml_dsp_filterbank_f32_params", dict(
                 n_filters=f"{nm}U", start=start, count=count, weights=u.array("mel_weights", "float", weights)))
             log = u.struct("log", "ml_dsp_log_f32_params", dict(n=f"{nm}U", floor=c_float(self.log_floor)))

@@ -72,6 +72,12 @@ def twiddles(n: int) -> np.ndarray:
     return out
 
 
+def bitrev_order(n: int) -> np.ndarray:
+    """i bit-reversed (log2 n bits) for i < n: the framing kernel's order table."""
+    bits = max(0, int(n).bit_length() - 1)
+    return np.asarray([int(format(i, f"0{bits}b")[::-1], 2) if bits else 0 for i in range(n)], dtype=np.int64)
+
+
 def bitrev_pairs(n: int) -> np.ndarray:
     """The (i, j) index pairs, i < j, that the bit-reversal permutation of n points swaps,
     flattened (i0, j0, i1, j1, ...): the FFT kernels' bitrev table."""

@@ -22,7 +22,8 @@
  * table serves every power-of-two size up to N.
  * bitrev (optional, NULL: computed on the fly) lists the n_bitrev index pairs (i, j), i < j,
  * that the bit-reversal permutation of the complex FFT swaps: of n points for a cfft, of
- * n / 2 points for an rfft (its inner complex FFT). */
+ * n / 2 points for an rfft (its inner complex FFT). bitrev non-NULL with n_bitrev = 0 says the
+ * data comes already permuted (ml_dsp_frame_f32 with an order table writes it so). */
 typedef struct {
     uint32_t n;            /* a power of two: >= 1 for cfft, >= 4 for rfft */
     uint32_t stride;       /* N / n */

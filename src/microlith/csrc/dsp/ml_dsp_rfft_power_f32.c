@@ -24,9 +24,23 @@ ml_status ml_dsp_rfft_power_f32(const ml_dsp_fft_f32_params *params, uint32_t n_
         power[m] = (z0r - z0i) * (z0r - z0i);
     }
     const uint32_t last = n_bins - 1U < m / 2 ? n_bins - 1U : m / 2;
+    /* k <= lower_only: X_{m-k} is past n_bins, only X_k is wanted */
+    const uint32_t lower_only = m >= n_bins ? m - n_bins : 0U;
     const float *tw = params->twiddle + 2U * params->stride;
     const uint32_t tw_step = 2U * params->stride;
-    for (uint32_t k = 1; k <= last; ++k, tw += tw_step) {
+    uint32_t k = 1;
+    for (; k <= last && k <= lower_only; ++k, tw += tw_step) {
+        const float *a = data + 2 * k;
+        const float *b = data + 2 * (m - k);
+        const float sr = a[0] + b[0];
+        const float si = a[1] - b[1];
+        const float dr = a[0] - b[0];
+        const float di = a[1] + b[1];
+        const float xr = sr - (tw[1] * dr - tw[0] * di);
+        const float xi = si - (tw[1] * di + tw[0] * dr);
+        power[k] = 0.25f * (xr * xr + xi * xi);
+    }
+    for (; k <= last; ++k, tw += tw_step) {
         const float *a = data + 2 * k;
         const float *b = data + 2 * (m - k);
         const float sr = a[0] + b[0];
@@ -41,7 +55,7 @@ ml_status ml_dsp_rfft_power_f32(const ml_dsp_fft_f32_params *params, uint32_t n_
         const float xr = sr - vr;
         const float xi = si - vi;
         power[k] = 0.25f * (xr * xr + xi * xi);
-        if (m - k < n_bins && m - k != k) {
+        if (m - k != k) {  /* here m - k < n_bins */
             const float yr = sr + vr;
             const float yi = si + vi;
             power[m - k] = 0.25f * (yr * yr + yi * yi);
