@@ -21,6 +21,9 @@ _SRC = """
 #include "ml_dsp_cfft_q31.h"
 #include "ml_dsp_rfft_power_f32.h"
 #include "ml_dsp_dct_f32.h"
+#include "ml_dsp_mathq.h"
+void t_ln(const uint64_t *v, const int32_t *e, int64_t *y, size_t n)
+{ for (size_t i = 0; i < n; ++i) y[i] = ml_dsp_xq_ln_q30(ml_dsp_xq_from_u64(v[i], e[i])); }
 int t_cfft_f32(uint32_t n, const float *tw, const uint16_t *rev, uint32_t n_rev, int32_t inv, float *d)
 { ml_dsp_fft_f32_params p = { n, 1U, tw, rev, n_rev }; return (int)ml_dsp_cfft_f32(&p, inv, d); }
 int t_cfft_q31(uint32_t n, const int32_t *tw, const uint16_t *rev, uint32_t n_rev, int32_t inv, int32_t *d)
@@ -43,7 +46,8 @@ def _ptr(a):
 def _build(tmp, flags):
     src = tmp / "src"
     src.mkdir(parents=True)
-    for p in kernel_closure(["ml_dsp_cfft_f32.h", "ml_dsp_cfft_q31.h", "ml_dsp_rfft_power_f32.h", "ml_dsp_dct_f32.h"]):
+    for p in kernel_closure(["ml_dsp_cfft_f32.h", "ml_dsp_cfft_q31.h", "ml_dsp_rfft_power_f32.h", "ml_dsp_dct_f32.h",
+                             "ml_dsp_mathq.h"]):
         shutil.copyfile(p, src / p.name)
     (src / "t_fft.c").write_text(_SRC)
     lib = ctypes.CDLL(str(build_host_library(tmp, tmp / "libfft.so", extra_flags=flags)))
@@ -185,3 +189,19 @@ def test_float_frame_in_fft_order_matches_numpy(tmp_path, frame_length, pre):
     assert so.fo_features(_ptr(x), ctypes.c_size_t(x.size), _ptr(out)) == 0
     span = want.max(axis=0) - want.min(axis=0)
     assert (np.abs(out.reshape(want.shape) - want).max(axis=0) / np.maximum(span, 1.0)).max() <= 1e-4
+
+
+def test_fixed_ln_equals_its_python_twin_in_both_branches(lib, lib_m0):
+    """ml_dsp_xq_ln_q30 builds its products from q31 multiplies: bit for bit the twin's exact
+    arithmetic, including mantissas just under 2^31, where the polynomial passes 1.0."""
+    rng = np.random.default_rng(11)
+    v = np.concatenate([rng.integers(1, 1 << 63, 20000, dtype=np.uint64),
+                        rng.integers(1, 1 << 20, 4000).astype(np.uint64),
+                        np.arange((1 << 31) - 3000, (1 << 31) + 3, dtype=np.uint64),
+                        np.array([1, 2, 3, 1 << 30, (1 << 64) - 1], dtype=np.uint64)])
+    e = rng.integers(-300, 300, v.size).astype(np.int32)
+    want = np.array([fixedmath.ln_q30_twin(int(a), int(b)) for a, b in zip(v.tolist(), e.tolist())], np.int64)
+    for variant in (lib, lib_m0):
+        y = np.zeros(v.size, np.int64)
+        variant.t_ln(_ptr(v), _ptr(e), _ptr(y), ctypes.c_size_t(v.size))
+        np.testing.assert_array_equal(y, want)
