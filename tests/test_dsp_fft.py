@@ -34,6 +34,8 @@ int t_dct(uint32_t n_in, uint32_t n_out, const float *m, const float *in, float 
 { ml_dsp_dct_f32_params p = { n_in, n_out, m }; return (int)ml_dsp_dct_f32(&p, in, out); }
 void t_mul(const int32_t *a, const int32_t *b, int64_t *p, int32_t *q, size_t n)
 { for (size_t i = 0; i < n; ++i) { p[i] = ml_dsp_mul_s64(a[i], b[i]); q[i] = ml_dsp_mul_q31(a[i], b[i]); } }
+void t_mul_s16(const int16_t *a, const int32_t *b, int64_t *p, size_t n)
+{ for (size_t i = 0; i < n; ++i) p[i] = ml_dsp_mul_s16_s64(a[i], b[i]); }
 void t_mul_u16(const uint16_t *w, const uint64_t *v, uint64_t *p, size_t n)
 { for (size_t i = 0; i < n; ++i) p[i] = ml_dsp_mul_u16_u64(w[i], v[i]); }
 """
@@ -143,6 +145,13 @@ def test_integer_multiply_helpers_are_exact_in_both_branches(lib, lib_m0):
         variant.t_mul(_ptr(a), _ptr(b), _ptr(p), _ptr(q), ctypes.c_size_t(a.size))
         np.testing.assert_array_equal(p, want_p)
         np.testing.assert_array_equal(q, want_q)
+    a16 = np.concatenate([rng.integers(-2 ** 15, 2 ** 15, 20000), [-2 ** 15, 2 ** 15 - 1, 0]]).astype(np.int16)
+    b32 = np.concatenate([rng.integers(-2 ** 31, 2 ** 31, 20000), [-2 ** 31, 2 ** 31 - 1, -1]]).astype(np.int32)
+    want16 = np.array([int(x) * int(y) for x, y in zip(a16.tolist(), b32.tolist())], np.int64)
+    for variant in (lib, lib_m0):
+        p = np.zeros(a16.size, np.int64)
+        variant.t_mul_s16(_ptr(a16), _ptr(b32), _ptr(p), ctypes.c_size_t(a16.size))
+        np.testing.assert_array_equal(p, want16)
     w = rng.integers(0, 2 ** 16, 20000).astype(np.uint16)
     v = np.array([int(rng.integers(0, 2 ** 62)) >> int(k) for k in rng.integers(0, 62, w.size)], np.uint64)
     v = np.array([min(int(x), (2 ** 64 - 1) // max(1, int(y))) for x, y in zip(v.tolist(), w.tolist())], np.uint64)

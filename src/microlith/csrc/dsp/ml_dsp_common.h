@@ -67,6 +67,16 @@ static inline int64_t ml_dsp_mul_s64(int32_t a, int32_t b)
 #endif
 }
 
+/* a * b as int64 for a 16-bit a: on ARMv6-M two MULS, b = bh 2^16 + bl, a bh and a bl fit int32. */
+static inline int64_t ml_dsp_mul_s16_s64(int16_t a, int32_t b)
+{
+#if defined(__ARM_ARCH_6M__)
+    return (int64_t)(a * (b >> 16)) * 65536 + (int64_t)(a * (int32_t)((uint32_t)b & 0xFFFFU));
+#else
+    return (int64_t)a * b;
+#endif
+}
+
 /* floor((a * b + 2^30) / 2^31): a q31 product rounded to nearest (ties up), exactly, on every
  * core (the result must fit int32: not for a = b = INT32_MIN, which no caller passes). On
  * ARMv6-M from four 16 x 16 MULS in 32-bit arithmetic: with m1 = ah bl, m2 = al bh,
