@@ -52,14 +52,17 @@ def _err(block, msg: str):
     raise MicrolithError(f"dsp {type(block).__name__}: {msg}")
 
 
-def _fft_tables(u: CUnit, n: int, want_float: bool, want_fixed: bool, float_order: bool = False):
+def _fft_tables(u: CUnit, n: int, want_float: bool, want_fixed: bool, float_order: bool = False,
+                swap_table: bool = False):
     """Twiddle table for n points and the fft params of an n-point rfft. float_order: the float
     input comes permuted (out["order"], the bit reversal of n / 2 points, is the framing
-    kernel's order table), so the float FFT does no swaps."""
+    kernel's order table), so the float FFT does no swaps. swap_table: the other FFTs swap
+    from a generated pair table (4 bytes a swap, about n bytes: worth it for an FFT run every
+    frame) instead of computing the permutation."""
     tw = fixedmath.twiddles(n)
     pairs = fixedmath.bitrev_pairs(n // 2)  # the rfft's inner complex FFT has n / 2 points
     rev = {}
-    if pairs.size and (want_fixed or not float_order):
+    if swap_table and pairs.size and (want_fixed or not float_order):
         rev = dict(bitrev=u.array("bitrev", "uint16_t", pairs), n_bitrev=f"{pairs.size // 2}U")
     out = {}
     if want_float:
@@ -230,7 +233,7 @@ class LogMelBlock(_Block):
         start = u.array("mel_start", "uint16_t", starts)
         count = u.array("mel_count", "uint16_t", counts)
         win = spectral.window(self.window, self.frame_length)
-        fft = _fft_tables(u, n_fft, want_float, want_fixed, float_order=True)
+        fft = _fft_tables(u, n_fft, want_float, want_fixed, float_order=True, swap_table=True)
         work = 0
         if want_float:
             u.use("ml_dsp_frame_f32.h", "ml_dsp_rfft_power_f32.h", "ml_dsp_mel_f32.h", "ml_dsp_log_f32.h")
@@ -251,7 +254,8 @@ class LogMelBlock(_Block):
                 u.use("ml_dsp_dct_f32.h")
                 half = dct[:, :(nm + 1) // 2]  # the kernel uses each row's (anti)symmetry
                 sign = np.where(np.arange(nout) % 2 == 0, 1.0, -1.0)[:, None]
-                assert np.allclose(dct[:, ::-1][:, :(nm + 1) // 2] * sign, half, atol=1e-12)
+                if not np.allclose(dct[:, ::-1][:, :(nm + 1) // 2] * sign, half, atol=1e-12):
+                    _err(self, "the DCT matrix lacks the DCT-II row symmetry the C kernel relies on")
                 d = u.struct("dct", "ml_dsp_dct_f32_params", dict(
                     n_in=f"{nm}U", n_out=f"{nout}U", matrix=u.array("dct_matrix", "float", half)))
                 bufs.append(f"float *logmel = melv + {nm};")
