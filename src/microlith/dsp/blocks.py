@@ -18,8 +18,9 @@ feature column relative to that feature's range over the test recordings,
 max |C - numpy| / (max - min):
     float variant: <= 1e-4 for every block (measured: MFCC/log-mel 2.5e-5, vibration 2.2e-6,
                    envelope 2.6e-6, RR features 3e-7)
-    fixed point:   MFCC / log-mel <= FIXED_MEL_BOUND = 2e-3 (measured 7.2e-4, in the high-order
-                   MFCCs of quiet 16 kHz frames: q31 FFT rounding near the noise floor),
+    fixed point:   MFCC / log-mel <= FIXED_MEL_BOUND = 2e-3 (measured 8.3e-4, in the high-order
+                   MFCCs of quiet 16 kHz frames: q31 FFT rounding near the noise floor; each
+                   q31 product is rounded on its own, which ARMv6-M needs for 32-bit multiplies),
                    vibration and envelope <= FIXED_VIB_BOUND = 1e-4 (measured 1.5e-5),
                    RR features <= FIXED_RR_BOUND = 1e-4 (measured 7.9e-6, half an LSB of Q16)
     R peaks: the C returns exactly the positions of ecg.rpeaks (an integer algorithm, the same
@@ -51,16 +52,29 @@ def _err(block, msg: str):
     raise MicrolithError(f"dsp {type(block).__name__}: {msg}")
 
 
-def _fft_tables(u: CUnit, n: int, want_float: bool, want_fixed: bool):
-    """Twiddle table for n points and the fft params of an n-point rfft."""
+def _fft_tables(u: CUnit, n: int, want_float: bool, want_fixed: bool, float_order: bool = False,
+                swap_table: bool = False):
+    """Twiddle table for n points and the fft params of an n-point rfft. float_order: the float
+    input comes permuted (out["order"], the bit reversal of n / 2 points, is the framing
+    kernel's order table), so the float FFT does no swaps. swap_table: the other FFTs swap
+    from a generated pair table (4 bytes a swap, about n bytes: worth it for an FFT run every
+    frame) instead of computing the permutation."""
     tw = fixedmath.twiddles(n)
+    pairs = fixedmath.bitrev_pairs(n // 2)  # the rfft's inner complex FFT has n / 2 points
+    rev = {}
+    if swap_table and pairs.size and (want_fixed or not float_order):
+        rev = dict(bitrev=u.array("bitrev", "uint16_t", pairs), n_bitrev=f"{pairs.size // 2}U")
     out = {}
     if want_float:
         name = u.array("twiddle", "float", tw)
-        out["f"] = u.struct("fft", "ml_dsp_fft_f32_params", dict(n=f"{n}U", stride="1U", twiddle=name))
+        frev = rev
+        if float_order:
+            out["order"] = u.array("order", "uint16_t", fixedmath.bitrev_order(n // 2))
+            frev = dict(bitrev=out["order"], n_bitrev="0U")  # already permuted: no swaps
+        out["f"] = u.struct("fft", "ml_dsp_fft_f32_params", dict(n=f"{n}U", stride="1U", twiddle=name, **frev))
     if want_fixed:
         name = u.array("twiddle_q31", "int32_t", fixedmath.to_q(tw, 31))
-        out["q"] = u.struct("fft_q", "ml_dsp_fft_q31_params", dict(n=f"{n}U", stride="1U", twiddle=name))
+        out["q"] = u.struct("fft_q", "ml_dsp_fft_q31_params", dict(n=f"{n}U", stride="1U", twiddle=name, **rev))
     return out
 
 
@@ -219,32 +233,37 @@ class LogMelBlock(_Block):
         start = u.array("mel_start", "uint16_t", starts)
         count = u.array("mel_count", "uint16_t", counts)
         win = spectral.window(self.window, self.frame_length)
-        fft = _fft_tables(u, n_fft, want_float, want_fixed)
+        fft = _fft_tables(u, n_fft, want_float, want_fixed, float_order=True, swap_table=True)
         work = 0
         if want_float:
-            u.use("ml_dsp_frame_f32.h", "ml_dsp_rfft_f32.h", "ml_dsp_power_f32.h", "ml_dsp_mel_f32.h",
-                  "ml_dsp_log_f32.h")
+            u.use("ml_dsp_frame_f32.h", "ml_dsp_rfft_power_f32.h", "ml_dsp_mel_f32.h", "ml_dsp_log_f32.h")
+            n_bins = max(s + c for s, c in zip(starts, counts))  # bins past the last filter are not computed
             frame = u.struct("frame", "ml_dsp_frame_f32_params", dict(
-                frame_length=f"{self.frame_length}U", n_fft=f"{n_fft}U", scale=c_float(self.scale),
-                preemphasis=c_float(self.preemphasis), window=u.array("window", "float", win)))
+                frame_length=f"{self.frame_length}U", n_fft=f"{n_fft}U", preemphasis=c_float(self.preemphasis),
+                window=u.array("window", "float", win * self.scale),  # one multiply per sample, not two
+                order=fft["order"]))  # written in the FFT's bit-reversed order: no swap pass
             mel = u.struct("mel", "ml_dsp_filterbank_f32_params", dict(
                 n_filters=f"{nm}U", start=start, count=count, weights=u.array("mel_weights", "float", weights)))
             log = u.struct("log", "ml_dsp_log_f32_params", dict(n=f"{nm}U", floor=c_float(self.log_floor)))
-            bufs = ["float *buf = (float *)work;", f"float *power = buf + {n_fft};", f"float *melv = power + {nb};"]
-            steps = [f"ml_dsp_frame_f32(&{frame}, x, prev, buf)", f"ml_dsp_rfft_f32(&{fft['f']}, buf)",
-                     f"ml_dsp_power_f32(&{fft['f']}, buf, power)", f"ml_dsp_mel_f32(&{mel}, power, melv)"]
+            bufs = ["float *buf = (float *)work;", f"float *power = buf + {n_fft};", f"float *melv = power + {n_bins};"]
+            steps = [f"ml_dsp_frame_f32(&{frame}, x, prev, buf)",
+                     f"ml_dsp_rfft_power_f32(&{fft['f']}, {n_bins}U, buf, power)", f"ml_dsp_mel_f32(&{mel}, power, melv)"]
             if dct is None:
                 steps.append(f"ml_dsp_log_f32(&{log}, melv, out + f * {nout})")
             else:
                 u.use("ml_dsp_dct_f32.h")
+                half = dct[:, :(nm + 1) // 2]  # the kernel uses each row's (anti)symmetry
+                sign = np.where(np.arange(nout) % 2 == 0, 1.0, -1.0)[:, None]
+                if not np.allclose(dct[:, ::-1][:, :(nm + 1) // 2] * sign, half, atol=1e-12):
+                    _err(self, "the DCT matrix lacks the DCT-II row symmetry the C kernel relies on")
                 d = u.struct("dct", "ml_dsp_dct_f32_params", dict(
-                    n_in=f"{nm}U", n_out=f"{nout}U", matrix=u.array("dct_matrix", "float", dct)))
+                    n_in=f"{nm}U", n_out=f"{nout}U", matrix=u.array("dct_matrix", "float", half)))
                 bufs.append(f"float *logmel = melv + {nm};")
                 steps += [f"ml_dsp_log_f32(&{log}, melv, logmel)", f"ml_dsp_dct_f32(&{d}, logmel, out + f * {nout})"]
             u.entry("int", "features", "const int16_t *samples, size_t n, float *out",
                     _frame_loop(m, bufs, [], steps),
                     f"{self.title}, float: out[f * {nout} + j]; returns 0 or a negative ml_status")
-            work = max(work, 4 * (n_fft + nb + 2 * nm))
+            work = max(work, 4 * (n_fft + n_bins + 2 * nm))
         if want_fixed:
             u.use("ml_dsp_frame_q31.h", "ml_dsp_rfft_q31.h", "ml_dsp_power_q31.h", "ml_dsp_mel_q.h", "ml_dsp_log_q.h")
             frame = u.struct("frame_q", "ml_dsp_frame_q31_params", dict(

@@ -72,6 +72,24 @@ def twiddles(n: int) -> np.ndarray:
     return out
 
 
+def bitrev_order(n: int) -> np.ndarray:
+    """i bit-reversed (log2 n bits) for i < n: the framing kernel's order table."""
+    bits = max(0, int(n).bit_length() - 1)
+    return np.asarray([int(format(i, f"0{bits}b")[::-1], 2) if bits else 0 for i in range(n)], dtype=np.int64)
+
+
+def bitrev_pairs(n: int) -> np.ndarray:
+    """The (i, j) index pairs, i < j, that the bit-reversal permutation of n points swaps,
+    flattened (i0, j0, i1, j1, ...): the FFT kernels' bitrev table."""
+    bits = max(0, int(n).bit_length() - 1)
+    pairs = []
+    for i in range(n):
+        j = int(format(i, f"0{bits}b")[::-1], 2) if bits else 0
+        if i < j:
+            pairs += [i, j]
+    return np.asarray(pairs, dtype=np.int64)
+
+
 def to_q(values, frac_bits: int, dtype=np.int32) -> np.ndarray:
     """round(values * 2^frac_bits), saturated to the dtype (cos(0) = 1 in q31 -> INT32_MAX)."""
     info = np.iinfo(dtype)

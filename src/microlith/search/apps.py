@@ -63,7 +63,10 @@ class KwsProblem(AppProblem):
 
     def space(self, trial) -> dict:
         return {"frame": trial.suggest_categorical("frame", [320, 480, 640]),     # 20, 30, 40 ms
-                "hop": trial.suggest_categorical("hop", [320, 480]),              # 20, 30 ms: 49 or 33 frames
+                # 20, 30, 40 ms: 49, 33 or 24 frames (the MFCC is paid per frame). train() caps the hop at
+                # the frame length, so 640 is a 40 ms hop with the 40 ms frame and the frame's own hop
+                # otherwise (30 ms with the default frame)
+                "hop": trial.suggest_categorical("hop", [320, 480, 640]),
                 "n_mfcc": trial.suggest_categorical("n_mfcc", [6, 8, 10, 13]),
                 "n_mels": trial.suggest_categorical("n_mels", [20, 32, 40]),
                 "channels": trial.suggest_categorical("channels", [8, 12, 16, 24, 32, 48, 64]),

@@ -30,7 +30,7 @@ ml_status ml_dsp_envelope_f32(const ml_dsp_envelope_f32_params *params, const in
         work[j] = 0.0f;
     }
     const uint32_t stride = params->fft->stride * (n / m);
-    const ml_dsp_fft_f32_params small = { m, stride, params->fft->twiddle };
+    const ml_dsp_fft_f32_params small = { m, stride, params->fft->twiddle, NULL, 0U };
     st = ml_dsp_cfft_f32(&small, 1, work);
     if (st != ML_OK) {
         return st;

@@ -49,7 +49,7 @@ ml_status ml_dsp_envelope_q(const ml_dsp_envelope_q_params *params, const int16_
         work[j] = 0;
     }
     e += to_headroom(work, 2 * m, m);
-    const ml_dsp_fft_q31_params small = { m, params->fft->stride * (n / m), params->fft->twiddle };
+    const ml_dsp_fft_q31_params small = { m, params->fft->stride * (n / m), params->fft->twiddle, NULL, 0U };
     st = ml_dsp_cfft_q31(&small, 1, work);
     if (st != ML_OK) {
         return st;

@@ -16,7 +16,7 @@ typedef struct {
  * out = 0 up to n_fft. The block is scaled so that max |out| < 2^(30 - log2 n_fft),
  * the FFT's headroom, and uses as many of those bits as the frame needs; a silent frame
  * gives out = 0 and *exponent = 0.
- * Internally y = (x[i] 2^30 - a_q30 x[i-1]) / 2^14 rounded (Q16 counts), v = y * w (Q46).
+ * Internally y = (x[i] 2^30 - a_q30 x[i-1]) / 2^15 rounded (Q15 counts, |y| < 2^31), v = y * w (Q45).
  */
 ml_status ml_dsp_frame_q31(const ml_dsp_frame_q31_params *params, const int16_t *x, int16_t prev,
                            int32_t *out, int32_t *exponent);

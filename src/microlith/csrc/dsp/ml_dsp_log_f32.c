@@ -7,8 +7,10 @@ ml_status ml_dsp_log_f32(const ml_dsp_log_f32_params *params, const float *in, f
     if (!(params->floor >= 1.17549435e-38f)) {
         return ML_ARG_ERROR;
     }
-    for (uint32_t i = 0; i < params->n; ++i) {
-        out[i] = ml_dsp_logf(in[i] > params->floor ? in[i] : params->floor);
+    const float floor = params->floor;
+    const uint32_t n = params->n;
+    for (uint32_t i = 0; i < n; ++i) {
+        out[i] = ml_dsp_logf_inline(in[i] > floor ? in[i] : floor);
     }
     return ML_OK;
 }

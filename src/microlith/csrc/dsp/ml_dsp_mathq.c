@@ -13,12 +13,37 @@ static const int32_t ml_dsp_log2_poly_q31[10] = {
 
 int32_t ml_dsp_bitlen_u64(uint64_t v)
 {
-    int32_t n = 0;
-    while (v != 0U) {
-        v >>= 1;
-        ++n;
+    /* binary search on 32-bit halves: a handful of steps, not one 64-bit shift per bit */
+    uint32_t x = (uint32_t)(v >> 32);
+    int32_t n = 32;
+    if (x == 0U) {
+        x = (uint32_t)v;
+        n = 0;
     }
-    return n;
+    if (x == 0U) {
+        return 0;
+    }
+    if (x >> 16) {
+        x >>= 16;
+        n += 16;
+    }
+    if (x >> 8) {
+        x >>= 8;
+        n += 8;
+    }
+    if (x >> 4) {
+        x >>= 4;
+        n += 4;
+    }
+    if (x >> 2) {
+        x >>= 2;
+        n += 2;
+    }
+    if (x >> 1) {
+        x >>= 1;
+        n += 1;
+    }
+    return n + (int32_t)x;
 }
 
 uint32_t ml_dsp_isqrt_u64(uint64_t v)
@@ -40,17 +65,6 @@ uint32_t ml_dsp_isqrt_u64(uint64_t v)
         bit >>= 2;
     }
     return (uint32_t)root;
-}
-
-int64_t ml_dsp_shift_round_i64(int64_t v, int32_t s)
-{
-    if (s <= 0) {
-        return (int64_t)((uint64_t)v << (uint32_t)(-s));
-    }
-    if (s >= 63) {
-        return 0;
-    }
-    return (v >> s) + ((v >> (s - 1)) & 1);  /* (v + 2^(s-1)) >> s without overflow */
 }
 
 int32_t ml_dsp_sat_i32(int64_t v)
@@ -133,13 +147,27 @@ int32_t ml_dsp_xq_to_q(ml_dsp_xq a, int32_t frac_bits)
 int64_t ml_dsp_xq_ln_q30(ml_dsp_xq a)
 {
     /* a = (m / 2^30) * 2^(e + 30) with m / 2^30 = 1 + t, t in [0, 1); u = 2 t - 1. */
-    const int64_t u = (int64_t)a.m * 4 - 3LL * (1LL << 31);
-    int64_t acc = ml_dsp_log2_poly_q31[9];
-    for (int k = 8; k >= 0; --k) {
-        acc = ml_dsp_log2_poly_q31[k] + ((acc * u + (1LL << 30)) >> 31);
+    /* u = 4 m - 3 2^31 in [-2^31, 2^31): int32. Every Horner step but the last stays below
+     * 0.59 * 2^31 in magnitude (fixedmath.LOG2_POLY_Q31 over the whole range of u), so the
+     * steps are q31 products, (acc u + 2^30) >> 31 exactly as before, without the 64 x 64
+     * multiply ARMv6-M would call a library routine for. */
+    const uint32_t x = a.m * 4U;  /* 4 m - 2^32, modulo 2^32 */
+    const int32_t u = x >= 0x80000000U ? (int32_t)(x - 0x80000000U) : (int32_t)x - INT32_MAX - 1;
+    int32_t acc = ml_dsp_log2_poly_q31[9];
+    for (int k = 8; k >= 1; --k) {
+        acc = ml_dsp_log2_poly_q31[k] + ml_dsp_mul_q31(acc, u);
     }
-    /* acc = log2(1 + t) in q31, in [0, 1]. */
-    const int64_t frac = (acc * ML_DSP_LN2_Q30 + (1LL << 30)) >> 31;
-    const int64_t whole = ((int64_t)(a.e + 30) * ML_DSP_LN2_Q52 + (1LL << 21)) >> 22;
+    /* log2(1 + t) in q31, about [0, 1]: the fit can pass 2^31 by a little near t = 1, which
+     * does not fit int32; there (2^31 + d) L rounds as L + (d L rounded) */
+    const int64_t log2_q31 = (int64_t)ml_dsp_log2_poly_q31[0] + ml_dsp_mul_q31(acc, u);
+    const int64_t frac = log2_q31 > INT32_MAX
+        ? ML_DSP_LN2_Q30 + ml_dsp_mul_q31((int32_t)(log2_q31 - 2147483648LL), (int32_t)ML_DSP_LN2_Q30)
+        : ml_dsp_mul_q31((int32_t)log2_q31, (int32_t)ML_DSP_LN2_Q30);
+    /* (e + 30) ln2 in Q52 from 32-bit products: LN2_Q52 = H 2^32 + M 2^16 + L, |e + 30| < 2^10 */
+    const int32_t e30 = a.e + 30;
+    const int64_t e_ln2 = (int64_t)(e30 * (int32_t)(ML_DSP_LN2_Q52 >> 32)) * 4294967296LL
+                          + (int64_t)(e30 * (int32_t)((ML_DSP_LN2_Q52 >> 16) & 0xFFFF)) * 65536LL
+                          + (int64_t)(e30 * (int32_t)(ML_DSP_LN2_Q52 & 0xFFFF));
+    const int64_t whole = (e_ln2 + (1LL << 21)) >> 22;
     return whole + frac;
 }

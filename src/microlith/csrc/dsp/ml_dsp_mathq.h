@@ -29,7 +29,16 @@ int32_t ml_dsp_bitlen_u64(uint64_t v);
 /* floor(sqrt(v)) */
 uint32_t ml_dsp_isqrt_u64(uint64_t v);
 /* v * 2^-s rounded half up (s > 0) or v * 2^-s exactly (s <= 0; the caller ensures it fits). */
-int64_t ml_dsp_shift_round_i64(int64_t v, int32_t s);
+static inline int64_t ml_dsp_shift_round_i64(int64_t v, int32_t s)
+{
+    if (s <= 0) {
+        return (int64_t)((uint64_t)v << (uint32_t)(-s));
+    }
+    if (s >= 63) {
+        return 0;
+    }
+    return (v >> s) + ((v >> (s - 1)) & 1);  /* (v + 2^(s-1)) >> s without overflow */
+}
 int32_t ml_dsp_sat_i32(int64_t v);
 
 ml_dsp_xq ml_dsp_xq_from_u64(uint64_t v, int32_t e);

@@ -10,7 +10,7 @@ ml_status ml_dsp_mel_q(const ml_dsp_filterbank_q_params *params, const uint64_t 
         const uint64_t *p = power + params->start[m];
         uint64_t acc = 0;
         for (uint32_t j = 0; j < params->count[m]; ++j) {
-            acc += (uint64_t)w[j] * (p[j] >> params->power_shift);
+            acc += ml_dsp_mul_u16_u64(w[j], p[j] >> params->power_shift);
         }
         out[m] = acc;
         w += params->count[m];

@@ -9,7 +9,7 @@ ml_status ml_dsp_rfft_f32(const ml_dsp_fft_f32_params *params, float *data)
         return ML_ARG_ERROR;
     }
     const uint32_t m = n / 2;
-    const ml_dsp_fft_f32_params half = { m, params->stride * 2U, params->twiddle };
+    const ml_dsp_fft_f32_params half = { m, params->stride * 2U, params->twiddle, params->bitrev, params->n_bitrev };
     const ml_status st = ml_dsp_cfft_f32(&half, 0, data);
     if (st != ML_OK) {
         return st;

@@ -9,7 +9,7 @@ ml_status ml_dsp_rfft_q31(const ml_dsp_fft_q31_params *params, int32_t *data)
         return ML_ARG_ERROR;
     }
     const uint32_t m = n / 2;
-    const ml_dsp_fft_q31_params half = { m, params->stride * 2U, params->twiddle };
+    const ml_dsp_fft_q31_params half = { m, params->stride * 2U, params->twiddle, params->bitrev, params->n_bitrev };
     const ml_status st = ml_dsp_cfft_q31(&half, 0, data);
     if (st != ML_OK) {
         return st;
@@ -25,12 +25,12 @@ ml_status ml_dsp_rfft_q31(const ml_dsp_fft_q31_params *params, int32_t *data)
         int32_t *b = data + 2 * (m - k);
         const int64_t er = (int64_t)a[0] + b[0];
         const int64_t ei = (int64_t)a[1] - b[1];
-        const int64_t or_ = (int64_t)a[1] + b[1];
-        const int64_t oi = (int64_t)b[0] - a[0];
-        const int64_t wr = params->twiddle[2 * k * params->stride];
-        const int64_t wi = -(int64_t)params->twiddle[2 * k * params->stride + 1];
-        const int64_t tr = (or_ * wr - oi * wi + (1LL << 30)) >> 31;
-        const int64_t ti = (or_ * wi + oi * wr + (1LL << 30)) >> 31;
+        const int32_t or_ = a[1] + b[1];  /* |Z_k| < 2^29.5: these sums fit int32 */
+        const int32_t oi = b[0] - a[0];
+        const int32_t wr = params->twiddle[2 * k * params->stride];
+        const int32_t wi = -params->twiddle[2 * k * params->stride + 1];
+        const int64_t tr = (int64_t)ml_dsp_mul_q31(or_, wr) - ml_dsp_mul_q31(oi, wi);  /* as in ml_dsp_cfft_q31 */
+        const int64_t ti = (int64_t)ml_dsp_mul_q31(or_, wi) + ml_dsp_mul_q31(oi, wr);
         const int32_t br = (int32_t)((er - tr + 1) >> 1);
         const int32_t bi = (int32_t)((ti - ei + 1) >> 1);
         a[0] = (int32_t)((er + tr + 1) >> 1);
