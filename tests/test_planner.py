@@ -43,12 +43,13 @@ def test_no_live_buffers_overlap_and_greedy_beats_linear(model):
     assert floor <= greedy.arena_size <= floor * 1.15 + 16, (floor, greedy.arena_size)
 
 
-@pytest.mark.parametrize("model,noinplace,most", [("kws_ref_model.tflite", 16880, 10160),
-                                                  ("vww_96_int8.tflite", 55360, 46768)])
+@pytest.mark.parametrize("model,noinplace,most", [("kws_ref_model.tflite", 17792, 11072),
+                                                  ("vww_96_int8.tflite", 55648, 46224)])
 def test_inplace_convolutions_go_below_the_naive_floor(model, noinplace, most):
     """Stride-1 convolutions streaming over their own input: the arena drops below the largest
     input + output of any layer (the floor of planners that only share dead buffers).
-    Both figures include the DSP kernels' scratch (im2col for 4 pixels, padded rows)."""
+    Both figures include the DSP kernels' scratch (im2col for 6 pixels and per-channel
+    requantization records, padded rows)."""
     g = microlith.load(MODELS / model)
     assert prepare(g, strategy="greedy-noinplace").plan.arena_size == noinplace
     assert prepare(g).plan.arena_size <= most
