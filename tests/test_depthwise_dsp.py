@@ -4,6 +4,7 @@ data from flash, each byte-exact against TFLM on an emulated Cortex-M4; and the 
 that keeps the data out of flash."""
 import pytest
 
+from microlith.codegen.c import prepare
 from microlith.ir import Op
 from microlith.ops import conv, impl_for
 from test_conv import conv_graph
@@ -43,8 +44,10 @@ def test_layout_choice_and_size_switch():
     node = wide.nodes[0]
     off = impl_for(Op.DEPTHWISE_CONV_2D).prepare(node, wide, offline_groups=False)
     assert off["dsp_channels"] is None and off["dsp_groups"] is None
-    wide.meta["optimize"] = "size"
-    assert impl_for(Op.DEPTHWISE_CONV_2D).prepare(node, wide)["dsp_groups"] is None
+    # --optimize size makes every layer a "size" layer: codegen prepares it again without the layout
+    sized = prepare(wide, optimize="size").params[0]
+    assert sized["dsp_channels"] is None and sized["dsp_groups"] is None
+    assert prepare(wide, optimize="speed").params[0]["dsp_channels"] is not None
     # without offline data the kernel derives its group data in scratch, which needs more
     impl = impl_for(Op.DEPTHWISE_CONV_2D)
     n_node = narrow.nodes[0]

@@ -25,7 +25,7 @@ from ..ir import Graph, MicrolithError, Node, Op, safe_text
 from ..ops import dims4, impl_for
 from ..planner import MemoryPlan, plan_memory, scratch_name
 from .inplace import RowStream, emit_row_stream, row_stream
-from .optimize import Plan, config_header, drop_fallbacks, emit_row_cursor, plan_layers, readme_section
+from .optimize import Plan, config_header, drop_fallbacks, emit_row_cursor, forget, plan_layers, readme_section
 from .outdir import write_folder
 
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
@@ -95,6 +95,7 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None)
     if strategy not in ("greedy", "greedy-noinplace", "linear"):
         raise MicrolithError(f"unknown memory strategy '{strategy}'")
     params, scratch, alias_ops, candidates = [], {}, set(), {}
+    forget(graph)
     for node in graph.nodes:
         params.append(impl_for(node.op).prepare(node, graph))
     # --- issue 11: each layer's mode, before anything asks for scratch or a weight layout. The

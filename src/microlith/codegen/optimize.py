@@ -209,6 +209,12 @@ def _takes_dw_3x3(node: Node, g: Graph, p: dict, padded: bool = False) -> bool:
     return all(-22 <= int(s) <= -1 and int(m) >= 0 for m, s in zip(p["multiplier"], p["shift"]))
 
 
+def forget(g: Graph) -> None:
+    """Before a new plan: a graph prepared earlier in another mode must not lend its layer modes
+    to the first prepare() pass (layer_mode answers "speed" until plan_layers stores the new ones)."""
+    g.meta.pop(_META_KEY, None)
+
+
 def _store(g: Graph, plan: Plan) -> Plan:
     g.meta[_META_KEY] = list(plan.layer_modes)
     return plan

@@ -96,6 +96,29 @@ ML_DSP_INLINE int32_t ml_dsp_sxtab16_ror8(int32_t a, int32_t x)
     return r;
 }
 
+/* Halfwords {a.lo + b.lo, a.hi + b.hi}, each modulo 2^16. */
+ML_DSP_INLINE int32_t ml_dsp_uadd16(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("uadd16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(b) : "cc");
+    return r;
+}
+
+/* floor(m * sext(x.lo) / 2^16) and floor(m * sext(x.hi) / 2^16). */
+ML_DSP_INLINE int32_t ml_dsp_smulwb(int32_t m, int32_t x)
+{
+    int32_t r;
+    __asm__("smulwb %0, %1, %2" : "=r"(r) : "r"(m), "r"(x));
+    return r;
+}
+
+ML_DSP_INLINE int32_t ml_dsp_smulwt(int32_t m, int32_t x)
+{
+    int32_t r;
+    __asm__("smulwt %0, %1, %2" : "=r"(r) : "r"(m), "r"(x));
+    return r;
+}
+
 /* acc + a.lo * b.lo + a.hi * b.hi (signed halfwords), modulo 2^32 like the C accumulators. */
 ML_DSP_INLINE int32_t ml_dsp_smlad(int32_t a, int32_t b, int32_t acc)
 {

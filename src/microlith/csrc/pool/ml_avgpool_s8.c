@@ -62,29 +62,6 @@ static inline int8_t ml_avgpool_one(int32_t acc, const ml_pool_window *win, int3
 }
 
 #if defined(ML_NN_DSP)
-/* Halfwords {a.lo + b.lo, a.hi + b.hi}, each modulo 2^16. */
-ML_DSP_INLINE int32_t ml_pool_uadd16(int32_t a, int32_t b)
-{
-    int32_t r;
-    __asm__("uadd16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(b) : "cc");
-    return r;
-}
-
-/* floor(m * sext(x.lo) / 2^16) and floor(m * sext(x.hi) / 2^16). */
-ML_DSP_INLINE int32_t ml_pool_smulwb(int32_t m, int32_t x)
-{
-    int32_t r;
-    __asm__("smulwb %0, %1, %2" : "=r"(r) : "r"(m), "r"(x));
-    return r;
-}
-
-ML_DSP_INLINE int32_t ml_pool_smulwt(int32_t m, int32_t x)
-{
-    int32_t r;
-    __asm__("smulwt %0, %1, %2" : "=r"(r) : "r"(m), "r"(x));
-    return r;
-}
-
 /* What the four outputs of a 16-bit-lane sum pair need, set once per call. */
 typedef struct {
     int32_t bias2;     /* {bias, bias}: a' = a + bias in both lanes at once */
@@ -104,16 +81,16 @@ typedef struct {
 ML_DSP_INLINE void ml_avgpool_out4_fast(int32_t s02, int32_t s13, const ml_avgpool_dsp_ctx *k,
                                         int8_t *out)
 {
-    int32_t b02 = ml_pool_uadd16(s02, k->bias2);
-    int32_t b13 = ml_pool_uadd16(s13, k->bias2);
+    int32_t b02 = ml_dsp_uadd16(s02, k->bias2);
+    int32_t b13 = ml_dsp_uadd16(s13, k->bias2);
     if (k->even != 0) {  /* every lane is >= bias - 1 >= 0: no borrow crosses a lane */
         b02 -= (int32_t)(((uint32_t)s02 >> 15) & (uint32_t)k->even);
         b13 -= (int32_t)(((uint32_t)s13 >> 15) & (uint32_t)k->even);
     }
-    const uint32_t q0 = (uint32_t)ml_pool_smulwb(k->mult, b02) >> k->sh;
-    const uint32_t q1 = (uint32_t)ml_pool_smulwb(k->mult, b13) >> k->sh;
-    const uint32_t q2 = (uint32_t)ml_pool_smulwt(k->mult, b02) >> k->sh;
-    const uint32_t q3 = (uint32_t)ml_pool_smulwt(k->mult, b13) >> k->sh;
+    const uint32_t q0 = (uint32_t)ml_dsp_smulwb(k->mult, b02) >> k->sh;
+    const uint32_t q1 = (uint32_t)ml_dsp_smulwb(k->mult, b13) >> k->sh;
+    const uint32_t q2 = (uint32_t)ml_dsp_smulwt(k->mult, b02) >> k->sh;
+    const uint32_t q3 = (uint32_t)ml_dsp_smulwt(k->mult, b13) >> k->sh;
     int32_t w = (int32_t)((q0 | (q1 << 8) | (q2 << 16) | (q3 << 24)) ^ 0x80808080u);
     if (k->clamp) {
         w = ml_dsp_min_s8x4(ml_dsp_max_s8x4(w, k->lo4), k->hi4);
