@@ -71,7 +71,7 @@ def main() -> int:
     fmt = lambda v: "-" if v is None else f"{v:,}"  # noqa: E731
     lines = ["| model | arena (B) | arena, no in-place (B) | input+output (B) | arena + input+output (B) "
              "| TFLM arena, Cortex-M4 (B) | TFLM arena, 64-bit host (B) | "
-             "weights+params (B) | flash code+weights, M4 (B) | same, host x86-64 (B) | compile (s) | "
+             "constant arrays in the folder, every core's layout (B) | flash code+weights, M4 (B) | same, host x86-64 (B) | compile (s) | "
              "byte-exact vs TFLM |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
