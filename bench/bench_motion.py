@@ -74,8 +74,8 @@ def table(rows: list[dict], info: dict) -> str:
              "trained on the 40 training series, accuracy on the 40 held-out series "
              f"(numpy + TFLM pipeline: {100 * info['python_acc']:.1f}%). One window (DSP + model + "
              "post-processing) in measurement firmware on QEMU, instructions counted exactly; flash excludes the "
-             "test window; RAM = data + bss + stack high-water mark; ms is an estimate (instructions x CPI / "
-             "clock of the target's reference board).",
+             "test window; RAM = data + bss + stack high-water mark; ms is an estimate (the traced instruction "
+             "stream priced by the core's timings, targets/cycles.py, / the clock of the target's reference board).",
              "",
              "| DSP variant | target | flash B | RAM B | stack B | instructions / window | model | DSP + glue "
              "| est. ms | C = host | int8 C accuracy |",

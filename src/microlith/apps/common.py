@@ -515,8 +515,8 @@ def update_benchmarks(path: Path, res: dict) -> None:
             "CPU cores in under 10 minutes). Accuracy of the int8 pipeline is the compiled C (host build of the "
             "generated folder: C DSP + C model + C post-processing) on held-out data; footprint and instructions "
             "are the whole pipeline (one window: DSP + model + post-processing) in measurement firmware on "
-            "QEMU mps2-an386 (Cortex-M4F), instructions counted exactly; ms = instructions x CPI 1.3 / 64 MHz, "
-            "an estimate.",
+            "QEMU mps2-an386 (Cortex-M4F), instructions counted exactly; ms = the traced instruction stream "
+            "priced by the Cortex-M4 timings (targets/cycles.py) / 64 MHz, an estimate.",
             "",
             "| app | task | held out | float acc. | int8 C acc. | flash B | RAM B | instructions / window | "
             "ms @ 64 MHz (est.) | fits nRF52840 (1 MB / 256 KB) | train+eval s | targets |",
