@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import microlith
-from microlith.ir import MicrolithError, Op, Quant, Tensor
+from microlith.ir import Graph, MicrolithError, Node, Op, Quant, Tensor
 from microlith.ops import impl_for
 from opmodels import act, assert_exact, const, single_op, write
 
@@ -268,6 +268,7 @@ def test_quantize_graph_writes_float_io(tmp_path):
 # over all 65536 pairs of int8 values in two same-shape tensors; the last case's output shift
 # is 0, which the fast path leaves to the portable code.
 @pytest.mark.cortexm
+@pytest.mark.parametrize("tables", (True, False), ids=("tables", "no-tables"))
 @pytest.mark.parametrize("op", (Op.ADD, Op.SUB))
 @pytest.mark.parametrize("s1,z1,s2,z2,so,zo,activation", [
     (0.05, 0, 0.05, 0, 0.1, 0, "NONE"),            # equal scales: both inputs have n = 0
@@ -277,8 +278,13 @@ def test_quantize_graph_writes_float_io(tmp_path):
     (0.05, 3, 0.07, -5, 6.4, 100, "NONE"),         # output shift -25: portable path
     (0.05, 3, 0.07, -5, 0.7, -100, "NONE"),        # output shift -22: the fast path's limit
 ])
-def test_binary_same_shape_on_cortex_m4(tmp_path, op, s1, z1, s2, z2, so, zo, activation):
-    shape = (1, 65541)  # every pair, plus a tail that is not a whole block
+def test_binary_same_shape_on_cortex_m4(tmp_path, monkeypatch, tables, op, s1, z1, s2, z2, so, zo,
+                                        activation):
+    # tables: the layer gets scratch for the input tables (ml_add_s8_table_dsp); without, the
+    # block path rescales every element
+    if not tables:
+        monkeypatch.setattr(type(impl_for(Op.ADD)), "TABLE_MIN_ELEMENTS", 1 << 30)
+    shape = (1, 65541)  # every pair, plus a tail that is not a whole block (nor a whole pair)
     a, b = act("a", shape, s1, z1), act("b", shape, s2, z2)
     g = single_op(op, [a, b], [act("y", shape, so, zo)], dict(activation=activation))
     pairs = np.stack(np.meshgrid(EVERY_INT8, EVERY_INT8, indexing="ij")).reshape(2, -1)
@@ -287,4 +293,47 @@ def test_binary_same_shape_on_cortex_m4(tmp_path, op, s1, z1, s2, z2, so, zo, ac
     np.savez(tmp_path / "pairs.npz", a=x[0][None, None], b=x[1][None, None])
     res = microlith.verify(write(g, tmp_path), target="cortex-m4", samples=1, seed=0,
                            inputs=str(tmp_path / "pairs.npz"))
+    assert res["bit_exact"], res
+
+
+# -- ADD writing over a dying input ---------------------------------------------------------
+
+def add_chain(second_dies: bool = False, keep_y1: bool = False):
+    """x1 + x2 -> y1; y2 = y1 + x3 (or x3 + y1); y3 = y2 + x4 [+ y1 again when keep_y1]."""
+    shape = (1, 8, 8, 32)  # 2048 elements: the table path
+    ts = {n: act(n, shape, 0.05 + 0.01 * k, k - 3) for k, n in enumerate(("x1", "x2", "x3", "x4", "y1", "y2"))}
+    nodes = [Node(Op.ADD, ("x1", "x2"), ("y1",), dict(activation="NONE")),
+             Node(Op.ADD, ("x3", "y1") if second_dies else ("y1", "x3"), ("y2",), dict(activation="RELU")),
+             Node(Op.ADD, ("y2", "x4"), ("y3",), dict(activation="NONE"))]
+    outs = ["y3"]
+    ts["y3"] = act("y3", shape, 0.2, 4)
+    if keep_y1:
+        nodes.append(Node(Op.SUB, ("y3", "y1"), ("y4",), dict(activation="NONE")))
+        ts["y4"] = act("y4", shape, 0.3, -7)
+        outs = ["y4"]
+    return Graph("add_chain", ts, nodes, ["x1", "x2", "x3", "x4"], outs)
+
+
+@pytest.mark.parametrize("second_dies,keep_y1", [(False, False), (True, False), (False, True)])
+def test_add_writes_over_the_input_that_dies(tmp_path, second_dies, keep_y1):
+    from microlith.codegen.c import prepare
+    from microlith.planner import overlapping
+    g = add_chain(second_dies, keep_y1)
+    plan = prepare(g).plan
+    nbytes = g.t("y1").nbytes
+    if keep_y1:  # y1 is read again later, so y2 gets bytes of its own; y3 (internal now) takes y2's
+        assert plan.shared == {2: ("y2", "y3")}
+    else:  # y2 takes y1's bytes (the caller's x1..x4 and y3 never lend theirs)
+        assert plan.shared == {1: ("y1", "y2")}
+        assert plan.offset_of("y1") == plan.offset_of("y2")
+        assert plan.arena_size == nbytes + impl_for(Op.ADD).TABLE_BYTES
+    assert overlapping(plan) == []
+    assert prepare(g, strategy="greedy-noinplace").plan.shared == {}
+    assert_exact(g, tmp_path, samples=5)
+
+
+@pytest.mark.cortexm
+def test_add_over_its_input_on_cortex_m4(tmp_path):
+    g = add_chain(second_dies=True)
+    res = microlith.verify(write(g, tmp_path), target="cortex-m4", samples=3, seed=0)
     assert res["bit_exact"], res

@@ -7,6 +7,7 @@ import pytest
 
 import microlith
 from microlith.ir import Op
+from microlith.ops import impl_for
 from opmodels import act, single_op, write
 from test_fast_kernels import on_cortexm, verify_on
 from test_conv import conv_graph
@@ -17,6 +18,7 @@ EVERY_INT8 = np.arange(-128, 128, dtype=np.int8)
 # Same-shape ADD/SUB on M0: every pair of int8 values; input shifts from the scales' ratio, the
 # output shift from 0 (requantization's slow path) to -25, clamps narrower than int8.
 @on_cortexm
+@pytest.mark.parametrize("tables", (True, False), ids=("tables", "no-tables"))
 @pytest.mark.parametrize("op", (Op.ADD, Op.SUB))
 @pytest.mark.parametrize("s1,z1,s2,z2,so,zo,activation", [
     (0.05, 0, 0.05, 0, 0.1, 0, "NONE"),
@@ -25,7 +27,9 @@ EVERY_INT8 = np.arange(-128, 128, dtype=np.int8)
     (0.3, -20, 0.4, 30, 0.001, 5, "NONE"),
     (0.05, 3, 0.07, -5, 6.4, 100, "NONE"),
 ])
-def test_add_sub_every_pair_on_m0(tmp_path, op, s1, z1, s2, z2, so, zo, activation):
+def test_add_sub_every_pair_on_m0(tmp_path, monkeypatch, tables, op, s1, z1, s2, z2, so, zo, activation):
+    if not tables:  # the per-element rescale instead of the input tables (ml_add_s8_table)
+        monkeypatch.setattr(type(impl_for(Op.ADD)), "TABLE_MIN_ELEMENTS", 1 << 30)
     shape = (1, 65536)
     a, b = act("a", shape, s1, z1), act("b", shape, s2, z2)
     g = single_op(op, [a, b], [act("y", shape, so, zo)], dict(activation=activation))

@@ -38,6 +38,9 @@ class MemoryPlan:
     buffers: list[Buffer] = field(default_factory=list)
     # node -> (input buffer, output buffer) of the layers that run in place
     inplace: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # node -> (input buffer, output buffer) of elementwise layers writing over an input that
+    # dies there (no streaming: element i is written after element i of every input is read)
+    shared: dict[int, tuple[str, str]] = field(default_factory=dict)
     state_size: int = 0                                   # bytes of the state buffer
     state_offsets: dict[str, int] = field(default_factory=dict)  # state tensor -> offset in it
 
@@ -111,12 +114,15 @@ def scratch_name(node_index: int) -> str:
 
 def plan_memory(graph: Graph, scratch: dict[int, int] | None = None,
                 alias_ops: set[int] | None = None, strategy: str = "greedy",
-                inplace: dict[int, tuple[int, int]] | None = None) -> MemoryPlan:
+                inplace: dict[int, tuple[int, int]] | None = None,
+                elementwise: dict[int, tuple[int, ...]] | None = None) -> MemoryPlan:
     """Plan the arena. `scratch` maps node index -> scratch bytes; `alias_ops` lists the nodes
     whose output may share their input's memory; `inplace` maps node index -> (delta, scratch
     bytes) for layers able to write their output at input offset + delta while they stream
     their input through that much scratch. In-place is taken where the input dies at that
-    layer; the strategy "greedy-noinplace" turns it off."""
+    layer; the strategy "greedy-noinplace" turns it off. `elementwise` maps node index -> the
+    input positions whose memory the output may take outright (same size; see
+    OpImpl.inplace_inputs): the first such input that dies at that node gives its bytes."""
     scratch = dict(scratch or {})
     external = set(graph.inputs) | set(graph.outputs)
     alias: dict[str, str] = {}
@@ -146,6 +152,7 @@ def plan_memory(graph: Graph, scratch: dict[int, int] | None = None,
     # In-place layers: the output joins its input's group at a fixed distance.
     group_of: dict[str, list[tuple[str, int]]] = {}
     taken: dict[int, tuple[str, str]] = {}
+    shared: dict[int, tuple[str, str]] = {}
     if strategy == "greedy":
         for i, (delta, extra) in sorted((inplace or {}).items()):
             node = graph.nodes[i]
@@ -160,6 +167,21 @@ def plan_memory(graph: Graph, scratch: dict[int, int] | None = None,
             group_of[dst] = grp
             taken[i] = (src, dst)
             scratch[i] = scratch.get(i, 0) + extra
+        for i, positions in sorted((elementwise or {}).items()):
+            node = graph.nodes[i]
+            dst = node.outputs[0]
+            if dst in external or alias.get(dst, dst) != dst or dst in group_of:
+                continue
+            for k in positions:
+                src = alias.get(node.inputs[k], node.inputs[k])
+                if (src in external or graph.t(src).is_const or graph.t(src).variable or src not in first
+                        or last[src] != i or graph.t(src).nbytes != graph.t(dst).nbytes):
+                    continue
+                grp = group_of.setdefault(src, [(src, 0)])
+                grp.append((dst, dict(grp)[src]))
+                group_of[dst] = grp
+                shared[i] = (src, dst)
+                break
 
     buffers = []
     for name, f in first.items():
@@ -185,14 +207,15 @@ def plan_memory(graph: Graph, scratch: dict[int, int] | None = None,
     if end + state_size > INDEX_LIMIT:
         raise MicrolithError(f"{graph.source or graph.name}: the arena ({end} bytes) and the state ({state_size} "
                              f"bytes) together exceed the {INDEX_LIMIT} bytes the generated code addresses")
-    return MemoryPlan(end, offsets, alias, buffers, taken, state_size, state_offsets)
+    return MemoryPlan(end, offsets, alias, buffers, taken, shared, state_size, state_offsets)
 
 
 def overlapping(plan: MemoryPlan) -> list[tuple[str, str]]:
     """Pairs of buffers that share bytes while both are live: must always be empty, except an
-    in-place layer's own input and output at that layer (it streams through scratch)."""
+    in-place layer's own input and output at that layer (it streams through scratch, or, for
+    an elementwise layer, reads each element before writing it)."""
     bad = []
-    pairs = set(plan.inplace.values())
+    pairs = set(plan.inplace.values()) | set(plan.shared.values())
     bs = plan.buffers
     for i, a in enumerate(bs):
         for b in bs[i + 1:]:

@@ -94,7 +94,7 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None)
     graph.validate_for_codegen()  # issue 8: refuse what the kernels cannot compute exactly, first
     if strategy not in ("greedy", "greedy-noinplace", "linear"):
         raise MicrolithError(f"unknown memory strategy '{strategy}'")
-    params, scratch, alias_ops, candidates = [], {}, set(), {}
+    params, scratch, alias_ops, candidates, shared = [], {}, set(), {}, {}
     forget(graph)
     for node in graph.nodes:
         params.append(impl_for(node.op).prepare(node, graph))
@@ -112,11 +112,13 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None)
             scratch[i] = -(-s // 8) * 8  # keeps an in-place window after it aligned
         if impl.alias:
             alias_ops.add(i)
+        if strategy == "greedy" and (positions := impl.inplace_inputs(node, graph, p)):
+            shared[i] = positions
         stream = row_stream(node, graph, p)
         if stream is not None:
             candidates[i] = stream
     plan = plan_memory(graph, scratch, alias_ops, strategy,
-                       {i: (c.delta, c.window) for i, c in candidates.items()})
+                       {i: (c.delta, c.window) for i, c in candidates.items()}, shared)
     opt.choices = [c for c in opt.choices if c["layer"] in plan.inplace]
     drop_fallbacks(graph, params, opt)
     return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt)
@@ -336,6 +338,8 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
         out_t = g.t(out)
         body.append(f"    /* layer {i}: {_describe(node, g)} */")
         body.append(f"    ML_LAYER_BEGIN({i});")
+        if i in plan.shared:
+            body.append(f"    /* writes its output over '{safe_text(plan.shared[i][0])}', which dies here */")
         if impl.alias and plan.alias.get(out) is not None:
             body.append(f"    /* shares the memory of '{safe_text(node.inputs[0])}' */")
         elif impl.alias:

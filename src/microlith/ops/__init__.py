@@ -63,6 +63,12 @@ class OpImpl:
     def scratch_bytes(self, node: Node, g: Graph, p: dict) -> int:
         return 0
 
+    def inplace_inputs(self, node: Node, g: Graph, p: dict) -> tuple[int, ...]:
+        """Input positions whose memory the output may take when that input dies here: the
+        kernel must read element i of every input before writing element i of the output, and
+        nothing after it (elementwise, same shapes). The planner picks the first that dies."""
+        return ()
+
     # prepare() reads the layer's --optimize mode (codegen.optimize.layer_mode), e.g. to lay weights
     # out for speed at a flash cost: codegen prepares such layers again once the modes are planned.
     mode_dependent = False

@@ -17,6 +17,40 @@ static inline int8_t ml_add_finish(const ml_add_params *p, int32_t a, int32_t b)
     return ml_clamp_s8(out, p->act_min, p->act_max);
 }
 
+/*
+ * --- Same-shape operands with scratch (ML_ADD_S8_SCRATCH_BYTES): an int8 input has 256
+ * values, so each input's rescaled value scaleK(x) is looked up in a table filled once per
+ * call by the same reference arithmetic, and an element costs two loads, an add and the
+ * output requantization instead of three requantizations. SUB stores -scale2(x) (exact:
+ * |scale2| < 2^28), so both ops add. `twice` doubles every entry for the DSP output form,
+ * which takes the doubled sum (|2 * sum| < 2^30).
+ */
+static int ml_add_same(const ml_dims *a, const ml_dims *b)
+{
+    return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c;
+}
+
+static int ml_add_same3(const ml_dims *a, const ml_dims *b, const ml_dims *out)
+{
+    return ml_add_same(a, out) && ml_add_same(b, out);
+}
+
+static void ml_add_fill_tables(const ml_add_params *p, int32_t *t1, int32_t *t2, int32_t twice)
+{
+    for (int32_t u = 0; u < 256; ++u) {
+        const int32_t x = u < 128 ? u : u - 256;  /* the int8 value whose byte is u */
+        const int32_t a = ml_add_scale(x, p->input1_offset, p->left_shift, p->input1_multiplier,
+                                       p->input1_shift);
+        int32_t b = ml_add_scale(x, p->input2_offset, p->left_shift, p->input2_multiplier,
+                                 p->input2_shift);
+        if (p->subtract) {
+            b = -b;
+        }
+        t1[u] = twice ? 2 * a : a;
+        t2[u] = twice ? 2 * b : b;
+    }
+}
+
 #if defined(ML_NN_DSP)
 /*
  * Same-shape operands on DSP cores: each requantization in SMMLAR form (see
@@ -104,10 +138,33 @@ static ML_NOINLINE int ml_add_s8_dsp(const ml_add_params *p, const int8_t *in1,
     return 1;
 }
 
-static int ml_dims_equal(const ml_dims *a, const ml_dims *b)
+/* The table loop with the output in SMMLAR form (tables doubled): 2 * sum's sign gives the
+ * rounding term, and the output offset rides in it. Two elements per iteration. */
+static ML_NOINLINE void ml_add_s8_table_dsp(const int32_t *t1, const int32_t *t2,
+                                            const uint8_t *a, const uint8_t *b, int8_t *out,
+                                            int32_t count, const ml_add_rq *ro, int32_t lo,
+                                            int32_t hi)
 {
-    return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c;
+    const int32_t m = ro->m;
+    const int32_t round = ro->round;
+    const int32_t n = ro->n;
+    if (lo <= -128 && hi >= 127) {
+        for (; count >= 2; count -= 2, a += 2, b += 2, out += 2) {
+            const int32_t s0 = t1[a[0]] + t2[b[0]];
+            const int32_t s1 = t1[a[1]] + t2[b[1]];
+            const int32_t v0 = ml_dsp_smmlar(s0, m, round - (int32_t)((uint32_t)s0 >> 31)) >> n;
+            const int32_t v1 = ml_dsp_smmlar(s1, m, round - (int32_t)((uint32_t)s1 >> 31)) >> n;
+            out[0] = (int8_t)ml_dsp_ssat8(v0);
+            out[1] = (int8_t)ml_dsp_ssat8(v1);
+        }
+    }
+    for (; count > 0; --count, ++a, ++b, ++out) {
+        const int32_t s = t1[*a] + t2[*b];
+        const int32_t v = ml_dsp_smmlar(s, m, round - (int32_t)((uint32_t)s >> 31)) >> n;
+        *out = ml_clamp_s8(ml_dsp_ssat8(v), lo, hi);
+    }
 }
+
 #endif
 
 #if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
@@ -151,11 +208,6 @@ static inline int32_t ml_add_m0_scale(int32_t v, const ml_add_m0_in *q)
     return (y + q->round - (int32_t)(((uint32_t)y >> 31) & q->neg)) >> q->n;
 }
 
-static int ml_add_m0_same(const ml_dims *a, const ml_dims *b)
-{
-    return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c;
-}
-
 static int ml_add_s8_m0(const ml_add_params *p, const int8_t *a, const int8_t *b, int8_t *out,
                         int32_t count)
 {
@@ -190,21 +242,66 @@ static int ml_add_s8_m0(const ml_add_params *p, const int8_t *a, const int8_t *b
 }
 #endif
 
-ml_status ml_add_s8(const ml_add_params *params,
+/* The table loop without the DSP form: the output through the reference requantization
+ * (on Cortex-M0, its ARMv6-M form when the multiplier allows). */
+static ML_NOINLINE void ml_add_s8_table(const ml_add_params *p, const int32_t *t1,
+                                        const int32_t *t2, const uint8_t *a, const uint8_t *b,
+                                        int8_t *out, int32_t count)
+{
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+    ml_m0_rq rq;
+    if (ml_m0_rq_of(&rq, p->output_multiplier, p->output_shift)) {
+        ml_m0_act act;
+        act.out_off = p->output_offset;
+        act.act_min = p->act_min;
+        act.act_max = p->act_max;
+        for (int32_t i = 0; i < count; ++i) {
+            out[i] = (int8_t)ml_m0_rq_apply(t1[a[i]] + t2[b[i]], &rq, &act);
+        }
+        return;
+    }
+#endif
+    for (int32_t i = 0; i < count; ++i) {
+        const int32_t v = ml_nn_requantize(t1[a[i]] + t2[b[i]], p->output_multiplier,
+                                           p->output_shift) + p->output_offset;
+        out[i] = ml_clamp_s8(v, p->act_min, p->act_max);
+    }
+}
+
+ml_status ml_add_s8(const ml_add_params *params, void *scratch,
                     const ml_dims *input1_dims, const int8_t *input1,
                     const ml_dims *input2_dims, const int8_t *input2,
                     const ml_dims *output_dims, int8_t *output)
 {
+    const int32_t count = output_dims->n * output_dims->h * output_dims->w * output_dims->c;
+    if (scratch != NULL && params->left_shift == 20 &&
+        ml_add_same3(input1_dims, input2_dims, output_dims)) {
+        int32_t *t1 = (int32_t *)scratch;
+        int32_t *t2 = t1 + 256;
+        const uint8_t *a = (const uint8_t *)input1;
+        const uint8_t *b = (const uint8_t *)input2;
 #if defined(ML_NN_DSP)
-    if (ml_dims_equal(input1_dims, output_dims) && ml_dims_equal(input2_dims, output_dims) &&
-        ml_add_s8_dsp(params, input1, input2, output,
-                      output_dims->n * output_dims->h * output_dims->w * output_dims->c)) {
+        ml_add_rq ro;
+        if (ml_add_rq_of(&ro, params->output_multiplier, params->output_shift,
+                         params->output_offset, 22)) {
+            ml_add_fill_tables(params, t1, t2, 1);
+            ml_add_s8_table_dsp(t1, t2, a, b, output, count, &ro, params->act_min,
+                                params->act_max);
+            return ML_OK;
+        }
+#endif
+        ml_add_fill_tables(params, t1, t2, 0);
+        ml_add_s8_table(params, t1, t2, a, b, output, count);
+        return ML_OK;
+    }
+#if defined(ML_NN_DSP)
+    if (ml_add_same3(input1_dims, input2_dims, output_dims) &&
+        ml_add_s8_dsp(params, input1, input2, output, count)) {
         return ML_OK;
     }
 #elif defined(__ARM_ARCH_6M__) && defined(__GNUC__)
-    if (ml_add_m0_same(input1_dims, output_dims) && ml_add_m0_same(input2_dims, output_dims) &&
-        ml_add_s8_m0(params, input1, input2, output,
-                     output_dims->n * output_dims->h * output_dims->w * output_dims->c)) {
+    if (ml_add_same3(input1_dims, input2_dims, output_dims) &&
+        ml_add_s8_m0(params, input1, input2, output, count)) {
         return ML_OK;
     }
 #endif

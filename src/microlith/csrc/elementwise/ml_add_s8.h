@@ -20,6 +20,9 @@ typedef struct {
     int32_t subtract;           /* 0: input1 + input2 (ADD); 1: input1 - input2 (SUB) */
 } ml_add_params;
 
+/* Scratch the kernel uses when given: one table of 256 int32 per input. */
+#define ML_ADD_S8_SCRATCH_BYTES (2 * 256 * 4)
+
 /*
  * output = clamp(requantize(scale1(input1) +/- scale2(input2)) + output_offset)
  * where scaleK(x) = requantize((x + inputK_offset) << left_shift, inputK_multiplier, inputK_shift).
@@ -28,10 +31,15 @@ typedef struct {
  * rounding high multiply rounds halves toward +infinity, so negating the multiplier is not
  * the same as negating the product and would not match TFLM's sub bit for bit.
  *
+ * scratch: NULL, or ML_ADD_S8_SCRATCH_BYTES, 4-byte aligned, for operands of the output's
+ * shape: then scale1 and scale2 are tabulated over the 256 int8 values once per call, and
+ * each element is two table loads and the output's requantization (the generator passes it
+ * for layers large enough to repay the tables).
+ *
  * Broadcasting: each input dimension equals the output's or is 1 (numpy rules, after the
  * generator has collapsed the shapes to at most 4-D). All tensors NHWC.
  */
-ml_status ml_add_s8(const ml_add_params *params,
+ml_status ml_add_s8(const ml_add_params *params, void *scratch,
                     const ml_dims *input1_dims, const int8_t *input1,
                     const ml_dims *input2_dims, const int8_t *input2,
                     const ml_dims *output_dims, int8_t *output);
