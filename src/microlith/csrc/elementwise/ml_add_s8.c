@@ -17,14 +17,6 @@ static inline int8_t ml_add_finish(const ml_add_params *p, int32_t a, int32_t b)
     return ml_clamp_s8(out, p->act_min, p->act_max);
 }
 
-/*
- * --- Same-shape operands with scratch (ML_ADD_S8_SCRATCH_BYTES): an int8 input has 256
- * values, so each input's rescaled value scaleK(x) is looked up in a table filled once per
- * call by the same reference arithmetic, and an element costs two loads, an add and the
- * output requantization instead of three requantizations. SUB stores -scale2(x) (exact:
- * |scale2| < 2^28), so both ops add. `twice` doubles every entry for the DSP output form,
- * which takes the doubled sum (|2 * sum| < 2^30).
- */
 static int ml_add_same(const ml_dims *a, const ml_dims *b)
 {
     return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c;
@@ -35,6 +27,14 @@ static int ml_add_same3(const ml_dims *a, const ml_dims *b, const ml_dims *out)
     return ml_add_same(a, out) && ml_add_same(b, out);
 }
 
+/*
+ * --- Same-shape operands with scratch (ML_ADD_S8_SCRATCH_BYTES): an int8 input has 256
+ * values, so each input's rescaled value scaleK(x) is looked up in a table filled once per
+ * call by the same reference arithmetic, and an element costs two loads, an add and the
+ * output requantization instead of three requantizations. SUB stores -scale2(x) (exact:
+ * |scale2| < 2^28), so both ops add. `twice` doubles every entry for the DSP output form,
+ * which takes the doubled sum (|2 * sum| < 2^30).
+ */
 static void ml_add_fill_tables(const ml_add_params *p, int32_t *t1, int32_t *t2, int32_t twice)
 {
     for (int32_t u = 0; u < 256; ++u) {
@@ -136,6 +136,24 @@ static ML_NOINLINE int ml_add_s8_dsp(const ml_add_params *p, const int8_t *in1,
         count -= k;
     }
     return 1;
+}
+
+/* The tables through the SMMLAR form of the input rescales where both allow it (as in
+ * ml_add_s8_dsp), doubled: about a sixth of the reference's instructions per entry. */
+static void ml_add_fill_tables_dsp(const ml_add_params *p, int32_t *t1, int32_t *t2)
+{
+    ml_add_rq r1, r2;
+    if (!ml_add_rq_of(&r1, p->input1_multiplier, p->input1_shift, 0, 30) ||
+        !ml_add_rq_of(&r2, p->input2_multiplier, p->input2_shift, 0, 30)) {
+        ml_add_fill_tables(p, t1, t2, 1);
+        return;
+    }
+    const int32_t sign = p->subtract ? -2 : 2;
+    for (int32_t u = 0; u < 256; ++u) {
+        const int32_t x = u < 128 ? u : u - 256;
+        t1[u] = 2 * ml_add_rq_apply((x + p->input1_offset) * (1 << 20), r1.m, r1.round, r1.n);
+        t2[u] = sign * ml_add_rq_apply((x + p->input2_offset) * (1 << 20), r2.m, r2.round, r2.n);
+    }
 }
 
 /* The table loop with the output in SMMLAR form (tables doubled): 2 * sum's sign gives the
@@ -284,7 +302,7 @@ ml_status ml_add_s8(const ml_add_params *params, void *scratch,
         ml_add_rq ro;
         if (ml_add_rq_of(&ro, params->output_multiplier, params->output_shift,
                          params->output_offset, 22)) {
-            ml_add_fill_tables(params, t1, t2, 1);
+            ml_add_fill_tables_dsp(params, t1, t2);
             ml_add_s8_table_dsp(t1, t2, a, b, output, count, &ro, params->act_min,
                                 params->act_max);
             return ML_OK;
