@@ -46,6 +46,16 @@ def test_config_header_and_layer_modes(tmp_path, mode):
     assert ("ml_row_stream_next(&rows)" in model) == (mode != "speed")
     assert ("held_hi" in model) == (mode == "speed")
     assert (kernels / "ml_row_stream.c").exists() == (mode != "speed")
+    # No KWS depthwise layer has the 3x3 plane layout (its rows are 5 wide): that path goes.
+    assert ("#define ML_NO_DW_3X3_PLANES 1" in config) == (mode != "speed")
+
+
+@needs_models
+def test_vww_keeps_the_3x3_planes_it_uses(tmp_path):
+    microlith.api.compile(MODELS / "vww_96_int8.tflite", tmp_path / "c", measure=False)
+    model = next((tmp_path / "c" / "src").glob("*.c")).read_text()
+    assert "ML_DW_LAYOUT_3X3" in model
+    assert "ML_NO_DW_3X3_PLANES" not in (tmp_path / "c" / "src" / "microlith_kernels" / "ml_config.h").read_text()
 
 
 def test_layer_mode_defaults_to_speed_before_planning():
@@ -131,11 +141,12 @@ def test_models_of_different_modes_share_kernels_built_for_both(tmp_path):
 
 @needs_tools
 @needs_models
-@pytest.mark.parametrize("edit", ["padded_rows", "shift"])
+@pytest.mark.parametrize("edit", ["padded_rows", "shift", "layout"])
 def test_size_mode_refuses_a_depthwise_layer_it_left_the_loops_out_for(tmp_path, edit):
     """KWS in size mode keeps only the 3x3 padded-rows depthwise loop (ML_DW_ONLY_3X3_PADDED).
     A layer edited out of that class after generation must be refused (ML_NO_IMPL), never
-    computed by a loop it does not fit."""
+    computed by a loop it does not fit; so must a layer claiming the 3x3 plane layout, whose
+    path no KWS layer takes (ML_NO_DW_3X3_PLANES)."""
     import re
 
     import numpy as np
@@ -144,8 +155,11 @@ def test_size_mode_refuses_a_depthwise_layer_it_left_the_loops_out_for(tmp_path,
     assert "#define ML_DW_ONLY_3X3_PADDED 1" in (src / "microlith_kernels" / "ml_config.h").read_text()
     model = src / f"{r['name']}.c"
     text = model.read_text()
+    assert "#define ML_NO_DW_3X3_PLANES 1" in (src / "microlith_kernels" / "ml_config.h").read_text()
     if edit == "padded_rows":
         text, n = re.subn(r"(_l1_params = \{[^}]*\.dsp_padded_rows = )1", r"\g<1>0", text)
+    elif edit == "layout":
+        text, n = re.subn(r"(_l1_params = \{[^}]*\.dsp_layout = )ML_DW_LAYOUT_\w+", r"\g<1>ML_DW_LAYOUT_3X3", text)
     else:  # one channel's shift outside the fast requantization's range
         text, n = re.subn(r"(_l1_shift\[64\] = \{\s*)-?\d+", r"\g<1>-23", text)
     assert n == 1

@@ -83,6 +83,7 @@ class Plan:
     kept_variants: list[str] = field(default_factory=list)  # size mode: variants kept all the same
     only_variants: list[str] = field(default_factory=list)  # size mode: the only variant a kernel keeps
     compact: list[str] = field(default_factory=list)  # balanced: kernels that only "size" layers use
+    absent: list[str] = field(default_factory=list)   # size, balanced: paths no layer reaches (ML_<X>)
     choices: list[dict] = field(default_factory=list)  # per decided layer: what was chosen, why
 
     @property
@@ -97,6 +98,7 @@ class Plan:
                 "variants_kept_in_size_mode": list(self.kept_variants),
                 "only_variants_in_size_mode": list(self.only_variants),
                 "kernels_compact": list(self.compact),
+                "paths_left_out": list(self.absent),
                 "layers_speed": sum(m == "speed" for m in self.layer_modes),
                 "layers_size": sum(m == "size" for m in self.layer_modes),
                 "choices": self.choices}
@@ -165,6 +167,9 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
     needed = {k for i, n in enumerate(g.nodes) if (k := _needs_fallback(n, g, params[i]))}
     kernels = _FALLBACK_KERNELS if plan.mode == "size" else _BALANCED_FALLBACK_KERNELS
     plan.no_fallback = [k for k in kernels if k not in needed]
+    if not any(n.op is Op.DEPTHWISE_CONV_2D and params[i].get("dsp_channels") is not None
+               for i, n in enumerate(g.nodes)):
+        plan.absent.append("NO_DW_3X3_PLANES")   # about 1.4 KB on Cortex-M4 that no layer reaches
     if plan.mode == "size" and any(_takes_dw_3x3(n, g, params[i]) for i, n in enumerate(g.nodes)):
         plan.kept_variants.append("DW_3X3")
         dws = [i for i, n in enumerate(g.nodes) if n.op is Op.DEPTHWISE_CONV_2D]
@@ -254,6 +259,9 @@ def config_header(plan: Plan) -> str:
         lines += ["/* Only small layers of this model use these kernels: they keep their compact form (the",
                   " * code size mode keeps; same results, fewer bytes, a few more instructions). */"]
         lines += [f"#define ML_COMPACT_{k[3:].upper()} 1" for k in plan.compact] + [""]
+    if plan.absent:
+        lines += ["/* Paths no layer of this model reaches (their layouts are not in its data): left out. */"]
+        lines += [f"#define ML_{v} 1" for v in plan.absent] + [""]
     if plan.kept_variants:
         lines += ["/* Variants kept although size mode drops the others: a layer takes them and they save",
                   " * many instructions per byte (codegen/optimize.py). */"]

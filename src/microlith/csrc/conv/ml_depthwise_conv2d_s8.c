@@ -554,6 +554,7 @@ static ML_NOINLINE void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
     }
 }
 
+#if !defined(ML_NO_DW_3X3_PLANES)  /* (ml_config.h) no layer has the 3x3 layout */
 /*
  * The 3x3 path (stride 1, dilation 1, every channel on the fast requantization, the clamp
  * [-128, 127], an even channel count; the generator checks and lays out
@@ -837,6 +838,7 @@ static ML_NOINLINE void ml_dw_3x3_run(const ml_depthwise_conv_params *params,
         }
     }
 }
+#endif /* ML_NO_DW_3X3_PLANES */
 #endif /* ML_NN_DSP */
 
 #if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
@@ -1097,11 +1099,17 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
     act.act_max = params->act_max;
     int32_t first_oc = 0;  /* channels below are done by the DSP path */
 #if defined(ML_NN_DSP)
+#if !defined(ML_NO_DW_3X3_PLANES)
     if (scratch != NULL && dsp_data != NULL && params->dsp_layout == ML_DW_LAYOUT_3X3) {
         ml_dw_3x3_run(params, dsp_data, (int32_t *)scratch, input_dims, input, output_dims,
                       output);
         return ML_OK;
     }
+#else
+    if (params->dsp_layout == ML_DW_LAYOUT_3X3) {
+        return ML_NO_IMPL;  /* the generator said no layer has this layout */
+    }
+#endif
     if (scratch != NULL && mult == 1 && params->acc_bounded && k_h * k_w <= ML_DW_DSP_TAPS &&
         out_c >= 4) {
 #if defined(ML_DW_ONLY_3X3_PADDED)
