@@ -127,9 +127,11 @@ def test_wide_record_rounds_ties_away_from_zero(tmp_path):
 @pytest.mark.parametrize("kind", ["conv", "fc"])
 def test_optimize_size_build_gives_the_same_bytes(tmp_path, kind):
     # ML_OPTIMIZE_SIZE drops the assembly routines (smaller code, C groups of four pixels and
-    # rows of four): the same outputs as the default DSP build and the host build.
+    # rows of four), or keeps only the four-pixel one (ML_SPECIALISE_CONV_P4, also for every
+    # group of a row of 9 and the last channel's padded copy, K = 54): the same outputs as the
+    # default DSP build and the host build.
     if kind == "conv":
-        g = conv_graph((1, 7, 9, 8), 11, (3, 3), in_zp=-128, out_zp=-5, seed=12)
+        g = conv_graph((1, 7, 9, 6), 11, (3, 3), in_zp=-128, out_zp=-5, seed=12)
     else:
         g = fc_graph(batches=1, depth=52, units=14, in_zp=-128, seed=13)
     path = write(g, tmp_path)
@@ -143,7 +145,8 @@ def test_optimize_size_build_gives_the_same_bytes(tmp_path, kind):
         want = [host.run(xs) for xs in samples]
     finally:
         host.close()
-    for flags, sub in (((), "dsp"), (("-DML_OPTIMIZE_SIZE",), "size")):
+    for flags, sub in (((), "dsp"), (("-DML_OPTIMIZE_SIZE",), "size"),
+                       (("-DML_OPTIMIZE_SIZE", "-DML_SPECIALISE_CONV_P4"), "size-p4")):
         fw = FirmwareBuilder(tmp_path / "c", name, "cortex-m4", tmp_path / sub,
                              extra_cflags=flags).link(samples)
         run = run_firmware(fw.elf, "cortex-m4")

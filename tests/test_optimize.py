@@ -141,12 +141,14 @@ def test_models_of_different_modes_share_kernels_built_for_both(tmp_path):
 
 @needs_tools
 @needs_models
-@pytest.mark.parametrize("edit", ["padded_rows", "shift", "layout"])
+@pytest.mark.parametrize("edit", ["padded_rows", "shift", "layout", "conv_clamp"])
 def test_size_mode_refuses_a_depthwise_layer_it_left_the_loops_out_for(tmp_path, edit):
     """KWS in size mode keeps only the 3x3 padded-rows depthwise loop (ML_DW_ONLY_3X3_PADDED).
     A layer edited out of that class after generation must be refused (ML_NO_IMPL), never
     computed by a loop it does not fit; so must a layer claiming the 3x3 plane layout, whose
-    path no KWS layer takes (ML_NO_DW_3X3_PLANES)."""
+    path no KWS layer takes (ML_NO_DW_3X3_PLANES), and a convolution whose clamp the four-pixel
+    assembly cannot apply, when every layer took it and the C groups were left out
+    (ML_CONV2D_S8_ONLY_ASM)."""
     import re
 
     import numpy as np
@@ -155,8 +157,12 @@ def test_size_mode_refuses_a_depthwise_layer_it_left_the_loops_out_for(tmp_path,
     assert "#define ML_DW_ONLY_3X3_PADDED 1" in (src / "microlith_kernels" / "ml_config.h").read_text()
     model = src / f"{r['name']}.c"
     text = model.read_text()
-    assert "#define ML_NO_DW_3X3_PLANES 1" in (src / "microlith_kernels" / "ml_config.h").read_text()
-    if edit == "padded_rows":
+    config = (src / "microlith_kernels" / "ml_config.h").read_text()
+    assert "#define ML_NO_DW_3X3_PLANES 1" in config
+    assert "#define ML_SPECIALISE_CONV_P4 1" in config and "#define ML_CONV2D_S8_ONLY_ASM 1" in config
+    if edit == "conv_clamp":
+        text, n = re.subn(r"(_l2_params = \{[^}]*\.act_min = )-128", r"\g<1>-100", text)
+    elif edit == "padded_rows":
         text, n = re.subn(r"(_l1_params = \{[^}]*\.dsp_padded_rows = )1", r"\g<1>0", text)
     elif edit == "layout":
         text, n = re.subn(r"(_l1_params = \{[^}]*\.dsp_layout = )ML_DW_LAYOUT_\w+", r"\g<1>ML_DW_LAYOUT_3X3", text)

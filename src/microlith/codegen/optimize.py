@@ -170,6 +170,13 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
     if not any(n.op is Op.DEPTHWISE_CONV_2D and params[i].get("dsp_channels") is not None
                for i, n in enumerate(g.nodes)):
         plan.absent.append("NO_DW_3X3_PLANES")   # about 1.4 KB on Cortex-M4 that no layer reaches
+    if plan.mode == "size":
+        convs = [i for i, n in enumerate(g.nodes) if n.op is Op.CONV_2D and params[i].get("dtype", "int8") == "int8"]
+        asm = [i for i in convs if _takes_conv_asm(g.nodes[i], g, params[i])]
+        if asm:
+            plan.kept_variants.append("CONV_P4")
+            if len(asm) == len(convs) and "ml_conv2d_s8" in plan.no_fallback:
+                plan.only_variants.append("CONV2D_S8_ONLY_ASM")
     if plan.mode == "size" and any(_takes_dw_3x3(n, g, params[i]) for i, n in enumerate(g.nodes)):
         plan.kept_variants.append("DW_3X3")
         dws = [i for i, n in enumerate(g.nodes) if n.op is Op.DEPTHWISE_CONV_2D]
@@ -194,6 +201,20 @@ def compact_kernels(g: Graph, params: list[dict], plan: Plan) -> list[str]:
         for k in impl_for(n.op).kernels_for(n, g, params[i]):
             users.setdefault(k, []).append(i)
     return [k for k in COMPACT_KERNELS if users.get(k) and all(plan.layer_modes[i] == "size" for i in users[k])]
+
+
+def _takes_conv_asm(node: Node, g: Graph, p: dict) -> bool:
+    """The convolution's pixel-group assembly (ml_conv2d_s8.c), which size mode keeps in its
+    four-pixel form (KWS: 3.79 M -> 2.5 M instructions in the convolutions for about 0.7 KB, and
+    the C groups' 0.85 KB go when every layer takes it): its dispatch conditions, im2col scratch
+    and the clamp [-128, 127], and at least four output pixels in every call, which an output
+    row of four (any chunk of an in-place layer is whole rows) or a whole image of four ensures."""
+    if node.op is not Op.CONV_2D or p.get("dtype", "int8") != "int8":
+        return False
+    if not impl_for(node.op).scratch_bytes(node, g, p) or p["act_min"] > -128 or p["act_max"] < 127:
+        return False
+    _, out_h, out_w, _ = g.t(node.outputs[0]).shape
+    return out_w >= 4
 
 
 def _takes_dw_3x3(node: Node, g: Graph, p: dict, padded: bool = False) -> bool:

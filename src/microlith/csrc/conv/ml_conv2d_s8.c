@@ -434,12 +434,20 @@ static void ml_conv_pixels(const ml_conv_params *params, const ml_per_channel_qu
  *
  * Building with ML_OPTIMIZE_SIZE defined keeps only the C groups of four (ml_conv_dsp_group_any)
  * and drops the assembly routines: about 2.5 KB less code on Cortex-M4 for some 10-20% more
- * instructions in the convolutions.
+ * instructions in the convolutions. Unless the model's ml_config.h keeps the four-pixel routine
+ * (ML_SPECIALISE_CONV_P4: about 0.7 KB, a third fewer instructions than the C groups on KWS),
+ * and, when every layer takes it, leaves the C groups out (ML_CONV2D_S8_ONLY_ASM: a call that
+ * would need them returns ML_NO_IMPL).
  */
 #if !ML_COMPACT
 #define ML_CONV_ASM 1
+#define ML_CONV_P6 1
+#elif defined(ML_SPECIALISE_CONV_P4)
+#define ML_CONV_ASM 1
+#define ML_CONV_P6 0
 #else
 #define ML_CONV_ASM 0
+#define ML_CONV_P6 0
 #endif
 
 /*
@@ -862,11 +870,16 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     "b.w .L" name "_next\n\t"                                                                    \
     ".size " name ", .-" name "\n\t"
 
+#if ML_CONV_P6
 __asm__(".text\n\t"
         ".syntax unified\n\t"
         ".thumb\n\t"
         ML_CONV_ROUTINE("ml_conv_dsp_p6", ML_CONV_BLOCK6, ML_CONV_FAST6, ML_CONV_WIDE6, "",
-                        "ldr r10, [sp, #4]\n\tcmp r6, r10\n\t")
+                        "ldr r10, [sp, #4]\n\tcmp r6, r10\n\t"));
+#endif
+__asm__(".text\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
         /* P = 4 leaves r4 free for the columns' end (C keeps it across the general path) */
         ML_CONV_ROUTINE("ml_conv_dsp_p4", ML_CONV_BLOCK4, ML_CONV_FAST4, ML_CONV_WIDE4,
                         "mov r4, r2\n\t", "cmp r6, r4\n\t"));
@@ -914,7 +927,12 @@ static void ml_conv_dsp_records(const ml_conv_dsp *d, const int32_t *bias, int32
  * fours (a rest of 1 or 2 in a four that recomputes pixels of the group before). */
 static int32_t ml_conv_dsp_group_px(int32_t left)
 {
+#if ML_CONV_P6
     return left >= 9 || (left >= 5 && left <= 7) ? 6 : 4;
+#else
+    (void)left;
+    return 4;
+#endif
 }
 
 #endif /* ML_CONV_ASM */
@@ -922,6 +940,7 @@ static int32_t ml_conv_dsp_group_px(int32_t left)
 /* ---- Everything else (unproven accumulators, a narrower clamp): groups of four in C ---- */
 
 #define ML_CONV_PX 4
+#if !defined(ML_CONV2D_S8_ONLY_ASM)
 
 /* The reference requantization, out of line so the fast path keeps its registers. */
 static ML_NOINLINE int32_t ml_conv_dsp_requant_ref(int32_t acc, int32_t multiplier, int32_t shift)
@@ -1006,6 +1025,7 @@ static ML_NOINLINE void ml_conv_dsp_group_any(const ml_conv_dsp *d, const int8_t
         }
     }
 }
+#endif /* !ML_CONV2D_S8_ONLY_ASM */
 
 static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_channel_quant *quant,
                                   void *scratch, const ml_dims *input_dims, const int8_t *input,
@@ -1109,8 +1129,12 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
                 job.cols_end = d.cols + d.blocks * 2 * px;
                 job.out = out;
                 job.px = px;
+#if ML_CONV_P6
                 void (*const run)(const ml_conv_dsp_job *) = px == 6 ? ml_conv_dsp_p6
                                                                              : ml_conv_dsp_p4;
+#else
+                void (*const run)(const ml_conv_dsp_job *) = ml_conv_dsp_p4;
+#endif
                 if (job.rec_end != job.rec) {
                     run(&job);
                 }
@@ -1125,7 +1149,11 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
             } else
 #endif
             {
+#if defined(ML_CONV2D_S8_ONLY_ASM)
+                return ML_NO_IMPL;  /* the generator saw every layer take the assembly */
+#else
                 ml_conv_dsp_group_any(&d, filter, bias, out, np);
+#endif
             }
             first += np;
         }
