@@ -337,3 +337,18 @@ def test_add_over_its_input_on_cortex_m4(tmp_path):
     g = add_chain(second_dies=True)
     res = microlith.verify(write(g, tmp_path), target="cortex-m4", samples=3, seed=0)
     assert res["bit_exact"], res
+
+
+def test_table_ops_write_over_their_input(tmp_path):
+    """int8 ops run as a table (ml_lut_s8) take their input's bytes when it dies there."""
+    from microlith.codegen.c import prepare
+    from microlith.planner import overlapping
+    shape = (1, 16, 16, 4)
+    ts = {n: act(n, shape, 0.05 * (k + 1), k - 2) for k, n in enumerate(("x", "y1", "y2", "y3"))}
+    nodes = [Node(Op.RELU, ("x",), ("y1",), {}), Node(Op.RELU6, ("y1",), ("y2",), {}),
+             Node(Op.LEAKY_RELU, ("y2",), ("y3",), dict(alpha=0.25))]
+    g = Graph("lut_chain", ts, nodes, ["x"], ["y3"])
+    plan = prepare(g).plan
+    assert plan.shared == {1: ("y1", "y2")} and plan.arena_size == g.t("y1").nbytes
+    assert overlapping(plan) == []
+    assert_exact(g, tmp_path, samples=5)

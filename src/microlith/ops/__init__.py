@@ -66,7 +66,11 @@ class OpImpl:
     def inplace_inputs(self, node: Node, g: Graph, p: dict) -> tuple[int, ...]:
         """Input positions whose memory the output may take when that input dies here: the
         kernel must read element i of every input before writing element i of the output, and
-        nothing after it (elementwise, same shapes). The planner picks the first that dies."""
+        nothing after it (elementwise, same shapes). The planner picks the first that dies.
+        Default: an int8 table op (ml_lut_s8, one load, lookup and store per element, in order)."""
+        if self.kernels_for(node, g, p) == ("ml_lut_s8",) and \
+                g.t(node.inputs[0]).nbytes == g.t(node.outputs[0]).nbytes:
+            return (0,)
         return ()
 
     # prepare() reads the layer's --optimize mode (codegen.optimize.layer_mode), e.g. to lay weights
