@@ -46,7 +46,7 @@ def memory_timeline_png(prep, path: Path) -> bytes:
     plt = _pyplot()
     g, plan = prep.graph, prep.plan
     fig, ax = plt.subplots(figsize=(10, 4.2), dpi=110)
-    inplace_out = {dst for _, dst in plan.inplace.values()}
+    inplace_out = {dst for _, dst in plan.inplace.values()} | {dst for _, dst in plan.shared.values()}
     for b in plan.buffers:
         off = plan.offsets[b.name]
         scratch = b.name.startswith("@scratch")
@@ -156,7 +156,7 @@ def build_report(model, target: str, out_html, samples: int = 20, search_dir=Non
     if prof.get("budget_message"):
         summary.append(["board budget", prof["budget_message"]])
     shapes = {i: "x".join(map(str, g.t(n.outputs[0]).shape)) for i, n in enumerate(g.nodes)}
-    in_place = set(prep.plan.inplace)
+    in_place = set(prep.plan.inplace) | set(prep.plan.shared)
     layer_rows = [[r["index"], r["op"] + (" (in place)" if r["index"] in in_place else ""), shapes[r["index"]],
                    _n(r.get("macs")), _n(r["instructions"]),
                    "-" if not r.get("macs") else f"{r['instructions_per_mac']:.2f}", f"{100 * r['share']:.1f}%"]
