@@ -186,10 +186,11 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
 
 
 # Kernels with a compact form (ML_COMPACT_<KERNEL>: the variants ML_OPTIMIZE_SIZE drops for that
-# kernel alone, the same bytes out). Their fast forms cost kilobytes (Cortex-M4, -O2): the
-# fully-connected six-row assembly about 1.2 KB, the convolution's pixel-group assembly about
-# 3 KB, average pooling's 16-channel loop about 1.4 KB.
-COMPACT_KERNELS = ("ml_fully_connected_s8", "ml_conv2d_s8", "ml_avgpool_s8")
+# kernel alone, the same bytes out; fully connected, pooling and softmax also compile it for size).
+# Their fast forms cost kilobytes (Cortex-M4, -O2): the fully-connected six-row assembly about
+# 1.2 KB, the convolution's pixel-group assembly about 3 KB, average pooling's 16-channel loop
+# about 1.4 KB; softmax at -O2 about 0.9 KB more than at -Os (VWW's two classes, KWS's twelve).
+COMPACT_KERNELS = ("ml_fully_connected_s8", "ml_conv2d_s8", "ml_avgpool_s8", "ml_softmax_s8")
 
 
 def compact_kernels(g: Graph, params: list[dict], plan: Plan) -> list[str]:

@@ -1,3 +1,9 @@
+/* A compact form (ml_config.h: size mode, or a model whose layers on this kernel are all small)
+ * is also compiled for size; first, so that the inline helpers the headers define are too. */
+#include "ml_config.h"
+#if (defined(ML_OPTIMIZE_SIZE) || defined(ML_COMPACT_SOFTMAX_S8)) && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("Os")
+#endif
 #include "ml_softmax_s8.h"
 
 ml_status ml_softmax_s8(const ml_softmax_params *params, const ml_dims *input_dims, const int8_t *input,

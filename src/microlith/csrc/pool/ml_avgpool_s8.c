@@ -1,3 +1,9 @@
+/* A compact form (ml_config.h: size mode, or a model whose layers on this kernel are all small)
+ * is also compiled for size; first, so that the inline helpers the headers define are too. */
+#include "ml_config.h"
+#if (defined(ML_OPTIMIZE_SIZE) || defined(ML_COMPACT_AVGPOOL_S8)) && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("Os")
+#endif
 #include "ml_avgpool_s8.h"
 #include "ml_nn_dsp.h"
 
