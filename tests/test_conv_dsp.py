@@ -80,7 +80,28 @@ FC_ROW_CASES = {
     "units12_per_channel": dict(batches=1, depth=30, units=12, per_channel=True, in_zp=-3),
     "units7_relu": dict(batches=1, depth=64, units=7, activation="RELU", out_zp=-20),
     "units8_no_bias": dict(batches=1, depth=40, units=8, bias=False),
+    "units14_per_channel_depth32": dict(batches=2, depth=32, units=14, per_channel=True, in_zp=9),
 }
+
+# Which cases get the filter laid out for the six-row routine (dsp_rows6): depth a multiple of
+# 4, six rows or more, a bias (the folded input offset makes one).
+FC_ROWS6_LAYOUT = {"units6_depth128", "units19_depth4", "units7_relu", "units14_per_channel_depth32"}
+
+
+@pytest.mark.parametrize("name", list(FC_ROW_CASES))
+def test_fully_connected_rows6_layout_is_the_same_bytes_moved(tmp_path, name):
+    from microlith.ops.fully_connected import rows6_layout
+    g = fc_graph(seed=len(name) + 20, **FC_ROW_CASES[name])
+    res = compile_model(write(g, tmp_path), tmp_path / "c", measure=False)
+    model = (tmp_path / "c" / "src" / f"{res['name']}.c").read_text()
+    assert (".dsp_rows6 = 1" in model) == (name in FC_ROWS6_LAYOUT)
+    assert ("ML_FC_DSP_WEIGHTS(" in model) == (name in FC_ROWS6_LAYOUT)
+    w = np.arange(14 * 8, dtype=np.int64).reshape(14, 8).astype(np.int8)
+    laid = rows6_layout(w)
+    assert sorted(laid.tolist()) == sorted(w.reshape(-1).tolist())
+    assert laid[:8].tolist() == [0, 1, 2, 3, 8, 9, 10, 11]  # row 0 then row 1, first block
+    assert laid[24:28].tolist() == [4, 5, 6, 7]              # row 0, second block
+    assert laid[-16:].tolist() == w[12:].reshape(-1).tolist()  # rows past the groups unchanged
 
 
 @on_cortexm

@@ -233,3 +233,41 @@ def test_parallel_compiles_into_one_folder_never_mix(tmp_path):
     cmake = (out / "CMakeLists.txt").read_text()
     assert f"src/{models[0]}.c" in cmake
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".c.")]  # no temporaries left
+
+
+AD = Path(__file__).resolve().parent.parent / "examples" / "models" / "mlperf_tiny" / "ad01_int8.tflite"
+
+
+@pytest.mark.cortexm
+def test_self_test_covers_the_constants_each_core_compiles(tmp_path):
+    """AD's fully connected layers carry their weights twice in the folder: row-major, and laid out
+    for the DSP six-row routine, which only DSP builds compile (ML_DSP_LAYOUTS). NAME_self_test
+    checks what the build compiled: intact on M4 (DSP) and M3 (not); a corrupted DSP copy fails
+    on M4 and is not there on M3."""
+    from microlith.targets.cortexm import FirmwareBuilder, qemu_command
+    out = tmp_path / "c"
+    res = microlith.compile(AD, out, measure=False)
+    name = res["name"]
+    c_path = out / "src" / f"{name}.c"
+    text = c_path.read_text()
+    assert res["dsp_layout_bytes"] > 0 and "#if ML_DSP_LAYOUTS" in text
+    # the timed call runs the self test first and returns its status
+    head = f"int {name}_invoke(const int8_t *input, int8_t *output)\n{{\n"
+    assert head in text
+    text = text.replace(head, head + f"    if ({name}_self_test() != 0) {{\n        return -3;\n    }}\n")
+
+    def status(tag, core, source):
+        c_path.write_text(source)
+        fw = FirmwareBuilder(out, name, core, tmp_path / f"fw_{tag}_{core}")
+        x = [np.zeros(p.count, p.dtype) for p in fw.api.inputs]
+        run = subprocess.run(qemu_command(fw.link([x]).elf, core), capture_output=True, timeout=300, check=False)
+        report = [ln.split() for ln in (run.stdout + run.stderr).decode().splitlines() if ln.startswith("ML:run")]
+        assert report, run
+        return int(report[0][2])
+
+    assert status("intact", "cortex-m4", text) == 0
+    assert status("intact", "cortex-m3", text) == 0
+    m = re.search(r"_l0_weights_rows6\[\d+\] = \{\n\s+(-?\d+),", text)
+    bad = text[:m.start(1)] + str(int(m.group(1)) ^ 1) + text[m.end(1):]
+    assert status("bad", "cortex-m4", bad) == -3
+    assert status("bad", "cortex-m3", bad) == 0

@@ -314,7 +314,7 @@ def cmd_profile(a) -> int:
           f"+ data/bss + stack {_kb(r['stack_bytes'])}")
     if r.get("code_bytes") is not None:  # --- issue 11: code and weights apart
         print(f"  flash = code {_kb(r['code_bytes'])} (model and kernels {_kb(r['model_code_bytes'])}) + weights "
-              f"{_kb(r['weight_bytes'])}; --optimize {r.get('optimize')}")
+              f"{_kb(r.get('weight_bytes_linked', r['weight_bytes']))}; --optimize {r.get('optimize')}")
     if r.get("stack_bound_basis"):
         print(f"  stack: measured high-water mark {_kb(r['stack_bytes'])}, static worst-case bound "
               f"{_kb(r.get('stack_bound_firmware_bytes'))} (whole firmware; {_kb(r.get('stack_bound_bytes'))} "

@@ -360,9 +360,9 @@ def _dw_emit_s8(node, g, p, ctx, fields: dict, scratch: str) -> str:
     groups, chans = p.get("dsp_groups"), p.get("dsp_channels")
     dsp = "NULL"
     if chans is not None:
-        dsp = f"ML_DW_DSP_DATA({ctx.const('dsp_channels', chans)})"
+        dsp = f"ML_DW_DSP_DATA({ctx.const('dsp_channels', chans, dsp_layout=True)})"
     elif groups is not None:
-        dsp = f"ML_DW_DSP_DATA({ctx.const('dsp_groups', groups)})"
+        dsp = f"ML_DW_DSP_DATA({ctx.const('dsp_groups', groups, dsp_layout=True)})"
     out_c = g.t(w).shape[3]
     if chans is not None or (groups is not None and out_c % 4 == 0):
         quant, w_ref = f"ML_DW_PORTABLE_DATA({quant})", f"ML_DW_PORTABLE_DATA({w_ref})"

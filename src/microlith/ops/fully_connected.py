@@ -10,6 +10,16 @@ from . import OpImpl, register, requant_multiplier, where
 from .s16 import NP, QRANGE, acc_mode, act_dtype, check_acc64, requantize_acc
 
 
+def rows6_layout(w: np.ndarray) -> np.ndarray:
+    """The weights [out_depth][depth] as the DSP six-row routine reads them (dsp_rows6 in
+    ml_fully_connected_s8.h): groups of six rows, block by block of four values, the six rows'
+    words side by side; the rows after the last whole group unchanged. The same bytes, moved."""
+    out_depth, depth = w.shape
+    groups = out_depth // 6
+    head = w[:6 * groups].reshape(groups, 6, depth // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
+    return np.concatenate([head, w[6 * groups:].reshape(-1)]).astype(np.int8)
+
+
 @register
 class FullyConnected(OpImpl):
     op = Op.FULLY_CONNECTED
@@ -93,16 +103,24 @@ class FullyConnected(OpImpl):
             p = dict(p, input_offset=0)
         else:
             bias = ctx.tensor(node.inputs[2]) if has_bias else "NULL"
+        w_ref = ctx.tensor(node.inputs[1])
+        rows6 = rows6_layout(g.t(node.inputs[1]).data) if (
+            getattr(ctx, "optimize", "speed") == "speed" and p["filter_offset"] == 0 and p["input_offset"] == 0
+            and bias != "NULL" and p["out_depth"] >= 6 and p["accum"] % 4 == 0) else None
+        if rows6 is not None:  # DSP builds read this copy, the others the row-major one; as int32
+            # words, so that it is word aligned for the routine's LDM
+            words = ctx.const("weights_rows6", rows6.view("<i4"), dsp_layout=True)
+            w_ref = f"ML_FC_DSP_WEIGHTS((const int8_t *){words}, {w_ref})"
         params = ctx.struct("ml_fc_params", "params", dict(
             input_offset=p["input_offset"], filter_offset=p["filter_offset"],
             output_offset=p["output_offset"], act_min=p["act_min"], act_max=p["act_max"],
-            per_channel=p["per_channel"]))
+            per_channel=p["per_channel"], dsp_rows6=int(rows6 is not None)))
         quant = ctx.struct("ml_per_channel_quant", "quant", dict(
             multiplier=ctx.const("multiplier", p["multiplier"]),
             shift=ctx.const("shift", p["shift"])))
         return (f"ml_fully_connected_s8({params}, {quant}, "
                 f"{ctx.dims((p['batches'], p['accum']))}, {ctx.tensor(node.inputs[0])}, "
-                f"{ctx.dims((p['out_depth'], p['accum']))}, {ctx.tensor(node.inputs[1])}, {bias}, "
+                f"{ctx.dims((p['out_depth'], p['accum']))}, {w_ref}, {bias}, "
                 f"{ctx.dims((p['batches'], p['out_depth']))}, {ctx.tensor(node.outputs[0])})")
 
     def _emit_s16(self, node, g, p, ctx):

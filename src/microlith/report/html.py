@@ -145,7 +145,7 @@ def build_report(model, target: str, out_html, samples: int = 20, search_dir=Non
         [f"flash split (--optimize {prof.get('optimize')})",
          f"code {_n(prof.get('code_bytes'), ' B')} (generated folder {_n(prof.get('model_code_bytes'), ' B')}, "
          f"measurement harness {_n(prof.get('harness_bytes'), ' B')}, C library {_n(prof.get('library_bytes'), ' B')})"
-         f" + weights {_n(prof.get('weight_bytes'), ' B')}"],
+         f" + weights {_n(prof.get('weight_bytes_linked', prof.get('weight_bytes')), ' B')}"],
         ["RAM (data + bss incl. arena + stack high-water mark)", _n(prof["ram_bytes"], " B")],
         ["stack high-water mark", _n(prof["stack_bytes"], " B")],
         ["latency (estimate)", _n(prof.get("latency_ms_est"), " ms")],

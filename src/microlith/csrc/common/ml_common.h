@@ -29,6 +29,15 @@
 #define ML_SPECIALISE 1
 #endif
 
+/* 1 in builds that compile the DSP-extension paths (ML_NN_DSP's condition, ml_nn_dsp.h): the
+ * generated code defines the constants it lays out for those paths only there
+ * (`#if ML_DSP_LAYOUTS`), so other builds neither compile nor keep them. */
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && defined(__OPTIMIZE__)
+#define ML_DSP_LAYOUTS 1
+#else
+#define ML_DSP_LAYOUTS 0
+#endif
+
 typedef enum {
     ML_OK = 0,
     ML_ARG_ERROR = -1,   /* inconsistent arguments (a bug in the caller or generator) */

@@ -34,11 +34,11 @@ typedef struct {
  * the arrays its path reads, and drops the others. The condition is ML_NN_DSP's
  * (ml_nn_dsp.h), the one that compiles the DSP paths in.
  */
-#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && defined(__OPTIMIZE__)
+#if ML_DSP_LAYOUTS
 #define ML_DW_DSP_DATA(x) (x)
 #define ML_DW_PORTABLE_DATA(x) ((void)(x), NULL)
 #else
-#define ML_DW_DSP_DATA(x) ((void)(x), NULL)
+#define ML_DW_DSP_DATA(x) NULL  /* x is not even declared there (ML_DSP_LAYOUTS) */
 #define ML_DW_PORTABLE_DATA(x) (x)
 #endif
 

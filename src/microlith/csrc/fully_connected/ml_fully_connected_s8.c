@@ -75,21 +75,21 @@ static int32_t ml_fc_dsp_dot(const int8_t *x, const int8_t *w, int32_t n, int32_
 
 #if !ML_COMPACT
 /*
- * Six rows at a time: each row's sum over `blocks` blocks of four of x[k] * w[r * depth + k],
- * both widened by SXTB16. One input word serves six rows (three instructions), each row costs
- * a load, two SXTB16 and two SMLAD: 33 instructions per 24 MACs where four rows take 23 per 16.
- * Rows 0-2 are addressed from one pointer as [w0], [w0, depth] and [w0, depth, lsl #1], rows
- * 3-5 from a second, so six sums, the input word's halves, the weight word's halves, the two
- * pointers, depth and the input pointer take all fourteen registers; the loop end is compared
- * with a copy on the stack. Four blocks per iteration, entered at job->entry (TBB) so any
- * block count runs without a remainder loop. Any alignment (LDR only). A build with
- * ML_OPTIMIZE_SIZE defined leaves it out (about 1.2 KB on Cortex-M4) and runs four rows at a
+ * Six rows at a time, from the filter laid out at code generation (dsp_rows6): per block of
+ * four inputs, one input word widened by two SXTB16 serves six rows, whose six weight words
+ * come in two LDMs of three from one stream; each row then costs two SXTB16 and two SMLAD:
+ * 29 instructions per 24 MACs (the row-major layout took a load per row, 33). Six sums, the
+ * input word's halves, three weight words, a scratch register and the two pointers take all
+ * fourteen registers; the loop end is compared with a copy on the stack. Four blocks per
+ * iteration, entered at job->entry (TBB) so any block count runs without a remainder loop.
+ * Any alignment of the input (LDR); the weights are word aligned (LDM). A build with
+ * ML_OPTIMIZE_SIZE defined leaves it out (about 1.1 KB on Cortex-M4) and runs four rows at a
  * time in C.
  */
 typedef struct {
     const int8_t *x;      /* 0 */
-    const int8_t *w;      /* 4: row 0 of the next group (advanced by the routine) */
-    int32_t depth;        /* 8: bytes between rows */
+    const int8_t *w;      /* 4: the next group's first block (advanced by the routine) */
+    int32_t depth;        /* 8: inputs per row */
     const int8_t *x_end;  /* 12: x + 4 * blocks, blocks >= 1 */
     int32_t entry;        /* 16: (4 - blocks % 4) % 4 */
     const int32_t *bias;  /* 20: the next group's six biases (advanced) */
@@ -120,22 +120,21 @@ int32_t ml_fc_dsp_rows6(ml_fc_dsp_job *job);
     "ssat r11, #8, r11\n\t"                                                                      \
     "strb r11, [r1], #1\n\t"
 
-#define ML_FC_ROW6(load, a)                                                                     \
-    load "\n\t"                                                                                  \
-    "sxtb16 lr, r12, ror #8\n\t"                                                                 \
-    "sxtb16 r12, r12\n\t"                                                                        \
-    "smlad " a ", r10, r12, " a "\n\t"                                                           \
+/* Row sum a += the block's four products with the weight word in w (r10, r11: the input's
+ * halves; lr scratch). */
+#define ML_FC_ROW6(w, a)                                                                        \
+    "sxtb16 lr, " w ", ror #8\n\t"                                                               \
+    "sxtb16 " w ", " w "\n\t"                                                                    \
+    "smlad " a ", r10, " w ", " a "\n\t"                                                          \
     "smlad " a ", r11, lr, " a "\n\t"
 #define ML_FC_BLOCK6                                                                            \
     "ldr r10, [r0], #4\n\t"                                                                      \
     "sxtb16 r11, r10, ror #8\n\t"                                                                \
     "sxtb16 r10, r10\n\t"                                                                        \
-    ML_FC_ROW6("ldr r12, [r1, r2]", "r5")                                                        \
-    ML_FC_ROW6("ldr r12, [r1, r2, lsl #1]", "r6")                                                \
-    ML_FC_ROW6("ldr r12, [r1], #4", "r4")                                                        \
-    ML_FC_ROW6("ldr r12, [r3, r2]", "r8")                                                        \
-    ML_FC_ROW6("ldr r12, [r3, r2, lsl #1]", "r9")                                                \
-    ML_FC_ROW6("ldr r12, [r3], #4", "r7")
+    "ldmia r1!, {r2, r3, r12}\n\t"                                                               \
+    ML_FC_ROW6("r2", "r4") ML_FC_ROW6("r3", "r5") ML_FC_ROW6("r12", "r6")                        \
+    "ldmia r1!, {r2, r3, r12}\n\t"                                                               \
+    ML_FC_ROW6("r2", "r7") ML_FC_ROW6("r3", "r8") ML_FC_ROW6("r12", "r9")
 
 /* Frame: [sp] x_end, [sp, #4] job, [sp, #8] groups finished. */
 __asm__(".text\n\t"
@@ -157,13 +156,7 @@ __asm__(".text\n\t"
         "ldr r12, [r0, #20]\n\t"
         "ldmia r12!, {r4, r5, r6, r7, r8, r9}\n\t"
         "str r12, [r0, #20]\n\t"
-        "ldr r2, [r0, #8]\n\t"
         "ldr r1, [r0, #4]\n\t"
-        "add r3, r1, r2, lsl #1\n\t"
-        "add r3, r3, r2\n\t"
-        "add r12, r3, r2, lsl #1\n\t"
-        "add r12, r12, r2\n\t"
-        "str r12, [r0, #4]\n\t"
         "ldr r10, [r0, #16]\n\t"
         "ldr r0, [r0, #0]\n\t"
         "tbb [pc, r10]\n"
@@ -181,6 +174,7 @@ __asm__(".text\n\t"
         "cmp r0, r12\n\t"
         "bne.w .Lml_fc_rows6_b0\n\t"
         "ldr r0, [sp, #4]\n\t"
+        "str r1, [r0, #4]\n\t"      /* w: past the group's 6 * depth bytes */
         "ldr r1, [r0, #24]\n\t"
         "cmp r1, #0\n\t"
         "beq.w .Lml_fc_rows6_sums\n\t"
@@ -214,6 +208,23 @@ __asm__(".text\n\t"
         ".size ml_fc_dsp_rows6, .-ml_fc_dsp_rows6");
 #endif /* !ML_OPTIMIZE_SIZE */
 
+#if ML_COMPACT
+/* acc[r] += the dot products of rows r = 0..5 of one group of the dsp_rows6 layout (`blocks`
+ * blocks of six words at w) with x: what ml_fc_dsp_rows6 sums, for builds without it. */
+static void ml_fc_rows6_c(const int8_t *x, const int8_t *w, int32_t blocks, int32_t acc[6])
+{
+    for (; blocks > 0; --blocks, x += 4) {
+        const int32_t xv = ml_dsp_read_s8x4(x);
+        const int32_t xl = ml_dsp_sxtb16(xv);
+        const int32_t xh = ml_dsp_sxtb16_ror8(xv);
+        for (int32_t r = 0; r < 6; ++r, w += 4) {
+            const int32_t wv = ml_dsp_read_s8x4(w);
+            acc[r] = ml_dsp_smlad(xh, ml_dsp_sxtb16_ror8(wv), ml_dsp_smlad(xl, ml_dsp_sxtb16(wv), acc[r]));
+        }
+    }
+}
+#endif
+
 static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *quant,
                       int32_t batches, int32_t depth, int32_t out_depth, const int8_t *input,
                       const int8_t *filter, const int32_t *bias, int8_t *output)
@@ -233,7 +244,7 @@ static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *qu
         int32_t o = 0;
         if (blocks > 0) {
 #if !ML_COMPACT
-            if (bias != NULL && out_depth >= 6) {
+            if (params->dsp_rows6) {  /* checked by the caller: bias, out_depth >= 6, done == depth */
                 /* The routine requantizes itself when nothing is left to add and the
                  * requantization is the per-tensor fast one; otherwise it hands over each
                  * group's sums. */
@@ -257,14 +268,10 @@ static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *qu
                     if (g == groups) {
                         break;
                     }
-                    /* group g's sums are in acc: finish it here */
-                    const int8_t *wr = w + g * 6 * depth;
+                    /* group g's sums are in acc (the layout leaves no tail): finish it here */
                     const int32_t og = 6 * g;
                     for (int32_t r = 0; r < 6; ++r) {
-                        int32_t a = acc[r];
-                        if (done < depth) {
-                            a = ml_fc_dsp_dot(x + done, wr + r * depth + done, depth - done, a);
-                        }
+                        const int32_t a = acc[r];
                         out[og + r] = tensor_fast ? ml_fc_dsp_out_tensor(a, m, sh, round, out_off)
                                                   : ml_fc_dsp_out(params, quant, og + r, a);
                     }
@@ -272,6 +279,19 @@ static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *qu
                 }
                 o = 6 * groups;
                 w += o * depth;
+            }
+#else
+            if (params->dsp_rows6) {  /* the layout without the routine: the same sums in C */
+                for (; o + 6 <= out_depth; o += 6, w += 6 * depth) {
+                    int32_t acc[6];
+                    for (int32_t r = 0; r < 6; ++r) {
+                        acc[r] = bias[o + r];
+                    }
+                    ml_fc_rows6_c(x, w, blocks, acc);
+                    for (int32_t r = 0; r < 6; ++r) {
+                        out[o + r] = ml_fc_dsp_out(params, quant, o + r, acc[r]);
+                    }
+                }
             }
 #endif
             for (; o + 4 <= out_depth; o += 4) {
@@ -502,6 +522,12 @@ ml_status ml_fully_connected_s8(const ml_fc_params *params, const ml_per_channel
         return ML_ARG_ERROR;
     }
 #if defined(ML_NN_DSP)
+    if (params->dsp_rows6) {  /* only the six-row paths read this layout */
+        if (params->filter_offset != 0 || params->input_offset != 0 || bias == NULL ||
+            out_depth < 6 || (depth & 3) != 0 || depth == 0) {
+            return ML_ARG_ERROR;
+        }
+    }
     if (params->filter_offset == 0 && params->input_offset == 0) {
         ml_fc_dsp(params, quant, batches, depth, out_depth, input, filter, bias, output);
         return ML_OK;

@@ -10,7 +10,19 @@ typedef struct {
     int32_t act_min;        /* fused activation clamp, in the output's int8 domain */
     int32_t act_max;
     int32_t per_channel;    /* 1: quant arrays hold one entry per output channel; 0: one entry */
+    int32_t dsp_rows6;      /* 1: on DSP builds, filter is laid out for six rows at a time (below) */
 } ml_fc_params;
+
+/*
+ * Generated code passes the filter through ML_FC_DSP_WEIGHTS(laid_out, row_major) when it set
+ * dsp_rows6: builds with the DSP paths (ML_NN_DSP's condition, ml_nn_dsp.h) reference only the
+ * laid-out copy, the others only the row-major one, so each keeps one of them in flash.
+ */
+#if ML_DSP_LAYOUTS
+#define ML_FC_DSP_WEIGHTS(laid_out, row_major) ((void)(row_major), (laid_out))
+#else
+#define ML_FC_DSP_WEIGHTS(laid_out, row_major) (row_major)  /* laid_out is not declared there */
+#endif
 
 /*
  * output[b][o] = clamp(requantize(sum_d (in[b][d] + input_offset) * (w[o][d] + filter_offset)
@@ -23,6 +35,12 @@ typedef struct {
  * leaves every int32 result unchanged and the inner loop without an add. Cores with the DSP
  * extension then run four rows at a time with SMLAD (input_offset and filter_offset 0);
  * otherwise the portable loop.
+ *
+ * dsp_rows6 (DSP builds; the generator sets it with depth a multiple of 4, out_depth >= 6 and
+ * a bias): rows [0, 6 * G), G = out_depth / 6, are stored as G groups of depth / 4 blocks of
+ * six words, word r of block k of group g holding w[6g + r][4k .. 4k + 3]; the rows after them
+ * row-major as usual. The six-row routine then reads one stream of words (a build without it,
+ * --optimize size, sums the same words in C).
  */
 ml_status ml_fully_connected_s8(const ml_fc_params *params, const ml_per_channel_quant *quant,
                                 const ml_dims *input_dims, const int8_t *input,
