@@ -547,6 +547,38 @@ static void ml_conv_dsp_zero(int32_t *col, int32_t blocks, int32_t step)
     }
 }
 
+#if ML_CONV_ASM
+/* One window row of a segment of pixels, for ml_conv_dsp_taps_p6 / _p4 (below). */
+typedef struct {
+    const int8_t *row;    /* 0: this window row's input row */
+    int32_t *dk;          /* 4: its block (ky, 0, 0), slot 0 */
+    int32_t off2;         /* 8: input_offset in both halfwords */
+    int32_t n2;           /* 12: C_IN / 8, pairs of blocks per input column */
+    int32_t rskip;        /* 16: stride_w * C_IN - C_IN, the source from one slot to the next */
+    int32_t cback;        /* 20: the columns from past a slot's last block to the next slot */
+    int32_t col_next;     /* 24: from past a widened tap column's last slot to the next column */
+    int32_t cnt1;         /* 28: tap columns widened: min(stride_w, KW) >= 1 */
+    int32_t cnt2;         /* 32: tap columns copied: KW - cnt1 */
+    int32_t back;         /* 36: bytes from a copied tap column back to its source (+ 1 slot) */
+    int32_t mwords;       /* 40: words per copied run (even, >= 2) */
+    int32_t mruns;        /* 44: runs per copied tap column (0 when n = 1) */
+    int32_t mgap;         /* 48: bytes from one run's end to the next run */
+    int32_t last_off;     /* 52: input bytes from row to the first copied column's last slot */
+    int32_t c;            /* 56: C_IN */
+    int32_t kxb;          /* 60: bytes between the blocks of two tap columns */
+    int32_t last_at;      /* 64: bytes from a block's slot 0 to its last slot */
+    int32_t last_in;      /* 68: bit j: copied tap column j's last slot is inside the image */
+    int32_t wide[2][4];   /* 72: per widened tap column: input bytes from row to its first slot
+                             inside, the slots before it (zeros), inside, after it (zeros) */
+    int32_t blk;          /* 104: bytes between two blocks of a slot: 8 * P */
+    int32_t n;            /* the segment's pixels, when the fields above that follow from it
+                             were set; 0 before */
+} ml_conv_taps;
+
+typedef char ml_conv_taps_layout[offsetof(ml_conv_taps, wide) == 72 &&
+                                         offsetof(ml_conv_taps, blk) == 104 ? 1 : -1];
+#endif
+
 /* What the DSP path derives once per call. */
 typedef struct {
     const ml_conv_params *params;
@@ -559,6 +591,9 @@ typedef struct {
     int32_t off2;         /* input_offset in both halfwords */
     int32_t *cols;
     int8_t *stage;        /* a window in raw int8, when its taps do not align with blocks */
+#if ML_CONV_ASM
+    ml_conv_taps taps;    /* segments of C_IN % 8 == 0 layers: what stays from one to the next */
+#endif
 } ml_conv_dsp;
 
 /* Column `col` (one pixel's block 0; blocks `step` words apart) := the window of output pixel
@@ -651,6 +686,308 @@ static void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int
         }
     }
     ml_conv_dsp_widen(d->stage, d->k, col, step, d->off2);
+}
+
+#if ML_CONV_ASM
+/*
+ * Columns of n consecutive output pixels of one output row, slots 0..n-1 of a group (slot i at
+ * col + 2 * i), for C_IN a multiple of 8, stride_w <= 2 and no horizontal dilation.
+ *
+ * Block (ky, kx, c4) of slot p reads input column ix0 + p * stride_w + kx, which is block
+ * (ky, kx - stride_w, c4) of slot p + 1. So only the first stride_w tap columns are widened
+ * from the input; every later one is a word copy of the tap column stride_w to its left, one
+ * slot on, plus its last slot widened. A 3x3 stride-1 window widens each input value 8 / 18
+ * times per group of six where the window by window im2col widened it 3 times per pixel (18).
+ * A segment that fills its group (n = P) copies a tap column's blocks as one run: the words
+ * that land in each block's last slot are widened over right after.
+ *
+ * One call of ml_conv_dsp_taps_p6 / _p4 builds one window row (ky) of a segment from the
+ * record below, which the caller fills once per segment (the horizontal clipping is the same
+ * for every window row) and points at each row in turn. Slots outside the image are zeros.
+ */
+
+void ml_conv_dsp_taps(const ml_conv_taps *t);
+
+/* Slots of zeros at r6 (count at [r0, #at]): r2 = pairs of blocks, r12 = bytes between blocks,
+ * r4 = from past a slot's last block to the next slot */
+#define ML_CONV_TAPS_ZERO(at, L)                                                                \
+    "ldr r7, [r0, #" at "]\n\t"                                                                  \
+    "cbz r7, " L "9f\n\t"                                                                        \
+    "mov r10, #0\n\t"                                                                            \
+    "mov r11, #0\n"                                                                              \
+    L "1:\n\t"                                                                                   \
+    "mov r8, r2\n"                                                                               \
+    L "2:\n\t"                                                                                   \
+    "strd r10, r11, [r6]\n\t"                                                                    \
+    "add r6, r6, r12\n\t"                                                                        \
+    "strd r10, r11, [r6]\n\t"                                                                    \
+    "add r6, r6, r12\n\t"                                                                        \
+    "subs r8, r8, #1\n\t"                                                                        \
+    "bne " L "2b\n\t"                                                                            \
+    "sub r6, r6, r4\n\t"                                                                         \
+    "subs r7, r7, #1\n\t"                                                                        \
+    "bne " L "1b\n"                                                                              \
+    L "9:\n\t"
+/* One pair of blocks from the input at r5 (r1 = off2) to col, r12 bytes apart. */
+#define ML_CONV_TAPS_PAIR(col)                                                                  \
+    "ldr r9, [r5], #4\n\t"                                                                       \
+    "sxtab16 r10, r1, r9\n\t"                                                                    \
+    "sxtab16 r11, r1, r9, ror #8\n\t"                                                            \
+    "strd r10, r11, [" col "]\n\t"                                                               \
+    "add " col ", " col ", r12\n\t"                                                              \
+    "ldr r9, [r5], #4\n\t"                                                                       \
+    "sxtab16 r10, r1, r9\n\t"                                                                    \
+    "sxtab16 r11, r1, r9, ror #8\n\t"                                                            \
+    "strd r10, r11, [" col "]\n\t"                                                               \
+    "add " col ", " col ", r12\n\t"
+
+/* Registers: lr the record, r1 off2, r2 C_IN / 8, r12 bytes between blocks (8 * P), r6 the
+ * current tap column's block 0. */
+__asm__(".text\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".balign 2\n\t"
+        ".global ml_conv_dsp_taps\n\t"
+        ".type ml_conv_dsp_taps, %function\n\t"
+        ".thumb_func\n"
+        "ml_conv_dsp_taps:\n\t"
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+        "mov lr, r0\n\t"
+        "ldrd r1, r2, [lr, #8]\n\t"
+        "ldrd r3, r4, [lr, #16]\n\t"  /* rskip, cback */
+        "ldr r6, [lr, #4]\n\t"
+        "ldr r12, [lr, #28]\n\t"      /* cnt1 */
+        "push {r12}\n\t"
+        "ldr r12, [lr, #104]\n\t"
+        "add r0, lr, #72\n"
+        "1:\n\t" /* widened tap columns: zeros, the slots inside, zeros */
+        ML_CONV_TAPS_ZERO("4", "3")
+        "ldr r7, [r0, #8]\n\t"
+        "cbz r7, 29f\n\t"
+        "ldr r5, [r0, #0]\n\t"
+        "ldr r9, [lr, #0]\n\t"
+        "add r5, r5, r9\n"
+        "21:\n\t"
+        "mov r8, r2\n"
+        "22:\n\t"
+        ML_CONV_TAPS_PAIR("r6")
+        "subs r8, r8, #1\n\t"
+        "bne 22b\n\t"
+        "add r5, r5, r3\n\t"
+        "sub r6, r6, r4\n\t"
+        "subs r7, r7, #1\n\t"
+        "bne 21b\n"
+        "29:\n\t"
+        ML_CONV_TAPS_ZERO("12", "4")
+        "ldr r9, [lr, #24]\n\t"
+        "add r6, r6, r9\n\t"
+        "adds r0, r0, #16\n\t"
+        "ldr r9, [sp]\n\t"
+        "subs r9, r9, #1\n\t"
+        "str r9, [sp]\n\t"
+        "bne 1b\n\t"
+        "ldr r7, [lr, #32]\n\t" /* copied tap columns */
+        "cmp r7, #0\n\t"
+        "beq 9f\n\t"
+        "str r7, [sp]\n\t"
+        "ldr r0, [lr, #52]\n\t"
+        "ldr r9, [lr, #0]\n\t"
+        "add r0, r0, r9\n\t"
+        "ldr r9, [lr, #68]\n\t"
+        "push {r9}\n"
+        "5:\n\t"
+        "ldr r9, [lr, #44]\n\t"
+        "cmp r9, #0\n\t"
+        "beq 8f\n\t"
+        "ldr r4, [lr, #36]\n\t"
+        "sub r5, r6, r4\n\t"
+        "mov r3, r6\n"
+        "6:\n\t"
+        "ldr r4, [lr, #40]\n\t"
+        "subs r4, r4, #8\n\t"
+        "blt 62f\n"
+        "61:\n\t"
+        "ldmia r5!, {r7, r8, r10, r11}\n\t"
+        "stmia r3!, {r7, r8, r10, r11}\n\t"
+        "ldmia r5!, {r7, r8, r10, r11}\n\t"
+        "stmia r3!, {r7, r8, r10, r11}\n\t"
+        "subs r4, r4, #8\n\t"
+        "bge 61b\n"
+        "62:\n\t"
+        "lsls r4, r4, #30\n\t" /* bit 2 of what is left to C, bit 1 to N */
+        "bcc 63f\n\t"
+        "ldmia r5!, {r7, r8, r10, r11}\n\t"
+        "stmia r3!, {r7, r8, r10, r11}\n"
+        "63:\n\t"
+        "bpl 64f\n\t"
+        "ldrd r7, r8, [r5], #8\n\t"
+        "strd r7, r8, [r3], #8\n"
+        "64:\n\t"
+        "subs r9, r9, #1\n\t"
+        "beq 8f\n\t"
+        "ldr r4, [lr, #48]\n\t"
+        "add r5, r5, r4\n\t"
+        "add r3, r3, r4\n\t"
+        "b 6b\n"
+        "8:\n\t" /* the last slot: widened, or zeros outside the image */
+        "ldr r4, [lr, #64]\n\t"
+        "add r3, r6, r4\n\t"
+        "mov r8, r2\n\t"
+        "ldr r9, [sp]\n\t"
+        "lsrs r9, r9, #1\n\t"
+        "str r9, [sp]\n\t"
+        "bcc 85f\n\t"
+        "mov r5, r0\n"
+        "81:\n\t"
+        ML_CONV_TAPS_PAIR("r3")
+        "subs r8, r8, #1\n\t"
+        "bne 81b\n\t"
+        "b 86f\n"
+        "85:\n\t"
+        "mov r10, #0\n\t"
+        "mov r11, #0\n"
+        "851:\n\t"
+        "strd r10, r11, [r3]\n\t"
+        "add r3, r3, r12\n\t"
+        "strd r10, r11, [r3]\n\t"
+        "add r3, r3, r12\n\t"
+        "subs r8, r8, #1\n\t"
+        "bne 851b\n"
+        "86:\n\t"
+        "ldr r9, [lr, #56]\n\t"
+        "add r0, r0, r9\n\t"
+        "ldr r9, [lr, #60]\n\t"
+        "add r6, r6, r9\n\t"
+        "ldr r9, [sp, #4]\n\t"
+        "subs r9, r9, #1\n\t"
+        "str r9, [sp, #4]\n\t"
+        "bne 5b\n\t"
+        "add sp, sp, #4\n"
+        "9:\n\t"
+        "add sp, sp, #4\n\t"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+        ".size ml_conv_dsp_taps, .-ml_conv_dsp_taps");
+
+/* The segment of n pixels from output pixel (oy, ox) into slots 0..n-1 at col (see above). */
+static void ml_conv_dsp_segment(ml_conv_dsp *d, const int8_t *in_batch, int32_t oy, int32_t ox,
+                                int32_t n, int32_t *col, int32_t step)
+{
+    const ml_conv_params *pr = d->params;
+    ml_conv_taps *t = &d->taps;
+    const int32_t sw = pr->stride_w;
+    const int32_t c = d->in_c;
+    const int32_t in_w = d->in_w;
+    if (t->n != n) {
+        t->n = n;
+        t->col_next = t->kxb - 8 * n;
+        if (2 * n == step) {
+            t->mwords = (c >> 2) * step - 2;
+            t->mruns = 1;
+        } else {
+            t->mwords = 2 * (n - 1);
+            t->mruns = n > 1 ? c >> 2 : 0;
+        }
+        t->mgap = 4 * step - 8 * (n - 1);
+        t->last_at = 8 * (n - 1);
+    }
+    const int32_t ix0 = ox * sw - pr->pad_w;
+    const int32_t x_last = ix0 + (n - 1) * sw;
+    t->last_off = (x_last + t->cnt1) * c;
+    t->last_in = 0;
+    for (int32_t j = 0; j < t->cnt2; ++j) {
+        const int32_t x = x_last + t->cnt1 + j;
+        if (x >= 0 && x < in_w) {
+            t->last_in |= 1 << j;
+        }
+    }
+    for (int32_t kx = 0; kx < t->cnt1; ++kx) {
+        /* slot p reads column x0 + p * sw: inside for p in [lo, hi) */
+        const int32_t x0 = ix0 + kx;
+        int32_t lo = 0;
+        int32_t hi = n;
+        if (x0 < 0 || x0 + (n - 1) * sw >= in_w) {
+            lo = x0 < 0 ? (sw - 1 - x0) / sw : 0;
+            hi = x0 < in_w ? (in_w - 1 - x0) / sw + 1 : 0;
+            lo = lo < n ? lo : n;
+            hi = hi < n ? hi : n;
+            hi = hi > lo ? hi : lo;
+        }
+        t->wide[kx][0] = (x0 + lo * sw) * c;
+        t->wide[kx][1] = lo;
+        t->wide[kx][2] = hi - lo;
+        t->wide[kx][3] = n - hi;
+    }
+    const int32_t iy0 = oy * pr->stride_h - pr->pad_h;
+    const int32_t row_words = d->k_w * (c >> 2) * step;
+    const int32_t row_bytes = in_w * c;
+    for (int32_t ky = 0; ky < d->k_h; ++ky, col += row_words) {
+        const int32_t iy = iy0 + ky * pr->dilation_h;
+        if (iy < 0 || iy >= d->in_h) {
+            for (int32_t b = 0; b < row_words; b += step) {
+                for (int32_t i = 0; i < 2 * n; ++i) {
+                    col[b + i] = 0;
+                }
+            }
+            continue;
+        }
+        t->row = in_batch + iy * row_bytes;
+        t->dk = col;
+        ml_conv_dsp_taps(t);
+    }
+}
+
+/* The fields of d->taps that hold for the whole call. */
+static void ml_conv_dsp_taps_init(ml_conv_dsp *d, int32_t step)
+{
+    ml_conv_taps *t = &d->taps;
+    const int32_t sw = d->params->stride_w;
+    const int32_t c = d->in_c;
+    t->off2 = d->off2;
+    t->n2 = c >> 3;
+    t->rskip = sw * c - c;
+    t->kxb = (c >> 2) * step * 4;
+    t->blk = step * 4;
+    t->cback = t->kxb - 8;
+    t->cnt1 = sw < d->k_w ? sw : d->k_w;
+    t->cnt2 = d->k_w - t->cnt1;
+    t->back = sw * t->kxb - 8;
+    t->c = c;
+    t->n = 0;
+}
+#endif /* ML_CONV_ASM */
+
+/* The columns of pixels first .. first + np - 1 (in slots 0..np-1). */
+static void ml_conv_dsp_columns(ml_conv_dsp *d, const int8_t *in_batch, int32_t out_w,
+                                int32_t first, int32_t np, int32_t step)
+{
+    int32_t oy = first / out_w;
+    int32_t ox = first - oy * out_w;
+#if ML_CONV_ASM
+    const int by_rows = (d->in_c & 7) == 0 && d->params->dilation_w == 1 &&
+                        d->params->stride_w <= 2 && (step == 12 || step == 8);
+    if (by_rows && d->taps.kxb != (d->in_c >> 2) * step * 4) {
+        ml_conv_dsp_taps_init(d, step);
+    }
+#endif
+    for (int32_t i = 0; i < np;) {
+#if ML_CONV_ASM
+        if (by_rows) {
+            const int32_t n = np - i < out_w - ox ? np - i : out_w - ox;
+            ml_conv_dsp_segment(d, in_batch, oy, ox, n, d->cols + 2 * i, step);
+            i += n;
+            ox += n;
+        } else
+#endif
+        {
+            ml_conv_dsp_im2col(d, in_batch, oy, ox, d->cols + 2 * i, step);
+            ++i;
+            ++ox;
+        }
+        if (ox == out_w) {
+            ox = 0;
+            ++oy;
+        }
+    }
 }
 
 #if ML_CONV_ASM
@@ -1028,6 +1365,9 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
      * assembly (ml_conv2d_s8.h) */
     d.cols = (int32_t *)scratch;
     d.stage = (int8_t *)(d.cols + d.blocks * 2 * ML_CONV2D_S8_PIXELS);
+#if ML_CONV_ASM
+    d.taps.kxb = 0;  /* set up by the first segment */
+#endif
     int32_t *const rec =
         (int32_t *)(void *)(d.stage + ((d.in_c & 3) != 0 && d.k_h * d.k_w > 1 ? 4 * d.blocks : 0));
     int8_t *const last = (int8_t *)(rec + 4 * d.out_c);
@@ -1092,15 +1432,7 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
                 ml_conv_dsp_widen_pixels(in_batch + first * d.in_c, np, d.in_c, d.cols, 2 * step,
                                          d.off2);
             } else {
-                int32_t oy = first / out_w;
-                int32_t ox = first - oy * out_w;
-                for (int32_t i = 0; i < np; ++i) {
-                    ml_conv_dsp_im2col(&d, in_batch, oy, ox, d.cols + 2 * i, 2 * step);
-                    if (++ox == out_w) {
-                        ox = 0;
-                        ++oy;
-                    }
-                }
+                ml_conv_dsp_columns(&d, in_batch, out_w, first, np, 2 * step);
             }
             int8_t *out = out_batch + first * out_c;
 #if ML_CONV_ASM
