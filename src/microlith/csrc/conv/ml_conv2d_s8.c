@@ -596,9 +596,49 @@ typedef struct {
 #endif
 } ml_conv_dsp;
 
+/* Halfword at p (any alignment), zero-extended. */
+ML_DSP_INLINE uint32_t ml_conv_dsp_read_u16(const int8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/*
+ * The column of a window of three rows of 9 bytes (3x3 taps of 3 channels: the RGB first
+ * layers), every row inside the image, r0 its first row and dy bytes between rows: its 7
+ * blocks straight from the input, without staging. The blocks straddle the rows at bytes 8/9
+ * and 17/18, which a shift and an OR join; only bytes of the window are read. The 28th value
+ * (the block's padding) is 0.
+ */
+static ML_NOINLINE void ml_conv_dsp_im2col27(const int8_t *r0, int32_t dy, int32_t *col,
+                                             int32_t step, int32_t off2)
+{
+    const int8_t *r1 = r0 + dy;
+    const int8_t *r2 = r1 + dy;
+#define ML_CONV_BLOCK27(w)                                                                      \
+    do {                                                                                         \
+        const int32_t v = (w);                                                                   \
+        col[0] = ml_dsp_sxtab16(off2, v);                                                        \
+        col[1] = ml_dsp_sxtab16_ror8(off2, v);                                                   \
+        col += step;                                                                             \
+    } while (0)
+    ML_CONV_BLOCK27(ml_dsp_read_s8x4(r0));
+    ML_CONV_BLOCK27(ml_dsp_read_s8x4(r0 + 4));
+    ML_CONV_BLOCK27((int32_t)(((uint32_t)ml_dsp_read_s8x4(r1) << 8) | (uint8_t)r0[8]));
+    ML_CONV_BLOCK27(ml_dsp_read_s8x4(r1 + 3));
+    ML_CONV_BLOCK27((int32_t)(((uint32_t)ml_dsp_read_s8x4(r2) << 16) |
+                              ml_conv_dsp_read_u16(r1 + 7)));
+    ML_CONV_BLOCK27(ml_dsp_read_s8x4(r2 + 2));
+#undef ML_CONV_BLOCK27
+    const int32_t v = (int32_t)((uint32_t)ml_dsp_read_s8x4(r2 + 5) >> 8);
+    col[0] = ml_dsp_sxtab16(off2, v);
+    col[1] = (int32_t)((uint32_t)ml_dsp_sxtab16_ror8(off2, v) & 0xFFFFu);  /* {x7, 0}: padding */
+}
+
 /* Column `col` (one pixel's block 0; blocks `step` words apart) := the window of output pixel
  * (oy, ox). */
-static void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int32_t oy,
+static ML_NOINLINE void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int32_t oy,
                                int32_t ox, int32_t *col, int32_t step)
 {
     const ml_conv_params *pr = d->params;
@@ -607,22 +647,9 @@ static void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int
     const int32_t ix0 = ox * pr->stride_w - pr->pad_w;
     const int32_t row_run = d->k_w * in_c;
     const int inside_w = pr->dilation_w == 1 && ix0 >= 0 && ix0 + d->k_w <= d->in_w;
-    const int inside = inside_w && iy0 >= 0 && iy0 + (d->k_h - 1) * pr->dilation_h < d->in_h;
-    if (inside && (row_run & 3) == 0) {
-        /* Every window row is whole blocks (taps on block boundaries, or a row of e.g. four
-         * one-channel taps) in one run of the input: widen straight from it. */
-        const int8_t *src = in_batch + (iy0 * d->in_w + ix0) * in_c;
-        const int32_t dy = pr->dilation_h * d->in_w * in_c;
-        const int32_t col_dy = (row_run >> 2) * step;
-        for (int32_t ky = 0; ky < d->k_h; ++ky) {
-            ml_conv_dsp_widen(src, row_run, col, step, d->off2);
-            src += dy;
-            col += col_dy;
-        }
-        return;
-    }
     if ((in_c & 3) == 0) {
-        /* Every tap starts on a block boundary: widen straight from the input. */
+        /* Every tap starts on a block boundary: rows outside the image are zeros, rows inside
+         * widen straight from the input, clipped rows tap by tap. */
         for (int32_t ky = 0; ky < d->k_h; ++ky) {
             const int32_t iy = iy0 + ky * pr->dilation_h;
             int32_t *dst = col + ky * (row_run >> 2) * step;
@@ -631,17 +658,17 @@ static void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int
                 continue;
             }
             const int8_t *row = in_batch + iy * d->in_w * in_c;
-            if (pr->dilation_w == 1 && ix0 >= 0 && ix0 + d->k_w <= d->in_w) {
+            if (inside_w) {
                 ml_conv_dsp_widen(row + ix0 * in_c, row_run, dst, step, d->off2);
                 continue;
             }
             for (int32_t kx = 0; kx < d->k_w; ++kx) {
                 const int32_t ix = ix0 + kx * pr->dilation_w;
                 int32_t *tap = dst + kx * (in_c >> 2) * step;
-                if (ix < 0 || ix >= d->in_w) {
-                    ml_conv_dsp_zero(tap, in_c >> 2, step);
-                } else {
+                if (ix >= 0 && ix < d->in_w) {
                     ml_conv_dsp_widen(row + ix * in_c, in_c, tap, step, d->off2);
+                } else {
+                    ml_conv_dsp_zero(tap, in_c >> 2, step);
                 }
             }
         }
@@ -655,37 +682,28 @@ static void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int
         }
         return;
     }
-    /* Gather the raw window, outside taps as the input zero point (widened to 0). */
-    const int8_t zp = (int8_t)(-pr->input_offset);
-    int8_t *s = d->stage;
+    /* Gather the raw window, outside taps and the padding to whole blocks as the input zero
+     * point (widened to 0), and widen it in one pass. The taps inside the image are the same
+     * columns [lo, hi) in every row. */
+    int32_t lo, hi;
+    ml_conv_clip_window(ix0, pr->dilation_w, d->k_w, d->in_w, &lo, &hi);
+    memset(d->stage, -pr->input_offset, (size_t)(4 * d->blocks));
     for (int32_t ky = 0; ky < d->k_h; ++ky) {
         const int32_t iy = iy0 + ky * pr->dilation_h;
         if (iy < 0 || iy >= d->in_h) {
-            memset(s, zp, (size_t)row_run);
-            s += row_run;
             continue;
         }
         const int8_t *row = in_batch + iy * d->in_w * in_c;
-        if (inside_w) {
-            ml_conv_dsp_copy(s, row + ix0 * in_c, row_run);
-            s += row_run;
+        int8_t *s = d->stage + ky * row_run;
+        if (pr->dilation_w == 1) {
+            ml_conv_dsp_copy(s + lo * in_c, row + (ix0 + lo) * in_c, (hi - lo) * in_c);
             continue;
         }
-        for (int32_t kx = 0; kx < d->k_w; ++kx) {
-            const int32_t ix = ix0 + kx * pr->dilation_w;
-            if (ix < 0 || ix >= d->in_w) {
-                for (int32_t c = 0; c < in_c; ++c) {
-                    s[c] = zp;
-                }
-            } else {
-                for (int32_t c = 0; c < in_c; ++c) {
-                    s[c] = row[ix * in_c + c];
-                }
-            }
-            s += in_c;
+        for (int32_t kx = lo; kx < hi; ++kx) {
+            ml_conv_dsp_copy(s + kx * in_c, row + (ix0 + kx * pr->dilation_w) * in_c, in_c);
         }
     }
-    ml_conv_dsp_widen(d->stage, d->k, col, step, d->off2);
+    ml_conv_dsp_widen(d->stage, 4 * d->blocks, col, step, d->off2);
 }
 
 #if ML_CONV_ASM
@@ -956,37 +974,48 @@ static void ml_conv_dsp_taps_init(ml_conv_dsp *d, int32_t step)
 }
 #endif /* ML_CONV_ASM */
 
-/* The columns of pixels first .. first + np - 1 (in slots 0..np-1). */
+/* The columns of pixels first .. first + np - 1 (in slots 0..np-1), by segments of pixels in
+ * one output row. */
 static void ml_conv_dsp_columns(ml_conv_dsp *d, const int8_t *in_batch, int32_t out_w,
                                 int32_t first, int32_t np, int32_t step)
 {
+    const ml_conv_params *pr = d->params;
     int32_t oy = first / out_w;
     int32_t ox = first - oy * out_w;
 #if ML_CONV_ASM
-    const int by_rows = (d->in_c & 7) == 0 && d->params->dilation_w == 1 &&
-                        d->params->stride_w <= 2 && (step == 12 || step == 8);
+    const int by_rows = (d->in_c & 7) == 0 && pr->dilation_w == 1 && pr->stride_w <= 2 &&
+                        (step == 12 || step == 8);
     if (by_rows && d->taps.kxb != (d->in_c >> 2) * step * 4) {
         ml_conv_dsp_taps_init(d, step);
     }
 #endif
+    /* three rows of 9 bytes (3x3x3): whole windows straight from the input */
+    const int k27 = d->k_w * d->in_c == 9 && d->k_h == 3 && pr->dilation_w == 1;
     for (int32_t i = 0; i < np;) {
+        const int32_t n = np - i < out_w - ox ? np - i : out_w - ox;
+        int32_t *col = d->cols + 2 * i;
 #if ML_CONV_ASM
         if (by_rows) {
-            const int32_t n = np - i < out_w - ox ? np - i : out_w - ox;
-            ml_conv_dsp_segment(d, in_batch, oy, ox, n, d->cols + 2 * i, step);
-            i += n;
-            ox += n;
+            ml_conv_dsp_segment(d, in_batch, oy, ox, n, col, step);
         } else
 #endif
         {
-            ml_conv_dsp_im2col(d, in_batch, oy, ox, d->cols + 2 * i, step);
-            ++i;
-            ++ox;
+            const int32_t iy0 = oy * pr->stride_h - pr->pad_h;
+            const int rows_in = iy0 >= 0 && iy0 + (d->k_h - 1) * pr->dilation_h < d->in_h;
+            const int32_t dy = pr->dilation_h * d->in_w * d->in_c;
+            for (int32_t p = 0; p < n; ++p, col += 2) {
+                const int32_t ix0 = (ox + p) * pr->stride_w - pr->pad_w;
+                if (k27 && rows_in && ix0 >= 0 && ix0 + d->k_w <= d->in_w) {
+                    ml_conv_dsp_im2col27(in_batch + iy0 * d->in_w * d->in_c + ix0 * d->in_c, dy,
+                                         col, step, d->off2);
+                } else {
+                    ml_conv_dsp_im2col(d, in_batch, oy, ox + p, col, step);
+                }
+            }
         }
-        if (ox == out_w) {
-            ox = 0;
-            ++oy;
-        }
+        i += n;
+        ox = 0;
+        ++oy;
     }
 }
 
