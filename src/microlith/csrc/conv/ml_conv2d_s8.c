@@ -464,8 +464,8 @@ static void ml_conv_pixels(const ml_conv_params *params, const ml_per_channel_qu
                      : "cc", "memory")
 
 /* Widen n raw int8 values (plus offset, as halfword pairs in off2) into consecutive blocks of
- * one column, `step` words apart (2 * P), from a block boundary; a partial last block is
- * completed with zeros. */
+ * one column, `step` words apart (2 * P: 12 or 8), from a block boundary; a partial last block
+ * is completed with zeros. */
 static void ml_conv_dsp_widen(const int8_t *raw, int32_t n, int32_t *col, int32_t step,
                               int32_t off2)
 {
@@ -474,20 +474,8 @@ static void ml_conv_dsp_widen(const int8_t *raw, int32_t n, int32_t *col, int32_
         int32_t a, b, t0, t1;
         if (step == 12) {
             ML_CONV_WIDEN2("48");
-        } else if (step == 8) {
-            ML_CONV_WIDEN2("32");
-        } else if (step == 4) {
-            ML_CONV_WIDEN2("16");
         } else {
-            for (; n2 > 0; --n2) {
-                for (int32_t i = 0; i < 2; ++i) {
-                    const int32_t v = ml_dsp_read_s8x4(raw);
-                    raw += 4;
-                    col[0] = ml_dsp_sxtab16(off2, v);
-                    col[1] = ml_dsp_sxtab16_ror8(off2, v);
-                    col += step;
-                }
-            }
+            ML_CONV_WIDEN2("32");  /* step 8: P = 4 (the C groups' too) */
         }
         n &= 7;
     }
@@ -571,8 +559,6 @@ typedef struct {
     int32_t wide[2][4];   /* 72: per widened tap column: input bytes from row to its first slot
                              inside, the slots before it (zeros), inside, after it (zeros) */
     int32_t blk;          /* 104: bytes between two blocks of a slot: 8 * P */
-    int32_t n;            /* the segment's pixels, when the fields above that follow from it
-                             were set; 0 before */
 } ml_conv_taps;
 
 typedef char ml_conv_taps_layout[offsetof(ml_conv_taps, wide) == 72 &&
@@ -894,61 +880,39 @@ static void ml_conv_dsp_segment(ml_conv_dsp *d, const int8_t *in_batch, int32_t 
     ml_conv_taps *t = &d->taps;
     const int32_t sw = pr->stride_w;
     const int32_t c = d->in_c;
-    const int32_t in_w = d->in_w;
-    if (t->n != n) {
-        t->n = n;
-        t->col_next = t->kxb - 8 * n;
-        if (2 * n == step) {
-            t->mwords = (c >> 2) * step - 2;
-            t->mruns = 1;
-        } else {
-            t->mwords = 2 * (n - 1);
-            t->mruns = n > 1 ? c >> 2 : 0;
-        }
-        t->mgap = 4 * step - 8 * (n - 1);
-        t->last_at = 8 * (n - 1);
-    }
+    const int32_t c4 = c >> 2;
+    const int full = 2 * n == step;
+    t->col_next = t->kxb - 8 * n;
+    t->mwords = full ? c4 * step - 2 : 2 * (n - 1);
+    t->mruns = full ? 1 : n > 1 ? c4 : 0;
+    t->mgap = 4 * step - 8 * (n - 1);
+    t->last_at = 8 * (n - 1);
     const int32_t ix0 = ox * sw - pr->pad_w;
-    const int32_t x_last = ix0 + (n - 1) * sw;
-    t->last_off = (x_last + t->cnt1) * c;
-    t->last_in = 0;
-    for (int32_t j = 0; j < t->cnt2; ++j) {
-        const int32_t x = x_last + t->cnt1 + j;
-        if (x >= 0 && x < in_w) {
-            t->last_in |= 1 << j;
-        }
-    }
+    const int32_t x_last = ix0 + (n - 1) * sw + t->cnt1;
+    t->last_off = x_last * c;
+    /* copied tap column j's last slot reads input column x_last + j */
+    int32_t lo, hi;
+    ml_conv_clip_window(x_last, 1, t->cnt2, d->in_w, &lo, &hi);
+    t->last_in = (1 << hi) - (1 << lo);
     for (int32_t kx = 0; kx < t->cnt1; ++kx) {
-        /* slot p reads column x0 + p * sw: inside for p in [lo, hi) */
-        const int32_t x0 = ix0 + kx;
-        int32_t lo = 0;
-        int32_t hi = n;
-        if (x0 < 0 || x0 + (n - 1) * sw >= in_w) {
-            lo = x0 < 0 ? (sw - 1 - x0) / sw : 0;
-            hi = x0 < in_w ? (in_w - 1 - x0) / sw + 1 : 0;
-            lo = lo < n ? lo : n;
-            hi = hi < n ? hi : n;
-            hi = hi > lo ? hi : lo;
-        }
-        t->wide[kx][0] = (x0 + lo * sw) * c;
+        /* slot p reads input column ix0 + kx + p * sw */
+        ml_conv_clip_window(ix0 + kx, sw, n, d->in_w, &lo, &hi);
+        t->wide[kx][0] = (ix0 + kx + lo * sw) * c;
         t->wide[kx][1] = lo;
         t->wide[kx][2] = hi - lo;
         t->wide[kx][3] = n - hi;
     }
     const int32_t iy0 = oy * pr->stride_h - pr->pad_h;
-    const int32_t row_words = d->k_w * (c >> 2) * step;
-    const int32_t row_bytes = in_w * c;
+    const int32_t row_words = d->k_w * c4 * step;
     for (int32_t ky = 0; ky < d->k_h; ++ky, col += row_words) {
         const int32_t iy = iy0 + ky * pr->dilation_h;
         if (iy < 0 || iy >= d->in_h) {
-            for (int32_t b = 0; b < row_words; b += step) {
-                for (int32_t i = 0; i < 2 * n; ++i) {
-                    col[b + i] = 0;
-                }
+            for (int32_t p = 0; p < n; ++p) {
+                ml_conv_dsp_zero(col + 2 * p, d->k_w * c4, step);
             }
             continue;
         }
-        t->row = in_batch + iy * row_bytes;
+        t->row = in_batch + iy * d->in_w * c;
         t->dk = col;
         ml_conv_dsp_taps(t);
     }
@@ -963,59 +927,57 @@ static void ml_conv_dsp_taps_init(ml_conv_dsp *d, int32_t step)
     t->off2 = d->off2;
     t->n2 = c >> 3;
     t->rskip = sw * c - c;
-    t->kxb = (c >> 2) * step * 4;
     t->blk = step * 4;
+    t->kxb = (c >> 2) * t->blk;
     t->cback = t->kxb - 8;
     t->cnt1 = sw < d->k_w ? sw : d->k_w;
     t->cnt2 = d->k_w - t->cnt1;
     t->back = sw * t->kxb - 8;
     t->c = c;
-    t->n = 0;
 }
 #endif /* ML_CONV_ASM */
 
 /* The columns of pixels first .. first + np - 1 (in slots 0..np-1), by segments of pixels in
- * one output row. */
+ * one output row: ml_conv_dsp_segment where it applies, else pixel by pixel, 3x3x3 windows
+ * inside the image straight from the input. */
 static void ml_conv_dsp_columns(ml_conv_dsp *d, const int8_t *in_batch, int32_t out_w,
                                 int32_t first, int32_t np, int32_t step)
 {
-    const ml_conv_params *pr = d->params;
+    const ml_conv_params *p = d->params;
     int32_t oy = first / out_w;
     int32_t ox = first - oy * out_w;
 #if ML_CONV_ASM
-    const int by_rows = (d->in_c & 7) == 0 && pr->dilation_w == 1 && pr->stride_w <= 2 &&
-                        (step == 12 || step == 8);
-    if (by_rows && d->taps.kxb != (d->in_c >> 2) * step * 4) {
+    const int by_rows = (d->in_c & 7) == 0 && p->dilation_w == 1 && p->stride_w <= 2;
+    if (by_rows && d->taps.blk != 4 * step) {
         ml_conv_dsp_taps_init(d, step);
     }
+#else
+    const int by_rows = 0;
 #endif
-    /* three rows of 9 bytes (3x3x3): whole windows straight from the input */
-    const int k27 = d->k_w * d->in_c == 9 && d->k_h == 3 && pr->dilation_w == 1;
-    for (int32_t i = 0; i < np;) {
+    const int k27 = d->k_w * d->in_c == 9 && d->k_h == 3 && p->dilation_w == 1;
+    const int32_t dy = p->dilation_h * d->in_w * d->in_c;
+    int32_t *col = d->cols;
+    for (int32_t i = 0; i < np; ox = 0, ++oy) {
         const int32_t n = np - i < out_w - ox ? np - i : out_w - ox;
-        int32_t *col = d->cols + 2 * i;
+        i += n;
 #if ML_CONV_ASM
         if (by_rows) {
             ml_conv_dsp_segment(d, in_batch, oy, ox, n, col, step);
-        } else
+            col += 2 * n;
+            continue;
+        }
 #endif
-        {
-            const int32_t iy0 = oy * pr->stride_h - pr->pad_h;
-            const int rows_in = iy0 >= 0 && iy0 + (d->k_h - 1) * pr->dilation_h < d->in_h;
-            const int32_t dy = pr->dilation_h * d->in_w * d->in_c;
-            for (int32_t p = 0; p < n; ++p, col += 2) {
-                const int32_t ix0 = (ox + p) * pr->stride_w - pr->pad_w;
-                if (k27 && rows_in && ix0 >= 0 && ix0 + d->k_w <= d->in_w) {
-                    ml_conv_dsp_im2col27(in_batch + iy0 * d->in_w * d->in_c + ix0 * d->in_c, dy,
-                                         col, step, d->off2);
-                } else {
-                    ml_conv_dsp_im2col(d, in_batch, oy, ox + p, col, step);
-                }
+        const int32_t iy0 = oy * p->stride_h - p->pad_h;
+        const int rows_in = k27 && iy0 >= 0 && iy0 + 2 * p->dilation_h < d->in_h;
+        int32_t ix0 = ox * p->stride_w - p->pad_w;
+        for (const int32_t end = ox + n; ox < end; ++ox, ix0 += p->stride_w, col += 2) {
+            if (rows_in && ix0 >= 0 && ix0 + d->k_w <= d->in_w) {
+                ml_conv_dsp_im2col27(in_batch + (iy0 * d->in_w + ix0) * d->in_c, dy, col, step,
+                                     d->off2);
+            } else {
+                ml_conv_dsp_im2col(d, in_batch, oy, ox, col, step);
             }
         }
-        i += n;
-        ox = 0;
-        ++oy;
     }
 }
 
@@ -1395,7 +1357,7 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
     d.cols = (int32_t *)scratch;
     d.stage = (int8_t *)(d.cols + d.blocks * 2 * ML_CONV2D_S8_PIXELS);
 #if ML_CONV_ASM
-    d.taps.kxb = 0;  /* set up by the first segment */
+    d.taps.blk = 0;  /* set up by the first segment */
 #endif
     int32_t *const rec =
         (int32_t *)(void *)(d.stage + ((d.in_c & 3) != 0 && d.k_h * d.k_w > 1 ? 4 * d.blocks : 0));
@@ -1410,6 +1372,7 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
                           out_h == d.in_h && out_w == d.in_w;
 #if ML_CONV_ASM
     ml_conv_dsp_job job;
+    ml_conv_dsp_job one;  /* the last channel, reading its padded copy, when K % 4 != 0 */
     if (fast) {
         ml_conv_dsp_records(&d, bias, rec);
         job.filter = filter;
@@ -1428,6 +1391,10 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
                 last[i] = i < d.k ? w[i] : 0;
             }
             job.rec_end -= 4;
+            one = job;
+            one.filter = last;
+            one.rec = job.rec_end;
+            one.rec_end = job.rec_end + 4;
         }
     }
 #else
@@ -1476,11 +1443,10 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
                     run(&job);
                 }
                 if ((d.k & 3) != 0) {
-                    ml_conv_dsp_job one = job;
-                    one.filter = last;
-                    one.rec = job.rec_end;
-                    one.rec_end = job.rec_end + 4;
+                    one.cols = job.cols;
+                    one.cols_end = job.cols_end;
                     one.out = out + out_c - 1;
+                    one.px = px;
                     run(&one);
                 }
             } else
