@@ -498,8 +498,8 @@ static void ml_conv_dsp_widen(const int8_t *raw, int32_t n, int32_t *col, int32_
 
 /* The columns of np consecutive pixels of a pointwise layer (1x1, stride 1, no padding, C_IN a
  * multiple of 4), whose inputs are np * C_IN consecutive bytes: no window to work out. */
-static void ml_conv_dsp_widen_pixels(const int8_t *src, int32_t np, int32_t in_c, int32_t *cols,
-                                     int32_t step, int32_t off2)
+static ML_NOINLINE void ml_conv_dsp_widen_pixels(const int8_t *src, int32_t np, int32_t in_c,
+                                                 int32_t *cols, int32_t step, int32_t off2)
 {
     for (int32_t p = 0; p < np; ++p) {
         int32_t *col = cols + 2 * p;
