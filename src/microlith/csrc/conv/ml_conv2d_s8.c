@@ -591,35 +591,40 @@ ML_DSP_INLINE uint32_t ml_conv_dsp_read_u16(const int8_t *p)
 }
 
 /*
- * The column of a window of three rows of 9 bytes (3x3 taps of 3 channels: the RGB first
- * layers), every row inside the image, r0 its first row and dy bytes between rows: its 7
- * blocks straight from the input, without staging. The blocks straddle the rows at bytes 8/9
- * and 17/18, which a shift and an OR join; only bytes of the window are read. The 28th value
+ * The columns of `count` windows of three rows of 9 bytes (3x3 taps of 3 channels: the RGB
+ * first layers) into consecutive slots from col, every row inside the image: r0 the first
+ * window's first row, dy bytes between its rows, sstep between windows. Each window's 7 blocks
+ * come straight from the input, without staging: the blocks straddle the rows at bytes 8/9 and
+ * 17/18, which a shift and an OR join, and only bytes of the window are read. The 28th value
  * (the block's padding) is 0.
  */
-static ML_NOINLINE void ml_conv_dsp_im2col27(const int8_t *r0, int32_t dy, int32_t *col,
-                                             int32_t step, int32_t off2)
+static ML_NOINLINE void ml_conv_dsp_im2col27(const int8_t *r0, int32_t dy, int32_t sstep,
+                                             int32_t count, int32_t *col, int32_t step,
+                                             int32_t off2)
 {
-    const int8_t *r1 = r0 + dy;
-    const int8_t *r2 = r1 + dy;
+    for (; count > 0; --count, r0 += sstep, col += 2) {
+        const int8_t *r1 = r0 + dy;
+        const int8_t *r2 = r1 + dy;
+        int32_t *c = col;
 #define ML_CONV_BLOCK27(w)                                                                      \
     do {                                                                                         \
         const int32_t v = (w);                                                                   \
-        col[0] = ml_dsp_sxtab16(off2, v);                                                        \
-        col[1] = ml_dsp_sxtab16_ror8(off2, v);                                                   \
-        col += step;                                                                             \
+        c[0] = ml_dsp_sxtab16(off2, v);                                                          \
+        c[1] = ml_dsp_sxtab16_ror8(off2, v);                                                     \
+        c += step;                                                                               \
     } while (0)
-    ML_CONV_BLOCK27(ml_dsp_read_s8x4(r0));
-    ML_CONV_BLOCK27(ml_dsp_read_s8x4(r0 + 4));
-    ML_CONV_BLOCK27((int32_t)(((uint32_t)ml_dsp_read_s8x4(r1) << 8) | (uint8_t)r0[8]));
-    ML_CONV_BLOCK27(ml_dsp_read_s8x4(r1 + 3));
-    ML_CONV_BLOCK27((int32_t)(((uint32_t)ml_dsp_read_s8x4(r2) << 16) |
-                              ml_conv_dsp_read_u16(r1 + 7)));
-    ML_CONV_BLOCK27(ml_dsp_read_s8x4(r2 + 2));
+        ML_CONV_BLOCK27(ml_dsp_read_s8x4(r0));
+        ML_CONV_BLOCK27(ml_dsp_read_s8x4(r0 + 4));
+        ML_CONV_BLOCK27((int32_t)(((uint32_t)ml_dsp_read_s8x4(r1) << 8) | (uint8_t)r0[8]));
+        ML_CONV_BLOCK27(ml_dsp_read_s8x4(r1 + 3));
+        ML_CONV_BLOCK27((int32_t)(((uint32_t)ml_dsp_read_s8x4(r2) << 16) |
+                                  ml_conv_dsp_read_u16(r1 + 7)));
+        ML_CONV_BLOCK27(ml_dsp_read_s8x4(r2 + 2));
 #undef ML_CONV_BLOCK27
-    const int32_t v = (int32_t)((uint32_t)ml_dsp_read_s8x4(r2 + 5) >> 8);
-    col[0] = ml_dsp_sxtab16(off2, v);
-    col[1] = (int32_t)((uint32_t)ml_dsp_sxtab16_ror8(off2, v) & 0xFFFFu);  /* {x7, 0}: padding */
+        const int32_t v = (int32_t)((uint32_t)ml_dsp_read_s8x4(r2 + 5) >> 8);
+        c[0] = ml_dsp_sxtab16(off2, v);
+        c[1] = (int32_t)((uint32_t)ml_dsp_sxtab16_ror8(off2, v) & 0xFFFFu);  /* {x7, 0} */
+    }
 }
 
 /* Column `col` (one pixel's block 0; blocks `step` words apart) := the window of output pixel
@@ -952,8 +957,6 @@ static void ml_conv_dsp_columns(ml_conv_dsp *d, const int8_t *in_batch, int32_t 
     if (by_rows && d->taps.blk != 4 * step) {
         ml_conv_dsp_taps_init(d, step);
     }
-#else
-    const int by_rows = 0;
 #endif
     const int k27 = d->k_w * d->in_c == 9 && d->k_h == 3 && p->dilation_w == 1;
     const int32_t dy = p->dilation_h * d->in_w * d->in_c;
@@ -971,13 +974,22 @@ static void ml_conv_dsp_columns(ml_conv_dsp *d, const int8_t *in_batch, int32_t 
         const int32_t iy0 = oy * p->stride_h - p->pad_h;
         const int rows_in = k27 && iy0 >= 0 && iy0 + 2 * p->dilation_h < d->in_h;
         int32_t ix0 = ox * p->stride_w - p->pad_w;
-        for (const int32_t end = ox + n; ox < end; ++ox, ix0 += p->stride_w, col += 2) {
+        for (const int32_t end = ox + n; ox < end;) {
             if (rows_in && ix0 >= 0 && ix0 + d->k_w <= d->in_w) {
-                ml_conv_dsp_im2col27(in_batch + (iy0 * d->in_w + ix0) * d->in_c, dy, col, step,
-                                     d->off2);
-            } else {
-                ml_conv_dsp_im2col(d, in_batch, oy, ox, col, step);
+                /* this window and the next ones inside the image, at once */
+                int32_t run = (d->in_w - d->k_w - ix0) / p->stride_w + 1;
+                run = run < end - ox ? run : end - ox;
+                ml_conv_dsp_im2col27(in_batch + (iy0 * d->in_w + ix0) * d->in_c, dy,
+                                     p->stride_w * d->in_c, run, col, step, d->off2);
+                ox += run;
+                ix0 += run * p->stride_w;
+                col += 2 * run;
+                continue;
             }
+            ml_conv_dsp_im2col(d, in_batch, oy, ox, col, step);
+            ++ox;
+            ix0 += p->stride_w;
+            col += 2;
         }
     }
 }
