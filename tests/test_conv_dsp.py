@@ -107,6 +107,20 @@ def test_conv_columns_by_segments(tmp_path, name):
     verify_on(conv_graph(x_shape, out_c, kernel, seed=len(name) + 40, **kw), tmp_path, samples=3)
 
 
+@pytest.mark.parametrize("x_shape,kernel,stride,dropped", [
+    ((1, 6, 7, 16), (3, 3), (1, 1), ["WINDOWS27"]),                 # segments only
+    ((1, 9, 9, 3), (3, 3), (2, 2), ["SEGMENTS"]),                   # 3x3x3 windows only
+    ((1, 5, 5, 16), (1, 1), (1, 1), ["SEGMENTS", "WINDOWS27"]),     # pointwise: neither
+])
+def test_unused_column_builders_left_out(tmp_path, x_shape, kernel, stride, dropped):
+    # ml_config.h names the column builders no layer takes (the kernel leaves them out).
+    path = write(conv_graph(x_shape, 4, kernel, stride=stride, seed=5), tmp_path)
+    compile_model(path, tmp_path / "c", target="cortex-m4", measure=False)
+    config = next((tmp_path / "c").rglob("ml_config.h")).read_text()
+    for builder in ("SEGMENTS", "WINDOWS27"):
+        assert (f"#define ML_CONV2D_S8_NO_{builder} 1" in config) == (builder in dropped)
+
+
 FC_ROW_CASES = {
     # rows in groups of six, then four, then one by one; depth tails 0-3
     "units6_depth128": dict(batches=1, depth=128, units=6, in_zp=-128, out_zp=-128),

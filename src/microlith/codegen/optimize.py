@@ -84,6 +84,7 @@ class Plan:
     only_variants: list[str] = field(default_factory=list)  # size mode: the only variant a kernel keeps
     compact: list[str] = field(default_factory=list)  # balanced: kernels that only "size" layers use
     choices: list[dict] = field(default_factory=list)  # per decided layer: what was chosen, why
+    conv2d_no_builders: list[str] = field(default_factory=list)  # --- conv2d columns (issue 11)
 
     @property
     def size_kernels(self) -> bool:
@@ -171,6 +172,11 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
         if "ml_depthwise_conv2d_s8" in plan.no_fallback and \
                 all(_takes_dw_3x3(g.nodes[i], g, params[i], padded=True) for i in dws):
             plan.only_variants.append("DW_ONLY_3X3_PADDED")
+    # --- conv2d columns (issue 11): the column builders of ml_conv2d_s8 that no CONV_2D layer
+    # takes stay out (segments about 1.1 KB on Cortex-M4, 3x3x3 windows about 0.3 KB)
+    used = {impl_for(n.op).column_builder(n, g, params[i]) for i, n in enumerate(g.nodes)
+            if n.op is Op.CONV_2D}
+    plan.conv2d_no_builders = [b for b in ("SEGMENTS", "WINDOWS27") if b not in used]
 
 
 # Kernels with a compact form (ML_COMPACT_<KERNEL>: the variants ML_OPTIMIZE_SIZE drops for that
@@ -262,6 +268,10 @@ def config_header(plan: Plan) -> str:
         lines += ["/* Every layer of the kernel takes this variant: its other loops are left out, and a call",
                   " * that would need them returns ML_NO_IMPL. */"]
         lines += [f"#define ML_{v} 1" for v in plan.only_variants] + [""]
+    if plan.conv2d_no_builders:  # --- conv2d columns (issue 11)
+        lines += ["/* No CONV_2D layer takes these im2col column builders: ml_conv2d_s8 leaves them out (its",
+                  " * per-pixel im2col gives the same columns). */"]
+        lines += [f"#define ML_CONV2D_S8_NO_{b} 1" for b in plan.conv2d_no_builders] + [""]
     lines += ["#endif /* ML_CONFIG_MIXED */", "", "#endif /* ML_CONFIG_H */", ""]
     return "\n".join(lines)
 

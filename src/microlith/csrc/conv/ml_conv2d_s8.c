@@ -442,6 +442,22 @@ static void ml_conv_pixels(const ml_conv_params *params, const ml_per_channel_qu
 #define ML_CONV_ASM 0
 #endif
 
+/* The column builders beyond the per-pixel im2col: by output-row segments (with the assembly
+ * routines) and from 3x3x3 windows; ML_CONV2D_S8_NO_SEGMENTS and ML_CONV2D_S8_NO_WINDOWS27
+ * (ml_config.h) leave them out of models that have no layer for them. */
+#if defined(ML_CONV2D_S8_NO_SEGMENTS)
+#define ML_CONV_SEGMENTS 0
+#else
+#define ML_CONV_SEGMENTS ML_CONV_ASM
+#endif
+#if defined(ML_CONV2D_S8_NO_WINDOWS27)
+#define ML_CONV_ROWS ML_CONV_SEGMENTS
+#define ML_CONV_WINDOWS27 0
+#else
+#define ML_CONV_ROWS 1
+#define ML_CONV_WINDOWS27 1
+#endif
+
 /*
  * Two blocks per iteration, post-incremented STRD to the next block of the column (`bytes` =
  * 4 * step, an immediate): 5 instructions per block where the C loop takes 7.
@@ -535,7 +551,7 @@ static void ml_conv_dsp_zero(int32_t *col, int32_t blocks, int32_t step)
     }
 }
 
-#if ML_CONV_ASM
+#if ML_CONV_SEGMENTS
 /* One window row of a segment of pixels, for ml_conv_dsp_taps_p6 / _p4 (below). */
 typedef struct {
     const int8_t *row;    /* 0: this window row's input row */
@@ -577,11 +593,12 @@ typedef struct {
     int32_t off2;         /* input_offset in both halfwords */
     int32_t *cols;
     int8_t *stage;        /* a window in raw int8, when its taps do not align with blocks */
-#if ML_CONV_ASM
+#if ML_CONV_SEGMENTS
     ml_conv_taps taps;    /* segments of C_IN % 8 == 0 layers: what stays from one to the next */
 #endif
 } ml_conv_dsp;
 
+#if ML_CONV_WINDOWS27
 /* Halfword at p (any alignment), zero-extended. */
 ML_DSP_INLINE uint32_t ml_conv_dsp_read_u16(const int8_t *p)
 {
@@ -626,6 +643,8 @@ static ML_NOINLINE void ml_conv_dsp_im2col27(const int8_t *r0, int32_t dy, int32
         c[1] = (int32_t)((uint32_t)ml_dsp_sxtab16_ror8(off2, v) & 0xFFFFu);  /* {x7, 0} */
     }
 }
+
+#endif /* ML_CONV_WINDOWS27 */
 
 /* Column `col` (one pixel's block 0; blocks `step` words apart) := the window of output pixel
  * (oy, ox). */
@@ -697,7 +716,7 @@ static ML_NOINLINE void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *i
     ml_conv_dsp_widen(d->stage, 4 * d->blocks, col, step, d->off2);
 }
 
-#if ML_CONV_ASM
+#if ML_CONV_SEGMENTS
 /*
  * Columns of n consecutive output pixels of one output row, slots 0..n-1 of a group (slot i at
  * col + 2 * i), for C_IN a multiple of 8, stride_w <= 2 and no horizontal dilation.
@@ -941,7 +960,7 @@ static void ml_conv_dsp_taps_init(ml_conv_dsp *d, int32_t step)
     t->back = sw * t->kxb - 8;
     t->c = c;
 }
-#endif /* ML_CONV_ASM */
+#endif /* ML_CONV_SEGMENTS */
 
 /* The columns of pixels first .. first + np - 1 (in slots 0..np-1), by segments of pixels in
  * one output row: ml_conv_dsp_segment where it applies, else pixel by pixel, 3x3x3 windows
@@ -949,32 +968,39 @@ static void ml_conv_dsp_taps_init(ml_conv_dsp *d, int32_t step)
 static void ml_conv_dsp_columns(ml_conv_dsp *d, const int8_t *in_batch, int32_t out_w,
                                 int32_t first, int32_t np, int32_t step)
 {
-    const ml_conv_params *p = d->params;
     int32_t oy = first / out_w;
     int32_t ox = first - oy * out_w;
-#if ML_CONV_ASM
+#if ML_CONV_ROWS
+    const ml_conv_params *p = d->params;
+#endif
+#if ML_CONV_SEGMENTS
     const int by_rows = (d->in_c & 7) == 0 && p->dilation_w == 1 && p->stride_w <= 2;
     if (by_rows && d->taps.blk != 4 * step) {
         ml_conv_dsp_taps_init(d, step);
     }
 #endif
-    const int k27 = d->k_w * d->in_c == 9 && d->k_h == 3 && p->dilation_w == 1;
+#if ML_CONV_WINDOWS27
+    const int k27 = ML_SPECIALISE && d->k_w * d->in_c == 9 && d->k_h == 3 && p->dilation_w == 1;
     const int32_t dy = p->dilation_h * d->in_w * d->in_c;
+#endif
     int32_t *col = d->cols;
     for (int32_t i = 0; i < np; ox = 0, ++oy) {
         const int32_t n = np - i < out_w - ox ? np - i : out_w - ox;
         i += n;
-#if ML_CONV_ASM
+#if ML_CONV_SEGMENTS
         if (by_rows) {
             ml_conv_dsp_segment(d, in_batch, oy, ox, n, col, step);
             col += 2 * n;
             continue;
         }
 #endif
+#if ML_CONV_WINDOWS27
         const int32_t iy0 = oy * p->stride_h - p->pad_h;
         const int rows_in = k27 && iy0 >= 0 && iy0 + 2 * p->dilation_h < d->in_h;
         int32_t ix0 = ox * p->stride_w - p->pad_w;
+#endif
         for (const int32_t end = ox + n; ox < end;) {
+#if ML_CONV_WINDOWS27
             if (rows_in && ix0 >= 0 && ix0 + d->k_w <= d->in_w) {
                 /* this window and the next ones inside the image, at once */
                 int32_t run = (d->in_w - d->k_w - ix0) / p->stride_w + 1;
@@ -986,9 +1012,10 @@ static void ml_conv_dsp_columns(ml_conv_dsp *d, const int8_t *in_batch, int32_t 
                 col += 2 * run;
                 continue;
             }
+            ix0 += p->stride_w;
+#endif
             ml_conv_dsp_im2col(d, in_batch, oy, ox, col, step);
             ++ox;
-            ix0 += p->stride_w;
             col += 2;
         }
     }
@@ -1369,7 +1396,7 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
      * assembly (ml_conv2d_s8.h) */
     d.cols = (int32_t *)scratch;
     d.stage = (int8_t *)(d.cols + d.blocks * 2 * ML_CONV2D_S8_PIXELS);
-#if ML_CONV_ASM
+#if ML_CONV_SEGMENTS
     d.taps.blk = 0;  /* set up by the first segment */
 #endif
     int32_t *const rec =
