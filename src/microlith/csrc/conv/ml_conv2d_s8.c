@@ -1244,7 +1244,8 @@ __asm__(".text\n\t"
  * |acc + bias| < 2^30 is certain: the generator proved it for every channel (acc_bounded), or
  * its bias leaves room for K products of at most 128 * 255 each.
  */
-static void ml_conv_dsp_records(const ml_conv_dsp *d, const int32_t *bias, int32_t *rec)
+static ML_NOINLINE void ml_conv_dsp_records(const ml_conv_dsp *d, const int32_t *bias,
+                                            int32_t *rec)
 {
     const int32_t odd = 2 * d->params->output_offset + 1;
     /* bias in (-room, room): K * 128 * 255 < 2^30 - room; room = 0 when K is too deep */
@@ -1252,13 +1253,16 @@ static void ml_conv_dsp_records(const ml_conv_dsp *d, const int32_t *bias, int32
     const uint32_t room = d->params->acc_bounded ? 1u << 30 : (uint32_t)((1 << 30) - worst);
     const int32_t *mult = d->quant->multiplier;
     const int32_t *shift = d->quant->shift;
-    for (int32_t oc = 0; oc < d->out_c; ++oc) {
+    /* (uint32_t)(b + room - 1) < 2 * room - 1 <=> -room < b < room (room <= 2^30); no b
+     * when room = 0. Locals, so the loop keeps them in registers across the stores. */
+    const uint32_t below = room - 1u;
+    const uint32_t span = room != 0u ? 2u * room - 1u : 0u;
+    const int32_t out_c = d->out_c;
+    for (int32_t oc = 0; oc < out_c; ++oc) {
         const int32_t b = bias != NULL ? bias[oc] : 0;
         const int32_t m = mult[oc];
         const int32_t n = -shift[oc];
-        /* (uint32_t)(b + room - 1) < 2 * room - 1 <=> -room < b < room (room <= 2^30) */
-        const int bounded = room != 0u && (uint32_t)b + room - 1u < 2u * room - 1u;
-        if (bounded && m >= 0 && n >= 1 && n <= 22) {
+        if ((uint32_t)b + below < span && m >= 0 && (uint32_t)(n - 1) < 22u) {
             rec[0] = (int32_t)((uint32_t)b << 1);
             rec[1] = m;
             rec[2] = (int32_t)((uint32_t)odd << (n - 1));
