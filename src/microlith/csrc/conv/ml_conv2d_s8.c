@@ -932,6 +932,10 @@ static void ml_conv_dsp_segment(ml_conv_dsp *d, const int8_t *in_batch, int32_t 
     for (int32_t ky = 0; ky < d->k_h; ++ky, col += row_words) {
         const int32_t iy = iy0 + ky * pr->dilation_h;
         if (iy < 0 || iy >= d->in_h) {
+            if (full) {
+                memset(col, 0, (size_t)row_words * sizeof *col);  /* the whole window row */
+                continue;
+            }
             for (int32_t p = 0; p < n; ++p) {
                 ml_conv_dsp_zero(col + 2 * p, d->k_w * c4, step);
             }
