@@ -599,50 +599,70 @@ typedef struct {
 } ml_conv_dsp;
 
 #if ML_CONV_WINDOWS27
-/* Halfword at p (any alignment), zero-extended. */
-ML_DSP_INLINE uint32_t ml_conv_dsp_read_u16(const int8_t *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
 /*
  * The columns of `count` windows of three rows of 9 bytes (3x3 taps of 3 channels: the RGB
  * first layers) into consecutive slots from col, every row inside the image: r0 the first
- * window's first row, dy bytes between its rows, sstep between windows. Each window's 7 blocks
- * come straight from the input, without staging: the blocks straddle the rows at bytes 8/9 and
- * 17/18, which a shift and an OR join, and only bytes of the window are read. The 28th value
- * (the block's padding) is 0.
+ * window's first row, args {dy: input bytes between its rows, sstep: between windows, the
+ * bytes between blocks (8 * P), off2}. Each window's 7 blocks come straight from the input,
+ * without staging: the blocks straddle the rows at bytes 8/9 and 17/18, which a shift and an
+ * OR join, and only bytes of the window are read (unaligned words and halfwords). The 28th
+ * value (the block's padding) is 0. 47 instructions per window where gcc's loop took 57.
  */
-static ML_NOINLINE void ml_conv_dsp_im2col27(const int8_t *r0, int32_t dy, int32_t sstep,
-                                             int32_t count, int32_t *col, int32_t step,
-                                             int32_t off2)
-{
-    for (; count > 0; --count, r0 += sstep, col += 2) {
-        const int8_t *r1 = r0 + dy;
-        const int8_t *r2 = r1 + dy;
-        int32_t *c = col;
-#define ML_CONV_BLOCK27(w)                                                                      \
-    do {                                                                                         \
-        const int32_t v = (w);                                                                   \
-        c[0] = ml_dsp_sxtab16(off2, v);                                                          \
-        c[1] = ml_dsp_sxtab16_ror8(off2, v);                                                     \
-        c += step;                                                                               \
-    } while (0)
-        ML_CONV_BLOCK27(ml_dsp_read_s8x4(r0));
-        ML_CONV_BLOCK27(ml_dsp_read_s8x4(r0 + 4));
-        ML_CONV_BLOCK27((int32_t)(((uint32_t)ml_dsp_read_s8x4(r1) << 8) | (uint8_t)r0[8]));
-        ML_CONV_BLOCK27(ml_dsp_read_s8x4(r1 + 3));
-        ML_CONV_BLOCK27((int32_t)(((uint32_t)ml_dsp_read_s8x4(r2) << 16) |
-                                  ml_conv_dsp_read_u16(r1 + 7)));
-        ML_CONV_BLOCK27(ml_dsp_read_s8x4(r2 + 2));
-#undef ML_CONV_BLOCK27
-        const int32_t v = (int32_t)((uint32_t)ml_dsp_read_s8x4(r2 + 5) >> 8);
-        c[0] = ml_dsp_sxtab16(off2, v);
-        c[1] = (int32_t)((uint32_t)ml_dsp_sxtab16_ror8(off2, v) & 0xFFFFu);  /* {x7, 0} */
-    }
-}
+/* One block from the raw word r4: widened by r12 = off2 into the column at r5, which moves on
+ * by r3 = bytes between blocks. */
+#define ML_CONV_W27_BLOCK                                                                       \
+    "sxtab16 r8, r12, r4\n\t"                                                                    \
+    "sxtab16 r9, r12, r4, ror #8\n\t"                                                            \
+    "strd r8, r9, [r5]\n\t"                                                                      \
+    "add r5, r5, r3\n\t"
+
+void ml_conv_dsp_im2col27(const int8_t *r0, const int32_t *args, int32_t count, int32_t *col);
+
+/* r0 the first window's first row, r1 {dy, sstep, step bytes, off2}, r2 count, r3 col. */
+__asm__(".text\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".balign 2\n\t"
+        ".global ml_conv_dsp_im2col27\n\t"
+        ".type ml_conv_dsp_im2col27, %function\n\t"
+        ".thumb_func\n"
+        "ml_conv_dsp_im2col27:\n\t"
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+        "ldm r1, {r1, r10, r11, r12}\n\t" /* dy, sstep, step bytes, off2 */
+        "mov lr, r3\n\t"
+        "mov r3, r11\n"
+        "1:\n\t"
+        "add r6, r0, r1\n\t"            /* the window's second and third rows */
+        "add r7, r6, r1\n\t"
+        "mov r5, lr\n\t"
+        "ldr r4, [r0]\n\t"              /* x0..x3 */
+        ML_CONV_W27_BLOCK
+        "ldr r4, [r0, #4]\n\t"          /* x4..x7 */
+        ML_CONV_W27_BLOCK
+        "ldrb r4, [r0, #8]\n\t"         /* x8, then the second row's x9..x11 */
+        "ldr r11, [r6]\n\t"
+        "orr r4, r4, r11, lsl #8\n\t"
+        ML_CONV_W27_BLOCK
+        "ldr r4, [r6, #3]\n\t"          /* x12..x15 */
+        ML_CONV_W27_BLOCK
+        "ldrh r4, [r6, #7]\n\t"         /* x16, x17, then the third row's x18, x19 */
+        "ldr r11, [r7]\n\t"
+        "orr r4, r4, r11, lsl #16\n\t"
+        ML_CONV_W27_BLOCK
+        "ldr r4, [r7, #2]\n\t"          /* x20..x23 */
+        ML_CONV_W27_BLOCK
+        "ldr r4, [r7, #5]\n\t"          /* x24..x26 and the padding: {x24 + off, x26 + off}, */
+        "lsrs r4, r4, #8\n\t"           /* {x25 + off, 0} */
+        "sxtab16 r8, r12, r4\n\t"
+        "sxtab16 r9, r12, r4, ror #8\n\t"
+        "uxth r9, r9\n\t"
+        "strd r8, r9, [r5]\n\t"
+        "add r0, r0, r10\n\t"
+        "add lr, lr, #8\n\t"
+        "subs r2, r2, #1\n\t"
+        "bne 1b\n\t"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+        ".size ml_conv_dsp_im2col27, .-ml_conv_dsp_im2col27");
 
 #endif /* ML_CONV_WINDOWS27 */
 
@@ -1009,8 +1029,8 @@ static void ml_conv_dsp_columns(ml_conv_dsp *d, const int8_t *in_batch, int32_t 
                 /* this window and the next ones inside the image, at once */
                 int32_t run = (d->in_w - d->k_w - ix0) / p->stride_w + 1;
                 run = run < end - ox ? run : end - ox;
-                ml_conv_dsp_im2col27(in_batch + (iy0 * d->in_w + ix0) * d->in_c, dy,
-                                     p->stride_w * d->in_c, run, col, step, d->off2);
+                const int32_t args[4] = {dy, p->stride_w * d->in_c, 4 * step, d->off2};
+                ml_conv_dsp_im2col27(in_batch + (iy0 * d->in_w + ix0) * d->in_c, args, run, col);
                 ox += run;
                 ix0 += run * p->stride_w;
                 col += 2 * run;
