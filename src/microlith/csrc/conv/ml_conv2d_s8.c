@@ -442,6 +442,14 @@ static void ml_conv_pixels(const ml_conv_params *params, const ml_per_channel_qu
 #define ML_CONV_ASM 0
 #endif
 
+/* Set-up code that runs once per segment of pixels or per call, compiled for size with GCC
+ * (the loops it calls do the work). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define ML_CONV_SETUP __attribute__((optimize("Os")))
+#else
+#define ML_CONV_SETUP
+#endif
+
 /* The column builders beyond the per-pixel im2col: by output-row segments (with the assembly
  * routines) and from 3x3x3 windows; ML_CONV2D_S8_NO_SEGMENTS and ML_CONV2D_S8_NO_WINDOWS27
  * (ml_config.h) leave them out of models that have no layer for them. */
@@ -918,7 +926,7 @@ __asm__(".text\n\t"
         ".size ml_conv_dsp_taps, .-ml_conv_dsp_taps");
 
 /* The segment of n pixels from output pixel (oy, ox) into slots 0..n-1 at col (see above). */
-static void ml_conv_dsp_segment(ml_conv_dsp *d, const int8_t *in_batch, int32_t oy, int32_t ox,
+static ML_CONV_SETUP void ml_conv_dsp_segment(ml_conv_dsp *d, const int8_t *in_batch, int32_t oy, int32_t ox,
                                 int32_t n, int32_t *col, int32_t step)
 {
     const ml_conv_params *pr = d->params;
@@ -968,7 +976,7 @@ static void ml_conv_dsp_segment(ml_conv_dsp *d, const int8_t *in_batch, int32_t 
 }
 
 /* The fields of d->taps that hold for the whole call. */
-static void ml_conv_dsp_taps_init(ml_conv_dsp *d, int32_t step)
+static ML_CONV_SETUP void ml_conv_dsp_taps_init(ml_conv_dsp *d, int32_t step)
 {
     ml_conv_taps *t = &d->taps;
     const int32_t sw = d->params->stride_w;
@@ -989,7 +997,7 @@ static void ml_conv_dsp_taps_init(ml_conv_dsp *d, int32_t step)
 /* The columns of pixels first .. first + np - 1 (in slots 0..np-1), by segments of pixels in
  * one output row: ml_conv_dsp_segment where it applies, else pixel by pixel, 3x3x3 windows
  * inside the image straight from the input. */
-static void ml_conv_dsp_columns(ml_conv_dsp *d, const int8_t *in_batch, int32_t out_w,
+static ML_CONV_SETUP void ml_conv_dsp_columns(ml_conv_dsp *d, const int8_t *in_batch, int32_t out_w,
                                 int32_t first, int32_t np, int32_t step)
 {
     int32_t oy = first / out_w;
