@@ -83,8 +83,8 @@ class Plan:
     kept_variants: list[str] = field(default_factory=list)  # size mode: variants kept all the same
     only_variants: list[str] = field(default_factory=list)  # size mode: the only variant a kernel keeps
     compact: list[str] = field(default_factory=list)  # balanced: kernels that only "size" layers use
+    absent: list[str] = field(default_factory=list)   # size, balanced: paths no layer reaches (ML_<X>)
     choices: list[dict] = field(default_factory=list)  # per decided layer: what was chosen, why
-    conv2d_no_builders: list[str] = field(default_factory=list)  # --- conv2d columns (issue 11)
 
     @property
     def size_kernels(self) -> bool:
@@ -98,6 +98,7 @@ class Plan:
                 "variants_kept_in_size_mode": list(self.kept_variants),
                 "only_variants_in_size_mode": list(self.only_variants),
                 "kernels_compact": list(self.compact),
+                "paths_left_out": list(self.absent),
                 "layers_speed": sum(m == "speed" for m in self.layer_modes),
                 "layers_size": sum(m == "size" for m in self.layer_modes),
                 "choices": self.choices}
@@ -176,7 +177,7 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
     # takes stay out (segments about 1.1 KB on Cortex-M4, 3x3x3 windows about 0.3 KB)
     used = {impl_for(n.op).column_builder(n, g, params[i]) for i, n in enumerate(g.nodes)
             if n.op is Op.CONV_2D}
-    plan.conv2d_no_builders = [b for b in ("SEGMENTS", "WINDOWS27") if b not in used]
+    plan.absent += [f"CONV2D_S8_NO_{b}" for b in ("SEGMENTS", "WINDOWS27") if b not in used]
 
 
 # Kernels with a compact form (ML_COMPACT_<KERNEL>: the variants ML_OPTIMIZE_SIZE drops for that
@@ -260,6 +261,9 @@ def config_header(plan: Plan) -> str:
         lines += ["/* Only small layers of this model use these kernels: they keep their compact form (the",
                   " * code size mode keeps; same results, fewer bytes, a few more instructions). */"]
         lines += [f"#define ML_COMPACT_{k[3:].upper()} 1" for k in plan.compact] + [""]
+    if plan.absent:
+        lines += ["/* Paths no layer of this model reaches (their layouts are not in its data): left out. */"]
+        lines += [f"#define ML_{v} 1" for v in plan.absent] + [""]
     if plan.kept_variants:
         lines += ["/* Variants kept although size mode drops the others: a layer takes them and they save",
                   " * many instructions per byte (codegen/optimize.py). */"]
@@ -268,10 +272,6 @@ def config_header(plan: Plan) -> str:
         lines += ["/* Every layer of the kernel takes this variant: its other loops are left out, and a call",
                   " * that would need them returns ML_NO_IMPL. */"]
         lines += [f"#define ML_{v} 1" for v in plan.only_variants] + [""]
-    if plan.conv2d_no_builders:  # --- conv2d columns (issue 11)
-        lines += ["/* No CONV_2D layer takes these im2col column builders: ml_conv2d_s8 leaves them out (its",
-                  " * per-pixel im2col gives the same columns). */"]
-        lines += [f"#define ML_CONV2D_S8_NO_{b} 1" for b in plan.conv2d_no_builders] + [""]
     lines += ["#endif /* ML_CONFIG_MIXED */", "", "#endif /* ML_CONFIG_H */", ""]
     return "\n".join(lines)
 

@@ -442,30 +442,6 @@ static void ml_conv_pixels(const ml_conv_params *params, const ml_per_channel_qu
 #define ML_CONV_ASM 0
 #endif
 
-/* Set-up code that runs once per segment of pixels or per call, compiled for size with GCC
- * (the loops it calls do the work). */
-#if defined(__GNUC__) && !defined(__clang__)
-#define ML_CONV_SETUP __attribute__((optimize("Os")))
-#else
-#define ML_CONV_SETUP
-#endif
-
-/* The column builders beyond the per-pixel im2col: by output-row segments (with the assembly
- * routines) and from 3x3x3 windows; ML_CONV2D_S8_NO_SEGMENTS and ML_CONV2D_S8_NO_WINDOWS27
- * (ml_config.h) leave them out of models that have no layer for them. */
-#if defined(ML_CONV2D_S8_NO_SEGMENTS)
-#define ML_CONV_SEGMENTS 0
-#else
-#define ML_CONV_SEGMENTS ML_CONV_ASM
-#endif
-#if defined(ML_CONV2D_S8_NO_WINDOWS27)
-#define ML_CONV_ROWS ML_CONV_SEGMENTS
-#define ML_CONV_WINDOWS27 0
-#else
-#define ML_CONV_ROWS 1
-#define ML_CONV_WINDOWS27 1
-#endif
-
 /*
  * Two blocks per iteration, post-incremented STRD to the next block of the column (`bytes` =
  * 4 * step, an immediate): 5 instructions per block where the C loop takes 7.
@@ -559,8 +535,32 @@ static void ml_conv_dsp_zero(int32_t *col, int32_t blocks, int32_t step)
     }
 }
 
+/* Set-up code that runs once per segment of pixels or per call, compiled for size with GCC
+ * (the loops it calls do the work). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define ML_CONV_SETUP __attribute__((optimize("Os")))
+#else
+#define ML_CONV_SETUP
+#endif
+
+/* The column builders beyond the per-pixel im2col: by output-row segments (an assembly
+ * routine; not in the compact form) and from 3x3x3 windows; ML_CONV2D_S8_NO_SEGMENTS and
+ * ML_CONV2D_S8_NO_WINDOWS27 (ml_config.h) leave them out of models without a layer for them. */
+#if defined(ML_CONV2D_S8_NO_SEGMENTS) || ML_COMPACT
+#define ML_CONV_SEGMENTS 0
+#else
+#define ML_CONV_SEGMENTS 1
+#endif
+#if defined(ML_CONV2D_S8_NO_WINDOWS27)
+#define ML_CONV_ROWS ML_CONV_SEGMENTS
+#define ML_CONV_WINDOWS27 0
+#else
+#define ML_CONV_ROWS 1
+#define ML_CONV_WINDOWS27 1
+#endif
+
 #if ML_CONV_SEGMENTS
-/* One window row of a segment of pixels, for ml_conv_dsp_taps_p6 / _p4 (below). */
+/* A segment of pixels, for ml_conv_dsp_taps (below). */
 typedef struct {
     const int8_t *row;    /* 0: this window row's input row */
     int32_t *dk;          /* 4: its block (ky, 0, 0), slot 0 */
@@ -676,8 +676,8 @@ __asm__(".text\n\t"
 
 /* Column `col` (one pixel's block 0; blocks `step` words apart) := the window of output pixel
  * (oy, ox). */
-static ML_NOINLINE void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int32_t oy,
-                               int32_t ox, int32_t *col, int32_t step)
+static ML_NOINLINE void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch,
+                                           int32_t oy, int32_t ox, int32_t *col, int32_t step)
 {
     const ml_conv_params *pr = d->params;
     const int32_t in_c = d->in_c;
@@ -757,8 +757,8 @@ static ML_NOINLINE void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *i
  * A segment that fills its group (n = P) copies a tap column's blocks as one run: the words
  * that land in each block's last slot are widened over right after.
  *
- * One call of ml_conv_dsp_taps_p6 / _p4 builds one window row (ky) of a segment from the
- * record below, which the caller fills once per segment (the horizontal clipping is the same
+ * One call of ml_conv_dsp_taps builds one window row (ky) of a segment from the record
+ * ml_conv_taps, which the caller fills once per segment (the horizontal clipping is the same
  * for every window row) and points at each row in turn. Slots outside the image are zeros.
  */
 
@@ -926,8 +926,9 @@ __asm__(".text\n\t"
         ".size ml_conv_dsp_taps, .-ml_conv_dsp_taps");
 
 /* The segment of n pixels from output pixel (oy, ox) into slots 0..n-1 at col (see above). */
-static ML_CONV_SETUP void ml_conv_dsp_segment(ml_conv_dsp *d, const int8_t *in_batch, int32_t oy, int32_t ox,
-                                int32_t n, int32_t *col, int32_t step)
+static ML_CONV_SETUP void ml_conv_dsp_segment(ml_conv_dsp *d, const int8_t *in_batch,
+                                              int32_t oy, int32_t ox, int32_t n, int32_t *col,
+                                              int32_t step)
 {
     const ml_conv_params *pr = d->params;
     ml_conv_taps *t = &d->taps;
@@ -997,8 +998,9 @@ static ML_CONV_SETUP void ml_conv_dsp_taps_init(ml_conv_dsp *d, int32_t step)
 /* The columns of pixels first .. first + np - 1 (in slots 0..np-1), by segments of pixels in
  * one output row: ml_conv_dsp_segment where it applies, else pixel by pixel, 3x3x3 windows
  * inside the image straight from the input. */
-static ML_CONV_SETUP void ml_conv_dsp_columns(ml_conv_dsp *d, const int8_t *in_batch, int32_t out_w,
-                                int32_t first, int32_t np, int32_t step)
+static ML_CONV_SETUP void ml_conv_dsp_columns(ml_conv_dsp *d, const int8_t *in_batch,
+                                              int32_t out_w, int32_t first, int32_t np,
+                                              int32_t step)
 {
     int32_t oy = first / out_w;
     int32_t ox = first - oy * out_w;
