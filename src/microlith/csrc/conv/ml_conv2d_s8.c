@@ -752,8 +752,8 @@ static ML_NOINLINE void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *i
  * Block (ky, kx, c4) of slot p reads input column ix0 + p * stride_w + kx, which is block
  * (ky, kx - stride_w, c4) of slot p + 1. So only the first stride_w tap columns are widened
  * from the input; every later one is a word copy of the tap column stride_w to its left, one
- * slot on, plus its last slot widened. A 3x3 stride-1 window widens each input value 8 / 18
- * times per group of six where the window by window im2col widened it 3 times per pixel (18).
+ * slot on, plus its last slot widened: for a 3x3 stride-1 layer a group of six widens 8 input
+ * columns per window row where the pixel-by-pixel im2col widened 18.
  * A segment that fills its group (n = P) copies a tap column's blocks as one run: the words
  * that land in each block's last slot are widened over right after.
  *
