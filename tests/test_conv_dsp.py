@@ -72,6 +72,55 @@ def test_odd_depth_last_channel_reads_padded_copy(tmp_path):
               tmp_path, samples=3, name="k30")
 
 
+# The columns of C_IN % 8 == 0 layers by output-row segments (one assembly call per window row:
+# the first stride_w tap columns widened, the rest copied one slot on), and the 3x3x3 windows
+# widened straight from the input. Widths put groups of 6 and 4 across output rows (partial
+# segments, segments of one pixel), and padding on every side of the segments.
+SEGMENT_CASES = {
+    # name: (x_shape, out_c, kernel, keyword arguments)
+    "c8_s1_width7": ((1, 5, 7, 8), 5, (3, 3), dict(in_zp=-128)),          # groups across rows
+    "c16_s1_width13": ((1, 4, 13, 16), 7, (3, 3), dict(in_zp=127, out_zp=-128)),
+    "c8_s1_width3": ((1, 6, 3, 8), 3, (3, 3), {}),                         # segments of 1-3
+    "c8_s1_valid": ((1, 6, 9, 8), 4, (3, 3), dict(padding="VALID")),
+    "c8_s2_odd_same": ((1, 9, 11, 8), 6, (3, 3), dict(stride=(2, 2))),    # pad left and right
+    "c8_s2_even_same": ((1, 8, 14, 8), 5, (3, 3), dict(stride=(2, 2), in_zp=-128)),
+    "c16_s2_valid": ((1, 9, 13, 16), 4, (3, 3), dict(stride=(2, 2), padding="VALID")),
+    "c8_k2_s2_tap1_outside": ((1, 7, 7, 8), 4, (2, 2), dict(stride=(2, 2))),
+    "c8_k5_s2": ((1, 9, 15, 8), 3, (5, 5), dict(stride=(2, 1))),         # 4 copied columns
+    "c8_k3x1": ((1, 7, 8, 8), 4, (3, 1), {}),                              # nothing copied
+    "c8_1x1_s2": ((1, 7, 9, 8), 6, (1, 1), dict(stride=(2, 2))),
+    "c8_dilation_h": ((1, 9, 8, 8), 4, (3, 3), dict(dilation=(2, 1))),
+    "c24_relu_c_path": ((1, 5, 9, 24), 5, (3, 3), dict(activation="RELU", out_zp=-20)),
+    "c3_s1_same": ((1, 7, 13, 3), 6, (3, 3), dict(in_zp=-128)),           # 3x3x3 windows
+    "c3_s2_same_odd": ((1, 9, 11, 3), 5, (3, 3), dict(stride=(2, 2), in_zp=127)),
+    "c3_s2_valid": ((1, 10, 10, 3), 8, (3, 3), dict(stride=(2, 2), padding="VALID")),
+    "c3_dilation_h": ((1, 9, 7, 3), 4, (3, 3), dict(dilation=(2, 1), in_zp=5)),
+    "c1_k10x4_s2": ((1, 19, 10, 1), 7, (10, 4), dict(stride=(2, 2), in_zp=83)),
+    "c2_k3x2_edges": ((1, 6, 7, 2), 4, (3, 2), {}),                        # 4-byte rows, staged
+}
+
+
+@on_cortexm
+@pytest.mark.parametrize("name", list(SEGMENT_CASES))
+def test_conv_columns_by_segments(tmp_path, name):
+    x_shape, out_c, kernel, kw = SEGMENT_CASES[name]
+    verify_on(conv_graph(x_shape, out_c, kernel, seed=len(name) + 40, **kw), tmp_path, samples=3)
+
+
+@pytest.mark.parametrize("x_shape,kernel,stride,dropped", [
+    ((1, 6, 7, 16), (3, 3), (1, 1), ["WINDOWS27"]),                 # segments only
+    ((1, 9, 9, 3), (3, 3), (2, 2), ["SEGMENTS"]),                   # 3x3x3 windows only
+    ((1, 5, 5, 16), (1, 1), (1, 1), ["SEGMENTS", "WINDOWS27"]),     # pointwise: neither
+])
+def test_unused_column_builders_left_out(tmp_path, x_shape, kernel, stride, dropped):
+    # ml_config.h names the column builders no layer takes (the kernel leaves them out).
+    path = write(conv_graph(x_shape, 4, kernel, stride=stride, seed=5), tmp_path)
+    compile_model(path, tmp_path / "c", target="cortex-m4", measure=False)
+    config = next((tmp_path / "c").rglob("ml_config.h")).read_text()
+    for builder in ("SEGMENTS", "WINDOWS27"):
+        assert (f"#define ML_CONV2D_S8_NO_{builder} 1" in config) == (builder in dropped)
+
+
 FC_ROW_CASES = {
     # rows in groups of six, then four, then one by one; depth tails 0-3
     "units6_depth128": dict(batches=1, depth=128, units=6, in_zp=-128, out_zp=-128),

@@ -239,6 +239,26 @@ class Conv2D(OpImpl):
             size += out_c * 16 + (4 * blocks if k % 4 else 0)
         return size
 
+    def column_builder(self, node, g, p) -> str | None:
+        """Which of the DSP path's column builders beyond the per-pixel im2col this layer takes
+        (ml_conv_dsp_columns in ml_conv2d_s8.c): "SEGMENTS" (by output-row segments: C_IN % 8 == 0,
+        stride_w <= 2, no horizontal dilation), "WINDOWS27" (3x3x3 windows straight from the
+        input), or None (pixel by pixel; pointwise layers widen whole pixels). A model is built
+        without the builders none of its layers takes (ML_CONV2D_S8_NO_<builder>,
+        codegen/optimize.py)."""
+        if p["dtype"] != "int8" or not self.scratch_bytes(node, g, p):
+            return None
+        _, h, w, c = g.t(node.inputs[0]).shape
+        _, out_h, out_w, _ = g.t(node.outputs[0]).shape
+        _, k_h, k_w, _ = g.t(node.inputs[1]).shape
+        pointwise = (k_h, k_w) == (1, 1) and c % 4 == 0 and p["stride_h"] == p["stride_w"] == 1 \
+            and p["pad_h"] == p["pad_w"] == 0 and (out_h, out_w) == (h, w)
+        if pointwise or p["dilation_w"] != 1:
+            return None
+        if c % 8 == 0 and p["stride_w"] <= 2:
+            return "SEGMENTS"
+        return "WINDOWS27" if k_w * c == 9 and k_h == 3 else None
+
     def emit(self, node, g, p, ctx):
         if p["dtype"] == "int16":
             return _emit("ml_conv2d_s16", "ml_conv_s16_params",

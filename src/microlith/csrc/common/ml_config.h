@@ -18,6 +18,10 @@
  *   ML_<KERNEL>_ONLY_<VARIANT>  (size) every layer of the model that uses the kernel takes this
  *                      variant, so its other loops are left out; the kernel checks the variant's
  *                      conditions on each call and returns ML_NO_IMPL when they fail.
+ *   ML_CONV2D_S8_NO_SEGMENTS, ML_CONV2D_S8_NO_WINDOWS27  (size and balanced) no CONV_2D layer
+ *                      builds its columns by output-row segments, or from 3x3x3 windows, so
+ *                      ml_conv2d_s8 leaves that builder out; its per-pixel im2col gives the same
+ *                      columns for any layer.
  *
  * A generated ml_config.h applies only while ML_CONFIG_MIXED is not defined: a build whose
  * models have different ml_config.h defines it for the shared kernels (the generated CMake and

@@ -472,8 +472,8 @@ static void ml_conv_pixels(const ml_conv_params *params, const ml_per_channel_qu
                      : "cc", "memory")
 
 /* Widen n raw int8 values (plus offset, as halfword pairs in off2) into consecutive blocks of
- * one column, `step` words apart (2 * P), from a block boundary; a partial last block is
- * completed with zeros. */
+ * one column, `step` words apart (2 * P: 12 or 8), from a block boundary; a partial last block
+ * is completed with zeros. */
 static void ml_conv_dsp_widen(const int8_t *raw, int32_t n, int32_t *col, int32_t step,
                               int32_t off2)
 {
@@ -482,20 +482,8 @@ static void ml_conv_dsp_widen(const int8_t *raw, int32_t n, int32_t *col, int32_
         int32_t a, b, t0, t1;
         if (step == 12) {
             ML_CONV_WIDEN2("48");
-        } else if (step == 8) {
-            ML_CONV_WIDEN2("32");
-        } else if (step == 4) {
-            ML_CONV_WIDEN2("16");
         } else {
-            for (; n2 > 0; --n2) {
-                for (int32_t i = 0; i < 2; ++i) {
-                    const int32_t v = ml_dsp_read_s8x4(raw);
-                    raw += 4;
-                    col[0] = ml_dsp_sxtab16(off2, v);
-                    col[1] = ml_dsp_sxtab16_ror8(off2, v);
-                    col += step;
-                }
-            }
+            ML_CONV_WIDEN2("32");  /* step 8: P = 4 (the C groups' too) */
         }
         n &= 7;
     }
@@ -518,8 +506,8 @@ static void ml_conv_dsp_widen(const int8_t *raw, int32_t n, int32_t *col, int32_
 
 /* The columns of np consecutive pixels of a pointwise layer (1x1, stride 1, no padding, C_IN a
  * multiple of 4), whose inputs are np * C_IN consecutive bytes: no window to work out. */
-static void ml_conv_dsp_widen_pixels(const int8_t *src, int32_t np, int32_t in_c, int32_t *cols,
-                                     int32_t step, int32_t off2)
+static ML_NOINLINE void ml_conv_dsp_widen_pixels(const int8_t *src, int32_t np, int32_t in_c,
+                                                 int32_t *cols, int32_t step, int32_t off2)
 {
     for (int32_t p = 0; p < np; ++p) {
         int32_t *col = cols + 2 * p;
@@ -555,6 +543,60 @@ static void ml_conv_dsp_zero(int32_t *col, int32_t blocks, int32_t step)
     }
 }
 
+/* Set-up code that runs once per segment of pixels or per call, compiled for size with GCC
+ * (the loops it calls do the work). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define ML_CONV_SETUP __attribute__((optimize("Os")))
+#else
+#define ML_CONV_SETUP
+#endif
+
+/* The column builders beyond the per-pixel im2col: by output-row segments (an assembly
+ * routine; not in the compact form) and from 3x3x3 windows; ML_CONV2D_S8_NO_SEGMENTS and
+ * ML_CONV2D_S8_NO_WINDOWS27 (ml_config.h) leave them out of models without a layer for them. */
+#if defined(ML_CONV2D_S8_NO_SEGMENTS) || ML_COMPACT
+#define ML_CONV_SEGMENTS 0
+#else
+#define ML_CONV_SEGMENTS 1
+#endif
+#if defined(ML_CONV2D_S8_NO_WINDOWS27)
+#define ML_CONV_ROWS ML_CONV_SEGMENTS
+#define ML_CONV_WINDOWS27 0
+#else
+#define ML_CONV_ROWS 1
+#define ML_CONV_WINDOWS27 1
+#endif
+
+#if ML_CONV_SEGMENTS
+/* A segment of pixels, for ml_conv_dsp_taps (below). */
+typedef struct {
+    const int8_t *row;    /* 0: this window row's input row */
+    int32_t *dk;          /* 4: its block (ky, 0, 0), slot 0 */
+    int32_t off2;         /* 8: input_offset in both halfwords */
+    int32_t n2;           /* 12: C_IN / 8, pairs of blocks per input column */
+    int32_t rskip;        /* 16: stride_w * C_IN - C_IN, the source from one slot to the next */
+    int32_t cback;        /* 20: the columns from past a slot's last block to the next slot */
+    int32_t col_next;     /* 24: from past a widened tap column's last slot to the next column */
+    int32_t cnt1;         /* 28: tap columns widened: min(stride_w, KW) >= 1 */
+    int32_t cnt2;         /* 32: tap columns copied: KW - cnt1 */
+    int32_t back;         /* 36: bytes from a copied tap column back to its source (+ 1 slot) */
+    int32_t mwords;       /* 40: words per copied run (even, >= 2) */
+    int32_t mruns;        /* 44: runs per copied tap column (0 when n = 1) */
+    int32_t mgap;         /* 48: bytes from one run's end to the next run */
+    int32_t last_off;     /* 52: input bytes from row to the first copied column's last slot */
+    int32_t c;            /* 56: C_IN */
+    int32_t kxb;          /* 60: bytes between the blocks of two tap columns */
+    int32_t last_at;      /* 64: bytes from a block's slot 0 to its last slot */
+    int32_t last_in;      /* 68: bit j: copied tap column j's last slot is inside the image */
+    int32_t wide[2][4];   /* 72: per widened tap column: input bytes from row to its first slot
+                             inside, the slots before it (zeros), inside, after it (zeros) */
+    int32_t blk;          /* 104: bytes between two blocks of a slot: 8 * P */
+} ml_conv_taps;
+
+typedef char ml_conv_taps_layout[offsetof(ml_conv_taps, wide) == 72 &&
+                                         offsetof(ml_conv_taps, blk) == 104 ? 1 : -1];
+#endif
+
 /* What the DSP path derives once per call. */
 typedef struct {
     const ml_conv_params *params;
@@ -567,12 +609,83 @@ typedef struct {
     int32_t off2;         /* input_offset in both halfwords */
     int32_t *cols;
     int8_t *stage;        /* a window in raw int8, when its taps do not align with blocks */
+#if ML_CONV_SEGMENTS
+    ml_conv_taps taps;    /* segments of C_IN % 8 == 0 layers: what stays from one to the next */
+#endif
 } ml_conv_dsp;
+
+#if ML_CONV_WINDOWS27
+/*
+ * The columns of `count` windows of three rows of 9 bytes (3x3 taps of 3 channels: the RGB
+ * first layers) into consecutive slots from col, every row inside the image: r0 the first
+ * window's first row, args {dy: input bytes between its rows, sstep: between windows, the
+ * bytes between blocks (8 * P), off2}. Each window's 7 blocks come straight from the input,
+ * without staging: the blocks straddle the rows at bytes 8/9 and 17/18, which a shift and an
+ * OR join, and only bytes of the window are read (unaligned words and halfwords). The 28th
+ * value (the block's padding) is 0. 47 instructions per window where gcc's loop took 57.
+ */
+/* One block from the raw word r4: widened by r12 = off2 into the column at r5, which moves on
+ * by r3 = bytes between blocks. */
+#define ML_CONV_W27_BLOCK                                                                       \
+    "sxtab16 r8, r12, r4\n\t"                                                                    \
+    "sxtab16 r9, r12, r4, ror #8\n\t"                                                            \
+    "strd r8, r9, [r5]\n\t"                                                                      \
+    "add r5, r5, r3\n\t"
+
+void ml_conv_dsp_im2col27(const int8_t *r0, const int32_t *args, int32_t count, int32_t *col);
+
+/* r0 the first window's first row, r1 {dy, sstep, step bytes, off2}, r2 count, r3 col. */
+__asm__(".text\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".balign 2\n\t"
+        ".global ml_conv_dsp_im2col27\n\t"
+        ".type ml_conv_dsp_im2col27, %function\n\t"
+        ".thumb_func\n"
+        "ml_conv_dsp_im2col27:\n\t"
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+        "ldm r1, {r1, r10, r11, r12}\n\t" /* dy, sstep, step bytes, off2 */
+        "mov lr, r3\n\t"
+        "mov r3, r11\n"
+        "1:\n\t"
+        "add r6, r0, r1\n\t"            /* the window's second and third rows */
+        "add r7, r6, r1\n\t"
+        "mov r5, lr\n\t"
+        "ldr r4, [r0]\n\t"              /* x0..x3 */
+        ML_CONV_W27_BLOCK
+        "ldr r4, [r0, #4]\n\t"          /* x4..x7 */
+        ML_CONV_W27_BLOCK
+        "ldrb r4, [r0, #8]\n\t"         /* x8, then the second row's x9..x11 */
+        "ldr r11, [r6]\n\t"
+        "orr r4, r4, r11, lsl #8\n\t"
+        ML_CONV_W27_BLOCK
+        "ldr r4, [r6, #3]\n\t"          /* x12..x15 */
+        ML_CONV_W27_BLOCK
+        "ldrh r4, [r6, #7]\n\t"         /* x16, x17, then the third row's x18, x19 */
+        "ldr r11, [r7]\n\t"
+        "orr r4, r4, r11, lsl #16\n\t"
+        ML_CONV_W27_BLOCK
+        "ldr r4, [r7, #2]\n\t"          /* x20..x23 */
+        ML_CONV_W27_BLOCK
+        "ldr r4, [r7, #5]\n\t"          /* x24..x26 and the padding: {x24 + off, x26 + off}, */
+        "lsrs r4, r4, #8\n\t"           /* {x25 + off, 0} */
+        "sxtab16 r8, r12, r4\n\t"
+        "sxtab16 r9, r12, r4, ror #8\n\t"
+        "uxth r9, r9\n\t"
+        "strd r8, r9, [r5]\n\t"
+        "add r0, r0, r10\n\t"
+        "add lr, lr, #8\n\t"
+        "subs r2, r2, #1\n\t"
+        "bne 1b\n\t"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+        ".size ml_conv_dsp_im2col27, .-ml_conv_dsp_im2col27");
+
+#endif /* ML_CONV_WINDOWS27 */
 
 /* Column `col` (one pixel's block 0; blocks `step` words apart) := the window of output pixel
  * (oy, ox). */
-static void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int32_t oy,
-                               int32_t ox, int32_t *col, int32_t step)
+static ML_NOINLINE void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch,
+                                           int32_t oy, int32_t ox, int32_t *col, int32_t step)
 {
     const ml_conv_params *pr = d->params;
     const int32_t in_c = d->in_c;
@@ -580,22 +693,9 @@ static void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int
     const int32_t ix0 = ox * pr->stride_w - pr->pad_w;
     const int32_t row_run = d->k_w * in_c;
     const int inside_w = pr->dilation_w == 1 && ix0 >= 0 && ix0 + d->k_w <= d->in_w;
-    const int inside = inside_w && iy0 >= 0 && iy0 + (d->k_h - 1) * pr->dilation_h < d->in_h;
-    if (inside && (row_run & 3) == 0) {
-        /* Every window row is whole blocks (taps on block boundaries, or a row of e.g. four
-         * one-channel taps) in one run of the input: widen straight from it. */
-        const int8_t *src = in_batch + (iy0 * d->in_w + ix0) * in_c;
-        const int32_t dy = pr->dilation_h * d->in_w * in_c;
-        const int32_t col_dy = (row_run >> 2) * step;
-        for (int32_t ky = 0; ky < d->k_h; ++ky) {
-            ml_conv_dsp_widen(src, row_run, col, step, d->off2);
-            src += dy;
-            col += col_dy;
-        }
-        return;
-    }
     if ((in_c & 3) == 0) {
-        /* Every tap starts on a block boundary: widen straight from the input. */
+        /* Every tap starts on a block boundary: rows outside the image are zeros, rows inside
+         * widen straight from the input, clipped rows tap by tap. */
         for (int32_t ky = 0; ky < d->k_h; ++ky) {
             const int32_t iy = iy0 + ky * pr->dilation_h;
             int32_t *dst = col + ky * (row_run >> 2) * step;
@@ -604,17 +704,17 @@ static void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int
                 continue;
             }
             const int8_t *row = in_batch + iy * d->in_w * in_c;
-            if (pr->dilation_w == 1 && ix0 >= 0 && ix0 + d->k_w <= d->in_w) {
+            if (inside_w) {
                 ml_conv_dsp_widen(row + ix0 * in_c, row_run, dst, step, d->off2);
                 continue;
             }
             for (int32_t kx = 0; kx < d->k_w; ++kx) {
                 const int32_t ix = ix0 + kx * pr->dilation_w;
                 int32_t *tap = dst + kx * (in_c >> 2) * step;
-                if (ix < 0 || ix >= d->in_w) {
-                    ml_conv_dsp_zero(tap, in_c >> 2, step);
-                } else {
+                if (ix >= 0 && ix < d->in_w) {
                     ml_conv_dsp_widen(row + ix * in_c, in_c, tap, step, d->off2);
+                } else {
+                    ml_conv_dsp_zero(tap, in_c >> 2, step);
                 }
             }
         }
@@ -628,37 +728,339 @@ static void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch, int
         }
         return;
     }
-    /* Gather the raw window, outside taps as the input zero point (widened to 0). */
-    const int8_t zp = (int8_t)(-pr->input_offset);
-    int8_t *s = d->stage;
+    /* Gather the raw window, outside taps and the padding to whole blocks as the input zero
+     * point (widened to 0), and widen it in one pass. The taps inside the image are the same
+     * columns [lo, hi) in every row. */
+    int32_t lo, hi;
+    ml_conv_clip_window(ix0, pr->dilation_w, d->k_w, d->in_w, &lo, &hi);
+    memset(d->stage, -pr->input_offset, (size_t)(4 * d->blocks));
     for (int32_t ky = 0; ky < d->k_h; ++ky) {
         const int32_t iy = iy0 + ky * pr->dilation_h;
         if (iy < 0 || iy >= d->in_h) {
-            memset(s, zp, (size_t)row_run);
-            s += row_run;
             continue;
         }
         const int8_t *row = in_batch + iy * d->in_w * in_c;
-        if (inside_w) {
-            ml_conv_dsp_copy(s, row + ix0 * in_c, row_run);
-            s += row_run;
+        int8_t *s = d->stage + ky * row_run;
+        if (pr->dilation_w == 1) {
+            ml_conv_dsp_copy(s + lo * in_c, row + (ix0 + lo) * in_c, (hi - lo) * in_c);
             continue;
         }
-        for (int32_t kx = 0; kx < d->k_w; ++kx) {
-            const int32_t ix = ix0 + kx * pr->dilation_w;
-            if (ix < 0 || ix >= d->in_w) {
-                for (int32_t c = 0; c < in_c; ++c) {
-                    s[c] = zp;
-                }
-            } else {
-                for (int32_t c = 0; c < in_c; ++c) {
-                    s[c] = row[ix * in_c + c];
-                }
-            }
-            s += in_c;
+        for (int32_t kx = lo; kx < hi; ++kx) {
+            ml_conv_dsp_copy(s + kx * in_c, row + (ix0 + kx * pr->dilation_w) * in_c, in_c);
         }
     }
-    ml_conv_dsp_widen(d->stage, d->k, col, step, d->off2);
+    ml_conv_dsp_widen(d->stage, 4 * d->blocks, col, step, d->off2);
+}
+
+#if ML_CONV_SEGMENTS
+/*
+ * Columns of n consecutive output pixels of one output row, slots 0..n-1 of a group (slot i at
+ * col + 2 * i), for C_IN a multiple of 8, stride_w <= 2 and no horizontal dilation.
+ *
+ * Block (ky, kx, c4) of slot p reads input column ix0 + p * stride_w + kx, which is block
+ * (ky, kx - stride_w, c4) of slot p + 1. So only the first stride_w tap columns are widened
+ * from the input; every later one is a word copy of the tap column stride_w to its left, one
+ * slot on, plus its last slot widened: for a 3x3 stride-1 layer a group of six widens 8 input
+ * columns per window row where the pixel-by-pixel im2col widened 18.
+ * A segment that fills its group (n = P) copies a tap column's blocks as one run: the words
+ * that land in each block's last slot are widened over right after.
+ *
+ * One call of ml_conv_dsp_taps builds one window row (ky) of a segment from the record
+ * ml_conv_taps, which the caller fills once per segment (the horizontal clipping is the same
+ * for every window row) and points at each row in turn. Slots outside the image are zeros.
+ */
+
+void ml_conv_dsp_taps(const ml_conv_taps *t);
+
+/* Slots of zeros at r6 (count at [r0, #at]): r2 = pairs of blocks, r12 = bytes between blocks,
+ * r4 = from past a slot's last block to the next slot */
+#define ML_CONV_TAPS_ZERO(at, L)                                                                \
+    "ldr r7, [r0, #" at "]\n\t"                                                                  \
+    "cbz r7, " L "9f\n\t"                                                                        \
+    "mov r10, #0\n\t"                                                                            \
+    "mov r11, #0\n"                                                                              \
+    L "1:\n\t"                                                                                   \
+    "mov r8, r2\n"                                                                               \
+    L "2:\n\t"                                                                                   \
+    "strd r10, r11, [r6]\n\t"                                                                    \
+    "add r6, r6, r12\n\t"                                                                        \
+    "strd r10, r11, [r6]\n\t"                                                                    \
+    "add r6, r6, r12\n\t"                                                                        \
+    "subs r8, r8, #1\n\t"                                                                        \
+    "bne " L "2b\n\t"                                                                            \
+    "sub r6, r6, r4\n\t"                                                                         \
+    "subs r7, r7, #1\n\t"                                                                        \
+    "bne " L "1b\n"                                                                              \
+    L "9:\n\t"
+/* One pair of blocks from the input at r5 (r1 = off2) to col, r12 bytes apart. */
+#define ML_CONV_TAPS_PAIR(col)                                                                  \
+    "ldr r9, [r5], #4\n\t"                                                                       \
+    "sxtab16 r10, r1, r9\n\t"                                                                    \
+    "sxtab16 r11, r1, r9, ror #8\n\t"                                                            \
+    "strd r10, r11, [" col "]\n\t"                                                               \
+    "add " col ", " col ", r12\n\t"                                                              \
+    "ldr r9, [r5], #4\n\t"                                                                       \
+    "sxtab16 r10, r1, r9\n\t"                                                                    \
+    "sxtab16 r11, r1, r9, ror #8\n\t"                                                            \
+    "strd r10, r11, [" col "]\n\t"                                                               \
+    "add " col ", " col ", r12\n\t"
+
+/* Registers: lr the record, r1 off2, r2 C_IN / 8, r12 bytes between blocks (8 * P), r6 the
+ * current tap column's block 0. */
+__asm__(".text\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".balign 2\n\t"
+        ".global ml_conv_dsp_taps\n\t"
+        ".type ml_conv_dsp_taps, %function\n\t"
+        ".thumb_func\n"
+        "ml_conv_dsp_taps:\n\t"
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+        "mov lr, r0\n\t"
+        "ldrd r1, r2, [lr, #8]\n\t"
+        "ldrd r3, r4, [lr, #16]\n\t"  /* rskip, cback */
+        "ldr r6, [lr, #4]\n\t"
+        "ldr r12, [lr, #28]\n\t"      /* cnt1 */
+        "push {r12}\n\t"
+        "ldr r12, [lr, #104]\n\t"
+        "add r0, lr, #72\n"
+        "1:\n\t" /* widened tap columns: zeros, the slots inside, zeros */
+        ML_CONV_TAPS_ZERO("4", "3")
+        "ldr r7, [r0, #8]\n\t"
+        "cbz r7, 29f\n\t"
+        "ldr r5, [r0, #0]\n\t"
+        "ldr r9, [lr, #0]\n\t"
+        "add r5, r5, r9\n"
+        "21:\n\t"
+        "mov r8, r2\n"
+        "22:\n\t"
+        ML_CONV_TAPS_PAIR("r6")
+        "subs r8, r8, #1\n\t"
+        "bne 22b\n\t"
+        "add r5, r5, r3\n\t"
+        "sub r6, r6, r4\n\t"
+        "subs r7, r7, #1\n\t"
+        "bne 21b\n"
+        "29:\n\t"
+        ML_CONV_TAPS_ZERO("12", "4")
+        "ldr r9, [lr, #24]\n\t"
+        "add r6, r6, r9\n\t"
+        "adds r0, r0, #16\n\t"
+        "ldr r9, [sp]\n\t"
+        "subs r9, r9, #1\n\t"
+        "str r9, [sp]\n\t"
+        "bne 1b\n\t"
+        "ldr r7, [lr, #32]\n\t" /* copied tap columns */
+        "cmp r7, #0\n\t"
+        "beq 9f\n\t"
+        "str r7, [sp]\n\t"
+        "ldr r0, [lr, #52]\n\t"
+        "ldr r9, [lr, #0]\n\t"
+        "add r0, r0, r9\n\t"
+        "ldr r9, [lr, #68]\n\t"
+        "push {r9}\n"
+        "5:\n\t"
+        "ldr r9, [lr, #44]\n\t"
+        "cmp r9, #0\n\t"
+        "beq 8f\n\t"
+        "push {r0, r1, r2, r12}\n\t" /* eight registers for the copies */
+        "ldr r4, [lr, #36]\n\t"
+        "sub r5, r6, r4\n\t"
+        "mov r3, r6\n"
+        "6:\n\t"
+        "ldr r4, [lr, #40]\n\t"
+        "subs r4, r4, #8\n\t"
+        "blt 62f\n"
+        "61:\n\t"
+        "ldmia r5!, {r0, r1, r2, r7, r8, r10, r11, r12}\n\t"
+        "stmia r3!, {r0, r1, r2, r7, r8, r10, r11, r12}\n\t"
+        "subs r4, r4, #8\n\t"
+        "bge 61b\n"
+        "62:\n\t"
+        "lsls r4, r4, #30\n\t" /* bit 2 of what is left to C, bit 1 to N */
+        "bcc 63f\n\t"
+        "ldmia r5!, {r7, r8, r10, r11}\n\t"
+        "stmia r3!, {r7, r8, r10, r11}\n"
+        "63:\n\t"
+        "bpl 64f\n\t"
+        "ldrd r7, r8, [r5], #8\n\t"
+        "strd r7, r8, [r3], #8\n"
+        "64:\n\t"
+        "subs r9, r9, #1\n\t"
+        "beq 65f\n\t"
+        "ldr r4, [lr, #48]\n\t"
+        "add r5, r5, r4\n\t"
+        "add r3, r3, r4\n\t"
+        "b 6b\n"
+        "65:\n\t"
+        "pop {r0, r1, r2, r12}\n"
+        "8:\n\t" /* the last slot: widened, or zeros outside the image */
+        "ldr r4, [lr, #64]\n\t"
+        "add r3, r6, r4\n\t"
+        "mov r8, r2\n\t"
+        "ldr r9, [sp]\n\t"
+        "lsrs r9, r9, #1\n\t"
+        "str r9, [sp]\n\t"
+        "bcc 85f\n\t"
+        "mov r5, r0\n"
+        "81:\n\t"
+        ML_CONV_TAPS_PAIR("r3")
+        "subs r8, r8, #1\n\t"
+        "bne 81b\n\t"
+        "b 86f\n"
+        "85:\n\t"
+        "mov r10, #0\n\t"
+        "mov r11, #0\n"
+        "851:\n\t"
+        "strd r10, r11, [r3]\n\t"
+        "add r3, r3, r12\n\t"
+        "strd r10, r11, [r3]\n\t"
+        "add r3, r3, r12\n\t"
+        "subs r8, r8, #1\n\t"
+        "bne 851b\n"
+        "86:\n\t"
+        "ldr r9, [lr, #56]\n\t"
+        "add r0, r0, r9\n\t"
+        "ldr r9, [lr, #60]\n\t"
+        "add r6, r6, r9\n\t"
+        "ldr r9, [sp, #4]\n\t"
+        "subs r9, r9, #1\n\t"
+        "str r9, [sp, #4]\n\t"
+        "bne 5b\n\t"
+        "add sp, sp, #4\n"
+        "9:\n\t"
+        "add sp, sp, #4\n\t"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+        ".size ml_conv_dsp_taps, .-ml_conv_dsp_taps");
+
+/* The segment of n pixels from output pixel (oy, ox) into slots 0..n-1 at col (see above). */
+static ML_CONV_SETUP void ml_conv_dsp_segment(ml_conv_dsp *d, const int8_t *in_batch,
+                                              int32_t oy, int32_t ox, int32_t n, int32_t *col,
+                                              int32_t step)
+{
+    const ml_conv_params *pr = d->params;
+    ml_conv_taps *t = &d->taps;
+    const int32_t sw = pr->stride_w;
+    const int32_t c = d->in_c;
+    const int32_t c4 = c >> 2;
+    const int full = 2 * n == step;
+    t->col_next = t->kxb - 8 * n;
+    t->mwords = full ? c4 * step - 2 : 2 * (n - 1);
+    t->mruns = full ? 1 : n > 1 ? c4 : 0;
+    t->mgap = 4 * step - 8 * (n - 1);
+    t->last_at = 8 * (n - 1);
+    const int32_t ix0 = ox * sw - pr->pad_w;
+    const int32_t x_last = ix0 + (n - 1) * sw + t->cnt1;
+    t->last_off = x_last * c;
+    /* copied tap column j's last slot reads input column x_last + j */
+    int32_t lo, hi;
+    ml_conv_clip_window(x_last, 1, t->cnt2, d->in_w, &lo, &hi);
+    t->last_in = (1 << hi) - (1 << lo);
+    for (int32_t kx = 0; kx < t->cnt1; ++kx) {
+        /* slot p reads input column ix0 + kx + p * sw */
+        ml_conv_clip_window(ix0 + kx, sw, n, d->in_w, &lo, &hi);
+        t->wide[kx][0] = (ix0 + kx + lo * sw) * c;
+        t->wide[kx][1] = lo;
+        t->wide[kx][2] = hi - lo;
+        t->wide[kx][3] = n - hi;
+    }
+    const int32_t iy0 = oy * pr->stride_h - pr->pad_h;
+    const int32_t row_words = d->k_w * c4 * step;
+    for (int32_t ky = 0; ky < d->k_h; ++ky, col += row_words) {
+        const int32_t iy = iy0 + ky * pr->dilation_h;
+        if (iy < 0 || iy >= d->in_h) {
+            if (full) {
+                memset(col, 0, (size_t)row_words * sizeof *col);  /* the whole window row */
+                continue;
+            }
+            for (int32_t p = 0; p < n; ++p) {
+                ml_conv_dsp_zero(col + 2 * p, d->k_w * c4, step);
+            }
+            continue;
+        }
+        t->row = in_batch + iy * d->in_w * c;
+        t->dk = col;
+        ml_conv_dsp_taps(t);
+    }
+}
+
+/* The fields of d->taps that hold for the whole call. */
+static ML_CONV_SETUP void ml_conv_dsp_taps_init(ml_conv_dsp *d, int32_t step)
+{
+    ml_conv_taps *t = &d->taps;
+    const int32_t sw = d->params->stride_w;
+    const int32_t c = d->in_c;
+    t->off2 = d->off2;
+    t->n2 = c >> 3;
+    t->rskip = sw * c - c;
+    t->blk = step * 4;
+    t->kxb = (c >> 2) * t->blk;
+    t->cback = t->kxb - 8;
+    t->cnt1 = sw < d->k_w ? sw : d->k_w;
+    t->cnt2 = d->k_w - t->cnt1;
+    t->back = sw * t->kxb - 8;
+    t->c = c;
+}
+#endif /* ML_CONV_SEGMENTS */
+
+/* The columns of pixels first .. first + np - 1 (in slots 0..np-1), by segments of pixels in
+ * one output row: ml_conv_dsp_segment where it applies, else pixel by pixel, 3x3x3 windows
+ * inside the image straight from the input. */
+static ML_CONV_SETUP void ml_conv_dsp_columns(ml_conv_dsp *d, const int8_t *in_batch,
+                                              int32_t out_w, int32_t first, int32_t np,
+                                              int32_t step)
+{
+    int32_t oy = first / out_w;
+    int32_t ox = first - oy * out_w;
+#if ML_CONV_ROWS
+    const ml_conv_params *p = d->params;
+#endif
+#if ML_CONV_SEGMENTS
+    const int by_rows = (d->in_c & 7) == 0 && p->dilation_w == 1 && p->stride_w <= 2;
+    if (by_rows && d->taps.blk != 4 * step) {
+        ml_conv_dsp_taps_init(d, step);
+    }
+#endif
+#if ML_CONV_WINDOWS27
+    const int k27 = ML_SPECIALISE && d->k_w * d->in_c == 9 && d->k_h == 3 && p->dilation_w == 1;
+    const int32_t dy = p->dilation_h * d->in_w * d->in_c;
+#endif
+    int32_t *col = d->cols;
+    for (int32_t i = 0; i < np; ox = 0, ++oy) {
+        const int32_t n = np - i < out_w - ox ? np - i : out_w - ox;
+        i += n;
+#if ML_CONV_SEGMENTS
+        if (by_rows) {
+            ml_conv_dsp_segment(d, in_batch, oy, ox, n, col, step);
+            col += 2 * n;
+            continue;
+        }
+#endif
+#if ML_CONV_WINDOWS27
+        const int32_t iy0 = oy * p->stride_h - p->pad_h;
+        const int rows_in = k27 && iy0 >= 0 && iy0 + 2 * p->dilation_h < d->in_h;
+        int32_t ix0 = ox * p->stride_w - p->pad_w;
+#endif
+        for (const int32_t end = ox + n; ox < end;) {
+#if ML_CONV_WINDOWS27
+            if (rows_in && ix0 >= 0 && ix0 + d->k_w <= d->in_w) {
+                /* this window and the next ones inside the image, at once */
+                int32_t run = (d->in_w - d->k_w - ix0) / p->stride_w + 1;
+                run = run < end - ox ? run : end - ox;
+                const int32_t args[4] = {dy, p->stride_w * d->in_c, 4 * step, d->off2};
+                ml_conv_dsp_im2col27(in_batch + (iy0 * d->in_w + ix0) * d->in_c, args, run, col);
+                ox += run;
+                ix0 += run * p->stride_w;
+                col += 2 * run;
+                continue;
+            }
+            ix0 += p->stride_w;
+#endif
+            ml_conv_dsp_im2col(d, in_batch, oy, ox, col, step);
+            ++ox;
+            col += 2;
+        }
+    }
 }
 
 #if ML_CONV_ASM
@@ -889,7 +1291,8 @@ __asm__(".text\n\t"
  * |acc + bias| < 2^30 is certain: the generator proved it for every channel (acc_bounded), or
  * its bias leaves room for K products of at most 128 * 255 each.
  */
-static void ml_conv_dsp_records(const ml_conv_dsp *d, const int32_t *bias, int32_t *rec)
+static ML_NOINLINE void ml_conv_dsp_records(const ml_conv_dsp *d, const int32_t *bias,
+                                            int32_t *rec)
 {
     const int32_t odd = 2 * d->params->output_offset + 1;
     /* bias in (-room, room): K * 128 * 255 < 2^30 - room; room = 0 when K is too deep */
@@ -897,13 +1300,16 @@ static void ml_conv_dsp_records(const ml_conv_dsp *d, const int32_t *bias, int32
     const uint32_t room = d->params->acc_bounded ? 1u << 30 : (uint32_t)((1 << 30) - worst);
     const int32_t *mult = d->quant->multiplier;
     const int32_t *shift = d->quant->shift;
-    for (int32_t oc = 0; oc < d->out_c; ++oc) {
+    /* (uint32_t)(b + room - 1) < 2 * room - 1 <=> -room < b < room (room <= 2^30); no b
+     * when room = 0. Locals, so the loop keeps them in registers across the stores. */
+    const uint32_t below = room - 1u;
+    const uint32_t span = room != 0u ? 2u * room - 1u : 0u;
+    const int32_t out_c = d->out_c;
+    for (int32_t oc = 0; oc < out_c; ++oc) {
         const int32_t b = bias != NULL ? bias[oc] : 0;
         const int32_t m = mult[oc];
         const int32_t n = -shift[oc];
-        /* (uint32_t)(b + room - 1) < 2 * room - 1 <=> -room < b < room (room <= 2^30) */
-        const int bounded = room != 0u && (uint32_t)b + room - 1u < 2u * room - 1u;
-        if (bounded && m >= 0 && n >= 1 && n <= 22) {
+        if ((uint32_t)b + below < span && m >= 0 && (uint32_t)(n - 1) < 22u) {
             rec[0] = (int32_t)((uint32_t)b << 1);
             rec[1] = m;
             rec[2] = (int32_t)((uint32_t)odd << (n - 1));
@@ -1048,6 +1454,9 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
      * assembly (ml_conv2d_s8.h) */
     d.cols = (int32_t *)scratch;
     d.stage = (int8_t *)(d.cols + d.blocks * 2 * ML_CONV2D_S8_PIXELS);
+#if ML_CONV_SEGMENTS
+    d.taps.blk = 0;  /* set up by the first segment */
+#endif
     int32_t *const rec =
         (int32_t *)(void *)(d.stage + ((d.in_c & 3) != 0 && d.k_h * d.k_w > 1 ? 4 * d.blocks : 0));
     int8_t *const last = (int8_t *)(rec + 4 * d.out_c);
@@ -1061,6 +1470,7 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
                           out_h == d.in_h && out_w == d.in_w;
 #if ML_CONV_ASM
     ml_conv_dsp_job job;
+    ml_conv_dsp_job one;  /* the last channel, reading its padded copy, when K % 4 != 0 */
     if (fast) {
         ml_conv_dsp_records(&d, bias, rec);
         job.filter = filter;
@@ -1079,6 +1489,10 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
                 last[i] = i < d.k ? w[i] : 0;
             }
             job.rec_end -= 4;
+            one = job;
+            one.filter = last;
+            one.rec = job.rec_end;
+            one.rec_end = job.rec_end + 4;
         }
     }
 #else
@@ -1112,15 +1526,7 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
                 ml_conv_dsp_widen_pixels(in_batch + first * d.in_c, np, d.in_c, d.cols, 2 * step,
                                          d.off2);
             } else {
-                int32_t oy = first / out_w;
-                int32_t ox = first - oy * out_w;
-                for (int32_t i = 0; i < np; ++i) {
-                    ml_conv_dsp_im2col(&d, in_batch, oy, ox, d.cols + 2 * i, 2 * step);
-                    if (++ox == out_w) {
-                        ox = 0;
-                        ++oy;
-                    }
-                }
+                ml_conv_dsp_columns(&d, in_batch, out_w, first, np, 2 * step);
             }
             int8_t *out = out_batch + first * out_c;
 #if ML_CONV_ASM
@@ -1139,11 +1545,10 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
                     run(&job);
                 }
                 if ((d.k & 3) != 0) {
-                    ml_conv_dsp_job one = job;
-                    one.filter = last;
-                    one.rec = job.rec_end;
-                    one.rec_end = job.rec_end + 4;
+                    one.cols = job.cols;
+                    one.cols_end = job.cols_end;
                     one.out = out + out_c - 1;
+                    one.px = px;
                     run(&one);
                 }
             } else
