@@ -206,4 +206,138 @@ static inline int32_t ml_m0_rq_apply(int32_t acc, const ml_m0_rq *q, const ml_m0
 }
 #endif
 
+/*
+ * Requantization with three 32-bit products (ARMv6-M has no 32 x 32 -> 64 multiply), for the
+ * channels whose multiplier m lies in [2^30, 2^31) (every nonzero multiplier TFLite makes)
+ * and whose right shift n = -shift lies in [1, 10]; exact, proof below. The kernels' M0
+ * assembly runs it inline (ML_M0_RQ3_RELU / ML_M0_RQ3_ANY), ml_m0_rq3_ref is the same steps
+ * in C (the host tests compare it with ml_nn_requantize over every edge case).
+ *
+ * TFLM's result is z = RDBP(SRDHM(acc, m), n): SRDHM(acc, m) = y = floor((acc*m + 2^30) / 2^31)
+ * (ml_nn_doubling_high_mul; its saturated case needs m = INT32_MIN), RDBP(y, n) =
+ * floor((y + 2^(n-1) - s) / 2^n) with s = [y < 0]. A floor of a floor by a power of two is one
+ * floor, so with S = 31 + n
+ *     z = floor((acc*m + R) / 2^S),  R = 2^30 + 2^(30+n) - s*2^31.
+ * s may be taken as [acc < 0]: they differ only when acc*m is in [-2^30, 0), where y = 0 and
+ * both choices give z = 0 (n >= 1).
+ * The product: m = mh*2^22 + mm*2^11 + ml with ml, mm in [0, 2^11), mh in [2^8, 2^9). For
+ * |acc| <= 2^19:
+ *     t = (acc*ml) >> 11;  t = (acc*mm + t) >> 11;  q = acc*mh + t  is  floor(acc*m / 2^22)
+ * (floor((a + floor(b / 2^11)) / 2^11) = floor((a*2^11 + b) / 2^22) for integers), and no
+ * step leaves int32: |acc*ml|, |acc*mm| < 2^30, |acc*mh| < 2^28. R is a multiple of 2^22, so
+ *     z + out_off = floor((q + c - s*2^9) / 2^(n+9)),  c = 2^8 + 2^(8+n) + out_off*2^(n+9),
+ * with |q + c - s*2^9| < 2^28 + 2^27. The output is that clamped to [act_min, act_max].
+ * Outside the range: acc >= 2^19 gives acc*m >= 2^49, z >= 2^(18-n) >= 256 > act_max -
+ * out_off (act_max <= 127, out_off >= -128), so the output is act_max; acc < -2^19 gives
+ * z <= -256 and the output act_min. So one check (acc >> 19 in {-1, 0}) guards the products.
+ * When act_min == out_off (ReLU, ReLU6, or no activation with out_off = -128), every acc <= 0
+ * gives z <= 0 (acc*m <= -2^30 and R < 2^S), so the output is act_min without the products,
+ * and for acc > 0 s = 0 and z >= 0: only the upper clamp is left (ML_M0_RQ3_RELU).
+ */
+typedef struct {
+    int32_t ml;    /* m & 0x7FF */
+    int32_t mm;    /* (m >> 11) & 0x7FF */
+    int32_t mh;    /* m >> 22 */
+    int32_t c;     /* 2^8 + 2^(8+n) + out_off * 2^(n+9) */
+    int32_t sh;    /* n + 9 */
+    int32_t base;  /* the kernel's starting value of this channel's accumulator */
+    int32_t aux;   /* a second one, when the kernel needs it */
+} ml_m0_rq3;
+
+/* 1 and q filled (but base and aux) when the channel takes the three-product form, else 0. */
+static inline int ml_m0_rq3_of(ml_m0_rq3 *q, int32_t multiplier, int32_t shift, int32_t out_off)
+{
+    if (multiplier < (1 << 30) || shift > -1 || shift < -10) {
+        return 0;
+    }
+    const int32_t n = -shift;
+    q->ml = multiplier & 0x7FF;
+    q->mm = (multiplier >> 11) & 0x7FF;
+    q->mh = multiplier >> 22;
+    q->c = (int32_t)((1u << 8) + (1u << (8 + n)) + ((uint32_t)out_off << (n + 9)));
+    q->sh = n + 9;
+    return 1;
+}
+
+/* The steps of the assembly in C: ml_m0_out_ref(acc, m, shift, act) for a channel that
+ * ml_m0_rq3_of accepted. */
+static inline int32_t ml_m0_rq3_ref(int32_t acc, const ml_m0_rq3 *q, const ml_m0_act *act)
+{
+    if (act->act_min == act->out_off && acc <= 0) {
+        return act->act_min;
+    }
+    if ((acc >> 19) != 0 && (acc >> 19) != -1) {
+        return acc < 0 ? act->act_min : act->act_max;
+    }
+    int32_t t = (acc * q->ml) >> 11;
+    t = (acc * q->mm + t) >> 11;
+    t = acc * q->mh + t + q->c;
+    if (acc < 0) {
+        t -= 1 << 9;
+    }
+    t >>= q->sh;
+    return t < act->act_min ? act->act_min : (t > act->act_max ? act->act_max : t);
+}
+
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+/*
+ * The same as assembly text for the kernels' M0 routines: r0 = acc, r7 = the channel's
+ * ml_m0_rq3, lr = act_max, `amin` an operand that loads act_min (e.g. "[sp, #20]"). The
+ * result is in r1; r0 and r6 are kept, r2-r5 are clobbered, as are local labels 5-9.
+ * ML_M0_RQ3_RELU is for layers with act_min == out_off: 18 instructions for acc > 0, 4 for
+ * acc <= 0. ML_M0_RQ3_ANY for any layer: 25.
+ */
+#define ML_M0_RQ3_PRODUCT                                                                       \
+    "ldm r7!, {r1, r2, r3, r4, r5}\n\t"                                                          \
+    "subs r7, r7, #20\n\t"                                                                       \
+    "muls r1, r0, r1\n\t"                                                                        \
+    "asrs r1, r1, #11\n\t"                                                                       \
+    "muls r2, r0, r2\n\t"                                                                        \
+    "adds r1, r1, r2\n\t"                                                                        \
+    "asrs r1, r1, #11\n\t"                                                                       \
+    "muls r3, r0, r3\n\t"                                                                        \
+    "adds r1, r1, r3\n\t"                                                                        \
+    "adds r1, r1, r4\n\t"
+#define ML_M0_RQ3_RELU(amin)                                                                    \
+    "cmp r0, #0\n\t"                                                                             \
+    "ble 7f\n\t"                                                                                 \
+    "lsrs r1, r0, #19\n\t"                                                                       \
+    "bne 8f\n\t"                                                                                 \
+    ML_M0_RQ3_PRODUCT                                                                            \
+    "asrs r1, r5\n\t"                                                                            \
+    "cmp r1, lr\n\t"                                                                             \
+    "ble 9f\n"                                                                                   \
+    "8:\n\t"                                                                                     \
+    "mov r1, lr\n\t"                                                                             \
+    "b 9f\n"                                                                                     \
+    "7:\n\t"                                                                                     \
+    "ldr r1, " amin "\n"                                                                         \
+    "9:\n\t"
+#define ML_M0_RQ3_ANY(amin)                                                                     \
+    "asrs r1, r0, #19\n\t"                                                                       \
+    "adds r1, r1, #1\n\t"                                                                        \
+    "lsrs r1, r1, #1\n\t"                                                                        \
+    "bne 6f\n\t"                                                                                 \
+    ML_M0_RQ3_PRODUCT                                                                            \
+    "asrs r4, r0, #31\n\t"                                                                       \
+    "lsls r4, r4, #9\n\t"                                                                        \
+    "adds r1, r1, r4\n\t"                                                                        \
+    "asrs r1, r5\n\t"                                                                            \
+    "cmp r1, lr\n\t"                                                                             \
+    "bgt 8f\n\t"                                                                                 \
+    "ldr r2, " amin "\n\t"                                                                       \
+    "cmp r1, r2\n\t"                                                                             \
+    "bge 9f\n\t"                                                                                 \
+    "movs r1, r2\n\t"                                                                            \
+    "b 9f\n"                                                                                     \
+    "6:\n\t"                                                                                     \
+    "cmp r0, #0\n\t"                                                                             \
+    "bge 8f\n\t"                                                                                 \
+    "ldr r1, " amin "\n\t"                                                                       \
+    "b 9f\n"                                                                                     \
+    "8:\n\t"                                                                                     \
+    "mov r1, lr\n"                                                                               \
+    "9:\n\t"
+#endif
+
 #endif /* ML_NN_M0_H */

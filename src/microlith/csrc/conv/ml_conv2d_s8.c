@@ -1152,9 +1152,11 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
  * MACs) is 22 instructions, against 34 for the byte loop of ml_conv_m0_dot_2x2.
  *
  * Scratch: the column, K words (ML_CONV2D_S8_SCRATCH_BYTES is at least 8K bytes, so at least K
- * words remain), then up to ML_CONV_M0_CHUNK channels' starting values and, when there is room,
- * their constants for the fast requantization (ml_m0_rq_apply). An odd last tap is added in C.
- * Wider layers run in chunks of channels, rebuilding the columns for each.
+ * words remain), then up to ML_CONV_M0_CHUNK channels' starting values and requantization
+ * constants (ml_m0_rq3, as many as fit). Wider layers run in chunks of channels, rebuilding the
+ * columns for each. Channel pairs in the ml_m0_rq3 form run the loop and requantization in
+ * one assembly routine (ml_conv_m0_pairs_*); an odd K (its last tap is added in C), an odd
+ * channel out and other multipliers take ml_conv_m0_one.
  */
 #define ML_CONV_M0_CHUNK 32
 
@@ -1338,78 +1340,179 @@ static ML_NOINLINE void ml_conv_m0_gather(const ml_conv_m0 *d, const int8_t *in_
     }
 }
 
+/*
+ * The fused pass over channel pairs (k even, every channel of the run in the ml_m0_rq3 form):
+ * for each pair the loop of ml_conv_m0_swar, then the four outputs' requantization inline
+ * (ML_M0_RQ3_*), stored at out_a[0..1] and out_b[0..1]. Each channel's ml_m0_rq3 carries the
+ * lanes' starting values: base = bias + input_offset * sum(w), the second pixel's H, and
+ * aux = base * (2^16 + 1) - (k / 2) * 2^15, the first's L, so that after the loop the sums
+ * are H and L - 2^16 * H (modulo 2^32) with nothing left to subtract.
+ */
+typedef struct {
+    const int32_t *cols;   /* the packed column, k words */
+    const int8_t *w;       /* the first channel's weights, k bytes per channel */
+    int32_t k;             /* even */
+    int8_t *out_a;         /* the first pixel's output at the first channel */
+    int8_t *out_b;         /* the second pixel's (a dummy when there is none) */
+    const ml_m0_rq3 *rec;  /* one per channel */
+    int32_t n_pairs;       /* >= 1 */
+    int32_t act_min;
+    int32_t act_max;
+} ml_conv_m0_job;
+
+typedef char ml_conv_m0_job_layout[offsetof(ml_conv_m0_job, act_max) == 32 &&
+                                   sizeof(ml_m0_rq3) == 28 ? 1 : -1];
+
+void ml_conv_m0_pairs_relu(const ml_conv_m0_job *job);
+void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
+
+/* Locals below the saved registers: [sp] w, #4 out_a, #8 out_b, #12 rec, #16 pairs left,
+ * #20 act_min, #24 job. lr holds act_max; r8 = 2^15 and r9-r12 the sums in the loop. */
+#define ML_CONV_M0_PAIRS(name, RQ)                                                               \
+    ".text\n\t"                                                                                  \
+    ".syntax unified\n\t"                                                                        \
+    ".thumb\n\t"                                                                                 \
+    ".balign 2\n\t"                                                                              \
+    ".global " name "\n\t"                                                                       \
+    ".type " name ", %function\n\t"                                                              \
+    ".thumb_func\n"                                                                              \
+    name ":\n\t"                                                                                 \
+    ML_M0_PROLOGUE                                                                               \
+    "sub sp, sp, #28\n\t"                                                                        \
+    "str r0, [sp, #24]\n\t"                                                                      \
+    "ldr r1, [r0, #4]\n\t"                                                                       \
+    "str r1, [sp, #0]\n\t"                                                                       \
+    "ldr r1, [r0, #12]\n\t"                                                                      \
+    "str r1, [sp, #4]\n\t"                                                                       \
+    "ldr r1, [r0, #16]\n\t"                                                                      \
+    "str r1, [sp, #8]\n\t"                                                                       \
+    "ldr r1, [r0, #20]\n\t"                                                                      \
+    "str r1, [sp, #12]\n\t"                                                                      \
+    "ldr r1, [r0, #24]\n\t"                                                                      \
+    "str r1, [sp, #16]\n\t"                                                                      \
+    "ldr r1, [r0, #28]\n\t"                                                                      \
+    "str r1, [sp, #20]\n\t"                                                                      \
+    "ldr r1, [r0, #32]\n\t"                                                                      \
+    "mov lr, r1\n"                                                                               \
+    "1:\n\t"                                                                                     \
+    "ldr r7, [sp, #12]\n\t"                                                                      \
+    "ldr r4, [r7, #20]\n\t"                                                                      \
+    "mov r9, r4\n\t"                                                                             \
+    "ldr r4, [r7, #24]\n\t"                                                                      \
+    "mov r10, r4\n\t"                                                                            \
+    "ldr r4, [r7, #48]\n\t"                                                                      \
+    "mov r11, r4\n\t"                                                                            \
+    "ldr r4, [r7, #52]\n\t"                                                                      \
+    "mov ip, r4\n\t"                                                                             \
+    "movs r4, #1\n\t"                                                                            \
+    "lsls r4, r4, #15\n\t"                                                                       \
+    "mov r8, r4\n\t"                                                                             \
+    "ldr r5, [sp, #24]\n\t"                                                                      \
+    "ldr r0, [r5, #0]\n\t"                                                                       \
+    "ldr r3, [r5, #8]\n\t"                                                                       \
+    "ldr r1, [sp, #0]\n\t"                                                                       \
+    "adds r1, r1, r3\n\t"           /* the weight rows' ends, read at a negative index */       \
+    "adds r2, r1, r3\n\t"                                                                        \
+    "str r2, [sp, #0]\n\t"          /* the next pair's first channel */                          \
+    "rsbs r3, r3, #0\n"                                                                          \
+    "2:\n\t"                                                                                     \
+    "ldm r0!, {r4, r5}\n\t"                                                                      \
+    "ldrsb r6, [r1, r3]\n\t"                                                                     \
+    "ldrsb r7, [r2, r3]\n\t"                                                                     \
+    "adds r3, r3, #1\n\t"                                                                        \
+    "muls r6, r4, r6\n\t"                                                                        \
+    "muls r7, r4, r7\n\t"                                                                        \
+    "ldrsb r4, [r1, r3]\n\t"                                                                     \
+    "muls r4, r5, r4\n\t"                                                                        \
+    "adds r6, r6, r4\n\t"                                                                        \
+    "ldrsb r4, [r2, r3]\n\t"                                                                     \
+    "muls r4, r5, r4\n\t"                                                                        \
+    "adds r7, r7, r4\n\t"                                                                        \
+    "add r6, r8\n\t"                                                                             \
+    "asrs r4, r6, #16\n\t"                                                                       \
+    "add r9, r4\n\t"                                                                             \
+    "add r10, r6\n\t"                                                                            \
+    "add r7, r8\n\t"                                                                             \
+    "asrs r4, r7, #16\n\t"                                                                       \
+    "add r11, r4\n\t"                                                                            \
+    "add ip, r7\n\t"                                                                             \
+    "adds r3, r3, #1\n\t"                                                                        \
+    "bne 2b\n\t"                                                                                 \
+    "ldr r7, [sp, #12]\n\t"                                                                      \
+    "mov r0, r9\n\t"                                                                             \
+    "mov r1, r10\n\t"                                                                            \
+    "lsls r2, r0, #16\n\t"                                                                       \
+    "subs r0, r1, r2\n\t"                                                                        \
+    RQ("[sp, #20]")                                                                              \
+    "ldr r6, [sp, #4]\n\t"                                                                       \
+    "strb r1, [r6, #0]\n\t"                                                                      \
+    "mov r0, r9\n\t"                                                                             \
+    RQ("[sp, #20]")                                                                              \
+    "ldr r6, [sp, #8]\n\t"                                                                       \
+    "strb r1, [r6, #0]\n\t"                                                                      \
+    "adds r7, r7, #28\n\t"                                                                       \
+    "mov r0, r11\n\t"                                                                            \
+    "mov r1, ip\n\t"                                                                             \
+    "lsls r2, r0, #16\n\t"                                                                       \
+    "subs r0, r1, r2\n\t"                                                                        \
+    RQ("[sp, #20]")                                                                              \
+    "ldr r6, [sp, #4]\n\t"                                                                       \
+    "strb r1, [r6, #1]\n\t"                                                                      \
+    "adds r6, r6, #2\n\t"                                                                        \
+    "str r6, [sp, #4]\n\t"                                                                       \
+    "mov r0, r11\n\t"                                                                            \
+    RQ("[sp, #20]")                                                                              \
+    "ldr r6, [sp, #8]\n\t"                                                                       \
+    "strb r1, [r6, #1]\n\t"                                                                      \
+    "adds r6, r6, #2\n\t"                                                                        \
+    "str r6, [sp, #8]\n\t"                                                                       \
+    "adds r7, r7, #28\n\t"                                                                       \
+    "str r7, [sp, #12]\n\t"                                                                      \
+    "ldr r6, [sp, #16]\n\t"                                                                      \
+    "subs r6, r6, #1\n\t"                                                                        \
+    "str r6, [sp, #16]\n\t"                                                                      \
+    "beq 3f\n\t"                                                                                 \
+    "b 1b\n"                      /* beyond a conditional branch's reach */                      \
+    "3:\n\t"                                                                                     \
+    "add sp, sp, #28\n\t"                                                                        \
+    ML_M0_EPILOGUE                                                                               \
+    ".size " name ", .-" name "\n\t"
+
+__asm__(ML_CONV_M0_PAIRS("ml_conv_m0_pairs_relu", ML_M0_RQ3_RELU)
+        ML_CONV_M0_PAIRS("ml_conv_m0_pairs_any", ML_M0_RQ3_ANY));
+
+/* The general path for channels [j, j + n) of the chunk, one at a time (an odd k, a channel
+ * outside the ml_m0_rq3 form, an odd channel out): two pixels per ml_conv_m0_swar. */
 typedef struct {
     const int32_t *cols;
-    const ml_m0_rq *q;        /* the chunk's channels in the fast form, or NULL */
+    const ml_m0_rq3 *rec;     /* per channel of the chunk: rec[j].base */
     const int8_t *filter;     /* the chunk's first channel */
-    const int32_t *base;      /* per channel of the chunk: bias + input_offset * sum(w) */
     const int32_t *mult;      /* the chunk's first channel's multiplier and shift */
     const int32_t *shift;
-    int32_t n;                /* channels in the chunk */
     int32_t k;
     uint32_t lane_bias;       /* (k / 2) * 2^15, the lanes' offset in L */
     int32_t out_c;
     ml_m0_act act;
 } ml_conv_m0_pass;
 
-/* Output j of the chunk (its first channel's pointers advanced by the caller). */
-static inline int8_t ml_conv_m0_out(const ml_conv_m0_pass *ps, const ml_m0_rq *q,
-                                    const int32_t *base, const int32_t *mult,
-                                    const int32_t *shift, int32_t j, int32_t acc)
-{
-    if (q != NULL) {
-        return (int8_t)ml_m0_rq_apply(acc + base[j], &q[j], &ps->act);
-    }
-    return ml_m0_out_s8(acc + base[j], mult[j], shift[j], &ps->act);
-}
-
-/* Every channel of a chunk at one or two pixels (o0 and, when pair, o0 + out_c). */
-static ML_NOINLINE void ml_conv_m0_channels(const ml_conv_m0_pass *ps, int8_t *o0, int pair)
+static ML_NOINLINE void ml_conv_m0_one(const ml_conv_m0_pass *ps, int32_t j, int8_t *o0, int pair)
 {
     const int32_t k = ps->k;
-    const int32_t pairs = k >> 1;
-    const int32_t out_c = ps->out_c;
-    /* An odd last tap is added here: its lanes, exactly (|xa| <= 128). */
-    const int32_t tail = k & 1 ? ps->cols[k - 1] : 0;
-    const int32_t ta = (int32_t)(int16_t)(uint16_t)((uint32_t)tail & 0xFFFFu);
-    const int32_t tb = (tail - ta) >> 16;
-    const ml_m0_rq *q = ps->q;
-    const int32_t *base = ps->base;
-    const int32_t *mult = ps->mult;
-    const int32_t *shift = ps->shift;
-    const int8_t *w0 = ps->filter;
-    for (int32_t left = ps->n; left > 0; left -= 2) {
-        const int8_t *w1 = left > 1 ? w0 + k : w0;
-        int32_t s[4];
-        ml_conv_m0_swar(ps->cols, w0, w1, pairs, s);
-        int32_t a00 = (int32_t)((uint32_t)s[0] - ((uint32_t)s[2] << 16) - ps->lane_bias);
-        int32_t a01 = (int32_t)((uint32_t)s[1] - ((uint32_t)s[3] << 16) - ps->lane_bias);
-        int32_t a10 = s[2];
-        int32_t a11 = s[3];
-        if (k & 1) {
-            a00 += ta * w0[k - 1];
-            a01 += ta * w1[k - 1];
-            a10 += tb * w0[k - 1];
-            a11 += tb * w1[k - 1];
-        }
-        o0[0] = ml_conv_m0_out(ps, q, base, mult, shift, 0, a00);
-        if (pair) {
-            o0[out_c] = ml_conv_m0_out(ps, q, base, mult, shift, 0, a10);
-        }
-        if (left > 1) {
-            o0[1] = ml_conv_m0_out(ps, q, base, mult, shift, 1, a01);
-            if (pair) {
-                o0[out_c + 1] = ml_conv_m0_out(ps, q, base, mult, shift, 1, a11);
-            }
-        }
-        o0 += 2;
-        if (q != NULL) {
-            q += 2;
-        }
-        base += 2;
-        mult += 2;
-        shift += 2;
-        w0 += 2 * k;
+    const int8_t *w = ps->filter + j * k;
+    int32_t s[4];
+    ml_conv_m0_swar(ps->cols, w, w, k >> 1, s);
+    int32_t a0 = (int32_t)((uint32_t)s[0] - ((uint32_t)s[2] << 16) - ps->lane_bias);
+    int32_t a1 = s[2];
+    if (k & 1) {  /* the odd last tap: its lanes, exactly (|xa| <= 128) */
+        const int32_t tail = ps->cols[k - 1];
+        const int32_t ta = (int32_t)(int16_t)(uint16_t)((uint32_t)tail & 0xFFFFu);
+        a0 += ta * w[k - 1];
+        a1 += ((tail - ta) >> 16) * w[k - 1];
+    }
+    const int32_t base = ps->rec[j].base;
+    o0[j] = ml_m0_out_s8(a0 + base, ps->mult[j], ps->shift[j], &ps->act);
+    if (pair) {
+        o0[ps->out_c + j] = ml_m0_out_s8(a1 + base, ps->mult[j], ps->shift[j], &ps->act);
     }
 }
 
@@ -1429,46 +1532,53 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
     d.k_w = filter_dims->w;
     d.k = d.k_h * d.k_w * d.in_c;
     d.zp = -params->input_offset;
-    ml_conv_m0_pass ps;
-    ps.cols = (const int32_t *)scratch;
-    ps.k = d.k;
-    ps.lane_bias = (uint32_t)(d.k >> 1) << 15;
-    ps.out_c = output_dims->c;
-    ps.act.out_off = params->output_offset;
-    ps.act.act_min = params->act_min;
-    ps.act.act_max = params->act_max;
     const int32_t k = d.k;
     const int32_t out_w = output_dims->w;
     const int32_t out_c = output_dims->c;
     const int32_t pixels = output_dims->h * out_w;
-    /* After the column: the chunk's starting values, then, when there is room, its channels'
-     * requantization constants. A small scratch (small K) takes smaller chunks. */
+    int32_t *cols = (int32_t *)scratch;
+    ml_conv_m0_pass ps;
+    ps.cols = cols;
+    ps.k = k;
+    ps.lane_bias = (uint32_t)(k >> 1) << 15;
+    ps.out_c = out_c;
+    ps.act.out_off = params->output_offset;
+    ps.act.act_min = params->act_min;
+    ps.act.act_max = params->act_max;
+    /* After the column, one ml_m0_rq3 per channel of the chunk (the scratch holds at least
+     * 8K + 16 * C_OUT bytes more, so at least one). */
     const int32_t room = (int32_t)ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims) - 4 * k;
-    int32_t chunk = ML_CONV_M0_CHUNK < out_c ? ML_CONV_M0_CHUNK : out_c;
-    ml_m0_rq *qtab = NULL;
-    if (room >= chunk * (4 + (int32_t)sizeof(ml_m0_rq))) {
-        qtab = (ml_m0_rq *)((int32_t *)scratch + k + chunk);
-    } else if (room < 4 * chunk) {
-        chunk = room / 4;
-    }
-    int32_t *base = (int32_t *)scratch + k;
-    ps.base = base;
+    int32_t chunk = room / (int32_t)sizeof(ml_m0_rq3);
+    chunk = chunk < ML_CONV_M0_CHUNK ? chunk : ML_CONV_M0_CHUNK;
+    chunk = chunk < out_c ? chunk : out_c;
+    ml_m0_rq3 *rec = (ml_m0_rq3 *)(cols + k);
+    ps.rec = rec;
+    ml_conv_m0_job job;
+    job.cols = cols;
+    job.k = k;
+    job.act_min = params->act_min;
+    job.act_max = params->act_max;
+    void (*const pairs_fn)(const ml_conv_m0_job *) =
+        params->act_min == params->output_offset ? ml_conv_m0_pairs_relu : ml_conv_m0_pairs_any;
+    int8_t dummy[ML_CONV_M0_CHUNK];  /* the second pixel's outputs when there is none */
     for (int32_t c0 = 0; c0 < out_c; c0 += chunk) {
-        ps.n = out_c - c0 < chunk ? out_c - c0 : chunk;
-        ps.q = qtab;
+        const int32_t n = out_c - c0 < chunk ? out_c - c0 : chunk;
         ps.filter = filter + c0 * k;
         ps.mult = quant->multiplier + c0;
         ps.shift = quant->shift + c0;
-        for (int32_t j = 0; j < ps.n; ++j) {
+        for (int32_t j = 0; j < n; ++j) {
             const int8_t *w = ps.filter + j * k;
             int32_t s = k >= 4 ? ml_conv_m0_wsum(w, k >> 2) : 0;
             for (int32_t i = k & ~3; i < k; ++i) {
                 s += w[i];
             }
-            base[j] = (int32_t)((uint32_t)(bias != NULL ? bias[c0 + j] : 0) +
-                                (uint32_t)params->input_offset * (uint32_t)s);
-            if (qtab != NULL && !ml_m0_rq_of(&qtab[j], ps.mult[j], ps.shift[j])) {
-                ps.q = NULL;  /* a channel outside the fast form: the chunk goes slow */
+            const uint32_t base = (uint32_t)(bias != NULL ? bias[c0 + j] : 0) +
+                                  (uint32_t)params->input_offset * (uint32_t)s;
+            rec[j].base = (int32_t)base;
+            rec[j].aux = (int32_t)((base << 16) + base - ps.lane_bias);
+            if (!ml_m0_rq3_of(&rec[j], ps.mult[j], ps.shift[j], params->output_offset) ||
+                (k & 1) != 0) {
+                rec[j].sh = 0;  /* the general path */
             }
         }
         for (int32_t b = 0; b < input_dims->n; ++b) {
@@ -1482,8 +1592,26 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
                     oxb = 0;
                     ++oyb;
                 }
-                ml_conv_m0_gather(&d, in_batch, oy, ox, oyb, oxb, pair, (int32_t *)scratch);
-                ml_conv_m0_channels(&ps, out, pair);
+                ml_conv_m0_gather(&d, in_batch, oy, ox, oyb, oxb, pair, cols);
+                int32_t j = 0;
+                while (j < n) {
+                    int32_t e = j;
+                    while (e + 1 < n && rec[e].sh != 0 && rec[e + 1].sh != 0) {
+                        e += 2;
+                    }
+                    if (e > j) {
+                        job.w = ps.filter + j * k;
+                        job.out_a = out + j;
+                        job.out_b = pair ? out + out_c + j : dummy;
+                        job.rec = rec + j;
+                        job.n_pairs = (e - j) >> 1;
+                        pairs_fn(&job);
+                        j = e;
+                    } else {
+                        ml_conv_m0_one(&ps, j, out, pair);
+                        ++j;
+                    }
+                }
                 out += 2 * out_c;
                 oy = oyb;
                 ox = oxb + 1;
