@@ -970,6 +970,292 @@ static void ml_dw_m0_row(int32_t *dst, const int8_t *in_batch, int32_t iy, int32
     }
 }
 
+/*
+ * Stride 1 (the usual case) goes faster: the rows are copied as x + 128 (unsigned bytes, the
+ * zero point's x + 128 outside the image), so LDRB with an immediate offset reads any tap of
+ * the window from one row pointer, and x * w = (x + 128) * w - 128 * w moves -128 * sum(w)
+ * into the channel's starting value, base = bias + (input_offset - 128) * sum(w) (a tap
+ * outside the image reads zp + 128 and adds (zp + input_offset) * w = 0, as TFLM skipping it
+ * does). ml_dw_m0_s1_* run two channels at two neighbouring pixels: per tap, one weight word
+ * (the group's weights copied as int32, channel pair by channel pair), the two pixels' bytes,
+ * two MULS and two adds, 3.5 instructions per MAC; then the four outputs' requantization
+ * inline (ML_M0_RQ3_*). The same sums as TFLM's, modulo 2^32.
+ */
+typedef struct {
+    const uint8_t *row0;    /* the window rows of the first pixel, at the pair's first channel */
+    const uint8_t *row1;
+    const uint8_t *row2;
+    const int32_t *w;       /* tap t (row-major), channel j of the pair at w[2t + j] */
+    int8_t *out_a;          /* the first pixel's output at the pair's first channel */
+    int8_t *out_b;          /* the second pixel's */
+    int32_t out_step;       /* 2 * out_c */
+    int32_t count;          /* pixel pairs, >= 1 */
+    const ml_m0_rq3 *rec;   /* the pair's two channels; base is the starting value */
+    int32_t act_min;
+    int32_t act_max;
+    int8_t *last_b;         /* the last pair's second pixel: out_b then, or a dummy */
+} ml_dw_m0_job;
+
+typedef char ml_dw_m0_job_layout[offsetof(ml_dw_m0_job, last_b) == 44 &&
+                                 sizeof(ml_m0_rq3) == 28 ? 1 : -1];
+
+void ml_dw_m0_s1_relu(const ml_dw_m0_job *job);
+void ml_dw_m0_s1_any(const ml_dw_m0_job *job);
+
+/* Tap `t` (0..2 in the row at register `row`, weights from word `wt` of the pair): channel 0
+ * of the pair into r8 (first pixel) and r9, channel 1 into r10 and r11. */
+#define ML_DW_M0_TAP(row, t, wt)                                                                 \
+    "ldr r7, [r0, #" #wt "*8]\n\t"                                                               \
+    "ldrb r5, [" row ", #" #t "*4]\n\t"                                                          \
+    "ldrb r6, [" row ", #" #t "*4+4]\n\t"                                                        \
+    "muls r5, r7, r5\n\t"                                                                        \
+    "muls r6, r7, r6\n\t"                                                                        \
+    "add r8, r5\n\t"                                                                             \
+    "add r9, r6\n\t"                                                                             \
+    "ldr r7, [r0, #" #wt "*8+4]\n\t"                                                             \
+    "ldrb r5, [" row ", #" #t "*4+1]\n\t"                                                        \
+    "ldrb r6, [" row ", #" #t "*4+5]\n\t"                                                        \
+    "muls r5, r7, r5\n\t"                                                                        \
+    "muls r6, r7, r6\n\t"                                                                        \
+    "add r10, r5\n\t"                                                                            \
+    "add r11, r6\n\t"
+
+/* Locals below the saved registers: [sp] the job, #4 act_min. r0 the weights, r2-r4 the rows;
+ * lr holds act_max. */
+#define ML_DW_M0_S1(name, RQ)                                                                    \
+    ".text\n\t"                                                                                  \
+    ".syntax unified\n\t"                                                                        \
+    ".thumb\n\t"                                                                                 \
+    ".balign 2\n\t"                                                                              \
+    ".global " name "\n\t"                                                                       \
+    ".type " name ", %function\n\t"                                                              \
+    ".thumb_func\n"                                                                              \
+    name ":\n\t"                                                                                 \
+    "push {r4, r5, r6, r7, lr}\n\t"                                                              \
+    "mov r4, r8\n\t"                                                                             \
+    "mov r5, r9\n\t"                                                                             \
+    "mov r6, r10\n\t"                                                                            \
+    "mov r7, r11\n\t"                                                                            \
+    "push {r4, r5, r6, r7}\n\t"                                                                  \
+    "sub sp, sp, #8\n\t"                                                                         \
+    "str r0, [sp, #0]\n\t"                                                                       \
+    "ldr r1, [r0, #36]\n\t"                                                                      \
+    "str r1, [sp, #4]\n\t"                                                                       \
+    "ldr r1, [r0, #40]\n\t"                                                                      \
+    "mov lr, r1\n"                                                                               \
+    "1:\n\t"                                                                                     \
+    "ldr r1, [sp, #0]\n\t"                                                                       \
+    "ldr r7, [r1, #32]\n\t"                                                                      \
+    "ldr r5, [r7, #20]\n\t"                                                                      \
+    "mov r8, r5\n\t"                                                                             \
+    "mov r9, r5\n\t"                                                                             \
+    "ldr r5, [r7, #48]\n\t"                                                                      \
+    "mov r10, r5\n\t"                                                                            \
+    "mov r11, r5\n\t"                                                                            \
+    "ldm r1!, {r2, r3, r4}\n\t"                                                                  \
+    "ldr r0, [r1, #0]\n\t"                                                                       \
+    ML_DW_M0_TAP("r2", 0, 0) ML_DW_M0_TAP("r2", 1, 1) ML_DW_M0_TAP("r2", 2, 2)                   \
+    ML_DW_M0_TAP("r3", 0, 3) ML_DW_M0_TAP("r3", 1, 4) ML_DW_M0_TAP("r3", 2, 5)                   \
+    ML_DW_M0_TAP("r4", 0, 6) ML_DW_M0_TAP("r4", 1, 7) ML_DW_M0_TAP("r4", 2, 8)                   \
+    "adds r2, r2, #8\n\t"           /* the next pixel pair's window */                           \
+    "adds r3, r3, #8\n\t"                                                                        \
+    "adds r4, r4, #8\n\t"                                                                        \
+    "ldr r6, [sp, #0]\n\t"                                                                       \
+    "stm r6!, {r2, r3, r4}\n\t"                                                                  \
+    "ldr r7, [r6, #20]\n\t"         /* rec */                                                    \
+    "ldr r6, [r6, #4]\n\t"          /* out_a */                                                  \
+    "mov r0, r8\n\t"                                                                             \
+    RQ("[sp, #4]")                                                                               \
+    "strb r1, [r6, #0]\n\t"                                                                      \
+    "mov r0, r10\n\t"                                                                            \
+    "adds r7, r7, #28\n\t"                                                                       \
+    RQ("[sp, #4]")                                                                               \
+    "strb r1, [r6, #1]\n\t"                                                                      \
+    "mov r0, r11\n\t"                                                                            \
+    RQ("[sp, #4]")                                                                               \
+    "ldr r0, [sp, #0]\n\t"                                                                       \
+    "ldr r6, [r0, #20]\n\t"         /* out_b */                                                  \
+    "strb r1, [r6, #1]\n\t"                                                                      \
+    "mov r0, r9\n\t"                                                                             \
+    "subs r7, r7, #28\n\t"                                                                       \
+    RQ("[sp, #4]")                                                                               \
+    "strb r1, [r6, #0]\n\t"                                                                      \
+    "ldr r0, [sp, #0]\n\t"                                                                       \
+    "ldr r2, [r0, #16]\n\t"                                                                      \
+    "ldr r3, [r0, #24]\n\t"                                                                      \
+    "adds r2, r2, r3\n\t"                                                                        \
+    "adds r6, r6, r3\n\t"                                                                        \
+    "str r2, [r0, #16]\n\t"                                                                      \
+    "str r6, [r0, #20]\n\t"                                                                      \
+    "ldr r2, [r0, #28]\n\t"                                                                      \
+    "subs r2, r2, #1\n\t"                                                                        \
+    "str r2, [r0, #28]\n\t"                                                                      \
+    "beq 3f\n\t"                                                                                 \
+    "cmp r2, #1\n\t"                                                                             \
+    "bne 2f\n\t"                                                                                 \
+    "ldr r6, [r0, #44]\n\t"                                                                      \
+    "str r6, [r0, #20]\n"                                                                        \
+    "2:\n\t"                                                                                     \
+    "b 1b\n"                                                                                     \
+    "3:\n\t"                                                                                     \
+    "add sp, sp, #8\n\t"                                                                         \
+    "pop {r4, r5, r6, r7}\n\t"                                                                   \
+    "mov r8, r4\n\t"                                                                             \
+    "mov r9, r5\n\t"                                                                             \
+    "mov r10, r6\n\t"                                                                            \
+    "mov r11, r7\n\t"                                                                            \
+    "pop {r4, r5, r6, r7, pc}\n\t"                                                               \
+    ".size " name ", .-" name "\n\t"
+
+__asm__(ML_DW_M0_S1("ml_dw_m0_s1_relu", ML_M0_RQ3_RELU)
+        ML_DW_M0_S1("ml_dw_m0_s1_any", ML_M0_RQ3_ANY));
+
+/* Buffer row := input row iy's four channels (as x + 128) at columns [-pad_w, cols - pad_w),
+ * zp + 128 outside the image. */
+static ML_NOINLINE void ml_dw_m0_row_u(uint32_t *dst, const int8_t *in_batch, int32_t iy, int32_t in_h,
+                           int32_t in_w, int32_t in_c, int32_t cols, int32_t pad_w, uint32_t zpu,
+                           int words)
+{
+    int32_t i = 0;
+    if (iy >= 0 && iy < in_h) {
+        const int32_t lo = pad_w < cols ? pad_w : cols;
+        const int32_t hi = pad_w + in_w < cols ? pad_w + in_w : cols;
+        for (; i < lo; ++i) {
+            dst[i] = zpu;
+        }
+        const int8_t *s = in_batch + iy * in_w * in_c + (i - pad_w) * in_c;
+        if (words) {
+            for (; i < hi; ++i, s += in_c) {
+                dst[i] = (uint32_t)ml_dw_m0_word(s) ^ 0x80808080u;
+            }
+        } else {
+            for (; i < hi; ++i, s += in_c) {
+                uint8_t *d = (uint8_t *)(dst + i);
+                d[0] = (uint8_t)((uint8_t)s[0] ^ 0x80u);
+                d[1] = (uint8_t)((uint8_t)s[1] ^ 0x80u);
+                d[2] = (uint8_t)((uint8_t)s[2] ^ 0x80u);
+                d[3] = (uint8_t)((uint8_t)s[3] ^ 0x80u);
+            }
+        }
+    }
+    for (; i < cols; ++i) {
+        dst[i] = zpu;
+    }
+}
+
+/* The group of channels c0..c0 + 3: its weights as int32, channel pair by channel pair, and
+ * its channels' ml_m0_rq3 with base = bias + (input_offset - 128) * sum(w). */
+static ML_NOINLINE void ml_dw_m0_prep(int32_t *w, ml_m0_rq3 *rec, const int8_t *f,
+                                      int32_t out_c, const ml_per_channel_quant *quant,
+                                      int32_t c0, const int32_t *bias,
+                                      const ml_depthwise_conv_params *params)
+{
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int32_t t = 0; t < 18; t += 2, f += out_c) {
+        const int32_t v0 = f[0], v1 = f[1], v2 = f[2], v3 = f[3];
+        w[t] = v0;
+        w[t + 1] = v1;
+        w[t + 18] = v2;
+        w[t + 19] = v3;
+        s0 += v0;
+        s1 += v1;
+        s2 += v2;
+        s3 += v3;
+    }
+    const int32_t sums[4] = {s0, s1, s2, s3};
+    const uint32_t off = (uint32_t)(params->input_offset - 128);
+    for (int32_t j = 0; j < 4; ++j) {
+        (void)ml_m0_rq3_of(&rec[j], quant->multiplier[c0 + j], quant->shift[c0 + j],
+                           params->output_offset);
+        rec[j].base = (int32_t)((uint32_t)(bias != NULL ? bias[c0 + j] : 0) +
+                                off * (uint32_t)sums[j]);
+    }
+}
+
+/* 1 when the layer took the stride-1 path (the conditions of ml_dw_m0, stride_w 1 and every
+ * channel in the ml_m0_rq3 form). */
+static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
+                                   const ml_per_channel_quant *quant, void *scratch,
+                                   const ml_dims *input_dims, const int8_t *input,
+                                   const int8_t *filter, const int32_t *bias,
+                                   const ml_dims *output_dims, int8_t *output, int32_t cols)
+{
+    const int32_t in_h = input_dims->h;
+    const int32_t in_w = input_dims->w;
+    const int32_t in_c = input_dims->c;
+    const int32_t out_h = output_dims->h;
+    const int32_t out_w = output_dims->w;
+    const int32_t out_c = output_dims->c;
+    for (int32_t c = 0; c < out_c; ++c) {
+        if (!ml_m0_rq3_fits(quant->multiplier[c], quant->shift[c])) {
+            return 0;
+        }
+    }
+    ml_m0_rq3 rec[4];
+    ml_dw_m0_job job;
+    job.out_step = 2 * out_c;
+    job.act_min = params->act_min;
+    job.act_max = params->act_max;
+    void (*const run)(const ml_dw_m0_job *) =
+        params->act_min == params->output_offset ? ml_dw_m0_s1_relu : ml_dw_m0_s1_any;
+    const uint32_t zpu = (uint32_t)(uint8_t)(-params->input_offset + 128) * 0x01010101u;
+    const int words = ((uintptr_t)input & 3u) == 0;  /* in_c and the group offsets are too */
+    uint32_t *buf = (uint32_t *)scratch;  /* 3 rows of `cols` words */
+    int32_t w[36];
+    int8_t dummy[4];
+    for (int32_t c0 = 0; c0 < out_c; c0 += 4) {
+        ml_dw_m0_prep(w, rec, filter + c0, out_c, quant, c0, bias, params);
+        for (int32_t b = 0; b < input_dims->n; ++b) {
+            const int8_t *in_batch = input + b * in_h * in_w * in_c + c0;
+            int8_t *out = output + b * out_h * out_w * out_c + c0;
+            int32_t held[3];  /* the input row each buffer row holds */
+            held[0] = held[1] = held[2] = INT32_MIN;
+            for (int32_t oy = 0; oy < out_h; ++oy) {
+                const int32_t iy0 = oy * params->stride_h - params->pad_h;
+                const uint8_t *rows[3];
+                for (int32_t ky = 0; ky < 3; ++ky) {
+                    rows[ky] = NULL;
+                    for (int32_t r = 0; r < 3; ++r) {
+                        if (held[r] == iy0 + ky) {
+                            rows[ky] = (const uint8_t *)(buf + r * cols);
+                        }
+                    }
+                }
+                for (int32_t ky = 0; ky < 3; ++ky) {
+                    if (rows[ky] != NULL) {
+                        continue;
+                    }
+                    /* A buffer row no row of this window needs: input rows only move down. */
+                    int32_t r = 0;
+                    while (held[r] >= iy0 && held[r] <= iy0 + 2) {
+                        ++r;
+                    }
+                    held[r] = iy0 + ky;
+                    ml_dw_m0_row_u(buf + r * cols, in_batch, iy0 + ky, in_h, in_w, in_c, cols,
+                                   params->pad_w, zpu, words);
+                    rows[ky] = (const uint8_t *)(buf + r * cols);
+                }
+                for (int32_t p = 0; p < 2; ++p) {
+                    job.w = w + 18 * p;
+                    job.rec = rec + 2 * p;
+                    job.row0 = rows[0] + 2 * p;
+                    job.row1 = rows[1] + 2 * p;
+                    job.row2 = rows[2] + 2 * p;
+                    job.out_a = out + 2 * p;
+                    /* An odd last pixel pairs with a dummy (its window's extra column is in
+                     * the buffer). */
+                    job.last_b = out_w & 1 ? dummy : out + (out_w - 1) * out_c + 2 * p;
+                    job.count = (out_w + 1) >> 1;
+                    job.out_b = job.count == 1 ? job.last_b : out + out_c + 2 * p;
+                    run(&job);
+                }
+                out += out_w * out_c;
+            }
+        }
+    }
+    return 1;
+}
+
 /* 1 when the layer took this path. */
 static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel_quant *quant,
                     void *scratch, const ml_dims *input_dims, const int8_t *input,
@@ -989,6 +1275,15 @@ static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel
         3 * cols * 4 > (int32_t)ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims,
                                                                      output_dims)) {
         return 0;
+    }
+    if (params->stride_w == 1 && output_dims->w >= 1) {
+        const int32_t cols1 = cols + (out_w & 1);  /* the last pixel's neighbour, when odd */
+        if (3 * cols1 * 4 <= (int32_t)ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims,
+                                                                           output_dims) &&
+            ml_dw_m0_s1(params, quant, scratch, input_dims, input, filter, bias, output_dims,
+                        output, cols1)) {
+            return 1;
+        }
     }
     ml_m0_rq q[4];
     for (int32_t c = 0; c < out_c; ++c) {
