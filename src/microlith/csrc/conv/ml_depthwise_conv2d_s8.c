@@ -982,15 +982,15 @@ static void ml_dw_m0_row(int32_t *dst, const int8_t *in_batch, int32_t iy, int32
  * inline (ML_M0_RQ3_*). The same sums as TFLM's, modulo 2^32.
  */
 typedef struct {
-    const uint8_t *row0;    /* the window rows of the first pixel, at the pair's first channel */
+    const uint8_t *row0;    /* the window rows of the first pixel, at the group's first channel */
     const uint8_t *row1;
     const uint8_t *row2;
-    const int32_t *w;       /* tap t (row-major), channel j of the pair at w[2t + j] */
-    int8_t *out_a;          /* the first pixel's output at the pair's first channel */
+    const int32_t *w;       /* channel 2p + j at tap t (row-major): w[18p + 2t + j] */
+    int8_t *out_a;          /* the first pixel's output at the group's first channel */
     int8_t *out_b;          /* the second pixel's */
     int32_t out_step;       /* 2 * out_c */
     int32_t count;          /* pixel pairs, >= 1 */
-    const ml_m0_rq3 *rec;   /* the pair's two channels; base is the starting value */
+    const ml_m0_rq3 *rec;   /* the group's four channels; base is the starting value */
     int32_t act_min;
     int32_t act_max;
     int8_t *last_b;         /* the last pair's second pixel: out_b then, or a dummy */
@@ -1020,8 +1020,11 @@ void ml_dw_m0_s1_any(const ml_dw_m0_job *job);
     "add r10, r5\n\t"                                                                            \
     "add r11, r6\n\t"
 
-/* Locals below the saved registers: [sp] the job, #4 act_min. r0 the weights, r2-r4 the rows;
- * lr holds act_max. */
+/* Locals below the saved registers: [sp] the job, #4 act_min, #8..#16 the rows, #20 out_a,
+ * #24 out_b, #28 pixel pairs left, #32 the pair's weights, #36 its ml_m0_rq3, #40 pairs left,
+ * #44 the pair's channel offset. In the loop r0 holds the weights, r2-r4 the rows; lr act_max.
+ * Both channel pairs of the group: the second reads 2 bytes further in the rows and the
+ * outputs, 18 words further in the weights. */
 #define ML_DW_M0_S1(name, RQ)                                                                    \
     ".text\n\t"                                                                                  \
     ".syntax unified\n\t"                                                                        \
@@ -1037,33 +1040,59 @@ void ml_dw_m0_s1_any(const ml_dw_m0_job *job);
     "mov r6, r10\n\t"                                                                            \
     "mov r7, r11\n\t"                                                                            \
     "push {r4, r5, r6, r7}\n\t"                                                                  \
-    "sub sp, sp, #8\n\t"                                                                         \
+    "sub sp, sp, #48\n\t"                                                                        \
     "str r0, [sp, #0]\n\t"                                                                       \
     "ldr r1, [r0, #36]\n\t"                                                                      \
     "str r1, [sp, #4]\n\t"                                                                       \
     "ldr r1, [r0, #40]\n\t"                                                                      \
-    "mov lr, r1\n"                                                                               \
+    "mov lr, r1\n\t"                                                                             \
+    "ldr r1, [r0, #12]\n\t"                                                                      \
+    "str r1, [sp, #32]\n\t"                                                                      \
+    "ldr r1, [r0, #32]\n\t"                                                                      \
+    "str r1, [sp, #36]\n\t"                                                                      \
+    "movs r1, #2\n\t"                                                                            \
+    "str r1, [sp, #40]\n\t"                                                                      \
+    "movs r1, #0\n\t"                                                                            \
+    "str r1, [sp, #44]\n"                                                                        \
+    "4:\n\t"                                                                                     \
+    "ldr r0, [sp, #0]\n\t"                                                                       \
+    "ldr r4, [sp, #44]\n\t"                                                                      \
+    "ldm r0!, {r1, r2, r3}\n\t"                                                                  \
+    "adds r1, r1, r4\n\t"                                                                        \
+    "adds r2, r2, r4\n\t"                                                                        \
+    "adds r3, r3, r4\n\t"                                                                        \
+    "str r1, [sp, #8]\n\t"                                                                       \
+    "str r2, [sp, #12]\n\t"                                                                      \
+    "str r3, [sp, #16]\n\t"                                                                      \
+    "ldr r1, [r0, #4]\n\t"          /* out_a */                                                  \
+    "adds r1, r1, r4\n\t"                                                                        \
+    "str r1, [sp, #20]\n\t"                                                                      \
+    "ldr r1, [r0, #8]\n\t"          /* out_b */                                                  \
+    "adds r1, r1, r4\n\t"                                                                        \
+    "str r1, [sp, #24]\n\t"                                                                      \
+    "ldr r1, [r0, #16]\n\t"         /* count */                                                  \
+    "str r1, [sp, #28]\n"                                                                        \
     "1:\n\t"                                                                                     \
-    "ldr r1, [sp, #0]\n\t"                                                                       \
-    "ldr r7, [r1, #32]\n\t"                                                                      \
+    "ldr r7, [sp, #36]\n\t"                                                                      \
     "ldr r5, [r7, #20]\n\t"                                                                      \
     "mov r8, r5\n\t"                                                                             \
     "mov r9, r5\n\t"                                                                             \
     "ldr r5, [r7, #48]\n\t"                                                                      \
     "mov r10, r5\n\t"                                                                            \
     "mov r11, r5\n\t"                                                                            \
+    "add r1, sp, #8\n\t"                                                                         \
     "ldm r1!, {r2, r3, r4}\n\t"                                                                  \
-    "ldr r0, [r1, #0]\n\t"                                                                       \
+    "ldr r0, [sp, #32]\n\t"                                                                      \
     ML_DW_M0_TAP("r2", 0, 0) ML_DW_M0_TAP("r2", 1, 1) ML_DW_M0_TAP("r2", 2, 2)                   \
     ML_DW_M0_TAP("r3", 0, 3) ML_DW_M0_TAP("r3", 1, 4) ML_DW_M0_TAP("r3", 2, 5)                   \
     ML_DW_M0_TAP("r4", 0, 6) ML_DW_M0_TAP("r4", 1, 7) ML_DW_M0_TAP("r4", 2, 8)                   \
     "adds r2, r2, #8\n\t"           /* the next pixel pair's window */                           \
     "adds r3, r3, #8\n\t"                                                                        \
     "adds r4, r4, #8\n\t"                                                                        \
-    "ldr r6, [sp, #0]\n\t"                                                                       \
+    "add r6, sp, #8\n\t"                                                                         \
     "stm r6!, {r2, r3, r4}\n\t"                                                                  \
-    "ldr r7, [r6, #20]\n\t"         /* rec */                                                    \
-    "ldr r6, [r6, #4]\n\t"          /* out_a */                                                  \
+    "ldr r7, [sp, #36]\n\t"                                                                      \
+    "ldr r6, [sp, #20]\n\t"         /* out_a */                                                  \
     "mov r0, r8\n\t"                                                                             \
     RQ("[sp, #4]")                                                                               \
     "strb r1, [r6, #0]\n\t"                                                                      \
@@ -1073,32 +1102,48 @@ void ml_dw_m0_s1_any(const ml_dw_m0_job *job);
     "strb r1, [r6, #1]\n\t"                                                                      \
     "mov r0, r11\n\t"                                                                            \
     RQ("[sp, #4]")                                                                               \
-    "ldr r0, [sp, #0]\n\t"                                                                       \
-    "ldr r6, [r0, #20]\n\t"         /* out_b */                                                  \
+    "ldr r6, [sp, #24]\n\t"         /* out_b */                                                  \
     "strb r1, [r6, #1]\n\t"                                                                      \
     "mov r0, r9\n\t"                                                                             \
     "subs r7, r7, #28\n\t"                                                                       \
     RQ("[sp, #4]")                                                                               \
     "strb r1, [r6, #0]\n\t"                                                                      \
     "ldr r0, [sp, #0]\n\t"                                                                       \
-    "ldr r2, [r0, #16]\n\t"                                                                      \
-    "ldr r3, [r0, #24]\n\t"                                                                      \
+    "ldr r3, [r0, #24]\n\t"         /* out_step */                                               \
+    "ldr r2, [sp, #20]\n\t"                                                                      \
     "adds r2, r2, r3\n\t"                                                                        \
     "adds r6, r6, r3\n\t"                                                                        \
-    "str r2, [r0, #16]\n\t"                                                                      \
-    "str r6, [r0, #20]\n\t"                                                                      \
-    "ldr r2, [r0, #28]\n\t"                                                                      \
+    "str r2, [sp, #20]\n\t"                                                                      \
+    "str r6, [sp, #24]\n\t"                                                                      \
+    "ldr r2, [sp, #28]\n\t"                                                                      \
     "subs r2, r2, #1\n\t"                                                                        \
-    "str r2, [r0, #28]\n\t"                                                                      \
+    "str r2, [sp, #28]\n\t"                                                                      \
     "beq 3f\n\t"                                                                                 \
     "cmp r2, #1\n\t"                                                                             \
     "bne 2f\n\t"                                                                                 \
-    "ldr r6, [r0, #44]\n\t"                                                                      \
-    "str r6, [r0, #20]\n"                                                                        \
+    "ldr r6, [r0, #44]\n\t"         /* the last pair's second pixel */                           \
+    "ldr r4, [sp, #44]\n\t"                                                                      \
+    "adds r6, r6, r4\n\t"                                                                        \
+    "str r6, [sp, #24]\n"                                                                        \
     "2:\n\t"                                                                                     \
     "b 1b\n"                                                                                     \
     "3:\n\t"                                                                                     \
-    "add sp, sp, #8\n\t"                                                                         \
+    "ldr r1, [sp, #44]\n\t"                                                                      \
+    "adds r1, r1, #2\n\t"                                                                        \
+    "str r1, [sp, #44]\n\t"                                                                      \
+    "ldr r1, [sp, #32]\n\t"                                                                      \
+    "adds r1, r1, #72\n\t"                                                                       \
+    "str r1, [sp, #32]\n\t"                                                                      \
+    "ldr r1, [sp, #36]\n\t"                                                                      \
+    "adds r1, r1, #56\n\t"                                                                       \
+    "str r1, [sp, #36]\n\t"                                                                      \
+    "ldr r1, [sp, #40]\n\t"                                                                      \
+    "subs r1, r1, #1\n\t"                                                                        \
+    "str r1, [sp, #40]\n\t"                                                                      \
+    "beq 0f\n\t"                                                                                 \
+    "b 4b\n"                                                                                     \
+    "0:\n\t"                                                                                     \
+    "add sp, sp, #48\n\t"                                                                        \
     "pop {r4, r5, r6, r7}\n\t"                                                                   \
     "mov r8, r4\n\t"                                                                             \
     "mov r9, r5\n\t"                                                                             \
@@ -1194,6 +1239,7 @@ static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
     ml_m0_rq3 rec[4];
     ml_dw_m0_job job;
     job.out_step = 2 * out_c;
+    job.count = (out_w + 1) >> 1;
     job.act_min = params->act_min;
     job.act_max = params->act_max;
     void (*const run)(const ml_dw_m0_job *) =
@@ -1202,53 +1248,36 @@ static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
     const int words = ((uintptr_t)input & 3u) == 0;  /* in_c and the group offsets are too */
     uint32_t *buf = (uint32_t *)scratch;  /* 3 rows of `cols` words */
     int32_t w[36];
-    int8_t dummy[4];
+    int8_t dummy[4];  /* an odd last pixel's neighbour: 2 bytes per channel pair */
     for (int32_t c0 = 0; c0 < out_c; c0 += 4) {
         ml_dw_m0_prep(w, rec, filter + c0, out_c, quant, c0, bias, params);
+        job.w = w;
+        job.rec = rec;
         for (int32_t b = 0; b < input_dims->n; ++b) {
             const int8_t *in_batch = input + b * in_h * in_w * in_c + c0;
             int8_t *out = output + b * out_h * out_w * out_c + c0;
-            int32_t held[3];  /* the input row each buffer row holds */
-            held[0] = held[1] = held[2] = INT32_MIN;
+            /* Input row r sits in buffer row (r - first) mod 3: `next` is the next row to
+             * copy, `head` its buffer row. */
+            int32_t next = -params->pad_h;
+            int32_t head = 0;
             for (int32_t oy = 0; oy < out_h; ++oy) {
                 const int32_t iy0 = oy * params->stride_h - params->pad_h;
-                const uint8_t *rows[3];
-                for (int32_t ky = 0; ky < 3; ++ky) {
-                    rows[ky] = NULL;
-                    for (int32_t r = 0; r < 3; ++r) {
-                        if (held[r] == iy0 + ky) {
-                            rows[ky] = (const uint8_t *)(buf + r * cols);
-                        }
-                    }
+                for (; next < iy0; ++next) {  /* rows between windows (stride > 3) */
+                    head = head == 2 ? 0 : head + 1;
                 }
-                for (int32_t ky = 0; ky < 3; ++ky) {
-                    if (rows[ky] != NULL) {
-                        continue;
-                    }
-                    /* A buffer row no row of this window needs: input rows only move down. */
-                    int32_t r = 0;
-                    while (held[r] >= iy0 && held[r] <= iy0 + 2) {
-                        ++r;
-                    }
-                    held[r] = iy0 + ky;
-                    ml_dw_m0_row_u(buf + r * cols, in_batch, iy0 + ky, in_h, in_w, in_c, cols,
+                for (; next <= iy0 + 2; ++next) {
+                    ml_dw_m0_row_u(buf + head * cols, in_batch, next, in_h, in_w, in_c, cols,
                                    params->pad_w, zpu, words);
-                    rows[ky] = (const uint8_t *)(buf + r * cols);
+                    head = head == 2 ? 0 : head + 1;
                 }
-                for (int32_t p = 0; p < 2; ++p) {
-                    job.w = w + 18 * p;
-                    job.rec = rec + 2 * p;
-                    job.row0 = rows[0] + 2 * p;
-                    job.row1 = rows[1] + 2 * p;
-                    job.row2 = rows[2] + 2 * p;
-                    job.out_a = out + 2 * p;
-                    /* An odd last pixel pairs with a dummy (its window's extra column is in
-                     * the buffer). */
-                    job.last_b = out_w & 1 ? dummy : out + (out_w - 1) * out_c + 2 * p;
-                    job.count = (out_w + 1) >> 1;
-                    job.out_b = job.count == 1 ? job.last_b : out + out_c + 2 * p;
-                    run(&job);
-                }
+                /* head is now iy0's buffer row */
+                job.row0 = (const uint8_t *)(buf + head * cols);
+                job.row1 = (const uint8_t *)(buf + (head == 2 ? 0 : head + 1) * cols);
+                job.row2 = (const uint8_t *)(buf + (head == 0 ? 2 : head - 1) * cols);
+                job.out_a = out;
+                job.last_b = out_w & 1 ? dummy : out + (out_w - 1) * out_c;
+                job.out_b = job.count == 1 ? job.last_b : out + out_c;
+                run(&job);
                 out += out_w * out_c;
             }
         }
