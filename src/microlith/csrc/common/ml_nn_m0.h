@@ -256,12 +256,13 @@ static inline int ml_m0_rq3_of(ml_m0_rq3 *q, int32_t multiplier, int32_t shift, 
     if (!ml_m0_rq3_fits(multiplier, shift)) {
         return 0;
     }
-    const int32_t n = -shift;
-    q->ml = multiplier & 0x7FF;
-    q->mm = (multiplier >> 11) & 0x7FF;
-    q->mh = multiplier >> 22;
-    q->c = (int32_t)((1u << 8) + (1u << (8 + n)) + ((uint32_t)out_off << (n + 9)));
-    q->sh = n + 9;
+    const uint32_t m = (uint32_t)multiplier;
+    q->ml = (int32_t)(m & 0x7FFu);
+    q->mm = (int32_t)((m << 10) >> 21);
+    q->mh = (int32_t)(m >> 22);
+    q->sh = 9 - shift;
+    /* 2^8 + 2^(8+n) + out_off * 2^(n+9) */
+    q->c = (int32_t)((((uint32_t)out_off * 2u + 1u) << (8 - shift)) + 256u);
     return 1;
 }
 

@@ -1155,36 +1155,85 @@ void ml_dw_m0_s1_any(const ml_dw_m0_job *job);
 __asm__(ML_DW_M0_S1("ml_dw_m0_s1_relu", ML_M0_RQ3_RELU)
         ML_DW_M0_S1("ml_dw_m0_s1_any", ML_M0_RQ3_ANY));
 
-/* Buffer row := input row iy's four channels (as x + 128) at columns [-pad_w, cols - pad_w),
- * zp + 128 outside the image. */
-static ML_NOINLINE void ml_dw_m0_row_u(uint32_t *dst, const int8_t *in_batch, int32_t iy, int32_t in_h,
-                           int32_t in_w, int32_t in_c, int32_t cols, int32_t pad_w, uint32_t zpu,
-                           int words)
+/* How a buffer row is filled: words [0, lo) and [hi, cols) get zpu (zp + 128 in every byte),
+ * words [lo, hi) the input's four channels as x + 128, in_c bytes apart (4-aligned). */
+typedef struct {
+    int32_t lo;
+    int32_t hi;
+    int32_t cols;
+    int32_t in_c;
+    uint32_t zpu;
+    uint32_t flip;  /* 0x80808080 */
+} ml_dw_m0_fill_geo;
+
+/* Buffer row dst := that row of the input at src, or all zpu when src is NULL (a padding
+ * row): 6 instructions per word. */
+void ml_dw_m0_fill(uint32_t *dst, const int8_t *src, const ml_dw_m0_fill_geo *g);
+
+__asm__(
+    ".text\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".balign 2\n\t"
+    ".global ml_dw_m0_fill\n\t"
+    ".type ml_dw_m0_fill, %function\n\t"
+    ".thumb_func\n"
+    "ml_dw_m0_fill:\n\t"
+    "push {r4, r5, r6, r7, lr}\n\t"
+    "ldm r2, {r2, r3, r4, r5, r6, r7}\n\t"  /* lo, hi, cols, in_c, zpu, flip */
+    "cmp r1, #0\n\t"
+    "bne 1f\n\t"
+    "movs r2, r4\n\t"                /* a padding row: every word zpu */
+    "movs r3, r4\n"
+    "1:\n\t"
+    "subs r4, r4, r3\n\t"            /* words after the image */
+    "subs r3, r3, r2\n\t"            /* words of the image */
+    "cmp r2, #0\n\t"
+    "beq 2f\n"
+    "3:\n\t"
+    "stm r0!, {r6}\n\t"
+    "subs r2, r2, #1\n\t"
+    "bne 3b\n"
+    "2:\n\t"
+    "cmp r3, #0\n\t"
+    "beq 4f\n"
+    "5:\n\t"
+    "ldr r2, [r1]\n\t"
+    "eors r2, r7\n\t"
+    "stm r0!, {r2}\n\t"
+    "adds r1, r1, r5\n\t"
+    "subs r3, r3, #1\n\t"
+    "bne 5b\n"
+    "4:\n\t"
+    "cmp r4, #0\n\t"
+    "beq 6f\n"
+    "7:\n\t"
+    "stm r0!, {r6}\n\t"
+    "subs r4, r4, #1\n\t"
+    "bne 7b\n"
+    "6:\n\t"
+    "pop {r4, r5, r6, r7, pc}\n\t"
+    ".size ml_dw_m0_fill, .-ml_dw_m0_fill");
+
+/* The same for an input that is not 4-aligned. */
+static ML_NOINLINE void ml_dw_m0_fill_bytes(uint32_t *dst, const int8_t *src,
+                                            const ml_dw_m0_fill_geo *g)
 {
     int32_t i = 0;
-    if (iy >= 0 && iy < in_h) {
-        const int32_t lo = pad_w < cols ? pad_w : cols;
-        const int32_t hi = pad_w + in_w < cols ? pad_w + in_w : cols;
-        for (; i < lo; ++i) {
-            dst[i] = zpu;
+    if (src != NULL) {
+        for (; i < g->lo; ++i) {
+            dst[i] = g->zpu;
         }
-        const int8_t *s = in_batch + iy * in_w * in_c + (i - pad_w) * in_c;
-        if (words) {
-            for (; i < hi; ++i, s += in_c) {
-                dst[i] = (uint32_t)ml_dw_m0_word(s) ^ 0x80808080u;
-            }
-        } else {
-            for (; i < hi; ++i, s += in_c) {
-                uint8_t *d = (uint8_t *)(dst + i);
-                d[0] = (uint8_t)((uint8_t)s[0] ^ 0x80u);
-                d[1] = (uint8_t)((uint8_t)s[1] ^ 0x80u);
-                d[2] = (uint8_t)((uint8_t)s[2] ^ 0x80u);
-                d[3] = (uint8_t)((uint8_t)s[3] ^ 0x80u);
-            }
+        for (; i < g->hi; ++i, src += g->in_c) {
+            uint8_t *d = (uint8_t *)(dst + i);
+            d[0] = (uint8_t)((uint8_t)src[0] ^ 0x80u);
+            d[1] = (uint8_t)((uint8_t)src[1] ^ 0x80u);
+            d[2] = (uint8_t)((uint8_t)src[2] ^ 0x80u);
+            d[3] = (uint8_t)((uint8_t)src[3] ^ 0x80u);
         }
     }
-    for (; i < cols; ++i) {
-        dst[i] = zpu;
+    for (; i < g->cols; ++i) {
+        dst[i] = g->zpu;
     }
 }
 
@@ -1244,8 +1293,18 @@ static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
     job.act_max = params->act_max;
     void (*const run)(const ml_dw_m0_job *) =
         params->act_min == params->output_offset ? ml_dw_m0_s1_relu : ml_dw_m0_s1_any;
-    const uint32_t zpu = (uint32_t)(uint8_t)(-params->input_offset + 128) * 0x01010101u;
-    const int words = ((uintptr_t)input & 3u) == 0;  /* in_c and the group offsets are too */
+    ml_dw_m0_fill_geo geo;
+    geo.lo = params->pad_w < cols ? params->pad_w : cols;
+    geo.hi = params->pad_w + in_w < cols ? params->pad_w + in_w : cols;
+    geo.hi = geo.hi > geo.lo ? geo.hi : geo.lo;
+    geo.cols = cols;
+    geo.in_c = in_c;
+    geo.zpu = (uint32_t)(uint8_t)(-params->input_offset + 128) * 0x01010101u;
+    geo.flip = 0x80808080u;
+    /* in_c and the group offsets are multiples of 4, so aligned input means aligned words */
+    void (*const fill)(uint32_t *, const int8_t *, const ml_dw_m0_fill_geo *) =
+        ((uintptr_t)input & 3u) == 0 ? ml_dw_m0_fill : ml_dw_m0_fill_bytes;
+    const int32_t row_bytes = in_w * in_c;
     uint32_t *buf = (uint32_t *)scratch;  /* 3 rows of `cols` words */
     int32_t w[36];
     int8_t dummy[4];  /* an odd last pixel's neighbour: 2 bytes per channel pair */
@@ -1266,8 +1325,11 @@ static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
                     head = head == 2 ? 0 : head + 1;
                 }
                 for (; next <= iy0 + 2; ++next) {
-                    ml_dw_m0_row_u(buf + head * cols, in_batch, next, in_h, in_w, in_c, cols,
-                                   params->pad_w, zpu, words);
+                    fill(buf + head * cols,
+                         next >= 0 && next < in_h && geo.hi > geo.lo
+                             ? in_batch + next * row_bytes + (geo.lo - params->pad_w) * in_c
+                             : NULL,
+                         &geo);
                     head = head == 2 ? 0 : head + 1;
                 }
                 /* head is now iy0's buffer row */
