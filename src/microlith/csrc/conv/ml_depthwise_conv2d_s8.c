@@ -976,53 +976,54 @@ static void ml_dw_m0_row(int32_t *dst, const int8_t *in_batch, int32_t iy, int32
  * the window from one row pointer, and x * w = (x + 128) * w - 128 * w moves -128 * sum(w)
  * into the channel's starting value, base = bias + (input_offset - 128) * sum(w) (a tap
  * outside the image reads zp + 128 and adds (zp + input_offset) * w = 0, as TFLM skipping it
- * does). ml_dw_m0_s1_* run two channels at two neighbouring pixels: per tap, one weight word
- * (the group's weights copied as int32, channel pair by channel pair), the two pixels' bytes,
- * two MULS and two adds, 3.5 instructions per MAC; then the four outputs' requantization
- * inline (ML_M0_RQ3_*). The same sums as TFLM's, modulo 2^32.
+ * does). ml_dw_m0_s1_* run two channels at two vertically neighbouring pixels (output rows
+ * oy and oy + 1 read input rows iy..iy + 2 and iy + 1..iy + 3; in-place layers come two rows
+ * per call, and an odd last row pairs with a dummy): per tap, one weight word (the group's weights copied as
+ * int32, channel pair by channel pair), the two pixels' bytes, two MULS and two adds, 3.5
+ * instructions per MAC; then the four outputs' requantization inline (ML_M0_RQ3_*). The same
+ * sums as TFLM's, modulo 2^32.
  */
 typedef struct {
-    const uint8_t *row0;    /* the window rows of the first pixel, at the group's first channel */
-    const uint8_t *row1;
-    const uint8_t *row2;
+    const uint8_t *row[4];  /* input rows iy..iy + 3 at the window's first column, group's channel 0 */
     const int32_t *w;       /* channel 2p + j at tap t (row-major): w[18p + 2t + j] */
-    int8_t *out_a;          /* the first pixel's output at the group's first channel */
-    int8_t *out_b;          /* the second pixel's */
-    int32_t out_step;       /* 2 * out_c */
-    int32_t count;          /* pixel pairs, >= 1 */
+    int8_t *out_a;          /* output (oy, 0) at the group's first channel */
+    int8_t *out_b;          /* output (oy + 1, 0), or a dummy */
+    int32_t step_a;         /* out_c */
+    int32_t step_b;         /* out_c, or 0 with the dummy */
+    int32_t count;          /* output columns, >= 1 */
     const ml_m0_rq3 *rec;   /* the group's four channels; base is the starting value */
     int32_t act_min;
     int32_t act_max;
-    int8_t *last_b;         /* the last pair's second pixel: out_b then, or a dummy */
 } ml_dw_m0_job;
 
-typedef char ml_dw_m0_job_layout[offsetof(ml_dw_m0_job, last_b) == 44 &&
+typedef char ml_dw_m0_job_layout[offsetof(ml_dw_m0_job, act_max) == 48 &&
                                  sizeof(ml_m0_rq3) == 28 ? 1 : -1];
 
 void ml_dw_m0_s1_relu(const ml_dw_m0_job *job);
 void ml_dw_m0_s1_any(const ml_dw_m0_job *job);
 
-/* Tap `t` (0..2 in the row at register `row`, weights from word `wt` of the pair): channel 0
- * of the pair into r8 (first pixel) and r9, channel 1 into r10 and r11. */
-#define ML_DW_M0_TAP(row, t, wt)                                                                 \
+/* Tap (ky, kx) of the window, weights from word `wt` of the pair: rows `ra` (first pixel) and
+ * `rb` (second); channel 0 of the pair into r8 (first pixel) and r9, channel 1 into r10 and
+ * r11. */
+#define ML_DW_M0_VTAP(ra, rb, kx, wt)                                                            \
     "ldr r7, [r0, #" #wt "*8]\n\t"                                                               \
-    "ldrb r5, [" row ", #" #t "*4]\n\t"                                                          \
-    "ldrb r6, [" row ", #" #t "*4+4]\n\t"                                                        \
-    "muls r5, r7, r5\n\t"                                                                        \
+    "ldrb r1, [" ra ", #" #kx "*4]\n\t"                                                          \
+    "ldrb r6, [" rb ", #" #kx "*4]\n\t"                                                          \
+    "muls r1, r7, r1\n\t"                                                                        \
     "muls r6, r7, r6\n\t"                                                                        \
-    "add r8, r5\n\t"                                                                             \
+    "add r8, r1\n\t"                                                                             \
     "add r9, r6\n\t"                                                                             \
     "ldr r7, [r0, #" #wt "*8+4]\n\t"                                                             \
-    "ldrb r5, [" row ", #" #t "*4+1]\n\t"                                                        \
-    "ldrb r6, [" row ", #" #t "*4+5]\n\t"                                                        \
-    "muls r5, r7, r5\n\t"                                                                        \
+    "ldrb r1, [" ra ", #" #kx "*4+1]\n\t"                                                        \
+    "ldrb r6, [" rb ", #" #kx "*4+1]\n\t"                                                        \
+    "muls r1, r7, r1\n\t"                                                                        \
     "muls r6, r7, r6\n\t"                                                                        \
-    "add r10, r5\n\t"                                                                            \
+    "add r10, r1\n\t"                                                                            \
     "add r11, r6\n\t"
 
-/* Locals below the saved registers: [sp] the job, #4 act_min, #8..#16 the rows, #20 out_a,
- * #24 out_b, #28 pixel pairs left, #32 the pair's weights, #36 its ml_m0_rq3, #40 pairs left,
- * #44 the pair's channel offset. In the loop r0 holds the weights, r2-r4 the rows; lr act_max.
+/* Locals below the saved registers: [sp] the job, #4 act_min, #8..#20 the rows, #24 out_a,
+ * #28 out_b, #32 columns left, #36 the pair's weights, #40 its ml_m0_rq3, #44 pairs left,
+ * #48 the pair's channel offset. In the loop r0 holds the weights, r2-r5 the rows; lr act_max.
  * Both channel pairs of the group: the second reads 2 bytes further in the rows and the
  * outputs, 18 words further in the weights. */
 #define ML_DW_M0_S1(name, RQ)                                                                    \
@@ -1040,59 +1041,63 @@ void ml_dw_m0_s1_any(const ml_dw_m0_job *job);
     "mov r6, r10\n\t"                                                                            \
     "mov r7, r11\n\t"                                                                            \
     "push {r4, r5, r6, r7}\n\t"                                                                  \
-    "sub sp, sp, #48\n\t"                                                                        \
+    "sub sp, sp, #52\n\t"                                                                        \
     "str r0, [sp, #0]\n\t"                                                                       \
-    "ldr r1, [r0, #36]\n\t"                                                                      \
+    "ldr r1, [r0, #44]\n\t"                                                                      \
     "str r1, [sp, #4]\n\t"                                                                       \
-    "ldr r1, [r0, #40]\n\t"                                                                      \
+    "ldr r1, [r0, #48]\n\t"                                                                      \
     "mov lr, r1\n\t"                                                                             \
-    "ldr r1, [r0, #12]\n\t"                                                                      \
-    "str r1, [sp, #32]\n\t"                                                                      \
-    "ldr r1, [r0, #32]\n\t"                                                                      \
+    "ldr r1, [r0, #16]\n\t"                                                                      \
     "str r1, [sp, #36]\n\t"                                                                      \
-    "movs r1, #2\n\t"                                                                            \
+    "ldr r1, [r0, #40]\n\t"                                                                      \
     "str r1, [sp, #40]\n\t"                                                                      \
+    "movs r1, #2\n\t"                                                                            \
+    "str r1, [sp, #44]\n\t"                                                                      \
     "movs r1, #0\n\t"                                                                            \
-    "str r1, [sp, #44]\n"                                                                        \
+    "str r1, [sp, #48]\n"                                                                        \
     "4:\n\t"                                                                                     \
     "ldr r0, [sp, #0]\n\t"                                                                       \
-    "ldr r4, [sp, #44]\n\t"                                                                      \
-    "ldm r0!, {r1, r2, r3}\n\t"                                                                  \
-    "adds r1, r1, r4\n\t"                                                                        \
-    "adds r2, r2, r4\n\t"                                                                        \
-    "adds r3, r3, r4\n\t"                                                                        \
-    "str r1, [sp, #8]\n\t"                                                                       \
-    "str r2, [sp, #12]\n\t"                                                                      \
-    "str r3, [sp, #16]\n\t"                                                                      \
-    "ldr r1, [r0, #4]\n\t"          /* out_a */                                                  \
-    "adds r1, r1, r4\n\t"                                                                        \
-    "str r1, [sp, #20]\n\t"                                                                      \
-    "ldr r1, [r0, #8]\n\t"          /* out_b */                                                  \
-    "adds r1, r1, r4\n\t"                                                                        \
-    "str r1, [sp, #24]\n\t"                                                                      \
-    "ldr r1, [r0, #16]\n\t"         /* count */                                                  \
-    "str r1, [sp, #28]\n"                                                                        \
-    "1:\n\t"                                                                                     \
-    "ldr r7, [sp, #36]\n\t"                                                                      \
-    "ldr r5, [r7, #20]\n\t"                                                                      \
-    "mov r8, r5\n\t"                                                                             \
-    "mov r9, r5\n\t"                                                                             \
-    "ldr r5, [r7, #48]\n\t"                                                                      \
-    "mov r10, r5\n\t"                                                                            \
-    "mov r11, r5\n\t"                                                                            \
+    "ldr r6, [sp, #48]\n\t"                                                                      \
+    "ldm r0!, {r2, r3, r4, r5}\n\t"                                                              \
+    "adds r2, r2, r6\n\t"                                                                        \
+    "adds r3, r3, r6\n\t"                                                                        \
+    "adds r4, r4, r6\n\t"                                                                        \
+    "adds r5, r5, r6\n\t"                                                                        \
     "add r1, sp, #8\n\t"                                                                         \
-    "ldm r1!, {r2, r3, r4}\n\t"                                                                  \
-    "ldr r0, [sp, #32]\n\t"                                                                      \
-    ML_DW_M0_TAP("r2", 0, 0) ML_DW_M0_TAP("r2", 1, 1) ML_DW_M0_TAP("r2", 2, 2)                   \
-    ML_DW_M0_TAP("r3", 0, 3) ML_DW_M0_TAP("r3", 1, 4) ML_DW_M0_TAP("r3", 2, 5)                   \
-    ML_DW_M0_TAP("r4", 0, 6) ML_DW_M0_TAP("r4", 1, 7) ML_DW_M0_TAP("r4", 2, 8)                   \
-    "adds r2, r2, #8\n\t"           /* the next pixel pair's window */                           \
-    "adds r3, r3, #8\n\t"                                                                        \
-    "adds r4, r4, #8\n\t"                                                                        \
+    "stm r1!, {r2, r3, r4, r5}\n\t"                                                              \
+    "ldr r1, [r0, #4]\n\t"          /* out_a */                                                  \
+    "adds r1, r1, r6\n\t"                                                                        \
+    "str r1, [sp, #24]\n\t"                                                                      \
+    "ldr r1, [r0, #8]\n\t"          /* out_b */                                                  \
+    "adds r1, r1, r6\n\t"                                                                        \
+    "str r1, [sp, #28]\n\t"                                                                      \
+    "ldr r1, [r0, #20]\n\t"         /* count */                                                  \
+    "str r1, [sp, #32]\n"                                                                        \
+    "1:\n\t"                                                                                     \
+    "ldr r7, [sp, #40]\n\t"                                                                      \
+    "ldr r6, [r7, #20]\n\t"                                                                      \
+    "mov r8, r6\n\t"                                                                             \
+    "mov r9, r6\n\t"                                                                             \
+    "ldr r6, [r7, #48]\n\t"                                                                      \
+    "mov r10, r6\n\t"                                                                            \
+    "mov r11, r6\n\t"                                                                            \
+    "add r1, sp, #8\n\t"                                                                         \
+    "ldm r1!, {r2, r3, r4, r5}\n\t"                                                              \
+    "ldr r0, [sp, #36]\n\t"                                                                      \
+    ML_DW_M0_VTAP("r2", "r3", 0, 0) ML_DW_M0_VTAP("r2", "r3", 1, 1)                              \
+    ML_DW_M0_VTAP("r2", "r3", 2, 2)                                                              \
+    ML_DW_M0_VTAP("r3", "r4", 0, 3) ML_DW_M0_VTAP("r3", "r4", 1, 4)                              \
+    ML_DW_M0_VTAP("r3", "r4", 2, 5)                                                              \
+    ML_DW_M0_VTAP("r4", "r5", 0, 6) ML_DW_M0_VTAP("r4", "r5", 1, 7)                              \
+    ML_DW_M0_VTAP("r4", "r5", 2, 8)                                                              \
+    "adds r2, r2, #4\n\t"           /* the next column's window */                               \
+    "adds r3, r3, #4\n\t"                                                                        \
+    "adds r4, r4, #4\n\t"                                                                        \
+    "adds r5, r5, #4\n\t"                                                                        \
     "add r6, sp, #8\n\t"                                                                         \
-    "stm r6!, {r2, r3, r4}\n\t"                                                                  \
-    "ldr r7, [sp, #36]\n\t"                                                                      \
-    "ldr r6, [sp, #20]\n\t"         /* out_a */                                                  \
+    "stm r6!, {r2, r3, r4, r5}\n\t"                                                              \
+    "ldr r7, [sp, #40]\n\t"                                                                      \
+    "ldr r6, [sp, #24]\n\t"         /* out_a */                                                  \
     "mov r0, r8\n\t"                                                                             \
     RQ("[sp, #4]")                                                                               \
     "strb r1, [r6, #0]\n\t"                                                                      \
@@ -1102,48 +1107,42 @@ void ml_dw_m0_s1_any(const ml_dw_m0_job *job);
     "strb r1, [r6, #1]\n\t"                                                                      \
     "mov r0, r11\n\t"                                                                            \
     RQ("[sp, #4]")                                                                               \
-    "ldr r6, [sp, #24]\n\t"         /* out_b */                                                  \
+    "ldr r6, [sp, #28]\n\t"         /* out_b */                                                  \
     "strb r1, [r6, #1]\n\t"                                                                      \
     "mov r0, r9\n\t"                                                                             \
     "subs r7, r7, #28\n\t"                                                                       \
     RQ("[sp, #4]")                                                                               \
     "strb r1, [r6, #0]\n\t"                                                                      \
     "ldr r0, [sp, #0]\n\t"                                                                       \
-    "ldr r3, [r0, #24]\n\t"         /* out_step */                                               \
-    "ldr r2, [sp, #20]\n\t"                                                                      \
+    "ldr r2, [sp, #24]\n\t"                                                                      \
+    "ldr r3, [r0, #28]\n\t"         /* step_a */                                                 \
     "adds r2, r2, r3\n\t"                                                                        \
+    "str r2, [sp, #24]\n\t"                                                                      \
+    "ldr r3, [r0, #32]\n\t"         /* step_b */                                                 \
     "adds r6, r6, r3\n\t"                                                                        \
-    "str r2, [sp, #20]\n\t"                                                                      \
-    "str r6, [sp, #24]\n\t"                                                                      \
-    "ldr r2, [sp, #28]\n\t"                                                                      \
+    "str r6, [sp, #28]\n\t"                                                                      \
+    "ldr r2, [sp, #32]\n\t"                                                                      \
     "subs r2, r2, #1\n\t"                                                                        \
-    "str r2, [sp, #28]\n\t"                                                                      \
+    "str r2, [sp, #32]\n\t"                                                                      \
     "beq 3f\n\t"                                                                                 \
-    "cmp r2, #1\n\t"                                                                             \
-    "bne 2f\n\t"                                                                                 \
-    "ldr r6, [r0, #44]\n\t"         /* the last pair's second pixel */                           \
-    "ldr r4, [sp, #44]\n\t"                                                                      \
-    "adds r6, r6, r4\n\t"                                                                        \
-    "str r6, [sp, #24]\n"                                                                        \
-    "2:\n\t"                                                                                     \
     "b 1b\n"                                                                                     \
     "3:\n\t"                                                                                     \
-    "ldr r1, [sp, #44]\n\t"                                                                      \
+    "ldr r1, [sp, #48]\n\t"                                                                      \
     "adds r1, r1, #2\n\t"                                                                        \
-    "str r1, [sp, #44]\n\t"                                                                      \
-    "ldr r1, [sp, #32]\n\t"                                                                      \
-    "adds r1, r1, #72\n\t"                                                                       \
-    "str r1, [sp, #32]\n\t"                                                                      \
+    "str r1, [sp, #48]\n\t"                                                                      \
     "ldr r1, [sp, #36]\n\t"                                                                      \
-    "adds r1, r1, #56\n\t"                                                                       \
+    "adds r1, r1, #72\n\t"                                                                       \
     "str r1, [sp, #36]\n\t"                                                                      \
     "ldr r1, [sp, #40]\n\t"                                                                      \
-    "subs r1, r1, #1\n\t"                                                                        \
+    "adds r1, r1, #56\n\t"                                                                       \
     "str r1, [sp, #40]\n\t"                                                                      \
+    "ldr r1, [sp, #44]\n\t"                                                                      \
+    "subs r1, r1, #1\n\t"                                                                        \
+    "str r1, [sp, #44]\n\t"                                                                      \
     "beq 0f\n\t"                                                                                 \
     "b 4b\n"                                                                                     \
     "0:\n\t"                                                                                     \
-    "add sp, sp, #48\n\t"                                                                        \
+    "add sp, sp, #52\n\t"                                                                        \
     "pop {r4, r5, r6, r7}\n\t"                                                                   \
     "mov r8, r4\n\t"                                                                             \
     "mov r9, r5\n\t"                                                                             \
@@ -1287,8 +1286,8 @@ static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
     }
     ml_m0_rq3 rec[4];
     ml_dw_m0_job job;
-    job.out_step = 2 * out_c;
-    job.count = (out_w + 1) >> 1;
+    job.step_a = out_c;
+    job.count = out_w;
     job.act_min = params->act_min;
     job.act_max = params->act_max;
     void (*const run)(const ml_dw_m0_job *) =
@@ -1305,9 +1304,9 @@ static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
     void (*const fill)(uint32_t *, const int8_t *, const ml_dw_m0_fill_geo *) =
         ((uintptr_t)input & 3u) == 0 ? ml_dw_m0_fill : ml_dw_m0_fill_bytes;
     const int32_t row_bytes = in_w * in_c;
-    uint32_t *buf = (uint32_t *)scratch;  /* 3 rows of `cols` words */
+    uint32_t *buf = (uint32_t *)scratch;  /* 4 rows of `cols` words */
     int32_t w[36];
-    int8_t dummy[4];  /* an odd last pixel's neighbour: 2 bytes per channel pair */
+    int8_t dummy[4];  /* an odd last row's neighbour: one byte per channel */
     for (int32_t c0 = 0; c0 < out_c; c0 += 4) {
         ml_dw_m0_prep(w, rec, filter + c0, out_c, quant, c0, bias, params);
         job.w = w;
@@ -1315,32 +1314,30 @@ static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
         for (int32_t b = 0; b < input_dims->n; ++b) {
             const int8_t *in_batch = input + b * in_h * in_w * in_c + c0;
             int8_t *out = output + b * out_h * out_w * out_c + c0;
-            /* Input row r sits in buffer row (r - first) mod 3: `next` is the next row to
+            /* Input row r sits in buffer row (r - first) mod 4: `next` is the next row to
              * copy, `head` its buffer row. */
             int32_t next = -params->pad_h;
             int32_t head = 0;
-            for (int32_t oy = 0; oy < out_h; ++oy) {
-                const int32_t iy0 = oy * params->stride_h - params->pad_h;
-                for (; next < iy0; ++next) {  /* rows between windows (stride > 3) */
-                    head = head == 2 ? 0 : head + 1;
-                }
-                for (; next <= iy0 + 2; ++next) {
+            for (int32_t oy = 0; oy < out_h; oy += 2) {
+                const int32_t iy0 = oy - params->pad_h;
+                for (; next <= iy0 + 3; ++next) {
                     fill(buf + head * cols,
                          next >= 0 && next < in_h && geo.hi > geo.lo
                              ? in_batch + next * row_bytes + (geo.lo - params->pad_w) * in_c
                              : NULL,
                          &geo);
-                    head = head == 2 ? 0 : head + 1;
+                    head = (head + 1) & 3;
                 }
                 /* head is now iy0's buffer row */
-                job.row0 = (const uint8_t *)(buf + head * cols);
-                job.row1 = (const uint8_t *)(buf + (head == 2 ? 0 : head + 1) * cols);
-                job.row2 = (const uint8_t *)(buf + (head == 0 ? 2 : head - 1) * cols);
+                for (int32_t k = 0; k < 4; ++k) {
+                    job.row[k] = (const uint8_t *)(buf + ((head + k) & 3) * cols);
+                }
                 job.out_a = out;
-                job.last_b = out_w & 1 ? dummy : out + (out_w - 1) * out_c;
-                job.out_b = job.count == 1 ? job.last_b : out + out_c;
+                const int has_b = oy + 1 < out_h;
+                job.out_b = has_b ? out + out_w * out_c : dummy;
+                job.step_b = has_b ? out_c : 0;
                 run(&job);
-                out += out_w * out_c;
+                out += 2 * out_w * out_c;
             }
         }
     }
@@ -1367,14 +1364,12 @@ static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel
                                                                      output_dims)) {
         return 0;
     }
-    if (params->stride_w == 1 && output_dims->w >= 1) {
-        const int32_t cols1 = cols + (out_w & 1);  /* the last pixel's neighbour, when odd */
-        if (3 * cols1 * 4 <= (int32_t)ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims,
-                                                                           output_dims) &&
-            ml_dw_m0_s1(params, quant, scratch, input_dims, input, filter, bias, output_dims,
-                        output, cols1)) {
-            return 1;
-        }
+    if (params->stride_w == 1 && params->stride_h == 1 &&
+        4 * cols * 4 <= (int32_t)ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims,
+                                                                     output_dims) &&
+        ml_dw_m0_s1(params, quant, scratch, input_dims, input, filter, bias, output_dims, output,
+                    cols)) {
+        return 1;
     }
     ml_m0_rq q[4];
     for (int32_t c = 0; c < out_c; ++c) {
