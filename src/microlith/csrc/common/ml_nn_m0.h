@@ -241,7 +241,6 @@ typedef struct {
     int32_t c;     /* 2^8 + 2^(8+n) + out_off * 2^(n+9) */
     int32_t sh;    /* n + 9 */
     int32_t base;  /* the kernel's starting value of this channel's accumulator */
-    int32_t aux;   /* a second one, when the kernel needs it */
 } ml_m0_rq3;
 
 /* 1 when a channel with this multiplier and shift takes the three-product form. */
@@ -250,7 +249,7 @@ static inline int ml_m0_rq3_fits(int32_t multiplier, int32_t shift)
     return multiplier >= (1 << 30) && (uint32_t)(shift + 10) < 10u;  /* shift in [-10, -1] */
 }
 
-/* 1 and q filled (but base and aux) when the channel takes the three-product form, else 0. */
+/* 1 and q filled (but base) when the channel takes the three-product form, else 0. */
 static inline int ml_m0_rq3_of(ml_m0_rq3 *q, int32_t multiplier, int32_t shift, int32_t out_off)
 {
     if (!ml_m0_rq3_fits(multiplier, shift)) {

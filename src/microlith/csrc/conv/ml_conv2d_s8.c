@@ -1158,7 +1158,7 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
  * one assembly routine (ml_conv_m0_pairs_*); an odd K (its last tap is added in C), an odd
  * channel out and other multipliers take ml_conv_m0_one.
  */
-#define ML_CONV_M0_CHUNK 32
+#define ML_CONV_M0_CHUNK 64
 
 /* sums = {L0, L1, H0, H1} over `pairs` tap pairs of the column against rows w0 and w1. */
 void ml_conv_m0_swar(const int32_t *cols, const int8_t *w0, const int8_t *w1, int32_t pairs,
@@ -1387,9 +1387,9 @@ static ML_NOINLINE void ml_conv_m0_gather(const ml_conv_m0 *d, const int8_t *in_
  * The fused pass over channel pairs (k even, every channel of the run in the ml_m0_rq3 form):
  * for each pair the loop of ml_conv_m0_swar, then the four outputs' requantization inline
  * (ML_M0_RQ3_*), stored at out_a[0..1] and out_b[0..1]. Each channel's ml_m0_rq3 carries the
- * lanes' starting values: base = bias + input_offset * sum(w), the second pixel's H, and
- * aux = base * (2^16 + 1) - (k / 2) * 2^15, the first's L, so that after the loop the sums
- * are H and L - 2^16 * H (modulo 2^32) with nothing left to subtract.
+ * lanes' starting value base = bias + input_offset * sum(w): H starts at base and L at
+ * base * (2^16 + 1) - (k / 2) * 2^15, so that after the loop the sums are H and
+ * L - 2^16 * H (modulo 2^32) with nothing left to subtract.
  */
 typedef struct {
     const int32_t *cols;   /* the packed column, k words */
@@ -1404,7 +1404,7 @@ typedef struct {
 } ml_conv_m0_job;
 
 typedef char ml_conv_m0_job_layout[offsetof(ml_conv_m0_job, act_max) == 32 &&
-                                   sizeof(ml_m0_rq3) == 28 ? 1 : -1];
+                                   sizeof(ml_m0_rq3) == 24 ? 1 : -1];
 
 void ml_conv_m0_pairs_relu(const ml_conv_m0_job *job);
 void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
@@ -1436,23 +1436,28 @@ void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
     "ldr r1, [r0, #28]\n\t"                                                                      \
     "str r1, [sp, #20]\n\t"                                                                      \
     "ldr r1, [r0, #32]\n\t"                                                                      \
-    "mov lr, r1\n"                                                                               \
+    "mov lr, r1\n\t"                                                                             \
+    "movs r4, #1\n\t"             /* r8 = 2^15 throughout (the RQ steps leave it) */            \
+    "lsls r4, r4, #15\n\t"                                                                       \
+    "mov r8, r4\n"                                                                               \
     "1:\n\t"                                                                                     \
     "ldr r7, [sp, #12]\n\t"                                                                      \
-    "ldr r4, [r7, #20]\n\t"                                                                      \
-    "mov r9, r4\n\t"                                                                             \
-    "ldr r4, [r7, #24]\n\t"                                                                      \
-    "mov r10, r4\n\t"                                                                            \
-    "ldr r4, [r7, #48]\n\t"                                                                      \
-    "mov r11, r4\n\t"                                                                            \
-    "ldr r4, [r7, #52]\n\t"                                                                      \
-    "mov ip, r4\n\t"                                                                             \
-    "movs r4, #1\n\t"                                                                            \
-    "lsls r4, r4, #15\n\t"                                                                       \
-    "mov r8, r4\n\t"                                                                             \
     "ldr r5, [sp, #24]\n\t"                                                                      \
+    "ldr r3, [r5, #8]\n\t"        /* k */                                                      \
+    "lsls r6, r3, #14\n\t"        /* (k / 2) * 2^15, the lanes' offset in L */                 \
+    "ldr r4, [r7, #20]\n\t"       /* H = base, L = base * (2^16 + 1) - that */                 \
+    "mov r9, r4\n\t"                                                                             \
+    "lsls r0, r4, #16\n\t"                                                                       \
+    "adds r0, r0, r4\n\t"                                                                        \
+    "subs r0, r0, r6\n\t"                                                                        \
+    "mov r10, r0\n\t"                                                                            \
+    "ldr r4, [r7, #44]\n\t"                                                                      \
+    "mov r11, r4\n\t"                                                                            \
+    "lsls r0, r4, #16\n\t"                                                                       \
+    "adds r0, r0, r4\n\t"                                                                        \
+    "subs r0, r0, r6\n\t"                                                                        \
+    "mov ip, r0\n\t"                                                                             \
     "ldr r0, [r5, #0]\n\t"                                                                       \
-    "ldr r3, [r5, #8]\n\t"                                                                       \
     "ldr r1, [sp, #0]\n\t"                                                                       \
     "adds r1, r1, r3\n\t"           /* the weight rows' ends, read at a negative index */       \
     "adds r2, r1, r3\n\t"                                                                        \
@@ -1517,7 +1522,7 @@ void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
     RQ("[sp, #20]")                                                                              \
     "ldr r6, [sp, #8]\n\t"                                                                       \
     "strb r1, [r6, #0]\n\t"                                                                      \
-    "adds r7, r7, #28\n\t"                                                                       \
+    "adds r7, r7, #24\n\t"                                                                       \
     "mov r0, r11\n\t"                                                                            \
     "mov r1, ip\n\t"                                                                             \
     "lsls r2, r0, #16\n\t"                                                                       \
@@ -1533,7 +1538,7 @@ void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
     "strb r1, [r6, #1]\n\t"                                                                      \
     "adds r6, r6, #2\n\t"                                                                        \
     "str r6, [sp, #8]\n\t"                                                                       \
-    "adds r7, r7, #28\n\t"                                                                       \
+    "adds r7, r7, #24\n\t"                                                                       \
     "str r7, [sp, #12]\n\t"                                                                      \
     "ldr r6, [sp, #16]\n\t"                                                                      \
     "subs r6, r6, #1\n\t"                                                                        \
@@ -1618,6 +1623,9 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
     int32_t chunk = room / (int32_t)sizeof(ml_m0_rq3);
     chunk = chunk < ML_CONV_M0_CHUNK ? chunk : ML_CONV_M0_CHUNK;
     chunk = chunk < out_c ? chunk : out_c;
+    if (chunk > 1 && chunk < out_c) {
+        chunk &= ~1;  /* whole channel pairs, but in the last chunk */
+    }
     ml_m0_rq3 *rec = (ml_m0_rq3 *)(cols + k);
     ps.rec = rec;
     ml_conv_m0_job job;
@@ -1633,6 +1641,7 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
         ps.filter = filter + c0 * k;
         ps.mult = quant->multiplier + c0;
         ps.shift = quant->shift + c0;
+        int all_fast = (k & 1) == 0;  /* every channel in the ml_m0_rq3 form */
         for (int32_t j = 0; j < n; ++j) {
             const int8_t *w = ps.filter + j * k;
             int32_t s = k >= 4 ? ml_conv_m0_wsum(w, k >> 2) : 0;
@@ -1642,10 +1651,10 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
             const uint32_t base = (uint32_t)(bias != NULL ? bias[c0 + j] : 0) +
                                   (uint32_t)params->input_offset * (uint32_t)s;
             rec[j].base = (int32_t)base;
-            rec[j].aux = (int32_t)((base << 16) + base - ps.lane_bias);
             if (!ml_m0_rq3_of(&rec[j], ps.mult[j], ps.shift[j], params->output_offset) ||
                 (k & 1) != 0) {
                 rec[j].sh = 0;  /* the general path */
+                all_fast = 0;
             }
         }
         for (int32_t b = 0; b < input_dims->n; ++b) {
@@ -1661,6 +1670,15 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
                 }
                 ml_conv_m0_gather(&d, in_batch, oy, ox, oyb, oxb, pair, cols);
                 int32_t j = 0;
+                if (all_fast && n > 1) {  /* the usual case: one call for the chunk */
+                    job.w = ps.filter;
+                    job.out_a = out;
+                    job.out_b = pair ? out + out_c : dummy;
+                    job.rec = rec;
+                    job.n_pairs = n >> 1;
+                    pairs_fn(&job);
+                    j = n & ~1;
+                }
                 while (j < n) {
                     int32_t e = j;
                     while (e + 1 < n && rec[e].sh != 0 && rec[e + 1].sh != 0) {

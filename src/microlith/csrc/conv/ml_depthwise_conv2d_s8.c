@@ -997,7 +997,7 @@ typedef struct {
 } ml_dw_m0_job;
 
 typedef char ml_dw_m0_job_layout[offsetof(ml_dw_m0_job, act_max) == 48 &&
-                                 sizeof(ml_m0_rq3) == 28 ? 1 : -1];
+                                 sizeof(ml_m0_rq3) == 24 ? 1 : -1];
 
 void ml_dw_m0_s1_relu(const ml_dw_m0_job *job);
 void ml_dw_m0_s1_any(const ml_dw_m0_job *job);
@@ -1078,7 +1078,7 @@ void ml_dw_m0_s1_any(const ml_dw_m0_job *job);
     "ldr r6, [r7, #20]\n\t"                                                                      \
     "mov r8, r6\n\t"                                                                             \
     "mov r9, r6\n\t"                                                                             \
-    "ldr r6, [r7, #48]\n\t"                                                                      \
+    "ldr r6, [r7, #44]\n\t"                                                                      \
     "mov r10, r6\n\t"                                                                            \
     "mov r11, r6\n\t"                                                                            \
     "add r1, sp, #8\n\t"                                                                         \
@@ -1102,7 +1102,7 @@ void ml_dw_m0_s1_any(const ml_dw_m0_job *job);
     RQ("[sp, #4]")                                                                               \
     "strb r1, [r6, #0]\n\t"                                                                      \
     "mov r0, r10\n\t"                                                                            \
-    "adds r7, r7, #28\n\t"                                                                       \
+    "adds r7, r7, #24\n\t"                                                                       \
     RQ("[sp, #4]")                                                                               \
     "strb r1, [r6, #1]\n\t"                                                                      \
     "mov r0, r11\n\t"                                                                            \
@@ -1110,7 +1110,7 @@ void ml_dw_m0_s1_any(const ml_dw_m0_job *job);
     "ldr r6, [sp, #28]\n\t"         /* out_b */                                                  \
     "strb r1, [r6, #1]\n\t"                                                                      \
     "mov r0, r9\n\t"                                                                             \
-    "subs r7, r7, #28\n\t"                                                                       \
+    "subs r7, r7, #24\n\t"                                                                       \
     RQ("[sp, #4]")                                                                               \
     "strb r1, [r6, #0]\n\t"                                                                      \
     "ldr r0, [sp, #0]\n\t"                                                                       \
@@ -1134,7 +1134,7 @@ void ml_dw_m0_s1_any(const ml_dw_m0_job *job);
     "adds r1, r1, #72\n\t"                                                                       \
     "str r1, [sp, #36]\n\t"                                                                      \
     "ldr r1, [sp, #40]\n\t"                                                                      \
-    "adds r1, r1, #56\n\t"                                                                       \
+    "adds r1, r1, #48\n\t"                                                                       \
     "str r1, [sp, #40]\n\t"                                                                      \
     "ldr r1, [sp, #44]\n\t"                                                                      \
     "subs r1, r1, #1\n\t"                                                                        \
