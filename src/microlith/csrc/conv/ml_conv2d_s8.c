@@ -1372,6 +1372,17 @@ static ML_NOINLINE void ml_conv_m0_gather(const ml_conv_m0 *d, const int8_t *in_
             dst += d->k_w * in_c;
             continue;
         }
+        if (in_c == 1) {  /* a first layer's one channel: no call per tap */
+            const int32_t zp = d->zp;
+            for (int32_t kx = 0; kx < d->k_w; ++kx) {
+                const int32_t xa = ixa + kx * pr->dilation_w;
+                const int32_t xb = ixb + kx * pr->dilation_w;
+                const int32_t va = ra != NULL && xa >= 0 && xa < d->in_w ? ra[xa] : zp;
+                const int32_t vb = rb != NULL && xb >= 0 && xb < d->in_w ? rb[xb] : zp;
+                *dst++ = va + (int32_t)((uint32_t)vb << 16);
+            }
+            continue;
+        }
         for (int32_t kx = 0; kx < d->k_w; ++kx) {
             const int32_t xa = ixa + kx * pr->dilation_w;
             const int32_t xb = ixb + kx * pr->dilation_w;
@@ -1617,9 +1628,14 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
     ps.act.out_off = params->output_offset;
     ps.act.act_min = params->act_min;
     ps.act.act_max = params->act_max;
-    /* After the column, one ml_m0_rq3 per channel of the chunk (the scratch holds at least
-     * 8K + 16 * C_OUT bytes more, so at least one). */
-    const int32_t room = (int32_t)ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims) - 4 * k;
+    /* After the column, one ml_m0_rq3 per channel of the chunk. The generator gives layers
+     * with a narrower clamp than [-128, 127] ML_CONV2D_S8_SCRATCH_BYTES_ANY (ml_conv2d_s8.h),
+     * which still leaves at least 8K bytes after the column, so at least one. */
+    const int full_clamp = params->act_min <= -128 && params->act_max >= 127;
+    const int32_t room =
+        (int32_t)(full_clamp ? ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims)
+                             : ML_CONV2D_S8_SCRATCH_BYTES_ANY(input_dims, filter_dims)) -
+        4 * k;
     int32_t chunk = room / (int32_t)sizeof(ml_m0_rq3);
     chunk = chunk < ML_CONV_M0_CHUNK ? chunk : ML_CONV_M0_CHUNK;
     chunk = chunk < out_c ? chunk : out_c;

@@ -1502,6 +1502,7 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
     return ML_NO_IMPL;  /* --optimize size: the generator saw every layer take the DSP path */
 #endif
 #elif defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+    (void)dsp_data;
     if (ml_dw_m0(params, quant, scratch, input_dims, input, filter_dims, filter, bias,
                  output_dims, output)) {
         return ML_OK;
