@@ -1156,7 +1156,7 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
  * constants (ml_m0_rq3, as many as fit). Wider layers run in chunks of channels, rebuilding the
  * columns for each. Channel pairs in the ml_m0_rq3 form run the loop and requantization in
  * one assembly routine (ml_conv_m0_pairs_*); an odd K (its last tap is added in C), an odd
- * channel out and other multipliers take ml_conv_m0_one.
+ * channel out and other multipliers take ml_conv_m0_two.
  */
 #define ML_CONV_M0_CHUNK 64
 
@@ -1564,8 +1564,7 @@ void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
 __asm__(ML_CONV_M0_PAIRS("ml_conv_m0_pairs_relu", ML_M0_RQ3_RELU)
         ML_CONV_M0_PAIRS("ml_conv_m0_pairs_any", ML_M0_RQ3_ANY));
 
-/* The general path for channels [j, j + n) of the chunk, one at a time (an odd k, a channel
- * outside the ml_m0_rq3 form, an odd channel out): two pixels per ml_conv_m0_swar. */
+/* What the general path (ml_conv_m0_two) reads. */
 typedef struct {
     const int32_t *cols;
     const ml_m0_rq3 *rec;     /* per channel of the chunk: rec[j].base */
@@ -1578,24 +1577,41 @@ typedef struct {
     ml_m0_act act;
 } ml_conv_m0_pass;
 
-static ML_NOINLINE void ml_conv_m0_one(const ml_conv_m0_pass *ps, int32_t j, int8_t *o0, int pair)
+
+/* Channels j and j2 (j2 = j for a last channel alone) of the chunk at one or two pixels, with
+ * the requantization in C (ml_m0_out_s8): an odd K, a channel outside the ml_m0_rq3 form. */
+static ML_NOINLINE void ml_conv_m0_two(const ml_conv_m0_pass *ps, int32_t j, int32_t j2,
+                                       int8_t *o0, int pair)
 {
     const int32_t k = ps->k;
-    const int8_t *w = ps->filter + j * k;
+    const int8_t *w0 = ps->filter + j * k;
+    const int8_t *w1 = ps->filter + j2 * k;
     int32_t s[4];
-    ml_conv_m0_swar(ps->cols, w, w, k >> 1, s);
-    int32_t a0 = (int32_t)((uint32_t)s[0] - ((uint32_t)s[2] << 16) - ps->lane_bias);
-    int32_t a1 = s[2];
+    ml_conv_m0_swar(ps->cols, w0, w1, k >> 1, s);
+    int32_t a00 = (int32_t)((uint32_t)s[0] - ((uint32_t)s[2] << 16) - ps->lane_bias);
+    int32_t a01 = (int32_t)((uint32_t)s[1] - ((uint32_t)s[3] << 16) - ps->lane_bias);
+    int32_t a10 = s[2];
+    int32_t a11 = s[3];
     if (k & 1) {  /* the odd last tap: its lanes, exactly (|xa| <= 128) */
         const int32_t tail = ps->cols[k - 1];
         const int32_t ta = (int32_t)(int16_t)(uint16_t)((uint32_t)tail & 0xFFFFu);
-        a0 += ta * w[k - 1];
-        a1 += ((tail - ta) >> 16) * w[k - 1];
+        const int32_t tb = (tail - ta) >> 16;
+        a00 += ta * w0[k - 1];
+        a01 += ta * w1[k - 1];
+        a10 += tb * w0[k - 1];
+        a11 += tb * w1[k - 1];
     }
-    const int32_t base = ps->rec[j].base;
-    o0[j] = ml_m0_out_s8(a0 + base, ps->mult[j], ps->shift[j], &ps->act);
+    o0[j] = ml_m0_out_s8(a00 + ps->rec[j].base, ps->mult[j], ps->shift[j], &ps->act);
     if (pair) {
-        o0[ps->out_c + j] = ml_m0_out_s8(a1 + base, ps->mult[j], ps->shift[j], &ps->act);
+        o0[ps->out_c + j] =
+            ml_m0_out_s8(a10 + ps->rec[j].base, ps->mult[j], ps->shift[j], &ps->act);
+    }
+    if (j2 != j) {
+        o0[j2] = ml_m0_out_s8(a01 + ps->rec[j2].base, ps->mult[j2], ps->shift[j2], &ps->act);
+        if (pair) {
+            o0[ps->out_c + j2] =
+                ml_m0_out_s8(a11 + ps->rec[j2].base, ps->mult[j2], ps->shift[j2], &ps->act);
+        }
     }
 }
 
@@ -1695,7 +1711,7 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
                     pairs_fn(&job);
                     j = n & ~1;
                 }
-                while (j < n) {
+                while (j + 1 < n) {  /* runs of fast pairs in assembly, other pairs in C */
                     int32_t e = j;
                     while (e + 1 < n && rec[e].sh != 0 && rec[e + 1].sh != 0) {
                         e += 2;
@@ -1709,9 +1725,12 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
                         pairs_fn(&job);
                         j = e;
                     } else {
-                        ml_conv_m0_one(&ps, j, out, pair);
-                        ++j;
+                        ml_conv_m0_two(&ps, j, j + 1, out, pair);
+                        j += 2;
                     }
+                }
+                if (j < n) {
+                    ml_conv_m0_two(&ps, j, j, out, pair);
                 }
                 out += 2 * out_c;
                 oy = oyb;
