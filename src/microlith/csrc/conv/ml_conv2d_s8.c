@@ -1227,7 +1227,8 @@ __asm__(
 
 /*
  * sum(w[0..4*quads)) for quads >= 1: four bases one byte apart share a negative index, so a
- * quad is 4 loads, 4 adds and the loop step (2.5 instructions per weight; gcc's loop took 5).
+ * quad is 4 loads, 4 adds and the index step, two quads per branch (2.4 instructions per
+ * weight; gcc's loop took 5).
  * The generator slices some layers into one call per output row (in-place chunking), and
  * each call sums every channel's weights again, so this matters.
  */
@@ -1249,8 +1250,20 @@ __asm__(
     "adds r3, r5, #2\n\t"
     "adds r0, r5, #3\n\t"
     "rsbs r1, r1, #0\n\t"
-    "movs r4, #0\n"
+    "movs r4, #0\n\t"
+    "lsls r6, r1, #29\n\t"        /* an odd number of quads: enter at the second */
+    "bmi 2f\n"
     "1:\n\t"
+    "ldrsb r6, [r5, r1]\n\t"
+    "ldrsb r7, [r2, r1]\n\t"
+    "adds r4, r4, r6\n\t"
+    "adds r4, r4, r7\n\t"
+    "ldrsb r6, [r3, r1]\n\t"
+    "ldrsb r7, [r0, r1]\n\t"
+    "adds r4, r4, r6\n\t"
+    "adds r4, r4, r7\n\t"
+    "adds r1, r1, #4\n"
+    "2:\n\t"
     "ldrsb r6, [r5, r1]\n\t"
     "ldrsb r7, [r2, r1]\n\t"
     "adds r4, r4, r6\n\t"
@@ -1675,14 +1688,17 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
         ps.shift = quant->shift + c0;
         int all_fast = (k & 1) == 0;  /* every channel in the ml_m0_rq3 form */
         for (int32_t j = 0; j < n; ++j) {
-            const int8_t *w = ps.filter + j * k;
-            int32_t s = k >= 4 ? ml_conv_m0_wsum(w, k >> 2) : 0;
-            for (int32_t i = k & ~3; i < k; ++i) {
-                s += w[i];
+            if (params->bias_folded) {  /* the generator summed the weights (ML_CONV_M0_BIAS) */
+                rec[j].base = bias[c0 + j];
+            } else {
+                const int8_t *w = ps.filter + j * k;
+                int32_t s = k >= 4 ? ml_conv_m0_wsum(w, k >> 2) : 0;
+                for (int32_t i = k & ~3; i < k; ++i) {
+                    s += w[i];
+                }
+                rec[j].base = (int32_t)((uint32_t)(bias != NULL ? bias[c0 + j] : 0) +
+                                        (uint32_t)params->input_offset * (uint32_t)s);
             }
-            const uint32_t base = (uint32_t)(bias != NULL ? bias[c0 + j] : 0) +
-                                  (uint32_t)params->input_offset * (uint32_t)s;
-            rec[j].base = (int32_t)base;
             if (!ml_m0_rq3_of(&rec[j], ps.mult[j], ps.shift[j], params->output_offset) ||
                 (k & 1) != 0) {
                 rec[j].sh = 0;  /* the general path */
@@ -1786,10 +1802,13 @@ ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant 
     return ML_NO_IMPL;  /* --optimize size: the generator saw every layer take the DSP path */
 #endif
 #elif defined(__ARM_ARCH_6M__) && defined(__GNUC__)
-    if (scratch != NULL && geo.groups == 1) {
+    if (scratch != NULL && geo.groups == 1 && (bias != NULL || !params->bias_folded)) {
         ml_conv2d_s8_m0(params, quant, scratch, input_dims, input, filter_dims, filter, bias,
                         output_dims, output);
         return ML_OK;
+    }
+    if (params->bias_folded) {
+        return ML_ARG_ERROR;  /* a folded bias is for the path above only */
     }
 #else
     (void)scratch;
