@@ -1344,11 +1344,13 @@ static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
     return 1;
 }
 
-/* 1 when the layer took this path. */
-static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel_quant *quant,
-                    void *scratch, const ml_dims *input_dims, const int8_t *input,
-                    const ml_dims *filter_dims, const int8_t *filter, const int32_t *bias,
-                    const ml_dims *output_dims, int8_t *output)
+/* Any stride (ml_dw_m0's conditions hold): 1 when the layer took this path. Out of line, so
+ * that its frame and ml_dw_m0_s1's are never both on the stack. */
+static ML_NOINLINE int ml_dw_m0_rows(const ml_depthwise_conv_params *params,
+                                     const ml_per_channel_quant *quant, void *scratch,
+                                     const ml_dims *input_dims, const int8_t *input,
+                                     const int8_t *filter, const int32_t *bias,
+                                     const ml_dims *output_dims, int8_t *output, int32_t cols)
 {
     const int32_t in_h = input_dims->h;
     const int32_t in_w = input_dims->w;
@@ -1356,21 +1358,6 @@ static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel
     const int32_t out_h = output_dims->h;
     const int32_t out_w = output_dims->w;
     const int32_t out_c = output_dims->c;
-    const int32_t cols = (out_w - 1) * params->stride_w + 3;  /* buffer columns per row */
-    if (scratch == NULL || params->depth_multiplier != 1 || filter_dims->h != 3 ||
-        filter_dims->w != 3 || params->dilation_h != 1 || params->dilation_w != 1 ||
-        (out_c & 3) != 0 ||
-        3 * cols * 4 > (int32_t)ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims,
-                                                                     output_dims)) {
-        return 0;
-    }
-    if (params->stride_w == 1 && params->stride_h == 1 &&
-        4 * cols * 4 <= (int32_t)ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims,
-                                                                     output_dims) &&
-        ml_dw_m0_s1(params, quant, scratch, input_dims, input, filter, bias, output_dims, output,
-                    cols)) {
-        return 1;
-    }
     ml_m0_rq q[4];
     for (int32_t c = 0; c < out_c; ++c) {
         if (!ml_m0_rq_of(&q[0], quant->multiplier[c], quant->shift[c])) {
@@ -1440,6 +1427,31 @@ static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel
         }
     }
     return 1;
+}
+
+/* 1 when the layer took this path. */
+static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel_quant *quant,
+                    void *scratch, const ml_dims *input_dims, const int8_t *input,
+                    const ml_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                    const ml_dims *output_dims, int8_t *output)
+{
+    const int32_t out_w = output_dims->w;
+    const int32_t out_c = output_dims->c;
+    const int32_t cols = (out_w - 1) * params->stride_w + 3;  /* buffer columns per row */
+    const int32_t bytes =
+        (int32_t)ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims, output_dims);
+    if (scratch == NULL || params->depth_multiplier != 1 || filter_dims->h != 3 ||
+        filter_dims->w != 3 || params->dilation_h != 1 || params->dilation_w != 1 ||
+        (out_c & 3) != 0 || 3 * cols * 4 > bytes) {
+        return 0;
+    }
+    if (params->stride_w == 1 && params->stride_h == 1 && 4 * cols * 4 <= bytes &&
+        ml_dw_m0_s1(params, quant, scratch, input_dims, input, filter, bias, output_dims, output,
+                    cols)) {
+        return 1;
+    }
+    return ml_dw_m0_rows(params, quant, scratch, input_dims, input, filter, bias, output_dims,
+                         output, cols);
 }
 #endif /* __ARM_ARCH_6M__ */
 
