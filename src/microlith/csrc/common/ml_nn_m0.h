@@ -4,7 +4,8 @@
  *
  * ml_m0_out_s8 is the per-output tail of the portable conv and depthwise conv and of the M0
  * ADD/SUB: bias already added, TFLM's requantization (MultiplyByQuantizedMultiplier), output
- * offset, clamp.
+ * offset, clamp. The M0 conv and depthwise 3x3 routines requantize inline instead, with the
+ * three-product form of ml_m0_rq3 (below) for the channels it covers.
  * On ARMv6-M, which has no 32 x 32 -> 64 multiply, its common case is an assembly routine
  * that needs no libgcc call: out of line it has the eight low registers to itself, where
  * ml_nn_requantize inlined into a kernel's loop nest spilled and cost about 90 instructions

@@ -1318,13 +1318,14 @@ static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
              * copy, `head` its buffer row. */
             int32_t next = -params->pad_h;
             int32_t head = 0;
+            /* where input row `next` has the buffer's first image column */
+            int32_t src = next * row_bytes + (geo.lo - params->pad_w) * in_c;
             for (int32_t oy = 0; oy < out_h; oy += 2) {
                 const int32_t iy0 = oy - params->pad_h;
-                for (; next <= iy0 + 3; ++next) {
+                for (; next <= iy0 + 3; ++next, src += row_bytes) {
                     fill(buf + head * cols,
-                         next >= 0 && next < in_h && geo.hi > geo.lo
-                             ? in_batch + next * row_bytes + (geo.lo - params->pad_w) * in_c
-                             : NULL,
+                         (uint32_t)next < (uint32_t)in_h && geo.hi > geo.lo ? in_batch + src
+                                                                             : NULL,
                          &geo);
                     head = (head + 1) & 3;
                 }
