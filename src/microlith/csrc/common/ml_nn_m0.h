@@ -26,7 +26,7 @@ typedef struct {
 
 #if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
 /*
- * ARMv6-M: the fast case of ml_m0_out_s8 (m >= 0, shift in [-22, -1]) in about 40
+ * ARMv6-M: the fast case of ml_m0_out_s8 (m >= 0, shift in [-31, -1]) in about 40
  * instructions, call included; gcc's code for the same steps in C took 75 (it moves the
  * products through r8-r10).
  *
@@ -39,9 +39,8 @@ typedef struct {
  * rounding rides on al * mh: (al * mh + 2^14) * 2^16 = al * mh * 2^16 + 2^30, and
  * al * mh + 2^14 < 2^32. Then TFLM's RoundingDivideByPOT(y, n) = (y + 2^(n-1) - [y < 0]) >> n,
  * where [y < 0] = [acc < 0] except for acc * m in [-2^30, 0), where y = 0 and both give 0 for
- * n >= 1. y + 2^(n-1) - [acc < 0] can overflow only upward, for y >= 2^31 - 2^21, whose
- * result (>= 2^9, plus an output offset >= -128) clamps to act_max, which the int8 output
- * domain keeps below 128.
+ * n >= 1. y + 2^(n-1) - [acc < 0] can overflow only upward, to a value in [2^31, 2^31 + 2^(n-1)),
+ * whose quotient by 2^n is exactly 2^(31-n) (2^31 is a multiple of 2^n and 2^(n-1) < 2^n).
  * Naked, so it is a private copy in each file that uses it; arguments as the C prototype.
  */
 #define ML_M0_ARG __attribute__((unused))  /* read by the assembly, not by C */
@@ -81,20 +80,27 @@ ml_m0_requant_fast(ML_M0_ARG int32_t acc, ML_M0_ARG int32_t m, ML_M0_ARG int32_t
         "adcs r7, r7\n\t"                /* y = hi:lo >> 31 */
         "ldm r3!, {r0, r1, r4}\n\t"      /* out_off, act_min, act_max */
         "adds r7, r7, r5\n\t"
-        "bvs 3f\n\t"
-        "asrs r7, r2\n\t"
+        "bvs 4f\n\t"
+        "asrs r7, r2\n"
+        "5:\n\t"
         "adds r0, r0, r7\n\t"
         "cmp r0, r1\n\t"
         "bge 1f\n\t"
         "movs r0, r1\n"
         "1:\n\t"
         "cmp r0, r4\n\t"
-        "ble 2f\n"
-        "3:\n\t"
+        "ble 2f\n\t"
         "movs r0, r4\n"
         "2:\n\t"
         "sxtb r0, r0\n\t"
-        "pop {r4, r5, r6, r7, pc}");
+        "pop {r4, r5, r6, r7, pc}\n"
+        "4:\n\t"                        /* y + 2^(n-1) - s reached 2^31: the result is 2^(31-n) */
+        "movs r7, #31\n\t"
+        "subs r7, r7, r2\n\t"
+        "movs r5, #1\n\t"
+        "lsls r5, r7\n\t"
+        "movs r7, r5\n\t"
+        "b 5b");
 }
 #endif
 
@@ -106,17 +112,20 @@ static inline int8_t ml_m0_out_ref(int32_t acc, int32_t m, int32_t shift, const 
 }
 
 #if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
-/* The rare channels (shift outside [-22, -1], negative multiplier), out of line so that the
+/* The rare channels (shift outside [-31, -1], negative multiplier), out of line so that the
  * callers' loops keep their registers. */
 static ML_NOINLINE int8_t ml_m0_out_slow(int32_t acc, int32_t m, int32_t shift,
                                          const ml_m0_act *act)
 {
+    if (m == 0) {  /* a dead channel: SRDHM(x, 0) = 0 for any x, and RDBP(0, n) = 0 */
+        return ml_clamp_s8(act->out_off, act->act_min, act->act_max);
+    }
     return ml_m0_out_ref(acc, m, shift, act);
 }
 
 static inline int8_t ml_m0_out_s8(int32_t acc, int32_t m, int32_t shift, const ml_m0_act *act)
 {
-    if ((uint32_t)(shift + 22) < 22u && m >= 0) {  /* shift in [-22, -1] */
+    if ((uint32_t)(shift + 31) < 31u && m >= 0) {  /* shift in [-31, -1] */
         return ml_m0_requant_fast(acc, m, -shift, act);
     }
     return ml_m0_out_slow(acc, m, shift, act);
