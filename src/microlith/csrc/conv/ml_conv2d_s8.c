@@ -1487,8 +1487,13 @@ void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
     "adds r2, r1, r3\n\t"                                                                        \
     "str r2, [sp, #0]\n\t"          /* the next pair's first channel */                          \
     "rsbs r3, r3, #0\n\t"                                                                        \
-    "lsls r4, r3, #30\n\t"         /* an odd number of tap pairs: enter at the second */       \
-    "bmi 4f\n"                                                                                   \
+    "lsls r4, r3, #30\n\t"         /* enter at body (k / 2) mod 4 from the end: C = bit 2, */ \
+    "bcs " name "_e23\n\t"         /* N = bit 1 of -k */                                    \
+    "bmi " name "_e1\n\t"                                                                       \
+    "b 2f\n"                                                                                     \
+    name "_e23:\n\t"                                                                            \
+    "bmi " name "_e3\n\t"                                                                       \
+    "b " name "_e2\n"                                                                            \
     "2:\n\t"                                                                                     \
     "ldm r0!, {r4, r5}\n\t"                                                                      \
     "ldrsb r6, [r1, r3]\n\t"                                                                     \
@@ -1511,7 +1516,51 @@ void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
     "add r11, r4\n\t"                                                                            \
     "add ip, r7\n\t"                                                                             \
     "adds r3, r3, #1\n\t"                                                                        \
-    "4:\n\t"                                                                                     \
+    name "_e1:\n\t"                                                                             \
+    "ldm r0!, {r4, r5}\n\t"                                                                      \
+    "ldrsb r6, [r1, r3]\n\t"                                                                     \
+    "ldrsb r7, [r2, r3]\n\t"                                                                     \
+    "adds r3, r3, #1\n\t"                                                                        \
+    "muls r6, r4, r6\n\t"                                                                        \
+    "muls r7, r4, r7\n\t"                                                                        \
+    "ldrsb r4, [r1, r3]\n\t"                                                                     \
+    "muls r4, r5, r4\n\t"                                                                        \
+    "adds r6, r6, r4\n\t"                                                                        \
+    "ldrsb r4, [r2, r3]\n\t"                                                                     \
+    "muls r4, r5, r4\n\t"                                                                        \
+    "adds r7, r7, r4\n\t"                                                                        \
+    "add r6, r8\n\t"                                                                             \
+    "asrs r4, r6, #16\n\t"                                                                       \
+    "add r9, r4\n\t"                                                                             \
+    "add r10, r6\n\t"                                                                            \
+    "add r7, r8\n\t"                                                                             \
+    "asrs r4, r7, #16\n\t"                                                                       \
+    "add r11, r4\n\t"                                                                            \
+    "add ip, r7\n\t"                                                                             \
+    "adds r3, r3, #1\n\t"                                                                        \
+    name "_e2:\n\t"                                                                             \
+    "ldm r0!, {r4, r5}\n\t"                                                                      \
+    "ldrsb r6, [r1, r3]\n\t"                                                                     \
+    "ldrsb r7, [r2, r3]\n\t"                                                                     \
+    "adds r3, r3, #1\n\t"                                                                        \
+    "muls r6, r4, r6\n\t"                                                                        \
+    "muls r7, r4, r7\n\t"                                                                        \
+    "ldrsb r4, [r1, r3]\n\t"                                                                     \
+    "muls r4, r5, r4\n\t"                                                                        \
+    "adds r6, r6, r4\n\t"                                                                        \
+    "ldrsb r4, [r2, r3]\n\t"                                                                     \
+    "muls r4, r5, r4\n\t"                                                                        \
+    "adds r7, r7, r4\n\t"                                                                        \
+    "add r6, r8\n\t"                                                                             \
+    "asrs r4, r6, #16\n\t"                                                                       \
+    "add r9, r4\n\t"                                                                             \
+    "add r10, r6\n\t"                                                                            \
+    "add r7, r8\n\t"                                                                             \
+    "asrs r4, r7, #16\n\t"                                                                       \
+    "add r11, r4\n\t"                                                                            \
+    "add ip, r7\n\t"                                                                             \
+    "adds r3, r3, #1\n\t"                                                                        \
+    name "_e3:\n\t"                                                                             \
     "ldm r0!, {r4, r5}\n\t"                                                                      \
     "ldrsb r6, [r1, r3]\n\t"                                                                     \
     "ldrsb r7, [r2, r3]\n\t"                                                                     \
