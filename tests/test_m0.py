@@ -99,6 +99,9 @@ CONV_CASES = {
     "pairs_wide_odd_out": ((1, 3, 3, 8), 67, (3, 3), dict(in_zp=5, out_zp=-128)),
     "pairs_one_pixel": ((1, 1, 1, 10), 6, (1, 1), dict(in_zp=127, out_zp=-3)),
     "pairs_deep_any": ((1, 3, 3, 128), 4, (3, 3), dict(in_zp=-128, out_zp=20)),
+    # tap pairs 2 and 3 modulo 4: the unrolled loop's other two entries
+    "pairs_k12": ((1, 3, 5, 12), 8, (1, 1), dict(in_zp=-100, out_zp=-128)),
+    "pairs_k14": ((1, 4, 3, 14), 6, (1, 1), dict(activation="RELU")),
     # right shifts past 22 (ml_m0_requant_fast through the general pair path)
     "shift_past_22": ((1, 4, 4, 32), 6, (3, 3), dict(in_zp=3, out_zp=5, out_scale=3e4)),
 }
