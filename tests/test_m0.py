@@ -102,6 +102,10 @@ CONV_CASES = {
     # tap pairs 2 and 3 modulo 4: the unrolled loop's other two entries
     "pairs_k12": ((1, 3, 5, 12), 8, (1, 1), dict(in_zp=-100, out_zp=-128)),
     "pairs_k14": ((1, 4, 3, 14), 6, (1, 1), dict(activation="RELU")),
+    # shifts on both sides of the three-product form's limit (-10): mixed pairs go to C
+    "pairs_mixed_shifts": ((1, 4, 4, 16), 12, (1, 1), dict(in_zp=-128, out_zp=-128,
+                                                          activation="RELU", out_scale=0.8)),
+    "pairs_mixed_any": ((1, 4, 4, 16), 12, (1, 1), dict(in_zp=9, out_zp=-20, out_scale=0.8)),
     # right shifts past 22 (ml_m0_requant_fast through the general pair path)
     "shift_past_22": ((1, 4, 4, 32), 6, (3, 3), dict(in_zp=3, out_zp=5, out_scale=3e4)),
 }

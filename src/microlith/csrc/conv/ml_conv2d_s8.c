@@ -1154,9 +1154,10 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
  * Scratch: the column, K words (ML_CONV2D_S8_SCRATCH_BYTES is at least 8K bytes, so at least K
  * words remain), then up to ML_CONV_M0_CHUNK channels' starting values and requantization
  * constants (ml_m0_rq3, as many as fit). Wider layers run in chunks of channels, rebuilding the
- * columns for each. Channel pairs in the ml_m0_rq3 form run the loop and requantization in
- * one assembly routine (ml_conv_m0_pairs_*); an odd K (its last tap is added in C), an odd
- * channel out and other multipliers take ml_conv_m0_two.
+ * columns for each. With K even, every channel pair runs the loop and its requantization in
+ * one assembly routine (ml_conv_m0_pairs_*; a pair with a channel outside the ml_m0_rq3 form
+ * requantizes in C, ml_conv_m0_slow4); an odd K (its last tap is added in C) and an odd channel
+ * out take ml_conv_m0_two.
  */
 #define ML_CONV_M0_CHUNK 64
 
@@ -1408,9 +1409,9 @@ static ML_NOINLINE void ml_conv_m0_gather(const ml_conv_m0 *d, const int8_t *in_
 }
 
 /*
- * The fused pass over channel pairs (k even, every channel of the run in the ml_m0_rq3 form):
- * for each pair the loop of ml_conv_m0_swar, then the four outputs' requantization inline
- * (ML_M0_RQ3_*), stored at out_a[0..1] and out_b[0..1]. Each channel's ml_m0_rq3 carries the
+ * The fused pass over channel pairs (k even): for each pair the loop of ml_conv_m0_swar, then
+ * the four outputs' requantization inline (ML_M0_RQ3_*; ml_conv_m0_slow4 when a channel is not
+ * in the ml_m0_rq3 form), stored at out_a[0..1] and out_b[0..1]. Each channel's ml_m0_rq3 carries the
  * lanes' starting value base = bias + input_offset * sum(w): H starts at base and L at
  * base * (2^16 + 1) - (k / 2) * 2^15, so that after the loop the sums are H and
  * L - 2^16 * H (modulo 2^32) with nothing left to subtract.
@@ -1425,9 +1426,35 @@ typedef struct {
     int32_t n_pairs;       /* >= 1 */
     int32_t act_min;
     int32_t act_max;
+    const ml_m0_act *act;  /* for ml_conv_m0_slow4 */
 } ml_conv_m0_job;
 
-typedef char ml_conv_m0_job_layout[offsetof(ml_conv_m0_job, act_max) == 32 &&
+/* A pair with a channel outside the ml_m0_rq3 form (its record has sh = 0, ml = multiplier,
+ * mm = shift): the routine hands the four sums (bases included) to this C function. */
+typedef struct {
+    int32_t acc[4];          /* channel 0 at the first and second pixel, then channel 1 */
+    const ml_m0_rq3 *rec;    /* the pair's two records */
+    int8_t *out_a;
+    int8_t *out_b;
+    const ml_m0_act *act;
+} ml_conv_m0_slow_job;
+
+void ml_conv_m0_slow4(const ml_conv_m0_slow_job *s);
+void ml_conv_m0_slow4(const ml_conv_m0_slow_job *s)
+{
+    for (int32_t j = 0; j < 2; ++j) {
+        const ml_m0_rq3 *q = &s->rec[j];
+        for (int32_t p = 0; p < 2; ++p) {
+            const int32_t acc = s->acc[2 * j + p];
+            const int32_t v = q->sh != 0 ? ml_m0_rq3_ref(acc, q, s->act)
+                                         : (int32_t)ml_m0_out_s8(acc, q->ml, q->mm, s->act);
+            (p == 0 ? s->out_a : s->out_b)[j] = (int8_t)v;
+        }
+    }
+}
+
+typedef char ml_conv_m0_job_layout[offsetof(ml_conv_m0_job, act) == 36 &&
+                                   offsetof(ml_conv_m0_slow_job, act) == 28 &&
                                    sizeof(ml_m0_rq3) == 24 ? 1 : -1];
 
 void ml_conv_m0_pairs_relu(const ml_conv_m0_job *job);
@@ -1584,6 +1611,48 @@ void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
     "adds r3, r3, #1\n\t"                                                                        \
     "bne 2b\n\t"                                                                                 \
     "ldr r7, [sp, #12]\n\t"                                                                      \
+    "ldr r4, [r7, #16]\n\t"       /* both channels' sh: 0 marks one outside the rq3 form */    \
+    "ldr r5, [r7, #40]\n\t"                                                                      \
+    "muls r4, r5, r4\n\t"                                                                        \
+    "bne " name "_fast\n\t"                                                                      \
+    "mov r0, r9\n\t"              /* such a pair: the sums to ml_conv_m0_slow4 */              \
+    "mov r1, r10\n\t"                                                                            \
+    "lsls r2, r0, #16\n\t"                                                                       \
+    "subs r1, r1, r2\n\t"                                                                        \
+    "mov r2, r11\n\t"                                                                            \
+    "mov r3, ip\n\t"                                                                             \
+    "lsls r4, r2, #16\n\t"                                                                       \
+    "subs r3, r3, r4\n\t"                                                                        \
+    "sub sp, sp, #32\n\t"                                                                        \
+    "str r1, [sp, #0]\n\t"                                                                       \
+    "str r0, [sp, #4]\n\t"                                                                       \
+    "str r3, [sp, #8]\n\t"                                                                       \
+    "str r2, [sp, #12]\n\t"                                                                      \
+    "str r7, [sp, #16]\n\t"                                                                      \
+    "ldr r4, [sp, #36]\n\t"                                                                      \
+    "str r4, [sp, #20]\n\t"                                                                      \
+    "ldr r4, [sp, #40]\n\t"                                                                      \
+    "str r4, [sp, #24]\n\t"                                                                      \
+    "ldr r4, [sp, #56]\n\t"                                                                      \
+    "ldr r4, [r4, #36]\n\t"                                                                      \
+    "str r4, [sp, #28]\n\t"                                                                      \
+    "mov r0, sp\n\t"                                                                             \
+    "bl ml_conv_m0_slow4\n\t"                                                                    \
+    "add sp, sp, #32\n\t"                                                                        \
+    "ldr r0, [sp, #24]\n\t"                                                                      \
+    "ldr r1, [r0, #32]\n\t"                                                                      \
+    "mov lr, r1\n\t"                                                                             \
+    "ldr r6, [sp, #4]\n\t"                                                                       \
+    "adds r6, r6, #2\n\t"                                                                        \
+    "str r6, [sp, #4]\n\t"                                                                       \
+    "ldr r6, [sp, #8]\n\t"                                                                       \
+    "adds r6, r6, #2\n\t"                                                                        \
+    "str r6, [sp, #8]\n\t"                                                                       \
+    "ldr r7, [sp, #12]\n\t"                                                                      \
+    "adds r7, r7, #48\n\t"                                                                       \
+    "str r7, [sp, #12]\n\t"                                                                      \
+    "b " name "_count\n"                                                                         \
+    name "_fast:\n\t"                                                                            \
     "mov r0, r9\n\t"                                                                             \
     "mov r1, r10\n\t"                                                                            \
     "lsls r2, r0, #16\n\t"                                                                       \
@@ -1612,7 +1681,8 @@ void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
     "adds r6, r6, #2\n\t"                                                                        \
     "str r6, [sp, #8]\n\t"                                                                       \
     "adds r7, r7, #24\n\t"                                                                       \
-    "str r7, [sp, #12]\n\t"                                                                      \
+    "str r7, [sp, #12]\n"                                                                        \
+    name "_count:\n\t"                                                                           \
     "ldr r6, [sp, #16]\n\t"                                                                      \
     "subs r6, r6, #1\n\t"                                                                        \
     "str r6, [sp, #16]\n\t"                                                                      \
@@ -1727,6 +1797,7 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
     job.k = k;
     job.act_min = params->act_min;
     job.act_max = params->act_max;
+    job.act = &ps.act;
     void (*const pairs_fn)(const ml_conv_m0_job *) =
         params->act_min == params->output_offset ? ml_conv_m0_pairs_relu : ml_conv_m0_pairs_any;
     int8_t dummy[ML_CONV_M0_CHUNK];  /* the second pixel's outputs when there is none */
@@ -1735,7 +1806,6 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
         ps.filter = filter + c0 * k;
         ps.mult = quant->multiplier + c0;
         ps.shift = quant->shift + c0;
-        int all_fast = (k & 1) == 0;  /* every channel in the ml_m0_rq3 form */
         for (int32_t j = 0; j < n; ++j) {
             if (params->bias_folded) {  /* the generator summed the weights (ML_CONV_M0_BIAS) */
                 rec[j].base = bias[c0 + j];
@@ -1748,10 +1818,10 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
                 rec[j].base = (int32_t)((uint32_t)(bias != NULL ? bias[c0 + j] : 0) +
                                         (uint32_t)params->input_offset * (uint32_t)s);
             }
-            if (!ml_m0_rq3_of(&rec[j], ps.mult[j], ps.shift[j], params->output_offset) ||
-                (k & 1) != 0) {
-                rec[j].sh = 0;  /* the general path */
-                all_fast = 0;
+            if (!ml_m0_rq3_of(&rec[j], ps.mult[j], ps.shift[j], params->output_offset)) {
+                rec[j].sh = 0;  /* requantized by ml_conv_m0_slow4 */
+                rec[j].ml = ps.mult[j];
+                rec[j].mm = ps.shift[j];
             }
         }
         for (int32_t b = 0; b < input_dims->n; ++b) {
@@ -1767,7 +1837,7 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
                 }
                 ml_conv_m0_gather(&d, in_batch, oy, ox, oyb, oxb, pair, cols);
                 int32_t j = 0;
-                if (all_fast && n > 1) {  /* the usual case: one call for the chunk */
+                if ((k & 1) == 0 && n > 1) {  /* every channel pair in one call */
                     job.w = ps.filter;
                     job.out_a = out;
                     job.out_b = pair ? out + out_c : dummy;
@@ -1776,23 +1846,8 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
                     pairs_fn(&job);
                     j = n & ~1;
                 }
-                while (j + 1 < n) {  /* runs of fast pairs in assembly, other pairs in C */
-                    int32_t e = j;
-                    while (e + 1 < n && rec[e].sh != 0 && rec[e + 1].sh != 0) {
-                        e += 2;
-                    }
-                    if (e > j) {
-                        job.w = ps.filter + j * k;
-                        job.out_a = out + j;
-                        job.out_b = pair ? out + out_c + j : dummy;
-                        job.rec = rec + j;
-                        job.n_pairs = (e - j) >> 1;
-                        pairs_fn(&job);
-                        j = e;
-                    } else {
-                        ml_conv_m0_two(&ps, j, j + 1, out, pair);
-                        j += 2;
-                    }
+                for (; j + 1 < n; j += 2) {  /* an odd K: pairs in C */
+                    ml_conv_m0_two(&ps, j, j + 1, out, pair);
                 }
                 if (j < n) {
                     ml_conv_m0_two(&ps, j, j, out, pair);
