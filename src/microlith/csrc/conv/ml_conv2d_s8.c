@@ -1711,7 +1711,7 @@ typedef struct {
 
 
 /* Channels j and j2 (j2 = j for a last channel alone) of the chunk at one or two pixels, with
- * the requantization in C (ml_m0_out_s8): an odd K, a channel outside the ml_m0_rq3 form. */
+ * the requantization in C (ml_m0_out_s8): an odd K, or the odd channel out. */
 static ML_NOINLINE void ml_conv_m0_two(const ml_conv_m0_pass *ps, int32_t j, int32_t j2,
                                        int8_t *o0, int pair)
 {
