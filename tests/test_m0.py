@@ -1,7 +1,8 @@
-"""Cortex-M0 (ARMv6-M) paths against TFLM on the emulated core: the requantization routine of
-csrc/common/ml_nn_m0.h (through every kernel that calls it), the two-pixels-per-MULS conv and
-the same-shape ADD/SUB rescale. The conv/depthwise/FC geometry cases for M0 and M3 are in
-test_fast_kernels.py (test_m0_m3_*)."""
+"""Cortex-M0 (ARMv6-M) paths against TFLM on the emulated core: the requantization routines of
+csrc/common/ml_nn_m0.h (through every kernel that calls them; the three-product form also
+against TFLM's arithmetic on the host, data/m0_rq3_check.c), the two-pixels-per-MULS conv, the
+depthwise 3x3 paths and the same-shape ADD/SUB rescale. The conv/depthwise/FC geometry cases
+for M0 and M3 are in test_fast_kernels.py (test_m0_m3_*)."""
 import numpy as np
 import pytest
 
@@ -13,6 +14,24 @@ from test_fast_kernels import on_cortexm, verify_on
 from test_conv import conv_graph
 
 EVERY_INT8 = np.arange(-128, 128, dtype=np.int8)
+
+
+def test_three_product_requantization_matches_tflm_on_host(tmp_path):
+    """ml_m0_rq3_ref (the steps of the M0 assembly) against ml_nn_requantize: every output step
+    and rounding tie, the +-2^19 guard, the int32 limits, random accumulators, ~12 M cases."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+    from microlith.csrc import include_dirs
+    cc = next((c for c in ("cc", "gcc", "clang") if shutil.which(c)), None)
+    if cc is None:
+        pytest.skip("no host C compiler")
+    src = Path(__file__).resolve().parent / "data" / "m0_rq3_check.c"
+    exe = tmp_path / "m0_rq3_check"
+    subprocess.run([cc, "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
+                    *[f"-I{d}" for d in include_dirs()], str(src), "-o", str(exe)], check=True)
+    res = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "mismatched 0" in res.stdout, res.stdout[-2000:]
 
 
 # Same-shape ADD/SUB on M0: every pair of int8 values; input shifts from the scales' ratio, the
@@ -51,6 +70,13 @@ DW_CASES = {
     "batch2_no_bias": ((2, 4, 6, 4), dict(bias="omit", activation="RELU")),
     "per_tensor": ((1, 7, 3, 16), dict(per_channel=False)),
     "left_shift": ((1, 5, 5, 8), dict(out_scale=1e-4, out_zp=3)),
+    # stride 1 (vertical pixel pairs, inline requantization): an odd row count, clamps
+    # narrower than int8 with out_zp != act_min (the general requantization), zero points at
+    # the limits, a tiny output scale (accumulators past the +-2^19 guard saturate)
+    "s1_odd_rows_any": ((1, 5, 4, 8), dict(in_zp=127, out_zp=100)),
+    "s1_relu6_limits": ((1, 6, 3, 12), dict(activation="RELU6", in_zp=-128, out_zp=-128,
+                                            out_scale=0.02)),
+    "s1_saturate": ((1, 4, 6, 4), dict(in_zp=-128, out_zp=0, out_scale=0.004)),
 }
 
 
@@ -70,6 +96,22 @@ CONV_CASES = {
     "odd_taps_stride2": ((1, 7, 7, 3), 6, (3, 3), dict(stride=(2, 2), in_zp=127, out_zp=-128)),
     "deep_window": ((1, 4, 3, 200), 5, (3, 3), dict(in_zp=-128, activation="RELU")),
     "pointwise_small_k": ((1, 5, 5, 3), 34, (1, 1), dict(out_zp=90)),
+    # the fused channel-pair routine: general requantization (no activation, out_zp inside),
+    # ReLU, an odd number of tap pairs, 64+ channels with an odd one out, one output pixel
+    "pairs_any": ((1, 4, 5, 16), 12, (1, 1), dict(out_zp=7)),
+    "pairs_relu_odd_taps": ((1, 5, 4, 6), 10, (1, 1), dict(activation="RELU", in_zp=-128)),
+    "pairs_wide_odd_out": ((1, 3, 3, 8), 67, (3, 3), dict(in_zp=5, out_zp=-128)),
+    "pairs_one_pixel": ((1, 1, 1, 10), 6, (1, 1), dict(in_zp=127, out_zp=-3)),
+    "pairs_deep_any": ((1, 3, 3, 128), 4, (3, 3), dict(in_zp=-128, out_zp=20)),
+    # tap pairs 2 and 3 modulo 4: the unrolled loop's other two entries
+    "pairs_k12": ((1, 3, 5, 12), 8, (1, 1), dict(in_zp=-100, out_zp=-128)),
+    "pairs_k14": ((1, 4, 3, 14), 6, (1, 1), dict(activation="RELU")),
+    # shifts on both sides of the three-product form's limit (-10): mixed pairs go to C
+    "pairs_mixed_shifts": ((1, 4, 4, 16), 12, (1, 1), dict(in_zp=-128, out_zp=-128,
+                                                          activation="RELU", out_scale=0.8)),
+    "pairs_mixed_any": ((1, 4, 4, 16), 12, (1, 1), dict(in_zp=9, out_zp=-20, out_scale=0.8)),
+    # right shifts past 22 (ml_m0_requant_fast through the general pair path)
+    "shift_past_22": ((1, 4, 4, 32), 6, (3, 3), dict(in_zp=3, out_zp=5, out_scale=3e4)),
 }
 
 
@@ -99,5 +141,5 @@ def test_m0_assembly_paths_are_linked(tmp_path):
     syms = subprocess.run(["arm-none-eabi-nm", str(fw.elf)], capture_output=True, text=True,
                           check=True).stdout
     names = {line.split()[-1] for line in syms.splitlines() if line.strip()}
-    for sym in ("ml_conv_m0_swar", "ml_dw_m0_3x3", "ml_m0_requant_fast", "ml_m0_rq_apply"):
+    for sym in ("ml_conv_m0_pairs_relu", "ml_conv_m0_pack", "ml_dw_m0_s1_relu", "ml_dw_m0_fill"):
         assert sym in names, sym

@@ -166,13 +166,21 @@ def _requantize(acc: np.ndarray, node, g, p: dict) -> np.ndarray:
     return np.clip(acc, p["act_min"], p["act_max"]).astype(NP[p["dtype"]])
 
 
-def _emit(kernel: str, ctype: str, fields: dict, node, g, p: dict, ctx, scratch: str | None = None) -> str:
+def _emit(kernel: str, ctype: str, fields: dict, node, g, p: dict, ctx, scratch: str | None = None,
+          m0_fold: bool = False) -> str:
     params = ctx.struct(ctype, "params", fields)
     quant = ctx.struct("ml_per_channel_quant", "quant", dict(
         multiplier=ctx.const("multiplier", p["multiplier"]), shift=ctx.const("shift", p["shift"])))
     bias = _bias(node, g)
     x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
-    if bias is None:
+    if m0_fold:  # --- cortex-m0: bias + input_offset * sum(w), ML_CONV_M0_BIAS (ml_conv2d_s8.h)
+        wt = g.t(w).data.astype(np.int64)
+        folded = wt.reshape(wt.shape[0], -1).sum(axis=1) * p["input_offset"]
+        if bias is not None:
+            folded = folded + bias.data.astype(np.int64)
+        plain = ctx.tensor(bias.name) if bias is not None else "NULL"
+        bias_ref = f"ML_CONV_M0_BIAS({plain}, {ctx.const('m0_bias', wrap32(folded).astype(np.int32))})"
+    elif bias is None:
         bias_ref = "NULL"
     elif p["dtype"] == "int16" and bias.dtype != "int64":  # the s16 kernels read int64: widen
         bias_ref = ctx.const("bias64", bias.data.astype(np.int64))
@@ -264,8 +272,11 @@ class Conv2D(OpImpl):
             return _emit("ml_conv2d_s16", "ml_conv_s16_params",
                          {k: p[k] for k in _GEOMETRY + _QUANT_S16 + ("acc32",)}, node, g, p, ctx)
         scratch = ctx.scratch() if self.scratch_bytes(node, g, p) else "NULL"
-        return _emit("ml_conv2d_s8", "ml_conv_params", {k: p[k] for k in _GEOMETRY + _QUANT},
-                     node, g, p, ctx, scratch)
+        fields = {k: p[k] for k in _GEOMETRY + _QUANT}
+        # The M0 path runs every layer with a scratch (int8, no groups): it takes the folded bias.
+        fields["bias_folded"] = "ML_CONV_M0_FOLDED" if scratch != "NULL" else 0
+        return _emit("ml_conv2d_s8", "ml_conv_params", fields, node, g, p, ctx, scratch,
+                     m0_fold=scratch != "NULL")
 
 
 @register

@@ -4,7 +4,8 @@
  *
  * ml_m0_out_s8 is the per-output tail of the portable conv and depthwise conv and of the M0
  * ADD/SUB: bias already added, TFLM's requantization (MultiplyByQuantizedMultiplier), output
- * offset, clamp.
+ * offset, clamp. The M0 conv and depthwise 3x3 routines requantize inline instead, with the
+ * three-product form of ml_m0_rq3 (below) for the channels it covers.
  * On ARMv6-M, which has no 32 x 32 -> 64 multiply, its common case is an assembly routine
  * that needs no libgcc call: out of line it has the eight low registers to itself, where
  * ml_nn_requantize inlined into a kernel's loop nest spilled and cost about 90 instructions
@@ -25,7 +26,7 @@ typedef struct {
 
 #if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
 /*
- * ARMv6-M: the fast case of ml_m0_out_s8 (m >= 0, shift in [-22, -1]) in about 40
+ * ARMv6-M: the fast case of ml_m0_out_s8 (m >= 0, shift in [-31, -1]) in about 40
  * instructions, call included; gcc's code for the same steps in C took 75 (it moves the
  * products through r8-r10).
  *
@@ -38,9 +39,8 @@ typedef struct {
  * rounding rides on al * mh: (al * mh + 2^14) * 2^16 = al * mh * 2^16 + 2^30, and
  * al * mh + 2^14 < 2^32. Then TFLM's RoundingDivideByPOT(y, n) = (y + 2^(n-1) - [y < 0]) >> n,
  * where [y < 0] = [acc < 0] except for acc * m in [-2^30, 0), where y = 0 and both give 0 for
- * n >= 1. y + 2^(n-1) - [acc < 0] can overflow only upward, for y >= 2^31 - 2^21, whose
- * result (>= 2^9, plus an output offset >= -128) clamps to act_max, which the int8 output
- * domain keeps below 128.
+ * n >= 1. y + 2^(n-1) - [acc < 0] can overflow only upward, to a value in [2^31, 2^31 + 2^(n-1)),
+ * whose quotient by 2^n is exactly 2^(31-n) (2^31 is a multiple of 2^n and 2^(n-1) < 2^n).
  * Naked, so it is a private copy in each file that uses it; arguments as the C prototype.
  */
 #define ML_M0_ARG __attribute__((unused))  /* read by the assembly, not by C */
@@ -80,20 +80,27 @@ ml_m0_requant_fast(ML_M0_ARG int32_t acc, ML_M0_ARG int32_t m, ML_M0_ARG int32_t
         "adcs r7, r7\n\t"                /* y = hi:lo >> 31 */
         "ldm r3!, {r0, r1, r4}\n\t"      /* out_off, act_min, act_max */
         "adds r7, r7, r5\n\t"
-        "bvs 3f\n\t"
-        "asrs r7, r2\n\t"
+        "bvs 4f\n\t"
+        "asrs r7, r2\n"
+        "5:\n\t"
         "adds r0, r0, r7\n\t"
         "cmp r0, r1\n\t"
         "bge 1f\n\t"
         "movs r0, r1\n"
         "1:\n\t"
         "cmp r0, r4\n\t"
-        "ble 2f\n"
-        "3:\n\t"
+        "ble 2f\n\t"
         "movs r0, r4\n"
         "2:\n\t"
         "sxtb r0, r0\n\t"
-        "pop {r4, r5, r6, r7, pc}");
+        "pop {r4, r5, r6, r7, pc}\n"
+        "4:\n\t"                        /* y + 2^(n-1) - s reached 2^31: the result is 2^(31-n) */
+        "movs r7, #31\n\t"
+        "subs r7, r7, r2\n\t"
+        "movs r5, #1\n\t"
+        "lsls r5, r7\n\t"
+        "movs r7, r5\n\t"
+        "b 5b");
 }
 #endif
 
@@ -105,17 +112,20 @@ static inline int8_t ml_m0_out_ref(int32_t acc, int32_t m, int32_t shift, const 
 }
 
 #if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
-/* The rare channels (shift outside [-22, -1], negative multiplier), out of line so that the
+/* The rare channels (shift outside [-31, -1], negative multiplier), out of line so that the
  * callers' loops keep their registers. */
 static ML_NOINLINE int8_t ml_m0_out_slow(int32_t acc, int32_t m, int32_t shift,
                                          const ml_m0_act *act)
 {
+    if (m == 0) {  /* a dead channel: SRDHM(x, 0) = 0 for any x, and RDBP(0, n) = 0 */
+        return ml_clamp_s8(act->out_off, act->act_min, act->act_max);
+    }
     return ml_m0_out_ref(acc, m, shift, act);
 }
 
 static inline int8_t ml_m0_out_s8(int32_t acc, int32_t m, int32_t shift, const ml_m0_act *act)
 {
-    if ((uint32_t)(shift + 22) < 22u && m >= 0) {  /* shift in [-22, -1] */
+    if ((uint32_t)(shift + 31) < 31u && m >= 0) {  /* shift in [-31, -1] */
         return ml_m0_requant_fast(acc, m, -shift, act);
     }
     return ml_m0_out_slow(acc, m, shift, act);
@@ -204,6 +214,146 @@ static inline int32_t ml_m0_rq_apply(int32_t acc, const ml_m0_rq *q, const ml_m0
     const int32_t v = ml_nn_requantize(acc, m, -q->n) + act->out_off;
     return v < act->act_min ? act->act_min : (v > act->act_max ? act->act_max : v);
 }
+#endif
+
+/*
+ * Requantization with three 32-bit products (ARMv6-M has no 32 x 32 -> 64 multiply), for the
+ * channels whose multiplier m lies in [2^30, 2^31) (every nonzero multiplier TFLite makes)
+ * and whose right shift n = -shift lies in [1, 10]; exact, proof below. The kernels' M0
+ * assembly runs it inline (ML_M0_RQ3_RELU / ML_M0_RQ3_ANY), ml_m0_rq3_ref is the same steps
+ * in C (the host tests compare it with ml_nn_requantize over every edge case).
+ *
+ * TFLM's result is z = RDBP(SRDHM(acc, m), n): SRDHM(acc, m) = y = floor((acc*m + 2^30) / 2^31)
+ * (ml_nn_doubling_high_mul; its saturated case needs m = INT32_MIN), RDBP(y, n) =
+ * floor((y + 2^(n-1) - s) / 2^n) with s = [y < 0]. A floor of a floor by a power of two is one
+ * floor, so with S = 31 + n
+ *     z = floor((acc*m + R) / 2^S),  R = 2^30 + 2^(30+n) - s*2^31.
+ * s may be taken as [acc < 0]: they differ only when acc*m is in [-2^30, 0), where y = 0 and
+ * both choices give z = 0 (n >= 1).
+ * The product: m = mh*2^22 + mm*2^11 + ml with ml, mm in [0, 2^11), mh in [2^8, 2^9). For
+ * |acc| <= 2^19:
+ *     t = (acc*ml) >> 11;  t = (acc*mm + t) >> 11;  q = acc*mh + t  is  floor(acc*m / 2^22)
+ * (floor((a + floor(b / 2^11)) / 2^11) = floor((a*2^11 + b) / 2^22) for integers), and no
+ * step leaves int32: |acc*ml|, |acc*mm| < 2^30, |acc*mh| < 2^28. R is a multiple of 2^22, so
+ *     z + out_off = floor((q + c - s*2^9) / 2^(n+9)),  c = 2^8 + 2^(8+n) + out_off*2^(n+9),
+ * with |q + c - s*2^9| < 2^28 + 2^27. The output is that clamped to [act_min, act_max].
+ * Outside the range: acc >= 2^19 gives acc*m >= 2^49, z >= 2^(18-n) >= 256 > act_max -
+ * out_off (act_max <= 127, out_off >= -128), so the output is act_max; acc < -2^19 gives
+ * z <= -256 and the output act_min. So one check (acc >> 19 in {-1, 0}) guards the products.
+ * When act_min == out_off (ReLU, ReLU6, or no activation with out_off = -128), every acc <= 0
+ * gives z <= 0 (acc*m <= -2^30 and R < 2^S), so the output is act_min without the products,
+ * and for acc > 0 s = 0 and z >= 0: only the upper clamp is left (ML_M0_RQ3_RELU).
+ */
+typedef struct {
+    int32_t ml;    /* m & 0x7FF */
+    int32_t mm;    /* (m >> 11) & 0x7FF */
+    int32_t mh;    /* m >> 22 */
+    int32_t c;     /* 2^8 + 2^(8+n) + out_off * 2^(n+9) */
+    int32_t sh;    /* n + 9 */
+    int32_t base;  /* the kernel's starting value of this channel's accumulator */
+} ml_m0_rq3;
+
+/* 1 when a channel with this multiplier and shift takes the three-product form. */
+static inline int ml_m0_rq3_fits(int32_t multiplier, int32_t shift)
+{
+    return multiplier >= (1 << 30) && (uint32_t)(shift + 10) < 10u;  /* shift in [-10, -1] */
+}
+
+/* 1 and q filled (but base) when the channel takes the three-product form, else 0. */
+static inline int ml_m0_rq3_of(ml_m0_rq3 *q, int32_t multiplier, int32_t shift, int32_t out_off)
+{
+    if (!ml_m0_rq3_fits(multiplier, shift)) {
+        return 0;
+    }
+    const uint32_t m = (uint32_t)multiplier;
+    q->ml = (int32_t)(m & 0x7FFu);
+    q->mm = (int32_t)((m << 10) >> 21);
+    q->mh = (int32_t)(m >> 22);
+    q->sh = 9 - shift;
+    /* 2^8 + 2^(8+n) + out_off * 2^(n+9) */
+    q->c = (int32_t)((((uint32_t)out_off * 2u + 1u) << (8 - shift)) + 256u);
+    return 1;
+}
+
+/* The steps of the assembly in C: ml_m0_out_ref(acc, m, shift, act) for a channel that
+ * ml_m0_rq3_of accepted. */
+static inline int32_t ml_m0_rq3_ref(int32_t acc, const ml_m0_rq3 *q, const ml_m0_act *act)
+{
+    if (act->act_min == act->out_off && acc <= 0) {
+        return act->act_min;
+    }
+    if ((acc >> 19) != 0 && (acc >> 19) != -1) {
+        return acc < 0 ? act->act_min : act->act_max;
+    }
+    int32_t t = (acc * q->ml) >> 11;
+    t = (acc * q->mm + t) >> 11;
+    t = acc * q->mh + t + q->c;
+    if (acc < 0) {
+        t -= 1 << 9;
+    }
+    t >>= q->sh;
+    return t < act->act_min ? act->act_min : (t > act->act_max ? act->act_max : t);
+}
+
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+/*
+ * The same as assembly text for the kernels' M0 routines: r0 = acc, r7 = the channel's
+ * ml_m0_rq3, lr = act_max, `amin` an operand that loads act_min (e.g. "[sp, #20]"). The
+ * result is in r1; r0 and r6 are kept, r2-r5 are clobbered, as are local labels 5-9.
+ * ML_M0_RQ3_RELU is for layers with act_min == out_off: 18 instructions for acc > 0, 4 for
+ * acc <= 0. ML_M0_RQ3_ANY for any layer: 25.
+ */
+#define ML_M0_RQ3_PRODUCT                                                                       \
+    "ldm r7!, {r1, r2, r3, r4, r5}\n\t"                                                          \
+    "subs r7, r7, #20\n\t"                                                                       \
+    "muls r1, r0, r1\n\t"                                                                        \
+    "asrs r1, r1, #11\n\t"                                                                       \
+    "muls r2, r0, r2\n\t"                                                                        \
+    "adds r1, r1, r2\n\t"                                                                        \
+    "asrs r1, r1, #11\n\t"                                                                       \
+    "muls r3, r0, r3\n\t"                                                                        \
+    "adds r1, r1, r3\n\t"                                                                        \
+    "adds r1, r1, r4\n\t"
+#define ML_M0_RQ3_RELU(amin)                                                                    \
+    "cmp r0, #0\n\t"                                                                             \
+    "ble 7f\n\t"                                                                                 \
+    "lsrs r1, r0, #19\n\t"                                                                       \
+    "bne 8f\n\t"                                                                                 \
+    ML_M0_RQ3_PRODUCT                                                                            \
+    "asrs r1, r5\n\t"                                                                            \
+    "cmp r1, lr\n\t"                                                                             \
+    "ble 9f\n"                                                                                   \
+    "8:\n\t"                                                                                     \
+    "mov r1, lr\n\t"                                                                             \
+    "b 9f\n"                                                                                     \
+    "7:\n\t"                                                                                     \
+    "ldr r1, " amin "\n"                                                                         \
+    "9:\n\t"
+#define ML_M0_RQ3_ANY(amin)                                                                     \
+    "asrs r1, r0, #19\n\t"                                                                       \
+    "adds r1, r1, #1\n\t"                                                                        \
+    "lsrs r1, r1, #1\n\t"                                                                        \
+    "bne 6f\n\t"                                                                                 \
+    ML_M0_RQ3_PRODUCT                                                                            \
+    "asrs r4, r0, #31\n\t"                                                                       \
+    "lsls r4, r4, #9\n\t"                                                                        \
+    "adds r1, r1, r4\n\t"                                                                        \
+    "asrs r1, r5\n\t"                                                                            \
+    "cmp r1, lr\n\t"                                                                             \
+    "bgt 8f\n\t"                                                                                 \
+    "ldr r2, " amin "\n\t"                                                                       \
+    "cmp r1, r2\n\t"                                                                             \
+    "bge 9f\n\t"                                                                                 \
+    "movs r1, r2\n\t"                                                                            \
+    "b 9f\n"                                                                                     \
+    "6:\n\t"                                                                                     \
+    "cmp r0, #0\n\t"                                                                             \
+    "bge 8f\n\t"                                                                                 \
+    "ldr r1, " amin "\n\t"                                                                       \
+    "b 9f\n"                                                                                     \
+    "8:\n\t"                                                                                     \
+    "mov r1, lr\n"                                                                               \
+    "9:\n\t"
 #endif
 
 #endif /* ML_NN_M0_H */

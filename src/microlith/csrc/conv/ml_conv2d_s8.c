@@ -1585,11 +1585,14 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
  * MACs) is 22 instructions, against 34 for the byte loop of ml_conv_m0_dot_2x2.
  *
  * Scratch: the column, K words (ML_CONV2D_S8_SCRATCH_BYTES is at least 8K bytes, so at least K
- * words remain), then up to ML_CONV_M0_CHUNK channels' starting values and, when there is room,
- * their constants for the fast requantization (ml_m0_rq_apply). An odd last tap is added in C.
- * Wider layers run in chunks of channels, rebuilding the columns for each.
+ * words remain), then up to ML_CONV_M0_CHUNK channels' starting values and requantization
+ * constants (ml_m0_rq3, as many as fit). Wider layers run in chunks of channels, rebuilding the
+ * columns for each. With K even, every channel pair runs the loop and its requantization in
+ * one assembly routine (ml_conv_m0_pairs_*; a pair with a channel outside the ml_m0_rq3 form
+ * requantizes in C, ml_conv_m0_slow4); an odd K (its last tap is added in C) and an odd channel
+ * out take ml_conv_m0_two.
  */
-#define ML_CONV_M0_CHUNK 32
+#define ML_CONV_M0_CHUNK 64
 
 /* sums = {L0, L1, H0, H1} over `pairs` tap pairs of the column against rows w0 and w1. */
 void ml_conv_m0_swar(const int32_t *cols, const int8_t *w0, const int8_t *w1, int32_t pairs,
@@ -1658,7 +1661,8 @@ __asm__(
 
 /*
  * sum(w[0..4*quads)) for quads >= 1: four bases one byte apart share a negative index, so a
- * quad is 4 loads, 4 adds and the loop step (2.5 instructions per weight; gcc's loop took 5).
+ * quad is 4 loads, 4 adds and the index step, two quads per branch (2.4 instructions per
+ * weight; gcc's loop took 5).
  * The generator slices some layers into one call per output row (in-place chunking), and
  * each call sums every channel's weights again, so this matters.
  */
@@ -1680,8 +1684,20 @@ __asm__(
     "adds r3, r5, #2\n\t"
     "adds r0, r5, #3\n\t"
     "rsbs r1, r1, #0\n\t"
-    "movs r4, #0\n"
+    "movs r4, #0\n\t"
+    "lsls r6, r1, #29\n\t"        /* an odd number of quads: enter at the second */
+    "bmi 2f\n"
     "1:\n\t"
+    "ldrsb r6, [r5, r1]\n\t"
+    "ldrsb r7, [r2, r1]\n\t"
+    "adds r4, r4, r6\n\t"
+    "adds r4, r4, r7\n\t"
+    "ldrsb r6, [r3, r1]\n\t"
+    "ldrsb r7, [r0, r1]\n\t"
+    "adds r4, r4, r6\n\t"
+    "adds r4, r4, r7\n\t"
+    "adds r1, r1, #4\n"
+    "2:\n\t"
     "ldrsb r6, [r5, r1]\n\t"
     "ldrsb r7, [r2, r1]\n\t"
     "adds r4, r4, r6\n\t"
@@ -1705,6 +1721,49 @@ typedef struct {
     int32_t zp;       /* the input zero point, what a tap outside the image reads */
 } ml_conv_m0;
 
+/* dst[i] = a[i] + 2^16 * b[i] for i < n (n >= 1): two words per 12 instructions (gcc's loop
+ * took 9 per word). */
+void ml_conv_m0_pack(int32_t *dst, const int8_t *a, const int8_t *b, int32_t n);
+
+__asm__(
+    ".text\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".balign 2\n\t"
+    ".global ml_conv_m0_pack\n\t"
+    ".type ml_conv_m0_pack, %function\n\t"
+    ".thumb_func\n"
+    "ml_conv_m0_pack:\n\t"
+    "push {r4, r5, r6, r7, lr}\n\t"
+    "adds r1, r1, r3\n\t"          /* the ends, read at a negative index */
+    "adds r2, r2, r3\n\t"
+    "rsbs r3, r3, #0\n\t"
+    "lsls r4, r3, #31\n\t"         /* n odd: one word first */
+    "beq 1f\n\t"
+    "ldrsb r4, [r1, r3]\n\t"
+    "ldrsb r5, [r2, r3]\n\t"
+    "lsls r5, r5, #16\n\t"
+    "adds r4, r4, r5\n\t"
+    "stm r0!, {r4}\n\t"
+    "adds r3, r3, #1\n\t"
+    "beq 2f\n"
+    "1:\n\t"
+    "ldrsb r4, [r1, r3]\n\t"
+    "ldrsb r5, [r2, r3]\n\t"
+    "adds r3, r3, #1\n\t"
+    "ldrsb r6, [r1, r3]\n\t"
+    "ldrsb r7, [r2, r3]\n\t"
+    "lsls r5, r5, #16\n\t"
+    "adds r4, r4, r5\n\t"
+    "lsls r7, r7, #16\n\t"
+    "adds r5, r6, r7\n\t"
+    "stm r0!, {r4, r5}\n\t"
+    "adds r3, r3, #1\n\t"
+    "bne 1b\n"
+    "2:\n\t"
+    "pop {r4, r5, r6, r7, pc}\n\t"
+    ".size ml_conv_m0_pack, .-ml_conv_m0_pack");
+
 /* One tap's in_c values of two pixels into the column: dst[c] = a[c] + 2^16 * b[c], a NULL
  * source reading as the zero point. */
 static void ml_conv_m0_tap(int32_t *dst, const int8_t *a, const int8_t *b, int32_t n,
@@ -1712,8 +1771,8 @@ static void ml_conv_m0_tap(int32_t *dst, const int8_t *a, const int8_t *b, int32
 {
     const int32_t zp_hi = (int32_t)((uint32_t)zp << 16);
     if (a != NULL && b != NULL) {
-        for (int32_t c = 0; c < n; ++c) {
-            dst[c] = a[c] + (int32_t)((uint32_t)b[c] << 16);
+        if (n > 0) {
+            ml_conv_m0_pack(dst, a, b, n);
         }
     } else if (a != NULL) {
         for (int32_t c = 0; c < n; ++c) {
@@ -1760,6 +1819,17 @@ static ML_NOINLINE void ml_conv_m0_gather(const ml_conv_m0 *d, const int8_t *in_
             dst += d->k_w * in_c;
             continue;
         }
+        if (in_c == 1) {  /* a first layer's one channel: no call per tap */
+            const int32_t zp = d->zp;
+            for (int32_t kx = 0; kx < d->k_w; ++kx) {
+                const int32_t xa = ixa + kx * pr->dilation_w;
+                const int32_t xb = ixb + kx * pr->dilation_w;
+                const int32_t va = ra != NULL && xa >= 0 && xa < d->in_w ? ra[xa] : zp;
+                const int32_t vb = rb != NULL && xb >= 0 && xb < d->in_w ? rb[xb] : zp;
+                *dst++ = va + (int32_t)((uint32_t)vb << 16);
+            }
+            continue;
+        }
         for (int32_t kx = 0; kx < d->k_w; ++kx) {
             const int32_t xa = ixa + kx * pr->dilation_w;
             const int32_t xb = ixb + kx * pr->dilation_w;
@@ -1771,78 +1841,342 @@ static ML_NOINLINE void ml_conv_m0_gather(const ml_conv_m0 *d, const int8_t *in_
     }
 }
 
+/*
+ * The fused pass over channel pairs (k even): for each pair the loop of ml_conv_m0_swar, then
+ * the four outputs' requantization inline (ML_M0_RQ3_*; ml_conv_m0_slow4 when a channel is not
+ * in the ml_m0_rq3 form), stored at out_a[0..1] and out_b[0..1]. Each channel's ml_m0_rq3 carries the
+ * lanes' starting value base = bias + input_offset * sum(w): H starts at base and L at
+ * base * (2^16 + 1) - (k / 2) * 2^15, so that after the loop the sums are H and
+ * L - 2^16 * H (modulo 2^32) with nothing left to subtract.
+ */
+typedef struct {
+    const int32_t *cols;   /* the packed column, k words */
+    const int8_t *w;       /* the first channel's weights, k bytes per channel */
+    int32_t k;             /* even */
+    int8_t *out_a;         /* the first pixel's output at the first channel */
+    int8_t *out_b;         /* the second pixel's (a dummy when there is none) */
+    const ml_m0_rq3 *rec;  /* one per channel */
+    int32_t n_pairs;       /* >= 1 */
+    int32_t act_min;
+    int32_t act_max;
+    const ml_m0_act *act;  /* for ml_conv_m0_slow4 */
+} ml_conv_m0_job;
+
+/* A pair with a channel outside the ml_m0_rq3 form (its record has sh = 0, ml = multiplier,
+ * mm = shift): the routine hands the four sums (bases included) to this C function. */
+typedef struct {
+    int32_t acc[4];          /* channel 0 at the first and second pixel, then channel 1 */
+    const ml_m0_rq3 *rec;    /* the pair's two records */
+    int8_t *out_a;
+    int8_t *out_b;
+    const ml_m0_act *act;
+} ml_conv_m0_slow_job;
+
+void ml_conv_m0_slow4(const ml_conv_m0_slow_job *s);
+void ml_conv_m0_slow4(const ml_conv_m0_slow_job *s)
+{
+    for (int32_t j = 0; j < 2; ++j) {
+        const ml_m0_rq3 *q = &s->rec[j];
+        for (int32_t p = 0; p < 2; ++p) {
+            const int32_t acc = s->acc[2 * j + p];
+            const int32_t v = q->sh != 0 ? ml_m0_rq3_ref(acc, q, s->act)
+                                         : (int32_t)ml_m0_out_s8(acc, q->ml, q->mm, s->act);
+            (p == 0 ? s->out_a : s->out_b)[j] = (int8_t)v;
+        }
+    }
+}
+
+typedef char ml_conv_m0_job_layout[offsetof(ml_conv_m0_job, act) == 36 &&
+                                   offsetof(ml_conv_m0_slow_job, act) == 28 &&
+                                   sizeof(ml_m0_rq3) == 24 ? 1 : -1];
+
+void ml_conv_m0_pairs_relu(const ml_conv_m0_job *job);
+void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
+
+/* Locals below the saved registers: [sp] w, #4 out_a, #8 out_b, #12 rec, #16 pairs left,
+ * #20 act_min, #24 job. lr holds act_max; r8 = 2^15 and r9-r12 the sums in the loop. */
+#define ML_CONV_M0_PAIRS(name, RQ)                                                               \
+    ".text\n\t"                                                                                  \
+    ".syntax unified\n\t"                                                                        \
+    ".thumb\n\t"                                                                                 \
+    ".balign 2\n\t"                                                                              \
+    ".global " name "\n\t"                                                                       \
+    ".type " name ", %function\n\t"                                                              \
+    ".thumb_func\n"                                                                              \
+    name ":\n\t"                                                                                 \
+    ML_M0_PROLOGUE                                                                               \
+    "sub sp, sp, #28\n\t"                                                                        \
+    "str r0, [sp, #24]\n\t"                                                                      \
+    "ldr r1, [r0, #4]\n\t"                                                                       \
+    "str r1, [sp, #0]\n\t"                                                                       \
+    "ldr r1, [r0, #12]\n\t"                                                                      \
+    "str r1, [sp, #4]\n\t"                                                                       \
+    "ldr r1, [r0, #16]\n\t"                                                                      \
+    "str r1, [sp, #8]\n\t"                                                                       \
+    "ldr r1, [r0, #20]\n\t"                                                                      \
+    "str r1, [sp, #12]\n\t"                                                                      \
+    "ldr r1, [r0, #24]\n\t"                                                                      \
+    "str r1, [sp, #16]\n\t"                                                                      \
+    "ldr r1, [r0, #28]\n\t"                                                                      \
+    "str r1, [sp, #20]\n\t"                                                                      \
+    "ldr r1, [r0, #32]\n\t"                                                                      \
+    "mov lr, r1\n\t"                                                                             \
+    "movs r4, #1\n\t"             /* r8 = 2^15 throughout (the RQ steps leave it) */            \
+    "lsls r4, r4, #15\n\t"                                                                       \
+    "mov r8, r4\n"                                                                               \
+    "1:\n\t"                                                                                     \
+    "ldr r7, [sp, #12]\n\t"                                                                      \
+    "ldr r5, [sp, #24]\n\t"                                                                      \
+    "ldr r3, [r5, #8]\n\t"        /* k */                                                      \
+    "lsls r6, r3, #14\n\t"        /* (k / 2) * 2^15, the lanes' offset in L */                 \
+    "ldr r4, [r7, #20]\n\t"       /* H = base, L = base * (2^16 + 1) - that */                 \
+    "mov r9, r4\n\t"                                                                             \
+    "lsls r0, r4, #16\n\t"                                                                       \
+    "adds r0, r0, r4\n\t"                                                                        \
+    "subs r0, r0, r6\n\t"                                                                        \
+    "mov r10, r0\n\t"                                                                            \
+    "ldr r4, [r7, #44]\n\t"                                                                      \
+    "mov r11, r4\n\t"                                                                            \
+    "lsls r0, r4, #16\n\t"                                                                       \
+    "adds r0, r0, r4\n\t"                                                                        \
+    "subs r0, r0, r6\n\t"                                                                        \
+    "mov ip, r0\n\t"                                                                             \
+    "ldr r0, [r5, #0]\n\t"                                                                       \
+    "ldr r1, [sp, #0]\n\t"                                                                       \
+    "adds r1, r1, r3\n\t"           /* the weight rows' ends, read at a negative index */       \
+    "adds r2, r1, r3\n\t"                                                                        \
+    "str r2, [sp, #0]\n\t"          /* the next pair's first channel */                          \
+    "rsbs r3, r3, #0\n\t"                                                                        \
+    "lsls r4, r3, #30\n\t"         /* enter at body (k / 2) mod 4 from the end: C = bit 2, */ \
+    "bcs " name "_e23\n\t"         /* N = bit 1 of -k */                                    \
+    "bmi " name "_e1\n\t"                                                                       \
+    "b 2f\n"                                                                                     \
+    name "_e23:\n\t"                                                                            \
+    "bmi " name "_e3\n\t"                                                                       \
+    "b " name "_e2\n"                                                                            \
+    "2:\n\t"                                                                                     \
+    "ldm r0!, {r4, r5}\n\t"                                                                      \
+    "ldrsb r6, [r1, r3]\n\t"                                                                     \
+    "ldrsb r7, [r2, r3]\n\t"                                                                     \
+    "adds r3, r3, #1\n\t"                                                                        \
+    "muls r6, r4, r6\n\t"                                                                        \
+    "muls r7, r4, r7\n\t"                                                                        \
+    "ldrsb r4, [r1, r3]\n\t"                                                                     \
+    "muls r4, r5, r4\n\t"                                                                        \
+    "adds r6, r6, r4\n\t"                                                                        \
+    "ldrsb r4, [r2, r3]\n\t"                                                                     \
+    "muls r4, r5, r4\n\t"                                                                        \
+    "adds r7, r7, r4\n\t"                                                                        \
+    "add r6, r8\n\t"                                                                             \
+    "asrs r4, r6, #16\n\t"                                                                       \
+    "add r9, r4\n\t"                                                                             \
+    "add r10, r6\n\t"                                                                            \
+    "add r7, r8\n\t"                                                                             \
+    "asrs r4, r7, #16\n\t"                                                                       \
+    "add r11, r4\n\t"                                                                            \
+    "add ip, r7\n\t"                                                                             \
+    "adds r3, r3, #1\n\t"                                                                        \
+    name "_e1:\n\t"                                                                             \
+    "ldm r0!, {r4, r5}\n\t"                                                                      \
+    "ldrsb r6, [r1, r3]\n\t"                                                                     \
+    "ldrsb r7, [r2, r3]\n\t"                                                                     \
+    "adds r3, r3, #1\n\t"                                                                        \
+    "muls r6, r4, r6\n\t"                                                                        \
+    "muls r7, r4, r7\n\t"                                                                        \
+    "ldrsb r4, [r1, r3]\n\t"                                                                     \
+    "muls r4, r5, r4\n\t"                                                                        \
+    "adds r6, r6, r4\n\t"                                                                        \
+    "ldrsb r4, [r2, r3]\n\t"                                                                     \
+    "muls r4, r5, r4\n\t"                                                                        \
+    "adds r7, r7, r4\n\t"                                                                        \
+    "add r6, r8\n\t"                                                                             \
+    "asrs r4, r6, #16\n\t"                                                                       \
+    "add r9, r4\n\t"                                                                             \
+    "add r10, r6\n\t"                                                                            \
+    "add r7, r8\n\t"                                                                             \
+    "asrs r4, r7, #16\n\t"                                                                       \
+    "add r11, r4\n\t"                                                                            \
+    "add ip, r7\n\t"                                                                             \
+    "adds r3, r3, #1\n\t"                                                                        \
+    name "_e2:\n\t"                                                                             \
+    "ldm r0!, {r4, r5}\n\t"                                                                      \
+    "ldrsb r6, [r1, r3]\n\t"                                                                     \
+    "ldrsb r7, [r2, r3]\n\t"                                                                     \
+    "adds r3, r3, #1\n\t"                                                                        \
+    "muls r6, r4, r6\n\t"                                                                        \
+    "muls r7, r4, r7\n\t"                                                                        \
+    "ldrsb r4, [r1, r3]\n\t"                                                                     \
+    "muls r4, r5, r4\n\t"                                                                        \
+    "adds r6, r6, r4\n\t"                                                                        \
+    "ldrsb r4, [r2, r3]\n\t"                                                                     \
+    "muls r4, r5, r4\n\t"                                                                        \
+    "adds r7, r7, r4\n\t"                                                                        \
+    "add r6, r8\n\t"                                                                             \
+    "asrs r4, r6, #16\n\t"                                                                       \
+    "add r9, r4\n\t"                                                                             \
+    "add r10, r6\n\t"                                                                            \
+    "add r7, r8\n\t"                                                                             \
+    "asrs r4, r7, #16\n\t"                                                                       \
+    "add r11, r4\n\t"                                                                            \
+    "add ip, r7\n\t"                                                                             \
+    "adds r3, r3, #1\n\t"                                                                        \
+    name "_e3:\n\t"                                                                             \
+    "ldm r0!, {r4, r5}\n\t"                                                                      \
+    "ldrsb r6, [r1, r3]\n\t"                                                                     \
+    "ldrsb r7, [r2, r3]\n\t"                                                                     \
+    "adds r3, r3, #1\n\t"                                                                        \
+    "muls r6, r4, r6\n\t"                                                                        \
+    "muls r7, r4, r7\n\t"                                                                        \
+    "ldrsb r4, [r1, r3]\n\t"                                                                     \
+    "muls r4, r5, r4\n\t"                                                                        \
+    "adds r6, r6, r4\n\t"                                                                        \
+    "ldrsb r4, [r2, r3]\n\t"                                                                     \
+    "muls r4, r5, r4\n\t"                                                                        \
+    "adds r7, r7, r4\n\t"                                                                        \
+    "add r6, r8\n\t"                                                                             \
+    "asrs r4, r6, #16\n\t"                                                                       \
+    "add r9, r4\n\t"                                                                             \
+    "add r10, r6\n\t"                                                                            \
+    "add r7, r8\n\t"                                                                             \
+    "asrs r4, r7, #16\n\t"                                                                       \
+    "add r11, r4\n\t"                                                                            \
+    "add ip, r7\n\t"                                                                             \
+    "adds r3, r3, #1\n\t"                                                                        \
+    "bne 2b\n\t"                                                                                 \
+    "ldr r7, [sp, #12]\n\t"                                                                      \
+    "ldr r4, [r7, #16]\n\t"       /* both channels' sh: 0 marks one outside the rq3 form */    \
+    "ldr r5, [r7, #40]\n\t"                                                                      \
+    "muls r4, r5, r4\n\t"                                                                        \
+    "bne " name "_fast\n\t"                                                                      \
+    "mov r0, r9\n\t"              /* such a pair: the sums to ml_conv_m0_slow4 */              \
+    "mov r1, r10\n\t"                                                                            \
+    "lsls r2, r0, #16\n\t"                                                                       \
+    "subs r1, r1, r2\n\t"                                                                        \
+    "mov r2, r11\n\t"                                                                            \
+    "mov r3, ip\n\t"                                                                             \
+    "lsls r4, r2, #16\n\t"                                                                       \
+    "subs r3, r3, r4\n\t"                                                                        \
+    "sub sp, sp, #32\n\t"                                                                        \
+    "str r1, [sp, #0]\n\t"                                                                       \
+    "str r0, [sp, #4]\n\t"                                                                       \
+    "str r3, [sp, #8]\n\t"                                                                       \
+    "str r2, [sp, #12]\n\t"                                                                      \
+    "str r7, [sp, #16]\n\t"                                                                      \
+    "ldr r4, [sp, #36]\n\t"                                                                      \
+    "str r4, [sp, #20]\n\t"                                                                      \
+    "ldr r4, [sp, #40]\n\t"                                                                      \
+    "str r4, [sp, #24]\n\t"                                                                      \
+    "ldr r4, [sp, #56]\n\t"                                                                      \
+    "ldr r4, [r4, #36]\n\t"                                                                      \
+    "str r4, [sp, #28]\n\t"                                                                      \
+    "mov r0, sp\n\t"                                                                             \
+    "bl ml_conv_m0_slow4\n\t"                                                                    \
+    "add sp, sp, #32\n\t"                                                                        \
+    "ldr r0, [sp, #24]\n\t"                                                                      \
+    "ldr r1, [r0, #32]\n\t"                                                                      \
+    "mov lr, r1\n\t"                                                                             \
+    "ldr r6, [sp, #4]\n\t"                                                                       \
+    "adds r6, r6, #2\n\t"                                                                        \
+    "str r6, [sp, #4]\n\t"                                                                       \
+    "ldr r6, [sp, #8]\n\t"                                                                       \
+    "adds r6, r6, #2\n\t"                                                                        \
+    "str r6, [sp, #8]\n\t"                                                                       \
+    "ldr r7, [sp, #12]\n\t"                                                                      \
+    "adds r7, r7, #48\n\t"                                                                       \
+    "str r7, [sp, #12]\n\t"                                                                      \
+    "b " name "_count\n"                                                                         \
+    name "_fast:\n\t"                                                                            \
+    "mov r0, r9\n\t"                                                                             \
+    "mov r1, r10\n\t"                                                                            \
+    "lsls r2, r0, #16\n\t"                                                                       \
+    "subs r0, r1, r2\n\t"                                                                        \
+    RQ("[sp, #20]")                                                                              \
+    "ldr r6, [sp, #4]\n\t"                                                                       \
+    "strb r1, [r6, #0]\n\t"                                                                      \
+    "mov r0, r9\n\t"                                                                             \
+    RQ("[sp, #20]")                                                                              \
+    "ldr r6, [sp, #8]\n\t"                                                                       \
+    "strb r1, [r6, #0]\n\t"                                                                      \
+    "adds r7, r7, #24\n\t"                                                                       \
+    "mov r0, r11\n\t"                                                                            \
+    "mov r1, ip\n\t"                                                                             \
+    "lsls r2, r0, #16\n\t"                                                                       \
+    "subs r0, r1, r2\n\t"                                                                        \
+    RQ("[sp, #20]")                                                                              \
+    "ldr r6, [sp, #4]\n\t"                                                                       \
+    "strb r1, [r6, #1]\n\t"                                                                      \
+    "adds r6, r6, #2\n\t"                                                                        \
+    "str r6, [sp, #4]\n\t"                                                                       \
+    "mov r0, r11\n\t"                                                                            \
+    RQ("[sp, #20]")                                                                              \
+    "ldr r6, [sp, #8]\n\t"                                                                       \
+    "strb r1, [r6, #1]\n\t"                                                                      \
+    "adds r6, r6, #2\n\t"                                                                        \
+    "str r6, [sp, #8]\n\t"                                                                       \
+    "adds r7, r7, #24\n\t"                                                                       \
+    "str r7, [sp, #12]\n"                                                                        \
+    name "_count:\n\t"                                                                           \
+    "ldr r6, [sp, #16]\n\t"                                                                      \
+    "subs r6, r6, #1\n\t"                                                                        \
+    "str r6, [sp, #16]\n\t"                                                                      \
+    "beq 3f\n\t"                                                                                 \
+    "b 1b\n"                      /* beyond a conditional branch's reach */                      \
+    "3:\n\t"                                                                                     \
+    "add sp, sp, #28\n\t"                                                                        \
+    ML_M0_EPILOGUE                                                                               \
+    ".size " name ", .-" name "\n\t"
+
+__asm__(ML_CONV_M0_PAIRS("ml_conv_m0_pairs_relu", ML_M0_RQ3_RELU)
+        ML_CONV_M0_PAIRS("ml_conv_m0_pairs_any", ML_M0_RQ3_ANY));
+
+/* What the general path (ml_conv_m0_two) reads. */
 typedef struct {
     const int32_t *cols;
-    const ml_m0_rq *q;        /* the chunk's channels in the fast form, or NULL */
+    const ml_m0_rq3 *rec;     /* per channel of the chunk: rec[j].base */
     const int8_t *filter;     /* the chunk's first channel */
-    const int32_t *base;      /* per channel of the chunk: bias + input_offset * sum(w) */
     const int32_t *mult;      /* the chunk's first channel's multiplier and shift */
     const int32_t *shift;
-    int32_t n;                /* channels in the chunk */
     int32_t k;
     uint32_t lane_bias;       /* (k / 2) * 2^15, the lanes' offset in L */
     int32_t out_c;
     ml_m0_act act;
 } ml_conv_m0_pass;
 
-/* Output j of the chunk (its first channel's pointers advanced by the caller). */
-static inline int8_t ml_conv_m0_out(const ml_conv_m0_pass *ps, const ml_m0_rq *q,
-                                    const int32_t *base, const int32_t *mult,
-                                    const int32_t *shift, int32_t j, int32_t acc)
-{
-    if (q != NULL) {
-        return (int8_t)ml_m0_rq_apply(acc + base[j], &q[j], &ps->act);
-    }
-    return ml_m0_out_s8(acc + base[j], mult[j], shift[j], &ps->act);
-}
 
-/* Every channel of a chunk at one or two pixels (o0 and, when pair, o0 + out_c). */
-static ML_NOINLINE void ml_conv_m0_channels(const ml_conv_m0_pass *ps, int8_t *o0, int pair)
+/* Channels j and j2 (j2 = j for a last channel alone) of the chunk at one or two pixels, with
+ * the requantization in C (ml_m0_out_s8): an odd K, or the odd channel out. */
+static ML_NOINLINE void ml_conv_m0_two(const ml_conv_m0_pass *ps, int32_t j, int32_t j2,
+                                       int8_t *o0, int pair)
 {
     const int32_t k = ps->k;
-    const int32_t pairs = k >> 1;
-    const int32_t out_c = ps->out_c;
-    /* An odd last tap is added here: its lanes, exactly (|xa| <= 128). */
-    const int32_t tail = k & 1 ? ps->cols[k - 1] : 0;
-    const int32_t ta = (int32_t)(int16_t)(uint16_t)((uint32_t)tail & 0xFFFFu);
-    const int32_t tb = (tail - ta) >> 16;
-    const ml_m0_rq *q = ps->q;
-    const int32_t *base = ps->base;
-    const int32_t *mult = ps->mult;
-    const int32_t *shift = ps->shift;
-    const int8_t *w0 = ps->filter;
-    for (int32_t left = ps->n; left > 0; left -= 2) {
-        const int8_t *w1 = left > 1 ? w0 + k : w0;
-        int32_t s[4];
-        ml_conv_m0_swar(ps->cols, w0, w1, pairs, s);
-        int32_t a00 = (int32_t)((uint32_t)s[0] - ((uint32_t)s[2] << 16) - ps->lane_bias);
-        int32_t a01 = (int32_t)((uint32_t)s[1] - ((uint32_t)s[3] << 16) - ps->lane_bias);
-        int32_t a10 = s[2];
-        int32_t a11 = s[3];
-        if (k & 1) {
-            a00 += ta * w0[k - 1];
-            a01 += ta * w1[k - 1];
-            a10 += tb * w0[k - 1];
-            a11 += tb * w1[k - 1];
-        }
-        o0[0] = ml_conv_m0_out(ps, q, base, mult, shift, 0, a00);
+    const int8_t *w0 = ps->filter + j * k;
+    const int8_t *w1 = ps->filter + j2 * k;
+    int32_t s[4];
+    ml_conv_m0_swar(ps->cols, w0, w1, k >> 1, s);
+    int32_t a00 = (int32_t)((uint32_t)s[0] - ((uint32_t)s[2] << 16) - ps->lane_bias);
+    int32_t a01 = (int32_t)((uint32_t)s[1] - ((uint32_t)s[3] << 16) - ps->lane_bias);
+    int32_t a10 = s[2];
+    int32_t a11 = s[3];
+    if (k & 1) {  /* the odd last tap: its lanes, exactly (|xa| <= 128) */
+        const int32_t tail = ps->cols[k - 1];
+        const int32_t ta = (int32_t)(int16_t)(uint16_t)((uint32_t)tail & 0xFFFFu);
+        const int32_t tb = (tail - ta) >> 16;
+        a00 += ta * w0[k - 1];
+        a01 += ta * w1[k - 1];
+        a10 += tb * w0[k - 1];
+        a11 += tb * w1[k - 1];
+    }
+    o0[j] = ml_m0_out_s8(a00 + ps->rec[j].base, ps->mult[j], ps->shift[j], &ps->act);
+    if (pair) {
+        o0[ps->out_c + j] =
+            ml_m0_out_s8(a10 + ps->rec[j].base, ps->mult[j], ps->shift[j], &ps->act);
+    }
+    if (j2 != j) {
+        o0[j2] = ml_m0_out_s8(a01 + ps->rec[j2].base, ps->mult[j2], ps->shift[j2], &ps->act);
         if (pair) {
-            o0[out_c] = ml_conv_m0_out(ps, q, base, mult, shift, 0, a10);
+            o0[ps->out_c + j2] =
+                ml_m0_out_s8(a11 + ps->rec[j2].base, ps->mult[j2], ps->shift[j2], &ps->act);
         }
-        if (left > 1) {
-            o0[1] = ml_conv_m0_out(ps, q, base, mult, shift, 1, a01);
-            if (pair) {
-                o0[out_c + 1] = ml_conv_m0_out(ps, q, base, mult, shift, 1, a11);
-            }
-        }
-        o0 += 2;
-        if (q != NULL) {
-            q += 2;
-        }
-        base += 2;
-        mult += 2;
-        shift += 2;
-        w0 += 2 * k;
     }
 }
 
@@ -1862,46 +2196,65 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
     d.k_w = filter_dims->w;
     d.k = d.k_h * d.k_w * d.in_c;
     d.zp = -params->input_offset;
-    ml_conv_m0_pass ps;
-    ps.cols = (const int32_t *)scratch;
-    ps.k = d.k;
-    ps.lane_bias = (uint32_t)(d.k >> 1) << 15;
-    ps.out_c = output_dims->c;
-    ps.act.out_off = params->output_offset;
-    ps.act.act_min = params->act_min;
-    ps.act.act_max = params->act_max;
     const int32_t k = d.k;
     const int32_t out_w = output_dims->w;
     const int32_t out_c = output_dims->c;
     const int32_t pixels = output_dims->h * out_w;
-    /* After the column: the chunk's starting values, then, when there is room, its channels'
-     * requantization constants. A small scratch (small K) takes smaller chunks. */
-    const int32_t room = (int32_t)ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims) - 4 * k;
-    int32_t chunk = ML_CONV_M0_CHUNK < out_c ? ML_CONV_M0_CHUNK : out_c;
-    ml_m0_rq *qtab = NULL;
-    if (room >= chunk * (4 + (int32_t)sizeof(ml_m0_rq))) {
-        qtab = (ml_m0_rq *)((int32_t *)scratch + k + chunk);
-    } else if (room < 4 * chunk) {
-        chunk = room / 4;
+    int32_t *cols = (int32_t *)scratch;
+    ml_conv_m0_pass ps;
+    ps.cols = cols;
+    ps.k = k;
+    ps.lane_bias = (uint32_t)(k >> 1) << 15;
+    ps.out_c = out_c;
+    ps.act.out_off = params->output_offset;
+    ps.act.act_min = params->act_min;
+    ps.act.act_max = params->act_max;
+    /* After the column, one ml_m0_rq3 per channel of the chunk. The generator gives layers
+     * with a narrower clamp than [-128, 127] ML_CONV2D_S8_SCRATCH_BYTES_ANY (ml_conv2d_s8.h),
+     * which still leaves at least 8K bytes after the column, so at least one. */
+    const int full_clamp = params->act_min <= -128 && params->act_max >= 127;
+    const int32_t room =
+        (int32_t)(full_clamp ? ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims)
+                             : ML_CONV2D_S8_SCRATCH_BYTES_ANY(input_dims, filter_dims)) -
+        4 * k;
+    int32_t chunk = room / (int32_t)sizeof(ml_m0_rq3);
+    chunk = chunk < ML_CONV_M0_CHUNK ? chunk : ML_CONV_M0_CHUNK;
+    chunk = chunk < out_c ? chunk : out_c;
+    if (chunk > 1 && chunk < out_c) {
+        chunk &= ~1;  /* whole channel pairs, but in the last chunk */
     }
-    int32_t *base = (int32_t *)scratch + k;
-    ps.base = base;
+    ml_m0_rq3 *rec = (ml_m0_rq3 *)(cols + k);
+    ps.rec = rec;
+    ml_conv_m0_job job;
+    job.cols = cols;
+    job.k = k;
+    job.act_min = params->act_min;
+    job.act_max = params->act_max;
+    job.act = &ps.act;
+    void (*const pairs_fn)(const ml_conv_m0_job *) =
+        params->act_min == params->output_offset ? ml_conv_m0_pairs_relu : ml_conv_m0_pairs_any;
+    int8_t dummy[ML_CONV_M0_CHUNK];  /* the second pixel's outputs when there is none */
     for (int32_t c0 = 0; c0 < out_c; c0 += chunk) {
-        ps.n = out_c - c0 < chunk ? out_c - c0 : chunk;
-        ps.q = qtab;
+        const int32_t n = out_c - c0 < chunk ? out_c - c0 : chunk;
         ps.filter = filter + c0 * k;
         ps.mult = quant->multiplier + c0;
         ps.shift = quant->shift + c0;
-        for (int32_t j = 0; j < ps.n; ++j) {
-            const int8_t *w = ps.filter + j * k;
-            int32_t s = k >= 4 ? ml_conv_m0_wsum(w, k >> 2) : 0;
-            for (int32_t i = k & ~3; i < k; ++i) {
-                s += w[i];
+        for (int32_t j = 0; j < n; ++j) {
+            if (params->bias_folded) {  /* the generator summed the weights (ML_CONV_M0_BIAS) */
+                rec[j].base = bias[c0 + j];
+            } else {
+                const int8_t *w = ps.filter + j * k;
+                int32_t s = k >= 4 ? ml_conv_m0_wsum(w, k >> 2) : 0;
+                for (int32_t i = k & ~3; i < k; ++i) {
+                    s += w[i];
+                }
+                rec[j].base = (int32_t)((uint32_t)(bias != NULL ? bias[c0 + j] : 0) +
+                                        (uint32_t)params->input_offset * (uint32_t)s);
             }
-            base[j] = (int32_t)((uint32_t)(bias != NULL ? bias[c0 + j] : 0) +
-                                (uint32_t)params->input_offset * (uint32_t)s);
-            if (qtab != NULL && !ml_m0_rq_of(&qtab[j], ps.mult[j], ps.shift[j])) {
-                ps.q = NULL;  /* a channel outside the fast form: the chunk goes slow */
+            if (!ml_m0_rq3_of(&rec[j], ps.mult[j], ps.shift[j], params->output_offset)) {
+                rec[j].sh = 0;  /* requantized by ml_conv_m0_slow4 */
+                rec[j].ml = ps.mult[j];
+                rec[j].mm = ps.shift[j];
             }
         }
         for (int32_t b = 0; b < input_dims->n; ++b) {
@@ -1915,8 +2268,23 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
                     oxb = 0;
                     ++oyb;
                 }
-                ml_conv_m0_gather(&d, in_batch, oy, ox, oyb, oxb, pair, (int32_t *)scratch);
-                ml_conv_m0_channels(&ps, out, pair);
+                ml_conv_m0_gather(&d, in_batch, oy, ox, oyb, oxb, pair, cols);
+                int32_t j = 0;
+                if ((k & 1) == 0 && n > 1) {  /* every channel pair in one call */
+                    job.w = ps.filter;
+                    job.out_a = out;
+                    job.out_b = pair ? out + out_c : dummy;
+                    job.rec = rec;
+                    job.n_pairs = n >> 1;
+                    pairs_fn(&job);
+                    j = n & ~1;
+                }
+                for (; j + 1 < n; j += 2) {  /* an odd K: pairs in C */
+                    ml_conv_m0_two(&ps, j, j + 1, out, pair);
+                }
+                if (j < n) {
+                    ml_conv_m0_two(&ps, j, j, out, pair);
+                }
                 out += 2 * out_c;
                 oy = oyb;
                 ox = oxb + 1;
@@ -1971,10 +2339,13 @@ ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant 
     return ML_NO_IMPL;  /* --optimize size: the generator saw every layer take the DSP path */
 #endif
 #elif defined(__ARM_ARCH_6M__) && defined(__GNUC__)
-    if (scratch != NULL && geo.groups == 1) {
+    if (scratch != NULL && geo.groups == 1 && (bias != NULL || !params->bias_folded)) {
         ml_conv2d_s8_m0(params, quant, scratch, input_dims, input, filter_dims, filter, bias,
                         output_dims, output);
         return ML_OK;
+    }
+    if (params->bias_folded) {
+        return ML_ARG_ERROR;  /* a folded bias is for the path above only */
     }
 #else
     (void)scratch;

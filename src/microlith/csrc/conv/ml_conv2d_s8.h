@@ -19,7 +19,23 @@ typedef struct {
     int32_t act_max;
     int32_t acc_bounded;    /* 1 when every channel's |bias + sum of products| < 2^30 for any
                                input (the generator checks the weights); 0 when unknown */
+    int32_t bias_folded;    /* 1 (ARMv6-M builds only, ML_CONV_M0_FOLDED): `bias` holds each
+                               channel's bias + input_offset * sum of its weights */
 } ml_conv_params;
+
+/*
+ * The bias operand of a layer the Cortex-M0 path runs (scratch, no groups): there the generator
+ * passes bias + input_offset * sum(w) per output channel instead, so that the kernel need not
+ * sum the weights again on every call (bias_folded = ML_CONV_M0_FOLDED). Other builds keep, and
+ * link, only the plain bias.
+ */
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+#define ML_CONV_M0_BIAS(bias, folded) ((void)(bias), (folded))
+#define ML_CONV_M0_FOLDED 1
+#else
+#define ML_CONV_M0_BIAS(bias, folded) ((void)(folded), (bias))
+#define ML_CONV_M0_FOLDED 0
+#endif
 
 /*
  * 2-D convolution, int8 activations and weights, int32 bias, per-output-channel

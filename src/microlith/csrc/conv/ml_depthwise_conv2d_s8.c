@@ -972,11 +972,308 @@ static void ml_dw_m0_row(int32_t *dst, const int8_t *in_batch, int32_t iy, int32
     }
 }
 
-/* 1 when the layer took this path. */
-static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel_quant *quant,
-                    void *scratch, const ml_dims *input_dims, const int8_t *input,
-                    const ml_dims *filter_dims, const int8_t *filter, const int32_t *bias,
-                    const ml_dims *output_dims, int8_t *output)
+/*
+ * Stride 1 (the usual case) goes faster: the rows are copied as x + 128 (unsigned bytes, the
+ * zero point's x + 128 outside the image), so LDRB with an immediate offset reads any tap of
+ * the window from one row pointer, and x * w = (x + 128) * w - 128 * w moves -128 * sum(w)
+ * into the channel's starting value, base = bias + (input_offset - 128) * sum(w) (a tap
+ * outside the image reads zp + 128 and adds (zp + input_offset) * w = 0, as TFLM skipping it
+ * does). ml_dw_m0_s1_* run two channels at two vertically neighbouring pixels (output rows
+ * oy and oy + 1 read input rows iy..iy + 2 and iy + 1..iy + 3; in-place layers come two rows
+ * per call, and an odd last row pairs with a dummy): per tap, one weight word (the group's weights copied as
+ * int32, channel pair by channel pair), the two pixels' bytes, two MULS and two adds, 3.5
+ * instructions per MAC; then the four outputs' requantization inline (ML_M0_RQ3_*). The same
+ * sums as TFLM's, modulo 2^32.
+ */
+typedef struct {
+    const uint8_t *row[4];  /* input rows iy..iy + 3 at the window's first column, group's channel 0 */
+    const int32_t *w;       /* channel 2p + j at tap t (row-major): w[18p + 2t + j] */
+    int8_t *out_a;          /* output (oy, 0) at the group's first channel */
+    int8_t *out_b;          /* output (oy + 1, 0), or a dummy */
+    int32_t step_a;         /* out_c */
+    int32_t step_b;         /* out_c, or 0 with the dummy */
+    int32_t count;          /* output columns, >= 1 */
+    const ml_m0_rq3 *rec;   /* the group's four channels; base is the starting value */
+    int32_t act_min;
+    int32_t act_max;
+} ml_dw_m0_job;
+
+typedef char ml_dw_m0_job_layout[offsetof(ml_dw_m0_job, act_max) == 48 &&
+                                 sizeof(ml_m0_rq3) == 24 ? 1 : -1];
+
+void ml_dw_m0_s1_relu(const ml_dw_m0_job *job);
+void ml_dw_m0_s1_any(const ml_dw_m0_job *job);
+
+/* Tap (ky, kx) of the window, weights from word `wt` of the pair: rows `ra` (first pixel) and
+ * `rb` (second); channel 0 of the pair into r8 (first pixel) and r9, channel 1 into r10 and
+ * r11. */
+#define ML_DW_M0_VTAP(ra, rb, kx, wt)                                                            \
+    "ldr r7, [r0, #" #wt "*8]\n\t"                                                               \
+    "ldrb r1, [" ra ", #" #kx "*4]\n\t"                                                          \
+    "ldrb r6, [" rb ", #" #kx "*4]\n\t"                                                          \
+    "muls r1, r7, r1\n\t"                                                                        \
+    "muls r6, r7, r6\n\t"                                                                        \
+    "add r8, r1\n\t"                                                                             \
+    "add r9, r6\n\t"                                                                             \
+    "ldr r7, [r0, #" #wt "*8+4]\n\t"                                                             \
+    "ldrb r1, [" ra ", #" #kx "*4+1]\n\t"                                                        \
+    "ldrb r6, [" rb ", #" #kx "*4+1]\n\t"                                                        \
+    "muls r1, r7, r1\n\t"                                                                        \
+    "muls r6, r7, r6\n\t"                                                                        \
+    "add r10, r1\n\t"                                                                            \
+    "add r11, r6\n\t"
+
+/* Locals below the saved registers: [sp] the job, #4 act_min, #8..#20 the rows, #24 out_a,
+ * #28 out_b, #32 columns left, #36 the pair's weights, #40 its ml_m0_rq3, #44 pairs left,
+ * #48 the pair's channel offset. In the loop r0 holds the weights, r2-r5 the rows; lr act_max.
+ * Both channel pairs of the group: the second reads 2 bytes further in the rows and the
+ * outputs, 18 words further in the weights. */
+#define ML_DW_M0_S1(name, RQ)                                                                    \
+    ".text\n\t"                                                                                  \
+    ".syntax unified\n\t"                                                                        \
+    ".thumb\n\t"                                                                                 \
+    ".balign 2\n\t"                                                                              \
+    ".global " name "\n\t"                                                                       \
+    ".type " name ", %function\n\t"                                                              \
+    ".thumb_func\n"                                                                              \
+    name ":\n\t"                                                                                 \
+    "push {r4, r5, r6, r7, lr}\n\t"                                                              \
+    "mov r4, r8\n\t"                                                                             \
+    "mov r5, r9\n\t"                                                                             \
+    "mov r6, r10\n\t"                                                                            \
+    "mov r7, r11\n\t"                                                                            \
+    "push {r4, r5, r6, r7}\n\t"                                                                  \
+    "sub sp, sp, #52\n\t"                                                                        \
+    "str r0, [sp, #0]\n\t"                                                                       \
+    "ldr r1, [r0, #44]\n\t"                                                                      \
+    "str r1, [sp, #4]\n\t"                                                                       \
+    "ldr r1, [r0, #48]\n\t"                                                                      \
+    "mov lr, r1\n\t"                                                                             \
+    "ldr r1, [r0, #16]\n\t"                                                                      \
+    "str r1, [sp, #36]\n\t"                                                                      \
+    "ldr r1, [r0, #40]\n\t"                                                                      \
+    "str r1, [sp, #40]\n\t"                                                                      \
+    "movs r1, #2\n\t"                                                                            \
+    "str r1, [sp, #44]\n\t"                                                                      \
+    "movs r1, #0\n\t"                                                                            \
+    "str r1, [sp, #48]\n"                                                                        \
+    "4:\n\t"                                                                                     \
+    "ldr r0, [sp, #0]\n\t"                                                                       \
+    "ldr r6, [sp, #48]\n\t"                                                                      \
+    "ldm r0!, {r2, r3, r4, r5}\n\t"                                                              \
+    "adds r2, r2, r6\n\t"                                                                        \
+    "adds r3, r3, r6\n\t"                                                                        \
+    "adds r4, r4, r6\n\t"                                                                        \
+    "adds r5, r5, r6\n\t"                                                                        \
+    "add r1, sp, #8\n\t"                                                                         \
+    "stm r1!, {r2, r3, r4, r5}\n\t"                                                              \
+    "ldr r1, [r0, #4]\n\t"          /* out_a */                                                  \
+    "adds r1, r1, r6\n\t"                                                                        \
+    "str r1, [sp, #24]\n\t"                                                                      \
+    "ldr r1, [r0, #8]\n\t"          /* out_b */                                                  \
+    "adds r1, r1, r6\n\t"                                                                        \
+    "str r1, [sp, #28]\n\t"                                                                      \
+    "ldr r1, [r0, #20]\n\t"         /* count */                                                  \
+    "str r1, [sp, #32]\n"                                                                        \
+    "1:\n\t"                                                                                     \
+    "ldr r7, [sp, #40]\n\t"                                                                      \
+    "ldr r6, [r7, #20]\n\t"                                                                      \
+    "mov r8, r6\n\t"                                                                             \
+    "mov r9, r6\n\t"                                                                             \
+    "ldr r6, [r7, #44]\n\t"                                                                      \
+    "mov r10, r6\n\t"                                                                            \
+    "mov r11, r6\n\t"                                                                            \
+    "add r1, sp, #8\n\t"                                                                         \
+    "ldm r1!, {r2, r3, r4, r5}\n\t"                                                              \
+    "ldr r0, [sp, #36]\n\t"                                                                      \
+    ML_DW_M0_VTAP("r2", "r3", 0, 0) ML_DW_M0_VTAP("r2", "r3", 1, 1)                              \
+    ML_DW_M0_VTAP("r2", "r3", 2, 2)                                                              \
+    ML_DW_M0_VTAP("r3", "r4", 0, 3) ML_DW_M0_VTAP("r3", "r4", 1, 4)                              \
+    ML_DW_M0_VTAP("r3", "r4", 2, 5)                                                              \
+    ML_DW_M0_VTAP("r4", "r5", 0, 6) ML_DW_M0_VTAP("r4", "r5", 1, 7)                              \
+    ML_DW_M0_VTAP("r4", "r5", 2, 8)                                                              \
+    "adds r2, r2, #4\n\t"           /* the next column's window */                               \
+    "adds r3, r3, #4\n\t"                                                                        \
+    "adds r4, r4, #4\n\t"                                                                        \
+    "adds r5, r5, #4\n\t"                                                                        \
+    "add r6, sp, #8\n\t"                                                                         \
+    "stm r6!, {r2, r3, r4, r5}\n\t"                                                              \
+    "ldr r7, [sp, #40]\n\t"                                                                      \
+    "ldr r6, [sp, #24]\n\t"         /* out_a */                                                  \
+    "mov r0, r8\n\t"                                                                             \
+    RQ("[sp, #4]")                                                                               \
+    "strb r1, [r6, #0]\n\t"                                                                      \
+    "mov r0, r10\n\t"                                                                            \
+    "adds r7, r7, #24\n\t"                                                                       \
+    RQ("[sp, #4]")                                                                               \
+    "strb r1, [r6, #1]\n\t"                                                                      \
+    "mov r0, r11\n\t"                                                                            \
+    RQ("[sp, #4]")                                                                               \
+    "ldr r6, [sp, #28]\n\t"         /* out_b */                                                  \
+    "strb r1, [r6, #1]\n\t"                                                                      \
+    "mov r0, r9\n\t"                                                                             \
+    "subs r7, r7, #24\n\t"                                                                       \
+    RQ("[sp, #4]")                                                                               \
+    "strb r1, [r6, #0]\n\t"                                                                      \
+    "ldr r0, [sp, #0]\n\t"                                                                       \
+    "ldr r2, [sp, #24]\n\t"                                                                      \
+    "ldr r3, [r0, #28]\n\t"         /* step_a */                                                 \
+    "adds r2, r2, r3\n\t"                                                                        \
+    "str r2, [sp, #24]\n\t"                                                                      \
+    "ldr r3, [r0, #32]\n\t"         /* step_b */                                                 \
+    "adds r6, r6, r3\n\t"                                                                        \
+    "str r6, [sp, #28]\n\t"                                                                      \
+    "ldr r2, [sp, #32]\n\t"                                                                      \
+    "subs r2, r2, #1\n\t"                                                                        \
+    "str r2, [sp, #32]\n\t"                                                                      \
+    "beq 3f\n\t"                                                                                 \
+    "b 1b\n"                                                                                     \
+    "3:\n\t"                                                                                     \
+    "ldr r1, [sp, #48]\n\t"                                                                      \
+    "adds r1, r1, #2\n\t"                                                                        \
+    "str r1, [sp, #48]\n\t"                                                                      \
+    "ldr r1, [sp, #36]\n\t"                                                                      \
+    "adds r1, r1, #72\n\t"                                                                       \
+    "str r1, [sp, #36]\n\t"                                                                      \
+    "ldr r1, [sp, #40]\n\t"                                                                      \
+    "adds r1, r1, #48\n\t"                                                                       \
+    "str r1, [sp, #40]\n\t"                                                                      \
+    "ldr r1, [sp, #44]\n\t"                                                                      \
+    "subs r1, r1, #1\n\t"                                                                        \
+    "str r1, [sp, #44]\n\t"                                                                      \
+    "beq 0f\n\t"                                                                                 \
+    "b 4b\n"                                                                                     \
+    "0:\n\t"                                                                                     \
+    "add sp, sp, #52\n\t"                                                                        \
+    "pop {r4, r5, r6, r7}\n\t"                                                                   \
+    "mov r8, r4\n\t"                                                                             \
+    "mov r9, r5\n\t"                                                                             \
+    "mov r10, r6\n\t"                                                                            \
+    "mov r11, r7\n\t"                                                                            \
+    "pop {r4, r5, r6, r7, pc}\n\t"                                                               \
+    ".size " name ", .-" name "\n\t"
+
+__asm__(ML_DW_M0_S1("ml_dw_m0_s1_relu", ML_M0_RQ3_RELU)
+        ML_DW_M0_S1("ml_dw_m0_s1_any", ML_M0_RQ3_ANY));
+
+/* How a buffer row is filled: words [0, lo) and [hi, cols) get zpu (zp + 128 in every byte),
+ * words [lo, hi) the input's four channels as x + 128, in_c bytes apart (4-aligned). */
+typedef struct {
+    int32_t lo;
+    int32_t hi;
+    int32_t cols;
+    int32_t in_c;
+    uint32_t zpu;
+    uint32_t flip;  /* 0x80808080 */
+} ml_dw_m0_fill_geo;
+
+/* Buffer row dst := that row of the input at src, or all zpu when src is NULL (a padding
+ * row): 6 instructions per word. */
+void ml_dw_m0_fill(uint32_t *dst, const int8_t *src, const ml_dw_m0_fill_geo *g);
+
+__asm__(
+    ".text\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".balign 2\n\t"
+    ".global ml_dw_m0_fill\n\t"
+    ".type ml_dw_m0_fill, %function\n\t"
+    ".thumb_func\n"
+    "ml_dw_m0_fill:\n\t"
+    "push {r4, r5, r6, r7, lr}\n\t"
+    "ldm r2, {r2, r3, r4, r5, r6, r7}\n\t"  /* lo, hi, cols, in_c, zpu, flip */
+    "cmp r1, #0\n\t"
+    "bne 1f\n\t"
+    "movs r2, r4\n\t"                /* a padding row: every word zpu */
+    "movs r3, r4\n"
+    "1:\n\t"
+    "subs r4, r4, r3\n\t"            /* words after the image */
+    "subs r3, r3, r2\n\t"            /* words of the image */
+    "cmp r2, #0\n\t"
+    "beq 2f\n"
+    "3:\n\t"
+    "stm r0!, {r6}\n\t"
+    "subs r2, r2, #1\n\t"
+    "bne 3b\n"
+    "2:\n\t"
+    "cmp r3, #0\n\t"
+    "beq 4f\n"
+    "5:\n\t"
+    "ldr r2, [r1]\n\t"
+    "eors r2, r7\n\t"
+    "stm r0!, {r2}\n\t"
+    "adds r1, r1, r5\n\t"
+    "subs r3, r3, #1\n\t"
+    "bne 5b\n"
+    "4:\n\t"
+    "cmp r4, #0\n\t"
+    "beq 6f\n"
+    "7:\n\t"
+    "stm r0!, {r6}\n\t"
+    "subs r4, r4, #1\n\t"
+    "bne 7b\n"
+    "6:\n\t"
+    "pop {r4, r5, r6, r7, pc}\n\t"
+    ".size ml_dw_m0_fill, .-ml_dw_m0_fill");
+
+/* The same for an input that is not 4-aligned. */
+static ML_NOINLINE void ml_dw_m0_fill_bytes(uint32_t *dst, const int8_t *src,
+                                            const ml_dw_m0_fill_geo *g)
+{
+    int32_t i = 0;
+    if (src != NULL) {
+        for (; i < g->lo; ++i) {
+            dst[i] = g->zpu;
+        }
+        for (; i < g->hi; ++i, src += g->in_c) {
+            uint8_t *d = (uint8_t *)(dst + i);
+            d[0] = (uint8_t)((uint8_t)src[0] ^ 0x80u);
+            d[1] = (uint8_t)((uint8_t)src[1] ^ 0x80u);
+            d[2] = (uint8_t)((uint8_t)src[2] ^ 0x80u);
+            d[3] = (uint8_t)((uint8_t)src[3] ^ 0x80u);
+        }
+    }
+    for (; i < g->cols; ++i) {
+        dst[i] = g->zpu;
+    }
+}
+
+/* The group of channels c0..c0 + 3: its weights as int32, channel pair by channel pair, and
+ * its channels' ml_m0_rq3 with base = bias + (input_offset - 128) * sum(w). */
+static ML_NOINLINE void ml_dw_m0_prep(int32_t *w, ml_m0_rq3 *rec, const int8_t *f,
+                                      int32_t out_c, const ml_per_channel_quant *quant,
+                                      int32_t c0, const int32_t *bias,
+                                      const ml_depthwise_conv_params *params)
+{
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int32_t t = 0; t < 18; t += 2, f += out_c) {
+        const int32_t v0 = f[0], v1 = f[1], v2 = f[2], v3 = f[3];
+        w[t] = v0;
+        w[t + 1] = v1;
+        w[t + 18] = v2;
+        w[t + 19] = v3;
+        s0 += v0;
+        s1 += v1;
+        s2 += v2;
+        s3 += v3;
+    }
+    const int32_t sums[4] = {s0, s1, s2, s3};
+    const uint32_t off = (uint32_t)(params->input_offset - 128);
+    for (int32_t j = 0; j < 4; ++j) {
+        (void)ml_m0_rq3_of(&rec[j], quant->multiplier[c0 + j], quant->shift[c0 + j],
+                           params->output_offset);
+        rec[j].base = (int32_t)((uint32_t)(bias != NULL ? bias[c0 + j] : 0) +
+                                off * (uint32_t)sums[j]);
+    }
+}
+
+/* 1 when the layer took the stride-1 path (the conditions of ml_dw_m0, stride_w 1 and every
+ * channel in the ml_m0_rq3 form). */
+static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
+                                   const ml_per_channel_quant *quant, void *scratch,
+                                   const ml_dims *input_dims, const int8_t *input,
+                                   const int8_t *filter, const int32_t *bias,
+                                   const ml_dims *output_dims, int8_t *output, int32_t cols)
 {
     const int32_t in_h = input_dims->h;
     const int32_t in_w = input_dims->w;
@@ -984,14 +1281,86 @@ static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel
     const int32_t out_h = output_dims->h;
     const int32_t out_w = output_dims->w;
     const int32_t out_c = output_dims->c;
-    const int32_t cols = (out_w - 1) * params->stride_w + 3;  /* buffer columns per row */
-    if (scratch == NULL || params->depth_multiplier != 1 || filter_dims->h != 3 ||
-        filter_dims->w != 3 || params->dilation_h != 1 || params->dilation_w != 1 ||
-        (out_c & 3) != 0 ||
-        3 * cols * 4 > (int32_t)ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims,
-                                                                     output_dims)) {
-        return 0;
+    for (int32_t c = 0; c < out_c; ++c) {
+        if (!ml_m0_rq3_fits(quant->multiplier[c], quant->shift[c])) {
+            return 0;
+        }
     }
+    ml_m0_rq3 rec[4];
+    ml_dw_m0_job job;
+    job.step_a = out_c;
+    job.count = out_w;
+    job.act_min = params->act_min;
+    job.act_max = params->act_max;
+    void (*const run)(const ml_dw_m0_job *) =
+        params->act_min == params->output_offset ? ml_dw_m0_s1_relu : ml_dw_m0_s1_any;
+    ml_dw_m0_fill_geo geo;
+    geo.lo = params->pad_w < cols ? params->pad_w : cols;
+    geo.hi = params->pad_w + in_w < cols ? params->pad_w + in_w : cols;
+    geo.hi = geo.hi > geo.lo ? geo.hi : geo.lo;
+    geo.cols = cols;
+    geo.in_c = in_c;
+    geo.zpu = (uint32_t)(uint8_t)(-params->input_offset + 128) * 0x01010101u;
+    geo.flip = 0x80808080u;
+    /* in_c and the group offsets are multiples of 4, so aligned input means aligned words */
+    void (*const fill)(uint32_t *, const int8_t *, const ml_dw_m0_fill_geo *) =
+        ((uintptr_t)input & 3u) == 0 ? ml_dw_m0_fill : ml_dw_m0_fill_bytes;
+    const int32_t row_bytes = in_w * in_c;
+    uint32_t *buf = (uint32_t *)scratch;  /* 4 rows of `cols` words */
+    int32_t w[36];
+    int8_t dummy[4];  /* an odd last row's neighbour: one byte per channel */
+    for (int32_t c0 = 0; c0 < out_c; c0 += 4) {
+        ml_dw_m0_prep(w, rec, filter + c0, out_c, quant, c0, bias, params);
+        job.w = w;
+        job.rec = rec;
+        for (int32_t b = 0; b < input_dims->n; ++b) {
+            const int8_t *in_batch = input + b * in_h * in_w * in_c + c0;
+            int8_t *out = output + b * out_h * out_w * out_c + c0;
+            /* Input row r sits in buffer row (r - first) mod 4: `next` is the next row to
+             * copy, `head` its buffer row. */
+            int32_t next = -params->pad_h;
+            int32_t head = 0;
+            /* where input row `next` has the buffer's first image column */
+            int32_t src = next * row_bytes + (geo.lo - params->pad_w) * in_c;
+            for (int32_t oy = 0; oy < out_h; oy += 2) {
+                const int32_t iy0 = oy - params->pad_h;
+                for (; next <= iy0 + 3; ++next, src += row_bytes) {
+                    fill(buf + head * cols,
+                         (uint32_t)next < (uint32_t)in_h && geo.hi > geo.lo ? in_batch + src
+                                                                             : NULL,
+                         &geo);
+                    head = (head + 1) & 3;
+                }
+                /* head is now iy0's buffer row */
+                for (int32_t k = 0; k < 4; ++k) {
+                    job.row[k] = (const uint8_t *)(buf + ((head + k) & 3) * cols);
+                }
+                job.out_a = out;
+                const int has_b = oy + 1 < out_h;
+                job.out_b = has_b ? out + out_w * out_c : dummy;
+                job.step_b = has_b ? out_c : 0;
+                run(&job);
+                out += 2 * out_w * out_c;
+            }
+        }
+    }
+    return 1;
+}
+
+/* Any stride (ml_dw_m0's conditions hold): 1 when the layer took this path. Out of line, so
+ * that its frame and ml_dw_m0_s1's are never both on the stack. */
+static ML_NOINLINE int ml_dw_m0_rows(const ml_depthwise_conv_params *params,
+                                     const ml_per_channel_quant *quant, void *scratch,
+                                     const ml_dims *input_dims, const int8_t *input,
+                                     const int8_t *filter, const int32_t *bias,
+                                     const ml_dims *output_dims, int8_t *output, int32_t cols)
+{
+    const int32_t in_h = input_dims->h;
+    const int32_t in_w = input_dims->w;
+    const int32_t in_c = input_dims->c;
+    const int32_t out_h = output_dims->h;
+    const int32_t out_w = output_dims->w;
+    const int32_t out_c = output_dims->c;
     ml_m0_rq q[4];
     for (int32_t c = 0; c < out_c; ++c) {
         if (!ml_m0_rq_of(&q[0], quant->multiplier[c], quant->shift[c])) {
@@ -1062,6 +1431,31 @@ static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel
     }
     return 1;
 }
+
+/* 1 when the layer took this path. */
+static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel_quant *quant,
+                    void *scratch, const ml_dims *input_dims, const int8_t *input,
+                    const ml_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                    const ml_dims *output_dims, int8_t *output)
+{
+    const int32_t out_w = output_dims->w;
+    const int32_t out_c = output_dims->c;
+    const int32_t cols = (out_w - 1) * params->stride_w + 3;  /* buffer columns per row */
+    const int32_t bytes =
+        (int32_t)ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims, output_dims);
+    if (scratch == NULL || params->depth_multiplier != 1 || filter_dims->h != 3 ||
+        filter_dims->w != 3 || params->dilation_h != 1 || params->dilation_w != 1 ||
+        (out_c & 3) != 0 || 3 * cols * 4 > bytes) {
+        return 0;
+    }
+    if (params->stride_w == 1 && params->stride_h == 1 && 4 * cols * 4 <= bytes &&
+        ml_dw_m0_s1(params, quant, scratch, input_dims, input, filter, bias, output_dims, output,
+                    cols)) {
+        return 1;
+    }
+    return ml_dw_m0_rows(params, quant, scratch, input_dims, input, filter, bias, output_dims,
+                         output, cols);
+}
 #endif /* __ARM_ARCH_6M__ */
 
 ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
@@ -1129,6 +1523,7 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
     return ML_NO_IMPL;  /* --optimize size: the generator saw every layer take the DSP path */
 #endif
 #elif defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+    (void)dsp_data;
     if (ml_dw_m0(params, quant, scratch, input_dims, input, filter_dims, filter, bias,
                  output_dims, output)) {
         return ML_OK;
