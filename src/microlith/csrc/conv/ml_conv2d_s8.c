@@ -1893,6 +1893,33 @@ typedef char ml_conv_m0_job_layout[offsetof(ml_conv_m0_job, act) == 36 &&
 void ml_conv_m0_pairs_relu(const ml_conv_m0_job *job);
 void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
 
+/* Two taps of the two-pixel loop: the column's next two words (each both pixels' input,
+ * packed), times each channel's weight at those taps (r1, r2: the two weight rows' ends, r3
+ * the negative tap index), added into the lanes' sums (r9/r10 the first channel, r11/ip the
+ * second; r8 = 2^15 splits them). */
+#define ML_CONV_M0_TAP_PAIR                                                                     \
+    "ldm r0!, {r4, r5}\n\t"                                                                      \
+    "ldrsb r6, [r1, r3]\n\t"                                                                     \
+    "ldrsb r7, [r2, r3]\n\t"                                                                     \
+    "adds r3, r3, #1\n\t"                                                                        \
+    "muls r6, r4, r6\n\t"                                                                        \
+    "muls r7, r4, r7\n\t"                                                                        \
+    "ldrsb r4, [r1, r3]\n\t"                                                                     \
+    "muls r4, r5, r4\n\t"                                                                        \
+    "adds r6, r6, r4\n\t"                                                                        \
+    "ldrsb r4, [r2, r3]\n\t"                                                                     \
+    "muls r4, r5, r4\n\t"                                                                        \
+    "adds r7, r7, r4\n\t"                                                                        \
+    "add r6, r8\n\t"                                                                             \
+    "asrs r4, r6, #16\n\t"                                                                       \
+    "add r9, r4\n\t"                                                                             \
+    "add r10, r6\n\t"                                                                            \
+    "add r7, r8\n\t"                                                                             \
+    "asrs r4, r7, #16\n\t"                                                                       \
+    "add r11, r4\n\t"                                                                            \
+    "add ip, r7\n\t"                                                                             \
+    "adds r3, r3, #1\n\t"
+
 /* Locals below the saved registers: [sp] w, #4 out_a, #8 out_b, #12 rec, #16 pairs left,
  * #20 act_min, #24 job. lr holds act_max; r8 = 2^15 and r9-r12 the sums in the loop. */
 #define ML_CONV_M0_PAIRS(name, RQ)                                                               \
@@ -1955,93 +1982,13 @@ void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
     "bmi " name "_e3\n\t"                                                                       \
     "b " name "_e2\n"                                                                            \
     "2:\n\t"                                                                                     \
-    "ldm r0!, {r4, r5}\n\t"                                                                      \
-    "ldrsb r6, [r1, r3]\n\t"                                                                     \
-    "ldrsb r7, [r2, r3]\n\t"                                                                     \
-    "adds r3, r3, #1\n\t"                                                                        \
-    "muls r6, r4, r6\n\t"                                                                        \
-    "muls r7, r4, r7\n\t"                                                                        \
-    "ldrsb r4, [r1, r3]\n\t"                                                                     \
-    "muls r4, r5, r4\n\t"                                                                        \
-    "adds r6, r6, r4\n\t"                                                                        \
-    "ldrsb r4, [r2, r3]\n\t"                                                                     \
-    "muls r4, r5, r4\n\t"                                                                        \
-    "adds r7, r7, r4\n\t"                                                                        \
-    "add r6, r8\n\t"                                                                             \
-    "asrs r4, r6, #16\n\t"                                                                       \
-    "add r9, r4\n\t"                                                                             \
-    "add r10, r6\n\t"                                                                            \
-    "add r7, r8\n\t"                                                                             \
-    "asrs r4, r7, #16\n\t"                                                                       \
-    "add r11, r4\n\t"                                                                            \
-    "add ip, r7\n\t"                                                                             \
-    "adds r3, r3, #1\n\t"                                                                        \
+    ML_CONV_M0_TAP_PAIR                                                                          \
     name "_e1:\n\t"                                                                             \
-    "ldm r0!, {r4, r5}\n\t"                                                                      \
-    "ldrsb r6, [r1, r3]\n\t"                                                                     \
-    "ldrsb r7, [r2, r3]\n\t"                                                                     \
-    "adds r3, r3, #1\n\t"                                                                        \
-    "muls r6, r4, r6\n\t"                                                                        \
-    "muls r7, r4, r7\n\t"                                                                        \
-    "ldrsb r4, [r1, r3]\n\t"                                                                     \
-    "muls r4, r5, r4\n\t"                                                                        \
-    "adds r6, r6, r4\n\t"                                                                        \
-    "ldrsb r4, [r2, r3]\n\t"                                                                     \
-    "muls r4, r5, r4\n\t"                                                                        \
-    "adds r7, r7, r4\n\t"                                                                        \
-    "add r6, r8\n\t"                                                                             \
-    "asrs r4, r6, #16\n\t"                                                                       \
-    "add r9, r4\n\t"                                                                             \
-    "add r10, r6\n\t"                                                                            \
-    "add r7, r8\n\t"                                                                             \
-    "asrs r4, r7, #16\n\t"                                                                       \
-    "add r11, r4\n\t"                                                                            \
-    "add ip, r7\n\t"                                                                             \
-    "adds r3, r3, #1\n\t"                                                                        \
+    ML_CONV_M0_TAP_PAIR                                                                          \
     name "_e2:\n\t"                                                                             \
-    "ldm r0!, {r4, r5}\n\t"                                                                      \
-    "ldrsb r6, [r1, r3]\n\t"                                                                     \
-    "ldrsb r7, [r2, r3]\n\t"                                                                     \
-    "adds r3, r3, #1\n\t"                                                                        \
-    "muls r6, r4, r6\n\t"                                                                        \
-    "muls r7, r4, r7\n\t"                                                                        \
-    "ldrsb r4, [r1, r3]\n\t"                                                                     \
-    "muls r4, r5, r4\n\t"                                                                        \
-    "adds r6, r6, r4\n\t"                                                                        \
-    "ldrsb r4, [r2, r3]\n\t"                                                                     \
-    "muls r4, r5, r4\n\t"                                                                        \
-    "adds r7, r7, r4\n\t"                                                                        \
-    "add r6, r8\n\t"                                                                             \
-    "asrs r4, r6, #16\n\t"                                                                       \
-    "add r9, r4\n\t"                                                                             \
-    "add r10, r6\n\t"                                                                            \
-    "add r7, r8\n\t"                                                                             \
-    "asrs r4, r7, #16\n\t"                                                                       \
-    "add r11, r4\n\t"                                                                            \
-    "add ip, r7\n\t"                                                                             \
-    "adds r3, r3, #1\n\t"                                                                        \
+    ML_CONV_M0_TAP_PAIR                                                                          \
     name "_e3:\n\t"                                                                             \
-    "ldm r0!, {r4, r5}\n\t"                                                                      \
-    "ldrsb r6, [r1, r3]\n\t"                                                                     \
-    "ldrsb r7, [r2, r3]\n\t"                                                                     \
-    "adds r3, r3, #1\n\t"                                                                        \
-    "muls r6, r4, r6\n\t"                                                                        \
-    "muls r7, r4, r7\n\t"                                                                        \
-    "ldrsb r4, [r1, r3]\n\t"                                                                     \
-    "muls r4, r5, r4\n\t"                                                                        \
-    "adds r6, r6, r4\n\t"                                                                        \
-    "ldrsb r4, [r2, r3]\n\t"                                                                     \
-    "muls r4, r5, r4\n\t"                                                                        \
-    "adds r7, r7, r4\n\t"                                                                        \
-    "add r6, r8\n\t"                                                                             \
-    "asrs r4, r6, #16\n\t"                                                                       \
-    "add r9, r4\n\t"                                                                             \
-    "add r10, r6\n\t"                                                                            \
-    "add r7, r8\n\t"                                                                             \
-    "asrs r4, r7, #16\n\t"                                                                       \
-    "add r11, r4\n\t"                                                                            \
-    "add ip, r7\n\t"                                                                             \
-    "adds r3, r3, #1\n\t"                                                                        \
+    ML_CONV_M0_TAP_PAIR                                                                          \
     "bne 2b\n\t"                                                                                 \
     "ldr r7, [sp, #12]\n\t"                                                                      \
     "ldr r4, [r7, #16]\n\t"       /* both channels' sh: 0 marks one outside the rq3 form */    \
