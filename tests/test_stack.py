@@ -156,7 +156,7 @@ def test_library_and_assembly_frames_come_from_the_elf(tmp_path):
     ci, called = stack.read_callgraph_info(fw.callgraph)
     elf = stack.disassemble(fw.elf)
     assert {"__aeabi_lmul", "memcpy"} <= called
-    for name in called:
+    for name in called - {stack.INDIRECT}:  # calls through pointers resolve to address-taken functions
         assert name in elf and elf[name].frame is not None, name
     assert elf["__aeabi_idiv"] is elf["__divsi3"]  # aliases share one record
     b = worst_case(f"{res['name']}_invoke", ci, elf)

@@ -1975,26 +1975,26 @@ void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
     "str r2, [sp, #0]\n\t"          /* the next pair's first channel */                          \
     "rsbs r3, r3, #0\n\t"                                                                        \
     "lsls r4, r3, #30\n\t"         /* enter at body (k / 2) mod 4 from the end: C = bit 2, */ \
-    "bcs " name "_e23\n\t"         /* N = bit 1 of -k */                                    \
-    "bmi " name "_e1\n\t"                                                                       \
+    "bcs .L" name "_e23\n\t"         /* N = bit 1 of -k */                                    \
+    "bmi .L" name "_e1\n\t"                                                                       \
     "b 2f\n"                                                                                     \
-    name "_e23:\n\t"                                                                            \
-    "bmi " name "_e3\n\t"                                                                       \
-    "b " name "_e2\n"                                                                            \
+    ".L" name "_e23:\n\t"                                                                            \
+    "bmi .L" name "_e3\n\t"                                                                       \
+    "b .L" name "_e2\n"                                                                            \
     "2:\n\t"                                                                                     \
     ML_CONV_M0_TAP_PAIR                                                                          \
-    name "_e1:\n\t"                                                                             \
+    ".L" name "_e1:\n\t"                                                                             \
     ML_CONV_M0_TAP_PAIR                                                                          \
-    name "_e2:\n\t"                                                                             \
+    ".L" name "_e2:\n\t"                                                                             \
     ML_CONV_M0_TAP_PAIR                                                                          \
-    name "_e3:\n\t"                                                                             \
+    ".L" name "_e3:\n\t"                                                                             \
     ML_CONV_M0_TAP_PAIR                                                                          \
     "bne 2b\n\t"                                                                                 \
     "ldr r7, [sp, #12]\n\t"                                                                      \
     "ldr r4, [r7, #16]\n\t"       /* both channels' sh: 0 marks one outside the rq3 form */    \
     "ldr r5, [r7, #40]\n\t"                                                                      \
     "muls r4, r5, r4\n\t"                                                                        \
-    "bne " name "_fast\n\t"                                                                      \
+    "bne .L" name "_fast\n\t"                                                                      \
     "mov r0, r9\n\t"              /* such a pair: the sums to ml_conv_m0_slow4 */              \
     "mov r1, r10\n\t"                                                                            \
     "lsls r2, r0, #16\n\t"                                                                       \
@@ -2031,8 +2031,8 @@ void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
     "ldr r7, [sp, #12]\n\t"                                                                      \
     "adds r7, r7, #48\n\t"                                                                       \
     "str r7, [sp, #12]\n\t"                                                                      \
-    "b " name "_count\n"                                                                         \
-    name "_fast:\n\t"                                                                            \
+    "b .L" name "_count\n"                                                                         \
+    ".L" name "_fast:\n\t"                                                                            \
     "mov r0, r9\n\t"                                                                             \
     "mov r1, r10\n\t"                                                                            \
     "lsls r2, r0, #16\n\t"                                                                       \
@@ -2062,7 +2062,7 @@ void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
     "str r6, [sp, #8]\n\t"                                                                       \
     "adds r7, r7, #24\n\t"                                                                       \
     "str r7, [sp, #12]\n"                                                                        \
-    name "_count:\n\t"                                                                           \
+    ".L" name "_count:\n\t"                                                                           \
     "ldr r6, [sp, #16]\n\t"                                                                      \
     "subs r6, r6, #1\n\t"                                                                        \
     "str r6, [sp, #16]\n\t"                                                                      \
