@@ -2178,8 +2178,8 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
     job.act_min = params->act_min;
     job.act_max = params->act_max;
     job.act = &ps.act;
-    void (*const pairs_fn)(const ml_conv_m0_job *) =
-        params->act_min == params->output_offset ? ml_conv_m0_pairs_relu : ml_conv_m0_pairs_any;
+    /* direct calls, not a pointer: the static stack bound follows them */
+    const int relu = params->act_min == params->output_offset;
     int8_t dummy[ML_CONV_M0_CHUNK];  /* the second pixel's outputs when there is none */
     for (int32_t c0 = 0; c0 < out_c; c0 += chunk) {
         const int32_t n = out_c - c0 < chunk ? out_c - c0 : chunk;
@@ -2223,7 +2223,11 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
                     job.out_b = pair ? out + out_c : dummy;
                     job.rec = rec;
                     job.n_pairs = n >> 1;
-                    pairs_fn(&job);
+                    if (relu) {
+                        ml_conv_m0_pairs_relu(&job);
+                    } else {
+                        ml_conv_m0_pairs_any(&job);
+                    }
                     j = n & ~1;
                 }
                 for (; j + 1 < n; j += 2) {  /* an odd K: pairs in C */

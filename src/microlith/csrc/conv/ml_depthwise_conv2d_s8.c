@@ -1292,8 +1292,8 @@ static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
     job.count = out_w;
     job.act_min = params->act_min;
     job.act_max = params->act_max;
-    void (*const run)(const ml_dw_m0_job *) =
-        params->act_min == params->output_offset ? ml_dw_m0_s1_relu : ml_dw_m0_s1_any;
+    /* direct calls, not pointers: the static stack bound follows them */
+    const int relu = params->act_min == params->output_offset;
     ml_dw_m0_fill_geo geo;
     geo.lo = params->pad_w < cols ? params->pad_w : cols;
     geo.hi = params->pad_w + in_w < cols ? params->pad_w + in_w : cols;
@@ -1303,8 +1303,7 @@ static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
     geo.zpu = (uint32_t)(uint8_t)(-params->input_offset + 128) * 0x01010101u;
     geo.flip = 0x80808080u;
     /* in_c and the group offsets are multiples of 4, so aligned input means aligned words */
-    void (*const fill)(uint32_t *, const int8_t *, const ml_dw_m0_fill_geo *) =
-        ((uintptr_t)input & 3u) == 0 ? ml_dw_m0_fill : ml_dw_m0_fill_bytes;
+    const int aligned = ((uintptr_t)input & 3u) == 0;
     const int32_t row_bytes = in_w * in_c;
     uint32_t *buf = (uint32_t *)scratch;  /* 4 rows of `cols` words */
     int32_t w[36];
@@ -1325,10 +1324,13 @@ static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
             for (int32_t oy = 0; oy < out_h; oy += 2) {
                 const int32_t iy0 = oy - params->pad_h;
                 for (; next <= iy0 + 3; ++next, src += row_bytes) {
-                    fill(buf + head * cols,
-                         (uint32_t)next < (uint32_t)in_h && geo.hi > geo.lo ? in_batch + src
-                                                                             : NULL,
-                         &geo);
+                    const int8_t *row =
+                        (uint32_t)next < (uint32_t)in_h && geo.hi > geo.lo ? in_batch + src : NULL;
+                    if (aligned) {
+                        ml_dw_m0_fill(buf + head * cols, row, &geo);
+                    } else {
+                        ml_dw_m0_fill_bytes(buf + head * cols, row, &geo);
+                    }
                     head = (head + 1) & 3;
                 }
                 /* head is now iy0's buffer row */
@@ -1339,7 +1341,11 @@ static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
                 const int has_b = oy + 1 < out_h;
                 job.out_b = has_b ? out + out_w * out_c : dummy;
                 job.step_b = has_b ? out_c : 0;
-                run(&job);
+                if (relu) {
+                    ml_dw_m0_s1_relu(&job);
+                } else {
+                    ml_dw_m0_s1_any(&job);
+                }
                 out += 2 * out_w * out_c;
             }
         }
