@@ -7,9 +7,11 @@ Arena: microlith's planned arena (in-place layers on, and off). TFLM's arena hol
 output tensors while ours uses the caller's buffers for them, so the like-for-like column is ours
 plus input and output beside TFLM's arena on the emulated Cortex-M4 (32-bit pointers;
 ../shared/baselines/tflm_cmsisnn_m4.json). TFLM's smallest arena on the 64-bit host
-(tflm_host_arena.json) is larger by its pointer-sized bookkeeping and is listed last. Flash: .text +
-.data of the generated library's objects built with arm-none-eabi-gcc -O2 for cortex-m4 (weights
-are .rodata inside .text), measured with `size`; the host figure with gcc -O2 beside it.
+(tflm_host_arena.json) is larger by its pointer-sized bookkeeping and is listed last. Flash, M4: the
+generated folder's code and the constant arrays a linked Cortex-M4 build keeps (`microlith profile`'s
+model_code_bytes + weight_bytes_linked: DSP builds link the DSP layouts in place of the row-major
+arrays); host: .text + .data of the folder's objects built with gcc -O2, measured with `size` (those
+builds compile no DSP layout).
 """
 from __future__ import annotations
 
@@ -32,14 +34,15 @@ MODELS = ROOT / "examples" / "models" / "mlperf_tiny"
 BASELINE = ROOT.parent / "shared" / "baselines" / "tflm_host_arena.json"
 BASELINE_M4 = ROOT.parent / "shared" / "baselines" / "tflm_cmsisnn_m4.json"
 INT8 = ["kws_ref_model.tflite", "vww_96_int8.tflite", "pretrainedResnet_quant.tflite", "ad01_int8.tflite"]
-M4_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"]
 
 
-def arm_sizes(c_dir: Path) -> dict | None:
-    cc, size = shutil.which("arm-none-eabi-gcc"), shutil.which("arm-none-eabi-size")
-    if cc is None or size is None:
+def m4_linked(path: Path) -> int | None:
+    """The folder's code + the weights a linked Cortex-M4 firmware keeps (None without the tools)."""
+    if shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None:
         return None
-    return object_sizes(c_dir, compiler=cc, flags=M4_FLAGS, size_tool=size)
+    from microlith import profiling
+    r = profiling.profile(path, "cortex-m4", cycles=False)
+    return r["model_code_bytes"] + r["weight_bytes_linked"]
 
 
 def main() -> int:
@@ -60,18 +63,18 @@ def main() -> int:
             res = microlith.compile(path, Path(tmp) / "c", measure=False)
             seconds = time.perf_counter() - t0
             host = object_sizes(Path(tmp) / "c")
-            arm = arm_sizes(Path(tmp) / "c")
+        arm = m4_linked(path)
         ver = microlith.verify(path, samples=a.samples, seed=11)
         tflm = base.get(model, {}).get("min_arena_bytes")
         tflm_m4 = base_m4.get(model, {}).get("arena_bytes")
         rows.append((model, res["arena_bytes"], no_inplace, io_bytes, res["arena_bytes"] + io_bytes, tflm_m4,
                      tflm, res["weight_bytes"] + res.get("dsp_layout_bytes", 0),
-                     (arm["text"] + arm["data"]) if arm else None, host["text"] + host["data"], seconds,
+                     arm, host["text"] + host["data"], seconds,
                      f"{ver['samples'] - ver['mismatched_samples']}/{ver['samples']}"))
     fmt = lambda v: "-" if v is None else f"{v:,}"  # noqa: E731
     lines = ["| model | arena (B) | arena, no in-place (B) | input+output (B) | arena + input+output (B) "
              "| TFLM arena, Cortex-M4 (B) | TFLM arena, 64-bit host (B) | "
-             "constant arrays in the folder, every core's layout (B) | flash code+weights, M4 (B) | same, host x86-64 (B) | compile (s) | "
+             "constant arrays in the folder, every core's layout (B) | flash code+weights, M4 linked (B) | same, host x86-64 objects (B) | compile (s) | "
              "byte-exact vs TFLM |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
