@@ -754,8 +754,10 @@ int status = {prefix}_invoke(input, output);   /* 0 on success */
 (8-byte aligned), e.g. to place it in a chosen RAM bank.
 
 `{prefix}_self_test()` recomputes the CRC-32 of the constants (weights, biases, tables) and
-compares it with `{up}_CONSTANTS_CRC32`: 0 when intact, `ML_CHECKSUM_ERROR` (-3) when flash was
-corrupted or the wrong image was flashed. Call it once at boot.
+compares it with `{up}_CONSTANTS_CRC32` (`{up}_CONSTANTS_CRC32_DSP` in builds for cores with the
+DSP extension, when the model has constants laid out for those kernels): 0 when intact,
+`ML_CHECKSUM_ERROR` (-3) when flash was corrupted or the wrong image was flashed. Call it once at
+boot; it reads every constant array, so a build that links it keeps them all.
 
 ## Build
 
