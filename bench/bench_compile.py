@@ -68,7 +68,7 @@ def main() -> int:
         tflm = base.get(model, {}).get("min_arena_bytes")
         tflm_m4 = base_m4.get(model, {}).get("arena_bytes")
         rows.append((model, res["arena_bytes"], no_inplace, io_bytes, res["arena_bytes"] + io_bytes, tflm_m4,
-                     tflm, res["weight_bytes"] + res.get("dsp_layout_bytes", 0),
+                     tflm, res["weight_bytes"] + res.get("layout_bytes", 0),
                      arm, host["text"] + host["data"], seconds,
                      f"{ver['samples'] - ver['mismatched_samples']}/{ver['samples']}"))
     fmt = lambda v: "-" if v is None else f"{v:,}"  # noqa: E731

@@ -239,21 +239,25 @@ AD = Path(__file__).resolve().parent.parent / "examples" / "models" / "mlperf_ti
 
 
 @pytest.mark.cortexm
-def test_self_test_covers_the_constants_each_core_compiles(tmp_path):
-    """AD's fully connected layers carry their weights twice in the folder: row-major, and laid out
-    for the DSP six-row routine, which only DSP builds compile (ML_DSP_LAYOUTS). NAME_self_test
-    checks what the build compiled: intact on M4 (DSP) and M3 (not); a corrupted DSP copy fails
-    on M4 and is not there on M3."""
+@pytest.mark.parametrize("model,layout,own,other", [
+    (AD, "_l0_weights_rows6", "cortex-m4", "cortex-m0"),  # fully connected weights for the DSP routine
+    (KWS, "_l0_m0_bias", "cortex-m0", "cortex-m4"),      # convolution biases with the offset folded, M0
+])
+def test_self_test_covers_the_constants_each_core_compiles(tmp_path, model, layout, own, other):
+    """Some constants are in the folder twice: as the model has them and laid out for one core
+    family's kernels (the DSP six-row routine, the M0 convolution), which only that family's
+    builds compile (ML_DSP_LAYOUTS, ML_M0_LAYOUTS). NAME_self_test checks what the build compiled:
+    intact on every core; a corrupted layout fails on its own family's core and is not there on
+    another (nor on M3, which has neither)."""
     from microlith.targets.cortexm import FirmwareBuilder, qemu_command
     out = tmp_path / "c"
-    res = microlith.compile(AD, out, measure=False)
+    res = microlith.compile(model, out, measure=False)
     name = res["name"]
     c_path = out / "src" / f"{name}.c"
     text = c_path.read_text()
-    assert res["dsp_layout_bytes"] > 0 and "#if ML_DSP_LAYOUTS" in text
+    assert res["layout_bytes"] > 0
     # the timed call runs the self test first and returns its status
-    head = f"int {name}_invoke(const int8_t *input, int8_t *output)\n{{\n"
-    assert head in text
+    head = re.search(rf"int {name}_invoke\([^)]*\)\n\{{\n", text).group(0)
     text = text.replace(head, head + f"    if ({name}_self_test() != 0) {{\n        return -3;\n    }}\n")
 
     def status(tag, core, source):
@@ -265,9 +269,10 @@ def test_self_test_covers_the_constants_each_core_compiles(tmp_path):
         assert report, run
         return int(report[0][2])
 
-    assert status("intact", "cortex-m4", text) == 0
-    assert status("intact", "cortex-m3", text) == 0
-    m = re.search(r"_l0_weights_rows6\[\d+\] = \{\n\s+(-?\d+),", text)
+    for core in (own, other, "cortex-m3"):
+        assert status("intact", core, text) == 0, core
+    m = re.search(rf"{layout}\[\d+\] = \{{\n\s+(-?\d+),", text)
     bad = text[:m.start(1)] + str(int(m.group(1)) ^ 1) + text[m.end(1):]
-    assert status("bad", "cortex-m4", bad) == -3
+    assert status("bad", own, bad) == -3
+    assert status("bad", other, bad) == 0
     assert status("bad", "cortex-m3", bad) == 0

@@ -96,7 +96,7 @@ def test_kws_size_and_speed_on_cortex_m4(tmp_path):
         # code is flash less the constant arrays this build kept (the folder may hold layouts
         # for other cores, e.g. depthwise weights pre-widened for the DSP extension)
         assert r["code_bytes"] == r["flash_bytes"] - r["weight_bytes_linked"]
-        assert 0 < r["weight_bytes_linked"] <= r["weight_bytes"] + r["dsp_layout_bytes"]
+        assert 0 < r["weight_bytes_linked"] <= r["weight_bytes"] + r["layout_bytes"]
         assert r["model_code_bytes"] == r["code_bytes"] - r["harness_bytes"] - r["library_bytes"]
         assert 0 < r["harness_bytes"] < r["code_bytes"] and r["library_bytes"] > 0
     speed, size = runs["speed"], runs["size"]

@@ -150,7 +150,7 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
            "board": t["name"] if t["kind"] == "board" else None, "core": core["name"],
            "qemu_machine": core["qemu"]["machine"],
            "arena_bytes": res["arena_bytes"], "weight_bytes": res["weight_bytes"],
-           "dsp_layout_bytes": res.get("dsp_layout_bytes", 0),
+           "layout_bytes": res.get("layout_bytes", 0),
            "flash_bytes": sizes["flash_bytes"],
            "ram_bytes": sizes["data_bytes"] + sizes["bss_bytes"] + sample.stack_bytes,
            "stack_bytes": sample.stack_bytes,

@@ -32,7 +32,7 @@ class EmitContext(Protocol):
     prefix: str
 
     def tensor(self, name: str) -> str: ...          # C pointer expression of a tensor's data
-    def const(self, hint: str, array: np.ndarray, dsp_layout: bool = False) -> str: ...  # static const -> ident
+    def const(self, hint: str, array: np.ndarray, layout: str | None = None) -> str: ...  # -> ident
     def struct(self, ctype: str, hint: str, fields: dict) -> str: ...  # static const struct -> &ident
     def dims(self, shape) -> str: ...                # &ident of an ml_dims for a shape
     def scratch(self) -> str: ...                    # pointer to this layer's scratch memory

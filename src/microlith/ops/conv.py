@@ -179,7 +179,7 @@ def _emit(kernel: str, ctype: str, fields: dict, node, g, p: dict, ctx, scratch:
         if bias is not None:
             folded = folded + bias.data.astype(np.int64)
         plain = ctx.tensor(bias.name) if bias is not None else "NULL"
-        bias_ref = f"ML_CONV_M0_BIAS({plain}, {ctx.const('m0_bias', wrap32(folded).astype(np.int32))})"
+        bias_ref = f"ML_CONV_M0_BIAS({plain}, {ctx.const('m0_bias', wrap32(folded).astype(np.int32), layout='M0')})"
     elif bias is None:
         bias_ref = "NULL"
     elif p["dtype"] == "int16" and bias.dtype != "int64":  # the s16 kernels read int64: widen
@@ -391,9 +391,9 @@ def _dw_emit_s8(node, g, p, ctx, fields: dict, scratch: str) -> str:
     groups, chans = p.get("dsp_groups"), p.get("dsp_channels")
     dsp = "NULL"
     if chans is not None:
-        dsp = f"ML_DW_DSP_DATA({ctx.const('dsp_channels', chans, dsp_layout=True)})"
+        dsp = f"ML_DW_DSP_DATA({ctx.const('dsp_channels', chans, layout='DSP')})"
     elif groups is not None:
-        dsp = f"ML_DW_DSP_DATA({ctx.const('dsp_groups', groups, dsp_layout=True)})"
+        dsp = f"ML_DW_DSP_DATA({ctx.const('dsp_groups', groups, layout='DSP')})"
     out_c = g.t(w).shape[3]
     if chans is not None or (groups is not None and out_c % 4 == 0):
         quant, w_ref = f"ML_DW_PORTABLE_DATA({quant})", f"ML_DW_PORTABLE_DATA({w_ref})"

@@ -109,7 +109,7 @@ class FullyConnected(OpImpl):
             and bias != "NULL" and p["out_depth"] >= 6 and p["accum"] % 4 == 0) else None
         if rows6 is not None:  # DSP builds read this copy, the others the row-major one; as int32
             # words, so that it is word aligned for the routine's LDM
-            words = ctx.const("weights_rows6", rows6.view("<i4"), dsp_layout=True)
+            words = ctx.const("weights_rows6", rows6.view("<i4"), layout="DSP")
             w_ref = f"ML_FC_DSP_WEIGHTS((const int8_t *){words}, {w_ref})"
         params = ctx.struct("ml_fc_params", "params", dict(
             input_offset=p["input_offset"], filter_offset=p["filter_offset"],

@@ -37,6 +37,12 @@
 #else
 #define ML_DSP_LAYOUTS 0
 #endif
+/* The same for the Cortex-M0/M0+ (ARMv6-M) kernels' constants (e.g. ML_CONV_M0_BIAS). */
+#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+#define ML_M0_LAYOUTS 1
+#else
+#define ML_M0_LAYOUTS 0
+#endif
 
 typedef enum {
     ML_OK = 0,
