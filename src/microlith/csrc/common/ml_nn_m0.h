@@ -356,4 +356,17 @@ static inline int32_t ml_m0_rq3_ref(int32_t acc, const ml_m0_rq3 *q, const ml_m0
     "9:\n\t"
 #endif
 
+/* The head of an ARMv6-M assembly function defined in a macro (the M0 conv and depthwise
+ * routines): Thumb, halfword aligned, global, typed as a function for the linker and the
+ * static stack bound. */
+#define ML_M0_ASM_FUNCTION(name)                                                                \
+    ".text\n\t"                                                                                  \
+    ".syntax unified\n\t"                                                                        \
+    ".thumb\n\t"                                                                                 \
+    ".balign 2\n\t"                                                                              \
+    ".global " name "\n\t"                                                                       \
+    ".type " name ", %function\n\t"                                                              \
+    ".thumb_func\n"                                                                              \
+    name ":\n\t"
+
 #endif /* ML_NN_M0_H */

@@ -1923,14 +1923,7 @@ void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
 /* Locals below the saved registers: [sp] w, #4 out_a, #8 out_b, #12 rec, #16 pairs left,
  * #20 act_min, #24 job. lr holds act_max; r8 = 2^15 and r9-r12 the sums in the loop. */
 #define ML_CONV_M0_PAIRS(name, RQ)                                                               \
-    ".text\n\t"                                                                                  \
-    ".syntax unified\n\t"                                                                        \
-    ".thumb\n\t"                                                                                 \
-    ".balign 2\n\t"                                                                              \
-    ".global " name "\n\t"                                                                       \
-    ".type " name ", %function\n\t"                                                              \
-    ".thumb_func\n"                                                                              \
-    name ":\n\t"                                                                                 \
+    ML_M0_ASM_FUNCTION(name)                                                                     \
     ML_M0_PROLOGUE                                                                               \
     "sub sp, sp, #28\n\t"                                                                        \
     "str r0, [sp, #24]\n\t"                                                                      \

@@ -1029,14 +1029,7 @@ void ml_dw_m0_s1_any(const ml_dw_m0_job *job);
  * Both channel pairs of the group: the second reads 2 bytes further in the rows and the
  * outputs, 18 words further in the weights. */
 #define ML_DW_M0_S1(name, RQ)                                                                    \
-    ".text\n\t"                                                                                  \
-    ".syntax unified\n\t"                                                                        \
-    ".thumb\n\t"                                                                                 \
-    ".balign 2\n\t"                                                                              \
-    ".global " name "\n\t"                                                                       \
-    ".type " name ", %function\n\t"                                                              \
-    ".thumb_func\n"                                                                              \
-    name ":\n\t"                                                                                 \
+    ML_M0_ASM_FUNCTION(name)                                                                     \
     "push {r4, r5, r6, r7, lr}\n\t"                                                              \
     "mov r4, r8\n\t"                                                                             \
     "mov r5, r9\n\t"                                                                             \
