@@ -138,13 +138,16 @@ FC_ROWS6_LAYOUT = {"units6_depth128", "units19_depth4", "units7_relu", "units14_
 
 
 @pytest.mark.parametrize("name", list(FC_ROW_CASES))
-def test_fully_connected_rows6_layout_is_the_same_bytes_moved(tmp_path, name):
-    from microlith.ops.fully_connected import rows6_layout
+def test_fully_connected_rows6_layout_where_the_routine_takes_it(tmp_path, name):
     g = fc_graph(seed=len(name) + 20, **FC_ROW_CASES[name])
     res = compile_model(write(g, tmp_path), tmp_path / "c", measure=False)
     model = (tmp_path / "c" / "src" / f"{res['name']}.c").read_text()
     assert (".dsp_rows6 = 1" in model) == (name in FC_ROWS6_LAYOUT)
     assert ("ML_FC_DSP_WEIGHTS(" in model) == (name in FC_ROWS6_LAYOUT)
+
+
+def test_fully_connected_rows6_layout_is_the_same_bytes_moved():
+    from microlith.ops.fully_connected import rows6_layout
     w = np.arange(14 * 8, dtype=np.int64).reshape(14, 8).astype(np.int8)
     laid = rows6_layout(w)
     assert sorted(laid.tolist()) == sorted(w.reshape(-1).tolist())

@@ -153,35 +153,34 @@ def plan_memory(graph: Graph, scratch: dict[int, int] | None = None,
     group_of: dict[str, list[tuple[str, int]]] = {}
     taken: dict[int, tuple[str, str]] = {}
     shared: dict[int, tuple[str, str]] = {}
+
+    def lends(src: str, dst: str, i: int) -> bool:
+        """Whether arena buffer src may hand its bytes to node i's output dst: src dies at node
+        i and neither is a caller buffer, a constant, state or an alias (nor is dst placed yet)."""
+        return not (src in external or dst in external or graph.t(src).is_const or graph.t(src).variable
+                    or src not in first or last[src] != i or alias.get(dst, dst) != dst or dst in group_of)
+
+    def join(src: str, dst: str, delta: int) -> None:
+        grp = group_of.setdefault(src, [(src, 0)])
+        grp.append((dst, dict(grp)[src] + delta))
+        group_of[dst] = grp
+
     if strategy == "greedy":
         for i, (delta, extra) in sorted((inplace or {}).items()):
             node = graph.nodes[i]
-            src = alias.get(node.inputs[0], node.inputs[0])
-            dst = node.outputs[0]
-            if (src in external or dst in external or graph.t(src).is_const or src not in first
-                    or last[src] != i or alias.get(dst, dst) != dst):
-                continue
-            grp = group_of.setdefault(src, [(src, 0)])
-            rel = dict(grp)[src] + delta
-            grp.append((dst, rel))
-            group_of[dst] = grp
-            taken[i] = (src, dst)
-            scratch[i] = scratch.get(i, 0) + extra
+            src, dst = alias.get(node.inputs[0], node.inputs[0]), node.outputs[0]
+            if lends(src, dst, i):
+                join(src, dst, delta)
+                taken[i] = (src, dst)
+                scratch[i] = scratch.get(i, 0) + extra
         for i, positions in sorted((elementwise or {}).items()):
-            node = graph.nodes[i]
-            dst = node.outputs[0]
-            if dst in external or alias.get(dst, dst) != dst or dst in group_of:
-                continue
+            node, dst = graph.nodes[i], graph.nodes[i].outputs[0]
             for k in positions:
                 src = alias.get(node.inputs[k], node.inputs[k])
-                if (src in external or graph.t(src).is_const or graph.t(src).variable or src not in first
-                        or last[src] != i or graph.t(src).nbytes != graph.t(dst).nbytes):
-                    continue
-                grp = group_of.setdefault(src, [(src, 0)])
-                grp.append((dst, dict(grp)[src]))
-                group_of[dst] = grp
-                shared[i] = (src, dst)
-                break
+                if lends(src, dst, i) and graph.t(src).nbytes == graph.t(dst).nbytes:
+                    join(src, dst, 0)
+                    shared[i] = (src, dst)
+                    break
 
     buffers = []
     for name, f in first.items():

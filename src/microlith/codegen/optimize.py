@@ -169,7 +169,7 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
     plan.no_fallback = [k for k in kernels if k not in needed]
     if not any(n.op is Op.DEPTHWISE_CONV_2D and params[i].get("dsp_channels") is not None
                for i, n in enumerate(g.nodes)):
-        plan.absent.append("NO_DW_3X3_PLANES")   # about 1.4 KB on Cortex-M4 that no layer reaches
+        plan.absent.append("NO_DW_3X3_PLANES")   # KWS, Cortex-M4: 1.6-1.7 KB that no layer reaches
     if plan.mode == "size":
         convs = [i for i, n in enumerate(g.nodes) if n.op is Op.CONV_2D and params[i].get("dtype", "int8") == "int8"]
         asm = [i for i in convs if _takes_conv_asm(g.nodes[i], g, params[i])]
@@ -192,8 +192,8 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
 
 # Kernels with a compact form (ML_COMPACT_<KERNEL>: the variants ML_OPTIMIZE_SIZE drops for that
 # kernel alone, the same bytes out; fully connected, pooling and softmax also compile it for size).
-# Their fast forms cost kilobytes (Cortex-M4, -O2): the fully-connected six-row assembly about
-# 1.2 KB, the convolution's pixel-group assembly about 3 KB, average pooling's 16-channel loop
+# Their fast forms cost up to kilobytes (Cortex-M4, -O2): the fully-connected six-row assembly about
+# 0.8 KB, the convolution's pixel-group assembly about 3 KB, average pooling's 16-channel loop
 # about 1.4 KB; softmax at -O2 about 0.9 KB more than at -Os (VWW's two classes, KWS's twelve).
 COMPACT_KERNELS = ("ml_fully_connected_s8", "ml_conv2d_s8", "ml_avgpool_s8", "ml_softmax_s8")
 

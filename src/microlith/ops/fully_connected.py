@@ -88,6 +88,7 @@ class FullyConnected(OpImpl):
         return [acc.astype(NP[p["dtype"]]).reshape(g.t(node.outputs[0]).shape)]
 
     def emit(self, node, g, p, ctx):
+        from ..codegen.optimize import layer_mode
         if p["dtype"] == "int16":
             return self._emit_s16(node, g, p, ctx)
         has_bias = len(node.inputs) > 2 and node.inputs[2]
@@ -105,7 +106,7 @@ class FullyConnected(OpImpl):
             bias = ctx.tensor(node.inputs[2]) if has_bias else "NULL"
         w_ref = ctx.tensor(node.inputs[1])
         rows6 = rows6_layout(g.t(node.inputs[1]).data) if (
-            getattr(ctx, "optimize", "speed") == "speed" and p["filter_offset"] == 0 and p["input_offset"] == 0
+            layer_mode(g, node) == "speed" and p["filter_offset"] == 0 and p["input_offset"] == 0
             and bias != "NULL" and p["out_depth"] >= 6 and p["accum"] % 4 == 0) else None
         if rows6 is not None:  # DSP builds read this copy, the others the row-major one; as int32
             # words, so that it is word aligned for the routine's LDM
