@@ -177,3 +177,50 @@ def test_size_mode_refuses_a_depthwise_layer_it_left_the_loops_out_for(tmp_path,
     res = subprocess.run(cortexm.qemu_command(elf, "cortex-m4"), capture_output=True, timeout=120, check=False)
     report = [ln.split() for ln in (res.stdout + res.stderr).decode().splitlines() if ln.startswith("ML:run")]
     assert res.returncode == 1 and report and report[0][2] == "-2", report  # ML_NO_IMPL
+
+
+# Size mode's smallest forms of the small-layer kernels: fully connected one row at a time
+# (ml_fully_connected_s8.c, compact), average pooling channel by channel (ml_avgpool_s8.c,
+# ML_MINIMAL): the shapes their fast forms split into paths, byte-exact on the DSP core and on
+# ARMv6-M (whose average keeps its proven multiply for the division).
+SMALL_LAYERS = {
+    "fc_per_channel": ("fc", dict(batches=2, depth=24, units=6, per_channel=True, in_zp=-7), "cortex-m4"),
+    "fc_depth_odd": ("fc", dict(batches=1, depth=33, units=7, in_zp=-128, out_zp=127, activation="RELU"),
+                     "cortex-m4"),
+    "fc_no_bias_tiny_scale": ("fc", dict(batches=1, depth=64, units=12, bias=False, out_scale=1e6), "cortex-m4"),
+    "avgpool_kws": ("pool", ((1, 25, 5, 64), (25, 5), (1, 1), "VALID", "NONE", -128), "cortex-m4"),
+    "avgpool_clipped_odd_c": ("pool", ((2, 7, 9, 19), (3, 3), (2, 2), "SAME", "RELU6", -3), "cortex-m4"),
+    "avgpool_over_256_cells": ("pool", ((1, 17, 17, 8), (17, 17), (1, 1), "VALID", "NONE", 0), "cortex-m4"),
+    "avgpool_m0": ("pool", ((1, 6, 6, 12), (2, 2), (2, 2), "VALID", "RELU", 5), "cortex-m0"),
+}
+
+
+@needs_tools
+@pytest.mark.parametrize("name", list(SMALL_LAYERS))
+def test_size_mode_small_layer_kernels_are_exact(tmp_path, name):
+    import numpy as np
+
+    from opmodels import act, single_op, write
+    from test_fast_kernels import fc_graph
+    kind, spec, target = SMALL_LAYERS[name]
+    if kind == "fc":
+        g = fc_graph(seed=len(name), **spec)
+    else:
+        shape, filt, stride, padding, activation, zp = spec
+        n, h, w, c = shape
+        oh, ow = ((-(-h // stride[0]), -(-w // stride[1])) if padding == "SAME"
+                  else ((h - filt[0]) // stride[0] + 1, (w - filt[1]) // stride[1] + 1))
+        g = single_op(microlith.ir.Op.AVERAGE_POOL_2D, [act("x", shape, 0.05, zp)],
+                      [act("y", (n, oh, ow, c), 0.05, zp)],
+                      dict(padding=padding, stride_h=stride[0], stride_w=stride[1], filter_h=filt[0],
+                           filter_w=filt[1], activation=activation))
+    path = write(g, tmp_path)
+    x = g.t(g.inputs[0])
+    rng = np.random.default_rng(5)
+    # the sums' extremes (all -128, all 127), then random values
+    xs = np.stack([np.full(x.shape, -128, np.int8), np.full(x.shape, 127, np.int8),
+                   rng.integers(-128, 128, x.shape).astype(np.int8)])
+    np.save(tmp_path / "x.npy", xs)
+    r = microlith.verify(path, target=target, samples=2, inputs=str(tmp_path / "x.npy"), seed=1,
+                         optimize="size")
+    assert r["bit_exact"] and r["samples"] == 5 and r["mismatched_samples"] == 0, r

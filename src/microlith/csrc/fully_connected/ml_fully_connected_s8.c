@@ -42,6 +42,7 @@ static inline int8_t ml_fc_dsp_out(const ml_fc_params *params, const ml_per_chan
     return ml_clamp_s8(v, params->act_min, params->act_max);
 }
 
+#if !ML_COMPACT
 /* The same with one multiplier and shift for every row, hoisted by the caller: the shift is
  * in [-22, -1], the multiplier >= 0 and the clamp [-128, 127]. */
 ML_DSP_INLINE int8_t ml_fc_dsp_out_tensor(int32_t acc, int32_t m, int32_t sh, int32_t round,
@@ -55,6 +56,7 @@ ML_DSP_INLINE int8_t ml_fc_dsp_out_tensor(int32_t acc, int32_t m, int32_t sh, in
     }
     return (int8_t)ml_dsp_ssat8(v);
 }
+#endif
 
 /* acc + the dot product of x and w over n values, from a multiple of four on. */
 static int32_t ml_fc_dsp_dot(const int8_t *x, const int8_t *w, int32_t n, int32_t acc)
@@ -82,9 +84,8 @@ static int32_t ml_fc_dsp_dot(const int8_t *x, const int8_t *w, int32_t n, int32_
  * input word's halves, three weight words, a scratch register and the two pointers take all
  * fourteen registers; the loop end is compared with a copy on the stack. Four blocks per
  * iteration, entered at job->entry (TBB) so any block count runs without a remainder loop.
- * Any alignment of the input (LDR); the weights are word aligned (LDM). A build with
- * ML_OPTIMIZE_SIZE defined leaves it out (its 784 bytes on Cortex-M4) and sums in C: six rows
- * at a time from the laid-out filter (ml_fc_rows6_c), four from a row-major one.
+ * Any alignment of the input (LDR); the weights are word aligned (LDM). The compact form
+ * leaves it out (its 784 bytes on Cortex-M4), with the other row-group paths.
  */
 typedef struct {
     const int8_t *x;      /* 0 */
@@ -206,25 +207,31 @@ __asm__(".text\n\t"
         "add sp, sp, #12\n\t"
         "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
         ".size ml_fc_dsp_rows6, .-ml_fc_dsp_rows6");
-#endif /* !ML_OPTIMIZE_SIZE */
+#endif /* !ML_COMPACT */
 
 #if ML_COMPACT
-/* acc[r] += the dot products of rows r = 0..5 of one group of the dsp_rows6 layout (`blocks`
- * blocks of six words at w) with x: what ml_fc_dsp_rows6 sums, for builds without it. */
-static void ml_fc_rows6_c(const int8_t *x, const int8_t *w, int32_t blocks, int32_t acc[6])
+/*
+ * The compact form: one row at a time (ml_fc_dsp_dot) and one requantization routine, for
+ * layers the generator judged small. On Cortex-M4 at -Os the kernel takes 346 bytes where the
+ * row-group paths took 1,114, for 2.2 k more instructions on KWS's 12 x 64 classifier (3 per
+ * byte, below what balanced keeps code for). It reads the row-major filter only: the generator
+ * lays out dsp_rows6 for "speed" layers, which never get this form.
+ */
+static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *quant,
+                      int32_t batches, int32_t depth, int32_t out_depth, const int8_t *input,
+                      const int8_t *filter, const int32_t *bias, int8_t *output)
 {
-    for (; blocks > 0; --blocks, x += 4) {
-        const int32_t xv = ml_dsp_read_s8x4(x);
-        const int32_t xl = ml_dsp_sxtb16(xv);
-        const int32_t xh = ml_dsp_sxtb16_ror8(xv);
-        for (int32_t r = 0; r < 6; ++r, w += 4) {
-            const int32_t wv = ml_dsp_read_s8x4(w);
-            acc[r] = ml_dsp_smlad(xh, ml_dsp_sxtb16_ror8(wv), ml_dsp_smlad(xl, ml_dsp_sxtb16(wv), acc[r]));
+    for (int32_t b = 0; b < batches; ++b) {
+        const int8_t *x = input + b * depth;
+        int8_t *out = output + b * out_depth;
+        const int8_t *w = filter;
+        for (int32_t o = 0; o < out_depth; ++o, w += depth) {
+            const int32_t acc = ml_fc_dsp_dot(x, w, depth, bias != NULL ? bias[o] : 0);
+            out[o] = ml_fc_dsp_out(params, quant, o, acc);
         }
     }
 }
-#endif
-
+#else
 static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *quant,
                       int32_t batches, int32_t depth, int32_t out_depth, const int8_t *input,
                       const int8_t *filter, const int32_t *bias, int8_t *output)
@@ -243,7 +250,6 @@ static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *qu
         const int8_t *w = filter;
         int32_t o = 0;
         if (blocks > 0) {
-#if !ML_COMPACT
             if (params->dsp_rows6) {  /* checked by the caller: bias, out_depth >= 6, done == depth */
                 /* The routine requantizes itself when nothing is left to add and the
                  * requantization is the per-tensor fast one; otherwise it hands over each
@@ -280,20 +286,6 @@ static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *qu
                 o = 6 * groups;
                 w += o * depth;
             }
-#else
-            if (params->dsp_rows6) {  /* the layout without the routine: the same sums in C */
-                for (; o + 6 <= out_depth; o += 6, w += 6 * depth) {
-                    int32_t acc[6];
-                    for (int32_t r = 0; r < 6; ++r) {
-                        acc[r] = bias[o + r];
-                    }
-                    ml_fc_rows6_c(x, w, blocks, acc);
-                    for (int32_t r = 0; r < 6; ++r) {
-                        out[o + r] = ml_fc_dsp_out(params, quant, o + r, acc[r]);
-                    }
-                }
-            }
-#endif
             for (; o + 4 <= out_depth; o += 4) {
                 int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
                 if (bias != NULL) {
@@ -330,6 +322,7 @@ static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *qu
         }
     }
 }
+#endif /* ML_COMPACT */
 #endif /* ML_NN_DSP */
 
 #if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
@@ -523,6 +516,9 @@ ml_status ml_fully_connected_s8(const ml_fc_params *params, const ml_per_channel
     }
 #if defined(ML_NN_DSP)
     if (params->dsp_rows6) {  /* only the six-row paths read this layout */
+#if ML_COMPACT
+        return ML_NO_IMPL;  /* which the compact form leaves out (see its ml_fc_dsp) */
+#endif
         if (params->filter_offset != 0 || params->input_offset != 0 || bias == NULL ||
             out_depth < 6 || (depth & 3) != 0 || depth == 0) {
             return ML_ARG_ERROR;
