@@ -47,15 +47,25 @@ def _user_files(folder: Path, listed: set[str]) -> list[str]:
 
 def _state(out: Path) -> tuple[str, dict | None, list[str]]:
     """("missing" | "file" | "dir", manifest, user files). Another compile may swap the folder
-    while we look; a folder that vanishes mid-look reads as missing or as holding nothing."""
-    try:
-        st = os.stat(out)
-    except FileNotFoundError:
-        return "missing", None, []
-    if not stat.S_ISDIR(st.st_mode):
-        return "file", None, []
-    man = _manifest(out)
-    return "dir", man, _user_files(out, set(man["files"]) if man else set())
+    while we look (a rename puts a new directory there): the manifest and the listing must come
+    from one directory, so the look is repeated until the directory is the same one before and
+    after it; a folder that vanishes reads as missing."""
+    for _ in range(100):
+        try:
+            st = os.stat(out)
+        except FileNotFoundError:
+            return "missing", None, []
+        if not stat.S_ISDIR(st.st_mode):
+            return "file", None, []
+        man = _manifest(out)
+        extra = _user_files(out, set(man["files"]) if man else set())
+        try:
+            again = os.stat(out)
+        except FileNotFoundError:
+            continue
+        if (again.st_dev, again.st_ino) == (st.st_dev, st.st_ino):
+            return "dir", man, extra
+    raise MicrolithError(f"{out}: other compiles keep replacing this folder; try again")
 
 
 def _write_files(folder: Path, files: dict[str, str | bytes]) -> None:
@@ -140,10 +150,19 @@ def _replace(out: Path, files, kind: str) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# Read once, at import: setting the umask to read it is process-wide, and a compile in another
+# thread would create its files under the momentary 0 in between.
+_UMASK = _read_umask()
+
+
+def _umask() -> int:
+    return _UMASK
 
 
 def generated_sources(folder) -> list[Path]:
