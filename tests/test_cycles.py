@@ -142,6 +142,20 @@ def test_board_files_give_the_flash_model():
     assert memory_system(get_target("nrf52840")) is None      # no figures in its file: no board model
 
 
+def test_known_error_is_the_recorded_validation():
+    """The flash model's stated error is the one measured against the published real-board
+    latencies (bench/real_boards_validation.json), and each benchmark is within 15% of it."""
+    import json
+    from pathlib import Path
+    rec = json.loads((Path(__file__).resolve().parent.parent / "bench" / "real_boards_validation.json").read_text())
+    text = memory_system(get_target("stm32l4r5")).basis()
+    assert "known error" in text
+    names = {"kws": "KWS", "vww": "VWW", "ic": "IC", "ad": "AD"}
+    for row in rec["rows"]:
+        assert abs(row["error_pct"]) <= 15, row
+        assert f"{names[row['benchmark']]} {row['error_pct']:+.1f}%" in text, row["benchmark"]
+
+
 def test_log_rewind_counts_only_the_instructions_that_ran():
     blocks = {0x100: ("m_invoke", ["movs r0, #0", "movs r1, #0", "movs r2, #0"]),
               0x300: ("ml_fw_run", ["nop"])}

@@ -62,6 +62,7 @@ class MemorySystem:
     prefetch: bool                 # sequential fetch overlaps the previous flash word
     description: str               # what the part has, for the basis text
     fetch_bytes: int = 8           # one flash read when no cache says otherwise
+    validation: str = ""           # how this board's estimates compared with published real-board runs
 
     def plugin_args(self) -> list[str]:
         args = [f"ws={self.wait_states}", f"prefetch={int(self.prefetch)}", f"unified={int(self.unified)}",
@@ -82,9 +83,10 @@ class MemorySystem:
             parts.append("flash data loads " + (f"through a cache ({self.dcache.text()})" if self.dcache
                                                 else "uncached"))
         parts.append("prefetch of the next flash word " + ("on" if self.prefetch else "off"))
-        return (", ".join(parts) + f" [{self.description}]; each miss stalls for the wait states, SRAM is "
+        text = (", ".join(parts) + f" [{self.description}]; each miss stalls for the wait states, SRAM is "
                 "zero-wait, LRU replacement; approximate: bus contention and the core's fetch buffer are "
                 "not modelled")
+        return text + (f"; known error: {self.validation}" if self.validation else "")
 
 
 def _geometry(block) -> CacheGeometry | None:
@@ -104,7 +106,8 @@ def memory_system(board: dict | None) -> MemorySystem | None:
         return None
     return MemorySystem(board["name"], int(ws), _geometry(m.get("instruction_cache")),
                         _geometry(m.get("data_cache")), bool(_fig(m.get("unified_cache", False))),
-                        bool(_fig(m.get("prefetch", False))), m.get("summary", ""))
+                        bool(_fig(m.get("prefetch", False))), m.get("summary", ""),
+                        validation=(m.get("validation") or {}).get("summary", ""))
 
 
 # ---------------------------------------------------------------------------- the plugin
