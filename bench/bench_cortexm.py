@@ -109,8 +109,9 @@ def table(rows: list[dict], baseline: dict, target: str) -> str:
     if base:
         lines += ["", "TFLM + CMSIS-NN: the baseline file's release build on the same board and method; its flash "
                   "is the int8-only op registration (the fair comparison; all ops registered adds 25-34 KB), its "
-                  "RAM includes the arena with inputs and outputs. No cycle estimate exists for it yet: its "
-                  "firmware is not built here."]
+                  "RAM includes the arena with inputs and outputs. Its cycles are not estimated here (that "
+                  "firmware is not built by this script); the cycle model was checked on an older TFLM + CMSIS-NN "
+                  "against real boards instead (Cycle model validation, below)."]
         best = best_published_m4()
         if best:
             parts = []
