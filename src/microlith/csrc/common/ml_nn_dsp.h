@@ -323,43 +323,6 @@ ML_DSP_INLINE void ml_dsp_mac_1x2(const int32_t *cols, const int8_t *w, int32_t 
 }
 
 /*
- * Depthwise 3x3, four channels at a time, without the input offset (the caller folds
- * input_offset * sum(w) into the accumulators): acc0..acc3 (channels c..c+3) += the input word
- * (four int8 channels) at tap (ky, kx) = q + ky * dy + kx * dx times that tap's weights, the
- * int16 pairs {w_c0, w_c2} {w_c1, w_c3} at pw[2 * (3 * ky + kx)]. dyp = dy - dx. Eight
- * instructions per tap. Fixed scratch registers (r8-r11) keep the operands gcc must place
- * to eight, which it manages at every optimization level and with a frame pointer.
- */
-#define ML_DSP_DW_TAP(load, woff)                                                                \
-    load "\n\t"                                                                                  \
-    "ldrd r10, r11, [%[pw], #" woff "]\n\t"                                                      \
-    "sxtb16 r9, r8, ror #8\n\t"                                                                  \
-    "sxtb16 r8, r8\n\t"                                                                          \
-    "smlabb %[a0], r8, r10, %[a0]\n\t"                                                           \
-    "smlatt %[a2], r8, r10, %[a2]\n\t"                                                           \
-    "smlabb %[a1], r9, r11, %[a1]\n\t"                                                           \
-    "smlatt %[a3], r9, r11, %[a3]\n\t"
-
-#define ML_DSP_DW_ROW(w0, w1, w2)                                                                \
-    ML_DSP_DW_TAP("ldr r8, [%[q]]", w0)                                                          \
-    "add %[q], %[q], %[dx]\n\t"                                                                  \
-    ML_DSP_DW_TAP("ldr r8, [%[q]]", w1)                                                          \
-    ML_DSP_DW_TAP("ldr r8, [%[q], %[dx]]", w2)                                                   \
-    "add %[q], %[q], %[dyp]\n\t"
-
-ML_DSP_INLINE void ml_dsp_dw_3x3(const int8_t *q, int32_t dx, int32_t dyp, const int32_t *pw,
-                                 int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
-{
-    __asm__ volatile(
-        ML_DSP_DW_ROW("0", "8", "16")
-        ML_DSP_DW_ROW("24", "32", "40")
-        ML_DSP_DW_ROW("48", "56", "64")
-        : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [q] "+r"(q)
-        : [dx] "r"(dx), [dyp] "r"(dyp), [pw] "r"(pw)
-        : "r8", "r9", "r10", "r11", "memory");
-}
-
-/*
  * Four consecutive output channels from their accumulators: for each, {multiplier, round, n}
  * from qp (ml_dsp_requantize with the output offset in round, n >= 1), SSAT to int8 and a
  * byte store; seven instructions per channel.
@@ -446,27 +409,6 @@ ML_DSP_INLINE int32_t ml_dsp_requantize_x2(int32_t acc2, int32_t multiplier, int
     return ml_dsp_smmlar(acc2, multiplier, c) >> n;
 }
 
-/* ml_dsp_out4 for doubled accumulators: six instructions per channel. */
-#define ML_DSP_OUT_ONE_X2(a)                                                                    \
-    "ldmia %[qp]!, {r8, r9, r10}\n\t"                                                           \
-    "sub r9, r9, %[" a "], lsr #31\n\t"                                                          \
-    "smmlar %[t], %[" a "], r8, r9\n\t"                                                          \
-    "asr %[t], %[t], r10\n\t"                                                                    \
-    "ssat %[t], #8, %[t]\n\t"                                                                    \
-    "strb %[t], [%[o]], #1\n\t"
-
-ML_DSP_INLINE int8_t *ml_dsp_out4_x2(const int32_t *qp, int8_t *o, int32_t a0, int32_t a1,
-                                     int32_t a2, int32_t a3)
-{
-    int32_t t;
-    __asm__ volatile(
-        ML_DSP_OUT_ONE_X2("a0") ML_DSP_OUT_ONE_X2("a1") ML_DSP_OUT_ONE_X2("a2")
-        ML_DSP_OUT_ONE_X2("a3")
-        : [qp] "+r"(qp), [o] "+r"(o), [t] "=&r"(t)
-        : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3)
-        : "r8", "r9", "r10", "memory");
-    return o;
-}
 
 
 /* acc + a.lo * b.hi */

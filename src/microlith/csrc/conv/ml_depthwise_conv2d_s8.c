@@ -176,71 +176,6 @@ ML_DSP_INLINE int8_t ml_dw_dsp_out(const ml_dw_dsp *d, const int32_t *qp, int32_
     return ml_clamp_s8(v, d->act_min, d->act_max);
 }
 
-/* A pass's groups at one output pixel: 3x3 windows, every channel on the fast
- * requantization, the clamp [-128, 127]. One assembly loop over the groups, so nothing is
- * spilled: per group 2 loads of the starting values, 8 instructions per tap (ML_DSP_DW_TAP:
- * the input word, its weights, two SXTB16, four multiply-accumulates), 6 per output channel,
- * 9 of pointer and loop upkeep: 107 for 36 multiply-accumulates. Clang cannot give the loop
- * its 13 registers, so it gets the same steps as separate assembly blocks. */
-#define ML_DW_TAP3(w0, w1, w2)                                                                  \
-    ML_DSP_DW_TAP("ldr r8, [%[q]]", w0)                                                         \
-    ML_DSP_DW_TAP("ldr r8, [%[q], %[dx]]", w1)                                                  \
-    ML_DSP_DW_TAP("ldr r8, [%[q], %[dx], lsl #1]", w2)
-
-#define ML_DW_OUT_X2(a)                                                                         \
-    "ldmia %[pw]!, {r8, r9, r10}\n\t"                                                           \
-    "sub r9, r9, %[" a "], lsr #31\n\t"                                                          \
-    "smmlar %[" a "], %[" a "], r8, r9\n\t"                                                      \
-    "asr %[" a "], %[" a "], r10\n\t"                                                            \
-    "ssat %[" a "], #8, %[" a "]\n\t"                                                            \
-    "strb %[" a "], [%[o]], #1\n\t"
-
-#if defined(__clang__)
-static ML_NOINLINE void ml_dw_dsp_pixel_3x3(const ml_dw_dsp *d, const int8_t *in, int8_t *out)
-{
-    const int32_t *gd = d->groups_data;
-    const int32_t dx = d->dx;
-    const int32_t dyp = d->dy - d->dx;
-    int32_t g = d->groups;
-    do {
-        int32_t a0 = gd[0], a1 = gd[1], a2 = gd[2], a3 = gd[3];
-        ml_dsp_dw_3x3(in, dx, dyp, gd + 4, &a0, &a1, &a2, &a3);
-        out = ml_dsp_out4_x2(gd + 4 + 2 * 9, out, a0, a1, a2, a3);
-        in += 4;
-        gd += 4 + 2 * 9 + 12;
-    } while (--g > 0);
-}
-#else
-static ML_NOINLINE void ml_dw_dsp_pixel_3x3(const ml_dw_dsp *d, const int8_t *in, int8_t *out)
-{
-    const int32_t *gd = d->groups_data;
-    const int32_t *const end = gd + d->groups * (4 + 2 * 9 + 12);
-    const int32_t dx = d->dx;
-    const int32_t dy = d->dy;
-    int32_t a0, a1, a2, a3;
-    __asm__ volatile(
-        "1:\n\t"
-        "ldrd %[a0], %[a1], [%[pw]]\n\t"
-        "ldrd %[a2], %[a3], [%[pw], #8]\n\t"
-        ML_DW_TAP3("16", "24", "32")
-        "add %[q], %[q], %[dy]\n\t"
-        ML_DW_TAP3("40", "48", "56")
-        "add %[q], %[q], %[dy]\n\t"
-        ML_DW_TAP3("64", "72", "80")
-        "sub %[q], %[q], %[dy], lsl #1\n\t"
-        "add %[q], %[q], #4\n\t"
-        "add %[pw], %[pw], #88\n\t"
-        ML_DW_OUT_X2("a0") ML_DW_OUT_X2("a1") ML_DW_OUT_X2("a2") ML_DW_OUT_X2("a3")
-        "ldr r8, %[end]\n\t"
-        "cmp %[pw], r8\n\t"
-        "bne 1b"
-        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [q] "+r"(in),
-          [pw] "+r"(gd), [o] "+r"(out)
-        : [dx] "r"(dx), [dy] "r"(dy), [end] "m"(end)
-        : "r8", "r9", "r10", "r11", "cc", "memory");
-}
-#endif
-
 /* One call of ml_dw_dsp_row_3x3: the offsets in the comments are the routine's. */
 typedef struct {
     const int32_t *groups_data;  /* 0 */
@@ -262,8 +197,10 @@ void ml_dw_dsp_row_3x3(const ml_dw_row_job *job);
  * whose flash sits behind a small data cache (the STM32L4's ART accelerator: 256 bytes), a
  * group's 136 bytes of data laid out in flash stay cached across the row, where walking a
  * pass's four groups (544 bytes) pixel by pixel fetched them all from flash again at every
- * pixel (KWS on the stm32l4r5 memory model: 0.74 M of its 1.25 M flash stall cycles). A
- * routine of its own, not inline assembly: the loop wants fourteen registers, which gcc cannot
+ * pixel (KWS on the stm32l4r5 memory model: 0.74 M of its 1.25 M flash stall cycles). Per
+ * group and pixel: 2 loads of the starting values, 8 instructions per tap (the input word,
+ * its weights, two SXTB16, four multiply-accumulates), 6 per output channel and 9 of pointer
+ * and loop upkeep: 109 for 36 multiply-accumulates. A routine of its own, not inline assembly: the loop wants fourteen registers, which gcc cannot
  * give an asm statement in a function that keeps a frame pointer. Registers: r0-r3 the sums,
  * r4 the window, r5 the group's data, r6 the outputs, r7 dx, r12 dy, lr out_c - 4, r8-r11
  * scratch (r11 walks the requantization constants); on the stack: [sp] step - 2 dy (from the
@@ -369,6 +306,13 @@ static void ml_dw_dsp_row(const ml_dw_dsp *d, const int8_t *in, int32_t step, in
     job.dy = d->dy;
     job.out_c = out_c;
     ml_dw_dsp_row_3x3(&job);
+}
+
+/* A pass's groups at one output pixel (a window the image clips, copied into the patch): a row
+ * of one. */
+static ML_NOINLINE void ml_dw_dsp_pixel_3x3(const ml_dw_dsp *d, const int8_t *in, int8_t *out)
+{
+    ml_dw_dsp_row(d, in, 0, out, 4 * d->groups, 1);
 }
 
 /* The same for any window of up to ML_DW_DSP_TAPS taps, requantization and clamp. */
