@@ -212,10 +212,15 @@ def quantize_bias_int64(b: np.ndarray, scales: np.ndarray) -> np.ndarray:
 MAX_FLOAT_ELEMENTS = 1 << 22
 _SAME_SHAPE_OPS = (Op.SOFTMAX, Op.LOGISTIC, Op.TANH, Op.RELU, Op.RELU6, Op.LEAKY_RELU, Op.HARD_SWISH,
                    Op.QUANTIZE, Op.DEQUANTIZE)
-_ARITY = {Op.CONV_2D: 2, Op.DEPTHWISE_CONV_2D: 2, Op.FULLY_CONNECTED: 2, Op.ADD: 2, Op.SUB: 2, Op.MUL: 2,
+# Ops whose inputs broadcast together (numpy rules, as TFLite's) into the output.
+_BROADCAST_OPS = (Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.MAXIMUM, Op.MINIMUM, Op.SQUARED_DIFFERENCE, Op.PRELU,
+                  Op.EQUAL, Op.NOT_EQUAL, Op.LESS, Op.LESS_EQUAL, Op.GREATER, Op.GREATER_EQUAL,
+                  Op.LOGICAL_AND, Op.LOGICAL_OR, Op.SELECT_V2)
+_ARITY = {Op.CONV_2D: 2, Op.DEPTHWISE_CONV_2D: 2, Op.FULLY_CONNECTED: 2,
           Op.PAD: 2, Op.MEAN: 2, Op.TRANSPOSE: 2, Op.STRIDED_SLICE: 4,
           # --- issue 10: transpose conv
-          Op.TRANSPOSE_CONV: 3}
+          Op.TRANSPOSE_CONV: 3,
+          **{op: 2 for op in _BROADCAST_OPS}, Op.SELECT_V2: 3}
 
 
 def _window_out(size: int, k: int, d: int, s: int, padding: str) -> int:
@@ -320,11 +325,12 @@ def check_float_shapes(g: Graph) -> None:
             bias = node.inputs[2] if len(node.inputs) > 2 else None
             if bias is not None and g.t(bias).size != w[0]:
                 raise bad(f"bias '{bias}' holds {g.t(bias).size} values for {w[0]} outputs")
-        elif op in (Op.ADD, Op.SUB, Op.MUL):
+        elif op in _BROADCAST_OPS:
+            shapes = [tuple(int(d) for d in g.t(n).shape) for n in node.inputs[:_ARITY[op]]]
             try:
-                shape = np.broadcast_shapes(xs, tuple(operands[0].shape))
+                shape = np.broadcast_shapes(*shapes)
             except ValueError:
-                raise bad(f"input shapes {list(xs)} and {list(operands[0].shape)} do not broadcast") from None
+                raise bad(f"input shapes {' and '.join(str(list(sh)) for sh in shapes)} do not broadcast") from None
             if math.prod(shape) != y.size:
                 raise bad(f"the inputs broadcast to {list(shape)}")
         elif op in _SAME_SHAPE_OPS + (Op.RESHAPE, Op.SQUEEZE):
