@@ -188,6 +188,8 @@ SMALL_LAYERS = {
     "fc_depth_odd": ("fc", dict(batches=1, depth=33, units=7, in_zp=-128, out_zp=127, activation="RELU"),
                      "cortex-m4"),
     "fc_no_bias_tiny_scale": ("fc", dict(batches=1, depth=64, units=12, bias=False, out_scale=1e6), "cortex-m4"),
+    # enough work that size mode keeps the row groups (ML_SPECIALISE_FC_ROWS), with a tail of rows
+    "fc_rows_kept": ("fc", dict(batches=1, depth=516, units=98, per_channel=True, in_zp=-128), "cortex-m4"),
     "avgpool_kws": ("pool", ((1, 25, 5, 64), (25, 5), (1, 1), "VALID", "NONE", -128), "cortex-m4"),
     "avgpool_clipped_odd_c": ("pool", ((2, 7, 9, 19), (3, 3), (2, 2), "SAME", "RELU6", -3), "cortex-m4"),
     "avgpool_over_256_cells": ("pool", ((1, 17, 17, 8), (17, 17), (1, 1), "VALID", "NONE", 0), "cortex-m4"),
@@ -215,6 +217,9 @@ def test_size_mode_small_layer_kernels_are_exact(tmp_path, name):
                       dict(padding=padding, stride_h=stride[0], stride_w=stride[1], filter_h=filt[0],
                            filter_w=filt[1], activation=activation))
     path = write(g, tmp_path)
+    r = microlith.api.compile(path, tmp_path / "c", optimize="size", measure=False)
+    config = (tmp_path / "c" / "src" / "microlith_kernels" / "ml_config.h").read_text()
+    assert ("#define ML_SPECIALISE_FC_ROWS 1" in config) == (name == "fc_rows_kept"), r["name"]
     x = g.t(g.inputs[0])
     rng = np.random.default_rng(5)
     # the sums' extremes (all -128, all 127), then random values

@@ -59,6 +59,13 @@ INLINE_GLUE_BYTES = 100              # KWS: 8 layers' loops, less the cursor's o
 # instructions for 480 bytes, the convolution's full-group path 0.63 M for 654 bytes, so
 # 1,000-3,000 per byte); per-layer glue saves about 2. Balanced keeps code that saves at least:
 BALANCED_MIN_GAIN = 16
+# Size mode keeps a variant only when it saves far more: at least this many instructions per byte.
+SIZE_MIN_GAIN = 100
+# The fully connected kernel's row groups (four rows per input word) against its compact one row at
+# a time (Cortex-M4, size mode): 768 bytes more code, about 2.25 instructions less per MAC (AD:
+# 1,082,322 -> 488,195 instructions for its 264 k MACs; KWS's 768-MAC classifier saves 2.2 k, 3 per byte).
+FC_ROWS_BYTES = 768
+FC_ROWS_SAVED_PER_MAC = 2.25
 COLD_SHARE = 0.01  # balanced: layers below this share of the model's MACs are "size" layers
 
 _META_KEY = "optimize_layers"
@@ -177,6 +184,12 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
             plan.kept_variants.append("CONV_P4")
             if len(asm) == len(convs) and "ml_conv2d_s8" in plan.no_fallback:
                 plan.only_variants.append("CONV2D_S8_ONLY_ASM")
+    if plan.mode == "size":
+        fcs = [n for i, n in enumerate(g.nodes)
+               if n.op is Op.FULLY_CONNECTED and params[i].get("dtype", "int8") == "int8"]
+        fc_macs = macs(types.SimpleNamespace(nodes=fcs, t=g.t))
+        if fc_macs * FC_ROWS_SAVED_PER_MAC >= SIZE_MIN_GAIN * FC_ROWS_BYTES:
+            plan.kept_variants.append("FC_ROWS")
     if plan.mode == "size" and any(_takes_dw_3x3(n, g, params[i]) for i, n in enumerate(g.nodes)):
         plan.kept_variants.append("DW_3X3")
         dws = [i for i, n in enumerate(g.nodes) if n.op is Op.DEPTHWISE_CONV_2D]

@@ -13,6 +13,13 @@
 #else
 #define ML_COMPACT 0
 #endif
+/* The compact form sums one row at a time, unless size mode keeps the row groups for a model
+ * whose fully connected layers do enough work to pay for them (ML_SPECIALISE_FC_ROWS). */
+#if ML_COMPACT && !defined(ML_SPECIALISE_FC_ROWS)
+#define ML_FC_ONE_ROW 1
+#else
+#define ML_FC_ONE_ROW 0
+#endif
 
 #if defined(ML_NN_DSP)
 /*
@@ -42,7 +49,7 @@ static inline int8_t ml_fc_dsp_out(const ml_fc_params *params, const ml_per_chan
     return ml_clamp_s8(v, params->act_min, params->act_max);
 }
 
-#if !ML_COMPACT
+#if !ML_FC_ONE_ROW
 /* The same with one multiplier and shift for every row, hoisted by the caller: the shift is
  * in [-22, -1], the multiplier >= 0 and the clamp [-128, 127]. */
 ML_DSP_INLINE int8_t ml_fc_dsp_out_tensor(int32_t acc, int32_t m, int32_t sh, int32_t round,
@@ -209,10 +216,10 @@ __asm__(".text\n\t"
         ".size ml_fc_dsp_rows6, .-ml_fc_dsp_rows6");
 #endif /* !ML_COMPACT */
 
-#if ML_COMPACT
+#if ML_FC_ONE_ROW
 /*
  * The compact form: one row at a time (ml_fc_dsp_dot) and one requantization routine, for
- * layers the generator judged small. On Cortex-M4 at -Os the kernel takes 346 bytes where the
+ * layers the generator judged small (and size mode's models whose fully connected layers are). On Cortex-M4 at -Os the kernel takes 346 bytes where the
  * row-group paths took 1,114, for 2.2 k more instructions on KWS's 12 x 64 classifier (3 per
  * byte, below what balanced keeps code for). It reads the row-major filter only: the generator
  * lays out dsp_rows6 for "speed" layers, which never get this form.
@@ -250,6 +257,7 @@ static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *qu
         const int8_t *w = filter;
         int32_t o = 0;
         if (blocks > 0) {
+#if !ML_COMPACT  /* the layout is only laid out for "speed" layers */
             if (params->dsp_rows6) {  /* checked by the caller: bias, out_depth >= 6, done == depth */
                 /* The routine requantizes itself when nothing is left to add and the
                  * requantization is the per-tensor fast one; otherwise it hands over each
@@ -286,6 +294,7 @@ static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *qu
                 o = 6 * groups;
                 w += o * depth;
             }
+#endif
             for (; o + 4 <= out_depth; o += 4) {
                 int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
                 if (bias != NULL) {
@@ -322,7 +331,7 @@ static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *qu
         }
     }
 }
-#endif /* ML_COMPACT */
+#endif /* ML_FC_ONE_ROW */
 #endif /* ML_NN_DSP */
 
 #if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
