@@ -58,6 +58,10 @@ def _prepare(node, g, depthwise: bool) -> dict:
     for t in (x, y):
         if len(t.shape) != 4:
             raise MicrolithError(f"{here}: tensor '{t.name}' must be 4-D NHWC (got {list(t.shape)})")
+    for t in (x, w, y):  # an empty dimension leaves nothing to convolve (and divides by zero below)
+        if any(int(d) < 1 for d in t.shape):
+            raise MicrolithError(f"{here}: tensor '{t.name}' has shape {list(t.shape)}; every dimension "
+                                 "must be at least 1")
     batches, in_h, in_w, in_c = x.shape
     _, k_h, k_w, _ = w.shape
     if depthwise:
