@@ -219,7 +219,8 @@ __asm__(".text\n\t"
 #if ML_FC_ONE_ROW
 /*
  * The compact form: one row at a time (ml_fc_dsp_dot) and one requantization routine, for
- * layers the generator judged small (and size mode's models whose fully connected layers are). On Cortex-M4 at -Os the kernel takes 346 bytes where the
+ * layers the generator judged small, and in size mode unless the model's fully connected
+ * layers pay for the row groups. On Cortex-M4 at -Os the kernel takes 346 bytes where the
  * row-group paths took 1,114, for 2.2 k more instructions on KWS's 12 x 64 classifier (3 per
  * byte, below what balanced keeps code for). It reads the row-major filter only: the generator
  * lays out dsp_rows6 for "speed" layers, which never get this form.

@@ -15,7 +15,8 @@
 #endif
 /* Size mode goes further: channel by channel in portable C, the smallest form (Cortex-M4, -Os:
  * 476 bytes where the compact form's 8-channel DSP loop takes 1,078; KWS's pool 12.6 k -> 42.4 k
- * instructions, about 50 per byte saved, which balanced's threshold keeps but size mode gives up). */
+ * instructions, about 50 per byte saved, which balanced's threshold keeps but size mode's
+ * gives up). */
 #if defined(ML_OPTIMIZE_SIZE)
 #define ML_MINIMAL 1
 #else
