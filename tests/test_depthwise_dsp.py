@@ -15,6 +15,8 @@ PLANAR_CASES = {
     "odd_width_batch2_zp127": ((2, 7, 9, 6), dict(in_zp=127)),          # extra column, 3 pairs
     "valid_no_bias": ((1, 8, 10, 4), dict(padding="VALID", bias="omit")),
     "tall_bands_two_channels": ((1, 19, 8, 2), dict(in_zp=-128, out_zp=127)),  # 3 bands of rows
+    # the second image's first band must not read the first image's last rows as its top padding
+    "batch2_two_bands_zp127": ((2, 11, 6, 8), dict(in_zp=127)),
     "zp_min_max_per_tensor": ((1, 6, 6, 8), dict(in_zp=-128, out_zp=-128, per_channel=False)),
 }
 

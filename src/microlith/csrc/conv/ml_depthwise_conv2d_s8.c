@@ -895,11 +895,12 @@ static ML_NOINLINE void ml_dw_3x3_run(const ml_depthwise_conv_params *params,
             const int32_t rows = out_h - oy0 < band ? out_h - oy0 : band;
             const int32_t iy0 = oy0 - params->pad_h;
             const int32_t n_in = rows + 2;
-            /* Plane rows [k_lo, k_hi) are image rows; the others must read 0 (a later band
-             * can put padding rows where an earlier one had image rows). */
+            /* Plane rows [k_lo, k_hi) are image rows; the others must read 0 (a later band,
+             * or the first band of the next batch, can put padding rows where an earlier band
+             * had image rows). */
             const int32_t k_lo = iy0 < 0 ? (-iy0 < n_in ? -iy0 : n_in) : 0;
             const int32_t k_hi = in_h - iy0 < n_in ? (in_h - iy0 > k_lo ? in_h - iy0 : k_lo) : n_in;
-            if (oy0 > 0 && (k_lo > 0 || k_hi < n_in)) {
+            if ((b > 0 || oy0 > 0) && (k_lo > 0 || k_hi < n_in)) {
                 for (int32_t k = 0; k < n_in; ++k) {
                     if (k < k_lo || k >= k_hi) {
                         for (int32_t i = 0; i < words_x; ++i) {
