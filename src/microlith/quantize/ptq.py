@@ -217,7 +217,7 @@ _BROADCAST_OPS = (Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.MAXIMUM, Op.MINIMUM, Op.SQU
                   Op.EQUAL, Op.NOT_EQUAL, Op.LESS, Op.LESS_EQUAL, Op.GREATER, Op.GREATER_EQUAL,
                   Op.LOGICAL_AND, Op.LOGICAL_OR, Op.SELECT_V2)
 _ARITY = {Op.CONV_2D: 2, Op.DEPTHWISE_CONV_2D: 2, Op.FULLY_CONNECTED: 2,
-          Op.PAD: 2, Op.MEAN: 2, Op.TRANSPOSE: 2, Op.STRIDED_SLICE: 4,
+          Op.PAD: 2, Op.PADV2: 2, Op.MIRROR_PAD: 2, Op.MEAN: 2, Op.TRANSPOSE: 2, Op.STRIDED_SLICE: 4,
           # --- issue 10: transpose conv
           Op.TRANSPOSE_CONV: 3,
           **{op: 2 for op in _BROADCAST_OPS}, Op.SELECT_V2: 3}
@@ -358,17 +358,24 @@ def check_float_shapes(g: Graph) -> None:
                 if stride < 1 or _window_out(ys[1 + axis], w[1 + axis], 1, stride, a["padding"]) != xs[1 + axis]:
                     raise bad(f"{a['padding']} windows of {w[1 + axis]} with stride {stride} on the output do "
                               f"not give the input's size along axis {1 + axis}")
-        elif op in (Op.PAD, Op.MEAN, Op.TRANSPOSE, Op.STRIDED_SLICE):
+        elif op in (Op.PAD, Op.PADV2, Op.MIRROR_PAD, Op.MEAN, Op.TRANSPOSE, Op.STRIDED_SLICE):
             if not all(t.is_const for t in operands):
                 raise bad("the operands after the first must be constants")
-            vals = [np.asarray(t.data) for t in operands]
+            if op is Op.PADV2 and len(operands) > 1 and operands[1].size != 1:
+                raise bad(f"the pad value '{operands[1].name}' holds {operands[1].size} values, not 1")
+            # PADV2's pad value is a float; the paddings and the other ops' operands are integers
+            vals = [np.asarray(t.data) for t in (operands[:1] if op is Op.PADV2 else operands)]
             if any(v.dtype.kind not in "iu" for v in vals):
                 raise bad("the operands after the first must be integer constants")
-            if op is Op.PAD:
+            if op in (Op.PAD, Op.PADV2, Op.MIRROR_PAD):
                 p = vals[0]
                 if p.shape != (len(xs), 2) or (p < 0).any() or \
                         tuple(d + int(lo) + int(hi) for d, (lo, hi) in zip(xs, p)) != ys:
                     raise bad(f"paddings {p.tolist()} do not fit")
+                if op is Op.MIRROR_PAD:  # TensorFlow's MirrorPad limits (ops/movement.py MirrorPad)
+                    limit = [d - (1 if a["mode"] == "REFLECT" else 0) for d in xs]
+                    if any(int(v) > lim for row, lim in zip(p, limit) for v in row):
+                        raise bad(f"paddings {p.tolist()} reach past what {a['mode']} mode can mirror")
             elif op is Op.MEAN:
                 axes = {int(v) % len(xs) if xs and -len(xs) <= int(v) < len(xs) else None
                         for v in vals[0].reshape(-1)}
