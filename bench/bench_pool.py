@@ -1,0 +1,92 @@
+"""Pooling on Cortex-M4: instructions per input element, the issue-11 target being <= 0.5.
+
+    python3 bench/bench_pool.py            # print the markdown table (about 20 s)
+    python3 bench/bench_pool.py --write    # and replace its section in BENCHMARKS.md
+
+Each row is one int8 pooling layer as a single-op model, profiled on QEMU (instructions counted
+exactly, the layer's own count from --per-layer: the kernel call with its setup, divisions and
+stores), in speed mode (every kernel variant) and size mode (the smallest form). The shapes are
+the MLPerf Tiny models' global average pools and the max pools of small CNNs.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from microlith import profiling  # noqa: E402
+from microlith.ir import Op  # noqa: E402
+from opmodels import act, single_op, write  # noqa: E402
+
+# name: (op, input shape, filter, stride, padding)
+CASES = [
+    ("KWS global average 25x5x64", Op.AVERAGE_POOL_2D, (1, 25, 5, 64), (25, 5), (1, 1), "VALID"),
+    ("ResNet-8 global average 8x8x64", Op.AVERAGE_POOL_2D, (1, 8, 8, 64), (8, 8), (1, 1), "VALID"),
+    ("VWW global average 3x3x256", Op.AVERAGE_POOL_2D, (1, 3, 3, 256), (3, 3), (1, 1), "VALID"),
+    ("1-D CNN max 1x2 / 2, 50x32", Op.MAX_POOL_2D, (1, 1, 50, 32), (1, 2), (1, 2), "VALID"),
+    ("1-D CNN max 1x3 / 2, 51x24", Op.MAX_POOL_2D, (1, 1, 51, 24), (1, 3), (1, 2), "SAME"),
+    ("CNN max 2x2 / 2, 16x16x32", Op.MAX_POOL_2D, (1, 16, 16, 32), (2, 2), (2, 2), "VALID"),
+    ("CNN max 3x3 / 2, 15x15x16", Op.MAX_POOL_2D, (1, 15, 15, 16), (3, 3), (2, 2), "SAME"),
+]
+MODES = ("speed", "size")
+TARGET = "cortex-m4"
+
+
+def _model(tmp: Path, op, shape, filt, stride, padding) -> Path:
+    n, h, w, c = shape
+    if padding == "SAME":
+        oh, ow = -(-h // stride[0]), -(-w // stride[1])
+    else:
+        oh, ow = (h - filt[0]) // stride[0] + 1, (w - filt[1]) // stride[1] + 1
+    g = single_op(op, [act("x", shape, 0.05, -128)], [act("y", (n, oh, ow, c), 0.05, -128)],
+                  dict(padding=padding, stride_h=stride[0], stride_w=stride[1], filter_h=filt[0],
+                       filter_w=filt[1], activation="NONE"))
+    return write(g, tmp)
+
+
+def table() -> str:
+    rows = ["| layer | input elements | " + " | ".join(f"{m}: instructions (per element)" for m in MODES)
+            + " | <= 0.5 per element |", "|---|---:|" + "---:|" * len(MODES) + ":---:|"]
+    for name, op, shape, filt, stride, padding in CASES:
+        elems = shape[0] * shape[1] * shape[2] * shape[3]
+        cells, best = [], None
+        for mode in MODES:
+            with tempfile.TemporaryDirectory() as tmp:
+                r = profiling.profile(_model(Path(tmp), op, shape, filt, stride, padding), TARGET,
+                                      per_layer=True, workdir=tmp, cycles=False, optimize=mode)
+            assert r["output_matches_host"], (name, mode)
+            n = r["per_layer"][0]["instructions"]
+            cells.append(f"{n:,} ({n / elems:.2f})")
+            best = n / elems if best is None else min(best, n / elems)
+        rows.append(f"| {name} | {elems:,} | " + " | ".join(cells) + f" | {'yes' if best <= 0.5 else 'no'} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--write", action="store_true", help="replace the section in BENCHMARKS.md")
+    args = ap.parse_args()
+    text = (f"{TARGET} on QEMU, arm-none-eabi-gcc -O2 (size mode: -Os), one inference; the pooling "
+            "layer's own instructions over its input elements. Measured with "
+            "`python3 bench/bench_pool.py --write`.\n\n" + table())
+    print(text)
+    if args.write:
+        path = ROOT / "BENCHMARKS.md"
+        doc = path.read_text()
+        block = f"<!-- bench_pool:begin -->\n## Pooling: instructions per input element\n\n{text}\n<!-- bench_pool:end -->"
+        if "<!-- bench_pool:begin -->" in doc:
+            doc = re.sub(r"<!-- bench_pool:begin -->.*?<!-- bench_pool:end -->", lambda _m: block, doc, flags=re.S)
+        else:
+            doc = doc.rstrip("\n") + "\n\n" + block + "\n"
+        path.write_text(doc)
+        print(f"updated {path}")
+
+
+if __name__ == "__main__":
+    main()
