@@ -88,7 +88,7 @@ class Plan:
     inline_glue: set[int] = field(default_factory=set)  # in-place layers whose loop is inline
     no_fallback: list[str] = field(default_factory=list)  # kernels built without their portable path
     kept_variants: list[str] = field(default_factory=list)  # size mode: variants kept all the same
-    only_variants: list[str] = field(default_factory=list)  # size mode: the only variant a kernel keeps
+    only_variants: list[str] = field(default_factory=list)  # size, balanced: the only variant a kernel keeps
     compact: list[str] = field(default_factory=list)  # balanced: kernels that only "size" layers use
     absent: list[str] = field(default_factory=list)   # size, balanced: paths no layer reaches (ML_<X>)
     choices: list[dict] = field(default_factory=list)  # per decided layer: what was chosen, why
@@ -103,7 +103,7 @@ class Plan:
                 "kernels_compiled_for_size": self.size_kernels,
                 "kernels_without_portable_fallback": list(self.no_fallback),
                 "variants_kept_in_size_mode": list(self.kept_variants),
-                "only_variants_in_size_mode": list(self.only_variants),
+                "only_variants": list(self.only_variants),
                 "kernels_compact": list(self.compact),
                 "paths_left_out": list(self.absent),
                 "layers_speed": sum(m == "speed" for m in self.layer_modes),
@@ -177,13 +177,16 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
     if not any(n.op is Op.DEPTHWISE_CONV_2D and params[i].get("dsp_channels") is not None
                for i, n in enumerate(g.nodes)):
         plan.absent.append("NO_DW_3X3_PLANES")   # KWS, Cortex-M4: 1.6-1.7 KB that no layer reaches
-    if plan.mode == "size":
-        convs = [i for i, n in enumerate(g.nodes) if n.op is Op.CONV_2D and params[i].get("dtype", "int8") == "int8"]
-        asm = [i for i in convs if _takes_conv_asm(g.nodes[i], g, params[i])]
-        if asm:
-            plan.kept_variants.append("CONV_P4")
-            if len(asm) == len(convs) and "ml_conv2d_s8" in plan.no_fallback:
-                plan.only_variants.append("CONV2D_S8_ONLY_ASM")
+    convs = [i for i, n in enumerate(g.nodes) if n.op is Op.CONV_2D and params[i].get("dtype", "int8") == "int8"]
+    asm = [i for i in convs if _takes_conv_asm(g.nodes[i], g, params[i])]
+    if plan.mode == "size" and asm:
+        plan.kept_variants.append("CONV_P4")
+    # Every convolution takes the pixel-group assembly: the C groups (about 0.9 KB on Cortex-M4)
+    # stay out, in balanced too (free: no layer runs them), unless the kernel is in its compact
+    # form there, which has no assembly.
+    if asm and len(asm) == len(convs) and "ml_conv2d_s8" in plan.no_fallback and \
+            "ml_conv2d_s8" not in plan.compact:
+        plan.only_variants.append("CONV2D_S8_ONLY_ASM")
     if plan.mode == "size":
         fcs = [n for i, n in enumerate(g.nodes)
                if n.op is Op.FULLY_CONNECTED and params[i].get("dtype", "int8") == "int8"]
@@ -226,14 +229,17 @@ def _takes_conv_asm(node: Node, g: Graph, p: dict) -> bool:
     """The convolution's pixel-group assembly (ml_conv2d_s8.c), which size mode keeps in its
     four-pixel form (KWS: 3.79 M -> 2.5 M instructions in the convolutions for about 0.7 KB, and
     the C groups' 0.85 KB go when every layer takes it): its dispatch conditions, im2col scratch
-    and the clamp [-128, 127], and at least four output pixels in every call, which an output
-    row of four (any chunk of an in-place layer is whole rows) or a whole image of four ensures."""
+    and the clamp [-128, 127], and at least four output pixels in every call: in the whole image,
+    and in every chunk of rows should the planner run the layer in place (codegen/inplace.py)."""
+    from .inplace import row_stream
     if node.op is not Op.CONV_2D or p.get("dtype", "int8") != "int8":
         return False
     if not impl_for(node.op).scratch_bytes(node, g, p) or p["act_min"] > -128 or p["act_max"] < 127:
         return False
     _, out_h, out_w, _ = g.t(node.outputs[0]).shape
-    return out_w >= 4
+    s = row_stream(node, g, p)
+    fewest_rows = out_h if s is None else min(rows for _, rows, _, _ in s.chunks())
+    return min(out_h, fewest_rows) * out_w >= 4
 
 
 def _takes_dw_3x3(node: Node, g: Graph, p: dict, padded: bool = False) -> bool:

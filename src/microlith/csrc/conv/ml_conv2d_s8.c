@@ -449,6 +449,13 @@ static void ml_conv_pixels(const ml_conv_params *params, const ml_per_channel_qu
 #define ML_CONV_ASM 0
 #define ML_CONV_P6 0
 #endif
+/* ML_CONV2D_S8_ONLY_ASM (ml_config.h: every layer takes the assembly) leaves the C groups out
+ * only where the assembly is compiled, so a compact build without it keeps them. */
+#if defined(ML_CONV2D_S8_ONLY_ASM) && ML_CONV_ASM
+#define ML_CONV_ONLY_ASM 1
+#else
+#define ML_CONV_ONLY_ASM 0
+#endif
 
 /*
  * Two blocks per iteration, post-incremented STRD to the next block of the column (`bytes` =
@@ -1346,7 +1353,7 @@ static int32_t ml_conv_dsp_group_px(int32_t left)
 /* ---- Everything else (unproven accumulators, a narrower clamp): groups of four in C ---- */
 
 #define ML_CONV_PX 4
-#if !defined(ML_CONV2D_S8_ONLY_ASM)
+#if !ML_CONV_ONLY_ASM
 
 /* The reference requantization, out of line so the fast path keeps its registers. */
 static ML_NOINLINE int32_t ml_conv_dsp_requant_ref(int32_t acc, int32_t multiplier, int32_t shift)
@@ -1431,7 +1438,7 @@ static ML_NOINLINE void ml_conv_dsp_group_any(const ml_conv_dsp *d, const int8_t
         }
     }
 }
-#endif /* !ML_CONV2D_S8_ONLY_ASM */
+#endif /* !ML_CONV_ONLY_ASM */
 
 static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_channel_quant *quant,
                                   void *scratch, const ml_dims *input_dims, const int8_t *input,
@@ -1554,7 +1561,7 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
             } else
 #endif
             {
-#if defined(ML_CONV2D_S8_ONLY_ASM)
+#if ML_CONV_ONLY_ASM
                 return ML_NO_IMPL;  /* the generator saw every layer take the assembly */
 #else
                 ml_conv_dsp_group_any(&d, filter, bias, out, np);

@@ -216,14 +216,52 @@ __asm__(".text\n\t"
         ".size ml_fc_dsp_rows6, .-ml_fc_dsp_rows6");
 #endif /* !ML_COMPACT */
 
+#if ML_COMPACT
+/* acc[r] += the dot products of rows r = 0..5 of one group of the dsp_rows6 layout (`blocks`
+ * blocks of six words at w) with x: what ml_fc_dsp_rows6 sums, for a compact build of a folder
+ * whose layer the generator laid out for speed (its ml_config.h overridden, say by
+ * -DML_OPTIMIZE_SIZE). */
+static void ml_fc_rows6_c(const int8_t *x, const int8_t *w, int32_t blocks, int32_t acc[6])
+{
+    for (; blocks > 0; --blocks, x += 4) {
+        const int32_t xv = ml_dsp_read_s8x4(x);
+        const int32_t xl = ml_dsp_sxtb16(xv);
+        const int32_t xh = ml_dsp_sxtb16_ror8(xv);
+        for (int32_t r = 0; r < 6; ++r, w += 4) {
+            const int32_t wv = ml_dsp_read_s8x4(w);
+            acc[r] = ml_dsp_smlad(xh, ml_dsp_sxtb16_ror8(wv), ml_dsp_smlad(xl, ml_dsp_sxtb16(wv), acc[r]));
+        }
+    }
+}
+
+/* The six-row groups of the dsp_rows6 layout in C; returns the rows done (the rest follow
+ * row-major). */
+static int32_t ml_fc_rows6_groups(const ml_fc_params *params, const ml_per_channel_quant *quant,
+                                  const int8_t *x, const int8_t *w, int32_t depth,
+                                  int32_t out_depth, const int32_t *bias, int8_t *out)
+{
+    int32_t o = 0;
+    for (; o + 6 <= out_depth; o += 6, w += 6 * depth) {
+        int32_t acc[6];
+        for (int32_t r = 0; r < 6; ++r) {
+            acc[r] = bias[o + r];
+        }
+        ml_fc_rows6_c(x, w, depth >> 2, acc);
+        for (int32_t r = 0; r < 6; ++r) {
+            out[o + r] = ml_fc_dsp_out(params, quant, o + r, acc[r]);
+        }
+    }
+    return o;
+}
+#endif
+
 #if ML_FC_ONE_ROW
 /*
  * The compact form: one row at a time (ml_fc_dsp_dot) and one requantization routine, for
  * layers the generator judged small, and in size mode unless the model's fully connected
  * layers pay for the row groups. On Cortex-M4 at -Os the kernel takes 346 bytes where the
  * row-group paths took 1,114, for 2.2 k more instructions on KWS's 12 x 64 classifier (3 per
- * byte, below what balanced keeps code for). It reads the row-major filter only: the generator
- * lays out dsp_rows6 for "speed" layers, which never get this form.
+ * byte, below what balanced keeps code for).
  */
 static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *quant,
                       int32_t batches, int32_t depth, int32_t out_depth, const int8_t *input,
@@ -233,7 +271,12 @@ static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *qu
         const int8_t *x = input + b * depth;
         int8_t *out = output + b * out_depth;
         const int8_t *w = filter;
-        for (int32_t o = 0; o < out_depth; ++o, w += depth) {
+        int32_t o = 0;
+        if (params->dsp_rows6) {
+            o = ml_fc_rows6_groups(params, quant, x, w, depth, out_depth, bias, out);
+            w += o * depth;
+        }
+        for (; o < out_depth; ++o, w += depth) {
             const int32_t acc = ml_fc_dsp_dot(x, w, depth, bias != NULL ? bias[o] : 0);
             out[o] = ml_fc_dsp_out(params, quant, o, acc);
         }
@@ -258,7 +301,7 @@ static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *qu
         const int8_t *w = filter;
         int32_t o = 0;
         if (blocks > 0) {
-#if !ML_COMPACT  /* the layout is only laid out for "speed" layers */
+#if !ML_COMPACT
             if (params->dsp_rows6) {  /* checked by the caller: bias, out_depth >= 6, done == depth */
                 /* The routine requantizes itself when nothing is left to add and the
                  * requantization is the per-tensor fast one; otherwise it hands over each
@@ -293,6 +336,11 @@ static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *qu
                     ++g;
                 }
                 o = 6 * groups;
+                w += o * depth;
+            }
+#else
+            if (params->dsp_rows6) {  /* the layout without the routine: the same sums in C */
+                o = ml_fc_rows6_groups(params, quant, x, w, depth, out_depth, bias, out);
                 w += o * depth;
             }
 #endif
@@ -526,9 +574,6 @@ ml_status ml_fully_connected_s8(const ml_fc_params *params, const ml_per_channel
     }
 #if defined(ML_NN_DSP)
     if (params->dsp_rows6) {  /* only the six-row paths read this layout */
-#if ML_COMPACT
-        return ML_NO_IMPL;  /* which the compact form leaves out (see its ml_fc_dsp) */
-#endif
         if (params->filter_offset != 0 || params->input_offset != 0 || bias == NULL ||
             out_depth < 6 || (depth & 3) != 0 || depth == 0) {
             return ML_ARG_ERROR;
