@@ -561,3 +561,20 @@ def test_bad_model_and_options_are_microlith_errors(tmp_path):
                        dict(axis=1, activation="RELU"))
     with pytest.raises(MicrolithError, match="fused activation"):
         quantize_graph(concat, [[np.ones((1, 4), F32), np.ones((1, 4), F32)]])
+
+
+@pytest.mark.parametrize("op,w_shape", [(Op.FULLY_CONNECTED, (4, 0)), (Op.CONV_2D, (4, 0, 3, 2))])
+def test_weights_with_an_empty_dimension_are_refused_before_calibration(op, w_shape):
+    """A fuzzed float model whose FULLY_CONNECTED weights were [128, 0] divided by zero in the
+    shape check; an empty weight dimension is one clean error naming the op."""
+    from microlith.quantize.ptq import check_float_graph
+    x_shape, y_shape = ((1, 8), (1, 4)) if op is Op.FULLY_CONNECTED else ((1, 5, 5, 2), (1, 5, 5, 4))
+    attrs = dict(activation="NONE", keep_num_dims=False) if op is Op.FULLY_CONNECTED else dict(
+        padding="SAME", stride_h=1, stride_w=1, dilation_h=1, dilation_w=1, activation="NONE")
+    tensors = [Tensor("x", x_shape, "float32", None), Tensor("y", y_shape, "float32", None),
+               Tensor("w", w_shape, "float32", None, np.zeros(w_shape, np.float32)),
+               Tensor("b", (4,), "float32", None, np.zeros(4, np.float32))]
+    g = Graph("empty_weights", {t.name: t for t in tensors}, [Node(op, ("x", "w", "b"), ("y",), attrs)],
+              ["x"], ["y"])
+    with pytest.raises(MicrolithError, match=rf"op #0 {op.value}: weights 'w' of shape \[.*0.*\]"):
+        check_float_graph(g)

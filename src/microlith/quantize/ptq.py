@@ -292,8 +292,9 @@ def check_float_shapes(g: Graph) -> None:
                 raise bad("needs 4-D [N, H, W, C] input and output of one batch size")
             if op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D):
                 w = tuple(int(d) for d in g.t(node.inputs[1]).shape)
-                if len(w) != 4:
-                    raise bad(f"weights '{node.inputs[1]}' of shape {list(w)} are not 4-D")
+                if len(w) != 4 or min(w) < 1:
+                    raise bad(f"weights '{node.inputs[1]}' of shape {list(w)} are not 4-D with every "
+                              "dimension at least 1")
                 k, dil = (w[1], w[2]), (a["dilation_h"], a["dilation_w"])
                 channels = (w[0] if op is Op.CONV_2D else w[3])
                 fits = (w[3] == xs[3] if op is Op.CONV_2D else
@@ -320,7 +321,8 @@ def check_float_shapes(g: Graph) -> None:
                           f"{MAX_FLOAT_ELEMENTS} elements")
         elif op is Op.FULLY_CONNECTED:
             w = tuple(int(d) for d in g.t(node.inputs[1]).shape)
-            if len(w) != 2 or x.size % w[1] or y.size != x.size // w[1] * w[0] or not ys or ys[-1] != w[0]:
+            if len(w) != 2 or min(w) < 1 or x.size % w[1] or y.size != x.size // w[1] * w[0] or not ys \
+                    or ys[-1] != w[0]:
                 raise bad(f"weights '{node.inputs[1]}' of shape {list(w)} do not fit")
             bias = node.inputs[2] if len(node.inputs) > 2 else None
             if bias is not None and g.t(bias).size != w[0]:
@@ -347,7 +349,8 @@ def check_float_shapes(g: Graph) -> None:
                 raise bad(f"inputs {[list(p) for p in parts]} do not concatenate along axis {axis}")
         elif op is Op.TRANSPOSE_CONV:  # TFLM reads the output shape from the output tensor
             w = tuple(int(d) for d in g.t(node.inputs[1]).shape)
-            if len(xs) != 4 or len(ys) != 4 or xs[0] != ys[0] or len(w) != 4 or w[3] != xs[3] or ys[3] != w[0]:
+            if len(xs) != 4 or len(ys) != 4 or xs[0] != ys[0] or len(w) != 4 or min(w) < 1 or w[3] != xs[3] \
+                    or ys[3] != w[0]:
                 raise bad(f"needs 4-D [N, H, W, C] input and output and weights [C_OUT, KH, KW, C_IN]; "
                           f"weights '{node.inputs[1]}' are {list(w)}")
             bias = node.inputs[3] if len(node.inputs) > 3 else None
