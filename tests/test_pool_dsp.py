@@ -64,6 +64,19 @@ CASES = [
     (Op.MAX_POOL_2D, (1, 7, 9, 24), (3, 3), (2, 2), "SAME", "NONE", -1),
     (Op.MAX_POOL_2D, (2, 6, 7, 32), (3, 2), (1, 1), "VALID", "NONE", 4),
     (Op.MAX_POOL_2D, (1, 5, 5, 3), (2, 2), (1, 1), "VALID", "NONE", 0),
+    # ml_maxpool_dsp_tile2 (2x2/2 and 1x2/2): depth 16, 32 (the roles swapping, odd and even
+    # window counts), 48 (odd groups), 64 (even groups); SAME's clipped last row and column,
+    # batch 2, several rows per call, and a clamp (the old path).
+    (Op.MAX_POOL_2D, (2, 7, 9, 32), (2, 2), (2, 2), "SAME", "NONE", 3),
+    (Op.MAX_POOL_2D, (1, 6, 10, 32), (2, 2), (2, 2), "VALID", "NONE", -128),
+    (Op.MAX_POOL_2D, (2, 5, 11, 16), (2, 2), (2, 2), "SAME", "NONE", 0),
+    (Op.MAX_POOL_2D, (2, 4, 6, 48), (2, 2), (2, 2), "VALID", "NONE", 1),
+    (Op.MAX_POOL_2D, (1, 3, 14, 64), (2, 2), (2, 2), "SAME", "NONE", -2),
+    (Op.MAX_POOL_2D, (1, 1, 14, 48), (1, 2), (1, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (2, 1, 18, 32), (1, 2), (1, 2), "VALID", "NONE", 5),
+    (Op.MAX_POOL_2D, (1, 2, 10, 16), (1, 2), (1, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 3, 9, 64), (1, 2), (1, 2), "SAME", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 4, 8, 32), (2, 2), (2, 2), "VALID", "RELU", -7),
 ]
 
 

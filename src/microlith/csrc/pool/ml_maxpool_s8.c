@@ -142,6 +142,230 @@ ML_DSP_INLINE void ml_maxpool_max3(const int8_t *p, const int8_t *q, const int8_
     }
 }
 
+/* r4-r7 = bytewise max(r4-r7, r8-r11), s the scratch register for the first difference. */
+#define ML_MP_MAX4(s)                                                                           \
+    "ssub8 " s ", r4, r8\n\t"                                                                    \
+    "sel r4, r4, r8\n\t"                                                                         \
+    "ssub8 r8, r5, r9\n\t"                                                                       \
+    "sel r5, r5, r9\n\t"                                                                         \
+    "ssub8 r8, r6, r10\n\t"                                                                      \
+    "sel r6, r6, r10\n\t"                                                                        \
+    "ssub8 r8, r7, r11\n\t"                                                                      \
+    "sel r7, r7, r11\n\t"
+
+/* One call of ml_maxpool_dsp_tile2: the offsets in the comments are the routine's, which
+ * moves in, out and rows_out on row by row. */
+typedef struct {
+    const int8_t *in;  /* 0: the first window's first cell, word aligned */
+    int8_t *out;       /* 4: its outputs, word aligned */
+    int32_t n;         /* 8: windows in a row, >= 1 */
+    int32_t depth;     /* 12: a multiple of 16 */
+    int32_t dy;        /* 16: bytes between the window's rows */
+    int32_t rows;      /* 20: the window's rows, 1 or 2 */
+    int32_t in_row;    /* 24: bytes from a row's first window to the next row's */
+    int32_t out_row;   /* 28: the same in the output */
+    int32_t rows_out;  /* 32: rows of windows, >= 1 */
+} ml_maxpool_tile2_job;
+
+typedef char ml_maxpool_tile2_job_layout[offsetof(ml_maxpool_tile2_job, rows_out) == 32 ? 1 : -1];
+
+void ml_maxpool_dsp_tile2(ml_maxpool_tile2_job *job);
+
+/* Two 16-channel groups of a 2x2 window: cells c0, c1 of the first row and d0, d1 of the
+ * second, every pointer moved on by 32. */
+#define ML_MP_2X2_GROUPS2(c0, c1, d0, d1)                                                       \
+    "ldmia " c0 "!, {r4, r5, r6, r7}\n\t"                                                        \
+    "ldmia " c1 "!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")                                    \
+    "ldmia " d0 "!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")                                    \
+    "ldmia " d1 "!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")                                    \
+    "stmia lr!, {r4, r5, r6, r7}\n\t"                                                            \
+    "ldmia " c0 "!, {r4, r5, r6, r7}\n\t"                                                        \
+    "ldmia " c1 "!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")                                    \
+    "ldmia " d0 "!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")                                    \
+    "ldmia " d1 "!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")                                    \
+    "stmia lr!, {r4, r5, r6, r7}\n\t"
+
+/* The same for a one-row window (1x2), output through r2. */
+#define ML_MP_1X2_GROUPS2(c0, c1)                                                               \
+    "ldmia " c0 "!, {r4, r5, r6, r7}\n\t"                                                        \
+    "ldmia " c1 "!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")                                    \
+    "stmia r2!, {r4, r5, r6, r7}\n\t"                                                            \
+    "ldmia " c0 "!, {r4, r5, r6, r7}\n\t"                                                        \
+    "ldmia " c1 "!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")                                    \
+    "stmia r2!, {r4, r5, r6, r7}\n\t"
+
+/*
+ * Rows of n windows of 1 or 2 rows by 2 cells side by side, each window starting where the
+ * last ended (stride 2 along the row: the 2x2/2 and 1x2/2 pools), all channels, no clamp. Per
+ * 16 channels a cell costs one LDM and four SSUB8 + SEL, so the floor is 9 instructions per 16
+ * inputs after a window's first cell, 29 per 64 inputs of a 2x2 window with its store (0.45
+ * per input); the loops add:
+ * - depth 16: a window row's two cells are 32 contiguous bytes, one LDM of eight registers,
+ *   and the pointers only move forward: 30 instructions per 2x2 window, 12 per 1x2.
+ * - depth 32: a pointer per cell, two groups unrolled; after a window the second cell's
+ *   pointer stands at the next window's first cell, so the pointers swap roles from window to
+ *   window and only the other one moves on (by 64): 63 per 2x2 window (0.49 per input), 25
+ *   per 1x2.
+ * - 1 row, other depths: a pointer per cell, a group counter reloaded per window; when the
+ *   groups are even in number, two per loop turn: 12 per group and 6 per window.
+ * - 2 rows, other depths: four cell pointers, the output and the scratch take all fourteen
+ *   registers, so the group loop ends on a compare with its end kept on the stack: 32 per
+ *   group and 9 per window.
+ * A routine of its own, not inline assembly: fourteen registers, which gcc cannot give an
+ * asm statement in a function that keeps a frame pointer. The stack: [sp] the 2-row loop's
+ * group end, [sp, #4] the row's output end, [sp, #8] the job.
+ */
+__asm__(".text\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".balign 4\n\t"
+        ".global ml_maxpool_dsp_tile2\n\t"
+        ".type ml_maxpool_dsp_tile2, %function\n\t"
+        ".thumb_func\n"
+        "ml_maxpool_dsp_tile2:\n\t"
+        "push {r0, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+        "sub sp, sp, #8\n"
+        "1:\n\t"
+        "ldr r12, [sp, #8]\n\t"
+        "ldr r3, [r12, #12]\n\t"  /* depth */
+        "ldr r2, [r12, #4]\n\t"   /* out */
+        "ldr lr, [r12, #8]\n\t"   /* n */
+        "ldr r1, [r12, #16]\n\t"  /* dy */
+        "ldr r0, [r12, #0]\n\t"   /* in */
+        "mul r4, lr, r3\n\t"
+        "add r4, r4, r2\n\t"
+        "str r4, [sp, #4]\n\t"
+        "ldr r4, [r12, #20]\n\t"
+        "cmp r4, #1\n\t"
+        "bne 20f\n\t"
+        /* one row: r0 in, r2 out, r3 depth, lr n */
+        "cmp r3, #16\n\t"
+        "beq 10f\n\t"
+        "add r1, r0, r3\n\t"
+        "cmp r3, #32\n\t"
+        "beq 14f\n\t"
+        "b 11f\n"
+        "10:\n\t"
+        "ldmia r0!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "stmia r2!, {r4, r5, r6, r7}\n\t"
+        "subs lr, lr, #1\n\t"
+        "bne 10b\n\t"
+        "b 80f\n"
+        /* depth 32: r0 and r1 the cells, then r1 and r0 */
+        "14:\n\t"
+        ML_MP_1X2_GROUPS2("r0", "r1")
+        "subs lr, lr, #1\n\t"
+        "beq 80f\n\t"
+        "add r0, r0, #64\n\t"
+        ML_MP_1X2_GROUPS2("r1", "r0")
+        "add r1, r1, #64\n\t"
+        "subs lr, lr, #1\n\t"
+        "bne 14b\n\t"
+        "b 80f\n"
+        /* r0 a0, r1 a1 (the cells), r2 out, r3 groups left, lr windows left; a1 - a0 is the
+         * depth */
+        "11:\n\t"
+        "lsr r3, r3, #4\n\t"
+        "tst r3, #1\n\t"
+        "beq 13f\n"
+        "12:\n\t"
+        "ldmia r0!, {r4, r5, r6, r7}\n\t"
+        "ldmia r1!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "stmia r2!, {r4, r5, r6, r7}\n\t"
+        "subs r3, r3, #1\n\t"
+        "bne 12b\n\t"
+        "sub r12, r1, r0\n\t"
+        "mov r0, r1\n\t"
+        "add r1, r1, r12\n\t"
+        "lsr r3, r12, #4\n\t"
+        "subs lr, lr, #1\n\t"
+        "bne 12b\n\t"
+        "b 80f\n"
+        "13:\n\t"
+        ML_MP_1X2_GROUPS2("r0", "r1")
+        "subs r3, r3, #2\n\t"
+        "bne 13b\n\t"
+        "sub r12, r1, r0\n\t"
+        "mov r0, r1\n\t"
+        "add r1, r1, r12\n\t"
+        "lsr r3, r12, #4\n\t"
+        "subs lr, lr, #1\n\t"
+        "bne 13b\n\t"
+        "b 80f\n"
+        /* two rows */
+        "20:\n\t"
+        "cmp r3, #16\n\t"
+        "bne 22f\n\t"
+        "add r1, r0, r1\n"
+        "21:\n\t"
+        "ldmia r0!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "ldmia r1!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "ldmia r1!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "stmia r2!, {r4, r5, r6, r7}\n\t"
+        "subs lr, lr, #1\n\t"
+        "bne 21b\n\t"
+        "b 80f\n"
+        /* r0 a0, r1 a1, r2 b0, r3 b1 (the cells), lr out */
+        "22:\n\t"
+        "mov lr, r2\n\t"
+        "add r2, r0, r1\n\t"
+        "add r1, r0, r3\n\t"
+        "str r1, [sp]\n\t"
+        "cmp r3, #32\n\t"
+        "add r3, r2, r3\n\t"
+        "bne 23f\n"
+        /* depth 32: the roles swap as in one row */
+        "24:\n\t"
+        ML_MP_2X2_GROUPS2("r0", "r1", "r2", "r3")
+        "ldr r12, [sp, #4]\n\t"
+        "cmp lr, r12\n\t"
+        "beq 80f\n\t"
+        "add r0, r0, #64\n\t"
+        "add r2, r2, #64\n\t"
+        ML_MP_2X2_GROUPS2("r1", "r0", "r3", "r2")
+        "add r1, r1, #64\n\t"
+        "add r3, r3, #64\n\t"
+        "ldr r12, [sp, #4]\n\t"
+        "cmp lr, r12\n\t"
+        "bne 24b\n\t"
+        "b 80f\n"
+        "23:\n\t"
+        "ldmia r0!, {r4, r5, r6, r7}\n\t"
+        "ldmia r1!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "ldmia r2!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "ldmia r3!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "stmia lr!, {r4, r5, r6, r7}\n\t"
+        "ldr r12, [sp]\n\t"
+        "cmp r0, r12\n\t"
+        "bne 23b\n\t"
+        "sub r12, r1, r0\n\t"
+        "mov r0, r1\n\t"
+        "add r1, r1, r12\n\t"
+        "mov r2, r3\n\t"
+        "add r3, r3, r12\n\t"
+        "str r1, [sp]\n\t"
+        "ldr r12, [sp, #4]\n\t"
+        "cmp lr, r12\n\t"
+        "bne 23b\n"
+        /* the next row of windows */
+        "80:\n\t"
+        "ldr r12, [sp, #8]\n\t"
+        "ldr r0, [r12, #0]\n\t"
+        "ldr r1, [r12, #24]\n\t"
+        "add r0, r0, r1\n\t"
+        "str r0, [r12, #0]\n\t"
+        "ldr r0, [r12, #4]\n\t"
+        "ldr r1, [r12, #28]\n\t"
+        "add r0, r0, r1\n\t"
+        "str r0, [r12, #4]\n\t"
+        "ldr r0, [r12, #32]\n\t"
+        "subs r0, r0, #1\n\t"
+        "str r0, [r12, #32]\n\t"
+        "bne 1b\n\t"
+        "add sp, sp, #8\n\t"
+        "pop {r0, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+        ".size ml_maxpool_dsp_tile2, .-ml_maxpool_dsp_tile2");
+
 /*
  * One-row windows of k = 2 or 3 cells (1x2 and 1x3: the 1-D CNN pools), all channels, no
  * clamp, word-aligned cells and depth a multiple of 8: for each of n outputs, the max over the
@@ -152,25 +376,6 @@ ML_DSP_INLINE void ml_maxpool_max3(const int8_t *p, const int8_t *q, const int8_
 ML_NOINLINE static void ml_maxpool_row16(const int8_t *a, int32_t step, int32_t depth, int32_t k,
                                          int32_t n, int8_t *o)
 {
-    if (k == 2 && step == 2 * depth && (depth & 15) == 0) {
-        /* The windows tile the row: after a window, q stands at the next window's first cell
-         * and q - p is depth, so the whole row is one assembly block. */
-        const int8_t *p = a;
-        const int8_t *q = a + depth;
-        int32_t i = depth >> 4;
-        __asm__ volatile(
-            "2:\n\t" ML_MAXPOOL_LOOP2
-            "sub %[i], %[q], %[p]\n\t"
-            "mov %[p], %[q]\n\t"
-            "add %[q], %[q], %[i]\n\t"
-            "lsr %[i], %[i], #4\n\t"
-            "subs %[n], %[n], #1\n\t"
-            "bne 2b"
-            : [p] "+r"(p), [q] "+r"(q), [o] "+r"(o), [i] "+r"(i), [n] "+r"(n)
-            :
-            : ML_MAXPOOL_CLOBBERS);
-        return;
-    }
     if (k == 2) {
         for (; n > 0; --n, a += step, o += depth) {
             ml_maxpool_max2(a, a + depth, o, depth);
@@ -206,6 +411,79 @@ ML_NOINLINE static void ml_maxpool_rows16(const int8_t *a, int32_t step, int32_t
             }
         }
     }
+}
+
+/*
+ * ml_maxpool_dsp_tile2 on outputs [ox_lo, ox_hi) of output row oy (o: its output ox_lo) and,
+ * when its windows lie wholly inside the input vertically, of every such row after it in one
+ * call; returns the rows done.
+ */
+ML_NOINLINE static int32_t ml_maxpool_tile2_rows(const ml_maxpool_params *params,
+                                                 const ml_dims *input_dims,
+                                                 const ml_dims *output_dims,
+                                                 const int8_t *in_batch, int8_t *o, int32_t oy,
+                                                 int32_t ox_lo, int32_t ox_hi)
+{
+    const int32_t depth = input_dims->c;
+    const int32_t in_w = input_dims->w;
+    const int32_t sh = params->stride_h;
+    const int32_t y0 = oy * sh - params->pad_h;
+    const int32_t fy_start = ml_max_i32(0, -y0);
+    const int32_t fy_end = ml_min_i32(params->filter_h, input_dims->h - y0);
+    int32_t rows_out = 1;
+    if (fy_start == 0 && fy_end == params->filter_h) {
+        /* the last row with the window inside: (in_h - filter_h + pad_h) / stride_h */
+        const int32_t oy_hi = ml_min_i32(output_dims->h,
+                                         (input_dims->h - params->filter_h + params->pad_h) / sh + 1);
+        rows_out = oy_hi - oy;
+    }
+    ml_maxpool_tile2_job job;
+    job.in = in_batch + ((y0 + fy_start) * in_w + ox_lo * params->stride_w - params->pad_w) * depth;
+    job.out = o;
+    job.n = ox_hi - ox_lo;
+    job.depth = depth;
+    job.dy = in_w * depth;
+    job.rows = fy_end - fy_start;
+    job.in_row = sh * in_w * depth;
+    job.out_row = output_dims->w * depth;
+    job.rows_out = rows_out;
+    ml_maxpool_dsp_tile2(&job);
+    return rows_out;
+}
+
+/*
+ * The whole layer through ml_maxpool_dsp_tile2 when every window lies inside the input (no
+ * padding reaches it: the VALID pools), one call per image; returns 0 when it does not apply.
+ * Checked before anything else, so that such a layer skips the general loop's setup.
+ */
+static int ml_maxpool_tile2_all(const ml_maxpool_params *params, const ml_dims *input_dims,
+                                const int8_t *input, const ml_dims *output_dims, int8_t *output)
+{
+    const int32_t depth = input_dims->c;
+    const int32_t out_h = output_dims->h;
+    const int32_t out_w = output_dims->w;
+    const int32_t dy = input_dims->w * depth;
+    if (params->act_min > INT8_MIN || params->act_max < INT8_MAX || params->filter_w != 2 ||
+        params->stride_w != 2 || params->filter_h > 2 || (depth & 15) != 0 ||
+        (((uintptr_t)input | (uintptr_t)output) & 3u) != 0 || params->pad_h != 0 ||
+        params->pad_w != 0 || 2 * out_w > input_dims->w ||
+        (out_h - 1) * params->stride_h + params->filter_h > input_dims->h) {
+        return 0;
+    }
+    ml_maxpool_tile2_job job;
+    for (int32_t b = 0; b < input_dims->n; ++b) {
+        job.in = input + b * input_dims->h * dy;
+        job.out = output + b * out_h * out_w * depth;
+        job.n = out_w;
+        job.depth = depth;
+        job.dy = dy;
+        job.rows = params->filter_h;
+        job.in_row = params->stride_h * dy;
+        job.out_row = out_w * depth;
+        job.rows_out = out_h;
+        ml_maxpool_dsp_tile2(&job);
+    }
+    return 1;
 }
 #endif
 
@@ -249,9 +527,10 @@ static void ml_maxpool_c1(const ml_pool_window *win, int32_t depth, int32_t c,
     }
 }
 
-ml_status ml_maxpool_s8(const ml_maxpool_params *params,
-                        const ml_dims *input_dims, const int8_t *input,
-                        const ml_dims *output_dims, int8_t *output)
+/* Any layer, window by window (with ml_maxpool_dsp_tile2 on the inside runs where it applies). */
+ML_NOINLINE static ml_status ml_maxpool_any(const ml_maxpool_params *params,
+                                            const ml_dims *input_dims, const int8_t *input,
+                                            const ml_dims *output_dims, int8_t *output)
 {
     const int32_t batches = input_dims->n;
     const int32_t in_h = input_dims->h;
@@ -271,6 +550,8 @@ ml_status ml_maxpool_s8(const ml_maxpool_params *params,
     const int32_t fw = params->filter_w;
     const int row16 = !clamp && (fw == 2 || fw == 3) && (depth & 7) == 0 &&
                       (((uintptr_t)input | (uintptr_t)output) & 3u) == 0;
+    /* ml_maxpool_dsp_tile2's: windows of two cells side by side, one after another. */
+    const int tile2 = row16 && fw == 2 && params->stride_w == 2 && (depth & 15) == 0;
     /* Outputs [ox_lo, ox_hi) have every window column inside the input. */
     const int32_t ox_lo = (params->pad_w + params->stride_w - 1) / params->stride_w;
     const int32_t ox_hi = ml_min_i32(out_w, (in_w - fw + params->pad_w) / params->stride_w + 1);
@@ -279,17 +560,33 @@ ml_status ml_maxpool_s8(const ml_maxpool_params *params,
     win.dy = in_w * depth;
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *in_batch = input + b * in_h * in_w * depth;
+#if defined(ML_NN_DSP)
+        int32_t done_until = 0;  /* output rows whose inside windows are done */
+#endif
         for (int32_t oy = 0; oy < out_h; ++oy) {
             const int32_t y0 = oy * params->stride_h - params->pad_h;
             const int32_t fy_start = ml_max_i32(0, -y0);
             const int32_t fy_end = ml_min_i32(params->filter_h, in_h - y0);
+#if defined(ML_NN_DSP)
+            if (oy < done_until && ox_lo == 0 && ox_hi == out_w) {
+                continue;  /* done with the rows before it */
+            }
+#endif
             for (int32_t ox = 0; ox < out_w; ++ox) {
 #if defined(ML_NN_DSP)
                 if (row16 && ox == ox_lo && ox_hi > ox_lo && fy_end > fy_start) {
                     const int32_t x0 = ox * params->stride_w - params->pad_w;
                     const int8_t *a = in_batch + ((y0 + fy_start) * in_w + x0) * depth;
                     int8_t *o = output + ((b * out_h + oy) * out_w + ox) * depth;
-                    if (fy_end - fy_start == 1) {
+                    if (tile2 && fy_end - fy_start <= 2) {
+                        if (oy >= done_until) {
+                            done_until = oy + ml_maxpool_tile2_rows(params, input_dims, output_dims,
+                                                                    in_batch, o, oy, ox_lo, ox_hi);
+                        }
+                        if (ox_lo == 0 && ox_hi == out_w) {
+                            break;  /* the whole row */
+                        }
+                    } else if (fy_end - fy_start == 1) {
                         ml_maxpool_row16(a, params->stride_w * depth, depth, fw, ox_hi - ox_lo, o);
                     } else {
                         ml_maxpool_rows16(a, params->stride_w * depth, depth, fw,
@@ -320,4 +617,19 @@ ml_status ml_maxpool_s8(const ml_maxpool_params *params,
         }
     }
     return ML_OK;
+}
+
+ml_status ml_maxpool_s8(const ml_maxpool_params *params,
+                        const ml_dims *input_dims, const int8_t *input,
+                        const ml_dims *output_dims, int8_t *output)
+{
+#if defined(ML_NN_DSP)
+    /* Before the general loop's setup, which would cost a small layer more than its windows. */
+    if (output_dims->n == input_dims->n && output_dims->c == input_dims->c &&
+        output_dims->h > 0 && output_dims->w > 0 &&
+        ml_maxpool_tile2_all(params, input_dims, input, output_dims, output)) {
+        return ML_OK;
+    }
+#endif
+    return ml_maxpool_any(params, input_dims, input, output_dims, output);
 }
