@@ -204,8 +204,8 @@ void ml_maxpool_dsp_tile2(ml_maxpool_tile2_job *job);
  *   and the pointers only move forward: 30 instructions per 2x2 window, 12 per 1x2.
  * - depth 32: a pointer per cell, two groups unrolled; after a window the second cell's
  *   pointer stands at the next window's first cell, so the pointers swap roles from window to
- *   window and only the other one moves on (by 64): 63 per 2x2 window (0.49 per input), 25
- *   per 1x2.
+ *   window and only the other one moves on (by 64), two windows per loop turn: 61.5 per 2x2
+ *   window (0.48 per input), 24 per 1x2; the 2x2 loop also moves on to the next row itself.
  * - 1 row, other depths: a pointer per cell, a group counter reloaded per window; when the
  *   groups are even in number, two per loop turn: 12 per group and 6 per window.
  * - 2 rows, other depths: four cell pointers, the output and the scratch take all fourteen
@@ -213,7 +213,8 @@ void ml_maxpool_dsp_tile2(ml_maxpool_tile2_job *job);
  *   group and 9 per window.
  * A routine of its own, not inline assembly: fourteen registers, which gcc cannot give an
  * asm statement in a function that keeps a frame pointer. The stack: [sp] the 2-row loop's
- * group end, [sp, #4] the row's output end, [sp, #8] the job.
+ * group end, [sp, #4] the row's output end, [sp, #8] to [sp, #20] the depth-32 2-row loop's
+ * own, [sp, #24] the job.
  */
 __asm__(".text\n\t"
         ".syntax unified\n\t"
@@ -224,9 +225,9 @@ __asm__(".text\n\t"
         ".thumb_func\n"
         "ml_maxpool_dsp_tile2:\n\t"
         "push {r0, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
-        "sub sp, sp, #8\n"
+        "sub sp, sp, #24\n"
         "1:\n\t"
-        "ldr r12, [sp, #8]\n\t"
+        "ldr r12, [sp, #24]\n\t"
         "ldr r3, [r12, #12]\n\t"  /* depth */
         "ldr r2, [r12, #4]\n\t"   /* out */
         "ldr lr, [r12, #8]\n\t"   /* n */
@@ -251,16 +252,24 @@ __asm__(".text\n\t"
         "subs lr, lr, #1\n\t"
         "bne 10b\n\t"
         "b 80f\n"
-        /* depth 32: r0 and r1 the cells, then r1 and r0 */
+        /* depth 32: r0 and r1 the cells, then r1 and r0; two windows per turn, an odd count
+         * starting with the second half */
         "14:\n\t"
+        "tst lr, #1\n\t"
+        "beq 15f\n\t"
+        "mov r12, r0\n\t"
+        "mov r0, r1\n\t"
+        "mov r1, r12\n\t"
+        "add lr, lr, #1\n\t"
+        "b 16f\n"
+        "15:\n\t"
         ML_MP_1X2_GROUPS2("r0", "r1")
-        "subs lr, lr, #1\n\t"
-        "beq 80f\n\t"
-        "add r0, r0, #64\n\t"
+        "add r0, r0, #64\n"
+        "16:\n\t"
         ML_MP_1X2_GROUPS2("r1", "r0")
         "add r1, r1, #64\n\t"
-        "subs lr, lr, #1\n\t"
-        "bne 14b\n\t"
+        "subs lr, lr, #2\n\t"
+        "bne 15b\n\t"
         "b 80f\n"
         /* r0 a0, r1 a1 (the cells), r2 out, r3 groups left, lr windows left; a1 - a0 is the
          * depth */
@@ -307,28 +316,79 @@ __asm__(".text\n\t"
         "b 80f\n"
         /* r0 a0, r1 a1, r2 b0, r3 b1 (the cells), lr out */
         "22:\n\t"
+        "mov r12, lr\n\t"
         "mov lr, r2\n\t"
         "add r2, r0, r1\n\t"
-        "add r1, r0, r3\n\t"
-        "str r1, [sp]\n\t"
         "cmp r3, #32\n\t"
-        "add r3, r2, r3\n\t"
-        "bne 23f\n"
-        /* depth 32: the roles swap as in one row */
+        "bne 26f\n\t"
+        /* depth 32: the roles swap as in one row, two windows per turn (an odd count starts
+         * with the second half), and the rows follow one another here: [sp] and [sp, #8] the
+         * steps from a row's end to the next row's start in the input and output, [sp, #12]
+         * the rows left, [sp, #16] out_row, [sp, #20] the count's parity */
+        "ldr r4, [sp, #24]\n\t"
+        "ldr r5, [r4, #24]\n\t"
+        "sub r5, r5, r12, lsl #6\n\t"
+        "str r5, [sp]\n\t"
+        "ldr r5, [r4, #28]\n\t"
+        "str r5, [sp, #16]\n\t"
+        "sub r5, r5, r12, lsl #5\n\t"
+        "str r5, [sp, #8]\n\t"
+        "ldr r5, [r4, #32]\n\t"
+        "str r5, [sp, #12]\n\t"
+        "ands r12, r12, #1\n\t"
+        "str r12, [sp, #20]\n\t"
+        "bne 27f\n\t"
+        "add r1, r0, #32\n\t"
+        "add r3, r2, #32\n\t"
+        "b 24f\n"
+        "27:\n\t"
+        "mov r1, r0\n\t"
+        "add r0, r0, #32\n\t"
+        "mov r3, r2\n\t"
+        "add r2, r2, #32\n\t"
+        "b 25f\n"
         "24:\n\t"
         ML_MP_2X2_GROUPS2("r0", "r1", "r2", "r3")
-        "ldr r12, [sp, #4]\n\t"
-        "cmp lr, r12\n\t"
-        "beq 80f\n\t"
         "add r0, r0, #64\n\t"
-        "add r2, r2, #64\n\t"
+        "add r2, r2, #64\n"
+        "25:\n\t"
         ML_MP_2X2_GROUPS2("r1", "r0", "r3", "r2")
         "add r1, r1, #64\n\t"
         "add r3, r3, #64\n\t"
         "ldr r12, [sp, #4]\n\t"
         "cmp lr, r12\n\t"
         "bne 24b\n\t"
-        "b 80f\n"
+        "ldr r12, [sp, #12]\n\t"
+        "subs r12, r12, #1\n\t"
+        "beq 90f\n\t"
+        "str r12, [sp, #12]\n\t"
+        "ldr r12, [sp, #4]\n\t"
+        "ldr r4, [sp, #16]\n\t"
+        "add r12, r12, r4\n\t"
+        "str r12, [sp, #4]\n\t"
+        "ldr r12, [sp, #8]\n\t"
+        "add lr, lr, r12\n\t"
+        "ldr r12, [sp]\n\t"
+        "ldr r4, [sp, #20]\n\t"
+        "cbnz r4, 28f\n\t"
+        "add r0, r0, r12\n\t"
+        "add r1, r1, r12\n\t"
+        "add r2, r2, r12\n\t"
+        "add r3, r3, r12\n\t"
+        "b 24b\n"
+        /* an odd count ends ready for a first half: the next row starts with a second */
+        "28:\n\t"
+        "mov r4, r0\n\t"
+        "add r0, r1, r12\n\t"
+        "add r1, r4, r12\n\t"
+        "mov r4, r2\n\t"
+        "add r2, r3, r12\n\t"
+        "add r3, r4, r12\n\t"
+        "b 25b\n"
+        "26:\n\t"
+        "add r1, r0, r3\n\t"
+        "add r3, r2, r3\n\t"
+        "str r1, [sp]\n"
         "23:\n\t"
         "ldmia r0!, {r4, r5, r6, r7}\n\t"
         "ldmia r1!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
@@ -349,7 +409,7 @@ __asm__(".text\n\t"
         "bne 23b\n"
         /* the next row of windows */
         "80:\n\t"
-        "ldr r12, [sp, #8]\n\t"
+        "ldr r12, [sp, #24]\n\t"
         "ldr r0, [r12, #0]\n\t"
         "ldr r1, [r12, #24]\n\t"
         "add r0, r0, r1\n\t"
@@ -361,8 +421,9 @@ __asm__(".text\n\t"
         "ldr r0, [r12, #32]\n\t"
         "subs r0, r0, #1\n\t"
         "str r0, [r12, #32]\n\t"
-        "bne 1b\n\t"
-        "add sp, sp, #8\n\t"
+        "bne 1b\n"
+        "90:\n\t"
+        "add sp, sp, #24\n\t"
         "pop {r0, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
         ".size ml_maxpool_dsp_tile2, .-ml_maxpool_dsp_tile2");
 
