@@ -77,6 +77,15 @@ CASES = [
     (Op.MAX_POOL_2D, (1, 2, 10, 16), (1, 2), (1, 2), "VALID", "NONE", 0),
     (Op.MAX_POOL_2D, (1, 3, 9, 64), (1, 2), (1, 2), "SAME", "NONE", 0),
     (Op.MAX_POOL_2D, (1, 4, 8, 32), (2, 2), (2, 2), "VALID", "RELU", -7),
+    # ml_maxpool_dsp_win (other windows, depth a multiple of 16, and every clipped edge window):
+    # depth 16 (contiguous cells), 32, 48; 3x3/2 SAME, 1x3/2, 3x2/1, 2x2/1, 4x4/3, batch 2.
+    (Op.MAX_POOL_2D, (2, 9, 9, 16), (3, 3), (2, 2), "SAME", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 8, 7, 32), (3, 3), (2, 2), "SAME", "NONE", -3),
+    (Op.MAX_POOL_2D, (1, 6, 6, 48), (3, 3), (1, 1), "VALID", "NONE", 2),
+    (Op.MAX_POOL_2D, (1, 1, 21, 32), (1, 3), (1, 2), "SAME", "NONE", 0),
+    (Op.MAX_POOL_2D, (2, 5, 6, 16), (3, 2), (1, 1), "VALID", "NONE", 1),
+    (Op.MAX_POOL_2D, (1, 4, 9, 16), (2, 2), (1, 1), "SAME", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 7, 7, 16), (4, 4), (3, 3), "SAME", "NONE", -128),
 ]
 
 

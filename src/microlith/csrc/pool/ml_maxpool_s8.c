@@ -427,6 +427,119 @@ __asm__(".text\n\t"
         "pop {r0, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
         ".size ml_maxpool_dsp_tile2, .-ml_maxpool_dsp_tile2");
 
+/* One call of ml_maxpool_dsp_win. */
+typedef struct {
+    const int8_t *in;  /* 0: the first window's first cell, word aligned */
+    int8_t *out;       /* 4: its outputs, word aligned */
+    int32_t n;         /* 8: windows, >= 1 */
+    int32_t depth;     /* 12: a multiple of 16 */
+    int32_t rows;      /* 16: the window's rows, >= 1 */
+    int32_t cols;      /* 20: the window's cells in a row, >= 1 */
+    int32_t dy;        /* 24: bytes between the window's rows */
+    int32_t step;      /* 28: bytes from a window to the next */
+} ml_maxpool_win_job;
+
+typedef char ml_maxpool_win_job_layout[offsetof(ml_maxpool_win_job, step) == 28 ? 1 : -1];
+
+void ml_maxpool_dsp_win(const ml_maxpool_win_job *job);
+
+/*
+ * n windows of rows x cols cells, all inside the input, all channels in groups of 16, no clamp:
+ * the windows the tile2 routine does not take (3x3, 1x3, ...) and the edges' clipped ones, one
+ * window at a time. Per group of 16 channels and cell after the first: LDM, the step to the next
+ * cell, SSUB8 + SEL on four words and the loop, 12 instructions for 16 inputs (11 at depth 16,
+ * whose cells in a row are contiguous); a row costs 5 more, a group 14 and a window 12. Registers: r0 the cell, r1 cells left in the row, r2 rows
+ * left, r3 depth - 16, lr the output; the stack: [sp] the window, [sp, #4] the group's first
+ * cell, [sp, #8] groups left, [sp, #12] rows, [sp, #16] cols, [sp, #20] dy - cols * depth,
+ * [sp, #24] step, [sp, #28] windows left, [sp, #32] groups.
+ */
+__asm__(".text\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".balign 4\n\t"
+        ".global ml_maxpool_dsp_win\n\t"
+        ".type ml_maxpool_dsp_win, %function\n\t"
+        ".thumb_func\n"
+        "ml_maxpool_dsp_win:\n\t"
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+        "sub sp, sp, #36\n\t"
+        "ldr r1, [r0, #0]\n\t"
+        "str r1, [sp, #0]\n\t"
+        "ldr lr, [r0, #4]\n\t"
+        "ldr r1, [r0, #8]\n\t"
+        "str r1, [sp, #28]\n\t"
+        "ldr r3, [r0, #12]\n\t"
+        "lsr r1, r3, #4\n\t"
+        "str r1, [sp, #32]\n\t"
+        "ldr r1, [r0, #16]\n\t"
+        "str r1, [sp, #12]\n\t"
+        "ldr r1, [r0, #20]\n\t"
+        "str r1, [sp, #16]\n\t"
+        "ldr r2, [r0, #24]\n\t"
+        "mul r1, r1, r3\n\t"
+        "sub r2, r2, r1\n\t"
+        "str r2, [sp, #20]\n\t"
+        "ldr r1, [r0, #28]\n\t"
+        "str r1, [sp, #24]\n\t"
+        "sub r3, r3, #16\n"
+        /* a window */
+        "1:\n\t"
+        "ldr r12, [sp, #32]\n\t"
+        "str r12, [sp, #8]\n\t"
+        "ldr r0, [sp, #0]\n"
+        /* a group: its first cell, then the rest of the first row */
+        "2:\n\t"
+        "str r0, [sp, #4]\n\t"
+        "ldmia r0!, {r4, r5, r6, r7}\n\t"
+        "add r0, r0, r3\n\t"
+        "ldr r2, [sp, #12]\n\t"
+        "ldr r1, [sp, #16]\n\t"
+        "subs r1, r1, #1\n\t"
+        "beq 4f\n\t"
+        "cbz r3, 6f\n"
+        "3:\n\t"
+        "ldmia r0!, {r8, r9, r10, r11}\n\t"
+        "add r0, r0, r3\n\t" ML_MP_MAX4("r12")
+        "subs r1, r1, #1\n\t"
+        "bne 3b\n"
+        "4:\n\t"
+        "subs r2, r2, #1\n\t"
+        "beq 5f\n\t"
+        "ldr r12, [sp, #20]\n\t"
+        "add r0, r0, r12\n\t"
+        "ldr r1, [sp, #16]\n\t"
+        "b 3b\n"
+        /* depth 16: a row's cells are contiguous */
+        "6:\n\t"
+        "ldmia r0!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "subs r1, r1, #1\n\t"
+        "bne 6b\n\t"
+        "subs r2, r2, #1\n\t"
+        "beq 5f\n\t"
+        "ldr r12, [sp, #20]\n\t"
+        "add r0, r0, r12\n\t"
+        "ldr r1, [sp, #16]\n\t"
+        "b 6b\n"
+        "5:\n\t"
+        "stmia lr!, {r4, r5, r6, r7}\n\t"
+        "ldr r0, [sp, #4]\n\t"
+        "add r0, r0, #16\n\t"
+        "ldr r12, [sp, #8]\n\t"
+        "subs r12, r12, #1\n\t"
+        "str r12, [sp, #8]\n\t"
+        "bne 2b\n\t"
+        "ldr r0, [sp, #0]\n\t"
+        "ldr r12, [sp, #24]\n\t"
+        "add r0, r0, r12\n\t"
+        "str r0, [sp, #0]\n\t"
+        "ldr r12, [sp, #28]\n\t"
+        "subs r12, r12, #1\n\t"
+        "str r12, [sp, #28]\n\t"
+        "bne 1b\n\t"
+        "add sp, sp, #36\n\t"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+        ".size ml_maxpool_dsp_win, .-ml_maxpool_dsp_win");
+
 /*
  * One-row windows of k = 2 or 3 cells (1x2 and 1x3: the 1-D CNN pools), all channels, no
  * clamp, word-aligned cells and depth a multiple of 8: for each of n outputs, the max over the
@@ -609,10 +722,13 @@ ML_NOINLINE static ml_status ml_maxpool_any(const ml_maxpool_params *params,
     const int clamp = params->act_min > INT8_MIN || params->act_max < INT8_MAX;
     /* ml_maxpool_rows16's conditions, but for where the windows lie. */
     const int32_t fw = params->filter_w;
-    const int row16 = !clamp && (fw == 2 || fw == 3) && (depth & 7) == 0 &&
+    const int row16 = !clamp && (fw == 2 || fw == 3 || (depth & 15) == 0) && (depth & 7) == 0 &&
                       (((uintptr_t)input | (uintptr_t)output) & 3u) == 0;
     /* ml_maxpool_dsp_tile2's: windows of two cells side by side, one after another. */
     const int tile2 = row16 && fw == 2 && params->stride_w == 2 && (depth & 15) == 0;
+    /* ml_maxpool_dsp_win's: any window inside the input, a clipped one at the edges too. */
+    const int win16 = !clamp && (depth & 15) == 0 &&
+                      (((uintptr_t)input | (uintptr_t)output) & 3u) == 0;
     /* Outputs [ox_lo, ox_hi) have every window column inside the input. */
     const int32_t ox_lo = (params->pad_w + params->stride_w - 1) / params->stride_w;
     const int32_t ox_hi = ml_min_i32(out_w, (in_w - fw + params->pad_w) / params->stride_w + 1);
@@ -647,6 +763,17 @@ ML_NOINLINE static ml_status ml_maxpool_any(const ml_maxpool_params *params,
                         if (ox_lo == 0 && ox_hi == out_w) {
                             break;  /* the whole row */
                         }
+                    } else if (win16) {
+                        ml_maxpool_win_job job;
+                        job.in = a;
+                        job.out = o;
+                        job.n = ox_hi - ox_lo;
+                        job.depth = depth;
+                        job.rows = fy_end - fy_start;
+                        job.cols = fw;
+                        job.dy = win.dy;
+                        job.step = params->stride_w * depth;
+                        ml_maxpool_dsp_win(&job);
                     } else if (fy_end - fy_start == 1) {
                         ml_maxpool_row16(a, params->stride_w * depth, depth, fw, ox_hi - ox_lo, o);
                     } else {
@@ -664,6 +791,21 @@ ML_NOINLINE static ml_status ml_maxpool_any(const ml_maxpool_params *params,
                 win.rows = fy_end > fy_start && fx_end > fx_start ? fy_end - fy_start : 0;
                 win.cols = fx_end - fx_start;
                 win.first = in_batch + ((y0 + fy_start) * in_w + x0 + fx_start) * depth;
+#if defined(ML_NN_DSP)
+                if (win16 && win.rows > 0) {
+                    ml_maxpool_win_job job;
+                    job.in = win.first;
+                    job.out = out;
+                    job.n = 1;
+                    job.depth = depth;
+                    job.rows = win.rows;
+                    job.cols = win.cols;
+                    job.dy = win.dy;
+                    job.step = 0;
+                    ml_maxpool_dsp_win(&job);
+                    continue;
+                }
+#endif
                 if (win.cols == in_w) {  /* whole rows: one run of cells */
                     win.cols *= win.rows;
                     win.rows = win.rows > 0;
