@@ -96,6 +96,10 @@ CASES = [
     (Op.MAX_POOL_2D, (2, 5, 6, 16), (3, 2), (1, 1), "VALID", "NONE", 1),
     (Op.MAX_POOL_2D, (1, 4, 9, 16), (2, 2), (1, 1), "SAME", "NONE", 0),
     (Op.MAX_POOL_2D, (1, 7, 7, 16), (4, 4), (3, 3), "SAME", "NONE", -128),
+    # its last 8 channels (depth 8 more than a multiple of 16, or 8 alone)
+    (Op.MAX_POOL_2D, (1, 6, 8, 24), (2, 2), (2, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (2, 5, 5, 8), (3, 3), (1, 1), "SAME", "NONE", 3),
+    (Op.MAX_POOL_2D, (1, 5, 9, 40), (3, 3), (2, 2), "SAME", "NONE", -4),
 ]
 
 
@@ -123,8 +127,9 @@ def test_pool_exact_on_cortex_m4(tmp_path, case):
                    rng.integers(-128, 128, shape).astype(np.int8)])
     np.save(tmp_path / "x.npy", xs)
     # Balanced (the default) may keep a kernel's compact form for a model this small; speed
-    # mode compiles every variant, the assembly routines included.
-    for optimize in ("balanced", "speed"):
+    # mode compiles every variant, the assembly routines included; size mode the fewest (max
+    # pooling's tile2 routine left out, its windows through ml_maxpool_dsp_win).
+    for optimize in ("balanced", "speed", "size"):
         r = microlith.verify(path, target="cortex-m4", samples=2, inputs=str(tmp_path / "x.npy"),
                              seed=1, optimize=optimize)
         assert r["target"] == "cortex-m4" and r["samples"] == 5, (optimize, r)

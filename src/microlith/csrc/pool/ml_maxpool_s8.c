@@ -1,6 +1,14 @@
 #include "ml_maxpool_s8.h"
 #include "ml_nn_dsp.h"
 
+/* Size mode (ml_config.h) leaves out ml_maxpool_dsp_tile2 (about 1.4 KB on Cortex-M4): its
+ * windows go through ml_maxpool_dsp_win instead, a few instructions more per window. */
+#if defined(ML_NN_DSP) && !defined(ML_OPTIMIZE_SIZE)
+#define ML_MAXPOOL_TILE2 1
+#else
+#define ML_MAXPOOL_TILE2 0
+#endif
+
 /*
  * Channels run innermost, as they lie in memory: for each output pixel and group of channels
  * the window is walked once with the group's running maxima in registers. The maxima start at
@@ -42,106 +50,6 @@ static int32_t ml_maxpool_dsp(const ml_pool_window *win, int32_t depth, int32_t 
     return c;
 }
 
-/* r4-r7 = bytewise max(r4-r7, the 16 bytes at ptr), ptr moved past them: LDM, then SSUB8 +
- * SEL per word; r12 takes the first SSUB8's unused difference, the loaded words the others. */
-#define ML_MAXPOOL_MAX16(ptr)                                                                   \
-    "ldmia %[" ptr "]!, {r8, r9, r10, r11}\n\t"                                                  \
-    "ssub8 r12, r4, r8\n\t"                                                                      \
-    "sel r4, r4, r8\n\t"                                                                         \
-    "ssub8 r8, r5, r9\n\t"                                                                       \
-    "sel r5, r5, r9\n\t"                                                                         \
-    "ssub8 r8, r6, r10\n\t"                                                                      \
-    "sel r6, r6, r10\n\t"                                                                        \
-    "ssub8 r8, r7, r11\n\t"                                                                      \
-    "sel r7, r7, r11\n\t"
-
-/* The same without r12, for the three-pointer loop: one word comes by LDR after the others,
- * so a loaded register is free for the first difference. */
-#define ML_MAXPOOL_MAX16_NO_R12(ptr)                                                            \
-    "ldmia %[" ptr "]!, {r8, r9, r10}\n\t"                                                       \
-    "ssub8 r11, r4, r8\n\t"                                                                      \
-    "sel r4, r4, r8\n\t"                                                                         \
-    "ssub8 r8, r5, r9\n\t"                                                                       \
-    "sel r5, r5, r9\n\t"                                                                         \
-    "ssub8 r8, r6, r10\n\t"                                                                      \
-    "sel r6, r6, r10\n\t"                                                                        \
-    "ldr r8, [%[" ptr "]], #4\n\t"                                                               \
-    "ssub8 r9, r7, r8\n\t"                                                                       \
-    "sel r7, r7, r8\n\t"
-
-/* i times: 16 channels of the cells at p and q (and r) to o. LDM/STM need fixed ascending
- * registers, hence assembly: 13 instructions per 16 channels of a pair, the loop included,
- * 24 of a triple (whose five pointers and counter leave no room for r12). */
-#define ML_MAXPOOL_LOOP2                                                                        \
-    "1:\n\t"                                                                                     \
-    "ldmia %[p]!, {r4, r5, r6, r7}\n\t" ML_MAXPOOL_MAX16("q")                                   \
-    "stmia %[o]!, {r4, r5, r6, r7}\n\t"                                                          \
-    "subs %[i], %[i], #1\n\t"                                                                    \
-    "bne 1b\n\t"
-
-#define ML_MAXPOOL_LOOP3                                                                        \
-    "1:\n\t"                                                                                     \
-    "ldmia %[p]!, {r4, r5, r6, r7}\n\t"                                                          \
-    ML_MAXPOOL_MAX16_NO_R12("q") ML_MAXPOOL_MAX16_NO_R12("r")                                    \
-    "stmia %[o]!, {r4, r5, r6, r7}\n\t"                                                          \
-    "subs %[i], %[i], #1\n\t"                                                                    \
-    "bne 1b\n\t"
-
-/* The last 8 channels when depth is 8 more than a multiple of 16: LDM of two words. */
-#define ML_MAXPOOL_MAX8(ptr)                                                                    \
-    "ldmia %[" ptr "]!, {r8, r9}\n\t"                                                            \
-    "ssub8 r10, r4, r8\n\t"                                                                      \
-    "sel r4, r4, r8\n\t"                                                                         \
-    "ssub8 r8, r5, r9\n\t"                                                                       \
-    "sel r5, r5, r9\n\t"
-
-#define ML_MAXPOOL_TAIL2                                                                        \
-    "ldmia %[p]!, {r4, r5}\n\t" ML_MAXPOOL_MAX8("q") "stmia %[o]!, {r4, r5}\n\t"
-
-#define ML_MAXPOOL_TAIL3                                                                        \
-    "ldmia %[p]!, {r4, r5}\n\t" ML_MAXPOOL_MAX8("q") ML_MAXPOOL_MAX8("r")                       \
-    "stmia %[o]!, {r4, r5}\n\t"
-
-#define ML_MAXPOOL_CLOBBERS "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "cc", "memory"
-#define ML_MAXPOOL_CLOBBERS3 "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "cc", "memory"
-
-/* o = bytewise max of the depth bytes at p and q (depth a multiple of 8; o may be p). */
-ML_DSP_INLINE void ml_maxpool_max2(const int8_t *p, const int8_t *q, int8_t *o, int32_t depth)
-{
-    int32_t i = depth >> 4;
-    if (i > 0) {
-        __asm__ volatile(ML_MAXPOOL_LOOP2
-                         : [p] "+r"(p), [q] "+r"(q), [o] "+r"(o), [i] "+r"(i)
-                         :
-                         : ML_MAXPOOL_CLOBBERS);
-    }
-    if (depth & 8) {
-        __asm__ volatile(ML_MAXPOOL_TAIL2
-                         : [p] "+r"(p), [q] "+r"(q), [o] "+r"(o)
-                         :
-                         : ML_MAXPOOL_CLOBBERS);
-    }
-}
-
-/* o = bytewise max of the depth bytes at p, q and r (depth a multiple of 8; o may be p). */
-ML_DSP_INLINE void ml_maxpool_max3(const int8_t *p, const int8_t *q, const int8_t *r, int8_t *o,
-                                   int32_t depth)
-{
-    int32_t i = depth >> 4;
-    if (i > 0) {
-        __asm__ volatile(ML_MAXPOOL_LOOP3
-                         : [p] "+r"(p), [q] "+r"(q), [r] "+r"(r), [o] "+r"(o), [i] "+r"(i)
-                         :
-                         : ML_MAXPOOL_CLOBBERS3);
-    }
-    if (depth & 8) {
-        __asm__ volatile(ML_MAXPOOL_TAIL3
-                         : [p] "+r"(p), [q] "+r"(q), [r] "+r"(r), [o] "+r"(o)
-                         :
-                         : ML_MAXPOOL_CLOBBERS3);
-    }
-}
-
 /* r4-r7 = bytewise max(r4-r7, r8-r11), s the scratch register for the first difference. */
 #define ML_MP_MAX4(s)                                                                           \
     "ssub8 " s ", r4, r8\n\t"                                                                    \
@@ -153,6 +61,7 @@ ML_DSP_INLINE void ml_maxpool_max3(const int8_t *p, const int8_t *q, const int8_
     "ssub8 r8, r7, r11\n\t"                                                                      \
     "sel r7, r7, r11\n\t"
 
+#if ML_MAXPOOL_TILE2
 /* One call of ml_maxpool_dsp_tile2: the offsets in the comments are the routine's, which
  * moves in, out and rows_out on row by row. */
 typedef struct {
@@ -427,12 +336,14 @@ __asm__(".text\n\t"
         "pop {r0, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
         ".size ml_maxpool_dsp_tile2, .-ml_maxpool_dsp_tile2");
 
+#endif
+
 /* One call of ml_maxpool_dsp_win. */
 typedef struct {
     const int8_t *in;  /* 0: the first window's first cell, word aligned */
     int8_t *out;       /* 4: its outputs, word aligned */
     int32_t n;         /* 8: windows, >= 1 */
-    int32_t depth;     /* 12: a multiple of 16 */
+    int32_t depth;     /* 12: a multiple of 8 */
     int32_t rows;      /* 16: the window's rows, >= 1 */
     int32_t cols;      /* 20: the window's cells in a row, >= 1 */
     int32_t dy;        /* 24: bytes between the window's rows */
@@ -462,7 +373,7 @@ __asm__(".text\n\t"
         ".thumb_func\n"
         "ml_maxpool_dsp_win:\n\t"
         "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
-        "sub sp, sp, #36\n\t"
+        "sub sp, sp, #40\n\t"
         "ldr r1, [r0, #0]\n\t"
         "str r1, [sp, #0]\n\t"
         "ldr lr, [r0, #4]\n\t"
@@ -471,6 +382,8 @@ __asm__(".text\n\t"
         "ldr r3, [r0, #12]\n\t"
         "lsr r1, r3, #4\n\t"
         "str r1, [sp, #32]\n\t"
+        "and r1, r3, #8\n\t"
+        "str r1, [sp, #36]\n\t"
         "ldr r1, [r0, #16]\n\t"
         "str r1, [sp, #12]\n\t"
         "ldr r1, [r0, #20]\n\t"
@@ -486,7 +399,9 @@ __asm__(".text\n\t"
         "1:\n\t"
         "ldr r12, [sp, #32]\n\t"
         "str r12, [sp, #8]\n\t"
-        "ldr r0, [sp, #0]\n"
+        "ldr r0, [sp, #0]\n\t"
+        "cmp r12, #0\n\t"
+        "beq 13f\n"
         /* a group: its first cell, then the rest of the first row */
         "2:\n\t"
         "str r0, [sp, #4]\n\t"
@@ -527,7 +442,40 @@ __asm__(".text\n\t"
         "ldr r12, [sp, #8]\n\t"
         "subs r12, r12, #1\n\t"
         "str r12, [sp, #8]\n\t"
-        "bne 2b\n\t"
+        "bne 2b\n"
+        /* the last 8 channels, two words a cell */
+        "13:\n\t"
+        "ldr r12, [sp, #36]\n\t"
+        "cmp r12, #0\n\t"
+        "beq 14f\n\t"
+        "add r3, r3, #8\n\t"
+        "ldmia r0!, {r4, r5}\n\t"
+        "add r0, r0, r3\n\t"
+        "ldr r2, [sp, #12]\n\t"
+        "ldr r1, [sp, #16]\n\t"
+        "subs r1, r1, #1\n\t"
+        "beq 16f\n"
+        "15:\n\t"
+        "ldmia r0!, {r8, r9}\n\t"
+        "add r0, r0, r3\n\t"
+        "ssub8 r12, r4, r8\n\t"
+        "sel r4, r4, r8\n\t"
+        "ssub8 r8, r5, r9\n\t"
+        "sel r5, r5, r9\n\t"
+        "subs r1, r1, #1\n\t"
+        "bne 15b\n"
+        "16:\n\t"
+        "subs r2, r2, #1\n\t"
+        "beq 17f\n\t"
+        "ldr r12, [sp, #20]\n\t"
+        "add r0, r0, r12\n\t"
+        "ldr r1, [sp, #16]\n\t"
+        "b 15b\n"
+        "17:\n\t"
+        "stmia lr!, {r4, r5}\n\t"
+        "sub r3, r3, #8\n"
+        /* the next window */
+        "14:\n\t"
         "ldr r0, [sp, #0]\n\t"
         "ldr r12, [sp, #24]\n\t"
         "add r0, r0, r12\n\t"
@@ -536,57 +484,11 @@ __asm__(".text\n\t"
         "subs r12, r12, #1\n\t"
         "str r12, [sp, #28]\n\t"
         "bne 1b\n\t"
-        "add sp, sp, #36\n\t"
+        "add sp, sp, #40\n\t"
         "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
         ".size ml_maxpool_dsp_win, .-ml_maxpool_dsp_win");
 
-/*
- * One-row windows of k = 2 or 3 cells (1x2 and 1x3: the 1-D CNN pools), all channels, no
- * clamp, word-aligned cells and depth a multiple of 8: for each of n outputs, the max over the
- * cells at a, a + depth (and a + 2 depth) goes to o, then a moves on by `step` bytes and o by
- * depth. Kept out of line, and apart from the taller windows, so that its assembly has the
- * registers to itself and the loop over outputs spills nothing.
- */
-ML_NOINLINE static void ml_maxpool_row16(const int8_t *a, int32_t step, int32_t depth, int32_t k,
-                                         int32_t n, int8_t *o)
-{
-    if (k == 2) {
-        for (; n > 0; --n, a += step, o += depth) {
-            ml_maxpool_max2(a, a + depth, o, depth);
-        }
-    } else {
-        for (; n > 0; --n, a += step, o += depth) {
-            ml_maxpool_max3(a, a + depth, a + 2 * depth, o, depth);
-        }
-    }
-}
-
-/*
- * The same for windows of rows > 1 rows (2x2, 3x3...), rows dy bytes apart: the first row's
- * maxima go to o, each further row is folded in with o as one more cell.
- */
-ML_NOINLINE static void ml_maxpool_rows16(const int8_t *a, int32_t step, int32_t depth, int32_t k,
-                                          int32_t rows, int32_t dy, int32_t n, int8_t *o)
-{
-    for (; n > 0; --n, a += step, o += depth) {
-        const int8_t *row = a;
-        if (k == 2) {
-            ml_maxpool_max2(row, row + depth, o, depth);
-            for (int32_t r = rows - 1; r > 0; --r) {
-                row += dy;
-                ml_maxpool_max3(o, row, row + depth, o, depth);
-            }
-        } else {
-            ml_maxpool_max3(row, row + depth, row + 2 * depth, o, depth);
-            for (int32_t r = rows - 1; r > 0; --r) {
-                row += dy;
-                ml_maxpool_max3(o, row, row + depth, o, depth);
-                ml_maxpool_max2(o, row + 2 * depth, o, depth);
-            }
-        }
-    }
-}
-
+#if ML_MAXPOOL_TILE2
 /*
  * ml_maxpool_dsp_tile2 on outputs [ox_lo, ox_hi) of output row oy (o: its output ox_lo) and,
  * when its windows lie wholly inside the input vertically, of every such row after it in one
@@ -660,6 +562,7 @@ static int ml_maxpool_tile2_all(const ml_maxpool_params *params, const ml_dims *
     return 1;
 }
 #endif
+#endif
 
 /* Channels [c, c_end) four at a time (c_end - c a multiple of 4), portable C. */
 static void ml_maxpool_c4(const ml_pool_window *win, int32_t depth, int32_t c, int32_t c_end,
@@ -720,15 +623,15 @@ ML_NOINLINE static ml_status ml_maxpool_any(const ml_maxpool_params *params,
     const int32_t lo4 = (int32_t)((uint32_t)(uint8_t)params->act_min * 0x01010101u);
     const int32_t hi4 = (int32_t)((uint32_t)(uint8_t)params->act_max * 0x01010101u);
     const int clamp = params->act_min > INT8_MIN || params->act_max < INT8_MAX;
-    /* ml_maxpool_rows16's conditions, but for where the windows lie. */
+    /* ml_maxpool_dsp_win's conditions: every window inside the input, and each clipped one at
+     * the edges. */
     const int32_t fw = params->filter_w;
-    const int row16 = !clamp && (fw == 2 || fw == 3 || (depth & 15) == 0) && (depth & 7) == 0 &&
-                      (((uintptr_t)input | (uintptr_t)output) & 3u) == 0;
+    const int win8 = !clamp && (depth & 7) == 0 &&
+                     (((uintptr_t)input | (uintptr_t)output) & 3u) == 0;
+#if ML_MAXPOOL_TILE2
     /* ml_maxpool_dsp_tile2's: windows of two cells side by side, one after another. */
-    const int tile2 = row16 && fw == 2 && params->stride_w == 2 && (depth & 15) == 0;
-    /* ml_maxpool_dsp_win's: any window inside the input, a clipped one at the edges too. */
-    const int win16 = !clamp && (depth & 15) == 0 &&
-                      (((uintptr_t)input | (uintptr_t)output) & 3u) == 0;
+    const int tile2 = win8 && fw == 2 && params->stride_w == 2 && (depth & 15) == 0;
+#endif
     /* Outputs [ox_lo, ox_hi) have every window column inside the input. */
     const int32_t ox_lo = (params->pad_w + params->stride_w - 1) / params->stride_w;
     const int32_t ox_hi = ml_min_i32(out_w, (in_w - fw + params->pad_w) / params->stride_w + 1);
@@ -737,24 +640,24 @@ ML_NOINLINE static ml_status ml_maxpool_any(const ml_maxpool_params *params,
     win.dy = in_w * depth;
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *in_batch = input + b * in_h * in_w * depth;
-#if defined(ML_NN_DSP)
+#if ML_MAXPOOL_TILE2
         int32_t done_until = 0;  /* output rows whose inside windows are done */
 #endif
         for (int32_t oy = 0; oy < out_h; ++oy) {
             const int32_t y0 = oy * params->stride_h - params->pad_h;
             const int32_t fy_start = ml_max_i32(0, -y0);
             const int32_t fy_end = ml_min_i32(params->filter_h, in_h - y0);
-#if defined(ML_NN_DSP)
+#if ML_MAXPOOL_TILE2
             if (oy < done_until && ox_lo == 0 && ox_hi == out_w) {
                 continue;  /* done with the rows before it */
             }
 #endif
             for (int32_t ox = 0; ox < out_w; ++ox) {
 #if defined(ML_NN_DSP)
-                if (row16 && ox == ox_lo && ox_hi > ox_lo && fy_end > fy_start) {
+                if (win8 && ox == ox_lo && ox_hi > ox_lo && fy_end > fy_start) {
                     const int32_t x0 = ox * params->stride_w - params->pad_w;
-                    const int8_t *a = in_batch + ((y0 + fy_start) * in_w + x0) * depth;
                     int8_t *o = output + ((b * out_h + oy) * out_w + ox) * depth;
+#if ML_MAXPOOL_TILE2
                     if (tile2 && fy_end - fy_start <= 2) {
                         if (oy >= done_until) {
                             done_until = oy + ml_maxpool_tile2_rows(params, input_dims, output_dims,
@@ -763,23 +666,20 @@ ML_NOINLINE static ml_status ml_maxpool_any(const ml_maxpool_params *params,
                         if (ox_lo == 0 && ox_hi == out_w) {
                             break;  /* the whole row */
                         }
-                    } else if (win16) {
-                        ml_maxpool_win_job job;
-                        job.in = a;
-                        job.out = o;
-                        job.n = ox_hi - ox_lo;
-                        job.depth = depth;
-                        job.rows = fy_end - fy_start;
-                        job.cols = fw;
-                        job.dy = win.dy;
-                        job.step = params->stride_w * depth;
-                        ml_maxpool_dsp_win(&job);
-                    } else if (fy_end - fy_start == 1) {
-                        ml_maxpool_row16(a, params->stride_w * depth, depth, fw, ox_hi - ox_lo, o);
-                    } else {
-                        ml_maxpool_rows16(a, params->stride_w * depth, depth, fw,
-                                          fy_end - fy_start, win.dy, ox_hi - ox_lo, o);
+                        ox = ox_hi - 1;
+                        continue;
                     }
+#endif
+                    ml_maxpool_win_job job;
+                    job.in = in_batch + ((y0 + fy_start) * in_w + x0) * depth;
+                    job.out = o;
+                    job.n = ox_hi - ox_lo;
+                    job.depth = depth;
+                    job.rows = fy_end - fy_start;
+                    job.cols = fw;
+                    job.dy = win.dy;
+                    job.step = params->stride_w * depth;
+                    ml_maxpool_dsp_win(&job);
                     ox = ox_hi - 1;
                     continue;
                 }
@@ -792,7 +692,7 @@ ML_NOINLINE static ml_status ml_maxpool_any(const ml_maxpool_params *params,
                 win.cols = fx_end - fx_start;
                 win.first = in_batch + ((y0 + fy_start) * in_w + x0 + fx_start) * depth;
 #if defined(ML_NN_DSP)
-                if (win16 && win.rows > 0) {
+                if (win8 && win.rows > 0) {
                     ml_maxpool_win_job job;
                     job.in = win.first;
                     job.out = out;
@@ -826,7 +726,7 @@ ml_status ml_maxpool_s8(const ml_maxpool_params *params,
                         const ml_dims *input_dims, const int8_t *input,
                         const ml_dims *output_dims, int8_t *output)
 {
-#if defined(ML_NN_DSP)
+#if ML_MAXPOOL_TILE2
     /* Before the general loop's setup, which would cost a small layer more than its windows. */
     if (output_dims->n == input_dims->n && output_dims->c == input_dims->c &&
         output_dims->h > 0 && output_dims->w > 0 &&
