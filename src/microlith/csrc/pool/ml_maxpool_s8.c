@@ -397,10 +397,10 @@ __asm__(".text\n\t"
         "sub r3, r3, #16\n"
         /* a window */
         "1:\n\t"
-        "ldr r12, [sp, #32]\n\t"
-        "str r12, [sp, #8]\n\t"
+        "ldr r1, [sp, #32]\n\t"
+        "str r1, [sp, #8]\n\t"
         "ldr r0, [sp, #0]\n\t"
-        "cmp r12, #0\n\t"
+        "cmp r1, #0\n\t"
         "beq 13f\n"
         /* a group: its first cell, then the rest of the first row */
         "2:\n\t"
@@ -411,7 +411,8 @@ __asm__(".text\n\t"
         "ldr r1, [sp, #16]\n\t"
         "subs r1, r1, #1\n\t"
         "beq 4f\n\t"
-        "cbz r3, 6f\n"
+        "cmp r3, #0\n\t"
+        "beq 8f\n"
         "3:\n\t"
         "ldmia r0!, {r8, r9, r10, r11}\n\t"
         "add r0, r0, r3\n\t" ML_MP_MAX4("r12")
@@ -424,7 +425,21 @@ __asm__(".text\n\t"
         "add r0, r0, r12\n\t"
         "ldr r1, [sp, #16]\n\t"
         "b 3b\n"
-        /* depth 16: a row's cells are contiguous */
+        /* depth 16: a row's cells are contiguous; three of them (3x3, 1x3) unrolled */
+        "8:\n\t"
+        "cmp r1, #2\n\t"
+        "bne 6f\n\t"
+        "ldmia r0!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "ldmia r0!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "9:\n\t"
+        "subs r2, r2, #1\n\t"
+        "beq 5f\n\t"
+        "ldr r12, [sp, #20]\n\t"
+        "add r0, r0, r12\n\t"
+        "ldmia r0!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "ldmia r0!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "ldmia r0!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "b 9b\n"
         "6:\n\t"
         "ldmia r0!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
         "subs r1, r1, #1\n\t"
@@ -445,8 +460,8 @@ __asm__(".text\n\t"
         "bne 2b\n"
         /* the last 8 channels, two words a cell */
         "13:\n\t"
-        "ldr r12, [sp, #36]\n\t"
-        "cmp r12, #0\n\t"
+        "ldr r1, [sp, #36]\n\t"
+        "cmp r1, #0\n\t"
         "beq 14f\n\t"
         "add r3, r3, #8\n\t"
         "ldmia r0!, {r4, r5}\n\t"
