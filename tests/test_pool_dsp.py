@@ -100,6 +100,10 @@ CASES = [
     (Op.MAX_POOL_2D, (1, 6, 8, 24), (2, 2), (2, 2), "VALID", "NONE", 0),
     (Op.MAX_POOL_2D, (2, 5, 5, 8), (3, 3), (1, 1), "SAME", "NONE", 3),
     (Op.MAX_POOL_2D, (1, 5, 9, 40), (3, 3), (2, 2), "SAME", "NONE", -4),
+    # ml_maxpool_dsp_row (one-row windows of 2 or 3 cells): with and without a last 8 channels
+    (Op.MAX_POOL_2D, (1, 1, 30, 24), (1, 2), (1, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (2, 2, 17, 40), (1, 3), (1, 3), "SAME", "NONE", -9),
+    (Op.MAX_POOL_2D, (1, 1, 13, 32), (1, 3), (1, 1), "VALID", "NONE", 6),
 ]
 
 

@@ -503,6 +503,90 @@ __asm__(".text\n\t"
         "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
         ".size ml_maxpool_dsp_win, .-ml_maxpool_dsp_win");
 
+/* One call of ml_maxpool_dsp_row. */
+typedef struct {
+    const int8_t *in;  /* 0: the first window's first cell, word aligned */
+    int8_t *out;       /* 4: its outputs, word aligned */
+    int32_t n;         /* 8: windows, >= 1 */
+    int32_t depth;     /* 12: a multiple of 8, >= 16 */
+    int32_t last;      /* 16: bytes from a window's first cell to its last, depth or 2 depth */
+    int32_t step;      /* 20: bytes from a window to the next */
+} ml_maxpool_row_job;
+
+typedef char ml_maxpool_row_job_layout[offsetof(ml_maxpool_row_job, step) == 20 ? 1 : -1];
+
+void ml_maxpool_dsp_row(const ml_maxpool_row_job *job);
+
+/*
+ * n one-row windows of 2 or 3 cells inside the input (1x3, 1x2 at stride 1...), all channels:
+ * a pointer per cell (the middle one is the last one for 2 cells: max is idempotent), so that
+ * every load is an LDM with writeback and a window costs 23 instructions per 16 channels, 12
+ * for a last 8, and 9 to move on; ml_maxpool_dsp_win's loops cost twice that on windows this
+ * small. Registers: r0-r2 the cells, r3 windows left, lr the output; the stack: [sp] where the
+ * first cell's groups end, [sp, #4] step - depth, [sp, #8] 16 x groups, [sp, #12] depth & 8.
+ */
+__asm__(".text\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".balign 4\n\t"
+        ".global ml_maxpool_dsp_row\n\t"
+        ".type ml_maxpool_dsp_row, %function\n\t"
+        ".thumb_func\n"
+        "ml_maxpool_dsp_row:\n\t"
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+        "sub sp, sp, #16\n\t"
+        "ldr r12, [r0, #12]\n\t"
+        "and r1, r12, #8\n\t"
+        "str r1, [sp, #12]\n\t"
+        "bic r1, r12, #15\n\t"
+        "str r1, [sp, #8]\n\t"
+        "ldr r2, [r0, #20]\n\t"
+        "sub r2, r2, r12\n\t"
+        "str r2, [sp, #4]\n\t"
+        "ldr lr, [r0, #4]\n\t"
+        "ldr r3, [r0, #8]\n\t"
+        "ldr r2, [r0, #16]\n\t"
+        "ldr r0, [r0, #0]\n\t"
+        "add r1, r0, r12\n\t"
+        "add r2, r0, r2\n"
+        "1:\n\t"
+        "ldr r12, [sp, #8]\n\t"
+        "add r12, r12, r0\n\t"
+        "str r12, [sp]\n"
+        "2:\n\t"
+        "ldmia r0!, {r4, r5, r6, r7}\n\t"
+        "ldmia r1!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "ldmia r2!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "stmia lr!, {r4, r5, r6, r7}\n\t"
+        "ldr r12, [sp]\n\t"
+        "cmp r0, r12\n\t"
+        "bne 2b\n\t"
+        "ldr r12, [sp, #12]\n\t"
+        "cmp r12, #0\n\t"
+        "beq 3f\n\t"
+        "ldmia r0!, {r4, r5}\n\t"
+        "ldmia r1!, {r8, r9}\n\t"
+        "ssub8 r12, r4, r8\n\t"
+        "sel r4, r4, r8\n\t"
+        "ssub8 r8, r5, r9\n\t"
+        "sel r5, r5, r9\n\t"
+        "ldmia r2!, {r8, r9}\n\t"
+        "ssub8 r12, r4, r8\n\t"
+        "sel r4, r4, r8\n\t"
+        "ssub8 r8, r5, r9\n\t"
+        "sel r5, r5, r9\n\t"
+        "stmia lr!, {r4, r5}\n"
+        "3:\n\t"
+        "ldr r12, [sp, #4]\n\t"
+        "add r0, r0, r12\n\t"
+        "add r1, r1, r12\n\t"
+        "add r2, r2, r12\n\t"
+        "subs r3, r3, #1\n\t"
+        "bne 1b\n\t"
+        "add sp, sp, #16\n\t"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+        ".size ml_maxpool_dsp_row, .-ml_maxpool_dsp_row");
+
 #if ML_MAXPOOL_TILE2
 /*
  * ml_maxpool_dsp_tile2 on outputs [ox_lo, ox_hi) of output row oy (o: its output ox_lo) and,
@@ -685,6 +769,18 @@ ML_NOINLINE static ml_status ml_maxpool_any(const ml_maxpool_params *params,
                         continue;
                     }
 #endif
+                    if (fy_end - fy_start == 1 && (fw == 2 || fw == 3) && depth >= 16) {
+                        ml_maxpool_row_job rjob;
+                        rjob.in = in_batch + (y0 + fy_start) * win.dy + x0 * depth;
+                        rjob.out = o;
+                        rjob.n = ox_hi - ox_lo;
+                        rjob.depth = depth;
+                        rjob.last = (fw - 1) * depth;
+                        rjob.step = params->stride_w * depth;
+                        ml_maxpool_dsp_row(&rjob);
+                        ox = ox_hi - 1;
+                        continue;
+                    }
                     ml_maxpool_win_job job;
                     job.in = in_batch + ((y0 + fy_start) * in_w + x0) * depth;
                     job.out = o;
