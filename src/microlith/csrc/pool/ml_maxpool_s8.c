@@ -519,10 +519,9 @@ void ml_maxpool_dsp_row(const ml_maxpool_row_job *job);
 
 /*
  * n one-row windows of 2 or 3 cells inside the input (1x3, 1x2 at stride 1...), all channels:
- * a pointer per cell (the middle one is the last one for 2 cells: max is idempotent), so that
- * every load is an LDM with writeback and a window costs 23 instructions per 16 channels, 12
- * for a last 8, and 9 to move on; ml_maxpool_dsp_win's loops cost twice that on windows this
- * small. Registers: r0-r2 the cells, r3 windows left, lr the output; the stack: [sp] where the
+ * a pointer per cell, so that every load is an LDM with writeback and a window of 3 cells
+ * costs 23 instructions per 16 channels, 12 for a last 8, and 9 to move on (2 cells: 14, 7
+ * and 8); ml_maxpool_dsp_win's loops cost about twice that on windows this small. Registers: r0-r2 the cells, r3 windows left, lr the output; the stack: [sp] where the
  * first cell's groups end, [sp, #4] step - depth, [sp, #8] 16 x groups, [sp, #12] depth & 8.
  */
 __asm__(".text\n\t"
@@ -548,7 +547,9 @@ __asm__(".text\n\t"
         "ldr r2, [r0, #16]\n\t"
         "ldr r0, [r0, #0]\n\t"
         "add r1, r0, r12\n\t"
-        "add r2, r0, r2\n"
+        "cmp r2, r12\n\t"
+        "add r2, r0, r2\n\t"
+        "beq 11f\n"
         "1:\n\t"
         "ldr r12, [sp, #8]\n\t"
         "add r12, r12, r0\n\t"
@@ -583,6 +584,36 @@ __asm__(".text\n\t"
         "add r2, r2, r12\n\t"
         "subs r3, r3, #1\n\t"
         "bne 1b\n\t"
+        "b 19f\n"
+        /* two cells: r0 and r1 alone, 14 instructions per 16 channels */
+        "11:\n\t"
+        "ldr r12, [sp, #8]\n\t"
+        "add r12, r12, r0\n\t"
+        "str r12, [sp]\n"
+        "12:\n\t"
+        "ldmia r0!, {r4, r5, r6, r7}\n\t"
+        "ldmia r1!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "stmia lr!, {r4, r5, r6, r7}\n\t"
+        "ldr r12, [sp]\n\t"
+        "cmp r0, r12\n\t"
+        "bne 12b\n\t"
+        "ldr r12, [sp, #12]\n\t"
+        "cmp r12, #0\n\t"
+        "beq 13f\n\t"
+        "ldmia r0!, {r4, r5}\n\t"
+        "ldmia r1!, {r8, r9}\n\t"
+        "ssub8 r12, r4, r8\n\t"
+        "sel r4, r4, r8\n\t"
+        "ssub8 r8, r5, r9\n\t"
+        "sel r5, r5, r9\n\t"
+        "stmia lr!, {r4, r5}\n"
+        "13:\n\t"
+        "ldr r12, [sp, #4]\n\t"
+        "add r0, r0, r12\n\t"
+        "add r1, r1, r12\n\t"
+        "subs r3, r3, #1\n\t"
+        "bne 11b\n"
+        "19:\n\t"
         "add sp, sp, #16\n\t"
         "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
         ".size ml_maxpool_dsp_row, .-ml_maxpool_dsp_row");
