@@ -734,10 +734,17 @@ static void ml_maxpool_c1(const ml_pool_window *win, int32_t depth, int32_t c,
     }
 }
 
-/* Any layer, window by window (with ml_maxpool_dsp_tile2 on the inside runs where it applies). */
+/* Any layer, window by window (with the assembly routines on the runs where they apply); beside
+ * the tile2 early path, out of line under another name, so that the early path stays small. */
+#if ML_MAXPOOL_TILE2
 ML_NOINLINE static ml_status ml_maxpool_any(const ml_maxpool_params *params,
                                             const ml_dims *input_dims, const int8_t *input,
                                             const ml_dims *output_dims, int8_t *output)
+#else
+ml_status ml_maxpool_s8(const ml_maxpool_params *params,
+                        const ml_dims *input_dims, const int8_t *input,
+                        const ml_dims *output_dims, int8_t *output)
+#endif
 {
     const int32_t batches = input_dims->n;
     const int32_t in_h = input_dims->h;
@@ -864,17 +871,17 @@ ML_NOINLINE static ml_status ml_maxpool_any(const ml_maxpool_params *params,
     return ML_OK;
 }
 
+#if ML_MAXPOOL_TILE2
 ml_status ml_maxpool_s8(const ml_maxpool_params *params,
                         const ml_dims *input_dims, const int8_t *input,
                         const ml_dims *output_dims, int8_t *output)
 {
-#if ML_MAXPOOL_TILE2
     /* Before the general loop's setup, which would cost a small layer more than its windows. */
     if (output_dims->n == input_dims->n && output_dims->c == input_dims->c &&
         output_dims->h > 0 && output_dims->w > 0 &&
         ml_maxpool_tile2_all(params, input_dims, input, output_dims, output)) {
         return ML_OK;
     }
-#endif
     return ml_maxpool_any(params, input_dims, input, output_dims, output);
 }
+#endif
