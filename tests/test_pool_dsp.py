@@ -50,6 +50,16 @@ CASES = [
     (Op.AVERAGE_POOL_2D, (1, 6, 6, 19), (2, 2), (2, 2), "VALID", "NONE", 0),
     (Op.AVERAGE_POOL_2D, (1, 12, 12, 16), (12, 12), (1, 1), "VALID", "NONE", 0),
     (Op.AVERAGE_POOL_2D, (1, 17, 17, 8), (17, 17), (1, 1), "VALID", "NONE", 0),
+    # ml_avgpool_dsp_run16: global pools of 10, 11, 12 cells (one to three cells before the
+    # four-cell loop), 128 cells, one cell; even and odd counts, 1 to 3 groups, batch 2, a clamp;
+    # 2x2/2 windows one call per output; SAME's clipped windows beside full ones.
+    (Op.AVERAGE_POOL_2D, (2, 2, 5, 32), (2, 5), (1, 1), "VALID", "NONE", 0),
+    (Op.AVERAGE_POOL_2D, (1, 11, 1, 48), (11, 1), (1, 1), "VALID", "NONE", -7),
+    (Op.AVERAGE_POOL_2D, (1, 3, 4, 16), (3, 4), (1, 1), "VALID", "RELU6", -128),
+    (Op.AVERAGE_POOL_2D, (1, 8, 16, 16), (8, 16), (1, 1), "VALID", "NONE", 5),
+    (Op.AVERAGE_POOL_2D, (1, 1, 1, 16), (1, 1), (1, 1), "VALID", "NONE", 0),
+    (Op.AVERAGE_POOL_2D, (2, 6, 6, 32), (2, 2), (2, 2), "VALID", "RELU6", 9),
+    (Op.AVERAGE_POOL_2D, (1, 5, 5, 32), (3, 3), (1, 1), "SAME", "NONE", -1),
     (Op.MAX_POOL_2D, (1, 1, 50, 32), (1, 2), (1, 2), "VALID", "NONE", -128),
     (Op.MAX_POOL_2D, (1, 1, 51, 24), (1, 3), (1, 2), "SAME", "RELU", -5),
     (Op.MAX_POOL_2D, (1, 1, 21, 48), (1, 2), (1, 1), "SAME", "NONE", 2),
@@ -64,6 +74,36 @@ CASES = [
     (Op.MAX_POOL_2D, (1, 7, 9, 24), (3, 3), (2, 2), "SAME", "NONE", -1),
     (Op.MAX_POOL_2D, (2, 6, 7, 32), (3, 2), (1, 1), "VALID", "NONE", 4),
     (Op.MAX_POOL_2D, (1, 5, 5, 3), (2, 2), (1, 1), "VALID", "NONE", 0),
+    # ml_maxpool_dsp_tile2 (2x2/2 and 1x2/2): depth 16, 32 (the roles swapping, odd and even
+    # window counts), 48 (odd groups), 64 (even groups); SAME's clipped last row and column,
+    # batch 2, several rows per call, and a clamp (the old path).
+    (Op.MAX_POOL_2D, (2, 7, 9, 32), (2, 2), (2, 2), "SAME", "NONE", 3),
+    (Op.MAX_POOL_2D, (1, 6, 10, 32), (2, 2), (2, 2), "VALID", "NONE", -128),
+    (Op.MAX_POOL_2D, (2, 5, 11, 16), (2, 2), (2, 2), "SAME", "NONE", 0),
+    (Op.MAX_POOL_2D, (2, 4, 6, 48), (2, 2), (2, 2), "VALID", "NONE", 1),
+    (Op.MAX_POOL_2D, (1, 3, 14, 64), (2, 2), (2, 2), "SAME", "NONE", -2),
+    (Op.MAX_POOL_2D, (1, 1, 14, 48), (1, 2), (1, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (2, 1, 18, 32), (1, 2), (1, 2), "VALID", "NONE", 5),
+    (Op.MAX_POOL_2D, (1, 2, 10, 16), (1, 2), (1, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 3, 9, 64), (1, 2), (1, 2), "SAME", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 4, 8, 32), (2, 2), (2, 2), "VALID", "RELU", -7),
+    # ml_maxpool_dsp_win (other windows, depth a multiple of 16, and every clipped edge window):
+    # depth 16 (contiguous cells), 32, 48; 3x3/2 SAME, 1x3/2, 3x2/1, 2x2/1, 4x4/3, batch 2.
+    (Op.MAX_POOL_2D, (2, 9, 9, 16), (3, 3), (2, 2), "SAME", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 8, 7, 32), (3, 3), (2, 2), "SAME", "NONE", -3),
+    (Op.MAX_POOL_2D, (1, 6, 6, 48), (3, 3), (1, 1), "VALID", "NONE", 2),
+    (Op.MAX_POOL_2D, (1, 1, 21, 32), (1, 3), (1, 2), "SAME", "NONE", 0),
+    (Op.MAX_POOL_2D, (2, 5, 6, 16), (3, 2), (1, 1), "VALID", "NONE", 1),
+    (Op.MAX_POOL_2D, (1, 4, 9, 16), (2, 2), (1, 1), "SAME", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 7, 7, 16), (4, 4), (3, 3), "SAME", "NONE", -128),
+    # its last 8 channels (depth 8 more than a multiple of 16, or 8 alone)
+    (Op.MAX_POOL_2D, (1, 6, 8, 24), (2, 2), (2, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (2, 5, 5, 8), (3, 3), (1, 1), "SAME", "NONE", 3),
+    (Op.MAX_POOL_2D, (1, 5, 9, 40), (3, 3), (2, 2), "SAME", "NONE", -4),
+    # ml_maxpool_dsp_row (one-row windows of 2 or 3 cells): with and without a last 8 channels
+    (Op.MAX_POOL_2D, (1, 1, 30, 24), (1, 2), (1, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (2, 2, 17, 40), (1, 3), (1, 3), "SAME", "NONE", -9),
+    (Op.MAX_POOL_2D, (1, 1, 13, 32), (1, 3), (1, 1), "VALID", "NONE", 6),
 ]
 
 
@@ -90,6 +130,13 @@ def test_pool_exact_on_cortex_m4(tmp_path, case):
     xs = np.stack([np.full(shape, -128, np.int8), np.full(shape, 127, np.int8),
                    rng.integers(-128, 128, shape).astype(np.int8)])
     np.save(tmp_path / "x.npy", xs)
-    r = microlith.verify(path, target="cortex-m4", samples=2, inputs=str(tmp_path / "x.npy"), seed=1)
-    assert r["target"] == "cortex-m4" and r["samples"] == 5, r
-    assert r["bit_exact"] and r["mismatched_samples"] == 0, r
+    # Balanced (the default) may keep a kernel's compact form for a model this small; speed
+    # mode compiles every variant, the assembly routines included; size mode leaves max
+    # pooling's tile2 routine out (its windows through ml_maxpool_dsp_win; average pooling's
+    # size form is portable C, which test_pool.py covers).
+    modes = ("balanced", "speed", "size") if case[0] is Op.MAX_POOL_2D else ("balanced", "speed")
+    for optimize in modes:
+        r = microlith.verify(path, target="cortex-m4", samples=2, inputs=str(tmp_path / "x.npy"),
+                             seed=1, optimize=optimize)
+        assert r["target"] == "cortex-m4" and r["samples"] == 5, (optimize, r)
+        assert r["bit_exact"] and r["mismatched_samples"] == 0, (optimize, r)

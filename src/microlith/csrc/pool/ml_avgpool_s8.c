@@ -172,22 +172,165 @@ static void ml_avgpool_out4(int32_t s02, int32_t s13, const ml_pool_window *win,
         }                                                                                        \
     } while (0)
 
+/* One call of ml_avgpool_dsp_run16: the offsets in the comments are the routine's. */
+typedef struct {
+    const int8_t *q;  /* 0: the run's first cell, word aligned */
+    int32_t n;        /* 4: cells, 1 to 128 (ml_avgpool_params' proof bounds a full window) */
+    int32_t depth;    /* 8: bytes between cells */
+    int32_t groups;   /* 12: groups of 16 channels, >= 1 */
+    int8_t *out;      /* 16: word aligned */
+    int32_t bias2, even, mult, sh, clamp, lo4, hi4;  /* 20 to 44: ml_avgpool_dsp_ctx's */
+} ml_avgpool_run16_job;
+
+typedef char ml_avgpool_run16_job_layout[offsetof(ml_avgpool_run16_job, hi4) == 44 ? 1 : -1];
+
+void ml_avgpool_dsp_run16(const ml_avgpool_run16_job *job);
+
+/* Adds the 16 channels of the cell at r12 to the sums r4-r11 and steps r12 on by lr. */
+#define ML_AP_CELL                                                                              \
+    "ldmia r12, {r0, r1, r2, r3}\n\t"                                                            \
+    "add r12, r12, lr\n\t"                                                                       \
+    "sxtab16 r4, r4, r0\n\t"                                                                     \
+    "sxtab16 r5, r5, r0, ror #8\n\t"                                                             \
+    "sxtab16 r6, r6, r1\n\t"                                                                     \
+    "sxtab16 r7, r7, r1, ror #8\n\t"                                                             \
+    "sxtab16 r8, r8, r2\n\t"                                                                     \
+    "sxtab16 r9, r9, r2, ror #8\n\t"                                                             \
+    "sxtab16 r10, r10, r3\n\t"                                                                   \
+    "sxtab16 r11, r11, r3, ror #8\n\t"
+
+/* a' = a - [a < 0] in both halfwords of a (before the bias; no borrow crosses a lane, a
+ * negative lane being >= 0x8000), r1 = 0x00010001 */
+#define ML_AP_EVEN(a) "and r12, r1, " a ", lsr #15\n\t" "sub " a ", " a ", r12\n\t"
+
+/* ml_avgpool_out4_fast on the sums a (channels {0, 2}) and b ({1, 3}), into a: lr = bias2,
+ * r2 = mult, r3 = sh */
+#define ML_AP_OUT4(a, b)                                                                        \
+    "uadd16 " a ", " a ", lr\n\t"                                                                \
+    "uadd16 " b ", " b ", lr\n\t"                                                                \
+    "smulwb r0, r2, " a "\n\t"                                                                   \
+    "smulwt " a ", r2, " a "\n\t"                                                                \
+    "smulwb r12, r2, " b "\n\t"                                                                  \
+    "smulwt " b ", r2, " b "\n\t"                                                                \
+    "lsr r0, r0, r3\n\t"                                                                         \
+    "lsr " a ", " a ", r3\n\t"                                                                   \
+    "lsr r12, r12, r3\n\t"                                                                       \
+    "lsr " b ", " b ", r3\n\t"                                                                   \
+    "orr r0, r0, r12, lsl #8\n\t"                                                                \
+    "orr r0, r0, " a ", lsl #16\n\t"                                                             \
+    "orr " a ", r0, " b ", lsl #24\n\t"                                                          \
+    "eor " a ", " a ", #0x80808080\n\t"
+
+/* x = min(max(x, r1), r2) bytewise */
+#define ML_AP_CLAMP(x)                                                                          \
+    "ssub8 r12, " x ", r1\n\t"                                                                   \
+    "sel " x ", " x ", r1\n\t"                                                                   \
+    "ssub8 r12, r2, " x "\n\t"                                                                   \
+    "sel " x ", " x ", r2\n\t"
+
 /*
- * The 16 outputs of one run of n cells (a window of whole rows, or of one row) of the full
- * size: the sums stay in registers from the first cell to the packed stores. Its own
- * function, with little else live, because the loop needs 13 registers at once, more than
- * gcc finds inside a bigger function on some cores and optimization levels.
+ * The outputs of one run of n cells (a window of whole rows, or of one row) of the full size,
+ * every group of 16 channels: per group, the first cell's SXTB16 start the eight halfword-pair
+ * sums, each further cell is an LDM, the step to the next cell and eight SXTAB16 (10
+ * instructions for 16 inputs, four cells per loop turn after the odd ones), and the 16 outputs
+ * ml_avgpool_out4_fast's arithmetic, 14 instructions per 4 (with 8 more per group for an even
+ * count and 18 for a clamp), stored by one STM. Registers in the sums: r4-r11 the sums, r0-r3
+ * the cell, r12 the cell pointer, lr the depth; the stack: [sp] the group's first cell,
+ * [sp, #4] and [sp, #8] where the odd cells and all of them end, [sp, #12] groups left,
+ * [sp, #16] the output, [sp, #20] the depth, [sp, #24] and [sp, #28] the two ends' offsets,
+ * [sp, #36] the job. A routine of its own: fourteen registers.
  */
-ML_NOINLINE static void ml_avgpool_run16_fast(const int8_t *q, int32_t n, int32_t depth,
-                                              const ml_avgpool_dsp_ctx *k, int8_t *out)
-{
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
-    ML_AVGPOOL_RUN16(q, n);
-    ml_avgpool_out4_fast(a0, a1, k, out);
-    ml_avgpool_out4_fast(a2, a3, k, out + 4);
-    ml_avgpool_out4_fast(a4, a5, k, out + 8);
-    ml_avgpool_out4_fast(a6, a7, k, out + 12);
-}
+#if !ML_COMPACT  /* the compact form does without it */
+__asm__(".text\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".balign 4\n\t"
+        ".global ml_avgpool_dsp_run16\n\t"
+        ".type ml_avgpool_dsp_run16, %function\n\t"
+        ".thumb_func\n"
+        "ml_avgpool_dsp_run16:\n\t"
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+        "sub sp, sp, #40\n\t"
+        "str r0, [sp, #36]\n\t"
+        "ldr r12, [r0, #0]\n\t"
+        "ldr lr, [r0, #8]\n\t"
+        "str lr, [sp, #20]\n\t"
+        "ldr r1, [r0, #4]\n\t"
+        "mul r2, r1, lr\n\t"
+        "str r2, [sp, #28]\n\t"
+        "sub r1, r1, #1\n\t"
+        "and r1, r1, #3\n\t"
+        "add r1, r1, #1\n\t"
+        "mul r1, r1, lr\n\t"
+        "str r1, [sp, #24]\n\t"
+        "ldr r1, [r0, #12]\n\t"
+        "str r1, [sp, #12]\n\t"
+        "ldr r1, [r0, #16]\n\t"
+        "str r1, [sp, #16]\n"
+        /* a group */
+        "1:\n\t"
+        "str r12, [sp, #0]\n\t"
+        "ldr r0, [sp, #24]\n\t"
+        "add r0, r0, r12\n\t"
+        "str r0, [sp, #4]\n\t"
+        "ldr r0, [sp, #28]\n\t"
+        "add r0, r0, r12\n\t"
+        "str r0, [sp, #8]\n\t"
+        "ldmia r12, {r0, r1, r2, r3}\n\t"
+        "add r12, r12, lr\n\t"
+        "sxtb16 r4, r0\n\t"
+        "sxtb16 r5, r0, ror #8\n\t"
+        "sxtb16 r6, r1\n\t"
+        "sxtb16 r7, r1, ror #8\n\t"
+        "sxtb16 r8, r2\n\t"
+        "sxtb16 r9, r2, ror #8\n\t"
+        "sxtb16 r10, r3\n\t"
+        "sxtb16 r11, r3, ror #8\n\t"
+        "b 3f\n"
+        "2:\n\t" ML_AP_CELL
+        "3:\n\t"
+        "ldr r0, [sp, #4]\n\t"
+        "cmp r12, r0\n\t"
+        "bne 2b\n\t"
+        "b 5f\n"
+        "4:\n\t" ML_AP_CELL ML_AP_CELL ML_AP_CELL ML_AP_CELL
+        "5:\n\t"
+        "ldr r0, [sp, #8]\n\t"
+        "cmp r12, r0\n\t"
+        "bne 4b\n\t"
+        /* the outputs */
+        "ldr r0, [sp, #36]\n\t"
+        "ldr r1, [r0, #24]\n\t"
+        "ldr r2, [r0, #28]\n\t"
+        "ldr r3, [r0, #32]\n\t"
+        "ldr lr, [r0, #20]\n\t"
+        "cbz r1, 6f\n\t"
+        ML_AP_EVEN("r4") ML_AP_EVEN("r5") ML_AP_EVEN("r6") ML_AP_EVEN("r7")
+        ML_AP_EVEN("r8") ML_AP_EVEN("r9") ML_AP_EVEN("r10") ML_AP_EVEN("r11")
+        "6:\n\t"
+        ML_AP_OUT4("r4", "r5") ML_AP_OUT4("r6", "r7") ML_AP_OUT4("r8", "r9")
+        ML_AP_OUT4("r10", "r11")
+        "ldr r0, [sp, #36]\n\t"
+        "ldr r1, [r0, #36]\n\t"
+        "cbz r1, 7f\n\t"
+        "ldr r1, [r0, #40]\n\t"
+        "ldr r2, [r0, #44]\n\t"
+        ML_AP_CLAMP("r4") ML_AP_CLAMP("r6") ML_AP_CLAMP("r8") ML_AP_CLAMP("r10")
+        "7:\n\t"
+        "ldr r0, [sp, #16]\n\t"
+        "stmia r0!, {r4, r6, r8, r10}\n\t"
+        "str r0, [sp, #16]\n\t"
+        "ldr r12, [sp, #0]\n\t"
+        "add r12, r12, #16\n\t"
+        "ldr lr, [sp, #20]\n\t"
+        "ldr r0, [sp, #12]\n\t"
+        "subs r0, r0, #1\n\t"
+        "str r0, [sp, #12]\n\t"
+        "bne 1b\n\t"
+        "add sp, sp, #40\n\t"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+        ".size ml_avgpool_dsp_run16, .-ml_avgpool_dsp_run16");
+#endif
 
 /* Adds n cells of 16 channels to the eight sums s[], for windows of several runs or clipped
  * ones (then the caller divides). */
@@ -208,11 +351,22 @@ static int32_t ml_avgpool_dsp16(const ml_pool_window *win, int32_t depth, int32_
                                 int8_t *out)
 {
     int32_t c = 0;
-    if (win->fast && win->rows == 1) {
-        for (; c + 16 <= c_end; c += 16) {
-            ml_avgpool_run16_fast(win->first + c, win->cols, depth, k, out + c);
-        }
-        return c;
+    if (win->fast && win->rows == 1 && c_end >= 16 && ((uintptr_t)out & 3u) == 0) {
+        ml_avgpool_run16_job job;
+        job.q = win->first;
+        job.n = win->cols;
+        job.depth = depth;
+        job.groups = c_end >> 4;
+        job.out = out;
+        job.bias2 = k->bias2;
+        job.even = k->even;
+        job.mult = k->mult;
+        job.sh = k->sh;
+        job.clamp = k->clamp;
+        job.lo4 = k->lo4;
+        job.hi4 = k->hi4;
+        ml_avgpool_dsp_run16(&job);
+        return c_end & ~15;
     }
     for (; c + 16 <= c_end; c += 16) {
         int32_t s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -299,9 +453,54 @@ static void ml_avgpool_c1(const ml_pool_window *win, int32_t depth, int32_t c, i
     }
 }
 
+#if defined(ML_NN_DSP) && !ML_COMPACT
+/*
+ * A global pool (one window, the whole image, no padding) of the full size through
+ * ml_avgpool_dsp_run16 straight away, one call per image; returns 0 when it does not apply.
+ * Checked before anything else, so that such a layer skips the general loop's setup.
+ */
+static int ml_avgpool_global16(const ml_avgpool_params *params, const ml_dims *input_dims,
+                               const int8_t *input, const ml_dims *output_dims, int8_t *output)
+{
+    const int32_t depth = input_dims->c;
+    const int32_t cells = input_dims->h * input_dims->w;
+    if (output_dims->h != 1 || output_dims->w != 1 || params->filter_h != input_dims->h ||
+        params->filter_w != input_dims->w || params->pad_h != 0 || params->pad_w != 0 ||
+        params->div_mult == 0 || cells > 128 || depth < 16 || (depth & 15) != 0 ||
+        (((uintptr_t)input | (uintptr_t)output) & 3u) != 0) {
+        return 0;
+    }
+    ml_avgpool_run16_job job;
+    job.n = cells;
+    job.depth = depth;
+    job.groups = depth >> 4;
+    job.bias2 = ml_dsp_pair16(128 * cells + cells / 2);
+    job.even = (cells & 1) == 0 ? 0x00010001 : 0;
+    job.mult = params->div_mult;
+    job.sh = params->div_shift - 16;
+    job.clamp = params->act_min > INT8_MIN || params->act_max < INT8_MAX;
+    job.lo4 = (int32_t)((uint32_t)(uint8_t)params->act_min * 0x01010101u);
+    job.hi4 = (int32_t)((uint32_t)(uint8_t)params->act_max * 0x01010101u);
+    for (int32_t b = 0; b < input_dims->n; ++b) {
+        job.q = input + b * cells * depth;
+        job.out = output + b * depth;
+        ml_avgpool_dsp_run16(&job);
+    }
+    return 1;
+}
+#endif
+
+/* Any layer, window by window; beside the global pool's early path, out of line under another
+ * name, so that the early path stays small (the compact forms are as they were). */
+#if defined(ML_NN_DSP) && !ML_COMPACT
+ML_NOINLINE static ml_status ml_avgpool_any(const ml_avgpool_params *params,
+                                            const ml_dims *input_dims, const int8_t *input,
+                                            const ml_dims *output_dims, int8_t *output)
+#else
 ml_status ml_avgpool_s8(const ml_avgpool_params *params,
                         const ml_dims *input_dims, const int8_t *input,
                         const ml_dims *output_dims, int8_t *output)
+#endif
 {
     const int32_t batches = input_dims->n;
     const int32_t in_h = input_dims->h;
@@ -380,3 +579,17 @@ ml_status ml_avgpool_s8(const ml_avgpool_params *params,
     }
     return ML_OK;
 }
+
+#if defined(ML_NN_DSP) && !ML_COMPACT
+ml_status ml_avgpool_s8(const ml_avgpool_params *params,
+                        const ml_dims *input_dims, const int8_t *input,
+                        const ml_dims *output_dims, int8_t *output)
+{
+    /* Before the general loop's setup, which would cost a small layer more than its windows. */
+    if (output_dims->n == input_dims->n && output_dims->c == input_dims->c &&
+        ml_avgpool_global16(params, input_dims, input, output_dims, output)) {
+        return ML_OK;
+    }
+    return ml_avgpool_any(params, input_dims, input, output_dims, output);
+}
+#endif

@@ -1,6 +1,14 @@
 #include "ml_maxpool_s8.h"
 #include "ml_nn_dsp.h"
 
+/* Size mode (ml_config.h) leaves out ml_maxpool_dsp_tile2 (about 1.4 KB on Cortex-M4): its
+ * windows go through ml_maxpool_dsp_win instead, a few instructions more per window. */
+#if defined(ML_NN_DSP) && !defined(ML_OPTIMIZE_SIZE)
+#define ML_MAXPOOL_TILE2 1
+#else
+#define ML_MAXPOOL_TILE2 0
+#endif
+
 /*
  * Channels run innermost, as they lie in memory: for each output pixel and group of channels
  * the window is walked once with the group's running maxima in registers. The maxima start at
@@ -42,11 +50,9 @@ static int32_t ml_maxpool_dsp(const ml_pool_window *win, int32_t depth, int32_t 
     return c;
 }
 
-/* r4-r7 = bytewise max(r4-r7, the 16 bytes at ptr), ptr moved past them: LDM, then SSUB8 +
- * SEL per word; r12 takes the first SSUB8's unused difference, the loaded words the others. */
-#define ML_MAXPOOL_MAX16(ptr)                                                                   \
-    "ldmia %[" ptr "]!, {r8, r9, r10, r11}\n\t"                                                  \
-    "ssub8 r12, r4, r8\n\t"                                                                      \
+/* r4-r7 = bytewise max(r4-r7, r8-r11), s the scratch register for the first difference. */
+#define ML_MP_MAX4(s)                                                                           \
+    "ssub8 " s ", r4, r8\n\t"                                                                    \
     "sel r4, r4, r8\n\t"                                                                         \
     "ssub8 r8, r5, r9\n\t"                                                                       \
     "sel r5, r5, r9\n\t"                                                                         \
@@ -55,158 +61,637 @@ static int32_t ml_maxpool_dsp(const ml_pool_window *win, int32_t depth, int32_t 
     "ssub8 r8, r7, r11\n\t"                                                                      \
     "sel r7, r7, r11\n\t"
 
-/* The same without r12, for the three-pointer loop: one word comes by LDR after the others,
- * so a loaded register is free for the first difference. */
-#define ML_MAXPOOL_MAX16_NO_R12(ptr)                                                            \
-    "ldmia %[" ptr "]!, {r8, r9, r10}\n\t"                                                       \
-    "ssub8 r11, r4, r8\n\t"                                                                      \
-    "sel r4, r4, r8\n\t"                                                                         \
-    "ssub8 r8, r5, r9\n\t"                                                                       \
-    "sel r5, r5, r9\n\t"                                                                         \
-    "ssub8 r8, r6, r10\n\t"                                                                      \
-    "sel r6, r6, r10\n\t"                                                                        \
-    "ldr r8, [%[" ptr "]], #4\n\t"                                                               \
-    "ssub8 r9, r7, r8\n\t"                                                                       \
-    "sel r7, r7, r8\n\t"
+#if ML_MAXPOOL_TILE2
+/* One call of ml_maxpool_dsp_tile2: the offsets in the comments are the routine's, which
+ * moves in, out and rows_out on row by row. */
+typedef struct {
+    const int8_t *in;  /* 0: the first window's first cell, word aligned */
+    int8_t *out;       /* 4: its outputs, word aligned */
+    int32_t n;         /* 8: windows in a row, >= 1 */
+    int32_t depth;     /* 12: a multiple of 16 */
+    int32_t dy;        /* 16: bytes between the window's rows */
+    int32_t rows;      /* 20: the window's rows, 1 or 2 */
+    int32_t in_row;    /* 24: bytes from a row's first window to the next row's */
+    int32_t out_row;   /* 28: the same in the output */
+    int32_t rows_out;  /* 32: rows of windows, >= 1 */
+} ml_maxpool_tile2_job;
 
-/* i times: 16 channels of the cells at p and q (and r) to o. LDM/STM need fixed ascending
- * registers, hence assembly: 13 instructions per 16 channels of a pair, the loop included,
- * 24 of a triple (whose five pointers and counter leave no room for r12). */
-#define ML_MAXPOOL_LOOP2                                                                        \
-    "1:\n\t"                                                                                     \
-    "ldmia %[p]!, {r4, r5, r6, r7}\n\t" ML_MAXPOOL_MAX16("q")                                   \
-    "stmia %[o]!, {r4, r5, r6, r7}\n\t"                                                          \
-    "subs %[i], %[i], #1\n\t"                                                                    \
-    "bne 1b\n\t"
+typedef char ml_maxpool_tile2_job_layout[offsetof(ml_maxpool_tile2_job, rows_out) == 32 ? 1 : -1];
 
-#define ML_MAXPOOL_LOOP3                                                                        \
-    "1:\n\t"                                                                                     \
-    "ldmia %[p]!, {r4, r5, r6, r7}\n\t"                                                          \
-    ML_MAXPOOL_MAX16_NO_R12("q") ML_MAXPOOL_MAX16_NO_R12("r")                                    \
-    "stmia %[o]!, {r4, r5, r6, r7}\n\t"                                                          \
-    "subs %[i], %[i], #1\n\t"                                                                    \
-    "bne 1b\n\t"
+void ml_maxpool_dsp_tile2(ml_maxpool_tile2_job *job);
 
-/* The last 8 channels when depth is 8 more than a multiple of 16: LDM of two words. */
-#define ML_MAXPOOL_MAX8(ptr)                                                                    \
-    "ldmia %[" ptr "]!, {r8, r9}\n\t"                                                            \
-    "ssub8 r10, r4, r8\n\t"                                                                      \
-    "sel r4, r4, r8\n\t"                                                                         \
-    "ssub8 r8, r5, r9\n\t"                                                                       \
-    "sel r5, r5, r9\n\t"
+/* Two 16-channel groups of a 2x2 window: cells c0, c1 of the first row and d0, d1 of the
+ * second, every pointer moved on by 32. */
+#define ML_MP_2X2_GROUPS2(c0, c1, d0, d1)                                                       \
+    "ldmia " c0 "!, {r4, r5, r6, r7}\n\t"                                                        \
+    "ldmia " c1 "!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")                                    \
+    "ldmia " d0 "!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")                                    \
+    "ldmia " d1 "!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")                                    \
+    "stmia lr!, {r4, r5, r6, r7}\n\t"                                                            \
+    "ldmia " c0 "!, {r4, r5, r6, r7}\n\t"                                                        \
+    "ldmia " c1 "!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")                                    \
+    "ldmia " d0 "!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")                                    \
+    "ldmia " d1 "!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")                                    \
+    "stmia lr!, {r4, r5, r6, r7}\n\t"
 
-#define ML_MAXPOOL_TAIL2                                                                        \
-    "ldmia %[p]!, {r4, r5}\n\t" ML_MAXPOOL_MAX8("q") "stmia %[o]!, {r4, r5}\n\t"
+/* The same for a one-row window (1x2), output through r2. */
+#define ML_MP_1X2_GROUPS2(c0, c1)                                                               \
+    "ldmia " c0 "!, {r4, r5, r6, r7}\n\t"                                                        \
+    "ldmia " c1 "!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")                                    \
+    "stmia r2!, {r4, r5, r6, r7}\n\t"                                                            \
+    "ldmia " c0 "!, {r4, r5, r6, r7}\n\t"                                                        \
+    "ldmia " c1 "!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")                                    \
+    "stmia r2!, {r4, r5, r6, r7}\n\t"
 
-#define ML_MAXPOOL_TAIL3                                                                        \
-    "ldmia %[p]!, {r4, r5}\n\t" ML_MAXPOOL_MAX8("q") ML_MAXPOOL_MAX8("r")                       \
-    "stmia %[o]!, {r4, r5}\n\t"
+/*
+ * Rows of n windows of 1 or 2 rows by 2 cells side by side, each window starting where the
+ * last ended (stride 2 along the row: the 2x2/2 and 1x2/2 pools), all channels, no clamp. Per
+ * 16 channels a cell costs one LDM and four SSUB8 + SEL, so the floor is 9 instructions per 16
+ * inputs after a window's first cell, 29 per 64 inputs of a 2x2 window with its store (0.45
+ * per input); the loops add:
+ * - depth 16: a window row's two cells are 32 contiguous bytes, one LDM of eight registers,
+ *   and the pointers only move forward: 30 instructions per 2x2 window, 12 per 1x2.
+ * - depth 32: a pointer per cell, two groups unrolled; after a window the second cell's
+ *   pointer stands at the next window's first cell, so the pointers swap roles from window to
+ *   window and only the other one moves on (by 64), two windows per loop turn: 61.5 per 2x2
+ *   window (0.48 per input), 24 per 1x2; the 2x2 loop also moves on to the next row itself.
+ * - 1 row, other depths: a pointer per cell, a group counter reloaded per window; when the
+ *   groups are even in number, two per loop turn: 12 per group and 6 per window.
+ * - 2 rows, other depths: four cell pointers, the output and the scratch take all fourteen
+ *   registers, so the group loop ends on a compare with its end kept on the stack: 32 per
+ *   group and 9 per window.
+ * A routine of its own, not inline assembly: fourteen registers, which gcc cannot give an
+ * asm statement in a function that keeps a frame pointer. The stack: [sp] the 2-row loop's
+ * group end, [sp, #4] the row's output end, [sp, #8] to [sp, #20] the depth-32 2-row loop's
+ * own, [sp, #24] the job.
+ */
+__asm__(".text\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".balign 4\n\t"
+        ".global ml_maxpool_dsp_tile2\n\t"
+        ".type ml_maxpool_dsp_tile2, %function\n\t"
+        ".thumb_func\n"
+        "ml_maxpool_dsp_tile2:\n\t"
+        "push {r0, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+        "sub sp, sp, #24\n"
+        "1:\n\t"
+        "ldr r12, [sp, #24]\n\t"
+        "ldr r3, [r12, #12]\n\t"  /* depth */
+        "ldr r2, [r12, #4]\n\t"   /* out */
+        "ldr lr, [r12, #8]\n\t"   /* n */
+        "ldr r1, [r12, #16]\n\t"  /* dy */
+        "ldr r0, [r12, #0]\n\t"   /* in */
+        "mul r4, lr, r3\n\t"
+        "add r4, r4, r2\n\t"
+        "str r4, [sp, #4]\n\t"
+        "ldr r4, [r12, #20]\n\t"
+        "cmp r4, #1\n\t"
+        "bne 20f\n\t"
+        /* one row: r0 in, r2 out, r3 depth, lr n */
+        "cmp r3, #16\n\t"
+        "beq 10f\n\t"
+        "add r1, r0, r3\n\t"
+        "cmp r3, #32\n\t"
+        "beq 14f\n\t"
+        "b 11f\n"
+        "10:\n\t"
+        "ldmia r0!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "stmia r2!, {r4, r5, r6, r7}\n\t"
+        "subs lr, lr, #1\n\t"
+        "bne 10b\n\t"
+        "b 80f\n"
+        /* depth 32: r0 and r1 the cells, then r1 and r0; two windows per turn, an odd count
+         * starting with the second half */
+        "14:\n\t"
+        "tst lr, #1\n\t"
+        "beq 15f\n\t"
+        "mov r12, r0\n\t"
+        "mov r0, r1\n\t"
+        "mov r1, r12\n\t"
+        "add lr, lr, #1\n\t"
+        "b 16f\n"
+        "15:\n\t"
+        ML_MP_1X2_GROUPS2("r0", "r1")
+        "add r0, r0, #64\n"
+        "16:\n\t"
+        ML_MP_1X2_GROUPS2("r1", "r0")
+        "add r1, r1, #64\n\t"
+        "subs lr, lr, #2\n\t"
+        "bne 15b\n\t"
+        "b 80f\n"
+        /* r0 a0, r1 a1 (the cells), r2 out, r3 groups left, lr windows left; a1 - a0 is the
+         * depth */
+        "11:\n\t"
+        "lsr r3, r3, #4\n\t"
+        "tst r3, #1\n\t"
+        "beq 13f\n"
+        "12:\n\t"
+        "ldmia r0!, {r4, r5, r6, r7}\n\t"
+        "ldmia r1!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "stmia r2!, {r4, r5, r6, r7}\n\t"
+        "subs r3, r3, #1\n\t"
+        "bne 12b\n\t"
+        "sub r12, r1, r0\n\t"
+        "mov r0, r1\n\t"
+        "add r1, r1, r12\n\t"
+        "lsr r3, r12, #4\n\t"
+        "subs lr, lr, #1\n\t"
+        "bne 12b\n\t"
+        "b 80f\n"
+        "13:\n\t"
+        ML_MP_1X2_GROUPS2("r0", "r1")
+        "subs r3, r3, #2\n\t"
+        "bne 13b\n\t"
+        "sub r12, r1, r0\n\t"
+        "mov r0, r1\n\t"
+        "add r1, r1, r12\n\t"
+        "lsr r3, r12, #4\n\t"
+        "subs lr, lr, #1\n\t"
+        "bne 13b\n\t"
+        "b 80f\n"
+        /* two rows */
+        "20:\n\t"
+        "cmp r3, #16\n\t"
+        "bne 22f\n\t"
+        "add r1, r0, r1\n"
+        "21:\n\t"
+        "ldmia r0!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "ldmia r1!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "ldmia r1!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "stmia r2!, {r4, r5, r6, r7}\n\t"
+        "subs lr, lr, #1\n\t"
+        "bne 21b\n\t"
+        "b 80f\n"
+        /* r0 a0, r1 a1, r2 b0, r3 b1 (the cells), lr out */
+        "22:\n\t"
+        "mov r12, lr\n\t"
+        "mov lr, r2\n\t"
+        "add r2, r0, r1\n\t"
+        "cmp r3, #32\n\t"
+        "bne 26f\n\t"
+        /* depth 32: the roles swap as in one row, two windows per turn (an odd count starts
+         * with the second half), and the rows follow one another here: [sp] and [sp, #8] the
+         * steps from a row's end to the next row's start in the input and output, [sp, #12]
+         * the rows left, [sp, #16] out_row, [sp, #20] the count's parity */
+        "ldr r4, [sp, #24]\n\t"
+        "ldr r5, [r4, #24]\n\t"
+        "sub r5, r5, r12, lsl #6\n\t"
+        "str r5, [sp]\n\t"
+        "ldr r5, [r4, #28]\n\t"
+        "str r5, [sp, #16]\n\t"
+        "sub r5, r5, r12, lsl #5\n\t"
+        "str r5, [sp, #8]\n\t"
+        "ldr r5, [r4, #32]\n\t"
+        "str r5, [sp, #12]\n\t"
+        "ands r12, r12, #1\n\t"
+        "str r12, [sp, #20]\n\t"
+        "bne 27f\n\t"
+        "add r1, r0, #32\n\t"
+        "add r3, r2, #32\n\t"
+        "b 24f\n"
+        "27:\n\t"
+        "mov r1, r0\n\t"
+        "add r0, r0, #32\n\t"
+        "mov r3, r2\n\t"
+        "add r2, r2, #32\n\t"
+        "b 25f\n"
+        "24:\n\t"
+        ML_MP_2X2_GROUPS2("r0", "r1", "r2", "r3")
+        "add r0, r0, #64\n\t"
+        "add r2, r2, #64\n"
+        "25:\n\t"
+        ML_MP_2X2_GROUPS2("r1", "r0", "r3", "r2")
+        "add r1, r1, #64\n\t"
+        "add r3, r3, #64\n\t"
+        "ldr r12, [sp, #4]\n\t"
+        "cmp lr, r12\n\t"
+        "bne 24b\n\t"
+        "ldr r12, [sp, #12]\n\t"
+        "subs r12, r12, #1\n\t"
+        "beq 90f\n\t"
+        "str r12, [sp, #12]\n\t"
+        "ldr r12, [sp, #4]\n\t"
+        "ldr r4, [sp, #16]\n\t"
+        "add r12, r12, r4\n\t"
+        "str r12, [sp, #4]\n\t"
+        "ldr r12, [sp, #8]\n\t"
+        "add lr, lr, r12\n\t"
+        "ldr r12, [sp]\n\t"
+        "ldr r4, [sp, #20]\n\t"
+        "cbnz r4, 28f\n\t"
+        "add r0, r0, r12\n\t"
+        "add r1, r1, r12\n\t"
+        "add r2, r2, r12\n\t"
+        "add r3, r3, r12\n\t"
+        "b 24b\n"
+        /* an odd count ends ready for a first half: the next row starts with a second */
+        "28:\n\t"
+        "mov r4, r0\n\t"
+        "add r0, r1, r12\n\t"
+        "add r1, r4, r12\n\t"
+        "mov r4, r2\n\t"
+        "add r2, r3, r12\n\t"
+        "add r3, r4, r12\n\t"
+        "b 25b\n"
+        "26:\n\t"
+        "add r1, r0, r3\n\t"
+        "add r3, r2, r3\n\t"
+        "str r1, [sp]\n"
+        "23:\n\t"
+        "ldmia r0!, {r4, r5, r6, r7}\n\t"
+        "ldmia r1!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "ldmia r2!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "ldmia r3!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "stmia lr!, {r4, r5, r6, r7}\n\t"
+        "ldr r12, [sp]\n\t"
+        "cmp r0, r12\n\t"
+        "bne 23b\n\t"
+        "sub r12, r1, r0\n\t"
+        "mov r0, r1\n\t"
+        "add r1, r1, r12\n\t"
+        "mov r2, r3\n\t"
+        "add r3, r3, r12\n\t"
+        "str r1, [sp]\n\t"
+        "ldr r12, [sp, #4]\n\t"
+        "cmp lr, r12\n\t"
+        "bne 23b\n"
+        /* the next row of windows */
+        "80:\n\t"
+        "ldr r12, [sp, #24]\n\t"
+        "ldr r0, [r12, #0]\n\t"
+        "ldr r1, [r12, #24]\n\t"
+        "add r0, r0, r1\n\t"
+        "str r0, [r12, #0]\n\t"
+        "ldr r0, [r12, #4]\n\t"
+        "ldr r1, [r12, #28]\n\t"
+        "add r0, r0, r1\n\t"
+        "str r0, [r12, #4]\n\t"
+        "ldr r0, [r12, #32]\n\t"
+        "subs r0, r0, #1\n\t"
+        "str r0, [r12, #32]\n\t"
+        "bne 1b\n"
+        "90:\n\t"
+        "add sp, sp, #24\n\t"
+        "pop {r0, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+        ".size ml_maxpool_dsp_tile2, .-ml_maxpool_dsp_tile2");
 
-#define ML_MAXPOOL_CLOBBERS "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "cc", "memory"
-#define ML_MAXPOOL_CLOBBERS3 "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "cc", "memory"
+#endif
 
-/* o = bytewise max of the depth bytes at p and q (depth a multiple of 8; o may be p). */
-ML_DSP_INLINE void ml_maxpool_max2(const int8_t *p, const int8_t *q, int8_t *o, int32_t depth)
+/* One call of ml_maxpool_dsp_win. */
+typedef struct {
+    const int8_t *in;  /* 0: the first window's first cell, word aligned */
+    int8_t *out;       /* 4: its outputs, word aligned */
+    int32_t n;         /* 8: windows, >= 1 */
+    int32_t depth;     /* 12: a multiple of 8 */
+    int32_t rows;      /* 16: the window's rows, >= 1 */
+    int32_t cols;      /* 20: the window's cells in a row, >= 1 */
+    int32_t dy;        /* 24: bytes between the window's rows */
+    int32_t step;      /* 28: bytes from a window to the next */
+} ml_maxpool_win_job;
+
+typedef char ml_maxpool_win_job_layout[offsetof(ml_maxpool_win_job, step) == 28 ? 1 : -1];
+
+void ml_maxpool_dsp_win(const ml_maxpool_win_job *job);
+
+/*
+ * n windows of rows x cols cells, all inside the input, all channels in groups of 16, no clamp:
+ * the windows the tile2 routine does not take (3x3, 1x3, ...) and the edges' clipped ones, one
+ * window at a time. Per group of 16 channels and cell after the first: LDM, the step to the next
+ * cell, SSUB8 + SEL on four words and the loop, 12 instructions for 16 inputs (11 at depth 16,
+ * whose cells in a row are contiguous); a row costs 5 more, a group 14 and a window 12. Registers: r0 the cell, r1 cells left in the row, r2 rows
+ * left, r3 depth - 16, lr the output; the stack: [sp] the window, [sp, #4] the group's first
+ * cell, [sp, #8] groups left, [sp, #12] rows, [sp, #16] cols, [sp, #20] dy - cols * depth,
+ * [sp, #24] step, [sp, #28] windows left, [sp, #32] groups.
+ */
+__asm__(".text\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".balign 4\n\t"
+        ".global ml_maxpool_dsp_win\n\t"
+        ".type ml_maxpool_dsp_win, %function\n\t"
+        ".thumb_func\n"
+        "ml_maxpool_dsp_win:\n\t"
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+        "sub sp, sp, #40\n\t"
+        "ldr r1, [r0, #0]\n\t"
+        "str r1, [sp, #0]\n\t"
+        "ldr lr, [r0, #4]\n\t"
+        "ldr r1, [r0, #8]\n\t"
+        "str r1, [sp, #28]\n\t"
+        "ldr r3, [r0, #12]\n\t"
+        "lsr r1, r3, #4\n\t"
+        "str r1, [sp, #32]\n\t"
+        "and r1, r3, #8\n\t"
+        "str r1, [sp, #36]\n\t"
+        "ldr r1, [r0, #16]\n\t"
+        "str r1, [sp, #12]\n\t"
+        "ldr r1, [r0, #20]\n\t"
+        "str r1, [sp, #16]\n\t"
+        "ldr r2, [r0, #24]\n\t"
+        "mul r1, r1, r3\n\t"
+        "sub r2, r2, r1\n\t"
+        "str r2, [sp, #20]\n\t"
+        "ldr r1, [r0, #28]\n\t"
+        "str r1, [sp, #24]\n\t"
+        "sub r3, r3, #16\n"
+        /* a window */
+        "1:\n\t"
+        "ldr r1, [sp, #32]\n\t"
+        "str r1, [sp, #8]\n\t"
+        "ldr r0, [sp, #0]\n\t"
+        "cmp r1, #0\n\t"
+        "beq 13f\n"
+        /* a group: its first cell, then the rest of the first row */
+        "2:\n\t"
+        "str r0, [sp, #4]\n\t"
+        "ldmia r0!, {r4, r5, r6, r7}\n\t"
+        "add r0, r0, r3\n\t"
+        "ldr r2, [sp, #12]\n\t"
+        "ldr r1, [sp, #16]\n\t"
+        "subs r1, r1, #1\n\t"
+        "beq 4f\n\t"
+        "cmp r3, #0\n\t"
+        "beq 8f\n"
+        "3:\n\t"
+        "ldmia r0!, {r8, r9, r10, r11}\n\t"
+        "add r0, r0, r3\n\t" ML_MP_MAX4("r12")
+        "subs r1, r1, #1\n\t"
+        "bne 3b\n"
+        "4:\n\t"
+        "subs r2, r2, #1\n\t"
+        "beq 5f\n\t"
+        "ldr r12, [sp, #20]\n\t"
+        "add r0, r0, r12\n\t"
+        "ldr r1, [sp, #16]\n\t"
+        "b 3b\n"
+        /* depth 16: a row's cells are contiguous; three of them (3x3, 1x3) unrolled */
+        "8:\n\t"
+        "cmp r1, #2\n\t"
+        "bne 6f\n\t"
+        "ldmia r0!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "ldmia r0!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "9:\n\t"
+        "subs r2, r2, #1\n\t"
+        "beq 5f\n\t"
+        "ldr r12, [sp, #20]\n\t"
+        "add r0, r0, r12\n\t"
+        "ldmia r0!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "ldmia r0!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "ldmia r0!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "b 9b\n"
+        "6:\n\t"
+        "ldmia r0!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "subs r1, r1, #1\n\t"
+        "bne 6b\n\t"
+        "subs r2, r2, #1\n\t"
+        "beq 5f\n\t"
+        "ldr r12, [sp, #20]\n\t"
+        "add r0, r0, r12\n\t"
+        "ldr r1, [sp, #16]\n\t"
+        "b 6b\n"
+        "5:\n\t"
+        "stmia lr!, {r4, r5, r6, r7}\n\t"
+        "ldr r0, [sp, #4]\n\t"
+        "add r0, r0, #16\n\t"
+        "ldr r12, [sp, #8]\n\t"
+        "subs r12, r12, #1\n\t"
+        "str r12, [sp, #8]\n\t"
+        "bne 2b\n"
+        /* the last 8 channels, two words a cell */
+        "13:\n\t"
+        "ldr r1, [sp, #36]\n\t"
+        "cmp r1, #0\n\t"
+        "beq 14f\n\t"
+        "add r3, r3, #8\n\t"
+        "ldmia r0!, {r4, r5}\n\t"
+        "add r0, r0, r3\n\t"
+        "ldr r2, [sp, #12]\n\t"
+        "ldr r1, [sp, #16]\n\t"
+        "subs r1, r1, #1\n\t"
+        "beq 16f\n"
+        "15:\n\t"
+        "ldmia r0!, {r8, r9}\n\t"
+        "add r0, r0, r3\n\t"
+        "ssub8 r12, r4, r8\n\t"
+        "sel r4, r4, r8\n\t"
+        "ssub8 r8, r5, r9\n\t"
+        "sel r5, r5, r9\n\t"
+        "subs r1, r1, #1\n\t"
+        "bne 15b\n"
+        "16:\n\t"
+        "subs r2, r2, #1\n\t"
+        "beq 17f\n\t"
+        "ldr r12, [sp, #20]\n\t"
+        "add r0, r0, r12\n\t"
+        "ldr r1, [sp, #16]\n\t"
+        "b 15b\n"
+        "17:\n\t"
+        "stmia lr!, {r4, r5}\n\t"
+        "sub r3, r3, #8\n"
+        /* the next window */
+        "14:\n\t"
+        "ldr r0, [sp, #0]\n\t"
+        "ldr r12, [sp, #24]\n\t"
+        "add r0, r0, r12\n\t"
+        "str r0, [sp, #0]\n\t"
+        "ldr r12, [sp, #28]\n\t"
+        "subs r12, r12, #1\n\t"
+        "str r12, [sp, #28]\n\t"
+        "bne 1b\n\t"
+        "add sp, sp, #40\n\t"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+        ".size ml_maxpool_dsp_win, .-ml_maxpool_dsp_win");
+
+/* One call of ml_maxpool_dsp_row. */
+typedef struct {
+    const int8_t *in;  /* 0: the first window's first cell, word aligned */
+    int8_t *out;       /* 4: its outputs, word aligned */
+    int32_t n;         /* 8: windows, >= 1 */
+    int32_t depth;     /* 12: a multiple of 8, >= 16 */
+    int32_t last;      /* 16: bytes from a window's first cell to its last, depth or 2 depth */
+    int32_t step;      /* 20: bytes from a window to the next */
+} ml_maxpool_row_job;
+
+typedef char ml_maxpool_row_job_layout[offsetof(ml_maxpool_row_job, step) == 20 ? 1 : -1];
+
+void ml_maxpool_dsp_row(const ml_maxpool_row_job *job);
+
+/*
+ * n one-row windows of 2 or 3 cells inside the input (1x3, 1x2 at stride 1...), all channels:
+ * a pointer per cell, so that every load is an LDM with writeback and a window of 3 cells
+ * costs 23 instructions per 16 channels, 12 for a last 8, and 9 to move on (2 cells: 14, 7
+ * and 8); ml_maxpool_dsp_win's loops cost about twice that on windows this small. Registers: r0-r2 the cells, r3 windows left, lr the output; the stack: [sp] where the
+ * first cell's groups end, [sp, #4] step - depth, [sp, #8] 16 x groups, [sp, #12] depth & 8.
+ */
+__asm__(".text\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".balign 4\n\t"
+        ".global ml_maxpool_dsp_row\n\t"
+        ".type ml_maxpool_dsp_row, %function\n\t"
+        ".thumb_func\n"
+        "ml_maxpool_dsp_row:\n\t"
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+        "sub sp, sp, #16\n\t"
+        "ldr r12, [r0, #12]\n\t"
+        "and r1, r12, #8\n\t"
+        "str r1, [sp, #12]\n\t"
+        "bic r1, r12, #15\n\t"
+        "str r1, [sp, #8]\n\t"
+        "ldr r2, [r0, #20]\n\t"
+        "sub r2, r2, r12\n\t"
+        "str r2, [sp, #4]\n\t"
+        "ldr lr, [r0, #4]\n\t"
+        "ldr r3, [r0, #8]\n\t"
+        "ldr r2, [r0, #16]\n\t"
+        "ldr r0, [r0, #0]\n\t"
+        "add r1, r0, r12\n\t"
+        "cmp r2, r12\n\t"
+        "add r2, r0, r2\n\t"
+        "beq 11f\n"
+        "1:\n\t"
+        "ldr r12, [sp, #8]\n\t"
+        "add r12, r12, r0\n\t"
+        "str r12, [sp]\n"
+        "2:\n\t"
+        "ldmia r0!, {r4, r5, r6, r7}\n\t"
+        "ldmia r1!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "ldmia r2!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "stmia lr!, {r4, r5, r6, r7}\n\t"
+        "ldr r12, [sp]\n\t"
+        "cmp r0, r12\n\t"
+        "bne 2b\n\t"
+        "ldr r12, [sp, #12]\n\t"
+        "cmp r12, #0\n\t"
+        "beq 3f\n\t"
+        "ldmia r0!, {r4, r5}\n\t"
+        "ldmia r1!, {r8, r9}\n\t"
+        "ssub8 r12, r4, r8\n\t"
+        "sel r4, r4, r8\n\t"
+        "ssub8 r8, r5, r9\n\t"
+        "sel r5, r5, r9\n\t"
+        "ldmia r2!, {r8, r9}\n\t"
+        "ssub8 r12, r4, r8\n\t"
+        "sel r4, r4, r8\n\t"
+        "ssub8 r8, r5, r9\n\t"
+        "sel r5, r5, r9\n\t"
+        "stmia lr!, {r4, r5}\n"
+        "3:\n\t"
+        "ldr r12, [sp, #4]\n\t"
+        "add r0, r0, r12\n\t"
+        "add r1, r1, r12\n\t"
+        "add r2, r2, r12\n\t"
+        "subs r3, r3, #1\n\t"
+        "bne 1b\n\t"
+        "b 19f\n"
+        /* two cells: r0 and r1 alone, 14 instructions per 16 channels */
+        "11:\n\t"
+        "ldr r12, [sp, #8]\n\t"
+        "add r12, r12, r0\n\t"
+        "str r12, [sp]\n"
+        "12:\n\t"
+        "ldmia r0!, {r4, r5, r6, r7}\n\t"
+        "ldmia r1!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")
+        "stmia lr!, {r4, r5, r6, r7}\n\t"
+        "ldr r12, [sp]\n\t"
+        "cmp r0, r12\n\t"
+        "bne 12b\n\t"
+        "ldr r12, [sp, #12]\n\t"
+        "cmp r12, #0\n\t"
+        "beq 13f\n\t"
+        "ldmia r0!, {r4, r5}\n\t"
+        "ldmia r1!, {r8, r9}\n\t"
+        "ssub8 r12, r4, r8\n\t"
+        "sel r4, r4, r8\n\t"
+        "ssub8 r8, r5, r9\n\t"
+        "sel r5, r5, r9\n\t"
+        "stmia lr!, {r4, r5}\n"
+        "13:\n\t"
+        "ldr r12, [sp, #4]\n\t"
+        "add r0, r0, r12\n\t"
+        "add r1, r1, r12\n\t"
+        "subs r3, r3, #1\n\t"
+        "bne 11b\n"
+        "19:\n\t"
+        "add sp, sp, #16\n\t"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+        ".size ml_maxpool_dsp_row, .-ml_maxpool_dsp_row");
+
+#if ML_MAXPOOL_TILE2
+/*
+ * ml_maxpool_dsp_tile2 on outputs [ox_lo, ox_hi) of output row oy (o: its output ox_lo) and,
+ * when its windows lie wholly inside the input vertically, of every such row after it in one
+ * call; returns the rows done.
+ */
+ML_NOINLINE static int32_t ml_maxpool_tile2_rows(const ml_maxpool_params *params,
+                                                 const ml_dims *input_dims,
+                                                 const ml_dims *output_dims,
+                                                 const int8_t *in_batch, int8_t *o, int32_t oy,
+                                                 int32_t ox_lo, int32_t ox_hi)
 {
-    int32_t i = depth >> 4;
-    if (i > 0) {
-        __asm__ volatile(ML_MAXPOOL_LOOP2
-                         : [p] "+r"(p), [q] "+r"(q), [o] "+r"(o), [i] "+r"(i)
-                         :
-                         : ML_MAXPOOL_CLOBBERS);
+    const int32_t depth = input_dims->c;
+    const int32_t in_w = input_dims->w;
+    const int32_t sh = params->stride_h;
+    const int32_t y0 = oy * sh - params->pad_h;
+    const int32_t fy_start = ml_max_i32(0, -y0);
+    const int32_t fy_end = ml_min_i32(params->filter_h, input_dims->h - y0);
+    int32_t rows_out = 1;
+    if (fy_start == 0 && fy_end == params->filter_h) {
+        /* the last row with the window inside: (in_h - filter_h + pad_h) / stride_h */
+        const int32_t oy_hi = ml_min_i32(output_dims->h,
+                                         (input_dims->h - params->filter_h + params->pad_h) / sh + 1);
+        rows_out = oy_hi - oy;
     }
-    if (depth & 8) {
-        __asm__ volatile(ML_MAXPOOL_TAIL2
-                         : [p] "+r"(p), [q] "+r"(q), [o] "+r"(o)
-                         :
-                         : ML_MAXPOOL_CLOBBERS);
-    }
-}
-
-/* o = bytewise max of the depth bytes at p, q and r (depth a multiple of 8; o may be p). */
-ML_DSP_INLINE void ml_maxpool_max3(const int8_t *p, const int8_t *q, const int8_t *r, int8_t *o,
-                                   int32_t depth)
-{
-    int32_t i = depth >> 4;
-    if (i > 0) {
-        __asm__ volatile(ML_MAXPOOL_LOOP3
-                         : [p] "+r"(p), [q] "+r"(q), [r] "+r"(r), [o] "+r"(o), [i] "+r"(i)
-                         :
-                         : ML_MAXPOOL_CLOBBERS3);
-    }
-    if (depth & 8) {
-        __asm__ volatile(ML_MAXPOOL_TAIL3
-                         : [p] "+r"(p), [q] "+r"(q), [r] "+r"(r), [o] "+r"(o)
-                         :
-                         : ML_MAXPOOL_CLOBBERS3);
-    }
+    ml_maxpool_tile2_job job;
+    job.in = in_batch + ((y0 + fy_start) * in_w + ox_lo * params->stride_w - params->pad_w) * depth;
+    job.out = o;
+    job.n = ox_hi - ox_lo;
+    job.depth = depth;
+    job.dy = in_w * depth;
+    job.rows = fy_end - fy_start;
+    job.in_row = sh * in_w * depth;
+    job.out_row = output_dims->w * depth;
+    job.rows_out = rows_out;
+    ml_maxpool_dsp_tile2(&job);
+    return rows_out;
 }
 
 /*
- * One-row windows of k = 2 or 3 cells (1x2 and 1x3: the 1-D CNN pools), all channels, no
- * clamp, word-aligned cells and depth a multiple of 8: for each of n outputs, the max over the
- * cells at a, a + depth (and a + 2 depth) goes to o, then a moves on by `step` bytes and o by
- * depth. Kept out of line, and apart from the taller windows, so that its assembly has the
- * registers to itself and the loop over outputs spills nothing.
+ * The whole layer through ml_maxpool_dsp_tile2 when every window lies inside the input (no
+ * padding reaches it: the VALID pools), one call per image; returns 0 when it does not apply.
+ * Checked before anything else, so that such a layer skips the general loop's setup.
  */
-ML_NOINLINE static void ml_maxpool_row16(const int8_t *a, int32_t step, int32_t depth, int32_t k,
-                                         int32_t n, int8_t *o)
+static int ml_maxpool_tile2_all(const ml_maxpool_params *params, const ml_dims *input_dims,
+                                const int8_t *input, const ml_dims *output_dims, int8_t *output)
 {
-    if (k == 2 && step == 2 * depth && (depth & 15) == 0) {
-        /* The windows tile the row: after a window, q stands at the next window's first cell
-         * and q - p is depth, so the whole row is one assembly block. */
-        const int8_t *p = a;
-        const int8_t *q = a + depth;
-        int32_t i = depth >> 4;
-        __asm__ volatile(
-            "2:\n\t" ML_MAXPOOL_LOOP2
-            "sub %[i], %[q], %[p]\n\t"
-            "mov %[p], %[q]\n\t"
-            "add %[q], %[q], %[i]\n\t"
-            "lsr %[i], %[i], #4\n\t"
-            "subs %[n], %[n], #1\n\t"
-            "bne 2b"
-            : [p] "+r"(p), [q] "+r"(q), [o] "+r"(o), [i] "+r"(i), [n] "+r"(n)
-            :
-            : ML_MAXPOOL_CLOBBERS);
-        return;
+    const int32_t depth = input_dims->c;
+    const int32_t out_h = output_dims->h;
+    const int32_t out_w = output_dims->w;
+    const int32_t dy = input_dims->w * depth;
+    if (params->act_min > INT8_MIN || params->act_max < INT8_MAX || params->filter_w != 2 ||
+        params->stride_w != 2 || params->filter_h > 2 || (depth & 15) != 0 ||
+        (((uintptr_t)input | (uintptr_t)output) & 3u) != 0 || params->pad_h != 0 ||
+        params->pad_w != 0 || 2 * out_w > input_dims->w ||
+        (out_h - 1) * params->stride_h + params->filter_h > input_dims->h) {
+        return 0;
     }
-    if (k == 2) {
-        for (; n > 0; --n, a += step, o += depth) {
-            ml_maxpool_max2(a, a + depth, o, depth);
-        }
-    } else {
-        for (; n > 0; --n, a += step, o += depth) {
-            ml_maxpool_max3(a, a + depth, a + 2 * depth, o, depth);
-        }
+    ml_maxpool_tile2_job job;
+    for (int32_t b = 0; b < input_dims->n; ++b) {
+        job.in = input + b * input_dims->h * dy;
+        job.out = output + b * out_h * out_w * depth;
+        job.n = out_w;
+        job.depth = depth;
+        job.dy = dy;
+        job.rows = params->filter_h;
+        job.in_row = params->stride_h * dy;
+        job.out_row = out_w * depth;
+        job.rows_out = out_h;
+        ml_maxpool_dsp_tile2(&job);
     }
+    return 1;
 }
-
-/*
- * The same for windows of rows > 1 rows (2x2, 3x3...), rows dy bytes apart: the first row's
- * maxima go to o, each further row is folded in with o as one more cell.
- */
-ML_NOINLINE static void ml_maxpool_rows16(const int8_t *a, int32_t step, int32_t depth, int32_t k,
-                                          int32_t rows, int32_t dy, int32_t n, int8_t *o)
-{
-    for (; n > 0; --n, a += step, o += depth) {
-        const int8_t *row = a;
-        if (k == 2) {
-            ml_maxpool_max2(row, row + depth, o, depth);
-            for (int32_t r = rows - 1; r > 0; --r) {
-                row += dy;
-                ml_maxpool_max3(o, row, row + depth, o, depth);
-            }
-        } else {
-            ml_maxpool_max3(row, row + depth, row + 2 * depth, o, depth);
-            for (int32_t r = rows - 1; r > 0; --r) {
-                row += dy;
-                ml_maxpool_max3(o, row, row + depth, o, depth);
-                ml_maxpool_max2(o, row + 2 * depth, o, depth);
-            }
-        }
-    }
-}
+#endif
 #endif
 
 /* Channels [c, c_end) four at a time (c_end - c a multiple of 4), portable C. */
@@ -249,9 +734,17 @@ static void ml_maxpool_c1(const ml_pool_window *win, int32_t depth, int32_t c,
     }
 }
 
+/* Any layer, window by window (with the assembly routines on the runs where they apply); beside
+ * the tile2 early path, out of line under another name, so that the early path stays small. */
+#if ML_MAXPOOL_TILE2
+ML_NOINLINE static ml_status ml_maxpool_any(const ml_maxpool_params *params,
+                                            const ml_dims *input_dims, const int8_t *input,
+                                            const ml_dims *output_dims, int8_t *output)
+#else
 ml_status ml_maxpool_s8(const ml_maxpool_params *params,
                         const ml_dims *input_dims, const int8_t *input,
                         const ml_dims *output_dims, int8_t *output)
+#endif
 {
     const int32_t batches = input_dims->n;
     const int32_t in_h = input_dims->h;
@@ -267,10 +760,15 @@ ml_status ml_maxpool_s8(const ml_maxpool_params *params,
     const int32_t lo4 = (int32_t)((uint32_t)(uint8_t)params->act_min * 0x01010101u);
     const int32_t hi4 = (int32_t)((uint32_t)(uint8_t)params->act_max * 0x01010101u);
     const int clamp = params->act_min > INT8_MIN || params->act_max < INT8_MAX;
-    /* ml_maxpool_rows16's conditions, but for where the windows lie. */
+    /* ml_maxpool_dsp_win's conditions: every window inside the input, and each clipped one at
+     * the edges. */
     const int32_t fw = params->filter_w;
-    const int row16 = !clamp && (fw == 2 || fw == 3) && (depth & 7) == 0 &&
-                      (((uintptr_t)input | (uintptr_t)output) & 3u) == 0;
+    const int win8 = !clamp && (depth & 7) == 0 &&
+                     (((uintptr_t)input | (uintptr_t)output) & 3u) == 0;
+#if ML_MAXPOOL_TILE2
+    /* ml_maxpool_dsp_tile2's: windows of two cells side by side, one after another. */
+    const int tile2 = win8 && fw == 2 && params->stride_w == 2 && (depth & 15) == 0;
+#endif
     /* Outputs [ox_lo, ox_hi) have every window column inside the input. */
     const int32_t ox_lo = (params->pad_w + params->stride_w - 1) / params->stride_w;
     const int32_t ox_hi = ml_min_i32(out_w, (in_w - fw + params->pad_w) / params->stride_w + 1);
@@ -279,22 +777,58 @@ ml_status ml_maxpool_s8(const ml_maxpool_params *params,
     win.dy = in_w * depth;
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *in_batch = input + b * in_h * in_w * depth;
+#if ML_MAXPOOL_TILE2
+        int32_t done_until = 0;  /* output rows whose inside windows are done */
+#endif
         for (int32_t oy = 0; oy < out_h; ++oy) {
             const int32_t y0 = oy * params->stride_h - params->pad_h;
             const int32_t fy_start = ml_max_i32(0, -y0);
             const int32_t fy_end = ml_min_i32(params->filter_h, in_h - y0);
+#if ML_MAXPOOL_TILE2
+            if (oy < done_until && ox_lo == 0 && ox_hi == out_w) {
+                continue;  /* done with the rows before it */
+            }
+#endif
             for (int32_t ox = 0; ox < out_w; ++ox) {
 #if defined(ML_NN_DSP)
-                if (row16 && ox == ox_lo && ox_hi > ox_lo && fy_end > fy_start) {
+                if (win8 && ox == ox_lo && ox_hi > ox_lo && fy_end > fy_start) {
                     const int32_t x0 = ox * params->stride_w - params->pad_w;
-                    const int8_t *a = in_batch + ((y0 + fy_start) * in_w + x0) * depth;
                     int8_t *o = output + ((b * out_h + oy) * out_w + ox) * depth;
-                    if (fy_end - fy_start == 1) {
-                        ml_maxpool_row16(a, params->stride_w * depth, depth, fw, ox_hi - ox_lo, o);
-                    } else {
-                        ml_maxpool_rows16(a, params->stride_w * depth, depth, fw,
-                                          fy_end - fy_start, win.dy, ox_hi - ox_lo, o);
+#if ML_MAXPOOL_TILE2
+                    if (tile2 && fy_end - fy_start <= 2) {
+                        if (oy >= done_until) {
+                            done_until = oy + ml_maxpool_tile2_rows(params, input_dims, output_dims,
+                                                                    in_batch, o, oy, ox_lo, ox_hi);
+                        }
+                        if (ox_lo == 0 && ox_hi == out_w) {
+                            break;  /* the whole row */
+                        }
+                        ox = ox_hi - 1;
+                        continue;
                     }
+#endif
+                    if (fy_end - fy_start == 1 && (fw == 2 || fw == 3) && depth >= 16) {
+                        ml_maxpool_row_job rjob;
+                        rjob.in = in_batch + (y0 + fy_start) * win.dy + x0 * depth;
+                        rjob.out = o;
+                        rjob.n = ox_hi - ox_lo;
+                        rjob.depth = depth;
+                        rjob.last = (fw - 1) * depth;
+                        rjob.step = params->stride_w * depth;
+                        ml_maxpool_dsp_row(&rjob);
+                        ox = ox_hi - 1;
+                        continue;
+                    }
+                    ml_maxpool_win_job job;
+                    job.in = in_batch + ((y0 + fy_start) * in_w + x0) * depth;
+                    job.out = o;
+                    job.n = ox_hi - ox_lo;
+                    job.depth = depth;
+                    job.rows = fy_end - fy_start;
+                    job.cols = fw;
+                    job.dy = win.dy;
+                    job.step = params->stride_w * depth;
+                    ml_maxpool_dsp_win(&job);
                     ox = ox_hi - 1;
                     continue;
                 }
@@ -306,6 +840,21 @@ ml_status ml_maxpool_s8(const ml_maxpool_params *params,
                 win.rows = fy_end > fy_start && fx_end > fx_start ? fy_end - fy_start : 0;
                 win.cols = fx_end - fx_start;
                 win.first = in_batch + ((y0 + fy_start) * in_w + x0 + fx_start) * depth;
+#if defined(ML_NN_DSP)
+                if (win8 && win.rows > 0) {
+                    ml_maxpool_win_job job;
+                    job.in = win.first;
+                    job.out = out;
+                    job.n = 1;
+                    job.depth = depth;
+                    job.rows = win.rows;
+                    job.cols = win.cols;
+                    job.dy = win.dy;
+                    job.step = 0;
+                    ml_maxpool_dsp_win(&job);
+                    continue;
+                }
+#endif
                 if (win.cols == in_w) {  /* whole rows: one run of cells */
                     win.cols *= win.rows;
                     win.rows = win.rows > 0;
@@ -321,3 +870,18 @@ ml_status ml_maxpool_s8(const ml_maxpool_params *params,
     }
     return ML_OK;
 }
+
+#if ML_MAXPOOL_TILE2
+ml_status ml_maxpool_s8(const ml_maxpool_params *params,
+                        const ml_dims *input_dims, const int8_t *input,
+                        const ml_dims *output_dims, int8_t *output)
+{
+    /* Before the general loop's setup, which would cost a small layer more than its windows. */
+    if (output_dims->n == input_dims->n && output_dims->c == input_dims->c &&
+        output_dims->h > 0 && output_dims->w > 0 &&
+        ml_maxpool_tile2_all(params, input_dims, input, output_dims, output)) {
+        return ML_OK;
+    }
+    return ml_maxpool_any(params, input_dims, input, output_dims, output);
+}
+#endif
