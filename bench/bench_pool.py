@@ -35,6 +35,14 @@ CASES = [
     ("CNN max 3x3 / 2, 15x15x16", Op.MAX_POOL_2D, (1, 15, 15, 16), (3, 3), (2, 2), "SAME"),
 ]
 MODES = ("speed", "size")
+# What the instruction set allows (SSUB8 + SEL: a bytewise max of 4 pairs in 2 instructions; SXTAB16:
+# 2 sums per instruction), the reason the rows above 0.5 stay there.
+FLOORS = ("Floors by instruction count: a 2x2/2 max needs 3 pairwise maxes (6 instructions) per output "
+          "word plus 4 loads and a store, 29 per 64 inputs (0.45), and its loop takes 0.48, the rest "
+          "being the call's fixed cost; a 1x3/2 max already spends 0.5 per new input on the maxes alone, "
+          "a 3x3/2 at least 0.75 even separably; an average costs 0.5 per input in SXTAB16 alone, about "
+          "0.63 with the loads, plus 14 instructions per 4 outputs for the division, so a 3x3 window "
+          "(VWW) cannot go below about 1.0.")
 TARGET = "cortex-m4"
 
 
@@ -74,7 +82,7 @@ def main() -> None:
     args = ap.parse_args()
     text = (f"{TARGET} on QEMU, arm-none-eabi-gcc -O2 (size mode: -Os), one inference; the pooling "
             "layer's own instructions over its input elements. Measured with "
-            "`python3 bench/bench_pool.py --write`.\n\n" + table())
+            "`python3 bench/bench_pool.py --write`.\n\n" + table() + "\n\n" + FLOORS)
     print(text)
     if args.write:
         path = ROOT / "BENCHMARKS.md"
