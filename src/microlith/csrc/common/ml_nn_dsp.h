@@ -437,4 +437,16 @@ ML_DSP_INLINE int32_t ml_dsp_pack_lo16(int32_t a, int32_t b)
 
 #endif /* __ARM_FEATURE_DSP && __GNUC__ && __OPTIMIZE__ */
 
+/* The head of an assembly routine for the DSP cores (a top-level __asm__ of its own, for loops
+ * that want more registers than an inline asm statement may take): Thumb-2, word aligned. */
+#define ML_DSP_ASM_FUNCTION(name)                                                               \
+    ".text\n\t"                                                                                  \
+    ".syntax unified\n\t"                                                                        \
+    ".thumb\n\t"                                                                                 \
+    ".balign 4\n\t"                                                                              \
+    ".global " name "\n\t"                                                                       \
+    ".type " name ", %function\n\t"                                                              \
+    ".thumb_func\n"                                                                              \
+    name ":\n\t"
+
 #endif /* ML_NN_DSP_H */

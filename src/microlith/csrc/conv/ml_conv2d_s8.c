@@ -99,15 +99,7 @@ void ml_conv_m0_dot_2x2(const int8_t *in0, const int8_t *in1, const int8_t *w0,
     "mov r11, r7\n\t"                                                                            \
     "pop {r4, r5, r6, r7, pc}\n\t"
 
-__asm__(
-    ".text\n\t"
-    ".syntax unified\n\t"
-    ".thumb\n\t"
-    ".balign 2\n\t"
-    ".global ml_conv_m0_dot_2x2\n\t"
-    ".type ml_conv_m0_dot_2x2, %function\n\t"
-    ".thumb_func\n"
-    "ml_conv_m0_dot_2x2:\n\t"
+__asm__(ML_M0_ASM_FUNCTION("ml_conv_m0_dot_2x2")
     ML_M0_PROLOGUE
     /* r0..r3 = in0, in1, w0, w1; [sp, #36] runs, [sp, #40] offset, [sp, #44] acc */
     "ldr r5, [sp, #44]\n\t"
@@ -642,14 +634,7 @@ typedef struct {
 void ml_conv_dsp_im2col27(const int8_t *r0, const int32_t *args, int32_t count, int32_t *col);
 
 /* r0 the first window's first row, r1 {dy, sstep, step bytes, off2}, r2 count, r3 col. */
-__asm__(".text\n\t"
-        ".syntax unified\n\t"
-        ".thumb\n\t"
-        ".balign 2\n\t"
-        ".global ml_conv_dsp_im2col27\n\t"
-        ".type ml_conv_dsp_im2col27, %function\n\t"
-        ".thumb_func\n"
-        "ml_conv_dsp_im2col27:\n\t"
+__asm__(ML_DSP_ASM_FUNCTION("ml_conv_dsp_im2col27")
         "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
         "ldm r1, {r1, r10, r11, r12}\n\t" /* dy, sstep, step bytes, off2 */
         "mov lr, r3\n\t"
@@ -814,14 +799,7 @@ void ml_conv_dsp_taps(const ml_conv_taps *t);
 
 /* Registers: lr the record, r1 off2, r2 C_IN / 8, r12 bytes between blocks (8 * P), r6 the
  * current tap column's block 0. */
-__asm__(".text\n\t"
-        ".syntax unified\n\t"
-        ".thumb\n\t"
-        ".balign 2\n\t"
-        ".global ml_conv_dsp_taps\n\t"
-        ".type ml_conv_dsp_taps, %function\n\t"
-        ".thumb_func\n"
-        "ml_conv_dsp_taps:\n\t"
+__asm__(ML_DSP_ASM_FUNCTION("ml_conv_dsp_taps")
         "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
         "mov lr, r0\n\t"
         "ldrd r1, r2, [lr, #8]\n\t"
@@ -1213,11 +1191,7 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     ML_CONV_WST("r0", "[r12]") ML_CONV_WST("r1", "[r12, lr]") ML_CONV_NEXT2                      \
     ML_CONV_WST("r2", "[r12]") ML_CONV_WST("r3", "[r12, lr]")
 #define ML_CONV_ROUTINE(name, BLOCK, FAST, WIDE, START, END)                                   \
-    ".balign 4\n\t"                                                                              \
-    ".global " name "\n\t"                                                                       \
-    ".type " name ", %function\n\t"                                                              \
-    ".thumb_func\n"                                                                              \
-    name ":\n\t"                                                                                 \
+    ML_DSP_ASM_FUNCTION(name)                                                                    \
     "push {r3, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"                                        \
     "ldmia r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"                          \
     "push {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"                               \
@@ -1280,17 +1254,11 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     ".size " name ", .-" name "\n\t"
 
 #if ML_CONV_P6
-__asm__(".text\n\t"
-        ".syntax unified\n\t"
-        ".thumb\n\t"
-        ML_CONV_ROUTINE("ml_conv_dsp_p6", ML_CONV_BLOCK6, ML_CONV_FAST6, ML_CONV_WIDE6, "",
+__asm__(ML_CONV_ROUTINE("ml_conv_dsp_p6", ML_CONV_BLOCK6, ML_CONV_FAST6, ML_CONV_WIDE6, "",
                         "ldr r10, [sp, #4]\n\tcmp r6, r10\n\t"));
 #endif
-__asm__(".text\n\t"
-        ".syntax unified\n\t"
-        ".thumb\n\t"
-        /* P = 4 leaves r4 free for the columns' end (C keeps it across the general path) */
-        ML_CONV_ROUTINE("ml_conv_dsp_p4", ML_CONV_BLOCK4, ML_CONV_FAST4, ML_CONV_WIDE4,
+/* P = 4 leaves r4 free for the columns' end (C keeps it across the general path) */
+__asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", ML_CONV_BLOCK4, ML_CONV_FAST4, ML_CONV_WIDE4,
                         "mov r4, r2\n\t", "cmp r6, r4\n\t"));
 
 /*
@@ -1605,15 +1573,7 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
 void ml_conv_m0_swar(const int32_t *cols, const int8_t *w0, const int8_t *w1, int32_t pairs,
                      int32_t sums[4]);
 
-__asm__(
-    ".text\n\t"
-    ".syntax unified\n\t"
-    ".thumb\n\t"
-    ".balign 2\n\t"
-    ".global ml_conv_m0_swar\n\t"
-    ".type ml_conv_m0_swar, %function\n\t"
-    ".thumb_func\n"
-    "ml_conv_m0_swar:\n\t"
+__asm__(ML_M0_ASM_FUNCTION("ml_conv_m0_swar")
     ML_M0_PROLOGUE
     /* r0 cols, r1 w0, r2 w1, r3 pairs; [sp, #36] sums. r8 = 2^15, r9 H0, r10 L0, r11 H1,
      * ip L1. */
@@ -1675,15 +1635,7 @@ __asm__(
  */
 int32_t ml_conv_m0_wsum(const int8_t *w, int32_t quads);
 
-__asm__(
-    ".text\n\t"
-    ".syntax unified\n\t"
-    ".thumb\n\t"
-    ".balign 2\n\t"
-    ".global ml_conv_m0_wsum\n\t"
-    ".type ml_conv_m0_wsum, %function\n\t"
-    ".thumb_func\n"
-    "ml_conv_m0_wsum:\n\t"
+__asm__(ML_M0_ASM_FUNCTION("ml_conv_m0_wsum")
     "push {r4, r5, r6, r7, lr}\n\t"
     "lsls r1, r1, #2\n\t"
     "adds r5, r0, r1\n\t"         /* the end, and three more bases after it */
@@ -1732,15 +1684,7 @@ typedef struct {
  * took 9 per word). */
 void ml_conv_m0_pack(int32_t *dst, const int8_t *a, const int8_t *b, int32_t n);
 
-__asm__(
-    ".text\n\t"
-    ".syntax unified\n\t"
-    ".thumb\n\t"
-    ".balign 2\n\t"
-    ".global ml_conv_m0_pack\n\t"
-    ".type ml_conv_m0_pack, %function\n\t"
-    ".thumb_func\n"
-    "ml_conv_m0_pack:\n\t"
+__asm__(ML_M0_ASM_FUNCTION("ml_conv_m0_pack")
     "push {r4, r5, r6, r7, lr}\n\t"
     "adds r1, r1, r3\n\t"          /* the ends, read at a negative index */
     "adds r2, r2, r3\n\t"

@@ -230,14 +230,7 @@ void ml_dw_dsp_row_3x3(const ml_dw_row_job *job);
     "ssat " a ", #8, " a "\n\t"                                                                  \
     "strb " a ", [r6], #1\n\t"
 
-__asm__(".text\n\t"
-        ".syntax unified\n\t"
-        ".thumb\n\t"
-        ".balign 4\n\t"
-        ".global ml_dw_dsp_row_3x3\n\t"
-        ".type ml_dw_dsp_row_3x3, %function\n\t"
-        ".thumb_func\n"
-        "ml_dw_dsp_row_3x3:\n\t"
+__asm__(ML_DSP_ASM_FUNCTION("ml_dw_dsp_row_3x3")
         "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
         "sub sp, sp, #20\n\t"
         "ldr r5, [r0, #0]\n\t"
@@ -962,15 +955,7 @@ void ml_dw_m0_3x3(const int8_t *const rows[3], const int8_t *w, const ml_dw_m0_c
     ML_DW_M0_CHANNEL("r4", "r11")                                                                \
     "adds r0, r0, #4\n\t"                                                                        \
     "add r1, lr\n\t"
-__asm__(
-    ".text\n\t"
-    ".syntax unified\n\t"
-    ".thumb\n\t"
-    ".balign 2\n\t"
-    ".global ml_dw_m0_3x3\n\t"
-    ".type ml_dw_m0_3x3, %function\n\t"
-    ".thumb_func\n"
-    "ml_dw_m0_3x3:\n\t"
+__asm__(ML_M0_ASM_FUNCTION("ml_dw_m0_3x3")
     "push {r4, r5, r6, r7, lr}\n\t"
     "mov r4, r8\n\t"
     "mov r5, r9\n\t"
@@ -1251,15 +1236,7 @@ typedef struct {
  * row): 6 instructions per word. */
 void ml_dw_m0_fill(uint32_t *dst, const int8_t *src, const ml_dw_m0_fill_geo *g);
 
-__asm__(
-    ".text\n\t"
-    ".syntax unified\n\t"
-    ".thumb\n\t"
-    ".balign 2\n\t"
-    ".global ml_dw_m0_fill\n\t"
-    ".type ml_dw_m0_fill, %function\n\t"
-    ".thumb_func\n"
-    "ml_dw_m0_fill:\n\t"
+__asm__(ML_M0_ASM_FUNCTION("ml_dw_m0_fill")
     "push {r4, r5, r6, r7, lr}\n\t"
     "ldm r2, {r2, r3, r4, r5, r6, r7}\n\t"  /* lo, hi, cols, in_c, zpu, flip */
     "cmp r1, #0\n\t"

@@ -6,6 +6,7 @@
 #endif
 #include "ml_fully_connected_s8.h"
 #include "ml_nn_dsp.h"
+#include "ml_nn_m0.h"
 
 /* The compact form (ml_config.h): size mode, or a model whose layers on this kernel are all small. */
 #if defined(ML_OPTIMIZE_SIZE) || defined(ML_COMPACT_FULLY_CONNECTED_S8)
@@ -145,14 +146,7 @@ int32_t ml_fc_dsp_rows6(ml_fc_dsp_job *job);
     ML_FC_ROW6("r2", "r7") ML_FC_ROW6("r3", "r8") ML_FC_ROW6("r12", "r9")
 
 /* Frame: [sp] x_end, [sp, #4] job, [sp, #8] groups finished. */
-__asm__(".text\n\t"
-        ".syntax unified\n\t"
-        ".thumb\n\t"
-        ".balign 4\n\t"
-        ".global ml_fc_dsp_rows6\n\t"
-        ".type ml_fc_dsp_rows6, %function\n\t"
-        ".thumb_func\n"
-        "ml_fc_dsp_rows6:\n\t"
+__asm__(ML_DSP_ASM_FUNCTION("ml_fc_dsp_rows6")
         "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
         "sub sp, sp, #12\n\t"
         "str r0, [sp, #4]\n\t"
@@ -393,15 +387,7 @@ static void ml_fc_dsp(const ml_fc_params *params, const ml_per_channel_quant *qu
  */
 void ml_fc_m0_dot_4rows(const int8_t *x, const int8_t *w, int32_t depth, int32_t acc[4]);
 
-__asm__(
-    ".text\n\t"
-    ".syntax unified\n\t"
-    ".thumb\n\t"
-    ".balign 2\n\t"
-    ".global ml_fc_m0_dot_4rows\n\t"
-    ".type ml_fc_m0_dot_4rows, %function\n\t"
-    ".thumb_func\n"
-    "ml_fc_m0_dot_4rows:\n\t"
+__asm__(ML_M0_ASM_FUNCTION("ml_fc_m0_dot_4rows")
     "push {r4, r5, r6, r7, lr}\n\t"
     "mov r4, r8\n\t"
     "mov r5, r9\n\t"

@@ -241,14 +241,7 @@ void ml_avgpool_dsp_run16(const ml_avgpool_run16_job *job);
  * [sp, #36] the job. A routine of its own: fourteen registers.
  */
 #if !ML_COMPACT  /* the compact form does without it */
-__asm__(".text\n\t"
-        ".syntax unified\n\t"
-        ".thumb\n\t"
-        ".balign 4\n\t"
-        ".global ml_avgpool_dsp_run16\n\t"
-        ".type ml_avgpool_dsp_run16, %function\n\t"
-        ".thumb_func\n"
-        "ml_avgpool_dsp_run16:\n\t"
+__asm__(ML_DSP_ASM_FUNCTION("ml_avgpool_dsp_run16")
         "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
         "sub sp, sp, #40\n\t"
         "str r0, [sp, #36]\n\t"

@@ -125,14 +125,7 @@ void ml_maxpool_dsp_tile2(ml_maxpool_tile2_job *job);
  * group end, [sp, #4] the row's output end, [sp, #8] to [sp, #20] the depth-32 2-row loop's
  * own, [sp, #24] the job.
  */
-__asm__(".text\n\t"
-        ".syntax unified\n\t"
-        ".thumb\n\t"
-        ".balign 4\n\t"
-        ".global ml_maxpool_dsp_tile2\n\t"
-        ".type ml_maxpool_dsp_tile2, %function\n\t"
-        ".thumb_func\n"
-        "ml_maxpool_dsp_tile2:\n\t"
+__asm__(ML_DSP_ASM_FUNCTION("ml_maxpool_dsp_tile2")
         "push {r0, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
         "sub sp, sp, #24\n"
         "1:\n\t"
@@ -357,21 +350,15 @@ void ml_maxpool_dsp_win(const ml_maxpool_win_job *job);
 /*
  * n windows of rows x cols cells, all inside the input, all channels in groups of 16, no clamp:
  * the windows the tile2 routine does not take (3x3, 1x3, ...) and the edges' clipped ones, one
- * window at a time. Per group of 16 channels and cell after the first: LDM, the step to the next
- * cell, SSUB8 + SEL on four words and the loop, 12 instructions for 16 inputs (11 at depth 16,
- * whose cells in a row are contiguous); a row costs 5 more, a group 14 and a window 12. Registers: r0 the cell, r1 cells left in the row, r2 rows
- * left, r3 depth - 16, lr the output; the stack: [sp] the window, [sp, #4] the group's first
- * cell, [sp, #8] groups left, [sp, #12] rows, [sp, #16] cols, [sp, #20] dy - cols * depth,
- * [sp, #24] step, [sp, #28] windows left, [sp, #32] groups.
+ * window at a time. Per group of 16 channels and cell after the first: LDM, the step to the
+ * next cell, SSUB8 + SEL on four words and the loop, 12 instructions for 16 inputs (11 at depth
+ * 16, whose cells in a row are contiguous); a row costs 5 more, a group 14 and a window 12.
+ * Registers: r0 the cell, r1 cells left in the row, r2 rows left, r3 depth - 16, lr the output;
+ * the stack: [sp] the window, [sp, #4] the group's first cell, [sp, #8] groups left, [sp, #12]
+ * rows, [sp, #16] cols, [sp, #20] dy - cols * depth, [sp, #24] step, [sp, #28] windows left,
+ * [sp, #32] groups.
  */
-__asm__(".text\n\t"
-        ".syntax unified\n\t"
-        ".thumb\n\t"
-        ".balign 4\n\t"
-        ".global ml_maxpool_dsp_win\n\t"
-        ".type ml_maxpool_dsp_win, %function\n\t"
-        ".thumb_func\n"
-        "ml_maxpool_dsp_win:\n\t"
+__asm__(ML_DSP_ASM_FUNCTION("ml_maxpool_dsp_win")
         "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
         "sub sp, sp, #40\n\t"
         "ldr r1, [r0, #0]\n\t"
@@ -518,20 +505,14 @@ typedef char ml_maxpool_row_job_layout[offsetof(ml_maxpool_row_job, step) == 20 
 void ml_maxpool_dsp_row(const ml_maxpool_row_job *job);
 
 /*
- * n one-row windows of 2 or 3 cells inside the input (1x3, 1x2 at stride 1...), all channels:
- * a pointer per cell, so that every load is an LDM with writeback and a window of 3 cells
- * costs 23 instructions per 16 channels, 12 for a last 8, and 9 to move on (2 cells: 14, 7
- * and 8); ml_maxpool_dsp_win's loops cost about twice that on windows this small. Registers: r0-r2 the cells, r3 windows left, lr the output; the stack: [sp] where the
- * first cell's groups end, [sp, #4] step - depth, [sp, #8] 16 x groups, [sp, #12] depth & 8.
+ * n one-row windows of 2 or 3 cells inside the input (1x3, 1x2 at stride 1...), all channels: a
+ * pointer per cell, so that every load is an LDM with writeback and a window of 3 cells costs
+ * 23 instructions per 16 channels, 12 for a last 8, and 9 to move on (2 cells: 14, 7 and 8);
+ * ml_maxpool_dsp_win's loops cost about twice that on windows this small. Registers: r0-r2 the
+ * cells, r3 windows left, lr the output; the stack: [sp] where the first cell's groups end,
+ * [sp, #4] step - depth, [sp, #8] 16 x groups, [sp, #12] depth & 8.
  */
-__asm__(".text\n\t"
-        ".syntax unified\n\t"
-        ".thumb\n\t"
-        ".balign 4\n\t"
-        ".global ml_maxpool_dsp_row\n\t"
-        ".type ml_maxpool_dsp_row, %function\n\t"
-        ".thumb_func\n"
-        "ml_maxpool_dsp_row:\n\t"
+__asm__(ML_DSP_ASM_FUNCTION("ml_maxpool_dsp_row")
         "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
         "sub sp, sp, #16\n\t"
         "ldr r12, [r0, #12]\n\t"
