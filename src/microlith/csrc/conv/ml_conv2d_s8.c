@@ -1635,6 +1635,18 @@ __asm__(ML_M0_ASM_FUNCTION("ml_conv_m0_swar")
  */
 int32_t ml_conv_m0_wsum(const int8_t *w, int32_t quads);
 
+/* One quad: the four bytes at index r1 from the bases r5, r2, r3 and r0 into r4, then the step. */
+#define ML_CONV_M0_WSUM_QUAD                                                                    \
+    "ldrsb r6, [r5, r1]\n\t"                                                                     \
+    "ldrsb r7, [r2, r1]\n\t"                                                                     \
+    "adds r4, r4, r6\n\t"                                                                        \
+    "adds r4, r4, r7\n\t"                                                                        \
+    "ldrsb r6, [r3, r1]\n\t"                                                                     \
+    "ldrsb r7, [r0, r1]\n\t"                                                                     \
+    "adds r4, r4, r6\n\t"                                                                        \
+    "adds r4, r4, r7\n\t"                                                                        \
+    "adds r1, r1, #4"
+
 __asm__(ML_M0_ASM_FUNCTION("ml_conv_m0_wsum")
     "push {r4, r5, r6, r7, lr}\n\t"
     "lsls r1, r1, #2\n\t"
@@ -1647,26 +1659,10 @@ __asm__(ML_M0_ASM_FUNCTION("ml_conv_m0_wsum")
     "lsls r6, r1, #29\n\t"        /* an odd number of quads: enter at the second */
     "bmi 2f\n"
     "1:\n\t"
-    "ldrsb r6, [r5, r1]\n\t"
-    "ldrsb r7, [r2, r1]\n\t"
-    "adds r4, r4, r6\n\t"
-    "adds r4, r4, r7\n\t"
-    "ldrsb r6, [r3, r1]\n\t"
-    "ldrsb r7, [r0, r1]\n\t"
-    "adds r4, r4, r6\n\t"
-    "adds r4, r4, r7\n\t"
-    "adds r1, r1, #4\n"
-    "2:\n\t"
-    "ldrsb r6, [r5, r1]\n\t"
-    "ldrsb r7, [r2, r1]\n\t"
-    "adds r4, r4, r6\n\t"
-    "adds r4, r4, r7\n\t"
-    "ldrsb r6, [r3, r1]\n\t"
-    "ldrsb r7, [r0, r1]\n\t"
-    "adds r4, r4, r6\n\t"
-    "adds r4, r4, r7\n\t"
-    "adds r1, r1, #4\n\t"
-    "bne 1b\n\t"
+    ML_CONV_M0_WSUM_QUAD
+    "\n2:\n\t"
+    ML_CONV_M0_WSUM_QUAD
+    "\n\tbne 1b\n\t"
     "movs r0, r4\n\t"
     "pop {r4, r5, r6, r7, pc}\n\t"
     ".size ml_conv_m0_wsum, .-ml_conv_m0_wsum");
