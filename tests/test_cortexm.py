@@ -1,5 +1,6 @@
 """Cortex-M targets: firmware build, QEMU runs, exact instruction counts, failure modes."""
 import importlib
+import re
 import shutil
 import time
 from pathlib import Path
@@ -147,6 +148,16 @@ def test_profile_board_is_deterministic_with_layers():
     assert 0 <= a["instructions"] - total < 200
     # a profile without layers measures the same total
     assert profiling.profile(AD, "cortex-m4")["instructions"] == a["instructions"]
+    # --- issue 11: cycles per layer, from the per-layer firmware's trace cut at the layer hooks:
+    # each layer costs at least a cycle per instruction, the board's flash only adds, and the
+    # layers hold the model's cycles less the glue between them (and plus the hooks' calls)
+    for x in layers:
+        assert x["cycles_est_board"] >= x["cycles_est"] >= x["instructions"]
+        assert x["cycles_per_mac_est"] == (round(x["cycles_est"] / x["macs"], 3) if x["macs"] else None)
+    in_layers = sum(x["cycles_est"] for x in layers)
+    assert abs(in_layers - a["cycles_est"]) < 400
+    assert "estimate" in a["per_layer_cycles_basis"]
+    assert re.search(r"within \d instructions", a["per_layer_cycles_basis"])
 
 
 @pytest.mark.cortexm

@@ -99,15 +99,20 @@ def test_log_prices_taken_and_fallthrough_branches_and_skips_stopped_blocks():
     assert est.by_function["kernel"] == [7, 11]
 
 
-def _memtrace(blocks, execs, edges, loads=None):
-    """The plugin's output for blocks = {id: (pc, symbol, role, [text...])}."""
-    lines = ["ML-MEMTRACE 1 done=1"]
+def _memtrace(blocks, execs, edges, loads=None, phases=None):
+    """The plugin's output for blocks = {id: (pc, symbol, role, [text...])}: one phase of
+    execs {id: n}, edges [(a, b, n)] and loads {(id, index): (flash, misses)}, or `phases`, a
+    list of such (execs, edges, loads) triples."""
+    lines = []
+    for k, (ex, ed, ld) in enumerate(phases or [(execs, edges, loads)]):
+        lines.append(f"P {k}")
+        lines += [f"C {b} {n} 0 0 0" for b, n in ex.items() if n]
+        lines += [f"L {b} {i} {ldf} {ldm} 0" for (b, i), (ldf, ldm) in (ld or {}).items()]
+        lines += [f"E {a} {b} {n}" for a, b, n in ed]
     for k, (pc, sym, role, body) in blocks.items():
-        lines.append(f"B {k} 0x{pc:x} 0x{pc + 2 * len(body):x} {len(body)} {role} {execs.get(k, 0)} 0 0 0 {sym}")
-        for i, text in enumerate(body):
-            ldf, ldm = (loads or {}).get((k, i), (0, 0))
-            lines.append(f"I 0x{pc + 2 * i:x} 2 {ldf} {ldm} 0 {text}")
-    lines += [f"E {a} {b} {n}" for a, b, n in edges]
+        lines.append(f"B {k} 0x{pc:x} 0x{pc + 2 * len(body):x} {len(body)} {role} {sym}")
+        lines += [f"I 0x{pc + 2 * i:x} 2 {text}" for i, text in enumerate(body)]
+    lines.append(f"ML-MEMTRACE 2 done=1 phases={len(phases or [0])}")
     return [ln + "\n" for ln in lines]
 
 
@@ -122,6 +127,27 @@ def test_plugin_counts_price_the_same_as_the_log():
     est = estimate_from_memtrace(trace, TIMINGS["cortex-m4"])
     assert (est.instructions, est.cycles) == (2 + 3 + 3 + 1, (1 + 3) + (2 + 3) + 3 + 3)
     assert est.by_function["kernel"] == [7, 11] and est.memory_cycles is None
+
+
+def test_plugin_phases_split_the_run_at_the_mark():
+    # invoke -> kernel (phase 0), the mark function, kernel again (phase 1), back to ml_fw_run:
+    # each phase is priced on its own, the mark and the edges into and out of it in neither
+    blocks = {0: (0x100, "m_invoke", 1, ["movs r0, #0", "bl #0x200"]),
+              1: (0x200, "kernel", 0, ["adds r0, #1", "cmp r0, #2", "bne #0x200"]),
+              2: (0x206, "kernel", 0, ["bx lr"]),
+              3: (0x300, "ml_fw_run", 2, ["ldr r3, [r6, #4]"]),
+              4: (0x400, "ml_fw_stamp", 3, ["ldr r0, [r1]", "bx lr"])}
+    first = ({0: 1, 1: 2, 2: 1}, [(0, 1, 1), (1, 1, 1), (1, 2, 1), (2, 4, 1)], None)
+    second = ({4: 1, 1: 1, 2: 1}, [(4, 1, 1), (1, 2, 1), (2, 3, 1)], {(4, 0): (1, 1)})
+    trace = _memtrace(blocks, None, None, phases=[first, second])
+    mem = MemorySystem("b", 5, None, None, False, False, "")
+    est = estimate_from_memtrace(trace, TIMINGS["cortex-m4"], mem)
+    # phase 0: invoke 1 + BL 3, kernel taken 2 + 3, kernel through 3, bx 1 (its branch into the
+    # mark is the hook's); phase 1: kernel through 3, bx 1 + 2 back to ml_fw_run
+    assert [(p.instructions, p.cycles) for p in est.phases] == [(2 + 3 + 3 + 1, 4 + 5 + 3 + 1), (3 + 1, 3 + 3)]
+    assert (est.instructions, est.cycles) == (13, 19)
+    # the mark's flash load miss is the hook's, not the phase's
+    assert [p.memory_cycles for p in est.phases] == [0, 0] and est.memory_cycles == 0
 
 
 def test_plugin_flash_misses_cost_the_wait_states():

@@ -323,8 +323,28 @@ def cmd_profile(a) -> int:
     energy = "-" if r.get("energy_uj_est") is None else f"{r['energy_uj_est']:.1f} uJ"
     print(f"  latency {lat}, energy {energy}  (estimates: {r.get('estimate_basis', '')})")
     print(f"  outputs {'identical to' if r['output_matches_host'] else 'DIFFERENT from'} the host build")
-    for layer in r.get("per_layer") or []:
-        print(f"    #{layer['index']:>3} {layer['op']:20} {layer['instructions']:>12,}")
+    layers = r.get("per_layer") or []
+    cyc = any("cycles_est" in x for x in layers)
+    board = any("cycles_est_board" in x for x in layers)
+    if layers:
+        head = f"    {'layer':<25} {'MACs':>10} {'instructions':>13} {'per MAC':>8}"
+        if cyc:  # --- issue 11: cycles per layer, estimated (per_layer_cycles_basis)
+            head += f" {'cycles (est.)':>14} {'per MAC':>8}"
+        if board:
+            head += f" {'with flash':>12} {'per MAC':>8}"
+        print(head)
+
+    def _pm(v):
+        return f"{v:>8.2f}" if v is not None else f"{'-':>8}"
+    for x in layers:
+        line = f"    #{x['index']:>3} {x['op']:20} {x['macs']:>10,} {x['instructions']:>13,} {_pm(x['instructions_per_mac'])}"
+        if cyc:
+            line += f" {x.get('cycles_est', 0):>14,} {_pm(x.get('cycles_per_mac_est'))}"
+        if board:
+            line += f" {x.get('cycles_est_board', 0):>12,} {_pm(x.get('cycles_per_mac_est_board'))}"
+        print(line)
+    if cyc:
+        print(f"    cycles per layer: {r['per_layer_cycles_basis']}")
     return EXIT_OK if r["output_matches_host"] else EXIT_CHECK_FAILED
 
 

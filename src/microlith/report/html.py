@@ -68,7 +68,8 @@ def memory_timeline_png(prep, path: Path) -> bytes:
 
 
 def layer_cost_png(layers: list[dict], path: Path) -> bytes:
-    """Instructions per layer (bars, colored by op) and instructions per MAC (dots)."""
+    """Instructions per layer (bars, colored by op), instructions per MAC (dots) and, where the run
+    was traced, estimated cycles per MAC (crosses)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 4.2), dpi=110)
     idx = [r["index"] for r in layers]
@@ -79,8 +80,14 @@ def layer_cost_png(layers: list[dict], path: Path) -> bytes:
     ax2 = ax.twinx()
     pts = [(r["index"], r["instructions_per_mac"]) for r in layers if r.get("macs")]
     if pts:
-        ax2.plot(*zip(*pts), "ko", markersize=3)
-    ax2.set_ylabel("instructions per MAC (dots)")
+        ax2.plot(*zip(*pts), "ko", markersize=3, label="instructions per MAC (counted)")
+    key = next((k for k in ("cycles_per_mac_est_board", "cycles_per_mac_est") if any(k in r for r in layers)), None)
+    cyc = [(r["index"], r[key]) for r in layers if r.get("macs") and r.get(key) is not None] if key else []
+    if cyc:  # --- issue 11: the estimated cycles beside the counted instructions
+        ax2.plot(*zip(*cyc), "rx", markersize=4, label="cycles per MAC (estimate"
+                 + (", with flash)" if key == "cycles_per_mac_est_board" else ")"))
+        ax2.legend(fontsize=7, loc="upper left")
+    ax2.set_ylabel("per MAC (dots, crosses)" if cyc else "instructions per MAC (dots)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in op_colors.values()]
     ax.legend(handles, list(op_colors), fontsize=7, loc="upper right")
     ax.set_title("Cost per layer, counted on the emulated board", fontsize=9)
@@ -157,10 +164,19 @@ def build_report(model, target: str, out_html, samples: int = 20, search_dir=Non
         summary.append(["board budget", prof["budget_message"]])
     shapes = {i: "x".join(map(str, g.t(n.outputs[0]).shape)) for i, n in enumerate(g.nodes)}
     in_place = set(prep.plan.inplace) | set(prep.plan.shared)
+    # --- issue 11: estimated cycles per layer beside the counted instructions, where traced
+    cyc_key = next((k for k in ("cycles_est_board", "cycles_est") if all(k in r for r in prof["per_layer"])), None)
     layer_rows = [[r["index"], r["op"] + (" (in place)" if r["index"] in in_place else ""), shapes[r["index"]],
                    _n(r.get("macs")), _n(r["instructions"]),
                    "-" if not r.get("macs") else f"{r['instructions_per_mac']:.2f}", f"{100 * r['share']:.1f}%"]
+                  + ([_n(r[cyc_key]), "-" if not r.get("macs") else f"{r[cyc_key] / r['macs']:.2f}"] if cyc_key else [])
                   for r in prof["per_layer"]]
+    layer_head = ["#", "op", "output", "MACs", "instructions", "per MAC", "share"]
+    if cyc_key:
+        layer_head += ["cycles (estimate" + (f", {prof['memory_model']['board']} flash)"
+                                             if cyc_key == "cycles_est_board" else ")"), "cycles per MAC"]
+    cycles_note = (f'<p class="small">{html.escape(prof["per_layer_cycles_basis"])}</p>'
+                   if cyc_key else "")
     b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>microlith report: {html.escape(g.name)} on {html.escape(target)}</title>
@@ -179,7 +195,8 @@ estimates say so and how they were derived.</p>
 <img src="data:image/png;base64,{b64(mem_png)}" alt="memory timeline">
 <h2>Cost per layer</h2>
 <img src="data:image/png;base64,{b64(cost_png)}" alt="instructions per layer">
-{_table(layer_rows, ["#", "op", "output", "MACs", "instructions", "per MAC", "share"])}
+{_table(layer_rows, layer_head)}
+{cycles_note}
 {search_html}
 <p class="small">Generated in {time.perf_counter() - t0:.1f} s.</p>
 </body></html>

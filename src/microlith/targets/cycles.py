@@ -282,6 +282,7 @@ class CycleEstimate:
     memory_counts: dict = field(default_factory=dict)        # fetches, misses, loads by region
     memory_basis: str = ""
     source: str = "log"                                      # "plugin" or "log"
+    phases: list = field(default_factory=list)               # PhaseCycles per marked stretch (plugin)
 
 
 def estimate_from_log(lines, t: CoreTiming, start_symbol: str, stop_symbol: str) -> CycleEstimate:
@@ -382,34 +383,105 @@ def estimate_from_log(lines, t: CoreTiming, start_symbol: str, stop_symbol: str)
 # --------------------------------------------------------------------------- the plugin's counters
 
 _ROLE_STOP = 2
+_ROLE_MARK = 3
+
+
+@dataclass
+class Phase:
+    """One stretch of the plugin's counts (between two marks, or the whole run without marks):
+    executions and fetch-model counters per block id, loads per (block id, instruction index),
+    and edge counts."""
+    execs: dict = field(default_factory=dict)    # id -> (execs, i_fetches, i_misses, i_stall)
+    loads: dict = field(default_factory=dict)    # (id, index) -> (flash, flash misses, other)
+    edges: list = field(default_factory=list)    # (from id, to id, count)
 
 
 def read_memtrace(lines):
-    """The plugin's output: ({id: block record}, [(from, to, count)], reached the stop symbol).
-    A block record is a dict with pc, end, role, execs, i_fetches, i_misses, i_stall, symbol and
-    insns: (addr, size, flash loads, flash load misses, other loads, mnemonic, operands)."""
+    """The plugin's output: ({id: block record}, [Phase], reached the stop symbol). A block
+    record is a dict with pc, end, role, symbol and insns: (addr, size, mnemonic, operands)."""
     blocks: dict[int, dict] = {}
-    edges: list[tuple[int, int, int]] = []
+    phases: list[Phase] = []
     done = False
     cur = None
     for line in lines:
         tag, _, rest = line.rstrip("\n").partition(" ")
-        if tag == "I":
-            addr, size, ldf, ldm, ldo, text = (rest.split(" ", 5) + [""])[:6]
-            mnem, _, ops = text.strip().partition(" ")
-            cur["insns"].append((int(addr, 16), int(size), int(ldf), int(ldm), int(ldo), mnem, ops.strip()))
-        elif tag == "B":
-            f = rest.split(" ", 9)
-            cur = {"id": int(f[0]), "pc": int(f[1], 16), "end": int(f[2], 16), "role": int(f[4]),
-                   "execs": int(f[5]), "i_fetches": int(f[6]), "i_misses": int(f[7]), "i_stall": int(f[8]),
-                   "symbol": f[9] if len(f) > 9 else "?", "insns": []}
-            blocks[cur["id"]] = cur
+        if tag == "C":
+            k, n, f, m, st = (int(x) for x in rest.split())
+            phases[-1].execs[k] = (n, f, m, st)
+        elif tag == "L":
+            k, i, f, m, o = (int(x) for x in rest.split())
+            phases[-1].loads[(k, i)] = (f, m, o)
         elif tag == "E":
             a, b, n = (int(x) for x in rest.split())
-            edges.append((a, b, n))
+            phases[-1].edges.append((a, b, n))
+        elif tag == "P":
+            phases.append(Phase())
+        elif tag == "I":
+            addr, size, text = (rest.split(" ", 2) + [""])[:3]
+            mnem, _, ops = text.strip().partition(" ")
+            cur["insns"].append((int(addr, 16), int(size), mnem, ops.strip()))
+        elif tag == "B":
+            f = rest.split(" ", 5)
+            cur = {"id": int(f[0]), "pc": int(f[1], 16), "end": int(f[2], 16), "role": int(f[4]),
+                   "symbol": f[5] if len(f) > 5 else "?", "insns": []}
+            blocks[cur["id"]] = cur
         elif tag == "ML-MEMTRACE":
             done = "done=1" in rest
-    return blocks, edges, done
+    return blocks, phases, done
+
+
+@dataclass
+class PhaseCycles:
+    """What one phase of a marked run cost (the mark function's own blocks left out)."""
+    instructions: int
+    cycles: int
+    memory_cycles: int
+
+
+def _price_phase(ph: Phase, recs: dict, blocks: dict, t: CoreTiming, ws: int, by_fn: dict, stall_fn: dict,
+                 counts: dict) -> PhaseCycles:
+    insns = cyc = stall = 0
+    for k, (n, _f, _m, i_stall) in ph.execs.items():
+        r = recs[k]
+        if r["role"] in (_ROLE_STOP, _ROLE_MARK) or not n:
+            continue
+        B = blocks[k]
+        insns += n * len(B.insns)
+        cyc += n * B.cycles
+        f = by_fn.setdefault(r["symbol"], [0, 0])
+        f[0] += n * len(B.insns)
+        f[1] += n * B.cycles
+        counts["fetches"] += _f
+        counts["fetch_misses"] += _m
+        counts["fetch_stall_cycles"] += i_stall
+        stall += i_stall
+        stall_fn[r["symbol"]] = stall_fn.get(r["symbol"], 0) + i_stall
+    for (k, _i), (ldf, ldm, ldo) in ph.loads.items():
+        if recs[k]["role"] in (_ROLE_STOP, _ROLE_MARK):
+            continue
+        counts["flash_loads"] += ldf
+        counts["flash_load_misses"] += ldm
+        counts["flash_load_stall_cycles"] += ldm * ws
+        counts["sram_loads"] += ldo
+        stall += ldm * ws
+        sym = recs[k]["symbol"]
+        stall_fn[sym] = stall_fn.get(sym, 0) + ldm * ws
+    for a, b, n in ph.edges:
+        ra, rb, A, B = recs[a], recs[b], blocks[a], blocks[b]
+        if not A.insns or not B.insns or _ROLE_MARK in (ra["role"], rb["role"]):
+            continue   # the call into the mark and the return from it belong to the hook
+        if rb["role"] != _ROLE_STOP:
+            c = 0
+            if t.pipelined_mem and A.last_mem and B.first_mem:
+                c -= 1
+            if A.last_dest and set(A.last_dest) & set(B.first_addr_regs):
+                c += t.load_use_addr
+            cyc += n * c
+            by_fn.setdefault(rb["symbol"], [0, 0])[1] += n * c
+        if (A.tail == "branch" and B.pc != A.end) or A.tail == "pc_write":
+            cyc += n * (t.branch_taken - 1)
+            by_fn.setdefault(ra["symbol"], [0, 0])[1] += n * (t.branch_taken - 1)
+    return PhaseCycles(insns, cyc, stall)
 
 
 def estimate_from_memtrace(lines, t: CoreTiming, mem=None) -> CycleEstimate:
@@ -418,55 +490,23 @@ def estimate_from_memtrace(lines, t: CoreTiming, mem=None) -> CycleEstimate:
     (neighbouring loads and stores pipelined, a load feeding B's first address, A's branch taken
     when B does not start where A ends). With `mem` (memmodel.MemorySystem), the plugin's cache
     misses are priced too: fetch stalls as the plugin computed them, each missed flash data load
-    the flash wait states."""
-    recs, edges, done = read_memtrace(lines)
+    the flash wait states. A run with marks is priced phase by phase (CycleEstimate.phases);
+    the totals are their sums."""
+    recs, phases, done = read_memtrace(lines)
     if not done:
         raise MicrolithError("cycle trace: the plugin saw no complete run of the measured function")
-    blocks: dict[int, Block] = {}
-    total_i = total_c = n_blocks = 0
+    blocks = {k: make_block(r["pc"], [classify(a, size, mn, ops, t) for a, size, mn, ops in r["insns"]],
+                            r["symbol"], t) for k, r in recs.items()}
     by_fn: dict[str, list[int]] = {}
     stall_fn: dict[str, int] = {}
     counts = dict.fromkeys(("fetches", "fetch_misses", "fetch_stall_cycles", "flash_loads", "flash_load_misses",
                             "flash_load_stall_cycles", "sram_loads"), 0)
     ws = mem.wait_states if mem is not None else 0
-    for k, r in recs.items():
-        insns = [classify(a, size, mn, ops, t) for a, size, _f, _m, _o, mn, ops in r["insns"]]
-        blocks[k] = make_block(r["pc"], insns, r["symbol"], t)
-        if r["role"] == _ROLE_STOP or not r["execs"]:
-            continue
-        n = r["execs"]
-        total_i += n * len(insns)
-        total_c += n * blocks[k].cycles
-        n_blocks += n
-        f = by_fn.setdefault(r["symbol"], [0, 0])
-        f[0] += n * len(insns)
-        f[1] += n * blocks[k].cycles
-        ldf = sum(x[2] for x in r["insns"])
-        ldm = sum(x[3] for x in r["insns"])
-        counts["fetches"] += r["i_fetches"]
-        counts["fetch_misses"] += r["i_misses"]
-        counts["fetch_stall_cycles"] += r["i_stall"]
-        counts["flash_loads"] += ldf
-        counts["flash_load_misses"] += ldm
-        counts["flash_load_stall_cycles"] += ldm * ws
-        counts["sram_loads"] += sum(x[4] for x in r["insns"])
-        stall_fn[r["symbol"]] = stall_fn.get(r["symbol"], 0) + r["i_stall"] + ldm * ws
-    for a, b, n in edges:
-        ra, A, B = recs[a], blocks[a], blocks[b]
-        if not A.insns or not B.insns:
-            continue
-        if recs[b]["role"] != _ROLE_STOP:
-            c = 0
-            if t.pipelined_mem and A.last_mem and B.first_mem:
-                c -= 1
-            if A.last_dest and set(A.last_dest) & set(B.first_addr_regs):
-                c += t.load_use_addr
-            total_c += n * c
-            by_fn[recs[b]["symbol"]][1] += n * c
-        if (A.tail == "branch" and B.pc != A.end) or A.tail == "pc_write":
-            total_c += n * (t.branch_taken - 1)
-            by_fn[ra["symbol"]][1] += n * (t.branch_taken - 1)
-    est = CycleEstimate(t.name, total_i, total_c, n_blocks, by_fn, t.basis, source="plugin")
+    priced = [_price_phase(ph, recs, blocks, t, ws, by_fn, stall_fn, counts) for ph in phases]
+    n_blocks = sum(n for ph in phases for k, (n, *_r) in ph.execs.items()
+                   if recs[k]["role"] not in (_ROLE_STOP, _ROLE_MARK))
+    est = CycleEstimate(t.name, sum(p.instructions for p in priced), sum(p.cycles for p in priced), n_blocks,
+                        by_fn, t.basis, source="plugin", phases=priced)
     if mem is not None:
         est.memory_cycles = counts["fetch_stall_cycles"] + counts["flash_load_stall_cycles"]
         est.memory_by_function = stall_fn
@@ -527,9 +567,10 @@ class PluginUnavailable(MicrolithError):
 
 
 def trace_cycles_plugin(elf: Path, target: str, prefix: str, timeout: float = 600.0, workdir=None,
-                        mem="board") -> CycleEstimate:
+                        mem="board", mark: str | None = None) -> CycleEstimate:
     """The plugin route. mem: "board" (the flash model of the target's board, or of the board
-    its core names for estimates), None (no memory model), or a memmodel.MemorySystem."""
+    its core names for estimates), None (no memory model), or a memmodel.MemorySystem.
+    mark: a function whose every call splits the run into phases (CycleEstimate.phases)."""
     from . import core_of
     from .cortexm import elf_sections, qemu_command
     from .memmodel import memory_system, plugin_path
@@ -546,6 +587,8 @@ def trace_cycles_plugin(elf: Path, target: str, prefix: str, timeout: float = 60
         args.append(f"sram_alias={inputs['addr']:x}:{inputs['addr'] + inputs['size']:x}")
     if mem is not None:
         args += mem.plugin_args()
+    if mark:
+        args.append(f"mark={mark}")
     with tempfile.TemporaryDirectory(prefix="microlith-cycles-", dir=workdir) as tmp:
         out = Path(tmp) / "memtrace.txt"
         try:

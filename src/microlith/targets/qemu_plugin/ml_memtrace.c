@@ -15,8 +15,13 @@
  *     filling one sector (one flash read). With prefetch=1 a fetch of the sector right after
  *     the previous one overlaps the previous sector's instructions (ws=N wait states). Without
  *     a cache every flash read misses (fetches in fetch=BYTES units, one per unit entered).
- * Everything is accumulated here; at exit one line per block, instruction and edge is written
- * to out=FILE, so the output stays small whatever the length of the run.
+ * With mark=SYMBOL, each entry into that function (from outside it) ends a phase: the counts
+ * so far are written out and start again from zero, so the host can price the stretch between
+ * two marks on its own (the per-layer firmware calls its timestamp function around every
+ * layer). The mark function's own blocks are counted in the phase they start.
+ * Everything is accumulated here; at each phase end one line per block, instruction and edge
+ * that ran in it, and at exit one line per block and instruction translated, are written to
+ * out=FILE, so the output stays small whatever the length of the run.
  *
  * Only the few API declarations this file calls are written out below, from the documented
  * interface (docs/devel/tcg-plugins.rst) and matching the C ABI of QEMU 7.2's
@@ -139,7 +144,7 @@ typedef struct {
     uint64_t n;
 } Edge;
 
-enum { ROLE_BODY, ROLE_START, ROLE_STOP };
+enum { ROLE_BODY, ROLE_START, ROLE_STOP, ROLE_MARK };
 
 struct Block {
     uint64_t pc, end;
@@ -152,11 +157,13 @@ struct Block {
     uint64_t execs, i_fetches, i_misses, i_stall;
     Edge *edges;
     uint32_t n_edges, cap_edges;
+    bool seen;                /* counted, or reached by an edge, in some phase */
     Block *next;              /* every translation, for the dump */
 };
 
 static struct {
-    const char *out, *start, *stop;
+    const char *out, *start, *stop, *mark;
+    FILE *f;                  /* out=, open from install to exit */
     uint64_t flash_lo, flash_hi, alias_lo, alias_hi;
     bool has_icache, has_dcache, unified, prefetch;
     Cache icache, dcache;
@@ -165,6 +172,7 @@ static struct {
     uint32_t ws, fetch_bytes;
     /* run state */
     bool active, done;
+    uint32_t phase;
     Block *prev, *all;
     uint32_t n_blocks;
     uint64_t last_unit;       /* the fetch sector the core read last (its line buffer) */
@@ -220,6 +228,37 @@ static void fetch(Block *b)
     }
 }
 
+/* Write the current phase's counts (only what ran) and zero them for the next phase. */
+static void end_phase(void)
+{
+    fprintf(S.f, "P %u\n", S.phase++);
+    for (Block *b = S.all; b; b = b->next) {
+        if (b->execs) {
+            fprintf(S.f, "C %u %llu %llu %llu %llu\n", b->id, (unsigned long long)b->execs,
+                    (unsigned long long)b->i_fetches, (unsigned long long)b->i_misses,
+                    (unsigned long long)b->i_stall);
+            b->seen = true;
+        }
+        for (uint32_t i = 0; i < b->n_insns; i++) {
+            Insn *in = &b->insns[i];
+            if (in->ld_flash || in->ld_other) {
+                fprintf(S.f, "L %u %u %llu %llu %llu\n", b->id, i, (unsigned long long)in->ld_flash,
+                        (unsigned long long)in->ld_flash_miss, (unsigned long long)in->ld_other);
+                b->seen = true;
+            }
+            in->ld_flash = in->ld_flash_miss = in->ld_other = 0;
+        }
+        for (uint32_t e = 0; e < b->n_edges; e++) {
+            if (b->edges[e].n) {
+                fprintf(S.f, "E %u %u %llu\n", b->id, b->edges[e].to->id, (unsigned long long)b->edges[e].n);
+                b->seen = b->edges[e].to->seen = true;
+                b->edges[e].n = 0;
+            }
+        }
+        b->execs = b->i_fetches = b->i_misses = b->i_stall = 0;
+    }
+}
+
 static void on_exec(unsigned int vcpu, void *userdata)
 {
     Block *b = userdata;
@@ -234,7 +273,12 @@ static void on_exec(unsigned int vcpu, void *userdata)
         add_edge(S.prev, b);
         S.active = false;
         S.done = true;
+        end_phase();
         return;
+    } else if (b->role == ROLE_MARK && S.prev && S.prev->role != ROLE_MARK) {
+        add_edge(S.prev, b);   /* the call into the mark ends the phase */
+        end_phase();
+        S.prev = NULL;
     }
     if (S.prev) {
         add_edge(S.prev, b);
@@ -321,7 +365,10 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
             }
         }
     }
-    b->role = strcmp(b->symbol, S.start) == 0 ? ROLE_START : strcmp(b->symbol, S.stop) == 0 ? ROLE_STOP : ROLE_BODY;
+    b->role = strcmp(b->symbol, S.start) == 0  ? ROLE_START
+              : strcmp(b->symbol, S.stop) == 0 ? ROLE_STOP
+              : S.mark && strcmp(b->symbol, S.mark) == 0 ? ROLE_MARK
+                                                         : ROLE_BODY;
     b->next = S.all;
     S.all = b;
     qemu_plugin_register_vcpu_tb_exec_cb(tb, on_exec, QEMU_PLUGIN_CB_NO_REGS, b);
@@ -331,36 +378,24 @@ static void on_exit(qemu_plugin_id_t id, void *userdata)
 {
     (void)id;
     (void)userdata;
-    FILE *f = fopen(S.out, "w");
+    FILE *f = S.f;
     if (!f) {
         return;
     }
-    fprintf(f, "ML-MEMTRACE 1 done=%d\n", S.done ? 1 : 0);
     for (Block *b = S.all; b; b = b->next) {
-        bool reached = b->execs > 0;
-        for (Block *o = S.all; o && !reached && b->role == ROLE_STOP; o = o->next) {
-            for (uint32_t e = 0; e < o->n_edges; e++) {
-                reached |= o->edges[e].to == b;
-            }
-        }
-        if (!reached) {
+        if (!b->seen) {
             continue;
         }
-        fprintf(f, "B %u 0x%llx 0x%llx %u %u %llu %llu %llu %llu %s\n", b->id, (unsigned long long)b->pc,
-                (unsigned long long)b->end, b->n_insns, b->role, (unsigned long long)b->execs,
-                (unsigned long long)b->i_fetches, (unsigned long long)b->i_misses,
-                (unsigned long long)b->i_stall, b->symbol[0] ? b->symbol : "?");
+        fprintf(f, "B %u 0x%llx 0x%llx %u %u %s\n", b->id, (unsigned long long)b->pc,
+                (unsigned long long)b->end, b->n_insns, b->role, b->symbol[0] ? b->symbol : "?");
         for (uint32_t i = 0; i < b->n_insns; i++) {
             const Insn *in = &b->insns[i];
-            fprintf(f, "I 0x%llx %u %llu %llu %llu %s\n", (unsigned long long)in->addr, in->size,
-                    (unsigned long long)in->ld_flash, (unsigned long long)in->ld_flash_miss,
-                    (unsigned long long)in->ld_other, in->disas);
-        }
-        for (uint32_t e = 0; e < b->n_edges; e++) {
-            fprintf(f, "E %u %u %llu\n", b->id, b->edges[e].to->id, (unsigned long long)b->edges[e].n);
+            fprintf(f, "I 0x%llx %u %s\n", (unsigned long long)in->addr, in->size, in->disas);
         }
     }
+    fprintf(f, "ML-MEMTRACE 2 done=%d phases=%u\n", S.done ? 1 : 0, S.phase);
     fclose(f);
+    S.f = NULL;
 }
 
 static bool range_arg(const char *v, uint64_t *lo, uint64_t *hi)
@@ -395,6 +430,8 @@ int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, 
             S.start = v;
         } else if (!strncmp(a, "stop=", 5)) {
             S.stop = v;
+        } else if (!strncmp(a, "mark=", 5)) {
+            S.mark = v;
         } else if (!strncmp(a, "flash=", 6)) {
             ok = range_arg(v, &S.flash_lo, &S.flash_hi);
         } else if (!strncmp(a, "sram_alias=", 11)) {
@@ -430,6 +467,11 @@ int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, 
         S.fetch_bytes = S.fetch_cache->sector_bytes;
     }
     S.last_unit = UINT64_MAX - 1;
+    S.f = fopen(S.out, "w");
+    if (!S.f) {
+        fprintf(stderr, "ml_memtrace: cannot write %s\n", S.out);
+        return 1;
+    }
     qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
     qemu_plugin_register_atexit_cb(id, on_exit, NULL);
     return 0;
