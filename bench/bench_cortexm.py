@@ -43,7 +43,9 @@ def measure(models: Path, target: str) -> list[dict]:
         t0 = time.perf_counter()
         try:
             inputs = models / inp if inp else None
-            r = profiling.profile(models / fname, target, inputs=inputs)
+            # per layer on the M4, for the table of where its cycles go
+            r = profiling.profile(models / fname, target, inputs=inputs,
+                                  per_layer=core_of(target)["name"] == "cortex-m4")
             r["error"] = None
         except MicrolithError as e:
             r = {"error": str(e)}
@@ -124,6 +126,39 @@ def table(rows: list[dict], baseline: dict, target: str) -> str:
                 parts.append(f"{r['label'].split()[0]} {mine} vs {best[key][0] / 1e6:.3g} M ({best[key][1]})")
             lines += ["", "Estimated cycles per inference against the best published real Cortex-M4 result "
                       "(`../shared/baselines/mlperf_tiny_real_boards.csv`, in-scope rows): " + "; ".join(parts) + "."]
+    return "\n".join(lines) + "\n" + cycles_by_op(rows)
+
+
+def cycles_by_op(rows: list[dict]) -> str:
+    """--- issue 11: where each model's estimated cycles go, layers summed by operator (from
+    profile --per-layer: each layer's stretch of the per-layer firmware's trace)."""
+    rows = [r for r in rows if not r["error"] and r.get("per_layer") and "cycles_est" in r["per_layer"][0]]
+    if not rows:
+        return ""
+    board = rows[0].get("estimate_board") or "board"
+    lines = ["", f"Where the cycles go (cortex-m4, layers summed by operator; `profile --per-layer`):", "",
+             f"| model | operator | layers | MACs | instructions | instr/MAC | cycles (est.) | cycles/MAC "
+             f"| cycles per instruction | with {board} flash (est.) | flash stalls | share of the model's cycles |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        ops: dict[str, list[int]] = {}
+        for x in r["per_layer"]:
+            a = ops.setdefault(x["op"], [0, 0, 0, 0, 0])
+            a[0] += 1
+            a[1] += x["macs"] or 0
+            a[2] += x["instructions"]
+            a[3] += x["cycles_est"]
+            a[4] += x.get("cycles_est_board", x["cycles_est"])
+        total = sum(a[3] for a in ops.values()) or 1
+        for op, (n, m, i, c, cb) in sorted(ops.items(), key=lambda kv: -kv[1][3]):
+            if c < 0.005 * total:
+                continue
+            lines.append(f"| {r['label'].split()[0]} | {op} | {n} | {_n(m) if m else '-'} | {_n(i)} "
+                         f"| {f'{i / m:.2f}' if m else '-'} | {_n(c)} | {f'{c / m:.2f}' if m else '-'} "
+                         f"| {c / max(i, 1):.2f} | {_n(cb)} | {100 * (cb - c) / max(cb, 1):.0f}% | {100 * c / total:.0f}% |")
+    lines += ["", "Operators under 0.5% of a model's cycles are left out. The per-layer stretches are cut at the "
+              "layer hooks of the per-layer firmware (their sum is the model's cycles less the glue between "
+              "layers); flash stalls = the share of the board figure the flash model adds."]
     return "\n".join(lines) + "\n"
 
 
