@@ -257,11 +257,23 @@ def _model_glue(api: ModelAPI, samples: list[list[np.ndarray]], per_layer: bool,
     for k, p in enumerate(api.inputs):
         lines.append(f"    const {p.ctype} *in{k} = (const {p.ctype} *)(const void *)"
                      f"&ml_fw_in{k}[sample * {p.nbytes}u];")
-    calls, i_in, i_out = [], 0, 0
+    calls, i_in, i_out, first = [], 0, 0, []
     for m in models:
         args = [f"in{i_in + k}" for k in range(len(m.inputs))] + [f"ml_fw_out{i_out + k}" for k in range(len(m.outputs))]
         i_in, i_out = i_in + len(m.inputs), i_out + len(m.outputs)
         calls.append(f"{m.prefix}_invoke({', '.join(args)})")
+        first = first or args
+    # The first call's arguments are in registers before the first timer read, so the timed
+    # stretch holds that read, the call and the model (the calibration's terms): gcc for ARMv6-M
+    # otherwise schedules the address arithmetic after it.
+    for k, p in enumerate(api.outputs):
+        if f"ml_fw_out{k}" in first:
+            lines.append(f"    {p.ctype} *out{k} = ml_fw_out{k};")
+    first = [a.replace("ml_fw_out", "out") for a in first]
+    calls[0] = calls[0].replace("ml_fw_out", "out")
+    if first:
+        operands = ", ".join(f'"+r"({a})' for a in first)
+        lines.append(f'    __asm__ volatile("" : {operands});')
     lines += ["    const uint32_t t0 = ml_fw_now();", f"    int status = {calls[0]};"]
     for call in calls[1:]:
         lines += ["    if (status == 0) {", f"        status = {call};", "    }"]
