@@ -71,7 +71,7 @@ def layer_cost_png(layers: list[dict], path: Path) -> bytes:
     """Instructions per layer (bars, colored by op), instructions per MAC (dots) and, where the run
     was traced, estimated cycles per MAC (crosses)."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(10, 4.2), dpi=110)
+    fig, ax = plt.subplots(figsize=(10, 4.8), dpi=110)
     idx = [r["index"] for r in layers]
     op_colors = _op_colors(r["op"] for r in layers)
     ax.bar(idx, [r["instructions"] for r in layers], color=[op_colors[r["op"]] for r in layers])
@@ -86,10 +86,13 @@ def layer_cost_png(layers: list[dict], path: Path) -> bytes:
     if cyc:  # --- issue 11: the estimated cycles beside the counted instructions
         ax2.plot(*zip(*cyc), "rx", markersize=4, label="cycles per MAC (estimate"
                  + (", with flash)" if key == "cycles_per_mac_est_board" else ")"))
-        ax2.legend(fontsize=7, loc="upper left")
     ax2.set_ylabel("per MAC (dots, crosses)" if cyc else "instructions per MAC (dots)")
+    ax2.set_ylim(bottom=0)
+    # one legend under the plot, so that it hides no bar or point
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in op_colors.values()]
-    ax.legend(handles, list(op_colors), fontsize=7, loc="upper right")
+    marks, mark_labels = ax2.get_legend_handles_labels()
+    ax.legend(handles + marks, list(op_colors) + mark_labels, fontsize=7, loc="upper center",
+              bbox_to_anchor=(0.5, -0.14), ncol=min(4, len(handles) + len(marks)), frameon=False)
     ax.set_title("Cost per layer, counted on the emulated board", fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
