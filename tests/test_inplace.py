@@ -1,5 +1,7 @@
 """In-place convolutions (output written over the input, rows streamed through a window):
 byte-exact with TFLM on chains that exercise each layout of the shared buffer."""
+import shutil
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from microlith.ir import Graph, Node, Op
 from opmodels import act, const, write
 
 
-def _conv(rng, name, x, cout, k, stride=1, padding="SAME", dilation=1, depthwise=False, zp=0):
+def _conv(rng, name, x, cout, k, stride=1, padding="SAME", dilation=1, depthwise=False, zp=0, activation=None):
     n, h, w, cin = x.shape
     eff = (k - 1) * dilation + 1
     if padding == "SAME":
@@ -26,7 +28,7 @@ def _conv(rng, name, x, cout, k, stride=1, padding="SAME", dilation=1, depthwise
     b = const(name + "_b", rng.integers(-2000, 2000, cout), dtype="int32")
     y = act(name, (n, oh, ow, cout), 0.08 + 0.01 * rng.random(), zp)
     attrs = dict(padding=padding, stride_h=stride, stride_w=stride, dilation_h=dilation, dilation_w=dilation,
-                 activation="RELU" if rng.random() < 0.5 else "NONE")
+                 activation=activation or ("RELU" if rng.random() < 0.5 else "NONE"))
     if depthwise:
         attrs["depth_multiplier"] = 1
     node = Node(Op.DEPTHWISE_CONV_2D if depthwise else Op.CONV_2D, (x.name, wt.name, b.name), (y.name,), attrs)
@@ -54,6 +56,10 @@ CHAINS = {
     "dense_3x3_same_grow": [dict(cout=6, k=3), dict(cout=9, k=3), dict(cout=9, k=4), dict(cout=3, k=1)],
     "even_kernel_valid": [dict(cout=8, k=1), dict(cout=8, k=2, padding="VALID"), dict(cout=16, k=1),
                           dict(cout=2, k=3, stride=2)],
+    # no clamp, so the DSP cores take the assembly groups, whose requantization records (and the
+    # zero-padded copy of the last channel: K = 54, 63, 7) the chunks after a layer's first reuse
+    "unclamped_odd_depth": [dict(cout=6, k=3, activation="NONE"), dict(cout=7, k=3, activation="NONE"),
+                            dict(cout=5, k=1, activation="NONE"), dict(cout=3, k=1, activation="NONE")],
 }
 
 
@@ -66,4 +72,19 @@ def test_inplace_chain_is_exact(tmp_path, chain):
     assert prep.streams, "expected at least one in-place layer"
     assert prep.plan.arena_size < prepare(model, strategy="greedy-noinplace").plan.arena_size
     res = microlith.verify(path, samples=30, seed=3)
+    assert res["bit_exact"], res
+
+
+@pytest.mark.cortexm
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
+                    reason="needs arm-none-eabi-gcc and qemu-system-arm")
+@pytest.mark.parametrize("chain", ["unclamped_odd_depth", "pointwise_shrink_grow"])
+@pytest.mark.parametrize("optimize", ["speed", "balanced"])
+def test_inplace_chain_is_exact_on_the_dsp_core(tmp_path, chain, optimize):
+    """On Cortex-M4 the chunks of an in-place layer after its first reuse the records the first
+    left in the scratch: the inlined chunk loop (speed) and the shared cursor (balanced) both say
+    so, and the outputs stay TFLM's."""
+    g = _chain(CHAINS[chain], seed=len(chain))
+    path = write(g, tmp_path, chain)
+    res = microlith.verify(path, target="cortex-m4", samples=6, seed=3, optimize=optimize)
     assert res["bit_exact"], res

@@ -105,6 +105,12 @@ def _split_call(call: str) -> tuple[str, list[str]]:
     return name.strip(), args
 
 
+# Kernel params with a scratch_kept field: set for every chunk after a layer's first, it lets the
+# kernel reuse what it derived from the layer's constants into its scratch on the first chunk
+# (the window and the scratch are apart, and nothing else runs between the chunks).
+KEEPS_SCRATCH = ("ml_conv_params",)
+
+
 def emit_row_stream(call: str, s: RowStream, in_expr: str, out_expr: str, window_expr: str,
                     declarations: dict[str, str]) -> list[str]:
     """Wrap a kernel call (params first; every operand as dims, data) into the chunk loop."""
@@ -142,6 +148,8 @@ def emit_row_stream(call: str, s: RowStream, in_expr: str, out_expr: str, window
         "            held_lo = lo;",
         "            held_hi = hi;",
         "            chunk_params.pad_h = lo - top;",
+        *(["            chunk_params.scratch_kept = y > 0; /* the first chunk's scratch is reused */"]
+          if ctype in KEEPS_SCRATCH else []),
         "            chunk_in.h = hi - lo;",
         "            chunk_out.h = rows;",
         f"            status = {fn}({', '.join(args)});",

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 from ..ir import Graph, MicrolithError, Node, Op, macs
 from ..ops import impl_for
-from .inplace import RowStream, _split_call
+from .inplace import KEEPS_SCRATCH, RowStream, _split_call
 
 MODES = ("speed", "size", "balanced")
 DEFAULT = "balanced"
@@ -357,7 +357,8 @@ def emit_row_cursor(call: str, s: RowStream, in_expr: str, out_expr: str, window
         "params": f"&{params}",
         "in_dims": args[i_in - 1], "out_dims": args[i_out - 1],
         "params_bytes": f"sizeof({ctype})", "pad_h_at": f"offsetof({ctype}, pad_h)",
-        "pad_h": s.pad_h, "eff_kh": s.eff_kh, "rows": s.rows})
+        "pad_h": s.pad_h, "eff_kh": s.eff_kh, "rows": s.rows,
+        "kept_at": f"offsetof({ctype}, scratch_kept)" if ctype in KEEPS_SCRATCH else -1})
     assert s.stride_h == 1 and max(s.pad_h, s.eff_kh, s.rows) < 1 << 15, "ml_row_stream: stride 1, int16 rows"
     args[0], args[i_in - 1], args[i_in] = "&chunk_params", "&rows.in", "window"
     args[i_out - 1], args[i_out] = "&rows.out", "rows.dst"

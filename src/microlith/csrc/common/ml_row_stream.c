@@ -10,6 +10,7 @@ void ml_row_stream_begin(ml_row_cursor *c, const ml_row_stream_params *s, void *
     c->window = window;
     c->dst = output;
     c->pad_h = (int32_t *)(void *)((uint8_t *)params + s->pad_h_at);
+    c->kept = s->kept_at >= 0 ? (int32_t *)(void *)((uint8_t *)params + s->kept_at) : NULL;
     c->in = *s->in_dims;
     c->out = *s->out_dims;
     c->in_row = c->in.w * c->in.c;
@@ -66,6 +67,9 @@ int ml_row_stream_next(ml_row_cursor *c)
     c->held_lo = lo;
     c->held_hi = hi;
     *c->pad_h = lo - top;
+    if (c->kept != NULL) {
+        *c->kept = y > 0;  /* the kernel's scratch holds what the layer's first chunk left */
+    }
     c->in.h = hi - lo;
     c->out.h = rows;
     c->dst = c->base + y * c->out.w * c->out.c;

@@ -29,6 +29,8 @@ typedef struct {
     int16_t pad_h;
     int16_t eff_kh;          /* input rows one output row reads: (K_h - 1) * dilation + 1 */
     int16_t rows;            /* output rows per kernel call */
+    int16_t kept_at;         /* offsetof(their type, scratch_kept), an int32_t set to 1 for every
+                                chunk after the first; -1 when the params have none */
 } ml_row_stream_params;
 
 /* Where the walk is. After ml_row_stream_next returns 1, `in` and `out` are the chunk's dims
@@ -41,6 +43,7 @@ typedef struct {
     int8_t *window;
     int8_t *dst;
     int32_t *pad_h;          /* in the caller's params copy */
+    int32_t *kept;           /* its scratch_kept, or NULL */
     ml_dims in;
     ml_dims out;
     int32_t in_row;          /* bytes of one input row */

@@ -1447,7 +1447,9 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
     ml_conv_dsp_job job;
     ml_conv_dsp_job one;  /* the last channel, reading its padded copy, when K % 4 != 0 */
     if (fast) {
-        ml_conv_dsp_records(&d, bias, rec);
+        if (!params->scratch_kept) {  /* else the previous chunk's records are still there */
+            ml_conv_dsp_records(&d, bias, rec);
+        }
         job.filter = filter;
         job.rec = rec;
         job.rec_end = rec + 4 * out_c;
@@ -1460,7 +1462,7 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
             /* Word reads overrun each channel by w_back bytes, which meet zero columns; the last
              * channel reads a padded copy instead, so nothing past the filter is read. */
             const int8_t *w = filter + (out_c - 1) * d.k;
-            for (int32_t i = 0; i < 4 * d.blocks; ++i) {
+            for (int32_t i = 0; i < 4 * d.blocks && !params->scratch_kept; ++i) {
                 last[i] = i < d.k ? w[i] : 0;
             }
             job.rec_end -= 4;

@@ -21,6 +21,10 @@ typedef struct {
                                input (the generator checks the weights); 0 when unknown */
     int32_t bias_folded;    /* 1 (ARMv6-M builds only, ML_CONV_M0_FOLDED): `bias` holds each
                                channel's bias + input_offset * sum of its weights */
+    int32_t scratch_kept;   /* 1 when this call continues the previous call's layer on the same
+                               scratch, untouched since (the row stream sets it for every chunk
+                               after a layer's first): what the kernel derived from the layer's
+                               constants and left there is reused; 0 otherwise */
 } ml_conv_params;
 
 /*
