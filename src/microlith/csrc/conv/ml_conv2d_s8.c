@@ -508,6 +508,12 @@ static void ml_conv_dsp_widen(const int8_t *raw, int32_t n, int32_t *col, int32_
 static ML_NOINLINE void ml_conv_dsp_widen_pixels(const int8_t *src, int32_t np, int32_t in_c,
                                                  int32_t *cols, int32_t step, int32_t off2)
 {
+    if (in_c >= 64) {  /* deep enough for the two-block loop to repay its call */
+        for (int32_t p = 0; p < np; ++p) {
+            ml_conv_dsp_widen(src + p * in_c, in_c, cols + 2 * p, step, off2);
+        }
+        return;
+    }
     for (int32_t p = 0; p < np; ++p) {
         int32_t *col = cols + 2 * p;
         for (int32_t c = 0; c < in_c; c += 4) {
