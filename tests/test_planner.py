@@ -53,3 +53,25 @@ def test_inplace_convolutions_go_below_the_naive_floor(model, noinplace, most):
     g = microlith.load(MODELS / model)
     assert prepare(g, strategy="greedy-noinplace").plan.arena_size == noinplace
     assert prepare(g).plan.arena_size <= most
+
+
+def test_in_place_chunks_grow_where_the_arena_affords_them(monkeypatch):
+    """--- issue 11: once the arena is planned, an in-place convolution whose window can grow
+    without raising the peak takes the chunk height whose pixel groups cost least (ResNet-8's
+    8x8 layer: two rows, 6 + 6 + 4 pixels, where one row made 4 + 4), and the arena stays."""
+    from microlith.codegen import c as codegen
+    from microlith.codegen.inplace import C_PATH_COST, P4_COST, _groups_cost, row_stream, stream_cost
+    # the kernel's groups: sixes, a rest of 8 as two fours, a last four overlapping the one before
+    assert _groups_cost(24) == 24 and _groups_cost(8) == 8 * P4_COST
+    assert _groups_cost(16) == 12 + 4 * P4_COST and _groups_cost(5) == 8 * P4_COST
+    assert _groups_cost(3) == 3 * C_PATH_COST
+    g = microlith.load(MODELS / "pretrainedResnet_quant.tflite")
+    prep = prepare(g)
+    default = {i: row_stream(g.nodes[i], g, prep.params[i]) for i in prep.streams}
+    grown = [i for i, s in prep.streams.items() if s.rows != default[i].rows]
+    assert grown and all(stream_cost(g.nodes[i], g, prep.streams[i]) < stream_cost(g.nodes[i], g, default[i])
+                         for i in grown)
+    monkeypatch.setattr(codegen, "cheaper_streams", lambda *a, **k: [])
+    fixed = prepare(g)
+    assert {i: s.rows for i, s in fixed.streams.items()} == {i: s.rows for i, s in default.items()}
+    assert prep.plan.arena_size == fixed.plan.arena_size and set(prep.plan.inplace) == set(fixed.plan.inplace)

@@ -24,7 +24,7 @@ from ..csrc import kernel_file
 from ..ir import Graph, MicrolithError, Node, Op, safe_text
 from ..ops import dims4, impl_for
 from ..planner import MemoryPlan, plan_memory, scratch_name
-from .inplace import RowStream, emit_row_stream, row_stream
+from .inplace import RowStream, cheaper_streams, emit_row_stream, row_stream
 from .optimize import Plan, config_header, drop_fallbacks, emit_row_cursor, forget, plan_layers, readme_section
 from .outdir import write_folder
 
@@ -119,6 +119,15 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None)
             candidates[i] = stream
     plan = plan_memory(graph, scratch, alias_ops, strategy,
                        {i: (c.delta, c.window) for i, c in candidates.items()}, shared)
+    # --- issue 11: taller chunks for the in-place convolutions whose window the arena can afford
+    for i in sorted(plan.inplace):
+        for stream in cheaper_streams(graph.nodes[i], graph, params[i], candidates[i]):
+            trial = {**candidates, i: stream}
+            again = plan_memory(graph, scratch, alias_ops, strategy,
+                                {k: (c.delta, c.window) for k, c in trial.items()}, shared)
+            if again.arena_size <= plan.arena_size and set(again.inplace) == set(plan.inplace):
+                candidates, plan = trial, again
+                break
     opt.choices = [c for c in opt.choices if c["layer"] in plan.inplace]
     drop_fallbacks(graph, params, opt)
     return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt)

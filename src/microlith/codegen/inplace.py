@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..ir import Graph, Node, Op
 
 
@@ -57,7 +59,7 @@ def _rows_per_call(op: Op, out_w: int) -> int:
     return rows
 
 
-def row_stream(node: Node, g: Graph, p: dict) -> RowStream | None:
+def row_stream(node: Node, g: Graph, p: dict, rows: int | None = None) -> RowStream | None:
     if node.op not in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D) or p.get("stride_h") != 1:
         return None
     if p.get("dtype", "int8") != "int8":  # rows are counted in bytes and the s8 kernels' calls
@@ -71,7 +73,7 @@ def row_stream(node: Node, g: Graph, p: dict) -> RowStream | None:
     in_size, out_size = in_h * in_row, out_h * out_row
     delta = 0 if out_size <= in_size else -((out_size - in_size + 3) // 4 * 4)
     eff_kh = (w.shape[1] - 1) * p["dilation_h"] + 1
-    rows = min(out_h, _rows_per_call(node.op, out_w))
+    rows = min(out_h, rows or _rows_per_call(node.op, out_w))
     s = RowStream(in_h, in_row, out_h, out_row, 1, p["pad_h"], eff_kh, rows, delta, 0)
     held_hi, window_rows = 0, 0
     for y0, n, lo, hi in s.chunks():
@@ -87,6 +89,62 @@ def row_stream(node: Node, g: Graph, p: dict) -> RowStream | None:
     if window * 2 > min(in_size, out_size):
         return None  # the window would eat what sharing saves
     return RowStream(in_h, in_row, out_h, out_row, 1, p["pad_h"], eff_kh, rows, delta, window)
+
+
+# --- issue 11: chunks the arena can afford. The first schedule (_rows_per_call) keeps the window
+# small; once the memory plan is known, a convolution whose window can grow without raising the
+# arena's peak takes the chunk height whose pixel groups cost least: the DSP assembly runs groups
+# of 6 pixels at 18 instructions per 24 MACs and groups of 4 at 13 per 16 (ml_conv2d_s8.c), a
+# chunk's last group overlaps the one before to end on its last pixel, and every call repeats the
+# kernel's set-up and the cursor's row copy.
+P6_COST, P4_COST, C_PATH_COST = 1.0, 13 / 16 / (18 / 24), 2.0   # per pixel, against a group of 6
+CALL_INSTRUCTIONS = 300                                           # set-up, copy and cursor per call
+
+
+def _groups_cost(pixels: int) -> float:
+    """What ml_conv2d_s8's pixel groups make of one call of `pixels` pixels, in pixels of a group
+    of 6 (the kernel's ml_conv_dsp_group_px, and its overlapping last group)."""
+    cost, first = 0.0, 0
+    while first < pixels:
+        left = pixels - first
+        px = 6 if left >= 9 or 5 <= left <= 7 else 4
+        if px > pixels:
+            px = 4 if pixels >= 4 else 0
+        if px == 0:
+            return pixels * C_PATH_COST   # fewer than 4 pixels in all: the C groups
+        if px > left:
+            first = pixels - px
+        cost += px * (P6_COST if px == 6 else P4_COST)
+        first += px
+    return cost
+
+
+def stream_cost(node: Node, g: Graph, s: RowStream) -> float:
+    """Estimated instructions of a convolution's calls under schedule `s`."""
+    _, _, out_w, out_c = g.t(node.outputs[0]).shape
+    k = int(np.prod(g.t(node.inputs[1]).shape[1:]))
+    per_pixel = out_c * (0.75 * k + 8)   # MACs at the groups-of-6 rate, requantization, upkeep
+    return sum(_groups_cost(n * out_w) * per_pixel + CALL_INSTRUCTIONS for _, n, _, _ in s.chunks())
+
+
+def cheaper_streams(node: Node, g: Graph, p: dict, s: RowStream, max_rows: int = 16) -> list[RowStream]:
+    """Other chunk heights for a convolution in place, cheapest first, each cheaper than `s` and
+    none with a smaller call than `s` has (the generator may have left out the C groups, which
+    calls of fewer than 4 pixels need)."""
+    if node.op is not Op.CONV_2D:
+        return []
+    out_w = g.t(node.outputs[0]).shape[2]
+    smallest = min(n for _, n, _, _ in s.chunks()) * out_w
+    base = stream_cost(node, g, s)
+    found = []
+    for rows in range(1, min(s.out_h, max_rows) + 1):
+        if rows == s.rows or (t := row_stream(node, g, p, rows)) is None:
+            continue
+        if min(n for _, n, _, _ in t.chunks()) * out_w < min(smallest, 4):
+            continue
+        if (cost := stream_cost(node, g, t)) < base:
+            found.append((cost, rows, t))
+    return [t for _, _, t in sorted(found, key=lambda x: (x[0], x[1]))]
 
 
 def _split_call(call: str) -> tuple[str, list[str]]:
