@@ -229,4 +229,5 @@ def _layer_cycles(out: dict, cyc, g, layer_instructions: list[int]) -> None:
         "hooks' calls of their timer read, which mark the stretches; the hooks themselves and the glue between "
         f"layers are left out ({in_layers:,} of the traced {cyc.cycles:,} zero-wait cycles are inside layers). "
         f"The stretches' instruction counts agree with the timer's per-layer counts within {drift} "
-        "instructions (a hook's call and store)")
+        "instructions: each stretch also holds its hooks' store and call, a few cycles, which is all an "
+        "empty layer (a RESHAPE sharing its input's memory) shows")
