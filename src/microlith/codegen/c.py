@@ -121,7 +121,7 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None)
                        {i: (c.delta, c.window) for i, c in candidates.items()}, shared)
     # --- issue 11: taller chunks for the in-place convolutions whose window the arena can afford
     for i in sorted(plan.inplace):
-        for stream in cheaper_streams(graph.nodes[i], graph, params[i], candidates[i]):
+        for stream in cheaper_streams(graph.nodes[i], graph, params[i], candidates[i], p6=opt.mode != "size"):
             trial = {**candidates, i: stream}
             again = plan_memory(graph, scratch, alias_ops, strategy,
                                 {k: (c.delta, c.window) for k, c in trial.items()}, shared)

@@ -101,13 +101,14 @@ P6_COST, P4_COST, C_PATH_COST = 1.0, 13 / 16 / (18 / 24), 2.0   # per pixel, aga
 CALL_INSTRUCTIONS = 300                                           # set-up, copy and cursor per call
 
 
-def _groups_cost(pixels: int) -> float:
+def _groups_cost(pixels: int, p6: bool = True) -> float:
     """What ml_conv2d_s8's pixel groups make of one call of `pixels` pixels, in pixels of a group
-    of 6 (the kernel's ml_conv_dsp_group_px, and its overlapping last group)."""
+    of 6 (the kernel's ml_conv_dsp_group_px, and its overlapping last group). Without p6 (a
+    --optimize size build) every group has 4 pixels."""
     cost, first = 0.0, 0
     while first < pixels:
         left = pixels - first
-        px = 6 if left >= 9 or 5 <= left <= 7 else 4
+        px = 6 if p6 and (left >= 9 or 5 <= left <= 7) else 4
         if px > pixels:
             px = 4 if pixels >= 4 else 0
         if px == 0:
@@ -119,30 +120,32 @@ def _groups_cost(pixels: int) -> float:
     return cost
 
 
-def stream_cost(node: Node, g: Graph, s: RowStream) -> float:
+def stream_cost(node: Node, g: Graph, s: RowStream, p6: bool = True) -> float:
     """Estimated instructions of a convolution's calls under schedule `s`."""
     _, _, out_w, out_c = g.t(node.outputs[0]).shape
     k = int(np.prod(g.t(node.inputs[1]).shape[1:]))
     per_pixel = out_c * (0.75 * k + 8)   # MACs at the groups-of-6 rate, requantization, upkeep
-    return sum(_groups_cost(n * out_w) * per_pixel + CALL_INSTRUCTIONS for _, n, _, _ in s.chunks())
+    return sum(_groups_cost(n * out_w, p6) * per_pixel + CALL_INSTRUCTIONS for _, n, _, _ in s.chunks())
 
 
-def cheaper_streams(node: Node, g: Graph, p: dict, s: RowStream, max_rows: int = 16) -> list[RowStream]:
+def cheaper_streams(node: Node, g: Graph, p: dict, s: RowStream, p6: bool = True,
+                    max_rows: int = 16) -> list[RowStream]:
     """Other chunk heights for a convolution in place, cheapest first, each cheaper than `s` and
     none with a smaller call than `s` has (the generator may have left out the C groups, which
-    calls of fewer than 4 pixels need)."""
+    calls of fewer than 4 pixels need). p6: the build has the six-pixel groups (not --optimize
+    size)."""
     if node.op is not Op.CONV_2D:
         return []
     out_w = g.t(node.outputs[0]).shape[2]
     smallest = min(n for _, n, _, _ in s.chunks()) * out_w
-    base = stream_cost(node, g, s)
+    base = stream_cost(node, g, s, p6)
     found = []
     for rows in range(1, min(s.out_h, max_rows) + 1):
         if rows == s.rows or (t := row_stream(node, g, p, rows)) is None:
             continue
         if min(n for _, n, _, _ in t.chunks()) * out_w < min(smallest, 4):
             continue
-        if (cost := stream_cost(node, g, t)) < base:
+        if (cost := stream_cost(node, g, t, p6)) < base:
             found.append((cost, rows, t))
     return [t for _, _, t in sorted(found, key=lambda x: (x[0], x[1]))]
 
