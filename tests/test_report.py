@@ -22,7 +22,7 @@ def test_report_page_and_plots(tmp_path):
     page = out.read_text()
     for text in ("byte-exact with TFLM", "instructions per inference (exact)", "latency (estimate)",
                  "data:image/png;base64,", "FULLY_CONNECTED", "cycles (estimate, stm32l4r5 flash)",
-                 "cycles per MAC"):
+                 "cycles per MAC", "cycles per inference (estimate)", "with stm32l4r5 flash"):
         assert text in page, text
     for png in (out.parent / "ad.memory.png", out.parent / "ad.layers.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

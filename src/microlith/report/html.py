@@ -158,6 +158,11 @@ def build_report(model, target: str, out_html, samples: int = 20, search_dir=Non
          f" + weights {_n(prof.get('weight_bytes_linked', prof.get('weight_bytes')), ' B')}"],
         ["RAM (data + bss incl. arena + stack high-water mark)", _n(prof["ram_bytes"], " B")],
         ["stack high-water mark", _n(prof["stack_bytes"], " B")],
+        # --- issue 11: the cycle estimate itself, at zero wait states and with the board's flash
+        ["cycles per inference (estimate)",
+         f"{_n(prof.get('cycles_est'))} at zero wait states ({prof.get('cycles_per_mac_est')} per MAC)"
+         + (f"; {_n(prof['cycles_est_board'])} with {prof['memory_model']['board']} flash "
+            f"({prof.get('cycles_per_mac_est_board')} per MAC)" if prof.get("cycles_est_board") else "")],
         ["latency (estimate)", _n(prof.get("latency_ms_est"), " ms")],
         ["energy per inference (estimate)", _n(prof.get("energy_uj_est"), " uJ")],
         ["how the estimates are derived", prof.get("estimate_basis", "-")],
