@@ -121,16 +121,50 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None)
                        {i: (c.delta, c.window) for i, c in candidates.items()}, shared)
     # --- issue 11: taller chunks for the in-place convolutions whose window the arena can afford
     for i in sorted(plan.inplace):
-        for stream in cheaper_streams(graph.nodes[i], graph, params[i], candidates[i], p6=opt.mode != "size"):
+        options = cheaper_streams(graph.nodes[i], graph, params[i], candidates[i], p6=opt.mode != "size")
+        if not options:
+            continue
+
+        def fits(stream, i=i):
             trial = {**candidates, i: stream}
             again = plan_memory(graph, scratch, alias_ops, strategy,
                                 {k: (c.delta, c.window) for k, c in trial.items()}, shared)
-            if again.arena_size <= plan.arena_size and set(again.inplace) == set(plan.inplace):
-                candidates, plan = trial, again
+            ok = again.arena_size <= plan.arena_size and set(again.inplace) == set(plan.inplace)
+            return (trial, again) if ok else None
+        # the largest window that keeps the arena (a larger window never lowers the peak), found
+        # in a few plans, then the cheapest option within it
+        windows = sorted({o.window for o in options})
+        lo, hi = 0, len(windows)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            probe = next(o for o in options if o.window == windows[mid])
+            lo, hi = (mid + 1, hi) if fits(probe) else (lo, mid)
+        for stream in [o for o in options if lo and o.window <= windows[lo - 1]][:4]:
+            if (found := fits(stream)) is not None:
+                candidates, plan = found
                 break
+    if opt.mode == "balanced":  # which chunk loops stay inline depends on the final chunk counts
+        final = plan_layers(graph, optimize, {i: candidates[i] for i in plan.inplace})
+        opt.inline_glue, opt.choices = final.inline_glue, final.choices
     opt.choices = [c for c in opt.choices if c["layer"] in plan.inplace]
     drop_fallbacks(graph, params, opt)
     return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt)
+
+
+def _used_decls(decls: list[str], body: list[str]) -> list[str]:
+    """The declarations less any ml_dims nothing refers to (a layer streamed in place through its
+    pixel view passes the stream's dims, not the ones its kernel call was emitted with), which
+    -Werror=unused-const-variable would refuse. References live in the body and the small
+    declarations (params and stream structs), never in the constant arrays."""
+    dims = {m.group(1): k for k, d in enumerate(decls) if (m := re.match(r"static const ml_dims (\w+) = ", d))}
+    if not dims:
+        return decls
+    words = set(re.findall(r"\w+_dims_\w+", "\n".join(body)))
+    for k, d in enumerate(decls):
+        if len(d) < 4096 and not d.startswith("static const ml_dims "):
+            words.update(re.findall(r"\w+_dims_\w+", d))
+    unused = {k for ident, k in dims.items() if ident not in words}
+    return [d for k, d in enumerate(decls) if k not in unused]
 
 
 def _c_literal(v) -> str:
@@ -378,8 +412,10 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
             body.append(f"    memcpy({em.tensor(out)}, {src}, {out_t.nbytes});")
         elif i in prep.streams and i in opt.inline_glue:
             call = impl.emit(node, g, prep.params[i], em)
-            body += emit_row_stream(call, prep.streams[i], em.tensor(node.inputs[0]), em.tensor(out),
-                                    em.scratch(prep.kernel_scratch.get(i, 0)), em._seen)
+            st = prep.streams[i]
+            body += emit_row_stream(call, st, em.tensor(node.inputs[0]), em.tensor(out),
+                                    em.scratch(prep.kernel_scratch.get(i, 0)), em._seen,
+                                    (em.dims(st.in_shape), em.dims(st.out_shape)))
         elif i in prep.streams:  # --- issue 11: the compact form, through one shared cursor
             call = impl.emit(node, g, prep.params[i], em)
             kernels.add("ml_row_stream")
@@ -467,7 +503,7 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
           "/* Per-layer hooks for tracing and profiling; empty unless the build defines them. */",
           "#ifndef ML_LAYER_BEGIN", "#define ML_LAYER_BEGIN(layer)", "#endif",
           "#ifndef ML_LAYER_END", "#define ML_LAYER_END(layer, data, bytes)", "#endif", ""]
-    c += em.decls
+    c += _used_decls(em.decls, body)
     if stateful:
         c += [f"int {prefix}_invoke_with_state({sig}, void *arena_memory, void *state_memory)", "{",
               "    uint8_t *const arena = (uint8_t *)arena_memory;",

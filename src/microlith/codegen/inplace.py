@@ -34,6 +34,15 @@ class RowStream:
     rows: int        # output rows per kernel call
     delta: int       # output offset minus input offset
     window: int      # scratch bytes
+    # the shapes the stream walks: the tensors', or for a pointwise convolution one pixel per
+    # row, {1, H * W, 1, C}, so that a chunk may end inside an image row
+    in_shape: tuple = ()
+    out_shape: tuple = ()
+
+    @property
+    def out_w(self) -> int:
+        """Output pixels per row of the stream's view."""
+        return self.out_shape[2]
 
     def chunks(self):
         """(first output row, rows, first input row, end input row) of each kernel call."""
@@ -69,12 +78,18 @@ def row_stream(node: Node, g: Graph, p: dict, rows: int | None = None) -> RowStr
         return None
     _, in_h, in_w, in_c = x.shape
     _, out_h, out_w, out_c = y.shape
+    if (node.op is Op.CONV_2D and tuple(w.shape[1:3]) == (1, 1) and p.get("stride_w") == 1
+            and p["pad_h"] == 0 and p.get("pad_w") == 0 and (in_h, in_w) == (out_h, out_w)):
+        # --- issue 11: each output pixel reads only its own input pixel, so the stream may cut
+        # the image anywhere: a row per pixel lets a chunk hold whole groups of six
+        in_h, in_w, out_h, out_w = in_h * in_w, 1, out_h * out_w, 1
     in_row, out_row = in_w * in_c, out_w * out_c
     in_size, out_size = in_h * in_row, out_h * out_row
     delta = 0 if out_size <= in_size else -((out_size - in_size + 3) // 4 * 4)
     eff_kh = (w.shape[1] - 1) * p["dilation_h"] + 1
     rows = min(out_h, rows or _rows_per_call(node.op, out_w))
-    s = RowStream(in_h, in_row, out_h, out_row, 1, p["pad_h"], eff_kh, rows, delta, 0)
+    shapes = (1, in_h, in_w, in_c), (1, out_h, out_w, out_c)
+    s = RowStream(in_h, in_row, out_h, out_row, 1, p["pad_h"], eff_kh, rows, delta, 0, *shapes)
     held_hi, window_rows = 0, 0
     for y0, n, lo, hi in s.chunks():
         if hi <= lo:
@@ -88,7 +103,7 @@ def row_stream(node: Node, g: Graph, p: dict, rows: int | None = None) -> RowStr
     window = -(-window_rows * in_row // 8) * 8
     if window * 2 > min(in_size, out_size):
         return None  # the window would eat what sharing saves
-    return RowStream(in_h, in_row, out_h, out_row, 1, p["pad_h"], eff_kh, rows, delta, window)
+    return RowStream(in_h, in_row, out_h, out_row, 1, p["pad_h"], eff_kh, rows, delta, window, *shapes)
 
 
 # --- issue 11: chunks the arena can afford. The first schedule (_rows_per_call) keeps the window
@@ -122,7 +137,7 @@ def _groups_cost(pixels: int, p6: bool = True) -> float:
 
 def stream_cost(node: Node, g: Graph, s: RowStream, p6: bool = True) -> float:
     """Estimated instructions of a convolution's calls under schedule `s`."""
-    _, _, out_w, out_c = g.t(node.outputs[0]).shape
+    out_w, out_c = s.out_w, s.out_shape[3]
     k = int(np.prod(g.t(node.inputs[1]).shape[1:]))
     per_pixel = out_c * (0.75 * k + 8)   # MACs at the groups-of-6 rate, requantization, upkeep
     return sum(_groups_cost(n * out_w, p6) * per_pixel + CALL_INSTRUCTIONS for _, n, _, _ in s.chunks())
@@ -136,11 +151,13 @@ def cheaper_streams(node: Node, g: Graph, p: dict, s: RowStream, p6: bool = True
     size)."""
     if node.op is not Op.CONV_2D:
         return []
-    out_w = g.t(node.outputs[0]).shape[2]
+    out_w = s.out_w
     smallest = min(n for _, n, _, _ in s.chunks()) * out_w
     base = stream_cost(node, g, s, p6)
     found = []
-    for rows in range(1, min(s.out_h, max_rows) + 1):
+    # rows of a pixel view are pixels: as many as 16 rows of its image
+    limit = max_rows if out_w > 1 else max_rows * max(1, g.t(node.outputs[0]).shape[2])
+    for rows in range(1, min(s.out_h, limit) + 1):
         if rows == s.rows or (t := row_stream(node, g, p, rows)) is None:
             continue
         if min(n for _, n, _, _ in t.chunks()) * out_w < min(smallest, 4):
@@ -173,13 +190,14 @@ KEEPS_SCRATCH = ("ml_conv_params",)
 
 
 def emit_row_stream(call: str, s: RowStream, in_expr: str, out_expr: str, window_expr: str,
-                    declarations: dict[str, str]) -> list[str]:
-    """Wrap a kernel call (params first; every operand as dims, data) into the chunk loop."""
+                    declarations: dict[str, str], dims: tuple[str, str]) -> list[str]:
+    """Wrap a kernel call (params first; every operand as dims, data) into the chunk loop.
+    `dims`: the declared ml_dims of the stream's view of the input and the output."""
     fn, args = _split_call(call)
     i_in, i_out = args.index(in_expr), len(args) - 1 - args[::-1].index(out_expr)
     params = args[0].lstrip("&")
     ctype = re.match(r"static const (\w+) ", declarations[params]).group(1)
-    in_dims, out_dims = args[i_in - 1].lstrip("&"), args[i_out - 1].lstrip("&")
+    in_dims, out_dims = (d.lstrip("&") for d in dims)
     assert ".pad_h" in declarations[params], f"{fn}: params have no pad_h to move per chunk"
     args[0], args[i_in - 1], args[i_in] = "&chunk_params", "&chunk_in", "window"
     args[i_out - 1], args[i_out] = "&chunk_out", "dst + y * " + str(s.out_row)

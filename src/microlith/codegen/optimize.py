@@ -239,8 +239,8 @@ def _takes_conv_asm(node: Node, g: Graph, p: dict) -> bool:
         return False
     _, out_h, out_w, _ = g.t(node.outputs[0]).shape
     s = row_stream(node, g, p)
-    fewest_rows = out_h if s is None else min(rows for _, rows, _, _ in s.chunks())
-    return min(out_h, fewest_rows) * out_w >= 4
+    fewest = out_h * out_w if s is None else min(rows for _, rows, _, _ in s.chunks()) * s.out_w
+    return fewest >= 4
 
 
 def _takes_dw_3x3(node: Node, g: Graph, p: dict, padded: bool = False) -> bool:
@@ -355,7 +355,7 @@ def emit_row_cursor(call: str, s: RowStream, in_expr: str, out_expr: str, window
     assert ".pad_h" in declarations[params], f"{fn}: params have no pad_h to move per chunk"
     stream = em.struct("ml_row_stream_params", "rows", {
         "params": f"&{params}",
-        "in_dims": args[i_in - 1], "out_dims": args[i_out - 1],
+        "in_dims": em.dims(s.in_shape), "out_dims": em.dims(s.out_shape),   # the stream's view
         "params_bytes": f"sizeof({ctype})", "pad_h_at": f"offsetof({ctype}, pad_h)",
         "pad_h": s.pad_h, "eff_kh": s.eff_kh, "rows": s.rows,
         "kept_at": f"offsetof({ctype}, scratch_kept)" if ctype in KEEPS_SCRATCH else -1})
