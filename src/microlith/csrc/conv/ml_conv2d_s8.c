@@ -2129,12 +2129,14 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
     /* direct calls, not a pointer: the static stack bound follows them */
     const int relu = params->act_min == params->output_offset;
     int8_t dummy[ML_CONV_M0_CHUNK];  /* the second pixel's outputs when there is none */
+    /* one chunk of channels: the records the layer's first call left in the scratch still hold */
+    const int kept = params->scratch_kept && chunk >= out_c;
     for (int32_t c0 = 0; c0 < out_c; c0 += chunk) {
         const int32_t n = out_c - c0 < chunk ? out_c - c0 : chunk;
         ps.filter = filter + c0 * k;
         ps.mult = quant->multiplier + c0;
         ps.shift = quant->shift + c0;
-        for (int32_t j = 0; j < n; ++j) {
+        for (int32_t j = 0; j < n && !kept; ++j) {
             if (params->bias_folded) {  /* the generator summed the weights (ML_CONV_M0_BIAS) */
                 rec[j].base = bias[c0 + j];
             } else {
