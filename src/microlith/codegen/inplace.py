@@ -44,6 +44,11 @@ class RowStream:
         """Output pixels per row of the stream's view."""
         return self.out_shape[2]
 
+    @property
+    def smallest_call(self) -> int:
+        """Output pixels of the kernel call with the fewest."""
+        return min(n for _, n, _, _ in self.chunks()) * self.out_w
+
     def chunks(self):
         """(first output row, rows, first input row, end input row) of each kernel call."""
         for y in range(0, self.out_h, self.rows):
@@ -152,7 +157,7 @@ def cheaper_streams(node: Node, g: Graph, p: dict, s: RowStream, p6: bool = True
     if node.op is not Op.CONV_2D:
         return []
     out_w = s.out_w
-    smallest = min(n for _, n, _, _ in s.chunks()) * out_w
+    smallest = s.smallest_call
     base = stream_cost(node, g, s, p6)
     found = []
     # rows of a pixel view are pixels: as many as 16 rows of its image
@@ -160,7 +165,7 @@ def cheaper_streams(node: Node, g: Graph, p: dict, s: RowStream, p6: bool = True
     for rows in range(1, min(s.out_h, limit) + 1):
         if rows == s.rows or (t := row_stream(node, g, p, rows)) is None:
             continue
-        if min(n for _, n, _, _ in t.chunks()) * out_w < min(smallest, 4):
+        if t.smallest_call < min(smallest, 4):
             continue
         if (cost := stream_cost(node, g, t, p6)) < base:
             found.append((cost, rows, t))

@@ -239,8 +239,7 @@ def _takes_conv_asm(node: Node, g: Graph, p: dict) -> bool:
         return False
     _, out_h, out_w, _ = g.t(node.outputs[0]).shape
     s = row_stream(node, g, p)
-    fewest = out_h * out_w if s is None else min(rows for _, rows, _, _ in s.chunks()) * s.out_w
-    return fewest >= 4
+    return (out_h * out_w if s is None else s.smallest_call) >= 4
 
 
 def _takes_dw_3x3(node: Node, g: Graph, p: dict, padded: bool = False) -> bool:
