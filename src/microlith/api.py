@@ -93,14 +93,19 @@ def inspect(model, input_shape=None) -> dict:
 
 def compile(model, out_dir, target: str | None = None, name: str | None = None,
             strategy: str = "greedy", measure: bool = True, input_shape=None, force: bool = False,
-            max_arena: int | None = None, max_flash: int | None = None, optimize: str | None = None) -> dict:
+            max_arena: int | None = None, max_flash: int | None = None, optimize: str | None = None,
+            stage_weights: int = 0) -> dict:
     """Model -> folder of C. Returns the figures of the compile (see DESIGN.md section 2).
     `max_arena` / `max_flash` (bytes) bound the arena and the constant data; by default the most
     RAM and flash of any supported target (ir.default_limits), beyond which a model is refused.
     An existing `out_dir` is replaced only if microlith made it; `force` writes the generated files
     into a folder of the user's, touching nothing else there (codegen/outdir.py).
-    `optimize`: "speed", "size" or "balanced" (None: balanced), see codegen/optimize.py."""
+    `optimize`: "speed", "size" or "balanced" (None: balanced), see codegen/optimize.py.
+    `stage_weights`: bytes up to which a convolution's filter is copied from flash into the arena
+    before the layer runs (0: never), for boards whose flash has wait states (codegen/stage.py)."""
     from .codegen.c import generate, prepare
+    from .codegen.stage import check_stage_budget
+    check_stage_budget(stage_weights)  # a bad budget is refused before the model is read
     from .codegen.optimize import check_mode
     optimize = check_mode(optimize)  # a bad mode is refused before the model is read
     t0 = time.perf_counter()
@@ -111,7 +116,9 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
         limits = Limits(limits.max_arena if max_arena is None else max_arena,
                         limits.max_flash if max_flash is None else max_flash).checked()
     g.meta["codegen_limits"] = limits  # prepare() validates the graph against these
-    prep = prepare(g, strategy, optimize)
+    prep = prepare(g, strategy, optimize, stage_weights)
+    # what staging costs: the arena of the same plan without it (staged bytes take free arena first)
+    unstaged = prepare(g, strategy, optimize).plan.arena_size if prep.staged else prep.plan.arena_size
     if prep.plan.arena_size > limits.max_arena:
         raise MicrolithError(f"{g.source or g.name}: the memory plan needs an arena of {prep.plan.arena_size} "
                              f"bytes, more than the {limits.max_arena} allowed ({limits.origin}); use a "
@@ -132,7 +139,10 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
               "stack_bytes": None, "stack_bound_bytes": None,
               "stack_bound_firmware_bytes": None, "stack_bound_basis": None,
               "compile_seconds": round(seconds, 3),
-              "optimize": gen.optimize["mode"], "optimize_choices": gen.optimize}
+              "optimize": gen.optimize["mode"], "optimize_choices": gen.optimize,
+              "staged_weights": {"budget_bytes": stage_weights,
+                                 "layers": {i: g.t(g.nodes[i].inputs[1]).nbytes for i in sorted(prep.staged)},
+                                 "arena_bytes_without": unstaged}}
     if measure:
         from .targets.host import object_sizes
         sizes = object_sizes(gen.out_dir)
@@ -145,7 +155,7 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
 
 def verify(model, target: str = "host", samples: int = 100, inputs: str | None = None,
            seed: int = 0, workdir: str | None = None, timeout: float | None = None,
-           optimize: str | None = None) -> dict:
+           optimize: str | None = None, stage_weights: int = 0) -> dict:
     """Compile, build and compare byte by byte with TFLM on random and given inputs.
 
     TFLM and the host C each run in a child process (see _child.py); `timeout` is the
@@ -171,7 +181,7 @@ def verify(model, target: str = "host", samples: int = 100, inputs: str | None =
     try:
         with tempfile.TemporaryDirectory(prefix="microlith-verify-", dir=workdir) as tmp:
             tmp = Path(tmp)
-            res = compile(g, tmp / "c", measure=False, optimize=optimize)
+            res = compile(g, tmp / "c", measure=False, optimize=optimize, stage_weights=stage_weights)
             if target not in ("host", None):
                 from .targets.cortexm import BoardModel  # issue 3: same comparison on an emulated board
                 runner = BoardModel(tmp / "c", g, res["name"], target, tmp)

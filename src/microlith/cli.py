@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--max-flash", type=_bytes, default=None, metavar="BYTES",
                    help="refuse a model whose constant data is larger (default: the most flash of any target)")
     _optimize_option(s)
+    _stage_option(s)
     _input_shape_option(s)
     s.add_argument("--json", action="store_true")
 
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--inputs", default=None, help=".npy/.npz of extra inputs")
     s.add_argument("--seed", type=int, default=0)
     _optimize_option(s)
+    _stage_option(s)
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("profile", help="instructions, flash, RAM, stack on an emulated Cortex-M board")
@@ -62,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--target", required=True)
     s.add_argument("--per-layer", action="store_true")
     _optimize_option(s)
+    _stage_option(s)
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("report", help="HTML page with memory plan, per-layer cost and footprint on a target")
@@ -180,6 +183,19 @@ def _optimize_option(s) -> None:  # --- issue 11: code size
                         "save many instructions per byte of code")
 
 
+def _stage_budget(text: str):
+    t = text.strip().lower()
+    return t if t == "free" else 0 if t == "0" else _bytes(text)
+
+
+def _stage_option(s) -> None:  # --- issue 11: codegen/stage.py
+    s.add_argument("--stage-weights", type=_stage_budget, default=0, metavar="free|BYTES",
+                   help="copy convolution filters that the kernel reads at least 3 times from flash into the "
+                        "arena before their layer runs, for fewer flash wait states on boards that have them "
+                        "(STM32L4: 5): 'free' only where the arena has room anyway (same arena), BYTES every "
+                        "filter of up to BYTES (a larger arena, reported); default off")
+
+
 def _input_shape_option(s) -> None:
     s.add_argument("--input-shape", type=_shape, action="append", default=None, metavar="1,3,32,32",
                    help="static shape for a model input with dynamic dimensions (ONNX); repeat per input")
@@ -218,7 +234,7 @@ def cmd_inspect(a) -> int:
 def cmd_compile(a) -> int:
     from .api import compile
     r = compile(a.model, a.out, target=a.target, name=a.name, input_shape=_shapes(a), force=a.force,
-                max_arena=a.max_arena, max_flash=a.max_flash, optimize=a.optimize)
+                max_arena=a.max_arena, max_flash=a.max_flash, optimize=a.optimize, stage_weights=a.stage_weights)
     if a.json:
         _print_json(r)
     else:
@@ -227,6 +243,8 @@ def cmd_compile(a) -> int:
         print(f"  arena {_kb(r['arena_bytes'])}, weights+params {_kb(r['weight_bytes'])}, "
               f"code+weights {_kb(r.get('code_and_weight_bytes'))}, {r['macs']:,} MACs")
         print(f"  optimize {r['optimize']}")
+        if (line := _staged_line(r)) is not None:
+            print(line)
         if r.get("state_bytes"):  # --- issue 10: recurrent layers' state, kept across invokes
             print(f"  state {_kb(r['state_bytes'])} (recurrent layers; kept between calls, reset by "
                   f"{r['name']}_reset)")
@@ -249,7 +267,8 @@ def cmd_verify(a) -> int:
     from .api import verify
     if a.samples < 0:
         raise MicrolithError("--samples must be >= 0")
-    r = verify(a.model, target=a.target, samples=a.samples, inputs=a.inputs, seed=a.seed, optimize=a.optimize)
+    r = verify(a.model, target=a.target, samples=a.samples, inputs=a.inputs, seed=a.seed, optimize=a.optimize,
+               stage_weights=a.stage_weights)
     if a.json:
         _print_json(r)
     else:
@@ -292,11 +311,28 @@ def _profile_pipeline(a) -> int:
     return EXIT_OK if ok else EXIT_CHECK_FAILED
 
 
+def _staged_line(r: dict) -> str | None:
+    st = r.get("staged_weights") or {}
+    if not st.get("budget_bytes"):
+        return None
+    layers = st["layers"]
+    if not layers:
+        return (f"  --stage-weights {st['budget_bytes']}: no convolution filter that is read 3 or more times "
+                f"fits; nothing staged")
+    budget = st["budget_bytes"] if isinstance(st["budget_bytes"], str) else f"{st['budget_bytes']:,}"
+    return (f"  weights staged in the arena (--stage-weights {budget}): layers "
+            f"{', '.join(str(i) for i in layers)} ({sum(layers.values()):,} B of filters, the largest "
+            f"{max(layers.values()):,} B); arena {_kb(st['arena_bytes_without'])} without staging")
+
+
 def cmd_profile(a) -> int:
     if _is_pipeline(a.model):
+        if a.stage_weights:
+            raise MicrolithError(f"{a.model}: --stage-weights applies to a model file; a pipeline folder's model "
+                                 "was compiled by `microlith app`")
         return _profile_pipeline(a)
     from .profiling import profile
-    r = profile(a.model, a.target, per_layer=a.per_layer, optimize=a.optimize)
+    r = profile(a.model, a.target, per_layer=a.per_layer, optimize=a.optimize, stage_weights=a.stage_weights)
     if a.json:
         _print_json(r)
         return EXIT_OK if r.get("output_matches_host", True) else EXIT_CHECK_FAILED
@@ -312,6 +348,8 @@ def cmd_profile(a) -> int:
               f"{r['cycles_per_mac_est_board']:.2f} per MAC, {r['latency_ms_est_board']:.2f} ms)")
     print(f"  flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} = arena {_kb(r['arena_bytes'])} "
           f"+ data/bss + stack {_kb(r['stack_bytes'])}")
+    if (line := _staged_line(r)) is not None:
+        print(line)
     if r.get("code_bytes") is not None:  # --- issue 11: code and weights apart
         print(f"  flash = code {_kb(r['code_bytes'])} (model and kernels {_kb(r['model_code_bytes'])}) + weights "
               f"{_kb(r.get('weight_bytes_linked', r['weight_bytes']))}; --optimize {r.get('optimize')}")

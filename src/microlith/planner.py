@@ -112,17 +112,25 @@ def scratch_name(node_index: int) -> str:
     return f"@scratch{node_index}"
 
 
+def stage_name(node_index: int) -> str:
+    """The arena bytes a layer copies its weights into before it runs (codegen/stage.py)."""
+    return f"@stage{node_index}"
+
+
 def plan_memory(graph: Graph, scratch: dict[int, int] | None = None,
                 alias_ops: set[int] | None = None, strategy: str = "greedy",
                 inplace: dict[int, tuple[int, int]] | None = None,
-                elementwise: dict[int, tuple[int, ...]] | None = None) -> MemoryPlan:
+                elementwise: dict[int, tuple[int, ...]] | None = None,
+                stage: dict[int, int] | None = None) -> MemoryPlan:
     """Plan the arena. `scratch` maps node index -> scratch bytes; `alias_ops` lists the nodes
     whose output may share their input's memory; `inplace` maps node index -> (delta, scratch
     bytes) for layers able to write their output at input offset + delta while they stream
     their input through that much scratch. In-place is taken where the input dies at that
     layer; the strategy "greedy-noinplace" turns it off. `elementwise` maps node index -> the
     input positions whose memory the output may take outright (same size; see
-    OpImpl.inplace_inputs): the first such input that dies at that node gives its bytes."""
+    OpImpl.inplace_inputs): the first such input that dies at that node gives its bytes.
+    `stage` maps node index -> bytes of weights that layer copies into the arena (live during
+    that layer only, like scratch, so they take free arena first and grow it only beyond that)."""
     scratch = dict(scratch or {})
     external = set(graph.inputs) | set(graph.outputs)
     alias: dict[str, str] = {}
@@ -191,6 +199,9 @@ def plan_memory(graph: Graph, scratch: dict[int, int] | None = None,
     for i, size in sorted(scratch.items()):
         if size > 0:
             buffers.append(Buffer(scratch_name(i), size, i, i, 8))
+    for i, size in sorted((stage or {}).items()):
+        if size > 0:
+            buffers.append(Buffer(stage_name(i), size, i, i, 8))
     groups = []
     for grp in {id(g_): g_ for g_ in group_of.values()}.values():
         low = min(rel for _, rel in grp)

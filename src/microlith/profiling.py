@@ -88,6 +88,7 @@ def _code_figures(sizes: dict, res: dict) -> dict:
             "harness_bytes": harness,
             "library_bytes": library, "optimize": res.get("optimize"),
             "optimize_choices": res.get("optimize_choices"),
+            "staged_weights": res.get("staged_weights"),
             "code_basis": ("code_bytes = flash_bytes - weight_bytes_linked: everything in flash but the "
                            "model's constant arrays this build kept (weights, biases, requantization and "
                            "layout tables, LUTs; from the linker map) and the test "
@@ -100,16 +101,19 @@ def _code_figures(sizes: dict, res: dict) -> dict:
 
 def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=None,
             timeout: float = DEFAULT_TIMEOUT, strategy: str = "greedy", cycles: bool = True,
-            optimize: str | None = None) -> dict:
+            optimize: str | None = None, stage_weights: int = 0) -> dict:
     """Compile `model`, run it once on the emulated core of `target`, and measure it.
 
     inputs: None (a fixed pseudo-random sample, seed 0), a list with one array per model
     input, or a .npy/.npz path (its first sample is used). cycles: also run the firmware with
     QEMU's block trace and price the executed instructions (targets/cycles.py), for
     cycles_est and the latency and energy estimates built on it. optimize: speed, size or
-    balanced (None: balanced), as for compile (codegen/optimize.py)."""
+    balanced (None: balanced), as for compile (codegen/optimize.py). stage_weights: as for
+    compile (codegen/stage.py)."""
     from .codegen.optimize import check_mode
+    from .codegen.stage import check_stage_budget
     optimize = check_mode(optimize)
+    check_stage_budget(stage_weights)
     t = get_target(target)
     core = core_of(t)
     find_tool(CC)
@@ -124,7 +128,8 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
         xs = [np.asarray(x) for x in inputs]
     with tempfile.TemporaryDirectory(prefix="microlith-profile-", dir=workdir) as tmp:
         tmp = Path(tmp)
-        res = compile_model(g, tmp / "c", strategy=strategy, measure=False, optimize=optimize)
+        res = compile_model(g, tmp / "c", strategy=strategy, measure=False, optimize=optimize,
+                            stage_weights=stage_weights)
         name = res["name"]
         builders = [FirmwareBuilder(tmp / "c", name, t["name"], tmp / "fw")]
         if per_layer:

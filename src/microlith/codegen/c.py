@@ -23,10 +23,11 @@ from .. import __version__
 from ..csrc import kernel_file
 from ..ir import Graph, MicrolithError, Node, Op, safe_text
 from ..ops import dims4, impl_for
-from ..planner import MemoryPlan, plan_memory, scratch_name
+from ..planner import MemoryPlan, plan_memory, scratch_name, stage_name
 from .inplace import RowStream, cheaper_streams, emit_row_stream, row_stream
 from .optimize import Plan, config_header, drop_fallbacks, emit_row_cursor, forget, plan_layers, readme_section
 from .outdir import write_folder
+from .stage import FREE, OVERRUN, filter_reads, stage_in_slack, stage_plan
 
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
           "int64": "int64_t", "float32": "float", "bool": "uint8_t",
@@ -85,12 +86,16 @@ class Prepared:
     streams: dict[int, RowStream]  # layers that run in place, with their chunk schedule
     kernel_scratch: dict[int, int]  # scratch the kernels ask for; an in-place window follows it
     optimize: Plan | None = None  # --- issue 11: --optimize, resolved per layer (codegen/optimize.py)
+    staged: dict[int, int] = field(default_factory=dict)  # --- issue 11: layer -> arena bytes its filter is copied to
 
 
-def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None) -> Prepared:
+def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
+            stage_weights: int = 0) -> Prepared:
     """Per-node parameters (TFLM's Prepare) and the memory plan. Strategies: "greedy" (with
     in-place layers), "greedy-noinplace", "linear" (no sharing, the baseline). `optimize`:
-    speed, size or balanced (the default), see codegen/optimize.py."""
+    speed, size or balanced (the default), see codegen/optimize.py. `stage_weights`: bytes up to
+    which a convolution's filter is copied into the arena before it runs, or "free": those that fit
+    where the arena is free anyway (codegen/stage.py)."""
     graph.validate_for_codegen()  # issue 8: refuse what the kernels cannot compute exactly, first
     if strategy not in ("greedy", "greedy-noinplace", "linear"):
         raise MicrolithError(f"unknown memory strategy '{strategy}'")
@@ -117,8 +122,9 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None)
         stream = row_stream(node, graph, p)
         if stream is not None:
             candidates[i] = stream
+    staged = stage_plan(graph, params, stage_weights)
     plan = plan_memory(graph, scratch, alias_ops, strategy,
-                       {i: (c.delta, c.window) for i, c in candidates.items()}, shared)
+                       {i: (c.delta, c.window) for i, c in candidates.items()}, shared, staged)
     # --- issue 11: taller chunks for the in-place convolutions whose window the arena can afford
     for i in sorted(plan.inplace):
         options = cheaper_streams(graph.nodes[i], graph, params[i], candidates[i], p6=opt.mode != "size")
@@ -128,7 +134,7 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None)
         def fits(stream, i=i):
             trial = {**candidates, i: stream}
             again = plan_memory(graph, scratch, alias_ops, strategy,
-                                {k: (c.delta, c.window) for k, c in trial.items()}, shared)
+                                {k: (c.delta, c.window) for k, c in trial.items()}, shared, staged)
             ok = again.arena_size <= plan.arena_size and set(again.inplace) == set(plan.inplace)
             return (trial, again) if ok else None
         # the largest window that keeps the arena (a larger window never lowers the peak), found
@@ -143,12 +149,31 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None)
             if (found := fits(stream)) is not None:
                 candidates, plan = found
                 break
+    if stage_weights == FREE:  # what the arena has room for once the chunk windows are chosen
+        plan, staged = stage_in_slack(graph, params, plan, lambda st: plan_memory(
+            graph, scratch, alias_ops, strategy, {k: (c.delta, c.window) for k, c in candidates.items()},
+            shared, st))
     if opt.mode == "balanced":  # which chunk loops stay inline depends on the final chunk counts
         final = plan_layers(graph, optimize, {i: candidates[i] for i in plan.inplace})
         opt.inline_glue, opt.choices = final.inline_glue, final.choices
     opt.choices = [c for c in opt.choices if c["layer"] in plan.inplace]
     drop_fallbacks(graph, params, opt)
-    return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt)
+    return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt, staged)
+
+
+def _stage_filter(em: _Emitter, node: Node, g: Graph, i: int) -> list[str]:
+    """The copy of layer i's filter into its arena bytes (codegen/stage.py); the layer's call then
+    reads the copy."""
+    w = g.t(node.inputs[1])
+    flash = em.tensor(w.name)
+    ram = f"((int8_t *)(arena + {em.plan.offsets[stage_name(i)]}))"
+    lines = [f"    /* --stage-weights: the kernel reads this filter {filter_reads(node, g)} times; "
+             f"copied to the arena, flash is read once */",
+             f"    memcpy({ram}, {flash}, {w.nbytes});"]
+    if (w.size // w.shape[0]) % 4:  # a channel's last word runs past it, the last channel's past the filter
+        lines.append(f"    memset({ram} + {w.nbytes}, 0, {OVERRUN});")
+    em.staged = {w.name: ram}
+    return lines
 
 
 def _used_decls(decls: list[str], body: list[str]) -> list[str]:
@@ -220,6 +245,7 @@ class _Emitter:
     io_read: set[str] = field(default_factory=set)  # graph inputs/outputs some call refers to
     states: list[str] = field(default_factory=list)  # --- issue 10: op state arrays, for NAME_reset
     layer_modes: list[str] = field(default_factory=list)  # --- issue 11: --optimize, per layer
+    staged: dict[str, str] = field(default_factory=dict)  # --- issue 11: const tensor -> its arena copy, this layer
 
     @property
     def optimize(self) -> str:
@@ -289,6 +315,8 @@ class _Emitter:
     def tensor(self, name: str) -> str:
         t = self.graph.t(name)
         ctype = CTYPES[t.dtype]
+        if name in self.staged:
+            return self.staged[name]
         root = self.plan.alias.get(name, name)
         if root in self.io_names:  # the caller's buffers, typed as the API declares them
             self.io_read.add(root)
@@ -403,6 +431,9 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
         out_t = g.t(out)
         body.append(f"    /* layer {i}: {_describe(node, g)} */")
         body.append(f"    ML_LAYER_BEGIN({i});")
+        em.staged = {}
+        if i in prep.staged:
+            body += _stage_filter(em, node, g, i)
         if i in plan.shared:
             body.append(f"    /* writes its output over '{safe_text(plan.shared[i][0])}', which dies here */")
         if impl.alias and plan.alias.get(out) is not None:

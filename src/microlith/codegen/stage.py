@@ -1,0 +1,78 @@
+"""--- issue 11: weights staged in the arena (`--stage-weights BYTES`).
+
+A convolution reads its whole filter once per group of CONV2D_PIXELS output pixels. With the
+weights in flash behind wait states and a small cache (the STM32L4+'s ART accelerator: 5 wait
+states at 120 MHz, 256 bytes of data cache), every one of those reads after the first stalls
+again: on ResNet-8 that is 1.4 M of its 22.7 M estimated board cycles. Copying the filter into
+the arena before the layer runs leaves one flash read of each byte (the copy) and makes the rest
+zero-wait SRAM reads.
+
+It can cost RAM, so it is opt-in. BYTES stages every filter of up to BYTES; the staged bytes
+live for their layer only, so the planner puts them where the arena is free at that layer and
+grows it only beyond that (compile reports the arena without staging beside it). FREE stages,
+largest saving first, only the filters that fit where the arena is free anyway: the arena stays
+the size of the plan without staging. It pays only on boards with flash wait states; at zero wait
+states it is a small loss (the copy). Nothing changes in the arithmetic: the kernel reads the same
+bytes from another address.
+"""
+from __future__ import annotations
+
+from ..ir import INDEX_LIMIT, Graph, MicrolithError, Op
+from ..ops.conv import CONV2D_PIXELS
+
+# A filter read fewer times than this is not worth its copy: the copy reads it from flash once
+# and writes it, about as much as one more stalled read costs.
+MIN_READS = 3
+# The kernels read a channel's weights as whole words; the last channel's last word may run up
+# to 3 bytes past the filter (zeroed in the copy, and multiplied by zero padding either way).
+OVERRUN = 4
+
+
+def filter_reads(node, g: Graph) -> int:
+    """How often the int8 convolution kernel reads its whole filter: once per pixel group."""
+    n, h, w, _ = g.t(node.outputs[0]).shape
+    return -(-(n * h * w) // CONV2D_PIXELS)
+
+
+FREE = "free"
+
+
+def check_stage_budget(budget) -> int | str:
+    if budget == FREE:
+        return budget
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
+        raise MicrolithError(f"--stage-weights takes '{FREE}' or a number of bytes >= 0 (0: off), not {budget!r}")
+    return budget
+
+
+def stage_plan(graph: Graph, params: list[dict], budget: int) -> dict[int, int]:
+    """Node index -> arena bytes to stage that layer's filter in, for every int8 convolution whose
+    filter is at most `budget` bytes and is read at least MIN_READS times."""
+    check_stage_budget(budget)
+    staged = {}
+    if budget in (0, FREE):  # FREE: stage_in_slack, once the rest of the plan is settled
+        return staged
+    for i, node in enumerate(graph.nodes):
+        if node.op != Op.CONV_2D or params[i].get("dtype") != "int8":
+            continue
+        w = graph.t(node.inputs[1])
+        if not w.is_const or w.nbytes > budget or filter_reads(node, graph) < MIN_READS:
+            continue
+        staged[i] = -(-(w.nbytes + OVERRUN) // 8) * 8
+    return staged
+
+
+def stage_in_slack(graph: Graph, params: list[dict], plan, replan):
+    """FREE: the filters worth staging, most flash reads saved first, each kept only if the plan
+    with it (replan(staged) -> MemoryPlan) keeps the arena size and the in-place layers of `plan`.
+    Returns (plan, staged)."""
+    offer = stage_plan(graph, params, INDEX_LIMIT)
+    saved = {i: (filter_reads(graph.nodes[i], graph) - 1) * graph.t(graph.nodes[i].inputs[1]).nbytes
+             for i in offer}
+    staged = {}
+    for i in sorted(offer, key=lambda i: (-saved[i], i)):
+        trial = {**staged, i: offer[i]}
+        again = replan(trial)
+        if again.arena_size <= plan.arena_size and set(again.inplace) == set(plan.inplace):
+            staged, plan = trial, again
+    return plan, staged
