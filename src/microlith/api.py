@@ -120,8 +120,10 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
     # what staging costs: the arena of the same plan without it (staged bytes take free arena first)
     unstaged = prepare(g, strategy, optimize).plan.arena_size if prep.staged else prep.plan.arena_size
     if prep.plan.arena_size > limits.max_arena:
+        staging = (f" ({prep.plan.arena_size - unstaged} of them for --stage-weights {stage_weights}: use "
+                   "'free' or a smaller budget)" if prep.plan.arena_size > unstaged else "")
         raise MicrolithError(f"{g.source or g.name}: the memory plan needs an arena of {prep.plan.arena_size} "
-                             f"bytes, more than the {limits.max_arena} allowed ({limits.origin}); use a "
+                             f"bytes{staging}, more than the {limits.max_arena} allowed ({limits.origin}); use a "
                              "smaller model or raise the limit (max_arena)")
     if prep.plan.arena_size + prep.plan.state_size > limits.max_arena:  # state is RAM too
         raise MicrolithError(f"{g.source or g.name}: the arena ({prep.plan.arena_size} bytes) and the recurrent "
