@@ -71,9 +71,10 @@ def main() -> None:
             "board cycles come from the stm32l4r5 flash model (5 wait states, 256 B ART data cache; "
             "estimates, see the cycle model validation). Measured with "
             "`python3 bench/bench_stage.py --write`.\n\n" + table() + "\n\n"
-            "What staging cannot remove: the copy's own flash reads, the depthwise layers' laid-out "
-            "data (not staged), the fully connected weights (read once; AD is almost all of those, "
-            "so nothing there is staged), and instruction-fetch stalls.")
+            "Staged: convolution filters, and the depthwise layers' DSP group data (KWS). What staging "
+            "cannot remove: the copy's own flash reads, the per-channel data of the depthwise 3x3 planes "
+            "path (most of VWW's depthwise layers; not staged), the fully connected weights (read once; "
+            "AD is almost all of those, so nothing there is staged), and instruction-fetch stalls.")
     print(text)
     if args.write:
         path = ROOT / "BENCHMARKS.md"

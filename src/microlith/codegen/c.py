@@ -161,15 +161,21 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
     return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt, staged)
 
 
-def _stage_filter(em: _Emitter, node: Node, g: Graph, i: int) -> list[str]:
+def _stage_filter(em: _Emitter, node: Node, g: Graph, p: dict, i: int) -> list[str]:
     """The copy of layer i's filter into its arena bytes (codegen/stage.py); the layer's call then
     reads the copy."""
+    off = em.plan.offsets[stage_name(i)]
+    why = (f"    /* --stage-weights: the kernel reads this filter {filter_reads(node, g)} times; "
+           f"copied to the arena, flash is read once */")
+    if node.op == Op.DEPTHWISE_CONV_2D:  # the DSP group data, which only DSP builds declare and read
+        flash = em.const("dsp_groups", p["dsp_groups"], layout="DSP")
+        ram = f"((int32_t *)(arena + {off}))"
+        em.staged = {flash: ram}
+        return [why, "#if ML_DSP_LAYOUTS", f"    memcpy({ram}, {flash}, {p['dsp_groups'].nbytes});", "#endif"]
     w = g.t(node.inputs[1])
     flash = em.tensor(w.name)
-    ram = f"((int8_t *)(arena + {em.plan.offsets[stage_name(i)]}))"
-    lines = [f"    /* --stage-weights: the kernel reads this filter {filter_reads(node, g)} times; "
-             f"copied to the arena, flash is read once */",
-             f"    memcpy({ram}, {flash}, {w.nbytes});"]
+    ram = f"((int8_t *)(arena + {off}))"
+    lines = [why, f"    memcpy({ram}, {flash}, {w.nbytes});"]
     if (w.size // w.shape[0]) % 4:  # a channel's last word runs past it, the last channel's past the filter
         lines.append(f"    memset({ram} + {w.nbytes}, 0, {OVERRUN});")
     em.staged = {w.name: ram}
@@ -245,7 +251,7 @@ class _Emitter:
     io_read: set[str] = field(default_factory=set)  # graph inputs/outputs some call refers to
     states: list[str] = field(default_factory=list)  # --- issue 10: op state arrays, for NAME_reset
     layer_modes: list[str] = field(default_factory=list)  # --- issue 11: --optimize, per layer
-    staged: dict[str, str] = field(default_factory=dict)  # --- issue 11: const tensor -> its arena copy, this layer
+    staged: dict[str, str] = field(default_factory=dict)  # --- issue 11: const tensor or array -> its arena copy, this layer
 
     @property
     def optimize(self) -> str:
@@ -298,7 +304,8 @@ class _Emitter:
         decl = f"static const {ctype} {ident}[{n}] = {{\n{body}\n}};\n"
         if layout:  # only that family's builds compile it (ml_common.h)
             decl = f"#if ML_{layout}_LAYOUTS\n{decl}#endif\n"
-        return self._declare(ident, decl)
+        self._declare(ident, decl)
+        return self.staged.get(ident, ident)  # --- issue 11: a staged copy, once _stage_filter made one
 
     def struct(self, ctype: str, hint: str, fields: dict) -> str:
         ident = f"{self.prefix}_l{self.layer}_{hint}"
@@ -433,7 +440,7 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
         body.append(f"    ML_LAYER_BEGIN({i});")
         em.staged = {}
         if i in prep.staged:
-            body += _stage_filter(em, node, g, i)
+            body += _stage_filter(em, node, g, prep.params[i], i)
         if i in plan.shared:
             body.append(f"    /* writes its output over '{safe_text(plan.shared[i][0])}', which dies here */")
         if impl.alias and plan.alias.get(out) is not None:

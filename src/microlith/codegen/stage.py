@@ -29,9 +29,27 @@ OVERRUN = 4
 
 
 def filter_reads(node, g: Graph) -> int:
-    """How often the int8 convolution kernel reads its whole filter: once per pixel group."""
+    """How often the kernel reads its whole filter: the int8 convolution once per pixel group;
+    the depthwise DSP row loop its laid-out group data (ml_depthwise_conv2d_s8.h) once per output
+    row."""
     n, h, w, _ = g.t(node.outputs[0]).shape
+    if node.op == Op.DEPTHWISE_CONV_2D:
+        return n * h
     return -(-(n * h * w) // CONV2D_PIXELS)
+
+
+def staged_bytes(node, g: Graph, p: dict) -> int | None:
+    """The bytes of the filter array the layer's kernel reads on its fastest path, None when the
+    layer has nothing to stage: an int8 convolution's weights; a depthwise layer's DSP group
+    data (read on DSP cores only; the 3x3 planes path and the portable weights are not staged)."""
+    if p.get("dtype") != "int8":
+        return None
+    if node.op == Op.CONV_2D:
+        w = g.t(node.inputs[1])
+        return w.nbytes if w.is_const else None
+    if node.op == Op.DEPTHWISE_CONV_2D and p.get("dsp_groups") is not None:
+        return int(p["dsp_groups"].nbytes)
+    return None
 
 
 FREE = "free"
@@ -53,12 +71,10 @@ def stage_plan(graph: Graph, params: list[dict], budget: int) -> dict[int, int]:
     if budget in (0, FREE):  # FREE: stage_in_slack, once the rest of the plan is settled
         return staged
     for i, node in enumerate(graph.nodes):
-        if node.op != Op.CONV_2D or params[i].get("dtype") != "int8":
+        n = staged_bytes(node, graph, params[i])
+        if n is None or n > budget or filter_reads(node, graph) < MIN_READS:
             continue
-        w = graph.t(node.inputs[1])
-        if not w.is_const or w.nbytes > budget or filter_reads(node, graph) < MIN_READS:
-            continue
-        staged[i] = -(-(w.nbytes + OVERRUN) // 8) * 8
+        staged[i] = -(-(n + OVERRUN) // 8) * 8
     return staged
 
 
@@ -67,7 +83,7 @@ def stage_in_slack(graph: Graph, params: list[dict], plan, replan):
     with it (replan(staged) -> MemoryPlan) keeps the arena size and the in-place layers of `plan`.
     Returns (plan, staged)."""
     offer = stage_plan(graph, params, INDEX_LIMIT)
-    saved = {i: (filter_reads(graph.nodes[i], graph) - 1) * graph.t(graph.nodes[i].inputs[1]).nbytes
+    saved = {i: (filter_reads(graph.nodes[i], graph) - 1) * staged_bytes(graph.nodes[i], graph, params[i])
              for i in offer}
     staged = {}
     for i in sorted(offer, key=lambda i: (-saved[i], i)):
