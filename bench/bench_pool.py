@@ -11,7 +11,6 @@ the MLPerf Tiny models' global average pools and the max pools of small CNNs.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -85,16 +84,9 @@ def main() -> None:
             "`python3 bench/bench_pool.py --write`.\n\n" + table() + "\n\n" + FLOORS)
     print(text)
     if args.write:
-        path = ROOT / "BENCHMARKS.md"
-        doc = path.read_text()
-        block = f"<!-- bench_pool:begin -->\n## Pooling: instructions per input element\n\n{text}\n<!-- bench_pool:end -->"
-        if "<!-- bench_pool:begin -->" in doc:
-            doc = re.sub(r"<!-- bench_pool:begin -->.*?<!-- bench_pool:end -->", lambda _m: block, doc, flags=re.S)
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + block + "\n"
-        path.write_text(doc)
-        print(f"updated {path}")
-
+        from bench_compile import write_section  # one way to replace a section of BENCHMARKS.md
+        write_section(ROOT / "BENCHMARKS.md", "bench_pool", f"## Pooling: instructions per input element\n\n{text}")
+        print(f"updated {ROOT / 'BENCHMARKS.md'}")
 
 if __name__ == "__main__":
     main()

@@ -11,7 +11,6 @@ board's flash model, targets/memmodel.py), outputs checked equal to the host bui
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -77,18 +76,10 @@ def main() -> None:
             "AD is almost all of those, so nothing there is staged), and instruction-fetch stalls.")
     print(text)
     if args.write:
-        path = ROOT / "BENCHMARKS.md"
-        doc = path.read_text()
-        block = (f"<!-- bench_stage:begin -->\n## Filters staged in the arena (`--stage-weights`)\n\n{text}\n"
-                 "<!-- bench_stage:end -->")
-        if "<!-- bench_stage:begin -->" in doc:
-            doc = re.sub(r"<!-- bench_stage:begin -->.*?<!-- bench_stage:end -->", lambda _m: block, doc,
-                         flags=re.S)
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + block + "\n"
-        path.write_text(doc)
-        print(f"updated {path}")
-
+        from bench_compile import write_section  # one way to replace a section of BENCHMARKS.md
+        write_section(ROOT / "BENCHMARKS.md", "bench_stage",
+                      f"## Filters staged in the arena (`--stage-weights`)\n\n{text}")
+        print(f"updated {ROOT / 'BENCHMARKS.md'}")
 
 if __name__ == "__main__":
     main()
