@@ -39,6 +39,11 @@ def test_staged_resnet_is_byte_exact_and_reports_its_arena(tmp_path):
 
 def test_budget_below_every_filter_changes_nothing(tmp_path):
     plain = api.compile(str(KWS), tmp_path / "a", measure=False)
+    # what a budget could stage (profile's hint): the 5 convolutions and 4 depthwise layers
+    assert sorted(plain["staged_weights"]["candidates"]) == list(range(9))
+    assert plain["staged_weights"]["layers"] == {}
+    ad = api.compile(str(MODELS / "ad01_int8.tflite"), tmp_path / "ad", measure=False)
+    assert ad["staged_weights"]["candidates"] == {}  # fully connected weights are read once
     tiny = api.compile(str(KWS), tmp_path / "b", measure=False, stage_weights=100)
     assert tiny["staged_weights"]["layers"] == {}
     assert tiny["arena_bytes"] == plain["arena_bytes"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .ir import Graph, Limits, MicrolithError, Op, default_limits, macs
+from .ir import INDEX_LIMIT, Graph, Limits, MicrolithError, Op, default_limits, macs
 
 
 def load(model, name: str | None = None, input_shape: list[int] | None = None) -> Graph:
@@ -104,7 +104,7 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
     `stage_weights`: bytes up to which a convolution's filter is copied from flash into the arena
     before the layer runs (0: never), for boards whose flash has wait states (codegen/stage.py)."""
     from .codegen.c import generate, prepare
-    from .codegen.stage import check_stage_budget
+    from .codegen.stage import check_stage_budget, stage_plan, staged_bytes
     check_stage_budget(stage_weights)  # a bad budget is refused before the model is read
     from .codegen.optimize import check_mode
     optimize = check_mode(optimize)  # a bad mode is refused before the model is read
@@ -143,7 +143,10 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
               "compile_seconds": round(seconds, 3),
               "optimize": gen.optimize["mode"], "optimize_choices": gen.optimize,
               "staged_weights": {"budget_bytes": stage_weights,
-                                 "layers": {i: g.t(g.nodes[i].inputs[1]).nbytes for i in sorted(prep.staged)},
+                                 "layers": {i: staged_bytes(g.nodes[i], g, prep.params[i]) for i in sorted(prep.staged)},
+                                 # every layer some budget would stage, with its filter's bytes
+                                 "candidates": {i: staged_bytes(g.nodes[i], g, prep.params[i])
+                                                for i in sorted(stage_plan(g, prep.params, INDEX_LIMIT))},
                                  "arena_bytes_without": unstaged}}
     if measure:
         from .targets.host import object_sizes

@@ -346,6 +346,13 @@ def cmd_profile(a) -> int:
     if r.get("cycles_est_board") is not None:  # the board's flash wait states behind its cache
         print(f"  cycles with {r['memory_model']['board']} flash {r['cycles_est_board']:,} (estimate; "
               f"{r['cycles_per_mac_est_board']:.2f} per MAC, {r['latency_ms_est_board']:.2f} ms)")
+        mm = r["memory_model"]
+        loads = mm.get("flash_load_stall_cycles") or 0
+        st = r.get("staged_weights") or {}
+        if not st.get("layers") and st.get("candidates") and loads > 0.02 * r["cycles_est_board"]:
+            print(f"    of which {loads:,} stall on data loads from flash ({100 * loads / r['cycles_est_board']:.1f}%); "
+                  f"{len(st['candidates'])} layers read their filters (up to {max(st['candidates'].values()):,} B) "
+                  "3 or more times: --stage-weights free (same arena) or BYTES copies them to SRAM first")
     print(f"  flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} = arena {_kb(r['arena_bytes'])} "
           f"+ data/bss + stack {_kb(r['stack_bytes'])}")
     if (line := _staged_line(r)) is not None:
