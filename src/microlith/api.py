@@ -94,7 +94,7 @@ def inspect(model, input_shape=None) -> dict:
 def compile(model, out_dir, target: str | None = None, name: str | None = None,
             strategy: str = "greedy", measure: bool = True, input_shape=None, force: bool = False,
             max_arena: int | None = None, max_flash: int | None = None, optimize: str | None = None,
-            stage_weights: int = 0) -> dict:
+            stage_weights: int | str = 0) -> dict:
     """Model -> folder of C. Returns the figures of the compile (see DESIGN.md section 2).
     `max_arena` / `max_flash` (bytes) bound the arena and the constant data; by default the most
     RAM and flash of any supported target (ir.default_limits), beyond which a model is refused.
@@ -160,7 +160,7 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
 
 def verify(model, target: str = "host", samples: int = 100, inputs: str | None = None,
            seed: int = 0, workdir: str | None = None, timeout: float | None = None,
-           optimize: str | None = None, stage_weights: int = 0) -> dict:
+           optimize: str | None = None, stage_weights: int | str = 0) -> dict:
     """Compile, build and compare byte by byte with TFLM on random and given inputs.
 
     TFLM and the host C each run in a child process (see _child.py); `timeout` is the

@@ -5,7 +5,8 @@ last_use) and come out as offsets. The algorithm is greedy by size (TFLM's
 GreedyMemoryPlanner): the biggest buffer is placed first, each next one at the lowest offset
 where it does not overlap any placed buffer whose lifetime intersects its own.
 
-What is not in the arena: constants (flash), the graph inputs and outputs (the caller's
+What is not in the arena: constants (flash; a copy of a layer's filter is, during that layer,
+with --stage-weights: stage_name), the graph inputs and outputs (the caller's
 buffers are used directly, so they cost no arena), outputs of alias ops (reshape,
 squeeze), which share their input's memory, and state.
 

@@ -90,7 +90,7 @@ class Prepared:
 
 
 def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
-            stage_weights: int = 0) -> Prepared:
+            stage_weights: int | str = 0) -> Prepared:
     """Per-node parameters (TFLM's Prepare) and the memory plan. Strategies: "greedy" (with
     in-place layers), "greedy-noinplace", "linear" (no sharing, the baseline). `optimize`:
     speed, size or balanced (the default), see codegen/optimize.py. `stage_weights`: bytes up to
