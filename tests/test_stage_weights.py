@@ -88,3 +88,13 @@ def test_free_stages_only_where_the_arena_has_room(tmp_path):
     st = c["staged_weights"]
     assert c["arena_bytes"] == st["arena_bytes_without"] == 36288
     assert sorted(st["layers"]) == [0, 4, 6, 10]
+
+
+@needs_tools
+@pytest.mark.parametrize("target", ["cortex-m0", "cortex-m4"])
+def test_staged_kws_is_byte_exact_on_the_emulated_cores(tmp_path, target):
+    """The M4 build reads the staged filters through its assembly routines and the staged
+    depthwise group data; the M0 build reads the same filters through its own loops and leaves
+    the DSP data out (its copy is compiled only where ML_DSP_LAYOUTS)."""
+    r = api.verify(str(KWS), target=target, samples=2, stage_weights=4096, workdir=str(tmp_path))
+    assert r["bit_exact"], r
