@@ -176,7 +176,7 @@ def _stage_filter(em: _Emitter, node: Node, g: Graph, p: dict, i: int) -> list[s
     flash = em.tensor(w.name)
     ram = f"((int8_t *)(arena + {off}))"
     lines = [why, f"    memcpy({ram}, {flash}, {w.nbytes});"]
-    if (w.size // w.shape[0]) % 4:  # a channel's last word runs past it, the last channel's past the filter
+    if (w.size // w.shape[0]) % 4:  # channels end mid-word: zero the word after the filter (stage.OVERRUN)
         lines.append(f"    memset({ram} + {w.nbytes}, 0, {OVERRUN});")
     em.staged = {w.name: ram}
     return lines

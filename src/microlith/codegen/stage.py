@@ -23,8 +23,10 @@ from ..ops.conv import CONV2D_PIXELS
 # A filter read fewer times than this is not worth its copy: the copy reads it from flash once
 # and writes it, about as much as one more stalled read costs.
 MIN_READS = 3
-# The kernels read a channel's weights as whole words; the last channel's last word may run up
-# to 3 bytes past the filter (zeroed in the copy, and multiplied by zero padding either way).
+# The DSP routines read a channel's weights in whole words, so a channel whose size is not a
+# multiple of 4 runs into the next one's (multiplied by zero padding). The last channel goes
+# through a copy of its own there (ml_conv2d_s8.c), but the staging buffer keeps 4 zeroed bytes
+# after the filter anyway, so that no word read from it can meet bytes of another layer.
 OVERRUN = 4
 
 
