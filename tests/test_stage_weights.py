@@ -98,3 +98,12 @@ def test_staged_kws_is_byte_exact_on_the_emulated_cores(tmp_path, target):
     the DSP data out (its copy is compiled only where ML_DSP_LAYOUTS)."""
     r = api.verify(str(KWS), target=target, samples=2, stage_weights=4096, workdir=str(tmp_path))
     assert r["bit_exact"], r
+
+
+@needs_tools
+def test_report_shows_the_staged_filters(tmp_path):
+    from microlith.report.html import build_report
+    build_report(str(RESNET), "cortex-m4", tmp_path / "r.html", samples=2, stage_weights=9216)
+    page = (tmp_path / "r.html").read_text()
+    assert "filters staged in the arena (--stage-weights)" in page
+    assert "layers 0, 1, 2, 4, 5, 6, 10: 21,424 B copied from flash" in page

@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--samples", type=int, default=20, help="random inputs for the byte-exact check")
     s.add_argument("--search", default=None, metavar="DIR",
                    help="add the results of `microlith search --out DIR` (Pareto front table and plot)")
+    _stage_option(s)
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("quantize", help="float model + calibration data -> int8 .tflite, with an accuracy report")
@@ -418,7 +419,8 @@ def cmd_quantize(a) -> int:
 
 def cmd_report(a) -> int:
     from .report.html import build_report
-    r = build_report(a.model, a.target, a.out, samples=a.samples, search_dir=a.search)
+    r = build_report(a.model, a.target, a.out, samples=a.samples, search_dir=a.search,
+                     stage_weights=a.stage_weights)
     if a.json:
         _print_json(r)
     else:

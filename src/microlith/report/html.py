@@ -50,7 +50,8 @@ def memory_timeline_png(prep, path: Path) -> bytes:
     for b in plan.buffers:
         off = plan.offsets[b.name]
         scratch = b.name.startswith("@scratch")
-        color = "#d62728" if scratch else ("#2ca02c" if b.name in inplace_out else "#1f77b4")
+        staged = b.name.startswith("@stage")  # --- issue 11: a filter copied from flash (--stage-weights)
+        color = "#d62728" if scratch else "#ff7f0e" if staged else ("#2ca02c" if b.name in inplace_out else "#1f77b4")
         ax.add_patch(plt.Rectangle((b.first - 0.4, off), b.last - b.first + 0.8, b.size, facecolor=color,
                                    edgecolor="black", linewidth=0.4, alpha=0.75, hatch="//" if scratch else None))
     ax.axhline(plan.arena_size, color="black", linestyle="--", linewidth=1)
@@ -60,7 +61,8 @@ def memory_timeline_png(prep, path: Path) -> bytes:
     ax.set_xlabel("layer")
     ax.set_ylabel("arena offset (bytes)")
     ax.set_title("Memory plan: activation buffers over their lifetimes (blue), outputs written in place "
-                 "(green), scratch (red)", fontsize=9)
+                 "(green), scratch (red)" + (", filters staged from flash (orange)" if prep.staged else ""),
+                 fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -114,9 +116,11 @@ def _n(v, unit="") -> str:
     return f"{v:,}{unit}"
 
 
-def build_report(model, target: str, out_html, samples: int = 20, search_dir=None) -> dict:
+def build_report(model, target: str, out_html, samples: int = 20, search_dir=None,
+                 stage_weights: int | str = 0) -> dict:
     """Compile, verify and profile `model` on `target`; write the page and its PNGs. search_dir:
-    a `microlith search` results folder, shown as a section (its Pareto front and plot)."""
+    a `microlith search` results folder, shown as a section (its Pareto front and plot).
+    stage_weights: as for compile (codegen/stage.py), for all three."""
     from ..api import load, require_quantized, verify
     from ..codegen.c import prepare
     from .. import profiling
@@ -135,9 +139,9 @@ def build_report(model, target: str, out_html, samples: int = 20, search_dir=Non
     t0 = time.perf_counter()
     g = load(model)
     require_quantized(g)
-    prep = prepare(g)
-    ver = verify(g.source, samples=samples)
-    prof = profiling.profile(g.source, target, per_layer=True)
+    prep = prepare(g, stage_weights=stage_weights)
+    ver = verify(g.source, samples=samples, stage_weights=stage_weights)
+    prof = profiling.profile(g.source, target, per_layer=True, stage_weights=stage_weights)
     stem = out_html.with_suffix("")
     mem_png = memory_timeline_png(prep, Path(f"{stem}.memory.png"))
     cost_png = layer_cost_png(prof["per_layer"], Path(f"{stem}.layers.png"))
@@ -157,6 +161,10 @@ def build_report(model, target: str, out_html, samples: int = 20, search_dir=Non
          f"measurement harness {_n(prof.get('harness_bytes'), ' B')}, C library {_n(prof.get('library_bytes'), ' B')})"
          f" + weights {_n(prof.get('weight_bytes_linked', prof.get('weight_bytes')), ' B')}"],
         ["RAM (data + bss incl. arena + stack high-water mark)", _n(prof["ram_bytes"], " B")],
+        *([["filters staged in the arena (--stage-weights)",
+            f"layers {', '.join(map(str, st['layers']))}: {_n(sum(st['layers'].values()), ' B')} copied from "
+            f"flash before their layer; arena without staging {_n(st['arena_bytes_without'], ' B')}"]]
+          if (st := prof.get("staged_weights") or {}).get("layers") else []),
         ["stack high-water mark", _n(prof["stack_bytes"], " B")],
         # --- issue 11: the cycle estimate itself, at zero wait states and with the board's flash
         ["cycles per inference (estimate)",
