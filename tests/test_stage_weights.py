@@ -107,3 +107,18 @@ def test_report_shows_the_staged_filters(tmp_path):
     page = (tmp_path / "r.html").read_text()
     assert "filters staged in the arena (--stage-weights)" in page
     assert "layers 0, 1, 2, 4, 5, 6, 10: 21,424 B copied from flash" in page
+
+
+@pytest.mark.parametrize("model, budget", [("kws_ref_model", 4096), ("kws_ref_model", 65536),
+                                           ("vww_96_int8", "free"), ("vww_96_int8", 65536),
+                                           ("pretrainedResnet_quant", "free"), ("pretrainedResnet_quant", 4096),
+                                           ("pretrainedResnet_quant", 65536)])
+def test_staged_buffers_never_share_bytes_with_live_buffers(model, budget):
+    from microlith.codegen.c import prepare
+    from microlith.planner import overlapping, stage_name
+    prep = prepare(api.load(str(MODELS / f"{model}.tflite")), stage_weights=budget)
+    assert prep.staged, "nothing staged: the case tests nothing"
+    assert overlapping(prep.plan) == []
+    for i, size in prep.staged.items():
+        assert prep.plan.offsets[stage_name(i)] % 8 == 0
+        assert prep.plan.offsets[stage_name(i)] + size <= prep.plan.arena_size
