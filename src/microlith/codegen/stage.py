@@ -1,6 +1,7 @@
-"""--- issue 11: weights staged in the arena (`--stage-weights BYTES`).
+"""--- issue 11: weights staged in the arena (`--stage-weights free|BYTES`).
 
-A convolution reads its whole filter once per group of CONV2D_PIXELS output pixels. With the
+A convolution reads its whole filter once per group of CONV2D_PIXELS output pixels (a depthwise
+layer on a DSP core its laid-out group data once per output row). With the
 weights in flash behind wait states and a small cache (the STM32L4+'s ART accelerator: 5 wait
 states at 120 MHz, 256 bytes of data cache), every one of those reads after the first stalls
 again: on ResNet-8 that is 1.4 M of its 22.7 M estimated board cycles. Copying the filter into
@@ -65,9 +66,9 @@ def check_stage_budget(budget) -> int | str:
     return budget
 
 
-def stage_plan(graph: Graph, params: list[dict], budget: int) -> dict[int, int]:
-    """Node index -> arena bytes to stage that layer's filter in, for every int8 convolution whose
-    filter is at most `budget` bytes and is read at least MIN_READS times."""
+def stage_plan(graph: Graph, params: list[dict], budget: int | str) -> dict[int, int]:
+    """Node index -> arena bytes to stage that layer's filter in, for every layer whose filter
+    (staged_bytes) is at most `budget` bytes and is read at least MIN_READS times."""
     check_stage_budget(budget)
     staged = {}
     if budget in (0, FREE):  # FREE: stage_in_slack, once the rest of the plan is settled
