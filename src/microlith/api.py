@@ -101,8 +101,9 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
     An existing `out_dir` is replaced only if microlith made it; `force` writes the generated files
     into a folder of the user's, touching nothing else there (codegen/outdir.py).
     `optimize`: "speed", "size" or "balanced" (None: balanced), see codegen/optimize.py.
-    `stage_weights`: bytes up to which a convolution's filter is copied from flash into the arena
-    before the layer runs (0: never), for boards whose flash has wait states (codegen/stage.py)."""
+    `stage_weights`: for boards whose flash has wait states, copy filters the kernel reads again and
+    again from flash into the arena before their layer: "free" where the arena has room anyway, a
+    byte count for every filter up to that size, 0 never (codegen/stage.py)."""
     from .codegen.c import generate, prepare
     from .codegen.stage import check_stage_budget, stage_plan, staged_bytes
     check_stage_budget(stage_weights)  # a bad budget is refused before the model is read

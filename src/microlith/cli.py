@@ -318,8 +318,8 @@ def _staged_line(r: dict) -> str | None:
         return None
     layers = st["layers"]
     if not layers:
-        return (f"  --stage-weights {st['budget_bytes']}: no convolution filter that is read 3 or more times "
-                f"fits; nothing staged")
+        return (f"  --stage-weights {st['budget_bytes']}: no filter that is read 3 or more times fits; "
+                "nothing staged")
     budget = st["budget_bytes"] if isinstance(st["budget_bytes"], str) else f"{st['budget_bytes']:,}"
     return (f"  weights staged in the arena (--stage-weights {budget}): layers "
             f"{', '.join(str(i) for i in layers)} ({sum(layers.values()):,} B of filters, the largest "

@@ -88,7 +88,6 @@ def _code_figures(sizes: dict, res: dict) -> dict:
             "harness_bytes": harness,
             "library_bytes": library, "optimize": res.get("optimize"),
             "optimize_choices": res.get("optimize_choices"),
-            "staged_weights": res.get("staged_weights"),
             "code_basis": ("code_bytes = flash_bytes - weight_bytes_linked: everything in flash but the "
                            "model's constant arrays this build kept (weights, biases, requantization and "
                            "layout tables, LUTs; from the linker map) and the test "
@@ -169,6 +168,7 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
            "data_bytes": sizes["data_bytes"], "bss_bytes": sizes["bss_bytes"],
            "input_bytes_excluded": sizes["input_bytes"],
            **_code_figures(sizes, res),
+           "staged_weights": res.get("staged_weights"),
            "macs": n_macs, "instructions": sample.instructions,
            "instructions_per_mac": round(sample.instructions / n_macs, 3) if n_macs else None,
            "output_matches_host": bool(matches),
