@@ -37,7 +37,7 @@ def mixed_records_conv(in_c=3, kernel=(3, 3), out_c=9):
     k_h, k_w = kernel
     in_scale, out_scale = 0.5, 1.0
     # effective scale = in * w / out = 2^(shift - 1) * (1 + u) for u in [0, 1)
-    shifts = [-2, -10, -22, -23, -30, 0, 1, -1, -29][:out_c]
+    shifts = [-2, -10, -22, -23, -30, 0, 1, -1, -29, -12][:out_c]  # out_c 10: pairs of each
     w_scales = [2.0 ** (s - 1) * 1.3 / in_scale * out_scale for s in shifts]
     w = const("w", rng.integers(-127, 128, (out_c, k_h, k_w, in_c)), scale=w_scales, axis=0,
               dtype="int8")

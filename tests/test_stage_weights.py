@@ -3,6 +3,7 @@ arena before their layer. The outputs stay byte-exact with TFLM (the kernels rea
 from SRAM), the arena cost is reported beside the arena without staging, a budget that stages
 nothing generates the same C as no budget, and on the emulated Cortex-M4 with the STM32L4R5's
 flash model the filters' flash stalls fall."""
+import re
 import shutil
 from pathlib import Path
 
@@ -29,13 +30,19 @@ def test_staged_resnet_is_byte_exact_and_reports_its_arena(tmp_path):
     # every convolution (3x3 and the 1x1 shortcuts) reads its filter at least 3 times; the
     # fully connected layer reads its weights once and is left in flash
     assert sorted(st["layers"]) == [0, 1, 2, 4, 5, 6, 8, 9, 10]
-    assert st["layers"][9] == 64 * 64 * 9
+    # widened to int16 where the copy (twice the filter) fits 64 KB; layer 9's 36,864-byte
+    # filter only as it is
+    assert st["widened"] == [0, 1, 2, 4, 5, 6, 8, 10]
+    assert st["layers"][9] == 64 * 64 * 9 and st["layers"][8] == 2 * 64 * 32 * 9
+    # layer 0's channels are 27 values: widened, each pads to 28 (7 blocks of 4)
+    assert st["layers"][0] == 2 * 16 * 28
     assert st["arena_bytes_without"] == 36288 < c["arena_bytes"]
     src = (tmp_path / "c" / "src" / f"{c['name']}.c").read_text()
     assert src.count("--stage-weights: the kernel reads this filter") == 9
-    # layer 0's channels are 27 bytes, so its 432-byte filter ends mid-word: the copy zeroes the
-    # 4 bytes after it (stage.OVERRUN); the filters of whole words get no memset
-    assert src.count("memset(((int8_t *)(arena + ") == 1 and "+ 432, 0, 4);" in src
+    # the kernel's own copy function, told whether to widen; the layer's params say so too
+    assert len(re.findall(r"ml_conv2d_s8_stage\(.*, 16, 27, 1\);", src)) == 1
+    assert len(re.findall(r"ml_conv2d_s8_stage\(.*, 64, 576, 0\);", src)) == 1
+    assert src.count(".filter_widened = 1") == 8
 
 
 def test_budget_below_every_filter_changes_nothing(tmp_path):
@@ -107,7 +114,9 @@ def test_report_shows_the_staged_filters(tmp_path):
     build_report(str(RESNET), "cortex-m4", tmp_path / "r.html", samples=2, stage_weights=9216)
     page = (tmp_path / "r.html").read_text()
     assert "filters staged in the arena (--stage-weights)" in page
-    assert "layers 0, 1, 2, 4, 5, 6, 10: 21,424 B copied from flash" in page
+    # 9 KB: the widened copies of layers 0, 1, 2, 4, 6 and 10 fit, layer 5's filter only as it is
+    assert "layers 0, 1, 2, 4, 5, 6, 10: 33,664 B copied from flash before their layer (0, 1, 2, 4, 6, 10 " \
+        "widened to int16" in page
 
 
 @pytest.mark.parametrize("model, budget", [("kws_ref_model", 4096), ("kws_ref_model", 65536),
@@ -123,3 +132,58 @@ def test_staged_buffers_never_share_bytes_with_live_buffers(model, budget):
     for i, size in prep.staged.items():
         assert prep.plan.offsets[stage_name(i)] % 8 == 0
         assert prep.plan.offsets[stage_name(i)] + size <= prep.plan.arena_size
+
+
+# --- The widened copy: on DSP cores a staged filter is widened to int16 for the two-channel,
+# three-pixel routine (ml_conv_dsp_pairs). These layers put every record kind in both channels
+# of a pair (fast, wide, general in C), K that ends mid-block, and pixel counts that take sixes,
+# a final overlapping six, threes and an overlapping three.
+
+def _verify_widened(g, tmp_path, samples=3):
+    import microlith
+    from opmodels import write
+    path = write(g, tmp_path)
+    c = api.compile(path, tmp_path / "c", measure=False, stage_weights=1 << 20)
+    assert c["staged_weights"]["widened"] == [0], c["staged_weights"]
+    res = microlith.verify(path, target="cortex-m4", samples=samples, seed=1, stage_weights=1 << 20,
+                           workdir=str(tmp_path))
+    assert res["bit_exact"], res
+
+
+@needs_tools
+@pytest.mark.parametrize("in_c,kernel", [(3, (3, 3)), (8, (1, 1))], ids=["k27", "pointwise"])
+def test_widened_routine_takes_every_record_kind(tmp_path, in_c, kernel):
+    from test_conv_dsp import mixed_records_conv
+    # 10 channels in pairs fast/fast, fast/wide, wide/general, general/general, wide/fast
+    _verify_widened(mixed_records_conv(in_c, kernel, out_c=10), tmp_path, samples=4)
+
+
+@needs_tools
+@pytest.mark.parametrize("shape,kernel", [((6, 1, 3, 8), (1, 1)), ((5, 1, 4, 8), (1, 1)),
+                                          ((4, 1, 5, 12), (1, 1)), ((2, 2, 4, 8), (1, 1)),
+                                          ((2, 3, 3, 16), (1, 1)), ((1, 13, 1, 8), (1, 1)),
+                                          ((1, 11, 3, 3), (3, 3)), ((1, 6, 9, 5), (2, 2))],
+                         ids=["3px", "4px", "5px", "8px", "9px", "13px", "k27_33px", "k20_54px"])
+def test_widened_routine_pixel_groups(tmp_path, shape, kernel):
+    from test_conv import conv_graph
+    _verify_widened(conv_graph(shape, 6, kernel, in_zp=-128, out_zp=3, seed=shape[1] * 7 + shape[2]),
+                    tmp_path)
+
+
+def test_odd_channels_and_narrow_clamp_are_staged_as_they_are(tmp_path):
+    """The two-channel routine needs an even channel count and the full clamp (and 3 pixels):
+    other layers' filters are staged as they are, and stay byte-exact."""
+    import microlith
+    from opmodels import write
+    from test_conv import conv_graph
+    for name, g in {"odd": conv_graph((1, 4, 4, 8), 5, (1, 1), seed=3),
+                    "relu": conv_graph((1, 4, 4, 8), 6, (1, 1), activation="RELU", out_zp=-20, seed=4)}.items():
+        path = write(g, tmp_path, name)
+        c = api.compile(path, tmp_path / name, measure=False, stage_weights=1 << 20)
+        st = c["staged_weights"]
+        assert list(st["layers"]) == [0] and st["widened"] == [], (name, st)
+        assert st["layers"][0] == g.t(g.nodes[0].inputs[1]).nbytes
+        if shutil.which(cortexm.CC) and shutil.which(cortexm.QEMU):
+            res = microlith.verify(path, target="cortex-m4", samples=2, seed=1, stage_weights=1 << 20,
+                                   workdir=str(tmp_path))
+            assert res["bit_exact"], res

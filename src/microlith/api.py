@@ -105,7 +105,7 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
     again from flash into the arena before their layer: "free" where the arena has room anyway, a
     byte count for every filter up to that size, 0 never (codegen/stage.py)."""
     from .codegen.c import generate, prepare
-    from .codegen.stage import check_stage_budget, stage_plan, staged_bytes
+    from .codegen.stage import check_stage_budget, is_widened, stage_plan, staged_bytes
     check_stage_budget(stage_weights)  # a bad budget is refused before the model is read
     from .codegen.optimize import check_mode
     optimize = check_mode(optimize)  # a bad mode is refused before the model is read
@@ -131,6 +131,7 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
                              f"layers' state ({prep.plan.state_size} bytes) need more than the {limits.max_arena} "
                              f"bytes allowed ({limits.origin}); use a smaller model or raise the limit (max_arena)")
     gen = generate(prep, out_dir, name, force=force)
+    widened = {i for i, n in prep.staged.items() if is_widened(g.nodes[i], g, prep.params[i], n)}
     seconds = time.perf_counter() - t0
     result = {"model": g.source or g.name, "name": gen.name, "target": target or "host",
               "board": None, "out_dir": str(out_dir), "arena_bytes": gen.arena_bytes,
@@ -144,7 +145,10 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
               "compile_seconds": round(seconds, 3),
               "optimize": gen.optimize["mode"], "optimize_choices": gen.optimize,
               "staged_weights": {"budget_bytes": stage_weights,
-                                 "layers": {i: staged_bytes(g.nodes[i], g, prep.params[i]) for i in sorted(prep.staged)},
+                                 # the bytes of each layer's staged copy, and the layers staged widened
+                                 "layers": {i: staged_bytes(g.nodes[i], g, prep.params[i], i in widened)
+                                            for i in sorted(prep.staged)},
+                                 "widened": sorted(widened),
                                  # every layer some budget would stage, with its filter's bytes
                                  "candidates": {i: staged_bytes(g.nodes[i], g, prep.params[i])
                                                 for i in sorted(stage_plan(g, prep.params, INDEX_LIMIT))},

@@ -321,9 +321,12 @@ def _staged_line(r: dict) -> str | None:
         return (f"  --stage-weights {st['budget_bytes']}: no filter that is read 3 or more times fits; "
                 "nothing staged")
     budget = st["budget_bytes"] if isinstance(st["budget_bytes"], str) else f"{st['budget_bytes']:,}"
+    widened = st.get("widened") or []
+    wide = (f"; {', '.join(map(str, widened))} widened to int16 for the DSP cores' two-channel routine"
+            if widened else "")
     return (f"  weights staged in the arena (--stage-weights {budget}): layers "
-            f"{', '.join(str(i) for i in layers)} ({sum(layers.values()):,} B of filters, the largest "
-            f"{max(layers.values()):,} B); arena {_kb(st['arena_bytes_without'])} without staging")
+            f"{', '.join(str(i) for i in layers)} ({sum(layers.values()):,} B of copies, the largest "
+            f"{max(layers.values()):,} B{wide}); arena {_kb(st['arena_bytes_without'])} without staging")
 
 
 def cmd_profile(a) -> int:

@@ -27,7 +27,7 @@ from ..planner import MemoryPlan, plan_memory, scratch_name, stage_name
 from .inplace import RowStream, cheaper_streams, emit_row_stream, row_stream
 from .optimize import Plan, config_header, drop_fallbacks, emit_row_cursor, forget, plan_layers, readme_section
 from .outdir import write_folder
-from .stage import FREE, OVERRUN, filter_reads, stage_in_slack, stage_plan
+from .stage import FREE, filter_reads, is_widened, stage_in_slack, stage_plan
 
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
           "int64": "int64_t", "float32": "float", "bool": "uint8_t",
@@ -158,12 +158,14 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
         opt.inline_glue, opt.choices = final.inline_glue, final.choices
     opt.choices = [c for c in opt.choices if c["layer"] in plan.inplace]
     drop_fallbacks(graph, params, opt)
+    if not any(is_widened(graph.nodes[i], graph, params[i], n) for i, n in staged.items()):
+        opt.absent.append("CONV2D_S8_NO_PAIRS")  # the two-channel routine (about 1.4 KB): no widened filter
     return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt, staged)
 
 
-def _stage_filter(em: _Emitter, node: Node, g: Graph, p: dict, i: int) -> list[str]:
-    """The copy of layer i's filter into its arena bytes (codegen/stage.py); the layer's call then
-    reads the copy."""
+def _stage_filter(em: _Emitter, node: Node, g: Graph, p: dict, i: int, size: int) -> list[str]:
+    """The copy of layer i's filter into its `size` arena bytes (codegen/stage.py); the layer's call
+    then reads the copy."""
     off = em.plan.offsets[stage_name(i)]
     why = (f"    /* --stage-weights: the kernel reads this filter {filter_reads(node, g)} times; "
            f"copied to the arena, flash is read once */")
@@ -175,10 +177,13 @@ def _stage_filter(em: _Emitter, node: Node, g: Graph, p: dict, i: int) -> list[s
     w = g.t(node.inputs[1])
     flash = em.tensor(w.name)
     ram = f"((int8_t *)(arena + {off}))"
-    lines = [why, f"    memcpy({ram}, {flash}, {w.nbytes});"]
-    if (w.size // w.shape[0]) % 4:  # channels end mid-word: zero the word after the filter (stage.OVERRUN)
-        lines.append(f"    memset({ram} + {w.nbytes}, 0, {OVERRUN});")
+    out_c = w.shape[0]
+    # the kernel's own copy: widened for its two-channel routine on DSP builds (stage.widens),
+    # else the bytes and a zeroed word after them (stage.OVERRUN)
+    widen = is_widened(node, g, p, size)
+    lines = [why, f"    ml_conv2d_s8_stage({ram}, {flash}, {out_c}, {w.size // out_c}, {int(widen)});"]
     em.staged = {w.name: ram}
+    em.staged_widened = {w.name} if widen else set()
     return lines
 
 
@@ -252,6 +257,7 @@ class _Emitter:
     states: list[str] = field(default_factory=list)  # --- issue 10: op state arrays, for NAME_reset
     layer_modes: list[str] = field(default_factory=list)  # --- issue 11: --optimize, per layer
     staged: dict[str, str] = field(default_factory=dict)  # --- issue 11: const tensor or array -> its arena copy, this layer
+    staged_widened: set = field(default_factory=set)  # the filters among them staged widened (ml_conv2d_s8_stage)
 
     @property
     def optimize(self) -> str:
@@ -438,9 +444,9 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
         out_t = g.t(out)
         body.append(f"    /* layer {i}: {_describe(node, g)} */")
         body.append(f"    ML_LAYER_BEGIN({i});")
-        em.staged = {}
+        em.staged, em.staged_widened = {}, set()
         if i in prep.staged:
-            body += _stage_filter(em, node, g, prep.params[i], i)
+            body += _stage_filter(em, node, g, prep.params[i], i, prep.staged[i])
         if i in plan.shared:
             body.append(f"    /* writes its output over '{safe_text(plan.shared[i][0])}', which dies here */")
         if impl.alias and plan.alias.get(out) is not None:

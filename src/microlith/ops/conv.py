@@ -279,6 +279,8 @@ class Conv2D(OpImpl):
         fields = {k: p[k] for k in _GEOMETRY + _QUANT}
         # The M0 path runs every layer with a scratch (int8, no groups): it takes the folded bias.
         fields["bias_folded"] = "ML_CONV_M0_FOLDED" if scratch != "NULL" else 0
+        if node.inputs[1] in getattr(ctx, "staged_widened", ()):
+            fields["filter_widened"] = 1  # --stage-weights: the copy ml_conv2d_s8_stage widened
         return _emit("ml_conv2d_s8", "ml_conv_params", fields, node, g, p, ctx, scratch,
                      m0_fold=scratch != "NULL")
 

@@ -163,7 +163,9 @@ def build_report(model, target: str, out_html, samples: int = 20, search_dir=Non
         ["RAM (data + bss incl. arena + stack high-water mark)", _n(prof["ram_bytes"], " B")],
         *([["filters staged in the arena (--stage-weights)",
             f"layers {', '.join(map(str, st['layers']))}: {_n(sum(st['layers'].values()), ' B')} copied from "
-            f"flash before their layer; arena without staging {_n(st['arena_bytes_without'], ' B')}"]]
+            f"flash before their layer" + (f" ({', '.join(map(str, st['widened']))} widened to int16 for the DSP "
+                                           "cores' two-channel routine)" if st.get("widened") else "")
+            + f"; arena without staging {_n(st['arena_bytes_without'], ' B')}"]]
           if (st := prof.get("staged_weights") or {}).get("layers") else []),
         ["stack high-water mark", _n(prof["stack_bytes"], " B")],
         # --- issue 11: the cycle estimate itself, at zero wait states and with the board's flash

@@ -22,6 +22,9 @@
  *                      builds its columns by output-row segments, or from 3x3x3 windows, so
  *                      ml_conv2d_s8 leaves that builder out; its per-pixel im2col gives the same
  *                      columns for any layer.
+ *   ML_CONV2D_S8_NO_PAIRS  (every mode) no CONV_2D layer has its filter staged widened to int16
+ *                      (--stage-weights, ml_conv2d_s8_stage), so the two-channel routine that
+ *                      reads such filters is left out; staged copies are then plain bytes.
  *
  * A generated ml_config.h applies only while ML_CONFIG_MIXED is not defined: a build whose
  * models have different ml_config.h defines it for the shared kernels (the generated CMake and

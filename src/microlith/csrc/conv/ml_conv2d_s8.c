@@ -9,6 +9,16 @@
 #define ML_COMPACT 0
 #endif
 
+/* Builds that run the two-channel routine over filters widened by ml_conv2d_s8_stage: the DSP
+ * assembly, not compact, unless no layer of the model has a widened filter (ml_config.h:
+ * ML_CONV2D_S8_NO_PAIRS). ml_conv2d_s8_stage and the kernel test the same macro, so a widened
+ * copy only ever meets the routine that reads it. */
+#if defined(ML_NN_DSP) && !ML_COMPACT && !defined(ML_CONV2D_S8_NO_PAIRS)
+#define ML_CONV_PAIRS 1
+#else
+#define ML_CONV_PAIRS 0
+#endif
+
 /*
  * The inner products stay out of line: inlined into the loop nest they lose registers to the
  * outer loops' state and spill inside the innermost loop (twice the instructions per MAC for
@@ -481,6 +491,8 @@ static void ml_conv_dsp_widen(const int8_t *raw, int32_t n, int32_t *col, int32_
         int32_t a, b, t0, t1;
         if (step == 12) {
             ML_CONV_WIDEN2("48");
+        } else if (step == 6) {
+            ML_CONV_WIDEN2("24");  /* P = 3: the two-channel routine */
         } else {
             ML_CONV_WIDEN2("32");  /* step 8: P = 4 (the C groups' too) */
         }
@@ -1267,6 +1279,123 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p6", ML_CONV_BLOCK6, ML_CONV_FAST6, ML_CONV
 __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", ML_CONV_BLOCK4, ML_CONV_FAST4, ML_CONV_WIDE4,
                         "mov r4, r2\n\t", "cmp r6, r4\n\t"));
 
+#if ML_CONV_PAIRS
+/*
+ * Filters staged widened (ml_conv2d_s8_stage with widen = 1): two output channels times three
+ * pixels. The weights are int16 already, so a block of 4 values of a channel pair is one LDM of
+ * four words, {w0, w2} and {w1, w3} of each channel, and each pixel's two column words (LDRD)
+ * serve both channels: 16 instructions and 26 cycles per 24 MACs, where the six-pixel routine
+ * reloads every column word per channel (18 and 31). It needs the filter in SRAM: read from
+ * flash it would fetch four times the bytes per MAC of the six-pixel routine. The columns are
+ * those of six pixels (12 words per block), built once; the routine runs on pixels 0-2, then on
+ * 3-5 (job->cols 6 words on), so the column builders' code runs as often as for ml_conv_dsp_p6.
+ * Registers: r0-r2 channel 0's pixels 0-2, r3-r5 channel 1's, r6 the columns, r7 the weights,
+ * r8-r11 the block's widened weights, r12 and lr one pixel's column words. Per channel pair: the
+ * first block with SMUAD, the rest through four unrolled blocks entered at job->entry, then
+ * each channel's record: fast, wide or (in C) general, as in ml_conv_dsp_p6.
+ */
+#define ML_CONV_PAIR_MAC(op, a, b)                                                              \
+    #op " " a ", r12, r8" ML_CONV_ACC_##op(a) "\n\t"                                             \
+    "smlad " a ", lr, r9, " a "\n\t"                                                             \
+    #op " " b ", r12, r10" ML_CONV_ACC_##op(b) "\n\t"                                            \
+    "smlad " b ", lr, r11, " b "\n\t"
+#define ML_CONV_PAIR_BLOCK(op)                                                                  \
+    "ldmia r7!, {r8, r9, r10, r11}\n\t"                                                          \
+    "ldrd r12, lr, [r6], #8\n\t" ML_CONV_PAIR_MAC(op, "r0", "r3")                               \
+    "ldrd r12, lr, [r6], #8\n\t" ML_CONV_PAIR_MAC(op, "r1", "r4")                               \
+    "ldrd r12, lr, [r6], #32\n\t" ML_CONV_PAIR_MAC(op, "r2", "r5")
+/* One channel's record into r8-r11 (r12 = its pixel 0 output, lr = C_OUT), fast or not. */
+#define ML_CONV_PAIR_REC(slow)                                                                  \
+    "ldr r6, [sp, #12]\n\t"                                                                      \
+    "ldmia r6!, {r8, r9, r10, r11}\n\t"                                                          \
+    "str r6, [sp, #12]\n\t"                                                                      \
+    "ldr lr, [sp, #24]\n\t"                                                                      \
+    "cmp r11, #23\n\t"                                                                           \
+    "bhs.w " slow "\n\t"
+#define ML_CONV_PAIR_FAST(a, b, c)                                                              \
+    ML_CONV_FAST(a) ML_CONV_ST0 ML_CONV_FAST(b) ML_CONV_ST1 ML_CONV_NEXT2 ML_CONV_FAST(c)        \
+    ML_CONV_ST0
+/* Wide records (r11 = n - 1 after the subtraction); `out` sets r12 to the pixel 0 output. */
+#define ML_CONV_PAIR_WIDE(a, b, c, out)                                                         \
+    "sub r11, r11, #32\n\t"                                                                      \
+    ML_CONV_WIDE(a) ML_CONV_WIDE(b) ML_CONV_WIDE(c)                                              \
+    "ldr r6, [sp, #36]\n\t" out "ldr lr, [sp, #24]\n\t"                                          \
+    ML_CONV_WST(a, "[r12]") ML_CONV_WST(b, "[r12, lr]") ML_CONV_NEXT2 ML_CONV_WST(c, "[r12]")
+/* General records: the channel's three sums (saved at sp + acc) through ml_conv_dsp_general. */
+#define ML_CONV_PAIR_GENERAL(acc)                                                               \
+    "push {r0, r1, r2, r3, r4, r5}\n\t"                                                          \
+    "sub sp, sp, #8\n\t"                                                                         \
+    "add r0, sp, #" acc "\n\t"                                                                   \
+    "mov r1, r12\n\t"                                                                            \
+    "ldr r2, [sp, #44]\n\t"                                                                      \
+    "sub r2, r2, #16\n\t"                                                                        \
+    "add r3, sp, #32\n\t"                                                                        \
+    "bl ml_conv_dsp_general\n\t"                                                                 \
+    "add sp, sp, #8\n\t"                                                                         \
+    "pop {r0, r1, r2, r3, r4, r5}\n\t"
+#define ML_CONV_OUT0 "ldr r12, [sp, #20]\n\t"
+#define ML_CONV_OUT1 "ldr r12, [sp, #20]\n\tadd r12, r12, #1\n\t"
+
+void ml_conv_dsp_pairs(const ml_conv_dsp_job *job);
+__asm__(ML_DSP_ASM_FUNCTION("ml_conv_dsp_pairs")
+        "push {r3, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+        "ldmia r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"
+        "push {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"
+        "mov r7, r3\n"
+        ".Lml_conv_dsp_pairs_ch:\n\t"
+        "ldr r6, [sp, #0]\n\t"
+        ML_CONV_PAIR_BLOCK(smuad)
+        "ldr r12, [sp, #28]\n\t"
+        "tbb [pc, r12]\n"
+        ".Lml_conv_dsp_pairs_tab:\n\t"
+        ".byte (.Lml_conv_dsp_pairs_b0 - .Lml_conv_dsp_pairs_tab) / 2\n\t"
+        ".byte (.Lml_conv_dsp_pairs_b1 - .Lml_conv_dsp_pairs_tab) / 2\n\t"
+        ".byte (.Lml_conv_dsp_pairs_b2 - .Lml_conv_dsp_pairs_tab) / 2\n\t"
+        ".byte (.Lml_conv_dsp_pairs_b3 - .Lml_conv_dsp_pairs_tab) / 2\n\t"
+        ".byte (.Lml_conv_dsp_pairs_done - .Lml_conv_dsp_pairs_tab) / 2\n\t"
+        ".balign 2\n"
+        ".Lml_conv_dsp_pairs_b0:\n\t" ML_CONV_PAIR_BLOCK(smlad)
+        ".Lml_conv_dsp_pairs_b1:\n\t" ML_CONV_PAIR_BLOCK(smlad)
+        ".Lml_conv_dsp_pairs_b2:\n\t" ML_CONV_PAIR_BLOCK(smlad)
+        ".Lml_conv_dsp_pairs_b3:\n\t" ML_CONV_PAIR_BLOCK(smlad)
+        "ldr r12, [sp, #4]\n\t"
+        "cmp r6, r12\n\t"
+        "bne.w .Lml_conv_dsp_pairs_b0\n"
+        ".Lml_conv_dsp_pairs_done:\n\t"
+        ML_CONV_OUT0 ML_CONV_PAIR_REC(".Lml_conv_dsp_pairs_slow0")
+        ML_CONV_PAIR_FAST("r0", "r1", "r2")
+        ".Lml_conv_dsp_pairs_ch1:\n\t"
+        ML_CONV_OUT1 ML_CONV_PAIR_REC(".Lml_conv_dsp_pairs_slow1")
+        ML_CONV_PAIR_FAST("r3", "r4", "r5")
+        ".Lml_conv_dsp_pairs_next:\n\t"
+        "ldr r6, [sp, #20]\n\t"
+        "add r6, r6, #2\n\t"
+        "str r6, [sp, #20]\n\t"
+        "ldr r6, [sp, #12]\n\t"
+        "ldr r8, [sp, #16]\n\t"
+        "cmp r6, r8\n\t"
+        "bne.w .Lml_conv_dsp_pairs_ch\n\t"
+        "add sp, sp, #48\n\t"
+        "pop {r3, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+        ".Lml_conv_dsp_pairs_slow0:\n\t"
+        "cmp r11, #64\n\t"
+        "bhs.w .Lml_conv_dsp_pairs_general0\n\t"
+        ML_CONV_PAIR_WIDE("r0", "r1", "r2", ML_CONV_OUT0)
+        "b.w .Lml_conv_dsp_pairs_ch1\n"
+        ".Lml_conv_dsp_pairs_general0:\n\t"
+        ML_CONV_PAIR_GENERAL("8")
+        "b.w .Lml_conv_dsp_pairs_ch1\n"
+        ".Lml_conv_dsp_pairs_slow1:\n\t"
+        "cmp r11, #64\n\t"
+        "bhs.w .Lml_conv_dsp_pairs_general1\n\t"
+        ML_CONV_PAIR_WIDE("r3", "r4", "r5", ML_CONV_OUT1)
+        "b.w .Lml_conv_dsp_pairs_next\n"
+        ".Lml_conv_dsp_pairs_general1:\n\t"
+        ML_CONV_PAIR_GENERAL("20")
+        "b.w .Lml_conv_dsp_pairs_next\n\t"
+        ".size ml_conv_dsp_pairs, .-ml_conv_dsp_pairs\n\t");
+#endif /* ML_CONV_PAIRS */
+
 /*
  * The records of ml_conv_dsp_job for every output channel. A channel is fast only when
  * |acc + bias| < 2^30 is certain: the generator proved it for every channel (acc_bounded), or
@@ -1449,6 +1578,14 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
     const int pointwise = d.k_h == 1 && d.k_w == 1 && (d.in_c & 3) == 0 && params->stride_h == 1 &&
                           params->stride_w == 1 && params->pad_h == 0 && params->pad_w == 0 &&
                           out_h == d.in_h && out_w == d.in_w;
+#if ML_CONV_PAIRS
+    const int pairs = params->filter_widened != 0;
+    if (pairs && (!fast || (out_c & 1) != 0 || pixels < 3)) {
+        return ML_ARG_ERROR;  /* the generator widens only filters this routine can take */
+    }
+#else
+    const int pairs = 0;  /* ml_conv2d_s8_stage copied the filter as it is */
+#endif
 #if ML_CONV_ASM
     ml_conv_dsp_job job;
     ml_conv_dsp_job one;  /* the last channel, reading its padded copy, when K % 4 != 0 */
@@ -1464,7 +1601,9 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
         job.w_back = 4 * d.blocks - d.k;
         job.out_off = params->output_offset;
         job.unused = 0;
-        if ((d.k & 3) != 0) {
+        if (pairs) {
+            job.w_back = 0;  /* the widened copy pads every channel to whole blocks */
+        } else if ((d.k & 3) != 0) {
             /* Word reads overrun each channel by w_back bytes, which meet zero columns; the last
              * channel reads a padded copy instead, so nothing past the filter is read. */
             const int8_t *w = filter + (out_c - 1) * d.k;
@@ -1482,6 +1621,7 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
     (void)rec;
     (void)last;
     (void)fast;
+    (void)pairs;
 #endif
     for (int32_t b = 0; b < input_dims->n; ++b) {
         const int8_t *in_batch = input + b * d.in_h * d.in_w * d.in_c;
@@ -1489,22 +1629,38 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
         for (int32_t first = 0; first < pixels;) {
             const int32_t left = pixels - first;
             int32_t px = 0;
-#if ML_CONV_ASM
-            if (fast) {
-                px = ml_conv_dsp_group_px(left);
-                if (px > pixels) {
-                    px = pixels >= 4 ? 4 : 0;
+            int32_t np, step;
+#if ML_CONV_PAIRS
+            if (pairs) {
+                /* Columns of six pixels, the routine run on each half; the rest as one six
+                 * ending on the last pixel when 4 or 5 remain, else as a three. */
+                np = left >= 6 || (left > 3 && pixels >= 6) ? 6 : 3;
+                if (np > left) {
+                    first = pixels - np;
                 }
-                if (px > left) {
-                    /* The last group ends on the last pixel and computes some of the previous
-                     * group's again (same values: the input and output never overlap). */
-                    first = pixels - px;
-                }
-            }
+                px = 3;
+                step = 6;
+            } else
 #endif
-            /* px == 0: fewer than four pixels in all, the C path's */
-            const int32_t step = px > 0 ? px : ML_CONV_PX;
-            const int32_t np = px > 0 ? px : (left < ML_CONV_PX ? left : ML_CONV_PX);
+            {
+#if ML_CONV_ASM
+                if (fast) {
+                    px = ml_conv_dsp_group_px(left);
+                    if (px > pixels) {
+                        px = pixels >= 4 ? 4 : 0;
+                    }
+                    if (px > left) {
+                        /* The last group ends on the last pixel and computes some of the
+                         * previous group's again (same values: the input and output never
+                         * overlap). */
+                        first = pixels - px;
+                    }
+                }
+#endif
+                /* px == 0: fewer than four pixels in all, the C path's */
+                step = px > 0 ? px : ML_CONV_PX;
+                np = px > 0 ? px : (left < ML_CONV_PX ? left : ML_CONV_PX);
+            }
             if (pointwise) {
                 ml_conv_dsp_widen_pixels(in_batch + first * d.in_c, np, d.in_c, d.cols, 2 * step,
                                          d.off2);
@@ -1518,11 +1674,25 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
                 job.cols_end = d.cols + d.blocks * 2 * px;
                 job.out = out;
                 job.px = px;
+                void (*run)(const ml_conv_dsp_job *) = ml_conv_dsp_p4;
 #if ML_CONV_P6
-                void (*const run)(const ml_conv_dsp_job *) = px == 6 ? ml_conv_dsp_p6
-                                                                             : ml_conv_dsp_p4;
-#else
-                void (*const run)(const ml_conv_dsp_job *) = ml_conv_dsp_p4;
+                if (px == 6) {
+                    run = ml_conv_dsp_p6;
+                }
+#endif
+#if ML_CONV_PAIRS
+                if (pairs) {
+                    job.cols_end = d.cols + d.blocks * 12;
+                    ml_conv_dsp_pairs(&job);
+                    if (np == 6) {
+                        job.cols += 6;
+                        job.cols_end += 6;
+                        job.out = out + 3 * out_c;
+                        ml_conv_dsp_pairs(&job);
+                    }
+                    first += np;
+                    continue;
+                }
 #endif
                 if (job.rec_end != job.rec) {
                     run(&job);
@@ -2305,4 +2475,53 @@ ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant 
         }
     }
     return ML_OK;
+}
+
+#if ML_CONV_PAIRS
+/* Channel c's 4 values of block b (zeros past k) as {v0, v2} and {v1, v3}: the words the
+ * two-channel routine multiplies by a column's. */
+static void ml_conv_stage_block(int32_t *dst, const int8_t *w, int32_t left)
+{
+    int32_t v[4] = {0, 0, 0, 0};
+    for (int32_t i = 0; i < 4 && i < left; ++i) {
+        v[i] = w[i];
+    }
+    dst[0] = (int32_t)(((uint32_t)(uint16_t)v[2] << 16) | (uint16_t)v[0]);
+    dst[1] = (int32_t)(((uint32_t)(uint16_t)v[3] << 16) | (uint16_t)v[1]);
+}
+#endif
+
+void ml_conv2d_s8_stage(int8_t *dst, const int8_t *filter, int32_t out_c, int32_t k, int32_t widen)
+{
+#if ML_CONV_PAIRS
+    if (widen) {
+        /* per channel pair and block: channel 0's two words, then channel 1's */
+        int32_t *w = (int32_t *)(void *)dst;
+        const int32_t blocks = (k + 3) >> 2;
+        for (int32_t oc = 0; oc + 1 < out_c; oc += 2) {
+            const int8_t *w0 = filter + oc * k;
+            const int8_t *w1 = w0 + k;
+            int32_t b = 0;
+            if ((k & 3) == 0) {  /* whole words: SXTB16 splits each as the routine wants */
+                for (; b < blocks; ++b, w += 4) {
+                    const int32_t a = ml_dsp_read_s8x4(w0 + 4 * b);
+                    const int32_t c = ml_dsp_read_s8x4(w1 + 4 * b);
+                    w[0] = ml_dsp_sxtb16(a);
+                    w[1] = ml_dsp_sxtb16_ror8(a);
+                    w[2] = ml_dsp_sxtb16(c);
+                    w[3] = ml_dsp_sxtb16_ror8(c);
+                }
+            }
+            for (; b < blocks; ++b, w += 4) {
+                ml_conv_stage_block(w, w0 + 4 * b, k - 4 * b);
+                ml_conv_stage_block(w + 2, w1 + 4 * b, k - 4 * b);
+            }
+        }
+        return;
+    }
+#else
+    (void)widen;
+#endif
+    memcpy(dst, filter, (size_t)out_c * (size_t)k);
+    memset(dst + out_c * k, 0, 4);
 }

@@ -25,6 +25,8 @@ typedef struct {
                                scratch, untouched since (the row stream sets it for every chunk
                                after a layer's first): what the kernel derived from the layer's
                                constants and left there is reused; 0 otherwise */
+    int32_t filter_widened; /* 1 when `filter` is the copy ml_conv2d_s8_stage made with widen = 1
+                               (--stage-weights; the generator sets both) */
 } ml_conv_params;
 
 /*
@@ -90,5 +92,20 @@ ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant 
                        const ml_dims *input_dims, const int8_t *input,
                        const ml_dims *filter_dims, const int8_t *filter, const int32_t *bias,
                        const ml_dims *output_dims, int8_t *output);
+
+/*
+ * --stage-weights: copy a layer's filter (out_c channels of k values) into dst in the arena
+ * before the layer runs, so that its kernel reads SRAM instead of flash. With widen = 1 (the
+ * generator sets it, and the layer's filter_widened, for layers whose clamp is [-128, 127], with
+ * an even out_c and at least 3 output pixels) builds that run the DSP assembly store the
+ * weights already widened to int16 for the two-channel routine (ml_conv2d_s8.c), channel pairs
+ * interleaved block by block, each channel padded with zeros to a multiple of 4; every other
+ * build (and widen = 0) copies the bytes as they are and zeroes the 4 after them, so that no
+ * word read of the last channel meets another buffer's bytes. dst: ML_CONV2D_S8_STAGE_BYTES
+ * bytes (the widened copy is twice the filter), aligned to 4.
+ */
+#define ML_CONV2D_S8_STAGE_BYTES(out_c, k, widen)                                                \
+    ((widen) ? 8 * (out_c) * (((k) + 3) / 4) : (out_c) * (k) + 4)
+void ml_conv2d_s8_stage(int8_t *dst, const int8_t *filter, int32_t out_c, int32_t k, int32_t widen);
 
 #endif
