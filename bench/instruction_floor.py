@@ -18,6 +18,12 @@ The second floor prices depthwise MACs at 1.5, a loop this project has not built
 vertically adjacent taps' raw words packed by PKHBT/PKHTB before SXTB16, so that one SMLAD
 takes two taps of a channel (two loads, two packs, four SXTB16 and four SMLAD per eight MACs,
 with the weights' loads left out).
+
+The third floor is the second with every convolution's filter staged widened to int16
+(--stage-weights with a budget that holds the widened copies; ml_conv_dsp_pairs): a convolution
+MAC at 16/24 instructions (per block of four input values of two channels, one LDM of the four
+widened weight words and three LDRDs of a pixel's two column words feeding twelve SMLADs).
+Fully connected weights are read once and stay int8 in flash.
 """
 from __future__ import annotations
 
@@ -35,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "examples" / "models" / "mlperf_tiny"
 BEGIN, END = "<!-- instruction_floor:begin -->", "<!-- instruction_floor:end -->"
 CONV_PER_MAC, DW_PER_MAC, DW_PAIRED_PER_MAC, PER_OUTPUT = 0.75, 2.0, 1.5, 6
+CONV_WIDENED_PER_MAC = 16 / 24
 # (label, file, the issue 11 target on cortex-m4 in instructions)
 ROWS = [("KWS DS-CNN", "kws_ref_model.tflite", 2.66e6), ("VWW MobileNetV1", "vww_96_int8.tflite", 7.49e6),
         ("IC ResNet-8", "pretrainedResnet_quant.tflite", 12.5e6), ("AD autoencoder", "ad01_int8.tflite", 0.40e6)]
@@ -42,7 +49,7 @@ ROWS = [("KWS DS-CNN", "kws_ref_model.tflite", 2.66e6), ("VWW MobileNetV1", "vww
 
 def floor(path: Path) -> dict:
     g = load(path)
-    conv = dw = conv_out = dw_out = 0
+    conv = dw = conv_out = dw_out = conv2d = 0
     for node in g.nodes:
         m = profiling._layer_macs(g, node)
         outs = int(np.prod(g.t(node.outputs[0]).shape))
@@ -50,10 +57,12 @@ def floor(path: Path) -> dict:
             dw, dw_out = dw + m, dw_out + outs
         elif node.op in (Op.CONV_2D, Op.FULLY_CONNECTED):
             conv, conv_out = conv + m, conv_out + outs
+            conv2d += m if node.op is Op.CONV_2D else 0
     total = CONV_PER_MAC * conv + DW_PER_MAC * dw + PER_OUTPUT * (conv_out + dw_out)
     paired = total - (DW_PER_MAC - DW_PAIRED_PER_MAC) * dw
+    widened = paired - (CONV_PER_MAC - CONV_WIDENED_PER_MAC) * conv2d
     return {"conv_macs": conv, "dw_macs": dw, "outputs": conv_out + dw_out, "floor": int(total),
-            "floor_paired": int(paired)}
+            "floor_paired": int(paired), "floor_widened": int(widened)}
 
 
 def table(models: Path, measured: dict[str, int]) -> str:
@@ -62,16 +71,20 @@ def table(models: Path, measured: dict[str, int]) -> str:
              f"instructions, depthwise MACs at {DW_PER_MAC:g}, each output's requantization at {PER_OUTPUT}, "
              "nothing else (the script's docstring derives each figure from the kernels' loops). A target "
              "below the floor cannot be met by tuning these loops. The second floor prices depthwise MACs at "
-             f"{DW_PAIRED_PER_MAC}, a tap-pairing loop not built here.", "",
+             f"{DW_PAIRED_PER_MAC}, a tap-pairing loop not built here; the third also every convolution MAC "
+             "at 16/24, the two-channel routine over filters staged widened to int16 (`--stage-weights`).", "",
              "| model | conv + FC MACs | depthwise MACs | outputs | floor | floor, paired depthwise taps "
-             "| measured (bench_cortexm) | issue 11 target |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| floor, paired taps and widened filters | measured (bench_cortexm) | issue 11 target |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for label, fname, target in ROWS:
         f = floor(models / fname)
         meas = measured.get(fname)
-        verdict = ("below both floors" if target < f["floor_paired"] else
-                   "below the floor" if target < f["floor"] else "above the floor")
+        verdict = ("below every floor" if target < f["floor_widened"] else
+                   "above the widened floor only" if target < f["floor_paired"] else
+                   "below the first floor only" if target < f["floor"] else "above the floor")
         lines.append(f"| {label} | {f['conv_macs']:,} | {f['dw_macs']:,} | {f['outputs']:,} | {f['floor']:,} "
-                     f"| {f['floor_paired']:,} | {f'{meas:,}' if meas else '-'} | {int(target):,} ({verdict}) |")
+                     f"| {f['floor_paired']:,} | {f['floor_widened']:,} | {f'{meas:,}' if meas else '-'} "
+                     f"| {int(target):,} ({verdict}) |")
     return "\n".join(lines) + "\n"
 
 
