@@ -1312,9 +1312,19 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", ML_CONV_BLOCK4, ML_CONV_FAST4, ML_CONV
     "ldr lr, [sp, #24]\n\t"                                                                      \
     "cmp r11, #23\n\t"                                                                           \
     "bhs.w " slow "\n\t"
+/* Fast records: each result into its accumulator's register, then the three stores in a row
+ * (neighbouring stores pipeline). */
+#define ML_CONV_FAST_IN(a)                                                                      \
+    "add r6, r8, " a ", lsl #1\n\t"                                                              \
+    "sub " a ", r10, r6, lsr #31\n\t"                                                            \
+    "smmlar " a ", r6, r9, " a "\n\t"                                                            \
+    "asr " a ", " a ", r11\n\t"                                                                   \
+    "ssat " a ", #8, " a "\n\t"
 #define ML_CONV_PAIR_FAST(a, b, c)                                                              \
-    ML_CONV_FAST(a) ML_CONV_ST0 ML_CONV_FAST(b) ML_CONV_ST1 ML_CONV_NEXT2 ML_CONV_FAST(c)        \
-    ML_CONV_ST0
+    ML_CONV_FAST_IN(a) ML_CONV_FAST_IN(b) ML_CONV_FAST_IN(c)                                     \
+    "strb " a ", [r12]\n\t"                                                                      \
+    "strb " b ", [r12, lr]\n\t"                                                                  \
+    "strb " c ", [r12, lr, lsl #1]\n\t"
 /* Wide records (r11 = n - 1 after the subtraction); `out` sets r12 to the pixel 0 output. */
 #define ML_CONV_PAIR_WIDE(a, b, c, out)                                                         \
     "sub r11, r11, #32\n\t"                                                                      \
