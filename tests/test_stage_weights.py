@@ -187,3 +187,22 @@ def test_odd_channels_and_narrow_clamp_are_staged_as_they_are(tmp_path):
             res = microlith.verify(path, target="cortex-m4", samples=2, seed=1, stage_weights=1 << 20,
                                    workdir=str(tmp_path))
             assert res["bit_exact"], res
+
+
+def test_size_mode_stages_as_it_is_and_the_hint_names_the_budget_for_all(tmp_path):
+    """--optimize size builds have no two-channel routine: their staged copies are the filters as
+    they are (no arena spent on widening). compile names the budget that stages every filter,
+    widened where the build can: KWS's 64x64 pointwise filters widened are 8,192 B."""
+    size = api.compile(str(KWS), tmp_path / "s", measure=False, optimize="size", stage_weights=8192)
+    assert size["staged_weights"]["widened"] == []
+    assert size["staged_weights"]["layers"][2] == 64 * 64
+    assert size["staged_weights"]["budget_for_all"] == 64 * 64
+    src = (tmp_path / "s" / "src" / f"{size['name']}.c").read_text()
+    assert ".filter_widened" not in src
+    assert "#define ML_CONV2D_S8_NO_PAIRS 1" in next((tmp_path / "s").rglob("ml_config.h")).read_text()
+    bal = api.compile(str(KWS), tmp_path / "b", measure=False, stage_weights=8192)
+    assert bal["staged_weights"]["widened"] == [0, 2, 4, 6, 8]
+    assert bal["staged_weights"]["budget_for_all"] == 2 * 64 * 64
+    assert "ML_CONV2D_S8_NO_PAIRS" not in next((tmp_path / "b").rglob("ml_config.h")).read_text()
+    plain = api.compile(str(KWS), tmp_path / "p", measure=False)
+    assert "#define ML_CONV2D_S8_NO_PAIRS 1" in next((tmp_path / "p").rglob("ml_config.h")).read_text()

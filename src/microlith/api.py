@@ -132,6 +132,7 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
                              f"bytes allowed ({limits.origin}); use a smaller model or raise the limit (max_arena)")
     gen = generate(prep, out_dir, name, force=force)
     widened = {i for i, n in prep.staged.items() if is_widened(g.nodes[i], g, prep.params[i], n)}
+    offer = stage_plan(g, prep.params, INDEX_LIMIT, prep.widen)
     seconds = time.perf_counter() - t0
     result = {"model": g.source or g.name, "name": gen.name, "target": target or "host",
               "board": None, "out_dir": str(out_dir), "arena_bytes": gen.arena_bytes,
@@ -151,7 +152,11 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
                                  "widened": sorted(widened),
                                  # every layer some budget would stage, with its filter's bytes
                                  "candidates": {i: staged_bytes(g.nodes[i], g, prep.params[i])
-                                                for i in sorted(stage_plan(g, prep.params, INDEX_LIMIT))},
+                                                for i in sorted(offer)},
+                                 # the budget that stages every candidate, widened where it can be
+                                 "budget_for_all": max(staged_bytes(g.nodes[i], g, prep.params[i],
+                                                                    is_widened(g.nodes[i], g, prep.params[i], n))
+                                                       for i, n in offer.items()) if offer else None,
                                  "arena_bytes_without": unstaged}}
     if measure:
         from .targets.host import object_sizes

@@ -356,7 +356,9 @@ def cmd_profile(a) -> int:
         if not st.get("layers") and st.get("candidates") and loads > 0.02 * r["cycles_est_board"]:
             print(f"    of which {loads:,} stall on data loads from flash ({100 * loads / r['cycles_est_board']:.1f}%); "
                   f"{len(st['candidates'])} layers read their filters (up to {max(st['candidates'].values()):,} B) "
-                  "3 or more times: --stage-weights free (same arena) or BYTES copies them to SRAM first")
+                  "3 or more times: --stage-weights free (same arena) or BYTES copies them to SRAM first"
+                  + (f" ({st['budget_for_all']:,} stages them all, convolution filters widened to int16 for a "
+                     "faster routine)" if st.get("budget_for_all") else ""))
     print(f"  flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} = arena {_kb(r['arena_bytes'])} "
           f"+ data/bss + stack {_kb(r['stack_bytes'])}")
     if (line := _staged_line(r)) is not None:

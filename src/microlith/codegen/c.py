@@ -87,6 +87,7 @@ class Prepared:
     kernel_scratch: dict[int, int]  # scratch the kernels ask for; an in-place window follows it
     optimize: Plan | None = None  # --- issue 11: --optimize, resolved per layer (codegen/optimize.py)
     staged: dict[int, int] = field(default_factory=dict)  # --- issue 11: layer -> arena bytes its filter is copied to
+    widen: bool = True  # --- issue 11: the build has the two-channel routine that widened staged filters need
 
 
 def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
@@ -122,7 +123,10 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
         stream = row_stream(node, graph, p)
         if stream is not None:
             candidates[i] = stream
-    staged = stage_plan(graph, params, stage_weights)
+    # the two-channel routine over widened filters is in the conv kernel's full form only
+    convs = [i for i, n in enumerate(graph.nodes) if n.op is Op.CONV_2D and params[i].get("dtype") == "int8"]
+    widen = opt.mode != "size" and any(opt.layer_modes[i] != "size" for i in convs)
+    staged = stage_plan(graph, params, stage_weights, widen)
     plan = plan_memory(graph, scratch, alias_ops, strategy,
                        {i: (c.delta, c.window) for i, c in candidates.items()}, shared, staged)
     # --- issue 11: taller chunks for the in-place convolutions whose window the arena can afford
@@ -152,7 +156,7 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
     if stage_weights == FREE:  # what the arena has room for once the chunk windows are chosen
         plan, staged = stage_in_slack(graph, params, plan, lambda st: plan_memory(
             graph, scratch, alias_ops, strategy, {k: (c.delta, c.window) for k, c in candidates.items()},
-            shared, st))
+            shared, st), widen)
     if opt.mode == "balanced":  # which chunk loops stay inline depends on the final chunk counts
         final = plan_layers(graph, optimize, {i: candidates[i] for i in plan.inplace})
         opt.inline_glue, opt.choices = final.inline_glue, final.choices
@@ -160,7 +164,7 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
     drop_fallbacks(graph, params, opt)
     if not any(is_widened(graph.nodes[i], graph, params[i], n) for i, n in staged.items()):
         opt.absent.append("CONV2D_S8_NO_PAIRS")  # the two-channel routine (about 1.4 KB): no widened filter
-    return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt, staged)
+    return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt, staged, widen)
 
 
 def _stage_filter(em: _Emitter, node: Node, g: Graph, p: dict, i: int, size: int) -> list[str]:

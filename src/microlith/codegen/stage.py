@@ -50,14 +50,20 @@ def filter_reads(node, g: Graph) -> int:
 def widens(node, g: Graph, p: dict) -> bool:
     """Whether a staged convolution filter is staged widened to int16 (ml_conv2d_s8_stage with
     widen = 1) for the two-channel routine of DSP builds: int8, not grouped, the clamp
-    [-128, 127], an even number of output channels and at least 3 output pixels (the conditions
-    ml_conv2d_s8 checks; other builds copy the bytes as they are into the same buffer)."""
+    [-128, 127], an even number of output channels and at least 3 output pixels in every call,
+    also when the layer runs in place by chunks of rows (the conditions ml_conv2d_s8 checks; other
+    builds copy the bytes as they are into the same buffer)."""
+    from .inplace import row_stream
     if node.op != Op.CONV_2D or p.get("dtype") != "int8":
         return False
     x, w, y = (g.t(n) for n in (node.inputs[0], node.inputs[1], node.outputs[0]))
     _, out_h, out_w, out_c = y.shape
-    return (w.is_const and x.shape[3] == w.shape[3] and p["act_min"] <= -128 and p["act_max"] >= 127
-            and out_c % 2 == 0 and out_h * out_w >= 3)
+    if not (w.is_const and x.shape[3] == w.shape[3] and p["act_min"] <= -128 and p["act_max"] >= 127
+            and out_c % 2 == 0):
+        return False
+    # chunk heights chosen later never make a call smaller than min(this, 4) (cheaper_streams)
+    stream = row_stream(node, g, p)
+    return (out_h * out_w if stream is None else stream.smallest_call) >= 3
 
 
 def staged_bytes(node, g: Graph, p: dict, widen: bool = False) -> int | None:
@@ -102,10 +108,11 @@ def is_widened(node, g: Graph, p: dict, arena_bytes: int) -> bool:
     return wide is not None and arena_bytes >= _arena_bytes(wide)
 
 
-def stage_plan(graph: Graph, params: list[dict], budget: int | str) -> dict[int, int]:
+def stage_plan(graph: Graph, params: list[dict], budget: int | str, widen: bool = True) -> dict[int, int]:
     """Node index -> arena bytes to stage that layer's filter in, for every layer whose staged
     copy is at most `budget` bytes and whose filter is read at least MIN_READS times: the widened
-    copy where it fits (staged_bytes), else the filter as it is."""
+    copy where it fits (staged_bytes) and `widen` (the build has the two-channel routine), else
+    the filter as it is."""
     check_stage_budget(budget)
     staged = {}
     if budget in (0, FREE):  # FREE: stage_in_slack, once the rest of the plan is settled
@@ -113,19 +120,19 @@ def stage_plan(graph: Graph, params: list[dict], budget: int | str) -> dict[int,
     for i, node in enumerate(graph.nodes):
         if staged_bytes(node, graph, params[i]) is None or filter_reads(node, graph) < MIN_READS:
             continue
-        for widen in (True, False):
-            n = staged_bytes(node, graph, params[i], widen)
+        for wide in (True, False)[0 if widen else 1:]:
+            n = staged_bytes(node, graph, params[i], wide)
             if n <= budget:
                 staged[i] = _arena_bytes(n)
                 break
     return staged
 
 
-def stage_in_slack(graph: Graph, params: list[dict], plan, replan):
+def stage_in_slack(graph: Graph, params: list[dict], plan, replan, widen: bool = True):
     """FREE: the filters worth staging, most flash reads saved first, each kept (widened where
     that fits, else as it is) only if the plan with it (replan(staged) -> MemoryPlan) keeps the
     arena size and the in-place layers of `plan`. Returns (plan, staged)."""
-    offer = stage_plan(graph, params, INDEX_LIMIT)
+    offer = stage_plan(graph, params, INDEX_LIMIT, widen)
     saved = {i: (filter_reads(graph.nodes[i], graph) - 1) * staged_bytes(graph.nodes[i], graph, params[i])
              for i in offer}
     staged = {}
