@@ -139,13 +139,13 @@ def test_staged_buffers_never_share_bytes_with_live_buffers(model, budget):
 # of a pair (fast, wide, general in C), K that ends mid-block, and pixel counts that take sixes,
 # a final overlapping six, threes and an overlapping three.
 
-def _verify_widened(g, tmp_path, samples=3):
+def _verify_widened(g, tmp_path, samples=3, target="cortex-m4"):
     import microlith
     from opmodels import write
     path = write(g, tmp_path)
     c = api.compile(path, tmp_path / "c", measure=False, stage_weights=1 << 20)
     assert c["staged_weights"]["widened"] == [0], c["staged_weights"]
-    res = microlith.verify(path, target="cortex-m4", samples=samples, seed=1, stage_weights=1 << 20,
+    res = microlith.verify(path, target=target, samples=samples, seed=1, stage_weights=1 << 20,
                            workdir=str(tmp_path))
     assert res["bit_exact"], res
 
@@ -156,6 +156,16 @@ def test_widened_routine_takes_every_record_kind(tmp_path, in_c, kernel):
     from test_conv_dsp import mixed_records_conv
     # 10 channels in pairs fast/fast, fast/wide, wide/general, general/general, wide/fast
     _verify_widened(mixed_records_conv(in_c, kernel, out_c=10), tmp_path, samples=4)
+
+
+@needs_tools
+@pytest.mark.parametrize("target", ["cortex-m7", "cortex-m33", "cortex-m3", "cortex-m0"])
+def test_widened_staging_on_the_other_cores(tmp_path, target):
+    """The other DSP cores run the same routine; the M3 and M0 (no DSP extension) copy the filter
+    as it is into the same buffer and read it with their own loops."""
+    from test_conv import conv_graph
+    _verify_widened(conv_graph((1, 5, 7, 8), 6, (3, 3), in_zp=-128, out_zp=3, seed=21), tmp_path,
+                    target=target)
 
 
 @needs_tools
