@@ -491,8 +491,6 @@ static void ml_conv_dsp_widen(const int8_t *raw, int32_t n, int32_t *col, int32_
         int32_t a, b, t0, t1;
         if (step == 12) {
             ML_CONV_WIDEN2("48");
-        } else if (step == 6) {
-            ML_CONV_WIDEN2("24");  /* P = 3: the two-channel routine */
         } else {
             ML_CONV_WIDEN2("32");  /* step 8: P = 4 (the C groups' too) */
         }
@@ -2488,8 +2486,8 @@ ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant 
 }
 
 #if ML_CONV_PAIRS
-/* Channel c's 4 values of block b (zeros past k) as {v0, v2} and {v1, v3}: the words the
- * two-channel routine multiplies by a column's. */
+/* The 4 values of a block at w, zeros from `left` on (a channel's last, partial block), as
+ * {v0, v2} and {v1, v3}: the words the two-channel routine multiplies by a column's. */
 static void ml_conv_stage_block(int32_t *dst, const int8_t *w, int32_t left)
 {
     int32_t v[4] = {0, 0, 0, 0};
