@@ -86,6 +86,25 @@ def test_staging_removes_the_filters_flash_stalls_on_the_m4(tmp_path):
     assert staged["arena_bytes"] - base["arena_bytes"] <= 4096 + 8
 
 
+@needs_tools
+def test_widened_filters_run_the_two_channel_routine(tmp_path):
+    """KWS at 8 KB: every convolution filter widened (its pointwise 64x64 filters are 8,192 B so),
+    so the convolutions run in ml_conv_dsp_pairs, not the six-pixel routine (a macro that left the
+    routine out would still give the right bytes from plain copies, slowly: this catches it), and
+    the widened build spends fewer instructions and board cycles than staging the filters as they
+    are (4 KB)."""
+    plain = profiling.profile(str(KWS), "cortex-m4", workdir=str(tmp_path), stage_weights=4096)
+    wide = profiling.profile(str(KWS), "cortex-m4", workdir=str(tmp_path), stage_weights=8192)
+    assert plain["output_matches_host"] and wide["output_matches_host"]
+    assert wide["staged_weights"]["widened"] == [0, 2, 4, 6, 8]
+    fx = wide["cycles_by_function"]
+    assert "ml_conv_dsp_p6" not in fx and "ml_conv_dsp_p4" not in fx, sorted(fx)
+    assert fx["ml_conv_dsp_pairs"]["instructions"] > 0.5 * wide["instructions"]
+    assert "ml_conv_dsp_pairs" not in plain["cycles_by_function"]
+    assert wide["instructions"] < 0.97 * plain["instructions"]
+    assert wide["cycles_est_board"] < 0.95 * plain["cycles_est_board"]
+
+
 def test_free_stages_only_where_the_arena_has_room(tmp_path):
     """'free' keeps the arena of the plan without staging: on ResNet-8 the filters of layers 0,
     4, 6 and 10 fit where the arena is free at their layer, the 3x3 filters of the first and last
