@@ -185,6 +185,8 @@ def _stage_filter(em: _Emitter, node: Node, g: Graph, p: dict, i: int, size: int
     # the kernel's own copy: widened for its two-channel routine on DSP builds (stage.widens),
     # else the bytes and a zeroed word after them (stage.OVERRUN)
     widen = is_widened(node, g, p, size)
+    if widen:  # the copy's last argument
+        why = why.replace("copied to the arena,", "copied to the arena (widened to int16 on DSP cores),")
     lines = [why, f"    ml_conv2d_s8_stage({ram}, {flash}, {out_c}, {w.size // out_c}, {int(widen)});"]
     em.staged = {w.name: ram}
     em.staged_widened = {w.name} if widen else set()
