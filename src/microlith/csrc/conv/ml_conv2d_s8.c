@@ -2502,7 +2502,7 @@ static void ml_conv_stage_block(int32_t *dst, const int8_t *w, int32_t left)
 void ml_conv2d_s8_stage(int8_t *dst, const int8_t *filter, int32_t out_c, int32_t k, int32_t widen)
 {
 #if ML_CONV_PAIRS
-    if (widen) {
+    if (widen && (out_c & 1) == 0) {  /* (an odd count is the kernel's ML_ARG_ERROR) */
         /* per channel pair and block: channel 0's two words, then channel 1's */
         int32_t *w = (int32_t *)(void *)dst;
         const int32_t blocks = (k + 3) >> 2;
