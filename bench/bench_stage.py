@@ -93,7 +93,7 @@ def main() -> None:
             "read at least 3 times whose copy is at most that size and lets the arena grow. A "
             "convolution filter's copy is widened to int16 (twice its bytes) where that fits, for the "
             "two-channel routine (16 instructions and 26 cycles per 24 MACs against the six-pixel "
-            "routine's 18 and 31), else copied as it is. Flash load stalls and the "
+            "routine's 18 and 31, the loops as the cycle model prices them), else copied as it is. Flash load stalls and the "
             "board cycles come from the stm32l4r5 flash model (5 wait states, 256 B ART data cache; "
             "estimates, see the cycle model validation). Measured with "
             "`python3 bench/bench_stage.py --write`.\n\n" + table() + "\n\n"

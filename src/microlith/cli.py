@@ -193,8 +193,9 @@ def _stage_option(s) -> None:  # --- issue 11: codegen/stage.py
     s.add_argument("--stage-weights", type=_stage_budget, default=0, metavar="free|BYTES",
                    help="copy convolution filters that the kernel reads at least 3 times from flash into the "
                         "arena before their layer runs, for fewer flash wait states on boards that have them "
-                        "(STM32L4: 5): 'free' only where the arena has room anyway (same arena), BYTES every "
-                        "filter of up to BYTES (a larger arena, reported); default off")
+                        "(STM32L4: 5), and on DSP cores widened to int16 for a faster routine where the budget holds "
+                        "twice the filter: 'free' only where the arena has room anyway (same arena), BYTES "
+                        "every copy of up to BYTES (a larger arena, reported); default off")
 
 
 def _input_shape_option(s) -> None:
@@ -357,8 +358,7 @@ def cmd_profile(a) -> int:
             print(f"    of which {loads:,} stall on data loads from flash ({100 * loads / r['cycles_est_board']:.1f}%); "
                   f"{len(st['candidates'])} layers read their filters (up to {max(st['candidates'].values()):,} B) "
                   "3 or more times: --stage-weights free (same arena) or BYTES copies them to SRAM first"
-                  + (f" ({st['budget_for_all']:,} stages them all, convolution filters widened to int16 for a "
-                     "faster routine)" if st.get("budget_for_all") else ""))
+                  + (f" ({st['budget_for_all']:,} stages them all)" if st.get("budget_for_all") else ""))
     print(f"  flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} = arena {_kb(r['arena_bytes'])} "
           f"+ data/bss + stack {_kb(r['stack_bytes'])}")
     if (line := _staged_line(r)) is not None:

@@ -25,7 +25,8 @@ from ..ir import Graph, MicrolithError, Node, Op, safe_text
 from ..ops import dims4, impl_for
 from ..planner import MemoryPlan, plan_memory, scratch_name, stage_name
 from .inplace import RowStream, cheaper_streams, emit_row_stream, row_stream
-from .optimize import Plan, config_header, drop_fallbacks, emit_row_cursor, forget, plan_layers, readme_section
+from .optimize import (Plan, compact_kernels, config_header, drop_fallbacks, emit_row_cursor, forget,
+                       plan_layers, readme_section)
 from .outdir import write_folder
 from .stage import FREE, filter_reads, is_widened, stage_in_slack, stage_plan
 
@@ -124,8 +125,7 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
         if stream is not None:
             candidates[i] = stream
     # the two-channel routine over widened filters is in the conv kernel's full form only
-    convs = [i for i, n in enumerate(graph.nodes) if n.op is Op.CONV_2D and params[i].get("dtype") == "int8"]
-    widen = opt.mode != "size" and any(opt.layer_modes[i] != "size" for i in convs)
+    widen = opt.mode != "size" and "ml_conv2d_s8" not in compact_kernels(graph, params, opt)
     staged = stage_plan(graph, params, stage_weights, widen)
     plan = plan_memory(graph, scratch, alias_ops, strategy,
                        {i: (c.delta, c.window) for i, c in candidates.items()}, shared, staged)
@@ -171,8 +171,10 @@ def _stage_filter(em: _Emitter, node: Node, g: Graph, p: dict, i: int, size: int
     """The copy of layer i's filter into its `size` arena bytes (codegen/stage.py); the layer's call
     then reads the copy."""
     off = em.plan.offsets[stage_name(i)]
+    widen = is_widened(node, g, p, size)  # the copy's last argument
+    how = " (widened to int16 on DSP cores)" if widen else ""
     why = (f"    /* --stage-weights: the kernel reads this filter {filter_reads(node, g)} times; "
-           f"copied to the arena, flash is read once */")
+           f"copied to the arena{how}, flash is read once */")
     if node.op == Op.DEPTHWISE_CONV_2D:  # the DSP group data, which only DSP builds declare and read
         flash = em.const("dsp_groups", p["dsp_groups"], layout="DSP")
         ram = f"((int32_t *)(arena + {off}))"
@@ -184,9 +186,6 @@ def _stage_filter(em: _Emitter, node: Node, g: Graph, p: dict, i: int, size: int
     out_c = w.shape[0]
     # the kernel's own copy: widened for its two-channel routine on DSP builds (stage.widens),
     # else the bytes and a zeroed word after them (stage.OVERRUN)
-    widen = is_widened(node, g, p, size)
-    if widen:  # the copy's last argument
-        why = why.replace("copied to the arena,", "copied to the arena (widened to int16 on DSP cores),")
     lines = [why, f"    ml_conv2d_s8_stage({ram}, {flash}, {out_c}, {w.size // out_c}, {int(widen)});"]
     em.staged = {w.name: ram}
     em.staged_widened = {w.name} if widen else set()
