@@ -83,3 +83,43 @@ def test_shift_22_on_the_fast_requantization(tmp_path, shape, out_scale, out_zp)
     assert -22 in set(p["shift"].tolist()) and p["acc_bounded"]
     assert (p["dsp_channels"] is not None) == (shape[2] >= 6)
     verify_on(g, tmp_path)
+
+
+# name: (x_shape, keyword arguments); 3x3, stride 1, under 6 output columns but 6 rows or more:
+# the 3x3 path along the columns (ML_DW_LAYOUT_3X3_T) when the layer runs whole
+COLUMN_CASES = {
+    "kws_25x5x64": ((1, 25, 5, 64), {}),
+    "batch2_zp127_odd_rows": ((2, 11, 4, 6), dict(in_zp=127)),
+    "valid_one_column": ((1, 19, 3, 8), dict(padding="VALID", bias="omit")),
+    "zp_limits_two_channels": ((1, 20, 3, 2), dict(in_zp=-128, out_zp=127)),
+    "width_1": ((1, 9, 1, 4), dict(per_channel=False)),
+}
+
+
+@on_cortexm
+@pytest.mark.parametrize("name", list(COLUMN_CASES))
+def test_3x3_path_along_columns_exact(tmp_path, name):
+    x_shape, kw = COLUMN_CASES[name]
+    g = dw_graph(x_shape, seed=len(name) + 3, **kw)
+    p = prepare(g).params[0]
+    assert p["dsp_transposed"] and p["dsp_channels"] is not None, "expected the 3x3 path along the columns"
+    verify_on(g, tmp_path)
+
+
+def test_columns_only_for_a_layer_run_whole():
+    g = dw_graph((1, 25, 5, 8), seed=2)
+    node = g.nodes[0]
+    impl = impl_for(Op.DEPTHWISE_CONV_2D)
+    # prepared for chunks of rows (the planner may stream it in place): the group path
+    chunked, whole = impl.prepare(node, g), impl.prepare(node, g, whole=True)
+    assert chunked["dsp_channels"] is None and chunked["dsp_groups"] is not None
+    assert whole["dsp_transposed"] and whole["dsp_channels"].size == 8 * 10
+    # the window rows of the transposed data are the filter's columns: {w[0][kx], w[1][kx]}
+    w = g.t(node.inputs[1]).data[0].astype(int)
+    word = int(whole["dsp_channels"][1]) & 0xFFFFFFFF   # channel 0, window row (column) 0, {w0, w1}
+    assert (word & 0xFFFF, word >> 16) == ((2 * w[0, 0, 0]) & 0xFFFF, (2 * w[1, 0, 0]) & 0xFFFF)
+    # wide enough rows keep the rows; too short both ways keeps the group path
+    assert not impl.prepare(dw_graph((1, 25, 6, 8), seed=2).nodes[0], dw_graph((1, 25, 6, 8), seed=2),
+                            whole=True)["dsp_transposed"]
+    short = dw_graph((1, 5, 5, 8), seed=2)
+    assert impl.prepare(short.nodes[0], short, whole=True)["dsp_channels"] is None

@@ -89,3 +89,27 @@ def test_inplace_chain_is_exact_on_the_core(tmp_path, chain, optimize, core):
     path = write(g, tmp_path, chain)
     res = microlith.verify(path, target=core, samples=6, seed=3, optimize=optimize)
     assert res["bit_exact"], res
+
+
+def test_in_place_only_where_it_saves_arena(tmp_path):
+    """A layer away from the arena's peak runs whole (one call, no window copies); one at the
+    peak stays in place. A tall narrow depthwise layer run whole takes the 3x3 path along its
+    columns; streamed in chunks of rows it keeps the group path."""
+    # t0 (40x9x6 -> 40x9x24) is the peak; t1 shrinks to 4 channels; the depthwise t2 and the
+    # pointwise t3 work far below it
+    g = _chain([dict(cout=24, k=3), dict(cout=4, k=1, activation="NONE"),
+                dict(cout=4, k=3, depthwise=True, activation="NONE"), dict(cout=4, k=1, activation="NONE")],
+               in_shape=(1, 40, 5, 6), seed=4)
+    path = write(g, tmp_path, "peak_first")
+    model = load_tflite(path)
+    prep = prepare(model)
+    assert sorted(prep.streams) == [1]   # t1 writes over t0, the peak
+    assert prep.params[2]["dsp_transposed"]
+    assert prep.plan.arena_size < prepare(model, strategy="greedy-noinplace").plan.arena_size
+    assert microlith.verify(path, samples=10, seed=3)["bit_exact"]
+    # the same depthwise layer at the peak (its input the model's widest tensor) stays in place
+    g2 = _chain([dict(cout=4, k=1, activation="NONE"), dict(cout=16, k=1, activation="NONE"),
+                 dict(cout=16, k=3, depthwise=True, activation="NONE"), dict(cout=2, k=1, activation="NONE")],
+                in_shape=(1, 40, 5, 2), seed=5)
+    prep2 = prepare(load_tflite(write(g2, tmp_path, "peak_depthwise")))
+    assert 2 in prep2.streams and not prep2.params[2]["dsp_transposed"]

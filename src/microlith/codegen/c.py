@@ -114,9 +114,8 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
         if impl.mode_dependent and opt.layer_modes[i] != "speed":
             params[i] = impl.prepare(node, graph)   # now that its mode is known
         p = params[i]
-        s = impl.scratch_bytes(node, graph, p)
-        if s:
-            scratch[i] = -(-s // 8) * 8  # keeps an in-place window after it aligned
+        if (s := _scratch_of(node, graph, p)):
+            scratch[i] = s
         if impl.alias:
             alias_ops.add(i)
         if strategy == "greedy" and (positions := impl.inplace_inputs(node, graph, p)):
@@ -129,6 +128,9 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
     staged = stage_plan(graph, params, stage_weights, widen)
     plan = plan_memory(graph, scratch, alias_ops, strategy,
                        {i: (c.delta, c.window) for i, c in candidates.items()}, shared, staged)
+    # --- issue 11: in place only where that saves arena (whole layers run faster)
+    plan, candidates = _run_whole(graph, params, scratch, candidates, plan, lambda sc, cands: plan_memory(
+        graph, sc, alias_ops, strategy, {k: (c.delta, c.window) for k, c in cands.items()}, shared, staged))
     # --- issue 11: taller chunks for the in-place convolutions whose window the arena can afford
     for i in sorted(plan.inplace):
         options = cheaper_streams(graph.nodes[i], graph, params[i], candidates[i], p6=opt.mode != "size")
@@ -165,6 +167,48 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
     if not any(is_widened(graph.nodes[i], graph, params[i], n) for i, n in staged.items()):
         opt.absent.append("CONV2D_S8_NO_PAIRS")  # the two-channel routine (about 1.4 KB): no widened filter
     return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt, staged, widen)
+
+
+def _scratch_of(node: Node, graph: Graph, p: dict) -> int:
+    s = impl_for(node.op).scratch_bytes(node, graph, p)
+    return -(-s // 8) * 8 if s else 0  # keeps an in-place window after it aligned
+
+
+def _run_whole(graph: Graph, params: list, scratch: dict, candidates: dict, plan: MemoryPlan, replan):
+    """The plan with each in-place layer run whole instead (one call over the whole image) where
+    that does not grow the arena: no window copies, no per-chunk calls. A depthwise layer run
+    whole is prepared again (a tall narrow image takes the 3x3 path along its columns, with its
+    own scratch), as is every depthwise layer that was never in place. Updates params and
+    scratch; returns the plan and the in-place candidates left. replan(scratch, candidates)."""
+    def whole(i):
+        node = graph.nodes[i]
+        return impl_for(node.op).prepare(node, graph, whole=True) if node.op is Op.DEPTHWISE_CONV_2D else params[i]
+
+    def with_scratch(i, p):
+        sc = {k: v for k, v in scratch.items() if k != i}
+        if (n := _scratch_of(graph.nodes[i], graph, p)):
+            sc[i] = n
+        return sc
+
+    for i in sorted(plan.inplace):
+        p_whole = whole(i)
+        trial_scratch = with_scratch(i, p_whole)
+        trial = {k: c for k, c in candidates.items() if k != i}
+        again = replan(trial_scratch, trial)
+        if again.arena_size <= plan.arena_size and set(again.inplace) == set(plan.inplace) - {i}:
+            params[i], candidates, plan = p_whole, trial, again
+            scratch.clear()
+            scratch.update(trial_scratch)
+    changed = False
+    for i, node in enumerate(graph.nodes):
+        if node.op is Op.DEPTHWISE_CONV_2D and i not in plan.inplace and not params[i].get("dsp_transposed"):
+            if (p_whole := whole(i)).get("dsp_transposed"):
+                params[i] = p_whole
+                new = with_scratch(i, p_whole)
+                scratch.clear()
+                scratch.update(new)
+                changed = True
+    return (replan(scratch, candidates) if changed else plan), candidates
 
 
 def _stage_filter(em: _Emitter, node: Node, g: Graph, p: dict, i: int, size: int) -> list[str]:

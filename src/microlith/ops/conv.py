@@ -296,11 +296,13 @@ class DepthwiseConv2D(OpImpl):
 
     mode_dependent = True   # prepare() depends on the layer's --optimize mode (its weight layout)
 
-    def prepare(self, node, g, offline_groups: bool | None = None):
-        """`offline_groups` (None: dw_offline_layout(g, node), on unless the layer is a "size" layer)
+    def prepare(self, node, g, offline_groups: bool | None = None, whole: bool = False):
+        """`whole`: the layer runs in one call over the whole image (the planner keeps it out of
+        place, codegen/c.py), which lets a tall narrow image take the 3x3 path along its columns.
+        `offline_groups` (None: dw_offline_layout(g, node), on unless the layer is a "size" layer)
         lays the DSP paths' data out here, as const arrays in flash, instead of deriving it in
         scratch on every call: the 3x3 path's per-channel data (p["dsp_channels"], where
-        _dw_3x3_applies) or the four-channel group data (p["dsp_groups"]); None when off or
+        _dw_3x3_lines) or the four-channel group data (p["dsp_groups"]); None when off or
         when no DSP path applies. Fewer instructions and less scratch; on DSP builds about 19
         (3x3) or 14 (groups) more flash bytes per channel, as the portable arrays are then
         dropped (_dw_emit_s8); no flash on other cores."""
@@ -308,8 +310,9 @@ class DepthwiseConv2D(OpImpl):
         p["depth_multiplier"] = node.attrs["depth_multiplier"]
         if offline_groups is None:
             offline_groups = dw_offline_layout(g, node)
-        p["dsp_channels"] = _dw_3x3_channels(node, g, p) if offline_groups and _dw_3x3_applies(node, g, p) \
-            else None
+        lines = _dw_3x3_lines(node, g, p, whole) if offline_groups else None
+        p["dsp_transposed"] = lines == "columns"
+        p["dsp_channels"] = _dw_3x3_channels(node, g, p, p["dsp_transposed"]) if lines else None
         p["dsp_groups"] = _dw_dsp_groups(node, g, p) \
             if offline_groups and p["dsp_channels"] is None and self._dsp_applies(node, g, p) else None
         return p
@@ -341,8 +344,9 @@ class DepthwiseConv2D(OpImpl):
         _, k_h, k_w, out_c = g.t(node.inputs[1]).shape
         if p.get("dsp_channels") is not None:  # 3x3 path: 2 channels' planes for a band, its sums
             _, out_h, out_w, _ = g.t(node.outputs[0]).shape
-            band = min(out_h, DW_3X3_BAND)
-            return 4 * (2 * (band + 2) * ((out_w - 1) // 2 + 2) + band * (out_w + 1))
+            lines, length = (out_w, out_h) if p.get("dsp_transposed") else (out_h, out_w)
+            band = min(lines, DW_3X3_BAND)
+            return 4 * (2 * (band + 2) * ((length - 1) // 2 + 2) + band * (length + 1))
         if not self._dsp_applies(node, g, p):
             return 0
         per_row = self._padded_row_cols(node, g, p) or k_w
@@ -375,7 +379,8 @@ class DepthwiseConv2D(OpImpl):
         fields = {k: p[k] for k in _GEOMETRY + ("depth_multiplier",) + _QUANT}
         fields["dsp_padded_rows"] = int(bool(self._padded_row_cols(node, g, p)))
         groups, chans = p.get("dsp_groups"), p.get("dsp_channels")
-        fields["dsp_layout"] = "ML_DW_LAYOUT_3X3" if chans is not None else \
+        fields["dsp_layout"] = ("ML_DW_LAYOUT_3X3_T" if p.get("dsp_transposed") else "ML_DW_LAYOUT_3X3") \
+            if chans is not None else \
             "ML_DW_LAYOUT_GROUPS" if groups is not None else "ML_DW_LAYOUT_NONE"
         scratch = ctx.scratch() if self.scratch_bytes(node, g, p) else "NULL"
         return _dw_emit_s8(node, g, p, ctx, fields, scratch)
@@ -461,28 +466,40 @@ def _dw_fast_requant(p: dict, n_ch: int):
     return np.stack([mult, np.where(fast, round_, shift), n], axis=-1), bool(fast.all())
 
 
-# The 3x3 path pays per output row and per input value copied; measured on cortex-m4 it beats
-# the four-channel group path from 6 output columns on (VWW's 6x6x128 layers: 140 k against
-# 159 k instructions; KWS's 25x5x64: 363 k against 306 k).
+# The 3x3 path pays per output line and per input value copied; measured on cortex-m4 it beats
+# the four-channel group path from 6 pixels per line on (VWW's 6x6x128 layers: 140 k against
+# 159 k instructions; KWS's 25x5x64 run along its rows: 363 k against 306 k, along its columns:
+# see _dw_3x3_lines).
 DW_3X3_MIN_WIDTH = 6
 
 
-def _dw_3x3_applies(node, g, p) -> bool:
-    """The conditions of ml_depthwise_conv2d_s8's 3x3 path (ml_depthwise_conv2d_s8.h), and
-    wide enough rows for it to pay."""
+def _dw_3x3_lines(node, g, p, whole: bool = False) -> str | None:
+    """Whether ml_depthwise_conv2d_s8's 3x3 path applies (its conditions,
+    ml_depthwise_conv2d_s8.h) and along what: "rows" when the output rows are wide enough for it
+    to pay, else, for a layer run `whole`, "columns" (the path on the transposed image,
+    ML_DW_LAYOUT_3X3_T) when the columns are; None when neither. Along its columns a call needs
+    every row, which a layer run in place in chunks of rows (codegen/inplace.py) never has."""
     _, k_h, k_w, out_c = g.t(node.inputs[1]).shape
-    out_w = g.t(node.outputs[0]).shape[2]
-    return (p["dtype"] == "int8" and p["depth_multiplier"] == 1 and bool(p["acc_bounded"])
+    _, out_h, out_w, _ = g.t(node.outputs[0]).shape
+    if not (p["dtype"] == "int8" and p["depth_multiplier"] == 1 and bool(p["acc_bounded"])
             and (k_h, k_w) == (3, 3) and p["dilation_h"] == p["dilation_w"] == 1
-            and p["stride_h"] == p["stride_w"] == 1 and out_c % 2 == 0 and out_w >= DW_3X3_MIN_WIDTH
-            and p["act_min"] <= -128 and p["act_max"] >= 127 and _dw_fast_requant(p, out_c)[1])
+            and p["stride_h"] == p["stride_w"] == 1 and out_c % 2 == 0
+            and p["act_min"] <= -128 and p["act_max"] >= 127 and _dw_fast_requant(p, out_c)[1]):
+        return None
+    if out_w >= DW_3X3_MIN_WIDTH:
+        return "rows"
+    return "columns" if whole and out_h >= DW_3X3_MIN_WIDTH else None
 
 
-def _dw_3x3_channels(node, g, p) -> np.ndarray:
+def _dw_3x3_channels(node, g, p, transposed: bool = False) -> np.ndarray:
     """The 3x3 path's per-channel data (ML_DEPTHWISE_CONV2D_S8_3X3_WORDS int32 each): 2 * bias,
     per window row the doubled int16 pairs {w0, w1} and {w1, w2}, then {multiplier, round, n}.
-    The input offset is not folded here: that path adds it to the input values."""
+    The input offset is not folded here: that path adds it to the input values. `transposed`
+    (ML_DW_LAYOUT_3X3_T): the path runs along the columns, so its window rows are the filter's
+    columns."""
     w = g.t(node.inputs[1]).data.astype(np.int64)[0]  # kh, kw, c
+    if transposed:
+        w = w.transpose(1, 0, 2)
     out_c = w.shape[2]
     bias = _bias(node, g)
     b = bias.data.astype(np.int64) if bias is not None else np.zeros(out_c, np.int64)

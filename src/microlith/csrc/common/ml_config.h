@@ -12,8 +12,8 @@
  *                      kernel takes its DSP-extension path on a core that has one, so DSP builds
  *                      leave the portable path out; a call that would need it returns ML_NO_IMPL.
  *   ML_NO_DW_3X3_PLANES   (size and balanced) no depthwise layer of the model has its DSP data
- *                      in the 3x3 plane layout (ML_DW_LAYOUT_3X3), so that path is left out; a
- *                      layer that asks for it returns ML_NO_IMPL.
+ *                      in the 3x3 plane layout (ML_DW_LAYOUT_3X3 or _3X3_T), so that path is
+ *                      left out; a layer that asks for it returns ML_NO_IMPL.
  *   ML_SPECIALISE_<VARIANT>   keeps one variant in size mode (it saves far more than its bytes).
  *   ML_<KERNEL>_ONLY_<VARIANT>  (size) every layer of the model that uses the kernel takes this
  *                      variant, so its other loops are left out; the kernel checks the variant's

@@ -684,9 +684,9 @@ static void ml_dw_3x3_layout(ml_dw_3x3_cols *l, int32_t words_x, int32_t pad_w, 
     l->right = X < words_x && 2 * X - pad_w == in_w - 1;
 }
 
-/* One input row (at the pair's first channel) into plane rows d0 (first channel) and d1:
- * two halfword loads, one pack and two widenings per word. */
-static void ml_dw_3x3_fill_row(int32_t *d0, int32_t *d1, const int8_t *row, int32_t in_c,
+/* One input line (at the pair's first channel; its pixels px bytes apart) into plane rows d0
+ * (first channel) and d1: two halfword loads, one pack and two widenings per word. */
+static void ml_dw_3x3_fill_row(int32_t *d0, int32_t *d1, const int8_t *row, int32_t px,
                                const ml_dw_3x3_cols *l, int32_t off2, uint32_t zp2)
 {
     d0 += l->first;
@@ -696,10 +696,10 @@ static void ml_dw_3x3_fill_row(int32_t *d0, int32_t *d1, const int8_t *row, int3
         *d0++ = ml_dsp_sxtab16(off2, v);
         *d1++ = ml_dsp_sxtab16_ror8(off2, v);
     }
-    const int8_t *src = row + l->start_col * in_c;
-    for (int32_t i = l->inner; i > 0; --i, src += 2 * in_c) {
+    const int8_t *src = row + l->start_col * px;
+    for (int32_t i = l->inner; i > 0; --i, src += 2 * px) {
         const int32_t v = ml_dsp_pack_lo16((int32_t)ml_dw_3x3_h(src),
-                                           (int32_t)ml_dw_3x3_h(src + in_c));
+                                           (int32_t)ml_dw_3x3_h(src + px));
         *d0++ = ml_dsp_sxtab16(off2, v);
         *d1++ = ml_dsp_sxtab16_ror8(off2, v);
     }
@@ -831,68 +831,85 @@ static void ml_dw_3x3_requant_row(const int32_t *acc, const int32_t *q, int8_t *
     }
 }
 
-/* `rows` output rows of one channel: plane rows `row_step` words apart per output row. */
+/* `rows` output lines of one channel, `len` pixels each: plane rows `row_step` words apart per
+ * output line; the outputs `px` bytes apart along a line, `line` bytes from line to line. */
 static ML_NOINLINE void ml_dw_3x3_channel(const int32_t *r, int32_t words_x, int32_t row_step,
                                           const int32_t *cd, int32_t *acc, int8_t *out,
-                                          int32_t rows, int32_t out_w, int32_t out_c)
+                                          int32_t rows, int32_t len, int32_t px, int32_t line)
 {
-    if ((out_w & 1) == 0) {  /* the band's sums in one run, then its outputs, out_c apart */
+    if ((len & 1) == 0 && line == len * px) {
+        /* the band's sums in one run, then its outputs, which follow one another px apart */
 #if defined(__clang__)
         for (int32_t y = 0; y < rows; ++y) {
-            ml_dw_3x3_sums_s1(r + y * row_step, 4 * words_x, cd + 1, cd[0], acc + y * out_w,
-                              out_w >> 1);
+            ml_dw_3x3_sums_s1(r + y * row_step, 4 * words_x, cd + 1, cd[0], acc + y * len,
+                              len >> 1);
         }
 #else
-        ml_dw_3x3_sums_s1_rows(r, 4 * words_x, cd + 1, cd[0], acc, out_w >> 1, rows);
+        ml_dw_3x3_sums_s1_rows(r, 4 * words_x, cd + 1, cd[0], acc, len >> 1, rows);
 #endif
-        ml_dw_3x3_requant_row(acc, cd + 7, out, rows * out_w, out_c);
+        ml_dw_3x3_requant_row(acc, cd + 7, out, rows * len, px);
         return;
     }
-    for (; rows > 0; --rows, r += row_step, out += out_w * out_c) {
-        /* An odd width computes one more column (the planes have room for its taps, acc
+    for (; rows > 0; --rows, r += row_step, out += line) {
+        /* An odd length computes one more pixel (the planes have room for its taps, acc
          * for its sum), which is not stored. */
-        ml_dw_3x3_sums_s1(r, 4 * words_x, cd + 1, cd[0], acc, (out_w + 1) >> 1);
-        ml_dw_3x3_requant_row(acc, cd + 7, out, out_w, out_c);
+        ml_dw_3x3_sums_s1(r, 4 * words_x, cd + 1, cd[0], acc, (len + 1) >> 1);
+        ml_dw_3x3_requant_row(acc, cd + 7, out, len, px);
     }
 }
 
-#define ML_DW_3X3_BAND 8  /* output rows per band (see ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES) */
+#define ML_DW_3X3_BAND 8  /* output lines per band (see ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES) */
 
+/*
+ * A line is an image row (ML_DW_LAYOUT_3X3) or an image column (ML_DW_LAYOUT_3X3_T, whose
+ * weights the generator transposed); the pixels of a line are its columns or its rows. Only
+ * the strides differ: a 25x5 image (KWS) runs as 5 lines of 25 pixels, the per-line costs
+ * (calls, a requantization tail, the planes' padding words) paid 5 times instead of 25.
+ */
 static ML_NOINLINE void ml_dw_3x3_run(const ml_depthwise_conv_params *params,
                                       const int32_t *dsp_data, int32_t *scratch,
                                       const ml_dims *input_dims, const int8_t *input,
                                       const ml_dims *output_dims, int8_t *output)
 {
-    const int32_t in_h = input_dims->h;
-    const int32_t in_w = input_dims->w;
     const int32_t in_c = input_dims->c;
-    const int32_t out_h = output_dims->h;
-    const int32_t out_w = output_dims->w;
-    const int32_t words_x = (out_w - 1) / 2 + 2;
-    const int32_t band = out_h < ML_DW_3X3_BAND ? out_h : ML_DW_3X3_BAND;
+    const int32_t t = params->dsp_layout == ML_DW_LAYOUT_3X3_T;
+    const int32_t in_lines = t ? input_dims->w : input_dims->h;
+    const int32_t in_len = t ? input_dims->h : input_dims->w;
+    const int32_t lines = t ? output_dims->w : output_dims->h;
+    const int32_t len = t ? output_dims->h : output_dims->w;
+    const int32_t pad_lines = t ? params->pad_w : params->pad_h;
+    const int32_t pad_len = t ? params->pad_h : params->pad_w;
+    /* bytes between neighbouring pixels of a line and between neighbouring lines */
+    const int32_t in_px = t ? input_dims->w * in_c : in_c;
+    const int32_t in_line = t ? in_c : input_dims->w * in_c;
+    const int32_t out_px = t ? output_dims->w * in_c : in_c;
+    const int32_t out_line = t ? in_c : output_dims->w * in_c;
+    const int32_t words_x = (len - 1) / 2 + 2;
+    const int32_t band = lines < ML_DW_3X3_BAND ? lines : ML_DW_3X3_BAND;
     const int32_t plane_words = (band + 2) * words_x;
     int32_t *const acc = scratch + 2 * plane_words;
     const int32_t off2 = ml_dsp_pair16(params->input_offset);
     const uint32_t zp = (uint32_t)(uint8_t)(-params->input_offset);
     const uint32_t zp2 = zp | (zp << 8);
     ml_dw_3x3_cols cols;
-    ml_dw_3x3_layout(&cols, words_x, params->pad_w, in_w);
+    ml_dw_3x3_layout(&cols, words_x, pad_len, in_len);
     /* The planes' padding is 0 and no channel pair writes there. */
     for (int32_t i = 0; i < 2 * plane_words; ++i) {
         scratch[i] = 0;
     }
     for (int32_t b = 0; b < input_dims->n; ++b) {
-        const int8_t *in_batch = input + b * in_h * in_w * in_c;
-        int8_t *out_batch = output + b * out_h * out_w * in_c;
-        for (int32_t oy0 = 0; oy0 < out_h; oy0 += band) {
-            const int32_t rows = out_h - oy0 < band ? out_h - oy0 : band;
-            const int32_t iy0 = oy0 - params->pad_h;
+        const int8_t *in_batch = input + b * input_dims->h * input_dims->w * in_c;
+        int8_t *out_batch = output + b * output_dims->h * output_dims->w * in_c;
+        for (int32_t oy0 = 0; oy0 < lines; oy0 += band) {
+            const int32_t rows = lines - oy0 < band ? lines - oy0 : band;
+            const int32_t iy0 = oy0 - pad_lines;
             const int32_t n_in = rows + 2;
-            /* Plane rows [k_lo, k_hi) are image rows; the others must read 0 (a later band,
-             * or the first band of the next batch, can put padding rows where an earlier band
-             * had image rows). */
+            /* Plane rows [k_lo, k_hi) are image lines; the others must read 0 (a later band,
+             * or the first band of the next batch, can put padding lines where an earlier band
+             * had image lines). */
             const int32_t k_lo = iy0 < 0 ? (-iy0 < n_in ? -iy0 : n_in) : 0;
-            const int32_t k_hi = in_h - iy0 < n_in ? (in_h - iy0 > k_lo ? in_h - iy0 : k_lo) : n_in;
+            const int32_t k_hi =
+                in_lines - iy0 < n_in ? (in_lines - iy0 > k_lo ? in_lines - iy0 : k_lo) : n_in;
             if ((b > 0 || oy0 > 0) && (k_lo > 0 || k_hi < n_in)) {
                 for (int32_t k = 0; k < n_in; ++k) {
                     if (k < k_lo || k >= k_hi) {
@@ -904,16 +921,17 @@ static ML_NOINLINE void ml_dw_3x3_run(const ml_depthwise_conv_params *params,
                 }
             }
             for (int32_t c = 0; c < in_c; c += 2) {
-                const int8_t *src = in_batch + (iy0 + k_lo) * in_w * in_c + c;
-                for (int32_t k = k_lo; k < k_hi; ++k, src += in_w * in_c) {
+                const int8_t *src = in_batch + (iy0 + k_lo) * in_line + c;
+                for (int32_t k = k_lo; k < k_hi; ++k, src += in_line) {
                     ml_dw_3x3_fill_row(scratch + k * words_x, scratch + plane_words + k * words_x,
-                                       src, in_c, &cols, off2, zp2);
+                                       src, in_px, &cols, off2, zp2);
                 }
                 const int32_t *cd = dsp_data + c * ML_DW_3X3_WORDS;
-                int8_t *out = out_batch + oy0 * out_w * in_c + c;
-                ml_dw_3x3_channel(scratch, words_x, words_x, cd, acc, out, rows, out_w, in_c);
+                int8_t *out = out_batch + oy0 * out_line + c;
+                ml_dw_3x3_channel(scratch, words_x, words_x, cd, acc, out, rows, len, out_px,
+                                  out_line);
                 ml_dw_3x3_channel(scratch + plane_words, words_x, words_x, cd + ML_DW_3X3_WORDS,
-                                  acc, out + 1, rows, out_w, in_c);
+                                  acc, out + 1, rows, len, out_px, out_line);
             }
         }
     }
@@ -1557,13 +1575,14 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
     int32_t first_oc = 0;  /* channels below are done by the DSP path */
 #if defined(ML_NN_DSP)
 #if !defined(ML_NO_DW_3X3_PLANES)
-    if (scratch != NULL && dsp_data != NULL && params->dsp_layout == ML_DW_LAYOUT_3X3) {
+    if (scratch != NULL && dsp_data != NULL &&
+        (params->dsp_layout == ML_DW_LAYOUT_3X3 || params->dsp_layout == ML_DW_LAYOUT_3X3_T)) {
         ml_dw_3x3_run(params, dsp_data, (int32_t *)scratch, input_dims, input, output_dims,
                       output);
         return ML_OK;
     }
 #else
-    if (params->dsp_layout == ML_DW_LAYOUT_3X3) {
+    if (params->dsp_layout == ML_DW_LAYOUT_3X3 || params->dsp_layout == ML_DW_LAYOUT_3X3_T) {
         return ML_NO_IMPL;  /* the generator said no layer has this layout */
     }
 #endif

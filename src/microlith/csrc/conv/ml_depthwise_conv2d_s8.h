@@ -21,12 +21,13 @@ typedef struct {
                                   narrow images), 0 copies only the windows the image clips */
     int32_t dsp_layout;        /* what the dsp_data argument holds, laid out at code generation:
                                   ML_DW_LAYOUT_NONE (the DSP path derives its group data in
-                                  scratch on every call), _GROUPS or _3X3 (see below) */
+                                  scratch on every call), _GROUPS, _3X3 or _3X3_T (below) */
 } ml_depthwise_conv_params;
 
 #define ML_DW_LAYOUT_NONE 0
 #define ML_DW_LAYOUT_GROUPS 1
 #define ML_DW_LAYOUT_3X3 2
+#define ML_DW_LAYOUT_3X3_T 3
 
 /*
  * Generated code passes dsp_data through ML_DW_DSP_DATA, and, when that data covers every
@@ -83,6 +84,11 @@ typedef struct {
  * rows under up to 8 output rows, two channels of them widened, and those output rows' sums
  * in scratch.
  *
+ * dsp_data, ML_DW_LAYOUT_3X3_T (the same conditions): the 3x3 path run on the image's columns
+ * instead of its rows, for images taller than wide (KWS's 25x5): per channel 2 * bias, then
+ * per window column kx the pairs {2 w[0][kx], 2 w[1][kx]} and {2 w[1][kx], 2 w[2][kx]}, then
+ * {multiplier, round, n}; the scratch holds the input columns under up to 8 output columns.
+ *
  * With a layout that covers every channel (3x3; groups when C_OUT is a multiple of 4), the
  * DSP path reads neither filter nor bias nor quant, and they may be NULL there.
  * Returns ML_ARG_ERROR when the dims do not fit together.
@@ -92,10 +98,16 @@ typedef struct {
 
 #define ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims, output_dims)                   \
     ((params)->dsp_layout == ML_DW_LAYOUT_3X3                                                    \
-         ? 4 * ((((output_dims)->h < 8 ? (output_dims)->h : 8) + 2) * 2 *                       \
-                    (((output_dims)->w - 1) / 2 + 2) +                                          \
-                ((output_dims)->h < 8 ? (output_dims)->h : 8) * ((output_dims)->w + 1))         \
+         ? ML_DEPTHWISE_CONV2D_S8_3X3_SCRATCH_BYTES((output_dims)->h, (output_dims)->w)          \
+     : (params)->dsp_layout == ML_DW_LAYOUT_3X3_T                                                \
+         ? ML_DEPTHWISE_CONV2D_S8_3X3_SCRATCH_BYTES((output_dims)->w, (output_dims)->h)          \
          : ML_DEPTHWISE_CONV2D_S8_GROUPS_SCRATCH_BYTES(params, filter_dims, output_dims))
+
+/* The 3x3 path's: two channels' planes of the input lines under a band of up to 8 output lines
+ * (rows, or columns when transposed) of `len` pixels, and the band's sums. */
+#define ML_DEPTHWISE_CONV2D_S8_3X3_SCRATCH_BYTES(lines, len)                                     \
+    (4 * ((((lines) < 8 ? (lines) : 8) + 2) * 2 * (((len) - 1) / 2 + 2) +                      \
+          ((lines) < 8 ? (lines) : 8) * ((len) + 1)))
 
 #define ML_DEPTHWISE_CONV2D_S8_GROUPS_SCRATCH_BYTES(params, filter_dims, output_dims)            \
     (((filter_dims)->c / 4 < 4 ? (filter_dims)->c / 4 : 4) * 4 *                                \
