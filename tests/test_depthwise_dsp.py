@@ -123,3 +123,16 @@ def test_columns_only_for_a_layer_run_whole():
                             whole=True)["dsp_transposed"]
     short = dw_graph((1, 5, 5, 8), seed=2)
     assert impl.prepare(short.nodes[0], short, whole=True)["dsp_channels"] is None
+
+
+@on_cortexm
+def test_columns_layer_with_staged_weights(tmp_path):
+    # The staging plan reads the layer's final params: run whole along its columns, the layer has
+    # no group data to copy (it was planned with the group path's before)
+    import microlith
+    from opmodels import write
+    g = dw_graph((1, 25, 5, 16), seed=4)
+    prep = prepare(g, stage_weights=65536)
+    assert prep.params[0]["dsp_transposed"] and 0 not in prep.staged
+    res = microlith.verify(write(g, tmp_path), target="cortex-m4", samples=3, seed=1, stage_weights=65536)
+    assert res["bit_exact"], res
