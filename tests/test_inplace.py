@@ -113,3 +113,28 @@ def test_in_place_only_where_it_saves_arena(tmp_path):
                 in_shape=(1, 40, 5, 2), seed=5)
     prep2 = prepare(load_tflite(write(g2, tmp_path, "peak_depthwise")))
     assert 2 in prep2.streams and not prep2.params[2]["dsp_transposed"]
+
+
+KWS = __import__("pathlib").Path(__file__).resolve().parent.parent / "examples" / "models" / "mlperf_tiny" / \
+    "kws_ref_model.tflite"
+
+
+@pytest.mark.cortexm
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
+                    reason="needs arm-none-eabi-gcc and qemu-system-arm")
+def test_no_in_place_option_on_kws(tmp_path, capsys):
+    """--no-in-place: every KWS layer runs whole, its 25x5 depthwise layers along their columns;
+    a larger arena, reported, and the outputs still TFLM's (with staged filters too)."""
+    import json
+    from microlith.cli import main
+    assert main(["compile", str(KWS), "-o", str(tmp_path / "a"), "--json"]) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert main(["compile", str(KWS), "-o", str(tmp_path / "b"), "--no-in-place", "--json"]) == 0
+    whole = json.loads(capsys.readouterr().out)
+    assert default["arena_bytes"] == 10176 < whole["arena_bytes"]
+    src = (tmp_path / "b" / "src" / "kws_ref_model.c").read_text()
+    assert src.count("ML_DW_LAYOUT_3X3_T") == 4 and "ml_row_stream_begin" not in src
+    assert "ML_DW_LAYOUT_3X3_T" not in (tmp_path / "a" / "src" / "kws_ref_model.c").read_text()
+    assert main(["verify", str(KWS), "--target", "cortex-m4", "--samples", "2", "--no-in-place",
+                 "--stage-weights", "8K"]) == 0
+    assert "2/2 samples identical" in capsys.readouterr().out

@@ -170,8 +170,9 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
 
 def verify(model, target: str = "host", samples: int = 100, inputs: str | None = None,
            seed: int = 0, workdir: str | None = None, timeout: float | None = None,
-           optimize: str | None = None, stage_weights: int | str = 0) -> dict:
-    """Compile, build and compare byte by byte with TFLM on random and given inputs.
+           optimize: str | None = None, stage_weights: int | str = 0, strategy: str = "greedy") -> dict:
+    """Compile, build and compare byte by byte with TFLM on random and given inputs. `strategy`:
+    the memory plan's, as for compile ("greedy-noinplace" runs every layer whole).
 
     TFLM and the host C each run in a child process (see _child.py); `timeout` is the
     seconds each may take per sample (default _child.CALL_TIMEOUT). A crash, hang or memory
@@ -196,7 +197,8 @@ def verify(model, target: str = "host", samples: int = 100, inputs: str | None =
     try:
         with tempfile.TemporaryDirectory(prefix="microlith-verify-", dir=workdir) as tmp:
             tmp = Path(tmp)
-            res = compile(g, tmp / "c", measure=False, optimize=optimize, stage_weights=stage_weights)
+            res = compile(g, tmp / "c", measure=False, optimize=optimize, stage_weights=stage_weights,
+                          strategy=strategy)
             if target not in ("host", None):
                 from .targets.cortexm import BoardModel  # issue 3: same comparison on an emulated board
                 runner = BoardModel(tmp / "c", g, res["name"], target, tmp)

@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="refuse a model whose constant data is larger (default: the most flash of any target)")
     _optimize_option(s)
     _stage_option(s)
+    _in_place_option(s)
     _input_shape_option(s)
     s.add_argument("--json", action="store_true")
 
@@ -57,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     _optimize_option(s)
     _stage_option(s)
+    _in_place_option(s)
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("profile", help="instructions, flash, RAM, stack on an emulated Cortex-M board")
@@ -65,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--per-layer", action="store_true")
     _optimize_option(s)
     _stage_option(s)
+    _in_place_option(s)
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("report", help="HTML page with memory plan, per-layer cost and footprint on a target")
@@ -198,6 +201,17 @@ def _stage_option(s) -> None:  # --- issue 11: codegen/stage.py
                         "every copy of up to BYTES (a larger arena, reported); default off")
 
 
+def _in_place_option(s) -> None:  # --- issue 11: codegen/inplace.py, codegen/c.py _run_whole
+    s.add_argument("--no-in-place", action="store_true",
+                   help="run every layer whole: no convolution writes its output over its input in chunks of "
+                        "rows (by default they do where that saves arena), for fewer instructions and, on tall "
+                        "narrow depthwise layers, the faster path along the columns; a larger arena (reported)")
+
+
+def _strategy(a) -> str:
+    return "greedy-noinplace" if getattr(a, "no_in_place", False) else "greedy"
+
+
 def _input_shape_option(s) -> None:
     s.add_argument("--input-shape", type=_shape, action="append", default=None, metavar="1,3,32,32",
                    help="static shape for a model input with dynamic dimensions (ONNX); repeat per input")
@@ -236,7 +250,8 @@ def cmd_inspect(a) -> int:
 def cmd_compile(a) -> int:
     from .api import compile
     r = compile(a.model, a.out, target=a.target, name=a.name, input_shape=_shapes(a), force=a.force,
-                max_arena=a.max_arena, max_flash=a.max_flash, optimize=a.optimize, stage_weights=a.stage_weights)
+                max_arena=a.max_arena, max_flash=a.max_flash, optimize=a.optimize, stage_weights=a.stage_weights,
+                strategy=_strategy(a))
     if a.json:
         _print_json(r)
     else:
@@ -270,7 +285,7 @@ def cmd_verify(a) -> int:
     if a.samples < 0:
         raise MicrolithError("--samples must be >= 0")
     r = verify(a.model, target=a.target, samples=a.samples, inputs=a.inputs, seed=a.seed, optimize=a.optimize,
-               stage_weights=a.stage_weights)
+               stage_weights=a.stage_weights, strategy=_strategy(a))
     if a.json:
         _print_json(r)
     else:
@@ -332,12 +347,14 @@ def _staged_line(r: dict) -> str | None:
 
 def cmd_profile(a) -> int:
     if _is_pipeline(a.model):
-        if a.stage_weights:
-            raise MicrolithError(f"{a.model}: --stage-weights applies to a model file; a pipeline folder's model "
-                                 "was compiled by `microlith app`")
+        for flag, given in (("--stage-weights", a.stage_weights), ("--no-in-place", a.no_in_place)):
+            if given:
+                raise MicrolithError(f"{a.model}: {flag} applies to a model file; a pipeline folder's model "
+                                     "was compiled by `microlith app`")
         return _profile_pipeline(a)
     from .profiling import profile
-    r = profile(a.model, a.target, per_layer=a.per_layer, optimize=a.optimize, stage_weights=a.stage_weights)
+    r = profile(a.model, a.target, per_layer=a.per_layer, optimize=a.optimize, stage_weights=a.stage_weights,
+                strategy=_strategy(a))
     if a.json:
         _print_json(r)
         return EXIT_OK if r.get("output_matches_host", True) else EXIT_CHECK_FAILED

@@ -123,17 +123,19 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
         stream = row_stream(node, graph, p)
         if stream is not None:
             candidates[i] = stream
-    # --- issue 11: in place only where that saves arena (whole layers run faster); decided on the
-    # arena without staged filters, before the stage plan, which reads the final params
-    plan, candidates = _run_whole(graph, params, scratch, candidates, plan_memory(
-        graph, scratch, alias_ops, strategy, {i: (c.delta, c.window) for i, c in candidates.items()}, shared),
-        lambda sc, cands: plan_memory(graph, sc, alias_ops, strategy,
-                                      {k: (c.delta, c.window) for k, c in cands.items()}, shared))
     # the two-channel routine over widened filters is in the conv kernel's full form only
     widen = opt.mode != "size" and "ml_conv2d_s8" not in compact_kernels(graph, params, opt)
     staged = stage_plan(graph, params, stage_weights, widen)
     plan = plan_memory(graph, scratch, alias_ops, strategy,
                        {i: (c.delta, c.window) for i, c in candidates.items()}, shared, staged)
+    # --- issue 11: in place only where that saves arena (whole layers run faster)
+    plan, candidates = _run_whole(graph, params, scratch, candidates, plan, lambda sc, cands: plan_memory(
+        graph, sc, alias_ops, strategy, {k: (c.delta, c.window) for k, c in cands.items()}, shared, staged))
+    # a depthwise layer now along its columns has no group data to stage: the stage plan again
+    if (again := stage_plan(graph, params, stage_weights, widen)) != staged:
+        staged = again
+        plan = plan_memory(graph, scratch, alias_ops, strategy,
+                           {i: (c.delta, c.window) for i, c in candidates.items()}, shared, staged)
     # --- issue 11: taller chunks for the in-place convolutions whose window the arena can afford
     for i in sorted(plan.inplace):
         options = cheaper_streams(graph.nodes[i], graph, params[i], candidates[i], p6=opt.mode != "size")
