@@ -157,7 +157,10 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
                                  "budget_for_all": max(staged_bytes(g.nodes[i], g, prep.params[i],
                                                                     is_widened(g.nodes[i], g, prep.params[i], n))
                                                        for i, n in offer.items()) if offer else None,
-                                 "arena_bytes_without": unstaged}}
+                                 "arena_bytes_without": unstaged},
+              # what --no-in-place costs: the arena with layers in place where that saves arena
+              "arena_bytes_in_place": prepare(g, "greedy", optimize, stage_weights).plan.arena_size
+              if strategy == "greedy-noinplace" else None}
     if measure:
         from .targets.host import object_sizes
         sizes = object_sizes(gen.out_dir)

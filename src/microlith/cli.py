@@ -260,6 +260,8 @@ def cmd_compile(a) -> int:
         print(f"  arena {_kb(r['arena_bytes'])}, weights+params {_kb(r['weight_bytes'])}, "
               f"code+weights {_kb(r.get('code_and_weight_bytes'))}, {r['macs']:,} MACs")
         print(f"  optimize {r['optimize']}")
+        if (line := _whole_line(r)) is not None:
+            print(line)
         if (line := _staged_line(r)) is not None:
             print(line)
         if r.get("state_bytes"):  # --- issue 10: recurrent layers' state, kept across invokes
@@ -345,6 +347,13 @@ def _staged_line(r: dict) -> str | None:
             f"{max(layers.values()):,} B{wide}); arena {_kb(st['arena_bytes_without'])} without staging")
 
 
+def _whole_line(r: dict) -> str | None:
+    if r.get("arena_bytes_in_place") is None:
+        return None
+    return (f"  every layer run whole (--no-in-place): arena {_kb(r['arena_bytes'])} against "
+            f"{_kb(r['arena_bytes_in_place'])} with layers in place")
+
+
 def cmd_profile(a) -> int:
     if _is_pipeline(a.model):
         for flag, given in (("--stage-weights", a.stage_weights), ("--no-in-place", a.no_in_place)):
@@ -378,6 +387,8 @@ def cmd_profile(a) -> int:
                   + (f" ({st['budget_for_all']:,} stages them all)" if st.get("budget_for_all") else ""))
     print(f"  flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} = arena {_kb(r['arena_bytes'])} "
           f"+ data/bss + stack {_kb(r['stack_bytes'])}")
+    if (line := _whole_line(r)) is not None:
+        print(line)
     if (line := _staged_line(r)) is not None:
         print(line)
     if r.get("code_bytes") is not None:  # --- issue 11: code and weights apart

@@ -169,6 +169,7 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
            "input_bytes_excluded": sizes["input_bytes"],
            **_code_figures(sizes, res),
            "staged_weights": res.get("staged_weights"),
+           "arena_bytes_in_place": res.get("arena_bytes_in_place"),
            "macs": n_macs, "instructions": sample.instructions,
            "instructions_per_mac": round(sample.instructions / n_macs, 3) if n_macs else None,
            "output_matches_host": bool(matches),
