@@ -35,3 +35,17 @@ def test_report_rejects_unknown_target(tmp_path):
                           "--target", "cortex-m99", "-o", str(tmp_path / "r.html")],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "cortex-m99" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.cortexm
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
+                    reason="needs arm-none-eabi-gcc and qemu-system-arm")
+def test_report_no_in_place_names_its_arena(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "kws.html"
+    res = subprocess.run([sys.executable, "-m", "microlith.cli", "report", str(MODELS / "kws_ref_model.tflite"),
+                          "--target", "cortex-m4", "-o", str(out), "--samples", "2", "--no-in-place"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    page = out.read_text()
+    assert "17,792 B; every layer run whole (--no-in-place), 10,176 B with layers in place" in page

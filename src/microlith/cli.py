@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--search", default=None, metavar="DIR",
                    help="add the results of `microlith search --out DIR` (Pareto front table and plot)")
     _stage_option(s)
+    _in_place_option(s)
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("quantize", help="float model + calibration data -> int8 .tflite, with an accuracy report")
@@ -453,7 +454,7 @@ def cmd_quantize(a) -> int:
 def cmd_report(a) -> int:
     from .report.html import build_report
     r = build_report(a.model, a.target, a.out, samples=a.samples, search_dir=a.search,
-                     stage_weights=a.stage_weights)
+                     stage_weights=a.stage_weights, strategy=_strategy(a))
     if a.json:
         _print_json(r)
     else:

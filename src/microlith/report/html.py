@@ -117,10 +117,11 @@ def _n(v, unit="") -> str:
 
 
 def build_report(model, target: str, out_html, samples: int = 20, search_dir=None,
-                 stage_weights: int | str = 0) -> dict:
+                 stage_weights: int | str = 0, strategy: str = "greedy") -> dict:
     """Compile, verify and profile `model` on `target`; write the page and its PNGs. search_dir:
     a `microlith search` results folder, shown as a section (its Pareto front and plot).
-    stage_weights: as for compile (codegen/stage.py), for all three."""
+    stage_weights and strategy (the memory plan's: "greedy-noinplace" is --no-in-place): as for
+    compile, for all three."""
     from ..api import load, require_quantized, verify
     from ..codegen.c import prepare
     from .. import profiling
@@ -139,9 +140,9 @@ def build_report(model, target: str, out_html, samples: int = 20, search_dir=Non
     t0 = time.perf_counter()
     g = load(model)
     require_quantized(g)
-    prep = prepare(g, stage_weights=stage_weights)
-    ver = verify(g.source, samples=samples, stage_weights=stage_weights)
-    prof = profiling.profile(g.source, target, per_layer=True, stage_weights=stage_weights)
+    prep = prepare(g, strategy, stage_weights=stage_weights)
+    ver = verify(g.source, samples=samples, stage_weights=stage_weights, strategy=strategy)
+    prof = profiling.profile(g.source, target, per_layer=True, stage_weights=stage_weights, strategy=strategy)
     stem = out_html.with_suffix("")
     mem_png = memory_timeline_png(prep, Path(f"{stem}.memory.png"))
     cost_png = layer_cost_png(prof["per_layer"], Path(f"{stem}.layers.png"))
@@ -153,7 +154,9 @@ def build_report(model, target: str, out_html, samples: int = 20, search_dir=Non
                                               f"/{ver['samples']} random inputs)"],
         ["outputs on the board equal the host build's", prof["output_matches_host"]],
         ["instructions per inference (exact)", f"{_n(prof['instructions'])} ({prof['instructions_per_mac']} per MAC)"],
-        ["arena (planned)", _n(prof["arena_bytes"], " B")],
+        ["arena (planned)", _n(prof["arena_bytes"], " B")
+         + (f"; every layer run whole (--no-in-place), {_n(prof['arena_bytes_in_place'], ' B')} with layers "
+            "in place" if prof.get("arena_bytes_in_place") is not None else "")],
         ["flash (firmware: code + weights)", _n(prof["flash_bytes"], " B")],
         # --- issue 11: code and weights apart
         [f"flash split (--optimize {prof.get('optimize')})",
