@@ -131,8 +131,9 @@ def test_no_in_place_option_on_kws(tmp_path, capsys):
     default = json.loads(capsys.readouterr().out)
     assert main(["compile", str(KWS), "-o", str(tmp_path / "b"), "--no-in-place", "--json"]) == 0
     whole = json.loads(capsys.readouterr().out)
-    assert default["arena_bytes"] == 10176 < whole["arena_bytes"]
-    assert whole["arena_bytes_in_place"] == 10176 and default["arena_bytes_in_place"] is None
+    # the arena beside it is the default build's
+    assert whole["arena_bytes_in_place"] == default["arena_bytes"] < whole["arena_bytes"]
+    assert default["arena_bytes_in_place"] is None
     src = (tmp_path / "b" / "src" / "kws_ref_model.c").read_text()
     assert src.count("ML_DW_LAYOUT_3X3_T") == 4 and "ml_row_stream_begin" not in src
     assert "ML_DW_LAYOUT_3X3_T" not in (tmp_path / "a" / "src" / "kws_ref_model.c").read_text()

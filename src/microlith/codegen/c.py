@@ -181,39 +181,40 @@ def _scratch_of(node: Node, graph: Graph, p: dict) -> int:
 
 def _run_whole(graph: Graph, params: list, scratch: dict, candidates: dict, plan: MemoryPlan, replan):
     """The plan with each in-place layer run whole instead (one call over the whole image) where
-    that does not grow the arena: no window copies, no per-chunk calls. A depthwise layer run
-    whole is prepared again (a tall narrow image takes the 3x3 path along its columns, with its
-    own scratch), as is every depthwise layer that was never in place. Updates params and
-    scratch; returns the plan and the in-place candidates left. replan(scratch, candidates)."""
+    that does not grow the arena: no window copies, no per-chunk calls. A layer run whole takes
+    its op's whole-image params (OpImpl.prepare_whole: a tall narrow depthwise layer takes the 3x3
+    path along its columns, with its own scratch), as does every layer that was never in place.
+    Updates params and scratch; returns the plan and the in-place candidates left.
+    replan(scratch, candidates)."""
     def whole(i):
         node = graph.nodes[i]
-        return impl_for(node.op).prepare(node, graph, whole=True) if node.op is Op.DEPTHWISE_CONV_2D else params[i]
+        return impl_for(node.op).prepare_whole(node, graph, params[i])
 
-    def with_scratch(i, p):
-        sc = {k: v for k, v in scratch.items() if k != i}
+    def with_scratch(sc, i, p):
+        sc = {k: v for k, v in sc.items() if k != i}
         if (n := _scratch_of(graph.nodes[i], graph, p)):
             sc[i] = n
         return sc
 
     for i in sorted(plan.inplace):
         p_whole = whole(i)
-        trial_scratch = with_scratch(i, p_whole)
+        trial_scratch = with_scratch(scratch, i, p_whole)
         trial = {k: c for k, c in candidates.items() if k != i}
         again = replan(trial_scratch, trial)
         if again.arena_size <= plan.arena_size and set(again.inplace) == set(plan.inplace) - {i}:
             params[i], candidates, plan = p_whole, trial, again
-            scratch.clear()
+            scratch.pop(i, None)
             scratch.update(trial_scratch)
-    changed = False
-    for i, node in enumerate(graph.nodes):
-        if node.op is Op.DEPTHWISE_CONV_2D and i not in plan.inplace and not params[i].get("dsp_transposed"):
-            if (p_whole := whole(i)).get("dsp_transposed"):
-                params[i] = p_whole
-                new = with_scratch(i, p_whole)
-                scratch.clear()
-                scratch.update(new)
-                changed = True
-    return (replan(scratch, candidates) if changed else plan), candidates
+    new_scratch = dict(scratch)
+    for i in range(len(graph.nodes)):
+        if i not in plan.inplace and (p_whole := whole(i)) is not params[i]:
+            params[i] = p_whole
+            new_scratch = with_scratch(new_scratch, i, p_whole)
+    if new_scratch == scratch:
+        return plan, candidates
+    scratch.clear()
+    scratch.update(new_scratch)
+    return replan(scratch, candidates), candidates
 
 
 def _stage_filter(em: _Emitter, node: Node, g: Graph, p: dict, i: int, size: int) -> list[str]:

@@ -73,6 +73,12 @@ class OpImpl:
             return (0,)
         return ()
 
+    def prepare_whole(self, node: Node, g: Graph, p: dict) -> dict:
+        """The params of a layer the planner runs whole (one call over the whole image, not in
+        place in chunks of rows, codegen/inplace.py): `p` unless the kernel has a faster path
+        that needs the whole image."""
+        return p
+
     # prepare() reads the layer's --optimize mode (codegen.optimize.layer_mode), e.g. to lay weights
     # out for speed at a flash cost: codegen prepares such layers again once the modes are planned.
     mode_dependent = False

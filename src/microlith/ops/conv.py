@@ -317,6 +317,9 @@ class DepthwiseConv2D(OpImpl):
             if offline_groups and p["dsp_channels"] is None and self._dsp_applies(node, g, p) else None
         return p
 
+    def prepare_whole(self, node, g, p):
+        return self.prepare(node, g, whole=True)  # a tall narrow image: the 3x3 path along its columns
+
     @staticmethod
     def _dsp_applies(node, g, p) -> bool:
         """The DSP path's conditions (ml_depthwise_conv2d_s8.c): int8, depth multiplier 1, proven
