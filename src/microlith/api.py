@@ -94,7 +94,7 @@ def inspect(model, input_shape=None) -> dict:
 def compile(model, out_dir, target: str | None = None, name: str | None = None,
             strategy: str = "greedy", measure: bool = True, input_shape=None, force: bool = False,
             max_arena: int | None = None, max_flash: int | None = None, optimize: str | None = None,
-            stage_weights: int | str = 0) -> dict:
+            stage_weights: int | str = 0, weights_in_ram: bool = False) -> dict:
     """Model -> folder of C. Returns the figures of the compile (see DESIGN.md section 2).
     `max_arena` / `max_flash` (bytes) bound the arena and the constant data; by default the most
     RAM and flash of any supported target (ir.default_limits), beyond which a model is refused.
@@ -103,7 +103,9 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
     `optimize`: "speed", "size" or "balanced" (None: balanced), see codegen/optimize.py.
     `stage_weights`: for boards whose flash has wait states, copy filters the kernel reads again and
     again from flash into the arena before their layer: "free" where the arena has room anyway, a
-    byte count for every filter up to that size, 0 never (codegen/stage.py)."""
+    byte count for every filter up to that size, 0 never (codegen/stage.py).
+    `weights_in_ram`: every constant array in RAM (.data), none in flash's wait states
+    (codegen/c.py _IN_RAM_NOTE); RAM grows by weight_bytes."""
     from .codegen.c import generate, prepare
     from .codegen.stage import check_stage_budget, is_widened, stage_plan, staged_bytes
     check_stage_budget(stage_weights)  # a bad budget is refused before the model is read
@@ -130,7 +132,7 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
         raise MicrolithError(f"{g.source or g.name}: the arena ({prep.plan.arena_size} bytes) and the recurrent "
                              f"layers' state ({prep.plan.state_size} bytes) need more than the {limits.max_arena} "
                              f"bytes allowed ({limits.origin}); use a smaller model or raise the limit (max_arena)")
-    gen = generate(prep, out_dir, name, force=force)
+    gen = generate(prep, out_dir, name, force=force, weights_in_ram=weights_in_ram)
     widened = {i for i, n in prep.staged.items() if is_widened(g.nodes[i], g, prep.params[i], n)}
     offer = stage_plan(g, prep.params, INDEX_LIMIT, prep.widen)
     seconds = time.perf_counter() - t0
@@ -145,6 +147,7 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
               "stack_bound_firmware_bytes": None, "stack_bound_basis": None,
               "compile_seconds": round(seconds, 3),
               "optimize": gen.optimize["mode"], "optimize_choices": gen.optimize,
+              "weights_in_ram": bool(weights_in_ram),
               "staged_weights": {"budget_bytes": stage_weights,
                                  # the bytes of each layer's staged copy, and the layers staged widened
                                  "layers": {i: staged_bytes(g.nodes[i], g, prep.params[i], i in widened)
@@ -168,14 +171,19 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
     if target not in (None, "host"):
         from .targets import cortexm
         result.update(cortexm.compile_figures(gen.out_dir, g, gen.name, target))
+        if weights_in_ram and result.get("budget_error") and "RAM" in result["budget_error"]:
+            result["budget_error"] += (f" ({gen.weight_bytes:,} B of it the constants --weights-in-ram put in RAM: "
+                                       "leave it out to keep them in flash)")
     return result
 
 
 def verify(model, target: str = "host", samples: int = 100, inputs: str | None = None,
            seed: int = 0, workdir: str | None = None, timeout: float | None = None,
-           optimize: str | None = None, stage_weights: int | str = 0, strategy: str = "greedy") -> dict:
+           optimize: str | None = None, stage_weights: int | str = 0, strategy: str = "greedy",
+           weights_in_ram: bool = False) -> dict:
     """Compile, build and compare byte by byte with TFLM on random and given inputs. `strategy`:
-    the memory plan's, as for compile ("greedy-noinplace" runs every layer whole).
+    the memory plan's, as for compile ("greedy-noinplace" runs every layer whole);
+    `weights_in_ram` as for compile.
 
     TFLM and the host C each run in a child process (see _child.py); `timeout` is the
     seconds each may take per sample (default _child.CALL_TIMEOUT). A crash, hang or memory
@@ -201,7 +209,7 @@ def verify(model, target: str = "host", samples: int = 100, inputs: str | None =
         with tempfile.TemporaryDirectory(prefix="microlith-verify-", dir=workdir) as tmp:
             tmp = Path(tmp)
             res = compile(g, tmp / "c", measure=False, optimize=optimize, stage_weights=stage_weights,
-                          strategy=strategy)
+                          strategy=strategy, weights_in_ram=weights_in_ram)
             if target not in ("host", None):
                 from .targets.cortexm import BoardModel  # issue 3: same comparison on an emulated board
                 runner = BoardModel(tmp / "c", g, res["name"], target, tmp)

@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--max-flash", type=_bytes, default=None, metavar="BYTES",
                    help="refuse a model whose constant data is larger (default: the most flash of any target)")
     _optimize_option(s)
-    _stage_option(s)
+    _weights_options(s)
     _in_place_option(s)
     _input_shape_option(s)
     s.add_argument("--json", action="store_true")
@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--inputs", default=None, help=".npy/.npz of extra inputs")
     s.add_argument("--seed", type=int, default=0)
     _optimize_option(s)
-    _stage_option(s)
+    _weights_options(s)
     _in_place_option(s)
     s.add_argument("--json", action="store_true")
 
@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--target", required=True)
     s.add_argument("--per-layer", action="store_true")
     _optimize_option(s)
-    _stage_option(s)
+    _weights_options(s)
     _in_place_option(s)
     s.add_argument("--json", action="store_true")
 
@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--samples", type=int, default=20, help="random inputs for the byte-exact check")
     s.add_argument("--search", default=None, metavar="DIR",
                    help="add the results of `microlith search --out DIR` (Pareto front table and plot)")
-    _stage_option(s)
+    _weights_options(s)
     _in_place_option(s)
     s.add_argument("--json", action="store_true")
 
@@ -193,13 +193,18 @@ def _stage_budget(text: str):
     return t if t == "free" else 0 if t == "0" else _bytes(text)
 
 
-def _stage_option(s) -> None:  # --- issue 11: codegen/stage.py
+def _weights_options(s) -> None:  # --- issue 11: where the weights are read from (codegen/stage.py, c.py)
     s.add_argument("--stage-weights", type=_stage_budget, default=0, metavar="free|BYTES",
                    help="copy convolution filters that the kernel reads at least 3 times from flash into the "
                         "arena before their layer runs, for fewer flash wait states on boards that have them "
                         "(STM32L4: 5), and on DSP cores widened to int16 for a faster routine where the budget holds "
                         "twice the filter: 'free' only where the arena has room anyway (same arena), BYTES "
                         "every copy of up to BYTES (a larger arena, reported); default off")
+    s.add_argument("--weights-in-ram", action="store_true",
+                   help="place every constant array (weights, biases, tables) in RAM (.data, copied from flash "
+                        "by the start-up code) instead of flash: no flash wait states on any weight load, for "
+                        "RAM of the weights' size (reported); for models that read their weights once (fully "
+                        "connected layers), where --stage-weights cannot help")
 
 
 def _in_place_option(s) -> None:  # --- issue 11: codegen/inplace.py, codegen/c.py _run_whole
@@ -252,7 +257,7 @@ def cmd_compile(a) -> int:
     from .api import compile
     r = compile(a.model, a.out, target=a.target, name=a.name, input_shape=_shapes(a), force=a.force,
                 max_arena=a.max_arena, max_flash=a.max_flash, optimize=a.optimize, stage_weights=a.stage_weights,
-                strategy=_strategy(a))
+                strategy=_strategy(a), weights_in_ram=a.weights_in_ram)
     if a.json:
         _print_json(r)
     else:
@@ -265,6 +270,9 @@ def cmd_compile(a) -> int:
             print(line)
         if (line := _staged_line(r)) is not None:
             print(line)
+        if r.get("weights_in_ram"):
+            print(f"  constants in RAM (--weights-in-ram): {_kb(r['weight_bytes'])} of .data beside the arena, "
+                  "copied from flash at start-up")
         if r.get("state_bytes"):  # --- issue 10: recurrent layers' state, kept across invokes
             print(f"  state {_kb(r['state_bytes'])} (recurrent layers; kept between calls, reset by "
                   f"{r['name']}_reset)")
@@ -288,7 +296,7 @@ def cmd_verify(a) -> int:
     if a.samples < 0:
         raise MicrolithError("--samples must be >= 0")
     r = verify(a.model, target=a.target, samples=a.samples, inputs=a.inputs, seed=a.seed, optimize=a.optimize,
-               stage_weights=a.stage_weights, strategy=_strategy(a))
+               stage_weights=a.stage_weights, strategy=_strategy(a), weights_in_ram=a.weights_in_ram)
     if a.json:
         _print_json(r)
     else:
@@ -357,14 +365,15 @@ def _whole_line(r: dict) -> str | None:
 
 def cmd_profile(a) -> int:
     if _is_pipeline(a.model):
-        for flag, given in (("--stage-weights", a.stage_weights), ("--no-in-place", a.no_in_place)):
+        for flag, given in (("--stage-weights", a.stage_weights), ("--no-in-place", a.no_in_place),
+                            ("--weights-in-ram", a.weights_in_ram)):
             if given:
                 raise MicrolithError(f"{a.model}: {flag} applies to a model file; a pipeline folder's model "
                                      "was compiled by `microlith app`")
         return _profile_pipeline(a)
     from .profiling import profile
     r = profile(a.model, a.target, per_layer=a.per_layer, optimize=a.optimize, stage_weights=a.stage_weights,
-                strategy=_strategy(a))
+                strategy=_strategy(a), weights_in_ram=a.weights_in_ram)
     if a.json:
         _print_json(r)
         return EXIT_OK if r.get("output_matches_host", True) else EXIT_CHECK_FAILED
@@ -386,7 +395,12 @@ def cmd_profile(a) -> int:
                   f"{len(st['candidates'])} layers read their filters (up to {max(st['candidates'].values()):,} B) "
                   "3 or more times: --stage-weights free (same arena) or BYTES copies them to SRAM first"
                   + (f" ({st['budget_for_all']:,} stages them all)" if st.get("budget_for_all") else ""))
-    print(f"  flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} = arena {_kb(r['arena_bytes'])} "
+        elif not r.get("weights_in_ram") and loads > 0.1 * r["cycles_est_board"]:
+            print(f"    of which {loads:,} stall on data loads from flash ({100 * loads / r['cycles_est_board']:.1f}%), "
+                  f"--weights-in-ram reads every constant from RAM instead "
+                  f"({_kb(r.get('weight_bytes_linked', r['weight_bytes']))} more RAM)")
+    ram_weights = f" + weights {_kb(r.get('weight_bytes_linked'))}" if r.get("weights_in_ram") else ""
+    print(f"  flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} = arena {_kb(r['arena_bytes'])}{ram_weights} "
           f"+ data/bss + stack {_kb(r['stack_bytes'])}")
     if (line := _whole_line(r)) is not None:
         print(line)
@@ -454,7 +468,7 @@ def cmd_quantize(a) -> int:
 def cmd_report(a) -> int:
     from .report.html import build_report
     r = build_report(a.model, a.target, a.out, samples=a.samples, search_dir=a.search,
-                     stage_weights=a.stage_weights, strategy=_strategy(a))
+                     stage_weights=a.stage_weights, strategy=_strategy(a), weights_in_ram=a.weights_in_ram)
     if a.json:
         _print_json(r)
     else:

@@ -100,7 +100,7 @@ def _code_figures(sizes: dict, res: dict) -> dict:
 
 def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=None,
             timeout: float = DEFAULT_TIMEOUT, strategy: str = "greedy", cycles: bool = True,
-            optimize: str | None = None, stage_weights: int | str = 0) -> dict:
+            optimize: str | None = None, stage_weights: int | str = 0, weights_in_ram: bool = False) -> dict:
     """Compile `model`, run it once on the emulated core of `target`, and measure it.
 
     inputs: None (a fixed pseudo-random sample, seed 0), a list with one array per model
@@ -108,7 +108,8 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
     QEMU's block trace and price the executed instructions (targets/cycles.py), for
     cycles_est and the latency and energy estimates built on it. optimize: speed, size or
     balanced (None: balanced), as for compile (codegen/optimize.py). stage_weights: as for
-    compile (codegen/stage.py)."""
+    compile (codegen/stage.py). weights_in_ram: as for compile (the constants in RAM: RAM grows by
+    them, and the board's flash model sees no weight load)."""
     from .codegen.optimize import check_mode
     from .codegen.stage import check_stage_budget
     optimize = check_mode(optimize)
@@ -128,7 +129,7 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
     with tempfile.TemporaryDirectory(prefix="microlith-profile-", dir=workdir) as tmp:
         tmp = Path(tmp)
         res = compile_model(g, tmp / "c", strategy=strategy, measure=False, optimize=optimize,
-                            stage_weights=stage_weights)
+                            stage_weights=stage_weights, weights_in_ram=weights_in_ram)
         name = res["name"]
         builders = [FirmwareBuilder(tmp / "c", name, t["name"], tmp / "fw")]
         if per_layer:
@@ -169,6 +170,7 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
            "input_bytes_excluded": sizes["input_bytes"],
            **_code_figures(sizes, res),
            "staged_weights": res.get("staged_weights"),
+           "weights_in_ram": res.get("weights_in_ram", False),
            "arena_bytes_in_place": res.get("arena_bytes_in_place"),
            "macs": n_macs, "instructions": sample.instructions,
            "instructions_per_mac": round(sample.instructions / n_macs, 3) if n_macs else None,

@@ -313,6 +313,13 @@ class _Emitter:
     layer_modes: list[str] = field(default_factory=list)  # --- issue 11: --optimize, per layer
     staged: dict[str, str] = field(default_factory=dict)  # --- issue 11: const tensor or array -> its arena copy, this layer
     staged_widened: set = field(default_factory=set)  # the filters among them staged widened (ml_conv2d_s8_stage)
+    in_ram: bool = False  # --- issue 11: --weights-in-ram, the constant arrays placed in .data
+
+    def _array_decl(self, ctype: str, ident: str, n: int, body: str) -> str:
+        """A constant array's definition; with --weights-in-ram it goes to a .data section of its
+        own (RAM, given its initial value by the start-up code's copy from flash)."""
+        place = f" {self.prefix.upper()}_IN_RAM({ident})" if self.in_ram else ""
+        return f"static const {ctype} {ident}[{n}]{place} = {{\n{body}\n}};\n"
 
     @property
     def optimize(self) -> str:
@@ -362,7 +369,7 @@ class _Emitter:
             else:
                 self.const_bytes += n * array.dtype.itemsize
             self.constants.append((ident, _le_bytes(array, ctype)))
-        decl = f"static const {ctype} {ident}[{n}] = {{\n{body}\n}};\n"
+        decl = self._array_decl(ctype, ident, n, body)
         if layout:  # only that family's builds compile it (ml_common.h)
             decl = f"#if ML_{layout}_LAYOUTS\n{decl}#endif\n"
         self._declare(ident, decl)
@@ -399,8 +406,8 @@ class _Emitter:
                 if ident not in self._seen:
                     self.const_bytes += max(t.size, 1) * t.np_dtype.itemsize
                     self.constants.append((ident, _le_bytes(t.data, ctype)))
-                self._declare(ident, f"/* '{safe_text(name)}' {list(t.shape)} {t.dtype} */\n"
-                                     f"static const {ctype} {ident}[{max(t.size, 1)}] = {{\n{_array_body(t.data)}\n}};\n")
+                self._declare(ident, f"/* '{safe_text(name)}' {list(t.shape)} {t.dtype} */\n" +
+                              self._array_decl(ctype, ident, max(t.size, 1), _array_body(t.data)))
             return self._const_ident[name]
         if t.variable:  # state: its own buffer, which outlives the invoke (planner.state_layout)
             return f"(({ctype} *)(state + {self.plan.state_offsets[name]}))"
@@ -471,22 +478,46 @@ def _describe(node: Node, g: Graph) -> str:
     return f"{node.op.value} {src} -> {shp(g.t(node.outputs[0]))}"
 
 
+# --- issue 11: --weights-in-ram. On a part whose flash has wait states (STM32L4R5: 5 at 120 MHz)
+# behind a cache too small for a layer's weights, every weight load stalls; a layer that reads its
+# weights once (a fully connected layer: AD is almost nothing else) gains nothing from staging them
+# in the arena (codegen/stage.py), since the copy reads the flash as often. In RAM they stall never,
+# for RAM of their size. Each array keeps a section of its own, as -fdata-sections gives the flash
+# ones, so a linker map still tells the weights apart from the code.
+_IN_RAM_NOTE = """\
+/* Generated with --weights-in-ram: every constant array below (weights, biases, tables) is placed
+ * in a .data section of its own, so it lives in RAM, where loads take no flash wait states, and the
+ * start-up code copies it there from flash once, as it does for any initialised data. RAM grows by
+ * the constants' size; flash keeps the same bytes. Another placement (e.g. a core-coupled RAM's
+ * section of your linker script): define {up}_IN_RAM(id) before this file is compiled. On a
+ * toolchain without ELF sections the arrays stay ordinary const data. */
+#ifndef {up}_IN_RAM
+#if defined(__GNUC__) && defined(__ELF__)
+#define {up}_IN_RAM(id) __attribute__((section(".data." #id)))
+#else
+#define {up}_IN_RAM(id)
+#endif
+#endif"""
+
+
 def generate(prep: Prepared, out_dir: str | os.PathLike, name: str | None = None,
-             force: bool = False) -> GeneratedC:
+             force: bool = False, weights_in_ram: bool = False) -> GeneratedC:
     """Write the C folder for `prep` (see outdir.write_folder for how an existing folder is treated)."""
-    gen, files = render(prep, name)
+    gen, files = render(prep, name, weights_in_ram)
     write_folder(out_dir, files, kind="model", force=force)
     gen.out_dir = Path(out_dir)
     return gen
 
 
-def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[str, str]]:
-    """The generated folder's files (relative path -> text), nothing written."""
+def render(prep: Prepared, name: str | None = None,
+           weights_in_ram: bool = False) -> tuple[GeneratedC, dict[str, str]]:
+    """The generated folder's files (relative path -> text), nothing written. weights_in_ram
+    (--weights-in-ram): every constant array in RAM instead of flash (_IN_RAM_NOTE)."""
     g, plan = prep.graph, prep.plan
     prefix = check_identifier(name) if name is not None else default_prefix(g.name)
     up = prefix.upper()
     io_names, io_decl = _io_params(g)
-    em = _Emitter(prefix, g, plan, io_names)
+    em = _Emitter(prefix, g, plan, io_names, in_ram=weights_in_ram)
     opt = prep.optimize if prep.optimize is not None else plan_layers(g, "speed", prep.streams)
     em.layer_modes = list(opt.layer_modes)
 
@@ -602,6 +633,8 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
           "/* Per-layer hooks for tracing and profiling; empty unless the build defines them. */",
           "#ifndef ML_LAYER_BEGIN", "#define ML_LAYER_BEGIN(layer)", "#endif",
           "#ifndef ML_LAYER_END", "#define ML_LAYER_END(layer, data, bytes)", "#endif", ""]
+    if weights_in_ram:  # --- issue 11
+        c += [*_IN_RAM_NOTE.format(up=up).splitlines(), ""]
     c += _used_decls(em.decls, body)
     if stateful:
         c += [f"int {prefix}_invoke_with_state({sig}, void *arena_memory, void *state_memory)", "{",
@@ -642,7 +675,7 @@ def render(prep: Prepared, name: str | None = None) -> tuple[GeneratedC, dict[st
     files[f"src/{KERNEL_DIR}/{VERSION_SOURCE}"] = _version_source()
     files["CMakeLists.txt"] = _cmake(prefix, sorted(f for f in files if f.endswith(".c")))
     files["library.properties"] = _arduino(prefix)
-    files["README.md"] = _readme(prefix, g, plan, em.const_bytes, kernels, origin) + readme_section(opt)
+    files["README.md"] = _readme(prefix, g, plan, em.const_bytes, kernels, origin, weights_in_ram) + readme_section(opt)
     if stateful:
         files["README.md"] += _state_readme(prefix, g, plan)
     if em.states and not stateful:  # --- issue 10: ops that keep state across invokes
@@ -880,8 +913,12 @@ RAM for this model is the arena plus the state.
 """
 
 
-def _readme(prefix: str, g: Graph, plan: MemoryPlan, const_bytes: int, kernels, origin) -> str:
+def _readme(prefix: str, g: Graph, plan: MemoryPlan, const_bytes: int, kernels, origin,
+            in_ram: bool = False) -> str:
     up = prefix.upper()
+    where = (f"placed in RAM: generated with `--weights-in-ram`, each array sits in a `.data` section of\n"
+             f"its own, copied from flash by the start-up code; define `{up}_IN_RAM(id)` to place them\n"
+             f"elsewhere" if in_ram else "placed in\nflash by the linker")
     ins = ", ".join(f"{g.t(n).dtype} {list(g.t(n).shape)}" for n in g.inputs)
     outs = ", ".join(f"{g.t(n).dtype} {list(g.t(n).shape)}" for n in g.outputs)
     # The example declares the first input/output with its own C type (ARG_MAX writes int32).
@@ -889,8 +926,8 @@ def _readme(prefix: str, g: Graph, plan: MemoryPlan, const_bytes: int, kernels, 
     return f"""# {prefix}
 
 Generated by microlith {__version__} from `{origin}`: {len(g.nodes)} layers, C99, no dynamic
-memory, no interpreter. Weights and layer parameters are `const` ({const_bytes} bytes, placed in
-flash by the linker); one inference needs {plan.arena_size} bytes of working memory.
+memory, no interpreter. Weights and layer parameters are `const` ({const_bytes} bytes, {where});
+one inference needs {plan.arena_size} bytes of working memory.
 
 - input: {ins}
 - output: {outs}

@@ -117,11 +117,11 @@ def _n(v, unit="") -> str:
 
 
 def build_report(model, target: str, out_html, samples: int = 20, search_dir=None,
-                 stage_weights: int | str = 0, strategy: str = "greedy") -> dict:
+                 stage_weights: int | str = 0, strategy: str = "greedy", weights_in_ram: bool = False) -> dict:
     """Compile, verify and profile `model` on `target`; write the page and its PNGs. search_dir:
     a `microlith search` results folder, shown as a section (its Pareto front and plot).
     stage_weights and strategy (the memory plan's: "greedy-noinplace" is --no-in-place): as for
-    compile, for all three."""
+    compile, for all three; weights_in_ram (--weights-in-ram) for verify and profile."""
     from ..api import load, require_quantized, verify
     from ..codegen.c import prepare
     from .. import profiling
@@ -141,8 +141,10 @@ def build_report(model, target: str, out_html, samples: int = 20, search_dir=Non
     g = load(model)
     require_quantized(g)
     prep = prepare(g, strategy, stage_weights=stage_weights)
-    ver = verify(g.source, samples=samples, stage_weights=stage_weights, strategy=strategy)
-    prof = profiling.profile(g.source, target, per_layer=True, stage_weights=stage_weights, strategy=strategy)
+    ver = verify(g.source, samples=samples, stage_weights=stage_weights, strategy=strategy,
+                 weights_in_ram=weights_in_ram)
+    prof = profiling.profile(g.source, target, per_layer=True, stage_weights=stage_weights, strategy=strategy,
+                             weights_in_ram=weights_in_ram)
     stem = out_html.with_suffix("")
     mem_png = memory_timeline_png(prep, Path(f"{stem}.memory.png"))
     cost_png = layer_cost_png(prof["per_layer"], Path(f"{stem}.layers.png"))

@@ -112,7 +112,8 @@ def footprint(elf: Path) -> dict:
 _FLASH_OUTPUTS = (".isr_vector", ".text", ".rodata", ".ARM.exidx", ".data")
 
 
-_CONST_ARRAY = re.compile(r"^static const \w+ (\w+)\[\d+\] = \{", re.M)
+# (with --weights-in-ram, "static const int8_t NAME_l0_filter[N] NAME_IN_RAM(NAME_l0_filter) = {")
+_CONST_ARRAY = re.compile(r"^static const \w+ (\w+)\[\d+\](?: \w+\(\w+\))? = \{", re.M)
 
 
 def constant_arrays(sources) -> set[str]:
@@ -132,7 +133,7 @@ def flash_by_origin(map_file: Path, harness_objects, const_arrays=()) -> dict:
     several cores, e.g. depthwise weights pre-widened for the DSP extension beside the portable
     ones, and each build keeps one)."""
     harness = {str(Path(o).resolve()) for o in harness_objects}
-    arrays = {f".rodata.{n}" for n in const_arrays}
+    arrays = {f".{kind}.{n}" for n in const_arrays for kind in ("rodata", "data")}  # data: --weights-in-ram
     out = {"harness_bytes": 0, "library_bytes": 0, "weight_bytes_linked": 0 if arrays else None}
     try:
         text = Path(map_file).read_text(errors="replace")
