@@ -41,10 +41,12 @@ def test_report_rejects_unknown_target(tmp_path):
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
                     reason="needs arm-none-eabi-gcc and qemu-system-arm")
 def test_report_no_in_place_names_its_arena(tmp_path):
+    """--no-in-place and --weights-in-ram reach the page's memory rows."""
     pytest.importorskip("matplotlib")
     out = tmp_path / "kws.html"
     res = subprocess.run([sys.executable, "-m", "microlith.cli", "report", str(MODELS / "kws_ref_model.tflite"),
-                          "--target", "cortex-m4", "-o", str(out), "--samples", "2", "--no-in-place"],
+                          "--target", "cortex-m4", "-o", str(out), "--samples", "2", "--no-in-place",
+                          "--weights-in-ram"],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     page = out.read_text()
@@ -54,3 +56,4 @@ def test_report_no_in_place_names_its_arena(tmp_path):
     assert whole["arena_bytes_in_place"] < whole["arena_bytes"]
     assert (f"{whole['arena_bytes']:,} B; every layer run whole (--no-in-place), "
             f"{whole['arena_bytes_in_place']:,} B with layers in place") in page
+    assert "(--weights-in-ram: copied from flash at start-up, read without flash wait states)" in page

@@ -165,7 +165,9 @@ def build_report(model, target: str, out_html, samples: int = 20, search_dir=Non
          f"code {_n(prof.get('code_bytes'), ' B')} (generated folder {_n(prof.get('model_code_bytes'), ' B')}, "
          f"measurement harness {_n(prof.get('harness_bytes'), ' B')}, C library {_n(prof.get('library_bytes'), ' B')})"
          f" + weights {_n(prof.get('weight_bytes_linked', prof.get('weight_bytes')), ' B')}"],
-        ["RAM (data + bss incl. arena + stack high-water mark)", _n(prof["ram_bytes"], " B")],
+        ["RAM (data + bss incl. arena + stack high-water mark)", _n(prof["ram_bytes"], " B")
+         + (f", of it the weights {_n(prof.get('weight_bytes_linked'), ' B')} (--weights-in-ram: copied from flash "
+            "at start-up, read without flash wait states)" if prof.get("weights_in_ram") else "")],
         *([["filters staged in the arena (--stage-weights)",
             f"layers {', '.join(map(str, st['layers']))}: {_n(sum(st['layers'].values()), ' B')} copied from "
             f"flash before their layer" + (f" ({', '.join(map(str, st['widened']))} widened to int16 for the DSP "
