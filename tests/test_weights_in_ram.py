@@ -97,4 +97,4 @@ def test_weights_that_do_not_fit_the_ram_are_refused_with_the_way_out(tmp_path, 
     # KWS: 10 KB arena + 33 KB of constants in RAM against the nRF51822's 16 KB
     code = main(["compile", str(KWS), "-o", str(tmp_path / "c"), "--target", "nrf51822", "--weights-in-ram"])
     err = capsys.readouterr().err
-    assert code != 0 and "RAM" in err and "--weights-in-ram put in RAM: leave it out" in err, err
+    assert code != 0 and "RAM" in err and "in RAM by --weights-in-ram: leave it out to keep them in flash" in err, err

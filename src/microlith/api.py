@@ -172,8 +172,8 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
         from .targets import cortexm
         result.update(cortexm.compile_figures(gen.out_dir, g, gen.name, target))
         if weights_in_ram and result.get("budget_error") and "RAM" in result["budget_error"]:
-            result["budget_error"] += (f" ({gen.weight_bytes:,} B of it the constants --weights-in-ram put in RAM: "
-                                       "leave it out to keep them in flash)")
+            result["budget_error"] += (f" (the model's {gen.weight_bytes:,} B of constants among it, in RAM by "
+                                       "--weights-in-ram: leave it out to keep them in flash)")
     return result
 
 

@@ -608,7 +608,8 @@ def render(prep: Prepared, name: str | None = None,
              " * its builds compile (ML_<family>_LAYOUTS in microlith_kernels/ml_common.h). */"] if families else []),
           f"#define {up}_CONSTANTS_CRC32 0x{crc:08X}u",
           *[f"#define {up}_CONSTANTS_CRC32_{f} 0x{crc_of[f]:08X}u" for f in families], "",
-          "/* Recomputes that CRC over the constants in flash: 0 when intact, else ML_CHECKSUM_ERROR (-3).",
+          f"/* Recomputes that CRC over the constants {'in RAM' if weights_in_ram else 'in flash'}: 0 when intact, "
+          "else ML_CHECKSUM_ERROR (-3).",
           f" * Takes about 10 instructions per constant byte ({const_total} bytes); call it at boot. */",
           f"int {prefix}_self_test(void);", ""]
     if em.states and not stateful:  # --- issue 10: ops that keep state across invokes
