@@ -97,6 +97,13 @@ SEGMENT_CASES = {
     "c3_dilation_h": ((1, 9, 7, 3), 4, (3, 3), dict(dilation=(2, 1), in_zp=5)),
     "c1_k10x4_s2": ((1, 19, 10, 1), 7, (10, 4), dict(stride=(2, 2), in_zp=83)),
     "c2_k3x2_edges": ((1, 6, 7, 2), 4, (3, 2), {}),                        # 4-byte rows, staged
+    # window rows of whole blocks widened straight from the input (ml_conv_dsp_im2col), with the
+    # taps outside the image horizontally filled in as the zero point when a row is one block
+    "c1_k4_clipped_both_sides": ((1, 6, 3, 1), 5, (3, 4), dict(in_zp=-77)),
+    "c2_k2_s2_clipped_right": ((1, 9, 9, 2), 5, (4, 2), dict(stride=(2, 2), in_zp=-128)),
+    "c3_k4_rows_of_3_blocks": ((1, 7, 9, 3), 4, (3, 4), dict(padding="VALID", in_zp=9)),
+    "c1_k8_dilation_h": ((1, 12, 10, 1), 4, (3, 8), dict(dilation=(2, 1), stride=(1, 2), in_zp=127)),
+    "c1_k5x4_batch2": ((2, 10, 6, 1), 3, (5, 4), dict(in_zp=40)),
 }
 
 
