@@ -255,7 +255,9 @@ class Conv2D(OpImpl):
         """Which of the DSP path's column builders beyond the per-pixel im2col this layer takes
         (ml_conv_dsp_columns in ml_conv2d_s8.c): "SEGMENTS" (by output-row segments: C_IN % 8 == 0,
         stride_w <= 2, no horizontal dilation), "WINDOWS27" (3x3x3 windows straight from the
-        input), or None (pixel by pixel; pointwise layers widen whole pixels). A model is built
+        input), "BLOCK_ROWS" (window rows of whole blocks with C_IN % 4 != 0, e.g. KWS's first
+        layer: ml_conv_dsp_im2col_rows), or None (pixel by pixel; pointwise layers widen whole
+        pixels). A model is built
         without the builders none of its layers takes (ML_CONV2D_S8_NO_<builder>,
         codegen/optimize.py)."""
         if p["dtype"] != "int8" or not self.scratch_bytes(node, g, p):
@@ -269,7 +271,9 @@ class Conv2D(OpImpl):
             return None
         if c % 8 == 0 and p["stride_w"] <= 2:
             return "SEGMENTS"
-        return "WINDOWS27" if k_w * c == 9 and k_h == 3 else None
+        if k_w * c == 9 and k_h == 3:
+            return "WINDOWS27"
+        return "BLOCK_ROWS" if c % 4 != 0 and (k_w * c) % 4 == 0 else None
 
     def emit(self, node, g, p, ctx):
         if p["dtype"] == "int16":

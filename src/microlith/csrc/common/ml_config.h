@@ -18,8 +18,9 @@
  *   ML_<KERNEL>_ONLY_<VARIANT>  (size) every layer of the model that uses the kernel takes this
  *                      variant, so its other loops are left out; the kernel checks the variant's
  *                      conditions on each call and returns ML_NO_IMPL when they fail.
- *   ML_CONV2D_S8_NO_SEGMENTS, ML_CONV2D_S8_NO_WINDOWS27  (size and balanced) no CONV_2D layer
- *                      builds its columns by output-row segments, or from 3x3x3 windows, so
+ *   ML_CONV2D_S8_NO_SEGMENTS, ML_CONV2D_S8_NO_WINDOWS27, ML_CONV2D_S8_NO_BLOCK_ROWS  (size and
+ *                      balanced) no CONV_2D layer builds its columns by output-row segments,
+ *                      from 3x3x3 windows, or from window rows of whole blocks, so
  *                      ml_conv2d_s8 leaves that builder out; its per-pixel im2col gives the same
  *                      columns for any layer.
  *   ML_CONV2D_S8_NO_PAIRS  (every mode) no CONV_2D layer has its filter staged widened to int16

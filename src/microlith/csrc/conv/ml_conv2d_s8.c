@@ -574,6 +574,13 @@ static void ml_conv_dsp_zero(int32_t *col, int32_t blocks, int32_t step)
 #else
 #define ML_CONV_SEGMENTS 1
 #endif
+/* ml_conv_dsp_im2col_rows: ML_CONV2D_S8_NO_BLOCK_ROWS leaves it out of models without a layer
+ * whose window rows are whole blocks of a C_IN that is not a multiple of 4. */
+#if defined(ML_CONV2D_S8_NO_BLOCK_ROWS)
+#define ML_CONV_BLOCK_ROWS 0
+#else
+#define ML_CONV_BLOCK_ROWS 1
+#endif
 #if defined(ML_CONV2D_S8_NO_WINDOWS27)
 #define ML_CONV_ROWS ML_CONV_SEGMENTS
 #define ML_CONV_WINDOWS27 0
@@ -690,6 +697,66 @@ __asm__(ML_DSP_ASM_FUNCTION("ml_conv_dsp_im2col27")
 
 #endif /* ML_CONV_WINDOWS27 */
 
+#if ML_CONV_BLOCK_ROWS
+/*
+ * ml_conv_dsp_im2col for windows whose rows are whole blocks (KWS's first layer: 4 taps of 1
+ * channel, one block a row), all inside the image horizontally or one block a row: each row
+ * widened straight from the input. The general gather copies each row into the stage and widens
+ * it from there, at 4 to 5 times the instructions. The taps a row loses to the image's edge are
+ * the input zero point, which widens to 0, as in the stage. Out of line: inlined, its registers
+ * would cost every other call of ml_conv_dsp_im2col a heavier prologue.
+ */
+static ML_NOINLINE void ml_conv_dsp_im2col_rows(const ml_conv_dsp *d, const int8_t *in_batch,
+                                                int32_t iy0, int32_t ix0, int32_t *col,
+                                                int32_t step)
+{
+    const ml_conv_params *pr = d->params;
+    const int32_t in_c = d->in_c;
+    const int32_t row_run = d->k_w * in_c;
+    int32_t lo, hi, xlo, xhi;
+    ml_conv_clip_window(iy0, pr->dilation_h, d->k_h, d->in_h, &lo, &hi);
+    ml_conv_clip_window(ix0, 1, d->k_w, d->in_w, &xlo, &xhi);
+    const int32_t blocks = row_run >> 2;  /* per window row */
+    if (hi <= lo || xhi <= xlo) {
+        ml_conv_dsp_zero(col, d->k_h * blocks, step);
+        return;
+    }
+    ml_conv_dsp_zero(col, lo * blocks, step);  /* the rows above the image */
+    const int32_t in_row = pr->dilation_h * d->in_w * in_c;
+    /* the first row's first byte inside the image */
+    const int8_t *src = in_batch + ((iy0 + lo * pr->dilation_h) * d->in_w + ix0 + xlo) * in_c;
+    int32_t *dst = col + lo * blocks * step;
+    const int32_t b0 = xlo * in_c;  /* the bytes of a row inside the image: [b0, b1) */
+    const int32_t b1 = xhi * in_c;
+    const int32_t off2 = d->off2;  /* a local: the stores through dst could alias d */
+    const int32_t rows = hi - lo;
+    if (blocks > 1) {  /* inside_w */
+        for (int32_t r = 0; r < rows; ++r, src += in_row, dst += blocks * step) {
+            ml_conv_dsp_widen(src, row_run, dst, step, off2);
+        }
+    } else if (b1 - b0 == 4) {
+        for (int32_t r = 0; r < rows; ++r, src += in_row, dst += step) {
+            const int32_t v = ml_dsp_read_s8x4(src);
+            dst[0] = ml_dsp_sxtab16(off2, v);
+            dst[1] = ml_dsp_sxtab16_ror8(off2, v);
+        }
+    } else {
+        /* the lanes outside the image hold the zero point; the others are filled byte by byte */
+        const uint32_t inside = ((1u << (8 * (b1 - b0))) - 1u) << (8 * b0);  /* b1 - b0 < 4 */
+        const uint32_t zp = ((uint32_t)(uint8_t)(-pr->input_offset) * 0x01010101u) & ~inside;
+        for (int32_t r = 0; r < rows; ++r, src += in_row, dst += step) {
+            uint32_t w = zp;
+            for (int32_t i = b0; i < b1; ++i) {
+                w |= (uint32_t)(uint8_t)src[i - b0] << (8 * i);
+            }
+            dst[0] = ml_dsp_sxtab16(off2, (int32_t)w);
+            dst[1] = ml_dsp_sxtab16_ror8(off2, (int32_t)w);
+        }
+    }
+    ml_conv_dsp_zero(dst, (d->k_h - hi) * blocks, step);  /* the rows below */
+}
+#endif
+
 /* Column `col` (one pixel's block 0; blocks `step` words apart) := the window of output pixel
  * (oy, ox). */
 static ML_NOINLINE void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *in_batch,
@@ -728,55 +795,12 @@ static ML_NOINLINE void ml_conv_dsp_im2col(const ml_conv_dsp *d, const int8_t *i
         }
         return;
     }
+#if ML_CONV_BLOCK_ROWS
     if (pr->dilation_w == 1 && (row_run & 3) == 0 && (inside_w || row_run == 4)) {
-        /* Window rows of whole blocks (KWS's first layer: 4 taps of 1 channel, one block a row),
-         * widened straight from the input; the gather below would copy each row into the stage
-         * and widen it from there, at 4 to 5 times the instructions. A window the image clips
-         * horizontally is taken here when a row is one block: its outside taps are the input
-         * zero point, which widens to 0, as in the stage. */
-        int32_t lo, hi, xlo, xhi;
-        ml_conv_clip_window(iy0, pr->dilation_h, d->k_h, d->in_h, &lo, &hi);
-        ml_conv_clip_window(ix0, 1, d->k_w, d->in_w, &xlo, &xhi);
-        const int32_t blocks = row_run >> 2;  /* per window row */
-        if (hi <= lo || xhi <= xlo) {
-            ml_conv_dsp_zero(col, d->k_h * blocks, step);
-            return;
-        }
-        ml_conv_dsp_zero(col, lo * blocks, step);  /* the rows above the image */
-        const int32_t in_row = pr->dilation_h * d->in_w * in_c;
-        /* the first row's first byte inside the image */
-        const int8_t *src = in_batch + ((iy0 + lo * pr->dilation_h) * d->in_w + ix0 + xlo) * in_c;
-        int32_t *dst = col + lo * blocks * step;
-        const int32_t b0 = xlo * in_c;  /* the bytes of a row inside the image: [b0, b1) */
-        const int32_t b1 = xhi * in_c;
-        const int32_t off2 = d->off2;  /* a local: the stores through dst could alias d */
-        const int32_t rows = hi - lo;
-        if (blocks > 1) {  /* inside_w */
-            for (int32_t r = 0; r < rows; ++r, src += in_row, dst += blocks * step) {
-                ml_conv_dsp_widen(src, row_run, dst, step, off2);
-            }
-        } else if (b1 - b0 == 4) {
-            for (int32_t r = 0; r < rows; ++r, src += in_row, dst += step) {
-                const int32_t v = ml_dsp_read_s8x4(src);
-                dst[0] = ml_dsp_sxtab16(off2, v);
-                dst[1] = ml_dsp_sxtab16_ror8(off2, v);
-            }
-        } else {
-            /* the lanes outside the image hold the zero point; the others are filled byte by byte */
-            const uint32_t inside = ((1u << (8 * (b1 - b0))) - 1u) << (8 * b0);  /* b1 - b0 < 4 */
-            const uint32_t zp = ((uint32_t)(uint8_t)(-pr->input_offset) * 0x01010101u) & ~inside;
-            for (int32_t r = 0; r < rows; ++r, src += in_row, dst += step) {
-                uint32_t w = zp;
-                for (int32_t i = b0; i < b1; ++i) {
-                    w |= (uint32_t)(uint8_t)src[i - b0] << (8 * i);
-                }
-                dst[0] = ml_dsp_sxtab16(off2, (int32_t)w);
-                dst[1] = ml_dsp_sxtab16_ror8(off2, (int32_t)w);
-            }
-        }
-        ml_conv_dsp_zero(dst, (d->k_h - hi) * blocks, step);  /* the rows below */
+        ml_conv_dsp_im2col_rows(d, in_batch, iy0, ix0, col, step);
         return;
     }
+#endif
     if (d->k_h == 1 && d->k_w == 1) {
         if (iy0 < 0 || iy0 >= d->in_h || ix0 < 0 || ix0 >= d->in_w) {
             ml_conv_dsp_zero(col, d->blocks, step);
