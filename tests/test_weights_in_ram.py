@@ -7,20 +7,15 @@ emulated Cortex-M4 with the STM32L4R5's flash model the data-load stalls of the 
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from microlith import api, profiling
 from microlith.cli import main
 from microlith.targets import cortexm
+from test_stage_weights import KWS, MODELS, needs_tools  # the other way weights leave flash
 
-MODELS = Path(__file__).resolve().parent.parent / "examples" / "models" / "mlperf_tiny"
-KWS = MODELS / "kws_ref_model.tflite"
 AD = MODELS / "ad01_int8.tflite"
-
-_missing = [t for t in (cortexm.CC, cortexm.QEMU) if shutil.which(t) is None]
-needs_tools = pytest.mark.skipif(bool(_missing), reason=f"{' and '.join(_missing)} not installed")
 
 
 def test_in_ram_folder_is_byte_exact_and_places_every_constant(tmp_path):
