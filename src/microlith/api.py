@@ -172,7 +172,8 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
         from .targets import cortexm
         result.update(cortexm.compile_figures(gen.out_dir, g, gen.name, target))
         if weights_in_ram and result.get("budget_error") and "RAM" in result["budget_error"]:
-            result["budget_error"] += (f" (the model's {gen.weight_bytes:,} B of constants among it, in RAM by "
+            linked = result.get("weight_bytes_linked") or gen.weight_bytes  # this core's layouts
+            result["budget_error"] += (f" (the model's {linked:,} B of constants among it, in RAM by "
                                        "--weights-in-ram: leave it out to keep them in flash)")
     return result
 

@@ -716,7 +716,7 @@ def compile_figures(c_dir, graph: Graph, prefix: str, target: str, workdir=None,
     sizes, stack = fw.sizes, run.samples[0].stack_bytes
     out = {"target": t["name"], "board": t["name"] if t["kind"] == "board" else None,
            "flash_bytes": sizes["flash_bytes"], "ram_bytes": sizes["data_bytes"] + sizes["bss_bytes"] + stack,
-           "stack_bytes": stack, **bound}
+           "stack_bytes": stack, "weight_bytes_linked": sizes.get("weight_bytes_linked"), **bound}
     out["budget_error"] = check_budget({**out, "name": prefix}, t)
     return out
 
