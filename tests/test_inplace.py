@@ -134,6 +134,13 @@ def test_no_in_place_option_on_kws(tmp_path, capsys):
     # the arena beside it is the default build's
     assert whole["arena_bytes_in_place"] == default["arena_bytes"] < whole["arena_bytes"]
     assert default["arena_bytes_in_place"] is None
+    # the default build names its in-place layers and the arena --no-in-place would take
+    assert default["in_place_layers"] == list(range(1, 9)) and whole["in_place_layers"] == []
+    assert default["arena_bytes_whole"] == whole["arena_bytes"] and whole["arena_bytes_whole"] is None
+    assert main(["compile", str(KWS), "-o", str(tmp_path / "c")]) == 0
+    assert (f"layers 1, 2, 3, 4, 5, 6, 7, 8 write their output over their input, in chunks of rows, to save "
+            f"arena; --no-in-place runs every layer whole, without the chunks' copies and calls: arena "
+            f"{whole['arena_bytes']:,} B") in capsys.readouterr().out
     src = (tmp_path / "b" / "src" / "kws_ref_model.c").read_text()
     assert src.count("ML_DW_LAYOUT_3X3_T") == 4 and "ml_row_stream_begin" not in src
     assert "ML_DW_LAYOUT_3X3_T" not in (tmp_path / "a" / "src" / "kws_ref_model.c").read_text()

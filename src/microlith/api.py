@@ -163,7 +163,11 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
                                  "arena_bytes_without": unstaged},
               # what --no-in-place costs: the arena with layers in place where that saves arena
               "arena_bytes_in_place": prepare(g, "greedy", optimize, stage_weights).plan.arena_size
-              if strategy == "greedy-noinplace" else None}
+              if strategy == "greedy-noinplace" else None,
+              # and, by default, what it would cost: the layers in place and the arena without them
+              "in_place_layers": sorted(prep.plan.inplace),
+              "arena_bytes_whole": prepare(g, "greedy-noinplace", optimize, stage_weights).plan.arena_size
+              if strategy == "greedy" and prep.plan.inplace else None}
     if measure:
         from .targets.host import object_sizes
         sizes = object_sizes(gen.out_dir)

@@ -357,6 +357,11 @@ def _staged_line(r: dict) -> str | None:
 
 
 def _whole_line(r: dict) -> str | None:
+    if r.get("arena_bytes_whole") is not None and r.get("in_place_layers"):
+        layers = r["in_place_layers"]
+        return (f"  layer{'s' if len(layers) > 1 else ''} {', '.join(map(str, layers))} write their output over "
+                f"their input, in chunks of rows, to save arena; --no-in-place runs every layer whole, without "
+                f"the chunks' copies and calls: arena {_kb(r['arena_bytes_whole'])}")
     if r.get("arena_bytes_in_place") is None:
         return None
     return (f"  every layer run whole (--no-in-place): arena {_kb(r['arena_bytes'])} against "

@@ -172,6 +172,7 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
            "staged_weights": res.get("staged_weights"),
            "weights_in_ram": res.get("weights_in_ram", False),
            "arena_bytes_in_place": res.get("arena_bytes_in_place"),
+           "in_place_layers": res.get("in_place_layers"), "arena_bytes_whole": res.get("arena_bytes_whole"),
            "macs": n_macs, "instructions": sample.instructions,
            "instructions_per_mac": round(sample.instructions / n_macs, 3) if n_macs else None,
            "output_matches_host": bool(matches),

@@ -158,7 +158,9 @@ def build_report(model, target: str, out_html, samples: int = 20, search_dir=Non
         ["instructions per inference (exact)", f"{_n(prof['instructions'])} ({prof['instructions_per_mac']} per MAC)"],
         ["arena (planned)", _n(prof["arena_bytes"], " B")
          + (f"; every layer run whole (--no-in-place), {_n(prof['arena_bytes_in_place'], ' B')} with layers "
-            "in place" if prof.get("arena_bytes_in_place") is not None else "")],
+            "in place" if prof.get("arena_bytes_in_place") is not None else "")
+         + (f"; layers {', '.join(map(str, prof['in_place_layers']))} in place, {_n(prof['arena_bytes_whole'], ' B')} "
+            "with every layer run whole (--no-in-place)" if prof.get("arena_bytes_whole") is not None else "")],
         ["flash (firmware: code + weights)", _n(prof["flash_bytes"], " B")],
         # --- issue 11: code and weights apart
         [f"flash split (--optimize {prof.get('optimize')})",
