@@ -271,8 +271,8 @@ def cmd_compile(a) -> int:
         if (line := _staged_line(r)) is not None:
             print(line)
         if r.get("weights_in_ram"):
-            print(f"  constants in RAM (--weights-in-ram): {_kb(r['weight_bytes'])} of .data beside the arena, "
-                  "copied from flash at start-up")
+            print(f"  constants in RAM (--weights-in-ram): {_kb(r.get('weight_bytes_linked') or r['weight_bytes'])} "
+                  "of .data beside the arena, copied from flash at start-up")
         if r.get("state_bytes"):  # --- issue 10: recurrent layers' state, kept across invokes
             print(f"  state {_kb(r['state_bytes'])} (recurrent layers; kept between calls, reset by "
                   f"{r['name']}_reset)")
