@@ -202,11 +202,11 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
             plan.only_variants.append("DW_ONLY_3X3_PADDED")
     # --- conv2d columns (issue 11): the column builders of ml_conv2d_s8 that no CONV_2D layer
     # takes stay out (segments about 1.1 KB on Cortex-M4, 3x3x3 windows about 0.3 KB, rows of
-    # whole blocks about 0.6 KB)
+    # whole blocks about 0.7 KB)
     used = {impl_for(n.op).column_builder(n, g, params[i]) for i, n in enumerate(g.nodes)
             if n.op is Op.CONV_2D}
-    # (size mode leaves out the rows of whole blocks too: KWS's first layer saves about 70
-    # instructions per byte of it, below SIZE_MIN_GAIN)
+    # (size mode leaves out the rows of whole blocks too: KWS's first layer saved about 60
+    # instructions per byte of them in balanced mode, 43 k for 732 bytes, below SIZE_MIN_GAIN)
     plan.absent += [f"CONV2D_S8_NO_{b}" for b in ("SEGMENTS", "WINDOWS27", "BLOCK_ROWS")
                     if b not in used or (b == "BLOCK_ROWS" and plan.mode == "size")]
 
