@@ -112,7 +112,41 @@ def test_in_place_only_where_it_saves_arena(tmp_path):
                  dict(cout=16, k=3, depthwise=True, activation="NONE"), dict(cout=2, k=1, activation="NONE")],
                 in_shape=(1, 40, 5, 2), seed=5)
     prep2 = prepare(load_tflite(write(g2, tmp_path, "peak_depthwise")))
-    assert 2 in prep2.streams and not prep2.params[2]["dsp_transposed"]
+    # in chunks of rows through the group path on every core: in one call along its columns its
+    # planes of 40-pixel columns would take 1,996 B of scratch, more than the chunks' 656 B
+    # (test_depthwise_in_place_in_one_call_on_dsp_cores has the shapes where they take less)
+    assert 2 in prep2.streams and not prep2.params[2]["dsp_transposed"] and 2 not in prep2.dsp_whole
+
+
+# A depthwise layer at the arena's peak (its input the widest tensor), by image shape: whether DSP
+# builds run it in one call over itself, through the 3x3 path in one band of at most 8 lines
+DSP_WHOLE = {"columns": ((1, 20, 5, 2), True),       # 5 columns of 20 pixels (KWS's are 25 long)
+             "rows": ((1, 8, 16, 2), True),          # 8 rows of 16
+             "rows_in_bands": ((1, 12, 16, 2), False)}  # 12 rows: a second band would read rows
+                                                        # the first wrote over, so chunks of rows
+
+
+@pytest.mark.cortexm
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
+                    reason="needs arm-none-eabi-gcc and qemu-system-arm")
+@pytest.mark.parametrize("case", sorted(DSP_WHOLE))
+@pytest.mark.parametrize("core", ["cortex-m4", "cortex-m0"])
+def test_depthwise_in_place_in_one_call_on_dsp_cores(tmp_path, case, core):
+    """The same folder runs the layer in one call over itself on Cortex-M4 and in chunks of rows on
+    Cortex-M0 and the host, with the same params: TFLM's bytes on each, in the same arena."""
+    shape, whole = DSP_WHOLE[case]
+    g = _chain([dict(cout=4, k=1, activation="NONE"), dict(cout=64, k=1, activation="NONE"),
+                dict(cout=64, k=3, depthwise=True, activation="NONE"), dict(cout=2, k=1, activation="NONE")],
+               in_shape=shape, seed=5)
+    path = write(g, tmp_path, case)
+    model = load_tflite(path)
+    prep = prepare(model)
+    assert 2 in prep.streams and (2 in prep.dsp_whole) == whole
+    assert prep.params[2]["dsp_channels"] is not None   # the 3x3 path, in one call or per chunk
+    assert prep.plan.arena_size < prepare(model, strategy="greedy-noinplace").plan.arena_size
+    assert microlith.verify(path, samples=10, seed=3)["bit_exact"]
+    res = microlith.verify(path, target=core, samples=6, seed=3)
+    assert res["bit_exact"], res
 
 
 KWS = __import__("pathlib").Path(__file__).resolve().parent.parent / "examples" / "models" / "mlperf_tiny" / \
@@ -138,12 +172,14 @@ def test_no_in_place_option_on_kws(tmp_path, capsys):
     assert default["in_place_layers"] == list(range(1, 9)) and whole["in_place_layers"] == []
     assert default["arena_bytes_whole"] == whole["arena_bytes"] and whole["arena_bytes_whole"] is None
     assert main(["compile", str(KWS), "-o", str(tmp_path / "c")]) == 0
-    assert (f"layers 1, 2, 3, 4, 5, 6, 7, 8 write their output over their input, in chunks of rows, to save "
-            f"arena; --no-in-place runs every layer whole, without the chunks' copies and calls: arena "
-            f"{whole['arena_bytes']:,} B") in capsys.readouterr().out
+    assert (f"layers 1, 2, 3, 4, 5, 6, 7, 8 write their output over their input (in chunks of rows; on DSP "
+            f"cores 1, 3, 5, 7 in one call) to save arena; --no-in-place runs every layer whole, without the "
+            f"chunks' copies and calls: arena {whole['arena_bytes']:,} B") in capsys.readouterr().out
     src = (tmp_path / "b" / "src" / "kws_ref_model.c").read_text()
     assert src.count("ML_DW_LAYOUT_3X3_T") == 4 and "ml_row_stream_begin" not in src
-    assert "ML_DW_LAYOUT_3X3_T" not in (tmp_path / "a" / "src" / "kws_ref_model.c").read_text()
+    # in place, the depthwise layers take the same path on DSP cores, in one call over themselves
+    assert default["in_place_whole_on_dsp"] == [1, 3, 5, 7] and whole["in_place_whole_on_dsp"] == []
+    assert (tmp_path / "a" / "src" / "kws_ref_model.c").read_text().count("ML_DW_LAYOUT_3X3_T") == 4
     assert main(["verify", str(KWS), "--target", "cortex-m4", "--samples", "2", "--no-in-place",
                  "--stage-weights", "8K"]) == 0
     assert "2/2 samples identical" in capsys.readouterr().out

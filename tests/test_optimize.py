@@ -46,8 +46,11 @@ def test_config_header_and_layer_modes(tmp_path, mode):
     assert ("ml_row_stream_next(&rows)" in model) == (mode != "speed")
     assert ("held_hi" in model) == (mode == "speed")
     assert (kernels / "ml_row_stream.c").exists() == (mode != "speed")
-    # No KWS depthwise layer has the 3x3 plane layout (its rows are 5 wide): that path goes.
-    assert ("#define ML_NO_DW_3X3_PLANES 1" in config) == (mode != "speed")
+    # KWS's depthwise layers (in place) run in one call along their columns on DSP cores (the 3x3
+    # plane layout) except in size mode, where they take the group path: the other path goes.
+    assert ("#define ML_NO_DW_3X3_PLANES 1" in config) == (mode == "size")
+    assert ("#define ML_NO_DW_GROUPS 1" in config) == (mode == "balanced")
+    assert model.count("ML_DW_LAYOUT_3X3_T") == (0 if mode == "size" else 4)
 
 
 @needs_models

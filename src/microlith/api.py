@@ -166,6 +166,8 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
               if strategy == "greedy-noinplace" else None,
               # and, by default, what it would cost: the layers in place and the arena without them
               "in_place_layers": sorted(prep.plan.inplace),
+              # of them, those DSP builds run in one call (other builds in chunks of rows)
+              "in_place_whole_on_dsp": sorted(prep.dsp_whole),
               "arena_bytes_whole": prepare(g, "greedy-noinplace", optimize, stage_weights).plan.arena_size
               if strategy == "greedy" and prep.plan.inplace else None}
     if measure:

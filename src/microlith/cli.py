@@ -356,12 +356,20 @@ def _staged_line(r: dict) -> str | None:
             f"{max(layers.values()):,} B{wide}); arena {_kb(st['arena_bytes_without'])} without staging")
 
 
+def _listed(layers) -> str:
+    return ", ".join(map(str, layers))
+
+
 def _whole_line(r: dict) -> str | None:
     if r.get("arena_bytes_whole") is not None and r.get("in_place_layers"):
-        layers = r["in_place_layers"]
-        return (f"  layer{'s' if len(layers) > 1 else ''} {', '.join(map(str, layers))} write their output over "
-                f"their input, in chunks of rows, to save arena; --no-in-place runs every layer whole, without "
-                f"the chunks' copies and calls: arena {_kb(r['arena_bytes_whole'])}")
+        layers, whole = r["in_place_layers"], r.get("in_place_whole_on_dsp") or []
+        many = len(layers) > 1
+        how = "in chunks of rows" + (f"; on DSP cores {'all' if whole == layers else _listed(whole)} in one call"
+                                     if whole else "")
+        return (f"  layer{'s' if many else ''} {_listed(layers)} write{'' if many else 's'} "
+                f"{'their' if many else 'its'} output over {'their' if many else 'its'} input ({how}) to save "
+                f"arena; --no-in-place runs every layer whole, without the chunks' copies and calls: arena "
+                f"{_kb(r['arena_bytes_whole'])}")
     if r.get("arena_bytes_in_place") is None:
         return None
     return (f"  every layer run whole (--no-in-place): arena {_kb(r['arena_bytes'])} against "

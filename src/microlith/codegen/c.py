@@ -89,6 +89,7 @@ class Prepared:
     optimize: Plan | None = None  # --- issue 11: --optimize, resolved per layer (codegen/optimize.py)
     staged: dict[int, int] = field(default_factory=dict)  # --- issue 11: layer -> arena bytes its filter is copied to
     widen: bool = True  # --- issue 11: the build has the two-channel routine that widened staged filters need
+    dsp_whole: set[int] = field(default_factory=set)  # --- issue 11: in-place layers DSP builds run in one call
 
 
 def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
@@ -131,6 +132,10 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
     # --- issue 11: in place only where that saves arena (whole layers run faster)
     plan, candidates = _run_whole(graph, params, scratch, candidates, plan, lambda sc, cands: plan_memory(
         graph, sc, alias_ops, strategy, {k: (c.delta, c.window) for k, c in cands.items()}, shared, staged))
+    # --- issue 11: in-place layers whose DSP path can take the whole image over itself
+    replan = lambda sc, cands: plan_memory(  # noqa: E731
+        graph, sc, alias_ops, strategy, {k: (c.delta, c.window) for k, c in cands.items()}, shared, staged)
+    plan, dsp_whole = _dsp_in_place(graph, params, scratch, candidates, plan, replan)
     # a depthwise layer now along its columns has no group data to stage: the stage plan again
     if (again := stage_plan(graph, params, stage_weights, widen)) != staged:
         staged = again
@@ -171,7 +176,8 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
     drop_fallbacks(graph, params, opt)
     if not any(is_widened(graph.nodes[i], graph, params[i], n) for i, n in staged.items()):
         opt.absent.append("CONV2D_S8_NO_PAIRS")  # the two-channel routine (about 1.4 KB): no widened filter
-    return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt, staged, widen)
+    return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt, staged, widen,
+                    dsp_whole & set(plan.inplace))
 
 
 def _scratch_of(node: Node, graph: Graph, p: dict) -> int:
@@ -215,6 +221,29 @@ def _run_whole(graph: Graph, params: list, scratch: dict, candidates: dict, plan
     scratch.clear()
     scratch.update(new_scratch)
     return replan(scratch, candidates), candidates
+
+
+def _dsp_in_place(graph: Graph, params: list, scratch: dict, candidates: dict, plan: MemoryPlan, replan):
+    """The in-place layers that DSP builds run in one call over the whole image, their output over
+    their input (OpImpl.prepare_dsp_in_place), where the arena stays as it is; other builds run the
+    same layer's chunks of rows. The layer's kernel scratch then holds either: the chunks' scratch
+    with the window after it, or the whole call's scratch across both. Updates params and scratch;
+    returns the plan and the layers. replan(scratch, candidates)."""
+    found = set()
+    for i in sorted(plan.inplace):
+        node, s = graph.nodes[i], candidates[i]
+        pw = impl_for(node.op).prepare_dsp_in_place(node, graph, params[i], s)
+        if pw is None:
+            continue
+        whole = _scratch_of(node, graph, pw)
+        trial_scratch = {**scratch, i: -(-max(pw["chunk_scratch"], whole - s.window, 0) // 8) * 8}
+        again = replan(trial_scratch, candidates)
+        if again.arena_size <= plan.arena_size and set(again.inplace) == set(plan.inplace):
+            params[i], plan = pw, again
+            scratch.clear()
+            scratch.update(trial_scratch)
+            found.add(i)
+    return plan, found
 
 
 def _stage_filter(em: _Emitter, node: Node, g: Graph, p: dict, i: int, size: int) -> list[str]:
@@ -375,10 +404,13 @@ class _Emitter:
         self._declare(ident, decl)
         return self.staged.get(ident, ident)  # --- issue 11: a staged copy, once _stage_filter made one
 
-    def struct(self, ctype: str, hint: str, fields: dict) -> str:
+    def struct(self, ctype: str, hint: str, fields: dict, unless: str | None = None) -> str:
+        """A static const struct; `unless` ("DSP" or "M0"): not declared in that family's builds,
+        which never refer to it (-Wunused-const-variable)."""
         ident = f"{self.prefix}_l{self.layer}_{hint}"
         body = ",\n".join(f"    .{k} = {_c_literal(v)}" for k, v in fields.items())
-        self._declare(ident, f"static const {ctype} {ident} = {{\n{body}\n}};\n")
+        decl = f"static const {ctype} {ident} = {{\n{body}\n}};\n"
+        self._declare(ident, f"#if !ML_{unless}_LAYOUTS\n{decl}#endif\n" if unless else decl)
         return "&" + ident
 
     def dims(self, shape) -> str:
@@ -540,17 +572,26 @@ def render(prep: Prepared, name: str | None = None,
         elif impl.alias:
             src = em.tensor(node.inputs[0])
             body.append(f"    memcpy({em.tensor(out)}, {src}, {out_t.nbytes});")
-        elif i in prep.streams and i in opt.inline_glue:
+        elif i in prep.streams:
             call = impl.emit(node, g, prep.params[i], em)
             st = prep.streams[i]
-            body += emit_row_stream(call, st, em.tensor(node.inputs[0]), em.tensor(out),
-                                    em.scratch(prep.kernel_scratch.get(i, 0)), em._seen,
-                                    (em.dims(st.in_shape), em.dims(st.out_shape)))
-        elif i in prep.streams:  # --- issue 11: the compact form, through one shared cursor
-            call = impl.emit(node, g, prep.params[i], em)
-            kernels.add("ml_row_stream")
-            body += emit_row_cursor(call, prep.streams[i], em.tensor(node.inputs[0]), em.tensor(out),
-                                    em.scratch(prep.kernel_scratch.get(i, 0)), em._seen, em)
+            window = em.scratch(prep.kernel_scratch.get(i, 0))
+            if i in opt.inline_glue:
+                chunks = emit_row_stream(call, st, em.tensor(node.inputs[0]), em.tensor(out), window, em._seen,
+                                         (em.dims(st.in_shape), em.dims(st.out_shape)))
+            else:  # --- issue 11: the compact form, through one shared cursor
+                kernels.add("ml_row_stream")
+                chunks = emit_row_cursor(call, st, em.tensor(node.inputs[0]), em.tensor(out), window, em._seen,
+                                         em, unless="DSP" if i in prep.dsp_whole else None)
+            if i in prep.dsp_whole:  # --- issue 11: DSP builds run it whole, its output over its input
+                body += ["#if ML_DSP_LAYOUTS",
+                         "    /* in place in one call: this DSP path reads each channel pair's input lines",
+                         "     * before it writes their outputs, and writes no other channel */",
+                         f"    status = {call};",
+                         "    if (status != ML_OK) {\n        return (int)status;\n    }",
+                         "#else", *chunks, "#endif"]
+            else:
+                body += chunks
         else:
             call = impl.emit(node, g, prep.params[i], em)
             body.append(f"    status = {call};")

@@ -178,6 +178,8 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
     if not any(n.op is Op.DEPTHWISE_CONV_2D and params[i].get("dsp_channels") is not None
                for i, n in enumerate(g.nodes)):
         plan.absent.append("NO_DW_3X3_PLANES")   # KWS, Cortex-M4: 1.6-1.7 KB that no layer reaches
+    if not any(_takes_dw_groups(n, g, params[i]) for i, n in enumerate(g.nodes)):
+        plan.absent.append("NO_DW_GROUPS")   # the four-channel group path: no DSP build runs it
     convs = [i for i, n in enumerate(g.nodes) if n.op is Op.CONV_2D and params[i].get("dtype", "int8") == "int8"]
     asm = [i for i in convs if _takes_conv_asm(g.nodes[i], g, params[i])]
     if plan.mode == "size" and asm:
@@ -244,6 +246,15 @@ def _takes_conv_asm(node: Node, g: Graph, p: dict) -> bool:
     _, out_h, out_w, _ = g.t(node.outputs[0]).shape
     s = row_stream(node, g, p)
     return (out_h * out_w if s is None else s.smallest_call) >= 4
+
+
+def _takes_dw_groups(node: Node, g: Graph, p: dict) -> bool:
+    """Whether a DSP build runs the depthwise kernel's four-channel group path on this layer: its
+    dispatch conditions, unless the layer has the 3x3 layout (that path runs instead)."""
+    if node.op is not Op.DEPTHWISE_CONV_2D or p.get("dtype", "int8") != "int8":
+        return False
+    impl = impl_for(node.op)
+    return p.get("dsp_channels") is None and impl._dsp_applies(node, g, p) and bool(impl.scratch_bytes(node, g, p))
 
 
 def _takes_dw_3x3(node: Node, g: Graph, p: dict, padded: bool = False) -> bool:
@@ -348,9 +359,10 @@ when compiling the kernels for models whose `ml_config.h` differ.
 
 
 def emit_row_cursor(call: str, s: RowStream, in_expr: str, out_expr: str, window_expr: str,
-                    declarations: dict[str, str], em) -> list[str]:
+                    declarations: dict[str, str], em, unless: str | None = None) -> list[str]:
     """The compact form of inplace.emit_row_stream: the same chunks, through the shared cursor.
-    `em` declares the layer's const ml_row_stream_params (it names the params and dims)."""
+    `em` declares the layer's const ml_row_stream_params (it names the params and dims), except
+    in the builds of layout family `unless`, which run the layer otherwise."""
     fn, args = _split_call(call)
     i_in, i_out = args.index(in_expr), len(args) - 1 - args[::-1].index(out_expr)
     params = args[0].lstrip("&")
@@ -361,7 +373,7 @@ def emit_row_cursor(call: str, s: RowStream, in_expr: str, out_expr: str, window
         "in_dims": em.dims(s.in_shape), "out_dims": em.dims(s.out_shape),   # the stream's view
         "params_bytes": f"sizeof({ctype})", "pad_h_at": f"offsetof({ctype}, pad_h)",
         "pad_h": s.pad_h, "eff_kh": s.eff_kh, "rows": s.rows,
-        "kept_at": f"offsetof({ctype}, scratch_kept)" if ctype in KEEPS_SCRATCH else -1})
+        "kept_at": f"offsetof({ctype}, scratch_kept)" if ctype in KEEPS_SCRATCH else -1}, unless=unless)
     assert s.stride_h == 1 and max(s.pad_h, s.eff_kh, s.rows) < 1 << 15, "ml_row_stream: stride 1, int16 rows"
     args[0], args[i_in - 1], args[i_in] = "&chunk_params", "&rows.in", "window"
     args[i_out - 1], args[i_out] = "&rows.out", "rows.dst"

@@ -79,6 +79,14 @@ class OpImpl:
         that needs the whole image."""
         return p
 
+    def prepare_dsp_in_place(self, node: Node, g: Graph, p: dict, stream) -> dict | None:
+        """Params for a layer the planner runs in place (`stream`: its chunks of rows, output at
+        the input's offset, codegen/inplace.py) that on DSP builds may instead run in one call over
+        the whole image with its output over its input, because that path of its kernel reads
+        every input value it needs before it writes any output over it; None when none does.
+        Other builds keep the chunks, with the same params."""
+        return None
+
     # prepare() reads the layer's --optimize mode (codegen.optimize.layer_mode), e.g. to lay weights
     # out for speed at a flash cost: codegen prepares such layers again once the modes are planned.
     mode_dependent = False

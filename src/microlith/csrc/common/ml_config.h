@@ -14,6 +14,10 @@
  *   ML_NO_DW_3X3_PLANES   (size and balanced) no depthwise layer of the model has its DSP data
  *                      in the 3x3 plane layout (ML_DW_LAYOUT_3X3 or _3X3_T), so that path is
  *                      left out; a layer that asks for it returns ML_NO_IMPL.
+ *   ML_NO_DW_GROUPS    (size and balanced) every depthwise layer that a DSP core would run
+ *                      through the four-channel group path has the 3x3 plane layout instead, so
+ *                      the group path is left out; its calls go to the portable path (or
+ *                      ML_NO_IMPL without it).
  *   ML_SPECIALISE_<VARIANT>   keeps one variant in size mode (it saves far more than its bytes).
  *   ML_<KERNEL>_ONLY_<VARIANT>  (size) every layer of the model that uses the kernel takes this
  *                      variant, so its other loops are left out; the kernel checks the variant's

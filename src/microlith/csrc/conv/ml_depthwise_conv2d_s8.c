@@ -92,6 +92,7 @@ static ML_NOINLINE void ml_dw_dot4(const ml_dw_window *win, const int8_t *in,
 }
 
 #if defined(ML_NN_DSP)
+#if !defined(ML_NO_DW_GROUPS)  /* (ml_config.h) every layer takes the 3x3 path on DSP cores */
 /*
  * DSP path (depth multiplier 1, at most ML_DW_DSP_TAPS taps): four channels at a time. A tap
  * is one word of the input (four channels' int8 values) split by SXTB16 into the halfword
@@ -632,6 +633,7 @@ static ML_NOINLINE void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
         }
     }
 }
+#endif /* ML_NO_DW_GROUPS */
 
 #if !defined(ML_NO_DW_3X3_PLANES)  /* (ml_config.h) no layer has the 3x3 layout */
 /*
@@ -1586,6 +1588,7 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
         return ML_NO_IMPL;  /* the generator said no layer has this layout */
     }
 #endif
+#if !defined(ML_NO_DW_GROUPS)
     if (scratch != NULL && mult == 1 && params->acc_bounded && k_h * k_w <= ML_DW_DSP_TAPS &&
         out_c >= 4) {
 #if defined(ML_DW_ONLY_3X3_PADDED)
@@ -1601,6 +1604,7 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
             return ML_OK;
         }
     }
+#endif /* ML_NO_DW_GROUPS */
 #if defined(ML_NO_FALLBACK_DEPTHWISE_CONV2D_S8)
     return ML_NO_IMPL;  /* --optimize size: the generator saw every layer take the DSP path */
 #endif
