@@ -173,13 +173,90 @@ def test_no_in_place_option_on_kws(tmp_path, capsys):
     assert default["arena_bytes_whole"] == whole["arena_bytes"] and whole["arena_bytes_whole"] is None
     assert main(["compile", str(KWS), "-o", str(tmp_path / "c")]) == 0
     assert (f"layers 1, 2, 3, 4, 5, 6, 7, 8 write their output over their input (in chunks of rows; on DSP "
-            f"cores 1, 3, 5, 7 in one call) to save arena; --no-in-place runs every layer whole, without the "
+            f"cores all in one call) to save arena; --no-in-place runs every layer whole, without the "
             f"chunks' copies and calls: arena {whole['arena_bytes']:,} B") in capsys.readouterr().out
     src = (tmp_path / "b" / "src" / "kws_ref_model.c").read_text()
     assert src.count("ML_DW_LAYOUT_3X3_T") == 4 and "ml_row_stream_begin" not in src
     # in place, the depthwise layers take the same path on DSP cores, in one call over themselves
-    assert default["in_place_whole_on_dsp"] == [1, 3, 5, 7] and whole["in_place_whole_on_dsp"] == []
+    assert default["in_place_whole_on_dsp"] == list(range(1, 9)) and whole["in_place_whole_on_dsp"] == []
     assert (tmp_path / "a" / "src" / "kws_ref_model.c").read_text().count("ML_DW_LAYOUT_3X3_T") == 4
     assert main(["verify", str(KWS), "--target", "cortex-m4", "--samples", "2", "--no-in-place",
                  "--stage-weights", "8K"]) == 0
     assert "2/2 samples identical" in capsys.readouterr().out
+
+
+# A 64 -> 64 pointwise layer at the arena's peak, by pixel count and path: DSP builds run it in one
+# call over itself; a last group that would overlap the group before runs first, into scratch
+POINTWISE_WHOLE = {
+    "p6_tail_overlaps": ((1, 25, 5, 2), "NONE", 0),     # 125 pixels: sixes, the last from 119
+    "p4_tail_overlaps": ((1, 3, 9, 2), "NONE", 0),      # 27 pixels: four sixes, a four from 23
+    "no_overlap": ((1, 3, 6, 2), "NONE", 0),            # 18 pixels: three sixes
+    "c_groups": ((1, 25, 5, 2), "RELU", 0),             # a narrower clamp: the C groups of four
+    "pairs_tail_overlaps": ((1, 25, 5, 2), "NONE", 16384),  # staged widened: sixes from 119
+}
+
+
+@pytest.mark.cortexm
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
+                    reason="needs arm-none-eabi-gcc and qemu-system-arm")
+@pytest.mark.parametrize("case", sorted(POINTWISE_WHOLE))
+def test_pointwise_in_place_in_one_call_on_dsp_cores(tmp_path, case):
+    shape, activation, stage = POINTWISE_WHOLE[case]
+    g = _chain([dict(cout=64, k=1, activation="NONE"), dict(cout=64, k=1, activation=activation),
+                dict(cout=2, k=1, activation="NONE")], in_shape=shape, seed=7)
+    path = write(g, tmp_path, case)
+    prep = prepare(load_tflite(path), stage_weights=stage)
+    assert 1 in prep.streams and 1 in prep.dsp_whole
+    assert (1 in prep.staged) == bool(stage)
+    assert microlith.verify(path, samples=10, seed=3, stage_weights=stage)["bit_exact"]
+    res = microlith.verify(path, target="cortex-m4", samples=6, seed=3, stage_weights=stage)
+    assert res["bit_exact"], res
+
+
+KERNEL_IN_PLACE_REFUSED = r"""
+#include <stdio.h>
+#include "ml_conv2d_s8.h"
+#include "ml_depthwise_conv2d_s8.h"
+
+int main(void)
+{
+    static int8_t buf[4 * 4 * 8];
+    static int8_t filter[8 * 3 * 3 * 8];
+    static int32_t scratch[1024];
+    static const int32_t mult[8] = {1 << 30, 1 << 30, 1 << 30, 1 << 30, 1 << 30, 1 << 30, 1 << 30, 1 << 30};
+    static const int32_t shift[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+    const ml_per_channel_quant quant = {mult, shift};
+    const ml_dims io = {1, 4, 4, 8};
+    const ml_dims f3 = {8, 3, 3, 8};
+    const ml_dims f1 = {8, 1, 1, 8};
+    const ml_dims fd = {1, 3, 3, 8};
+    ml_conv_params cp = {1, 1, 1, 1, 1, 1, 0, 0, -128, 127, 1, 0, 0, 0};
+    ml_depthwise_conv_params dp = {1, 1, 1, 1, 1, 1, 1, 0, 0, -128, 127, 1, 0, ML_DW_LAYOUT_NONE};
+    /* a 3x3 convolution reads neighbouring pixels after their outputs cover them: refused */
+    printf("%d\n", (int)ml_conv2d_s8(&cp, &quant, scratch, &io, buf, &f3, filter, NULL, &io, buf));
+    /* a depthwise layer off the 3x3 path: refused */
+    printf("%d\n", (int)ml_depthwise_conv2d_s8(&dp, &quant, scratch, NULL, &io, buf, &fd, filter, NULL,
+                                               &io, buf));
+    /* a pointwise layer: only the DSP path takes it in place (here: on DSP cores only) */
+    cp.pad_h = cp.pad_w = 0;
+    printf("%d\n", (int)ml_conv2d_s8(&cp, &quant, scratch, &io, buf, &f1, filter, NULL, &io, buf));
+    /* the same calls out of place run */
+    static int8_t out[4 * 4 * 8];
+    printf("%d\n", (int)ml_conv2d_s8(&cp, &quant, scratch, &io, buf, &f1, filter, NULL, &io, out));
+    return 0;
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+def test_kernels_refuse_in_place_calls_they_cannot_honour(tmp_path):
+    """A convolution or depthwise call with output == input that its path would compute wrongly
+    returns ML_ARG_ERROR (-1) instead of wrong bytes (host build: no DSP path)."""
+    import subprocess
+    from microlith.csrc import include_dirs, kernel_file
+    (tmp_path / "t.c").write_text(KERNEL_IN_PLACE_REFUSED)
+    srcs = [str(kernel_file(n)) for n in ("ml_conv2d_s8.c", "ml_depthwise_conv2d_s8.c")]
+    subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", *[f"-I{d}" for d in include_dirs()],
+                    str(tmp_path / "t.c"), *srcs, "-o", str(tmp_path / "t")], check=True)
+    out = subprocess.run([str(tmp_path / "t")], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["-1", "-1", "-1", "0"], out

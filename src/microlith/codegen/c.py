@@ -235,7 +235,7 @@ def _dsp_in_place(graph: Graph, params: list, scratch: dict, candidates: dict, p
         pw = impl_for(node.op).prepare_dsp_in_place(node, graph, params[i], s)
         if pw is None:
             continue
-        whole = _scratch_of(node, graph, pw)
+        whole = pw.get("whole_scratch") or _scratch_of(node, graph, pw)
         trial_scratch = {**scratch, i: -(-max(pw["chunk_scratch"], whole - s.window, 0) // 8) * 8}
         again = replan(trial_scratch, candidates)
         if again.arena_size <= plan.arena_size and set(again.inplace) == set(plan.inplace):
@@ -274,17 +274,42 @@ def _stage_filter(em: _Emitter, node: Node, g: Graph, p: dict, i: int, size: int
 def _used_decls(decls: list[str], body: list[str]) -> list[str]:
     """The declarations less any ml_dims nothing refers to (a layer streamed in place through its
     pixel view passes the stream's dims, not the ones its kernel call was emitted with), which
-    -Werror=unused-const-variable would refuse. References live in the body and the small
-    declarations (params and stream structs), never in the constant arrays."""
+    -Werror=unused-const-variable would refuse; one that only the code of DSP builds refers to, or
+    only that of the others (a layer DSP builds run in one call, others in chunks: `#if
+    ML_DSP_LAYOUTS` ... `#else` in the body), is declared in those builds only. References live in
+    the body and the small declarations (params and stream structs), never in the constant arrays."""
     dims = {m.group(1): k for k, d in enumerate(decls) if (m := re.match(r"static const ml_dims (\w+) = ", d))}
     if not dims:
         return decls
-    words = set(re.findall(r"\w+_dims_\w+", "\n".join(body)))
-    for k, d in enumerate(decls):
+    seen = {"dsp": set(), "other": set()}   # the words each kind of build compiles
+
+    def note(text, where):
+        for w in re.findall(r"\w+_dims_\w+", text):
+            for kind in ("dsp", "other") if where == "both" else (where,):
+                seen[kind].add(w)
+    stack = ["both"]
+    for line in body:
+        head = line.strip()
+        if head.startswith("#if"):
+            stack.append({"#if ML_DSP_LAYOUTS": "dsp", "#if !ML_DSP_LAYOUTS": "other"}.get(head, stack[-1]))
+        elif head == "#else" and stack[-1] in ("dsp", "other") and len(stack) > 1:
+            stack[-1] = "other" if stack[-1] == "dsp" else "dsp"
+        elif head.startswith("#endif") and len(stack) > 1:
+            stack.pop()
+        else:
+            note(line, stack[-1])
+    for d in decls:
         if len(d) < 4096 and not d.startswith("static const ml_dims "):
-            words.update(re.findall(r"\w+_dims_\w+", d))
-    unused = {k for ident, k in dims.items() if ident not in words}
-    return [d for k, d in enumerate(decls) if k not in unused]
+            note(d, "other" if d.startswith("#if !ML_DSP_LAYOUTS") else "dsp" if d.startswith("#if ML_DSP_LAYOUTS")
+                 else "both")
+    out = []
+    for k, d in enumerate(decls):
+        ident = next((i for i, j in dims.items() if j == k), None)
+        if ident is None or (ident in seen["dsp"] and ident in seen["other"]):
+            out.append(d)
+        elif ident in seen["dsp"] or ident in seen["other"]:
+            out.append(f"#if {'' if ident in seen['dsp'] else '!'}ML_DSP_LAYOUTS\n{d}#endif\n")
+    return out
 
 
 def _c_literal(v) -> str:
@@ -576,17 +601,18 @@ def render(prep: Prepared, name: str | None = None,
             call = impl.emit(node, g, prep.params[i], em)
             st = prep.streams[i]
             window = em.scratch(prep.kernel_scratch.get(i, 0))
+            unless = "DSP" if i in prep.dsp_whole else None   # the chunks' code DSP builds leave out
             if i in opt.inline_glue:
                 chunks = emit_row_stream(call, st, em.tensor(node.inputs[0]), em.tensor(out), window, em._seen,
                                          (em.dims(st.in_shape), em.dims(st.out_shape)))
             else:  # --- issue 11: the compact form, through one shared cursor
                 kernels.add("ml_row_stream")
                 chunks = emit_row_cursor(call, st, em.tensor(node.inputs[0]), em.tensor(out), window, em._seen,
-                                         em, unless="DSP" if i in prep.dsp_whole else None)
+                                         em, unless=unless)
             if i in prep.dsp_whole:  # --- issue 11: DSP builds run it whole, its output over its input
                 body += ["#if ML_DSP_LAYOUTS",
-                         "    /* in place in one call: this DSP path reads each channel pair's input lines",
-                         "     * before it writes their outputs, and writes no other channel */",
+                         "    /* in place in one call: this DSP path reads what each output covers before",
+                         "     * it writes it (the kernel's header) */",
                          f"    status = {call};",
                          "    if (status != ML_OK) {\n        return (int)status;\n    }",
                          "#else", *chunks, "#endif"]

@@ -1635,6 +1635,66 @@ static ML_NOINLINE void ml_conv_dsp_group_any(const ml_conv_dsp *d, const int8_t
 }
 #endif /* !ML_CONV_ONLY_ASM */
 
+/* The group of pixels that starts at *first of `pixels`: returns its pixels and sets the
+ * routine's P (*px, 0 for the C groups) and the columns' interleave (*step). The last group ends
+ * on the last pixel: *first moves back when fewer pixels than the group's are left, and the
+ * group computes some of the previous group's again (the same values: when the output is over
+ * the input, ml_conv_dsp_overlap runs it first). */
+static int32_t ml_conv_dsp_group_size(int32_t *first, int32_t pixels, int pairs, int fast,
+                                      int32_t *px, int32_t *step)
+{
+    const int32_t left = pixels - *first;
+    int32_t np;
+    *px = 0;
+#if ML_CONV_PAIRS
+    if (pairs) {
+        /* Columns of six pixels, the routine run on each half; the rest as one six ending on
+         * the last pixel when 4 or 5 remain, else as a three. */
+        np = left >= 6 || (left > 3 && pixels >= 6) ? 6 : 3;
+        if (np > left) {
+            *first = pixels - np;
+        }
+        *px = 3;
+        *step = 6;
+        return np;
+    }
+#else
+    (void)pairs;
+#endif
+#if ML_CONV_ASM
+    if (fast) {
+        *px = ml_conv_dsp_group_px(left);
+        if (*px > pixels) {
+            *px = pixels >= 4 ? 4 : 0;
+        }
+        if (*px > left) {
+            *first = pixels - *px;
+        }
+    }
+#else
+    (void)fast;
+#endif
+    /* px == 0: fewer than four pixels in all, the C path's */
+    *step = *px > 0 ? *px : ML_CONV_PX;
+    np = *px > 0 ? *px : (left < ML_CONV_PX ? left : ML_CONV_PX);
+    return np;
+}
+
+/* The first pixel that only the last group has when that group overlaps the one before (it
+ * then starts earlier), else `pixels`. */
+static int32_t ml_conv_dsp_overlap(int32_t pixels, int pairs, int fast)
+{
+    for (int32_t first = 0; first < pixels;) {
+        int32_t at = first, px, step;
+        const int32_t np = ml_conv_dsp_group_size(&at, pixels, pairs, fast, &px, &step);
+        if (at < first) {
+            return first;
+        }
+        first = at + np;
+    }
+    return pixels;
+}
+
 static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_channel_quant *quant,
                                   void *scratch, const ml_dims *input_dims, const int8_t *input,
                                   const ml_dims *filter_dims, const int8_t *filter,
@@ -1715,97 +1775,90 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
     (void)fast;
     (void)pairs;
 #endif
+    /* In place (a pointwise layer's output over its input, ML_CONV2D_S8_IN_PLACE_SCRATCH_BYTES):
+     * each group widens its pixels before it writes their outputs, which cover no pixel a later
+     * group reads (C_OUT <= C_IN); a last group that would end on the last pixel over pixels of
+     * the group before (own < pixels) runs first instead, into `held` after the scratch, and its
+     * own pixels are copied out at the end. */
+    const int in_place = (const void *)input == (const void *)output;
+    if (in_place && !(d.k_h == 1 && d.k_w == 1 && params->stride_h == 1 && params->stride_w == 1 &&
+                      params->pad_h == 0 && params->pad_w == 0 && out_h == d.in_h && out_w == d.in_w &&
+                      out_c <= d.in_c)) {
+        return ML_ARG_ERROR;  /* other layers read pixels after the outputs cover them */
+    }
+    int8_t *const held = (int8_t *)scratch + ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims);
+    const int32_t own = in_place ? ml_conv_dsp_overlap(pixels, pairs, fast) : pixels;
     for (int32_t b = 0; b < input_dims->n; ++b) {
         const int8_t *in_batch = input + b * d.in_h * d.in_w * d.in_c;
         int8_t *out_batch = output + b * pixels * out_c;
-        for (int32_t first = 0; first < pixels;) {
-            const int32_t left = pixels - first;
-            int32_t px = 0;
-            int32_t np, step;
-#if ML_CONV_PAIRS
-            if (pairs) {
-                /* Columns of six pixels, the routine run on each half; the rest as one six
-                 * ending on the last pixel when 4 or 5 remain, else as a three. */
-                np = left >= 6 || (left > 3 && pixels >= 6) ? 6 : 3;
-                if (np > left) {
-                    first = pixels - np;
+        int32_t held_first = own;
+        for (int32_t pass = own < pixels ? 0 : 1; pass < 2; ++pass) {
+            /* pass 0: the overlapping last group alone, into held; pass 1: the others, in order */
+            for (int32_t first = pass == 0 ? own : 0; first < (pass == 0 ? pixels : own);) {
+                int32_t px, step;
+                const int32_t np = ml_conv_dsp_group_size(&first, pixels, pairs, fast, &px, &step);
+                if (pointwise) {
+                    ml_conv_dsp_widen_pixels(in_batch + first * d.in_c, np, d.in_c, d.cols, 2 * step,
+                                             d.off2);
+                } else {
+                    ml_conv_dsp_columns(&d, in_batch, out_w, first, np, 2 * step);
                 }
-                px = 3;
-                step = 6;
-            } else
-#endif
-            {
-#if ML_CONV_ASM
-                if (fast) {
-                    px = ml_conv_dsp_group_px(left);
-                    if (px > pixels) {
-                        px = pixels >= 4 ? 4 : 0;
-                    }
-                    if (px > left) {
-                        /* The last group ends on the last pixel and computes some of the
-                         * previous group's again (same values: the input and output never
-                         * overlap). */
-                        first = pixels - px;
-                    }
+                int8_t *out = out_batch + first * out_c;
+                if (pass == 0) {
+                    held_first = first;
+                    out = held;
                 }
-#endif
-                /* px == 0: fewer than four pixels in all, the C path's */
-                step = px > 0 ? px : ML_CONV_PX;
-                np = px > 0 ? px : (left < ML_CONV_PX ? left : ML_CONV_PX);
-            }
-            if (pointwise) {
-                ml_conv_dsp_widen_pixels(in_batch + first * d.in_c, np, d.in_c, d.cols, 2 * step,
-                                         d.off2);
-            } else {
-                ml_conv_dsp_columns(&d, in_batch, out_w, first, np, 2 * step);
-            }
-            int8_t *out = out_batch + first * out_c;
 #if ML_CONV_ASM
-            if (px > 0) {
-                job.cols = d.cols;
-                job.cols_end = d.cols + d.blocks * 2 * px;
-                job.out = out;
-                job.px = px;
-                void (*run)(const ml_conv_dsp_job *) = ml_conv_dsp_p4;
+                if (px > 0) {
+                    job.cols = d.cols;
+                    job.cols_end = d.cols + d.blocks * 2 * px;
+                    job.out = out;
+                    job.px = px;
+                    void (*run)(const ml_conv_dsp_job *) = ml_conv_dsp_p4;
 #if ML_CONV_P6
-                if (px == 6) {
-                    run = ml_conv_dsp_p6;
-                }
+                    if (px == 6) {
+                        run = ml_conv_dsp_p6;
+                    }
 #endif
 #if ML_CONV_PAIRS
-                if (pairs) {
-                    job.cols_end = d.cols + d.blocks * 12;
-                    ml_conv_dsp_pairs(&job);
-                    if (np == 6) {
-                        job.cols += 6;
-                        job.cols_end += 6;
-                        job.out = out + 3 * out_c;
+                    if (pairs) {
+                        job.cols_end = d.cols + d.blocks * 12;
                         ml_conv_dsp_pairs(&job);
+                        if (np == 6) {
+                            job.cols += 6;
+                            job.cols_end += 6;
+                            job.out = out + 3 * out_c;
+                            ml_conv_dsp_pairs(&job);
+                        }
+                        first += np;
+                        continue;
                     }
-                    first += np;
-                    continue;
-                }
 #endif
-                if (job.rec_end != job.rec) {
-                    run(&job);
-                }
-                if ((d.k & 3) != 0) {
-                    one.cols = job.cols;
-                    one.cols_end = job.cols_end;
-                    one.out = out + out_c - 1;
-                    one.px = px;
-                    run(&one);
-                }
-            } else
+                    if (job.rec_end != job.rec) {
+                        run(&job);
+                    }
+                    if ((d.k & 3) != 0) {
+                        one.cols = job.cols;
+                        one.cols_end = job.cols_end;
+                        one.out = out + out_c - 1;
+                        one.px = px;
+                        run(&one);
+                    }
+                } else
 #endif
-            {
+                {
 #if ML_CONV_ONLY_ASM
-                return ML_NO_IMPL;  /* the generator saw every layer take the assembly */
+                    return ML_NO_IMPL;  /* the generator saw every layer take the assembly */
 #else
-                ml_conv_dsp_group_any(&d, filter, bias, out, np);
+                    ml_conv_dsp_group_any(&d, filter, bias, out, np);
 #endif
+                }
+                first += np;
             }
-            first += np;
+        }
+        if (own < pixels) {
+            memcpy(out_batch + own * out_c, held + (own - held_first) * out_c,
+                   (size_t)((pixels - own) * out_c));
         }
     }
     return ML_OK;
@@ -2493,6 +2546,10 @@ ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant 
     geo.tap_dy = params->dilation_h * in_w * in_c;
     geo.tap_dx = params->dilation_w * in_c;
     geo.merge_row = params->dilation_w == 1 && geo.groups == 1;
+    if ((const void *)input == (const void *)output &&
+        !(ML_DSP_LAYOUTS && scratch != NULL && geo.groups == 1)) {
+        return ML_ARG_ERROR;  /* in place only on the DSP path (ml_conv2d_s8.h) */
+    }
 #if defined(ML_NN_DSP)
     if (scratch != NULL && geo.groups == 1) {
         return ml_conv2d_s8_dsp(params, quant, scratch, input_dims, input, filter_dims, filter,

@@ -72,7 +72,11 @@ typedef struct {
  * ML_CONV2D_S8_SCRATCH_BYTES_ANY to layers with a narrower clamp).
  * Other cores, grouped convolutions and a NULL scratch take the portable path, which ignores
  * it. The results are identical. The DSP path may compute an output pixel twice: the output
- * must not overlap the input.
+ * must not overlap the input, with one exception. In place, output == input: a pointwise layer
+ * (1x1, stride 1, no padding) with C_OUT <= C_IN on the DSP path, given
+ * ML_CONV2D_S8_IN_PLACE_SCRATCH_BYTES of scratch (it holds the last group of pixels' outputs
+ * until the pixels they cover have been read); any other call with output == input returns
+ * ML_ARG_ERROR.
  * Returns ML_ARG_ERROR when the dims do not fit together.
  */
 #define ML_CONV2D_S8_BLOCKS(filter_dims)                                                         \
@@ -86,6 +90,9 @@ typedef struct {
      (filter_dims)->n * 16 +                                                                     \
      (((filter_dims)->h * (filter_dims)->w * (filter_dims)->c) % 4 != 0                          \
           ? 4 * ML_CONV2D_S8_BLOCKS(filter_dims) : 0))
+
+#define ML_CONV2D_S8_IN_PLACE_SCRATCH_BYTES(input_dims, filter_dims)                             \
+    (ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims) + ML_CONV2D_S8_PIXELS * (filter_dims)->n)
 
 ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant *quant,
                        void *scratch,

@@ -1541,6 +1541,29 @@ static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel
 }
 #endif /* __ARM_ARCH_6M__ */
 
+/* Whether the output may be the input (the header): the 3x3 path in one band, which reads every
+ * input line of a channel pair into its planes before it writes that pair's outputs, and writes
+ * no other channel. */
+static int ml_dw_in_place_ok(const ml_depthwise_conv_params *params, const void *scratch,
+                             const int32_t *dsp_data, const ml_dims *input_dims,
+                             const ml_dims *output_dims)
+{
+#if defined(ML_NN_DSP) && !defined(ML_NO_DW_3X3_PLANES)
+    const int32_t t = params->dsp_layout == ML_DW_LAYOUT_3X3_T;
+    return scratch != NULL && dsp_data != NULL && (t || params->dsp_layout == ML_DW_LAYOUT_3X3) &&
+           (t ? output_dims->w : output_dims->h) <= ML_DW_3X3_BAND &&
+           input_dims->h == output_dims->h && input_dims->w == output_dims->w &&
+           input_dims->c == output_dims->c;
+#else
+    (void)params;
+    (void)scratch;
+    (void)dsp_data;
+    (void)input_dims;
+    (void)output_dims;
+    return 0;
+#endif
+}
+
 ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
                                  const ml_per_channel_quant *quant, void *scratch,
                                  const int32_t *dsp_data,
@@ -1575,6 +1598,10 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
     act.act_min = params->act_min;
     act.act_max = params->act_max;
     int32_t first_oc = 0;  /* channels below are done by the DSP path */
+    if ((const void *)input == (const void *)output && !ml_dw_in_place_ok(params, scratch, dsp_data,
+                                                                          input_dims, output_dims)) {
+        return ML_ARG_ERROR;  /* in place only through the 3x3 path in one band (the header) */
+    }
 #if defined(ML_NN_DSP)
 #if !defined(ML_NO_DW_3X3_PLANES)
     if (scratch != NULL && dsp_data != NULL &&

@@ -91,6 +91,12 @@ typedef struct {
  *
  * With a layout that covers every channel (3x3; groups when C_OUT is a multiple of 4), the
  * DSP path reads neither filter nor bias nor quant, and they may be NULL there.
+ *
+ * In place (output == input): only on cores with the DSP extension, through the 3x3 path
+ * (ML_DW_LAYOUT_3X3 or _3X3_T) with at most 8 output lines (rows, or columns when transposed)
+ * and the output's dims the input's; it fills a channel pair's planes from every input line
+ * before it writes that pair's outputs. Any other call with output == input returns
+ * ML_ARG_ERROR.
  * Returns ML_ARG_ERROR when the dims do not fit together.
  */
 #define ML_DEPTHWISE_CONV2D_S8_GROUP_WORDS(taps) (4 + 2 * (taps) + 12)
