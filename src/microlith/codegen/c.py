@@ -173,7 +173,7 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
         final = plan_layers(graph, optimize, {i: candidates[i] for i in plan.inplace})
         opt.inline_glue, opt.choices = final.inline_glue, final.choices
     opt.choices = [c for c in opt.choices if c["layer"] in plan.inplace]
-    drop_fallbacks(graph, params, opt)
+    drop_fallbacks(graph, params, opt, frozenset(dsp_whole & set(plan.inplace)))
     if not any(is_widened(graph.nodes[i], graph, params[i], n) for i, n in staged.items()):
         opt.absent.append("CONV2D_S8_NO_PAIRS")  # the two-channel routine (about 1.4 KB): no widened filter
     return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt, staged, widen,

@@ -165,9 +165,10 @@ def _needs_fallback(node: Node, g: Graph, p: dict) -> str | None:
     return None
 
 
-def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
+def drop_fallbacks(g: Graph, params: list[dict], plan: Plan, dsp_whole: frozenset = frozenset()) -> None:
     """Size and balanced: the kernels that no layer needs the portable path of (plan.no_fallback),
-    which costs no instruction; size also keeps the variants worth their bytes (kept_variants)."""
+    which costs no instruction; size also keeps the variants worth their bytes (kept_variants).
+    dsp_whole: the in-place layers DSP builds run in one call (codegen/c.py)."""
     if plan.mode == "speed":
         return
     if plan.mode == "balanced":
@@ -178,6 +179,8 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan) -> None:
     if not any(n.op is Op.DEPTHWISE_CONV_2D and params[i].get("dsp_channels") is not None
                for i, n in enumerate(g.nodes)):
         plan.absent.append("NO_DW_3X3_PLANES")   # KWS, Cortex-M4: 1.6-1.7 KB that no layer reaches
+    if not any(g.nodes[i].op is Op.CONV_2D for i in dsp_whole):
+        plan.absent.append("CONV2D_S8_NO_IN_PLACE")   # about 0.7 KB on Cortex-M4 (VWW, ResNet-8)
     if not any(_takes_dw_groups(n, g, params[i]) for i, n in enumerate(g.nodes)):
         plan.absent.append("NO_DW_GROUPS")   # the four-channel group path: no DSP build runs it
     convs = [i for i, n in enumerate(g.nodes) if n.op is Op.CONV_2D and params[i].get("dtype", "int8") == "int8"]

@@ -27,6 +27,9 @@
  *                      from 3x3x3 windows, or from window rows of whole blocks, so
  *                      ml_conv2d_s8 leaves that builder out; its per-pixel im2col gives the same
  *                      columns for any layer.
+ *   ML_CONV2D_S8_NO_IN_PLACE  (size and balanced) no CONV_2D layer runs in one call with its
+ *                      output over its input on DSP cores, so that path (about 0.7 KB on
+ *                      Cortex-M4) is left out; such a call returns ML_ARG_ERROR.
  *   ML_CONV2D_S8_NO_PAIRS  (every mode) no CONV_2D layer has its filter staged widened to int16
  *                      (--stage-weights, ml_conv2d_s8_stage), so the two-channel routine that
  *                      reads such filters is left out; staged copies are then plain bytes.

@@ -1639,7 +1639,7 @@ static ML_NOINLINE void ml_conv_dsp_group_any(const ml_conv_dsp *d, const int8_t
  * routine's P (*px, 0 for the C groups) and the columns' interleave (*step). The last group ends
  * on the last pixel: *first moves back when fewer pixels than the group's are left, and the
  * group computes some of the previous group's again (the same values: when the output is over
- * the input, ml_conv_dsp_overlap runs it first). */
+ * the input, ml_conv2d_s8_dsp_in_place runs it first). */
 static int32_t ml_conv_dsp_group_size(int32_t *first, int32_t pixels, int pairs, int fast,
                                       int32_t *px, int32_t *step)
 {
@@ -1678,21 +1678,6 @@ static int32_t ml_conv_dsp_group_size(int32_t *first, int32_t pixels, int pairs,
     *step = *px > 0 ? *px : ML_CONV_PX;
     np = *px > 0 ? *px : (left < ML_CONV_PX ? left : ML_CONV_PX);
     return np;
-}
-
-/* The first pixel that only the last group has when that group overlaps the one before (it
- * then starts earlier), else `pixels`. */
-static int32_t ml_conv_dsp_overlap(int32_t pixels, int pairs, int fast)
-{
-    for (int32_t first = 0; first < pixels;) {
-        int32_t at = first, px, step;
-        const int32_t np = ml_conv_dsp_group_size(&at, pixels, pairs, fast, &px, &step);
-        if (at < first) {
-            return first;
-        }
-        first = at + np;
-    }
-    return pixels;
 }
 
 static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_channel_quant *quant,
@@ -1775,94 +1760,140 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
     (void)fast;
     (void)pairs;
 #endif
-    /* In place (a pointwise layer's output over its input, ML_CONV2D_S8_IN_PLACE_SCRATCH_BYTES):
-     * each group widens its pixels before it writes their outputs, which cover no pixel a later
-     * group reads (C_OUT <= C_IN); a last group that would end on the last pixel over pixels of
-     * the group before (own < pixels) runs first instead, into `held` after the scratch, and its
-     * own pixels are copied out at the end. */
-    const int in_place = (const void *)input == (const void *)output;
-    if (in_place && !(d.k_h == 1 && d.k_w == 1 && params->stride_h == 1 && params->stride_w == 1 &&
-                      params->pad_h == 0 && params->pad_w == 0 && out_h == d.in_h && out_w == d.in_w &&
-                      out_c <= d.in_c)) {
-        return ML_ARG_ERROR;  /* other layers read pixels after the outputs cover them */
-    }
-    int8_t *const held = (int8_t *)scratch + ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims);
-    const int32_t own = in_place ? ml_conv_dsp_overlap(pixels, pairs, fast) : pixels;
     for (int32_t b = 0; b < input_dims->n; ++b) {
         const int8_t *in_batch = input + b * d.in_h * d.in_w * d.in_c;
         int8_t *out_batch = output + b * pixels * out_c;
-        int32_t held_first = own;
-        for (int32_t pass = own < pixels ? 0 : 1; pass < 2; ++pass) {
-            /* pass 0: the overlapping last group alone, into held; pass 1: the others, in order */
-            for (int32_t first = pass == 0 ? own : 0; first < (pass == 0 ? pixels : own);) {
-                int32_t px, step;
-                const int32_t np = ml_conv_dsp_group_size(&first, pixels, pairs, fast, &px, &step);
-                if (pointwise) {
-                    ml_conv_dsp_widen_pixels(in_batch + first * d.in_c, np, d.in_c, d.cols, 2 * step,
-                                             d.off2);
-                } else {
-                    ml_conv_dsp_columns(&d, in_batch, out_w, first, np, 2 * step);
-                }
-                int8_t *out = out_batch + first * out_c;
-                if (pass == 0) {
-                    held_first = first;
-                    out = held;
-                }
+        for (int32_t first = 0; first < pixels;) {
+            int32_t px, step;
+            const int32_t np = ml_conv_dsp_group_size(&first, pixels, pairs, fast, &px, &step);
+            if (pointwise) {
+                ml_conv_dsp_widen_pixels(in_batch + first * d.in_c, np, d.in_c, d.cols, 2 * step,
+                                         d.off2);
+            } else {
+                ml_conv_dsp_columns(&d, in_batch, out_w, first, np, 2 * step);
+            }
+            int8_t *const out = out_batch + first * out_c;
 #if ML_CONV_ASM
-                if (px > 0) {
-                    job.cols = d.cols;
-                    job.cols_end = d.cols + d.blocks * 2 * px;
-                    job.out = out;
-                    job.px = px;
-                    void (*run)(const ml_conv_dsp_job *) = ml_conv_dsp_p4;
+            if (px > 0) {
+                job.cols = d.cols;
+                job.cols_end = d.cols + d.blocks * 2 * px;
+                job.out = out;
+                job.px = px;
+                void (*run)(const ml_conv_dsp_job *) = ml_conv_dsp_p4;
 #if ML_CONV_P6
-                    if (px == 6) {
-                        run = ml_conv_dsp_p6;
-                    }
+                if (px == 6) {
+                    run = ml_conv_dsp_p6;
+                }
 #endif
 #if ML_CONV_PAIRS
-                    if (pairs) {
-                        job.cols_end = d.cols + d.blocks * 12;
+                if (pairs) {
+                    job.cols_end = d.cols + d.blocks * 12;
+                    ml_conv_dsp_pairs(&job);
+                    if (np == 6) {
+                        job.cols += 6;
+                        job.cols_end += 6;
+                        job.out = out + 3 * out_c;
                         ml_conv_dsp_pairs(&job);
-                        if (np == 6) {
-                            job.cols += 6;
-                            job.cols_end += 6;
-                            job.out = out + 3 * out_c;
-                            ml_conv_dsp_pairs(&job);
-                        }
-                        first += np;
-                        continue;
                     }
-#endif
-                    if (job.rec_end != job.rec) {
-                        run(&job);
-                    }
-                    if ((d.k & 3) != 0) {
-                        one.cols = job.cols;
-                        one.cols_end = job.cols_end;
-                        one.out = out + out_c - 1;
-                        one.px = px;
-                        run(&one);
-                    }
-                } else
-#endif
-                {
-#if ML_CONV_ONLY_ASM
-                    return ML_NO_IMPL;  /* the generator saw every layer take the assembly */
-#else
-                    ml_conv_dsp_group_any(&d, filter, bias, out, np);
-#endif
+                    first += np;
+                    continue;
                 }
-                first += np;
+#endif
+                if (job.rec_end != job.rec) {
+                    run(&job);
+                }
+                if ((d.k & 3) != 0) {
+                    one.cols = job.cols;
+                    one.cols_end = job.cols_end;
+                    one.out = out + out_c - 1;
+                    one.px = px;
+                    run(&one);
+                }
+            } else
+#endif
+            {
+#if ML_CONV_ONLY_ASM
+                return ML_NO_IMPL;  /* the generator saw every layer take the assembly */
+#else
+                ml_conv_dsp_group_any(&d, filter, bias, out, np);
+#endif
             }
-        }
-        if (own < pixels) {
-            memcpy(out_batch + own * out_c, held + (own - held_first) * out_c,
-                   (size_t)((pixels - own) * out_c));
+            first += np;
         }
     }
     return ML_OK;
 }
+
+#if !defined(ML_CONV2D_S8_NO_IN_PLACE)  /* (ml_config.h) no layer runs in place in one call */
+/*
+ * In place (a 1x1 layer's output over its input, C_OUT <= C_IN; ML_CONV2D_S8_IN_PLACE_SCRATCH_BYTES
+ * of scratch): each group of pixels is widened before its outputs are written, and they cover no
+ * pixel a later group reads. Only a last group that ends on the last pixel over pixels of the
+ * group before (ml_conv_dsp_group_size) would read outputs: it runs first, as an image of its own
+ * pixels, into `held` after the scratch; then the pixels before it, whose groups never overlap
+ * (the groups before an overlapping one are all sixes, and so are a six-multiple's); then its own
+ * pixels are copied out. Out of line, so that the common call's code stays as it was.
+ */
+static ML_NOINLINE ml_status ml_conv2d_s8_dsp_in_place(const ml_conv_params *params,
+                                                      const ml_per_channel_quant *quant,
+                                                      void *scratch, const ml_dims *input_dims,
+                                                      int8_t *data, const ml_dims *filter_dims,
+                                                      const int8_t *filter, const int32_t *bias,
+                                                      const ml_dims *output_dims)
+{
+    const int32_t in_c = input_dims->c;
+    const int32_t out_c = output_dims->c;
+    if (filter_dims->h != 1 || filter_dims->w != 1 || params->stride_h != 1 ||
+        params->stride_w != 1 || params->pad_h != 0 || params->pad_w != 0 ||
+        output_dims->h != input_dims->h || output_dims->w != input_dims->w || out_c > in_c) {
+        return ML_ARG_ERROR;  /* other layers read pixels after the outputs cover them */
+    }
+    const int32_t pixels = output_dims->h * output_dims->w;
+    const int fast = ML_CONV_ASM && params->act_min <= -128 && params->act_max >= 127;
+    const int pairs = ML_CONV_PAIRS && params->filter_widened != 0;
+    int32_t own = pixels;   /* the first pixel only an overlapping last group has */
+    int32_t start = pixels; /* where that group starts */
+    for (int32_t first = 0; first < pixels;) {
+        int32_t at = first, px, step;
+        const int32_t np = ml_conv_dsp_group_size(&at, pixels, pairs, fast, &px, &step);
+        if (at < first) {
+            own = first;
+            start = at;
+            break;
+        }
+        first = at + np;
+    }
+    int8_t *const held = (int8_t *)scratch + ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims);
+    /* every call after the first finds the first's requantization records in the scratch */
+    ml_conv_params kept = *params;
+    for (int32_t b = 0; b < input_dims->n; ++b) {
+        int8_t *const in = data + b * pixels * in_c;
+        int8_t *const out = data + b * pixels * out_c;
+        ml_status st = ML_OK;
+        if (own < pixels) {
+            const ml_dims tail_in = {1, 1, pixels - start, in_c};
+            const ml_dims tail_out = {1, 1, pixels - start, out_c};
+            st = ml_conv2d_s8_dsp(&kept, quant, scratch, &tail_in, in + start * in_c, filter_dims,
+                                  filter, bias, &tail_out, held);
+            kept.scratch_kept = 1;
+        }
+        const ml_dims head_in = {1, 1, own, in_c};
+        const ml_dims head_out = {1, 1, own, out_c};
+        if (st == ML_OK && own > 0) {
+            st = ml_conv2d_s8_dsp(&kept, quant, scratch, &head_in, in, filter_dims, filter, bias,
+                                  &head_out, out);
+            kept.scratch_kept = 1;
+        }
+        if (st != ML_OK) {
+            return st;
+        }
+        if (own < pixels) {
+            memcpy(out + own * out_c, held + (own - start) * out_c, (size_t)((pixels - own) * out_c));
+        }
+    }
+    return ML_OK;
+}
+#endif /* ML_CONV2D_S8_NO_IN_PLACE */
 #endif /* ML_NN_DSP */
 
 #if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
@@ -2546,8 +2577,13 @@ ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant 
     geo.tap_dy = params->dilation_h * in_w * in_c;
     geo.tap_dx = params->dilation_w * in_c;
     geo.merge_row = params->dilation_w == 1 && geo.groups == 1;
-    if ((const void *)input == (const void *)output &&
-        !(ML_DSP_LAYOUTS && scratch != NULL && geo.groups == 1)) {
+#if defined(ML_NN_DSP) && !defined(ML_CONV2D_S8_NO_IN_PLACE)
+    if (scratch != NULL && geo.groups == 1 && (const void *)input == (const void *)output) {
+        return ml_conv2d_s8_dsp_in_place(params, quant, scratch, input_dims, output, filter_dims,
+                                         filter, bias, output_dims);
+    }
+#endif
+    if ((const void *)input == (const void *)output) {
         return ML_ARG_ERROR;  /* in place only on the DSP path (ml_conv2d_s8.h) */
     }
 #if defined(ML_NN_DSP)
