@@ -47,10 +47,12 @@ def _row(label: str, budget, r: dict, base: dict, in_ram: bool = False) -> str:
             f"{'-' if budget == 0 and not in_ram else f'{delta * 100:+.1f}%'} |")
 
 
-def table() -> str:
+def table() -> tuple[str, list[int]]:
+    """The rows, and the flash load stalls each model's --weights-in-ram row has left."""
     rows = ["| model | --stage-weights | layers staged (bytes copied) | of them widened | arena B | RAM B | "
             "instructions | cycles, zero wait (est.) | flash load stalls (est.) | "
             "cycles with stm32l4r5 flash (est.) | vs off |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    left = []
     for label, f, budgets in CASES:
         base = None
         for budget in (0, *budgets):
@@ -64,7 +66,8 @@ def table() -> str:
             r = profiling.profile(str(MODELS / f), TARGET, workdir=tmp, weights_in_ram=True)
         assert r["output_matches_host"], (label, "in RAM")
         rows.append(_row(label, 0, r, base, in_ram=True))
-    return "\n".join(rows)
+        left.append(r["memory_model"]["flash_load_stall_cycles"])
+    return "\n".join(rows), left
 
 
 # Boards with other flash caches, on the model that gains most on the STM32L4R5
@@ -93,6 +96,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="replace the section in BENCHMARKS.md")
     args = ap.parse_args()
+    rows, left = table()
     text = (f"{TARGET} on QEMU (mps2-an386), one inference per row, outputs equal to the host build (and "
             "the staged builds byte-exact with TFLM: tests/test_stage_weights.py). `free` stages only the "
             "filters that fit where the arena is free at their layer; a byte budget stages every filter "
@@ -102,13 +106,15 @@ def main() -> None:
             "routine's 18 and 31, the loops as the cycle model prices them), else copied as it is. Flash load stalls and the "
             "board cycles come from the stm32l4r5 flash model (5 wait states, 256 B ART data cache; "
             "estimates, see the cycle model validation). Measured with "
-            "`python3 bench/bench_stage.py --write`.\n\n" + table() + "\n\n"
-            "Staged: convolution filters, and the depthwise layers' DSP group data (KWS). What staging "
+            "`python3 bench/bench_stage.py --write`.\n\n" + rows + "\n\n"
+            "Staged: convolution filters, and a depthwise layer's DSP group data where it has some "
+            "(VWW's stride-2 layer 3; KWS's depthwise layers run the 3x3 planes path). What staging "
             "cannot remove: the copy's own flash reads, the per-channel data of the depthwise 3x3 planes "
             "path (most of VWW's depthwise layers; not staged), the fully connected weights (read once; "
             "AD is almost all of those, so nothing there is staged), and instruction-fetch stalls. "
             "`--weights-in-ram` removes the weights' load stalls, for RAM of the weights' size (the RAM "
-            "column: data + bss + stack); the few left (495 to 2,530 cycles) come from what stays in flash, "
+            f"column: data + bss + stack); the few left ({min(left):,} to {max(left):,} cycles) come from what "
+            "stays in flash, "
             "the layers' parameter structs among it, and the instruction fetches' stay.\n\n"
             "The same ResNet-8 on boards whose flash sits behind other caches (their board files' memory "
             "models: stm32f746, Cortex-M7, 7 wait states behind the core's 4 KB instruction and 4 KB data "

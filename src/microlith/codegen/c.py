@@ -129,13 +129,14 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
     staged = stage_plan(graph, params, stage_weights, widen)
     plan = plan_memory(graph, scratch, alias_ops, strategy,
                        {i: (c.delta, c.window) for i, c in candidates.items()}, shared, staged)
+    def replan(sc, cands):
+        return plan_memory(graph, sc, alias_ops, strategy, {k: (c.delta, c.window) for k, c in cands.items()},
+                           shared, staged)
     # --- issue 11: in place only where that saves arena (whole layers run faster)
-    plan, candidates = _run_whole(graph, params, scratch, candidates, plan, lambda sc, cands: plan_memory(
-        graph, sc, alias_ops, strategy, {k: (c.delta, c.window) for k, c in cands.items()}, shared, staged))
+    plan, candidates = _run_whole(graph, params, scratch, candidates, plan, replan)
     # --- issue 11: in-place layers whose DSP path can take the whole image over itself
-    replan = lambda sc, cands: plan_memory(  # noqa: E731
-        graph, sc, alias_ops, strategy, {k: (c.delta, c.window) for k, c in cands.items()}, shared, staged)
     plan, dsp_whole = _dsp_in_place(graph, params, scratch, candidates, plan, replan)
+    dsp_whole &= set(plan.inplace)
     # a depthwise layer now along its columns has no group data to stage: the stage plan again
     if (again := stage_plan(graph, params, stage_weights, widen)) != staged:
         staged = again
@@ -173,11 +174,11 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
         final = plan_layers(graph, optimize, {i: candidates[i] for i in plan.inplace})
         opt.inline_glue, opt.choices = final.inline_glue, final.choices
     opt.choices = [c for c in opt.choices if c["layer"] in plan.inplace]
-    drop_fallbacks(graph, params, opt, frozenset(dsp_whole & set(plan.inplace)))
+    drop_fallbacks(graph, params, opt, frozenset(dsp_whole))
     if not any(is_widened(graph.nodes[i], graph, params[i], n) for i, n in staged.items()):
         opt.absent.append("CONV2D_S8_NO_PAIRS")  # the two-channel routine (about 1.4 KB): no widened filter
     return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt, staged, widen,
-                    dsp_whole & set(plan.inplace))
+                    dsp_whole)
 
 
 def _scratch_of(node: Node, graph: Graph, p: dict) -> int:
@@ -235,8 +236,7 @@ def _dsp_in_place(graph: Graph, params: list, scratch: dict, candidates: dict, p
         pw = impl_for(node.op).prepare_dsp_in_place(node, graph, params[i], s)
         if pw is None:
             continue
-        whole = pw.get("whole_scratch") or _scratch_of(node, graph, pw)
-        trial_scratch = {**scratch, i: -(-max(pw["chunk_scratch"], whole - s.window, 0) // 8) * 8}
+        trial_scratch = {**scratch, i: -(-max(pw["chunk_scratch"], pw["whole_scratch"] - s.window, 0) // 8) * 8}
         again = replan(trial_scratch, candidates)
         if again.arena_size <= plan.arena_size and set(again.inplace) == set(plan.inplace):
             params[i], plan = pw, again

@@ -84,7 +84,8 @@ class OpImpl:
         the input's offset, codegen/inplace.py) that on DSP builds may instead run in one call over
         the whole image with its output over its input, because that path of its kernel reads
         every input value it needs before it writes any output over it; None when none does.
-        Other builds keep the chunks, with the same params."""
+        Other builds keep the chunks, with the same params. The params carry the scratch bytes
+        each form needs: "chunk_scratch" (a chunk's call) and "whole_scratch" (the one call)."""
         return None
 
     # prepare() reads the layer's --optimize mode (codegen.optimize.layer_mode), e.g. to lay weights

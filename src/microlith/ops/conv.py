@@ -363,6 +363,7 @@ class DepthwiseConv2D(OpImpl):
         # the chunks (other builds) call the kernel with these params on fewer output rows: the
         # scratch the header's macro gives them (the Cortex-M0 path reads it), at most the whole's
         pw["chunk_scratch"] = _dw_3x3_scratch(pw, min(stream.rows, out_h), out_w)
+        pw["whole_scratch"] = _dw_3x3_scratch(pw, out_h, out_w)
         return pw
 
     @staticmethod
