@@ -46,12 +46,15 @@ def test_layout_choice_and_size_switch():
     node = wide.nodes[0]
     off = impl_for(Op.DEPTHWISE_CONV_2D).prepare(node, wide, offline_groups=False)
     assert off["dsp_channels"] is None and off["dsp_groups"] is None
-    # --optimize size makes every layer a "size" layer: codegen prepares it again without the layout
+    # --optimize size makes every layer a "size" layer: codegen prepares it again without the
+    # layout, on the 3x3 path all the same (the kernel derives a channel pair's data per call,
+    # in 80 more bytes of scratch)
     sized = prepare(wide, optimize="size").params[0]
-    assert sized["dsp_channels"] is None and sized["dsp_groups"] is None
+    assert sized["dsp_channels"] is None and sized["dsp_groups"] is None and sized["dsp_lines"] == "rows"
+    impl = impl_for(Op.DEPTHWISE_CONV_2D)
+    assert impl.scratch_bytes(node, wide, sized) == impl.scratch_bytes(node, wide, p_wide) + 80
     assert prepare(wide, optimize="speed").params[0]["dsp_channels"] is not None
     # without offline data the kernel derives its group data in scratch, which needs more
-    impl = impl_for(Op.DEPTHWISE_CONV_2D)
     n_node = narrow.nodes[0]
     n_off = impl.prepare(n_node, narrow, offline_groups=False)
     assert impl.scratch_bytes(n_node, narrow, n_off) > impl.scratch_bytes(n_node, narrow, p_narrow)
@@ -104,6 +107,35 @@ def test_3x3_path_along_columns_exact(tmp_path, name):
     p = prepare(g).params[0]
     assert p["dsp_transposed"] and p["dsp_channels"] is not None, "expected the 3x3 path along the columns"
     verify_on(g, tmp_path)
+
+
+DERIVED_CASES = {  # a few of the cases above, in size mode: the same path, its data derived per call
+    "rows_odd_width_batch2_zp127": PLANAR_CASES["odd_width_batch2_zp127"],
+    "rows_tall_bands_two_channels": PLANAR_CASES["tall_bands_two_channels"],
+    "rows_no_bias": PLANAR_CASES["valid_no_bias"],
+    "columns_kws_25x5x64": COLUMN_CASES["kws_25x5x64"],
+    "columns_zp_limits_per_tensor": ((1, 20, 3, 2), dict(in_zp=-128, out_zp=127, per_channel=False)),
+}
+
+
+@on_cortexm
+@pytest.mark.parametrize("name", list(DERIVED_CASES))
+def test_3x3_path_with_derived_data_exact(tmp_path, name):
+    """--optimize size: the 3x3 path with its per-channel data derived in scratch from the filter
+    (transposed along the columns), bias and quantization (ML_DW_LAYOUT_DERIVE), byte-exact with
+    TFLM; the generated model holds no 3x3 data."""
+    from test_fast_kernels import write
+    import microlith
+    x_shape, kw = DERIVED_CASES[name]
+    g = dw_graph(x_shape, seed=len(name) + 5, **kw)
+    p = prepare(g, optimize="size").params[0]
+    assert p["dsp_lines"] and p["dsp_channels"] is None and p["dsp_groups"] is None
+    path = write(g, tmp_path)
+    r = microlith.api.compile(path, tmp_path / "c", optimize="size", measure=False)
+    model = (tmp_path / "c" / "src" / f"{r['name']}.c").read_text()
+    assert "ML_DW_LAYOUT_DERIVE" in model and "dsp_channels" not in model
+    res = microlith.verify(path, target="cortex-m4", samples=4, seed=2, optimize="size")
+    assert res["bit_exact"], res
 
 
 def test_columns_only_for_a_layer_run_whole():

@@ -47,10 +47,16 @@ def test_config_header_and_layer_modes(tmp_path, mode):
     assert ("held_hi" in model) == (mode == "speed")
     assert (kernels / "ml_row_stream.c").exists() == (mode != "speed")
     # KWS's depthwise layers (in place) run in one call along their columns on DSP cores (the 3x3
-    # plane layout) except in size mode, where they take the group path: the other path goes.
-    assert ("#define ML_NO_DW_3X3_PLANES 1" in config) == (mode == "size")
-    assert ("#define ML_NO_DW_GROUPS 1" in config) == (mode == "balanced")
-    assert model.count("ML_DW_LAYOUT_3X3_T") == (0 if mode == "size" else 4)
+    # plane layout), in size mode with their data derived on each call (no flash for it): the
+    # group path goes, and the derivation where no layer needs it.
+    assert "#define ML_NO_DW_3X3_PLANES 1" not in config
+    assert ("#define ML_NO_DW_GROUPS 1" in config) == (mode != "speed")
+    assert ("#define ML_NO_DW_3X3_DERIVE 1" in config) == (mode == "balanced")
+    assert model.count("ML_DW_LAYOUT_3X3_T") == 4
+    assert model.count("ML_DW_LAYOUT_3X3_T + ML_DW_LAYOUT_DERIVE") == (4 if mode == "size" else 0)
+    assert ("dsp_channels" in model) == (mode != "size")
+    derived = r["optimize_choices"]["depthwise_3x3_derived"]
+    assert (derived.get("layers"), derived.get("taken")) == (([1, 3, 5, 7], True) if mode == "size" else (None, None))
 
 
 @needs_models
@@ -144,31 +150,32 @@ def test_models_of_different_modes_share_kernels_built_for_both(tmp_path):
 
 @needs_tools
 @needs_models
-@pytest.mark.parametrize("edit", ["padded_rows", "shift", "layout", "conv_clamp"])
-def test_size_mode_refuses_a_depthwise_layer_it_left_the_loops_out_for(tmp_path, edit):
-    """KWS in size mode keeps only the 3x3 padded-rows depthwise loop (ML_DW_ONLY_3X3_PADDED).
-    A layer edited out of that class after generation must be refused (ML_NO_IMPL), never
-    computed by a loop it does not fit; so must a layer claiming the 3x3 plane layout, whose
-    path no KWS layer takes (ML_NO_DW_3X3_PLANES), and a convolution whose clamp the four-pixel
-    assembly cannot apply, when every layer took it and the C groups were left out
-    (ML_CONV2D_S8_ONLY_ASM)."""
+@pytest.mark.parametrize("edit,status", [("shift", -2), ("layout", -1), ("no_derive", -1), ("conv_clamp", -2)])
+def test_size_mode_refuses_a_layer_it_left_the_paths_out_for(tmp_path, edit, status):
+    """KWS in size mode runs its depthwise layers in place through the 3x3 path, their data derived
+    per call (ML_DW_LAYOUT_DERIVE), and leaves the group path out (ML_NO_DW_GROUPS). A layer
+    edited after generation must be refused, never computed by a path it does not fit: a channel
+    off the fast requantization (ML_NO_IMPL, -2), a layer claiming the group layout or the 3x3
+    layout without its data (not a path that can run over its own input: ML_ARG_ERROR, -1), and a
+    convolution whose clamp the four-pixel assembly cannot apply, when every layer took it and the
+    C groups were left out (ML_CONV2D_S8_ONLY_ASM: ML_NO_IMPL)."""
     import re
 
     import numpy as np
     r = microlith.api.compile(KWS, tmp_path / "c", optimize="size", measure=False)
     src = tmp_path / "c" / "src"
-    assert "#define ML_DW_ONLY_3X3_PADDED 1" in (src / "microlith_kernels" / "ml_config.h").read_text()
     model = src / f"{r['name']}.c"
     text = model.read_text()
     config = (src / "microlith_kernels" / "ml_config.h").read_text()
-    assert "#define ML_NO_DW_3X3_PLANES 1" in config
+    assert "#define ML_NO_DW_GROUPS 1" in config
     assert "#define ML_SPECIALISE_CONV_P4 1" in config and "#define ML_CONV2D_S8_ONLY_ASM 1" in config
     if edit == "conv_clamp":
         text, n = re.subn(r"(_l2_params = \{[^}]*\.act_min = )-128", r"\g<1>-100", text)
-    elif edit == "padded_rows":
-        text, n = re.subn(r"(_l1_params = \{[^}]*\.dsp_padded_rows = )1", r"\g<1>0", text)
     elif edit == "layout":
-        text, n = re.subn(r"(_l1_params = \{[^}]*\.dsp_layout = )ML_DW_LAYOUT_\w+", r"\g<1>ML_DW_LAYOUT_3X3", text)
+        text, n = re.subn(r"(_l1_params = \{[^}]*\.dsp_layout = )ML_DW_LAYOUT_[\w +]+", r"\g<1>ML_DW_LAYOUT_GROUPS", text)
+    elif edit == "no_derive":
+        text, n = re.subn(r"(_l1_params = \{[^}]*\.dsp_layout = ML_DW_LAYOUT_3X3_T) \+ ML_DW_LAYOUT_DERIVE", r"\g<1>",
+                          text)
     else:  # one channel's shift outside the fast requantization's range
         text, n = re.subn(r"(_l1_shift\[64\] = \{\s*)-?\d+", r"\g<1>-23", text)
     assert n == 1
@@ -179,7 +186,7 @@ def test_size_mode_refuses_a_depthwise_layer_it_left_the_loops_out_for(tmp_path,
     # The harness reports each sample's status, then exits 1 because one failed.
     res = subprocess.run(cortexm.qemu_command(elf, "cortex-m4"), capture_output=True, timeout=120, check=False)
     report = [ln.split() for ln in (res.stdout + res.stderr).decode().splitlines() if ln.startswith("ML:run")]
-    assert res.returncode == 1 and report and report[0][2] == "-2", report  # ML_NO_IMPL
+    assert res.returncode == 1 and report and report[0][2] == str(status), report
 
 
 # Size mode's smallest forms of the small-layer kernels: fully connected one row at a time

@@ -68,8 +68,17 @@ SIZE_MIN_GAIN = 100
 FC_ROWS_BYTES = 732
 FC_ROWS_SAVED_PER_MAC = 2.0
 COLD_SHARE = 0.01  # balanced: layers below this share of the model's MACs are "size" layers
+# The depthwise 3x3 plane path on "size" layers, its data derived on each call (ML_DW_LAYOUT_DERIVE,
+# no flash for it). Cortex-M4, size mode: KWS's four 25x5x64 layers 375.4 k -> 200.8 k
+# instructions each, the path replacing the group path (108 B less code); VWW, beside the group
+# path its stride-2 layers keep: 11.96 M -> 11.56 M instructions for 1,844 B more code, about 0.6
+# instructions per MAC of its stride-1 layers. Where the group path stays, a model takes it when
+# that saving is worth SIZE_MIN_GAIN per byte.
+DW_PLANES_BYTES = 1844
+DW_PLANES_SAVED_PER_MAC = 0.6
 
 _META_KEY = "optimize_layers"
+_DW_PLANES_KEY = "optimize_dw_planes"
 
 
 def check_mode(mode: str | None) -> str:
@@ -93,6 +102,7 @@ class Plan:
     compact: list[str] = field(default_factory=list)  # balanced: kernels that only "size" layers use
     absent: list[str] = field(default_factory=list)   # size, balanced: paths no layer reaches (ML_<X>)
     choices: list[dict] = field(default_factory=list)  # per decided layer: what was chosen, why
+    dw_planes: dict = field(default_factory=dict)  # "size" depthwise layers on the 3x3 plane path: why
 
     @property
     def size_kernels(self) -> bool:
@@ -109,6 +119,7 @@ class Plan:
                 "paths_left_out": list(self.absent),
                 "layers_speed": sum(m == "speed" for m in self.layer_modes),
                 "layers_size": sum(m == "size" for m in self.layer_modes),
+                "depthwise_3x3_derived": self.dw_planes,
                 "choices": self.choices}
 
 
@@ -118,7 +129,7 @@ def plan_layers(g: Graph, mode: str, streams: dict[int, RowStream],
     mode = check_mode(mode)
     if mode != "balanced":
         return _store(g, Plan(mode, [mode] * len(g.nodes), set(streams) if mode == "speed" else set()))
-    per_layer = [macs(types.SimpleNamespace(nodes=[n], t=g.t)) for n in g.nodes]
+    per_layer = _macs_per_layer(g)
     total = sum(per_layer) or 1
     modes = ["size" if m < COLD_SHARE * total else "speed" for m in per_layer]
     inline, scored = set(), []
@@ -136,6 +147,33 @@ def plan_layers(g: Graph, mode: str, streams: dict[int, RowStream],
                         "instructions_saved_est": saved, "bytes_est": INLINE_GLUE_BYTES,
                         "instructions_per_byte_est": round(gain, 2)})
     return _store(g, Plan(mode, modes, inline, choices=sorted(choices, key=lambda c: c["layer"])))
+
+
+def _macs_per_layer(g: Graph) -> list[int]:
+    return [macs(types.SimpleNamespace(nodes=[n], t=g.t)) for n in g.nodes]
+
+
+def _dw_planes(g: Graph, modes: list[str]) -> dict:
+    """Whether "size" depthwise layers take the 3x3 plane path (their data derived on each call)
+    where it applies, and why: free when the path is built anyway (a "speed" layer takes it) or
+    when it replaces the group path (no layer needs that), else when its estimated saving pays
+    SIZE_MIN_GAIN per byte. Whether a layer can take it is judged as if it ran whole (a tall
+    narrow layer takes it along its columns only then)."""
+    dw = impl_for(Op.DEPTHWISE_CONV_2D)
+    paths = {i: dw.dsp_path(n, g) for i, n in enumerate(g.nodes) if n.op is Op.DEPTHWISE_CONV_2D}
+    size = [i for i, path in paths.items() if path == "planes" and modes[i] == "size"]
+    if not size:
+        return {}
+    per_layer = _macs_per_layer(g)
+    saved = round(DW_PLANES_SAVED_PER_MAC * sum(per_layer[i] for i in size))
+    if any(path == "planes" and modes[i] == "speed" for i, path in paths.items()):
+        why, bytes_est = "the path is built for other layers", 0
+    elif "groups" not in paths.values():
+        why, bytes_est = "it replaces the group path", 0
+    else:
+        why, bytes_est = "beside the group path", DW_PLANES_BYTES
+    take = saved >= SIZE_MIN_GAIN * bytes_est
+    return {"layers": size, "taken": take, "why": why, "instructions_saved_est": saved, "bytes_est": bytes_est}
 
 
 # Kernels whose DSP path covers a layer only under conditions the generator can see. Each test
@@ -176,9 +214,12 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan, dsp_whole: frozense
     needed = {k for i, n in enumerate(g.nodes) if (k := _needs_fallback(n, g, params[i]))}
     kernels = _FALLBACK_KERNELS if plan.mode == "size" else _BALANCED_FALLBACK_KERNELS
     plan.no_fallback = [k for k in kernels if k not in needed]
-    if not any(n.op is Op.DEPTHWISE_CONV_2D and params[i].get("dsp_channels") is not None
+    if not any(n.op is Op.DEPTHWISE_CONV_2D and params[i].get("dsp_lines")
                for i, n in enumerate(g.nodes)):
         plan.absent.append("NO_DW_3X3_PLANES")   # KWS, Cortex-M4: 1.6-1.7 KB that no layer reaches
+    if not any(n.op is Op.DEPTHWISE_CONV_2D and params[i].get("dsp_lines") and params[i].get("dsp_channels") is None
+               for i, n in enumerate(g.nodes)):
+        plan.absent.append("NO_DW_3X3_DERIVE")   # the 3x3 path's data derived per call: about 0.2 KB
     if not any(g.nodes[i].op is Op.CONV_2D for i in dsp_whole):
         plan.absent.append("CONV2D_S8_NO_IN_PLACE")   # about 0.7 KB on Cortex-M4 (VWW, ResNet-8)
     if not any(_takes_dw_groups(n, g, params[i]) for i, n in enumerate(g.nodes)):
@@ -205,6 +246,11 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan, dsp_whole: frozense
         if "ml_depthwise_conv2d_s8" in plan.no_fallback and \
                 all(_takes_dw_3x3(g.nodes[i], g, params[i], padded=True) for i in dws):
             plan.only_variants.append("DW_ONLY_3X3_PADDED")
+    # The 3x3 plane path's whole band of sums in one run, for an image row of even width (VWW's
+    # stride-1 layers, size mode: 120 k instructions for about 80 bytes; KWS's odd columns never)
+    if plan.mode == "size" and any(n.op is Op.DEPTHWISE_CONV_2D and params[i].get("dsp_lines") == "rows"
+                                   and g.t(n.outputs[0]).shape[2] % 2 == 0 for i, n in enumerate(g.nodes)):
+        plan.kept_variants.append("DW_3X3_BAND")
     # --- conv2d columns (issue 11): the column builders of ml_conv2d_s8 that no CONV_2D layer
     # takes stay out (segments about 1.1 KB on Cortex-M4, 3x3x3 windows about 0.3 KB, rows of
     # whole blocks about 0.7 KB)
@@ -257,7 +303,7 @@ def _takes_dw_groups(node: Node, g: Graph, p: dict) -> bool:
     if node.op is not Op.DEPTHWISE_CONV_2D or p.get("dtype", "int8") != "int8":
         return False
     impl = impl_for(node.op)
-    return p.get("dsp_channels") is None and impl._dsp_applies(node, g, p) and bool(impl.scratch_bytes(node, g, p))
+    return not p.get("dsp_lines") and impl._dsp_applies(node, g, p) and bool(impl.scratch_bytes(node, g, p))
 
 
 def _takes_dw_3x3(node: Node, g: Graph, p: dict, padded: bool = False) -> bool:
@@ -266,8 +312,8 @@ def _takes_dw_3x3(node: Node, g: Graph, p: dict, padded: bool = False) -> bool:
     `padded`, also over padded rows (the params' dsp_padded_rows) and on every channel: then
     the kernel needs no other pixel loop (ML_DW_ONLY_3X3_PADDED, which checks the same at run
     time and refuses a layer that fails it)."""
-    if node.op is not Op.DEPTHWISE_CONV_2D or p.get("dtype", "int8") != "int8":
-        return False
+    if node.op is not Op.DEPTHWISE_CONV_2D or p.get("dtype", "int8") != "int8" or p.get("dsp_lines"):
+        return False  # (the 3x3 plane path runs instead of the group path's pixel)
     _, k_h, k_w, _ = g.t(node.inputs[1]).shape
     if (k_h, k_w) != (3, 3) or not impl_for(node.op).scratch_bytes(node, g, p):
         return False
@@ -282,11 +328,19 @@ def forget(g: Graph) -> None:
     """Before a new plan: a graph prepared earlier in another mode must not lend its layer modes
     to the first prepare() pass (layer_mode answers "speed" until plan_layers stores the new ones)."""
     g.meta.pop(_META_KEY, None)
+    g.meta.pop(_DW_PLANES_KEY, None)
 
 
 def _store(g: Graph, plan: Plan) -> Plan:
     g.meta[_META_KEY] = list(plan.layer_modes)
+    plan.dw_planes = _dw_planes(g, plan.layer_modes)
+    g.meta[_DW_PLANES_KEY] = bool(plan.dw_planes.get("taken"))
     return plan
+
+
+def dw_planes_derived(g: Graph) -> bool:
+    """Whether "size" depthwise layers take the 3x3 plane path where it applies (_dw_planes)."""
+    return bool(g.meta.get(_DW_PLANES_KEY))
 
 
 def layer_mode(g: Graph, node: Node | int) -> str:

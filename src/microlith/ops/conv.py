@@ -324,22 +324,24 @@ class DepthwiseConv2D(OpImpl):
     def prepare(self, node, g, offline_groups: bool | None = None, whole: bool = False):
         """`whole`: the layer runs in one call over the whole image (the planner keeps it out of
         place, codegen/c.py), which lets a tall narrow image take the 3x3 path along its columns.
+        Where the 3x3 path applies (_dw_3x3_lines) the layer takes it, along p["dsp_lines"].
         `offline_groups` (None: dw_offline_layout(g, node), on unless the layer is a "size" layer)
         lays the DSP paths' data out here, as const arrays in flash, instead of deriving it in
-        scratch on every call: the 3x3 path's per-channel data (p["dsp_channels"], where
-        _dw_3x3_lines) or the four-channel group data (p["dsp_groups"]); None when off or
-        when no DSP path applies. Fewer instructions and less scratch; on DSP builds about 19
-        (3x3) or 14 (groups) more flash bytes per channel, as the portable arrays are then
-        dropped (_dw_emit_s8); no flash on other cores."""
+        scratch on every call: the 3x3 path's per-channel data (p["dsp_channels"]; without it
+        the kernel derives a channel pair's at a time, ML_DW_LAYOUT_DERIVE) or the four-channel
+        group data (p["dsp_groups"]); None when off or when no DSP path applies. Fewer
+        instructions; on DSP builds about 19 (3x3) or 14 (groups) more flash bytes per channel,
+        as the portable arrays are then dropped (_dw_emit_s8); no flash on other cores."""
         p = _prepare(node, g, depthwise=True)
         p["depth_multiplier"] = node.attrs["depth_multiplier"]
         if offline_groups is None:
             offline_groups = dw_offline_layout(g, node)
-        lines = _dw_3x3_lines(node, g, p, whole) if offline_groups else None
+        lines = _dw_3x3_lines(node, g, p, whole) if offline_groups or dw_planes_derived(g) else None
+        p["dsp_lines"] = lines
         p["dsp_transposed"] = lines == "columns"
-        p["dsp_channels"] = _dw_3x3_channels(node, g, p, p["dsp_transposed"]) if lines else None
+        p["dsp_channels"] = _dw_3x3_channels(node, g, p, p["dsp_transposed"]) if lines and offline_groups else None
         p["dsp_groups"] = _dw_dsp_groups(node, g, p) \
-            if offline_groups and p["dsp_channels"] is None and self._dsp_applies(node, g, p) else None
+            if offline_groups and lines is None and self._dsp_applies(node, g, p) else None
         return p
 
     def prepare_whole(self, node, g, p):
@@ -352,10 +354,10 @@ class DepthwiseConv2D(OpImpl):
         Along the columns that is KWS's 25x5 layers: 189 k instead of 277.5 k instructions each in
         chunks of rows through the four-channel groups (cortex-m4), in the same arena."""
         x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
-        if stream.delta != 0 or tuple(x.shape) != tuple(y.shape) or not dw_offline_layout(g, node):
+        if stream.delta != 0 or tuple(x.shape) != tuple(y.shape):
             return None
         pw = self.prepare(node, g, whole=True)
-        if pw.get("dsp_channels") is None:
+        if pw.get("dsp_lines") is None:
             return None
         _, out_h, out_w, _ = y.shape
         if (out_w if pw["dsp_transposed"] else out_h) > DW_3X3_BAND:
@@ -365,6 +367,15 @@ class DepthwiseConv2D(OpImpl):
         pw["chunk_scratch"] = _dw_3x3_scratch(pw, min(stream.rows, out_h), out_w)
         pw["whole_scratch"] = _dw_3x3_scratch(pw, out_h, out_w)
         return pw
+
+    def dsp_path(self, node, g) -> str | None:
+        """The DSP path the layer can take when it runs whole: "planes" (the 3x3 path), "groups"
+        (the four-channel groups), or None (portable C)."""
+        p = _prepare(node, g, depthwise=True)
+        p["depth_multiplier"] = node.attrs["depth_multiplier"]
+        if _dw_3x3_lines(node, g, p, whole=True):
+            return "planes"
+        return "groups" if self._dsp_applies(node, g, p) else None
 
     @staticmethod
     def _dsp_applies(node, g, p) -> bool:
@@ -391,7 +402,7 @@ class DepthwiseConv2D(OpImpl):
         clipped windows or under each output row (DSP path, depth multiplier 1; portable C
         ignores it)."""
         _, k_h, k_w, out_c = g.t(node.inputs[1]).shape
-        if p.get("dsp_channels") is not None:  # 3x3 path: 2 channels' planes for a band, its sums
+        if p.get("dsp_lines") is not None:  # 3x3 path: 2 channels' planes for a band, its sums
             _, out_h, out_w, _ = g.t(node.outputs[0]).shape
             return _dw_3x3_scratch(p, out_h, out_w)
         if not self._dsp_applies(node, g, p):
@@ -427,8 +438,10 @@ class DepthwiseConv2D(OpImpl):
         fields["dsp_padded_rows"] = int(bool(self._padded_row_cols(node, g, p)))
         groups, chans = p.get("dsp_groups"), p.get("dsp_channels")
         fields["dsp_layout"] = ("ML_DW_LAYOUT_3X3_T" if p.get("dsp_transposed") else "ML_DW_LAYOUT_3X3") \
-            if chans is not None else \
+            if p.get("dsp_lines") else \
             "ML_DW_LAYOUT_GROUPS" if groups is not None else "ML_DW_LAYOUT_NONE"
+        if p.get("dsp_lines") and chans is None:
+            fields["dsp_layout"] += " + ML_DW_LAYOUT_DERIVE"
         scratch = ctx.scratch() if self.scratch_bytes(node, g, p) else "NULL"
         return _dw_emit_s8(node, g, p, ctx, fields, scratch)
 
@@ -489,6 +502,12 @@ def _dw_dsp_groups(node, g, p) -> np.ndarray:
     return np.concatenate([fast, data.reshape(-1)]).astype(np.int32)
 
 
+def dw_planes_derived(g) -> bool:
+    """Whether a "size" layer takes the 3x3 path, its data derived per call (codegen/optimize.py)."""
+    from ..codegen.optimize import dw_planes_derived as derived
+    return derived(g)
+
+
 def dw_offline_layout(g, node) -> bool:
     """Whether DEPTHWISE_CONV_2D lays its DSP data out at code generation (flash) rather than per
     call (scratch): the size switch, off for a layer --optimize makes a "size" layer."""
@@ -497,14 +516,17 @@ def dw_offline_layout(g, node) -> bool:
 
 
 DW_3X3_BAND = 8  # ML_DW_3X3_BAND in ml_depthwise_conv2d_s8.c: output rows per band of the 3x3 path
+DW_3X3_WORDS = 10  # ML_DEPTHWISE_CONV2D_S8_3X3_WORDS: int32 of the 3x3 path's data per channel
 
 
 def _dw_3x3_scratch(p: dict, out_h: int, out_w: int) -> int:
     """ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES of a 3x3-layout layer called with an output of
-    out_h x out_w: two channels' planes for a band of lines, and the band's sums."""
+    out_h x out_w: two channels' planes for a band of lines, and the band's sums; without the
+    data laid out (ML_DW_LAYOUT_DERIVE) also the channel pair's, which the kernel derives."""
     lines, length = (out_w, out_h) if p.get("dsp_transposed") else (out_h, out_w)
     band = min(lines, DW_3X3_BAND)
-    return 4 * (2 * (band + 2) * ((length - 1) // 2 + 2) + band * (length + 1))
+    derived = 2 * DW_3X3_WORDS if p.get("dsp_channels") is None else 0
+    return 4 * (2 * (band + 2) * ((length - 1) // 2 + 2) + band * (length + 1) + derived)
 
 
 def _dw_fast_requant(p: dict, n_ch: int):

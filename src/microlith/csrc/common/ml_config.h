@@ -14,6 +14,10 @@
  *   ML_NO_DW_3X3_PLANES   (size and balanced) no depthwise layer of the model has its DSP data
  *                      in the 3x3 plane layout (ML_DW_LAYOUT_3X3 or _3X3_T), so that path is
  *                      left out; a layer that asks for it returns ML_NO_IMPL.
+ *   ML_NO_DW_3X3_DERIVE   (size and balanced) every depthwise layer with the 3x3 plane layout has
+ *                      its data laid out at code generation (none has ML_DW_LAYOUT_DERIVE), so the
+ *                      code that derives it per call is left out; a layer that asks for it
+ *                      returns ML_NO_IMPL.
  *   ML_NO_DW_GROUPS    (size and balanced) every depthwise layer that a DSP core would run
  *                      through the four-channel group path has the 3x3 plane layout instead, so
  *                      the group path is left out; its calls go to the portable path (or

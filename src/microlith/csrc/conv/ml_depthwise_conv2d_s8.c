@@ -833,14 +833,19 @@ static void ml_dw_3x3_requant_row(const int32_t *acc, const int32_t *q, int8_t *
     }
 }
 
+#if !defined(ML_SPECIALISE_DW_3X3_BAND)
+#define ML_SPECIALISE_DW_3X3_BAND ML_SPECIALISE
+#endif
+
 /* `rows` output lines of one channel, `len` pixels each: plane rows `row_step` words apart per
  * output line; the outputs `px` bytes apart along a line, `line` bytes from line to line. */
 static ML_NOINLINE void ml_dw_3x3_channel(const int32_t *r, int32_t words_x, int32_t row_step,
                                           const int32_t *cd, int32_t *acc, int8_t *out,
                                           int32_t rows, int32_t len, int32_t px, int32_t line)
 {
-    if ((len & 1) == 0 && line == len * px) {
-        /* the band's sums in one run, then its outputs, which follow one another px apart */
+    if (ML_SPECIALISE_DW_3X3_BAND && (len & 1) == 0 && line == len * px) {
+        /* the band's sums in one run, then its outputs, which follow one another px apart
+         * (a variant: size mode keeps it only for a model with such a layer) */
 #if defined(__clang__)
         for (int32_t y = 0; y < rows; ++y) {
             ml_dw_3x3_sums_s1(r + y * row_step, 4 * words_x, cd + 1, cd[0], acc + y * len,
@@ -862,19 +867,58 @@ static ML_NOINLINE void ml_dw_3x3_channel(const int32_t *r, int32_t words_x, int
 
 #define ML_DW_3X3_BAND 8  /* output lines per band (see ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES) */
 
+#if !defined(ML_NO_DW_3X3_DERIVE)  /* (ml_config.h) every 3x3-layout layer has its data laid out */
+/* ML_DW_LAYOUT_DERIVE: where a channel pair's data comes from. */
+typedef struct {
+    const int8_t *filter;               /* [3][3][channels] */
+    const int32_t *bias;                /* or NULL */
+    const ml_per_channel_quant *quant;
+    int32_t row_step, tap_step;         /* filter bytes between window rows, along a window row */
+    int32_t output_offset;
+} ml_dw_3x3_operands;
+
+/* Channels c and c + 1's data, as the generator lays it out, into cd; 0 when a channel is off
+ * the fast requantization (n = -shift in [1, 22], multiplier >= 0). */
+static ML_NOINLINE int ml_dw_3x3_derive(int32_t *cd, const ml_dw_3x3_operands *o, int32_t c)
+{
+    for (int32_t j = c; j < c + 2; ++j, cd += ML_DW_3X3_WORDS) {
+        cd[0] = o->bias != NULL ? (int32_t)((uint32_t)o->bias[j] << 1) : 0;
+        const int8_t *f = o->filter + j;
+        for (int32_t r = 0; r < 3; ++r, f += o->row_step) {
+            const uint32_t w0 = (uint32_t)(2 * f[0]) & 0xFFFFu;
+            const uint32_t w1 = (uint32_t)(2 * f[o->tap_step]) & 0xFFFFu;
+            const uint32_t w2 = (uint32_t)(2 * f[2 * o->tap_step]) & 0xFFFFu;
+            cd[1 + 2 * r] = (int32_t)(w0 | (w1 << 16));
+            cd[2 + 2 * r] = (int32_t)(w1 | (w2 << 16));
+        }
+        const int32_t m = o->quant->multiplier[j];
+        const int32_t n = -o->quant->shift[j];
+        if ((uint32_t)(n - 1) >= 22u || m < 0) {
+            return 0;
+        }
+        cd[7] = m;
+        cd[8] = (int32_t)((1u << (n - 1)) + ((uint32_t)o->output_offset << n));
+        cd[9] = n;
+    }
+    return 1;
+}
+#endif
+
 /*
  * A line is an image row (ML_DW_LAYOUT_3X3) or an image column (ML_DW_LAYOUT_3X3_T, whose
  * weights the generator transposed); the pixels of a line are its columns or its rows. Only
  * the strides differ: a 25x5 image (KWS) runs as 5 lines of 25 pixels, the per-line costs
  * (calls, a requantization tail, the planes' padding words) paid 5 times instead of 25.
  */
-static ML_NOINLINE void ml_dw_3x3_run(const ml_depthwise_conv_params *params,
-                                      const int32_t *dsp_data, int32_t *scratch,
-                                      const ml_dims *input_dims, const int8_t *input,
-                                      const ml_dims *output_dims, int8_t *output)
+static ML_NOINLINE ml_status ml_dw_3x3_run(const ml_depthwise_conv_params *params,
+                                           const ml_per_channel_quant *quant,
+                                           const int32_t *dsp_data, int32_t *scratch,
+                                           const ml_dims *input_dims, const int8_t *input,
+                                           const int8_t *filter, const int32_t *bias,
+                                           const ml_dims *output_dims, int8_t *output)
 {
     const int32_t in_c = input_dims->c;
-    const int32_t t = params->dsp_layout == ML_DW_LAYOUT_3X3_T;
+    const int32_t t = (params->dsp_layout & 3) == ML_DW_LAYOUT_3X3_T;
     const int32_t in_lines = t ? input_dims->w : input_dims->h;
     const int32_t in_len = t ? input_dims->h : input_dims->w;
     const int32_t lines = t ? output_dims->w : output_dims->h;
@@ -890,6 +934,16 @@ static ML_NOINLINE void ml_dw_3x3_run(const ml_depthwise_conv_params *params,
     const int32_t band = lines < ML_DW_3X3_BAND ? lines : ML_DW_3X3_BAND;
     const int32_t plane_words = (band + 2) * words_x;
     int32_t *const acc = scratch + 2 * plane_words;
+#if !defined(ML_NO_DW_3X3_DERIVE)
+    int32_t *const derived = acc + band * (len + 1);  /* ML_DW_LAYOUT_DERIVE: the pair's data */
+    /* window row r is filter column r when the path runs along the columns */
+    const ml_dw_3x3_operands operands = {filter, bias, quant, (t ? 1 : 3) * in_c,
+                                         (t ? 3 : 1) * in_c, params->output_offset};
+#else
+    (void)filter;
+    (void)bias;
+    (void)quant;
+#endif
     const int32_t off2 = ml_dsp_pair16(params->input_offset);
     const uint32_t zp = (uint32_t)(uint8_t)(-params->input_offset);
     const uint32_t zp2 = zp | (zp << 8);
@@ -929,6 +983,14 @@ static ML_NOINLINE void ml_dw_3x3_run(const ml_depthwise_conv_params *params,
                                        src, in_px, &cols, off2, zp2);
                 }
                 const int32_t *cd = dsp_data + c * ML_DW_3X3_WORDS;
+#if !defined(ML_NO_DW_3X3_DERIVE)
+                if (params->dsp_layout & ML_DW_LAYOUT_DERIVE) {
+                    if (!ml_dw_3x3_derive(derived, &operands, c)) {
+                        return ML_NO_IMPL;
+                    }
+                    cd = derived;
+                }
+#endif
                 int8_t *out = out_batch + oy0 * out_line + c;
                 ml_dw_3x3_channel(scratch, words_x, words_x, cd, acc, out, rows, len, out_px,
                                   out_line);
@@ -937,6 +999,7 @@ static ML_NOINLINE void ml_dw_3x3_run(const ml_depthwise_conv_params *params,
             }
         }
     }
+    return ML_OK;
 }
 #endif /* ML_NO_DW_3X3_PLANES */
 #endif /* ML_NN_DSP */
@@ -1541,6 +1604,21 @@ static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel
 }
 #endif /* __ARM_ARCH_6M__ */
 
+#if defined(ML_NN_DSP) && !defined(ML_NO_DW_3X3_PLANES)
+/* Whether the call has the 3x3 plane layout: its data in dsp_data, or derived from the operands
+ * (without that code, ML_NO_DW_3X3_DERIVE, such a call takes the group path or returns
+ * ML_NO_IMPL). */
+static int ml_dw_3x3_planes(const ml_depthwise_conv_params *params, const int32_t *dsp_data)
+{
+#if defined(ML_NO_DW_3X3_DERIVE)
+    return dsp_data != NULL && (params->dsp_layout & 3) >= ML_DW_LAYOUT_3X3;
+#else
+    return (params->dsp_layout & 3) >= ML_DW_LAYOUT_3X3 &&
+           (dsp_data != NULL || (params->dsp_layout & ML_DW_LAYOUT_DERIVE));
+#endif
+}
+#endif
+
 /* Whether the output may be the input (the header): the 3x3 path in one band, which reads every
  * input line of a channel pair into its planes before it writes that pair's outputs, and writes
  * no other channel. */
@@ -1549,8 +1627,8 @@ static int ml_dw_in_place_ok(const ml_depthwise_conv_params *params, const void 
                              const ml_dims *output_dims)
 {
 #if defined(ML_NN_DSP) && !defined(ML_NO_DW_3X3_PLANES)
-    const int32_t t = params->dsp_layout == ML_DW_LAYOUT_3X3_T;
-    return scratch != NULL && dsp_data != NULL && (t || params->dsp_layout == ML_DW_LAYOUT_3X3) &&
+    const int32_t t = (params->dsp_layout & 3) == ML_DW_LAYOUT_3X3_T;
+    return scratch != NULL && ml_dw_3x3_planes(params, dsp_data) &&
            (t ? output_dims->w : output_dims->h) <= ML_DW_3X3_BAND &&
            input_dims->h == output_dims->h && input_dims->w == output_dims->w &&
            input_dims->c == output_dims->c;
@@ -1604,14 +1682,15 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
     }
 #if defined(ML_NN_DSP)
 #if !defined(ML_NO_DW_3X3_PLANES)
-    if (scratch != NULL && dsp_data != NULL &&
-        (params->dsp_layout == ML_DW_LAYOUT_3X3 || params->dsp_layout == ML_DW_LAYOUT_3X3_T)) {
-        ml_dw_3x3_run(params, dsp_data, (int32_t *)scratch, input_dims, input, output_dims,
-                      output);
-        return ML_OK;
+    if (scratch != NULL && (params->dsp_layout & 3) >= ML_DW_LAYOUT_3X3) {
+        if (!ml_dw_3x3_planes(params, dsp_data)) {
+            return ML_NO_IMPL;  /* the layout without its data: the scratch is the 3x3 path's */
+        }
+        return ml_dw_3x3_run(params, quant, dsp_data, (int32_t *)scratch, input_dims, input,
+                             filter, bias, output_dims, output);
     }
 #else
-    if (params->dsp_layout == ML_DW_LAYOUT_3X3 || params->dsp_layout == ML_DW_LAYOUT_3X3_T) {
+    if ((params->dsp_layout & 3) >= ML_DW_LAYOUT_3X3) {
         return ML_NO_IMPL;  /* the generator said no layer has this layout */
     }
 #endif

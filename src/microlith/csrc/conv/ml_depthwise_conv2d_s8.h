@@ -21,13 +21,15 @@ typedef struct {
                                   narrow images), 0 copies only the windows the image clips */
     int32_t dsp_layout;        /* what the dsp_data argument holds, laid out at code generation:
                                   ML_DW_LAYOUT_NONE (the DSP path derives its group data in
-                                  scratch on every call), _GROUPS, _3X3 or _3X3_T (below) */
+                                  scratch on every call), _GROUPS, _3X3 or _3X3_T (below),
+                                  the last two possibly with ML_DW_LAYOUT_DERIVE added */
 } ml_depthwise_conv_params;
 
 #define ML_DW_LAYOUT_NONE 0
 #define ML_DW_LAYOUT_GROUPS 1
 #define ML_DW_LAYOUT_3X3 2
 #define ML_DW_LAYOUT_3X3_T 3
+#define ML_DW_LAYOUT_DERIVE 4  /* added to _3X3 or _3X3_T: no dsp_data (below) */
 
 /*
  * Generated code passes dsp_data through ML_DW_DSP_DATA, and, when that data covers every
@@ -89,11 +91,18 @@ typedef struct {
  * per window column kx the pairs {2 w[0][kx], 2 w[1][kx]} and {2 w[1][kx], 2 w[2][kx]}, then
  * {multiplier, round, n}; the scratch holds the input columns under up to 8 output columns.
  *
- * With a layout that covers every channel (3x3; groups when C_OUT is a multiple of 4), the
- * DSP path reads neither filter nor bias nor quant, and they may be NULL there.
+ * ML_DW_LAYOUT_3X3 + ML_DW_LAYOUT_DERIVE, ML_DW_LAYOUT_3X3_T + ML_DW_LAYOUT_DERIVE (the same
+ * conditions; --optimize size): dsp_data is NULL, and the 3x3 path derives each channel pair's
+ * data above in scratch from filter, bias and quant (no flash beyond the portable operands, a
+ * few instructions per channel); it returns ML_NO_IMPL if a channel is off the fast
+ * requantization.
+ *
+ * With a layout that covers every channel (3x3 without ML_DW_LAYOUT_DERIVE; groups when C_OUT
+ * is a multiple of 4), the DSP path reads neither filter nor bias nor quant, and they may be
+ * NULL there.
  *
  * In place (output == input): only on cores with the DSP extension, through the 3x3 path
- * (ML_DW_LAYOUT_3X3 or _3X3_T) with at most 8 output lines (rows, or columns when transposed)
+ * (ML_DW_LAYOUT_3X3 or _3X3_T, derived or not) with at most 8 output lines (rows, or columns when transposed)
  * and the output's dims the input's; it fills a channel pair's planes from every input line
  * before it writes that pair's outputs. Any other call with output == input returns
  * ML_ARG_ERROR.
@@ -103,14 +112,19 @@ typedef struct {
 #define ML_DEPTHWISE_CONV2D_S8_3X3_WORDS 10
 
 #define ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims, output_dims)                   \
-    ((params)->dsp_layout == ML_DW_LAYOUT_3X3                                                    \
-         ? ML_DEPTHWISE_CONV2D_S8_3X3_SCRATCH_BYTES((output_dims)->h, (output_dims)->w)          \
-     : (params)->dsp_layout == ML_DW_LAYOUT_3X3_T                                                \
-         ? ML_DEPTHWISE_CONV2D_S8_3X3_SCRATCH_BYTES((output_dims)->w, (output_dims)->h)          \
+    (((params)->dsp_layout & 3) == ML_DW_LAYOUT_3X3                                              \
+         ? ML_DEPTHWISE_CONV2D_S8_3X3_SCRATCH_BYTES((output_dims)->h, (output_dims)->w) +        \
+               ML_DEPTHWISE_CONV2D_S8_DERIVE_BYTES(params)                                       \
+     : ((params)->dsp_layout & 3) == ML_DW_LAYOUT_3X3_T                                          \
+         ? ML_DEPTHWISE_CONV2D_S8_3X3_SCRATCH_BYTES((output_dims)->w, (output_dims)->h) +        \
+               ML_DEPTHWISE_CONV2D_S8_DERIVE_BYTES(params)                                       \
          : ML_DEPTHWISE_CONV2D_S8_GROUPS_SCRATCH_BYTES(params, filter_dims, output_dims))
 
 /* The 3x3 path's: two channels' planes of the input lines under a band of up to 8 output lines
- * (rows, or columns when transposed) of `len` pixels, and the band's sums. */
+ * (rows, or columns when transposed) of `len` pixels, and the band's sums; with
+ * ML_DW_LAYOUT_DERIVE also the channel pair's data. */
+#define ML_DEPTHWISE_CONV2D_S8_DERIVE_BYTES(params)                                              \
+    ((params)->dsp_layout & ML_DW_LAYOUT_DERIVE ? 8 * ML_DEPTHWISE_CONV2D_S8_3X3_WORDS : 0)
 #define ML_DEPTHWISE_CONV2D_S8_3X3_SCRATCH_BYTES(lines, len)                                     \
     (4 * ((((lines) < 8 ? (lines) : 8) + 2) * 2 * (((len) - 1) / 2 + 2) +                      \
           ((lines) < 8 ? (lines) : 8) * ((len) + 1)))
