@@ -55,7 +55,8 @@ CODE_BUDGET = 20 * 1024  # bytes of code beside the weights that balanced aims t
 # cursor's loads), and the inline loop about this many more bytes per layer.
 CURSOR_INSTRUCTIONS_PER_CHUNK = 31   # KWS: +2,492 instructions over its 80 chunks
 INLINE_GLUE_BYTES = 100              # KWS: 8 layers' loops, less the cursor's own code
-# Kernel variants save far more (KWS, size mode without each: the 3x3 depthwise pixel 1.54 M
+# Kernel variants save far more (KWS, size mode without each, when its depthwise layers still took
+# the group path: the 3x3 depthwise pixel 1.54 M
 # instructions for 480 bytes, the convolution's full-group path 0.63 M for 654 bytes, so
 # 1,000-3,000 per byte); per-layer glue saves about 2. Balanced keeps code that saves at least:
 BALANCED_MIN_GAIN = 16
@@ -307,8 +308,9 @@ def _takes_dw_groups(node: Node, g: Graph, p: dict) -> bool:
 
 
 def _takes_dw_3x3(node: Node, g: Graph, p: dict, padded: bool = False) -> bool:
-    """The depthwise kernel's 3x3 DSP pixel, which saves about 5 instructions per MAC on KWS
-    (1.54 M of 6.9 M instructions in size mode for 480 bytes): its dispatch conditions. With
+    """The group path's 3x3 DSP pixel, which saved about 5 instructions per MAC on KWS when its
+    layers took that path (1.54 M of 6.9 M instructions in size mode for 480 bytes): its
+    dispatch conditions, on a layer not on the 3x3 plane path. With
     `padded`, also over padded rows (the params' dsp_padded_rows) and on every channel: then
     the kernel needs no other pixel loop (ML_DW_ONLY_3X3_PADDED, which checks the same at run
     time and refuses a layer that fails it)."""
