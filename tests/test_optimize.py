@@ -189,6 +189,32 @@ def test_size_mode_refuses_a_layer_it_left_the_paths_out_for(tmp_path, edit, sta
     assert res.returncode == 1 and report and report[0][2] == str(status), report
 
 
+@needs_tools
+@needs_models
+def test_balanced_vww_leaves_the_general_depthwise_pixel_out(tmp_path):
+    """VWW's layers on the depthwise group path (its stride-2 layers) all take the 3x3 pixel, so
+    balanced builds it without the general pixel (ML_DW_ONLY_3X3; byte-exact with TFLM in
+    test_cortexm.py). A layer whose group data says a group is off the fast requantization,
+    which only the general pixel computes, is refused with ML_NO_IMPL, not computed by the 3x3
+    pixel."""
+    import re
+
+    import numpy as np
+    r = microlith.api.compile(MODELS / "vww_96_int8.tflite", tmp_path / "c", measure=False)
+    src = tmp_path / "c" / "src"
+    assert "#define ML_DW_ONLY_3X3 1" in (src / "microlith_kernels" / "ml_config.h").read_text()
+    builder = cortexm.FirmwareBuilder(tmp_path / "c", r["name"], "cortex-m4", tmp_path / "fw")
+    model = src / f"{r['name']}.c"
+    text, n = re.subn(r"(_l3_dsp_groups\[\d+\] = \{\s*)1,", r"\g<1>0,", model.read_text())
+    assert n == 1
+    model.write_text(text)
+    x = [np.zeros(p.count, p.dtype) for p in builder.api.inputs]
+    res = subprocess.run(cortexm.qemu_command(builder.link([x]).elf, "cortex-m4"), capture_output=True,
+                         timeout=120, check=False)
+    report = [ln.split() for ln in (res.stdout + res.stderr).decode().splitlines() if ln.startswith("ML:run")]
+    assert res.returncode == 1 and report and report[0][2] == "-2", report
+
+
 # Size mode's smallest forms of the small-layer kernels: fully connected one row at a time
 # (ml_fully_connected_s8.c, compact), average pooling channel by channel (ml_avgpool_s8.c,
 # ML_MINIMAL): the shapes their fast forms split into paths, byte-exact on the DSP core and on

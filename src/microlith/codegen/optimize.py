@@ -243,10 +243,14 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan, dsp_whole: frozense
             plan.kept_variants.append("FC_ROWS")
     if plan.mode == "size" and any(_takes_dw_3x3(n, g, params[i]) for i, n in enumerate(g.nodes)):
         plan.kept_variants.append("DW_3X3")
-        dws = [i for i, n in enumerate(g.nodes) if n.op is Op.DEPTHWISE_CONV_2D]
-        if "ml_depthwise_conv2d_s8" in plan.no_fallback and \
-                all(_takes_dw_3x3(g.nodes[i], g, params[i], padded=True) for i in dws):
-            plan.only_variants.append("DW_ONLY_3X3_PADDED")
+    # Every layer on the group path takes its 3x3 pixel: the general pixel goes (about 0.6 KB on
+    # Cortex-M4: VWW's stride-2 layers), and the clipped-window loop too when every such layer
+    # also runs over padded rows.
+    groups = [i for i, n in enumerate(g.nodes) if _takes_dw_groups(n, g, params[i])]
+    if groups and "ml_depthwise_conv2d_s8" in plan.no_fallback and \
+            all(_takes_dw_3x3(g.nodes[i], g, params[i]) for i in groups):
+        padded = all(_takes_dw_3x3(g.nodes[i], g, params[i], padded=True) for i in groups)
+        plan.only_variants.append("DW_ONLY_3X3_PADDED" if padded else "DW_ONLY_3X3")
     # The 3x3 plane path's whole band of sums in one run, for an image row of even width (VWW's
     # stride-1 layers, size mode: 120 k instructions for about 80 bytes; KWS's odd columns never)
     if plan.mode == "size" and any(n.op is Op.DEPTHWISE_CONV_2D and params[i].get("dsp_lines") == "rows"

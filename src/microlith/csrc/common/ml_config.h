@@ -23,9 +23,10 @@
  *                      the group path is left out; its calls go to the portable path (or
  *                      ML_NO_IMPL without it).
  *   ML_SPECIALISE_<VARIANT>   keeps one variant in size mode (it saves far more than its bytes).
- *   ML_<KERNEL>_ONLY_<VARIANT>  (size) every layer of the model that uses the kernel takes this
- *                      variant, so its other loops are left out; the kernel checks the variant's
- *                      conditions on each call and returns ML_NO_IMPL when they fail.
+ *   ML_<KERNEL>_ONLY_<VARIANT>  (size and balanced) every layer of the model that uses the
+ *                      kernel (or its path) takes this variant, so its other loops are left out;
+ *                      the kernel checks the variant's conditions on each call and returns
+ *                      ML_NO_IMPL when they fail.
  *   ML_CONV2D_S8_NO_SEGMENTS, ML_CONV2D_S8_NO_WINDOWS27, ML_CONV2D_S8_NO_BLOCK_ROWS  (size and
  *                      balanced) no CONV_2D layer builds its columns by output-row segments,
  *                      from 3x3x3 windows, or from window rows of whole blocks, so

@@ -122,18 +122,36 @@ static ML_NOINLINE void ml_dw_dot4(const ml_dw_window *win, const int8_t *in,
 #define ML_SPECIALISE_DW_3X3 ML_SPECIALISE
 #endif
 
-/* --- issue 11: --optimize size. When the generator saw every depthwise layer of the model take
- * the 3x3 pixel over padded rows (ML_DW_ONLY_3X3_PADDED in ml_config.h), the other pixel loops
- * are left out, and ml_dw_only_3x3_padded refuses (ML_NO_IMPL) any call that would need them. */
+/* --- issue 11: when the generator saw every layer of the model that takes the group path take
+ * its 3x3 pixel (ML_DW_ONLY_3X3 in ml_config.h), the general pixel (and the reference
+ * requantization it alone needs) is left out; with ML_DW_ONLY_3X3_PADDED, every such layer
+ * also over padded rows, the loop over clipped windows too. ml_dw_only_3x3 refuses
+ * (ML_NO_IMPL) any call that would need what is left out. */
 #if defined(ML_DW_ONLY_3X3_PADDED)
+#define ML_DW_ONLY_PADDED 1
+#ifndef ML_DW_ONLY_3X3
+#define ML_DW_ONLY_3X3 1
+#endif
+#else
+#define ML_DW_ONLY_PADDED 0
+#endif
+#if defined(ML_DW_ONLY_3X3)
 #define ML_DW_ONLY 1
-static int ml_dw_only_3x3_padded(const ml_depthwise_conv_params *params,
-                                 const ml_per_channel_quant *quant, const ml_dims *filter_dims,
-                                 int32_t channels)
+static int ml_dw_only_3x3(const ml_depthwise_conv_params *params, const ml_per_channel_quant *quant,
+                          const int32_t *dsp_data, const ml_dims *filter_dims, int32_t channels)
 {
-    if (filter_dims->h != 3 || filter_dims->w != 3 || !params->dsp_padded_rows ||
+    if (filter_dims->h != 3 || filter_dims->w != 3 || (ML_DW_ONLY_PADDED && !params->dsp_padded_rows) ||
         params->act_min > -128 || params->act_max < 127) {
         return 0;
+    }
+    if (params->dsp_layout == ML_DW_LAYOUT_GROUPS) {
+        /* the group data's flags: its four channels all on the fast requantization */
+        for (int32_t g = 0; g < channels / 4; ++g) {
+            if (!dsp_data[g]) {
+                return 0;
+            }
+        }
+        return 1;
     }
     for (int32_t c = 0; c < channels; ++c) {
         if ((uint32_t)(quant->shift[c] + 22) >= 22u || quant->multiplier[c] < 0) {
@@ -147,10 +165,13 @@ static int ml_dw_only_3x3_padded(const ml_depthwise_conv_params *params,
 #endif
 #define ML_DW_DSP_CHUNK 4  /* groups of four channels per pass */
 
+#if !ML_DW_ONLY
 static ML_NOINLINE int32_t ml_dw_requant_ref(int32_t acc, int32_t multiplier, int32_t shift)
 {
     return ml_nn_requantize(acc, multiplier, shift);
 }
+
+#endif
 
 /* What the pixel loop needs, derived once per pass. */
 typedef struct {
@@ -164,6 +185,7 @@ typedef struct {
     int32_t out_off, act_min, act_max;
 } ml_dw_dsp;
 
+#if !ML_DW_ONLY
 /* Requantize, offset and clamp one channel of a group from its doubled sum acc2:
  * qp = {multiplier, round, n}. */
 ML_DSP_INLINE int8_t ml_dw_dsp_out(const ml_dw_dsp *d, const int32_t *qp, int32_t acc2)
@@ -176,6 +198,7 @@ ML_DSP_INLINE int8_t ml_dw_dsp_out(const ml_dw_dsp *d, const int32_t *qp, int32_
     }
     return ml_clamp_s8(v, d->act_min, d->act_max);
 }
+#endif
 
 /* One call of ml_dw_dsp_row_3x3: the offsets in the comments are the routine's. */
 typedef struct {
@@ -310,6 +333,7 @@ static ML_NOINLINE void ml_dw_dsp_pixel_3x3(const ml_dw_dsp *d, const int8_t *in
     ml_dw_dsp_row(d, in, 0, out, 4 * d->groups, 1);
 }
 
+#if !ML_DW_ONLY
 /* The same for any window of up to ML_DW_DSP_TAPS taps, requantization and clamp. */
 static ML_NOINLINE void ml_dw_dsp_pixel_any(const ml_dw_dsp *d, const int8_t *in, int8_t *out)
 {
@@ -340,6 +364,7 @@ static ML_NOINLINE void ml_dw_dsp_pixel_any(const ml_dw_dsp *d, const int8_t *in
         gd += d->group_words;
     }
 }
+#endif
 
 /* Both halfwords of an int16 pair in [-128, 127] doubled, without a carry between them. */
 static inline int32_t ml_dw_double16(int32_t pair)
@@ -587,15 +612,19 @@ static ML_NOINLINE void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
             patch += d.groups * d.group_words;
         }
         const int32_t words = d.groups;
+#if ML_DW_ONLY
+        void (*const pixel)(const ml_dw_dsp *, const int8_t *, int8_t *) = ml_dw_dsp_pixel_3x3;
+#else
         void (*const pixel)(const ml_dw_dsp *, const int8_t *, int8_t *) =
-            ML_DW_ONLY || (ML_SPECIALISE_DW_3X3 && d.k_h == 3 && d.k_w == 3 && d.all_fast &&
-                           params->act_min <= -128 && params->act_max >= 127)
+            ML_SPECIALISE_DW_3X3 && d.k_h == 3 && d.k_w == 3 && d.all_fast &&
+                    params->act_min <= -128 && params->act_max >= 127
                 ? ml_dw_dsp_pixel_3x3
                 : ml_dw_dsp_pixel_any;
+#endif
         for (int32_t b = 0; b < input_dims->n; ++b) {
             const int8_t *in_batch = input + b * in_h * in_w * in_c + 4 * g0;
             int8_t *out_row = output + b * out_h * out_w * out_c + 4 * g0;
-            if (ML_DW_ONLY || params->dsp_padded_rows) {
+            if (ML_DW_ONLY_PADDED || params->dsp_padded_rows) {
                 ml_dw_dsp_padded_rows(&d, params, patch, input_dims, in_batch, output_dims,
                                       out_row, pixel, zp4, filled_words != words);
                 filled_words = words;
@@ -1697,8 +1726,8 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
 #if !defined(ML_NO_DW_GROUPS)
     if (scratch != NULL && mult == 1 && params->acc_bounded && k_h * k_w <= ML_DW_DSP_TAPS &&
         out_c >= 4) {
-#if defined(ML_DW_ONLY_3X3_PADDED)
-        if (!ml_dw_only_3x3_padded(params, quant, filter_dims, out_c)) {
+#if ML_DW_ONLY
+        if (!ml_dw_only_3x3(params, quant, dsp_data, filter_dims, out_c)) {
             return ML_NO_IMPL;
         }
 #endif
