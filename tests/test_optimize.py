@@ -215,6 +215,84 @@ def test_balanced_vww_leaves_the_general_depthwise_pixel_out(tmp_path):
     assert res.returncode == 1 and report and report[0][2] == "-2", report
 
 
+@needs_tools
+@needs_models
+@pytest.mark.parametrize("edit", ["conv_scratch", "dw_dilation"])
+def test_m0_build_refuses_a_layer_its_assembly_cannot_take(tmp_path, edit):
+    """On Cortex-M0 every KWS convolution and depthwise layer takes the ARMv6-M assembly, so
+    balanced leaves the portable paths out there (ML_NO_FALLBACK_M0_*): a layer edited after
+    generation so that the assembly cannot take it (no scratch; a dilated window) is refused with
+    ML_NO_IMPL, not left to code that is not there."""
+    import re
+
+    import numpy as np
+    r = microlith.api.compile(KWS, tmp_path / "c", measure=False)
+    src = tmp_path / "c" / "src"
+    config = (src / "microlith_kernels" / "ml_config.h").read_text()
+    assert "#define ML_NO_FALLBACK_M0_CONV2D_S8 1" in config
+    assert "#define ML_NO_FALLBACK_M0_DEPTHWISE_CONV2D_S8 1" in config
+    model = src / f"{r['name']}.c"
+    if edit == "conv_scratch":
+        text, n = re.subn(r"(ml_conv2d_s8\(&\w+_l0_params, &\w+_l0_quant, )\(\(void \*\)\(arena \+ \d+\)\)",
+                          r"\g<1>NULL", model.read_text())
+    else:
+        text, n = re.subn(r"(_l1_params = \{[^}]*\.dilation_h = )1", r"\g<1>2", model.read_text())
+    assert n == 1
+    model.write_text(text)
+    builder = cortexm.FirmwareBuilder(tmp_path / "c", r["name"], "cortex-m0", tmp_path / "fw")
+    x = [np.zeros(p.count, p.dtype) for p in builder.api.inputs]
+    res = subprocess.run(cortexm.qemu_command(builder.link([x]).elf, "cortex-m0"), capture_output=True,
+                         timeout=120, check=False)
+    report = [ln.split() for ln in (res.stdout + res.stderr).decode().splitlines() if ln.startswith("ML:run")]
+    assert res.returncode == 1 and report and report[0][2] == "-2", report
+
+
+# One layer per ARMv6-M routine and activation: (x_shape, out_c or None for depthwise, kernel, kwargs)
+M0_FORMS = {
+    "conv_relu": ((1, 6, 5, 8), 6, (1, 1), dict(activation="RELU", out_zp=-20)),
+    "conv_none": ((1, 6, 5, 8), 6, (3, 3), dict(out_zp=7)),
+    "dw_relu": ((1, 7, 6, 8), None, (3, 3), dict(activation="RELU", out_zp=3)),
+    "dw_none": ((2, 7, 6, 8), None, (3, 3), dict(out_zp=-9, in_zp=5)),
+}
+
+
+@needs_tools
+@pytest.mark.parametrize("name", list(M0_FORMS))
+def test_m0_builds_one_activation_form(tmp_path, name):
+    """A model whose layers all clamp at their output zero point (a fused ReLU), or none does,
+    builds only that form of the ARMv6-M routines (ML_M0_ONLY_RELU, ML_M0_NO_RELU): byte-exact
+    with TFLM on Cortex-M0. With the other form's macro forced, the layer goes the other way (the
+    convolution's C pairs, the depthwise row path) and gives the same bytes."""
+    import numpy as np
+
+    from test_conv import conv_graph
+    from test_fast_kernels import write
+    x_shape, out_c, kernel, kw = M0_FORMS[name]
+    dw = out_c is None
+    g = conv_graph(x_shape, out_c, kernel, depth_multiplier=1 if dw else None, seed=len(name), **kw)
+    path = write(g, tmp_path)
+    res = microlith.verify(path, target="cortex-m0", samples=3, seed=4)
+    assert res["bit_exact"], res
+    r = microlith.api.compile(path, tmp_path / "c", measure=False)
+    config = tmp_path / "c" / "src" / "microlith_kernels" / "ml_config.h"
+    text = config.read_text()
+    form, other = ("ML_M0_ONLY_RELU", "ML_M0_NO_RELU") if name.endswith("relu") else ("ML_M0_NO_RELU", "ML_M0_ONLY_RELU")
+    assert f"#define {form} 1" in text and other not in text
+    kernel_name = "DEPTHWISE_CONV2D_S8" if dw else "CONV2D_S8"
+    assert f"#define ML_NO_FALLBACK_M0_{kernel_name} 1" in text
+    rng = np.random.default_rng(9)
+    outputs = []
+    for macro in (form, other):
+        config.write_text(text.replace(f"#define {form} 1", f"#define {macro} 1"))
+        builder = cortexm.FirmwareBuilder(tmp_path / "c", r["name"], "cortex-m0", tmp_path / f"fw_{macro}")
+        xs = [[rng.integers(-128, 128, p.count).astype(np.int8) for p in builder.api.inputs] for _ in range(2)] \
+            if not outputs else xs
+        run = cortexm.run_firmware(builder.link(xs).elf, "cortex-m0")
+        assert all(s.status == 0 for s in run.samples), run
+        outputs.append([s.outputs for s in run.samples])
+    assert outputs[0] == outputs[1]
+
+
 # Size mode's smallest forms of the small-layer kernels: fully connected one row at a time
 # (ml_fully_connected_s8.c, compact), average pooling channel by channel (ml_avgpool_s8.c,
 # ML_MINIMAL): the shapes their fast forms split into paths, byte-exact on the DSP core and on

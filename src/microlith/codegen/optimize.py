@@ -98,6 +98,7 @@ class Plan:
     layer_modes: list[str]                # what ctx.optimize answers, per layer
     inline_glue: set[int] = field(default_factory=set)  # in-place layers whose loop is inline
     no_fallback: list[str] = field(default_factory=list)  # kernels built without their portable path
+    no_fallback_m0: list[str] = field(default_factory=list)  # the same on ARMv6-M (its assembly paths)
     kept_variants: list[str] = field(default_factory=list)  # size mode: variants kept all the same
     only_variants: list[str] = field(default_factory=list)  # size, balanced: the only variant a kernel keeps
     compact: list[str] = field(default_factory=list)  # balanced: kernels that only "size" layers use
@@ -114,6 +115,7 @@ class Plan:
         return {"mode": self.mode, "kernel_variants": not self.size_kernels,
                 "kernels_compiled_for_size": self.size_kernels,
                 "kernels_without_portable_fallback": list(self.no_fallback),
+                "kernels_without_portable_fallback_m0": list(self.no_fallback_m0),
                 "variants_kept_in_size_mode": list(self.kept_variants),
                 "only_variants": list(self.only_variants),
                 "kernels_compact": list(self.compact),
@@ -204,6 +206,39 @@ def _needs_fallback(node: Node, g: Graph, p: dict) -> str | None:
     return None
 
 
+# Kernels whose ARMv6-M (Cortex-M0/M0+) path covers a layer under conditions the generator can see
+# (the kernels' own dispatch, mirrored in _needs_fallback_m0). Cortex-M0, balanced: KWS 20,524 ->
+# 18,952 B of code, VWW 22,656 -> 20,076, ResNet-8 18,040 -> 16,468.
+_M0_FALLBACK_KERNELS = ("ml_conv2d_s8", "ml_depthwise_conv2d_s8")
+
+
+def _needs_fallback_m0(node: Node, g: Graph, p: dict) -> str | None:
+    """The kernel whose portable path this layer needs on ARMv6-M, or None."""
+    if p.get("dtype", "int8") != "int8":
+        return None
+    impl = impl_for(node.op)
+    if node.op is Op.CONV_2D:
+        # ml_conv2d_s8_m0: a scratch (int8, no groups: scratch_bytes), which also folds the bias
+        return "ml_conv2d_s8" if not impl.scratch_bytes(node, g, p) else None
+    if node.op is Op.DEPTHWISE_CONV_2D:
+        # ml_dw_m0: a scratch of at least three buffer rows of (out_w - 1) * stride_w + 3 words
+        # (in the smallest call: a chunk of one row when the layer runs in place), depth
+        # multiplier 1, 3x3 without dilation, channels in fours, every channel on the
+        # requantization it can do (ml_m0_rq_of: multiplier >= 0, shift in [-22, -1])
+        from ..ops.conv import _dw_3x3_scratch
+        _, k_h, k_w, out_c = g.t(node.inputs[1]).shape
+        out_w = g.t(node.outputs[0]).shape[2]
+        scratch = impl.scratch_bytes(node, g, p)
+        if scratch and p.get("dsp_lines"):
+            scratch = _dw_3x3_scratch(p, 1, out_w)  # the macro's for one output row
+        cols = (out_w - 1) * p["stride_w"] + 3
+        fast = all(-22 <= int(sh) <= -1 and int(m) >= 0 for m, sh in zip(p["multiplier"], p["shift"]))
+        ok = (scratch and 12 * cols <= scratch and p["depth_multiplier"] == 1 and (k_h, k_w) == (3, 3)
+              and p["dilation_h"] == p["dilation_w"] == 1 and out_c % 4 == 0 and fast)
+        return None if ok else "ml_depthwise_conv2d_s8"
+    return None
+
+
 def drop_fallbacks(g: Graph, params: list[dict], plan: Plan, dsp_whole: frozenset = frozenset()) -> None:
     """Size and balanced: the kernels that no layer needs the portable path of (plan.no_fallback),
     which costs no instruction; size also keeps the variants worth their bytes (kept_variants).
@@ -215,6 +250,18 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan, dsp_whole: frozense
     needed = {k for i, n in enumerate(g.nodes) if (k := _needs_fallback(n, g, params[i]))}
     kernels = _FALLBACK_KERNELS if plan.mode == "size" else _BALANCED_FALLBACK_KERNELS
     plan.no_fallback = [k for k in kernels if k not in needed]
+    needed_m0 = {k for i, n in enumerate(g.nodes) if (k := _needs_fallback_m0(n, g, params[i]))}
+    plan.no_fallback_m0 = [k for k in _M0_FALLBACK_KERNELS if k not in needed_m0]
+    # The ARMv6-M routines come in a fused-ReLU form (the clamp's low end at the output zero point)
+    # and a general one; a model whose layers on them all take one leaves the other out (about
+    # 0.6 KB each for the convolution and the depthwise routine, Cortex-M0). A layer of the
+    # other kind then goes through the C pairs or the row path, same bytes out.
+    relu = {params[i]["act_min"] == params[i]["output_offset"] for i, n in enumerate(g.nodes)
+            if n.op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D) and params[i].get("dtype", "int8") == "int8"}
+    if relu == {True}:
+        plan.absent.append("M0_ONLY_RELU")
+    elif relu == {False}:
+        plan.absent.append("M0_NO_RELU")
     if not any(n.op is Op.DEPTHWISE_CONV_2D and params[i].get("dsp_lines")
                for i, n in enumerate(g.nodes)):
         plan.absent.append("NO_DW_3X3_PLANES")   # KWS, Cortex-M4: 1.6-1.7 KB that no layer reaches
@@ -379,6 +426,10 @@ def config_header(plan: Plan) -> str:
                   " * that has it, so DSP builds leave their portable path out (a call that would need it",
                   " * returns ML_NO_IMPL). Cores without the extension keep it. */"]
         lines += [f"#define ML_NO_FALLBACK_{k[3:].upper()} 1" for k in plan.no_fallback] + [""]
+    if plan.no_fallback_m0:
+        lines += ["/* The same on ARMv6-M (Cortex-M0/M0+): every layer of this model that uses these kernels",
+                  " * takes their assembly path there, so those builds leave the portable path out. */"]
+        lines += [f"#define ML_NO_FALLBACK_M0_{k[3:].upper()} 1" for k in plan.no_fallback_m0] + [""]
     if plan.compact:
         lines += ["/* Only small layers of this model use these kernels: they keep their compact form (the",
                   " * code size mode keeps; same results, fewer bytes, a few more instructions). */"]

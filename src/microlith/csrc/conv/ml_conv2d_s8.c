@@ -2367,8 +2367,12 @@ void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
     ML_M0_EPILOGUE                                                                               \
     ".size " name ", .-" name "\n\t"
 
-__asm__(ML_CONV_M0_PAIRS("ml_conv_m0_pairs_relu", ML_M0_RQ3_RELU)
-        ML_CONV_M0_PAIRS("ml_conv_m0_pairs_any", ML_M0_RQ3_ANY));
+#if ML_M0_RELU_FORM
+__asm__(ML_CONV_M0_PAIRS("ml_conv_m0_pairs_relu", ML_M0_RQ3_RELU));
+#endif
+#if ML_M0_ANY_FORM
+__asm__(ML_CONV_M0_PAIRS("ml_conv_m0_pairs_any", ML_M0_RQ3_ANY));
+#endif
 
 /* What the general path (ml_conv_m0_two) reads. */
 typedef struct {
@@ -2513,17 +2517,24 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
                 }
                 ml_conv_m0_gather(&d, in_batch, oy, ox, oyb, oxb, pair, cols);
                 int32_t j = 0;
-                if ((k & 1) == 0 && n > 1) {  /* every channel pair in one call */
+                /* every channel pair in one call, unless its form is left out (ml_nn_m0.h) */
+                if ((k & 1) == 0 && n > 1 && (relu ? ML_M0_RELU_FORM : ML_M0_ANY_FORM)) {
                     job.w = ps.filter;
                     job.out_a = out;
                     job.out_b = pair ? out + out_c : dummy;
                     job.rec = rec;
                     job.n_pairs = n >> 1;
+#if ML_M0_RELU_FORM && ML_M0_ANY_FORM
                     if (relu) {
                         ml_conv_m0_pairs_relu(&job);
                     } else {
                         ml_conv_m0_pairs_any(&job);
                     }
+#elif ML_M0_RELU_FORM
+                    ml_conv_m0_pairs_relu(&job);
+#else
+                    ml_conv_m0_pairs_any(&job);
+#endif
                     j = n & ~1;
                 }
                 for (; j + 1 < n; j += 2) {  /* an odd K: pairs in C */
@@ -2600,6 +2611,9 @@ ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant 
                         output_dims, output);
         return ML_OK;
     }
+#if defined(ML_NO_FALLBACK_M0_CONV2D_S8)
+    return ML_NO_IMPL;  /* the generator saw every layer take the path above (a scratch, no groups) */
+#endif
     if (params->bias_folded) {
         return ML_ARG_ERROR;  /* a folded bias is for the path above only */
     }

@@ -1330,8 +1330,12 @@ void ml_dw_m0_s1_any(const ml_dw_m0_job *job);
     "pop {r4, r5, r6, r7, pc}\n\t"                                                               \
     ".size " name ", .-" name "\n\t"
 
-__asm__(ML_DW_M0_S1("ml_dw_m0_s1_relu", ML_M0_RQ3_RELU)
-        ML_DW_M0_S1("ml_dw_m0_s1_any", ML_M0_RQ3_ANY));
+#if ML_M0_RELU_FORM
+__asm__(ML_DW_M0_S1("ml_dw_m0_s1_relu", ML_M0_RQ3_RELU));
+#endif
+#if ML_M0_ANY_FORM
+__asm__(ML_DW_M0_S1("ml_dw_m0_s1_any", ML_M0_RQ3_ANY));
+#endif
 
 /* How a buffer row is filled: words [0, lo) and [hi, cols) get zpu (zp + 128 in every byte),
  * words [lo, hi) the input's four channels as x + 128, in_c bytes apart (4-aligned). */
@@ -1463,6 +1467,9 @@ static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
     job.act_max = params->act_max;
     /* direct calls, not pointers: the static stack bound follows them */
     const int relu = params->act_min == params->output_offset;
+    if (!(relu ? ML_M0_RELU_FORM : ML_M0_ANY_FORM)) {
+        return 0;  /* its form is left out (ml_nn_m0.h): the row path takes the layer */
+    }
     ml_dw_m0_fill_geo geo;
     geo.lo = params->pad_w < cols ? params->pad_w : cols;
     geo.hi = params->pad_w + in_w < cols ? params->pad_w + in_w : cols;
@@ -1510,11 +1517,17 @@ static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
                 const int has_b = oy + 1 < out_h;
                 job.out_b = has_b ? out + out_w * out_c : dummy;
                 job.step_b = has_b ? out_c : 0;
+#if ML_M0_RELU_FORM && ML_M0_ANY_FORM
                 if (relu) {
                     ml_dw_m0_s1_relu(&job);
                 } else {
                     ml_dw_m0_s1_any(&job);
                 }
+#elif ML_M0_RELU_FORM
+                ml_dw_m0_s1_relu(&job);
+#else
+                ml_dw_m0_s1_any(&job);
+#endif
                 out += 2 * out_w * out_c;
             }
         }
@@ -1749,6 +1762,9 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
                  output_dims, output)) {
         return ML_OK;
     }
+#if defined(ML_NO_FALLBACK_M0_DEPTHWISE_CONV2D_S8)
+    return ML_NO_IMPL;  /* the generator saw every layer take the path above */
+#endif
 #else
     (void)scratch;
     (void)dsp_data;
