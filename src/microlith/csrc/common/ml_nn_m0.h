@@ -328,6 +328,17 @@ static inline int32_t ml_m0_rq3_ref(int32_t acc, const ml_m0_rq3 *q, const ml_m0
 #define ML_M0_RELU_FORM 1
 #define ML_M0_ANY_FORM 1
 #endif
+/* A routine's two forms as assembly text, each only where it is built. */
+#if ML_M0_RELU_FORM
+#define ML_M0_IF_RELU_FORM(text) text
+#else
+#define ML_M0_IF_RELU_FORM(text) ""
+#endif
+#if ML_M0_ANY_FORM
+#define ML_M0_IF_ANY_FORM(text) text
+#else
+#define ML_M0_IF_ANY_FORM(text) ""
+#endif
 #define ML_M0_RQ3_RELU(amin)                                                                    \
     "cmp r0, #0\n\t"                                                                             \
     "ble 7f\n\t"                                                                                 \

@@ -2367,12 +2367,8 @@ void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
     ML_M0_EPILOGUE                                                                               \
     ".size " name ", .-" name "\n\t"
 
-#if ML_M0_RELU_FORM
-__asm__(ML_CONV_M0_PAIRS("ml_conv_m0_pairs_relu", ML_M0_RQ3_RELU));
-#endif
-#if ML_M0_ANY_FORM
-__asm__(ML_CONV_M0_PAIRS("ml_conv_m0_pairs_any", ML_M0_RQ3_ANY));
-#endif
+__asm__(ML_M0_IF_RELU_FORM(ML_CONV_M0_PAIRS("ml_conv_m0_pairs_relu", ML_M0_RQ3_RELU))
+        ML_M0_IF_ANY_FORM(ML_CONV_M0_PAIRS("ml_conv_m0_pairs_any", ML_M0_RQ3_ANY)));
 
 /* What the general path (ml_conv_m0_two) reads. */
 typedef struct {

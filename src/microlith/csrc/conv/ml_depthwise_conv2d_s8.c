@@ -1330,12 +1330,8 @@ void ml_dw_m0_s1_any(const ml_dw_m0_job *job);
     "pop {r4, r5, r6, r7, pc}\n\t"                                                               \
     ".size " name ", .-" name "\n\t"
 
-#if ML_M0_RELU_FORM
-__asm__(ML_DW_M0_S1("ml_dw_m0_s1_relu", ML_M0_RQ3_RELU));
-#endif
-#if ML_M0_ANY_FORM
-__asm__(ML_DW_M0_S1("ml_dw_m0_s1_any", ML_M0_RQ3_ANY));
-#endif
+__asm__(ML_M0_IF_RELU_FORM(ML_DW_M0_S1("ml_dw_m0_s1_relu", ML_M0_RQ3_RELU))
+        ML_M0_IF_ANY_FORM(ML_DW_M0_S1("ml_dw_m0_s1_any", ML_M0_RQ3_ANY)));
 
 /* How a buffer row is filled: words [0, lo) and [hi, cols) get zpu (zp + 128 in every byte),
  * words [lo, hi) the input's four channels as x + 128, in_c bytes apart (4-aligned). */
