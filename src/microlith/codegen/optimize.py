@@ -71,7 +71,7 @@ FC_ROWS_SAVED_PER_MAC = 2.0
 COLD_SHARE = 0.01  # balanced: layers below this share of the model's MACs are "size" layers
 # The depthwise 3x3 plane path on "size" layers, its data derived on each call (ML_DW_LAYOUT_DERIVE,
 # no flash for it). Cortex-M4, size mode: KWS's four 25x5x64 layers 375.4 k -> 200.8 k
-# instructions each, the path replacing the group path (108 B less code); VWW, beside the group
+# instructions each, the path replacing the group path (108 B less text); VWW, beside the group
 # path its stride-2 layers keep: 11.96 M -> 11.56 M instructions for 1,844 B more code, about 0.6
 # instructions per MAC of its stride-1 layers. Where the group path stays, a model takes it when
 # that saving is worth SIZE_MIN_GAIN per byte.
@@ -255,8 +255,8 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan, dsp_whole: frozense
     needed_m0 = {k for i, n in enumerate(g.nodes) if (k := _needs_fallback_m0(n, g, params[i]))}
     plan.no_fallback_m0 = [k for k in _M0_FALLBACK_KERNELS if k not in needed_m0]
     # The ARMv6-M routines come in a fused-ReLU form (the clamp's low end at the output zero point)
-    # and a general one; a model whose layers on them all take one leaves the other out (about
-    # 0.6 KB each for the convolution and the depthwise routine, Cortex-M0). A layer of the
+    # and a general one; a model whose layers on them all take one leaves the other out (KWS on
+    # Cortex-M0: 1,424 B for the convolution's and the depthwise routine's together). A layer of the
     # other kind then goes through the C pairs or the row path, same bytes out.
     relu = {params[i]["act_min"] == params[i]["output_offset"] for i, n in enumerate(g.nodes)
             if n.op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D) and params[i].get("dtype", "int8") == "int8"}
@@ -301,7 +301,7 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan, dsp_whole: frozense
         padded = all(_takes_dw_3x3(g.nodes[i], g, params[i], padded=True) for i in groups)
         plan.only_variants.append("DW_ONLY_3X3_PADDED" if padded else "DW_ONLY_3X3")
     # The 3x3 plane path's whole band of sums in one run, for an image row of even width (VWW's
-    # stride-1 layers, size mode: 120 k instructions for about 80 bytes; KWS's odd columns never)
+    # stride-1 layers, size mode on Cortex-M4: 128 k instructions for 200 B; KWS's odd columns never)
     if plan.mode == "size" and any(n.op is Op.DEPTHWISE_CONV_2D and params[i].get("dsp_lines") == "rows"
                                    and g.t(n.outputs[0]).shape[2] % 2 == 0 for i, n in enumerate(g.nodes)):
         plan.kept_variants.append("DW_3X3_BAND")

@@ -926,7 +926,7 @@ static ML_NOINLINE int ml_dw_3x3_derive(int32_t *cd, const ml_dw_3x3_operands *o
             return 0;
         }
         cd[7] = m;
-        cd[8] = (int32_t)((1u << (n - 1)) + ((uint32_t)o->output_offset << n));
+        cd[8] = ml_dsp_round_with_offset(2 * o->output_offset + 1, -n);
         cd[9] = n;
     }
     return 1;
