@@ -157,7 +157,16 @@ static void ml_add_fill_tables_dsp(const ml_add_params *p, int32_t *t1, int32_t 
 }
 
 /* The table loop with the output in SMMLAR form (tables doubled): 2 * sum's sign gives the
- * rounding term, and the output offset rides in it. Two elements per iteration. */
+ * rounding term, and the output offset rides in it. Four elements per iteration from one word
+ * of each input: a byte's extract (UXTB, UBFX, LSR) is one instruction where its LDRB took a
+ * load, and the loop's end test is paid once per four (12.5 -> 10.8 instructions per element on
+ * Cortex-M4). The output may be an input (in place): each word of the inputs is read before
+ * its four outputs are written. */
+ML_DSP_INLINE int32_t ml_add_table_out(int32_t s, int32_t m, int32_t round, int32_t n)
+{
+    return ml_dsp_ssat8(ml_dsp_smmlar(s, m, round - (int32_t)((uint32_t)s >> 31)) >> n);
+}
+
 static ML_NOINLINE void ml_add_s8_table_dsp(const int32_t *t1, const int32_t *t2,
                                             const uint8_t *a, const uint8_t *b, int8_t *out,
                                             int32_t count, const ml_add_rq *ro, int32_t lo,
@@ -167,13 +176,15 @@ static ML_NOINLINE void ml_add_s8_table_dsp(const int32_t *t1, const int32_t *t2
     const int32_t round = ro->round;
     const int32_t n = ro->n;
     if (lo <= -128 && hi >= 127) {
-        for (; count >= 2; count -= 2, a += 2, b += 2, out += 2) {
-            const int32_t s0 = t1[a[0]] + t2[b[0]];
-            const int32_t s1 = t1[a[1]] + t2[b[1]];
-            const int32_t v0 = ml_dsp_smmlar(s0, m, round - (int32_t)((uint32_t)s0 >> 31)) >> n;
-            const int32_t v1 = ml_dsp_smmlar(s1, m, round - (int32_t)((uint32_t)s1 >> 31)) >> n;
-            out[0] = (int8_t)ml_dsp_ssat8(v0);
-            out[1] = (int8_t)ml_dsp_ssat8(v1);
+        for (; count >= 4; count -= 4, a += 4, b += 4, out += 4) {
+            const uint32_t wa = (uint32_t)ml_dsp_read_s8x4((const int8_t *)a);
+            const uint32_t wb = (uint32_t)ml_dsp_read_s8x4((const int8_t *)b);
+            out[0] = (int8_t)ml_add_table_out(t1[wa & 0xffu] + t2[wb & 0xffu], m, round, n);
+            out[1] = (int8_t)ml_add_table_out(t1[(wa >> 8) & 0xffu] + t2[(wb >> 8) & 0xffu], m,
+                                              round, n);
+            out[2] = (int8_t)ml_add_table_out(t1[(wa >> 16) & 0xffu] + t2[(wb >> 16) & 0xffu], m,
+                                              round, n);
+            out[3] = (int8_t)ml_add_table_out(t1[wa >> 24] + t2[wb >> 24], m, round, n);
         }
     }
     for (; count > 0; --count, ++a, ++b, ++out) {
