@@ -55,6 +55,17 @@ def test_it_block_conditions_keep_the_class():
     assert classify(0, 4, "mls", "r0, r1, r2, r3", t).kind == "mul"
 
 
+@pytest.mark.parametrize("core, cycles", [("cortex-m4", 2 + 1 + 2), ("cortex-m7", 1 + 1 + 1)])
+def test_table_branch_is_a_load_and_a_taken_branch(core, cycles):
+    # TBB/TBH load the entry, add it to the PC and refill the pipeline: the block ends there and
+    # its successor never starts where it ends, so the refill is added as for any taken branch
+    blocks = {0x100: ("k", ["tbb [pc, r0]"]), 0x120: ("k", ["bx lr"]), 0x200: ("m_stop", ["nop"])}
+    log = _log(blocks, [0x100, 0x120, 0x200])
+    est = estimate_from_log(log, TIMINGS[core], "k", "m_stop")
+    assert est.cycles == cycles + TIMINGS[core].branch_taken   # then BX LR: 1 + P
+    assert classify(0, 4, "tbh", "[pc, r0, lsl #1]", TIMINGS[core]).kind == "pc_write"
+
+
 def test_load_use_as_address_stalls_on_m4():
     seq, t = insns("cortex-m4", "ldr r1, [r0]", "ldr r2, [r1]")
     assert price(seq, t) == 2 + 1 + 1   # pipelined second load, plus the address dependency

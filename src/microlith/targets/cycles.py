@@ -67,7 +67,8 @@ class CoreTiming:
 
 _V7M = ("ARMv7-M timings: single load/store 2 cycles, N+1 for N neighbouring loads/stores "
         "(pipelined), +1 when a loaded register is the next instruction's address, LDM/STM/PUSH/POP "
-        "1+N, taken branch 1+P with P=2 (the TRM gives P=1..3 by target alignment and width), ")
+        "1+N, taken branch 1+P with P=2 (the TRM gives P=1..3 by target alignment and width), "
+        "LDR PC 2+P, TBB/TBH 3+P, ")
 
 TIMINGS = {
     "cortex-m0": CoreTiming(
@@ -150,6 +151,11 @@ def classify(addr: int, size: int, mnemonic: str, ops: str, t: CoreTiming) -> In
     first = regs[:1]
     if m in ("b", "bcc", "cbz", "cbnz"):
         return Insn(addr, size, "branch", 1)
+    if m in ("tbb", "tbh"):
+        # a load of the table entry, an add and the refill (Cortex-M3/M4 TRM: "at least two
+        # cycles for the load, one cycle for the add, and three cycles for the pipeline reload");
+        # the refill is priced like any taken branch's P (pc_write adds branch_taken - 1)
+        return Insn(addr, size, "pc_write", t.load + 1)
     if m in ("bl", "blx"):
         return Insn(addr, size, "branch_link", t.branch_link)
     if m == "bx":
