@@ -1169,14 +1169,17 @@ typedef struct {
     const int8_t *filter;     /* 8: the first channel's weights */
     const int32_t *rec;       /* 12: the first channel's record */
     const int32_t *rec_end;   /* 16: past the last channel's record */
-    int8_t *out;              /* 20: pixel 0's output of the first channel */
+    uintptr_t out;            /* 20: pixel 0's output of the first channel (ml_conv_dsp_pairs);
+                                 the six- and four-pixel routines take ml_conv_dsp_out_key */
     int32_t out_stride;       /* 24: bytes between two pixels' outputs (C_OUT) */
-    int32_t entry;            /* 28: where the unrolled loop starts for the blocks after the
-                                 first: slot (6 - (blocks - 1) % 6) % 6, or 6 for none */
+    uintptr_t entry;          /* 28: where the unrolled loop starts for the blocks after the
+                                 first (ml_conv_dsp_entry): slot (6 - (blocks - 1) % 6) % 6, or
+                                 6 for none */
     int32_t w_back;           /* 32: 4 * blocks - K, what each channel's word reads overrun */
     int32_t out_off;          /* 36: output zero point */
     int32_t px;               /* 40: P */
-    int32_t unused;           /* 44: keeps the frame 8-byte aligned */
+    uintptr_t entry4;         /* 44: the four-pixel routine's entry (`entry` is the six-pixel
+                                 routine's and the two-channel routine's) */
 } ml_conv_dsp_job;
 
 typedef char ml_conv_dsp_job_layout[offsetof(ml_conv_dsp_job, out_off) == 36 &&
@@ -1184,6 +1187,22 @@ typedef char ml_conv_dsp_job_layout[offsetof(ml_conv_dsp_job, out_off) == 36 &&
 
 void ml_conv_dsp_p6(const ml_conv_dsp_job *job);
 void ml_conv_dsp_p4(const ml_conv_dsp_job *job);
+extern const int16_t ml_conv_dsp_p6_tab[7], ml_conv_dsp_p4_tab[7];
+
+/* The address of entry slot `slot` of a routine's table (ML_CONV_TAB), Thumb bit set, for its
+ * LDR PC. */
+static uintptr_t ml_conv_dsp_entry(const int16_t *tab, int32_t slot)
+{
+    return ((uintptr_t)tab + (uintptr_t)(2 * (int32_t)tab[slot])) | 1u;
+}
+
+/* job->out for the six- and four-pixel routines is out - ml_conv_dsp_out_key(rec): a channel's
+ * output is then one ADD of its record pointer past the record (>> 4: records are 16 bytes,
+ * outputs 1 byte apart), so the routine keeps no output pointer of its own. Wraps as unsigned. */
+static uintptr_t ml_conv_dsp_out_key(const int32_t *rec)
+{
+    return ((uintptr_t)rec >> 4) + 1u;
+}
 void ml_conv_dsp_general(const int32_t *acc, int8_t *out, const int32_t *rec,
                          const ml_conv_dsp_job *job);
 
@@ -1265,9 +1284,8 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     "ssat " a ", #8, " a "\n\t"                                                                  \
     "strb " a ", " at "\n\t"
 #define ML_CONV_WIDE_TAIL                                                                       \
+    ML_CONV_OUT_PTR                                                                              \
     "ldr r6, [sp, #36]\n\t"                                                                      \
-    "ldr r12, [sp, #20]\n\t"                                                                     \
-    "sub r12, r12, #1\n\t"                                                                       \
     "ldr lr, [sp, #24]\n\t"
 #define ML_CONV_WIDE6                                                                           \
     ML_CONV_WIDE("r0") ML_CONV_WIDE("r1") ML_CONV_WIDE("r2") ML_CONV_WIDE("r3")                  \
@@ -1280,23 +1298,42 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     ML_CONV_WIDE_TAIL                                                                            \
     ML_CONV_WST("r0", "[r12]") ML_CONV_WST("r1", "[r12, lr]") ML_CONV_NEXT2                      \
     ML_CONV_WST("r2", "[r12]") ML_CONV_WST("r3", "[r12, lr]")
-/* The TBH table of the unrolled loop's entry slots (job->entry: 0-5, 6 past the loop) in the
- * routine whose labels start with L. Six blocks a turn: the loop's end test (a load, a compare,
+/* The unrolled loop's entry slots (0-5, 6 past the loop) of routine R, as signed halfword offsets
+ * from the table R_tab, a global symbol: ml_conv_dsp_entry turns a slot into the address once per
+ * call, and each channel enters with one LDR PC from the frame (5 cycles on Cortex-M4, where a TBH
+ * and the load of its index took 8). Six blocks a turn: the loop's end test (a load, a compare,
  * a taken branch, 6 cycles) is paid once per 6 blocks instead of 4, which saves 1.1% of
  * ResNet-8's instructions and 0.5% of KWS's and VWW's on Cortex-M4. Eight blocks saved twice
  * that, but the six-pixel routine's hot code then passes 1 KB, and on the STM32L4R5 model its
- * instruction cache (1 KB) thrashed: VWW +5.7% cycles with flash. Halfword entries: the sixth
- * block ends 456 bytes past the six-pixel routine's table, near TBB's reach of 510. */
-#define ML_CONV_TAB(L)                                                                           \
-    ".hword (" L "_b0 - " L "_tab) / 2\n\t"                                                      \
-    ".hword (" L "_b1 - " L "_tab) / 2\n\t"                                                      \
-    ".hword (" L "_b2 - " L "_tab) / 2\n\t"                                                      \
-    ".hword (" L "_b3 - " L "_tab) / 2\n\t"                                                      \
-    ".hword (" L "_b4 - " L "_tab) / 2\n\t"                                                      \
-    ".hword (" L "_b5 - " L "_tab) / 2\n\t"                                                      \
-    ".hword (" L "_done - " L "_tab) / 2\n\t"                                                    \
+ * instruction cache (1 KB) thrashed: VWW +5.7% cycles with flash. */
+#define ML_CONV_TAB(R, L)                                                                        \
+    ".global " R "_tab\n"                                                                         \
+    R "_tab:\n\t"                                                                                 \
+    ".hword (" L "_b0 - " R "_tab) / 2\n\t"                                                      \
+    ".hword (" L "_b1 - " R "_tab) / 2\n\t"                                                      \
+    ".hword (" L "_b2 - " R "_tab) / 2\n\t"                                                      \
+    ".hword (" L "_b3 - " R "_tab) / 2\n\t"                                                      \
+    ".hword (" L "_b4 - " R "_tab) / 2\n\t"                                                      \
+    ".hword (" L "_b5 - " R "_tab) / 2\n\t"                                                      \
+    ".hword (" L "_done - " R "_tab) / 2\n\t"                                                    \
     ".balign 2\n"
-#define ML_CONV_ROUTINE(name, BLOCK, FAST, WIDE, START, END)                                   \
+/* r12 := this channel's pixel 0 output, from its record pointer past the record (stored at
+ * sp + 12) and job->out = out - ml_conv_dsp_out_key(rec): no output pointer is kept per channel. */
+#define ML_CONV_OUT_PTR                                                                          \
+    "ldr r6, [sp, #12]\n\t"                                                                      \
+    "ldr r12, [sp, #20]\n\t"                                                                     \
+    "add r12, r12, r6, lsr #4\n\t"
+/*
+ * Per channel after its blocks: the weights back by job->w_back, the record (a fast one tested
+ * first), then the loop's end test, whose flags ride through the fast requantization (no
+ * instruction of it sets flags) to the branch back. The wide and general records return to
+ * _next, which tests again (as does the last channel, falling through, once per call). Only the
+ * code a channel runs lies between _ch and the wide path's end, the table and the general path
+ * after it: a layer with fast and wide channels (VWW's last ones) runs all of that per channel,
+ * 1,000 bytes, and the STM32L4R5's instruction cache holds 1,024 (a 32-byte line more cost VWW
+ * 1.4% of its cycles with flash in the cache model).
+ */
+#define ML_CONV_ROUTINE(name, ENTRY, BLOCK, FAST, WIDE, START, END)                            \
     ML_DSP_ASM_FUNCTION(name)                                                                    \
     "push {r3, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"                                        \
     "ldmia r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"                          \
@@ -1305,10 +1342,7 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     ".L" name "_ch:\n\t"                                                                         \
     "ldr r6, [sp, #0]\n\t"                                                                       \
     BLOCK(smuad)                                                                               \
-    "ldr r10, [sp, #28]\n\t"                                                                     \
-    "tbh [pc, r10, lsl #1]\n"                                                                    \
-    ".L" name "_tab:\n\t"                                                                        \
-    ML_CONV_TAB(".L" name)                                                                       \
+    "ldr.w pc, [sp, #" ENTRY "]\n"                                                               \
     ".L" name "_b0:\n\t" BLOCK(smlad)                                                          \
     ".L" name "_b1:\n\t" BLOCK(smlad)                                                          \
     ".L" name "_b2:\n\t" BLOCK(smlad)                                                          \
@@ -1323,13 +1357,14 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     "ldr r6, [sp, #12]\n\t"                                                                      \
     "ldmia r6!, {r8, r9, r10, r11}\n\t"                                                          \
     "str r6, [sp, #12]\n\t"                                                                      \
-    "ldr r12, [sp, #20]\n\t"                                                                     \
-    "ldr lr, [sp, #24]\n\t"                                                                      \
-    "add r6, r12, #1\n\t"                                                                        \
-    "str r6, [sp, #20]\n\t"                                                                      \
     "cmp r11, #23\n\t"                                                                           \
     "bhs.w .L" name "_slow\n\t"                                                                  \
+    "ldrd r12, lr, [sp, #16]\n\t"                                                                \
+    "cmp r6, r12\n\t"                                                                            \
+    "add r12, lr, r6, lsr #4\n\t"                                                                \
+    "ldr lr, [sp, #24]\n\t"                                                                      \
     FAST                                                                                         \
+    "bne.w .L" name "_ch\n"                                                                       \
     ".L" name "_next:\n\t"                                                                       \
     "ldr r6, [sp, #12]\n\t"                                                                      \
     "ldr r8, [sp, #16]\n\t"                                                                      \
@@ -1344,6 +1379,7 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     WIDE                                                                                         \
     "b.w .L" name "_next\n"                                                                      \
     ".L" name "_general:\n\t"                                                                    \
+    ML_CONV_OUT_PTR                                                                              \
     "push {r0, r1, r2, r3, r4, r5}\n\t"                                                          \
     "sub sp, sp, #8\n\t"                                                                         \
     "add r0, sp, #8\n\t"                                                                         \
@@ -1353,15 +1389,16 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     "add r3, sp, #32\n\t"                                                                        \
     "bl ml_conv_dsp_general\n\t"                                                            \
     "add sp, sp, #32\n\t"                                                                        \
-    "b.w .L" name "_next\n\t"                                                                    \
+    "b.w .L" name "_next\n"                                                                      \
+    ML_CONV_TAB(name, ".L" name)                                                                 \
     ".size " name ", .-" name "\n\t"
 
 #if ML_CONV_P6
-__asm__(ML_CONV_ROUTINE("ml_conv_dsp_p6", ML_CONV_BLOCK6, ML_CONV_FAST6, ML_CONV_WIDE6, "",
+__asm__(ML_CONV_ROUTINE("ml_conv_dsp_p6", "28", ML_CONV_BLOCK6, ML_CONV_FAST6, ML_CONV_WIDE6, "",
                         "ldr r10, [sp, #4]\n\tcmp r6, r10\n\t"));
 #endif
 /* P = 4 leaves r4 free for the columns' end (C keeps it across the general path) */
-__asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", ML_CONV_BLOCK4, ML_CONV_FAST4, ML_CONV_WIDE4,
+__asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, ML_CONV_WIDE4,
                         "mov r4, r2\n\t", "cmp r6, r4\n\t"));
 
 #if ML_CONV_PAIRS
@@ -1432,6 +1469,7 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", ML_CONV_BLOCK4, ML_CONV_FAST4, ML_CONV
 #define ML_CONV_OUT1 "ldr r12, [sp, #20]\n\tadd r12, r12, #1\n\t"
 
 void ml_conv_dsp_pairs(const ml_conv_dsp_job *job);
+extern const int16_t ml_conv_dsp_pairs_tab[7];
 __asm__(ML_DSP_ASM_FUNCTION("ml_conv_dsp_pairs")
         "push {r3, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
         "ldmia r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"
@@ -1440,10 +1478,8 @@ __asm__(ML_DSP_ASM_FUNCTION("ml_conv_dsp_pairs")
         ".Lml_conv_dsp_pairs_ch:\n\t"
         "ldr r6, [sp, #0]\n\t"
         ML_CONV_PAIR_BLOCK(smuad)
-        "ldr r12, [sp, #28]\n\t"
-        "tbh [pc, r12, lsl #1]\n"
-        ".Lml_conv_dsp_pairs_tab:\n\t"
-        ML_CONV_TAB(".Lml_conv_dsp_pairs")
+        "ldr.w pc, [sp, #28]\n"
+        ML_CONV_TAB("ml_conv_dsp_pairs", ".Lml_conv_dsp_pairs")
         ".Lml_conv_dsp_pairs_b0:\n\t" ML_CONV_PAIR_BLOCK(smlad)
         ".Lml_conv_dsp_pairs_b1:\n\t" ML_CONV_PAIR_BLOCK(smlad)
         ".Lml_conv_dsp_pairs_b2:\n\t" ML_CONV_PAIR_BLOCK(smlad)
@@ -1726,6 +1762,9 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
 #if ML_CONV_ASM
     ml_conv_dsp_job job;
     ml_conv_dsp_job one;  /* the last channel, reading its padded copy, when K % 4 != 0 */
+    /* set once per call, so that the group loop's code stays small: it shares a 1 KB instruction
+     * cache with the six-pixel routine's loop on the STM32L4R5 */
+    uintptr_t key = 0, key_one = 0;
     if (fast) {
         if (!params->scratch_kept) {  /* else the previous chunk's records are still there */
             ml_conv_dsp_records(&d, bias, rec);
@@ -1734,10 +1773,20 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
         job.rec = rec;
         job.rec_end = rec + 4 * out_c;
         job.out_stride = out_c;
-        job.entry = d.blocks == 1 ? 6 : (6 - (d.blocks - 1) % 6) % 6;
+        const int32_t slot = d.blocks == 1 ? 6 : (6 - (d.blocks - 1) % 6) % 6;
+        job.entry4 = ml_conv_dsp_entry(ml_conv_dsp_p4_tab, slot);
+        job.entry = 0;
+#if ML_CONV_P6
+        job.entry = ml_conv_dsp_entry(ml_conv_dsp_p6_tab, slot);
+#endif
+#if ML_CONV_PAIRS
+        if (pairs) {
+            job.entry = ml_conv_dsp_entry(ml_conv_dsp_pairs_tab, slot);
+        }
+#endif
+        key = ml_conv_dsp_out_key(rec);
         job.w_back = 4 * d.blocks - d.k;
         job.out_off = params->output_offset;
-        job.unused = 0;
         if (pairs) {
             job.w_back = 0;  /* the widened copy pads every channel to whole blocks */
         } else if ((d.k & 3) != 0) {
@@ -1752,6 +1801,7 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
             one.filter = last;
             one.rec = job.rec_end;
             one.rec_end = job.rec_end + 4;
+            key_one = ml_conv_dsp_out_key(one.rec) - (uintptr_t)(out_c - 1);
         }
     }
 #else
@@ -1777,7 +1827,6 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
             if (px > 0) {
                 job.cols = d.cols;
                 job.cols_end = d.cols + d.blocks * 2 * px;
-                job.out = out;
                 job.px = px;
                 void (*run)(const ml_conv_dsp_job *) = ml_conv_dsp_p4;
 #if ML_CONV_P6
@@ -1788,24 +1837,26 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
 #if ML_CONV_PAIRS
                 if (pairs) {
                     job.cols_end = d.cols + d.blocks * 12;
+                    job.out = (uintptr_t)out;
                     ml_conv_dsp_pairs(&job);
                     if (np == 6) {
                         job.cols += 6;
                         job.cols_end += 6;
-                        job.out = out + 3 * out_c;
+                        job.out = (uintptr_t)(out + 3 * out_c);
                         ml_conv_dsp_pairs(&job);
                     }
                     first += np;
                     continue;
                 }
 #endif
+                job.out = (uintptr_t)out - key;
                 if (job.rec_end != job.rec) {
                     run(&job);
                 }
                 if ((d.k & 3) != 0) {
                     one.cols = job.cols;
                     one.cols_end = job.cols_end;
-                    one.out = out + out_c - 1;
+                    one.out = (uintptr_t)out - key_one;
                     one.px = px;
                     run(&one);
                 }
