@@ -117,6 +117,18 @@ def test_free_stages_only_where_the_arena_has_room(tmp_path):
     assert sorted(st["layers"]) == [0, 4, 6, 10]
 
 
+@pytest.mark.parametrize("optimize, budget, staged", [("speed", None, [0, 4, 6, 10]),
+                                                    ("speed", 0, []), ("balanced", None, [])])
+def test_speed_mode_stages_where_the_arena_is_free_by_default(tmp_path, optimize, budget, staged):
+    """--optimize speed defaults to 'free' (the same arena, the faster routine); an explicit budget
+    holds (0: none), and the other modes stage nothing unless asked."""
+    c = api.compile(str(RESNET), tmp_path / "c", measure=False, optimize=optimize, stage_weights=budget)
+    st = c["staged_weights"]
+    assert st["budget_bytes"] == ("free" if staged else 0)
+    assert sorted(st["layers"]) == staged
+    assert c["arena_bytes"] == 36288
+
+
 @needs_tools
 @pytest.mark.parametrize("target", ["cortex-m0", "cortex-m4"])
 def test_staged_kws_is_byte_exact_on_the_emulated_cores(tmp_path, target):

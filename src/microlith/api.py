@@ -94,7 +94,7 @@ def inspect(model, input_shape=None) -> dict:
 def compile(model, out_dir, target: str | None = None, name: str | None = None,
             strategy: str = "greedy", measure: bool = True, input_shape=None, force: bool = False,
             max_arena: int | None = None, max_flash: int | None = None, optimize: str | None = None,
-            stage_weights: int | str = 0, weights_in_ram: bool = False) -> dict:
+            stage_weights: int | str | None = None, weights_in_ram: bool = False) -> dict:
     """Model -> folder of C. Returns the figures of the compile (see DESIGN.md section 2).
     `max_arena` / `max_flash` (bytes) bound the arena and the constant data; by default the most
     RAM and flash of any supported target (ir.default_limits), beyond which a model is refused.
@@ -103,14 +103,15 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
     `optimize`: "speed", "size" or "balanced" (None: balanced), see codegen/optimize.py.
     `stage_weights`: for boards whose flash has wait states, copy filters the kernel reads again and
     again from flash into the arena before their layer: "free" where the arena has room anyway, a
-    byte count for every filter up to that size, 0 never (codegen/stage.py).
+    byte count for every filter up to that size, 0 never; None (the default): "free" with
+    optimize "speed", else 0 (codegen/stage.py resolve_stage_budget).
     `weights_in_ram`: every constant array in RAM (.data), none in flash's wait states
     (codegen/c.py _IN_RAM_NOTE); RAM grows by weight_bytes."""
     from .codegen.c import generate, prepare
-    from .codegen.stage import check_stage_budget, is_widened, stage_plan, staged_bytes
-    check_stage_budget(stage_weights)  # a bad budget is refused before the model is read
+    from .codegen.stage import is_widened, resolve_stage_budget, stage_plan, staged_bytes
     from .codegen.optimize import check_mode
     optimize = check_mode(optimize)  # a bad mode is refused before the model is read
+    stage_weights = resolve_stage_budget(stage_weights, optimize)  # and so is a bad budget
     t0 = time.perf_counter()
     g = load(model, input_shape=input_shape)
     require_quantized(g)
@@ -121,7 +122,7 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
     g.meta["codegen_limits"] = limits  # prepare() validates the graph against these
     prep = prepare(g, strategy, optimize, stage_weights)
     # what staging costs: the arena of the same plan without it (staged bytes take free arena first)
-    unstaged = prepare(g, strategy, optimize).plan.arena_size if prep.staged else prep.plan.arena_size
+    unstaged = prepare(g, strategy, optimize, 0).plan.arena_size if prep.staged else prep.plan.arena_size
     if prep.plan.arena_size > limits.max_arena:
         staging = (f" ({prep.plan.arena_size - unstaged} of them for --stage-weights {stage_weights}: use "
                    "'free' or a smaller budget)" if prep.plan.arena_size > unstaged else "")
@@ -186,7 +187,7 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
 
 def verify(model, target: str = "host", samples: int = 100, inputs: str | None = None,
            seed: int = 0, workdir: str | None = None, timeout: float | None = None,
-           optimize: str | None = None, stage_weights: int | str = 0, strategy: str = "greedy",
+           optimize: str | None = None, stage_weights: int | str | None = None, strategy: str = "greedy",
            weights_in_ram: bool = False) -> dict:
     """Compile, build and compare byte by byte with TFLM on random and given inputs. `strategy`:
     the memory plan's, as for compile ("greedy-noinplace" runs every layer whole);

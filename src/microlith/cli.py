@@ -194,12 +194,13 @@ def _stage_budget(text: str):
 
 
 def _weights_options(s) -> None:  # --- issue 11: where the weights are read from (codegen/stage.py, c.py)
-    s.add_argument("--stage-weights", type=_stage_budget, default=0, metavar="free|BYTES",
+    s.add_argument("--stage-weights", type=_stage_budget, default=None, metavar="free|BYTES",
                    help="copy convolution filters that the kernel reads at least 3 times from flash into the "
                         "arena before their layer runs, for fewer flash wait states on boards that have them "
                         "(STM32L4: 5), and on DSP cores widened to int16 for a faster routine where the budget holds "
                         "twice the filter: 'free' only where the arena has room anyway (same arena), BYTES "
-                        "every copy of up to BYTES (a larger arena, reported); default off")
+                        "every copy of up to BYTES (a larger arena, reported), 0 none; default 'free' with "
+                        "--optimize speed, else none")
     s.add_argument("--weights-in-ram", action="store_true",
                    help="place every constant array (weights, biases, tables) in RAM (.data, copied from flash "
                         "by the start-up code) instead of flash: no flash wait states on any weight load, for "

@@ -100,7 +100,8 @@ def _code_figures(sizes: dict, res: dict) -> dict:
 
 def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=None,
             timeout: float = DEFAULT_TIMEOUT, strategy: str = "greedy", cycles: bool = True,
-            optimize: str | None = None, stage_weights: int | str = 0, weights_in_ram: bool = False) -> dict:
+            optimize: str | None = None, stage_weights: int | str | None = None,
+            weights_in_ram: bool = False) -> dict:
     """Compile `model`, run it once on the emulated core of `target`, and measure it.
 
     inputs: None (a fixed pseudo-random sample, seed 0), a list with one array per model

@@ -28,7 +28,7 @@ from .inplace import RowStream, cheaper_streams, emit_row_stream, row_stream
 from .optimize import (Plan, compact_kernels, config_header, drop_fallbacks, emit_row_cursor, forget,
                        plan_layers, readme_section)
 from .outdir import write_folder
-from .stage import FREE, filter_reads, is_widened, stage_in_slack, stage_plan
+from .stage import FREE, filter_reads, is_widened, resolve_stage_budget, stage_in_slack, stage_plan
 
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
           "int64": "int64_t", "float32": "float", "bool": "uint8_t",
@@ -93,12 +93,12 @@ class Prepared:
 
 
 def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
-            stage_weights: int | str = 0) -> Prepared:
+            stage_weights: int | str | None = None) -> Prepared:
     """Per-node parameters (TFLM's Prepare) and the memory plan. Strategies: "greedy" (with
     in-place layers), "greedy-noinplace", "linear" (no sharing, the baseline). `optimize`:
     speed, size or balanced (the default), see codegen/optimize.py. `stage_weights`: bytes up to
     which a convolution's filter is copied into the arena before it runs, or "free": those that fit
-    where the arena is free anyway (codegen/stage.py)."""
+    where the arena is free anyway, or None: free for speed, else none (codegen/stage.py)."""
     graph.validate_for_codegen()  # issue 8: refuse what the kernels cannot compute exactly, first
     if strategy not in ("greedy", "greedy-noinplace", "linear"):
         raise MicrolithError(f"unknown memory strategy '{strategy}'")
@@ -110,6 +110,7 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
     # in-place candidates depend on shapes and params only, so they are known here already.
     opt = plan_layers(graph, optimize, {i: st for i, node in enumerate(graph.nodes)
                                         if (st := row_stream(node, graph, params[i])) is not None})
+    stage_weights = resolve_stage_budget(stage_weights, opt.mode)
     for i, node in enumerate(graph.nodes):
         impl = impl_for(node.op)
         if impl.mode_dependent and opt.layer_modes[i] != "speed":

@@ -17,7 +17,8 @@ Three kinds of code grow with what a model asks for, and each has a compact form
                     one shared cursor (csrc/common/ml_row_stream.c).
 
 Modes, resolved before any code is emitted:
-  speed     every variant, -O2 as the build says, inline glue: the fastest code.
+  speed     every variant, -O2 as the build says, inline glue, and filters staged where the arena
+            is free (codegen/stage.py resolve_stage_budget): the fastest code in the same arena.
   size      one generic instance per kernel family (plus the few variants that save far more
             than their bytes: kept_variants), -Os, no unused portable fallback, compact glue;
             every layer "size".

@@ -117,7 +117,8 @@ def _n(v, unit="") -> str:
 
 
 def build_report(model, target: str, out_html, samples: int = 20, search_dir=None,
-                 stage_weights: int | str = 0, strategy: str = "greedy", weights_in_ram: bool = False) -> dict:
+                 stage_weights: int | str | None = None, strategy: str = "greedy",
+                 weights_in_ram: bool = False) -> dict:
     """Compile, verify and profile `model` on `target`; write the page and its PNGs. search_dir:
     a `microlith search` results folder, shown as a section (its Pareto front and plot).
     stage_weights and strategy (the memory plan's: "greedy-noinplace" is --no-in-place): as for
