@@ -146,6 +146,31 @@ def test_unbounded_stack_is_unknown_with_reason(tmp_path, extra, body, reason):
     assert b["stack_bound_bytes"] is None and reason in b["stack_bound_basis"], b
 
 
+def _jumper(table_offset: str) -> str:
+    """An assembly routine that enters itself through a frame slot (LDR PC, [SP, #imm]) with an
+    entry table jumper_tab of one offset, as the convolution routines do (ML_CONV_TAB)."""
+    return ('int jumper(int x);\nextern const short jumper_tab[1];\n__asm__(".text\\n.syntax unified\\n.thumb\\n.balign 4\\n.global jumper\\n'
+            '.type jumper, %function\\n.thumb_func\\njumper:\\n\\tpush {r4-r7, lr}\\n\\tsub sp, #40\\n'
+            '\\tldr.w pc, [sp, #4]\\n.Ljumper_in:\\n\\tadd sp, #40\\n\\tpop {r4-r7, pc}\\n'
+            '.size jumper, .-jumper\\n.pushsection .rodata\\n.balign 2\\n.global jumper_tab\\n'
+            '.type jumper_tab, %object\\n.size jumper_tab, 2\\njumper_tab:\\n\\t.hword ' + table_offset +
+            '\\n.popsection\\n");\n')
+
+
+@needs_cc
+@pytest.mark.parametrize("offset,bounded", [(".Ljumper_in - jumper", True), ("200", False)],
+                         ids=["inside", "outside"])
+def test_jump_through_an_entry_table_is_followed_only_inside_the_routine(tmp_path, offset, bounded):
+    # the routine is linked, not run: its frame (20 + 40 bytes) counts when every entry of its
+    # table lands inside it, and a table entry past its end leaves the bound unknown
+    b = bound_of(tmp_path, "    output[0] = (int8_t)jumper(input[0] + jumper_tab[0]);", _jumper(offset))
+    if bounded:
+        assert b["stack_bound_bytes"] is not None and b["stack_bound_bytes"] >= 60, b
+        assert "jumper" in b["stack_bound_basis"]
+    else:
+        assert b["stack_bound_bytes"] is None and "jumper jumps to a computed address" in b["stack_bound_basis"], b
+
+
 @needs_cc
 def test_library_and_assembly_frames_come_from_the_elf(tmp_path):
     # On Cortex-M0 KWS calls libgcc (__aeabi_lmul, __aeabi_idiv) and an assembly kernel;

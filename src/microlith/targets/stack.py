@@ -21,7 +21,11 @@ firmware being analysed; libraries linked in (newlib, libgcc) take no function a
 the paths the generated code uses, which their disassembly would show as an unknown frame.
 A function whose frame depends on run-time values, an indirect call with no candidate,
 an indirect jump in disassembled code, recursion, or a callee found in neither source makes
-the bound unknown, with the reason; the bound is never guessed.
+the bound unknown, with the reason; the bound is never guessed. One indirect jump is followed:
+a routine NAME that enters its own code through a frame slot (LDR PC, [SP, #imm]) and carries
+an entry table NAME_tab (int16 byte offsets from NAME's start, read-only data: the convolution
+routines' ML_CONV_TAB, whose caller fills the slot from that table) jumps inside itself when
+every offset in the table lands inside NAME, so its frame stands; otherwise the bound is unknown.
 """
 from __future__ import annotations
 
@@ -222,6 +226,18 @@ def _disassembly_frame(name: str, insns: list[tuple[int, str, str]]) -> tuple[in
     return total, None
 
 
+def _read_bytes(objdump: str, elf: Path, addr: int, size: int) -> bytes:
+    """`size` bytes of the ELF's contents at `addr`, from objdump's hex dump."""
+    out = subprocess.run([objdump, "-s", f"--start-address=0x{addr:x}", f"--stop-address=0x{addr + size:x}",
+                          str(elf)], capture_output=True, text=True, check=True).stdout
+    raw = b""
+    for line in out.splitlines():
+        m = re.match(r"^ ([0-9a-f]+) ((?:[0-9a-f]{2,8} ?){1,4})", line)
+        if m:
+            raw += bytes.fromhex(m.group(2).replace(" ", ""))
+    return raw
+
+
 def disassemble(elf: Path, objdump: str | None = None, nm: str | None = None) -> dict[str, Func]:
     """Every function of a linked Thumb ELF, by each of its names (aliases share one Func)."""
     objdump = objdump or shutil.which(OBJDUMP)
@@ -241,13 +257,31 @@ def disassemble(elf: Path, objdump: str | None = None, nm: str | None = None) ->
             blocks[-1][2].append((int(m.group(1), 16), m.group(2), m.group(3) or ""))
     blocks.sort(key=lambda b: b[0])
     starts = [b[0] for b in blocks]
+    syms = subprocess.run([nm, "-S", "--defined-only", str(elf)], capture_output=True, text=True,
+                          check=True).stdout
+    tables = {}  # NAME_tab -> (address, bytes) of a read-only entry table
+    for line in syms.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[2] in "Rr" and parts[3].endswith("_tab"):
+            tables[parts[3]] = (int(parts[0], 16), int(parts[1], 16))
+
+    def enters_itself(k: int) -> bool:
+        """Block k's entry table (if any) lists offsets that all land inside block k."""
+        start, name, _ = blocks[k]
+        end = blocks[k + 1][0] if k + 1 < len(blocks) else None
+        if f"{name}_tab" not in tables or end is None:
+            return False
+        addr, size = tables[f"{name}_tab"]
+        raw = _read_bytes(objdump, elf, addr, size)
+        offsets = [int.from_bytes(raw[i:i + 2], "little", signed=True) for i in range(0, len(raw) - 1, 2)]
+        return len(raw) == size and bool(offsets) and all(0 < o < end - start for o in offsets)
 
     def block_at(addr: int) -> str | None:
         i = bisect.bisect_right(starts, addr) - 1
         return blocks[i][1] if i >= 0 else None
 
     funcs: dict[str, Func] = {}
-    for start, name, insns in blocks:
+    for k, (start, name, insns) in enumerate(blocks):
         frame, why = _disassembly_frame(name, insns)
         f = Func(name, frame, why=why, origin="disassembly")
         popped = set()
@@ -273,13 +307,16 @@ def disassemble(elf: Path, objdump: str | None = None, nm: str | None = None) ->
                     f.frame, f.why = None, f.why or f"{name} jumps to a computed address ('bx {clean}')"
             elif base in ("mov", "ldr") and clean.replace(" ", "").startswith("pc,") \
                     and "[sp]" not in clean and clean.replace(" ", "") != "pc,lr":
+                if base == "ldr" and re.fullmatch(r"pc,\[sp,#\d+\]", clean.replace(" ", "")) and enters_itself(k):
+                    continue  # into its own unrolled loop, at an offset its table lists
                 f.frame, f.why = None, f.why or f"{name} jumps to a computed address ('{mn} {clean}')"
         funcs[name] = f
     # every alias of a block (e.g. __aeabi_idiv and __divsi3) answers with the same record
-    syms = subprocess.run([nm, "--defined-only", str(elf)], capture_output=True, text=True, check=True).stdout
     by_addr = {start: name for start, name, _ in blocks}
     for line in syms.splitlines():
         parts = line.split()
+        if len(parts) == 4:
+            parts = [parts[0], parts[2], parts[3]]  # nm -S: address, size, type, name
         if len(parts) == 3 and parts[1] in "TtWw":
             addr = int(parts[0], 16) & ~1
             if addr in by_addr and parts[2] not in funcs:

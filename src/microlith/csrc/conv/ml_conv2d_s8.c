@@ -1189,11 +1189,12 @@ void ml_conv_dsp_p6(const ml_conv_dsp_job *job);
 void ml_conv_dsp_p4(const ml_conv_dsp_job *job);
 extern const int16_t ml_conv_dsp_p6_tab[7], ml_conv_dsp_p4_tab[7];
 
-/* The address of entry slot `slot` of a routine's table (ML_CONV_TAB), Thumb bit set, for its
- * LDR PC. */
-static uintptr_t ml_conv_dsp_entry(const int16_t *tab, int32_t slot)
+/* The address of entry slot `slot` of `routine` from its table (ML_CONV_TAB), Thumb bit set,
+ * for its LDR PC. */
+static uintptr_t ml_conv_dsp_entry(void (*routine)(const ml_conv_dsp_job *), const int16_t *tab,
+                                   int32_t slot)
 {
-    return ((uintptr_t)tab + (uintptr_t)(2 * (int32_t)tab[slot])) | 1u;
+    return (((uintptr_t)routine & ~(uintptr_t)1u) + (uintptr_t)(int32_t)tab[slot]) | 1u;
 }
 
 /* job->out for the six- and four-pixel routines is out - ml_conv_dsp_out_key(rec): a channel's
@@ -1298,25 +1299,30 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     ML_CONV_WIDE_TAIL                                                                            \
     ML_CONV_WST("r0", "[r12]") ML_CONV_WST("r1", "[r12, lr]") ML_CONV_NEXT2                      \
     ML_CONV_WST("r2", "[r12]") ML_CONV_WST("r3", "[r12, lr]")
-/* The unrolled loop's entry slots (0-5, 6 past the loop) of routine R, as signed halfword offsets
- * from the table R_tab, a global symbol: ml_conv_dsp_entry turns a slot into the address once per
- * call, and each channel enters with one LDR PC from the frame (5 cycles on Cortex-M4, where a TBH
- * and the load of its index took 8). Six blocks a turn: the loop's end test (a load, a compare,
- * a taken branch, 6 cycles) is paid once per 6 blocks instead of 4, which saves 1.1% of
- * ResNet-8's instructions and 0.5% of KWS's and VWW's on Cortex-M4. Eight blocks saved twice
- * that, but the six-pixel routine's hot code then passes 1 KB, and on the STM32L4R5 model its
- * instruction cache (1 KB) thrashed: VWW +5.7% cycles with flash. */
+/* The unrolled loop's entry slots (0-5, 6 past the loop) of routine R (local labels L), as byte
+ * offsets from R's start in the table R_tab (read-only data, so that no symbol splits the code):
+ * ml_conv_dsp_entry turns a slot into the address once per call, and each channel enters with
+ * one LDR PC from the frame (5 cycles on Cortex-M4, where a TBH and the load of its index took
+ * 8; targets/stack.py checks the table's targets lie inside R). Six blocks a turn: the loop's
+ * end test (a load, a compare, a taken branch, 6 cycles) is paid once per 6 blocks instead of
+ * 4, which saves 1.1% of ResNet-8's instructions and 0.5% of KWS's and VWW's on Cortex-M4.
+ * Eight blocks saved twice that, but the six-pixel routine's hot code then passes 1 KB, and on
+ * the STM32L4R5 model its instruction cache (1 KB) thrashed: VWW +5.7% cycles with flash. */
 #define ML_CONV_TAB(R, L)                                                                        \
-    ".global " R "_tab\n"                                                                         \
+    ".pushsection .rodata\n\t"                                                                   \
+    ".balign 2\n\t"                                                                              \
+    ".global " R "_tab\n\t"                                                                      \
+    ".type " R "_tab, %object\n\t"                                                               \
+    ".size " R "_tab, 14\n"                                                                      \
     R "_tab:\n\t"                                                                                 \
-    ".hword (" L "_b0 - " R "_tab) / 2\n\t"                                                      \
-    ".hword (" L "_b1 - " R "_tab) / 2\n\t"                                                      \
-    ".hword (" L "_b2 - " R "_tab) / 2\n\t"                                                      \
-    ".hword (" L "_b3 - " R "_tab) / 2\n\t"                                                      \
-    ".hword (" L "_b4 - " R "_tab) / 2\n\t"                                                      \
-    ".hword (" L "_b5 - " R "_tab) / 2\n\t"                                                      \
-    ".hword (" L "_done - " R "_tab) / 2\n\t"                                                    \
-    ".balign 2\n"
+    ".hword " L "_b0 - " R "\n\t"                                                                 \
+    ".hword " L "_b1 - " R "\n\t"                                                                 \
+    ".hword " L "_b2 - " R "\n\t"                                                                 \
+    ".hword " L "_b3 - " R "\n\t"                                                                 \
+    ".hword " L "_b4 - " R "\n\t"                                                                 \
+    ".hword " L "_b5 - " R "\n\t"                                                                 \
+    ".hword " L "_done - " R "\n\t"                                                               \
+    ".popsection\n\t"
 /* r12 := this channel's pixel 0 output, from its record pointer past the record (stored at
  * sp + 12) and job->out = out - ml_conv_dsp_out_key(rec): no output pointer is kept per channel. */
 #define ML_CONV_OUT_PTR                                                                          \
@@ -1328,8 +1334,8 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
  * first), then the loop's end test, whose flags ride through the fast requantization (no
  * instruction of it sets flags) to the branch back. The wide and general records return to
  * _next, which tests again (as does the last channel, falling through, once per call). Only the
- * code a channel runs lies between _ch and the wide path's end, the table and the general path
- * after it: a layer with fast and wide channels (VWW's last ones) runs all of that per channel,
+ * code a channel runs lies between _ch and the wide path's end, the general path after it: a
+ * layer with fast and wide channels (VWW's last ones) runs all of that per channel,
  * 1,000 bytes, and the STM32L4R5's instruction cache holds 1,024 (a 32-byte line more cost VWW
  * 1.4% of its cycles with flash in the cache model).
  */
@@ -1774,14 +1780,14 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
         job.rec_end = rec + 4 * out_c;
         job.out_stride = out_c;
         const int32_t slot = d.blocks == 1 ? 6 : (6 - (d.blocks - 1) % 6) % 6;
-        job.entry4 = ml_conv_dsp_entry(ml_conv_dsp_p4_tab, slot);
+        job.entry4 = ml_conv_dsp_entry(ml_conv_dsp_p4, ml_conv_dsp_p4_tab, slot);
         job.entry = 0;
 #if ML_CONV_P6
-        job.entry = ml_conv_dsp_entry(ml_conv_dsp_p6_tab, slot);
+        job.entry = ml_conv_dsp_entry(ml_conv_dsp_p6, ml_conv_dsp_p6_tab, slot);
 #endif
 #if ML_CONV_PAIRS
         if (pairs) {
-            job.entry = ml_conv_dsp_entry(ml_conv_dsp_pairs_tab, slot);
+            job.entry = ml_conv_dsp_entry(ml_conv_dsp_pairs, ml_conv_dsp_pairs_tab, slot);
         }
 #endif
         key = ml_conv_dsp_out_key(rec);
