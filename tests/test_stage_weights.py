@@ -117,16 +117,20 @@ def test_free_stages_only_where_the_arena_has_room(tmp_path):
     assert sorted(st["layers"]) == [0, 4, 6, 10]
 
 
-@pytest.mark.parametrize("optimize, budget, staged", [("speed", None, [0, 4, 6, 10]),
-                                                    ("speed", 0, []), ("balanced", None, [])])
-def test_speed_mode_stages_where_the_arena_is_free_by_default(tmp_path, optimize, budget, staged):
+@pytest.mark.parametrize("optimize, budget, same_as", [("speed", None, "free"), ("speed", 0, 0),
+                                                     ("balanced", None, 0), ("size", None, 0)])
+def test_speed_mode_stages_where_the_arena_is_free_by_default(tmp_path, optimize, budget, same_as):
     """--optimize speed defaults to 'free' (the same arena, the faster routine); an explicit budget
-    holds (0: none), and the other modes stage nothing unless asked."""
-    c = api.compile(str(RESNET), tmp_path / "c", measure=False, optimize=optimize, stage_weights=budget)
-    st = c["staged_weights"]
-    assert st["budget_bytes"] == ("free" if staged else 0)
-    assert sorted(st["layers"]) == staged
-    assert c["arena_bytes"] == 36288
+    holds (0: none), and the other modes stage nothing unless asked: each default builds exactly
+    what the budget it stands for builds."""
+    c = api.compile(str(RESNET), tmp_path / "d", measure=False, optimize=optimize, stage_weights=budget)
+    ref = api.compile(str(RESNET), tmp_path / "r", measure=False, optimize=optimize, stage_weights=same_as)
+    assert c["staged_weights"] == ref["staged_weights"] and c["staged_weights"]["budget_bytes"] == same_as
+    assert c["constants_crc32"] == ref["constants_crc32"]
+    name = c["name"]
+    assert (tmp_path / "d" / "src" / f"{name}.c").read_text() == (tmp_path / "r" / "src" / f"{name}.c").read_text()
+    assert bool(c["staged_weights"]["layers"]) == (same_as == "free")  # ResNet-8 has filters to stage
+    assert c["arena_bytes"] == c["staged_weights"]["arena_bytes_without"]
 
 
 @needs_tools

@@ -77,7 +77,8 @@ def _run(cmd: list[str], what: str, timeout: float = 600) -> subprocess.Complete
 # ---------------------------------------------------------------------------- ELF sizes
 
 def elf_sections(path: Path) -> dict[str, dict]:
-    """name -> {addr, size, alloc, nobits} from a 32-bit little-endian ELF's section headers."""
+    """name -> {addr, size, alloc, nobits, offset} from a 32-bit little-endian ELF's section
+    headers (offset: where the contents start in the file)."""
     data = Path(path).read_bytes()
     if data[:4] != b"\x7fELF" or data[4] != 1 or data[5] != 1:
         raise MicrolithError(f"{path}: not a 32-bit little-endian ELF file")
@@ -92,9 +93,21 @@ def elf_sections(path: Path) -> dict[str, dict]:
 
     out = {}
     for h in headers[1:]:
-        name, sh_type, flags, addr, _off, size = h[:6]
-        out[name_at(name)] = {"addr": addr, "size": size, "alloc": bool(flags & 2), "nobits": sh_type == 8}
+        name, sh_type, flags, addr, off, size = h[:6]
+        out[name_at(name)] = {"addr": addr, "size": size, "alloc": bool(flags & 2), "nobits": sh_type == 8,
+                              "offset": off}
     return out
+
+
+def elf_bytes(path: Path, addr: int, size: int) -> bytes:
+    """The `size` bytes at address `addr` of a section with contents in the file; b"" when none
+    holds them all."""
+    for s in elf_sections(path).values():
+        if s["alloc"] and not s["nobits"] and s["addr"] <= addr and addr + size <= s["addr"] + s["size"]:
+            with open(path, "rb") as f:
+                f.seek(s["offset"] + addr - s["addr"])
+                return f.read(size)
+    return b""
 
 
 def footprint(elf: Path) -> dict:

@@ -226,18 +226,6 @@ def _disassembly_frame(name: str, insns: list[tuple[int, str, str]]) -> tuple[in
     return total, None
 
 
-def _read_bytes(objdump: str, elf: Path, addr: int, size: int) -> bytes:
-    """`size` bytes of the ELF's contents at `addr`, from objdump's hex dump."""
-    out = subprocess.run([objdump, "-s", f"--start-address=0x{addr:x}", f"--stop-address=0x{addr + size:x}",
-                          str(elf)], capture_output=True, text=True, check=True).stdout
-    raw = b""
-    for line in out.splitlines():
-        m = re.match(r"^ ([0-9a-f]+) ((?:[0-9a-f]{2,8} ?){1,4})", line)
-        if m:
-            raw += bytes.fromhex(m.group(2).replace(" ", ""))
-    return raw
-
-
 def disassemble(elf: Path, objdump: str | None = None, nm: str | None = None) -> dict[str, Func]:
     """Every function of a linked Thumb ELF, by each of its names (aliases share one Func)."""
     objdump = objdump or shutil.which(OBJDUMP)
@@ -271,8 +259,9 @@ def disassemble(elf: Path, objdump: str | None = None, nm: str | None = None) ->
         end = blocks[k + 1][0] if k + 1 < len(blocks) else None
         if f"{name}_tab" not in tables or end is None:
             return False
+        from .cortexm import elf_bytes  # (cortexm imports this module)
         addr, size = tables[f"{name}_tab"]
-        raw = _read_bytes(objdump, elf, addr, size)
+        raw = elf_bytes(elf, addr, size)
         offsets = [int.from_bytes(raw[i:i + 2], "little", signed=True) for i in range(0, len(raw) - 1, 2)]
         return len(raw) == size and bool(offsets) and all(0 < o < end - start for o in offsets)
 

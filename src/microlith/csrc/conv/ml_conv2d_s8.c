@@ -1172,9 +1172,9 @@ typedef struct {
     uintptr_t out;            /* 20: pixel 0's output of the first channel (ml_conv_dsp_pairs);
                                  the six- and four-pixel routines take ml_conv_dsp_out_key */
     int32_t out_stride;       /* 24: bytes between two pixels' outputs (C_OUT) */
-    uintptr_t entry;          /* 28: where the unrolled loop starts for the blocks after the
-                                 first (ml_conv_dsp_entry): slot (6 - (blocks - 1) % 6) % 6, or
-                                 6 for none */
+    uintptr_t entry;          /* 28: the address where the unrolled loop starts for the blocks
+                                 after the first (ml_conv_dsp_entry of slot
+                                 (6 - (blocks - 1) % 6) % 6, or 6 for none) */
     int32_t w_back;           /* 32: 4 * blocks - K, what each channel's word reads overrun */
     int32_t out_off;          /* 36: output zero point */
     int32_t px;               /* 40: P */
@@ -1302,8 +1302,8 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
 /* The unrolled loop's entry slots (0-5, 6 past the loop) of routine R (local labels L), as byte
  * offsets from R's start in the table R_tab (read-only data, so that no symbol splits the code):
  * ml_conv_dsp_entry turns a slot into the address once per call, and each channel enters with
- * one LDR PC from the frame (5 cycles on Cortex-M4, where a TBH and the load of its index took
- * 8; targets/stack.py checks the table's targets lie inside R). Six blocks a turn: the loop's
+ * one LDR PC from the frame (at least 5 cycles on Cortex-M4 by its TRM, where a TBH and the load
+ * of its index take at least 8; targets/stack.py checks the table's targets lie inside R). Six blocks a turn: the loop's
  * end test (a load, a compare, a taken branch, 6 cycles) is paid once per 6 blocks instead of
  * 4, which saves 1.1% of ResNet-8's instructions and 0.5% of KWS's and VWW's on Cortex-M4.
  * Eight blocks saved twice that, but the six-pixel routine's hot code then passes 1 KB, and on
