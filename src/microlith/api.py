@@ -120,7 +120,7 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
         limits = Limits(limits.max_arena if max_arena is None else max_arena,
                         limits.max_flash if max_flash is None else max_flash).checked()
     g.meta["codegen_limits"] = limits  # prepare() validates the graph against these
-    prep = prepare(g, strategy, optimize, stage_weights)
+    prep = prepare(g, strategy, optimize, stage_weights, weights_in_ram)
     # what staging costs: the arena of the same plan without it (staged bytes take free arena first)
     unstaged = prepare(g, strategy, optimize, 0).plan.arena_size if prep.staged else prep.plan.arena_size
     if prep.plan.arena_size > limits.max_arena:
@@ -149,6 +149,8 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
               "compile_seconds": round(seconds, 3),
               "optimize": gen.optimize["mode"], "optimize_choices": gen.optimize,
               "weights_in_ram": bool(weights_in_ram),
+              # --optimize speed: the layers whose filter DSP builds read laid out in channel pairs
+              "pair_filters": sorted(i for i, p in enumerate(prep.params) if p.get("pair_filter")),
               "staged_weights": {"budget_bytes": stage_weights,
                                  # the bytes of each layer's staged copy, and the layers staged widened
                                  "layers": {i: staged_bytes(g.nodes[i], g, prep.params[i], i in widened)

@@ -271,6 +271,8 @@ def cmd_compile(a) -> int:
             print(line)
         if (line := _staged_line(r)) is not None:
             print(line)
+        if (line := _pairs_line(r)) is not None:
+            print(line)
         if r.get("weights_in_ram"):
             print(f"  constants in RAM (--weights-in-ram): {_kb(r.get('weight_bytes_linked') or r['weight_bytes'])} "
                   "of .data beside the arena, copied from flash at start-up")
@@ -338,6 +340,14 @@ def _profile_pipeline(a) -> int:
     print(f"  result label {r['label']} ({r['label_name']}), "
           f"{'identical to' if ok else 'DIFFERENT from'} the host build")
     return EXIT_OK if ok else EXIT_CHECK_FAILED
+
+
+def _pairs_line(r: dict) -> str | None:
+    """--optimize speed: the layers that DSP builds run two output channels by three pixels."""
+    if not r.get("pair_filters"):
+        return None
+    return (f"  layers {', '.join(map(str, r['pair_filters']))} run two output channels by three pixels on DSP "
+            "cores, their filters laid out in channel pairs (--optimize speed)")
 
 
 def _staged_line(r: dict) -> str | None:
@@ -419,6 +429,8 @@ def cmd_profile(a) -> int:
     if (line := _whole_line(r)) is not None:
         print(line)
     if (line := _staged_line(r)) is not None:
+        print(line)
+    if (line := _pairs_line(r)) is not None:
         print(line)
     if r.get("code_bytes") is not None:  # --- issue 11: code and weights apart
         print(f"  flash = code {_kb(r['code_bytes'])} (model and kernels {_kb(r['model_code_bytes'])}) + weights "

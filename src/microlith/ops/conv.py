@@ -170,8 +170,20 @@ def _requantize(acc: np.ndarray, node, g, p: dict) -> np.ndarray:
     return np.clip(acc, p["act_min"], p["act_max"]).astype(NP[p["dtype"]])
 
 
+def pair_filter_layout(w: np.ndarray) -> np.ndarray:
+    """The filter [C_OUT][KH][KW][C_IN] (C_OUT even) as the two-channel routine over int8 weights
+    reads it (ML_CONV2D_S8_PAIRED8, ml_conv2d_s8.h): per channel pair and block of 4 values,
+    channel 0's 4 weights then channel 1's, each channel padded with zeros to whole blocks."""
+    out_c = w.shape[0]
+    flat = np.asarray(w, dtype=np.int8).reshape(out_c, -1)
+    blocks = -(-flat.shape[1] // 4)
+    padded = np.zeros((out_c, 4 * blocks), dtype=np.int8)
+    padded[:, :flat.shape[1]] = flat
+    return padded.reshape(out_c // 2, 2, blocks, 4).transpose(0, 2, 1, 3).reshape(-1).copy()
+
+
 def _emit(kernel: str, ctype: str, fields: dict, node, g, p: dict, ctx, scratch: str | None = None,
-          m0_fold: bool = False) -> str:
+          m0_fold: bool = False, filter_ref: str | None = None) -> str:
     params = ctx.struct(ctype, "params", fields)
     quant = ctx.struct("ml_per_channel_quant", "quant", dict(
         multiplier=ctx.const("multiplier", p["multiplier"]), shift=ctx.const("shift", p["shift"])))
@@ -193,7 +205,7 @@ def _emit(kernel: str, ctype: str, fields: dict, node, g, p: dict, ctx, scratch:
     extra = f"{scratch}, " if scratch is not None else ""
     return (f"{kernel}({params}, {quant}, {extra}"
             f"{ctx.dims(g.t(x).shape)}, {ctx.tensor(x)}, "
-            f"{ctx.dims(g.t(w).shape)}, {ctx.tensor(w)}, {bias_ref}, "
+            f"{ctx.dims(g.t(w).shape)}, {filter_ref or ctx.tensor(w)}, {bias_ref}, "
             f"{ctx.dims(g.t(y).shape)}, {ctx.tensor(y)})")
 
 
@@ -304,10 +316,15 @@ class Conv2D(OpImpl):
         fields = {k: p[k] for k in _GEOMETRY + _QUANT}
         # The M0 path runs every layer with a scratch (int8, no groups): it takes the folded bias.
         fields["bias_folded"] = "ML_CONV_M0_FOLDED" if scratch != "NULL" else 0
+        filter_ref = None
         if node.inputs[1] in getattr(ctx, "staged_widened", ()):
             fields["filter_widened"] = 1  # --stage-weights: the copy ml_conv2d_s8_stage widened
+        elif p.get("pair_filter"):  # --optimize speed (codegen/c.py _pair_filters)
+            fields["filter_widened"] = "ML_CONV2D_S8_PAIRED8"
+            paired = ctx.const("filter_pairs", pair_filter_layout(g.t(node.inputs[1]).data), layout="DSP")
+            filter_ref = f"ML_CONV2D_S8_FILTER({paired}, {ctx.tensor(node.inputs[1])})"
         return _emit("ml_conv2d_s8", "ml_conv_params", fields, node, g, p, ctx, scratch,
-                     m0_fold=scratch != "NULL")
+                     m0_fold=scratch != "NULL", filter_ref=filter_ref)
 
 
 @register

@@ -46,6 +46,9 @@
  *   ML_CONV2D_S8_NO_PAIRS  (every mode) no CONV_2D layer has its filter staged widened to int16
  *                      (--stage-weights, ml_conv2d_s8_stage), so the two-channel routine that
  *                      reads such filters is left out; staged copies are then plain bytes.
+ *   ML_CONV2D_S8_NO_PAIRS8  (every mode) no CONV_2D layer has its filter laid out in channel
+ *                      pairs (--optimize speed, ML_CONV2D_S8_PAIRED8), so the two-channel routine
+ *                      over int8 weights is left out.
  *
  * A generated ml_config.h applies only while ML_CONFIG_MIXED is not defined: a build whose
  * models have different ml_config.h defines it for the shared kernels (the generated CMake and

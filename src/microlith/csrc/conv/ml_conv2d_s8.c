@@ -18,6 +18,14 @@
 #else
 #define ML_CONV_PAIRS 0
 #endif
+/* ... and over int8 filters the generator laid out in channel pairs (--optimize speed,
+ * ML_CONV2D_S8_PAIRED8 in ml_conv2d_s8.h, which tests the same condition), unless no layer has one
+ * (ML_CONV2D_S8_NO_PAIRS8). */
+#if defined(ML_NN_DSP) && ML_CONV2D_S8_PAIRED8_BUILD
+#define ML_CONV_PAIRS8 1
+#else
+#define ML_CONV_PAIRS8 0
+#endif
 
 /*
  * The inner products stay out of line: inlined into the loop nest they lose registers to the
@@ -1415,7 +1423,7 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p6", "28", ML_CONV_BLOCK6, ML_CONV_FAST6, M
 __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, ML_CONV_WIDE4,
                         "mov r4, r2\n\t", "cmp r6, r4\n\t"));
 
-#if ML_CONV_PAIRS
+#if ML_CONV_PAIRS || ML_CONV_PAIRS8
 /*
  * Filters staged widened (ml_conv2d_s8_stage with widen = 1): two output channels times three
  * pixels. The weights are int16 already, so a block of 4 values of a channel pair is one LDM of
@@ -1476,61 +1484,83 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, M
 #define ML_CONV_OUT0 "ldr r12, [sp, #20]\n\t"
 #define ML_CONV_OUT1 "ldr r12, [sp, #20]\n\tadd r12, r12, #1\n\t"
 
+/* The same over int8 filters laid out in channel pairs by the generator (ML_CONV2D_S8_PAIRED8):
+ * per block channel 0's word, then channel 1's, split by SXTB16 as in the six-pixel routine. */
+#define ML_CONV_PAIR8_BLOCK(op)                                                                 \
+    "ldrd r8, r10, [r7], #8\n\t"                                                                 \
+    "sxtb16 r9, r8, ror #8\n\t"                                                                  \
+    "sxtb16 r8, r8\n\t"                                                                          \
+    "sxtb16 r11, r10, ror #8\n\t"                                                                \
+    "sxtb16 r10, r10\n\t"                                                                        \
+    "ldrd r12, lr, [r6], #8\n\t" ML_CONV_PAIR_MAC(op, "r0", "r3")                               \
+    "ldrd r12, lr, [r6], #8\n\t" ML_CONV_PAIR_MAC(op, "r1", "r4")                               \
+    "ldrd r12, lr, [r6], #32\n\t" ML_CONV_PAIR_MAC(op, "r2", "r5")
+
+#define ML_CONV_PAIRS_ROUTINE(name, BLOCK)                                                      \
+    ML_DSP_ASM_FUNCTION(name)                                                                    \
+    "push {r3, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"                                        \
+    "ldmia r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"                          \
+    "push {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"                               \
+    "mov r7, r3\n"                                                                               \
+    ".L" name "_ch:\n\t"                                                                         \
+    "ldr r6, [sp, #0]\n\t"                                                                       \
+    BLOCK(smuad)                                                                               \
+    "ldr.w pc, [sp, #28]\n"                                                                      \
+    ML_CONV_TAB(name, ".L" name)                                                                 \
+    ".L" name "_b0:\n\t" BLOCK(smlad)                                                          \
+    ".L" name "_b1:\n\t" BLOCK(smlad)                                                          \
+    ".L" name "_b2:\n\t" BLOCK(smlad)                                                          \
+    ".L" name "_b3:\n\t" BLOCK(smlad)                                                          \
+    ".L" name "_b4:\n\t" BLOCK(smlad)                                                          \
+    ".L" name "_b5:\n\t" BLOCK(smlad)                                                          \
+    "ldr r12, [sp, #4]\n\t"                                                                      \
+    "cmp r6, r12\n\t"                                                                            \
+    "bne.w .L" name "_b0\n"                                                                      \
+    ".L" name "_done:\n\t"                                                                       \
+    ML_CONV_OUT0 ML_CONV_PAIR_REC(".L" name "_slow0")                                            \
+    ML_CONV_PAIR_FAST("r0", "r1", "r2")                                                          \
+    ".L" name "_ch1:\n\t"                                                                        \
+    ML_CONV_OUT1 ML_CONV_PAIR_REC(".L" name "_slow1")                                            \
+    ML_CONV_PAIR_FAST("r3", "r4", "r5")                                                          \
+    ".L" name "_next:\n\t"                                                                       \
+    "ldr r6, [sp, #20]\n\t"                                                                      \
+    "add r6, r6, #2\n\t"                                                                         \
+    "str r6, [sp, #20]\n\t"                                                                      \
+    "ldr r6, [sp, #12]\n\t"                                                                      \
+    "ldr r8, [sp, #16]\n\t"                                                                      \
+    "cmp r6, r8\n\t"                                                                             \
+    "bne.w .L" name "_ch\n\t"                                                                    \
+    "add sp, sp, #48\n\t"                                                                        \
+    "pop {r3, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                                           \
+    ".L" name "_slow0:\n\t"                                                                      \
+    "cmp r11, #64\n\t"                                                                           \
+    "bhs.w .L" name "_general0\n\t"                                                              \
+    ML_CONV_PAIR_WIDE("r0", "r1", "r2", ML_CONV_OUT0)                                            \
+    "b.w .L" name "_ch1\n"                                                                       \
+    ".L" name "_general0:\n\t"                                                                   \
+    ML_CONV_PAIR_GENERAL("8")                                                                    \
+    "b.w .L" name "_ch1\n"                                                                       \
+    ".L" name "_slow1:\n\t"                                                                      \
+    "cmp r11, #64\n\t"                                                                           \
+    "bhs.w .L" name "_general1\n\t"                                                              \
+    ML_CONV_PAIR_WIDE("r3", "r4", "r5", ML_CONV_OUT1)                                            \
+    "b.w .L" name "_next\n"                                                                      \
+    ".L" name "_general1:\n\t"                                                                   \
+    ML_CONV_PAIR_GENERAL("20")                                                                   \
+    "b.w .L" name "_next\n\t"                                                                   \
+    ".size " name ", .-" name "\n\t"
+#endif /* ML_CONV_PAIRS || ML_CONV_PAIRS8 */
+
+#if ML_CONV_PAIRS
 void ml_conv_dsp_pairs(const ml_conv_dsp_job *job);
 extern const int16_t ml_conv_dsp_pairs_tab[7];
-__asm__(ML_DSP_ASM_FUNCTION("ml_conv_dsp_pairs")
-        "push {r3, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
-        "ldmia r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"
-        "push {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"
-        "mov r7, r3\n"
-        ".Lml_conv_dsp_pairs_ch:\n\t"
-        "ldr r6, [sp, #0]\n\t"
-        ML_CONV_PAIR_BLOCK(smuad)
-        "ldr.w pc, [sp, #28]\n"
-        ML_CONV_TAB("ml_conv_dsp_pairs", ".Lml_conv_dsp_pairs")
-        ".Lml_conv_dsp_pairs_b0:\n\t" ML_CONV_PAIR_BLOCK(smlad)
-        ".Lml_conv_dsp_pairs_b1:\n\t" ML_CONV_PAIR_BLOCK(smlad)
-        ".Lml_conv_dsp_pairs_b2:\n\t" ML_CONV_PAIR_BLOCK(smlad)
-        ".Lml_conv_dsp_pairs_b3:\n\t" ML_CONV_PAIR_BLOCK(smlad)
-        ".Lml_conv_dsp_pairs_b4:\n\t" ML_CONV_PAIR_BLOCK(smlad)
-        ".Lml_conv_dsp_pairs_b5:\n\t" ML_CONV_PAIR_BLOCK(smlad)
-        "ldr r12, [sp, #4]\n\t"
-        "cmp r6, r12\n\t"
-        "bne.w .Lml_conv_dsp_pairs_b0\n"
-        ".Lml_conv_dsp_pairs_done:\n\t"
-        ML_CONV_OUT0 ML_CONV_PAIR_REC(".Lml_conv_dsp_pairs_slow0")
-        ML_CONV_PAIR_FAST("r0", "r1", "r2")
-        ".Lml_conv_dsp_pairs_ch1:\n\t"
-        ML_CONV_OUT1 ML_CONV_PAIR_REC(".Lml_conv_dsp_pairs_slow1")
-        ML_CONV_PAIR_FAST("r3", "r4", "r5")
-        ".Lml_conv_dsp_pairs_next:\n\t"
-        "ldr r6, [sp, #20]\n\t"
-        "add r6, r6, #2\n\t"
-        "str r6, [sp, #20]\n\t"
-        "ldr r6, [sp, #12]\n\t"
-        "ldr r8, [sp, #16]\n\t"
-        "cmp r6, r8\n\t"
-        "bne.w .Lml_conv_dsp_pairs_ch\n\t"
-        "add sp, sp, #48\n\t"
-        "pop {r3, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
-        ".Lml_conv_dsp_pairs_slow0:\n\t"
-        "cmp r11, #64\n\t"
-        "bhs.w .Lml_conv_dsp_pairs_general0\n\t"
-        ML_CONV_PAIR_WIDE("r0", "r1", "r2", ML_CONV_OUT0)
-        "b.w .Lml_conv_dsp_pairs_ch1\n"
-        ".Lml_conv_dsp_pairs_general0:\n\t"
-        ML_CONV_PAIR_GENERAL("8")
-        "b.w .Lml_conv_dsp_pairs_ch1\n"
-        ".Lml_conv_dsp_pairs_slow1:\n\t"
-        "cmp r11, #64\n\t"
-        "bhs.w .Lml_conv_dsp_pairs_general1\n\t"
-        ML_CONV_PAIR_WIDE("r3", "r4", "r5", ML_CONV_OUT1)
-        "b.w .Lml_conv_dsp_pairs_next\n"
-        ".Lml_conv_dsp_pairs_general1:\n\t"
-        ML_CONV_PAIR_GENERAL("20")
-        "b.w .Lml_conv_dsp_pairs_next\n\t"
-        ".size ml_conv_dsp_pairs, .-ml_conv_dsp_pairs\n\t");
-#endif /* ML_CONV_PAIRS */
+__asm__(ML_CONV_PAIRS_ROUTINE("ml_conv_dsp_pairs", ML_CONV_PAIR_BLOCK));
+#endif
+#if ML_CONV_PAIRS8
+void ml_conv_dsp_pairs8(const ml_conv_dsp_job *job);
+extern const int16_t ml_conv_dsp_pairs8_tab[7];
+__asm__(ML_CONV_PAIRS_ROUTINE("ml_conv_dsp_pairs8", ML_CONV_PAIR8_BLOCK));
+#endif
 
 /*
  * The records of ml_conv_dsp_job for every output channel. A channel is fast only when
@@ -1690,7 +1720,7 @@ static int32_t ml_conv_dsp_group_size(int32_t *first, int32_t pixels, int pairs,
     const int32_t left = pixels - *first;
     int32_t np;
     *px = 0;
-#if ML_CONV_PAIRS
+#if ML_CONV_PAIRS || ML_CONV_PAIRS8
     if (pairs) {
         /* Columns of six pixels, the routine run on each half; the rest as one six ending on
          * the last pixel when 4 or 5 remain, else as a three. */
@@ -1759,13 +1789,18 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
     const int pointwise = d.k_h == 1 && d.k_w == 1 && (d.in_c & 3) == 0 && params->stride_h == 1 &&
                           params->stride_w == 1 && params->pad_h == 0 && params->pad_w == 0 &&
                           out_h == d.in_h && out_w == d.in_w;
-#if ML_CONV_PAIRS
-    const int pairs = params->filter_widened != 0;
-    if (pairs && (!fast || (out_c & 1) != 0 || pixels < 3)) {
-        return ML_ARG_ERROR;  /* the generator widens only filters this routine can take */
+#if ML_CONV_PAIRS || ML_CONV_PAIRS8
+    /* 1: staged widened (ml_conv_dsp_pairs); ML_CONV2D_S8_PAIRED8: laid out in channel pairs */
+    const int pairs = params->filter_widened;
+    if (pairs && (!fast || (out_c & 1) != 0 || pixels < 3 || (pairs == 1 && !ML_CONV_PAIRS) ||
+                  (pairs != 1 && (!ML_CONV_PAIRS8 || pairs != ML_CONV2D_S8_PAIRED8)))) {
+        return ML_ARG_ERROR;  /* the generator gives these layouts only to layers this can run */
     }
 #else
     const int pairs = 0;  /* ml_conv2d_s8_stage copied the filter as it is */
+    if (params->filter_widened > 1) {
+        return ML_ARG_ERROR;  /* a paired layout this build has no routine for */
+    }
 #endif
 #if ML_CONV_ASM
     ml_conv_dsp_job job;
@@ -1788,15 +1823,20 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
         job.entry = ml_conv_dsp_entry(ml_conv_dsp_p6, ml_conv_dsp_p6_tab, slot);
 #endif
 #if ML_CONV_PAIRS
-        if (pairs) {
+        if (pairs == 1) {
             job.entry = ml_conv_dsp_entry(ml_conv_dsp_pairs, ml_conv_dsp_pairs_tab, slot);
+        }
+#endif
+#if ML_CONV_PAIRS8
+        if (pairs > 1) {
+            job.entry = ml_conv_dsp_entry(ml_conv_dsp_pairs8, ml_conv_dsp_pairs8_tab, slot);
         }
 #endif
         key = ml_conv_dsp_out_key(rec);
         job.w_back = 4 * d.blocks - d.k;
         job.out_off = params->output_offset;
         if (pairs) {
-            job.w_back = 0;  /* the widened copy pads every channel to whole blocks */
+            job.w_back = 0;  /* both pair layouts pad every channel to whole blocks */
         } else if ((d.k & 3) != 0) {
             /* Word reads overrun each channel by w_back bytes, which meet zero columns; the last
              * channel reads a padded copy instead, so nothing past the filter is read. */
@@ -1842,16 +1882,25 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
                     run = ml_conv_dsp_p6;
                 }
 #endif
-#if ML_CONV_PAIRS
+#if ML_CONV_PAIRS || ML_CONV_PAIRS8
                 if (pairs) {
+                    void (*two)(const ml_conv_dsp_job *) = NULL;
+#if ML_CONV_PAIRS
+                    two = ml_conv_dsp_pairs;
+#endif
+#if ML_CONV_PAIRS8
+                    if (pairs > 1) {
+                        two = ml_conv_dsp_pairs8;
+                    }
+#endif
                     job.cols_end = d.cols + d.blocks * 12;
                     job.out = (uintptr_t)out;
-                    ml_conv_dsp_pairs(&job);
+                    two(&job);
                     if (np == 6) {
                         job.cols += 6;
                         job.cols_end += 6;
                         job.out = (uintptr_t)(out + 3 * out_c);
-                        ml_conv_dsp_pairs(&job);
+                        two(&job);
                     }
                     first += np;
                     continue;
@@ -1909,7 +1958,7 @@ static ML_NOINLINE ml_status ml_conv2d_s8_dsp_in_place(const ml_conv_params *par
     }
     const int32_t pixels = output_dims->h * output_dims->w;
     const int fast = ML_CONV_ASM && params->act_min <= -128 && params->act_max >= 127;
-    const int pairs = ML_CONV_PAIRS && params->filter_widened != 0;
+    const int pairs = (ML_CONV_PAIRS || ML_CONV_PAIRS8) && params->filter_widened != 0;
     int32_t own = pixels;   /* the first pixel only an overlapping last group has */
     int32_t start = pixels; /* where that group starts */
     for (int32_t first = 0; first < pixels;) {
@@ -2643,6 +2692,9 @@ ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant 
     geo.tap_dy = params->dilation_h * in_w * in_c;
     geo.tap_dx = params->dilation_w * in_c;
     geo.merge_row = params->dilation_w == 1 && geo.groups == 1;
+    if (params->filter_widened > 1 && (scratch == NULL || geo.groups != 1)) {
+        return ML_ARG_ERROR;  /* a channel-pair layout, which only the DSP path reads */
+    }
 #if defined(ML_NN_DSP) && !defined(ML_CONV2D_S8_NO_IN_PLACE)
     if (scratch != NULL && geo.groups == 1 && (const void *)input == (const void *)output) {
         return ml_conv2d_s8_dsp_in_place(params, quant, scratch, input_dims, output, filter_dims,

@@ -26,8 +26,30 @@ typedef struct {
                                after a layer's first): what the kernel derived from the layer's
                                constants and left there is reused; 0 otherwise */
     int32_t filter_widened; /* 1 when `filter` is the copy ml_conv2d_s8_stage made with widen = 1
-                               (--stage-weights; the generator sets both) */
+                               (--stage-weights; the generator sets both); ML_CONV2D_S8_PAIRED8
+                               when it is the generator's channel-pair layout (below) */
 } ml_conv_params;
+
+/*
+ * --optimize speed: DSP builds run a layer whose filter the generator laid out in channel pairs
+ * (per pair of output channels and block of 4 values: channel 0's 4 int8 weights, then channel
+ * 1's; each channel padded with zeros to a multiple of 4) through a routine of two output
+ * channels by three pixels that reads each column word once for both. The generator passes the
+ * filter as ML_CONV2D_S8_FILTER(paired, plain) and filter_widened = ML_CONV2D_S8_PAIRED8: builds
+ * with that routine (ML_CONV2D_S8_PAIRED8_BUILD) reference the paired copy, every other build the
+ * plain TFLite filter and 0, so each links one of them. Only for layers the DSP assembly runs
+ * whole (clamp [-128, 127], no groups, a scratch, an even C_OUT, at least 3 pixels a call).
+ */
+#if ML_DSP_LAYOUTS && !defined(ML_OPTIMIZE_SIZE) && !defined(ML_COMPACT_CONV2D_S8) &&             \
+    !defined(ML_CONV2D_S8_NO_PAIRS8)
+#define ML_CONV2D_S8_PAIRED8_BUILD 1
+#define ML_CONV2D_S8_PAIRED8 2
+#define ML_CONV2D_S8_FILTER(paired, plain) ((void)(plain), (paired))
+#else
+#define ML_CONV2D_S8_PAIRED8_BUILD 0
+#define ML_CONV2D_S8_PAIRED8 0
+#define ML_CONV2D_S8_FILTER(paired, plain) (plain)  /* paired is not declared there */
+#endif
 
 /*
  * The bias operand of a layer the Cortex-M0 path runs (scratch, no groups): there the generator
