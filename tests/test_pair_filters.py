@@ -1,10 +1,9 @@
-"""--optimize speed with --weights-in-ram lays convolution filters out in channel pairs for DSP
-builds (issue 11): ml_conv_dsp_pairs8 runs two output channels by three pixels over int8 weights,
-each column word loaded once for both channels (28 cycles and 20 instructions per 24 MACs on
-Cortex-M4 against the six-pixel routine's 31 and 18), and reads each filter twice per six pixels,
-which only RAM serves without new wait states. The layout is the same bytes moved (plus zero
-padding to whole blocks), only DSP builds reference it, and every layer that takes it stays
-byte-exact with TFLM:
+"""--optimize speed lays convolution filters out in channel pairs for DSP builds (issue 11):
+ml_conv_dsp_pairs8 runs two output channels by three pixels over int8 weights, each column word
+loaded once for both channels (28 cycles and 20 instructions per 24 MACs on Cortex-M4 against
+the six-pixel routine's 31 and 18). The layout is the same bytes moved (plus zero padding to whole
+blocks), only DSP builds reference it, and every layer that takes it stays byte-exact with TFLM,
+with the weights in flash or in RAM:
 every requantization record kind in both channels of a pair, K that ends mid-block, pixel counts
 that take sixes, an overlapping six, threes and an overlapping three, layers in place, and the
 other cores (M7 and M33 run the routine, M3 and M0 the plain filter)."""
@@ -45,24 +44,24 @@ def test_layout_moves_the_same_bytes_into_channel_pairs():
                 assert np.array_equal(got, want), (pair, b, ch)
 
 
-def _compile(g, tmp_path, optimize="speed", weights_in_ram=True):
+def _compile(g, tmp_path, optimize="speed", weights_in_ram=False):
     path = write(g, tmp_path)
     return path, api.compile(path, tmp_path / f"c_{optimize}_{int(weights_in_ram)}", measure=False,
                              optimize=optimize, weights_in_ram=weights_in_ram)
 
 
-@pytest.mark.parametrize("mode, in_ram", [("balanced", True), ("size", True), ("speed", False),
+@pytest.mark.parametrize("mode, in_ram", [("balanced", False), ("size", False), ("speed", False),
                                          ("speed", True)])
-def test_only_speed_mode_with_weights_in_ram_lays_filters_out_in_pairs(tmp_path, mode, in_ram):
-    """Balanced and size keep the plain filter (and leave the routine out), as does speed with the
-    weights in flash; speed with them in RAM passes the paired copy through ML_CONV2D_S8_FILTER,
-    declared for DSP builds only."""
+def test_only_speed_mode_lays_filters_out_in_pairs(tmp_path, mode, in_ram):
+    """Balanced and size keep the plain filter (and leave the routine out); speed passes the
+    paired copy through ML_CONV2D_S8_FILTER, declared for DSP builds only, the weights in flash or
+    in RAM."""
     g = conv_graph((1, 6, 6, 8), 6, (3, 3), in_zp=-128, out_zp=3, seed=5)
     _, c = _compile(g, tmp_path, mode, in_ram)
     out = tmp_path / f"c_{mode}_{int(in_ram)}"
     src = (out / "src" / f"{c['name']}.c").read_text()
     config = next(out.rglob("ml_config.h")).read_text()
-    if mode == "speed" and in_ram:
+    if mode == "speed":
         assert c["pair_filters"] == [0]
         assert "ML_CONV2D_S8_FILTER(" in src and ".filter_widened = ML_CONV2D_S8_PAIRED8" in src
         assert re.search(r"#if ML_DSP_LAYOUTS\nstatic const int8_t \w+_l0_filter_pairs\[", src)
@@ -79,22 +78,22 @@ def test_layers_the_routine_cannot_take_keep_the_plain_filter(tmp_path):
                     "relu": conv_graph((1, 4, 4, 8), 6, (1, 1), activation="RELU", out_zp=-20, seed=4),
                     "two_px": conv_graph((1, 1, 2, 8), 6, (1, 1), seed=6)}.items():
         path = write(g, tmp_path, name)
-        c = api.compile(path, tmp_path / name, measure=False, optimize="speed", weights_in_ram=True)
+        c = api.compile(path, tmp_path / name, measure=False, optimize="speed")
         assert c["pair_filters"] == [], name
 
 
 def test_speed_mode_resnet_pairs_the_filters_it_does_not_stage(tmp_path):
-    c = api.compile(str(RESNET), tmp_path / "r", measure=False, optimize="speed", weights_in_ram=True)
+    c = api.compile(str(RESNET), tmp_path / "r", measure=False, optimize="speed")
     staged = set(c["staged_weights"]["layers"])
     assert c["pair_filters"] == [1, 2, 5, 8, 9]
     assert not staged & set(c["pair_filters"])
 
 
-def _verify(g, tmp_path, samples=3, target="cortex-m4"):
+def _verify(g, tmp_path, samples=3, target="cortex-m4", weights_in_ram=False):
     path, c = _compile(g, tmp_path)
     assert c["pair_filters"] == [0], c["pair_filters"]
     res = microlith.verify(path, target=target, samples=samples, seed=1, optimize="speed",
-                           weights_in_ram=True, workdir=str(tmp_path))
+                           weights_in_ram=weights_in_ram, workdir=str(tmp_path))
     assert res["bit_exact"], res
 
 
@@ -102,8 +101,9 @@ def _verify(g, tmp_path, samples=3, target="cortex-m4"):
 @pytest.mark.parametrize("in_c,kernel", [(3, (3, 3)), (8, (1, 1))], ids=["k27", "pointwise"])
 def test_paired_routine_takes_every_record_kind(tmp_path, in_c, kernel):
     from test_conv_dsp import mixed_records_conv
-    # 10 channels in pairs fast/fast, fast/wide, wide/general, general/general, wide/fast
-    _verify(mixed_records_conv(in_c, kernel, out_c=10), tmp_path, samples=4)
+    # 10 channels in pairs fast/fast, fast/wide, wide/general, general/general, wide/fast; the
+    # pointwise case with the weights in RAM
+    _verify(mixed_records_conv(in_c, kernel, out_c=10), tmp_path, samples=4, weights_in_ram=in_c == 8)
 
 
 @needs_tools
@@ -129,5 +129,5 @@ def test_speed_mode_resnet_is_byte_exact(tmp_path):
     """ResNet-8 on the emulated Cortex-M4: the paired layers (two of them in place by chunks of
     rows) byte-exact with TFLM."""
     res = microlith.verify(str(RESNET), target="cortex-m4", samples=2, seed=1, optimize="speed",
-                           weights_in_ram=True, workdir=str(tmp_path))
+                           workdir=str(tmp_path))
     assert res["bit_exact"], res

@@ -120,7 +120,7 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
         limits = Limits(limits.max_arena if max_arena is None else max_arena,
                         limits.max_flash if max_flash is None else max_flash).checked()
     g.meta["codegen_limits"] = limits  # prepare() validates the graph against these
-    prep = prepare(g, strategy, optimize, stage_weights, weights_in_ram)
+    prep = prepare(g, strategy, optimize, stage_weights)
     # what staging costs: the arena of the same plan without it (staged bytes take free arena first)
     unstaged = prepare(g, strategy, optimize, 0).plan.arena_size if prep.staged else prep.plan.arena_size
     if prep.plan.arena_size > limits.max_arena:

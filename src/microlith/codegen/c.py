@@ -93,14 +93,12 @@ class Prepared:
 
 
 def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
-            stage_weights: int | str | None = None, weights_in_ram: bool = False) -> Prepared:
+            stage_weights: int | str | None = None) -> Prepared:
     """Per-node parameters (TFLM's Prepare) and the memory plan. Strategies: "greedy" (with
     in-place layers), "greedy-noinplace", "linear" (no sharing, the baseline). `optimize`:
     speed, size or balanced (the default), see codegen/optimize.py. `stage_weights`: bytes up to
     which a convolution's filter is copied into the arena before it runs, or "free": those that fit
-    where the arena is free anyway, or None: free for speed, else none (codegen/stage.py).
-    `weights_in_ram`: the constants will live in RAM (--weights-in-ram), where speed mode lays
-    convolution filters out for the two-channel routine over int8 weights (_pair_filters)."""
+    where the arena is free anyway, or None: free for speed, else none (codegen/stage.py)."""
     graph.validate_for_codegen()  # issue 8: refuse what the kernels cannot compute exactly, first
     if strategy not in ("greedy", "greedy-noinplace", "linear"):
         raise MicrolithError(f"unknown memory strategy '{strategy}'")
@@ -180,35 +178,32 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
     drop_fallbacks(graph, params, opt, frozenset(dsp_whole))
     if not any(is_widened(graph.nodes[i], graph, params[i], n) for i, n in staged.items()):
         opt.absent.append("CONV2D_S8_NO_PAIRS")  # the two-channel routine (about 1.4 KB): no widened filter
-    if not _pair_filters(graph, params, opt, staged, widen, weights_in_ram):
+    if not _pair_filters(graph, params, opt, staged, widen):
         opt.absent.append("CONV2D_S8_NO_PAIRS8")  # nor over int8 pairs
     return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt, staged, widen,
                     dsp_whole)
 
 
-def _pair_filters(graph: Graph, params: list, opt, staged: dict, widen: bool, weights_in_ram: bool) -> list[int]:
-    """--optimize speed with --weights-in-ram: the convolutions whose filter DSP builds read laid
-    out in channel pairs (ml_conv_dsp_pairs8: two output channels by three pixels, 28 cycles and
-    20 instructions per 24 MACs on Cortex-M4 where the six-pixel routine takes 31 and 18), marked
-    p["pair_filter"]: the layers the two-channel routine can run (stage.widens) whose filter is
-    not staged (a staged one is widened, or copied as it is for the six-pixel routine).
+def _pair_filters(graph: Graph, params: list, opt, staged: dict, widen: bool) -> list[int]:
+    """--optimize speed: the convolutions whose filter DSP builds read laid out in channel pairs
+    (ml_conv_dsp_pairs8: two output channels by three pixels, 28 cycles and 20 instructions per 24
+    MACs on Cortex-M4 where the six-pixel routine takes 31 and 18), marked p["pair_filter"]: the
+    layers the two-channel routine can run (stage.widens) whose filter is not staged (a staged
+    one is widened, or copied as it is for the six-pixel routine). The other modes keep the
+    six-pixel routine, the fewer instructions and no second routine's code (about 1.2 KB).
 
     The routine reads each filter twice per six pixels (once per three) where the six-pixel one
-    reads it once: from RAM that costs nothing, from flash behind wait states the second read
-    stalls again unless a cache keeps the filter. Measured on ResNet-8, speed mode, without ->
-    with the pairs for every layer that can take them (`microlith profile ... --optimize speed`):
-    Cortex-M4 at zero wait states 19.80 -> 18.82 M cycles (11.78 -> 12.88 M instructions), but
-    with the STM32L4R5 model's flash (5 wait states, 256-byte data cache) 21.84 -> 21.99 M (KWS
-    +1.2%, VWW +0.5%); with the STM32F746 model (Cortex-M7, 4 KB data cache) 17.50 -> 17.07 M and
-    the STM32U575's (Cortex-M33, 8 KB cache) 20.12 -> 19.32 M. The generated folder serves every
-    board, so the filters in flash keep the six-pixel routine, and those in RAM take the pairs:
-    with --weights-in-ram ResNet-8 runs in 18.82 M cycles, 19.72 M with the STM32L4R5's code
-    fetches through its cache (from 19.80 M and 20.6 M). The other modes keep the six-pixel
-    routine, the fewer instructions and no second routine's code (about 1.2 KB)."""
+    reads it once; from flash behind wait states the second read stalls again unless a cache
+    keeps the filter. Measured on ResNet-8, speed mode, without -> with the pairs (`microlith
+    profile MODEL --target T --optimize speed`): Cortex-M4 at zero wait states 19.85 -> 18.82 M
+    cycles (11.78 -> 12.88 M instructions); with the STM32L4R5 model's flash (5 wait states,
+    256-byte data cache) 21.92 -> 21.98 M (+0.3%; KWS +0.4%, VWW -1.2%), the STM32F746's
+    (Cortex-M7, 4 KB data cache) 17.44 -> 17.14 M, the STM32U575's (Cortex-M33, 8 KB cache)
+    20.18 -> 19.33 M; with --weights-in-ram on the STM32L4R5 model 20.75 -> 19.71 M."""
     pairs = []
     for i, node in enumerate(graph.nodes):
         params[i].pop("pair_filter", None)
-        if opt.mode == "speed" and weights_in_ram and widen and i not in staged and widens(node, graph, params[i]):
+        if opt.mode == "speed" and widen and i not in staged and widens(node, graph, params[i]):
             params[i]["pair_filter"] = True
             pairs.append(i)
     return pairs

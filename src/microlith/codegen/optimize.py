@@ -17,12 +17,10 @@ Three kinds of code grow with what a model asks for, and each has a compact form
                     one shared cursor (csrc/common/ml_row_stream.c).
 
 Modes, resolved before any code is emitted:
-  speed     every variant, -O2 as the build says, inline glue, and filters staged where the arena
-            is free (codegen/stage.py resolve_stage_budget): the fastest code in the same arena.
-            With --weights-in-ram the other convolution filters are laid out in channel pairs for
-            DSP builds' two-channel routine over int8 weights (codegen/c.py _pair_filters), which
-            reads a filter twice per six pixels: fewer cycles from RAM, more from flash behind wait
-            states and a small cache.
+  speed     every variant, -O2 as the build says, inline glue, filters staged where the arena
+            is free (codegen/stage.py resolve_stage_budget), and the other convolution filters laid
+            out in channel pairs for DSP builds' two-channel routine over int8 weights (codegen/c.py
+            _pair_filters): the fewest cycles in the same arena, for more instructions and code.
   size      one generic instance per kernel family (plus the few variants that save far more
             than their bytes: kept_variants), -Os, no unused portable fallback, compact glue;
             every layer "size".

@@ -1255,37 +1255,27 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
 #define ML_CONV_BLOCK4(op)                                                                      \
     ML_CONV_WORD ML_CONV_MAC2(op, "r0", "r1") ML_CONV_LDM ML_CONV_MAC2(op, "r2", "r3")
 
-/* Fast records: each result into its accumulator's register (ML_CONV_FAST_IN: r8 = 2 * bias,
- * r9 = multiplier, r10 = the rounding term with the output offset, r11 = n; ml_dsp_requantize),
- * then the byte stores in a row, C_OUT apart (r12 = pixel 0's output, lr = C_OUT, r9 := pixel 1's
- * once the multiplier is done with): neighbouring stores pipeline, 1 cycle each after the first
- * on Cortex-M4 where a store between ALU instructions takes 2. */
-#define ML_CONV_FAST_IN(a)                                                                      \
+/* Fast records: requantize accumulator a into r6 (r8 = 2 * bias, r9 = multiplier, r10 = the
+ * rounding term with the output offset, r11 = n; ml_dsp_requantize); a is free afterwards. */
+#define ML_CONV_FAST(a)                                                                         \
     "add r6, r8, " a ", lsl #1\n\t"                                                              \
     "sub " a ", r10, r6, lsr #31\n\t"                                                            \
-    "smmlar " a ", r6, r9, " a "\n\t"                                                            \
-    "asr " a ", " a ", r11\n\t"                                                                   \
-    "ssat " a ", #8, " a "\n\t"
-#define ML_CONV_ST6(a, b, c, d, e, f)                                                           \
-    "add r9, r12, lr\n\t"                                                                        \
-    "strb " a ", [r12]\n\t"                                                                     \
-    "strb " b ", [r9]\n\t"                                                                      \
-    "strb " c ", [r12, lr, lsl #1]\n\t"                                                         \
-    "strb " d ", [r9, lr, lsl #1]\n\t"                                                          \
-    "strb " e ", [r12, lr, lsl #2]\n\t"                                                         \
-    "strb " f ", [r9, lr, lsl #2]\n\t"
-#define ML_CONV_ST4(a, b, c, d)                                                                 \
-    "add r9, r12, lr\n\t"                                                                        \
-    "strb " a ", [r12]\n\t"                                                                     \
-    "strb " b ", [r9]\n\t"                                                                      \
-    "strb " c ", [r12, lr, lsl #1]\n\t"                                                         \
-    "strb " d ", [r9, lr, lsl #1]\n\t"
+    "smmlar r6, r6, r9, " a "\n\t"                                                               \
+    "asr r6, r6, r11\n\t"                                                                        \
+    "ssat r6, #8, r6\n\t"
+
+/* Byte stores of pixels 2i and 2i + 1 (r12 = pixel 2i's output, lr = C_OUT). */
+#define ML_CONV_ST0 "strb r6, [r12]\n\t"
+#define ML_CONV_ST1 "strb r6, [r12, lr]\n\t"
+#define ML_CONV_NEXT2 "add r12, r12, lr, lsl #1\n\t"
+
 #define ML_CONV_FAST6                                                                           \
-    ML_CONV_FAST_IN("r0") ML_CONV_FAST_IN("r1") ML_CONV_FAST_IN("r2") ML_CONV_FAST_IN("r3")      \
-    ML_CONV_FAST_IN("r4") ML_CONV_FAST_IN("r5") ML_CONV_ST6("r0", "r1", "r2", "r3", "r4", "r5")
+    ML_CONV_FAST("r0") ML_CONV_ST0 ML_CONV_FAST("r1") ML_CONV_ST1 ML_CONV_NEXT2                  \
+    ML_CONV_FAST("r2") ML_CONV_ST0 ML_CONV_FAST("r3") ML_CONV_ST1 ML_CONV_NEXT2                  \
+    ML_CONV_FAST("r4") ML_CONV_ST0 ML_CONV_FAST("r5") ML_CONV_ST1
 #define ML_CONV_FAST4                                                                           \
-    ML_CONV_FAST_IN("r0") ML_CONV_FAST_IN("r1") ML_CONV_FAST_IN("r2") ML_CONV_FAST_IN("r3")      \
-    ML_CONV_ST4("r0", "r1", "r2", "r3")
+    ML_CONV_FAST("r0") ML_CONV_ST0 ML_CONV_FAST("r1") ML_CONV_ST1 ML_CONV_NEXT2                  \
+    ML_CONV_FAST("r2") ML_CONV_ST0 ML_CONV_FAST("r3") ML_CONV_ST1
 
 /* Wide records: accumulator a := its requantization before the offset (r8 = bias,
  * r9 = multiplier, r10 = 2^(n-2), r11 = n - 1; r6, r12 and lr are scratch). */
@@ -1297,10 +1287,11 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     "add r12, r12, #0x40000000\n\t"                                                              \
     "smlal r12, " a ", r6, r9\n\t"                                                               \
     "asr " a ", " a ", r11\n\t"
-/* ... then the offset (r6) and SSAT, and the stores as for fast records. */
-#define ML_CONV_WOUT(a)                                                                         \
+/* ... then offset (r6), SSAT and the byte store of pixel 2i (0) or 2i + 1 (1). */
+#define ML_CONV_WST(a, at)                                                                      \
     "add " a ", " a ", r6\n\t"                                                                   \
-    "ssat " a ", #8, " a "\n\t"
+    "ssat " a ", #8, " a "\n\t"                                                                  \
+    "strb " a ", " at "\n\t"
 #define ML_CONV_WIDE_TAIL                                                                       \
     ML_CONV_OUT_PTR                                                                              \
     "ldr r6, [sp, #36]\n\t"                                                                      \
@@ -1308,13 +1299,14 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
 #define ML_CONV_WIDE6                                                                           \
     ML_CONV_WIDE("r0") ML_CONV_WIDE("r1") ML_CONV_WIDE("r2") ML_CONV_WIDE("r3")                  \
     ML_CONV_WIDE("r4") ML_CONV_WIDE("r5") ML_CONV_WIDE_TAIL                                      \
-    ML_CONV_WOUT("r0") ML_CONV_WOUT("r1") ML_CONV_WOUT("r2") ML_CONV_WOUT("r3")                  \
-    ML_CONV_WOUT("r4") ML_CONV_WOUT("r5") ML_CONV_ST6("r0", "r1", "r2", "r3", "r4", "r5")
+    ML_CONV_WST("r0", "[r12]") ML_CONV_WST("r1", "[r12, lr]") ML_CONV_NEXT2                      \
+    ML_CONV_WST("r2", "[r12]") ML_CONV_WST("r3", "[r12, lr]") ML_CONV_NEXT2                      \
+    ML_CONV_WST("r4", "[r12]") ML_CONV_WST("r5", "[r12, lr]")
 #define ML_CONV_WIDE4                                                                           \
     ML_CONV_WIDE("r0") ML_CONV_WIDE("r1") ML_CONV_WIDE("r2") ML_CONV_WIDE("r3")                  \
     ML_CONV_WIDE_TAIL                                                                            \
-    ML_CONV_WOUT("r0") ML_CONV_WOUT("r1") ML_CONV_WOUT("r2") ML_CONV_WOUT("r3")                  \
-    ML_CONV_ST4("r0", "r1", "r2", "r3")
+    ML_CONV_WST("r0", "[r12]") ML_CONV_WST("r1", "[r12, lr]") ML_CONV_NEXT2                      \
+    ML_CONV_WST("r2", "[r12]") ML_CONV_WST("r3", "[r12, lr]")
 /* The unrolled loop's entry slots (0-5, 6 past the loop) of routine R (local labels L), as byte
  * offsets from R's start in the table R_tab (read-only data, so that no symbol splits the code):
  * ml_conv_dsp_entry turns a slot into the address once per call, and each channel enters with
@@ -1374,9 +1366,9 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     END                                                                                          \
     "bne.w .L" name "_b0\n"                                                                      \
     ".L" name "_done:\n\t"                                                                       \
-    "ldr r6, [sp, #12]\n\t"                                                                      \
     "ldr r10, [sp, #32]\n\t"                                                                     \
     "sub r7, r7, r10\n\t"                                                                        \
+    "ldr r6, [sp, #12]\n\t"                                                                      \
     "ldmia r6!, {r8, r9, r10, r11}\n\t"                                                          \
     "str r6, [sp, #12]\n\t"                                                                      \
     "cmp r11, #23\n\t"                                                                           \
@@ -1456,19 +1448,25 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, M
     "ldr lr, [sp, #24]\n\t"                                                                      \
     "cmp r11, #23\n\t"                                                                           \
     "bhs.w " slow "\n\t"
-/* Fast records: as in ml_conv_dsp_p6, the three stores in a row. */
-#define ML_CONV_ST3(a, b, c)                                                                    \
+/* Fast records: each result into its accumulator's register, then the three stores in a row
+ * (neighbouring stores pipeline). */
+#define ML_CONV_FAST_IN(a)                                                                      \
+    "add r6, r8, " a ", lsl #1\n\t"                                                              \
+    "sub " a ", r10, r6, lsr #31\n\t"                                                            \
+    "smmlar " a ", r6, r9, " a "\n\t"                                                            \
+    "asr " a ", " a ", r11\n\t"                                                                   \
+    "ssat " a ", #8, " a "\n\t"
+#define ML_CONV_PAIR_FAST(a, b, c)                                                              \
+    ML_CONV_FAST_IN(a) ML_CONV_FAST_IN(b) ML_CONV_FAST_IN(c)                                     \
     "strb " a ", [r12]\n\t"                                                                      \
     "strb " b ", [r12, lr]\n\t"                                                                  \
     "strb " c ", [r12, lr, lsl #1]\n\t"
-#define ML_CONV_PAIR_FAST(a, b, c)                                                              \
-    ML_CONV_FAST_IN(a) ML_CONV_FAST_IN(b) ML_CONV_FAST_IN(c) ML_CONV_ST3(a, b, c)
 /* Wide records (r11 = n - 1 after the subtraction); `out` sets r12 to the pixel 0 output. */
 #define ML_CONV_PAIR_WIDE(a, b, c, out)                                                         \
     "sub r11, r11, #32\n\t"                                                                      \
     ML_CONV_WIDE(a) ML_CONV_WIDE(b) ML_CONV_WIDE(c)                                              \
     "ldr r6, [sp, #36]\n\t" out "ldr lr, [sp, #24]\n\t"                                          \
-    ML_CONV_WOUT(a) ML_CONV_WOUT(b) ML_CONV_WOUT(c) ML_CONV_ST3(a, b, c)
+    ML_CONV_WST(a, "[r12]") ML_CONV_WST(b, "[r12, lr]") ML_CONV_NEXT2 ML_CONV_WST(c, "[r12]")
 /* General records: the channel's three sums (saved at sp + acc) through ml_conv_dsp_general. */
 #define ML_CONV_PAIR_GENERAL(acc)                                                               \
     "push {r0, r1, r2, r3, r4, r5}\n\t"                                                          \
