@@ -3,12 +3,15 @@
     python3 bench/bench_optimize.py                 # print the markdown table
     python3 bench/bench_optimize.py --write         # replace the marked section of BENCHMARKS.md
 
-Per MLPerf Tiny model and mode: instructions (exact, QEMU), their ratio to speed mode, text
+Per MLPerf Tiny model and mode: instructions (exact, QEMU), their ratio to speed mode and to the
+mode with the fewest (speed trades instructions for cycles: its convolutions run two channels by
+three pixels, more instructions and fewer cycles), estimated cycles at zero wait states, text
 (.isr_vector + .text of the whole firmware, the basis TinyEngine's 10.2 KB on KWS is given in),
 code (flash - the constant arrays the build links), the generated folder's own code (code less
 the measurement harness and the C library) and those weights. The issue-11 bounds it is held
-against: size-mode KWS text <= 10 KB at <= 1.2x the speed instructions; default (balanced) code
-<= 20 KB beside the weights on every model.
+against: size-mode KWS text <= 10 KB at <= 1.2x the speed instructions (held here against the
+fewest instructions of any mode, the stricter reading); default (balanced) code <= 20 KB beside
+the weights on every model.
 """
 from __future__ import annotations
 
@@ -28,25 +31,27 @@ MODES = ("speed", "balanced", "size")
 def measure(target: str) -> list[dict]:
     rows = []
     for label, fname, inp in ROWS:
-        speed = None
+        speed, mine = None, []
         for mode in MODES:
-            r = profiling.profile(MODELS / fname, target, inputs=MODELS / inp if inp else None,
-                                  optimize=mode, cycles=False)
+            r = profiling.profile(MODELS / fname, target, inputs=MODELS / inp if inp else None, optimize=mode)
             speed = speed or r["instructions"]
-            rows.append({"label": label, "mode": mode, "ratio": r["instructions"] / speed, **r})
+            mine.append({"label": label, "mode": mode, "ratio": r["instructions"] / speed, **r})
             print(f"  {label} {mode}: {r['instructions']:,} instructions, text {r['text_bytes']:,} B",
                   file=sys.stderr)
+        fewest = min(r["instructions"] for r in mine)
+        rows += [{**r, "ratio_fewest": r["instructions"] / fewest} for r in mine]
     return rows
 
 
 def table(rows: list[dict], target: str) -> str:
     lines = [f"{compiler_version()}, -O2 as the build says (size mode adds -Os through its ml_config.h), "
              f"{target} on QEMU, one inference. Measured with `python3 bench/bench_optimize.py --write`.", "",
-             "| model | --optimize | instructions | x speed | text B | code B | generated code B | weights B | "
-             "output = host |",
-             "|---|---|---:|---:|---:|---:|---:|---:|:---:|"]
+             "| model | --optimize | instructions | x speed | x fewest | cycles (est.) | text B | code B | "
+             "generated code B | weights B | output = host |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"]
     for r in rows:
         lines.append(f"| {r['label']} | {r['mode']} | {_n(r['instructions'])} | {r['ratio']:.3f} | "
+                     f"{r['ratio_fewest']:.3f} | {_n(r.get('cycles_est'))} | "
                      f"{_n(r['text_bytes'])} | {_n(r['code_bytes'])} | {_n(r.get('model_code_bytes'))} | "
                      f"{_n(r.get('weight_bytes_linked'))} | {'yes' if r['output_matches_host'] else 'NO'} |")
     return "\n".join(lines) + "\n"

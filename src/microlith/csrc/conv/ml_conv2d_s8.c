@@ -1795,10 +1795,8 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
         return ML_ARG_ERROR;  /* the generator gives these layouts only to layers this can run */
     }
 #else
-    const int pairs = 0;  /* ml_conv2d_s8_stage copied the filter as it is */
-    if (params->filter_widened > 1) {
-        return ML_ARG_ERROR;  /* a paired layout this build has no routine for */
-    }
+    const int pairs = 0;  /* ml_conv2d_s8_stage copied the filter as it is (no build without the
+                             routine is given a paired one: ML_CONV2D_S8_PAIRED8 is 0 there) */
 #endif
 #if ML_CONV_ASM
     ml_conv_dsp_job job;
@@ -2690,9 +2688,11 @@ ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant 
     geo.tap_dy = params->dilation_h * in_w * in_c;
     geo.tap_dx = params->dilation_w * in_c;
     geo.merge_row = params->dilation_w == 1 && geo.groups == 1;
+#if ML_CONV_PAIRS8
     if (params->filter_widened > 1 && (scratch == NULL || geo.groups != 1)) {
         return ML_ARG_ERROR;  /* a channel-pair layout, which only the DSP path reads */
     }
+#endif
 #if defined(ML_NN_DSP) && !defined(ML_CONV2D_S8_NO_IN_PLACE)
     if (scratch != NULL && geo.groups == 1 && (const void *)input == (const void *)output) {
         return ml_conv2d_s8_dsp_in_place(params, quant, scratch, input_dims, output, filter_dims,
