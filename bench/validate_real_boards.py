@@ -42,13 +42,15 @@ What it needs
           CMSIS Core headers V5.2.1.
 
 How long it takes
-  About 1-2 minutes to compile the stack (2 cores), then per benchmark two QEMU runs:
-  roughly 5 min in all for the four benchmarks on a 2-core machine; --flash-variants adds
-  three plugin runs per benchmark.
+  Under a minute on a 2-core machine: about 15-30 s to compile the stack (126 files), then
+  per benchmark a few seconds for the link and two QEMU runs (-icount, then the plugin);
+  --flash-variants adds three plugin runs per benchmark (the whole run stays under a minute).
 
 Usage
   PYTHONPATH=src python3 bench/validate_real_boards.py --sources DIR [--benchmarks kws,vww,ic,ad]
-      [--opt Os|O2] [--seed N] [--flash-variants] [--json OUT] [--workdir DIR] [--timeout S]
+      [--opt Os|O2] [--seed N | --input zeros] [--flash-variants] [--json OUT] [--workdir DIR]
+      [--timeout S]
+  e.g. --sources /tmp/validation/sources --flash-variants --json /tmp/validation/results.json
 Estimates, not measurements: see the caveats written into the JSON.
 """
 from __future__ import annotations
@@ -59,6 +61,7 @@ import csv
 import dataclasses
 import json
 import os
+import re
 import shlex
 import sys
 import tempfile
@@ -186,6 +189,19 @@ def stack_sources(src: Path) -> list[Path]:
     return files
 
 
+def _compile(cmd: list[str], what: str, timeout: float) -> None:
+    """cortexm._run, with a missing C++ standard header (no libstdc++ for arm-none-eabi) turned
+    into a setup message."""
+    try:
+        cortexm._run(cmd, what, timeout)
+    except MicrolithError as e:
+        m = re.search(r"fatal error: ([\w/.+-]+): No such file", str(e))
+        if m and "." not in m.group(1):
+            raise SetupError(f"{what}: the C++ standard header <{m.group(1)}> is missing for arm-none-eabi: "
+                             "apt-get install -y --no-install-recommends libstdc++-arm-none-eabi-newlib") from None
+        raise
+
+
 def compile_stack(src: Path, out: Path, opt: str, timeout: float) -> list[str]:
     """Compiles the stack once per --opt into out/; returns the object paths."""
     common, cxx, c = build_flags(opt)
@@ -198,7 +214,7 @@ def compile_stack(src: Path, out: Path, opt: str, timeout: float) -> list[str]:
         cmd = ([gxx, *common, *cxx] if f.suffix == ".cc" else [gcc, *common, *c]) + [*incs, "-c", str(f), "-o", str(obj)]
         jobs.append((cmd, f, obj))
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        futs = [pool.submit(cortexm._run, cmd, f"compiling {f.name}", timeout) for cmd, f, _ in jobs]
+        futs = [pool.submit(_compile, cmd, f"compiling {f.name}", timeout) for cmd, f, _ in jobs]
         for fut in futs:
             fut.result()
     return [str(obj) for _, _, obj in jobs]
@@ -333,8 +349,8 @@ def build_benchmark(bench: str, src: Path, work: Path, lib: list[str], opt: str,
     objs = []
     for f in cxx_files:
         obj = folder / "cxx" / f"{f.stem}.o"
-        cortexm._run([cortexm.find_tool(CXX), *common, *cxx, *incs, "-c", str(f), "-o", str(obj)],
-                     f"compiling {f.name} ({bench})", timeout)
+        _compile([cortexm.find_tool(CXX), *common, *cxx, *incs, "-c", str(f), "-o", str(obj)],
+                 f"compiling {f.name} ({bench})", timeout)
         objs.append(str(obj))
     # libm (TFLM's Prepare uses frexp/exp/round) for the core's multilib, after the objects
     libm = cortexm._run([cortexm.find_tool(CXX), *core_of(TARGET)["cflags"], "-print-file-name=libm.a"],
@@ -366,7 +382,7 @@ def _counting(original):
     return wrapped
 
 
-def price(elf: Path, work: Path, timeout: float, mem="board") -> tuple[cycles.PhaseCycles, int, object]:
+def price(elf: Path, work: Path, timeout: float, mem="board") -> tuple[cycles.PhaseCycles, list[int], object]:
     """Invoke()'s phase of the plugin trace: (PhaseCycles, TBB/TBH executed, the CycleEstimate)."""
     original = cycles.estimate_from_memtrace
     cycles.estimate_from_memtrace = _counting(original)
@@ -377,7 +393,7 @@ def price(elf: Path, work: Path, timeout: float, mem="board") -> tuple[cycles.Ph
     if len(est.phases) != 3:
         raise MicrolithError(f"{elf.name}: expected 3 phases (set-up and input, Invoke, output), "
                              f"the trace has {len(est.phases)}")
-    return est.phases[1], _TABLE_BRANCHES[1], est
+    return est.phases[1], list(_TABLE_BRANCHES), est
 
 
 def published() -> dict:
@@ -399,6 +415,9 @@ def old_rows() -> dict:
 def run(args) -> dict:
     src = Path(args.sources).resolve()
     check_sources(src)
+    if not BASELINES.is_file():
+        raise SetupError(f"{BASELINES}: the published latencies (../shared/baselines beside the repository) "
+                         "are missing")
     for tool in (cortexm.CC, CXX, cortexm.QEMU):
         try:
             cortexm.find_tool(tool)
@@ -418,13 +437,7 @@ def run(args) -> dict:
     work = Path(args.workdir).resolve()
     t0 = time.perf_counter()
     print(f"compiling TFLM v2.3.1 + CMSIS-NN at -{args.opt} ...", flush=True)
-    try:
-        lib = compile_stack(src, work / f"stack-{args.opt}", args.opt, args.timeout)
-    except MicrolithError as e:
-        if "No such file" in str(e) and ("<new>" in str(e) or "cstdint" in str(e) or "cstd" in str(e)):
-            raise SetupError(f"{e}\nthe C++ headers for arm-none-eabi are missing: apt-get install -y "
-                             "--no-install-recommends libstdc++-arm-none-eabi-newlib") from None
-        raise
+    lib = compile_stack(src, work / f"stack-{args.opt}", args.opt, args.timeout)
     print(f"  {len(lib)} objects in {time.perf_counter() - t0:.0f} s", flush=True)
 
     rows = []
@@ -433,8 +446,11 @@ def run(args) -> dict:
         model = MODELS / BENCHMARKS[bench]["model"]
         g = load_tflite(model)
         tin, tout = g.t(g.inputs[0]), g.t(g.outputs[0])
-        rng = np.random.default_rng(args.seed)
-        sample = rng.integers(-128, 128, size=int(np.prod(tin.shape)), dtype=np.int16).astype(np.int8)
+        if args.input == "zeros":
+            sample = np.zeros(int(np.prod(tin.shape)), np.int8)
+        else:
+            rng = np.random.default_rng(args.seed)
+            sample = rng.integers(-128, 128, size=int(np.prod(tin.shape)), dtype=np.int16).astype(np.int8)
         fw = build_benchmark(bench, src, work, lib, args.opt, sample, int(np.prod(tout.shape)), args.timeout)
         board_run = cortexm.run_firmware(fw.elf, TARGET, args.timeout)
         s = board_run.samples[0]
@@ -442,7 +458,8 @@ def run(args) -> dict:
             raise MicrolithError(f"{bench}: tflm_invoke returned {s.status} (set-up or Invoke failed)")
         got = np.frombuffer(s.outputs[0], dtype=np.int8)
         want = np.asarray(run_reference(g, [sample.reshape(tin.shape)])[g.outputs[0]]).reshape(-1).astype(np.int8)
-        ph, tables, est = price(fw.elf, work, args.timeout)
+        ph, per_phase, est = price(fw.elf, work, args.timeout)
+        tables = per_phase[1]
         total = ph.cycles + ph.memory_cycles
         p = pub[bench]
         pub_ms = float(p["latency_ms"])
@@ -453,14 +470,14 @@ def run(args) -> dict:
                "published_cycles": int(p["cycles_per_inference"]), "published_ms": pub_ms,
                "error_pct": round((total / clock * 1e3 / pub_ms - 1) * 100, 1),
                "error_pct_zero_wait": round((ph.cycles / clock * 1e3 / pub_ms - 1) * 100, 1),
-               "tbb_tbh_executed": tables,
+               "tbb_tbh_executed": tables, "tbb_tbh_executed_setup": per_phase[0],
                "tbb_tbh_cycles": tables * (cycles.TIMINGS["cortex-m4"].load + 1 + cycles.TIMINGS["cortex-m4"].branch_taken - 1),
                "instructions_whole_call": est.instructions,
                "icount_instructions_whole_call": s.instructions,
                "stack_bytes": s.stack_bytes, "flash_bytes": fw.sizes["flash_bytes"],
                "output_equals_microlith_reference": bool(np.array_equal(got, want)),
                "output_max_abs_diff_vs_reference": int(np.max(np.abs(got.astype(int) - want.astype(int)))),
-               "seed": args.seed, "opt": args.opt}
+               "input": args.input if args.input == "zeros" else f"random seed {args.seed}", "opt": args.opt}
         if args.flash_variants:
             variants = {"ws4": dict(wait_states=4), "ws5_prefetch": dict(prefetch=True),
                         "ws4_prefetch": dict(wait_states=4, prefetch=True)}
@@ -489,6 +506,24 @@ def table(rows) -> str:
                     f"{r['flash_stall_cycles']:,}", f"{r['cycles_stm32l4r5']:,}", f"{r['predicted_ms_120mhz']:.3f}",
                     f"{r['published_ms']:.3f}", f"{r['error_pct']:+.1f}", f"{r['tbb_tbh_executed']:,}"))
     widths = [max(len(row[i]) for row in out) for i in range(len(head))]
+    return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+                     for row in out)
+
+
+def previous_table(rows) -> str:
+    """The recorded figures of bench/real_boards_validation.json beside the new ones."""
+    out = [("benchmark", "old instructions", "new - old", "old cycles stm32l4r5", "new - old", "old error %",
+            "new error %")]
+    for r in rows:
+        o = r.get("previous")
+        if not o or r.get("opt") != "Os":
+            continue
+        out.append((r["benchmark"], f"{o['instructions']:,}", f"{r['instructions'] - o['instructions']:+,}",
+                    f"{o['cycles_stm32l4r5']:,}", f"{r['cycles_stm32l4r5'] - o['cycles_stm32l4r5']:+,}",
+                    f"{o['error_pct']:+.1f}", f"{r['error_pct']:+.1f}"))
+    if len(out) == 1:
+        return ""
+    widths = [max(len(row[i]) for row in out) for i in range(len(out[0]))]
     return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
                      for row in out)
 
@@ -531,11 +566,13 @@ def to_json(res: dict, args, argv: list[str]) -> dict:
             "the published figure is 1/median throughput of the EEMBC runner loop; the harness overhead around "
             "Invoke() is not modelled",
             "TBB/TBH priced as a load, an add and a taken branch (5 cycles on Cortex-M4); tbb_tbh_executed counts "
-            "those executed inside Invoke()",
+            "those executed inside Invoke() (priced), tbb_tbh_executed_setup those of the set-up (not priced)",
+            "latency depends slightly on the input (< 0.1% of the instructions between inputs); the input of the "
+            "run recorded earlier in bench/real_boards_validation.json was not recorded",
             "the outputs are compared with microlith's integer reference, not with a host TFLM build",
         ],
         "wall_seconds": res["wall_seconds"],
-        "command": " ".join(shlex.quote(a) for a in argv),
+        "command": " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *argv]),
     }
 
 
@@ -547,6 +584,8 @@ def main(argv=None) -> int:
     ap.add_argument("--benchmarks", default="kws,vww,ic,ad")
     ap.add_argument("--opt", default="Os", choices=("Os", "O2"), help="optimization level of the stack")
     ap.add_argument("--seed", type=int, default=0, help="seed of the deterministic random int8 input")
+    ap.add_argument("--input", default="random", choices=("random", "zeros"),
+                    help="random int8 (numpy default_rng(seed)) or all zeros")
     ap.add_argument("--flash-variants", action="store_true", help="also price ws4 / prefetch variants")
     ap.add_argument("--json", help="write the results here (schema of bench/real_boards_validation.json)")
     ap.add_argument("--workdir", help="build here and keep it (default: a temporary folder, removed)")
@@ -573,6 +612,10 @@ def main(argv=None) -> int:
         return 1
     print()
     print(table(res["rows"]))
+    prev = previous_table(res["rows"])
+    if prev:
+        print(f"\nrecorded in {OLD_JSON.relative_to(REPO)} (before TBB/TBH were priced as taken branches):")
+        print(prev)
     print(f"\n{res['wall_seconds']:.0f} s; estimates, not measurements ({res['memory_basis'][:80]}...)")
     if args.json:
         Path(args.json).write_text(json.dumps(to_json(res, args, argv), indent=1) + "\n")
