@@ -20,6 +20,7 @@ from microlith.ops.conv import pair_filter_layout
 from microlith.targets import cortexm
 from opmodels import write
 from test_conv import conv_graph
+from test_stage_weights import PAIR_PIXEL_GROUPS
 
 MODELS = Path(__file__).resolve().parent.parent / "examples" / "models" / "mlperf_tiny"
 RESNET = MODELS / "pretrainedResnet_quant.tflite"
@@ -107,11 +108,7 @@ def test_paired_routine_takes_every_record_kind(tmp_path, in_c, kernel):
 
 
 @needs_tools
-@pytest.mark.parametrize("shape,kernel", [((6, 1, 3, 8), (1, 1)), ((5, 1, 4, 8), (1, 1)),
-                                          ((4, 1, 5, 12), (1, 1)), ((2, 2, 4, 8), (1, 1)),
-                                          ((2, 3, 3, 16), (1, 1)), ((1, 13, 1, 8), (1, 1)),
-                                          ((1, 11, 3, 3), (3, 3)), ((1, 6, 9, 5), (2, 2))],
-                         ids=["3px", "4px", "5px", "8px", "9px", "13px", "k27_33px", "k20_54px"])
+@pytest.mark.parametrize("shape,kernel", list(PAIR_PIXEL_GROUPS.values()), ids=list(PAIR_PIXEL_GROUPS))
 def test_paired_routine_pixel_groups(tmp_path, shape, kernel):
     _verify(conv_graph(shape, 6, kernel, in_zp=-128, out_zp=3, seed=shape[1] * 7 + shape[2] + 1), tmp_path)
 

@@ -203,12 +203,16 @@ def test_widened_staging_on_the_other_cores(tmp_path, target):
                     target=target)
 
 
+# Pixel counts per call that take sixes, a final overlapping six, threes and an overlapping
+# three (the two-channel routines run three pixels at a time); K ending mid-block in the last two.
+PAIR_PIXEL_GROUPS = {"3px": ((6, 1, 3, 8), (1, 1)), "4px": ((5, 1, 4, 8), (1, 1)),
+                     "5px": ((4, 1, 5, 12), (1, 1)), "8px": ((2, 2, 4, 8), (1, 1)),
+                     "9px": ((2, 3, 3, 16), (1, 1)), "13px": ((1, 13, 1, 8), (1, 1)),
+                     "k27_33px": ((1, 11, 3, 3), (3, 3)), "k20_54px": ((1, 6, 9, 5), (2, 2))}
+
+
 @needs_tools
-@pytest.mark.parametrize("shape,kernel", [((6, 1, 3, 8), (1, 1)), ((5, 1, 4, 8), (1, 1)),
-                                          ((4, 1, 5, 12), (1, 1)), ((2, 2, 4, 8), (1, 1)),
-                                          ((2, 3, 3, 16), (1, 1)), ((1, 13, 1, 8), (1, 1)),
-                                          ((1, 11, 3, 3), (3, 3)), ((1, 6, 9, 5), (2, 2))],
-                         ids=["3px", "4px", "5px", "8px", "9px", "13px", "k27_33px", "k20_54px"])
+@pytest.mark.parametrize("shape,kernel", list(PAIR_PIXEL_GROUPS.values()), ids=list(PAIR_PIXEL_GROUPS))
 def test_widened_routine_pixel_groups(tmp_path, shape, kernel):
     from test_conv import conv_graph
     _verify_widened(conv_graph(shape, 6, kernel, in_zp=-128, out_zp=3, seed=shape[1] * 7 + shape[2]),

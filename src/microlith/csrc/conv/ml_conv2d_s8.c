@@ -1347,12 +1347,17 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
  * 1,000 bytes, and the STM32L4R5's instruction cache holds 1,024 (a 32-byte line more cost VWW
  * 1.4% of its cycles with flash in the cache model).
  */
-#define ML_CONV_ROUTINE(name, ENTRY, BLOCK, FAST, WIDE, START, END)                            \
-    ML_DSP_ASM_FUNCTION(name)                                                                    \
-    "push {r3, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"                                        \
-    "ldmia r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"                          \
-    "push {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"                               \
-    "mov r7, r3\n\t" START                                                                        \
+/* The next channel (pair) from _next: back to _ch while records are left, else return. */
+#define ML_CONV_NEXT_CHANNEL(name)                                                              \
+    "ldr r6, [sp, #12]\n\t"                                                                      \
+    "ldr r8, [sp, #16]\n\t"                                                                      \
+    "cmp r6, r8\n\t"                                                                             \
+    "bne.w .L" name "_ch\n\t"                                                                    \
+    "add sp, sp, #48\n\t"                                                                        \
+    "pop {r3, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+/* A channel's blocks (weights at r7, columns from job->cols): the first with SMUAD, then one
+ * LDR PC to the entry slot (frame offset ENTRY) of the six unrolled ones. */
+#define ML_CONV_BLOCKS(name, ENTRY, BLOCK)                                                      \
     ".L" name "_ch:\n\t"                                                                         \
     "ldr r6, [sp, #0]\n\t"                                                                       \
     BLOCK(smuad)                                                                               \
@@ -1362,8 +1367,13 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     ".L" name "_b2:\n\t" BLOCK(smlad)                                                          \
     ".L" name "_b3:\n\t" BLOCK(smlad)                                                          \
     ".L" name "_b4:\n\t" BLOCK(smlad)                                                          \
-    ".L" name "_b5:\n\t" BLOCK(smlad)                                                          \
-    END                                                                                          \
+    ".L" name "_b5:\n\t" BLOCK(smlad)
+#define ML_CONV_ROUTINE(name, ENTRY, BLOCK, FAST, WIDE, START, END)                            \
+    ML_DSP_ASM_FUNCTION(name)                                                                    \
+    "push {r3, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"                                        \
+    "ldmia r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"                          \
+    "push {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"                               \
+    "mov r7, r3\n\t" START ML_CONV_BLOCKS(name, ENTRY, BLOCK) END                               \
     "bne.w .L" name "_b0\n"                                                                      \
     ".L" name "_done:\n\t"                                                                       \
     "ldr r10, [sp, #32]\n\t"                                                                     \
@@ -1380,12 +1390,7 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     FAST                                                                                         \
     "bne.w .L" name "_ch\n"                                                                       \
     ".L" name "_next:\n\t"                                                                       \
-    "ldr r6, [sp, #12]\n\t"                                                                      \
-    "ldr r8, [sp, #16]\n\t"                                                                      \
-    "cmp r6, r8\n\t"                                                                             \
-    "bne.w .L" name "_ch\n\t"                                                                    \
-    "add sp, sp, #48\n\t"                                                                        \
-    "pop {r3, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                                           \
+    ML_CONV_NEXT_CHANNEL(name)                                                                   \
     ".L" name "_slow:\n\t"                                                                       \
     "cmp r11, #64\n\t"                                                                           \
     "bhs.w .L" name "_general\n\t"                                                               \
@@ -1499,18 +1504,7 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, M
     "push {r3, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"                                        \
     "ldmia r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"                          \
     "push {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"                               \
-    "mov r7, r3\n"                                                                               \
-    ".L" name "_ch:\n\t"                                                                         \
-    "ldr r6, [sp, #0]\n\t"                                                                       \
-    BLOCK(smuad)                                                                               \
-    "ldr.w pc, [sp, #28]\n"                                                                      \
-    ML_CONV_TAB(name, ".L" name)                                                                 \
-    ".L" name "_b0:\n\t" BLOCK(smlad)                                                          \
-    ".L" name "_b1:\n\t" BLOCK(smlad)                                                          \
-    ".L" name "_b2:\n\t" BLOCK(smlad)                                                          \
-    ".L" name "_b3:\n\t" BLOCK(smlad)                                                          \
-    ".L" name "_b4:\n\t" BLOCK(smlad)                                                          \
-    ".L" name "_b5:\n\t" BLOCK(smlad)                                                          \
+    "mov r7, r3\n\t" ML_CONV_BLOCKS(name, "28", BLOCK)                                            \
     "ldr r12, [sp, #4]\n\t"                                                                      \
     "cmp r6, r12\n\t"                                                                            \
     "bne.w .L" name "_b0\n"                                                                      \
@@ -1524,12 +1518,7 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, M
     "ldr r6, [sp, #20]\n\t"                                                                      \
     "add r6, r6, #2\n\t"                                                                         \
     "str r6, [sp, #20]\n\t"                                                                      \
-    "ldr r6, [sp, #12]\n\t"                                                                      \
-    "ldr r8, [sp, #16]\n\t"                                                                      \
-    "cmp r6, r8\n\t"                                                                             \
-    "bne.w .L" name "_ch\n\t"                                                                    \
-    "add sp, sp, #48\n\t"                                                                        \
-    "pop {r3, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                                           \
+    ML_CONV_NEXT_CHANNEL(name)                                                                   \
     ".L" name "_slow0:\n\t"                                                                      \
     "cmp r11, #64\n\t"                                                                           \
     "bhs.w .L" name "_general0\n\t"                                                              \
@@ -1546,6 +1535,7 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, M
     ".L" name "_general1:\n\t"                                                                   \
     ML_CONV_PAIR_GENERAL("20")                                                                   \
     "b.w .L" name "_next\n\t"                                                                   \
+    ML_CONV_TAB(name, ".L" name)                                                                 \
     ".size " name ", .-" name "\n\t"
 #endif /* ML_CONV_PAIRS || ML_CONV_PAIRS8 */
 
