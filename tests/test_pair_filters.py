@@ -20,6 +20,7 @@ from microlith.ops.conv import pair_filter_layout
 from microlith.targets import cortexm
 from opmodels import write
 from test_conv import conv_graph
+from test_fast_kernels import CONV_CASES
 from test_stage_weights import PAIR_PIXEL_GROUPS
 
 MODELS = Path(__file__).resolve().parent.parent / "examples" / "models" / "mlperf_tiny"
@@ -127,4 +128,17 @@ def test_speed_mode_resnet_is_byte_exact(tmp_path):
     rows) byte-exact with TFLM."""
     res = microlith.verify(str(RESNET), target="cortex-m4", samples=2, seed=1, optimize="speed",
                            workdir=str(tmp_path))
+    assert res["bit_exact"], res
+
+
+@needs_tools
+@pytest.mark.parametrize("name", sorted(CONV_CASES))
+def test_speed_mode_convolution_cases(tmp_path, name):
+    """Every convolution case of the DSP kernels' tests in speed mode: the layers the two-channel
+    routine takes (K = 1, 27 and 40, strides, padding wider than the image, saturating shifts, no
+    bias, batches) and those it leaves to the other paths (odd channels, narrow clamps, groups,
+    dilation), byte-exact with TFLM."""
+    x_shape, out_c, kernel, kw = CONV_CASES[name]
+    path = write(conv_graph(x_shape, out_c, kernel, seed=len(name), **kw), tmp_path)
+    res = microlith.verify(path, target="cortex-m4", samples=2, seed=1, optimize="speed", workdir=str(tmp_path))
     assert res["bit_exact"], res
