@@ -12,7 +12,9 @@ On DSP builds a staged convolution filter is also widened to int16 as it is copi
 bytes; widens()), for a routine that runs two output channels by three pixels on it: each
 column word then serves two channels, 26 cycles and 16 instructions per 24 MACs where the
 six-pixel routine over int8 weights takes 31 and 18. Read from flash, such weights would cost
-four times the flash bytes per MAC, so only staged filters get it.
+four times the flash bytes per MAC, so only staged filters get it. (`--optimize speed` runs the
+filters it does not stage through the same loop over int8 weights laid out in channel pairs:
+28 cycles and 20 instructions; codegen/c.py _pair_filters.)
 
 A budget can cost RAM, so it is opt-in; FREE cannot, and it is what `--optimize speed` does by
 default (resolve_stage_budget). BYTES stages every filter of up to BYTES; the staged bytes
