@@ -497,6 +497,13 @@ def run(args) -> dict:
     return {"rows": rows, "wall_seconds": round(time.perf_counter() - t0, 1), "memory_basis": mem.basis()}
 
 
+def _columns(out: list[tuple]) -> str:
+    """Rows of strings as aligned columns: the first left-justified, the others right."""
+    widths = [max(len(row[i]) for row in out) for i in range(len(out[0]))]
+    return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+                     for row in out)
+
+
 def table(rows) -> str:
     head = ("benchmark", "instructions", "cycles 0-wait", "flash stalls", "cycles stm32l4r5", "pred ms@120",
             "published ms", "error %", "TBB/TBH")
@@ -505,13 +512,11 @@ def table(rows) -> str:
         out.append((r["benchmark"], f"{r['instructions']:,}", f"{r['cycles_zero_wait']:,}",
                     f"{r['flash_stall_cycles']:,}", f"{r['cycles_stm32l4r5']:,}", f"{r['predicted_ms_120mhz']:.3f}",
                     f"{r['published_ms']:.3f}", f"{r['error_pct']:+.1f}", f"{r['tbb_tbh_executed']:,}"))
-    widths = [max(len(row[i]) for row in out) for i in range(len(head))]
-    return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
-                     for row in out)
+    return _columns(out)
 
 
 def previous_table(rows) -> str:
-    """The recorded figures of bench/real_boards_validation.json beside the new ones."""
+    """The figures recorded in bench/real_boards_validation.json beside the new ones."""
     out = [("benchmark", "old instructions", "new - old", "old cycles stm32l4r5", "new - old", "old error %",
             "new error %")]
     for r in rows:
@@ -523,9 +528,7 @@ def previous_table(rows) -> str:
                     f"{o['error_pct']:+.1f}", f"{r['error_pct']:+.1f}"))
     if len(out) == 1:
         return ""
-    widths = [max(len(row[i]) for row in out) for i in range(len(out[0]))]
-    return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
-                     for row in out)
+    return _columns(out)
 
 
 def to_json(res: dict, args, argv: list[str]) -> dict:
@@ -614,7 +617,7 @@ def main(argv=None) -> int:
     print(table(res["rows"]))
     prev = previous_table(res["rows"])
     if prev:
-        print(f"\nrecorded in {OLD_JSON.relative_to(REPO)} (before TBB/TBH were priced as taken branches):")
+        print(f"\nrecorded in {OLD_JSON.relative_to(REPO)}:")
         print(prev)
     print(f"\n{res['wall_seconds']:.0f} s; estimates, not measurements ({res['memory_basis'][:80]}...)")
     if args.json:

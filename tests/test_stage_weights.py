@@ -252,6 +252,6 @@ def test_size_mode_stages_as_it_is_and_the_hint_names_the_budget_for_all(tmp_pat
     bal = api.compile(str(KWS), tmp_path / "b", measure=False, stage_weights=8192)
     assert bal["staged_weights"]["widened"] == [0, 2, 4, 6, 8]
     assert bal["staged_weights"]["budget_for_all"] == 2 * 64 * 64
-    assert "ML_CONV2D_S8_NO_PAIRS " not in next((tmp_path / "b").rglob("ml_config.h")).read_text()
+    assert "#define ML_CONV2D_S8_NO_PAIRS 1" not in next((tmp_path / "b").rglob("ml_config.h")).read_text()
     plain = api.compile(str(KWS), tmp_path / "p", measure=False)
     assert "#define ML_CONV2D_S8_NO_PAIRS 1" in next((tmp_path / "p").rglob("ml_config.h")).read_text()
