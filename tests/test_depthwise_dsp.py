@@ -18,6 +18,9 @@ PLANAR_CASES = {
     # the second image's first band must not read the first image's last rows as its top padding
     "batch2_two_bands_zp127": ((2, 11, 6, 8), dict(in_zp=127)),
     "zp_min_max_per_tensor": ((1, 6, 6, 8), dict(in_zp=-128, out_zp=-128, per_channel=False)),
+    # a line of 4 outputs then 3 (two pairs, the last storing one), and of 2 quads then 3
+    "width_7_tail_of_3": ((1, 9, 7, 4), dict(in_zp=5)),
+    "width_11_tail_of_3_no_bias": ((1, 6, 11, 2), dict(bias="omit", out_zp=127)),
 }
 
 
@@ -96,6 +99,7 @@ COLUMN_CASES = {
     "valid_one_column": ((1, 19, 3, 8), dict(padding="VALID", bias="omit")),
     "zp_limits_two_channels": ((1, 20, 3, 2), dict(in_zp=-128, out_zp=127)),
     "width_1": ((1, 9, 1, 4), dict(per_channel=False)),
+    "tail_of_2": ((1, 10, 4, 2), dict(in_zp=-3)),  # columns of 10: two quads and a pair
 }
 
 

@@ -303,11 +303,6 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan, dsp_whole: frozense
             all(_takes_dw_3x3(g.nodes[i], g, params[i]) for i in groups):
         padded = all(_takes_dw_3x3(g.nodes[i], g, params[i], padded=True) for i in groups)
         plan.only_variants.append("DW_ONLY_3X3_PADDED" if padded else "DW_ONLY_3X3")
-    # The 3x3 plane path's whole band of sums in one run, for an image row of even width (VWW's
-    # stride-1 layers, size mode on Cortex-M4: 128 k instructions for 200 B; KWS's odd columns never)
-    if plan.mode == "size" and any(n.op is Op.DEPTHWISE_CONV_2D and params[i].get("dsp_lines") == "rows"
-                                   and g.t(n.outputs[0]).shape[2] % 2 == 0 for i, n in enumerate(g.nodes)):
-        plan.kept_variants.append("DW_3X3_BAND")
     # --- conv2d columns (issue 11): the column builders of ml_conv2d_s8 that no CONV_2D layer
     # takes stay out (segments about 1.1 KB on Cortex-M4, 3x3x3 windows about 0.3 KB, rows of
     # whole blocks about 0.7 KB)

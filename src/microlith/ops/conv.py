@@ -538,12 +538,12 @@ DW_3X3_WORDS = 10  # ML_DEPTHWISE_CONV2D_S8_3X3_WORDS: int32 of the 3x3 path's d
 
 def _dw_3x3_scratch(p: dict, out_h: int, out_w: int) -> int:
     """ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES of a 3x3-layout layer called with an output of
-    out_h x out_w: two channels' planes for a band of lines, and the band's sums; without the
-    data laid out (ML_DW_LAYOUT_DERIVE) also the channel pair's, which the kernel derives."""
+    out_h x out_w: two channels' planes for a band of lines; without the data laid out
+    (ML_DW_LAYOUT_DERIVE) also the channel pair's, which the kernel derives."""
     lines, length = (out_w, out_h) if p.get("dsp_transposed") else (out_h, out_w)
     band = min(lines, DW_3X3_BAND)
     derived = 2 * DW_3X3_WORDS if p.get("dsp_channels") is None else 0
-    return 4 * (2 * (band + 2) * ((length - 1) // 2 + 2) + band * (length + 1) + derived)
+    return 4 * (2 * (band + 2) * ((length - 1) // 2 + 2) + derived)
 
 
 def _dw_fast_requant(p: dict, n_ch: int):

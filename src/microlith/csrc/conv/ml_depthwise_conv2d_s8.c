@@ -741,158 +741,142 @@ static void ml_dw_3x3_fill_row(int32_t *d0, int32_t *d1, const int8_t *row, int3
     }
 }
 
+/* One call of ml_dw_3x3_channel: the offsets in the comments are the routine's. */
+typedef struct {
+    const int32_t *plane;  /* 0: the channel's plane, at the band's first row */
+    int32_t row_bytes;     /* 4: bytes between plane rows (an output line's next window row) */
+    const int32_t *cd;     /* 8: the channel's data (ML_DW_3X3_WORDS) */
+    int8_t *out;           /* 12: the band's first output */
+    int32_t px;            /* 16: bytes between neighbouring outputs of a line */
+    int32_t line;          /* 20: bytes between neighbouring lines' first outputs */
+    int32_t lines;         /* 24: >= 1 */
+    int32_t len;           /* 28: outputs per line, >= 1 */
+} ml_dw_3x3_job;
+
+typedef char ml_dw_3x3_job_layout[offsetof(ml_dw_3x3_job, len) == 28 ? 1 : -1];
+
+void ml_dw_3x3_channel(const ml_dw_3x3_job *job);
+
 /*
- * Sums (bias included) of `pairs` pairs of adjacent output columns, stride 1: an output row
- * reads plane rows r, r + rs, r + 2 * rs bytes (at word 0); weights w = the channel's six
- * pair words; into acc[0 .. 2 * pairs). 23 instructions per 18 multiply-accumulates.
+ * One channel's band of output lines, stride 1, requantized as the sums come: per line, four
+ * outputs x .. x + 3 (x even) at a time from the plane words A (columns x, x + 1), B and C of
+ * each window row:
+ *   x      SMLAD(A, {w0, w1}) + B.lo * w2        x + 1  A.hi * w0 + SMLAD(B, {w1, w2})
+ *   x + 2  SMLAD(B, {w0, w1}) + C.lo * w2        x + 3  B.hi * w0 + SMLAD(C, {w1, w2})
+ * so a window row costs one load of three words, one of its two weight words and eight
+ * multiplies for twelve multiply-accumulates, and each plane word is loaded for four outputs
+ * instead of two. Then a line's last len % 4 outputs go in pairs (A, B only), the last pair
+ * storing one when len is odd: the planes' words_x = (len - 1) / 2 + 2 cover every word read.
+ * Per four outputs 59 instructions (36 multiply-accumulates, their requantization and stores).
+ * A routine of its own, not inline assembly: the loop takes all fourteen registers, which gcc
+ * cannot give an asm statement in a function that keeps a frame pointer. Registers: r0-r3 the
+ * sums, r4-r6 the plane words (then multiplier, round, shift), r7-r8 the weights (then the
+ * output stride and a temporary), r9 the plane, r10 the plane's row bytes, r11 the outputs,
+ * r12 the count, lr 2 * bias. On the stack: #0 {multiplier, round, n, px} (one LDM), #16 the
+ * six weight words, #40 quads per line, #44 len % 4, #48 the line's plane, #52 its outputs,
+ * #56 lines left, #60 bytes between lines.
  */
-#define ML_DW_3X3_SUMS_LOOP                                                                     \
-    "1:\n\t"                                                                                     \
-    "add %[t], %[r], %[rs]\n\t"                                                                  \
-    "ldrd %[a], %[b], [%[t]]\n\t"                                                                \
-    "ldrd %[u], %[v], [%[w], #8]\n\t"                                                            \
-    "smlad %[p], %[a], %[u], %[bias]\n\t"                                                        \
-    "smlatb %[q], %[a], %[u], %[bias]\n\t"                                                       \
-    "smlabt %[p], %[b], %[v], %[p]\n\t"                                                          \
-    "smlad %[q], %[b], %[v], %[q]\n\t"                                                           \
-    "add %[t], %[t], %[rs]\n\t"                                                                  \
-    "ldrd %[a], %[b], [%[t]]\n\t"                                                                \
-    "ldrd %[u], %[v], [%[w], #16]\n\t"                                                           \
-    "smlad %[p], %[a], %[u], %[p]\n\t"                                                           \
-    "smlatb %[q], %[a], %[u], %[q]\n\t"                                                          \
-    "smlabt %[p], %[b], %[v], %[p]\n\t"                                                          \
-    "smlad %[q], %[b], %[v], %[q]\n\t"                                                           \
-    "ldrd %[a], %[b], [%[r]], #4\n\t"                                                            \
-    "ldrd %[u], %[v], [%[w]]\n\t"                                                                \
-    "smlad %[p], %[a], %[u], %[p]\n\t"                                                           \
-    "smlatb %[q], %[a], %[u], %[q]\n\t"                                                          \
-    "smlabt %[p], %[b], %[v], %[p]\n\t"                                                          \
-    "smlad %[q], %[b], %[v], %[q]\n\t"                                                           \
-    "strd %[p], %[q], [%[acc]], #8\n\t"                                                          \
-    "subs %[n], %[n], #1\n\t"                                                                    \
-    "bne 1b"
-
-static void ml_dw_3x3_sums_s1(const int32_t *r, int32_t rs, const int32_t *w, int32_t bias,
-                              int32_t *acc, int32_t pairs)
-{
-    int32_t p, q, a, b, u, v;
-    const int32_t *t;
-    __asm__ volatile(
-        ML_DW_3X3_SUMS_LOOP
-        : [p] "=&r"(p), [q] "=&r"(q), [a] "=&r"(a), [b] "=&r"(b), [u] "=&r"(u), [v] "=&r"(v),
-          [t] "=&r"(t), [r] "+r"(r), [acc] "+r"(acc), [n] "+r"(pairs)
-        : [rs] "r"(rs), [w] "r"(w), [bias] "r"(bias)
-        : "cc", "memory");
-}
-
-#if !defined(__clang__)  /* clang cannot give this one its registers and memory operands */
-/* The same for `rows` output rows, each rs bytes of plane further, into consecutive sums. */
-static void ml_dw_3x3_sums_s1_rows(const int32_t *r, int32_t rs, const int32_t *w, int32_t bias,
-                                   int32_t *acc, int32_t pairs, int32_t rows)
-{
-    const int32_t skip = rs - 4 * pairs;  /* from the end of a row's pairs to the next row */
-    const int32_t n_pairs = pairs;
-    int32_t p, q, a, b, u, v;
-    const int32_t *t;
-    __asm__ volatile(
-        ML_DW_3X3_SUMS_LOOP "\n\t"
-        "ldr %[t], %[skip]\n\t"
-        "add %[r], %[r], %[t]\n\t"
-        "ldr %[n], %[pairs]\n\t"
-        "ldr %[t], %[rows]\n\t"
-        "subs %[t], %[t], #1\n\t"
-        "str %[t], %[rows]\n\t"
-        "bne 1b"
-        : [p] "=&r"(p), [q] "=&r"(q), [a] "=&r"(a), [b] "=&r"(b), [u] "=&r"(u), [v] "=&r"(v),
-          [t] "=&r"(t), [r] "+r"(r), [acc] "+r"(acc), [n] "+r"(pairs), [rows] "+m"(rows)
-        : [rs] "r"(rs), [w] "r"(w), [bias] "r"(bias), [skip] "m"(skip), [pairs] "m"(n_pairs)
-        : "cc", "memory");
-}
-#endif
-
-/* Requantize n doubled sums to int8 with the channel's {multiplier, round, n} = q, `stride`
- * bytes apart: 25 instructions per four outputs, then a pair and a single as needed. */
+#define ML_DW_3X3_QUAD_ROW(woff, a0, a1, a2, a3)                                                \
+    "ldrd r7, r8, [sp, #" woff "]\n\t"                                                           \
+    "ldm r9, {r4, r5, r6}\n\t"                                                                   \
+    "smlad r0, r4, r7, " a0 "\n\t"                                                               \
+    "smlatb r1, r4, r7, " a1 "\n\t"                                                              \
+    "smlad r2, r5, r7, " a2 "\n\t"                                                               \
+    "smlatb r3, r5, r7, " a3 "\n\t"                                                              \
+    "smlabt r0, r5, r8, r0\n\t"                                                                  \
+    "smlad r1, r5, r8, r1\n\t"                                                                   \
+    "smlabt r2, r6, r8, r2\n\t"                                                                  \
+    "smlad r3, r6, r8, r3\n\t"
+#define ML_DW_3X3_PAIR_ROW(woff, a0, a1, a2, a3)                                                \
+    "ldrd r7, r8, [sp, #" woff "]\n\t"                                                           \
+    "ldrd r4, r5, [r9]\n\t"                                                                      \
+    "smlad r0, r4, r7, " a0 "\n\t"                                                               \
+    "smlatb r1, r4, r7, " a1 "\n\t"                                                              \
+    "smlabt r0, r5, r8, r0\n\t"                                                                  \
+    "smlad r1, r5, r8, r1\n\t"
+/* the window's three rows, and r9 back at the first */
+#define ML_DW_3X3_ROWS(ROW, a0, a1, a2, a3)                                                     \
+    ROW("16", a0, a1, a2, a3)                                                                     \
+    "add r9, r9, r10\n\t"                                                                        \
+    ROW("24", "r0", "r1", "r2", "r3")                                                            \
+    "add r9, r9, r10\n\t"                                                                        \
+    ROW("32", "r0", "r1", "r2", "r3")                                                            \
+    "sub r9, r9, r10, lsl #1\n\t"
+/* a doubled sum to int8 with {multiplier r4, round r5, n r6} (ml_dsp_requantize_x2) */
 #define ML_DW_3X3_REQ(a)                                                                        \
-    "sub %[t], %[round], %[" a "], lsr #31\n\t"                                                  \
-    "smmlar %[" a "], %[" a "], %[m], %[t]\n\t"                                                  \
-    "asr %[" a "], %[" a "], %[sh]\n\t"                                                          \
-    "ssat %[" a "], #8, %[" a "]\n\t"
+    "sub r8, r5, " a ", lsr #31\n\t"                                                             \
+    "smmlar " a ", " a ", r4, r8\n\t"                                                            \
+    "asr " a ", " a ", r6\n\t"                                                                   \
+    "ssat " a ", #8, " a "\n\t"
 
-static void ml_dw_3x3_requant_row(const int32_t *acc, const int32_t *q, int8_t *out,
-                                  int32_t n, int32_t stride)
-{
-    const int32_t m = q[0];
-    const int32_t round = q[1];
-    const int32_t sh = q[2];
-    int32_t quads = n >> 2;
-    if (quads > 0) {
-        int32_t a, b, c, d, t;
-        __asm__ volatile(
-            "1:\n\t"
-            "ldrd %[a], %[b], [%[acc]], #8\n\t"
-            "ldrd %[c], %[d], [%[acc]], #8\n\t"
-            ML_DW_3X3_REQ("a") ML_DW_3X3_REQ("b") ML_DW_3X3_REQ("c") ML_DW_3X3_REQ("d")
-            "strb %[a], [%[o]]\n\t"
-            "strb %[b], [%[o], %[s]]\n\t"
-            "add %[o], %[o], %[s], lsl #1\n\t"
-            "strb %[c], [%[o]]\n\t"
-            "strb %[d], [%[o], %[s]]\n\t"
-            "add %[o], %[o], %[s], lsl #1\n\t"
-            "subs %[n], %[n], #1\n\t"
-            "bne 1b"
-            : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [t] "=&r"(t),
-              [acc] "+r"(acc), [o] "+r"(out), [n] "+r"(quads)
-            : [round] "r"(round), [m] "r"(m), [sh] "r"(sh), [s] "r"(stride)
-            : "cc", "memory");
-    }
-    if (n & 2) {
-        int32_t a, b, t;
-        __asm__ volatile(
-            "ldrd %[a], %[b], [%[acc]], #8\n\t"
-            ML_DW_3X3_REQ("a") ML_DW_3X3_REQ("b")
-            "strb %[a], [%[o]]\n\t"
-            "strb %[b], [%[o], %[s]]\n\t"
-            "add %[o], %[o], %[s], lsl #1"
-            : [a] "=&r"(a), [b] "=&r"(b), [t] "=&r"(t), [acc] "+r"(acc), [o] "+r"(out)
-            : [round] "r"(round), [m] "r"(m), [sh] "r"(sh), [s] "r"(stride)
-            : "memory");
-    }
-    if (n & 1) {
-        *out = (int8_t)ml_dsp_ssat8(ml_dsp_requantize_x2(*acc, m, round, sh));
-    }
-}
-
-#if !defined(ML_SPECIALISE_DW_3X3_BAND)
-#define ML_SPECIALISE_DW_3X3_BAND ML_SPECIALISE
-#endif
-
-/* `rows` output lines of one channel, `len` pixels each: plane rows `row_step` words apart per
- * output line; the outputs `px` bytes apart along a line, `line` bytes from line to line. */
-static ML_NOINLINE void ml_dw_3x3_channel(const int32_t *r, int32_t words_x, int32_t row_step,
-                                          const int32_t *cd, int32_t *acc, int8_t *out,
-                                          int32_t rows, int32_t len, int32_t px, int32_t line)
-{
-    if (ML_SPECIALISE_DW_3X3_BAND && (len & 1) == 0 && line == len * px) {
-        /* the band's sums in one run, then its outputs, which follow one another px apart
-         * (a variant: size mode keeps it only for a model with such a layer) */
-#if defined(__clang__)
-        for (int32_t y = 0; y < rows; ++y) {
-            ml_dw_3x3_sums_s1(r + y * row_step, 4 * words_x, cd + 1, cd[0], acc + y * len,
-                              len >> 1);
-        }
-#else
-        ml_dw_3x3_sums_s1_rows(r, 4 * words_x, cd + 1, cd[0], acc, len >> 1, rows);
-#endif
-        ml_dw_3x3_requant_row(acc, cd + 7, out, rows * len, px);
-        return;
-    }
-    for (; rows > 0; --rows, r += row_step, out += line) {
-        /* An odd length computes one more pixel (the planes have room for its taps, acc
-         * for its sum), which is not stored. */
-        ml_dw_3x3_sums_s1(r, 4 * words_x, cd + 1, cd[0], acc, (len + 1) >> 1);
-        ml_dw_3x3_requant_row(acc, cd + 7, out, len, px);
-    }
-}
+__asm__(ML_DSP_ASM_FUNCTION("ml_dw_3x3_channel")
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+        "sub sp, sp, #64\n\t"
+        "ldr r1, [r0, #8]\n\t"
+        "ldr lr, [r1], #4\n\t"
+        "ldm r1!, {r2, r3, r4, r5, r6, r7}\n\t"
+        "add r8, sp, #16\n\t"
+        "stm r8, {r2, r3, r4, r5, r6, r7}\n\t"
+        "ldm r1, {r2, r3, r4}\n\t"
+        "ldr r5, [r0, #16]\n\t"
+        "stm sp, {r2, r3, r4, r5}\n\t"
+        "ldr r10, [r0, #4]\n\t"
+        "ldr r4, [r0, #0]\n\t"
+        "ldr r5, [r0, #12]\n\t"
+        "ldr r6, [r0, #24]\n\t"
+        "ldr r7, [r0, #20]\n\t"
+        "ldr r3, [r0, #28]\n\t"
+        "lsr r2, r3, #2\n\t"
+        "and r3, r3, #3\n\t"
+        "add r8, sp, #40\n\t"
+        "stm r8, {r2, r3, r4, r5, r6, r7}\n"
+        "1:\n\t"  /* a line */
+        "ldr r9, [sp, #48]\n\t"
+        "ldr r11, [sp, #52]\n\t"
+        "ldr r12, [sp, #40]\n\t"
+        "cmp r12, #0\n\t"
+        "beq 3f\n"
+        "2:\n\t"  /* four outputs */
+        ML_DW_3X3_ROWS(ML_DW_3X3_QUAD_ROW, "lr", "lr", "lr", "lr")
+        "add r9, r9, #8\n\t"
+        "ldm sp, {r4, r5, r6, r7}\n\t"
+        ML_DW_3X3_REQ("r0") ML_DW_3X3_REQ("r1") ML_DW_3X3_REQ("r2") ML_DW_3X3_REQ("r3")
+        "strb r0, [r11]\n\t"
+        "strb r1, [r11, r7]\n\t"
+        "add r11, r11, r7, lsl #1\n\t"
+        "strb r2, [r11]\n\t"
+        "strb r3, [r11, r7]\n\t"
+        "add r11, r11, r7, lsl #1\n\t"
+        "subs r12, r12, #1\n\t"
+        "bne 2b\n"
+        "3:\n\t"  /* the line's last len % 4 outputs, in pairs */
+        "ldr r12, [sp, #44]\n\t"
+        "cmp r12, #0\n\t"
+        "beq 5f\n"
+        "4:\n\t"
+        ML_DW_3X3_ROWS(ML_DW_3X3_PAIR_ROW, "lr", "lr", "lr", "lr")
+        "add r9, r9, #4\n\t"
+        "ldm sp, {r4, r5, r6, r7}\n\t"
+        ML_DW_3X3_REQ("r0") ML_DW_3X3_REQ("r1")
+        "strb r0, [r11]\n\t"
+        "cmp r12, #1\n\t"
+        "beq 5f\n\t"  /* an odd line's last pair: its second output is past the line */
+        "strb r1, [r11, r7]\n\t"
+        "add r11, r11, r7, lsl #1\n\t"
+        "subs r12, r12, #2\n\t"
+        "bne 4b\n"
+        "5:\n\t"  /* the next line */
+        "ldrd r4, r5, [sp, #48]\n\t"
+        "ldrd r6, r7, [sp, #56]\n\t"
+        "add r4, r4, r10\n\t"
+        "add r5, r5, r7\n\t"
+        "subs r6, r6, #1\n\t"
+        "strd r4, r5, [sp, #48]\n\t"
+        "str r6, [sp, #56]\n\t"
+        "bne 1b\n\t"
+        "add sp, sp, #64\n\t"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+        ".size ml_dw_3x3_channel, .-ml_dw_3x3_channel");
 
 #define ML_DW_3X3_BAND 8  /* output lines per band (see ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES) */
 
@@ -962,9 +946,8 @@ static ML_NOINLINE ml_status ml_dw_3x3_run(const ml_depthwise_conv_params *param
     const int32_t words_x = (len - 1) / 2 + 2;
     const int32_t band = lines < ML_DW_3X3_BAND ? lines : ML_DW_3X3_BAND;
     const int32_t plane_words = (band + 2) * words_x;
-    int32_t *const acc = scratch + 2 * plane_words;
 #if !defined(ML_NO_DW_3X3_DERIVE)
-    int32_t *const derived = acc + band * (len + 1);  /* ML_DW_LAYOUT_DERIVE: the pair's data */
+    int32_t *const derived = scratch + 2 * plane_words;  /* ML_DW_LAYOUT_DERIVE: the pair's data */
     /* window row r is filter column r when the path runs along the columns */
     const ml_dw_3x3_operands operands = {filter, bias, quant, (t ? 1 : 3) * in_c,
                                          (t ? 3 : 1) * in_c, params->output_offset};
@@ -1020,11 +1003,13 @@ static ML_NOINLINE ml_status ml_dw_3x3_run(const ml_depthwise_conv_params *param
                     cd = derived;
                 }
 #endif
-                int8_t *out = out_batch + oy0 * out_line + c;
-                ml_dw_3x3_channel(scratch, words_x, words_x, cd, acc, out, rows, len, out_px,
-                                  out_line);
-                ml_dw_3x3_channel(scratch + plane_words, words_x, words_x, cd + ML_DW_3X3_WORDS,
-                                  acc, out + 1, rows, len, out_px, out_line);
+                ml_dw_3x3_job job = {scratch, 4 * words_x, cd, out_batch + oy0 * out_line + c,
+                                     out_px, out_line, rows, len};
+                ml_dw_3x3_channel(&job);
+                job.plane = scratch + plane_words;
+                job.cd = cd + ML_DW_3X3_WORDS;
+                job.out += 1;
+                ml_dw_3x3_channel(&job);
             }
         }
     }

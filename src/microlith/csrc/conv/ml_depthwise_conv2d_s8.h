@@ -83,8 +83,7 @@ typedef struct {
  * act_min <= -128, act_max >= 127): per channel ML_DEPTHWISE_CONV2D_S8_3X3_WORDS int32,
  * 2 * bias, then per window row the int16 pairs {2 w0, 2 w1} and {2 w1, 2 w2}, then
  * {multiplier, round, n}. Cores with the DSP extension then run the 3x3 path, with the input
- * rows under up to 8 output rows, two channels of them widened, and those output rows' sums
- * in scratch.
+ * rows under up to 8 output rows, two channels of them widened, in scratch.
  *
  * dsp_data, ML_DW_LAYOUT_3X3_T (the same conditions): the 3x3 path run on the image's columns
  * instead of its rows, for images taller than wide (KWS's 25x5): per channel 2 * bias, then
@@ -121,13 +120,12 @@ typedef struct {
          : ML_DEPTHWISE_CONV2D_S8_GROUPS_SCRATCH_BYTES(params, filter_dims, output_dims))
 
 /* The 3x3 path's: two channels' planes of the input lines under a band of up to 8 output lines
- * (rows, or columns when transposed) of `len` pixels, and the band's sums; with
- * ML_DW_LAYOUT_DERIVE also the channel pair's data. */
+ * (rows, or columns when transposed) of `len` pixels; with ML_DW_LAYOUT_DERIVE also the
+ * channel pair's data. */
 #define ML_DEPTHWISE_CONV2D_S8_DERIVE_BYTES(params)                                              \
     ((params)->dsp_layout & ML_DW_LAYOUT_DERIVE ? 8 * ML_DEPTHWISE_CONV2D_S8_3X3_WORDS : 0)
 #define ML_DEPTHWISE_CONV2D_S8_3X3_SCRATCH_BYTES(lines, len)                                     \
-    (4 * ((((lines) < 8 ? (lines) : 8) + 2) * 2 * (((len) - 1) / 2 + 2) +                      \
-          ((lines) < 8 ? (lines) : 8) * ((len) + 1)))
+    (4 * ((((lines) < 8 ? (lines) : 8) + 2) * 2 * (((len) - 1) / 2 + 2)))
 
 #define ML_DEPTHWISE_CONV2D_S8_GROUPS_SCRATCH_BYTES(params, filter_dims, output_dims)            \
     (((filter_dims)->c / 4 < 4 ? (filter_dims)->c / 4 : 4) * 4 *                                \
