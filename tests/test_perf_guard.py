@@ -52,6 +52,10 @@ def test_dsp_and_m0_paths_are_compiled_in():
     dsp_m4 = sum(v["instructions"] for k, v in m4.items() if k.startswith("ml_conv_dsp") or k.startswith("ml_dw_dsp"))
     assert dsp_m4 > 0.5 * sum(v["instructions"] for v in m4.values()), m4
     assert not any(k.startswith(("ml_conv_dsp", "ml_dw_dsp")) for k in m3), m3
+    # KWS's depthwise layers run the 3x3 plane path's assembly routine (sums and requantization)
+    total = sum(v["instructions"] for v in m4.values())
+    assert m4.get("ml_dw_3x3_channel", {}).get("instructions", 0) > 0.1 * total, m4
+    assert "ml_dw_3x3_channel" not in m3, m3
     # per-output requantization takes the MULS-only path; libgcc's 64-bit multiply remains only in
     # per-layer set-up (about 0.02% of the instructions today; the portable path would be ~10%)
     lmul = sum(v["instructions"] for k, v in m0.items() if "lmul" in k)
