@@ -675,8 +675,8 @@ static ML_NOINLINE void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
  * image, which is exactly a tap TFLM skips). A window row is then the words A (columns
  * x, x + 1) and B (x + 2, x + 3), x even: SMLAD(A, {w0, w1}) + B.lo * w2 for output column
  * x, and for x + 1 A.hi * w0 + SMLAD(B, {w1, w2}): two MACs per multiply, and the
- * widening is paid once per input value instead of once per tap. An output row's sums go
- * to a row of int32 first, then are requantized with the channel's constants in registers.
+ * widening is paid once per input value instead of once per tap. ml_dw_3x3_channel (below)
+ * takes four outputs at a time and requantizes them in registers.
  *
  * The data, per channel (ML_DW_3X3_WORDS int32): 2 * bias, then per window row
  * {2 w0, 2 w1} and {2 w1, 2 w2} (int16 pairs, low half first), then {multiplier, round, n}
@@ -811,8 +811,13 @@ void ml_dw_3x3_channel(const ml_dw_3x3_job *job);
     "asr " a ", " a ", r6\n\t"                                                                   \
     "ssat " a ", #8, " a "\n\t"
 
-__asm__(".text\n\t.balign 32\n\t"  /* the fewest instruction cache lines */
-        ML_DSP_ASM_FUNCTION("ml_dw_3x3_channel")
+/* Speed and balanced start the routine on a 32-byte line: the fewest instruction cache lines. */
+#if defined(ML_OPTIMIZE_SIZE)
+#define ML_DW_3X3_ALIGN ""
+#else
+#define ML_DW_3X3_ALIGN ".text\n\t.balign 32\n\t"
+#endif
+__asm__(ML_DW_3X3_ALIGN ML_DSP_ASM_FUNCTION("ml_dw_3x3_channel")
         "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
         "sub sp, sp, #64\n\t"
         "ldr r1, [r0]\n\t"
