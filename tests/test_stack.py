@@ -33,6 +33,9 @@ def test_disassembly_frames():
     assert frame("f", [(0, "push.w", "{r4-r11, lr}"), (4, "vpush", "{d8-d15}"),
                        (8, "sub.w", "sp, sp, #1024"), (12, "str.w", "r0, [sp, #-4]!")]) == (36 + 64 + 1024 + 4, None)
     assert frame("f", [(0, "stmdb", "sp!, {r4, lr}"), (4, "subw", "sp, sp, #300")]) == (308, None)
+    # stores into and loads from the frame without writeback leave sp where it is
+    assert frame("f", [(0, "push.w", "{r4-r11, lr}"), (4, "sub", "sp, #64"), (6, "stmia.w", "sp, {r9, sl, fp, ip}"),
+                       (10, "ldm.w", "sp, {r4, r5, r6, r7}")]) == (100, None)
     size, why = frame("f", [(0, "push", "{r7, lr}"), (2, "sub", "sp, r3")])
     assert size is None and "run-time amount" in why
     size, why = frame("f", [(0, "mov", "sp, r7")])

@@ -211,8 +211,10 @@ def _disassembly_frame(name: str, insns: list[tuple[int, str, str]]) -> tuple[in
             m = re.search(r"\[sp,#-(\d+)\]!", low)
             if m:
                 total += int(m.group(1))
-        elif base in ("pop", "vpop", "ldmia", "ldmfd", "vldmia"):
+        elif base in ("pop", "vpop", "ldm", "ldmia", "ldmfd", "vldmia"):
             continue
+        elif base in ("stm", "stmia", "stmea") and low.startswith("sp,"):
+            continue  # stores into the frame at sp without writeback: sp stays
         elif low.startswith("sp,") or low == "sp":
             m = re.fullmatch(r"sp,(?:sp,)?#(-?\d+)", low)
             if base in ("sub", "subw", "subs") and m and int(m.group(1)) >= 0:
