@@ -775,8 +775,8 @@ void ml_dw_3x3_channel(const ml_dw_3x3_job *job);
  * r12 the count, lr 2 * bias. On the stack: #0 {multiplier, round, n, px} (one LDM), #16 the
  * six weight words, #40 the line's plane, #44 its outputs, #48 lines left, #52 bytes between
  * lines, #56 quads per line, #60 len % 4. The set-up is kept short: on the STM32L4R5 model a
- * 6x6 layer's hot code (this routine, the plane fill, the data derivation) fills all 32 lines
- * of the 1 KB instruction cache.
+ * 6x6 layer's hot code (this routine, the plane fill, the data derivation) takes 31 of the
+ * 32 lines of the 1 KB instruction cache (33 with a longer set-up, and then every pass missed).
  */
 #define ML_DW_3X3_QUAD_ROW(woff, a0, a1, a2, a3)                                                \
     "ldrd r7, r8, [sp, #" woff "]\n\t"                                                           \
