@@ -13,7 +13,7 @@ import pytest
 
 from microlith.api import compile as compile_model
 from microlith.api import load
-from microlith.ir import Op
+from microlith.ir import Graph, Node, Op
 from microlith.targets.cortexm import FirmwareBuilder, outputs_match, run_firmware
 from microlith.verify import HostModel, random_inputs
 from opmodels import act, const, single_op, write
@@ -231,3 +231,42 @@ def test_optimize_size_build_gives_the_same_bytes(tmp_path, kind):
                              extra_cflags=flags).link(samples)
         run = run_firmware(fw.elf, "cortex-m4")
         assert all(outputs_match(w, s.outputs) for w, s in zip(want, run.samples)), sub
+
+
+def convs_with_slack(cin, kernel, seed):
+    """A convolution (13 x 7 pixels: sixes, then a six and a four that overlap the pixels before)
+    into a 1x1 one with a wider output and another back to 4 channels, so that the arena's peak
+    is the second layer and the first has room for the columns of several groups
+    (ml_conv_params.col_groups)."""
+    rng = np.random.default_rng(seed)
+    x = act("x", (1, 13, 7, cin), 0.04, -3)
+    tensors, nodes, cur = {"x": x}, [], x
+    for k, (cout, ksize) in enumerate([(12, kernel), (40, 1), (4, 1)]):
+        n, h, w, c = cur.shape
+        wt = const(f"w{k}", rng.integers(-127, 128, (cout, ksize, ksize, c)),
+                   scale=list(rng.uniform(0.002, 0.02, cout)), dtype="int8")
+        b = const(f"b{k}", rng.integers(-3000, 3000, cout), dtype="int32")
+        y = act(f"t{k}", (n, h, w, cout), 0.2 + 0.1 * k, 5 - 9 * k)  # full clamp: the routine
+        nodes.append(Node(Op.CONV_2D, (cur.name, wt.name, b.name), (y.name,),
+                          dict(padding="SAME", stride_h=1, stride_w=1, dilation_h=1, dilation_w=1,
+                               activation="NONE")))
+        tensors.update({t.name: t for t in (wt, b, y)})
+        cur = y
+    return Graph("convs_with_slack", tensors, nodes, ["x"], [cur.name])
+
+
+@on_cortexm
+@pytest.mark.parametrize("cin,kernel", [(8, 1), (3, 3), (8, 3), (5, 3)],
+                         ids=["pointwise", "k27", "segments", "k45_padded_last"])
+def test_columns_of_several_groups_before_the_routine(tmp_path, cin, kernel):
+    # The first layer takes col_groups > 1 from the arena's slack (codegen/c.py
+    # _col_groups_in_slack): its columns of up to that many sixes are built first, then the
+    # routine runs on each; the outputs must not change, whatever the column builder.
+    from microlith.codegen.c import prepare
+    g = convs_with_slack(cin, kernel, seed=cin * 10 + kernel)
+    prep = prepare(g)
+    groups = prep.params[0].get("col_groups", 1)
+    assert groups > 1, "expected the first layer to take several groups' columns"
+    assert prep.plan.arena_size == prepare(g, optimize="size").plan.arena_size, \
+        "the groups' columns must fit where the arena is free anyway"
+    verify_on(g, tmp_path, samples=3)

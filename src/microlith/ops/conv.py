@@ -261,6 +261,8 @@ class Conv2D(OpImpl):
         size = blocks * (4 * 2 * CONV2D_PIXELS + (4 if staged else 0))
         if p["act_min"] <= -128 and p["act_max"] >= 127:
             size += out_c * 16 + (4 * blocks if k % 4 else 0)
+            # ML_CONV2D_S8_COL_GROUPS_BYTES: the columns of col_groups - 1 more groups
+            size += max(p.get("col_groups", 1) - 1, 0) * blocks * 4 * 2 * CONV2D_PIXELS
         return size
 
     def prepare_dsp_in_place(self, node, g, p, stream):
@@ -316,6 +318,8 @@ class Conv2D(OpImpl):
         fields = {k: p[k] for k in _GEOMETRY + _QUANT}
         # The M0 path runs every layer with a scratch (int8, no groups): it takes the folded bias.
         fields["bias_folded"] = "ML_CONV_M0_FOLDED" if scratch != "NULL" else 0
+        if p.get("col_groups", 1) > 1:  # --- issue 11: codegen/c.py _col_groups_in_slack
+            fields["col_groups"] = p["col_groups"]
         filter_ref = None
         if node.inputs[1] in getattr(ctx, "staged_widened", ()):
             fields["filter_widened"] = 1  # --stage-weights: the copy ml_conv2d_s8_stage widened

@@ -459,6 +459,13 @@ static void ml_conv_pixels(const ml_conv_params *params, const ml_per_channel_qu
 #define ML_CONV_ASM 0
 #define ML_CONV_P6 0
 #endif
+/* Columns of several groups before the routine runs (ml_conv_params.col_groups), unless no layer
+ * of the model has col_groups > 1 (ml_config.h: ML_CONV2D_S8_NO_COL_GROUPS). */
+#if ML_CONV_P6 && !defined(ML_CONV2D_S8_NO_COL_GROUPS)
+#define ML_CONV_COL_GROUPS 1
+#else
+#define ML_CONV_COL_GROUPS 0
+#endif
 /* ML_CONV2D_S8_ONLY_ASM (ml_config.h: every layer takes the assembly) leaves the C groups out
  * only where the assembly is compiled, so a compact build without it keeps them. */
 #if defined(ML_CONV2D_S8_ONLY_ASM) && ML_CONV_ASM
@@ -1762,7 +1769,10 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
     /* scratch: columns | raw window | records | padded last channel, the last two only for the
      * assembly (ml_conv2d_s8.h) */
     d.cols = (int32_t *)scratch;
-    d.stage = (int8_t *)(d.cols + d.blocks * 2 * ML_CONV2D_S8_PIXELS);
+    /* the columns of col_groups groups (ml_conv2d_s8.h), the same layout on every path */
+    const int32_t col_groups = params->col_groups > 1 ? params->col_groups : 1;
+    const int32_t group_words = d.blocks * 2 * ML_CONV2D_S8_PIXELS;
+    d.stage = (int8_t *)(d.cols + group_words * col_groups);
 #if ML_CONV_SEGMENTS
     d.taps.blk = 0;  /* set up by the first segment */
 #endif
@@ -1848,6 +1858,46 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
         const int8_t *in_batch = input + b * d.in_h * d.in_w * d.in_c;
         int8_t *out_batch = output + b * pixels * out_c;
         for (int32_t first = 0; first < pixels;) {
+#if ML_CONV_COL_GROUPS
+            /* The sixes ml_conv_dsp_group_size would take one by one from here (it takes a six
+             * while 9 or more pixels are left), up to col_groups of them: their columns first,
+             * then the routine on each, so that on a core with a small instruction cache (the
+             * STM32L4R5's 1 KB) neither the builders' code nor the routine's is fetched again
+             * from flash for every group. Same groups, same sums: only the order of the calls. */
+            const int32_t sixes = pixels - first >= 9 ? (pixels - first - 9) / 6 + 1 : 0;
+            if (fast && !pairs && col_groups > 1 && sixes > 1) {
+                const int32_t ng = sixes < col_groups ? sixes : col_groups;
+                int32_t *const cols0 = d.cols;
+                for (int32_t gi = 0; gi < ng; ++gi) {
+                    d.cols = cols0 + gi * group_words;
+                    if (pointwise) {
+                        ml_conv_dsp_widen_pixels(in_batch + (first + 6 * gi) * d.in_c, 6, d.in_c,
+                                                 d.cols, 12, d.off2);
+                    } else {
+                        ml_conv_dsp_columns(&d, in_batch, out_w, first + 6 * gi, 6, 12);
+                    }
+                }
+                d.cols = cols0;
+                for (int32_t gi = 0; gi < ng; ++gi, first += 6) {
+                    int8_t *const out = out_batch + first * out_c;
+                    job.cols = cols0 + gi * group_words;
+                    job.cols_end = job.cols + d.blocks * 12;
+                    job.px = 6;
+                    job.out = (uintptr_t)out - key;
+                    if (job.rec_end != job.rec) {
+                        ml_conv_dsp_p6(&job);
+                    }
+                    if ((d.k & 3) != 0) {
+                        one.cols = job.cols;
+                        one.cols_end = job.cols_end;
+                        one.out = (uintptr_t)out - key_one;
+                        one.px = 6;
+                        ml_conv_dsp_p6(&one);
+                    }
+                }
+                continue;
+            }
+#endif
             int32_t px, step;
             const int32_t np = ml_conv_dsp_group_size(&first, pixels, pairs, fast, &px, &step);
             if (pointwise) {
@@ -1957,7 +2007,8 @@ static ML_NOINLINE ml_status ml_conv2d_s8_dsp_in_place(const ml_conv_params *par
         }
         first = at + np;
     }
-    int8_t *const held = (int8_t *)scratch + ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims);
+    int8_t *const held = (int8_t *)scratch + ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims) +
+                         ML_CONV2D_S8_COL_GROUPS_BYTES(filter_dims, params->col_groups);
     /* every call after the first finds the first's requantization records in the scratch */
     ml_conv_params kept = *params;
     for (int32_t b = 0; b < input_dims->n; ++b) {

@@ -28,6 +28,11 @@ typedef struct {
     int32_t filter_widened; /* 1 when `filter` is the copy ml_conv2d_s8_stage made with widen = 1
                                (--stage-weights; the generator sets both); ML_CONV2D_S8_PAIRED8
                                when it is the generator's channel-pair layout (below) */
+    int32_t col_groups;     /* DSP builds: groups of ML_CONV2D_S8_PIXELS pixels whose columns are
+                               built before the routine runs on each of them, so that its code
+                               and the column builders' each stay in a small instruction cache
+                               for that many groups (scratch: ML_CONV2D_S8_COL_GROUPS_BYTES more);
+                               0 or 1: one group at a time */
 } ml_conv_params;
 
 /*
@@ -91,7 +96,8 @@ typedef struct {
  * is [-128, 127] also keep 16 bytes of requantization constants per output channel there, and
  * a padded copy of the last channel's weights when K is not a multiple of 4
  * (ML_CONV2D_S8_SCRATCH_BYTES counts all of it; the generator passes
- * ML_CONV2D_S8_SCRATCH_BYTES_ANY to layers with a narrower clamp).
+ * ML_CONV2D_S8_SCRATCH_BYTES_ANY to layers with a narrower clamp). With col_groups = G > 1 the
+ * scratch holds the columns of G groups, ML_CONV2D_S8_COL_GROUPS_BYTES(filter_dims, G) more.
  * Other cores, grouped convolutions and a NULL scratch take the portable path, which ignores
  * it. The results are identical. The DSP path may compute an output pixel twice: the output
  * must not overlap the input, with one exception. In place, output == input: a pointwise layer
@@ -112,6 +118,11 @@ typedef struct {
      (filter_dims)->n * 16 +                                                                     \
      (((filter_dims)->h * (filter_dims)->w * (filter_dims)->c) % 4 != 0                          \
           ? 4 * ML_CONV2D_S8_BLOCKS(filter_dims) : 0))
+
+/* What col_groups = G adds to ML_CONV2D_S8_SCRATCH_BYTES: the columns of G - 1 more groups. */
+#define ML_CONV2D_S8_COL_GROUPS_BYTES(filter_dims, groups)                                       \
+    ((groups) > 1 ? ((groups) - 1) * ML_CONV2D_S8_BLOCKS(filter_dims) * 4 * 2 * ML_CONV2D_S8_PIXELS \
+                  : 0)
 
 #define ML_CONV2D_S8_IN_PLACE_SCRATCH_BYTES(input_dims, filter_dims)                             \
     (ML_CONV2D_S8_SCRATCH_BYTES(input_dims, filter_dims) + ML_CONV2D_S8_PIXELS * (filter_dims)->n)
