@@ -230,7 +230,7 @@ int main(void)
     const ml_dims f3 = {8, 3, 3, 8};
     const ml_dims f1 = {8, 1, 1, 8};
     const ml_dims fd = {1, 3, 3, 8};
-    ml_conv_params cp = {1, 1, 1, 1, 1, 1, 0, 0, -128, 127, 1, 0, 0, 0};
+    ml_conv_params cp = {1, 1, 1, 1, 1, 1, 0, 0, -128, 127, 1, 0, 0, 0, 0};
     ml_depthwise_conv_params dp = {1, 1, 1, 1, 1, 1, 1, 0, 0, -128, 127, 1, 0, ML_DW_LAYOUT_NONE};
     /* a 3x3 convolution reads neighbouring pixels after their outputs cover them: refused */
     printf("%d\n", (int)ml_conv2d_s8(&cp, &quant, scratch, &io, buf, &f3, filter, NULL, &io, buf));

@@ -49,6 +49,9 @@
  *   ML_CONV2D_S8_NO_PAIRS8  (every mode) no CONV_2D layer has its filter laid out in channel
  *                      pairs (--optimize speed, ML_CONV2D_S8_PAIRED8), so the two-channel routine
  *                      over int8 weights is left out.
+ *   ML_CONV2D_S8_NO_COL_GROUPS  (every mode) no CONV_2D layer has col_groups > 1 (the columns of
+ *                      several pixel groups built before the routine runs on each), so that loop
+ *                      is left out.
  *
  * A generated ml_config.h applies only while ML_CONFIG_MIXED is not defined: a build whose
  * models have different ml_config.h defines it for the shared kernels (the generated CMake and
