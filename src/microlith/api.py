@@ -151,6 +151,8 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
               "weights_in_ram": bool(weights_in_ram),
               # --optimize speed: the layers whose filter DSP builds read laid out in channel pairs
               "pair_filters": sorted(i for i, p in enumerate(prep.params) if p.get("pair_filter")),
+              # DSP builds: layer -> how many six-pixel groups' columns it builds before its routine runs
+              "col_groups": {i: p["col_groups"] for i, p in enumerate(prep.params) if p.get("col_groups", 1) > 1},
               "staged_weights": {"budget_bytes": stage_weights,
                                  # the bytes of each layer's staged copy, and the layers staged widened
                                  "layers": {i: staged_bytes(g.nodes[i], g, prep.params[i], i in widened)

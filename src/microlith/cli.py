@@ -273,6 +273,8 @@ def cmd_compile(a) -> int:
             print(line)
         if (line := _pairs_line(r)) is not None:
             print(line)
+        if (line := _col_groups_line(r)) is not None:
+            print(line)
         if r.get("weights_in_ram"):
             print(f"  constants in RAM (--weights-in-ram): {_kb(r.get('weight_bytes_linked') or r['weight_bytes'])} "
                   "of .data beside the arena, copied from flash at start-up")
@@ -348,6 +350,16 @@ def _pairs_line(r: dict) -> str | None:
         return None
     return (f"  layers {', '.join(map(str, r['pair_filters']))} run two output channels by three pixels on DSP "
             "cores, their filters laid out in channel pairs (--optimize speed)")
+
+
+def _col_groups_line(r: dict) -> str | None:
+    """The convolutions that build several pixel groups' columns before their routine runs."""
+    groups = r.get("col_groups") or {}
+    if not groups:
+        return None
+    return ("  layers " + ", ".join(f"{i} ({n})" for i, n in groups.items()) + " build the columns of that many "
+            "six-pixel groups before the DSP routine runs on each (scratch where the arena is free anyway; "
+            "fewer instruction-cache refills)")
 
 
 def _staged_line(r: dict) -> str | None:
@@ -431,6 +443,8 @@ def cmd_profile(a) -> int:
     if (line := _staged_line(r)) is not None:
         print(line)
     if (line := _pairs_line(r)) is not None:
+        print(line)
+    if (line := _col_groups_line(r)) is not None:
         print(line)
     if r.get("code_bytes") is not None:  # --- issue 11: code and weights apart
         print(f"  flash = code {_kb(r['code_bytes'])} (model and kernels {_kb(r['model_code_bytes'])}) + weights "

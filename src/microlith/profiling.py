@@ -172,6 +172,7 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
            **_code_figures(sizes, res),
            "staged_weights": res.get("staged_weights"),
            "pair_filters": res.get("pair_filters"),
+           "col_groups": res.get("col_groups"),
            "weights_in_ram": res.get("weights_in_ram", False),
            "arena_bytes_in_place": res.get("arena_bytes_in_place"),
            "in_place_layers": res.get("in_place_layers"),
