@@ -118,14 +118,16 @@ def test_free_stages_only_where_the_arena_has_room(tmp_path):
 
 
 @pytest.mark.parametrize("optimize, budget, same_as", [("speed", None, "free"), ("speed", 0, 0),
-                                                     ("balanced", None, 0), ("size", None, 0)])
+                                                     ("balanced", 0, 0), ("size", None, 0)])
 def test_speed_mode_stages_where_the_arena_is_free_by_default(tmp_path, optimize, budget, same_as):
     """--optimize speed defaults to 'free' (the same arena, the faster routine); an explicit budget
-    holds (0: none), and the other modes stage nothing unless asked: each default builds exactly
-    what the budget it stands for builds."""
+    holds (0: none), and size stages nothing unless asked: each default builds exactly what the
+    budget it stands for builds."""
     c = api.compile(str(RESNET), tmp_path / "d", measure=False, optimize=optimize, stage_weights=budget)
     ref = api.compile(str(RESNET), tmp_path / "r", measure=False, optimize=optimize, stage_weights=same_as)
-    assert c["staged_weights"] == ref["staged_weights"] and c["staged_weights"]["budget_bytes"] == same_as
+    assert c["staged_weights"]["requested"] == (budget is not None)
+    mine, theirs = ({k: v for k, v in r["staged_weights"].items() if k != "requested"} for r in (c, ref))
+    assert mine == theirs and c["staged_weights"]["budget_bytes"] == same_as
     assert c["constants_crc32"] == ref["constants_crc32"]
     name = c["name"]
     assert (tmp_path / "d" / "src" / f"{name}.c").read_text() == (tmp_path / "r" / "src" / f"{name}.c").read_text()
@@ -255,3 +257,20 @@ def test_size_mode_stages_as_it_is_and_the_hint_names_the_budget_for_all(tmp_pat
     assert "#define ML_CONV2D_S8_NO_PAIRS 1" not in next((tmp_path / "b").rglob("ml_config.h")).read_text()
     plain = api.compile(str(KWS), tmp_path / "p", measure=False)
     assert "#define ML_CONV2D_S8_NO_PAIRS 1" in next((tmp_path / "p").rglob("ml_config.h")).read_text()
+
+
+def test_balanced_stages_plain_copies_where_the_arena_is_free_by_default(tmp_path):
+    """--optimize balanced (the default) stages 'free' too, but copies the filters as they are:
+    the flash reads go, the two-channel routine's code (about 1.4 KB) stays out. An explicit
+    'free' widens them as in speed mode. Same arena either way, byte-exact."""
+    c = api.compile(str(RESNET), tmp_path / "d", measure=False)
+    st = c["staged_weights"]
+    assert st["budget_bytes"] == "free" and not st["requested"]
+    assert sorted(st["layers"]) == [0, 4, 6, 10] and st["widened"] == []
+    assert c["arena_bytes"] == st["arena_bytes_without"] == 36288
+    config = (tmp_path / "d" / "src" / "microlith_kernels" / "ml_config.h").read_text()
+    assert "ML_CONV2D_S8_NO_PAIRS" in config   # no widened filter: the routine is left out
+    asked = api.compile(str(RESNET), tmp_path / "a", measure=False, stage_weights="free")["staged_weights"]
+    assert sorted(asked["layers"]) == [0, 4, 6, 10] and asked["widened"] == [0, 4, 6, 10]
+    r = api.verify(str(RESNET), samples=2, workdir=str(tmp_path))
+    assert r["bit_exact"], r

@@ -103,15 +103,16 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
     `optimize`: "speed", "size" or "balanced" (None: balanced), see codegen/optimize.py.
     `stage_weights`: for boards whose flash has wait states, copy filters the kernel reads again and
     again from flash into the arena before their layer: "free" where the arena has room anyway, a
-    byte count for every filter up to that size, 0 never; None (the default): "free" with
-    optimize "speed", else 0 (codegen/stage.py resolve_stage_budget).
+    byte count for every filter up to that size, 0 never; None (the default): "free" (balanced
+    copies without widening), 0 for optimize "size" (codegen/stage.py resolve_stage_budget).
     `weights_in_ram`: every constant array in RAM (.data), none in flash's wait states
     (codegen/c.py _IN_RAM_NOTE); RAM grows by weight_bytes."""
     from .codegen.c import generate, prepare
-    from .codegen.stage import is_widened, resolve_stage_budget, stage_plan, staged_bytes
+    from .codegen.stage import check_stage_budget, is_widened, stage_plan, staged_bytes
     from .codegen.optimize import check_mode
     optimize = check_mode(optimize)  # a bad mode is refused before the model is read
-    stage_weights = resolve_stage_budget(stage_weights, optimize)  # and so is a bad budget
+    check_stage_budget(stage_weights)  # and so is a bad budget (prepare resolves the default)
+    asked_stage = stage_weights
     t0 = time.perf_counter()
     g = load(model, input_shape=input_shape)
     require_quantized(g)
@@ -121,6 +122,7 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
                         limits.max_flash if max_flash is None else max_flash).checked()
     g.meta["codegen_limits"] = limits  # prepare() validates the graph against these
     prep = prepare(g, strategy, optimize, stage_weights)
+    stage_weights = prep.stage_budget
     # what staging costs: the arena of the same plan without it (staged bytes take free arena first)
     unstaged = prepare(g, strategy, optimize, 0).plan.arena_size if prep.staged else prep.plan.arena_size
     if prep.plan.arena_size > limits.max_arena:
@@ -153,7 +155,7 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
               "pair_filters": sorted(i for i, p in enumerate(prep.params) if p.get("pair_filter")),
               # DSP builds: layer -> how many six-pixel groups' columns it builds before its routine runs
               "col_groups": {i: p["col_groups"] for i, p in enumerate(prep.params) if p.get("col_groups", 1) > 1},
-              "staged_weights": {"budget_bytes": stage_weights,
+              "staged_weights": {"budget_bytes": stage_weights, "requested": asked_stage is not None,
                                  # the bytes of each layer's staged copy, and the layers staged widened
                                  "layers": {i: staged_bytes(g.nodes[i], g, prep.params[i], i in widened)
                                             for i in sorted(prep.staged)},
@@ -167,13 +169,13 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
                                                        for i, n in offer.items()) if offer else None,
                                  "arena_bytes_without": unstaged},
               # what --no-in-place costs: the arena with layers in place where that saves arena
-              "arena_bytes_in_place": prepare(g, "greedy", optimize, stage_weights).plan.arena_size
+              "arena_bytes_in_place": prepare(g, "greedy", optimize, asked_stage).plan.arena_size
               if strategy == "greedy-noinplace" else None,
               # and, by default, what it would cost: the layers in place and the arena without them
               "in_place_layers": sorted(prep.plan.inplace),
               # of them, those DSP builds run in one call (other builds in chunks of rows)
               "in_place_whole_on_dsp": sorted(prep.dsp_whole),
-              "arena_bytes_whole": prepare(g, "greedy-noinplace", optimize, stage_weights).plan.arena_size
+              "arena_bytes_whole": prepare(g, "greedy-noinplace", optimize, asked_stage).plan.arena_size
               if strategy == "greedy" and prep.plan.inplace else None}
     if measure:
         from .targets.host import object_sizes

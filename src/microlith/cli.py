@@ -199,8 +199,8 @@ def _weights_options(s) -> None:  # --- issue 11: where the weights are read fro
                         "arena before their layer runs, for fewer flash wait states on boards that have them "
                         "(STM32L4: 5), and on DSP cores widened to int16 for a faster routine where the budget holds "
                         "twice the filter: 'free' only where the arena has room anyway (same arena), BYTES "
-                        "every copy of up to BYTES (a larger arena, reported), 0 none; default 'free' with "
-                        "--optimize speed, else none")
+                        "every copy of up to BYTES (a larger arena, reported), 0 none; default 'free' (with "
+                        "--optimize balanced the copies stay int8), none with --optimize size")
     s.add_argument("--weights-in-ram", action="store_true",
                    help="place every constant array (weights, biases, tables) in RAM (.data, copied from flash "
                         "by the start-up code) instead of flash: no flash wait states on any weight load, for "
@@ -368,13 +368,16 @@ def _staged_line(r: dict) -> str | None:
         return None
     layers = st["layers"]
     if not layers:
+        if not st.get("requested"):
+            return None   # the default `free` found no room: nothing to say
         return (f"  --stage-weights {st['budget_bytes']}: no filter that is read 3 or more times fits; "
                 "nothing staged")
     budget = st["budget_bytes"] if isinstance(st["budget_bytes"], str) else f"{st['budget_bytes']:,}"
     widened = st.get("widened") or []
     wide = (f"; {', '.join(map(str, widened))} widened to int16 for the DSP cores' two-channel routine"
             if widened else "")
-    return (f"  weights staged in the arena (--stage-weights {budget}): layers "
+    how = f"--stage-weights {budget}" if st.get("requested") else f"by default, --stage-weights {budget}"
+    return (f"  weights staged in the arena ({how}): layers "
             f"{', '.join(str(i) for i in layers)} ({sum(layers.values()):,} B of copies, the largest "
             f"{max(layers.values()):,} B{wide}); arena {_kb(st['arena_bytes_without'])} without staging")
 
@@ -429,7 +432,9 @@ def cmd_profile(a) -> int:
         if not st.get("layers") and st.get("candidates") and loads > 0.02 * r["cycles_est_board"]:
             print(f"    of which {loads:,} stall on data loads from flash ({100 * loads / r['cycles_est_board']:.1f}%); "
                   f"{len(st['candidates'])} layers read their filters (up to {max(st['candidates'].values()):,} B) "
-                  "3 or more times: --stage-weights free (same arena) or BYTES copies them to SRAM first"
+                  "3 or more times: --stage-weights "
+                  + ("BYTES copies them to SRAM first (the arena has no room for them as it is)"
+                     if st.get("budget_bytes") == "free" else "free (same arena) or BYTES copies them to SRAM first")
                   + (f" ({st['budget_for_all']:,} stages them all)" if st.get("budget_for_all") else ""))
         elif not r.get("weights_in_ram") and loads > 0.1 * r["cycles_est_board"]:
             print(f"    of which {loads:,} stall on data loads from flash ({100 * loads / r['cycles_est_board']:.1f}%), "

@@ -28,7 +28,8 @@ from .inplace import RowStream, cheaper_streams, emit_row_stream, row_stream
 from .optimize import (Plan, compact_kernels, config_header, drop_fallbacks, emit_row_cursor, forget,
                        plan_layers, readme_section)
 from .outdir import write_folder
-from .stage import FREE, filter_reads, is_widened, resolve_stage_budget, stage_in_slack, stage_plan, widens
+from .stage import (FREE, filter_reads, is_widened, resolve_stage_budget, stage_in_slack, stage_plan, widens,
+                    widens_by_default)
 
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
           "int64": "int64_t", "float32": "float", "bool": "uint8_t",
@@ -90,6 +91,7 @@ class Prepared:
     staged: dict[int, int] = field(default_factory=dict)  # --- issue 11: layer -> arena bytes its filter is copied to
     widen: bool = True  # --- issue 11: the build has the two-channel routine that widened staged filters need
     dsp_whole: set[int] = field(default_factory=set)  # --- issue 11: in-place layers DSP builds run in one call
+    stage_budget: int | str = 0  # --- issue 11: the --stage-weights budget the build used (resolved)
 
 
 def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
@@ -110,6 +112,7 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
     # in-place candidates depend on shapes and params only, so they are known here already.
     opt = plan_layers(graph, optimize, {i: st for i, node in enumerate(graph.nodes)
                                         if (st := row_stream(node, graph, params[i])) is not None})
+    widen_staged = widens_by_default(stage_weights, opt.mode)
     stage_weights = resolve_stage_budget(stage_weights, opt.mode)
     for i, node in enumerate(graph.nodes):
         impl = impl_for(node.op)
@@ -126,7 +129,7 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
         if stream is not None:
             candidates[i] = stream
     # the two-channel routine over widened filters is in the conv kernel's full form only
-    widen = opt.mode != "size" and "ml_conv2d_s8" not in compact_kernels(graph, params, opt)
+    widen = widen_staged and opt.mode != "size" and "ml_conv2d_s8" not in compact_kernels(graph, params, opt)
     staged = stage_plan(graph, params, stage_weights, widen)
     plan = plan_memory(graph, scratch, alias_ops, strategy,
                        {i: (c.delta, c.window) for i, c in candidates.items()}, shared, staged)
@@ -185,7 +188,7 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
     if not any(p.get("col_groups", 1) > 1 for p in params):
         opt.absent.append("CONV2D_S8_NO_COL_GROUPS")
     return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt, staged, widen,
-                    dsp_whole)
+                    dsp_whole, stage_weights)
 
 
 # --- issue 11: how many six-pixel groups' columns a convolution may build before its routine runs

@@ -25,7 +25,9 @@ Modes, resolved before any code is emitted:
             than their bytes: kept_variants), -Os, no unused portable fallback, compact glue;
             every layer "size".
   balanced  (default) kernel variants and flags as speed, which pay 1,000+ instructions per byte
-            (measured below), and no portable fallback a DSP core never runs for this model
+            (measured below), filters staged where the arena is free as plain int8 copies (no
+            two-channel routine: codegen/stage.py widens_by_default), and no portable fallback a
+            DSP core never runs for this model
             (free: see drop_fallbacks); a kernel only "size" layers use keeps its compact
             form (compact_kernels). Per layer: inline glue only where it saves at least
             BALANCED_MIN_GAIN instructions per byte of code it adds, within a code budget

@@ -16,8 +16,8 @@ four times the flash bytes per MAC, so only staged filters get it. (`--optimize 
 filters it does not stage through the same loop over int8 weights laid out in channel pairs:
 28 cycles and 20 instructions; codegen/c.py _pair_filters.)
 
-A budget can cost RAM, so it is opt-in; FREE cannot, and it is what `--optimize speed` does by
-default (resolve_stage_budget). BYTES stages every filter of up to BYTES; the staged bytes
+A budget can cost RAM, so it is opt-in; FREE cannot, and it is what `--optimize speed` and
+`balanced` do by default (resolve_stage_budget; balanced without widening). BYTES stages every filter of up to BYTES; the staged bytes
 live for their layer only, so the planner puts them where the arena is free at that layer and
 grows it only beyond that (compile reports the arena without staging beside it). FREE stages,
 largest saving first, only the filters that fit where the arena is free anyway: the arena stays
@@ -104,16 +104,27 @@ def check_stage_budget(budget) -> int | str | None:
 
 
 def resolve_stage_budget(budget, mode: str) -> int | str:
-    """The budget a build uses: the one given, else FREE for `--optimize speed` (the fastest code
-    in the same arena: on DSP cores the widened copies' routine saves cycles at zero wait states
-    too, ResNet-8 -1.5% on Cortex-M4; elsewhere the copies cost once per inference and save every
-    flash wait state of the reads after them: ResNet-8's four, 7.6 KB, add 4.9 k cycles on
-    Cortex-M3 and 11.5 k on Cortex-M0 at zero wait states, under 0.03%) and 0 for the other modes,
-    where the two-channel routine's code (about 1.4 KB) is not worth it by default."""
+    """The budget a build uses: the one given, else FREE for `--optimize speed` and `balanced` (the
+    fastest code in the same arena: on DSP cores the widened copies' routine saves cycles at zero
+    wait states too, ResNet-8 -1.5% on Cortex-M4; elsewhere the copies cost once per inference and
+    save every flash wait state of the reads after them: ResNet-8's four, 7.6 KB, add 4.9 k cycles
+    on Cortex-M3 and 11.5 k on Cortex-M0 at zero wait states, under 0.03%) and 0 for size. By
+    default balanced copies filters as they are (widens_by_default): the two-channel routine's
+    code (about 1.4 KB) is not worth it there."""
     check_stage_budget(budget)
     if budget is None:
-        return FREE if mode == "speed" else 0
+        return 0 if mode == "size" else FREE
     return budget
+
+
+def widens_by_default(budget, mode: str) -> bool:
+    """Whether staged filters are widened for the two-channel routine (when the build has its
+    full form): in speed mode, and wherever the user asked for a budget; balanced's default FREE
+    copies them as they are. On the STM32L4R5 model that still takes most of the flash load stalls:
+    VWW 16.09 -> 15.68 M cycles (-2.6%) for 0.23 KB more code, ResNet-8 22.19 -> 22.01 M, KWS
+    nothing staged (no room), `microlith profile MODEL --target cortex-m4`; widened, VWW saves
+    4.8% but its code passes 20 KB."""
+    return mode == "speed" or budget is not None
 
 
 def _arena_bytes(n: int) -> int:
