@@ -87,6 +87,20 @@ CASES = [
     (Op.MAX_POOL_2D, (1, 2, 10, 16), (1, 2), (1, 2), "VALID", "NONE", 0),
     (Op.MAX_POOL_2D, (1, 3, 9, 64), (1, 2), (1, 2), "SAME", "NONE", 0),
     (Op.MAX_POOL_2D, (1, 4, 8, 32), (2, 2), (2, 2), "VALID", "RELU", -7),
+    # ... with the compiler's tile (ops/pool.py maxpool_tile, VALID without a clamp): depth 32
+    # two rows entered at each of the four-window loop's entries (n = 4, 5, 6, 7), batch 2,
+    # overlapping rows (stride 1 down); SAME rows of 5, 6, 7 inside windows and a clipped last
+    # column (the output's step between rows); one-row tiles, depth 48 and 64 two-row tiles.
+    (Op.MAX_POOL_2D, (2, 6, 8, 32), (2, 2), (2, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 5, 11, 32), (2, 2), (2, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 4, 12, 32), (2, 2), (2, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 5, 14, 32), (2, 2), (1, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 5, 11, 32), (2, 2), (2, 2), "SAME", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 4, 13, 32), (2, 2), (2, 2), "SAME", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 6, 15, 32), (2, 2), (2, 2), "SAME", "NONE", 0),
+    (Op.MAX_POOL_2D, (2, 3, 10, 16), (1, 2), (1, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (1, 4, 6, 48), (2, 2), (2, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (2, 4, 10, 64), (2, 2), (2, 2), "VALID", "NONE", 0),
     # ml_maxpool_dsp_win (other windows, depth a multiple of 16, and every clipped edge window):
     # depth 16 (contiguous cells), 32, 48; 3x3/2 SAME, 1x3/2, 3x2/1, 2x2/1, 4x4/3, batch 2.
     (Op.MAX_POOL_2D, (2, 9, 9, 16), (3, 3), (2, 2), "SAME", "NONE", 0),
@@ -140,3 +154,46 @@ def test_pool_exact_on_cortex_m4(tmp_path, case):
                              seed=1, optimize=optimize)
         assert r["target"] == "cortex-m4" and r["samples"] == 5, (optimize, r)
         assert r["bit_exact"] and r["mismatched_samples"] == 0, (optimize, r)
+
+
+@pytest.mark.parametrize("shape,filt,stride,padding,activation,tiled", [
+    ((1, 16, 16, 32), (2, 2), (2, 2), "VALID", "NONE", True),   # the 2x2/2 of a small CNN
+    ((1, 1, 50, 32), (1, 2), (1, 2), "VALID", "NONE", True),    # a 1-D CNN's 1x2/2
+    ((1, 7, 9, 32), (2, 2), (2, 2), "SAME", "NONE", False),     # padding: the kernel's checks
+    ((1, 8, 8, 32), (2, 2), (2, 2), "VALID", "RELU", False),    # a clamp
+    ((1, 8, 8, 24), (2, 2), (2, 2), "VALID", "NONE", False),    # channels not a multiple of 16
+    ((1, 9, 9, 16), (3, 3), (2, 2), "VALID", "NONE", False),    # three cells wide
+])
+def test_max_pool_tile_decided_at_build_time(tmp_path, shape, filt, stride, padding, activation, tiled):
+    """The compiler writes ml_maxpool_tile into the layer's params exactly where the DSP tile
+    routine's run-time conditions hold (the planned path runs it without them), with the
+    strides the routine walks; elsewhere it says none applies (n = -1: the kernel skips the
+    checks)."""
+    path = _model(tmp_path, Op.MAX_POOL_2D, shape, filt, stride, padding, activation, 0)
+    microlith.compile(path, tmp_path / "out")
+    src = "\n".join(f.read_text() for f in (tmp_path / "out").rglob("*.c") if "microlith_kernels" not in f.parts)
+    n, h, w, c = shape
+    if tiled:
+        oh, ow = (h - filt[0]) // stride[0] + 1, (w - filt[1]) // stride[1] + 1
+        assert (f".tile = {{ .n = {ow}, .depth = {c}, .dy = {w * c}, .rows = {filt[0]}, "
+                f".in_row = {stride[0] * w * c}, .out_row = {ow * c}, .rows_out = {oh} }}") in src
+    else:
+        assert ".tile = { .n = -1 }" in src
+
+
+@pytest.mark.parametrize("side,mode,quads", [
+    (16, "speed", True),        # speed: every unrolled loop
+    (16, "balanced", False),    # 64 windows save 48 instructions for about 0.5 KB
+    (206, "balanced", True),    # 10,609 windows: 7,957 saved, above 16 per byte
+])
+def test_max_pool_four_window_loop_by_mode(tmp_path, side, mode, quads):
+    """Balanced keeps the depth-32 two-row loop over four windows per turn only where it saves
+    BALANCED_MIN_GAIN instructions per byte of it (codegen/optimize.py); the shorter loop computes
+    the same bytes (test_pool_exact_on_cortex_m4 runs both: speed and balanced)."""
+    from microlith.codegen.optimize import BALANCED_MIN_GAIN, MAXPOOL_QUADS_BYTES, MAXPOOL_QUADS_SAVED_PER_WINDOW
+    windows = (side // 2) ** 2
+    assert (windows * MAXPOOL_QUADS_SAVED_PER_WINDOW >= BALANCED_MIN_GAIN * MAXPOOL_QUADS_BYTES) == (side == 206)
+    path = _model(tmp_path, Op.MAX_POOL_2D, (1, side, side, 32), (2, 2), (2, 2), "VALID", "NONE", 0)
+    microlith.compile(path, tmp_path / "out", optimize=mode)
+    config = next((tmp_path / "out").rglob("ml_config.h")).read_text()
+    assert ("ML_MAXPOOL_S8_NO_QUADS" not in config) == quads

@@ -29,7 +29,8 @@ Modes, resolved before any code is emitted:
             two-channel routine: codegen/stage.py widens_by_default), and no portable fallback a
             DSP core never runs for this model
             (free: see drop_fallbacks); a kernel only "size" layers use keeps its compact
-            form (compact_kernels). Per layer: inline glue only where it saves at least
+            form (compact_kernels), and an unrolled loop that saves the model fewer than
+            BALANCED_MIN_GAIN instructions per byte is left out (plan.unrolls_out). Per layer: inline glue only where it saves at least
             BALANCED_MIN_GAIN instructions per byte of code it adds, within a code budget
             (`code_budget`, default CODE_BUDGET bytes); a layer doing less than COLD_SHARE of
             the model's MACs is a "size" layer, the others "speed" layers.
@@ -71,6 +72,12 @@ SIZE_MIN_GAIN = 100
 # a time (Cortex-M4, size mode, the kernel with its out-of-line helpers): 732 bytes more code (1,370
 # against 638), about 2 instructions less per MAC (AD: 1,022,975 -> 490,693 instructions for its
 # 264 k MACs; KWS's 768-MAC classifier saves 2.2 k, 3 per byte).
+# Max pooling's depth-32 two-row loop over four windows per turn (ml_maxpool_dsp_tile2,
+# ML_MAXPOOL_QUADS) against two: 0.75 instructions less per window for this many bytes more
+# (Cortex-M4, -O2: the routine 1,452 -> 1,946 bytes; bench/bench_pool.py's 2x2/2 over 16x16x32,
+# 64 windows, 4,123 -> 4,077 instructions in all).
+MAXPOOL_QUADS_BYTES = 494
+MAXPOOL_QUADS_SAVED_PER_WINDOW = 0.75
 FC_ROWS_BYTES = 732
 FC_ROWS_SAVED_PER_MAC = 2.0
 COLD_SHARE = 0.01  # balanced: layers below this share of the model's MACs are "size" layers
@@ -108,6 +115,7 @@ class Plan:
     only_variants: list[str] = field(default_factory=list)  # size, balanced: the only variant a kernel keeps
     compact: list[str] = field(default_factory=list)  # balanced: kernels that only "size" layers use
     absent: list[str] = field(default_factory=list)   # size, balanced: paths no layer reaches (ML_<X>)
+    unrolls_out: list[str] = field(default_factory=list)  # balanced: unrolled loops not worth their bytes
     choices: list[dict] = field(default_factory=list)  # per decided layer: what was chosen, why
     dw_planes: dict = field(default_factory=dict)  # "size" depthwise layers on the 3x3 plane path: why
 
@@ -125,6 +133,7 @@ class Plan:
                 "only_variants": list(self.only_variants),
                 "kernels_compact": list(self.compact),
                 "paths_left_out": list(self.absent),
+                "unrolls_left_out": list(self.unrolls_out),
                 "layers_speed": sum(m == "speed" for m in self.layer_modes),
                 "layers_size": sum(m == "size" for m in self.layer_modes),
                 "depthwise_3x3_derived": self.dw_planes,
@@ -254,6 +263,9 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan, dsp_whole: frozense
         return
     if plan.mode == "balanced":
         plan.compact = compact_kernels(g, params, plan)
+        if _maxpool_quad_windows(g, params) * MAXPOOL_QUADS_SAVED_PER_WINDOW < \
+                BALANCED_MIN_GAIN * MAXPOOL_QUADS_BYTES:
+            plan.unrolls_out.append("MAXPOOL_S8_NO_QUADS")
     needed = {k for i, n in enumerate(g.nodes) if (k := _needs_fallback(n, g, params[i]))}
     kernels = _FALLBACK_KERNELS if plan.mode == "size" else _BALANCED_FALLBACK_KERNELS
     plan.no_fallback = [k for k in kernels if k not in needed]
@@ -351,6 +363,20 @@ def _takes_conv_asm(node: Node, g: Graph, p: dict) -> bool:
     return (out_h * out_w if s is None else s.smallest_call) >= 4
 
 
+def _maxpool_quad_windows(g: Graph, params: list[dict]) -> int:
+    """The 2x2 windows per inference that max pooling's four-window loop would run: the tiled
+    layers (ops/pool.py maxpool_tile) of 32 channels and two-row windows."""
+    from ..ops.pool import maxpool_tile
+    total = 0
+    for i, n in enumerate(g.nodes):
+        if n.op is Op.MAX_POOL_2D and params[i].get("dtype") == "int8":
+            x, y = g.t(n.inputs[0]).shape, g.t(n.outputs[0]).shape
+            t = maxpool_tile(params[i], x, y)
+            if t and t["depth"] == 32 and t["rows"] == 2:
+                total += x[0] * t["rows_out"] * t["n"]
+    return total
+
+
 def _takes_dw_groups(node: Node, g: Graph, p: dict) -> bool:
     """Whether a DSP build runs the depthwise kernel's four-channel group path on this layer: its
     dispatch conditions, unless the layer has the 3x3 layout (that path runs instead)."""
@@ -439,6 +465,10 @@ def config_header(plan: Plan) -> str:
     if plan.absent:
         lines += ["/* Paths no layer of this model reaches (their layouts are not in its data): left out. */"]
         lines += [f"#define ML_{v} 1" for v in plan.absent] + [""]
+    if plan.unrolls_out:
+        lines += ["/* Unrolled loops that would save this model fewer instructions than their bytes are worth",
+                  " * (balanced: codegen/optimize.py BALANCED_MIN_GAIN): the shorter loop, same results. */"]
+        lines += [f"#define ML_{v} 1" for v in plan.unrolls_out] + [""]
     if plan.kept_variants:
         lines += ["/* Variants kept although size mode drops the others: a layer takes them and they save",
                   " * many instructions per byte (codegen/optimize.py). */"]

@@ -8,6 +8,14 @@
 #else
 #define ML_MAXPOOL_TILE2 0
 #endif
+/* Its depth-32 two-row loop over four windows per turn instead of two: 0.75 instructions less
+ * per window for about 0.5 KB; balanced mode leaves it out where that saves fewer instructions
+ * than its bytes are worth (codegen/optimize.py, ML_MAXPOOL_S8_NO_QUADS). */
+#if ML_MAXPOOL_TILE2 && !defined(ML_MAXPOOL_S8_NO_QUADS)
+#define ML_MAXPOOL_QUADS 1
+#else
+#define ML_MAXPOOL_QUADS 0
+#endif
 
 /*
  * Channels run innermost, as they lie in memory: for each output pixel and group of channels
@@ -62,23 +70,11 @@ static int32_t ml_maxpool_dsp(const ml_pool_window *win, int32_t depth, int32_t 
     "sel r7, r7, r11\n\t"
 
 #if ML_MAXPOOL_TILE2
-/* One call of ml_maxpool_dsp_tile2: the offsets in the comments are the routine's, which
- * moves in, out and rows_out on row by row. */
-typedef struct {
-    const int8_t *in;  /* 0: the first window's first cell, word aligned */
-    int8_t *out;       /* 4: its outputs, word aligned */
-    int32_t n;         /* 8: windows in a row, >= 1 */
-    int32_t depth;     /* 12: a multiple of 16 */
-    int32_t dy;        /* 16: bytes between the window's rows */
-    int32_t rows;      /* 20: the window's rows, 1 or 2 */
-    int32_t in_row;    /* 24: bytes from a row's first window to the next row's */
-    int32_t out_row;   /* 28: the same in the output */
-    int32_t rows_out;  /* 32: rows of windows, >= 1 */
-} ml_maxpool_tile2_job;
+typedef char ml_maxpool_tile_layout[offsetof(ml_maxpool_tile, rows_out) == 24 ? 1 : -1];
 
-typedef char ml_maxpool_tile2_job_layout[offsetof(ml_maxpool_tile2_job, rows_out) == 32 ? 1 : -1];
-
-void ml_maxpool_dsp_tile2(ml_maxpool_tile2_job *job);
+/* The rows of windows a tile describes, from in to out (both word aligned); returns ML_OK, so
+ * that a kernel can end on it. */
+ml_status ml_maxpool_dsp_tile2(const ml_maxpool_tile *tile, const int8_t *in, int8_t *out);
 
 /* Two 16-channel groups of a 2x2 window: cells c0, c1 of the first row and d0, d1 of the
  * second, every pointer moved on by 32. */
@@ -113,8 +109,11 @@ void ml_maxpool_dsp_tile2(ml_maxpool_tile2_job *job);
  *   and the pointers only move forward: 30 instructions per 2x2 window, 12 per 1x2.
  * - depth 32: a pointer per cell, two groups unrolled; after a window the second cell's
  *   pointer stands at the next window's first cell, so the pointers swap roles from window to
- *   window and only the other one moves on (by 64), two windows per loop turn: 61.5 per 2x2
- *   window (0.48 per input), 24 per 1x2; the 2x2 loop also moves on to the next row itself.
+ *   window and only the other one moves on (by 64). One row: two windows per loop turn, 24
+ *   instructions per 1x2 window. Two rows: four windows per turn (ML_MAXPOOL_QUADS; else two),
+ *   entered at the window that leaves a multiple of four (n % 4 chosen once per call, the
+ *   entry's address kept on the stack), 60.75 per 2x2 window (0.475 per input; 61.5 with two
+ *   per turn), and the rows follow one another here in 16 instructions each.
  * - 1 row, other depths: a pointer per cell, a group counter reloaded per window; when the
  *   groups are even in number, two per loop turn: 12 per group and 6 per window.
  * - 2 rows, other depths: four cell pointers, the output and the scratch take all fourteen
@@ -122,23 +121,35 @@ void ml_maxpool_dsp_tile2(ml_maxpool_tile2_job *job);
  *   group and 9 per window.
  * A routine of its own, not inline assembly: fourteen registers, which gcc cannot give an
  * asm statement in a function that keeps a frame pointer. The stack: [sp] the 2-row loop's
- * group end, [sp, #4] the row's output end, [sp, #8] to [sp, #20] the depth-32 2-row loop's
- * own, [sp, #24] the job.
+ * group end, [sp, #4] the row's output end, [sp, #8] the row's input, [sp, #12] the rows left,
+ * [sp, #16] the row's output, [sp, #20] the tile; the depth-32 2-row path reuses [sp], [sp, #8]
+ * and [sp, #12] to [sp, #24] as it says there.
  */
 __asm__(ML_DSP_ASM_FUNCTION("ml_maxpool_dsp_tile2")
-        "push {r0, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
-        "sub sp, sp, #24\n"
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+        "sub sp, sp, #28\n\t"
+        "ldr r3, [r0, #4]\n\t"   /* depth */
+        "ldr r4, [r0, #12]\n\t"  /* rows */
+        "cmp r3, #32\n\t"
+        "it eq\n\t"
+        "cmpeq r4, #2\n\t"
+        "beq 40f\n\t"
+        "str r0, [sp, #20]\n\t"
+        "str r1, [sp, #8]\n\t"
+        "str r2, [sp, #16]\n\t"
+        "ldr r4, [r0, #24]\n\t"   /* rows_out */
+        "str r4, [sp, #12]\n"
         "1:\n\t"
-        "ldr r12, [sp, #24]\n\t"
-        "ldr r3, [r12, #12]\n\t"  /* depth */
-        "ldr r2, [r12, #4]\n\t"   /* out */
-        "ldr lr, [r12, #8]\n\t"   /* n */
-        "ldr r1, [r12, #16]\n\t"  /* dy */
-        "ldr r0, [r12, #0]\n\t"   /* in */
+        "ldr r12, [sp, #20]\n\t"
+        "ldr r3, [r12, #4]\n\t"   /* depth */
+        "ldr r2, [sp, #16]\n\t"   /* out */
+        "ldr lr, [r12, #0]\n\t"   /* n */
+        "ldr r1, [r12, #8]\n\t"   /* dy */
+        "ldr r0, [sp, #8]\n\t"    /* in */
         "mul r4, lr, r3\n\t"
         "add r4, r4, r2\n\t"
         "str r4, [sp, #4]\n\t"
-        "ldr r4, [r12, #20]\n\t"
+        "ldr r4, [r12, #12]\n\t"  /* rows */
         "cmp r4, #1\n\t"
         "bne 20f\n\t"
         /* one row: r0 in, r2 out, r3 depth, lr n */
@@ -216,78 +227,114 @@ __asm__(ML_DSP_ASM_FUNCTION("ml_maxpool_dsp_tile2")
         "subs lr, lr, #1\n\t"
         "bne 21b\n\t"
         "b 80f\n"
-        /* r0 a0, r1 a1, r2 b0, r3 b1 (the cells), lr out */
-        "22:\n\t"
-        "mov r12, lr\n\t"
+        /* depth 32 (from the routine's start: r0 the tile, r1 in, r2 out): four windows per
+         * turn (30 to 33), the roles swapping from one to the next; a row of n windows enters
+         * at 30, 33, 32 or 31 for n % 4 = 0, 1, 2 or 3, the odd entries with r1 and r3 the
+         * first cells (without ML_MAXPOOL_QUADS two per turn, 32 and 33, entered at 32 or 33
+         * for an even or odd n). Every row ends after 33 with r0 and r2 at the next window's first
+         * cells, r1 and r3 at its second, so the next row's pointers are these plus one step,
+         * and 32 more or less where the roles swap. The stack: [sp] and [sp, #8] those steps
+         * for r0 and r2, and for r1 and r3; [sp, #4] the row's output end; [sp, #12] the last
+         * row's; [sp, #16] out_row; [sp, #20] the output's step from a row's end to the next
+         * row's start; [sp, #24] the entry. */
+        "40:\n\t"
+        "ldr r12, [r0, #0]\n\t"        /* n */
+        "ldr r5, [r0, #16]\n\t"        /* in_row */
+        "ldr r6, [r0, #20]\n\t"        /* out_row */
+        "ldr r7, [r0, #24]\n\t"        /* rows_out */
+        "ldr r11, [r0, #8]\n\t"        /* dy */
+        "sub r5, r5, r12, lsl #6\n\t"  /* in_row - 64 n */
+        "str r6, [sp, #16]\n\t"
+        "sub r4, r6, r12, lsl #5\n\t"
+        "str r4, [sp, #20]\n\t"
         "mov lr, r2\n\t"
-        "add r2, r0, r1\n\t"
-        "cmp r3, #32\n\t"
-        "bne 26f\n\t"
-        /* depth 32: the roles swap as in one row, two windows per turn (an odd count starts
-         * with the second half), and the rows follow one another here: [sp] and [sp, #8] the
-         * steps from a row's end to the next row's start in the input and output, [sp, #12]
-         * the rows left, [sp, #16] out_row, [sp, #20] the count's parity */
-        "ldr r4, [sp, #24]\n\t"
-        "ldr r5, [r4, #24]\n\t"
-        "sub r5, r5, r12, lsl #6\n\t"
-        "str r5, [sp]\n\t"
-        "ldr r5, [r4, #28]\n\t"
-        "str r5, [sp, #16]\n\t"
-        "sub r5, r5, r12, lsl #5\n\t"
-        "str r5, [sp, #8]\n\t"
-        "ldr r5, [r4, #32]\n\t"
-        "str r5, [sp, #12]\n\t"
-        "ands r12, r12, #1\n\t"
-        "str r12, [sp, #20]\n\t"
-        "bne 27f\n\t"
-        "add r1, r0, #32\n\t"
-        "add r3, r2, #32\n\t"
-        "b 24f\n"
-        "27:\n\t"
-        "mov r1, r0\n\t"
-        "add r0, r0, #32\n\t"
-        "mov r3, r2\n\t"
-        "add r2, r2, #32\n\t"
-        "b 25f\n"
-        "24:\n\t"
+        "add r8, r2, r12, lsl #5\n\t"
+        "str r8, [sp, #4]\n\t"
+        "subs r7, r7, #1\n\t"
+        "mla r7, r7, r6, r8\n\t"
+        "str r7, [sp, #12]\n\t"
+#if ML_MAXPOOL_QUADS
+        "and r7, r12, #3\n\t"
+        "movs r9, #0\n\t"
+        "adr r8, 30f\n\t"
+        "cmp r7, #2\n\t"
+        "blo 35f\n\t"
+        "bne 34f\n\t"
+        "adr r8, 32f\n\t"
+        "b 36f\n"
+        "34:\n\t"
+        "adr r8, 31f\n\t"
+        "movs r9, #32\n\t"
+        "b 36f\n"
+        "35:\n\t"
+        "cbz r7, 36f\n\t"
+        "adr r8, 33f\n\t"
+        "movs r9, #32\n"
+#else
+        "movs r9, #0\n\t"
+        "adr r8, 32f\n\t"
+        "tst r12, #1\n\t"
+        "beq 36f\n\t"
+        "adr r8, 33f\n\t"
+        "movs r9, #32\n"
+#endif
+        "36:\n\t"
+        "str r8, [sp, #24]\n\t"
+        "add r4, r5, r9\n\t"
+        "str r4, [sp]\n\t"
+        "sub r4, r5, r9\n\t"
+        "str r4, [sp, #8]\n\t"
+        "rsb r10, r9, #32\n\t"
+        "add r0, r1, r9\n\t"
+        "add r2, r0, r11\n\t"
+        "add r1, r1, r10\n\t"
+        "add r3, r1, r11\n\t"
+        "mov pc, r8\n"
+#if ML_MAXPOOL_QUADS
+        "30:\n\t"
         ML_MP_2X2_GROUPS2("r0", "r1", "r2", "r3")
         "add r0, r0, #64\n\t"
         "add r2, r2, #64\n"
-        "25:\n\t"
+        "31:\n\t"
+        ML_MP_2X2_GROUPS2("r1", "r0", "r3", "r2")
+        "add r1, r1, #64\n\t"
+        "add r3, r3, #64\n"
+#endif
+        "32:\n\t"
+        ML_MP_2X2_GROUPS2("r0", "r1", "r2", "r3")
+        "add r0, r0, #64\n\t"
+        "add r2, r2, #64\n"
+        "33:\n\t"
         ML_MP_2X2_GROUPS2("r1", "r0", "r3", "r2")
         "add r1, r1, #64\n\t"
         "add r3, r3, #64\n\t"
         "ldr r12, [sp, #4]\n\t"
         "cmp lr, r12\n\t"
-        "bne 24b\n\t"
+#if ML_MAXPOOL_QUADS
+        "bne 30b\n\t"
+#else
+        "bne 32b\n\t"
+#endif
         "ldr r12, [sp, #12]\n\t"
-        "subs r12, r12, #1\n\t"
+        "cmp lr, r12\n\t"
         "beq 90f\n\t"
-        "str r12, [sp, #12]\n\t"
-        "ldr r12, [sp, #4]\n\t"
         "ldr r4, [sp, #16]\n\t"
-        "add r12, r12, r4\n\t"
+        "ldr r5, [sp, #20]\n\t"
+        "add r12, lr, r4\n\t"
         "str r12, [sp, #4]\n\t"
-        "ldr r12, [sp, #8]\n\t"
-        "add lr, lr, r12\n\t"
+        "add lr, lr, r5\n\t"
         "ldr r12, [sp]\n\t"
-        "ldr r4, [sp, #20]\n\t"
-        "cbnz r4, 28f\n\t"
+        "ldr r4, [sp, #8]\n\t"
         "add r0, r0, r12\n\t"
-        "add r1, r1, r12\n\t"
         "add r2, r2, r12\n\t"
-        "add r3, r3, r12\n\t"
-        "b 24b\n"
-        /* an odd count ends ready for a first half: the next row starts with a second */
-        "28:\n\t"
-        "mov r4, r0\n\t"
-        "add r0, r1, r12\n\t"
-        "add r1, r4, r12\n\t"
-        "mov r4, r2\n\t"
-        "add r2, r3, r12\n\t"
-        "add r3, r4, r12\n\t"
-        "b 25b\n"
-        "26:\n\t"
+        "add r1, r1, r4\n\t"
+        "add r3, r3, r4\n\t"
+        "ldr r12, [sp, #24]\n\t"
+        "mov pc, r12\n"
+        /* r0 a0, r1 a1, r2 b0, r3 b1 (the cells), lr out */
+        "22:\n\t"
+        "mov lr, r2\n\t"
+        "add r2, r0, r1\n\t"
         "add r1, r0, r3\n\t"
         "add r3, r2, r3\n\t"
         "str r1, [sp]\n"
@@ -311,22 +358,23 @@ __asm__(ML_DSP_ASM_FUNCTION("ml_maxpool_dsp_tile2")
         "bne 23b\n"
         /* the next row of windows */
         "80:\n\t"
-        "ldr r12, [sp, #24]\n\t"
-        "ldr r0, [r12, #0]\n\t"
-        "ldr r1, [r12, #24]\n\t"
+        "ldr r12, [sp, #20]\n\t"
+        "ldr r0, [sp, #8]\n\t"
+        "ldr r1, [r12, #16]\n\t"
         "add r0, r0, r1\n\t"
-        "str r0, [r12, #0]\n\t"
-        "ldr r0, [r12, #4]\n\t"
-        "ldr r1, [r12, #28]\n\t"
+        "str r0, [sp, #8]\n\t"
+        "ldr r0, [sp, #16]\n\t"
+        "ldr r1, [r12, #20]\n\t"
         "add r0, r0, r1\n\t"
-        "str r0, [r12, #4]\n\t"
-        "ldr r0, [r12, #32]\n\t"
+        "str r0, [sp, #16]\n\t"
+        "ldr r0, [sp, #12]\n\t"
         "subs r0, r0, #1\n\t"
-        "str r0, [r12, #32]\n\t"
+        "str r0, [sp, #12]\n\t"
         "bne 1b\n"
         "90:\n\t"
-        "add sp, sp, #24\n\t"
-        "pop {r0, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+        "movs r0, #0\n\t"  /* ML_OK */
+        "add sp, sp, #28\n\t"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
         ".size ml_maxpool_dsp_tile2, .-ml_maxpool_dsp_tile2");
 
 #endif
@@ -624,17 +672,16 @@ ML_NOINLINE static int32_t ml_maxpool_tile2_rows(const ml_maxpool_params *params
                                          (input_dims->h - params->filter_h + params->pad_h) / sh + 1);
         rows_out = oy_hi - oy;
     }
-    ml_maxpool_tile2_job job;
-    job.in = in_batch + ((y0 + fy_start) * in_w + ox_lo * params->stride_w - params->pad_w) * depth;
-    job.out = o;
-    job.n = ox_hi - ox_lo;
-    job.depth = depth;
-    job.dy = in_w * depth;
-    job.rows = fy_end - fy_start;
-    job.in_row = sh * in_w * depth;
-    job.out_row = output_dims->w * depth;
-    job.rows_out = rows_out;
-    ml_maxpool_dsp_tile2(&job);
+    ml_maxpool_tile tile;
+    tile.n = ox_hi - ox_lo;
+    tile.depth = depth;
+    tile.dy = in_w * depth;
+    tile.rows = fy_end - fy_start;
+    tile.in_row = sh * in_w * depth;
+    tile.out_row = output_dims->w * depth;
+    tile.rows_out = rows_out;
+    ml_maxpool_dsp_tile2(&tile, in_batch + ((y0 + fy_start) * in_w + ox_lo * params->stride_w -
+                                          params->pad_w) * depth, o);
     return rows_out;
 }
 
@@ -657,18 +704,16 @@ static int ml_maxpool_tile2_all(const ml_maxpool_params *params, const ml_dims *
         (out_h - 1) * params->stride_h + params->filter_h > input_dims->h) {
         return 0;
     }
-    ml_maxpool_tile2_job job;
+    ml_maxpool_tile tile;
+    tile.n = out_w;
+    tile.depth = depth;
+    tile.dy = dy;
+    tile.rows = params->filter_h;
+    tile.in_row = params->stride_h * dy;
+    tile.out_row = out_w * depth;
+    tile.rows_out = out_h;
     for (int32_t b = 0; b < input_dims->n; ++b) {
-        job.in = input + b * input_dims->h * dy;
-        job.out = output + b * out_h * out_w * depth;
-        job.n = out_w;
-        job.depth = depth;
-        job.dy = dy;
-        job.rows = params->filter_h;
-        job.in_row = params->stride_h * dy;
-        job.out_row = out_w * depth;
-        job.rows_out = out_h;
-        ml_maxpool_dsp_tile2(&job);
+        ml_maxpool_dsp_tile2(&tile, input + b * input_dims->h * dy, output + b * out_h * tile.out_row);
     }
     return 1;
 }
@@ -853,16 +898,50 @@ ml_status ml_maxpool_s8(const ml_maxpool_params *params,
 }
 
 #if ML_MAXPOOL_TILE2
-ml_status ml_maxpool_s8(const ml_maxpool_params *params,
-                        const ml_dims *input_dims, const int8_t *input,
-                        const ml_dims *output_dims, int8_t *output)
+/* A layer without the compiler's tile: checked for one first (before the general loop's
+ * setup, which would cost a small layer more than its windows), out of line so that the tiled
+ * path saves no registers for it. */
+ML_NOINLINE static ml_status ml_maxpool_untiled(const ml_maxpool_params *params,
+                                                const ml_dims *input_dims, const int8_t *input,
+                                                const ml_dims *output_dims, int8_t *output)
 {
-    /* Before the general loop's setup, which would cost a small layer more than its windows. */
     if (output_dims->n == input_dims->n && output_dims->c == input_dims->c &&
         output_dims->h > 0 && output_dims->w > 0 &&
         ml_maxpool_tile2_all(params, input_dims, input, output_dims, output)) {
         return ML_OK;
     }
     return ml_maxpool_any(params, input_dims, input, output_dims, output);
+}
+
+/* The compiler's tile (ops/pool.py, which made ml_maxpool_tile2_all's checks at build time):
+ * nothing else to set up. */
+ML_NOINLINE static ml_status ml_maxpool_tiled(const ml_maxpool_tile *tile, int32_t batches,
+                                              int32_t in_h, const int8_t *input, int8_t *output)
+{
+    for (;;) {
+        ml_maxpool_dsp_tile2(tile, input, output);
+        if (--batches <= 0) {
+            return ML_OK;
+        }
+        input += in_h * tile->dy;
+        output += tile->rows_out * tile->out_row;
+    }
+}
+
+ml_status ml_maxpool_s8(const ml_maxpool_params *params,
+                        const ml_dims *input_dims, const int8_t *input,
+                        const ml_dims *output_dims, int8_t *output)
+{
+    /* Each way on with a tail call, so that none saves registers for another. */
+    if (params->tile.n > 0 && (((uintptr_t)input | (uintptr_t)output) & 3u) == 0) {
+        if (input_dims->n == 1) {
+            return ml_maxpool_dsp_tile2(&params->tile, input, output);
+        }
+        return ml_maxpool_tiled(&params->tile, input_dims->n, input_dims->h, input, output);
+    }
+    if (params->tile.n < 0) {  /* the compiler found no tile applies */
+        return ml_maxpool_any(params, input_dims, input, output_dims, output);
+    }
+    return ml_maxpool_untiled(params, input_dims, input, output_dims, output);
 }
 #endif
