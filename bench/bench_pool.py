@@ -37,8 +37,10 @@ MODES = ("speed", "size")
 # What the instruction set allows (SSUB8 + SEL: a bytewise max of 4 pairs in 2 instructions; SXTAB16:
 # 2 sums per instruction), the reason the rows above 0.5 stay there.
 FLOORS = ("Floors by instruction count: a 2x2/2 max needs 3 pairwise maxes (6 instructions) per output "
-          "word plus 4 loads and a store, 29 per 64 inputs (0.45), and its loop takes 0.48, the rest "
-          "being the call's fixed cost; a 1x3/2 max already spends 0.5 per new input on the maxes alone, "
+          "word plus 4 loads and a store, 29 per 64 inputs (0.45), and its loop takes 0.475 (four windows "
+          "per turn, speed mode; 0.48 with two, balanced's choice unless a model pools enough to pay for "
+          "the longer loop's 0.5 KB), the rest being the steps between rows and the call's fixed cost "
+          "(about 20 instructions since the compiler describes the layer: ml_maxpool_params.tile); a 1x3/2 max already spends 0.5 per new input on the maxes alone, "
           "a 3x3/2 at least 0.75 even separably; an average costs 0.5 per input in SXTAB16 alone, about "
           "0.63 with the loads, plus 14 instructions per 4 outputs for the division, so a 3x3 window "
           "(VWW) cannot go below about 1.0.")
