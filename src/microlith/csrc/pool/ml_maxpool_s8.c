@@ -90,6 +90,16 @@ ml_status ml_maxpool_dsp_tile2(const ml_maxpool_tile *tile, const int8_t *in, in
     "ldmia " d1 "!, {r8, r9, r10, r11}\n\t" ML_MP_MAX4("r12")                                    \
     "stmia lr!, {r4, r5, r6, r7}\n\t"
 
+/* Two 2x2 windows of 32 channels at labels a and b: r0, r2 the first one's first cells and r1,
+ * r3 its second ones, then the roles swapped (the depth-32 two-row loop of the tile routine). */
+#define ML_MP_2X2_WINDOWS2(a, b)                                                                \
+    a ":\n\t" ML_MP_2X2_GROUPS2("r0", "r1", "r2", "r3")                                         \
+    "add r0, r0, #64\n\t"                                                                       \
+    "add r2, r2, #64\n"                                                                          \
+    b ":\n\t" ML_MP_2X2_GROUPS2("r1", "r0", "r3", "r2")                                         \
+    "add r1, r1, #64\n\t"                                                                       \
+    "add r3, r3, #64\n\t"
+
 /* The same for a one-row window (1x2), output through r2. */
 #define ML_MP_1X2_GROUPS2(c0, c1)                                                               \
     "ldmia " c0 "!, {r4, r5, r6, r7}\n\t"                                                        \
@@ -291,23 +301,9 @@ __asm__(ML_DSP_ASM_FUNCTION("ml_maxpool_dsp_tile2")
         "add r3, r1, r11\n\t"
         "mov pc, r8\n"
 #if ML_MAXPOOL_QUADS
-        "30:\n\t"
-        ML_MP_2X2_GROUPS2("r0", "r1", "r2", "r3")
-        "add r0, r0, #64\n\t"
-        "add r2, r2, #64\n"
-        "31:\n\t"
-        ML_MP_2X2_GROUPS2("r1", "r0", "r3", "r2")
-        "add r1, r1, #64\n\t"
-        "add r3, r3, #64\n"
+        ML_MP_2X2_WINDOWS2("30", "31")
 #endif
-        "32:\n\t"
-        ML_MP_2X2_GROUPS2("r0", "r1", "r2", "r3")
-        "add r0, r0, #64\n\t"
-        "add r2, r2, #64\n"
-        "33:\n\t"
-        ML_MP_2X2_GROUPS2("r1", "r0", "r3", "r2")
-        "add r1, r1, #64\n\t"
-        "add r3, r3, #64\n\t"
+        ML_MP_2X2_WINDOWS2("32", "33")
         "ldr r12, [sp, #4]\n\t"
         "cmp lr, r12\n\t"
 #if ML_MAXPOOL_QUADS
