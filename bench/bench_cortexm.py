@@ -105,7 +105,8 @@ def table(rows: list[dict], baseline: dict, target: str) -> str:
              + (f"; latency at the {clock:g} MHz of {board}, from the board figure when there is one" if board else "")
              + "). Flash excludes the test input; weights = the model's constant arrays this build links (on "
              "DSP cores depthwise and fully connected weights are laid out for their SMLAD loops; on "
-             "Cortex-M0 convolution biases carry the folded input offset), code = flash - weights. RAM = data + "
+             "Cortex-M0 and M3, which run the M0 assembly, convolution biases carry the folded input offset), code = "
+             "flash - weights. RAM = data + "
              "bss (arena included) + stack high-water mark.",
              ""]
     head = (f"| model | instructions | instr/MAC | cycles (est.) | cycles/MAC | cycles with {board or 'board'} "

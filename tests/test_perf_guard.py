@@ -44,7 +44,8 @@ def test_guard_reports_drift(monkeypatch):
 
 def test_dsp_and_m0_paths_are_compiled_in():
     """On the M4 the convolutions run in the DSP-extension kernels; on the M3 (no DSP extension)
-    they do not; on the M0 requantization does not go through libgcc's 64-bit multiply."""
+    they do not, and the M0's assembly routines run there instead (ML_M0_PATHS, ml_common.h);
+    on the M0 requantization does not go through libgcc's 64-bit multiply."""
     kws = MODELS / "kws_ref_model.tflite"
     m4 = profiling.profile(kws, "cortex-m4")["cycles_by_function"]
     m3 = profiling.profile(kws, "cortex-m3")["cycles_by_function"]
@@ -56,6 +57,9 @@ def test_dsp_and_m0_paths_are_compiled_in():
     total = sum(v["instructions"] for v in m4.values())
     assert m4.get("ml_dw_3x3_channel", {}).get("instructions", 0) > 0.1 * total, m4
     assert "ml_dw_3x3_channel" not in m3, m3
+    for core in (m0, m3):   # KWS: about 90% of the instructions in the M0 conv and depthwise routines
+        m0_asm = sum(v["instructions"] for k, v in core.items() if k.startswith(("ml_conv_m0_", "ml_dw_m0_")))
+        assert m0_asm > 0.8 * sum(v["instructions"] for v in core.values()), core
     # per-output requantization takes the MULS-only path; libgcc's 64-bit multiply remains only in
     # per-layer set-up (about 0.02% of the instructions today; the portable path would be ~10%)
     lmul = sum(v["instructions"] for k, v in m0.items() if "lmul" in k)

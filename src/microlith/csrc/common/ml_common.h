@@ -37,12 +37,16 @@
 #else
 #define ML_DSP_LAYOUTS 0
 #endif
-/* The same for the Cortex-M0/M0+ (ARMv6-M) kernels' constants (e.g. ML_CONV_M0_BIAS). */
-#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
-#define ML_M0_LAYOUTS 1
+/* 1 in builds that compile the kernels' Cortex-M0/M0+ paths: assembly in the instructions
+ * ARMv6-M has, which Cortex-M3 (ARMv7-M, no DSP extension) runs unchanged and there beats gcc's
+ * own code for ARMv7-M as well, so both cores take them. */
+#if (defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_7M__)) && defined(__GNUC__)
+#define ML_M0_PATHS 1
 #else
-#define ML_M0_LAYOUTS 0
+#define ML_M0_PATHS 0
 #endif
+/* The same for the constants those paths read (e.g. ML_CONV_M0_BIAS). */
+#define ML_M0_LAYOUTS ML_M0_PATHS
 
 typedef enum {
     ML_OK = 0,

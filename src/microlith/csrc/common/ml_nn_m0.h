@@ -11,6 +11,8 @@
  * ml_nn_requantize inlined into a kernel's loop nest spilled and cost about 90 instructions
  * per output on Cortex-M0 (now 45 plus the caller's loads). Other cores and the host run
  * ml_nn_requantize itself (Cortex-M3 has SMULL).
+ * The kernels' M0 routines (ML_M0_PATHS, ml_common.h) also run on Cortex-M3, whose ARMv7-M
+ * has every ARMv6-M instruction; there the C helpers with a 64-bit multiply stay in C.
  */
 #ifndef ML_NN_M0_H
 #define ML_NN_M0_H
@@ -295,7 +297,7 @@ static inline int32_t ml_m0_rq3_ref(int32_t acc, const ml_m0_rq3 *q, const ml_m0
     return t < act->act_min ? act->act_min : (t > act->act_max ? act->act_max : t);
 }
 
-#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+#if ML_M0_PATHS
 /*
  * The same as assembly text for the kernels' M0 routines: r0 = acc, r7 = the channel's
  * ml_m0_rq3, lr = act_max, `amin` an operand that loads act_min (e.g. "[sp, #20]"). The

@@ -84,6 +84,24 @@ typedef struct {
     int32_t w_step;
 } ml_conv_runs;
 
+#if ML_M0_PATHS
+/* The frame of the M0 routines (here and ml_conv2d_s8_m0's below): r4-r11 saved. */
+#define ML_M0_PROLOGUE                                                                           \
+    "push {r4, r5, r6, r7, lr}\n\t"                                                              \
+    "mov r4, r8\n\t"                                                                             \
+    "mov r5, r9\n\t"                                                                             \
+    "mov r6, r10\n\t"                                                                            \
+    "mov r7, r11\n\t"                                                                            \
+    "push {r4, r5, r6, r7}\n\t"
+#define ML_M0_EPILOGUE                                                                           \
+    "pop {r4, r5, r6, r7}\n\t"                                                                   \
+    "mov r8, r4\n\t"                                                                             \
+    "mov r9, r5\n\t"                                                                             \
+    "mov r10, r6\n\t"                                                                            \
+    "mov r11, r7\n\t"                                                                            \
+    "pop {r4, r5, r6, r7, pc}\n\t"
+#endif
+
 #if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
 /*
  * Cortex-M0/M0+ (ARMv6-M): the two inner products below as assembly. gcc cannot fit the 2x2
@@ -101,21 +119,6 @@ void ml_conv_m0_dot_1x2(const int8_t *in, const int8_t *w0, const int8_t *w1,
 void ml_conv_m0_dot_2x2(const int8_t *in0, const int8_t *in1, const int8_t *w0,
                         const int8_t *w1, const ml_conv_runs *runs, int32_t offset,
                         int32_t acc[4]);
-
-#define ML_M0_PROLOGUE                                                                           \
-    "push {r4, r5, r6, r7, lr}\n\t"                                                              \
-    "mov r4, r8\n\t"                                                                             \
-    "mov r5, r9\n\t"                                                                             \
-    "mov r6, r10\n\t"                                                                            \
-    "mov r7, r11\n\t"                                                                            \
-    "push {r4, r5, r6, r7}\n\t"
-#define ML_M0_EPILOGUE                                                                           \
-    "pop {r4, r5, r6, r7}\n\t"                                                                   \
-    "mov r8, r4\n\t"                                                                             \
-    "mov r9, r5\n\t"                                                                             \
-    "mov r10, r6\n\t"                                                                            \
-    "mov r11, r7\n\t"                                                                            \
-    "pop {r4, r5, r6, r7, pc}\n\t"
 
 __asm__(ML_M0_ASM_FUNCTION("ml_conv_m0_dot_2x2")
     ML_M0_PROLOGUE
@@ -2041,7 +2044,7 @@ static ML_NOINLINE ml_status ml_conv2d_s8_dsp_in_place(const ml_conv_params *par
 #endif /* ML_CONV2D_S8_NO_IN_PLACE */
 #endif /* ML_NN_DSP */
 
-#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+#if ML_M0_PATHS
 /*
  * Cortex-M0/M0+ path: two products per MULS. Two output pixels' windows are packed into one
  * column of words, X[k] = xa[k] + 2^16 * xb[k] (raw int8 inputs; taps outside the image hold
@@ -2695,7 +2698,7 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
         }
     }
 }
-#endif /* __ARM_ARCH_6M__ */
+#endif /* ML_M0_PATHS */
 
 ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant *quant,
                        void *scratch,
@@ -2751,7 +2754,7 @@ ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant 
 #if defined(ML_NO_FALLBACK_CONV2D_S8)
     return ML_NO_IMPL;  /* --optimize size: the generator saw every layer take the DSP path */
 #endif
-#elif defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+#elif ML_M0_PATHS
     if (scratch != NULL && geo.groups == 1 && (bias != NULL || !params->bias_folded)) {
         ml_conv2d_s8_m0(params, quant, scratch, input_dims, input, filter_dims, filter, bias,
                         output_dims, output);

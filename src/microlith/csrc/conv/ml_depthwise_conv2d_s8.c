@@ -1021,7 +1021,7 @@ static ML_NOINLINE ml_status ml_dw_3x3_run(const ml_depthwise_conv_params *param
 #endif /* ML_NO_DW_3X3_PLANES */
 #endif /* ML_NN_DSP */
 
-#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+#if ML_M0_PATHS
 /*
  * Cortex-M0/M0+ path for 3x3 windows, depth multiplier 1, no dilation, channels in groups of
  * four. Channel group by channel group, the input rows under each output row are copied into
@@ -1628,7 +1628,7 @@ static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel
     return ml_dw_m0_rows(params, quant, scratch, input_dims, input, filter, bias, output_dims,
                          output, cols);
 }
-#endif /* __ARM_ARCH_6M__ */
+#endif /* ML_M0_PATHS */
 
 #if defined(ML_NN_DSP) && !defined(ML_NO_DW_3X3_PLANES)
 /* Whether the call has the 3x3 plane layout: its data in dsp_data, or derived from the operands
@@ -1740,7 +1740,7 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
 #if defined(ML_NO_FALLBACK_DEPTHWISE_CONV2D_S8)
     return ML_NO_IMPL;  /* --optimize size: the generator saw every layer take the DSP path */
 #endif
-#elif defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+#elif ML_M0_PATHS
     (void)dsp_data;
     if (ml_dw_m0(params, quant, scratch, input_dims, input, filter_dims, filter, bias,
                  output_dims, output)) {

@@ -196,7 +196,7 @@ static ML_NOINLINE void ml_add_s8_table_dsp(const int32_t *t1, const int32_t *t2
 
 #endif
 
-#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+#if ML_M0_PATHS
 #include "ml_nn_m0.h"
 /*
  * --- Cortex-M0/M0+ (ARMv6-M, no 32 x 32 -> 64 multiply): same-shape operands. An input's
@@ -277,7 +277,7 @@ static ML_NOINLINE void ml_add_s8_table(const ml_add_params *p, const int32_t *t
                                         const int32_t *t2, const uint8_t *a, const uint8_t *b,
                                         int8_t *out, int32_t count)
 {
-#if defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+#if ML_M0_PATHS
     ml_m0_rq rq;
     if (ml_m0_rq_of(&rq, p->output_multiplier, p->output_shift)) {
         ml_m0_act act;
@@ -328,7 +328,7 @@ ml_status ml_add_s8(const ml_add_params *params, void *scratch,
         ml_add_s8_dsp(params, input1, input2, output, count)) {
         return ML_OK;
     }
-#elif defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+#elif ML_M0_PATHS
     if (ml_add_same3(input1_dims, input2_dims, output_dims) &&
         ml_add_s8_m0(params, input1, input2, output, count)) {
         return ML_OK;
