@@ -41,6 +41,7 @@ def out_hw(h, w, fh, fw, sh, sw, padding):
     ((1, 4, 4, 2), 4, 4, 1, 1, "VALID", "NONE", 0.1, -128),        # global pool to 1x1
     ((1, 3, 3, 2), 5, 5, 1, 1, "SAME", "RELU6", 0.05, -128),       # window larger than the input
     ((3, 5, 4, 7), 2, 3, 3, 1, "SAME", "RELU", 0.3, 127),          # strides > filter along H
+    ((2, 7, 9, 8), 3, 3, 2, 2, "SAME", "RELU", 0.05, 3),           # whole words, clipped windows
 ])
 def test_pool_exact(tmp_path, op, shape, fh, fw, sh, sw, padding, act_fn, scale, zp):
     n, h, w, c = shape
@@ -115,6 +116,11 @@ CORTEXM_POOL_CASES = {
     "c15_same_relu6": ((1, 7, 9, 15), 3, 3, 2, 2, "SAME", "RELU6", 0.05, -128),
     "global_c64": ((1, 25, 5, 64), 25, 5, 1, 1, "VALID", "NONE", 0.1, 3),
     "global_289_cells": ((1, 17, 17, 12), 17, 17, 1, 1, "VALID", "RELU", 0.1, 127),
+    # whole words of four channels without the DSP extension (max pooling's portable word path on
+    # M0 and M3): a 2x2/2, a clipped 3x3/2 with the clamp in words, a 1-D 1x3/2 with RELU6
+    "c16_2x2_valid": ((1, 6, 8, 16), 2, 2, 2, 2, "VALID", "NONE", 0.05, 0),
+    "c32_3x3_same_relu": ((1, 7, 7, 32), 3, 3, 2, 2, "SAME", "RELU", 0.05, -5),
+    "c8_1x3_same_relu6": ((2, 1, 11, 8), 1, 3, 1, 2, "SAME", "RELU6", 0.05, -128),
 }
 
 

@@ -48,6 +48,14 @@
 /* The same for the constants those paths read (e.g. ML_CONV_M0_BIAS). */
 #define ML_M0_LAYOUTS ML_M0_PATHS
 
+/* p, which the caller has checked is word aligned: memcpy through it becomes one LDR or STR
+ * (Cortex-M0 has no unaligned access, so without it gcc copies byte by byte). */
+#if defined(__GNUC__)
+#define ML_ASSUME_ALIGNED4(p) __builtin_assume_aligned((p), 4)
+#else
+#define ML_ASSUME_ALIGNED4(p) (p)
+#endif
+
 typedef enum {
     ML_OK = 0,
     ML_ARG_ERROR = -1,   /* inconsistent arguments (a bug in the caller or generator) */
