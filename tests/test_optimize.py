@@ -217,12 +217,14 @@ def test_balanced_vww_leaves_the_general_depthwise_pixel_out(tmp_path):
 
 @needs_tools
 @needs_models
-@pytest.mark.parametrize("edit", ["conv_scratch", "dw_dilation"])
-def test_m0_build_refuses_a_layer_its_assembly_cannot_take(tmp_path, edit):
-    """On Cortex-M0 every KWS convolution and depthwise layer takes the ARMv6-M assembly, so
-    balanced leaves the portable paths out there (ML_NO_FALLBACK_M0_*): a layer edited after
-    generation so that the assembly cannot take it (no scratch; a dilated window) is refused with
-    ML_NO_IMPL, not left to code that is not there."""
+@pytest.mark.parametrize("edit,core", [("conv_scratch", "cortex-m0"), ("dw_dilation", "cortex-m0"),
+                                       ("conv_scratch", "cortex-m3")])
+def test_m0_build_refuses_a_layer_its_assembly_cannot_take(tmp_path, edit, core):
+    """On Cortex-M0 (and M3, which runs the same routines) every KWS convolution and depthwise
+    layer takes the ARMv6-M assembly, so balanced leaves the portable paths out there
+    (ML_NO_FALLBACK_M0_*): a layer edited after generation so that the assembly cannot take it
+    (no scratch; a dilated window) is refused with ML_NO_IMPL, not left to code that is not
+    there."""
     import re
 
     import numpy as np
@@ -239,9 +241,9 @@ def test_m0_build_refuses_a_layer_its_assembly_cannot_take(tmp_path, edit):
         text, n = re.subn(r"(_l1_params = \{[^}]*\.dilation_h = )1", r"\g<1>2", model.read_text())
     assert n == 1
     model.write_text(text)
-    builder = cortexm.FirmwareBuilder(tmp_path / "c", r["name"], "cortex-m0", tmp_path / "fw")
+    builder = cortexm.FirmwareBuilder(tmp_path / "c", r["name"], core, tmp_path / "fw")
     x = [np.zeros(p.count, p.dtype) for p in builder.api.inputs]
-    res = subprocess.run(cortexm.qemu_command(builder.link([x]).elf, "cortex-m0"), capture_output=True,
+    res = subprocess.run(cortexm.qemu_command(builder.link([x]).elf, core), capture_output=True,
                          timeout=120, check=False)
     report = [ln.split() for ln in (res.stdout + res.stderr).decode().splitlines() if ln.startswith("ML:run")]
     assert res.returncode == 1 and report and report[0][2] == "-2", report

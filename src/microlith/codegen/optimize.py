@@ -220,7 +220,8 @@ def _needs_fallback(node: Node, g: Graph, p: dict) -> str | None:
     return None
 
 
-# Kernels whose ARMv6-M (Cortex-M0/M0+) path covers a layer under conditions the generator can see
+# Kernels whose ARMv6-M (Cortex-M0/M0+) path, which Cortex-M3 takes as well (ML_M0_PATHS), covers a
+# layer under conditions the generator can see
 # (the kernels' own dispatch, mirrored in _needs_fallback_m0). Cortex-M0, balanced: KWS 20,524 ->
 # 17,476 B of code (both kernels), VWW 22,656 -> 21,084 (the convolution's: its stride-2 layer 3
 # has too little scratch for the M0 depthwise rows, see _needs_fallback_m0), ResNet-8 18,040 ->
@@ -455,8 +456,9 @@ def config_header(plan: Plan) -> str:
                   " * returns ML_NO_IMPL). Cores without the extension keep it. */"]
         lines += [f"#define ML_NO_FALLBACK_{k[3:].upper()} 1" for k in plan.no_fallback] + [""]
     if plan.no_fallback_m0:
-        lines += ["/* The same on ARMv6-M (Cortex-M0/M0+): every layer of this model that uses these kernels",
-                  " * takes their assembly path there, so those builds leave the portable path out. */"]
+        lines += ["/* The same for the M0 assembly paths (Cortex-M0/M0+, and Cortex-M3, which runs them too):",
+                  " * every layer of this model that uses these kernels takes them there, so those builds",
+                  " * leave the portable path out. */"]
         lines += [f"#define ML_NO_FALLBACK_M0_{k[3:].upper()} 1" for k in plan.no_fallback_m0] + [""]
     if plan.compact:
         lines += ["/* Only small layers of this model use these kernels: they keep their compact form (the",

@@ -11,8 +11,9 @@
  *   ML_NO_FALLBACK_<KERNEL>   (size and balanced) every layer of the model that uses the
  *                      kernel takes its DSP-extension path on a core that has one, so DSP builds
  *                      leave the portable path out; a call that would need it returns ML_NO_IMPL.
- *   ML_NO_FALLBACK_M0_<KERNEL>   (size and balanced) the same on ARMv6-M (Cortex-M0/M0+):
- *                      every layer that uses the kernel takes its assembly path there, so those
+ *   ML_NO_FALLBACK_M0_<KERNEL>   (size and balanced) the same for the M0 assembly paths
+ *                      (ML_M0_PATHS: Cortex-M0/M0+ and M3): every layer that uses the kernel
+ *                      takes its assembly path there, so those
  *                      builds leave the portable path out; a call that would need it returns
  *                      ML_NO_IMPL.
  *   ML_M0_ONLY_RELU, ML_M0_NO_RELU   (size and balanced) every convolution and depthwise layer
