@@ -2345,7 +2345,27 @@ void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
 /* Two taps of the two-pixel loop: the column's next two words (each both pixels' input,
  * packed), times each channel's weight at those taps (r1, r2: the two weight rows' ends, r3
  * the negative tap index), added into the lanes' sums (r9/r10 the first channel, r11/ip the
- * second; r8 = 2^15 splits them). */
+ * second; r8 = 2^15 splits them). The last ADDS sets the flags the loop branches on.
+ * Cortex-M3 (ARMv7-M) has MLA and shifted-register ADD: the same sums in 15 instructions for
+ * 21 (same products, same order, so the same values modulo 2^32). */
+#if defined(__ARM_ARCH_7M__)
+#define ML_CONV_M0_TAP_PAIR                                                                     \
+    "ldm r0!, {r4, r5}\n\t"                                                                      \
+    "ldrsb r6, [r1, r3]\n\t"                                                                     \
+    "ldrsb r7, [r2, r3]\n\t"                                                                     \
+    "adds r3, r3, #1\n\t"                                                                        \
+    "mla r6, r6, r4, r8\n\t"                                                                     \
+    "mla r7, r7, r4, r8\n\t"                                                                     \
+    "ldrsb r4, [r1, r3]\n\t"                                                                     \
+    "mla r6, r4, r5, r6\n\t"                                                                     \
+    "ldrsb r4, [r2, r3]\n\t"                                                                     \
+    "mla r7, r4, r5, r7\n\t"                                                                     \
+    "add r9, r9, r6, asr #16\n\t"                                                                \
+    "add r10, r10, r6\n\t"                                                                       \
+    "add r11, r11, r7, asr #16\n\t"                                                              \
+    "add ip, ip, r7\n\t"                                                                         \
+    "adds r3, r3, #1\n\t"
+#else
 #define ML_CONV_M0_TAP_PAIR                                                                     \
     "ldm r0!, {r4, r5}\n\t"                                                                      \
     "ldrsb r6, [r1, r3]\n\t"                                                                     \
@@ -2368,6 +2388,7 @@ void ml_conv_m0_pairs_any(const ml_conv_m0_job *job);
     "add r11, r4\n\t"                                                                            \
     "add ip, r7\n\t"                                                                             \
     "adds r3, r3, #1\n\t"
+#endif
 
 /* Locals below the saved registers: [sp] w, #4 out_a, #8 out_b, #12 rec, #16 pairs left,
  * #20 act_min, #24 job. lr holds act_max; r8 = 2^15 and r9-r12 the sums in the loop. */
