@@ -199,6 +199,8 @@ def test_strided_slice_rejects_zero_stride_and_rank5(tmp_path):
     ((2, 3, 1, 5), [0, 1, 2, 3]),     # identity
     ((2, 1, 4, 1), [3, 2, 0, 1]),     # size-1 dimensions
     ((2, 3, 4, 5, 2), [4, 0, 2, 1, 3]),  # 5-D
+    ((1, 6, 100), [0, 2, 1]),         # a 1-D CNN's NCL -> NLC input: the 100 run innermost
+    ((3, 7, 2, 9), [1, 3, 0, 2]),     # the input's last dimension longest, not first nor last out
 ])
 def test_transpose_exact(tmp_path, shape, perm):
     oshape = tuple(shape[p] for p in perm)
