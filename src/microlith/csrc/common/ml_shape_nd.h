@@ -107,4 +107,26 @@ static inline void ml_transpose_walk_next(const ml_transpose_walk *w, int32_t id
     }
 }
 
+/* The copy a walk describes, elements of `size` bytes (a constant where this is inlined, so the
+ * memcpy is one load and one store; int16 on Cortex-M0, which cannot assume the alignment,
+ * copies bytes). */
+static inline void ml_transpose_walk_copy(const ml_transpose_walk *w, const void *input,
+                                          void *output, int32_t size)
+{
+    const int32_t n = w->dims[w->inner];
+    const int32_t in_step = w->in_step[w->inner] * size;
+    const int32_t out_step = w->out_step[w->inner] * size;
+    int32_t idx[ML_MAX_RANK] = {0};
+    int32_t in_base = 0;
+    int32_t out_base = 0;
+    for (int32_t r = w->total / n; r > 0; --r) {
+        const uint8_t *p = (const uint8_t *)input + in_base * size;
+        uint8_t *q = (uint8_t *)output + out_base * size;
+        for (int32_t k = n; k > 0; --k, p += in_step, q += out_step) {
+            memcpy(q, p, (size_t)size);
+        }
+        ml_transpose_walk_next(w, idx, &in_base, &out_base);
+    }
+}
+
 #endif /* ML_SHAPE_ND_H */

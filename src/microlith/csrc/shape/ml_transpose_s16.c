@@ -11,19 +11,6 @@ ml_status ml_transpose_s16(const ml_transpose_params *params,
     if (w.total == 0) {
         return ML_OK;
     }
-    const int32_t n = w.dims[w.inner];
-    const int32_t in_step = w.in_step[w.inner];
-    const int32_t out_step = w.out_step[w.inner];
-    int32_t idx[ML_MAX_RANK] = {0};
-    int32_t in_base = 0;
-    int32_t out_base = 0;
-    for (int32_t r = w.total / n; r > 0; --r) {
-        const int16_t *p = input + in_base;
-        int16_t *q = output + out_base;
-        for (int32_t k = n; k > 0; --k, p += in_step, q += out_step) {
-            *q = *p;
-        }
-        ml_transpose_walk_next(&w, idx, &in_base, &out_base);
-    }
+    ml_transpose_walk_copy(&w, input, output, (int32_t)sizeof(int16_t));
     return ML_OK;
 }
