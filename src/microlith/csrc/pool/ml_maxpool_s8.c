@@ -724,6 +724,7 @@ static int ml_maxpool_tile2_all(const ml_maxpool_params *params, const ml_dims *
  * 12 instructions for four maxima, where one compare and select per byte take 16 and four
  * loads. DSP builds use SSUB8 + SEL instead.
  */
+#if !defined(ML_NN_DSP)
 static inline uint32_t ml_maxpool_ge4(uint32_t a, uint32_t b)
 {
     const uint32_t h = 0x80808080u;
@@ -731,6 +732,7 @@ static inline uint32_t ml_maxpool_ge4(uint32_t a, uint32_t b)
     const uint32_t ge = ((b & ~a) | (d & ~(a ^ b))) & h;
     return (ge >> 7) * 0xFFu;  /* 0xFF in the lanes where a >= b */
 }
+#endif
 
 #if defined(ML_NN_DSP)
 #define ML_MAXPOOL_MAX4(a, b) ((uint32_t)ml_dsp_max_s8x4((int32_t)(a), (int32_t)(b)))
