@@ -357,9 +357,9 @@ def _col_groups_line(r: dict) -> str | None:
     groups = r.get("col_groups") or {}
     if not groups:
         return None
-    return ("  layers " + ", ".join(f"{i} ({n})" for i, n in groups.items()) + " build the columns of that many "
-            "six-pixel groups before the DSP routine runs on each (scratch where the arena is free anyway; "
-            "fewer instruction-cache refills)")
+    return ("  layers " + ", ".join(f"{i} ({n})" for i, n in groups.items()) + " build, on DSP cores, the "
+            "columns of that many six-pixel groups before the routine runs on each (scratch where the arena is "
+            "free anyway; fewer instruction-cache refills)")
 
 
 def _staged_line(r: dict) -> str | None:
