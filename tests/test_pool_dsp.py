@@ -165,20 +165,15 @@ def test_pool_exact_on_cortex_m4(tmp_path, case):
     ((1, 9, 9, 16), (3, 3), (2, 2), "VALID", "NONE", False),    # three cells wide
 ])
 def test_max_pool_tile_decided_at_build_time(tmp_path, shape, filt, stride, padding, activation, tiled):
-    """The compiler writes ml_maxpool_tile into the layer's params exactly where the DSP tile
-    routine's run-time conditions hold (the planned path runs it without them), with the
-    strides the routine walks; elsewhere it says none applies (n = -1: the kernel skips the
-    checks)."""
+    """The compiler describes the layer (ml_maxpool_tile) exactly where the DSP tile routine's
+    run-time conditions hold, and says none applies (n = -1: the kernel skips the checks)
+    elsewhere. The tile's strides are judged by TFLM in test_pool_exact_on_cortex_m4 (VALID
+    cases above), which runs them."""
     path = _model(tmp_path, Op.MAX_POOL_2D, shape, filt, stride, padding, activation, 0)
     microlith.compile(path, tmp_path / "out")
     src = "\n".join(f.read_text() for f in (tmp_path / "out").rglob("*.c") if "microlith_kernels" not in f.parts)
-    n, h, w, c = shape
-    if tiled:
-        oh, ow = (h - filt[0]) // stride[0] + 1, (w - filt[1]) // stride[1] + 1
-        assert (f".tile = {{ .n = {ow}, .depth = {c}, .dy = {w * c}, .rows = {filt[0]}, "
-                f".in_row = {stride[0] * w * c}, .out_row = {ow * c}, .rows_out = {oh} }}") in src
-    else:
-        assert ".tile = { .n = -1 }" in src
+    assert (".tile = { .n = -1 }" not in src) == tiled
+    assert ".tile = { .n = " in src  # every int8 max pool says which
 
 
 @pytest.mark.parametrize("side,mode,quads", [

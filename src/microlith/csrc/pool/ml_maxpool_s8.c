@@ -734,21 +734,37 @@ static inline uint32_t ml_maxpool_ge4(uint32_t a, uint32_t b)
 }
 #endif
 
+/* Bytewise signed max and min of four lanes. */
+static inline uint32_t ml_maxpool_max4(uint32_t a, uint32_t b)
+{
 #if defined(ML_NN_DSP)
-#define ML_MAXPOOL_MAX4(a, b) ((uint32_t)ml_dsp_max_s8x4((int32_t)(a), (int32_t)(b)))
-#define ML_MAXPOOL_MIN4(a, b) ((uint32_t)ml_dsp_min_s8x4((int32_t)(a), (int32_t)(b)))
+    return (uint32_t)ml_dsp_max_s8x4((int32_t)a, (int32_t)b);
 #else
-#define ML_MAXPOOL_MAX4(a, b) ((b) ^ (((a) ^ (b)) & ml_maxpool_ge4((a), (b))))
-#define ML_MAXPOOL_MIN4(a, b) ((a) ^ (((a) ^ (b)) & ml_maxpool_ge4((a), (b))))
+    return b ^ ((a ^ b) & ml_maxpool_ge4(a, b));
 #endif
+}
 
-/* A word of four channels at p, word aligned (checked by the caller: Cortex-M0 has no
- * unaligned loads). */
+static inline uint32_t ml_maxpool_min4(uint32_t a, uint32_t b)
+{
+#if defined(ML_NN_DSP)
+    return (uint32_t)ml_dsp_min_s8x4((int32_t)a, (int32_t)b);
+#else
+    return a ^ ((a ^ b) & ml_maxpool_ge4(a, b));
+#endif
+}
+
+/* A word of four channels at p and its store, word aligned (checked by the caller: Cortex-M0
+ * has no unaligned loads). */
 static inline uint32_t ml_maxpool_word(const int8_t *p)
 {
     uint32_t v;
     memcpy(&v, ML_ASSUME_ALIGNED4(p), sizeof v);
     return v;
+}
+
+static inline void ml_maxpool_put_word(int8_t *p, uint32_t v)
+{
+    memcpy(ML_ASSUME_ALIGNED4(p), &v, sizeof v);
 }
 
 /* Channels [c, c_end) four at a time (c_end - c a multiple of 4), portable C. When the window's
@@ -765,8 +781,7 @@ static void ml_maxpool_c4(const ml_pool_window *win, int32_t depth, int32_t c, i
         const int8_t *v = win->first + c;
         for (int8_t *o = out + c; o < o_end; o += 4, v += 4) {
             /* the first cell, or TFLM's start of -128 when no cell is inside */
-            const uint32_t m = win->rows > 0 ? ml_maxpool_word(v) : 0x80808080u;
-            memcpy(ML_ASSUME_ALIGNED4(o), &m, sizeof m);
+            ml_maxpool_put_word(o, win->rows > 0 ? ml_maxpool_word(v) : 0x80808080u);
         }
         const int8_t *row = win->first + c;
         for (int32_t r = win->rows; r > 0; --r, row += win->dy) {
@@ -777,10 +792,8 @@ static void ml_maxpool_c4(const ml_pool_window *win, int32_t depth, int32_t c, i
                 }
                 v = q;
                 for (int8_t *o = out + c; o < o_end; o += 4, v += 4) {
-                    uint32_t m = ml_maxpool_word(o);
-                    const uint32_t x = ml_maxpool_word(v);
-                    m = ML_MAXPOOL_MAX4(x, m);
-                    memcpy(ML_ASSUME_ALIGNED4(o), &m, sizeof m);
+                    const uint32_t m = ml_maxpool_word(o);  /* first: gcc's loop is 1% shorter on M0 */
+                    ml_maxpool_put_word(o, ml_maxpool_max4(ml_maxpool_word(v), m));
                 }
             }
         }
@@ -788,10 +801,7 @@ static void ml_maxpool_c4(const ml_pool_window *win, int32_t depth, int32_t c, i
             const uint32_t lo4 = (uint32_t)(uint8_t)params->act_min * 0x01010101u;
             const uint32_t hi4 = (uint32_t)(uint8_t)params->act_max * 0x01010101u;
             for (int8_t *o = out + c; o < o_end; o += 4) {
-                uint32_t m = ml_maxpool_word(o);
-                m = ML_MAXPOOL_MAX4(m, lo4);
-                m = ML_MAXPOOL_MIN4(m, hi4);
-                memcpy(ML_ASSUME_ALIGNED4(o), &m, sizeof m);
+                ml_maxpool_put_word(o, ml_maxpool_min4(ml_maxpool_max4(ml_maxpool_word(o), lo4), hi4));
             }
         }
         return;
