@@ -12,7 +12,8 @@ from microlith.ir import Graph, Node, Op
 from opmodels import act, const, write
 
 
-def _conv(rng, name, x, cout, k, stride=1, padding="SAME", dilation=1, depthwise=False, zp=0, activation=None):
+def _conv(rng, name, x, cout, k, stride=1, padding="SAME", dilation=1, depthwise=False, zp=0, activation=None,
+          w_scale=(0.005, 0.02)):
     n, h, w, cin = x.shape
     eff = (k - 1) * dilation + 1
     if padding == "SAME":
@@ -20,7 +21,7 @@ def _conv(rng, name, x, cout, k, stride=1, padding="SAME", dilation=1, depthwise
     else:
         oh, ow = (h - eff) // stride + 1, (w - eff) // stride + 1
     if depthwise:
-        wt = const(name + "_w", rng.integers(-127, 128, (1, k, k, cout)), scale=rng.uniform(0.005, 0.02, cout),
+        wt = const(name + "_w", rng.integers(-127, 128, (1, k, k, cout)), scale=rng.uniform(*w_scale, cout),
                    axis=3, dtype="int8")
     else:
         wt = const(name + "_w", rng.integers(-127, 128, (cout, k, k, cin)), scale=rng.uniform(0.005, 0.02, cout),
@@ -114,37 +115,51 @@ def test_in_place_only_where_it_saves_arena(tmp_path):
     prep2 = prepare(load_tflite(write(g2, tmp_path, "peak_depthwise")))
     # in chunks of rows through the group path on every core: in one call along its columns its
     # planes of 40-pixel columns would take 1,996 B of scratch, more than the chunks' 656 B
-    # (test_depthwise_in_place_in_one_call_on_dsp_cores has the shapes where they take less)
+    # (test_depthwise_in_place_in_one_call_on_dsp_and_m0_cores has the shapes where they take less)
     assert 2 in prep2.streams and not prep2.params[2]["dsp_transposed"] and 2 not in prep2.dsp_whole
 
 
-# A depthwise layer at the arena's peak (its input the widest tensor), by image shape: whether DSP
-# builds run it in one call over itself, through the 3x3 path in one band of at most 8 lines
-DSP_WHOLE = {"columns": ((1, 20, 5, 2), True),       # 5 columns of 20 pixels (KWS's are 25 long)
-             "rows": ((1, 8, 16, 2), True),          # 8 rows of 16
-             "rows_in_bands": ((1, 12, 16, 2), False)}  # 12 rows: a second band would read rows
-                                                        # the first wrote over, so chunks of rows
+# A depthwise layer at the arena's peak (its input the widest tensor), by image shape and layer:
+# whether DSP builds run it in one call over itself, through the 3x3 path in one band of at most 8
+# lines, and whether Cortex-M0/M0+ and M3 builds do, through their stride-1 3x3 path or (shifts
+# below -10) their row path
+DEPTHWISE_WHOLE = {
+    "columns": ((1, 20, 5, 2), {}, True, True),   # 5 columns of 20 pixels (KWS's: 25)
+    "rows": ((1, 8, 16, 2), {}, True, True),      # 8 rows of 16
+    # 12 rows: a second band would read rows the first wrote over, so DSP builds run chunks
+    "rows_in_bands": ((1, 12, 16, 2), {}, False, True),
+    "m0_row_path": ((1, 12, 16, 2), {"w_scale": (0.0002, 0.0006)}, False, True),   # shifts -10 to -12
+    # 62 channels, not in fours: no Cortex-M0 path takes it, and portable C would read rows
+    # written over
+    "channels_not_in_fours": ((1, 8, 16, 2), {"cout": 62}, True, False),
+}
 
 
 @pytest.mark.cortexm
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
                     reason="needs arm-none-eabi-gcc and qemu-system-arm")
-@pytest.mark.parametrize("case", sorted(DSP_WHOLE))
-@pytest.mark.parametrize("core", ["cortex-m4", "cortex-m0"])
-def test_depthwise_in_place_in_one_call_on_dsp_cores(tmp_path, case, core):
-    """The same folder runs the layer in one call over itself on Cortex-M4 and in chunks of rows on
-    Cortex-M0 and the host, with the same params: TFLM's bytes on each, in the same arena."""
-    shape, whole = DSP_WHOLE[case]
-    g = _chain([dict(cout=4, k=1, activation="NONE"), dict(cout=64, k=1, activation="NONE"),
-                dict(cout=64, k=3, depthwise=True, activation="NONE"), dict(cout=2, k=1, activation="NONE")],
-               in_shape=shape, seed=5)
+@pytest.mark.parametrize("case", sorted(DEPTHWISE_WHOLE))
+@pytest.mark.parametrize("core", ["cortex-m4", "cortex-m0", "cortex-m3"])
+def test_depthwise_in_place_in_one_call_on_dsp_and_m0_cores(tmp_path, case, core):
+    """The same folder runs the layer in one call over itself on the cores whose path allows it
+    and in chunks of rows on the others and the host, with the same params: TFLM's bytes on each,
+    in the same arena. (The kernel refuses an in-place call its path cannot honour, so a build
+    that ran the layer whole where it should not would fail here rather than pass wrong bytes.)"""
+    shape, layer, dsp, m0 = DEPTHWISE_WHOLE[case]
+    layer = {"cout": 64, **layer}
+    g = _chain([dict(cout=4, k=1, activation="NONE"), dict(cout=layer["cout"], k=1, activation="NONE"),
+                dict(k=3, depthwise=True, activation="NONE", **layer),
+                dict(cout=2, k=1, activation="NONE")], in_shape=shape, seed=5)
     path = write(g, tmp_path, case)
     model = load_tflite(path)
     prep = prepare(model)
-    assert 2 in prep.streams and (2 in prep.dsp_whole) == whole
+    assert 2 in prep.streams and (2 in prep.dsp_whole, 2 in prep.m0_whole) == (dsp, m0)
     assert prep.params[2]["dsp_channels"] is not None   # the 3x3 path, in one call or per chunk
+    if case == "m0_row_path":
+        assert min(prep.params[2]["shift"]) < -10 <= max(prep.params[2]["shift"])
     assert prep.plan.arena_size < prepare(model, strategy="greedy-noinplace").plan.arena_size
-    assert microlith.verify(path, samples=10, seed=3)["bit_exact"]
+    if core == "cortex-m4":
+        assert microlith.verify(path, samples=10, seed=3)["bit_exact"]
     res = microlith.verify(path, target=core, samples=6, seed=3)
     assert res["bit_exact"], res
 
@@ -173,12 +188,15 @@ def test_no_in_place_option_on_kws(tmp_path, capsys):
     assert default["arena_bytes_whole"] == whole["arena_bytes"] and whole["arena_bytes_whole"] is None
     assert main(["compile", str(KWS), "-o", str(tmp_path / "c")]) == 0
     assert (f"layers 1, 2, 3, 4, 5, 6, 7, 8 write their output over their input (in chunks of rows; on DSP "
-            f"cores all in one call) to save arena; --no-in-place runs every layer whole, without the "
-            f"chunks' copies and calls: arena {whole['arena_bytes']:,} B") in capsys.readouterr().out
+            f"cores all in one call; on Cortex-M0/M0+/M3 1, 3, 5, 7 in one call) to save arena; --no-in-place "
+            f"runs every layer whole, without the chunks' copies and calls: arena {whole['arena_bytes']:,} B") \
+        in capsys.readouterr().out
     src = (tmp_path / "b" / "src" / "kws_ref_model.c").read_text()
     assert src.count("ML_DW_LAYOUT_3X3_T") == 4 and "ml_row_stream_begin" not in src
     # in place, the depthwise layers take the same path on DSP cores, in one call over themselves
     assert default["in_place_whole_on_dsp"] == list(range(1, 9)) and whole["in_place_whole_on_dsp"] == []
+    # and on Cortex-M0/M0+ and M3 the depthwise layers too, through their stride-1 3x3 path
+    assert default["in_place_whole_on_m0"] == [1, 3, 5, 7] and whole["in_place_whole_on_m0"] == []
     assert (tmp_path / "a" / "src" / "kws_ref_model.c").read_text().count("ML_DW_LAYOUT_3X3_T") == 4
     assert main(["verify", str(KWS), "--target", "cortex-m4", "--samples", "2", "--no-in-place",
                  "--stage-weights", "8K"]) == 0

@@ -173,8 +173,10 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
               if strategy == "greedy-noinplace" else None,
               # and, by default, what it would cost: the layers in place and the arena without them
               "in_place_layers": sorted(prep.plan.inplace),
-              # of them, those DSP builds run in one call (other builds in chunks of rows)
+              # of them, those DSP builds run in one call, and those Cortex-M0/M0+ and M3 builds do
+              # (other builds in chunks of rows)
               "in_place_whole_on_dsp": sorted(prep.dsp_whole),
+              "in_place_whole_on_m0": sorted(prep.m0_whole),
               "arena_bytes_whole": prepare(g, "greedy-noinplace", optimize, asked_stage).plan.arena_size
               if strategy == "greedy" and prep.plan.inplace else None}
     if measure:

@@ -388,10 +388,11 @@ def _listed(layers) -> str:
 
 def _whole_line(r: dict) -> str | None:
     if r.get("arena_bytes_whole") is not None and r.get("in_place_layers"):
-        layers, whole = r["in_place_layers"], r.get("in_place_whole_on_dsp") or []
-        many = len(layers) > 1
-        how = "in chunks of rows" + (f"; on DSP cores {'all' if whole == layers else _listed(whole)} in one call"
-                                     if whole else "")
+        layers, many = r["in_place_layers"], len(r["in_place_layers"]) > 1
+        how = "in chunks of rows" + "".join(
+            f"; on {cores} {'all' if whole == layers else _listed(whole)} in one call"
+            for cores, whole in (("DSP cores", r.get("in_place_whole_on_dsp")),
+                                 ("Cortex-M0/M0+/M3", r.get("in_place_whole_on_m0"))) if whole)
         return (f"  layer{'s' if many else ''} {_listed(layers)} write{'' if many else 's'} "
                 f"{'their' if many else 'its'} output over {'their' if many else 'its'} input ({how}) to save "
                 f"arena; --no-in-place runs every layer whole, without the chunks' copies and calls: arena "

@@ -92,6 +92,11 @@ class Prepared:
     widen: bool = True  # --- issue 11: the build has the two-channel routine that widened staged filters need
     dsp_whole: set[int] = field(default_factory=set)  # --- issue 11: in-place layers DSP builds run in one call
     stage_budget: int | str = 0  # --- issue 11: the --stage-weights budget the build used (resolved)
+    m0_whole: set[int] = field(default_factory=set)  # --- issue 11: those Cortex-M0/M0+ and M3 builds run in one call
+
+    def whole_families(self, i: int) -> tuple[str, ...]:
+        """The layout families (LAYOUT_FAMILIES) whose builds run in-place layer i in one call."""
+        return tuple(f for f, layers in (("DSP", self.dsp_whole), ("M0", self.m0_whole)) if i in layers)
 
 
 def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
@@ -139,8 +144,9 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
     # --- issue 11: in place only where that saves arena (whole layers run faster)
     plan, candidates = _run_whole(graph, params, scratch, candidates, plan, replan)
     # --- issue 11: in-place layers whose DSP path can take the whole image over itself
-    plan, dsp_whole = _dsp_in_place(graph, params, scratch, candidates, plan, replan)
+    plan, dsp_whole, m0_whole = _dsp_in_place(graph, params, scratch, candidates, plan, replan)
     dsp_whole &= set(plan.inplace)
+    m0_whole &= set(plan.inplace)
     # a depthwise layer now along its columns has no group data to stage: the stage plan again
     if (again := stage_plan(graph, params, stage_weights, widen)) != staged:
         staged = again
@@ -188,7 +194,7 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
     if not any(p.get("col_groups", 1) > 1 for p in params):
         opt.absent.append("CONV2D_S8_NO_COL_GROUPS")
     return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt, staged, widen,
-                    dsp_whole, stage_weights)
+                    dsp_whole, stage_weights, m0_whole)
 
 
 # --- issue 11: how many six-pixel groups' columns a convolution may build before its routine runs
@@ -303,25 +309,39 @@ def _run_whole(graph: Graph, params: list, scratch: dict, candidates: dict, plan
 
 
 def _dsp_in_place(graph: Graph, params: list, scratch: dict, candidates: dict, plan: MemoryPlan, replan):
-    """The in-place layers that DSP builds run in one call over the whole image, their output over
-    their input (OpImpl.prepare_dsp_in_place), where the arena stays as it is; other builds run the
-    same layer's chunks of rows. The layer's kernel scratch then holds either: the chunks' scratch
-    with the window after it, or the whole call's scratch across both. Updates params and scratch;
-    returns the plan and the layers. replan(scratch, candidates)."""
-    found = set()
+    """The in-place layers that DSP builds (OpImpl.prepare_dsp_in_place), and those that Cortex-M0/M0+
+    and M3 builds (OpImpl.m0_in_place_scratch), run in one call over the whole image, their output
+    over their input, where the arena stays as it is; other builds run the same layer's chunks of
+    rows, with the same params. The layer's kernel scratch then holds either: the chunks' scratch
+    with the window after it, or a whole call's scratch across both. Updates params and scratch;
+    returns the plan and the two sets of layers. replan(scratch, candidates)."""
+    dsp, m0 = set(), set()
     for i in sorted(plan.inplace):
         node, s = graph.nodes[i], candidates[i]
-        pw = impl_for(node.op).prepare_dsp_in_place(node, graph, params[i], s)
-        if pw is None:
-            continue
-        trial_scratch = {**scratch, i: -(-max(pw["chunk_scratch"], pw["whole_scratch"] - s.window, 0) // 8) * 8}
-        again = replan(trial_scratch, candidates)
-        if again.arena_size <= plan.arena_size and set(again.inplace) == set(plan.inplace):
-            params[i], plan = pw, again
-            scratch.clear()
-            scratch.update(trial_scratch)
-            found.add(i)
-    return plan, found
+        impl = impl_for(node.op)
+        pw = impl.prepare_dsp_in_place(node, graph, params[i], s)
+        # the forms to try, most layers whole first: (params, chunk scratch, whole scratch, families)
+        forms = []
+        if pw is not None:
+            m0_need = impl.m0_in_place_scratch(node, graph, pw, s)
+            if m0_need is not None:
+                forms.append((pw, pw["chunk_scratch"], max(pw["whole_scratch"], m0_need), ("DSP", "M0")))
+            forms.append((pw, pw["chunk_scratch"], pw["whole_scratch"], ("DSP",)))
+        if (m0_need := impl.m0_in_place_scratch(node, graph, params[i], s)) is not None:
+            forms.append((params[i], scratch.get(i, 0), m0_need, ("M0",)))
+        for p, chunk, whole, families in forms:
+            trial_scratch = {**scratch, i: -(-max(chunk, whole - s.window, 0) // 8) * 8}
+            again = replan(trial_scratch, candidates)
+            if again.arena_size <= plan.arena_size and set(again.inplace) == set(plan.inplace):
+                params[i], plan = p, again
+                scratch.clear()
+                scratch.update(trial_scratch)
+                if "DSP" in families:
+                    dsp.add(i)
+                if "M0" in families:
+                    m0.add(i)
+                break
+    return plan, dsp, m0
 
 
 def _stage_filter(em: _Emitter, node: Node, g: Graph, p: dict, i: int, size: int) -> list[str]:
@@ -349,44 +369,75 @@ def _stage_filter(em: _Emitter, node: Node, g: Graph, p: dict, i: int, size: int
     return lines
 
 
+# --- issue 11: the kinds of build a generated folder compiles differently: the layout families'
+# (ml_common.h; ML_DSP_LAYOUTS and ML_M0_LAYOUTS are never both 1) and the portable rest
+_BUILD_KINDS = frozenset(("DSP", "M0", "portable"))
+
+
+def _kinds_of(condition: str) -> frozenset | None:
+    """The kinds of build (_BUILD_KINDS) that compile the code under `#if condition`, for the
+    conditions the generator writes (ML_X_LAYOUTS joined by ||, or !ML_X_LAYOUTS joined by &&);
+    None for any other condition."""
+    if re.fullmatch(r"ML_(DSP|M0)_LAYOUTS( \|\| ML_(DSP|M0)_LAYOUTS)*", condition):
+        return frozenset(re.findall(r"ML_(DSP|M0)_LAYOUTS", condition))
+    if re.fullmatch(r"!ML_(DSP|M0)_LAYOUTS( && !ML_(DSP|M0)_LAYOUTS)*", condition):
+        return _BUILD_KINDS - frozenset(re.findall(r"ML_(DSP|M0)_LAYOUTS", condition))
+    return None
+
+
+def build_condition(kinds) -> str:
+    """The `#if` condition that holds in exactly the builds of `kinds` (a strict, non-empty subset
+    of _BUILD_KINDS): the inverse of _kinds_of."""
+    kinds = frozenset(kinds)
+    assert kinds and kinds < _BUILD_KINDS, kinds
+    if "portable" in kinds:
+        return " && ".join(f"!ML_{f}_LAYOUTS" for f in LAYOUT_FAMILIES if f not in kinds)
+    return " || ".join(f"ML_{f}_LAYOUTS" for f in LAYOUT_FAMILIES if f in kinds)
+
+
 def _used_decls(decls: list[str], body: list[str]) -> list[str]:
     """The declarations less any ml_dims nothing refers to (a layer streamed in place through its
     pixel view passes the stream's dims, not the ones its kernel call was emitted with), which
-    -Werror=unused-const-variable would refuse; one that only the code of DSP builds refers to, or
-    only that of the others (a layer DSP builds run in one call, others in chunks: `#if
-    ML_DSP_LAYOUTS` ... `#else` in the body), is declared in those builds only. References live in
-    the body and the small declarations (params and stream structs), never in the constant arrays."""
+    -Werror=unused-const-variable would refuse; one that only some kinds of build refer to (a layer
+    that DSP or Cortex-M0 builds run in one call and others in chunks: `#if ML_DSP_LAYOUTS` ...
+    `#else` in the body) is declared in those builds only. References live in the body and the
+    small declarations (params and stream structs), never in the constant arrays."""
     dims = {m.group(1): k for k, d in enumerate(decls) if (m := re.match(r"static const ml_dims (\w+) = ", d))}
     if not dims:
         return decls
-    seen = {"dsp": set(), "other": set()}   # the words each kind of build compiles
+    seen = {kind: set() for kind in _BUILD_KINDS}   # the words each kind of build compiles
 
-    def note(text, where):
+    def note(text, kinds):
         for w in re.findall(r"\w+_dims_\w+", text):
-            for kind in ("dsp", "other") if where == "both" else (where,):
+            for kind in kinds:
                 seen[kind].add(w)
-    stack = ["both"]
+    stack = [(_BUILD_KINDS, None, _BUILD_KINDS)]   # (kinds compiling the #if, its condition's, now)
     for line in body:
         head = line.strip()
         if head.startswith("#if"):
-            stack.append({"#if ML_DSP_LAYOUTS": "dsp", "#if !ML_DSP_LAYOUTS": "other"}.get(head, stack[-1]))
-        elif head == "#else" and stack[-1] in ("dsp", "other") and len(stack) > 1:
-            stack[-1] = "other" if stack[-1] == "dsp" else "dsp"
+            cond = _kinds_of(head.split(None, 1)[1]) if head.startswith("#if ") else None
+            outer = stack[-1][2]
+            stack.append((outer, cond, outer & cond if cond is not None else outer))
+        elif head == "#else" and len(stack) > 1:
+            outer, cond, _ = stack[-1]
+            stack[-1] = (outer, cond, outer - cond if cond is not None else outer)
         elif head.startswith("#endif") and len(stack) > 1:
             stack.pop()
         else:
-            note(line, stack[-1])
+            note(line, stack[-1][2])
     for d in decls:
         if len(d) < 4096 and not d.startswith("static const ml_dims "):
-            note(d, "other" if d.startswith("#if !ML_DSP_LAYOUTS") else "dsp" if d.startswith("#if ML_DSP_LAYOUTS")
-                 else "both")
+            first = d.split("\n", 1)[0]
+            cond = _kinds_of(first[4:]) if first.startswith("#if ") else None
+            note(d, cond if cond is not None else _BUILD_KINDS)
     out = []
     for k, d in enumerate(decls):
         ident = next((i for i, j in dims.items() if j == k), None)
-        if ident is None or (ident in seen["dsp"] and ident in seen["other"]):
+        users = frozenset(kind for kind in _BUILD_KINDS if ident in seen[kind])
+        if ident is None or users == _BUILD_KINDS:
             out.append(d)
-        elif ident in seen["dsp"] or ident in seen["other"]:
-            out.append(f"#if {'' if ident in seen['dsp'] else '!'}ML_DSP_LAYOUTS\n{d}#endif\n")
+        elif users:
+            out.append(f"#if {build_condition(users)}\n{d}#endif\n")
     return out
 
 
@@ -507,13 +558,15 @@ class _Emitter:
         self._declare(ident, decl)
         return self.staged.get(ident, ident)  # --- issue 11: a staged copy, once _stage_filter made one
 
-    def struct(self, ctype: str, hint: str, fields: dict, unless: str | None = None) -> str:
-        """A static const struct; `unless` ("DSP" or "M0"): not declared in that family's builds,
-        which never refer to it (-Wunused-const-variable)."""
+    def struct(self, ctype: str, hint: str, fields: dict, unless: tuple[str, ...] = ()) -> str:
+        """A static const struct; `unless` (layout families, LAYOUT_FAMILIES): not declared in those
+        families' builds, which never refer to it (-Wunused-const-variable)."""
         ident = f"{self.prefix}_l{self.layer}_{hint}"
         body = ",\n".join(f"    .{k} = {_c_literal(v)}" for k, v in fields.items())
         decl = f"static const {ctype} {ident} = {{\n{body}\n}};\n"
-        self._declare(ident, f"#if !ML_{unless}_LAYOUTS\n{decl}#endif\n" if unless else decl)
+        if unless:
+            decl = f"#if {build_condition(_BUILD_KINDS - set(unless))}\n{decl}#endif\n"
+        self._declare(ident, decl)
         return "&" + ident
 
     def dims(self, shape) -> str:
@@ -679,18 +732,18 @@ def render(prep: Prepared, name: str | None = None,
             call = impl.emit(node, g, prep.params[i], em)
             st = prep.streams[i]
             window = em.scratch(prep.kernel_scratch.get(i, 0))
-            unless = "DSP" if i in prep.dsp_whole else None   # the chunks' code DSP builds leave out
+            whole = prep.whole_families(i)   # the builds that run it in one call leave the chunks out
             if i in opt.inline_glue:
                 chunks = emit_row_stream(call, st, em.tensor(node.inputs[0]), em.tensor(out), window, em._seen,
                                          (em.dims(st.in_shape), em.dims(st.out_shape)))
             else:  # --- issue 11: the compact form, through one shared cursor
                 kernels.add("ml_row_stream")
                 chunks = emit_row_cursor(call, st, em.tensor(node.inputs[0]), em.tensor(out), window, em._seen,
-                                         em, unless=unless)
-            if i in prep.dsp_whole:  # --- issue 11: DSP builds run it whole, its output over its input
-                body += ["#if ML_DSP_LAYOUTS",
-                         "    /* in place in one call: this DSP path reads what each output covers before",
-                         "     * it writes it (the kernel's header) */",
+                                         em, unless=whole)
+            if whole:  # --- issue 11: those builds run it whole, its output over its input
+                body += [f"#if {build_condition(whole)}",
+                         "    /* in place in one call: the path these cores take reads what each output covers",
+                         "     * before it writes it (the kernel's header) */",
                          f"    status = {call};",
                          "    if (status != ML_OK) {\n        return (int)status;\n    }",
                          "#else", *chunks, "#endif"]

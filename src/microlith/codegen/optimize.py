@@ -507,10 +507,10 @@ when compiling the kernels for models whose `ml_config.h` differ.
 
 
 def emit_row_cursor(call: str, s: RowStream, in_expr: str, out_expr: str, window_expr: str,
-                    declarations: dict[str, str], em, unless: str | None = None) -> list[str]:
+                    declarations: dict[str, str], em, unless: tuple[str, ...] = ()) -> list[str]:
     """The compact form of inplace.emit_row_stream: the same chunks, through the shared cursor.
     `em` declares the layer's const ml_row_stream_params (it names the params and dims), except
-    in the builds of layout family `unless`, which run the layer otherwise."""
+    in the builds of the layout families `unless`, which run the layer otherwise."""
     fn, args = _split_call(call)
     i_in, i_out = args.index(in_expr), len(args) - 1 - args[::-1].index(out_expr)
     params = args[0].lstrip("&")

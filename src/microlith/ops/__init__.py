@@ -88,6 +88,14 @@ class OpImpl:
         each form needs: "chunk_scratch" (a chunk's call) and "whole_scratch" (the one call)."""
         return None
 
+    def m0_in_place_scratch(self, node: Node, g: Graph, p: dict, stream) -> int | None:
+        """For a layer the planner runs in place (`stream`), with params `p` (the chunks' or, where
+        DSP builds run it whole, prepare_dsp_in_place's): the scratch bytes its kernel's
+        Cortex-M0/M0+ and M3 path (ML_M0_PATHS) reads when it runs in one call over the whole image,
+        its output over its input, because that path reads every input value it needs before it
+        writes any output over it; None when it does not."""
+        return None
+
     # prepare() reads the layer's --optimize mode (codegen.optimize.layer_mode), e.g. to lay weights
     # out for speed at a flash cost: codegen prepares such layers again once the modes are planned.
     mode_dependent = False

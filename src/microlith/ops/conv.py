@@ -389,6 +389,27 @@ class DepthwiseConv2D(OpImpl):
         pw["whole_scratch"] = _dw_3x3_scratch(pw, out_h, out_w)
         return pw
 
+    def m0_in_place_scratch(self, node, g, p, stream):
+        """Cortex-M0/M0+ and M3 (ML_M0_PATHS) take a 3x3 layer at stride 1 through one of two
+        paths (ml_dw_m0_takes), each of which copies an input row into its ring of buffer rows
+        before an output row covers it, group of four channels by group: with the output over the
+        input they give the same bytes in one call. The kernel allows that call
+        (ml_dw_in_place_ok) only where one of them takes it, whose conditions are mirrored here:
+        the scratch bytes the one call reads, or None. On KWS that saves the chunks' 13 calls per
+        layer, each redoing every group's set-up and ring fills (cortex-m0: about 160 k
+        instructions a layer)."""
+        x, y = g.t(node.inputs[0]), g.t(node.outputs[0])
+        _, k_h, k_w, out_c = g.t(node.inputs[1]).shape
+        if (stream.delta != 0 or tuple(x.shape) != tuple(y.shape) or p.get("dtype", "int8") != "int8"
+                or p["depth_multiplier"] != 1 or (k_h, k_w) != (3, 3) or out_c % 4
+                or (p["stride_h"], p["stride_w"], p["dilation_h"], p["dilation_w"]) != (1, 1, 1, 1)
+                or p["pad_h"] > 2):
+            return None
+        if not all(int(m) >= 0 and -22 <= int(sh) <= -1 for m, sh in zip(p["multiplier"], p["shift"])):
+            return None   # ml_m0_rq_of: else portable C, which reads rows it has written over
+        need = self.scratch_bytes(node, g, p)   # the header's macro for the whole image; 0: no scratch
+        return need if need and 12 * (y.shape[2] + 2) <= need else None   # three buffer rows
+
     def dsp_path(self, node, g) -> str | None:
         """The DSP path the layer can take when it runs whole: "planes" (the 3x3 path), "groups"
         (the four-channel groups), or None (portable C)."""

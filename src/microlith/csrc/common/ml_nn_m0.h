@@ -150,6 +150,12 @@ typedef struct {
 } ml_m0_rq;
 
 /* 1 and q filled when the channel takes ml_m0_rq_apply, else 0. */
+/* 1 when ml_m0_rq_of (below) takes the channel, without preparing it. */
+static inline int ml_m0_rq_fits(int32_t multiplier, int32_t shift)
+{
+    return multiplier >= 0 && shift <= -1 && shift >= -22;
+}
+
 static inline int ml_m0_rq_of(ml_m0_rq *q, int32_t multiplier, int32_t shift)
 {
     if (multiplier < 0 || shift > -1 || shift < -22) {

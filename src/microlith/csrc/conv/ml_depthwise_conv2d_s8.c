@@ -1448,13 +1448,52 @@ static ML_NOINLINE void ml_dw_m0_prep(int32_t *w, ml_m0_rq3 *rec, const int8_t *
     }
 }
 
-/* 1 when the layer took the stride-1 path (the conditions of ml_dw_m0, stride_w 1 and every
- * channel in the ml_m0_rq3 form). */
-static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
-                                   const ml_per_channel_quant *quant, void *scratch,
-                                   const ml_dims *input_dims, const int8_t *input,
-                                   const int8_t *filter, const int32_t *bias,
-                                   const ml_dims *output_dims, int8_t *output, int32_t cols)
+/* Which of the two paths below takes the call: ML_DW_M0_PATH_S1 (3x3 windows at stride 1),
+ * else ML_DW_M0_PATH_ROWS (any stride), or 0 (neither: portable C). Both need depth multiplier 1, 3x3
+ * windows without dilation, channels in fours, every channel on a requantization they can do and
+ * a scratch (of the header's size) for their buffer rows: four of `cols` words for the stride-1
+ * path, whose channels take the ml_m0_rq3 form and whose activation form is built in, three for
+ * the row path (ml_m0_rq_of). */
+#define ML_DW_M0_PATH_S1 1
+#define ML_DW_M0_PATH_ROWS 2
+static int ml_dw_m0_takes(const ml_depthwise_conv_params *params,
+                          const ml_per_channel_quant *quant, const void *scratch,
+                          const ml_dims *filter_dims, const ml_dims *output_dims)
+{
+    const int32_t out_c = output_dims->c;
+    const int32_t cols = (output_dims->w - 1) * params->stride_w + 3;  /* buffer columns per row */
+    const int32_t bytes =
+        (int32_t)ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims, output_dims);
+    if (scratch == NULL || params->depth_multiplier != 1 || filter_dims->h != 3 ||
+        filter_dims->w != 3 || params->dilation_h != 1 || params->dilation_w != 1 ||
+        (out_c & 3) != 0 || 3 * cols * 4 > bytes) {
+        return 0;
+    }
+    const int relu = params->act_min == params->output_offset;
+    int s1 = params->stride_h == 1 && params->stride_w == 1 && 4 * cols * 4 <= bytes &&
+             (relu ? ML_M0_RELU_FORM : ML_M0_ANY_FORM);
+    for (int32_t c = 0; c < out_c; ++c) {  /* the ml_m0_rq3 channels are a subset */
+        if (!ml_m0_rq3_fits(quant->multiplier[c], quant->shift[c])) {
+            if (!ml_m0_rq_fits(quant->multiplier[c], quant->shift[c])) {
+                return 0;
+            }
+            s1 = 0;
+        }
+    }
+    return s1 ? ML_DW_M0_PATH_S1 : ML_DW_M0_PATH_ROWS;
+}
+
+/*
+ * The stride-1 path (ml_dw_m0_takes chose it). Also in place (output == input, the same dims,
+ * pad_h <= 2): group by group (its own four channels only), it copies input rows up to
+ * oy + 3 - pad_h into the ring buffer before it writes output rows oy and oy + 1, and later
+ * reads only rows from oy + 4 - pad_h on, which no output has covered yet.
+ */
+static ML_NOINLINE void ml_dw_m0_s1(const ml_depthwise_conv_params *params,
+                                    const ml_per_channel_quant *quant, void *scratch,
+                                    const ml_dims *input_dims, const int8_t *input,
+                                    const int8_t *filter, const int32_t *bias,
+                                    const ml_dims *output_dims, int8_t *output, int32_t cols)
 {
     const int32_t in_h = input_dims->h;
     const int32_t in_w = input_dims->w;
@@ -1462,11 +1501,6 @@ static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
     const int32_t out_h = output_dims->h;
     const int32_t out_w = output_dims->w;
     const int32_t out_c = output_dims->c;
-    for (int32_t c = 0; c < out_c; ++c) {
-        if (!ml_m0_rq3_fits(quant->multiplier[c], quant->shift[c])) {
-            return 0;
-        }
-    }
     ml_m0_rq3 rec[4];
     ml_dw_m0_job job;
     job.step_a = out_c;
@@ -1475,9 +1509,7 @@ static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
     job.act_max = params->act_max;
     /* direct calls, not pointers: the static stack bound follows them */
     const int relu = params->act_min == params->output_offset;
-    if (!(relu ? ML_M0_RELU_FORM : ML_M0_ANY_FORM)) {
-        return 0;  /* its form is left out (ml_nn_m0.h): the row path takes the layer */
-    }
+    (void)relu;  /* unused when one form is left out */
     ml_dw_m0_fill_geo geo;
     geo.lo = params->pad_w < cols ? params->pad_w : cols;
     geo.hi = params->pad_w + in_w < cols ? params->pad_w + in_w : cols;
@@ -1540,16 +1572,17 @@ static ML_NOINLINE int ml_dw_m0_s1(const ml_depthwise_conv_params *params,
             }
         }
     }
-    return 1;
 }
 
-/* Any stride (ml_dw_m0's conditions hold): 1 when the layer took this path. Out of line, so
- * that its frame and ml_dw_m0_s1's are never both on the stack. */
-static ML_NOINLINE int ml_dw_m0_rows(const ml_depthwise_conv_params *params,
-                                     const ml_per_channel_quant *quant, void *scratch,
-                                     const ml_dims *input_dims, const int8_t *input,
-                                     const int8_t *filter, const int32_t *bias,
-                                     const ml_dims *output_dims, int8_t *output, int32_t cols)
+/* Any stride (ml_dw_m0_takes chose it). Out of line, so that its frame and ml_dw_m0_s1's are
+ * never both on the stack. Also in place at stride 1 (the same dims, pad_h <= 2): group by
+ * group, the three buffer rows hold input rows oy - pad_h .. oy + 2 - pad_h, each copied before
+ * output row oy is written, and later rows are read only from oy + 3 - pad_h on. */
+static ML_NOINLINE void ml_dw_m0_rows(const ml_depthwise_conv_params *params,
+                                      const ml_per_channel_quant *quant, void *scratch,
+                                      const ml_dims *input_dims, const int8_t *input,
+                                      const int8_t *filter, const int32_t *bias,
+                                      const ml_dims *output_dims, int8_t *output, int32_t cols)
 {
     const int32_t in_h = input_dims->h;
     const int32_t in_w = input_dims->w;
@@ -1558,11 +1591,6 @@ static ML_NOINLINE int ml_dw_m0_rows(const ml_depthwise_conv_params *params,
     const int32_t out_w = output_dims->w;
     const int32_t out_c = output_dims->c;
     ml_m0_rq q[4];
-    for (int32_t c = 0; c < out_c; ++c) {
-        if (!ml_m0_rq_of(&q[0], quant->multiplier[c], quant->shift[c])) {
-            return 0;
-        }
-    }
     ml_m0_act act;
     act.out_off = params->output_offset;
     act.act_min = params->act_min;
@@ -1625,32 +1653,24 @@ static ML_NOINLINE int ml_dw_m0_rows(const ml_depthwise_conv_params *params,
             }
         }
     }
-    return 1;
 }
 
-/* 1 when the layer took this path. */
+/* 1 when the layer took one of the two paths above. */
 static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel_quant *quant,
                     void *scratch, const ml_dims *input_dims, const int8_t *input,
                     const ml_dims *filter_dims, const int8_t *filter, const int32_t *bias,
                     const ml_dims *output_dims, int8_t *output)
 {
-    const int32_t out_w = output_dims->w;
-    const int32_t out_c = output_dims->c;
-    const int32_t cols = (out_w - 1) * params->stride_w + 3;  /* buffer columns per row */
-    const int32_t bytes =
-        (int32_t)ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims, output_dims);
-    if (scratch == NULL || params->depth_multiplier != 1 || filter_dims->h != 3 ||
-        filter_dims->w != 3 || params->dilation_h != 1 || params->dilation_w != 1 ||
-        (out_c & 3) != 0 || 3 * cols * 4 > bytes) {
-        return 0;
-    }
-    if (params->stride_w == 1 && params->stride_h == 1 && 4 * cols * 4 <= bytes &&
+    const int32_t cols = (output_dims->w - 1) * params->stride_w + 3;  /* buffer columns per row */
+    const int path = ml_dw_m0_takes(params, quant, scratch, filter_dims, output_dims);
+    if (path == ML_DW_M0_PATH_S1) {
         ml_dw_m0_s1(params, quant, scratch, input_dims, input, filter, bias, output_dims, output,
-                    cols)) {
-        return 1;
+                    cols);
+    } else if (path == ML_DW_M0_PATH_ROWS) {
+        ml_dw_m0_rows(params, quant, scratch, input_dims, input, filter, bias, output_dims, output,
+                      cols);
     }
-    return ml_dw_m0_rows(params, quant, scratch, input_dims, input, filter, bias, output_dims,
-                         output, cols);
+    return path != 0;
 }
 #endif /* ML_M0_PATHS */
 
@@ -1672,22 +1692,30 @@ static int ml_dw_3x3_planes(const ml_depthwise_conv_params *params, const int32_
 /* Whether the output may be the input (the header): the 3x3 path in one band, which reads every
  * input line of a channel pair into its planes before it writes that pair's outputs, and writes
  * no other channel. */
-static int ml_dw_in_place_ok(const ml_depthwise_conv_params *params, const void *scratch,
+static int ml_dw_in_place_ok(const ml_depthwise_conv_params *params,
+                             const ml_per_channel_quant *quant, const void *scratch,
                              const int32_t *dsp_data, const ml_dims *input_dims,
-                             const ml_dims *output_dims)
+                             const ml_dims *filter_dims, const ml_dims *output_dims)
 {
+    const int same = input_dims->h == output_dims->h && input_dims->w == output_dims->w &&
+                     input_dims->c == output_dims->c;
 #if defined(ML_NN_DSP) && !defined(ML_NO_DW_3X3_PLANES)
     const int32_t t = (params->dsp_layout & 3) == ML_DW_LAYOUT_3X3_T;
-    return scratch != NULL && ml_dw_3x3_planes(params, dsp_data) &&
-           (t ? output_dims->w : output_dims->h) <= ML_DW_3X3_BAND &&
-           input_dims->h == output_dims->h && input_dims->w == output_dims->w &&
-           input_dims->c == output_dims->c;
+    (void)quant;
+    (void)filter_dims;
+    return same && scratch != NULL && ml_dw_3x3_planes(params, dsp_data) &&
+           (t ? output_dims->w : output_dims->h) <= ML_DW_3X3_BAND;
+#elif ML_M0_PATHS && !defined(ML_NN_DSP)
+    (void)dsp_data;
+    return same && params->stride_h == 1 && params->stride_w == 1 && params->pad_h <= 2 &&
+           ml_dw_m0_takes(params, quant, scratch, filter_dims, output_dims) != 0;
 #else
     (void)params;
+    (void)quant;
     (void)scratch;
     (void)dsp_data;
-    (void)input_dims;
-    (void)output_dims;
+    (void)filter_dims;
+    (void)same;
     return 0;
 #endif
 }
@@ -1726,9 +1754,9 @@ ml_status ml_depthwise_conv2d_s8(const ml_depthwise_conv_params *params,
     act.act_min = params->act_min;
     act.act_max = params->act_max;
     int32_t first_oc = 0;  /* channels below are done by the DSP path */
-    if ((const void *)input == (const void *)output && !ml_dw_in_place_ok(params, scratch, dsp_data,
-                                                                          input_dims, output_dims)) {
-        return ML_ARG_ERROR;  /* in place only through the 3x3 path in one band (the header) */
+    if ((const void *)input == (const void *)output &&
+        !ml_dw_in_place_ok(params, quant, scratch, dsp_data, input_dims, filter_dims, output_dims)) {
+        return ML_ARG_ERROR;  /* in place only through the paths the header names */
     }
 #if defined(ML_NN_DSP)
 #if !defined(ML_NO_DW_3X3_PLANES)
