@@ -1697,25 +1697,28 @@ static int ml_dw_in_place_ok(const ml_depthwise_conv_params *params,
                              const int32_t *dsp_data, const ml_dims *input_dims,
                              const ml_dims *filter_dims, const ml_dims *output_dims)
 {
-    const int same = input_dims->h == output_dims->h && input_dims->w == output_dims->w &&
-                     input_dims->c == output_dims->c;
 #if defined(ML_NN_DSP) && !defined(ML_NO_DW_3X3_PLANES)
     const int32_t t = (params->dsp_layout & 3) == ML_DW_LAYOUT_3X3_T;
     (void)quant;
     (void)filter_dims;
-    return same && scratch != NULL && ml_dw_3x3_planes(params, dsp_data) &&
-           (t ? output_dims->w : output_dims->h) <= ML_DW_3X3_BAND;
+    return scratch != NULL && ml_dw_3x3_planes(params, dsp_data) &&
+           (t ? output_dims->w : output_dims->h) <= ML_DW_3X3_BAND &&
+           input_dims->h == output_dims->h && input_dims->w == output_dims->w &&
+           input_dims->c == output_dims->c;
 #elif ML_M0_PATHS && !defined(ML_NN_DSP)
     (void)dsp_data;
-    return same && params->stride_h == 1 && params->stride_w == 1 && params->pad_h <= 2 &&
+    return input_dims->h == output_dims->h && input_dims->w == output_dims->w &&
+           input_dims->c == output_dims->c && params->stride_h == 1 && params->stride_w == 1 &&
+           params->pad_h <= 2 &&
            ml_dw_m0_takes(params, quant, scratch, filter_dims, output_dims) != 0;
 #else
     (void)params;
     (void)quant;
     (void)scratch;
     (void)dsp_data;
+    (void)input_dims;
     (void)filter_dims;
-    (void)same;
+    (void)output_dims;
     return 0;
 #endif
 }
