@@ -177,6 +177,12 @@ def test_board_files_give_the_flash_model():
     assert l4.wait_states == 5 and l4.icache.bytes == 1024 and l4.dcache.bytes == 256 and not l4.unified
     assert memory_system(get_target("stm32u575")).unified
     assert memory_system(get_target("nrf52840")) is None      # no figures in its file: no board model
+    # the Pico's XIP: one 16 KB two-way cache of 8-byte lines for code and constants, and a miss's
+    # cycles (a quad-I/O read at clk_sys / 2) in place of wait states, named as such
+    xip = memory_system(get_target("rp2040"))
+    assert xip.unified and xip.icache is None and (xip.dcache.bytes, xip.dcache.ways, xip.dcache.line_bytes) == \
+        (16384, 2, 8)
+    assert xip.wait_states == 56 and "rp2040 flash 56 clk_sys cycles per XIP cache miss" in xip.basis()
 
 
 def test_known_error_is_the_recorded_validation():

@@ -63,6 +63,7 @@ class MemorySystem:
     description: str               # what the part has, for the basis text
     fetch_bytes: int = 8           # one flash read when no cache says otherwise
     validation: str = ""           # how this board's estimates compared with published real-board runs
+    stall_unit: str = "wait states"  # what wait_states counts, as the board file names it (a miss's cycles)
 
     def plugin_args(self) -> list[str]:
         args = [f"ws={self.wait_states}", f"prefetch={int(self.prefetch)}", f"unified={int(self.unified)}",
@@ -74,7 +75,7 @@ class MemorySystem:
         return args
 
     def basis(self) -> str:
-        parts = [f"{self.board} flash {self.wait_states} wait states"]
+        parts = [f"{self.board} flash {self.wait_states} {self.stall_unit}"]
         if self.unified and self.dcache is not None:
             parts.append(f"one cache for fetches and flash data ({self.dcache.text()})")
         else:
@@ -83,7 +84,8 @@ class MemorySystem:
             parts.append("flash data loads " + (f"through a cache ({self.dcache.text()})" if self.dcache
                                                 else "uncached"))
         parts.append("prefetch of the next flash word " + ("on" if self.prefetch else "off"))
-        text = (", ".join(parts) + f" [{self.description}]; each miss stalls for the wait states, SRAM is "
+        stall = "the wait states" if self.stall_unit == "wait states" else "those cycles"
+        text = (", ".join(parts) + f" [{self.description}]; each miss stalls for {stall}, SRAM is "
                 "zero-wait, LRU replacement; approximate: bus contention and the core's fetch buffer are "
                 "not modelled")
         return text + (f"; known error: {self.validation}" if self.validation else "")
@@ -104,10 +106,12 @@ def memory_system(board: dict | None) -> MemorySystem | None:
     ws = _fig(m["flash_wait_states"])
     if ws is None:
         return None
+    unit = m["flash_wait_states"].get("unit", "wait states") if isinstance(m["flash_wait_states"], dict) \
+        else "wait states"
     return MemorySystem(board["name"], int(ws), _geometry(m.get("instruction_cache")),
                         _geometry(m.get("data_cache")), bool(_fig(m.get("unified_cache", False))),
                         bool(_fig(m.get("prefetch", False))), m.get("summary", ""),
-                        validation=(m.get("validation") or {}).get("summary", ""))
+                        validation=(m.get("validation") or {}).get("summary", ""), stall_unit=unit)
 
 
 # ---------------------------------------------------------------------------- the plugin
