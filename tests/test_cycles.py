@@ -183,6 +183,9 @@ def test_board_files_give_the_flash_model():
     assert xip.unified and xip.icache is None and (xip.dcache.bytes, xip.dcache.ways, xip.dcache.line_bytes) == \
         (16384, 2, 8)
     assert xip.wait_states == 56 and "rp2040 flash 56 clk_sys cycles per XIP cache miss" in xip.basis()
+    # the Cortex-M3's board: the STM32F2's ART accelerator as the Cube HAL sets it up, prefetch on
+    f2 = memory_system(get_target("stm32f207"))
+    assert (f2.wait_states, f2.icache.bytes, f2.dcache.bytes, f2.prefetch, f2.unified) == (3, 1024, 128, True, False)
 
 
 def test_known_error_is_the_recorded_validation():
