@@ -77,6 +77,11 @@ DW_CASES = {
     "s1_relu6_limits": ((1, 6, 3, 12), dict(activation="RELU6", in_zp=-128, out_zp=-128,
                                             out_scale=0.02)),
     "s1_saturate": ((1, 4, 6, 4), dict(in_zp=-128, out_zp=0, out_scale=0.004)),
+    # rows wider than the scratch holds three times: the row path in strips of columns (VWW's
+    # stride-2 layer 3), the first and last strips against the padding, a last strip narrower
+    "stride2_strips": ((1, 20, 31, 16), dict(stride=(2, 2), in_zp=-128, out_zp=5)),
+    "valid_stride_2_1_strips": ((2, 8, 25, 8), dict(padding="VALID", stride=(2, 1), in_zp=100,
+                                                    activation="RELU")),
 }
 
 
@@ -86,6 +91,15 @@ def test_depthwise_3x3_on_m0(tmp_path, name):
     shape, kw = DW_CASES[name]
     g = conv_graph(shape, None, (3, 3), depth_multiplier=1, seed=len(name), **kw)
     verify_on(g, tmp_path, target="cortex-m0", samples=3)
+
+
+@on_cortexm
+@pytest.mark.parametrize("name", ["stride2_strips", "valid_stride_2_1_strips"])
+def test_depthwise_strips_on_m3(tmp_path, name):
+    """Cortex-M3 runs the same row path (its taps in MLA form) in the same strips."""
+    shape, kw = DW_CASES[name]
+    g = conv_graph(shape, None, (3, 3), depth_multiplier=1, seed=len(name), **kw)
+    verify_on(g, tmp_path, target="cortex-m3", samples=3)
 
 
 # Conv on M0 (two pixels per MULS): channel chunks past 32 with an odd last channel, an odd tap

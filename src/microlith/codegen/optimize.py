@@ -238,19 +238,19 @@ def _needs_fallback_m0(node: Node, g: Graph, p: dict) -> str | None:
         # ml_conv2d_s8_m0: a scratch (int8, no groups: scratch_bytes), which also folds the bias
         return "ml_conv2d_s8" if not impl.scratch_bytes(node, g, p) else None
     if node.op is Op.DEPTHWISE_CONV_2D:
-        # ml_dw_m0: a scratch of at least three buffer rows of (out_w - 1) * stride_w + 3 words
-        # (in the smallest call: a chunk of one row when the layer runs in place), depth
-        # multiplier 1, 3x3 without dilation, channels in fours, every channel on the
-        # requantization it can do (ml_m0_rq_of: multiplier >= 0, shift in [-22, -1])
+        # ml_dw_m0: a scratch of at least three buffer rows of 3 words (its row path goes in
+        # strips of columns when whole rows do not fit; in the smallest call: a chunk of one row
+        # when the layer runs in place), depth multiplier 1, 3x3 without dilation, channels in
+        # fours, every channel on the requantization it can do (ml_m0_rq_of: multiplier >= 0,
+        # shift in [-22, -1])
         from ..ops.conv import _dw_3x3_scratch
         _, k_h, k_w, out_c = g.t(node.inputs[1]).shape
         out_w = g.t(node.outputs[0]).shape[2]
         scratch = impl.scratch_bytes(node, g, p)
         if scratch and p.get("dsp_lines"):
             scratch = _dw_3x3_scratch(p, 1, out_w)  # the macro's for one output row
-        cols = (out_w - 1) * p["stride_w"] + 3
         fast = all(-22 <= int(sh) <= -1 and int(m) >= 0 for m, sh in zip(p["multiplier"], p["shift"]))
-        ok = (scratch and 12 * cols <= scratch and p["depth_multiplier"] == 1 and (k_h, k_w) == (3, 3)
+        ok = (scratch and 3 * 3 * 4 <= scratch and p["depth_multiplier"] == 1 and (k_h, k_w) == (3, 3)
               and p["dilation_h"] == p["dilation_w"] == 1 and out_c % 4 == 0 and fast)
         return None if ok else "ml_depthwise_conv2d_s8"
     return None

@@ -1449,24 +1449,28 @@ static ML_NOINLINE void ml_dw_m0_prep(int32_t *w, ml_m0_rq3 *rec, const int8_t *
 }
 
 /* Which of the two paths below takes the call: ML_DW_M0_PATH_S1 (3x3 windows at stride 1),
- * else ML_DW_M0_PATH_ROWS (any stride), or 0 (neither: portable C). Both need depth multiplier 1, 3x3
- * windows without dilation, channels in fours, every channel on a requantization they can do and
- * a scratch (of the header's size) for their buffer rows: four of `cols` words for the stride-1
- * path, whose channels take the ml_m0_rq3 form and whose activation form is built in, three for
- * the row path (ml_m0_rq_of). */
+ * else ML_DW_M0_PATH_ROWS (any stride; ML_DW_M0_PATH_STRIPS when it goes in strips of columns),
+ * or 0 (neither: portable C). Both need depth multiplier 1, 3x3 windows without dilation,
+ * channels in fours, every channel on a requantization they can do and a scratch (of the
+ * header's size) for their buffer rows: four of `cols` words for the stride-1 path, whose
+ * channels take the ml_m0_rq3 form and whose activation form is built in; three for the row
+ * path (ml_m0_rq_of), or three of at least 3 words, a strip of columns at a time. The
+ * scratch's size goes to *size. */
 #define ML_DW_M0_PATH_S1 1
 #define ML_DW_M0_PATH_ROWS 2
+#define ML_DW_M0_PATH_STRIPS 3
 static int ml_dw_m0_takes(const ml_depthwise_conv_params *params,
                           const ml_per_channel_quant *quant, const void *scratch,
-                          const ml_dims *filter_dims, const ml_dims *output_dims)
+                          const ml_dims *filter_dims, const ml_dims *output_dims, int32_t *size)
 {
     const int32_t out_c = output_dims->c;
     const int32_t cols = (output_dims->w - 1) * params->stride_w + 3;  /* buffer columns per row */
     const int32_t bytes =
         (int32_t)ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES(params, filter_dims, output_dims);
+    *size = bytes;
     if (scratch == NULL || params->depth_multiplier != 1 || filter_dims->h != 3 ||
         filter_dims->w != 3 || params->dilation_h != 1 || params->dilation_w != 1 ||
-        (out_c & 3) != 0 || 3 * cols * 4 > bytes) {
+        (out_c & 3) != 0 || 3 * 3 * 4 > bytes) {
         return 0;
     }
     const int relu = params->act_min == params->output_offset;
@@ -1480,7 +1484,7 @@ static int ml_dw_m0_takes(const ml_depthwise_conv_params *params,
             s1 = 0;
         }
     }
-    return s1 ? ML_DW_M0_PATH_S1 : ML_DW_M0_PATH_ROWS;
+    return s1 ? ML_DW_M0_PATH_S1 : 3 * cols * 4 <= bytes ? ML_DW_M0_PATH_ROWS : ML_DW_M0_PATH_STRIPS;
 }
 
 /*
@@ -1574,15 +1578,18 @@ static ML_NOINLINE void ml_dw_m0_s1(const ml_depthwise_conv_params *params,
     }
 }
 
-/* Any stride (ml_dw_m0_takes chose it). Out of line, so that its frame and ml_dw_m0_s1's are
- * never both on the stack. Also in place at stride 1 (the same dims, pad_h <= 2): group by
- * group, the three buffer rows hold input rows oy - pad_h .. oy + 2 - pad_h, each copied before
- * output row oy is written, and later rows are read only from oy + 3 - pad_h on. */
+/* Any stride (ml_dw_m0_takes chose it), in strips of output columns as wide as `bytes` of
+ * scratch hold three buffer rows for (VWW's stride-2 layer 3 has scratch for 12 of the 49
+ * columns of its rows: strips of 5 outputs instead of portable C). Out of line, so that its
+ * frame and ml_dw_m0_s1's are never both on the stack. Also in place at stride 1 when the rows
+ * fit whole (the same dims, pad_h <= 2, one strip): group by group, the three buffer rows hold
+ * input rows oy - pad_h .. oy + 2 - pad_h, each copied before output row oy is written, and
+ * later rows are read only from oy + 3 - pad_h on. */
 static ML_NOINLINE void ml_dw_m0_rows(const ml_depthwise_conv_params *params,
                                       const ml_per_channel_quant *quant, void *scratch,
                                       const ml_dims *input_dims, const int8_t *input,
                                       const int8_t *filter, const int32_t *bias,
-                                      const ml_dims *output_dims, int8_t *output, int32_t cols)
+                                      const ml_dims *output_dims, int8_t *output, int32_t bytes)
 {
     const int32_t in_h = input_dims->h;
     const int32_t in_w = input_dims->w;
@@ -1602,6 +1609,9 @@ static ML_NOINLINE void ml_dw_m0_rows(const ml_depthwise_conv_params *params,
         (int32_t)((uint32_t)(uint8_t)(int8_t)(-params->input_offset) * 0x01010101u);
     const int words = ((uintptr_t)input & 3u) == 0;  /* in_c and the group offsets are too */
     int32_t *buf = (int32_t *)scratch;  /* 3 rows of `cols` words */
+    /* outputs per strip: its rows of (strip - 1) * stride_w + 3 words fit three times */
+    int32_t strip = (bytes / 12 - 3) / params->stride_w + 1;
+    strip = strip < out_w ? strip : out_w;
     for (int32_t c0 = 0; c0 < out_c; c0 += 4) {
         int32_t base[4];
         for (int32_t j = 0; j < 4; ++j) {
@@ -1609,46 +1619,51 @@ static ML_NOINLINE void ml_dw_m0_rows(const ml_depthwise_conv_params *params,
             base[j] = bias != NULL ? bias[c0 + j] : 0;
         }
         for (int32_t b = 0; b < input_dims->n; ++b) {
-            const int8_t *in_batch = input + b * in_h * in_w * in_c + c0;
-            int8_t *out = output + b * out_h * out_w * out_c + c0;
-            int32_t held[3];  /* the input row each buffer row holds */
-            held[0] = held[1] = held[2] = INT32_MIN;
-            for (int32_t oy = 0; oy < out_h; ++oy) {
-                const int32_t iy0 = oy * params->stride_h - params->pad_h;
-                const int8_t *rows[3];
-                for (int32_t ky = 0; ky < 3; ++ky) {
-                    rows[ky] = NULL;
-                    for (int32_t r = 0; r < 3; ++r) {
-                        if (held[r] == iy0 + ky) {
-                            rows[ky] = (const int8_t *)(buf + r * cols);
+            for (int32_t x0 = 0; x0 < out_w; x0 += strip) {
+                const int32_t n_x = out_w - x0 < strip ? out_w - x0 : strip;
+                const int32_t cols = (n_x - 1) * params->stride_w + 3;
+                const int32_t pad_w = params->pad_w - x0 * params->stride_w;  /* < 0 inside */
+                const int8_t *in_batch = input + b * in_h * in_w * in_c + c0;
+                int8_t *out = output + (b * out_h * out_w + x0) * out_c + c0;
+                int32_t held[3];  /* the input row each buffer row holds */
+                held[0] = held[1] = held[2] = INT32_MIN;
+                for (int32_t oy = 0; oy < out_h; ++oy, out += (out_w - n_x) * out_c) {
+                    const int32_t iy0 = oy * params->stride_h - params->pad_h;
+                    const int8_t *rows[3];
+                    for (int32_t ky = 0; ky < 3; ++ky) {
+                        rows[ky] = NULL;
+                        for (int32_t r = 0; r < 3; ++r) {
+                            if (held[r] == iy0 + ky) {
+                                rows[ky] = (const int8_t *)(buf + r * cols);
+                            }
                         }
                     }
-                }
-                for (int32_t ky = 0; ky < 3; ++ky) {
-                    if (rows[ky] != NULL) {
-                        continue;
+                    for (int32_t ky = 0; ky < 3; ++ky) {
+                        if (rows[ky] != NULL) {
+                            continue;
+                        }
+                        /* A buffer row no row of this window needs: input rows only move down. */
+                        int32_t r = 0;
+                        while (held[r] >= iy0 && held[r] <= iy0 + 2) {
+                            ++r;
+                        }
+                        held[r] = iy0 + ky;
+                        ml_dw_m0_row(buf + r * cols, in_batch, iy0 + ky, in_h, in_w, in_c, cols,
+                                     pad_w, zp4, words);
+                        rows[ky] = (const int8_t *)(buf + r * cols);
                     }
-                    /* A buffer row no row of this window needs: input rows only move down. */
-                    int32_t r = 0;
-                    while (held[r] >= iy0 && held[r] <= iy0 + 2) {
-                        ++r;
+                    for (int32_t ox = 0; ox < n_x; ++ox) {
+                        int32_t acc[4];
+                        ml_dw_m0_3x3(rows, filter + c0, &ctx, acc);
+                        out[0] = (int8_t)ml_m0_rq_apply(acc[0] + base[0], &q[0], &act);
+                        out[1] = (int8_t)ml_m0_rq_apply(acc[1] + base[1], &q[1], &act);
+                        out[2] = (int8_t)ml_m0_rq_apply(acc[2] + base[2], &q[2], &act);
+                        out[3] = (int8_t)ml_m0_rq_apply(acc[3] + base[3], &q[3], &act);
+                        out += out_c;
+                        rows[0] += 4 * params->stride_w;
+                        rows[1] += 4 * params->stride_w;
+                        rows[2] += 4 * params->stride_w;
                     }
-                    held[r] = iy0 + ky;
-                    ml_dw_m0_row(buf + r * cols, in_batch, iy0 + ky, in_h, in_w, in_c, cols,
-                                 params->pad_w, zp4, words);
-                    rows[ky] = (const int8_t *)(buf + r * cols);
-                }
-                for (int32_t ox = 0; ox < out_w; ++ox) {
-                    int32_t acc[4];
-                    ml_dw_m0_3x3(rows, filter + c0, &ctx, acc);
-                    out[0] = (int8_t)ml_m0_rq_apply(acc[0] + base[0], &q[0], &act);
-                    out[1] = (int8_t)ml_m0_rq_apply(acc[1] + base[1], &q[1], &act);
-                    out[2] = (int8_t)ml_m0_rq_apply(acc[2] + base[2], &q[2], &act);
-                    out[3] = (int8_t)ml_m0_rq_apply(acc[3] + base[3], &q[3], &act);
-                    out += out_c;
-                    rows[0] += 4 * params->stride_w;
-                    rows[1] += 4 * params->stride_w;
-                    rows[2] += 4 * params->stride_w;
                 }
             }
         }
@@ -1661,14 +1676,14 @@ static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel
                     const ml_dims *filter_dims, const int8_t *filter, const int32_t *bias,
                     const ml_dims *output_dims, int8_t *output)
 {
-    const int32_t cols = (output_dims->w - 1) * params->stride_w + 3;  /* buffer columns per row */
-    const int path = ml_dw_m0_takes(params, quant, scratch, filter_dims, output_dims);
+    int32_t bytes;
+    const int path = ml_dw_m0_takes(params, quant, scratch, filter_dims, output_dims, &bytes);
     if (path == ML_DW_M0_PATH_S1) {
         ml_dw_m0_s1(params, quant, scratch, input_dims, input, filter, bias, output_dims, output,
-                    cols);
-    } else if (path == ML_DW_M0_PATH_ROWS) {
+                    output_dims->w + 2);
+    } else if (path != 0) {
         ml_dw_m0_rows(params, quant, scratch, input_dims, input, filter, bias, output_dims, output,
-                      cols);
+                      bytes);
     }
     return path != 0;
 }
@@ -1707,10 +1722,12 @@ static int ml_dw_in_place_ok(const ml_depthwise_conv_params *params,
            input_dims->c == output_dims->c;
 #elif ML_M0_PATHS && !defined(ML_NN_DSP)
     (void)dsp_data;
+    /* whole rows, not strips: a later strip would read columns an earlier one wrote over */
+    int32_t bytes;
+    const int path = ml_dw_m0_takes(params, quant, scratch, filter_dims, output_dims, &bytes);
     return input_dims->h == output_dims->h && input_dims->w == output_dims->w &&
            input_dims->c == output_dims->c && params->stride_h == 1 && params->stride_w == 1 &&
-           params->pad_h <= 2 &&
-           ml_dw_m0_takes(params, quant, scratch, filter_dims, output_dims) != 0;
+           params->pad_h <= 2 && (path == ML_DW_M0_PATH_S1 || path == ML_DW_M0_PATH_ROWS);
 #else
     (void)params;
     (void)quant;
