@@ -223,9 +223,10 @@ def _needs_fallback(node: Node, g: Graph, p: dict) -> str | None:
 # Kernels whose ARMv6-M (Cortex-M0/M0+) path, which Cortex-M3 takes as well (ML_M0_PATHS), covers a
 # layer under conditions the generator can see
 # (the kernels' own dispatch, mirrored in _needs_fallback_m0). Cortex-M0, balanced: KWS 20,524 ->
-# 17,476 B of code (both kernels), VWW 22,656 -> 21,084 (the convolution's: its stride-2 layer 3
-# has too little scratch for the M0 depthwise rows, see _needs_fallback_m0), ResNet-8 18,040 ->
-# 16,468; with one activation form (below) KWS 16,052 and VWW 19,660.
+# 17,476 B of code (both kernels), VWW 22,656 -> 21,084 (then the convolution's only: its stride-2
+# layer 3 had too little scratch for whole M0 depthwise rows; since the row path goes in strips of
+# columns, the depthwise kernel's too: VWW 18,776 B in all), ResNet-8 18,040 -> 16,468; with one
+# activation form (below) KWS 16,052 and VWW 19,660.
 _M0_FALLBACK_KERNELS = ("ml_conv2d_s8", "ml_depthwise_conv2d_s8")
 
 
