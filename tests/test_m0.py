@@ -126,6 +126,13 @@ CONV_CASES = {
     "pairs_mixed_any": ((1, 4, 4, 16), 12, (1, 1), dict(in_zp=9, out_zp=-20, out_scale=0.8)),
     # right shifts past 22 (ml_m0_requant_fast through the general pair path)
     "shift_past_22": ((1, 4, 4, 32), 6, (3, 3), dict(in_zp=3, out_zp=5, out_scale=3e4)),
+    # an odd K through the pair routine on the generator's filter padded with a zero weight
+    # (ML_CONV_M0_FILTER): a first layer's 3x3x3 with an odd channel out and a narrow clamp,
+    # K = 1, and K = 75 in chunks of channels
+    "odd_k27_odd_out_relu6": ((1, 9, 8, 3), 7, (3, 3), dict(stride=(2, 2), activation="RELU6",
+                                                            in_zp=-128, out_zp=-128)),
+    "odd_k1": ((1, 5, 6, 1), 4, (1, 1), dict(in_zp=17, out_zp=-9)),
+    "odd_k75_chunks": ((1, 6, 6, 3), 70, (5, 5), dict(in_zp=-128, activation="RELU")),
 }
 
 
@@ -135,6 +142,23 @@ def test_conv_on_m0(tmp_path, name):
     shape, out_c, kernel, kw = CONV_CASES[name]
     g = conv_graph(shape, out_c, kernel, seed=len(name) + 7, **kw)
     verify_on(g, tmp_path, target="cortex-m0", samples=3)
+
+
+@on_cortexm
+@pytest.mark.parametrize("target", ["cortex-m0", "cortex-m3"])
+@pytest.mark.parametrize("stage", [0, 1 << 20])
+def test_odd_k_filter_padded_for_the_pair_routine(tmp_path, target, stage):
+    """An odd K (3x3x3) reaches the M0 pair routine through the generator's filter padded with a
+    zero weight per channel, which M0 and M3 builds link instead of the TFLite filter, or copy
+    into the arena when the filter is staged (one more byte a channel); TFLM's bytes either way."""
+    g = conv_graph((1, 11, 9, 3), 10, (3, 3), stride=(2, 2), in_zp=-128, out_zp=4, seed=5)
+    path = write(g, tmp_path, "odd_k")
+    c = microlith.api.compile(path, tmp_path / "c", measure=False, stage_weights=stage)
+    src = (tmp_path / "c" / "src" / f"{c['name']}.c").read_text()
+    assert ".m0_layout = ML_CONV_M0_FOLDED | ML_CONV_M0_PADDED" in src
+    assert ("ML_CONV_M0_FILTER(" in src) and (("27 + ML_CONV_M0_PAD_BYTES" in src) == bool(stage))
+    res = microlith.verify(path, target=target, samples=3, seed=1, stage_weights=stage)
+    assert res["bit_exact"], res
 
 
 @on_cortexm

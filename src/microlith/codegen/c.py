@@ -361,9 +361,15 @@ def _stage_filter(em: _Emitter, node: Node, g: Graph, p: dict, i: int, size: int
     flash = em.tensor(w.name)
     ram = f"((int8_t *)(arena + {off}))"
     out_c = w.shape[0]
+    k = f"{w.size // out_c}"
+    if (padded := impl_for(node.op).m0_padded_filter(node, g, p)) is not None:
+        # Cortex-M0/M3 builds copy the filter padded to an even K (ML_CONV_M0_FILTER): one more byte
+        # a channel there, none elsewhere
+        flash = f"ML_CONV_M0_FILTER({flash}, {em.const('m0_filter', padded, layout='M0')})"
+        k = f"{k} + ML_CONV_M0_PAD_BYTES"
     # the kernel's own copy: widened for its two-channel routine on DSP builds (stage.widens),
     # else the bytes and a zeroed word after them (stage.OVERRUN)
-    lines = [why, f"    ml_conv2d_s8_stage({ram}, {flash}, {out_c}, {w.size // out_c}, {int(widen)});"]
+    lines = [why, f"    ml_conv2d_s8_stage({ram}, {flash}, {out_c}, {k}, {int(widen)});"]
     em.staged = {w.name: ram}
     em.staged_widened = {w.name} if widen else set()
     return lines

@@ -29,6 +29,7 @@ the same products, byte-exact with TFLM either way.
 from __future__ import annotations
 
 from ..ir import INDEX_LIMIT, Graph, MicrolithError, Op
+from ..ops import impl_for
 from ..ops.conv import CONV2D_PIXELS
 
 # A filter read fewer times than this is not worth its copy: the copy reads it from flash once
@@ -82,10 +83,12 @@ def staged_bytes(node, g: Graph, p: dict, widen: bool = False) -> int | None:
         w = g.t(node.inputs[1])
         if not w.is_const:
             return None
+        out_c, k = w.shape[0], w.size // w.shape[0]
         if widen and widens(node, g, p):
-            out_c, k = w.shape[0], w.size // w.shape[0]
             return 8 * out_c * (-(-k // 4))
-        return w.nbytes
+        # Cortex-M0/M3 builds copy the filter padded to an even K (ConvConv.m0_padded_filter)
+        padded = impl_for(node.op).m0_padded_filter(node, g, p)
+        return w.nbytes if padded is None else max(w.nbytes, padded.nbytes)
     if node.op == Op.DEPTHWISE_CONV_2D and p.get("dsp_groups") is not None:
         return int(p["dsp_groups"].nbytes)
     return None

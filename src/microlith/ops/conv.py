@@ -265,6 +265,20 @@ class Conv2D(OpImpl):
             size += max(p.get("col_groups", 1) - 1, 0) * blocks * 4 * 2 * CONV2D_PIXELS
         return size
 
+    def m0_padded_filter(self, node, g, p) -> np.ndarray | None:
+        """The filter as Cortex-M0/M0+ and M3 builds read it when K = KH * KW * C_IN is odd: each
+        output channel's K weights and a zero (ML_CONV_M0_FILTER, ml_conv2d_s8.h), flat; None when
+        K is even or the layer does not take the M0 path (int8, a scratch, no groups). The path's
+        channel-pair routine takes tap pairs, so an odd K (a first layer's 3x3x3) otherwise went
+        through C: VWW's first layer on Cortex-M0 3.79 -> about 1.6 M instructions."""
+        w = g.t(node.inputs[1])
+        out_c, k = w.shape[0], int(np.prod(w.shape[1:]))
+        if p["dtype"] != "int8" or k % 2 == 0 or out_c < 2 or not self.scratch_bytes(node, g, p):
+            return None
+        padded = np.zeros((out_c, k + 1), dtype=np.int8)
+        padded[:, :k] = np.asarray(w.data, dtype=np.int8).reshape(out_c, k)
+        return padded.reshape(-1)
+
     def prepare_dsp_in_place(self, node, g, p, stream):
         """A pointwise layer with C_OUT <= C_IN (its output at the input's offset) in one call over
         itself: the DSP path widens each group of pixels before it writes their outputs, and runs
@@ -317,16 +331,22 @@ class Conv2D(OpImpl):
         scratch = ctx.scratch() if self.scratch_bytes(node, g, p) else "NULL"
         fields = {k: p[k] for k in _GEOMETRY + _QUANT}
         # The M0 path runs every layer with a scratch (int8, no groups): it takes the folded bias.
-        fields["bias_folded"] = "ML_CONV_M0_FOLDED" if scratch != "NULL" else 0
+        fields["m0_layout"] = "ML_CONV_M0_FOLDED" if scratch != "NULL" else 0
         if p.get("col_groups", 1) > 1:  # --- issue 11: codegen/c.py _col_groups_in_slack
             fields["col_groups"] = p["col_groups"]
-        filter_ref = None
+        filter_ref = ctx.tensor(node.inputs[1])
         if node.inputs[1] in getattr(ctx, "staged_widened", ()):
             fields["filter_widened"] = 1  # --stage-weights: the copy ml_conv2d_s8_stage widened
         elif p.get("pair_filter"):  # --optimize speed (codegen/c.py _pair_filters)
             fields["filter_widened"] = "ML_CONV2D_S8_PAIRED8"
             paired = ctx.const("filter_pairs", pair_filter_layout(g.t(node.inputs[1]).data), layout="DSP")
-            filter_ref = f"ML_CONV2D_S8_FILTER({paired}, {ctx.tensor(node.inputs[1])})"
+            filter_ref = f"ML_CONV2D_S8_FILTER({paired}, {filter_ref})"
+        if (padded := self.m0_padded_filter(node, g, p)) is not None:
+            # --- issue 11: on Cortex-M0/M3 builds the filter with a zero weight after each
+            # channel's odd K (ML_CONV_M0_FILTER); a staged copy is already that (codegen/c.py)
+            if node.inputs[1] not in getattr(ctx, "staged", {}):
+                filter_ref = f"ML_CONV_M0_FILTER({filter_ref}, {ctx.const('m0_filter', padded, layout='M0')})"
+            fields["m0_layout"] = "ML_CONV_M0_FOLDED | ML_CONV_M0_PADDED"
         return _emit("ml_conv2d_s8", "ml_conv_params", fields, node, g, p, ctx, scratch,
                      m0_fold=scratch != "NULL", filter_ref=filter_ref)
 

@@ -2606,7 +2606,9 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
     d.k_w = filter_dims->w;
     d.k = d.k_h * d.k_w * d.in_c;
     d.zp = -params->input_offset;
-    const int32_t k = d.k;
+    /* the column and the filter rows: K, or K + 1 with the generator's padded filter (its zero
+     * weight against a zero in the column) */
+    const int32_t k = params->m0_layout & ML_CONV_M0_PADDED ? d.k + 1 : d.k;
     const int32_t out_w = output_dims->w;
     const int32_t out_c = output_dims->c;
     const int32_t pixels = output_dims->h * out_w;
@@ -2652,7 +2654,7 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
         ps.mult = quant->multiplier + c0;
         ps.shift = quant->shift + c0;
         for (int32_t j = 0; j < n && !kept; ++j) {
-            if (params->bias_folded) {  /* the generator summed the weights (ML_CONV_M0_BIAS) */
+            if (params->m0_layout & ML_CONV_M0_FOLDED) {  /* the generator summed the weights */
                 rec[j].base = bias[c0 + j];
             } else {
                 const int8_t *w = ps.filter + j * k;
@@ -2681,6 +2683,9 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
                     ++oyb;
                 }
                 ml_conv_m0_gather(&d, in_batch, oy, ox, oyb, oxb, pair, cols);
+                if (k != d.k) {
+                    cols[d.k] = 0;  /* the padding tap: both pixels' value 0 */
+                }
                 int32_t j = 0;
                 /* every channel pair in one call, unless its form is left out (ml_nn_m0.h) */
                 if ((k & 1) == 0 && n > 1 && (relu ? ML_M0_RELU_FORM : ML_M0_ANY_FORM)) {
@@ -2776,7 +2781,10 @@ ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant 
     return ML_NO_IMPL;  /* --optimize size: the generator saw every layer take the DSP path */
 #endif
 #elif ML_M0_PATHS
-    if (scratch != NULL && geo.groups == 1 && (bias != NULL || !params->bias_folded)) {
+    if ((params->m0_layout & ML_CONV_M0_PADDED) && (geo.per_channel & 1) == 0) {
+        return ML_ARG_ERROR;  /* only an odd K is padded */
+    }
+    if (scratch != NULL && geo.groups == 1 && (bias != NULL || !(params->m0_layout & ML_CONV_M0_FOLDED))) {
         ml_conv2d_s8_m0(params, quant, scratch, input_dims, input, filter_dims, filter, bias,
                         output_dims, output);
         return ML_OK;
@@ -2784,8 +2792,8 @@ ml_status ml_conv2d_s8(const ml_conv_params *params, const ml_per_channel_quant 
 #if defined(ML_NO_FALLBACK_M0_CONV2D_S8)
     return ML_NO_IMPL;  /* the generator saw every layer take the path above (a scratch, no groups) */
 #endif
-    if (params->bias_folded) {
-        return ML_ARG_ERROR;  /* a folded bias is for the path above only */
+    if (params->m0_layout != 0) {
+        return ML_ARG_ERROR;  /* a folded bias or a padded filter is for the path above only */
     }
 #else
     (void)scratch;

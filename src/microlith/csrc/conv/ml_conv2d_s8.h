@@ -19,8 +19,10 @@ typedef struct {
     int32_t act_max;
     int32_t acc_bounded;    /* 1 when every channel's |bias + sum of products| < 2^30 for any
                                input (the generator checks the weights); 0 when unknown */
-    int32_t bias_folded;    /* 1 (ARMv6-M builds only, ML_CONV_M0_FOLDED): `bias` holds each
-                               channel's bias + input_offset * sum of its weights */
+    int32_t m0_layout;      /* ARMv6-M builds only, the generator's layouts (below), 0 elsewhere:
+                               ML_CONV_M0_FOLDED, `bias` holds each channel's bias +
+                               input_offset * sum of its weights; with ML_CONV_M0_PADDED too, each
+                               channel's K weights (K odd) are followed by a zero in `filter` */
     int32_t scratch_kept;   /* 1 when this call continues the previous call's layer on the same
                                scratch, untouched since (the row stream sets it for every chunk
                                after a layer's first): what the kernel derived from the layer's
@@ -59,7 +61,7 @@ typedef struct {
 /*
  * The bias operand of a layer the Cortex-M0 path runs (scratch, no groups): there the generator
  * passes bias + input_offset * sum(w) per output channel instead, so that the kernel need not
- * sum the weights again on every call (bias_folded = ML_CONV_M0_FOLDED). Other builds keep, and
+ * sum the weights again on every call (m0_layout = ML_CONV_M0_FOLDED). Other builds keep, and
  * link, only the plain bias.
  */
 #if ML_M0_LAYOUTS
@@ -68,6 +70,23 @@ typedef struct {
 #else
 #define ML_CONV_M0_BIAS(bias, folded) (bias)  /* folded is not even declared there */
 #define ML_CONV_M0_FOLDED 0
+#endif
+
+/*
+ * The filter operand of such a layer with K = KH * KW * C_IN odd: there the generator passes a
+ * copy with a zero weight after each output channel's K (m0_layout = ML_CONV_M0_FOLDED |
+ * ML_CONV_M0_PADDED), so that the channel-pair routine, which takes tap pairs, runs the layer
+ * instead of C (a first layer's 3 x 3 x 3 window: K = 27). Other builds pass, and link, the
+ * TFLite filter. ML_CONV_M0_PAD_BYTES: what the padding adds to a channel's bytes there.
+ */
+#if ML_M0_LAYOUTS
+#define ML_CONV_M0_FILTER(filter, padded) ((void)(filter), (padded))
+#define ML_CONV_M0_PADDED 2
+#define ML_CONV_M0_PAD_BYTES 1
+#else
+#define ML_CONV_M0_FILTER(filter, padded) (filter)  /* padded is not even declared there */
+#define ML_CONV_M0_PADDED 0
+#define ML_CONV_M0_PAD_BYTES 0
 #endif
 
 /*
