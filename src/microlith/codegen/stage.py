@@ -86,7 +86,7 @@ def staged_bytes(node, g: Graph, p: dict, widen: bool = False) -> int | None:
         out_c, k = w.shape[0], w.size // w.shape[0]
         if widen and widens(node, g, p):
             return 8 * out_c * (-(-k // 4))
-        # Cortex-M0/M3 builds copy the filter padded to an even K (ConvConv.m0_padded_filter)
+        # Cortex-M0/M3 builds copy the filter padded to an even K (Conv2D.m0_padded_filter)
         padded = impl_for(node.op).m0_padded_filter(node, g, p)
         return w.nbytes if padded is None else max(w.nbytes, padded.nbytes)
     if node.op == Op.DEPTHWISE_CONV_2D and p.get("dsp_groups") is not None:

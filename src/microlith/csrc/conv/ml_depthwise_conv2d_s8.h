@@ -105,9 +105,9 @@ typedef struct {
  * lines (rows, or columns when transposed), which fills a channel pair's planes from every
  * input line before it writes that pair's outputs; on Cortex-M0/M0+ and M3 through their 3x3
  * paths at stride 1 (no dilation, channels in fours, each with multiplier >= 0 and shift in
- * [-22, -1], pad_h <= 2, the scratch above), which copy each input row into their ring of
- * buffer rows before an output row covers it. Any other call with output == input returns
- * ML_ARG_ERROR.
+ * [-22, -1], pad_h <= 2, the scratch above holding three whole rows of out_w + 2 words), which
+ * copy each input row into their ring of buffer rows before an output row covers it. Any other
+ * call with output == input returns ML_ARG_ERROR.
  * Returns ML_ARG_ERROR when the dims do not fit together.
  */
 #define ML_DEPTHWISE_CONV2D_S8_GROUP_WORDS(taps) (4 + 2 * (taps) + 12)
