@@ -13,9 +13,8 @@
  *                      leave the portable path out; a call that would need it returns ML_NO_IMPL.
  *   ML_NO_FALLBACK_M0_<KERNEL>   (size and balanced) the same for the M0 assembly paths
  *                      (ML_M0_PATHS: Cortex-M0/M0+ and M3): every layer that uses the kernel
- *                      takes its assembly path there, so those
- *                      builds leave the portable path out; a call that would need it returns
- *                      ML_NO_IMPL.
+ *                      takes its assembly path there, so those builds leave the portable path
+ *                      out; a call that would need it returns ML_NO_IMPL.
  *   ML_M0_ONLY_RELU, ML_M0_NO_RELU   (size and balanced) every convolution and depthwise layer
  *                      of the model clamps at its output zero point (a fused ReLU), or none
  *                      does: the ARMv6-M routines are built in that form only (ml_nn_m0.h); a
