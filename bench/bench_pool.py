@@ -40,8 +40,11 @@ FLOORS = ("Floors by instruction count: a 2x2/2 max needs 3 pairwise maxes (6 in
           "word plus 4 loads and a store, 29 per 64 inputs (0.45), and its loop takes 0.475 (four windows "
           "per turn, speed mode; 0.48 with two, balanced's choice unless a model pools enough to pay for "
           "the longer loop's 0.5 KB), the rest being the steps between rows and the call's fixed cost "
-          "(about 20 instructions since the compiler describes the layer: ml_maxpool_params.tile); a 1x3/2 max already spends 0.5 per new input on the maxes alone, "
-          "a 3x3/2 at least 0.75 even separably; an average costs 0.5 per input in SXTAB16 alone, about "
+          "(about 20 instructions since the compiler describes the layer: ml_maxpool_params.tile); a 1x3/2 max already spends 0.5 per new input on the maxes alone; "
+          "a 3x3/2 max (ml_maxpool_dsp_s2w3, each window column's maximum over its rows taken once and shared by "
+          "the two windows that meet there) costs 39 instructions per window and 8 channels, 1.25-1.27 per input "
+          "on 64x64x16 and 63x63x32 (four inputs per output, each read for 1.5 output rows), more on a small one "
+          "(15x15: the calls and the groups' set-up); an average costs 0.5 per input in SXTAB16 alone, about "
           "0.63 with the loads, plus 14 instructions per 4 outputs for the division, so a 3x3 window "
           "(VWW) cannot go below about 1.0.")
 TARGET = "cortex-m4"

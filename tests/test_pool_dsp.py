@@ -114,6 +114,16 @@ CASES = [
     (Op.MAX_POOL_2D, (1, 6, 8, 24), (2, 2), (2, 2), "VALID", "NONE", 0),
     (Op.MAX_POOL_2D, (2, 5, 5, 8), (3, 3), (1, 1), "SAME", "NONE", 3),
     (Op.MAX_POOL_2D, (1, 5, 9, 40), (3, 3), (2, 2), "SAME", "NONE", -4),
+    # ml_maxpool_dsp_s2w3 (three cells wide at stride 2, two or three rows, whole rows with their
+    # padded ends; the SAME cases above with 24, 16, 32 and 40 channels run it too): VALID with
+    # one group of 8 and an odd window count without padding (the loop entered at its second
+    # window, the carry moved), two windows over three columns (a left and a right padding column), two-row
+    # windows (dy2 = 0) whose last row has one input row (dy = 0), rows overlapping (stride 1
+    # down) with two-row windows at the top and bottom
+    (Op.MAX_POOL_2D, (1, 9, 7, 8), (3, 3), (2, 2), "VALID", "NONE", 0),
+    (Op.MAX_POOL_2D, (2, 5, 3, 8), (3, 3), (2, 2), "SAME", "NONE", -2),
+    (Op.MAX_POOL_2D, (1, 5, 9, 16), (2, 3), (2, 2), "SAME", "NONE", 5),
+    (Op.MAX_POOL_2D, (1, 5, 10, 24), (3, 3), (1, 2), "SAME", "NONE", 0),
     # ml_maxpool_dsp_row (one-row windows of 2 or 3 cells): with and without a last 8 channels
     (Op.MAX_POOL_2D, (1, 1, 30, 24), (1, 2), (1, 2), "VALID", "NONE", 0),
     (Op.MAX_POOL_2D, (2, 2, 17, 40), (1, 3), (1, 3), "SAME", "NONE", -9),
@@ -192,3 +202,35 @@ def test_max_pool_four_window_loop_by_mode(tmp_path, side, mode, quads):
     microlith.compile(path, tmp_path / "out", optimize=mode)
     config = next((tmp_path / "out").rglob("ml_config.h")).read_text()
     assert ("ML_MAXPOOL_S8_NO_QUADS" not in config) == quads
+
+
+@pytest.mark.cortexm
+@needs_tools
+def test_max_pool_three_wide_stride_two_routine(tmp_path):
+    """A 3x3/2 SAME max pool (both padded columns, two-row windows at the top and bottom) runs in
+    ml_maxpool_dsp_s2w3 on Cortex-M4, window clipping included, where the window-by-window routine
+    took 2.56 instructions per input (test_pool_exact_on_cortex_m4 judges its bytes); a model with
+    no layer it takes leaves it out (ML_MAXPOOL_S8_NO_S2W3), as does a clamp, and balanced keeps it
+    only where it saves BALANCED_MIN_GAIN instructions per byte (codegen/optimize.py)."""
+    from microlith import profiling
+    from microlith.codegen.optimize import BALANCED_MIN_GAIN, MAXPOOL_S2W3_BYTES, MAXPOOL_S2W3_SAVED_PER_WINDOW
+    path = _model(tmp_path, Op.MAX_POOL_2D, (1, 15, 15, 16), (3, 3), (2, 2), "SAME", "NONE", 0)
+    r = profiling.profile(path, "cortex-m4", workdir=str(tmp_path), optimize="speed")
+    fns = r["cycles_by_function"]
+    assert r["output_matches_host"]
+    assert fns["ml_maxpool_dsp_s2w3"]["instructions"] > 0.8 * sum(v["instructions"] for v in fns.values()), fns
+    assert not any(k.startswith(("ml_maxpool_dsp_win", "ml_maxpool_dsp_row", "ml_maxpool_c")) for k in fns), fns
+    # 128 windows of 8 channels save too little for balanced; 32x32x32 has 1,024
+    assert 128 * MAXPOOL_S2W3_SAVED_PER_WINDOW < BALANCED_MIN_GAIN * MAXPOOL_S2W3_BYTES <= \
+        1024 * MAXPOOL_S2W3_SAVED_PER_WINDOW
+    for side, activation, filt, mode, taken in ((15, "NONE", (3, 3), "speed", True),
+                                                (15, "NONE", (3, 3), "balanced", False),
+                                                (32, "NONE", (3, 3), "balanced", True),
+                                                (32, "RELU", (3, 3), "balanced", False),
+                                                (32, "NONE", (2, 2), "balanced", False)):
+        d = tmp_path / f"{side}{activation}{filt[0]}{mode}"
+        d.mkdir()
+        microlith.compile(_model(d, Op.MAX_POOL_2D, (1, side, side, 16 * (side // 15)), filt, (2, 2),
+                                 "SAME", activation, 0), d / "out", optimize=mode)
+        config = next((d / "out").rglob("ml_config.h")).read_text()
+        assert ("ML_MAXPOOL_S8_NO_S2W3" not in config) == taken, (side, activation, filt, mode)

@@ -78,6 +78,12 @@ SIZE_MIN_GAIN = 100
 # 1,452 -> 1,946 bytes (arm-none-eabi-nm), the whole inference 4,123 -> 4,077 instructions).
 MAXPOOL_QUADS_BYTES = 494
 MAXPOOL_QUADS_SAVED_PER_WINDOW = 0.75
+# Max pooling's rows of 3-wide stride-2 windows (ml_maxpool_dsp_s2w3 with its C set-up) against
+# the window-by-window routine: 28 instructions less per window and 8 channels for this many bytes
+# (Cortex-M4, -O2, bench/bench_pool.py's 3x3/2 SAME over 15x15x16, 128 such windows: 9,215 ->
+# 5,545 instructions; .text with and without it, speed mode).
+MAXPOOL_S2W3_BYTES = 1028
+MAXPOOL_S2W3_SAVED_PER_WINDOW = 28
 FC_ROWS_BYTES = 732
 FC_ROWS_SAVED_PER_MAC = 2.0
 COLD_SHARE = 0.01  # balanced: layers below this share of the model's MACs are "size" layers
@@ -268,6 +274,9 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan, dsp_whole: frozense
         if _maxpool_quad_windows(g, params) * MAXPOOL_QUADS_SAVED_PER_WINDOW < \
                 BALANCED_MIN_GAIN * MAXPOOL_QUADS_BYTES:
             plan.unrolls_out.append("MAXPOOL_S8_NO_QUADS")
+        s2w3 = _maxpool_s2w3_windows(g, params)
+        if s2w3 and s2w3 * MAXPOOL_S2W3_SAVED_PER_WINDOW < BALANCED_MIN_GAIN * MAXPOOL_S2W3_BYTES:
+            plan.unrolls_out.append("MAXPOOL_S8_NO_S2W3")
     needed = {k for i, n in enumerate(g.nodes) if (k := _needs_fallback(n, g, params[i]))}
     kernels = _FALLBACK_KERNELS if plan.mode == "size" else _BALANCED_FALLBACK_KERNELS
     plan.no_fallback = [k for k in kernels if k not in needed]
@@ -293,6 +302,8 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan, dsp_whole: frozense
         plan.absent.append("CONV2D_S8_NO_IN_PLACE")   # about 0.7 KB on Cortex-M4 (VWW, ResNet-8)
     if not any(_takes_dw_groups(n, g, params[i]) for i, n in enumerate(g.nodes)):
         plan.absent.append("NO_DW_GROUPS")   # the four-channel group path: no DSP build runs it
+    if not _maxpool_s2w3_windows(g, params):
+        plan.absent.append("MAXPOOL_S8_NO_S2W3")   # 3-wide stride-2 max pooling: about 1 KB
     convs = [i for i, n in enumerate(g.nodes) if n.op is Op.CONV_2D and params[i].get("dtype", "int8") == "int8"]
     asm = [i for i in convs if _takes_conv_asm(g.nodes[i], g, params[i])]
     if plan.mode == "size" and asm:
@@ -376,6 +387,19 @@ def _maxpool_quad_windows(g: Graph, params: list[dict]) -> int:
             t = maxpool_tile(params[i], x, y)
             if t and t["depth"] == 32 and t["rows"] == 2:
                 total += x[0] * t["rows_out"] * t["n"]
+    return total
+
+
+def _maxpool_s2w3_windows(g: Graph, params: list[dict]) -> int:
+    """The windows times groups of 8 channels per inference that ml_maxpool_dsp_s2w3 would pool:
+    the int8 max pools it takes (ops/pool.py maxpool_s2w3)."""
+    from ..ops.pool import maxpool_s2w3
+    total = 0
+    for i, n in enumerate(g.nodes):
+        if n.op is Op.MAX_POOL_2D and params[i].get("dtype") == "int8":
+            x, y = g.t(n.inputs[0]).shape, g.t(n.outputs[0]).shape
+            if maxpool_s2w3(params[i], x, y):
+                total += y[0] * y[1] * y[2] * (y[3] // 8)
     return total
 
 

@@ -71,6 +71,20 @@ def maxpool_tile(p: dict, in_shape, out_shape) -> dict | None:
                 out_row=ow * c, rows_out=oh)
 
 
+def maxpool_s2w3(p: dict, in_shape, out_shape) -> bool:
+    """Whether the Cortex-M DSP kernel runs an int8 max pool through ml_maxpool_dsp_s2w3 (windows
+    three cells wide at stride 2 and two or three tall, at most one padding column at each end of
+    a row, channels in eights, no clamp): ml_maxpool_s2w3_all's run-time conditions, but for the
+    tensors' alignment, which the arena gives. codegen/optimize.py leaves the routine out of a
+    model none of whose layers take it."""
+    _, h, w, c = in_shape
+    _, oh, ow, _ = out_shape
+    return (p["dtype"] == "int8" and p["act_min"] <= -128 and p["act_max"] >= 127
+            and p["filter_w"] == 3 and p["stride_w"] == 2 and 2 <= p["filter_h"] <= 3 and c % 8 == 0
+            and p["pad_w"] <= 1 and 2 * ow - p["pad_w"] <= w and p["pad_h"] < p["filter_h"]
+            and (oh - 1) * p["stride_h"] - p["pad_h"] < h)
+
+
 class _Pool(OpImpl):
     kind = ""
     dtypes = ("int8", "int16")

@@ -17,6 +17,15 @@
 #define ML_MAXPOOL_QUADS 0
 #endif
 
+/* ml_maxpool_dsp_s2w3, the rows of windows three cells wide at stride 2 (3x3/2, 2x3/2): left out
+ * in size mode, and where no layer of the model takes it (codegen/optimize.py,
+ * ML_MAXPOOL_S8_NO_S2W3: about 0.35 KB on Cortex-M4). */
+#if defined(ML_NN_DSP) && !defined(ML_OPTIMIZE_SIZE) && !defined(ML_MAXPOOL_S8_NO_S2W3)
+#define ML_MAXPOOL_S2W3 1
+#else
+#define ML_MAXPOOL_S2W3 0
+#endif
+
 /*
  * Channels run innermost, as they lie in memory: for each output pixel and group of channels
  * the window is walked once with the group's running maxima in registers. The maxima start at
@@ -643,6 +652,220 @@ __asm__(ML_DSP_ASM_FUNCTION("ml_maxpool_dsp_row")
         "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
         ".size ml_maxpool_dsp_row, .-ml_maxpool_dsp_row");
 
+#if ML_MAXPOOL_S2W3
+#define ML_MAXPOOL_LEFT 1   /* column 0, the first window's first cell, is padding */
+#define ML_MAXPOOL_RIGHT 2  /* after the n whole windows, one whose third column is padding */
+
+/* One call of ml_maxpool_dsp_s2w3: rows_out output rows of windows three cells wide at stride 2,
+ * each over two or three input rows. A row's window columns are k = 0 .. 2n (+ 2 with
+ * ML_MAXPOOL_RIGHT), window j covering k = 2j, 2j + 1, 2j + 2. */
+typedef struct {
+    const int8_t *in;  /* 0: column k = 1 in the first window's top row, word aligned */
+    int8_t *out;       /* 4: the first window's outputs, word aligned */
+    int32_t n;         /* 8: windows per row whose three columns lie inside the input, >= 0 */
+    int32_t depth;     /* 12: a multiple of 8 */
+    int32_t dy;        /* 16: bytes from the window's top row to its second */
+    int32_t dy2;       /* 20: from the second to the third: dy, or 0 for two rows (the second
+                        * read twice, which leaves the maximum as it is) */
+    int32_t edges;     /* 24: ML_MAXPOOL_LEFT | ML_MAXPOOL_RIGHT */
+    int32_t rows_out;  /* 28: output rows, >= 1 */
+    int32_t in_row;    /* 32: input bytes from one output row's windows to the next's */
+    int32_t out_row;   /* 36: output bytes from one row to the next */
+} ml_maxpool_s2w3_job;
+
+typedef char ml_maxpool_s2w3_job_layout[offsetof(ml_maxpool_s2w3_job, out_row) == 36 ? 1 : -1];
+
+void ml_maxpool_dsp_s2w3(const ml_maxpool_s2w3_job *job);
+
+/* r{d0}, r{d1} = bytewise max of themselves and s0, s1 (r10 takes SSUB8's unused difference). */
+#define ML_MP_MAX2(d0, d1, s0, s1)                                                              \
+    "ssub8 r10, " d0 ", " s0 "\n\t"                                                              \
+    "sel " d0 ", " d0 ", " s0 "\n\t"                                                             \
+    "ssub8 r10, " d1 ", " s1 "\n\t"                                                              \
+    "sel " d1 ", " d1 ", " s1 "\n\t"
+/* d0, d1 = the column at r0 (8 channels) over the window's rows; r0 on to the next column. */
+#define ML_MP_COL(d0, d1)                                                                       \
+    "ldrd " d0 ", " d1 ", [r0]\n\t"                                                              \
+    "add r11, r0, r1\n\t"                                                                        \
+    "ldrd r8, r9, [r11]\n\t" ML_MP_MAX2(d0, d1, "r8", "r9")                                      \
+    "add r11, r11, r12\n\t"                                                                      \
+    "ldrd r8, r9, [r11]\n\t" ML_MP_MAX2(d0, d1, "r8", "r9")                                      \
+    "add r0, r0, r2\n\t"
+
+/* A window: max(carry c, column 2j + 1, column 2j + 2) stored, the last column (in o) the next
+ * window's carry. */
+#define ML_MP_WINDOW(c0, c1, o0, o1)                                                            \
+    ML_MP_COL(o0, o1) ML_MP_MAX2(c0, c1, o0, o1) ML_MP_COL(o0, o1)                               \
+    "ssub8 r10, " c0 ", " o0 "\n\t"                                                             \
+    "sel r8, " c0 ", " o0 "\n\t"                                                                \
+    "ssub8 r10, " c1 ", " o1 "\n\t"                                                             \
+    "sel r9, " c1 ", " o1 "\n\t"                                                                \
+    "strd r8, r9, [lr]\n\t"                                                                     \
+    "add lr, lr, r2\n\t"
+
+/*
+ * Separably, 8 channels at a time: each window column's maximum over the rows is taken once and
+ * serves the two windows that share it (the third column of one is the first of the next, kept
+ * in registers as the carry), where ml_maxpool_dsp_win walks every window's nine cells: per
+ * window and 8 channels two columns of three loads and two pairwise maxima (14 instructions
+ * each), the two maxima with the carry, the store and the loop, 42 instructions for 48 inputs
+ * read (the 16-channel window loop spends about 130 on a 3x3 window of 16 channels). The
+ * padding at a row's ends is a carry of -128 (left) and a last window of two columns (right),
+ * so the clipped windows need no call of their own, and the rows whose windows lie inside
+ * vertically go in one call. Registers: r0 the column, r1 dy, r12 dy2, r2 depth, r3 windows
+ * left, lr the output, r4/r5 the carry, r6/r7 a column, r8/r9 loads, r10 SSUB8's scratch, r11
+ * the rows; the stack: [sp] the group's input, [sp, #4] its output, [sp, #8] the row's output
+ * end, [sp, #12] n, [sp, #16] the edges, [sp, #20] rows left, [sp, #24] in_row - depth,
+ * [sp, #28] out_row.
+ */
+__asm__(ML_DSP_ASM_FUNCTION("ml_maxpool_dsp_s2w3")
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+        "sub sp, sp, #36\n\t"
+        "ldm r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10}\n\t"
+        "str r1, [sp, #0]\n\t"   /* in */
+        "str r2, [sp, #4]\n\t"   /* out */
+        "add r2, r2, r4\n\t"
+        "str r2, [sp, #8]\n\t"   /* out + depth */
+        "str r3, [sp, #12]\n\t"  /* n */
+        "str r7, [sp, #16]\n\t"  /* edges */
+        "str r8, [sp, #20]\n\t"  /* rows_out */
+        "sub r9, r9, r4\n\t"
+        "str r9, [sp, #24]\n\t"  /* in_row - depth */
+        "str r10, [sp, #28]\n\t" /* out_row */
+        "mov r2, r4\n\t"
+        "mov r1, r5\n\t"
+        "mov r12, r6\n"
+        /* a group of 8 channels: the carry is column 0's maximum, or -128 where it is padding */
+        "1:\n\t"
+        "ldr r0, [sp, #0]\n\t"
+        "ldr lr, [sp, #4]\n\t"
+        "ldr r3, [sp, #12]\n\t"
+        "ldr r10, [sp, #16]\n\t"
+        "tst r10, #1\n\t"
+        "bne 2f\n\t"
+        "sub r0, r0, r2\n\t" ML_MP_COL("r4", "r5")
+        "b 3f\n"
+        "2:\n\t"
+        "mov r4, #0x80808080\n\t"
+        "mov r5, r4\n"
+        "3:\n\t"
+        "tst r3, #1\n\t"
+        "beq 9f\n\t"
+        "add r3, r3, #1\n\t"  /* an odd count enters at the second window, the carry moved */
+        "mov r6, r4\n\t"
+        "mov r7, r5\n\t"
+        "b 10f\n"
+        "9:\n\t"
+        "cmp r3, #0\n\t"
+        "beq 5f\n"
+        /* two windows a turn, the carry's registers and the column's swapping roles */
+        "4:\n\t"
+        ML_MP_WINDOW("r4", "r5", "r6", "r7")
+        "10:\n\t"
+        ML_MP_WINDOW("r6", "r7", "r4", "r5")
+        "subs r3, r3, #2\n\t"
+        "bne 4b\n"
+        /* a last window without its third column (the carry in r4, r5 on every path here) */
+        "5:\n\t"
+        "ldr r10, [sp, #16]\n\t"
+        "tst r10, #2\n\t"
+        "beq 6f\n\t" ML_MP_COL("r6", "r7") ML_MP_MAX2("r4", "r5", "r6", "r7")
+        "strd r4, r5, [lr]\n"
+        /* the next group, or the next row */
+        "6:\n\t"
+        "ldr r0, [sp, #0]\n\t"
+        "add r0, r0, #8\n\t"
+        "ldr lr, [sp, #4]\n\t"
+        "add lr, lr, #8\n\t"
+        "ldr r10, [sp, #8]\n\t"
+        "cmp lr, r10\n\t"
+        "bne 7f\n\t"
+        "ldr r3, [sp, #20]\n\t"
+        "subs r3, r3, #1\n\t"
+        "beq 8f\n\t"
+        "str r3, [sp, #20]\n\t"
+        "ldrd r3, r4, [sp, #24]\n\t"
+        "add r0, r0, r3\n\t"
+        "sub lr, lr, r2\n\t"
+        "add lr, lr, r4\n\t"
+        "add r10, r10, r4\n\t"
+        "str r10, [sp, #8]\n"
+        "7:\n\t"
+        "str r0, [sp, #0]\n\t"
+        "str lr, [sp, #4]\n\t"
+        "b 1b\n"
+        "8:\n\t"
+        "add sp, sp, #36\n\t"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+        ".size ml_maxpool_dsp_s2w3, .-ml_maxpool_dsp_s2w3");
+#endif
+
+#if ML_MAXPOOL_S2W3
+/* Set-up code that runs once per call or row, compiled for size with GCC (the routine does the
+ * work): at -O2 this one took 468 bytes. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define ML_MAXPOOL_SETUP __attribute__((optimize("Os")))
+#else
+#define ML_MAXPOOL_SETUP
+#endif
+
+/*
+ * The whole layer through ml_maxpool_dsp_s2w3 when its windows are three cells wide at stride 2
+ * and two or three tall, with at most one padding column at each end of a row (SAME pads such
+ * windows by at most one each side), over channels in eights without a clamp; returns 0 when it
+ * does not apply. A call per batch for the rows whose windows lie inside vertically, one per
+ * row for the others (a row with a single input row under its windows reads it three times:
+ * dy = dy2 = 0).
+ */
+ML_NOINLINE ML_MAXPOOL_SETUP static int ml_maxpool_s2w3_all(const ml_maxpool_params *params,
+                                                           const ml_dims *input_dims,
+                                                           const int8_t *input,
+                                                           const ml_dims *output_dims, int8_t *output)
+{
+    const int32_t depth = input_dims->c;
+    const int32_t in_h = input_dims->h;
+    const int32_t out_h = output_dims->h;
+    const int32_t out_w = output_dims->w;
+    const int32_t sh = params->stride_h;
+    const int32_t dy = input_dims->w * depth;
+    /* the last window's third column past the input's last: 0, or -1 and less when inside */
+    const int32_t over = 2 * out_w - params->pad_w - input_dims->w;
+    if (params->act_min > INT8_MIN || params->act_max < INT8_MAX || params->filter_h > 3 ||
+        params->pad_w > 1 || over > 0 || (depth & 7) != 0 || params->pad_h >= params->filter_h ||
+        (out_h - 1) * sh - params->pad_h >= in_h ||
+        (((uintptr_t)input | (uintptr_t)output) & 3u) != 0) {
+        return 0;  /* (the last two: a row of windows with no input row under it) */
+    }
+    /* output rows [oy_lo, oy_hi) have every window row inside the input */
+    const int32_t oy_lo = (params->pad_h + sh - 1) / sh;
+    const int32_t span = in_h - params->filter_h + params->pad_h;
+    const int32_t oy_hi = span < 0 ? 0 : ml_min_i32(out_h, span / sh + 1);
+    ml_maxpool_s2w3_job job;
+    job.n = over == 0 ? out_w - 1 : out_w;
+    job.depth = depth;
+    job.edges = (params->pad_w ? ML_MAXPOOL_LEFT : 0) | (over == 0 ? ML_MAXPOOL_RIGHT : 0);
+    job.in_row = sh * dy;
+    job.out_row = out_w * depth;
+    for (int32_t b = 0; b < input_dims->n; ++b) {
+        const int8_t *in_batch = input + b * in_h * dy;
+        int8_t *out_batch = output + b * out_h * job.out_row;
+        for (int32_t oy = 0; oy < out_h; oy += job.rows_out) {
+            const int32_t y0 = oy * sh - params->pad_h;
+            const int32_t fy_start = ml_max_i32(0, -y0);
+            const int32_t rows = ml_min_i32(params->filter_h, in_h - y0) - fy_start;
+            job.in = in_batch + (y0 + fy_start) * dy + (1 - params->pad_w) * depth;
+            job.out = out_batch + oy * job.out_row;
+            job.dy = rows >= 2 ? dy : 0;
+            job.dy2 = rows == 3 ? dy : 0;
+            job.rows_out = oy >= oy_lo && oy < oy_hi ? oy_hi - oy : 1;
+            ml_maxpool_dsp_s2w3(&job);
+        }
+    }
+    return 1;
+}
+#endif
+
+
 #if ML_MAXPOOL_TILE2
 /*
  * ml_maxpool_dsp_tile2 on outputs [ox_lo, ox_hi) of output row oy (o: its output ox_lo) and,
@@ -863,6 +1086,12 @@ ml_status ml_maxpool_s8(const ml_maxpool_params *params,
     if (output_dims->n != batches || output_dims->c != depth) {
         return ML_ARG_ERROR;
     }
+#if ML_MAXPOOL_S2W3
+    if (params->filter_w == 3 && params->stride_w == 2 && params->filter_h >= 2 &&
+        ml_maxpool_s2w3_all(params, input_dims, input, output_dims, output)) {
+        return ML_OK;
+    }
+#endif
     const int32_t c4 = depth & ~3;
 #if defined(ML_NN_DSP)
     const int32_t lo4 = (int32_t)((uint32_t)(uint8_t)params->act_min * 0x01010101u);
