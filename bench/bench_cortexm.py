@@ -93,6 +93,7 @@ def compiler_version() -> str:
 def table(rows: list[dict], baseline: dict, target: str) -> str:
     """One core's table. Flash is split into weights (the model's constant data, identical for
     every core) and code (everything else the firmware needs: kernels, model code, start-up)."""
+    from microlith.targets.memmodel import filter_cache_bytes
     base = baseline.get("tflm_cmsis_nn_O2", {}) if core_of(target)["name"] == "cortex-m4" else {}
     first = next((r for r in rows if not r["error"]), {})
     board = first.get("estimate_board")
@@ -103,6 +104,9 @@ def table(rows: list[dict], baseline: dict, target: str) -> str:
              "the executed instructions priced by the core's documented timings; cycles at zero wait states, "
              "and with the board's flash wait states behind its cache where its file gives them"
              + (f"; latency at the {clock:g} MHz of {board}, from the board figure when there is one" if board else "")
+             + (f"; the code is the core's, for any board with it: code generated for the {board} itself "
+                "(`--target " + board + "`) takes large convolution filters in channel chunks that fit its flash "
+                "cache, see the staging section" if board and filter_cache_bytes(board) else "")
              + "). Flash excludes the test input; weights = the model's constant arrays this build links (on "
              "DSP cores depthwise and fully connected weights are laid out for their SMLAD loops; on "
              "Cortex-M0 and M3, which run the M0 assembly, convolution biases carry the folded input offset), code = "

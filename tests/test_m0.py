@@ -161,6 +161,51 @@ def test_odd_k_filter_padded_for_the_pair_routine(tmp_path, target, stage):
     assert res["bit_exact"], res
 
 
+def test_filter_cache_of_a_board():
+    """compile --target BOARD chunks the Cortex-M0/M3 convolution for the board's flash cache only
+    where there is one worth it: the RP2040's XIP cache (16 KB, two ways), not a core name (code
+    for any board with it), not an STM32 ART's few hundred bytes, not a DSP core's board."""
+    from microlith.targets.memmodel import filter_cache_bytes
+    assert filter_cache_bytes("rp2040") == (8192, 16384)
+    for target in ("cortex-m0", "cortex-m3", "stm32f207", "stm32l4r5", "nrf51822", "host", None):
+        assert filter_cache_bytes(target) is None, target
+
+
+# compile --target rp2040: a filter past 3/4 of the XIP cache goes in channel chunks of one way
+# (8 KB): K = 576 (ResNet-8's last window) in chunks of 14, the last one odd (51 channels), with
+# ReLU and with the general requantization; 20 channels (11.5 KB) stay whole.
+@on_cortexm
+@pytest.mark.parametrize("out_c,activation,chunked", [(51, "RELU", True), (40, "NONE", True),
+                                                      (20, "NONE", False)])
+def test_conv_in_filter_cache_chunks_on_rp2040(tmp_path, out_c, activation, chunked):
+    from microlith import profiling
+    g = conv_graph((1, 4, 3, 64), out_c, (3, 3), activation=activation, seed=out_c,
+                   in_zp=-128 if activation == "RELU" else 3, out_zp=-128 if activation == "RELU" else 6)
+    path = write(g, tmp_path)
+    c = microlith.api.compile(path, tmp_path / "c", measure=False, tune_for="rp2040")
+    config = next((tmp_path / "c").rglob("ml_config.h")).read_text()
+    assert c["m0_filter_cache_bytes"] == 8192 and c["tuned_for"] == "rp2040"
+    assert "#define ML_CONV_M0_FILTER_CACHE 8192" in config and "#define ML_CONV_M0_FILTER_CACHE_ALL 16384" in config
+    res = microlith.verify(path, target="rp2040", samples=3, seed=1)
+    assert res["bit_exact"], res
+    # the chunks gather each pixel pair's column once per chunk: more instructions than the same
+    # core's build for any board, where the filter goes whole
+    tuned = profiling.profile(path, "rp2040", workdir=str(tmp_path))
+    plain = profiling.profile(path, "cortex-m0", workdir=str(tmp_path))
+    assert tuned["m0_filter_cache_bytes"] == 8192 and plain["m0_filter_cache_bytes"] is None
+    extra = tuned["instructions"] - plain["instructions"]
+    assert (extra > 1000) if chunked else (abs(extra) < 100), extra
+    if chunked and activation == "RELU":  # a filter staged in RAM (ML_CONV_M0_IN_RAM) goes whole
+        g = conv_graph((1, 6, 6, 64), out_c, (3, 3), activation=activation, seed=out_c, in_zp=-128, out_zp=-128)
+        path = write(g, tmp_path, "staged")
+        staged = microlith.api.compile(path, tmp_path / "s", measure=False, tune_for="rp2040", stage_weights=1 << 20)
+        assert staged["staged_weights"]["layers"], staged["staged_weights"]
+        assert "ML_CONV_M0_IN_RAM" in (tmp_path / "s" / "src" / f"{staged['name']}.c").read_text()
+        tuned = profiling.profile(path, "rp2040", workdir=str(tmp_path), stage_weights=1 << 20)
+        plain = profiling.profile(path, "cortex-m0", workdir=str(tmp_path), stage_weights=1 << 20)
+        assert tuned["output_matches_host"] and abs(tuned["instructions"] - plain["instructions"]) < 100
+
+
 @on_cortexm
 def test_m0_assembly_paths_are_linked(tmp_path):
     """A broken feature test (__ARM_ARCH_6M__) would fall back to portable C silently: the M0

@@ -94,7 +94,8 @@ def inspect(model, input_shape=None) -> dict:
 def compile(model, out_dir, target: str | None = None, name: str | None = None,
             strategy: str = "greedy", measure: bool = True, input_shape=None, force: bool = False,
             max_arena: int | None = None, max_flash: int | None = None, optimize: str | None = None,
-            stage_weights: int | str | None = None, weights_in_ram: bool = False) -> dict:
+            stage_weights: int | str | None = None, weights_in_ram: bool = False,
+            tune_for: str | None = None) -> dict:
     """Model -> folder of C. Returns the figures of the compile (see DESIGN.md section 2).
     `max_arena` / `max_flash` (bytes) bound the arena and the constant data; by default the most
     RAM and flash of any supported target (ir.default_limits), beyond which a model is refused.
@@ -106,7 +107,11 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
     byte count for every filter up to that size, 0 never; None (the default): "free" (balanced
     copies without widening), 0 for optimize "size" (codegen/stage.py resolve_stage_budget).
     `weights_in_ram`: every constant array in RAM (.data), none in flash's wait states
-    (codegen/c.py _IN_RAM_NOTE); RAM grows by weight_bytes."""
+    (codegen/c.py _IN_RAM_NOTE); RAM grows by weight_bytes.
+    `tune_for`: the target the code is tuned for without measuring it there (profile and verify
+    pass theirs); None: `target`. A board whose flash data goes through a cache (the RP2040's XIP
+    cache) bounds the Cortex-M0/M3 convolution's channel chunks to one way of it
+    (targets/memmodel.py filter_cache_bytes); a core name tunes for none."""
     from .codegen.c import generate, prepare
     from .codegen.stage import check_stage_budget, is_widened, stage_plan, staged_bytes
     from .codegen.optimize import check_mode
@@ -135,6 +140,8 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
         raise MicrolithError(f"{g.source or g.name}: the arena ({prep.plan.arena_size} bytes) and the recurrent "
                              f"layers' state ({prep.plan.state_size} bytes) need more than the {limits.max_arena} "
                              f"bytes allowed ({limits.origin}); use a smaller model or raise the limit (max_arena)")
+    from .targets.memmodel import filter_cache_bytes
+    prep.optimize.m0_filter_cache = filter_cache_bytes(tune_for or target)
     gen = generate(prep, out_dir, name, force=force, weights_in_ram=weights_in_ram)
     widened = {i for i, n in prep.staged.items() if is_widened(g.nodes[i], g, prep.params[i], n)}
     offer = stage_plan(g, prep.params, INDEX_LIMIT, prep.widen)
@@ -155,6 +162,10 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
               "pair_filters": sorted(i for i, p in enumerate(prep.params) if p.get("pair_filter")),
               # DSP builds: layer -> how many six-pixel groups' columns it builds before its routine runs
               "col_groups": {i: p["col_groups"] for i, p in enumerate(prep.params) if p.get("col_groups", 1) > 1},
+              # Cortex-M0/M3 builds: the filter bytes per channel chunk of the convolution, one way of
+              # the flash cache of the board tuned for (0: not chunked for a cache)
+              "m0_filter_cache_bytes": prep.optimize.m0_filter_cache[0] if prep.optimize.m0_filter_cache else None,
+              "tuned_for": tune_for or target or "host",
               "staged_weights": {"budget_bytes": stage_weights, "requested": asked_stage is not None,
                                  # the bytes of each layer's staged copy, and the layers staged widened
                                  "layers": {i: staged_bytes(g.nodes[i], g, prep.params[i], i in widened)
@@ -225,7 +236,7 @@ def verify(model, target: str = "host", samples: int = 100, inputs: str | None =
         with tempfile.TemporaryDirectory(prefix="microlith-verify-", dir=workdir) as tmp:
             tmp = Path(tmp)
             res = compile(g, tmp / "c", measure=False, optimize=optimize, stage_weights=stage_weights,
-                          strategy=strategy, weights_in_ram=weights_in_ram)
+                          strategy=strategy, weights_in_ram=weights_in_ram, tune_for=target)
             if target not in ("host", None):
                 from .targets.cortexm import BoardModel  # issue 3: same comparison on an emulated board
                 runner = BoardModel(tmp / "c", g, res["name"], target, tmp)

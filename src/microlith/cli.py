@@ -275,6 +275,8 @@ def cmd_compile(a) -> int:
             print(line)
         if (line := _col_groups_line(r)) is not None:
             print(line)
+        if (line := _filter_cache_line(r)) is not None:
+            print(line)
         if r.get("weights_in_ram"):
             print(f"  constants in RAM (--weights-in-ram): {_kb(r.get('weight_bytes_linked') or r['weight_bytes'])} "
                   "of .data beside the arena, copied from flash at start-up")
@@ -350,6 +352,15 @@ def _pairs_line(r: dict) -> str | None:
         return None
     return (f"  layers {', '.join(map(str, r['pair_filters']))} run two output channels by three pixels on DSP "
             "cores, their filters laid out in channel pairs (--optimize speed)")
+
+
+def _filter_cache_line(r: dict) -> str | None:
+    """compile --target BOARD with a flash cache: the Cortex-M0/M3 convolution's channel chunks."""
+    if not r.get("m0_filter_cache_bytes"):
+        return None
+    return (f"  convolutions on Cortex-M0/M0+/M3 in channel chunks of at most {_kb(r['m0_filter_cache_bytes'])} "
+            f"of filter, one way of {r.get('tuned_for')}'s flash cache, so that they stay cached across the "
+            "pixels (generated for that board: --target cortex-m0 or cortex-m3 for any)")
 
 
 def _col_groups_line(r: dict) -> str | None:
@@ -451,6 +462,8 @@ def cmd_profile(a) -> int:
     if (line := _pairs_line(r)) is not None:
         print(line)
     if (line := _col_groups_line(r)) is not None:
+        print(line)
+    if (line := _filter_cache_line(r)) is not None:
         print(line)
     if r.get("code_bytes") is not None:  # --- issue 11: code and weights apart
         print(f"  flash = code {_kb(r['code_bytes'])} (model and kernels {_kb(r['model_code_bytes'])}) + weights "

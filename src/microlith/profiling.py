@@ -130,7 +130,7 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
     with tempfile.TemporaryDirectory(prefix="microlith-profile-", dir=workdir) as tmp:
         tmp = Path(tmp)
         res = compile_model(g, tmp / "c", strategy=strategy, measure=False, optimize=optimize,
-                            stage_weights=stage_weights, weights_in_ram=weights_in_ram)
+                            stage_weights=stage_weights, weights_in_ram=weights_in_ram, tune_for=target)
         name = res["name"]
         builders = [FirmwareBuilder(tmp / "c", name, t["name"], tmp / "fw")]
         if per_layer:
@@ -173,6 +173,7 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
            "staged_weights": res.get("staged_weights"),
            "pair_filters": res.get("pair_filters"),
            "col_groups": res.get("col_groups"),
+           "m0_filter_cache_bytes": res.get("m0_filter_cache_bytes"), "tuned_for": res.get("tuned_for"),
            "weights_in_ram": res.get("weights_in_ram", False),
            "arena_bytes_in_place": res.get("arena_bytes_in_place"),
            "in_place_layers": res.get("in_place_layers"),

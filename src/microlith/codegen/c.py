@@ -714,6 +714,7 @@ def render(prep: Prepared, name: str | None = None,
     em = _Emitter(prefix, g, plan, io_names, in_ram=weights_in_ram)
     opt = prep.optimize if prep.optimize is not None else plan_layers(g, "speed", prep.streams)
     em.layer_modes = list(opt.layer_modes)
+    em.m0_filter_cache = opt.m0_filter_cache  # compile --target BOARD with a flash cache (ops/conv.py)
 
     body, kernels = [], set()
     for i, node in enumerate(g.nodes):

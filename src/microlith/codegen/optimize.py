@@ -124,6 +124,10 @@ class Plan:
     unrolls_out: list[str] = field(default_factory=list)  # balanced: unrolled loops not worth their bytes
     choices: list[dict] = field(default_factory=list)  # per decided layer: what was chosen, why
     dw_planes: dict = field(default_factory=dict)  # "size" depthwise layers on the 3x3 plane path: why
+    # compile --target BOARD whose flash data goes through a cache (targets/memmodel.py
+    # filter_cache_bytes): (one way, the whole cache) in bytes, for the Cortex-M0/M3 convolution's
+    # channel chunks; None: not chunked for a cache
+    m0_filter_cache: tuple[int, int] | None = None
 
     @property
     def size_kernels(self) -> bool:
@@ -138,6 +142,7 @@ class Plan:
                 "variants_kept_in_size_mode": list(self.kept_variants),
                 "only_variants": list(self.only_variants),
                 "kernels_compact": list(self.compact),
+                "m0_filter_cache_bytes": list(self.m0_filter_cache) if self.m0_filter_cache else None,
                 "paths_left_out": list(self.absent),
                 "unrolls_left_out": list(self.unrolls_out),
                 "layers_speed": sum(m == "speed" for m in self.layer_modes),
@@ -489,6 +494,13 @@ def config_header(plan: Plan) -> str:
         lines += ["/* Only small layers of this model use these kernels: they keep their compact form (the",
                   " * code size mode keeps; same results, fewer bytes, a few more instructions). */"]
         lines += [f"#define ML_COMPACT_{k[3:].upper()} 1" for k in plan.compact] + [""]
+    if plan.m0_filter_cache:
+        way, whole = plan.m0_filter_cache
+        lines += ["/* Generated for a board that reads flash through a cache (compile --target BOARD): the",
+                  " * Cortex-M0/M3 convolution takes the output channels of a filter larger than 3/4 of that",
+                  " * cache (the second figure) in chunks of at most one way of it (the first), so that they",
+                  " * stay cached across the pixels. */",
+                  f"#define ML_CONV_M0_FILTER_CACHE {way}", f"#define ML_CONV_M0_FILTER_CACHE_ALL {whole}", ""]
     if plan.absent:
         lines += ["/* Paths no layer of this model reaches (their layouts are not in its data): left out. */"]
         lines += [f"#define ML_{v} 1" for v in plan.absent] + [""]

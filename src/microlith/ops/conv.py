@@ -347,6 +347,11 @@ class Conv2D(OpImpl):
             if node.inputs[1] not in getattr(ctx, "staged", {}):
                 filter_ref = f"ML_CONV_M0_FILTER({filter_ref}, {ctx.const('m0_filter', padded, layout='M0')})"
             fields["m0_layout"] = "ML_CONV_M0_FOLDED | ML_CONV_M0_PADDED"
+        if fields["m0_layout"] and getattr(ctx, "m0_filter_cache", None) and (
+                node.inputs[1] in getattr(ctx, "staged", {}) or getattr(ctx, "in_ram", False)):
+            # a build tuned for a board's flash cache: this filter is read from RAM (staged, or
+            # --weights-in-ram), so its channels need no chunks for that cache (ML_CONV_M0_IN_RAM)
+            fields["m0_layout"] += " | ML_CONV_M0_IN_RAM"
         return _emit("ml_conv2d_s8", "ml_conv_params", fields, node, g, p, ctx, scratch,
                      m0_fold=scratch != "NULL", filter_ref=filter_ref)
 

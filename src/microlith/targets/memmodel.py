@@ -114,6 +114,34 @@ def memory_system(board: dict | None) -> MemorySystem | None:
                         validation=(m.get("validation") or {}).get("summary", ""), stall_unit=unit)
 
 
+# The smallest way of a flash data cache worth chunking the Cortex-M0/M3 convolution's channels
+# for: a chunk must hold at least one channel pair's filter rows (2 K bytes), and the STM32 ART's
+# 128-256 B data caches hold none of the MLPerf Tiny models' (K = 27 to 576).
+FILTER_CACHE_MIN_BYTES = 4096
+_M0_PATH_CORES = ("cortex-m0", "cortex-m3")   # the cores that run the ARMv6-M routines (ML_M0_PATHS)
+
+
+def filter_cache_bytes(target: str | None) -> tuple[int, int] | None:
+    """`compile --target BOARD`: (one way, the whole) of the cache through which the board reads
+    flash data, in bytes, when the board's core runs the Cortex-M0/M3 convolution
+    (ML_CONV_M0_FILTER_CACHE: a filter larger than 3/4 of the cache goes in channel chunks whose
+    rows fit one way, so that the pixel loop finds them cached; one way, so that a chunk's rows,
+    read in address order, never evict one another and leave the other way to the code). None for
+    a core or the host (code for any board with that core), a board without such a cache, or one
+    too small (FILTER_CACHE_MIN_BYTES)."""
+    from . import get_target
+    if target in (None, "host"):
+        return None
+    t = get_target(target)
+    if t["kind"] != "board" or t.get("core") not in _M0_PATH_CORES:
+        return None
+    mem = memory_system(t)
+    cache = mem.dcache if mem is not None else None
+    if cache is None or cache.bytes // cache.ways < FILTER_CACHE_MIN_BYTES:
+        return None
+    return cache.bytes // cache.ways, cache.bytes
+
+
 # ---------------------------------------------------------------------------- the plugin
 
 def _cache_root() -> Path:

@@ -2635,6 +2635,20 @@ static ML_NOINLINE void ml_conv2d_s8_m0(const ml_conv_params *params,
     if (chunk > 1 && chunk < out_c) {
         chunk &= ~1;  /* whole channel pairs, but in the last chunk */
     }
+#if defined(ML_CONV_M0_FILTER_CACHE)
+    /* Built for a board that reads flash through a cache (`compile --target rp2040`: the XIP
+     * cache; ml_config.h gives one way of it and the whole): a filter larger than three quarters
+     * of the cache goes in chunks whose rows fit one way, so that every pixel pair after the first
+     * finds them there, for a column gathered per pixel pair and chunk instead of per pixel pair
+     * (ResNet-8's last layer reads its 36 KB filter 32 times over the RP2040's 16 KB). A filter
+     * that fits stays whole: its rows stay cached anyway (ResNet-8's 9 KB layer 5 lost 0.5 M
+     * cycles in chunks), and so does one in RAM (ML_CONV_M0_IN_RAM: staged, or all constants). */
+    if (!(params->m0_layout & ML_CONV_M0_IN_RAM) && chunk > 2 &&
+        out_c * k > ML_CONV_M0_FILTER_CACHE_ALL / 4 * 3 && chunk * k > ML_CONV_M0_FILTER_CACHE) {
+        const int32_t fit = (int32_t)(ML_CONV_M0_FILTER_CACHE / k) & ~1;
+        chunk = fit > 2 ? fit : 2;
+    }
+#endif
     ml_m0_rq3 *rec = (ml_m0_rq3 *)(cols + k);
     ps.rec = rec;
     ml_conv_m0_job job;

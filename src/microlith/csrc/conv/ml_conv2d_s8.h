@@ -22,7 +22,8 @@ typedef struct {
     int32_t m0_layout;      /* ARMv6-M builds only, the generator's layouts (below), 0 elsewhere:
                                ML_CONV_M0_FOLDED, `bias` holds each channel's bias +
                                input_offset * sum of its weights; with ML_CONV_M0_PADDED too, each
-                               channel's K weights (K odd) are followed by a zero in `filter` */
+                               channel's K weights (K odd) are followed by a zero in `filter`;
+                               ML_CONV_M0_IN_RAM: `filter` lies in RAM (below) */
     int32_t scratch_kept;   /* 1 when this call continues the previous call's layer on the same
                                scratch, untouched since (the row stream sets it for every chunk
                                after a layer's first): what the kernel derived from the layer's
@@ -87,6 +88,17 @@ typedef struct {
 #define ML_CONV_M0_FILTER(filter, padded) (filter)  /* padded is not even declared there */
 #define ML_CONV_M0_PADDED 0
 #define ML_CONV_M0_PAD_BYTES 0
+#endif
+
+/*
+ * In a build generated for a board whose flash reads go through a cache (ML_CONV_M0_FILTER_CACHE
+ * in ml_config.h), m0_layout also says ML_CONV_M0_IN_RAM where the call's filter lies in RAM (a
+ * staged copy, or --weights-in-ram): its channels need no chunks for that cache.
+ */
+#if ML_M0_LAYOUTS
+#define ML_CONV_M0_IN_RAM 4
+#else
+#define ML_CONV_M0_IN_RAM 0
 #endif
 
 /*
