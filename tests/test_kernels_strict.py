@@ -54,3 +54,20 @@ def test_every_kernel_compiles_strict_with_clang_for_cortex_m(cpu):
         if res.returncode != 0:
             failed.append(f"{src.relative_to(CSRC)}: {res.stderr.strip()[:400]}")
     assert not failed, "\n".join(failed)
+
+
+@pytest.mark.parametrize("cpu", ["cortex-m0", "cortex-m3"])
+def test_board_tuned_convolution_compiles_strict(cpu):
+    """The channel chunks a board's flash cache sets (ML_CONV_M0_FILTER_CACHE, which only
+    `compile --target rp2040` writes into ml_config.h) under the same warnings."""
+    import os
+    if shutil.which("clang") is None or not os.path.exists(f"{NEWLIB}/string.h"):
+        pytest.skip("clang or newlib's arm-none-eabi headers (libnewlib-arm-none-eabi) not installed")
+    inc = [f"-I{d}" for d in include_dirs()]
+    flags = [f for f in FLAGS if f != "-pedantic"]
+    target = ["--target=arm-none-eabi", f"-mcpu={cpu}", "-mthumb", "-mfloat-abi=soft",
+              "--sysroot=/usr/lib/arm-none-eabi", "-isystem", NEWLIB,
+              "-DML_CONV_M0_FILTER_CACHE=8192", "-DML_CONV_M0_FILTER_CACHE_ALL=16384"]
+    res = subprocess.run(["clang", *target, *flags, *inc, str(CSRC / "conv" / "ml_conv2d_s8.c")],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[:2000]
