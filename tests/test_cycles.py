@@ -66,6 +66,28 @@ def test_table_branch_is_a_load_and_a_taken_branch(core, cycles):
     assert classify(0, 4, "tbh", "[pc, r0, lsl #1]", TIMINGS[core]).kind == "pc_write"
 
 
+@pytest.mark.parametrize("core, taken, bl, pop_pc", [("cortex-m0", 3, 4, 4 + 2), ("cortex-m0plus", 2, 3, 3 + 2)])
+def test_m0_and_m0plus_branch_refills(core, taken, bl, pop_pc):
+    """The Cortex-M0+'s two-stage pipeline refills in one cycle, the M0's in two: a taken branch
+    3 or 2, BL 4 or 3, POP {r4, r5, pc} 4 + N or 3 + N (N = 2 registers besides the PC)."""
+    blocks = {0x100: ("k", ["adds r0, #1", "bne 0x100"]), 0x104: ("k", ["bl 0x200"]),
+              0x200: ("k", ["pop {r4, r5, pc}"]), 0x300: ("m_stop", ["nop"])}
+    log = _log(blocks, [0x100, 0x100, 0x104, 0x200, 0x300])
+    est = estimate_from_log(log, TIMINGS[core], "k", "m_stop")
+    # the loop twice (taken, then not), the call, the return (a PC write, taken)
+    assert est.cycles == (1 + taken) + (1 + 1) + bl + pop_pc
+
+
+def test_board_timing_tables():
+    """A board's cycles are priced with its own core variant where its file names one (the
+    RP2040's Cortex-M0+); a core name, and a board without one, with the core's table."""
+    from microlith.targets.cycles import timing_of
+    assert timing_of("rp2040").name == "cortex-m0plus"
+    for target, core in (("cortex-m0", "cortex-m0"), ("nrf51822", "cortex-m0"), ("stm32l4r5", "cortex-m4"),
+                         ("stm32f207", "cortex-m3")):
+        assert timing_of(target).name == core, target
+
+
 def test_load_use_as_address_stalls_on_m4():
     seq, t = insns("cortex-m4", "ldr r1, [r0]", "ldr r2, [r1]")
     assert price(seq, t) == 2 + 1 + 1   # pipelined second load, plus the address dependency

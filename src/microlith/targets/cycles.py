@@ -77,6 +77,17 @@ TIMINGS = {
         basis="Cortex-M0 TRM (Arm DDI 0432C) table 3-1: loads/stores 2, LDM/STM/PUSH/POP 1+N, POP {pc} "
               "3+N, taken branch 3, BL 4, BX/BLX 3, MULS 1 (the single-cycle multiplier option; parts "
               "built with the small multiplier take 32)"),
+    # Boards whose core is a Cortex-M0+ (their file's "timing"; the code is the same ARMv6-M, run
+    # on the emulated Cortex-M0): the two-stage pipeline refills in one cycle where the M0's
+    # three-stage one takes two.
+    "cortex-m0plus": CoreTiming(
+        "cortex-m0plus", load=2, pipelined_mem=False, load_use_addr=0, mem_multiple_base=1, branch_taken=2,
+        branch_link=3, mul=1, mla=1, long_mul=1, div=1,
+        basis="Cortex-M0+ TRM (Arm DDI 0484C) section 3.3, instruction timings (as NXP's LPC800 user "
+              "manual reprints the table, e.g. MOV/ADD to PC 2): loads/stores 2, LDM/STM/PUSH/POP 1+N, "
+              "POP {pc} 3+N, taken branch 2, BL 3, BX/BLX 2, MULS 1 (the single-cycle multiplier option, "
+              "which the RP2040 has); the branch, BL and POP {pc} figures are recalled from the TRM, "
+              "not checked against a copy of it"),
     "cortex-m3": CoreTiming(
         "cortex-m3", load=2, pipelined_mem=True, load_use_addr=1, mem_multiple_base=1, branch_taken=3,
         branch_link=3, mul=1, mla=2, long_mul=4, div=7,
@@ -572,6 +583,17 @@ class PluginUnavailable(MicrolithError):
     """The memory-trace plugin could not be built or loaded (not a failure of the run)."""
 
 
+def timing_of(target: str | dict) -> CoreTiming:
+    """The timing table a target's cycles are priced with: a board's own where its file names one
+    ("timing": the RP2040's Cortex-M0+), else its core's. A core target is priced as that core
+    (cortex-m0: the Cortex-M0), also where its estimate board is another variant."""
+    from . import core_of, get_target
+    t = get_target(target) if isinstance(target, str) else target
+    variant = t.get("timing") if t["kind"] == "board" else None
+    variant = variant.get("value") if isinstance(variant, dict) else variant
+    return TIMINGS[variant or core_of(t)["name"]]
+
+
 def trace_cycles_plugin(elf: Path, target: str, prefix: str, timeout: float = 600.0, workdir=None,
                         mem="board", mark: str | None = None) -> CycleEstimate:
     """The plugin route. mem: "board" (the flash model of the target's board, or of the board
@@ -581,7 +603,7 @@ def trace_cycles_plugin(elf: Path, target: str, prefix: str, timeout: float = 60
     from .cortexm import elf_sections, qemu_command
     from .memmodel import memory_system, plugin_path
     core = core_of(target)
-    t = TIMINGS[core["name"]]
+    t = timing_of(target)
     if mem == "board":
         mem = memory_system(_board_of(target))
     flash = core["memory"]["flash"]
@@ -618,7 +640,7 @@ def trace_cycles_log(elf: Path, target: str, prefix: str, timeout: float = 600.0
     """The block-log route: QEMU's -d in_asm,exec,nochain (no memory model)."""
     from . import core_of
     from .cortexm import qemu_command
-    t = TIMINGS[core_of(target)["name"]]
+    t = timing_of(target)
     with tempfile.TemporaryDirectory(prefix="microlith-cycles-", dir=workdir) as tmp:
         log = Path(tmp) / "qemu.log"
         cmd = qemu_command(Path(elf), target) + ["-d", "in_asm,exec,nochain", "-D", str(log)]
