@@ -16,9 +16,11 @@ from test_conv import conv_graph
 EVERY_INT8 = np.arange(-128, 128, dtype=np.int8)
 
 
-def test_three_product_requantization_matches_tflm_on_host(tmp_path):
+@pytest.mark.parametrize("form", ["three_products", "long"])
+def test_three_product_requantization_matches_tflm_on_host(tmp_path, form):
     """ml_m0_rq3_ref (the steps of the M0 assembly) against ml_nn_requantize: every output step
-    and rounding tie, the +-2^19 guard, the int32 limits, random accumulators, ~12 M cases."""
+    and rounding tie, the +-2^19 guard, the int32 limits, random accumulators, ~12 M cases; and
+    the same for the Cortex-M3's record of the same channels (ML_M0_RQ3_LONG: one SMLAL)."""
     import shutil
     import subprocess
     from pathlib import Path
@@ -29,6 +31,7 @@ def test_three_product_requantization_matches_tflm_on_host(tmp_path):
     src = Path(__file__).resolve().parent / "data" / "m0_rq3_check.c"
     exe = tmp_path / "m0_rq3_check"
     subprocess.run([cc, "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
+                    *(["-DML_M0_RQ3_LONG=1"] if form == "long" else []),
                     *[f"-I{d}" for d in include_dirs()], str(src), "-o", str(exe)], check=True)
     res = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "mismatched 0" in res.stdout, res.stdout[-2000:]

@@ -263,6 +263,22 @@ typedef struct {
     int32_t base;  /* the kernel's starting value of this channel's accumulator */
 } ml_m0_rq3;
 
+/*
+ * Cortex-M3 (ARMv7-M) runs the same routines, but has SMLAL: there the record holds the same
+ * floor((acc*m + R) / 2^S) as one 64-bit multiply-accumulate (ML_M0_RQ3_LONG), the output offset
+ * folded in as out_off * 2^S, which adds out_off * 2^(n-1) to the high word:
+ *     ml = lo word of 2^30 + 2^(30+n),  mm = its high word + out_off * 2^(n-1),  mh = m,
+ *     sh = (n - 1) | 0x100 (ASR by register reads the low byte; nonzero marks the form),
+ * and then hi:lo = that - s*2^31 + acc*m, z + out_off = hi >> (n - 1). 64 bits hold any acc, so
+ * no guard; 15 instructions for the general form, 10 for the ReLU one (acc > 0), against 25
+ * and 18 for the three products. Which channels take the form is the same on both cores
+ * (ml_m0_rq3_fits), so the kernels pick the same paths. The host test builds it with
+ * ML_M0_RQ3_LONG defined (tests/data/m0_rq3_check.c).
+ */
+#if defined(__ARM_ARCH_7M__) && !defined(ML_M0_RQ3_LONG)
+#define ML_M0_RQ3_LONG 1
+#endif
+
 /* 1 when a channel with this multiplier and shift takes the three-product form. */
 static inline int ml_m0_rq3_fits(int32_t multiplier, int32_t shift)
 {
@@ -275,6 +291,15 @@ static inline int ml_m0_rq3_of(ml_m0_rq3 *q, int32_t multiplier, int32_t shift, 
     if (!ml_m0_rq3_fits(multiplier, shift)) {
         return 0;
     }
+#if defined(ML_M0_RQ3_LONG)
+    const int32_t n = -shift;
+    q->ml = n == 1 ? (int32_t)0xC0000000u : (int32_t)0x40000000;
+    q->mm = (n >= 2 ? (int32_t)1 << (n - 2) : 0) + out_off * ((int32_t)1 << (n - 1));
+    q->mh = multiplier;
+    q->c = 0;
+    q->sh = (n - 1) | 0x100;
+    return 1;
+#endif
     const uint32_t m = (uint32_t)multiplier;
     q->ml = (int32_t)(m & 0x7FFu);
     q->mm = (int32_t)((m << 10) >> 21);
@@ -292,6 +317,12 @@ static inline int32_t ml_m0_rq3_ref(int32_t acc, const ml_m0_rq3 *q, const ml_m0
     if (act->act_min == act->out_off && acc <= 0) {
         return act->act_min;
     }
+#if defined(ML_M0_RQ3_LONG)
+    const int64_t r = (int64_t)((uint64_t)(uint32_t)q->mm << 32 | (uint32_t)q->ml) -
+                      (acc < 0 ? (int64_t)1 << 31 : 0);
+    const int32_t z = (int32_t)((r + (int64_t)acc * q->mh) >> 32) >> (q->sh & 0xFF);
+    return z < act->act_min ? act->act_min : (z > act->act_max ? act->act_max : z);
+#endif
     if ((acc >> 19) != 0 && (acc >> 19) != -1) {
         return acc < 0 ? act->act_min : act->act_max;
     }
@@ -349,6 +380,39 @@ static inline int32_t ml_m0_rq3_ref(int32_t acc, const ml_m0_rq3 *q, const ml_m0
 #else
 #define ML_M0_IF_ANY_FORM(text) ""
 #endif
+#if defined(ML_M0_RQ3_LONG)
+/* Cortex-M3: the record's 64-bit form (above): 10 instructions for acc > 0, 3 for acc <= 0 */
+#define ML_M0_RQ3_RELU(amin)                                                                    \
+    "cmp r0, #0\n\t"                                                                             \
+    "ble 7f\n\t"                                                                                 \
+    "ldm r7, {r2, r3, r4}\n\t"                                                                   \
+    "ldr r5, [r7, #16]\n\t"                                                                      \
+    "smlal r2, r3, r0, r4\n\t"                                                                   \
+    "asr r1, r3, r5\n\t"                                                                         \
+    "cmp r1, lr\n\t"                                                                             \
+    "it gt\n\t"                                                                                  \
+    "movgt r1, lr\n\t"                                                                           \
+    "b 9f\n"                                                                                      \
+    "7:\n\t"                                                                                     \
+    "ldr r1, " amin "\n"                                                                          \
+    "9:\n\t"
+/* and 15, without a branch, for any layer: the rounding's s = [acc < 0] as a borrow */
+#define ML_M0_RQ3_ANY(amin)                                                                     \
+    "ldm r7, {r2, r3, r4}\n\t"                                                                   \
+    "ldr r5, [r7, #16]\n\t"                                                                      \
+    "asr r1, r0, #31\n\t"                                                                        \
+    "subs r2, r2, r1, lsl #31\n\t"                                                               \
+    "sbc r3, r3, #0\n\t"                                                                         \
+    "smlal r2, r3, r0, r4\n\t"                                                                   \
+    "asr r1, r3, r5\n\t"                                                                         \
+    "cmp r1, lr\n\t"                                                                             \
+    "it gt\n\t"                                                                                  \
+    "movgt r1, lr\n\t"                                                                           \
+    "ldr r2, " amin "\n\t"                                                                       \
+    "cmp r1, r2\n\t"                                                                             \
+    "it lt\n\t"                                                                                  \
+    "movlt r1, r2\n\t"
+#else
 #define ML_M0_RQ3_RELU(amin)                                                                    \
     "cmp r0, #0\n\t"                                                                             \
     "ble 7f\n\t"                                                                                 \
@@ -389,6 +453,7 @@ static inline int32_t ml_m0_rq3_ref(int32_t acc, const ml_m0_rq3 *q, const ml_m0
     "8:\n\t"                                                                                     \
     "mov r1, lr\n"                                                                               \
     "9:\n\t"
+#endif
 #endif
 
 /* The head of an ARMv6-M assembly function defined in a macro (the M0 conv and depthwise
