@@ -270,7 +270,7 @@ typedef struct {
  *     ml = lo word of 2^30 + 2^(30+n),  mm = its high word + out_off * 2^(n-1),  mh = m,
  *     sh = (n - 1) | 0x100 (ASR by register reads the low byte; nonzero marks the form),
  * and then hi:lo = that - s*2^31 + acc*m, z + out_off = hi >> (n - 1). 64 bits hold any acc, so
- * no guard; 15 instructions for the general form, 10 for the ReLU one (acc > 0), against 25
+ * no guard; 14 instructions for the general form, 10 for the ReLU one (acc > 0), against 25
  * and 18 for the three products. Which channels take the form is the same on both cores
  * (ml_m0_rq3_fits), so the kernels pick the same paths. The host test builds it with
  * ML_M0_RQ3_LONG defined (tests/data/m0_rq3_check.c).
@@ -396,7 +396,7 @@ static inline int32_t ml_m0_rq3_ref(int32_t acc, const ml_m0_rq3 *q, const ml_m0
     "7:\n\t"                                                                                     \
     "ldr r1, " amin "\n"                                                                          \
     "9:\n\t"
-/* and 15, without a branch, for any layer: the rounding's s = [acc < 0] as a borrow */
+/* and 14, without a branch, for any layer: the rounding's s = [acc < 0] as a borrow */
 #define ML_M0_RQ3_ANY(amin)                                                                     \
     "ldm r7, {r2, r3, r4}\n\t"                                                                   \
     "ldr r5, [r7, #16]\n\t"                                                                      \
