@@ -142,8 +142,7 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
                              f"bytes allowed ({limits.origin}); use a smaller model or raise the limit (max_arena)")
     from .targets.memmodel import filter_cache_bytes
     cache = filter_cache_bytes(tune_for or target)
-    if prep.optimize is not None:
-        prep.optimize.m0_filter_cache = cache
+    prep.optimize.m0_filter_cache = cache
     gen = generate(prep, out_dir, name, force=force, weights_in_ram=weights_in_ram)
     widened = {i for i, n in prep.staged.items() if is_widened(g.nodes[i], g, prep.params[i], n)}
     offer = stage_plan(g, prep.params, INDEX_LIMIT, prep.widen)
@@ -166,7 +165,7 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
               "col_groups": {i: p["col_groups"] for i, p in enumerate(prep.params) if p.get("col_groups", 1) > 1},
               # Cortex-M0/M3 builds: the filter bytes per channel chunk of the convolution, one way of
               # the flash cache of the board tuned for (None: not chunked for a cache)
-              "m0_filter_cache_bytes": cache[0] if cache and prep.optimize is not None else None,
+              "m0_filter_cache_bytes": cache[0] if cache else None,
               "tuned_for": tune_for or target or "host",
               "staged_weights": {"budget_bytes": stage_weights, "requested": asked_stage is not None,
                                  # the bytes of each layer's staged copy, and the layers staged widened

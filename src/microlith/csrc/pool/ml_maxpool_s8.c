@@ -708,8 +708,10 @@ void ml_maxpool_dsp_s2w3(const ml_maxpool_s2w3_job *job);
  * serves the two windows that share it (the third column of one is the first of the next, kept
  * in registers as the carry), where ml_maxpool_dsp_win walks every window's nine cells: per
  * window and 8 channels two columns of three loads and two pairwise maxima (14 instructions
- * each), the two maxima with the carry, the store and the loop, 42 instructions for 48 inputs
- * read (the 16-channel window loop spends about 130 on a 3x3 window of 16 channels). The
+ * each), the two maxima with the carry, the store and its step, and the loop's test once per
+ * two windows (unrolled, the carry's registers and the column's swapping roles): 39
+ * instructions for 48 inputs read (the 16-channel window loop spends about 130 on a 3x3 window
+ * of 16 channels). The
  * padding at a row's ends is a carry of -128 (left) and a last window of two columns (right),
  * so the clipped windows need no call of their own, and the rows whose windows lie inside
  * vertically go in one call. Registers: r0 the column, r1 dy, r12 dy2, r2 depth, r3 windows
