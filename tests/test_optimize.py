@@ -55,6 +55,10 @@ def test_config_header_and_layer_modes(tmp_path, mode):
     assert model.count("ML_DW_LAYOUT_3X3_T") == 4
     assert model.count("ML_DW_LAYOUT_3X3_T + ML_DW_LAYOUT_DERIVE") == (4 if mode == "size" else 0)
     assert ("dsp_channels" in model) == (mode != "size")
+    # Every convolution and depthwise layer of KWS is a fused ReLU at zero point -128: the
+    # routines come in their ReLU form in every mode (it costs no instruction).
+    assert "#define ML_ONLY_RELU 1" in config and "ML_NO_RELU" not in config
+    assert r["optimize_choices"]["activation_form"] == "ONLY_RELU"
     derived = r["optimize_choices"]["depthwise_3x3_derived"]
     assert (derived.get("layers"), derived.get("taken")) == (([1, 3, 5, 7], True) if mode == "size" else (None, None))
 
@@ -263,7 +267,7 @@ M0_FORMS = {
 @pytest.mark.parametrize("name", list(M0_FORMS))
 def test_m0_builds_one_activation_form(tmp_path, name):
     """A model whose layers all clamp at their output zero point (a fused ReLU), or none does,
-    builds only that form of the ARMv6-M routines (ML_M0_ONLY_RELU, ML_M0_NO_RELU): byte-exact
+    builds only that form of the ARMv6-M routines (ML_ONLY_RELU, ML_NO_RELU): byte-exact
     with TFLM on Cortex-M0. With the other form's macro forced, the layer goes the other way (the
     convolution's C pairs, the depthwise row path) and gives the same bytes."""
     import numpy as np
@@ -279,7 +283,7 @@ def test_m0_builds_one_activation_form(tmp_path, name):
     r = microlith.api.compile(path, tmp_path / "c", measure=False)
     config = tmp_path / "c" / "src" / "microlith_kernels" / "ml_config.h"
     text = config.read_text()
-    form, other = ("ML_M0_ONLY_RELU", "ML_M0_NO_RELU") if name.endswith("relu") else ("ML_M0_NO_RELU", "ML_M0_ONLY_RELU")
+    form, other = ("ML_ONLY_RELU", "ML_NO_RELU") if name.endswith("relu") else ("ML_NO_RELU", "ML_ONLY_RELU")
     assert f"#define {form} 1" in text and other not in text
     kernel_name = "DEPTHWISE_CONV2D_S8" if dw else "CONV2D_S8"
     assert f"#define ML_NO_FALLBACK_M0_{kernel_name} 1" in text
@@ -294,6 +298,79 @@ def test_m0_builds_one_activation_form(tmp_path, name):
         assert all(s.status == 0 for s in run.samples), run
         outputs.append([s.outputs for s in run.samples])
     assert outputs[0] == outputs[1]
+
+
+# Layers on the DSP routines (clamp [-128, 127]) in their ReLU form: zero point -128 and a fused
+# ReLU. The convolution's six-pixel routine, the depthwise 3x3 plane routine (stride 1) and the
+# group row routine (stride 2).
+DSP_RELU = {
+    "conv": ((1, 9, 8, 12), 16, (3, 3), (1, 1)),
+    "dw_planes": ((1, 10, 9, 16), None, (3, 3), (1, 1)),
+    "dw_rows": ((2, 11, 10, 16), None, (3, 3), (2, 2)),
+}
+
+
+def _m4_runs(tmp_path, folder, name, config, text, xs):
+    """(outputs, instructions) per sample of the folder's model on Cortex-M4, with ml_config.h
+    holding `text`."""
+    config.write_text(text)
+    builder = cortexm.FirmwareBuilder(folder, name, "cortex-m4", tmp_path / f"fw{abs(hash(text))}")
+    run = cortexm.run_firmware(builder.link(xs).elf, "cortex-m4")
+    return [(s.status, s.outputs) for s in run.samples], sum(s.instructions for s in run.samples)
+
+
+@needs_tools
+@pytest.mark.parametrize("name", list(DSP_RELU))
+def test_dsp_relu_form(tmp_path, name):
+    """A model of fused-ReLU layers at zero point -128 builds the DSP routines in their ReLU form
+    (ML_ONLY_RELU): byte-exact with TFLM on Cortex-M4, the same bytes as the general form, and
+    one instruction less per output (the rounding term for negative sums, which no output of
+    such a layer depends on: ml_nn_dsp.h). Forced onto a layer with another zero point, the
+    macro sends it to the portable path, never to the ReLU form: the same bytes again."""
+    import numpy as np
+
+    from test_conv import conv_graph
+    from test_fast_kernels import write
+    x_shape, out_c, kernel, stride = DSP_RELU[name]
+    dw = out_c is None
+    g = conv_graph(x_shape, out_c, kernel, stride=stride, depth_multiplier=1 if dw else None,
+                   activation="RELU", out_zp=-128, in_zp=-3, seed=len(name))
+    path = write(g, tmp_path)
+    res = microlith.verify(path, target="cortex-m4", samples=4, seed=2)
+    assert res["bit_exact"], res
+    r = microlith.api.compile(path, tmp_path / "c", measure=False)
+    config = tmp_path / "c" / "src" / "microlith_kernels" / "ml_config.h"
+    text = config.read_text()
+    assert "#define ML_ONLY_RELU 1" in text
+    rng = np.random.default_rng(5)
+    builder = cortexm.FirmwareBuilder(tmp_path / "c", r["name"], "cortex-m4", tmp_path / "probe")
+    xs = [[rng.integers(-128, 128, p.count).astype(np.int8) for p in builder.api.inputs] for _ in range(2)]
+    relu, relu_n = _m4_runs(tmp_path, tmp_path / "c", r["name"], config, text, xs)
+    general, general_n = _m4_runs(tmp_path, tmp_path / "c", r["name"], config,
+                                  text.replace("#define ML_ONLY_RELU 1", ""), xs)
+    assert relu == general and all(s == 0 for s, _ in relu)
+    # a good share of the outputs are clamped negative sums, so the outputs test the form
+    outputs = np.concatenate([np.frombuffer(o[0], np.int8) for _, o in relu])
+    assert 0.2 < np.mean(outputs == -128) < 0.8
+    # one instruction per output (the depthwise routine's pairs also compute the one past an odd
+    # line's end)
+    assert 0.98 * outputs.size <= general_n - relu_n <= 1.2 * outputs.size, (general_n, relu_n, outputs.size)
+    # the macro on a layer it does not hold for (zero point 5, no activation): the same bytes
+    # through a portable path (speed mode keeps them), or an error where the layer's data is laid
+    # out for the routine (the 3x3 planes, the convolution's channel pairs), never other bytes
+    g = conv_graph(x_shape, out_c, kernel, stride=stride, depth_multiplier=1 if dw else None,
+                   out_zp=5, in_zp=-3, seed=len(name))
+    path = write(g, tmp_path, name="other")
+    r = microlith.api.compile(path, tmp_path / "o", optimize="speed", measure=False)
+    config = tmp_path / "o" / "src" / "microlith_kernels" / "ml_config.h"
+    text = config.read_text()
+    assert "#define ML_NO_RELU 1" in text
+    forced = _m4_runs(tmp_path, tmp_path / "o", r["name"], config,
+                      text.replace("#define ML_NO_RELU 1", "#define ML_ONLY_RELU 1"), xs)[0]
+    plain = _m4_runs(tmp_path, tmp_path / "o", r["name"], config, text, xs)[0]
+    assert all(s == 0 for s, _ in plain)
+    assert all(f == p or f[0] != 0 for f, p in zip(forced, plain)), forced
+    assert (forced == plain) == (name == "dw_rows"), forced
 
 
 # Size mode's smallest forms of the small-layer kernels: fully connected one row at a time

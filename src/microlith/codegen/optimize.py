@@ -128,6 +128,7 @@ class Plan:
     # filter_cache_bytes): (one way, the whole cache) in bytes, for the Cortex-M0/M3 convolution's
     # channel chunks; None: not chunked for a cache
     m0_filter_cache: tuple[int, int] | None = None
+    activation_form: str | None = None   # every mode: ONLY_RELU, NO_RELU or None (activation_form)
 
     @property
     def size_kernels(self) -> bool:
@@ -143,6 +144,7 @@ class Plan:
                 "only_variants": list(self.only_variants),
                 "kernels_compact": list(self.compact),
                 "m0_filter_cache_bytes": list(self.m0_filter_cache) if self.m0_filter_cache else None,
+                "activation_form": self.activation_form,
                 "paths_left_out": list(self.absent),
                 "unrolls_left_out": list(self.unrolls_out),
                 "layers_speed": sum(m == "speed" for m in self.layer_modes),
@@ -268,10 +270,25 @@ def _needs_fallback_m0(node: Node, g: Graph, p: dict) -> str | None:
     return None
 
 
+def activation_form(g: Graph, params: list[dict]) -> str | None:
+    """ONLY_RELU when every int8 convolution and depthwise layer clamps at its output zero point (a
+    fused ReLU), NO_RELU when none does, else None (ml_config.h ML_ONLY_RELU / ML_NO_RELU), in
+    every mode: it costs no instruction. The ARMv6-M routines come in a ReLU form and a general
+    one, and a model that needs one leaves the other out (KWS on Cortex-M0: 1,424 B for the
+    convolution's and the depthwise routine's together); a layer of the other kind would go
+    through the C pairs or the row path, same bytes out. The DSP routines' requantization drops
+    its rounding term for negative sums in the ReLU form (ml_nn_dsp.h ML_DSP_RELU_FORM): one
+    instruction less per output of every convolution and depthwise layer on them."""
+    relu = {params[i]["act_min"] == params[i]["output_offset"] for i, n in enumerate(g.nodes)
+            if n.op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D) and params[i].get("dtype", "int8") == "int8"}
+    return {frozenset({True}): "ONLY_RELU", frozenset({False}): "NO_RELU"}.get(frozenset(relu))
+
+
 def drop_fallbacks(g: Graph, params: list[dict], plan: Plan, dsp_whole: frozenset = frozenset()) -> None:
     """Size and balanced: the kernels that no layer needs the portable path of (plan.no_fallback),
     which costs no instruction; size also keeps the variants worth their bytes (kept_variants).
     dsp_whole: the in-place layers DSP builds run in one call (codegen/c.py)."""
+    plan.activation_form = activation_form(g, params)
     if plan.mode == "speed":
         return
     if plan.mode == "balanced":
@@ -287,16 +304,6 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan, dsp_whole: frozense
     plan.no_fallback = [k for k in kernels if k not in needed]
     needed_m0 = {k for i, n in enumerate(g.nodes) if (k := _needs_fallback_m0(n, g, params[i]))}
     plan.no_fallback_m0 = [k for k in _M0_FALLBACK_KERNELS if k not in needed_m0]
-    # The ARMv6-M routines come in a fused-ReLU form (the clamp's low end at the output zero point)
-    # and a general one; a model whose layers on them all take one leaves the other out (KWS on
-    # Cortex-M0: 1,424 B for the convolution's and the depthwise routine's together). A layer of the
-    # other kind then goes through the C pairs or the row path, same bytes out.
-    relu = {params[i]["act_min"] == params[i]["output_offset"] for i, n in enumerate(g.nodes)
-            if n.op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D) and params[i].get("dtype", "int8") == "int8"}
-    if relu == {True}:
-        plan.absent.append("M0_ONLY_RELU")
-    elif relu == {False}:
-        plan.absent.append("M0_NO_RELU")
     if not any(n.op is Op.DEPTHWISE_CONV_2D and params[i].get("dsp_lines")
                for i, n in enumerate(g.nodes)):
         plan.absent.append("NO_DW_3X3_PLANES")   # KWS, Cortex-M4: 1.6-1.7 KB that no layer reaches
@@ -501,6 +508,15 @@ def config_header(plan: Plan) -> str:
                   " * cache (the second figure) in chunks of at most one way of it (the first), so that they",
                   " * stay cached across the pixels. */",
                   f"#define ML_CONV_M0_FILTER_CACHE {way}", f"#define ML_CONV_M0_FILTER_CACHE_ALL {whole}", ""]
+    if plan.activation_form == "ONLY_RELU":
+        lines += ["/* Every convolution and depthwise layer of this model clamps at its output zero point (a fused",
+                  " * ReLU): the routines that come in a ReLU form and a general one are built in the ReLU form",
+                  " * (ml_nn_m0.h, ml_nn_dsp.h); a layer of the other kind would take another path. */",
+                  "#define ML_ONLY_RELU 1", ""]
+    elif plan.activation_form == "NO_RELU":
+        lines += ["/* No convolution or depthwise layer of this model clamps at its output zero point: the routines",
+                  " * that come in a ReLU form and a general one are built in the general one (ml_nn_m0.h). */",
+                  "#define ML_NO_RELU 1", ""]
     if plan.absent:
         lines += ["/* Paths no layer of this model reaches (their layouts are not in its data): left out. */"]
         lines += [f"#define ML_{v} 1" for v in plan.absent] + [""]

@@ -15,10 +15,13 @@
  *                      (ML_M0_PATHS: Cortex-M0/M0+ and M3): every layer that uses the kernel
  *                      takes its assembly path there, so those builds leave the portable path
  *                      out; a call that would need it returns ML_NO_IMPL.
- *   ML_M0_ONLY_RELU, ML_M0_NO_RELU   (size and balanced) every convolution and depthwise layer
- *                      of the model clamps at its output zero point (a fused ReLU), or none
- *                      does: the ARMv6-M routines are built in that form only (ml_nn_m0.h); a
- *                      layer of the other kind takes a slower path to the same bytes.
+ *   ML_ONLY_RELU, ML_NO_RELU   (every mode) every convolution and depthwise layer of the
+ *                      model clamps at its output zero point (a fused ReLU), or none does: the
+ *                      ARMv6-M routines are built in that form only (ml_nn_m0.h), and with
+ *                      ML_ONLY_RELU the DSP routines' requantization drops the rounding term
+ *                      that no output of such a layer depends on (ml_nn_dsp.h
+ *                      ML_DSP_RELU_FORM); a layer of the other kind takes a slower path to the
+ *                      same bytes.
  *   ML_NO_DW_3X3_PLANES   (size and balanced) no depthwise layer of the model has its DSP data
  *                      in the 3x3 plane layout (ML_DW_LAYOUT_3X3 or _3X3_T), so that path is
  *                      left out; a layer that asks for it returns ML_NO_IMPL.

@@ -57,6 +57,31 @@ static inline int32_t ml_m0_requantize(int32_t x, int32_t multiplier, int32_t sh
 #define ML_NN_REQUANTIZE ml_nn_requantize
 #endif
 
+/*
+ * The ReLU form of the convolution and depthwise assembly routines' requantization. Those
+ * routines clamp with SSAT alone, so they run layers with the clamp [-128, 127]. With
+ * ML_ONLY_RELU (ml_config.h) every convolution and depthwise layer of the model clamps at its
+ * output zero point, so a layer on them has zero point -128. For a sum t < 0 (multiplier >= 0,
+ * n >= 1) the result is then at most -128 with or without the [t < 0] term of the rounding:
+ * without it, x = floor((P + 2^30) / 2^31) <= 0 (P = t * multiplier <= 0) and
+ * floor((x + 2^(n-1)) / 2^n) <= 0; with it, TFLM's result is x rounded, <= 0 as well. SSAT
+ * gives -128 for both, so the term changes no output and the ReLU form leaves it out: one
+ * instruction less per output. A layer with another zero point does not take the routines
+ * in that build (ML_DSP_FORM_FITS).
+ *   ML_DSP_ASM_ROUND(c, round, t)  "c = round - [t < 0]", or nothing in the ReLU form
+ *   ML_DSP_ASM_ROUNDED(c, round)   the register that then holds the constant: c, or round
+ */
+#if defined(ML_ONLY_RELU)
+#define ML_DSP_RELU_FORM 1
+#define ML_DSP_ASM_ROUND(c, round, t) ""
+#define ML_DSP_ASM_ROUNDED(c, round) round
+#else
+#define ML_DSP_RELU_FORM 0
+#define ML_DSP_ASM_ROUND(c, round, t) "sub " c ", " round ", " t ", lsr #31\n\t"
+#define ML_DSP_ASM_ROUNDED(c, round) c
+#endif
+#define ML_DSP_FORM_FITS(out_off) (!ML_DSP_RELU_FORM || (out_off) == -128)
+
 /* Unoptimized builds (-O0) keep the portable paths: the assembly loops below need more free
  * registers than gcc leaves without optimization. */
 #if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && defined(__OPTIMIZE__)

@@ -356,13 +356,13 @@ static inline int32_t ml_m0_rq3_ref(int32_t acc, const ml_m0_rq3 *q, const ml_m0
     "adds r1, r1, r3\n\t"                                                                        \
     "adds r1, r1, r4\n\t"
 /* Which of the two forms below a model's ARMv6-M routines are built in (ml_config.h): with
- * ML_M0_ONLY_RELU every layer on them clamps at its output zero point (act_min == output_offset,
+ * ML_ONLY_RELU every layer on them clamps at its output zero point (act_min == output_offset,
  * a fused ReLU), so the general form is left out and a layer that does not goes another way;
- * with ML_M0_NO_RELU none does, and the ReLU form is left out. */
-#if defined(ML_M0_ONLY_RELU)
+ * with ML_NO_RELU none does, and the ReLU form is left out. */
+#if defined(ML_ONLY_RELU)
 #define ML_M0_RELU_FORM 1
 #define ML_M0_ANY_FORM 0
-#elif defined(ML_M0_NO_RELU)
+#elif defined(ML_NO_RELU)
 #define ML_M0_RELU_FORM 0
 #define ML_M0_ANY_FORM 1
 #else

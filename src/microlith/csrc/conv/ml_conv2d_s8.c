@@ -1167,7 +1167,7 @@ static ML_CONV_SETUP void ml_conv_dsp_columns(ml_conv_dsp *d, const int8_t *in_b
  * s = [t < 0] (which differs from [x < 0] only where x = 0, and then both give 0).
  *  - fast, n in [1, 22] and |t| < 2^30: {2 * bias, multiplier, (2 * out_off + 1) << (n - 1), n}:
  *    ml_dsp_requantize with the output offset riding in SMMLAR's accumulator
- *    (ml_dsp_round_with_offset), five instructions;
+ *    (ml_dsp_round_with_offset), five instructions (four in the ReLU form: ML_DSP_RELU_FORM);
  *  - wide, n in [2, 31], any t: {bias, multiplier, 2^(n-2), ML_CONV_REC_WIDE + n - 1}: SMLAL
  *    of t * multiplier onto the 64-bit 2^30 + (2^(n-1) - s) * 2^31, whose high word is
  *    2^(n-2) - s and low word 2^30 + s * 2^31, then the high word >> (n - 1) (the low word
@@ -1269,8 +1269,8 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
  * rounding term with the output offset, r11 = n; ml_dsp_requantize); a is free afterwards. */
 #define ML_CONV_FAST(a)                                                                         \
     "add r6, r8, " a ", lsl #1\n\t"                                                              \
-    "sub " a ", r10, r6, lsr #31\n\t"                                                            \
-    "smmlar r6, r6, r9, " a "\n\t"                                                               \
+    ML_DSP_ASM_ROUND(a, "r10", "r6")                                                             \
+    "smmlar r6, r6, r9, " ML_DSP_ASM_ROUNDED(a, "r10") "\n\t"                                     \
     "asr r6, r6, r11\n\t"                                                                        \
     "ssat r6, #8, r6\n\t"
 
@@ -1467,8 +1467,8 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, M
  * (neighbouring stores pipeline). */
 #define ML_CONV_FAST_IN(a)                                                                      \
     "add r6, r8, " a ", lsl #1\n\t"                                                              \
-    "sub " a ", r10, r6, lsr #31\n\t"                                                            \
-    "smmlar " a ", r6, r9, " a "\n\t"                                                            \
+    ML_DSP_ASM_ROUND(a, "r10", "r6")                                                             \
+    "smmlar " a ", r6, r9, " ML_DSP_ASM_ROUNDED(a, "r10") "\n\t"                                 \
     "asr " a ", " a ", r11\n\t"                                                                   \
     "ssat " a ", #8, " a "\n\t"
 #define ML_CONV_PAIR_FAST(a, b, c)                                                              \
@@ -1786,7 +1786,8 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
     const int32_t out_w = output_dims->w;
     const int32_t out_c = d.out_c;
     const int32_t pixels = out_h * out_w;
-    const int fast = ML_CONV_ASM && params->act_min <= -128 && params->act_max >= 127;
+    const int fast = ML_CONV_ASM && params->act_min <= -128 && params->act_max >= 127 &&
+                     ML_DSP_FORM_FITS(params->output_offset);
     const int pointwise = d.k_h == 1 && d.k_w == 1 && (d.in_c & 3) == 0 && params->stride_h == 1 &&
                           params->stride_w == 1 && params->pad_h == 0 && params->pad_w == 0 &&
                           out_h == d.in_h && out_w == d.in_w;
@@ -1996,7 +1997,8 @@ static ML_NOINLINE ml_status ml_conv2d_s8_dsp_in_place(const ml_conv_params *par
         return ML_ARG_ERROR;  /* other layers read pixels after the outputs cover them */
     }
     const int32_t pixels = output_dims->h * output_dims->w;
-    const int fast = ML_CONV_ASM && params->act_min <= -128 && params->act_max >= 127;
+    const int fast = ML_CONV_ASM && params->act_min <= -128 && params->act_max >= 127 &&
+                     ML_DSP_FORM_FITS(params->output_offset);
     const int pairs = (ML_CONV_PAIRS || ML_CONV_PAIRS8) && params->filter_widened != 0;
     int32_t own = pixels;   /* the first pixel only an overlapping last group has */
     int32_t start = pixels; /* where that group starts */

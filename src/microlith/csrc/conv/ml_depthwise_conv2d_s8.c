@@ -141,7 +141,8 @@ static int ml_dw_only_3x3(const ml_depthwise_conv_params *params, const ml_per_c
                           const int32_t *dsp_data, const ml_dims *filter_dims, int32_t channels)
 {
     if (filter_dims->h != 3 || filter_dims->w != 3 || (ML_DW_ONLY_PADDED && !params->dsp_padded_rows) ||
-        params->act_min > -128 || params->act_max < 127) {
+        params->act_min > -128 || params->act_max < 127 ||
+        !ML_DSP_FORM_FITS(params->output_offset)) {
         return 0;
     }
     if (params->dsp_layout == ML_DW_LAYOUT_GROUPS) {
@@ -223,8 +224,8 @@ void ml_dw_dsp_row_3x3(const ml_dw_row_job *job);
  * pass's four groups (544 bytes) pixel by pixel fetched them all from flash again at every
  * pixel (KWS on the stm32l4r5 memory model: 0.74 M of its 1.25 M flash stall cycles). Per group
  * and pixel: 2 loads of the starting values, 8 instructions per tap (the input word, its
- * weights, two SXTB16, four multiply-accumulates), 6 per output channel and 9 of pointer and
- * loop upkeep: 107 for 36 multiply-accumulates. A routine of its own, not inline assembly: the
+ * weights, two SXTB16, four multiply-accumulates), 6 per output channel (5 in the ReLU form,
+ * ML_DSP_RELU_FORM) and 9 of pointer and loop upkeep: 107 for 36 multiply-accumulates (103). A routine of its own, not inline assembly: the
  * loop wants fourteen registers, which gcc cannot give an asm statement in a function that
  * keeps a frame pointer. Registers: r0-r3 the sums, r4 the window, r5 the group's data, r6 the
  * outputs, r7 dx, r12 dy, lr out_c - 4, r8-r11 scratch (r11 walks the requantization
@@ -248,8 +249,8 @@ void ml_dw_dsp_row_3x3(const ml_dw_row_job *job);
 /* {multiplier, round, n} at r11 (ml_dsp_requantize_x2 with the offset in round), SSAT, store */
 #define ML_DW_ROW_OUT(a)                                                                        \
     "ldmia r11!, {r8, r9, r10}\n\t"                                                              \
-    "sub r9, r9, " a ", lsr #31\n\t"                                                             \
-    "smmlar " a ", " a ", r8, r9\n\t"                                                            \
+    ML_DSP_ASM_ROUND("r9", "r9", a)                                                              \
+    "smmlar " a ", " a ", r8, " ML_DSP_ASM_ROUNDED("r9", "r9") "\n\t"                              \
     "asr " a ", " a ", r10\n\t"                                                                  \
     "ssat " a ", #8, " a "\n\t"                                                                  \
     "strb " a ", [r6], #1\n\t"
@@ -617,7 +618,8 @@ static ML_NOINLINE void ml_dw_dsp_run(const ml_depthwise_conv_params *params,
 #else
         void (*const pixel)(const ml_dw_dsp *, const int8_t *, int8_t *) =
             ML_SPECIALISE_DW_3X3 && d.k_h == 3 && d.k_w == 3 && d.all_fast &&
-                    params->act_min <= -128 && params->act_max >= 127
+                    params->act_min <= -128 && params->act_max >= 127 &&
+                    ML_DSP_FORM_FITS(params->output_offset)
                 ? ml_dw_dsp_pixel_3x3
                 : ml_dw_dsp_pixel_any;
 #endif
@@ -767,7 +769,8 @@ void ml_dw_3x3_channel(const ml_dw_3x3_job *job);
  * multiplies for twelve multiply-accumulates, and each plane word is loaded for four outputs
  * instead of two. Then a line's last len % 4 outputs go in pairs (A, B only), the last pair
  * storing one when len is odd: the planes' words_x = (len - 1) / 2 + 2 cover every word read.
- * Per four outputs 59 instructions (36 multiply-accumulates, their requantization and stores).
+ * Per four outputs 59 instructions (36 multiply-accumulates, their requantization and stores;
+ * 55 in the ReLU form, ML_DSP_RELU_FORM).
  * A routine of its own, not inline assembly: the loop takes all fourteen registers, which gcc
  * cannot give an asm statement in a function that keeps a frame pointer. Registers: r0-r3 the
  * sums, r4-r6 the plane words (then multiplier, round, shift), r7-r8 the weights (then the
@@ -806,8 +809,8 @@ void ml_dw_3x3_channel(const ml_dw_3x3_job *job);
     "sub r9, r9, r10, lsl #1\n\t"
 /* a doubled sum to int8 with {multiplier r4, round r5, n r6} (ml_dsp_requantize_x2) */
 #define ML_DW_3X3_REQ(a)                                                                        \
-    "sub r8, r5, " a ", lsr #31\n\t"                                                             \
-    "smmlar " a ", " a ", r4, r8\n\t"                                                            \
+    ML_DSP_ASM_ROUND("r8", "r5", a)                                                              \
+    "smmlar " a ", " a ", r4, " ML_DSP_ASM_ROUNDED("r8", "r5") "\n\t"                              \
     "asr " a ", " a ", r6\n\t"                                                                   \
     "ssat " a ", #8, " a "\n\t"
 
@@ -1695,6 +1698,9 @@ static int ml_dw_m0(const ml_depthwise_conv_params *params, const ml_per_channel
  * ML_NO_IMPL). */
 static int ml_dw_3x3_planes(const ml_depthwise_conv_params *params, const int32_t *dsp_data)
 {
+    if (!ML_DSP_FORM_FITS(params->output_offset)) {
+        return 0;  /* ML_ONLY_RELU: the routine's requantization is the ReLU form's */
+    }
 #if defined(ML_NO_DW_3X3_DERIVE)
     return dsp_data != NULL && (params->dsp_layout & 3) >= ML_DW_LAYOUT_3X3;
 #else
