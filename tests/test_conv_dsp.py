@@ -29,6 +29,20 @@ def test_pixel_groups_and_overlapping_last_group(tmp_path, width):
     verify_on(g, tmp_path, samples=3)
 
 
+@on_cortexm
+@pytest.mark.parametrize("x_shape,kernel", [((2, 2, 3, 64), (4, 5)), ((1, 3, 1, 16), (3, 7)),
+                                            ((1, 4, 2, 8), (1, 5))], ids=["found", "w1", "w2"])
+def test_window_wholly_before_the_image(tmp_path, x_shape, kernel):
+    """A segment of output pixels shorter than the padding (C_IN % 8 == 0: the columns built by
+    segments, ml_conv_dsp_taps): its first tap column lies wholly left of the image. The clipping
+    said its first inside slot was past the segment's end, the routine counted the slots after it
+    as negative, and wrote past the columns until the board faulted (a randomized campaign found
+    the first shape: 4x5 SAME over 2x3x64)."""
+    g = conv_graph(x_shape, 25, kernel, activation="RELU6", in_zp=-123, out_zp=-128,
+                   out_scale=0.19, seed=22)
+    verify_on(g, tmp_path, samples=3)
+
+
 def mixed_records_conv(in_c=3, kernel=(3, 3), out_c=9):
     """One channel of every requantization kind: shifts -2, -10 and -22 (fast), -23 and -30
     (wide), 0 and +1 (general, left shift), and biases near 2^30 (wide: the sum may pass 2^30;

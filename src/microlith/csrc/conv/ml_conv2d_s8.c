@@ -61,8 +61,10 @@ static void ml_conv_clip_window(int32_t origin, int32_t dilation, int32_t taps, 
     if (origin + (taps - 1) * dilation >= size) {
         end = size > origin ? (size - 1 - origin) / dilation + 1 : 0;
     }
-    *lo = first;
-    *hi = end > first ? end : first;
+    /* a window wholly before the image: every tap outside, lo = hi = taps (not past them: callers
+     * count the taps before lo, inside and after hi) */
+    *lo = first < taps ? first : taps;
+    *hi = end > *lo ? end : *lo;
 }
 
 /* Bias, requantization, output offset and clamp. */
