@@ -61,10 +61,8 @@ static void ml_conv_clip_window(int32_t origin, int32_t dilation, int32_t taps, 
     if (origin + (taps - 1) * dilation >= size) {
         end = size > origin ? (size - 1 - origin) / dilation + 1 : 0;
     }
-    /* a window wholly before the image: every tap outside, lo = hi = taps (not past them: callers
-     * count the taps before lo, inside and after hi) */
-    *lo = first < taps ? first : taps;
-    *hi = end > *lo ? end : *lo;
+    *lo = first;
+    *hi = end > first ? end : first;
 }
 
 /* Bias, requantization, output offset and clamp. */
@@ -1054,6 +1052,10 @@ static ML_CONV_SETUP void ml_conv_dsp_segment(ml_conv_dsp *d, const int8_t *in_b
     for (int32_t kx = 0; kx < t->cnt1; ++kx) {
         /* slot p reads input column ix0 + kx + p * sw */
         ml_conv_clip_window(ix0 + kx, sw, n, d->in_w, &lo, &hi);
+        if (lo > n) {  /* the tap column lies wholly left of the image: every slot is zeros (not
+                          lo of them, and -1 after: the routine would run past the columns) */
+            lo = hi = n;
+        }
         t->wide[kx][0] = (ix0 + kx + lo * sw) * c;
         t->wide[kx][1] = lo;
         t->wide[kx][2] = hi - lo;

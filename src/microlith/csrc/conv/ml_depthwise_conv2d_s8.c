@@ -33,10 +33,8 @@ static void ml_dw_clip_window(int32_t origin, int32_t dilation, int32_t taps, in
     if (origin + (taps - 1) * dilation >= size) {
         end = size > origin ? (size - 1 - origin) / dilation + 1 : 0;
     }
-    /* a window wholly before the image: every tap outside, lo = hi = taps (not past them: callers
-     * count the taps before lo, inside and after hi) */
-    *lo = first < taps ? first : taps;
-    *hi = end > *lo ? end : *lo;
+    *lo = first;
+    *hi = end > first ? end : first;
 }
 
 /* Bias, requantization, output offset and clamp of one output channel. */
