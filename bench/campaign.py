@@ -4,7 +4,8 @@ TFLM on random inputs (`microlith verify`).
 
 The unit tests pin chosen edge cases; this walks the shape space around them: odd sizes, images
 smaller than their windows, batch 2, strides, dilation, zero points anywhere, fused ReLU layers
-at zero point -128 (the DSP routines' ReLU form), in place chains, and every --optimize mode.
+at zero point -128 (the DSP routines' ReLU form), in place chains, the 16x8 (int16 activation)
+layers, and every --optimize mode.
 It is how the bugs of the assembly paths that no test named were found (a 4x5 window over a 2x3
 image faulted the Cortex-M4 build). Reproducible: model i of seed S is the same on every run.
 
@@ -33,13 +34,13 @@ from microlith import api  # noqa: E402
 from microlith.frontends.tflite_writer import write_tflite  # noqa: E402
 from microlith.ir import Graph, MicrolithError, Node, Op, Quant, Tensor  # noqa: E402
 
-KINDS = ("conv", "dw", "relu", "fc", "pool", "chain")
+KINDS = ("conv", "dw", "relu", "fc", "pool", "chain", "int16")
 MODES = ("balanced", "speed", "size")
 IN_SCALE = 0.04
 
 
-def _act(name, shape, scale, zp):
-    return Tensor(name, tuple(int(s) for s in shape), "int8", Quant((float(scale),), (int(zp),)))
+def _act(name, shape, scale, zp, dtype="int8"):
+    return Tensor(name, tuple(int(s) for s in shape), dtype, Quant((float(scale),), (int(zp),)))
 
 
 def _const(name, data, dtype, scales=None, axis=0):
@@ -119,7 +120,7 @@ def model(kind: str, rng) -> tuple[Graph, str]:
         w_scale = float(rng.uniform(0.002, 0.02))
         wt = _const("w", rng.integers(-127, 128, (units, depth)), "int8", [w_scale])
         b = _const("b", rng.integers(-5000, 5000, units), "int32", [IN_SCALE * w_scale])
-        y = _act("y", (batch, units), IN_SCALE * w_scale * 40 * math.sqrt(depth), int(rng.integers(-128, 128)))
+        y = _act("y", (batch, units), IN_SCALE * w_scale * 100 * math.sqrt(depth), int(rng.integers(-128, 128)))
         act = str(rng.choice(["NONE", "RELU"]))
         node = Node(Op.FULLY_CONNECTED, ("x", "w", "b"), ("y",), dict(activation=act))
         return _graph(kind, [x, wt, b, y], [node], x, y), f"FULLY_CONNECTED {depth} -> {units} batch {batch} {act}"
@@ -137,6 +138,8 @@ def model(kind: str, rng) -> tuple[Graph, str]:
         node = Node(op, ("x",), ("y",), dict(padding=padding, stride_h=sh, stride_w=sw, filter_h=fh,
                                              filter_w=fw, activation=activation))
         return _graph(kind, [x, y], [node], x, y), f"{op.value} {x.shape} {fh}x{fw}/{sh}x{sw} {padding}"
+    if kind == "int16":
+        return _int16(rng, batch)
     # chain: conv, depthwise 3x3, pointwise, depthwise 3x3 (stride 1 or 2), pointwise; all fused
     # ReLU at zero point -128 (the ReLU form) or zero points anywhere
     relu = rng.random() < 0.5
@@ -157,6 +160,50 @@ def model(kind: str, rng) -> tuple[Graph, str]:
         cur = ts[-1]
     return _graph("chain", tensors, nodes, x, cur), f"chain of 5 from {x.shape}, channels {c}/{c2}, " \
         + ("fused ReLU at zero point -128" if relu else "zero points anywhere")
+
+
+def _int16(rng, batch):
+    """TFLite's 16x8 mode: int16 activations at zero point 0, int8 weights, an int64 bias (now and
+    then int32 or none): a CONV_2D, DEPTHWISE_CONV_2D (depth multiplier 1 or 2) or
+    FULLY_CONNECTED, outputs spread over the int16 range (now and then saturating)."""
+    op = [Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED][int(rng.integers(3))]
+    in_scale = 0.0004
+    bias_type = str(rng.choice(["int64", "int64", "int32", "none"]))
+    if op is Op.FULLY_CONNECTED:
+        depth, units = int(rng.integers(1, 200)), int(rng.integers(1, 40))
+        x = _act("x", (batch, depth), in_scale, 0, "int16")
+        w_shape, axis, taps, out_c, attrs = (units, depth), 0, depth, units, dict(activation="NONE")
+        y_shape = (batch, units)
+        desc = f"int16 FULLY_CONNECTED {depth} -> {units}"
+    else:
+        h, w, c = int(rng.integers(1, 14)), int(rng.integers(1, 14)), int(rng.choice([1, 2, 3, 4, 8, 16]))
+        win = _window(rng, h, w)
+        (k_h, k_w), (s_h, s_w), (d_h, d_w), padding = win["kernel"], win["stride"], win["dilation"], win["padding"]
+        x = _act("x", (batch, h, w, c), in_scale, 0, "int16")
+        mult = int(rng.choice([1, 2])) if op is Op.DEPTHWISE_CONV_2D else 1
+        out_c = c * mult if op is Op.DEPTHWISE_CONV_2D else int(rng.integers(1, 24))
+        if op is Op.DEPTHWISE_CONV_2D:
+            w_shape, axis, taps = (1, k_h, k_w, out_c), 3, k_h * k_w
+        else:
+            w_shape, axis, taps = (out_c, k_h, k_w, c), 0, k_h * k_w * c
+        attrs = dict(padding=padding, stride_h=s_h, stride_w=s_w, dilation_h=d_h, dilation_w=d_w,
+                     activation=str(rng.choice(["NONE", "RELU"])))
+        if op is Op.DEPTHWISE_CONV_2D:
+            attrs["depth_multiplier"] = mult
+        y_shape = (batch, _out_size(h, k_h, s_h, d_h, padding), _out_size(w, k_w, s_w, d_w, padding), out_c)
+        desc = f"int16 {op.value} x{x.shape} out{y_shape} {win} {attrs['activation']}"
+    w_scales = rng.uniform(0.001, 0.006, out_c)
+    wt = _const("w", rng.integers(-127, 128, w_shape), "int8", w_scales, axis)
+    out_scale = in_scale * float(np.mean(w_scales)) * 172 * math.sqrt(taps)  # sums' spread: 8000
+    out_scale *= float(rng.choice([1, 1, 1, 0.01]))
+    y = _act("y", y_shape, out_scale, 0, "int16")
+    inputs = ["x", "w"]
+    tensors = [x, wt, y]
+    if bias_type != "none":
+        tensors.append(_const("b", rng.integers(-10 ** 6, 10 ** 6, out_c), bias_type, in_scale * w_scales))
+        inputs.append("b")
+    node = Node(op, tuple(inputs), ("y",), attrs)
+    return _graph("int16", tensors, [node], x, y), f"{desc}, bias {bias_type}"
 
 
 def main(argv=None) -> int:
