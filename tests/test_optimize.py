@@ -263,6 +263,18 @@ M0_FORMS = {
 }
 
 
+def _exact_and_config(g, tmp_path, target, samples, seed):
+    """g verified byte-exact with TFLM on target, then compiled: (compile result, its ml_config.h,
+    that file's text)."""
+    from test_fast_kernels import write
+    path = write(g, tmp_path)
+    res = microlith.verify(path, target=target, samples=samples, seed=seed)
+    assert res["bit_exact"], res
+    r = microlith.api.compile(path, tmp_path / "c", measure=False)
+    config = tmp_path / "c" / "src" / "microlith_kernels" / "ml_config.h"
+    return r, config, config.read_text()
+
+
 @needs_tools
 @pytest.mark.parametrize("name", list(M0_FORMS))
 def test_m0_builds_one_activation_form(tmp_path, name):
@@ -273,16 +285,10 @@ def test_m0_builds_one_activation_form(tmp_path, name):
     import numpy as np
 
     from test_conv import conv_graph
-    from test_fast_kernels import write
     x_shape, out_c, kernel, kw = M0_FORMS[name]
     dw = out_c is None
     g = conv_graph(x_shape, out_c, kernel, depth_multiplier=1 if dw else None, seed=len(name), **kw)
-    path = write(g, tmp_path)
-    res = microlith.verify(path, target="cortex-m0", samples=3, seed=4)
-    assert res["bit_exact"], res
-    r = microlith.api.compile(path, tmp_path / "c", measure=False)
-    config = tmp_path / "c" / "src" / "microlith_kernels" / "ml_config.h"
-    text = config.read_text()
+    r, config, text = _exact_and_config(g, tmp_path, "cortex-m0", samples=3, seed=4)
     form, other = ("ML_ONLY_RELU", "ML_NO_RELU") if name.endswith("relu") else ("ML_NO_RELU", "ML_ONLY_RELU")
     assert f"#define {form} 1" in text and other not in text
     kernel_name = "DEPTHWISE_CONV2D_S8" if dw else "CONV2D_S8"
@@ -335,12 +341,7 @@ def test_dsp_relu_form(tmp_path, name):
     dw = out_c is None
     g = conv_graph(x_shape, out_c, kernel, stride=stride, depth_multiplier=1 if dw else None,
                    activation="RELU", out_zp=-128, in_zp=-3, seed=len(name))
-    path = write(g, tmp_path)
-    res = microlith.verify(path, target="cortex-m4", samples=4, seed=2)
-    assert res["bit_exact"], res
-    r = microlith.api.compile(path, tmp_path / "c", measure=False)
-    config = tmp_path / "c" / "src" / "microlith_kernels" / "ml_config.h"
-    text = config.read_text()
+    r, config, text = _exact_and_config(g, tmp_path, "cortex-m4", samples=4, seed=2)
     assert "#define ML_ONLY_RELU 1" in text
     rng = np.random.default_rng(5)
     builder = cortexm.FirmwareBuilder(tmp_path / "c", r["name"], "cortex-m4", tmp_path / "probe")
