@@ -261,6 +261,14 @@ def test_profile_prices_the_measured_stream():
         assert board["latency_ms_est_board"] == round(board["cycles_est_board"] / 120e6 * 1e3, 4)
         assert board["latency_ms_est"] == board["latency_ms_est_board"]   # the headline takes the board's flash
         assert "5 wait states" in board["estimate_basis"]
+        # the terminal's few words: the same sources, the validated error, the rest in --json
+        short = board["estimate_summary"]
+        assert len(short) < len(board["estimate_basis"]) / 4
+        for words in ("cortex-m4 timing table", "120 MHz", "stm32l4r5 flash model (5 wait states)",
+                      "known error -9.6% to +6.2%", "110 uA/MHz x 3 V"):
+            assert words in short, short
+        for words in ("cortex-m4 timing table", "120 MHz", "5 wait states", "-9.6% to +6.2%", "110 uA/MHz x 3 V"):
+            assert words in board["estimate_basis"], words
 
 
 @pytest.mark.cortexm

@@ -337,7 +337,7 @@ def _profile_pipeline(a) -> int:
           f"DSP and glue {r.get('dsp_and_glue_instructions', 0):,})")
     print(f"  flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} (stack {_kb(r['stack_bytes'])})")
     lat = "-" if r.get("latency_ms_est") is None else f"{r['latency_ms_est']:.2f} ms"
-    print(f"  latency {lat} (estimate: {r.get('estimate_basis', '')})")
+    print(f"  latency {lat} (estimate: {r.get('estimate_summary', '')}; how it is made: estimate_basis in --json)")
     if r.get("board"):
         print(f"  {'fits' if r['fits_budget'] else 'does not fit'} {r['board']}" +
               (f": {r['budget_message']}" if r.get("budget_message") else ""))
@@ -474,7 +474,8 @@ def cmd_profile(a) -> int:
               "for the model alone)")
     lat = "-" if r.get("latency_ms_est") is None else f"{r['latency_ms_est']:.2f} ms"
     energy = "-" if r.get("energy_uj_est") is None else f"{r['energy_uj_est']:.1f} uJ"
-    print(f"  latency {lat}, energy {energy}  (estimates: {r.get('estimate_basis', '')})")
+    print(f"  latency {lat}, energy {energy}  (estimates: {r.get('estimate_summary', '')}; how they are "
+          "made: estimate_basis in --json)")
     print(f"  outputs {'identical to' if r['output_matches_host'] else 'DIFFERENT from'} the host build")
     layers = r.get("per_layer") or []
     cyc = any("cycles_est" in x for x in layers)

@@ -661,6 +661,7 @@ def estimate(instructions: int | None, target: str, cycles=None) -> dict:
     if board is None:
         out["estimate_basis"] = (f"no latency estimate: {core['name']} names no board to take a clock from; "
                                  "profile with a board target for latency and energy")
+        out["estimate_summary"] = out["estimate_basis"]
         return out
     clock = _fig(board["clock_hz"])
     ua_mhz = _fig(board["energy"]["run_current_ua_per_mhz"])
@@ -668,15 +669,18 @@ def estimate(instructions: int | None, target: str, cycles=None) -> dict:
     whose = "" if t["kind"] == "board" else f" ({core['name']} names {board['name']} for its estimates)"
     if cycles is not None:
         basis = (f"estimate, not a measurement: {cycles.cycles} cycles = the {cycles.instructions} executed "
-                 f"instructions (QEMU block trace) priced by the {core['name']} timing table [{cycles.basis}]; "
+                 f"instructions (QEMU block trace) priced by the {cycles.core} timing table [{cycles.basis}]; "
                  f"zero-wait-state memory: flash wait states, prefetch and caches of the real part are not "
                  f"modelled / {clock / 1e6:g} MHz ({board['name']} clock){whose}")
         n_cycles = cycles.cycles
+        summary = f"cycles from the {cycles.core} timing table over the executed instructions"
     else:
         basis = (f"estimate, not a measurement: instructions x CPI {cpi} (a {core['name']} nominal figure from "
                  f"its documented instruction timings, zero-wait-state memory) / {clock / 1e6:g} MHz "
                  f"({board['name']} clock){whose}")
         n_cycles = instructions * cpi if instructions is not None else None
+        summary = f"instructions x a nominal CPI of {cpi}"
+    summary += f", at {clock / 1e6:g} MHz ({board['name']})"
     if n_cycles is not None:
         out["latency_ms_est"] = round(n_cycles / clock * 1e3, 4)
         if ua_mhz is not None and volts is not None:
@@ -686,9 +690,11 @@ def estimate(instructions: int | None, target: str, cycles=None) -> dict:
         checked = "" if cur.get("checked_against_document") else "; datasheet figure not yet checked"
         basis += (f"; energy = cycles x {ua_mhz:g} uA/MHz x {volts:g} V ({board['name']} run-mode current "
                   f"from {cur['source'].split(',')[0]}{checked})")
+        summary += f"; energy at {ua_mhz:g} uA/MHz x {volts:g} V"
     else:
         basis += f"; no energy estimate: {board['name']} has no run-current-per-MHz figure"
     out["estimate_basis"] = basis
+    out["estimate_summary"] = summary
     return out
 
 

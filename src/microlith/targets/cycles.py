@@ -298,6 +298,7 @@ class CycleEstimate:
     memory_by_function: dict = field(default_factory=dict)   # symbol -> stall cycles
     memory_counts: dict = field(default_factory=dict)        # fetches, misses, loads by region
     memory_basis: str = ""
+    memory_summary: str = ""                                 # memory_basis in a few words
     source: str = "log"                                      # "plugin" or "log"
     phases: list = field(default_factory=list)               # PhaseCycles per marked stretch (plugin)
 
@@ -529,6 +530,7 @@ def estimate_from_memtrace(lines, t: CoreTiming, mem=None) -> CycleEstimate:
         est.memory_by_function = stall_fn
         est.memory_counts = counts
         est.memory_basis = mem.basis()
+        est.memory_summary = mem.summary()
     return est
 
 

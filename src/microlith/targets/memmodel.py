@@ -63,6 +63,7 @@ class MemorySystem:
     description: str               # what the part has, for the basis text
     fetch_bytes: int = 8           # one flash read when no cache says otherwise
     validation: str = ""           # how this board's estimates compared with published real-board runs
+    validation_short: str = ""     # the same in a few words, for the terminal
     stall_unit: str = "wait states"  # what wait_states counts, as the board file names it (a miss's cycles)
 
     def plugin_args(self) -> list[str]:
@@ -90,6 +91,11 @@ class MemorySystem:
                 "not modelled")
         return text + (f"; known error: {self.validation}" if self.validation else "")
 
+    def summary(self) -> str:
+        """basis() in a few words, for the terminal."""
+        known = f", known error {self.validation_short}" if self.validation_short else ", not checked against a board"
+        return f"with the {self.board} flash model ({self.wait_states} {self.stall_unit}){known}"
+
 
 def _geometry(block) -> CacheGeometry | None:
     g = _fig(block)
@@ -111,7 +117,8 @@ def memory_system(board: dict | None) -> MemorySystem | None:
     return MemorySystem(board["name"], int(ws), _geometry(m.get("instruction_cache")),
                         _geometry(m.get("data_cache")), bool(_fig(m.get("unified_cache", False))),
                         bool(_fig(m.get("prefetch", False))), m.get("summary", ""),
-                        validation=(m.get("validation") or {}).get("summary", ""), stall_unit=unit)
+                        validation=(m.get("validation") or {}).get("summary", ""),
+                        validation_short=(m.get("validation") or {}).get("short", ""), stall_unit=unit)
 
 
 # The smallest way of a flash data cache worth chunking the Cortex-M0/M3 convolution's channels
