@@ -331,7 +331,7 @@ def _profile_pipeline(a) -> int:
     if a.json:
         _print_json(r)
         return EXIT_OK if ok else EXIT_CHECK_FAILED
-    print(f"pipeline {r['pipeline']} ({r['model']}) on {r['target']}" + (f" ({r['board']})" if r.get("board") else ""))
+    print(f"pipeline {r['pipeline']} ({r['model']}) on {r['target']}" + (f" ({r['board']})" if r.get("board") not in (None, r["target"]) else ""))
     print(f"  one window of {r['window_samples']} samples ({r['block']} {r['variant']} DSP + int8 model + "
           f"post-processing): {r['instructions']:,} instructions (model {r.get('model_instructions', 0):,}, "
           f"DSP and glue {r.get('dsp_and_glue_instructions', 0):,})")
@@ -428,7 +428,7 @@ def cmd_profile(a) -> int:
     if a.json:
         _print_json(r)
         return EXIT_OK if r.get("output_matches_host", True) else EXIT_CHECK_FAILED
-    print(f"{r['model']} on {r['target']}" + (f" ({r['board']})" if r.get("board") else ""))
+    print(f"{r['model']} on {r['target']}" + (f" ({r['board']})" if r.get("board") not in (None, r["target"]) else ""))
     per_mac = "no MACs" if r["instructions_per_mac"] is None else \
         f"{r['instructions_per_mac']:.2f} per MAC, {r['macs']:,} MACs"  # a signal front end has none
     print(f"  instructions {r['instructions']:,} ({per_mac})")
