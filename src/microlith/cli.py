@@ -331,7 +331,8 @@ def _profile_pipeline(a) -> int:
     if a.json:
         _print_json(r)
         return EXIT_OK if ok else EXIT_CHECK_FAILED
-    print(f"pipeline {r['pipeline']} ({r['model']}) on {r['target']}" + (f" ({r['board']})" if r.get("board") not in (None, r["target"]) else ""))
+    print(f"pipeline {r['pipeline']} ({r['model']}) on {r['target']}"
+          + (f" ({r['board']})" if r.get("board") not in (None, r["target"]) else ""))
     print(f"  one window of {r['window_samples']} samples ({r['block']} {r['variant']} DSP + int8 model + "
           f"post-processing): {r['instructions']:,} instructions (model {r.get('model_instructions', 0):,}, "
           f"DSP and glue {r.get('dsp_and_glue_instructions', 0):,})")

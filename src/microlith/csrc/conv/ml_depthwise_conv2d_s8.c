@@ -225,13 +225,13 @@ void ml_dw_dsp_row_3x3(const ml_dw_row_job *job);
  * pixel (KWS on the stm32l4r5 memory model: 0.74 M of its 1.25 M flash stall cycles). Per group
  * and pixel: 2 loads of the starting values, 8 instructions per tap (the input word, its
  * weights, two SXTB16, four multiply-accumulates), 6 per output channel (5 in the ReLU form,
- * ML_DSP_RELU_FORM) and 9 of pointer and loop upkeep: 107 for 36 multiply-accumulates (103). A routine of its own, not inline assembly: the
- * loop wants fourteen registers, which gcc cannot give an asm statement in a function that
- * keeps a frame pointer. Registers: r0-r3 the sums, r4 the window, r5 the group's data, r6 the
- * outputs, r7 dx, r12 dy, lr out_c - 4, r8-r11 scratch (r11 walks the requantization
- * constants); on the stack: [sp] step - 2 dy (from the window's third row to the next pixel's
- * first), #4 the group's output end, #8 groups left, #12 and #16 the group's first window and
- * outputs.
+ * ML_DSP_RELU_FORM) and 9 of pointer and loop upkeep: 107 for 36 multiply-accumulates (103 in
+ * the ReLU form). A routine of its own, not inline assembly: the loop wants fourteen
+ * registers, which gcc cannot give an asm statement in a function that keeps a frame pointer.
+ * Registers: r0-r3 the sums, r4 the window, r5 the group's data, r6 the outputs, r7 dx, r12
+ * dy, lr out_c - 4, r8-r11 scratch (r11 walks the requantization constants); on the stack:
+ * [sp] step - 2 dy (from the window's third row to the next pixel's first), #4 the group's
+ * output end, #8 groups left, #12 and #16 the group's first window and outputs.
  */
 #define ML_DW_ROW_TAP(load, woff)                                                               \
     load "\n\t"                                                                                  \
