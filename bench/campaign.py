@@ -164,11 +164,14 @@ def model(kind: str, rng) -> tuple[Graph, str]:
 
 def _int16(rng, batch):
     """TFLite's 16x8 mode: int16 activations at zero point 0, int8 weights, an int64 bias (now and
-    then int32 or none): a CONV_2D, DEPTHWISE_CONV_2D (depth multiplier 1 or 2) or
-    FULLY_CONNECTED, outputs spread over the int16 range (now and then saturating)."""
+    then int32, not for the depthwise convolution, or none): a CONV_2D, DEPTHWISE_CONV_2D (depth
+    multiplier 1 or 2) or FULLY_CONNECTED, outputs spread over the int16 range (now and then
+    saturating)."""
     op = [Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED][int(rng.integers(3))]
     in_scale = 0.0004
     bias_type = str(rng.choice(["int64", "int64", "int32", "none"]))
+    if op is Op.DEPTHWISE_CONV_2D and bias_type == "int32":
+        bias_type = "int64"   # TFLM's int16 depthwise reads any bias as int64; microlith refuses int32
     if op is Op.FULLY_CONNECTED:
         depth, units = int(rng.integers(1, 200)), int(rng.integers(1, 40))
         x = _act("x", (batch, depth), in_scale, 0, "int16")

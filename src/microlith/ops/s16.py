@@ -44,9 +44,12 @@ def acc_mode(node, g, bias, dtype: str, out_c: int, allow_int32: bool = True) ->
     int32), 0 for the int64 accumulator of int16 with an int64 bias or none. Refuses other biases."""
     want = ("int32",) if dtype == "int8" else ("int64", "int32") if allow_int32 else ("int64",)
     if bias is not None and (bias.dtype not in want or bias.size != out_c or not bias.is_const):
+        why = ("; TFLM's int16 kernel for this op reads the bias as int64 whatever its type, so an int32 "
+               "bias would be read past its end: store it as int64"
+               if dtype == "int16" and not allow_int32 and bias.dtype == "int32" else "")
         raise MicrolithError(f"{where(node, g)}: bias '{safe_text(bias.name)}' must be constant "
                              f"{' or '.join(want)} of {out_c} values for {dtype} activations "
-                             f"(got {bias.dtype} {list(bias.shape)})")
+                             f"(got {bias.dtype} {list(bias.shape)}){why}")
     return int(dtype == "int8" or (bias is not None and bias.dtype == "int32"))
 
 
