@@ -29,29 +29,17 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from microlith import api  # noqa: E402
 from microlith.frontends.tflite_writer import write_tflite  # noqa: E402
-from microlith.ir import Graph, MicrolithError, Node, Op, Quant, Tensor  # noqa: E402
+from microlith.ir import Graph, MicrolithError, Node, Op  # noqa: E402
+from opmodels import act, const  # noqa: E402
+from test_conv import out_size  # noqa: E402
 
 KINDS = ("conv", "dw", "relu", "fc", "pool", "chain", "int16")
 MODES = ("balanced", "speed", "size")
 IN_SCALE = 0.04
-
-
-def _act(name, shape, scale, zp, dtype="int8"):
-    return Tensor(name, tuple(int(s) for s in shape), dtype, Quant((float(scale),), (int(zp),)))
-
-
-def _const(name, data, dtype, scales=None, axis=0):
-    data = np.asarray(data)
-    quant = None if scales is None else Quant(tuple(float(s) for s in scales), (0,) * len(scales), axis)
-    return Tensor(name, tuple(data.shape), dtype, quant, data.astype(dtype))
-
-
-def _out_size(n, k, stride, dilation, padding):
-    span = (k - 1) * dilation + 1
-    return -(-n // stride) if padding == "SAME" else (n - span) // stride + 1
 
 
 def _conv(rng, name, x, *, depthwise, out_c, kernel, stride, dilation, padding, activation, out_zp):
@@ -65,13 +53,13 @@ def _conv(rng, name, x, *, depthwise, out_c, kernel, stride, dilation, padding, 
         w_shape, axis, taps = (out_c, k_h, k_w, c), 0, k_h * k_w * c
     w_scales = rng.uniform(0.002, 0.02, out_c)
     in_scale = x.quant.scale[0]
-    weights = _const(name + "_w", rng.integers(-127, 128, w_shape), "int8", w_scales, axis)
-    bias = _const(name + "_b", rng.integers(-20 * taps * 64, 20 * taps * 64, out_c), "int32",
-                  in_scale * w_scales)
+    weights = const(name + "_w", rng.integers(-127, 128, w_shape), scale=w_scales, axis=axis, dtype="int8")
+    bias = const(name + "_b", rng.integers(-20 * taps * 64, 20 * taps * 64, out_c),
+                 scale=in_scale * w_scales, dtype="int32")
     out_scale = in_scale * float(np.mean(w_scales)) * 75 * 73 * math.sqrt(taps) / 50
     out_scale *= float(rng.choice([1, 1, 1, 0.1, 8]))
-    shape = (n, _out_size(h, k_h, s_h, d_h, padding), _out_size(w, k_w, s_w, d_w, padding), out_c)
-    y = _act(name, shape, out_scale, out_zp)
+    shape = (n, out_size(h, k_h, s_h, d_h, padding), out_size(w, k_w, s_w, d_w, padding), out_c)
+    y = act(name, shape, out_scale, out_zp)
     attrs = dict(padding=padding, stride_h=s_h, stride_w=s_w, dilation_h=d_h, dilation_w=d_w,
                  activation=activation)
     if depthwise:
@@ -108,7 +96,7 @@ def model(kind: str, rng) -> tuple[Graph, str]:
         win = _window(rng, h, w)
         relu = kind == "relu"
         activation = str(rng.choice(["RELU", "RELU6"] if relu else ["NONE", "RELU", "RELU6"]))
-        x = _act("x", (batch, h, w, c), IN_SCALE, int(rng.integers(-128, 128)))
+        x = act("x", (batch, h, w, c), IN_SCALE, int(rng.integers(-128, 128)))
         node, ts = _conv(rng, "y", x, depthwise=depthwise, out_c=int(rng.integers(1, 70)),
                          activation=activation, out_zp=-128 if relu else int(rng.integers(-128, 128)),
                          **win)
@@ -116,14 +104,14 @@ def model(kind: str, rng) -> tuple[Graph, str]:
             f"{node.op.value} x{x.shape} out{ts[-1].shape} {win} {activation} zp {ts[-1].quant.zero_point[0]}"
     if kind == "fc":
         depth, units = int(rng.integers(1, 300)), int(rng.integers(1, 80))
-        x = _act("x", (batch, depth), IN_SCALE, int(rng.integers(-128, 128)))
+        x = act("x", (batch, depth), IN_SCALE, int(rng.integers(-128, 128)))
         w_scale = float(rng.uniform(0.002, 0.02))
-        wt = _const("w", rng.integers(-127, 128, (units, depth)), "int8", [w_scale])
-        b = _const("b", rng.integers(-5000, 5000, units), "int32", [IN_SCALE * w_scale])
-        y = _act("y", (batch, units), IN_SCALE * w_scale * 100 * math.sqrt(depth), int(rng.integers(-128, 128)))
-        act = str(rng.choice(["NONE", "RELU"]))
-        node = Node(Op.FULLY_CONNECTED, ("x", "w", "b"), ("y",), dict(activation=act))
-        return _graph(kind, [x, wt, b, y], [node], x, y), f"FULLY_CONNECTED {depth} -> {units} batch {batch} {act}"
+        wt = const("w", rng.integers(-127, 128, (units, depth)), scale=[w_scale], dtype="int8")
+        b = const("b", rng.integers(-5000, 5000, units), scale=[IN_SCALE * w_scale], dtype="int32")
+        y = act("y", (batch, units), IN_SCALE * w_scale * 100 * math.sqrt(depth), int(rng.integers(-128, 128)))
+        fc_act = str(rng.choice(["NONE", "RELU"]))
+        node = Node(Op.FULLY_CONNECTED, ("x", "w", "b"), ("y",), dict(activation=fc_act))
+        return _graph(kind, [x, wt, b, y], [node], x, y), f"FULLY_CONNECTED {depth} -> {units} batch {batch} {fc_act}"
     if kind == "pool":
         h, w = int(rng.integers(1, 30)), int(rng.integers(1, 30))
         c = int(rng.choice([1, 3, 4, 8, 16, 24, 32, 40, 64]))
@@ -132,8 +120,8 @@ def model(kind: str, rng) -> tuple[Graph, str]:
         padding = "VALID" if rng.random() < 0.4 and fh <= h and fw <= w else "SAME"
         op = Op.MAX_POOL_2D if rng.random() < 0.5 else Op.AVERAGE_POOL_2D
         zp = int(rng.integers(-128, 128))
-        x = _act("x", (batch, h, w, c), IN_SCALE, zp)
-        y = _act("y", (batch, _out_size(h, fh, sh, 1, padding), _out_size(w, fw, sw, 1, padding), c), IN_SCALE, zp)
+        x = act("x", (batch, h, w, c), IN_SCALE, zp)
+        y = act("y", (batch, out_size(h, fh, sh, 1, padding), out_size(w, fw, sw, 1, padding), c), IN_SCALE, zp)
         activation = str(rng.choice(["NONE", "RELU", "RELU6"]))
         node = Node(op, ("x",), ("y",), dict(padding=padding, stride_h=sh, stride_w=sw, filter_h=fh,
                                              filter_w=fw, activation=activation))
@@ -145,7 +133,7 @@ def model(kind: str, rng) -> tuple[Graph, str]:
     relu = rng.random() < 0.5
     c = int(rng.choice([4, 8, 12, 16, 20, 32]))
     c2 = int(rng.choice([c, 2 * c]))
-    x = _act("x", (batch, int(rng.integers(3, 30)), int(rng.integers(2, 14)), int(rng.choice([1, 3, 4, 8]))),
+    x = act("x", (batch, int(rng.integers(3, 30)), int(rng.integers(2, 14)), int(rng.choice([1, 3, 4, 8]))),
              IN_SCALE, int(rng.integers(-128, 128)))
     specs = [(False, c, (3, 3), 1), (True, c, (3, 3), int(rng.choice([1, 1, 2]))), (False, c2, (1, 1), 1),
              (True, c2, (3, 3), 1), (False, int(rng.integers(2, 12)), (1, 1), 1)]
@@ -174,7 +162,7 @@ def _int16(rng, batch):
         bias_type = "int64"   # TFLM's int16 depthwise reads any bias as int64; microlith refuses int32
     if op is Op.FULLY_CONNECTED:
         depth, units = int(rng.integers(1, 200)), int(rng.integers(1, 40))
-        x = _act("x", (batch, depth), in_scale, 0, "int16")
+        x = act("x", (batch, depth), in_scale, 0, "int16")
         w_shape, axis, taps, out_c, attrs = (units, depth), 0, depth, units, dict(activation="NONE")
         y_shape = (batch, units)
         desc = f"int16 FULLY_CONNECTED {depth} -> {units}"
@@ -182,7 +170,7 @@ def _int16(rng, batch):
         h, w, c = int(rng.integers(1, 14)), int(rng.integers(1, 14)), int(rng.choice([1, 2, 3, 4, 8, 16]))
         win = _window(rng, h, w)
         (k_h, k_w), (s_h, s_w), (d_h, d_w), padding = win["kernel"], win["stride"], win["dilation"], win["padding"]
-        x = _act("x", (batch, h, w, c), in_scale, 0, "int16")
+        x = act("x", (batch, h, w, c), in_scale, 0, "int16")
         mult = int(rng.choice([1, 2])) if op is Op.DEPTHWISE_CONV_2D else 1
         out_c = c * mult if op is Op.DEPTHWISE_CONV_2D else int(rng.integers(1, 24))
         if op is Op.DEPTHWISE_CONV_2D:
@@ -193,17 +181,17 @@ def _int16(rng, batch):
                      activation=str(rng.choice(["NONE", "RELU"])))
         if op is Op.DEPTHWISE_CONV_2D:
             attrs["depth_multiplier"] = mult
-        y_shape = (batch, _out_size(h, k_h, s_h, d_h, padding), _out_size(w, k_w, s_w, d_w, padding), out_c)
+        y_shape = (batch, out_size(h, k_h, s_h, d_h, padding), out_size(w, k_w, s_w, d_w, padding), out_c)
         desc = f"int16 {op.value} x{x.shape} out{y_shape} {win} {attrs['activation']}"
     w_scales = rng.uniform(0.001, 0.006, out_c)
-    wt = _const("w", rng.integers(-127, 128, w_shape), "int8", w_scales, axis)
+    wt = const("w", rng.integers(-127, 128, w_shape), scale=w_scales, axis=axis, dtype="int8")
     out_scale = in_scale * float(np.mean(w_scales)) * 172 * math.sqrt(taps)  # sums' spread: 8000
     out_scale *= float(rng.choice([1, 1, 1, 0.01]))
-    y = _act("y", y_shape, out_scale, 0, "int16")
+    y = act("y", y_shape, out_scale, 0, "int16")
     inputs = ["x", "w"]
     tensors = [x, wt, y]
     if bias_type != "none":
-        tensors.append(_const("b", rng.integers(-10 ** 6, 10 ** 6, out_c), bias_type, in_scale * w_scales))
+        tensors.append(const("b", rng.integers(-10 ** 6, 10 ** 6, out_c), scale=in_scale * w_scales, dtype=bias_type))
         inputs.append("b")
     node = Node(op, tuple(inputs), ("y",), attrs)
     return _graph("int16", tensors, [node], x, y), f"{desc}, bias {bias_type}"

@@ -20,7 +20,7 @@ def _campaign():
     return mod
 
 
-def test_models_are_reproducible_and_valid():
+def test_models_are_reproducible_and_distinct():
     import numpy as np
 
     from microlith.frontends.tflite_writer import write_tflite

@@ -61,8 +61,6 @@ def estimates(instructions: int, target: str, cyc, n_macs: int | None) -> dict:
         if cyc.memory_cycles is not None:
             out["estimate_basis"] += (f"; cycles_est_board / latency_ms_est_board add the flash model: "
                                       f"{out['memory_model']['basis']}")
-            head, _, energy = out["estimate_summary"].partition("; ")
-            out["estimate_summary"] = f"{head}, {cyc.memory_summary}" + (f"; {energy}" if energy else "")
             for fn, v in out["cycles_by_function"].items():
                 v["cycles_est_board"] = v["cycles_est"] + cyc.memory_by_function.get(fn, 0)
             # The board's figure is the one a user meets on the part (code and weights in flash),

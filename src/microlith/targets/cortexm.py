@@ -674,6 +674,8 @@ def estimate(instructions: int | None, target: str, cycles=None) -> dict:
                  f"modelled / {clock / 1e6:g} MHz ({board['name']} clock){whose}")
         n_cycles = cycles.cycles
         summary = f"cycles from the {cycles.core} timing table over the executed instructions"
+        if cycles.memory_summary:   # the board's flash model priced the same run
+            summary += f", {cycles.memory_summary}"
     else:
         basis = (f"estimate, not a measurement: instructions x CPI {cpi} (a {core['name']} nominal figure from "
                  f"its documented instruction timings, zero-wait-state memory) / {clock / 1e6:g} MHz "
