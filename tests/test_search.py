@@ -73,25 +73,38 @@ def test_footprint_first_rejects_untrained_and_compiles_best(tmp_path):
     assert again["session_trials"] == 0 and len(again["rows"]) == 2
 
 
+def _complete_read_only(study: Path) -> list:
+    """The finished trials' numbers, read without writing: optuna.load_study creates missing tables,
+    which races the child creating them and can make the child fail."""
+    if not study.exists():
+        return []
+    import sqlite3
+    from contextlib import closing
+    try:
+        with closing(sqlite3.connect(f"file:{study}?mode=ro", uri=True, timeout=1)) as db:
+            return [n for (n,) in db.execute("SELECT number FROM trials WHERE state = 'COMPLETE'")]
+    except sqlite3.Error:   # the child is still creating the schema
+        return []
+
+
 @needs_tools
 def test_sigkill_mid_search_resumes_and_keeps_finished_trials(tmp_path):
     study, out = tmp_path / "s.db", tmp_path / "out"
-    child = subprocess.Popen([sys.executable, str(HERE / "search_tiny.py"), str(study), str(out), "3"],
-                             env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
+    log = tmp_path / "child.log"
+    with open(log, "wb") as sink:
+        child = subprocess.Popen([sys.executable, str(HERE / "search_tiny.py"), str(study), str(out), "3"],
+                                 env=_env(), stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 240
         done = []
-        while time.monotonic() < deadline and child.poll() is None:
+        while time.monotonic() < deadline:
+            exited = child.poll() is not None   # read before the study: a child that ends meanwhile is seen
+            done = _complete_read_only(study)
+            if done or exited:
+                break
             time.sleep(0.5)
-            if study.exists():
-                try:
-                    done = _finished(study)[1]
-                except Exception:  # the study is being created
-                    continue
-                if done:
-                    break
-        assert done, "the search finished no trial in time"
+        assert done, (f"the search finished no trial in time (child exit {child.poll()}):\n"
+                      + log.read_text(errors="replace")[-3000:])
     finally:
         os.killpg(child.pid, signal.SIGKILL)   # the search and its compilers / QEMU, mid-run
         child.wait()
