@@ -37,7 +37,7 @@ from microlith.ir import Graph, MicrolithError, Node, Op  # noqa: E402
 from opmodels import act, const  # noqa: E402
 from test_conv import out_size  # noqa: E402
 
-KINDS = ("conv", "dw", "relu", "fc", "pool", "chain", "int16")
+KINDS = ("conv", "dw", "relu", "fc", "pool", "chain", "int16", "eltwise", "residual")
 MODES = ("balanced", "speed", "size")
 IN_SCALE = 0.04
 
@@ -128,6 +128,10 @@ def model(kind: str, rng) -> tuple[Graph, str]:
         return _graph(kind, [x, y], [node], x, y), f"{op.value} {x.shape} {fh}x{fw}/{sh}x{sw} {padding}"
     if kind == "int16":
         return _int16(rng, batch)
+    if kind == "eltwise":
+        return _eltwise(rng)
+    if kind == "residual":
+        return _residual(rng, batch)
     # chain: conv, depthwise 3x3, pointwise, depthwise 3x3 (stride 1 or 2), pointwise; all fused
     # ReLU at zero point -128 (the ReLU form) or zero points anywhere
     relu = rng.random() < 0.5
@@ -195,6 +199,87 @@ def _int16(rng, batch):
         inputs.append("b")
     node = Node(op, tuple(inputs), ("y",), attrs)
     return _graph("int16", tensors, [node], x, y), f"{desc}, bias {bias_type}"
+
+
+ELTWISE = (Op.ADD, Op.SUB, Op.MUL, Op.MAXIMUM, Op.MINIMUM, Op.SQUARED_DIFFERENCE)
+
+
+def _eltwise(rng):
+    """A binary op over broadcast shapes of rank 0-4 (each operand's dimension a drawn size or
+    1, now and then of lower rank), scales and zero points anywhere, a fused activation where
+    the op has one. MAXIMUM and MINIMUM compare stored values: one quantization for all three."""
+    op = ELTWISE[int(rng.integers(len(ELTWISE)))]
+    rank = int(rng.integers(0, 5))
+    out = tuple(int(rng.choice([1, 2, 3, 4, 5, 7, 8, 16, 33])) for _ in range(rank))
+
+    def operand():
+        shape = tuple(d if rng.random() < 0.6 else 1 for d in out)
+        if shape and rng.random() < 0.2:
+            shape = shape[int(rng.integers(0, len(shape) + 1)):]   # lower rank, aligned right
+        return shape
+
+    s1, s2 = (float(10 ** rng.uniform(-3, -0.5)) for _ in range(2))
+    z1, z2, zo = (int(rng.integers(-128, 128)) for _ in range(3))
+    if op in (Op.MAXIMUM, Op.MINIMUM):
+        s2, z2, so, zo = s1, z1, s1, z1
+    elif op is Op.MUL:
+        so = s1 * s2 * 128 * float(rng.choice([0.1, 1, 1, 10]))
+    elif op is Op.SQUARED_DIFFERENCE:
+        so = max(s1, s2) ** 2 * 256 * float(rng.choice([0.1, 1, 1, 10]))
+    else:
+        so = 2 * max(s1, s2) * float(rng.choice([0.1, 1, 1, 4]))
+    a, b = act("a", operand(), s1, z1), act("b", operand(), s2, z2)
+    out = tuple(np.broadcast_shapes(a.shape, b.shape))   # a dimension of 1 in both stays 1
+    y = act("y", out, so, zo)
+    attrs = {}
+    if op in (Op.ADD, Op.SUB, Op.MUL):
+        attrs["activation"] = str(rng.choice(["NONE", "NONE", "RELU", "RELU6"]))
+    node = Node(op, ("a", "b"), ("y",), attrs)
+    g = Graph("eltwise", {t.name: t for t in (a, b, y)}, [node], ["a", "b"], ["y"])
+    return g, f"{op.value} {a.shape} {b.shape} -> {out} {attrs.get('activation', '')}"
+
+
+def _residual(rng, batch):
+    """A ResNet block and a classifier head: conv 3x3 (ReLU), conv 3x3, ADD of the block's input
+    (ReLU), then a global AVERAGE_POOL_2D or MEAN, FULLY_CONNECTED and SOFTMAX. The skip keeps the
+    input alive across both convolutions, which the planner and the in-place chunks must honour."""
+    h, w, c = int(rng.integers(2, 24)), int(rng.integers(2, 24)), int(rng.choice([4, 8, 12, 16, 32]))
+    x = act("x", (batch, h, w, c), IN_SCALE, int(rng.integers(-128, 128)))
+    win = dict(kernel=(3, 3), stride=(1, 1), dilation=(1, 1), padding="SAME")
+    relu = rng.random() < 0.5
+    n1, t1 = _conv(rng, "c1", x, depthwise=False, out_c=c, activation="RELU",
+                   out_zp=-128 if relu else int(rng.integers(-128, 128)), **win)
+    n2, t2 = _conv(rng, "c2", t1[-1], depthwise=False, out_c=c, activation="NONE",
+                   out_zp=int(rng.integers(-128, 128)), **win)
+    s_add = 2 * max(IN_SCALE, t2[-1].quant.scale[0]) * float(rng.choice([0.5, 1, 2]))
+    added = act("sum", x.shape, s_add, -128 if relu else int(rng.integers(-128, 128)))
+    nodes = [n1, n2, Node(Op.ADD, ("x", t2[-1].name), ("sum",), dict(activation="RELU"))]
+    tensors = [x, *t1, *t2, added]
+    pooled = act("pooled", (batch, 1, 1, c), s_add * float(rng.choice([0.5, 1])), int(rng.integers(-128, 128)))
+    if rng.random() < 0.5:
+        nodes.append(Node(Op.AVERAGE_POOL_2D, ("sum",), ("pooled",),
+                          dict(padding="VALID", stride_h=1, stride_w=1, filter_h=h, filter_w=w, activation="NONE")))
+        pooled = act("pooled", (batch, 1, 1, c), s_add, added.quant.zero_point[0])   # pooling keeps it
+    else:
+        axis = const("axis", np.array([1, 2], np.int32))
+        tensors.append(axis)
+        nodes.append(Node(Op.MEAN, ("sum", "axis"), ("pooled",), dict(keep_dims=True)))
+    flat = act("flat", (batch, c), pooled.quant.scale[0], pooled.quant.zero_point[0])
+    shape = const("shape", np.array([batch, c], np.int32))
+    classes = int(rng.integers(2, 12))
+    w_scale = float(rng.uniform(0.002, 0.02))
+    wt = const("fc_w", rng.integers(-127, 128, (classes, c)), scale=[w_scale], dtype="int8")
+    b = const("fc_b", rng.integers(-3000, 3000, classes), scale=[flat.quant.scale[0] * w_scale], dtype="int32")
+    logits = act("logits", (batch, classes), flat.quant.scale[0] * w_scale * 60 * math.sqrt(c),
+                 int(rng.integers(-128, 128)))
+    probs = act("probs", (batch, classes), 1 / 256, -128)
+    nodes += [Node(Op.RESHAPE, ("pooled", "shape"), ("flat",), {}),
+              Node(Op.FULLY_CONNECTED, ("flat", "fc_w", "fc_b"), ("logits",), dict(activation="NONE")),
+              Node(Op.SOFTMAX, ("logits",), ("probs",), dict(beta=1.0))]
+    tensors += [pooled, flat, shape, wt, b, logits, probs]
+    return _graph("residual", tensors, nodes, x, probs), \
+        f"residual block {x.shape} ({'ReLU at -128' if relu else 'zero points anywhere'}), " \
+        f"{nodes[3].op.value} head, {classes} classes"
 
 
 def main(argv=None) -> int:
