@@ -37,7 +37,7 @@ from microlith.ir import Graph, MicrolithError, Node, Op  # noqa: E402
 from opmodels import act, const  # noqa: E402
 from test_conv import out_size  # noqa: E402
 
-KINDS = ("conv", "dw", "relu", "fc", "pool", "chain", "int16", "eltwise", "residual")
+KINDS = ("conv", "dw", "relu", "fc", "pool", "chain", "int16", "eltwise", "residual", "graph")
 MODES = ("balanced", "speed", "size")
 IN_SCALE = 0.04
 
@@ -132,6 +132,8 @@ def model(kind: str, rng) -> tuple[Graph, str]:
         return _eltwise(rng)
     if kind == "residual":
         return _residual(rng, batch)
+    if kind == "graph":
+        return _movement_chain(rng, batch)
     # chain: conv, depthwise 3x3, pointwise, depthwise 3x3 (stride 1 or 2), pointwise; all fused
     # ReLU at zero point -128 (the ReLU form) or zero points anywhere
     relu = rng.random() < 0.5
@@ -280,6 +282,66 @@ def _residual(rng, batch):
     return _graph("residual", tensors, nodes, x, probs), \
         f"residual block {x.shape} ({'ReLU at -128' if relu else 'zero points anywhere'}), " \
         f"{nodes[3].op.value} head, {classes} classes"
+
+
+def _movement_chain(rng, batch):
+    """Two to five ops drawn from the data-movement and activation families on a 4-D tensor (each
+    keeps it 4-D):
+    PAD, TRANSPOSE, CONCATENATION (with the graph's input or with itself), RESIZE_NEAREST_NEIGHBOR,
+    MEAN, LOGISTIC, TANH, SOFTMAX, LEAKY_RELU and HARD_SWISH, each with random parameters. Movement
+    ops keep their input's quantization (TFLM requantizes none of them); the others get the output
+    quantization TFLite fixes for them or a random one."""
+    x = act("x", (batch, int(rng.integers(1, 12)), int(rng.integers(1, 12)), int(rng.integers(1, 17))),
+            IN_SCALE, int(rng.integers(-128, 128)))
+    tensors, nodes, cur, steps = [x], [], x, []
+    for k in range(int(rng.integers(2, 6))):
+        s, z, shape = cur.quant.scale[0], cur.quant.zero_point[0], cur.shape
+        name, what = f"t{k}", str(rng.choice(["pad", "transpose", "concat", "resize", "mean", "logistic",
+                                                "tanh", "softmax", "leaky", "hswish"]))
+        ins, attrs, extra = [cur.name], {}, []
+        if what == "pad":
+            pads = rng.integers(0, 3, (len(shape), 2))
+            extra = [const(name + "_p", pads.astype(np.int32))]
+            out = act(name, tuple(int(d + a + b) for d, (a, b) in zip(shape, pads)), s, z)
+            op = Op.PAD
+        elif what == "transpose":
+            perm = rng.permutation(len(shape))
+            extra = [const(name + "_perm", perm.astype(np.int32))]
+            out, op = act(name, tuple(shape[i] for i in perm), s, z), Op.TRANSPOSE
+        elif what == "concat":
+            axis = int(rng.integers(0, len(shape)))
+            fits = x.quant == cur.quant and all(a == b for i, (a, b) in enumerate(zip(x.shape, shape)) if i != axis)
+            other = x if fits and rng.random() < 0.5 else cur
+            ins = [cur.name, other.name]
+            out = act(name, tuple(d + (other.shape[i] if i == axis else 0) for i, d in enumerate(shape)), s, z)
+            op, attrs = Op.CONCATENATION, dict(axis=axis, activation="NONE")
+        elif what == "resize":
+            size = (int(rng.integers(1, 13)), int(rng.integers(1, 13)))
+            flags = [(False, False), (True, False), (False, True), (True, True)][int(rng.integers(4))]
+            extra = [const(name + "_size", np.array(size, np.int32))]
+            out = act(name, (shape[0], size[0], size[1], shape[3]), s, z)
+            op, attrs = Op.RESIZE_NEAREST_NEIGHBOR, dict(align_corners=flags[0], half_pixel_centers=flags[1])
+        elif what == "mean":
+            extra = [const(name + "_axes", np.array([1, 2], np.int32))]
+            out = act(name, (shape[0], 1, 1, shape[3]), s * float(rng.choice([0.5, 1, 2])), int(rng.integers(-128, 128)))
+            op, attrs = Op.MEAN, dict(keep_dims=True)
+        elif what in ("logistic", "tanh", "softmax"):
+            op = {"logistic": Op.LOGISTIC, "tanh": Op.TANH, "softmax": Op.SOFTMAX}[what]
+            out = act(name, shape, 1 / 128, 0) if op is Op.TANH else act(name, shape, 1 / 256, -128)
+            if op is Op.SOFTMAX:
+                attrs = dict(beta=float(rng.choice([1.0, 1.0, 0.5, 2.0])))
+        else:
+            op = Op.LEAKY_RELU if what == "leaky" else Op.HARD_SWISH
+            out = act(name, shape, s * float(rng.uniform(0.3, 2)), int(rng.integers(-128, 128)))
+            if op is Op.LEAKY_RELU:
+                attrs = dict(alpha=float(rng.choice([0.1, 0.2, 0.01, 0.5])))
+        for t in extra:
+            ins.append(t.name)
+        nodes.append(Node(op, tuple(ins), (out.name,), attrs))
+        tensors += [*extra, out]
+        steps.append(op.value)
+        cur = out
+    return _graph("graph", tensors, nodes, x, cur), f"{' -> '.join(steps)} from {x.shape}"
 
 
 def main(argv=None) -> int:
