@@ -209,8 +209,11 @@ ELTWISE = (Op.ADD, Op.SUB, Op.MUL, Op.MAXIMUM, Op.MINIMUM, Op.SQUARED_DIFFERENCE
 def _eltwise(rng):
     """A binary op over broadcast shapes of rank 0-4 (each operand's dimension a drawn size or
     1, now and then of lower rank), scales and zero points anywhere, a fused activation where
-    the op has one. MAXIMUM and MINIMUM compare stored values: one quantization for all three."""
+    the op has one; int8, or int16 (16x8 mode) now and then. MAXIMUM and MINIMUM compare stored
+    values: one quantization for all three."""
     op = ELTWISE[int(rng.integers(len(ELTWISE)))]
+    wide = rng.random() < 0.3   # 16x8 mode: int16 at zero point 0 (TFLM's ADD and SUB take any)
+    dt = "int16" if wide else "int8"
     rank = int(rng.integers(0, 5))
     out = tuple(int(rng.choice([1, 2, 3, 4, 5, 7, 8, 16, 33])) for _ in range(rank))
 
@@ -220,25 +223,26 @@ def _eltwise(rng):
             shape = shape[int(rng.integers(0, len(shape) + 1)):]   # lower rank, aligned right
         return shape
 
-    s1, s2 = (float(10 ** rng.uniform(-3, -0.5)) for _ in range(2))
-    z1, z2, zo = (int(rng.integers(-128, 128)) for _ in range(3))
+    s1, s2 = (float(10 ** rng.uniform(-3, -0.5)) / (256 if wide else 1) for _ in range(2))
+    z1, z2, zo = (int(rng.integers(-128, 128)) if not wide or op in (Op.ADD, Op.SUB) and rng.random() < 0.3 else 0
+                  for _ in range(3))
     if op in (Op.MAXIMUM, Op.MINIMUM):
         s2, z2, so, zo = s1, z1, s1, z1
     elif op is Op.MUL:
-        so = s1 * s2 * 128 * float(rng.choice([0.1, 1, 1, 10]))
+        so = s1 * s2 * (32768 if wide else 128) * float(rng.choice([0.1, 1, 1, 10]))
     elif op is Op.SQUARED_DIFFERENCE:
-        so = max(s1, s2) ** 2 * 256 * float(rng.choice([0.1, 1, 1, 10]))
+        so = max(s1, s2) ** 2 * (32768 if wide else 256) * float(rng.choice([0.1, 1, 1, 10]))
     else:
         so = 2 * max(s1, s2) * float(rng.choice([0.1, 1, 1, 4]))
-    a, b = act("a", operand(), s1, z1), act("b", operand(), s2, z2)
+    a, b = act("a", operand(), s1, z1, dt), act("b", operand(), s2, z2, dt)
     out = tuple(np.broadcast_shapes(a.shape, b.shape))   # a dimension of 1 in both stays 1
-    y = act("y", out, so, zo)
+    y = act("y", out, so, zo, dt)
     attrs = {}
     if op in (Op.ADD, Op.SUB, Op.MUL):
         attrs["activation"] = str(rng.choice(["NONE", "NONE", "RELU", "RELU6"]))
     node = Node(op, ("a", "b"), ("y",), attrs)
     g = Graph("eltwise", {t.name: t for t in (a, b, y)}, [node], ["a", "b"], ["y"])
-    return g, f"{op.value} {a.shape} {b.shape} -> {out} {attrs.get('activation', '')}"
+    return g, f"{dt} {op.value} {a.shape} {b.shape} -> {out} {attrs.get('activation', '')}"
 
 
 def _residual(rng, batch):
@@ -291,48 +295,57 @@ def _movement_chain(rng, batch):
     MEAN, LOGISTIC, TANH, SOFTMAX, LEAKY_RELU and HARD_SWISH, each with random parameters. Movement
     ops keep their input's quantization (TFLM requantizes none of them); the others get the output
     quantization TFLite fixes for them or a random one."""
+    wide = rng.random() < 0.3   # 16x8 mode: int16 at zero point 0, no HARD_SWISH (TFLM has none)
+    dt = "int16" if wide else "int8"
+
+    def zp():
+        return 0 if wide else int(rng.integers(-128, 128))
+
     x = act("x", (batch, int(rng.integers(1, 12)), int(rng.integers(1, 12)), int(rng.integers(1, 17))),
-            IN_SCALE, int(rng.integers(-128, 128)))
+            IN_SCALE / (256 if wide else 1), zp(), dt)
     tensors, nodes, cur, steps = [x], [], x, []
     for k in range(int(rng.integers(2, 6))):
         s, z, shape = cur.quant.scale[0], cur.quant.zero_point[0], cur.shape
         name, what = f"t{k}", str(rng.choice(["pad", "transpose", "concat", "resize", "mean", "logistic",
-                                                "tanh", "softmax", "leaky", "hswish"]))
+                                                "tanh", "softmax", "leaky"] + ([] if wide else ["hswish"])))
         ins, attrs, extra = [cur.name], {}, []
         if what == "pad":
             pads = rng.integers(0, 3, (len(shape), 2))
             extra = [const(name + "_p", pads.astype(np.int32))]
-            out = act(name, tuple(int(d + a + b) for d, (a, b) in zip(shape, pads)), s, z)
+            out = act(name, tuple(int(d + a + b) for d, (a, b) in zip(shape, pads)), s, z, dt)
             op = Op.PAD
         elif what == "transpose":
             perm = rng.permutation(len(shape))
             extra = [const(name + "_perm", perm.astype(np.int32))]
-            out, op = act(name, tuple(shape[i] for i in perm), s, z), Op.TRANSPOSE
+            out, op = act(name, tuple(shape[i] for i in perm), s, z, dt), Op.TRANSPOSE
         elif what == "concat":
             axis = int(rng.integers(0, len(shape)))
             fits = x.quant == cur.quant and all(a == b for i, (a, b) in enumerate(zip(x.shape, shape)) if i != axis)
             other = x if fits and rng.random() < 0.5 else cur
             ins = [cur.name, other.name]
-            out = act(name, tuple(d + (other.shape[i] if i == axis else 0) for i, d in enumerate(shape)), s, z)
+            out = act(name, tuple(d + (other.shape[i] if i == axis else 0) for i, d in enumerate(shape)), s, z, dt)
             op, attrs = Op.CONCATENATION, dict(axis=axis, activation="NONE")
         elif what == "resize":
             size = (int(rng.integers(1, 13)), int(rng.integers(1, 13)))
             flags = [(False, False), (True, False), (False, True), (True, True)][int(rng.integers(4))]
             extra = [const(name + "_size", np.array(size, np.int32))]
-            out = act(name, (shape[0], size[0], size[1], shape[3]), s, z)
+            out = act(name, (shape[0], size[0], size[1], shape[3]), s, z, dt)
             op, attrs = Op.RESIZE_NEAREST_NEIGHBOR, dict(align_corners=flags[0], half_pixel_centers=flags[1])
         elif what == "mean":
             extra = [const(name + "_axes", np.array([1, 2], np.int32))]
-            out = act(name, (shape[0], 1, 1, shape[3]), s * float(rng.choice([0.5, 1, 2])), int(rng.integers(-128, 128)))
+            out = act(name, (shape[0], 1, 1, shape[3]), s * float(rng.choice([0.5, 1, 2])), zp(), dt)
             op, attrs = Op.MEAN, dict(keep_dims=True)
         elif what in ("logistic", "tanh", "softmax"):
             op = {"logistic": Op.LOGISTIC, "tanh": Op.TANH, "softmax": Op.SOFTMAX}[what]
-            out = act(name, shape, 1 / 128, 0) if op is Op.TANH else act(name, shape, 1 / 256, -128)
+            if wide:
+                out = act(name, shape, 1 / 32768, 0, dt)
+            else:
+                out = act(name, shape, 1 / 128, 0) if op is Op.TANH else act(name, shape, 1 / 256, -128)
             if op is Op.SOFTMAX:
                 attrs = dict(beta=float(rng.choice([1.0, 1.0, 0.5, 2.0])))
         else:
             op = Op.LEAKY_RELU if what == "leaky" else Op.HARD_SWISH
-            out = act(name, shape, s * float(rng.uniform(0.3, 2)), int(rng.integers(-128, 128)))
+            out = act(name, shape, s * float(rng.uniform(0.3, 2)), zp(), dt)
             if op is Op.LEAKY_RELU:
                 attrs = dict(alpha=float(rng.choice([0.1, 0.2, 0.01, 0.5])))
         for t in extra:
@@ -341,7 +354,7 @@ def _movement_chain(rng, batch):
         tensors += [*extra, out]
         steps.append(op.value)
         cur = out
-    return _graph("graph", tensors, nodes, x, cur), f"{' -> '.join(steps)} from {x.shape}"
+    return _graph("graph", tensors, nodes, x, cur), f"{dt}: {' -> '.join(steps)} from {x.shape}"
 
 
 def main(argv=None) -> int:
