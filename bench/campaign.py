@@ -5,7 +5,8 @@ TFLM on random inputs (`microlith verify`).
 The unit tests pin chosen edge cases; this walks the shape space around them: odd sizes, images
 smaller than their windows, batch 2, strides, dilation, zero points anywhere, fused ReLU layers
 at zero point -128 (the DSP routines' ReLU form), in place chains, the 16x8 (int16 activation)
-layers, and every --optimize mode.
+layers, and every --optimize mode; elementwise ops over random broadcasts, a residual block with a
+classifier head, chains of data-movement and activation ops, and transposed convolutions.
 It is how the bugs of the assembly paths that no test named were found (a 4x5 window over a 2x3
 image faulted the Cortex-M4 build). Reproducible: model i of seed S is the same on every run.
 
@@ -36,8 +37,9 @@ from microlith.frontends.tflite_writer import write_tflite  # noqa: E402
 from microlith.ir import Graph, MicrolithError, Node, Op  # noqa: E402
 from opmodels import act, const  # noqa: E402
 from test_conv import out_size  # noqa: E402
+from test_matmul import tconv_graph  # noqa: E402
 
-KINDS = ("conv", "dw", "relu", "fc", "pool", "chain", "int16", "eltwise", "residual", "graph")
+KINDS = ("conv", "dw", "relu", "fc", "pool", "chain", "int16", "eltwise", "residual", "graph", "tconv")
 MODES = ("balanced", "speed", "size")
 IN_SCALE = 0.04
 
@@ -134,6 +136,8 @@ def model(kind: str, rng) -> tuple[Graph, str]:
         return _residual(rng, batch)
     if kind == "graph":
         return _movement_chain(rng, batch)
+    if kind == "tconv":
+        return _tconv(rng, batch)
     # chain: conv, depthwise 3x3, pointwise, depthwise 3x3 (stride 1 or 2), pointwise; all fused
     # ReLU at zero point -128 (the ReLU form) or zero points anywhere
     relu = rng.random() < 0.5
@@ -355,6 +359,24 @@ def _movement_chain(rng, batch):
         steps.append(op.value)
         cur = out
     return _graph("graph", tensors, nodes, x, cur), f"{dt}: {' -> '.join(steps)} from {x.shape}"
+
+
+def _tconv(rng, batch):
+    """A TRANSPOSE_CONV (the tests' tconv_graph) with a random kernel, stride, padding, activation,
+    zero points, per-tensor or per-channel weights and a bias present, absent or omitted; int8, or
+    16x8 now and then."""
+    wide = rng.random() < 0.3
+    x_shape = (batch, int(rng.integers(1, 9)), int(rng.integers(1, 9)), int(rng.integers(1, 17)))
+    kernel = (int(rng.integers(1, 6)), int(rng.integers(1, 6)))
+    stride = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+    kw = dict(stride=stride, padding=str(rng.choice(["SAME", "VALID"])),
+              activation=str(rng.choice(["NONE", "RELU", "RELU6"])),
+              per_channel=bool(rng.random() < 0.7), bias=[True, True, False, "omit"][int(rng.integers(4))],
+              dtype="int16" if wide else "int8", seed=int(rng.integers(1 << 30)))
+    if not wide:
+        kw.update(in_zp=int(rng.integers(-128, 128)), out_zp=int(rng.integers(-128, 128)))
+    return tconv_graph(x_shape, int(rng.integers(1, 20)), kernel, **kw), f"{kw['dtype']} TRANSPOSE_CONV x{x_shape} kernel {kernel} {kw['padding']} stride {stride} " \
+              f"{kw['activation']} bias {kw['bias']}"
 
 
 def main(argv=None) -> int:
