@@ -1,12 +1,13 @@
-"""Randomized differential campaign: random int8 layers and small chains, each compiled, built
-for the given targets (the host, or emulated Cortex-M cores) and compared byte for byte with
-TFLM on random inputs (`microlith verify`).
+"""Randomized differential campaign: random int8 and int16 layers, ops and small graphs, each
+compiled, built for the given targets (the host, or emulated Cortex-M cores) and compared byte
+for byte with TFLM on random inputs (`microlith verify`).
 
 The unit tests pin chosen edge cases; this walks the shape space around them: odd sizes, images
 smaller than their windows, batch 2, strides, dilation, zero points anywhere, fused ReLU layers
 at zero point -128 (the DSP routines' ReLU form), in place chains, the 16x8 (int16 activation)
 layers, and every --optimize mode; elementwise ops over random broadcasts, a residual block with a
-classifier head, chains of data-movement and activation ops, and transposed convolutions.
+classifier head, chains of data-movement and activation ops, transposed convolutions, and one op
+of the math, reduction and matrix families (ELU to BATCH_MATMUL) at log-uniform scales.
 It is how the bugs of the assembly paths that no test named were found (a 4x5 window over a 2x3
 image faulted the Cortex-M4 build). Reproducible: model i of seed S is the same on every run.
 
@@ -35,11 +36,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 from microlith import api  # noqa: E402
 from microlith.frontends.tflite_writer import write_tflite  # noqa: E402
 from microlith.ir import Graph, MicrolithError, Node, Op  # noqa: E402
-from opmodels import act, const  # noqa: E402
+from opmodels import act, const, single_op  # noqa: E402
 from test_conv import out_size  # noqa: E402
-from test_matmul import tconv_graph  # noqa: E402
+from test_matmul import bmm_graph, tconv_graph  # noqa: E402
+from test_reduce import arg_graph, cumsum_graph, l2norm_graph, log_softmax_graph, reduce_graph  # noqa: E402
 
-KINDS = ("conv", "dw", "relu", "fc", "pool", "chain", "int16", "eltwise", "residual", "graph", "tconv")
+KINDS = ("conv", "dw", "relu", "fc", "pool", "chain", "int16", "eltwise", "residual", "graph", "tconv",
+         "math")
 MODES = ("balanced", "speed", "size")
 IN_SCALE = 0.04
 
@@ -138,6 +141,8 @@ def model(kind: str, rng) -> tuple[Graph, str]:
         return _movement_chain(rng, batch)
     if kind == "tconv":
         return _tconv(rng, batch)
+    if kind == "math":
+        return _math(rng, batch)
     # chain: conv, depthwise 3x3, pointwise, depthwise 3x3 (stride 1 or 2), pointwise; all fused
     # ReLU at zero point -128 (the ReLU form) or zero points anywhere
     relu = rng.random() < 0.5
@@ -377,6 +382,111 @@ def _tconv(rng, batch):
         kw.update(in_zp=int(rng.integers(-128, 128)), out_zp=int(rng.integers(-128, 128)))
     return tconv_graph(x_shape, int(rng.integers(1, 20)), kernel, **kw), f"{kw['dtype']} TRANSPOSE_CONV x{x_shape} kernel {kernel} {kw['padding']} stride {stride} " \
               f"{kw['activation']} bias {kw['bias']}"
+
+
+MATH_OPS = ("elu", "abs", "rsqrt", "prelu", "div", "quantize", "relu", "log_softmax", "l2norm", "reduce",
+            "sum", "cumsum", "arg", "batch_matmul")
+
+
+def _scale(rng, lo, hi):
+    """A scale drawn log-uniformly from [lo, hi]: the multipliers and shifts derived from it land
+    anywhere, which is where float32 and double derivations part (tests/test_math.py)."""
+    return float(10 ** rng.uniform(math.log10(lo), math.log10(hi)))
+
+
+def _math(rng, batch):
+    """One op of the math, reduction and matrix families on a random shape, with scales drawn
+    log-uniformly and zero points anywhere (int16: 0, where TFLM's kernel wants it): ELU, ABS,
+    RSQRT (zero point -128: TFLM fails on a negative input), PRELU (alpha a constant or an input),
+    DIV, QUANTIZE between int8 and int16, RELU and RELU6 with a rescale, LOG_SOFTMAX,
+    L2_NORMALIZATION, REDUCE_MAX/MIN, SUM, CUMSUM, ARG_MAX/MIN and BATCH_MATMUL (the tests'
+    builders, tests/test_reduce.py and test_matmul.py). Output scales follow the op's range times
+    a random factor, so outputs both saturate and use their range."""
+    what = MATH_OPS[int(rng.integers(len(MATH_OPS)))]
+    rank = int(rng.integers(1, 5))
+    shape = (batch,) * (rank > 1) + tuple(int(rng.choice([1, 2, 3, 5, 8, 13, 16, 33])) for _ in range(rank - 1)) \
+        if rank > 1 else (int(rng.choice([1, 7, 64, 200])),)
+    zp = lambda: int(rng.integers(-128, 128))  # noqa: E731
+    si, zi = _scale(rng, 0.002, 0.5), zp()
+    span = lambda lo, hi: (hi - lo) / 255 * _scale(rng, 0.4, 2.5)  # noqa: E731  an output scale for [lo, hi]
+    lo, hi = (-128 - zi) * si, (127 - zi) * si   # the input's real range
+    x = act("x", shape, si, zi)
+    if what == "elu":
+        g = single_op(Op.ELU, [x], [act("y", shape, span(max(lo, -1.0), max(hi, 0.01)), zp())])
+    elif what == "abs":
+        if rng.random() < 0.3:
+            s16 = si / 256
+            g = single_op(Op.ABS, [act("x", shape, s16, 0, "int16")],
+                          [act("y", shape, s16 * _scale(rng, 0.3, 3), 0, "int16")])
+        else:
+            g = single_op(Op.ABS, [x], [act("y", shape, span(0, max(-lo, hi)) * 2, zp())])
+    elif what == "rsqrt":
+        x = act("x", shape, si, -128)
+        g = single_op(Op.RSQRT, [x], [act("y", shape, span(0, 1 / math.sqrt(si)), zp())])
+    elif what == "prelu":
+        a_shape = shape[-1:] if rng.random() < 0.5 else tuple(d if rng.random() < 0.5 else 1 for d in shape)
+        sa, za = _scale(rng, 0.001, 0.02), zp()
+        alpha = const("alpha", rng.integers(-128, 128, a_shape), scale=sa, zp=za, dtype="int8") \
+            if rng.random() < 0.6 else act("alpha", a_shape, sa, za)
+        amax = 255 * sa
+        g = single_op(Op.PRELU, [x, alpha], [act("y", shape, span(min(lo * amax, -hi * amax, lo), max(hi, -lo * amax)),
+                                                      zp())])
+    elif what == "div":
+        b_shape = tuple(d if rng.random() < 0.6 else 1 for d in shape)
+        sb, zb = _scale(rng, 0.005, 0.5), zp()
+        b = act("b", b_shape, sb, zb)
+        g = single_op(Op.DIV, [x, b], [act("y", shape, si / sb * _scale(rng, 0.05, 3), zp())],
+                      dict(activation=str(rng.choice(["NONE", "NONE", "RELU", "RELU6", "RELU_N1_TO_1"]))))
+    elif what == "quantize":
+        src, dst = (str(rng.choice(["int8", "int8", "int16"])) for _ in range(2))
+        s_in = si / (256 if src == "int16" else 1)
+        ratio = _scale(rng, 0.05, 20) * (256 if src == "int8" and dst == "int16" else 1) \
+            / (256 if src == "int16" and dst == "int8" else 1)
+        g = single_op(Op.QUANTIZE, [act("x", shape, s_in, 0 if src == "int16" else zi, src)],
+                      [act("y", shape, s_in / ratio, 0 if dst == "int16" else zp(), dst)])
+    elif what == "relu":
+        op = (Op.RELU, Op.RELU6)[int(rng.integers(2))]
+        if rng.random() < 0.3:
+            s16 = si / 256
+            g = single_op(op, [act("x", shape, s16, 0, "int16")],
+                          [act("y", shape, s16 * _scale(rng, 0.3, 3), 0, "int16")])
+        else:
+            g = single_op(op, [x], [act("y", shape, span(0.0, max(hi, 0.01) if op is Op.RELU else 6.0), zp())])
+    elif what == "log_softmax":
+        g = log_softmax_graph(shape, _scale(rng, 0.004, 2.0), zi)
+    elif what == "l2norm":
+        g = l2norm_graph(shape, si, zi)
+    elif what in ("reduce", "sum"):
+        axes = [i for i in range(rank) if rng.random() < 0.5] or [rank - 1]
+        axes = [a - rank if rng.random() < 0.3 else a for a in axes]   # negative axes now and then
+        count = int(np.prod([shape[a] for a in axes]))
+        op = Op.SUM if what == "sum" else (Op.REDUCE_MAX, Op.REDUCE_MIN)[int(rng.integers(2))]
+        out_q = (si * math.sqrt(count) * _scale(rng, 0.5, 4), zp()) if op is Op.SUM else (si, zi)
+        g = reduce_graph(op, shape, axes, bool(rng.random() < 0.5), (si, zi), out_q)
+    elif what == "cumsum":
+        axis = int(rng.integers(-rank, rank))
+        g = cumsum_graph(shape, axis, (si, zi), (si * math.sqrt(shape[axis]) * _scale(rng, 0.5, 4), zp()),
+                         exclusive=bool(rng.random() < 0.5), reverse=bool(rng.random() < 0.5))
+    elif what == "arg":
+        g = arg_graph((Op.ARG_MAX, Op.ARG_MIN)[int(rng.integers(2))], shape, int(rng.integers(-rank, rank)), zi)
+    else:
+        wide = rng.random() < 0.3
+        rows, depth, cols = (int(rng.integers(1, 20)) for _ in range(3))
+        bshape = tuple(int(rng.integers(1, 4)) for _ in range(int(rng.integers(0, 3))))
+        adj_x, adj_y = bool(rng.random() < 0.3), bool(rng.random() < 0.3)
+        lhs = bshape + ((depth, rows) if adj_x else (rows, depth))
+        rhs = tuple(d if rng.random() < 0.6 else 1 for d in bshape) + ((cols, depth) if adj_y else (depth, cols))
+        if rng.random() < 0.3:
+            rhs = rhs[-2:]   # a rank-2 right operand under a batched left one
+        kw = dict(adj_x=adj_x, adj_y=adj_y, rhs_const=bool(rng.random() < 0.4), dtype="int16" if wide else "int8",
+                  seed=int(rng.integers(1 << 30)))
+        if not wide:
+            kw.update(lhs_zp=zp(), rhs_zp=zp() if not kw["rhs_const"] else 0, out_zp=zp())
+        g = bmm_graph(lhs, rhs, **kw)
+    node = g.nodes[0]
+    ins = ", ".join(f"{g.t(n).dtype}{list(g.t(n).shape)}" for n in node.inputs if n)
+    return g, f"{node.op.value}({ins}) -> {g.t(node.outputs[0]).dtype}{list(g.t(node.outputs[0]).shape)} " \
+        f"{node.attrs or ''}"
 
 
 def main(argv=None) -> int:
