@@ -6,8 +6,9 @@ The unit tests pin chosen edge cases; this walks the shape space around them: od
 smaller than their windows, batch 2, strides, dilation, zero points anywhere, fused ReLU layers
 at zero point -128 (the DSP routines' ReLU form), in place chains, the 16x8 (int16 activation)
 layers, and every --optimize mode; elementwise ops over random broadcasts, a residual block with a
-classifier head, chains of data-movement and activation ops, transposed convolutions, and one op
-of the math, reduction and matrix families (ELU to BATCH_MATMUL) at log-uniform scales.
+classifier head, chains of data-movement and activation ops, transposed convolutions, one op of
+the math, reduction and matrix families (ELU to BATCH_MATMUL) at log-uniform scales, and one of
+the slicing family (STRIDED_SLICE with masks, GATHER, MIRROR_PAD, SPLIT_V, PACK, ...).
 It is how the bugs of the assembly paths that no test named were found (a 4x5 window over a 2x3
 image faulted the Cortex-M4 build). Reproducible: model i of seed S is the same on every run.
 
@@ -42,7 +43,7 @@ from test_matmul import bmm_graph, tconv_graph  # noqa: E402
 from test_reduce import arg_graph, cumsum_graph, l2norm_graph, log_softmax_graph, reduce_graph  # noqa: E402
 
 KINDS = ("conv", "dw", "relu", "fc", "pool", "chain", "int16", "eltwise", "residual", "graph", "tconv",
-         "math")
+         "math", "slice")
 MODES = ("balanced", "speed", "size")
 IN_SCALE = 0.04
 
@@ -143,6 +144,8 @@ def model(kind: str, rng) -> tuple[Graph, str]:
         return _tconv(rng, batch)
     if kind == "math":
         return _math(rng, batch)
+    if kind == "slice":
+        return _slice(rng, batch)
     # chain: conv, depthwise 3x3, pointwise, depthwise 3x3 (stride 1 or 2), pointwise; all fused
     # ReLU at zero point -128 (the ReLU form) or zero points anywhere
     relu = rng.random() < 0.5
@@ -487,6 +490,96 @@ def _math(rng, batch):
     ins = ", ".join(f"{g.t(n).dtype}{list(g.t(n).shape)}" for n in node.inputs if n)
     return g, f"{node.op.value}({ins}) -> {g.t(node.outputs[0]).dtype}{list(g.t(node.outputs[0]).shape)} " \
         f"{node.attrs or ''}"
+
+
+def _strided_slice_shape(shape, begin, end, strides, begin_mask, end_mask, shrink):
+    """The output shape of TFLite's STRIDED_SLICE (numpy's slicing, which it follows; a shrunk axis
+    is an index and drops out)."""
+    out = []
+    for i, d in enumerate(shape):
+        if shrink >> i & 1:
+            continue
+        b = None if begin_mask >> i & 1 else begin[i]
+        e = None if end_mask >> i & 1 else end[i]
+        out.append(len(range(*slice(b, e, strides[i]).indices(d))))
+    return tuple(out)
+
+
+def _slice(rng, batch):
+    """One op of the slicing and rearranging family on a random shape, zero point anywhere:
+    STRIDED_SLICE (begins and ends anywhere, out of range too, strides of either sign, begin, end
+    and shrink masks), GATHER (constant indices of rank 0-2 on any axis), MIRROR_PAD (REFLECT and
+    SYMMETRIC to their limits), DEPTH_TO_SPACE, SPACE_TO_DEPTH, SPLIT_V and PACK; int16 now and
+    then where TFLM's kernel takes it (STRIDED_SLICE, SPLIT_V, PACK)."""
+    what = str(rng.choice(["strided_slice", "strided_slice", "gather", "mirror_pad", "depth_to_space",
+                           "space_to_depth", "split_v", "pack"]))
+    rank = int(rng.integers(1, 5))
+    shape = tuple(int(rng.choice([1, 2, 3, 4, 5, 7, 9, 16])) for _ in range(rank))
+    wide = what in ("strided_slice", "split_v", "pack") and rng.random() < 0.3
+    dt, zp = ("int16", 0) if wide else ("int8", int(rng.integers(-128, 128)))
+    s_x = IN_SCALE / (256 if wide else 1)
+    x = act("x", shape, s_x, zp, dt)
+    i32 = lambda v: np.array(v, np.int32)  # noqa: E731
+    if what == "strided_slice":
+        strides = [int(rng.choice([1, 1, 2, 3, -1, -2])) for _ in shape]
+        begin = [int(rng.integers(-d - 2, d + 2)) for d in shape]
+        end = [int(rng.integers(-d - 2, d + 2)) for d in shape]
+        bm, em = (int(rng.integers(0, 1 << rank)) for _ in range(2))
+        shrink = 0
+        for i, d in enumerate(shape):
+            if rng.random() < 0.2:   # an index in range, no masks on that axis
+                shrink |= 1 << i
+                begin[i], end[i], strides[i] = (k := int(rng.integers(-d, d))), k + 1 if k != -1 else 0, 1
+                bm &= ~(1 << i)
+                em &= ~(1 << i)
+        for i in range(rank):   # an axis the slice would leave empty spans its whole length instead
+            if not shrink >> i & 1 and 0 in _strided_slice_shape(shape[i:i + 1], begin[i:i + 1], end[i:i + 1],
+                                                                  strides[i:i + 1], bm >> i, em >> i, 0):
+                bm, em = bm | 1 << i, em | 1 << i
+        oshape = _strided_slice_shape(shape, begin, end, strides, bm, em, shrink)
+        attrs = dict(begin_mask=bm, end_mask=em, ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=shrink,
+                     offset=False)
+        g = single_op(Op.STRIDED_SLICE, [x, const("begin", i32(begin)), const("end", i32(end)),
+                                         const("strides", i32(strides))], [act("y", oshape, s_x, zp, dt)], attrs)
+    elif what == "gather":
+        axis = int(rng.integers(-rank, rank))
+        a = axis % rank
+        idx = i32(rng.integers(0, shape[a], tuple(int(rng.integers(1, 5)) for _ in range(int(rng.integers(0, 3))))))
+        g = single_op(Op.GATHER, [x, const("idx", idx)], [act("y", shape[:a] + idx.shape + shape[a + 1:], s_x, zp)],
+                      dict(axis=axis, batch_dims=0))
+    elif what == "mirror_pad":
+        mode = str(rng.choice(["REFLECT", "SYMMETRIC"]))
+        top = lambda d: d - 1 if mode == "REFLECT" else d  # noqa: E731
+        pads = [[int(rng.integers(0, top(d) + 1)), int(rng.integers(0, top(d) + 1))] for d in shape]
+        oshape = tuple(d + a + b for d, (a, b) in zip(shape, pads))
+        g = single_op(Op.MIRROR_PAD, [x, const("pads", i32(pads))], [act("y", oshape, s_x, zp)], dict(mode=mode))
+    elif what in ("depth_to_space", "space_to_depth"):
+        b = int(rng.choice([1, 2, 2, 3]))
+        h, w, c = (int(rng.integers(1, 5)) for _ in range(3))
+        if what == "depth_to_space":
+            shape, oshape, op = (batch, h, w, c * b * b), (batch, h * b, w * b, c), Op.DEPTH_TO_SPACE
+        else:
+            shape, oshape, op = (batch, h * b, w * b, c), (batch, h, w, c * b * b), Op.SPACE_TO_DEPTH
+        g = single_op(op, [act("x", shape, s_x, zp)], [act("y", oshape, s_x, zp)], dict(block_size=b))
+    elif what == "split_v":
+        axis = int(rng.integers(-rank, rank))
+        a = axis % rank
+        cuts = np.sort(rng.integers(0, shape[a] + 1, int(rng.integers(0, 3))))
+        sizes = [int(v) for v in np.diff(np.concatenate([[0], cuts, [shape[a]]])) if v > 0]
+        outs = [act(f"y{k}", tuple(n if i == a else d for i, d in enumerate(shape)), s_x, zp, dt)
+                for k, n in enumerate(sizes)]
+        g = single_op(Op.SPLIT_V, [x, const("sizes", i32(sizes)), const("axis", i32(axis))], outs,
+                      dict(num_splits=len(sizes)))
+    else:
+        n = int(rng.integers(1, 4))
+        axis = int(rng.integers(-rank - 1, rank + 1))
+        a = axis + rank + 1 if axis < 0 else axis
+        ins = [act(f"x{k}", shape, s_x, zp, dt) for k in range(n)]
+        g = single_op(Op.PACK, ins, [act("y", shape[:a] + (n,) + shape[a:], s_x, zp, dt)],
+                      dict(values_count=n, axis=axis))
+    node = g.nodes[0]
+    return g, f"{dt} {node.op.value} {g.t(node.inputs[0]).shape} -> " \
+        f"{[g.t(o).shape for o in node.outputs]} {node.attrs or ''}"
 
 
 def main(argv=None) -> int:
