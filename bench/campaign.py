@@ -125,13 +125,15 @@ def model(kind: str, rng) -> tuple[Graph, str]:
         sh, sw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
         padding = "VALID" if rng.random() < 0.4 and fh <= h and fw <= w else "SAME"
         op = Op.MAX_POOL_2D if rng.random() < 0.5 else Op.AVERAGE_POOL_2D
-        zp = int(rng.integers(-128, 128))
-        x = act("x", (batch, h, w, c), IN_SCALE, zp)
-        y = act("y", (batch, out_size(h, fh, sh, 1, padding), out_size(w, fw, sw, 1, padding), c), IN_SCALE, zp)
+        wide = rng.random() < 0.25   # 16x8 mode: int16 at zero point 0
+        dt, zp, scale = ("int16", 0, IN_SCALE / 256) if wide else ("int8", int(rng.integers(-128, 128)), IN_SCALE)
+        x = act("x", (batch, h, w, c), scale, zp, dt)
+        y = act("y", (batch, out_size(h, fh, sh, 1, padding), out_size(w, fw, sw, 1, padding), c), scale, zp, dt)
         activation = str(rng.choice(["NONE", "RELU", "RELU6"]))
         node = Node(op, ("x",), ("y",), dict(padding=padding, stride_h=sh, stride_w=sw, filter_h=fh,
                                              filter_w=fw, activation=activation))
-        return _graph(kind, [x, y], [node], x, y), f"{op.value} {x.shape} {fh}x{fw}/{sh}x{sw} {padding}"
+        return _graph(kind, [x, y], [node], x, y), f"{dt} {op.value} {x.shape} {fh}x{fw}/{sh}x{sw} {padding} " \
+            f"{activation}"
     if kind == "int16":
         return _int16(rng, batch)
     if kind == "eltwise":
