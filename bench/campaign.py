@@ -395,7 +395,8 @@ MATH_OPS = ("elu", "abs", "rsqrt", "prelu", "div", "quantize", "relu", "log_soft
 
 def _scale(rng, lo, hi):
     """A scale drawn log-uniformly from [lo, hi]: the multipliers and shifts derived from it land
-    anywhere, which is where float32 and double derivations part (tests/test_math.py)."""
+    anywhere, not only at the two scale pairs tests/test_math.py pins where float32 and double
+    derivations part."""
     return float(10 ** rng.uniform(math.log10(lo), math.log10(hi)))
 
 
@@ -424,7 +425,7 @@ def _math(rng, batch):
             g = single_op(Op.ABS, [act("x", shape, s16, 0, "int16")],
                           [act("y", shape, s16 * _scale(rng, 0.3, 3), 0, "int16")])
         else:
-            g = single_op(Op.ABS, [x], [act("y", shape, span(0, max(-lo, hi)) * 2, zp())])
+            g = single_op(Op.ABS, [x], [act("y", shape, span(0, max(-lo, hi)), zp())])
     elif what == "rsqrt":
         x = act("x", shape, si, -128)
         g = single_op(Op.RSQRT, [x], [act("y", shape, span(0, 1 / math.sqrt(si)), zp())])
@@ -433,9 +434,8 @@ def _math(rng, batch):
         sa, za = _scale(rng, 0.001, 0.02), zp()
         alpha = const("alpha", rng.integers(-128, 128, a_shape), scale=sa, zp=za, dtype="int8") \
             if rng.random() < 0.6 else act("alpha", a_shape, sa, za)
-        amax = 255 * sa
-        g = single_op(Op.PRELU, [x, alpha], [act("y", shape, span(min(lo * amax, -hi * amax, lo), max(hi, -lo * amax)),
-                                                      zp())])
+        amax = 255 * sa   # |alpha| at most; negative inputs (lo <= 0) give alpha * x in +-lo * amax
+        g = single_op(Op.PRELU, [x, alpha], [act("y", shape, span(lo * amax, max(hi, -lo * amax)), zp())])
     elif what == "div":
         b_shape = tuple(d if rng.random() < 0.6 else 1 for d in shape)
         sb, zb = _scale(rng, 0.005, 0.5), zp()
@@ -486,7 +486,7 @@ def _math(rng, batch):
         kw = dict(adj_x=adj_x, adj_y=adj_y, rhs_const=bool(rng.random() < 0.4), dtype="int16" if wide else "int8",
                   seed=int(rng.integers(1 << 30)))
         if not wide:
-            kw.update(lhs_zp=zp(), rhs_zp=zp() if not kw["rhs_const"] else 0, out_zp=zp())
+            kw.update(lhs_zp=zp(), rhs_zp=zp(), out_zp=zp())
         g = bmm_graph(lhs, rhs, **kw)
     node = g.nodes[0]
     ins = ", ".join(f"{g.t(n).dtype}{list(g.t(n).shape)}" for n in node.inputs if n)
@@ -496,7 +496,8 @@ def _math(rng, batch):
 
 def _strided_slice_shape(shape, begin, end, strides, begin_mask, end_mask, shrink):
     """The output shape of TFLite's STRIDED_SLICE (numpy's slicing, which it follows; a shrunk axis
-    is an index and drops out)."""
+    is an index and drops out). Derived here, not taken from microlith's ops/shape.py: the model
+    declares it, and microlith and TFLM must both agree with it."""
     out = []
     for i, d in enumerate(shape):
         if shrink >> i & 1:
