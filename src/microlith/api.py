@@ -259,7 +259,8 @@ def verify(model, target: str = "host", samples: int = 100, inputs: str | None =
             out = {"model": g.source, "target": target or "host", "samples": len(cases),
                    "mismatched_samples": cmp["mismatched_samples"], "max_abs_diff": cmp["max_abs_diff"],
                    "bit_exact": cmp["mismatched_samples"] == 0, "arena_bytes": res["arena_bytes"],
-                   "first_mismatch": None, "notes": notes}
+                   "first_mismatch": None, "notes": notes,
+                   "staged_weights": res.get("staged_weights")}
             if cmp["problem"] is not None:  # outputs of the wrong count, dtype, shape or size
                 out["first_mismatch"] = {"sample": cmp["first_bad"], "description": cmp["problem"]}
             elif cmp["first_bad"] is not None and isinstance(runner, HostModel):

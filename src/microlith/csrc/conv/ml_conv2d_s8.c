@@ -1459,27 +1459,25 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, M
     "ldrd r12, lr, [r6], #8\n\t" ML_CONV_PAIR_MAC(op, "r0", "r3")                               \
     "ldrd r12, lr, [r6], #8\n\t" ML_CONV_PAIR_MAC(op, "r1", "r4")                               \
     "ldrd r12, lr, [r6], #32\n\t" ML_CONV_PAIR_MAC(op, "r2", "r5")
-/* One channel's record into r8-r11 (r12 = its pixel 0 output, lr = C_OUT), fast or not. */
+/* One channel's record into r8-r11 from r6, the record pointer, which stays in r6 across the
+ * pair (the fast requantization's temporary is lr), then to the slow path unless fast. */
 #define ML_CONV_PAIR_REC(slow)                                                                  \
-    "ldr r6, [sp, #12]\n\t"                                                                      \
     "ldmia r6!, {r8, r9, r10, r11}\n\t"                                                          \
-    "str r6, [sp, #12]\n\t"                                                                      \
-    "ldr lr, [sp, #24]\n\t"                                                                      \
     "cmp r11, #23\n\t"                                                                           \
     "bhs.w " slow "\n\t"
 /* Fast records: each result into its accumulator's register, then the three stores in a row
- * (neighbouring stores pipeline). */
+ * (neighbouring stores pipeline), pixel 0's last with a post-increment: r12 then points at the
+ * next channel's pixel 0, so no output pointer is reloaded within the pair. */
 #define ML_CONV_FAST_IN(a)                                                                      \
-    "add r6, r8, " a ", lsl #1\n\t"                                                              \
-    ML_DSP_ASM_ROUND(a, "r10", "r6")                                                             \
-    "smmlar " a ", r6, r9, " ML_DSP_ASM_ROUNDED(a, "r10") "\n\t"                                 \
+    "add lr, r8, " a ", lsl #1\n\t"                                                              \
+    ML_DSP_ASM_ROUND(a, "r10", "lr")                                                             \
+    "smmlar " a ", lr, r9, " ML_DSP_ASM_ROUNDED(a, "r10") "\n\t"                                 \
     "asr " a ", " a ", r11\n\t"                                                                   \
     "ssat " a ", #8, " a "\n\t"
-#define ML_CONV_PAIR_FAST(a, b, c)                                                              \
-    ML_CONV_FAST_IN(a) ML_CONV_FAST_IN(b) ML_CONV_FAST_IN(c)                                     \
-    "strb " a ", [r12]\n\t"                                                                      \
+#define ML_CONV_PAIR_STORES(a, b, c)                                                            \
     "strb " b ", [r12, lr]\n\t"                                                                  \
-    "strb " c ", [r12, lr, lsl #1]\n\t"
+    "strb " c ", [r12, lr, lsl #1]\n\t"                                                          \
+    "strb " a ", [r12], #1\n\t"
 /* Wide records (r11 = n - 1 after the subtraction); `out` sets r12 to the pixel 0 output. */
 #define ML_CONV_PAIR_WIDE(a, b, c, out)                                                         \
     "sub r11, r11, #32\n\t"                                                                      \
@@ -1513,6 +1511,9 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, M
     "ldrd r12, lr, [r6], #8\n\t" ML_CONV_PAIR_MAC(op, "r1", "r4")                               \
     "ldrd r12, lr, [r6], #32\n\t" ML_CONV_PAIR_MAC(op, "r2", "r5")
 
+/* After the blocks, r6 is the record pointer for both channels and r12 the output pointer,
+ * each stored back once per pair; the slow paths keep the record pointer in the frame and take
+ * r6 and r12 back after. */
 #define ML_CONV_PAIRS_ROUTINE(name, BLOCK)                                                      \
     ML_DSP_ASM_FUNCTION(name)                                                                    \
     "push {r3, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"                                        \
@@ -1523,32 +1524,50 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, M
     "cmp r6, r12\n\t"                                                                            \
     "bne.w .L" name "_b0\n"                                                                      \
     ".L" name "_done:\n\t"                                                                       \
-    ML_CONV_OUT0 ML_CONV_PAIR_REC(".L" name "_slow0")                                            \
-    ML_CONV_PAIR_FAST("r0", "r1", "r2")                                                          \
+    "ldr r6, [sp, #12]\n\t"                                                                      \
+    ML_CONV_PAIR_REC(".L" name "_slow0")                                                         \
+    ML_CONV_FAST_IN("r0") ML_CONV_FAST_IN("r1") ML_CONV_FAST_IN("r2")                            \
+    "ldrd r12, lr, [sp, #20]\n\t"                                                                \
+    ML_CONV_PAIR_STORES("r0", "r1", "r2")                                                        \
     ".L" name "_ch1:\n\t"                                                                        \
-    ML_CONV_OUT1 ML_CONV_PAIR_REC(".L" name "_slow1")                                            \
-    ML_CONV_PAIR_FAST("r3", "r4", "r5")                                                          \
+    ML_CONV_PAIR_REC(".L" name "_slow1")                                                         \
+    ML_CONV_FAST_IN("r3") ML_CONV_FAST_IN("r4") ML_CONV_FAST_IN("r5")                            \
+    "ldr lr, [sp, #24]\n\t"                                                                      \
+    ML_CONV_PAIR_STORES("r3", "r4", "r5")                                                        \
+    "str r12, [sp, #20]\n"                                                                       \
     ".L" name "_next:\n\t"                                                                       \
-    "ldr r6, [sp, #20]\n\t"                                                                      \
-    "add r6, r6, #2\n\t"                                                                         \
-    "str r6, [sp, #20]\n\t"                                                                      \
-    ML_CONV_NEXT_CHANNEL(name)                                                                   \
+    "ldr r8, [sp, #16]\n\t"                                                                      \
+    "cmp r6, r8\n\t"                                                                             \
+    "str r6, [sp, #12]\n\t"                                                                      \
+    "bne.w .L" name "_ch\n\t"                                                                    \
+    "add sp, sp, #48\n\t"                                                                        \
+    "pop {r3, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                                           \
     ".L" name "_slow0:\n\t"                                                                      \
+    "str r6, [sp, #12]\n\t"                                                                      \
     "cmp r11, #64\n\t"                                                                           \
     "bhs.w .L" name "_general0\n\t"                                                              \
     ML_CONV_PAIR_WIDE("r0", "r1", "r2", ML_CONV_OUT0)                                            \
-    "b.w .L" name "_ch1\n"                                                                       \
+    "b.w .L" name "_resume1\n"                                                                   \
     ".L" name "_general0:\n\t"                                                                   \
-    ML_CONV_PAIR_GENERAL("8")                                                                    \
+    ML_CONV_OUT0 ML_CONV_PAIR_GENERAL("8")                                                       \
+    ".L" name "_resume1:\n\t"                                                                    \
+    "ldr r6, [sp, #12]\n\t"                                                                      \
+    ML_CONV_OUT1                                                                                 \
     "b.w .L" name "_ch1\n"                                                                       \
     ".L" name "_slow1:\n\t"                                                                      \
+    "str r6, [sp, #12]\n\t"                                                                      \
     "cmp r11, #64\n\t"                                                                           \
     "bhs.w .L" name "_general1\n\t"                                                              \
     ML_CONV_PAIR_WIDE("r3", "r4", "r5", ML_CONV_OUT1)                                            \
-    "b.w .L" name "_next\n"                                                                      \
+    "b.w .L" name "_resume2\n"                                                                   \
     ".L" name "_general1:\n\t"                                                                   \
-    ML_CONV_PAIR_GENERAL("20")                                                                   \
-    "b.w .L" name "_next\n\t"                                                                   \
+    ML_CONV_OUT1 ML_CONV_PAIR_GENERAL("20")                                                      \
+    ".L" name "_resume2:\n\t"                                                                    \
+    "ldr r6, [sp, #12]\n\t"                                                                      \
+    "ldr r12, [sp, #20]\n\t"                                                                     \
+    "add r12, r12, #2\n\t"                                                                       \
+    "str r12, [sp, #20]\n\t"                                                                     \
+    "b.w .L" name "_next\n\t"                                                                    \
     ML_CONV_TAB(name, ".L" name)                                                                 \
     ".size " name ", .-" name "\n\t"
 #endif /* ML_CONV_PAIRS || ML_CONV_PAIRS8 */
