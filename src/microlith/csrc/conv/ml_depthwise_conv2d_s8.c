@@ -767,8 +767,10 @@ void ml_dw_3x3_channel(const ml_dw_3x3_job *job);
  *   x + 2  SMLAD(B, {w0, w1}) + C.lo * w2        x + 3  B.hi * w0 + SMLAD(C, {w1, w2})
  * so a window row costs one load of three words, one of its two weight words and eight
  * multiplies for twelve multiply-accumulates, and each plane word is loaded for four outputs
- * instead of two. Then a line's last len % 4 outputs go in pairs (A, B only), the last pair
- * storing one when len is odd: the planes' words_x = (len - 1) / 2 + 2 cover every word read.
+ * instead of two. Then a line's last len % 4 outputs: a pair (A, B only) when two or three
+ * are left, and the last output alone when len is odd, the case taken by one TBB on len % 4
+ * (a pair computing an output it did not store cost KWS's 25-output lines 15 instructions
+ * each); the planes' words_x = (len - 1) / 2 + 2 cover every word read.
  * Per four outputs 59 instructions (36 multiply-accumulates, their requantization and stores;
  * 55 in the ReLU form, ML_DSP_RELU_FORM).
  * A routine of its own, not inline assembly: the loop takes all fourteen registers, which gcc
@@ -799,6 +801,12 @@ void ml_dw_3x3_channel(const ml_dw_3x3_job *job);
     "smlatb r1, r4, r7, " a1 "\n\t"                                                              \
     "smlabt r0, r5, r8, r0\n\t"                                                                  \
     "smlad r1, r5, r8, r1\n\t"
+/* output x alone: SMLAD(A, {w0, w1}) + B.lo * w2 (the line's last; r9 is not moved back) */
+#define ML_DW_3X3_ONE_ROW(woff, a0)                                                             \
+    "ldrd r7, r8, [sp, #" woff "]\n\t"                                                           \
+    "ldrd r4, r5, [r9]\n\t"                                                                      \
+    "smlad r0, r4, r7, " a0 "\n\t"                                                               \
+    "smlabt r0, r5, r8, r0\n\t"
 /* the window's three rows, and r9 back at the first */
 #define ML_DW_3X3_ROWS(ROW, a0, a1, a2, a3)                                                     \
     ROW("16", a0, a1, a2, a3)                                                                     \
@@ -855,22 +863,24 @@ __asm__(ML_DW_3X3_ALIGN ML_DSP_ASM_FUNCTION("ml_dw_3x3_channel")
         "add r11, r11, r7, lsl #1\n\t"
         "subs r12, r12, #1\n\t"
         "bne 2b\n"
-        "3:\n\t"  /* the line's last len % 4 outputs, in pairs */
+        "3:\n\t"  /* the line's last len % 4 outputs: a pair, the last alone, or both */
         "ldr r12, [sp, #60]\n\t"
-        "cmp r12, #0\n\t"
-        "beq 5f\n"
+        "tbb [pc, r12]\n"
+        "7:\n\t"
+        ".byte (5f - 7b) / 2\n\t"
+        ".byte (6f - 7b) / 2\n\t"
+        ".byte (4f - 7b) / 2\n\t"
+        ".byte (4f - 7b) / 2\n"
         "4:\n\t"
         ML_DW_3X3_ROWS(ML_DW_3X3_PAIR_ROW, "lr", "lr", "lr", "lr")
         "add r9, r9, #4\n\t"
         "ldm sp, {r4, r5, r6, r7}\n\t"
         ML_DW_3X3_REQ("r0") ML_DW_3X3_REQ("r1")
         "strb r0, [r11]\n\t"
-        "cmp r12, #1\n\t"
-        "beq 5f\n\t"  /* an odd line's last pair: its second output is past the line */
         "strb r1, [r11, r7]\n\t"
         "add r11, r11, r7, lsl #1\n\t"
-        "subs r12, r12, #2\n\t"
-        "bne 4b\n"
+        "cmp r12, #3\n\t"
+        "beq 6f\n"
         "5:\n\t"  /* the next line */
         "ldrd r4, r5, [sp, #40]\n\t"
         "ldrd r6, r7, [sp, #48]\n\t"
@@ -881,7 +891,19 @@ __asm__(ML_DW_3X3_ALIGN ML_DSP_ASM_FUNCTION("ml_dw_3x3_channel")
         "str r6, [sp, #48]\n\t"
         "bne 1b\n\t"
         "add sp, sp, #64\n\t"
-        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+        /* an odd line's last output, out of the way of the other lines' code (the 1 KB
+         * instruction cache above) */
+        "6:\n\t"
+        ML_DW_3X3_ONE_ROW("16", "lr")
+        "add r9, r9, r10\n\t"
+        ML_DW_3X3_ONE_ROW("24", "r0")
+        "add r9, r9, r10\n\t"
+        ML_DW_3X3_ONE_ROW("32", "r0")
+        "ldm sp, {r4, r5, r6, r7}\n\t"
+        ML_DW_3X3_REQ("r0")
+        "strb r0, [r11]\n\t"
+        "b 5b\n\t"
         ".size ml_dw_3x3_channel, .-ml_dw_3x3_channel");
 
 #define ML_DW_3X3_BAND 8  /* output lines per band (see ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES) */
