@@ -1481,13 +1481,14 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, M
     "ldmia r6!, {r8, r9, r10, r11}\n\t"                                                          \
     "cmp r11, #23\n\t"                                                                           \
     "bhs.w " slow "\n\t"
-/* Fast records: each result into its accumulator's register, then the three stores in a row
- * (neighbouring stores pipeline), pixel 0's last with a post-increment: r12 then points at the
- * next channel's pixel 0, so no output pointer is reloaded within the pair. */
-#define ML_CONV_FAST_IN(a)                                                                      \
-    "add lr, r8, " a ", lsl #1\n\t"                                                              \
-    ML_DSP_ASM_ROUND(a, "r10", "lr")                                                             \
-    "smmlar " a ", lr, r9, " ML_DSP_ASM_ROUNDED(a, "r10") "\n\t"                                 \
+/* Fast records: each result into its accumulator's register (the temporary t: lr for the first
+ * channel, r0 for the second, whose results are stored by then, so lr keeps C_OUT), then the
+ * three stores in a row (neighbouring stores pipeline), pixel 0's last with a post-increment: r12
+ * then points at the next channel's pixel 0, so no output pointer is reloaded within the pair. */
+#define ML_CONV_FAST_IN(a, t)                                                                   \
+    "add " t ", r8, " a ", lsl #1\n\t"                                                           \
+    ML_DSP_ASM_ROUND(a, "r10", t)                                                                \
+    "smmlar " a ", " t ", r9, " ML_DSP_ASM_ROUNDED(a, "r10") "\n\t"                             \
     "asr " a ", " a ", r11\n\t"                                                                   \
     "ssat " a ", #8, " a "\n\t"
 #define ML_CONV_PAIR_STORES(a, b, c)                                                            \
@@ -1542,13 +1543,12 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, M
     ".L" name "_done:\n\t"                                                                       \
     "ldr r6, [sp, #12]\n\t"                                                                      \
     ML_CONV_PAIR_REC(".L" name "_slow0")                                                         \
-    ML_CONV_FAST_IN("r0") ML_CONV_FAST_IN("r1") ML_CONV_FAST_IN("r2")                            \
+    ML_CONV_FAST_IN("r0", "lr") ML_CONV_FAST_IN("r1", "lr") ML_CONV_FAST_IN("r2", "lr")          \
     "ldrd r12, lr, [sp, #20]\n\t"                                                                \
     ML_CONV_PAIR_STORES("r0", "r1", "r2")                                                        \
     ".L" name "_ch1:\n\t"                                                                        \
     ML_CONV_PAIR_REC(".L" name "_slow1")                                                         \
-    ML_CONV_FAST_IN("r3") ML_CONV_FAST_IN("r4") ML_CONV_FAST_IN("r5")                            \
-    "ldr lr, [sp, #24]\n\t"                                                                      \
+    ML_CONV_FAST_IN("r3", "r0") ML_CONV_FAST_IN("r4", "r0") ML_CONV_FAST_IN("r5", "r0")          \
     ML_CONV_PAIR_STORES("r3", "r4", "r5")                                                        \
     "str r12, [sp, #20]\n"                                                                       \
     ".L" name "_next:\n\t"                                                                       \
@@ -1568,6 +1568,7 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, M
     ML_CONV_OUT0 ML_CONV_PAIR_GENERAL("8")                                                       \
     ".L" name "_resume1:\n\t"                                                                    \
     "ldr r6, [sp, #12]\n\t"                                                                      \
+    "ldr lr, [sp, #24]\n\t"                                                                      \
     ML_CONV_OUT1                                                                                 \
     "b.w .L" name "_ch1\n"                                                                       \
     ".L" name "_slow1:\n\t"                                                                      \
