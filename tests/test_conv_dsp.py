@@ -43,6 +43,24 @@ def test_window_wholly_before_the_image(tmp_path, x_shape, kernel):
     verify_on(g, tmp_path, samples=3)
 
 
+# Pointwise columns: C_IN a multiple of 16 (64 and up) takes the four-block LDRD loop for
+# six-pixel groups, 68 the two-block loop; pixel counts with sixes, a final overlapping six and
+# fours; batch 2 so that the second image's groups start past the first's bytes.
+@on_cortexm
+@pytest.mark.parametrize("x_shape,out_c,kw", [
+    ((1, 5, 5, 64), 8, dict(in_zp=-128)), ((2, 3, 7, 80), 6, dict(in_zp=127, out_zp=-5)),
+    ((1, 2, 7, 128), 4, {}), ((1, 3, 3, 68), 5, dict(in_zp=3))], ids=["c64", "c80_batch2", "c128", "c68"])
+def test_pointwise_columns_of_deep_inputs(tmp_path, x_shape, out_c, kw):
+    import microlith
+    g = conv_graph(x_shape, out_c, (1, 1), seed=x_shape[3] + out_c, **kw)
+    verify_on(g, tmp_path, samples=3)
+    # the same columns feeding the two-channel routine over a filter widened in the arena
+    res = microlith.verify(write(g, tmp_path, "staged"), target="cortex-m4", samples=2, seed=2,
+                           stage_weights=1 << 20)
+    assert res["bit_exact"], res
+    assert res["staged_weights"]["widened"] == ([0] if out_c % 2 == 0 else []), res["staged_weights"]
+
+
 def mixed_records_conv(in_c=3, kernel=(3, 3), out_c=9):
     """One channel of every requantization kind: shifts -2, -10 and -22 (fast), -23 and -30
     (wide), 0 and +1 (general, left shift), and biases near 2^30 (wide: the sum may pass 2^30;
