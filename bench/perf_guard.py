@@ -23,12 +23,17 @@ PINS = Path(__file__).resolve().parent / "perf_pins.json"
 CORES = ["cortex-m0", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33"]
 MODEL_INPUTS = {"kws_ref_model.tflite": "inputs/kws_input_int8.npy", "ad01_int8.tflite": None,
                 "pretrainedResnet_quant.tflite": None, "vww_96_int8.tflite": None}
+# Configurations beside the defaults, pinned under "MODEL OPTIONS": KWS with its filters staged
+# widened (8 KB) is where it meets issue 11's 2.66 M instructions on the Cortex-M4.
+CONFIGS = {"kws_ref_model.tflite --stage-weights 8192": dict(stage_weights=8192)}
 TOLERANCE = 0.005  # relative; compiler scheduling moves a count by far less
 
 
 def measure(model: str, core: str) -> int:
-    inp = MODEL_INPUTS.get(model)
-    r = profiling.profile(MODELS / model, core, inputs=MODELS / inp if inp else None, cycles=False)
+    name = model.split(" ")[0]
+    inp = MODEL_INPUTS.get(name)
+    r = profiling.profile(MODELS / name, core, inputs=MODELS / inp if inp else None, cycles=False,
+                          **CONFIGS.get(model, {}))
     return int(r["instructions"])
 
 
@@ -50,7 +55,7 @@ def check(models, cores, pins: dict) -> list[str]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default=",".join(MODEL_INPUTS))
+    ap.add_argument("--models", default=",".join([*MODEL_INPUTS, *CONFIGS]))
     ap.add_argument("--cores", default=",".join(CORES))
     ap.add_argument("--update", action="store_true")
     a = ap.parse_args(argv)

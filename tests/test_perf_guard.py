@@ -26,7 +26,8 @@ def _guard():
     return mod
 
 
-@pytest.mark.parametrize("model", ["kws_ref_model.tflite", "ad01_int8.tflite"])
+@pytest.mark.parametrize("model", ["kws_ref_model.tflite", "ad01_int8.tflite",
+                                   "kws_ref_model.tflite --stage-weights 8192"])
 def test_instruction_counts_hold_their_pins(model):
     guard = _guard()
     pins = __import__("json").loads(guard.PINS.read_text())
