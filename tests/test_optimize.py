@@ -52,6 +52,7 @@ def test_config_header_and_layer_modes(tmp_path, mode):
     assert "#define ML_NO_DW_3X3_PLANES 1" not in config
     assert ("#define ML_NO_DW_GROUPS 1" in config) == (mode != "speed")
     assert ("#define ML_NO_DW_3X3_DERIVE 1" in config) == (mode == "balanced")
+    assert "ML_NO_DW_3X3_COLUMNS" not in config   # their planes are filled along the columns
     assert model.count("ML_DW_LAYOUT_3X3_T") == 4
     assert model.count("ML_DW_LAYOUT_3X3_T + ML_DW_LAYOUT_DERIVE") == (4 if mode == "size" else 0)
     assert ("dsp_channels" in model) == (mode != "size")
@@ -68,6 +69,10 @@ def test_vww_keeps_the_3x3_planes_it_uses(tmp_path):
     microlith.api.compile(MODELS / "vww_96_int8.tflite", tmp_path / "c", measure=False)
     model = next((tmp_path / "c" / "src").glob("*.c")).read_text()
     assert "ML_DW_LAYOUT_3X3" in model
+    # ... along the rows only: the column filler is left out
+    assert "ML_DW_LAYOUT_3X3_T" not in model
+    config = next((tmp_path / "c").rglob("ml_config.h")).read_text()
+    assert "#define ML_NO_DW_3X3_COLUMNS 1" in config
     assert "ML_NO_DW_3X3_PLANES" not in (tmp_path / "c" / "src" / "microlith_kernels" / "ml_config.h").read_text()
 
 

@@ -310,6 +310,9 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan, dsp_whole: frozense
     if not any(n.op is Op.DEPTHWISE_CONV_2D and params[i].get("dsp_lines") and params[i].get("dsp_channels") is None
                for i, n in enumerate(g.nodes)):
         plan.absent.append("NO_DW_3X3_DERIVE")   # the 3x3 path's data derived per call: about 0.2 KB
+    if not any(n.op is Op.DEPTHWISE_CONV_2D and params[i].get("dsp_lines") and params[i].get("dsp_transposed")
+               for i, n in enumerate(g.nodes)):
+        plan.absent.append("NO_DW_3X3_COLUMNS")   # the planes filled along the columns: about 0.25 KB
     if not any(g.nodes[i].op is Op.CONV_2D for i in dsp_whole):
         plan.absent.append("CONV2D_S8_NO_IN_PLACE")   # about 0.7 KB on Cortex-M4 (VWW, ResNet-8)
     if not any(_takes_dw_groups(n, g, params[i]) for i, n in enumerate(g.nodes)):

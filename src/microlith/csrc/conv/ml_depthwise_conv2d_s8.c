@@ -784,6 +784,7 @@ typedef struct {
  * Out of line and only there: the lines along the rows keep the inlined loop, since on VWW's 6x6
  * layers this code beside it pushed the hot code past the STM32L4R5 model's 1 KB instruction
  * cache (+160k cycles with flash). */
+#if !defined(ML_NO_DW_3X3_COLUMNS)  /* (ml_config.h) no layer runs along the columns */
 static ML_NOINLINE void ml_dw_3x3_fill_cols(int32_t *d, const int8_t *src, int32_t rows,
                                             const ml_dw_3x3_fill_geo *g)
 {
@@ -791,6 +792,7 @@ static ML_NOINLINE void ml_dw_3x3_fill_cols(int32_t *d, const int8_t *src, int32
         ml_dw_3x3_fill_row(d, d + g->plane_words, src, g->px, &g->cols, g->off2, g->zp2, 1);
     }
 }
+#endif
 
 /* One call of ml_dw_3x3_channel: the offsets in the comments are the routine's. */
 typedef struct {
@@ -1009,6 +1011,11 @@ static ML_NOINLINE ml_status ml_dw_3x3_run(const ml_depthwise_conv_params *param
 {
     const int32_t in_c = input_dims->c;
     const int32_t t = (params->dsp_layout & 3) == ML_DW_LAYOUT_3X3_T;
+#if defined(ML_NO_DW_3X3_COLUMNS)
+    if (t) {
+        return ML_NO_IMPL;  /* the generator saw no layer take it */
+    }
+#endif
     const int32_t in_lines = t ? input_dims->w : input_dims->h;
     const int32_t in_len = t ? input_dims->h : input_dims->w;
     const int32_t lines = t ? output_dims->w : output_dims->h;
@@ -1038,7 +1045,9 @@ static ML_NOINLINE ml_status ml_dw_3x3_run(const ml_depthwise_conv_params *param
     const uint32_t zp2 = zp | (zp << 8);
     ml_dw_3x3_cols cols;
     ml_dw_3x3_layout(&cols, words_x, pad_len, in_len);
+#if !defined(ML_NO_DW_3X3_COLUMNS)
     const ml_dw_3x3_fill_geo geo = {cols, in_px, in_line, words_x, plane_words, off2, zp2};
+#endif
     /* The planes' padding is 0 and no channel pair writes there. */
     for (int32_t i = 0; i < 2 * plane_words; ++i) {
         scratch[i] = 0;
@@ -1068,9 +1077,12 @@ static ML_NOINLINE ml_status ml_dw_3x3_run(const ml_depthwise_conv_params *param
             }
             for (int32_t c = 0; c < in_c; c += 2) {
                 const int8_t *src = in_batch + (iy0 + k_lo) * in_line + c;
+#if !defined(ML_NO_DW_3X3_COLUMNS)
                 if (t) {
                     ml_dw_3x3_fill_cols(scratch + k_lo * words_x, src, k_hi - k_lo, &geo);
-                } else {
+                } else
+#endif
+                {
                     for (int32_t k = k_lo; k < k_hi; ++k, src += in_line) {
                         ml_dw_3x3_fill_row(scratch + k * words_x,
                                            scratch + plane_words + k * words_x, src, in_px,
@@ -1797,6 +1809,11 @@ static int ml_dw_in_place_ok(const ml_depthwise_conv_params *params,
 {
 #if defined(ML_NN_DSP) && !defined(ML_NO_DW_3X3_PLANES)
     const int32_t t = (params->dsp_layout & 3) == ML_DW_LAYOUT_3X3_T;
+#if defined(ML_NO_DW_3X3_COLUMNS)
+    if (t) {
+        return ML_NO_IMPL;  /* the generator saw no layer take it */
+    }
+#endif
     (void)quant;
     (void)filter_dims;
     return scratch != NULL && ml_dw_3x3_planes(params, dsp_data) &&
