@@ -784,7 +784,13 @@ typedef struct {
  * Out of line and only there: the lines along the rows keep the inlined loop, since on VWW's 6x6
  * layers this code beside it pushed the hot code past the STM32L4R5 model's 1 KB instruction
  * cache (+160k cycles with flash). */
-#if !defined(ML_NO_DW_3X3_COLUMNS)  /* (ml_config.h) no layer runs along the columns */
+/* Size mode fills the columns with the rows' loop: 0.25 KB less for KWS's 13 k instructions. */
+#if !defined(ML_NO_DW_3X3_COLUMNS) && !defined(ML_OPTIMIZE_SIZE)
+#define ML_DW_3X3_FILL_COLS 1
+#else
+#define ML_DW_3X3_FILL_COLS 0
+#endif
+#if ML_DW_3X3_FILL_COLS  /* (ml_config.h) some layer runs along the columns */
 static ML_NOINLINE void ml_dw_3x3_fill_cols(int32_t *d, const int8_t *src, int32_t rows,
                                             const ml_dw_3x3_fill_geo *g)
 {
@@ -873,6 +879,62 @@ void ml_dw_3x3_channel(const ml_dw_3x3_job *job);
     "asr " a ", " a ", r6\n\t"                                                                   \
     "ssat " a ", #8, " a "\n\t"
 
+/* A line's last len % 4 outputs. Speed and balanced: a pair when two or three are left and the
+ * last output alone when len is odd, the case taken by one TBB on len % 4, the odd output's code
+ * after the routine's return, out of the way of the other lines' code (the 1 KB instruction
+ * cache above). Size: pairs in a loop, the last one of an odd line storing one output (its
+ * other sum thrown away): 0.07 KB less. */
+#if defined(ML_OPTIMIZE_SIZE)
+#define ML_DW_3X3_TAIL \
+    "3:\n\t" \
+    "ldr r12, [sp, #60]\n\t" \
+    "cmp r12, #0\n\t" \
+    "beq 5f\n" \
+    "4:\n\t" \
+    ML_DW_3X3_ROWS(ML_DW_3X3_PAIR_ROW, "lr", "lr", "lr", "lr") \
+    "add r9, r9, #4\n\t" \
+    "ldm sp, {r4, r5, r6, r7}\n\t" \
+    ML_DW_3X3_REQ("r0") ML_DW_3X3_REQ("r1") \
+    "strb r0, [r11]\n\t" \
+    "cmp r12, #1\n\t" \
+    "beq 5f\n\t" \
+    "strb r1, [r11, r7]\n\t" \
+    "add r11, r11, r7, lsl #1\n\t" \
+    "subs r12, r12, #2\n\t" \
+    "bne 4b\n"
+#define ML_DW_3X3_ODD ""
+#else
+#define ML_DW_3X3_TAIL \
+    "3:\n\t" \
+    "ldr r12, [sp, #60]\n\t" \
+    "tbb [pc, r12]\n" \
+    "7:\n\t" \
+    ".byte (5f - 7b) / 2\n\t" \
+    ".byte (6f - 7b) / 2\n\t" \
+    ".byte (4f - 7b) / 2\n\t" \
+    ".byte (4f - 7b) / 2\n" \
+    "4:\n\t" \
+    ML_DW_3X3_ROWS(ML_DW_3X3_PAIR_ROW, "lr", "lr", "lr", "lr") \
+    "add r9, r9, #4\n\t" \
+    "ldm sp, {r4, r5, r6, r7}\n\t" \
+    ML_DW_3X3_REQ("r0") ML_DW_3X3_REQ("r1") \
+    "strb r0, [r11]\n\t" \
+    "strb r1, [r11, r7]\n\t" \
+    "add r11, r11, r7, lsl #1\n\t" \
+    "cmp r12, #3\n\t" \
+    "beq 6f\n"
+#define ML_DW_3X3_ODD \
+    "6:\n\t" \
+    ML_DW_3X3_ONE_ROW("16", "lr") \
+    "add r9, r9, r10\n\t" \
+    ML_DW_3X3_ONE_ROW("24", "r0") \
+    "add r9, r9, r10\n\t" \
+    ML_DW_3X3_ONE_ROW("32", "r0") \
+    "ldm sp, {r4, r5, r6, r7}\n\t" \
+    ML_DW_3X3_REQ("r0") \
+    "strb r0, [r11]\n\t" \
+    "b 5b\n\t"
+#endif
 /* Speed and balanced start the routine on a 32-byte line: the fewest instruction cache lines. */
 #if defined(ML_OPTIMIZE_SIZE)
 #define ML_DW_3X3_ALIGN ""
@@ -914,24 +976,7 @@ __asm__(ML_DW_3X3_ALIGN ML_DSP_ASM_FUNCTION("ml_dw_3x3_channel")
         "add r11, r11, r7, lsl #1\n\t"
         "subs r12, r12, #1\n\t"
         "bne 2b\n"
-        "3:\n\t"  /* the line's last len % 4 outputs: a pair, the last alone, or both */
-        "ldr r12, [sp, #60]\n\t"
-        "tbb [pc, r12]\n"
-        "7:\n\t"
-        ".byte (5f - 7b) / 2\n\t"
-        ".byte (6f - 7b) / 2\n\t"
-        ".byte (4f - 7b) / 2\n\t"
-        ".byte (4f - 7b) / 2\n"
-        "4:\n\t"
-        ML_DW_3X3_ROWS(ML_DW_3X3_PAIR_ROW, "lr", "lr", "lr", "lr")
-        "add r9, r9, #4\n\t"
-        "ldm sp, {r4, r5, r6, r7}\n\t"
-        ML_DW_3X3_REQ("r0") ML_DW_3X3_REQ("r1")
-        "strb r0, [r11]\n\t"
-        "strb r1, [r11, r7]\n\t"
-        "add r11, r11, r7, lsl #1\n\t"
-        "cmp r12, #3\n\t"
-        "beq 6f\n"
+        ML_DW_3X3_TAIL
         "5:\n\t"  /* the next line */
         "ldrd r4, r5, [sp, #40]\n\t"
         "ldrd r6, r7, [sp, #48]\n\t"
@@ -943,18 +988,7 @@ __asm__(ML_DW_3X3_ALIGN ML_DSP_ASM_FUNCTION("ml_dw_3x3_channel")
         "bne 1b\n\t"
         "add sp, sp, #64\n\t"
         "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
-        /* an odd line's last output, out of the way of the other lines' code (the 1 KB
-         * instruction cache above) */
-        "6:\n\t"
-        ML_DW_3X3_ONE_ROW("16", "lr")
-        "add r9, r9, r10\n\t"
-        ML_DW_3X3_ONE_ROW("24", "r0")
-        "add r9, r9, r10\n\t"
-        ML_DW_3X3_ONE_ROW("32", "r0")
-        "ldm sp, {r4, r5, r6, r7}\n\t"
-        ML_DW_3X3_REQ("r0")
-        "strb r0, [r11]\n\t"
-        "b 5b\n\t"
+        ML_DW_3X3_ODD
         ".size ml_dw_3x3_channel, .-ml_dw_3x3_channel");
 
 #define ML_DW_3X3_BAND 8  /* output lines per band (see ML_DEPTHWISE_CONV2D_S8_SCRATCH_BYTES) */
@@ -1045,7 +1079,7 @@ static ML_NOINLINE ml_status ml_dw_3x3_run(const ml_depthwise_conv_params *param
     const uint32_t zp2 = zp | (zp << 8);
     ml_dw_3x3_cols cols;
     ml_dw_3x3_layout(&cols, words_x, pad_len, in_len);
-#if !defined(ML_NO_DW_3X3_COLUMNS)
+#if ML_DW_3X3_FILL_COLS
     const ml_dw_3x3_fill_geo geo = {cols, in_px, in_line, words_x, plane_words, off2, zp2};
 #endif
     /* The planes' padding is 0 and no channel pair writes there. */
@@ -1077,7 +1111,7 @@ static ML_NOINLINE ml_status ml_dw_3x3_run(const ml_depthwise_conv_params *param
             }
             for (int32_t c = 0; c < in_c; c += 2) {
                 const int8_t *src = in_batch + (iy0 + k_lo) * in_line + c;
-#if !defined(ML_NO_DW_3X3_COLUMNS)
+#if ML_DW_3X3_FILL_COLS
                 if (t) {
                     ml_dw_3x3_fill_cols(scratch + k_lo * words_x, src, k_hi - k_lo, &geo);
                 } else
