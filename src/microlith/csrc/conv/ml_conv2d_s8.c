@@ -531,6 +531,16 @@ static void ml_conv_dsp_widen(const int8_t *raw, int32_t n, int32_t *col, int32_
     }
 }
 
+/* Eight values (one LDRD, word aligned) into two blocks of a six-pixel group's column. */
+#define ML_CONV_WIDEN_LDRD                                                                      \
+    "ldrd %[a], %[b], [%[raw]], #8\n\t"                                                          \
+    "sxtab16 %[t0], %[off], %[a]\n\t"                                                            \
+    "sxtab16 %[t1], %[off], %[a], ror #8\n\t"                                                    \
+    "strd %[t0], %[t1], [%[col]], #48\n\t"                                                       \
+    "sxtab16 %[t0], %[off], %[b]\n\t"                                                            \
+    "sxtab16 %[t1], %[off], %[b], ror #8\n\t"                                                    \
+    "strd %[t0], %[t1], [%[col]], #48\n\t"
+
 /* The columns of np consecutive pixels of a pointwise layer (1x1, stride 1, no padding, C_IN a
  * multiple of 4), whose inputs are np * C_IN consecutive bytes: no window to work out. */
 static ML_NOINLINE void ml_conv_dsp_widen_pixels(const int8_t *src, int32_t np, int32_t in_c,
@@ -545,21 +555,7 @@ static ML_NOINLINE void ml_conv_dsp_widen_pixels(const int8_t *src, int32_t np, 
                 const int8_t *raw = src + p * in_c;
                 int32_t *col = cols + 2 * p;
                 int32_t n = in_c >> 4, a, b, t0, t1;
-                __asm__ volatile("1:\n\t"
-                                 "ldrd %[a], %[b], [%[raw]], #8\n\t"
-                                 "sxtab16 %[t0], %[off], %[a]\n\t"
-                                 "sxtab16 %[t1], %[off], %[a], ror #8\n\t"
-                                 "strd %[t0], %[t1], [%[col]], #48\n\t"
-                                 "sxtab16 %[t0], %[off], %[b]\n\t"
-                                 "sxtab16 %[t1], %[off], %[b], ror #8\n\t"
-                                 "strd %[t0], %[t1], [%[col]], #48\n\t"
-                                 "ldrd %[a], %[b], [%[raw]], #8\n\t"
-                                 "sxtab16 %[t0], %[off], %[a]\n\t"
-                                 "sxtab16 %[t1], %[off], %[a], ror #8\n\t"
-                                 "strd %[t0], %[t1], [%[col]], #48\n\t"
-                                 "sxtab16 %[t0], %[off], %[b]\n\t"
-                                 "sxtab16 %[t1], %[off], %[b], ror #8\n\t"
-                                 "strd %[t0], %[t1], [%[col]], #48\n\t"
+                __asm__ volatile("1:\n\t" ML_CONV_WIDEN_LDRD ML_CONV_WIDEN_LDRD
                                  "subs %[n], %[n], #1\n\t"
                                  "bne 1b"
                                  : [raw] "+r"(raw), [col] "+r"(col), [n] "+r"(n), [a] "=&r"(a),
@@ -2957,6 +2953,19 @@ static void ml_conv_stage_block(int32_t *dst, const int8_t *w, int32_t left)
 }
 #endif
 
+#if ML_CONV_PAIRS
+/* One block of a channel pair, widened: each channel's word split by SXTB16, then stored. */
+#define ML_CONV_STAGE_BLOCK                                                                     \
+    "ldr %[a], [%[p0]], #4\n\t"                                                                  \
+    "ldr %[c], [%[p1]], #4\n\t"                                                                  \
+    "sxtb16 %[t0], %[a]\n\t"                                                                     \
+    "sxtb16 %[t1], %[a], ror #8\n\t"                                                             \
+    "sxtb16 %[t2], %[c]\n\t"                                                                     \
+    "sxtb16 %[t3], %[c], ror #8\n\t"                                                             \
+    "strd %[t0], %[t1], [%[w]], #8\n\t"                                                          \
+    "strd %[t2], %[t3], [%[w]], #8\n\t"
+#endif
+
 void ml_conv2d_s8_stage(int8_t *dst, const int8_t *filter, int32_t out_c, int32_t k, int32_t widen)
 {
 #if ML_CONV_PAIRS
@@ -2976,24 +2985,8 @@ void ml_conv2d_s8_stage(int8_t *dst, const int8_t *filter, int32_t out_c, int32_
                 const int8_t *p0 = w0, *p1 = w1;
                 __asm__ volatile("tst %[blocks], #1\n\t"
                                  "bne 2f\n"
-                                 "1:\n\t"
-                                 "ldr %[a], [%[p0]], #4\n\t"
-                                 "ldr %[c], [%[p1]], #4\n\t"
-                                 "sxtb16 %[t0], %[a]\n\t"
-                                 "sxtb16 %[t1], %[a], ror #8\n\t"
-                                 "sxtb16 %[t2], %[c]\n\t"
-                                 "sxtb16 %[t3], %[c], ror #8\n\t"
-                                 "strd %[t0], %[t1], [%[w]], #8\n\t"
-                                 "strd %[t2], %[t3], [%[w]], #8\n"
-                                 "2:\n\t"
-                                 "ldr %[a], [%[p0]], #4\n\t"
-                                 "ldr %[c], [%[p1]], #4\n\t"
-                                 "sxtb16 %[t0], %[a]\n\t"
-                                 "sxtb16 %[t1], %[a], ror #8\n\t"
-                                 "sxtb16 %[t2], %[c]\n\t"
-                                 "sxtb16 %[t3], %[c], ror #8\n\t"
-                                 "strd %[t0], %[t1], [%[w]], #8\n\t"
-                                 "strd %[t2], %[t3], [%[w]], #8\n\t"
+                                 "1:\n\t" ML_CONV_STAGE_BLOCK
+                                 "2:\n\t" ML_CONV_STAGE_BLOCK
                                  "subs %[n], %[n], #1\n\t"
                                  "bne 1b"
                                  : [p0] "+r"(p0), [p1] "+r"(p1), [w] "+r"(w), [n] "+r"(n),

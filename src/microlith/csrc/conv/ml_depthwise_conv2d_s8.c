@@ -884,6 +884,13 @@ void ml_dw_3x3_channel(const ml_dw_3x3_job *job);
  * after the routine's return, out of the way of the other lines' code (the 1 KB instruction
  * cache above). Size: pairs in a loop, the last one of an odd line storing one output (its
  * other sum thrown away): 0.07 KB less. */
+/* a pair x, x + 1 of the line: sums, requantization, x stored (r7 = the output stride) */
+#define ML_DW_3X3_PAIR \
+    ML_DW_3X3_ROWS(ML_DW_3X3_PAIR_ROW, "lr", "lr", "lr", "lr") \
+    "add r9, r9, #4\n\t" \
+    "ldm sp, {r4, r5, r6, r7}\n\t" \
+    ML_DW_3X3_REQ("r0") ML_DW_3X3_REQ("r1") \
+    "strb r0, [r11]\n\t"
 #if defined(ML_OPTIMIZE_SIZE)
 #define ML_DW_3X3_TAIL \
     "3:\n\t" \
@@ -891,11 +898,7 @@ void ml_dw_3x3_channel(const ml_dw_3x3_job *job);
     "cmp r12, #0\n\t" \
     "beq 5f\n" \
     "4:\n\t" \
-    ML_DW_3X3_ROWS(ML_DW_3X3_PAIR_ROW, "lr", "lr", "lr", "lr") \
-    "add r9, r9, #4\n\t" \
-    "ldm sp, {r4, r5, r6, r7}\n\t" \
-    ML_DW_3X3_REQ("r0") ML_DW_3X3_REQ("r1") \
-    "strb r0, [r11]\n\t" \
+    ML_DW_3X3_PAIR \
     "cmp r12, #1\n\t" \
     "beq 5f\n\t" \
     "strb r1, [r11, r7]\n\t" \
@@ -914,11 +917,7 @@ void ml_dw_3x3_channel(const ml_dw_3x3_job *job);
     ".byte (4f - 7b) / 2\n\t" \
     ".byte (4f - 7b) / 2\n" \
     "4:\n\t" \
-    ML_DW_3X3_ROWS(ML_DW_3X3_PAIR_ROW, "lr", "lr", "lr", "lr") \
-    "add r9, r9, #4\n\t" \
-    "ldm sp, {r4, r5, r6, r7}\n\t" \
-    ML_DW_3X3_REQ("r0") ML_DW_3X3_REQ("r1") \
-    "strb r0, [r11]\n\t" \
+    ML_DW_3X3_PAIR \
     "strb r1, [r11, r7]\n\t" \
     "add r11, r11, r7, lsl #1\n\t" \
     "cmp r12, #3\n\t" \
