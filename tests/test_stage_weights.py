@@ -259,6 +259,10 @@ def test_size_mode_stages_as_it_is_and_the_hint_names_the_budget_for_all(tmp_pat
     assert "#define ML_CONV2D_S8_NO_PAIRS 1" not in next((tmp_path / "b").rglob("ml_config.h")).read_text()
     plain = api.compile(str(KWS), tmp_path / "p", measure=False)
     assert "#define ML_CONV2D_S8_NO_PAIRS 1" in next((tmp_path / "p").rglob("ml_config.h")).read_text()
+    # the default ('free') stages nothing and copies as they are, but the budget it names for all
+    # is a byte budget's, which widens in balanced mode: the configuration that meets issue 11's
+    # KWS instruction target
+    assert plain["staged_weights"]["layers"] == {} and plain["staged_weights"]["budget_for_all"] == 2 * 64 * 64
 
 
 def test_balanced_stages_plain_copies_where_the_arena_is_free_by_default(tmp_path):

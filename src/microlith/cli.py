@@ -448,7 +448,9 @@ def cmd_profile(a) -> int:
                   "3 or more times: --stage-weights "
                   + ("BYTES copies them to SRAM first (the arena has no room for them as it is)"
                      if st.get("budget_bytes") == "free" else "free (same arena) or BYTES copies them to SRAM first")
-                  + (f" ({st['budget_for_all']:,} stages them all)" if st.get("budget_for_all") else ""))
+                  + (f" ({st['budget_for_all']:,} stages them all"
+                     + (", widened for the two-channel routine" if st["budget_for_all"] > max(st["candidates"].values())
+                        else "") + ")" if st.get("budget_for_all") else ""))
         elif not r.get("weights_in_ram") and loads > 0.1 * r["cycles_est_board"]:
             print(f"    of which {loads:,} stall on data loads from flash ({100 * loads / r['cycles_est_board']:.1f}%), "
                   f"--weights-in-ram reads every constant from RAM instead "
