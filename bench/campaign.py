@@ -611,8 +611,8 @@ def main(argv=None) -> int:
     stage = args.stage_weights
     if stage is not None and stage != "free":
         stage = int(stage)
-    table = {(k, t): [0, 0, 0, 0] for k in kinds for t in targets}
-    widened = 0  # verifications on a DSP core with a filter widened for the two-channel routine  # models, verified, mismatches, errors
+    table = {(k, t): [0, 0, 0, 0] for k in kinds for t in targets}  # models, verified, mismatches, errors
+    widened = 0  # verifications on a DSP core with a filter widened for the two-channel routine
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="campaign-") as tmp:
         for i in range(args.count):

@@ -41,11 +41,23 @@ def test_a_short_campaign_passes_on_host_and_cortex_m4(capsys):
     assert sum(int(r[2]) for r in rows) == 16   # 8 models on two targets
 
 
+@pytest.mark.skipif(bool(_missing), reason=f"{' and '.join(_missing)} not installed")
+def test_staged_campaign_runs_widened_filters(capsys):
+    """--stage-weights: convolution models built with their filters staged, which the DSP cores
+    widen for the two-channel routine; the run counts the verifications that took one."""
+    code = _campaign().main(["--count", "6", "--seed", "62", "--kinds", "conv", "--targets", "cortex-m4",
+                             "--all-modes", "0", "--stage-weights", "1048576"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    widened = [ln for ln in out.splitlines() if "ran a filter widened" in ln]
+    assert widened and int(widened[0].split()[0]) >= 1, out
+
+
 def test_a_mismatch_fails_and_saves_the_model(tmp_path, monkeypatch, capsys):
     c = _campaign()
     calls = []
 
-    def fake_verify(path, target, samples, seed, optimize):
+    def fake_verify(path, target, samples, seed, optimize, stage_weights=None):
         calls.append(path)
         if len(calls) == 2:
             return {"bit_exact": False}
