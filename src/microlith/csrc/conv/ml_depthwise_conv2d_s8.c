@@ -772,7 +772,7 @@ ML_DSP_INLINE void ml_dw_3x3_fill_row(int32_t *d0, int32_t *d1, const int8_t *ro
     }
 }
 
-/* What ml_dw_3x3_fill needs of a band, the same for every channel pair. */
+/* What ml_dw_3x3_fill_cols needs of a band, the same for every channel pair. */
 typedef struct {
     ml_dw_3x3_cols cols;
     int32_t px, in_line, words_x, plane_words, off2;
@@ -783,14 +783,15 @@ typedef struct {
  * for the path along the columns (ML_DW_LAYOUT_3X3_T: KWS's 25-pixel lines), two words a turn.
  * Out of line and only there: the lines along the rows keep the inlined loop, since on VWW's 6x6
  * layers this code beside it pushed the hot code past the STM32L4R5 model's 1 KB instruction
- * cache (+160k cycles with flash). */
-/* Size mode fills the columns with the rows' loop: 0.25 KB less for KWS's 13 k instructions. */
+ * cache (+160k cycles with flash). Left out where no layer runs along the columns
+ * (ML_NO_DW_3X3_COLUMNS, ml_config.h), and in size mode, which fills the columns with the rows'
+ * loop (0.25 KB less, for KWS's 13 k instructions). */
 #if !defined(ML_NO_DW_3X3_COLUMNS) && !defined(ML_OPTIMIZE_SIZE)
 #define ML_DW_3X3_FILL_COLS 1
 #else
 #define ML_DW_3X3_FILL_COLS 0
 #endif
-#if ML_DW_3X3_FILL_COLS  /* (ml_config.h) some layer runs along the columns */
+#if ML_DW_3X3_FILL_COLS
 static ML_NOINLINE void ml_dw_3x3_fill_cols(int32_t *d, const int8_t *src, int32_t rows,
                                             const ml_dw_3x3_fill_geo *g)
 {
@@ -879,12 +880,12 @@ void ml_dw_3x3_channel(const ml_dw_3x3_job *job);
     "asr " a ", " a ", r6\n\t"                                                                   \
     "ssat " a ", #8, " a "\n\t"
 
-/* A line's last len % 4 outputs. Speed and balanced: a pair when two or three are left and the
- * last output alone when len is odd, the case taken by one TBB on len % 4, the odd output's code
- * after the routine's return, out of the way of the other lines' code (the 1 KB instruction
- * cache above). Size: pairs in a loop, the last one of an odd line storing one output (its
- * other sum thrown away): 0.07 KB less. */
-/* a pair x, x + 1 of the line: sums, requantization, x stored (r7 = the output stride) */
+/* A line's last len % 4 outputs (ML_DW_3X3_TAIL, and ML_DW_3X3_ODD after the routine's return).
+ * Speed and balanced: a pair when two or three are left and the last output alone when len is
+ * odd, the case taken by one TBB on len % 4, the odd output's code out of the way of the other
+ * lines' code (the 1 KB instruction cache above). Size: pairs in a loop, the last one of an odd
+ * line storing one output (its other sum thrown away): 0.07 KB less.
+ * ML_DW_3X3_PAIR: outputs x, x + 1 summed and requantized, x stored (r7 = the output stride). */
 #define ML_DW_3X3_PAIR \
     ML_DW_3X3_ROWS(ML_DW_3X3_PAIR_ROW, "lr", "lr", "lr", "lr") \
     "add r9, r9, #4\n\t" \
