@@ -1505,7 +1505,7 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, M
     "ldrd r12, lr, [r6], #8\n\t" ML_CONV_PAIR_MAC(op, "r1", "r4")                               \
     "ldrd r12, lr, [r6], #32\n\t" ML_CONV_PAIR_MAC(op, "r2", "r5")
 /* One channel's record into r8-r11 from r6, the record pointer, which stays in r6 across the
- * pair (the fast requantization's temporary is lr), then to the slow path unless fast. */
+ * pair (the fast requantization's temporaries are lr and r0), then to the slow path unless fast. */
 #define ML_CONV_PAIR_REC(slow)                                                                  \
     "ldmia r6!, {r8, r9, r10, r11}\n\t"                                                          \
     "cmp r11, #23\n\t"                                                                           \
