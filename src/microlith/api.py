@@ -146,10 +146,8 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
     gen = generate(prep, out_dir, name, force=force, weights_in_ram=weights_in_ram)
     widened = {i for i, n in prep.staged.items() if is_widened(g.nodes[i], g, prep.params[i], n)}
     # what a byte budget would stage (profile's hint names the one that stages every candidate):
-    # widened where the build could take the two-channel routine, as a budget widens even in
-    # balanced mode, whose default 'free' copies as they are
-    widen_if_asked = prep.widen or (prep.optimize.mode != "size" and "ml_conv2d_s8" not in prep.optimize.compact)
-    offer = stage_plan(g, prep.params, INDEX_LIMIT, widen_if_asked)
+    # widened as a budget widens, even in balanced mode, whose default 'free' copies as they are
+    offer = stage_plan(g, prep.params, INDEX_LIMIT, prep.widen_if_budget)
     seconds = time.perf_counter() - t0
     result = {"model": g.source or g.name, "name": gen.name, "target": target or "host",
               "board": None, "out_dir": str(out_dir), "arena_bytes": gen.arena_bytes,

@@ -93,6 +93,7 @@ class Prepared:
     dsp_whole: set[int] = field(default_factory=set)  # --- issue 11: in-place layers DSP builds run in one call
     stage_budget: int | str = 0  # --- issue 11: the --stage-weights budget the build used (resolved)
     m0_whole: set[int] = field(default_factory=set)  # --- issue 11: those Cortex-M0/M0+ and M3 builds run in one call
+    widen_if_budget: bool = True  # --- issue 11: a byte budget would widen staged filters (a build that can have the routine)
 
     def whole_families(self, i: int) -> tuple[str, ...]:
         """The layout families (LAYOUT_FAMILIES) whose builds run in-place layer i in one call."""
@@ -134,7 +135,8 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
         if stream is not None:
             candidates[i] = stream
     # the two-channel routine over widened filters is in the conv kernel's full form only
-    widen = widen_staged and opt.mode != "size" and "ml_conv2d_s8" not in compact_kernels(graph, params, opt)
+    widen_if_budget = opt.mode != "size" and "ml_conv2d_s8" not in compact_kernels(graph, params, opt)
+    widen = widen_staged and widen_if_budget
     staged = stage_plan(graph, params, stage_weights, widen)
     plan = plan_memory(graph, scratch, alias_ops, strategy,
                        {i: (c.delta, c.window) for i, c in candidates.items()}, shared, staged)
@@ -194,7 +196,7 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
     if not any(p.get("col_groups", 1) > 1 for p in params):
         opt.absent.append("CONV2D_S8_NO_COL_GROUPS")
     return Prepared(graph, params, plan, {i: candidates[i] for i in plan.inplace}, scratch, opt, staged, widen,
-                    dsp_whole, stage_weights, m0_whole)
+                    dsp_whole, stage_weights, m0_whole, widen_if_budget)
 
 
 # --- issue 11: how many six-pixel groups' columns a convolution may build before its routine runs
