@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "validate_real_boards.py"
+ONNC = SCRIPT.with_name("validate_onnc_cmsis.py")
 
 
-def _run(*args):
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=120)
+def _run(*args, script=SCRIPT):
+    return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=120)
 
 
 def test_missing_sources_name_the_repositories_and_commits(tmp_path):
@@ -32,4 +33,19 @@ def test_partial_tree_names_the_first_missing_file(tmp_path):
 
 def test_unknown_benchmark_is_refused(tmp_path):
     r = _run("--sources", str(tmp_path), "--benchmarks", "kws,nope")
+    assert r.returncode == 2 and "unknown benchmark(s) nope" in r.stderr
+
+
+def test_onnc_stack_names_its_sources_and_refuses_unknown_benchmarks(tmp_path):
+    """bench/validate_onnc_cmsis.py, the second stack (ONNC + CMSIS-NN): the same contract."""
+    r = _run("--sources", str(tmp_path / "nothing"), script=ONNC)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r
+    for text in ("no such folder", "ARM-software/CMSIS_5 @ b9667965e0c41d7ee0c63983beccc9b8cd6b0f7f",
+                 "mlcommons/tiny_results_v1.1 @ c32ef94d19429ef1d318e9c7a60002a4bd70e11b",
+                 "closed/Skymizer/code"):
+        assert text in r.stderr, text
+    (tmp_path / "CMSIS_5").mkdir()
+    r = _run("--sources", str(tmp_path), script=ONNC)
+    assert r.returncode == 2 and "arm_nnfunctions.h is missing" in r.stderr, r.stderr
+    r = _run("--sources", str(tmp_path), "--benchmarks", "vww,nope", script=ONNC)
     assert r.returncode == 2 and "unknown benchmark(s) nope" in r.stderr

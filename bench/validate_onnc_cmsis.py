@@ -1,0 +1,364 @@
+#!/usr/bin/env python3
+"""Validate microlith's Cortex-M4 cycle model against a second published stack: ONNC + CMSIS-NN.
+
+    python3 bench/validate_onnc_cmsis.py --sources DIR [--json bench/real_boards_validation_onnc.json]
+
+Why a second stack
+  bench/validate_real_boards.py holds the model against TFLM v2.3.1 + CMSIS-NN of 2020 at -Os:
+  an interpreter whose time is spread over much general code. Skymizer's MLPerf Tiny v1.1
+  submission on the same board (NUCLEO-L4R5ZI at 120 MHz, mbed OS) is the opposite kind of
+  code: ONNC's generated C calls CMSIS-NN's kernels (CMSIS_5 @b966796, February 2021) layer
+  after layer, no interpreter, -O3, so nearly all its time is spent in SMLAD inner loops
+  over q15 columns and q7 weights in flash: the kind of loop microlith's own kernels run.
+  Its published latencies (../shared/baselines/mlperf_tiny_real_boards.csv, rows
+  "ONNC + CMSIS_5 (b966796); mbed OS") say how well the timing table and the flash model
+  price such loops.
+
+What it does
+  Compiles CMSIS_5's CMSIS/NN sources at b966796, with the submission's fix of
+  arm_convolve_HWC_q7_fast_nonsquare.c put in place as its build.sh does, and each
+  benchmark's generated onnc_main.cpp (its weights in onnc_weight.h) with the submission's
+  mbed GCC_ARM release profile flags (release.json: -O3 ...), for Cortex-M4F. A harness in
+  microlith's measurement firmware (targets/firmware, cortexm.FirmwareBuilder) does what the
+  submission's th_infer() does (app.cc infer(): the input copied into ONNC's input tensor,
+  onnc_main(), the output copied out) between two calls of onncv_mark(), and the cycle
+  plugin (cycles.trace_cycles_plugin, the stm32l4r5 flash model the core names) prices that
+  phase alone. Input: int8 from numpy default_rng(seed). Estimates, not measurements.
+
+  The models are ONNC's own requantization of the MLPerf Tiny networks (power-of-two
+  scales, CMSIS-NN's legacy q7 functions), so the outputs are not compared with TFLM; the
+  script only checks that a run completes and prints its output.
+
+What it needs
+  arm-none-eabi-gcc/g++ 12 with newlib, qemu-system-arm 7.2, a host C compiler (the QEMU
+  plugin), and --sources DIR laid out as below (run with a missing DIR for the commands):
+    DIR/CMSIS_5/CMSIS/{NN,DSP/Include,Core/Include}
+        github.com/ARM-software/CMSIS_5 @ b9667965e0c41d7ee0c63983beccc9b8cd6b0f7f
+    DIR/tiny_results_v1.1/closed/Skymizer/code
+        github.com/mlcommons/tiny_results_v1.1 @ c32ef94d19429ef1d318e9c7a60002a4bd70e11b
+  Nothing third-party lives in this repository.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import csv
+import json
+import os
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import validate_real_boards as vrb  # noqa: E402  (sys.path, microlith imports, SetupError, helpers)
+
+from microlith.ir import MicrolithError  # noqa: E402
+from microlith.targets import core_of, cycles  # noqa: E402
+from microlith.targets import cortexm  # noqa: E402
+from microlith.targets.memmodel import memory_system  # noqa: E402
+
+REPO = vrb.REPO
+TARGET = vrb.TARGET
+PREFIX = "onncv"
+CXX = vrb.CXX
+SYSTEM = "NUCLEO_L4R5ZI-mbed_os"
+CMSIS5 = ("ARM-software/CMSIS_5", "b9667965e0c41d7ee0c63983beccc9b8cd6b0f7f")
+TINY11 = ("mlcommons/tiny_results_v1.1", "c32ef94d19429ef1d318e9c7a60002a4bd70e11b")
+SKY = "closed/Skymizer/code"
+FIXED = "arm_convolve_HWC_q7_fast_nonsquare"
+# input bytes per benchmark (micro_model_setting.h kInputSize) and output bytes (kOutputSize)
+BENCHMARKS = {"kws": (490, 12), "vww": (27648, 2), "ic": (3072, 10), "ad": (640, 640)}
+REQUIRED = [
+    (CMSIS5, "CMSIS_5", ["CMSIS/NN", "CMSIS/DSP/Include", "CMSIS/Core/Include"],
+     ["CMSIS/NN/Include/arm_nnfunctions.h", f"CMSIS/NN/Source/ConvolutionFunctions/{FIXED}.c",
+      "CMSIS/DSP/Include/arm_math_types.h", "CMSIS/Core/Include/cmsis_compiler.h"]),
+    (TINY11, "tiny_results_v1.1", [SKY],
+     [f"{SKY}/{FIXED}.fixed", *(f"{SKY}/{SYSTEM}/{b}/{b}01_code/onnc_main.cpp" for b in BENCHMARKS)]),
+]
+
+
+def check_sources(root: Path) -> None:
+    if not root.is_dir():
+        raise vrb.SetupError(f"--sources {root}: no such folder.\n" + vrb._how_to_get(root, REQUIRED))
+    missing = [r for r in REQUIRED if any(not (root / r[1] / f).is_file() for f in r[3])]
+    if missing:
+        first = next(root / r[1] / f for r in missing for f in r[3] if not (root / r[1] / f).is_file())
+        raise vrb.SetupError(f"--sources {root}: {first} is missing.\n" + vrb._how_to_get(root, missing))
+
+
+def build_flags() -> tuple[list[str], list[str], list[str]]:
+    """(common, C++-only, C-only): the submission's release.json GCC_ARM flags (compile only)."""
+    common = [*core_of(TARGET)["cflags"], "-fmessage-length=0", "-fno-exceptions", "-ffunction-sections",
+              "-fdata-sections", "-funsigned-char", "-fno-delete-null-pointer-checks", "-fomit-frame-pointer",
+              "-O3", "-DNDEBUG"]
+    return common, ["-std=gnu++14", "-fno-rtti", "-Wvla"], ["-std=gnu11"]
+
+
+def include_dirs(src: Path, stub: Path) -> list[str]:
+    cmsis = src / "CMSIS_5" / "CMSIS"
+    dirs = [cmsis / "NN/Include", cmsis / "DSP/Include", cmsis / "Core/Include", stub]
+    return [x for d in dirs for x in ("-I", str(d))]
+
+
+def compile_cmsis(src: Path, out: Path, timeout: float) -> list[str]:
+    """CMSIS/NN/Source/**/*.c with the fixed convolution in place (build.sh's cp): object paths."""
+    common, _, c = build_flags()
+    stub = out / "stub"
+    stub.mkdir(parents=True, exist_ok=True)
+    (stub / "onnc_runtime.h").write_text("/* empty, as build.sh's `touch onnc_runtime.h` */\n")
+    incs = include_dirs(src, stub)
+    fixed = src / "tiny_results_v1.1" / SKY / f"{FIXED}.fixed"
+    jobs = []
+    for i, f in enumerate(sorted((src / "CMSIS_5/CMSIS/NN/Source").rglob("*.c"))):
+        obj = out / f"{i:03d}_{f.stem}.o"
+        source = fixed if f.stem == FIXED else f
+        jobs.append(([cortexm.find_tool(cortexm.CC), *common, *c, *incs, "-x", "c", "-c", str(source),
+                      "-o", str(obj)], f, obj))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for fut in [pool.submit(vrb._compile, cmd, f"compiling {f.name}", timeout) for cmd, f, _ in jobs]:
+            fut.result()
+    return [str(obj) for _, _, obj in jobs]
+
+
+HEADER = """/* onncv.h: the ONNC harness's entry point, in the shape microlith's firmware expects. */
+#ifndef ONNCV_H
+#define ONNCV_H
+#include <stdint.h>
+#define ONNCV_INPUT_SIZE {n_in}
+#define ONNCV_OUTPUT_SIZE {n_out}
+int onncv_invoke(const int8_t *input, int8_t *output);
+#endif
+"""
+
+HARNESS = r"""/* ONNC + CMSIS-NN harness (written by bench/validate_onnc_cmsis.py): th_infer() of the
+ * submission (app.cc infer()) between two calls of onncv_mark(), which split the cycle trace. */
+#include <stddef.h>
+#include <string.h>
+#include "onncv.h"
+#include "onnc_main.h"
+
+__attribute__((noinline, used)) void onncv_mark(void) { __asm__ volatile("" ::: "memory"); }
+
+/* The KWS code takes its pooling buffer from malloc per inference: a bump pool, reset by free
+ * (mbed's allocator costs a few hundred cycles there, not modelled). */
+static _Alignas(8) unsigned char pool[8192];
+static size_t pool_used;
+void *malloc(size_t n)
+{
+    n = (n + 7u) & ~(size_t)7u;
+    if (n > sizeof pool - pool_used) return NULL;
+    void *p = pool + pool_used;
+    pool_used += n;
+    return p;
+}
+void free(void *p) { if (p != NULL) pool_used = 0; }
+
+static int8_t g_input[ONNCV_INPUT_SIZE], g_result[ONNCV_OUTPUT_SIZE];
+
+int onncv_invoke(const int8_t *input, int8_t *output)
+{
+    memcpy(g_input, input, sizeof g_input);   /* the runner's ee_get_buffer, untimed */
+    onncv_mark();
+    struct onnc_input_tensor_t in = onnc_get_input_tensor();
+    if (in.size != sizeof g_input) return -1;
+    memcpy(in.data, g_input, in.size);
+    struct onnc_output_tensor_t r = onnc_main();
+    memcpy(g_result, r.data, r.size <= sizeof g_result ? r.size : sizeof g_result);
+    onncv_mark();
+    memcpy(output, g_result, sizeof g_result);
+    return r.size == sizeof g_result ? 0 : -2;
+}
+"""
+
+
+class OnncFirmwareBuilder(cortexm.FirmwareBuilder):
+    """microlith's FirmwareBuilder with the prebuilt CMSIS-NN and ONNC objects added."""
+
+    def __init__(self, folder: Path, workdir: Path, extra_objects: list[str], extra_cflags: list[str]):
+        super().__init__(folder, PREFIX, TARGET, workdir, extra_cflags=extra_cflags)
+        self.extra_objects = extra_objects
+
+    def objects(self) -> list[str]:
+        if self._objects is None:
+            self._objects = super().objects() + list(self.extra_objects)
+        return self._objects
+
+
+def build_benchmark(bench: str, src: Path, work: Path, lib: list[str], sample: np.ndarray,
+                    timeout: float) -> cortexm.Firmware:
+    n_in, n_out = BENCHMARKS[bench]
+    folder = work / bench
+    (folder / "src").mkdir(parents=True, exist_ok=True)
+    code = src / "tiny_results_v1.1" / SKY / SYSTEM / bench / f"{bench}01_code"
+    (folder / "src" / "onncv.h").write_text(HEADER.format(n_in=n_in, n_out=n_out))
+    (folder / "src" / "onncv.c").write_text(HARNESS)
+    common, cxx, _ = build_flags()
+    obj = folder / "onnc_main.o"
+    vrb._compile([cortexm.find_tool(CXX), *common, *cxx, *include_dirs(src, work / "cmsis" / "stub"),
+                  "-I", str(code), "-c", str(code / "onnc_main.cpp"), "-o", str(obj)],
+                 f"compiling {bench}01_code/onnc_main.cpp", timeout)
+    builder = OnncFirmwareBuilder(folder, folder / "fw", [str(obj), *lib],
+                                  [*include_dirs(src, work / "cmsis" / "stub"), "-I", str(code)])
+    fw = builder.link([[sample]], name=bench)
+    init = cortexm.elf_sections(fw.elf).get(".init_array")
+    if init and init["size"]:
+        raise MicrolithError(f"{bench}: the firmware has static constructors (.init_array), which microlith's "
+                             "start-up does not run")
+    return fw
+
+
+def price(elf: Path, work: Path, timeout: float, mem="board") -> tuple[cycles.PhaseCycles, object]:
+    """th_infer()'s phase of the plugin trace (between the two onncv_mark() calls)."""
+    est = cycles.trace_cycles_plugin(elf, TARGET, PREFIX, timeout, work, mem=mem, mark="onncv_mark")
+    if len(est.phases) != 3:
+        raise MicrolithError(f"{elf.name}: expected 3 phases (input, inference, output), "
+                             f"the trace has {len(est.phases)}")
+    return est.phases[1], est
+
+
+def published() -> dict:
+    rows = {}
+    with open(vrb.BASELINES, newline="") as f:
+        for r in csv.DictReader(f):
+            if r["submitter"] == "Skymizer" and r["system_id"] == SYSTEM:
+                rows[r["benchmark"]] = r
+    return rows
+
+
+def run(args) -> dict:
+    src = Path(args.sources).resolve()
+    check_sources(src)
+    if not vrb.BASELINES.is_file():
+        raise vrb.SetupError(f"{vrb.BASELINES}: the published latencies (../shared/baselines beside the "
+                             "repository) are missing")
+    for tool in (cortexm.CC, CXX, cortexm.QEMU):
+        try:
+            cortexm.find_tool(tool)
+        except MicrolithError as e:
+            raise vrb.SetupError(str(e)) from None
+    board = cycles._board_of(TARGET)
+    clock = cortexm._fig(board["clock_hz"])
+    mem = memory_system(board)
+    pub = published()
+    work = Path(args.workdir).resolve()
+    t0 = time.perf_counter()
+    print(f"compiling CMSIS_5 @{CMSIS5[1][:7]} CMSIS-NN at -O3 ...", flush=True)
+    lib = compile_cmsis(src, work / "cmsis", args.timeout)
+    rows = []
+    for bench in args.benchmarks:
+        t1 = time.perf_counter()
+        rng = np.random.default_rng(args.seed)
+        sample = rng.integers(-128, 128, size=BENCHMARKS[bench][0], dtype=np.int16).astype(np.int8)
+        fw = build_benchmark(bench, src, work, lib, sample, args.timeout)
+        s = cortexm.run_firmware(fw.elf, TARGET, args.timeout).samples[0]
+        if s.status != 0:
+            raise MicrolithError(f"{bench}: the harness returned {s.status} (input or output size unexpected)")
+        ph, est = price(fw.elf, work, args.timeout)
+        total = ph.cycles + ph.memory_cycles
+        p = pub[bench]
+        pub_ms = float(p["latency_ms"])
+        out = np.frombuffer(s.outputs[0], dtype=np.int8)
+        row = {"benchmark": bench, "instructions": ph.instructions, "cycles_zero_wait": ph.cycles,
+               "flash_stall_cycles": ph.memory_cycles, "cycles_stm32l4r5": total,
+               "predicted_ms_120mhz": round(total / clock * 1e3, 3),
+               "predicted_ms_zero_wait": round(ph.cycles / clock * 1e3, 3),
+               "published_cycles": int(p["cycles_per_inference"]), "published_ms": pub_ms,
+               "error_pct": round((total / clock * 1e3 / pub_ms - 1) * 100, 1),
+               "error_pct_zero_wait": round((ph.cycles / clock * 1e3 / pub_ms - 1) * 100, 1),
+               "instructions_whole_call": est.instructions, "flash_bytes": fw.sizes["flash_bytes"],
+               "output_head": out[:12].tolist(), "input": f"random seed {args.seed}"}
+        row["wall_seconds"] = round(time.perf_counter() - t1, 1)
+        rows.append(row)
+        print(f"  {bench}: {row['instructions']:,} instructions, {total:,} cycles, "
+              f"{row['error_pct']:+.1f}% ({row['wall_seconds']:.0f} s)", flush=True)
+    return {"rows": rows, "wall_seconds": round(time.perf_counter() - t0, 1), "memory_basis": mem.basis()}
+
+
+def table(rows) -> str:
+    out = [("benchmark", "instructions", "cycles 0-wait", "flash stalls", "cycles stm32l4r5", "pred ms@120",
+            "published ms", "error %", "error % 0-wait")]
+    for r in rows:
+        out.append((r["benchmark"], f"{r['instructions']:,}", f"{r['cycles_zero_wait']:,}",
+                    f"{r['flash_stall_cycles']:,}", f"{r['cycles_stm32l4r5']:,}", f"{r['predicted_ms_120mhz']:.3f}",
+                    f"{r['published_ms']:.3f}", f"{r['error_pct']:+.1f}", f"{r['error_pct_zero_wait']:+.1f}"))
+    return vrb._columns(out)
+
+
+def to_json(res: dict, args, argv: list[str]) -> dict:
+    common, cxx, c = build_flags()
+    gxx = cortexm._run([cortexm.find_tool(CXX), "--version"], "arm-none-eabi-g++ --version").stdout.splitlines()[0]
+    return {
+        "what": ("Validation of microlith's Cortex-M4 cycle estimate (targets/cycles.py plugin route, stm32l4r5 "
+                 "flash model) against Skymizer's MLPerf Tiny v1.1 closed results on NUCLEO-L4R5ZI at 120 MHz "
+                 "(ONNC + CMSIS_5 b966796, mbed OS): the submission's generated code and CMSIS-NN built here, "
+                 "th_infer()'s work priced between two marks. Estimates, not measurements."),
+        "sources": {"cmsis_nn": f"{CMSIS5[0]} @{CMSIS5[1]}: CMSIS/NN (all sources), DSP/Include, Core/Include, "
+                                f"with {SKY}/{FIXED}.fixed in place of {FIXED}.c (the submission's build.sh)",
+                    "onnc_code": f"{TINY11[0]} @{TINY11[1]}: {SKY}/{SYSTEM}/*/*01_code (onnc_main.cpp, "
+                                 "onnc_weight.h)",
+                    "harness": "generated by this script: app.cc's infer() between two marks; input int8 from "
+                               "numpy default_rng(seed) uniform over [-128, 127]"},
+        "build": {"compiler": gxx, "flags": [*common, *cxx], "c_flags": [*common, *c],
+                  "note": ("the submission's release.json GCC_ARM flags (-O3), built with GCC 12.2 where the "
+                           "submission used GCC 9-2020-q2; microlith's firmware start-up, harness and linker "
+                           "script (FirmwareBuilder, its own files at -O2)")},
+        "flash_model": res["memory_basis"],
+        "rows": res["rows"],
+        "caveats": [
+            "compiler: GCC 12.2 here, 9-2020-q2 in the submission; the inner loops are CMSIS-NN's own C, so "
+            "the code differs in scheduling and register use, not in the loads and multiplies",
+            "the published figure is 1/median throughput of the EEMBC runner loop; th_infer()'s call and the "
+            "runner's overhead around it are not modelled, nor mbed's malloc (one call per KWS inference)",
+            "mbed OS's clock set-up (flash wait states, ART caches, prefetch) is assumed the same as the v0.5 "
+            "reference build's, which bench/validate_real_boards.py validates the same flash model against",
+        ],
+        "wall_seconds": res["wall_seconds"],
+        "command": " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *argv]),
+    }
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sources", required=True, help="folder with the third-party trees (see the docstring)")
+    ap.add_argument("--benchmarks", default="kws,vww,ic,ad")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the deterministic random int8 input")
+    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--workdir", help="build here and keep it (default: a temporary folder, removed)")
+    ap.add_argument("--timeout", type=float, default=900.0, help="seconds per compile or QEMU run")
+    args = ap.parse_args(argv[1:])
+    args.benchmarks = [b.strip() for b in args.benchmarks.split(",") if b.strip()]
+    bad = [b for b in args.benchmarks if b not in BENCHMARKS]
+    if bad:
+        ap.error(f"unknown benchmark(s) {', '.join(bad)}; choose from {', '.join(BENCHMARKS)}")
+    try:
+        if args.workdir:
+            Path(args.workdir).mkdir(parents=True, exist_ok=True)
+            res = run(args)
+        else:
+            with tempfile.TemporaryDirectory(prefix="microlith-onnc-") as tmp:
+                args.workdir = tmp
+                res = run(args)
+                args.workdir = None
+    except vrb.SetupError as e:
+        print(f"validate_onnc_cmsis: {e}", file=sys.stderr)
+        return 2
+    except MicrolithError as e:
+        print(f"validate_onnc_cmsis: failed: {e}", file=sys.stderr)
+        return 1
+    print()
+    print(table(res["rows"]))
+    print(f"\n{res['wall_seconds']:.0f} s; estimates, not measurements ({res['memory_basis'][:80]}...)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(to_json(res, args, argv), indent=1) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
