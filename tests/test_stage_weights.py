@@ -280,3 +280,29 @@ def test_balanced_stages_plain_copies_where_the_arena_is_free_by_default(tmp_pat
     assert sorted(asked["layers"]) == [0, 4, 6, 10] and asked["widened"] == [0, 4, 6, 10]
     r = api.verify(str(RESNET), samples=2, workdir=str(tmp_path))
     assert r["bit_exact"], r
+
+
+@pytest.mark.parametrize("key", [int, str])   # profile's result in process, and read back from --json
+def test_flash_load_hint_names_the_filters_left_in_flash(key):
+    """profile's hint on flash load stalls: with some filters staged (ResNet-8's default stages 4
+    of its 9), the ones left read 3 or more times are named with the budget that stages them all;
+    with none left and the stalls large (AD's fully connected weights, read once), --weights-in-ram;
+    below 2% of the cycles, nothing."""
+    from microlith.cli import _flash_load_hint
+    cands = {0: 448, 1: 2304, 2: 2304, 4: 4608, 5: 9216, 6: 512, 8: 18432, 9: 36864, 10: 2048}
+    st = {"budget_bytes": "free", "layers": {key(k): cands[k] for k in (0, 4, 6, 10)},
+          "candidates": {key(k): v for k, v in cands.items()}, "budget_for_all": 73728}
+    r = {"cycles_est_board": 22_009_191, "memory_model": {"flash_load_stall_cycles": 1_167_715},
+         "staged_weights": st, "weight_bytes": 81440}
+    hint = _flash_load_hint(r)
+    assert "1,167,715 stall on data loads from flash (5.3%)" in hint
+    assert "layers 1, 2, 5, 8, 9 also read their filters (up to 36,864 B)" in hint
+    assert "(73,728 stages them all, widened for the two-channel routine)" in hint
+    assert _flash_load_hint({**r, "memory_model": {"flash_load_stall_cycles": 400_000}}) is None
+    # every candidate staged: nothing to stage, and stalls under 10% are left alone
+    done = {**st, "layers": st["candidates"]}
+    assert _flash_load_hint({**r, "staged_weights": done}) is None
+    ad = {"cycles_est_board": 631_423, "memory_model": {"flash_load_stall_cycles": 171_960},
+          "staged_weights": {"budget_bytes": "free", "layers": {}, "candidates": {}}, "weight_bytes": 270_960}
+    assert "--weights-in-ram reads every constant from RAM instead (270,960 B more RAM)" in _flash_load_hint(ad)
+    assert _flash_load_hint({**ad, "weights_in_ram": True}) is None

@@ -415,6 +415,35 @@ def _whole_line(r: dict) -> str | None:
             f"{_kb(r['arena_bytes_in_place'])} with layers in place")
 
 
+def _flash_load_hint(r: dict) -> str | None:
+    """What to do about the data loads that stall on flash (profile, board estimate), when they
+    are a noticeable share: stage the filters read 3 or more times that are not staged yet, or,
+    where none is left (fully connected weights, read once), keep every constant in RAM."""
+    board = r.get("cycles_est_board")
+    loads = (r.get("memory_model") or {}).get("flash_load_stall_cycles") or 0
+    if not board or not loads:
+        return None
+    share = f"of which {loads:,} stall on data loads from flash ({100 * loads / board:.1f}%)"
+    st = r.get("staged_weights") or {}
+    cands = st.get("candidates") or {}
+    left = sorted((k for k in cands if k not in (st.get("layers") or {})), key=int)
+    if left and loads > 0.02 * board:
+        which = (f"{len(left)} layers read their filters" if len(left) == len(cands) else
+                 f"layers {', '.join(map(str, left))} also read their filters")
+        biggest = max(cands[k] for k in left)
+        fix = ("BYTES copies them to SRAM first (the arena has no room for them as it is)"
+               if st.get("budget_bytes") == "free" else "free (same arena) or BYTES copies them to SRAM first")
+        whole = ""
+        if st.get("budget_for_all"):
+            wide = ", widened for the two-channel routine" if st["budget_for_all"] > max(cands.values()) else ""
+            whole = f" ({st['budget_for_all']:,} stages them all{wide})"
+        return f"    {share}; {which} (up to {biggest:,} B) 3 or more times: --stage-weights {fix}{whole}"
+    if not r.get("weights_in_ram") and loads > 0.1 * board:
+        return (f"    {share}, --weights-in-ram reads every constant from RAM instead "
+                f"({_kb(r.get('weight_bytes_linked', r['weight_bytes']))} more RAM)")
+    return None
+
+
 def cmd_profile(a) -> int:
     if _is_pipeline(a.model):
         for flag, given in (("--stage-weights", a.stage_weights), ("--no-in-place", a.no_in_place),
@@ -439,22 +468,8 @@ def cmd_profile(a) -> int:
     if r.get("cycles_est_board") is not None:  # the board's flash wait states behind its cache
         print(f"  cycles with {r['memory_model']['board']} flash {r['cycles_est_board']:,} (estimate; "
               f"{r['cycles_per_mac_est_board']:.2f} per MAC, {r['latency_ms_est_board']:.2f} ms)")
-        mm = r["memory_model"]
-        loads = mm.get("flash_load_stall_cycles") or 0
-        st = r.get("staged_weights") or {}
-        if not st.get("layers") and st.get("candidates") and loads > 0.02 * r["cycles_est_board"]:
-            print(f"    of which {loads:,} stall on data loads from flash ({100 * loads / r['cycles_est_board']:.1f}%); "
-                  f"{len(st['candidates'])} layers read their filters (up to {max(st['candidates'].values()):,} B) "
-                  "3 or more times: --stage-weights "
-                  + ("BYTES copies them to SRAM first (the arena has no room for them as it is)"
-                     if st.get("budget_bytes") == "free" else "free (same arena) or BYTES copies them to SRAM first")
-                  + (f" ({st['budget_for_all']:,} stages them all"
-                     + (", widened for the two-channel routine" if st["budget_for_all"] > max(st["candidates"].values())
-                        else "") + ")" if st.get("budget_for_all") else ""))
-        elif not r.get("weights_in_ram") and loads > 0.1 * r["cycles_est_board"]:
-            print(f"    of which {loads:,} stall on data loads from flash ({100 * loads / r['cycles_est_board']:.1f}%), "
-                  f"--weights-in-ram reads every constant from RAM instead "
-                  f"({_kb(r.get('weight_bytes_linked', r['weight_bytes']))} more RAM)")
+        if (line := _flash_load_hint(r)) is not None:
+            print(line)
     ram_weights = f" + weights {_kb(r.get('weight_bytes_linked'))}" if r.get("weights_in_ram") else ""
     print(f"  flash {_kb(r['flash_bytes'])}, RAM {_kb(r['ram_bytes'])} = arena {_kb(r['arena_bytes'])}{ram_weights} "
           f"+ data/bss + stack {_kb(r['stack_bytes'])}")
