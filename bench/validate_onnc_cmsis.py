@@ -40,14 +40,11 @@ What it needs
 """
 from __future__ import annotations
 
-import argparse
 import concurrent.futures
 import csv
-import json
 import os
 import shlex
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -79,15 +76,6 @@ REQUIRED = [
     (TINY11, "tiny_results_v1.1", [SKY],
      [f"{SKY}/{FIXED}.fixed", *(f"{SKY}/{SYSTEM}/{b}/{b}01_code/onnc_main.cpp" for b in BENCHMARKS)]),
 ]
-
-
-def check_sources(root: Path) -> None:
-    if not root.is_dir():
-        raise vrb.SetupError(f"--sources {root}: no such folder.\n" + vrb._how_to_get(root, REQUIRED))
-    missing = [r for r in REQUIRED if any(not (root / r[1] / f).is_file() for f in r[3])]
-    if missing:
-        first = next(root / r[1] / f for r in missing for f in r[3] if not (root / r[1] / f).is_file())
-        raise vrb.SetupError(f"--sources {root}: {first} is missing.\n" + vrb._how_to_get(root, missing))
 
 
 def build_flags() -> tuple[list[str], list[str], list[str]]:
@@ -175,19 +163,6 @@ int onncv_invoke(const int8_t *input, int8_t *output)
 """
 
 
-class OnncFirmwareBuilder(cortexm.FirmwareBuilder):
-    """microlith's FirmwareBuilder with the prebuilt CMSIS-NN and ONNC objects added."""
-
-    def __init__(self, folder: Path, workdir: Path, extra_objects: list[str], extra_cflags: list[str]):
-        super().__init__(folder, PREFIX, TARGET, workdir, extra_cflags=extra_cflags)
-        self.extra_objects = extra_objects
-
-    def objects(self) -> list[str]:
-        if self._objects is None:
-            self._objects = super().objects() + list(self.extra_objects)
-        return self._objects
-
-
 def build_benchmark(bench: str, src: Path, work: Path, lib: list[str], sample: np.ndarray,
                     timeout: float) -> cortexm.Firmware:
     n_in, n_out = BENCHMARKS[bench]
@@ -201,14 +176,9 @@ def build_benchmark(bench: str, src: Path, work: Path, lib: list[str], sample: n
     vrb._compile([cortexm.find_tool(CXX), *common, *cxx, *include_dirs(src, work / "cmsis" / "stub"),
                   "-I", str(code), "-c", str(code / "onnc_main.cpp"), "-o", str(obj)],
                  f"compiling {bench}01_code/onnc_main.cpp", timeout)
-    builder = OnncFirmwareBuilder(folder, folder / "fw", [str(obj), *lib],
-                                  [*include_dirs(src, work / "cmsis" / "stub"), "-I", str(code)])
-    fw = builder.link([[sample]], name=bench)
-    init = cortexm.elf_sections(fw.elf).get(".init_array")
-    if init and init["size"]:
-        raise MicrolithError(f"{bench}: the firmware has static constructors (.init_array), which microlith's "
-                             "start-up does not run")
-    return fw
+    builder = vrb.StackFirmwareBuilder(folder, folder / "fw", [str(obj), *lib], PREFIX,
+                                       [*include_dirs(src, work / "cmsis" / "stub"), "-I", str(code)])
+    return builder.link_checked(sample, bench)
 
 
 def price(elf: Path, work: Path, timeout: float, mem="board") -> tuple[cycles.PhaseCycles, object]:
@@ -231,15 +201,11 @@ def published() -> dict:
 
 def run(args) -> dict:
     src = Path(args.sources).resolve()
-    check_sources(src)
+    vrb.check_sources(src, REQUIRED)
     if not vrb.BASELINES.is_file():
         raise vrb.SetupError(f"{vrb.BASELINES}: the published latencies (../shared/baselines beside the "
                              "repository) are missing")
-    for tool in (cortexm.CC, CXX, cortexm.QEMU):
-        try:
-            cortexm.find_tool(tool)
-        except MicrolithError as e:
-            raise vrb.SetupError(str(e)) from None
+    vrb.check_tools()
     board = cycles._board_of(TARGET)
     clock = cortexm._fig(board["clock_hz"])
     mem = memory_system(board)
@@ -323,41 +289,7 @@ def to_json(res: dict, args, argv: list[str]) -> dict:
 
 def main(argv=None) -> int:
     argv = list(sys.argv if argv is None else argv)
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sources", required=True, help="folder with the third-party trees (see the docstring)")
-    ap.add_argument("--benchmarks", default="kws,vww,ic,ad")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the deterministic random int8 input")
-    ap.add_argument("--json", help="write the results here")
-    ap.add_argument("--workdir", help="build here and keep it (default: a temporary folder, removed)")
-    ap.add_argument("--timeout", type=float, default=900.0, help="seconds per compile or QEMU run")
-    args = ap.parse_args(argv[1:])
-    args.benchmarks = [b.strip() for b in args.benchmarks.split(",") if b.strip()]
-    bad = [b for b in args.benchmarks if b not in BENCHMARKS]
-    if bad:
-        ap.error(f"unknown benchmark(s) {', '.join(bad)}; choose from {', '.join(BENCHMARKS)}")
-    try:
-        if args.workdir:
-            Path(args.workdir).mkdir(parents=True, exist_ok=True)
-            res = run(args)
-        else:
-            with tempfile.TemporaryDirectory(prefix="microlith-onnc-") as tmp:
-                args.workdir = tmp
-                res = run(args)
-                args.workdir = None
-    except vrb.SetupError as e:
-        print(f"validate_onnc_cmsis: {e}", file=sys.stderr)
-        return 2
-    except MicrolithError as e:
-        print(f"validate_onnc_cmsis: failed: {e}", file=sys.stderr)
-        return 1
-    print()
-    print(table(res["rows"]))
-    print(f"\n{res['wall_seconds']:.0f} s; estimates, not measurements ({res['memory_basis'][:80]}...)")
-    if args.json:
-        Path(args.json).write_text(json.dumps(to_json(res, args, argv), indent=1) + "\n")
-        print(f"wrote {args.json}")
-    return 0
+    return vrb.run_cli(vrb.parser(__doc__), argv, "validate_onnc_cmsis", run, table, to_json, BENCHMARKS)
 
 
 if __name__ == "__main__":

@@ -129,10 +129,12 @@ class SetupError(Exception):
     """A missing tool or source: reported as one message, never a traceback."""
 
 
-def check_sources(root: Path) -> None:
+def check_sources(root: Path, required=None) -> None:
+    """required: (repo and commit, folder, paths to extract, files) rows; REQUIRED by default."""
+    required = REQUIRED if required is None else required
     if not root.is_dir():
-        raise SetupError(f"--sources {root}: no such folder.\n" + _how_to_get(root, [r for r in REQUIRED]))
-    missing = [r for r in REQUIRED if any(not (root / r[1] / f).is_file() for f in r[3])]
+        raise SetupError(f"--sources {root}: no such folder.\n" + _how_to_get(root, list(required)))
+    missing = [r for r in required if any(not (root / r[1] / f).is_file() for f in r[3])]
     if missing:
         first = next(root / r[1] / f for r in missing for f in r[3] if not (root / r[1] / f).is_file())
         raise SetupError(f"--sources {root}: {first} is missing.\n" + _how_to_get(root, missing))
@@ -325,18 +327,29 @@ def write_harness(folder: Path, bench: str, model: Path, n_in: int, n_out: int) 
     return [cxx / "tflm_harness.cc", cxx / "tflm_model_data.cc"]
 
 
-class TflmFirmwareBuilder(cortexm.FirmwareBuilder):
-    """microlith's FirmwareBuilder (start-up, harness, per-build glue and linker script) with
-    the prebuilt TFLM objects, the C++ harness and libm added to its objects."""
+class StackFirmwareBuilder(cortexm.FirmwareBuilder):
+    """microlith's FirmwareBuilder (start-up, harness, per-build glue and linker script) with a
+    third-party stack's prebuilt objects added to its objects (here TFLM's, the C++ harness and
+    libm)."""
 
-    def __init__(self, folder: Path, workdir: Path, extra_objects: list[str]):
-        super().__init__(folder, PREFIX, TARGET, workdir)
+    def __init__(self, folder: Path, workdir: Path, extra_objects: list[str], prefix: str = PREFIX,
+                 extra_cflags=()):
+        super().__init__(folder, prefix, TARGET, workdir, extra_cflags=extra_cflags)
         self.extra_objects = extra_objects
 
     def objects(self) -> list[str]:
         if self._objects is None:
             self._objects = super().objects() + list(self.extra_objects)
         return self._objects
+
+    def link_checked(self, sample: np.ndarray, name: str) -> cortexm.Firmware:
+        """One firmware on one sample, refused if the stack needs static constructors."""
+        fw = self.link([[sample]], name=name)
+        init = cortexm.elf_sections(fw.elf).get(".init_array")
+        if init and init["size"]:
+            raise MicrolithError(f"{name}: the firmware has static constructors (.init_array), which "
+                                 "microlith's start-up does not run")
+        return fw
 
 
 def build_benchmark(bench: str, src: Path, work: Path, lib: list[str], opt: str, sample: np.ndarray,
@@ -355,13 +368,7 @@ def build_benchmark(bench: str, src: Path, work: Path, lib: list[str], opt: str,
     # libm (TFLM's Prepare uses frexp/exp/round) for the core's multilib, after the objects
     libm = cortexm._run([cortexm.find_tool(CXX), *core_of(TARGET)["cflags"], "-print-file-name=libm.a"],
                         "locating libm.a").stdout.strip()
-    builder = TflmFirmwareBuilder(folder, folder / "fw", [*lib, *objs, libm])
-    fw = builder.link([[sample]], name=bench)
-    init = cortexm.elf_sections(fw.elf).get(".init_array")
-    if init and init["size"]:
-        raise MicrolithError(f"{bench}: the firmware has static constructors (.init_array), which microlith's "
-                             "start-up does not run")
-    return fw
+    return StackFirmwareBuilder(folder, folder / "fw", [*lib, *objs, libm]).link_checked(sample, bench)
 
 
 # --------------------------------------------------------------------------- pricing
@@ -396,6 +403,18 @@ def price(elf: Path, work: Path, timeout: float, mem="board") -> tuple[cycles.Ph
     return est.phases[1], list(_TABLE_BRANCHES), est
 
 
+def check_tools() -> None:
+    """The cross compilers, QEMU and a host C compiler (the QEMU plugin), or one SetupError."""
+    for tool in (cortexm.CC, CXX, cortexm.QEMU):
+        try:
+            cortexm.find_tool(tool)
+        except MicrolithError as e:
+            raise SetupError(str(e)) from None
+    from microlith.targets.memmodel import host_cc
+    if host_cc() is None:
+        raise SetupError("no host C compiler (cc, gcc or clang): microlith's QEMU plugin needs one")
+
+
 def published() -> dict:
     rows = {}
     with open(BASELINES, newline="") as f:
@@ -418,14 +437,7 @@ def run(args) -> dict:
     if not BASELINES.is_file():
         raise SetupError(f"{BASELINES}: the published latencies (../shared/baselines beside the repository) "
                          "are missing")
-    for tool in (cortexm.CC, CXX, cortexm.QEMU):
-        try:
-            cortexm.find_tool(tool)
-        except MicrolithError as e:
-            raise SetupError(str(e)) from None
-    from microlith.targets.memmodel import host_cc
-    if host_cc() is None:
-        raise SetupError("no host C compiler (cc, gcc or clang): microlith's QEMU plugin needs one")
+    check_tools()
     from microlith.frontends.tflite import load_tflite
     from microlith.reference import run_reference
 
@@ -581,44 +593,61 @@ def to_json(res: dict, args, argv: list[str]) -> dict:
 
 def main(argv=None) -> int:
     argv = list(sys.argv if argv is None else argv)
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sources", required=True, help="folder with the third-party trees (see the docstring)")
-    ap.add_argument("--benchmarks", default="kws,vww,ic,ad")
+    ap = parser(__doc__, "(schema of bench/real_boards_validation.json)")
     ap.add_argument("--opt", default="Os", choices=("Os", "O2"), help="optimization level of the stack")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the deterministic random int8 input")
     ap.add_argument("--input", default="random", choices=("random", "zeros"),
                     help="random int8 (numpy default_rng(seed)) or all zeros")
     ap.add_argument("--flash-variants", action="store_true", help="also price ws4 / prefetch variants")
-    ap.add_argument("--json", help="write the results here (schema of bench/real_boards_validation.json)")
+    return run_cli(ap, argv, "validate_real_boards", run, table, to_json, BENCHMARKS, _recorded)
+
+
+def parser(doc: str, json_note: str = "") -> argparse.ArgumentParser:
+    """The validation scripts' common options."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sources", required=True, help="folder with the third-party trees (see the docstring)")
+    ap.add_argument("--benchmarks", default="kws,vww,ic,ad")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the deterministic random int8 input")
+    ap.add_argument("--json", help=f"write the results here {json_note}".strip())
     ap.add_argument("--workdir", help="build here and keep it (default: a temporary folder, removed)")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per compile or QEMU run")
+    return ap
+
+
+def _recorded(res) -> str:
+    prev = previous_table(res["rows"])
+    return f"\nrecorded in {OLD_JSON.relative_to(REPO)}:\n{prev}" if prev else ""
+
+
+def run_cli(ap, argv: list[str], name: str, run, table, to_json, benchmarks, extra=None) -> int:
+    """The scripts' shared main: parse, check the benchmark names, run in --workdir or a
+    temporary folder, one message and status 2 for a missing source or tool (1 for a failure),
+    then the table, extra(res) when it has something to add, and the JSON record."""
     args = ap.parse_args(argv[1:])
     args.benchmarks = [b.strip() for b in args.benchmarks.split(",") if b.strip()]
-    bad = [b for b in args.benchmarks if b not in BENCHMARKS]
+    bad = [b for b in args.benchmarks if b not in benchmarks]
     if bad:
-        ap.error(f"unknown benchmark(s) {', '.join(bad)}; choose from {', '.join(BENCHMARKS)}")
+        ap.error(f"unknown benchmark(s) {', '.join(bad)}; choose from {', '.join(benchmarks)}")
     try:
         if args.workdir:
             Path(args.workdir).mkdir(parents=True, exist_ok=True)
             res = run(args)
         else:
-            with tempfile.TemporaryDirectory(prefix="microlith-realboards-") as tmp:
+            with tempfile.TemporaryDirectory(prefix=f"microlith-{name}-") as tmp:
                 args.workdir = tmp
                 res = run(args)
                 args.workdir = None
     except SetupError as e:
-        print(f"validate_real_boards: {e}", file=sys.stderr)
+        print(f"{name}: {e}", file=sys.stderr)
         return 2
     except MicrolithError as e:
-        print(f"validate_real_boards: failed: {e}", file=sys.stderr)
+        print(f"{name}: failed: {e}", file=sys.stderr)
         return 1
     print()
     print(table(res["rows"]))
-    prev = previous_table(res["rows"])
-    if prev:
-        print(f"\nrecorded in {OLD_JSON.relative_to(REPO)}:")
-        print(prev)
+    more = extra(res) if extra else ""
+    if more:
+        print(more)
     print(f"\n{res['wall_seconds']:.0f} s; estimates, not measurements ({res['memory_basis'][:80]}...)")
     if args.json:
         Path(args.json).write_text(json.dumps(to_json(res, args, argv), indent=1) + "\n")
