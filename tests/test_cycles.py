@@ -226,7 +226,7 @@ def test_known_error_is_the_recorded_validation():
     names = {"kws": "KWS", "vww": "VWW", "ic": "IC", "ad": "AD"}
     for name in ("real_boards_validation.json", "real_boards_validation_onnc.json"):
         rec = json.loads((bench / name).read_text())
-        assert len(rec["rows"]) == 4, name
+        assert len(rec["rows"]) in (4, 8), name   # the ONNC record: its mbed OS and Zephyr builds
         for row in rec["rows"]:
             assert abs(row["error_pct"]) <= 15, (name, row)
             assert lo <= row["error_pct"] <= hi, (name, row)
@@ -274,9 +274,9 @@ def test_profile_prices_the_measured_stream():
         short = board["estimate_summary"]
         assert len(short) < len(board["estimate_basis"]) / 4
         for words in ("cortex-m4 timing table", "120 MHz", "stm32l4r5 flash model (5 wait states)",
-                      "known error -9.6% to +6.2%", "110 uA/MHz x 3 V"):
+                      "known error -12.2% to +6.2%", "110 uA/MHz x 3 V"):
             assert words in short, short
-        for words in ("cortex-m4 timing table", "120 MHz", "5 wait states", "-9.6% to +6.2%", "110 uA/MHz x 3 V"):
+        for words in ("cortex-m4 timing table", "120 MHz", "5 wait states", "-12.2% to +6.2%", "110 uA/MHz x 3 V"):
             assert words in board["estimate_basis"], words
 
 
