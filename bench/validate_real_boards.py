@@ -543,9 +543,14 @@ def previous_table(rows) -> str:
     return _columns(out)
 
 
+def compiler_version() -> str:
+    """arm-none-eabi-g++'s version line, for the records."""
+    return cortexm._run([cortexm.find_tool(CXX), "--version"], "arm-none-eabi-g++ --version").stdout.splitlines()[0]
+
+
 def to_json(res: dict, args, argv: list[str]) -> dict:
     common, cxx, c = build_flags(args.opt)
-    gxx = cortexm._run([cortexm.find_tool(CXX), "--version"], "arm-none-eabi-g++ --version").stdout.splitlines()[0]
+    gxx = compiler_version()
     return {
         "what": ("Validation of microlith's Cortex-M4 cycle estimate (targets/cycles.py plugin route, with the "
                  "stm32l4r5 flash model of targets/memmodel.py and stm32l4r5.json) against the published MLPerf "
