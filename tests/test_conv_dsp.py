@@ -65,18 +65,27 @@ def mixed_records_conv(in_c=3, kernel=(3, 3), out_c=9):
     """One channel of every requantization kind: shifts -2, -10 and -22 (fast), -23 and -30
     (wide), 0 and +1 (general, left shift), and biases near 2^30 (wide: the sum may pass 2^30;
     with shift -1 the C path)."""
+    shifts = [-2, -10, -22, -23, -30, 0, 1, -1, -29, -12][:out_c]  # out_c 10: pairs of each
+    big = {7: (1 << 30) - 5,          # shift -1 with a bias past the fast bound: C
+           8: -(1 << 30) + 77,        # wide, and a sum that may cross -2^30
+           4: (1 << 30) + 123456}     # wide with n = 30: a real output from a huge bias
+    return records_conv(shifts, {i: b for i, b in big.items() if i < out_c}, in_c, kernel)
+
+
+def records_conv(shifts, big_biases=None, in_c=3, kernel=(3, 3)):
+    """A convolution whose channel i requantizes with shift shifts[i] (its kind: fast for -22 to
+    -1, wide below, general for 0 and left shifts), with bias big_biases[i] where given."""
     rng = np.random.default_rng(4)
     k_h, k_w = kernel
+    out_c = len(shifts)
     in_scale, out_scale = 0.5, 1.0
     # effective scale = in * w / out = 2^(shift - 1) * (1 + u) for u in [0, 1)
-    shifts = [-2, -10, -22, -23, -30, 0, 1, -1, -29, -12][:out_c]  # out_c 10: pairs of each
     w_scales = [2.0 ** (s - 1) * 1.3 / in_scale * out_scale for s in shifts]
     w = const("w", rng.integers(-127, 128, (out_c, k_h, k_w, in_c)), scale=w_scales, axis=0,
               dtype="int8")
     bias = rng.integers(-2000, 2000, out_c)
-    bias[7] = (1 << 30) - 5           # shift -1 with a bias past the fast bound: C
-    bias[8] = -(1 << 30) + 77         # wide, and a sum that may cross -2^30
-    bias[4] = (1 << 30) + 123456      # wide with n = 30: a real output from a huge bias
+    for i, v in (big_biases or {}).items():
+        bias[i] = v
     b = const("b", bias, scale=[in_scale * s for s in w_scales], axis=0, dtype="int32")
     x = act("x", (1, 5, 7, in_c), in_scale, -11)
     y = act("y", (1, 5, 7, out_c), out_scale, 4)
@@ -92,6 +101,52 @@ def test_every_record_kind_in_one_layer(tmp_path, in_c, kernel):
     assert list(params_of(g)["shift"]) == [-2, -10, -22, -23, -30, 0, 1, -1, -29]
     assert params_of(g)["acc_bounded"] == 0
     verify_on(g, tmp_path, samples=4)
+
+
+# kinds -> the ml_config.h macros that leave the others' code out of the routines
+RECORD_SUBSETS = {"fast": ([-2, -10, -22, -5], {"fast"}),
+                  "fast_wide": ([-2, -23, -30, -10], {"fast", "wide"}),
+                  "fast_general": ([-2, 0, 1, -10], {"fast", "general"})}
+
+
+@on_cortexm
+@pytest.mark.parametrize("subset", list(RECORD_SUBSETS))
+def test_record_kinds_no_channel_takes_are_left_out(tmp_path, subset):
+    """The generator finds each channel's record kind as the kernel does (ops/conv.py
+    conv_record_kinds) and leaves the others' code out of the routines (ml_config.h); the
+    six-pixel routine, and the two-channel one over the staged widened copy, stay byte-exact."""
+    from microlith.ops.conv import conv_record_kinds
+    from test_stage_weights import _verify_widened
+    shifts, kinds = RECORD_SUBSETS[subset]
+    g = records_conv(shifts, in_c=8, kernel=(1, 1))
+    assert conv_record_kinds(g.nodes[0], g, params_of(g)) == kinds
+    path = write(g, tmp_path)
+    compile_model(path, tmp_path / "c", measure=False)
+    config = next((tmp_path / "c").rglob("ml_config.h")).read_text()
+    for kind in ("wide", "general"):
+        assert (f"ML_CONV2D_S8_NO_{kind.upper()}_RECORDS 1" in config) == (kind not in kinds), kind
+    verify_on(g, tmp_path, samples=3)
+    (tmp_path / "widened").mkdir()
+    _verify_widened(g, tmp_path / "widened", samples=2)
+
+
+@on_cortexm
+def test_channel_of_a_left_out_kind_is_refused(tmp_path):
+    """Should a channel reach the kernel with a record kind the build left out (the generator's
+    reading and the kernel's disagreeing), the layer returns ML_NO_IMPL instead of running code
+    that is not there: here the generated shift of a fast-only model is edited to n = 25 (wide)."""
+    g = records_conv([-2, -10, -22, -5], in_c=8, kernel=(1, 1))
+    path = write(g, tmp_path)
+    res = compile_model(path, tmp_path / "c", measure=False)
+    src = tmp_path / "c" / "src" / f"{res['name']}.c"
+    text = src.read_text()
+    assert "ML_CONV2D_S8_NO_WIDE_RECORDS 1" in next((tmp_path / "c").rglob("ml_config.h")).read_text()
+    edited = text.replace("_l0_shift[4] = {\n    -2,", "_l0_shift[4] = {\n    -25,", 1)
+    assert edited != text, text[text.find("_l0_shift"):][:80]
+    src.write_text(edited)
+    sample = random_inputs(load(path), np.random.default_rng(0))
+    fw = FirmwareBuilder(tmp_path / "c", res["name"], "cortex-m4", tmp_path / "fw").link([sample])
+    assert run_firmware(fw.elf, "cortex-m4").samples[0].status == -2   # ML_NO_IMPL
 
 
 @on_cortexm

@@ -320,6 +320,13 @@ def drop_fallbacks(g: Graph, params: list[dict], plan: Plan, dsp_whole: frozense
     if not _maxpool_s2w3_windows(g, params):
         plan.absent.append("MAXPOOL_S8_NO_S2W3")   # 3-wide stride-2 max pooling: about 1 KB
     convs = [i for i, n in enumerate(g.nodes) if n.op is Op.CONV_2D and params[i].get("dtype", "int8") == "int8"]
+    # the DSP routines' requantization paths no channel takes (KWS, ResNet-8: only fast channels;
+    # about 0.2 KB per routine, and per channel the test that would send one there)
+    from ..ops.conv import conv_record_kinds
+    kinds = set().union(*(conv_record_kinds(g.nodes[i], g, params[i]) for i in convs))
+    for kind in ("wide", "general"):
+        if kind not in kinds:
+            plan.absent.append(f"CONV2D_S8_NO_{kind.upper()}_RECORDS")
     asm = [i for i in convs if _takes_conv_asm(g.nodes[i], g, params[i])]
     if plan.mode == "size" and asm:
         plan.kept_variants.append("CONV_P4")

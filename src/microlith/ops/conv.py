@@ -126,6 +126,30 @@ def _prepare(node, g, depthwise: bool) -> dict:
                 shift=np.array([s for _, s in mult_shift], np.int32))
 
 
+def conv_record_kinds(node, g, p) -> set[str]:
+    """The kinds of requantization record the DSP routines build for this int8 convolution's
+    channels (ml_conv_dsp_records, ml_conv2d_s8.c, by the same rules): "fast" (n = -shift in
+    [1, 22], multiplier >= 0, |bias| inside the room the accumulator bound leaves), "wide" (n in
+    [2, 31]) or "general" (the rest: a zero multiplier's shift 0 among them). A build whose
+    convolutions take no wide or no general channel leaves that path out (codegen/optimize.py)."""
+    _, k_h, k_w, _ = g.t(node.inputs[1]).shape
+    k = k_h * k_w * g.t(node.inputs[0]).shape[3]   # the kernel's K: all input channels
+    worst = k * 128 * 255 if k < 32896 else 1 << 30
+    room = 1 << 30 if p["acc_bounded"] else (1 << 30) - worst
+    bias = _bias(node, g)
+    kinds = set()
+    for oc, (m, shift) in enumerate(zip(p["multiplier"].tolist(), p["shift"].tolist())):
+        b = int(bias.data[oc]) if bias is not None else 0
+        n = -shift
+        if -room < b < room and m >= 0 and 1 <= n <= 22:
+            kinds.add("fast")
+        elif m >= 0 and 2 <= n <= 31:
+            kinds.add("wide")
+        else:
+            kinds.add("general")
+    return kinds
+
+
 def _tap_range(out: int, stride: int, offset: int, size: int) -> tuple[int, int]:
     """Outputs o in [lo, hi) whose tap reads input o * stride + offset inside [0, size)."""
     lo = (-offset + stride - 1) // stride if offset < 0 else 0

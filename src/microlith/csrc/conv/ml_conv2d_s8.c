@@ -1227,6 +1227,47 @@ static ML_CONV_SETUP void ml_conv_dsp_columns(ml_conv_dsp *d, const int8_t *in_b
  */
 #define ML_CONV_REC_WIDE 32
 #define ML_CONV_REC_GENERAL 64
+/* The record kinds the routines carry code for: the generator leaves out a kind no channel of
+ * the model takes (ml_config.h: ML_CONV2D_S8_NO_WIDE_RECORDS, ML_CONV2D_S8_NO_GENERAL_RECORDS;
+ * KWS and ResNet-8 have only fast channels), and a channel of a missing kind makes the layer
+ * return ML_NO_IMPL (ml_conv_dsp_records) rather than run code that is not there. */
+#if defined(ML_CONV2D_S8_NO_WIDE_RECORDS)
+#define ML_CONV_WIDE_RECORDS 0
+#else
+#define ML_CONV_WIDE_RECORDS 1
+#endif
+#if defined(ML_CONV2D_S8_NO_GENERAL_RECORDS)
+#define ML_CONV_GENERAL_RECORDS 0
+#else
+#define ML_CONV_GENERAL_RECORDS 1
+#endif
+#if ML_CONV_WIDE_RECORDS || ML_CONV_GENERAL_RECORDS
+/* per channel: a fast record (n < 23) runs on, any other goes to the routine's slow path */
+#define ML_CONV_TO_SLOW(label) "cmp r11, #23\n\tbhs.w " label "\n\t"
+#else
+#define ML_CONV_TO_SLOW(label) ""
+#endif
+#if ML_CONV_WIDE_RECORDS && ML_CONV_GENERAL_RECORDS
+#define ML_CONV_TO_GENERAL(label) "cmp r11, #64\n\tbhs.w " label "\n\t"
+#else
+#define ML_CONV_TO_GENERAL(label) ""  /* the slow path holds one kind */
+#endif
+#if ML_CONV_WIDE_RECORDS
+#define ML_CONV_IF_WIDE(code) code
+#else
+#define ML_CONV_IF_WIDE(code) ""
+#endif
+#if ML_CONV_GENERAL_RECORDS
+#define ML_CONV_IF_GENERAL(code) code
+#else
+#define ML_CONV_IF_GENERAL(code) ""
+#endif
+#define ML_CONV_ALL_RECORDS (ML_CONV_WIDE_RECORDS && ML_CONV_GENERAL_RECORDS)
+#if ML_CONV_WIDE_RECORDS || ML_CONV_GENERAL_RECORDS
+#define ML_CONV_IF_SLOW(code) code
+#else
+#define ML_CONV_IF_SLOW(code) ""
+#endif
 
 /* One call of an assembly routine: every channel of [rec, rec_end) for one group of P pixels.
  * The routine copies it into its frame, where the offsets in the comments are from sp. */
@@ -1271,6 +1312,7 @@ static uintptr_t ml_conv_dsp_out_key(const int32_t *rec)
 {
     return ((uintptr_t)rec >> 4) + 1u;
 }
+#if ML_CONV_GENERAL_RECORDS
 void ml_conv_dsp_general(const int32_t *acc, int8_t *out, const int32_t *rec,
                          const ml_conv_dsp_job *job);
 
@@ -1285,6 +1327,7 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
         out[p * job->out_stride] = ml_clamp_s8(v, -128, 127);
     }
 }
+#endif
 
 /*
  * The routines, for P = 6 and 4. Registers: r0-r5 accumulators (pixels 0-5), r6 the column
@@ -1440,8 +1483,7 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     "ldr r6, [sp, #12]\n\t"                                                                      \
     "ldmia r6!, {r8, r9, r10, r11}\n\t"                                                          \
     "str r6, [sp, #12]\n\t"                                                                      \
-    "cmp r11, #23\n\t"                                                                           \
-    "bhs.w .L" name "_slow\n\t"                                                                  \
+    ML_CONV_TO_SLOW(".L" name "_slow")                                                           \
     "ldrd r12, lr, [sp, #16]\n\t"                                                                \
     "cmp r6, r12\n\t"                                                                            \
     "add r12, lr, r6, lsr #4\n\t"                                                                \
@@ -1450,13 +1492,10 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     "bne.w .L" name "_ch\n"                                                                       \
     ".L" name "_next:\n\t"                                                                       \
     ML_CONV_NEXT_CHANNEL(name)                                                                   \
-    ".L" name "_slow:\n\t"                                                                       \
-    "cmp r11, #64\n\t"                                                                           \
-    "bhs.w .L" name "_general\n\t"                                                               \
-    "sub r11, r11, #32\n\t"                                                                      \
-    WIDE                                                                                         \
-    "b.w .L" name "_next\n"                                                                      \
-    ".L" name "_general:\n\t"                                                                    \
+    ML_CONV_IF_SLOW(".L" name "_slow:\n\t")                                                      \
+    ML_CONV_TO_GENERAL(".L" name "_general")                                                     \
+    ML_CONV_IF_WIDE("sub r11, r11, #32\n\t" WIDE "b.w .L" name "_next\n")                        \
+    ML_CONV_IF_GENERAL(".L" name "_general:\n\t"                                                  \
     ML_CONV_OUT_PTR                                                                              \
     "push {r0, r1, r2, r3, r4, r5}\n\t"                                                          \
     "sub sp, sp, #8\n\t"                                                                         \
@@ -1467,7 +1506,7 @@ __attribute__((used)) void ml_conv_dsp_general(const int32_t *acc, int8_t *out,
     "add r3, sp, #32\n\t"                                                                        \
     "bl ml_conv_dsp_general\n\t"                                                            \
     "add sp, sp, #32\n\t"                                                                        \
-    "b.w .L" name "_next\n"                                                                      \
+    "b.w .L" name "_next\n")                                                                     \
     ML_CONV_TAB(name, ".L" name)                                                                 \
     ".size " name ", .-" name "\n\t"
 
@@ -1508,8 +1547,7 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, M
  * pair (the fast requantization's temporaries are lr and r0), then to the slow path unless fast. */
 #define ML_CONV_PAIR_REC(slow)                                                                  \
     "ldmia r6!, {r8, r9, r10, r11}\n\t"                                                          \
-    "cmp r11, #23\n\t"                                                                           \
-    "bhs.w " slow "\n\t"
+    ML_CONV_TO_SLOW(slow)
 /* Fast records: each result into its accumulator's register (the temporary t: lr for the first
  * channel, r0 for the second, whose results are stored by then, so lr keeps C_OUT), then the
  * three stores in a row (neighbouring stores pipeline), pixel 0's last with a post-increment: r12
@@ -1587,14 +1625,13 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, M
     "bne.w .L" name "_ch\n\t"                                                                    \
     "add sp, sp, #48\n\t"                                                                        \
     "pop {r3, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                                           \
+    ML_CONV_IF_SLOW(                                                                             \
     ".L" name "_slow0:\n\t"                                                                      \
     "str r6, [sp, #12]\n\t"                                                                      \
-    "cmp r11, #64\n\t"                                                                           \
-    "bhs.w .L" name "_general0\n\t"                                                              \
-    ML_CONV_PAIR_WIDE("r0", "r1", "r2", ML_CONV_OUT0)                                            \
-    "b.w .L" name "_resume1\n"                                                                   \
-    ".L" name "_general0:\n\t"                                                                   \
-    ML_CONV_OUT0 ML_CONV_PAIR_GENERAL("8")                                                       \
+    ML_CONV_TO_GENERAL(".L" name "_general0")                                                    \
+    ML_CONV_IF_WIDE(ML_CONV_PAIR_WIDE("r0", "r1", "r2", ML_CONV_OUT0)                            \
+                    "b.w .L" name "_resume1\n")                                                  \
+    ML_CONV_IF_GENERAL(".L" name "_general0:\n\t" ML_CONV_OUT0 ML_CONV_PAIR_GENERAL("8"))        \
     ".L" name "_resume1:\n\t"                                                                    \
     "ldr r6, [sp, #12]\n\t"                                                                      \
     "ldr lr, [sp, #24]\n\t"                                                                      \
@@ -1602,18 +1639,16 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, M
     "b.w .L" name "_ch1\n"                                                                       \
     ".L" name "_slow1:\n\t"                                                                      \
     "str r6, [sp, #12]\n\t"                                                                      \
-    "cmp r11, #64\n\t"                                                                           \
-    "bhs.w .L" name "_general1\n\t"                                                              \
-    ML_CONV_PAIR_WIDE("r3", "r4", "r5", ML_CONV_OUT1)                                            \
-    "b.w .L" name "_resume2\n"                                                                   \
-    ".L" name "_general1:\n\t"                                                                   \
-    ML_CONV_OUT1 ML_CONV_PAIR_GENERAL("20")                                                      \
+    ML_CONV_TO_GENERAL(".L" name "_general1")                                                    \
+    ML_CONV_IF_WIDE(ML_CONV_PAIR_WIDE("r3", "r4", "r5", ML_CONV_OUT1)                            \
+                    "b.w .L" name "_resume2\n")                                                  \
+    ML_CONV_IF_GENERAL(".L" name "_general1:\n\t" ML_CONV_OUT1 ML_CONV_PAIR_GENERAL("20"))       \
     ".L" name "_resume2:\n\t"                                                                    \
     "ldr r6, [sp, #12]\n\t"                                                                      \
     "ldr r12, [sp, #20]\n\t"                                                                     \
     "add r12, r12, #2\n\t"                                                                       \
     "str r12, [sp, #20]\n\t"                                                                     \
-    "b.w .L" name "_next\n\t"                                                                    \
+    "b.w .L" name "_next\n\t")                                                                   \
     ML_CONV_TAB(name, ".L" name)                                                                 \
     ".size " name ", .-" name "\n\t"
 #endif /* ML_CONV_PAIRS || ML_CONV_PAIRS8 */
@@ -1632,11 +1667,13 @@ __asm__(ML_CONV_PAIRS_ROUTINE("ml_conv_dsp_pairs8", ML_CONV_PAIR8_BLOCK));
 /*
  * The records of ml_conv_dsp_job for every output channel. A channel is fast only when
  * |acc + bias| < 2^30 is certain: the generator proved it for every channel (acc_bounded), or
- * its bias leaves room for K products of at most 128 * 255 each.
+ * its bias leaves room for K products of at most 128 * 255 each. 0 when a channel takes a kind
+ * this build left out (the generator's conv_record_kinds, ops/conv.py, follows these rules).
  */
-static ML_NOINLINE void ml_conv_dsp_records(const ml_conv_dsp *d, const int32_t *bias,
-                                            int32_t *rec)
+static ML_NOINLINE int ml_conv_dsp_records(const ml_conv_dsp *d, const int32_t *bias,
+                                           int32_t *rec)
 {
+    int ok = 1;  /* 0: a channel needs a record kind this build left out */
     const int32_t odd = 2 * d->params->output_offset + 1;
     /* bias in (-room, room): K * 128 * 255 < 2^30 - room; room = 0 when K is too deep */
     const int32_t worst = d->k < 32896 ? d->k * 128 * 255 : (1 << 30);  /* room 0: none */
@@ -1662,14 +1699,17 @@ static ML_NOINLINE void ml_conv_dsp_records(const ml_conv_dsp *d, const int32_t 
             rec[1] = m;
             rec[2] = (int32_t)(1u << (n - 2));
             rec[3] = ML_CONV_REC_WIDE + n - 1;
+            ok &= ML_CONV_WIDE_RECORDS;
         } else {
             rec[0] = b;
             rec[1] = m;
             rec[2] = -n;
             rec[3] = ML_CONV_REC_GENERAL;
+            ok &= ML_CONV_GENERAL_RECORDS;
         }
         rec += 4;
     }
+    return ok;
 }
 
 /* Pixels of the next group when `left` remain: sixes, with a rest of 8 or fewer taken as
@@ -1878,8 +1918,9 @@ static ml_status ml_conv2d_s8_dsp(const ml_conv_params *params, const ml_per_cha
      * cache with the six-pixel routine's loop on the STM32L4R5 */
     uintptr_t key = 0, key_one = 0;
     if (fast) {
-        if (!params->scratch_kept) {  /* else the previous chunk's records are still there */
-            ml_conv_dsp_records(&d, bias, rec);
+        /* a kept scratch: the previous chunk's records are still there */
+        if (!params->scratch_kept && !ml_conv_dsp_records(&d, bias, rec) && !ML_CONV_ALL_RECORDS) {
+            return ML_NO_IMPL;  /* the generator saw no channel of that kind (ml_config.h) */
         }
         job.filter = filter;
         job.rec = rec;
