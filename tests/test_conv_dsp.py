@@ -105,6 +105,9 @@ def test_every_record_kind_in_one_layer(tmp_path, in_c, kernel):
 
 # kinds -> the ml_config.h macros that leave the others' code out of the routines
 RECORD_SUBSETS = {"fast": ([-2, -10, -22, -5], {"fast"}),
+                  # an effective scale below 2^-32 quantizes to multiplier 0 (shift 0): a dead
+                  # channel, whose output is its offset, through the fast record (VWW has 20)
+                  "fast_dead": ([-2, -40, -10, -45], {"fast"}),
                   "fast_wide": ([-2, -23, -30, -10], {"fast", "wide"}),
                   "fast_general": ([-2, 0, 1, -10], {"fast", "general"})}
 
@@ -119,7 +122,9 @@ def test_record_kinds_no_channel_takes_are_left_out(tmp_path, subset):
     from test_stage_weights import _verify_widened
     shifts, kinds = RECORD_SUBSETS[subset]
     g = records_conv(shifts, in_c=8, kernel=(1, 1))
-    assert conv_record_kinds(g.nodes[0], g, params_of(g)) == kinds
+    p = params_of(g)
+    assert conv_record_kinds(g.nodes[0], g, p) == kinds
+    assert [int(m) == 0 for m in p["multiplier"]] == [s < -32 for s in shifts]
     path = write(g, tmp_path)
     compile_model(path, tmp_path / "c", measure=False)
     config = next((tmp_path / "c").rglob("ml_config.h")).read_text()

@@ -129,9 +129,10 @@ def _prepare(node, g, depthwise: bool) -> dict:
 def conv_record_kinds(node, g, p) -> set[str]:
     """The kinds of requantization record the DSP routines build for this int8 convolution's
     channels (ml_conv_dsp_records, ml_conv2d_s8.c, by the same rules): "fast" (n = -shift in
-    [1, 22], multiplier >= 0, |bias| inside the room the accumulator bound leaves), "wide" (n in
-    [2, 31]) or "general" (the rest: a zero multiplier's shift 0 among them). A build whose
-    convolutions take no wide or no general channel leaves that path out (codegen/optimize.py)."""
+    [1, 22], multiplier >= 0, |bias| inside the room the accumulator bound leaves; a zero
+    multiplier counts as bias 0, n = 1), "wide" (n in [2, 31]) or "general" (the rest: left
+    shifts). A build whose convolutions take no wide or no general channel leaves that path out
+    (codegen/optimize.py)."""
     _, k_h, k_w, _ = g.t(node.inputs[1]).shape
     k = k_h * k_w * g.t(node.inputs[0]).shape[3]   # the kernel's K: all input channels
     worst = k * 128 * 255 if k < 32896 else 1 << 30
@@ -141,6 +142,8 @@ def conv_record_kinds(node, g, p) -> set[str]:
     for oc, (m, shift) in enumerate(zip(p["multiplier"].tolist(), p["shift"].tolist())):
         b = int(bias.data[oc]) if bias is not None else 0
         n = -shift
+        if m == 0:   # a dead channel: its output is the offset, through the fast record
+            b, n = 0, 1
         if -room < b < room and m >= 0 and 1 <= n <= 22:
             kinds.add("fast")
         elif m >= 0 and 2 <= n <= 31:

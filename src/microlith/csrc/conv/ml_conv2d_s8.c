@@ -1686,9 +1686,13 @@ static ML_NOINLINE int ml_conv_dsp_records(const ml_conv_dsp *d, const int32_t *
     const uint32_t span = room != 0u ? 2u * room - 1u : 0u;
     const int32_t out_c = d->out_c;
     for (int32_t oc = 0; oc < out_c; ++oc) {
-        const int32_t b = bias != NULL ? bias[oc] : 0;
+        int32_t b = bias != NULL ? bias[oc] : 0;
         const int32_t m = mult[oc];
-        const int32_t n = -shift[oc];
+        int32_t n = -shift[oc];
+        if (m == 0) {  /* a dead channel (VWW has 20): TFLM's product is 0 whatever the sum, so */
+            b = 0;     /* its output is the offset, which the fast record with n = 1 gives */
+            n = 1;
+        }
         if ((uint32_t)b + below < span && m >= 0 && (uint32_t)(n - 1) < 22u) {
             rec[0] = (int32_t)((uint32_t)b << 1);
             rec[1] = m;
