@@ -139,6 +139,12 @@ def table(rows: list[dict], baseline: dict, target: str) -> str:
                      f"| {r.get('cycles_per_mac_est') or '-'} | {_n(r.get('cycles_est_board'))} | {ms} "
                      f"| {_n(r['flash_bytes'] - weights)} | {_n(weights)} | {_n(r['ram_bytes'])} "
                      f"| {'yes' if r['output_matches_host'] else 'NO'} |" + tflm)
+    pruned = [f"{r['label'].split()[0]} computes {r['macs_computed']:,} of its {r['macs']:,}" for r in rows
+              if not r["error"] and r.get("macs_computed") is not None and r["macs_computed"] < r["macs"]]
+    if pruned:
+        lines += ["", "Per MAC = over the model's MACs. " + "; ".join(pruned) + ": channels whose weights in "
+                  "every later layer are zero, or whose zero filter makes them a constant the next dense layer's "
+                  "bias takes, are not computed (passes/channels.py), the outputs the same bytes."]
     if base:
         lines += ["", "TFLM + CMSIS-NN: the baseline file's release build on the same board and method; its flash "
                   "is the int8-only op registration (the fair comparison; all ops registered adds 25-34 KB), its "

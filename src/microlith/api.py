@@ -144,10 +144,11 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
     cache = filter_cache_bytes(tune_for or target)
     prep.optimize.m0_filter_cache = cache
     gen = generate(prep, out_dir, name, force=force, weights_in_ram=weights_in_ram)
-    widened = {i for i, n in prep.staged.items() if is_widened(g.nodes[i], g, prep.params[i], n)}
+    pg = prep.graph   # the graph the code was made from (channels nothing reads pruned)
+    widened = {i for i, n in prep.staged.items() if is_widened(pg.nodes[i], pg, prep.params[i], n)}
     # what a byte budget would stage (profile's hint names the one that stages every candidate):
     # widened as a budget widens, even in balanced mode, whose default 'free' copies as they are
-    offer = stage_plan(g, prep.params, INDEX_LIMIT, prep.widen_if_budget)
+    offer = stage_plan(pg, prep.params, INDEX_LIMIT, prep.widen_if_budget)
     seconds = time.perf_counter() - t0
     result = {"model": g.source or g.name, "name": gen.name, "target": target or "host",
               "board": None, "out_dir": str(out_dir), "arena_bytes": gen.arena_bytes,
@@ -155,6 +156,8 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
               "weight_bytes": gen.weight_bytes, "layout_bytes": gen.layout_bytes,
               "constants_crc32": f"0x{gen.constants_crc32:08X}",
               "code_and_weight_bytes": None, "macs": macs(g),
+              # the MACs the code performs: channels no later layer reads are left out (passes/channels.py)
+              "macs_computed": macs(pg),
               "layers": len(g.nodes), "kernels": gen.kernels, "flash_bytes": None, "ram_bytes": None,
               "stack_bytes": None, "stack_bound_bytes": None,
               "stack_bound_firmware_bytes": None, "stack_bound_basis": None,
@@ -171,15 +174,15 @@ def compile(model, out_dir, target: str | None = None, name: str | None = None,
               "tuned_for": tune_for or target or "host",
               "staged_weights": {"budget_bytes": stage_weights, "requested": asked_stage is not None,
                                  # the bytes of each layer's staged copy, and the layers staged widened
-                                 "layers": {i: staged_bytes(g.nodes[i], g, prep.params[i], i in widened)
+                                 "layers": {i: staged_bytes(pg.nodes[i], pg, prep.params[i], i in widened)
                                             for i in sorted(prep.staged)},
                                  "widened": sorted(widened),
                                  # every layer some budget would stage, with its filter's bytes
-                                 "candidates": {i: staged_bytes(g.nodes[i], g, prep.params[i])
+                                 "candidates": {i: staged_bytes(pg.nodes[i], pg, prep.params[i])
                                                 for i in sorted(offer)},
                                  # the budget that stages every candidate, widened where it can be
-                                 "budget_for_all": max(staged_bytes(g.nodes[i], g, prep.params[i],
-                                                                    is_widened(g.nodes[i], g, prep.params[i], n))
+                                 "budget_for_all": max(staged_bytes(pg.nodes[i], pg, prep.params[i],
+                                                                    is_widened(pg.nodes[i], pg, prep.params[i], n))
                                                        for i, n in offer.items()) if offer else None,
                                  "arena_bytes_without": unstaged},
               # what --no-in-place costs: the arena with layers in place where that saves arena

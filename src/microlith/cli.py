@@ -461,6 +461,9 @@ def cmd_profile(a) -> int:
     print(f"{r['model']} on {r['target']}" + (f" ({r['board']})" if r.get("board") not in (None, r["target"]) else ""))
     per_mac = "no MACs" if r["instructions_per_mac"] is None else \
         f"{r['instructions_per_mac']:.2f} per MAC, {r['macs']:,} MACs"  # a signal front end has none
+    if r.get("macs_computed") is not None and r["macs_computed"] < r["macs"]:
+        per_mac += (f"; {r['macs_computed']:,} computed: channels whose weights in every later layer are "
+                    "zero, or whose zero filter makes them a constant the next dense layer's bias takes, are left out")
     print(f"  instructions {r['instructions']:,} ({per_mac})")
     if r.get("cycles_est") is not None:
         per_mac_c = "" if r.get("cycles_per_mac_est") is None else f"{r['cycles_per_mac_est']:.2f} per MAC, "

@@ -179,7 +179,7 @@ def profile(model, target: str, per_layer: bool = False, workdir=None, inputs=No
            "in_place_layers": res.get("in_place_layers"),
            "in_place_whole_on_dsp": res.get("in_place_whole_on_dsp"),
            "in_place_whole_on_m0": res.get("in_place_whole_on_m0"), "arena_bytes_whole": res.get("arena_bytes_whole"),
-           "macs": n_macs, "instructions": sample.instructions,
+           "macs": n_macs, "macs_computed": res.get("macs_computed", n_macs), "instructions": sample.instructions,
            "instructions_per_mac": round(sample.instructions / n_macs, 3) if n_macs else None,
            "output_matches_host": bool(matches),
            "measurement": (f"instructions counted exactly on QEMU {core['qemu']['machine']} with -icount "

@@ -265,6 +265,9 @@ def first_differing_layer(graph: Graph, model_bytes: bytes, host: HostModel, xs,
     computes xs from the state its earlier samples left: both sides restart from reset and run
     `history` (those samples, in order) first."""
     oracle = Oracle(model_bytes, graph, preserve=True, timeout=host.timeout)
+    # the C computes only the channels some later layer reads (passes/channels.py): those are compared
+    from .passes.channels import prune_unused_channels
+    kept = prune_unused_channels(graph).meta.get("kept_channels", {})
     try:
         if graph.state_tensors():
             host.reset()
@@ -276,13 +279,16 @@ def first_differing_layer(graph: Graph, model_bytes: bytes, host: HostModel, xs,
         ours = dict(layers)
         for i, node in enumerate(graph.nodes):
             t = graph.t(node.outputs[0])
-            want = oracle.tensor(t.name).astype(t.np_dtype).reshape(-1)
+            want = oracle.tensor(t.name).astype(t.np_dtype)
+            if t.name in kept:
+                want = want.reshape(t.shape)[..., kept[t.name]]
+            want = want.reshape(-1)
             got = np.frombuffer(ours.get(i, b""), dtype=t.np_dtype)  # a layer that never reported differs
             if want.size != got.size or not np.array_equal(want, got):
                 diff = np.abs(want.astype(np.int64) - got.astype(np.int64)) if want.size == got.size \
                     else np.array([0])
                 return LayerDiff(i, node.op.value, t.name, int(np.count_nonzero(diff)) if want.size == got.size
-                                 else t.nbytes, t.nbytes, int(diff.max()))
+                                 else want.nbytes, want.nbytes, int(diff.max()))
     finally:
         oracle.close()
     return None

@@ -23,6 +23,7 @@ from .. import __version__
 from ..csrc import kernel_file
 from ..ir import Graph, MicrolithError, Node, Op, safe_text
 from ..ops import dims4, impl_for
+from ..passes.channels import prune_unused_channels
 from ..planner import MemoryPlan, plan_memory, scratch_name, stage_name
 from .inplace import RowStream, cheaper_streams, emit_row_stream, row_stream
 from .optimize import (Plan, compact_kernels, config_header, drop_fallbacks, emit_row_cursor, forget,
@@ -110,6 +111,9 @@ def prepare(graph: Graph, strategy: str = "greedy", optimize: str | None = None,
     graph.validate_for_codegen()  # issue 8: refuse what the kernels cannot compute exactly, first
     if strategy not in ("greedy", "greedy-noinplace", "linear"):
         raise MicrolithError(f"unknown memory strategy '{strategy}'")
+    # --- issue 11: channels no later layer reads are not computed (passes/channels.py); the
+    # outputs are the same bytes. Prepared.graph is the pruned graph the code is made from.
+    graph = prune_unused_channels(graph)
     params, scratch, alias_ops, candidates, shared = [], {}, set(), {}, {}
     forget(graph)
     for node in graph.nodes:
