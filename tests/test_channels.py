@@ -135,6 +135,8 @@ def test_vww_computes_half_its_macs_and_diagnosis_compares_what_it_keeps(tmp_pat
     p = prune_unused_channels(g)
     assert macs(g) == 7_489_664 and macs(p) < 0.52 * macs(g)
     assert all(len(k) % 4 == 0 for k in p.meta["kept_channels"].values())
+    assert microlith.inspect(path)["macs_computed"] == macs(p)   # inspect says it before a compile
+    assert microlith.inspect(MODELS / "vww_96_float.tflite")["macs_computed"] is None   # float: not pruned
     microlith.compile(g, tmp_path / "c", measure=False)
     host = HostModel(tmp_path / "c", g, g.name, tmp_path)
     try:

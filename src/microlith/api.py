@@ -85,9 +85,16 @@ def inspect(model, input_shape=None) -> dict:
                                         "per-tensor" if out.quant else "none")})
     dtypes = sorted({g.t(x).dtype for n in g.nodes for x in list(n.inputs) + list(n.outputs)
                      if x and not g.t(x).is_const})
+    computed = None   # the MACs compile would compute (passes/channels.py), for a quantized model
+    if dtypes and all(d in ("int8", "int16") for d in dtypes):
+        from .passes.channels import prune_unused_channels
+        try:
+            computed = macs(prune_unused_channels(g))
+        except MicrolithError:
+            pass   # compile names what it refuses; inspect only describes
     return {"model": g.source or g.name, "name": g.name, "layers": len(g.nodes), "ops": ops,
             "inputs": [desc(n) for n in g.inputs], "outputs": [desc(n) for n in g.outputs],
-            "macs": macs(g), "parameter_bytes": int(sum(t.nbytes for t in const)),
+            "macs": macs(g), "macs_computed": computed, "parameter_bytes": int(sum(t.nbytes for t in const)),
             "activation_dtypes": dtypes, "tensors": len(g.tensors), "layer_list": layers}
 
 

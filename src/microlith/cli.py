@@ -242,8 +242,10 @@ def cmd_inspect(a) -> int:
     if a.json:
         _print_json(r)
         return EXIT_OK
-    print(f"{r['model']}: {r['layers']} layers, {r['macs']:,} MACs, {r['parameter_bytes']:,} parameter bytes, "
-          f"activations {'/'.join(r['activation_dtypes'])}")
+    computed = (f" ({r['macs_computed']:,} computed: channels no later layer reads are left out)"
+                if r.get("macs_computed") is not None and r["macs_computed"] < r["macs"] else "")
+    print(f"{r['model']}: {r['layers']} layers, {r['macs']:,} MACs{computed}, {r['parameter_bytes']:,} parameter "
+          f"bytes, activations {'/'.join(r['activation_dtypes'])}")
     for kind in ("inputs", "outputs"):
         for t in r[kind]:
             q = f" scale {t['scale']:.6g} zp {t['zero_point']}" if "scale" in t else ""
