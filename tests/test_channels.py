@@ -37,7 +37,7 @@ def _conv(rng, name, x, out_c, kernel, zero_out=(), zero_in=(), depthwise=False)
 
 
 def chain(zero_in, zero_out=(), mid=16, kernel=(3, 3), tail="conv", extra_reader=False, seed=0,
-          depthwise=True):
+          depthwise=True, shared=False):
     """x -> conv A (mid channels, output channels zero_out dead) -> depthwise 3x3 (unless not
     `depthwise`) -> conv B or, with tail "dense", average pool -> reshape -> dense, whose weights
     ignore channels zero_in."""
@@ -59,6 +59,10 @@ def chain(zero_in, zero_out=(), mid=16, kernel=(3, 3), tail="conv", extra_reader
         wb, bb = _conv(rng, "B", d_out, 8, (1, 1), zero_in=zero_in)
         tensors.update({t.name: t for t in (y, wb, bb)})
         nodes.append(Node(Op.CONV_2D, (src, wb.name, bb.name), ("y",), dict(CONV, activation="NONE")))
+        if shared:   # a second reader of the same activation with the same weights and bias
+            tensors["y2"] = act("y2", (1, 7, 6, 8), 0.08, 5)
+            nodes.append(Node(Op.CONV_2D, (src, wb.name, bb.name), ("y2",), dict(CONV, activation="NONE")))
+            outputs.append("y2")
     else:
         p = act("p", (1, 1, 1, mid), 0.04, -128)
         r = act("r", (1, mid), 0.04, -128)
@@ -74,7 +78,7 @@ def chain(zero_in, zero_out=(), mid=16, kernel=(3, 3), tail="conv", extra_reader
                   Node(Op.RESHAPE, ("p", "shape"), ("r",), {}),
                   Node(Op.FULLY_CONNECTED, ("r", "F_w", "F_b"), ("y",), dict(activation="NONE",
                                                                           keep_num_dims=False))]
-    outputs.append("y")
+    outputs.insert(0, "y")
     if extra_reader:   # the depthwise output is a graph output too: nothing may go
         outputs.append(src)
     g = Graph("chain", tensors, nodes, ["x"], outputs)
@@ -91,6 +95,8 @@ CASES = {
     "two_used": (dict(zero_in=tuple(range(14))), 4),         # 2 would be left: 4 stay
     "one_unused": (dict(zero_in=(3,)), 16),                   # 15 would be left: nothing goes
     "graph_output_reads_it": (dict(zero_in=(1, 3, 4, 6), extra_reader=True), 16),
+    # two readers share one weight tensor: rewriting it for one would reach the other, so nothing goes
+    "shared_weights": (dict(zero_in=(1, 3, 4, 6, 9, 10, 12, 15), shared=True), 16),
     # dead channels of A reach the dense layer through pooling alone: constants, folded into its
     # bias (its weights for them are not zero), then unused
     "constants_folded": (dict(zero_in=(), zero_out=(0, 2, 5, 6, 9, 12, 13, 15), tail="dense",

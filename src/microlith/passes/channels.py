@@ -18,7 +18,7 @@ computed exactly as before, so the model's outputs are the same bytes (verify ho
 against TFLM on the unpruned model). Channels stay where removing them would leave a count that
 is not a multiple of 4, so the layers keep their fast kernel paths (groups of four channels,
 words of four int8 values); and a tensor another node, or the graph's output, reads is left
-alone.
+alone, as is a chain whose weights or biases another layer shares.
 
 A channel whose producer's filter is all zero is a constant: the producer writes its requantized
 bias at every pixel, and a pooling layer on the way keeps it constant. Where it reaches a dense
@@ -100,6 +100,14 @@ def _slice_const(rw: Rewriter, name: str | None, keep: np.ndarray, axis: int) ->
     rw.g.tensors[name] = type(t)(t.name, tuple(data.shape), t.dtype, _slice_quant(t.quant, keep, axis), data)
 
 
+def _own_constants(rw: Rewriter, nodes) -> bool:
+    """Every constant the nodes read (weights, biases) is read by no other node: the pass rewrites
+    them in place, which must not reach a node outside its edit (weights shared by two layers),
+    nor slice one tensor twice."""
+    names = [x for n in nodes for x in n.inputs[1:] if x is not None and rw.t(x).is_const]
+    return len(names) == len(set(names)) and all(len(rw.readers(x)) == 1 for x in names)
+
+
 def _slice_activation(rw: Rewriter, name: str, keep: np.ndarray) -> None:
     t = rw.t(name)
     rw.g.tensors[name] = type(t)(t.name, (*t.shape[:-1], len(keep)), t.dtype, t.quant, None, t.variable)
@@ -154,7 +162,8 @@ def fold_constant_channels(g: Graph) -> Graph:
         for pool in pools:   # an average or maximum of equal values is that value, then clamped
             pp = impl_for(pool.op).prepare(pool, g)
             values = np.clip(values, pp["act_min"], pp["act_max"])
-        edits.append((consumer, x, dead, values))
+        if _own_constants(rw, [consumer]):
+            edits.append((consumer, x, dead, values))
     if not edits:
         return g
     g = copy_graph(g)
@@ -197,7 +206,9 @@ def prune_unused_channels(g: Graph) -> Graph:
         if len(drop) == 0 or channels - len(drop) < 4:
             continue
         keep = np.setdiff1d(np.arange(channels), drop)
-        plans.append((node, carriers, consumers, keep))
+        dense = [rw.readers(c.outputs[0])[0] for c, _ in consumers if c.op is Op.RESHAPE]
+        if _own_constants(rw, [node, *carriers, *(c for c, _ in consumers), *dense]):
+            plans.append((node, carriers, consumers, keep))
     if not plans:
         return g
     g = copy_graph(g)

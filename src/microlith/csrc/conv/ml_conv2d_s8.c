@@ -1580,6 +1580,15 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, M
     "bl ml_conv_dsp_general\n\t"                                                                 \
     "add sp, sp, #8\n\t"                                                                         \
     "pop {r0, r1, r2, r3, r4, r5}\n\t"
+/* Channel k's slow path (label _slow<k>): its record pointer back to the frame, then the wide or
+ * the general requantization of its sums a, b, c (general: saved at sp + acc), as compiled in;
+ * the wide one goes on at `resume`, the general one falls through to it. */
+#define ML_CONV_PAIR_SLOW(name, k, a, b, c, OUT, acc, resume)                                   \
+    ".L" name "_slow" k ":\n\t"                                                                   \
+    "str r6, [sp, #12]\n\t"                                                                      \
+    ML_CONV_TO_GENERAL(".L" name "_general" k)                                                   \
+    ML_CONV_IF_WIDE(ML_CONV_PAIR_WIDE(a, b, c, OUT) "b.w .L" name resume "\n")                   \
+    ML_CONV_IF_GENERAL(".L" name "_general" k ":\n\t" OUT ML_CONV_PAIR_GENERAL(acc))
 #define ML_CONV_OUT0 "ldr r12, [sp, #20]\n\t"
 #define ML_CONV_OUT1 "ldr r12, [sp, #20]\n\tadd r12, r12, #1\n\t"
 
@@ -1626,23 +1635,13 @@ __asm__(ML_CONV_ROUTINE("ml_conv_dsp_p4", "44", ML_CONV_BLOCK4, ML_CONV_FAST4, M
     "add sp, sp, #48\n\t"                                                                        \
     "pop {r3, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                                           \
     ML_CONV_IF_SLOW(                                                                             \
-    ".L" name "_slow0:\n\t"                                                                      \
-    "str r6, [sp, #12]\n\t"                                                                      \
-    ML_CONV_TO_GENERAL(".L" name "_general0")                                                    \
-    ML_CONV_IF_WIDE(ML_CONV_PAIR_WIDE("r0", "r1", "r2", ML_CONV_OUT0)                            \
-                    "b.w .L" name "_resume1\n")                                                  \
-    ML_CONV_IF_GENERAL(".L" name "_general0:\n\t" ML_CONV_OUT0 ML_CONV_PAIR_GENERAL("8"))        \
+    ML_CONV_PAIR_SLOW(name, "0", "r0", "r1", "r2", ML_CONV_OUT0, "8", "_resume1")                \
     ".L" name "_resume1:\n\t"                                                                    \
     "ldr r6, [sp, #12]\n\t"                                                                      \
     "ldr lr, [sp, #24]\n\t"                                                                      \
     ML_CONV_OUT1                                                                                 \
     "b.w .L" name "_ch1\n"                                                                       \
-    ".L" name "_slow1:\n\t"                                                                      \
-    "str r6, [sp, #12]\n\t"                                                                      \
-    ML_CONV_TO_GENERAL(".L" name "_general1")                                                    \
-    ML_CONV_IF_WIDE(ML_CONV_PAIR_WIDE("r3", "r4", "r5", ML_CONV_OUT1)                            \
-                    "b.w .L" name "_resume2\n")                                                  \
-    ML_CONV_IF_GENERAL(".L" name "_general1:\n\t" ML_CONV_OUT1 ML_CONV_PAIR_GENERAL("20"))       \
+    ML_CONV_PAIR_SLOW(name, "1", "r3", "r4", "r5", ML_CONV_OUT1, "20", "_resume2")               \
     ".L" name "_resume2:\n\t"                                                                    \
     "ldr r6, [sp, #12]\n\t"                                                                      \
     "ldr r12, [sp, #20]\n\t"                                                                     \
